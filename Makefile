@@ -1,0 +1,132 @@
+# Cube: one non-recursive Makefile for the agent, cubectl, cube-tui and tests.
+#   make          release build into bin/
+#   make check    ASan + UBSan build into build/asan/, then every test
+#   make demo     a chat completion end to end against a local demo backend
+#   make bench    agent vs nginx, requests/s and CPU per request
+
+BUILD	?= release
+PREFIX	?= /usr/local
+DESTDIR	?=
+
+ifeq ($(BUILD),asan)
+O	:= build/asan
+BIN	:= build/asan/bin
+OPT	:= -O1 -g -fno-omit-frame-pointer \
+	   -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+O	:= build/release
+BIN	:= bin
+OPT	:= -O2 -g
+endif
+
+CC	?= cc
+WARN	:= -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	   -Wshadow -Wpointer-arith -Wwrite-strings -Wundef -Werror
+CPPFLAGS += -D_GNU_SOURCE -Ishared -Iagent -Itui \
+	   $(shell pkg-config --cflags libcurl libcjson 2>/dev/null)
+CFLAGS	+= -std=gnu11 $(OPT) $(WARN) -MMD -MP -pthread
+LDFLAGS	+= $(filter -fsanitize%,$(OPT)) -pthread
+
+LIBS_SHARED := -lcjson -lsodium -lssh -lcrypto
+LIBS_AGENT  := -levent_openssl -levent_pthreads -levent -lssl -lcrypto \
+	       -lcurl -lsqlite3 -lpcre2-8 $(LIBS_SHARED)
+LIBS_TUI    := -lncursesw -ltinfo -lcurl $(LIBS_SHARED)
+LIBS_TEST   := -lcmocka
+
+# --- sources --------------------------------------------------------------
+
+# shared/: the library both sides link.
+SHARED_SRCS := \
+	shared/log.c \
+	shared/xmalloc.c \
+	shared/money.c \
+	shared/rpc.c
+SHARED_CLIENT_SRCS :=
+
+# agent/: the admin side (config, keys, store, snapshot, admin socket).
+AGENT_ADMIN_SRCS :=
+# agent/: the request path (workers, HTTP, routing, upstream, streaming).
+AGENT_PATH_SRCS :=
+AGENT_MAIN := agent/main.c
+
+# tui/: cubectl (and later cube-tui).
+CUBECTL_SRCS :=
+CUBECTL_MAIN := tui/cubectl.c
+
+FAKE_LLM_SRCS := tests/backend/fake-llm.c
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
+
+# --- objects and targets --------------------------------------------------
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+LIBSHARED := $(O)/libcubeshared.a
+LIBAGENT  := $(O)/libcubeagent.a
+LIBCTL    := $(O)/libcubectl.a
+
+PROGRAMS  := $(BIN)/cube-agent $(BIN)/cubectl
+TESTBINS  := $(BIN)/fake-llm $(addprefix $(O)/tests/,$(UNIT_TESTS))
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all check check-build demo bench install clean
+all: $(PROGRAMS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBSHARED): $(call obj,$(SHARED_SRCS) $(SHARED_CLIENT_SRCS))
+$(LIBAGENT): $(call obj,$(AGENT_ADMIN_SRCS) $(AGENT_PATH_SRCS))
+$(LIBCTL): $(call obj,$(CUBECTL_SRCS))
+$(O)/lib%.a:
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BIN)/cube-agent: $(call obj,$(AGENT_MAIN)) $(LIBAGENT) $(LIBSHARED)
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_AGENT)
+
+$(BIN)/cubectl: $(call obj,$(CUBECTL_MAIN)) $(LIBCTL) $(LIBSHARED)
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_TUI)
+
+$(BIN)/fake-llm: $(call obj,$(FAKE_LLM_SRCS)) $(LIBSHARED)
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent $(LIBS_SHARED)
+
+# Unit tests link every library; archives pull in only what a test uses.
+$(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBCTL) $(LIBSHARED)
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_TUI) $(LIBS_TEST)
+
+# --- check, demo, bench ---------------------------------------------------
+
+check-build: $(PROGRAMS) $(TESTBINS)
+
+check:
+	@./scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory BUILD=asan check-build
+	$(Q)tests/run build/asan
+
+demo: all $(BIN)/fake-llm
+	@./scripts/demo $(BIN)
+
+bench: all $(BIN)/fake-llm
+	@./scripts/bench $(BIN)
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,79 @@
+/* Allocation wrappers: out-of-memory is fatal, so call sites stay short. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+void *
+xmalloc(size_t size)
+{
+	void	*p;
+
+	if (size == 0)
+		fatalx("%s: zero size", __func__);
+	if ((p = malloc(size)) == NULL)
+		fatal("%s: %zu bytes", __func__, size);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void	*p;
+
+	if (n == 0 || size == 0)
+		fatalx("%s: zero size", __func__);
+	if ((p = calloc(n, size)) == NULL)
+		fatal("%s: %zu * %zu bytes", __func__, n, size);
+	return p;
+}
+
+void *
+xreallocarray(void *old, size_t n, size_t size)
+{
+	void	*p;
+
+	if (n == 0 || size == 0)
+		fatalx("%s: zero size", __func__);
+	if ((p = reallocarray(old, n, size)) == NULL)
+		fatal("%s: %zu * %zu bytes", __func__, n, size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("%s", __func__);
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("%s", __func__);
+	return p;
+}
+
+int
+xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("%s", __func__);
+	return n;
+}
