@@ -42,6 +42,8 @@ int	 config_load_file(struct agent_config *, const char *path, char *err,
 	    size_t errlen);
 int	 config_set(struct agent_config *, const char *key, const char *value,
 	    char *err, size_t errlen);
+void	 config_finish(struct agent_config *);
+char	*config_default_admin_socket(void);
 void	 config_free(struct agent_config *);
 
 /* agent.c: the running daemon, shared read-only with workers */
@@ -74,6 +76,16 @@ int	 vault_unseal(const struct vault *, const unsigned char *sealed,
 /* Keyed BLAKE2b of an API token: the only form in which tokens are kept. */
 void	 vault_token_hash(const struct vault *, const char *token, size_t len,
 	    unsigned char out[VAULT_TOKEN_HASH_BYTES]);
+/* The Ed25519 identity public key (32 bytes), for attestation. */
+#define VAULT_IDENTITY_PUBLICKEY_BYTES	32
+const unsigned char *vault_identity_public_key(const struct vault *);
+/*
+ * A short keyed hash of a provider API key, shown instead of the key: the
+ * same key gives the same fingerprint on this agent, and nothing else.
+ */
+#define VAULT_FINGERPRINT_LEN		16	/* hex characters */
+void	 vault_fingerprint(const struct vault *, const char *secret,
+	    size_t len, char out[VAULT_FINGERPRINT_LEN + 1]);
 
 /* token.c: API token secrets and ids. */
 #define TOKEN_PREFIX		"cube_"
@@ -82,6 +94,27 @@ void	 vault_token_hash(const struct vault *, const char *token, size_t len,
 void	 token_generate(char out[TOKEN_LEN + 1]);
 /* Cheap shape check before hashing: prefix, length, alphabet. */
 int	 token_well_formed(const char *token, size_t len);
+/* A fresh token id: "tok_" and 16 random hex digits. */
+#define TOKEN_ID_PREFIX		"tok_"
+#define TOKEN_ID_LEN		(4 + 16)
+void	 token_generate_id(char out[TOKEN_ID_LEN + 1]);
+
+/* dir.c: directories for keys, the database and the admin socket. */
+/* Create path and any missing parents, mode 0700; existing ones stay as they are. */
+int	 dir_create(const char *path, char *err, size_t errlen);
+
+/*
+ * credential.c: a provider's sealed API key opened into the one-node curl
+ * header list "Authorization: Bearer KEY", whose data lives in
+ * sodium_malloc memory. Free with credential_header_free(), never with
+ * curl_slist_free_all().
+ */
+struct curl_slist *credential_header_new(const struct vault *,
+		    const unsigned char *sealed, size_t len, char *err,
+		    size_t errlen);
+void		 credential_header_free(struct curl_slist *);
+/* An API key fit for a header: 1-4096 printable ASCII, no spaces. */
+int		 credential_valid(const char *key, size_t len);
 
 /*
  * registry.c: the immutable in-memory snapshot of domains, providers,
@@ -169,9 +202,22 @@ struct registry {
 	void			*priv;		/* registry.c's bookkeeping */
 };
 
-/* Build a snapshot from the store; opens sealed credentials with the vault. */
+/*
+ * Build a snapshot from the store; opens sealed credentials with the vault
+ * (a provider whose credential does not open is marked errored). Caller
+ * owns the result: publish it, or free it with registry_free().
+ */
 struct registry	*registry_build(struct store *, const struct vault *,
 		    char *err, size_t errlen);
+/* Free a snapshot that was never published. */
+void		 registry_free(struct registry *);
+/* registry_build() and registry_publish(): what every admin write ends with. */
+int		 registry_reload(struct store *, const struct vault *,
+		    char *err, size_t errlen);
+/* Names <-> enums as the store and the admin API spell them; -1: unknown. */
+int		 registry_driver_parse(const char *);
+const char	*registry_driver_name(enum provider_driver);
+int		 registry_category_parse(const char *);
 /* Make a new snapshot current; the old one is freed when its last reader leaves. */
 void		 registry_publish(struct registry *);
 /* The current snapshot with a reference held; never NULL after the first publish. */
@@ -196,14 +242,452 @@ const struct reg_token	*registry_find_token(const struct registry *,
 int	 registry_token_allows(const struct reg_token *,
 	    const struct reg_model *);
 
-/* store.c: SQLite (WAL) state in the data directory; admin thread only. */
+/*
+ * http.c: a small HTTP/1.1 server on libevent bufferevents. One request
+ * per connection at a time (pipelined requests wait their turn); bodies by
+ * Content-Length or chunked; every limit answered in the OpenAI error shape;
+ * a client hang-up is noticed at once, even while a handler waits.
+ */
+#define HTTP_MAX_HEADERS	64
+
+struct http_header {
+	const char	*name;
+	size_t		 name_len;
+	const char	*value;
+	size_t		 value_len;
+};
+
+struct http_request {
+	struct http_conn	*conn;
+	const char		*method;
+	size_t			 method_len;
+	const char		*path;		/* without the query */
+	size_t			 path_len;
+	const char		*query;		/* after '?', or NULL */
+	size_t			 query_len;
+	struct http_header	 headers[HTTP_MAX_HEADERS];
+	size_t			 nheaders;
+	const char		*body;		/* valid until the reply ends */
+	size_t			 body_len;
+	int			 keep_alive;
+	/*
+	 * Set by a handler that answers later: on_abort runs once when the
+	 * client goes away first (the request is gone when it returns);
+	 * on_drain when a stream's pending output falls below the low mark.
+	 */
+	void			(*on_abort)(void *);
+	void			(*on_drain)(void *);
+	void			*cb_arg;
+};
+
+typedef void (*http_handler)(struct http_request *, void *);
+
+struct http_server;
+struct http_server *http_server_new(struct event_base *,
+		    const struct agent_config *, http_handler, void *);
+/* Serve a bound, listening socket; the server owns it from here. */
+int		 http_server_listen(struct http_server *, int fd, char *err,
+		    size_t errlen);
+/* Stop accepting and close idle connections; busy ones close when done. */
+void		 http_server_drain(struct http_server *);
+size_t		 http_server_busy(const struct http_server *);
+void		 http_server_free(struct http_server *);
+
+const char	*http_header_get(const struct http_request *, const char *name,
+		    size_t *len);
+/* A complete reply; extra_headers is "Name: value\r\n"... or NULL. */
+void		 http_reply(struct http_request *, int status,
+		    const char *content_type, const void *body, size_t len,
+		    const char *extra_headers);
+/* A chunked reply; write returns the bytes now waiting for the client. */
+void		 http_stream_start(struct http_request *, int status,
+		    const char *content_type);
+size_t		 http_stream_write(struct http_request *, const void *, size_t);
+void		 http_stream_end(struct http_request *);
+/* Bytes waiting for the client above which a stream should pause its source. */
+#define HTTP_STREAM_HIGH_WATER	(256 * 1024)
+#define HTTP_STREAM_LOW_WATER	(64 * 1024)
+
+/*
+ * upstream.c: requests to backends through libcurl's multi interface,
+ * driven by the worker's event_base. Callbacks never run after
+ * upstream_cancel(); on_done is the last call and frees the transfer.
+ */
+enum upstream_result {
+	UPSTREAM_OK,
+	UPSTREAM_ERROR,		/* refused, reset, bad response: 502 */
+	UPSTREAM_TIMEOUT,	/* connect, first byte or idle: 504 */
+};
+
+struct upstream_cb {
+	/* Response headers are in; status and Content-Type (may be NULL). */
+	void	(*on_response)(void *, long status, const char *content_type);
+	/* Body bytes as they arrive; non-zero aborts with UPSTREAM_ERROR. */
+	int	(*on_data)(void *, const char *, size_t);
+	void	(*on_done)(void *, enum upstream_result, const char *why);
+};
+
+struct upstream_pool;
+struct upstream;
+struct upstream_pool *upstream_pool_new(struct event_base *,
+		    const struct agent_config *);
+void		 upstream_pool_free(struct upstream_pool *);
+/*
+ * POST body (not copied: it must outlive the transfer) to url as JSON,
+ * with auth (a header list node, may be NULL) as the last header.
+ */
+struct upstream	*upstream_start(struct upstream_pool *, const char *url,
+		    struct curl_slist *auth, const char *body, size_t len,
+		    const struct upstream_cb *, void *arg);
+void		 upstream_pause(struct upstream *);
+void		 upstream_resume(struct upstream *);
+void		 upstream_cancel(struct upstream *);
+
+/* worker.c: N event loops sharing the inference port with SO_REUSEPORT. */
+struct worker {
+	int			 id;
+	struct agent		*agent;
+	struct event_base	*base;
+	struct http_server	*http;
+	struct upstream_pool	*upstream;
+	int			 listen_fd;
+	struct event		*drain_ev;
+	struct event		*deadline_ev;
+	int			 draining;
+};
+int	 workers_start(struct agent *, char *err, size_t errlen);
+/* Drain every worker (finish in-flight requests up to the grace period), join. */
+void	 workers_stop(void);
+
+/* proxy.c: the inference routes, from a parsed request to a reply. */
+void	 proxy_handle(struct http_request *, void *worker);
+
+/* api-error.c: the OpenAI error shape with the contract's status and codes. */
+enum api_error {
+	API_INVALID_REQUEST,
+	API_INVALID_API_KEY,
+	API_DOMAIN_NOT_FOUND,
+	API_MODEL_NOT_FOUND,
+	API_MODEL_INACTIVE,
+	API_GUARDRAIL_VIOLATION,
+	API_REQUEST_TOO_LARGE,
+	API_RATE_LIMIT_EXCEEDED,
+	API_BUDGET_EXCEEDED,
+	API_UPSTREAM_ERROR,
+	API_UPSTREAM_TIMEOUT,
+	API_NOT_FOUND,
+	API_METHOD_NOT_ALLOWED,
+	API_HEADERS_TOO_LARGE,
+	API_UNAVAILABLE,
+};
+int	 api_error_status(enum api_error);
+/* Render the error body into buf (always NUL-terminated); returns its length. */
+size_t	 api_error_body(char *buf, size_t len, enum api_error,
+	    const char *param, const char *message);
+void	 api_error_reply(struct http_request *, enum api_error,
+	    const char *param, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+/*
+ * store.c: SQLite (WAL) state in the data directory; admin thread only.
+ * Functions return 0, or one of these with err filled: for STORE_NOT_FOUND
+ * and STORE_CONFLICT a message fit for the operator (names only), for
+ * STORE_ERROR SQLite's (log it, do not show it). Rows are plain structs
+ * whose strings the caller owns: free with the row's _clear() or the
+ * list's _list_free().
+ */
+#define STORE_ERROR		-1
+#define STORE_NOT_FOUND		-2
+#define STORE_CONFLICT		-3	/* already exists, or still in use */
+#define STORE_SCHEMA_VERSION	1
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
+int		 store_schema_version(struct store *);
+int		 store_begin(struct store *, char *err, size_t errlen);
+int		 store_commit(struct store *, char *err, size_t errlen);
+void		 store_rollback(struct store *);
+
+/* For store-*.c only: cached prepared statements and error mapping. */
+struct sqlite3_stmt;
+/* The statement for sql (a string literal: its address is the cache key), reset. */
+struct sqlite3_stmt *store_stmt(struct store *, const char *sql, char *err,
+		    size_t errlen);
+/* Map a SQLite result code to STORE_*, filling err with SQLite's message. */
+int		 store_fail(struct store *, int rc, char *err, size_t errlen);
+/* Step a statement that returns no rows; resets it. 0 or STORE_*. */
+int		 store_exec_stmt(struct store *, struct sqlite3_stmt *,
+		    char *err, size_t errlen);
+int		 store_changes(struct store *);
+/* After STORE_CONFLICT: 1 when a foreign key (not a unique key) refused. */
+int		 store_foreign_key_failed(struct store *);
+char		*store_column_text(struct sqlite3_stmt *, int);	/* or NULL */
+/* Read every row of a SELECT into an array of size-byte elements. */
+int		 store_collect(struct store *, struct sqlite3_stmt *,
+		    size_t size, void (*read)(struct sqlite3_stmt *, void *),
+		    void (*clear)(void *), void **out, size_t *n, char *err,
+		    size_t errlen);
+/* Read at most one row: 0, STORE_NOT_FOUND (err untouched) or STORE_ERROR. */
+int		 store_row(struct store *, struct sqlite3_stmt *,
+		    void (*read)(struct sqlite3_stmt *, void *), void *out,
+		    char *err, size_t errlen);
+
+/* store-domain.c */
+struct store_domain {
+	char		 id[37];
+	char		*name;
+	int		 log_content;
+	int		 trace_retention_days;
+	int64_t		 created_at;		/* unix seconds */
+};
+int	 store_domain_insert(struct store *, const struct store_domain *,
+	    char *err, size_t errlen);
+/* By id first, then by name. */
+int	 store_domain_get(struct store *, const char *id_or_name,
+	    struct store_domain *, char *err, size_t errlen);
+int	 store_domain_list(struct store *, struct store_domain **, size_t *,
+	    char *err, size_t errlen);		/* sorted by name */
+int	 store_domain_count(struct store *, size_t *, char *err, size_t errlen);
+int	 store_domain_update(struct store *, const struct store_domain *,
+	    char *err, size_t errlen);
+/* Deletes its providers, models and tokens with it. */
+int	 store_domain_delete(struct store *, const char *id, char *err,
+	    size_t errlen);
+void	 store_domain_clear(struct store_domain *);
+void	 store_domain_list_free(struct store_domain *, size_t);
+
+/* store-provider.c */
+struct store_provider {
+	char		 domain_id[37];
+	char		*name;
+	char		*driver;		/* openai|ollama|vllm */
+	char		*url;			/* no trailing '/' */
+	unsigned char	*credential;		/* sealed blob, or NULL */
+	size_t		 credential_len;
+	char		*fingerprint;		/* or NULL */
+	char		*status;		/* active|errored */
+	char		*error;			/* or NULL */
+	int64_t		 created_at;
+};
+int	 store_provider_insert(struct store *, const struct store_provider *,
+	    char *err, size_t errlen);
+int	 store_provider_get(struct store *, const char *domain_id,
+	    const char *name, struct store_provider *, char *err,
+	    size_t errlen);
+/* One domain's, or every domain's when domain_id is NULL; by domain, name. */
+int	 store_provider_list(struct store *, const char *domain_id,
+	    struct store_provider **, size_t *, char *err, size_t errlen);
+int	 store_provider_set_status(struct store *, const char *domain_id,
+	    const char *name, const char *status, const char *error, char *err,
+	    size_t errlen);
+/* STORE_CONFLICT while a model uses it. */
+int	 store_provider_delete(struct store *, const char *domain_id,
+	    const char *name, char *err, size_t errlen);
+void	 store_provider_clear(struct store_provider *);
+void	 store_provider_list_free(struct store_provider *, size_t);
+
+/* store-model.c */
+struct store_model {
+	char		 domain_id[37];
+	char		*key;
+	char		*name;
+	char		*model_id;
+	char		*provider;		/* provider name, same domain */
+	char		*category;		/* llm|embedding */
+	int		 tools;
+	int		 vision;
+	int64_t		 price_input;		/* nano-USD per 1M tokens */
+	int64_t		 price_output;
+	int64_t		 price_cached;
+	char		*status;		/* active|inactive */
+	int		 has_temperature;
+	double		 temperature;
+	int64_t		 max_tokens;		/* 0: unset */
+	char		*system_prompt;		/* or NULL */
+	char		*guard_in;		/* JSON array of keys */
+	char		*guard_out;
+	char		*description;
+	int64_t		 created_at;
+	int64_t		 updated_at;
+};
+int	 store_model_insert(struct store *, const struct store_model *,
+	    char *err, size_t errlen);
+int	 store_model_get(struct store *, const char *domain_id,
+	    const char *key, struct store_model *, char *err, size_t errlen);
+/* One domain's, or every domain's when domain_id is NULL; by domain, key. */
+int	 store_model_list(struct store *, const char *domain_id,
+	    struct store_model **, size_t *, char *err, size_t errlen);
+/* Rewrite the model now called old_key (m->key may rename it). */
+int	 store_model_update(struct store *, const char *old_key,
+	    const struct store_model *, char *err, size_t errlen);
+int	 store_model_delete(struct store *, const char *domain_id,
+	    const char *key, char *err, size_t errlen);
+void	 store_model_clear(struct store_model *);
+void	 store_model_list_free(struct store_model *, size_t);
+
+/* store-token.c */
+struct store_token {
+	char		 id[TOKEN_ID_LEN + 1];
+	char		 domain_id[37];
+	char		*name;
+	unsigned char	 hash[VAULT_TOKEN_HASH_BYTES];
+	int64_t		 created_at;
+	int64_t		 expires_at;		/* 0: never */
+	int64_t		 revoked_at;		/* 0: not revoked */
+	char		*models;		/* JSON array of keys, or NULL: all */
+	int64_t		 rpm;			/* 0: unlimited */
+	int64_t		 tpm;
+	int64_t		 budget;		/* nano-USD; 0: none */
+};
+int	 store_token_insert(struct store *, const struct store_token *,
+	    char *err, size_t errlen);
+int	 store_token_get(struct store *, const char *domain_id, const char *id,
+	    struct store_token *, char *err, size_t errlen);
+/* One domain's, or every domain's when domain_id is NULL; by created_at. */
+int	 store_token_list(struct store *, const char *domain_id,
+	    struct store_token **, size_t *, char *err, size_t errlen);
+/* Sets revoked_at unless it is already set. */
+int	 store_token_revoke(struct store *, const char *domain_id,
+	    const char *id, int64_t when, char *err, size_t errlen);
+void	 store_token_clear(struct store_token *);
+void	 store_token_list_free(struct store_token *, size_t);
 
 /* admin.c: JSON-RPC 2.0 on the admin unix socket, served on the main loop. */
 struct admin;
 struct admin	*admin_start(struct agent *, char *err, size_t errlen);
 void		 admin_stop(struct admin *);
+/*
+ * Answer one request line (without its newline): the reply line with its
+ * newline, or NULL for a notification. Caller frees the result.
+ */
+char		*admin_handle(struct agent *, const char *line, size_t len);
+/* Root, the agent's own uid and members of the socket's group may connect. */
+int		 admin_peer_allowed(unsigned int uid, unsigned int gid,
+		    unsigned int own_uid, unsigned int socket_gid);
+
+/* What a method handler answers: result on success, else code and message. */
+struct admin_reply {
+	struct cJSON	*result;
+	int		 code;		/* RPC_* */
+	char		 message[512];
+	int		 changed;	/* the store changed even though it failed */
+};
+int	 admin_reply_error(struct admin_reply *, int code, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* A STORE_* failure: names pass through, database errors are only logged. */
+int	 admin_reply_store(struct admin_reply *, int rc, const char *err);
+
+/* admin-param.c: strict parameter checks; messages name the field. */
+#define ADMIN_PARAM_REQUIRED	0x1
+#define ADMIN_PARAM_NULLABLE	0x2
+/* Getters return -1 (reply filled), or one of these. */
+#define ADMIN_PARAM_ABSENT	0
+#define ADMIN_PARAM_SET		1
+#define ADMIN_PARAM_NULL	2
+/* params must be an object (or absent) with no members outside allowed. */
+int	 admin_param_check(const struct cJSON *params,
+	    const char *const *allowed, struct admin_reply *);
+int	 admin_param_string(const struct cJSON *, const char *name, int flags,
+	    size_t minlen, size_t maxlen, int (*valid)(const char *),
+	    const char *what, const char **out, struct admin_reply *);
+int	 admin_param_bool(const struct cJSON *, const char *name, int flags,
+	    int *out, struct admin_reply *);
+int	 admin_param_int(const struct cJSON *, const char *name, int flags,
+	    int64_t min, int64_t max, int64_t *out, struct admin_reply *);
+int	 admin_param_number(const struct cJSON *, const char *name, int flags,
+	    double min, double max, double *out, struct admin_reply *);
+int	 admin_param_money(const struct cJSON *, const char *name, int flags,
+	    int64_t *out, struct admin_reply *);
+/* An array of 1..max strings, each valid; *out is the member (not copied). */
+int	 admin_param_strings(const struct cJSON *, const char *name, int flags,
+	    size_t max, size_t maxlen, int (*valid)(const char *),
+	    const char *what, const struct cJSON **out, struct admin_reply *);
+/* The required "domain" parameter, looked up by id or name. */
+int	 admin_param_domain(struct agent *, const struct cJSON *,
+	    struct store_domain *, struct admin_reply *);
+/* Character sets (docs/admin-api.md): 1 when s is acceptable. */
+int	 admin_valid_domain_name(const char *);
+int	 admin_valid_provider_name(const char *);
+int	 admin_valid_model_key(const char *);
+int	 admin_valid_line(const char *);	/* UTF-8, no control characters */
+int	 admin_valid_text(const char *);	/* UTF-8, tabs and newlines too */
+
+/* admin-json.c: result fields in the admin API's conventions. */
+struct cJSON	*admin_json_time(int64_t);	/* RFC 3339 UTC, or null for 0 */
+struct cJSON	*admin_json_money(int64_t);	/* "0.15" */
+struct cJSON	*admin_json_string(const char *);	/* or null for NULL */
+struct cJSON	*admin_json_number(double);
+struct cJSON	*admin_json_bool(int);
+struct cJSON	*admin_json_object(void);
+struct cJSON	*admin_json_array(void);
+/* Add item to obj as name. Out of memory here, as anywhere, is fatal. */
+void		 admin_json_add(struct cJSON *obj, const char *name,
+		    struct cJSON *item);
+
+/* admin-status.c */
+int	 admin_status(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+
+/* admin-domain.c */
+struct cJSON	*admin_domain_json(const struct store_domain *);
+int	 admin_domain_create(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_domain_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_domain_get(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_domain_edit(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_domain_delete(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+
+/* admin-provider.c */
+struct cJSON	*admin_provider_json(const struct store_provider *);
+int	 admin_provider_add(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_provider_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_provider_test(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_provider_models(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_provider_delete(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+
+/* admin-model.c */
+struct cJSON	*admin_model_json(const struct store_model *);
+int	 admin_model_deploy(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_model_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_model_show(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_model_edit(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_model_enable(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_model_disable(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_model_delete(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+/* A model key derived from a display name; NULL when none can be. */
+char	*admin_model_key_from_name(const char *);
+
+/* admin-token.c */
+int	 admin_token_create(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_token_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_token_revoke(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+
+/*
+ * probe.c: a provider's health check and model list, one blocking libcurl
+ * call (connect 3 s, total 5 s). Fills names (caller frees each and the
+ * array) when names is not NULL. Returns 0, or -1 with err: never a secret.
+ */
+int	 probe_provider(const struct store_provider *, const struct vault *,
+	    char ***names, size_t *nnames, long *latency_ms, char *err,
+	    size_t errlen);
 
 #endif

@@ -1,0 +1,215 @@
+/* cube-agent settings: defaults, the config file and long options share one key table. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "xmalloc.h"
+
+enum config_type {
+	CONFIG_STRING,
+	CONFIG_INT,
+	CONFIG_SIZE,
+};
+
+static const struct config_key {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;
+	long long		 min, max;
+} config_keys[] = {
+	{ "listen", CONFIG_STRING, offsetof(struct agent_config, listen), 0, 0 },
+	{ "data", CONFIG_STRING, offsetof(struct agent_config, data_dir), 0, 0 },
+	{ "admin-socket", CONFIG_STRING,
+	    offsetof(struct agent_config, admin_socket), 0, 0 },
+	{ "tee", CONFIG_STRING, offsetof(struct agent_config, tee), 0, 0 },
+	{ "tls-cert", CONFIG_STRING, offsetof(struct agent_config, tls_cert),
+	    0, 0 },
+	{ "tls-key", CONFIG_STRING, offsetof(struct agent_config, tls_key),
+	    0, 0 },
+	{ "metrics-listen", CONFIG_STRING,
+	    offsetof(struct agent_config, metrics_listen), 0, 0 },
+	{ "workers", CONFIG_INT, offsetof(struct agent_config, workers), 1, 256 },
+	{ "max-body", CONFIG_SIZE, offsetof(struct agent_config, max_body),
+	    1024, 1LL << 30 },
+	{ "max-headers", CONFIG_SIZE, offsetof(struct agent_config, max_headers),
+	    1024, 1 << 20 },
+	{ "connect-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, connect_timeout_ms), 1, 600000 },
+	{ "first-byte-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, first_byte_timeout_ms), 1, 3600000 },
+	{ "idle-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, idle_timeout_ms), 1, 3600000 },
+	{ "client-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, client_timeout_ms), 1, 3600000 },
+	{ "drain-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, drain_timeout_ms), 0, 3600000 },
+};
+
+/* Where state lives by default: $XDG_DATA_HOME/cube, /var/lib/cube for root. */
+static char *
+config_default_data_dir(void)
+{
+	const char	*xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	char		*dir;
+
+	if (geteuid() == 0)
+		return xstrdup("/var/lib/cube");
+	if (xdg != NULL && *xdg == '/')
+		xasprintf(&dir, "%s/cube", xdg);
+	else if (home != NULL && *home == '/')
+		xasprintf(&dir, "%s/.local/share/cube", home);
+	else
+		xasprintf(&dir, "/tmp/cube-%u", (unsigned)geteuid());
+	return dir;
+}
+
+/* DESIGN.md: $XDG_RUNTIME_DIR/cube/agent.sock, or /run/cube/agent.sock for root. */
+char *
+config_default_admin_socket(void)
+{
+	const char	*run = getenv("XDG_RUNTIME_DIR");
+	char		*path;
+
+	if (geteuid() == 0)
+		return xstrdup("/run/cube/agent.sock");
+	if (run != NULL && *run == '/')
+		xasprintf(&path, "%s/cube/agent.sock", run);
+	else
+		xasprintf(&path, "/tmp/cube-%u/agent.sock", (unsigned)geteuid());
+	return path;
+}
+
+void
+config_defaults(struct agent_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen = xstrdup("127.0.0.1:8080");
+	cfg->tee = xstrdup("auto");
+	cfg->workers = 1;
+	cfg->max_body = 16 * 1024 * 1024;
+	cfg->max_headers = 32 * 1024;
+	cfg->connect_timeout_ms = 5000;
+	cfg->first_byte_timeout_ms = 120000;
+	cfg->idle_timeout_ms = 60000;
+	cfg->client_timeout_ms = 30000;
+	cfg->drain_timeout_ms = 30000;
+}
+
+/* Fill what neither the file nor the options set. */
+void
+config_finish(struct agent_config *cfg)
+{
+	if (cfg->data_dir == NULL)
+		cfg->data_dir = config_default_data_dir();
+	if (cfg->admin_socket == NULL)
+		cfg->admin_socket = config_default_admin_socket();
+}
+
+static const struct config_key *
+config_find(const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++)
+		if (strcmp(config_keys[i].name, key) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+int
+config_set(struct agent_config *cfg, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	const struct config_key	*k;
+	char			*end, **sp;
+	long long		 n;
+
+	if ((k = config_find(key)) == NULL) {
+		snprintf(err, errlen, "unknown setting '%s'", key);
+		return -1;
+	}
+	if (k->type == CONFIG_STRING) {
+		if (*value == '\0') {
+			snprintf(err, errlen, "%s: empty value", key);
+			return -1;
+		}
+		sp = (char **)((char *)cfg + k->offset);
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	}
+	errno = 0;
+	n = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || n < k->min ||
+	    n > k->max) {
+		snprintf(err, errlen, "%s: '%s' is not a whole number from %lld"
+		    " to %lld", key, value, k->min, k->max);
+		return -1;
+	}
+	if (k->type == CONFIG_INT)
+		*(int *)((char *)cfg + k->offset) = (int)n;
+	else
+		*(size_t *)((char *)cfg + k->offset) = (size_t)n;
+	return 0;
+}
+
+/* "key = value" lines; '#' starts a comment; keys are the long options' names. */
+int
+config_load_file(struct agent_config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	FILE	*f;
+	char	 line[4096], msg[512], *key, *value, *p;
+	int	 lineno = 0, rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if ((p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		for (key = line; isspace((unsigned char)*key); key++)
+			;
+		for (p = key + strlen(key); p > key &&
+		    isspace((unsigned char)p[-1]); p--)
+			*--p = '\0';
+		if (*key == '\0')
+			continue;
+		if ((value = strchr(key, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected 'key = value'",
+			    path, lineno);
+			rc = -1;
+			break;
+		}
+		for (p = value; p > key && isspace((unsigned char)p[-1]); p--)
+			;
+		*p = '\0';
+		for (value++; isspace((unsigned char)*value); value++)
+			;
+		if (config_set(cfg, key, value, msg, sizeof(msg)) == -1) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+			rc = -1;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+void
+config_free(struct agent_config *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++)
+		if (config_keys[i].type == CONFIG_STRING)
+			free(*(char **)((char *)cfg + config_keys[i].offset));
+	memset(cfg, 0, sizeof(*cfg));
+}

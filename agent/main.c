@@ -1,0 +1,206 @@
+/* cube-agent: start-up, signals and orderly shutdown of the gateway daemon. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <sodium.h>
+
+#include "agent.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static const struct option agent_options[] = {
+	{ "config",		required_argument, NULL, 'c' },
+	{ "listen",		required_argument, NULL, 'L' },
+	{ "data",		required_argument, NULL, 'D' },
+	{ "admin-socket",	required_argument, NULL, 'S' },
+	{ "tee",		required_argument, NULL, 'T' },
+	{ "tls-cert",		required_argument, NULL, 'C' },
+	{ "tls-key",		required_argument, NULL, 'K' },
+	{ "workers",		required_argument, NULL, 'w' },
+	{ "metrics-listen",	required_argument, NULL, 'M' },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void __attribute__((noreturn))
+agent_usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: cube-agent [-c FILE] [--listen ADDR:PORT] [--data DIR]"
+	    " [--admin-socket PATH]\n"
+	    "                  [--tee auto|none|sim|configfs-tsm|sev-guest|"
+	    "tdx-guest]\n"
+	    "                  [--tls-cert FILE --tls-key FILE] [--workers N]\n"
+	    "                  [--metrics-listen ADDR:PORT] [-v]\n");
+	exit(status);
+}
+
+/* Long options override the config file; both go through config_set(). */
+static void
+agent_parse(struct agent_config *cfg, int argc, char **argv)
+{
+	const struct option	*o;
+	char			 err[512];
+	int			 ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:vh", agent_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (config_load_file(cfg, optarg, err,
+			    sizeof(err)) == -1)
+				fatalx("%s", err);
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			agent_usage(0);
+		case 'V':
+			printf("cube-agent %s\n", CUBE_VERSION);
+			exit(0);
+		case '?':
+			agent_usage(2);
+		default:
+			for (o = agent_options; o->name != NULL; o++)
+				if (o->val == ch)
+					break;
+			if (config_set(cfg, o->name, optarg, err,
+			    sizeof(err)) == -1)
+				fatalx("--%s", err);
+			break;
+		}
+	}
+	if (optind != argc)
+		agent_usage(2);
+}
+
+/* What this build cannot do yet is refused at start-up, never ignored. */
+static void
+agent_check_supported(const struct agent_config *cfg)
+{
+	if (cfg->tls_cert != NULL || cfg->tls_key != NULL)
+		fatalx("--tls-cert/--tls-key: TLS termination is not available"
+		    " in this version; put the agent behind a TLS proxy");
+	if (cfg->metrics_listen != NULL)
+		fatalx("--metrics-listen: metrics are not available in this"
+		    " version");
+	if (strcmp(cfg->tee, "auto") != 0 && strcmp(cfg->tee, "none") != 0)
+		fatalx("--tee %s: only auto and none are available in this"
+		    " version", cfg->tee);
+}
+
+static int
+agent_mkdirs(const char *path, mode_t mode)
+{
+	char	*copy = xstrdup(path), *p;
+
+	for (p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) == -1 && errno != EEXIST) {
+			free(copy);
+			return -1;
+		}
+		*p = '/';
+	}
+	free(copy);
+	if (mkdir(path, mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static void
+agent_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent	*agent = arg;
+
+	(void)what;
+	log_info("%s: draining", strsignal(sig));
+	event_base_loopexit(agent->base, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct agent	 agent;
+	struct registry	*reg;
+	struct admin	*admin;
+	struct event	*sigterm, *sigint;
+	char		 err[512];
+
+	memset(&agent, 0, sizeof(agent));
+	config_defaults(&agent.cfg);
+	agent_parse(&agent.cfg, argc, argv);
+	config_finish(&agent.cfg);
+	log_init("cube-agent", agent.cfg.verbose);
+	agent_check_supported(&agent.cfg);
+
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0)
+		fatalx("sodium_init failed");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	if (evthread_use_pthreads() == -1)
+		fatalx("evthread_use_pthreads failed");
+
+	if (agent_mkdirs(agent.cfg.data_dir, 0700) == -1)
+		fatal("data directory %s", agent.cfg.data_dir);
+	if ((agent.vault = vault_open(agent.cfg.data_dir, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((agent.store = store_open(agent.cfg.data_dir, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((reg = registry_build(agent.store, agent.vault, err,
+	    sizeof(err))) == NULL)
+		fatalx("loading state: %s", err);
+	registry_publish(reg);
+
+	if ((agent.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	agent.started = time(NULL);
+	if (workers_start(&agent, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if ((admin = admin_start(&agent, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+
+	sigterm = evsignal_new(agent.base, SIGTERM, agent_signal, &agent);
+	sigint = evsignal_new(agent.base, SIGINT, agent_signal, &agent);
+	if (sigterm == NULL || sigint == NULL)
+		fatalx("evsignal_new failed");
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+	log_info("cube-agent %s ready (data %s, admin %s)", CUBE_VERSION,
+	    agent.cfg.data_dir, agent.cfg.admin_socket);
+
+	event_base_dispatch(agent.base);
+
+	/* In-flight requests finish (or are cut after the grace period). */
+	workers_stop();
+	admin_stop(admin);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(agent.base);
+	registry_shutdown();
+	store_close(agent.store);
+	vault_free(agent.vault);
+	curl_global_cleanup();
+	libevent_global_shutdown();
+	log_info("stopped");
+	config_free(&agent.cfg);
+	return 0;
+}

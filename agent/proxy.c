@@ -1,0 +1,577 @@
+/*
+ * The inference routes: resolve a request in the order DESIGN.md gives
+ * (token, domain, model, model state), rewrite only what must change in
+ * the body, forward it, and relay the answer (SSE event by event).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "agent.h"
+#include "jscan.h"
+#include "log.h"
+#include "sse.h"
+#include "xmalloc.h"
+
+#define PROXY_MAX_DEPTH		64
+#define PROXY_MAX_RESPONSE	(64 * 1024 * 1024)
+#define PROXY_MAX_EVENT		(4 * 1024 * 1024)
+
+enum proxy_route {
+	ROUTE_MODELS,
+	ROUTE_CHAT,
+	ROUTE_COMPLETIONS,
+	ROUTE_EMBEDDINGS,
+};
+
+/* The OpenAI routes under each prefix: /v1, /api/client/v1, /proxy/D/v1. */
+static const struct {
+	const char		*suffix;
+	const char		*method;
+	enum proxy_route	 route;
+} proxy_routes[] = {
+	{ "models",		"GET",	ROUTE_MODELS },
+	{ "chat/completions",	"POST",	ROUTE_CHAT },
+	{ "completions",	"POST",	ROUTE_COMPLETIONS },
+	{ "embeddings",		"POST",	ROUTE_EMBEDDINGS },
+};
+
+/* One inference request from acceptance to the end of its reply. */
+struct proxy_call {
+	struct worker			*worker;
+	struct http_request		*req;
+	struct registry			*reg;
+	const struct reg_model		*model;
+	enum proxy_route		 route;
+	int				 stream;
+	char				*body;		/* what goes upstream */
+	size_t				 body_len;
+	struct upstream			*up;
+	long				 status;
+	int				 relaying;	/* SSE headers sent */
+	int				 paused;
+	struct sse			*sse;
+	char				*resp;		/* buffered answer */
+	size_t				 resp_len;
+	size_t				 resp_cap;
+	char				*resp_type;
+};
+
+static void
+proxy_call_free(struct proxy_call *call)
+{
+	if (call == NULL)
+		return;
+	upstream_cancel(call->up);
+	if (call->reg != NULL)
+		registry_release(call->reg);
+	sse_free(call->sse);
+	free(call->body);
+	free(call->resp);
+	free(call->resp_type);
+	free(call);
+}
+
+static int
+proxy_str_eq(const char *s, size_t len, const char *lit)
+{
+	return strlen(lit) == len && memcmp(s, lit, len) == 0;
+}
+
+/*
+ * Match the path against the route table. *domain is set for /proxy/D/...
+ * paths. Returns the table index, -1 for no route.
+ */
+static int
+proxy_match(const struct http_request *r, const char **domain,
+    size_t *domain_len)
+{
+	const char	*p = r->path, *end = r->path + r->path_len, *slash;
+	size_t		 i;
+
+	*domain = NULL;
+	*domain_len = 0;
+	if (end - p > 7 && memcmp(p, "/proxy/", 7) == 0) {
+		p += 7;
+		if ((slash = memchr(p, '/', end - p)) == NULL || slash == p)
+			return -1;
+		*domain = p;
+		*domain_len = slash - p;
+		p = slash;
+	} else if (end - p > 14 && memcmp(p, "/api/client/v1/", 15) == 0)
+		p += 11;
+	if (end - p < 4 || memcmp(p, "/v1/", 4) != 0)
+		return -1;
+	p += 4;
+	for (i = 0; i < sizeof(proxy_routes) / sizeof(proxy_routes[0]); i++)
+		if (proxy_str_eq(p, end - p, proxy_routes[i].suffix))
+			return i;
+	return -1;
+}
+
+/* The bearer token from the Authorization header, or NULL. */
+static const char *
+proxy_bearer(const struct http_request *r, size_t *len)
+{
+	const char	*v;
+	size_t		 n;
+
+	if ((v = http_header_get(r, "authorization", &n)) == NULL ||
+	    n < 7 || strncasecmp(v, "bearer ", 7) != 0)
+		return NULL;
+	v += 7;
+	n -= 7;
+	while (n > 0 && *v == ' ') {
+		v++;
+		n--;
+	}
+	*len = n;
+	return v;
+}
+
+/* GET .../v1/models: the domain's active models the token may use. */
+static void
+proxy_models(struct http_request *r, const struct reg_domain *d,
+    const struct reg_token *t)
+{
+	char	*body, *p;
+	size_t	 i, cap, len;
+
+	if (t->models == NULL) {
+		http_reply(r, 200, "application/json", d->models_json,
+		    d->models_json_len, NULL);
+		return;
+	}
+	cap = 64;
+	for (i = 0; i < d->nmodels; i++)
+		cap += 6 * (d->models[i].key_len +
+		    strlen(d->models[i].provider->name)) + 80;
+	p = body = xmalloc(cap);
+	p += sprintf(p, "{\"object\":\"list\",\"data\":[");
+	for (i = 0; i < d->nmodels; i++) {
+		const struct reg_model *m = &d->models[i];
+
+		if (!m->active || !registry_token_allows(t, m))
+			continue;
+		if (p[-1] == '}')
+			*p++ = ',';
+		p += sprintf(p, "{\"id\":");
+		p += jscan_quote(p, cap - (p - body), m->key, m->key_len);
+		p += sprintf(p, ",\"object\":\"model\",\"created\":0,"
+		    "\"owned_by\":");
+		p += jscan_quote(p, cap - (p - body), m->provider->name,
+		    strlen(m->provider->name));
+		*p++ = '}';
+	}
+	len = p - body + sprintf(p, "]}");
+	http_reply(r, 200, "application/json", body, len, NULL);
+	free(body);
+}
+
+/* --- body rewrite -------------------------------------------------------- */
+
+struct proxy_splice {
+	size_t		 at;	/* where, in the client's body */
+	size_t		 cut;	/* client bytes replaced */
+	const char	*ins;
+	size_t		 ins_len;
+};
+
+/* Does the messages array already hold a system (or developer) message? */
+static int
+proxy_has_system(const char *body, const struct jscan_span *messages)
+{
+	struct jscan_span	 msg, role;
+	size_t			 cursor = 0;
+
+	while (jscan_array_next(body, messages, &cursor, &msg)) {
+		if (msg.type != JSCAN_OBJECT ||
+		    !jscan_object_get(body, &msg, "role", &role) ||
+		    role.type != JSCAN_STRING)
+			continue;
+		if (jscan_string_eq(body, &role, "system", 6) ||
+		    jscan_string_eq(body, &role, "developer", 9))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Build the upstream body: the client's bytes with the model key replaced
+ * by the upstream model id, and the model's defaults added where the
+ * request leaves them out. Nothing else is re-serialised.
+ */
+static void
+proxy_rewrite(struct proxy_call *call, const char *body, size_t len,
+    const struct jscan_span *model, const struct jscan_span *temperature,
+    const struct jscan_span *max_tokens,
+    const struct jscan_span *max_completion_tokens,
+    const struct jscan_span *messages)
+{
+	const struct reg_model	*m = call->model;
+	struct proxy_splice	 sp[3];
+	char			 defaults[128], *sys = NULL, *out;
+	size_t			 n = 0, i, total, pos, sys_len = 0;
+	int			 dn = 0;
+
+	if (call->route != ROUTE_EMBEDDINGS) {
+		if (m->has_temperature && !temperature->present)
+			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
+			    "\"temperature\":%.17g,", m->temperature);
+		if (m->max_tokens > 0 && !max_tokens->present &&
+		    !max_completion_tokens->present)
+			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
+			    "\"max_tokens\":%lld,", (long long)m->max_tokens);
+	}
+	if (dn > 0)
+		sp[n++] = (struct proxy_splice){ 1, 0, defaults, dn };
+	sp[n++] = (struct proxy_splice){ model->start,
+	    model->end - model->start, m->model_id_json,
+	    strlen(m->model_id_json) };
+	if (call->route == ROUTE_CHAT && m->system_prompt != NULL &&
+	    messages->present && messages->type == JSCAN_ARRAY &&
+	    !proxy_has_system(body, messages)) {
+		size_t	plen = strlen(m->system_prompt), cap = 6 * plen + 64;
+		int	empty;
+
+		sys = xmalloc(cap);
+		sys_len = sprintf(sys, "{\"role\":\"system\",\"content\":");
+		sys_len += jscan_quote(sys + sys_len, cap - sys_len,
+		    m->system_prompt, plen);
+		/* Is the array empty, i.e. only whitespace before ']'? */
+		for (pos = messages->start + 1; pos < messages->end - 1 &&
+		    strchr(" \t\r\n", body[pos]) != NULL; pos++)
+			;
+		empty = pos == messages->end - 1;
+		sys_len += sprintf(sys + sys_len, "}%s", empty ? "" : ",");
+		sp[n++] = (struct proxy_splice){ messages->start + 1, 0, sys,
+		    sys_len };
+	}
+
+	/* The splices were added in body order except the model one. */
+	if (n == 3 && sp[1].at > sp[2].at) {
+		struct proxy_splice tmp = sp[1];
+
+		sp[1] = sp[2];
+		sp[2] = tmp;
+	}
+	for (total = len, i = 0; i < n; i++)
+		total += sp[i].ins_len - sp[i].cut;
+	out = xmalloc(total + 1);
+	for (pos = 0, total = 0, i = 0; i < n; i++) {
+		memcpy(out + total, body + pos, sp[i].at - pos);
+		total += sp[i].at - pos;
+		memcpy(out + total, sp[i].ins, sp[i].ins_len);
+		total += sp[i].ins_len;
+		pos = sp[i].at + sp[i].cut;
+	}
+	memcpy(out + total, body + pos, len - pos);
+	total += len - pos;
+	out[total] = '\0';
+	free(sys);
+	call->body = out;
+	call->body_len = total;
+}
+
+/* --- relaying the answer ------------------------------------------------- */
+
+static void
+proxy_on_response(void *arg, long status, const char *ctype)
+{
+	struct proxy_call	*call = arg;
+
+	call->status = status;
+	if (call->stream && status >= 200 && status < 300 && ctype != NULL &&
+	    strncasecmp(ctype, "text/event-stream", 17) == 0) {
+		call->relaying = 1;
+		call->sse = sse_new(PROXY_MAX_EVENT);
+		http_stream_start(call->req, 200, "text/event-stream");
+		return;
+	}
+	free(call->resp_type);
+	call->resp_type = xstrdup(ctype != NULL ? ctype : "application/json");
+}
+
+static int
+proxy_relay_event(void *arg, const char *event, size_t len)
+{
+	struct proxy_call	*call = arg;
+
+	if (http_stream_write(call->req, event, len) > HTTP_STREAM_HIGH_WATER &&
+	    !call->paused) {
+		call->paused = 1;
+		upstream_pause(call->up);
+	}
+	return 0;
+}
+
+/* The client caught up: let the backend send again. */
+static void
+proxy_on_drain(void *arg)
+{
+	struct proxy_call	*call = arg;
+
+	if (call->paused && call->up != NULL) {
+		call->paused = 0;
+		upstream_resume(call->up);
+	}
+}
+
+static int
+proxy_on_data(void *arg, const char *data, size_t len)
+{
+	struct proxy_call	*call = arg;
+
+	if (call->relaying)
+		return sse_feed(call->sse, data, len, proxy_relay_event, call);
+	if (call->resp_len + len > PROXY_MAX_RESPONSE)
+		return -1;
+	if (call->resp_len + len > call->resp_cap) {
+		call->resp_cap = (call->resp_len + len) * 2;
+		call->resp = xreallocarray(call->resp, 1, call->resp_cap);
+	}
+	memcpy(call->resp + call->resp_len, data, len);
+	call->resp_len += len;
+	return 0;
+}
+
+/* A backend error status, told to the client without backend internals. */
+static void
+proxy_reply_backend_error(struct proxy_call *call)
+{
+	struct http_request	*r = call->req;
+	long			 st = call->status;
+
+	switch (st) {
+	case 400:
+	case 413:
+	case 422:
+	case 429:
+		/* About the request itself: the client needs the backend's words. */
+		http_reply(r, (int)st, call->resp_type, call->resp,
+		    call->resp_len, NULL);
+		return;
+	case 401:
+	case 403:
+		log_warnx("provider %s rejected the credential (HTTP %ld)",
+		    call->model->provider->name, st);
+		api_error_reply(r, API_UPSTREAM_ERROR, NULL, "the model's"
+		    " provider rejected the gateway's credential");
+		return;
+	case 404:
+		api_error_reply(r, API_UPSTREAM_ERROR, NULL, "the model's"
+		    " backend does not serve it");
+		return;
+	default:
+		api_error_reply(r, API_UPSTREAM_ERROR, NULL, "the model's"
+		    " backend answered HTTP %ld", st);
+		return;
+	}
+}
+
+static void
+proxy_on_done(void *arg, enum upstream_result res, const char *why)
+{
+	struct proxy_call	*call = arg;
+	struct http_request	*r = call->req;
+	char			 ev[512];
+	size_t			 n;
+
+	call->up = NULL;
+	r->on_abort = NULL;
+	r->on_drain = NULL;
+	if (res != UPSTREAM_OK)
+		log_warnx("upstream %s for model %s: %s", res ==
+		    UPSTREAM_TIMEOUT ? "timeout" : "error", call->model->key,
+		    why);
+	if (call->relaying) {
+		/* Headers are out: an error can only be said in the stream. */
+		if (res != UPSTREAM_OK) {
+			n = api_error_body(ev + 6, sizeof(ev) - 8, res ==
+			    UPSTREAM_TIMEOUT ? API_UPSTREAM_TIMEOUT :
+			    API_UPSTREAM_ERROR, NULL, res == UPSTREAM_TIMEOUT ?
+			    "the model's backend went silent mid-stream" :
+			    "the model's backend broke off the stream");
+			memcpy(ev, "data: ", 6);
+			memcpy(ev + 6 + n, "\n\n", 2);
+			http_stream_write(r, ev, n + 8);
+		}
+		http_stream_end(r);
+	} else if (res == UPSTREAM_TIMEOUT)
+		api_error_reply(r, API_UPSTREAM_TIMEOUT, NULL,
+		    "the model's backend did not answer in time");
+	else if (res == UPSTREAM_ERROR)
+		api_error_reply(r, API_UPSTREAM_ERROR, NULL,
+		    "the model's backend refused or dropped the connection");
+	else if (call->status >= 200 && call->status < 300)
+		http_reply(r, 200, call->resp_type, call->resp, call->resp_len,
+		    NULL);
+	else
+		proxy_reply_backend_error(call);
+	proxy_call_free(call);
+}
+
+/* The client hung up: cancel the backend request at once. */
+static void
+proxy_on_abort(void *arg)
+{
+	proxy_call_free(arg);
+}
+
+static const struct upstream_cb proxy_upstream_cb = {
+	proxy_on_response,
+	proxy_on_data,
+	proxy_on_done,
+};
+
+/* --- the pipeline -------------------------------------------------------- */
+
+static void
+proxy_inference(struct proxy_call *call, const struct reg_domain *d,
+    const struct reg_token *t)
+{
+	struct http_request	*r = call->req;
+	struct jscan_span	 model, stream, temperature, max_tokens, mct;
+	struct jscan_span	 messages;
+	struct jscan_want	 want[] = {
+		{ "model", &model },
+		{ "stream", &stream },
+		{ "temperature", &temperature },
+		{ "max_tokens", &max_tokens },
+		{ "max_completion_tokens", &mct },
+		{ "messages", &messages },
+	};
+	const struct reg_model	*m;
+	const char		*url;
+	char			 err[256], key[256];
+	ssize_t			 klen;
+
+	if (jscan_object(r->body, r->body_len, PROXY_MAX_DEPTH, want,
+	    sizeof(want) / sizeof(want[0]), err, sizeof(err)) == -1) {
+		api_error_reply(r, API_INVALID_REQUEST, NULL, "%s", err);
+		goto done;
+	}
+	if (!model.present || model.type != JSCAN_STRING ||
+	    (klen = jscan_string(r->body, &model, key, sizeof(key))) <= 0) {
+		api_error_reply(r, API_INVALID_REQUEST, "model", "'model' must"
+		    " be a model key (a non-empty string)");
+		goto done;
+	}
+	if ((m = registry_find_model(d, key, klen)) == NULL ||
+	    !registry_token_allows(t, m)) {
+		api_error_reply(r, API_MODEL_NOT_FOUND, "model", "The model"
+		    " '%s' does not exist or you do not have access to it.",
+		    key);
+		goto done;
+	}
+	if (!m->active) {
+		api_error_reply(r, API_MODEL_INACTIVE, "model", "The model"
+		    " '%s' is inactive.", key);
+		goto done;
+	}
+	if ((call->route == ROUTE_EMBEDDINGS) !=
+	    (m->category == MODEL_EMBEDDING)) {
+		api_error_reply(r, API_INVALID_REQUEST, "model", "The model"
+		    " '%s' is %s model.", key, m->category == MODEL_EMBEDDING ?
+		    "an embedding" : "not an embedding");
+		goto done;
+	}
+	if (m->provider->errored) {
+		api_error_reply(r, API_UPSTREAM_ERROR, NULL, "The model's"
+		    " provider is failing its health checks.");
+		goto done;
+	}
+	if (stream.present && stream.type != JSCAN_TRUE &&
+	    stream.type != JSCAN_FALSE && stream.type != JSCAN_NULL) {
+		api_error_reply(r, API_INVALID_REQUEST, "stream",
+		    "'stream' must be a boolean");
+		goto done;
+	}
+	call->model = m;
+	call->stream = stream.present && stream.type == JSCAN_TRUE;
+	proxy_rewrite(call, r->body, r->body_len, &model, &temperature,
+	    &max_tokens, &mct, &messages);
+
+	url = call->route == ROUTE_CHAT ? m->url_chat :
+	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
+	    m->url_embeddings;
+	call->up = upstream_start(call->worker->upstream, url,
+	    m->provider->auth, call->body, call->body_len, &proxy_upstream_cb,
+	    call);
+	r->on_abort = proxy_on_abort;
+	r->on_drain = proxy_on_drain;
+	r->cb_arg = call;
+	return;
+done:
+	proxy_call_free(call);
+}
+
+void
+proxy_handle(struct http_request *r, void *arg)
+{
+	struct worker		*w = arg;
+	struct proxy_call	*call;
+	const struct reg_token	*t;
+	const struct reg_domain	*d;
+	struct registry		*reg;
+	const char		*dom, *tok;
+	size_t			 dom_len, tok_len;
+	int			 i;
+
+	if (proxy_str_eq(r->path, r->path_len, "/healthz")) {
+		http_reply(r, 200, "application/json", "{\"status\":\"ok\"}",
+		    15, NULL);
+		return;
+	}
+	if ((i = proxy_match(r, &dom, &dom_len)) == -1) {
+		api_error_reply(r, API_NOT_FOUND, NULL, "Unknown route %.*s",
+		    (int)(r->path_len > 128 ? 128 : r->path_len), r->path);
+		return;
+	}
+	if (!proxy_str_eq(r->method, r->method_len, proxy_routes[i].method)) {
+		api_error_reply(r, API_METHOD_NOT_ALLOWED, NULL, "Use %s for"
+		    " this route", proxy_routes[i].method);
+		return;
+	}
+	if ((reg = registry_acquire()) == NULL) {
+		api_error_reply(r, API_UNAVAILABLE, NULL, "starting up");
+		return;
+	}
+
+	/* 1. token: who is asking, and for which domain. */
+	if ((tok = proxy_bearer(r, &tok_len)) == NULL) {
+		registry_release(reg);
+		api_error_reply(r, API_INVALID_API_KEY, NULL, "Missing API key:"
+		    " send 'Authorization: Bearer <token>'.");
+		return;
+	}
+	if ((t = registry_find_token(reg, w->agent->vault, tok, tok_len,
+	    time(NULL))) == NULL) {
+		registry_release(reg);
+		api_error_reply(r, API_INVALID_API_KEY, NULL, "Invalid, expired"
+		    " or revoked API key.");
+		return;
+	}
+	/* 2. domain: another domain's token learns nothing about this one. */
+	d = t->domain;
+	if (dom != NULL && registry_find_domain(reg, dom, dom_len) != d) {
+		registry_release(reg);
+		api_error_reply(r, API_DOMAIN_NOT_FOUND, NULL, "Domain '%.*s'"
+		    " not found.", (int)(dom_len > 64 ? 64 : dom_len), dom);
+		return;
+	}
+	if (proxy_routes[i].route == ROUTE_MODELS) {
+		proxy_models(r, d, t);
+		registry_release(reg);
+		return;
+	}
+
+	call = xcalloc(1, sizeof(*call));
+	call->worker = w;
+	call->req = r;
+	call->reg = reg;
+	call->route = proxy_routes[i].route;
+	proxy_inference(call, d, t);
+}

@@ -1,0 +1,249 @@
+/*
+ * Worker threads: each runs its own event loop with an HTTP server and an
+ * upstream pool, on its own listening socket bound to the shared port with
+ * SO_REUSEPORT, so the kernel spreads connections without a shared lock.
+ */
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "agent.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static struct worker	*workers;
+static pthread_t	*worker_threads;
+static int		 nworkers;
+
+/* Split "ADDR:PORT" / "[ADDR]:PORT" and resolve it numerically. */
+static int
+worker_resolve(const char *listen, struct addrinfo **res, char *err,
+    size_t errlen)
+{
+	struct addrinfo	 hints;
+	char		*host, *port, *copy = xstrdup(listen);
+	int		 rc;
+
+	if (copy[0] == '[') {
+		host = copy + 1;
+		if ((port = strstr(host, "]:")) == NULL)
+			goto bad;
+		*port = '\0';
+		port += 2;
+	} else {
+		host = copy;
+		if ((port = strrchr(copy, ':')) == NULL)
+			goto bad;
+		*port++ = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(*host ? host : NULL, port, &hints, res)) != 0) {
+		snprintf(err, errlen, "listen address '%s': %s", listen,
+		    gai_strerror(rc));
+		free(copy);
+		return -1;
+	}
+	free(copy);
+	return 0;
+bad:
+	snprintf(err, errlen, "listen address '%s': expected ADDR:PORT", listen);
+	free(copy);
+	return -1;
+}
+
+static int
+worker_socket(const struct sockaddr *sa, socklen_t salen, char *err,
+    size_t errlen)
+{
+	int	fd, one = 1;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    bind(fd, sa, salen) == -1 || listen(fd, 1024) == -1) {
+		snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Bind one socket per worker to the same address; port 0 picks one for all. */
+static int
+worker_bind_all(struct agent *agent, int *fds, int n, char *err, size_t errlen)
+{
+	struct addrinfo		*res;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 host[INET6_ADDRSTRLEN];
+	int			 i, port;
+
+	if (worker_resolve(agent->cfg.listen, &res, err, errlen) == -1)
+		return -1;
+	memcpy(&ss, res->ai_addr, res->ai_addrlen);
+	sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	for (i = 0; i < n; i++) {
+		if ((fds[i] = worker_socket((struct sockaddr *)&ss, sslen, err,
+		    errlen)) == -1) {
+			while (i-- > 0)
+				close(fds[i]);
+			return -1;
+		}
+		if (i == 0)
+			getsockname(fds[0], (struct sockaddr *)&ss, &sslen);
+	}
+	/* Record the real address, so status shows the port 0 picked. */
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+		free(agent->cfg.listen);
+		xasprintf(&agent->cfg.listen, "[%s]:%d", host, port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+		free(agent->cfg.listen);
+		xasprintf(&agent->cfg.listen, "%s:%d", host, port);
+	}
+	return 0;
+}
+
+/* Every 50 ms while draining: stop once no request is in flight. */
+static void
+worker_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+	if (http_server_busy(w->http) == 0)
+		event_base_loopbreak(w->base);
+}
+
+static void
+worker_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct timeval	 tick = { 0, 50 * 1000 };
+	struct event	*check;
+
+	(void)fd;
+	(void)what;
+	if (w->draining)
+		return;
+	w->draining = 1;
+	http_server_drain(w->http);
+	check = event_new(w->base, -1, EV_PERSIST, worker_drain_check, w);
+	if (check == NULL)
+		fatalx("%s: event_new", __func__);
+	w->deadline_ev = check;
+	event_add(check, &tick);
+	worker_drain_check(-1, 0, w);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+
+	/* Runs until drained, or until workers_stop() cuts the grace short. */
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	http_server_free(w->http);
+	upstream_pool_free(w->upstream);
+	if (w->deadline_ev != NULL)
+		event_free(w->deadline_ev);
+	event_free(w->drain_ev);
+	event_base_free(w->base);
+	return NULL;
+}
+
+int
+workers_start(struct agent *agent, char *err, size_t errlen)
+{
+	int	*fds, i, n = agent->cfg.workers;
+
+	fds = xcalloc(n, sizeof(*fds));
+	if (worker_bind_all(agent, fds, n, err, errlen) == -1) {
+		free(fds);
+		return -1;
+	}
+	workers = xcalloc(n, sizeof(*workers));
+	worker_threads = xcalloc(n, sizeof(*worker_threads));
+	for (i = 0; i < n; i++) {
+		struct worker *w = &workers[i];
+
+		w->id = i;
+		w->agent = agent;
+		if ((w->base = event_base_new()) == NULL)
+			fatalx("%s: event_base_new", __func__);
+		w->http = http_server_new(w->base, &agent->cfg, proxy_handle, w);
+		w->upstream = upstream_pool_new(w->base, &agent->cfg);
+		w->drain_ev = event_new(w->base, -1, 0, worker_drain, w);
+		if (w->drain_ev == NULL)
+			fatalx("%s: event_new", __func__);
+		if (http_server_listen(w->http, fds[i], err, errlen) == -1)
+			fatalx("worker %d: %s", i, err);
+		if ((errno = pthread_create(&worker_threads[i], NULL,
+		    worker_main, w)) != 0)
+			fatal("pthread_create");
+	}
+	nworkers = n;
+	free(fds);
+	log_info("listening on %s (%d worker%s)", agent->cfg.listen, n,
+	    n == 1 ? "" : "s");
+	return 0;
+}
+
+/* Called from the main thread: drain each loop, bounded by the grace period. */
+void
+workers_stop(void)
+{
+	struct timespec	 deadline;
+	int		 i, ms;
+
+	if (nworkers == 0)
+		return;
+	ms = workers[0].agent->cfg.drain_timeout_ms;
+	for (i = 0; i < nworkers; i++)
+		event_active(workers[i].drain_ev, EV_READ, 0);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ms / 1000 + 1;
+	for (i = 0; i < nworkers; i++) {
+		if (pthread_timedjoin_np(worker_threads[i], NULL,
+		    &deadline) == 0)
+			continue;
+		log_warnx("worker %d: requests still in flight after %d ms;"
+		    " cutting them", i, ms);
+		event_base_loopbreak(workers[i].base);
+		pthread_join(worker_threads[i], NULL);
+	}
+	free(workers);
+	free(worker_threads);
+	workers = NULL;
+	worker_threads = NULL;
+	nworkers = 0;
+}
