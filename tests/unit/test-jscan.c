@@ -1,0 +1,799 @@
+/* Unit tests for agent/jscan.c: validation, spans, splicing, helpers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "jscan.h"
+
+/* An OpenAI chat body: nested messages, tools, escapes, a surrogate pair. */
+static const char chat[] =
+    "{\n"
+    "  \"model\" : \"gpt-4o\",\n"
+    "  \"messages\": [\n"
+    "    {\"role\": \"system\", \"content\": \"Be brief.\\nReally.\"},\n"
+    "    {\"role\": \"user\", \"content\": [\n"
+    "      {\"type\": \"text\", \"text\": \"caf\\u00e9 \\ud83d\\ude00 "
+    "\xe2\x82\xac \\\"q\\\" \\\\ \\/\"},\n"
+    "      {\"type\": \"image_url\", \"image_url\": {\"url\": "
+    "\"data:image/png;base64,AAAA\"}}\n"
+    "    ]},\n"
+    "    {\"role\": \"assistant\", \"content\": null, \"tool_calls\": "
+    "[{\"id\": \"c1\", \"type\": \"function\", \"function\": "
+    "{\"name\": \"get_weather\", \"arguments\": "
+    "\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},\n"
+    "    {\"role\": \"tool\", \"tool_call_id\": \"c1\", \"content\": \"18C\"}\n"
+    "  ],\n"
+    "  \"tools\": [{\"type\": \"function\", \"function\": {\"name\": "
+    "\"get_weather\", \"parameters\": {\"type\": \"object\", "
+    "\"properties\": {\"city\": {\"type\": \"string\"}}, "
+    "\"required\": [\"city\"]}}}],\n"
+    "  \"temperature\": 0.7, \"top_p\": 1e0, \"seed\": -42,\n"
+    "  \"max_tokens\": 256,\n"
+    "  \"stream\": true, \"logprobs\": false, \"user\": null,\n"
+    "  \"stream_options\": {\"include_usage\": true}\n"
+    "}\n";
+
+static int
+scan(const char *doc, size_t len, int depth, char *err, size_t errlen)
+{
+	return jscan_object(doc, len, depth, NULL, 0, err, errlen);
+}
+
+static void
+test_chat_spans(void **state)
+{
+	struct jscan_span	 model, messages, tools, stream, max_tokens,
+				 temperature, missing, user, logprobs, opts;
+	struct jscan_want	 want[] = {
+		{ "model", &model },
+		{ "messages", &messages },
+		{ "tools", &tools },
+		{ "stream", &stream },
+		{ "max_tokens", &max_tokens },
+		{ "temperature", &temperature },
+		{ "n", &missing },
+		{ "user", &user },
+		{ "logprobs", &logprobs },
+		{ "stream_options", &opts },
+	};
+	char			 err[128], s[64];
+	int64_t			 v;
+
+	(void)state;
+	missing.present = 42;
+	assert_int_equal(jscan_object(chat, sizeof chat - 1, 64, want,
+	    sizeof want / sizeof want[0], err, sizeof err), 0);
+
+	assert_true(model.present);
+	assert_int_equal(model.type, JSCAN_STRING);
+	assert_memory_equal(chat + model.start, "\"gpt-4o\"", 8);
+	assert_int_equal(model.end - model.start, 8);
+	assert_int_equal(jscan_string(chat, &model, s, sizeof s), 6);
+	assert_string_equal(s, "gpt-4o");
+
+	assert_true(messages.present);
+	assert_int_equal(messages.type, JSCAN_ARRAY);
+	assert_int_equal(chat[messages.start], '[');
+	assert_int_equal(chat[messages.end - 1], ']');
+
+	assert_int_equal(tools.type, JSCAN_ARRAY);
+	assert_int_equal(stream.type, JSCAN_TRUE);
+	assert_int_equal(stream.end - stream.start, 4);
+	assert_int_equal(logprobs.type, JSCAN_FALSE);
+	assert_int_equal(user.type, JSCAN_NULL);
+	assert_int_equal(opts.type, JSCAN_OBJECT);
+	assert_int_equal(chat[opts.end - 1], '}');
+	assert_int_equal(temperature.type, JSCAN_NUMBER);
+	assert_memory_equal(chat + temperature.start, "0.7", 3);
+	assert_int_equal(temperature.end - temperature.start, 3);
+	assert_int_equal(max_tokens.type, JSCAN_NUMBER);
+	assert_int_equal(jscan_int64(chat, &max_tokens, &v), 0);
+	assert_int_equal(v, 256);
+	assert_int_equal(jscan_int64(chat, &temperature, &v), -1);
+	assert_false(missing.present);
+}
+
+static void
+test_chat_walk(void **state)
+{
+	struct jscan_span	 messages, msg, role, content, part, text, m2,
+				 calls, call, fn, args, opts, usage;
+	struct jscan_want	 want[] = {
+		{ "messages", &messages },
+		{ "stream_options", &opts },
+	};
+	size_t			 cur = 0, pcur = 0, n = 0;
+	char			 s[128];
+	const char		*roles[] = { "system", "user", "assistant",
+				    "tool" };
+
+	(void)state;
+	assert_int_equal(jscan_object(chat, sizeof chat - 1, 64, want, 2,
+	    NULL, 0), 0);
+	while (jscan_array_next(chat, &messages, &cur, &msg)) {
+		assert_true(n < 4);
+		assert_int_equal(msg.type, JSCAN_OBJECT);
+		assert_true(jscan_object_get(chat, &msg, "role", &role));
+		assert_true(jscan_string_eq(chat, &role, roles[n],
+		    strlen(roles[n])));
+		assert_true(jscan_object_get(chat, &msg, "content", &content));
+		if (n == 0) {
+			assert_int_equal(jscan_string(chat, &content, s,
+			    sizeof s), 17);
+			assert_string_equal(s, "Be brief.\nReally.");
+		}
+		if (n == 1) {
+			assert_int_equal(content.type, JSCAN_ARRAY);
+			assert_true(jscan_array_next(chat, &content, &pcur,
+			    &part));
+			assert_true(jscan_object_get(chat, &part, "text",
+			    &text));
+			assert_int_equal(jscan_string(chat, &text, s, sizeof s),
+			    (ssize_t)strlen("caf\xc3\xa9 \xf0\x9f\x98\x80 "
+			    "\xe2\x82\xac \"q\" \\ /"));
+			assert_string_equal(s, "caf\xc3\xa9 \xf0\x9f\x98\x80 "
+			    "\xe2\x82\xac \"q\" \\ /");
+			assert_true(jscan_string_eq(chat, &text, s, strlen(s)));
+			assert_false(jscan_string_eq(chat, &text, s,
+			    strlen(s) - 1));
+			assert_true(jscan_array_next(chat, &content, &pcur,
+			    &part));
+			assert_true(jscan_object_get(chat, &part, "image_url",
+			    &m2));
+			assert_int_equal(m2.type, JSCAN_OBJECT);
+			assert_false(jscan_array_next(chat, &content, &pcur,
+			    &part));
+			/* Nested keys are not top-level members. */
+			assert_false(jscan_object_get(chat, &msg, "url", &m2));
+		}
+		if (n == 2) {
+			assert_int_equal(content.type, JSCAN_NULL);
+			assert_true(jscan_object_get(chat, &msg, "tool_calls",
+			    &calls));
+			pcur = 0;
+			assert_true(jscan_array_next(chat, &calls, &pcur,
+			    &call));
+			assert_true(jscan_object_get(chat, &call, "function",
+			    &fn));
+			assert_true(jscan_object_get(chat, &fn, "arguments",
+			    &args));
+			assert_int_equal(jscan_string(chat, &args, s, sizeof s),
+			    16);
+			assert_string_equal(s, "{\"city\":\"Paris\"}");
+			/* The unescaped arguments are JSON themselves. */
+			assert_int_equal(scan(s, 16, 64, NULL, 0), 0);
+		}
+		n++;
+	}
+	assert_int_equal(n, 4);
+	assert_false(jscan_array_next(chat, &messages, &cur, &msg));
+	assert_true(jscan_object_get(chat, &opts, "include_usage", &usage));
+	assert_int_equal(usage.type, JSCAN_TRUE);
+	/* Wrong span types are refused, not misread. */
+	assert_false(jscan_array_next(chat, &opts, &cur, &msg));
+	assert_false(jscan_object_get(chat, &messages, "role", &msg));
+	assert_int_equal(jscan_string(chat, &messages, s, sizeof s), -1);
+}
+
+/* Replace the model value through its span, as the gateway does. */
+static char *
+splice_model(const char *doc, const char *upstream)
+{
+	struct jscan_span	 model;
+	struct jscan_want	 want = { "model", &model };
+	char			*out, err[128];
+	size_t			 n, q, len = strlen(doc);
+
+	assert_int_equal(jscan_object(doc, len, 64, &want, 1, err,
+	    sizeof err), 0);
+	assert_true(model.present);
+	q = jscan_quote(NULL, 0, upstream, strlen(upstream));
+	n = model.start + q + (len - model.end);
+	out = malloc(n + 1);
+	assert_non_null(out);
+	memcpy(out, doc, model.start);
+	assert_int_equal(jscan_quote(out + model.start, q + 1, upstream,
+	    strlen(upstream)), q);
+	memcpy(out + model.start + q, doc + model.end, len - model.end);
+	out[n] = '\0';
+	/* The result still scans, with the new model. */
+	assert_int_equal(jscan_object(out, n, 64, &want, 1, err, sizeof err),
+	    0);
+	assert_true(jscan_string_eq(out, &model, upstream, strlen(upstream)));
+	return out;
+}
+
+static void
+test_splice(void **state)
+{
+	char	*out;
+
+	(void)state;
+	out = splice_model("{\"model\":\"alias\",\"stream\":true}",
+	    "meta-llama/Llama-3.1-8B");
+	assert_string_equal(out,
+	    "{\"model\":\"meta-llama/Llama-3.1-8B\",\"stream\":true}");
+	free(out);
+
+	out = splice_model(" {\"messages\":[{\"model\":\"inner\"}],\n"
+	    "\t\"mod\\u0065l\"  :  \"x\\\"y\" , \"n\":1}\n", "a\"b\\c\n\x01");
+	assert_string_equal(out, " {\"messages\":[{\"model\":\"inner\"}],\n"
+	    "\t\"mod\\u0065l\"  :  \"a\\\"b\\\\c\\n\\u0001\" , \"n\":1}\n");
+	free(out);
+
+	/* A non-string model is still one value to replace. */
+	out = splice_model("{\"model\":{\"a\":[1,2]}}", "m");
+	assert_string_equal(out, "{\"model\":\"m\"}");
+	free(out);
+	out = splice_model("{\"a\":1,\"model\":123}", "m");
+	assert_string_equal(out, "{\"a\":1,\"model\":\"m\"}");
+	free(out);
+}
+
+static void
+test_truncated(void **state)
+{
+	struct jscan_span	 model;
+	struct jscan_want	 want = { "model", &model };
+	char			 err[128], *copy;
+	size_t			 n, len = sizeof chat - 1;
+
+	(void)state;
+	/* The trailing "}\n": only the full object or with its '\n' passes. */
+	for (n = 0; n <= len; n++) {
+		/* An exact-size heap copy, so ASan catches any overread. */
+		copy = malloc(n ? n : 1);
+		assert_non_null(copy);
+		memcpy(copy, chat, n);
+		if (n >= len - 1)
+			assert_int_equal(jscan_object(copy, n, 64, &want, 1,
+			    err, sizeof err), 0);
+		else
+			assert_int_equal(jscan_object(copy, n, 64, &want, 1,
+			    err, sizeof err), -1);
+		free(copy);
+	}
+}
+
+static void
+test_mutations(void **state)
+{
+	static const char	 subst[] = "\0\x01 \t\"\\/{}[],:0-.eEtfnu\x7f"
+				     "\x80\xc3\xff";
+	char			*copy, err[128];
+	struct jscan_span	 model;
+	struct jscan_want	 want = { "model", &model };
+	size_t			 i, k, len = sizeof chat - 1;
+
+	(void)state;
+	/* Every single-byte change must scan without crashing. */
+	copy = malloc(len);
+	assert_non_null(copy);
+	for (i = 0; i < len; i++) {
+		for (k = 0; k < sizeof subst - 1; k++) {
+			memcpy(copy, chat, len);
+			copy[i] = subst[k];
+			(void)jscan_object(copy, len, 64, &want, 1, err,
+			    sizeof err);
+		}
+	}
+	free(copy);
+}
+
+static void
+test_valid(void **state)
+{
+	static const char	*docs[] = {
+		"{}",
+		" \t\r\n{ \t\r\n} \t\r\n",
+		"{\"\":\"\"}",
+		"{\"a\":[]}",
+		"{\"a\":[[],{},[{}]]}",
+		"{\"a\":0,\"b\":-0,\"c\":1.5e10,\"d\":1E+2,\"e\":-0.0e-0}",
+		"{\"a\":123456789012345678901234567890.123e-456}",
+		"{\"a\":true,\"b\":false,\"c\":null}",
+		"{\"a\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0000\\uFFFF\\uabcd\"}",
+		"{\"a\":\"\\ud800\\udc00\\udbff\\udfff\"}",
+		("{\"a\":\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf"
+		    "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\x7f\"}"),
+		"{\"\xe2\x82\xac\":1}",
+		"{\"a\":1,\"a\":2}",
+		"{\"a\":{\"model\":1,\"model\":2},\"model\":\"x\"}",
+	};
+	size_t			 i;
+	char			 err[128];
+
+	(void)state;
+	for (i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+		if (scan(docs[i], strlen(docs[i]), 64, err, sizeof err) != 0)
+			fail_msg("doc %zu: %s: %s", i, docs[i], err);
+	}
+}
+
+static void
+test_invalid(void **state)
+{
+	static const struct {
+		const char	*doc;
+		const char	*err;
+	} docs[] = {
+		{ "", "invalid JSON at byte 0: unexpected end of input" },
+		{ "   ", "invalid JSON at byte 3: unexpected end of input" },
+		{ "{", "invalid JSON at byte 1: unexpected end of input" },
+		{ "{\"a\"", "unexpected end of input" },
+		{ "{\"a\":", "unexpected end of input" },
+		{ "{\"a\":1", "unexpected end of input" },
+		{ "{\"a\":1,", "unexpected end of input" },
+		{ "{\"a\" 1}", "invalid JSON at byte 5: expected ':'" },
+		{ "{\"a\":1 \"b\":2}", "expected ',' or '}'" },
+		{ "{\"a\":[1 2]}", "expected ',' or ']'" },
+		{ "{\"a\":[1,]}", "expected value" },
+		{ "{\"a\":1,}", "expected string key" },
+		{ "{,}", "expected string key" },
+		{ "{\"a\":[,1]}", "expected value" },
+		{ "{a:1}", "expected string key" },
+		{ "{'a':1}", "expected string key" },
+		{ "{\"a\":'x'}", "expected value" },
+		{ "{\"a\":1]", "expected ',' or '}'" },
+		{ "{\"a\":[1}", "expected ',' or ']'" },
+		{ "{}}", "unexpected data after the object" },
+		{ "{} {}", "invalid JSON at byte 3: unexpected data" },
+		{ "{}x", "unexpected data" },
+		{ "{}\f", "unexpected data" },
+		{ "{\f}", "expected string key" },
+		{ "{\"a\":\xc2\xa0" "1}", "expected value" },
+		{ "{/*c*/}", "expected string key" },
+		{ "{\"a\":01}", "expected ',' or '}'" },
+		{ "{\"a\":-01}", "expected ',' or '}'" },
+		{ "{\"a\":1.}", "invalid number" },
+		{ "{\"a\":.5}", "expected value" },
+		{ "{\"a\":+1}", "expected value" },
+		{ "{\"a\":-}", "invalid number" },
+		{ "{\"a\":-a}", "invalid number" },
+		{ "{\"a\":1e}", "invalid number" },
+		{ "{\"a\":1e+}", "invalid number" },
+		{ "{\"a\":1.e5}", "invalid number" },
+		{ "{\"a\":0x10}", "expected ',' or '}'" },
+		{ "{\"a\":NaN}", "expected value" },
+		{ "{\"a\":Infinity}", "expected value" },
+		{ "{\"a\":tru}", "invalid literal" },
+		{ "{\"a\":True}", "expected value" },
+		{ "{\"a\":nul}", "invalid literal" },
+		{ "{\"a\":falsey}", "expected ',' or '}'" },
+		{ "{\"a\":\"x}", "unterminated string" },
+		{ "{\"a\":\"x\\\"}", "unterminated string" },
+		{ "{\"a\":\"\t\"}", "at byte 6: control character" },
+		{ "{\"a\":\"\n\"}", "control character in string" },
+		{ "{\"a\":\"\x1f\"}", "control character in string" },
+		{ "{\"a\":\"\\x41\"}", "invalid escape" },
+		{ "{\"a\":\"\\a\"}", "invalid escape" },
+		{ "{\"a\":\"\\'\"}", "invalid escape" },
+		{ "{\"a\":\"\\u12\"}", "invalid \\u escape" },
+		{ "{\"a\":\"\\u12g4\"}", "invalid \\u escape" },
+		{ "{\"a\":\"\\U0041\"}", "invalid escape" },
+		{ "{\"a\":\"\\ud800\"}", "unpaired surrogate" },
+		{ "{\"a\":\"\\ud800x\"}", "unpaired surrogate" },
+		{ "{\"a\":\"\\ud800\\n\"}", "unpaired surrogate" },
+		{ "{\"a\":\"\\ud800\\u0041\"}", "unpaired surrogate" },
+		{ "{\"a\":\"\\ud800\\ud800\"}", "unpaired surrogate" },
+		{ "{\"a\":\"\\ud800\\udc0\"}", "invalid \\u escape" },
+		{ "{\"a\":\"\\udc00\"}", "unpaired surrogate" },
+		{ "{\"a\":\"\\udfff\\ud800\"}", "unpaired surrogate" },
+		/* Invalid UTF-8, in values and in keys. */
+		{ "{\"a\":\"\x80\"}", "invalid JSON at byte 6: invalid UTF-8" },
+		{ "{\"a\":\"\xbf\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xc0\x80\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xc1\xbf\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xc2\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xc2\x41\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xe0\x80\x80\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xe0\x9f\xbf\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xed\xa0\x80\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xed\xbf\xbf\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xe2\x82\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xf0\x80\x80\x80\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xf0\x8f\xbf\xbf\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xf4\x90\x80\x80\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xf5\x80\x80\x80\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xf0\x9f\x98\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xfe\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xff\"}", "invalid UTF-8" },
+		{ "{\"\xff\":1}", "invalid UTF-8" },
+		/* Not an object at top level. */
+		{ "[]", "JSON body is not an object" },
+		{ "[{}]", "JSON body is not an object" },
+		{ "\"x\"", "JSON body is not an object" },
+		{ "1", "JSON body is not an object" },
+		{ "null", "JSON body is not an object" },
+		{ "true", "JSON body is not an object" },
+		{ "\xef\xbb\xbf{}", "JSON body is not an object" },
+	};
+	size_t	i;
+	char	err[128];
+
+	(void)state;
+	for (i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+		strcpy(err, "unset");
+		if (scan(docs[i].doc, strlen(docs[i].doc), 64, err,
+		    sizeof err) != -1)
+			fail_msg("doc %zu accepted: %s", i, docs[i].doc);
+		if (strstr(err, docs[i].err) == NULL)
+			fail_msg("doc %zu: %s: got \"%s\", want \"%s\"", i,
+			    docs[i].doc, err, docs[i].err);
+	}
+
+	/* An embedded NUL is neither whitespace nor string content. */
+	assert_int_equal(scan("{\"a\":1}\0", 8, 64, NULL, 0), -1);
+	assert_int_equal(scan("{\"a\":\"\0\"}", 9, 64, NULL, 0), -1);
+	assert_int_equal(scan("{\0}", 3, 64, NULL, 0), -1);
+	/* A short or absent error buffer is fine. */
+	assert_int_equal(scan("{", 1, 64, err, 4), -1);
+	assert_string_equal(err, "inv");
+	assert_int_equal(scan("{", 1, 64, NULL, 0), -1);
+}
+
+/* An object with depth levels in all, alternating arrays and objects. */
+static char *
+nested(int depth, size_t *len)
+{
+	char	*doc;
+	size_t	 n;
+	int	 i;
+
+	doc = malloc(depth * 6 + 16);
+	assert_non_null(doc);
+	n = sprintf(doc, "{\"a\":");
+	for (i = 2; i <= depth; i++)
+		n += sprintf(doc + n, "%s", i % 2 == 0 ? "[" : "{\"k\":");
+	doc[n++] = '0';
+	for (i = depth; i >= 2; i--)
+		doc[n++] = i % 2 == 0 ? ']' : '}';
+	doc[n++] = '}';
+	*len = n;
+	return doc;
+}
+
+/* {"a":[[...0...]]}: the object and d - 1 arrays. */
+static size_t
+arrays(char *doc, int d)
+{
+	size_t	n;
+
+	n = sprintf(doc, "{\"a\":");
+	memset(doc + n, '[', d - 1);
+	n += d - 1;
+	doc[n++] = '0';
+	memset(doc + n, ']', d - 1);
+	n += d - 1;
+	doc[n++] = '}';
+	return n;
+}
+
+static void
+test_depth(void **state)
+{
+	char	*doc, err[128], want[64];
+	size_t	 len;
+	int	 d;
+
+	(void)state;
+	/* Arrays only, so any level can be the innermost. */
+	for (d = 1; d <= 70; d++) {
+		doc = malloc(d * 2 + 8);
+		assert_non_null(doc);
+		len = arrays(doc, d);
+		if (d <= 64)
+			assert_int_equal(scan(doc, len, 64, err, sizeof err),
+			    0);
+		else {
+			assert_int_equal(scan(doc, len, 64, err, sizeof err),
+			    -1);
+			assert_string_equal(err,
+			    "JSON nested deeper than 64 levels");
+		}
+		/* Exactly at the limit passes, one beyond fails. */
+		assert_int_equal(scan(doc, len, d, err, sizeof err), 0);
+		assert_int_equal(scan(doc, len, d - 1, err, sizeof err), -1);
+		snprintf(want, sizeof want, "JSON nested deeper than %d levels",
+		    d - 1);
+		assert_string_equal(err, want);
+		free(doc);
+	}
+
+	/* Alternating objects and arrays. */
+	doc = nested(64, &len);
+	assert_int_equal(scan(doc, len, 64, err, sizeof err), 0);
+	assert_int_equal(scan(doc, len, 63, err, sizeof err), -1);
+	free(doc);
+	doc = nested(65, &len);
+	assert_int_equal(scan(doc, len, 65, err, sizeof err), 0);
+	assert_int_equal(scan(doc, len, 64, err, sizeof err), -1);
+	free(doc);
+
+	/* The hard ceiling holds whatever max_depth says. */
+	doc = malloc(2 * JSCAN_DEPTH_MAX + 16);
+	assert_non_null(doc);
+	for (d = JSCAN_DEPTH_MAX; d <= JSCAN_DEPTH_MAX + 1; d++) {
+		len = arrays(doc, d);
+		assert_int_equal(scan(doc, len, 1 << 20, err, sizeof err),
+		    d <= JSCAN_DEPTH_MAX ? 0 : -1);
+	}
+	free(doc);
+	assert_int_equal(scan("{}", 2, 0, err, sizeof err), -1);
+	assert_int_equal(scan("{}", 2, -1, err, sizeof err), -1);
+}
+
+static void
+test_duplicate(void **state)
+{
+	struct jscan_span	 model, stream;
+	struct jscan_want	 want[] = {
+		{ "model", &model },
+		{ "stream", &stream },
+	};
+	static const char	*dups[] = {
+		"{\"model\":\"a\",\"model\":\"b\"}",
+		"{\"model\":\"a\",\"x\":1,\"mod\\u0065l\":\"b\"}",
+		"{\"\\u006dodel\":\"a\",\"model\":\"b\"}",
+		"{\"model\":1,\"mo\\u0064\\u0065\\u006c\":{}}",
+		"{\"m\\u006fdel\":[],\"model\":null}",
+	};
+	char			 err[128];
+	const char		*doc;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof dups / sizeof dups[0]; i++) {
+		assert_int_equal(jscan_object(dups[i], strlen(dups[i]), 64,
+		    want, 2, err, sizeof err), -1);
+		assert_string_equal(err, "duplicate key \"model\"");
+	}
+
+	/* Only wanted keys are checked, and only at top level. */
+	doc = "{\"x\":1,\"x\":2,\"model\":\"m\"}";
+	assert_int_equal(jscan_object(doc, strlen(doc), 64, want, 2, err,
+	    sizeof err), 0);
+	assert_true(model.present);
+	assert_false(stream.present);
+	doc = "{\"a\":{\"model\":1,\"model\":2}}";
+	assert_int_equal(jscan_object(doc, strlen(doc), 64, want, 2, err,
+	    sizeof err), 0);
+	assert_false(model.present);
+
+	/* Near misses of the key are other keys. */
+	doc = "{\"model\":1,\"Model\":2,\"model \":3,\"mode\":4,"
+	    "\"models\":5,\"model\\u0000\":6}";
+	assert_int_equal(jscan_object(doc, strlen(doc), 64, want, 2, err,
+	    sizeof err), 0);
+	assert_true(model.present);
+	assert_int_equal(model.start, 9);
+
+	/* jscan_object_get takes the last of duplicates below top level. */
+	doc = "{\"stream\":{\"k\":1,\"k\":2}}";
+	assert_int_equal(jscan_object(doc, strlen(doc), 64, want, 2, err,
+	    sizeof err), 0);
+	assert_true(jscan_object_get(doc, &stream, "k", &model));
+	assert_int_equal(doc[model.start], '2');
+}
+
+static void
+test_escaped_keys(void **state)
+{
+	struct jscan_span	 model, emoji, nul;
+	struct jscan_want	 want[] = {
+		{ "model", &model },
+		{ "\xf0\x9f\x98\x80", &emoji },
+		{ "tab\tkey", &nul },
+	};
+	const char		*doc = "{\"mod\\u0065l\":\"x\","
+				    "\"\\ud83d\\ude00\":2,\"tab\\tkey\":3}";
+	char			 err[128];
+
+	(void)state;
+	assert_int_equal(jscan_object(doc, strlen(doc), 64, want, 3, err,
+	    sizeof err), 0);
+	assert_true(model.present);
+	assert_true(emoji.present);
+	assert_int_equal(doc[emoji.start], '2');
+	assert_true(nul.present);
+	assert_int_equal(doc[nul.start], '3');
+}
+
+static void
+test_string(void **state)
+{
+	const char		*doc = "{\"s\":\"a\\u00e9\\n\\ud83d\\ude00\","
+				    "\"z\":\"x\\u0000y\",\"e\":\"\"}";
+	struct jscan_span	 s, z, e;
+	struct jscan_want	 want[] = { { "s", &s }, { "z", &z },
+				    { "e", &e } };
+	char			 dst[16];
+
+	(void)state;
+	assert_int_equal(jscan_object(doc, strlen(doc), 64, want, 3, NULL, 0),
+	    0);
+	/* "a" + 2 + 1 + 4 bytes = 8. */
+	assert_int_equal(jscan_string(doc, &s, dst, sizeof dst), 8);
+	assert_memory_equal(dst, "a\xc3\xa9\n\xf0\x9f\x98\x80", 9);
+	assert_int_equal(jscan_string(doc, &s, dst, 9), 8);
+	assert_int_equal(jscan_string(doc, &s, dst, 8), -1);
+	assert_int_equal(jscan_string(doc, &s, dst, 4), -1);
+	assert_int_equal(jscan_string(doc, &s, dst, 0), -1);
+	assert_int_equal(jscan_string(doc, &z, dst, sizeof dst), 3);
+	assert_memory_equal(dst, "x\0y", 4);
+	assert_true(jscan_string_eq(doc, &z, "x\0y", 3));
+	assert_false(jscan_string_eq(doc, &z, "x", 1));
+	assert_int_equal(jscan_string(doc, &e, dst, 1), 0);
+	assert_string_equal(dst, "");
+	assert_true(jscan_string_eq(doc, &e, "", 0));
+	assert_false(jscan_string_eq(doc, &e, "a", 1));
+	assert_false(jscan_string_eq(doc, &s, "a", 1));
+	assert_true(jscan_string_eq(doc, &s, "a\xc3\xa9\n\xf0\x9f\x98\x80", 8));
+	assert_false(jscan_string_eq(doc, &s, "a\xc3\xa9\n\xf0\x9f\x98\x81",
+	    8));
+}
+
+/* A byte at every position of long strings, across the word-at-a-time scan. */
+static void
+test_long_strings(void **state)
+{
+	static const struct {
+		const char	*ins;
+		int		 ok;
+	} cases[] = {
+		{ "\x01", 0 }, { "\x1f", 0 }, { "\x80", 0 }, { "\xff", 0 },
+		{ "\xc3", 0 }, { "\\", 0 }, { "\"", 0 }, { "\x20", 1 },
+		{ "\x7f", 1 }, { "\\n", 1 }, { "\xc3\xa9", 1 }, { "~", 1 },
+		{ "\\\"", 1 }, { "!#[]", 1 }, { "\xef\xbf\xbf", 1 },
+	};
+	struct jscan_span	 k;
+	struct jscan_want	 want = { "k", &k };
+	char			 doc[128], *copy;
+	size_t			 c, pre, post, n;
+
+	(void)state;
+	for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		for (pre = 0; pre < 20; pre++) {
+			for (post = 0; post < 20; post++) {
+				n = sprintf(doc, "{\"k\":\"%.*s%s%.*s\"}",
+				    (int)pre, "abcdefghijklmnopqrstuvwxyz",
+				    cases[c].ins,
+				    (int)post, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+				copy = malloc(n);
+				assert_non_null(copy);
+				memcpy(copy, doc, n);
+				if (jscan_object(copy, n, 64, &want, 1, NULL,
+				    0) != (cases[c].ok ? 0 : -1))
+					fail_msg("case %zu pre %zu post %zu", c,
+					    pre, post);
+				if (cases[c].ok)
+					assert_int_equal(k.end, n - 1);
+				free(copy);
+			}
+		}
+	}
+}
+
+static void
+test_int64(void **state)
+{
+	static const struct {
+		const char	*num;
+		int		 ok;
+		int64_t		 v;
+	} nums[] = {
+		{ "0", 1, 0 },
+		{ "-0", 1, 0 },
+		{ "42", 1, 42 },
+		{ "-42", 1, -42 },
+		{ "9223372036854775807", 1, INT64_MAX },
+		{ "-9223372036854775808", 1, INT64_MIN },
+		{ "9223372036854775808", 0, 0 },
+		{ "-9223372036854775809", 0, 0 },
+		{ "99999999999999999999", 0, 0 },
+		{ "1.0", 0, 0 },
+		{ "1e3", 0, 0 },
+	};
+	struct jscan_span	 v;
+	struct jscan_want	 want = { "v", &v };
+	char			 doc[64];
+	int64_t			 n;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+		snprintf(doc, sizeof doc, "{\"v\":%s}", nums[i].num);
+		assert_int_equal(jscan_object(doc, strlen(doc), 64, &want, 1,
+		    NULL, 0), 0);
+		if (nums[i].ok) {
+			assert_int_equal(jscan_int64(doc, &v, &n), 0);
+			assert_true(n == nums[i].v);
+		} else
+			assert_int_equal(jscan_int64(doc, &v, &n), -1);
+	}
+	assert_int_equal(jscan_object("{\"v\":\"1\"}", 9, 64, &want, 1, NULL,
+	    0), 0);
+	assert_int_equal(jscan_int64("{\"v\":\"1\"}", &v, &n), -1);
+}
+
+static void
+test_quote(void **state)
+{
+	char	dst[64], doc[128];
+	size_t	n;
+
+	(void)state;
+	assert_int_equal(jscan_quote(dst, sizeof dst, "gpt-4o", 6), 8);
+	assert_string_equal(dst, "\"gpt-4o\"");
+	assert_int_equal(jscan_quote(dst, sizeof dst, "", 0), 2);
+	assert_string_equal(dst, "\"\"");
+	n = jscan_quote(dst, sizeof dst, "\"\\/\b\f\n\r\t\x01\x1f\x7f", 11);
+	assert_string_equal(dst,
+	    "\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\"");
+	assert_int_equal(n, strlen(dst));
+	n = jscan_quote(dst, sizeof dst, "a\0b", 3);
+	assert_string_equal(dst, "\"a\\u0000b\"");
+	/* Valid UTF-8 passes, invalid bytes become U+FFFD. */
+	n = jscan_quote(dst, sizeof dst, "\xc3\xa9\xf0\x9f\x98\x80", 6);
+	assert_string_equal(dst, "\"\xc3\xa9\xf0\x9f\x98\x80\"");
+	n = jscan_quote(dst, sizeof dst, "a\xff\xc3(\xed\xa0\x80", 7);
+	assert_string_equal(dst, "\"a\\ufffd\\ufffd(\\ufffd\\ufffd\\ufffd\"");
+	assert_int_equal(n, strlen(dst));
+
+	/* snprintf semantics. */
+	memset(dst, 'X', sizeof dst);
+	assert_int_equal(jscan_quote(dst, 5, "abcdef", 6), 8);
+	assert_string_equal(dst, "\"abc");
+	assert_int_equal(dst[5], 'X');
+	assert_int_equal(jscan_quote(dst, 1, "abcdef", 6), 8);
+	assert_string_equal(dst, "");
+	assert_int_equal(jscan_quote(NULL, 0, "a\n", 2), 5);
+	assert_int_equal(jscan_quote(dst, 4, "\n", 1), 4);
+	assert_string_equal(dst, "\"\\n");
+	assert_int_equal(jscan_quote(dst, 5, "\n", 1), 4);
+	assert_string_equal(dst, "\"\\n\"");
+
+	/* Whatever the input, the result is a valid JSON string. */
+	{
+		unsigned char	src[8];
+		int		i, b;
+
+		for (i = 0; i < 256; i++) {
+			for (b = 0; b < 8; b++)
+				src[b] = (unsigned char)(i * 31 + b * 97);
+			n = snprintf(doc, sizeof doc, "{\"k\":");
+			n += jscan_quote(doc + n, sizeof doc - n,
+			    (const char *)src, sizeof src);
+			doc[n++] = '}';
+			assert_int_equal(scan(doc, n, 64, NULL, 0), 0);
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest	tests[] = {
+		cmocka_unit_test(test_chat_spans),
+		cmocka_unit_test(test_chat_walk),
+		cmocka_unit_test(test_splice),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_escaped_keys),
+		cmocka_unit_test(test_string),
+		cmocka_unit_test(test_long_strings),
+		cmocka_unit_test(test_int64),
+		cmocka_unit_test(test_quote),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
