@@ -1,0 +1,187 @@
+/* Domain methods: create, list, get, edit, delete (which cascades). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "agent.h"
+#include "rpc.h"
+
+#define DOMAIN_NAME_CHARSET \
+	"use 1-63 of a-z, 0-9, '-' and '_', starting with a letter or digit"
+
+cJSON *
+admin_domain_json(const struct store_domain *d)
+{
+	cJSON	*o;
+
+	o = admin_json_object();
+	admin_json_add(o, "id", admin_json_string(d->id));
+	admin_json_add(o, "name", admin_json_string(d->name));
+	admin_json_add(o, "log_content", admin_json_bool(d->log_content));
+	admin_json_add(o, "trace_retention_days",
+	    admin_json_number(d->trace_retention_days));
+	admin_json_add(o, "created_at", admin_json_time(d->created_at));
+	return o;
+}
+
+/* A random (version 4) UUID, lower-case. */
+static void
+admin_domain_uuid(char out[37])
+{
+	unsigned char	b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* Names shaped like a UUID would be ambiguous wherever "id or name" is taken. */
+static int
+admin_domain_uuid_shaped(const char *s)
+{
+	size_t	i;
+
+	if (strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (strchr("0123456789abcdef", s[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+int
+admin_domain_create(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "name", NULL };
+	struct store_domain		 d;
+	const char			*name;
+	char				 err[256];
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_string(params, "name", ADMIN_PARAM_REQUIRED, 1, 63,
+	    admin_valid_domain_name, DOMAIN_NAME_CHARSET, &name, reply) == -1)
+		return -1;
+	if (admin_domain_uuid_shaped(name))
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "name: must not look like a domain id");
+
+	memset(&d, 0, sizeof(d));
+	admin_domain_uuid(d.id);
+	d.name = (char *)name;
+	d.log_content = 0;
+	d.trace_retention_days = 30;
+	d.created_at = time(NULL);
+	if ((rc = store_domain_insert(agent->store, &d, err, sizeof(err))) != 0)
+		return admin_reply_store(reply, rc, err);
+	reply->result = admin_domain_json(&d);
+	return 0;
+}
+
+int
+admin_domain_list(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { NULL };
+	struct store_domain		*list;
+	size_t				 n, i;
+	char				 err[256];
+	cJSON				*a;
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0)
+		return -1;
+	if ((rc = store_domain_list(agent->store, &list, &n, err,
+	    sizeof(err))) != 0)
+		return admin_reply_store(reply, rc, err);
+	a = admin_json_array();
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, admin_domain_json(&list[i]));
+	store_domain_list_free(list, n);
+	reply->result = a;
+	return 0;
+}
+
+int
+admin_domain_get(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", NULL };
+	struct store_domain		 d;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	reply->result = admin_domain_json(&d);
+	store_domain_clear(&d);
+	return 0;
+}
+
+int
+admin_domain_edit(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", "log_content",
+					    "trace_retention_days", NULL };
+	struct store_domain		 d;
+	int64_t				 days;
+	int				 log_content, rc;
+	char				 err[256];
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	if ((rc = admin_param_bool(params, "log_content", 0, &log_content,
+	    reply)) == -1)
+		goto fail;
+	if (rc == ADMIN_PARAM_SET)
+		d.log_content = log_content;
+	if ((rc = admin_param_int(params, "trace_retention_days", 0, 1, 3650,
+	    &days, reply)) == -1)
+		goto fail;
+	if (rc == ADMIN_PARAM_SET)
+		d.trace_retention_days = (int)days;
+	if ((rc = store_domain_update(agent->store, &d, err, sizeof(err))) !=
+	    0) {
+		admin_reply_store(reply, rc, err);
+		goto fail;
+	}
+	reply->result = admin_domain_json(&d);
+	store_domain_clear(&d);
+	return 0;
+fail:
+	store_domain_clear(&d);
+	return -1;
+}
+
+int
+admin_domain_delete(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", NULL };
+	struct store_domain		 d;
+	char				 err[256];
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	rc = store_domain_delete(agent->store, d.id, err, sizeof(err));
+	store_domain_clear(&d);
+	if (rc != 0)
+		return admin_reply_store(reply, rc, err);
+	reply->result = admin_json_object();
+	admin_json_add(reply->result, "deleted", admin_json_bool(1));
+	return 0;
+}

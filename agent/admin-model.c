@@ -1,0 +1,501 @@
+/* Model methods: deploy, list, show, edit, enable, disable, delete. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+#define MODEL_KEY_MAX		128
+#define MODEL_KEY_CHARSET	"use 1-128 of A-Z, a-z, 0-9, '.', '_', ':', '/'" \
+				" and '-'"
+#define MODEL_GUARDS_MAX	64
+#define MODEL_PROMPT_MAX	(64 * 1024)
+#define MODEL_DESCRIPTION_MAX	4096
+
+/* Parameters of model.deploy; model.edit takes "new_key" as well. */
+#define MODEL_FIELDS "domain", "key", "provider", "name", "model_id", \
+	"category", "tools", "vision", "price_input", "price_output", \
+	"price_cached", "temperature", "max_tokens", "system_prompt", \
+	"guard_in", "guard_out", "description", "status"
+
+static void
+admin_model_set(char **field, const char *value)
+{
+	free(*field);
+	*field = value != NULL ? xstrdup(value) : NULL;
+}
+
+/* A stored JSON array of guardrail keys, as a JSON value (never NULL). */
+static cJSON *
+admin_model_guards(const char *json)
+{
+	cJSON	*a;
+
+	a = json != NULL ? cJSON_Parse(json) : NULL;
+	if (!cJSON_IsArray(a)) {
+		cJSON_Delete(a);
+		return admin_json_array();
+	}
+	return a;
+}
+
+cJSON *
+admin_model_json(const struct store_model *m)
+{
+	cJSON	*o, *sub;
+
+	o = admin_json_object();
+	admin_json_add(o, "key", admin_json_string(m->key));
+	admin_json_add(o, "name", admin_json_string(m->name));
+	admin_json_add(o, "model_id", admin_json_string(m->model_id));
+	admin_json_add(o, "provider", admin_json_string(m->provider));
+	admin_json_add(o, "category", admin_json_string(m->category));
+	sub = admin_json_object();
+	admin_json_add(sub, "tools", admin_json_bool(m->tools));
+	admin_json_add(sub, "vision", admin_json_bool(m->vision));
+	admin_json_add(o, "capabilities", sub);
+	sub = admin_json_object();
+	admin_json_add(sub, "input", admin_json_money(m->price_input));
+	admin_json_add(sub, "output", admin_json_money(m->price_output));
+	admin_json_add(sub, "cached", admin_json_money(m->price_cached));
+	admin_json_add(o, "pricing", sub);
+	admin_json_add(o, "status", admin_json_string(m->status));
+	sub = admin_json_object();
+	admin_json_add(sub, "temperature", m->has_temperature ?
+	    admin_json_number(m->temperature) : cJSON_CreateNull());
+	admin_json_add(sub, "max_tokens", m->max_tokens > 0 ?
+	    admin_json_number((double)m->max_tokens) : cJSON_CreateNull());
+	admin_json_add(sub, "system_prompt",
+	    admin_json_string(m->system_prompt));
+	admin_json_add(o, "settings", sub);
+	sub = admin_json_object();
+	admin_json_add(sub, "input", admin_model_guards(m->guard_in));
+	admin_json_add(sub, "output", admin_model_guards(m->guard_out));
+	admin_json_add(o, "guardrails", sub);
+	admin_json_add(o, "description", admin_json_string(m->description !=
+	    NULL ? m->description : ""));
+	admin_json_add(o, "created_at", admin_json_time(m->created_at));
+	admin_json_add(o, "updated_at", admin_json_time(m->updated_at));
+	return o;
+}
+
+/*
+ * Lower-case; keep [a-z0-9._:/]; every run of anything else (spaces, '-',
+ * other bytes) becomes one '-'; none at either end; at most 128.
+ */
+char *
+admin_model_key_from_name(const char *name)
+{
+	char	*out;
+	size_t	 n = 0;
+	int	 sep = 0;
+	char	 c;
+
+	out = xmalloc(strlen(name) + 1);
+	for (; *name != '\0'; name++) {
+		c = *name;
+		if (c >= 'A' && c <= 'Z')
+			c = c - 'A' + 'a';
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    strchr("._:/", c) != NULL) {
+			if (sep && n > 0) {
+				if (n + 2 > MODEL_KEY_MAX)
+					break;
+				out[n++] = '-';
+			}
+			if (n + 1 > MODEL_KEY_MAX)
+				break;
+			sep = 0;
+			out[n++] = c;
+		} else
+			sep = 1;
+	}
+	out[n] = '\0';
+	if (n == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* A guardrail key list parameter into its stored JSON form. */
+static int
+admin_model_guard_param(const cJSON *params, const char *name, int flags,
+    char **field, struct admin_reply *reply)
+{
+	const cJSON	*a;
+	char		*s;
+	int		 rc;
+
+	if ((rc = admin_param_strings(params, name, flags, MODEL_GUARDS_MAX,
+	    MODEL_KEY_MAX, admin_valid_line, "not a guardrail key", &a,
+	    reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_NULL)
+		admin_model_set(field, "[]");
+	else if (rc == ADMIN_PARAM_SET) {
+		if ((s = cJSON_PrintUnformatted(a)) == NULL)
+			return admin_reply_error(reply, RPC_INTERNAL_ERROR,
+			    "out of memory");
+		free(*field);
+		*field = s;
+	}
+	return 0;
+}
+
+/*
+ * Apply the parameters model.deploy and model.edit share to m. On deploy
+ * the required ones must be there; on edit a null clears a setting.
+ */
+static int
+admin_model_apply(const cJSON *params, int deploy, struct store_model *m,
+    struct admin_reply *reply)
+{
+	const char	*s;
+	int64_t		 v;
+	double		 t;
+	int		 b, rc, req = deploy ? ADMIN_PARAM_REQUIRED : 0;
+
+	if ((rc = admin_param_string(params, "provider", req, 1, 63,
+	    admin_valid_provider_name, "not a provider name", &s, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET)
+		admin_model_set(&m->provider, s);
+	if ((rc = admin_param_string(params, "name", req, 1, 256,
+	    admin_valid_line, "must be UTF-8 without control characters", &s,
+	    reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET)
+		admin_model_set(&m->name, s);
+	if ((rc = admin_param_string(params, "model_id", req, 1, 256,
+	    admin_valid_line, "must be UTF-8 without control characters", &s,
+	    reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET)
+		admin_model_set(&m->model_id, s);
+	if ((rc = admin_param_string(params, "category", 0, 1, 16, NULL, NULL,
+	    &s, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET) {
+		if (registry_category_parse(s) == -1)
+			return admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "category: llm or embedding");
+		admin_model_set(&m->category, s);
+	}
+	if ((rc = admin_param_bool(params, "tools", 0, &b, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET)
+		m->tools = b;
+	if ((rc = admin_param_bool(params, "vision", 0, &b, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET)
+		m->vision = b;
+	if (admin_param_money(params, "price_input", 0, &m->price_input,
+	    reply) == -1 ||
+	    admin_param_money(params, "price_output", 0, &m->price_output,
+	    reply) == -1 ||
+	    admin_param_money(params, "price_cached", 0, &m->price_cached,
+	    reply) == -1)
+		return -1;
+	if ((rc = admin_param_number(params, "temperature",
+	    ADMIN_PARAM_NULLABLE, 0, 2, &t, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET) {
+		m->has_temperature = 1;
+		m->temperature = t;
+	} else if (rc == ADMIN_PARAM_NULL) {
+		m->has_temperature = 0;
+		m->temperature = 0;
+	}
+	if ((rc = admin_param_int(params, "max_tokens", ADMIN_PARAM_NULLABLE,
+	    1, 10000000, &v, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET)
+		m->max_tokens = v;
+	else if (rc == ADMIN_PARAM_NULL)
+		m->max_tokens = 0;
+	if ((rc = admin_param_string(params, "system_prompt",
+	    ADMIN_PARAM_NULLABLE, 0, MODEL_PROMPT_MAX, admin_valid_text,
+	    "must be UTF-8 text", &s, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET || rc == ADMIN_PARAM_NULL)
+		admin_model_set(&m->system_prompt, s);
+	if (admin_model_guard_param(params, "guard_in", deploy ? 0 :
+	    ADMIN_PARAM_NULLABLE, &m->guard_in, reply) == -1 ||
+	    admin_model_guard_param(params, "guard_out", deploy ? 0 :
+	    ADMIN_PARAM_NULLABLE, &m->guard_out, reply) == -1)
+		return -1;
+	if ((rc = admin_param_string(params, "description", deploy ? 0 :
+	    ADMIN_PARAM_NULLABLE, 0, MODEL_DESCRIPTION_MAX, admin_valid_text,
+	    "must be UTF-8 text", &s, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET || rc == ADMIN_PARAM_NULL)
+		admin_model_set(&m->description, s != NULL ? s : "");
+	if ((rc = admin_param_string(params, "status", 0, 1, 16, NULL, NULL,
+	    &s, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET) {
+		if (strcmp(s, "active") != 0 && strcmp(s, "inactive") != 0)
+			return admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "status: active or inactive");
+		admin_model_set(&m->status, s);
+	}
+	return 0;
+}
+
+/* The model's provider must exist in the model's domain. */
+static int
+admin_model_check_provider(struct agent *agent, const struct store_domain *d,
+    const struct store_model *m, struct admin_reply *reply)
+{
+	struct store_provider	 p;
+	char			 err[256];
+	int			 rc;
+
+	rc = store_provider_get(agent->store, d->id, m->provider, &p, err,
+	    sizeof(err));
+	if (rc == 0) {
+		store_provider_clear(&p);
+		return 0;
+	}
+	if (rc == STORE_NOT_FOUND)
+		return admin_reply_error(reply, RPC_NOT_FOUND, "provider '%s'"
+		    " not found in domain '%s'", m->provider, d->name);
+	return admin_reply_store(reply, rc, err);
+}
+
+int
+admin_model_deploy(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { MODEL_FIELDS, NULL };
+	struct store_domain		 d;
+	struct store_model		 m;
+	const char			*key;
+	char				 err[256];
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	memcpy(m.domain_id, d.id, sizeof(m.domain_id));
+	m.category = xstrdup("llm");
+	m.status = xstrdup("active");
+	m.guard_in = xstrdup("[]");
+	m.guard_out = xstrdup("[]");
+	m.description = xstrdup("");
+	rc = -1;
+	if (admin_model_apply(params, 1, &m, reply) != 0)
+		goto out;
+	if (admin_param_string(params, "key", 0, 1, MODEL_KEY_MAX,
+	    admin_valid_model_key, MODEL_KEY_CHARSET, &key, reply) == -1)
+		goto out;
+	if (key != NULL)
+		m.key = xstrdup(key);
+	else if ((m.key = admin_model_key_from_name(m.name)) == NULL) {
+		admin_reply_error(reply, RPC_INVALID_PARAMS, "key: cannot be"
+		    " derived from name '%s'; give one", m.name);
+		goto out;
+	}
+	if (admin_model_check_provider(agent, &d, &m, reply) != 0)
+		goto out;
+	m.created_at = m.updated_at = time(NULL);
+	if ((rc = store_model_insert(agent->store, &m, err, sizeof(err))) !=
+	    0) {
+		rc = admin_reply_store(reply, rc, err);
+		goto out;
+	}
+	reply->result = admin_model_json(&m);
+	rc = 0;
+out:
+	store_model_clear(&m);
+	store_domain_clear(&d);
+	return rc;
+}
+
+int
+admin_model_list(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", NULL };
+	struct store_domain		 d;
+	struct store_model		*list;
+	size_t				 n, i;
+	char				 err[256];
+	cJSON				*a;
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	rc = store_model_list(agent->store, d.id, &list, &n, err, sizeof(err));
+	store_domain_clear(&d);
+	if (rc != 0)
+		return admin_reply_store(reply, rc, err);
+	a = admin_json_array();
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, admin_model_json(&list[i]));
+	store_model_list_free(list, n);
+	reply->result = a;
+	return 0;
+}
+
+/* The domain and the model named by the "domain" and "key" parameters. */
+static int
+admin_model_lookup(struct agent *agent, const cJSON *params,
+    struct store_domain *d, struct store_model *m, struct admin_reply *reply)
+{
+	const char	*key;
+	char		 err[256];
+	int		 rc;
+
+	if (admin_param_domain(agent, params, d, reply) != 0)
+		return -1;
+	if (admin_param_string(params, "key", ADMIN_PARAM_REQUIRED, 1,
+	    MODEL_KEY_MAX, admin_valid_model_key, MODEL_KEY_CHARSET, &key,
+	    reply) == -1) {
+		store_domain_clear(d);
+		return -1;
+	}
+	if ((rc = store_model_get(agent->store, d->id, key, m, err,
+	    sizeof(err))) != 0) {
+		if (rc == STORE_NOT_FOUND)
+			admin_reply_error(reply, RPC_NOT_FOUND, "model '%s' not"
+			    " found in domain '%s'", key, d->name);
+		else
+			admin_reply_store(reply, rc, err);
+		store_domain_clear(d);
+		return -1;
+	}
+	return 0;
+}
+
+int
+admin_model_show(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", "key", NULL };
+	struct store_domain		 d;
+	struct store_model		 m;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
+		return -1;
+	reply->result = admin_model_json(&m);
+	store_model_clear(&m);
+	store_domain_clear(&d);
+	return 0;
+}
+
+/* Rewrite a model after changes; the key may have changed from old_key. */
+static int
+admin_model_save(struct agent *agent, const char *old_key,
+    struct store_model *m, struct admin_reply *reply)
+{
+	char	err[256];
+	int	rc;
+
+	m->updated_at = time(NULL);
+	if ((rc = store_model_update(agent->store, old_key, m, err,
+	    sizeof(err))) != 0)
+		return admin_reply_store(reply, rc, err);
+	reply->result = admin_model_json(m);
+	return 0;
+}
+
+int
+admin_model_edit(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { MODEL_FIELDS, "new_key",
+					    NULL };
+	struct store_domain		 d;
+	struct store_model		 m;
+	const char			*new_key;
+	char				*old_key = NULL;
+	int				 rc = -1;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
+		return -1;
+	old_key = xstrdup(m.key);
+	if (admin_model_apply(params, 0, &m, reply) != 0 ||
+	    admin_param_string(params, "new_key", 0, 1, MODEL_KEY_MAX,
+	    admin_valid_model_key, MODEL_KEY_CHARSET, &new_key, reply) == -1)
+		goto out;
+	if (new_key != NULL)
+		admin_model_set(&m.key, new_key);
+	if (admin_model_check_provider(agent, &d, &m, reply) != 0)
+		goto out;
+	rc = admin_model_save(agent, old_key, &m, reply);
+out:
+	free(old_key);
+	store_model_clear(&m);
+	store_domain_clear(&d);
+	return rc;
+}
+
+static int
+admin_model_set_status(struct agent *agent, const cJSON *params,
+    const char *status, struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", "key", NULL };
+	struct store_domain		 d;
+	struct store_model		 m;
+	char				*key;
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
+		return -1;
+	key = xstrdup(m.key);
+	admin_model_set(&m.status, status);
+	rc = admin_model_save(agent, key, &m, reply);
+	free(key);
+	store_model_clear(&m);
+	store_domain_clear(&d);
+	return rc;
+}
+
+int
+admin_model_enable(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	return admin_model_set_status(agent, params, "active", reply);
+}
+
+int
+admin_model_disable(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	return admin_model_set_status(agent, params, "inactive", reply);
+}
+
+int
+admin_model_delete(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", "key", NULL };
+	struct store_domain		 d;
+	struct store_model		 m;
+	char				 err[256];
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
+		return -1;
+	rc = store_model_delete(agent->store, d.id, m.key, err, sizeof(err));
+	store_model_clear(&m);
+	store_domain_clear(&d);
+	if (rc != 0)
+		return admin_reply_store(reply, rc, err);
+	reply->result = admin_json_object();
+	admin_json_add(reply->result, "deleted", admin_json_bool(1));
+	return 0;
+}

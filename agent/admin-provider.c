@@ -1,0 +1,347 @@
+/* Provider methods: add (with a sealed credential), list, test, models, delete. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "agent.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+#define PROVIDER_NAME_CHARSET	"use 1-63 of A-Z, a-z, 0-9, '.', '_' and '-'"
+#define PROVIDER_URL_MAX	2048
+#define PROVIDER_SEALED_MAX	(8192 + crypto_box_SEALBYTES)
+
+cJSON *
+admin_provider_json(const struct store_provider *p)
+{
+	cJSON	*o;
+
+	o = admin_json_object();
+	admin_json_add(o, "name", admin_json_string(p->name));
+	admin_json_add(o, "driver", admin_json_string(p->driver));
+	admin_json_add(o, "url", admin_json_string(p->url));
+	admin_json_add(o, "credential", admin_json_string(p->credential !=
+	    NULL ? "sealed" : "none"));
+	admin_json_add(o, "fingerprint", admin_json_string(p->fingerprint));
+	admin_json_add(o, "status", admin_json_string(p->status));
+	admin_json_add(o, "error", admin_json_string(p->error));
+	admin_json_add(o, "created_at", admin_json_time(p->created_at));
+	return o;
+}
+
+/*
+ * http:// or https://, a host, printable ASCII without spaces, no query,
+ * fragment or user:password@ (a key belongs in the sealed credential).
+ * Returns the URL without trailing slashes, or NULL with reply filled.
+ */
+static char *
+admin_provider_url(const char *url, struct admin_reply *reply)
+{
+	const char	*host, *p;
+	size_t		 len, hostlen;
+
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else {
+		admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "url: must start with http:// or https://");
+		return NULL;
+	}
+	for (p = url; *p != '\0'; p++) {
+		if (*p <= ' ' || *p > '~') {
+			admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "url: spaces and control characters are not"
+			    " allowed");
+			return NULL;
+		}
+		if (*p == '?' || *p == '#') {
+			admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "url: no query or fragment; give the API base");
+			return NULL;
+		}
+	}
+	hostlen = strcspn(host, "/");
+	if (hostlen == 0) {
+		admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "url: no host");
+		return NULL;
+	}
+	if (memchr(host, '@', hostlen) != NULL) {
+		admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "url: no user or password in the URL; pass the API key"
+		    " as the sealed credential");
+		return NULL;
+	}
+	len = strlen(url);
+	while (len > 0 && url[len - 1] == '/')
+		len--;
+	return xstrndup(url, len);
+}
+
+/*
+ * Decode and open a sealed credential: it must open with our key and hold
+ * a usable API key. Fills the blob (caller frees) and the fingerprint.
+ */
+static int
+admin_provider_credential(struct agent *agent, const char *b64,
+    struct store_provider *p, struct admin_reply *reply)
+{
+	unsigned char	*blob;
+	const char	*end;
+	char		*key;
+	size_t		 bloblen, keylen, b64len = strlen(b64);
+	int		 ok;
+
+	blob = xmalloc(PROVIDER_SEALED_MAX);
+	if (sodium_base642bin(blob, PROVIDER_SEALED_MAX, b64, b64len, NULL,
+	    &bloblen, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != b64 + b64len) {
+		free(blob);
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "credential: not standard padded base64 of at most %d"
+		    " bytes", PROVIDER_SEALED_MAX);
+	}
+	if (vault_unseal(agent->vault, blob, bloblen, &key, &keylen) != 0) {
+		free(blob);
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "credential: does not open with this agent's key; seal"
+		    " the API key to status.seal_public_key");
+	}
+	ok = credential_valid(key, keylen);
+	if (ok) {
+		p->fingerprint = xmalloc(VAULT_FINGERPRINT_LEN + 1);
+		vault_fingerprint(agent->vault, key, keylen, p->fingerprint);
+	}
+	sodium_free(key);
+	if (!ok) {
+		free(blob);
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "credential: the API key must be 1-4096 printable"
+		    " characters without spaces or a trailing newline");
+	}
+	p->credential = blob;
+	p->credential_len = bloblen;
+	return 0;
+}
+
+int
+admin_provider_add(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", "name",
+					    "driver", "url", "credential",
+					    NULL };
+	struct store_domain		 d;
+	struct store_provider		 p;
+	const char			*name, *driver, *url, *cred;
+	char				 err[256];
+	int				 rc;
+
+	memset(&p, 0, sizeof(p));
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	rc = -1;
+	if (admin_param_string(params, "name", ADMIN_PARAM_REQUIRED, 1, 63,
+	    admin_valid_provider_name, PROVIDER_NAME_CHARSET, &name,
+	    reply) == -1 ||
+	    admin_param_string(params, "driver", ADMIN_PARAM_REQUIRED, 1, 16,
+	    NULL, NULL, &driver, reply) == -1 ||
+	    admin_param_string(params, "url", ADMIN_PARAM_REQUIRED, 1,
+	    PROVIDER_URL_MAX, NULL, NULL, &url, reply) == -1 ||
+	    admin_param_string(params, "credential", ADMIN_PARAM_NULLABLE, 1,
+	    2 * PROVIDER_SEALED_MAX, NULL, NULL, &cred, reply) == -1)
+		goto out;
+	if (registry_driver_parse(driver) == -1) {
+		admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "driver: one of openai, vllm, ollama");
+		goto out;
+	}
+	if ((p.url = admin_provider_url(url, reply)) == NULL)
+		goto out;
+	if (cred != NULL && admin_provider_credential(agent, cred, &p,
+	    reply) != 0)
+		goto out;
+
+	memcpy(p.domain_id, d.id, sizeof(p.domain_id));
+	p.name = xstrdup(name);
+	p.driver = xstrdup(driver);
+	p.status = xstrdup("active");
+	p.created_at = time(NULL);
+	if ((rc = store_provider_insert(agent->store, &p, err,
+	    sizeof(err))) != 0) {
+		rc = admin_reply_store(reply, rc, err);
+		goto out;
+	}
+	reply->result = admin_provider_json(&p);
+	rc = 0;
+out:
+	store_provider_clear(&p);
+	store_domain_clear(&d);
+	return rc;
+}
+
+int
+admin_provider_list(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", NULL };
+	struct store_domain		 d;
+	struct store_provider		*list;
+	size_t				 n, i;
+	char				 err[256];
+	cJSON				*a;
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	rc = store_provider_list(agent->store, d.id, &list, &n, err,
+	    sizeof(err));
+	store_domain_clear(&d);
+	if (rc != 0)
+		return admin_reply_store(reply, rc, err);
+	a = admin_json_array();
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, admin_provider_json(&list[i]));
+	store_provider_list_free(list, n);
+	reply->result = a;
+	return 0;
+}
+
+/* The provider named by the domain and name parameters. */
+static int
+admin_provider_lookup(struct agent *agent, const cJSON *params,
+    struct store_provider *p, struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", "name", NULL };
+	struct store_domain		 d;
+	const char			*name;
+	char				 err[256];
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	if (admin_param_string(params, "name", ADMIN_PARAM_REQUIRED, 1, 63,
+	    admin_valid_provider_name, PROVIDER_NAME_CHARSET, &name,
+	    reply) == -1) {
+		store_domain_clear(&d);
+		return -1;
+	}
+	rc = store_provider_get(agent->store, d.id, name, p, err, sizeof(err));
+	store_domain_clear(&d);
+	if (rc != 0)
+		return admin_reply_store(reply, rc, err);
+	return 0;
+}
+
+/*
+ * Probe the provider and record the outcome as its status. This blocks the
+ * admin loop (never a worker) for at most the probe's 5 s timeout: fine
+ * for an operator's command, and the request path does not wait on it.
+ */
+static int
+admin_provider_probe(struct agent *agent, struct store_provider *p,
+    char ***names, size_t *nnames, long *latency_ms, char *why,
+    size_t whylen, struct admin_reply *reply)
+{
+	char	err[256];
+	int	ok, rc;
+
+	ok = probe_provider(p, agent->vault, names, nnames, latency_ms, why,
+	    whylen) == 0;
+	free(p->status);
+	free(p->error);
+	p->status = xstrdup(ok ? "active" : "errored");
+	p->error = ok ? NULL : xstrdup(why);
+	if ((rc = store_provider_set_status(agent->store, p->domain_id,
+	    p->name, p->status, p->error, err, sizeof(err))) != 0)
+		return admin_reply_store(reply, rc, err);
+	reply->changed = 1;
+	return ok ? 0 : 1;
+}
+
+int
+admin_provider_test(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	struct store_provider	 p;
+	char			 why[512];
+	long			 latency = 0;
+	int			 rc;
+
+	if (admin_provider_lookup(agent, params, &p, reply) != 0)
+		return -1;
+	if ((rc = admin_provider_probe(agent, &p, NULL, NULL, &latency, why,
+	    sizeof(why), reply)) == -1) {
+		store_provider_clear(&p);
+		return -1;
+	}
+	reply->result = admin_json_object();
+	admin_json_add(reply->result, "name", admin_json_string(p.name));
+	admin_json_add(reply->result, "status", admin_json_string(p.status));
+	admin_json_add(reply->result, "error", admin_json_string(p.error));
+	admin_json_add(reply->result, "latency_ms",
+	    admin_json_number((double)latency));
+	store_provider_clear(&p);
+	return 0;
+}
+
+int
+admin_provider_models(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	struct store_provider	 p;
+	char			 why[512], **names = NULL;
+	size_t			 n = 0, i;
+	long			 latency = 0;
+	cJSON			*a;
+	int			 rc;
+
+	if (admin_provider_lookup(agent, params, &p, reply) != 0)
+		return -1;
+	rc = admin_provider_probe(agent, &p, &names, &n, &latency, why,
+	    sizeof(why), reply);
+	if (rc == 1)
+		admin_reply_error(reply, RPC_FAILED, "provider '%s': %s",
+		    p.name, why);
+	store_provider_clear(&p);
+	if (rc != 0)
+		return -1;
+	a = admin_json_array();
+	for (i = 0; i < n; i++) {
+		cJSON_AddItemToArray(a, admin_json_string(names[i]));
+		free(names[i]);
+	}
+	free(names);
+	reply->result = admin_json_object();
+	admin_json_add(reply->result, "models", a);
+	return 0;
+}
+
+int
+admin_provider_delete(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	struct store_provider	 p;
+	char			 err[512];
+	int			 rc;
+
+	if (admin_provider_lookup(agent, params, &p, reply) != 0)
+		return -1;
+	rc = store_provider_delete(agent->store, p.domain_id, p.name, err,
+	    sizeof(err));
+	store_provider_clear(&p);
+	if (rc != 0)
+		return admin_reply_store(reply, rc, err);
+	reply->result = admin_json_object();
+	admin_json_add(reply->result, "deleted", admin_json_bool(1));
+	return 0;
+}

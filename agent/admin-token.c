@@ -1,0 +1,226 @@
+/*
+ * Token methods: create (the only time a secret is shown), list, revoke.
+ * Only the keyed hash of a secret is ever stored.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "agent.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+#define TOKEN_MODELS_MAX	256
+#define TOKEN_EXPIRES_MAX	INT64_C(3153600000)	/* 100 years */
+#define TOKEN_LIMIT_MAX		INT64_C(1000000000)
+
+static const char *
+admin_token_status(const struct store_token *t, time_t now)
+{
+	if (t->revoked_at != 0)
+		return "revoked";
+	if (t->expires_at != 0 && t->expires_at <= (int64_t)now)
+		return "expired";
+	return "active";
+}
+
+static cJSON *
+admin_token_limit(int64_t v)
+{
+	return v != 0 ? admin_json_number((double)v) : cJSON_CreateNull();
+}
+
+/* A token as results show it; secret is only given by token.create. */
+static cJSON *
+admin_token_json(const struct store_token *t, const char *secret, int full)
+{
+	cJSON	*o, *models = NULL;
+
+	o = admin_json_object();
+	admin_json_add(o, "id", admin_json_string(t->id));
+	if (secret != NULL)
+		admin_json_add(o, "token", admin_json_string(secret));
+	admin_json_add(o, "name", admin_json_string(t->name));
+	admin_json_add(o, "domain", admin_json_string(t->domain_id));
+	admin_json_add(o, "created_at", admin_json_time(t->created_at));
+	admin_json_add(o, "expires_at", admin_json_time(t->expires_at));
+	if (full) {
+		admin_json_add(o, "revoked_at", admin_json_time(t->revoked_at));
+		admin_json_add(o, "status", admin_json_string(
+		    admin_token_status(t, time(NULL))));
+	}
+	if (t->models != NULL && ((models = cJSON_Parse(t->models)) == NULL ||
+	    !cJSON_IsArray(models))) {
+		cJSON_Delete(models);
+		models = NULL;
+	}
+	admin_json_add(o, "models", models != NULL ? models :
+	    cJSON_CreateNull());
+	admin_json_add(o, "rpm", admin_token_limit(t->rpm));
+	admin_json_add(o, "tpm", admin_token_limit(t->tpm));
+	admin_json_add(o, "budget", t->budget != 0 ?
+	    admin_json_money(t->budget) : cJSON_CreateNull());
+	return o;
+}
+
+/* Every key of the allow-list must name a model of the domain. */
+static int
+admin_token_models(struct agent *agent, const struct store_domain *d,
+    const cJSON *models, struct admin_reply *reply)
+{
+	struct store_model	 m;
+	const cJSON		*e;
+	char			 err[256];
+	int			 rc;
+
+	cJSON_ArrayForEach(e, models) {
+		rc = store_model_get(agent->store, d->id, e->valuestring, &m,
+		    err, sizeof(err));
+		if (rc == STORE_NOT_FOUND)
+			return admin_reply_error(reply, RPC_NOT_FOUND,
+			    "models: model '%s' not found in domain '%s'",
+			    e->valuestring, d->name);
+		if (rc != 0)
+			return admin_reply_store(reply, rc, err);
+		store_model_clear(&m);
+	}
+	return 0;
+}
+
+int
+admin_token_create(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", "name",
+					    "expires_in_s", "models", "rpm",
+					    "tpm", "budget", NULL };
+	struct store_domain		 d;
+	struct store_token		 t;
+	const cJSON			*models;
+	const char			*name;
+	char				 secret[TOKEN_LEN + 1], err[256];
+	int64_t				 expires_in = 0;
+	int				 rc = -1;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	if (admin_param_string(params, "name", ADMIN_PARAM_NULLABLE, 0, 128,
+	    admin_valid_line, "must be UTF-8 without control characters",
+	    &name, reply) == -1 ||
+	    admin_param_int(params, "expires_in_s", ADMIN_PARAM_NULLABLE, 1,
+	    TOKEN_EXPIRES_MAX, &expires_in, reply) == -1 ||
+	    admin_param_strings(params, "models", ADMIN_PARAM_NULLABLE,
+	    TOKEN_MODELS_MAX, 128, admin_valid_model_key, "not a model key",
+	    &models, reply) == -1 ||
+	    admin_param_int(params, "rpm", ADMIN_PARAM_NULLABLE, 1,
+	    TOKEN_LIMIT_MAX, &t.rpm, reply) == -1 ||
+	    admin_param_int(params, "tpm", ADMIN_PARAM_NULLABLE, 1,
+	    TOKEN_LIMIT_MAX, &t.tpm, reply) == -1 ||
+	    admin_param_money(params, "budget", ADMIN_PARAM_NULLABLE,
+	    &t.budget, reply) == -1)
+		goto out;
+	if (models != NULL && cJSON_GetArraySize(models) == 0) {
+		admin_reply_error(reply, RPC_INVALID_PARAMS, "models: give at"
+		    " least one model key, or leave it out to allow all");
+		goto out;
+	}
+	if (params != NULL && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+	    params, "budget")) && t.budget == 0) {
+		admin_reply_error(reply, RPC_INVALID_PARAMS, "budget: must be"
+		    " more than 0; leave it out for no budget");
+		goto out;
+	}
+	if (models != NULL && admin_token_models(agent, &d, models,
+	    reply) != 0)
+		goto out;
+
+	token_generate_id(t.id);
+	memcpy(t.domain_id, d.id, sizeof(t.domain_id));
+	t.name = xstrdup(name != NULL ? name : "");
+	t.created_at = time(NULL);
+	if (expires_in > 0)
+		t.expires_at = t.created_at + expires_in;
+	if (models != NULL && (t.models = cJSON_PrintUnformatted(models)) ==
+	    NULL)
+		goto out;
+	token_generate(secret);
+	vault_token_hash(agent->vault, secret, TOKEN_LEN, t.hash);
+	if ((rc = store_token_insert(agent->store, &t, err, sizeof(err))) !=
+	    0) {
+		sodium_memzero(secret, sizeof(secret));
+		rc = admin_reply_store(reply, rc, err);
+		goto out;
+	}
+	reply->result = admin_token_json(&t, secret, 0);
+	sodium_memzero(secret, sizeof(secret));
+	rc = 0;
+out:
+	store_token_clear(&t);
+	store_domain_clear(&d);
+	return rc;
+}
+
+int
+admin_token_list(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", NULL };
+	struct store_domain		 d;
+	struct store_token		*list;
+	size_t				 n, i;
+	char				 err[256];
+	cJSON				*a;
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	rc = store_token_list(agent->store, d.id, &list, &n, err, sizeof(err));
+	store_domain_clear(&d);
+	if (rc != 0)
+		return admin_reply_store(reply, rc, err);
+	a = admin_json_array();
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, admin_token_json(&list[i], NULL, 1));
+	store_token_list_free(list, n);
+	reply->result = a;
+	return 0;
+}
+
+int
+admin_token_revoke(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", "id", NULL };
+	struct store_domain		 d;
+	struct store_token		 t;
+	const char			*id;
+	char				 err[256];
+	int				 rc;
+
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, &d, reply) != 0)
+		return -1;
+	if (admin_param_string(params, "id", ADMIN_PARAM_REQUIRED, 1, 64,
+	    admin_valid_line, "not a token id", &id, reply) == -1) {
+		store_domain_clear(&d);
+		return -1;
+	}
+	rc = store_token_revoke(agent->store, d.id, id, time(NULL), err,
+	    sizeof(err));
+	if (rc == 0)
+		rc = store_token_get(agent->store, d.id, id, &t, err,
+		    sizeof(err));
+	store_domain_clear(&d);
+	if (rc != 0)
+		return admin_reply_store(reply, rc, err);
+	reply->result = admin_token_json(&t, NULL, 1);
+	store_token_clear(&t);
+	return 0;
+}

@@ -1,0 +1,709 @@
+/*
+ * The admin socket: JSON-RPC 2.0, one object per line, on a unix socket
+ * served by the agent's main event loop. Peers are checked with
+ * SO_PEERCRED; one method table dispatches; every successful write
+ * rebuilds and publishes the registry before it replies.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "agent.h"
+#include "log.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+#define ADMIN_WRITE		0x1	/* changes the store: republish after */
+#define ADMIN_OUT_HIGH		(16 * 1024 * 1024)	/* stop reading above */
+
+static const struct admin_method {
+	const char	*name;
+	int		 flags;
+	int		(*fn)(struct agent *, const cJSON *,
+			    struct admin_reply *);
+} admin_methods[] = {
+	{ "status",		0,		admin_status },
+	{ "domain.create",	ADMIN_WRITE,	admin_domain_create },
+	{ "domain.list",	0,		admin_domain_list },
+	{ "domain.get",		0,		admin_domain_get },
+	{ "domain.edit",	ADMIN_WRITE,	admin_domain_edit },
+	{ "domain.delete",	ADMIN_WRITE,	admin_domain_delete },
+	{ "provider.add",	ADMIN_WRITE,	admin_provider_add },
+	{ "provider.list",	0,		admin_provider_list },
+	{ "provider.test",	ADMIN_WRITE,	admin_provider_test },
+	{ "provider.models",	ADMIN_WRITE,	admin_provider_models },
+	{ "provider.delete",	ADMIN_WRITE,	admin_provider_delete },
+	{ "model.deploy",	ADMIN_WRITE,	admin_model_deploy },
+	{ "model.list",		0,		admin_model_list },
+	{ "model.show",		0,		admin_model_show },
+	{ "model.edit",		ADMIN_WRITE,	admin_model_edit },
+	{ "model.enable",	ADMIN_WRITE,	admin_model_enable },
+	{ "model.disable",	ADMIN_WRITE,	admin_model_disable },
+	{ "model.delete",	ADMIN_WRITE,	admin_model_delete },
+	{ "token.create",	ADMIN_WRITE,	admin_token_create },
+	{ "token.list",		0,		admin_token_list },
+	{ "token.revoke",	ADMIN_WRITE,	admin_token_revoke },
+};
+
+struct admin_conn {
+	struct admin		*admin;
+	struct bufferevent	*bev;
+	int			 dead;		/* freed by the reaper */
+	int			 closing;	/* close once output is out */
+	int			 paused;	/* reading stopped: output full */
+	TAILQ_ENTRY(admin_conn)	 entry;
+};
+
+struct admin {
+	struct agent		*agent;
+	struct evconnlistener	*listener;
+	struct event		*reaper;	/* frees dead connections */
+	struct event		*resume;	/* re-enables accept after EMFILE */
+	char			*path;
+	dev_t			 dev;		/* the socket file we made */
+	ino_t			 ino;
+	gid_t			 gid;		/* its group: allowed peers */
+	TAILQ_HEAD(, admin_conn) conns;
+};
+
+int
+admin_reply_error(struct admin_reply *reply, int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	reply->code = code;
+	va_start(ap, fmt);
+	vsnprintf(reply->message, sizeof(reply->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+admin_reply_store(struct admin_reply *reply, int rc, const char *err)
+{
+	switch (rc) {
+	case STORE_NOT_FOUND:
+		return admin_reply_error(reply, RPC_NOT_FOUND, "%s", err);
+	case STORE_CONFLICT:
+		return admin_reply_error(reply, RPC_CONFLICT, "%s", err);
+	default:
+		log_warnx("admin: database: %s", err);
+		return admin_reply_error(reply, RPC_INTERNAL_ERROR,
+		    "internal error (the agent's log has the details)");
+	}
+}
+
+/*
+ * Nesting depth of a JSON text, counted outside strings, stopping early
+ * once past max: cJSON's own limit is 1000 and recursive.
+ */
+static int
+admin_json_too_deep(const char *s, size_t len, int max)
+{
+	size_t	i;
+	int	depth = 0, in_string = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_string = 0;
+			continue;
+		}
+		switch (s[i]) {
+		case '"':
+			in_string = 1;
+			break;
+		case '[':
+		case '{':
+			if (++depth > max)
+				return 1;
+			break;
+		case ']':
+		case '}':
+			depth--;
+			break;
+		}
+	}
+	return 0;
+}
+
+static char *
+admin_reply_line(cJSON *reply)
+{
+	char	*s, *line;
+	size_t	 len;
+
+	if ((s = cJSON_PrintUnformatted(reply)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	len = strlen(s);
+	line = xmalloc(len + 2);
+	memcpy(line, s, len);
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	free(s);
+	return line;
+}
+
+/* A reply object with jsonrpc and a copy of id (null when there is none). */
+static cJSON *
+admin_reply_new(const cJSON *id)
+{
+	cJSON	*reply;
+
+	reply = admin_json_object();
+	admin_json_add(reply, "jsonrpc", admin_json_string("2.0"));
+	if (id != NULL)
+		admin_json_add(reply, "id", cJSON_Duplicate(id, 1));
+	else
+		admin_json_add(reply, "id", cJSON_CreateNull());
+	return reply;
+}
+
+static char *
+admin_error_line(const cJSON *id, int code, const char *message)
+{
+	cJSON	*reply, *error, *data;
+	char	*line;
+
+	reply = admin_reply_new(id);
+	error = admin_json_object();
+	admin_json_add(error, "code", admin_json_number(code));
+	admin_json_add(error, "message", admin_json_string(message));
+	data = admin_json_object();
+	admin_json_add(data, "name", admin_json_string(rpc_error_name(code)));
+	admin_json_add(error, "data", data);
+	admin_json_add(reply, "error", error);
+	line = admin_reply_line(reply);
+	cJSON_Delete(reply);
+	return line;
+}
+
+static const struct admin_method *
+admin_method_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(admin_methods) / sizeof(admin_methods[0]); i++)
+		if (strcmp(admin_methods[i].name, name) == 0)
+			return &admin_methods[i];
+	return NULL;
+}
+
+/* Validate the envelope, dispatch, and shape the reply (none for notifications). */
+char *
+admin_handle(struct agent *agent, const char *line, size_t len)
+{
+	const struct admin_method	*m;
+	struct admin_reply		 reply;
+	cJSON				*req, *out;
+	const cJSON			*id, *version, *method, *params;
+	const char			*end;
+	char				*res, err[256];
+	int				 notification, rc;
+
+	if (admin_json_too_deep(line, len, RPC_MAX_DEPTH)) {
+		snprintf(err, sizeof(err), "JSON nested deeper than %d levels",
+		    RPC_MAX_DEPTH);
+		return admin_error_line(NULL, RPC_PARSE_ERROR, err);
+	}
+	req = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+	if (req != NULL)
+		for (; end < line + len; end++)
+			if (*end != ' ' && *end != '\t' && *end != '\r') {
+				cJSON_Delete(req);
+				req = NULL;
+				break;
+			}
+	if (req == NULL)
+		return admin_error_line(NULL, RPC_PARSE_ERROR,
+		    "the line is not a JSON text");
+	if (!cJSON_IsObject(req)) {
+		res = admin_error_line(NULL, RPC_INVALID_REQUEST,
+		    cJSON_IsArray(req) ? "batches are not supported" :
+		    "a request is a JSON object");
+		cJSON_Delete(req);
+		return res;
+	}
+
+	id = cJSON_GetObjectItemCaseSensitive(req, "id");
+	notification = id == NULL;
+	if (id != NULL && !cJSON_IsString(id) && !cJSON_IsNumber(id) &&
+	    !cJSON_IsNull(id)) {
+		cJSON_Delete(req);
+		return admin_error_line(NULL, RPC_INVALID_REQUEST,
+		    "id must be a string, a number or null");
+	}
+	version = cJSON_GetObjectItemCaseSensitive(req, "jsonrpc");
+	method = cJSON_GetObjectItemCaseSensitive(req, "method");
+	params = cJSON_GetObjectItemCaseSensitive(req, "params");
+	memset(&reply, 0, sizeof(reply));
+	if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.0") != 0)
+		admin_reply_error(&reply, RPC_INVALID_REQUEST,
+		    "jsonrpc must be \"2.0\"");
+	else if (!cJSON_IsString(method))
+		admin_reply_error(&reply, RPC_INVALID_REQUEST,
+		    "method must be a string");
+	else if (params != NULL && cJSON_IsArray(params))
+		admin_reply_error(&reply, RPC_INVALID_PARAMS,
+		    "params must be an object (by name), not an array");
+	else if (params != NULL && !cJSON_IsObject(params))
+		admin_reply_error(&reply, RPC_INVALID_REQUEST,
+		    "params must be an object");
+	else if ((m = admin_method_find(method->valuestring)) == NULL)
+		admin_reply_error(&reply, RPC_METHOD_NOT_FOUND,
+		    "no method '%.64s'", method->valuestring);
+	else {
+		rc = m->fn(agent, params, &reply);
+		if (((m->flags & ADMIN_WRITE) && rc == 0) || reply.changed) {
+			if (registry_reload(agent->store, agent->vault, err,
+			    sizeof(err)) != 0) {
+				log_warnx("admin: %s: saved, but the registry"
+				    " was not rebuilt: %s", m->name, err);
+				cJSON_Delete(reply.result);
+				reply.result = NULL;
+				admin_reply_error(&reply, RPC_INTERNAL_ERROR,
+				    "the change was saved but is not in"
+				    " effect yet (the agent's log has the"
+				    " details)");
+				rc = -1;
+			}
+		}
+		if (rc == 0 && reply.result == NULL)
+			reply.result = cJSON_CreateObject();
+		if (rc != 0 && reply.code == 0) {
+			log_warnx("%s: %s failed without a code", __func__,
+			    m->name);
+			admin_reply_error(&reply, RPC_INTERNAL_ERROR,
+			    "internal error");
+		}
+	}
+
+	if (notification) {
+		cJSON_Delete(reply.result);
+		cJSON_Delete(req);
+		return NULL;
+	}
+	if (reply.result != NULL && reply.code == 0) {
+		out = admin_reply_new(id);
+		admin_json_add(out, "result", reply.result);
+		res = admin_reply_line(out);
+		cJSON_Delete(out);
+	} else {
+		cJSON_Delete(reply.result);
+		res = admin_error_line(id, reply.code, reply.message);
+	}
+	cJSON_Delete(req);
+	return res;
+}
+
+/* --- the socket server ---------------------------------------------------- */
+
+int
+admin_peer_allowed(unsigned int uid, unsigned int gid, unsigned int own_uid,
+    unsigned int socket_gid)
+{
+	return uid == 0 || uid == own_uid || gid == socket_gid;
+}
+
+/* Whether uid's supplementary groups include gid (NSS may block briefly). */
+static int
+admin_peer_in_group(uid_t uid, gid_t gid)
+{
+	struct passwd	 pw, *res = NULL;
+	gid_t		 groups[256];
+	char		 buf[4096];
+	int		 n = sizeof(groups) / sizeof(groups[0]), i;
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return 0;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) == -1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
+static void
+admin_conn_drop(struct admin_conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	event_active(c->admin->reaper, EV_TIMEOUT, 0);
+}
+
+static void
+admin_conn_free(struct admin_conn *c)
+{
+	TAILQ_REMOVE(&c->admin->conns, c, entry);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Free dead connections on a fresh loop pass, outside their callbacks. */
+static void
+admin_reap(evutil_socket_t fd, short events, void *arg)
+{
+	struct admin		*a = arg;
+	struct admin_conn	*c, *next;
+
+	(void)fd;
+	(void)events;
+	for (c = TAILQ_FIRST(&a->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->dead)
+			admin_conn_free(c);
+	}
+}
+
+static void
+admin_conn_reply(struct admin_conn *c, const char *line, size_t len)
+{
+	char	*res;
+
+	if ((res = admin_handle(c->admin->agent, line, len)) == NULL)
+		return;
+	bufferevent_write(c->bev, res, strlen(res));
+	free(res);
+}
+
+/* Answer every complete line in the input, in order. */
+static void
+admin_conn_process(struct admin_conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	struct evbuffer_ptr	 eol;
+	size_t			 len;
+	const char		*line;
+
+	while (!c->dead && !c->closing) {
+		if (evbuffer_get_length(out) > ADMIN_OUT_HIGH) {
+			/* The peer is not reading: stop until it does. */
+			bufferevent_disable(c->bev, EV_READ);
+			c->paused = 1;
+			return;
+		}
+		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos == -1) {
+			if (evbuffer_get_length(in) > RPC_MAX_FRAME) {
+				log_warnx("admin: peer sent more than %d"
+				    " bytes without a newline; dropped",
+				    RPC_MAX_FRAME);
+				admin_conn_drop(c);
+			}
+			return;
+		}
+		len = (size_t)eol.pos;
+		if (len > RPC_MAX_FRAME) {
+			log_warnx("admin: peer sent a line over %d bytes;"
+			    " dropped", RPC_MAX_FRAME);
+			admin_conn_drop(c);
+			return;
+		}
+		line = (const char *)evbuffer_pullup(in, len + 1);
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len > 0)
+			admin_conn_reply(c, line, len);
+		evbuffer_drain(in, (size_t)eol.pos + 1);
+	}
+}
+
+static void
+admin_conn_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	admin_conn_process(arg);
+}
+
+static void
+admin_conn_write(struct bufferevent *bev, void *arg)
+{
+	struct admin_conn	*c = arg;
+
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) ==
+	    0) {
+		admin_conn_drop(c);
+		return;
+	}
+	if (c->paused) {
+		c->paused = 0;
+		bufferevent_enable(bev, EV_READ);
+		admin_conn_process(c);
+	}
+}
+
+static void
+admin_conn_event(struct bufferevent *bev, short events, void *arg)
+{
+	struct admin_conn	*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	size_t			 len;
+
+	if ((events & BEV_EVENT_EOF) && !c->dead && !c->closing) {
+		/* A last request without its newline still gets an answer. */
+		admin_conn_process(c);
+		len = evbuffer_get_length(in);
+		if (!c->dead && len > 0 && len <= RPC_MAX_FRAME)
+			admin_conn_reply(c, (const char *)evbuffer_pullup(in,
+			    len), len);
+		if (!c->dead &&
+		    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+			c->closing = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+	}
+	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		admin_conn_drop(c);
+}
+
+static void
+admin_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct admin		*a = arg;
+	struct admin_conn	*c;
+	struct ucred		 cred;
+	socklen_t		 len = sizeof(cred);
+	char			*line, msg[128];
+	int			 allowed;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("admin: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	allowed = admin_peer_allowed(cred.uid, cred.gid, geteuid(), a->gid) ||
+	    admin_peer_in_group(cred.uid, a->gid);
+
+	c = xcalloc(1, sizeof(*c));
+	c->admin = a;
+	c->bev = bufferevent_socket_new(a->agent->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("%s: bufferevent_socket_new", __func__);
+	TAILQ_INSERT_TAIL(&a->conns, c, entry);
+	bufferevent_setcb(c->bev, admin_conn_read, admin_conn_write,
+	    admin_conn_event, c);
+	if (!allowed) {
+		log_warnx("admin: refused uid %u (pid %d): not root, the"
+		    " agent's uid or in the socket's group",
+		    (unsigned)cred.uid, (int)cred.pid);
+		snprintf(msg, sizeof(msg), "uid %u may not use this agent's"
+		    " admin socket", (unsigned)cred.uid);
+		line = admin_error_line(NULL, RPC_DENIED, msg);
+		bufferevent_write(c->bev, line, strlen(line));
+		free(line);
+		c->closing = 1;
+		bufferevent_enable(c->bev, EV_WRITE);
+		return;
+	}
+	log_debug("admin: peer uid %u pid %d", (unsigned)cred.uid,
+	    (int)cred.pid);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void
+admin_accept_resume(evutil_socket_t fd, short events, void *arg)
+{
+	struct admin	*a = arg;
+
+	(void)fd;
+	(void)events;
+	evconnlistener_enable(a->listener);
+}
+
+/* Out of descriptors: pause accepting for a second rather than spin. */
+static void
+admin_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct admin	*a = arg;
+	struct timeval	 tv = { 1, 0 };
+	int		 e = EVUTIL_SOCKET_ERROR();
+
+	log_warnx("admin: accept: %s", evutil_socket_error_to_string(e));
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		evconnlistener_disable(l);
+		evtimer_add(a->resume, &tv);
+	}
+}
+
+/*
+ * A bound, listening socket at path: refuse when another agent answers
+ * there, replace a stale socket file, never anything else.
+ */
+static int
+admin_listen(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	char			*dir, *slash;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "admin socket path too long (%zu bytes,"
+		    " at most %zu): %s", strlen(path),
+		    sizeof(sun.sun_path) - 1, path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (stat(dir, &st) == -1 && dir_create(dir, err, errlen) != 0) {
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket;"
+			    " not replacing it", path);
+			return -1;
+		}
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+		    -1) {
+			snprintf(err, errlen, "socket: %s", strerror(errno));
+			return -1;
+		}
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(fd);
+			snprintf(err, errlen, "another agent is listening on"
+			    " %s; stop it or pick another --admin-socket",
+			    path);
+			return -1;
+		}
+		if (errno != ECONNREFUSED) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		log_info("admin: removing stale socket %s", path);
+		if (unlink(path) == -1 && errno != ENOENT) {
+			snprintf(err, errlen, "unlink %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* SO_PEERCRED is checked as well, so the brief window is harmless. */
+	if (chmod(path, 0660) == -1 || listen(fd, 64) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+struct admin *
+admin_start(struct agent *agent, char *err, size_t errlen)
+{
+	struct admin	*a;
+	struct stat	 st;
+	int		 fd;
+
+	if (agent->cfg.admin_socket == NULL || *agent->cfg.admin_socket ==
+	    '\0') {
+		snprintf(err, errlen, "no admin socket path");
+		return NULL;
+	}
+	if ((fd = admin_listen(agent->cfg.admin_socket, err, errlen)) == -1)
+		return NULL;
+	if (stat(agent->cfg.admin_socket, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", agent->cfg.admin_socket,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+
+	a = xcalloc(1, sizeof(*a));
+	a->agent = agent;
+	a->path = xstrdup(agent->cfg.admin_socket);
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
+	a->gid = st.st_gid;
+	TAILQ_INIT(&a->conns);
+	if ((a->reaper = event_new(agent->base, -1, 0, admin_reap, a)) ==
+	    NULL || (a->resume = evtimer_new(agent->base, admin_accept_resume,
+	    a)) == NULL)
+		fatalx("%s: event_new", __func__);
+	a->listener = evconnlistener_new(agent->base, admin_accept, a,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (a->listener == NULL) {
+		snprintf(err, errlen, "%s: cannot listen", a->path);
+		close(fd);
+		unlink(a->path);
+		event_free(a->reaper);
+		event_free(a->resume);
+		free(a->path);
+		free(a);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(a->listener, admin_accept_error);
+	log_info("admin: listening on %s", a->path);
+	return a;
+}
+
+/* Close every connection and remove the socket file, if it is still ours. */
+void
+admin_stop(struct admin *a)
+{
+	struct admin_conn	*c;
+	struct stat		 st;
+
+	if (a == NULL)
+		return;
+	evconnlistener_free(a->listener);
+	while ((c = TAILQ_FIRST(&a->conns)) != NULL)
+		admin_conn_free(c);
+	if (stat(a->path, &st) == 0 && st.st_dev == a->dev &&
+	    st.st_ino == a->ino)
+		unlink(a->path);
+	event_free(a->reaper);
+	event_free(a->resume);
+	free(a->path);
+	free(a);
+}

@@ -1,0 +1,629 @@
+/*
+ * The registry: an immutable snapshot of domains, providers, models and
+ * token hashes, built from the store by the admin thread and read by the
+ * workers. Publishing swaps the current pointer; a snapshot is freed when
+ * its last reader releases it.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "agent.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct registry_priv {
+	atomic_uint		  refs;
+	const struct reg_domain	**by_id;	/* sorted by id */
+};
+
+/*
+ * The current snapshot. The lock only guards the pointer load and the
+ * reference increment (a few instructions), so that a publisher can never
+ * drop the last reference between a reader's load and its increment.
+ */
+static pthread_mutex_t		 registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct registry		*registry_current;
+static atomic_uint_fast64_t	 registry_generations;
+
+static const char *const registry_drivers[] = {
+	[DRIVER_OPENAI] = "openai",
+	[DRIVER_OLLAMA] = "ollama",
+	[DRIVER_VLLM] = "vllm",
+};
+
+static const char *const registry_categories[] = {
+	[MODEL_LLM] = "llm",
+	[MODEL_EMBEDDING] = "embedding",
+};
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+int
+registry_driver_parse(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(registry_drivers); i++)
+		if (name != NULL && strcmp(name, registry_drivers[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+registry_driver_name(enum provider_driver d)
+{
+	if ((size_t)d >= nitems(registry_drivers))
+		return "unknown";
+	return registry_drivers[d];
+}
+
+int
+registry_category_parse(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(registry_categories); i++)
+		if (name != NULL && strcmp(name, registry_categories[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Length-delimited against NUL-terminated, in strcmp order. */
+static int
+registry_cmp_len(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int	c;
+
+	if ((c = memcmp(a, b, alen < blen ? alen : blen)) != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int
+registry_cmp_domain_id(const void *a, const void *b)
+{
+	const struct reg_domain	*const *da = a, *const *db = b;
+
+	return strcmp((*da)->id, (*db)->id);
+}
+
+static int
+registry_cmp_model(const void *a, const void *b)
+{
+	const struct reg_model	*ma = a, *mb = b;
+
+	return strcmp(ma->key, mb->key);
+}
+
+static int
+registry_cmp_token(const void *a, const void *b)
+{
+	const struct reg_token	*ta = a, *tb = b;
+
+	return memcmp(ta->hash, tb->hash, sizeof(ta->hash));
+}
+
+/* A domain of the snapshot being built, by its id. */
+static struct reg_domain *
+registry_domain_by_id(struct registry *r, const char *id)
+{
+	const struct reg_domain		**by_id = r->priv == NULL ? NULL :
+					    ((struct registry_priv *)r->priv)->by_id;
+	size_t				  lo = 0, hi = r->ndomains, mid;
+	int				  c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(id, by_id[mid]->id)) == 0)
+			return (struct reg_domain *)by_id[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static void
+registry_provider_init(struct reg_provider *p, const struct store_provider *sp,
+    const struct vault *vault)
+{
+	char	 err[256];
+	int	 driver;
+	size_t	 len;
+
+	p->name = xstrdup(sp->name);
+	if ((driver = registry_driver_parse(sp->driver)) == -1)
+		driver = DRIVER_OPENAI;
+	p->driver = driver;
+	len = strlen(sp->url);
+	while (len > 0 && sp->url[len - 1] == '/')
+		len--;
+	if (p->driver == DRIVER_OLLAMA)
+		xasprintf(&p->base_url, "%.*s/v1", (int)len, sp->url);
+	else
+		p->base_url = xstrndup(sp->url, len);
+	p->errored = strcmp(sp->status, "errored") == 0;
+	p->error = sp->error != NULL ? xstrdup(sp->error) : NULL;
+	if (sp->credential != NULL) {
+		p->auth = credential_header_new(vault, sp->credential,
+		    sp->credential_len, err, sizeof(err));
+		if (p->auth == NULL) {
+			log_warnx("provider %s (domain %s): %s", sp->name,
+			    sp->domain_id, err);
+			p->errored = 1;
+			free(p->error);
+			p->error = xstrdup(err);
+		}
+	}
+}
+
+static void
+registry_model_init(struct reg_model *m, const struct store_model *sm,
+    const struct reg_provider *p)
+{
+	cJSON	*s;
+	int	 category;
+
+	m->key = xstrdup(sm->key);
+	m->key_len = strlen(m->key);
+	m->name = xstrdup(sm->name);
+	m->model_id = xstrdup(sm->model_id);
+	if ((s = cJSON_CreateString(sm->model_id)) == NULL ||
+	    (m->model_id_json = cJSON_PrintUnformatted(s)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_Delete(s);
+	m->provider = p;
+	if ((category = registry_category_parse(sm->category)) == -1)
+		category = MODEL_LLM;
+	m->category = category;
+	m->tools = sm->tools;
+	m->vision = sm->vision;
+	m->price_input = sm->price_input;
+	m->price_output = sm->price_output;
+	m->price_cached = sm->price_cached;
+	m->active = strcmp(sm->status, "active") == 0;
+	m->has_temperature = sm->has_temperature;
+	m->temperature = sm->temperature;
+	m->max_tokens = sm->max_tokens;
+	m->system_prompt = sm->system_prompt != NULL ?
+	    xstrdup(sm->system_prompt) : NULL;
+	xasprintf(&m->url_chat, "%s/chat/completions", p->base_url);
+	xasprintf(&m->url_completions, "%s/completions", p->base_url);
+	xasprintf(&m->url_embeddings, "%s/embeddings", p->base_url);
+}
+
+/* One entry of GET /v1/models, OpenAI's shape. */
+static void
+registry_models_json_add(cJSON *data, const struct store_model *sm)
+{
+	cJSON	*item;
+
+	if ((item = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(item, "id", sm->key) == NULL ||
+	    cJSON_AddStringToObject(item, "object", "model") == NULL ||
+	    cJSON_AddNumberToObject(item, "created",
+	    (double)sm->created_at) == NULL ||
+	    cJSON_AddStringToObject(item, "owned_by", sm->provider) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddItemToArray(data, item);
+}
+
+/* The store's provider (sorted by domain_id, name) of a model, or NULL. */
+static size_t
+registry_provider_index(const struct store_provider *sp, size_t nsp,
+    const struct store_model *sm)
+{
+	size_t	lo = 0, hi = nsp, mid;
+	int	c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(sm->domain_id, sp[mid].domain_id)) == 0)
+			c = strcmp(sm->provider, sp[mid].name);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return nsp;
+}
+
+/* A token's allow-list from its stored JSON; -1 when it does not parse. */
+static int
+registry_token_models(struct reg_token *t, const char *json)
+{
+	cJSON	*a, *item;
+	size_t	 n = 0;
+
+	if (json == NULL)
+		return 0;
+	if ((a = cJSON_Parse(json)) == NULL || !cJSON_IsArray(a)) {
+		cJSON_Delete(a);
+		return -1;
+	}
+	t->models = xcalloc((size_t)cJSON_GetArraySize(a) + 1,
+	    sizeof(*t->models));
+	cJSON_ArrayForEach(item, a) {
+		if (cJSON_IsString(item))
+			t->models[n++] = xstrdup(item->valuestring);
+	}
+	t->nmodels = n;
+	cJSON_Delete(a);
+	return 0;
+}
+
+struct registry *
+registry_build(struct store *store, const struct vault *vault, char *err,
+    size_t errlen)
+{
+	struct registry		*r;
+	struct registry_priv	*priv;
+	struct store_domain	*sd = NULL;
+	struct store_provider	*sp = NULL;
+	struct store_model	*sm = NULL;
+	struct store_token	*st = NULL;
+	size_t			 nsd = 0, nsp = 0, nsm = 0, nst = 0, i, j, k;
+	size_t			*fill = NULL;
+	cJSON			**lists = NULL;
+	struct reg_domain	*d;
+	struct reg_token	*t;
+
+	if (store_domain_list(store, &sd, &nsd, err, errlen) != 0 ||
+	    store_provider_list(store, NULL, &sp, &nsp, err, errlen) != 0 ||
+	    store_model_list(store, NULL, &sm, &nsm, err, errlen) != 0 ||
+	    store_token_list(store, NULL, &st, &nst, err, errlen) != 0) {
+		store_domain_list_free(sd, nsd);
+		store_provider_list_free(sp, nsp);
+		store_model_list_free(sm, nsm);
+		return NULL;
+	}
+
+	r = xcalloc(1, sizeof(*r));
+	r->generation = atomic_fetch_add(&registry_generations, 1) + 1;
+	r->priv = priv = xcalloc(1, sizeof(*priv));
+	atomic_init(&priv->refs, 1);
+
+	/* Domains, sorted by name (the store's order), indexed by id. */
+	if (nsd > 0) {
+		r->domains = xcalloc(nsd, sizeof(*r->domains));
+		priv->by_id = xcalloc(nsd, sizeof(*priv->by_id));
+		fill = xcalloc(nsd, sizeof(*fill));
+	}
+	r->ndomains = nsd;
+	for (i = 0; i < nsd; i++) {
+		d = &r->domains[i];
+		memcpy(d->id, sd[i].id, sizeof(d->id));
+		d->name = xstrdup(sd[i].name);
+		d->log_content = sd[i].log_content;
+		priv->by_id[i] = d;
+	}
+	if (nsd > 0)
+		qsort(priv->by_id, nsd, sizeof(*priv->by_id),
+		    registry_cmp_domain_id);
+
+	/* Providers, in the store's (domain_id, name) order. */
+	if (nsp > 0)
+		r->providers = xcalloc(nsp, sizeof(*r->providers));
+	r->nproviders = nsp;
+	for (i = 0; i < nsp; i++)
+		registry_provider_init(&r->providers[i], &sp[i], vault);
+
+	/*
+	 * Models: count per domain, then fill each domain's array and its
+	 * /v1/models body (the store gives them in key order).
+	 */
+	for (i = 0; i < nsm; i++)
+		if ((d = registry_domain_by_id(r, sm[i].domain_id)) != NULL)
+			d->nmodels++;
+	if (nsd > 0)
+		lists = xcalloc(nsd, sizeof(*lists));
+	for (i = 0; i < nsd; i++) {
+		d = &r->domains[i];
+		if (d->nmodels > 0)
+			d->models = xcalloc(d->nmodels, sizeof(*d->models));
+		if ((lists[i] = cJSON_CreateObject()) == NULL ||
+		    cJSON_AddStringToObject(lists[i], "object", "list") ==
+		    NULL || cJSON_AddArrayToObject(lists[i], "data") == NULL)
+			fatalx("%s: out of memory", __func__);
+	}
+	for (i = 0; i < nsm; i++) {
+		if ((d = registry_domain_by_id(r, sm[i].domain_id)) == NULL)
+			continue;
+		if ((k = registry_provider_index(sp, nsp, &sm[i])) == nsp) {
+			/* The foreign key makes this impossible. */
+			log_warnx("%s: model %s has no provider %s", __func__,
+			    sm[i].key, sm[i].provider);
+			continue;
+		}
+		j = fill[d - r->domains]++;
+		registry_model_init(&d->models[j], &sm[i], &r->providers[k]);
+		if (d->models[j].active)
+			registry_models_json_add(cJSON_GetObjectItem(
+			    lists[d - r->domains], "data"), &sm[i]);
+	}
+	for (i = 0; i < nsd; i++) {
+		d = &r->domains[i];
+		d->nmodels = fill[i];
+		if (d->nmodels > 0)
+			qsort(d->models, d->nmodels, sizeof(*d->models),
+			    registry_cmp_model);
+		if ((d->models_json = cJSON_PrintUnformatted(lists[i])) ==
+		    NULL)
+			fatalx("%s: out of memory", __func__);
+		d->models_json_len = strlen(d->models_json);
+		cJSON_Delete(lists[i]);
+	}
+	free(lists);
+
+	/* Tokens: all but revoked ones, sorted by hash. */
+	if (nst > 0)
+		r->tokens = xcalloc(nst, sizeof(*r->tokens));
+	for (i = 0; i < nst; i++) {
+		if (st[i].revoked_at != 0)
+			continue;
+		if ((d = registry_domain_by_id(r, st[i].domain_id)) == NULL)
+			continue;
+		t = &r->tokens[r->ntokens];
+		memcpy(t->hash, st[i].hash, sizeof(t->hash));
+		snprintf(t->id, sizeof(t->id), "%s", st[i].id);
+		t->domain = d;
+		t->expires_at = st[i].expires_at;
+		t->rpm = st[i].rpm;
+		t->tpm = st[i].tpm;
+		t->budget = st[i].budget;
+		if (registry_token_models(t, st[i].models) != 0) {
+			/* Fail closed: a token whose allow-list is unreadable. */
+			log_warnx("%s: token %s: bad model list; left out",
+			    __func__, st[i].id);
+			memset(t, 0, sizeof(*t));
+			continue;
+		}
+		r->ntokens++;
+	}
+	if (r->ntokens > 0)
+		qsort(r->tokens, r->ntokens, sizeof(*r->tokens),
+		    registry_cmp_token);
+
+	free(fill);
+	store_domain_list_free(sd, nsd);
+	store_provider_list_free(sp, nsp);
+	store_model_list_free(sm, nsm);
+	store_token_list_free(st, nst);
+	return r;
+}
+
+void
+registry_free(struct registry *r)
+{
+	struct registry_priv	*priv;
+	struct reg_domain	*d;
+	struct reg_model	*m;
+	struct reg_provider	*p;
+	size_t			 i, j;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->ndomains; i++) {
+		d = &r->domains[i];
+		for (j = 0; j < d->nmodels; j++) {
+			m = &d->models[j];
+			free(m->key);
+			free(m->name);
+			free(m->model_id);
+			free(m->model_id_json);
+			free(m->system_prompt);
+			free(m->url_chat);
+			free(m->url_completions);
+			free(m->url_embeddings);
+		}
+		free(d->models);
+		free(d->name);
+		free(d->models_json);
+	}
+	free(r->domains);
+	for (i = 0; i < r->nproviders; i++) {
+		p = &r->providers[i];
+		free(p->name);
+		free(p->base_url);
+		free(p->error);
+		credential_header_free(p->auth);
+	}
+	free(r->providers);
+	for (i = 0; i < r->ntokens; i++) {
+		for (j = 0; j < r->tokens[i].nmodels; j++)
+			free(r->tokens[i].models[j]);
+		free(r->tokens[i].models);
+	}
+	/* Token hashes are not secrets, but there is no reason to leave them. */
+	if (r->tokens != NULL)
+		sodium_memzero(r->tokens, r->ntokens * sizeof(*r->tokens));
+	free(r->tokens);
+	if ((priv = r->priv) != NULL)
+		free(priv->by_id);
+	free(priv);
+	free(r);
+}
+
+void
+registry_publish(struct registry *r)
+{
+	struct registry	*old;
+
+	pthread_mutex_lock(&registry_lock);
+	old = registry_current;
+	registry_current = r;
+	pthread_mutex_unlock(&registry_lock);
+	registry_release(old);
+}
+
+int
+registry_reload(struct store *store, const struct vault *vault, char *err,
+    size_t errlen)
+{
+	struct registry	*r;
+
+	if ((r = registry_build(store, vault, err, errlen)) == NULL)
+		return -1;
+	registry_publish(r);
+	return 0;
+}
+
+struct registry *
+registry_acquire(void)
+{
+	struct registry		*r;
+	struct registry_priv	*priv;
+
+	pthread_mutex_lock(&registry_lock);
+	if ((r = registry_current) != NULL) {
+		priv = r->priv;
+		atomic_fetch_add_explicit(&priv->refs, 1,
+		    memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return r;
+}
+
+/* The last release frees; acq_rel orders every reader's use before it. */
+void
+registry_release(struct registry *r)
+{
+	struct registry_priv	*priv;
+
+	if (r == NULL)
+		return;
+	priv = r->priv;
+	if (atomic_fetch_sub_explicit(&priv->refs, 1,
+	    memory_order_acq_rel) == 1)
+		registry_free(r);
+}
+
+void
+registry_shutdown(void)
+{
+	registry_publish(NULL);
+}
+
+const struct reg_domain *
+registry_find_domain(const struct registry *r, const char *s, size_t len)
+{
+	const struct registry_priv	*priv;
+	size_t				 lo, hi, mid;
+	int				 c;
+
+	if (r == NULL || s == NULL)
+		return NULL;
+	priv = r->priv;
+	/* An id first: 36 characters of a UUID. */
+	if (len == sizeof(r->domains[0].id) - 1) {
+		lo = 0;
+		hi = r->ndomains;
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			c = memcmp(s, priv->by_id[mid]->id, len);
+			if (c == 0)
+				return priv->by_id[mid];
+			if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+	}
+	lo = 0;
+	hi = r->ndomains;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = registry_cmp_len(s, len, r->domains[mid].name,
+		    strlen(r->domains[mid].name));
+		if (c == 0)
+			return &r->domains[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct reg_model *
+registry_find_model(const struct reg_domain *d, const char *key, size_t len)
+{
+	size_t	lo = 0, hi, mid;
+	int	c;
+
+	if (d == NULL || key == NULL)
+		return NULL;
+	hi = d->nmodels;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = registry_cmp_len(key, len, d->models[mid].key,
+		    d->models[mid].key_len);
+		if (c == 0)
+			return &d->models[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * The hash is keyed, so searching by it leaks nothing an attacker can use;
+ * the final comparison is constant-time all the same.
+ */
+const struct reg_token *
+registry_find_token(const struct registry *r, const struct vault *vault,
+    const char *token, size_t len, time_t now)
+{
+	unsigned char		 hash[VAULT_TOKEN_HASH_BYTES];
+	const struct reg_token	*t = NULL;
+	size_t			 lo = 0, hi, mid;
+	int			 c;
+
+	if (r == NULL || !token_well_formed(token, len))
+		return NULL;
+	vault_token_hash(vault, token, len, hash);
+	hi = r->ntokens;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = memcmp(hash, r->tokens[mid].hash, sizeof(hash));
+		if (c == 0) {
+			t = &r->tokens[mid];
+			break;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (t == NULL || sodium_memcmp(hash, t->hash, sizeof(hash)) != 0)
+		return NULL;
+	if (t->expires_at != 0 && t->expires_at <= (int64_t)now)
+		return NULL;
+	return t;
+}
+
+int
+registry_token_allows(const struct reg_token *t, const struct reg_model *m)
+{
+	size_t	i;
+
+	if (t == NULL || m == NULL)
+		return 0;
+	if (t->models == NULL)
+		return 1;
+	for (i = 0; i < t->nmodels; i++)
+		if (strcmp(t->models[i], m->key) == 0)
+			return 1;
+	return 0;
+}

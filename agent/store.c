@@ -1,0 +1,394 @@
+/*
+ * The agent's state in SQLite (DATA_DIR/cube.db, WAL): opening, schema
+ * migrations, cached prepared statements. The tables have their own files
+ * (store-domain.c, ...). Used from the admin thread only.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "agent.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define STORE_MAX_STMTS		64
+
+struct store {
+	sqlite3		*db;
+	struct {
+		const char	*sql;
+		sqlite3_stmt	*stmt;
+	}		 stmts[STORE_MAX_STMTS];
+	size_t		 nstmts;
+};
+
+/*
+ * Schema migrations: migrations[i] takes user_version i to i + 1, each in
+ * its own transaction. Append only; never edit one that has shipped.
+ */
+static const char *const store_migrations[] = {
+	/* 1: the initial schema. */
+	"CREATE TABLE domains ("
+	"  id                   TEXT PRIMARY KEY NOT NULL,"
+	"  name                 TEXT NOT NULL UNIQUE,"
+	"  log_content          INTEGER NOT NULL DEFAULT 0"
+	"                       CHECK (log_content IN (0, 1)),"
+	"  trace_retention_days INTEGER NOT NULL DEFAULT 30"
+	"                       CHECK (trace_retention_days BETWEEN 1 AND 3650),"
+	"  created_at           INTEGER NOT NULL"
+	");"
+	"CREATE TABLE providers ("
+	"  domain_id   TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
+	"  name        TEXT NOT NULL,"
+	"  driver      TEXT NOT NULL CHECK (driver IN ('openai','ollama','vllm')),"
+	"  url         TEXT NOT NULL,"
+	"  credential  BLOB,"
+	"  fingerprint TEXT,"
+	"  status      TEXT NOT NULL DEFAULT 'active'"
+	"              CHECK (status IN ('active','errored')),"
+	"  error       TEXT,"
+	"  created_at  INTEGER NOT NULL,"
+	"  PRIMARY KEY (domain_id, name)"
+	");"
+	"CREATE TABLE models ("
+	"  domain_id     TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
+	"  key           TEXT NOT NULL,"
+	"  name          TEXT NOT NULL,"
+	"  model_id      TEXT NOT NULL,"
+	"  provider      TEXT NOT NULL,"
+	"  category      TEXT NOT NULL DEFAULT 'llm'"
+	"                CHECK (category IN ('llm','embedding')),"
+	"  tools         INTEGER NOT NULL DEFAULT 0,"
+	"  vision        INTEGER NOT NULL DEFAULT 0,"
+	"  price_input   INTEGER NOT NULL DEFAULT 0 CHECK (price_input >= 0),"
+	"  price_output  INTEGER NOT NULL DEFAULT 0 CHECK (price_output >= 0),"
+	"  price_cached  INTEGER NOT NULL DEFAULT 0 CHECK (price_cached >= 0),"
+	"  status        TEXT NOT NULL DEFAULT 'active'"
+	"                CHECK (status IN ('active','inactive')),"
+	"  temperature   REAL,"
+	"  max_tokens    INTEGER,"
+	"  system_prompt TEXT,"
+	"  guard_in      TEXT NOT NULL DEFAULT '[]',"
+	"  guard_out     TEXT NOT NULL DEFAULT '[]',"
+	"  description   TEXT NOT NULL DEFAULT '',"
+	"  created_at    INTEGER NOT NULL,"
+	"  updated_at    INTEGER NOT NULL,"
+	"  PRIMARY KEY (domain_id, key),"
+	"  FOREIGN KEY (domain_id, provider) REFERENCES providers(domain_id, name)"
+	");"
+	"CREATE INDEX models_provider ON models(domain_id, provider);"
+	"CREATE TABLE tokens ("
+	"  id         TEXT PRIMARY KEY NOT NULL,"
+	"  domain_id  TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
+	"  name       TEXT NOT NULL DEFAULT '',"
+	"  hash       BLOB NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER,"
+	"  revoked_at INTEGER,"
+	"  models     TEXT,"
+	"  rpm        INTEGER,"
+	"  tpm        INTEGER,"
+	"  budget     INTEGER"
+	");"
+	"CREATE INDEX tokens_domain ON tokens(domain_id);",
+};
+#define STORE_NMIGRATIONS \
+	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))
+_Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
+    STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION");
+
+/* Run SQL that returns nothing we need (pragmas, DDL, transactions). */
+static int
+store_exec(struct store *s, const char *sql, char *err, size_t errlen)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg != NULL ? msg :
+		    sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_schema_version(struct store *s)
+{
+	sqlite3_stmt	*stmt;
+	int		 v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+/* Bring the schema to STORE_SCHEMA_VERSION, one transaction per step. */
+static int
+store_migrate(struct store *s, const char *path, char *err, size_t errlen)
+{
+	char	 sql[64], msg[512];
+	int	 v;
+
+	if ((v = store_schema_version(s)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (v > STORE_NMIGRATIONS) {
+		snprintf(err, errlen, "%s: schema version %d is newer than this"
+		    " agent knows (%d); run a newer cube-agent", path, v,
+		    STORE_NMIGRATIONS);
+		return -1;
+	}
+	for (; v < STORE_NMIGRATIONS; v++) {
+		if (store_exec(s, "BEGIN IMMEDIATE", msg, sizeof(msg)) != 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (store_exec(s, store_migrations[v], msg, sizeof(msg)) != 0 ||
+		    store_exec(s, sql, msg, sizeof(msg)) != 0 ||
+		    store_exec(s, "COMMIT", msg, sizeof(msg)) != 0) {
+			store_exec(s, "ROLLBACK", sql, sizeof(sql));
+			goto fail;
+		}
+		log_info("%s: schema migrated to version %d", path, v + 1);
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: migration to version %d failed: %s", path,
+	    v + 1, msg);
+	return -1;
+}
+
+struct store *
+store_open(const char *data_dir, char *err, size_t errlen)
+{
+	struct store	*s;
+	char		*path;
+	int		 fd;
+
+	if (dir_create(data_dir, err, errlen) != 0)
+		return NULL;
+	xasprintf(&path, "%s/cube.db", data_dir);
+	/* Create it 0600 ourselves; SQLite gives -wal and -shm the same mode. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	close(fd);
+
+	s = xcalloc(1, sizeof(*s));
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db != NULL ?
+		    sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, 5000);
+	if (store_exec(s, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA foreign_keys = ON;", err, errlen) != 0)
+		goto fail;
+	if (store_migrate(s, path, err, errlen) != 0)
+		goto fail;
+	free(path);
+	return s;
+fail:
+	store_close(s);
+	free(path);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nstmts; i++)
+		sqlite3_finalize(s->stmts[i].stmt);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int
+store_begin(struct store *s, char *err, size_t errlen)
+{
+	return store_exec(s, "BEGIN IMMEDIATE", err, errlen) == 0 ? 0 :
+	    STORE_ERROR;
+}
+
+int
+store_commit(struct store *s, char *err, size_t errlen)
+{
+	if (store_exec(s, "COMMIT", err, errlen) != 0) {
+		store_rollback(s);
+		return STORE_ERROR;
+	}
+	return 0;
+}
+
+void
+store_rollback(struct store *s)
+{
+	char	err[256];
+
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	if (store_exec(s, "ROLLBACK", err, sizeof(err)) != 0)
+		log_warnx("store: rollback: %s", err);
+}
+
+/*
+ * Statements are prepared once and kept: the SQL is always a string
+ * literal in the caller, so its address identifies it.
+ */
+struct sqlite3_stmt *
+store_stmt(struct store *s, const char *sql, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	size_t		 i;
+
+	for (i = 0; i < s->nstmts; i++) {
+		if (s->stmts[i].sql == sql) {
+			stmt = s->stmts[i].stmt;
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return stmt;
+		}
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &stmt, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+		return NULL;
+	}
+	if (s->nstmts == STORE_MAX_STMTS)
+		fatalx("%s: more than %d statements", __func__,
+		    STORE_MAX_STMTS);
+	s->stmts[s->nstmts].sql = sql;
+	s->stmts[s->nstmts].stmt = stmt;
+	s->nstmts++;
+	return stmt;
+}
+
+int
+store_fail(struct store *s, int rc, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return STORE_CONFLICT;
+	return STORE_ERROR;
+}
+
+int
+store_exec_stmt(struct store *s, struct sqlite3_stmt *stmt, char *err,
+    size_t errlen)
+{
+	int	rc;
+
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		rc = store_fail(s, rc, err, errlen);
+		sqlite3_reset(stmt);
+		return rc;
+	}
+	sqlite3_reset(stmt);
+	return 0;
+}
+
+int
+store_changes(struct store *s)
+{
+	return sqlite3_changes(s->db);
+}
+
+char *
+store_column_text(struct sqlite3_stmt *stmt, int col)
+{
+	const unsigned char	*p;
+
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+		return NULL;
+	if ((p = sqlite3_column_text(stmt, col)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	return xstrdup((const char *)p);
+}
+
+/*
+ * Step a SELECT to its end, reading each row with read() into a growing
+ * array of size-byte elements. The statement is reset either way.
+ */
+int
+store_collect(struct store *s, struct sqlite3_stmt *stmt, size_t size,
+    void (*read)(struct sqlite3_stmt *, void *), void (*clear)(void *),
+    void **out, size_t *n, char *err, size_t errlen)
+{
+	unsigned char	*list = NULL;
+	size_t		 len = 0, cap = 0, i;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			list = xreallocarray(list, cap, size);
+		}
+		read(stmt, list + len * size);
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		store_fail(s, rc, err, errlen);
+		sqlite3_reset(stmt);
+		for (i = 0; i < len; i++)
+			clear(list + i * size);
+		free(list);
+		return STORE_ERROR;
+	}
+	sqlite3_reset(stmt);
+	*out = list;
+	*n = len;
+	return 0;
+}
+
+/* Step a SELECT for at most one row: 0 read, STORE_NOT_FOUND or STORE_ERROR. */
+int
+store_row(struct store *s, struct sqlite3_stmt *stmt,
+    void (*read)(struct sqlite3_stmt *, void *), void *out, char *err,
+    size_t errlen)
+{
+	int	rc;
+
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		read(stmt, out);
+		sqlite3_reset(stmt);
+		return 0;
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	store_fail(s, rc, err, errlen);
+	return STORE_ERROR;
+}
+
+/* After STORE_CONFLICT: 1 when a foreign key (not a unique key) refused. */
+int
+store_foreign_key_failed(struct store *s)
+{
+	return sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY;
+}

@@ -1,0 +1,356 @@
+/*
+ * The agent's secret keys: an X25519 pair for sealed credentials, an
+ * Ed25519 identity and the token-hash key. Created on first start, loaded
+ * after; held only in sodium_malloc memory, read-only once loaded.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "agent.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define VAULT_TOKEN_KEY_BYTES	32
+
+/* One block so that a single mprotect covers everything; no padding. */
+struct vault_keys {
+	unsigned char	seal_sk[crypto_box_SECRETKEYBYTES];
+	unsigned char	seal_pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char	sign_sk[crypto_sign_SECRETKEYBYTES];	/* seed || pk */
+	unsigned char	token_key[VAULT_TOKEN_KEY_BYTES];
+};
+
+struct vault {
+	struct vault_keys	*keys;	/* sodium_malloc */
+};
+
+_Static_assert(offsetof(struct vault_keys, seal_pk) ==
+    crypto_box_SECRETKEYBYTES, "seal.key is sk || pk");
+_Static_assert(VAULT_SEAL_PUBLICKEY_BYTES == crypto_box_PUBLICKEYBYTES,
+    "VAULT_SEAL_PUBLICKEY_BYTES");
+_Static_assert(VAULT_IDENTITY_PUBLICKEY_BYTES == crypto_sign_PUBLICKEYBYTES,
+    "VAULT_IDENTITY_PUBLICKEY_BYTES");
+_Static_assert(VAULT_TOKEN_HASH_BYTES == crypto_generichash_BYTES,
+    "VAULT_TOKEN_HASH_BYTES");
+
+/* The key files: name, exact size, where they live in struct vault_keys. */
+static const struct vault_file {
+	const char	*name;
+	size_t		 size;
+	size_t		 offset;
+} vault_files[] = {
+	{ "seal.key", crypto_box_SECRETKEYBYTES + crypto_box_PUBLICKEYBYTES,
+	  offsetof(struct vault_keys, seal_sk) },
+	{ "identity.key", crypto_sign_SECRETKEYBYTES,
+	  offsetof(struct vault_keys, sign_sk) },
+	{ "token.key", VAULT_TOKEN_KEY_BYTES,
+	  offsetof(struct vault_keys, token_key) },
+};
+#define VAULT_NFILES	(sizeof(vault_files) / sizeof(vault_files[0]))
+
+/*
+ * Write a new key file without ever exposing a partial one: a 0600 temp
+ * file, fsync, then link() so an existing file is never replaced.
+ */
+static int
+vault_write_file(const char *dir, const char *name, const unsigned char *data,
+    size_t len, char *err, size_t errlen)
+{
+	char	*path, *tmp;
+	int	 fd, dfd, rc = -1;
+	ssize_t	 n;
+	size_t	 off = 0;
+
+	xasprintf(&path, "%s/%s", dir, name);
+	xasprintf(&tmp, "%s/.%s.XXXXXX", dir, name);
+	if ((fd = mkstemp(tmp)) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0600) == -1) {
+		snprintf(err, errlen, "chmod %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	while (off < len) {
+		if ((n = write(fd, data + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "write %s: %s", tmp,
+			    strerror(errno));
+			goto done;
+		}
+		off += n;
+	}
+	if (fsync(fd) == -1) {
+		snprintf(err, errlen, "fsync %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (link(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	close(fd);
+	unlink(tmp);
+	if (rc == 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+/* Read a key file into place, refusing anything but our own 0600 file. */
+static int
+vault_read_file(const char *dir, const struct vault_file *vf,
+    unsigned char *dst, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*path;
+	int		 fd, rc = -1;
+	ssize_t		 n;
+	size_t		 off = 0;
+
+	xasprintf(&path, "%s/%s", dir, vf->name);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s is owned by uid %u, not by the"
+		    " agent's uid %u; run: chown %u %s", path,
+		    (unsigned)st.st_uid, (unsigned)geteuid(),
+		    (unsigned)geteuid(), path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "%s is accessible by group or others"
+		    " (mode %04o); run: chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	if ((size_t)st.st_size != vf->size) {
+		snprintf(err, errlen, "%s: %lld bytes, expected %zu; it is"
+		    " not a key file of this agent", path,
+		    (long long)st.st_size, vf->size);
+		goto out;
+	}
+	while (off < vf->size) {
+		if ((n = read(fd, dst + off, vf->size - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "read %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "%s: short read", path);
+			goto out;
+		}
+		off += n;
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+/* Check that the public halves belong to the secret halves. */
+static int
+vault_check(const char *dir, struct vault_keys *k, char *err, size_t errlen)
+{
+	unsigned char	 pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char	*tmp;
+	int		 ok;
+
+	if (crypto_scalarmult_base(pk, k->seal_sk) != 0 ||
+	    sodium_memcmp(pk, k->seal_pk, sizeof(pk)) != 0) {
+		snprintf(err, errlen, "%s/seal.key: the public key does not"
+		    " match the secret key", dir);
+		return -1;
+	}
+	/* Scratch secret key in guarded memory, not on the stack. */
+	if ((tmp = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+		fatal("%s: sodium_malloc", __func__);
+	crypto_sign_seed_keypair(pk, tmp, k->sign_sk);
+	ok = sodium_memcmp(pk, k->sign_sk + crypto_sign_SEEDBYTES,
+	    sizeof(pk)) == 0;
+	sodium_free(tmp);
+	if (!ok) {
+		snprintf(err, errlen, "%s/identity.key: the public key does"
+		    " not match the seed", dir);
+		return -1;
+	}
+	return 0;
+}
+
+struct vault *
+vault_open(const char *data_dir, char *err, size_t errlen)
+{
+	struct vault		*v;
+	struct vault_keys	*k;
+	struct stat		 st;
+	const char		*missing = NULL, *present = NULL;
+	char			*path;
+	size_t			 i;
+
+	if (sodium_init() == -1) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		return NULL;
+	}
+	if (dir_create(data_dir, err, errlen) != 0)
+		return NULL;
+	if (stat(data_dir, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warnx("data directory %s is accessible by group or others"
+		    " (mode %04o); run: chmod 700 %s", data_dir,
+		    (unsigned)(st.st_mode & 07777), data_dir);
+
+	for (i = 0; i < VAULT_NFILES; i++) {
+		xasprintf(&path, "%s/%s", data_dir, vault_files[i].name);
+		if (lstat(path, &st) == 0)
+			present = vault_files[i].name;
+		else if (errno == ENOENT)
+			missing = vault_files[i].name;
+		else {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			free(path);
+			return NULL;
+		}
+		free(path);
+	}
+	if (present != NULL && missing != NULL) {
+		snprintf(err, errlen, "%s has %s but not %s: restore it from"
+		    " a backup, or move every *.key file away to start over"
+		    " with new keys (sealed credentials and tokens made with"
+		    " the old ones stop working)", data_dir, present, missing);
+		return NULL;
+	}
+
+	if ((k = sodium_malloc(sizeof(*k))) == NULL)
+		fatal("%s: sodium_malloc", __func__);
+	if (present == NULL) {
+		crypto_box_keypair(k->seal_pk, k->seal_sk);
+		crypto_sign_keypair(k->sign_sk + crypto_sign_SEEDBYTES,
+		    k->sign_sk);
+		randombytes_buf(k->token_key, sizeof(k->token_key));
+		for (i = 0; i < VAULT_NFILES; i++) {
+			if (vault_write_file(data_dir, vault_files[i].name,
+			    (unsigned char *)k + vault_files[i].offset,
+			    vault_files[i].size, err, errlen) != 0)
+				goto fail;
+		}
+		log_info("created new keys in %s", data_dir);
+	} else {
+		for (i = 0; i < VAULT_NFILES; i++) {
+			if (vault_read_file(data_dir, &vault_files[i],
+			    (unsigned char *)k + vault_files[i].offset, err,
+			    errlen) != 0)
+				goto fail;
+		}
+		if (vault_check(data_dir, k, err, errlen) != 0)
+			goto fail;
+	}
+	sodium_mprotect_readonly(k);
+
+	v = xcalloc(1, sizeof(*v));
+	v->keys = k;
+	return v;
+
+fail:
+	sodium_free(k);
+	return NULL;
+}
+
+/* sodium_free makes the block writable, zeroes it and unmaps it. */
+void
+vault_free(struct vault *v)
+{
+	if (v == NULL)
+		return;
+	sodium_free(v->keys);
+	free(v);
+}
+
+const unsigned char *
+vault_seal_public_key(const struct vault *v)
+{
+	return v->keys->seal_pk;
+}
+
+const unsigned char *
+vault_identity_public_key(const struct vault *v)
+{
+	return v->keys->sign_sk + crypto_sign_SEEDBYTES;
+}
+
+int
+vault_unseal(const struct vault *v, const unsigned char *sealed,
+    size_t sealed_len, char **plain, size_t *plain_len)
+{
+	unsigned char	*out;
+	size_t		 len;
+
+	*plain = NULL;
+	*plain_len = 0;
+	if (sealed == NULL || sealed_len < crypto_box_SEALBYTES)
+		return -1;
+	len = sealed_len - crypto_box_SEALBYTES;
+	if ((out = sodium_malloc(len + 1)) == NULL)
+		fatal("%s: sodium_malloc", __func__);
+	if (crypto_box_seal_open(out, sealed, sealed_len, v->keys->seal_pk,
+	    v->keys->seal_sk) != 0) {
+		sodium_free(out);
+		return -1;
+	}
+	out[len] = '\0';
+	*plain = (char *)out;
+	*plain_len = len;
+	return 0;
+}
+
+void
+vault_token_hash(const struct vault *v, const char *token, size_t len,
+    unsigned char out[VAULT_TOKEN_HASH_BYTES])
+{
+	crypto_generichash(out, VAULT_TOKEN_HASH_BYTES,
+	    (const unsigned char *)token, len, v->keys->token_key,
+	    sizeof(v->keys->token_key));
+}
+
+/* Keyed like token hashes, but personalised so the two never coincide. */
+void
+vault_fingerprint(const struct vault *v, const char *secret, size_t len,
+    char out[VAULT_FINGERPRINT_LEN + 1])
+{
+	static const unsigned char	personal[16] = "cube-fingerprint";
+	unsigned char			h[crypto_generichash_blake2b_BYTES_MIN];
+
+	_Static_assert(VAULT_FINGERPRINT_LEN / 2 <= sizeof(h), "fingerprint");
+	crypto_generichash_blake2b_salt_personal(h, sizeof(h),
+	    (const unsigned char *)secret, len, v->keys->token_key,
+	    sizeof(v->keys->token_key), NULL, personal);
+	sodium_bin2hex(out, VAULT_FINGERPRINT_LEN + 1, h,
+	    VAULT_FINGERPRINT_LEN / 2);
+}

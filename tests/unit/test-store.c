@@ -1,0 +1,554 @@
+/* store.c and store-*.c: migrations, CRUD, uniqueness, cascades. */
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "agent.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define DOM_A	"11111111-1111-4111-8111-111111111111"
+#define DOM_B	"22222222-2222-4222-8222-222222222222"
+
+struct fixture {
+	char		 dir[64];
+	struct store	*store;
+};
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = calloc(1, sizeof(*f));
+	char		 err[256];
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->store = store_open(f->dir, err, sizeof(err));
+	if (f->store == NULL)
+		fail_msg("store_open: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	store_close(f->store);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void
+add_domain(struct store *s, const char *id, const char *name)
+{
+	struct store_domain	d;
+	char			err[256];
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.id, sizeof(d.id), "%s", id);
+	d.name = (char *)name;
+	d.trace_retention_days = 30;
+	d.created_at = 1000;
+	if (store_domain_insert(s, &d, err, sizeof(err)) != 0)
+		fail_msg("insert domain: %s", err);
+}
+
+static int
+add_provider(struct store *s, const char *domain, const char *name)
+{
+	struct store_provider	p;
+	char			err[256];
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.domain_id, sizeof(p.domain_id), "%s", domain);
+	p.name = (char *)name;
+	p.driver = (char *)"openai";
+	p.url = (char *)"http://127.0.0.1:8000/v1";
+	p.status = (char *)"active";
+	p.created_at = 1001;
+	return store_provider_insert(s, &p, err, sizeof(err));
+}
+
+static void
+fill_model(struct store_model *m, const char *domain, const char *key,
+    const char *provider)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->domain_id, sizeof(m->domain_id), "%s", domain);
+	m->key = (char *)key;
+	m->name = (char *)"Display";
+	m->model_id = (char *)"upstream-id";
+	m->provider = (char *)provider;
+	m->category = (char *)"llm";
+	m->status = (char *)"active";
+	m->guard_in = (char *)"[]";
+	m->guard_out = (char *)"[\"pii\"]";
+	m->description = (char *)"";
+	m->created_at = m->updated_at = 1002;
+}
+
+static int
+add_model(struct store *s, const char *domain, const char *key,
+    const char *provider)
+{
+	struct store_model	m;
+	char			err[256];
+
+	fill_model(&m, domain, key, provider);
+	return store_model_insert(s, &m, err, sizeof(err));
+}
+
+static int
+add_token(struct store *s, const char *domain, const char *id,
+    unsigned char fill)
+{
+	struct store_token	t;
+	char			err[256];
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.id, sizeof(t.id), "%s", id);
+	snprintf(t.domain_id, sizeof(t.domain_id), "%s", domain);
+	t.name = (char *)"ci";
+	memset(t.hash, fill, sizeof(t.hash));
+	t.created_at = 1003;
+	return store_token_insert(s, &t, err, sizeof(err));
+}
+
+static void
+test_migrations(void **state)
+{
+	struct fixture	*f = *state;
+	struct stat	 st;
+	char		 path[128], err[256];
+	sqlite3		*db;
+
+	assert_int_equal(store_schema_version(f->store), 1);
+	assert_int_equal(STORE_SCHEMA_VERSION, 1);
+	add_domain(f->store, DOM_A, "acme");
+	store_close(f->store);
+
+	/* Reopening is a no-op: same version, data kept. */
+	f->store = store_open(f->dir, err, sizeof(err));
+	assert_non_null(f->store);
+	assert_int_equal(store_schema_version(f->store), 1);
+	{
+		size_t	n;
+
+		assert_int_equal(store_domain_count(f->store, &n, err,
+		    sizeof(err)), 0);
+		assert_int_equal(n, 1);
+	}
+	snprintf(path, sizeof(path), "%s/cube.db", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	store_close(f->store);
+
+	/* A database from a newer agent is refused, not downgraded. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->store = store_open(f->dir, err, sizeof(err));
+	assert_null(f->store);
+	assert_non_null(strstr(err, "newer"));
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->store = store_open(f->dir, err, sizeof(err));
+	assert_non_null(f->store);
+}
+
+static void
+test_domains(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_domain	 d, *list;
+	size_t			 n;
+	char			 err[256];
+
+	add_domain(f->store, DOM_B, "zeta");
+	add_domain(f->store, DOM_A, "acme");
+
+	assert_int_equal(store_domain_get(f->store, "acme", &d, err,
+	    sizeof(err)), 0);
+	assert_string_equal(d.id, DOM_A);
+	assert_int_equal(d.trace_retention_days, 30);
+	assert_int_equal(d.created_at, 1000);
+	store_domain_clear(&d);
+	assert_int_equal(store_domain_get(f->store, DOM_B, &d, err,
+	    sizeof(err)), 0);
+	assert_string_equal(d.name, "zeta");
+	store_domain_clear(&d);
+	assert_int_equal(store_domain_get(f->store, "nope", &d, err,
+	    sizeof(err)), STORE_NOT_FOUND);
+	assert_non_null(strstr(err, "nope"));
+
+	assert_int_equal(store_domain_list(f->store, &list, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name, "acme");
+	assert_string_equal(list[1].name, "zeta");
+	store_domain_list_free(list, n);
+
+	/* Unique name. */
+	{
+		struct store_domain	dup;
+
+		memset(&dup, 0, sizeof(dup));
+		snprintf(dup.id, sizeof(dup.id), "%s",
+		    "33333333-3333-4333-8333-333333333333");
+		dup.name = (char *)"acme";
+		dup.trace_retention_days = 30;
+		assert_int_equal(store_domain_insert(f->store, &dup, err,
+		    sizeof(err)), STORE_CONFLICT);
+		assert_non_null(strstr(err, "already exists"));
+	}
+
+	assert_int_equal(store_domain_get(f->store, "acme", &d, err,
+	    sizeof(err)), 0);
+	d.log_content = 1;
+	d.trace_retention_days = 7;
+	assert_int_equal(store_domain_update(f->store, &d, err, sizeof(err)),
+	    0);
+	store_domain_clear(&d);
+	assert_int_equal(store_domain_get(f->store, DOM_A, &d, err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.log_content, 1);
+	assert_int_equal(d.trace_retention_days, 7);
+	store_domain_clear(&d);
+
+	assert_int_equal(store_domain_delete(f->store, DOM_B, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_domain_delete(f->store, DOM_B, err,
+	    sizeof(err)), STORE_NOT_FOUND);
+	assert_int_equal(store_domain_count(f->store, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 1);
+}
+
+static void
+test_providers(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_provider	 p, *list;
+	size_t			 n;
+	char			 err[256];
+	unsigned char		 blob[3] = { 1, 0, 2 };
+
+	add_domain(f->store, DOM_A, "acme");
+	add_domain(f->store, DOM_B, "beta");
+	assert_int_equal(add_provider(f->store, DOM_A, "local"), 0);
+	assert_int_equal(add_provider(f->store, DOM_A, "local"),
+	    STORE_CONFLICT);
+	/* Same name in another domain is fine. */
+	assert_int_equal(add_provider(f->store, DOM_B, "local"), 0);
+	/* A provider of a domain that does not exist. */
+	assert_int_equal(add_provider(f->store,
+	    "99999999-9999-4999-8999-999999999999", "x"), STORE_CONFLICT);
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.domain_id, sizeof(p.domain_id), "%s", DOM_A);
+	p.name = (char *)"cloud";
+	p.driver = (char *)"vllm";
+	p.url = (char *)"https://api.example/v1";
+	p.credential = blob;
+	p.credential_len = sizeof(blob);
+	p.fingerprint = (char *)"0011223344556677";
+	p.created_at = 5;
+	assert_int_equal(store_provider_insert(f->store, &p, err, sizeof(err)),
+	    0);
+	assert_int_equal(store_provider_get(f->store, DOM_A, "cloud", &p, err,
+	    sizeof(err)), 0);
+	assert_string_equal(p.driver, "vllm");
+	assert_string_equal(p.status, "active");
+	assert_null(p.error);
+	assert_int_equal(p.credential_len, 3);
+	assert_memory_equal(p.credential, blob, 3);
+	assert_string_equal(p.fingerprint, "0011223344556677");
+	store_provider_clear(&p);
+
+	assert_int_equal(store_provider_set_status(f->store, DOM_A, "cloud",
+	    "errored", "HTTP 401", err, sizeof(err)), 0);
+	assert_int_equal(store_provider_get(f->store, DOM_A, "cloud", &p, err,
+	    sizeof(err)), 0);
+	assert_string_equal(p.status, "errored");
+	assert_string_equal(p.error, "HTTP 401");
+	store_provider_clear(&p);
+	assert_int_equal(store_provider_set_status(f->store, DOM_B, "cloud",
+	    "active", NULL, err, sizeof(err)), STORE_NOT_FOUND);
+
+	assert_int_equal(store_provider_list(f->store, DOM_A, &list, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name, "cloud");
+	assert_string_equal(list[1].name, "local");
+	store_provider_list_free(list, n);
+	assert_int_equal(store_provider_list(f->store, NULL, &list, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	store_provider_list_free(list, n);
+
+	/* Refused while a model uses it, allowed after. */
+	assert_int_equal(add_model(f->store, DOM_A, "m1", "local"), 0);
+	assert_int_equal(store_provider_delete(f->store, DOM_A, "local", err,
+	    sizeof(err)), STORE_CONFLICT);
+	assert_non_null(strstr(err, "m1"));
+	assert_int_equal(store_model_delete(f->store, DOM_A, "m1", err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_provider_delete(f->store, DOM_A, "local", err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_provider_delete(f->store, DOM_A, "local", err,
+	    sizeof(err)), STORE_NOT_FOUND);
+}
+
+static void
+test_models(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_model	 m, *list;
+	size_t			 n;
+	char			 err[256];
+
+	add_domain(f->store, DOM_A, "acme");
+	add_domain(f->store, DOM_B, "beta");
+	assert_int_equal(add_provider(f->store, DOM_A, "local"), 0);
+	assert_int_equal(add_provider(f->store, DOM_A, "other"), 0);
+
+	fill_model(&m, DOM_A, "gpt", "local");
+	m.tools = 1;
+	m.price_input = 150000000;
+	m.price_output = 600000000;
+	m.price_cached = 75000000;
+	m.has_temperature = 1;
+	m.temperature = 0.25;
+	m.max_tokens = 4096;
+	m.system_prompt = (char *)"Be brief.";
+	assert_int_equal(store_model_insert(f->store, &m, err, sizeof(err)),
+	    0);
+	assert_int_equal(store_model_insert(f->store, &m, err, sizeof(err)),
+	    STORE_CONFLICT);
+	assert_non_null(strstr(err, "already exists"));
+	/* The provider must exist in the same domain. */
+	fill_model(&m, DOM_B, "gpt", "local");
+	assert_int_equal(store_model_insert(f->store, &m, err, sizeof(err)),
+	    STORE_CONFLICT);
+	assert_non_null(strstr(err, "provider 'local' not found"));
+
+	assert_int_equal(store_model_get(f->store, DOM_A, "gpt", &m, err,
+	    sizeof(err)), 0);
+	assert_string_equal(m.name, "Display");
+	assert_string_equal(m.model_id, "upstream-id");
+	assert_int_equal(m.tools, 1);
+	assert_int_equal(m.vision, 0);
+	assert_int_equal(m.price_input, 150000000);
+	assert_int_equal(m.price_output, 600000000);
+	assert_int_equal(m.price_cached, 75000000);
+	assert_int_equal(m.has_temperature, 1);
+	assert_true(m.temperature == 0.25);
+	assert_int_equal(m.max_tokens, 4096);
+	assert_string_equal(m.system_prompt, "Be brief.");
+	assert_string_equal(m.guard_out, "[\"pii\"]");
+
+	/* Rename and clear settings. */
+	free(m.key);
+	m.key = xstrdup("gpt-2");
+	m.has_temperature = 0;
+	m.max_tokens = 0;
+	free(m.system_prompt);
+	m.system_prompt = NULL;
+	free(m.provider);
+	m.provider = xstrdup("other");
+	m.updated_at = 2000;
+	assert_int_equal(store_model_update(f->store, "gpt", &m, err,
+	    sizeof(err)), 0);
+	store_model_clear(&m);
+	assert_int_equal(store_model_get(f->store, DOM_A, "gpt", &m, err,
+	    sizeof(err)), STORE_NOT_FOUND);
+	assert_int_equal(store_model_get(f->store, DOM_A, "gpt-2", &m, err,
+	    sizeof(err)), 0);
+	assert_int_equal(m.has_temperature, 0);
+	assert_int_equal(m.max_tokens, 0);
+	assert_null(m.system_prompt);
+	assert_string_equal(m.provider, "other");
+	assert_int_equal(m.created_at, 1002);
+	assert_int_equal(m.updated_at, 2000);
+
+	/* Renaming onto an existing key is a conflict. */
+	assert_int_equal(add_model(f->store, DOM_A, "abc", "local"), 0);
+	free(m.key);
+	m.key = xstrdup("abc");
+	assert_int_equal(store_model_update(f->store, "gpt-2", &m, err,
+	    sizeof(err)), STORE_CONFLICT);
+	/* Moving onto a provider that does not exist is refused. */
+	free(m.key);
+	m.key = xstrdup("gpt-2");
+	free(m.provider);
+	m.provider = xstrdup("ghost");
+	assert_int_equal(store_model_update(f->store, "gpt-2", &m, err,
+	    sizeof(err)), STORE_CONFLICT);
+	assert_non_null(strstr(err, "ghost"));
+	assert_int_equal(store_model_update(f->store, "missing", &m, err,
+	    sizeof(err)), STORE_NOT_FOUND);
+	store_model_clear(&m);
+
+	assert_int_equal(store_model_list(f->store, DOM_A, &list, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].key, "abc");
+	assert_string_equal(list[1].key, "gpt-2");
+	store_model_list_free(list, n);
+	assert_int_equal(store_model_delete(f->store, DOM_A, "abc", err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_model_delete(f->store, DOM_A, "abc", err,
+	    sizeof(err)), STORE_NOT_FOUND);
+}
+
+static void
+test_tokens(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_token	 t, *list;
+	size_t			 n;
+	char			 err[256];
+	unsigned char		 h[VAULT_TOKEN_HASH_BYTES];
+
+	add_domain(f->store, DOM_A, "acme");
+	assert_int_equal(add_token(f->store, DOM_A, "tok_0000000000000001",
+	    0xaa), 0);
+	/* Same hash twice: refused. */
+	assert_int_equal(add_token(f->store, DOM_A, "tok_0000000000000002",
+	    0xaa), STORE_CONFLICT);
+	assert_int_equal(add_token(f->store, DOM_A, "tok_0000000000000002",
+	    0xbb), 0);
+
+	assert_int_equal(store_token_get(f->store, DOM_A,
+	    "tok_0000000000000001", &t, err, sizeof(err)), 0);
+	memset(h, 0xaa, sizeof(h));
+	assert_memory_equal(t.hash, h, sizeof(h));
+	assert_int_equal(t.expires_at, 0);
+	assert_int_equal(t.revoked_at, 0);
+	assert_null(t.models);
+	assert_int_equal(t.rpm, 0);
+	store_token_clear(&t);
+	assert_int_equal(store_token_get(f->store, DOM_B,
+	    "tok_0000000000000001", &t, err, sizeof(err)), STORE_NOT_FOUND);
+
+	assert_int_equal(store_token_revoke(f->store, DOM_A,
+	    "tok_0000000000000001", 5000, err, sizeof(err)), 0);
+	assert_int_equal(store_token_revoke(f->store, DOM_A,
+	    "tok_0000000000000001", 6000, err, sizeof(err)), 0);
+	assert_int_equal(store_token_get(f->store, DOM_A,
+	    "tok_0000000000000001", &t, err, sizeof(err)), 0);
+	assert_int_equal(t.revoked_at, 5000);
+	store_token_clear(&t);
+	assert_int_equal(store_token_revoke(f->store, DOM_A,
+	    "tok_ffffffffffffffff", 1, err, sizeof(err)), STORE_NOT_FOUND);
+
+	assert_int_equal(store_token_list(f->store, DOM_A, &list, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	store_token_list_free(list, n);
+}
+
+static void
+test_cascade(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_provider	*pl;
+	struct store_model	*ml;
+	struct store_token	*tl;
+	size_t			 n;
+	char			 err[256];
+
+	add_domain(f->store, DOM_A, "acme");
+	add_domain(f->store, DOM_B, "beta");
+	assert_int_equal(add_provider(f->store, DOM_A, "p"), 0);
+	assert_int_equal(add_provider(f->store, DOM_B, "p"), 0);
+	assert_int_equal(add_model(f->store, DOM_A, "m", "p"), 0);
+	assert_int_equal(add_model(f->store, DOM_B, "m", "p"), 0);
+	assert_int_equal(add_token(f->store, DOM_A, "tok_000000000000000a",
+	    1), 0);
+	assert_int_equal(add_token(f->store, DOM_B, "tok_000000000000000b",
+	    2), 0);
+
+	assert_int_equal(store_domain_delete(f->store, DOM_A, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_provider_list(f->store, NULL, &pl, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(pl[0].domain_id, DOM_B);
+	store_provider_list_free(pl, n);
+	assert_int_equal(store_model_list(f->store, NULL, &ml, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ml[0].domain_id, DOM_B);
+	store_model_list_free(ml, n);
+	assert_int_equal(store_token_list(f->store, NULL, &tl, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(tl[0].id, "tok_000000000000000b");
+	store_token_list_free(tl, n);
+}
+
+static void
+test_no_sql_injection(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_domain	 d;
+	char			 err[256];
+	size_t			 n;
+
+	add_domain(f->store, DOM_A, "x'); DROP TABLE domains; --");
+	assert_int_equal(store_domain_get(f->store,
+	    "x'); DROP TABLE domains; --", &d, err, sizeof(err)), 0);
+	store_domain_clear(&d);
+	assert_int_equal(store_domain_get(f->store, "' OR 1=1 --", &d, err,
+	    sizeof(err)), STORE_NOT_FOUND);
+	assert_int_equal(store_domain_count(f->store, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrations, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_providers, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_models, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_sql_injection, setup,
+		    teardown),
+	};
+
+	log_init("test-store", 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,326 @@
+/* vault.c: key creation, reload, refusal of unsafe files, unsealing, hashing. */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "agent.h"
+#include "log.h"
+
+struct fixture {
+	char	dir[64];
+	char	data[96];
+};
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-vault.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	/* A data dir that does not exist yet, two levels down. */
+	snprintf(f->data, sizeof(f->data), "%s/a/data", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static mode_t
+file_mode(const char *dir, const char *name)
+{
+	char		path[256];
+	struct stat	st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static off_t
+file_size(const char *dir, const char *name)
+{
+	char		path[256];
+	struct stat	st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void
+test_create_and_reload(void **state)
+{
+	struct fixture		*f = *state;
+	struct vault		*v1, *v2;
+	unsigned char		 pk[VAULT_SEAL_PUBLICKEY_BYTES];
+	unsigned char		 id[VAULT_IDENTITY_PUBLICKEY_BYTES];
+	unsigned char		 h1[VAULT_TOKEN_HASH_BYTES];
+	unsigned char		 h2[VAULT_TOKEN_HASH_BYTES];
+	char			 err[512], fp1[VAULT_FINGERPRINT_LEN + 1];
+	char			 fp2[VAULT_FINGERPRINT_LEN + 1];
+
+	v1 = vault_open(f->data, err, sizeof(err));
+	assert_non_null(v1);
+	assert_int_equal(file_mode(f->data, "."), 0700);
+	assert_int_equal(file_mode(f->data, "seal.key"), 0600);
+	assert_int_equal(file_mode(f->data, "identity.key"), 0600);
+	assert_int_equal(file_mode(f->data, "token.key"), 0600);
+	assert_int_equal(file_size(f->data, "seal.key"), 64);
+	assert_int_equal(file_size(f->data, "identity.key"), 64);
+	assert_int_equal(file_size(f->data, "token.key"), 32);
+	memcpy(pk, vault_seal_public_key(v1), sizeof(pk));
+	memcpy(id, vault_identity_public_key(v1), sizeof(id));
+	vault_token_hash(v1, "cube_abc", 8, h1);
+	vault_fingerprint(v1, "sk-test", 7, fp1);
+	assert_int_equal(strlen(fp1), VAULT_FINGERPRINT_LEN);
+	assert_int_equal(strspn(fp1, "0123456789abcdef"), VAULT_FINGERPRINT_LEN);
+	vault_free(v1);
+
+	v2 = vault_open(f->data, err, sizeof(err));
+	assert_non_null(v2);
+	assert_memory_equal(vault_seal_public_key(v2), pk, sizeof(pk));
+	assert_memory_equal(vault_identity_public_key(v2), id, sizeof(id));
+	vault_token_hash(v2, "cube_abc", 8, h2);
+	assert_memory_equal(h1, h2, sizeof(h1));
+	vault_token_hash(v2, "cube_abd", 8, h2);
+	assert_memory_not_equal(h1, h2, sizeof(h1));
+	vault_fingerprint(v2, "sk-test", 7, fp2);
+	assert_string_equal(fp1, fp2);
+	/* The fingerprint is not a prefix of the token hash of the same bytes. */
+	vault_token_hash(v2, "sk-test", 7, h2);
+	{
+		char	hex[VAULT_FINGERPRINT_LEN + 1];
+
+		sodium_bin2hex(hex, sizeof(hex), h2, VAULT_FINGERPRINT_LEN / 2);
+		assert_string_not_equal(hex, fp1);
+	}
+	vault_free(v2);
+	vault_free(NULL);
+}
+
+static void
+test_other_vault_other_hash(void **state)
+{
+	struct fixture	*f = *state;
+	struct vault	*v1, *v2;
+	char		 other[128], err[512];
+	unsigned char	 h1[VAULT_TOKEN_HASH_BYTES], h2[VAULT_TOKEN_HASH_BYTES];
+
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	assert_non_null(v1 = vault_open(f->data, err, sizeof(err)));
+	assert_non_null(v2 = vault_open(other, err, sizeof(err)));
+	vault_token_hash(v1, "cube_x", 6, h1);
+	vault_token_hash(v2, "cube_x", 6, h2);
+	assert_memory_not_equal(h1, h2, sizeof(h1));
+	vault_free(v1);
+	vault_free(v2);
+}
+
+static void
+test_refuses_loose_mode(void **state)
+{
+	struct fixture	*f = *state;
+	struct vault	*v;
+	char		 path[256], err[512];
+
+	assert_non_null(v = vault_open(f->data, err, sizeof(err)));
+	vault_free(v);
+	snprintf(path, sizeof(path), "%s/seal.key", f->data);
+	assert_int_equal(chmod(path, 0640), 0);
+	v = vault_open(f->data, err, sizeof(err));
+	assert_null(v);
+	assert_non_null(strstr(err, "seal.key"));
+	assert_non_null(strstr(err, "chmod 600"));
+	assert_int_equal(chmod(path, 0604), 0);
+	assert_null(vault_open(f->data, err, sizeof(err)));
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_non_null(v = vault_open(f->data, err, sizeof(err)));
+	vault_free(v);
+}
+
+static void
+test_refuses_wrong_size(void **state)
+{
+	struct fixture	*f = *state;
+	struct vault	*v;
+	char		 path[256], err[512];
+
+	assert_non_null(v = vault_open(f->data, err, sizeof(err)));
+	vault_free(v);
+	snprintf(path, sizeof(path), "%s/token.key", f->data);
+	assert_int_equal(truncate(path, 31), 0);
+	assert_null(vault_open(f->data, err, sizeof(err)));
+	assert_non_null(strstr(err, "token.key"));
+	assert_non_null(strstr(err, "expected 32"));
+}
+
+static void
+test_refuses_corrupt_pair(void **state)
+{
+	struct fixture	*f = *state;
+	struct vault	*v;
+	char		 path[256], err[512];
+	int		 fd;
+
+	assert_non_null(v = vault_open(f->data, err, sizeof(err)));
+	vault_free(v);
+	/* Flip a byte of the stored public half. */
+	snprintf(path, sizeof(path), "%s/seal.key", f->data);
+	assert_true((fd = open(path, O_WRONLY)) != -1);
+	assert_int_equal(pwrite(fd, "\xff\xfe", 2, 40), 2);
+	close(fd);
+	assert_null(vault_open(f->data, err, sizeof(err)));
+	assert_non_null(strstr(err, "does not match"));
+}
+
+static void
+test_refuses_partial(void **state)
+{
+	struct fixture	*f = *state;
+	struct vault	*v;
+	char		 path[256], err[512];
+
+	assert_non_null(v = vault_open(f->data, err, sizeof(err)));
+	vault_free(v);
+	snprintf(path, sizeof(path), "%s/identity.key", f->data);
+	assert_int_equal(unlink(path), 0);
+	assert_null(vault_open(f->data, err, sizeof(err)));
+	assert_non_null(strstr(err, "identity.key"));
+}
+
+static void
+test_unseal(void **state)
+{
+	struct fixture	*f = *state;
+	struct vault	*v;
+	const char	*key = "sk-live-0123456789";
+	unsigned char	 sealed[64 + crypto_box_SEALBYTES];
+	char		 err[512], *plain;
+	size_t		 len = strlen(key), plain_len;
+	unsigned char	 other_pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char	 other_sk[crypto_box_SECRETKEYBYTES];
+
+	assert_non_null(v = vault_open(f->data, err, sizeof(err)));
+	assert_int_equal(crypto_box_seal(sealed, (const unsigned char *)key,
+	    len, vault_seal_public_key(v)), 0);
+	assert_int_equal(vault_unseal(v, sealed, len + crypto_box_SEALBYTES,
+	    &plain, &plain_len), 0);
+	assert_int_equal(plain_len, len);
+	assert_string_equal(plain, key);
+	assert_int_equal(plain[plain_len], '\0');
+	sodium_free(plain);
+
+	/* Empty plaintext opens to an empty string. */
+	assert_int_equal(crypto_box_seal(sealed, (const unsigned char *)"", 0,
+	    vault_seal_public_key(v)), 0);
+	assert_int_equal(vault_unseal(v, sealed, crypto_box_SEALBYTES, &plain,
+	    &plain_len), 0);
+	assert_int_equal(plain_len, 0);
+	assert_string_equal(plain, "");
+	sodium_free(plain);
+
+	/* Tampered, short, and sealed to someone else: all refused. */
+	assert_int_equal(crypto_box_seal(sealed, (const unsigned char *)key,
+	    len, vault_seal_public_key(v)), 0);
+	sealed[len + crypto_box_SEALBYTES - 1] ^= 1;
+	assert_int_equal(vault_unseal(v, sealed, len + crypto_box_SEALBYTES,
+	    &plain, &plain_len), -1);
+	assert_null(plain);
+	assert_int_equal(vault_unseal(v, sealed, crypto_box_SEALBYTES - 1,
+	    &plain, &plain_len), -1);
+	crypto_box_keypair(other_pk, other_sk);
+	assert_int_equal(crypto_box_seal(sealed, (const unsigned char *)key,
+	    len, other_pk), 0);
+	assert_int_equal(vault_unseal(v, sealed, len + crypto_box_SEALBYTES,
+	    &plain, &plain_len), -1);
+	vault_free(v);
+}
+
+static void
+test_credential_header(void **state)
+{
+	struct fixture		*f = *state;
+	struct vault		*v;
+	struct curl_slist	*h;
+	unsigned char		 sealed[64 + crypto_box_SEALBYTES];
+	char			 err[512];
+
+	assert_non_null(v = vault_open(f->data, err, sizeof(err)));
+	assert_int_equal(crypto_box_seal(sealed, (const unsigned char *)"sk-1",
+	    4, vault_seal_public_key(v)), 0);
+	h = credential_header_new(v, sealed, 4 + crypto_box_SEALBYTES, err,
+	    sizeof(err));
+	assert_non_null(h);
+	assert_string_equal(h->data, "Authorization: Bearer sk-1");
+	assert_null(h->next);
+	credential_header_free(h);
+	credential_header_free(NULL);
+
+	/* A key with a newline would inject a header: refused. */
+	assert_int_equal(crypto_box_seal(sealed, (const unsigned char *)
+	    "sk-1\r\nX: y", 10, vault_seal_public_key(v)), 0);
+	assert_null(credential_header_new(v, sealed, 10 + crypto_box_SEALBYTES,
+	    err, sizeof(err)));
+	assert_null(strstr(err, "sk-1"));
+	assert_false(credential_valid("a b", 3));
+	assert_false(credential_valid("", 0));
+	assert_true(credential_valid("sk-proj_AZ09", 12));
+	vault_free(v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_and_reload, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_other_vault_other_hash,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_loose_mode, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_wrong_size, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_corrupt_pair,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_partial, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unseal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credential_header, setup,
+		    teardown),
+	};
+
+	log_init("test-vault", 0);
+	if (sodium_init() == -1)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
