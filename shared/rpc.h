@@ -36,4 +36,48 @@ int		 rpc_error_exit_status(int code);
 /* A short stable name for an error code ("not_found"), for -o json. */
 const char	*rpc_error_name(int code);
 
+/*
+ * rpc-client.c: the calling side over a connected transport. One call at
+ * a time; each sends a request with the next id and waits for the reply
+ * with that id (skipping notifications and stale replies), reading at most
+ * RPC_MAX_FRAME bytes a line.
+ */
+struct transport;
+struct cJSON;
+struct rpc_client;
+
+enum rpc_client_status {
+	RPC_CLIENT_OK = 0,
+	RPC_CLIENT_REPLY_ERROR,	/* the agent answered with an error */
+	RPC_CLIENT_TRANSPORT,	/* the connection failed or was closed */
+	RPC_CLIENT_TIMEOUT,	/* no reply in time */
+	RPC_CLIENT_PROTOCOL,	/* the reply was not JSON-RPC, or too long */
+};
+
+#define RPC_CLIENT_TIMEOUT_MS	30000
+
+/*
+ * A client over t, which must be connected; the client owns t from now on
+ * and frees it with itself. timeout_ms bounds each call (< 0: no limit).
+ * Caller owns the result; free with rpc_client_free().
+ */
+struct rpc_client	*rpc_client_new(struct transport *t, int timeout_ms);
+/* rpc_client_free(NULL) is a no-op. Wipes buffered replies. */
+void			 rpc_client_free(struct rpc_client *);
+
+/*
+ * Call method with params (an object or array, consumed; NULL for none).
+ * On RPC_CLIENT_OK *result is the reply's result (caller frees it with
+ * cJSON_Delete). On RPC_CLIENT_REPLY_ERROR *code is the agent's error code
+ * and err its message; on the other statuses err says what went wrong and
+ * the client is unusable from then on.
+ */
+enum rpc_client_status	 rpc_client_call(struct rpc_client *,
+			    const char *method, struct cJSON *params,
+			    struct cJSON **result, int *code, char *err,
+			    size_t errlen);
+
+/* cubectl's exit status for a call's outcome (EXIT_UNREACHABLE for I/O). */
+int			 rpc_client_exit_status(enum rpc_client_status, int code);
+
 #endif

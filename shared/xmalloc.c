@@ -1,5 +1,7 @@
 /* Allocation wrappers: out-of-memory is fatal, so call sites stay short. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

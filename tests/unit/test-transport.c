@@ -1,0 +1,215 @@
+/* transport.c, transport-unix.c: by-name lookup and connect failures named. */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "transport.h"
+
+struct fixture {
+	char	dir[64];
+	char	path[96];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture	*f;
+
+	f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-transport.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/agent.sock", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A socket bound at path; listening or not. */
+static int
+bind_at(const char *path, int do_listen)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	if (do_listen)
+		assert_int_equal(listen(fd, 1), 0);
+	return fd;
+}
+
+/* Connect to path; returns the status, err filled. */
+static enum transport_status
+try_connect(const char *path, char *err, size_t errlen)
+{
+	struct transport_address	 addr = { .path = path };
+	struct transport		*t;
+	enum transport_status		 status;
+
+	t = transport_new("unix");
+	assert_non_null(t);
+	if (transport_connect(t, &addr, err, errlen) == 0)
+		status = TRANSPORT_OK;
+	else
+		status = t->status;
+	transport_free(t);
+	return status;
+}
+
+static void
+test_by_name(void **state)
+{
+	(void)state;
+	assert_null(transport_new("carrier-pigeon"));
+	assert_null(transport_new(""));
+	transport_free(NULL);
+}
+
+static void
+test_connect_ok(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[256];
+	int		 fd;
+
+	fd = bind_at(f->path, 1);
+	assert_int_equal(try_connect(f->path, err, sizeof(err)), TRANSPORT_OK);
+	close(fd);
+}
+
+static void
+test_missing(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[256], path[256];
+
+	assert_int_equal(try_connect(f->path, err, sizeof(err)),
+	    TRANSPORT_MISSING);
+	assert_string_equal(err, "no such file");
+	snprintf(path, sizeof(path), "%s/no/such/dir.sock", f->dir);
+	assert_int_equal(try_connect(path, err, sizeof(err)),
+	    TRANSPORT_MISSING);
+}
+
+static void
+test_refused(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[256];
+	int		 fd;
+
+	fd = bind_at(f->path, 0);	/* bound, nobody listening */
+	assert_int_equal(try_connect(f->path, err, sizeof(err)),
+	    TRANSPORT_REFUSED);
+	assert_string_equal(err, "connection refused");
+	close(fd);
+}
+
+static void
+test_not_a_socket(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[256];
+	int		 fd;
+
+	fd = open(f->path, O_CREAT | O_WRONLY, 0600);
+	assert_int_not_equal(fd, -1);
+	close(fd);
+	assert_int_equal(try_connect(f->path, err, sizeof(err)),
+	    TRANSPORT_FAILED);
+	assert_string_equal(err, "not a socket");
+}
+
+static void
+test_denied(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[256];
+	int		 fd;
+
+	if (geteuid() == 0)
+		skip();	/* root is never denied */
+	fd = bind_at(f->path, 1);
+	assert_int_equal(chmod(f->path, 0), 0);
+	assert_int_equal(try_connect(f->path, err, sizeof(err)),
+	    TRANSPORT_DENIED);
+	assert_string_equal(err, "permission denied");
+	close(fd);
+}
+
+static void
+test_bad_paths(void **state)
+{
+	char	err[256], path[200];
+
+	(void)state;
+	memset(path, 'x', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	assert_int_equal(try_connect(path, err, sizeof(err)),
+	    TRANSPORT_FAILED);
+	assert_non_null(strstr(err, "longer than"));
+	assert_int_equal(try_connect("", err, sizeof(err)), TRANSPORT_FAILED);
+}
+
+/* The same default the agent listens on. */
+static void
+test_default_path(void **state)
+{
+	char	*p;
+
+	(void)state;
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	p = transport_unix_default_path();
+	if (geteuid() == 0)
+		assert_string_equal(p, "/run/cube/agent.sock");
+	else
+		assert_string_equal(p, "/run/user/1000/cube/agent.sock");
+	free(p);
+	unsetenv("XDG_RUNTIME_DIR");
+	p = transport_unix_default_path();
+	assert_non_null(strstr(p, "agent.sock"));
+	free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_by_name),
+		cmocka_unit_test_setup_teardown(test_connect_ok, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_socket, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_denied, setup, teardown),
+		cmocka_unit_test(test_bad_paths),
+		cmocka_unit_test(test_default_path),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

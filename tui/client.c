@@ -1,0 +1,148 @@
+/*
+ * cubectl's connection to the agent: which socket, connected on the first
+ * call (so --help and usage errors never need an agent), and every call's
+ * error turned into a message and an exit status.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cubectl.h"
+#include "rpc.h"
+#include "transport.h"
+
+/* What to suggest when the socket cannot be reached. */
+static const struct {
+	enum transport_status	 status;
+	const char		*hint;
+} client_hints[] = {
+	{ TRANSPORT_MISSING,	" (is cube-agent running?)" },
+	{ TRANSPORT_REFUSED,	" (is cube-agent running? the socket may be"
+				" left from an earlier run)" },
+	{ TRANSPORT_DENIED,	" (is your user in the socket's group?)" },
+};
+
+/* An environment variable, or NULL when unset or empty. */
+static const char *
+client_env(const char *name)
+{
+	const char	*value = getenv(name);
+
+	return value != NULL && *value != '\0' ? value : NULL;
+}
+
+void
+client_init(struct cubectl *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->output = CUBECTL_TABLE;
+	c->timeout_ms = RPC_CLIENT_TIMEOUT_MS;
+	c->host = client_env("CUBE_HOST");
+	if ((c->socket = client_env("CUBE_SOCKET")) == NULL) {
+		c->socket_default = transport_unix_default_path();
+		c->socket = c->socket_default;
+	}
+}
+
+/* Take the global options (-s, -H, -F, -i, -o) found in a. */
+int
+client_apply_globals(struct cubectl *c, const struct args *a)
+{
+	const struct args_value	*v;
+
+	if ((v = args_get(a, "-s")) != NULL)
+		c->socket = v->string;
+	if ((v = args_get(a, "-H")) != NULL)
+		c->host = v->string;
+	if ((v = args_get(a, "-F")) != NULL)
+		c->ssh_config = v->string;
+	if ((v = args_get(a, "-i")) != NULL)
+		c->identity = v->string;
+	if ((v = args_get(a, "-o")) != NULL)
+		c->output = strcmp(v->string, "json") == 0 ? CUBECTL_JSON :
+		    CUBECTL_TABLE;
+	return 0;
+}
+
+/* Connect to the agent; an exit status (EXIT_OK or EXIT_UNREACHABLE). */
+static int
+client_connect(struct cubectl *c)
+{
+	struct transport_address	 addr;
+	struct transport		*t;
+	const char			*hint = "";
+	char				 err[256];
+	size_t				 i;
+
+	if (c->host != NULL) {
+		output_error("cannot reach the agent on %s: SSH transport not"
+		    " available yet", c->host);
+		return EXIT_UNREACHABLE;
+	}
+	memset(&addr, 0, sizeof(addr));
+	addr.path = c->socket;
+	if ((t = transport_new("unix")) == NULL) {
+		output_error("no unix transport");
+		return EXIT_UNREACHABLE;
+	}
+	if (transport_connect(t, &addr, err, sizeof(err)) == -1) {
+		for (i = 0; i < sizeof(client_hints) / sizeof(client_hints[0]);
+		    i++)
+			if (client_hints[i].status == t->status)
+				hint = client_hints[i].hint;
+		output_error("cannot reach the agent at %s: %s%s", c->socket,
+		    err, hint);
+		transport_free(t);
+		return EXIT_UNREACHABLE;
+	}
+	c->rpc = rpc_client_new(t, c->timeout_ms);
+	return EXIT_OK;
+}
+
+/*
+ * Call method with params (consumed). Returns EXIT_OK with *result set
+ * (caller frees it), or the exit status after printing the error.
+ */
+int
+client_call(struct cubectl *c, const char *method, cJSON *params,
+    cJSON **result)
+{
+	enum rpc_client_status	 status;
+	char			 err[1024];
+	int			 code, rc;
+
+	*result = NULL;
+	if (c->rpc == NULL && (rc = client_connect(c)) != EXIT_OK) {
+		cJSON_Delete(params);
+		return rc;
+	}
+	status = rpc_client_call(c->rpc, method, params, result, &code, err,
+	    sizeof(err));
+	switch (status) {
+	case RPC_CLIENT_OK:
+		return EXIT_OK;
+	case RPC_CLIENT_REPLY_ERROR:
+		output_error("%s", err);
+		break;
+	case RPC_CLIENT_TRANSPORT:
+	case RPC_CLIENT_TIMEOUT:
+		output_error("cannot reach the agent at %s: %s", c->socket, err);
+		break;
+	case RPC_CLIENT_PROTOCOL:
+		output_error("bad reply from the agent at %s: %s", c->socket,
+		    err);
+		break;
+	}
+	return rpc_client_exit_status(status, code);
+}
+
+void
+client_free(struct cubectl *c)
+{
+	rpc_client_free(c->rpc);
+	c->rpc = NULL;
+	free(c->socket_default);
+	c->socket_default = NULL;
+}

@@ -1,0 +1,769 @@
+/*
+ * The command table: every noun and verb with its admin method, positional
+ * argument, flags and output. Lookup, parsing, JSON params, synopses and
+ * --help are all generated from it; tests check the man page and the bash
+ * completion against it.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cubectl.h"
+#include "log.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+#define CMD_WRAP	78	/* columns for synopses */
+
+#define CHARSET_DOMAIN	"abcdefghijklmnopqrstuvwxyz0123456789-_"
+#define CHARSET_NAME	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"abcdefghijklmnopqrstuvwxyz0123456789._-"
+#define CHARSET_KEY	CHARSET_NAME ":/"
+
+#define DAY		86400
+
+static const char *const cmd_outputs[] = { "table", "json", NULL };
+static const char *const cmd_drivers[] = { "openai", "ollama", "vllm", NULL };
+static const char *const cmd_categories[] = { "llm", "embedding", NULL };
+static const char *const cmd_inactive[] = { "inactive", NULL };
+
+const struct args_flag cmd_global_flags[] = {
+	{ .name = "-H", .type = ARGS_STRING, .metavar = "[USER@]HOST[:PORT]",
+	  .flags = ARGS_GLOBAL,
+	  .help = "reach the agent on HOST over SSH (default: $CUBE_HOST)" },
+	{ .name = "-s", .type = ARGS_STRING, .metavar = "SOCKET",
+	  .flags = ARGS_GLOBAL,
+	  .help = "the agent's admin socket (default: $CUBE_SOCKET)" },
+	{ .name = "-F", .type = ARGS_STRING, .metavar = "SSH_CONFIG",
+	  .flags = ARGS_GLOBAL, .help = "ssh configuration file, as ssh -F" },
+	{ .name = "-i", .type = ARGS_STRING, .metavar = "IDENTITY",
+	  .flags = ARGS_GLOBAL, .help = "ssh identity file, as ssh -i" },
+	{ .name = "-o", .type = ARGS_ENUM, .choices = cmd_outputs,
+	  .flags = ARGS_GLOBAL,
+	  .help = "table for people (default), json for scripts" },
+	{ .name = "-h", .alias = "--help", .type = ARGS_SWITCH,
+	  .flags = ARGS_GLOBAL, .help = "show help and exit" },
+	{ .name = "--version", .type = ARGS_SWITCH, .flags = ARGS_GLOBAL,
+	  .help = "show the version and exit" },
+	{ .name = NULL }
+};
+
+/* --- positional arguments ------------------------------------------------ */
+
+static const struct args_flag cmd_arg_domain_name = {
+	.name = "NAME", .type = ARGS_STRING, .metavar = "NAME", .param = "name",
+	.charset = CHARSET_DOMAIN, .max = 63,
+	.help = "1-63 of a-z, 0-9, - and _"
+};
+static const struct args_flag cmd_arg_domain = {
+	.name = "DOMAIN", .type = ARGS_STRING, .metavar = "DOMAIN",
+	.param = "domain", .help = "the domain's id or name"
+};
+static const struct args_flag cmd_arg_provider = {
+	.name = "NAME", .type = ARGS_STRING, .metavar = "NAME", .param = "name",
+	.charset = CHARSET_NAME, .max = 63,
+	.help = "the provider: 1-63 of A-Z, a-z, 0-9, ., _ and -"
+};
+static const struct args_flag cmd_arg_model = {
+	.name = "KEY", .type = ARGS_STRING, .metavar = "KEY", .param = "key",
+	.charset = CHARSET_KEY, .max = 128, .help = "the model's key"
+};
+static const struct args_flag cmd_arg_token = {
+	.name = "ID", .type = ARGS_STRING, .metavar = "ID", .param = "id",
+	.help = "the token's id (tok_...)"
+};
+
+/* --- flags ---------------------------------------------------------------- */
+
+#define FLAG_DOMAIN \
+	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING, \
+	  .metavar = "DOMAIN", .param = "domain", .flags = ARGS_REQUIRED, \
+	  .help = "the domain (id or name)" }
+#define FLAG_END	{ .name = NULL }
+
+static const struct args_flag cmd_no_flags[] = {
+	FLAG_END
+};
+
+static const struct args_flag cmd_in_domain_flags[] = {
+	FLAG_DOMAIN,
+	FLAG_END
+};
+
+static const struct args_flag cmd_domain_edit_flags[] = {
+	{ .name = "--log-content", .type = ARGS_ONOFF, .param = "log_content",
+	  .help = "store prompt and completion text in traces" },
+	{ .name = "--trace-retention", .type = ARGS_INT, .metavar = "DAYS",
+	  .param = "trace_retention_days", .min = 1, .max = 3650,
+	  .help = "keep traces this many days (1-3650)" },
+	FLAG_END
+};
+
+static const struct args_flag cmd_provider_add_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--driver", .type = ARGS_ENUM, .param = "driver",
+	  .flags = ARGS_REQUIRED, .choices = cmd_drivers,
+	  .help = "openai: any OpenAI-compatible server; vllm; ollama" },
+	{ .name = "--url", .type = ARGS_URL, .metavar = "URL", .param = "url",
+	  .flags = ARGS_REQUIRED,
+	  .help = "API base (http://host:8000/v1), or ollama's root" },
+	{ .name = "--api-key-stdin", .type = ARGS_SWITCH, .group = 1,
+	  .help = "read the API key from standard input, seal it" },
+	{ .name = "--api-key-file", .type = ARGS_STRING, .metavar = "FILE",
+	  .group = 1, .help = "read the API key from FILE, seal it" },
+	FLAG_END
+};
+
+/* Flags model deploy and model edit share. */
+#define FLAGS_MODEL_SETTINGS \
+	{ .name = "--category", .type = ARGS_ENUM, .param = "category", \
+	  .choices = cmd_categories, .help = "llm (default) or embedding" }, \
+	{ .name = "--tools", .type = ARGS_SWITCH, .param = "tools", \
+	  .group = 1, .help = "the model can call tools" }, \
+	{ .name = "--vision", .type = ARGS_SWITCH, .param = "vision", \
+	  .group = 2, .help = "the model takes images" }, \
+	{ .name = "--price-input", .type = ARGS_USD, .metavar = "USD", \
+	  .param = "price_input", .help = "USD per 1M prompt tokens" }, \
+	{ .name = "--price-output", .type = ARGS_USD, .metavar = "USD", \
+	  .param = "price_output", .help = "USD per 1M completion tokens" }, \
+	{ .name = "--price-cached", .type = ARGS_USD, .metavar = "USD", \
+	  .param = "price_cached", .help = "USD per 1M cached prompt tokens" }, \
+	{ .name = "--temperature", .type = ARGS_NUMBER, .metavar = "T", \
+	  .param = "temperature", .flags = ARGS_NULLABLE, .min = 0, .max = 2, \
+	  .help = "default temperature, 0-2 (none: unset)" }, \
+	{ .name = "--max-tokens", .type = ARGS_INT, .metavar = "N", \
+	  .param = "max_tokens", .flags = ARGS_NULLABLE, .min = 1, \
+	  .max = 10000000, .help = "default max_tokens (none: unset)" }, \
+	{ .name = "--system-prompt", .type = ARGS_STRING, .metavar = "S", \
+	  .param = "system_prompt", .flags = ARGS_EMPTY, .max = 65536, \
+	  .help = "system prompt added when the request has none" }, \
+	{ .name = "--guard-in", .type = ARGS_STRING, .metavar = "KEY", \
+	  .param = "guard_in", .flags = ARGS_MULTI, .charset = CHARSET_KEY, \
+	  .help = "input guardrail" }, \
+	{ .name = "--guard-out", .type = ARGS_STRING, .metavar = "KEY", \
+	  .param = "guard_out", .flags = ARGS_MULTI, .charset = CHARSET_KEY, \
+	  .help = "output guardrail" }, \
+	{ .name = "--description", .type = ARGS_STRING, .metavar = "S", \
+	  .param = "description", .flags = ARGS_EMPTY, .max = 4096, \
+	  .help = "free text for operators" }, \
+	{ .name = "--inactive", .type = ARGS_CONST, .param = "status", \
+	  .choices = cmd_inactive, .help = "status inactive: not served" }
+
+static const struct args_flag cmd_model_deploy_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--provider", .type = ARGS_STRING, .metavar = "P",
+	  .param = "provider", .flags = ARGS_REQUIRED, .charset = CHARSET_NAME,
+	  .max = 63, .help = "the provider that serves it" },
+	{ .name = "--name", .type = ARGS_STRING, .metavar = "NAME",
+	  .param = "name", .flags = ARGS_REQUIRED, .max = 256,
+	  .help = "display name" },
+	{ .name = "--model-id", .type = ARGS_STRING, .metavar = "ID",
+	  .param = "model_id", .flags = ARGS_REQUIRED, .max = 512,
+	  .help = "the model's id at the provider" },
+	{ .name = "--key", .type = ARGS_STRING, .metavar = "K", .param = "key",
+	  .charset = CHARSET_KEY, .max = 128,
+	  .help = "what clients send as model (default: from --name)" },
+	FLAGS_MODEL_SETTINGS,
+	FLAG_END
+};
+
+static const struct args_flag cmd_model_edit_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--new-key", .type = ARGS_STRING, .metavar = "K",
+	  .param = "new_key", .charset = CHARSET_KEY, .max = 128,
+	  .help = "rename the model's key" },
+	{ .name = "--provider", .type = ARGS_STRING, .metavar = "P",
+	  .param = "provider", .charset = CHARSET_NAME, .max = 63,
+	  .help = "the provider that serves it" },
+	{ .name = "--name", .type = ARGS_STRING, .metavar = "NAME",
+	  .param = "name", .max = 256, .help = "display name" },
+	{ .name = "--model-id", .type = ARGS_STRING, .metavar = "ID",
+	  .param = "model_id", .max = 512,
+	  .help = "the model's id at the provider" },
+	FLAGS_MODEL_SETTINGS,
+	{ .name = "--no-tools", .type = ARGS_FALSE, .param = "tools",
+	  .group = 1, .help = "the model cannot call tools" },
+	{ .name = "--no-vision", .type = ARGS_FALSE, .param = "vision",
+	  .group = 2, .help = "the model does not take images" },
+	FLAG_END
+};
+
+static const struct args_flag cmd_token_create_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--name", .type = ARGS_STRING, .metavar = "N",
+	  .param = "name", .max = 256, .help = "a label for people" },
+	{ .name = "--expires", .type = ARGS_DURATION, .metavar = "DURATION",
+	  .param = "expires_in_s", .min = 1, .max = 3650 * (int64_t)DAY,
+	  .help = "expire after 30d, 12h, 90m, 3600s... (default: never)" },
+	{ .name = "--rpm", .type = ARGS_INT, .metavar = "N", .param = "rpm",
+	  .min = 1, .max = 1000000000, .help = "requests per minute at most" },
+	{ .name = "--tpm", .type = ARGS_INT, .metavar = "N", .param = "tpm",
+	  .min = 1, .max = 1000000000, .help = "tokens per minute at most" },
+	{ .name = "--budget", .type = ARGS_USD, .metavar = "USD",
+	  .param = "budget", .help = "spend limit in USD" },
+	{ .name = "--model", .type = ARGS_STRING, .metavar = "KEY",
+	  .param = "models", .flags = ARGS_MULTI, .charset = CHARSET_KEY,
+	  .max = 128, .help = "allow only this model" },
+	FLAG_END
+};
+
+/* --- the table ------------------------------------------------------------ */
+
+const struct cmd_noun cmd_nouns[] = {
+	{ "status",	"the agent's version, uptime, TEE and seal key" },
+	{ "domain",	"tenants: each has its own providers, models, tokens" },
+	{ "provider",	"backends a domain's models are served by" },
+	{ "model",	"what clients ask for, mapped to a provider's model" },
+	{ "token",	"API tokens for inference" },
+};
+const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
+
+const struct cmd_entry cmd_table[] = {
+	{ "status", NULL, "status", NULL, cmd_no_flags, 0,
+	  CMD_OUTPUT_OBJECT, status_fields, NULL,
+	  "show the agent's version, uptime, TEE and seal key" },
+
+	{ "domain", "create", "domain.create", &cmd_arg_domain_name,
+	  cmd_no_flags, 0, CMD_OUTPUT_OBJECT, domain_fields, NULL,
+	  "create a domain" },
+	{ "domain", "list", "domain.list", NULL, cmd_no_flags, 0,
+	  CMD_OUTPUT_LIST, domain_columns, NULL,
+	  "list domains" },
+	{ "domain", "edit", "domain.edit", &cmd_arg_domain,
+	  cmd_domain_edit_flags, CMD_EDIT, CMD_OUTPUT_OBJECT, domain_fields,
+	  NULL, "change a domain's settings" },
+	{ "domain", "delete", "domain.delete", &cmd_arg_domain,
+	  cmd_no_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
+	  "delete a domain and everything in it" },
+
+	{ "provider", "add", "provider.add", &cmd_arg_provider,
+	  cmd_provider_add_flags, 0, CMD_OUTPUT_OBJECT, provider_fields,
+	  cmd_provider_add,
+	  "add a provider; its API key is sealed to the agent here" },
+	{ "provider", "list", "provider.list", NULL, cmd_in_domain_flags, 0,
+	  CMD_OUTPUT_LIST, provider_columns, NULL,
+	  "list a domain's providers" },
+	{ "provider", "test", "provider.test", &cmd_arg_provider,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, provider_test_fields,
+	  cmd_provider_test,
+	  "check the provider answers; exit 1 when it does not" },
+	{ "provider", "models", "provider.models", &cmd_arg_provider,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, NULL, cmd_provider_models,
+	  "list the models the provider's backend serves" },
+	{ "provider", "delete", "provider.delete", &cmd_arg_provider,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
+	  "delete a provider no model uses" },
+
+	{ "model", "deploy", "model.deploy", NULL, cmd_model_deploy_flags, 0,
+	  CMD_OUTPUT_OBJECT, model_fields, NULL,
+	  "make a provider's model available under a key" },
+	{ "model", "list", "model.list", NULL, cmd_in_domain_flags, 0,
+	  CMD_OUTPUT_LIST, model_columns, NULL,
+	  "list a domain's models" },
+	{ "model", "show", "model.show", &cmd_arg_model, cmd_in_domain_flags, 0,
+	  CMD_OUTPUT_OBJECT, model_fields, NULL,
+	  "show one model" },
+	{ "model", "edit", "model.edit", &cmd_arg_model, cmd_model_edit_flags,
+	  CMD_EDIT, CMD_OUTPUT_OBJECT, model_fields, NULL,
+	  "change a model" },
+	{ "model", "enable", "model.enable", &cmd_arg_model,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, model_fields, NULL,
+	  "serve the model again" },
+	{ "model", "disable", "model.disable", &cmd_arg_model,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, model_fields, NULL,
+	  "stop serving the model (requests get model_inactive)" },
+	{ "model", "delete", "model.delete", &cmd_arg_model,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
+	  "delete a model" },
+
+	{ "token", "create", "token.create", NULL, cmd_token_create_flags, 0,
+	  CMD_OUTPUT_OBJECT, token_fields, cmd_token_create,
+	  "create an API token; its secret is shown once" },
+	{ "token", "list", "token.list", NULL, cmd_in_domain_flags, 0,
+	  CMD_OUTPUT_LIST, token_columns, NULL,
+	  "list a domain's tokens (never their secrets)" },
+	{ "token", "revoke", "token.revoke", &cmd_arg_token,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, token_fields, NULL,
+	  "revoke a token; takes effect on the next request" },
+};
+const size_t cmd_table_size = sizeof(cmd_table) / sizeof(cmd_table[0]);
+
+/* --- lookup --------------------------------------------------------------- */
+
+static int
+cmd_noun_exists(const char *noun)
+{
+	size_t	i;
+
+	for (i = 0; i < cmd_nouns_size; i++)
+		if (strcmp(cmd_nouns[i].noun, noun) == 0)
+			return 1;
+	return 0;
+}
+
+/* ", "-separated list of nouns (noun NULL) or of one noun's verbs. */
+static void
+cmd_valid(const char *noun, char *buf, size_t len)
+{
+	size_t	i, n = 0;
+
+	buf[0] = '\0';
+	if (noun == NULL) {
+		for (i = 0; i < cmd_nouns_size && n < len; i++)
+			n += snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
+			    cmd_nouns[i].noun);
+		return;
+	}
+	for (i = 0; i < cmd_table_size && n < len; i++) {
+		if (strcmp(cmd_table[i].noun, noun) != 0 ||
+		    cmd_table[i].verb == NULL)
+			continue;
+		n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+		    cmd_table[i].verb);
+	}
+}
+
+static int
+cmd_is_help(const char *arg)
+{
+	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+/*
+ * Find the command argv[0] (and argv[1]) name. Returns 0 with *ce and
+ * *used (1 or 2) set; 1 when the noun alone asks for help (*ce NULL); -1
+ * with a message listing what is valid.
+ */
+int
+cmd_lookup(int argc, char **argv, const struct cmd_entry **ce, int *used,
+    char *err, size_t errlen)
+{
+	const char	*noun = argv[0], *verb;
+	char		 valid[512];
+	size_t		 i;
+
+	*ce = NULL;
+	*used = 0;
+	if (!cmd_noun_exists(noun)) {
+		cmd_valid(NULL, valid, sizeof(valid));
+		snprintf(err, errlen, "unknown command '%s' (valid: %s)", noun,
+		    valid);
+		return -1;
+	}
+	for (i = 0; i < cmd_table_size; i++) {
+		if (strcmp(cmd_table[i].noun, noun) == 0 &&
+		    cmd_table[i].verb == NULL) {
+			*ce = &cmd_table[i];
+			*used = 1;
+			return 0;
+		}
+	}
+	cmd_valid(noun, valid, sizeof(valid));
+	if (argc < 2) {
+		snprintf(err, errlen, "%s: missing verb (valid: %s)", noun,
+		    valid);
+		return -1;
+	}
+	verb = argv[1];
+	if (cmd_is_help(verb))
+		return 1;
+	for (i = 0; i < cmd_table_size; i++) {
+		if (strcmp(cmd_table[i].noun, noun) == 0 &&
+		    cmd_table[i].verb != NULL &&
+		    strcmp(cmd_table[i].verb, verb) == 0) {
+			*ce = &cmd_table[i];
+			*used = 2;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s: unknown verb '%s' (valid: %s)", noun, verb,
+	    valid);
+	return -1;
+}
+
+/* --- parsing -------------------------------------------------------------- */
+
+/* Does a change anything, for CMD_EDIT (not just name the object)? */
+static int
+cmd_has_change(const struct args *a)
+{
+	const struct args_flag	*f;
+	size_t			 i;
+
+	for (i = 0; i < a->nvalues; i++) {
+		f = a->values[i].flag;
+		if (f->param != NULL && strcmp(f->param, "domain") != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Parse a command's arguments (after its noun and verb): flags, global
+ * options, the positional. Returns 0, or -1 with a usage message in err.
+ */
+int
+cmd_parse(const struct cmd_entry *ce, int argc, char **argv, struct args *a,
+    char *err, size_t errlen)
+{
+	struct args_value	v;
+
+	if (args_parse(a, ce->flags, cmd_global_flags, argc, argv, 0, err,
+	    errlen) == -1)
+		return -1;
+	if (ce->arg != NULL && a->npositional == 0) {
+		snprintf(err, errlen, "missing %s", ce->arg->metavar);
+		goto fail;
+	}
+	if (a->npositional > (ce->arg != NULL ? 1U : 0U)) {
+		snprintf(err, errlen, "unexpected argument '%s'",
+		    a->positional[ce->arg != NULL ? 1 : 0]);
+		goto fail;
+	}
+	if (ce->arg != NULL && args_check_value(ce->arg, a->positional[0], &v,
+	    err, errlen) == -1)
+		goto fail;
+	if ((ce->cflags & CMD_EDIT) && !cmd_has_change(a)) {
+		snprintf(err, errlen, "nothing to change (see cubectl %s %s"
+		    " --help)", ce->noun, ce->verb);
+		goto fail;
+	}
+	return 0;
+
+fail:
+	args_free(a);
+	return -1;
+}
+
+/* The JSON-RPC params for a parsed command. Caller owns the result. */
+cJSON *
+cmd_params(const struct cmd_entry *ce, const struct args *a)
+{
+	const struct args_value	*v;
+	cJSON			*params, *array;
+	size_t			 i;
+
+	if ((params = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	if (ce->arg != NULL && a->npositional > 0)
+		cJSON_AddItemToObject(params, ce->arg->param,
+		    cJSON_CreateString(a->positional[0]));
+	for (i = 0; i < a->nvalues; i++) {
+		v = &a->values[i];
+		if (v->flag->param == NULL)
+			continue;
+		if (!(v->flag->flags & ARGS_MULTI)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(params,
+			    v->flag->param);
+			cJSON_AddItemToObject(params, v->flag->param,
+			    args_value_json(v));
+			continue;
+		}
+		array = cJSON_GetObjectItemCaseSensitive(params,
+		    v->flag->param);
+		if (array == NULL)
+			array = cJSON_AddArrayToObject(params, v->flag->param);
+		cJSON_AddItemToArray(array, args_value_json(v));
+	}
+	return params;
+}
+
+/* --- synopsis and help ---------------------------------------------------- */
+
+/* The synopsis word for flag f and the others of its group. */
+static void
+cmd_flag_word(const struct args_flag *flags, const struct args_flag *f,
+    char *buf, size_t len)
+{
+	const struct args_flag	*g;
+	char			 usage[128];
+	size_t			 n = 0;
+
+	if (f->group == 0) {
+		args_flag_usage(f, usage, sizeof(usage));
+		if (f->flags & ARGS_REQUIRED)
+			snprintf(buf, len, "%s", usage);
+		else
+			snprintf(buf, len, "[%s]%s", usage,
+			    (f->flags & ARGS_MULTI) ? "..." : "");
+		return;
+	}
+	n = snprintf(buf, len, "[");
+	for (g = flags; g->name != NULL && n < len; g++) {
+		if (g->group != f->group)
+			continue;
+		args_flag_usage(g, usage, sizeof(usage));
+		n += snprintf(buf + n, len - n, "%s%s", n > 1 ? " | " : "",
+		    usage);
+	}
+	if (n < len)
+		snprintf(buf + n, len - n, "]");
+}
+
+/* Is f the first flag of its group (groups are shown once)? */
+static int
+cmd_group_first(const struct args_flag *flags, const struct args_flag *f)
+{
+	const struct args_flag	*g;
+
+	for (g = flags; g != f; g++)
+		if (f->group != 0 && g->group == f->group)
+			return 0;
+	return 1;
+}
+
+/*
+ * Call word for each word of the synopsis after "cubectl": noun, verb,
+ * then flags in table order with the positional after -d (or first).
+ */
+static void
+cmd_synopsis_words(const struct cmd_entry *ce,
+    void (*word)(const char *, void *), void *arg)
+{
+	const struct args_flag	*f;
+	char			 buf[512];
+	int			 arg_done = (ce->arg == NULL);
+
+	word(ce->noun, arg);
+	if (ce->verb != NULL)
+		word(ce->verb, arg);
+	for (f = ce->flags; f->name != NULL; f++) {
+		if (!arg_done && strcmp(f->name, "-d") != 0) {
+			word(ce->arg->metavar, arg);
+			arg_done = 1;
+		}
+		if (!cmd_group_first(ce->flags, f))
+			continue;
+		cmd_flag_word(ce->flags, f, buf, sizeof(buf));
+		word(buf, arg);
+	}
+	if (!arg_done)
+		word(ce->arg->metavar, arg);
+}
+
+struct cmd_buf {
+	char	*buf;
+	size_t	 len;
+	size_t	 used;
+};
+
+static void
+cmd_synopsis_append(const char *word, void *arg)
+{
+	struct cmd_buf	*b = arg;
+
+	if (b->used < b->len)
+		b->used += snprintf(b->buf + b->used, b->len - b->used, "%s%s",
+		    b->used ? " " : "", word);
+}
+
+/* The synopsis on one line: "model show -d DOMAIN KEY". */
+void
+cmd_synopsis(const struct cmd_entry *ce, char *buf, size_t len)
+{
+	struct cmd_buf	b = { buf, len, 0 };
+
+	buf[0] = '\0';
+	cmd_synopsis_words(ce, cmd_synopsis_append, &b);
+}
+
+struct cmd_wrap {
+	FILE	*f;
+	size_t	 column;
+	size_t	 indent;
+};
+
+static void
+cmd_synopsis_wrap(const char *word, void *arg)
+{
+	struct cmd_wrap	*w = arg;
+	size_t		 len = strlen(word);
+
+	if (w->column + 1 + len > CMD_WRAP && w->column > w->indent) {
+		fprintf(w->f, "\n%*s", (int)w->indent, "");
+		w->column = w->indent;
+	} else {
+		fputc(' ', w->f);
+		w->column++;
+	}
+	fputs(word, w->f);
+	w->column += len;
+}
+
+/* "usage: cubectl model deploy ...", wrapped under the noun. */
+static void
+cmd_print_synopsis(FILE *f, const char *prefix, const struct cmd_entry *ce)
+{
+	struct cmd_wrap	w = { f, 0, 0 };
+
+	fprintf(f, "%scubectl", prefix);
+	w.column = strlen(prefix) + strlen("cubectl");
+	w.indent = w.column + 1;
+	cmd_synopsis_words(ce, cmd_synopsis_wrap, &w);
+	fputc('\n', f);
+}
+
+/* Flag help lines: "  -d, --domain DOMAIN    the domain (id or name)". */
+static void
+cmd_print_flags(FILE *f, const struct args_flag *flags)
+{
+	const struct args_flag	*fl;
+	char			 usage[160], left[200];
+	size_t			 width = 0, len;
+
+	for (fl = flags; fl->name != NULL; fl++) {
+		args_flag_usage(fl, usage, sizeof(usage));
+		len = strlen(usage) + (fl->alias ? strlen(fl->alias) + 2 : 0);
+		if (len > width)
+			width = len;
+	}
+	if (width > 30)
+		width = 30;
+	for (fl = flags; fl->name != NULL; fl++) {
+		args_flag_usage(fl, usage, sizeof(usage));
+		if (fl->alias != NULL)
+			snprintf(left, sizeof(left), "%s, %s%s", fl->name,
+			    fl->alias, usage + strlen(fl->name));
+		else
+			snprintf(left, sizeof(left), "%s", usage);
+		if (strlen(left) > width)
+			fprintf(f, "  %s\n  %*s  ", left, (int)width, "");
+		else
+			fprintf(f, "  %-*s  ", (int)width, left);
+		fprintf(f, "%s%s%s\n", fl->help,
+		    (fl->flags & ARGS_REQUIRED) ? " (required)" : "",
+		    (fl->flags & ARGS_MULTI) ? " (repeatable)" : "");
+	}
+}
+
+/* cubectl --help: every command, then the global options. */
+void
+cmd_print_usage(FILE *f)
+{
+	const struct args_flag	*fl;
+	char			 words[128], usage[128];
+	size_t			 i, n;
+
+	struct cmd_wrap		 w = { f, 0, 0 };
+	char			 word[160];
+
+	fprintf(f, "usage: cubectl");
+	w.column = strlen("usage: cubectl");
+	w.indent = w.column + 1;
+	for (fl = cmd_global_flags; fl->name != NULL; fl++) {
+		if (!args_takes_value(fl))
+			continue;
+		args_flag_usage(fl, usage, sizeof(usage));
+		snprintf(word, sizeof(word), "[%s]", usage);
+		cmd_synopsis_wrap(word, &w);
+	}
+	cmd_synopsis_wrap("NOUN", &w);
+	cmd_synopsis_wrap("VERB", &w);
+	cmd_synopsis_wrap("[ARGS]", &w);
+	fprintf(f, "\n\ncommands:\n");
+	for (i = 0; i < cmd_table_size; i++) {
+		n = snprintf(words, sizeof(words), "%s", cmd_table[i].noun);
+		if (cmd_table[i].verb != NULL)
+			snprintf(words + n, sizeof(words) - n, " %s",
+			    cmd_table[i].verb);
+		fprintf(f, "  %-18s %s\n", words, cmd_table[i].help);
+	}
+	fprintf(f, "\nglobal options:\n");
+	cmd_print_flags(f, cmd_global_flags);
+	fprintf(f, "\n'cubectl NOUN --help' and 'cubectl NOUN VERB --help'"
+	    " show more.\n");
+}
+
+/* cubectl NOUN --help: the noun's verbs with their synopses. */
+void
+cmd_print_noun_help(FILE *f, const char *noun)
+{
+	size_t	i;
+
+	for (i = 0; i < cmd_nouns_size; i++)
+		if (strcmp(cmd_nouns[i].noun, noun) == 0)
+			fprintf(f, "%s: %s\n\n", noun, cmd_nouns[i].help);
+	for (i = 0; i < cmd_table_size; i++) {
+		if (strcmp(cmd_table[i].noun, noun) != 0)
+			continue;
+		cmd_print_synopsis(f, "", &cmd_table[i]);
+		fprintf(f, "    %s\n", cmd_table[i].help);
+	}
+	fprintf(f, "\n'cubectl %s VERB --help' shows a verb's flags.\n", noun);
+}
+
+/* cubectl NOUN VERB --help: synopsis, what it does, its flags. */
+void
+cmd_print_help(FILE *f, const struct cmd_entry *ce)
+{
+	cmd_print_synopsis(f, "usage: ", ce);
+	fprintf(f, "\n%c%s.\n", toupper((unsigned char)ce->help[0]),
+	    ce->help + 1);
+	if (ce->arg != NULL)
+		fprintf(f, "\n  %-10s %s\n", ce->arg->metavar, ce->arg->help);
+	if (ce->flags[0].name != NULL) {
+		fprintf(f, "\nflags:\n");
+		cmd_print_flags(f, ce->flags);
+	}
+	fprintf(f, "\nGlobal options (-s, -H, -o json...) may also follow; see"
+	    " cubectl --help.\n");
+}
+
+/* A usage error: the message, then the command's synopsis. */
+int
+cmd_usage_error(const struct cmd_entry *ce, const char *err)
+{
+	output_error("%s", err);
+	if (ce != NULL)
+		cmd_print_synopsis(stderr, "usage: ", ce);
+	return EXIT_USAGE;
+}
+
+/* --- running -------------------------------------------------------------- */
+
+/* Show a result: JSON as it came, or the entry's table / fields. */
+int
+cmd_output(struct cubectl *c, const struct cmd_entry *ce,
+    const struct args *a, cJSON *result)
+{
+	if (c->output == CUBECTL_JSON) {
+		output_json(result);
+		return EXIT_OK;
+	}
+	switch (ce->output) {
+	case CMD_OUTPUT_LIST:
+		if (!cJSON_IsArray(result))
+			break;
+		output_table(ce->fields, result);
+		return EXIT_OK;
+	case CMD_OUTPUT_OBJECT:
+		if (!cJSON_IsObject(result))
+			break;
+		output_object(ce->fields, result);
+		return EXIT_OK;
+	case CMD_OUTPUT_DELETED:
+		printf("deleted %s %s\n", ce->noun, a->positional[0]);
+		return EXIT_OK;
+	}
+	output_error("unexpected reply to %s from the agent", ce->method);
+	return EXIT_FAILED;
+}
+
+/* Call the entry's method with params from the command line, show it. */
+int
+cmd_exec_default(struct cubectl *c, const struct cmd_entry *ce,
+    const struct args *a)
+{
+	cJSON	*result;
+	int	 rc;
+
+	if ((rc = client_call(c, ce->method, cmd_params(ce, a), &result)) !=
+	    EXIT_OK)
+		return rc;
+	rc = cmd_output(c, ce, a, result);
+	cJSON_Delete(result);
+	return rc;
+}

@@ -1,0 +1,201 @@
+/*
+ * cubectl internals: what its files share. Sections follow the files that
+ * define them (tmux.h style).
+ */
+#ifndef CUBE_CUBECTL_H
+#define CUBE_CUBECTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CUBECTL_VERSION		"0.1.0"
+
+struct cJSON;
+struct rpc_client;
+
+/* args.c: flags, their value types, and a parsed command line. */
+enum args_type {
+	ARGS_SWITCH,		/* no value; the param becomes true */
+	ARGS_FALSE,		/* no value; the param becomes false */
+	ARGS_CONST,		/* no value; the param becomes choices[0] */
+	ARGS_STRING,		/* min..max bytes (max 0: no limit), charset */
+	ARGS_ENUM,		/* one of choices */
+	ARGS_ONOFF,		/* on|off, a bool */
+	ARGS_INT,		/* integer min..max */
+	ARGS_NUMBER,		/* decimal number min..max */
+	ARGS_USD,		/* money_parse_usd, sent as its exact string */
+	ARGS_DURATION,		/* 30d, 12h, 90m, 3600s, 1h30m; seconds min..max */
+	ARGS_URL,		/* http:// or https:// */
+};
+
+#define ARGS_REQUIRED	0x1	/* must be given */
+#define ARGS_MULTI	0x2	/* may repeat; the param is an array */
+#define ARGS_EMPTY	0x4	/* ARGS_STRING may be "" */
+#define ARGS_NULLABLE	0x8	/* "none" sends null (clears a setting) */
+#define ARGS_GLOBAL	0x10	/* a global option, valid after the noun too */
+
+struct args_flag {
+	const char		*name;		/* "--driver", "-d" */
+	const char		*alias;		/* "--domain", or NULL */
+	enum args_type		 type;
+	const char		*metavar;	/* "URL"; NULL for switches */
+	const char		*param;		/* JSON-RPC param, or NULL */
+	int			 flags;
+	int			 group;		/* nonzero: one flag per group */
+	const char *const	*choices;	/* ARGS_ENUM, ARGS_CONST */
+	const char		*charset;	/* ARGS_STRING: allowed bytes */
+	int64_t			 min;
+	int64_t			 max;
+	const char		*help;
+};
+
+struct args_value {
+	const struct args_flag	*flag;
+	const char		*string;	/* as given, in argv */
+	int64_t			 integer;	/* INT, DURATION s, USD nano, ONOFF */
+	double			 number;	/* NUMBER */
+	int			 null;		/* "none" given, ARGS_NULLABLE */
+};
+
+struct args {
+	struct args_value	*values;
+	size_t			 nvalues;
+	char			**positional;	/* borrowed from argv */
+	size_t			 npositional;
+};
+
+#define ARGS_STOP_AT_POSITIONAL	0x1	/* global options before the noun */
+
+int	 args_parse(struct args *, const struct args_flag *,
+	    const struct args_flag *, int, char **, int, char *, size_t);
+int	 args_wants_help(const struct args_flag *, const struct args_flag *,
+	    int, char **);
+void	 args_free(struct args *);
+int	 args_check_value(const struct args_flag *, const char *,
+	    struct args_value *, char *, size_t);
+const struct args_value *args_get(const struct args *, const char *);
+int	 args_has(const struct args *, const char *);
+int	 args_parse_duration(const char *, int64_t *, char *, size_t);
+int	 args_takes_value(const struct args_flag *);
+void	 args_flag_usage(const struct args_flag *, char *, size_t);
+struct cJSON *args_value_json(const struct args_value *);
+
+/* cubectl.c and client.c: one run of cubectl. */
+enum cubectl_output {
+	CUBECTL_TABLE,
+	CUBECTL_JSON,
+};
+
+struct cubectl {
+	const char		*socket;	/* -s, $CUBE_SOCKET, or default */
+	char			*socket_default;
+	const char		*host;		/* -H or $CUBE_HOST */
+	const char		*ssh_config;	/* -F */
+	const char		*identity;	/* -i */
+	enum cubectl_output	 output;	/* -o */
+	int			 timeout_ms;
+	struct rpc_client	*rpc;		/* connected on first call */
+};
+
+/* client.c */
+void	 client_init(struct cubectl *);
+int	 client_apply_globals(struct cubectl *, const struct args *);
+int	 client_call(struct cubectl *, const char *, struct cJSON *,
+	    struct cJSON **);
+void	 client_free(struct cubectl *);
+
+/* output.c: tables for people, JSON for scripts. */
+enum output_format {
+	OUTPUT_PLAIN,		/* strings as they are, bools true/false */
+	OUTPUT_ONOFF,		/* bools as on/off */
+	OUTPUT_YESNO,		/* bools as yes/no */
+};
+
+struct output_field {
+	const char		*label;	/* NULL ends a field list */
+	const char		*path;	/* "pricing.input" */
+	enum output_format	 format;
+};
+
+void	 output_json(const struct cJSON *);
+void	 output_table(const struct output_field *, const struct cJSON *);
+void	 output_object(const struct output_field *, const struct cJSON *);
+char	*output_value(const struct cJSON *, enum output_format);
+const struct cJSON *output_lookup(const struct cJSON *, const char *);
+void	 output_error(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* cmd.c: the command table and everything generated from it. */
+
+enum cmd_output {
+	CMD_OUTPUT_OBJECT,	/* an object, as "label  value" lines */
+	CMD_OUTPUT_LIST,	/* an array of objects, as a table */
+	CMD_OUTPUT_DELETED,	/* {"deleted": true}: "deleted NOUN ARG" */
+};
+
+#define CMD_EDIT	0x1	/* needs at least one change flag */
+
+struct cmd_entry {
+	const char			*noun;
+	const char			*verb;	/* NULL: the noun alone */
+	const char			*method;
+	const struct args_flag		*arg;	/* the positional, or NULL */
+	const struct args_flag		*flags;	/* ends with name NULL */
+	int				 cflags;
+	enum cmd_output			 output;
+	const struct output_field	*fields;
+	/* NULL: cmd_exec_default, call method and show the result. */
+	int				(*exec)(struct cubectl *,
+					    const struct cmd_entry *,
+					    const struct args *);
+	const char			*help;
+};
+
+struct cmd_noun {
+	const char	*noun;
+	const char	*help;
+};
+
+extern const struct cmd_entry	 cmd_table[];
+extern const size_t		 cmd_table_size;
+extern const struct cmd_noun	 cmd_nouns[];
+extern const size_t		 cmd_nouns_size;
+extern const struct args_flag	 cmd_global_flags[];
+
+int	 cmd_lookup(int, char **, const struct cmd_entry **, int *, char *,
+	    size_t);
+int	 cmd_parse(const struct cmd_entry *, int, char **, struct args *,
+	    char *, size_t);
+struct cJSON *cmd_params(const struct cmd_entry *, const struct args *);
+void	 cmd_synopsis(const struct cmd_entry *, char *, size_t);
+void	 cmd_print_usage(FILE *);
+void	 cmd_print_noun_help(FILE *, const char *);
+void	 cmd_print_help(FILE *, const struct cmd_entry *);
+int	 cmd_usage_error(const struct cmd_entry *, const char *);
+int	 cmd_exec_default(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_output(struct cubectl *, const struct cmd_entry *,
+	    const struct args *, struct cJSON *);
+
+/* cmd-status.c, cmd-domain.c, cmd-provider.c, cmd-model.c, cmd-token.c */
+extern const struct output_field	 status_fields[];
+extern const struct output_field	 domain_columns[];
+extern const struct output_field	 domain_fields[];
+extern const struct output_field	 provider_columns[];
+extern const struct output_field	 provider_fields[];
+extern const struct output_field	 provider_test_fields[];
+extern const struct output_field	 model_columns[];
+extern const struct output_field	 model_fields[];
+extern const struct output_field	 token_columns[];
+extern const struct output_field	 token_fields[];
+int	 cmd_provider_add(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_provider_test(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_provider_models(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_token_create(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
+#endif
