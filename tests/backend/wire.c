@@ -1,0 +1,778 @@
+/* The OpenAI and Ollama wire formats: reading requests, shaping replies. */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fake-llm.h"
+#include "xmalloc.h"
+
+#define WIRE_MODELS_CREATED	1700000000
+#define WIRE_FINGERPRINT	"fp_fakellm"
+#define WIRE_DIMENSIONS		8
+
+/* Known error statuses: the type, code and message OpenAI answers with. */
+static const struct wire_status {
+	int		 status;
+	const char	*type;
+	const char	*code;
+	const char	*message;
+} wire_statuses[] = {
+	{ 400, "invalid_request_error", NULL,
+	    "Invalid request (fake-llm status=400)." },
+	{ 401, "invalid_request_error", "invalid_api_key",
+	    "Incorrect API key provided (fake-llm status=401)." },
+	{ 403, "invalid_request_error", "unsupported_country_region_territory",
+	    "Country, region, or territory not supported (fake-llm status=403)." },
+	{ 404, "invalid_request_error", "model_not_found",
+	    "The model does not exist or you do not have access to it "
+	    "(fake-llm status=404)." },
+	{ 408, "invalid_request_error", "timeout",
+	    "Request timed out (fake-llm status=408)." },
+	{ 409, "invalid_request_error", "conflict",
+	    "Conflict (fake-llm status=409)." },
+	{ 413, "invalid_request_error", "request_too_large",
+	    "Request too large (fake-llm status=413)." },
+	{ 422, "invalid_request_error", NULL,
+	    "Unprocessable entity (fake-llm status=422)." },
+	{ 429, "requests", "rate_limit_exceeded",
+	    "Rate limit reached for requests (fake-llm status=429)." },
+	{ 500, "server_error", NULL,
+	    "The server had an error while processing your request "
+	    "(fake-llm status=500)." },
+	{ 502, "server_error", NULL, "Bad gateway (fake-llm status=502)." },
+	{ 503, "server_error", NULL,
+	    "The engine is currently overloaded, please try again later "
+	    "(fake-llm status=503)." },
+	{ 504, "server_error", NULL,
+	    "Gateway timeout (fake-llm status=504)." },
+};
+
+/* The models both listings show. */
+static const char *wire_model_names[] = { "fake-chat", "fake-embed" };
+
+/* Number of whitespace-separated words in s. */
+int
+wire_words(const char *s)
+{
+	int	n = 0, in = 0;
+
+	for (; s != NULL && *s != '\0'; s++) {
+		if (isspace((unsigned char)*s))
+			in = 0;
+		else if (!in) {
+			in = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * The text of a message content: a string, or the "text" of each part of
+ * an array joined by single spaces. Caller frees; NULL if it has no text.
+ */
+static char *
+wire_content_text(const cJSON *content)
+{
+	const cJSON	*part, *text;
+	size_t		 len = 0, n;
+	char		*s = NULL;
+
+	if (cJSON_IsString(content))
+		return xstrdup(content->valuestring);
+	if (!cJSON_IsArray(content))
+		return NULL;
+	cJSON_ArrayForEach(part, content) {
+		text = cJSON_GetObjectItemCaseSensitive(part, "text");
+		if (!cJSON_IsString(text))
+			continue;
+		n = strlen(text->valuestring);
+		s = xreallocarray(s, len + n + 2, 1);
+		if (len > 0)
+			s[len++] = ' ';
+		memcpy(s + len, text->valuestring, n + 1);
+		len += n;
+	}
+	return s;
+}
+
+/* Words of a prompt-like value: a string, strings or token arrays. */
+static int
+wire_prompt_words(const cJSON *v, char **last)
+{
+	const cJSON	*item;
+	int		 n = 0;
+
+	if (cJSON_IsString(v)) {
+		if (last != NULL) {
+			free(*last);
+			*last = xstrdup(v->valuestring);
+		}
+		return wire_words(v->valuestring);
+	}
+	if (cJSON_IsNumber(v))
+		return 1;
+	if (cJSON_IsArray(v)) {
+		cJSON_ArrayForEach(item, v)
+			n += wire_prompt_words(item, last);
+	}
+	return n;
+}
+
+static const cJSON *
+wire_get(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+/* A string for the embedding of one input: itself, or its JSON text. */
+static char *
+wire_input_text(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return xstrdup(v->valuestring);
+	return cJSON_PrintUnformatted(v);
+}
+
+/* An id like OpenAI's, stable for a given request. */
+static void
+wire_id(char *buf, size_t len, const char *prefix, const struct exchange *ex)
+{
+	snprintf(buf, len, "%s-fakellm%06llu", prefix,
+	    (unsigned long long)ex->seq);
+}
+
+/* Ollama's created_at: RFC 3339 with nanoseconds, in UTC. */
+static void
+wire_time(char *buf, size_t len, time_t t)
+{
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%S.000000000Z", &tm);
+}
+
+/* 64-bit FNV-1a then splitmix64: a cheap deterministic hash. */
+static uint64_t
+wire_hash(const char *s, uint64_t salt)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	h += salt * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+/* WIRE_DIMENSIONS numbers in [-1, 1], 6 decimals, derived from the text. */
+static cJSON *
+wire_embedding(const char *text)
+{
+	double		v[WIRE_DIMENSIONS];
+	long long	micro;
+	int		i;
+
+	for (i = 0; i < WIRE_DIMENSIONS; i++) {
+		micro = (long long)(wire_hash(text, i + 1) % 2000001) -
+		    1000000;
+		v[i] = (double)micro / 1e6;
+	}
+	return cJSON_CreateDoubleArray(v, WIRE_DIMENSIONS);
+}
+
+/* Every input of an embeddings request: one string, or an array of them. */
+static cJSON *
+wire_embeddings_of(const cJSON *input)
+{
+	cJSON		*all = cJSON_CreateArray();
+	const cJSON	*item;
+	char		*text;
+	int		 tokens_only = 1;
+
+	/* An array of numbers is one tokenized input, not many inputs. */
+	if (cJSON_IsArray(input)) {
+		cJSON_ArrayForEach(item, input) {
+			if (!cJSON_IsNumber(item))
+				tokens_only = 0;
+		}
+	}
+	if (!cJSON_IsArray(input) || (tokens_only &&
+	    cJSON_GetArraySize(input) > 0)) {
+		text = wire_input_text(input);
+		cJSON_AddItemToArray(all, wire_embedding(text));
+		free(text);
+		return all;
+	}
+	cJSON_ArrayForEach(item, input) {
+		text = wire_input_text(item);
+		cJSON_AddItemToArray(all, wire_embedding(text));
+		free(text);
+	}
+	return all;
+}
+
+static int
+wire_check_input(struct exchange *ex, char *err, size_t errlen)
+{
+	const cJSON	*input = wire_get(ex->body, "input"), *item;
+
+	if (cJSON_IsString(input)) {
+		ex->prompt_tokens = wire_words(input->valuestring);
+		return 0;
+	}
+	if (!cJSON_IsArray(input)) {
+		snprintf(err, errlen, "'input' is a required property and "
+		    "must be a string or an array");
+		return -1;
+	}
+	cJSON_ArrayForEach(item, input) {
+		if (!cJSON_IsString(item) && !cJSON_IsNumber(item) &&
+		    !cJSON_IsArray(item)) {
+			snprintf(err, errlen, "Invalid type for 'input': "
+			    "expected strings or token arrays");
+			return -1;
+		}
+	}
+	ex->prompt_tokens = wire_prompt_words(input, NULL);
+	return 0;
+}
+
+/* --- OpenAI --------------------------------------------------------------- */
+
+static cJSON *
+wire_openai_usage(const struct exchange *ex, int details)
+{
+	cJSON	*u = cJSON_CreateObject(), *d;
+
+	cJSON_AddNumberToObject(u, "prompt_tokens", ex->prompt_tokens);
+	cJSON_AddNumberToObject(u, "completion_tokens", ex->completion_tokens);
+	cJSON_AddNumberToObject(u, "total_tokens",
+	    (double)ex->prompt_tokens + ex->completion_tokens);
+	if (details) {
+		d = cJSON_AddObjectToObject(u, "prompt_tokens_details");
+		cJSON_AddNumberToObject(d, "cached_tokens", ex->opts.cached);
+		cJSON_AddNumberToObject(d, "audio_tokens", 0);
+		d = cJSON_AddObjectToObject(u, "completion_tokens_details");
+		cJSON_AddNumberToObject(d, "reasoning_tokens", 0);
+		cJSON_AddNumberToObject(d, "audio_tokens", 0);
+	}
+	return u;
+}
+
+/* The fields every OpenAI completion object and chunk start with. */
+static cJSON *
+wire_openai_head(const struct exchange *ex, const char *prefix,
+    const char *object)
+{
+	cJSON	*o = cJSON_CreateObject();
+	char	 id[64];
+
+	wire_id(id, sizeof(id), prefix, ex);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "object", object);
+	cJSON_AddNumberToObject(o, "created", (double)ex->created);
+	cJSON_AddStringToObject(o, "model", ex->model);
+	return o;
+}
+
+static int
+wire_openai_chat_parse(struct exchange *ex, char *err, size_t errlen)
+{
+	const cJSON	*messages, *m, *role;
+	char		*text;
+
+	messages = wire_get(ex->body, "messages");
+	if (!cJSON_IsArray(messages)) {
+		snprintf(err, errlen, "'messages' is a required property");
+		return -1;
+	}
+	cJSON_ArrayForEach(m, messages) {
+		if ((text = wire_content_text(wire_get(m, "content"))) == NULL)
+			continue;
+		ex->prompt_tokens += wire_words(text);
+		role = wire_get(m, "role");
+		if (cJSON_IsString(role) &&
+		    strcmp(role->valuestring, "user") == 0) {
+			free(ex->echo);
+			ex->echo = text;
+		} else
+			free(text);
+	}
+	ex->stream = cJSON_IsTrue(wire_get(ex->body, "stream"));
+	ex->include_usage = cJSON_IsTrue(wire_get(wire_get(ex->body,
+	    "stream_options"), "include_usage"));
+	return 0;
+}
+
+static cJSON *
+wire_openai_chat_reply(struct exchange *ex)
+{
+	cJSON	*o, *choices, *c, *m;
+
+	o = wire_openai_head(ex, "chatcmpl", "chat.completion");
+	choices = cJSON_AddArrayToObject(o, "choices");
+	c = cJSON_CreateObject();
+	cJSON_AddNumberToObject(c, "index", 0);
+	m = cJSON_AddObjectToObject(c, "message");
+	cJSON_AddStringToObject(m, "role", "assistant");
+	cJSON_AddStringToObject(m, "content", ex->answer);
+	cJSON_AddNullToObject(m, "refusal");
+	cJSON_AddNullToObject(c, "logprobs");
+	cJSON_AddStringToObject(c, "finish_reason", "stop");
+	cJSON_AddItemToArray(choices, c);
+	if (ex->opts.usage)
+		cJSON_AddItemToObject(o, "usage", wire_openai_usage(ex, 1));
+	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);
+	return o;
+}
+
+static cJSON *
+wire_openai_chat_chunk(struct exchange *ex, enum wire_chunk kind,
+    const char *piece)
+{
+	cJSON	*o, *choices, *c, *d;
+
+	o = wire_openai_head(ex, "chatcmpl", "chat.completion.chunk");
+	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);
+	choices = cJSON_AddArrayToObject(o, "choices");
+	if (kind == WIRE_CHUNK_USAGE) {
+		cJSON_AddItemToObject(o, "usage", wire_openai_usage(ex, 1));
+		return o;
+	}
+	c = cJSON_CreateObject();
+	cJSON_AddNumberToObject(c, "index", 0);
+	d = cJSON_AddObjectToObject(c, "delta");
+	switch (kind) {
+	case WIRE_CHUNK_ROLE:
+		cJSON_AddStringToObject(d, "role", "assistant");
+		cJSON_AddStringToObject(d, "content", "");
+		cJSON_AddNullToObject(d, "refusal");
+		break;
+	case WIRE_CHUNK_CONTENT:
+		cJSON_AddStringToObject(d, "content", piece);
+		break;
+	default:
+		break;
+	}
+	cJSON_AddNullToObject(c, "logprobs");
+	if (kind == WIRE_CHUNK_FINISH)
+		cJSON_AddStringToObject(c, "finish_reason", "stop");
+	else
+		cJSON_AddNullToObject(c, "finish_reason");
+	cJSON_AddItemToArray(choices, c);
+	if (ex->include_usage)
+		cJSON_AddNullToObject(o, "usage");
+	return o;
+}
+
+static int
+wire_openai_completions_parse(struct exchange *ex, char *err, size_t errlen)
+{
+	const cJSON	*prompt = wire_get(ex->body, "prompt");
+
+	if (prompt != NULL && !cJSON_IsString(prompt) &&
+	    !cJSON_IsArray(prompt)) {
+		snprintf(err, errlen, "Invalid type for 'prompt': expected a "
+		    "string or an array");
+		return -1;
+	}
+	ex->prompt_tokens = wire_prompt_words(prompt, &ex->echo);
+	ex->stream = cJSON_IsTrue(wire_get(ex->body, "stream"));
+	ex->include_usage = cJSON_IsTrue(wire_get(wire_get(ex->body,
+	    "stream_options"), "include_usage"));
+	return 0;
+}
+
+static cJSON *
+wire_openai_completions_choice(const char *text, int finished)
+{
+	cJSON	*c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "text", text);
+	cJSON_AddNumberToObject(c, "index", 0);
+	cJSON_AddNullToObject(c, "logprobs");
+	if (finished)
+		cJSON_AddStringToObject(c, "finish_reason", "stop");
+	else
+		cJSON_AddNullToObject(c, "finish_reason");
+	return c;
+}
+
+static cJSON *
+wire_openai_completions_reply(struct exchange *ex)
+{
+	cJSON	*o, *choices;
+
+	o = wire_openai_head(ex, "cmpl", "text_completion");
+	choices = cJSON_AddArrayToObject(o, "choices");
+	cJSON_AddItemToArray(choices,
+	    wire_openai_completions_choice(ex->answer, 1));
+	if (ex->opts.usage)
+		cJSON_AddItemToObject(o, "usage", wire_openai_usage(ex, 0));
+	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);
+	return o;
+}
+
+static cJSON *
+wire_openai_completions_chunk(struct exchange *ex, enum wire_chunk kind,
+    const char *piece)
+{
+	cJSON	*o, *choices;
+
+	o = wire_openai_head(ex, "cmpl", "text_completion");
+	choices = cJSON_AddArrayToObject(o, "choices");
+	switch (kind) {
+	case WIRE_CHUNK_USAGE:
+		cJSON_AddItemToObject(o, "usage", wire_openai_usage(ex, 0));
+		return o;
+	case WIRE_CHUNK_CONTENT:
+		cJSON_AddItemToArray(choices,
+		    wire_openai_completions_choice(piece, 0));
+		break;
+	default:
+		cJSON_AddItemToArray(choices,
+		    wire_openai_completions_choice("", 1));
+		break;
+	}
+	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);
+	if (ex->include_usage)
+		cJSON_AddNullToObject(o, "usage");
+	return o;
+}
+
+static cJSON *
+wire_openai_embeddings_reply(struct exchange *ex)
+{
+	cJSON	*o, *data, *all, *vec, *d, *u;
+	int	 i = 0;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "object", "list");
+	data = cJSON_AddArrayToObject(o, "data");
+	all = wire_embeddings_of(wire_get(ex->body, "input"));
+	while ((vec = cJSON_DetachItemFromArray(all, 0)) != NULL) {
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "object", "embedding");
+		cJSON_AddNumberToObject(d, "index", i++);
+		cJSON_AddItemToObject(d, "embedding", vec);
+		cJSON_AddItemToArray(data, d);
+	}
+	cJSON_Delete(all);
+	cJSON_AddStringToObject(o, "model", ex->model);
+	if (ex->opts.usage) {
+		u = cJSON_AddObjectToObject(o, "usage");
+		cJSON_AddNumberToObject(u, "prompt_tokens", ex->prompt_tokens);
+		cJSON_AddNumberToObject(u, "total_tokens", ex->prompt_tokens);
+	}
+	return o;
+}
+
+/* --- Ollama --------------------------------------------------------------- */
+
+static cJSON *
+wire_ollama_head(const struct exchange *ex)
+{
+	cJSON	*o = cJSON_CreateObject();
+	char	 when[64];
+
+	wire_time(when, sizeof(when), ex->created);
+	cJSON_AddStringToObject(o, "model", ex->model);
+	cJSON_AddStringToObject(o, "created_at", when);
+	return o;
+}
+
+/* The fields of Ollama's last object: timings and, unless usage=0, counts. */
+static void
+wire_ollama_done(const struct exchange *ex, cJSON *o)
+{
+	cJSON_AddNumberToObject(o, "total_duration", 5000000);
+	cJSON_AddNumberToObject(o, "load_duration", 1000000);
+	if (ex->opts.usage)
+		cJSON_AddNumberToObject(o, "prompt_eval_count",
+		    ex->prompt_tokens);
+	cJSON_AddNumberToObject(o, "prompt_eval_duration", 1000000);
+	if (ex->opts.usage)
+		cJSON_AddNumberToObject(o, "eval_count",
+		    ex->completion_tokens);
+	cJSON_AddNumberToObject(o, "eval_duration", 3000000);
+}
+
+static void
+wire_ollama_stream_flag(struct exchange *ex)
+{
+	/* Ollama streams unless told "stream": false. */
+	ex->stream = !cJSON_IsFalse(wire_get(ex->body, "stream"));
+}
+
+static int
+wire_ollama_chat_parse(struct exchange *ex, char *err, size_t errlen)
+{
+	const cJSON	*messages, *m, *role;
+	char		*text;
+
+	messages = wire_get(ex->body, "messages");
+	if (messages != NULL && !cJSON_IsArray(messages)) {
+		snprintf(err, errlen, "messages must be an array");
+		return -1;
+	}
+	cJSON_ArrayForEach(m, messages) {
+		if ((text = wire_content_text(wire_get(m, "content"))) == NULL)
+			continue;
+		ex->prompt_tokens += wire_words(text);
+		role = wire_get(m, "role");
+		if (cJSON_IsString(role) &&
+		    strcmp(role->valuestring, "user") == 0) {
+			free(ex->echo);
+			ex->echo = text;
+		} else
+			free(text);
+	}
+	wire_ollama_stream_flag(ex);
+	return 0;
+}
+
+static cJSON *
+wire_ollama_chat_chunk(struct exchange *ex, enum wire_chunk kind,
+    const char *piece)
+{
+	cJSON	*o = wire_ollama_head(ex), *m;
+	int	 last = kind != WIRE_CHUNK_CONTENT;
+
+	m = cJSON_AddObjectToObject(o, "message");
+	cJSON_AddStringToObject(m, "role", "assistant");
+	cJSON_AddStringToObject(m, "content", last ? "" : piece);
+	if (last)
+		cJSON_AddStringToObject(o, "done_reason", "stop");
+	cJSON_AddBoolToObject(o, "done", last);
+	if (last)
+		wire_ollama_done(ex, o);
+	return o;
+}
+
+static cJSON *
+wire_ollama_chat_reply(struct exchange *ex)
+{
+	cJSON	*o = wire_ollama_head(ex), *m;
+
+	m = cJSON_AddObjectToObject(o, "message");
+	cJSON_AddStringToObject(m, "role", "assistant");
+	cJSON_AddStringToObject(m, "content", ex->answer);
+	cJSON_AddStringToObject(o, "done_reason", "stop");
+	cJSON_AddBoolToObject(o, "done", 1);
+	wire_ollama_done(ex, o);
+	return o;
+}
+
+static int
+wire_ollama_generate_parse(struct exchange *ex, char *err, size_t errlen)
+{
+	const cJSON	*prompt = wire_get(ex->body, "prompt");
+	const cJSON	*system = wire_get(ex->body, "system");
+
+	if (prompt != NULL && !cJSON_IsString(prompt)) {
+		snprintf(err, errlen, "prompt must be a string");
+		return -1;
+	}
+	ex->prompt_tokens = wire_prompt_words(prompt, &ex->echo);
+	if (cJSON_IsString(system))
+		ex->prompt_tokens += wire_words(system->valuestring);
+	wire_ollama_stream_flag(ex);
+	return 0;
+}
+
+static cJSON *
+wire_ollama_generate_chunk(struct exchange *ex, enum wire_chunk kind,
+    const char *piece)
+{
+	cJSON	*o = wire_ollama_head(ex);
+	int	 last = kind != WIRE_CHUNK_CONTENT;
+	int	 context[] = { 1, 2, 3 };
+
+	cJSON_AddStringToObject(o, "response", last ? "" : piece);
+	cJSON_AddBoolToObject(o, "done", last);
+	if (last) {
+		cJSON_AddStringToObject(o, "done_reason", "stop");
+		cJSON_AddItemToObject(o, "context",
+		    cJSON_CreateIntArray(context, 3));
+		wire_ollama_done(ex, o);
+	}
+	return o;
+}
+
+static cJSON *
+wire_ollama_generate_reply(struct exchange *ex)
+{
+	cJSON	*o;
+
+	o = wire_ollama_generate_chunk(ex, WIRE_CHUNK_FINISH, NULL);
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "response",
+	    cJSON_CreateString(ex->answer));
+	return o;
+}
+
+static cJSON *
+wire_ollama_embed_reply(struct exchange *ex)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "model", ex->model);
+	cJSON_AddItemToObject(o, "embeddings",
+	    wire_embeddings_of(wire_get(ex->body, "input")));
+	cJSON_AddNumberToObject(o, "total_duration", 2000000);
+	cJSON_AddNumberToObject(o, "load_duration", 1000000);
+	if (ex->opts.usage)
+		cJSON_AddNumberToObject(o, "prompt_eval_count",
+		    ex->prompt_tokens);
+	return o;
+}
+
+const struct wire_api wire_openai_chat = {
+	"openai-chat", WIRE_OPENAI, 1, 1,
+	wire_openai_chat_parse, wire_openai_chat_reply, wire_openai_chat_chunk
+};
+const struct wire_api wire_openai_completions = {
+	"openai-completions", WIRE_OPENAI, 1, 0,
+	wire_openai_completions_parse, wire_openai_completions_reply,
+	wire_openai_completions_chunk
+};
+const struct wire_api wire_openai_embeddings = {
+	"openai-embeddings", WIRE_OPENAI, 1, 0,
+	wire_check_input, wire_openai_embeddings_reply, NULL
+};
+const struct wire_api wire_ollama_chat = {
+	"ollama-chat", WIRE_OLLAMA, 0, 0,
+	wire_ollama_chat_parse, wire_ollama_chat_reply, wire_ollama_chat_chunk
+};
+const struct wire_api wire_ollama_generate = {
+	"ollama-generate", WIRE_OLLAMA, 0, 0,
+	wire_ollama_generate_parse, wire_ollama_generate_reply,
+	wire_ollama_generate_chunk
+};
+const struct wire_api wire_ollama_embed = {
+	"ollama-embed", WIRE_OLLAMA, 0, 0,
+	wire_check_input, wire_ollama_embed_reply, NULL
+};
+
+/* --- errors and listings ------------------------------------------------- */
+
+/*
+ * An error body with HTTP status. message NULL means an injected status=N:
+ * OpenAI's own message, type and code for it. Caller owns the result.
+ */
+cJSON *
+wire_error(enum wire_kind kind, int status, const char *message)
+{
+	const struct wire_status	*ws = NULL;
+	cJSON				*o, *e;
+	char				 generic[64];
+	size_t				 i;
+	int				 injected = message == NULL;
+
+	for (i = 0; i < sizeof(wire_statuses) / sizeof(wire_statuses[0]); i++) {
+		if (wire_statuses[i].status == status)
+			ws = &wire_statuses[i];
+	}
+	if (message == NULL) {
+		snprintf(generic, sizeof(generic), "fake-llm status=%d", status);
+		message = ws != NULL ? ws->message : generic;
+	}
+
+	o = cJSON_CreateObject();
+	if (kind == WIRE_OLLAMA) {
+		cJSON_AddStringToObject(o, "error", message);
+		return o;
+	}
+	e = cJSON_AddObjectToObject(o, "error");
+	cJSON_AddStringToObject(e, "message", message);
+	if (ws != NULL)
+		cJSON_AddStringToObject(e, "type", ws->type);
+	else
+		cJSON_AddStringToObject(e, "type", status >= 500 ?
+		    "server_error" : "invalid_request_error");
+	cJSON_AddNullToObject(e, "param");
+	if (injected && ws != NULL && ws->code != NULL)
+		cJSON_AddStringToObject(e, "code", ws->code);
+	else
+		cJSON_AddNullToObject(e, "code");
+	return o;
+}
+
+/* One entry of GET /v1/models. */
+cJSON *
+wire_model(const char *id)
+{
+	cJSON	*m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "id", id);
+	cJSON_AddStringToObject(m, "object", "model");
+	cJSON_AddNumberToObject(m, "created", WIRE_MODELS_CREATED);
+	cJSON_AddStringToObject(m, "owned_by", "fake-llm");
+	return m;
+}
+
+cJSON *
+wire_models(void)
+{
+	cJSON	*o = cJSON_CreateObject(), *data;
+	size_t	 i;
+
+	cJSON_AddStringToObject(o, "object", "list");
+	data = cJSON_AddArrayToObject(o, "data");
+	for (i = 0; i < sizeof(wire_model_names) / sizeof(*wire_model_names);
+	    i++)
+		cJSON_AddItemToArray(data, wire_model(wire_model_names[i]));
+	return o;
+}
+
+cJSON *
+wire_tags(void)
+{
+	cJSON		*o = cJSON_CreateObject(), *models, *m, *d, *fam;
+	char		 digest[65];
+	uint64_t	 h;
+	size_t		 i;
+	int		 j;
+
+	models = cJSON_AddArrayToObject(o, "models");
+	for (i = 0; i < sizeof(wire_model_names) / sizeof(*wire_model_names);
+	    i++) {
+		for (j = 0; j < 4; j++) {
+			h = wire_hash(wire_model_names[i], j);
+			snprintf(digest + j * 16, 17, "%016llx",
+			    (unsigned long long)h);
+		}
+		m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "name", wire_model_names[i]);
+		cJSON_AddStringToObject(m, "model", wire_model_names[i]);
+		cJSON_AddStringToObject(m, "modified_at",
+		    "2024-01-01T00:00:00.000000000Z");
+		cJSON_AddNumberToObject(m, "size", 1000000 * (i + 1));
+		cJSON_AddStringToObject(m, "digest", digest);
+		d = cJSON_AddObjectToObject(m, "details");
+		cJSON_AddStringToObject(d, "parent_model", "");
+		cJSON_AddStringToObject(d, "format", "gguf");
+		cJSON_AddStringToObject(d, "family", "fake");
+		fam = cJSON_AddArrayToObject(d, "families");
+		cJSON_AddItemToArray(fam, cJSON_CreateString("fake"));
+		cJSON_AddStringToObject(d, "parameter_size", "1M");
+		cJSON_AddStringToObject(d, "quantization_level", "Q4_0");
+		cJSON_AddItemToArray(models, m);
+	}
+	return o;
+}
+
+cJSON *
+wire_version(void)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "version", "0.6.0");
+	return o;
+}
