@@ -41,19 +41,20 @@ SHARED_SRCS := \
 	shared/xmalloc.c \
 	shared/money.c \
 	shared/rpc.c
-SHARED_CLIENT_SRCS :=
+SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c shared/rpc-client.c shared/seal.c
 
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
-AGENT_ADMIN_SRCS :=
+AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/registry.c agent/probe.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS :=
+AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/proxy.c agent/jscan.c agent/sse.c
 AGENT_MAIN := agent/main.c
 
 # tui/: cubectl (and later cube-tui).
-CUBECTL_SRCS :=
+CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 
-FAKE_LLM_SRCS := tests/backend/fake-llm.c
+FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \
+	tests/backend/record.c tests/backend/wire.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 
@@ -130,3 +131,26 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# --- fuzz -----------------------------------------------------------------
+# libFuzzer targets, not part of check: make fuzz, then for example
+#   build/fuzz/fuzz-jscan -max_total_time=60 build/fuzz/corpus-jscan
+# (clang, unlike gcc, flags log.c's vsnprintf of a va_list format.)
+
+FUZZ_CC    := clang
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	      -Ishared -Iagent $(WARN) -Wno-format-nonliteral
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,\
+	      $(wildcard tests/fuzz/fuzz-*.c))
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BINS)
+
+build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
+build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
+	shared/log.c
+build/fuzz/fuzz-%:
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)

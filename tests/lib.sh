@@ -1,0 +1,175 @@
+# Scenario test helpers: start the real fake backend and the real agent on
+# loopback with their own temporary directories, drive them, stop them by
+# PID. Source it from tests/scenario/*.sh; CUBE_BIN names the binaries.
+set -u
+
+: "${CUBE_BIN:=$PWD/build/asan/bin}"
+: "${CUBE_ROOT:=$PWD}"
+T_FAILED=0
+T_COUNT=0
+T_DIR=$(mktemp -d /tmp/cube-scenario.XXXXXX)
+T_PIDS=()
+
+t_cleanup() {
+	local pid
+	for pid in "${T_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${T_PIDS[@]}"; do
+		t_wait_exit "$pid" 10 || kill -KILL "$pid" 2>/dev/null
+	done
+	rm -rf "$T_DIR"
+}
+trap t_cleanup EXIT
+
+ok() {		# description
+	T_COUNT=$((T_COUNT + 1))
+	echo "ok $T_COUNT - $1"
+}
+
+not_ok() {	# description [detail]
+	T_COUNT=$((T_COUNT + 1))
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok $T_COUNT - $1"
+	[ $# -lt 2 ] || printf '%s\n' "$2" | sed 's/^/#   /' | head -n 30
+}
+
+check() {	# description, command...: ok when the command succeeds
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+check_fails() {	# description, command...: ok when the command fails
+	local desc=$1
+	shift
+	if "$@"; then not_ok "$desc"; else ok "$desc"; fi
+}
+
+check_eq() {	# description, expected, actual
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		not_ok "$1" "expected: $2"$'\n'"actual:   $3"; fi
+}
+
+check_contains() {	# description, needle, haystack
+	case "$3" in
+	*"$2"*) ok "$1" ;;
+	*) not_ok "$1" "expected to contain: $2"$'\n'"actual: $(printf '%s' "$3" | head -c 600)" ;;
+	esac
+}
+
+check_not_contains() {	# description, needle, haystack
+	case "$3" in
+	*"$2"*) not_ok "$1" "must not contain: $2" ;;
+	*) ok "$1" ;;
+	esac
+}
+
+t_done() {
+	echo "# $((T_COUNT - T_FAILED)) of $T_COUNT checks passed"
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}
+
+t_wait_exit() {	# pid, seconds: wait for a process to end
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+t_wait_file() {	# path, seconds
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Start fake-llm on a free port; sets BACKEND_PID, BACKEND_PORT, BACKEND_URL.
+start_backend() {
+	local pf="$T_DIR/backend.port"
+	rm -f "$pf"
+	"$CUBE_BIN/fake-llm" --listen 127.0.0.1:0 --port-file "$pf" \
+	    >"$T_DIR/backend.log" 2>&1 &
+	BACKEND_PID=$!
+	T_PIDS+=("$BACKEND_PID")
+	t_wait_file "$pf" 10 || { echo "fake-llm did not start"; cat "$T_DIR/backend.log"; exit 1; }
+	BACKEND_PORT=$(cat "$pf")
+	BACKEND_URL="http://127.0.0.1:$BACKEND_PORT"
+}
+
+# Start cube-agent on a free port with its own data dir and admin socket;
+# sets AGENT_PID, AGENT_URL, AGENT_SOCK, AGENT_DATA, AGENT_LOG.
+start_agent() {	# extra agent options...
+	AGENT_DATA="$T_DIR/agent-data"
+	AGENT_SOCK="$T_DIR/run/agent.sock"
+	AGENT_LOG="$T_DIR/agent.log"
+	"$CUBE_BIN/cube-agent" --listen 127.0.0.1:0 --data "$AGENT_DATA" \
+	    --admin-socket "$AGENT_SOCK" "$@" >"$AGENT_LOG" 2>&1 &
+	AGENT_PID=$!
+	T_PIDS+=("$AGENT_PID")
+	t_wait_file "$AGENT_SOCK" 20 || { echo "cube-agent did not start"; cat "$AGENT_LOG"; exit 1; }
+	local listen
+	listen=$(ctl -o json status | sed -n 's/.*"listen":[[:space:]]*"\([^"]*\)".*/\1/p')
+	[ -n "$listen" ] || { echo "no listen address in status"; cat "$AGENT_LOG"; exit 1; }
+	AGENT_URL="http://$listen"
+}
+
+# Stop the agent with SIGTERM and wait; returns its exit status.
+stop_agent() {
+	kill -TERM "$AGENT_PID" 2>/dev/null
+	local i
+	for ((i = 0; i < 400; i++)); do
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$AGENT_PID"
+}
+
+ctl() {		# cubectl against the test agent
+	"$CUBE_BIN/cubectl" -s "$AGENT_SOCK" "$@"
+}
+
+# json FIELD: read one top-level string/number field from JSON on stdin.
+json() {
+	python3 -c 'import json,sys
+v=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v.get(k)
+print("" if v is None else (json.dumps(v) if isinstance(v,(dict,list)) else (str(v).lower() if isinstance(v,bool) else v)))' "$1"
+}
+
+# HTTP to the agent: prints the status code on the last line.
+http() {	# METHOD PATH TOKEN [BODY] [curl options...]
+	local m=$1 p=$2 tok=$3 body=${4-}
+	shift 3
+	[ $# -gt 0 ] && shift
+	local auth=()
+	[ -z "$tok" ] || auth=(-H "Authorization: Bearer $tok")
+	if [ -n "$body" ]; then
+		curl -sS -m 20 -X "$m" "${auth[@]}" -H 'Content-Type: application/json' \
+		    --data-binary "$body" -w '\n%{http_code}' "$@" "$AGENT_URL$p"
+	else
+		curl -sS -m 20 -X "$m" "${auth[@]}" -w '\n%{http_code}' "$@" "$AGENT_URL$p"
+	fi
+}
+
+status_of() { printf '%s' "$1" | tail -n 1; }
+body_of() { printf '%s' "$1" | sed '$d'; }
+
+# A domain with a provider on the fake backend, a model and a token.
+# setup_domain NAME MODEL_KEY MODEL_ID: sets TOKEN (and DOMAIN_ID).
+setup_domain() {
+	local name=$1 key=$2 id=$3
+	DOMAIN_ID=$(ctl -o json domain create "$name" | json id)
+	ctl provider add -d "$name" fake --driver openai --url "$BACKEND_URL/v1" >/dev/null
+	ctl model deploy -d "$name" --provider fake --name "$key" --key "$key" \
+	    --model-id "$id" >/dev/null
+	TOKEN=$(ctl -o json token create -d "$name" --name test | json token)
+}
+
+backend_requests() { curl -sS "$BACKEND_URL/_requests"; }

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# The inference gateway end to end: real agent, real fake backend, cubectl.
+# Every error-table row issue 2 covers, tenant isolation, route aliases,
+# streaming relay, cancellation on hang-up, credential secrecy, token
+# revocation and expiry, graceful drain on SIGTERM.
+. "$(dirname "$0")/../lib.sh"
+
+cat >"$T_DIR/agent.conf" <<CONF
+# small limits so the tests can reach them
+max-body = 65536
+first-byte-timeout-ms = 1500
+idle-timeout-ms = 1500
+CONF
+start_backend
+start_agent -c "$T_DIR/agent.conf"
+
+PROVIDER_KEY="sk-test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s\n' "$PROVIDER_KEY" >"$T_DIR/provider.key"
+
+ACME_ID=$(ctl -o json domain create acme | json id)
+ctl -o json domain create bravo >/dev/null
+out=$(ctl provider add -d acme fake --driver openai --url "$BACKEND_URL/v1" \
+    --api-key-file "$T_DIR/provider.key" 2>&1)
+check "provider add with a sealed key" [ $? -eq 0 ]
+ctl provider add -d bravo fake --driver openai --url "$BACKEND_URL/v1" >/dev/null
+ctl provider add -d acme dead --driver openai --url "http://127.0.0.1:9/v1" >/dev/null
+ctl model deploy -d acme --provider fake --name Chat --model-id fake-chat >/dev/null
+ctl model deploy -d acme --provider fake --name "Slow Stream" --key slow \
+    --model-id 'fake-chat;chunks=5;chunk_delay_ms=300' >/dev/null
+ctl model deploy -d acme --provider fake --name Hang --key hang \
+    --model-id 'fake-chat;first_byte_delay_ms=8000' >/dev/null
+ctl model deploy -d acme --provider fake --name Long --key long \
+    --model-id 'fake-chat;chunks=40;chunk_delay_ms=200' >/dev/null
+ctl model deploy -d acme --provider fake --name Broken --key broken \
+    --model-id 'fake-chat;status=500' >/dev/null
+ctl model deploy -d acme --provider fake --name Reset --key reset \
+    --model-id 'fake-chat;chunks=6;reset_after=2' >/dev/null
+ctl model deploy -d acme --provider dead --name Dead --key dead \
+    --model-id fake-chat >/dev/null
+ctl model deploy -d acme --provider fake --name Embed --key embed \
+    --category embedding --model-id fake-embed >/dev/null
+ctl model deploy -d acme --provider fake --name Defaults --key defaults \
+    --model-id fake-chat --temperature 0.25 --max-tokens 64 \
+    --system-prompt 'Be brief.' >/dev/null
+ctl model deploy -d bravo --provider fake --name "Bravo Only" \
+    --model-id fake-chat >/dev/null
+A_TOKEN=$(ctl -o json token create -d acme --name a | json token)
+B_TOKEN=$(ctl -o json token create -d bravo --name b | json token)
+check "tokens have the cube_ shape" [ "${#A_TOKEN}" -eq 48 -a "${A_TOKEN:0:5}" = cube_ ]
+
+chat='{"model":"chat","messages":[{"role":"user","content":"Hi there"}]}'
+
+# --- happy path and what reaches the backend ------------------------------
+r=$(http GET /healthz "")
+check_eq "healthz" 200 "$(status_of "$r")"
+
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" "$chat")
+check_eq "chat completion 200" 200 "$(status_of "$r")"
+check_contains "answer relayed" '"content":"Hello from fake-llm."' "$(body_of "$r")"
+last=$(backend_requests | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[-1]))')
+check_eq "backend got the model_id, not the key" fake-chat "$(echo "$last" | json model)"
+check_eq "backend got the provider credential" "Bearer $PROVIDER_KEY" "$(echo "$last" | json authorization)"
+check_contains "rest of the body passed through" '"content":"Hi there"' "$(echo "$last" | json body)"
+
+r=$(http POST /proxy/$ACME_ID/v1/chat/completions "$A_TOKEN" "$chat")
+check_eq "domain by id" 200 "$(status_of "$r")"
+r=$(http POST /v1/chat/completions "$A_TOKEN" "$chat")
+check_eq "/v1 alias takes the domain from the token" 200 "$(status_of "$r")"
+r=$(http POST /api/client/v1/chat/completions "$A_TOKEN" "$chat")
+check_eq "/api/client/v1 alias" 200 "$(status_of "$r")"
+r=$(http POST /proxy/acme/v1/completions "$A_TOKEN" '{"model":"chat","prompt":"Say hi"}')
+check_eq "legacy completions" 200 "$(status_of "$r")"
+check_contains "text_completion relayed" '"text_completion"' "$(body_of "$r")"
+r=$(http POST /proxy/acme/v1/embeddings "$A_TOKEN" '{"model":"embed","input":"hello"}')
+check_eq "embeddings" 200 "$(status_of "$r")"
+check_contains "embedding relayed" '"embedding"' "$(body_of "$r")"
+
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" \
+    '{"model":"defaults","messages":[{"role":"user","content":"x"}]}')
+body=$(backend_requests | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["body"])')
+check_eq "defaults applied when omitted" "0.25 64 system Be brief." \
+    "$(echo "$body" | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["temperature"], b["max_tokens"], b["messages"][0]["role"], b["messages"][0]["content"])')"
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" \
+    '{"model":"defaults","temperature":1,"max_tokens":5,"messages":[{"role":"system","content":"Mine"},{"role":"user","content":"x"}]}')
+body=$(backend_requests | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["body"])')
+check_eq "request values win over defaults" "1 5 Mine 2" \
+    "$(echo "$body" | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["temperature"], b["max_tokens"], b["messages"][0]["content"], len(b["messages"]))')"
+
+# --- the error table ------------------------------------------------------
+code() { printf '%s' "$1" | sed '$d' | json error.code; }
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"model":"chat",')
+check_eq "malformed JSON: 400" "400 invalid_request" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"messages":[]}')
+check_eq "missing model: 400" "400 invalid_request" "$(status_of "$r") $(code "$r")"
+deep=$(python3 -c 'print("{\"model\":\"chat\",\"x\":" + "["*200 + "]"*200 + "}")')
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" "$deep")
+check_eq "too deep JSON: 400" "400 invalid_request" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" \
+    '{"model":"chat","model":"fake-chat;status=500","messages":[]}')
+check_eq "duplicate model key refused" "400 invalid_request" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "" "$chat")
+check_eq "no token: 401" "401 invalid_api_key" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "cube_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "$chat")
+check_eq "unknown token: 401" "401 invalid_api_key" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "$B_TOKEN" "$chat")
+check_eq "token of another domain: 404 domain_not_found" "404 domain_not_found" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/nosuch/v1/chat/completions "$A_TOKEN" "$chat")
+check_eq "unknown domain: same answer as another's" "404 domain_not_found" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"model":"nope","messages":[]}')
+check_eq "unknown model: 404 model_not_found" "404 model_not_found" "$(status_of "$r") $(code "$r")"
+ctl model disable -d acme chat >/dev/null
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" "$chat")
+check_eq "inactive model: 403" "403 model_inactive" "$(status_of "$r") $(code "$r")"
+r=$(http GET /proxy/acme/v1/models "$A_TOKEN")
+check_not_contains "inactive model not listed" '"id":"chat"' "$(body_of "$r")"
+ctl model enable -d acme chat >/dev/null
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" "$chat")
+check_eq "enabled again on the next request" 200 "$(status_of "$r")"
+big=$(python3 -c 'print("{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "a"*70000 + "\"}]}")')
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" "$big")
+check_eq "body too large: 413" "413 request_too_large" "$(status_of "$r") $(code "$r")"
+r=$(printf '%s' "$big" | curl -sS -m 10 -H "Authorization: Bearer $A_TOKEN" \
+    -H 'Transfer-Encoding: chunked' --data-binary @- -w '\n%{http_code}' \
+    "$AGENT_URL/proxy/acme/v1/chat/completions")
+check_eq "chunked body too large: 413" "413 request_too_large" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"model":"broken","messages":[]}')
+check_eq "backend 500: 502 upstream_error" "502 upstream_error" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"model":"dead","messages":[]}')
+check_eq "backend refuses: 502 upstream_error" "502 upstream_error" "$(status_of "$r") $(code "$r")"
+check_not_contains "no backend address leaked to the tenant" "127.0.0.1:9" "$(body_of "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"model":"hang","messages":[]}')
+check_eq "backend too slow: 504 upstream_timeout" "504 upstream_timeout" "$(status_of "$r") $(code "$r")"
+r=$(http POST /proxy/acme/v1/embeddings "$A_TOKEN" '{"model":"chat","input":"x"}')
+check_eq "chat model on embeddings: 400" "400 invalid_request" "$(status_of "$r") $(code "$r")"
+r=$(http GET /proxy/acme/v1/chat/completions "$A_TOKEN")
+check_eq "wrong method: 405" 405 "$(status_of "$r")"
+r=$(http GET /nope "$A_TOKEN")
+check_eq "unknown route: 404 JSON" "404 not_found" "$(status_of "$r") $(code "$r")"
+
+# --- tenant isolation -----------------------------------------------------
+r=$(http GET /proxy/acme/v1/models "$B_TOKEN")
+check_eq "B cannot list A's models" 404 "$(status_of "$r")"
+r=$(http GET /v1/models "$B_TOKEN")
+check_contains "B sees its own models" '"id":"bravo-only"' "$(body_of "$r")"
+check_not_contains "B never sees A's models" '"id":"chat"' "$(body_of "$r")"
+r=$(http POST /v1/chat/completions "$B_TOKEN" "$chat")
+check_eq "A's model key does not resolve for B" "404 model_not_found" "$(status_of "$r") $(code "$r")"
+r=$(http GET /proxy/acme/v1/models "$A_TOKEN")
+check_not_contains "A never sees B's models" 'bravo-only' "$(body_of "$r")"
+
+# --- streaming ------------------------------------------------------------
+out=$(python3 "$CUBE_ROOT/tests/tools/sse-timing.py" "$AGENT_URL/proxy/acme/v1/chat/completions" \
+    "$A_TOKEN" '{"model":"slow","stream":true,"messages":[{"role":"user","content":"x"}]}')
+check_contains "stream is text/event-stream" "status 200 text/event-stream" "$out"
+check_eq "every event relayed, [DONE] last" "[DONE]" "$(echo "$out" | tail -n 1 | cut -d' ' -f2-)"
+n=$(echo "$out" | grep -c '"content":"[^"]')
+check "five content deltas relayed" [ "$n" -eq 5 ]
+first=$(echo "$out" | grep '"content":"[^"]' | head -n 1 | cut -d' ' -f1)
+last=$(echo "$out" | grep '"content":"[^"]' | tail -n 1 | cut -d' ' -f1)
+check "events arrive as the backend sends them (first $first s, last $last s)" \
+    python3 -c "import sys; sys.exit(0 if float('$last') - float('$first') >= 0.9 else 1)"
+
+r=$(curl -sS -N -m 10 "$AGENT_URL/proxy/acme/v1/chat/completions" -H "Authorization: Bearer $A_TOKEN" \
+    -d '{"model":"reset","stream":true,"messages":[]}')
+check_contains "a backend reset mid-stream ends the stream with an error event" '"upstream_error"' "$r"
+
+# --- hang-ups cancel the backend request ----------------------------------
+hung() {	# the backend's record of the last request: was the client gone?
+	backend_requests | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["client_hung_up"])'
+}
+curl -sS -m 1 "$AGENT_URL/proxy/acme/v1/chat/completions" -H "Authorization: Bearer $A_TOKEN" \
+    -d '{"model":"hang","messages":[]}' >/dev/null 2>&1
+sleep 0.5
+check_eq "hang-up while waiting for the first byte cancels upstream" True "$(hung)"
+curl -sS -N -m 1 "$AGENT_URL/proxy/acme/v1/chat/completions" -H "Authorization: Bearer $A_TOKEN" \
+    -d '{"model":"long","stream":true,"messages":[]}' >/dev/null 2>&1
+sleep 0.5
+check_eq "hang-up mid-stream cancels upstream" True "$(hung)"
+
+# --- the credential never comes back out ----------------------------------
+all="$(ctl provider list -d acme) $(ctl -o json provider list -d acme) $(ctl -o json status)"
+check_not_contains "credential not in admin output" "$PROVIDER_KEY" "$all"
+check_contains "provider shows sealed" "sealed" "$all"
+check_fails "credential not in the data dir" grep -rqa -- "$PROVIDER_KEY" "$AGENT_DATA"
+check_fails "credential not in the agent log" grep -qa -- "$PROVIDER_KEY" "$AGENT_LOG"
+check_fails "token secret not in the data dir" grep -rqa -- "$A_TOKEN" "$AGENT_DATA"
+
+# --- revocation and expiry ------------------------------------------------
+id=$(ctl -o json token create -d acme --name victim | python3 -c 'import json,sys; t=json.load(sys.stdin); print(t["id"], t["token"])')
+tok=${id#* }; id=${id% *}
+r=$(http GET /proxy/acme/v1/models "$tok")
+check_eq "new token works" 200 "$(status_of "$r")"
+ctl token revoke -d acme "$id" >/dev/null
+r=$(http GET /proxy/acme/v1/models "$tok")
+check_eq "revoked token refused on the next request" "401 invalid_api_key" "$(status_of "$r") $(code "$r")"
+tok=$(ctl -o json token create -d acme --name brief --expires 2s | json token)
+r=$(http GET /proxy/acme/v1/models "$tok")
+check_eq "short-lived token works" 200 "$(status_of "$r")"
+sleep 2.5
+r=$(http GET /proxy/acme/v1/models "$tok")
+check_eq "expired token refused" "401 invalid_api_key" "$(status_of "$r") $(code "$r")"
+
+# --- SIGTERM drains in-flight requests ------------------------------------
+python3 "$CUBE_ROOT/tests/tools/sse-timing.py" "$AGENT_URL/proxy/acme/v1/chat/completions" \
+    "$A_TOKEN" '{"model":"slow","stream":true,"messages":[]}' >"$T_DIR/drain.out" 2>&1 &
+client=$!
+sleep 0.5
+stop_agent
+rc=$?
+wait "$client"
+check_eq "agent exits 0 after SIGTERM" 0 "$rc"
+check_eq "the in-flight stream finished" "[DONE]" "$(tail -n 1 "$T_DIR/drain.out" | cut -d' ' -f2-)"
+check_not_contains "no sanitizer report" "Sanitizer" "$(cat "$AGENT_LOG")"
+
+t_done
