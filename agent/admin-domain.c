@@ -41,7 +41,7 @@ admin_domain_uuid(char out[37])
 	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-/* Names shaped like a UUID would be ambiguous wherever "id or name" is taken. */
+/* A name shaped like a UUID would be ambiguous where "id or name" is taken. */
 static int
 admin_domain_uuid_shaped(const char *s)
 {

@@ -1,4 +1,4 @@
-/* Provider methods: add (with a sealed credential), list, test, models, delete. */
+/* Provider methods: add (sealed credential), list, test, models, delete. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -68,6 +68,7 @@ struct admin_conn {
 	int			 dead;		/* freed by the reaper */
 	int			 closing;	/* close once output is out */
 	int			 paused;	/* reading stopped: output full */
+	size_t			 scanned;	/* input known to hold no newline */
 	TAILQ_ENTRY(admin_conn)	 entry;
 };
 
@@ -208,7 +209,7 @@ admin_method_find(const char *name)
 	return NULL;
 }
 
-/* Validate the envelope, dispatch, and shape the reply (none for notifications). */
+/* Check the envelope, dispatch, shape the reply (none for notifications). */
 char *
 admin_handle(struct agent *agent, const char *line, size_t len)
 {
@@ -405,8 +406,14 @@ admin_conn_process(struct admin_conn *c)
 			c->paused = 1;
 			return;
 		}
-		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		/* Resume the search where the last one stopped. */
+		if (c->scanned > evbuffer_get_length(in) || evbuffer_ptr_set(in,
+		    &eol, c->scanned, EVBUFFER_PTR_SET) != 0)
+			evbuffer_ptr_set(in, &eol, c->scanned = 0,
+			    EVBUFFER_PTR_SET);
+		eol = evbuffer_search_eol(in, &eol, NULL, EVBUFFER_EOL_LF);
 		if (eol.pos == -1) {
+			c->scanned = evbuffer_get_length(in);
 			if (evbuffer_get_length(in) > RPC_MAX_FRAME) {
 				log_warnx("admin: peer sent more than %d"
 				    " bytes without a newline; dropped",
@@ -428,6 +435,7 @@ admin_conn_process(struct admin_conn *c)
 		if (len > 0)
 			admin_conn_reply(c, line, len);
 		evbuffer_drain(in, (size_t)eol.pos + 1);
+		c->scanned = 0;
 	}
 }
 

@@ -46,7 +46,10 @@ agent_usage(int status)
 	exit(status);
 }
 
-/* Long options override the config file; both go through config_set(). */
+/*
+ * Long options override the config file wherever -c stands, so the file
+ * is read in a first pass; both go through config_set().
+ */
 static void
 agent_parse(struct agent_config *cfg, int argc, char **argv)
 {
@@ -54,14 +57,18 @@ agent_parse(struct agent_config *cfg, int argc, char **argv)
 	char			 err[512];
 	int			 ch;
 
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:vh", agent_options,
+	    NULL)) != -1)
+		if (ch == 'c' && config_load_file(cfg, optarg, err,
+		    sizeof(err)) == -1)
+			fatalx("%s", err);
+	opterr = 1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:vh", agent_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			if (config_load_file(cfg, optarg, err,
-			    sizeof(err)) == -1)
-				fatalx("%s", err);
 			break;
 		case 'v':
 			cfg->verbose++;
@@ -100,6 +107,18 @@ agent_check_supported(const struct agent_config *cfg)
 	if (strcmp(cfg->tee, "auto") != 0 && strcmp(cfg->tee, "none") != 0)
 		fatalx("--tee %s: only auto and none are available in this"
 		    " version", cfg->tee);
+}
+
+/* What --tee auto found; no attestation provider exists yet, so none. */
+static void
+agent_pick_tee(struct agent_config *cfg)
+{
+	if (strcmp(cfg->tee, "auto") == 0) {
+		free(cfg->tee);
+		cfg->tee = xstrdup("none");
+	}
+	log_warnx("no TEE in use (--tee %s): keys at rest are protected by"
+	    " file mode only", cfg->tee);
 }
 
 static int
@@ -148,6 +167,7 @@ main(int argc, char **argv)
 	config_finish(&agent.cfg);
 	log_init("cube-agent", agent.cfg.verbose);
 	agent_check_supported(&agent.cfg);
+	agent_pick_tee(&agent.cfg);
 
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)

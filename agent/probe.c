@@ -40,7 +40,7 @@ probe_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Model names from OpenAI's {"data":[{"id"}]} or Ollama's {"models":[{"name"}]}. */
+/* Model names: OpenAI's {"data":[{"id"}]}, Ollama's {"models":[{"name"}]}. */
 static int
 probe_parse(const struct probe_body *b, int ollama, char ***names,
     size_t *nnames)

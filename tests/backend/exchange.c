@@ -209,8 +209,11 @@ exchange_closed(struct evhttp_connection *evcon, void *arg)
 		    (unsigned long long)ex->seq);
 		record_hung_up(ex->seq);
 	}
-	if (evhttp_request_get_connection(ex->req) == NULL)
+	if (evhttp_request_get_connection(ex->req) == NULL) {
+		log_debug("request %llu: dropped by libevent",
+		    (unsigned long long)ex->seq);
 		evhttp_request_free(ex->req);
+	}
 	exchange_free(ex);
 }
 

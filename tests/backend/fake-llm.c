@@ -148,7 +148,7 @@ fake_send_json(struct evhttp_request *req, int status, cJSON *json)
 	free(s);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/json");
-	evhttp_send_reply(req, status, NULL, buf);
+	evhttp_send_reply(req, status, wire_reason(status), buf);
 	evbuffer_free(buf);
 }
 

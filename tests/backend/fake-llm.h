@@ -131,6 +131,7 @@ extern const struct wire_api wire_ollama_generate;
 extern const struct wire_api wire_ollama_embed;
 int	 wire_words(const char *);
 cJSON	*wire_error(enum wire_kind, int, const char *);
+const char *wire_reason(int);
 cJSON	*wire_models(void);
 cJSON	*wire_model(const char *);
 cJSON	*wire_tags(void);

@@ -16,42 +16,58 @@
 /* Known error statuses: the type, code and message OpenAI answers with. */
 static const struct wire_status {
 	int		 status;
+	const char	*reason;
 	const char	*type;
 	const char	*code;
 	const char	*message;
 } wire_statuses[] = {
-	{ 400, "invalid_request_error", NULL,
+	{ 400, "Bad Request", "invalid_request_error", NULL,
 	    "Invalid request (fake-llm status=400)." },
-	{ 401, "invalid_request_error", "invalid_api_key",
+	{ 401, "Unauthorized", "invalid_request_error", "invalid_api_key",
 	    "Incorrect API key provided (fake-llm status=401)." },
-	{ 403, "invalid_request_error", "unsupported_country_region_territory",
+	{ 403, "Forbidden", "invalid_request_error",
+	    "unsupported_country_region_territory",
 	    "Country, region, or territory not supported (fake-llm status=403)." },
-	{ 404, "invalid_request_error", "model_not_found",
+	{ 404, "Not Found", "invalid_request_error", "model_not_found",
 	    "The model does not exist or you do not have access to it "
 	    "(fake-llm status=404)." },
-	{ 408, "invalid_request_error", "timeout",
+	{ 408, "Request Timeout", "invalid_request_error", "timeout",
 	    "Request timed out (fake-llm status=408)." },
-	{ 409, "invalid_request_error", "conflict",
+	{ 409, "Conflict", "invalid_request_error", "conflict",
 	    "Conflict (fake-llm status=409)." },
-	{ 413, "invalid_request_error", "request_too_large",
+	{ 413, "Payload Too Large", "invalid_request_error", "request_too_large",
 	    "Request too large (fake-llm status=413)." },
-	{ 422, "invalid_request_error", NULL,
+	{ 422, "Unprocessable Entity", "invalid_request_error", NULL,
 	    "Unprocessable entity (fake-llm status=422)." },
-	{ 429, "requests", "rate_limit_exceeded",
+	{ 429, "Too Many Requests", "requests", "rate_limit_exceeded",
 	    "Rate limit reached for requests (fake-llm status=429)." },
-	{ 500, "server_error", NULL,
+	{ 500, "Internal Server Error", "server_error", NULL,
 	    "The server had an error while processing your request "
 	    "(fake-llm status=500)." },
-	{ 502, "server_error", NULL, "Bad gateway (fake-llm status=502)." },
-	{ 503, "server_error", NULL,
+	{ 502, "Bad Gateway", "server_error", NULL,
+	    "Bad gateway (fake-llm status=502)." },
+	{ 503, "Service Unavailable", "server_error", NULL,
 	    "The engine is currently overloaded, please try again later "
 	    "(fake-llm status=503)." },
-	{ 504, "server_error", NULL,
+	{ 504, "Gateway Timeout", "server_error", NULL,
 	    "Gateway timeout (fake-llm status=504)." },
 };
 
 /* The models both listings show. */
 static const char *wire_model_names[] = { "fake-chat", "fake-embed" };
+
+/*
+ * Add an integer member. cJSON prints every number with "%1.15g" and
+ * reads it back to check; raw digits keep replies cheap for benchmarks.
+ */
+static void
+wire_add_int(cJSON *o, const char *key, long long n)
+{
+	char	buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", n);
+	cJSON_AddRawToObject(o, key, buf);
+}
 
 /* Number of whitespace-separated words in s. */
 int
@@ -251,17 +267,17 @@ wire_openai_usage(const struct exchange *ex, int details)
 {
 	cJSON	*u = cJSON_CreateObject(), *d;
 
-	cJSON_AddNumberToObject(u, "prompt_tokens", ex->prompt_tokens);
-	cJSON_AddNumberToObject(u, "completion_tokens", ex->completion_tokens);
-	cJSON_AddNumberToObject(u, "total_tokens",
-	    (double)ex->prompt_tokens + ex->completion_tokens);
+	wire_add_int(u, "prompt_tokens", ex->prompt_tokens);
+	wire_add_int(u, "completion_tokens", ex->completion_tokens);
+	wire_add_int(u, "total_tokens",
+	    (long long)ex->prompt_tokens + ex->completion_tokens);
 	if (details) {
 		d = cJSON_AddObjectToObject(u, "prompt_tokens_details");
-		cJSON_AddNumberToObject(d, "cached_tokens", ex->opts.cached);
-		cJSON_AddNumberToObject(d, "audio_tokens", 0);
+		wire_add_int(d, "cached_tokens", ex->opts.cached);
+		wire_add_int(d, "audio_tokens", 0);
 		d = cJSON_AddObjectToObject(u, "completion_tokens_details");
-		cJSON_AddNumberToObject(d, "reasoning_tokens", 0);
-		cJSON_AddNumberToObject(d, "audio_tokens", 0);
+		wire_add_int(d, "reasoning_tokens", 0);
+		wire_add_int(d, "audio_tokens", 0);
 	}
 	return u;
 }
@@ -277,7 +293,7 @@ wire_openai_head(const struct exchange *ex, const char *prefix,
 	wire_id(id, sizeof(id), prefix, ex);
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "object", object);
-	cJSON_AddNumberToObject(o, "created", (double)ex->created);
+	wire_add_int(o, "created", (long long)ex->created);
 	cJSON_AddStringToObject(o, "model", ex->model);
 	return o;
 }
@@ -319,7 +335,7 @@ wire_openai_chat_reply(struct exchange *ex)
 	o = wire_openai_head(ex, "chatcmpl", "chat.completion");
 	choices = cJSON_AddArrayToObject(o, "choices");
 	c = cJSON_CreateObject();
-	cJSON_AddNumberToObject(c, "index", 0);
+	wire_add_int(c, "index", 0);
 	m = cJSON_AddObjectToObject(c, "message");
 	cJSON_AddStringToObject(m, "role", "assistant");
 	cJSON_AddStringToObject(m, "content", ex->answer);
@@ -347,7 +363,7 @@ wire_openai_chat_chunk(struct exchange *ex, enum wire_chunk kind,
 		return o;
 	}
 	c = cJSON_CreateObject();
-	cJSON_AddNumberToObject(c, "index", 0);
+	wire_add_int(c, "index", 0);
 	d = cJSON_AddObjectToObject(c, "delta");
 	switch (kind) {
 	case WIRE_CHUNK_ROLE:
@@ -396,7 +412,7 @@ wire_openai_completions_choice(const char *text, int finished)
 	cJSON	*c = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(c, "text", text);
-	cJSON_AddNumberToObject(c, "index", 0);
+	wire_add_int(c, "index", 0);
 	cJSON_AddNullToObject(c, "logprobs");
 	if (finished)
 		cJSON_AddStringToObject(c, "finish_reason", "stop");
@@ -460,7 +476,7 @@ wire_openai_embeddings_reply(struct exchange *ex)
 	while ((vec = cJSON_DetachItemFromArray(all, 0)) != NULL) {
 		d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "object", "embedding");
-		cJSON_AddNumberToObject(d, "index", i++);
+		wire_add_int(d, "index", i++);
 		cJSON_AddItemToObject(d, "embedding", vec);
 		cJSON_AddItemToArray(data, d);
 	}
@@ -468,8 +484,8 @@ wire_openai_embeddings_reply(struct exchange *ex)
 	cJSON_AddStringToObject(o, "model", ex->model);
 	if (ex->opts.usage) {
 		u = cJSON_AddObjectToObject(o, "usage");
-		cJSON_AddNumberToObject(u, "prompt_tokens", ex->prompt_tokens);
-		cJSON_AddNumberToObject(u, "total_tokens", ex->prompt_tokens);
+		wire_add_int(u, "prompt_tokens", ex->prompt_tokens);
+		wire_add_int(u, "total_tokens", ex->prompt_tokens);
 	}
 	return o;
 }
@@ -492,16 +508,16 @@ wire_ollama_head(const struct exchange *ex)
 static void
 wire_ollama_done(const struct exchange *ex, cJSON *o)
 {
-	cJSON_AddNumberToObject(o, "total_duration", 5000000);
-	cJSON_AddNumberToObject(o, "load_duration", 1000000);
+	wire_add_int(o, "total_duration", 5000000);
+	wire_add_int(o, "load_duration", 1000000);
 	if (ex->opts.usage)
-		cJSON_AddNumberToObject(o, "prompt_eval_count",
+		wire_add_int(o, "prompt_eval_count",
 		    ex->prompt_tokens);
-	cJSON_AddNumberToObject(o, "prompt_eval_duration", 1000000);
+	wire_add_int(o, "prompt_eval_duration", 1000000);
 	if (ex->opts.usage)
-		cJSON_AddNumberToObject(o, "eval_count",
+		wire_add_int(o, "eval_count",
 		    ex->completion_tokens);
-	cJSON_AddNumberToObject(o, "eval_duration", 3000000);
+	wire_add_int(o, "eval_duration", 3000000);
 }
 
 static void
@@ -625,10 +641,10 @@ wire_ollama_embed_reply(struct exchange *ex)
 	cJSON_AddStringToObject(o, "model", ex->model);
 	cJSON_AddItemToObject(o, "embeddings",
 	    wire_embeddings_of(wire_get(ex->body, "input")));
-	cJSON_AddNumberToObject(o, "total_duration", 2000000);
-	cJSON_AddNumberToObject(o, "load_duration", 1000000);
+	wire_add_int(o, "total_duration", 2000000);
+	wire_add_int(o, "load_duration", 1000000);
 	if (ex->opts.usage)
-		cJSON_AddNumberToObject(o, "prompt_eval_count",
+		wire_add_int(o, "prompt_eval_count",
 		    ex->prompt_tokens);
 	return o;
 }
@@ -662,6 +678,27 @@ const struct wire_api wire_ollama_embed = {
 
 /* --- errors and listings ------------------------------------------------- */
 
+static const struct wire_status *
+wire_status_find(int status)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(wire_statuses) / sizeof(*wire_statuses); i++) {
+		if (wire_statuses[i].status == status)
+			return &wire_statuses[i];
+	}
+	return NULL;
+}
+
+/* The reason phrase for status, or NULL to let libevent choose. */
+const char *
+wire_reason(int status)
+{
+	const struct wire_status	*ws = wire_status_find(status);
+
+	return ws != NULL ? ws->reason : NULL;
+}
+
 /*
  * An error body with HTTP status. message NULL means an injected status=N:
  * OpenAI's own message, type and code for it. Caller owns the result.
@@ -669,16 +706,11 @@ const struct wire_api wire_ollama_embed = {
 cJSON *
 wire_error(enum wire_kind kind, int status, const char *message)
 {
-	const struct wire_status	*ws = NULL;
+	const struct wire_status	*ws = wire_status_find(status);
 	cJSON				*o, *e;
 	char				 generic[64];
-	size_t				 i;
 	int				 injected = message == NULL;
 
-	for (i = 0; i < sizeof(wire_statuses) / sizeof(wire_statuses[0]); i++) {
-		if (wire_statuses[i].status == status)
-			ws = &wire_statuses[i];
-	}
 	if (message == NULL) {
 		snprintf(generic, sizeof(generic), "fake-llm status=%d", status);
 		message = ws != NULL ? ws->message : generic;
@@ -712,7 +744,7 @@ wire_model(const char *id)
 
 	cJSON_AddStringToObject(m, "id", id);
 	cJSON_AddStringToObject(m, "object", "model");
-	cJSON_AddNumberToObject(m, "created", WIRE_MODELS_CREATED);
+	wire_add_int(m, "created", WIRE_MODELS_CREATED);
 	cJSON_AddStringToObject(m, "owned_by", "fake-llm");
 	return m;
 }
@@ -753,7 +785,7 @@ wire_tags(void)
 		cJSON_AddStringToObject(m, "model", wire_model_names[i]);
 		cJSON_AddStringToObject(m, "modified_at",
 		    "2024-01-01T00:00:00.000000000Z");
-		cJSON_AddNumberToObject(m, "size", 1000000 * (i + 1));
+		wire_add_int(m, "size", 1000000 * (long long)(i + 1));
 		cJSON_AddStringToObject(m, "digest", digest);
 		d = cJSON_AddObjectToObject(m, "details");
 		cJSON_AddStringToObject(d, "parent_model", "");

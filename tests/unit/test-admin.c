@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -885,7 +887,7 @@ test_provider_probe(void **state)
 	    "\"nope\"}"), RPC_NOT_FOUND, "nope");
 }
 
-/* --- the socket server ----------------------------------------------------- */
+/* --- the socket server --------------------------------------------------- */
 
 static void *
 loop_run(void *arg)
@@ -944,6 +946,56 @@ send_all(int fd, const char *s, size_t len)
 		s += n;
 		len -= n;
 	}
+}
+
+/*
+ * As root: let nobody reach the socket through the file system, then check
+ * that SO_PEERCRED still turns it away with a denied reply.
+ */
+static void
+test_denied_peer(struct fixture *f)
+{
+	struct sockaddr_un	 sun;
+	char			 dir[160], buf[512];
+	pid_t			 pid;
+	int			 status, fd;
+	ssize_t			 n;
+
+	snprintf(dir, sizeof(dir), "%s/run", f->dir);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chmod(f->sock, 0666), 0);
+	if ((pid = fork()) == 0) {
+		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+		    setuid(65534) != 0)
+			_exit(10);
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", f->sock);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+			_exit(11);
+		/* The agent may have hung up already: no SIGPIPE. */
+		(void)!send(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+		    "\"status\"}\n", 43, MSG_NOSIGNAL);
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			_exit(12);
+		buf[n] = '\0';
+		if (strstr(buf, "-32002") == NULL ||
+		    strstr(buf, "\"denied\"") == NULL)
+			_exit(13);
+		/* Then the agent hangs up (a reset: our line went unread). */
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		_exit(n == 0 || errno == ECONNRESET ? 0 : 14);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status))
+		fail_msg("child killed by signal %d", WTERMSIG(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(chmod(f->sock, 0660), 0);
 }
 
 static void
@@ -1041,6 +1093,10 @@ test_socket(void **state)
 	cJSON_Delete(r);
 	assert_null(client_line(fd2, buf, sizeof(buf)));
 	close(fd2);
+
+	/* A peer that is not root, us, or in the socket's group is denied. */
+	if (getuid() == 0)
+		test_denied_peer(f);
 
 	event_base_loopexit(f->agent.base, NULL);
 	pthread_join(th, NULL);

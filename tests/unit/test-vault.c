@@ -1,4 +1,4 @@
-/* vault.c: key creation, reload, refusal of unsafe files, unsealing, hashing. */
+/* vault.c: key creation, reload, refusing unsafe files, unsealing, hashing. */
 #include <sys/stat.h>
 
 #include <fcntl.h>
