@@ -407,10 +407,11 @@ admin_conn_process(struct admin_conn *c)
 			return;
 		}
 		/* Resume the search where the last one stopped. */
-		if (c->scanned > evbuffer_get_length(in) || evbuffer_ptr_set(in,
-		    &eol, c->scanned, EVBUFFER_PTR_SET) != 0)
-			evbuffer_ptr_set(in, &eol, c->scanned = 0,
-			    EVBUFFER_PTR_SET);
+		if (c->scanned > evbuffer_get_length(in))
+			c->scanned = 0;
+		if (evbuffer_ptr_set(in, &eol, c->scanned,
+		    EVBUFFER_PTR_SET) != 0)
+			fatalx("%s: evbuffer_ptr_set", __func__);
 		eol = evbuffer_search_eol(in, &eol, NULL, EVBUFFER_EOL_LF);
 		if (eol.pos == -1) {
 			c->scanned = evbuffer_get_length(in);

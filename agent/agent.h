@@ -11,6 +11,8 @@
 
 #include <curl/curl.h>
 
+#include "jscan.h"
+
 #define CUBE_VERSION		"0.1.0"
 
 struct event_base;
@@ -358,6 +360,41 @@ struct worker {
 int	 workers_start(struct agent *, char *err, size_t errlen);
 /* Drain every worker (finish in-flight requests up to the grace period), join. */
 void	 workers_stop(void);
+
+/* route.c: which inference route a request path names. */
+enum route_kind {
+	ROUTE_MODELS,
+	ROUTE_CHAT,
+	ROUTE_COMPLETIONS,
+	ROUTE_EMBEDDINGS,
+};
+
+struct route {
+	enum route_kind	 kind;
+	const char	*method;	/* the one it accepts */
+	const char	*domain;	/* /proxy/DOMAIN/..., else NULL */
+	size_t		 domain_len;
+};
+/* Fill *out and return 0 when the path names a route, else -1. */
+int	 route_match(const char *path, size_t len, struct route *out);
+
+/* rewrite.c: the body sent upstream, spliced from the client's. */
+struct rewrite_fields {		/* top-level spans from jscan_object() */
+	struct jscan_span	 model;
+	struct jscan_span	 temperature;
+	struct jscan_span	 max_tokens;
+	struct jscan_span	 max_completion_tokens;
+	struct jscan_span	 messages;
+};
+/*
+ * The client's body with the model value replaced by m's model_id and m's
+ * defaults added where the request omits them (system prompt only for
+ * chat, when no system or developer message is present). Caller owns the
+ * NUL-terminated result; free with free().
+ */
+char	*rewrite_body(const char *body, size_t len,
+	    const struct rewrite_fields *, const struct reg_model *m,
+	    enum route_kind, size_t *out_len);
 
 /* proxy.c: the inference routes, from a parsed request to a reply. */
 void	 proxy_handle(struct http_request *, void *worker);

@@ -19,32 +19,13 @@
 #define PROXY_MAX_RESPONSE	(64 * 1024 * 1024)
 #define PROXY_MAX_EVENT		(4 * 1024 * 1024)
 
-enum proxy_route {
-	ROUTE_MODELS,
-	ROUTE_CHAT,
-	ROUTE_COMPLETIONS,
-	ROUTE_EMBEDDINGS,
-};
-
-/* The OpenAI routes under each prefix: /v1, /api/client/v1, /proxy/D/v1. */
-static const struct {
-	const char		*suffix;
-	const char		*method;
-	enum proxy_route	 route;
-} proxy_routes[] = {
-	{ "models",		"GET",	ROUTE_MODELS },
-	{ "chat/completions",	"POST",	ROUTE_CHAT },
-	{ "completions",	"POST",	ROUTE_COMPLETIONS },
-	{ "embeddings",		"POST",	ROUTE_EMBEDDINGS },
-};
-
 /* One inference request from acceptance to the end of its reply. */
 struct proxy_call {
 	struct worker			*worker;
 	struct http_request		*req;
 	struct registry			*reg;
 	const struct reg_model		*model;
-	enum proxy_route		 route;
+	enum route_kind			 route;
 	int				 stream;
 	char				*body;		/* what goes upstream */
 	size_t				 body_len;
@@ -78,37 +59,6 @@ static int
 proxy_str_eq(const char *s, size_t len, const char *lit)
 {
 	return strlen(lit) == len && memcmp(s, lit, len) == 0;
-}
-
-/*
- * Match the path against the route table. *domain is set for /proxy/D/...
- * paths. Returns the table index, -1 for no route.
- */
-static int
-proxy_match(const struct http_request *r, const char **domain,
-    size_t *domain_len)
-{
-	const char	*p = r->path, *end = r->path + r->path_len, *slash;
-	size_t		 i;
-
-	*domain = NULL;
-	*domain_len = 0;
-	if (end - p > 7 && memcmp(p, "/proxy/", 7) == 0) {
-		p += 7;
-		if ((slash = memchr(p, '/', end - p)) == NULL || slash == p)
-			return -1;
-		*domain = p;
-		*domain_len = slash - p;
-		p = slash;
-	} else if (end - p > 14 && memcmp(p, "/api/client/v1/", 15) == 0)
-		p += 11;
-	if (end - p < 4 || memcmp(p, "/v1/", 4) != 0)
-		return -1;
-	p += 4;
-	for (i = 0; i < sizeof(proxy_routes) / sizeof(proxy_routes[0]); i++)
-		if (proxy_str_eq(p, end - p, proxy_routes[i].suffix))
-			return i;
-	return -1;
 }
 
 /* The bearer token from the Authorization header, or NULL. */
@@ -168,111 +118,6 @@ proxy_models(struct http_request *r, const struct reg_domain *d,
 	len = p - body + sprintf(p, "]}");
 	http_reply(r, 200, "application/json", body, len, NULL);
 	free(body);
-}
-
-/* --- body rewrite -------------------------------------------------------- */
-
-struct proxy_splice {
-	size_t		 at;	/* where, in the client's body */
-	size_t		 cut;	/* client bytes replaced */
-	const char	*ins;
-	size_t		 ins_len;
-};
-
-/* Does the messages array already hold a system (or developer) message? */
-static int
-proxy_has_system(const char *body, const struct jscan_span *messages)
-{
-	struct jscan_span	 msg, role;
-	size_t			 cursor = 0;
-
-	while (jscan_array_next(body, messages, &cursor, &msg)) {
-		if (msg.type != JSCAN_OBJECT ||
-		    !jscan_object_get(body, &msg, "role", &role) ||
-		    role.type != JSCAN_STRING)
-			continue;
-		if (jscan_string_eq(body, &role, "system", 6) ||
-		    jscan_string_eq(body, &role, "developer", 9))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Build the upstream body: the client's bytes with the model key replaced
- * by the upstream model id, and the model's defaults added where the
- * request leaves them out. Nothing else is re-serialised.
- */
-static void
-proxy_rewrite(struct proxy_call *call, const char *body, size_t len,
-    const struct jscan_span *model, const struct jscan_span *temperature,
-    const struct jscan_span *max_tokens,
-    const struct jscan_span *max_completion_tokens,
-    const struct jscan_span *messages)
-{
-	const struct reg_model	*m = call->model;
-	struct proxy_splice	 sp[3];
-	char			 defaults[128], *sys = NULL, *out;
-	size_t			 n = 0, i, total, pos, sys_len = 0;
-	int			 dn = 0;
-
-	if (call->route != ROUTE_EMBEDDINGS) {
-		if (m->has_temperature && !temperature->present)
-			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
-			    "\"temperature\":%.17g,", m->temperature);
-		if (m->max_tokens > 0 && !max_tokens->present &&
-		    !max_completion_tokens->present)
-			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
-			    "\"max_tokens\":%lld,", (long long)m->max_tokens);
-	}
-	if (dn > 0)
-		sp[n++] = (struct proxy_splice){ 1, 0, defaults, dn };
-	sp[n++] = (struct proxy_splice){ model->start,
-	    model->end - model->start, m->model_id_json,
-	    strlen(m->model_id_json) };
-	if (call->route == ROUTE_CHAT && m->system_prompt != NULL &&
-	    messages->present && messages->type == JSCAN_ARRAY &&
-	    !proxy_has_system(body, messages)) {
-		size_t	plen = strlen(m->system_prompt), cap = 6 * plen + 64;
-		int	empty;
-
-		sys = xmalloc(cap);
-		sys_len = sprintf(sys, "{\"role\":\"system\",\"content\":");
-		sys_len += jscan_quote(sys + sys_len, cap - sys_len,
-		    m->system_prompt, plen);
-		/* Is the array empty, i.e. only whitespace before ']'? */
-		for (pos = messages->start + 1; pos < messages->end - 1 &&
-		    strchr(" \t\r\n", body[pos]) != NULL; pos++)
-			;
-		empty = pos == messages->end - 1;
-		sys_len += sprintf(sys + sys_len, "}%s", empty ? "" : ",");
-		sp[n++] = (struct proxy_splice){ messages->start + 1, 0, sys,
-		    sys_len };
-	}
-
-	/* The splices were added in body order except the model one. */
-	if (n == 3 && sp[1].at > sp[2].at) {
-		struct proxy_splice tmp = sp[1];
-
-		sp[1] = sp[2];
-		sp[2] = tmp;
-	}
-	for (total = len, i = 0; i < n; i++)
-		total += sp[i].ins_len - sp[i].cut;
-	out = xmalloc(total + 1);
-	for (pos = 0, total = 0, i = 0; i < n; i++) {
-		memcpy(out + total, body + pos, sp[i].at - pos);
-		total += sp[i].at - pos;
-		memcpy(out + total, sp[i].ins, sp[i].ins_len);
-		total += sp[i].ins_len;
-		pos = sp[i].at + sp[i].cut;
-	}
-	memcpy(out + total, body + pos, len - pos);
-	total += len - pos;
-	out[total] = '\0';
-	free(sys);
-	call->body = out;
-	call->body_len = total;
 }
 
 /* --- relaying the answer ------------------------------------------------- */
@@ -433,15 +278,15 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
     const struct reg_token *t)
 {
 	struct http_request	*r = call->req;
-	struct jscan_span	 model, stream, temperature, max_tokens, mct;
-	struct jscan_span	 messages;
+	struct rewrite_fields	 f;
+	struct jscan_span	 stream;
 	struct jscan_want	 want[] = {
-		{ "model", &model },
+		{ "model", &f.model },
 		{ "stream", &stream },
-		{ "temperature", &temperature },
-		{ "max_tokens", &max_tokens },
-		{ "max_completion_tokens", &mct },
-		{ "messages", &messages },
+		{ "temperature", &f.temperature },
+		{ "max_tokens", &f.max_tokens },
+		{ "max_completion_tokens", &f.max_completion_tokens },
+		{ "messages", &f.messages },
 	};
 	const struct reg_model	*m;
 	const char		*url;
@@ -453,8 +298,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		api_error_reply(r, API_INVALID_REQUEST, NULL, "%s", err);
 		goto done;
 	}
-	if (!model.present || model.type != JSCAN_STRING ||
-	    (klen = jscan_string(r->body, &model, key, sizeof(key))) <= 0) {
+	if (!f.model.present || f.model.type != JSCAN_STRING ||
+	    (klen = jscan_string(r->body, &f.model, key, sizeof(key))) <= 0) {
 		api_error_reply(r, API_INVALID_REQUEST, "model", "'model' must"
 		    " be a model key (a non-empty string)");
 		goto done;
@@ -491,8 +336,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	}
 	call->model = m;
 	call->stream = stream.present && stream.type == JSCAN_TRUE;
-	proxy_rewrite(call, r->body, r->body_len, &model, &temperature,
-	    &max_tokens, &mct, &messages);
+	call->body = rewrite_body(r->body, r->body_len, &f, m, call->route,
+	    &call->body_len);
 
 	url = call->route == ROUTE_CHAT ? m->url_chat :
 	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
@@ -516,23 +361,23 @@ proxy_handle(struct http_request *r, void *arg)
 	const struct reg_token	*t;
 	const struct reg_domain	*d;
 	struct registry		*reg;
-	const char		*dom, *tok;
-	size_t			 dom_len, tok_len;
-	int			 i;
+	struct route		 route;
+	const char		*tok;
+	size_t			 tok_len;
 
 	if (proxy_str_eq(r->path, r->path_len, "/healthz")) {
 		http_reply(r, 200, "application/json", "{\"status\":\"ok\"}",
 		    15, NULL);
 		return;
 	}
-	if ((i = proxy_match(r, &dom, &dom_len)) == -1) {
+	if (route_match(r->path, r->path_len, &route) == -1) {
 		api_error_reply(r, API_NOT_FOUND, NULL, "Unknown route %.*s",
 		    (int)(r->path_len > 128 ? 128 : r->path_len), r->path);
 		return;
 	}
-	if (!proxy_str_eq(r->method, r->method_len, proxy_routes[i].method)) {
+	if (!proxy_str_eq(r->method, r->method_len, route.method)) {
 		api_error_reply(r, API_METHOD_NOT_ALLOWED, NULL, "Use %s for"
-		    " this route", proxy_routes[i].method);
+		    " this route", route.method);
 		return;
 	}
 	if ((reg = registry_acquire()) == NULL) {
@@ -556,13 +401,15 @@ proxy_handle(struct http_request *r, void *arg)
 	}
 	/* 2. domain: another domain's token learns nothing about this one. */
 	d = t->domain;
-	if (dom != NULL && registry_find_domain(reg, dom, dom_len) != d) {
+	if (route.domain != NULL && registry_find_domain(reg, route.domain,
+	    route.domain_len) != d) {
 		registry_release(reg);
 		api_error_reply(r, API_DOMAIN_NOT_FOUND, NULL, "Domain '%.*s'"
-		    " not found.", (int)(dom_len > 64 ? 64 : dom_len), dom);
+		    " not found.", (int)(route.domain_len > 64 ? 64 :
+		    route.domain_len), route.domain);
 		return;
 	}
-	if (proxy_routes[i].route == ROUTE_MODELS) {
+	if (route.kind == ROUTE_MODELS) {
 		proxy_models(r, d, t);
 		registry_release(reg);
 		return;
@@ -572,6 +419,6 @@ proxy_handle(struct http_request *r, void *arg)
 	call->worker = w;
 	call->req = r;
 	call->reg = reg;
-	call->route = proxy_routes[i].route;
+	call->route = route.kind;
 	proxy_inference(call, d, t);
 }

@@ -25,7 +25,8 @@ struct seal_secret {
  * memory: no stdio buffers, no copies. One trailing newline ("\n" or
  * "\r\n") is stripped; an empty secret or one with a line break or NUL
  * inside is refused. Returns the secret (caller frees with
- * seal_secret_free()), or NULL with a message in err.
+ * seal_secret_free()), or NULL with a message in err that reads after
+ * "refusing the secret: " ("it is empty", "read: ...").
  */
 struct seal_secret	*seal_secret_read(int fd, int flags, char *err,
 			    size_t errlen);

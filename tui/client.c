@@ -24,6 +24,16 @@ static const struct {
 	{ TRANSPORT_DENIED,	" (is your user in the socket's group?)" },
 };
 
+/* How a failed call reads, when it is not the agent's own error. */
+static const struct {
+	enum rpc_client_status	 status;
+	const char		*prefix;
+} client_failures[] = {
+	{ RPC_CLIENT_TRANSPORT,	"cannot reach the agent at" },
+	{ RPC_CLIENT_TIMEOUT,	"cannot reach the agent at" },
+	{ RPC_CLIENT_PROTOCOL,	"bad reply from the agent at" },
+};
+
 /* An environment variable, or NULL when unset or empty. */
 static const char *
 client_env(const char *name)
@@ -47,7 +57,7 @@ client_init(struct cubectl *c)
 }
 
 /* Take the global options (-s, -H, -F, -i, -o) found in a. */
-int
+void
 client_apply_globals(struct cubectl *c, const struct args *a)
 {
 	const struct args_value	*v;
@@ -63,7 +73,6 @@ client_apply_globals(struct cubectl *c, const struct args *a)
 	if ((v = args_get(a, "-o")) != NULL)
 		c->output = strcmp(v->string, "json") == 0 ? CUBECTL_JSON :
 		    CUBECTL_TABLE;
-	return 0;
 }
 
 /* Connect to the agent; an exit status (EXIT_OK or EXIT_UNREACHABLE). */
@@ -110,8 +119,10 @@ client_call(struct cubectl *c, const char *method, cJSON *params,
     cJSON **result)
 {
 	enum rpc_client_status	 status;
+	const char		*prefix = NULL;
 	char			 err[1024];
 	int			 code, rc;
+	size_t			 i;
 
 	*result = NULL;
 	if (c->rpc == NULL && (rc = client_connect(c)) != EXIT_OK) {
@@ -120,21 +131,16 @@ client_call(struct cubectl *c, const char *method, cJSON *params,
 	}
 	status = rpc_client_call(c->rpc, method, params, result, &code, err,
 	    sizeof(err));
-	switch (status) {
-	case RPC_CLIENT_OK:
+	if (status == RPC_CLIENT_OK)
 		return EXIT_OK;
-	case RPC_CLIENT_REPLY_ERROR:
-		output_error("%s", err);
-		break;
-	case RPC_CLIENT_TRANSPORT:
-	case RPC_CLIENT_TIMEOUT:
-		output_error("cannot reach the agent at %s: %s", c->socket, err);
-		break;
-	case RPC_CLIENT_PROTOCOL:
-		output_error("bad reply from the agent at %s: %s", c->socket,
-		    err);
-		break;
-	}
+	for (i = 0; i < sizeof(client_failures) / sizeof(client_failures[0]);
+	    i++)
+		if (client_failures[i].status == status)
+			prefix = client_failures[i].prefix;
+	if (prefix != NULL)
+		output_error("%s %s: %s", prefix, c->socket, err);
+	else
+		output_error("%s", err);	/* the agent's own words */
 	return rpc_client_exit_status(status, code);
 }
 

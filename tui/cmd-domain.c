@@ -3,7 +3,7 @@
 
 #include "cubectl.h"
 
-const struct output_field domain_columns[] = {
+const struct output_field cmd_domain_columns[] = {
 	{ "ID",			"id",			OUTPUT_PLAIN },
 	{ "NAME",		"name",			OUTPUT_PLAIN },
 	{ "LOG-CONTENT",	"log_content",		OUTPUT_ONOFF },
@@ -12,7 +12,7 @@ const struct output_field domain_columns[] = {
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 
-const struct output_field domain_fields[] = {
+const struct output_field cmd_domain_fields[] = {
 	{ "id",			"id",			OUTPUT_PLAIN },
 	{ "name",		"name",			OUTPUT_PLAIN },
 	{ "log content",	"log_content",		OUTPUT_ONOFF },

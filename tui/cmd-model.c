@@ -3,7 +3,7 @@
 
 #include "cubectl.h"
 
-const struct output_field model_columns[] = {
+const struct output_field cmd_model_columns[] = {
 	{ "KEY",		"key",			OUTPUT_PLAIN },
 	{ "NAME",		"name",			OUTPUT_PLAIN },
 	{ "PROVIDER",		"provider",		OUTPUT_PLAIN },
@@ -15,7 +15,7 @@ const struct output_field model_columns[] = {
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 
-const struct output_field model_fields[] = {
+const struct output_field cmd_model_fields[] = {
 	{ "key",		"key",			OUTPUT_PLAIN },
 	{ "name",		"name",			OUTPUT_PLAIN },
 	{ "model id",		"model_id",		OUTPUT_PLAIN },

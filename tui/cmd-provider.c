@@ -16,7 +16,7 @@
 #include "rpc.h"
 #include "seal.h"
 
-const struct output_field provider_columns[] = {
+const struct output_field cmd_provider_columns[] = {
 	{ "NAME",		"name",			OUTPUT_PLAIN },
 	{ "DRIVER",		"driver",		OUTPUT_PLAIN },
 	{ "URL",		"url",			OUTPUT_PLAIN },
@@ -26,7 +26,7 @@ const struct output_field provider_columns[] = {
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 
-const struct output_field provider_fields[] = {
+const struct output_field cmd_provider_fields[] = {
 	{ "name",		"name",			OUTPUT_PLAIN },
 	{ "driver",		"driver",		OUTPUT_PLAIN },
 	{ "url",		"url",			OUTPUT_PLAIN },
@@ -38,7 +38,7 @@ const struct output_field provider_fields[] = {
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 
-const struct output_field provider_test_fields[] = {
+const struct output_field cmd_provider_test_fields[] = {
 	{ "name",		"name",			OUTPUT_PLAIN },
 	{ "status",		"status",		OUTPUT_PLAIN },
 	{ "error",		"error",		OUTPUT_PLAIN },

@@ -3,7 +3,7 @@
 
 #include "cubectl.h"
 
-const struct output_field status_fields[] = {
+const struct output_field cmd_status_fields[] = {
 	{ "version",		"version",		OUTPUT_PLAIN },
 	{ "pid",		"pid",			OUTPUT_PLAIN },
 	{ "uptime (s)",		"uptime_s",		OUTPUT_PLAIN },

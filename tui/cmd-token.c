@@ -7,7 +7,7 @@
 #include "cubectl.h"
 #include "rpc.h"
 
-const struct output_field token_columns[] = {
+const struct output_field cmd_token_columns[] = {
 	{ "ID",			"id",			OUTPUT_PLAIN },
 	{ "NAME",		"name",			OUTPUT_PLAIN },
 	{ "STATUS",		"status",		OUTPUT_PLAIN },
@@ -20,7 +20,7 @@ const struct output_field token_columns[] = {
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 
-const struct output_field token_fields[] = {
+const struct output_field cmd_token_fields[] = {
 	{ "id",			"id",			OUTPUT_PLAIN },
 	{ "name",		"name",			OUTPUT_PLAIN },
 	{ "status",		"status",		OUTPUT_PLAIN },

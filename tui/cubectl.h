@@ -19,7 +19,7 @@ enum args_type {
 	ARGS_SWITCH,		/* no value; the param becomes true */
 	ARGS_FALSE,		/* no value; the param becomes false */
 	ARGS_CONST,		/* no value; the param becomes choices[0] */
-	ARGS_STRING,		/* min..max bytes (max 0: no limit), charset */
+	ARGS_STRING,		/* non-empty (or ARGS_EMPTY), max bytes, charset */
 	ARGS_ENUM,		/* one of choices */
 	ARGS_ONOFF,		/* on|off, a bool */
 	ARGS_INT,		/* integer min..max */
@@ -33,7 +33,6 @@ enum args_type {
 #define ARGS_MULTI	0x2	/* may repeat; the param is an array */
 #define ARGS_EMPTY	0x4	/* ARGS_STRING may be "" */
 #define ARGS_NULLABLE	0x8	/* "none" sends null (clears a setting) */
-#define ARGS_GLOBAL	0x10	/* a global option, valid after the noun too */
 
 struct args_flag {
 	const char		*name;		/* "--driver", "-d" */
@@ -100,7 +99,7 @@ struct cubectl {
 
 /* client.c */
 void	 client_init(struct cubectl *);
-int	 client_apply_globals(struct cubectl *, const struct args *);
+void	 client_apply_globals(struct cubectl *, const struct args *);
 int	 client_call(struct cubectl *, const char *, struct cJSON *,
 	    struct cJSON **);
 void	 client_free(struct cubectl *);
@@ -179,16 +178,16 @@ int	 cmd_output(struct cubectl *, const struct cmd_entry *,
 	    const struct args *, struct cJSON *);
 
 /* cmd-status.c, cmd-domain.c, cmd-provider.c, cmd-model.c, cmd-token.c */
-extern const struct output_field	 status_fields[];
-extern const struct output_field	 domain_columns[];
-extern const struct output_field	 domain_fields[];
-extern const struct output_field	 provider_columns[];
-extern const struct output_field	 provider_fields[];
-extern const struct output_field	 provider_test_fields[];
-extern const struct output_field	 model_columns[];
-extern const struct output_field	 model_fields[];
-extern const struct output_field	 token_columns[];
-extern const struct output_field	 token_fields[];
+extern const struct output_field	 cmd_status_fields[];
+extern const struct output_field	 cmd_domain_columns[];
+extern const struct output_field	 cmd_domain_fields[];
+extern const struct output_field	 cmd_provider_columns[];
+extern const struct output_field	 cmd_provider_fields[];
+extern const struct output_field	 cmd_provider_test_fields[];
+extern const struct output_field	 cmd_model_columns[];
+extern const struct output_field	 cmd_model_fields[];
+extern const struct output_field	 cmd_token_columns[];
+extern const struct output_field	 cmd_token_fields[];
 int	 cmd_provider_add(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_provider_test(struct cubectl *, const struct cmd_entry *,

@@ -76,7 +76,7 @@ check_eq "embeddings" 200 "$(status_of "$r")"
 check_contains "embedding relayed" '"embedding"' "$(body_of "$r")"
 
 r=$(http POST /proxy/acme/v1/chat/completions "$A_TOKEN" \
-    '{"model":"defaults","messages":[{"role":"user","content":"x"}]}')
+    '{"messages":[{"role":"user","content":"x"}],"model":"defaults"}')
 body=$(backend_requests | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["body"])')
 check_eq "defaults applied when omitted" "0.25 64 system Be brief." \
     "$(echo "$body" | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["temperature"], b["max_tokens"], b["messages"][0]["role"], b["messages"][0]["content"])')"

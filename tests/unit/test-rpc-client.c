@@ -53,6 +53,9 @@ send_str(int fd, const char *s)
 	send_all(fd, s, strlen(s));
 }
 
+static void	send_fmt(int, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 static void
 send_fmt(int fd, const char *fmt, ...)
 {

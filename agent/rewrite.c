@@ -1,0 +1,113 @@
+/*
+ * The upstream body: the client's bytes with the model key replaced by the
+ * upstream model id and the model's defaults added where the request leaves
+ * them out. Nothing else is re-serialised, so what the client sent reaches
+ * the backend byte for byte.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "xmalloc.h"
+
+struct rewrite_splice {
+	size_t		 at;	/* where, in the client's body */
+	size_t		 cut;	/* client bytes replaced */
+	const char	*ins;
+	size_t		 ins_len;
+};
+
+/* Does the messages array already hold a system (or developer) message? */
+static int
+rewrite_has_system(const char *body, const struct jscan_span *messages)
+{
+	struct jscan_span	 msg, role;
+	size_t			 cursor = 0;
+
+	while (jscan_array_next(body, messages, &cursor, &msg)) {
+		if (msg.type != JSCAN_OBJECT ||
+		    !jscan_object_get(body, &msg, "role", &role) ||
+		    role.type != JSCAN_STRING)
+			continue;
+		if (jscan_string_eq(body, &role, "system", 6) ||
+		    jscan_string_eq(body, &role, "developer", 9))
+			return 1;
+	}
+	return 0;
+}
+
+char *
+rewrite_body(const char *body, size_t len, const struct rewrite_fields *f,
+    const struct reg_model *m, enum route_kind route, size_t *out_len)
+{
+	const struct jscan_span	*model = &f->model, *messages = &f->messages;
+	struct rewrite_splice	 sp[3];
+	char			 defaults[128], *sys = NULL, *out;
+	size_t			 n = 0, i, total, pos, sys_len = 0, open;
+	int			 dn = 0;
+
+	/* The body was validated as one object: '{' after any whitespace. */
+	for (open = 0; open < len && body[open] != '{'; open++)
+		;
+
+	if (route != ROUTE_EMBEDDINGS) {
+		if (m->has_temperature && !f->temperature.present)
+			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
+			    "\"temperature\":%.15g,", m->temperature);
+		if (m->max_tokens > 0 && !f->max_tokens.present &&
+		    !f->max_completion_tokens.present)
+			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
+			    "\"max_tokens\":%lld,", (long long)m->max_tokens);
+	}
+	if (dn > 0)
+		sp[n++] = (struct rewrite_splice){ open + 1, 0, defaults, dn };
+	sp[n++] = (struct rewrite_splice){ model->start,
+	    model->end - model->start, m->model_id_json,
+	    strlen(m->model_id_json) };
+	if (route == ROUTE_CHAT && m->system_prompt != NULL &&
+	    messages->present && messages->type == JSCAN_ARRAY &&
+	    !rewrite_has_system(body, messages)) {
+		size_t	plen = strlen(m->system_prompt), cap = 6 * plen + 64;
+		int	empty;
+
+		sys = xmalloc(cap);
+		sys_len = sprintf(sys, "{\"role\":\"system\",\"content\":");
+		sys_len += jscan_quote(sys + sys_len, cap - sys_len,
+		    m->system_prompt, plen);
+		/* Is the array empty, i.e. only whitespace before ']'? */
+		for (pos = messages->start + 1; pos < messages->end - 1 &&
+		    strchr(" \t\r\n", body[pos]) != NULL; pos++)
+			;
+		empty = pos == messages->end - 1;
+		sys_len += sprintf(sys + sys_len, "}%s", empty ? "" : ",");
+		sp[n++] = (struct rewrite_splice){ messages->start + 1, 0, sys,
+		    sys_len };
+	}
+
+	/* Apply in body order: clients put "messages" before or after "model". */
+	for (i = 1; i < n; i++) {
+		struct rewrite_splice	 tmp = sp[i];
+		size_t			 j;
+
+		for (j = i; j > 0 && sp[j - 1].at > tmp.at; j--)
+			sp[j] = sp[j - 1];
+		sp[j] = tmp;
+	}
+	for (total = len, i = 0; i < n; i++)
+		total += sp[i].ins_len - sp[i].cut;
+	out = xmalloc(total + 1);
+	for (pos = 0, total = 0, i = 0; i < n; i++) {
+		memcpy(out + total, body + pos, sp[i].at - pos);
+		total += sp[i].at - pos;
+		memcpy(out + total, sp[i].ins, sp[i].ins_len);
+		total += sp[i].ins_len;
+		pos = sp[i].at + sp[i].cut;
+	}
+	memcpy(out + total, body + pos, len - pos);
+	total += len - pos;
+	out[total] = '\0';
+	free(sys);
+	*out_len = total;
+	return out;
+}

@@ -1,0 +1,47 @@
+/* Which inference route a request path names, from one table. */
+#include <string.h>
+
+#include "agent.h"
+
+/* The OpenAI routes under each prefix: /v1, /api/client/v1, /proxy/D/v1. */
+static const struct {
+	const char		*suffix;
+	const char		*method;
+	enum route_kind		 kind;
+} routes[] = {
+	{ "models",		"GET",	ROUTE_MODELS },
+	{ "chat/completions",	"POST",	ROUTE_CHAT },
+	{ "completions",	"POST",	ROUTE_COMPLETIONS },
+	{ "embeddings",		"POST",	ROUTE_EMBEDDINGS },
+};
+
+int
+route_match(const char *path, size_t len, struct route *out)
+{
+	const char	*p = path, *end = path + len, *slash;
+	size_t		 i, n;
+
+	memset(out, 0, sizeof(*out));
+	if (end - p > 7 && memcmp(p, "/proxy/", 7) == 0) {
+		p += 7;
+		if ((slash = memchr(p, '/', end - p)) == NULL || slash == p)
+			return -1;
+		out->domain = p;
+		out->domain_len = slash - p;
+		p = slash;
+	} else if (end - p > 15 && memcmp(p, "/api/client/v1/", 15) == 0)
+		p += 11;
+	if (end - p < 4 || memcmp(p, "/v1/", 4) != 0)
+		return -1;
+	p += 4;
+	n = end - p;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strlen(routes[i].suffix) == n &&
+		    memcmp(p, routes[i].suffix, n) == 0) {
+			out->kind = routes[i].kind;
+			out->method = routes[i].method;
+			return 0;
+		}
+	}
+	return -1;
+}

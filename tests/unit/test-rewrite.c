@@ -1,0 +1,125 @@
+/* rewrite_body: only the model value and omitted defaults change. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+
+static struct reg_model
+model(void)
+{
+	struct reg_model	m;
+
+	memset(&m, 0, sizeof(m));
+	m.key = (char *)"chat";
+	m.model_id = (char *)"llama3:8b";
+	m.model_id_json = (char *)"\"llama3:8b\"";
+	m.active = 1;
+	return m;
+}
+
+/* Scan body as the proxy does, rewrite, compare with want. */
+static void
+check(const char *body, const struct reg_model *m, enum route_kind route,
+    const char *want)
+{
+	struct rewrite_fields	 f;
+	struct jscan_want	 w[] = {
+		{ "model", &f.model },
+		{ "temperature", &f.temperature },
+		{ "max_tokens", &f.max_tokens },
+		{ "max_completion_tokens", &f.max_completion_tokens },
+		{ "messages", &f.messages },
+	};
+	char			 err[128], *out;
+	size_t			 len;
+
+	assert_int_equal(jscan_object(body, strlen(body), 64, w, 5, err,
+	    sizeof(err)), 0);
+	out = rewrite_body(body, strlen(body), &f, m, route, &len);
+	assert_string_equal(out, want);
+	assert_int_equal(len, strlen(want));
+	free(out);
+}
+
+static void
+test_rewrite_model_only(void **state)
+{
+	struct reg_model	m = model();
+
+	(void)state;
+	check("{\"model\":\"chat\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"hi \\u00e9\"}],\"x\":[1,2.5e3,null]}", &m, ROUTE_CHAT,
+	    "{\"model\":\"llama3:8b\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"hi \\u00e9\"}],\"x\":[1,2.5e3,null]}");
+	/* Whitespace and escapes in the client's bytes survive untouched. */
+	check(" \n{ \"mod\\u0065l\" : \"chat\" , \"stream\" : true }\n", &m,
+	    ROUTE_CHAT, " \n{ \"mod\\u0065l\" : \"llama3:8b\" , \"stream\" :"
+	    " true }\n");
+}
+
+static void
+test_rewrite_defaults(void **state)
+{
+	struct reg_model	m = model();
+
+	(void)state;
+	m.has_temperature = 1;
+	m.temperature = 0.7;
+	m.max_tokens = 256;
+	check("{\"model\":\"chat\",\"messages\":[]}", &m, ROUTE_CHAT,
+	    "{\"temperature\":0.7,\"max_tokens\":256,\"model\":\"llama3:8b\","
+	    "\"messages\":[]}");
+	/* Leading whitespace: defaults go inside the object. */
+	check("  {\"model\":\"chat\"}", &m, ROUTE_COMPLETIONS,
+	    "  {\"temperature\":0.7,\"max_tokens\":256,\"model\":\"llama3:8b\"}");
+	/* The request's own values win; max_completion_tokens counts too. */
+	check("{\"temperature\":0,\"max_completion_tokens\":5,\"model\":"
+	    "\"chat\"}", &m, ROUTE_CHAT, "{\"temperature\":0,"
+	    "\"max_completion_tokens\":5,\"model\":\"llama3:8b\"}");
+	/* Embeddings take no sampling defaults. */
+	check("{\"model\":\"chat\",\"input\":\"x\"}", &m, ROUTE_EMBEDDINGS,
+	    "{\"model\":\"llama3:8b\",\"input\":\"x\"}");
+}
+
+static void
+test_rewrite_system_prompt(void **state)
+{
+	struct reg_model	m = model();
+
+	(void)state;
+	m.system_prompt = (char *)"Be \"brief\".";
+	check("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
+	    "\"model\":\"chat\"}", &m, ROUTE_CHAT,
+	    "{\"messages\":[{\"role\":\"system\",\"content\":\"Be \\\"brief\\\"."
+	    "\"},{\"role\":\"user\",\"content\":\"q\"}],\"model\":"
+	    "\"llama3:8b\"}");
+	check("{\"model\":\"chat\",\"messages\":[ ]}", &m, ROUTE_CHAT,
+	    "{\"model\":\"llama3:8b\",\"messages\":[{\"role\":\"system\","
+	    "\"content\":\"Be \\\"brief\\\".\"} ]}");
+	/* A system or developer message of the client's stays alone. */
+	check("{\"model\":\"chat\",\"messages\":[{\"role\":\"developer\","
+	    "\"content\":\"mine\"}]}", &m, ROUTE_CHAT,
+	    "{\"model\":\"llama3:8b\",\"messages\":[{\"role\":\"developer\","
+	    "\"content\":\"mine\"}]}");
+	/* Not for legacy completions. */
+	check("{\"model\":\"chat\",\"prompt\":\"p\"}", &m, ROUTE_COMPLETIONS,
+	    "{\"model\":\"llama3:8b\",\"prompt\":\"p\"}");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rewrite_model_only),
+		cmocka_unit_test(test_rewrite_defaults),
+		cmocka_unit_test(test_rewrite_system_prompt),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

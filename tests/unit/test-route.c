@@ -1,0 +1,83 @@
+/* route_match: every prefix, every route, and what must not match. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+
+static int
+match(const char *path, struct route *r)
+{
+	return route_match(path, strlen(path), r);
+}
+
+static void
+test_route_prefixes(void **state)
+{
+	struct route	r;
+
+	(void)state;
+	assert_int_equal(match("/v1/chat/completions", &r), 0);
+	assert_int_equal(r.kind, ROUTE_CHAT);
+	assert_string_equal(r.method, "POST");
+	assert_null(r.domain);
+	assert_int_equal(match("/api/client/v1/embeddings", &r), 0);
+	assert_int_equal(r.kind, ROUTE_EMBEDDINGS);
+	assert_null(r.domain);
+	assert_int_equal(match("/proxy/acme/v1/models", &r), 0);
+	assert_int_equal(r.kind, ROUTE_MODELS);
+	assert_string_equal(r.method, "GET");
+	assert_int_equal(r.domain_len, 4);
+	assert_memory_equal(r.domain, "acme", 4);
+	assert_int_equal(match("/proxy/3f1c2a9e-0000-4000-8000-000000000000/v1/"
+	    "completions", &r), 0);
+	assert_int_equal(r.kind, ROUTE_COMPLETIONS);
+	assert_int_equal(r.domain_len, 36);
+}
+
+static void
+test_route_rejects(void **state)
+{
+	static const char *bad[] = {
+		"/", "/v1", "/v1/", "/v1/chat", "/v1/chat/completions/",
+		"/v1/chat/completionsX", "/proxy/acme", "/proxy//v1/models",
+		"/proxy/acme/v2/models", "/api/client/v1", "/api/client/v2/models",
+		"/V1/models", "/proxy/acme/api/chat", "/v1/models/extra",
+		"/api/client/v1/", "//v1/models",
+	};
+	struct route	r;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(match(bad[i], &r), -1);
+}
+
+/* The length given is the path's; bytes after it never count. */
+static void
+test_route_length_delimited(void **state)
+{
+	struct route	r;
+	const char	*p = "/v1/modelsXYZ";
+
+	(void)state;
+	assert_int_equal(route_match(p, 10, &r), 0);
+	assert_int_equal(r.kind, ROUTE_MODELS);
+	assert_int_equal(route_match(p, 9, &r), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_prefixes),
+		cmocka_unit_test(test_route_rejects),
+		cmocka_unit_test(test_route_length_delimited),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
