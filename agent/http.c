@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,11 +364,22 @@ http_parse_head(struct http_conn *c, const char **why)
 	return 0;
 }
 
-/* Make room for n more bytes of request in c->buf. */
+/* Move a pointer into the old request buffer to the same offset in the new. */
+#define HTTP_REBASE(p, from, to) do {					\
+	if ((p) != NULL)						\
+		(p) = (to) + ((uintptr_t)(p) - (from));			\
+} while (0)
+
+/*
+ * Make room for n more bytes of request in c->buf. The parsed request
+ * points into the buffer, so when it moves the pointers move with it.
+ */
 static void
 http_conn_reserve(struct http_conn *c, size_t n)
 {
-	size_t	cap = c->buf_cap ? c->buf_cap : 4096;
+	struct http_request	*r = &c->req;
+	size_t			 cap = c->buf_cap ? c->buf_cap : 4096, i;
+	uintptr_t		 from = (uintptr_t)c->buf;
 
 	if (c->buf_len + n <= c->buf_cap)
 		return;
@@ -375,6 +387,15 @@ http_conn_reserve(struct http_conn *c, size_t n)
 		cap *= 2;
 	c->buf = xreallocarray(c->buf, 1, cap);
 	c->buf_cap = cap;
+	if ((uintptr_t)c->buf == from || c->head_len == 0)
+		return;
+	HTTP_REBASE(r->method, from, c->buf);
+	HTTP_REBASE(r->path, from, c->buf);
+	HTTP_REBASE(r->query, from, c->buf);
+	for (i = 0; i < r->nheaders; i++) {
+		HTTP_REBASE(r->headers[i].name, from, c->buf);
+		HTTP_REBASE(r->headers[i].value, from, c->buf);
+	}
 }
 
 /* An error before the handler ran: answer and close the connection. */
@@ -467,6 +488,8 @@ http_read_head(struct http_conn *c, struct evbuffer *in)
 		http_conn_fail(c, status, why);
 		return -1;
 	}
+	/* One allocation for the body; chunked bodies grow as they come. */
+	http_conn_reserve(c, c->body_want + 1);
 	if (c->expect_continue && evbuffer_get_length(in) == 0 &&
 	    (c->body_want > 0 || c->state == HTTP_READ_CHUNKED))
 		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);

@@ -232,6 +232,9 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		    UPSTREAM_TIMEOUT ? "timeout" : "error", call->model->key,
 		    why);
 	if (call->relaying) {
+		/* An event the backend ended with a bare CR is still held. */
+		if (res == UPSTREAM_OK)
+			sse_finish(call->sse, proxy_relay_event, call);
 		/* Headers are out: an error can only be said in the stream. */
 		if (res != UPSTREAM_OK) {
 			n = api_error_body(ev + 6, sizeof(ev) - 8, res ==

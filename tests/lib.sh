@@ -11,6 +11,7 @@ T_DIR=$(mktemp -d /tmp/cube-scenario.XXXXXX)
 T_PIDS=()
 
 t_cleanup() {
+	[ -z "${T_KEEP_LOG:-}" ] || cp "$T_DIR/agent.log" "$T_KEEP_LOG" 2>/dev/null
 	local pid
 	for pid in "${T_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
