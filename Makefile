@@ -76,6 +76,8 @@ Q := @
 endif
 
 .PHONY: all check check-build demo bench install clean
+# Keep the unit tests' objects: they are intermediate to make, not to us.
+.SECONDARY:
 all: $(PROGRAMS)
 
 $(O)/%.o: %.c
