@@ -364,6 +364,7 @@ void	 workers_stop(void);
 /* route.c: which inference route a request path names. */
 enum route_kind {
 	ROUTE_MODELS,
+	ROUTE_MODEL,		/* GET models/KEY */
 	ROUTE_CHAT,
 	ROUTE_COMPLETIONS,
 	ROUTE_EMBEDDINGS,
@@ -374,6 +375,8 @@ struct route {
 	const char	*method;	/* the one it accepts */
 	const char	*domain;	/* /proxy/DOMAIN/..., else NULL */
 	size_t		 domain_len;
+	const char	*model;		/* ROUTE_MODEL's key */
+	size_t		 model_len;
 };
 /* Fill *out and return 0 when the path names a route, else -1. */
 int	 route_match(const char *path, size_t len, struct route *out);

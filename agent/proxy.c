@@ -120,6 +120,33 @@ proxy_models(struct http_request *r, const struct reg_domain *d,
 	free(body);
 }
 
+/* GET .../v1/models/KEY: one model, or the same 404 as an unknown one. */
+static void
+proxy_model(struct http_request *r, const struct reg_domain *d,
+    const struct reg_token *t, const char *key, size_t len)
+{
+	const struct reg_model	*m = registry_find_model(d, key, len);
+	char			*body, *p;
+	size_t			 cap;
+
+	if (m == NULL || !m->active || !registry_token_allows(t, m)) {
+		api_error_reply(r, API_MODEL_NOT_FOUND, "model", "The model"
+		    " '%.*s' does not exist or you do not have access to it.",
+		    (int)(len > 128 ? 128 : len), key);
+		return;
+	}
+	cap = 6 * (m->key_len + strlen(m->provider->name)) + 96;
+	p = body = xmalloc(cap);
+	p += sprintf(p, "{\"id\":");
+	p += jscan_quote(p, cap - (p - body), m->key, m->key_len);
+	p += sprintf(p, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
+	p += jscan_quote(p, cap - (p - body), m->provider->name,
+	    strlen(m->provider->name));
+	*p++ = '}';
+	http_reply(r, 200, "application/json", body, p - body, NULL);
+	free(body);
+}
+
 /* --- relaying the answer ------------------------------------------------- */
 
 static void
@@ -410,6 +437,11 @@ proxy_handle(struct http_request *r, void *arg)
 		api_error_reply(r, API_DOMAIN_NOT_FOUND, NULL, "Domain '%.*s'"
 		    " not found.", (int)(route.domain_len > 64 ? 64 :
 		    route.domain_len), route.domain);
+		return;
+	}
+	if (route.kind == ROUTE_MODEL) {
+		proxy_model(r, d, t, route.model, route.model_len);
+		registry_release(reg);
 		return;
 	}
 	if (route.kind == ROUTE_MODELS) {

@@ -35,6 +35,15 @@ route_match(const char *path, size_t len, struct route *out)
 		return -1;
 	p += 4;
 	n = end - p;
+	/* models/KEY: one model, as the SDKs' models.retrieve() asks. */
+	if (n > 7 && memcmp(p, "models/", 7) == 0 &&
+	    memchr(p + 7, '/', n - 7) == NULL) {
+		out->kind = ROUTE_MODEL;
+		out->method = "GET";
+		out->model = p + 7;
+		out->model_len = n - 7;
+		return 0;
+	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strlen(routes[i].suffix) == n &&
 		    memcmp(p, routes[i].suffix, n) == 0) {

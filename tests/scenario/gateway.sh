@@ -137,6 +137,11 @@ check_eq "wrong method: 405" 405 "$(status_of "$r")"
 r=$(http GET /nope "$A_TOKEN")
 check_eq "unknown route: 404 JSON" "404 not_found" "$(status_of "$r") $(code "$r")"
 
+r=$(http GET /proxy/acme/v1/models/chat "$A_TOKEN")
+check_eq "one model by key" '200 chat' "$(status_of "$r") $(body_of "$r" | json id)"
+r=$(http GET /v1/models/bravo-only "$A_TOKEN")
+check_eq "another domain's model is not found by key" "404 model_not_found" "$(status_of "$r") $(code "$r")"
+
 # --- tenant isolation -----------------------------------------------------
 r=$(http GET /proxy/acme/v1/models "$B_TOKEN")
 check_eq "B cannot list A's models" 404 "$(status_of "$r")"

@@ -37,6 +37,11 @@ test_route_prefixes(void **state)
 	    "completions", &r), 0);
 	assert_int_equal(r.kind, ROUTE_COMPLETIONS);
 	assert_int_equal(r.domain_len, 36);
+	assert_int_equal(match("/proxy/acme/v1/models/llama3:8b", &r), 0);
+	assert_int_equal(r.kind, ROUTE_MODEL);
+	assert_string_equal(r.method, "GET");
+	assert_int_equal(r.model_len, 9);
+	assert_memory_equal(r.model, "llama3:8b", 9);
 }
 
 static void
@@ -46,7 +51,8 @@ test_route_rejects(void **state)
 		"/", "/v1", "/v1/", "/v1/chat", "/v1/chat/completions/",
 		"/v1/chat/completionsX", "/proxy/acme", "/proxy//v1/models",
 		"/proxy/acme/v2/models", "/api/client/v1", "/api/client/v2/models",
-		"/V1/models", "/proxy/acme/api/chat", "/v1/models/extra",
+		"/V1/models", "/proxy/acme/api/chat", "/v1/models/a/b",
+		"/v1/models/",
 		"/api/client/v1/", "//v1/models",
 	};
 	struct route	r;
