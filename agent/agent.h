@@ -45,7 +45,6 @@ int	 config_load_file(struct agent_config *, const char *path, char *err,
 int	 config_set(struct agent_config *, const char *key, const char *value,
 	    char *err, size_t errlen);
 void	 config_finish(struct agent_config *);
-char	*config_default_admin_socket(void);
 void	 config_free(struct agent_config *);
 
 /* agent.c: the running daemon, shared read-only with workers */

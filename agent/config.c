@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "transport.h"
 #include "xmalloc.h"
 
 enum config_type {
@@ -69,22 +70,6 @@ config_default_data_dir(void)
 	return dir;
 }
 
-/* DESIGN.md: $XDG_RUNTIME_DIR/cube/agent.sock, or /run/cube/agent.sock for root. */
-char *
-config_default_admin_socket(void)
-{
-	const char	*run = getenv("XDG_RUNTIME_DIR");
-	char		*path;
-
-	if (geteuid() == 0)
-		return xstrdup("/run/cube/agent.sock");
-	if (run != NULL && *run == '/')
-		xasprintf(&path, "%s/cube/agent.sock", run);
-	else
-		xasprintf(&path, "/tmp/cube-%u/agent.sock", (unsigned)geteuid());
-	return path;
-}
-
 void
 config_defaults(struct agent_config *cfg)
 {
@@ -108,7 +93,8 @@ config_finish(struct agent_config *cfg)
 	if (cfg->data_dir == NULL)
 		cfg->data_dir = config_default_data_dir();
 	if (cfg->admin_socket == NULL)
-		cfg->admin_socket = config_default_admin_socket();
+		/* The same default cubectl looks for. */
+		cfg->admin_socket = transport_unix_default_path();
 }
 
 static const struct config_key *
