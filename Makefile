@@ -129,6 +129,18 @@ demo: all $(BIN)/fake-llm
 bench: all $(BIN)/fake-llm
 	@./scripts/bench $(BIN)
 
+# Programs, manual pages and completions where packagers expect them.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0755 $(BIN)/cube-agent $(DESTDIR)$(PREFIX)/sbin/cube-agent
+	install -m 0755 $(BIN)/cubectl $(DESTDIR)$(PREFIX)/bin/cubectl
+	install -m 0644 man/cube-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/cubectl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 completions/cubectl.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cubectl
+
 clean:
 	rm -rf build bin
 
