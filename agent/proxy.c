@@ -81,13 +81,38 @@ proxy_bearer(const struct http_request *r, size_t *len)
 	return v;
 }
 
-/* GET .../v1/models: the domain's active models the token may use. */
+/* Room one model's list entry can take, its strings escaped at worst. */
+static size_t
+proxy_model_room(const struct reg_model *m)
+{
+	return 6 * (m->key_len + strlen(m->provider->name)) + 80;
+}
+
+/* One model in the OpenAI list shape, written at p; returns its length. */
+static size_t
+proxy_model_json(char *p, size_t room, const struct reg_model *m)
+{
+	char	*start = p;
+
+	p += sprintf(p, "{\"id\":");
+	p += jscan_quote(p, room - (p - start), m->key, m->key_len);
+	p += sprintf(p, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
+	p += jscan_quote(p, room - (p - start), m->provider->name,
+	    strlen(m->provider->name));
+	*p++ = '}';
+	return p - start;
+}
+
+/*
+ * GET .../v1/models: the domain's active models. The snapshot holds the
+ * whole list ready; a token with an allow-list gets it filtered.
+ */
 static void
 proxy_models(struct http_request *r, const struct reg_domain *d,
     const struct reg_token *t)
 {
 	char	*body, *p;
-	size_t	 i, cap, len;
+	size_t	 i, cap;
 
 	if (t->models == NULL) {
 		http_reply(r, 200, "application/json", d->models_json,
@@ -96,8 +121,7 @@ proxy_models(struct http_request *r, const struct reg_domain *d,
 	}
 	cap = 64;
 	for (i = 0; i < d->nmodels; i++)
-		cap += 6 * (d->models[i].key_len +
-		    strlen(d->models[i].provider->name)) + 80;
+		cap += proxy_model_room(&d->models[i]);
 	p = body = xmalloc(cap);
 	p += sprintf(p, "{\"object\":\"list\",\"data\":[");
 	for (i = 0; i < d->nmodels; i++) {
@@ -107,16 +131,10 @@ proxy_models(struct http_request *r, const struct reg_domain *d,
 			continue;
 		if (p[-1] == '}')
 			*p++ = ',';
-		p += sprintf(p, "{\"id\":");
-		p += jscan_quote(p, cap - (p - body), m->key, m->key_len);
-		p += sprintf(p, ",\"object\":\"model\",\"created\":0,"
-		    "\"owned_by\":");
-		p += jscan_quote(p, cap - (p - body), m->provider->name,
-		    strlen(m->provider->name));
-		*p++ = '}';
+		p += proxy_model_json(p, cap - (p - body), m);
 	}
-	len = p - body + sprintf(p, "]}");
-	http_reply(r, 200, "application/json", body, len, NULL);
+	p += sprintf(p, "]}");
+	http_reply(r, 200, "application/json", body, p - body, NULL);
 	free(body);
 }
 
@@ -135,14 +153,9 @@ proxy_model(struct http_request *r, const struct reg_domain *d,
 		    (int)(len > 128 ? 128 : len), key);
 		return;
 	}
-	cap = 6 * (m->key_len + strlen(m->provider->name)) + 96;
+	cap = proxy_model_room(m);
 	p = body = xmalloc(cap);
-	p += sprintf(p, "{\"id\":");
-	p += jscan_quote(p, cap - (p - body), m->key, m->key_len);
-	p += sprintf(p, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
-	p += jscan_quote(p, cap - (p - body), m->provider->name,
-	    strlen(m->provider->name));
-	*p++ = '}';
+	p += proxy_model_json(p, cap, m);
 	http_reply(r, 200, "application/json", body, p - body, NULL);
 	free(body);
 }
