@@ -142,6 +142,18 @@ check_eq "one model by key" '200 chat' "$(status_of "$r") $(body_of "$r" | json 
 r=$(http GET /v1/models/bravo-only "$A_TOKEN")
 check_eq "another domain's model is not found by key" "404 model_not_found" "$(status_of "$r") $(code "$r")"
 
+# --- a token limited to some models --------------------------------------
+LIM=$(ctl -o json token create -d acme --name limited --model chat --model embed | json token)
+r=$(http GET /proxy/acme/v1/models "$LIM")
+check_eq "allow-listed token lists only its models" "chat embed" \
+    "$(body_of "$r" | python3 -c 'import json,sys; print(" ".join(sorted(m["id"] for m in json.load(sys.stdin)["data"])))')"
+r=$(http POST /proxy/acme/v1/chat/completions "$LIM" "$chat")
+check_eq "allow-listed model works" 200 "$(status_of "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "$LIM" '{"model":"slow","messages":[]}')
+check_eq "a model outside the allow-list is not found" "404 model_not_found" "$(status_of "$r") $(code "$r")"
+r=$(http GET /proxy/acme/v1/models/slow "$LIM")
+check_eq "nor retrievable by key" 404 "$(status_of "$r")"
+
 # --- tenant isolation -----------------------------------------------------
 r=$(http GET /proxy/acme/v1/models "$B_TOKEN")
 check_eq "B cannot list A's models" 404 "$(status_of "$r")"
