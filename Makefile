@@ -164,6 +164,12 @@ fuzz: $(FUZZ_BINS)
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
+# The HTTP server needs libevent, so it has its own link line.
+build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
+	agent/jscan.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -levent
 build/fuzz/fuzz-%:
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"

@@ -10,7 +10,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,8 @@
 #include "agent.h"
 #include "log.h"
 #include "xmalloc.h"
+
+#define HTTP_BODY_PRERESERVE	(1024 * 1024)
 
 enum http_state {
 	HTTP_READ_HEAD,		/* waiting for a request (idle when empty) */
@@ -58,6 +62,7 @@ struct http_conn {
 	size_t			 chunk_left;
 	int			 expect_continue;
 	int			 close_after;	/* Connection: close on this reply */
+	int			 http10;	/* HTTP/1.0: no chunked replies */
 };
 TAILQ_HEAD(http_conns, http_conn);
 
@@ -172,6 +177,7 @@ http_accept(struct evconnlistener *l, evutil_socket_t fd,
 		free(c);
 		return;
 	}
+	c->req.conn = c;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	bufferevent_setcb(c->bev, http_conn_read, NULL, http_conn_event, c);
 	http_conn_timeouts(c, 1);
@@ -236,7 +242,8 @@ static int
 http_is_tchar(unsigned char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+	    (ch >= '0' && ch <= '9') ||
+	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
 /*
@@ -252,8 +259,7 @@ http_parse_head(struct http_conn *c, const char **why)
 	size_t			 n;
 	int			 minor, have_cl = 0, chunked = 0;
 	unsigned long long	 cl = 0;
-	const char		*conn_hdr = NULL;
-	size_t			 conn_len = 0;
+	int			 conn_close = 0, conn_keep = 0;
 
 	/* Request line: METHOD SP target SP HTTP/1.x */
 	if ((eol = memchr(p, '\n', end - p)) == NULL || eol == p ||
@@ -275,14 +281,17 @@ http_parse_head(struct http_conn *c, const char **why)
 		r->query = value + 1;
 		r->query_len = q - value - 1;
 	}
-	for (n = 0; n < r->path_len; n++)
+	for (n = 0; n < (size_t)(q - p); n++)
 		if ((unsigned char)p[n] <= ' ' || p[n] == 0x7f)
 			return *why = "malformed request target", 400;
 	p = q + 1;
-	if (eol - 1 - p != 8 || memcmp(p, "HTTP/1.", 7) != 0 ||
-	    (p[7] != '0' && p[7] != '1'))
+	if (eol - 1 - p != 8 || memcmp(p, "HTTP/", 5) != 0 ||
+	    p[5] < '0' || p[5] > '9' || p[6] != '.' || p[7] < '0' || p[7] > '9')
+		return *why = "malformed request line", 400;
+	if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
 		return *why = "unsupported HTTP version", 505;
 	minor = p[7] - '0';
+	c->http10 = minor == 0;
 	p = eol + 1;
 
 	/* Header fields; obsolete line folding is refused. */
@@ -334,9 +343,10 @@ http_parse_head(struct http_conn *c, const char **why)
 				    501;
 			chunked = 1;
 		} else if (http_token_eq(name, n, "connection")) {
-			conn_hdr = value;
-			conn_len = q - value;
-		} else if (http_token_eq(name, n, "expect")) {
+			conn_close |= http_list_has(value, q - value, "close");
+			conn_keep |= http_list_has(value, q - value,
+			    "keep-alive");
+		} else if (minor == 1 && http_token_eq(name, n, "expect")) {
 			if (!http_token_eq(value, q - value, "100-continue"))
 				return *why = "unsupported Expect", 417;
 			c->expect_continue = 1;
@@ -347,12 +357,7 @@ http_parse_head(struct http_conn *c, const char **why)
 	/* RFC 9112 6.3: both framings at once is how requests get smuggled. */
 	if (chunked && have_cl)
 		return *why = "both Content-Length and Transfer-Encoding", 400;
-	if (minor == 1)
-		r->keep_alive = conn_hdr == NULL ||
-		    !http_list_has(conn_hdr, conn_len, "close");
-	else
-		r->keep_alive = conn_hdr != NULL &&
-		    http_list_has(conn_hdr, conn_len, "keep-alive");
+	r->keep_alive = !conn_close && (minor == 1 || conn_keep);
 	if (cl > c->server->cfg->max_body)
 		return *why = "request body too large", 413;
 	c->body_want = cl;
@@ -437,6 +442,7 @@ http_conn_reset(struct http_conn *c)
 	c->buf_len = c->head_len = c->body_want = 0;
 	c->expect_continue = 0;
 	c->close_after = 0;
+	c->http10 = 0;
 	if (c->buf_cap > 1024 * 1024) {
 		free(c->buf);
 		c->buf = NULL;
@@ -488,8 +494,13 @@ http_read_head(struct http_conn *c, struct evbuffer *in)
 		http_conn_fail(c, status, why);
 		return -1;
 	}
-	/* One allocation for the body; chunked bodies grow as they come. */
-	http_conn_reserve(c, c->body_want + 1);
+	/*
+	 * Room for the body in one allocation when it is modest; a large one
+	 * grows as its bytes actually arrive, so a client cannot claim
+	 * max_body of memory by announcing it.
+	 */
+	http_conn_reserve(c, (c->body_want < HTTP_BODY_PRERESERVE ?
+	    c->body_want : HTTP_BODY_PRERESERVE) + 1);
 	if (c->expect_continue && evbuffer_get_length(in) == 0 &&
 	    (c->body_want > 0 || c->state == HTTP_READ_CHUNKED))
 		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -540,10 +551,17 @@ http_read_chunked(struct http_conn *c, struct evbuffer *in)
 					return 1;
 				continue;
 			}
-			errno = 0;
-			size = strtoul(line, &end, 16);
-			if (end == line || (*end != '\0' && *end != ';' &&
-			    *end != ' ' && *end != '\t') || errno != 0) {
+			size = 0;
+			for (end = line; isxdigit((unsigned char)*end); end++) {
+				if (size > ULONG_MAX >> 4)
+					break;
+				size = size * 16 + (*end <= '9' ? *end - '0' :
+				    (*end | 0x20) - 'a' + 10);
+			}
+			while (*end == ' ' || *end == '\t')
+				end++;
+			if (end == line ||
+			    (end != line + n && *end != ';')) {
 				free(line);
 				http_conn_fail(c, 400, "malformed chunk size");
 				return -1;
@@ -726,7 +744,11 @@ http_stream_start(struct http_request *r, int status, const char *ctype)
 {
 	struct http_conn	*c = r->conn;
 
-	http_write_head(r, status, ctype,
+	/* HTTP/1.0 knows no chunks: the close ends the body (RFC 9112 6.1). */
+	if (c->http10)
+		c->close_after = 1;
+	http_write_head(r, status, ctype, c->http10 ?
+	    "Cache-Control: no-cache\r\n" :
 	    "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n", NULL);
 	c->state = HTTP_STREAMING;
 	bufferevent_setwatermark(c->bev, EV_WRITE, HTTP_STREAM_LOW_WATER, 0);
@@ -742,7 +764,9 @@ http_stream_write(struct http_request *r, const void *data, size_t len)
 	char			 size[24];
 	int			 n;
 
-	if (len > 0) {
+	if (len > 0 && c->http10)
+		evbuffer_add(out, data, len);
+	else if (len > 0) {
 		n = snprintf(size, sizeof(size), "%zx\r\n", len);
 		evbuffer_add(out, size, n);
 		evbuffer_add(out, data, len);
@@ -756,11 +780,15 @@ http_stream_end(struct http_request *r)
 {
 	struct http_conn	*c = r->conn;
 
-	bufferevent_write(c->bev, "0\r\n\r\n", 5);
 	r->on_abort = NULL;
 	r->on_drain = NULL;
 	c->state = HTTP_FLUSHING;
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	if (!c->http10)
+		bufferevent_write(c->bev, "0\r\n\r\n", 5);
+	else	/* nothing more to write: finish on the next loop pass */
+		bufferevent_trigger(c->bev, EV_WRITE,
+		    BEV_TRIG_DEFER_CALLBACKS);
 }
 
 const char *
