@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "fake-llm.h"
 #include "xmalloc.h"
 
@@ -463,12 +465,43 @@ wire_openai_completions_chunk(struct exchange *ex, enum wire_chunk kind,
 	return o;
 }
 
+/*
+ * encoding_format "base64", as the OpenAI SDKs ask by default: the vector
+ * as little-endian float32 values, base64-encoded.
+ */
+static cJSON *
+wire_embedding_base64(const cJSON *vec)
+{
+	unsigned char	 raw[WIRE_DIMENSIONS * 4];
+	char		 b64[sizeof(raw) * 2];
+	const cJSON	*v;
+	float		 f;
+	uint32_t	 bits;
+	size_t		 n = 0;
+
+	cJSON_ArrayForEach(v, vec) {
+		if (n + 4 > sizeof(raw))
+			break;
+		f = (float)v->valuedouble;
+		memcpy(&bits, &f, sizeof(bits));
+		raw[n++] = bits & 0xff;
+		raw[n++] = (bits >> 8) & 0xff;
+		raw[n++] = (bits >> 16) & 0xff;
+		raw[n++] = (bits >> 24) & 0xff;
+	}
+	sodium_bin2base64(b64, sizeof(b64), raw, n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	return cJSON_CreateString(b64);
+}
+
 static cJSON *
 wire_openai_embeddings_reply(struct exchange *ex)
 {
-	cJSON	*o, *data, *all, *vec, *d, *u;
-	int	 i = 0;
+	const cJSON	*fmt = wire_get(ex->body, "encoding_format");
+	cJSON		*o, *data, *all, *vec, *d, *u;
+	int		 i = 0, base64;
 
+	base64 = cJSON_IsString(fmt) && strcmp(fmt->valuestring, "base64") == 0;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "object", "list");
 	data = cJSON_AddArrayToObject(o, "data");
@@ -477,7 +510,12 @@ wire_openai_embeddings_reply(struct exchange *ex)
 		d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "object", "embedding");
 		wire_add_int(d, "index", i++);
-		cJSON_AddItemToObject(d, "embedding", vec);
+		if (base64) {
+			cJSON_AddItemToObject(d, "embedding",
+			    wire_embedding_base64(vec));
+			cJSON_Delete(vec);
+		} else
+			cJSON_AddItemToObject(d, "embedding", vec);
 		cJSON_AddItemToArray(data, d);
 	}
 	cJSON_Delete(all);
