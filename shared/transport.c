@@ -8,6 +8,7 @@
 
 static const struct transport_ops *transport_table[] = {
 	&transport_unix_ops,
+	&transport_ssh_ops,
 };
 
 struct transport *

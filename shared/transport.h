@@ -1,7 +1,7 @@
 /*
  * Byte-stream transports to the agent's admin socket: a small vtable chosen
- * by name ("unix" now; an SSH direct-streamlocal channel next to it later),
- * so the JSON-RPC client does not care how the bytes travel.
+ * by name ("unix", or "ssh": a direct-streamlocal channel through the
+ * host's sshd), so the JSON-RPC client does not care how the bytes travel.
  */
 #ifndef CUBE_TRANSPORT_H
 #define CUBE_TRANSPORT_H
@@ -14,7 +14,8 @@ enum transport_status {
 	TRANSPORT_OK = 0,
 	TRANSPORT_MISSING,	/* no such socket (or a directory on its path) */
 	TRANSPORT_REFUSED,	/* the socket exists, nobody listens */
-	TRANSPORT_DENIED,	/* permission denied */
+	TRANSPORT_DENIED,	/* permission denied, authentication refused */
+	TRANSPORT_HOSTKEY,	/* the host's key is unknown or changed */
 	TRANSPORT_FAILED,	/* anything else */
 };
 
@@ -62,7 +63,7 @@ struct transport {
 };
 
 /*
- * A transport of the named kind ("unix"), not yet connected, or NULL when
+ * A transport of the named kind ("unix", "ssh"), not yet connected, or NULL when
  * there is no such kind. Caller owns it; free with transport_free().
  */
 struct transport	*transport_new(const char *name);
@@ -92,5 +93,11 @@ extern const struct transport_ops transport_unix_ops;
  * else /tmp/cube-UID/agent.sock. Caller owns the result; free with free().
  */
 char	*transport_unix_default_path(void);
+
+/* transport-ssh.c */
+extern const struct transport_ops transport_ssh_ops;
+
+/* The socket -H reaches when none is named: a system agent's, as root. */
+#define TRANSPORT_SSH_DEFAULT_PATH	"/run/cube/agent.sock"
 
 #endif

@@ -12,16 +12,21 @@
 #include "cubectl.h"
 #include "rpc.h"
 #include "transport.h"
+#include "xmalloc.h"
 
-/* What to suggest when the socket cannot be reached. */
+/* What to suggest when the agent cannot be reached, per transport. */
 static const struct {
+	const char		*transport;
 	enum transport_status	 status;
 	const char		*hint;
 } client_hints[] = {
-	{ TRANSPORT_MISSING,	" (is cube-agent running?)" },
-	{ TRANSPORT_REFUSED,	" (is cube-agent running? the socket may be"
-				" left from an earlier run)" },
-	{ TRANSPORT_DENIED,	" (is your user in the socket's group?)" },
+	{ "unix", TRANSPORT_MISSING,	" (is cube-agent running?)" },
+	{ "unix", TRANSPORT_REFUSED,	" (is cube-agent running? the socket may"
+					" be left from an earlier run)" },
+	{ "unix", TRANSPORT_DENIED,	" (is your user in the socket's group?)" },
+	{ "ssh",  TRANSPORT_MISSING,	": is cube-agent running there, on that"
+					" socket (-s), and may the ssh user"
+					" use it?" },
 };
 
 /* How a failed call reads, when it is not the agent's own error. */
@@ -29,9 +34,9 @@ static const struct {
 	enum rpc_client_status	 status;
 	const char		*prefix;
 } client_failures[] = {
-	{ RPC_CLIENT_TRANSPORT,	"cannot reach the agent at" },
-	{ RPC_CLIENT_TIMEOUT,	"cannot reach the agent at" },
-	{ RPC_CLIENT_PROTOCOL,	"bad reply from the agent at" },
+	{ RPC_CLIENT_TRANSPORT,	"cannot reach the agent" },
+	{ RPC_CLIENT_TIMEOUT,	"cannot reach the agent" },
+	{ RPC_CLIENT_PROTOCOL,	"bad reply from the agent" },
 };
 
 /* An environment variable, or NULL when unset or empty. */
@@ -50,10 +55,7 @@ client_init(struct cubectl *c)
 	c->output = CUBECTL_TABLE;
 	c->timeout_ms = RPC_CLIENT_TIMEOUT_MS;
 	c->host = client_env("CUBE_HOST");
-	if ((c->socket = client_env("CUBE_SOCKET")) == NULL) {
-		c->socket_default = transport_unix_default_path();
-		c->socket = c->socket_default;
-	}
+	c->socket = client_env("CUBE_SOCKET");
 }
 
 /* Take the global options (-s, -H, -F, -i, -o) found in a. */
@@ -75,36 +77,62 @@ client_apply_globals(struct cubectl *c, const struct args *a)
 		    CUBECTL_TABLE;
 }
 
-/* Connect to the agent; an exit status (EXIT_OK or EXIT_UNREACHABLE). */
+/*
+ * Where the agent is, for messages: "at SOCKET" locally, "on HOST" over
+ * SSH. The socket defaults to this user's (locally) or a system agent's
+ * (over SSH, where the remote user's runtime directory is unknown).
+ */
+static void
+client_locate(struct cubectl *c)
+{
+	if (c->socket == NULL) {
+		if (c->host != NULL)
+			c->socket = TRANSPORT_SSH_DEFAULT_PATH;
+		else {
+			c->socket_default = transport_unix_default_path();
+			c->socket = c->socket_default;
+		}
+	}
+	free(c->where);
+	if (c->host != NULL)
+		xasprintf(&c->where, "on %s (%s)", c->host, c->socket);
+	else
+		xasprintf(&c->where, "at %s", c->socket);
+}
+
+/* Connect to the agent; an exit status (EXIT_OK, _DENIED, _UNREACHABLE). */
 static int
 client_connect(struct cubectl *c)
 {
 	struct transport_address	 addr;
 	struct transport		*t;
-	const char			*hint = "";
-	char				 err[256];
+	const char			*kind, *hint = "";
+	char				 err[1024];
 	size_t				 i;
 
-	if (c->host != NULL) {
-		output_error("cannot reach the agent on %s: SSH transport not"
-		    " available yet", c->host);
-		return EXIT_UNREACHABLE;
-	}
+	client_locate(c);
+	kind = c->host != NULL ? "ssh" : "unix";
 	memset(&addr, 0, sizeof(addr));
 	addr.path = c->socket;
-	if ((t = transport_new("unix")) == NULL) {
-		output_error("no unix transport");
+	addr.host = c->host;
+	addr.ssh_config = c->ssh_config;
+	addr.identity = c->identity;
+	if ((t = transport_new(kind)) == NULL) {
+		output_error("no %s transport", kind);
 		return EXIT_UNREACHABLE;
 	}
 	if (transport_connect(t, &addr, err, sizeof(err)) == -1) {
 		for (i = 0; i < sizeof(client_hints) / sizeof(client_hints[0]);
 		    i++)
-			if (client_hints[i].status == t->status)
+			if (strcmp(client_hints[i].transport, kind) == 0 &&
+			    client_hints[i].status == t->status)
 				hint = client_hints[i].hint;
-		output_error("cannot reach the agent at %s: %s%s", c->socket,
-		    err, hint);
+		output_error("cannot reach the agent %s: %s%s", c->where, err,
+		    hint);
+		i = t->status == TRANSPORT_DENIED ? EXIT_DENIED :
+		    EXIT_UNREACHABLE;
 		transport_free(t);
-		return EXIT_UNREACHABLE;
+		return (int)i;
 	}
 	c->rpc = rpc_client_new(t, c->timeout_ms);
 	return EXIT_OK;
@@ -138,7 +166,7 @@ client_call(struct cubectl *c, const char *method, cJSON *params,
 		if (client_failures[i].status == status)
 			prefix = client_failures[i].prefix;
 	if (prefix != NULL)
-		output_error("%s %s: %s", prefix, c->socket, err);
+		output_error("%s %s: %s", prefix, c->where, err);
 	else
 		output_error("%s", err);	/* the agent's own words */
 	return rpc_client_exit_status(status, code);
@@ -151,4 +179,6 @@ client_free(struct cubectl *c)
 	c->rpc = NULL;
 	free(c->socket_default);
 	c->socket_default = NULL;
+	free(c->where);
+	c->where = NULL;
 }

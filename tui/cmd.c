@@ -34,7 +34,8 @@ const struct args_flag cmd_global_flags[] = {
 	{ .name = "-H", .type = ARGS_STRING, .metavar = "[USER@]HOST[:PORT]",
 	  .help = "reach the agent on HOST over SSH (default: $CUBE_HOST)" },
 	{ .name = "-s", .type = ARGS_STRING, .metavar = "SOCKET",
-	  .help = "the agent's admin socket (default: $CUBE_SOCKET)" },
+	  .help = "the agent's admin socket, on HOST with -H (default:"
+	      " $CUBE_SOCKET, else your agent's; with -H /run/cube/agent.sock)" },
 	{ .name = "-F", .type = ARGS_STRING, .metavar = "SSH_CONFIG",
 	  .help = "ssh configuration file, as ssh -F" },
 	{ .name = "-i", .type = ARGS_STRING, .metavar = "IDENTITY",

@@ -89,6 +89,7 @@ enum cubectl_output {
 struct cubectl {
 	const char		*socket;	/* -s, $CUBE_SOCKET, or default */
 	char			*socket_default;
+	char			*where;		/* "at SOCKET", "on HOST (SOCKET)" */
 	const char		*host;		/* -H or $CUBE_HOST */
 	const char		*ssh_config;	/* -F */
 	const char		*identity;	/* -i */
