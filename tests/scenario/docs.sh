@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Manual pages render cleanly and document what the code accepts: every
-# cube-agent config key and long option is in cube-agent(8).
+# cube-agent config key and long option is in cube-agent(8), every key has
+# an entry in cube-agent.conf(5), with its option where it has one.
 . "$(dirname "$0")/../lib.sh"
 cd "$CUBE_ROOT"
 
@@ -23,6 +24,18 @@ opts=$(sed -n 's/^\t{ "\([a-z-]*\)",.*_argument.*/\1/p' agent/main.c)
 for o in $opts; do
 	check "cube-agent.8 documents --$o" grep -q -- "$o" man/cube-agent.8
 done
+conf=man/cube-agent.conf.5
+for k in $keys; do
+	check "cube-agent.conf.5 has an entry for '$k'" \
+	    grep -Eq "^\.It Cm $k( |$)|^\.It .*, Cm $k( |$)" "$conf"
+done
+for o in $opts; do
+	case " $keys " in *" $o "*) ;; *) continue ;; esac
+	check "cube-agent.conf.5 names --$o" grep -qF -- "Fl \\-$o" "$conf"
+done
+check "cube-agent.8 refers to cube-agent.conf(5)" grep -q '^\.Xr cube-agent.conf 5' man/cube-agent.8
+check "cubectl.1 refers to cube-agent.conf(5)" grep -q '^\.Xr cube-agent.conf 5' man/cubectl.1
+
 help=$("$CUBE_BIN/cube-agent" --help)
 for o in $opts; do
 	case $o in config|verbose|help|version) continue ;; esac
