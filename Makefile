@@ -51,7 +51,7 @@ AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.
 AGENT_MAIN := agent/main.c
 
 # tui/: cubectl (and later cube-tui).
-CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/output.c
+CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/complete.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 
 FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \
@@ -76,7 +76,7 @@ else
 Q := @
 endif
 
-.PHONY: all check check-build demo bench install clean
+.PHONY: all check check-build demo bench install install-data clean
 # Keep the unit tests' objects: they are intermediate to make, not to us.
 .SECONDARY:
 all: $(PROGRAMS)
@@ -131,16 +131,28 @@ bench: all $(BIN)/fake-llm
 	@./scripts/bench $(BIN)
 
 # Programs, manual pages and completions where packagers expect them.
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
-	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+# install-data is what needs no build, so tests can check it quickly.
+install: all install-data
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BIN)/cube-agent $(DESTDIR)$(PREFIX)/sbin/cube-agent
 	install -m 0755 $(BIN)/cubectl $(DESTDIR)$(PREFIX)/bin/cubectl
-	install -m 0644 man/cube-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+install-data:
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
+	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0644 man/cubectl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/cube-agent.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 man/cube-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 completions/cubectl.bash \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cubectl
+	install -m 0644 completions/_cubectl \
+	    $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_cubectl
+	install -m 0644 completions/cubectl.fish \
+	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cubectl.fish
 
 clean:
 	rm -rf build bin

@@ -1,46 +1,27 @@
 # bash completion for cubectl(1).
-# Nouns, verbs and flags follow the command table in tui/cmd.c;
-# tests/unit/test-cubectl-table.c checks that they agree.
+# Nouns, verbs, flags and what their values are come from "cubectl
+# __complete", which prints the command table of tui/cmd.c (its format is
+# described in tui/complete.c), so this file lists none of them. Names of
+# domains, providers, models and tokens come from the agent itself, through
+# "cubectl -o json NOUN list" with the connection options already typed;
+# when the agent cannot be reached there are simply none.
 
-_cubectl_globals="-H -s -F -i -o -h --help --version"
-_cubectl_nouns="status domain provider model token"
-
-# The verbs of a noun (none for status).
-_cubectl_verbs()
+# The names KIND ("names:NOUN:FIELD:SCOPE") stands for, one per line. Uses
+# the caller's bin, conn and dom.
+_cubectl_names()
 {
-	case "$1" in
-	domain)		echo "create list edit delete" ;;
-	provider)	echo "add list test models delete" ;;
-	model)		echo "deploy list show edit enable disable delete" ;;
-	token)		echo "create list revoke" ;;
-	esac
-}
+	local noun field scope
+	local -a args t=()
 
-# The flags of "noun verb".
-_cubectl_flags()
-{
-	case "$1" in
-	"status")		echo "" ;;
-	"domain create")	echo "" ;;
-	"domain list")		echo "" ;;
-	"domain edit")		echo "--log-content --trace-retention" ;;
-	"domain delete")	echo "" ;;
-	"provider add")		echo "-d --domain --driver --url --api-key-stdin --api-key-file" ;;
-	"provider list")	echo "-d --domain" ;;
-	"provider test")	echo "-d --domain" ;;
-	"provider models")	echo "-d --domain" ;;
-	"provider delete")	echo "-d --domain" ;;
-	"model deploy")		echo "-d --domain --provider --name --model-id --key --category --tools --vision --price-input --price-output --price-cached --temperature --max-tokens --system-prompt --guard-in --guard-out --description --inactive" ;;
-	"model list")		echo "-d --domain" ;;
-	"model show")		echo "-d --domain" ;;
-	"model edit")		echo "-d --domain --new-key --provider --name --model-id --category --tools --vision --price-input --price-output --price-cached --temperature --max-tokens --system-prompt --guard-in --guard-out --description --inactive --no-tools --no-vision" ;;
-	"model enable")		echo "-d --domain" ;;
-	"model disable")	echo "-d --domain" ;;
-	"model delete")		echo "-d --domain" ;;
-	"token create")		echo "-d --domain --name --expires --rpm --tpm --budget --model" ;;
-	"token list")		echo "-d --domain" ;;
-	"token revoke")		echo "-d --domain" ;;
-	esac
+	IFS=: read -r _ noun field scope <<<"$1"
+	args=("${conn[@]}" -o json "$noun" list)
+	if [ "$scope" = -d ]; then
+		[ -n "$dom" ] || return 0
+		args+=(-d "$dom")
+	fi
+	command -v timeout >/dev/null && t=(timeout 5)
+	"${t[@]}" "$bin" "${args[@]}" 2>/dev/null </dev/null |
+	    sed -n "s/^\t\t\"$field\":[[:space:]]*\"\([^\"]*\)\".*/\1/p"
 }
 
 # Set COMPREPLY to the compgen matches of $cur (one per line, spaces kept).
@@ -49,58 +30,95 @@ _cubectl_reply()
 	mapfile -t COMPREPLY < <(compgen "$@" -- "$cur")
 }
 
+# Complete a value of KIND.
+_cubectl_value()
+{
+	case $1 in
+	file)		compopt -o filenames 2>/dev/null; _cubectl_reply -f ;;
+	choice:*)	local c=${1#choice:}; _cubectl_reply -W "${c//,/ }" ;;
+	names:*)	_cubectl_reply -W "$(_cubectl_names "$1")" ;;
+	*)		COMPREPLY=() ;;
+	esac
+}
+
 _cubectl()
 {
-	local cur prev word noun="" verb="" i
-	local takes_value=" -H -s -F -i -o -d --domain --driver --url --api-key-file --log-content --trace-retention --provider --name --model-id --key --new-key --category --price-input --price-output --price-cached --temperature --max-tokens --system-prompt --guard-in --guard-out --description --expires --rpm --tpm --budget --model "
+	local cur words cword bin type n v name alias kind help
+	local noun="" cmd="" want="" dom="" nouns="" globals="" w i nargs=0
+	local -a conn=()
+	local -A verbs=() argkind=() flags=() fkind=()
 
-	cur=${COMP_WORDS[COMP_CWORD]}
-	prev=""
-	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD-1]}
-
-	# Values of the flag before the cursor.
-	case "$prev" in
-	-o)		_cubectl_reply -W "table json"; return ;;
-	--driver)	_cubectl_reply -W "openai ollama vllm"; return ;;
-	--category)	_cubectl_reply -W "llm embedding"; return ;;
-	--log-content)	_cubectl_reply -W "on off"; return ;;
-	-s|-F|-i|--api-key-file)
-			_cubectl_reply -f; return ;;
-	esac
-	if [[ "$takes_value" == *" $prev "* ]]; then
-		COMPREPLY=()
-		return
+	if declare -F _get_comp_words_by_ref >/dev/null; then
+		_get_comp_words_by_ref -n : cur words cword
+	else
+		cur=${COMP_WORDS[COMP_CWORD]}
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
 	fi
+	bin=${words[0]/#\~/$HOME}
 
-	# Find the noun and verb typed so far, skipping flags and their values.
-	for ((i = 1; i < COMP_CWORD; i++)); do
-		word=${COMP_WORDS[i]}
-		if [[ "$word" == -* ]]; then
-			[[ "$takes_value" == *" $word "* ]] && ((i++))
+	while IFS=$'\t' read -r type n v name alias kind help; do
+		case $type in
+		noun)	nouns+=" $n" ;;
+		cmd)	[ "$v" = - ] || verbs[$n]+=" $v"
+			argkind["$n $v"]=$kind ;;
+		flag)	flags["$n $v"]+=" $name"
+			fkind["$n $v $name"]=$kind
+			[ "$alias" = - ] && continue
+			flags["$n $v"]+=" $alias"
+			fkind["$n $v $alias"]=$kind ;;
+		global)	globals+=" $name"
+			fkind["* $name"]=$kind
+			[ "$alias" = - ] && continue
+			globals+=" $alias"
+			fkind["* $alias"]=$kind ;;
+		esac
+	done < <("$bin" __complete 2>/dev/null </dev/null)
+	[ -n "$nouns" ] || return 0
+
+	# The noun and verb typed so far, skipping flags and their values, and
+	# what the agent's names are fetched with: the connection options
+	# given and the domain.
+	for ((i = 1; i < cword; i++)); do
+		w=${words[i]}
+		if [[ $w == -?* ]]; then
+			kind=${fkind["$cmd $w"]-${fkind["* $w"]-}}
+			case $kind in ""|-) continue ;; esac
+			if ((i + 1 == cword)); then
+				want=$kind
+				break
+			fi
+			((i++))
+			case $kind in names:domain:*) dom=${words[i]} ;; esac
+			[ -z "${fkind["* $w"]-}" ] || [ "$w" = -o ] ||
+			    conn+=("$w" "${words[i]}")
 			continue
 		fi
 		if [ -z "$noun" ]; then
-			noun=$word
-		elif [ -z "$verb" ] && [ -n "$(_cubectl_verbs "$noun")" ]; then
-			verb=$word
+			noun=$w
+			[ -n "${verbs[$noun]-}" ] || cmd="$noun -"
+		elif [ -z "$cmd" ]; then
+			cmd="$noun $w"
+		else
+			((nargs++))
 		fi
 	done
 
-	if [ -z "$noun" ]; then
-		if [[ "$cur" == -* ]]; then
-			_cubectl_reply -W "$_cubectl_globals"
-		else
-			_cubectl_reply -W "$_cubectl_nouns"
-		fi
-		return
+	if [ -n "$want" ]; then
+		_cubectl_value "$want"
+	elif [[ $cur == -* ]]; then
+		_cubectl_reply -W "${flags[$cmd]-} $globals"
+	elif [ -z "$noun" ]; then
+		_cubectl_reply -W "$nouns"
+	elif [ -z "$cmd" ]; then
+		_cubectl_reply -W "${verbs[$noun]-}"
+	elif ((nargs == 0)); then
+		_cubectl_value "${argkind[$cmd]-}"
 	fi
-	if [ -z "$verb" ] && [ -n "$(_cubectl_verbs "$noun")" ]; then
-		_cubectl_reply -W "$(_cubectl_verbs "$noun") --help"
-		return
+	if declare -F __ltrim_colon_completions >/dev/null; then
+		__ltrim_colon_completions "$cur"
 	fi
-	if [[ "$cur" == -* ]]; then
-		_cubectl_reply -W "$(_cubectl_flags "$noun${verb:+ $verb}") $_cubectl_globals"
-	fi
+	return 0
 }
 
 complete -F _cubectl cubectl

@@ -1,8 +1,8 @@
 /*
  * The command table: every noun and verb with its admin method, positional
- * argument, flags and output. Lookup, parsing, JSON params, synopses and
- * --help are all generated from it; tests check the man page and the bash
- * completion against it.
+ * argument, flags and output. Lookup, parsing, JSON params, synopses,
+ * --help and the shell completions' words (complete.c) are all generated
+ * from it; a test checks the man page against it.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -225,7 +225,7 @@ const struct cmd_entry cmd_table[] = {
 	  "show the agent's version, uptime, TEE and seal key" },
 
 	{ "domain", "create", "domain.create", &cmd_arg_domain_name,
-	  cmd_no_flags, 0, CMD_OUTPUT_OBJECT, cmd_domain_fields, NULL,
+	  cmd_no_flags, CMD_NEW, CMD_OUTPUT_OBJECT, cmd_domain_fields, NULL,
 	  "create a domain" },
 	{ "domain", "list", "domain.list", NULL, cmd_no_flags, 0,
 	  CMD_OUTPUT_LIST, cmd_domain_columns, NULL,
@@ -238,7 +238,7 @@ const struct cmd_entry cmd_table[] = {
 	  "delete a domain and everything in it" },
 
 	{ "provider", "add", "provider.add", &cmd_arg_provider,
-	  cmd_provider_add_flags, 0, CMD_OUTPUT_OBJECT, cmd_provider_fields,
+	  cmd_provider_add_flags, CMD_NEW, CMD_OUTPUT_OBJECT, cmd_provider_fields,
 	  cmd_provider_add,
 	  "add a provider; its API key is sealed to the agent here" },
 	{ "provider", "list", "provider.list", NULL, cmd_in_domain_flags, 0,

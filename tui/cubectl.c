@@ -19,6 +19,11 @@ cubectl_run(struct cubectl *c, int argc, char **argv)
 	char			 err[1024];
 	int			 n, used, rc;
 
+	/* Hidden: what the shell completions complete from. */
+	if (argc == 1 && strcmp(argv[0], "__complete") == 0) {
+		complete_print(stdout);
+		return EXIT_OK;
+	}
 	n = args_parse(&globals, cmd_global_flags, NULL, argc, argv,
 	    ARGS_STOP_AT_POSITIONAL, err, sizeof(err));
 	if (n == -1) {

@@ -135,6 +135,7 @@ enum cmd_output {
 };
 
 #define CMD_EDIT	0x1	/* needs at least one change flag */
+#define CMD_NEW		0x2	/* the positional names an object to create */
 
 struct cmd_entry {
 	const char			*noun;
@@ -177,6 +178,9 @@ int	 cmd_exec_default(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_output(struct cubectl *, const struct cmd_entry *,
 	    const struct args *, struct cJSON *);
+
+/* complete.c: the table for shell completions (cubectl __complete). */
+void	 complete_print(FILE *);
 
 /* cmd-status.c, cmd-domain.c, cmd-provider.c, cmd-model.c, cmd-token.c */
 extern const struct output_field	 cmd_status_fields[];

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Manual pages render cleanly and document what the code accepts: every
-# cube-agent config key and long option is in cube-agent(8).
+# cube-agent config key and long option is in cube-agent(8), every key has
+# an entry in cube-agent.conf(5), with its option where it has one; make
+# install puts every page and completion where packagers expect them.
 . "$(dirname "$0")/../lib.sh"
 cd "$CUBE_ROOT"
 
@@ -23,6 +25,40 @@ opts=$(sed -n 's/^\t{ "\([a-z-]*\)",.*_argument.*/\1/p' agent/main.c)
 for o in $opts; do
 	check "cube-agent.8 documents --$o" grep -q -- "$o" man/cube-agent.8
 done
+conf=man/cube-agent.conf.5
+for k in $keys; do
+	check "cube-agent.conf.5 has an entry for '$k'" \
+	    grep -Eq "^\.It Cm $k( |$)|^\.It .*, Cm $k( |$)" "$conf"
+done
+for o in $opts; do
+	case " $keys " in *" $o "*) ;; *) continue ;; esac
+	check "cube-agent.conf.5 names --$o" grep -qF -- "Fl \\-$o" "$conf"
+done
+check "cube-agent.8 refers to cube-agent.conf(5)" grep -q '^\.Xr cube-agent.conf 5' man/cube-agent.8
+check "cubectl.1 refers to cube-agent.conf(5)" grep -q '^\.Xr cube-agent.conf 5' man/cubectl.1
+
+# make install: the data part for real (no build needed), the programs'
+# destinations from its dry run so that no release build starts here.
+root="$T_DIR/root"
+out=$(make -s install-data DESTDIR="$root" PREFIX=/usr 2>&1)
+check_eq "make install-data runs quietly" "" "$out"
+for page in man/*.[0-9]; do
+	f="$root/usr/share/man/man${page##*.}/${page#man/}"
+	check "installs $f" cmp -s "$page" "$f"
+done
+check "installs the bash completion" cmp -s completions/cubectl.bash \
+    "$root/usr/share/bash-completion/completions/cubectl"
+check "installs the zsh completion" cmp -s completions/_cubectl \
+    "$root/usr/share/zsh/vendor-completions/_cubectl"
+check "installs the fish completion" cmp -s completions/cubectl.fish \
+    "$root/usr/share/fish/vendor_completions.d/cubectl.fish"
+n=$(find "$root" -type f | wc -l)
+check_eq "installs nothing else" "$(($(ls man/*.[0-9] | wc -l) + 3))" "$n"
+plan=$(make -n install DESTDIR="$root" PREFIX=/usr)
+check_contains "make install: cube-agent in sbin" "bin/cube-agent $root/usr/sbin/cube-agent" "$plan"
+check_contains "make install: cubectl in bin" "bin/cubectl $root/usr/bin/cubectl" "$plan"
+check_contains "make install: includes install-data" "$root/usr/share/zsh/vendor-completions/_cubectl" "$plan"
+
 help=$("$CUBE_BIN/cube-agent" --help)
 for o in $opts; do
 	case $o in config|verbose|help|version) continue ;; esac

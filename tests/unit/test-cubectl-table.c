@@ -1,8 +1,8 @@
 /*
- * The man page and the bash completion against cubectl's command table
- * (tui/cmd.c), so they cannot drift: every noun, verb and flag is in both,
- * and the completion offers nothing the table does not have. Run from the
- * repository root.
+ * The man page and the shell completions against cubectl's command table
+ * (tui/cmd.c), so they cannot drift: every noun, verb and flag is in the
+ * man page and in "cubectl __complete", which the completions read instead
+ * of listing words themselves. Run from the repository root.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +16,8 @@
 #include "cubectl.h"
 
 #define MAN_PAGE	"man/cubectl.1"
-#define COMPLETION	"completions/cubectl.bash"
+#define COMPLETIONS	{ "completions/cubectl.bash", "completions/_cubectl", \
+			  "completions/cubectl.fish", NULL }
 
 static char *
 slurp(const char *path)
@@ -67,24 +68,6 @@ has_word(const char *s, const char *end, const char *word)
 	return 0;
 }
 
-/* The line of text that contains needle, as [*start, *end); 0 if none. */
-static int
-find_line(const char *text, const char *needle, const char **start,
-    const char **end)
-{
-	const char	*p;
-
-	if ((p = strstr(text, needle)) == NULL)
-		return 0;
-	while (p > text && p[-1] != '\n')
-		p--;
-	*start = p;
-	*end = strchr(p, '\n');
-	if (*end == NULL)
-		*end = p + strlen(p);
-	return 1;
-}
-
 /* Does the man page have "Fl x" for the flag "-x" (or "Fl -x" for "--x")? */
 static int
 has_flag_macro(const char *text, const char *flag)
@@ -108,21 +91,6 @@ words(const struct cmd_entry *ce, char *buf, size_t len)
 		snprintf(buf, len, "%s %s", ce->noun, ce->verb);
 	else
 		snprintf(buf, len, "%s", ce->noun);
-}
-
-/* Is name a flag (or alias) of flags? */
-static int
-is_flag(const struct args_flag *flags, const char *name, size_t len)
-{
-	const struct args_flag	*f;
-
-	for (f = flags; f->name != NULL; f++) {
-		if ((strlen(f->name) == len && strncmp(f->name, name, len) == 0) ||
-		    (f->alias != NULL && strlen(f->alias) == len &&
-		    strncmp(f->alias, name, len) == 0))
-			return 1;
-	}
-	return 0;
 }
 
 /* Every command has an ".It Cm noun verb" entry; every flag an "Fl". */
@@ -169,59 +137,11 @@ test_man_page(void **state)
 	free(text);
 }
 
-/* Each word of the quoted echo on [start, end) must satisfy ok(). */
-static void
-check_echo_words(const char *start, const char *end, const char *what,
-    int (*ok)(const void *, const char *, size_t), const void *arg)
-{
-	const char	*p, *q;
-	size_t		 len;
-
-	if ((p = strstr(start, "echo \"")) == NULL || p > end)
-		fail_msg("%s: no echo for %s", COMPLETION, what);
-	p += strlen("echo \"");
-	for (;;) {
-		p += strspn(p, " ");
-		if (*p == '"')
-			break;
-		len = strcspn(p, " \"");
-		q = p + len;
-		if (q > end)
-			fail_msg("%s: unterminated echo for %s", COMPLETION, what);
-		if (!ok(arg, p, len))
-			fail_msg("%s: %s offers '%.*s', not in the table",
-			    COMPLETION, what, (int)len, p);
-		p = q;
-	}
-}
-
 static int
-ok_flag(const void *arg, const char *word, size_t len)
-{
-	return is_flag(arg, word, len);
-}
-
-static int
-ok_verb(const void *arg, const char *word, size_t len)
-{
-	const char	*noun = arg;
-	size_t		 i;
-
-	for (i = 0; i < cmd_table_size; i++)
-		if (strcmp(cmd_table[i].noun, noun) == 0 &&
-		    cmd_table[i].verb != NULL &&
-		    strlen(cmd_table[i].verb) == len &&
-		    strncmp(cmd_table[i].verb, word, len) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-ok_noun(const void *arg, const char *word, size_t len)
+ok_noun(const char *word, size_t len)
 {
 	size_t	i;
 
-	(void)arg;
 	for (i = 0; i < cmd_nouns_size; i++)
 		if (strlen(cmd_nouns[i].noun) == len &&
 		    strncmp(cmd_nouns[i].noun, word, len) == 0)
@@ -229,95 +149,136 @@ ok_noun(const void *arg, const char *word, size_t len)
 	return 0;
 }
 
-/* The completion's nouns, verbs and flags are exactly the table's. */
+/* cubectl __complete's output; caller frees. */
+static char *
+complete_text(void)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	assert_non_null(f = open_memstream(&text, &len));
+	complete_print(f);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/* Does text have a line starting with prefix? */
+static int
+has_line(const char *text, const char *prefix)
+{
+	const char	*p;
+	size_t		 len = strlen(prefix);
+
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p != NULL ? p + 1 : NULL)
+		if (strncmp(p, prefix, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every noun, command, flag and alias of the table is in the spec. */
 static void
-test_completion(void **state)
+test_complete_spec(void **state)
 {
 	const struct cmd_entry	*ce;
 	const struct args_flag	*f;
-	const char		*start, *end, *tv_start, *tv_end;
-	char			*text, want[256], flagword[64];
+	char			*text, want[256];
+	const char		*verb;
 	size_t			 i;
 
 	(void)state;
-	text = slurp(COMPLETION);
-
-	/* Nouns, and global options. */
-	assert_true(find_line(text, "_cubectl_nouns=\"", &start, &end));
-	for (i = 0; i < cmd_nouns_size; i++)
-		if (!has_word(start, end, cmd_nouns[i].noun))
-			fail_msg("%s: noun %s missing", COMPLETION,
-			    cmd_nouns[i].noun);
-	assert_true(find_line(text, "_cubectl_globals=\"", &start, &end));
-	for (f = cmd_global_flags; f->name != NULL; f++)
-		if (!has_word(start, end, f->name) ||
-		    (f->alias != NULL && !has_word(start, end, f->alias)))
-			fail_msg("%s: global %s missing", COMPLETION, f->name);
-	assert_true(find_line(text, "local takes_value=\"", &tv_start,
-	    &tv_end));
-
+	text = complete_text();
+	for (i = 0; i < cmd_nouns_size; i++) {
+		snprintf(want, sizeof(want), "noun\t%s\t-\t", cmd_nouns[i].noun);
+		if (!has_line(text, want))
+			fail_msg("__complete: noun %s missing", cmd_nouns[i].noun);
+	}
 	for (i = 0; i < cmd_table_size; i++) {
 		ce = &cmd_table[i];
-		words(ce, want + 1, sizeof(want) - 3);
-		want[0] = '"';
-		strcat(want, "\")");
-		if (!find_line(text, want, &start, &end))
-			fail_msg("%s: no case for %s", COMPLETION, want);
+		verb = ce->verb != NULL ? ce->verb : "-";
+		snprintf(want, sizeof(want), "cmd\t%s\t%s\t-\t-\t", ce->noun,
+		    verb);
+		if (!has_line(text, want))
+			fail_msg("__complete: %s %s missing", ce->noun, verb);
 		for (f = ce->flags; f->name != NULL; f++) {
-			if (!has_word(start, end, f->name) ||
-			    (f->alias != NULL && !has_word(start, end,
-			    f->alias)))
-				fail_msg("%s: %s lacks %s", COMPLETION, want,
-				    f->name);
-			/* Flags with values must not complete as words. */
-			snprintf(flagword, sizeof(flagword), "%s", f->name);
-			if (args_takes_value(f) && !has_word(tv_start, tv_end,
-			    flagword))
-				fail_msg("%s: takes_value lacks %s", COMPLETION,
-				    f->name);
+			snprintf(want, sizeof(want), "flag\t%s\t%s\t%s\t%s\t%s",
+			    ce->noun, verb, f->name, f->alias ? f->alias : "-",
+			    args_takes_value(f) ? "" : "-\t");
+			if (!has_line(text, want))
+				fail_msg("__complete: %s %s lacks %s", ce->noun,
+				    verb, f->name);
 		}
-		check_echo_words(start, end, want, ok_flag, ce->flags);
-
-		if (ce->verb == NULL)
-			continue;
-		snprintf(want, sizeof(want), "\t%s)", ce->noun);
-		if (!find_line(text, want, &start, &end))
-			fail_msg("%s: no verbs for %s", COMPLETION, ce->noun);
-		if (!has_word(start, end, ce->verb))
-			fail_msg("%s: verb %s %s missing", COMPLETION, ce->noun,
-			    ce->verb);
-		check_echo_words(start, end, ce->noun, ok_verb, ce->noun);
 	}
-	for (f = cmd_global_flags; f->name != NULL; f++)
-		if (args_takes_value(f) && !has_word(tv_start, tv_end, f->name))
-			fail_msg("%s: takes_value lacks %s", COMPLETION,
-			    f->name);
+	for (f = cmd_global_flags; f->name != NULL; f++) {
+		snprintf(want, sizeof(want), "global\t-\t-\t%s\t%s\t%s",
+		    f->name, f->alias ? f->alias : "-",
+		    args_takes_value(f) ? "" : "-\t");
+		if (!has_line(text, want))
+			fail_msg("__complete: global %s missing", f->name);
+	}
 	free(text);
 }
 
-/* The completion's noun list has nothing extra either. */
+/* What values complete to: choices, files, the agent's names. */
 static void
-test_completion_nouns(void **state)
+test_complete_kinds(void **state)
 {
-	const char	*start, *end, *p, *q;
-	char		*text;
-	size_t		 len;
+	char	*text;
 
 	(void)state;
-	text = slurp(COMPLETION);
-	assert_true(find_line(text, "_cubectl_nouns=\"", &start, &end));
-	p = strchr(start, '"') + 1;
-	while (*p != '"') {
-		p += strspn(p, " ");
-		len = strcspn(p, " \"");
-		q = p + len;
-		assert_true(q < end);
-		if (!ok_noun(NULL, p, len))
-			fail_msg("%s: extra noun '%.*s'", COMPLETION, (int)len,
-			    p);
-		p = q;
-	}
+	text = complete_text();
+	assert_true(has_line(text, "global\t-\t-\t-o\t-\tchoice:table,json\t"));
+	assert_true(has_line(text, "global\t-\t-\t-i\t-\tfile\t"));
+	assert_true(has_line(text, "flag\tprovider\tadd\t--driver\t-\t"
+	    "choice:openai,ollama,vllm\t"));
+	assert_true(has_line(text, "flag\tprovider\tadd\t--api-key-file\t-\t"
+	    "file\t"));
+	assert_true(has_line(text, "flag\tdomain\tedit\t--log-content\t-\t"
+	    "choice:on,off\t"));
+	assert_true(has_line(text, "flag\tmodel\tshow\t-d\t--domain\t"
+	    "names:domain:name:\t"));
+	assert_true(has_line(text, "flag\tmodel\tdeploy\t--provider\t-\t"
+	    "names:provider:name:-d\t"));
+	assert_true(has_line(text, "cmd\tmodel\tshow\t-\t-\t"
+	    "names:model:key:-d\t"));
+	assert_true(has_line(text, "cmd\tdomain\tdelete\t-\t-\t"
+	    "names:domain:name:\t"));
+	/* A name being created has nothing to complete. */
+	assert_true(has_line(text, "cmd\tdomain\tcreate\t-\t-\tvalue\t"));
+	assert_true(has_line(text, "cmd\tprovider\tadd\t-\t-\tvalue\t"));
 	free(text);
+}
+
+/*
+ * The scripts take their words from cubectl __complete and list none of
+ * their own, so a verb or flag added to the table needs no edit there.
+ */
+static void
+test_completion_scripts(void **state)
+{
+	const char *const	 scripts[] = COMPLETIONS;
+	const struct args_flag	*f;
+	char			*text;
+	size_t			 i, j;
+
+	(void)state;
+	for (i = 0; scripts[i] != NULL; i++) {
+		text = slurp(scripts[i]);
+		if (strstr(text, "__complete") == NULL)
+			fail_msg("%s: does not read cubectl __complete",
+			    scripts[i]);
+		for (j = 0; j < cmd_table_size + 1; j++) {
+			f = j < cmd_table_size ? cmd_table[j].flags :
+			    cmd_global_flags;
+			for (; f->name != NULL; f++)
+				if (strncmp(f->name, "--", 2) == 0 &&
+				    has_word(text, text + strlen(text), f->name))
+					fail_msg("%s: lists %s itself",
+					    scripts[i], f->name);
+		}
+		free(text);
+	}
 }
 
 /* Each noun of cmd_nouns has at least one command, and the reverse. */
@@ -334,7 +295,7 @@ test_nouns(void **state)
 		assert_true(n > 0);
 	}
 	for (j = 0; j < cmd_table_size; j++)
-		assert_true(ok_noun(NULL, cmd_table[j].noun,
+		assert_true(ok_noun(cmd_table[j].noun,
 		    strlen(cmd_table[j].noun)));
 }
 
@@ -343,8 +304,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_man_page),
-		cmocka_unit_test(test_completion),
-		cmocka_unit_test(test_completion_nouns),
+		cmocka_unit_test(test_complete_spec),
+		cmocka_unit_test(test_complete_kinds),
+		cmocka_unit_test(test_completion_scripts),
 		cmocka_unit_test(test_nouns),
 	};
 
