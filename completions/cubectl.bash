@@ -10,7 +10,7 @@ _cubectl_verbs()
 {
 	case "$1" in
 	domain)		echo "create list edit delete" ;;
-	provider)	echo "add list test models delete" ;;
+	provider)	echo "add edit list test models delete" ;;
 	model)		echo "deploy list show edit enable disable delete" ;;
 	token)		echo "create list revoke" ;;
 	esac
@@ -26,6 +26,7 @@ _cubectl_flags()
 	"domain edit")		echo "--log-content --trace-retention" ;;
 	"domain delete")	echo "" ;;
 	"provider add")		echo "-d --domain --driver --url --api-key-stdin --api-key-file" ;;
+	"provider edit")	echo "-d --domain --driver --url --api-key-stdin --api-key-file --no-api-key" ;;
 	"provider list")	echo "-d --domain" ;;
 	"provider test")	echo "-d --domain" ;;
 	"provider models")	echo "-d --domain" ;;

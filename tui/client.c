@@ -151,4 +151,6 @@ client_free(struct cubectl *c)
 	c->rpc = NULL;
 	free(c->socket_default);
 	c->socket_default = NULL;
+	free(c->seal_key);
+	c->seal_key = NULL;
 }

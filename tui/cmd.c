@@ -99,6 +99,15 @@ static const struct args_flag cmd_domain_edit_flags[] = {
 	FLAG_END
 };
 
+/* The API key, read and sealed by cmd_provider_write, never sent as is. */
+#define FLAGS_PROVIDER_KEY \
+	{ .name = "--api-key-stdin", .type = ARGS_SWITCH, \
+	  .flags = ARGS_CHANGE, .group = 1, \
+	  .help = "read the API key from standard input, seal it" }, \
+	{ .name = "--api-key-file", .type = ARGS_STRING, .metavar = "FILE", \
+	  .flags = ARGS_CHANGE, .group = 1, \
+	  .help = "read the API key from FILE, seal it" }
+
 static const struct args_flag cmd_provider_add_flags[] = {
 	FLAG_DOMAIN,
 	{ .name = "--driver", .type = ARGS_ENUM, .param = "driver",
@@ -107,10 +116,20 @@ static const struct args_flag cmd_provider_add_flags[] = {
 	{ .name = "--url", .type = ARGS_URL, .metavar = "URL", .param = "url",
 	  .flags = ARGS_REQUIRED,
 	  .help = "API base (http://host:8000/v1), or ollama's root" },
-	{ .name = "--api-key-stdin", .type = ARGS_SWITCH, .group = 1,
-	  .help = "read the API key from standard input, seal it" },
-	{ .name = "--api-key-file", .type = ARGS_STRING, .metavar = "FILE",
-	  .group = 1, .help = "read the API key from FILE, seal it" },
+	FLAGS_PROVIDER_KEY,
+	FLAG_END
+};
+
+static const struct args_flag cmd_provider_edit_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--driver", .type = ARGS_ENUM, .param = "driver",
+	  .choices = cmd_drivers,
+	  .help = "openai: any OpenAI-compatible server; vllm; ollama" },
+	{ .name = "--url", .type = ARGS_URL, .metavar = "URL", .param = "url",
+	  .help = "API base (http://host:8000/v1), or ollama's root" },
+	FLAGS_PROVIDER_KEY,
+	{ .name = "--no-api-key", .type = ARGS_NULL, .param = "credential",
+	  .group = 1, .help = "remove the provider's API key" },
 	FLAG_END
 };
 
@@ -238,8 +257,12 @@ const struct cmd_entry cmd_table[] = {
 
 	{ "provider", "add", "provider.add", &cmd_arg_provider,
 	  cmd_provider_add_flags, 0, CMD_OUTPUT_OBJECT, cmd_provider_fields,
-	  cmd_provider_add,
+	  cmd_provider_write,
 	  "add a provider; its API key is sealed to the agent here" },
+	{ "provider", "edit", "provider.edit", &cmd_arg_provider,
+	  cmd_provider_edit_flags, CMD_EDIT, CMD_OUTPUT_OBJECT,
+	  cmd_provider_fields, cmd_provider_write,
+	  "change a provider's driver, URL or API key (sealed here)" },
 	{ "provider", "list", "provider.list", NULL, cmd_in_domain_flags, 0,
 	  CMD_OUTPUT_LIST, cmd_provider_columns, NULL,
 	  "list a domain's providers" },
@@ -392,7 +415,8 @@ cmd_has_change(const struct args *a)
 
 	for (i = 0; i < a->nvalues; i++) {
 		f = a->values[i].flag;
-		if (f->param != NULL && strcmp(f->param, "domain") != 0)
+		if ((f->param != NULL && strcmp(f->param, "domain") != 0) ||
+		    (f->flags & ARGS_CHANGE))
 			return 1;
 	}
 	return 0;

@@ -19,6 +19,7 @@ enum args_type {
 	ARGS_SWITCH,		/* no value; the param becomes true */
 	ARGS_FALSE,		/* no value; the param becomes false */
 	ARGS_CONST,		/* no value; the param becomes choices[0] */
+	ARGS_NULL,		/* no value; the param becomes null */
 	ARGS_STRING,		/* non-empty (or ARGS_EMPTY), max bytes, charset */
 	ARGS_ENUM,		/* one of choices */
 	ARGS_ONOFF,		/* on|off, a bool */
@@ -33,6 +34,7 @@ enum args_type {
 #define ARGS_MULTI	0x2	/* may repeat; the param is an array */
 #define ARGS_EMPTY	0x4	/* ARGS_STRING may be "" */
 #define ARGS_NULLABLE	0x8	/* "none" sends null (clears a setting) */
+#define ARGS_CHANGE	0x10	/* no param, but a change for CMD_EDIT */
 
 struct args_flag {
 	const char		*name;		/* "--driver", "-d" */
@@ -95,6 +97,7 @@ struct cubectl {
 	enum cubectl_output	 output;	/* -o */
 	int			 timeout_ms;
 	struct rpc_client	*rpc;		/* connected on first call */
+	char			*seal_key;	/* status.seal_public_key, once */
 };
 
 /* client.c */
@@ -188,8 +191,12 @@ extern const struct output_field	 cmd_model_columns[];
 extern const struct output_field	 cmd_model_fields[];
 extern const struct output_field	 cmd_token_columns[];
 extern const struct output_field	 cmd_token_fields[];
-int	 cmd_provider_add(struct cubectl *, const struct cmd_entry *,
+int	 cmd_provider_write(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
+int	 cmd_provider_seal(struct cubectl *, int, const char *, const char *,
+	    struct cJSON *);
+int	 cmd_provider_seal_key(struct cubectl *, const unsigned char *, size_t,
+	    struct cJSON *);
 int	 cmd_provider_test(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_provider_models(struct cubectl *, const struct cmd_entry *,
