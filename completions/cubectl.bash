@@ -3,7 +3,7 @@
 # tests/unit/test-cubectl-table.c checks that they agree.
 
 _cubectl_globals="-H -s -F -i -o -h --help --version"
-_cubectl_nouns="status domain provider model token"
+_cubectl_nouns="status domain provider model token export apply"
 
 # The verbs of a noun (none for status).
 _cubectl_verbs()
@@ -41,6 +41,8 @@ _cubectl_flags()
 	"token create")		echo "-d --domain --name --expires --rpm --tpm --budget --model" ;;
 	"token list")		echo "-d --domain" ;;
 	"token revoke")		echo "-d --domain" ;;
+	"export")		echo "-d --domain" ;;
+	"apply")		echo "-f --file" ;;
 	esac
 }
 
@@ -53,7 +55,7 @@ _cubectl_reply()
 _cubectl()
 {
 	local cur prev word noun="" verb="" i
-	local takes_value=" -H -s -F -i -o -d --domain --driver --url --api-key-file --log-content --trace-retention --provider --name --model-id --key --new-key --category --price-input --price-output --price-cached --temperature --max-tokens --system-prompt --guard-in --guard-out --description --expires --rpm --tpm --budget --model "
+	local takes_value=" -H -s -F -i -o -d --domain --driver --url --api-key-file --log-content --trace-retention --provider --name --model-id --key --new-key --category --price-input --price-output --price-cached --temperature --max-tokens --system-prompt --guard-in --guard-out --description --expires --rpm --tpm --budget --model -f --file "
 
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=""
@@ -65,7 +67,7 @@ _cubectl()
 	--driver)	_cubectl_reply -W "openai ollama vllm"; return ;;
 	--category)	_cubectl_reply -W "llm embedding"; return ;;
 	--log-content)	_cubectl_reply -W "on off"; return ;;
-	-s|-F|-i|--api-key-file)
+	-s|-F|-i|--api-key-file|-f|--file)
 			_cubectl_reply -f; return ;;
 	esac
 	if [[ "$takes_value" == *" $prev "* ]]; then

@@ -18,16 +18,12 @@
 
 #define CMD_WRAP	78	/* columns for synopses */
 
-#define CHARSET_DOMAIN	"abcdefghijklmnopqrstuvwxyz0123456789-_"
-#define CHARSET_NAME	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
-			"abcdefghijklmnopqrstuvwxyz0123456789._-"
-#define CHARSET_KEY	CHARSET_NAME ":/"
 
 #define DAY		86400
 
 static const char *const cmd_outputs[] = { "table", "json", NULL };
-static const char *const cmd_drivers[] = { "openai", "ollama", "vllm", NULL };
-static const char *const cmd_categories[] = { "llm", "embedding", NULL };
+const char *const cmd_drivers[] = { "openai", "ollama", "vllm", NULL };
+const char *const cmd_categories[] = { "llm", "embedding", NULL };
 static const char *const cmd_inactive[] = { "inactive", NULL };
 
 const struct args_flag cmd_global_flags[] = {
@@ -226,6 +222,19 @@ static const struct args_flag cmd_token_create_flags[] = {
 	FLAG_END
 };
 
+static const struct args_flag cmd_export_flags[] = {
+	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
+	  .metavar = "DOMAIN", .help = "only this domain (id or name)" },
+	FLAG_END
+};
+
+static const struct args_flag cmd_apply_flags[] = {
+	{ .name = "-f", .alias = "--file", .type = ARGS_STRING,
+	  .metavar = "FILE", .flags = ARGS_REQUIRED,
+	  .help = "the document (- for standard input)" },
+	FLAG_END
+};
+
 /* --- the table ------------------------------------------------------------ */
 
 const struct cmd_noun cmd_nouns[] = {
@@ -234,6 +243,8 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "provider",	"backends a domain's models are served by" },
 	{ "model",	"what clients ask for, mapped to a provider's model" },
 	{ "token",	"API tokens for inference" },
+	{ "export",	"domains as a document that apply takes back" },
+	{ "apply",	"make the agent match a document" },
 };
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
@@ -308,6 +319,13 @@ const struct cmd_entry cmd_table[] = {
 	{ "token", "revoke", "token.revoke", &cmd_arg_token,
 	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, cmd_token_fields, NULL,
 	  "revoke a token; takes effect on the next request" },
+
+	{ "export", NULL, NULL, NULL, cmd_export_flags, 0, CMD_OUTPUT_OBJECT,
+	  NULL, cmd_export,
+	  "print domains, providers, models and tokens as a document" },
+	{ "apply", NULL, NULL, NULL, cmd_apply_flags, 0, CMD_OUTPUT_OBJECT,
+	  NULL, cmd_apply,
+	  "create and change what differs from a document; never deletes" },
 };
 const size_t cmd_table_size = sizeof(cmd_table) / sizeof(cmd_table[0]);
 

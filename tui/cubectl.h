@@ -128,7 +128,39 @@ const struct cJSON *output_lookup(const struct cJSON *, const char *);
 void	 output_error(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 
+/*
+ * document.c: what cubectl export writes and cubectl apply reads,
+ * {"cube_export": DOCUMENT_VERSION, "domains": [...]}. Results are new
+ * cJSON trees the caller frees with cJSON_Delete (NULL: none).
+ */
+#define DOCUMENT_VERSION	1
+struct cJSON	*document_new(void);
+struct cJSON	*document_domain_new(const struct cJSON *,
+		    const struct cJSON *, const struct cJSON *,
+		    const struct cJSON *);
+struct cJSON	*document_parse(const char *, size_t, char *, size_t);
+int		 document_check(const struct cJSON *, const struct cJSON *,
+		    char *, size_t);
+const struct cJSON *document_find(const struct cJSON *, const char *,
+		    const char *);
+struct cJSON	*document_domain_changes(const struct cJSON *,
+		    const struct cJSON *);
+struct cJSON	*document_model_changes(const struct cJSON *,
+		    const struct cJSON *);
+struct cJSON	*document_model_settings(const struct cJSON *);
+void		 document_path(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 /* cmd.c: the command table and everything generated from it. */
+
+/* What names may hold (docs/admin-api.md), for ARGS_STRING's charset. */
+#define CHARSET_DOMAIN	"abcdefghijklmnopqrstuvwxyz0123456789-_"
+#define CHARSET_NAME	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"abcdefghijklmnopqrstuvwxyz0123456789._-"
+#define CHARSET_KEY	CHARSET_NAME ":/"
+
+extern const char *const	 cmd_drivers[];
+extern const char *const	 cmd_categories[];
 
 enum cmd_output {
 	CMD_OUTPUT_OBJECT,	/* an object, as "label  value" lines */
@@ -202,6 +234,13 @@ int	 cmd_provider_test(struct cubectl *, const struct cmd_entry *,
 int	 cmd_provider_models(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_token_create(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
+/* cmd-export.c, cmd-apply.c */
+int	 cmd_export_document(struct cubectl *, const char *, struct cJSON **);
+int	 cmd_export(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_apply(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 #endif
