@@ -1,4 +1,7 @@
-/* Provider methods: add (sealed credential), list, test, models, delete. */
+/*
+ * Provider methods: add and edit (sealed credentials), list, test, models,
+ * delete.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,18 +218,23 @@ admin_provider_list(struct agent *agent, const cJSON *params,
 	return 0;
 }
 
-/* The provider named by the domain and name parameters. */
+/*
+ * The provider named by the domain and name parameters; params may hold
+ * nothing outside allowed (NULL: those two alone).
+ */
 static int
 admin_provider_lookup(struct agent *agent, const cJSON *params,
-    struct store_provider *p, struct admin_reply *reply)
+    const char *const *allowed, struct store_provider *p,
+    struct admin_reply *reply)
 {
-	static const char *const	 allowed[] = { "domain", "name", NULL };
+	static const char *const	 lookup[] = { "domain", "name", NULL };
 	struct store_domain		 d;
 	const char			*name;
 	char				 err[256];
 	int				 rc;
 
-	if (admin_param_check(params, allowed, reply) != 0 ||
+	if (admin_param_check(params, allowed != NULL ? allowed : lookup,
+	    reply) != 0 ||
 	    admin_param_domain(agent, params, &d, reply) != 0)
 		return -1;
 	if (admin_param_string(params, "name", ADMIN_PARAM_REQUIRED, 1, 63,
@@ -277,7 +285,7 @@ admin_provider_test(struct agent *agent, const cJSON *params,
 	long			 latency = 0;
 	int			 rc;
 
-	if (admin_provider_lookup(agent, params, &p, reply) != 0)
+	if (admin_provider_lookup(agent, params, NULL, &p, reply) != 0)
 		return -1;
 	if ((rc = admin_provider_probe(agent, &p, NULL, NULL, &latency, why,
 	    sizeof(why), reply)) == -1) {
@@ -305,7 +313,7 @@ admin_provider_models(struct agent *agent, const cJSON *params,
 	cJSON			*a;
 	int			 rc;
 
-	if (admin_provider_lookup(agent, params, &p, reply) != 0)
+	if (admin_provider_lookup(agent, params, NULL, &p, reply) != 0)
 		return -1;
 	rc = admin_provider_probe(agent, &p, &names, &n, &latency, why,
 	    sizeof(why), reply);
@@ -326,6 +334,97 @@ admin_provider_models(struct agent *agent, const cJSON *params,
 	return 0;
 }
 
+/* Would setting want change stored provider have? */
+static int
+admin_provider_differs(const struct store_provider *have,
+    const struct store_provider *want)
+{
+	if (strcmp(have->driver, want->driver) != 0 ||
+	    strcmp(have->url, want->url) != 0 ||
+	    (have->credential == NULL) != (want->credential == NULL))
+		return 1;
+	/* A key sealed again is a new blob: the fingerprint tells. */
+	return have->fingerprint != NULL && want->fingerprint != NULL &&
+	    strcmp(have->fingerprint, want->fingerprint) != 0;
+}
+
+/*
+ * provider.edit: change driver, url or credential (null removes it). With
+ * dry_run nothing is stored: the result is the provider as it would be,
+ * which is how a client learns whether a key it holds is the stored one
+ * (same key, same fingerprint) without the key ever coming back out.
+ * "changed" says whether the stored provider differs (or would).
+ */
+int
+admin_provider_edit(struct agent *agent, const cJSON *params,
+    struct admin_reply *reply)
+{
+	static const char *const	 allowed[] = { "domain", "name",
+					    "driver", "url", "credential",
+					    "dry_run", NULL };
+	struct store_provider		 have, want;
+	const char			*driver, *url, *cred;
+	char				 err[256];
+	int				 dry_run = 0, changed, rc = -1, set = 0;
+
+	if (admin_provider_lookup(agent, params, allowed, &have, reply) != 0)
+		return -1;
+	memset(&want, 0, sizeof(want));
+	if (admin_param_string(params, "driver", 0, 1, 16, NULL, NULL,
+	    &driver, reply) == -1 ||
+	    admin_param_string(params, "url", 0, 1, PROVIDER_URL_MAX, NULL,
+	    NULL, &url, reply) == -1 ||
+	    (set = admin_param_string(params, "credential",
+	    ADMIN_PARAM_NULLABLE, 1, 2 * PROVIDER_SEALED_MAX, NULL, NULL,
+	    &cred, reply)) == -1 ||
+	    admin_param_bool(params, "dry_run", 0, &dry_run, reply) == -1)
+		goto out;
+	if (driver != NULL && registry_driver_parse(driver) == -1) {
+		admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "driver: one of openai, vllm, ollama");
+		goto out;
+	}
+	if (url != NULL && (want.url = admin_provider_url(url, reply)) == NULL)
+		goto out;
+	if (cred != NULL && admin_provider_credential(agent, cred, &want,
+	    reply) != 0)
+		goto out;
+
+	memcpy(want.domain_id, have.domain_id, sizeof(want.domain_id));
+	want.name = xstrdup(have.name);
+	want.driver = xstrdup(driver != NULL ? driver : have.driver);
+	if (want.url == NULL)
+		want.url = xstrdup(have.url);
+	if (set == ADMIN_PARAM_ABSENT && have.credential != NULL) {
+		want.credential = xmalloc(have.credential_len);
+		memcpy(want.credential, have.credential, have.credential_len);
+		want.credential_len = have.credential_len;
+		if (have.fingerprint != NULL)
+			want.fingerprint = xstrdup(have.fingerprint);
+	}
+	want.created_at = have.created_at;
+	/* A change may fix what the last check found: test it again. */
+	if ((changed = admin_provider_differs(&have, &want))) {
+		want.status = xstrdup("active");
+		want.error = NULL;
+	} else {
+		want.status = xstrdup(have.status);
+		want.error = have.error != NULL ? xstrdup(have.error) : NULL;
+	}
+	if (changed && !dry_run && (rc = store_provider_update(agent->store,
+	    &want, err, sizeof(err))) != 0) {
+		rc = admin_reply_store(reply, rc, err);
+		goto out;
+	}
+	reply->result = admin_provider_json(&want);
+	admin_json_add(reply->result, "changed", admin_json_bool(changed));
+	rc = 0;
+out:
+	store_provider_clear(&want);
+	store_provider_clear(&have);
+	return rc;
+}
+
 int
 admin_provider_delete(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
@@ -334,7 +433,7 @@ admin_provider_delete(struct agent *agent, const cJSON *params,
 	char			 err[512];
 	int			 rc;
 
-	if (admin_provider_lookup(agent, params, &p, reply) != 0)
+	if (admin_provider_lookup(agent, params, NULL, &p, reply) != 0)
 		return -1;
 	rc = store_provider_delete(agent->store, p.domain_id, p.name, err,
 	    sizeof(err));

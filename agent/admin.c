@@ -49,6 +49,7 @@ static const struct admin_method {
 	{ "provider.list",	0,		admin_provider_list },
 	{ "provider.test",	ADMIN_WRITE,	admin_provider_test },
 	{ "provider.models",	ADMIN_WRITE,	admin_provider_models },
+	{ "provider.edit",	ADMIN_WRITE,	admin_provider_edit },
 	{ "provider.delete",	ADMIN_WRITE,	admin_provider_delete },
 	{ "model.deploy",	ADMIN_WRITE,	admin_model_deploy },
 	{ "model.list",		0,		admin_model_list },

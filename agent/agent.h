@@ -519,6 +519,9 @@ int	 store_provider_list(struct store *, const char *domain_id,
 int	 store_provider_set_status(struct store *, const char *domain_id,
 	    const char *name, const char *status, const char *error, char *err,
 	    size_t errlen);
+/* Rewrite driver, url, credential, fingerprint, status and error. */
+int	 store_provider_update(struct store *, const struct store_provider *,
+	    char *err, size_t errlen);
 /* STORE_CONFLICT while a model uses it. */
 int	 store_provider_delete(struct store *, const char *domain_id,
 	    const char *name, char *err, size_t errlen);
@@ -689,6 +692,8 @@ int	 admin_provider_list(struct agent *, const struct cJSON *,
 int	 admin_provider_test(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 int	 admin_provider_models(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_provider_edit(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 int	 admin_provider_delete(struct agent *, const struct cJSON *,
 	    struct admin_reply *);

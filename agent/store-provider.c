@@ -153,6 +153,44 @@ store_provider_set_status(struct store *s, const char *domain_id,
 	return 0;
 }
 
+/*
+ * Rewrite what provider.edit may change: driver, url, credential and
+ * fingerprint, and the status and error the caller decided on.
+ */
+int
+store_provider_update(struct store *s, const struct store_provider *pr,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if ((stmt = store_stmt(s, "UPDATE providers SET driver = ?, url = ?,"
+	    " credential = ?, fingerprint = ?, status = ?, error = ?"
+	    " WHERE domain_id = ? AND name = ?", err, errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, pr->driver, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, pr->url, -1, SQLITE_STATIC);
+	if (pr->credential != NULL)
+		sqlite3_bind_blob(stmt, 3, pr->credential,
+		    (int)pr->credential_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, 3);
+	sqlite3_bind_text(stmt, 4, pr->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, pr->status != NULL ? pr->status : "active",
+	    -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 6, pr->error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 7, pr->domain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 8, pr->name, -1, SQLITE_STATIC);
+	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
+		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
+	if (store_changes(s) == 0) {
+		snprintf(err, errlen, "provider '%s' not found in this domain",
+		    pr->name);
+		return STORE_NOT_FOUND;
+	}
+	return 0;
+}
+
 /* Refused while a model uses it; the foreign key would refuse it too. */
 int
 store_provider_delete(struct store *s, const char *domain_id,

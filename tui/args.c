@@ -37,6 +37,7 @@ static int	args_check_url(const struct args_flag *, const char *,
 static cJSON	*args_json_true(const struct args_value *);
 static cJSON	*args_json_false(const struct args_value *);
 static cJSON	*args_json_const(const struct args_value *);
+static cJSON	*args_json_null(const struct args_value *);
 static cJSON	*args_json_string(const struct args_value *);
 static cJSON	*args_json_bool(const struct args_value *);
 static cJSON	*args_json_integer(const struct args_value *);
@@ -53,6 +54,7 @@ static const struct {
 	[ARGS_SWITCH] =	  { 0, NULL,			args_json_true },
 	[ARGS_FALSE] =	  { 0, NULL,			args_json_false },
 	[ARGS_CONST] =	  { 0, NULL,			args_json_const },
+	[ARGS_NULL] =	  { 0, NULL,			args_json_null },
 	[ARGS_STRING] =	  { 1, args_check_string,	args_json_string },
 	[ARGS_ENUM] =	  { 1, args_check_enum,		args_json_string },
 	[ARGS_ONOFF] =	  { 1, args_check_onoff,	args_json_bool },
@@ -349,6 +351,13 @@ static cJSON *
 args_json_const(const struct args_value *v)
 {
 	return cJSON_CreateString(v->flag->choices[0]);
+}
+
+static cJSON *
+args_json_null(const struct args_value *v)
+{
+	(void)v;
+	return cJSON_CreateNull();
 }
 
 static cJSON *

@@ -181,4 +181,6 @@ client_free(struct cubectl *c)
 	c->socket_default = NULL;
 	free(c->where);
 	c->where = NULL;
+	free(c->seal_key);
+	c->seal_key = NULL;
 }

@@ -1,6 +1,7 @@
 /*
- * cubectl provider: adding one seals its API key to the agent here, so the
- * clear key never leaves this process and never sits in ordinary memory.
+ * cubectl provider: adding or editing one seals its API key to the agent
+ * here, so the clear key never leaves this process and never sits in
+ * ordinary memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include "cubectl.h"
 #include "rpc.h"
 #include "seal.h"
+#include "xmalloc.h"
 
 const struct output_field cmd_provider_columns[] = {
 	{ "NAME",		"name",			OUTPUT_PLAIN },
@@ -75,38 +77,35 @@ cmd_provider_read_key(int fd, const char *name, char *err, size_t errlen)
 }
 
 /*
- * Fetch the agent's seal key, read the API key from fd, seal it, and put
- * the sealed box in params as "credential". Returns an exit status.
+ * Seal len bytes of key to the agent's public key (status.seal_public_key,
+ * asked once per run) and put the sealed box in params as "credential".
+ * Returns an exit status.
  */
-static int
-cmd_provider_seal(struct cubectl *c, int fd, const char *flag,
-    const char *name, cJSON *params)
+int
+cmd_provider_seal_key(struct cubectl *c, const unsigned char *key,
+    size_t len, cJSON *params)
 {
-	struct seal_secret	*secret;
-	const cJSON		*pk;
-	cJSON			*status;
-	char			*sealed, err[256];
-	int			 rc;
+	const cJSON	*pk;
+	cJSON		*status;
+	char		*sealed, err[256];
+	int		 rc;
 
-	if ((rc = client_call(c, "status", NULL, &status)) != EXIT_OK)
-		return rc;
-	pk = cJSON_GetObjectItemCaseSensitive(status, "seal_public_key");
-	if (!cJSON_IsString(pk)) {
-		output_error("the agent's status has no seal_public_key");
+	if (c->seal_key == NULL) {
+		if ((rc = client_call(c, "status", NULL, &status)) != EXIT_OK)
+			return rc;
+		pk = cJSON_GetObjectItemCaseSensitive(status,
+		    "seal_public_key");
+		if (!cJSON_IsString(pk)) {
+			output_error("the agent's status has no"
+			    " seal_public_key");
+			cJSON_Delete(status);
+			return EXIT_FAILED;
+		}
+		c->seal_key = xstrdup(pk->valuestring);
 		cJSON_Delete(status);
-		return EXIT_FAILED;
 	}
-	if ((secret = cmd_provider_read_key(fd, name, err,
+	if ((sealed = seal_box_base64(c->seal_key, key, len, err,
 	    sizeof(err))) == NULL) {
-		output_error("%s: refusing the API key: %s", flag, err);
-		cJSON_Delete(status);
-		return EXIT_USAGE;
-	}
-	sealed = seal_box_base64(pk->valuestring, secret->data, secret->len,
-	    err, sizeof(err));
-	seal_secret_free(secret);
-	cJSON_Delete(status);
-	if (sealed == NULL) {
 		output_error("%s", err);
 		return EXIT_FAILED;
 	}
@@ -115,8 +114,35 @@ cmd_provider_seal(struct cubectl *c, int fd, const char *flag,
 	return EXIT_OK;
 }
 
+/*
+ * Read the API key from fd (what names where it comes from in messages),
+ * seal it, and put the sealed box in params as "credential". Returns an
+ * exit status.
+ */
 int
-cmd_provider_add(struct cubectl *c, const struct cmd_entry *ce,
+cmd_provider_seal(struct cubectl *c, int fd, const char *what,
+    const char *name, cJSON *params)
+{
+	struct seal_secret	*secret;
+	char			 err[256];
+	int			 rc;
+
+	if ((secret = cmd_provider_read_key(fd, name, err,
+	    sizeof(err))) == NULL) {
+		output_error("%s: refusing the API key: %s", what, err);
+		return EXIT_USAGE;
+	}
+	rc = cmd_provider_seal_key(c, secret->data, secret->len, params);
+	seal_secret_free(secret);
+	return rc;
+}
+
+/*
+ * provider add and provider edit: the parameters from the command line,
+ * and the key of --api-key-file or --api-key-stdin sealed as "credential".
+ */
+int
+cmd_provider_write(struct cubectl *c, const struct cmd_entry *ce,
     const struct args *a)
 {
 	const struct args_value	*file;

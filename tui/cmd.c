@@ -18,16 +18,12 @@
 
 #define CMD_WRAP	78	/* columns for synopses */
 
-#define CHARSET_DOMAIN	"abcdefghijklmnopqrstuvwxyz0123456789-_"
-#define CHARSET_NAME	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
-			"abcdefghijklmnopqrstuvwxyz0123456789._-"
-#define CHARSET_KEY	CHARSET_NAME ":/"
 
 #define DAY		86400
 
 static const char *const cmd_outputs[] = { "table", "json", NULL };
-static const char *const cmd_drivers[] = { "openai", "ollama", "vllm", NULL };
-static const char *const cmd_categories[] = { "llm", "embedding", NULL };
+const char *const cmd_drivers[] = { "openai", "ollama", "vllm", NULL };
+const char *const cmd_categories[] = { "llm", "embedding", NULL };
 static const char *const cmd_inactive[] = { "inactive", NULL };
 
 const struct args_flag cmd_global_flags[] = {
@@ -100,6 +96,15 @@ static const struct args_flag cmd_domain_edit_flags[] = {
 	FLAG_END
 };
 
+/* The API key, read and sealed by cmd_provider_write, never sent as is. */
+#define FLAGS_PROVIDER_KEY \
+	{ .name = "--api-key-stdin", .type = ARGS_SWITCH, \
+	  .flags = ARGS_CHANGE, .group = 1, \
+	  .help = "read the API key from standard input, seal it" }, \
+	{ .name = "--api-key-file", .type = ARGS_STRING, .metavar = "FILE", \
+	  .flags = ARGS_CHANGE, .group = 1, \
+	  .help = "read the API key from FILE, seal it" }
+
 static const struct args_flag cmd_provider_add_flags[] = {
 	FLAG_DOMAIN,
 	{ .name = "--driver", .type = ARGS_ENUM, .param = "driver",
@@ -108,10 +113,20 @@ static const struct args_flag cmd_provider_add_flags[] = {
 	{ .name = "--url", .type = ARGS_URL, .metavar = "URL", .param = "url",
 	  .flags = ARGS_REQUIRED,
 	  .help = "API base (http://host:8000/v1), or ollama's root" },
-	{ .name = "--api-key-stdin", .type = ARGS_SWITCH, .group = 1,
-	  .help = "read the API key from standard input, seal it" },
-	{ .name = "--api-key-file", .type = ARGS_STRING, .metavar = "FILE",
-	  .group = 1, .help = "read the API key from FILE, seal it" },
+	FLAGS_PROVIDER_KEY,
+	FLAG_END
+};
+
+static const struct args_flag cmd_provider_edit_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--driver", .type = ARGS_ENUM, .param = "driver",
+	  .choices = cmd_drivers,
+	  .help = "openai: any OpenAI-compatible server; vllm; ollama" },
+	{ .name = "--url", .type = ARGS_URL, .metavar = "URL", .param = "url",
+	  .help = "API base (http://host:8000/v1), or ollama's root" },
+	FLAGS_PROVIDER_KEY,
+	{ .name = "--no-api-key", .type = ARGS_NULL, .param = "credential",
+	  .group = 1, .help = "remove the provider's API key" },
 	FLAG_END
 };
 
@@ -208,6 +223,19 @@ static const struct args_flag cmd_token_create_flags[] = {
 	FLAG_END
 };
 
+static const struct args_flag cmd_export_flags[] = {
+	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
+	  .metavar = "DOMAIN", .help = "only this domain (id or name)" },
+	FLAG_END
+};
+
+static const struct args_flag cmd_apply_flags[] = {
+	{ .name = "-f", .alias = "--file", .type = ARGS_STRING,
+	  .metavar = "FILE", .flags = ARGS_REQUIRED,
+	  .help = "the document (- for standard input)" },
+	FLAG_END
+};
+
 /* --- the table ------------------------------------------------------------ */
 
 const struct cmd_noun cmd_nouns[] = {
@@ -216,6 +244,8 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "provider",	"backends a domain's models are served by" },
 	{ "model",	"what clients ask for, mapped to a provider's model" },
 	{ "token",	"API tokens for inference" },
+	{ "export",	"domains as a document that apply takes back" },
+	{ "apply",	"make the agent match a document" },
 };
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
@@ -239,8 +269,12 @@ const struct cmd_entry cmd_table[] = {
 
 	{ "provider", "add", "provider.add", &cmd_arg_provider,
 	  cmd_provider_add_flags, CMD_NEW, CMD_OUTPUT_OBJECT, cmd_provider_fields,
-	  cmd_provider_add,
+	  cmd_provider_write,
 	  "add a provider; its API key is sealed to the agent here" },
+	{ "provider", "edit", "provider.edit", &cmd_arg_provider,
+	  cmd_provider_edit_flags, CMD_EDIT, CMD_OUTPUT_OBJECT,
+	  cmd_provider_fields, cmd_provider_write,
+	  "change a provider's driver, URL or API key (sealed here)" },
 	{ "provider", "list", "provider.list", NULL, cmd_in_domain_flags, 0,
 	  CMD_OUTPUT_LIST, cmd_provider_columns, NULL,
 	  "list a domain's providers" },
@@ -286,6 +320,13 @@ const struct cmd_entry cmd_table[] = {
 	{ "token", "revoke", "token.revoke", &cmd_arg_token,
 	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, cmd_token_fields, NULL,
 	  "revoke a token; takes effect on the next request" },
+
+	{ "export", NULL, NULL, NULL, cmd_export_flags, 0, CMD_OUTPUT_OBJECT,
+	  NULL, cmd_export,
+	  "print domains, providers, models and tokens as a document" },
+	{ "apply", NULL, NULL, NULL, cmd_apply_flags, 0, CMD_OUTPUT_OBJECT,
+	  NULL, cmd_apply,
+	  "create and change what differs from a document; never deletes" },
 };
 const size_t cmd_table_size = sizeof(cmd_table) / sizeof(cmd_table[0]);
 
@@ -393,7 +434,8 @@ cmd_has_change(const struct args *a)
 
 	for (i = 0; i < a->nvalues; i++) {
 		f = a->values[i].flag;
-		if (f->param != NULL && strcmp(f->param, "domain") != 0)
+		if ((f->param != NULL && strcmp(f->param, "domain") != 0) ||
+		    (f->flags & ARGS_CHANGE))
 			return 1;
 	}
 	return 0;

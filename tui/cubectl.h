@@ -19,6 +19,7 @@ enum args_type {
 	ARGS_SWITCH,		/* no value; the param becomes true */
 	ARGS_FALSE,		/* no value; the param becomes false */
 	ARGS_CONST,		/* no value; the param becomes choices[0] */
+	ARGS_NULL,		/* no value; the param becomes null */
 	ARGS_STRING,		/* non-empty (or ARGS_EMPTY), max bytes, charset */
 	ARGS_ENUM,		/* one of choices */
 	ARGS_ONOFF,		/* on|off, a bool */
@@ -33,6 +34,7 @@ enum args_type {
 #define ARGS_MULTI	0x2	/* may repeat; the param is an array */
 #define ARGS_EMPTY	0x4	/* ARGS_STRING may be "" */
 #define ARGS_NULLABLE	0x8	/* "none" sends null (clears a setting) */
+#define ARGS_CHANGE	0x10	/* no param, but a change for CMD_EDIT */
 
 struct args_flag {
 	const char		*name;		/* "--driver", "-d" */
@@ -96,6 +98,7 @@ struct cubectl {
 	enum cubectl_output	 output;	/* -o */
 	int			 timeout_ms;
 	struct rpc_client	*rpc;		/* connected on first call */
+	char			*seal_key;	/* status.seal_public_key, once */
 };
 
 /* client.c */
@@ -126,7 +129,39 @@ const struct cJSON *output_lookup(const struct cJSON *, const char *);
 void	 output_error(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 
+/*
+ * document.c: what cubectl export writes and cubectl apply reads,
+ * {"cube_export": DOCUMENT_VERSION, "domains": [...]}. Results are new
+ * cJSON trees the caller frees with cJSON_Delete (NULL: none).
+ */
+#define DOCUMENT_VERSION	1
+struct cJSON	*document_new(void);
+struct cJSON	*document_domain_new(const struct cJSON *,
+		    const struct cJSON *, const struct cJSON *,
+		    const struct cJSON *);
+struct cJSON	*document_parse(const char *, size_t, char *, size_t);
+int		 document_check(const struct cJSON *, const struct cJSON *,
+		    char *, size_t);
+const struct cJSON *document_find(const struct cJSON *, const char *,
+		    const char *);
+struct cJSON	*document_domain_changes(const struct cJSON *,
+		    const struct cJSON *);
+struct cJSON	*document_model_changes(const struct cJSON *,
+		    const struct cJSON *);
+struct cJSON	*document_model_settings(const struct cJSON *);
+void		 document_path(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 /* cmd.c: the command table and everything generated from it. */
+
+/* What names may hold (docs/admin-api.md), for ARGS_STRING's charset. */
+#define CHARSET_DOMAIN	"abcdefghijklmnopqrstuvwxyz0123456789-_"
+#define CHARSET_NAME	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"abcdefghijklmnopqrstuvwxyz0123456789._-"
+#define CHARSET_KEY	CHARSET_NAME ":/"
+
+extern const char *const	 cmd_drivers[];
+extern const char *const	 cmd_categories[];
 
 enum cmd_output {
 	CMD_OUTPUT_OBJECT,	/* an object, as "label  value" lines */
@@ -193,13 +228,24 @@ extern const struct output_field	 cmd_model_columns[];
 extern const struct output_field	 cmd_model_fields[];
 extern const struct output_field	 cmd_token_columns[];
 extern const struct output_field	 cmd_token_fields[];
-int	 cmd_provider_add(struct cubectl *, const struct cmd_entry *,
+int	 cmd_provider_write(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
+int	 cmd_provider_seal(struct cubectl *, int, const char *, const char *,
+	    struct cJSON *);
+int	 cmd_provider_seal_key(struct cubectl *, const unsigned char *, size_t,
+	    struct cJSON *);
 int	 cmd_provider_test(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_provider_models(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_token_create(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
+/* cmd-export.c, cmd-apply.c */
+int	 cmd_export_document(struct cubectl *, const char *, struct cJSON **);
+int	 cmd_export(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_apply(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 #endif

@@ -723,6 +723,112 @@ test_providers_models_tokens(void **state)
 	    RPC_NOT_FOUND, NULL);
 }
 
+/* provider.edit: dry runs tell a key apart by fingerprint; edits store. */
+static void
+test_provider_edit(void **state)
+{
+	struct fixture		*f = *state;
+	const cJSON		*res;
+	cJSON			*r;
+	struct registry		*reg;
+	const struct reg_domain	*d;
+	char			 b64[512], params[1024], fp[32], id[40];
+
+	r = call(f, "domain.create", "{\"name\":\"acme\"}");
+	snprintf(id, sizeof(id), "%s", str(ok(r), "id"));
+	cJSON_Delete(r);
+	seal(f, "sk-first-key", b64, sizeof(b64));
+	snprintf(params, sizeof(params), "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"driver\":\"openai\",\"url\":\"http://h/v1\","
+	    "\"credential\":\"%s\"}", b64);
+	r = call(f, "provider.add", params);
+	snprintf(fp, sizeof(fp), "%s", str(ok(r), "fingerprint"));
+	cJSON_Delete(r);
+	assert_int_equal(store_provider_set_status(f->agent.store, id,
+	    "local", "errored", "HTTP 401", params, sizeof(params)), 0);
+
+	/* The same key sealed again: a new blob, the same provider. */
+	seal(f, "sk-first-key", b64, sizeof(b64));
+	snprintf(params, sizeof(params), "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"credential\":\"%s\",\"url\":\"http://h/v1/\","
+	    "\"dry_run\":true}", b64);
+	r = call(f, "provider.edit", params);
+	res = ok(r);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(res, "changed")));
+	assert_string_equal(str(res, "fingerprint"), fp);
+	assert_string_equal(str(res, "status"), "errored");
+	no_secret(r, "sk-first");
+	cJSON_Delete(r);
+
+	/* Another key: changed, but a dry run stores nothing. */
+	seal(f, "sk-second-key", b64, sizeof(b64));
+	snprintf(params, sizeof(params), "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"credential\":\"%s\",\"dry_run\":true}", b64);
+	r = call(f, "provider.edit", params);
+	res = ok(r);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "changed")));
+	assert_string_not_equal(str(res, "fingerprint"), fp);
+	assert_string_equal(str(res, "status"), "active");
+	no_secret(r, "sk-second");
+	cJSON_Delete(r);
+	r = call(f, "provider.list", "{\"domain\":\"acme\"}");
+	res = cJSON_GetArrayItem(ok(r), 0);
+	assert_string_equal(str(res, "fingerprint"), fp);
+	assert_string_equal(str(res, "status"), "errored");
+	cJSON_Delete(r);
+
+	/* For real: stored, the error cleared, the snapshot rebuilt. */
+	snprintf(params, sizeof(params), "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"credential\":\"%s\",\"driver\":\"vllm\"}", b64);
+	r = call(f, "provider.edit", params);
+	res = ok(r);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "changed")));
+	assert_string_equal(str(res, "driver"), "vllm");
+	assert_string_equal(str(res, "url"), "http://h/v1");
+	assert_string_equal(str(res, "status"), "active");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(res, "error")));
+	cJSON_Delete(r);
+	reg = registry_acquire();
+	d = registry_find_domain(reg, "acme", 4);
+	assert_non_null(d);
+	assert_string_equal(reg->providers[0].auth->data,
+	    "Authorization: Bearer sk-second-key");
+	assert_int_equal(reg->providers[0].driver, DRIVER_VLLM);
+	registry_release(reg);
+
+	/* Nothing given: nothing changes. A null credential removes it. */
+	r = call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\"}");
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(ok(r), "changed")));
+	assert_string_equal(str(ok(r), "credential"), "sealed");
+	cJSON_Delete(r);
+	r = call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"credential\":null}");
+	res = ok(r);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "changed")));
+	assert_string_equal(str(res, "credential"), "none");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(res, "fingerprint")));
+	cJSON_Delete(r);
+	reg = registry_acquire();
+	assert_null(reg->providers[0].auth);
+	registry_release(reg);
+
+	expect_error(call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"ghost\",\"url\":\"http://h\"}"), RPC_NOT_FOUND, "ghost");
+	expect_error(call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"driver\":\"tgi\"}"), RPC_INVALID_PARAMS, "driver");
+	expect_error(call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"url\":\"ftp://h\"}"), RPC_INVALID_PARAMS, "url");
+	expect_error(call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"credential\":\"c2stcGxhaW4=\"}"),
+	    RPC_INVALID_PARAMS, "does not open");
+	expect_error(call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"dry_run\":1}"), RPC_INVALID_PARAMS, "dry_run");
+	expect_error(call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"status\":\"active\"}"), RPC_INVALID_PARAMS,
+	    "status");
+}
+
 /* --- a fake backend for provider.test / provider.models ------------------ */
 
 struct backend {
@@ -1146,6 +1252,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_providers_models_tokens,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_provider_edit, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_provider_probe, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_socket, setup, teardown),

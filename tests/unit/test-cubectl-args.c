@@ -224,6 +224,12 @@ test_params(void **state)
 	    " --url http://127.0.0.1:11434 --api-key-stdin",
 	    "{\"name\":\"local\",\"domain\":\"acme\",\"driver\":\"ollama\","
 	    "\"url\":\"http://127.0.0.1:11434\"}");
+	/* provider edit: a key flag alone is a change; --no-api-key is null. */
+	expect_params("provider edit -d acme local --api-key-file k",
+	    "{\"name\":\"local\",\"domain\":\"acme\"}");
+	expect_params("provider edit -d acme local --no-api-key --url"
+	    " http://h/v1", "{\"name\":\"local\",\"domain\":\"acme\","
+	    "\"credential\":null,\"url\":\"http://h/v1\"}");
 	/* Global options after the noun are accepted, not sent. */
 	expect_params("model list -d acme -o json -s /x.sock",
 	    "{\"domain\":\"acme\"}");
@@ -301,6 +307,9 @@ test_usage_errors(void **state)
 	    " --api-key-stdin --api-key-file f", "cannot be used together");
 	expect_usage("provider add -d acme p --driver vllm --url http://x"
 	    " --api-key-file", "--api-key-file needs a value");
+	expect_usage("provider edit -d acme p", "nothing to change");
+	expect_usage("provider edit -d acme p --no-api-key --api-key-stdin",
+	    "cannot be used together");
 	expect_usage("model list -d acme -o yaml", "-o: 'yaml'");
 	expect_usage("model list -d acme -o", "-o needs a value");
 }

@@ -301,6 +301,38 @@ test_providers(void **state)
 	assert_int_equal(store_provider_set_status(f->store, DOM_B, "cloud",
 	    "active", NULL, err, sizeof(err)), STORE_NOT_FOUND);
 
+	/* update: driver, url, credential, fingerprint, status, error. */
+	assert_int_equal(store_provider_get(f->store, DOM_A, "cloud", &p, err,
+	    sizeof(err)), 0);
+	free(p.url);
+	p.url = xstrdup("http://other/v1");
+	free(p.credential);
+	p.credential = NULL;
+	p.credential_len = 0;
+	free(p.fingerprint);
+	p.fingerprint = NULL;
+	free(p.status);
+	p.status = xstrdup("active");
+	free(p.error);
+	p.error = NULL;
+	assert_int_equal(store_provider_update(f->store, &p, err, sizeof(err)),
+	    0);
+	store_provider_clear(&p);
+	assert_int_equal(store_provider_get(f->store, DOM_A, "cloud", &p, err,
+	    sizeof(err)), 0);
+	assert_string_equal(p.url, "http://other/v1");
+	assert_string_equal(p.driver, "vllm");
+	assert_null(p.credential);
+	assert_null(p.fingerprint);
+	assert_string_equal(p.status, "active");
+	assert_null(p.error);
+	assert_int_equal(p.created_at, 5);
+	memcpy(p.domain_id, DOM_B, sizeof(p.domain_id));
+	assert_int_equal(store_provider_update(f->store, &p, err, sizeof(err)),
+	    STORE_NOT_FOUND);
+	assert_non_null(strstr(err, "cloud"));
+	store_provider_clear(&p);
+
 	assert_int_equal(store_provider_list(f->store, DOM_A, &list, &n, err,
 	    sizeof(err)), 0);
 	assert_int_equal(n, 2);

@@ -1,0 +1,454 @@
+/*
+ * cubectl apply: make the agent match a document (document.c). The whole
+ * document is checked, keys are read and sealed and existing providers
+ * compared before the first change; then domains, providers and models
+ * are created or changed in that order, and every object is reported as
+ * created, changed or unchanged. Nothing missing from the document is
+ * deleted, and tokens are never created: their secret shows only once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cubectl.h"
+#include "log.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+#define APPLY_MAX_CALLS		2	/* domain.create, then domain.edit */
+#define APPLY_PATH_MAX		256
+#define APPLY_TOKEN_NOTE	"tokens are not applied; create them with" \
+				" cubectl token create"
+
+enum apply_action {
+	APPLY_CREATED,
+	APPLY_CHANGED,
+	APPLY_UNCHANGED,
+};
+
+static const char *const apply_actions[] = {
+	[APPLY_CREATED] =	"created",
+	[APPLY_CHANGED] =	"changed",
+	[APPLY_UNCHANGED] =	"unchanged",
+};
+
+struct apply_call {
+	const char	*method;
+	cJSON		*params;
+};
+
+/* One object of the document: what happens to it, and the calls that do it. */
+struct apply_step {
+	enum apply_action	 action;
+	const char		*kind;
+	const char		*domain;	/* borrowed from the document */
+	const char		*name;		/* borrowed; NULL: unnamed */
+	const char		*note;
+	struct apply_call	 calls[APPLY_MAX_CALLS];
+	size_t			 ncalls;
+};
+
+struct apply_plan {
+	struct apply_step	*steps;
+	size_t			 nsteps;
+};
+
+static void
+apply_plan_free(struct apply_plan *plan)
+{
+	size_t	i, j;
+
+	for (i = 0; i < plan->nsteps; i++)
+		for (j = 0; j < plan->steps[i].ncalls; j++)
+			cJSON_Delete(plan->steps[i].calls[j].params);
+	free(plan->steps);
+	memset(plan, 0, sizeof(*plan));
+}
+
+static struct apply_step *
+apply_step_add(struct apply_plan *plan, enum apply_action action,
+    const char *kind, const char *domain, const char *name)
+{
+	struct apply_step	*s;
+
+	plan->steps = xreallocarray(plan->steps, plan->nsteps + 1,
+	    sizeof(*plan->steps));
+	s = &plan->steps[plan->nsteps++];
+	memset(s, 0, sizeof(*s));
+	s->action = action;
+	s->kind = kind;
+	s->domain = domain;
+	s->name = name;
+	return s;
+}
+
+/* Add a call of method with params (taken) to the step. */
+static void
+apply_call_add(struct apply_step *s, const char *method, cJSON *params)
+{
+	if (s->ncalls == APPLY_MAX_CALLS)
+		fatalx("%s: too many calls", __func__);
+	s->calls[s->ncalls].method = method;
+	s->calls[s->ncalls].params = params;
+	s->ncalls++;
+}
+
+/* {"domain": domain} and, when given, fields' members. */
+static cJSON *
+apply_params(const char *domain, cJSON *fields)
+{
+	cJSON	*params;
+
+	params = fields != NULL ? fields : cJSON_CreateObject();
+	if (params == NULL || cJSON_AddStringToObject(params, "domain",
+	    domain) == NULL)
+		fatalx("%s: out of memory", __func__);
+	return params;
+}
+
+static const char *
+apply_string(const cJSON *obj, const char *name)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void
+apply_copy(cJSON *to, const cJSON *from, const char *name)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(from, name);
+
+	if (v != NULL && !cJSON_AddItemToObject(to, name,
+	    cJSON_Duplicate(v, 1)))
+		fatalx("%s: out of memory", __func__);
+}
+
+/*
+ * The key of api_key_file or api_key_env, sealed into params as
+ * "credential" (nothing when p names neither). Returns an exit status.
+ */
+static int
+apply_provider_key(struct cubectl *c, const cJSON *p, const char *path,
+    cJSON *params)
+{
+	const char	*file, *env, *value;
+	char		 what[APPLY_PATH_MAX + 32];
+	int		 fd, rc;
+
+	file = apply_string(p, "api_key_file");
+	env = apply_string(p, "api_key_env");
+	if (file != NULL) {
+		document_path(what, sizeof(what), "%s.api_key_file", path);
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
+			output_error("%s: %s: %s", what, file, strerror(errno));
+			return EXIT_USAGE;
+		}
+		rc = cmd_provider_seal(c, fd, what, apply_string(p, "name"),
+		    params);
+		close(fd);
+		return rc;
+	}
+	if (env != NULL) {
+		if ((value = getenv(env)) == NULL || *value == '\0') {
+			output_error("%s.api_key_env: $%s is not set", path,
+			    env);
+			return EXIT_USAGE;
+		}
+		return cmd_provider_seal_key(c, (const unsigned char *)value,
+		    strlen(value), params);
+	}
+	return EXIT_OK;
+}
+
+/*
+ * A provider: added when the agent lacks it; else the agent says, by a
+ * dry run of provider.edit, whether the driver, URL or key differ.
+ */
+static int
+apply_plan_provider(struct cubectl *c, struct apply_plan *plan,
+    const char *domain, const cJSON *p, const cJSON *have, const char *path)
+{
+	struct apply_step	*s;
+	const char		*name = apply_string(p, "name");
+	const char		*cred = apply_string(p, "credential");
+	cJSON			*params, *dry, *result;
+	int			 rc, changed;
+
+	params = apply_params(domain, NULL);
+	apply_copy(params, p, "name");
+	apply_copy(params, p, "driver");
+	apply_copy(params, p, "url");
+	if ((rc = apply_provider_key(c, p, path, params)) != EXIT_OK) {
+		cJSON_Delete(params);
+		return rc;
+	}
+	if (document_find(cJSON_GetObjectItemCaseSensitive(have, "providers"),
+	    "name", name) == NULL) {
+		s = apply_step_add(plan, APPLY_CREATED, "provider", domain,
+		    name);
+		apply_call_add(s, "provider.add", params);
+		return EXIT_OK;
+	}
+	if (cred != NULL && strcmp(cred, "none") == 0)
+		cJSON_AddNullToObject(params, "credential");
+	if ((dry = cJSON_Duplicate(params, 1)) == NULL ||
+	    cJSON_AddTrueToObject(dry, "dry_run") == NULL)
+		fatalx("%s: out of memory", __func__);
+	if ((rc = client_call(c, "provider.edit", dry, &result)) != EXIT_OK) {
+		cJSON_Delete(params);
+		return rc;
+	}
+	changed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result,
+	    "changed"));
+	cJSON_Delete(result);
+	s = apply_step_add(plan, changed ? APPLY_CHANGED : APPLY_UNCHANGED,
+	    "provider", domain, name);
+	if (changed)
+		apply_call_add(s, "provider.edit", params);
+	else
+		cJSON_Delete(params);
+	return EXIT_OK;
+}
+
+static void
+apply_plan_model(struct apply_plan *plan, const char *domain,
+    const cJSON *m, const cJSON *have)
+{
+	struct apply_step	*s;
+	const cJSON		*hm;
+	const char		*key = apply_string(m, "key");
+	cJSON			*changes;
+
+	hm = document_find(cJSON_GetObjectItemCaseSensitive(have, "models"),
+	    "key", key);
+	if (hm == NULL) {
+		s = apply_step_add(plan, APPLY_CREATED, "model", domain, key);
+		apply_call_add(s, "model.deploy", apply_params(domain,
+		    document_model_settings(m)));
+		return;
+	}
+	if ((changes = document_model_changes(m, hm)) == NULL) {
+		apply_step_add(plan, APPLY_UNCHANGED, "model", domain, key);
+		return;
+	}
+	if (cJSON_AddStringToObject(changes, "key", key) == NULL)
+		fatalx("%s: out of memory", __func__);
+	s = apply_step_add(plan, APPLY_CHANGED, "model", domain, key);
+	apply_call_add(s, "model.edit", apply_params(domain, changes));
+}
+
+/* One domain of the document against the agent's (have, or NULL). */
+static int
+apply_plan_domain(struct cubectl *c, struct apply_plan *plan,
+    const cJSON *d, const cJSON *have, const char *path)
+{
+	struct apply_step	*s;
+	const cJSON		*e;
+	const char		*name = apply_string(d, "name");
+	char			 sub[APPLY_PATH_MAX];
+	cJSON			*changes, *params;
+	size_t			 i = 0;
+	int			 rc;
+
+	changes = document_domain_changes(d, have);
+	if (have == NULL) {
+		s = apply_step_add(plan, APPLY_CREATED, "domain", name, NULL);
+		params = cJSON_CreateObject();
+		if (params == NULL || cJSON_AddStringToObject(params, "name",
+		    name) == NULL)
+			fatalx("%s: out of memory", __func__);
+		apply_call_add(s, "domain.create", params);
+	} else
+		s = apply_step_add(plan, changes != NULL ? APPLY_CHANGED :
+		    APPLY_UNCHANGED, "domain", name, NULL);
+	if (changes != NULL)
+		apply_call_add(s, "domain.edit", apply_params(name, changes));
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d,
+	    "providers")) {
+		document_path(sub, sizeof(sub), "%s.providers[%zu]", path, i++);
+		if ((rc = apply_plan_provider(c, plan, name, e, have, sub)) !=
+		    EXIT_OK)
+			return rc;
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "models"))
+		apply_plan_model(plan, name, e, have);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "tokens")) {
+		s = apply_step_add(plan, APPLY_UNCHANGED, "token", name,
+		    apply_string(e, "name"));
+		s->note = APPLY_TOKEN_NOTE;
+	}
+	return EXIT_OK;
+}
+
+/* Read the whole file ("-": standard input). Returns an exit status. */
+static int
+apply_read(const char *path, char **text, size_t *len)
+{
+	FILE	*f;
+	size_t	 n, size = 0, cap = 8192;
+	char	*buf;
+	int	 failed;
+
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "r")) == NULL) {
+		output_error("-f: %s: %s", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	buf = xmalloc(cap);
+	while ((n = fread(buf + size, 1, cap - size, f)) > 0) {
+		size += n;
+		if (size > RPC_MAX_FRAME)
+			break;
+		if (size == cap) {
+			cap *= 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+	}
+	failed = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (failed || size > RPC_MAX_FRAME) {
+		output_error("-f: %s: %s", path, failed ? strerror(errno) :
+		    "larger than 4 MiB");
+		free(buf);
+		return EXIT_USAGE;
+	}
+	*text = buf;
+	*len = size;
+	return EXIT_OK;
+}
+
+static void
+apply_print(const struct apply_step *s)
+{
+	printf("%-9s  %-8s  %s%s%s%s%s\n", apply_actions[s->action], s->kind,
+	    s->domain, strcmp(s->kind, "domain") != 0 ? "/" : "",
+	    strcmp(s->kind, "domain") != 0 ? (s->name != NULL ? s->name :
+	    "-") : "", s->note != NULL ? "  # " : "",
+	    s->note != NULL ? s->note : "");
+}
+
+static cJSON *
+apply_step_json(const struct apply_step *s)
+{
+	cJSON	*o;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddStringToObject(o, "action", apply_actions[s->action]);
+	cJSON_AddStringToObject(o, "kind", s->kind);
+	cJSON_AddStringToObject(o, "domain", s->domain);
+	if (strcmp(s->kind, "domain") == 0)
+		cJSON_AddStringToObject(o, "name", s->domain);
+	else if (s->name != NULL)
+		cJSON_AddStringToObject(o, "name", s->name);
+	else
+		cJSON_AddNullToObject(o, "name");
+	if (s->note != NULL)
+		cJSON_AddStringToObject(o, "note", s->note);
+	return o;
+}
+
+/* Make the calls in order; report each object as it is done. */
+static int
+apply_run(struct cubectl *c, struct apply_plan *plan, const char *file)
+{
+	struct apply_step	*s;
+	cJSON			*report, *result;
+	size_t			 i, j, counts[3] = { 0, 0, 0 };
+	int			 rc = EXIT_OK;
+
+	if ((report = cJSON_CreateArray()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	for (i = 0; i < plan->nsteps && rc == EXIT_OK; i++) {
+		s = &plan->steps[i];
+		for (j = 0; j < s->ncalls && rc == EXIT_OK; j++) {
+			rc = client_call(c, s->calls[j].method,
+			    s->calls[j].params, &result);
+			s->calls[j].params = NULL;	/* consumed */
+			cJSON_Delete(result);
+		}
+		if (rc != EXIT_OK) {
+			output_error("apply stopped at %s %s%s%s; what is"
+			    " reported above was done", s->kind, s->domain,
+			    s->name != NULL ? "/" : "",
+			    s->name != NULL ? s->name : "");
+			break;
+		}
+		counts[s->action]++;
+		if (c->output == CUBECTL_JSON)
+			cJSON_AddItemToArray(report, apply_step_json(s));
+		else
+			apply_print(s);
+	}
+	if (c->output == CUBECTL_JSON)
+		output_json(report);
+	else if (rc == EXIT_OK && counts[APPLY_CREATED] +
+	    counts[APPLY_CHANGED] == 0)
+		printf("nothing to change: the agent matches %s\n", file);
+	else if (rc == EXIT_OK)
+		printf("%zu created, %zu changed, %zu unchanged\n",
+		    counts[APPLY_CREATED], counts[APPLY_CHANGED],
+		    counts[APPLY_UNCHANGED]);
+	cJSON_Delete(report);
+	return rc;
+}
+
+int
+cmd_apply(struct cubectl *c, const struct cmd_entry *ce,
+    const struct args *a)
+{
+	struct apply_plan	 plan;
+	const char		*file = args_get(a, "-f")->string;
+	const cJSON		*d;
+	cJSON			*doc = NULL, *current = NULL;
+	char			*text, err[1024], path[APPLY_PATH_MAX];
+	size_t			 len, i = 0;
+	int			 rc;
+
+	(void)ce;
+	memset(&plan, 0, sizeof(plan));
+	if ((rc = apply_read(file, &text, &len)) != EXIT_OK)
+		return rc;
+	doc = document_parse(text, len, err, sizeof(err));
+	free(text);
+	if (doc == NULL) {
+		output_error("%s: %s", file, err);
+		return EXIT_USAGE;
+	}
+	/* The document alone first: a bad file needs no agent. */
+	if (document_check(doc, NULL, err, sizeof(err)) == -1) {
+		output_error("%s: %s", file, err);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = cmd_export_document(c, NULL, &current)) != EXIT_OK)
+		goto out;
+	if (document_check(doc, current, err, sizeof(err)) == -1) {
+		output_error("%s: %s", file, err);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(doc,
+	    "domains")) {
+		document_path(path, sizeof(path), "domains[%zu]", i++);
+		if ((rc = apply_plan_domain(c, &plan, d, document_find(
+		    cJSON_GetObjectItemCaseSensitive(current, "domains"),
+		    "name", apply_string(d, "name")), path)) != EXIT_OK)
+			goto out;
+	}
+	rc = apply_run(c, &plan, file);
+out:
+	apply_plan_free(&plan);
+	cJSON_Delete(current);
+	cJSON_Delete(doc);
+	return rc;
+}
