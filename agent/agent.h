@@ -38,6 +38,8 @@ struct agent_config {
 	int	 idle_timeout_ms;	/* between two response chunks */
 	int	 client_timeout_ms;	/* idle inbound connection */
 	int	 drain_timeout_ms;	/* SIGTERM grace for in-flight requests */
+	int	 trace_flush_ms;	/* the trace writer's batch window */
+	int	 trace_retention_check_s; /* how often retention runs */
 };
 void	 config_defaults(struct agent_config *);
 int	 config_load_file(struct agent_config *, const char *path, char *err,
@@ -53,6 +55,7 @@ struct agent {
 	struct vault		*vault;
 	struct store		*store;
 	struct event_base	*base;		/* main loop: admin, signals */
+	struct trace_writer	*traces;
 	time_t			 started;
 };
 
@@ -438,7 +441,7 @@ void	 api_error_reply(struct http_request *, enum api_error,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -458,6 +461,7 @@ int		 store_fail(struct store *, int rc, char *err, size_t errlen);
 int		 store_exec_stmt(struct store *, struct sqlite3_stmt *,
 		    char *err, size_t errlen);
 int		 store_changes(struct store *);
+int64_t		 store_last_insert_id(struct store *);
 /* After STORE_CONFLICT: 1 when a foreign key (not a unique key) refused. */
 int		 store_foreign_key_failed(struct store *);
 char		*store_column_text(struct sqlite3_stmt *, int);	/* or NULL */
@@ -593,6 +597,140 @@ int	 store_token_revoke(struct store *, const char *domain_id,
 	    const char *id, int64_t when, char *err, size_t errlen);
 void	 store_token_clear(struct store_token *);
 void	 store_token_list_free(struct store_token *, size_t);
+
+/*
+ * trace.c: one record per inference request (DESIGN.md, Tracing). Workers
+ * fill one and hand it to the writer with trace_submit(); one writer
+ * thread batches them into SQLite (its own connection), keeps the hourly
+ * usage rollup, enforces retention, and passes what it committed to the
+ * main loop for logs.tail.
+ */
+enum trace_step {
+	TRACE_STEP_NONE,
+	TRACE_STEP_REQUEST,		/* malformed body */
+	TRACE_STEP_AUTHENTICATE,
+	TRACE_STEP_DOMAIN,
+	TRACE_STEP_MODEL,
+	TRACE_STEP_MODEL_STATE,		/* inactive, wrong kind, provider errored */
+	TRACE_STEP_INPUT_GUARDRAIL,
+	TRACE_STEP_LIMIT,
+	TRACE_STEP_UPSTREAM,
+	TRACE_STEP_OUTPUT_GUARDRAIL,
+};
+
+struct trace {
+	struct trace	*next;		/* queue link, the writer's */
+	int64_t		 id;		/* set when written */
+	int64_t		 time_ms;	/* unix milliseconds at arrival */
+	char		 domain_id[37];
+	char		 token_id[32];	/* "": no token */
+	char		*model;		/* key as asked for, or NULL */
+	char		*model_id;	/* sent upstream, or NULL */
+	char		*provider;	/* or NULL */
+	const char	*route;		/* static: chat, completions, ... */
+	int		 status;	/* HTTP status the client got */
+	const char	*error;		/* static error code, or NULL */
+	enum trace_step	 step;		/* the step that rejected it */
+	int64_t		 latency_ms;
+	int64_t		 ttft_ms;	/* to the first answer byte; -1: none */
+	int64_t		 prompt_tokens;	/* cached ones included, as OpenAI */
+	int64_t		 completion_tokens;
+	int64_t		 cached_tokens;
+	int64_t		 cost;		/* nano-USD */
+	int		 estimated;	/* tokens estimated, not the backend's */
+	int		 stream;
+	int		 cancelled;	/* the client hung up first */
+	char		*prompt_text;	/* only when the domain logs content */
+	char		*completion_text;
+};
+struct trace_writer;
+/* A zeroed record (ttft -1); free with trace_free(), NULL is a no-op. */
+struct trace	*trace_new(void);
+void		 trace_free(struct trace *);
+/* Free what a record owns and zero it (for records in arrays). */
+void		 trace_clear(struct trace *);
+int64_t		 trace_now_ms(void);
+const char	*trace_step_name(enum trace_step);	/* "" for NONE */
+enum trace_step	 trace_step_parse(const char *);
+/* The static string equal to s (NULL stays NULL; unknown: a catch-all). */
+const char	*trace_route_intern(const char *);
+const char	*trace_error_intern(const char *);
+/* Opens its own connection to DATA_DIR/cube.db. NULL with err on failure. */
+struct trace_writer *trace_writer_start(const char *data_dir, int flush_ms,
+		    int retention_check_s, char *err, size_t errlen);
+/* Write everything queued (SIGTERM loses nothing), join, free. */
+void		 trace_writer_stop(struct trace_writer *);
+/* Takes ownership of t; any thread; a NULL writer frees it. */
+void		 trace_submit(struct trace_writer *, struct trace *t);
+uint64_t	 trace_writer_written(struct trace_writer *);
+void		 trace_writer_listen(struct trace_writer *, struct event_base *,
+		    void (*)(const struct trace *, void *), void *);
+void		 trace_writer_listeners(struct trace_writer *, int delta);
+
+/*
+ * meter.c: a request's token counts from the backend's usage (OpenAI's
+ * shape: prompt_tokens includes prompt_tokens_details.cached_tokens), and
+ * the answer text seen, for the estimate when there is no usage and for
+ * traces of domains that log content.
+ */
+#define METER_USAGE_ONLY	1	/* a stream chunk with usage and no choices */
+struct meter {
+	int64_t		 prompt_tokens;
+	int64_t		 completion_tokens;
+	int64_t		 cached_tokens;
+	int		 has_usage;
+	size_t		 content_bytes;	/* answer text seen */
+	int		 keep_text;
+	char		*text;		/* the answer text, when keep_text */
+	size_t		 text_len;
+	size_t		 text_cap;
+};
+void	 meter_init(struct meter *, int keep_text);
+void	 meter_clear(struct meter *);
+int64_t	 meter_estimate(size_t bytes);
+/* A whole answer, or a stream event's data: 0 or METER_USAGE_ONLY. */
+int	 meter_json(struct meter *, const char *, size_t);
+/* One raw SSE event, as sse_feed() passes it: 0 or METER_USAGE_ONLY. */
+int	 meter_event(struct meter *, const char *, size_t);
+size_t	 meter_prompt_bytes(const char *body, const struct jscan_span *messages,
+	    const struct jscan_span *prompt, const struct jscan_span *input);
+
+/* store-trace.c: the traces table and the hourly usage rollup. */
+enum usage_by {
+	USAGE_BY_MODEL,
+	USAGE_BY_TOKEN,
+	USAGE_BY_HOUR,
+	USAGE_BY_DAY,
+};
+struct store_usage {
+	char		*key;		/* model or token id; NULL by time */
+	int64_t		 bucket;	/* unix seconds of the hour or day */
+	int64_t		 requests;
+	int64_t		 errors;
+	int64_t		 prompt_tokens;
+	int64_t		 completion_tokens;
+	int64_t		 cached_tokens;
+	int64_t		 cost;
+};
+struct store_retention {
+	char		 domain_id[37];
+	int		 days;		/* 0: the domain is gone */
+};
+/* Sets t->id. */
+int	 store_trace_insert(struct store *, struct trace *, char *, size_t);
+int	 store_usage_add(struct store *, const struct trace *, char *, size_t);
+int	 store_trace_list(struct store *, const char *domain_id,
+	    const char *model, int64_t limit, struct trace **, size_t *,
+	    char *, size_t);
+void	 store_trace_list_free(struct trace *, size_t);
+int	 store_usage_query(struct store *, const char *domain_id,
+	    enum usage_by, int64_t since, int64_t until, struct store_usage **,
+	    size_t *, char *, size_t);
+void	 store_usage_list_free(struct store_usage *, size_t);
+int	 store_trace_expire(struct store *, const char *domain_id,
+	    int64_t before_ms, int max, int *deleted, char *, size_t);
+int	 store_trace_retention(struct store *, struct store_retention **,
+	    size_t *, char *, size_t);
 
 /* admin.c: JSON-RPC 2.0 on the admin unix socket, served on the main loop. */
 struct admin;

@@ -50,6 +50,10 @@ static const struct config_key {
 	    offsetof(struct agent_config, client_timeout_ms), 1, 3600000 },
 	{ "drain-timeout-ms", CONFIG_INT,
 	    offsetof(struct agent_config, drain_timeout_ms), 0, 3600000 },
+	{ "trace-flush-ms", CONFIG_INT,
+	    offsetof(struct agent_config, trace_flush_ms), 1, 60000 },
+	{ "trace-retention-check-s", CONFIG_INT,
+	    offsetof(struct agent_config, trace_retention_check_s), 1, 86400 },
 };
 
 /* Where state lives by default: $XDG_DATA_HOME/cube, /var/lib/cube for root. */
@@ -84,6 +88,8 @@ config_defaults(struct agent_config *cfg)
 	cfg->idle_timeout_ms = 60000;
 	cfg->client_timeout_ms = 30000;
 	cfg->drain_timeout_ms = 30000;
+	cfg->trace_flush_ms = 100;
+	cfg->trace_retention_check_s = 3600;
 }
 
 /* Fill what neither the file nor the options set. */

@@ -189,6 +189,10 @@ main(int argc, char **argv)
 	    sizeof(err))) == NULL)
 		fatalx("loading state: %s", err);
 	registry_publish(reg);
+	if ((agent.traces = trace_writer_start(agent.cfg.data_dir,
+	    agent.cfg.trace_flush_ms, agent.cfg.trace_retention_check_s, err,
+	    sizeof(err))) == NULL)
+		fatalx("traces: %s", err);
 
 	if ((agent.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -211,6 +215,9 @@ main(int argc, char **argv)
 
 	/* In-flight requests finish (or are cut after the grace period). */
 	workers_stop();
+	/* Every trace of a finished request is written before we exit. */
+	trace_writer_stop(agent.traces);
+	agent.traces = NULL;
 	admin_stop(admin);
 	event_free(sigterm);
 	event_free(sigint);

@@ -98,6 +98,50 @@ static const char *const store_migrations[] = {
 	"  budget     INTEGER"
 	");"
 	"CREATE INDEX tokens_domain ON tokens(domain_id);",
+	/*
+	 * 2: traces, written by the trace writer (trace.c), and the hourly
+	 * rollup it keeps beside them, which usage queries read. No foreign
+	 * keys: a trace outlives nothing, retention removes orphans.
+	 */
+	"CREATE TABLE traces ("
+	"  id                INTEGER PRIMARY KEY,"
+	"  domain_id         TEXT NOT NULL,"
+	"  time_ms           INTEGER NOT NULL,"
+	"  token_id          TEXT,"
+	"  model             TEXT,"
+	"  model_id          TEXT,"
+	"  provider          TEXT,"
+	"  route             TEXT NOT NULL,"
+	"  status            INTEGER NOT NULL,"
+	"  error             TEXT,"
+	"  rejected_step     TEXT,"
+	"  latency_ms        INTEGER NOT NULL,"
+	"  ttft_ms           INTEGER,"
+	"  prompt_tokens     INTEGER NOT NULL DEFAULT 0,"
+	"  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cached_tokens     INTEGER NOT NULL DEFAULT 0,"
+	"  estimated         INTEGER NOT NULL DEFAULT 0,"
+	"  cost              INTEGER NOT NULL DEFAULT 0,"
+	"  stream            INTEGER NOT NULL DEFAULT 0,"
+	"  cancelled         INTEGER NOT NULL DEFAULT 0,"
+	"  prompt_text       TEXT,"
+	"  completion_text   TEXT"
+	");"
+	"CREATE INDEX traces_domain ON traces(domain_id, id);"
+	"CREATE INDEX traces_time ON traces(domain_id, time_ms);"
+	"CREATE TABLE usage_hourly ("
+	"  domain_id         TEXT NOT NULL,"
+	"  hour              INTEGER NOT NULL,"	/* unix seconds / 3600 */
+	"  model             TEXT NOT NULL,"
+	"  token_id          TEXT NOT NULL,"
+	"  requests          INTEGER NOT NULL,"
+	"  errors            INTEGER NOT NULL,"
+	"  prompt_tokens     INTEGER NOT NULL,"
+	"  completion_tokens INTEGER NOT NULL,"
+	"  cached_tokens     INTEGER NOT NULL,"
+	"  cost              INTEGER NOT NULL,"
+	"  PRIMARY KEY (domain_id, hour, model, token_id)"
+	") WITHOUT ROWID;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -314,6 +358,12 @@ int
 store_changes(struct store *s)
 {
 	return sqlite3_changes(s->db);
+}
+
+int64_t
+store_last_insert_id(struct store *s)
+{
+	return sqlite3_last_insert_rowid(s->db);
 }
 
 char *

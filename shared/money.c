@@ -67,3 +67,16 @@ money_format_usd(int64_t nano, char *buf, size_t len)
 		    u / MONEY_NANO_PER_USD, frac);
 	return buf;
 }
+
+int64_t
+money_tokens_cost(const int64_t *tokens, const int64_t *prices, size_t n)
+{
+	unsigned __int128	sum = 0;
+	size_t			i;
+
+	for (i = 0; i < n; i++)
+		if (tokens[i] > 0 && prices[i] > 0)
+			sum += (unsigned __int128)tokens[i] * (uint64_t)prices[i];
+	sum = (sum + 500000) / 1000000;
+	return sum > INT64_MAX ? INT64_MAX : (int64_t)sum;
+}

@@ -25,4 +25,13 @@ int	money_parse_usd(const char *s, int64_t *nano, char *err, size_t errlen);
 #define MONEY_BUFSZ	32
 char	*money_format_usd(int64_t nano, char *buf, size_t len);
 
+/*
+ * What n kinds of tokens cost: the sum of tokens[i] * prices[i] (nano-USD
+ * per 1M tokens), divided by 1M once, rounded half up, so that splitting a
+ * request's tokens by kind never loses or adds a nano. Negative counts
+ * count as 0; the result saturates at INT64_MAX.
+ */
+int64_t	money_tokens_cost(const int64_t *tokens, const int64_t *prices,
+	    size_t n);
+
 #endif

@@ -109,6 +109,28 @@ test_round_trip(void **state)
 		    sizeof(buf))), amounts[i]);
 }
 
+/* Known usage at known prices, to the nano; cached tokens at their own price. */
+static void
+test_tokens_cost(void **state)
+{
+	/* $0.15 in, $0.60 out, $0.075 cached per 1M (nano-USD per 1M). */
+	int64_t	prices[3] = { 150000000, 600000000, 75000000 };
+	int64_t	t1[3] = { 1000, 500, 0 }, t2[3] = { 200, 500, 800 };
+	int64_t	big[1] = { INT64_MAX }, bigp[1] = { INT64_MAX };
+	int64_t	third[1] = { 1 }, thirdp[1] = { 333333 };
+	int64_t	half[1] = { 1 }, halfp[1] = { 500000 };
+
+	(void)state;
+	/* 1000 * 150 + 500 * 600 = 450000 nano */
+	assert_int_equal(money_tokens_cost(t1, prices, 3), 450000);
+	/* 200 * 150 + 500 * 600 + 800 * 75 = 390000 nano */
+	assert_int_equal(money_tokens_cost(t2, prices, 3), 390000);
+	assert_int_equal(money_tokens_cost(third, thirdp, 1), 0);
+	assert_int_equal(money_tokens_cost(half, halfp, 1), 1);
+	assert_int_equal(money_tokens_cost(big, bigp, 1), INT64_MAX);
+	assert_int_equal(money_tokens_cost(t1, prices, 0), 0);
+}
+
 int
 main(void)
 {
@@ -117,6 +139,7 @@ main(void)
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_tokens_cost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,211 @@
+/*
+ * Token accounting for one request: the backend's usage from an answer or
+ * a stream's events, and what the estimate falls back on when it gives
+ * none (about four bytes of text a token): the prompt's text and the
+ * answer text actually delivered.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "jscan.h"
+#include "sse.h"
+#include "xmalloc.h"
+
+#define METER_MAX_DEPTH		64
+#define METER_MAX_TEXT		(64 * 1024)	/* completion text kept */
+
+void
+meter_init(struct meter *m, int keep_text)
+{
+	memset(m, 0, sizeof(*m));
+	m->keep_text = keep_text;
+}
+
+void
+meter_clear(struct meter *m)
+{
+	free(m->text);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Tokens for bytes of text, rounded up: the estimate's rule. */
+int64_t
+meter_estimate(size_t bytes)
+{
+	return (int64_t)((bytes + 3) / 4);
+}
+
+/* A non-negative integer member of an object span, or 0. */
+static int64_t
+meter_int(const char *buf, const struct jscan_span *obj, const char *key)
+{
+	struct jscan_span	v;
+	int64_t			n;
+
+	if (!jscan_object_get(buf, obj, key, &v) || v.type != JSCAN_NUMBER ||
+	    jscan_int64(buf, &v, &n) == -1 || n < 0)
+		return 0;
+	return n;
+}
+
+/* Take the counts of a usage object; OpenAI's and its cached detail. */
+static void
+meter_take_usage(struct meter *m, const char *buf,
+    const struct jscan_span *usage)
+{
+	struct jscan_span	details;
+
+	m->has_usage = 1;
+	m->prompt_tokens = meter_int(buf, usage, "prompt_tokens");
+	m->completion_tokens = meter_int(buf, usage, "completion_tokens");
+	m->cached_tokens = 0;
+	if (jscan_object_get(buf, usage, "prompt_tokens_details", &details) &&
+	    details.type == JSCAN_OBJECT)
+		m->cached_tokens = meter_int(buf, &details, "cached_tokens");
+	if (m->cached_tokens > m->prompt_tokens)
+		m->cached_tokens = m->prompt_tokens;
+}
+
+/* Count (and keep, when logging content) one piece of answer text. */
+static void
+meter_text(struct meter *m, const char *buf, const struct jscan_span *s)
+{
+	size_t	len;
+	ssize_t	n;
+
+	if (s->type != JSCAN_STRING)
+		return;
+	len = s->end - s->start - 2;	/* escapes count a little extra */
+	m->content_bytes += len;
+	if (!m->keep_text || m->text_len >= METER_MAX_TEXT)
+		return;
+	if (m->text_len + len + 1 > m->text_cap) {
+		m->text_cap = m->text_len + len + 1 + 256;
+		m->text = xreallocarray(m->text, 1, m->text_cap);
+	}
+	if ((n = jscan_string(buf, s, m->text + m->text_len,
+	    m->text_cap - m->text_len)) > 0)
+		m->text_len += strnlen(m->text + m->text_len, (size_t)n);
+}
+
+/* The answer text of each choice: message/delta content, or text. */
+static void
+meter_choices(struct meter *m, const char *buf, const struct jscan_span *a)
+{
+	struct jscan_span	 choice, inner, content;
+	size_t			 cursor = 0;
+
+	while (jscan_array_next(buf, a, &cursor, &choice)) {
+		if (choice.type != JSCAN_OBJECT)
+			continue;
+		if ((jscan_object_get(buf, &choice, "delta", &inner) ||
+		    jscan_object_get(buf, &choice, "message", &inner)) &&
+		    inner.type == JSCAN_OBJECT &&
+		    jscan_object_get(buf, &inner, "content", &content))
+			meter_text(m, buf, &content);
+		else if (jscan_object_get(buf, &choice, "text", &content))
+			meter_text(m, buf, &content);
+	}
+}
+
+/*
+ * One JSON object from the backend: a whole answer or a stream event's
+ * data. Returns METER_USAGE_ONLY for a chunk that only carries usage
+ * (choices empty: what include_usage adds), else 0.
+ */
+int
+meter_json(struct meter *m, const char *buf, size_t len)
+{
+	struct jscan_span	 usage, choices;
+	struct jscan_want	 want[] = {
+		{ "usage", &usage },
+		{ "choices", &choices },
+	};
+	size_t			 cursor = 0;
+	struct jscan_span	 first;
+
+	if (jscan_object(buf, len, METER_MAX_DEPTH, want, 2, NULL, 0) == -1)
+		return 0;
+	if (choices.present && choices.type == JSCAN_ARRAY)
+		meter_choices(m, buf, &choices);
+	if (!usage.present || usage.type != JSCAN_OBJECT)
+		return 0;
+	meter_take_usage(m, buf, &usage);
+	if (choices.present && choices.type == JSCAN_ARRAY &&
+	    !jscan_array_next(buf, &choices, &cursor, &first))
+		return METER_USAGE_ONLY;
+	return 0;
+}
+
+/* One SSE event as relayed: its data is a JSON object, or [DONE]. */
+int
+meter_event(struct meter *m, const char *event, size_t len)
+{
+	char	 small[4096], *data = small;
+	ssize_t	 n;
+	int	 rc = 0;
+
+	if (len >= sizeof(small))
+		data = xmalloc(len + 1);
+	n = sse_event_data(event, len, data, len >= sizeof(small) ? len + 1 :
+	    sizeof(small));
+	if (n > 0 && data[0] == '{')
+		rc = meter_json(m, data, (size_t)n);
+	if (data != small)
+		free(data);
+	return rc;
+}
+
+/* Bytes of text in a string, or in the strings of an array of them. */
+static size_t
+meter_strings(const char *buf, const struct jscan_span *s)
+{
+	struct jscan_span	 e;
+	size_t			 cursor = 0, n = 0;
+
+	if (s->type == JSCAN_STRING)
+		return s->end - s->start - 2;
+	if (s->type != JSCAN_ARRAY)
+		return 0;
+	while (jscan_array_next(buf, s, &cursor, &e))
+		if (e.type == JSCAN_STRING)
+			n += e.end - e.start - 2;
+	return n;
+}
+
+/*
+ * The prompt's text in bytes, for the estimate: messages' content (a
+ * string, or parts with text), a completion's prompt, an embedding's input.
+ */
+size_t
+meter_prompt_bytes(const char *body, const struct jscan_span *messages,
+    const struct jscan_span *prompt, const struct jscan_span *input)
+{
+	struct jscan_span	 msg, content, part, text;
+	size_t			 cursor = 0, pc, n = 0;
+
+	if (prompt->present)
+		n += meter_strings(body, prompt);
+	if (input->present)
+		n += meter_strings(body, input);
+	if (!messages->present || messages->type != JSCAN_ARRAY)
+		return n;
+	while (jscan_array_next(body, messages, &cursor, &msg)) {
+		if (msg.type != JSCAN_OBJECT ||
+		    !jscan_object_get(body, &msg, "content", &content))
+			continue;
+		if (content.type == JSCAN_STRING) {
+			n += content.end - content.start - 2;
+			continue;
+		}
+		pc = 0;
+		while (content.type == JSCAN_ARRAY &&
+		    jscan_array_next(body, &content, &pc, &part))
+			if (part.type == JSCAN_OBJECT &&
+			    jscan_object_get(body, &part, "text", &text) &&
+			    text.type == JSCAN_STRING)
+				n += text.end - text.start - 2;
+	}
+	return n;
+}

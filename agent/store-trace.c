@@ -1,0 +1,332 @@
+/*
+ * The traces table and its hourly usage rollup: written by the trace
+ * writer's own connection, read by the admin thread's (logs, usage).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "agent.h"
+#include "xmalloc.h"
+
+#define TRACE_COLUMNS "id, domain_id, time_ms, token_id, model, model_id," \
+	" provider, route, status, error, rejected_step, latency_ms, ttft_ms," \
+	" prompt_tokens, completion_tokens, cached_tokens, estimated, cost," \
+	" stream, cancelled, prompt_text, completion_text"
+
+/* Text bound to a statement, or NULL for an empty or absent string. */
+static void
+store_trace_bind_text(sqlite3_stmt *stmt, int col, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		sqlite3_bind_null(stmt, col);
+	else
+		sqlite3_bind_text(stmt, col, s, -1, SQLITE_STATIC);
+}
+
+int
+store_trace_insert(struct store *s, struct trace *t, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if ((stmt = store_stmt(s, "INSERT INTO traces (domain_id, time_ms,"
+	    " token_id, model, model_id, provider, route, status, error,"
+	    " rejected_step, latency_ms, ttft_ms, prompt_tokens,"
+	    " completion_tokens, cached_tokens, estimated, cost, stream,"
+	    " cancelled, prompt_text, completion_text) VALUES (?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err,
+	    errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, t->domain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, t->time_ms);
+	store_trace_bind_text(stmt, 3, t->token_id);
+	store_trace_bind_text(stmt, 4, t->model);
+	store_trace_bind_text(stmt, 5, t->model_id);
+	store_trace_bind_text(stmt, 6, t->provider);
+	sqlite3_bind_text(stmt, 7, t->route, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 8, t->status);
+	store_trace_bind_text(stmt, 9, t->error);
+	store_trace_bind_text(stmt, 10, t->step == TRACE_STEP_NONE ? NULL :
+	    trace_step_name(t->step));
+	sqlite3_bind_int64(stmt, 11, t->latency_ms);
+	if (t->ttft_ms >= 0)
+		sqlite3_bind_int64(stmt, 12, t->ttft_ms);
+	sqlite3_bind_int64(stmt, 13, t->prompt_tokens);
+	sqlite3_bind_int64(stmt, 14, t->completion_tokens);
+	sqlite3_bind_int64(stmt, 15, t->cached_tokens);
+	sqlite3_bind_int(stmt, 16, t->estimated != 0);
+	sqlite3_bind_int64(stmt, 17, t->cost);
+	sqlite3_bind_int(stmt, 18, t->stream != 0);
+	sqlite3_bind_int(stmt, 19, t->cancelled != 0);
+	store_trace_bind_text(stmt, 20, t->prompt_text);
+	store_trace_bind_text(stmt, 21, t->completion_text);
+	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
+		return rc;
+	t->id = store_last_insert_id(s);
+	return 0;
+}
+
+/* Add one trace to its hour's row (domain, hour, model, token). */
+int
+store_usage_add(struct store *s, const struct trace *t, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+
+	if ((stmt = store_stmt(s, "INSERT INTO usage_hourly (domain_id, hour,"
+	    " model, token_id, requests, errors, prompt_tokens,"
+	    " completion_tokens, cached_tokens, cost)"
+	    " VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (domain_id, hour, model, token_id) DO UPDATE SET"
+	    " requests = requests + 1, errors = errors + excluded.errors,"
+	    " prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
+	    " completion_tokens = completion_tokens +"
+	    " excluded.completion_tokens,"
+	    " cached_tokens = cached_tokens + excluded.cached_tokens,"
+	    " cost = cost + excluded.cost", err, errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, t->domain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, t->time_ms / 1000 / 3600);
+	sqlite3_bind_text(stmt, 3, t->model != NULL ? t->model : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, t->token_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 5, t->status >= 400);
+	sqlite3_bind_int64(stmt, 6, t->prompt_tokens);
+	sqlite3_bind_int64(stmt, 7, t->completion_tokens);
+	sqlite3_bind_int64(stmt, 8, t->cached_tokens);
+	sqlite3_bind_int64(stmt, 9, t->cost);
+	return store_exec_stmt(s, stmt, err, errlen);
+}
+
+static void
+store_trace_read(sqlite3_stmt *stmt, void *p)
+{
+	struct trace		*t = p;
+	const unsigned char	*v;
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(stmt, 0);
+	if ((v = sqlite3_column_text(stmt, 1)) != NULL)
+		snprintf(t->domain_id, sizeof(t->domain_id), "%s",
+		    (const char *)v);
+	t->time_ms = sqlite3_column_int64(stmt, 2);
+	if ((v = sqlite3_column_text(stmt, 3)) != NULL)
+		snprintf(t->token_id, sizeof(t->token_id), "%s",
+		    (const char *)v);
+	t->model = store_column_text(stmt, 4);
+	t->model_id = store_column_text(stmt, 5);
+	t->provider = store_column_text(stmt, 6);
+	t->route = trace_route_intern((const char *)sqlite3_column_text(stmt,
+	    7));
+	t->status = sqlite3_column_int(stmt, 8);
+	t->error = trace_error_intern((const char *)sqlite3_column_text(stmt,
+	    9));
+	t->step = trace_step_parse((const char *)sqlite3_column_text(stmt,
+	    10));
+	t->latency_ms = sqlite3_column_int64(stmt, 11);
+	t->ttft_ms = sqlite3_column_type(stmt, 12) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(stmt, 12);
+	t->prompt_tokens = sqlite3_column_int64(stmt, 13);
+	t->completion_tokens = sqlite3_column_int64(stmt, 14);
+	t->cached_tokens = sqlite3_column_int64(stmt, 15);
+	t->estimated = sqlite3_column_int(stmt, 16);
+	t->cost = sqlite3_column_int64(stmt, 17);
+	t->stream = sqlite3_column_int(stmt, 18);
+	t->cancelled = sqlite3_column_int(stmt, 19);
+	t->prompt_text = store_column_text(stmt, 20);
+	t->completion_text = store_column_text(stmt, 21);
+}
+
+static void
+store_trace_clear_cb(void *p)
+{
+	trace_clear(p);
+}
+
+/* The newest limit traces, oldest first; domain_id and model may be NULL. */
+int
+store_trace_list(struct store *s, const char *domain_id, const char *model,
+    int64_t limit, struct trace **out, size_t *n, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	struct trace	 tmp;
+	size_t		 i;
+	int		 rc;
+
+	if ((stmt = store_stmt(s, "SELECT " TRACE_COLUMNS " FROM traces"
+	    " WHERE (?1 IS NULL OR domain_id = ?1) AND"
+	    " (?2 IS NULL OR model = ?2) ORDER BY id DESC LIMIT ?3", err,
+	    errlen)) == NULL)
+		return STORE_ERROR;
+	store_trace_bind_text(stmt, 1, domain_id);
+	store_trace_bind_text(stmt, 2, model);
+	sqlite3_bind_int64(stmt, 3, limit);
+	if ((rc = store_collect(s, stmt, sizeof(**out), store_trace_read,
+	    store_trace_clear_cb, (void **)out, n, err, errlen)) != 0)
+		return rc;
+	for (i = 0; i < *n / 2; i++) {
+		tmp = (*out)[i];
+		(*out)[i] = (*out)[*n - 1 - i];
+		(*out)[*n - 1 - i] = tmp;
+	}
+	return 0;
+}
+
+void
+store_trace_list_free(struct trace *list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		trace_clear(&list[i]);
+	free(list);
+}
+
+/* One query per grouping, read from the rollup only. */
+static const char *const store_usage_sql[] = {
+	[USAGE_BY_MODEL] = "SELECT model, 0, sum(requests), sum(errors),"
+	    " sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens),"
+	    " sum(cost) FROM usage_hourly WHERE domain_id = ?1 AND hour >= ?2"
+	    " AND hour < ?3 GROUP BY model ORDER BY model",
+	[USAGE_BY_TOKEN] = "SELECT token_id, 0, sum(requests), sum(errors),"
+	    " sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens),"
+	    " sum(cost) FROM usage_hourly WHERE domain_id = ?1 AND hour >= ?2"
+	    " AND hour < ?3 GROUP BY token_id ORDER BY token_id",
+	[USAGE_BY_HOUR] = "SELECT NULL, hour * 3600, sum(requests),"
+	    " sum(errors), sum(prompt_tokens), sum(completion_tokens),"
+	    " sum(cached_tokens), sum(cost) FROM usage_hourly"
+	    " WHERE domain_id = ?1 AND hour >= ?2 AND hour < ?3"
+	    " GROUP BY hour ORDER BY hour",
+	[USAGE_BY_DAY] = "SELECT NULL, (hour / 24) * 86400, sum(requests),"
+	    " sum(errors), sum(prompt_tokens), sum(completion_tokens),"
+	    " sum(cached_tokens), sum(cost) FROM usage_hourly"
+	    " WHERE domain_id = ?1 AND hour >= ?2 AND hour < ?3"
+	    " GROUP BY hour / 24 ORDER BY hour / 24",
+};
+
+static void
+store_usage_read(sqlite3_stmt *stmt, void *p)
+{
+	struct store_usage	*u = p;
+
+	memset(u, 0, sizeof(*u));
+	u->key = store_column_text(stmt, 0);
+	u->bucket = sqlite3_column_int64(stmt, 1);
+	u->requests = sqlite3_column_int64(stmt, 2);
+	u->errors = sqlite3_column_int64(stmt, 3);
+	u->prompt_tokens = sqlite3_column_int64(stmt, 4);
+	u->completion_tokens = sqlite3_column_int64(stmt, 5);
+	u->cached_tokens = sqlite3_column_int64(stmt, 6);
+	u->cost = sqlite3_column_int64(stmt, 7);
+}
+
+static void
+store_usage_clear_cb(void *p)
+{
+	struct store_usage	*u = p;
+
+	free(u->key);
+	u->key = NULL;
+}
+
+/* Rows of one domain's usage from since to until (unix seconds, hours). */
+int
+store_usage_query(struct store *s, const char *domain_id, enum usage_by by,
+    int64_t since, int64_t until, struct store_usage **out, size_t *n,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+
+	if ((stmt = store_stmt(s, store_usage_sql[by], err, errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, since / 3600);
+	sqlite3_bind_int64(stmt, 3, (until + 3599) / 3600);
+	return store_collect(s, stmt, sizeof(**out), store_usage_read,
+	    store_usage_clear_cb, (void **)out, n, err, errlen);
+}
+
+void
+store_usage_list_free(struct store_usage *list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(list[i].key);
+	free(list);
+}
+
+/*
+ * Delete up to max traces of one domain older than before_ms; *deleted
+ * says how many went. A domain that no longer exists has before_ms
+ * INT64_MAX: all of its traces and its rollup rows go.
+ */
+int
+store_trace_expire(struct store *s, const char *domain_id, int64_t before_ms,
+    int max, int *deleted, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	*deleted = 0;
+	if ((stmt = store_stmt(s, "DELETE FROM traces WHERE id IN (SELECT id"
+	    " FROM traces WHERE domain_id = ? AND time_ms < ? LIMIT ?)", err,
+	    errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, before_ms);
+	sqlite3_bind_int(stmt, 3, max);
+	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
+		return rc;
+	*deleted = store_changes(s);
+	if (before_ms != INT64_MAX || *deleted == max)
+		return 0;
+	if ((stmt = store_stmt(s, "DELETE FROM usage_hourly WHERE domain_id = ?",
+	    err, errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
+	return store_exec_stmt(s, stmt, err, errlen);
+}
+
+static void
+store_retention_read(sqlite3_stmt *stmt, void *p)
+{
+	struct store_retention	*r = p;
+	const unsigned char	*v;
+
+	memset(r, 0, sizeof(*r));
+	if ((v = sqlite3_column_text(stmt, 0)) != NULL)
+		snprintf(r->domain_id, sizeof(r->domain_id), "%s",
+		    (const char *)v);
+	r->days = sqlite3_column_type(stmt, 1) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int(stmt, 1);
+}
+
+static void
+store_retention_clear_cb(void *p)
+{
+	(void)p;
+}
+
+/*
+ * Every domain with its retention in days, and every domain that has
+ * usage rows but no longer exists, with days 0 (delete everything).
+ */
+int
+store_trace_retention(struct store *s, struct store_retention **out,
+    size_t *n, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+
+	if ((stmt = store_stmt(s, "SELECT id, trace_retention_days FROM domains"
+	    " UNION ALL SELECT DISTINCT u.domain_id, NULL FROM usage_hourly u"
+	    " WHERE u.domain_id NOT IN (SELECT id FROM domains)", err,
+	    errlen)) == NULL)
+		return STORE_ERROR;
+	return store_collect(s, stmt, sizeof(**out), store_retention_read,
+	    store_retention_clear_cb, (void **)out, n, err, errlen);
+}
