@@ -218,20 +218,29 @@ struct store *
 store_open(const char *data_dir, char *err, size_t errlen)
 {
 	struct store	*s;
+	struct stat	 st;
 	char		*path;
 	int		 fd;
 
 	if (dir_create(data_dir, err, errlen) != 0)
 		return NULL;
 	xasprintf(&path, "%s/cube.db", data_dir);
-	/* Create it 0600 ourselves; SQLite gives -wal and -shm the same mode. */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) == -1) {
+	/*
+	 * Create it 0600 ourselves; SQLite gives -wal and -shm the same mode.
+	 * Only when it is missing: closing a descriptor drops every POSIX
+	 * lock this process holds on the file, so doing it while another
+	 * connection (the trace writer's, the admin's) is open would let
+	 * other processes think nobody has the database open.
+	 */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) != -1)
+		close(fd);
+	else if (errno != EEXIST || (lstat(path, &st) == 0 &&
+	    !S_ISREG(st.st_mode) && (errno = ELOOP))) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		free(path);
 		return NULL;
 	}
-	close(fd);
 
 	s = xcalloc(1, sizeof(*s));
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
