@@ -171,7 +171,7 @@ config_load_file(struct agent_config *cfg, const char *path, char *err,
 		for (key = line; isspace((unsigned char)*key); key++)
 			;
 		for (p = key + strlen(key); p > key &&
-		    isspace((unsigned char)p[-1]); p--)
+		    isspace((unsigned char)p[-1]); )
 			*--p = '\0';
 		if (*key == '\0')
 			continue;
