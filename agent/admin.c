@@ -61,6 +61,10 @@ static const struct admin_method {
 	{ "token.create",	ADMIN_WRITE,	admin_token_create },
 	{ "token.list",		0,		admin_token_list },
 	{ "token.revoke",	ADMIN_WRITE,	admin_token_revoke },
+	{ "logs.list",		0,		admin_logs_list },
+	{ "logs.tail",		0,		admin_logs_tail },
+	{ "logs.untail",	0,		admin_logs_untail },
+	{ "usage.get",		0,		admin_usage_get },
 };
 
 struct admin_conn {
@@ -70,6 +74,7 @@ struct admin_conn {
 	int			 closing;	/* close once output is out */
 	int			 paused;	/* reading stopped: output full */
 	size_t			 scanned;	/* input known to hold no newline */
+	struct admin_session	 session;	/* logs.tail */
 	TAILQ_ENTRY(admin_conn)	 entry;
 };
 
@@ -212,7 +217,8 @@ admin_method_find(const char *name)
 
 /* Check the envelope, dispatch, shape the reply (none for notifications). */
 char *
-admin_handle(struct agent *agent, const char *line, size_t len)
+admin_handle(struct agent *agent, struct admin_session *session,
+    const char *line, size_t len)
 {
 	const struct admin_method	*m;
 	struct admin_reply		 reply;
@@ -258,6 +264,7 @@ admin_handle(struct agent *agent, const char *line, size_t len)
 	method = cJSON_GetObjectItemCaseSensitive(req, "method");
 	params = cJSON_GetObjectItemCaseSensitive(req, "params");
 	memset(&reply, 0, sizeof(reply));
+	reply.session = session;
 	if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.0") != 0)
 		admin_reply_error(&reply, RPC_INVALID_REQUEST,
 		    "jsonrpc must be \"2.0\"");
@@ -351,6 +358,7 @@ admin_conn_drop(struct admin_conn *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
+	admin_session_clear(c->admin->agent, &c->session);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	event_active(c->admin->reaper, EV_TIMEOUT, 0);
 }
@@ -359,6 +367,7 @@ static void
 admin_conn_free(struct admin_conn *c)
 {
 	TAILQ_REMOVE(&c->admin->conns, c, entry);
+	admin_session_clear(c->admin->agent, &c->session);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -384,7 +393,8 @@ admin_conn_reply(struct admin_conn *c, const char *line, size_t len)
 {
 	char	*res;
 
-	if ((res = admin_handle(c->admin->agent, line, len)) == NULL)
+	if ((res = admin_handle(c->admin->agent, &c->session, line,
+	    len)) == NULL)
 		return;
 	bufferevent_write(c->bev, res, strlen(res));
 	free(res);
@@ -549,6 +559,31 @@ admin_accept_resume(evutil_socket_t fd, short events, void *arg)
 	evconnlistener_enable(a->listener);
 }
 
+/*
+ * A trace the writer committed: a logs.trace notification to each
+ * subscribed connection it matches. A subscriber that does not read loses
+ * notifications rather than grow the agent's memory.
+ */
+static void
+admin_publish(const struct trace *t, void *arg)
+{
+	struct admin		*a = arg;
+	struct admin_conn	*c;
+	char			*line = NULL;
+
+	TAILQ_FOREACH(c, &a->conns, entry) {
+		if (c->dead || !admin_session_wants(&c->session, t))
+			continue;
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		    ADMIN_OUT_HIGH)
+			continue;
+		if (line == NULL)
+			line = admin_logs_notification(t);
+		bufferevent_write(c->bev, line, strlen(line));
+	}
+	free(line);
+}
+
 /* Out of descriptors: pause accepting for a second rather than spin. */
 static void
 admin_accept_error(struct evconnlistener *l, void *arg)
@@ -693,6 +728,9 @@ admin_start(struct agent *agent, char *err, size_t errlen)
 		return NULL;
 	}
 	evconnlistener_set_error_cb(a->listener, admin_accept_error);
+	if (agent->traces != NULL)
+		trace_writer_listen(agent->traces, agent->base, admin_publish,
+		    a);
 	log_info("admin: listening on %s", a->path);
 	return a;
 }

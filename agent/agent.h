@@ -390,16 +390,18 @@ struct rewrite_fields {		/* top-level spans from jscan_object() */
 	struct jscan_span	 max_tokens;
 	struct jscan_span	 max_completion_tokens;
 	struct jscan_span	 messages;
+	struct jscan_span	 stream_options;	/* read when ask_usage */
 };
 /*
  * The client's body with the model value replaced by m's model_id and m's
  * defaults added where the request omits them (system prompt only for
- * chat, when no system or developer message is present). Caller owns the
- * NUL-terminated result; free with free().
+ * chat, when no system or developer message is present). With ask_usage,
+ * stream_options.include_usage is made true, so that a stream ends with
+ * its usage. Caller owns the NUL-terminated result; free with free().
  */
 char	*rewrite_body(const char *body, size_t len,
 	    const struct rewrite_fields *, const struct reg_model *m,
-	    enum route_kind, size_t *out_len);
+	    enum route_kind, int ask_usage, size_t *out_len);
 
 /* proxy.c: the inference routes, from a parsed request to a reply. */
 void	 proxy_handle(struct http_request *, void *worker);
@@ -423,6 +425,7 @@ enum api_error {
 	API_UNAVAILABLE,
 };
 int	 api_error_status(enum api_error);
+const char *api_error_code(enum api_error);	/* "model_inactive", static */
 /* Render the error body into buf (always NUL-terminated); returns its length. */
 size_t	 api_error_body(char *buf, size_t len, enum api_error,
 	    const char *param, const char *message);
@@ -736,11 +739,19 @@ int	 store_trace_retention(struct store *, struct store_retention **,
 struct admin;
 struct admin	*admin_start(struct agent *, char *err, size_t errlen);
 void		 admin_stop(struct admin *);
+/* A connection's state across requests: its logs.tail subscription. */
+struct admin_session {
+	int		 tail;
+	char		 domain_id[37];	/* "": every domain */
+	char		*model;		/* NULL: every model */
+};
 /*
  * Answer one request line (without its newline): the reply line with its
- * newline, or NULL for a notification. Caller frees the result.
+ * newline, or NULL for a notification. session is the connection's (NULL
+ * when there is none). Caller frees the result.
  */
-char		*admin_handle(struct agent *, const char *line, size_t len);
+char		*admin_handle(struct agent *, struct admin_session *,
+		    const char *line, size_t len);
 /* Root, the agent's own uid and members of the socket's group may connect. */
 int		 admin_peer_allowed(unsigned int uid, unsigned int gid,
 		    unsigned int own_uid, unsigned int socket_gid);
@@ -751,6 +762,7 @@ struct admin_reply {
 	int		 code;		/* RPC_* */
 	char		 message[512];
 	int		 changed;	/* the store changed even though it failed */
+	struct admin_session *session;	/* the caller's connection, or NULL */
 };
 int	 admin_reply_error(struct admin_reply *, int code, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -854,6 +866,21 @@ int	 admin_model_delete(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 /* A model key derived from a display name; NULL when none can be. */
 char	*admin_model_key_from_name(const char *);
+
+/* admin-logs.c, admin-usage.c */
+struct cJSON	*admin_logs_trace_json(const struct trace *);
+int	 admin_logs_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_logs_tail(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_logs_untail(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+void	 admin_session_clear(struct agent *, struct admin_session *);
+int	 admin_session_wants(const struct admin_session *,
+	    const struct trace *);
+char	*admin_logs_notification(const struct trace *);
+int	 admin_usage_get(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
 
 /* admin-token.c */
 int	 admin_token_create(struct agent *, const struct cJSON *,

@@ -39,6 +39,12 @@ api_error_status(enum api_error e)
 	return api_errors[e].status;
 }
 
+const char *
+api_error_code(enum api_error e)
+{
+	return api_errors[e].code;
+}
+
 size_t
 api_error_body(char *buf, size_t len, enum api_error e, const char *param,
     const char *message)

@@ -1,8 +1,11 @@
 /*
  * The inference routes: resolve a request in the order DESIGN.md gives
  * (token, domain, model, model state), rewrite only what must change in
- * the body, forward it, and relay the answer (SSE event by event).
+ * the body, forward it, and relay the answer (SSE event by event). Each
+ * inference request leaves a trace: the step that rejected it, or its
+ * tokens and cost, handed to the trace writer when the call ends.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +15,14 @@
 #include "agent.h"
 #include "jscan.h"
 #include "log.h"
+#include "money.h"
 #include "sse.h"
 #include "xmalloc.h"
 
 #define PROXY_MAX_DEPTH		64
 #define PROXY_MAX_RESPONSE	(64 * 1024 * 1024)
 #define PROXY_MAX_EVENT		(4 * 1024 * 1024)
+#define PROXY_MAX_PROMPT_TEXT	(64 * 1024)	/* prompt kept in a trace */
 
 /* One inference request from acceptance to the end of its reply. */
 struct proxy_call {
@@ -38,13 +43,89 @@ struct proxy_call {
 	size_t				 resp_len;
 	size_t				 resp_cap;
 	char				*resp_type;
+	struct trace			*trace;		/* NULL: not traced */
+	int64_t				 start_ms;	/* monotonic */
+	struct meter			 meter;
+	size_t				 prompt_bytes;	/* for the estimate */
+	int				 forwarded;	/* sent upstream */
+	int				 strip_usage;	/* usage we asked for */
 };
+
+static const char *const proxy_routes[] = {
+	[ROUTE_CHAT] = "chat",
+	[ROUTE_COMPLETIONS] = "completions",
+	[ROUTE_EMBEDDINGS] = "embeddings",
+};
+
+static int64_t
+proxy_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Tokens and cost of a finished call: the backend's usage, else an
+ * estimate from the prompt and the answer text delivered, for any call
+ * that reached the backend and got an answer (or part of one). Cost is
+ * the model's pricing in this snapshot; cached tokens at their own price.
+ */
+static void
+proxy_trace_tokens(struct proxy_call *call, struct trace *t)
+{
+	const struct reg_model	*m = call->model;
+	struct meter		*mt = &call->meter;
+	int64_t			 tokens[3], prices[3];
+
+	if (mt->has_usage) {
+		t->prompt_tokens = mt->prompt_tokens;
+		t->completion_tokens = mt->completion_tokens;
+		t->cached_tokens = mt->cached_tokens;
+	} else if (call->forwarded && (t->status < 400 ||
+	    mt->content_bytes > 0)) {
+		t->estimated = 1;
+		t->prompt_tokens = meter_estimate(call->prompt_bytes);
+		t->completion_tokens = meter_estimate(mt->content_bytes);
+	}
+	tokens[0] = t->prompt_tokens - t->cached_tokens;
+	tokens[1] = t->cached_tokens;
+	tokens[2] = t->completion_tokens;
+	prices[0] = m->price_input;
+	prices[1] = m->price_cached;
+	prices[2] = m->price_output;
+	t->cost = money_tokens_cost(tokens, prices, 3);
+	if (mt->text != NULL) {
+		t->completion_text = mt->text;
+		mt->text = NULL;
+	}
+}
+
+/* Hand the call's trace to the writer, if it belongs to a domain. */
+static void
+proxy_trace_submit(struct proxy_call *call)
+{
+	struct trace	*t = call->trace;
+
+	call->trace = NULL;
+	if (t == NULL || t->domain_id[0] == '\0') {
+		trace_free(t);
+		return;
+	}
+	t->latency_ms = proxy_mono_ms() - call->start_ms;
+	if (call->model != NULL)
+		proxy_trace_tokens(call, t);
+	trace_submit(call->worker->agent->traces, t);
+}
 
 static void
 proxy_call_free(struct proxy_call *call)
 {
 	if (call == NULL)
 		return;
+	proxy_trace_submit(call);
+	meter_clear(&call->meter);
 	upstream_cancel(call->up);
 	if (call->reg != NULL)
 		registry_release(call->reg);
@@ -59,6 +140,25 @@ static int
 proxy_str_eq(const char *s, size_t len, const char *lit)
 {
 	return strlen(lit) == len && memcmp(s, lit, len) == 0;
+}
+
+/* Answer with an error, and say in the trace which step refused. */
+static void
+proxy_reject(struct proxy_call *call, enum trace_step step, enum api_error e,
+    const char *param, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (call->trace != NULL) {
+		call->trace->status = api_error_status(e);
+		call->trace->error = api_error_code(e);
+		call->trace->step = step;
+	}
+	api_error_reply(call->req, e, param, "%s", msg);
 }
 
 /* The bearer token from the Authorization header, or NULL. */
@@ -184,6 +284,10 @@ proxy_relay_event(void *arg, const char *event, size_t len)
 {
 	struct proxy_call	*call = arg;
 
+	/* The usage chunk we asked for is the gateway's, not the client's. */
+	if (meter_event(&call->meter, event, len) == METER_USAGE_ONLY &&
+	    call->strip_usage)
+		return 0;
 	if (http_stream_write(call->req, event, len) > HTTP_STREAM_HIGH_WATER &&
 	    !call->paused) {
 		call->paused = 1;
@@ -209,6 +313,8 @@ proxy_on_data(void *arg, const char *data, size_t len)
 {
 	struct proxy_call	*call = arg;
 
+	if (call->trace != NULL && call->trace->ttft_ms < 0)
+		call->trace->ttft_ms = proxy_mono_ms() - call->start_ms;
 	if (call->relaying)
 		return sse_feed(call->sse, data, len, proxy_relay_event, call);
 	if (call->resp_len + len > PROXY_MAX_RESPONSE)
@@ -237,21 +343,24 @@ proxy_reply_backend_error(struct proxy_call *call)
 		/* About the request itself: the client needs the backend's words. */
 		http_reply(r, (int)st, call->resp_type, call->resp,
 		    call->resp_len, NULL);
+		call->trace->status = (int)st;
+		call->trace->error = trace_error_intern("backend_error");
+		call->trace->step = TRACE_STEP_UPSTREAM;
 		return;
 	case 401:
 	case 403:
 		log_warnx("provider %s rejected the credential (HTTP %ld)",
 		    call->model->provider->name, st);
-		api_error_reply(r, API_UPSTREAM_ERROR, NULL, "the model's"
-		    " provider rejected the gateway's credential");
+		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
+		    "the model's provider rejected the gateway's credential");
 		return;
 	case 404:
-		api_error_reply(r, API_UPSTREAM_ERROR, NULL, "the model's"
-		    " backend does not serve it");
+		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
+		    "the model's backend does not serve it");
 		return;
 	default:
-		api_error_reply(r, API_UPSTREAM_ERROR, NULL, "the model's"
-		    " backend answered HTTP %ld", st);
+		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
+		    "the model's backend answered HTTP %ld", st);
 		return;
 	}
 }
@@ -285,27 +394,41 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 			memcpy(ev, "data: ", 6);
 			memcpy(ev + 6 + n, "\n\n", 2);
 			http_stream_write(r, ev, n + 8);
+			call->trace->error = api_error_code(res ==
+			    UPSTREAM_TIMEOUT ? API_UPSTREAM_TIMEOUT :
+			    API_UPSTREAM_ERROR);
+			call->trace->step = TRACE_STEP_UPSTREAM;
 		}
+		call->trace->status = 200;
 		http_stream_end(r);
 	} else if (res == UPSTREAM_TIMEOUT)
-		api_error_reply(r, API_UPSTREAM_TIMEOUT, NULL,
-		    "the model's backend did not answer in time");
+		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_TIMEOUT,
+		    NULL, "the model's backend did not answer in time");
 	else if (res == UPSTREAM_ERROR)
-		api_error_reply(r, API_UPSTREAM_ERROR, NULL,
+		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
 		    "the model's backend refused or dropped the connection");
-	else if (call->status >= 200 && call->status < 300)
+	else if (call->status >= 200 && call->status < 300) {
+		meter_json(&call->meter, call->resp, call->resp_len);
+		call->trace->status = 200;
 		http_reply(r, 200, call->resp_type, call->resp, call->resp_len,
 		    NULL);
-	else
+	} else
 		proxy_reply_backend_error(call);
 	proxy_call_free(call);
 }
 
-/* The client hung up: cancel the backend request at once. */
+/*
+ * The client hung up: cancel the backend request at once. The trace bills
+ * what was delivered (the backend's usage never comes: an estimate).
+ */
 static void
 proxy_on_abort(void *arg)
 {
-	proxy_call_free(arg);
+	struct proxy_call	*call = arg;
+
+	call->trace->cancelled = 1;
+	call->trace->status = call->relaying ? 200 : 499;
+	proxy_call_free(call);
 }
 
 static const struct upstream_cb proxy_upstream_cb = {
@@ -322,7 +445,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 {
 	struct http_request	*r = call->req;
 	struct rewrite_fields	 f;
-	struct jscan_span	 stream;
+	struct jscan_span	 stream, prompt, input, usage_opt;
 	struct jscan_want	 want[] = {
 		{ "model", &f.model },
 		{ "stream", &stream },
@@ -330,57 +453,83 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		{ "max_tokens", &f.max_tokens },
 		{ "max_completion_tokens", &f.max_completion_tokens },
 		{ "messages", &f.messages },
+		{ "stream_options", &f.stream_options },
+		{ "prompt", &prompt },
+		{ "input", &input },
 	};
+	struct trace		*tr = call->trace;
 	const struct reg_model	*m;
 	const char		*url;
 	char			 err[256], key[256];
 	ssize_t			 klen;
+	int			 client_usage;
 
 	if (jscan_object(r->body, r->body_len, PROXY_MAX_DEPTH, want,
 	    sizeof(want) / sizeof(want[0]), err, sizeof(err)) == -1) {
-		api_error_reply(r, API_INVALID_REQUEST, NULL, "%s", err);
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    NULL, "%s", err);
 		goto done;
 	}
 	if (!f.model.present || f.model.type != JSCAN_STRING ||
 	    (klen = jscan_string(r->body, &f.model, key, sizeof(key))) <= 0) {
-		api_error_reply(r, API_INVALID_REQUEST, "model", "'model' must"
-		    " be a model key (a non-empty string)");
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    "model", "'model' must be a model key (a non-empty"
+		    " string)");
 		goto done;
 	}
+	tr->model = xstrndup(key, strnlen(key, (size_t)klen));
 	if ((m = registry_find_model(d, key, klen)) == NULL ||
 	    !registry_token_allows(t, m)) {
-		api_error_reply(r, API_MODEL_NOT_FOUND, "model", "The model"
-		    " '%s' does not exist or you do not have access to it.",
-		    key);
+		proxy_reject(call, TRACE_STEP_MODEL, API_MODEL_NOT_FOUND, "model",
+		    "The model '%s' does not exist or you do not have access"
+		    " to it.", key);
 		goto done;
 	}
+	tr->model_id = xstrdup(m->model_id);
+	tr->provider = xstrdup(m->provider->name);
 	if (!m->active) {
-		api_error_reply(r, API_MODEL_INACTIVE, "model", "The model"
-		    " '%s' is inactive.", key);
+		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_MODEL_INACTIVE,
+		    "model", "The model '%s' is inactive.", key);
 		goto done;
 	}
 	if ((call->route == ROUTE_EMBEDDINGS) !=
 	    (m->category == MODEL_EMBEDDING)) {
-		api_error_reply(r, API_INVALID_REQUEST, "model", "The model"
-		    " '%s' is %s model.", key, m->category == MODEL_EMBEDDING ?
-		    "an embedding" : "not an embedding");
+		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_INVALID_REQUEST,
+		    "model", "The model '%s' is %s model.", key,
+		    m->category == MODEL_EMBEDDING ? "an embedding" :
+		    "not an embedding");
 		goto done;
 	}
 	if (m->provider->errored) {
-		api_error_reply(r, API_UPSTREAM_ERROR, NULL, "The model's"
-		    " provider is failing its health checks.");
+		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_UPSTREAM_ERROR,
+		    NULL, "The model's provider is failing its health checks.");
 		goto done;
 	}
 	if (stream.present && stream.type != JSCAN_TRUE &&
 	    stream.type != JSCAN_FALSE && stream.type != JSCAN_NULL) {
-		api_error_reply(r, API_INVALID_REQUEST, "stream",
-		    "'stream' must be a boolean");
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    "stream", "'stream' must be a boolean");
 		goto done;
 	}
 	call->model = m;
 	call->stream = stream.present && stream.type == JSCAN_TRUE;
+	tr->stream = call->stream;
+	call->prompt_bytes = meter_prompt_bytes(r->body, &f.messages, &prompt,
+	    &input);
+	meter_init(&call->meter, d->log_content);
+	if (d->log_content)
+		tr->prompt_text = xstrndup(r->body, r->body_len >
+		    PROXY_MAX_PROMPT_TEXT ? PROXY_MAX_PROMPT_TEXT : r->body_len);
+	/* Streams end with their usage; what the client did not ask for, it does not see. */
+	client_usage = f.stream_options.present &&
+	    f.stream_options.type == JSCAN_OBJECT &&
+	    jscan_object_get(r->body, &f.stream_options, "include_usage",
+	    &usage_opt) && usage_opt.type == JSCAN_TRUE;
+	call->strip_usage = call->stream && call->route != ROUTE_EMBEDDINGS &&
+	    !client_usage;
 	call->body = rewrite_body(r->body, r->body_len, &f, m, call->route,
-	    &call->body_len);
+	    call->strip_usage, &call->body_len);
+	call->forwarded = 1;
 
 	url = call->route == ROUTE_CHAT ? m->url_chat :
 	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
@@ -427,46 +576,60 @@ proxy_handle(struct http_request *r, void *arg)
 		api_error_reply(r, API_UNAVAILABLE, NULL, "starting up");
 		return;
 	}
-
-	/* 1. token: who is asking, and for which domain. */
-	if ((tok = proxy_bearer(r, &tok_len)) == NULL) {
-		registry_release(reg);
-		api_error_reply(r, API_INVALID_API_KEY, NULL, "Missing API key:"
-		    " send 'Authorization: Bearer <token>'.");
-		return;
-	}
-	if ((t = registry_find_token(reg, w->agent->vault, tok, tok_len,
-	    time(NULL))) == NULL) {
-		registry_release(reg);
-		api_error_reply(r, API_INVALID_API_KEY, NULL, "Invalid, expired"
-		    " or revoked API key.");
-		return;
-	}
-	/* 2. domain: another domain's token learns nothing about this one. */
-	d = t->domain;
-	if (route.domain != NULL && registry_find_domain(reg, route.domain,
-	    route.domain_len) != d) {
-		registry_release(reg);
-		api_error_reply(r, API_DOMAIN_NOT_FOUND, NULL, "Domain '%.*s'"
-		    " not found.", (int)(route.domain_len > 64 ? 64 :
-		    route.domain_len), route.domain);
-		return;
-	}
-	if (route.kind == ROUTE_MODEL) {
-		proxy_model(r, d, t, route.model, route.model_len);
-		registry_release(reg);
-		return;
-	}
-	if (route.kind == ROUTE_MODELS) {
-		proxy_models(r, d, t);
-		registry_release(reg);
-		return;
-	}
-
 	call = xcalloc(1, sizeof(*call));
 	call->worker = w;
 	call->req = r;
 	call->reg = reg;
 	call->route = route.kind;
+	call->start_ms = proxy_mono_ms();
+	if (route.kind == ROUTE_CHAT || route.kind == ROUTE_COMPLETIONS ||
+	    route.kind == ROUTE_EMBEDDINGS) {
+		call->trace = trace_new();
+		call->trace->time_ms = trace_now_ms();
+		call->trace->route = proxy_routes[route.kind];
+		/* Refused before the token says whose it is: the path's domain. */
+		if (route.domain != NULL && (d = registry_find_domain(reg,
+		    route.domain, route.domain_len)) != NULL)
+			memcpy(call->trace->domain_id, d->id, sizeof(d->id));
+	}
+
+	/* 1. token: who is asking, and for which domain. */
+	if ((tok = proxy_bearer(r, &tok_len)) == NULL) {
+		proxy_reject(call, TRACE_STEP_AUTHENTICATE, API_INVALID_API_KEY,
+		    NULL, "Missing API key: send 'Authorization: Bearer"
+		    " <token>'.");
+		goto done;
+	}
+	if ((t = registry_find_token(reg, w->agent->vault, tok, tok_len,
+	    time(NULL))) == NULL) {
+		proxy_reject(call, TRACE_STEP_AUTHENTICATE, API_INVALID_API_KEY,
+		    NULL, "Invalid, expired or revoked API key.");
+		goto done;
+	}
+	/* 2. domain: another domain's token learns nothing about this one. */
+	d = t->domain;
+	if (call->trace != NULL) {
+		memcpy(call->trace->domain_id, d->id, sizeof(d->id));
+		snprintf(call->trace->token_id, sizeof(call->trace->token_id),
+		    "%s", t->id);
+	}
+	if (route.domain != NULL && registry_find_domain(reg, route.domain,
+	    route.domain_len) != d) {
+		proxy_reject(call, TRACE_STEP_DOMAIN, API_DOMAIN_NOT_FOUND, NULL,
+		    "Domain '%.*s' not found.", (int)(route.domain_len > 64 ?
+		    64 : route.domain_len), route.domain);
+		goto done;
+	}
+	if (route.kind == ROUTE_MODEL) {
+		proxy_model(r, d, t, route.model, route.model_len);
+		goto done;
+	}
+	if (route.kind == ROUTE_MODELS) {
+		proxy_models(r, d, t);
+		goto done;
+	}
 	proxy_inference(call, d, t);
+	return;
+done:
+	proxy_call_free(call);
 }

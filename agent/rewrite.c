@@ -37,13 +37,64 @@ rewrite_has_system(const char *body, const struct jscan_span *messages)
 	return 0;
 }
 
+/* Is the array or object span empty, only whitespace inside? */
+static int
+rewrite_empty(const char *body, const struct jscan_span *s)
+{
+	size_t	pos;
+
+	for (pos = s->start + 1; pos < s->end - 1 &&
+	    strchr(" \t\r\n", body[pos]) != NULL; pos++)
+		;
+	return pos == s->end - 1;
+}
+
+/*
+ * Make stream_options ask for include_usage: add it, turn a false into
+ * true, or replace a stream_options that is not an object. Fills one
+ * splice, or adds to defaults (at the body's opening brace) when absent.
+ */
+static int
+rewrite_usage(const char *body, const struct jscan_span *so,
+    struct rewrite_splice *sp, char *defaults, size_t dlen, int *dn)
+{
+	static const char	 member[] = "\"include_usage\":true";
+	static const char	 member_comma[] = "\"include_usage\":true,";
+	static const char	 object[] = "{\"include_usage\":true}";
+	struct jscan_span	 v;
+
+	if (!so->present) {
+		*dn += snprintf(defaults + *dn, dlen - *dn,
+		    "\"stream_options\":%s,", object);
+		return 0;
+	}
+	if (so->type != JSCAN_OBJECT) {
+		*sp = (struct rewrite_splice){ so->start, so->end - so->start,
+		    object, sizeof(object) - 1 };
+		return 1;
+	}
+	if (jscan_object_get(body, so, "include_usage", &v)) {
+		*sp = (struct rewrite_splice){ v.start, v.end - v.start,
+		    "true", 4 };
+		return 1;
+	}
+	if (rewrite_empty(body, so))
+		*sp = (struct rewrite_splice){ so->start + 1, 0, member,
+		    sizeof(member) - 1 };
+	else
+		*sp = (struct rewrite_splice){ so->start + 1, 0, member_comma,
+		    sizeof(member_comma) - 1 };
+	return 1;
+}
+
 char *
 rewrite_body(const char *body, size_t len, const struct rewrite_fields *f,
-    const struct reg_model *m, enum route_kind route, size_t *out_len)
+    const struct reg_model *m, enum route_kind route, int ask_usage,
+    size_t *out_len)
 {
 	const struct jscan_span	*model = &f->model, *messages = &f->messages;
-	struct rewrite_splice	 sp[3];
-	char			 defaults[128], *sys = NULL, *out;
+	struct rewrite_splice	 sp[4];
+	char			 defaults[192], *sys = NULL, *out;
 	size_t			 n = 0, i, total, pos, sys_len = 0, open;
 	int			 dn = 0;
 
@@ -60,6 +111,9 @@ rewrite_body(const char *body, size_t len, const struct rewrite_fields *f,
 			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
 			    "\"max_tokens\":%lld,", (long long)m->max_tokens);
 	}
+	if (ask_usage && rewrite_usage(body, &f->stream_options, &sp[n],
+	    defaults, sizeof(defaults), &dn))
+		n++;
 	if (dn > 0)
 		sp[n++] = (struct rewrite_splice){ open + 1, 0, defaults, dn };
 	sp[n++] = (struct rewrite_splice){ model->start,
@@ -75,11 +129,7 @@ rewrite_body(const char *body, size_t len, const struct rewrite_fields *f,
 		sys_len = sprintf(sys, "{\"role\":\"system\",\"content\":");
 		sys_len += jscan_quote(sys + sys_len, cap - sys_len,
 		    m->system_prompt, plen);
-		/* Is the array empty, i.e. only whitespace before ']'? */
-		for (pos = messages->start + 1; pos < messages->end - 1 &&
-		    strchr(" \t\r\n", body[pos]) != NULL; pos++)
-			;
-		empty = pos == messages->end - 1;
+		empty = rewrite_empty(body, messages);
 		sys_len += sprintf(sys + sys_len, "}%s", empty ? "" : ",");
 		sp[n++] = (struct rewrite_splice){ messages->start + 1, 0, sys,
 		    sys_len };

@@ -94,7 +94,7 @@ store_usage_add(struct store *s, const struct trace *t, char *err,
 	sqlite3_bind_text(stmt, 3, t->model != NULL ? t->model : "", -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 4, t->token_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(stmt, 5, t->status >= 400);
+	sqlite3_bind_int(stmt, 5, t->status >= 400 || t->error != NULL);
 	sqlite3_bind_int64(stmt, 6, t->prompt_tokens);
 	sqlite3_bind_int64(stmt, 7, t->completion_tokens);
 	sqlite3_bind_int64(stmt, 8, t->cached_tokens);

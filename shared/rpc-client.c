@@ -340,3 +340,57 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 		return rpc_client_break(rc, status, err);
 	return status;
 }
+
+/*
+ * Wait up to timeout_ms (< 0: forever) for the next notification, a
+ * message with a method and no id, as a subscription sends them; stale
+ * replies are skipped. A timeout leaves the client usable.
+ */
+enum rpc_client_status
+rpc_client_notification(struct rpc_client *rc, int timeout_ms, char *method,
+    size_t methodlen, cJSON **params, char *err, size_t errlen)
+{
+	enum rpc_client_status	 status;
+	int64_t			 deadline = -1;
+	size_t			 linelen;
+	cJSON			*msg;
+	const cJSON		*m;
+
+	*params = NULL;
+	if (rc->broken != RPC_CLIENT_OK) {
+		snprintf(err, errlen, "%s", rc->broken_err);
+		return rc->broken;
+	}
+	if (timeout_ms >= 0)
+		deadline = rpc_client_now_ms() + timeout_ms;
+	for (;;) {
+		status = rpc_client_read_line(rc, deadline, &linelen, err,
+		    errlen);
+		if (status == RPC_CLIENT_TIMEOUT) {
+			snprintf(err, errlen, "no notification within %d ms",
+			    timeout_ms);
+			return status;
+		}
+		if (status != RPC_CLIENT_OK)
+			return rpc_client_break(rc, status, err);
+		if (rpc_client_blank(rc->buf, linelen)) {
+			rpc_client_consume(rc, linelen);
+			continue;
+		}
+		msg = cJSON_ParseWithLength(rc->buf, linelen);
+		rpc_client_consume(rc, linelen);
+		if (msg == NULL || !cJSON_IsObject(msg)) {
+			cJSON_Delete(msg);
+			snprintf(err, errlen, "message is not a JSON object");
+			return rpc_client_break(rc, RPC_CLIENT_PROTOCOL, err);
+		}
+		m = cJSON_GetObjectItemCaseSensitive(msg, "method");
+		if (cJSON_IsString(m) && !cJSON_HasObjectItem(msg, "id"))
+			break;
+		cJSON_Delete(msg);
+	}
+	snprintf(method, methodlen, "%s", m->valuestring);
+	*params = cJSON_DetachItemFromObjectCaseSensitive(msg, "params");
+	cJSON_Delete(msg);
+	return RPC_CLIENT_OK;
+}

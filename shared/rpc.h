@@ -77,6 +77,18 @@ enum rpc_client_status	 rpc_client_call(struct rpc_client *,
 			    struct cJSON **result, int *code, char *err,
 			    size_t errlen);
 
+/*
+ * Wait up to timeout_ms (< 0: forever) for the next notification (a
+ * message with a method and no id, as logs.tail sends). On RPC_CLIENT_OK
+ * method holds its name and *params its params (or NULL; caller frees
+ * with cJSON_Delete). RPC_CLIENT_TIMEOUT leaves the client usable; other
+ * failures do not. Notifications that arrive while rpc_client_call()
+ * waits for its reply are dropped.
+ */
+enum rpc_client_status	 rpc_client_notification(struct rpc_client *,
+			    int timeout_ms, char *method, size_t methodlen,
+			    struct cJSON **params, char *err, size_t errlen);
+
 /* cubectl's exit status for a call's outcome (EXIT_UNREACHABLE for I/O). */
 int			 rpc_client_exit_status(enum rpc_client_status, int code);
 

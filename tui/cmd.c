@@ -25,6 +25,8 @@ static const char *const cmd_outputs[] = { "table", "json", NULL };
 const char *const cmd_drivers[] = { "openai", "ollama", "vllm", NULL };
 const char *const cmd_categories[] = { "llm", "embedding", NULL };
 static const char *const cmd_inactive[] = { "inactive", NULL };
+static const char *const cmd_usage_by[] = { "model", "token", "hour", "day",
+	NULL };
 
 const struct args_flag cmd_global_flags[] = {
 	{ .name = "-H", .type = ARGS_STRING, .metavar = "[USER@]HOST[:PORT]",
@@ -229,6 +231,33 @@ static const struct args_flag cmd_export_flags[] = {
 	FLAG_END
 };
 
+static const struct args_flag cmd_logs_flags[] = {
+	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
+	  .metavar = "DOMAIN", .param = "domain",
+	  .help = "only this domain (id or name)" },
+	{ .name = "--model", .type = ARGS_STRING, .metavar = "KEY",
+	  .param = "model", .charset = CHARSET_KEY, .max = 128,
+	  .help = "only this model" },
+	{ .name = "-n", .type = ARGS_INT, .metavar = "N", .param = "limit",
+	  .min = 1, .max = 1000, .help = "the newest N traces (default 20)" },
+	{ .name = "-f", .alias = "--follow", .type = ARGS_SWITCH,
+	  .help = "then show new traces as the agent writes them" },
+	FLAG_END
+};
+
+static const struct args_flag cmd_usage_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--by", .type = ARGS_ENUM, .param = "by",
+	  .choices = cmd_usage_by,
+	  .help = "group by model (default), token, hour or day" },
+	{ .name = "--since", .type = ARGS_STRING, .metavar = "T",
+	  .param = "since", .max = 64,
+	  .help = "from T: 2026-11-30T12:00:00Z, 2026-11-30, or 24h ago" },
+	{ .name = "--until", .type = ARGS_STRING, .metavar = "T",
+	  .param = "until", .max = 64, .help = "up to T, as --since" },
+	FLAG_END
+};
+
 static const struct args_flag cmd_apply_flags[] = {
 	{ .name = "-f", .alias = "--file", .type = ARGS_STRING,
 	  .metavar = "FILE", .flags = ARGS_REQUIRED,
@@ -244,6 +273,8 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "provider",	"backends a domain's models are served by" },
 	{ "model",	"what clients ask for, mapped to a provider's model" },
 	{ "token",	"API tokens for inference" },
+	{ "logs",	"traces of inference requests" },
+	{ "usage",	"requests, tokens and spend of a domain" },
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
 };
@@ -320,6 +351,13 @@ const struct cmd_entry cmd_table[] = {
 	{ "token", "revoke", "token.revoke", &cmd_arg_token,
 	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, cmd_token_fields, NULL,
 	  "revoke a token; takes effect on the next request" },
+
+	{ "logs", NULL, "logs.list", NULL, cmd_logs_flags, 0, CMD_OUTPUT_LIST,
+	  cmd_logs_columns, cmd_logs,
+	  "show the newest traces, oldest first; -f follows new ones" },
+	{ "usage", NULL, "usage.get", NULL, cmd_usage_flags, 0, CMD_OUTPUT_LIST,
+	  NULL, cmd_usage,
+	  "show a domain's requests, tokens and spend, grouped" },
 
 	{ "export", NULL, NULL, NULL, cmd_export_flags, 0, CMD_OUTPUT_OBJECT,
 	  NULL, cmd_export,

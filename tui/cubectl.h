@@ -124,6 +124,7 @@ struct output_field {
 void	 output_json(const struct cJSON *);
 void	 output_table(const struct output_field *, const struct cJSON *);
 void	 output_object(const struct output_field *, const struct cJSON *);
+void	 output_line(const struct output_field *, const struct cJSON *);
 char	*output_value(const struct cJSON *, enum output_format);
 const struct cJSON *output_lookup(const struct cJSON *, const char *);
 void	 output_error(const char *, ...)
@@ -239,6 +240,13 @@ int	 cmd_provider_test(struct cubectl *, const struct cmd_entry *,
 int	 cmd_provider_models(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_token_create(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
+/* cmd-logs.c */
+extern const struct output_field	 cmd_logs_columns[];
+int	 cmd_logs(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_usage(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 /* cmd-export.c, cmd-apply.c */

@@ -257,3 +257,26 @@ output_object(const struct output_field *fields, const cJSON *obj)
 		free(value);
 	}
 }
+
+/*
+ * One row of fields on a line, separated by two spaces, as a followed
+ * list prints them (widths are not known in advance); obj NULL prints
+ * the labels.
+ */
+void
+output_line(const struct output_field *fields, const cJSON *obj)
+{
+	const struct output_field	*f;
+	char				*value;
+
+	for (f = fields; f->label != NULL; f++) {
+		if (obj == NULL)
+			value = xstrdup(f->label);
+		else
+			value = output_value(output_lookup(obj, f->path),
+			    f->format);
+		printf("%s%s", f == fields ? "" : "  ", value);
+		free(value);
+	}
+	fputc('\n', stdout);
+}

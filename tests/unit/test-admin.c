@@ -106,7 +106,7 @@ raw(struct fixture *f, const char *line)
 	cJSON	*j;
 	size_t	 len;
 
-	if ((out = admin_handle(&f->agent, line, strlen(line))) == NULL)
+	if ((out = admin_handle(&f->agent, NULL, line, strlen(line))) == NULL)
 		return NULL;
 	len = strlen(out);
 	assert_true(len > 0 && out[len - 1] == '\n');

@@ -23,10 +23,10 @@ model(void)
 	return m;
 }
 
-/* Scan body as the proxy does, rewrite, compare with want. */
+/* Scan body as the proxy does, rewrite (asking for usage or not), compare. */
 static void
-check(const char *body, const struct reg_model *m, enum route_kind route,
-    const char *want)
+check_ask(const char *body, const struct reg_model *m, enum route_kind route,
+    int ask_usage, const char *want)
 {
 	struct rewrite_fields	 f;
 	struct jscan_want	 w[] = {
@@ -35,16 +35,24 @@ check(const char *body, const struct reg_model *m, enum route_kind route,
 		{ "max_tokens", &f.max_tokens },
 		{ "max_completion_tokens", &f.max_completion_tokens },
 		{ "messages", &f.messages },
+		{ "stream_options", &f.stream_options },
 	};
 	char			 err[128], *out;
 	size_t			 len;
 
-	assert_int_equal(jscan_object(body, strlen(body), 64, w, 5, err,
+	assert_int_equal(jscan_object(body, strlen(body), 64, w, 6, err,
 	    sizeof(err)), 0);
-	out = rewrite_body(body, strlen(body), &f, m, route, &len);
+	out = rewrite_body(body, strlen(body), &f, m, route, ask_usage, &len);
 	assert_string_equal(out, want);
 	assert_int_equal(len, strlen(want));
 	free(out);
+}
+
+static void
+check(const char *body, const struct reg_model *m, enum route_kind route,
+    const char *want)
+{
+	check_ask(body, m, route, 0, want);
 }
 
 static void
@@ -112,6 +120,38 @@ test_rewrite_system_prompt(void **state)
 	    "{\"model\":\"llama3:8b\",\"prompt\":\"p\"}");
 }
 
+/* A stream asks the backend for usage, whatever the client's options. */
+static void
+check_usage(const char *body, const char *want)
+{
+	struct reg_model	m = model();
+
+	m.max_tokens = 64;
+	check_ask(body, &m, ROUTE_CHAT, 1, want);
+}
+
+static void
+test_rewrite_include_usage(void **state)
+{
+	(void)state;
+	check_usage("{\"model\":\"chat\",\"stream\":true}",
+	    "{\"max_tokens\":64,\"stream_options\":{\"include_usage\":true},"
+	    "\"model\":\"llama3:8b\",\"stream\":true}");
+	check_usage("{\"model\":\"chat\",\"stream_options\":{}}",
+	    "{\"max_tokens\":64,\"model\":\"llama3:8b\","
+	    "\"stream_options\":{\"include_usage\":true}}");
+	check_usage("{\"stream_options\":{\"x\":1},\"model\":\"chat\"}",
+	    "{\"max_tokens\":64,\"stream_options\":{\"include_usage\":true,"
+	    "\"x\":1},\"model\":\"llama3:8b\"}");
+	check_usage("{\"model\":\"chat\",\"stream_options\":"
+	    "{\"include_usage\":false}}",
+	    "{\"max_tokens\":64,\"model\":\"llama3:8b\","
+	    "\"stream_options\":{\"include_usage\":true}}");
+	check_usage("{\"model\":\"chat\",\"stream_options\":null}",
+	    "{\"max_tokens\":64,\"model\":\"llama3:8b\","
+	    "\"stream_options\":{\"include_usage\":true}}");
+}
+
 int
 main(void)
 {
@@ -119,6 +159,7 @@ main(void)
 		cmocka_unit_test(test_rewrite_model_only),
 		cmocka_unit_test(test_rewrite_defaults),
 		cmocka_unit_test(test_rewrite_system_prompt),
+		cmocka_unit_test(test_rewrite_include_usage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

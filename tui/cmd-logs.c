@@ -1,0 +1,159 @@
+/*
+ * cubectl logs and usage: the newest traces, optionally followed as the
+ * agent pushes them (a logs.tail subscription), and a domain's usage and
+ * spend grouped by model, token, hour or day.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cubectl.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+const struct output_field cmd_logs_columns[] = {
+	{ "TIME",		"time",			OUTPUT_PLAIN },
+	{ "STATUS",		"status",		OUTPUT_PLAIN },
+	{ "MODEL",		"model",		OUTPUT_PLAIN },
+	{ "PROMPT",		"prompt_tokens",	OUTPUT_PLAIN },
+	{ "COMPL",		"completion_tokens",	OUTPUT_PLAIN },
+	{ "CACHED",		"cached_tokens",	OUTPUT_PLAIN },
+	{ "EST",		"estimated",		OUTPUT_YESNO },
+	{ "COST",		"cost_usd",		OUTPUT_PLAIN },
+	{ "MS",			"latency_ms",		OUTPUT_PLAIN },
+	{ "TTFT",		"ttft_ms",		OUTPUT_PLAIN },
+	{ "STREAM",		"stream",		OUTPUT_YESNO },
+	{ "ERROR",		"error",		OUTPUT_PLAIN },
+	{ "STEP",		"rejected_step",	OUTPUT_PLAIN },
+	{ NULL, NULL, OUTPUT_PLAIN }
+};
+
+/* usage: the group's column first, then the same counters for each. */
+#define USAGE_COUNTERS \
+	{ "REQUESTS",	"requests",		OUTPUT_PLAIN }, \
+	{ "ERRORS",	"errors",		OUTPUT_PLAIN }, \
+	{ "PROMPT",	"prompt_tokens",	OUTPUT_PLAIN }, \
+	{ "COMPLETION",	"completion_tokens",	OUTPUT_PLAIN }, \
+	{ "CACHED",	"cached_tokens",	OUTPUT_PLAIN }, \
+	{ "COST_USD",	"cost_usd",		OUTPUT_PLAIN }, \
+	{ NULL, NULL, OUTPUT_PLAIN }
+
+static const struct output_field cmd_usage_model[] = {
+	{ "MODEL", "model", OUTPUT_PLAIN }, USAGE_COUNTERS
+};
+static const struct output_field cmd_usage_token[] = {
+	{ "TOKEN", "token", OUTPUT_PLAIN }, USAGE_COUNTERS
+};
+static const struct output_field cmd_usage_hour[] = {
+	{ "HOUR", "hour", OUTPUT_PLAIN }, USAGE_COUNTERS
+};
+static const struct output_field cmd_usage_day[] = {
+	{ "DAY", "day", OUTPUT_PLAIN }, USAGE_COUNTERS
+};
+
+static const struct {
+	const char			*by;
+	const struct output_field	*fields;
+} cmd_usage_tables[] = {
+	{ "model",	cmd_usage_model },
+	{ "token",	cmd_usage_token },
+	{ "hour",	cmd_usage_hour },
+	{ "day",	cmd_usage_day },
+};
+
+/* One trace as it follows: a JSON line, or the table's cells on a line. */
+static void
+cmd_logs_line(struct cubectl *c, const cJSON *trace)
+{
+	char	*text;
+
+	if (c->output == CUBECTL_JSON) {
+		if ((text = cJSON_PrintUnformatted(trace)) == NULL)
+			return;
+		puts(text);
+		free(text);
+	} else
+		output_line(cmd_logs_columns, trace);
+	fflush(stdout);
+}
+
+/* Follow: subscribe, then print each logs.trace notification until EOF. */
+static int
+cmd_logs_follow(struct cubectl *c, const struct cmd_entry *ce,
+    const struct args *a)
+{
+	cJSON			*params, *result, *trace;
+	enum rpc_client_status	 status;
+	char			 method[64], err[1024];
+	int			 rc;
+
+	params = cmd_params(ce, a);
+	cJSON_DeleteItemFromObjectCaseSensitive(params, "limit");
+	if ((rc = client_call(c, "logs.tail", params, &result)) != EXIT_OK)
+		return rc;
+	cJSON_Delete(result);
+	for (;;) {
+		status = rpc_client_notification(c->rpc, -1, method,
+		    sizeof(method), &trace, err, sizeof(err));
+		if (status != RPC_CLIENT_OK) {
+			output_error("%s %s: %s", status == RPC_CLIENT_TRANSPORT ?
+			    "lost the agent" : "bad message from the agent",
+			    c->where, err);
+			return rpc_client_exit_status(status, 0);
+		}
+		if (strcmp(method, "logs.trace") == 0 && cJSON_IsObject(trace))
+			cmd_logs_line(c, trace);
+		cJSON_Delete(trace);
+	}
+}
+
+int
+cmd_logs(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
+{
+	const cJSON	*trace;
+	cJSON		*result;
+	int		 rc, follow = args_has(a, "-f");
+
+	if ((rc = client_call(c, ce->method, cmd_params(ce, a), &result)) !=
+	    EXIT_OK)
+		return rc;
+	if (!follow) {
+		rc = cmd_output(c, ce, a, result);
+		cJSON_Delete(result);
+		return rc;
+	}
+	if (c->output != CUBECTL_JSON)
+		output_line(cmd_logs_columns, NULL);
+	cJSON_ArrayForEach(trace, result)
+		cmd_logs_line(c, trace);
+	cJSON_Delete(result);
+	return cmd_logs_follow(c, ce, a);
+}
+
+int
+cmd_usage(struct cubectl *c, const struct cmd_entry *ce,
+    const struct args *a)
+{
+	const struct args_value	*by = args_get(a, "--by");
+	cJSON			*result;
+	size_t			 i;
+	int			 rc;
+
+	if ((rc = client_call(c, ce->method, cmd_params(ce, a), &result)) !=
+	    EXIT_OK)
+		return rc;
+	if (c->output == CUBECTL_JSON || !cJSON_IsArray(result)) {
+		rc = cmd_output(c, ce, a, result);
+		cJSON_Delete(result);
+		return rc;
+	}
+	for (i = 0; i < sizeof(cmd_usage_tables) / sizeof(cmd_usage_tables[0]);
+	    i++)
+		if (strcmp(cmd_usage_tables[i].by, by != NULL ? by->string :
+		    "model") == 0)
+			output_table(cmd_usage_tables[i].fields, result);
+	cJSON_Delete(result);
+	return EXIT_OK;
+}
