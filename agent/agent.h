@@ -721,7 +721,9 @@ struct store_retention {
 };
 /* Sets t->id. */
 int	 store_trace_insert(struct store *, struct trace *, char *, size_t);
-int	 store_usage_add(struct store *, const struct trace *, char *, size_t);
+int	 store_usage_add(struct store *, const char *domain_id, int64_t hour,
+	    const char *model, const char *token_id,
+	    const struct store_usage *, char *, size_t);
 int	 store_trace_list(struct store *, const char *domain_id,
 	    const char *model, int64_t limit, struct trace **, size_t *,
 	    char *, size_t);

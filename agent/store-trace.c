@@ -70,35 +70,41 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	return 0;
 }
 
-/* Add one trace to its hour's row (domain, hour, model, token). */
+/*
+ * Add counts to one hour's row (domain, hour, model, token); hour is unix
+ * seconds / 3600, u's key is unused.
+ */
 int
-store_usage_add(struct store *s, const struct trace *t, char *err,
-    size_t errlen)
+store_usage_add(struct store *s, const char *domain_id, int64_t hour,
+    const char *model, const char *token_id, const struct store_usage *u,
+    char *err, size_t errlen)
 {
 	sqlite3_stmt	*stmt;
 
 	if ((stmt = store_stmt(s, "INSERT INTO usage_hourly (domain_id, hour,"
 	    " model, token_id, requests, errors, prompt_tokens,"
 	    " completion_tokens, cached_tokens, cost)"
-	    " VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	    " ON CONFLICT (domain_id, hour, model, token_id) DO UPDATE SET"
-	    " requests = requests + 1, errors = errors + excluded.errors,"
+	    " requests = requests + excluded.requests,"
+	    " errors = errors + excluded.errors,"
 	    " prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
 	    " completion_tokens = completion_tokens +"
 	    " excluded.completion_tokens,"
 	    " cached_tokens = cached_tokens + excluded.cached_tokens,"
 	    " cost = cost + excluded.cost", err, errlen)) == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_text(stmt, 1, t->domain_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, t->time_ms / 1000 / 3600);
-	sqlite3_bind_text(stmt, 3, t->model != NULL ? t->model : "", -1,
+	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, hour);
+	sqlite3_bind_text(stmt, 3, model != NULL ? model : "", -1,
 	    SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 4, t->token_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(stmt, 5, t->status >= 400 || t->error != NULL);
-	sqlite3_bind_int64(stmt, 6, t->prompt_tokens);
-	sqlite3_bind_int64(stmt, 7, t->completion_tokens);
-	sqlite3_bind_int64(stmt, 8, t->cached_tokens);
-	sqlite3_bind_int64(stmt, 9, t->cost);
+	sqlite3_bind_text(stmt, 4, token_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, u->requests);
+	sqlite3_bind_int64(stmt, 6, u->errors);
+	sqlite3_bind_int64(stmt, 7, u->prompt_tokens);
+	sqlite3_bind_int64(stmt, 8, u->completion_tokens);
+	sqlite3_bind_int64(stmt, 9, u->cached_tokens);
+	sqlite3_bind_int64(stmt, 10, u->cost);
 	return store_exec_stmt(s, stmt, err, errlen);
 }
 
@@ -261,7 +267,9 @@ store_usage_list_free(struct store_usage *list, size_t n)
 }
 
 /*
- * Delete up to max traces of one domain older than before_ms; *deleted
+ * Delete up to max traces of one domain older than before_ms (those
+ * written before the first that is not; a trace's time is its arrival,
+ * so a long stream may outlive the cutoff by its length); *deleted
  * says how many went. A domain that no longer exists has before_ms
  * INT64_MAX: all of its traces and its rollup rows go.
  */
@@ -273,8 +281,15 @@ store_trace_expire(struct store *s, const char *domain_id, int64_t before_ms,
 	int		 rc;
 
 	*deleted = 0;
+	/*
+	 * Ids grow as traces are written, so the old ones are those before
+	 * the first new enough: found and deleted through (domain_id, id)
+	 * alone, at a cost of what goes, with no index on time to keep up.
+	 */
 	if ((stmt = store_stmt(s, "DELETE FROM traces WHERE id IN (SELECT id"
-	    " FROM traces WHERE domain_id = ? AND time_ms < ? LIMIT ?)", err,
+	    " FROM traces WHERE domain_id = ?1 AND id < coalesce((SELECT id"
+	    " FROM traces WHERE domain_id = ?1 AND time_ms >= ?2 ORDER BY id"
+	    " LIMIT 1), 9223372036854775807) ORDER BY id LIMIT ?3)", err,
 	    errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);

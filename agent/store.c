@@ -128,7 +128,6 @@ static const char *const store_migrations[] = {
 	"  completion_text   TEXT"
 	");"
 	"CREATE INDEX traces_domain ON traces(domain_id, id);"
-	"CREATE INDEX traces_time ON traces(domain_id, time_ms);"
 	"CREATE TABLE usage_hourly ("
 	"  domain_id         TEXT NOT NULL,"
 	"  hour              INTEGER NOT NULL,"	/* unix seconds / 3600 */

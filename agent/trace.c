@@ -259,30 +259,96 @@ trace_publish(struct trace_writer *w, struct trace *batch, struct trace *last)
 		event_active(w->pub_ev, EV_READ, 0);
 }
 
-/* Write one batch in one transaction; on failure the batch is lost, logged. */
+/* A batch's usage, summed per rollup row before it is written. */
+#define TRACE_AGG_MAX	64
+
+struct trace_agg {
+	const struct trace	*first;		/* names the row */
+	int64_t			 hour;
+	struct store_usage	 sum;
+};
+
+static int
+trace_agg_flush(struct trace_writer *w, struct trace_agg *agg, size_t *n,
+    char *err, size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < *n; i++)
+		if (store_usage_add(w->store, agg[i].first->domain_id,
+		    agg[i].hour, agg[i].first->model, agg[i].first->token_id,
+		    &agg[i].sum, err, errlen) != 0)
+			return -1;
+	*n = 0;
+	return 0;
+}
+
+/* Add t to its row's sum; -1 when the table is full (flush first). */
+static int
+trace_agg_add(struct trace_agg *agg, size_t *n, const struct trace *t)
+{
+	int64_t			 hour = t->time_ms / 1000 / 3600;
+	const struct trace	*f;
+	size_t			 i;
+
+	for (i = 0; i < *n; i++) {
+		f = agg[i].first;
+		if (agg[i].hour == hour && strcmp(f->domain_id,
+		    t->domain_id) == 0 && strcmp(f->token_id, t->token_id) ==
+		    0 && strcmp(f->model != NULL ? f->model : "",
+		    t->model != NULL ? t->model : "") == 0)
+			break;
+	}
+	if (i == *n) {
+		if (*n == TRACE_AGG_MAX)
+			return -1;
+		memset(&agg[i], 0, sizeof(agg[i]));
+		agg[i].first = t;
+		agg[i].hour = hour;
+		(*n)++;
+	}
+	agg[i].sum.requests++;
+	agg[i].sum.errors += t->status >= 400 || t->error != NULL;
+	agg[i].sum.prompt_tokens += t->prompt_tokens;
+	agg[i].sum.completion_tokens += t->completion_tokens;
+	agg[i].sum.cached_tokens += t->cached_tokens;
+	agg[i].sum.cost += t->cost;
+	return 0;
+}
+
+/*
+ * Write one batch in one transaction: its traces, then its usage summed
+ * per rollup row. On failure the batch is lost, and logged.
+ */
 static void
 trace_write_batch(struct trace_writer *w, struct trace *batch)
 {
-	struct trace	*t, *last = NULL;
-	char		 err[256];
-	size_t		 n = 0;
+	struct trace_agg	 agg[TRACE_AGG_MAX];
+	struct trace		*t, *last = NULL;
+	char			 err[256];
+	size_t			 n = 0, nagg = 0;
 
 	if (store_begin(w->store, err, sizeof(err)) != 0)
 		goto fail;
 	for (t = batch; t != NULL; t = t->next) {
-		if (store_trace_insert(w->store, t, err, sizeof(err)) != 0 ||
-		    store_usage_add(w->store, t, err, sizeof(err)) != 0) {
-			store_rollback(w->store);
-			goto fail;
-		}
+		if (store_trace_insert(w->store, t, err, sizeof(err)) != 0)
+			goto rollback;
+		if (trace_agg_add(agg, &nagg, t) == -1 &&
+		    (trace_agg_flush(w, agg, &nagg, err, sizeof(err)) != 0 ||
+		    trace_agg_add(agg, &nagg, t) == -1))
+			goto rollback;
 		last = t;
 		n++;
 	}
+	if (trace_agg_flush(w, agg, &nagg, err, sizeof(err)) != 0)
+		goto rollback;
 	if (store_commit(w->store, err, sizeof(err)) != 0)
 		goto fail;
 	atomic_fetch_add(&w->written, n);
 	trace_publish(w, batch, last);
 	return;
+rollback:
+	store_rollback(w->store);
 fail:
 	log_warnx("traces: a batch was not written: %s", err);
 	trace_list_free(batch);
