@@ -44,8 +44,11 @@ cJSON *
 admin_logs_trace_json(const struct trace *t)
 {
 	cJSON	*o = admin_json_object();
+	char	 id[32];
 
-	admin_json_add(o, "id", admin_json_number((double)t->id));
+	/* A string: ids (unix ms << 10) are past what a double holds exactly. */
+	snprintf(id, sizeof(id), "%lld", (long long)t->id);
+	admin_json_add(o, "id", admin_json_string(id));
 	admin_json_add(o, "time", admin_logs_time(t->time_ms));
 	admin_json_add(o, "domain", admin_json_string(t->domain_id));
 	admin_json_add(o, "token_id", admin_logs_text(t->token_id));

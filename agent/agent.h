@@ -464,7 +464,6 @@ int		 store_fail(struct store *, int rc, char *err, size_t errlen);
 int		 store_exec_stmt(struct store *, struct sqlite3_stmt *,
 		    char *err, size_t errlen);
 int		 store_changes(struct store *);
-int64_t		 store_last_insert_id(struct store *);
 /* After STORE_CONFLICT: 1 when a foreign key (not a unique key) refused. */
 int		 store_foreign_key_failed(struct store *);
 char		*store_column_text(struct sqlite3_stmt *, int);	/* or NULL */
@@ -623,7 +622,7 @@ enum trace_step {
 
 struct trace {
 	struct trace	*next;		/* queue link, the writer's */
-	int64_t		 id;		/* set when written */
+	int64_t		 id;		/* set when written; grows with time */
 	int64_t		 time_ms;	/* unix milliseconds at arrival */
 	char		 domain_id[37];
 	char		 token_id[32];	/* "": no token */
@@ -719,8 +718,9 @@ struct store_retention {
 	char		 domain_id[37];
 	int		 days;		/* 0: the domain is gone */
 };
-/* Sets t->id. */
+/* t->id is the writer's: unix ms << 10 or above, growing. */
 int	 store_trace_insert(struct store *, struct trace *, char *, size_t);
+int	 store_trace_last_id(struct store *, int64_t *, char *, size_t);
 int	 store_usage_add(struct store *, const char *domain_id, int64_t hour,
 	    const char *model, const char *token_id,
 	    const struct store_usage *, char *, size_t);

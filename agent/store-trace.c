@@ -31,14 +31,13 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
     size_t errlen)
 {
 	sqlite3_stmt	*stmt;
-	int		 rc;
 
 	if ((stmt = store_stmt(s, "INSERT INTO traces (domain_id, time_ms,"
 	    " token_id, model, model_id, provider, route, status, error,"
 	    " rejected_step, latency_ms, ttft_ms, prompt_tokens,"
 	    " completion_tokens, cached_tokens, estimated, cost, stream,"
-	    " cancelled, prompt_text, completion_text) VALUES (?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err,
+	    " cancelled, prompt_text, completion_text, id) VALUES (?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err,
 	    errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, t->domain_id, -1, SQLITE_STATIC);
@@ -64,9 +63,26 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	sqlite3_bind_int(stmt, 19, t->cancelled != 0);
 	store_trace_bind_text(stmt, 20, t->prompt_text);
 	store_trace_bind_text(stmt, 21, t->completion_text);
-	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
-		return rc;
-	t->id = store_last_insert_id(s);
+	sqlite3_bind_int64(stmt, 22, t->id);
+	return store_exec_stmt(s, stmt, err, errlen);
+}
+
+/* The highest trace id of any existing domain (0: none), one seek each. */
+int
+store_trace_last_id(struct store *s, int64_t *id, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	*id = 0;
+	if ((stmt = store_stmt(s, "SELECT max((SELECT max(id) FROM traces t"
+	    " WHERE t.domain_id = d.id)) FROM domains d", err, errlen)) == NULL)
+		return STORE_ERROR;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*id = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return store_fail(s, rc, err, errlen);
 	return 0;
 }
 
@@ -153,31 +169,79 @@ store_trace_clear_cb(void *p)
 	trace_clear(p);
 }
 
-/* The newest limit traces, oldest first; domain_id and model may be NULL. */
+/* The newest limit traces of one domain, newest first, appended to *out. */
+static int
+store_trace_list_domain(struct store *s, const char *domain_id,
+    const char *model, int64_t limit, struct trace **out, size_t *n,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	struct trace	*more;
+	size_t		 nmore;
+	int		 rc;
+
+	if ((stmt = store_stmt(s, "SELECT " TRACE_COLUMNS " FROM traces"
+	    " WHERE domain_id = ?1 AND (?2 IS NULL OR model = ?2)"
+	    " ORDER BY id DESC LIMIT ?3", err, errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
+	store_trace_bind_text(stmt, 2, model);
+	sqlite3_bind_int64(stmt, 3, limit);
+	if ((rc = store_collect(s, stmt, sizeof(*more), store_trace_read,
+	    store_trace_clear_cb, (void **)&more, &nmore, err, errlen)) != 0)
+		return rc;
+	*out = xreallocarray(*out, *n + nmore + 1, sizeof(**out));
+	if (nmore > 0)
+		memcpy(*out + *n, more, nmore * sizeof(*more));
+	*n += nmore;
+	free(more);
+	return 0;
+}
+
+static int
+store_trace_cmp_id(const void *a, const void *b)
+{
+	const struct trace	*ta = a, *tb = b;
+
+	return ta->id < tb->id ? -1 : ta->id > tb->id;
+}
+
+/*
+ * The newest limit traces, oldest first; domain_id and model may be NULL.
+ * Across domains: each domain's newest, merged.
+ */
 int
 store_trace_list(struct store *s, const char *domain_id, const char *model,
     int64_t limit, struct trace **out, size_t *n, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-	struct trace	 tmp;
-	size_t		 i;
-	int		 rc;
+	struct store_domain	*doms = NULL;
+	size_t			 ndoms = 0, i, skip;
+	int			 rc = 0;
 
-	if ((stmt = store_stmt(s, "SELECT " TRACE_COLUMNS " FROM traces"
-	    " WHERE (?1 IS NULL OR domain_id = ?1) AND"
-	    " (?2 IS NULL OR model = ?2) ORDER BY id DESC LIMIT ?3", err,
-	    errlen)) == NULL)
-		return STORE_ERROR;
-	store_trace_bind_text(stmt, 1, domain_id);
-	store_trace_bind_text(stmt, 2, model);
-	sqlite3_bind_int64(stmt, 3, limit);
-	if ((rc = store_collect(s, stmt, sizeof(**out), store_trace_read,
-	    store_trace_clear_cb, (void **)out, n, err, errlen)) != 0)
+	*out = NULL;
+	*n = 0;
+	if (domain_id != NULL)
+		rc = store_trace_list_domain(s, domain_id, model, limit, out, n,
+		    err, errlen);
+	else if ((rc = store_domain_list(s, &doms, &ndoms, err, errlen)) == 0)
+		for (i = 0; i < ndoms && rc == 0; i++)
+			rc = store_trace_list_domain(s, doms[i].id, model,
+			    limit, out, n, err, errlen);
+	store_domain_list_free(doms, ndoms);
+	if (rc != 0) {
+		store_trace_list_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 		return rc;
-	for (i = 0; i < *n / 2; i++) {
-		tmp = (*out)[i];
-		(*out)[i] = (*out)[*n - 1 - i];
-		(*out)[*n - 1 - i] = tmp;
+	}
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), store_trace_cmp_id);
+	if (*n > (size_t)limit) {
+		skip = *n - (size_t)limit;
+		for (i = 0; i < skip; i++)
+			trace_clear(&(*out)[i]);
+		memmove(*out, *out + skip, (size_t)limit * sizeof(**out));
+		*n = (size_t)limit;
 	}
 	return 0;
 }
@@ -267,9 +331,9 @@ store_usage_list_free(struct store_usage *list, size_t n)
 }
 
 /*
- * Delete up to max traces of one domain older than before_ms (those
- * written before the first that is not; a trace's time is its arrival,
- * so a long stream may outlive the cutoff by its length); *deleted
+ * Delete up to max traces of one domain older than before_ms (by id: a
+ * trace's id is no older than its arrival, so a long stream may outlive
+ * the cutoff by its length); *deleted
  * says how many went. A domain that no longer exists has before_ms
  * INT64_MAX: all of its traces and its rollup rows go.
  */
@@ -281,19 +345,14 @@ store_trace_expire(struct store *s, const char *domain_id, int64_t before_ms,
 	int		 rc;
 
 	*deleted = 0;
-	/*
-	 * Ids grow as traces are written, so the old ones are those before
-	 * the first new enough: found and deleted through (domain_id, id)
-	 * alone, at a cost of what goes, with no index on time to keep up.
-	 */
-	if ((stmt = store_stmt(s, "DELETE FROM traces WHERE id IN (SELECT id"
-	    " FROM traces WHERE domain_id = ?1 AND id < coalesce((SELECT id"
-	    " FROM traces WHERE domain_id = ?1 AND time_ms >= ?2 ORDER BY id"
-	    " LIMIT 1), 9223372036854775807) ORDER BY id LIMIT ?3)", err,
-	    errlen)) == NULL)
+	/* Ids are unix ms << 10 or later, so the old ones are a key range. */
+	if ((stmt = store_stmt(s, "DELETE FROM traces WHERE domain_id = ?1 AND"
+	    " id IN (SELECT id FROM traces WHERE domain_id = ?1 AND id < ?2"
+	    " ORDER BY id LIMIT ?3)", err, errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, before_ms);
+	sqlite3_bind_int64(stmt, 2, before_ms >= INT64_MAX >> 10 ? INT64_MAX :
+	    before_ms << 10);
 	sqlite3_bind_int(stmt, 3, max);
 	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
 		return rc;

@@ -101,11 +101,13 @@ static const char *const store_migrations[] = {
 	/*
 	 * 2: traces, written by the trace writer (trace.c), and the hourly
 	 * rollup it keeps beside them, which usage queries read. No foreign
-	 * keys: a trace outlives nothing, retention removes orphans.
+	 * keys: a trace outlives nothing, retention removes orphans. Traces
+	 * are clustered by domain, one B-tree insert each; ids, the writer's,
+	 * grow with time, so (domain_id, id) serves logs and retention.
 	 */
 	"CREATE TABLE traces ("
-	"  id                INTEGER PRIMARY KEY,"
 	"  domain_id         TEXT NOT NULL,"
+	"  id                INTEGER NOT NULL,"	/* unix ms << 10, then + 1 */
 	"  time_ms           INTEGER NOT NULL,"
 	"  token_id          TEXT,"
 	"  model             TEXT,"
@@ -125,9 +127,9 @@ static const char *const store_migrations[] = {
 	"  stream            INTEGER NOT NULL DEFAULT 0,"
 	"  cancelled         INTEGER NOT NULL DEFAULT 0,"
 	"  prompt_text       TEXT,"
-	"  completion_text   TEXT"
-	");"
-	"CREATE INDEX traces_domain ON traces(domain_id, id);"
+	"  completion_text   TEXT,"
+	"  PRIMARY KEY (domain_id, id)"
+	") WITHOUT ROWID;"
 	"CREATE TABLE usage_hourly ("
 	"  domain_id         TEXT NOT NULL,"
 	"  hour              INTEGER NOT NULL,"	/* unix seconds / 3600 */
@@ -366,12 +368,6 @@ int
 store_changes(struct store *s)
 {
 	return sqlite3_changes(s->db);
-}
-
-int64_t
-store_last_insert_id(struct store *s)
-{
-	return sqlite3_last_insert_rowid(s->db);
 }
 
 char *

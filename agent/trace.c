@@ -73,6 +73,7 @@ struct trace_writer {
 	void			*listener_arg;
 	atomic_int		 listeners;
 	atomic_uint_fast64_t	 written;
+	int64_t			 last_id;	/* the writer thread's */
 };
 
 const char *
@@ -331,6 +332,10 @@ trace_write_batch(struct trace_writer *w, struct trace *batch)
 	if (store_begin(w->store, err, sizeof(err)) != 0)
 		goto fail;
 	for (t = batch; t != NULL; t = t->next) {
+		/* Ids follow time, and the order of writing within a ms. */
+		t->id = t->time_ms << 10 > w->last_id ? t->time_ms << 10 :
+		    w->last_id + 1;
+		w->last_id = t->id;
 		if (store_trace_insert(w->store, t, err, sizeof(err)) != 0)
 			goto rollback;
 		if (trace_agg_add(agg, &nagg, t) == -1 &&
@@ -475,6 +480,11 @@ trace_writer_start(const char *data_dir, int flush_ms, int retention_s,
 
 	w = xcalloc(1, sizeof(*w));
 	if ((w->store = store_open(data_dir, err, errlen)) == NULL) {
+		free(w);
+		return NULL;
+	}
+	if (store_trace_last_id(w->store, &w->last_id, err, errlen) != 0) {
+		store_close(w->store);
 		free(w);
 		return NULL;
 	}

@@ -226,8 +226,8 @@ check_eq "kill -9: traces committed before the kill are there" $((after + 20)) "
 # --- retention: enforced by the agent, at start and periodically ----------
 ACME=$(sqlite3 "$AGENT_DATA/cube.db" "SELECT id FROM domains WHERE name = 'acme'")
 old=$(( ($(date +%s) - 10 * 86400) * 1000 ))
-# Written before everything else (lower ids), as old traces are.
-sqlite3 "$AGENT_DATA/cube.db" "INSERT INTO traces (id, domain_id, time_ms, route, status, latency_ms) VALUES (-2, '$ACME', $old, 'chat', 200, 1), (-1, '$ACME', $old, 'chat', 200, 1)"
+# Ids are the writer's: unix ms << 10, then counting up.
+sqlite3 "$AGENT_DATA/cube.db" "INSERT INTO traces (id, domain_id, time_ms, route, status, latency_ms) VALUES ($((old * 1024)), '$ACME', $old, 'chat', 200, 1), ($((old * 1024 + 1)), '$ACME', $old, 'chat', 200, 1)"
 echo "trace-retention-check-s = 1" >>"$T_DIR/agent.conf"
 rm -f "$AGENT_SOCK"
 start_agent -c "$T_DIR/agent.conf"
