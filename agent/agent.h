@@ -626,9 +626,10 @@ struct trace {
 	int64_t		 time_ms;	/* unix milliseconds at arrival */
 	char		 domain_id[37];
 	char		 token_id[32];	/* "": no token */
-	char		*model;		/* key as asked for, or NULL */
-	char		*model_id;	/* sent upstream, or NULL */
-	char		*provider;	/* or NULL */
+	const char	*model;		/* key as asked for, or NULL */
+	const char	*model_id;	/* sent upstream, or NULL */
+	const char	*provider;	/* or NULL */
+	char		*names;		/* one block holding the three */
 	const char	*route;		/* static: chat, completions, ... */
 	int		 status;	/* HTTP status the client got */
 	const char	*error;		/* static error code, or NULL */
@@ -651,6 +652,9 @@ struct trace	*trace_new(void);
 void		 trace_free(struct trace *);
 /* Free what a record owns and zero it (for records in arrays). */
 void		 trace_clear(struct trace *);
+/* Set model, model_id and provider (each may be NULL) in one allocation. */
+void		 trace_set_names(struct trace *, const char *model, size_t len,
+		    const char *model_id, const char *provider);
 int64_t		 trace_now_ms(void);
 const char	*trace_step_name(enum trace_step);	/* "" for NONE */
 enum trace_step	 trace_step_parse(const char *);
@@ -692,6 +696,8 @@ void	 meter_clear(struct meter *);
 int64_t	 meter_estimate(size_t bytes);
 /* A whole answer, or a stream event's data: 0 or METER_USAGE_ONLY. */
 int	 meter_json(struct meter *, const char *, size_t);
+/* A whole answer, reading only its usage when that is enough. */
+void	 meter_answer(struct meter *, const char *, size_t);
 /* One raw SSE event, as sse_feed() passes it: 0 or METER_USAGE_ONLY. */
 int	 meter_event(struct meter *, const char *, size_t);
 size_t	 meter_prompt_bytes(const char *body, const struct jscan_span *messages,

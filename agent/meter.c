@@ -138,6 +138,74 @@ meter_json(struct meter *m, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The span of the object after the last "usage" key of buf (a backend's
+ * answer, usage last as OpenAI puts it), found without parsing the rest:
+ * the key cannot occur inside a string, where quotes are escaped.
+ * Returns 0, or -1 when there is none.
+ */
+static int
+meter_find_usage(const char *buf, size_t len, size_t *start, size_t *end)
+{
+	static const char	 key[] = "\"usage\"";
+	const char		*p, *hit = NULL;
+	size_t			 i, depth = 0;
+	int			 in_string = 0;
+
+	for (p = buf; (p = memmem(p, len - (p - buf), key,
+	    sizeof(key) - 1)) != NULL; p += sizeof(key) - 1)
+		hit = p;
+	if (hit == NULL)
+		return -1;
+	for (i = hit - buf + sizeof(key) - 1; i < len &&
+	    strchr(" \t\r\n", buf[i]) != NULL; i++)
+		;
+	if (i == len || buf[i++] != ':')
+		return -1;
+	for (; i < len && strchr(" \t\r\n", buf[i]) != NULL; i++)
+		;
+	if (i == len || buf[i] != '{')
+		return -1;
+	*start = i;
+	for (; i < len; i++) {
+		if (in_string) {
+			if (buf[i] == '\\')
+				i++;
+			else if (buf[i] == '"')
+				in_string = 0;
+		} else if (buf[i] == '"')
+			in_string = 1;
+		else if (buf[i] == '{')
+			depth++;
+		else if (buf[i] == '}' && --depth == 0) {
+			*end = i + 1;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * A whole (non-stream) answer. The usage object alone is read when that
+ * is all we need; the answer's text only when there is no usage (for the
+ * estimate) or the domain keeps it.
+ */
+void
+meter_answer(struct meter *m, const char *buf, size_t len)
+{
+	struct jscan_span	 usage;
+	size_t			 start, end;
+
+	if (!m->keep_text && meter_find_usage(buf, len, &start, &end) == 0 &&
+	    jscan_object(buf + start, end - start, METER_MAX_DEPTH, NULL, 0,
+	    NULL, 0) == 0) {
+		usage = (struct jscan_span){ JSCAN_OBJECT, 0, end - start, 1 };
+		meter_take_usage(m, buf + start, &usage);
+		return;
+	}
+	meter_json(m, buf, len);
+}
+
 /* One SSE event as relayed: its data is a JSON object, or [DONE]. */
 int
 meter_event(struct meter *m, const char *event, size_t len)

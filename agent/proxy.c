@@ -408,7 +408,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
 		    "the model's backend refused or dropped the connection");
 	else if (call->status >= 200 && call->status < 300) {
-		meter_json(&call->meter, call->resp, call->resp_len);
+		meter_answer(&call->meter, call->resp, call->resp_len);
 		call->trace->status = 200;
 		http_reply(r, 200, call->resp_type, call->resp, call->resp_len,
 		    NULL);
@@ -477,16 +477,17 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    " string)");
 		goto done;
 	}
-	tr->model = xstrndup(key, strnlen(key, (size_t)klen));
 	if ((m = registry_find_model(d, key, klen)) == NULL ||
 	    !registry_token_allows(t, m)) {
+		trace_set_names(tr, key, strnlen(key, (size_t)klen), NULL,
+		    NULL);
 		proxy_reject(call, TRACE_STEP_MODEL, API_MODEL_NOT_FOUND, "model",
 		    "The model '%s' does not exist or you do not have access"
 		    " to it.", key);
 		goto done;
 	}
-	tr->model_id = xstrdup(m->model_id);
-	tr->provider = xstrdup(m->provider->name);
+	trace_set_names(tr, m->key, m->key_len, m->model_id,
+	    m->provider->name);
 	if (!m->active) {
 		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_MODEL_INACTIVE,
 		    "model", "The model '%s' is inactive.", key);

@@ -139,9 +139,10 @@ store_trace_read(sqlite3_stmt *stmt, void *p)
 	if ((v = sqlite3_column_text(stmt, 3)) != NULL)
 		snprintf(t->token_id, sizeof(t->token_id), "%s",
 		    (const char *)v);
-	t->model = store_column_text(stmt, 4);
-	t->model_id = store_column_text(stmt, 5);
-	t->provider = store_column_text(stmt, 6);
+	v = sqlite3_column_text(stmt, 4);
+	trace_set_names(t, (const char *)v, v != NULL ? strlen((const char *)
+	    v) : 0, (const char *)sqlite3_column_text(stmt, 5),
+	    (const char *)sqlite3_column_text(stmt, 6));
 	t->route = trace_route_intern((const char *)sqlite3_column_text(stmt,
 	    7));
 	t->status = sqlite3_column_int(stmt, 8);

@@ -149,12 +149,36 @@ trace_clear(struct trace *t)
 {
 	if (t == NULL)
 		return;
-	free(t->model);
-	free(t->model_id);
-	free(t->provider);
+	free(t->names);
 	free(t->prompt_text);
 	free(t->completion_text);
 	memset(t, 0, sizeof(*t));
+}
+
+/* One allocation instead of three: traces are freed on another thread. */
+void
+trace_set_names(struct trace *t, const char *model, size_t len,
+    const char *model_id, const char *provider)
+{
+	size_t	 nid = model_id != NULL ? strlen(model_id) + 1 : 0;
+	size_t	 np = provider != NULL ? strlen(provider) + 1 : 0;
+	char	*p;
+
+	free(t->names);
+	t->model = t->model_id = t->provider = NULL;
+	p = t->names = xmalloc((model != NULL ? len + 1 : 0) + nid + np + 1);
+	if (model != NULL) {
+		memcpy(p, model, len);
+		p[len] = '\0';
+		t->model = p;
+		p += len + 1;
+	}
+	if (model_id != NULL) {
+		t->model_id = memcpy(p, model_id, nid);
+		p += nid;
+	}
+	if (provider != NULL)
+		t->provider = memcpy(p, provider, np);
 }
 
 void

@@ -86,9 +86,8 @@ make_trace(const char *domain, const char *model, const char *token,
 
 	snprintf(t->domain_id, sizeof(t->domain_id), "%s", domain);
 	snprintf(t->token_id, sizeof(t->token_id), "%s", token);
-	t->model = model != NULL ? xstrdup(model) : NULL;
-	t->model_id = xstrdup("fake-chat");
-	t->provider = xstrdup("fake");
+	trace_set_names(t, model, model != NULL ? strlen(model) : 0,
+	    "fake-chat", "fake");
 	t->route = trace_route_intern("chat");
 	t->time_ms = time_ms;
 	t->status = status;
