@@ -2,7 +2,8 @@
 #   make          release build into bin/
 #   make check    ASan + UBSan build into build/asan/, then every test
 #   make demo     a chat completion end to end against a local demo backend
-#   make bench    agent vs nginx, requests/s and CPU per request
+#   make bench    agent vs nginx, requests/s and CPU per request; the
+#                 trace writer's traces/s
 
 BUILD	?= release
 PREFIX	?= /usr/local
@@ -129,8 +130,8 @@ check:
 demo: all $(BIN)/fake-llm
 	@./scripts/demo $(BIN)
 
-bench: all $(BIN)/fake-llm
-	@./scripts/bench $(BIN)
+bench: all $(BIN)/fake-llm $(O)/tests/test-trace
+	@./scripts/bench $(BIN) $(O)/tests/test-trace
 
 # Programs, manual pages and completions where packagers expect them.
 # install-data is what needs no build, so tests can check it quickly.
