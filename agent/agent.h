@@ -703,6 +703,16 @@ int	 meter_event(struct meter *, const char *, size_t);
 size_t	 meter_prompt_bytes(const char *body, const struct jscan_span *messages,
 	    const struct jscan_span *prompt, const struct jscan_span *input);
 
+/*
+ * metrics.c: Prometheus text on --metrics-listen, served by the main loop;
+ * the trace writer counts each trace it wrote, workers their streams.
+ */
+int	 metrics_start(struct event_base *, const char *listen, char *,
+	    size_t);
+void	 metrics_stop(void);
+void	 metrics_add(const struct trace *);
+void	 metrics_stream(int delta);
+
 /* store-trace.c: the traces table and the hourly usage rollup. */
 enum usage_by {
 	USAGE_BY_MODEL,

@@ -101,9 +101,6 @@ agent_check_supported(const struct agent_config *cfg)
 	if (cfg->tls_cert != NULL || cfg->tls_key != NULL)
 		fatalx("--tls-cert/--tls-key: TLS termination is not available"
 		    " in this version; put the agent behind a TLS proxy");
-	if (cfg->metrics_listen != NULL)
-		fatalx("--metrics-listen: metrics are not available in this"
-		    " version");
 	if (strcmp(cfg->tee, "auto") != 0 && strcmp(cfg->tee, "none") != 0)
 		fatalx("--tee %s: only auto and none are available in this"
 		    " version", cfg->tee);
@@ -201,6 +198,9 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if ((admin = admin_start(&agent, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	if (agent.cfg.metrics_listen != NULL && metrics_start(agent.base,
+	    agent.cfg.metrics_listen, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 
 	sigterm = evsignal_new(agent.base, SIGTERM, agent_signal, &agent);
 	sigint = evsignal_new(agent.base, SIGINT, agent_signal, &agent);
@@ -219,6 +219,7 @@ main(int argc, char **argv)
 	trace_writer_stop(agent.traces);
 	agent.traces = NULL;
 	admin_stop(admin);
+	metrics_stop();
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(agent.base);

@@ -124,6 +124,8 @@ proxy_call_free(struct proxy_call *call)
 {
 	if (call == NULL)
 		return;
+	if (call->relaying)
+		metrics_stream(-1);
 	proxy_trace_submit(call);
 	meter_clear(&call->meter);
 	upstream_cancel(call->up);
@@ -271,6 +273,7 @@ proxy_on_response(void *arg, long status, const char *ctype)
 	if (call->stream && status >= 200 && status < 300 && ctype != NULL &&
 	    strncasecmp(ctype, "text/event-stream", 17) == 0) {
 		call->relaying = 1;
+		metrics_stream(1);
 		call->sse = sse_new(PROXY_MAX_EVENT);
 		http_stream_start(call->req, 200, "text/event-stream");
 		return;

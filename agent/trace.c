@@ -374,6 +374,8 @@ trace_write_batch(struct trace_writer *w, struct trace *batch)
 	if (store_commit(w->store, err, sizeof(err)) != 0)
 		goto fail;
 	atomic_fetch_add(&w->written, n);
+	for (t = batch; t != NULL; t = t->next)
+		metrics_add(t);
 	trace_publish(w, batch, last);
 	return;
 rollback:

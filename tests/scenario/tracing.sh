@@ -10,7 +10,8 @@ cat >"$T_DIR/agent.conf" <<CONF
 trace-flush-ms = 50
 CONF
 start_backend
-start_agent -c "$T_DIR/agent.conf"
+METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_agent -c "$T_DIR/agent.conf" --metrics-listen "127.0.0.1:$METRICS_PORT"
 
 ctl domain create acme >/dev/null
 ctl domain create bravo >/dev/null
@@ -171,6 +172,22 @@ out=$(ctl usage -d acme)
 check_contains "usage table" "COST_USD" "$out"
 out=$(ctl usage -d acme --since yesterday 2>&1)
 check_eq "a bad time is a usage error" 2 "$(ctl usage -d acme --since yesterday >/dev/null 2>&1; echo $?)"
+
+# --- Prometheus metrics on their own address --------------------------------
+m=$(curl -sS -m 5 "http://127.0.0.1:$METRICS_PORT/metrics")
+check_contains "metrics: requests by domain and model" 'cube_requests_total{domain="acme",model="chat"} 3' "$m"
+check_contains "metrics: errors by code" 'cube_errors_total{domain="acme",model="off",code="model_inactive"} 1' "$m"
+check_contains "metrics: cached tokens" 'cube_tokens_total{domain="acme",model="cached",kind="cached"} 3' "$m"
+check_contains "metrics: spend, exact" 'cube_spend_usd_total{domain="acme",model="cached"} 0.000002325' "$m"
+check_contains "metrics: latency histogram" 'cube_request_duration_seconds_bucket{le="+Inf"}' "$m"
+check_contains "metrics: ttft histogram" 'cube_time_to_first_token_seconds_count' "$m"
+check_contains "metrics: streams in flight" 'cube_streams_in_flight 0' "$m"
+check_contains "metrics: provider health" 'cube_provider_up{domain="acme",provider="fake"} 1' "$m"
+check_eq "metrics: one series per provider and domain" 2 "$(printf '%s\n' "$m" | grep -c '^cube_provider_up{')"
+r=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/other")
+check_eq "metrics: nothing else there" 404 "$r"
+r=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "$AGENT_URL/metrics")
+check_eq "metrics: not on the inference port" 404 "$r"
 
 # --- log content only where the domain enables it --------------------------
 ctl domain edit acme --log-content on >/dev/null

@@ -1,0 +1,343 @@
+/*
+ * Prometheus metrics on --metrics-listen: requests, errors by code,
+ * tokens and spend by domain and model, latency and time-to-first-token
+ * histograms, streams in flight, provider health. Counters are fed by the
+ * trace writer (off the request path) and served from the main loop.
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "agent.h"
+#include "log.h"
+#include "money.h"
+#include "xmalloc.h"
+
+#define METRICS_MAX_SERIES	4096
+
+/* Histogram bounds in milliseconds; +Inf is implied. */
+static const int64_t metrics_bounds[] = {
+	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+};
+#define METRICS_NBOUNDS	(sizeof(metrics_bounds) / sizeof(metrics_bounds[0]))
+
+struct metrics_series {
+	char		 domain_id[37];
+	char		 model[129];
+	const char	*error;		/* NULL: the model's totals */
+	int64_t		 requests;
+	int64_t		 prompt_tokens;
+	int64_t		 completion_tokens;
+	int64_t		 cached_tokens;
+	int64_t		 cost;
+};
+
+struct metrics_histogram {
+	int64_t		 buckets[METRICS_NBOUNDS + 1];
+	int64_t		 count;
+	int64_t		 sum_ms;
+};
+
+static pthread_mutex_t		 metrics_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct metrics_series	*metrics_series;
+static size_t			 metrics_nseries;
+static int			 metrics_full_logged;
+static struct metrics_histogram	 metrics_latency;
+static struct metrics_histogram	 metrics_ttft;
+static atomic_int		 metrics_streams;
+static struct evhttp		*metrics_http;
+
+static void
+metrics_observe(struct metrics_histogram *h, int64_t ms)
+{
+	size_t	i;
+
+	for (i = 0; i < METRICS_NBOUNDS && ms > metrics_bounds[i]; i++)
+		;
+	h->buckets[i]++;
+	h->count++;
+	h->sum_ms += ms;
+}
+
+/* The series of (domain, model, error), made when new; NULL when full. */
+static struct metrics_series *
+metrics_find(const struct trace *t, const char *error)
+{
+	const char		*model = t->model != NULL ? t->model : "";
+	struct metrics_series	*s;
+	size_t			 i;
+
+	for (i = 0; i < metrics_nseries; i++) {
+		s = &metrics_series[i];
+		if (s->error == error && strcmp(s->domain_id, t->domain_id) ==
+		    0 && strcmp(s->model, model) == 0)
+			return s;
+	}
+	if (metrics_nseries == METRICS_MAX_SERIES) {
+		if (!metrics_full_logged++)
+			log_warnx("metrics: more than %d series; new ones are"
+			    " not counted", METRICS_MAX_SERIES);
+		return NULL;
+	}
+	if (metrics_series == NULL)
+		metrics_series = xcalloc(METRICS_MAX_SERIES,
+		    sizeof(*metrics_series));
+	s = &metrics_series[metrics_nseries++];
+	snprintf(s->domain_id, sizeof(s->domain_id), "%s", t->domain_id);
+	snprintf(s->model, sizeof(s->model), "%s", model);
+	s->error = error;
+	return s;
+}
+
+/* Count one written trace (the trace writer's thread). */
+void
+metrics_add(const struct trace *t)
+{
+	struct metrics_series	*s;
+
+	pthread_mutex_lock(&metrics_lock);
+	if ((s = metrics_find(t, NULL)) != NULL) {
+		s->requests++;
+		s->prompt_tokens += t->prompt_tokens;
+		s->completion_tokens += t->completion_tokens;
+		s->cached_tokens += t->cached_tokens;
+		s->cost += t->cost;
+	}
+	if (t->error != NULL && (s = metrics_find(t, t->error)) != NULL)
+		s->requests++;
+	metrics_observe(&metrics_latency, t->latency_ms);
+	if (t->ttft_ms >= 0)
+		metrics_observe(&metrics_ttft, t->ttft_ms);
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_stream(int delta)
+{
+	atomic_fetch_add(&metrics_streams, delta);
+}
+
+/* A label value with \, " and newlines escaped. */
+static void
+metrics_label(struct evbuffer *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			evbuffer_add_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, s, 1);
+	}
+}
+
+/* {domain="acme",model="chat"} with the domain's name when it has one. */
+static void
+metrics_labels(struct evbuffer *b, const struct registry *reg,
+    const struct metrics_series *s, const char *extra, const char *value)
+{
+	const struct reg_domain	*d;
+
+	d = registry_find_domain(reg, s->domain_id, strlen(s->domain_id));
+	evbuffer_add(b, "{domain=\"", 9);
+	metrics_label(b, d != NULL ? d->name : s->domain_id);
+	evbuffer_add(b, "\",model=\"", 9);
+	metrics_label(b, s->model);
+	if (extra != NULL) {
+		evbuffer_add_printf(b, "\",%s=\"", extra);
+		metrics_label(b, value);
+	}
+	evbuffer_add(b, "\"}", 2);
+}
+
+static void
+metrics_render_histogram(struct evbuffer *b, const char *name,
+    const char *help, const struct metrics_histogram *h)
+{
+	int64_t	cum = 0;
+	size_t	i;
+
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name,
+	    help, name);
+	for (i = 0; i < METRICS_NBOUNDS; i++) {
+		cum += h->buckets[i];
+		evbuffer_add_printf(b, "%s_bucket{le=\"%g\"} %lld\n", name,
+		    metrics_bounds[i] / 1000.0, (long long)cum);
+	}
+	cum += h->buckets[METRICS_NBOUNDS];
+	evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %lld\n", name,
+	    (long long)cum);
+	evbuffer_add_printf(b, "%s_sum %g\n%s_count %lld\n", name,
+	    h->sum_ms / 1000.0, name, (long long)h->count);
+}
+
+/* Each provider a domain's models use, once, with its health. */
+static void
+metrics_render_providers(struct evbuffer *b, const struct reg_domain *d)
+{
+	const struct reg_provider	*p;
+	size_t				 i, j;
+
+	for (i = 0; i < d->nmodels; i++) {
+		p = d->models[i].provider;
+		for (j = 0; j < i && d->models[j].provider != p; j++)
+			;
+		if (j < i)
+			continue;
+		evbuffer_add(b, "cube_provider_up{domain=\"", 25);
+		metrics_label(b, d->name);
+		evbuffer_add(b, "\",provider=\"", 12);
+		metrics_label(b, p->name);
+		evbuffer_add_printf(b, "\"} %d\n", !p->errored);
+	}
+}
+
+/* The exposition, version 0.0.4 of Prometheus' text format. */
+static void
+metrics_render(struct evbuffer *b)
+{
+	static const struct {
+		const char	*name;
+		const char	*kind;		/* tokens' kind label, or NULL */
+		const char	*help;
+		size_t		 off;
+	} counters[] = {
+		{ "cube_requests_total", NULL, "Inference requests traced.",
+		    offsetof(struct metrics_series, requests) },
+		{ "cube_tokens_total", "prompt", "Tokens, by kind (prompt"
+		    " includes cached).",
+		    offsetof(struct metrics_series, prompt_tokens) },
+		{ "cube_tokens_total", "completion", NULL,
+		    offsetof(struct metrics_series, completion_tokens) },
+		{ "cube_tokens_total", "cached", NULL,
+		    offsetof(struct metrics_series, cached_tokens) },
+	};
+	struct registry	*reg = registry_acquire();
+	const struct metrics_series *s;
+	char		 usd[MONEY_BUFSZ];
+	size_t		 i, c;
+
+	pthread_mutex_lock(&metrics_lock);
+	for (c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		if (counters[c].help != NULL)
+			evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s"
+			    " counter\n", counters[c].name, counters[c].help,
+			    counters[c].name);
+		for (i = 0; i < metrics_nseries; i++) {
+			s = &metrics_series[i];
+			if (s->error != NULL)
+				continue;
+			evbuffer_add_printf(b, "%s", counters[c].name);
+			metrics_labels(b, reg, s, counters[c].kind != NULL ?
+			    "kind" : NULL, counters[c].kind);
+			evbuffer_add_printf(b, " %lld\n", (long long)
+			    *(const int64_t *)((const char *)s +
+			    counters[c].off));
+		}
+	}
+	evbuffer_add_printf(b, "# HELP cube_spend_usd_total Spend in USD, from"
+	    " the models' pricing.\n# TYPE cube_spend_usd_total counter\n");
+	for (i = 0; i < metrics_nseries; i++) {
+		if ((s = &metrics_series[i])->error != NULL)
+			continue;
+		evbuffer_add_printf(b, "cube_spend_usd_total");
+		metrics_labels(b, reg, s, NULL, NULL);
+		evbuffer_add_printf(b, " %s\n", money_format_usd(s->cost, usd,
+		    sizeof(usd)));
+	}
+	evbuffer_add_printf(b, "# HELP cube_errors_total Requests answered"
+	    " with an error, by code.\n# TYPE cube_errors_total counter\n");
+	for (i = 0; i < metrics_nseries; i++) {
+		if ((s = &metrics_series[i])->error == NULL)
+			continue;
+		evbuffer_add_printf(b, "cube_errors_total");
+		metrics_labels(b, reg, s, "code", s->error);
+		evbuffer_add_printf(b, " %lld\n", (long long)s->requests);
+	}
+	metrics_render_histogram(b, "cube_request_duration_seconds",
+	    "Time from request to the end of the reply.", &metrics_latency);
+	metrics_render_histogram(b, "cube_time_to_first_token_seconds",
+	    "Time from request to the first byte of the answer.",
+	    &metrics_ttft);
+	pthread_mutex_unlock(&metrics_lock);
+	evbuffer_add_printf(b, "# HELP cube_streams_in_flight Streams being"
+	    " relayed.\n# TYPE cube_streams_in_flight gauge\n"
+	    "cube_streams_in_flight %d\n", atomic_load(&metrics_streams));
+	evbuffer_add_printf(b, "# HELP cube_provider_up 1 when a provider"
+	    " that serves models passes its health checks.\n# TYPE cube_provider_up gauge\n");
+	for (i = 0; reg != NULL && i < reg->ndomains; i++)
+		metrics_render_providers(b, &reg->domains[i]);
+	if (reg != NULL)
+		registry_release(reg);
+}
+
+static void
+metrics_request(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer	*b;
+
+	(void)arg;
+	if (strcmp(evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)),
+	    "/metrics") != 0) {
+		evhttp_send_error(req, 404, "Not Found");
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("%s: evbuffer_new", __func__);
+	metrics_render(b);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+/* Serve /metrics on ADDR:PORT from the main loop. */
+int
+metrics_start(struct event_base *base, const char *listen, char *err,
+    size_t errlen)
+{
+	char	*host = xstrdup(listen), *port;
+
+	if ((port = strrchr(host, ':')) == NULL || port == host) {
+		snprintf(err, errlen, "--metrics-listen '%s': expected"
+		    " ADDR:PORT", listen);
+		free(host);
+		return -1;
+	}
+	*port++ = '\0';
+	if (host[0] == '[' && port - host >= 3 && port[-2] == ']')
+		port[-2] = '\0';
+	if ((metrics_http = evhttp_new(base)) == NULL)
+		fatalx("%s: evhttp_new", __func__);
+	evhttp_set_gencb(metrics_http, metrics_request, NULL);
+	evhttp_set_allowed_methods(metrics_http, EVHTTP_REQ_GET);
+	if (evhttp_bind_socket(metrics_http, host[0] == '[' ? host + 1 : host,
+	    (unsigned short)atoi(port)) != 0) {
+		snprintf(err, errlen, "--metrics-listen '%s': cannot listen",
+		    listen);
+		evhttp_free(metrics_http);
+		metrics_http = NULL;
+		free(host);
+		return -1;
+	}
+	log_info("metrics on http://%s/metrics", listen);
+	free(host);
+	return 0;
+}
+
+void
+metrics_stop(void)
+{
+	if (metrics_http != NULL)
+		evhttp_free(metrics_http);
+	metrics_http = NULL;
+	free(metrics_series);
+	metrics_series = NULL;
+	metrics_nseries = 0;
+}
