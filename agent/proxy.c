@@ -46,7 +46,6 @@ struct proxy_call {
 	struct trace			*trace;		/* NULL: not traced */
 	int64_t				 start_ms;	/* monotonic */
 	struct meter			 meter;
-	size_t				 prompt_bytes;	/* for the estimate */
 	int				 forwarded;	/* sent upstream */
 	int				 strip_usage;	/* usage we asked for */
 };
@@ -64,6 +63,27 @@ proxy_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The prompt's text in bytes, for an estimate, from the body sent upstream
+ * (the client's, with the model's system prompt if one was added): read
+ * only when an estimate is needed.
+ */
+static size_t
+proxy_prompt_bytes(struct proxy_call *call)
+{
+	struct jscan_span	 messages, prompt, input;
+	struct jscan_want	 want[] = {
+		{ "messages", &messages },
+		{ "prompt", &prompt },
+		{ "input", &input },
+	};
+
+	if (call->body == NULL || jscan_object(call->body, call->body_len,
+	    PROXY_MAX_DEPTH, want, 3, NULL, 0) == -1)
+		return 0;
+	return meter_prompt_bytes(call->body, &messages, &prompt, &input);
 }
 
 /*
@@ -86,7 +106,7 @@ proxy_trace_tokens(struct proxy_call *call, struct trace *t)
 	} else if (call->forwarded && (t->status < 400 ||
 	    mt->content_bytes > 0)) {
 		t->estimated = 1;
-		t->prompt_tokens = meter_estimate(call->prompt_bytes);
+		t->prompt_tokens = meter_estimate(proxy_prompt_bytes(call));
 		t->completion_tokens = meter_estimate(mt->content_bytes);
 	}
 	tokens[0] = t->prompt_tokens - t->cached_tokens;
@@ -448,7 +468,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 {
 	struct http_request	*r = call->req;
 	struct rewrite_fields	 f;
-	struct jscan_span	 stream, prompt, input, usage_opt;
+	struct jscan_span	 stream, usage_opt;
 	struct jscan_want	 want[] = {
 		{ "model", &f.model },
 		{ "stream", &stream },
@@ -457,8 +477,6 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		{ "max_completion_tokens", &f.max_completion_tokens },
 		{ "messages", &f.messages },
 		{ "stream_options", &f.stream_options },
-		{ "prompt", &prompt },
-		{ "input", &input },
 	};
 	struct trace		*tr = call->trace;
 	const struct reg_model	*m;
@@ -518,8 +536,6 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	call->model = m;
 	call->stream = stream.present && stream.type == JSCAN_TRUE;
 	tr->stream = call->stream;
-	call->prompt_bytes = meter_prompt_bytes(r->body, &f.messages, &prompt,
-	    &input);
 	meter_init(&call->meter, d->log_content);
 	if (d->log_content)
 		tr->prompt_text = xstrndup(r->body, r->body_len >
