@@ -61,7 +61,8 @@ AGENT_MAIN := agent/main.c
 # tui/: cubectl (and later cube-tui).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-export.c \
-	tui/cmd-apply.c tui/document.c tui/complete.c tui/output.c
+	tui/cmd-apply.c tui/cmd-verify.c tui/document.c tui/complete.c \
+	tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 
 FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \

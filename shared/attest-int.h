@@ -20,7 +20,6 @@ void	 attest_result_claims(struct attest_result *, int,
 void	 attest_debug_check(struct attest_result *, int, int, const char *);
 void	 attest_policy_check(const struct attest_policy *,
 	    struct attest_result *);
-char	*attest_hex(const unsigned char *, size_t, char *, size_t);
 int	 attest_snp_verify(const struct attest_input *,
 	    const struct attest_policy *, struct attest_result *);
 int	 attest_tdx_verify(const struct attest_input *,

@@ -99,6 +99,9 @@ int		 attest_verify(const struct attest_input *in,
 		    struct attest_result *res);
 const char	*attest_check_name(enum attest_check_id);
 const char	*attest_tee_name(enum attest_tee);	/* "sev-snp", "tdx" */
+/* Lower-case hex of len bytes into buf (2 * len + 1 bytes, else cut). */
+char		*attest_hex(const unsigned char *p, size_t len, char *buf,
+		    size_t buflen);
 /* The first failed check, or NULL. */
 const struct attest_check *attest_result_failed(const struct attest_result *);
 
