@@ -48,7 +48,8 @@ SHARED_SRCS := \
 	shared/attest-snp.c \
 	shared/attest-tdx.c \
 	shared/attest-x509.c \
-	shared/attest-roots.c
+	shared/attest-roots.c \
+	shared/attest-binding.c
 SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 

@@ -15,7 +15,7 @@
 #define TDX_TEE_TYPE		0x81
 #define TDX_ATT_KEY_P256	2
 #define TDX_BODY_10_SIZE	584	/* TDX 1.0 TD report body */
-#define TDX_BODY_15_SIZE	648	/* TDX 1.5: adds TEE_TCB_SVN2, MRSERVICETD */
+#define TDX_BODY_15_SIZE	648	/* TDX 1.5: TEE_TCB_SVN2, MRSERVICETD */
 #define TDX_V5_DESCRIPTOR	6	/* body type u16, body size u32 */
 
 /* Offsets in the TD quote body. */

@@ -163,8 +163,8 @@ attest_tcb_check(struct attest_result *res, const unsigned char *min,
 	size_t	i;
 
 	if (len != res->tcb_len) {
-		attest_result_add(res, ATTEST_CHECK_TCB, 0, "minimum TCB has %zu"
-		    " bytes, %s evidence has %zu", len,
+		attest_result_add(res, ATTEST_CHECK_TCB, 0, "minimum TCB"
+		    " has %zu bytes, %s evidence has %zu", len,
 		    attest_tee_name(res->tee), res->tcb_len);
 		return;
 	}
@@ -172,8 +172,8 @@ attest_tcb_check(struct attest_result *res, const unsigned char *min,
 	attest_hex(min, len, want, sizeof(want));
 	for (i = 0; i < len; i++) {
 		if (res->tcb[i] < min[i]) {
-			attest_result_add(res, ATTEST_CHECK_TCB, 0, "%s is below"
-			    " the minimum %s at byte %zu", have, want, i);
+			attest_result_add(res, ATTEST_CHECK_TCB, 0, "%s is"
+			    " below the minimum %s at byte %zu", have, want, i);
 			return;
 		}
 	}

@@ -56,9 +56,9 @@ struct attest_input {
 	enum attest_tee		 tee;
 	const unsigned char	*evidence;	/* the report or quote */
 	size_t			 evidence_len;
-	const unsigned char	*vcek;		/* SNP: VCEK or VLEK; NULL: none */
+	const unsigned char	*vcek;		/* SNP: VCEK or VLEK, or NULL */
 	size_t			 vcek_len;
-	const unsigned char	*chain;		/* SNP: ASK, ARK; NULL: built in */
+	const unsigned char	*chain;		/* SNP: ASK, ARK; NULL: pinned */
 	size_t			 chain_len;
 	const unsigned char	*root;		/* TDX: trust this instead of */
 	size_t			 root_len;	/* the pinned Intel root */
@@ -80,7 +80,7 @@ struct attest_result {
 	enum attest_tee		 tee;
 	int			 version;	/* report or quote version */
 	struct attest_check	 checks[ATTEST_CHECK_MAX];
-	size_t			 nchecks;	/* those that applied, in order */
+	size_t			 nchecks;	/* those that applied */
 	unsigned char		 measurement[ATTEST_MEASUREMENT_SIZE];
 	unsigned char		 report_data[ATTEST_REPORT_DATA_SIZE];
 	unsigned char		 tcb[ATTEST_TCB_MAX];
@@ -104,6 +104,32 @@ char		*attest_hex(const unsigned char *p, size_t len, char *buf,
 		    size_t buflen);
 /* The first failed check, or NULL. */
 const struct attest_check *attest_result_failed(const struct attest_result *);
+
+/*
+ * attest-binding.c: the agent's report_data, binding its keys and the
+ * client's nonce to the evidence:
+ *
+ *	SHA-512(ATTEST_BINDING_LABEL || 0x00 || nonce length (1 byte) ||
+ *	    nonce || X25519 public key || Ed25519 public key ||
+ *	    SHA-256 of the TLS certificate's SubjectPublicKeyInfo (DER),
+ *	    32 zero bytes without TLS)
+ */
+#define ATTEST_BINDING_LABEL	"cube attestation report_data v1"
+#define ATTEST_NONCE_MIN	8
+#define ATTEST_NONCE_MAX	64
+
+struct attest_binding {
+	const unsigned char	*nonce;		/* borrowed */
+	size_t			 nonce_len;
+	unsigned char		 x25519[32];	/* the agent's seal key */
+	unsigned char		 ed25519[32];	/* the agent's identity key */
+	unsigned char		 tls_spki_sha256[32];	/* zeros: no TLS */
+};
+
+/* The 64 bytes of report_data for b. Returns 0, or -1 with err. */
+int	attest_binding_digest(const struct attest_binding *b,
+	    unsigned char out[ATTEST_REPORT_DATA_SIZE], char *err,
+	    size_t errlen);
 
 /* An SEV-SNP attestation report: fields by offset, little-endian. */
 struct attest_snp_report {

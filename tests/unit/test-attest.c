@@ -32,7 +32,7 @@
 	"7348651a34b2d2d3462822e3a750ec6110125f36757c78480bbfc69cc0d21fb0" \
 	"01a1ced3ee19747dda8f750c3bc8f876"
 
-#define NOW_2024	1717200000	/* 2024-06-01: every certificate valid */
+#define NOW_2024	1717200000	/* 2024-06-01: all certificates valid */
 #define NOW_2026	1780272000	/* 2026-06-01: the v5 PCK valid too */
 #define NOW_2031	1925000000	/* 2031: the VCEKs have expired */
 #define NOW_2035	2050000000	/* 2035: the v4 PCK has expired too */
@@ -228,7 +228,8 @@ test_snp_wrong_chain(void **state)
 static void
 test_snp_flipped_byte(void **state)
 {
-	const size_t		 offsets[] = { 0x90, 0x50, 0x29f, 0x2a0, 0x2e8 };
+	const size_t		 offsets[] = {
+	    0x90, 0x50, 0x29f, 0x2a0, 0x2e8 };
 	struct blob		 report = load("snp/milan-report.bin");
 	struct attest_policy	 policy = { .now = NOW_2024 };
 	struct attest_result	 res;
