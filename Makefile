@@ -20,6 +20,9 @@ OPT	:= -O2 -g
 endif
 
 CC	?= cc
+# Reference data the tests read in place (attestation evidence); tests
+# that need it say "# SKIP" when it is absent.
+CUBE_TESTDATA ?= $(abspath ../shared/data)
 WARN	:= -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wshadow -Wpointer-arith -Wwrite-strings -Wundef -Werror
 CPPFLAGS += -D_GNU_SOURCE -Ishared -Iagent -Itui \
@@ -40,7 +43,13 @@ SHARED_SRCS := \
 	shared/log.c \
 	shared/xmalloc.c \
 	shared/money.c \
-	shared/rpc.c
+	shared/rpc.c \
+	shared/attest.c \
+	shared/attest-snp.c \
+	shared/attest-tdx.c \
+	shared/attest-x509.c \
+	shared/attest-roots.c \
+	shared/attest-binding.c
 SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
@@ -53,7 +62,8 @@ AGENT_MAIN := agent/main.c
 # tui/: cubectl (and later cube-tui).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-export.c \
-	tui/cmd-apply.c tui/document.c tui/complete.c tui/output.c
+	tui/cmd-apply.c tui/cmd-verify.c tui/document.c tui/complete.c \
+	tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 
 FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \
@@ -124,7 +134,7 @@ check-build: $(PROGRAMS) $(TESTBINS)
 check:
 	@./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=asan check-build
-	$(Q)tests/run build/asan
+	$(Q)CUBE_TESTDATA=$(CUBE_TESTDATA) tests/run build/asan
 
 demo: all $(BIN)/fake-llm
 	@./scripts/demo $(BIN)
@@ -177,6 +187,14 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,\
 fuzz: $(FUZZ_BINS)
 
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
+# The report and quote parsers; attest.c and attest-x509.c for the symbols
+# the parsers' files share (nothing here verifies).
+build/fuzz/fuzz-attest: tests/fuzz/fuzz-attest.c shared/attest.c \
+	shared/attest-snp.c shared/attest-tdx.c shared/attest-x509.c \
+	shared/attest-roots.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lcrypto
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
 # The HTTP server needs libevent, so it has its own link line.

@@ -236,6 +236,38 @@ static const struct args_flag cmd_apply_flags[] = {
 	FLAG_END
 };
 
+#define CHARSET_HEX	"0123456789abcdefABCDEF"
+
+/* Evidence files, then what it must show. */
+static const struct args_flag cmd_verify_flags[] = {
+	{ .name = "--report", .type = ARGS_STRING, .metavar = "FILE",
+	  .group = 1, .help = "an AMD SEV-SNP attestation report (1184 bytes)" },
+	{ .name = "--quote", .type = ARGS_STRING, .metavar = "FILE",
+	  .group = 1, .help = "an Intel TDX quote (version 4 or 5)" },
+	{ .name = "--vcek", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "the VCEK (or VLEK) that signed the report, DER or PEM" },
+	{ .name = "--chain", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "ASK and ARK, PEM (default: AMD's, built in; the ARK must"
+	      " be one of them)" },
+	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "trust this root instead of the built-in Intel SGX Root CA" },
+	{ .name = "--report-data", .type = ARGS_STRING, .metavar = "HEX",
+	  .charset = CHARSET_HEX, .max = 128,
+	  .help = "expected report_data (up to 64 bytes, zero-padded)" },
+	{ .name = "--expect-measurement", .type = ARGS_STRING,
+	  .metavar = "HEX", .charset = CHARSET_HEX, .max = 96,
+	  .help = "expected measurement (SNP) or MRTD (TDX), 48 bytes" },
+	{ .name = "--min-tcb", .type = ARGS_STRING, .metavar = "HEX",
+	  .charset = CHARSET_HEX, .max = 32,
+	  .help = "minimum TCB, byte by byte: SNP reported TCB (8 bytes)"
+	      " or TDX TEE_TCB_SVN (16)" },
+	{ .name = "--allow-debug", .type = ARGS_SWITCH,
+	  .help = "accept a guest whose host may debug it" },
+	{ .name = "--now", .type = ARGS_STRING, .metavar = "RFC3339",
+	  .help = "check certificates at this time (default: now)" },
+	FLAG_END
+};
+
 /* --- the table ------------------------------------------------------------ */
 
 const struct cmd_noun cmd_nouns[] = {
@@ -246,6 +278,7 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "token",	"API tokens for inference" },
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
+	{ "verify",	"attestation evidence, offline: no agent needed" },
 };
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
@@ -327,6 +360,10 @@ const struct cmd_entry cmd_table[] = {
 	{ "apply", NULL, NULL, NULL, cmd_apply_flags, 0, CMD_OUTPUT_OBJECT,
 	  NULL, cmd_apply,
 	  "create and change what differs from a document; never deletes" },
+
+	{ "verify", NULL, NULL, NULL, cmd_verify_flags, 0, CMD_OUTPUT_OBJECT,
+	  NULL, cmd_verify,
+	  "check SEV-SNP or TDX evidence offline; exit 1 naming what failed" },
 };
 const size_t cmd_table_size = sizeof(cmd_table) / sizeof(cmd_table[0]);
 

@@ -113,6 +113,7 @@ enum output_format {
 	OUTPUT_PLAIN,		/* strings as they are, bools true/false */
 	OUTPUT_ONOFF,		/* bools as on/off */
 	OUTPUT_YESNO,		/* bools as yes/no */
+	OUTPUT_OKFAILED,	/* bools as ok/FAILED */
 };
 
 struct output_field {
@@ -151,6 +152,9 @@ struct cJSON	*document_model_changes(const struct cJSON *,
 struct cJSON	*document_model_settings(const struct cJSON *);
 void		 document_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+
+/* file.c */
+int	 file_read(const char *, size_t, char **, size_t *, char *, size_t);
 
 /* cmd.c: the command table and everything generated from it. */
 
@@ -239,6 +243,10 @@ int	 cmd_provider_test(struct cubectl *, const struct cmd_entry *,
 int	 cmd_provider_models(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_token_create(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
+/* cmd-verify.c */
+int	 cmd_verify(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 /* cmd-export.c, cmd-apply.c */

@@ -23,6 +23,7 @@ static const struct {
 	[OUTPUT_PLAIN] = { "true", "false" },
 	[OUTPUT_ONOFF] = { "on", "off" },
 	[OUTPUT_YESNO] = { "yes", "no" },
+	[OUTPUT_OKFAILED] = { "ok", "FAILED" },
 };
 
 /* Escapes for control characters, so agent data cannot drive the terminal. */
