@@ -164,8 +164,8 @@ config_load_file(struct agent_config *cfg, const char *path, char *err,
 			*p = '\0';
 		for (key = line; isspace((unsigned char)*key); key++)
 			;
-		for (p = key + strlen(key); p > key &&
-		    isspace((unsigned char)p[-1]); p--)
+		p = key + strlen(key);
+		while (p > key && isspace((unsigned char)p[-1]))
 			*--p = '\0';
 		if (*key == '\0')
 			continue;
