@@ -38,6 +38,7 @@ struct agent_config {
 	int	 idle_timeout_ms;	/* between two response chunks */
 	int	 client_timeout_ms;	/* idle inbound connection */
 	int	 drain_timeout_ms;	/* SIGTERM grace for in-flight requests */
+	int	 provider_check_interval; /* seconds between health checks; 0: off */
 };
 void	 config_defaults(struct agent_config *);
 int	 config_load_file(struct agent_config *, const char *path, char *err,
@@ -726,12 +727,29 @@ int	 admin_token_revoke(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 
 /*
+ * health.c: provider health checks in the background, every
+ * cfg.provider_check_interval seconds (NULL when that is 0). Free with
+ * health_stop(), before the event base; health_stop(NULL) is a no-op.
+ */
+struct health;
+struct health	*health_start(struct agent *);
+void		 health_stop(struct health *);
+
+/*
  * probe.c: a provider's health check and model list, one blocking libcurl
- * call (connect 3 s, total 5 s). Fills names (caller frees each and the
- * array) when names is not NULL. Returns 0, or -1 with err: never a secret.
+ * call (connect 3 s, total 5 s), aborted early once *cancel (when not NULL)
+ * becomes nonzero. Fills names (caller frees each and the array) when names
+ * is not NULL. Returns 0, or -1 with err: never a secret.
  */
 int	 probe_provider(const struct store_provider *, const struct vault *,
-	    char ***names, size_t *nnames, long *latency_ms, char *err,
+	    const int *cancel, char ***names, size_t *nnames, long *latency_ms,
+	    char *err, size_t errlen);
+/*
+ * Whether the backend serves model_id (its list, else GET /models/{id} on
+ * OpenAI-style servers): 0 yes, 1 no, -1 could not tell; err says why.
+ */
+int	 probe_model_served(const struct store_provider *,
+	    const struct vault *, const char *model_id, char *err,
 	    size_t errlen);
 
 #endif

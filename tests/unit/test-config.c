@@ -35,6 +35,7 @@ test_config_defaults(void **state)
 
 	(void)state;
 	config_defaults(&cfg);
+	assert_int_equal(cfg.provider_check_interval, 60);
 	assert_int_equal(cfg.workers, 1);
 	config_free(&cfg);
 }
@@ -55,6 +56,12 @@ test_config_file(void **state)
 	assert_int_equal(cfg.workers, 3);
 	assert_int_equal(cfg.max_body, 2048);
 	assert_int_equal(cfg.idle_timeout_ms, 7);
+	assert_int_equal(load(&cfg, "provider-check-interval = 0\n", err,
+	    sizeof(err)), 0);
+	assert_int_equal(cfg.provider_check_interval, 0);
+	assert_int_equal(load(&cfg, "provider-check-interval = 86401\n", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "provider-check-interval"));
 	assert_int_equal(load(&cfg, "workers = 0\n", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "workers"));
 	assert_int_equal(load(&cfg, "workers\n", err, sizeof(err)), -1);

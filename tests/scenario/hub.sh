@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Providers and models: the background health check marks a provider
+# errored and back active, requests to its models fail fast with 502 while
+# it is errored; provider models lists what a backend serves.
+. "$(dirname "$0")/../lib.sh"
+
+cat >"$T_DIR/agent.conf" <<CONF
+provider-check-interval = 1
+CONF
+start_backend
+start_agent -c "$T_DIR/agent.conf"
+
+# A second backend the test stops and starts again on the same port.
+start_flaky() {	# [port]
+	local pf="$T_DIR/flaky.port"
+	rm -f "$pf"
+	"$CUBE_BIN/fake-llm" --listen "127.0.0.1:${1:-0}" --port-file "$pf" \
+	    >>"$T_DIR/flaky.log" 2>&1 &
+	FLAKY_PID=$!
+	T_PIDS+=("$FLAKY_PID")
+	t_wait_file "$pf" 10 || { echo "fake-llm did not start"; cat "$T_DIR/flaky.log"; exit 1; }
+	FLAKY_PORT=$(cat "$pf")
+}
+# wait_status PROVIDER STATUS SECONDS: poll provider list until it shows STATUS.
+wait_status() {
+	local i s
+	for ((i = 0; i < $3 * 10; i++)); do
+		s=$(ctl -o json provider list -d acme | python3 -c 'import json,sys
+for p in json.load(sys.stdin):
+    if p["name"] == sys.argv[1]: print(p["status"])' "$1")
+		[ "$s" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+start_flaky
+ctl domain create acme >/dev/null
+ctl provider add -d acme fake --driver openai --url "$BACKEND_URL/v1" >/dev/null
+ctl provider add -d acme flaky --driver openai --url "http://127.0.0.1:$FLAKY_PORT/v1" >/dev/null
+ctl model deploy -d acme --provider flaky --name Flaky --key flaky \
+    --model-id fake-chat --price-input 1 >/dev/null
+TOKEN=$(ctl -o json token create -d acme --name t | json token)
+chat='{"model":"flaky","messages":[{"role":"user","content":"hi"}]}'
+
+# --- health: errored, fast 502, recovery ---------------------------------------
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" "$chat")
+check_eq "the flaky backend answers while it is up" 200 "$(status_of "$r")"
+kill -TERM "$FLAKY_PID"; t_wait_exit "$FLAKY_PID" 10
+check "the background check marks the stopped backend errored" wait_status flaky errored 10
+out=$(ctl -o json provider list -d acme)
+check_contains "with the error text" "127.0.0.1" "$(printf '%s' "$out" | python3 -c 'import json,sys
+print([p for p in json.load(sys.stdin) if p["name"]=="flaky"][0]["error"])')"
+check_eq "the healthy provider stays active" active "$(printf '%s' "$out" | json 0.status)"
+t0=$(date +%s%N)
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" "$chat")
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+check_eq "a model of an errored provider gets 502" 502 "$(status_of "$r")"
+check_contains "upstream_error" '"code":"upstream_error"' "$(body_of "$r")"
+check_contains "saying the health checks fail" "health checks" "$(body_of "$r")"
+echo "# 502 for an errored provider in $ms ms (connect timeout 5000 ms)"
+check "and fast: $ms ms, well under the 5000 ms connect timeout" [ "$ms" -lt 1000 ]
+start_flaky "$FLAKY_PORT"
+check "the background check marks it active again" wait_status flaky active 10
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" "$chat")
+check_eq "and its models answer again" 200 "$(status_of "$r")"
+check_contains "the agent logged the change" "provider flaky (domain" "$(cat "$AGENT_LOG")"
+
+# --- provider models ------------------------------------------------------------
+out=$(ctl provider models -d acme fake)
+check_eq "provider models (openai: /v1/models)" "MODEL fake-chat fake-embed" "$(echo $out)"
+ctl provider add -d acme ol --driver ollama --url "$BACKEND_URL" >/dev/null
+out=$(ctl -o json provider models -d acme ol)
+check_eq "provider models (ollama: /api/tags)" '["fake-chat", "fake-embed"]' "$(printf '%s' "$out" | json models)"
+out=$(ctl provider models -d acme nope 2>&1)
+check_eq "provider models of an unknown provider exits 3" 3 "$?"
+
+t_done
