@@ -130,6 +130,11 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	FLAG_END
 };
 
+/* Skip the pre-flight check that the backend serves the model id. */
+#define FLAG_FORCE \
+	{ .name = "--force", .type = ARGS_SWITCH, .param = "force", \
+	  .help = "deploy even if the backend does not list the model id" }
+
 /* Flags model deploy and model edit share. */
 #define FLAGS_MODEL_SETTINGS \
 	{ .name = "--category", .type = ARGS_ENUM, .param = "category", \
@@ -180,6 +185,7 @@ static const struct args_flag cmd_model_deploy_flags[] = {
 	  .charset = CHARSET_KEY, .max = 128,
 	  .help = "what clients send as model (default: from --name)" },
 	FLAGS_MODEL_SETTINGS,
+	FLAG_FORCE,
 	FLAG_END
 };
 
@@ -201,6 +207,7 @@ static const struct args_flag cmd_model_edit_flags[] = {
 	  .group = 1, .help = "the model cannot call tools" },
 	{ .name = "--no-vision", .type = ARGS_FALSE, .param = "vision",
 	  .group = 2, .help = "the model does not take images" },
+	FLAG_FORCE,
 	FLAG_END
 };
 
@@ -783,6 +790,7 @@ cmd_output(struct cubectl *c, const struct cmd_entry *ce,
 		if (!cJSON_IsObject(result))
 			break;
 		output_object(ce->fields, result);
+		output_warnings(result);
 		return EXIT_OK;
 	case CMD_OUTPUT_DELETED:
 		printf("deleted %s %s\n", ce->noun, a->positional[0]);

@@ -128,6 +128,7 @@ char	*output_value(const struct cJSON *, enum output_format);
 const struct cJSON *output_lookup(const struct cJSON *, const char *);
 void	 output_error(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
+void	 output_warnings(const struct cJSON *);
 
 /*
  * document.c: what cubectl export writes and cubectl apply reads,

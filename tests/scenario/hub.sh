@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Providers and models: the background health check marks a provider
 # errored and back active, requests to its models fail fast with 502 while
-# it is errored; provider models lists what a backend serves.
+# it is errored; provider models lists what a backend serves; model deploy
+# runs pre-flight checks and names each that fails.
 . "$(dirname "$0")/../lib.sh"
 
 cat >"$T_DIR/agent.conf" <<CONF
@@ -75,5 +76,64 @@ out=$(ctl -o json provider models -d acme ol)
 check_eq "provider models (ollama: /api/tags)" '["fake-chat", "fake-embed"]' "$(printf '%s' "$out" | json models)"
 out=$(ctl provider models -d acme nope 2>&1)
 check_eq "provider models of an unknown provider exits 3" 3 "$?"
+
+# --- model deploy pre-flight ------------------------------------------------------
+ctl provider add -d acme gone --driver openai --url http://127.0.0.1:9/v1 >/dev/null
+check "a provider nobody answers for is marked errored" wait_status gone errored 10
+deploy() { ctl model deploy -d acme --name "$1" "${@:2}"; }
+out=$(deploy "Not There" --provider ol --model-id no-such-model --price-input 1 2>&1)
+check_eq "a model id the backend does not serve: exit 1" 1 "$?"
+check_contains "naming the check" "pre-flight failed: model served: 'no-such-model' is not among the 2 models /api/tags lists" "$out"
+check_eq "and nothing was stored" "" "$(ctl -o json model list -d acme | python3 -c 'import json,sys; print(*[m["key"] for m in json.load(sys.stdin) if m["key"]=="not-there"])')"
+out=$(deploy Served --provider ol --model-id fake-chat --price-input 1 2>&1 >/dev/null)
+check_eq "a model id in /api/tags deploys" 0 "$?"
+check_eq "without a warning when it has a price" "" "$out"
+out=$(deploy Latest --provider ol --model-id fake-chat:latest --price-input 1 2>&1)
+check_eq "an ollama name with a tag it does not have is refused" 1 "$?"
+out=$(deploy Gone --provider gone --model-id fake-chat --price-input 1 2>&1)
+check_eq "a provider that is errored: exit 1" 1 "$?"
+check_contains "naming the check and the error" "pre-flight failed: provider active: provider 'gone' is errored: " "$out"
+out=$(deploy Again --key flaky --provider gone --model-id x --price-input 1 2>&1)
+check_eq "two failed checks: exit 1" 1 "$?"
+check_contains "both are named (provider)" "provider active: provider 'gone' is errored" "$out"
+check_contains "both are named (key)" "key unique: model 'flaky' already exists in domain 'acme'" "$out"
+out=$(deploy Again --key flaky --provider fake --model-id fake-chat --force 2>&1)
+check_eq "--force does not skip the key check" 1 "$?"
+check_contains "which it names" "key unique" "$out"
+out=$(deploy Forced --provider ol --model-id no-such-model --force --price-input 1 2>&1)
+check_eq "--force skips the backend check" 0 "$?"
+out=$(deploy "Forced Gone" --provider gone --model-id x --force 2>&1)
+check_eq "but not the provider check" 1 "$?"
+check_contains "which it names" "provider active" "$out"
+out=$(ctl model deploy -d acme --provider ol --name X 2>&1)
+check_eq "a usage error still exits 2" 2 "$?"
+out=$(ctl model deploy -d acme --provider ghost --name X --model-id x 2>&1)
+check_eq "an unknown provider still exits 3" 3 "$?"
+
+# Free models deploy with a warning.
+out=$(deploy Free --provider fake --model-id fake-chat 2>"$T_DIR/stderr")
+check_eq "a model without pricing deploys" 0 "$?"
+check_contains "with a warning on stderr" "cubectl: warning: model 'free' has no pricing: its requests will be traced at zero cost" "$(cat "$T_DIR/stderr")"
+check_contains "the model on stdout" "free" "$out"
+out=$(ctl -o json model deploy -d acme --provider fake --name Free2 --model-id fake-chat 2>"$T_DIR/stderr")
+check_eq "-o json: the warning in a warnings array" '["model '"'"'free2'"'"' has no pricing: its requests will be traced at zero cost"]' "$(printf '%s' "$out" | json warnings)"
+check_eq "-o json: nothing on stderr" "" "$(cat "$T_DIR/stderr")"
+out=$(ctl -o json model deploy -d acme --provider fake --name Option --model-id 'fake-chat;chunks=2' --price-output 1 2>&1)
+check_eq "an id the list leaves out but GET /models/{id} knows deploys" option "$(printf '%s' "$out" | json key)"
+check_eq "and a price on one side is pricing: no warning" "" "$(printf '%s' "$out" | json warnings)"
+
+# model edit checks a new provider or model id the same way.
+out=$(ctl model edit -d acme served --model-id nope 2>&1)
+check_eq "model edit to an id the backend does not serve: exit 1" 1 "$?"
+check_contains "naming the check" "model served" "$out"
+out=$(ctl model edit -d acme served --model-id nope --force 2>&1)
+check_eq "model edit --force" 0 "$?"
+out=$(ctl model edit -d acme served --provider gone 2>&1)
+check_eq "model edit onto an errored provider: exit 1" 1 "$?"
+out=$(ctl model edit -d acme served --new-key flaky 2>&1)
+check_eq "model edit to a key in use: exit 1" 1 "$?"
+check_contains "naming the check" "key unique" "$out"
+out=$(ctl model edit -d acme served --temperature 0.5 2>&1)
+check_eq "an edit that moves nothing needs no backend" 0 "$?"
 
 t_done
