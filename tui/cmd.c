@@ -236,6 +236,15 @@ static const struct args_flag cmd_export_flags[] = {
 	FLAG_END
 };
 
+static const struct args_flag cmd_audit_flags[] = {
+	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
+	  .metavar = "DOMAIN", .param = "domain",
+	  .help = "only this domain's entries (id or name)" },
+	{ .name = "-n", .type = ARGS_INT, .metavar = "N", .param = "limit",
+	  .min = 1, .max = 10000, .help = "the newest N entries (default 50)" },
+	FLAG_END
+};
+
 static const struct args_flag cmd_apply_flags[] = {
 	{ .name = "-f", .alias = "--file", .type = ARGS_STRING,
 	  .metavar = "FILE", .flags = ARGS_REQUIRED,
@@ -253,6 +262,7 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "token",	"API tokens for inference" },
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
+	{ "audit",	"who changed what, and when" },
 };
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
@@ -334,6 +344,9 @@ const struct cmd_entry cmd_table[] = {
 	{ "apply", NULL, NULL, NULL, cmd_apply_flags, 0, CMD_OUTPUT_OBJECT,
 	  NULL, cmd_apply,
 	  "create and change what differs from a document; never deletes" },
+	{ "audit", NULL, "audit.list", NULL, cmd_audit_flags, 0,
+	  CMD_OUTPUT_LIST, cmd_audit_columns, NULL,
+	  "show the audit log of changes, oldest first" },
 };
 const size_t cmd_table_size = sizeof(cmd_table) / sizeof(cmd_table[0]);
 

@@ -229,6 +229,7 @@ extern const struct output_field	 cmd_model_columns[];
 extern const struct output_field	 cmd_model_fields[];
 extern const struct output_field	 cmd_token_columns[];
 extern const struct output_field	 cmd_token_fields[];
+extern const struct output_field	 cmd_audit_columns[];
 int	 cmd_provider_write(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_provider_seal(struct cubectl *, int, const char *, const char *,

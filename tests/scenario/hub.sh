@@ -136,4 +136,52 @@ check_contains "naming the check" "key unique" "$out"
 out=$(ctl model edit -d acme served --temperature 0.5 2>&1)
 check_eq "an edit that moves nothing needs no backend" 0 "$?"
 
+# --- audit --------------------------------------------------------------------------
+KEY="sk-audit-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s\n' "$KEY" >"$T_DIR/key"
+ctl domain create audited >/dev/null
+ctl domain edit audited --trace-retention 9 >/dev/null
+ctl provider add -d audited p --driver openai --url "$BACKEND_URL/v1" --api-key-file "$T_DIR/key" >/dev/null
+ctl provider edit -d audited p --no-api-key >/dev/null
+ctl model deploy -d audited --provider p --name M --model-id fake-chat --price-input 0.5 >/dev/null
+ctl model edit -d audited m --temperature 0.25 --price-input 0.75 >/dev/null
+ctl model disable -d audited m >/dev/null
+SECRET=$(ctl -o json token create -d audited --name ci | json token)
+TOK_ID=$(ctl -o json token list -d audited | json 0.id)
+ctl token revoke -d audited "$TOK_ID" >/dev/null
+ctl model delete -d audited m >/dev/null
+ctl provider delete -d audited p >/dev/null
+ctl model deploy -d audited --provider nope --name Fails --model-id x >/dev/null 2>&1
+me=$(id -un)
+log=$(ctl -o json audit -d audited -n 1000)
+rows=$(printf '%s' "$log" | python3 -c 'import json,sys
+for e in json.load(sys.stdin): print(e["method"], e["target"], e["user"], e["uid"], e["summary"])')
+echo "$rows" | sed 's/^/# /'
+check_eq "one entry per write, oldest first; failed writes leave none" \
+    "domain.create domain.edit provider.add provider.edit model.deploy model.edit model.disable token.create token.revoke model.delete provider.delete" \
+    "$(printf '%s' "$log" | python3 -c 'import json,sys; print(*[e["method"] for e in json.load(sys.stdin)])')"
+check_contains "who: the user name and uid" "domain.create domain/audited $me $(id -u) " "$rows"
+check_contains "domain edit: the field, old -> new" "domain.edit domain/audited $me $(id -u) trace_retention_days: 30 -> 9" "$rows"
+check_contains "provider add: the key as sealed with its fingerprint" "credential: null -> sealed (fingerprint " "$rows"
+check_contains "provider edit: the key removed" "credential: sealed (fingerprint " "$rows"
+check_contains "provider edit: says (removed)" " -> (removed)" "$rows"
+check_contains "model edit: each field that changed" "model.edit model/m $me $(id -u) pricing.input: 0.5 -> 0.75; settings.temperature: null -> 0.25" "$rows"
+check_contains "model disable" "model.disable model/m $me $(id -u) status: active -> inactive" "$rows"
+check_contains "token revoke" "token.revoke token/$TOK_ID" "$rows"
+check_contains "token create names the token by id" "token.create token/$TOK_ID" "$rows"
+check_not_contains "the API key is never in the audit log" "$KEY" "$log"
+check_not_contains "nor the token's secret" "$SECRET" "$log"
+check_not_contains "nor anything of it" "${SECRET:5:20}" "$log"
+check_not_contains "no other domain's entries" "acme" "$log"
+check_contains "audit without -d shows every domain" "domain/acme" "$(ctl audit -n 1000)"
+out=$(ctl audit -d audited -n 2)
+check_eq "-n: the newest N, as a table" 3 "$(printf '%s\n' "$out" | wc -l)"
+check_contains "with a header" "TIME" "$out"
+check_contains "and the change" "provider.delete" "$out"
+out=$(ctl audit -d nope 2>&1)
+check_eq "audit of an unknown domain exits 3" 3 "$?"
+out=$(ctl audit -n 0 2>&1)
+check_eq "audit -n 0 is a usage error" 2 "$?"
+check_not_contains "the database holds no key either" "$KEY" "$(strings "$AGENT_DATA"/cube.db* 2>/dev/null)"
+
 t_done

@@ -1244,10 +1244,51 @@ test_socket_stale_and_foreign(void **state)
 	unlink(f->sock);
 }
 
+/* admin_audit_diff: field by field, nested dotted, keys never shown. */
+static void
+test_audit_diff(void **state)
+{
+	cJSON	*before, *after, *d;
+	char	*text;
+
+	(void)state;
+	before = cJSON_Parse("{\"name\":\"p\",\"credential\":\"sealed\","
+	    "\"fingerprint\":\"abc\",\"settings\":{\"t\":null},"
+	    "\"updated_at\":\"x\"}");
+	after = cJSON_Parse("{\"name\":\"p\",\"credential\":\"none\","
+	    "\"fingerprint\":null,\"settings\":{\"t\":0.5},"
+	    "\"updated_at\":\"y\",\"token\":\"cube_secret\"}");
+	d = admin_audit_diff(before, after);
+	text = cJSON_PrintUnformatted(d);
+	assert_string_equal(text, "[{\"field\":\"credential\",\"old\":"
+	    "\"sealed (fingerprint abc)\",\"new\":\"(removed)\"},"
+	    "{\"field\":\"settings.t\",\"old\":null,\"new\":0.5}]");
+	free(text);
+	cJSON_Delete(d);
+	/* Creation: what is set, without the secret. */
+	d = admin_audit_diff(NULL, after);
+	text = cJSON_PrintUnformatted(d);
+	assert_string_equal(text, "[{\"field\":\"name\",\"old\":null,"
+	    "\"new\":\"p\"},{\"field\":\"settings.t\",\"old\":null,"
+	    "\"new\":0.5}]");
+	free(text);
+	cJSON_Delete(d);
+	/* Deletion, or nothing changed: no fields. */
+	d = admin_audit_diff(before, NULL);
+	assert_int_equal(cJSON_GetArraySize(d), 0);
+	cJSON_Delete(d);
+	d = admin_audit_diff(before, before);
+	assert_int_equal(cJSON_GetArraySize(d), 0);
+	cJSON_Delete(d);
+	cJSON_Delete(before);
+	cJSON_Delete(after);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_audit_diff),
 		cmocka_unit_test(test_peer_allowed),
 		cmocka_unit_test_setup_teardown(test_envelope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
