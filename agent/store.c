@@ -98,6 +98,19 @@ static const char *const store_migrations[] = {
 	"  budget     INTEGER"
 	");"
 	"CREATE INDEX tokens_domain ON tokens(domain_id);",
+	/* 2: the audit log of admin writes; kept when its domain goes. */
+	"CREATE TABLE audit ("
+	"  id        INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at        INTEGER NOT NULL,"
+	"  uid       INTEGER NOT NULL,"
+	"  user      TEXT NOT NULL,"
+	"  method    TEXT NOT NULL,"
+	"  domain_id TEXT,"
+	"  domain    TEXT,"
+	"  target    TEXT NOT NULL,"
+	"  changes   TEXT NOT NULL DEFAULT '[]'"
+	");"
+	"CREATE INDEX audit_domain ON audit(domain_id, id);",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -130,6 +130,11 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	FLAG_END
 };
 
+/* Skip the pre-flight check that the backend serves the model id. */
+#define FLAG_FORCE \
+	{ .name = "--force", .type = ARGS_SWITCH, .param = "force", \
+	  .help = "deploy even if the backend does not list the model id" }
+
 /* Flags model deploy and model edit share. */
 #define FLAGS_MODEL_SETTINGS \
 	{ .name = "--category", .type = ARGS_ENUM, .param = "category", \
@@ -180,6 +185,7 @@ static const struct args_flag cmd_model_deploy_flags[] = {
 	  .charset = CHARSET_KEY, .max = 128,
 	  .help = "what clients send as model (default: from --name)" },
 	FLAGS_MODEL_SETTINGS,
+	FLAG_FORCE,
 	FLAG_END
 };
 
@@ -201,6 +207,7 @@ static const struct args_flag cmd_model_edit_flags[] = {
 	  .group = 1, .help = "the model cannot call tools" },
 	{ .name = "--no-vision", .type = ARGS_FALSE, .param = "vision",
 	  .group = 2, .help = "the model does not take images" },
+	FLAG_FORCE,
 	FLAG_END
 };
 
@@ -226,6 +233,15 @@ static const struct args_flag cmd_token_create_flags[] = {
 static const struct args_flag cmd_export_flags[] = {
 	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
 	  .metavar = "DOMAIN", .help = "only this domain (id or name)" },
+	FLAG_END
+};
+
+static const struct args_flag cmd_audit_flags[] = {
+	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
+	  .metavar = "DOMAIN", .param = "domain",
+	  .help = "only this domain's entries (id or name)" },
+	{ .name = "-n", .type = ARGS_INT, .metavar = "N", .param = "limit",
+	  .min = 1, .max = 10000, .help = "the newest N entries (default 50)" },
 	FLAG_END
 };
 
@@ -279,6 +295,7 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
 	{ "verify",	"attestation evidence, offline: no agent needed" },
+	{ "audit",	"who changed what, and when" },
 };
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
@@ -364,6 +381,9 @@ const struct cmd_entry cmd_table[] = {
 	{ "verify", NULL, NULL, NULL, cmd_verify_flags, 0, CMD_OUTPUT_OBJECT,
 	  NULL, cmd_verify,
 	  "check SEV-SNP or TDX evidence offline; exit 1 naming what failed" },
+	{ "audit", NULL, "audit.list", NULL, cmd_audit_flags, 0,
+	  CMD_OUTPUT_LIST, cmd_audit_columns, NULL,
+	  "show the audit log of changes, oldest first" },
 };
 const size_t cmd_table_size = sizeof(cmd_table) / sizeof(cmd_table[0]);
 
@@ -820,6 +840,7 @@ cmd_output(struct cubectl *c, const struct cmd_entry *ce,
 		if (!cJSON_IsObject(result))
 			break;
 		output_object(ce->fields, result);
+		output_warnings(result);
 		return EXIT_OK;
 	case CMD_OUTPUT_DELETED:
 		printf("deleted %s %s\n", ce->noun, a->positional[0]);

@@ -129,6 +129,7 @@ char	*output_value(const struct cJSON *, enum output_format);
 const struct cJSON *output_lookup(const struct cJSON *, const char *);
 void	 output_error(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
+void	 output_warnings(const struct cJSON *);
 
 /*
  * document.c: what cubectl export writes and cubectl apply reads,
@@ -232,6 +233,7 @@ extern const struct output_field	 cmd_model_columns[];
 extern const struct output_field	 cmd_model_fields[];
 extern const struct output_field	 cmd_token_columns[];
 extern const struct output_field	 cmd_token_fields[];
+extern const struct output_field	 cmd_audit_columns[];
 int	 cmd_provider_write(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_provider_seal(struct cubectl *, int, const char *, const char *,

@@ -258,3 +258,15 @@ output_object(const struct output_field *fields, const cJSON *obj)
 		free(value);
 	}
 }
+
+/* A result's "warnings", each on standard error, for people. */
+void
+output_warnings(const cJSON *result)
+{
+	const cJSON	*w, *item;
+
+	w = cJSON_GetObjectItemCaseSensitive(result, "warnings");
+	cJSON_ArrayForEach(item, w)
+		if (cJSON_IsString(item))
+			output_error("warning: %s", item->valuestring);
+}
