@@ -22,6 +22,8 @@ struct rpc_client {
 	size_t			 size;
 	enum rpc_client_status	 broken;	/* set once unusable */
 	char			 broken_err[256];
+	rpc_client_notify_cb	 notify;	/* NULL: drop notifications */
+	void			*notify_arg;
 };
 
 /* Outcomes that are not the agent's own error code. */
@@ -232,6 +234,42 @@ rpc_client_is_ours(const cJSON *reply, int64_t id)
 	return 0;
 }
 
+/* A notification (a method, no id) goes to the callback, if any. */
+static void
+rpc_client_dispatch(struct rpc_client *rc, const cJSON *msg)
+{
+	const cJSON	*method, *id;
+
+	method = cJSON_GetObjectItemCaseSensitive(msg, "method");
+	id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	if (rc->notify == NULL || !cJSON_IsString(method) ||
+	    (id != NULL && !cJSON_IsNull(id)))
+		return;
+	rc->notify(method->valuestring,
+	    cJSON_GetObjectItemCaseSensitive(msg, "params"), rc->notify_arg);
+}
+
+/* Parse the first buffered line as an object; NULL (and err) if it is not. */
+static cJSON *
+rpc_client_parse_line(struct rpc_client *rc, size_t linelen, char *err,
+    size_t errlen)
+{
+	cJSON	*msg;
+
+	msg = cJSON_ParseWithLength(rc->buf, linelen);
+	rpc_client_consume(rc, linelen);
+	if (msg == NULL) {
+		snprintf(err, errlen, "reply is not JSON");
+		return NULL;
+	}
+	if (!cJSON_IsObject(msg)) {
+		cJSON_Delete(msg);
+		snprintf(err, errlen, "reply is not a JSON object");
+		return NULL;
+	}
+	return msg;
+}
+
 /* Take the result or the error out of our reply. */
 static enum rpc_client_status
 rpc_client_decode(cJSON *reply, cJSON **result, int *code, char *err,
@@ -296,19 +334,12 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 			rpc_client_consume(rc, linelen);
 			continue;
 		}
-		reply = cJSON_ParseWithLength(rc->buf, linelen);
-		rpc_client_consume(rc, linelen);
-		if (reply == NULL) {
-			snprintf(err, errlen, "reply is not JSON");
+		if ((reply = rpc_client_parse_line(rc, linelen, err,
+		    errlen)) == NULL)
 			return rpc_client_break(rc, RPC_CLIENT_PROTOCOL, err);
-		}
-		if (!cJSON_IsObject(reply)) {
-			cJSON_Delete(reply);
-			snprintf(err, errlen, "reply is not a JSON object");
-			return rpc_client_break(rc, RPC_CLIENT_PROTOCOL, err);
-		}
 		if (rpc_client_is_ours(reply, id))
 			break;
+		rpc_client_dispatch(rc, reply);
 		cJSON_Delete(reply);
 	}
 	status = rpc_client_decode(reply, result, code, err, errlen);
@@ -316,4 +347,50 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 	if (status == RPC_CLIENT_PROTOCOL)
 		return rpc_client_break(rc, status, err);
 	return status;
+}
+
+void
+rpc_client_set_notify(struct rpc_client *rc, rpc_client_notify_cb fn,
+    void *arg)
+{
+	rc->notify = fn;
+	rc->notify_arg = arg;
+}
+
+enum rpc_client_status
+rpc_client_poll(struct rpc_client *rc, int timeout_ms, char *err,
+    size_t errlen)
+{
+	enum rpc_client_status	 status;
+	int64_t			 deadline;
+	size_t			 linelen;
+	cJSON			*msg;
+	char			*nl;
+
+	if (rc->broken != RPC_CLIENT_OK) {
+		snprintf(err, errlen, "%s", rc->broken_err);
+		return rc->broken;
+	}
+	deadline = transport_deadline(timeout_ms);
+	for (;;) {
+		nl = memchr(rc->buf, '\n', rc->len);
+		if (nl == NULL && transport_left(deadline) == 0 &&
+		    timeout_ms >= 0)
+			return RPC_CLIENT_OK;
+		status = rpc_client_read_line(rc, deadline, &linelen, err,
+		    errlen);
+		if (status == RPC_CLIENT_TIMEOUT)
+			return RPC_CLIENT_OK;
+		if (status != RPC_CLIENT_OK)
+			return rpc_client_break(rc, status, err);
+		if (rpc_client_blank(rc->buf, linelen)) {
+			rpc_client_consume(rc, linelen);
+			continue;
+		}
+		if ((msg = rpc_client_parse_line(rc, linelen, err,
+		    errlen)) == NULL)
+			return rpc_client_break(rc, RPC_CLIENT_PROTOCOL, err);
+		rpc_client_dispatch(rc, msg);
+		cJSON_Delete(msg);
+	}
 }
