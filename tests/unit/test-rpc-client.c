@@ -1,7 +1,7 @@
 /*
  * rpc-client.c against a temporary unix socket served by a thread: ids
- * matched, errors mapped, stale replies skipped, notifications handed to a callback, oversize
- * lines and silence refused.
+ * matched, errors mapped, stale replies skipped, notifications handed to
+ * a callback, oversize lines and silence refused.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
