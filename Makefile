@@ -59,12 +59,19 @@ AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c a
 AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c
 AGENT_MAIN := agent/main.c
 
-# tui/: cubectl (and later cube-tui).
+# tui/: cubectl, and cube-tui (which links cubectl's library for its
+# output formatting, column tables and argument parsing).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-export.c \
 	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-verify.c tui/document.c \
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
+TUI_SRCS := tui/checklist.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
+	tui/hosts.c tui/list.c tui/view-attest.c tui/view-fleet.c \
+	tui/view-guardrails.c tui/view-logs.c tui/view-models.c \
+	tui/view-overview.c tui/view-providers.c tui/view-tokens.c \
+	tui/view-usage.c
+TUI_MAIN := tui/cube-tui.c
 
 FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \
 	tests/backend/record.c tests/backend/wire.c
@@ -78,8 +85,9 @@ obj = $(patsubst %.c,$(O)/%.o,$(1))
 LIBSHARED := $(O)/libcubeshared.a
 LIBAGENT  := $(O)/libcubeagent.a
 LIBCTL    := $(O)/libcubectl.a
+LIBTUI    := $(O)/libcubetui.a
 
-PROGRAMS  := $(BIN)/cube-agent $(BIN)/cubectl
+PROGRAMS  := $(BIN)/cube-agent $(BIN)/cubectl $(BIN)/cube-tui
 TESTBINS  := $(BIN)/fake-llm $(addprefix $(O)/tests/,$(UNIT_TESTS))
 
 ifeq ($(V),1)
@@ -101,6 +109,7 @@ $(O)/%.o: %.c
 $(LIBSHARED): $(call obj,$(SHARED_SRCS) $(SHARED_CLIENT_SRCS))
 $(LIBAGENT): $(call obj,$(AGENT_ADMIN_SRCS) $(AGENT_PATH_SRCS))
 $(LIBCTL): $(call obj,$(CUBECTL_SRCS))
+$(LIBTUI): $(call obj,$(TUI_SRCS))
 $(O)/lib%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
@@ -116,13 +125,19 @@ $(BIN)/cubectl: $(call obj,$(CUBECTL_MAIN)) $(LIBCTL) $(LIBSHARED)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_TUI)
 
+$(BIN)/cube-tui: $(call obj,$(TUI_MAIN)) $(LIBTUI) $(LIBCTL) $(LIBSHARED)
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_TUI)
+
 $(BIN)/fake-llm: $(call obj,$(FAKE_LLM_SRCS)) $(LIBSHARED)
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent $(LIBS_SHARED)
 
 # Unit tests link every library; archives pull in only what a test uses.
-$(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBCTL) $(LIBSHARED)
+$(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBTUI) $(LIBCTL) \
+	$(LIBSHARED)
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_TUI) $(LIBS_TEST)
@@ -148,6 +163,7 @@ install: all install-data
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BIN)/cube-agent $(DESTDIR)$(PREFIX)/sbin/cube-agent
 	install -m 0755 $(BIN)/cubectl $(DESTDIR)$(PREFIX)/bin/cubectl
+	install -m 0755 $(BIN)/cube-tui $(DESTDIR)$(PREFIX)/bin/cube-tui
 
 install-data:
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -156,7 +172,8 @@ install-data:
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	    $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	install -m 0644 man/cubectl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/cubectl.1 man/cube-tui.1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/cube-agent.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 man/cube-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 completions/cubectl.bash \
