@@ -125,6 +125,22 @@ tui_reply_error(struct tui *t, const char *what, const struct host_reply *r)
 		tui_message(t, ROLE_ERROR, "%s: %s", what, r->err);
 }
 
+/*
+ * A write's outcome in the message line: ok_text when it worked, else
+ * what failed and why. Returns 1 when it worked.
+ */
+int
+tui_reply_report(struct tui *t, const struct host_reply *r, const char *what,
+    const char *ok_text)
+{
+	if (r->status != RPC_CLIENT_OK) {
+		tui_reply_error(t, what, r);
+		return 0;
+	}
+	tui_message(t, ROLE_OK, "%s", ok_text);
+	return 1;
+}
+
 /* --- modal dialogs ---------------------------------------------------- */
 
 static void

@@ -157,6 +157,8 @@ struct list {
 
 void	 list_clear(struct list *);
 void	 list_begin(struct tui *, struct list *);
+void	 list_refresh(struct tui *, struct list *, struct cJSON *,
+	    host_done_cb);
 int	 list_result(struct list *, struct host_reply *);
 void	 list_draw(struct tui *, struct list *, int, int);
 int	 list_key(struct tui *, struct list *, int);
@@ -309,6 +311,8 @@ void		 tui_message(struct tui *, enum draw_role, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 void		 tui_reply_error(struct tui *, const char *,
 		    const struct host_reply *);
+int		 tui_reply_report(struct tui *, const struct host_reply *,
+		    const char *, const char *);
 void		 tui_show(struct tui *, const char *, enum draw_role, int,
 		    const char *);
 void		 tui_confirm(struct tui *, const char *, const char *,

@@ -36,6 +36,14 @@ list_begin(struct tui *t, struct list *l)
 		l->state = LIST_LOADING;
 }
 
+/* Ask again: the list's method with params (consumed), done gets it. */
+void
+list_refresh(struct tui *t, struct list *l, cJSON *params, host_done_cb done)
+{
+	list_begin(t, l);
+	tui_call(t, l->method, params, done);
+}
+
 /*
  * Take a reply to the list's method: the rows, or why there are none.
  * Returns 1 when rows came.

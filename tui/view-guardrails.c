@@ -48,8 +48,7 @@ view_guardrails_done(struct tui *t, struct host_reply *r)
 static void
 view_guardrails_refresh(struct tui *t)
 {
-	list_begin(t, &view_guardrails_list);
-	tui_call(t, "guardrail.list", tui_domain_params(t),
+	list_refresh(t, &view_guardrails_list, tui_domain_params(t),
 	    view_guardrails_done);
 }
 
@@ -62,10 +61,7 @@ view_guardrails_draw(struct tui *t, int top, int rows)
 static void
 view_guardrails_delete_done(struct tui *t, struct host_reply *r)
 {
-	if (r->status != RPC_CLIENT_OK)
-		tui_reply_error(t, "guardrail delete", r);
-	else
-		tui_message(t, ROLE_OK, "guardrail deleted");
+	tui_reply_report(t, r, "guardrail delete", "guardrail deleted");
 	view_guardrails_refresh(t);
 }
 

@@ -36,24 +36,28 @@ static int	view_logs_shown;
 static void
 view_logs_done(struct tui *t, struct host_reply *r)
 {
+	cJSON	*params;
+
 	if (!list_result(&view_logs_list, r) || !view_logs_shown)
 		return;
-	host_tail(tui_host(t), tui_domain_params(t) /* copied */ );
+	params = tui_domain_params(t);
+	host_tail(tui_host(t), params);		/* copies it */
+	cJSON_Delete(params);
 }
 
 static void
 view_logs_refresh(struct tui *t)
 {
-	cJSON	*params = tui_domain_params(t);
+	cJSON	*params;
 
 	/* The subscription keeps the list; ask only on entry. */
 	if (view_logs_shown && view_logs_list.gen == t->gen &&
 	    view_logs_list.state == LIST_READY)
 		return;
 	view_logs_shown = 1;
-	list_begin(t, &view_logs_list);
+	params = tui_domain_params(t);
 	cJSON_AddNumberToObject(params, "limit", VIEW_LOGS_FIRST);
-	tui_call(t, "logs.list", params, view_logs_done);
+	list_refresh(t, &view_logs_list, params, view_logs_done);
 }
 
 static void

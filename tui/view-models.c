@@ -53,8 +53,8 @@ view_models_done(struct tui *t, struct host_reply *r)
 static void
 view_models_refresh(struct tui *t)
 {
-	list_begin(t, &view_models_list);
-	tui_call(t, "model.list", tui_domain_params(t), view_models_done);
+	list_refresh(t, &view_models_list, tui_domain_params(t),
+	    view_models_done);
 }
 
 static void
@@ -298,11 +298,7 @@ view_models_edit(struct tui *t, const cJSON *m)
 static void
 view_models_act_done(struct tui *t, struct host_reply *r)
 {
-	if (r->status != RPC_CLIENT_OK) {
-		tui_reply_error(t, "model", r);
-		return;
-	}
-	tui_message(t, ROLE_OK, "%s", cJSON_HasObjectItem(r->result,
+	tui_reply_report(t, r, "model", cJSON_HasObjectItem(r->result,
 	    "deleted") ? "model deleted" : "model disabled");
 	view_models_refresh(t);
 }

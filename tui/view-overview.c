@@ -28,8 +28,7 @@ view_overview_done(struct tui *t, struct host_reply *r)
 static void
 view_overview_refresh(struct tui *t)
 {
-	list_begin(t, &view_overview_list);
-	tui_call(t, "domain.list", NULL, view_overview_done);
+	list_refresh(t, &view_overview_list, NULL, view_overview_done);
 }
 
 static void

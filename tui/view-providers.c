@@ -42,8 +42,8 @@ view_providers_done(struct tui *t, struct host_reply *r)
 static void
 view_providers_refresh(struct tui *t)
 {
-	list_begin(t, &view_providers_list);
-	tui_call(t, "provider.list", tui_domain_params(t), view_providers_done);
+	list_refresh(t, &view_providers_list, tui_domain_params(t),
+	    view_providers_done);
 }
 
 static void
@@ -162,10 +162,7 @@ view_providers_test_done(struct tui *t, struct host_reply *r)
 static void
 view_providers_delete_done(struct tui *t, struct host_reply *r)
 {
-	if (r->status != RPC_CLIENT_OK)
-		tui_reply_error(t, "provider delete", r);
-	else
-		tui_message(t, ROLE_OK, "provider deleted");
+	tui_reply_report(t, r, "provider delete", "provider deleted");
 	view_providers_refresh(t);
 }
 

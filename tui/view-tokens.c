@@ -40,8 +40,8 @@ view_tokens_done(struct tui *t, struct host_reply *r)
 static void
 view_tokens_refresh(struct tui *t)
 {
-	list_begin(t, &view_tokens_list);
-	tui_call(t, "token.list", tui_domain_params(t), view_tokens_done);
+	list_refresh(t, &view_tokens_list, tui_domain_params(t),
+	    view_tokens_done);
 }
 
 static void
@@ -109,10 +109,7 @@ view_tokens_submit(struct tui *t, struct form *f)
 static void
 view_tokens_revoke_done(struct tui *t, struct host_reply *r)
 {
-	if (r->status != RPC_CLIENT_OK)
-		tui_reply_error(t, "token revoke", r);
-	else
-		tui_message(t, ROLE_OK, "token revoked");
+	tui_reply_report(t, r, "token revoke", "token revoked");
 	view_tokens_refresh(t);
 }
 

@@ -81,10 +81,9 @@ view_usage_refresh(struct tui *t)
 {
 	cJSON	*params = tui_domain_params(t);
 
-	list_begin(t, &view_usage_list);
 	view_usage_columns[0].path = view_usage_by[view_usage_by_i];
 	cJSON_AddStringToObject(params, "by", view_usage_by[view_usage_by_i]);
-	tui_call(t, "usage.get", params, view_usage_done);
+	list_refresh(t, &view_usage_list, params, view_usage_done);
 }
 
 static void
