@@ -47,7 +47,7 @@ SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
 AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/registry.c agent/probe.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c
+AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c
 AGENT_MAIN := agent/main.c
 
 # tui/: cubectl (and later cube-tui).
@@ -179,6 +179,12 @@ fuzz: $(FUZZ_BINS)
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
+build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \
+	agent/guard-pii.c agent/guard-stream.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
+	    -lpcre2-8
 # The HTTP server needs libevent, so it has its own link line.
 build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
 	agent/jscan.c shared/xmalloc.c shared/log.c
