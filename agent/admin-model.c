@@ -248,7 +248,11 @@ admin_model_apply(const cJSON *params, int deploy, struct store_model *m,
 	return 0;
 }
 
-/* The model's provider must exist in the model's domain. */
+/*
+ * The model's provider and guardrails must exist in the model's domain.
+ * Guardrails are checked here, not by the database: models keep their
+ * keys as JSON arrays.
+ */
 static int
 admin_model_check_provider(struct agent *agent, const struct store_domain *d,
     const struct store_model *m, struct admin_reply *reply)
@@ -256,6 +260,11 @@ admin_model_check_provider(struct agent *agent, const struct store_domain *d,
 	struct store_provider	 p;
 	char			 err[256];
 	int			 rc;
+
+	if (admin_guardrail_check_keys(agent, d, m->guard_in, "guard_in",
+	    reply) != 0 || admin_guardrail_check_keys(agent, d, m->guard_out,
+	    "guard_out", reply) != 0)
+		return -1;
 
 	rc = store_provider_get(agent->store, d->id, m->provider, &p, err,
 	    sizeof(err));

@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "guard.h"
 #include "jscan.h"
 
 #define CUBE_VERSION		"0.1.0"
@@ -168,6 +169,8 @@ struct reg_model {
 	char			*url_chat;	/* base_url + "/chat/completions" */
 	char			*url_completions;
 	char			*url_embeddings;
+	struct guard_list	 guard_in;	/* the domain's, in model order */
+	struct guard_list	 guard_out;
 };
 
 struct reg_domain {
@@ -178,6 +181,8 @@ struct reg_domain {
 	int			 log_content;
 	char			*models_json;	/* body of GET .../v1/models */
 	size_t			 models_json_len;
+	struct guard		**guards;	/* compiled, sorted by key */
+	size_t			 nguards;
 };
 
 struct reg_token {
@@ -438,7 +443,7 @@ void	 api_error_reply(struct http_request *, enum api_error,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -567,6 +572,33 @@ int	 store_model_delete(struct store *, const char *domain_id,
 void	 store_model_clear(struct store_model *);
 void	 store_model_list_free(struct store_model *, size_t);
 
+/* store-guardrail.c */
+struct store_guardrail {
+	char		 domain_id[37];
+	char		*key;
+	char		*kind;			/* pii|regex|keywords|length */
+	char		*action;		/* block|redact|log */
+	char		*params;		/* JSON object, see admin-guardrail.c */
+	char		*description;
+	int64_t		 created_at;
+	int64_t		 updated_at;
+};
+int	 store_guardrail_insert(struct store *, const struct store_guardrail *,
+	    char *err, size_t errlen);
+int	 store_guardrail_get(struct store *, const char *domain_id,
+	    const char *key, struct store_guardrail *, char *err,
+	    size_t errlen);
+/* One domain's, or every domain's when domain_id is NULL; by domain, key. */
+int	 store_guardrail_list(struct store *, const char *domain_id,
+	    struct store_guardrail **, size_t *, char *err, size_t errlen);
+/* Rewrite kind, action, params, description and updated_at. */
+int	 store_guardrail_update(struct store *, const struct store_guardrail *,
+	    char *err, size_t errlen);
+int	 store_guardrail_delete(struct store *, const char *domain_id,
+	    const char *key, char *err, size_t errlen);
+void	 store_guardrail_clear(struct store_guardrail *);
+void	 store_guardrail_list_free(struct store_guardrail *, size_t);
+
 /* store-token.c */
 struct store_token {
 	char		 id[TOKEN_ID_LEN + 1];
@@ -593,6 +625,15 @@ int	 store_token_revoke(struct store *, const char *domain_id,
 	    const char *id, int64_t when, char *err, size_t errlen);
 void	 store_token_clear(struct store_token *);
 void	 store_token_list_free(struct store_token *, size_t);
+
+/*
+ * guard-spec.c: a stored guardrail compiled (guard.h). NULL with err
+ * filled, fit for the operator, when it cannot be.
+ */
+struct guard;
+struct guard	*guard_spec_compile(const char *key, const char *kind,
+		    const char *action, const char *params_json, char *err,
+		    size_t errlen);
 
 /* admin.c: JSON-RPC 2.0 on the admin unix socket, served on the main loop. */
 struct admin;
@@ -723,6 +764,25 @@ int	 admin_token_create(struct agent *, const struct cJSON *,
 int	 admin_token_list(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 int	 admin_token_revoke(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+
+/* admin-guardrail.c */
+struct cJSON	*admin_guardrail_json(const struct store_guardrail *);
+int	 admin_guardrail_create(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_show(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_edit(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_delete(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_test(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+/* Each key of a stored JSON array must name one of d's guardrails. */
+int	 admin_guardrail_check_keys(struct agent *,
+	    const struct store_domain *, const char *json, const char *param,
 	    struct admin_reply *);
 
 /*
