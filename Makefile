@@ -47,7 +47,7 @@ SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
 AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/registry.c agent/probe.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-guardrail.c agent/guard-spec.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c
+AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c
 AGENT_MAIN := agent/main.c
 
 # tui/: cubectl (and later cube-tui).

@@ -403,6 +403,38 @@ char	*rewrite_body(const char *body, size_t len,
 	    const struct rewrite_fields *, const struct reg_model *m,
 	    enum route_kind, size_t *out_len);
 
+/*
+ * guard-input.c: the input hook. Every route that sends a prompt upstream
+ * (chat, completions, embeddings, on every alias, and Ollama's routes
+ * when they come) calls it with the model and the client's validated
+ * body: each text value of messages, prompt and input goes through the
+ * model's input guardrails. GUARD_REDACTED gives the body to send instead
+ * (caller frees *out); GUARD_BLOCKED names the guardrail in report.
+ */
+enum guard_result guard_input(const struct reg_model *, const char *body,
+		    size_t len, char **out, size_t *outlen,
+		    struct guard_report *);
+
+/* guard-answer.c: the output hook, for buffered answers and streams. */
+struct guard_answer;
+struct guard_answer *guard_answer_new(const struct guard_list *,
+		    struct guard_report *, enum route_kind);
+void		 guard_answer_free(struct guard_answer *);
+/*
+ * One SSE event of a stream in; *out is what to send for it (the event
+ * itself, rewritten, or with held text of earlier ones), valid until the
+ * next call. GUARD_BLOCKED: *out ends the stream (content_filter, then
+ * [DONE]); stop reading from the backend.
+ */
+enum guard_result guard_answer_event(struct guard_answer *, const char *,
+		    size_t, const char **out, size_t *outlen);
+/* The backend ended the stream: what is still held, in events. */
+enum guard_result guard_answer_finish(struct guard_answer *,
+		    const char **out, size_t *outlen);
+enum guard_result guard_answer_body(const struct guard_list *,
+		    enum route_kind, const char *body, size_t len, char **out,
+		    size_t *outlen, struct guard_report *);
+
 /* proxy.c: the inference routes, from a parsed request to a reply. */
 void	 proxy_handle(struct http_request *, void *worker);
 
