@@ -20,6 +20,9 @@ OPT	:= -O2 -g
 endif
 
 CC	?= cc
+# Reference data the tests read in place (attestation evidence); tests
+# that need it say "# SKIP" when it is absent.
+CUBE_TESTDATA ?= $(abspath ../shared/data)
 WARN	:= -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wshadow -Wpointer-arith -Wwrite-strings -Wundef -Werror
 CPPFLAGS += -D_GNU_SOURCE -Ishared -Iagent -Itui \
@@ -40,12 +43,18 @@ SHARED_SRCS := \
 	shared/log.c \
 	shared/xmalloc.c \
 	shared/money.c \
-	shared/rpc.c
+	shared/rpc.c \
+	shared/attest.c \
+	shared/attest-snp.c \
+	shared/attest-tdx.c \
+	shared/attest-x509.c \
+	shared/attest-roots.c \
+	shared/attest-binding.c
 SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
-AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/registry.c agent/probe.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-guardrail.c agent/guard-spec.c
+AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/registry.c agent/probe.c agent/health.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/guard-spec.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
 AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c
 AGENT_MAIN := agent/main.c
@@ -53,7 +62,8 @@ AGENT_MAIN := agent/main.c
 # tui/: cubectl (and later cube-tui).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
-	tui/cmd-apply.c tui/document.c tui/complete.c tui/output.c
+	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-verify.c tui/document.c \
+	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 
 FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \
@@ -124,7 +134,7 @@ check-build: $(PROGRAMS) $(TESTBINS)
 check:
 	@./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=asan check-build
-	$(Q)tests/run build/asan
+	$(Q)CUBE_TESTDATA=$(CUBE_TESTDATA) tests/run build/asan
 
 demo: all $(BIN)/fake-llm
 	@./scripts/demo $(BIN)
@@ -177,6 +187,14 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,\
 fuzz: $(FUZZ_BINS)
 
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
+# The report and quote parsers; attest.c and attest-x509.c for the symbols
+# the parsers' files share (nothing here verifies).
+build/fuzz/fuzz-attest: tests/fuzz/fuzz-attest.c shared/attest.c \
+	shared/attest-snp.c shared/attest-tdx.c shared/attest-x509.c \
+	shared/attest-roots.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lcrypto
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
 build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \

@@ -39,6 +39,7 @@ struct agent_config {
 	int	 idle_timeout_ms;	/* between two response chunks */
 	int	 client_timeout_ms;	/* idle inbound connection */
 	int	 drain_timeout_ms;	/* SIGTERM grace for in-flight requests */
+	int	 provider_check_interval; /* seconds between health checks; 0: off */
 };
 void	 config_defaults(struct agent_config *);
 int	 config_load_file(struct agent_config *, const char *path, char *err,
@@ -475,7 +476,7 @@ void	 api_error_reply(struct http_request *, enum api_error,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -658,6 +659,26 @@ int	 store_token_revoke(struct store *, const char *domain_id,
 void	 store_token_clear(struct store_token *);
 void	 store_token_list_free(struct store_token *, size_t);
 
+/* store-audit.c: who changed what, newest last. */
+struct store_audit {
+	int64_t		 id;
+	int64_t		 at;			/* unix seconds */
+	unsigned int	 uid;
+	char		*user;
+	char		*method;		/* "model.edit" */
+	char		*domain_id;		/* or NULL */
+	char		*domain;		/* its name then, or NULL */
+	char		*target;		/* "model/gpt-4o-mini" */
+	char		*changes;		/* JSON array of {field, old, new} */
+};
+int	 store_audit_insert(struct store *, const struct store_audit *,
+	    char *err, size_t errlen);
+/* The newest limit entries, of one domain or all (NULL), oldest first. */
+int	 store_audit_list(struct store *, const char *domain_id, int limit,
+	    struct store_audit **, size_t *, char *err, size_t errlen);
+void	 store_audit_clear(struct store_audit *);
+void	 store_audit_list_free(struct store_audit *, size_t);
+
 /*
  * guard-spec.c: a stored guardrail compiled (guard.h). NULL with err
  * filled, fit for the operator, when it cannot be.
@@ -676,6 +697,10 @@ void		 admin_stop(struct admin *);
  * newline, or NULL for a notification. Caller frees the result.
  */
 char		*admin_handle(struct agent *, const char *line, size_t len);
+/* The same for a peer (NULL: the agent's own user), whom the audit names. */
+struct admin_peer;
+char		*admin_handle_peer(struct agent *, const struct admin_peer *,
+		    const char *line, size_t len);
 /* Root, the agent's own uid and members of the socket's group may connect. */
 int		 admin_peer_allowed(unsigned int uid, unsigned int gid,
 		    unsigned int own_uid, unsigned int socket_gid);
@@ -790,7 +815,34 @@ int	 admin_model_delete(struct agent *, const struct cJSON *,
 /* A model key derived from a display name; NULL when none can be. */
 char	*admin_model_key_from_name(const char *);
 
+/*
+ * admin-audit.c: the audit log of admin writes. admin_audit_new() looks at
+ * the target before the method runs (free with admin_audit_free());
+ * admin_audit_record() stores the entry after it succeeded.
+ */
+struct admin_peer {
+	unsigned int	 uid;
+	char		 user[64];
+};
+/* Fill peer for uid: its user name from the password database. */
+void		 admin_peer_init(struct admin_peer *, unsigned int uid);
+struct admin_audit;
+struct admin_audit *admin_audit_new(struct agent *, const char *method,
+		    const struct cJSON *params);
+void		 admin_audit_free(struct admin_audit *);
+int		 admin_audit_record(struct agent *, const struct admin_audit *,
+		    const struct admin_peer *, const struct cJSON *result,
+		    char *err, size_t errlen);
+/* What changed between two result objects (NULL: none), never secrets. */
+struct cJSON	*admin_audit_diff(const struct cJSON *before,
+		    const struct cJSON *after);
+int	 admin_audit_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+
 /* admin-token.c */
+/* A token as results show it: secret only from token.create, full for lists. */
+struct cJSON	*admin_token_json(const struct store_token *, const char *secret,
+		    int full);
 int	 admin_token_create(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 int	 admin_token_list(struct agent *, const struct cJSON *,
@@ -818,12 +870,29 @@ int	 admin_guardrail_check_keys(struct agent *,
 	    struct admin_reply *);
 
 /*
+ * health.c: provider health checks in the background, every
+ * cfg.provider_check_interval seconds (NULL when that is 0). Free with
+ * health_stop(), before the event base; health_stop(NULL) is a no-op.
+ */
+struct health;
+struct health	*health_start(struct agent *);
+void		 health_stop(struct health *);
+
+/*
  * probe.c: a provider's health check and model list, one blocking libcurl
- * call (connect 3 s, total 5 s). Fills names (caller frees each and the
- * array) when names is not NULL. Returns 0, or -1 with err: never a secret.
+ * call (connect 3 s, total 5 s), aborted early once *cancel (when not NULL)
+ * becomes nonzero. Fills names (caller frees each and the array) when names
+ * is not NULL. Returns 0, or -1 with err: never a secret.
  */
 int	 probe_provider(const struct store_provider *, const struct vault *,
-	    char ***names, size_t *nnames, long *latency_ms, char *err,
+	    const int *cancel, char ***names, size_t *nnames, long *latency_ms,
+	    char *err, size_t errlen);
+/*
+ * Whether the backend serves model_id (its list, else GET /models/{id} on
+ * OpenAI-style servers): 0 yes, 1 no, -1 could not tell; err says why.
+ */
+int	 probe_model_served(const struct store_provider *,
+	    const struct vault *, const char *model_id, char *err,
 	    size_t errlen);
 
 #endif

@@ -50,6 +50,8 @@ static const struct config_key {
 	    offsetof(struct agent_config, client_timeout_ms), 1, 3600000 },
 	{ "drain-timeout-ms", CONFIG_INT,
 	    offsetof(struct agent_config, drain_timeout_ms), 0, 3600000 },
+	{ "provider-check-interval", CONFIG_INT,
+	    offsetof(struct agent_config, provider_check_interval), 0, 86400 },
 };
 
 /* Where state lives by default: $XDG_DATA_HOME/cube, /var/lib/cube for root. */
@@ -84,6 +86,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->idle_timeout_ms = 60000;
 	cfg->client_timeout_ms = 30000;
 	cfg->drain_timeout_ms = 30000;
+	cfg->provider_check_interval = 60;
 }
 
 /* Fill what neither the file nor the options set. */
@@ -164,8 +167,8 @@ config_load_file(struct agent_config *cfg, const char *path, char *err,
 			*p = '\0';
 		for (key = line; isspace((unsigned char)*key); key++)
 			;
-		for (p = key + strlen(key); p > key &&
-		    isspace((unsigned char)p[-1]); p--)
+		p = key + strlen(key);
+		while (p > key && isspace((unsigned char)p[-1]))
 			*--p = '\0';
 		if (*key == '\0')
 			continue;

@@ -158,6 +158,7 @@ main(int argc, char **argv)
 	struct agent	 agent;
 	struct registry	*reg;
 	struct admin	*admin;
+	struct health	*health;
 	struct event	*sigterm, *sigint;
 	char		 err[512];
 
@@ -197,6 +198,7 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if ((admin = admin_start(&agent, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	health = health_start(&agent);
 
 	sigterm = evsignal_new(agent.base, SIGTERM, agent_signal, &agent);
 	sigint = evsignal_new(agent.base, SIGINT, agent_signal, &agent);
@@ -211,6 +213,7 @@ main(int argc, char **argv)
 
 	/* In-flight requests finish (or are cut after the grace period). */
 	workers_stop();
+	health_stop(health);
 	admin_stop(admin);
 	event_free(sigterm);
 	event_free(sigint);

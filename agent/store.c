@@ -98,7 +98,20 @@ static const char *const store_migrations[] = {
 	"  budget     INTEGER"
 	");"
 	"CREATE INDEX tokens_domain ON tokens(domain_id);",
-	/* 2: guardrails; models name them in guard_in and guard_out. */
+	/* 2: the audit log of admin writes; kept when its domain goes. */
+	"CREATE TABLE audit ("
+	"  id        INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at        INTEGER NOT NULL,"
+	"  uid       INTEGER NOT NULL,"
+	"  user      TEXT NOT NULL,"
+	"  method    TEXT NOT NULL,"
+	"  domain_id TEXT,"
+	"  domain    TEXT,"
+	"  target    TEXT NOT NULL,"
+	"  changes   TEXT NOT NULL DEFAULT '[]'"
+	");"
+	"CREATE INDEX audit_domain ON audit(domain_id, id);",
+	/* 3: guardrails; models name them in guard_in and guard_out. */
 	"CREATE TABLE guardrails ("
 	"  domain_id   TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
 	"  key         TEXT NOT NULL,"

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -35,27 +34,6 @@ static const struct {
 	{ RPC_CLIENT_TIMEOUT,	EXIT_UNREACHABLE },
 	{ RPC_CLIENT_PROTOCOL,	EXIT_FAILED },
 };
-
-static int64_t
-rpc_client_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline, or -1 for no deadline. */
-static int
-rpc_client_left(int64_t deadline)
-{
-	int64_t	left;
-
-	if (deadline < 0)
-		return -1;
-	left = deadline - rpc_client_now_ms();
-	return left < 0 ? 0 : (int)left;
-}
 
 struct rpc_client *
 rpc_client_new(struct transport *t, int timeout_ms)
@@ -147,7 +125,7 @@ rpc_client_read_line(struct rpc_client *rc, int64_t deadline,
 		if (rc->len == rc->size)
 			rpc_client_grow(rc);
 		n = transport_read(rc->transport, rc->buf + rc->len,
-		    rc->size - rc->len, rpc_client_left(deadline), err, errlen);
+		    rc->size - rc->len, transport_left(deadline), err, errlen);
 		if (n == TRANSPORT_EOF) {
 			snprintf(err, errlen, "the agent closed the connection");
 			return RPC_CLIENT_TRANSPORT;
@@ -223,7 +201,7 @@ rpc_client_send(struct rpc_client *rc, int64_t id, const char *method,
 	line = xreallocarray(line, len + 2, 1);
 	line[len++] = '\n';
 	line[len] = '\0';
-	n = transport_write(rc->transport, line, len, rpc_client_left(deadline),
+	n = transport_write(rc->transport, line, len, transport_left(deadline),
 	    err, errlen);
 	free(line);
 	if (n == TRANSPORT_TIMEOUT) {
@@ -291,7 +269,7 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
     cJSON **result, int *code, char *err, size_t errlen)
 {
 	enum rpc_client_status	 status;
-	int64_t			 id, deadline = -1;
+	int64_t			 id, deadline;
 	size_t			 linelen;
 	cJSON			*reply;
 
@@ -302,8 +280,7 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 		snprintf(err, errlen, "%s", rc->broken_err);
 		return rc->broken;
 	}
-	if (rc->timeout_ms >= 0)
-		deadline = rpc_client_now_ms() + rc->timeout_ms;
+	deadline = transport_deadline(rc->timeout_ms);
 	id = rc->next_id++;
 
 	status = rpc_client_send(rc, id, method, params, deadline, err, errlen);

@@ -323,38 +323,13 @@ apply_plan_domain(struct cubectl *c, struct apply_plan *plan,
 static int
 apply_read(const char *path, char **text, size_t *len)
 {
-	FILE	*f;
-	size_t	 n, size = 0, cap = 8192;
-	char	*buf;
-	int	 failed;
+	char	err[1024];
 
-	if (strcmp(path, "-") == 0)
-		f = stdin;
-	else if ((f = fopen(path, "r")) == NULL) {
-		output_error("-f: %s: %s", path, strerror(errno));
+	if (file_read(path, RPC_MAX_FRAME, text, len, err, sizeof(err)) ==
+	    -1) {
+		output_error("-f: %s", err);
 		return EXIT_USAGE;
 	}
-	buf = xmalloc(cap);
-	while ((n = fread(buf + size, 1, cap - size, f)) > 0) {
-		size += n;
-		if (size > RPC_MAX_FRAME)
-			break;
-		if (size == cap) {
-			cap *= 2;
-			buf = xreallocarray(buf, cap, 1);
-		}
-	}
-	failed = ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (failed || size > RPC_MAX_FRAME) {
-		output_error("-f: %s: %s", path, failed ? strerror(errno) :
-		    "larger than 4 MiB");
-		free(buf);
-		return EXIT_USAGE;
-	}
-	*text = buf;
-	*len = size;
 	return EXIT_OK;
 }
 

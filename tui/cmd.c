@@ -145,6 +145,11 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	FLAG_END
 };
 
+/* Skip the pre-flight check that the backend serves the model id. */
+#define FLAG_FORCE \
+	{ .name = "--force", .type = ARGS_SWITCH, .param = "force", \
+	  .help = "deploy even if the backend does not list the model id" }
+
 /*
  * Flags model deploy and model edit share; edit groups --guard-in with
  * --no-guard-in (and out), deploy has no groups for them (0).
@@ -198,6 +203,7 @@ static const struct args_flag cmd_model_deploy_flags[] = {
 	  .charset = CHARSET_KEY, .max = 128,
 	  .help = "what clients send as model (default: from --name)" },
 	FLAGS_MODEL_SETTINGS(0, 0),
+	FLAG_FORCE,
 	FLAG_END
 };
 
@@ -223,6 +229,7 @@ static const struct args_flag cmd_model_edit_flags[] = {
 	  .group = 3, .help = "remove every input guardrail" },
 	{ .name = "--no-guard-out", .type = ARGS_NULL, .param = "guard_out",
 	  .group = 4, .help = "remove every output guardrail" },
+	FLAG_FORCE,
 	FLAG_END
 };
 
@@ -297,10 +304,51 @@ static const struct args_flag cmd_export_flags[] = {
 	FLAG_END
 };
 
+static const struct args_flag cmd_audit_flags[] = {
+	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
+	  .metavar = "DOMAIN", .param = "domain",
+	  .help = "only this domain's entries (id or name)" },
+	{ .name = "-n", .type = ARGS_INT, .metavar = "N", .param = "limit",
+	  .min = 1, .max = 10000, .help = "the newest N entries (default 50)" },
+	FLAG_END
+};
+
 static const struct args_flag cmd_apply_flags[] = {
 	{ .name = "-f", .alias = "--file", .type = ARGS_STRING,
 	  .metavar = "FILE", .flags = ARGS_REQUIRED,
 	  .help = "the document (- for standard input)" },
+	FLAG_END
+};
+
+#define CHARSET_HEX	"0123456789abcdefABCDEF"
+
+/* Evidence files, then what it must show. */
+static const struct args_flag cmd_verify_flags[] = {
+	{ .name = "--report", .type = ARGS_STRING, .metavar = "FILE",
+	  .group = 1, .help = "an AMD SEV-SNP attestation report (1184 bytes)" },
+	{ .name = "--quote", .type = ARGS_STRING, .metavar = "FILE",
+	  .group = 1, .help = "an Intel TDX quote (version 4 or 5)" },
+	{ .name = "--vcek", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "the VCEK (or VLEK) that signed the report, DER or PEM" },
+	{ .name = "--chain", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "ASK and ARK, PEM (default: AMD's, built in; the ARK must"
+	      " be one of them)" },
+	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "trust this root instead of the built-in Intel SGX Root CA" },
+	{ .name = "--report-data", .type = ARGS_STRING, .metavar = "HEX",
+	  .charset = CHARSET_HEX, .max = 128,
+	  .help = "expected report_data (up to 64 bytes, zero-padded)" },
+	{ .name = "--expect-measurement", .type = ARGS_STRING,
+	  .metavar = "HEX", .charset = CHARSET_HEX, .max = 96,
+	  .help = "expected measurement (SNP) or MRTD (TDX), 48 bytes" },
+	{ .name = "--min-tcb", .type = ARGS_STRING, .metavar = "HEX",
+	  .charset = CHARSET_HEX, .max = 32,
+	  .help = "minimum TCB, byte by byte: SNP reported TCB (8 bytes)"
+	      " or TDX TEE_TCB_SVN (16)" },
+	{ .name = "--allow-debug", .type = ARGS_SWITCH,
+	  .help = "accept a guest whose host may debug it" },
+	{ .name = "--now", .type = ARGS_STRING, .metavar = "RFC3339",
+	  .help = "check certificates at this time (default: now)" },
 	FLAG_END
 };
 
@@ -315,6 +363,8 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "token",	"API tokens for inference" },
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
+	{ "verify",	"attestation evidence, offline: no agent needed" },
+	{ "audit",	"who changed what, and when" },
 };
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
@@ -417,6 +467,13 @@ const struct cmd_entry cmd_table[] = {
 	{ "apply", NULL, NULL, NULL, cmd_apply_flags, 0, CMD_OUTPUT_OBJECT,
 	  NULL, cmd_apply,
 	  "create and change what differs from a document; never deletes" },
+
+	{ "verify", NULL, NULL, NULL, cmd_verify_flags, 0, CMD_OUTPUT_OBJECT,
+	  NULL, cmd_verify,
+	  "check SEV-SNP or TDX evidence offline; exit 1 naming what failed" },
+	{ "audit", NULL, "audit.list", NULL, cmd_audit_flags, 0,
+	  CMD_OUTPUT_LIST, cmd_audit_columns, NULL,
+	  "show the audit log of changes, oldest first" },
 };
 const size_t cmd_table_size = sizeof(cmd_table) / sizeof(cmd_table[0]);
 
@@ -873,6 +930,7 @@ cmd_output(struct cubectl *c, const struct cmd_entry *ce,
 		if (!cJSON_IsObject(result))
 			break;
 		output_object(ce->fields, result);
+		output_warnings(result);
 		return EXIT_OK;
 	case CMD_OUTPUT_DELETED:
 		printf("deleted %s %s\n", ce->noun, a->positional[0]);

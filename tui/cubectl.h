@@ -115,6 +115,7 @@ enum output_format {
 	OUTPUT_PLAIN,		/* strings as they are, bools true/false */
 	OUTPUT_ONOFF,		/* bools as on/off */
 	OUTPUT_YESNO,		/* bools as yes/no */
+	OUTPUT_OKFAILED,	/* bools as ok/FAILED */
 };
 
 struct output_field {
@@ -130,6 +131,7 @@ char	*output_value(const struct cJSON *, enum output_format);
 const struct cJSON *output_lookup(const struct cJSON *, const char *);
 void	 output_error(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
+void	 output_warnings(const struct cJSON *);
 
 /*
  * document.c: what cubectl export writes and cubectl apply reads,
@@ -156,6 +158,9 @@ struct cJSON	*document_guardrail_changes(const struct cJSON *,
 struct cJSON	*document_guardrail_settings(const struct cJSON *);
 void		 document_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+
+/* file.c */
+int	 file_read(const char *, size_t, char **, size_t *, char *, size_t);
 
 /* cmd.c: the command table and everything generated from it. */
 
@@ -239,6 +244,7 @@ extern const struct output_field	 cmd_guardrail_fields[];
 extern const struct output_field	 cmd_guardrail_test_fields[];
 extern const struct output_field	 cmd_token_columns[];
 extern const struct output_field	 cmd_token_fields[];
+extern const struct output_field	 cmd_audit_columns[];
 int	 cmd_provider_write(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_provider_seal(struct cubectl *, int, const char *, const char *,
@@ -252,6 +258,10 @@ int	 cmd_provider_models(struct cubectl *, const struct cmd_entry *,
 int	 cmd_token_create(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_guardrail_test(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
+/* cmd-verify.c */
+int	 cmd_verify(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 /* cmd-export.c, cmd-apply.c */

@@ -23,6 +23,7 @@ static const struct {
 	[OUTPUT_PLAIN] = { "true", "false" },
 	[OUTPUT_ONOFF] = { "on", "off" },
 	[OUTPUT_YESNO] = { "yes", "no" },
+	[OUTPUT_OKFAILED] = { "ok", "FAILED" },
 };
 
 /* Escapes for control characters, so agent data cannot drive the terminal. */
@@ -256,4 +257,16 @@ output_object(const struct output_field *fields, const cJSON *obj)
 		printf("%-*s%s\n", (int)(width + OUTPUT_GAP), f->label, value);
 		free(value);
 	}
+}
+
+/* A result's "warnings", each on standard error, for people. */
+void
+output_warnings(const cJSON *result)
+{
+	const cJSON	*w, *item;
+
+	w = cJSON_GetObjectItemCaseSensitive(result, "warnings");
+	cJSON_ArrayForEach(item, w)
+		if (cJSON_IsString(item))
+			output_error("warning: %s", item->valuestring);
 }

@@ -41,15 +41,15 @@ ctl model deploy -d acme --provider fake --name X --key x --model-id fake-chat \
 check_eq "deploy with an unknown guardrail: not found" 3 $?
 ctl model deploy -d acme --provider fake --name Echo --key echo \
     --model-id 'fake-chat;echo=1' --guard-in pii --guard-in cards \
-    --guard-in plans --guard-in short --guard-out pii >/dev/null
+    --guard-in plans --guard-in short --guard-out pii >/dev/null 2>&1
 check "deploy with guardrails" [ $? -eq 0 ]
 ctl model deploy -d acme --provider fake --name Plain --key plain \
-    --model-id 'fake-chat;echo=1' >/dev/null
+    --model-id 'fake-chat;echo=1' >/dev/null 2>&1
 ctl model deploy -d acme --provider fake --name Embed --key embed \
-    --category embedding --model-id fake-embed --guard-in cards >/dev/null
+    --category embedding --model-id fake-embed --guard-in cards >/dev/null 2>&1
 ctl model deploy -d acme --provider fake --name Done --key done \
     --model-id 'fake-chat;text=hello_FORBIDDEN-42_world;chunks=5' \
-    --guard-out forbid-out >/dev/null
+    --guard-out forbid-out >/dev/null 2>&1
 ctl guardrail delete -d acme cards >/dev/null 2>&1
 check_eq "a bound guardrail is not deleted" 1 $?
 ctl model edit -d acme plain --guard-in nope >/dev/null 2>&1
@@ -118,7 +118,7 @@ check_eq "a number that fails Luhn passes" 200 "$(status_of "$r")"
 ctl guardrail create -d acme keys-in --kind pii --action log --types email >/dev/null
 SECRET=sk-abc123DEF456ghi789JKL0mno
 ctl model deploy -d acme --provider fake --name Leak --key leak \
-    --model-id "fake-chat;text=the_key_is_${SECRET}_ok" --guard-out keys-out >/dev/null
+    --model-id "fake-chat;text=the_key_is_${SECRET}_ok" --guard-out keys-out >/dev/null 2>&1
 r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"leak","messages":[{"role":"user","content":"key?"}]}')
 check_contains "a buffered answer is redacted" '"content":"the key is [REDACTED:SECRET] ok"' "$(body_of "$r")"
 text="the key is $SECRET ok"
@@ -174,6 +174,13 @@ check_eq "the echo was redacted going in" 'write to [REDACTED:EMAIL]' "$(body_of
 
 # --- the agent logs hits at debug level, never the text ---------------------
 check_not_contains "no matched text in the agent's log" "$SECRET" "$(cat "$AGENT_LOG")"
+
+# --- the audit log has guardrail changes, field by field --------------------
+ctl guardrail edit -d acme plans --words 'secret plan,project y' >/dev/null
+out=$(ctl -o json audit -d acme -n 500)
+check_contains "guardrail create is audited" '"target": "guardrail/pii"' "$(echo "$out" | python3 -m json.tool)"
+check_eq "guardrail edit is audited with its change" 'words' \
+    "$(echo "$out" | python3 -c 'import json,sys; e=[a for a in json.load(sys.stdin) if a["method"]=="guardrail.edit"][-1]; print(e["changes"][0]["field"])')"
 
 # --- unbinding, then deleting ----------------------------------------------
 ctl model edit -d acme embed --no-guard-in >/dev/null

@@ -517,7 +517,8 @@ test_providers_models_tokens(void **state)
 	r = call(f, "model.deploy", "{\"domain\":\"acme\",\"provider\":"
 	    "\"local\",\"name\":\"GPT-4o  mini!\",\"model_id\":\"gpt-4o-mini\","
 	    "\"price_input\":\"0.15\",\"price_output\":\"0.6\","
-	    "\"price_cached\":\"0.075\",\"tools\":true,\"guard_in\":[\"pii\"]}");
+	    "\"price_cached\":\"0.075\",\"tools\":true,\"guard_in\":[\"pii\"],"
+	    "\"force\":true}");
 	res = ok(r);
 	assert_string_equal(str(res, "key"), "gpt-4o-mini");
 	assert_string_equal(str(res, "name"), "GPT-4o  mini!");
@@ -555,7 +556,8 @@ test_providers_models_tokens(void **state)
 
 	expect_error(call(f, "model.deploy", "{\"domain\":\"acme\",\"provider\":"
 	    "\"local\",\"name\":\"GPT 4o mini\",\"model_id\":\"x\","
-	    "\"key\":\"gpt-4o-mini\"}"), RPC_CONFLICT, "gpt-4o-mini");
+	    "\"key\":\"gpt-4o-mini\",\"force\":true}"), RPC_FAILED,
+	    "key unique: model 'gpt-4o-mini' already exists");
 	expect_error(call(f, "model.deploy", "{\"domain\":\"acme\",\"provider\":"
 	    "\"ghost\",\"name\":\"n\",\"model_id\":\"x\"}"), RPC_NOT_FOUND,
 	    "ghost");
@@ -592,7 +594,7 @@ test_providers_models_tokens(void **state)
 	    "\"name\":\"Nomic Embed\",\"model_id\":\"nomic-embed-text\","
 	    "\"key\":\"embed/nomic:v1.5\",\"category\":\"embedding\","
 	    "\"temperature\":0.2,\"max_tokens\":512,\"system_prompt\":\"hi\\n\","
-	    "\"description\":\"d\",\"status\":\"inactive\"}");
+	    "\"description\":\"d\",\"status\":\"inactive\",\"force\":true}");
 	res = ok(r);
 	assert_string_equal(str(res, "key"), "embed/nomic:v1.5");
 	m = cJSON_GetObjectItem(res, "settings");
@@ -616,7 +618,7 @@ test_providers_models_tokens(void **state)
 	assert_string_equal(str(res, "description"), "new");
 	cJSON_Delete(r);
 	expect_error(call(f, "model.edit", "{\"domain\":\"acme\",\"key\":"
-	    "\"nomic\",\"new_key\":\"gpt-4o-mini\"}"), RPC_CONFLICT, NULL);
+	    "\"nomic\",\"new_key\":\"gpt-4o-mini\"}"), RPC_FAILED, "key unique");
 	expect_error(call(f, "model.edit", "{\"domain\":\"acme\",\"key\":"
 	    "\"nomic\",\"provider\":\"ghost\"}"), RPC_NOT_FOUND, "ghost");
 	expect_error(call(f, "model.edit", "{\"domain\":\"acme\",\"key\":"
@@ -814,7 +816,7 @@ test_guardrails(void **state)
 	/* Bound to a model: in the snapshot, and not deleted. */
 	ok_delete(call(f, "model.deploy", "{\"domain\":\"acme\","
 	    "\"provider\":\"local\",\"name\":\"m\",\"model_id\":\"m\","
-	    "\"guard_out\":[\"re\"]}"));
+	    "\"guard_out\":[\"re\"],\"force\":true}"));
 	reg = registry_acquire();
 	d = registry_find_domain(reg, "acme", 4);
 	rm = registry_find_model(d, "m", 1);
@@ -1356,10 +1358,51 @@ test_socket_stale_and_foreign(void **state)
 	unlink(f->sock);
 }
 
+/* admin_audit_diff: field by field, nested dotted, keys never shown. */
+static void
+test_audit_diff(void **state)
+{
+	cJSON	*before, *after, *d;
+	char	*text;
+
+	(void)state;
+	before = cJSON_Parse("{\"name\":\"p\",\"credential\":\"sealed\","
+	    "\"fingerprint\":\"abc\",\"settings\":{\"t\":null},"
+	    "\"updated_at\":\"x\"}");
+	after = cJSON_Parse("{\"name\":\"p\",\"credential\":\"none\","
+	    "\"fingerprint\":null,\"settings\":{\"t\":0.5},"
+	    "\"updated_at\":\"y\",\"token\":\"cube_secret\"}");
+	d = admin_audit_diff(before, after);
+	text = cJSON_PrintUnformatted(d);
+	assert_string_equal(text, "[{\"field\":\"credential\",\"old\":"
+	    "\"sealed (fingerprint abc)\",\"new\":\"(removed)\"},"
+	    "{\"field\":\"settings.t\",\"old\":null,\"new\":0.5}]");
+	free(text);
+	cJSON_Delete(d);
+	/* Creation: what is set, without the secret. */
+	d = admin_audit_diff(NULL, after);
+	text = cJSON_PrintUnformatted(d);
+	assert_string_equal(text, "[{\"field\":\"name\",\"old\":null,"
+	    "\"new\":\"p\"},{\"field\":\"settings.t\",\"old\":null,"
+	    "\"new\":0.5}]");
+	free(text);
+	cJSON_Delete(d);
+	/* Deletion, or nothing changed: no fields. */
+	d = admin_audit_diff(before, NULL);
+	assert_int_equal(cJSON_GetArraySize(d), 0);
+	cJSON_Delete(d);
+	d = admin_audit_diff(before, before);
+	assert_int_equal(cJSON_GetArraySize(d), 0);
+	cJSON_Delete(d);
+	cJSON_Delete(before);
+	cJSON_Delete(after);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_audit_diff),
 		cmocka_unit_test(test_peer_allowed),
 		cmocka_unit_test_setup_teardown(test_envelope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
