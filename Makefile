@@ -203,6 +203,15 @@ build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
 	    -lpcre2-8
+build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
+	agent/guard-answer.c agent/guard.c agent/guard-pii.c \
+	agent/guard-stream.c agent/jscan.c agent/sse.c shared/xmalloc.c \
+	shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
+	    -o $@ $(filter %.c,$^) -lpcre2-8 -lcjson
 # The HTTP server needs libevent, so it has its own link line.
 build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
 	agent/jscan.c shared/xmalloc.c shared/log.c
