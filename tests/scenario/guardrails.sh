@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 start_backend
-start_agent
+start_agent -v
 ctl domain create acme >/dev/null
 ctl domain create bravo >/dev/null
 ctl provider add -d acme fake --driver openai --url "$BACKEND_URL/v1" >/dev/null
@@ -172,8 +172,27 @@ r=$(http POST /v1/chat/completions "$TOKEN" \
     '{"model":"echo","stream":true,"messages":[{"role":"user","content":"write to ann@example.org"}]}')
 check_eq "the echo was redacted going in" 'write to [REDACTED:EMAIL]' "$(body_of "$r" | content_of)"
 
+# Output filtering keeps the relay incremental: prose is held back a word
+# at most, so text arrives while the backend is still sending.
+ctl model deploy -d acme --provider fake --name Slow --key slow --guard-out pii \
+    --model-id 'fake-chat;text=one_two_three_four_five_six;chunks=6;chunk_delay_ms=300' \
+    >/dev/null 2>&1
+out=$(python3 "$CUBE_ROOT/tests/tools/sse-timing.py" "$AGENT_URL/v1/chat/completions" \
+    "$TOKEN" '{"model":"slow","stream":true,"messages":[{"role":"user","content":"x"}]}')
+first=$(echo "$out" | grep '"content":"[^"]' | head -n 1 | cut -d' ' -f1)
+last=$(echo "$out" | tail -n 1 | cut -d' ' -f1)
+check "guarded text flows before the stream ends ($first s of $last s)" \
+    python3 -c "import sys; sys.exit(0 if float('$first') + 0.9 < float('$last') else 1)"
+check_eq "and all of it arrives" "one two three four five six" \
+    "$(echo "$out" | sed -n 's/^[0-9.]* //p' | grep '^{' | content_of)"
+
 # --- the agent logs hits at debug level, never the text ---------------------
-check_not_contains "no matched text in the agent's log" "$SECRET" "$(cat "$AGENT_LOG")"
+check_contains "hits are logged at debug level for tracing" \
+    "guardrail keys-out on answer of leak: secret x1, redact" "$(cat "$AGENT_LOG")"
+check_contains "input hits too" "guardrail cards on prompt of echo: card x1, block" \
+    "$(cat "$AGENT_LOG")"
+check_not_contains "never the matched text" "$SECRET" "$(cat "$AGENT_LOG")"
+check_not_contains "nor the card" "$card" "$(cat "$AGENT_LOG")"
 
 # --- the audit log has guardrail changes, field by field --------------------
 ctl guardrail edit -d acme plans --words 'secret plan,project y' >/dev/null
