@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "xmalloc.h"
 
 /* Character classes, one bit each, looked up in one table. */
 #define C_DIGIT		0x01
@@ -116,21 +117,47 @@ guard_pii_iban_valid(const char *a, size_t n)
 	return r == 1;
 }
 
+/*
+ * Where a number may start: the first digit of each run of digits, and
+ * each '+' and '('. The digit detectors only ever start there, so they
+ * visit these instead of every byte.
+ */
+static void
+pii_index(struct guard_scan *sc)
+{
+	const char	*s = sc->s;
+	size_t		 i, len = sc->len;
+
+	sc->nstarts = 0;
+	for (i = sc->from; i < len; i++) {
+		if (!pii_is(s, i, C_PSTART))
+			continue;
+		if (pii_is(s, i, C_DIGIT) && pii_prev_is(s, i, C_DIGIT) &&
+		    i > sc->from)
+			continue;
+		if (sc->nstarts == sc->capstarts) {
+			sc->capstarts = sc->capstarts == 0 ? 64 :
+			    sc->capstarts * 2;
+			sc->starts = xreallocarray(sc->starts, sc->capstarts,
+			    sizeof(*sc->starts));
+		}
+		sc->starts[sc->nstarts++] = i;
+	}
+}
+
 /* --- card: 13-19 digits, single spaces or dashes between, Luhn ------------ */
 
 static void
 pii_card(struct guard_scan *sc)
 {
 	const char	*s = sc->s;
-	size_t		 len = sc->len, i = sc->from, start, end, nd;
+	size_t		 len = sc->len, i = sc->from, start, end, nd, k;
 	char		 d[20];
 
-	while (i < len) {
-		if (!pii_is(s, i, C_DIGIT)) {
-			i++;
+	for (k = 0; k < sc->nstarts; k++) {
+		if (sc->starts[k] < i || !pii_is(s, sc->starts[k], C_DIGIT))
 			continue;
-		}
-		start = i;
+		i = start = sc->starts[k];
 		nd = 0;
 		end = i;
 		while (i < len) {
@@ -230,24 +257,18 @@ static void
 pii_phone(struct guard_scan *sc)
 {
 	const char	*s = sc->s;
-	size_t		 len = sc->len, i = sc->from, end;
+	size_t		 len = sc->len, i, next = sc->from, end, k;
 
-	while (i < len) {
-		if (!pii_is(s, i, C_PSTART) || pii_prev_is(s, i, C_ALNUM | C_DOT) ||
-		    (i > 0 && (s[i - 1] == '_' || s[i - 1] == '+'))) {
-			i++;
+	/* Digits inside a run cannot start one: their neighbour is a digit. */
+	for (k = 0; k < sc->nstarts; k++) {
+		if ((i = sc->starts[k]) < next ||
+		    pii_prev_is(s, i, C_ALNUM | C_DOT) ||
+		    (i > 0 && (s[i - 1] == '_' || s[i - 1] == '+')))
 			continue;
-		}
 		if (pii_phone_at(s, len, i, &end)) {
 			guard_scan_hit(sc, i, end, GUARD_PHONE);
-			i = end;
-			continue;
+			next = end;
 		}
-		/* Not here: the rest of these digits cannot start one either. */
-		if (!pii_is(s, i++, C_DIGIT))
-			continue;
-		while (i < len && pii_is(s, i, C_DIGIT))
-			i++;
 	}
 	pii_hold_run(sc, C_DIGIT | C_PHONE, NULL, 40);
 }
@@ -261,10 +282,13 @@ pii_ssn(struct guard_scan *sc)
 	size_t		 len = sc->len, i;
 	static const char shape[] = "ddd-dd-dddd";
 
-	for (i = sc->from; i + 11 <= len; i++) {
+	size_t		 next = sc->from, n;
+
+	for (n = 0; n < sc->nstarts; n++) {
 		size_t	k;
 
-		if (!pii_is(s, i, C_DIGIT) || pii_prev_is(s, i, C_ALNUM) ||
+		if ((i = sc->starts[n]) < next || i + 11 > len ||
+		    !pii_is(s, i, C_DIGIT) || pii_prev_is(s, i, C_ALNUM) ||
 		    (i > 0 && s[i - 1] == '-'))
 			continue;
 		for (k = 0; k < 11; k++)
@@ -283,7 +307,7 @@ pii_ssn(struct guard_scan *sc)
 		    memcmp(s + i + 7, "0000", 4) == 0)
 			continue;
 		guard_scan_hit(sc, i, i + 11, GUARD_SSN);
-		i += 10;
+		next = i + 11;
 	}
 	pii_hold_run(sc, C_DIGIT, "-", 12);
 }
@@ -319,20 +343,16 @@ static void
 pii_ipv4(struct guard_scan *sc)
 {
 	const char	*s = sc->s;
-	size_t		 len = sc->len, i = sc->from, end;
+	size_t		 len = sc->len, i, next = sc->from, end, k;
 
-	while (i < len) {
-		if (!pii_is(s, i, C_DIGIT) || pii_prev_is(s, i, C_ALNUM | C_DOT)) {
-			i++;
+	for (k = 0; k < sc->nstarts; k++) {
+		if ((i = sc->starts[k]) < next || !pii_is(s, i, C_DIGIT) ||
+		    pii_prev_is(s, i, C_ALNUM | C_DOT))
 			continue;
-		}
 		if (pii_ipv4_at(s, len, i, &end)) {
 			guard_scan_hit(sc, i, end, GUARD_IPV4);
-			i = end;
-			continue;
+			next = end;
 		}
-		for (i++; i < len && pii_is(s, i, C_DIGIT); i++)
-			;
 	}
 	pii_hold_run(sc, C_DIGIT | C_DOT, NULL, 16);
 }
@@ -637,6 +657,9 @@ guard_pii_scan(struct guard_scan *sc, unsigned types)
 {
 	unsigned	t;
 
+	if (types & (1u << GUARD_CARD | 1u << GUARD_PHONE | 1u << GUARD_SSN |
+	    1u << GUARD_IPV4))
+		pii_index(sc);
 	for (t = 0; t < GUARD_PII_TYPES; t++)
 		if (types & (1u << t))
 			pii_detectors[t](sc);

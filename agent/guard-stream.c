@@ -48,7 +48,7 @@ guard_stream_free(struct guard_stream *gs)
 {
 	if (gs == NULL)
 		return;
-	free(gs->sc.m);
+	guard_scan_clear(&gs->sc);
 	free(gs->buf);
 	free(gs->out);
 	free(gs);

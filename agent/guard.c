@@ -298,6 +298,16 @@ guard_action(const struct guard *g)
 /* --- scanning ------------------------------------------------------------- */
 
 void
+guard_scan_clear(struct guard_scan *sc)
+{
+	free(sc->m);
+	free(sc->starts);
+	sc->m = NULL;
+	sc->starts = NULL;
+	sc->nm = sc->cap = sc->nstarts = sc->capstarts = 0;
+}
+
+void
 guard_scan_hold(struct guard_scan *sc, size_t pos)
 {
 	if (pos < sc->from)
@@ -499,17 +509,17 @@ guard_text(const struct guard_list *l, const char *text, size_t len,
 	if ((b = guard_list_blocked(&sc, len)) != NULL) {
 		guard_report_add(report, b->guard, b->type, 1);
 		report->blocked_by = b->guard->key;
-		free(sc.m);
+		guard_scan_clear(&sc);
 		return GUARD_BLOCKED;
 	}
 	if (guard_list_apply(&sc, 0, len, report, out, outlen, &cap) == 0) {
 		free(*out);
 		*out = NULL;
 		*outlen = 0;
-		free(sc.m);
+		guard_scan_clear(&sc);
 		return GUARD_PASS;
 	}
-	free(sc.m);
+	guard_scan_clear(&sc);
 	return GUARD_REDACTED;
 }
 

@@ -178,7 +178,12 @@ struct guard_scan {
 	struct guard_match	*m;
 	size_t			 nm;
 	size_t			 cap;
+	size_t			*starts;	/* guard-pii.c's run starts */
+	size_t			 nstarts;
+	size_t			 capstarts;
 };
+/* Free what a scan allocated (its matches); the struct stays. */
+void	 guard_scan_clear(struct guard_scan *);
 void	 guard_scan_hit(struct guard_scan *, size_t start, size_t end,
 	    enum guard_type);
 void	 guard_scan_hold(struct guard_scan *, size_t pos);

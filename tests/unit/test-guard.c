@@ -506,7 +506,10 @@ test_stream_length(void **state)
 	guard_free(o.g);
 }
 
-/* The default PII set on a 4 KB prompt: report the time it takes. */
+/*
+ * The default PII set on a 4 KB prompt: report the time it takes, the
+ * best of 100 batches so a busy machine does not blur it.
+ */
 static void
 test_speed(void **state)
 {
@@ -518,8 +521,8 @@ test_speed(void **state)
 	struct guard_report	 r;
 	struct timespec		 t0, t1;
 	char			*text, *out;
-	size_t			 len = 0, outlen, i, rounds = 2000;
-	double			 us;
+	size_t			 len = 0, outlen, i, k, rounds = 20;
+	double			 us, best = 1e9;
 
 	(void)state;
 	text = malloc(4096 + 1);
@@ -533,17 +536,21 @@ test_speed(void **state)
 	}
 	text[len] = '\0';
 	one_pii(&o, 0, GUARD_REDACT);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < rounds; i++) {
-		memset(&r, 0, sizeof(r));
-		assert_int_equal(guard_text(&o.list, text, len, &out, &outlen,
-		    &r), GUARD_REDACTED);
-		free(out);
+	for (k = 0; k < 100; k++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < rounds; i++) {
+			memset(&r, 0, sizeof(r));
+			assert_int_equal(guard_text(&o.list, text, len, &out,
+			    &outlen, &r), GUARD_REDACTED);
+			free(out);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		us = ((t1.tv_sec - t0.tv_sec) * 1e9 +
+		    (t1.tv_nsec - t0.tv_nsec)) / 1e3 / rounds;
+		if (us < best)
+			best = us;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
-	    1e3 / rounds;
-	printf("# 4 KB prompt through the default PII set: %.1f us\n", us);
+	printf("# 4 KB prompt through the default PII set: %.1f us\n", best);
 	free(text);
 	guard_free(o.g);
 }
