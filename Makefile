@@ -54,15 +54,15 @@ SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
-AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-audit.c agent/registry.c agent/probe.c agent/health.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c
+AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/registry.c agent/probe.c agent/health.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/guard-spec.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c
+AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c
 AGENT_MAIN := agent/main.c
 
 # tui/: cubectl, and cube-tui (which links cubectl's library for its
 # output formatting, column tables and argument parsing).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
-	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-export.c \
+	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
 	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-verify.c tui/document.c \
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
@@ -214,6 +214,21 @@ build/fuzz/fuzz-attest: tests/fuzz/fuzz-attest.c shared/attest.c \
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lcrypto
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
+build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \
+	agent/guard-pii.c agent/guard-stream.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
+	    -lpcre2-8
+build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
+	agent/guard-answer.c agent/guard.c agent/guard-pii.c \
+	agent/guard-stream.c agent/jscan.c agent/sse.c shared/xmalloc.c \
+	shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
+	    -o $@ $(filter %.c,$^) -lpcre2-8 -lcjson
 # The HTTP server needs libevent, so it has its own link line.
 build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
 	agent/jscan.c shared/xmalloc.c shared/log.c

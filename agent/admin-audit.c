@@ -50,6 +50,7 @@ admin_audit_get(struct agent *agent, const char *noun, const char *domain_id,
 	struct store_provider	 p;
 	struct store_model	 m;
 	struct store_token	 t;
+	struct store_guardrail	 g;
 	char			 err[256];
 	cJSON			*o = NULL;
 
@@ -62,8 +63,9 @@ admin_audit_get(struct agent *agent, const char *noun, const char *domain_id,
 		return o;
 	}
 	if ((id = cJSON_GetObjectItemCaseSensitive(params, strcmp(noun,
-	    "provider") == 0 ? "name" : strcmp(noun, "model") == 0 ? "key" :
-	    "id")) == NULL || !cJSON_IsString(id))
+	    "provider") == 0 ? "name" : strcmp(noun, "model") == 0 ||
+	    strcmp(noun, "guardrail") == 0 ? "key" : "id")) == NULL ||
+	    !cJSON_IsString(id))
 		return NULL;
 	if (strcmp(noun, "provider") == 0 && store_provider_get(agent->store,
 	    domain_id, id->valuestring, &p, err, sizeof(err)) == 0) {
@@ -73,6 +75,11 @@ admin_audit_get(struct agent *agent, const char *noun, const char *domain_id,
 	    domain_id, id->valuestring, &m, err, sizeof(err)) == 0) {
 		o = admin_model_json(&m);
 		store_model_clear(&m);
+	} else if (strcmp(noun, "guardrail") == 0 &&
+	    store_guardrail_get(agent->store, domain_id, id->valuestring, &g,
+	    err, sizeof(err)) == 0) {
+		o = admin_guardrail_json(&g);
+		store_guardrail_clear(&g);
 	} else if (strcmp(noun, "token") == 0 && store_token_get(agent->store,
 	    domain_id, id->valuestring, &t, err, sizeof(err)) == 0) {
 		o = admin_token_json(&t, NULL, 1);
@@ -96,7 +103,8 @@ admin_audit_new(struct agent *agent, const char *method, const cJSON *params)
 	au->noun = dot != NULL ? xstrndup(method, dot - method) :
 	    xstrdup(method);
 	au->verb = dot != NULL ? dot + 1 : "";
-	au->id_field = strcmp(au->noun, "model") == 0 ? "key" :
+	au->id_field = strcmp(au->noun, "model") == 0 ||
+	    strcmp(au->noun, "guardrail") == 0 ? "key" :
 	    strcmp(au->noun, "token") == 0 ? "id" : "name";
 	dom = cJSON_GetObjectItemCaseSensitive(params, "domain");
 	if (cJSON_IsString(dom) && store_domain_get(agent->store,

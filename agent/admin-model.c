@@ -287,6 +287,22 @@ admin_model_failed(char *buf, size_t len, const char *fmt, ...)
  * set: --force skips it), and the key is free (when it is new). Every
  * check runs; the error names each one that failed.
  */
+/*
+ * The guardrails a model names must be its domain's (else not_found):
+ * models keep their keys as JSON arrays, so the database cannot hold
+ * them to it. Checked on every deploy and edit.
+ */
+static int
+admin_model_check_guards(struct agent *agent, const struct store_domain *d,
+    const struct store_model *m, struct admin_reply *reply)
+{
+	if (admin_guardrail_check_keys(agent, d, m->guard_in, "guard_in",
+	    reply) != 0 || admin_guardrail_check_keys(agent, d, m->guard_out,
+	    "guard_out", reply) != 0)
+		return -1;
+	return 0;
+}
+
 static int
 admin_model_preflight(struct agent *agent, const struct store_domain *d,
     const struct store_model *m, int backend, int key_new,
@@ -371,7 +387,8 @@ admin_model_deploy(struct agent *agent, const cJSON *params,
 		    " derived from name '%s'; give one", m.name);
 		goto out;
 	}
-	if (admin_model_preflight(agent, &d, &m, !force, 1, reply) != 0)
+	if (admin_model_check_guards(agent, &d, &m, reply) != 0 ||
+	    admin_model_preflight(agent, &d, &m, !force, 1, reply) != 0)
 		goto out;
 	m.created_at = m.updated_at = time(NULL);
 	if ((rc = store_model_insert(agent->store, &m, err, sizeof(err))) !=
@@ -510,6 +527,8 @@ admin_model_edit(struct agent *agent, const cJSON *params,
 	/* What the backend serves matters only when that changes. */
 	moved = strcmp(old_provider, m.provider) != 0 ||
 	    strcmp(old_model_id, m.model_id) != 0;
+	if (admin_model_check_guards(agent, &d, &m, reply) != 0)
+		goto out;
 	if (moved ? admin_model_preflight(agent, &d, &m, !force,
 	    strcmp(old_key, m.key) != 0, reply) != 0 :
 	    strcmp(old_key, m.key) != 0 && admin_model_preflight(agent, &d,

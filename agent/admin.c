@@ -63,6 +63,12 @@ static const struct admin_method {
 	{ "token.create",	ADMIN_CHANGE,	admin_token_create },
 	{ "token.list",		0,		admin_token_list },
 	{ "token.revoke",	ADMIN_CHANGE,	admin_token_revoke },
+	{ "guardrail.create",	ADMIN_CHANGE,	admin_guardrail_create },
+	{ "guardrail.list",	0,		admin_guardrail_list },
+	{ "guardrail.show",	0,		admin_guardrail_show },
+	{ "guardrail.edit",	ADMIN_CHANGE,	admin_guardrail_edit },
+	{ "guardrail.delete",	ADMIN_CHANGE,	admin_guardrail_delete },
+	{ "guardrail.test",	0,		admin_guardrail_test },
 	{ "audit.list",		0,		admin_audit_list },
 };
 

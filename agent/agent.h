@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "guard.h"
 #include "jscan.h"
 
 #define CUBE_VERSION		"0.1.0"
@@ -169,6 +170,8 @@ struct reg_model {
 	char			*url_chat;	/* base_url + "/chat/completions" */
 	char			*url_completions;
 	char			*url_embeddings;
+	struct guard_list	 guard_in;	/* the domain's, in model order */
+	struct guard_list	 guard_out;
 };
 
 struct reg_domain {
@@ -179,6 +182,8 @@ struct reg_domain {
 	int			 log_content;
 	char			*models_json;	/* body of GET .../v1/models */
 	size_t			 models_json_len;
+	struct guard		**guards;	/* compiled, sorted by key */
+	size_t			 nguards;
 };
 
 struct reg_token {
@@ -399,6 +404,38 @@ char	*rewrite_body(const char *body, size_t len,
 	    const struct rewrite_fields *, const struct reg_model *m,
 	    enum route_kind, size_t *out_len);
 
+/*
+ * guard-input.c: the input hook. Every route that sends a prompt upstream
+ * (chat, completions, embeddings, on every alias, and Ollama's routes
+ * when they come) calls it with the model and the client's validated
+ * body: each text value of messages, prompt and input goes through the
+ * model's input guardrails. GUARD_REDACTED gives the body to send instead
+ * (caller frees *out); GUARD_BLOCKED names the guardrail in report.
+ */
+enum guard_result guard_input(const struct reg_model *, const char *body,
+		    size_t len, char **out, size_t *outlen,
+		    struct guard_report *);
+
+/* guard-answer.c: the output hook, for buffered answers and streams. */
+struct guard_answer;
+struct guard_answer *guard_answer_new(const struct guard_list *,
+		    struct guard_report *, enum route_kind);
+void		 guard_answer_free(struct guard_answer *);
+/*
+ * One SSE event of a stream in; *out is what to send for it (the event
+ * itself, rewritten, or with held text of earlier ones), valid until the
+ * next call. GUARD_BLOCKED: *out ends the stream (content_filter, then
+ * [DONE]); stop reading from the backend.
+ */
+enum guard_result guard_answer_event(struct guard_answer *, const char *,
+		    size_t, const char **out, size_t *outlen);
+/* The backend ended the stream: what is still held, in events. */
+enum guard_result guard_answer_finish(struct guard_answer *,
+		    const char **out, size_t *outlen);
+enum guard_result guard_answer_body(const struct guard_list *,
+		    enum route_kind, const char *body, size_t len, char **out,
+		    size_t *outlen, struct guard_report *);
+
 /* proxy.c: the inference routes, from a parsed request to a reply. */
 void	 proxy_handle(struct http_request *, void *worker);
 
@@ -439,7 +476,7 @@ void	 api_error_reply(struct http_request *, enum api_error,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -568,6 +605,33 @@ int	 store_model_delete(struct store *, const char *domain_id,
 void	 store_model_clear(struct store_model *);
 void	 store_model_list_free(struct store_model *, size_t);
 
+/* store-guardrail.c */
+struct store_guardrail {
+	char		 domain_id[37];
+	char		*key;
+	char		*kind;			/* pii|regex|keywords|length */
+	char		*action;		/* block|redact|log */
+	char		*params;		/* JSON object, see admin-guardrail.c */
+	char		*description;
+	int64_t		 created_at;
+	int64_t		 updated_at;
+};
+int	 store_guardrail_insert(struct store *, const struct store_guardrail *,
+	    char *err, size_t errlen);
+int	 store_guardrail_get(struct store *, const char *domain_id,
+	    const char *key, struct store_guardrail *, char *err,
+	    size_t errlen);
+/* One domain's, or every domain's when domain_id is NULL; by domain, key. */
+int	 store_guardrail_list(struct store *, const char *domain_id,
+	    struct store_guardrail **, size_t *, char *err, size_t errlen);
+/* Rewrite kind, action, params, description and updated_at. */
+int	 store_guardrail_update(struct store *, const struct store_guardrail *,
+	    char *err, size_t errlen);
+int	 store_guardrail_delete(struct store *, const char *domain_id,
+	    const char *key, char *err, size_t errlen);
+void	 store_guardrail_clear(struct store_guardrail *);
+void	 store_guardrail_list_free(struct store_guardrail *, size_t);
+
 /* store-token.c */
 struct store_token {
 	char		 id[TOKEN_ID_LEN + 1];
@@ -614,6 +678,15 @@ int	 store_audit_list(struct store *, const char *domain_id, int limit,
 	    struct store_audit **, size_t *, char *err, size_t errlen);
 void	 store_audit_clear(struct store_audit *);
 void	 store_audit_list_free(struct store_audit *, size_t);
+
+/*
+ * guard-spec.c: a stored guardrail compiled (guard.h). NULL with err
+ * filled, fit for the operator, when it cannot be.
+ */
+struct guard;
+struct guard	*guard_spec_compile(const char *key, const char *kind,
+		    const char *action, const char *params_json, char *err,
+		    size_t errlen);
 
 /* admin.c: JSON-RPC 2.0 on the admin unix socket, served on the main loop. */
 struct admin;
@@ -775,6 +848,25 @@ int	 admin_token_create(struct agent *, const struct cJSON *,
 int	 admin_token_list(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 int	 admin_token_revoke(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+
+/* admin-guardrail.c */
+struct cJSON	*admin_guardrail_json(const struct store_guardrail *);
+int	 admin_guardrail_create(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_show(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_edit(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_delete(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_test(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+/* Each key of a stored JSON array must name one of d's guardrails. */
+int	 admin_guardrail_check_keys(struct agent *,
+	    const struct store_domain *, const char *json, const char *param,
 	    struct admin_reply *);
 
 /*

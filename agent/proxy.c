@@ -38,6 +38,13 @@ struct proxy_call {
 	size_t				 resp_len;
 	size_t				 resp_cap;
 	char				*resp_type;
+	/*
+	 * What the guardrails did (guard_report_hits() reads it; tracing
+	 * records it), the stream's output filter, and whether it blocked.
+	 */
+	struct guard_report		 guards;
+	struct guard_answer		*answer;
+	int				 blocked;
 };
 
 static void
@@ -46,6 +53,9 @@ proxy_call_free(struct proxy_call *call)
 	if (call == NULL)
 		return;
 	upstream_cancel(call->up);
+	if (call->model != NULL)
+		guard_report_log(&call->guards, call->model->key);
+	guard_answer_free(call->answer);
 	if (call->reg != NULL)
 		registry_release(call->reg);
 	sse_free(call->sse);
@@ -168,10 +178,15 @@ proxy_on_response(void *arg, long status, const char *ctype)
 	struct proxy_call	*call = arg;
 
 	call->status = status;
+	call->guards.output = 1;
 	if (call->stream && status >= 200 && status < 300 && ctype != NULL &&
 	    strncasecmp(ctype, "text/event-stream", 17) == 0) {
 		call->relaying = 1;
 		call->sse = sse_new(PROXY_MAX_EVENT);
+		if (!guard_list_empty(&call->model->guard_out))
+			call->answer = guard_answer_new(
+			    &call->model->guard_out, &call->guards,
+			    call->route);
 		http_stream_start(call->req, 200, "text/event-stream");
 		return;
 	}
@@ -184,6 +199,15 @@ proxy_relay_event(void *arg, const char *event, size_t len)
 {
 	struct proxy_call	*call = arg;
 
+	/* Output guardrails: the event as they let it out, maybe nothing. */
+	if (call->answer != NULL && guard_answer_event(call->answer, event,
+	    len, &event, &len) == GUARD_BLOCKED) {
+		http_stream_write(call->req, event, len);
+		call->blocked = 1;
+		return -1;	/* stop the backend: the stream is over */
+	}
+	if (len == 0)
+		return 0;
 	if (http_stream_write(call->req, event, len) > HTTP_STREAM_HIGH_WATER &&
 	    !call->paused) {
 		call->paused = 1;
@@ -256,6 +280,24 @@ proxy_reply_backend_error(struct proxy_call *call)
 	}
 }
 
+/* A whole answer, through the output guardrails. */
+static void
+proxy_reply_answer(struct proxy_call *call)
+{
+	char	*out;
+	size_t	 outlen;
+
+	if (guard_answer_body(&call->model->guard_out, call->route,
+	    call->resp, call->resp_len, &out, &outlen, &call->guards) ==
+	    GUARD_PASS) {
+		http_reply(call->req, 200, call->resp_type, call->resp,
+		    call->resp_len, NULL);
+		return;
+	}
+	http_reply(call->req, 200, "application/json", out, outlen, NULL);
+	free(out);
+}
+
 static void
 proxy_on_done(void *arg, enum upstream_result res, const char *why)
 {
@@ -267,6 +309,12 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 	call->up = NULL;
 	r->on_abort = NULL;
 	r->on_drain = NULL;
+	if (call->blocked) {
+		/* An output guardrail ended the stream and cut the backend. */
+		http_stream_end(r);
+		proxy_call_free(call);
+		return;
+	}
 	if (res != UPSTREAM_OK)
 		log_warnx("upstream %s for model %s: %s", res ==
 		    UPSTREAM_TIMEOUT ? "timeout" : "error", call->model->key,
@@ -275,6 +323,15 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		/* An event the backend ended with a bare CR is still held. */
 		if (res == UPSTREAM_OK)
 			sse_finish(call->sse, proxy_relay_event, call);
+		/* Text the output guardrails still hold, if the stream ended. */
+		if (call->answer != NULL && !call->blocked) {
+			const char	*out;
+			size_t		 outlen;
+
+			guard_answer_finish(call->answer, &out, &outlen);
+			if (outlen > 0)
+				http_stream_write(r, out, outlen);
+		}
 		/* Headers are out: an error can only be said in the stream. */
 		if (res != UPSTREAM_OK) {
 			n = api_error_body(ev + 6, sizeof(ev) - 8, res ==
@@ -294,8 +351,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		api_error_reply(r, API_UPSTREAM_ERROR, NULL,
 		    "the model's backend refused or dropped the connection");
 	else if (call->status >= 200 && call->status < 300)
-		http_reply(r, 200, call->resp_type, call->resp, call->resp_len,
-		    NULL);
+		proxy_reply_answer(call);
 	else
 		proxy_reply_backend_error(call);
 	proxy_call_free(call);
@@ -332,8 +388,9 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		{ "messages", &f.messages },
 	};
 	const struct reg_model	*m;
-	const char		*url;
-	char			 err[256], key[256];
+	const char		*url, *body = r->body;
+	char			 err[256], key[256], *guarded = NULL;
+	size_t			 len = r->body_len;
 	ssize_t			 klen;
 
 	if (jscan_object(r->body, r->body_len, PROXY_MAX_DEPTH, want,
@@ -379,8 +436,32 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	}
 	call->model = m;
 	call->stream = stream.present && stream.type == JSCAN_TRUE;
-	call->body = rewrite_body(r->body, r->body_len, &f, m, call->route,
+
+	/* 5. input guardrails: nothing blocked reaches the backend. */
+	switch (guard_input(m, r->body, r->body_len, &guarded, &len,
+	    &call->guards)) {
+	case GUARD_BLOCKED:
+		api_error_reply(r, API_GUARDRAIL_VIOLATION, NULL, "The request"
+		    " was blocked by guardrail '%s'.", call->guards.blocked_by);
+		goto done;
+	case GUARD_REDACTED:
+		/* Spans moved: find the fields again in the redacted body. */
+		body = guarded;
+		if (jscan_object(body, len, PROXY_MAX_DEPTH, want,
+		    sizeof(want) / sizeof(want[0]), err, sizeof(err)) == -1) {
+			log_warnx("%s: redacted body: %s", __func__, err);
+			api_error_reply(r, API_INVALID_REQUEST, NULL, "%s", err);
+			goto done;
+		}
+		break;
+	default:
+		len = r->body_len;
+		break;
+	}
+	call->body = rewrite_body(body, len, &f, m, call->route,
 	    &call->body_len);
+	free(guarded);
+	guarded = NULL;
 
 	url = call->route == ROUTE_CHAT ? m->url_chat :
 	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
@@ -393,6 +474,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	r->cb_arg = call;
 	return;
 done:
+	free(guarded);
 	proxy_call_free(call);
 }
 

@@ -111,6 +111,19 @@ static const char *const store_migrations[] = {
 	"  changes   TEXT NOT NULL DEFAULT '[]'"
 	");"
 	"CREATE INDEX audit_domain ON audit(domain_id, id);",
+	/* 3: guardrails; models name them in guard_in and guard_out. */
+	"CREATE TABLE guardrails ("
+	"  domain_id   TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
+	"  key         TEXT NOT NULL,"
+	"  kind        TEXT NOT NULL"
+	"              CHECK (kind IN ('pii','regex','keywords','length')),"
+	"  action      TEXT NOT NULL CHECK (action IN ('block','redact','log')),"
+	"  params      TEXT NOT NULL DEFAULT '{}',"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created_at  INTEGER NOT NULL,"
+	"  updated_at  INTEGER NOT NULL,"
+	"  PRIMARY KEY (domain_id, key)"
+	");",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

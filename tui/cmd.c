@@ -25,6 +25,12 @@ static const char *const cmd_outputs[] = { "table", "json", NULL };
 const char *const cmd_drivers[] = { "openai", "ollama", "vllm", NULL };
 const char *const cmd_categories[] = { "llm", "embedding", NULL };
 static const char *const cmd_inactive[] = { "inactive", NULL };
+static const char *const cmd_guard_kinds[] = { "pii", "regex", "keywords",
+	"length", NULL };
+static const char *const cmd_guard_actions[] = { "block", "redact", "log",
+	NULL };
+static const char *const cmd_guard_types[] = { "email", "phone", "card",
+	"iban", "ssn", "ipv4", "secret", NULL };
 
 const struct args_flag cmd_global_flags[] = {
 	{ .name = "-H", .type = ARGS_STRING, .metavar = "[USER@]HOST[:PORT]",
@@ -64,6 +70,15 @@ static const struct args_flag cmd_arg_provider = {
 static const struct args_flag cmd_arg_model = {
 	.name = "KEY", .type = ARGS_STRING, .metavar = "KEY", .param = "key",
 	.charset = CHARSET_KEY, .max = 128, .help = "the model's key"
+};
+static const struct args_flag cmd_arg_guardrail_new = {
+	.name = "KEY", .type = ARGS_STRING, .metavar = "KEY", .param = "key",
+	.charset = CHARSET_KEY, .max = 128,
+	.help = "the guardrail: 1-128 of A-Z, a-z, 0-9, ., _, :, / and -"
+};
+static const struct args_flag cmd_arg_guardrail = {
+	.name = "KEY", .type = ARGS_STRING, .metavar = "KEY", .param = "key",
+	.charset = CHARSET_KEY, .max = 128, .help = "the guardrail's key"
 };
 static const struct args_flag cmd_arg_token = {
 	.name = "ID", .type = ARGS_STRING, .metavar = "ID", .param = "id",
@@ -135,8 +150,11 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	{ .name = "--force", .type = ARGS_SWITCH, .param = "force", \
 	  .help = "deploy even if the backend does not list the model id" }
 
-/* Flags model deploy and model edit share. */
-#define FLAGS_MODEL_SETTINGS \
+/*
+ * Flags model deploy and model edit share; edit groups --guard-in with
+ * --no-guard-in (and out), deploy has no groups for them (0).
+ */
+#define FLAGS_MODEL_SETTINGS(ingroup, outgroup) \
 	{ .name = "--category", .type = ARGS_ENUM, .param = "category", \
 	  .choices = cmd_categories, .help = "llm (default) or embedding" }, \
 	{ .name = "--tools", .type = ARGS_SWITCH, .param = "tools", \
@@ -160,10 +178,10 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	  .help = "system prompt added when the request has none" }, \
 	{ .name = "--guard-in", .type = ARGS_STRING, .metavar = "KEY", \
 	  .param = "guard_in", .flags = ARGS_MULTI, .charset = CHARSET_KEY, \
-	  .help = "input guardrail" }, \
+	  .group = ingroup, .help = "input guardrail" }, \
 	{ .name = "--guard-out", .type = ARGS_STRING, .metavar = "KEY", \
 	  .param = "guard_out", .flags = ARGS_MULTI, .charset = CHARSET_KEY, \
-	  .help = "output guardrail" }, \
+	  .group = outgroup, .help = "output guardrail" }, \
 	{ .name = "--description", .type = ARGS_STRING, .metavar = "S", \
 	  .param = "description", .flags = ARGS_EMPTY, .max = 4096, \
 	  .help = "free text for operators" }, \
@@ -184,7 +202,7 @@ static const struct args_flag cmd_model_deploy_flags[] = {
 	{ .name = "--key", .type = ARGS_STRING, .metavar = "K", .param = "key",
 	  .charset = CHARSET_KEY, .max = 128,
 	  .help = "what clients send as model (default: from --name)" },
-	FLAGS_MODEL_SETTINGS,
+	FLAGS_MODEL_SETTINGS(0, 0),
 	FLAG_FORCE,
 	FLAG_END
 };
@@ -202,11 +220,15 @@ static const struct args_flag cmd_model_edit_flags[] = {
 	{ .name = "--model-id", .type = ARGS_STRING, .metavar = "ID",
 	  .param = "model_id", .max = 512,
 	  .help = "the model's id at the provider" },
-	FLAGS_MODEL_SETTINGS,
+	FLAGS_MODEL_SETTINGS(3, 4),
 	{ .name = "--no-tools", .type = ARGS_FALSE, .param = "tools",
 	  .group = 1, .help = "the model cannot call tools" },
 	{ .name = "--no-vision", .type = ARGS_FALSE, .param = "vision",
 	  .group = 2, .help = "the model does not take images" },
+	{ .name = "--no-guard-in", .type = ARGS_NULL, .param = "guard_in",
+	  .group = 3, .help = "remove every input guardrail" },
+	{ .name = "--no-guard-out", .type = ARGS_NULL, .param = "guard_out",
+	  .group = 4, .help = "remove every output guardrail" },
 	FLAG_FORCE,
 	FLAG_END
 };
@@ -227,6 +249,52 @@ static const struct args_flag cmd_token_create_flags[] = {
 	{ .name = "--model", .type = ARGS_STRING, .metavar = "KEY",
 	  .param = "models", .flags = ARGS_MULTI, .charset = CHARSET_KEY,
 	  .max = 128, .help = "allow only this model" },
+	FLAG_END
+};
+
+/* What guardrail create and edit take; create needs kind and action. */
+#define FLAGS_GUARDRAIL(req) \
+	FLAG_DOMAIN, \
+	{ .name = "--kind", .type = ARGS_ENUM, .param = "kind", \
+	  .flags = req, .choices = cmd_guard_kinds, \
+	  .help = "pii, regex, keywords or length" }, \
+	{ .name = "--action", .type = ARGS_ENUM, .param = "action", \
+	  .flags = req, .choices = cmd_guard_actions, \
+	  .help = "block, redact or log what matches" }, \
+	{ .name = "--types", .type = ARGS_LIST, .metavar = "T,T...", \
+	  .param = "types", .choices = cmd_guard_types, \
+	  .help = "pii: email,phone,card,iban,ssn,ipv4,secret (default all)" }, \
+	{ .name = "--pattern", .type = ARGS_STRING, .metavar = "REGEX", \
+	  .param = "patterns", .flags = ARGS_MULTI, .max = 1024, \
+	  .help = "regex: a PCRE2 pattern" }, \
+	{ .name = "--words", .type = ARGS_LIST, .metavar = "W,W...", \
+	  .param = "words", .max = 128, \
+	  .help = "keywords: words and phrases, any case" }, \
+	{ .name = "--max-chars", .type = ARGS_INT, .metavar = "N", \
+	  .param = "max_chars", .min = 1, .max = 100000000, \
+	  .help = "length: characters of text at most" }, \
+	{ .name = "--max-messages", .type = ARGS_INT, .metavar = "N", \
+	  .param = "max_messages", .min = 1, .max = 100000, \
+	  .help = "length: messages in a request at most" }, \
+	{ .name = "--description", .type = ARGS_STRING, .metavar = "S", \
+	  .param = "description", .flags = ARGS_EMPTY, .max = 4096, \
+	  .help = "free text for operators" }
+
+static const struct args_flag cmd_guardrail_create_flags[] = {
+	FLAGS_GUARDRAIL(ARGS_REQUIRED),
+	FLAG_END
+};
+
+static const struct args_flag cmd_guardrail_edit_flags[] = {
+	FLAGS_GUARDRAIL(0),
+	FLAG_END
+};
+
+static const struct args_flag cmd_guardrail_test_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--text", .type = ARGS_STRING, .metavar = "TEXT",
+	  .param = "text", .flags = ARGS_REQUIRED | ARGS_EMPTY,
+	  .max = 262144, .help = "the text to run the guardrail over" },
 	FLAG_END
 };
 
@@ -291,6 +359,7 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "domain",	"tenants: each has its own providers, models, tokens" },
 	{ "provider",	"backends a domain's models are served by" },
 	{ "model",	"what clients ask for, mapped to a provider's model" },
+	{ "guardrail",	"filters on prompts and answers, bound to models" },
 	{ "token",	"API tokens for inference" },
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
@@ -360,6 +429,27 @@ const struct cmd_entry cmd_table[] = {
 	{ "model", "delete", "model.delete", &cmd_arg_model,
 	  cmd_in_domain_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
 	  "delete a model" },
+
+	{ "guardrail", "create", "guardrail.create", &cmd_arg_guardrail_new,
+	  cmd_guardrail_create_flags, CMD_NEW, CMD_OUTPUT_OBJECT,
+	  cmd_guardrail_fields, NULL,
+	  "create a guardrail; bind it with model edit --guard-in/--guard-out" },
+	{ "guardrail", "list", "guardrail.list", NULL, cmd_in_domain_flags, 0,
+	  CMD_OUTPUT_LIST, cmd_guardrail_columns, NULL,
+	  "list a domain's guardrails" },
+	{ "guardrail", "show", "guardrail.show", &cmd_arg_guardrail,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, cmd_guardrail_fields,
+	  NULL, "show one guardrail" },
+	{ "guardrail", "edit", "guardrail.edit", &cmd_arg_guardrail,
+	  cmd_guardrail_edit_flags, CMD_EDIT, CMD_OUTPUT_OBJECT,
+	  cmd_guardrail_fields, NULL, "change a guardrail" },
+	{ "guardrail", "delete", "guardrail.delete", &cmd_arg_guardrail,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
+	  "delete a guardrail no model uses" },
+	{ "guardrail", "test", "guardrail.test", &cmd_arg_guardrail,
+	  cmd_guardrail_test_flags, 0, CMD_OUTPUT_OBJECT,
+	  cmd_guardrail_test_fields, cmd_guardrail_test,
+	  "show what a guardrail would block or redact in a text" },
 
 	{ "token", "create", "token.create", NULL, cmd_token_create_flags, 0,
 	  CMD_OUTPUT_OBJECT, cmd_token_fields, cmd_token_create,

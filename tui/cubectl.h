@@ -28,6 +28,8 @@ enum args_type {
 	ARGS_USD,		/* money_parse_usd, sent as its exact string */
 	ARGS_DURATION,		/* 30d, 12h, 90m, 3600s, 1h30m; seconds min..max */
 	ARGS_URL,		/* http:// or https:// */
+	ARGS_LIST,		/* a,b,c: each as ARGS_STRING (or one of
+				   choices); sent as an array */
 };
 
 #define ARGS_REQUIRED	0x1	/* must be given */
@@ -140,7 +142,7 @@ void	 output_warnings(const struct cJSON *);
 struct cJSON	*document_new(void);
 struct cJSON	*document_domain_new(const struct cJSON *,
 		    const struct cJSON *, const struct cJSON *,
-		    const struct cJSON *);
+		    const struct cJSON *, const struct cJSON *);
 struct cJSON	*document_parse(const char *, size_t, char *, size_t);
 int		 document_check(const struct cJSON *, const struct cJSON *,
 		    char *, size_t);
@@ -151,6 +153,9 @@ struct cJSON	*document_domain_changes(const struct cJSON *,
 struct cJSON	*document_model_changes(const struct cJSON *,
 		    const struct cJSON *);
 struct cJSON	*document_model_settings(const struct cJSON *);
+struct cJSON	*document_guardrail_changes(const struct cJSON *,
+		    const struct cJSON *);
+struct cJSON	*document_guardrail_settings(const struct cJSON *);
 void		 document_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
@@ -222,7 +227,10 @@ int	 cmd_output(struct cubectl *, const struct cmd_entry *,
 /* complete.c: the table for shell completions (cubectl __complete). */
 void	 complete_print(FILE *);
 
-/* cmd-status.c, cmd-domain.c, cmd-provider.c, cmd-model.c, cmd-token.c */
+/*
+ * cmd-status.c, cmd-domain.c, cmd-provider.c, cmd-model.c, cmd-token.c,
+ * cmd-guardrail.c
+ */
 extern const struct output_field	 cmd_status_fields[];
 extern const struct output_field	 cmd_domain_columns[];
 extern const struct output_field	 cmd_domain_fields[];
@@ -231,6 +239,9 @@ extern const struct output_field	 cmd_provider_fields[];
 extern const struct output_field	 cmd_provider_test_fields[];
 extern const struct output_field	 cmd_model_columns[];
 extern const struct output_field	 cmd_model_fields[];
+extern const struct output_field	 cmd_guardrail_columns[];
+extern const struct output_field	 cmd_guardrail_fields[];
+extern const struct output_field	 cmd_guardrail_test_fields[];
 extern const struct output_field	 cmd_token_columns[];
 extern const struct output_field	 cmd_token_fields[];
 extern const struct output_field	 cmd_audit_columns[];
@@ -245,6 +256,8 @@ int	 cmd_provider_test(struct cubectl *, const struct cmd_entry *,
 int	 cmd_provider_models(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_token_create(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_guardrail_test(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 /* cmd-verify.c */

@@ -10,6 +10,7 @@ command -v tmux >/dev/null || { echo "# SKIP tmux is not installed"; exit 0; }
 start_backend
 start_agent
 setup_domain acme chat demo-model
+ctl guardrail create -d acme pii --kind pii --action redact >/dev/null
 
 # No real ~/.ssh or hosts file may leak into what is tested.
 export HOME="$T_DIR/home"
@@ -74,7 +75,7 @@ for i in 1 2 3 4 5 6 7 8 9; do
 	2) want="seal public key" ;;
 	3) want="demo-model" ;;
 	4) want="$BACKEND_URL/v1" ;;
-	5) want="guardrail" ;;
+	5) want="pii  pii   redact" ;;
 	6) want="test" ;;
 	7) want="logs" ;;
 	8) want="by model (b)" ;;

@@ -145,15 +145,15 @@ test_migrations(void **state)
 	char		 path[128], err[256];
 	sqlite3		*db;
 
-	assert_int_equal(store_schema_version(f->store), 2);
-	assert_int_equal(STORE_SCHEMA_VERSION, 2);
+	assert_int_equal(store_schema_version(f->store), 3);
+	assert_int_equal(STORE_SCHEMA_VERSION, 3);
 	add_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
 	/* Reopening is a no-op: same version, data kept. */
 	f->store = store_open(f->dir, err, sizeof(err));
 	assert_non_null(f->store);
-	assert_int_equal(store_schema_version(f->store), 2);
+	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
 	{
 		size_t	n;
 
@@ -175,7 +175,7 @@ test_migrations(void **state)
 	assert_null(f->store);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
@@ -201,11 +201,12 @@ test_migration_audit(void **state)
 	snprintf(path, sizeof(path), "%s/cube.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE audit;"
-	    " PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	    " DROP TABLE guardrails; PRAGMA user_version = 1", NULL, NULL,
+	    NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
 	assert_non_null(f->store);
-	assert_int_equal(store_schema_version(f->store), 2);
+	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_domain_count(f->store, &n, err, sizeof(err)),
 	    0);
 	assert_int_equal(n, 1);
