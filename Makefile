@@ -21,6 +21,9 @@ OPT	:= -O2 -g
 endif
 
 CC	?= cc
+# Reference data the tests read in place (attestation evidence); tests
+# that need it say "# SKIP" when it is absent.
+CUBE_TESTDATA ?= $(abspath ../shared/data)
 WARN	:= -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wshadow -Wpointer-arith -Wwrite-strings -Wundef -Werror
 CPPFLAGS += -D_GNU_SOURCE -Ishared -Iagent -Itui \
@@ -41,21 +44,35 @@ SHARED_SRCS := \
 	shared/log.c \
 	shared/xmalloc.c \
 	shared/money.c \
-	shared/rpc.c
+	shared/rpc.c \
+	shared/attest.c \
+	shared/attest-snp.c \
+	shared/attest-tdx.c \
+	shared/attest-x509.c \
+	shared/attest-roots.c \
+	shared/attest-binding.c
 SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
-AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-trace.c agent/registry.c agent/probe.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-logs.c agent/admin-usage.c
+AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/store-trace.c agent/registry.c agent/probe.c agent/health.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/admin-logs.c agent/admin-usage.c agent/guard-spec.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/trace.c agent/meter.c agent/metrics.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c
+AGENT_PATH_SRCS := agent/config.c agent/trace.c agent/meter.c agent/metrics.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c
 AGENT_MAIN := agent/main.c
 
-# tui/: cubectl (and later cube-tui).
+# tui/: cubectl, and cube-tui (which links cubectl's library for its
+# output formatting, column tables and argument parsing).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
-	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-export.c \
-	tui/cmd-apply.c tui/cmd-logs.c tui/document.c tui/complete.c tui/output.c
+	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
+	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-verify.c tui/document.c \
+	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
+TUI_SRCS := tui/checklist.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
+	tui/hosts.c tui/list.c tui/view-attest.c tui/view-fleet.c \
+	tui/view-guardrails.c tui/view-logs.c tui/view-models.c \
+	tui/view-overview.c tui/view-providers.c tui/view-tokens.c \
+	tui/view-usage.c
+TUI_MAIN := tui/cube-tui.c
 
 FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \
 	tests/backend/record.c tests/backend/wire.c
@@ -69,8 +86,9 @@ obj = $(patsubst %.c,$(O)/%.o,$(1))
 LIBSHARED := $(O)/libcubeshared.a
 LIBAGENT  := $(O)/libcubeagent.a
 LIBCTL    := $(O)/libcubectl.a
+LIBTUI    := $(O)/libcubetui.a
 
-PROGRAMS  := $(BIN)/cube-agent $(BIN)/cubectl
+PROGRAMS  := $(BIN)/cube-agent $(BIN)/cubectl $(BIN)/cube-tui
 TESTBINS  := $(BIN)/fake-llm $(addprefix $(O)/tests/,$(UNIT_TESTS))
 
 ifeq ($(V),1)
@@ -92,6 +110,7 @@ $(O)/%.o: %.c
 $(LIBSHARED): $(call obj,$(SHARED_SRCS) $(SHARED_CLIENT_SRCS))
 $(LIBAGENT): $(call obj,$(AGENT_ADMIN_SRCS) $(AGENT_PATH_SRCS))
 $(LIBCTL): $(call obj,$(CUBECTL_SRCS))
+$(LIBTUI): $(call obj,$(TUI_SRCS))
 $(O)/lib%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
@@ -107,13 +126,19 @@ $(BIN)/cubectl: $(call obj,$(CUBECTL_MAIN)) $(LIBCTL) $(LIBSHARED)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_TUI)
 
+$(BIN)/cube-tui: $(call obj,$(TUI_MAIN)) $(LIBTUI) $(LIBCTL) $(LIBSHARED)
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_TUI)
+
 $(BIN)/fake-llm: $(call obj,$(FAKE_LLM_SRCS)) $(LIBSHARED)
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent $(LIBS_SHARED)
 
 # Unit tests link every library; archives pull in only what a test uses.
-$(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBCTL) $(LIBSHARED)
+$(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBTUI) $(LIBCTL) \
+	$(LIBSHARED)
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_TUI) $(LIBS_TEST)
@@ -125,7 +150,7 @@ check-build: $(PROGRAMS) $(TESTBINS)
 check:
 	@./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=asan check-build
-	$(Q)tests/run build/asan
+	$(Q)CUBE_TESTDATA=$(CUBE_TESTDATA) tests/run build/asan
 
 demo: all $(BIN)/fake-llm
 	@./scripts/demo $(BIN)
@@ -139,6 +164,7 @@ install: all install-data
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BIN)/cube-agent $(DESTDIR)$(PREFIX)/sbin/cube-agent
 	install -m 0755 $(BIN)/cubectl $(DESTDIR)$(PREFIX)/bin/cubectl
+	install -m 0755 $(BIN)/cube-tui $(DESTDIR)$(PREFIX)/bin/cube-tui
 
 install-data:
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -147,7 +173,8 @@ install-data:
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	    $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	install -m 0644 man/cubectl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/cubectl.1 man/cube-tui.1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/cube-agent.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 man/cube-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 completions/cubectl.bash \
@@ -178,8 +205,31 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,\
 fuzz: $(FUZZ_BINS)
 
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
+# The report and quote parsers; attest.c and attest-x509.c for the symbols
+# the parsers' files share (nothing here verifies).
+build/fuzz/fuzz-attest: tests/fuzz/fuzz-attest.c shared/attest.c \
+	shared/attest-snp.c shared/attest-tdx.c shared/attest-x509.c \
+	shared/attest-roots.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lcrypto
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
+build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \
+	agent/guard-pii.c agent/guard-stream.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
+	    -lpcre2-8
+build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
+	agent/guard-answer.c agent/guard.c agent/guard-pii.c \
+	agent/guard-stream.c agent/jscan.c agent/sse.c shared/xmalloc.c \
+	shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
+	    -o $@ $(filter %.c,$^) -lpcre2-8 -lcjson
 # The HTTP server needs libevent, so it has its own link line.
 build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
 	agent/jscan.c shared/xmalloc.c shared/log.c

@@ -1,4 +1,5 @@
 /* Model methods: deploy, list, show, edit, enable, disable, delete. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,29 @@
 #define MODEL_FIELDS "domain", "key", "provider", "name", "model_id", \
 	"category", "tools", "vision", "price_input", "price_output", \
 	"price_cached", "temperature", "max_tokens", "system_prompt", \
-	"guard_in", "guard_out", "description", "status"
+	"guard_in", "guard_out", "description", "status", "force"
 
 static void
 admin_model_set(char **field, const char *value)
 {
 	free(*field);
 	*field = value != NULL ? xstrdup(value) : NULL;
+}
+
+/* A one-element array of warnings, for a result's "warnings". */
+static cJSON *
+admin_model_warning(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[512];
+	cJSON	*a;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	a = admin_json_array();
+	cJSON_AddItemToArray(a, admin_json_string(msg));
+	return a;
 }
 
 /* A stored JSON array of guardrail keys, as a JSON value (never NULL). */
@@ -248,25 +265,91 @@ admin_model_apply(const cJSON *params, int deploy, struct store_model *m,
 	return 0;
 }
 
-/* The model's provider must exist in the model's domain. */
+/* Append one failed check to a pre-flight's message. */
+static void
+admin_model_failed(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	ap;
+	size_t	used = strlen(buf);
+
+	if (used + 2 >= len)
+		return;
+	if (used > 0)
+		used += (size_t)snprintf(buf + used, len - used, "; ");
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Pre-flight checks before a model is stored: its provider exists (else
+ * not_found) and is active, the backend serves model_id (when backend is
+ * set: --force skips it), and the key is free (when it is new). Every
+ * check runs; the error names each one that failed.
+ */
+/*
+ * The guardrails a model names must be its domain's (else not_found):
+ * models keep their keys as JSON arrays, so the database cannot hold
+ * them to it. Checked on every deploy and edit.
+ */
 static int
-admin_model_check_provider(struct agent *agent, const struct store_domain *d,
+admin_model_check_guards(struct agent *agent, const struct store_domain *d,
     const struct store_model *m, struct admin_reply *reply)
 {
+	if (admin_guardrail_check_keys(agent, d, m->guard_in, "guard_in",
+	    reply) != 0 || admin_guardrail_check_keys(agent, d, m->guard_out,
+	    "guard_out", reply) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+admin_model_preflight(struct agent *agent, const struct store_domain *d,
+    const struct store_model *m, int backend, int key_new,
+    struct admin_reply *reply)
+{
 	struct store_provider	 p;
-	char			 err[256];
-	int			 rc;
+	struct store_model	 other;
+	char			 err[256], why[512], failed[1024];
+	int			 rc, active;
 
 	rc = store_provider_get(agent->store, d->id, m->provider, &p, err,
 	    sizeof(err));
-	if (rc == 0) {
-		store_provider_clear(&p);
-		return 0;
-	}
 	if (rc == STORE_NOT_FOUND)
 		return admin_reply_error(reply, RPC_NOT_FOUND, "provider '%s'"
 		    " not found in domain '%s'", m->provider, d->name);
-	return admin_reply_store(reply, rc, err);
+	if (rc != 0)
+		return admin_reply_store(reply, rc, err);
+	failed[0] = '\0';
+	active = strcmp(p.status, "active") == 0;
+	if (!active)
+		admin_model_failed(failed, sizeof(failed), "provider active:"
+		    " provider '%s' is %s%s%s", p.name, p.status,
+		    p.error != NULL ? ": " : "", p.error != NULL ? p.error : "");
+	else if (backend) {
+		rc = probe_model_served(&p, agent->vault, m->model_id, why,
+		    sizeof(why));
+		if (rc != 0)
+			admin_model_failed(failed, sizeof(failed), "model"
+			    " served: %s%s (force skips this check)", rc == -1 ?
+			    "cannot ask the backend: " : "", why);
+	}
+	store_provider_clear(&p);
+	if (key_new) {
+		rc = store_model_get(agent->store, d->id, m->key, &other, err,
+		    sizeof(err));
+		if (rc == 0) {
+			store_model_clear(&other);
+			admin_model_failed(failed, sizeof(failed), "key unique:"
+			    " model '%s' already exists in domain '%s'",
+			    m->key, d->name);
+		} else if (rc != STORE_NOT_FOUND)
+			return admin_reply_store(reply, rc, err);
+	}
+	if (failed[0] != '\0')
+		return admin_reply_error(reply, RPC_FAILED, "pre-flight"
+		    " failed: %s", failed);
+	return 0;
 }
 
 int
@@ -278,7 +361,7 @@ admin_model_deploy(struct agent *agent, const cJSON *params,
 	struct store_model		 m;
 	const char			*key;
 	char				 err[256];
-	int				 rc;
+	int				 rc, force = 0;
 
 	if (admin_param_check(params, allowed, reply) != 0 ||
 	    admin_param_domain(agent, params, &d, reply) != 0)
@@ -291,7 +374,8 @@ admin_model_deploy(struct agent *agent, const cJSON *params,
 	m.guard_out = xstrdup("[]");
 	m.description = xstrdup("");
 	rc = -1;
-	if (admin_model_apply(params, 1, &m, reply) != 0)
+	if (admin_model_apply(params, 1, &m, reply) != 0 ||
+	    admin_param_bool(params, "force", 0, &force, reply) == -1)
 		goto out;
 	if (admin_param_string(params, "key", 0, 1, MODEL_KEY_MAX,
 	    admin_valid_model_key, MODEL_KEY_CHARSET, &key, reply) == -1)
@@ -303,7 +387,8 @@ admin_model_deploy(struct agent *agent, const cJSON *params,
 		    " derived from name '%s'; give one", m.name);
 		goto out;
 	}
-	if (admin_model_check_provider(agent, &d, &m, reply) != 0)
+	if (admin_model_check_guards(agent, &d, &m, reply) != 0 ||
+	    admin_model_preflight(agent, &d, &m, !force, 1, reply) != 0)
 		goto out;
 	m.created_at = m.updated_at = time(NULL);
 	if ((rc = store_model_insert(agent->store, &m, err, sizeof(err))) !=
@@ -312,6 +397,10 @@ admin_model_deploy(struct agent *agent, const cJSON *params,
 		goto out;
 	}
 	reply->result = admin_model_json(&m);
+	if (m.price_input == 0 && m.price_output == 0 && m.price_cached == 0)
+		admin_json_add(reply->result, "warnings",
+		    admin_model_warning("model '%s' has no pricing: its requests"
+		    " will be traced at zero cost", m.key));
 	rc = 0;
 out:
 	store_model_clear(&m);
@@ -418,24 +507,38 @@ admin_model_edit(struct agent *agent, const cJSON *params,
 	struct store_domain		 d;
 	struct store_model		 m;
 	const char			*new_key;
-	char				*old_key = NULL;
-	int				 rc = -1;
+	char				*old_key = NULL, *old_provider = NULL;
+	char				*old_model_id = NULL;
+	int				 rc = -1, force = 0, moved;
 
 	if (admin_param_check(params, allowed, reply) != 0 ||
 	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
 		return -1;
 	old_key = xstrdup(m.key);
+	old_provider = xstrdup(m.provider);
+	old_model_id = xstrdup(m.model_id);
 	if (admin_model_apply(params, 0, &m, reply) != 0 ||
+	    admin_param_bool(params, "force", 0, &force, reply) == -1 ||
 	    admin_param_string(params, "new_key", 0, 1, MODEL_KEY_MAX,
 	    admin_valid_model_key, MODEL_KEY_CHARSET, &new_key, reply) == -1)
 		goto out;
 	if (new_key != NULL)
 		admin_model_set(&m.key, new_key);
-	if (admin_model_check_provider(agent, &d, &m, reply) != 0)
+	/* What the backend serves matters only when that changes. */
+	moved = strcmp(old_provider, m.provider) != 0 ||
+	    strcmp(old_model_id, m.model_id) != 0;
+	if (admin_model_check_guards(agent, &d, &m, reply) != 0)
+		goto out;
+	if (moved ? admin_model_preflight(agent, &d, &m, !force,
+	    strcmp(old_key, m.key) != 0, reply) != 0 :
+	    strcmp(old_key, m.key) != 0 && admin_model_preflight(agent, &d,
+	    &m, 0, 1, reply) != 0)
 		goto out;
 	rc = admin_model_save(agent, old_key, &m, reply);
 out:
 	free(old_key);
+	free(old_provider);
+	free(old_model_id);
 	store_model_clear(&m);
 	store_domain_clear(&d);
 	return rc;

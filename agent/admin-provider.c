@@ -263,8 +263,8 @@ admin_provider_probe(struct agent *agent, struct store_provider *p,
 	char	err[256];
 	int	ok, rc;
 
-	ok = probe_provider(p, agent->vault, names, nnames, latency_ms, why,
-	    whylen) == 0;
+	ok = probe_provider(p, agent->vault, NULL, names, nnames, latency_ms,
+	    why, whylen) == 0;
 	free(p->status);
 	free(p->error);
 	p->status = xstrdup(ok ? "active" : "errored");

@@ -35,7 +35,7 @@ admin_token_limit(int64_t v)
 }
 
 /* A token as results show it; secret is only given by token.create. */
-static cJSON *
+cJSON *
 admin_token_json(const struct store_token *t, const char *secret, int full)
 {
 	cJSON	*o, *models = NULL;

@@ -31,6 +31,8 @@
 #include "xmalloc.h"
 
 #define ADMIN_WRITE		0x1	/* changes the store: republish after */
+#define ADMIN_AUDIT		0x2	/* an operator's change: in the audit log */
+#define ADMIN_CHANGE		(ADMIN_WRITE | ADMIN_AUDIT)
 #define ADMIN_OUT_HIGH		(16 * 1024 * 1024)	/* stop reading above */
 
 static const struct admin_method {
@@ -40,27 +42,34 @@ static const struct admin_method {
 			    struct admin_reply *);
 } admin_methods[] = {
 	{ "status",		0,		admin_status },
-	{ "domain.create",	ADMIN_WRITE,	admin_domain_create },
+	{ "domain.create",	ADMIN_CHANGE,	admin_domain_create },
 	{ "domain.list",	0,		admin_domain_list },
 	{ "domain.get",		0,		admin_domain_get },
-	{ "domain.edit",	ADMIN_WRITE,	admin_domain_edit },
-	{ "domain.delete",	ADMIN_WRITE,	admin_domain_delete },
-	{ "provider.add",	ADMIN_WRITE,	admin_provider_add },
+	{ "domain.edit",	ADMIN_CHANGE,	admin_domain_edit },
+	{ "domain.delete",	ADMIN_CHANGE,	admin_domain_delete },
+	{ "provider.add",	ADMIN_CHANGE,	admin_provider_add },
 	{ "provider.list",	0,		admin_provider_list },
 	{ "provider.test",	ADMIN_WRITE,	admin_provider_test },
 	{ "provider.models",	ADMIN_WRITE,	admin_provider_models },
-	{ "provider.edit",	ADMIN_WRITE,	admin_provider_edit },
-	{ "provider.delete",	ADMIN_WRITE,	admin_provider_delete },
-	{ "model.deploy",	ADMIN_WRITE,	admin_model_deploy },
+	{ "provider.edit",	ADMIN_CHANGE,	admin_provider_edit },
+	{ "provider.delete",	ADMIN_CHANGE,	admin_provider_delete },
+	{ "model.deploy",	ADMIN_CHANGE,	admin_model_deploy },
 	{ "model.list",		0,		admin_model_list },
 	{ "model.show",		0,		admin_model_show },
-	{ "model.edit",		ADMIN_WRITE,	admin_model_edit },
-	{ "model.enable",	ADMIN_WRITE,	admin_model_enable },
-	{ "model.disable",	ADMIN_WRITE,	admin_model_disable },
-	{ "model.delete",	ADMIN_WRITE,	admin_model_delete },
-	{ "token.create",	ADMIN_WRITE,	admin_token_create },
+	{ "model.edit",		ADMIN_CHANGE,	admin_model_edit },
+	{ "model.enable",	ADMIN_CHANGE,	admin_model_enable },
+	{ "model.disable",	ADMIN_CHANGE,	admin_model_disable },
+	{ "model.delete",	ADMIN_CHANGE,	admin_model_delete },
+	{ "token.create",	ADMIN_CHANGE,	admin_token_create },
 	{ "token.list",		0,		admin_token_list },
-	{ "token.revoke",	ADMIN_WRITE,	admin_token_revoke },
+	{ "token.revoke",	ADMIN_CHANGE,	admin_token_revoke },
+	{ "guardrail.create",	ADMIN_CHANGE,	admin_guardrail_create },
+	{ "guardrail.list",	0,		admin_guardrail_list },
+	{ "guardrail.show",	0,		admin_guardrail_show },
+	{ "guardrail.edit",	ADMIN_CHANGE,	admin_guardrail_edit },
+	{ "guardrail.delete",	ADMIN_CHANGE,	admin_guardrail_delete },
+	{ "guardrail.test",	0,		admin_guardrail_test },
+	{ "audit.list",		0,		admin_audit_list },
 	{ "logs.list",		0,		admin_logs_list },
 	{ "logs.tail",		0,		admin_logs_tail },
 	{ "logs.untail",	0,		admin_logs_untail },
@@ -69,6 +78,7 @@ static const struct admin_method {
 
 struct admin_conn {
 	struct admin		*admin;
+	struct admin_peer	 peer;		/* who, for the audit log */
 	struct bufferevent	*bev;
 	int			 dead;		/* freed by the reaper */
 	int			 closing;	/* close once output is out */
@@ -215,10 +225,51 @@ admin_method_find(const char *name)
 	return NULL;
 }
 
-/* Check the envelope, dispatch, shape the reply (none for notifications). */
+/*
+ * Run a method. An operator's change runs in one transaction with its
+ * audit entry: both are stored, or neither.
+ */
+static int
+admin_call(struct agent *agent, const struct admin_peer *peer,
+    const struct admin_method *m, const cJSON *params,
+    struct admin_reply *reply)
+{
+	struct admin_audit	*au;
+	const cJSON		*dry_run;
+	char			 err[256];
+	int			 rc;
+
+	if (!(m->flags & ADMIN_AUDIT))
+		return m->fn(agent, params, reply);
+	if (store_begin(agent->store, err, sizeof(err)) != 0)
+		return admin_reply_store(reply, STORE_ERROR, err);
+	au = admin_audit_new(agent, m->name, params);
+	rc = m->fn(agent, params, reply);
+	dry_run = cJSON_GetObjectItemCaseSensitive(params, "dry_run");
+	if (rc == 0 && !cJSON_IsTrue(dry_run) && (admin_audit_record(agent,
+	    au, peer, reply->result, err, sizeof(err)) != 0 ||
+	    store_commit(agent->store, err, sizeof(err)) != 0)) {
+		cJSON_Delete(reply->result);
+		reply->result = NULL;
+		rc = admin_reply_store(reply, STORE_ERROR, err);
+	}
+	admin_audit_free(au);
+	if (rc != 0 || cJSON_IsTrue(dry_run))
+		store_rollback(agent->store);
+	return rc;
+}
+
 char *
 admin_handle(struct agent *agent, struct admin_session *session,
     const char *line, size_t len)
+{
+	return admin_handle_peer(agent, NULL, session, line, len);
+}
+
+/* Check the envelope, dispatch, shape the reply (none for notifications). */
+char *
+admin_handle_peer(struct agent *agent, const struct admin_peer *peer,
+    struct admin_session *session, const char *line, size_t len)
 {
 	const struct admin_method	*m;
 	struct admin_reply		 reply;
@@ -281,7 +332,7 @@ admin_handle(struct agent *agent, struct admin_session *session,
 		admin_reply_error(&reply, RPC_METHOD_NOT_FOUND,
 		    "no method '%.64s'", method->valuestring);
 	else {
-		rc = m->fn(agent, params, &reply);
+		rc = admin_call(agent, peer, m, params, &reply);
 		if (((m->flags & ADMIN_WRITE) && rc == 0) || reply.changed) {
 			if (registry_reload(agent->store, agent->vault, err,
 			    sizeof(err)) != 0) {
@@ -393,8 +444,8 @@ admin_conn_reply(struct admin_conn *c, const char *line, size_t len)
 {
 	char	*res;
 
-	if ((res = admin_handle(c->admin->agent, &c->session, line,
-	    len)) == NULL)
+	if ((res = admin_handle_peer(c->admin->agent, &c->peer, &c->session,
+	    line, len)) == NULL)
 		return;
 	bufferevent_write(c->bev, res, strlen(res));
 	free(res);
@@ -544,8 +595,9 @@ admin_accept(struct evconnlistener *l, evutil_socket_t fd,
 		bufferevent_enable(c->bev, EV_WRITE);
 		return;
 	}
-	log_debug("admin: peer uid %u pid %d", (unsigned)cred.uid,
-	    (int)cred.pid);
+	admin_peer_init(&c->peer, cred.uid);
+	log_debug("admin: peer uid %u (%s) pid %d", (unsigned)cred.uid,
+	    c->peer.user, (int)cred.pid);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 

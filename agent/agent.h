@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "guard.h"
 #include "jscan.h"
 
 #define CUBE_VERSION		"0.1.0"
@@ -40,6 +41,7 @@ struct agent_config {
 	int	 drain_timeout_ms;	/* SIGTERM grace for in-flight requests */
 	int	 trace_flush_ms;	/* the trace writer's batch window */
 	int	 trace_retention_check_s; /* how often retention runs */
+	int	 provider_check_interval; /* seconds between health checks; 0: off */
 };
 void	 config_defaults(struct agent_config *);
 int	 config_load_file(struct agent_config *, const char *path, char *err,
@@ -171,6 +173,8 @@ struct reg_model {
 	char			*url_chat;	/* base_url + "/chat/completions" */
 	char			*url_completions;
 	char			*url_embeddings;
+	struct guard_list	 guard_in;	/* the domain's, in model order */
+	struct guard_list	 guard_out;
 };
 
 struct reg_domain {
@@ -181,6 +185,8 @@ struct reg_domain {
 	int			 log_content;
 	char			*models_json;	/* body of GET .../v1/models */
 	size_t			 models_json_len;
+	struct guard		**guards;	/* compiled, sorted by key */
+	size_t			 nguards;
 };
 
 struct reg_token {
@@ -403,6 +409,38 @@ char	*rewrite_body(const char *body, size_t len,
 	    const struct rewrite_fields *, const struct reg_model *m,
 	    enum route_kind, int ask_usage, size_t *out_len);
 
+/*
+ * guard-input.c: the input hook. Every route that sends a prompt upstream
+ * (chat, completions, embeddings, on every alias, and Ollama's routes
+ * when they come) calls it with the model and the client's validated
+ * body: each text value of messages, prompt and input goes through the
+ * model's input guardrails. GUARD_REDACTED gives the body to send instead
+ * (caller frees *out); GUARD_BLOCKED names the guardrail in report.
+ */
+enum guard_result guard_input(const struct reg_model *, const char *body,
+		    size_t len, char **out, size_t *outlen,
+		    struct guard_report *);
+
+/* guard-answer.c: the output hook, for buffered answers and streams. */
+struct guard_answer;
+struct guard_answer *guard_answer_new(const struct guard_list *,
+		    struct guard_report *, enum route_kind);
+void		 guard_answer_free(struct guard_answer *);
+/*
+ * One SSE event of a stream in; *out is what to send for it (the event
+ * itself, rewritten, or with held text of earlier ones), valid until the
+ * next call. GUARD_BLOCKED: *out ends the stream (content_filter, then
+ * [DONE]); stop reading from the backend.
+ */
+enum guard_result guard_answer_event(struct guard_answer *, const char *,
+		    size_t, const char **out, size_t *outlen);
+/* The backend ended the stream: what is still held, in events. */
+enum guard_result guard_answer_finish(struct guard_answer *,
+		    const char **out, size_t *outlen);
+enum guard_result guard_answer_body(const struct guard_list *,
+		    enum route_kind, const char *body, size_t len, char **out,
+		    size_t *outlen, struct guard_report *);
+
 /* proxy.c: the inference routes, from a parsed request to a reply. */
 void	 proxy_handle(struct http_request *, void *worker);
 
@@ -444,7 +482,7 @@ void	 api_error_reply(struct http_request *, enum api_error,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	4
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -572,6 +610,33 @@ int	 store_model_delete(struct store *, const char *domain_id,
 	    const char *key, char *err, size_t errlen);
 void	 store_model_clear(struct store_model *);
 void	 store_model_list_free(struct store_model *, size_t);
+
+/* store-guardrail.c */
+struct store_guardrail {
+	char		 domain_id[37];
+	char		*key;
+	char		*kind;			/* pii|regex|keywords|length */
+	char		*action;		/* block|redact|log */
+	char		*params;		/* JSON object, see admin-guardrail.c */
+	char		*description;
+	int64_t		 created_at;
+	int64_t		 updated_at;
+};
+int	 store_guardrail_insert(struct store *, const struct store_guardrail *,
+	    char *err, size_t errlen);
+int	 store_guardrail_get(struct store *, const char *domain_id,
+	    const char *key, struct store_guardrail *, char *err,
+	    size_t errlen);
+/* One domain's, or every domain's when domain_id is NULL; by domain, key. */
+int	 store_guardrail_list(struct store *, const char *domain_id,
+	    struct store_guardrail **, size_t *, char *err, size_t errlen);
+/* Rewrite kind, action, params, description and updated_at. */
+int	 store_guardrail_update(struct store *, const struct store_guardrail *,
+	    char *err, size_t errlen);
+int	 store_guardrail_delete(struct store *, const char *domain_id,
+	    const char *key, char *err, size_t errlen);
+void	 store_guardrail_clear(struct store_guardrail *);
+void	 store_guardrail_list_free(struct store_guardrail *, size_t);
 
 /* store-token.c */
 struct store_token {
@@ -753,6 +818,35 @@ int	 store_trace_expire(struct store *, const char *domain_id,
 int	 store_trace_retention(struct store *, struct store_retention **,
 	    size_t *, char *, size_t);
 
+/* store-audit.c: who changed what, newest last. */
+struct store_audit {
+	int64_t		 id;
+	int64_t		 at;			/* unix seconds */
+	unsigned int	 uid;
+	char		*user;
+	char		*method;		/* "model.edit" */
+	char		*domain_id;		/* or NULL */
+	char		*domain;		/* its name then, or NULL */
+	char		*target;		/* "model/gpt-4o-mini" */
+	char		*changes;		/* JSON array of {field, old, new} */
+};
+int	 store_audit_insert(struct store *, const struct store_audit *,
+	    char *err, size_t errlen);
+/* The newest limit entries, of one domain or all (NULL), oldest first. */
+int	 store_audit_list(struct store *, const char *domain_id, int limit,
+	    struct store_audit **, size_t *, char *err, size_t errlen);
+void	 store_audit_clear(struct store_audit *);
+void	 store_audit_list_free(struct store_audit *, size_t);
+
+/*
+ * guard-spec.c: a stored guardrail compiled (guard.h). NULL with err
+ * filled, fit for the operator, when it cannot be.
+ */
+struct guard;
+struct guard	*guard_spec_compile(const char *key, const char *kind,
+		    const char *action, const char *params_json, char *err,
+		    size_t errlen);
+
 /* admin.c: JSON-RPC 2.0 on the admin unix socket, served on the main loop. */
 struct admin;
 struct admin	*admin_start(struct agent *, char *err, size_t errlen);
@@ -769,6 +863,11 @@ struct admin_session {
  * when there is none). Caller frees the result.
  */
 char		*admin_handle(struct agent *, struct admin_session *,
+		    const char *line, size_t len);
+/* The same for a peer (NULL: the agent's own user), whom the audit names. */
+struct admin_peer;
+char		*admin_handle_peer(struct agent *, const struct admin_peer *,
+		    struct admin_session *,
 		    const char *line, size_t len);
 /* Root, the agent's own uid and members of the socket's group may connect. */
 int		 admin_peer_allowed(unsigned int uid, unsigned int gid,
@@ -899,8 +998,34 @@ int	 admin_session_wants(const struct admin_session *,
 char	*admin_logs_notification(const struct trace *);
 int	 admin_usage_get(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
+/*
+ * admin-audit.c: the audit log of admin writes. admin_audit_new() looks at
+ * the target before the method runs (free with admin_audit_free());
+ * admin_audit_record() stores the entry after it succeeded.
+ */
+struct admin_peer {
+	unsigned int	 uid;
+	char		 user[64];
+};
+/* Fill peer for uid: its user name from the password database. */
+void		 admin_peer_init(struct admin_peer *, unsigned int uid);
+struct admin_audit;
+struct admin_audit *admin_audit_new(struct agent *, const char *method,
+		    const struct cJSON *params);
+void		 admin_audit_free(struct admin_audit *);
+int		 admin_audit_record(struct agent *, const struct admin_audit *,
+		    const struct admin_peer *, const struct cJSON *result,
+		    char *err, size_t errlen);
+/* What changed between two result objects (NULL: none), never secrets. */
+struct cJSON	*admin_audit_diff(const struct cJSON *before,
+		    const struct cJSON *after);
+int	 admin_audit_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
 
 /* admin-token.c */
+/* A token as results show it: secret only from token.create, full for lists. */
+struct cJSON	*admin_token_json(const struct store_token *, const char *secret,
+		    int full);
 int	 admin_token_create(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 int	 admin_token_list(struct agent *, const struct cJSON *,
@@ -908,13 +1033,49 @@ int	 admin_token_list(struct agent *, const struct cJSON *,
 int	 admin_token_revoke(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 
+/* admin-guardrail.c */
+struct cJSON	*admin_guardrail_json(const struct store_guardrail *);
+int	 admin_guardrail_create(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_list(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_show(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_edit(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_delete(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_guardrail_test(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+/* Each key of a stored JSON array must name one of d's guardrails. */
+int	 admin_guardrail_check_keys(struct agent *,
+	    const struct store_domain *, const char *json, const char *param,
+	    struct admin_reply *);
+
+/*
+ * health.c: provider health checks in the background, every
+ * cfg.provider_check_interval seconds (NULL when that is 0). Free with
+ * health_stop(), before the event base; health_stop(NULL) is a no-op.
+ */
+struct health;
+struct health	*health_start(struct agent *);
+void		 health_stop(struct health *);
+
 /*
  * probe.c: a provider's health check and model list, one blocking libcurl
- * call (connect 3 s, total 5 s). Fills names (caller frees each and the
- * array) when names is not NULL. Returns 0, or -1 with err: never a secret.
+ * call (connect 3 s, total 5 s), aborted early once *cancel (when not NULL)
+ * becomes nonzero. Fills names (caller frees each and the array) when names
+ * is not NULL. Returns 0, or -1 with err: never a secret.
  */
 int	 probe_provider(const struct store_provider *, const struct vault *,
-	    char ***names, size_t *nnames, long *latency_ms, char *err,
+	    const int *cancel, char ***names, size_t *nnames, long *latency_ms,
+	    char *err, size_t errlen);
+/*
+ * Whether the backend serves model_id (its list, else GET /models/{id} on
+ * OpenAI-style servers): 0 yes, 1 no, -1 could not tell; err says why.
+ */
+int	 probe_model_served(const struct store_provider *,
+	    const struct vault *, const char *model_id, char *err,
 	    size_t errlen);
 
 #endif

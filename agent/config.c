@@ -54,6 +54,8 @@ static const struct config_key {
 	    offsetof(struct agent_config, trace_flush_ms), 1, 60000 },
 	{ "trace-retention-check-s", CONFIG_INT,
 	    offsetof(struct agent_config, trace_retention_check_s), 1, 86400 },
+	{ "provider-check-interval", CONFIG_INT,
+	    offsetof(struct agent_config, provider_check_interval), 0, 86400 },
 };
 
 /* Where state lives by default: $XDG_DATA_HOME/cube, /var/lib/cube for root. */
@@ -90,6 +92,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->drain_timeout_ms = 30000;
 	cfg->trace_flush_ms = 100;
 	cfg->trace_retention_check_s = 3600;
+	cfg->provider_check_interval = 60;
 }
 
 /* Fill what neither the file nor the options set. */
@@ -170,8 +173,8 @@ config_load_file(struct agent_config *cfg, const char *path, char *err,
 			*p = '\0';
 		for (key = line; isspace((unsigned char)*key); key++)
 			;
-		for (p = key + strlen(key); p > key &&
-		    isspace((unsigned char)p[-1]); )
+		p = key + strlen(key);
+		while (p > key && isspace((unsigned char)p[-1]))
 			*--p = '\0';
 		if (*key == '\0')
 			continue;

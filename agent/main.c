@@ -155,6 +155,7 @@ main(int argc, char **argv)
 	struct agent	 agent;
 	struct registry	*reg;
 	struct admin	*admin;
+	struct health	*health;
 	struct event	*sigterm, *sigint;
 	char		 err[512];
 
@@ -201,6 +202,7 @@ main(int argc, char **argv)
 	if (agent.cfg.metrics_listen != NULL && metrics_start(agent.base,
 	    agent.cfg.metrics_listen, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	health = health_start(&agent);
 
 	sigterm = evsignal_new(agent.base, SIGTERM, agent_signal, &agent);
 	sigint = evsignal_new(agent.base, SIGINT, agent_signal, &agent);
@@ -218,6 +220,7 @@ main(int argc, char **argv)
 	/* Every trace of a finished request is written before we exit. */
 	trace_writer_stop(agent.traces);
 	agent.traces = NULL;
+	health_stop(health);
 	admin_stop(admin);
 	metrics_stop();
 	event_free(sigterm);

@@ -1,6 +1,7 @@
 /*
- * A provider's health check: GET its model list with its credential, one
- * blocking libcurl call on the admin thread (connect 3 s, total 5 s).
+ * A provider's health check and model list: GET its model list with its
+ * credential, one blocking libcurl call (connect 3 s, total 5 s). The admin
+ * thread runs it for an operator's command, health.c on its own thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,20 @@ probe_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Abort the transfer once *cancel is set (health_stop at shutdown). */
+static int
+probe_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	const int	*cancel = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return __atomic_load_n(cancel, __ATOMIC_RELAXED) != 0;
+}
+
 /* Model names: OpenAI's {"data":[{"id"}]}, Ollama's {"models":[{"name"}]}. */
 static int
 probe_parse(const struct probe_body *b, int ollama, char ***names,
@@ -71,32 +86,30 @@ probe_parse(const struct probe_body *b, int ollama, char ***names,
 	return 0;
 }
 
-int
-probe_provider(const struct store_provider *p, const struct vault *vault,
-    char ***names, size_t *nnames, long *latency_ms, char *err,
-    size_t errlen)
+/*
+ * GET the provider's url + path with its credential. Returns 0 with the
+ * HTTP status and the body (caller frees body->data), or -1 with err.
+ */
+static int
+probe_get(const struct store_provider *p, const struct vault *vault,
+    const char *path, const int *cancel, struct probe_body *body,
+    long *status, long *latency_ms, char *err, size_t errlen)
 {
 	static char		 accept[] = "Accept: application/json";
 	struct curl_slist	*auth = NULL, head;
-	struct probe_body	 body;
 	struct timespec		 t0, t1;
 	char			*url, cerr[CURL_ERROR_SIZE];
 	CURL			*h;
 	CURLcode		 rc;
-	long			 status = 0;
-	int			 ollama, ret = -1;
+	int			 ret = -1;
 
-	if (names != NULL) {
-		*names = NULL;
-		*nnames = 0;
-	}
+	memset(body, 0, sizeof(*body));
+	*status = 0;
 	*latency_ms = 0;
-	ollama = strcmp(p->driver, "ollama") == 0;
 	if (p->credential != NULL && (auth = credential_header_new(vault,
 	    p->credential, p->credential_len, err, errlen)) == NULL)
 		return -1;
-	xasprintf(&url, "%s%s", p->url, ollama ? "/api/tags" : "/models");
-	memset(&body, 0, sizeof(body));
+	xasprintf(&url, "%s%s", p->url, path);
 	/* Our own node in front of the guarded one: never copied or freed by curl. */
 	head.data = accept;
 	head.next = auth;
@@ -114,8 +127,13 @@ probe_provider(const struct store_provider *p, const struct vault *vault,
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, &head);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cube-agent/" CUBE_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	if (cancel != NULL) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, probe_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, cancel);
+	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = curl_easy_perform(h);
@@ -123,32 +141,128 @@ probe_provider(const struct store_provider *p, const struct vault *vault,
 	*latency_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	if (rc != CURLE_OK) {
-		if (body.overflow)
+		if (body->overflow)
 			snprintf(err, errlen, "the answer is larger than %d"
 			    " bytes", PROBE_MAX_BODY);
+		else if (rc == CURLE_ABORTED_BY_CALLBACK)
+			snprintf(err, errlen, "cancelled");
 		else
 			snprintf(err, errlen, "%s", cerr[0] != '\0' ? cerr :
 			    curl_easy_strerror(rc));
+		free(body->data);
+		memset(body, 0, sizeof(*body));
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200 || status > 299) {
-		snprintf(err, errlen, "HTTP %ld from %s%s", status,
-		    ollama ? "/api/tags" : "/models",
-		    status == 401 || status == 403 ? " (check the credential)" :
-		    "");
-		goto out;
-	}
-	if (names != NULL && probe_parse(&body, ollama, names, nnames) != 0) {
-		snprintf(err, errlen, "the answer from %s is not a model list",
-		    ollama ? "/api/tags" : "/models");
-		goto out;
-	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	ret = 0;
 out:
 	curl_easy_cleanup(h);
 	credential_header_free(auth);
-	free(body.data);
 	free(url);
 	return ret;
+}
+
+static const char *
+probe_list_path(const struct store_provider *p)
+{
+	return strcmp(p->driver, "ollama") == 0 ? "/api/tags" : "/models";
+}
+
+int
+probe_provider(const struct store_provider *p, const struct vault *vault,
+    const int *cancel, char ***names, size_t *nnames, long *latency_ms,
+    char *err, size_t errlen)
+{
+	struct probe_body	 body;
+	const char		*path = probe_list_path(p);
+	long			 status;
+	int			 ret = -1;
+
+	if (names != NULL) {
+		*names = NULL;
+		*nnames = 0;
+	}
+	if (probe_get(p, vault, path, cancel, &body, &status, latency_ms, err,
+	    errlen) != 0)
+		return -1;
+	if (status < 200 || status > 299) {
+		snprintf(err, errlen, "HTTP %ld from %s%s", status, path,
+		    status == 401 || status == 403 ? " (check the credential)" :
+		    "");
+		goto out;
+	}
+	if (names != NULL && probe_parse(&body, strcmp(p->driver, "ollama") ==
+	    0, names, nnames) != 0) {
+		snprintf(err, errlen, "the answer from %s is not a model list",
+		    path);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(body.data);
+	return ret;
+}
+
+/* Is id one of names? Ollama's "llama3" is its "llama3:latest". */
+static int
+probe_listed(char **names, size_t n, const char *id, int ollama)
+{
+	size_t	i, len = strlen(id);
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i], id) == 0)
+			return 1;
+		if (ollama && strchr(id, ':') == NULL &&
+		    strncmp(names[i], id, len) == 0 &&
+		    strcmp(names[i] + len, ":latest") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the backend serves model_id: in its list, or else (OpenAI-style
+ * servers) known to GET /models/{id}, which answers for models a list
+ * leaves out. 0 served; 1 not served; -1 could not tell; err says why.
+ */
+int
+probe_model_served(const struct store_provider *p, const struct vault *vault,
+    const char *model_id, char *err, size_t errlen)
+{
+	struct probe_body	 body;
+	char			**names, *esc, *path;
+	size_t			 n, i;
+	long			 latency, status;
+	int			 ollama, listed;
+	CURL			*h;
+
+	ollama = strcmp(p->driver, "ollama") == 0;
+	if (probe_provider(p, vault, NULL, &names, &n, &latency, err,
+	    errlen) != 0)
+		return -1;
+	listed = probe_listed(names, n, model_id, ollama);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (listed)
+		return 0;
+	if (!ollama && (h = curl_easy_init()) != NULL) {
+		esc = curl_easy_escape(h, model_id, 0);
+		curl_easy_cleanup(h);
+		if (esc == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		xasprintf(&path, "/models/%s", esc);
+		curl_free(esc);
+		i = probe_get(p, vault, path, NULL, &body, &status, &latency,
+		    err, errlen);
+		free(path);
+		free(body.data);
+		if (i == 0 && status >= 200 && status <= 299)
+			return 0;
+	}
+	snprintf(err, errlen, "'%s' is not among the %zu model%s %s lists",
+	    model_id, n, n == 1 ? "" : "s", probe_list_path(p));
+	return 1;
 }

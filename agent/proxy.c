@@ -48,6 +48,13 @@ struct proxy_call {
 	struct meter			 meter;
 	int				 forwarded;	/* sent upstream */
 	int				 strip_usage;	/* usage we asked for */
+	/*
+	 * What the guardrails did (guard_report_hits() reads it; tracing
+	 * records it), the stream's output filter, and whether it blocked.
+	 */
+	struct guard_report		 guards;
+	struct guard_answer		*answer;
+	int				 blocked;
 };
 
 static const char *const proxy_routes[] = {
@@ -149,6 +156,9 @@ proxy_call_free(struct proxy_call *call)
 	proxy_trace_submit(call);
 	meter_clear(&call->meter);
 	upstream_cancel(call->up);
+	if (call->model != NULL)
+		guard_report_log(&call->guards, call->model->key);
+	guard_answer_free(call->answer);
 	if (call->reg != NULL)
 		registry_release(call->reg);
 	sse_free(call->sse);
@@ -290,11 +300,16 @@ proxy_on_response(void *arg, long status, const char *ctype)
 	struct proxy_call	*call = arg;
 
 	call->status = status;
+	call->guards.output = 1;
 	if (call->stream && status >= 200 && status < 300 && ctype != NULL &&
 	    strncasecmp(ctype, "text/event-stream", 17) == 0) {
 		call->relaying = 1;
 		metrics_stream(1);
 		call->sse = sse_new(PROXY_MAX_EVENT);
+		if (!guard_list_empty(&call->model->guard_out))
+			call->answer = guard_answer_new(
+			    &call->model->guard_out, &call->guards,
+			    call->route);
 		http_stream_start(call->req, 200, "text/event-stream");
 		return;
 	}
@@ -310,6 +325,15 @@ proxy_relay_event(void *arg, const char *event, size_t len)
 	/* The usage chunk we asked for is the gateway's, not the client's. */
 	if (meter_event(&call->meter, event, len) == METER_USAGE_ONLY &&
 	    call->strip_usage)
+		return 0;
+	/* Output guardrails: the event as they let it out, maybe nothing. */
+	if (call->answer != NULL && guard_answer_event(call->answer, event,
+	    len, &event, &len) == GUARD_BLOCKED) {
+		http_stream_write(call->req, event, len);
+		call->blocked = 1;
+		return -1;	/* stop the backend: the stream is over */
+	}
+	if (len == 0)
 		return 0;
 	if (http_stream_write(call->req, event, len) > HTTP_STREAM_HIGH_WATER &&
 	    !call->paused) {
@@ -388,6 +412,29 @@ proxy_reply_backend_error(struct proxy_call *call)
 	}
 }
 
+/* A whole answer, through the output guardrails. */
+static void
+proxy_reply_answer(struct proxy_call *call)
+{
+	char	*out;
+	size_t	 outlen;
+
+	switch (guard_answer_body(&call->model->guard_out, call->route,
+	    call->resp, call->resp_len, &out, &outlen, &call->guards)) {
+	case GUARD_PASS:
+		http_reply(call->req, 200, call->resp_type, call->resp,
+		    call->resp_len, NULL);
+		return;
+	case GUARD_BLOCKED:
+		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
+		break;
+	default:
+		break;
+	}
+	http_reply(call->req, 200, "application/json", out, outlen, NULL);
+	free(out);
+}
+
 static void
 proxy_on_done(void *arg, enum upstream_result res, const char *why)
 {
@@ -399,6 +446,14 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 	call->up = NULL;
 	r->on_abort = NULL;
 	r->on_drain = NULL;
+	if (call->blocked) {
+		/* An output guardrail ended the stream and cut the backend. */
+		call->trace->status = 200;
+		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
+		http_stream_end(r);
+		proxy_call_free(call);
+		return;
+	}
 	if (res != UPSTREAM_OK)
 		log_warnx("upstream %s for model %s: %s", res ==
 		    UPSTREAM_TIMEOUT ? "timeout" : "error", call->model->key,
@@ -407,6 +462,15 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		/* An event the backend ended with a bare CR is still held. */
 		if (res == UPSTREAM_OK)
 			sse_finish(call->sse, proxy_relay_event, call);
+		/* Text the output guardrails still hold, if the stream ended. */
+		if (call->answer != NULL && !call->blocked) {
+			const char	*out;
+			size_t		 outlen;
+
+			guard_answer_finish(call->answer, &out, &outlen);
+			if (outlen > 0)
+				http_stream_write(r, out, outlen);
+		}
 		/* Headers are out: an error can only be said in the stream. */
 		if (res != UPSTREAM_OK) {
 			n = api_error_body(ev + 6, sizeof(ev) - 8, res ==
@@ -433,8 +497,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 	else if (call->status >= 200 && call->status < 300) {
 		meter_answer(&call->meter, call->resp, call->resp_len);
 		call->trace->status = 200;
-		http_reply(r, 200, call->resp_type, call->resp, call->resp_len,
-		    NULL);
+		proxy_reply_answer(call);
 	} else
 		proxy_reply_backend_error(call);
 	proxy_call_free(call);
@@ -480,8 +543,9 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	};
 	struct trace		*tr = call->trace;
 	const struct reg_model	*m;
-	const char		*url;
-	char			 err[256], key[256];
+	const char		*url, *body = r->body;
+	char			 err[256], key[256], *guarded = NULL;
+	size_t			 len = r->body_len;
 	ssize_t			 klen;
 	int			 client_usage;
 
@@ -536,20 +600,47 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	call->model = m;
 	call->stream = stream.present && stream.type == JSCAN_TRUE;
 	tr->stream = call->stream;
+
+	/* 5. input guardrails: nothing blocked reaches the backend. */
+	switch (guard_input(m, r->body, r->body_len, &guarded, &len,
+	    &call->guards)) {
+	case GUARD_BLOCKED:
+		proxy_reject(call, TRACE_STEP_INPUT_GUARDRAIL,
+		    API_GUARDRAIL_VIOLATION, NULL, "The request was blocked by"
+		    " guardrail '%s'.", call->guards.blocked_by);
+		goto done;
+	case GUARD_REDACTED:
+		/* Spans moved: find the fields again in the redacted body. */
+		body = guarded;
+		if (jscan_object(body, len, PROXY_MAX_DEPTH, want,
+		    sizeof(want) / sizeof(want[0]), err, sizeof(err)) == -1) {
+			log_warnx("%s: redacted body: %s", __func__, err);
+			proxy_reject(call, TRACE_STEP_INPUT_GUARDRAIL,
+			    API_INVALID_REQUEST, NULL, "%s", err);
+			goto done;
+		}
+		break;
+	default:
+		len = r->body_len;
+		break;
+	}
+	/* What a domain that logs content keeps is what the model saw. */
 	meter_init(&call->meter, d->log_content);
 	if (d->log_content)
-		tr->prompt_text = xstrndup(r->body, r->body_len >
-		    PROXY_MAX_PROMPT_TEXT ? PROXY_MAX_PROMPT_TEXT : r->body_len);
+		tr->prompt_text = xstrndup(body, len > PROXY_MAX_PROMPT_TEXT ?
+		    PROXY_MAX_PROMPT_TEXT : len);
 	/* Streams end with their usage; what the client did not ask for, it does not see. */
 	client_usage = f.stream_options.present &&
 	    f.stream_options.type == JSCAN_OBJECT &&
-	    jscan_object_get(r->body, &f.stream_options, "include_usage",
+	    jscan_object_get(body, &f.stream_options, "include_usage",
 	    &usage_opt) && usage_opt.type == JSCAN_TRUE;
 	call->strip_usage = call->stream && call->route != ROUTE_EMBEDDINGS &&
 	    !client_usage;
-	call->body = rewrite_body(r->body, r->body_len, &f, m, call->route,
+	call->body = rewrite_body(body, len, &f, m, call->route,
 	    call->strip_usage, &call->body_len);
 	call->forwarded = 1;
+	free(guarded);
+	guarded = NULL;
 
 	url = call->route == ROUTE_CHAT ? m->url_chat :
 	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
@@ -562,6 +653,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	r->cb_arg = call;
 	return;
 done:
+	free(guarded);
 	proxy_call_free(call);
 }
 

@@ -199,6 +199,93 @@ registry_model_init(struct reg_model *m, const struct store_model *sm,
 	xasprintf(&m->url_embeddings, "%s/embeddings", p->base_url);
 }
 
+/* The domain's compiled guardrail called key, or NULL. */
+static const struct guard *
+registry_guard(const struct reg_domain *d, const char *key)
+{
+	size_t	lo = 0, hi = d->nguards, mid;
+	int	c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(key, guard_key(d->guards[mid]))) == 0)
+			return d->guards[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * A model's guardrail list from its stored JSON. A key that names no
+ * compiled guardrail (the admin checks make this a bug, or a pattern
+ * this PCRE2 no longer takes) fails closed: -1, and the model is not
+ * served.
+ */
+static int
+registry_guard_list(struct guard_list *l, const struct reg_domain *d,
+    const char *json, const char *model)
+{
+	cJSON		*a, *e;
+	int		 rc = 0;
+
+	if (json == NULL || (a = cJSON_Parse(json)) == NULL ||
+	    !cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0) {
+		cJSON_Delete(json != NULL ? a : NULL);
+		return 0;
+	}
+	l->guards = xcalloc(cJSON_GetArraySize(a), sizeof(*l->guards));
+	cJSON_ArrayForEach(e, a) {
+		if (!cJSON_IsString(e))
+			continue;
+		if ((l->guards[l->n] = registry_guard(d, e->valuestring)) ==
+		    NULL) {
+			log_warnx("model %s (domain %s): guardrail %s is"
+			    " missing; the model is not served", model, d->name,
+			    e->valuestring);
+			rc = -1;
+			continue;
+		}
+		l->n++;
+	}
+	cJSON_Delete(a);
+	return rc;
+}
+
+/* Compile the store's guardrails (sorted by domain, key) into domains. */
+static void
+registry_guards_init(struct registry *r, const struct store_guardrail *sg,
+    size_t nsg)
+{
+	struct reg_domain	*d;
+	struct guard		*g;
+	char			 err[256];
+	size_t			 i;
+
+	for (i = 0; i < nsg; i++)
+		if ((d = registry_domain_by_id(r, sg[i].domain_id)) != NULL)
+			d->nguards++;
+	for (i = 0; i < r->ndomains; i++) {
+		if (r->domains[i].nguards > 0)
+			r->domains[i].guards = xcalloc(r->domains[i].nguards,
+			    sizeof(*r->domains[i].guards));
+		r->domains[i].nguards = 0;
+	}
+	for (i = 0; i < nsg; i++) {
+		if ((d = registry_domain_by_id(r, sg[i].domain_id)) == NULL)
+			continue;
+		if ((g = guard_spec_compile(sg[i].key, sg[i].kind,
+		    sg[i].action, sg[i].params, err, sizeof(err))) == NULL) {
+			log_warnx("guardrail %s (domain %s): %s", sg[i].key,
+			    d->name, err);
+			continue;
+		}
+		d->guards[d->nguards++] = g;
+	}
+}
+
 /* One entry of GET /v1/models, OpenAI's shape. */
 static void
 registry_models_json_add(cJSON *data, const struct store_model *sm)
@@ -271,7 +358,9 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 	struct store_provider	*sp = NULL;
 	struct store_model	*sm = NULL;
 	struct store_token	*st = NULL;
-	size_t			 nsd = 0, nsp = 0, nsm = 0, nst = 0, i, j, k;
+	struct store_guardrail	*sg = NULL;
+	size_t			 nsd = 0, nsp = 0, nsm = 0, nst = 0, nsg = 0;
+	size_t			 i, j, k;
 	size_t			*fill = NULL;
 	cJSON			**lists = NULL;
 	struct reg_domain	*d;
@@ -280,10 +369,12 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 	if (store_domain_list(store, &sd, &nsd, err, errlen) != 0 ||
 	    store_provider_list(store, NULL, &sp, &nsp, err, errlen) != 0 ||
 	    store_model_list(store, NULL, &sm, &nsm, err, errlen) != 0 ||
-	    store_token_list(store, NULL, &st, &nst, err, errlen) != 0) {
+	    store_token_list(store, NULL, &st, &nst, err, errlen) != 0 ||
+	    store_guardrail_list(store, NULL, &sg, &nsg, err, errlen) != 0) {
 		store_domain_list_free(sd, nsd);
 		store_provider_list_free(sp, nsp);
 		store_model_list_free(sm, nsm);
+		store_token_list_free(st, nst);
 		return NULL;
 	}
 
@@ -317,6 +408,9 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 	for (i = 0; i < nsp; i++)
 		registry_provider_init(&r->providers[i], &sp[i], vault);
 
+	/* Guardrails, compiled once here and shared by every worker. */
+	registry_guards_init(r, sg, nsg);
+
 	/*
 	 * Models: count per domain, then fill each domain's array and its
 	 * /v1/models body (the store gives them in key order).
@@ -346,6 +440,11 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 		}
 		j = fill[d - r->domains]++;
 		registry_model_init(&d->models[j], &sm[i], &r->providers[k]);
+		if (registry_guard_list(&d->models[j].guard_in, d,
+		    sm[i].guard_in, sm[i].key) != 0 ||
+		    registry_guard_list(&d->models[j].guard_out, d,
+		    sm[i].guard_out, sm[i].key) != 0)
+			d->models[j].active = 0;
 		if (d->models[j].active)
 			registry_models_json_add(cJSON_GetObjectItem(
 			    lists[d - r->domains], "data"), &sm[i]);
@@ -398,6 +497,7 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 	store_provider_list_free(sp, nsp);
 	store_model_list_free(sm, nsm);
 	store_token_list_free(st, nst);
+	store_guardrail_list_free(sg, nsg);
 	return r;
 }
 
@@ -424,7 +524,12 @@ registry_free(struct registry *r)
 			free(m->url_chat);
 			free(m->url_completions);
 			free(m->url_embeddings);
+			free(m->guard_in.guards);
+			free(m->guard_out.guards);
 		}
+		for (j = 0; j < d->nguards; j++)
+			guard_free(d->guards[j]);
+		free(d->guards);
 		free(d->models);
 		free(d->name);
 		free(d->models_json);

@@ -98,8 +98,34 @@ static const char *const store_migrations[] = {
 	"  budget     INTEGER"
 	");"
 	"CREATE INDEX tokens_domain ON tokens(domain_id);",
+	/* 2: the audit log of admin writes; kept when its domain goes. */
+	"CREATE TABLE audit ("
+	"  id        INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at        INTEGER NOT NULL,"
+	"  uid       INTEGER NOT NULL,"
+	"  user      TEXT NOT NULL,"
+	"  method    TEXT NOT NULL,"
+	"  domain_id TEXT,"
+	"  domain    TEXT,"
+	"  target    TEXT NOT NULL,"
+	"  changes   TEXT NOT NULL DEFAULT '[]'"
+	");"
+	"CREATE INDEX audit_domain ON audit(domain_id, id);",
+	/* 3: guardrails; models name them in guard_in and guard_out. */
+	"CREATE TABLE guardrails ("
+	"  domain_id   TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
+	"  key         TEXT NOT NULL,"
+	"  kind        TEXT NOT NULL"
+	"              CHECK (kind IN ('pii','regex','keywords','length')),"
+	"  action      TEXT NOT NULL CHECK (action IN ('block','redact','log')),"
+	"  params      TEXT NOT NULL DEFAULT '{}',"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created_at  INTEGER NOT NULL,"
+	"  updated_at  INTEGER NOT NULL,"
+	"  PRIMARY KEY (domain_id, key)"
+	");",
 	/*
-	 * 2: traces, written by the trace writer (trace.c), and the hourly
+	 * 4: traces, written by the trace writer (trace.c), and the hourly
 	 * rollup it keeps beside them, which usage queries read. No foreign
 	 * keys: a trace outlives nothing, retention removes orphans. Traces
 	 * are clustered by domain, one B-tree insert each; ids, the writer's,

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -23,6 +22,8 @@ struct rpc_client {
 	size_t			 size;
 	enum rpc_client_status	 broken;	/* set once unusable */
 	char			 broken_err[256];
+	rpc_client_notify_cb	 notify;	/* NULL: drop notifications */
+	void			*notify_arg;
 };
 
 /* Outcomes that are not the agent's own error code. */
@@ -35,27 +36,6 @@ static const struct {
 	{ RPC_CLIENT_TIMEOUT,	EXIT_UNREACHABLE },
 	{ RPC_CLIENT_PROTOCOL,	EXIT_FAILED },
 };
-
-static int64_t
-rpc_client_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline, or -1 for no deadline. */
-static int
-rpc_client_left(int64_t deadline)
-{
-	int64_t	left;
-
-	if (deadline < 0)
-		return -1;
-	left = deadline - rpc_client_now_ms();
-	return left < 0 ? 0 : (int)left;
-}
 
 struct rpc_client *
 rpc_client_new(struct transport *t, int timeout_ms)
@@ -147,7 +127,7 @@ rpc_client_read_line(struct rpc_client *rc, int64_t deadline,
 		if (rc->len == rc->size)
 			rpc_client_grow(rc);
 		n = transport_read(rc->transport, rc->buf + rc->len,
-		    rc->size - rc->len, rpc_client_left(deadline), err, errlen);
+		    rc->size - rc->len, transport_left(deadline), err, errlen);
 		if (n == TRANSPORT_EOF) {
 			snprintf(err, errlen, "the agent closed the connection");
 			return RPC_CLIENT_TRANSPORT;
@@ -223,7 +203,7 @@ rpc_client_send(struct rpc_client *rc, int64_t id, const char *method,
 	line = xreallocarray(line, len + 2, 1);
 	line[len++] = '\n';
 	line[len] = '\0';
-	n = transport_write(rc->transport, line, len, rpc_client_left(deadline),
+	n = transport_write(rc->transport, line, len, transport_left(deadline),
 	    err, errlen);
 	free(line);
 	if (n == TRANSPORT_TIMEOUT) {
@@ -252,6 +232,42 @@ rpc_client_is_ours(const cJSON *reply, int64_t id)
 		return cJSON_HasObjectItem(reply, "error") &&
 		    !cJSON_HasObjectItem(reply, "method");
 	return 0;
+}
+
+/* A notification (a method, no id) goes to the callback, if any. */
+static void
+rpc_client_dispatch(struct rpc_client *rc, const cJSON *msg)
+{
+	const cJSON	*method, *id;
+
+	method = cJSON_GetObjectItemCaseSensitive(msg, "method");
+	id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	if (rc->notify == NULL || !cJSON_IsString(method) ||
+	    (id != NULL && !cJSON_IsNull(id)))
+		return;
+	rc->notify(method->valuestring,
+	    cJSON_GetObjectItemCaseSensitive(msg, "params"), rc->notify_arg);
+}
+
+/* Parse the first buffered line as an object; NULL (and err) if it is not. */
+static cJSON *
+rpc_client_parse_line(struct rpc_client *rc, size_t linelen, char *err,
+    size_t errlen)
+{
+	cJSON	*msg;
+
+	msg = cJSON_ParseWithLength(rc->buf, linelen);
+	rpc_client_consume(rc, linelen);
+	if (msg == NULL) {
+		snprintf(err, errlen, "reply is not JSON");
+		return NULL;
+	}
+	if (!cJSON_IsObject(msg)) {
+		cJSON_Delete(msg);
+		snprintf(err, errlen, "reply is not a JSON object");
+		return NULL;
+	}
+	return msg;
 }
 
 /* Take the result or the error out of our reply. */
@@ -291,7 +307,7 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
     cJSON **result, int *code, char *err, size_t errlen)
 {
 	enum rpc_client_status	 status;
-	int64_t			 id, deadline = -1;
+	int64_t			 id, deadline;
 	size_t			 linelen;
 	cJSON			*reply;
 
@@ -302,8 +318,7 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 		snprintf(err, errlen, "%s", rc->broken_err);
 		return rc->broken;
 	}
-	if (rc->timeout_ms >= 0)
-		deadline = rpc_client_now_ms() + rc->timeout_ms;
+	deadline = transport_deadline(rc->timeout_ms);
 	id = rc->next_id++;
 
 	status = rpc_client_send(rc, id, method, params, deadline, err, errlen);
@@ -319,19 +334,12 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 			rpc_client_consume(rc, linelen);
 			continue;
 		}
-		reply = cJSON_ParseWithLength(rc->buf, linelen);
-		rpc_client_consume(rc, linelen);
-		if (reply == NULL) {
-			snprintf(err, errlen, "reply is not JSON");
+		if ((reply = rpc_client_parse_line(rc, linelen, err,
+		    errlen)) == NULL)
 			return rpc_client_break(rc, RPC_CLIENT_PROTOCOL, err);
-		}
-		if (!cJSON_IsObject(reply)) {
-			cJSON_Delete(reply);
-			snprintf(err, errlen, "reply is not a JSON object");
-			return rpc_client_break(rc, RPC_CLIENT_PROTOCOL, err);
-		}
 		if (rpc_client_is_ours(reply, id))
 			break;
+		rpc_client_dispatch(rc, reply);
 		cJSON_Delete(reply);
 	}
 	status = rpc_client_decode(reply, result, code, err, errlen);
@@ -341,56 +349,48 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 	return status;
 }
 
-/*
- * Wait up to timeout_ms (< 0: forever) for the next notification, a
- * message with a method and no id, as a subscription sends them; stale
- * replies are skipped. A timeout leaves the client usable.
- */
+void
+rpc_client_set_notify(struct rpc_client *rc, rpc_client_notify_cb fn,
+    void *arg)
+{
+	rc->notify = fn;
+	rc->notify_arg = arg;
+}
+
 enum rpc_client_status
-rpc_client_notification(struct rpc_client *rc, int timeout_ms, char *method,
-    size_t methodlen, cJSON **params, char *err, size_t errlen)
+rpc_client_poll(struct rpc_client *rc, int timeout_ms, char *err,
+    size_t errlen)
 {
 	enum rpc_client_status	 status;
-	int64_t			 deadline = -1;
+	int64_t			 deadline;
 	size_t			 linelen;
 	cJSON			*msg;
-	const cJSON		*m;
+	char			*nl;
 
-	*params = NULL;
 	if (rc->broken != RPC_CLIENT_OK) {
 		snprintf(err, errlen, "%s", rc->broken_err);
 		return rc->broken;
 	}
-	if (timeout_ms >= 0)
-		deadline = rpc_client_now_ms() + timeout_ms;
+	deadline = transport_deadline(timeout_ms);
 	for (;;) {
+		nl = memchr(rc->buf, '\n', rc->len);
+		if (nl == NULL && transport_left(deadline) == 0 &&
+		    timeout_ms >= 0)
+			return RPC_CLIENT_OK;
 		status = rpc_client_read_line(rc, deadline, &linelen, err,
 		    errlen);
-		if (status == RPC_CLIENT_TIMEOUT) {
-			snprintf(err, errlen, "no notification within %d ms",
-			    timeout_ms);
-			return status;
-		}
+		if (status == RPC_CLIENT_TIMEOUT)
+			return RPC_CLIENT_OK;
 		if (status != RPC_CLIENT_OK)
 			return rpc_client_break(rc, status, err);
 		if (rpc_client_blank(rc->buf, linelen)) {
 			rpc_client_consume(rc, linelen);
 			continue;
 		}
-		msg = cJSON_ParseWithLength(rc->buf, linelen);
-		rpc_client_consume(rc, linelen);
-		if (msg == NULL || !cJSON_IsObject(msg)) {
-			cJSON_Delete(msg);
-			snprintf(err, errlen, "message is not a JSON object");
+		if ((msg = rpc_client_parse_line(rc, linelen, err,
+		    errlen)) == NULL)
 			return rpc_client_break(rc, RPC_CLIENT_PROTOCOL, err);
-		}
-		m = cJSON_GetObjectItemCaseSensitive(msg, "method");
-		if (cJSON_IsString(m) && !cJSON_HasObjectItem(msg, "id"))
-			break;
+		rpc_client_dispatch(rc, msg);
 		cJSON_Delete(msg);
 	}
-	snprintf(method, methodlen, "%s", m->valuestring);
-	*params = cJSON_DetachItemFromObjectCaseSensitive(msg, "params");
-	cJSON_Delete(msg);
-	return RPC_CLIENT_OK;
 }

@@ -78,16 +78,22 @@ enum rpc_client_status	 rpc_client_call(struct rpc_client *,
 			    size_t errlen);
 
 /*
- * Wait up to timeout_ms (< 0: forever) for the next notification (a
- * message with a method and no id, as logs.tail sends). On RPC_CLIENT_OK
- * method holds its name and *params its params (or NULL; caller frees
- * with cJSON_Delete). RPC_CLIENT_TIMEOUT leaves the client usable; other
- * failures do not. Notifications that arrive while rpc_client_call()
- * waits for its reply are dropped.
+ * Notifications (a method and no id, such as logs.tail's "logs.trace")
+ * that arrive while a call waits for its reply, or that rpc_client_poll
+ * reads, go to fn with their method and params (borrowed for the call;
+ * NULL when absent). Without a callback they are dropped.
  */
-enum rpc_client_status	 rpc_client_notification(struct rpc_client *,
-			    int timeout_ms, char *method, size_t methodlen,
-			    struct cJSON **params, char *err, size_t errlen);
+typedef void	(*rpc_client_notify_cb)(const char *method,
+		    const struct cJSON *params, void *arg);
+void			 rpc_client_set_notify(struct rpc_client *,
+			    rpc_client_notify_cb fn, void *arg);
+/*
+ * Hand whatever notifications arrive within timeout_ms to the callback.
+ * RPC_CLIENT_OK when the time ran out (with or without any); another
+ * status, with err, when the connection failed.
+ */
+enum rpc_client_status	 rpc_client_poll(struct rpc_client *, int timeout_ms,
+			    char *err, size_t errlen);
 
 /* cubectl's exit status for a call's outcome (EXIT_UNREACHABLE for I/O). */
 int			 rpc_client_exit_status(enum rpc_client_status, int code);

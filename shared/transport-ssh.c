@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libssh/libssh.h>
@@ -31,15 +30,6 @@ struct transport_ssh {
 	ssh_session	session;
 	ssh_channel	channel;
 };
-
-static int64_t
-transport_ssh_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The user's ~/.ssh/config, for what libssh does not read for us. */
 static char *
@@ -328,25 +318,21 @@ transport_ssh_read(struct transport *t, void *buf, size_t len,
     int timeout_ms, char *err, size_t errlen)
 {
 	struct transport_ssh	*ts = t->data;
-	int64_t			 deadline = -1, left;
+	int64_t			 deadline = transport_deadline(timeout_ms);
 	uint32_t		 want;
-	int			 n;
+	int			 n, left;
 
 	if (ts == NULL || ts->channel == NULL) {
 		snprintf(err, errlen, "not connected");
 		return TRANSPORT_ERROR;
 	}
 	want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-	if (timeout_ms >= 0)
-		deadline = transport_ssh_now_ms() + timeout_ms;
 	for (;;) {
-		left = deadline < 0 ? -1 : deadline - transport_ssh_now_ms();
-		if (deadline >= 0 && left <= 0) {
+		if ((left = transport_left(deadline)) == 0) {
 			snprintf(err, errlen, "timed out");
 			return TRANSPORT_TIMEOUT;
 		}
-		n = ssh_channel_read_timeout(ts->channel, buf, want, 0,
-		    left > INT32_MAX ? INT32_MAX : (int)left);
+		n = ssh_channel_read_timeout(ts->channel, buf, want, 0, left);
 		if (n > 0)
 			return n;
 		if (n == SSH_ERROR) {

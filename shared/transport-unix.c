@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "transport.h"
@@ -33,27 +32,6 @@ static const struct {
 	{ EPERM,	TRANSPORT_DENIED,	"permission denied" },
 };
 
-static int64_t
-transport_unix_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline (-1: none), never negative. */
-static int
-transport_unix_left(int64_t deadline)
-{
-	int64_t	left;
-
-	if (deadline < 0)
-		return -1;
-	left = deadline - transport_unix_now_ms();
-	return left < 0 ? 0 : (int)left;
-}
-
 /* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
 static int
 transport_unix_wait(int fd, short events, int64_t deadline, char *err,
@@ -66,7 +44,7 @@ transport_unix_wait(int fd, short events, int64_t deadline, char *err,
 		pfd.fd = fd;
 		pfd.events = events;
 		pfd.revents = 0;
-		n = poll(&pfd, 1, transport_unix_left(deadline));
+		n = poll(&pfd, 1, transport_left(deadline));
 		if (n > 0)
 			return 1;
 		if (n == 0)
@@ -156,15 +134,13 @@ transport_unix_read(struct transport *t, void *buf, size_t len,
     int timeout_ms, char *err, size_t errlen)
 {
 	struct transport_unix	*tu = t->data;
-	int64_t			 deadline = -1;
+	int64_t			 deadline = transport_deadline(timeout_ms);
 	ssize_t			 n;
 
 	if (tu == NULL) {
 		snprintf(err, errlen, "not connected");
 		return TRANSPORT_ERROR;
 	}
-	if (timeout_ms >= 0)
-		deadline = transport_unix_now_ms() + timeout_ms;
 	for (;;) {
 		n = recv(tu->fd, buf, len, 0);
 		if (n >= 0)
@@ -192,15 +168,13 @@ transport_unix_write(struct transport *t, const void *buf, size_t len,
 {
 	struct transport_unix	*tu = t->data;
 	const char		*p = buf;
-	int64_t			 deadline = -1;
+	int64_t			 deadline = transport_deadline(timeout_ms);
 	ssize_t			 n;
 
 	if (tu == NULL) {
 		snprintf(err, errlen, "not connected");
 		return -1;
 	}
-	if (timeout_ms >= 0)
-		deadline = transport_unix_now_ms() + timeout_ms;
 	while (len > 0) {
 		n = send(tu->fd, p, len, MSG_NOSIGNAL);
 		if (n >= 0) {

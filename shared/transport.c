@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "transport.h"
 #include "xmalloc.h"
@@ -62,4 +63,32 @@ transport_write(struct transport *t, const void *buf, size_t len,
     int timeout_ms, char *err, size_t errlen)
 {
 	return t->ops->write(t, buf, len, timeout_ms, err, errlen);
+}
+
+static int64_t
+transport_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+transport_deadline(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : transport_now_ms() + timeout_ms;
+}
+
+int
+transport_left(int64_t deadline)
+{
+	int64_t	left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - transport_now_ms();
+	if (left < 0)
+		return 0;
+	return left > INT32_MAX ? INT32_MAX : (int)left;
 }

@@ -7,6 +7,7 @@
 #define CUBE_TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* What a connect failure was, so callers can say what to do about it. */
@@ -83,6 +84,14 @@ ssize_t	 transport_read(struct transport *, void *buf, size_t len,
 /* Write all len bytes within timeout_ms. Returns 0, -1 or TRANSPORT_TIMEOUT. */
 int	 transport_write(struct transport *, const void *buf, size_t len,
 	    int timeout_ms, char *err, size_t errlen);
+
+/*
+ * Deadlines for the blocking calls above: transport_deadline(timeout_ms)
+ * is a CLOCK_MONOTONIC time in ms (-1: none, for timeout_ms < 0), and
+ * transport_left() the ms until it (-1: no deadline; never negative).
+ */
+int64_t	 transport_deadline(int timeout_ms);
+int	 transport_left(int64_t deadline);
 
 /* transport-unix.c */
 extern const struct transport_ops transport_unix_ops;

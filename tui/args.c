@@ -33,6 +33,8 @@ static int	args_check_duration(const struct args_flag *, const char *,
 		    struct args_value *, char *, size_t);
 static int	args_check_url(const struct args_flag *, const char *,
 		    struct args_value *, char *, size_t);
+static int	args_check_list(const struct args_flag *, const char *,
+		    struct args_value *, char *, size_t);
 
 static cJSON	*args_json_true(const struct args_value *);
 static cJSON	*args_json_false(const struct args_value *);
@@ -43,6 +45,7 @@ static cJSON	*args_json_bool(const struct args_value *);
 static cJSON	*args_json_integer(const struct args_value *);
 static cJSON	*args_json_number(const struct args_value *);
 static cJSON	*args_json_usd(const struct args_value *);
+static cJSON	*args_json_list(const struct args_value *);
 
 /* Per type: does it take a value, how to check it, how to send it. */
 static const struct {
@@ -63,6 +66,7 @@ static const struct {
 	[ARGS_USD] =	  { 1, args_check_usd,		args_json_usd },
 	[ARGS_DURATION] = { 1, args_check_duration,	args_json_integer },
 	[ARGS_URL] =	  { 1, args_check_url,		args_json_string },
+	[ARGS_LIST] =	  { 1, args_check_list,		args_json_list },
 };
 
 /* Duration units, largest first for nothing but reading. */
@@ -314,6 +318,68 @@ args_check_url(const struct args_flag *f, const char *s,
 		}
 	}
 	return 0;
+}
+
+/* Comma-separated items, each non-empty, within max, charset or choices. */
+static int
+args_check_list(const struct args_flag *f, const char *s,
+    struct args_value *v, char *err, size_t errlen)
+{
+	const char	*p, *end;
+	size_t		 n, i;
+
+	(void)v;
+	for (p = s;; p = end + 1) {
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		n = end - p;
+		if (n == 0 || (f->max > 0 && n > (size_t)f->max)) {
+			snprintf(err, errlen, "%s: each of '%s' must be 1 to"
+			    " %lld characters", f->name, s, (long long)(f->max >
+			    0 ? f->max : 4096));
+			return -1;
+		}
+		for (i = 0; f->charset != NULL && i < n; i++)
+			if (strchr(f->charset, p[i]) == NULL) {
+				snprintf(err, errlen, "%s: '%.*s' may not"
+				    " contain '%c'", f->name, (int)n, p, p[i]);
+				return -1;
+			}
+		for (i = 0; f->choices != NULL && f->choices[i] != NULL; i++)
+			if (strlen(f->choices[i]) == n &&
+			    strncmp(f->choices[i], p, n) == 0)
+				break;
+		if (f->choices != NULL && f->choices[i] == NULL) {
+			snprintf(err, errlen, "%s: '%.*s' is not one of the"
+			    " choices", f->name, (int)n, p);
+			return -1;
+		}
+		if (*end == '\0')
+			return 0;
+	}
+}
+
+static cJSON *
+args_json_list(const struct args_value *v)
+{
+	const char	*p, *end;
+	char		*word;
+	cJSON		*a, *item;
+
+	if ((a = cJSON_CreateArray()) == NULL)
+		return NULL;
+	for (p = v->string;; p = end + 1) {
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		word = xstrndup(p, end - p);
+		item = cJSON_CreateString(word);
+		free(word);
+		if (item == NULL)
+			fatalx("%s: out of memory", __func__);
+		cJSON_AddItemToArray(a, item);
+		if (*end == '\0')
+			return a;
+	}
 }
 
 /* Check s as a value of f and fill v; 0, or -1 with a message naming f. */

@@ -1,8 +1,8 @@
 /*
  * cubectl apply: make the agent match a document (document.c). The whole
  * document is checked, keys are read and sealed and existing providers
- * compared before the first change; then domains, providers and models
- * are created or changed in that order, and every object is reported as
+ * compared before the first change; then domains, providers, guardrails
+ * and models are created or changed in that order, and every object is reported as
  * created, changed or unchanged. Nothing missing from the document is
  * deleted, and tokens are never created: their secret shows only once.
  */
@@ -216,6 +216,35 @@ apply_plan_provider(struct cubectl *c, struct apply_plan *plan,
 	return EXIT_OK;
 }
 
+/* A guardrail: created when the agent lacks it, else edited to match. */
+static void
+apply_plan_guardrail(struct apply_plan *plan, const char *domain,
+    const cJSON *g, const cJSON *have)
+{
+	struct apply_step	*s;
+	const cJSON		*hg;
+	const char		*key = apply_string(g, "key");
+	cJSON			*changes;
+
+	hg = document_find(cJSON_GetObjectItemCaseSensitive(have,
+	    "guardrails"), "key", key);
+	if (hg == NULL) {
+		s = apply_step_add(plan, APPLY_CREATED, "guardrail", domain,
+		    key);
+		apply_call_add(s, "guardrail.create", apply_params(domain,
+		    document_guardrail_settings(g)));
+		return;
+	}
+	if ((changes = document_guardrail_changes(g, hg)) == NULL) {
+		apply_step_add(plan, APPLY_UNCHANGED, "guardrail", domain, key);
+		return;
+	}
+	if (cJSON_AddStringToObject(changes, "key", key) == NULL)
+		fatalx("%s: out of memory", __func__);
+	s = apply_step_add(plan, APPLY_CHANGED, "guardrail", domain, key);
+	apply_call_add(s, "guardrail.edit", apply_params(domain, changes));
+}
+
 static void
 apply_plan_model(struct apply_plan *plan, const char *domain,
     const cJSON *m, const cJSON *have)
@@ -277,6 +306,9 @@ apply_plan_domain(struct cubectl *c, struct apply_plan *plan,
 		    EXIT_OK)
 			return rc;
 	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d,
+	    "guardrails"))
+		apply_plan_guardrail(plan, name, e, have);
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "models"))
 		apply_plan_model(plan, name, e, have);
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "tokens")) {
@@ -291,45 +323,20 @@ apply_plan_domain(struct cubectl *c, struct apply_plan *plan,
 static int
 apply_read(const char *path, char **text, size_t *len)
 {
-	FILE	*f;
-	size_t	 n, size = 0, cap = 8192;
-	char	*buf;
-	int	 failed;
+	char	err[1024];
 
-	if (strcmp(path, "-") == 0)
-		f = stdin;
-	else if ((f = fopen(path, "r")) == NULL) {
-		output_error("-f: %s: %s", path, strerror(errno));
+	if (file_read(path, RPC_MAX_FRAME, text, len, err, sizeof(err)) ==
+	    -1) {
+		output_error("-f: %s", err);
 		return EXIT_USAGE;
 	}
-	buf = xmalloc(cap);
-	while ((n = fread(buf + size, 1, cap - size, f)) > 0) {
-		size += n;
-		if (size > RPC_MAX_FRAME)
-			break;
-		if (size == cap) {
-			cap *= 2;
-			buf = xreallocarray(buf, cap, 1);
-		}
-	}
-	failed = ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (failed || size > RPC_MAX_FRAME) {
-		output_error("-f: %s: %s", path, failed ? strerror(errno) :
-		    "larger than 4 MiB");
-		free(buf);
-		return EXIT_USAGE;
-	}
-	*text = buf;
-	*len = size;
 	return EXIT_OK;
 }
 
 static void
 apply_print(const struct apply_step *s)
 {
-	printf("%-9s  %-8s  %s%s%s%s%s\n", apply_actions[s->action], s->kind,
+	printf("%-9s  %-9s  %s%s%s%s%s\n", apply_actions[s->action], s->kind,
 	    s->domain, strcmp(s->kind, "domain") != 0 ? "/" : "",
 	    strcmp(s->kind, "domain") != 0 ? (s->name != NULL ? s->name :
 	    "-") : "", s->note != NULL ? "  # " : "",

@@ -13,9 +13,9 @@
 #include "log.h"
 #include "rpc.h"
 
-/* The domain's providers, models and tokens, listed by the agent. */
+/* The domain's providers, guardrails, models and tokens, by the agent. */
 static const char *const cmd_export_lists[] = {
-	"provider.list", "model.list", "token.list"
+	"provider.list", "guardrail.list", "model.list", "token.list"
 };
 #define CMD_EXPORT_NLISTS \
 	(sizeof(cmd_export_lists) / sizeof(cmd_export_lists[0]))
@@ -42,7 +42,7 @@ cmd_export_domain(struct cubectl *c, const cJSON *domain, cJSON *domains)
 	}
 	if (rc == EXIT_OK)
 		cJSON_AddItemToArray(domains, document_domain_new(domain,
-		    lists[0], lists[1], lists[2]));
+		    lists[0], lists[1], lists[2], lists[3]));
 	for (i = 0; i < CMD_EXPORT_NLISTS; i++)
 		cJSON_Delete(lists[i]);
 	return rc;

@@ -79,34 +79,36 @@ cmd_logs_line(struct cubectl *c, const cJSON *trace)
 	fflush(stdout);
 }
 
+/* A notification while following: print the traces, ignore the rest. */
+static void
+cmd_logs_notify(const char *method, const cJSON *params, void *arg)
+{
+	if (strcmp(method, "logs.trace") == 0 && cJSON_IsObject(params))
+		cmd_logs_line(arg, params);
+}
+
 /* Follow: subscribe, then print each logs.trace notification until EOF. */
 static int
 cmd_logs_follow(struct cubectl *c, const struct cmd_entry *ce,
     const struct args *a)
 {
-	cJSON			*params, *result, *trace;
+	cJSON			*params, *result;
 	enum rpc_client_status	 status;
-	char			 method[64], err[1024];
+	char			 err[1024];
 	int			 rc;
 
 	params = cmd_params(ce, a);
 	cJSON_DeleteItemFromObjectCaseSensitive(params, "limit");
+	rpc_client_set_notify(c->rpc, cmd_logs_notify, c);
 	if ((rc = client_call(c, "logs.tail", params, &result)) != EXIT_OK)
 		return rc;
 	cJSON_Delete(result);
-	for (;;) {
-		status = rpc_client_notification(c->rpc, -1, method,
-		    sizeof(method), &trace, err, sizeof(err));
-		if (status != RPC_CLIENT_OK) {
-			output_error("%s %s: %s", status == RPC_CLIENT_TRANSPORT ?
-			    "lost the agent" : "bad message from the agent",
-			    c->where, err);
-			return rpc_client_exit_status(status, 0);
-		}
-		if (strcmp(method, "logs.trace") == 0 && cJSON_IsObject(trace))
-			cmd_logs_line(c, trace);
-		cJSON_Delete(trace);
-	}
+	while ((status = rpc_client_poll(c->rpc, -1, err, sizeof(err))) ==
+	    RPC_CLIENT_OK)
+		;
+	output_error("%s %s: %s", status == RPC_CLIENT_TRANSPORT ?
+	    "lost the agent" : "bad message from the agent", c->where, err);
+	return rpc_client_exit_status(status, 0);
 }
 
 int

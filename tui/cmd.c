@@ -27,6 +27,12 @@ const char *const cmd_categories[] = { "llm", "embedding", NULL };
 static const char *const cmd_inactive[] = { "inactive", NULL };
 static const char *const cmd_usage_by[] = { "model", "token", "hour", "day",
 	NULL };
+static const char *const cmd_guard_kinds[] = { "pii", "regex", "keywords",
+	"length", NULL };
+static const char *const cmd_guard_actions[] = { "block", "redact", "log",
+	NULL };
+static const char *const cmd_guard_types[] = { "email", "phone", "card",
+	"iban", "ssn", "ipv4", "secret", NULL };
 
 const struct args_flag cmd_global_flags[] = {
 	{ .name = "-H", .type = ARGS_STRING, .metavar = "[USER@]HOST[:PORT]",
@@ -66,6 +72,15 @@ static const struct args_flag cmd_arg_provider = {
 static const struct args_flag cmd_arg_model = {
 	.name = "KEY", .type = ARGS_STRING, .metavar = "KEY", .param = "key",
 	.charset = CHARSET_KEY, .max = 128, .help = "the model's key"
+};
+static const struct args_flag cmd_arg_guardrail_new = {
+	.name = "KEY", .type = ARGS_STRING, .metavar = "KEY", .param = "key",
+	.charset = CHARSET_KEY, .max = 128,
+	.help = "the guardrail: 1-128 of A-Z, a-z, 0-9, ., _, :, / and -"
+};
+static const struct args_flag cmd_arg_guardrail = {
+	.name = "KEY", .type = ARGS_STRING, .metavar = "KEY", .param = "key",
+	.charset = CHARSET_KEY, .max = 128, .help = "the guardrail's key"
 };
 static const struct args_flag cmd_arg_token = {
 	.name = "ID", .type = ARGS_STRING, .metavar = "ID", .param = "id",
@@ -132,8 +147,16 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	FLAG_END
 };
 
-/* Flags model deploy and model edit share. */
-#define FLAGS_MODEL_SETTINGS \
+/* Skip the pre-flight check that the backend serves the model id. */
+#define FLAG_FORCE \
+	{ .name = "--force", .type = ARGS_SWITCH, .param = "force", \
+	  .help = "deploy even if the backend does not list the model id" }
+
+/*
+ * Flags model deploy and model edit share; edit groups --guard-in with
+ * --no-guard-in (and out), deploy has no groups for them (0).
+ */
+#define FLAGS_MODEL_SETTINGS(ingroup, outgroup) \
 	{ .name = "--category", .type = ARGS_ENUM, .param = "category", \
 	  .choices = cmd_categories, .help = "llm (default) or embedding" }, \
 	{ .name = "--tools", .type = ARGS_SWITCH, .param = "tools", \
@@ -157,10 +180,10 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	  .help = "system prompt added when the request has none" }, \
 	{ .name = "--guard-in", .type = ARGS_STRING, .metavar = "KEY", \
 	  .param = "guard_in", .flags = ARGS_MULTI, .charset = CHARSET_KEY, \
-	  .help = "input guardrail" }, \
+	  .group = ingroup, .help = "input guardrail" }, \
 	{ .name = "--guard-out", .type = ARGS_STRING, .metavar = "KEY", \
 	  .param = "guard_out", .flags = ARGS_MULTI, .charset = CHARSET_KEY, \
-	  .help = "output guardrail" }, \
+	  .group = outgroup, .help = "output guardrail" }, \
 	{ .name = "--description", .type = ARGS_STRING, .metavar = "S", \
 	  .param = "description", .flags = ARGS_EMPTY, .max = 4096, \
 	  .help = "free text for operators" }, \
@@ -181,7 +204,8 @@ static const struct args_flag cmd_model_deploy_flags[] = {
 	{ .name = "--key", .type = ARGS_STRING, .metavar = "K", .param = "key",
 	  .charset = CHARSET_KEY, .max = 128,
 	  .help = "what clients send as model (default: from --name)" },
-	FLAGS_MODEL_SETTINGS,
+	FLAGS_MODEL_SETTINGS(0, 0),
+	FLAG_FORCE,
 	FLAG_END
 };
 
@@ -198,11 +222,16 @@ static const struct args_flag cmd_model_edit_flags[] = {
 	{ .name = "--model-id", .type = ARGS_STRING, .metavar = "ID",
 	  .param = "model_id", .max = 512,
 	  .help = "the model's id at the provider" },
-	FLAGS_MODEL_SETTINGS,
+	FLAGS_MODEL_SETTINGS(3, 4),
 	{ .name = "--no-tools", .type = ARGS_FALSE, .param = "tools",
 	  .group = 1, .help = "the model cannot call tools" },
 	{ .name = "--no-vision", .type = ARGS_FALSE, .param = "vision",
 	  .group = 2, .help = "the model does not take images" },
+	{ .name = "--no-guard-in", .type = ARGS_NULL, .param = "guard_in",
+	  .group = 3, .help = "remove every input guardrail" },
+	{ .name = "--no-guard-out", .type = ARGS_NULL, .param = "guard_out",
+	  .group = 4, .help = "remove every output guardrail" },
+	FLAG_FORCE,
 	FLAG_END
 };
 
@@ -222,6 +251,52 @@ static const struct args_flag cmd_token_create_flags[] = {
 	{ .name = "--model", .type = ARGS_STRING, .metavar = "KEY",
 	  .param = "models", .flags = ARGS_MULTI, .charset = CHARSET_KEY,
 	  .max = 128, .help = "allow only this model" },
+	FLAG_END
+};
+
+/* What guardrail create and edit take; create needs kind and action. */
+#define FLAGS_GUARDRAIL(req) \
+	FLAG_DOMAIN, \
+	{ .name = "--kind", .type = ARGS_ENUM, .param = "kind", \
+	  .flags = req, .choices = cmd_guard_kinds, \
+	  .help = "pii, regex, keywords or length" }, \
+	{ .name = "--action", .type = ARGS_ENUM, .param = "action", \
+	  .flags = req, .choices = cmd_guard_actions, \
+	  .help = "block, redact or log what matches" }, \
+	{ .name = "--types", .type = ARGS_LIST, .metavar = "T,T...", \
+	  .param = "types", .choices = cmd_guard_types, \
+	  .help = "pii: email,phone,card,iban,ssn,ipv4,secret (default all)" }, \
+	{ .name = "--pattern", .type = ARGS_STRING, .metavar = "REGEX", \
+	  .param = "patterns", .flags = ARGS_MULTI, .max = 1024, \
+	  .help = "regex: a PCRE2 pattern" }, \
+	{ .name = "--words", .type = ARGS_LIST, .metavar = "W,W...", \
+	  .param = "words", .max = 128, \
+	  .help = "keywords: words and phrases, any case" }, \
+	{ .name = "--max-chars", .type = ARGS_INT, .metavar = "N", \
+	  .param = "max_chars", .min = 1, .max = 100000000, \
+	  .help = "length: characters of text at most" }, \
+	{ .name = "--max-messages", .type = ARGS_INT, .metavar = "N", \
+	  .param = "max_messages", .min = 1, .max = 100000, \
+	  .help = "length: messages in a request at most" }, \
+	{ .name = "--description", .type = ARGS_STRING, .metavar = "S", \
+	  .param = "description", .flags = ARGS_EMPTY, .max = 4096, \
+	  .help = "free text for operators" }
+
+static const struct args_flag cmd_guardrail_create_flags[] = {
+	FLAGS_GUARDRAIL(ARGS_REQUIRED),
+	FLAG_END
+};
+
+static const struct args_flag cmd_guardrail_edit_flags[] = {
+	FLAGS_GUARDRAIL(0),
+	FLAG_END
+};
+
+static const struct args_flag cmd_guardrail_test_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--text", .type = ARGS_STRING, .metavar = "TEXT",
+	  .param = "text", .flags = ARGS_REQUIRED | ARGS_EMPTY,
+	  .max = 262144, .help = "the text to run the guardrail over" },
 	FLAG_END
 };
 
@@ -258,10 +333,51 @@ static const struct args_flag cmd_usage_flags[] = {
 	FLAG_END
 };
 
+static const struct args_flag cmd_audit_flags[] = {
+	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
+	  .metavar = "DOMAIN", .param = "domain",
+	  .help = "only this domain's entries (id or name)" },
+	{ .name = "-n", .type = ARGS_INT, .metavar = "N", .param = "limit",
+	  .min = 1, .max = 10000, .help = "the newest N entries (default 50)" },
+	FLAG_END
+};
+
 static const struct args_flag cmd_apply_flags[] = {
 	{ .name = "-f", .alias = "--file", .type = ARGS_STRING,
 	  .metavar = "FILE", .flags = ARGS_REQUIRED,
 	  .help = "the document (- for standard input)" },
+	FLAG_END
+};
+
+#define CHARSET_HEX	"0123456789abcdefABCDEF"
+
+/* Evidence files, then what it must show. */
+static const struct args_flag cmd_verify_flags[] = {
+	{ .name = "--report", .type = ARGS_STRING, .metavar = "FILE",
+	  .group = 1, .help = "an AMD SEV-SNP attestation report (1184 bytes)" },
+	{ .name = "--quote", .type = ARGS_STRING, .metavar = "FILE",
+	  .group = 1, .help = "an Intel TDX quote (version 4 or 5)" },
+	{ .name = "--vcek", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "the VCEK (or VLEK) that signed the report, DER or PEM" },
+	{ .name = "--chain", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "ASK and ARK, PEM (default: AMD's, built in; the ARK must"
+	      " be one of them)" },
+	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "trust this root instead of the built-in Intel SGX Root CA" },
+	{ .name = "--report-data", .type = ARGS_STRING, .metavar = "HEX",
+	  .charset = CHARSET_HEX, .max = 128,
+	  .help = "expected report_data (up to 64 bytes, zero-padded)" },
+	{ .name = "--expect-measurement", .type = ARGS_STRING,
+	  .metavar = "HEX", .charset = CHARSET_HEX, .max = 96,
+	  .help = "expected measurement (SNP) or MRTD (TDX), 48 bytes" },
+	{ .name = "--min-tcb", .type = ARGS_STRING, .metavar = "HEX",
+	  .charset = CHARSET_HEX, .max = 32,
+	  .help = "minimum TCB, byte by byte: SNP reported TCB (8 bytes)"
+	      " or TDX TEE_TCB_SVN (16)" },
+	{ .name = "--allow-debug", .type = ARGS_SWITCH,
+	  .help = "accept a guest whose host may debug it" },
+	{ .name = "--now", .type = ARGS_STRING, .metavar = "RFC3339",
+	  .help = "check certificates at this time (default: now)" },
 	FLAG_END
 };
 
@@ -272,11 +388,14 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "domain",	"tenants: each has its own providers, models, tokens" },
 	{ "provider",	"backends a domain's models are served by" },
 	{ "model",	"what clients ask for, mapped to a provider's model" },
+	{ "guardrail",	"filters on prompts and answers, bound to models" },
 	{ "token",	"API tokens for inference" },
 	{ "logs",	"traces of inference requests" },
 	{ "usage",	"requests, tokens and spend of a domain" },
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
+	{ "verify",	"attestation evidence, offline: no agent needed" },
+	{ "audit",	"who changed what, and when" },
 };
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
@@ -342,6 +461,27 @@ const struct cmd_entry cmd_table[] = {
 	  cmd_in_domain_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
 	  "delete a model" },
 
+	{ "guardrail", "create", "guardrail.create", &cmd_arg_guardrail_new,
+	  cmd_guardrail_create_flags, CMD_NEW, CMD_OUTPUT_OBJECT,
+	  cmd_guardrail_fields, NULL,
+	  "create a guardrail; bind it with model edit --guard-in/--guard-out" },
+	{ "guardrail", "list", "guardrail.list", NULL, cmd_in_domain_flags, 0,
+	  CMD_OUTPUT_LIST, cmd_guardrail_columns, NULL,
+	  "list a domain's guardrails" },
+	{ "guardrail", "show", "guardrail.show", &cmd_arg_guardrail,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, cmd_guardrail_fields,
+	  NULL, "show one guardrail" },
+	{ "guardrail", "edit", "guardrail.edit", &cmd_arg_guardrail,
+	  cmd_guardrail_edit_flags, CMD_EDIT, CMD_OUTPUT_OBJECT,
+	  cmd_guardrail_fields, NULL, "change a guardrail" },
+	{ "guardrail", "delete", "guardrail.delete", &cmd_arg_guardrail,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
+	  "delete a guardrail no model uses" },
+	{ "guardrail", "test", "guardrail.test", &cmd_arg_guardrail,
+	  cmd_guardrail_test_flags, 0, CMD_OUTPUT_OBJECT,
+	  cmd_guardrail_test_fields, cmd_guardrail_test,
+	  "show what a guardrail would block or redact in a text" },
+
 	{ "token", "create", "token.create", NULL, cmd_token_create_flags, 0,
 	  CMD_OUTPUT_OBJECT, cmd_token_fields, cmd_token_create,
 	  "create an API token; its secret is shown once" },
@@ -365,6 +505,13 @@ const struct cmd_entry cmd_table[] = {
 	{ "apply", NULL, NULL, NULL, cmd_apply_flags, 0, CMD_OUTPUT_OBJECT,
 	  NULL, cmd_apply,
 	  "create and change what differs from a document; never deletes" },
+
+	{ "verify", NULL, NULL, NULL, cmd_verify_flags, 0, CMD_OUTPUT_OBJECT,
+	  NULL, cmd_verify,
+	  "check SEV-SNP or TDX evidence offline; exit 1 naming what failed" },
+	{ "audit", NULL, "audit.list", NULL, cmd_audit_flags, 0,
+	  CMD_OUTPUT_LIST, cmd_audit_columns, NULL,
+	  "show the audit log of changes, oldest first" },
 };
 const size_t cmd_table_size = sizeof(cmd_table) / sizeof(cmd_table[0]);
 
@@ -821,6 +968,7 @@ cmd_output(struct cubectl *c, const struct cmd_entry *ce,
 		if (!cJSON_IsObject(result))
 			break;
 		output_object(ce->fields, result);
+		output_warnings(result);
 		return EXIT_OK;
 	case CMD_OUTPUT_DELETED:
 		printf("deleted %s %s\n", ce->noun, a->positional[0]);

@@ -28,6 +28,8 @@ enum args_type {
 	ARGS_USD,		/* money_parse_usd, sent as its exact string */
 	ARGS_DURATION,		/* 30d, 12h, 90m, 3600s, 1h30m; seconds min..max */
 	ARGS_URL,		/* http:// or https:// */
+	ARGS_LIST,		/* a,b,c: each as ARGS_STRING (or one of
+				   choices); sent as an array */
 };
 
 #define ARGS_REQUIRED	0x1	/* must be given */
@@ -113,6 +115,7 @@ enum output_format {
 	OUTPUT_PLAIN,		/* strings as they are, bools true/false */
 	OUTPUT_ONOFF,		/* bools as on/off */
 	OUTPUT_YESNO,		/* bools as yes/no */
+	OUTPUT_OKFAILED,	/* bools as ok/FAILED */
 };
 
 struct output_field {
@@ -129,6 +132,7 @@ char	*output_value(const struct cJSON *, enum output_format);
 const struct cJSON *output_lookup(const struct cJSON *, const char *);
 void	 output_error(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
+void	 output_warnings(const struct cJSON *);
 
 /*
  * document.c: what cubectl export writes and cubectl apply reads,
@@ -139,7 +143,7 @@ void	 output_error(const char *, ...)
 struct cJSON	*document_new(void);
 struct cJSON	*document_domain_new(const struct cJSON *,
 		    const struct cJSON *, const struct cJSON *,
-		    const struct cJSON *);
+		    const struct cJSON *, const struct cJSON *);
 struct cJSON	*document_parse(const char *, size_t, char *, size_t);
 int		 document_check(const struct cJSON *, const struct cJSON *,
 		    char *, size_t);
@@ -150,8 +154,14 @@ struct cJSON	*document_domain_changes(const struct cJSON *,
 struct cJSON	*document_model_changes(const struct cJSON *,
 		    const struct cJSON *);
 struct cJSON	*document_model_settings(const struct cJSON *);
+struct cJSON	*document_guardrail_changes(const struct cJSON *,
+		    const struct cJSON *);
+struct cJSON	*document_guardrail_settings(const struct cJSON *);
 void		 document_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+
+/* file.c */
+int	 file_read(const char *, size_t, char **, size_t *, char *, size_t);
 
 /* cmd.c: the command table and everything generated from it. */
 
@@ -218,7 +228,10 @@ int	 cmd_output(struct cubectl *, const struct cmd_entry *,
 /* complete.c: the table for shell completions (cubectl __complete). */
 void	 complete_print(FILE *);
 
-/* cmd-status.c, cmd-domain.c, cmd-provider.c, cmd-model.c, cmd-token.c */
+/*
+ * cmd-status.c, cmd-domain.c, cmd-provider.c, cmd-model.c, cmd-token.c,
+ * cmd-guardrail.c
+ */
 extern const struct output_field	 cmd_status_fields[];
 extern const struct output_field	 cmd_domain_columns[];
 extern const struct output_field	 cmd_domain_fields[];
@@ -227,8 +240,12 @@ extern const struct output_field	 cmd_provider_fields[];
 extern const struct output_field	 cmd_provider_test_fields[];
 extern const struct output_field	 cmd_model_columns[];
 extern const struct output_field	 cmd_model_fields[];
+extern const struct output_field	 cmd_guardrail_columns[];
+extern const struct output_field	 cmd_guardrail_fields[];
+extern const struct output_field	 cmd_guardrail_test_fields[];
 extern const struct output_field	 cmd_token_columns[];
 extern const struct output_field	 cmd_token_fields[];
+extern const struct output_field	 cmd_audit_columns[];
 int	 cmd_provider_write(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_provider_seal(struct cubectl *, int, const char *, const char *,
@@ -240,6 +257,12 @@ int	 cmd_provider_test(struct cubectl *, const struct cmd_entry *,
 int	 cmd_provider_models(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_token_create(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_guardrail_test(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
+/* cmd-verify.c */
+int	 cmd_verify(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 /* cmd-logs.c */

@@ -54,6 +54,12 @@ static const char *const document_credentials[] = { "sealed", "none", NULL };
 static const char *const document_statuses[] = { "active", "inactive", NULL };
 static const char *const document_token_statuses[] = { "active", "expired",
 	"revoked", NULL };
+static const char *const document_guard_kinds[] = { "pii", "regex",
+	"keywords", "length", NULL };
+static const char *const document_guard_actions[] = { "block", "redact",
+	"log", NULL };
+static const char *const document_guard_types[] = { "email", "phone",
+	"card", "iban", "ssn", "ipv4", "secret", NULL };
 
 #define STRING(...)	DOCUMENT_STRING, __VA_ARGS__, NULL
 #define END		{ .name = NULL }
@@ -78,6 +84,33 @@ static const struct document_field document_provider_fields[] = {
 
 static const struct document_kind document_provider = {
 	"provider", "name", document_provider_fields
+};
+
+/* Every parameter of guardrail.create, by the same names. */
+static const struct document_field document_guardrail_fields[] = {
+	{ "key", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_STRING,
+	    .charset = CHARSET_KEY, .max = 128 }) },
+	{ "kind", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_ENUM,
+	    .choices = document_guard_kinds }) },
+	{ "action", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_ENUM,
+	    .choices = document_guard_actions }) },
+	{ "types", DOCUMENT_STRINGS, DOCUMENT_NULLABLE, NULL,
+	    { .type = ARGS_ENUM, .choices = document_guard_types }, NULL },
+	{ "patterns", DOCUMENT_STRINGS, DOCUMENT_NULLABLE, NULL,
+	    { .type = ARGS_STRING, .max = 1024 }, NULL },
+	{ "words", DOCUMENT_STRINGS, DOCUMENT_NULLABLE, NULL,
+	    { .type = ARGS_STRING, .max = 128 }, NULL },
+	{ "max_chars", DOCUMENT_INT, DOCUMENT_NULLABLE, NULL,
+	    { .min = 1, .max = 100000000 }, NULL },
+	{ "max_messages", DOCUMENT_INT, DOCUMENT_NULLABLE, NULL,
+	    { .min = 1, .max = 100000 }, NULL },
+	{ "description", STRING(0, NULL, { .type = ARGS_STRING,
+	    .flags = ARGS_EMPTY, .max = 4096 }) },
+	END
+};
+
+static const struct document_kind document_guardrail = {
+	"guardrail", "key", document_guardrail_fields
 };
 
 /* Every parameter of model.deploy, by the same names. */
@@ -141,9 +174,8 @@ static const struct document_kind document_token = {
 };
 
 /*
- * A domain's settings, then its objects in the order apply makes them.
- * Guardrails go between providers and models once the agent has them
- * (guardrail.list / guardrail.create): models name them.
+ * A domain's settings, then its objects in the order apply makes them:
+ * guardrails before the models that name them.
  */
 static const struct document_field document_domain_fields[] = {
 	{ "name", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_STRING,
@@ -152,6 +184,7 @@ static const struct document_field document_domain_fields[] = {
 	{ "trace_retention_days", DOCUMENT_INT, 0, NULL,
 	    { .min = 1, .max = 3650 }, NULL },
 	{ "providers", DOCUMENT_LIST, 0, NULL, { 0 }, &document_provider },
+	{ "guardrails", DOCUMENT_LIST, 0, NULL, { 0 }, &document_guardrail },
 	{ "models", DOCUMENT_LIST, 0, NULL, { 0 }, &document_model },
 	{ "tokens", DOCUMENT_LIST, 0, NULL, { 0 }, &document_token },
 	END
@@ -258,13 +291,15 @@ document_list(const struct document_kind *k, const cJSON *api)
  */
 cJSON *
 document_domain_new(const cJSON *domain, const cJSON *providers,
-    const cJSON *models, const cJSON *tokens)
+    const cJSON *guardrails, const cJSON *models, const cJSON *tokens)
 {
 	cJSON	*d;
 
 	d = document_object(&document_domain, domain);
 	document_add(d, "providers", document_list(&document_provider,
 	    providers));
+	document_add(d, "guardrails", document_list(&document_guardrail,
+	    guardrails));
 	document_add(d, "models", document_list(&document_model, models));
 	document_add(d, "tokens", document_list(&document_token, tokens));
 	return d;
@@ -529,12 +564,41 @@ document_check_provider(struct document_check *dc, const cJSON *p,
 	return 0;
 }
 
+/* Each guardrail a model names is in the document or on the agent. */
+static int
+document_check_guards(struct document_check *dc, const cJSON *m,
+    const cJSON *guardrails, const cJSON *have, const char *path)
+{
+	static const char *const	 lists[] = { "guard_in", "guard_out" };
+	const cJSON			*e;
+	char				 sub[DOCUMENT_PATH_MAX];
+	size_t				 i, j;
+
+	for (i = 0; i < 2; i++) {
+		j = 0;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(m,
+		    lists[i])) {
+			document_path(sub, sizeof(sub), "%s.%s[%zu]", path,
+			    lists[i], j++);
+			if (!cJSON_IsString(e) || document_find(guardrails,
+			    "key", e->valuestring) != NULL || (have != NULL &&
+			    document_find(cJSON_GetObjectItemCaseSensitive(have,
+			    "guardrails"), "key", e->valuestring) != NULL))
+				continue;
+			return document_fail(dc, sub, "guardrail '%s' is"
+			    " neither in the document nor on the agent",
+			    e->valuestring);
+		}
+	}
+	return 0;
+}
+
 /* Providers, models and keys of one domain against each other and the agent. */
 static int
 document_check_domain(struct document_check *dc, const cJSON *d,
     const char *path)
 {
-	const cJSON	*have = NULL, *providers, *models, *e;
+	const cJSON	*have = NULL, *providers, *models, *guardrails, *e;
 	const char	*provider;
 	char		 sub[DOCUMENT_PATH_MAX];
 	size_t		 i;
@@ -545,8 +609,12 @@ document_check_domain(struct document_check *dc, const cJSON *d,
 		    "name"));
 	providers = cJSON_GetObjectItemCaseSensitive(d, "providers");
 	models = cJSON_GetObjectItemCaseSensitive(d, "models");
+	guardrails = cJSON_GetObjectItemCaseSensitive(d, "guardrails");
 	document_path(sub, sizeof(sub), "%s.providers", path);
 	if (document_check_unique(dc, "name", providers, sub) == -1)
+		return -1;
+	document_path(sub, sizeof(sub), "%s.guardrails", path);
+	if (document_check_unique(dc, "key", guardrails, sub) == -1)
 		return -1;
 	document_path(sub, sizeof(sub), "%s.models", path);
 	if (document_check_unique(dc, "key", models, sub) == -1)
@@ -559,6 +627,10 @@ document_check_domain(struct document_check *dc, const cJSON *d,
 	}
 	i = 0;
 	cJSON_ArrayForEach(e, models) {
+		document_path(sub, sizeof(sub), "%s.models[%zu]", path, i);
+		if (dc->current != NULL && document_check_guards(dc, e,
+		    guardrails, have, sub) == -1)
+			return -1;
 		document_path(sub, sizeof(sub), "%s.models[%zu].provider", path,
 		    i++);
 		provider = document_string(e, "provider");
@@ -664,6 +736,12 @@ document_model_changes(const cJSON *want, const cJSON *have)
 	return document_changes(&document_model, want, have);
 }
 
+cJSON *
+document_guardrail_changes(const cJSON *want, const cJSON *have)
+{
+	return document_changes(&document_guardrail, want, have);
+}
+
 /*
  * The settings of want (a document object of kind domain or model) that
  * its create call takes: every field but lists and apply's own.
@@ -690,4 +768,10 @@ cJSON *
 document_model_settings(const cJSON *want)
 {
 	return document_settings(&document_model, want);
+}
+
+cJSON *
+document_guardrail_settings(const cJSON *want)
+{
+	return document_settings(&document_guardrail, want);
 }

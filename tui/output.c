@@ -23,6 +23,7 @@ static const struct {
 	[OUTPUT_PLAIN] = { "true", "false" },
 	[OUTPUT_ONOFF] = { "on", "off" },
 	[OUTPUT_YESNO] = { "yes", "no" },
+	[OUTPUT_OKFAILED] = { "ok", "FAILED" },
 };
 
 /* Escapes for control characters, so agent data cannot drive the terminal. */
@@ -279,4 +280,16 @@ output_line(const struct output_field *fields, const cJSON *obj)
 		free(value);
 	}
 	fputc('\n', stdout);
+}
+
+/* A result's "warnings", each on standard error, for people. */
+void
+output_warnings(const cJSON *result)
+{
+	const cJSON	*w, *item;
+
+	w = cJSON_GetObjectItemCaseSensitive(result, "warnings");
+	cJSON_ArrayForEach(item, w)
+		if (cJSON_IsString(item))
+			output_error("warning: %s", item->valuestring);
 }

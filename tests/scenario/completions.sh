@@ -65,8 +65,8 @@ start_agent
 ctl domain create acme >/dev/null
 ctl domain create bravo >/dev/null
 ctl provider add -d acme fake --driver openai --url http://127.0.0.1:9/v1 >/dev/null
-ctl model deploy -d acme --provider fake --name Chat --key chat --model-id m >/dev/null
-ctl model deploy -d acme --provider fake --name Llama --key llama3:8b --model-id m >/dev/null
+ctl model deploy -d acme --provider fake --name Chat --key chat --model-id m --force >/dev/null
+ctl model deploy -d acme --provider fake --name Llama --key llama3:8b --model-id m --force >/dev/null
 printf 'x\n' >"$T_DIR/key-file.txt"
 
 # The lines to complete: nouns, each noun's verbs, each command's flags,

@@ -46,6 +46,8 @@ for page in man/*.[0-9]; do
 	f="$root/usr/share/man/man${page##*.}/${page#man/}"
 	check "installs $f" cmp -s "$page" "$f"
 done
+check "installs cube-tui(1)" cmp -s man/cube-tui.1 \
+    "$root/usr/share/man/man1/cube-tui.1"
 check "installs the bash completion" cmp -s completions/cubectl.bash \
     "$root/usr/share/bash-completion/completions/cubectl"
 check "installs the zsh completion" cmp -s completions/_cubectl \
@@ -57,7 +59,22 @@ check_eq "installs nothing else" "$(($(ls man/*.[0-9] | wc -l) + 3))" "$n"
 plan=$(make -n install DESTDIR="$root" PREFIX=/usr)
 check_contains "make install: cube-agent in sbin" "bin/cube-agent $root/usr/sbin/cube-agent" "$plan"
 check_contains "make install: cubectl in bin" "bin/cubectl $root/usr/bin/cubectl" "$plan"
+check_contains "make install: cube-tui in bin" "bin/cube-tui $root/usr/bin/cube-tui" "$plan"
 check_contains "make install: includes install-data" "$root/usr/share/zsh/vendor-completions/_cubectl" "$plan"
+
+# cube-tui(1) names every view of the table in tui/cube-tui.c, in order.
+views=$(sed -n '/^static const struct view_ops \*const tui_views/,/^};/p' tui/cube-tui.c |
+    sed -n 's/.*&view_\([a-z]*\)_ops.*/\1/p' | tr '\n' ' ')
+check_eq "cube-tui has nine views" 9 "$(echo $views | wc -w)"
+i=0
+for v in $views; do
+	i=$((i + 1))
+	check "cube-tui.1 documents view $i ($v)" grep -qi "^\.It Sy $i $v" man/cube-tui.1
+done
+check "cubectl.1 refers to cube-tui(1)" grep -q '^\.Xr cube-tui 1' man/cubectl.1
+check "cube-tui.1 refers to cubectl(1)" grep -q '^\.Xr cubectl 1' man/cube-tui.1
+out=$("$CUBE_BIN/cube-tui" --help)
+check_contains "cube-tui --help shows the synopsis" "usage: cube-tui [-s SOCKET] [-F SSH_CONFIG] [-i IDENTITY] [HOST...]" "$out"
 
 help=$("$CUBE_BIN/cube-agent" --help)
 for o in $opts; do

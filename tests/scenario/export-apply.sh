@@ -18,6 +18,9 @@ ctl domain edit acme --log-content on --trace-retention 7 >/dev/null
 ctl provider add -d acme local --driver openai --url "$BACKEND_URL/v1/" \
     --api-key-file "$T_DIR/key" >/dev/null
 ctl provider add -d acme plain --driver ollama --url "$BACKEND_URL" >/dev/null
+ctl guardrail create -d acme pii --kind pii --action redact --types email,card >/dev/null
+ctl guardrail create -d acme words --kind keywords --action block \
+    --words 'secret plan' --description 'no plans' >/dev/null
 ctl model deploy -d acme --provider local --name Chat --model-id fake-chat \
     --price-input 0.15 --price-output 0.6 --price-cached 0.075 \
     --temperature 0.25 --max-tokens 64 --system-prompt 'Be brief.' \
@@ -51,7 +54,7 @@ check_not_contains "the key is not in the export" "$KEY_A" "$doc"
 out=$(ctl apply -f "$T_DIR/a.json")
 check "apply of the agent's own export exits 0" [ $? -eq 0 ]
 check_contains "and changes nothing" "nothing to change" "$out"
-check_contains "tokens are left alone, with a note" "unchanged  token     acme/ci  # tokens are not applied; create them with cubectl token create" "$out"
+check_contains "tokens are left alone, with a note" "unchanged  token      acme/ci  # tokens are not applied; create them with cubectl token create" "$out"
 
 # --- into an agent with an empty data dir ------------------------------------
 A_SOCK=$AGENT_SOCK A_DATA=$AGENT_DATA A_LOG=$AGENT_LOG
@@ -68,13 +71,15 @@ print(json.dumps(d, indent=1))
 PY
 out=$(ctl apply -f "$T_DIR/in.json")
 check "apply into an empty agent exits 0" [ $? -eq 0 ]
-check_eq "reports each object" "created    domain    acme
-created    provider  acme/local
-created    provider  acme/plain
-created    model     acme/chat
-created    model     acme/embed
-unchanged  token     acme/ci  # tokens are not applied; create them with cubectl token create
-5 created, 0 changed, 1 unchanged" "$out"
+check_eq "reports each object" "created    domain     acme
+created    provider   acme/local
+created    provider   acme/plain
+created    guardrail  acme/pii
+created    guardrail  acme/words
+created    model      acme/chat
+created    model      acme/embed
+unchanged  token      acme/ci  # tokens are not applied; create them with cubectl token create
+7 created, 0 changed, 1 unchanged" "$out"
 ctl export >"$T_DIR/b.json"
 strip_tokens() { python3 -c 'import json,sys
 d=json.load(open(sys.argv[1]))
@@ -104,7 +109,7 @@ check_eq "-o json: action, kind, domain, name" \
 # --- a new key makes the provider changed, once ------------------------------
 printf '%s\n' "$KEY_B" >"$T_DIR/key"
 out=$(ctl apply -f "$T_DIR/in.json")
-check_contains "a new key file: provider changed" "changed    provider  acme/local" "$out"
+check_contains "a new key file: provider changed" "changed    provider   acme/local" "$out"
 check_contains "the rest unchanged" "0 created, 1 changed" "$out"
 out=$(ctl apply -f "$T_DIR/in.json")
 check_contains "and then unchanged" "nothing to change" "$out"
@@ -135,7 +140,7 @@ del m["temperature"]
 print(json.dumps(d))
 PY
 out=$(ctl apply -f "$T_DIR/edit.json")
-check_contains "a new price: model changed" "changed    model     acme/chat" "$out"
+check_contains "a new price: model changed" "changed    model      acme/chat" "$out"
 m=$(ctl -o json model show -d acme chat)
 check_eq "price changed, temperature kept" "0.15 0.7 0.25" \
     "$(echo "$m" | python3 -c 'import json,sys; m=json.load(sys.stdin); print(m["pricing"]["input"], m["pricing"]["output"], m["settings"]["temperature"])')"

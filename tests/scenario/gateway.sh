@@ -35,7 +35,7 @@ ctl model deploy -d acme --provider fake --name Broken --key broken \
     --model-id 'fake-chat;status=500' >/dev/null
 ctl model deploy -d acme --provider fake --name Reset --key reset \
     --model-id 'fake-chat;chunks=6;reset_after=2' >/dev/null
-ctl model deploy -d acme --provider dead --name Dead --key dead \
+ctl model deploy -d acme --provider dead --name Dead --key dead --force \
     --model-id fake-chat >/dev/null
 ctl model deploy -d acme --provider fake --name Embed --key embed \
     --category embedding --model-id fake-embed >/dev/null

@@ -127,6 +127,10 @@ check_eq "model disable over ssh" inactive "$(rctl -o json model disable -d acme
 check_eq "model enable over ssh" active "$(rctl -o json model enable -d acme chat | json status)"
 check_eq "model show over ssh" fake-chat "$(rctl -o json model show -d acme chat | json model_id)"
 
+rctl export -d acme >"$T_DIR/acme.json" 2>&1
+check_eq "export over ssh" "$(ctl export -d acme)" "$(cat "$T_DIR/acme.json")"
+out=$(rctl apply -f "$T_DIR/acme.json" 2>&1)
+check_contains "apply over ssh: nothing to change" "nothing to change" "$out"
 out=$(rctl -o json token create -d acme --name remote 2>&1)
 TOKEN=$(printf '%s' "$out" | json token)
 TOKEN_ID=$(printf '%s' "$out" | json id)

@@ -150,6 +150,14 @@ ok(cJSON *reply)
 	return res;
 }
 
+/* A call that must succeed, its result not needed; frees reply. */
+static void
+ok_delete(cJSON *reply)
+{
+	ok(reply);
+	cJSON_Delete(reply);
+}
+
 /* Check the error code and its name; frees reply. */
 static void
 expect_error(cJSON *reply, int code, const char *contains)
@@ -493,11 +501,24 @@ test_providers_models_tokens(void **state)
 	no_secret(r, "sk-secret");
 	cJSON_Delete(r);
 
+	/* Guardrails a model names must exist in its domain. */
+	expect_error(call(f, "model.deploy", "{\"domain\":\"acme\","
+	    "\"provider\":\"local\",\"name\":\"x\",\"model_id\":\"x\","
+	    "\"guard_in\":[\"pii\"]}"), RPC_NOT_FOUND,
+	    "guard_in: guardrail 'pii' not found");
+	r = call(f, "guardrail.create", "{\"domain\":\"acme\",\"key\":"
+	    "\"pii\",\"kind\":\"pii\",\"action\":\"redact\"}");
+	res = ok(r);
+	assert_string_equal(str(res, "kind"), "pii");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(res, "types")));
+	cJSON_Delete(r);
+
 	/* model.deploy: key derived from the name, defaults, pricing. */
 	r = call(f, "model.deploy", "{\"domain\":\"acme\",\"provider\":"
 	    "\"local\",\"name\":\"GPT-4o  mini!\",\"model_id\":\"gpt-4o-mini\","
 	    "\"price_input\":\"0.15\",\"price_output\":\"0.6\","
-	    "\"price_cached\":\"0.075\",\"tools\":true,\"guard_in\":[\"pii\"]}");
+	    "\"price_cached\":\"0.075\",\"tools\":true,\"guard_in\":[\"pii\"],"
+	    "\"force\":true}");
 	res = ok(r);
 	assert_string_equal(str(res, "key"), "gpt-4o-mini");
 	assert_string_equal(str(res, "name"), "GPT-4o  mini!");
@@ -535,7 +556,8 @@ test_providers_models_tokens(void **state)
 
 	expect_error(call(f, "model.deploy", "{\"domain\":\"acme\",\"provider\":"
 	    "\"local\",\"name\":\"GPT 4o mini\",\"model_id\":\"x\","
-	    "\"key\":\"gpt-4o-mini\"}"), RPC_CONFLICT, "gpt-4o-mini");
+	    "\"key\":\"gpt-4o-mini\",\"force\":true}"), RPC_FAILED,
+	    "key unique: model 'gpt-4o-mini' already exists");
 	expect_error(call(f, "model.deploy", "{\"domain\":\"acme\",\"provider\":"
 	    "\"ghost\",\"name\":\"n\",\"model_id\":\"x\"}"), RPC_NOT_FOUND,
 	    "ghost");
@@ -572,7 +594,7 @@ test_providers_models_tokens(void **state)
 	    "\"name\":\"Nomic Embed\",\"model_id\":\"nomic-embed-text\","
 	    "\"key\":\"embed/nomic:v1.5\",\"category\":\"embedding\","
 	    "\"temperature\":0.2,\"max_tokens\":512,\"system_prompt\":\"hi\\n\","
-	    "\"description\":\"d\",\"status\":\"inactive\"}");
+	    "\"description\":\"d\",\"status\":\"inactive\",\"force\":true}");
 	res = ok(r);
 	assert_string_equal(str(res, "key"), "embed/nomic:v1.5");
 	m = cJSON_GetObjectItem(res, "settings");
@@ -596,7 +618,7 @@ test_providers_models_tokens(void **state)
 	assert_string_equal(str(res, "description"), "new");
 	cJSON_Delete(r);
 	expect_error(call(f, "model.edit", "{\"domain\":\"acme\",\"key\":"
-	    "\"nomic\",\"new_key\":\"gpt-4o-mini\"}"), RPC_CONFLICT, NULL);
+	    "\"nomic\",\"new_key\":\"gpt-4o-mini\"}"), RPC_FAILED, "key unique");
 	expect_error(call(f, "model.edit", "{\"domain\":\"acme\",\"key\":"
 	    "\"nomic\",\"provider\":\"ghost\"}"), RPC_NOT_FOUND, "ghost");
 	expect_error(call(f, "model.edit", "{\"domain\":\"acme\",\"key\":"
@@ -724,6 +746,100 @@ test_providers_models_tokens(void **state)
 }
 
 /* provider.edit: dry runs tell a key apart by fingerprint; edits store. */
+/* guardrail.*: create, compile errors, edit, test, bound ones kept. */
+static void
+test_guardrails(void **state)
+{
+	struct fixture		*f = *state;
+	cJSON			*r;
+	const cJSON		*res;
+	struct registry		*reg;
+	const struct reg_domain	*d;
+	const struct reg_model	*rm;
+
+	ok_delete(call(f, "domain.create", "{\"name\":\"acme\"}"));
+	ok_delete(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"driver\":\"openai\",\"url\":\"http://h\"}"));
+
+	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
+	    "\"key\":\"re\",\"kind\":\"regex\",\"action\":\"block\","
+	    "\"patterns\":[\"ok\",\"a(b\"]}"), RPC_INVALID_PARAMS,
+	    "patterns[1]: missing closing parenthesis at offset 3");
+	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
+	    "\"key\":\"re\",\"kind\":\"regex\",\"action\":\"block\"}"),
+	    RPC_INVALID_PARAMS, "patterns: give at least one");
+	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
+	    "\"key\":\"p\",\"kind\":\"pii\",\"action\":\"block\","
+	    "\"types\":[\"dna\"]}"), RPC_INVALID_PARAMS, "types[0]");
+	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
+	    "\"key\":\"p\",\"kind\":\"pii\",\"action\":\"block\","
+	    "\"words\":[\"x\"]}"), RPC_INVALID_PARAMS,
+	    "words: only for kind keywords");
+	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
+	    "\"key\":\"l\",\"kind\":\"length\",\"action\":\"redact\","
+	    "\"max_chars\":5}"), RPC_INVALID_PARAMS, "cannot redact");
+
+	r = call(f, "guardrail.create", "{\"domain\":\"acme\",\"key\":"
+	    "\"re\",\"kind\":\"regex\",\"action\":\"redact\","
+	    "\"patterns\":[\"ACME-[0-9]{4}\"]}");
+	res = ok(r);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(res,
+	    "patterns"), 0)->valuestring, "ACME-[0-9]{4}");
+	cJSON_Delete(r);
+	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
+	    "\"key\":\"re\",\"kind\":\"pii\",\"action\":\"log\"}"),
+	    RPC_CONFLICT, "already exists");
+
+	r = call(f, "guardrail.test", "{\"domain\":\"acme\",\"key\":\"re\","
+	    "\"text\":\"see ACME-1234 and ACME-99\"}");
+	res = ok(r);
+	assert_string_equal(str(res, "result"), "redacted");
+	assert_string_equal(str(res, "text"),
+	    "see [REDACTED:REGEX] and ACME-99");
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(res, "hits"), 0), "count")->valueint, 1);
+	cJSON_Delete(r);
+
+	/* Edit: to keywords, block; the patterns go with the old kind. */
+	r = call(f, "guardrail.edit", "{\"domain\":\"acme\",\"key\":\"re\","
+	    "\"kind\":\"keywords\",\"action\":\"block\",\"words\":"
+	    "[\"secret plan\"]}");
+	res = ok(r);
+	assert_string_equal(str(res, "action"), "block");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(res, "patterns")));
+	cJSON_Delete(r);
+	r = call(f, "guardrail.test", "{\"domain\":\"acme\",\"key\":\"re\","
+	    "\"text\":\"the Secret   Plan\"}");
+	assert_string_equal(str(ok(r), "result"), "blocked");
+	cJSON_Delete(r);
+
+	/* Bound to a model: in the snapshot, and not deleted. */
+	ok_delete(call(f, "model.deploy", "{\"domain\":\"acme\","
+	    "\"provider\":\"local\",\"name\":\"m\",\"model_id\":\"m\","
+	    "\"guard_out\":[\"re\"],\"force\":true}"));
+	reg = registry_acquire();
+	d = registry_find_domain(reg, "acme", 4);
+	rm = registry_find_model(d, "m", 1);
+	assert_non_null(rm);
+	assert_int_equal(rm->guard_in.n, 0);
+	assert_int_equal(rm->guard_out.n, 1);
+	assert_string_equal(guard_key(rm->guard_out.guards[0]), "re");
+	assert_int_equal(d->nguards, 1);
+	registry_release(reg);
+	expect_error(call(f, "guardrail.delete", "{\"domain\":\"acme\","
+	    "\"key\":\"re\"}"), RPC_CONFLICT, "used by model 'm'");
+	expect_error(call(f, "model.edit", "{\"domain\":\"acme\",\"key\":"
+	    "\"m\",\"guard_in\":[\"nope\"]}"), RPC_NOT_FOUND,
+	    "guard_in: guardrail 'nope' not found");
+	ok_delete(call(f, "model.edit", "{\"domain\":\"acme\",\"key\":"
+	    "\"m\",\"guard_out\":null}"));
+	ok_delete(call(f, "guardrail.delete", "{\"domain\":\"acme\","
+	    "\"key\":\"re\"}"));
+	r = call(f, "guardrail.list", "{\"domain\":\"acme\"}");
+	assert_int_equal(cJSON_GetArraySize(ok(r)), 0);
+	cJSON_Delete(r);
+}
+
 static void
 test_provider_edit(void **state)
 {
@@ -1242,16 +1358,59 @@ test_socket_stale_and_foreign(void **state)
 	unlink(f->sock);
 }
 
+/* admin_audit_diff: field by field, nested dotted, keys never shown. */
+static void
+test_audit_diff(void **state)
+{
+	cJSON	*before, *after, *d;
+	char	*text;
+
+	(void)state;
+	before = cJSON_Parse("{\"name\":\"p\",\"credential\":\"sealed\","
+	    "\"fingerprint\":\"abc\",\"settings\":{\"t\":null},"
+	    "\"updated_at\":\"x\"}");
+	after = cJSON_Parse("{\"name\":\"p\",\"credential\":\"none\","
+	    "\"fingerprint\":null,\"settings\":{\"t\":0.5},"
+	    "\"updated_at\":\"y\",\"token\":\"cube_secret\"}");
+	d = admin_audit_diff(before, after);
+	text = cJSON_PrintUnformatted(d);
+	assert_string_equal(text, "[{\"field\":\"credential\",\"old\":"
+	    "\"sealed (fingerprint abc)\",\"new\":\"(removed)\"},"
+	    "{\"field\":\"settings.t\",\"old\":null,\"new\":0.5}]");
+	free(text);
+	cJSON_Delete(d);
+	/* Creation: what is set, without the secret. */
+	d = admin_audit_diff(NULL, after);
+	text = cJSON_PrintUnformatted(d);
+	assert_string_equal(text, "[{\"field\":\"name\",\"old\":null,"
+	    "\"new\":\"p\"},{\"field\":\"settings.t\",\"old\":null,"
+	    "\"new\":0.5}]");
+	free(text);
+	cJSON_Delete(d);
+	/* Deletion, or nothing changed: no fields. */
+	d = admin_audit_diff(before, NULL);
+	assert_int_equal(cJSON_GetArraySize(d), 0);
+	cJSON_Delete(d);
+	d = admin_audit_diff(before, before);
+	assert_int_equal(cJSON_GetArraySize(d), 0);
+	cJSON_Delete(d);
+	cJSON_Delete(before);
+	cJSON_Delete(after);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_audit_diff),
 		cmocka_unit_test(test_peer_allowed),
 		cmocka_unit_test_setup_teardown(test_envelope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_providers_models_tokens,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guardrails, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_provider_edit, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_provider_probe, setup,

@@ -148,7 +148,8 @@ test_lookup(void **state)
 	argv[0] = (char *)"nope";
 	assert_int_equal(cmd_lookup(1, argv, &ce, &used, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown command 'nope'"));
-	assert_non_null(strstr(err, "status, domain, provider, model, token"));
+	assert_non_null(strstr(err,
+	    "status, domain, provider, model, guardrail, token"));
 
 	argv[0] = (char *)"model";
 	assert_int_equal(cmd_lookup(1, argv, &ce, &used, err, sizeof(err)), -1);

@@ -188,7 +188,7 @@ test_against_agent(void **state)
 static void
 test_export_shape(void **state)
 {
-	cJSON	*domain, *providers, *models, *tokens, *d, *m;
+	cJSON	*domain, *providers, *guardrails, *models, *tokens, *d, *m;
 	char	*s;
 
 	(void)state;
@@ -207,12 +207,20 @@ test_export_shape(void **state)
 	tokens = cJSON_Parse("[{\"id\":\"tok_1\",\"name\":\"ci\",\"status\":"
 	    "\"active\",\"expires_at\":null,\"models\":null,\"rpm\":5,"
 	    "\"tpm\":null,\"budget\":null,\"created_at\":\"t\"}]");
-	d = document_domain_new(domain, providers, models, tokens);
+	guardrails = cJSON_Parse("[{\"key\":\"pii\",\"kind\":\"pii\","
+	    "\"action\":\"redact\",\"types\":[\"email\"],\"patterns\":null,"
+	    "\"words\":null,\"max_chars\":null,\"max_messages\":null,"
+	    "\"description\":\"\",\"created_at\":\"t\"}]");
+	d = document_domain_new(domain, providers, guardrails, models, tokens);
 	s = cJSON_PrintUnformatted(d);
 	assert_string_equal(s, "{\"name\":\"acme\",\"log_content\":false,"
 	    "\"trace_retention_days\":30,\"providers\":[{\"name\":\"local\","
 	    "\"driver\":\"openai\",\"url\":\"http://h\",\"credential\":"
-	    "\"sealed\"}],\"models\":[{\"key\":\"k\",\"name\":\"n\","
+	    "\"sealed\"}],\"guardrails\":[{\"key\":\"pii\",\"kind\":"
+	    "\"pii\",\"action\":\"redact\",\"types\":[\"email\"],"
+	    "\"patterns\":null,\"words\":null,\"max_chars\":null,"
+	    "\"max_messages\":null,\"description\":\"\"}],"
+	    "\"models\":[{\"key\":\"k\",\"name\":\"n\","
 	    "\"model_id\":\"m\",\"provider\":\"local\",\"category\":\"llm\","
 	    "\"tools\":true,\"vision\":false,\"price_input\":\"0.15\","
 	    "\"price_output\":\"0.6\",\"price_cached\":\"0\",\"temperature\":"
@@ -253,6 +261,7 @@ test_export_shape(void **state)
 	cJSON_Delete(d);
 	cJSON_Delete(domain);
 	cJSON_Delete(providers);
+	cJSON_Delete(guardrails);
 	cJSON_Delete(models);
 	cJSON_Delete(tokens);
 }

@@ -1,7 +1,7 @@
 /*
  * rpc-client.c against a temporary unix socket served by a thread: ids
- * matched, errors mapped, stale replies and notifications skipped, oversize
- * lines and silence refused.
+ * matched, errors mapped, stale replies skipped, notifications handed to
+ * a callback, oversize lines and silence refused.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -228,6 +228,75 @@ test_call_ok(void **state)
 	cJSON_Delete(result);
 	assert_null(strstr(s->last, "params"));
 	assert_true(s->ids[0] == 1 && s->ids[1] == 2);
+	stop(s, rc);
+}
+
+/* A subscription: the reply, then notifications, one before the next reply. */
+static void
+respond_subscribe(struct server *s, int fd, double id, const char *method)
+{
+	(void)s;
+	if (strcmp(method, "logs.tail") == 0) {
+		send_fmt(fd, "{\"jsonrpc\":\"2.0\",\"id\":%.0f,\"result\":"
+		    "{\"subscribed\":true}}\n", id);
+		send_str(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"logs.trace\","
+		    "\"params\":{\"id\":1}}\n"
+		    "{\"jsonrpc\":\"2.0\",\"method\":\"logs.trace\","
+		    "\"params\":{\"id\":2}}\n");
+		return;
+	}
+	/* This one arrives while the call waits for its reply. */
+	send_str(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"logs.trace\","
+	    "\"params\":{\"id\":3}}\n");
+	send_fmt(fd, "{\"jsonrpc\":\"2.0\",\"id\":%.0f,\"result\":{}}\n", id);
+}
+
+struct notes {
+	int	ids[8];
+	int	n;
+};
+
+static void
+note(const char *method, const cJSON *params, void *arg)
+{
+	struct notes	*notes = arg;
+
+	if (strcmp(method, "logs.trace") == 0 && notes->n < 8)
+		notes->ids[notes->n++] =
+		    cJSON_GetObjectItem(params, "id")->valueint;
+}
+
+static void
+test_notifications(void **state)
+{
+	struct server		*s = *state;
+	struct rpc_client	*rc;
+	struct notes		 notes = { .n = 0 };
+	cJSON			*result;
+	char			 err[256];
+	int			 code;
+
+	rc = start(s, respond_subscribe, 5000);
+	rpc_client_set_notify(rc, note, &notes);
+	assert_int_equal(rpc_client_call(rc, "logs.tail", NULL, &result,
+	    &code, err, sizeof(err)), RPC_CLIENT_OK);
+	cJSON_Delete(result);
+	/* Both notifications, whether they came with the reply or after. */
+	while (notes.n < 2)
+		assert_int_equal(rpc_client_poll(rc, 200, err, sizeof(err)),
+		    RPC_CLIENT_OK);
+	assert_int_equal(notes.ids[0], 1);
+	assert_int_equal(notes.ids[1], 2);
+	/* Nothing more: the poll times out quietly. */
+	assert_int_equal(rpc_client_poll(rc, 50, err, sizeof(err)),
+	    RPC_CLIENT_OK);
+	assert_int_equal(notes.n, 2);
+	/* One that arrives during a call is handed over, not lost. */
+	assert_int_equal(rpc_client_call(rc, "status", NULL, &result, &code,
+	    err, sizeof(err)), RPC_CLIENT_OK);
+	cJSON_Delete(result);
+	assert_int_equal(notes.n, 3);
+	assert_int_equal(notes.ids[2], 3);
 	stop(s, rc);
 }
 
@@ -546,6 +615,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_call_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notifications, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_error_replies, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_skips_noise, setup,

@@ -146,7 +146,7 @@ test_migrations(void **state)
 	sqlite3		*db;
 
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 2);
+	assert_int_equal(STORE_SCHEMA_VERSION, 4);
 	add_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
@@ -175,11 +175,81 @@ test_migrations(void **state)
 	assert_null(f->store);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
 	assert_non_null(f->store);
+}
+
+/* A version 1 database (before the audit log) is migrated, data kept. */
+static void
+test_migration_audit(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_audit	 a, *list;
+	char			 path[128], err[256], user[] = "alice";
+	char			 method[] = "model.edit", dom[] = DOM_A;
+	char			 name[] = "acme", none[] = "[]";
+	char			 one[] = "model/one", two[] = "model/two";
+	char			 x[] = "domain/x";
+	size_t			 n;
+	sqlite3			*db;
+
+	add_domain(f->store, DOM_A, "acme");
+	store_close(f->store);
+	snprintf(path, sizeof(path), "%s/cube.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE audit;"
+	    " DROP TABLE guardrails; DROP TABLE traces;"
+	    " DROP TABLE usage_hourly; PRAGMA user_version = 1", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->store = store_open(f->dir, err, sizeof(err));
+	assert_non_null(f->store);
+	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_domain_count(f->store, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 1);
+
+	/* Entries come back oldest first, the newest limit of them. */
+	memset(&a, 0, sizeof(a));
+	a.uid = 1000;
+	a.user = user;
+	a.method = method;
+	a.domain_id = dom;
+	a.domain = name;
+	a.changes = none;
+	a.at = 1;
+	a.target = one;
+	assert_int_equal(store_audit_insert(f->store, &a, err, sizeof(err)), 0);
+	a.at = 2;
+	a.target = two;
+	assert_int_equal(store_audit_insert(f->store, &a, err, sizeof(err)), 0);
+	a.at = 3;
+	a.domain_id = NULL;
+	a.domain = NULL;
+	a.target = x;
+	assert_int_equal(store_audit_insert(f->store, &a, err, sizeof(err)), 0);
+	assert_int_equal(store_audit_list(f->store, NULL, 2, &list, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].target, "model/two");
+	assert_string_equal(list[1].target, "domain/x");
+	assert_null(list[1].domain_id);
+	store_audit_list_free(list, n);
+	assert_int_equal(store_audit_list(f->store, DOM_A, 10, &list, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].target, "model/one");
+	assert_string_equal(list[0].user, "alice");
+	assert_int_equal(list[0].uid, 1000);
+	assert_int_equal(list[0].at, 1);
+	store_audit_list_free(list, n);
+	assert_int_equal(store_audit_list(f->store, DOM_B, 10, &list, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	store_audit_list_free(list, n);
 }
 
 static void
@@ -570,6 +640,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrations, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migration_audit, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_providers, setup,

@@ -1,0 +1,436 @@
+/*
+ * The output hook: a model's answer through its output guardrails. A
+ * buffered answer is rewritten whole; a stream event by event, each
+ * choice's text through its own stream filter, so only the little a
+ * match may still need is held back. A block ends the stream with
+ * finish_reason "content_filter" and nothing of the match sent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent.h"
+#include "guard.h"
+#include "log.h"
+#include "sse.h"
+#include "xmalloc.h"
+
+#define GUARD_ANSWER_CHOICES	16	/* n beyond this fails closed */
+#define GUARD_ANSWER_DEPTH	64
+
+struct guard_answer {
+	const struct guard_list	*list;
+	struct guard_report	*report;
+	enum route_kind		 route;
+	struct guard_stream	*choice[GUARD_ANSWER_CHOICES];
+	char			*id;		/* raw JSON values of the last */
+	char			*model;		/* event, for the ones we make */
+	char			*created;
+	char			*out;		/* what to send for an event */
+	size_t			 outlen;
+	size_t			 outcap;
+	char			*data;		/* an event's data */
+	size_t			 datacap;
+	char			*text;		/* a choice's text, unescaped */
+	size_t			 textcap;
+	int			 blocked;
+};
+
+struct guard_answer *
+guard_answer_new(const struct guard_list *list, struct guard_report *report,
+    enum route_kind route)
+{
+	struct guard_answer	*ga;
+
+	ga = xcalloc(1, sizeof(*ga));
+	ga->list = list;
+	ga->report = report;
+	ga->route = route;
+	return ga;
+}
+
+void
+guard_answer_free(struct guard_answer *ga)
+{
+	size_t	i;
+
+	if (ga == NULL)
+		return;
+	for (i = 0; i < GUARD_ANSWER_CHOICES; i++)
+		guard_stream_free(ga->choice[i]);
+	free(ga->id);
+	free(ga->model);
+	free(ga->created);
+	free(ga->out);
+	free(ga->data);
+	free(ga->text);
+	free(ga);
+}
+
+static void
+guard_answer_put(struct guard_answer *ga, const char *s, size_t n)
+{
+	if (ga->outlen + n + 1 > ga->outcap) {
+		ga->outcap = (ga->outlen + n + 1) * 2;
+		ga->out = xreallocarray(ga->out, 1, ga->outcap);
+	}
+	memcpy(ga->out + ga->outlen, s, n);
+	ga->outlen += n;
+}
+
+static void
+guard_answer_puts(struct guard_answer *ga, const char *s)
+{
+	guard_answer_put(ga, s, strlen(s));
+}
+
+static void
+guard_answer_quote(struct guard_answer *ga, const char *s, size_t n)
+{
+	size_t	need = 6 * n + 3;
+
+	if (ga->outlen + need + 1 > ga->outcap) {
+		ga->outcap = (ga->outlen + need + 1) * 2;
+		ga->out = xreallocarray(ga->out, 1, ga->outcap);
+	}
+	ga->outlen += jscan_quote(ga->out + ga->outlen, need, s, n);
+}
+
+/*
+ * An event of our own for choice index: its text, or (text NULL) the end
+ * with finish_reason "content_filter".
+ */
+static void
+guard_answer_make(struct guard_answer *ga, size_t index, const char *text,
+    size_t len)
+{
+	int	chat = ga->route == ROUTE_CHAT;
+	char	n[32];
+
+	guard_answer_puts(ga, "data: {\"id\":");
+	guard_answer_puts(ga, ga->id != NULL ? ga->id : "\"guardrail\"");
+	guard_answer_puts(ga, chat ? ",\"object\":\"chat.completion.chunk\"" :
+	    ",\"object\":\"text_completion\"");
+	guard_answer_puts(ga, ",\"created\":");
+	guard_answer_puts(ga, ga->created != NULL ? ga->created : "0");
+	guard_answer_puts(ga, ",\"model\":");
+	guard_answer_puts(ga, ga->model != NULL ? ga->model : "\"\"");
+	snprintf(n, sizeof(n), ",\"choices\":[{\"index\":%zu,", index);
+	guard_answer_puts(ga, n);
+	if (text == NULL)
+		guard_answer_puts(ga, chat ? "\"delta\":{}" : "\"text\":\"\"");
+	else {
+		guard_answer_puts(ga, chat ? "\"delta\":{\"content\":" :
+		    "\"text\":");
+		guard_answer_quote(ga, text, len);
+		if (chat)
+			guard_answer_puts(ga, "}");
+	}
+	guard_answer_puts(ga, text == NULL ?
+	    ",\"finish_reason\":\"content_filter\"}]}\n\n" :
+	    ",\"finish_reason\":null}]}\n\n");
+}
+
+/* The end of a blocked stream: content_filter, then [DONE]. */
+static enum guard_result
+guard_answer_block(struct guard_answer *ga, size_t index)
+{
+	guard_answer_make(ga, index, NULL, 0);
+	guard_answer_puts(ga, "data: [DONE]\n\n");
+	ga->blocked = 1;
+	return GUARD_BLOCKED;
+}
+
+/* Release what every choice still holds, in events of our own. */
+static enum guard_result
+guard_answer_flush(struct guard_answer *ga)
+{
+	const char	*out;
+	size_t		 i, outlen;
+
+	for (i = 0; i < GUARD_ANSWER_CHOICES; i++) {
+		if (ga->choice[i] == NULL)
+			continue;
+		if (guard_stream_finish(ga->choice[i], &out, &outlen) ==
+		    GUARD_BLOCKED) {
+			if (outlen > 0)
+				guard_answer_make(ga, i, out, outlen);
+			return guard_answer_block(ga, i);
+		}
+		if (outlen > 0)
+			guard_answer_make(ga, i, out, outlen);
+		guard_stream_free(ga->choice[i]);
+		ga->choice[i] = NULL;
+	}
+	return GUARD_PASS;
+}
+
+/* Keep the raw JSON of id, model and created for the events we make. */
+static void
+guard_answer_remember(char **field, const char *data,
+    const struct jscan_span *v)
+{
+	if (!v->present)
+		return;
+	free(*field);
+	*field = xstrndup(data + v->start, v->end - v->start);
+}
+
+/* The choice's text span: delta.content for chat, text for completions. */
+static int
+guard_answer_text_span(const struct guard_answer *ga, const char *data,
+    const struct jscan_span *choice, struct jscan_span *text)
+{
+	struct jscan_span	delta;
+
+	if (ga->route != ROUTE_CHAT)
+		return jscan_object_get(data, choice, "text", text) &&
+		    text->type == JSCAN_STRING;
+	return jscan_object_get(data, choice, "delta", &delta) &&
+	    delta.type == JSCAN_OBJECT &&
+	    jscan_object_get(data, &delta, "content", text) &&
+	    text->type == JSCAN_STRING;
+}
+
+/* A choice's filter, made on first use; NULL past GUARD_ANSWER_CHOICES. */
+static struct guard_stream *
+guard_answer_choice(struct guard_answer *ga, const char *data,
+    const struct jscan_span *c, size_t *index)
+{
+	struct jscan_span	ix;
+	int64_t			i = 0;
+
+	if (jscan_object_get(data, c, "index", &ix) &&
+	    jscan_int64(data, &ix, &i) == -1)
+		return NULL;
+	if (i < 0 || i >= GUARD_ANSWER_CHOICES)
+		return NULL;
+	*index = (size_t)i;
+	if (ga->choice[i] == NULL)
+		ga->choice[i] = guard_stream_new(ga->list, ga->report);
+	return ga->choice[i];
+}
+
+/*
+ * The choice's text through its filter (and, when the choice finishes
+ * here, what the filter still holds), appended to ga->out. Returns
+ * what the filter says; *same when the text goes out as it came.
+ */
+static enum guard_result
+guard_answer_feed(struct guard_answer *ga, struct guard_stream *gs,
+    const char *text, size_t len, int finishing, int *same)
+{
+	enum guard_result	 res;
+	const char		*rel;
+	size_t			 rellen, start = ga->outlen;
+
+	res = guard_stream_feed(gs, text, len, &rel, &rellen);
+	guard_answer_put(ga, rel, rellen);
+	if (res != GUARD_BLOCKED && finishing) {
+		res = guard_stream_finish(gs, &rel, &rellen);
+		guard_answer_put(ga, rel, rellen);
+	}
+	*same = ga->outlen - start == len &&
+	    memcmp(ga->out + start, text, len) == 0;
+	return res;
+}
+
+enum guard_result
+guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
+    const char **out, size_t *outlen)
+{
+	struct jscan_span	 choices, id, model, created, c, text, fr;
+	struct jscan_want	 want[] = {
+		{ "choices", &choices },
+		{ "id", &id },
+		{ "model", &model },
+		{ "created", &created },
+	};
+	struct guard_stream	*gs;
+	const char		*rel;
+	size_t			 cursor, pos = 0, rellen, index = 0, event;
+	size_t			 mark;
+	ssize_t			 dlen, tlen;
+	enum guard_result	 res = GUARD_PASS;
+	int			 changed = 0, finishing, same, pass, has;
+
+	ga->outlen = 0;
+	*out = ev;
+	*outlen = len;
+	if (ga->blocked) {
+		*outlen = 0;
+		return GUARD_BLOCKED;
+	}
+	if (len + 1 > ga->datacap) {
+		ga->datacap = len + 1;
+		ga->data = xreallocarray(ga->data, 1, ga->datacap);
+	}
+	if ((dlen = sse_event_data(ev, len, ga->data, ga->datacap)) <= 0)
+		return GUARD_PASS;
+	if (sse_event_is_done(ev, len)) {
+		if ((res = guard_answer_flush(ga)) != GUARD_BLOCKED)
+			guard_answer_put(ga, ev, len);
+		goto done;
+	}
+	if (jscan_object(ga->data, dlen, GUARD_ANSWER_DEPTH, want,
+	    sizeof(want) / sizeof(want[0]), NULL, 0) == -1 ||
+	    !choices.present || choices.type != JSCAN_ARRAY)
+		return GUARD_PASS;
+	guard_answer_remember(&ga->id, ga->data, &id);
+	guard_answer_remember(&ga->model, ga->data, &model);
+	guard_answer_remember(&ga->created, ga->data, &created);
+
+	/*
+	 * Pass 0: a choice that finishes without text releases what it held
+	 * in an event of our own, first. Pass 1: the event, rebuilt as one
+	 * data line with each choice's text replaced by what its filter lets
+	 * out now.
+	 */
+	for (pass = 0, event = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			event = ga->outlen;
+			guard_answer_puts(ga, "data: ");
+		}
+		for (cursor = 0; jscan_array_next(ga->data, &choices, &cursor,
+		    &c);) {
+			if (c.type != JSCAN_OBJECT)
+				continue;
+			finishing = jscan_object_get(ga->data, &c,
+			    "finish_reason", &fr) && fr.type == JSCAN_STRING;
+			has = guard_answer_text_span(ga, ga->data, &c, &text);
+			if ((!has && !finishing) || (pass == 0) == has)
+				continue;
+			if ((gs = guard_answer_choice(ga, ga->data, &c,
+			    &index)) == NULL) {
+				/* More choices than filters: fail closed. */
+				ga->outlen = event;
+				res = guard_answer_block(ga, 0);
+				goto done;
+			}
+			if (pass == 0) {
+				res = guard_stream_finish(gs, &rel, &rellen);
+				if (rellen > 0)
+					guard_answer_make(ga, index, rel,
+					    rellen);
+				if (res == GUARD_BLOCKED) {
+					res = guard_answer_block(ga, index);
+					goto done;
+				}
+				changed |= rellen > 0;
+				continue;
+			}
+			if (text.end - text.start > ga->textcap) {
+				ga->textcap = text.end - text.start;
+				ga->text = xreallocarray(ga->text, 1,
+				    ga->textcap);
+			}
+			tlen = jscan_string(ga->data, &text, ga->text,
+			    ga->textcap);
+			guard_answer_put(ga, ga->data + pos, text.start - pos);
+			pos = text.end;
+			/* The released text lands after the event, then moves. */
+			mark = ga->outlen;
+			res = guard_answer_feed(ga, gs, ga->text, tlen,
+			    finishing, &same);
+			if (res == GUARD_BLOCKED) {
+				/* The rest of this event goes with the match. */
+				ga->outlen = event;
+				res = guard_answer_block(ga, index);
+				goto done;
+			}
+			changed |= !same;
+			{
+				char	*plain = xstrndup(ga->out + mark,
+					    ga->outlen - mark);
+				size_t	 plainlen = ga->outlen - mark;
+
+				ga->outlen = mark;
+				guard_answer_quote(ga, plain, plainlen);
+				free(plain);
+			}
+		}
+	}
+	if (!changed) {
+		ga->outlen = 0;
+		return GUARD_PASS;
+	}
+	guard_answer_put(ga, ga->data + pos, dlen - pos);
+	guard_answer_puts(ga, "\n\n");
+	res = GUARD_REDACTED;
+done:
+	*out = ga->out != NULL ? ga->out : "";
+	*outlen = ga->outlen;
+	return res;
+}
+
+enum guard_result
+guard_answer_finish(struct guard_answer *ga, const char **out,
+    size_t *outlen)
+{
+	enum guard_result	res;
+
+	ga->outlen = 0;
+	res = ga->blocked ? GUARD_BLOCKED : guard_answer_flush(ga);
+	*out = ga->out != NULL ? ga->out : "";
+	*outlen = ga->outlen;
+	return res;
+}
+
+/*
+ * A buffered answer: each choice's text through the list. A redaction
+ * rewrites it, a block empties it with finish_reason "content_filter".
+ * GUARD_PASS leaves *out NULL: send the answer as it came.
+ */
+enum guard_result
+guard_answer_body(const struct guard_list *list, enum route_kind route,
+    const char *body, size_t len, char **out, size_t *outlen,
+    struct guard_report *report)
+{
+	cJSON			*doc, *choice, *holder, *text;
+	enum guard_result	 res, worst = GUARD_PASS;
+	char			*redacted;
+	size_t			 rlen;
+
+	*out = NULL;
+	*outlen = 0;
+	if (guard_list_empty(list) ||
+	    (doc = cJSON_ParseWithLength(body, len)) == NULL)
+		return GUARD_PASS;
+	cJSON_ArrayForEach(choice, cJSON_GetObjectItemCaseSensitive(doc,
+	    "choices")) {
+		holder = route == ROUTE_CHAT ?
+		    cJSON_GetObjectItemCaseSensitive(choice, "message") :
+		    choice;
+		text = cJSON_GetObjectItemCaseSensitive(holder,
+		    route == ROUTE_CHAT ? "content" : "text");
+		if (!cJSON_IsString(text))
+			continue;
+		res = guard_text(list, text->valuestring,
+		    strlen(text->valuestring), &redacted, &rlen, report);
+		if (res != GUARD_BLOCKED && guard_length(list,
+		    guard_utf8_chars(text->valuestring,
+		    strlen(text->valuestring)), 0, report) == GUARD_BLOCKED)
+			res = GUARD_BLOCKED;
+		if (res == GUARD_REDACTED)
+			cJSON_SetValuestring(text, redacted);
+		else if (res == GUARD_BLOCKED) {
+			cJSON_SetValuestring(text, "");
+			cJSON_DeleteItemFromObjectCaseSensitive(choice,
+			    "finish_reason");
+			cJSON_AddStringToObject(choice, "finish_reason",
+			    "content_filter");
+		}
+		free(redacted);
+		if (res != GUARD_PASS && worst != GUARD_BLOCKED)
+			worst = res;
+	}
+	if (worst != GUARD_PASS) {
+		if ((*out = cJSON_PrintUnformatted(doc)) == NULL)
+			fatalx("%s: out of memory", __func__);
+		*outlen = strlen(*out);
+	}
+	cJSON_Delete(doc);
+	return worst;
+}

@@ -1,0 +1,228 @@
+/*
+ * Attestation verification: one entry point for every TEE, the checks'
+ * names, and the policy checks they share (measurement, report_data,
+ * minimum TCB). attest-snp.c and attest-tdx.c do the rest.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "attest-int.h"
+
+static const char *const attest_check_names[ATTEST_CHECK_MAX] = {
+	[ATTEST_CHECK_PARSE] =		"parse",
+	[ATTEST_CHECK_SIGNATURE] =	"signature",
+	[ATTEST_CHECK_QE_BINDING] =	"qe-binding",
+	[ATTEST_CHECK_QE_REPORT] =	"qe-report",
+	[ATTEST_CHECK_CHAIN] =		"chain",
+	[ATTEST_CHECK_DEBUG] =		"debug",
+	[ATTEST_CHECK_MEASUREMENT] =	"measurement",
+	[ATTEST_CHECK_REPORT_DATA] =	"report-data",
+	[ATTEST_CHECK_TCB] =		"tcb",
+};
+
+/* Per TEE: its name and what verifies its evidence. */
+static const struct {
+	const char	*name;
+	int		(*verify)(const struct attest_input *,
+			    const struct attest_policy *,
+			    struct attest_result *);
+} attest_tees[] = {
+	[ATTEST_TEE_SEV_SNP] =	{ "sev-snp",	attest_snp_verify },
+	[ATTEST_TEE_TDX] =	{ "tdx",	attest_tdx_verify },
+};
+
+const char *
+attest_check_name(enum attest_check_id id)
+{
+	if ((unsigned)id >= ATTEST_CHECK_MAX)
+		return "unknown";
+	return attest_check_names[id];
+}
+
+const char *
+attest_tee_name(enum attest_tee tee)
+{
+	if ((unsigned)tee >= sizeof(attest_tees) / sizeof(attest_tees[0]))
+		return "unknown";
+	return attest_tees[tee].name;
+}
+
+/* Lower-case hex of len bytes into buf (2 * len + 1 bytes, else cut). */
+char *
+attest_hex(const unsigned char *p, size_t len, char *buf, size_t buflen)
+{
+	static const char	digits[] = "0123456789abcdef";
+	size_t			i;
+
+	if (buflen == 0)
+		return buf;
+	if (len > (buflen - 1) / 2)
+		len = (buflen - 1) / 2;
+	for (i = 0; i < len; i++) {
+		buf[2 * i] = digits[p[i] >> 4];
+		buf[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	buf[2 * len] = '\0';
+	return buf;
+}
+
+/* Record a check's outcome; a failure makes the result unverified. */
+void
+attest_result_add(struct attest_result *res, enum attest_check_id id, int ok,
+    const char *fmt, ...)
+{
+	struct attest_check	*c;
+	va_list			 ap;
+
+	if (res->nchecks == ATTEST_CHECK_MAX)
+		return;
+	c = &res->checks[res->nchecks++];
+	c->id = id;
+	c->ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	if (!ok)
+		res->verified = 0;
+}
+
+/* What the parsed evidence says, for the policy and the caller. */
+void
+attest_result_claims(struct attest_result *res, int version,
+    const unsigned char *measurement, const unsigned char *report_data,
+    const unsigned char *tcb, size_t tcb_len)
+{
+	res->version = version;
+	memcpy(res->measurement, measurement, sizeof(res->measurement));
+	memcpy(res->report_data, report_data, sizeof(res->report_data));
+	if (tcb_len > sizeof(res->tcb))
+		tcb_len = sizeof(res->tcb);
+	memcpy(res->tcb, tcb, tcb_len);
+	res->tcb_len = tcb_len;
+	res->parsed = 1;
+}
+
+const struct attest_check *
+attest_result_failed(const struct attest_result *res)
+{
+	size_t	i;
+
+	for (i = 0; i < res->nchecks; i++)
+		if (!res->checks[i].ok)
+			return &res->checks[i];
+	return NULL;
+}
+
+/* Debugging lets the host read the guest: refused unless allowed. */
+void
+attest_debug_check(struct attest_result *res, int debug, int allow,
+    const char *what)
+{
+	if (!debug)
+		attest_result_add(res, ATTEST_CHECK_DEBUG, 1, "%s: debugging"
+		    " off", what);
+	else if (allow)
+		attest_result_add(res, ATTEST_CHECK_DEBUG, 1, "%s: debugging"
+		    " on, as allowed", what);
+	else
+		attest_result_add(res, ATTEST_CHECK_DEBUG, 0, "%s: debugging"
+		    " on, the host can read the guest's memory", what);
+}
+
+/* Expected bytes against what the evidence has, as one check. */
+static void
+attest_expect(struct attest_result *res, enum attest_check_id id,
+    const unsigned char *have, size_t havelen, const unsigned char *want,
+    size_t wantlen)
+{
+	unsigned char	padded[ATTEST_REPORT_DATA_SIZE] = { 0 };
+	char		hex[2 * ATTEST_REPORT_DATA_SIZE + 1];
+
+	if (wantlen > havelen) {
+		attest_result_add(res, id, 0, "expected %zu bytes, the evidence"
+		    " has %zu", wantlen, havelen);
+		return;
+	}
+	memcpy(padded, want, wantlen);
+	if (memcmp(have, padded, havelen) == 0) {
+		attest_result_add(res, id, 1, "as expected");
+		return;
+	}
+	attest_result_add(res, id, 0, "is %s, not the one expected",
+	    attest_hex(have, havelen, hex, sizeof(hex)));
+}
+
+/* The minimum TCB, compared byte by byte (each byte is one SVN). */
+static void
+attest_tcb_check(struct attest_result *res, const unsigned char *min,
+    size_t len)
+{
+	char	have[2 * ATTEST_TCB_MAX + 1], want[2 * ATTEST_TCB_MAX + 1];
+	size_t	i;
+
+	if (len != res->tcb_len) {
+		attest_result_add(res, ATTEST_CHECK_TCB, 0, "minimum TCB"
+		    " has %zu bytes, %s evidence has %zu", len,
+		    attest_tee_name(res->tee), res->tcb_len);
+		return;
+	}
+	attest_hex(res->tcb, res->tcb_len, have, sizeof(have));
+	attest_hex(min, len, want, sizeof(want));
+	for (i = 0; i < len; i++) {
+		if (res->tcb[i] < min[i]) {
+			attest_result_add(res, ATTEST_CHECK_TCB, 0, "%s is"
+			    " below the minimum %s at byte %zu", have, want, i);
+			return;
+		}
+	}
+	attest_result_add(res, ATTEST_CHECK_TCB, 1, "%s, at least %s", have,
+	    want);
+}
+
+/* The checks on values every TEE reports, each only when asked for. */
+void
+attest_policy_check(const struct attest_policy *policy,
+    struct attest_result *res)
+{
+	if (policy->measurement != NULL)
+		attest_expect(res, ATTEST_CHECK_MEASUREMENT, res->measurement,
+		    sizeof(res->measurement), policy->measurement,
+		    policy->measurement_len);
+	if (policy->report_data != NULL)
+		attest_expect(res, ATTEST_CHECK_REPORT_DATA, res->report_data,
+		    sizeof(res->report_data), policy->report_data,
+		    policy->report_data_len);
+	if (policy->min_tcb != NULL)
+		attest_tcb_check(res, policy->min_tcb, policy->min_tcb_len);
+}
+
+int
+attest_verify(const struct attest_input *in, const struct attest_policy *policy,
+    struct attest_result *res)
+{
+	struct attest_policy	p = { 0 };
+
+	memset(res, 0, sizeof(*res));
+	res->tee = in->tee;
+	res->verified = 1;
+	if (policy != NULL)
+		p = *policy;
+	if (p.now == 0)
+		p.now = time(NULL);
+	if ((unsigned)in->tee >= sizeof(attest_tees) / sizeof(attest_tees[0])) {
+		attest_result_add(res, ATTEST_CHECK_PARSE, 0, "unknown TEE");
+		return -1;
+	}
+	if (in->evidence == NULL || in->evidence_len == 0 ||
+	    in->evidence_len > ATTEST_EVIDENCE_MAX) {
+		attest_result_add(res, ATTEST_CHECK_PARSE, 0, "%zu bytes of"
+		    " evidence (1 to %d)", in->evidence != NULL ?
+		    in->evidence_len : 0, ATTEST_EVIDENCE_MAX);
+		return -1;
+	}
+	if (attest_tees[in->tee].verify(in, &p, res) == 0)
+		attest_policy_check(&p, res);
+	return res->verified ? 0 : -1;
+}

@@ -1,0 +1,90 @@
+/*
+ * libFuzzer target for agent/guard-answer.c: an answer's SSE events,
+ * arbitrary bytes cut at each 0xff, through a redacting and a blocking
+ * output guardrail. No crash, no leak, nothing after the end of a
+ * blocked stream, and every event it writes ends with a blank line.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "guard.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static struct guard	*fuzz_guards[2];
+static const struct guard *fuzz_gp[2];
+
+static void
+fuzz_init(void)
+{
+	static const char *const patterns[] = { "BLOCK-[0-9]+" };
+	struct guard_spec	 specs[2] = {
+		{ .key = "pii", .kind = GUARD_PII, .action = GUARD_REDACT },
+		{ .key = "re", .kind = GUARD_REGEX, .action = GUARD_BLOCK,
+		  .patterns = patterns, .npatterns = 1 },
+	};
+	char			 err[256];
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		if ((fuzz_guards[i] = guard_new(&specs[i], err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "guard_new: %s\n", err);
+			abort();
+		}
+		fuzz_gp[i] = fuzz_guards[i];
+	}
+}
+
+static void
+fuzz_check(const char *out, size_t len)
+{
+	if (len > 0 && (len < 2 || out[len - 1] != '\n' ||
+	    out[len - 2] != '\n'))
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct guard_list	 list = { fuzz_gp, 2 };
+	struct guard_report	 r;
+	struct guard_answer	*ga;
+	const uint8_t		*p = data, *end = data + size, *cut;
+	const char		*out;
+	size_t			 outlen, n;
+	char			*ev;
+	int			 blocked = 0;
+
+	if (fuzz_guards[0] == NULL)
+		fuzz_init();
+	memset(&r, 0, sizeof(r));
+	ga = guard_answer_new(&list, &r, size > 0 && data[0] & 1 ?
+	    ROUTE_COMPLETIONS : ROUTE_CHAT);
+	while (p < end) {
+		if ((cut = memchr(p, 0xff, end - p)) == NULL)
+			cut = end;
+		n = cut - p;
+		if ((ev = malloc(n + 8)) == NULL)
+			abort();
+		memcpy(ev, "data: ", 6);
+		memcpy(ev + 6, p, n);
+		memcpy(ev + 6 + n, "\n\n", 2);
+		if (guard_answer_event(ga, ev, n + 8, &out, &outlen) ==
+		    GUARD_BLOCKED) {
+			if (blocked && outlen != 0)
+				abort();
+			blocked = 1;
+		}
+		fuzz_check(out, outlen);
+		free(ev);
+		p = cut < end ? cut + 1 : end;
+	}
+	if (guard_answer_finish(ga, &out, &outlen) != GUARD_BLOCKED)
+		fuzz_check(out, outlen);
+	guard_answer_free(ga);
+	return 0;
+}

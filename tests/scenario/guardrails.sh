@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Guardrails end to end: cubectl creates and binds them, the real agent
+# applies them to prompts on every route alias (blocks never reach the
+# backend, redactions are what the backend sees) and to answers, buffered
+# and streamed, with a secret split at every offset across chunks.
+. "$(dirname "$0")/../lib.sh"
+
+start_backend
+start_agent -v
+ctl domain create acme >/dev/null
+ctl domain create bravo >/dev/null
+ctl provider add -d acme fake --driver openai --url "$BACKEND_URL/v1" >/dev/null
+
+# --- cubectl: create, refuse, test ----------------------------------------
+ctl guardrail create -d acme pii --kind pii --action redact >/dev/null
+check "guardrail create pii" [ $? -eq 0 ]
+ctl guardrail create -d acme cards --kind pii --action block --types card,iban >/dev/null
+ctl guardrail create -d acme plans --kind keywords --action block \
+    --words 'secret plan,project x' >/dev/null
+ctl guardrail create -d acme keys-out --kind pii --action redact --types secret >/dev/null
+ctl guardrail create -d acme forbid-out --kind regex --action block \
+    --pattern 'FORBIDDEN-[0-9]+' >/dev/null
+ctl guardrail create -d acme short --kind length --action block --max-messages 3 >/dev/null
+out=$(ctl guardrail create -d acme bad --kind regex --action block --pattern 'a(b' 2>&1)
+check "a pattern that does not compile is refused" [ $? -ne 0 ]
+check_contains "with its position" "at offset 3" "$out"
+out=$(ctl guardrail create -d acme bad --kind pii --action block --types dna 2>&1)
+check "an unknown pii type is refused" [ $? -eq 2 ]
+check_eq "list has six" 6 "$(ctl -o json guardrail list -d acme | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+check_eq "another domain sees none" 0 "$(ctl -o json guardrail list -d bravo | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+check_eq "show types" '["card", "iban"]' "$(ctl -o json guardrail show -d acme cards | json types)"
+out=$(ctl -o json guardrail test -d acme pii --text 'mail bob@example.com or call +44 20 7946 0958')
+check_eq "guardrail test result" redacted "$(echo "$out" | json result)"
+check_eq "guardrail test text" "mail [REDACTED:EMAIL] or call [REDACTED:PHONE]" "$(echo "$out" | json text)"
+out=$(ctl guardrail test -d acme plans --text 'the Secret   Plan')
+check_contains "guardrail test in a table" "blocked" "$out"
+
+# --- binding: unknown keys refused, bound ones kept ------------------------
+ctl model deploy -d acme --provider fake --name X --key x --model-id fake-chat \
+    --guard-in nope >/dev/null 2>&1
+check_eq "deploy with an unknown guardrail: not found" 3 $?
+ctl model deploy -d acme --provider fake --name Echo --key echo \
+    --model-id 'fake-chat;echo=1' --guard-in pii --guard-in cards \
+    --guard-in plans --guard-in short --guard-out pii >/dev/null 2>&1
+check "deploy with guardrails" [ $? -eq 0 ]
+ctl model deploy -d acme --provider fake --name Plain --key plain \
+    --model-id 'fake-chat;echo=1' >/dev/null 2>&1
+ctl model deploy -d acme --provider fake --name Embed --key embed \
+    --category embedding --model-id fake-embed --guard-in cards >/dev/null 2>&1
+ctl model deploy -d acme --provider fake --name Done --key done \
+    --model-id 'fake-chat;text=hello_FORBIDDEN-42_world;chunks=5' \
+    --guard-out forbid-out >/dev/null 2>&1
+ctl guardrail delete -d acme cards >/dev/null 2>&1
+check_eq "a bound guardrail is not deleted" 1 $?
+ctl model edit -d acme plain --guard-in nope >/dev/null 2>&1
+check_eq "edit with an unknown guardrail: not found" 3 $?
+check_eq "model show lists them" '["pii", "cards", "plans", "short"]' \
+    "$(ctl -o json model show -d acme echo | json guardrails.input)"
+TOKEN=$(ctl -o json token create -d acme --name t | json token)
+
+nreq() { backend_requests | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+last_body() { backend_requests | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["body"])'; }
+
+# --- input: redaction is what the backend sees -----------------------------
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
+    '{"model":"echo","messages":[{"role":"user","content":"I am bob@example.com, call +1 415 555 2671"}]}')
+check_eq "redacted prompt: 200" 200 "$(status_of "$r")"
+check_contains "the backend got the redacted text" \
+    'I am [REDACTED:EMAIL], call [REDACTED:PHONE]' "$(last_body)"
+check_not_contains "and never the address" 'bob@example.com' "$(backend_requests)"
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
+    '{"model":"plain","messages":[{"role":"user","content":"I am bob@example.com"}]}')
+check_contains "a model without guardrails passes it" 'bob@example.com' "$(last_body)"
+
+# --- input: blocks never reach the backend, on every route alias -----------
+card='4111 1111 1111 1111'
+before=$(nreq)
+for path in /proxy/acme/v1/chat/completions /v1/chat/completions \
+    /api/client/v1/chat/completions; do
+	r=$(http POST "$path" "$TOKEN" \
+	    "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"card $card\"}]}")
+	check_eq "$path: card blocked" 400 "$(status_of "$r")"
+	check_contains "$path: guardrail_violation naming it" \
+	    '"code":"guardrail_violation"' "$(body_of "$r")"
+	check_contains "$path: names the guardrail" "'cards'" "$(body_of "$r")"
+done
+for path in /proxy/acme/v1/completions /v1/completions /api/client/v1/completions; do
+	r=$(http POST "$path" "$TOKEN" "{\"model\":\"echo\",\"prompt\":[\"ok\",\"pay with $card\"]}")
+	check_eq "$path: prompt blocked" 400 "$(status_of "$r")"
+done
+for path in /proxy/acme/v1/embeddings /v1/embeddings /api/client/v1/embeddings; do
+	r=$(http POST "$path" "$TOKEN" '{"model":"embed","input":"IBAN DE89 3704 0044 0532 0130 00"}')
+	check_eq "$path: embedding input blocked" 400 "$(status_of "$r")"
+done
+r=$(http POST /v1/chat/completions "$TOKEN" \
+    "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"},{\"type\":\"text\",\"text\":\"$card\"}]}]}")
+check_eq "a text part of multi-part content is checked" 400 "$(status_of "$r")"
+r=$(http POST /v1/chat/completions "$TOKEN" \
+    "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\",\"content\":\"$card\"}]}")
+check_eq "a second content key is checked too" 400 "$(status_of "$r")"
+r=$(http POST /v1/chat/completions "$TOKEN" \
+    "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"c\\u006fntent\":\"$card\"}]}")
+check_eq "so is an escaped one" 400 "$(status_of "$r")"
+r=$(http POST /v1/chat/completions "$TOKEN" \
+    '{"model":"echo","messages":[{"role":"user","content":"the SECRET\n  plan"}]}' \
+    -H 'X-Guardrails: off')
+check_eq "keywords fold case and space; no header skips them" 400 "$(status_of "$r")"
+r=$(http POST /v1/chat/completions "$TOKEN" \
+    '{"model":"echo","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"},{"role":"user","content":"c"},{"role":"user","content":"d"}]}')
+check_eq "too many messages" 400 "$(status_of "$r")"
+check_contains "names the length guardrail" "'short'" "$(body_of "$r")"
+check_eq "no blocked request reached the backend" "$before" "$(nreq)"
+r=$(http POST /v1/chat/completions "$TOKEN" \
+    '{"model":"echo","messages":[{"role":"user","content":"order 4111 1111 1111 1112"}]}')
+check_eq "a number that fails Luhn passes" 200 "$(status_of "$r")"
+
+# --- output: buffered and streamed -----------------------------------------
+ctl guardrail create -d acme keys-in --kind pii --action log --types email >/dev/null
+SECRET=sk-abc123DEF456ghi789JKL0mno
+ctl model deploy -d acme --provider fake --name Leak --key leak \
+    --model-id "fake-chat;text=the_key_is_${SECRET}_ok" --guard-out keys-out >/dev/null 2>&1
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"leak","messages":[{"role":"user","content":"key?"}]}')
+check_contains "a buffered answer is redacted" '"content":"the key is [REDACTED:SECRET] ok"' "$(body_of "$r")"
+text="the key is $SECRET ok"
+fails=0
+for n in $(seq 2 ${#text}); do
+	ctl model edit -d acme leak --model-id "fake-chat;text=the_key_is_${SECRET}_ok;chunks=$n" >/dev/null
+	body=$(curl -sS -m 20 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	    --data-binary '{"model":"leak","stream":true,"messages":[{"role":"user","content":"k"}]}' \
+	    "$AGENT_URL/v1/chat/completions")
+	got=$(printf '%s\n' "$body" | python3 -c '
+import json, sys
+out = ""
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("data: ") and line != "data: [DONE]":
+        for c in json.loads(line[6:]).get("choices", []):
+            out += (c.get("delta") or {}).get("content") or ""
+print(out)')
+	# (The events' "model" is the fake's model id, which holds the text.)
+	if [ "$got" != "the key is [REDACTED:SECRET] ok" ] || \
+	    ! printf '%s' "$body" | grep -q 'data: \[DONE\]'; then
+		fails=$((fails + 1))
+		echo "# chunks=$n: $got"
+	fi
+done
+check_eq "streams redact a key split at every offset (2..${#text} chunks)" 0 "$fails"
+
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"done","stream":true,"messages":[{"role":"user","content":"x"}]}')
+check_eq "a blocked stream is still a 200 stream" 200 "$(status_of "$r")"
+check_contains "it ends with content_filter" '"finish_reason":"content_filter"' "$(body_of "$r")"
+check_contains "then [DONE]" 'data: [DONE]' "$(body_of "$r")"
+content_of() {	# the streamed or buffered answer's text
+	python3 -c '
+import json, sys
+out = ""
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("data: ") and line != "data: [DONE]":
+        line = line[6:]
+    elif not line.startswith("{"):
+        continue
+    for c in json.loads(line).get("choices", []):
+        out += ((c.get("delta") or c.get("message") or {}).get("content") or "")
+print(out)'
+}
+check_eq "nothing of the match went out" "hello " "$(body_of "$r" | content_of)"
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"done","messages":[{"role":"user","content":"x"}]}')
+check_contains "a blocked buffered answer: content_filter" '"finish_reason":"content_filter"' "$(body_of "$r")"
+check_eq "and no text" "" "$(body_of "$r" | content_of)"
+r=$(http POST /v1/chat/completions "$TOKEN" \
+    '{"model":"echo","stream":true,"messages":[{"role":"user","content":"write to ann@example.org"}]}')
+check_eq "the echo was redacted going in" 'write to [REDACTED:EMAIL]' "$(body_of "$r" | content_of)"
+
+# Output filtering keeps the relay incremental: prose is held back a word
+# at most, so text arrives while the backend is still sending.
+ctl model deploy -d acme --provider fake --name Slow --key slow --guard-out pii \
+    --model-id 'fake-chat;text=one_two_three_four_five_six;chunks=6;chunk_delay_ms=300' \
+    >/dev/null 2>&1
+out=$(python3 "$CUBE_ROOT/tests/tools/sse-timing.py" "$AGENT_URL/v1/chat/completions" \
+    "$TOKEN" '{"model":"slow","stream":true,"messages":[{"role":"user","content":"x"}]}')
+first=$(echo "$out" | grep '"content":"[^"]' | head -n 1 | cut -d' ' -f1)
+last=$(echo "$out" | tail -n 1 | cut -d' ' -f1)
+check "guarded text flows before the stream ends ($first s of $last s)" \
+    python3 -c "import sys; sys.exit(0 if float('$first') + 0.9 < float('$last') else 1)"
+check_eq "and all of it arrives" "one two three four five six" \
+    "$(echo "$out" | sed -n 's/^[0-9.]* //p' | grep '^{' | content_of)"
+
+# --- the agent logs hits at debug level, never the text ---------------------
+check_contains "hits are logged at debug level for tracing" \
+    "guardrail keys-out on answer of leak: secret x1, redact" "$(cat "$AGENT_LOG")"
+check_contains "input hits too" "guardrail cards on prompt of echo: card x1, block" \
+    "$(cat "$AGENT_LOG")"
+check_not_contains "never the matched text" "$SECRET" "$(cat "$AGENT_LOG")"
+check_not_contains "nor the card" "$card" "$(cat "$AGENT_LOG")"
+
+# --- the audit log has guardrail changes, field by field --------------------
+ctl guardrail edit -d acme plans --words 'secret plan,project y' >/dev/null
+out=$(ctl -o json audit -d acme -n 500)
+check_contains "guardrail create is audited" '"target": "guardrail/pii"' "$(echo "$out" | python3 -m json.tool)"
+check_eq "guardrail edit is audited with its change" 'words' \
+    "$(echo "$out" | python3 -c 'import json,sys; e=[a for a in json.load(sys.stdin) if a["method"]=="guardrail.edit"][-1]; print(e["changes"][0]["field"])')"
+
+# --- unbinding, then deleting ----------------------------------------------
+ctl model edit -d acme embed --no-guard-in >/dev/null
+check_eq "--no-guard-in clears the list" '[]' "$(ctl -o json model show -d acme embed | json guardrails.input)"
+ctl model edit -d acme echo --no-guard-in --no-guard-out >/dev/null
+ctl guardrail delete -d acme cards >/dev/null
+check "an unbound guardrail is deleted" [ $? -eq 0 ]
+r=$(http POST /v1/chat/completions "$TOKEN" \
+    "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"card $card\"}]}")
+check_eq "and no longer applies" 200 "$(status_of "$r")"
+
+t_done

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# cube-tui in a detached 80x24 tmux session against the real agent and the
+# fake backend: the header, every view, a model listed, deployed through
+# the form and its checklist, disabled after a confirmation; an unreachable
+# host next to a working one; resize; q quits with 0.
+. "$(dirname "$0")/../lib.sh"
+
+command -v tmux >/dev/null || { echo "# SKIP tmux is not installed"; exit 0; }
+
+start_backend
+start_agent
+setup_domain acme chat demo-model
+ctl guardrail create -d acme pii --kind pii --action redact >/dev/null
+
+# No real ~/.ssh or hosts file may leak into what is tested.
+export HOME="$T_DIR/home"
+mkdir -p "$HOME"
+CLOSED=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$T_DIR/ssh_config" <<CONF
+Host nowhere
+	HostName 127.0.0.1
+	Port $CLOSED
+	User nobody
+CONF
+
+TM=(tmux -L "cube-tui-test-$$" -f /dev/null)
+tm_cleanup() { "${TM[@]}" kill-server 2>/dev/null; t_cleanup; }
+trap tm_cleanup EXIT
+
+SESSION=
+screen() { "${TM[@]}" capture-pane -p -t "$SESSION" 2>/dev/null; }
+
+# wait_for TEXT [SECONDS]: poll the screen until TEXT shows; 0 when it does.
+wait_for() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		screen | grep -qF -- "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+expect() {	# description, text [seconds]
+	if wait_for "$2" "${3:-10}"; then ok "$1"; else
+		not_ok "$1" "expected on screen: $2"$'\n'"$(screen)"; fi
+}
+
+keys() { "${TM[@]}" send-keys -t "$SESSION" "$@"; }
+type_text() { "${TM[@]}" send-keys -t "$SESSION" -l "$1"; }
+
+# start_tui SESSION ARGS...: cube-tui in a new 80x24 session (each run has
+# its own, so the server never runs out of sessions between them).
+start_tui() {
+	SESSION=$1
+	shift
+	rm -f "$T_DIR/tui.exit"
+	"${TM[@]}" new-session -d -s "$SESSION" -x 80 -y 24 \
+	    "LANG=C.UTF-8 $CUBE_BIN/cube-tui $* 2>$T_DIR/tui.err; echo \$? >$T_DIR/tui.exit; sleep 60"
+}
+
+# --- one host: header, views, models -------------------------------------
+
+start_tui one -s "$AGENT_SOCK" local
+expect "header shows the host" "cube-tui  local"
+expect "header shows the TEE badge" "[no TEE]"
+expect "header shows health" "ok, up"
+expect "the only domain is in view" "domain acme"
+expect "the overview lists the domain" "acme    off"
+
+names=(Fleet Overview Models Providers Guardrails Tokens Logs Usage Attest)
+for i in 1 2 3 4 5 6 7 8 9; do
+	keys "$i"
+	case $i in
+	1) want="local *" ;;
+	2) want="seal public key" ;;
+	3) want="demo-model" ;;
+	4) want="$BACKEND_URL/v1" ;;
+	5) want="pii  pii   redact" ;;
+	6) want="test" ;;
+	7) want="TIME" ;;
+	8) want="by model (b)" ;;
+	9) want="attestation" ;;
+	esac
+	expect "view $i (${names[$((i - 1))]}) shows" "$want"
+done
+
+keys 3
+expect "Models lists the deployed model" "chat  fake      demo-model  active"
+
+# --- deploy through the form ----------------------------------------------
+
+keys n
+expect "n opens the deploy form" "deploy a model"
+expect "checklist: the provider is active" "fake is active"
+expect "checklist: a missing model id fails" "[FAIL] model served"
+keys Tab
+type_text "Second Model"
+keys Tab
+type_text "no-such-model"
+expect "checklist: an id the backend does not list warns" "[warn] model served     no-such-model is not in the backend's list"
+keys BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace
+type_text "fake-chat"
+expect "checklist: a listed id passes" "the backend serves fake-chat"
+expect "checklist: the derived key is free" "second-model is free"
+keys Tab
+type_text "chat"
+expect "checklist: a taken key fails" "chat is taken"
+keys BSpace BSpace BSpace BSpace
+keys Tab Tab Tab Tab Enter
+expect "Enter with a failing check refuses" "not every check passes"
+expect "checklist: pricing unset fails" "set a price, or mark it free"
+keys Up Up Up
+type_text "0.5"
+expect "checklist: a price passes" "[ok  ] pricing"
+keys Down Down Down Enter
+expect "the model is deployed" "deployed second-model"
+got=$(ctl -o json model show -d acme second-model | json pricing.input)
+check_eq "cubectl sees the deployed model's price" "0.5" "$got"
+got=$(ctl -o json model show -d acme second-model | json model_id)
+check_eq "cubectl sees the deployed model's id" "fake-chat" "$got"
+
+# --- disable with confirmation --------------------------------------------
+
+keys g
+expect "the first model is selected" "chat"
+keys d
+expect "d asks first" "Disable model chat?"
+keys n
+sleep 0.3
+check_eq "n leaves the model active" "active" "$(ctl -o json model show -d acme chat | json status)"
+keys d
+expect "d asks again" "Disable model chat?"
+keys y
+expect "the model is disabled" "model disabled"
+check_eq "cubectl sees the model inactive" "inactive" "$(ctl -o json model show -d acme chat | json status)"
+
+# --- filter, help, resize, quit -------------------------------------------
+
+keys / s e c
+expect "/ filters" "/sec_"
+keys Enter
+if screen | grep -q "chat  fake"; then not_ok "the filter hides other rows" "$(screen)"; else ok "the filter hides other rows"; fi
+keys ?
+expect "? shows the keys" "this help"
+keys x
+"${TM[@]}" resize-window -t "$SESSION" -x 100 -y 30
+# The domain sits at the header's right edge: column 56 at 80, 76 at 100.
+for _ in $(seq 40); do
+	head=$(screen | head -n 1)
+	[ "${head:76:11}" = "domain acme" ] && break
+	sleep 0.05
+done
+check_eq "a resize redraws at the new width" "domain acme" "${head:76:11}"
+check_contains "the status line moves to the new last row" "filter: sec" "$(screen | sed -n 30p)"
+"${TM[@]}" resize-window -t "$SESSION" -x 80 -y 24
+keys q
+t_wait_file "$T_DIR/tui.exit" 10
+check_eq "q quits with 0" "0" "$(cat "$T_DIR/tui.exit" 2>/dev/null)"
+check_eq "nothing on stderr" "" "$(cat "$T_DIR/tui.err")"
+
+# --- an unreachable host next to a working one ----------------------------
+
+start_tui two -s "$AGENT_SOCK" -F "$T_DIR/ssh_config" local nowhere
+expect "the fleet lists the working host" "local *"
+expect "the unreachable host says so" "unreachable:"
+t0=$(date +%s%N)
+keys 3
+expect "the local host answers keys within a second" "demo-model" 1
+t1=$(date +%s%N)
+echo "# view switch took $(((t1 - t0) / 1000000)) ms"
+keys H
+expect "the header names the unreachable host" "cube-tui  nowhere"
+expect "its header says unreachable" "unreachable"
+keys H 2
+expect "back on the local host" "cube-tui  local"
+keys q
+t_wait_file "$T_DIR/tui.exit" 10
+check_eq "q quits with 0 with a host down" "0" "$(cat "$T_DIR/tui.exit" 2>/dev/null)"
+
+t_done

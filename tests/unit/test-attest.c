@@ -1,0 +1,633 @@
+/*
+ * attest*.c against real evidence: SEV-SNP reports from Milan machines and
+ * Intel TDX quotes, read in place from $CUBE_TESTDATA/attestation (see its
+ * README.md for where each file comes from and what it holds).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "attest.h"
+
+#define MILAN_MEASUREMENT \
+	"7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d" \
+	"3e1a0dc39b2c60bd95b9c480cd81841f"
+#define MILAN_REPORT_DATA \
+	"d447b55d197491bfe15cf298f9de9986b7a7c4be2468b4f6e2d53b71d7c64581" \
+	"0b0f2cdfca0040433be063fc1a8293f0f3f8dae7b79fecb3d1cd82bd6a93ebfd"
+#define DEBUG_MEASUREMENT \
+	"b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b" \
+	"6bdf8a9ece31a5a608eb0cf2e4872b01"
+#define V4_MRTD \
+	"6363b8043668a3ad953278e10389574d326c6749fb78aa810ecd9336923db86f" \
+	"22fc00b8dcd404bc10d5e119d7215cbb"
+
+#define V5_MRTD \
+	"7348651a34b2d2d3462822e3a750ec6110125f36757c78480bbfc69cc0d21fb0" \
+	"01a1ced3ee19747dda8f750c3bc8f876"
+
+#define NOW_2024	1717200000	/* 2024-06-01: all certificates valid */
+#define NOW_2026	1780272000	/* 2026-06-01: the v5 PCK valid too */
+#define NOW_2031	1925000000	/* 2031: the VCEKs have expired */
+#define NOW_2035	2050000000	/* 2035: the v4 PCK has expired too */
+#define NOW_2019	1550000000	/* 2019: before the VCEKs */
+
+static const char	*datadir;
+
+struct blob {
+	unsigned char	*p;
+	size_t		 len;
+};
+
+static struct blob
+load(const char *name)
+{
+	struct blob	 b = { NULL, 0 };
+	char		 path[1024];
+	FILE		*f;
+	long		 len;
+
+	snprintf(path, sizeof(path), "%s/attestation/%s", datadir, name);
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("%s: cannot open", path);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b.p = malloc(len > 0 ? len : 1);
+	assert_non_null(b.p);
+	assert_int_equal(fread(b.p, 1, len, f), (size_t)len);
+	fclose(f);
+	b.len = len;
+	return b;
+}
+
+static size_t
+unhex(const char *s, unsigned char *out, size_t max)
+{
+	size_t		i, n = strlen(s) / 2;
+	unsigned int	byte;
+
+	assert_true(n <= max);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sscanf(s + 2 * i, "%2x", &byte), 1);
+		out[i] = (unsigned char)byte;
+	}
+	return n;
+}
+
+/* The check called name in res, or fail. */
+static const struct attest_check *
+check_of(const struct attest_result *res, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < res->nchecks; i++)
+		if (strcmp(attest_check_name(res->checks[i].id), name) == 0)
+			return &res->checks[i];
+	fail_msg("no check %s", name);
+	return NULL;
+}
+
+static void
+assert_check(const struct attest_result *res, const char *name, int ok,
+    const char *detail)
+{
+	const struct attest_check	*c = check_of(res, name);
+
+	if (c->ok != ok)
+		fail_msg("check %s: %s (%s), expected %s", name,
+		    c->ok ? "ok" : "FAILED", c->detail, ok ? "ok" : "FAILED");
+	if (detail != NULL && strstr(c->detail, detail) == NULL)
+		fail_msg("check %s: '%s' lacks '%s'", name, c->detail, detail);
+}
+
+/* Verify an SNP report file with a VCEK and chain file (NULL: none). */
+static int
+snp_verify(struct blob *report, const char *vcek, const char *chain,
+    const struct attest_policy *policy, struct attest_result *res)
+{
+	struct attest_input	in = { .tee = ATTEST_TEE_SEV_SNP };
+	struct blob		v = { NULL, 0 }, c = { NULL, 0 };
+	int			rc;
+
+	in.evidence = report->p;
+	in.evidence_len = report->len;
+	if (vcek != NULL) {
+		v = load(vcek);
+		in.vcek = v.p;
+		in.vcek_len = v.len;
+	}
+	if (chain != NULL) {
+		c = load(chain);
+		in.chain = c.p;
+		in.chain_len = c.len;
+	}
+	rc = attest_verify(&in, policy, res);
+	free(v.p);
+	free(c.p);
+	return rc;
+}
+
+static int
+tdx_verify(struct blob *quote, const char *root,
+    const struct attest_policy *policy, struct attest_result *res)
+{
+	struct attest_input	in = { .tee = ATTEST_TEE_TDX };
+	struct blob		r = { NULL, 0 };
+	int			rc;
+
+	in.evidence = quote->p;
+	in.evidence_len = quote->len;
+	if (root != NULL) {
+		r = load(root);
+		in.root = r.p;
+		in.root_len = r.len;
+	}
+	rc = attest_verify(&in, policy, res);
+	free(r.p);
+	return rc;
+}
+
+/* --- SEV-SNP ------------------------------------------------------------ */
+
+static void
+test_snp_milan_verifies(void **state)
+{
+	struct blob		report = load("snp/milan-report.bin");
+	struct attest_policy	policy = { .now = NOW_2024 };
+	struct attest_result	res;
+	unsigned char		m[48], rd[64];
+
+	(void)state;
+	policy.measurement = m;
+	policy.measurement_len = unhex(MILAN_MEASUREMENT, m, sizeof(m));
+	policy.report_data = rd;
+	policy.report_data_len = unhex(MILAN_REPORT_DATA, rd, sizeof(rd));
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der",
+	    "snp/milan-ask-ark.pem", &policy, &res), 0);
+	assert_true(res.verified);
+	assert_null(attest_result_failed(&res));
+	assert_int_equal(res.tee, ATTEST_TEE_SEV_SNP);
+	assert_int_equal(res.version, 2);
+	assert_int_equal(res.nchecks, 6);
+	assert_check(&res, "parse", 1, "version 2, VMPL 0");
+	assert_check(&res, "signature", 1, "P-384");
+	assert_check(&res, "chain", 1,
+	    "SEV-VCEK -> SEV-Milan -> ARK-Milan (pinned root)");
+	assert_check(&res, "debug", 1, "policy 0x30000: debugging off");
+	assert_check(&res, "measurement", 1, NULL);
+	assert_check(&res, "report-data", 1, NULL);
+	assert_memory_equal(res.measurement, m, sizeof(m));
+	assert_memory_equal(res.report_data, rd, sizeof(rd));
+	free(report.p);
+}
+
+/* Without a chain, the pinned ASKs stand in. */
+static void
+test_snp_builtin_chain(void **state)
+{
+	struct blob		report = load("snp/milan-report.bin");
+	struct attest_policy	policy = { .now = NOW_2024 };
+	struct attest_result	res;
+
+	(void)state;
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
+	    &policy, &res), 0);
+	assert_check(&res, "chain", 1, "ARK-Milan");
+	free(report.p);
+}
+
+static void
+test_snp_wrong_chain(void **state)
+{
+	const char *const	 chains[] = { "snp/turin-ask-ark.pem",
+				    "snp/genoa-ask-ark-asvk.pem" };
+	struct blob		 report = load("snp/milan-report.bin");
+	struct attest_policy	 policy = { .now = NOW_2024 };
+	struct attest_result	 res;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(snp_verify(&report, "snp/milan-vcek.der",
+		    chains[i], &policy, &res), -1);
+		assert_check(&res, "signature", 1, NULL);
+		assert_check(&res, "chain", 0, "unable to get local issuer");
+		assert_string_equal(attest_check_name(
+		    attest_result_failed(&res)->id), "chain");
+	}
+	free(report.p);
+}
+
+static void
+test_snp_flipped_byte(void **state)
+{
+	const size_t		 offsets[] = {
+	    0x90, 0x50, 0x29f, 0x2a0, 0x2e8 };
+	struct blob		 report = load("snp/milan-report.bin");
+	struct attest_policy	 policy = { .now = NOW_2024 };
+	struct attest_result	 res;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		report.p[offsets[i]] ^= 0x01;
+		assert_int_equal(snp_verify(&report, "snp/milan-vcek.der",
+		    "snp/milan-ask-ark.pem", &policy, &res), -1);
+		assert_check(&res, "signature", 0, "does not verify");
+		assert_check(&res, "chain", 1, NULL);
+		report.p[offsets[i]] ^= 0x01;
+	}
+	/* Past the signature: reserved, not signed, not checked. */
+	report.p[0x400] ^= 0x01;
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der",
+	    "snp/milan-ask-ark.pem", &policy, &res), 0);
+	free(report.p);
+}
+
+/* Another chip's VCEK: a valid chain, but not the key that signed. */
+static void
+test_snp_other_vcek(void **state)
+{
+	struct blob		report = load("snp/milan-report.bin");
+	struct attest_policy	policy = { .now = NOW_2024 };
+	struct attest_result	res;
+
+	(void)state;
+	assert_int_equal(snp_verify(&report, "snp/debug-vcek.der",
+	    "snp/milan-ask-ark.pem", &policy, &res), -1);
+	assert_check(&res, "signature", 0, NULL);
+	assert_check(&res, "chain", 1, NULL);
+	/* And no VCEK at all. */
+	assert_int_equal(snp_verify(&report, NULL, NULL, &policy, &res), -1);
+	assert_check(&res, "signature", 0, "no VCEK given");
+	assert_check(&res, "chain", 0, "no VCEK given");
+	/* Something that is no certificate. */
+	assert_int_equal(snp_verify(&report, "snp/milan-report.bin", NULL,
+	    &policy, &res), -1);
+	assert_check(&res, "signature", 0, "not a PEM or DER certificate");
+	free(report.p);
+}
+
+static void
+test_snp_debug_policy(void **state)
+{
+	struct blob		report = load("snp/debug-report.bin");
+	struct attest_policy	policy = { .now = NOW_2024 };
+	struct attest_result	res;
+	unsigned char		m[48];
+	const unsigned char	rd[] = { 1, 2, 3, 4, 5 };
+
+	(void)state;
+	policy.measurement = m;
+	policy.measurement_len = unhex(DEBUG_MEASUREMENT, m, sizeof(m));
+	policy.report_data = rd;
+	policy.report_data_len = sizeof(rd);
+	assert_int_equal(snp_verify(&report, "snp/debug-vcek.der",
+	    "snp/milan-ask-ark.pem", &policy, &res), -1);
+	assert_check(&res, "signature", 1, NULL);
+	assert_check(&res, "chain", 1, "ARK-Milan");
+	assert_check(&res, "debug", 0, "policy 0xb0000: debugging on");
+	assert_check(&res, "measurement", 1, NULL);
+	assert_check(&res, "report-data", 1, NULL);
+	assert_string_equal(attest_check_name(attest_result_failed(&res)->id),
+	    "debug");
+
+	policy.allow_debug = 1;
+	assert_int_equal(snp_verify(&report, "snp/debug-vcek.der",
+	    "snp/milan-ask-ark.pem", &policy, &res), 0);
+	assert_check(&res, "debug", 1, "debugging on, as allowed");
+	free(report.p);
+}
+
+static void
+test_snp_expectations(void **state)
+{
+	struct blob		report = load("snp/milan-report.bin");
+	struct attest_policy	policy = { .now = NOW_2024 };
+	struct attest_result	res;
+	unsigned char		m[48], rd[64];
+
+	(void)state;
+	policy.measurement = m;
+	policy.measurement_len = unhex(DEBUG_MEASUREMENT, m, sizeof(m));
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
+	    &policy, &res), -1);
+	assert_check(&res, "measurement", 0, "is " MILAN_MEASUREMENT
+	    ", not the one expected");
+	assert_string_equal(attest_check_name(attest_result_failed(&res)->id),
+	    "measurement");
+
+	policy.measurement = NULL;
+	policy.report_data = rd;
+	policy.report_data_len = unhex(MILAN_REPORT_DATA, rd, sizeof(rd));
+	rd[63] ^= 1;
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
+	    &policy, &res), -1);
+	assert_check(&res, "report-data", 0, "not the one expected");
+	/* A prefix is zero-padded: d4 47... then zeros is not it. */
+	policy.report_data_len = 2;
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
+	    &policy, &res), -1);
+	assert_check(&res, "report-data", 0, NULL);
+	free(report.p);
+}
+
+/* Reported TCB 03 00 00 00 00 00 08 73: boot loader 3, SNP 8, ucode 0x73. */
+static void
+test_snp_min_tcb(void **state)
+{
+	struct blob		report = load("snp/milan-report.bin");
+	struct attest_policy	policy = { .now = NOW_2024 };
+	struct attest_result	res;
+	unsigned char		tcb[16];
+
+	(void)state;
+	policy.min_tcb = tcb;
+	policy.min_tcb_len = unhex("0300000000000873", tcb, sizeof(tcb));
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
+	    &policy, &res), 0);
+	assert_check(&res, "tcb", 1, "0300000000000873");
+	policy.min_tcb_len = unhex("0200000000000970", tcb, sizeof(tcb));
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
+	    &policy, &res), -1);
+	assert_check(&res, "tcb", 0, "below the minimum 0200000000000970 at"
+	    " byte 6");
+	policy.min_tcb_len = unhex("00000000000000000000000000000000", tcb,
+	    sizeof(tcb));
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
+	    &policy, &res), -1);
+	assert_check(&res, "tcb", 0, "has 16 bytes");
+	free(report.p);
+}
+
+/* Certificates expire: "now" decides, and the default is the clock. */
+static void
+test_snp_validity(void **state)
+{
+	struct blob		report = load("snp/milan-report.bin");
+	struct attest_policy	policy = { .now = NOW_2031 };
+	struct attest_result	res;
+
+	(void)state;
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der",
+	    "snp/milan-ask-ark.pem", &policy, &res), -1);
+	assert_check(&res, "chain", 0, "SEV-VCEK: certificate has expired");
+	assert_check(&res, "signature", 1, NULL);
+	policy.now = NOW_2019;
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der",
+	    "snp/milan-ask-ark.pem", &policy, &res), -1);
+	assert_check(&res, "chain", 0, "not yet valid");
+	free(report.p);
+}
+
+static void
+test_snp_truncated(void **state)
+{
+	struct blob			 report = load("snp/milan-report.bin");
+	struct attest_snp_report	 r;
+	struct attest_result		 res;
+	char				 err[128];
+	size_t				 len;
+
+	(void)state;
+	for (len = 0; len < report.len; len += 37) {
+		assert_int_equal(attest_snp_parse(report.p, len, &r, err,
+		    sizeof(err)), -1);
+		assert_non_null(strstr(err, "an SEV-SNP report has 1184"));
+	}
+	report.len--;
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL, NULL,
+	    &res), -1);
+	assert_int_equal(res.nchecks, 1);
+	assert_check(&res, "parse", 0, "1183 bytes");
+	assert_false(res.parsed);
+	report.len = 0;
+	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL, NULL,
+	    &res), -1);
+	assert_check(&res, "parse", 0, "0 bytes");
+	/* Version 1 and an unknown signature algorithm are refused. */
+	report.len = ATTEST_SNP_REPORT_SIZE;
+	report.p[0] = 1;
+	assert_int_equal(attest_snp_parse(report.p, report.len, &r, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "report version 1"));
+	report.p[0] = 2;
+	report.p[0x34] = 2;
+	assert_int_equal(attest_snp_parse(report.p, report.len, &r, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "signature algorithm 2"));
+	free(report.p);
+}
+
+/* --- TDX ---------------------------------------------------------------- */
+
+static void
+test_tdx_v4_verifies(void **state)
+{
+	struct blob		quote = load("tdx/quote-v4.dat");
+	struct attest_policy	policy = { .now = NOW_2024 };
+	struct attest_result	res;
+	unsigned char		m[48];
+
+	(void)state;
+	policy.measurement = m;
+	policy.measurement_len = unhex(V4_MRTD, m, sizeof(m));
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), 0);
+	assert_true(res.verified);
+	assert_int_equal(res.tee, ATTEST_TEE_TDX);
+	assert_int_equal(res.version, 4);
+	assert_int_equal(res.nchecks, 7);
+	assert_check(&res, "parse", 1, "version 4, TDX 1.0 body; 39 trailing");
+	assert_check(&res, "signature", 1, "P-256");
+	assert_check(&res, "qe-binding", 1, NULL);
+	assert_check(&res, "qe-report", 1, NULL);
+	assert_check(&res, "chain", 1, "Intel SGX PCK Certificate -> Intel SGX"
+	    " PCK Platform CA -> Intel SGX Root CA (pinned root)");
+	assert_check(&res, "debug", 1,
+	    "TD attributes 0000004000000000: debugging off");
+	assert_check(&res, "measurement", 1, NULL);
+	free(quote.p);
+}
+
+static void
+test_tdx_v4_tampered(void **state)
+{
+	struct blob		 quote = load("tdx/quote-v4.dat");
+	struct attest_tdx_quote	 q;
+	struct attest_policy	 policy = { .now = NOW_2024 };
+	struct attest_result	 res;
+	char			 err[128];
+	size_t			 off;
+
+	(void)state;
+	/* The MRTD: the quote signature breaks, the QE still holds. */
+	quote.p[48 + 136] ^= 1;
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), -1);
+	assert_check(&res, "signature", 0, "does not verify");
+	assert_check(&res, "qe-report", 1, NULL);
+	assert_check(&res, "chain", 1, NULL);
+	quote.p[48 + 136] ^= 1;
+
+	/* The QE report's report_data: its signature and binding break. */
+	assert_int_equal(attest_tdx_parse(quote.p, quote.len, &q, err,
+	    sizeof(err)), 0);
+	off = (size_t)(q.qe_report - quote.p) + 320;
+	quote.p[off] ^= 1;
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), -1);
+	assert_check(&res, "signature", 1, NULL);
+	assert_check(&res, "qe-report", 0, "does not verify");
+	assert_check(&res, "qe-binding", 0, "does not vouch");
+	quote.p[off] ^= 1;
+
+	/* The attestation key: the quote and the binding break. */
+	off = (size_t)(q.att_key - quote.p) + 10;
+	quote.p[off] ^= 1;
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), -1);
+	assert_check(&res, "qe-binding", 0, NULL);
+	quote.p[off] ^= 1;
+	free(quote.p);
+}
+
+static void
+test_tdx_v4_roots_and_time(void **state)
+{
+	struct blob		quote = load("tdx/quote-v4.dat");
+	struct attest_policy	policy = { .now = NOW_2024 };
+	struct attest_result	res;
+
+	(void)state;
+	assert_int_equal(tdx_verify(&quote, "tdx/intel-sgx-root.pem", &policy,
+	    &res), 0);
+	assert_check(&res, "chain", 1, "a root given, not the pinned one");
+	assert_int_equal(tdx_verify(&quote, "snp/milan-ask-ark.pem", &policy,
+	    &res), -1);
+	assert_check(&res, "chain", 0, "Intel SGX Root CA");
+	policy.now = NOW_2035;
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), -1);
+	assert_check(&res, "chain", 0, "certificate has expired");
+	assert_check(&res, "signature", 1, NULL);
+	free(quote.p);
+}
+
+/*
+ * The v5 sample (TDX 1.5 body) verifies in full, but only from 2026-01-27,
+ * when its PCK certificate becomes valid; before, only the chain fails.
+ */
+static void
+test_tdx_v5(void **state)
+{
+	struct blob		 quote = load("tdx/quote-v5.dat");
+	struct attest_tdx_quote	 q;
+	struct attest_policy	 policy = { .now = NOW_2026 };
+	struct attest_result	 res;
+	unsigned char		 m[48];
+	char			 err[128];
+
+	(void)state;
+	assert_int_equal(attest_tdx_parse(quote.p, quote.len, &q, err,
+	    sizeof(err)), 0);
+	assert_int_equal(q.version, 5);
+	assert_int_equal(q.body_type, 3);
+	assert_int_equal(q.trailing, 0);
+	policy.measurement = m;
+	policy.measurement_len = unhex(V5_MRTD, m, sizeof(m));
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), 0);
+	assert_int_equal(res.nchecks, 7);
+	assert_check(&res, "parse", 1, "version 5, TDX 1.5 body");
+	assert_check(&res, "signature", 1, "702 bytes");
+	assert_check(&res, "qe-binding", 1, NULL);
+	assert_check(&res, "qe-report", 1, NULL);
+	assert_check(&res, "chain", 1, "Intel SGX Root CA (pinned root)");
+	assert_check(&res, "debug", 1, "0000001000000000: debugging off");
+	assert_check(&res, "measurement", 1, NULL);
+
+	policy.now = NOW_2024;
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), -1);
+	assert_check(&res, "chain", 0, "PCK Certificate: certificate is not"
+	    " yet valid");
+	assert_string_equal(attest_check_name(attest_result_failed(&res)->id),
+	    "chain");
+	free(quote.p);
+}
+
+static void
+test_tdx_truncated(void **state)
+{
+	struct blob		 quote = load("tdx/quote-v4.dat");
+	struct attest_tdx_quote	 q;
+	struct attest_result	 res;
+	char			 err[128];
+	size_t			 len, end = quote.len - 39;
+
+	(void)state;
+	for (len = 0; len < end; len++) {
+		if (attest_tdx_parse(quote.p, len, &q, err, sizeof(err)) != -1)
+			fail_msg("a quote cut at %zu bytes parses", len);
+	}
+	assert_int_equal(attest_tdx_parse(quote.p, end, &q, err, sizeof(err)),
+	    0);
+	quote.len = 1000;
+	assert_int_equal(tdx_verify(&quote, NULL, NULL, &res), -1);
+	assert_int_equal(res.nchecks, 1);
+	assert_check(&res, "parse", 0, "truncated");
+	/* An SNP report is no quote. */
+	free(quote.p);
+	quote = load("snp/milan-report.bin");
+	assert_int_equal(tdx_verify(&quote, NULL, NULL, &res), -1);
+	assert_check(&res, "parse", 0, "quote version 2");
+	free(quote.p);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return datadir == NULL ? -1 : 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snp_milan_verifies),
+		cmocka_unit_test(test_snp_builtin_chain),
+		cmocka_unit_test(test_snp_wrong_chain),
+		cmocka_unit_test(test_snp_flipped_byte),
+		cmocka_unit_test(test_snp_other_vcek),
+		cmocka_unit_test(test_snp_debug_policy),
+		cmocka_unit_test(test_snp_expectations),
+		cmocka_unit_test(test_snp_min_tcb),
+		cmocka_unit_test(test_snp_validity),
+		cmocka_unit_test(test_snp_truncated),
+		cmocka_unit_test(test_tdx_v4_verifies),
+		cmocka_unit_test(test_tdx_v4_tampered),
+		cmocka_unit_test(test_tdx_v4_roots_and_time),
+		cmocka_unit_test(test_tdx_v5),
+		cmocka_unit_test(test_tdx_truncated),
+	};
+	static char	path[1024];
+	FILE		*f;
+
+	datadir = getenv("CUBE_TESTDATA");
+	if (datadir != NULL) {
+		snprintf(path, sizeof(path), "%s/attestation/README.md",
+		    datadir);
+		if ((f = fopen(path, "r")) != NULL)
+			fclose(f);
+		else
+			datadir = NULL;
+	}
+	if (datadir == NULL) {
+		printf("# SKIP no attestation reference data ($CUBE_TESTDATA"
+		    "/attestation)\n");
+		return 0;
+	}
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,308 @@
+/*
+ * Unit tests for agent/guard-input.c and agent/guard-answer.c: what a
+ * request body and an answer's SSE events become, and what the output
+ * filter costs a stream per event.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent.h"
+#include "guard.h"
+
+#define SECRET	"sk-abc123DEF456ghi789JKL0mno"
+
+struct fixture {
+	struct guard		*g[2];
+	const struct guard	*gp[2];
+	struct reg_model	 m;
+};
+
+static int
+setup(void **state)
+{
+	struct guard_spec	 redact = { .key = "pii", .kind = GUARD_PII,
+				    .action = GUARD_REDACT };
+	struct guard_spec	 block = { .key = "cards", .kind = GUARD_PII,
+				    .action = GUARD_BLOCK,
+				    .types = 1u << GUARD_CARD };
+	struct fixture		*f;
+	char			 err[128];
+
+	f = calloc(1, sizeof(*f));
+	f->g[0] = guard_new(&redact, err, sizeof(err));
+	f->g[1] = guard_new(&block, err, sizeof(err));
+	assert_non_null(f->g[0]);
+	assert_non_null(f->g[1]);
+	f->gp[0] = f->g[0];
+	f->gp[1] = f->g[1];
+	f->m.key = (char *)"m";
+	f->m.guard_in.guards = f->gp;
+	f->m.guard_in.n = 2;
+	f->m.guard_out.guards = f->gp;
+	f->m.guard_out.n = 2;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	guard_free(f->g[0]);
+	guard_free(f->g[1]);
+	free(f);
+	return 0;
+}
+
+static enum guard_result
+input(struct fixture *f, const char *body, char **out,
+    struct guard_report *r)
+{
+	size_t	outlen;
+
+	memset(r, 0, sizeof(*r));
+	return guard_input(&f->m, body, strlen(body), out, &outlen, r);
+}
+
+static void
+test_input(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+
+	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"user\",\"content\":\"hi\"}]}", &out, &r), GUARD_PASS);
+	assert_null(out);
+	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"user\",\"content\":\"mail a@b.io\\n\"},{\"role\":\"user\","
+	    "\"content\":[{\"type\":\"text\",\"text\":\"ip 10.0.0.1\"}]}]}",
+	    &out, &r), GUARD_REDACTED);
+	assert_string_equal(out, "{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"user\",\"content\":\"mail [REDACTED:EMAIL]\\n\"},{\"role\":"
+	    "\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+	    "\"ip [REDACTED:IPV4]\"}]}]}");
+	free(out);
+	assert_int_equal(input(f, "{\"model\":\"m\",\"prompt\":[\"x\","
+	    "\"4111 1111 1111 1111\"]}", &out, &r), GUARD_BLOCKED);
+	assert_string_equal(r.blocked_by, "cards");
+	/* Escapes are undone before matching: \u0034 is '4'. */
+	assert_int_equal(input(f, "{\"model\":\"m\",\"input\":"
+	    "\"\\u0034111111111111111\"}", &out, &r), GUARD_BLOCKED);
+	/* An id-like key before a number does not hide what follows. */
+	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"id\":1,"
+	    "\"x\":[\"4111111111111111\"]}]}", &out, &r), GUARD_BLOCKED);
+	/* Roles and types are never text. */
+	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"a@b.io\"}]}", &out, &r), GUARD_PASS);
+}
+
+/* Feed events; the concatenated delta contents and whether it ended. */
+static char *
+run_events(struct fixture *f, const char *const *events, size_t n,
+    int *blocked, int *filtered)
+{
+	struct guard_report	 r;
+	struct guard_answer	*ga;
+	const char		*out;
+	size_t			 outlen, i, total = 0;
+	char			*all, *content;
+	cJSON			*j, *c;
+	enum guard_result	 res = GUARD_PASS;
+	char			*line, *save = NULL;
+
+	memset(&r, 0, sizeof(r));
+	all = calloc(1, 65536);
+	ga = guard_answer_new(&f->m.guard_out, &r, ROUTE_CHAT);
+	for (i = 0; i < n && res != GUARD_BLOCKED; i++) {
+		res = guard_answer_event(ga, events[i], strlen(events[i]),
+		    &out, &outlen);
+		memcpy(all + total, out, outlen);
+		total += outlen;
+	}
+	if (res != GUARD_BLOCKED) {
+		res = guard_answer_finish(ga, &out, &outlen);
+		memcpy(all + total, out, outlen);
+		total += outlen;
+	}
+	guard_answer_free(ga);
+	*blocked = res == GUARD_BLOCKED;
+	*filtered = strstr(all, "\"content_filter\"") != NULL;
+
+	content = calloc(1, 65536);
+	for (line = strtok_r(all, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "data: {", 7) != 0)
+			continue;
+		assert_non_null(j = cJSON_Parse(line + 6));
+		cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "choices")) {
+			cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(c,
+			    "delta"), "content");
+
+			if (cJSON_IsString(t))
+				strcat(content, t->valuestring);
+		}
+		cJSON_Delete(j);
+	}
+	free(all);
+	return content;
+}
+
+/* An event carrying text s, as a backend sends one. */
+static char *
+event(const char *s, int last)
+{
+	char	*e, q[256];
+
+	snprintf(q, sizeof(q), "%s", s);
+	if (asprintf(&e, "data: {\"id\":\"c1\",\"object\":"
+	    "\"chat.completion.chunk\",\"created\":1,\"model\":\"x\","
+	    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},"
+	    "\"finish_reason\":%s}]}\n\n", q, last ? "\"stop\"" : "null") ==
+	    -1)
+		fail();
+	return e;
+}
+
+static void
+test_stream_split(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*text = "my key " SECRET " and more";
+	char		*ev[4], piece[128], *got;
+	size_t		 len = strlen(text), a, i;
+	int		 blocked, filtered;
+
+	for (a = 0; a <= len; a++) {
+		snprintf(piece, sizeof(piece), "%.*s", (int)a, text);
+		ev[0] = event(piece, 0);
+		ev[1] = event(text + a, 0);
+		ev[2] = event("", 1);
+		ev[3] = strdup("data: [DONE]\n\n");
+		got = run_events(f, (const char *const *)ev, 4, &blocked,
+		    &filtered);
+		assert_string_equal(got, "my key [REDACTED:SECRET] and more");
+		assert_false(blocked);
+		free(got);
+		for (i = 0; i < 4; i++)
+			free(ev[i]);
+	}
+}
+
+static void
+test_stream_block(void **state)
+{
+	struct fixture	*f = *state;
+	char		*ev[3], *got;
+	int		 blocked, filtered, i;
+
+	ev[0] = event("pay with 4111 ", 0);
+	ev[1] = event("1111 1111 1111 now", 0);
+	ev[2] = strdup("data: [DONE]\n\n");
+	got = run_events(f, (const char *const *)ev, 3, &blocked, &filtered);
+	assert_true(blocked);
+	assert_true(filtered);
+	assert_string_equal(got, "pay with");
+	free(got);
+	for (i = 0; i < 3; i++)
+		free(ev[i]);
+}
+
+/* Events that are not text pass through byte for byte. */
+static void
+test_stream_passthrough(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_answer	*ga;
+	const char		*out;
+	size_t			 outlen;
+	const char		*role = "data: {\"choices\":[{\"index\":0,"
+				    "\"delta\":{\"role\":\"assistant\"}}]}\n\n";
+	const char		*comment = ": keep-alive\n\n";
+
+	memset(&r, 0, sizeof(r));
+	ga = guard_answer_new(&f->m.guard_out, &r, ROUTE_CHAT);
+	assert_int_equal(guard_answer_event(ga, role, strlen(role), &out,
+	    &outlen), GUARD_PASS);
+	assert_ptr_equal(out, role);
+	assert_int_equal(guard_answer_event(ga, comment, strlen(comment), &out,
+	    &outlen), GUARD_PASS);
+	assert_ptr_equal(out, comment);
+	guard_answer_free(ga);
+}
+
+/*
+ * What output filtering costs a stream: a 4 KB answer in 1000 events of
+ * 4 bytes through the default PII set, per event. Reported, not judged.
+ */
+static void
+test_stream_overhead(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_answer	*ga;
+	struct timespec		 t0, t1;
+	const char		*out;
+	size_t			 outlen, i, n = 1000, rounds = 20, k;
+	char			**ev;
+	static const char	 words[] = "The quick brown fox jumps over the"
+				    " lazy dog, 2024-01-15, v1.2.3. ";
+	double			 us;
+
+	(void)state;
+	ev = calloc(n, sizeof(*ev));
+	for (i = 0; i < n; i++) {
+		char	piece[8];
+
+		snprintf(piece, sizeof(piece), "%.4s",
+		    words + (i * 4) % (sizeof(words) - 5));
+		ev[i] = event(piece, 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (k = 0; k < rounds; k++) {
+		memset(&r, 0, sizeof(r));
+		ga = guard_answer_new(&f->m.guard_out, &r, ROUTE_CHAT);
+		for (i = 0; i < n; i++)
+			guard_answer_event(ga, ev[i], strlen(ev[i]), &out,
+			    &outlen);
+		guard_answer_finish(ga, &out, &outlen);
+		guard_answer_free(ga);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
+	    1e3 / (rounds * n);
+	printf("# stream output filter (default PII set): %.2f us per event\n",
+	    us);
+	for (i = 0; i < n; i++)
+		free(ev[i]);
+	free(ev);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_split, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_stream_block, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_stream_passthrough, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_stream_overhead, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

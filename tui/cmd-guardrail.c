@@ -1,0 +1,76 @@
+/* cubectl guardrail: how guardrails read; test says what one would do. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cubectl.h"
+#include "rpc.h"
+
+const struct output_field cmd_guardrail_columns[] = {
+	{ "KEY",		"key",			OUTPUT_PLAIN },
+	{ "KIND",		"kind",			OUTPUT_PLAIN },
+	{ "ACTION",		"action",		OUTPUT_PLAIN },
+	{ "TYPES",		"types",		OUTPUT_PLAIN },
+	{ "PATTERNS",		"patterns",		OUTPUT_PLAIN },
+	{ "WORDS",		"words",		OUTPUT_PLAIN },
+	{ "MAX-CHARS",		"max_chars",		OUTPUT_PLAIN },
+	{ "MAX-MESSAGES",	"max_messages",		OUTPUT_PLAIN },
+	{ NULL, NULL, OUTPUT_PLAIN }
+};
+
+const struct output_field cmd_guardrail_fields[] = {
+	{ "key",		"key",			OUTPUT_PLAIN },
+	{ "kind",		"kind",			OUTPUT_PLAIN },
+	{ "action",		"action",		OUTPUT_PLAIN },
+	{ "types",		"types",		OUTPUT_PLAIN },
+	{ "patterns",		"patterns",		OUTPUT_PLAIN },
+	{ "words",		"words",		OUTPUT_PLAIN },
+	{ "max chars",		"max_chars",		OUTPUT_PLAIN },
+	{ "max messages",	"max_messages",		OUTPUT_PLAIN },
+	{ "description",	"description",		OUTPUT_PLAIN },
+	{ "created",		"created_at",		OUTPUT_PLAIN },
+	{ "updated",		"updated_at",		OUTPUT_PLAIN },
+	{ NULL, NULL, OUTPUT_PLAIN }
+};
+
+const struct output_field cmd_guardrail_test_fields[] = {
+	{ "key",		"key",			OUTPUT_PLAIN },
+	{ "action",		"action",		OUTPUT_PLAIN },
+	{ "result",		"result",		OUTPUT_PLAIN },
+	{ "text",		"text",			OUTPUT_PLAIN },
+	{ NULL, NULL, OUTPUT_PLAIN }
+};
+
+/*
+ * guardrail.test: the result and the text with every match marked, then
+ * each type hit and how often. Exits 0 whatever the guardrail would do:
+ * it is a question, not a check.
+ */
+int
+cmd_guardrail_test(struct cubectl *c, const struct cmd_entry *ce,
+    const struct args *a)
+{
+	const cJSON	*h, *type, *count;
+	cJSON		*result;
+	int		 rc;
+
+	if ((rc = client_call(c, ce->method, cmd_params(ce, a), &result)) !=
+	    EXIT_OK)
+		return rc;
+	if (c->output == CUBECTL_JSON)
+		output_json(result);
+	else {
+		output_object(ce->fields, result);
+		cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(result,
+		    "hits")) {
+			type = cJSON_GetObjectItemCaseSensitive(h, "type");
+			count = cJSON_GetObjectItemCaseSensitive(h, "count");
+			if (cJSON_IsString(type) && cJSON_IsNumber(count))
+				printf("hit          %s x%d\n",
+				    type->valuestring, count->valueint);
+		}
+	}
+	cJSON_Delete(result);
+	return EXIT_OK;
+}

@@ -1,0 +1,299 @@
+/*
+ * cubectl verify: attestation evidence checked offline with shared/attest,
+ * no agent needed. Every check is shown; exit 0 when all pass, 1 naming
+ * those that failed, 2 for a usage error.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "attest.h"
+#include "cubectl.h"
+#include "log.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+const struct output_field cmd_verify_columns[] = {
+	{ "CHECK",	"name",		OUTPUT_PLAIN },
+	{ "RESULT",	"ok",		OUTPUT_OKFAILED },
+	{ "DETAIL",	"detail",	OUTPUT_PLAIN },
+	{ NULL, NULL, OUTPUT_PLAIN }
+};
+
+const struct output_field cmd_verify_fields[] = {
+	{ "tee",		"tee",		OUTPUT_PLAIN },
+	{ "version",		"version",	OUTPUT_PLAIN },
+	{ "measurement",	"measurement",	OUTPUT_PLAIN },
+	{ "report_data",	"report_data",	OUTPUT_PLAIN },
+	{ "tcb",		"tcb",		OUTPUT_PLAIN },
+	{ "verified",		"verified",	OUTPUT_YESNO },
+	{ NULL, NULL, OUTPUT_PLAIN }
+};
+
+/* Flags that only go with one kind of evidence. */
+static const struct {
+	const char	*flag;
+	const char	*needs;
+} verify_pairs[] = {
+	{ "--vcek",	"--report" },
+	{ "--chain",	"--report" },
+	{ "--root",	"--quote" },
+};
+
+/* The files read, owned here; the input borrows them. */
+struct verify_files {
+	char	*report;
+	char	*vcek;
+	char	*chain;
+	char	*root;
+};
+
+/* Read flag's file, if given, into *text and *len. 0, or -1 with err. */
+static int
+verify_read(const struct args *a, const char *flag, size_t max, char **text,
+    const unsigned char **p, size_t *len, char *err, size_t errlen)
+{
+	const struct args_value	*v;
+	char			 why[512];
+
+	if ((v = args_get(a, flag)) == NULL)
+		return 0;
+	if (file_read(v->string, max, text, len, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", flag, why);
+		return -1;
+	}
+	*p = (const unsigned char *)*text;
+	return 0;
+}
+
+/* Hex of min..max bytes into out, if flag is given. 0, or -1 with err. */
+static int
+verify_hex(const struct args *a, const char *flag, size_t min, size_t max,
+    unsigned char *out, size_t *len, char *err, size_t errlen)
+{
+	const struct args_value	*v;
+	const char		*s;
+	size_t			 i, n;
+	unsigned int		 byte;
+
+	*len = 0;
+	if ((v = args_get(a, flag)) == NULL)
+		return 0;
+	s = v->string;
+	n = strlen(s);
+	if (n % 2 != 0 || n / 2 < min || n / 2 > max) {
+		if (min == max)
+			snprintf(err, errlen, "%s: %zu bytes of hex (%zu"
+			    " digits)", flag, min, 2 * min);
+		else
+			snprintf(err, errlen, "%s: %zu to %zu bytes of hex",
+			    flag, min, max);
+		return -1;
+	}
+	for (i = 0; i < n / 2; i++) {
+		if (sscanf(s + 2 * i, "%2x", &byte) != 1) {
+			snprintf(err, errlen, "%s: not hex", flag);
+			return -1;
+		}
+		out[i] = (unsigned char)byte;
+	}
+	*len = n / 2;
+	return 0;
+}
+
+/* Two digits at s into *v; -1 when they are not digits. */
+static int
+verify_digits(const char *s, int *v)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+		return -1;
+	*v = (s[0] - '0') * 10 + (s[1] - '0');
+	return 0;
+}
+
+/*
+ * An RFC 3339 time ("2024-06-01T12:00:00Z", "...+02:00", fractions
+ * ignored) as seconds since the epoch. Returns 0, or -1.
+ */
+static int
+verify_time(const char *s, time_t *t)
+{
+	struct tm	 tm;
+	const char	*end;
+	int		 sign, hh, mm;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL ||
+	    (*end != 'T' && *end != 't' && *end != ' ') ||
+	    (end = strptime(end + 1, "%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*end == '.') {
+		for (end++; isdigit((unsigned char)*end); end++)
+			;
+	}
+	*t = timegm(&tm);
+	if ((*end == 'Z' || *end == 'z') && end[1] == '\0')
+		return *t == (time_t)-1 ? -1 : 0;
+	if (*end != '+' && *end != '-')
+		return -1;
+	sign = *end == '+' ? 1 : -1;
+	if (verify_digits(end + 1, &hh) == -1 || end[3] != ':' ||
+	    verify_digits(end + 4, &mm) == -1 || end[6] != '\0' || hh > 23 ||
+	    mm > 59)
+		return -1;
+	*t -= sign * (hh * 3600 + mm * 60);
+	return 0;
+}
+
+/* The input and policy from the command line; 0, or -1 with err. */
+static int
+verify_parse(const struct args *a, struct verify_files *files,
+    struct attest_input *in, struct attest_policy *policy,
+    unsigned char bytes[3][ATTEST_REPORT_DATA_SIZE], char *err,
+    size_t errlen)
+{
+	const struct args_value	*v;
+	size_t			 i, tcb_len;
+
+	if (!args_has(a, "--report") && !args_has(a, "--quote")) {
+		snprintf(err, errlen, "--report FILE or --quote FILE is"
+		    " needed");
+		return -1;
+	}
+	for (i = 0; i < sizeof(verify_pairs) / sizeof(verify_pairs[0]); i++) {
+		if (args_has(a, verify_pairs[i].flag) &&
+		    !args_has(a, verify_pairs[i].needs)) {
+			snprintf(err, errlen, "%s goes with %s",
+			    verify_pairs[i].flag, verify_pairs[i].needs);
+			return -1;
+		}
+	}
+	in->tee = args_has(a, "--report") ? ATTEST_TEE_SEV_SNP : ATTEST_TEE_TDX;
+	tcb_len = in->tee == ATTEST_TEE_SEV_SNP ? 8 : 16;
+	if (verify_hex(a, "--expect-measurement", ATTEST_MEASUREMENT_SIZE,
+	    ATTEST_MEASUREMENT_SIZE, bytes[0], &policy->measurement_len, err,
+	    errlen) == -1 ||
+	    verify_hex(a, "--report-data", 1, ATTEST_REPORT_DATA_SIZE, bytes[1],
+	    &policy->report_data_len, err, errlen) == -1 ||
+	    verify_hex(a, "--min-tcb", tcb_len, tcb_len, bytes[2],
+	    &policy->min_tcb_len, err, errlen) == -1)
+		return -1;
+	policy->measurement = policy->measurement_len ? bytes[0] : NULL;
+	policy->report_data = policy->report_data_len ? bytes[1] : NULL;
+	policy->min_tcb = policy->min_tcb_len ? bytes[2] : NULL;
+	policy->allow_debug = args_has(a, "--allow-debug");
+	if ((v = args_get(a, "--now")) != NULL &&
+	    verify_time(v->string, &policy->now) == -1) {
+		snprintf(err, errlen, "--now: not an RFC 3339 time"
+		    " (2024-06-01T12:00:00Z)");
+		return -1;
+	}
+	if (verify_read(a, in->tee == ATTEST_TEE_SEV_SNP ? "--report" :
+	    "--quote", ATTEST_EVIDENCE_MAX, &files->report, &in->evidence,
+	    &in->evidence_len, err, errlen) == -1 ||
+	    verify_read(a, "--vcek", ATTEST_CERTS_MAX, &files->vcek, &in->vcek,
+	    &in->vcek_len, err, errlen) == -1 ||
+	    verify_read(a, "--chain", ATTEST_CERTS_MAX, &files->chain,
+	    &in->chain, &in->chain_len, err, errlen) == -1 ||
+	    verify_read(a, "--root", ATTEST_CERTS_MAX, &files->root, &in->root,
+	    &in->root_len, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+verify_add_hex(cJSON *obj, const char *name, const unsigned char *p,
+    size_t len, int parsed)
+{
+	char	hex[2 * ATTEST_REPORT_DATA_SIZE + 1];
+
+	if (!parsed)
+		cJSON_AddNullToObject(obj, name);
+	else
+		cJSON_AddStringToObject(obj, name, attest_hex(p, len, hex,
+		    sizeof(hex)));
+}
+
+/* The result as cubectl shows it; caller frees. */
+static cJSON *
+verify_json(const struct attest_result *res)
+{
+	const struct attest_check	*c;
+	cJSON				*obj, *checks, *item;
+	size_t				 i;
+
+	if ((obj = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddStringToObject(obj, "tee", attest_tee_name(res->tee));
+	if (res->parsed)
+		cJSON_AddNumberToObject(obj, "version", res->version);
+	checks = cJSON_AddArrayToObject(obj, "checks");
+	for (i = 0; i < res->nchecks; i++) {
+		c = &res->checks[i];
+		if ((item = cJSON_CreateObject()) == NULL)
+			fatalx("%s: out of memory", __func__);
+		cJSON_AddStringToObject(item, "name", attest_check_name(c->id));
+		cJSON_AddBoolToObject(item, "ok", c->ok);
+		cJSON_AddStringToObject(item, "detail", c->detail);
+		cJSON_AddItemToArray(checks, item);
+	}
+	verify_add_hex(obj, "measurement", res->measurement,
+	    sizeof(res->measurement), res->parsed);
+	verify_add_hex(obj, "report_data", res->report_data,
+	    sizeof(res->report_data), res->parsed);
+	verify_add_hex(obj, "tcb", res->tcb, res->tcb_len, res->parsed);
+	cJSON_AddBoolToObject(obj, "verified", res->verified);
+	return obj;
+}
+
+int
+cmd_verify(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
+{
+	struct verify_files	files = { NULL, NULL, NULL, NULL };
+	struct attest_input	in;
+	struct attest_policy	policy;
+	struct attest_result	res;
+	unsigned char		bytes[3][ATTEST_REPORT_DATA_SIZE];
+	char			err[1024], failed[256];
+	cJSON			*obj;
+	size_t			i, n = 0;
+	int			rc = EXIT_USAGE;
+
+	memset(&in, 0, sizeof(in));
+	memset(&policy, 0, sizeof(policy));
+	if (verify_parse(a, &files, &in, &policy, bytes, err, sizeof(err)) ==
+	    -1) {
+		rc = cmd_usage_error(ce, err);
+		goto out;
+	}
+	attest_verify(&in, &policy, &res);
+	obj = verify_json(&res);
+	if (c->output == CUBECTL_JSON)
+		output_json(obj);
+	else {
+		output_table(cmd_verify_columns,
+		    cJSON_GetObjectItemCaseSensitive(obj, "checks"));
+		printf("\n");
+		output_object(cmd_verify_fields, obj);
+	}
+	cJSON_Delete(obj);
+	rc = res.verified ? EXIT_OK : EXIT_FAILED;
+	failed[0] = '\0';
+	for (i = 0; i < res.nchecks && n < sizeof(failed); i++)
+		if (!res.checks[i].ok)
+			n += snprintf(failed + n, sizeof(failed) - n, "%s%s",
+			    n ? ", " : "", attest_check_name(res.checks[i].id));
+	if (!res.verified)
+		output_error("verification failed: %s", failed);
+
+out:
+	free(files.report);
+	free(files.vcek);
+	free(files.chain);
+	free(files.root);
+	return rc;
+}

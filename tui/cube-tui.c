@@ -1,0 +1,834 @@
+/*
+ * cube-tui: the operator's dashboard over a fleet of agents. main reads
+ * the keys (and alone handles KEY_RESIZE), the views of the table below
+ * draw; every call to an agent runs on its host's thread (host.c), so the
+ * screen never waits for the network.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curses.h>
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "cube-tui.h"
+#include "log.h"
+#include "transport.h"
+#include "xmalloc.h"
+
+#define TUI_TICK_MS		250
+#define TUI_STATUS_EVERY_MS	5000	/* each host's status */
+#define TUI_REFRESH_EVERY_MS	10000	/* the view's data */
+#define TUI_HOSTS_FILE_MAX	(64 * 1024)
+
+/* The views, on keys 1 to 9, in this order. */
+static const struct view_ops *const tui_views[TUI_NVIEWS] = {
+	&view_fleet_ops,
+	&view_overview_ops,
+	&view_models_ops,
+	&view_providers_ops,
+	&view_guardrails_ops,
+	&view_tokens_ops,
+	&view_logs_ops,
+	&view_usage_ops,
+	&view_attest_ops,
+};
+
+/* Keys every view shares, for ? and the man page. */
+static const struct {
+	const char	*keys;
+	const char	*help;
+} tui_keys[] = {
+	{ "1-9, Tab",	"switch views (Shift-Tab back)" },
+	{ "j k, arrows", "move" },
+	{ "Enter",	"open: details, or pick the host / domain" },
+	{ "n",		"new: deploy, add, create" },
+	{ "e",		"edit the selected item" },
+	{ "d",		"disable or delete (asks first)" },
+	{ "/",		"filter the rows (Enter keeps, Esc clears)" },
+	{ "f",		"follow the newest (Logs)" },
+	{ "D",		"pick the domain in view" },
+	{ "H",		"next host" },
+	{ "r",		"refresh now" },
+	{ "?",		"this help" },
+	{ "q",		"quit" },
+};
+
+static int64_t
+tui_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct host *
+tui_host(struct tui *t)
+{
+	return t->hosts[t->current];
+}
+
+/* Call method on the host in view; done gets the reply if still current. */
+void
+tui_call(struct tui *t, const char *method, cJSON *params, host_done_cb done)
+{
+	host_call(tui_host(t), method, params, done, t->gen);
+}
+
+/* {"domain": D} for the domain in view (NULL: none picked). */
+cJSON *
+tui_domain_params(struct tui *t)
+{
+	cJSON	*params;
+
+	if (t->domain == NULL)
+		return NULL;
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "domain", t->domain);
+	return params;
+}
+
+const char *
+tui_filter(struct tui *t)
+{
+	return t->filter[t->view];
+}
+
+void
+tui_message(struct tui *t, enum draw_role role, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->message, sizeof(t->message), fmt, ap);
+	va_end(ap);
+	t->message_role = role;
+}
+
+/* A failed call, in the message line: what was tried and why it failed. */
+void
+tui_reply_error(struct tui *t, const char *what, const struct host_reply *r)
+{
+	if (host_is_unsupported(r))
+		tui_message(t, ROLE_WARN, "%s: not supported by this agent",
+		    what);
+	else
+		tui_message(t, ROLE_ERROR, "%s: %s", what, r->err);
+}
+
+/*
+ * A write's outcome in the message line: ok_text when it worked, else
+ * what failed and why. Returns 1 when it worked.
+ */
+int
+tui_reply_report(struct tui *t, const struct host_reply *r, const char *what,
+    const char *ok_text)
+{
+	if (r->status != RPC_CLIENT_OK) {
+		tui_reply_error(t, what, r);
+		return 0;
+	}
+	tui_message(t, ROLE_OK, "%s", ok_text);
+	return 1;
+}
+
+/* --- modal dialogs ---------------------------------------------------- */
+
+static void
+tui_modal_close(struct tui *t)
+{
+	struct modal	*m = &t->modal;
+	size_t		 i;
+
+	for (i = 0; i < m->nlines; i++) {
+		if (m->secret)
+			explicit_bzero(m->lines[i], strlen(m->lines[i]));
+		free(m->lines[i]);
+	}
+	free(m->lines);
+	free(m->title);
+	free(m->arg);
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+tui_modal_open(struct tui *t, enum modal_kind kind, const char *title)
+{
+	tui_modal_close(t);
+	t->modal.kind = kind;
+	t->modal.title = xstrdup(title);
+}
+
+static void
+tui_modal_line(struct tui *t, const char *line)
+{
+	struct modal	*m = &t->modal;
+
+	m->lines = xreallocarray(m->lines, m->nlines + 1, sizeof(*m->lines));
+	m->lines[m->nlines++] = xstrdup(line);
+}
+
+/*
+ * Text to read until a key is pressed, one line per "\n". secret: the
+ * text is wiped when closed (a token shown once).
+ */
+void
+tui_show(struct tui *t, const char *title, enum draw_role role, int secret,
+    const char *text)
+{
+	const char	*nl;
+	char		*line;
+
+	tui_modal_open(t, MODAL_TEXT, title);
+	t->modal.role = role;
+	t->modal.secret = secret;
+	for (; *text != '\0'; text = *nl == '\0' ? nl : nl + 1) {
+		nl = text + strcspn(text, "\n");
+		line = xstrndup(text, nl - text);
+		tui_modal_line(t, line);
+		if (secret)
+			explicit_bzero(line, strlen(line));
+		free(line);
+	}
+}
+
+/* An object as "label  value" lines, as cubectl shows one. */
+void
+tui_show_object(struct tui *t, const char *title,
+    const struct output_field *fields, const cJSON *obj)
+{
+	const struct output_field	*f;
+	const cJSON			*item;
+	char				*value, *line;
+
+	tui_modal_open(t, MODAL_TEXT, title);
+	t->modal.role = ROLE_NORMAL;
+	for (f = fields; f->label != NULL; f++) {
+		if ((item = output_lookup(obj, f->path)) == NULL)
+			continue;
+		value = output_value(item, f->format);
+		xasprintf(&line, "%-16s %s", f->label, value);
+		tui_modal_line(t, line);
+		free(line);
+		free(value);
+	}
+}
+
+/* Ask question; y calls yes with arg, anything else says no. */
+void
+tui_confirm(struct tui *t, const char *question, const char *arg,
+    void (*yes)(struct tui *, const char *))
+{
+	tui_modal_open(t, MODAL_CONFIRM, "confirm");
+	t->modal.role = ROLE_WARN;
+	tui_modal_line(t, question);
+	tui_modal_line(t, "y: yes    n, Esc: no");
+	t->modal.arg = xstrdup(arg);
+	t->modal.chosen = yes;
+}
+
+/* Pick one of items (strings, or objects' field); chosen gets it. */
+void
+tui_menu(struct tui *t, const char *title, const cJSON *items,
+    const char *field, void (*chosen)(struct tui *, const char *))
+{
+	const cJSON	*item, *v;
+
+	tui_modal_open(t, MODAL_MENU, title);
+	t->modal.chosen = chosen;
+	cJSON_ArrayForEach(item, items) {
+		v = field != NULL ? cJSON_GetObjectItemCaseSensitive(item,
+		    field) : item;
+		if (cJSON_IsString(v))
+			tui_modal_line(t, v->valuestring);
+	}
+}
+
+void
+tui_form(struct tui *t, struct form *f)
+{
+	form_free(t->form);
+	t->form = f;
+}
+
+void
+tui_form_close(struct tui *t)
+{
+	form_free(t->form);
+	t->form = NULL;
+}
+
+static void
+tui_modal_key(struct tui *t, int ch)
+{
+	struct modal	*m = &t->modal;
+	void		(*chosen)(struct tui *, const char *) = m->chosen;
+	char		*arg = NULL;
+
+	switch (m->kind) {
+	case MODAL_CONFIRM:
+		if (ch == 'y' || ch == 'Y')
+			arg = xstrdup(m->arg);
+		break;
+	case MODAL_MENU:
+		if ((ch == 'j' || ch == KEY_DOWN) && m->sel + 1 < m->nlines) {
+			m->sel++;
+			return;
+		}
+		if ((ch == 'k' || ch == KEY_UP) && m->sel > 0) {
+			m->sel--;
+			return;
+		}
+		if (ch != '\n' && ch != '\r' && ch != KEY_ENTER && ch != 27)
+			return;
+		if (ch != 27 && m->nlines > 0)
+			arg = xstrdup(m->lines[m->sel]);
+		break;
+	default:
+		break;
+	}
+	tui_modal_close(t);
+	if (arg != NULL) {
+		chosen(t, arg);
+		free(arg);
+	}
+}
+
+static void
+tui_modal_draw(struct tui *t)
+{
+	struct modal	*m = &t->modal;
+	size_t		 i, w = strlen(m->title) + 6;
+	int		 h, y, x;
+
+	for (i = 0; i < m->nlines; i++)
+		if (strlen(m->lines[i]) + 4 > w)
+			w = strlen(m->lines[i]) + 4;
+	if (w > (size_t)COLS)
+		w = COLS;
+	h = (int)m->nlines + 2 + (m->kind == MODAL_TEXT);
+	if (h > LINES - 2)
+		h = LINES - 2;
+	y = (LINES - h) / 2;
+	x = (COLS - (int)w) / 2;
+	draw_box(y, x, h, (int)w, m->title);
+	for (i = 0; i < m->nlines && (int)i < h - 2; i++)
+		draw_text(y + 1 + (int)i, x + 2, (int)w - 4,
+		    m->kind == MODAL_MENU && i == m->sel ? ROLE_SELECTED :
+		    i == 0 ? m->role : ROLE_NORMAL, m->lines[i]);
+	if (m->kind == MODAL_TEXT)
+		draw_text(y + h - 2, x + 2, (int)w - 4, ROLE_MUTED,
+		    "any key closes");
+}
+
+/* --- hosts, domains, status ------------------------------------------- */
+
+static void	tui_domains_done(struct tui *, struct host_reply *);
+
+/* The domain in view is name (NULL: none); views start over. */
+static void
+tui_set_domain(struct tui *t, const char *name)
+{
+	free(t->domain);
+	t->domain = name != NULL ? xstrdup(name) : NULL;
+	t->gen++;
+	tui_refresh_view(t);
+}
+
+void
+tui_pick_domain(struct tui *t, const char *name)
+{
+	tui_set_domain(t, name);
+	tui_message(t, ROLE_NORMAL, "domain %s", name);
+}
+
+/* The host in view is i: its domains, then the view, start over. */
+void
+tui_set_host(struct tui *t, size_t i)
+{
+	const struct view_ops	*v = tui_views[t->view];
+
+	if (v->leave != NULL)
+		v->leave(t);
+	t->current = i;
+	cJSON_Delete(t->domains);
+	t->domains = NULL;
+	free(t->domain);
+	t->domain = NULL;
+	t->gen++;
+	tui_call(t, "domain.list", NULL, tui_domains_done);
+	tui_refresh_view(t);
+}
+
+static void
+tui_domains_done(struct tui *t, struct host_reply *r)
+{
+	const cJSON	*only, *name;
+
+	if (r->status != RPC_CLIENT_OK || !cJSON_IsArray(r->result))
+		return;
+	cJSON_Delete(t->domains);
+	t->domains = r->result;
+	r->result = NULL;
+	/* The only domain is the one in view. */
+	if (t->domain == NULL && cJSON_GetArraySize(t->domains) == 1) {
+		only = cJSON_GetArrayItem(t->domains, 0);
+		name = cJSON_GetObjectItemCaseSensitive(only, "name");
+		if (cJSON_IsString(name))
+			tui_set_domain(t, name->valuestring);
+	}
+}
+
+static void
+tui_status_done(struct tui *t, struct host_reply *r)
+{
+	if (r->status != RPC_CLIENT_OK)
+		return;
+	cJSON_Delete(r->host->status);
+	r->host->status = r->result;
+	r->result = NULL;
+	(void)t;
+}
+
+/* Every host's status, now and then, for the header and the fleet. */
+static void
+tui_poll_status(struct tui *t, int64_t now)
+{
+	struct host	*h;
+	size_t		 i;
+
+	for (i = 0; i < t->nhosts; i++) {
+		h = t->hosts[i];
+		if (h->status_at != 0 && now - h->status_at < TUI_STATUS_EVERY_MS)
+			continue;
+		h->status_at = now;
+		/* Status replies are never stale: gen 0 always matches. */
+		host_call(h, "status", NULL, tui_status_done, 0);
+		if (i == t->current && t->domains == NULL)
+			tui_call(t, "domain.list", NULL, tui_domains_done);
+	}
+}
+
+void
+tui_refresh_view(struct tui *t)
+{
+	const struct view_ops	*v = tui_views[t->view];
+
+	if (v->needs_domain && t->domain == NULL)
+		return;
+	(*v->refresh)(t);
+}
+
+void
+tui_switch(struct tui *t, size_t view)
+{
+	const struct view_ops	*old = tui_views[t->view];
+
+	if (view == t->view)
+		return;
+	if (old->leave != NULL)
+		old->leave(t);
+	t->view = view;
+	t->filtering = 0;
+	tui_refresh_view(t);
+}
+
+/* Replies waiting on every host: each to its callback, if not stale. */
+static void
+tui_take_replies(struct tui *t)
+{
+	struct host_reply	*r;
+	size_t			 i;
+	char			 drain[256];
+
+	while (read(t->wake[0], drain, sizeof(drain)) > 0)
+		;
+	for (i = 0; i < t->nhosts; i++) {
+		while ((r = host_take(t->hosts[i])) != NULL) {
+			if (r->kind == HOST_REPLY_NOTIFY) {
+				if (i == t->current)
+					view_logs_notify(t, r);
+			} else if (r->done != NULL && (r->gen == 0 ||
+			    (i == t->current && r->gen == t->gen)))
+				r->done(t, r);
+			host_reply_free(r);
+		}
+	}
+}
+
+/* --- drawing ---------------------------------------------------------- */
+
+/* The header: host, TEE badge, health, domain; then the views' tabs. */
+static void
+tui_draw_header(struct tui *t)
+{
+	struct host	*h = tui_host(t);
+	const cJSON	*tee, *up;
+	const char	*badge = "TEE ?";
+	enum draw_role	 role = ROLE_MUTED;
+	enum host_state	 state;
+	char		 reason[256], health[300];
+	int		 x, i;
+
+	state = host_get_state(h, reason, sizeof(reason));
+	tee = cJSON_GetObjectItemCaseSensitive(h->status, "tee");
+	if (cJSON_IsString(tee)) {
+		badge = tee->valuestring;
+		role = strcmp(badge, "none") == 0 ? ROLE_WARN :
+		    strcmp(badge, "sim") == 0 ? ROLE_WARN : ROLE_OK;
+	}
+	x = 0;
+	draw_fmt(0, x, 30, ROLE_NORMAL, "cube-tui  %s", h->name);
+	x = (int)strlen(h->name) + 12;
+	if (strcmp(badge, "none") == 0)
+		draw_text(0, x, 12, role, "[no TEE]");
+	else if (strcmp(badge, "sim") == 0)
+		draw_text(0, x, 12, role, "[TEE sim]");
+	else
+		draw_fmt(0, x, 24, role, "[TEE %s]", badge);
+	x += 14;
+	switch (state) {
+	case HOST_CONNECTING:
+		snprintf(health, sizeof(health), "connecting%s",
+		    draw_ellipsis());
+		draw_text(0, x, COLS - x, ROLE_MUTED, health);
+		break;
+	case HOST_UNREACHABLE:
+		snprintf(health, sizeof(health), "unreachable: %s", reason);
+		draw_text(0, x, COLS - x, ROLE_ERROR, health);
+		break;
+	case HOST_UP:
+		up = cJSON_GetObjectItemCaseSensitive(h->status, "uptime_s");
+		draw_fmt(0, x, COLS - x, ROLE_OK, "ok, up %.0fs",
+		    cJSON_IsNumber(up) ? up->valuedouble : 0);
+		break;
+	}
+	if (t->domain != NULL)
+		draw_fmt(0, COLS - 24, 24, ROLE_NORMAL, "domain %s",
+		    t->domain);
+	for (i = 0, x = 0; i < TUI_NVIEWS && x < COLS; i++) {
+		draw_fmt(1, x, COLS - x, (size_t)i == t->view ?
+		    ROLE_SELECTED : ROLE_MUTED, "%d%s", i + 1,
+		    tui_views[i]->name);
+		x += (int)strlen(tui_views[i]->name) + 2;	/* fits 80 */
+	}
+}
+
+static void
+tui_draw_help(void)
+{
+	size_t	i;
+	int	y = 3;
+
+	draw_text(y++, 2, COLS - 4, ROLE_NORMAL, "keys");
+	for (i = 0; i < sizeof(tui_keys) / sizeof(tui_keys[0]); i++, y++) {
+		draw_text(y, 4, 12, ROLE_MUTED, tui_keys[i].keys);
+		draw_text(y, 18, COLS - 20, ROLE_NORMAL, tui_keys[i].help);
+	}
+	draw_text(y + 1, 2, COLS - 4, ROLE_MUTED, "any key closes");
+}
+
+static void
+tui_draw(struct tui *t, int help)
+{
+	const struct view_ops	*v = tui_views[t->view];
+	int			 rows = LINES - 4;
+
+	erase();
+	tui_draw_header(t);
+	if (help)
+		tui_draw_help();
+	else if (v->needs_domain && t->domain == NULL)
+		draw_text(3, 1, COLS - 2, ROLE_MUTED, t->domains != NULL &&
+		    cJSON_GetArraySize(t->domains) == 0 ? "no domains on this"
+		    " host (cubectl domain create NAME)" :
+		    "no domain in view: press D to pick one");
+	else
+		v->draw(t, 2, rows + 1);
+	if (t->filtering)
+		draw_fmt(LINES - 1, 0, COLS, ROLE_NORMAL, "/%s_",
+		    tui_filter(t));
+	else if (t->message[0] != '\0')
+		draw_text(LINES - 1, 0, COLS, t->message_role, t->message);
+	else if (tui_filter(t)[0] != '\0')
+		draw_fmt(LINES - 1, 0, COLS, ROLE_MUTED, "filter: %s",
+		    tui_filter(t));
+	else
+		draw_text(LINES - 1, 0, COLS, ROLE_MUTED,
+		    "? help  1-9 views  D domain  / filter  q quit");
+	if (t->form != NULL)
+		form_draw(t, t->form);
+	if (t->modal.kind != MODAL_NONE)
+		tui_modal_draw(t);
+	refresh();
+}
+
+/* --- keys ------------------------------------------------------------- */
+
+static void
+tui_filter_key(struct tui *t, int ch)
+{
+	char	*f = t->filter[t->view];
+	size_t	 len = strlen(f);
+
+	if (ch == 27)
+		f[0] = '\0';
+	if (ch == 27 || ch == '\n' || ch == '\r' || ch == KEY_ENTER)
+		t->filtering = 0;
+	else if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) && len > 0)
+		f[len - 1] = '\0';
+	else if (ch >= 0x20 && ch < 0x7f && len + 1 < TUI_FILTER_MAX) {
+		f[len] = (char)ch;
+		f[len + 1] = '\0';
+	}
+}
+
+/* A key, after resize and modal dialogs had theirs. */
+static void
+tui_key(struct tui *t, int ch, int *help)
+{
+	const struct view_ops	*v = tui_views[t->view];
+
+	t->message[0] = '\0';
+	if (*help) {
+		*help = 0;
+		return;
+	}
+	if (ch >= '1' && ch <= '9') {
+		tui_switch(t, ch - '1');
+		return;
+	}
+	switch (ch) {
+	case 'q':
+		t->quit = 1;
+		return;
+	case '?':
+		*help = 1;
+		return;
+	case '\t':
+		tui_switch(t, (t->view + 1) % TUI_NVIEWS);
+		return;
+	case KEY_BTAB:
+		tui_switch(t, (t->view + TUI_NVIEWS - 1) % TUI_NVIEWS);
+		return;
+	case '/':
+		t->filtering = 1;
+		return;
+	case 'r':
+		tui_refresh_view(t);
+		return;
+	case 'H':
+		tui_set_host(t, (t->current + 1) % t->nhosts);
+		return;
+	case 'D':
+		if (t->domains == NULL)
+			tui_message(t, ROLE_MUTED, "no domains known yet");
+		else
+			tui_menu(t, "domain", t->domains, "name",
+			    tui_pick_domain);
+		return;
+	}
+	if (!(v->needs_domain && t->domain == NULL))
+		v->key(t, ch);
+}
+
+/* Route one key: resize, then whatever is on top. */
+static void
+tui_dispatch(struct tui *t, int ch, int *help)
+{
+	if (ch == KEY_RESIZE) {
+		t->rows = LINES;
+		t->cols = COLS;
+		clearok(curscr, TRUE);
+		return;
+	}
+	if (t->modal.kind != MODAL_NONE)
+		tui_modal_key(t, ch);
+	else if (t->form != NULL) {
+		if (!form_key(t, t->form, ch))
+			tui_form_close(t);
+	} else if (t->filtering)
+		tui_filter_key(t, ch);
+	else
+		tui_key(t, ch, help);
+}
+
+/* --- start ------------------------------------------------------------- */
+
+static const struct args_flag tui_flags[] = {
+	{ .name = "-s", .type = ARGS_STRING, .metavar = "SOCKET",
+	  .help = "the agent's admin socket (on each host)" },
+	{ .name = "-F", .type = ARGS_STRING, .metavar = "SSH_CONFIG",
+	  .help = "ssh configuration file, as ssh -F" },
+	{ .name = "-i", .type = ARGS_STRING, .metavar = "IDENTITY",
+	  .help = "ssh identity file, as ssh -i" },
+	{ .name = "-h", .alias = "--help", .type = ARGS_SWITCH,
+	  .help = "show help and exit" },
+	{ .name = "--version", .type = ARGS_SWITCH,
+	  .help = "show the version and exit" },
+	{ .name = NULL }
+};
+
+static void
+tui_usage(FILE *f)
+{
+	fprintf(f, "usage: cube-tui [-s SOCKET] [-F SSH_CONFIG] [-i IDENTITY]"
+	    " [HOST...]\n\nHOST is [user@]host[:port] or local (default: the"
+	    " hosts in ~/.config/cube/hosts,\nelse local).\n");
+}
+
+/* The hosts to show: the command line's, the hosts file's, or local. */
+static int
+tui_hosts(char **argv, size_t argc, char **names, size_t max)
+{
+	char	*path, *text, err[512];
+	size_t	 i, len;
+	int	 n;
+
+	if (argc > max) {
+		fprintf(stderr, "cube-tui: more than %zu hosts\n", max);
+		return -1;
+	}
+	for (i = 0; i < argc; i++)
+		names[i] = xstrdup(argv[i]);
+	if (argc > 0)
+		return (int)argc;
+	if ((path = hosts_path()) != NULL && access(path, F_OK) == 0) {
+		if (file_read(path, TUI_HOSTS_FILE_MAX, &text, &len, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "cube-tui: %s\n", err);
+			free(path);
+			return -1;
+		}
+		n = hosts_parse(text, names, max, err, sizeof(err));
+		free(text);
+		if (n == -1)
+			fprintf(stderr, "cube-tui: %s: %s\n", path, err);
+		free(path);
+		if (n != 0)
+			return n;
+	} else
+		free(path);
+	names[0] = xstrdup("local");
+	return 1;
+}
+
+static void
+tui_loop(struct tui *t)
+{
+	struct pollfd	pfd[2];
+	int64_t		now, refreshed = tui_now_ms();
+	int		ch, help = 0;
+
+	pfd[0].fd = STDIN_FILENO;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = t->wake[0];
+	pfd[1].events = POLLIN;
+	while (!t->quit) {
+		now = tui_now_ms();
+		tui_poll_status(t, now);
+		if (now - refreshed >= TUI_REFRESH_EVERY_MS &&
+		    t->form == NULL && t->modal.kind == MODAL_NONE) {
+			refreshed = now;
+			tui_refresh_view(t);
+		}
+		tui_draw(t, help);
+		if (poll(pfd, 2, TUI_TICK_MS) == -1 && errno != EINTR)
+			fatal("poll");
+		tui_take_replies(t);
+		while ((ch = getch()) != ERR && !t->quit)
+			tui_dispatch(t, ch, &help);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tui		 t;
+	struct args		 a;
+	const struct args_value	*v;
+	const char		*sock = NULL, *cfg = NULL, *id = NULL;
+	char			*names[HOSTS_MAX], err[512];
+	size_t			 i;
+	int			 n;
+
+	setlocale(LC_ALL, "");
+	log_init("cube-tui", 0);
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot start");
+	n = args_parse(&a, tui_flags, NULL, argc - 1, argv + 1, 0, err,
+	    sizeof(err));
+	if (n == -1) {
+		fprintf(stderr, "cube-tui: %s\n", err);
+		tui_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (args_has(&a, "--help") || args_has(&a, "--version")) {
+		if (args_has(&a, "--help"))
+			tui_usage(stdout);
+		else
+			printf("cube-tui %s\n", CUBECTL_VERSION);
+		args_free(&a);
+		return EXIT_OK;
+	}
+	if ((v = args_get(&a, "-s")) != NULL)
+		sock = v->string;
+	if ((v = args_get(&a, "-F")) != NULL)
+		cfg = v->string;
+	if ((v = args_get(&a, "-i")) != NULL)
+		id = v->string;
+	if ((n = tui_hosts(a.positional, a.npositional, names,
+	    HOSTS_MAX)) == -1) {
+		args_free(&a);
+		return EXIT_USAGE;
+	}
+
+	memset(&t, 0, sizeof(t));
+	t.gen = 1;
+	if (pipe2(t.wake, O_CLOEXEC | O_NONBLOCK) == -1)
+		fatal("pipe");
+	t.nhosts = (size_t)n;
+	t.hosts = xcalloc(t.nhosts, sizeof(*t.hosts));
+	for (i = 0; i < t.nhosts; i++) {
+		t.hosts[i] = host_new(names[i], sock, cfg, id, t.wake[1]);
+		free(names[i]);
+	}
+	args_free(&a);
+
+	initscr();
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	draw_init(getenv("NO_COLOR") == NULL || *getenv("NO_COLOR") == '\0');
+	/* One host: its overview; several: the fleet. */
+	t.view = t.nhosts > 1 ? 0 : 1;
+	tui_set_host(&t, 0);
+	tui_loop(&t);
+	endwin();
+
+	if (tui_views[t.view]->leave != NULL)
+		tui_views[t.view]->leave(&t);
+	tui_modal_close(&t);
+	tui_form_close(&t);
+	for (i = 0; i < t.nhosts; i++)
+		host_free(t.hosts[i]);
+	free(t.hosts);
+	cJSON_Delete(t.domains);
+	free(t.domain);
+	close(t.wake[0]);
+	close(t.wake[1]);
+	return EXIT_OK;
+}

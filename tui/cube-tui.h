@@ -1,0 +1,334 @@
+/*
+ * cube-tui internals: what its files share. Sections follow the files that
+ * define them (tmux.h style). cube-tui also links cubectl's output.c and
+ * its column tables (cubectl.h), so both show an object the same way.
+ */
+#ifndef CUBE_TUI_H
+#define CUBE_TUI_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cubectl.h"
+#include "rpc.h"
+
+struct cJSON;
+struct tui;
+
+/* hosts.c: which agents to show. */
+#define HOSTS_MAX		64
+#define HOSTS_NAME_MAX		255
+
+/*
+ * Parse a hosts file's text: one [user@]host[:port] or "local" a line,
+ * blank lines and "#" comments skipped, surrounding white space trimmed.
+ * Fills names (at most max, each a new string the caller frees) and
+ * returns how many, or -1 with a message in err for a bad line.
+ */
+int	 hosts_parse(const char *, char **, size_t, char *, size_t);
+/* $XDG_CONFIG_HOME/cube/hosts or ~/.config/cube/hosts; caller frees. */
+char	*hosts_path(void);
+
+/* host.c: one agent, its connection on a thread of its own. */
+enum host_state {
+	HOST_CONNECTING,
+	HOST_UP,
+	HOST_UNREACHABLE,
+};
+
+struct host_reply;
+typedef void	(*host_done_cb)(struct tui *, struct host_reply *);
+
+enum host_reply_kind {
+	HOST_REPLY_CALL,	/* the answer to host_call */
+	HOST_REPLY_NOTIFY,	/* a notification (logs.trace) */
+};
+
+/* A reply, handed from the host's thread to the main loop. */
+struct host_reply {
+	struct host_reply	*next;
+	struct host		*host;
+	enum host_reply_kind	 kind;
+	host_done_cb		 done;		/* HOST_REPLY_CALL */
+	unsigned		 gen;		/* tui->gen when asked */
+	enum rpc_client_status	 status;
+	int			 code;		/* RPC_CLIENT_REPLY_ERROR */
+	char			 err[320];	/* reason + a prefix */
+	char			*method;	/* HOST_REPLY_NOTIFY */
+	struct cJSON		*result;	/* result, or notify params */
+};
+
+struct host_request;
+
+struct host {
+	char			*name;		/* "local" or the -H form */
+	char			*socket;
+	char			*ssh_config;
+	char			*identity;
+	int			 wake_fd;	/* written when a reply waits */
+
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	/* Under lock: */
+	struct host_request	*requests;
+	struct host_reply	*replies;
+	enum host_state		 state;
+	char			 reason[256];
+	struct cJSON		*tail;		/* logs.tail params, or NULL */
+	int			 tail_changed;
+	int			 stopping;
+
+	/* Main thread only: */
+	struct cJSON		*status;	/* the last status result */
+	int64_t			 status_at;	/* ms, monotonic, when asked */
+};
+
+struct host	*host_new(const char *, const char *, const char *,
+		    const char *, int);
+void		 host_free(struct host *);
+void		 host_call(struct host *, const char *, struct cJSON *,
+		    host_done_cb, unsigned);
+void		 host_tail(struct host *, const struct cJSON *);
+struct host_reply *host_take(struct host *);
+void		 host_reply_free(struct host_reply *);
+enum host_state	 host_get_state(struct host *, char *, size_t);
+int		 host_is_unsupported(const struct host_reply *);
+
+/* filter.c: what / matches. */
+int	 filter_match(const char *, const struct cJSON *,
+	    const struct output_field *);
+
+/* checklist.c: model deploy's pre-flight, as the form is filled in. */
+enum check_state {
+	CHECK_OK,
+	CHECK_FAIL,
+	CHECK_WARN,		/* passes, but say so */
+	CHECK_PENDING,		/* not known yet */
+};
+
+#define CHECKLIST_SIZE	4
+
+struct check {
+	const char		*name;
+	enum check_state	 state;
+	char			 why[128];
+};
+
+struct checklist_input {
+	const struct cJSON	*providers;	/* provider.list; NULL: not yet */
+	const char		*provider;
+	const struct cJSON	*served;	/* provider.models' "models" */
+	const char		*served_err;	/* provider.models failed */
+	const struct cJSON	*models;	/* model.list; NULL: not yet */
+	const char		*name;
+	const char		*model_id;
+	const char		*key;		/* "": derived from name */
+	const char		*price_input;
+	const char		*price_output;
+	const char		*price_cached;
+	int			 free_ok;	/* knowingly free */
+};
+
+int	 checklist_eval(const struct checklist_input *, struct check *);
+void	 checklist_key(const char *, char *, size_t);
+
+/* list.c: a table of objects with a selection and a filter. */
+enum list_state {
+	LIST_EMPTY,		/* never asked */
+	LIST_LOADING,
+	LIST_READY,
+	LIST_UNSUPPORTED,	/* method_not_found: an older agent */
+	LIST_ERROR,
+};
+
+struct list {
+	const char			*method;
+	const struct output_field	*columns;
+	struct cJSON			*items;		/* an array */
+	enum list_state			 state;
+	char				 error[320];
+	size_t				 sel;		/* among matching rows */
+	size_t				 top;
+	int				 follow;	/* keep the last selected */
+	unsigned			 gen;		/* tui->gen of items */
+};
+
+void	 list_clear(struct list *);
+void	 list_begin(struct tui *, struct list *);
+void	 list_refresh(struct tui *, struct list *, struct cJSON *,
+	    host_done_cb);
+int	 list_result(struct list *, struct host_reply *);
+void	 list_draw(struct tui *, struct list *, int, int);
+int	 list_key(struct tui *, struct list *, int);
+const struct cJSON *list_selected(struct tui *, struct list *);
+size_t	 list_count(struct tui *, struct list *);
+void	 list_append(struct list *, struct cJSON *, size_t);
+
+/* form.c: a dialog of fields, for n and e. */
+enum form_type {
+	FORM_TEXT,
+	FORM_SECRET,		/* no echo, kept in guarded memory */
+	FORM_CHOICE,		/* one of choices; left/right/space */
+	FORM_BOOL,		/* space toggles */
+};
+
+#define FORM_VALUE_MAX	512
+
+struct form_field {
+	const char		*label;
+	const char		*param;		/* NULL: not sent as is */
+	enum form_type		 type;
+	char			 value[FORM_VALUE_MAX];
+	unsigned char		*secret;	/* FORM_SECRET: sodium_malloc */
+	size_t			 secretlen;
+	char			**choices;	/* FORM_CHOICE; owned */
+	size_t			 nchoices;
+	size_t			 choice;
+	int			 on;		/* FORM_BOOL */
+};
+
+struct form {
+	char			*title;
+	struct form_field	*fields;
+	size_t			 nfields;
+	size_t			 cur;
+	int			 extra_rows;	/* below the fields, for draw */
+	void			(*submit)(struct tui *, struct form *);
+	void			(*changed)(struct tui *, struct form *);
+	void			(*draw)(struct tui *, struct form *, int, int);
+	char			 error[320];
+	int			 busy;		/* submitted, waiting */
+};
+
+struct form	*form_new(const char *, size_t);
+void		 form_free(struct form *);
+struct form_field *form_add(struct form *, const char *, const char *,
+		    enum form_type);
+struct form_field *form_get(struct form *, const char *);
+const char	*form_value(struct form *, const char *);
+void		 form_set_choices(struct form_field *, const struct cJSON *,
+		    const char *);
+struct cJSON	*form_params(struct form *);
+int		 form_key(struct tui *, struct form *, int);
+void		 form_draw(struct tui *, struct form *);
+
+/* draw.c: colour roles and small drawing helpers. */
+enum draw_role {
+	ROLE_NORMAL,
+	ROLE_SELECTED,
+	ROLE_OK,
+	ROLE_WARN,
+	ROLE_ERROR,
+	ROLE_MUTED,
+};
+
+void	 draw_init(int);
+void	 draw_text(int, int, int, enum draw_role, const char *);
+void	 draw_fmt(int, int, int, enum draw_role, const char *, ...)
+	    __attribute__((format(printf, 5, 6)));
+void	 draw_object(const struct output_field *, const struct cJSON *, int,
+	    int);
+void	 draw_box(int, int, int, int, const char *);
+void	 draw_bar(int, int, int, uint64_t, uint64_t, enum draw_role);
+enum draw_role draw_check_role(enum check_state);
+const char *draw_ellipsis(void);
+
+/* cube-tui.c: the dashboard, its views and its modal dialogs. */
+#define TUI_NVIEWS	9
+#define TUI_FILTER_MAX	64
+
+struct view_ops {
+	const char	*name;
+	int		 needs_domain;
+	/* Ask the host for what the view shows. */
+	void		(*refresh)(struct tui *);
+	/* Draw into rows top..top+rows-1. */
+	void		(*draw)(struct tui *, int, int);
+	/* A key the dashboard did not take; 1 when used. */
+	int		(*key)(struct tui *, int);
+	/* The view is left (stop a subscription); may be NULL. */
+	void		(*leave)(struct tui *);
+};
+
+extern const struct view_ops	 view_fleet_ops;
+extern const struct view_ops	 view_overview_ops;
+extern const struct view_ops	 view_models_ops;
+extern const struct view_ops	 view_providers_ops;
+extern const struct view_ops	 view_guardrails_ops;
+extern const struct view_ops	 view_tokens_ops;
+extern const struct view_ops	 view_logs_ops;
+extern const struct view_ops	 view_usage_ops;
+extern const struct view_ops	 view_attest_ops;
+
+/* A pop-up: text to read, a yes/no question, or a menu to pick from. */
+enum modal_kind {
+	MODAL_NONE,
+	MODAL_TEXT,
+	MODAL_CONFIRM,
+	MODAL_MENU,
+};
+
+struct modal {
+	enum modal_kind	 kind;
+	char		*title;
+	char		**lines;	/* text lines, or menu items */
+	size_t		 nlines;
+	size_t		 sel;
+	enum draw_role	 role;
+	int		 secret;	/* wipe the lines when closed */
+	void		(*chosen)(struct tui *, const char *);
+	char		*arg;		/* for chosen: what it is about */
+};
+
+struct tui {
+	struct host	**hosts;
+	size_t		 nhosts;
+	size_t		 current;
+	size_t		 view;
+	unsigned	 gen;		/* bumped when host or domain changes */
+	char		*domain;	/* the domain in view, or NULL */
+	struct cJSON	*domains;	/* domain.list of the current host */
+	int		 wake[2];
+	int		 quit;
+	int		 rows;
+	int		 cols;
+	char		 filter[TUI_NVIEWS][TUI_FILTER_MAX];
+	int		 filtering;	/* editing the filter */
+	char		 message[400];
+	enum draw_role	 message_role;
+	struct modal	 modal;
+	struct form	*form;
+};
+
+struct host	*tui_host(struct tui *);
+void		 tui_call(struct tui *, const char *, struct cJSON *,
+		    host_done_cb);
+struct cJSON	*tui_domain_params(struct tui *);
+const char	*tui_filter(struct tui *);
+void		 tui_message(struct tui *, enum draw_role, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+void		 tui_reply_error(struct tui *, const char *,
+		    const struct host_reply *);
+int		 tui_reply_report(struct tui *, const struct host_reply *,
+		    const char *, const char *);
+void		 tui_show(struct tui *, const char *, enum draw_role, int,
+		    const char *);
+void		 tui_confirm(struct tui *, const char *, const char *,
+		    void (*)(struct tui *, const char *));
+void		 tui_menu(struct tui *, const char *, const struct cJSON *,
+		    const char *, void (*)(struct tui *, const char *));
+void		 tui_form(struct tui *, struct form *);
+void		 tui_form_close(struct tui *);
+void		 tui_refresh_view(struct tui *);
+void		 tui_switch(struct tui *, size_t);
+void		 tui_set_host(struct tui *, size_t);
+void		 tui_pick_domain(struct tui *, const char *);
+void		 tui_show_object(struct tui *, const char *,
+		    const struct output_field *, const struct cJSON *);
+
+/* view-logs.c: a logs.trace notification of the host in view. */
+void	 view_logs_notify(struct tui *, struct host_reply *);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * cube-tui's forms: a dialog of labelled fields for n (new) and e (edit).
+ * A secret field never echoes and keeps what is typed in guarded memory
+ * (sodium_malloc), for sealing to the agent before it leaves the process.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curses.h>
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "cube-tui.h"
+#include "log.h"
+#include "seal.h"
+#include "xmalloc.h"
+
+#define FORM_MAX_FIELDS	16
+#define FORM_LABEL_W	14
+
+/* Caller owns the form; free with form_free(). */
+struct form *
+form_new(const char *title, size_t extra_rows)
+{
+	struct form	*f;
+
+	f = xcalloc(1, sizeof(*f));
+	f->title = xstrdup(title);
+	f->fields = xcalloc(FORM_MAX_FIELDS, sizeof(*f->fields));
+	f->extra_rows = (int)extra_rows;
+	return f;
+}
+
+void
+form_free(struct form *f)
+{
+	size_t	i, j;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->nfields; i++) {
+		if (f->fields[i].secret != NULL)
+			sodium_free(f->fields[i].secret);
+		for (j = 0; j < f->fields[i].nchoices; j++)
+			free(f->fields[i].choices[j]);
+		free(f->fields[i].choices);
+	}
+	free(f->fields);
+	free(f->title);
+	free(f);
+}
+
+/* A field labelled label, sent as param (NULL: the form's code sends it). */
+struct form_field *
+form_add(struct form *f, const char *label, const char *param,
+    enum form_type type)
+{
+	struct form_field	*ff;
+
+	if (f->nfields == FORM_MAX_FIELDS)
+		fatalx("%s: too many fields", __func__);
+	ff = &f->fields[f->nfields++];
+	ff->label = label;
+	ff->param = param;
+	ff->type = type;
+	if (type == FORM_SECRET &&
+	    (ff->secret = sodium_malloc(SEAL_SECRET_MAX)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	return ff;
+}
+
+/* The field sent as (or labelled) name, or NULL. */
+struct form_field *
+form_get(struct form *f, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < f->nfields; i++)
+		if ((f->fields[i].param != NULL &&
+		    strcmp(f->fields[i].param, name) == 0) ||
+		    strcmp(f->fields[i].label, name) == 0)
+			return &f->fields[i];
+	return NULL;
+}
+
+/* What a text or choice field holds ("" when none). */
+const char *
+form_value(struct form *f, const char *name)
+{
+	struct form_field	*ff;
+
+	if ((ff = form_get(f, name)) == NULL)
+		return "";
+	if (ff->type == FORM_CHOICE)
+		return ff->nchoices > 0 ? ff->choices[ff->choice] : "";
+	return ff->value;
+}
+
+/*
+ * Choices from a JSON array: of strings, or of objects whose "name" is
+ * taken. The one named keep stays chosen if still there.
+ */
+void
+form_set_choices(struct form_field *ff, const cJSON *array, const char *keep)
+{
+	const cJSON	*item, *name;
+	char		*kept = keep != NULL ? xstrdup(keep) : NULL;
+	size_t		 i;
+
+	for (i = 0; i < ff->nchoices; i++)
+		free(ff->choices[i]);
+	free(ff->choices);
+	ff->choices = NULL;
+	ff->nchoices = ff->choice = 0;
+	cJSON_ArrayForEach(item, array) {
+		name = cJSON_IsObject(item) ?
+		    cJSON_GetObjectItemCaseSensitive(item, "name") : item;
+		if (!cJSON_IsString(name))
+			continue;
+		ff->choices = xreallocarray(ff->choices, ff->nchoices + 1,
+		    sizeof(*ff->choices));
+		if (kept != NULL && strcmp(kept, name->valuestring) == 0)
+			ff->choice = ff->nchoices;
+		ff->choices[ff->nchoices++] = xstrdup(name->valuestring);
+	}
+	free(kept);
+}
+
+/* Params from the fields that have one; empty text fields are left out. */
+cJSON *
+form_params(struct form *f)
+{
+	struct form_field	*ff;
+	cJSON			*params = cJSON_CreateObject();
+	size_t			 i;
+
+	for (i = 0; i < f->nfields; i++) {
+		ff = &f->fields[i];
+		if (ff->param == NULL || ff->type == FORM_SECRET)
+			continue;
+		if (ff->type == FORM_BOOL) {
+			if (ff->on)
+				cJSON_AddTrueToObject(params, ff->param);
+		} else if (*form_value(f, ff->param) != '\0')
+			cJSON_AddStringToObject(params, ff->param,
+			    form_value(f, ff->param));
+	}
+	return params;
+}
+
+/* Edit the current field with ch; 1 when it changed. */
+static int
+form_edit(struct form_field *ff, int ch)
+{
+	size_t	len;
+
+	switch (ff->type) {
+	case FORM_CHOICE:
+		if (ff->nchoices == 0)
+			return 0;
+		if (ch == KEY_LEFT)
+			ff->choice = (ff->choice + ff->nchoices - 1) %
+			    ff->nchoices;
+		else if (ch == KEY_RIGHT || ch == ' ')
+			ff->choice = (ff->choice + 1) % ff->nchoices;
+		else
+			return 0;
+		return 1;
+	case FORM_BOOL:
+		if (ch != ' ' && ch != KEY_LEFT && ch != KEY_RIGHT)
+			return 0;
+		ff->on = !ff->on;
+		return 1;
+	case FORM_SECRET:
+		if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) &&
+		    ff->secretlen > 0)
+			ff->secret[--ff->secretlen] = 0;
+		else if (ch >= 0x20 && ch < 0x7f &&
+		    ff->secretlen < SEAL_SECRET_MAX)
+			ff->secret[ff->secretlen++] = (unsigned char)ch;
+		else
+			return 0;
+		return 1;
+	case FORM_TEXT:
+		len = strlen(ff->value);
+		if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) && len > 0)
+			ff->value[len - 1] = '\0';
+		else if (ch >= 0x20 && ch < 0x7f && len + 1 < sizeof(ff->value))
+			ff->value[len] = (char)ch, ff->value[len + 1] = '\0';
+		else
+			return 0;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A key for the form: Tab, Down and Enter go to the next field (Enter on
+ * the last one submits), Up and Shift-Tab back, Escape cancels. Returns
+ * 0 when the form is to close.
+ */
+int
+form_key(struct tui *t, struct form *f, int ch)
+{
+	if (f->busy)
+		return ch != 27;
+	switch (ch) {
+	case 27:
+		return 0;
+	case '\t':
+	case KEY_DOWN:
+		f->cur = (f->cur + 1) % f->nfields;
+		return 1;
+	case KEY_BTAB:
+	case KEY_UP:
+		f->cur = (f->cur + f->nfields - 1) % f->nfields;
+		return 1;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		if (f->cur + 1 < f->nfields) {
+			f->cur++;
+			return 1;
+		}
+		f->error[0] = '\0';
+		f->submit(t, f);
+		return 1;
+	}
+	if (form_edit(&f->fields[f->cur], ch) && f->changed != NULL)
+		f->changed(t, f);
+	return 1;
+}
+
+/* The dialog, centred; the form's own draw fills its extra rows. */
+void
+form_draw(struct tui *t, struct form *f)
+{
+	struct form_field	*ff;
+	const char		*v;
+	char			 stars[33];
+	int			 h, w, y, x, i;
+
+	w = COLS < 76 ? COLS : 76;
+	h = (int)f->nfields + f->extra_rows + 4;
+	if (h > LINES - 2)
+		h = LINES - 2;
+	y = (LINES - h) / 2;
+	x = (COLS - w) / 2;
+	draw_box(y, x, h, w, f->title);
+	for (i = 0; i < (int)f->nfields && i < h - 3; i++) {
+		ff = &f->fields[i];
+		draw_text(y + 1 + i, x + 2, FORM_LABEL_W, ROLE_MUTED,
+		    ff->label);
+		switch (ff->type) {
+		case FORM_SECRET:
+			memset(stars, '*', sizeof(stars) - 1);
+			stars[ff->secretlen < 32 ? ff->secretlen : 32] = '\0';
+			v = stars;
+			break;
+		case FORM_BOOL:
+			v = ff->on ? "[x]" : "[ ]";
+			break;
+		case FORM_CHOICE:
+			v = ff->nchoices > 0 ? ff->choices[ff->choice] :
+			    "(none)";
+			break;
+		default:
+			v = ff->value;
+			break;
+		}
+		draw_fmt(y + 1 + i, x + FORM_LABEL_W + 3, w - FORM_LABEL_W - 5,
+		    (size_t)i == f->cur ? ROLE_SELECTED : ROLE_NORMAL,
+		    ff->type == FORM_CHOICE ? "< %s >" :
+		    ff->type == FORM_BOOL ? "%s" : "%s_", v);
+	}
+	if (f->draw != NULL)
+		f->draw(t, f, y + 1 + (int)f->nfields, x + 2);
+	if (f->error[0] != '\0')
+		draw_text(y + h - 2, x + 2, w - 4, ROLE_ERROR, f->error);
+	else
+		draw_fmt(y + h - 2, x + 2, w - 4, ROLE_MUTED, "%s",
+		    f->busy ? "working..." : "Tab/arrows move, Enter on the"
+		    " last field submits, Esc cancels");
+}

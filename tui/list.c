@@ -1,0 +1,230 @@
+/*
+ * A table of the objects a view shows (models, providers, traces...):
+ * columns from cubectl's output_field tables, the / filter, a selection
+ * that j/k and the arrows move, and a line that says why it is empty.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curses.h>
+#include <cjson/cJSON.h>
+
+#include "cube-tui.h"
+
+#define LIST_MAX_COLS	16
+#define LIST_COL_MAX	40	/* a column's widest, but the last */
+
+void
+list_clear(struct list *l)
+{
+	cJSON_Delete(l->items);
+	l->items = NULL;
+	l->state = LIST_EMPTY;
+	l->error[0] = '\0';
+	l->sel = l->top = 0;
+}
+
+/* Before asking again: rows of another host or domain go, now. */
+void
+list_begin(struct tui *t, struct list *l)
+{
+	if (l->gen != t->gen) {
+		list_clear(l);
+		l->gen = t->gen;
+	}
+	if (l->state == LIST_EMPTY)
+		l->state = LIST_LOADING;
+}
+
+/* Ask again: the list's method with params (consumed), done gets it. */
+void
+list_refresh(struct tui *t, struct list *l, cJSON *params, host_done_cb done)
+{
+	list_begin(t, l);
+	tui_call(t, l->method, params, done);
+}
+
+/*
+ * Take a reply to the list's method: the rows, or why there are none.
+ * Returns 1 when rows came.
+ */
+int
+list_result(struct list *l, struct host_reply *r)
+{
+	if (r->status == RPC_CLIENT_OK && cJSON_IsArray(r->result)) {
+		cJSON_Delete(l->items);
+		l->items = r->result;
+		r->result = NULL;
+		l->state = LIST_READY;
+		return 1;
+	}
+	if (host_is_unsupported(r))
+		l->state = LIST_UNSUPPORTED;
+	else {
+		l->state = LIST_ERROR;
+		snprintf(l->error, sizeof(l->error), "%s",
+		    r->status == RPC_CLIENT_OK ? "unexpected reply" : r->err);
+	}
+	return 0;
+}
+
+/* Add item (consumed) at the end, keeping at most max rows. */
+void
+list_append(struct list *l, cJSON *item, size_t max)
+{
+	if (l->items == NULL)
+		l->items = cJSON_CreateArray();
+	cJSON_AddItemToArray(l->items, item);
+	while ((size_t)cJSON_GetArraySize(l->items) > max)
+		cJSON_DeleteItemFromArray(l->items, 0);
+	l->state = LIST_READY;
+}
+
+size_t
+list_count(struct tui *t, struct list *l)
+{
+	const cJSON	*row;
+	size_t		 n = 0;
+
+	cJSON_ArrayForEach(row, l->items)
+		n += filter_match(tui_filter(t), row, l->columns);
+	return n;
+}
+
+/* The selected row among those the filter lets through, or NULL. */
+const cJSON *
+list_selected(struct tui *t, struct list *l)
+{
+	const cJSON	*row;
+	size_t		 n = 0;
+
+	cJSON_ArrayForEach(row, l->items) {
+		if (!filter_match(tui_filter(t), row, l->columns))
+			continue;
+		if (n++ == l->sel)
+			return row;
+	}
+	return NULL;
+}
+
+static void
+list_draw_state(struct list *l, int y)
+{
+	switch (l->state) {
+	case LIST_EMPTY:
+	case LIST_LOADING:
+		draw_fmt(y, 1, COLS - 2, ROLE_MUTED, "loading%s",
+		    draw_ellipsis());
+		break;
+	case LIST_UNSUPPORTED:
+		draw_fmt(y, 1, COLS - 2, ROLE_WARN, "not supported by this"
+		    " agent (%s)", l->method);
+		break;
+	case LIST_ERROR:
+		draw_text(y, 1, COLS - 2, ROLE_ERROR, l->error);
+		break;
+	case LIST_READY:
+		draw_text(y, 1, COLS - 2, ROLE_MUTED, "none");
+		break;
+	}
+}
+
+/* The table in rows top..top+rows-1: a header, then the matching rows. */
+void
+list_draw(struct tui *t, struct list *l, int top, int rows)
+{
+	const struct output_field	*f;
+	const cJSON			*row;
+	char				*cell;
+	int				 widths[LIST_MAX_COLS], x, w, y;
+	size_t				 ncols, c, n, count;
+
+	for (ncols = 0; l->columns[ncols].label != NULL &&
+	    ncols < LIST_MAX_COLS; ncols++)
+		widths[ncols] = (int)strlen(l->columns[ncols].label);
+	count = list_count(t, l);
+	if (l->state != LIST_READY || count == 0) {
+		draw_text(top, 1, COLS - 2, ROLE_MUTED, l->columns[0].label);
+		list_draw_state(l, top + 1);
+		return;
+	}
+	cJSON_ArrayForEach(row, l->items) {
+		for (c = 0; c < ncols; c++) {
+			f = &l->columns[c];
+			cell = output_value(output_lookup(row, f->path),
+			    f->format);
+			w = (int)strlen(cell);
+			if (w > LIST_COL_MAX && c + 1 < ncols)
+				w = LIST_COL_MAX;
+			if (w > widths[c])
+				widths[c] = w;
+			free(cell);
+		}
+	}
+	if (l->follow || l->sel >= count)
+		l->sel = count - 1;
+	rows--;		/* the header */
+	if (l->sel < l->top)
+		l->top = l->sel;
+	if (rows > 0 && l->sel >= l->top + (size_t)rows)
+		l->top = l->sel - rows + 1;
+	for (c = 0, x = 1; c < ncols && x < COLS; x += widths[c++] + 2)
+		draw_text(top, x, COLS - x, ROLE_MUTED, l->columns[c].label);
+	n = 0;
+	y = top + 1;
+	cJSON_ArrayForEach(row, l->items) {
+		if (!filter_match(tui_filter(t), row, l->columns))
+			continue;
+		if (n >= l->top && y < top + 1 + rows) {
+			if (n == l->sel) {
+				attrset(A_REVERSE);
+				mvhline(y, 0, ' ', COLS);
+			}
+			for (c = 0, x = 1; c < ncols && x < COLS;
+			    x += widths[c++] + 2) {
+				f = &l->columns[c];
+				cell = output_value(output_lookup(row,
+				    f->path), f->format);
+				draw_text(y, x, c + 1 < ncols ? widths[c] :
+				    COLS - x, n == l->sel ? ROLE_SELECTED :
+				    ROLE_NORMAL, cell);
+				free(cell);
+			}
+			attrset(A_NORMAL);
+			y++;
+		}
+		n++;
+	}
+}
+
+/* Moving keys; 1 when used. */
+int
+list_key(struct tui *t, struct list *l, int ch)
+{
+	size_t	count = list_count(t, l);
+
+	switch (ch) {
+	case 'j':
+	case KEY_DOWN:
+		if (l->sel + 1 < count)
+			l->sel++;
+		l->follow = l->follow && l->sel + 1 == count;
+		return 1;
+	case 'k':
+	case KEY_UP:
+		if (l->sel > 0)
+			l->sel--;
+		l->follow = 0;
+		return 1;
+	case 'g':
+	case KEY_HOME:
+		l->sel = 0;
+		l->follow = 0;
+		return 1;
+	case 'G':
+	case KEY_END:
+		l->sel = count > 0 ? count - 1 : 0;
+		return 1;
+	}
+	return 0;
+}
