@@ -54,9 +54,12 @@ SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
-AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-audit.c agent/registry.c agent/probe.c agent/health.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c
+AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-audit.c agent/registry.c agent/probe.c agent/health.c agent/admin.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c \
+	agent/tee.c agent/tee-sim.c agent/tee-tsm.c agent/tee-snp.c agent/tee-tdx.c \
+	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c
+AGENT_PATH_SRCS := agent/config.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c \
+	agent/attestation-queue.c agent/attestation-http.c
 AGENT_MAIN := agent/main.c
 
 # tui/: cubectl (and later cube-tui).

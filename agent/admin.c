@@ -64,6 +64,7 @@ static const struct admin_method {
 	{ "token.list",		0,		admin_token_list },
 	{ "token.revoke",	ADMIN_CHANGE,	admin_token_revoke },
 	{ "audit.list",		0,		admin_audit_list },
+	{ "attestation.get",	0,		admin_attestation_get },
 };
 
 struct admin_conn {
