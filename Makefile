@@ -49,7 +49,8 @@ SHARED_SRCS := \
 	shared/attest-tdx.c \
 	shared/attest-x509.c \
 	shared/attest-roots.c \
-	shared/attest-binding.c
+	shared/attest-binding.c \
+	shared/attest-live.c
 SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
@@ -65,7 +66,7 @@ AGENT_MAIN := agent/main.c
 # tui/: cubectl (and later cube-tui).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-export.c \
-	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-verify.c tui/document.c \
+	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-verify.c tui/cmd-attest.c tui/document.c \
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 
