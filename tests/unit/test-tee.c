@@ -85,16 +85,23 @@ teardown(void **state)
 	return 0;
 }
 
+/* Providers pointed at the fixture, devices at paths that never exist. */
+static void
+fake_config(struct fixture *f, struct tee_config *tc)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->data_dir = f->data;
+	tc->tsm_root = f->tsm;
+	tc->sev_device = "/nonexistent/sev-guest";
+	tc->tdx_device = "/nonexistent/tdx_guest";
+}
+
 static struct tee *
 open_tee(struct fixture *f, const char *name, char *err, size_t errlen)
 {
 	struct tee_config	tc;
 
-	memset(&tc, 0, sizeof(tc));
-	tc.data_dir = f->data;
-	tc.tsm_root = f->tsm;
-	tc.sev_device = "/nonexistent/sev-guest";
-	tc.tdx_device = "/nonexistent/tdx_guest";
+	fake_config(f, &tc);
 	return tee_open(name, &tc, err, errlen);
 }
 
@@ -386,11 +393,7 @@ open_tsm(struct fixture *f, char *err, size_t errlen)
 {
 	struct tee_config	tc;
 
-	memset(&tc, 0, sizeof(tc));
-	tc.data_dir = f->data;
-	tc.tsm_root = f->tsm;
-	tc.sev_device = "/nonexistent/sev-guest";
-	tc.tdx_device = "/nonexistent/tdx_guest";
+	fake_config(f, &tc);
 	tc.mkdir = fake_mkdir;
 	tc.rmdir = fake_rmdir;
 	return tee_open("configfs-tsm", &tc, err, errlen);
