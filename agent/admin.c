@@ -74,6 +74,7 @@ static const struct admin_method {
 	{ "logs.tail",		0,		admin_logs_tail },
 	{ "logs.untail",	0,		admin_logs_untail },
 	{ "usage.get",		0,		admin_usage_get },
+	{ "attestation.get",	0,		admin_attestation_get },
 };
 
 struct admin_conn {

@@ -9,9 +9,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <sys/types.h>
+
 #include <curl/curl.h>
 
 #include "guard.h"
+#include "attest.h"
 #include "jscan.h"
 
 #define CUBE_VERSION		"0.1.0"
@@ -19,6 +22,8 @@
 struct event_base;
 struct evhttp_request;
 struct cJSON;
+struct http_request;
+struct worker;
 
 /* config.c */
 struct agent_config {
@@ -55,6 +60,7 @@ void	 config_free(struct agent_config *);
 struct agent {
 	struct agent_config	 cfg;
 	struct vault		*vault;
+	struct tee		*tee;		/* the attestation provider */
 	struct store		*store;
 	struct event_base	*base;		/* main loop: admin, signals */
 	struct trace_writer	*traces;
@@ -93,6 +99,139 @@ const unsigned char *vault_identity_public_key(const struct vault *);
 void	 vault_fingerprint(const struct vault *, const char *secret,
 	    size_t len, char out[VAULT_FINGERPRINT_LEN + 1]);
 
+/*
+ * tee.c: attestation providers, each a small vtable chosen by name
+ * (configfs-tsm, sev-guest, tdx-guest, sim, none). A provider turns 64
+ * bytes of report_data into evidence; its calls block (ioctls, configfs
+ * file I/O, signing), so the request path runs them off the worker loops
+ * (attestation-queue.c). Providers are safe to call from several threads.
+ */
+#define TEE_TSM_ROOT		"/sys/kernel/config/tsm/report"
+#define TEE_SEV_DEVICE		"/dev/sev-guest"
+#define TEE_TDX_DEVICE		"/dev/tdx_guest"
+#define TEE_REPORT_MAX		65536	/* bytes of a report or quote */
+#define TEE_CERTS_MAX		65536	/* bytes of PEM certificates */
+
+/* What the evidence is; the names are the "format" of attestation.get. */
+enum tee_format {
+	TEE_FORMAT_SEV_SNP,	/* an SEV-SNP attestation report */
+	TEE_FORMAT_TDX,		/* a TDX quote */
+	TEE_FORMAT_TDX_REPORT,	/* a TDREPORT: local only, not a quote */
+};
+
+/* Evidence from a provider; free with tee_evidence_clear(). */
+struct tee_evidence {
+	enum tee_format		 format;
+	unsigned char		*report;
+	size_t			 report_len;
+	char			*certs;		/* PEM, leaf first, or NULL */
+};
+
+/* Where providers look; tests point them at fake trees. */
+struct tee_config {
+	const char	*data_dir;	/* sim: its keys live here */
+	const char	*tsm_root;	/* NULL: TEE_TSM_ROOT */
+	const char	*sev_device;	/* NULL: TEE_SEV_DEVICE */
+	const char	*tdx_device;	/* NULL: TEE_TDX_DEVICE */
+	/* configfs-tsm's mkdir and rmdir; NULL: the system calls. */
+	int		(*mkdir)(const char *, mode_t);
+	int		(*rmdir)(const char *);
+};
+
+struct tee;
+struct tee_ops {
+	const char	*name;
+	int		 hardware;	/* --tee auto tries it */
+	int		 simulated;	/* evidence proves no hardware */
+	/* Check the provider can work here; set tee->priv. 0, or -1. */
+	int		(*open)(struct tee *, char *, size_t);
+	int		(*evidence)(struct tee *,
+			    const unsigned char *report_data,
+			    struct tee_evidence *, char *, size_t);
+	void		(*close)(struct tee *);
+};
+
+struct tee {
+	const struct tee_ops	*ops;
+	struct tee_config	 cfg;
+	char			*path;	/* the device or tree it uses */
+	void			*priv;
+};
+
+/*
+ * The provider called name ("auto": the first hardware one whose trial
+ * evidence works, else none; never sim). Fails with err naming what is
+ * missing. Caller owns the result; free with tee_free().
+ */
+struct tee	*tee_open(const char *name, const struct tee_config *,
+		    char *err, size_t errlen);
+void		 tee_free(struct tee *);
+const char	*tee_name(const struct tee *);
+int		 tee_simulated(const struct tee *);
+/* 0 with *ev filled (clear it after), or -1 with err. */
+int		 tee_evidence(struct tee *, const unsigned char report_data[64],
+		    struct tee_evidence *, char *err, size_t errlen);
+void		 tee_evidence_clear(struct tee_evidence *);
+const char	*tee_format_name(enum tee_format);
+/* Open tee->path read-write; err says what provides it (hint). */
+int		 tee_device_open(struct tee *, const char *hint, char *,
+		    size_t);
+/* Read a whole small file (sysfs, configfs) of at most max bytes. */
+int		 tee_read_file(const char *path, size_t max, unsigned char **,
+		    size_t *, char *, size_t);
+
+/* tee-sim.c, tee-tsm.c, tee-snp.c, tee-tdx.c: the providers. */
+extern const struct tee_ops	tee_sim_ops;
+extern const struct tee_ops	tee_tsm_ops;
+extern const struct tee_ops	tee_snp_ops;
+extern const struct tee_ops	tee_tdx_ops;
+/* SEV-SNP's certificate table (GUID, offset, length) as PEM, VCEK first. */
+int	 tee_snp_certs_pem(const unsigned char *, size_t, char **, char *,
+	    size_t);
+/* The sim root's file in the data directory, for operators to pin. */
+#define TEE_SIM_ROOT_FILE	"sim-ark.pem"
+
+/*
+ * attestation.c: the evidence for a client's nonce as attestation.get and
+ * GET /attestation return it (docs/admin-api.md). ATTESTATION_NONCE_HEX_*
+ * bound the nonce's hex.
+ */
+#define ATTESTATION_NONCE_HEX_MIN	(2 * ATTEST_NONCE_MIN)
+#define ATTESTATION_NONCE_HEX_MAX	(2 * ATTEST_NONCE_MAX)
+/* Hex of 8..64 bytes into out (64 bytes); 0, or -1 with err. */
+int	 attestation_nonce_parse(const char *hex, size_t len,
+	    unsigned char *out, size_t *outlen, char *err, size_t errlen);
+/*
+ * The evidence as a JSON object (caller frees with cJSON_Delete), or NULL
+ * with err; *unavailable is set when the agent has no TEE to ask.
+ */
+struct cJSON	*attestation_json(struct agent *, const unsigned char *nonce,
+		    size_t nonce_len, int *unavailable, char *err,
+		    size_t errlen);
+
+/*
+ * attestation-queue.c: evidence made on a few threads of its own, so a
+ * worker loop never blocks on a TEE. A job's done callback runs on the
+ * loop of the event_base it was submitted from; a cancelled job's never.
+ */
+#define ATTESTATION_QUEUE_MAX		64	/* jobs waiting or running */
+#define ATTESTATION_QUEUE_THREADS	2
+struct attestation_job;
+/* json is the reply body, or NULL with error; unavailable: no TEE. */
+typedef void (*attestation_done)(void *arg, const char *json, size_t len,
+		    int unavailable, const char *error);
+void	 attestation_queue_start(struct agent *);
+/* After workers_stop(): every job is done or cancelled by then. */
+void	 attestation_queue_stop(void);
+/* NULL when the queue is full. Runs on the caller's (worker's) thread. */
+struct attestation_job *attestation_queue_submit(struct event_base *,
+	    const unsigned char *nonce, size_t len, attestation_done, void *);
+/* The client went away: done never runs; the job is freed. */
+void	 attestation_queue_cancel(struct attestation_job *);
+
+/* attestation-http.c: GET /attestation?nonce=HEX, no token needed. */
+void	 attestation_http(struct http_request *, struct worker *);
+
 /* token.c: API token secrets and ids. */
 #define TOKEN_PREFIX		"cube_"
 #define TOKEN_SECRET_BYTES	32
@@ -108,6 +247,15 @@ void	 token_generate_id(char out[TOKEN_ID_LEN + 1]);
 /* dir.c: directories for keys, the database and the admin socket. */
 /* Create path and any missing parents, mode 0700; existing ones stay as they are. */
 int	 dir_create(const char *path, char *err, size_t errlen);
+/* A new 0600 file dir/name with len bytes; never replaces one. 0, or -1. */
+int	 dir_write_file(const char *dir, const char *name,
+	    const unsigned char *data, size_t len, char *err, size_t errlen);
+/*
+ * Read dir/name, min..max bytes, into dst (room for max); *len (when not
+ * NULL) gets its size. Only the agent's own regular 0600 file. 0, or -1.
+ */
+int	 dir_read_file(const char *dir, const char *name, unsigned char *dst,
+	    size_t min, size_t max, size_t *len, char *err, size_t errlen);
 
 /*
  * credential.c: a provider's sealed API key opened into the one-node curl
@@ -376,6 +524,7 @@ enum route_kind {
 	ROUTE_CHAT,
 	ROUTE_COMPLETIONS,
 	ROUTE_EMBEDDINGS,
+	ROUTE_ATTESTATION,	/* GET /attestation: no token */
 };
 
 struct route {
@@ -935,6 +1084,10 @@ void		 admin_json_add(struct cJSON *obj, const char *name,
 
 /* admin-status.c */
 int	 admin_status(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+
+/* admin-attestation.c */
+int	 admin_attestation_get(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 
 /* admin-domain.c */

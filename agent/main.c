@@ -101,21 +101,36 @@ agent_check_supported(const struct agent_config *cfg)
 	if (cfg->tls_cert != NULL || cfg->tls_key != NULL)
 		fatalx("--tls-cert/--tls-key: TLS termination is not available"
 		    " in this version; put the agent behind a TLS proxy");
-	if (strcmp(cfg->tee, "auto") != 0 && strcmp(cfg->tee, "none") != 0)
-		fatalx("--tee %s: only auto and none are available in this"
-		    " version", cfg->tee);
 }
 
-/* What --tee auto found; no attestation provider exists yet, so none. */
+/*
+ * The attestation provider --tee names ("auto": the first hardware one
+ * that works, else none). One that cannot work here stops the start-up.
+ */
 static void
-agent_pick_tee(struct agent_config *cfg)
+agent_open_tee(struct agent *agent)
 {
-	if (strcmp(cfg->tee, "auto") == 0) {
-		free(cfg->tee);
-		cfg->tee = xstrdup("none");
+	struct tee_config	 tc;
+	char			 err[1024];
+
+	err[0] = '\0';
+	memset(&tc, 0, sizeof(tc));
+	tc.data_dir = agent->cfg.data_dir;
+	if ((agent->tee = tee_open(agent->cfg.tee, &tc, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (strcmp(agent->cfg.tee, "auto") == 0) {
+		if (strcmp(tee_name(agent->tee), "none") == 0)
+			log_info("--tee auto: no TEE found (%s)", err);
+		free(agent->cfg.tee);
+		agent->cfg.tee = xstrdup(tee_name(agent->tee));
 	}
-	log_warnx("no TEE in use (--tee %s): keys at rest are protected by"
-	    " file mode only", cfg->tee);
+	if (!agent->tee->ops->hardware)
+		log_warnx("no TEE in use (--tee %s): keys at rest are"
+		    " protected by file mode only", agent->cfg.tee);
+	else
+		log_info("attestation: %s (%s)", tee_name(agent->tee),
+		    agent->tee->path);
 }
 
 static int
@@ -165,7 +180,6 @@ main(int argc, char **argv)
 	config_finish(&agent.cfg);
 	log_init("cube-agent", agent.cfg.verbose);
 	agent_check_supported(&agent.cfg);
-	agent_pick_tee(&agent.cfg);
 
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
@@ -180,6 +194,7 @@ main(int argc, char **argv)
 	if ((agent.vault = vault_open(agent.cfg.data_dir, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
+	agent_open_tee(&agent);
 	if ((agent.store = store_open(agent.cfg.data_dir, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -195,6 +210,7 @@ main(int argc, char **argv)
 	if ((agent.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	agent.started = time(NULL);
+	attestation_queue_start(&agent);
 	if (workers_start(&agent, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if ((admin = admin_start(&agent, err, sizeof(err))) == NULL)
@@ -220,6 +236,7 @@ main(int argc, char **argv)
 	/* Every trace of a finished request is written before we exit. */
 	trace_writer_stop(agent.traces);
 	agent.traces = NULL;
+	attestation_queue_stop();
 	health_stop(health);
 	admin_stop(admin);
 	metrics_stop();
@@ -228,6 +245,7 @@ main(int argc, char **argv)
 	event_base_free(agent.base);
 	registry_shutdown();
 	store_close(agent.store);
+	tee_free(agent.tee);
 	vault_free(agent.vault);
 	curl_global_cleanup();
 	libevent_global_shutdown();

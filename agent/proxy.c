@@ -684,6 +684,10 @@ proxy_handle(struct http_request *r, void *arg)
 		    " this route", route.method);
 		return;
 	}
+	if (route.kind == ROUTE_ATTESTATION) {
+		attestation_http(r, w);
+		return;
+	}
 	if ((reg = registry_acquire()) == NULL) {
 		api_error_reply(r, API_UNAVAILABLE, NULL, "starting up");
 		return;

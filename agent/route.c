@@ -15,6 +15,15 @@ static const struct {
 	{ "embeddings",		"POST",	ROUTE_EMBEDDINGS },
 };
 
+/* Routes outside those prefixes, matched whole. */
+static const struct {
+	const char		*path;
+	const char		*method;
+	enum route_kind		 kind;
+} route_paths[] = {
+	{ "/attestation",	"GET",	ROUTE_ATTESTATION },
+};
+
 int
 route_match(const char *path, size_t len, struct route *out)
 {
@@ -22,6 +31,14 @@ route_match(const char *path, size_t len, struct route *out)
 	size_t		 i, n;
 
 	memset(out, 0, sizeof(*out));
+	for (i = 0; i < sizeof(route_paths) / sizeof(route_paths[0]); i++) {
+		if (strlen(route_paths[i].path) == len &&
+		    memcmp(path, route_paths[i].path, len) == 0) {
+			out->kind = route_paths[i].kind;
+			out->method = route_paths[i].method;
+			return 0;
+		}
+	}
 	if (end - p > 7 && memcmp(p, "/proxy/", 7) == 0) {
 		p += 7;
 		if ((slash = memchr(p, '/', end - p)) == NULL || slash == p)

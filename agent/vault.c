@@ -57,126 +57,6 @@ static const struct vault_file {
 };
 #define VAULT_NFILES	(sizeof(vault_files) / sizeof(vault_files[0]))
 
-/*
- * Write a new key file without ever exposing a partial one: a 0600 temp
- * file, fsync, then link() so an existing file is never replaced.
- */
-static int
-vault_write_file(const char *dir, const char *name, const unsigned char *data,
-    size_t len, char *err, size_t errlen)
-{
-	char	*path, *tmp;
-	int	 fd, dfd, rc = -1;
-	ssize_t	 n;
-	size_t	 off = 0;
-
-	xasprintf(&path, "%s/%s", dir, name);
-	xasprintf(&tmp, "%s/.%s.XXXXXX", dir, name);
-	if ((fd = mkstemp(tmp)) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0600) == -1) {
-		snprintf(err, errlen, "chmod %s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	while (off < len) {
-		if ((n = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "write %s: %s", tmp,
-			    strerror(errno));
-			goto done;
-		}
-		off += n;
-	}
-	if (fsync(fd) == -1) {
-		snprintf(err, errlen, "fsync %s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	if (link(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto done;
-	}
-	rc = 0;
-done:
-	close(fd);
-	unlink(tmp);
-	if (rc == 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
-	free(tmp);
-	free(path);
-	return rc;
-}
-
-/* Read a key file into place, refusing anything but our own 0600 file. */
-static int
-vault_read_file(const char *dir, const struct vault_file *vf,
-    unsigned char *dst, char *err, size_t errlen)
-{
-	struct stat	 st;
-	char		*path;
-	int		 fd, rc = -1;
-	ssize_t		 n;
-	size_t		 off = 0;
-
-	xasprintf(&path, "%s/%s", dir, vf->name);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s is owned by uid %u, not by the"
-		    " agent's uid %u; run: chown %u %s", path,
-		    (unsigned)st.st_uid, (unsigned)geteuid(),
-		    (unsigned)geteuid(), path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s is accessible by group or others"
-		    " (mode %04o); run: chmod 600 %s", path,
-		    (unsigned)(st.st_mode & 07777), path);
-		goto out;
-	}
-	if ((size_t)st.st_size != vf->size) {
-		snprintf(err, errlen, "%s: %lld bytes, expected %zu; it is"
-		    " not a key file of this agent", path,
-		    (long long)st.st_size, vf->size);
-		goto out;
-	}
-	while (off < vf->size) {
-		if ((n = read(fd, dst + off, vf->size - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "read %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0) {
-			snprintf(err, errlen, "%s: short read", path);
-			goto out;
-		}
-		off += n;
-	}
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	free(path);
-	return rc;
-}
-
 /* Check that the public halves belong to the secret halves. */
 static int
 vault_check(const char *dir, struct vault_keys *k, char *err, size_t errlen)
@@ -256,7 +136,7 @@ vault_open(const char *data_dir, char *err, size_t errlen)
 		    k->sign_sk);
 		randombytes_buf(k->token_key, sizeof(k->token_key));
 		for (i = 0; i < VAULT_NFILES; i++) {
-			if (vault_write_file(data_dir, vault_files[i].name,
+			if (dir_write_file(data_dir, vault_files[i].name,
 			    (unsigned char *)k + vault_files[i].offset,
 			    vault_files[i].size, err, errlen) != 0)
 				goto fail;
@@ -264,9 +144,10 @@ vault_open(const char *data_dir, char *err, size_t errlen)
 		log_info("created new keys in %s", data_dir);
 	} else {
 		for (i = 0; i < VAULT_NFILES; i++) {
-			if (vault_read_file(data_dir, &vault_files[i],
-			    (unsigned char *)k + vault_files[i].offset, err,
-			    errlen) != 0)
+			if (dir_read_file(data_dir, vault_files[i].name,
+			    (unsigned char *)k + vault_files[i].offset,
+			    vault_files[i].size, vault_files[i].size, NULL,
+			    err, errlen) != 0)
 				goto fail;
 		}
 		if (vault_check(data_dir, k, err, errlen) != 0)

@@ -133,7 +133,10 @@ snp_signature_check(const struct attest_snp_report *r, X509 *vcek,
 	    snp_keys[r->signing_key]);
 }
 
-/* The VCEK up to a pinned ARK, through the given ASK or the pinned ones. */
+/*
+ * The VCEK up to a pinned ARK (or the root given instead), through the
+ * given ASK or the pinned ones.
+ */
 static void
 snp_chain_check(const struct attest_input *in, X509 *vcek, time_t now,
     struct attest_result *res)
@@ -146,8 +149,8 @@ snp_chain_check(const struct attest_input *in, X509 *vcek, time_t now,
 		attest_result_add(res, ATTEST_CHECK_CHAIN, 0, "chain: %s", err);
 		return;
 	}
-	if (attest_x509_chain(vcek, chain, ATTEST_TEE_SEV_SNP, NULL, 0, now,
-	    detail, sizeof(detail)) == -1)
+	if (attest_x509_chain(vcek, chain, ATTEST_TEE_SEV_SNP, in->root,
+	    in->root_len, now, detail, sizeof(detail)) == -1)
 		attest_result_add(res, ATTEST_CHECK_CHAIN, 0, "%s", detail);
 	else
 		attest_result_add(res, ATTEST_CHECK_CHAIN, 1, "%s", detail);

@@ -20,6 +20,9 @@ static const char *const attest_check_names[ATTEST_CHECK_MAX] = {
 	[ATTEST_CHECK_MEASUREMENT] =	"measurement",
 	[ATTEST_CHECK_REPORT_DATA] =	"report-data",
 	[ATTEST_CHECK_TCB] =		"tcb",
+	[ATTEST_CHECK_NONCE] =		"nonce",
+	[ATTEST_CHECK_SEAL_KEY] =	"seal-key",
+	[ATTEST_CHECK_SIMULATED] =	"simulated",
 };
 
 /* Per TEE: its name and what verifies its evidence. */

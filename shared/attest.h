@@ -39,6 +39,9 @@ enum attest_check_id {
 	ATTEST_CHECK_MEASUREMENT,	/* as expected, when one is given */
 	ATTEST_CHECK_REPORT_DATA,	/* as expected, when given */
 	ATTEST_CHECK_TCB,		/* at least the minimum, when given */
+	ATTEST_CHECK_NONCE,		/* live: the nonce that was sent */
+	ATTEST_CHECK_SEAL_KEY,		/* live: X25519 is the seal key */
+	ATTEST_CHECK_SIMULATED,		/* live: a simulated TEE, allowed? */
 	ATTEST_CHECK_MAX
 };
 
@@ -60,8 +63,8 @@ struct attest_input {
 	size_t			 vcek_len;
 	const unsigned char	*chain;		/* SNP: ASK, ARK; NULL: pinned */
 	size_t			 chain_len;
-	const unsigned char	*root;		/* TDX: trust this instead of */
-	size_t			 root_len;	/* the pinned Intel root */
+	const unsigned char	*root;		/* trust this instead of the */
+	size_t			 root_len;	/* pinned ARKs or Intel root */
 };
 
 /* What the evidence must show; zero means the defaults. */
@@ -130,6 +133,39 @@ struct attest_binding {
 int	attest_binding_digest(const struct attest_binding *b,
 	    unsigned char out[ATTEST_REPORT_DATA_SIZE], char *err,
 	    size_t errlen);
+
+/*
+ * attest-live.c: the evidence an agent gives for a nonce (attestation.get
+ * or GET /attestation, docs/admin-api.md), checked whole: the report or
+ * quote as attest_verify() does, its report_data against the binding
+ * recomputed from the nonce sent and the keys returned, the nonce, the
+ * seal key, and whether the TEE is simulated. Simulated evidence passes
+ * only when allowed, and then chains to the root given, else to the
+ * simulated root the agent sent; real evidence never trusts a root it
+ * brings along.
+ */
+struct attest_live_policy {
+	struct attest_policy	 policy;	/* measurement, debug, TCB, now */
+	const unsigned char	*nonce;		/* what was sent */
+	size_t			 nonce_len;
+	const unsigned char	*seal_key;	/* 32 bytes, or NULL: unchecked */
+	int			 allow_simulated;
+	const unsigned char	*root;		/* trust this instead, or NULL */
+	size_t			 root_len;
+};
+
+/* What the evidence says besides the checks; strings borrow from doc. */
+struct attest_live_info {
+	const char		*tee;		/* the agent's provider name */
+	const char		*format;	/* "sev-snp", "tdx", ... */
+	int			 simulated;
+};
+
+struct cJSON;
+/* Returns 0 when every check passed, else -1; res names each check. */
+int	attest_live_verify(const struct cJSON *doc,
+	    const struct attest_live_policy *, struct attest_live_info *,
+	    struct attest_result *res);
 
 /* An SEV-SNP attestation report: fields by offset, little-endian. */
 struct attest_snp_report {

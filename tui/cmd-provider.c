@@ -85,25 +85,11 @@ int
 cmd_provider_seal_key(struct cubectl *c, const unsigned char *key,
     size_t len, cJSON *params)
 {
-	const cJSON	*pk;
-	cJSON		*status;
 	char		*sealed, err[256];
 	int		 rc;
 
-	if (c->seal_key == NULL) {
-		if ((rc = client_call(c, "status", NULL, &status)) != EXIT_OK)
-			return rc;
-		pk = cJSON_GetObjectItemCaseSensitive(status,
-		    "seal_public_key");
-		if (!cJSON_IsString(pk)) {
-			output_error("the agent's status has no"
-			    " seal_public_key");
-			cJSON_Delete(status);
-			return EXIT_FAILED;
-		}
-		c->seal_key = xstrdup(pk->valuestring);
-		cJSON_Delete(status);
-	}
+	if ((rc = cmd_status_seal_key(c)) != EXIT_OK)
+		return rc;
 	if ((sealed = seal_box_base64(c->seal_key, key, len, err,
 	    sizeof(err))) == NULL) {
 		output_error("%s", err);

@@ -1,7 +1,12 @@
-/* cubectl status: how the agent's status reads. */
+/* cubectl status: how the agent's status reads, and its seal key. */
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "cubectl.h"
+#include "log.h"
+#include "rpc.h"
+#include "xmalloc.h"
 
 const struct output_field cmd_status_fields[] = {
 	{ "version",		"version",		OUTPUT_PLAIN },
@@ -15,3 +20,30 @@ const struct output_field cmd_status_fields[] = {
 	{ "seal public key",	"seal_public_key",	OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
+
+/*
+ * Fetch the agent's seal public key into c->seal_key (base64), once per
+ * run: what credentials are sealed to and attestation binds. Returns an
+ * exit status.
+ */
+int
+cmd_status_seal_key(struct cubectl *c)
+{
+	const cJSON	*pk;
+	cJSON		*status;
+	int		 rc;
+
+	if (c->seal_key != NULL)
+		return EXIT_OK;
+	if ((rc = client_call(c, "status", NULL, &status)) != EXIT_OK)
+		return rc;
+	pk = cJSON_GetObjectItemCaseSensitive(status, "seal_public_key");
+	if (!cJSON_IsString(pk)) {
+		output_error("the agent's status has no seal_public_key");
+		cJSON_Delete(status);
+		return EXIT_FAILED;
+	}
+	c->seal_key = xstrdup(pk->valuestring);
+	cJSON_Delete(status);
+	return EXIT_OK;
+}

@@ -71,8 +71,8 @@ verify_read(const struct args *a, const char *flag, size_t max, char **text,
 }
 
 /* Hex of min..max bytes into out, if flag is given. 0, or -1 with err. */
-static int
-verify_hex(const struct args *a, const char *flag, size_t min, size_t max,
+int
+cmd_verify_hex(const struct args *a, const char *flag, size_t min, size_t max,
     unsigned char *out, size_t *len, char *err, size_t errlen)
 {
 	const struct args_value	*v;
@@ -174,12 +174,12 @@ verify_parse(const struct args *a, struct verify_files *files,
 	}
 	in->tee = args_has(a, "--report") ? ATTEST_TEE_SEV_SNP : ATTEST_TEE_TDX;
 	tcb_len = in->tee == ATTEST_TEE_SEV_SNP ? 8 : 16;
-	if (verify_hex(a, "--expect-measurement", ATTEST_MEASUREMENT_SIZE,
+	if (cmd_verify_hex(a, "--expect-measurement", ATTEST_MEASUREMENT_SIZE,
 	    ATTEST_MEASUREMENT_SIZE, bytes[0], &policy->measurement_len, err,
 	    errlen) == -1 ||
-	    verify_hex(a, "--report-data", 1, ATTEST_REPORT_DATA_SIZE, bytes[1],
+	    cmd_verify_hex(a, "--report-data", 1, ATTEST_REPORT_DATA_SIZE, bytes[1],
 	    &policy->report_data_len, err, errlen) == -1 ||
-	    verify_hex(a, "--min-tcb", tcb_len, tcb_len, bytes[2],
+	    cmd_verify_hex(a, "--min-tcb", tcb_len, tcb_len, bytes[2],
 	    &policy->min_tcb_len, err, errlen) == -1)
 		return -1;
 	policy->measurement = policy->measurement_len ? bytes[0] : NULL;
@@ -219,8 +219,8 @@ verify_add_hex(cJSON *obj, const char *name, const unsigned char *p,
 }
 
 /* The result as cubectl shows it; caller frees. */
-static cJSON *
-verify_json(const struct attest_result *res)
+cJSON *
+cmd_verify_json(const struct attest_result *res)
 {
 	const struct attest_check	*c;
 	cJSON				*obj, *checks, *item;
@@ -250,6 +250,38 @@ verify_json(const struct attest_result *res)
 	return obj;
 }
 
+/*
+ * Show obj (consumed): the checks as a table, then fields; -o json: obj.
+ * Returns EXIT_OK when every check passed, else EXIT_FAILED naming those
+ * that failed.
+ */
+int
+cmd_verify_show(struct cubectl *c, const struct output_field *fields,
+    cJSON *obj, const struct attest_result *res)
+{
+	char	failed[256];
+	size_t	i, n = 0;
+
+	if (c->output == CUBECTL_JSON)
+		output_json(obj);
+	else {
+		output_table(cmd_verify_columns,
+		    cJSON_GetObjectItemCaseSensitive(obj, "checks"));
+		printf("\n");
+		output_object(fields, obj);
+	}
+	cJSON_Delete(obj);
+	if (res->verified)
+		return EXIT_OK;
+	failed[0] = '\0';
+	for (i = 0; i < res->nchecks && n < sizeof(failed); i++)
+		if (!res->checks[i].ok)
+			n += snprintf(failed + n, sizeof(failed) - n, "%s%s",
+			    n ? ", " : "", attest_check_name(res->checks[i].id));
+	output_error("verification failed: %s", failed);
+	return EXIT_FAILED;
+}
+
 int
 cmd_verify(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 {
@@ -258,9 +290,7 @@ cmd_verify(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 	struct attest_policy	policy;
 	struct attest_result	res;
 	unsigned char		bytes[3][ATTEST_REPORT_DATA_SIZE];
-	char			err[1024], failed[256];
-	cJSON			*obj;
-	size_t			i, n = 0;
+	char			err[1024];
 	int			rc = EXIT_USAGE;
 
 	memset(&in, 0, sizeof(in));
@@ -271,24 +301,8 @@ cmd_verify(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 		goto out;
 	}
 	attest_verify(&in, &policy, &res);
-	obj = verify_json(&res);
-	if (c->output == CUBECTL_JSON)
-		output_json(obj);
-	else {
-		output_table(cmd_verify_columns,
-		    cJSON_GetObjectItemCaseSensitive(obj, "checks"));
-		printf("\n");
-		output_object(cmd_verify_fields, obj);
-	}
-	cJSON_Delete(obj);
-	rc = res.verified ? EXIT_OK : EXIT_FAILED;
-	failed[0] = '\0';
-	for (i = 0; i < res.nchecks && n < sizeof(failed); i++)
-		if (!res.checks[i].ok)
-			n += snprintf(failed + n, sizeof(failed) - n, "%s%s",
-			    n ? ", " : "", attest_check_name(res.checks[i].id));
-	if (!res.verified)
-		output_error("verification failed: %s", failed);
+	rc = cmd_verify_show(c, cmd_verify_fields, cmd_verify_json(&res),
+	    &res);
 
 out:
 	free(files.report);

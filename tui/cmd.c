@@ -381,6 +381,26 @@ static const struct args_flag cmd_verify_flags[] = {
 	FLAG_END
 };
 
+/* Live evidence from the agent, then what it must show. */
+static const struct args_flag cmd_attest_flags[] = {
+	{ .name = "--nonce", .type = ARGS_STRING, .metavar = "HEX",
+	  .charset = CHARSET_HEX, .max = 128,
+	  .help = "the nonce, 8 to 64 bytes of hex (default: 32 random bytes)" },
+	{ .name = "--verify", .type = ARGS_SWITCH,
+	  .help = "check signature, chain, policy, nonce binding and seal key" },
+	{ .name = "--expect-measurement", .type = ARGS_STRING,
+	  .metavar = "HEX", .charset = CHARSET_HEX, .max = 96,
+	  .help = "expected measurement (SNP) or MRTD (TDX), 48 bytes" },
+	{ .name = "--allow-simulated", .type = ARGS_SWITCH,
+	  .help = "accept a simulated TEE (--tee sim): development only" },
+	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "trust this root instead of the built-in ones (a sim"
+	      " agent's sim-ark.pem)" },
+	{ .name = "--allow-debug", .type = ARGS_SWITCH,
+	  .help = "accept a guest whose host may debug it" },
+	FLAG_END
+};
+
 /* --- the table ------------------------------------------------------------ */
 
 const struct cmd_noun cmd_nouns[] = {
@@ -394,6 +414,7 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "usage",	"requests, tokens and spend of a domain" },
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
+	{ "attest",	"the agent's attestation evidence, live" },
 	{ "verify",	"attestation evidence, offline: no agent needed" },
 	{ "audit",	"who changed what, and when" },
 };
@@ -506,6 +527,9 @@ const struct cmd_entry cmd_table[] = {
 	  NULL, cmd_apply,
 	  "create and change what differs from a document; never deletes" },
 
+	{ "attest", NULL, "attestation.get", NULL, cmd_attest_flags, 0,
+	  CMD_OUTPUT_OBJECT, NULL, cmd_attest,
+	  "fetch the agent's evidence for a fresh nonce; --verify checks it" },
 	{ "verify", NULL, NULL, NULL, cmd_verify_flags, 0, CMD_OUTPUT_OBJECT,
 	  NULL, cmd_verify,
 	  "check SEV-SNP or TDX evidence offline; exit 1 naming what failed" },

@@ -261,8 +261,21 @@ int	 cmd_token_create(struct cubectl *, const struct cmd_entry *,
 int	 cmd_guardrail_test(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
+int	 cmd_status_seal_key(struct cubectl *);
+
 /* cmd-verify.c */
+struct attest_result;
+extern const struct output_field	 cmd_verify_fields[];
 int	 cmd_verify(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_verify_hex(const struct args *, const char *, size_t, size_t,
+	    unsigned char *, size_t *, char *, size_t);
+struct cJSON *cmd_verify_json(const struct attest_result *);
+int	 cmd_verify_show(struct cubectl *, const struct output_field *,
+	    struct cJSON *, const struct attest_result *);
+
+/* cmd-attest.c */
+int	 cmd_attest(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 /* cmd-logs.c */

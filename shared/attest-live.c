@@ -1,0 +1,227 @@
+/*
+ * Live evidence, as an agent returns it for a nonce: a JSON document with
+ * the report or quote, certificates, the nonce and the agent's public
+ * keys. Checked whole: the evidence itself (attest_verify), the binding of
+ * nonce and keys to its report_data, the nonce, the seal key, and whether
+ * the TEE is a simulated one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "attest-int.h"
+
+#define LIVE_PEM_BEGIN	"-----BEGIN CERTIFICATE-----"
+
+/* The evidence's formats, as the agent names them. */
+static const struct {
+	const char	*name;
+	int		 tee;		/* enum attest_tee, or -1 */
+	const char	*why;		/* when it cannot be verified */
+} live_formats[] = {
+	{ "sev-snp",	ATTEST_TEE_SEV_SNP,	NULL },
+	{ "tdx",	ATTEST_TEE_TDX,		NULL },
+	{ "tdx-report",	-1,	"a TDREPORT is only checkable on the machine"
+	    " that made it; the agent needs --tee configfs-tsm for a quote" },
+};
+
+/* The fields of the document, decoded. */
+struct live_doc {
+	unsigned char	 report[ATTEST_EVIDENCE_MAX];
+	size_t		 report_len;
+	const char	*certs;
+	unsigned char	 nonce[ATTEST_NONCE_MAX];
+	size_t		 nonce_len;
+	struct attest_binding b;
+	int		 tee;
+};
+
+static const char *
+live_string(const cJSON *doc, const char *name, int nullable, char *err,
+    size_t errlen)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(doc, name);
+
+	if (cJSON_IsString(v) && v->valuestring != NULL)
+		return v->valuestring;
+	if (!nullable || !cJSON_IsNull(v))
+		snprintf(err, errlen, "'%s' is missing or not a string%s",
+		    name, nullable ? " or null" : "");
+	return NULL;
+}
+
+/* Base64 (b64) or hex of min..max bytes from a string field. */
+static int
+live_bytes(const cJSON *doc, const char *name, int b64, size_t min,
+    size_t max, unsigned char *out, size_t *len, char *err, size_t errlen)
+{
+	const char	*s, *end;
+	size_t		 n = 0;
+	int		 rc;
+
+	if ((s = live_string(doc, name, 0, err, errlen)) == NULL)
+		return -1;
+	if (b64)
+		rc = sodium_base642bin(out, max, s, strlen(s), NULL, &n, &end,
+		    sodium_base64_VARIANT_ORIGINAL);
+	else
+		rc = sodium_hex2bin(out, max, s, strlen(s), NULL, &n, &end);
+	if (rc != 0 || *end != '\0' || n < min) {
+		snprintf(err, errlen, "'%s' is not %s of %zu%s bytes", name,
+		    b64 ? "base64" : "hex", min, min == max ? "" : " or more");
+		return -1;
+	}
+	if (len != NULL)
+		*len = n;
+	return 0;
+}
+
+static int
+live_parse(const cJSON *doc, struct live_doc *d, struct attest_live_info *info,
+    char *err, size_t errlen)
+{
+	const cJSON	*sim;
+	size_t		 i;
+
+	if (!cJSON_IsObject(doc)) {
+		snprintf(err, errlen, "the evidence is not a JSON object");
+		return -1;
+	}
+	sim = cJSON_GetObjectItemCaseSensitive(doc, "simulated");
+	if ((info->tee = live_string(doc, "tee", 0, err, errlen)) == NULL ||
+	    (info->format = live_string(doc, "format", 0, err,
+	    errlen)) == NULL)
+		return -1;
+	if (!cJSON_IsBool(sim)) {
+		snprintf(err, errlen, "'simulated' is missing or not a bool");
+		return -1;
+	}
+	/* A sim provider is simulated whatever the flag says. */
+	info->simulated = cJSON_IsTrue(sim) || strcmp(info->tee, "sim") == 0;
+	for (i = 0; i < sizeof(live_formats) / sizeof(live_formats[0]); i++)
+		if (strcmp(live_formats[i].name, info->format) == 0)
+			break;
+	if (i == sizeof(live_formats) / sizeof(live_formats[0])) {
+		snprintf(err, errlen, "format '%.32s' is not one this verifier"
+		    " knows", info->format);
+		return -1;
+	}
+	if (live_formats[i].tee == -1) {
+		snprintf(err, errlen, "%s", live_formats[i].why);
+		return -1;
+	}
+	d->tee = live_formats[i].tee;
+	d->certs = live_string(doc, "certificates", 1, err, errlen);
+	if (d->certs == NULL && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+	    doc, "certificates")))
+		return -1;
+	if (live_bytes(doc, "report", 1, 1, sizeof(d->report), d->report,
+	    &d->report_len, err, errlen) != 0 ||
+	    live_bytes(doc, "nonce", 0, ATTEST_NONCE_MIN, ATTEST_NONCE_MAX,
+	    d->nonce, &d->nonce_len, err, errlen) != 0 ||
+	    live_bytes(doc, "x25519", 1, 32, 32, d->b.x25519, NULL, err,
+	    errlen) != 0 ||
+	    live_bytes(doc, "ed25519", 1, 32, 32, d->b.ed25519, NULL, err,
+	    errlen) != 0)
+		return -1;
+	if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc,
+	    "tls_pubkey_sha256")) && live_bytes(doc, "tls_pubkey_sha256", 0,
+	    32, 32, d->b.tls_spki_sha256, NULL, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* The last certificate of a PEM bundle: a simulated chain's root. */
+static const char *
+live_last_pem(const char *pem)
+{
+	const char	*p, *last = NULL;
+
+	for (p = pem; (p = strstr(p, LIVE_PEM_BEGIN)) != NULL; p++)
+		last = p;
+	return last;
+}
+
+int
+attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
+    struct attest_live_info *info, struct attest_result *res)
+{
+	static struct live_doc	 zero;
+	struct live_doc		*d;
+	struct attest_input	 in;
+	struct attest_policy	 p;
+	unsigned char		 rd[ATTEST_REPORT_DATA_SIZE];
+	char			 err[ATTEST_DETAIL_MAX];
+	const char		*root;
+	int			 same, rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	memset(res, 0, sizeof(*res));
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		attest_result_add(res, ATTEST_CHECK_PARSE, 0, "out of memory");
+		return -1;
+	}
+	*d = zero;
+	if (live_parse(doc, d, info, err, sizeof(err)) != 0) {
+		attest_result_add(res, ATTEST_CHECK_PARSE, 0, "%s", err);
+		goto out;
+	}
+	/* The binding of the nonce we sent, not the one that came back. */
+	d->b.nonce = lp->nonce != NULL ? lp->nonce : d->nonce;
+	d->b.nonce_len = lp->nonce != NULL ? lp->nonce_len : d->nonce_len;
+	if (attest_binding_digest(&d->b, rd, err, sizeof(err)) != 0) {
+		attest_result_add(res, ATTEST_CHECK_PARSE, 0, "%s", err);
+		goto out;
+	}
+	p = lp->policy;
+	p.report_data = rd;
+	p.report_data_len = sizeof(rd);
+
+	memset(&in, 0, sizeof(in));
+	in.tee = (enum attest_tee)d->tee;
+	in.evidence = d->report;
+	in.evidence_len = d->report_len;
+	if (d->certs != NULL && in.tee == ATTEST_TEE_SEV_SNP) {
+		in.vcek = (const unsigned char *)d->certs;
+		in.vcek_len = strlen(d->certs);
+		in.chain = in.vcek;
+		in.chain_len = in.vcek_len;
+	}
+	in.root = lp->root;
+	in.root_len = lp->root_len;
+	if (in.root == NULL && info->simulated && lp->allow_simulated &&
+	    d->certs != NULL && (root = live_last_pem(d->certs)) != NULL) {
+		in.root = (const unsigned char *)root;
+		in.root_len = strlen(root);
+	}
+	attest_verify(&in, &p, res);
+
+	if (lp->nonce != NULL) {
+		same = d->nonce_len == lp->nonce_len && memcmp(d->nonce,
+		    lp->nonce, lp->nonce_len) == 0;
+		attest_result_add(res, ATTEST_CHECK_NONCE, same, "%s", same ?
+		    "the one sent" : "not the one sent");
+	}
+	if (lp->seal_key != NULL) {
+		same = memcmp(d->b.x25519, lp->seal_key, 32) == 0;
+		attest_result_add(res, ATTEST_CHECK_SEAL_KEY, same, "the"
+		    " X25519 key in the evidence is %sthe agent's seal key",
+		    same ? "" : "not ");
+	}
+	if (info->simulated)
+		attest_result_add(res, ATTEST_CHECK_SIMULATED,
+		    lp->allow_simulated, "%s", lp->allow_simulated ?
+		    "SIMULATED TEE, accepted as asked: no hardware guarantee" :
+		    "SIMULATED TEE (--tee sim): proves nothing; accept it"
+		    " only for development");
+	rc = res->verified ? 0 : -1;
+out:
+	if (rc != 0)
+		res->verified = 0;
+	sodium_memzero(d, sizeof(*d));
+	free(d);
+	return rc;
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Live attestation with the real agent on its simulated TEE (--tee sim):
+# cubectl attest --verify, what it refuses (simulated without consent, a
+# wrong measurement), GET /attestation and its bad nonces, an agent
+# without a TEE, and hardware providers that are absent here.
+. "$(dirname "$0")/../lib.sh"
+
+C="$CUBE_BIN/cubectl"
+
+# run ARGS...: cubectl against the agent; sets OUT, ERR and RC.
+run() {
+	OUT=$(ctl "$@" 2>"$T_DIR/err")
+	RC=$?
+	ERR=$(cat "$T_DIR/err")
+}
+
+# row NAME: the check NAME's row of the table ("NAME ok ...").
+row() { printf '%s\n' "$OUT" | sed '/^$/q' | grep -E "^$1 " | tr -s ' '; }
+
+start_agent --tee sim
+check_eq "status says sim" sim "$(ctl -o json status | json tee)"
+check "the sim root is in the data directory" test -s "$AGENT_DATA/sim-ark.pem"
+
+# --- cubectl attest ----------------------------------------------------------
+
+run attest
+check_eq "attest shows the evidence" 0 "$RC"
+check_contains "... from the sim provider" "simulated       yes" "$OUT"
+check_contains "... labelled simulated" "SIMULATED TEE" "$OUT"
+
+run -o json attest --nonce 00112233445566778899aabbccddeeff
+check_eq "attest -o json" 0 "$RC"
+check_eq "... the nonce given" 00112233445566778899aabbccddeeff \
+    "$(printf '%s' "$OUT" | json nonce)"
+check_eq "... simulated: true" true "$(printf '%s' "$OUT" | json simulated)"
+check_eq "... format sev-snp" sev-snp "$(printf '%s' "$OUT" | json format)"
+check_eq "... x25519 is the seal key" \
+    "$(ctl -o json status | json seal_public_key)" \
+    "$(printf '%s' "$OUT" | json x25519)"
+check_eq "... no TLS key" "" "$(printf '%s' "$OUT" | json tls_pubkey_sha256)"
+X25519=$(printf '%s' "$OUT" | json x25519)
+ED25519=$(printf '%s' "$OUT" | json ed25519)
+RD1=$(printf '%s' "$OUT" | json report_data)
+RD2=$(ctl -o json attest --nonce 00112233445566778899aabbccddeeff | json report_data)
+check_eq "the same nonce binds the same report_data" "$RD1" "$RD2"
+RD3=$(ctl -o json attest --nonce 00112233445566778899aabbccddeefe | json report_data)
+check_fails "another nonce binds another" test "$RD1" = "$RD3"
+
+run attest --verify --allow-simulated
+check_eq "attest --verify --allow-simulated passes" 0 "$RC"
+for c in parse signature chain debug report-data nonce seal-key simulated; do
+	check_contains "... $c ok" "$c ok" "$(row "$c")"
+done
+check_contains "... verified" "verified     yes" "$OUT"
+check_contains "... labelled simulated" "SIMULATED TEE" "$OUT"
+
+run attest --verify
+check_eq "attest --verify refuses a simulated TEE" 1 "$RC"
+check_contains "... naming chain and simulated" \
+    "verification failed: chain, simulated" "$ERR"
+check_contains "... the chain is not AMD's" "chain FAILED SIM-ARK" "$(row chain)"
+
+MEASURED=$(sha384sum "$CUBE_BIN/cube-agent" | cut -c1-96)
+run attest --verify --root "$AGENT_DATA/sim-ark.pem" --allow-simulated \
+    --expect-measurement "$MEASURED"
+check_eq "the sim root pinned, the binary's measurement: passes" 0 "$RC"
+check_contains "... measurement ok" "measurement ok" "$(row measurement)"
+check_contains "... a root given" "a root given" "$(row chain)"
+
+run attest --verify --allow-simulated --expect-measurement "$(printf '%096d' 0)"
+check_eq "another measurement fails" 1 "$RC"
+check_contains "... naming it" "verification failed: measurement" "$ERR"
+
+run attest --verify --allow-simulated --root "$CUBE_ROOT/man/cubectl.1"
+check_eq "a root that is not a certificate fails the chain" 1 "$RC"
+check_contains "... naming it" "chain" "$ERR"
+
+run -o json attest --verify --allow-simulated
+check_eq "attest --verify -o json" 0 "$RC"
+check_eq "... provider sim" sim "$(printf '%s' "$OUT" | json provider)"
+check_eq "... simulated" true "$(printf '%s' "$OUT" | json simulated)"
+check_eq "... verified" true "$(printf '%s' "$OUT" | json verified)"
+
+for bad in 123 00112233445566 \
+    "$(printf 'ab%.0s' $(seq 1 65))" 0011223344556677zz; do
+	run attest --nonce "$bad"
+	check_eq "attest --nonce ${bad:0:20}... is a usage error" 2 "$RC"
+done
+run attest --allow-simulated
+check_eq "--allow-simulated without --verify is a usage error" 2 "$RC"
+
+# --- GET /attestation --------------------------------------------------------
+
+R=$(http GET "/attestation?nonce=00112233445566778899aabbccddeeff" "")
+check_eq "GET /attestation without a token" 200 "$(status_of "$R")"
+B=$(body_of "$R")
+for f in tee simulated format report certificates report_data nonce \
+    x25519 ed25519; do
+	check "... has $f" test -n "$(printf '%s' "$B" | json "$f")"
+done
+check_eq "... the same keys as the admin channel" "$X25519 $ED25519" \
+    "$(printf '%s' "$B" | json x25519) $(printf '%s' "$B" | json ed25519)"
+check_eq "... the same binding for the same nonce" "$RD1" \
+    "$(printf '%s' "$B" | json report_data)"
+printf '%s' "$B" | json report | base64 -d >"$T_DIR/report.bin"
+printf '%s' "$B" | json certificates >"$T_DIR/certs.pem"
+OUT=$("$C" verify --report "$T_DIR/report.bin" --vcek "$T_DIR/certs.pem" \
+    --chain "$T_DIR/certs.pem" --report-data "$RD1" 2>&1)
+check_contains "cubectl verify takes the HTTP evidence: report_data ok" \
+    "report-data  ok" "$OUT"
+check_contains "... the chain is not AMD's" "chain        FAILED" "$OUT"
+R=$(curl -sS -m 10 -D - -o /dev/null "$AGENT_URL/attestation?nonce=0011223344556677")
+check_contains "... never cached" "Cache-Control: no-store" "$R"
+
+for q in "nonce=123" "nonce=00112233445566" \
+    "nonce=$(printf 'ab%.0s' $(seq 1 65))" "nonce=0011223344556677zz" \
+    "" "other=1" "nonce=0011223344556677&nonce=0011223344556677"; do
+	R=$(http GET "/attestation?$q" "")
+	check_eq "GET /attestation?${q:0:24} is 400" 400 "$(status_of "$R")"
+	check_contains "... invalid_request" invalid_request "$(body_of "$R")"
+done
+R=$(http POST "/attestation?nonce=0011223344556677" "" '{}')
+check_eq "POST /attestation is 405" 405 "$(status_of "$R")"
+
+# Many at once: all answered, and the loop stays free for /healthz.
+PAR=()
+for i in $(seq 1 24); do
+	curl -sS -m 20 -o "$T_DIR/par.$i" -w '%{http_code}\n' \
+	    "$AGENT_URL/attestation?nonce=$(printf '%016x' "$i")" \
+	    >"$T_DIR/code.$i" &
+	PAR+=($!)
+done
+H=$(http GET /healthz "")
+wait "${PAR[@]}"
+check_eq "/healthz while attesting" 200 "$(status_of "$H")"
+check_eq "24 requests at once: all 200" 24 "$(cat "$T_DIR"/code.* | grep -c '^200$')"
+check_eq "... each for its own nonce" "$(printf '%016x' 7)" \
+    "$(json nonce <"$T_DIR/par.7")"
+
+stop_agent
+check_eq "the agent stops cleanly" 0 "$?"
+check_not_contains "no sanitizer report" "ERROR: " "$(cat "$AGENT_LOG")"
+
+# --- no TEE, and absent hardware ---------------------------------------------
+
+start_agent --tee none
+run attest
+check_eq "attest on an agent without a TEE fails" 1 "$RC"
+check_contains "... saying so" "without a TEE" "$ERR"
+R=$(http GET "/attestation?nonce=0011223344556677" "")
+check_eq "GET /attestation without a TEE is 404" 404 "$(status_of "$R")"
+stop_agent
+
+for tee in sev-guest tdx-guest configfs-tsm; do
+	[ -e /dev/sev-guest ] || [ -e /dev/tdx_guest ] || \
+	    [ -e /sys/kernel/config/tsm/report ] && break
+	OUT=$("$CUBE_BIN/cube-agent" --listen 127.0.0.1:0 --data "$T_DIR/d-$tee" \
+	    --admin-socket "$T_DIR/s-$tee.sock" --tee "$tee" 2>&1)
+	RC=$?
+	check_fails "--tee $tee without the hardware stops the agent" test "$RC" -eq 0
+	check_contains "... saying what is missing" "--tee $tee: /" "$OUT"
+	check_not_contains "... and nothing listens" "ready" "$OUT"
+done
+OUT=$("$CUBE_BIN/cube-agent" --listen 127.0.0.1:0 --data "$T_DIR/d-x" \
+    --admin-socket "$T_DIR/s-x.sock" --tee sgx 2>&1)
+check_contains "--tee sgx is unknown" "--tee sgx: unknown" "$OUT"
+
+t_done

@@ -1,0 +1,171 @@
+/*
+ * cubectl attest: the agent's evidence, live, for a fresh nonce, over the
+ * admin channel (so -H works too). With --verify it is checked whole by
+ * shared/attest (signature, chain, policy), its report_data against the
+ * binding of our nonce and the keys it names, and its X25519 key against
+ * the seal key of status: the key provider credentials are sealed to.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "attest.h"
+#include "cubectl.h"
+#include "log.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+#define ATTEST_NONCE_DEFAULT	32	/* bytes of a random nonce */
+
+/* The evidence without --verify. */
+static const struct output_field cmd_attest_fields[] = {
+	{ "tee",		"tee",			OUTPUT_PLAIN },
+	{ "simulated",		"simulated",		OUTPUT_YESNO },
+	{ "format",		"format",		OUTPUT_PLAIN },
+	{ "nonce",		"nonce",		OUTPUT_PLAIN },
+	{ "report_data",	"report_data",		OUTPUT_PLAIN },
+	{ "x25519",		"x25519",		OUTPUT_PLAIN },
+	{ "ed25519",		"ed25519",		OUTPUT_PLAIN },
+	{ "tls key sha256",	"tls_pubkey_sha256",	OUTPUT_PLAIN },
+	{ NULL, NULL, OUTPUT_PLAIN }
+};
+
+/* The checks' summary with --verify. */
+static const struct output_field cmd_attest_verify_fields[] = {
+	{ "provider",		"provider",	OUTPUT_PLAIN },
+	{ "simulated",		"simulated",	OUTPUT_YESNO },
+	{ "tee",		"tee",		OUTPUT_PLAIN },
+	{ "version",		"version",	OUTPUT_PLAIN },
+	{ "measurement",	"measurement",	OUTPUT_PLAIN },
+	{ "report_data",	"report_data",	OUTPUT_PLAIN },
+	{ "tcb",		"tcb",		OUTPUT_PLAIN },
+	{ "verified",		"verified",	OUTPUT_YESNO },
+	{ NULL, NULL, OUTPUT_PLAIN }
+};
+
+/* Flags that only mean something with --verify. */
+static const char *const attest_verify_only[] = {
+	"--expect-measurement", "--allow-simulated", "--allow-debug",
+	"--root",
+};
+
+/* Said in the table output whenever the TEE is a simulated one. */
+static void
+attest_simulated_note(const struct cubectl *c, int simulated)
+{
+	if (simulated && c->output != CUBECTL_JSON)
+		printf("\nnote: SIMULATED TEE (--tee sim): this evidence proves"
+		    " nothing about hardware\n");
+}
+
+/* Verify ev against what we sent and what we know; an exit status. */
+static int
+attest_check(struct cubectl *c, const struct args *a, cJSON *ev,
+    const unsigned char *nonce, size_t nonce_len)
+{
+	struct attest_live_policy	 lp;
+	struct attest_live_info		 info;
+	struct attest_result		 res;
+	const struct args_value		*v;
+	unsigned char			 measurement[ATTEST_MEASUREMENT_SIZE];
+	unsigned char			 seal[32];
+	char				*root = NULL, err[1024];
+	size_t				 len;
+	cJSON				*obj;
+	int				 rc;
+
+	memset(&lp, 0, sizeof(lp));
+	if (cmd_verify_hex(a, "--expect-measurement", sizeof(measurement),
+	    sizeof(measurement), measurement, &lp.policy.measurement_len, err,
+	    sizeof(err)) == -1) {
+		output_error("%s", err);
+		return EXIT_USAGE;
+	}
+	if (lp.policy.measurement_len > 0)
+		lp.policy.measurement = measurement;
+	lp.policy.allow_debug = args_has(a, "--allow-debug");
+	if ((v = args_get(a, "--root")) != NULL) {
+		if (file_read(v->string, ATTEST_CERTS_MAX, &root, &len, err,
+		    sizeof(err)) == -1) {
+			output_error("--root: %s", err);
+			return EXIT_USAGE;
+		}
+		lp.root = (const unsigned char *)root;
+		lp.root_len = len;
+	}
+	lp.allow_simulated = args_has(a, "--allow-simulated");
+	lp.nonce = nonce;
+	lp.nonce_len = nonce_len;
+	if ((rc = cmd_status_seal_key(c)) != EXIT_OK) {
+		free(root);
+		return rc;
+	}
+	if (sodium_base642bin(seal, sizeof(seal), c->seal_key,
+	    strlen(c->seal_key), NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || len != sizeof(seal)) {
+		output_error("the agent's seal_public_key is not a key");
+		free(root);
+		return EXIT_FAILED;
+	}
+	lp.seal_key = seal;
+
+	attest_live_verify(ev, &lp, &info, &res);
+	obj = cmd_verify_json(&res);
+	cJSON_AddStringToObject(obj, "provider", info.tee != NULL ? info.tee :
+	    "unknown");
+	cJSON_AddBoolToObject(obj, "simulated", info.simulated);
+	rc = cmd_verify_show(c, cmd_attest_verify_fields, obj, &res);
+	attest_simulated_note(c, info.simulated);
+	free(root);
+	return rc;
+}
+
+int
+cmd_attest(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
+{
+	unsigned char	 nonce[ATTEST_NONCE_MAX];
+	char		 hex[2 * ATTEST_NONCE_MAX + 1], err[256];
+	const cJSON	*sim;
+	cJSON		*params, *ev;
+	size_t		 len, i;
+	int		 rc;
+
+	if (!args_has(a, "--verify"))
+		for (i = 0; i < sizeof(attest_verify_only) /
+		    sizeof(attest_verify_only[0]); i++)
+			if (args_has(a, attest_verify_only[i])) {
+				snprintf(err, sizeof(err), "%s goes with"
+				    " --verify", attest_verify_only[i]);
+				return cmd_usage_error(ce, err);
+			}
+	if (cmd_verify_hex(a, "--nonce", ATTEST_NONCE_MIN, ATTEST_NONCE_MAX,
+	    nonce, &len, err, sizeof(err)) == -1)
+		return cmd_usage_error(ce, err);
+	if (len == 0) {
+		if (sodium_init() < 0)
+			fatalx("sodium_init failed");
+		len = ATTEST_NONCE_DEFAULT;
+		randombytes_buf(nonce, len);
+	}
+	params = cJSON_CreateObject();
+	if (params == NULL || cJSON_AddStringToObject(params, "nonce",
+	    attest_hex(nonce, len, hex, sizeof(hex))) == NULL)
+		fatalx("%s: out of memory", __func__);
+	if ((rc = client_call(c, "attestation.get", params, &ev)) != EXIT_OK)
+		return rc;
+	if (args_has(a, "--verify"))
+		rc = attest_check(c, a, ev, nonce, len);
+	else {
+		if (c->output == CUBECTL_JSON)
+			output_json(ev);
+		else
+			output_object(cmd_attest_fields, ev);
+		sim = cJSON_GetObjectItemCaseSensitive(ev, "simulated");
+		attest_simulated_note(c, cJSON_IsTrue(sim));
+	}
+	cJSON_Delete(ev);
+	return rc;
+}
