@@ -12,7 +12,6 @@
 
 #include "agent.h"
 #include "guard.h"
-#include "log.h"
 #include "xmalloc.h"
 
 struct guard_ollama {
@@ -21,9 +20,7 @@ struct guard_ollama {
 	enum route_kind		 route;
 	struct guard_stream	*gs;
 	char			*model;		/* raw JSON, for lines we make */
-	char			*out;
-	size_t			 outlen;
-	size_t			 outcap;
+	struct guard_out	 out;
 	char			*text;		/* a line's text, unescaped */
 	size_t			 textcap;
 	int			 blocked;
@@ -50,54 +47,25 @@ guard_ollama_free(struct guard_ollama *go)
 		return;
 	guard_stream_free(go->gs);
 	free(go->model);
-	free(go->out);
+	guard_out_clear(&go->out);
 	free(go->text);
 	free(go);
-}
-
-static void
-guard_ollama_put(struct guard_ollama *go, const char *s, size_t n)
-{
-	if (go->outlen + n + 1 > go->outcap) {
-		go->outcap = (go->outlen + n + 1) * 2;
-		go->out = xreallocarray(go->out, 1, go->outcap);
-	}
-	memcpy(go->out + go->outlen, s, n);
-	go->outlen += n;
-}
-
-static void
-guard_ollama_puts(struct guard_ollama *go, const char *s)
-{
-	guard_ollama_put(go, s, strlen(s));
-}
-
-static void
-guard_ollama_quote(struct guard_ollama *go, const char *s, size_t n)
-{
-	size_t	need = 6 * n + 3;
-
-	if (go->outlen + need + 1 > go->outcap) {
-		go->outcap = (go->outlen + need + 1) * 2;
-		go->out = xreallocarray(go->out, 1, go->outcap);
-	}
-	go->outlen += jscan_quote(go->out + go->outlen, need, s, n);
 }
 
 /* A line of our own: text not yet done, or (text NULL) the blocked end. */
 static void
 guard_ollama_make(struct guard_ollama *go, const char *text, size_t len)
 {
-	guard_ollama_puts(go, "{\"model\":");
-	guard_ollama_puts(go, go->model != NULL ? go->model : "\"\"");
-	guard_ollama_puts(go, ",\"created_at\":\"1970-01-01T00:00:00Z\",");
-	guard_ollama_puts(go, go->route == ROUTE_COMPLETIONS ?
+	guard_out_puts(&go->out, "{\"model\":");
+	guard_out_puts(&go->out, go->model != NULL ? go->model : "\"\"");
+	guard_out_puts(&go->out, ",\"created_at\":\"1970-01-01T00:00:00Z\",");
+	guard_out_puts(&go->out, go->route == ROUTE_COMPLETIONS ?
 	    "\"response\":" : "\"message\":{\"role\":\"assistant\","
 	    "\"content\":");
-	guard_ollama_quote(go, text != NULL ? text : "", len);
+	guard_out_quote(&go->out, text != NULL ? text : "", len);
 	if (go->route != ROUTE_COMPLETIONS)
-		guard_ollama_puts(go, "}");
-	guard_ollama_puts(go, text != NULL ? ",\"done\":false}\n" :
+		guard_out_puts(&go->out, "}");
+	guard_out_puts(&go->out, text != NULL ? ",\"done\":false}\n" :
 	    ",\"done\":true,\"done_reason\":\"content_filter\"}\n");
 }
 
@@ -149,7 +117,7 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 	ssize_t			 tlen;
 	int			 same;
 
-	go->outlen = 0;
+	go->out.len = 0;
 	*out = line;
 	*outlen = len;
 	if (go->blocked) {
@@ -164,7 +132,7 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 			return GUARD_PASS;
 		/* The last line has no text: what is held goes before it. */
 		if ((res = guard_ollama_flush(go)) != GUARD_BLOCKED)
-			guard_ollama_put(go, line, len);
+			guard_out_put(&go->out, line, len);
 		goto done;
 	}
 	if (o.text.end - o.text.start > go->textcap) {
@@ -175,38 +143,31 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 	if (tlen < 0)
 		return GUARD_PASS;	/* cannot happen: it never grows */
 	/* The released text lands past the line, then is quoted into it. */
-	guard_ollama_put(go, line, o.text.start);
-	mark = go->outlen;
+	guard_out_put(&go->out, line, o.text.start);
+	mark = go->out.len;
 	res = guard_stream_feed(go->gs, go->text, tlen, &rel, &rellen);
-	guard_ollama_put(go, rel, rellen);
+	guard_out_put(&go->out, rel, rellen);
 	if (res != GUARD_BLOCKED && o.done) {
 		res = guard_stream_finish(go->gs, &rel, &rellen);
-		guard_ollama_put(go, rel, rellen);
+		guard_out_put(&go->out, rel, rellen);
 	}
 	if (res == GUARD_BLOCKED) {
-		go->outlen = 0;
+		go->out.len = 0;
 		res = guard_ollama_block(go);
 		goto done;
 	}
-	same = go->outlen - mark == (size_t)tlen &&
-	    memcmp(go->out + mark, go->text, tlen) == 0;
+	same = go->out.len - mark == (size_t)tlen &&
+	    memcmp(go->out.buf + mark, go->text, tlen) == 0;
 	if (same) {
-		go->outlen = 0;
+		go->out.len = 0;
 		return GUARD_PASS;
 	}
-	{
-		char	*plain = xstrndup(go->out + mark, go->outlen - mark);
-		size_t	 plainlen = go->outlen - mark;
-
-		go->outlen = mark;
-		guard_ollama_quote(go, plain, plainlen);
-		free(plain);
-	}
-	guard_ollama_put(go, line + o.text.end, len - o.text.end);
+	guard_out_quote_from(&go->out, mark);
+	guard_out_put(&go->out, line + o.text.end, len - o.text.end);
 	res = GUARD_REDACTED;
 done:
-	*out = go->out != NULL ? go->out : "";
-	*outlen = go->outlen;
+	*out = go->out.buf != NULL ? go->out.buf : "";
+	*outlen = go->out.len;
 	return res;
 }
 
@@ -216,10 +177,10 @@ guard_ollama_finish(struct guard_ollama *go, const char **out,
 {
 	enum guard_result	res;
 
-	go->outlen = 0;
+	go->out.len = 0;
 	res = go->blocked ? GUARD_BLOCKED : guard_ollama_flush(go);
-	*out = go->out != NULL ? go->out : "";
-	*outlen = go->outlen;
+	*out = go->out.buf != NULL ? go->out.buf : "";
+	*outlen = go->out.len;
 	return res;
 }
 
@@ -235,8 +196,6 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 {
 	cJSON			*doc, *holder, *text;
 	enum guard_result	 res;
-	char			*redacted = NULL;
-	size_t			 rlen;
 
 	*out = NULL;
 	*outlen = 0;
@@ -251,25 +210,6 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 		cJSON_Delete(doc);
 		return GUARD_PASS;
 	}
-	res = guard_text(list, text->valuestring, strlen(text->valuestring),
-	    &redacted, &rlen, report);
-	if (res != GUARD_BLOCKED && guard_length(list,
-	    guard_utf8_chars(text->valuestring, strlen(text->valuestring)), 0,
-	    report) == GUARD_BLOCKED)
-		res = GUARD_BLOCKED;
-	if (res == GUARD_REDACTED)
-		cJSON_SetValuestring(text, redacted);
-	else if (res == GUARD_BLOCKED) {
-		cJSON_SetValuestring(text, "");
-		cJSON_DeleteItemFromObjectCaseSensitive(doc, "done_reason");
-		cJSON_AddStringToObject(doc, "done_reason", "content_filter");
-	}
-	free(redacted);
-	if (res != GUARD_PASS) {
-		if ((*out = cJSON_PrintUnformatted(doc)) == NULL)
-			fatalx("%s: out of memory", __func__);
-		*outlen = strlen(*out);
-	}
-	cJSON_Delete(doc);
-	return res;
+	res = guard_out_json_text(list, text, doc, "done_reason", report);
+	return guard_out_json_done(doc, res, out, outlen);
 }
