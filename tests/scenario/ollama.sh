@@ -31,6 +31,8 @@ ctl model deploy -d acme --provider local --name Slow --key slow \
     --model-id 'fake-chat;chunks=4;chunk_delay_ms=300' --force >/dev/null
 ctl model deploy -d acme --provider local --name Long --key long \
     --model-id 'fake-chat;chunks=40;chunk_delay_ms=200' --force >/dev/null
+ctl model deploy -d acme --provider local --name Reset --key reset \
+    --model-id 'fake-chat;chunks=6;reset_after=2' --force >/dev/null
 ctl model deploy -d acme --provider local --name Embed --key embed \
     --category embedding --model-id fake-embed --force >/dev/null
 ctl model deploy -d acme --provider local --name Off --key off \
@@ -48,7 +50,7 @@ last_path() { backend_requests | python3 -c 'import json,sys; print(json.load(sy
 r=$(http GET /proxy/acme/api/tags "$TOKEN")
 check_eq "tags: 200" 200 "$(status_of "$r")"
 names=$(body_of "$r" | python3 -c 'import json,sys; print(",".join(sorted(m["name"] for m in json.load(sys.stdin)["models"])))')
-check_eq "tags: the domain's active models" "block,chat,embed,leak,long,oai,slow" "$names"
+check_eq "tags: the domain's active models" "block,chat,embed,leak,long,oai,reset,slow" "$names"
 check_not_contains "tags: never another domain's" "bravo-only" "$(body_of "$r")"
 r=$(http GET /proxy/acme/api/tags "$B_TOKEN")
 check_eq "tags: another domain's token, 404" 404 "$(status_of "$r")"
@@ -116,6 +118,11 @@ read -r nlines spread <"$T_DIR/times"
 check_eq "stream: slow model, 5 lines" 5 "$nlines"
 check "stream: relayed line by line as they arrive ($spread s apart)" \
     python3 -c "import sys; sys.exit(0 if $spread >= 0.6 else 1)"
+
+r=$(curl -sS -N -m 10 "$AGENT_URL/proxy/acme/api/chat" -H "Authorization: Bearer $TOKEN" \
+    -d '{"model":"reset","messages":[]}')
+check_contains "stream: a backend reset ends it with an error line" \
+    '{"error":"the model'"'"'s backend broke off the stream"}' "$(printf '%s\n' "$r" | tail -n 1)"
 
 # --- generate and embed --------------------------------------------------------
 r=$(http POST /proxy/acme/api/generate "$TOKEN" '{"model":"chat","prompt":"say this","stream":false}')
