@@ -40,7 +40,7 @@ struct proxy_call {
 	int				 relaying;	/* SSE headers sent */
 	int				 paused;
 	struct sse			*sse;
-	int				 ollama;	/* Ollama's wire format */
+	int				 ollama;	/* Ollama's format */
 	struct ndjson			*nd;		/* its stream's lines */
 	char				*resp;		/* buffered answer */
 	size_t				 resp_len;
