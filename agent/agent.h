@@ -321,6 +321,7 @@ struct reg_model {
 	char			*url_chat;	/* base_url + "/chat/completions" */
 	char			*url_completions;
 	char			*url_embeddings;
+	char			*url_ollama[3];	/* api/chat, generate, embed */
 	struct guard_list	 guard_in;	/* the domain's, in model order */
 	struct guard_list	 guard_out;
 };
@@ -534,6 +535,7 @@ struct route {
 	size_t		 domain_len;
 	const char	*model;		/* ROUTE_MODEL's key */
 	size_t		 model_len;
+	int		 ollama;	/* /proxy/DOMAIN/api/...: Ollama's */
 };
 /* Fill *out and return 0 when the path names a route, else -1. */
 int	 route_match(const char *path, size_t len, struct route *out);
@@ -546,6 +548,8 @@ struct rewrite_fields {		/* top-level spans from jscan_object() */
 	struct jscan_span	 max_completion_tokens;
 	struct jscan_span	 messages;
 	struct jscan_span	 stream_options;	/* read when ask_usage */
+	struct jscan_span	 options;	/* Ollama's */
+	struct jscan_span	 system;	/* Ollama's generate */
 };
 /*
  * The client's body with the model value replaced by m's model_id and m's
@@ -557,6 +561,14 @@ struct rewrite_fields {		/* top-level spans from jscan_object() */
 char	*rewrite_body(const char *body, size_t len,
 	    const struct rewrite_fields *, const struct reg_model *m,
 	    enum route_kind, int ask_usage, size_t *out_len);
+/*
+ * The same for Ollama's native routes: defaults under "options"
+ * (temperature, num_predict), the system prompt as a system message
+ * (chat) or "system" (generate).
+ */
+char	*rewrite_ollama(const char *body, size_t len,
+	    const struct rewrite_fields *, const struct reg_model *m,
+	    enum route_kind, size_t *out_len);
 
 /*
  * guard-input.c: the input hook. Every route that sends a prompt upstream
@@ -590,6 +602,23 @@ enum guard_result guard_answer_body(const struct guard_list *,
 		    enum route_kind, const char *body, size_t len, char **out,
 		    size_t *outlen, struct guard_report *);
 
+/*
+ * guard-ollama.c: the output hook for Ollama's answers: a whole one, or
+ * a stream line by line, its text through one stream filter. A block
+ * ends the stream with a last line, done_reason "content_filter".
+ */
+struct guard_ollama;
+struct guard_ollama *guard_ollama_new(const struct guard_list *,
+		    struct guard_report *, enum route_kind);
+void		 guard_ollama_free(struct guard_ollama *);
+enum guard_result guard_ollama_line(struct guard_ollama *, const char *,
+		    size_t, const char **out, size_t *outlen);
+enum guard_result guard_ollama_finish(struct guard_ollama *,
+		    const char **out, size_t *outlen);
+enum guard_result guard_ollama_body(const struct guard_list *,
+		    enum route_kind, const char *body, size_t len, char **out,
+		    size_t *outlen, struct guard_report *);
+
 /* proxy.c: the inference routes, from a parsed request to a reply. */
 void	 proxy_handle(struct http_request *, void *worker);
 
@@ -619,6 +648,25 @@ size_t	 api_error_body(char *buf, size_t len, enum api_error,
 void	 api_error_reply(struct http_request *, enum api_error,
 	    const char *param, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
+
+/*
+ * ollama.c: Ollama's native API (/proxy/DOMAIN/api/...): chat is
+ * ROUTE_CHAT, generate ROUTE_COMPLETIONS, embed ROUTE_EMBEDDINGS, tags
+ * ROUTE_MODELS; errors are {"error": "..."} with the contract's status.
+ */
+struct ollama_obj {
+	struct jscan_span	 text;	/* message.content, or response */
+	int			 done;
+	struct jscan_span	 prompt_eval_count;
+	struct jscan_span	 eval_count;
+};
+int	 ollama_scan(const char *, size_t, enum route_kind,
+	    struct ollama_obj *);
+void	 ollama_tags(struct http_request *, const struct reg_domain *,
+	    const struct reg_token *);
+size_t	 ollama_error_body(char *, size_t, const char *message);
+void	 ollama_error_reply(struct http_request *, enum api_error,
+	    const char *message);
 
 /*
  * store.c: SQLite (WAL) state in the data directory; admin thread only.
@@ -914,6 +962,8 @@ int	 meter_json(struct meter *, const char *, size_t);
 void	 meter_answer(struct meter *, const char *, size_t);
 /* One raw SSE event, as sse_feed() passes it: 0 or METER_USAGE_ONLY. */
 int	 meter_event(struct meter *, const char *, size_t);
+/* One Ollama object (answer or stream line): its text and its counts. */
+void	 meter_ollama(struct meter *, const char *, size_t, enum route_kind);
 size_t	 meter_prompt_bytes(const char *body, const struct jscan_span *messages,
 	    const struct jscan_span *prompt, const struct jscan_span *input);
 

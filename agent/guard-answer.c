@@ -13,7 +13,6 @@
 
 #include "agent.h"
 #include "guard.h"
-#include "log.h"
 #include "sse.h"
 #include "xmalloc.h"
 
@@ -28,9 +27,7 @@ struct guard_answer {
 	char			*id;		/* raw JSON values of the last */
 	char			*model;		/* event, for the ones we make */
 	char			*created;
-	char			*out;		/* what to send for an event */
-	size_t			 outlen;
-	size_t			 outcap;
+	struct guard_out	 out;		/* what to send for an event */
 	char			*data;		/* an event's data */
 	size_t			 datacap;
 	char			*text;		/* a choice's text, unescaped */
@@ -63,39 +60,10 @@ guard_answer_free(struct guard_answer *ga)
 	free(ga->id);
 	free(ga->model);
 	free(ga->created);
-	free(ga->out);
+	guard_out_clear(&ga->out);
 	free(ga->data);
 	free(ga->text);
 	free(ga);
-}
-
-static void
-guard_answer_put(struct guard_answer *ga, const char *s, size_t n)
-{
-	if (ga->outlen + n + 1 > ga->outcap) {
-		ga->outcap = (ga->outlen + n + 1) * 2;
-		ga->out = xreallocarray(ga->out, 1, ga->outcap);
-	}
-	memcpy(ga->out + ga->outlen, s, n);
-	ga->outlen += n;
-}
-
-static void
-guard_answer_puts(struct guard_answer *ga, const char *s)
-{
-	guard_answer_put(ga, s, strlen(s));
-}
-
-static void
-guard_answer_quote(struct guard_answer *ga, const char *s, size_t n)
-{
-	size_t	need = 6 * n + 3;
-
-	if (ga->outlen + need + 1 > ga->outcap) {
-		ga->outcap = (ga->outlen + need + 1) * 2;
-		ga->out = xreallocarray(ga->out, 1, ga->outcap);
-	}
-	ga->outlen += jscan_quote(ga->out + ga->outlen, need, s, n);
 }
 
 /*
@@ -109,26 +77,26 @@ guard_answer_make(struct guard_answer *ga, size_t index, const char *text,
 	int	chat = ga->route == ROUTE_CHAT;
 	char	n[32];
 
-	guard_answer_puts(ga, "data: {\"id\":");
-	guard_answer_puts(ga, ga->id != NULL ? ga->id : "\"guardrail\"");
-	guard_answer_puts(ga, chat ? ",\"object\":\"chat.completion.chunk\"" :
+	guard_out_puts(&ga->out, "data: {\"id\":");
+	guard_out_puts(&ga->out, ga->id != NULL ? ga->id : "\"guardrail\"");
+	guard_out_puts(&ga->out, chat ? ",\"object\":\"chat.completion.chunk\"" :
 	    ",\"object\":\"text_completion\"");
-	guard_answer_puts(ga, ",\"created\":");
-	guard_answer_puts(ga, ga->created != NULL ? ga->created : "0");
-	guard_answer_puts(ga, ",\"model\":");
-	guard_answer_puts(ga, ga->model != NULL ? ga->model : "\"\"");
+	guard_out_puts(&ga->out, ",\"created\":");
+	guard_out_puts(&ga->out, ga->created != NULL ? ga->created : "0");
+	guard_out_puts(&ga->out, ",\"model\":");
+	guard_out_puts(&ga->out, ga->model != NULL ? ga->model : "\"\"");
 	snprintf(n, sizeof(n), ",\"choices\":[{\"index\":%zu,", index);
-	guard_answer_puts(ga, n);
+	guard_out_puts(&ga->out, n);
 	if (text == NULL)
-		guard_answer_puts(ga, chat ? "\"delta\":{}" : "\"text\":\"\"");
+		guard_out_puts(&ga->out, chat ? "\"delta\":{}" : "\"text\":\"\"");
 	else {
-		guard_answer_puts(ga, chat ? "\"delta\":{\"content\":" :
+		guard_out_puts(&ga->out, chat ? "\"delta\":{\"content\":" :
 		    "\"text\":");
-		guard_answer_quote(ga, text, len);
+		guard_out_quote(&ga->out, text, len);
 		if (chat)
-			guard_answer_puts(ga, "}");
+			guard_out_puts(&ga->out, "}");
 	}
-	guard_answer_puts(ga, text == NULL ?
+	guard_out_puts(&ga->out, text == NULL ?
 	    ",\"finish_reason\":\"content_filter\"}]}\n\n" :
 	    ",\"finish_reason\":null}]}\n\n");
 }
@@ -138,7 +106,7 @@ static enum guard_result
 guard_answer_block(struct guard_answer *ga, size_t index)
 {
 	guard_answer_make(ga, index, NULL, 0);
-	guard_answer_puts(ga, "data: [DONE]\n\n");
+	guard_out_puts(&ga->out, "data: [DONE]\n\n");
 	ga->blocked = 1;
 	return GUARD_BLOCKED;
 }
@@ -224,16 +192,16 @@ guard_answer_feed(struct guard_answer *ga, struct guard_stream *gs,
 {
 	enum guard_result	 res;
 	const char		*rel;
-	size_t			 rellen, start = ga->outlen;
+	size_t			 rellen, start = ga->out.len;
 
 	res = guard_stream_feed(gs, text, len, &rel, &rellen);
-	guard_answer_put(ga, rel, rellen);
+	guard_out_put(&ga->out, rel, rellen);
 	if (res != GUARD_BLOCKED && finishing) {
 		res = guard_stream_finish(gs, &rel, &rellen);
-		guard_answer_put(ga, rel, rellen);
+		guard_out_put(&ga->out, rel, rellen);
 	}
-	*same = ga->outlen - start == len &&
-	    memcmp(ga->out + start, text, len) == 0;
+	*same = ga->out.len - start == len &&
+	    memcmp(ga->out.buf + start, text, len) == 0;
 	return res;
 }
 
@@ -256,7 +224,7 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 	enum guard_result	 res = GUARD_PASS;
 	int			 changed = 0, finishing, same, pass, has;
 
-	ga->outlen = 0;
+	ga->out.len = 0;
 	*out = ev;
 	*outlen = len;
 	if (ga->blocked) {
@@ -271,7 +239,7 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 		return GUARD_PASS;
 	if (sse_event_is_done(ev, len)) {
 		if ((res = guard_answer_flush(ga)) != GUARD_BLOCKED)
-			guard_answer_put(ga, ev, len);
+			guard_out_put(&ga->out, ev, len);
 		goto done;
 	}
 	if (jscan_object(ga->data, dlen, GUARD_ANSWER_DEPTH, want,
@@ -290,8 +258,8 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 	 */
 	for (pass = 0, event = 0; pass < 2; pass++) {
 		if (pass == 1) {
-			event = ga->outlen;
-			guard_answer_puts(ga, "data: ");
+			event = ga->out.len;
+			guard_out_puts(&ga->out, "data: ");
 		}
 		for (cursor = 0; jscan_array_next(ga->data, &choices, &cursor,
 		    &c);) {
@@ -305,7 +273,7 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 			if ((gs = guard_answer_choice(ga, ga->data, &c,
 			    &index)) == NULL) {
 				/* More choices than filters: fail closed. */
-				ga->outlen = event;
+				ga->out.len = event;
 				res = guard_answer_block(ga, 0);
 				goto done;
 			}
@@ -328,40 +296,32 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 			}
 			tlen = jscan_string(ga->data, &text, ga->text,
 			    ga->textcap);
-			guard_answer_put(ga, ga->data + pos, text.start - pos);
+			guard_out_put(&ga->out, ga->data + pos, text.start - pos);
 			pos = text.end;
 			/* The released text lands after the event, then moves. */
-			mark = ga->outlen;
+			mark = ga->out.len;
 			res = guard_answer_feed(ga, gs, ga->text, tlen,
 			    finishing, &same);
 			if (res == GUARD_BLOCKED) {
 				/* The rest of this event goes with the match. */
-				ga->outlen = event;
+				ga->out.len = event;
 				res = guard_answer_block(ga, index);
 				goto done;
 			}
 			changed |= !same;
-			{
-				char	*plain = xstrndup(ga->out + mark,
-					    ga->outlen - mark);
-				size_t	 plainlen = ga->outlen - mark;
-
-				ga->outlen = mark;
-				guard_answer_quote(ga, plain, plainlen);
-				free(plain);
-			}
+			guard_out_quote_from(&ga->out, mark);
 		}
 	}
 	if (!changed) {
-		ga->outlen = 0;
+		ga->out.len = 0;
 		return GUARD_PASS;
 	}
-	guard_answer_put(ga, ga->data + pos, dlen - pos);
-	guard_answer_puts(ga, "\n\n");
+	guard_out_put(&ga->out, ga->data + pos, dlen - pos);
+	guard_out_puts(&ga->out, "\n\n");
 	res = GUARD_REDACTED;
 done:
-	*out = ga->out != NULL ? ga->out : "";
-	*outlen = ga->outlen;
+	*out = ga->out.buf != NULL ? ga->out.buf : "";
+	*outlen = ga->out.len;
 	return res;
 }
 
@@ -371,10 +331,10 @@ guard_answer_finish(struct guard_answer *ga, const char **out,
 {
 	enum guard_result	res;
 
-	ga->outlen = 0;
+	ga->out.len = 0;
 	res = ga->blocked ? GUARD_BLOCKED : guard_answer_flush(ga);
-	*out = ga->out != NULL ? ga->out : "";
-	*outlen = ga->outlen;
+	*out = ga->out.buf != NULL ? ga->out.buf : "";
+	*outlen = ga->out.len;
 	return res;
 }
 
@@ -390,8 +350,6 @@ guard_answer_body(const struct guard_list *list, enum route_kind route,
 {
 	cJSON			*doc, *choice, *holder, *text;
 	enum guard_result	 res, worst = GUARD_PASS;
-	char			*redacted;
-	size_t			 rlen;
 
 	*out = NULL;
 	*outlen = 0;
@@ -407,30 +365,10 @@ guard_answer_body(const struct guard_list *list, enum route_kind route,
 		    route == ROUTE_CHAT ? "content" : "text");
 		if (!cJSON_IsString(text))
 			continue;
-		res = guard_text(list, text->valuestring,
-		    strlen(text->valuestring), &redacted, &rlen, report);
-		if (res != GUARD_BLOCKED && guard_length(list,
-		    guard_utf8_chars(text->valuestring,
-		    strlen(text->valuestring)), 0, report) == GUARD_BLOCKED)
-			res = GUARD_BLOCKED;
-		if (res == GUARD_REDACTED)
-			cJSON_SetValuestring(text, redacted);
-		else if (res == GUARD_BLOCKED) {
-			cJSON_SetValuestring(text, "");
-			cJSON_DeleteItemFromObjectCaseSensitive(choice,
-			    "finish_reason");
-			cJSON_AddStringToObject(choice, "finish_reason",
-			    "content_filter");
-		}
-		free(redacted);
+		res = guard_out_json_text(list, text, choice, "finish_reason",
+		    report);
 		if (res != GUARD_PASS && worst != GUARD_BLOCKED)
 			worst = res;
 	}
-	if (worst != GUARD_PASS) {
-		if ((*out = cJSON_PrintUnformatted(doc)) == NULL)
-			fatalx("%s: out of memory", __func__);
-		*outlen = strlen(*out);
-	}
-	cJSON_Delete(doc);
-	return worst;
+	return guard_out_json_done(doc, worst, out, outlen);
 }

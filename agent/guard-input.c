@@ -81,6 +81,25 @@ guard_input_string(struct guard_input *gi, size_t start, size_t end)
 	return GUARD_REDACTED;
 }
 
+/* Past the array that starts at b[i] (validated JSON): its closing ']'. */
+static size_t
+guard_input_array_end(const char *b, size_t i, size_t end)
+{
+	int	depth = 0;
+
+	for (; i < end; i++) {
+		if (b[i] == '"') {
+			for (i++; b[i] != '"'; i++)
+				if (b[i] == '\\')
+					i++;
+		} else if (b[i] == '[' || b[i] == '{')
+			depth++;
+		else if ((b[i] == ']' || b[i] == '}') && --depth == 0)
+			break;
+	}
+	return i;
+}
+
 /*
  * Every string value inside a validated span, whatever its nesting, with
  * the key it is under: duplicate or escaped keys change nothing, and no
@@ -110,6 +129,13 @@ guard_input_walk(struct guard_input *gi, const struct jscan_span *v)
 			for (j++; j < v->end && strchr(" \t\r\n", b[j]) != NULL;
 			    j++)
 				;
+			/* Ollama's images are base64 data, never text. */
+			if (j < v->end && b[j] == '[' &&
+			    jscan_string_eq(b, &key, "images", 6)) {
+				i = guard_input_array_end(b, j, v->end);
+				key.present = 0;
+				continue;
+			}
 			/* Only a string right after it is under the key. */
 			key.present = j < v->end && b[j] == '"';
 			skip = key.present && guard_input_skipped(b, &key);
@@ -145,13 +171,15 @@ guard_input(const struct reg_model *m, const char *body, size_t len,
     char **out, size_t *outlen, struct guard_report *report)
 {
 	struct guard_input	 gi;
-	struct jscan_span	 messages, prompt, input;
+	struct jscan_span	 messages, prompt, input, system;
 	struct jscan_want	 want[] = {
 		{ "messages", &messages },
 		{ "prompt", &prompt },
 		{ "input", &input },
+		{ "system", &system },		/* Ollama's generate */
 	};
-	const struct jscan_span	*spans[] = { &messages, &prompt, &input };
+	const struct jscan_span	*spans[] = { &messages, &prompt, &input,
+	    &system };
 	enum guard_result	 res = GUARD_PASS;
 	uint64_t		 nmessages = 0;
 	size_t			 i, pos, total;

@@ -160,6 +160,26 @@ size_t		 guard_stream_held(const struct guard_stream *);
 /* Hold at most this much; past it the held text is judged as final. */
 #define GUARD_STREAM_MAX_HOLD	(64 * 1024)
 
+/* guard-out.c: what an output hook sends, a buffer that grows. */
+struct guard_out {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 guard_out_put(struct guard_out *, const char *, size_t);
+void	 guard_out_puts(struct guard_out *, const char *);
+void	 guard_out_quote(struct guard_out *, const char *, size_t);
+void	 guard_out_quote_from(struct guard_out *, size_t mark);
+void	 guard_out_clear(struct guard_out *);	/* frees, and empties */
+/* A whole answer's text: redacted in place, or emptied and marked. */
+struct cJSON;
+enum guard_result guard_out_json_text(const struct guard_list *,
+		    struct cJSON *text, struct cJSON *holder,
+		    const char *reason_key, struct guard_report *);
+/* doc printed into *out unless res is GUARD_PASS; doc is freed. */
+enum guard_result guard_out_json_done(struct cJSON *doc, enum guard_result,
+		    char **out, size_t *outlen);
+
 /* guard-scan: matches found in a buffer (guard.c, guard-pii.c). */
 struct guard_match {
 	size_t			 start;

@@ -277,3 +277,37 @@ meter_prompt_bytes(const char *body, const struct jscan_span *messages,
 	}
 	return n;
 }
+
+/* A count of Ollama's, or 0. */
+static int64_t
+meter_count(const char *buf, const struct jscan_span *v)
+{
+	int64_t	n;
+
+	if (!v->present || v->type != JSCAN_NUMBER ||
+	    jscan_int64(buf, v, &n) == -1 || n < 0)
+		return 0;
+	return n;
+}
+
+/*
+ * One Ollama object, a whole answer or a stream line: its text, and the
+ * counts its last one carries (prompt_eval_count, eval_count).
+ */
+void
+meter_ollama(struct meter *m, const char *buf, size_t len,
+    enum route_kind route)
+{
+	struct ollama_obj	o;
+
+	if (ollama_scan(buf, len, route, &o) == -1)
+		return;
+	if (o.text.present)
+		meter_text(m, buf, &o.text);
+	if (!o.prompt_eval_count.present && !o.eval_count.present)
+		return;
+	m->has_usage = 1;
+	m->prompt_tokens = meter_count(buf, &o.prompt_eval_count);
+	m->completion_tokens = meter_count(buf, &o.eval_count);
+	m->cached_tokens = 0;
+}

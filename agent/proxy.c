@@ -16,6 +16,7 @@
 #include "jscan.h"
 #include "log.h"
 #include "money.h"
+#include "ndjson.h"
 #include "sse.h"
 #include "xmalloc.h"
 
@@ -39,6 +40,8 @@ struct proxy_call {
 	int				 relaying;	/* SSE headers sent */
 	int				 paused;
 	struct sse			*sse;
+	int				 ollama;	/* Ollama's format */
+	struct ndjson			*nd;		/* its stream's lines */
 	char				*resp;		/* buffered answer */
 	size_t				 resp_len;
 	size_t				 resp_cap;
@@ -54,6 +57,7 @@ struct proxy_call {
 	 */
 	struct guard_report		 guards;
 	struct guard_answer		*answer;
+	struct guard_ollama		*answer_ollama;
 	int				 blocked;
 };
 
@@ -61,6 +65,12 @@ static const char *const proxy_routes[] = {
 	[ROUTE_CHAT] = "chat",
 	[ROUTE_COMPLETIONS] = "completions",
 	[ROUTE_EMBEDDINGS] = "embeddings",
+};
+
+static const char *const proxy_routes_ollama[] = {
+	[ROUTE_CHAT] = "ollama_chat",
+	[ROUTE_COMPLETIONS] = "ollama_generate",
+	[ROUTE_EMBEDDINGS] = "ollama_embed",
 };
 
 static int64_t
@@ -159,6 +169,8 @@ proxy_call_free(struct proxy_call *call)
 	if (call->model != NULL)
 		guard_report_log(&call->guards, call->model->key);
 	guard_answer_free(call->answer);
+	guard_ollama_free(call->answer_ollama);
+	ndjson_free(call->nd);
 	if (call->reg != NULL)
 		registry_release(call->reg);
 	sse_free(call->sse);
@@ -190,7 +202,10 @@ proxy_reject(struct proxy_call *call, enum trace_step step, enum api_error e,
 		call->trace->error = api_error_code(e);
 		call->trace->step = step;
 	}
-	api_error_reply(call->req, e, param, "%s", msg);
+	if (call->ollama)
+		ollama_error_reply(call->req, e, msg);
+	else
+		api_error_reply(call->req, e, param, "%s", msg);
 }
 
 /* The bearer token from the Authorization header, or NULL. */
@@ -313,8 +328,32 @@ proxy_on_response(void *arg, long status, const char *ctype)
 		http_stream_start(call->req, 200, "text/event-stream");
 		return;
 	}
+	if (call->ollama && call->stream && status >= 200 && status < 300 &&
+	    ctype != NULL && strncasecmp(ctype, "application/x-ndjson",
+	    20) == 0) {
+		call->relaying = 1;
+		metrics_stream(1);
+		call->nd = ndjson_new(PROXY_MAX_EVENT);
+		if (!guard_list_empty(&call->model->guard_out))
+			call->answer_ollama = guard_ollama_new(
+			    &call->model->guard_out, &call->guards,
+			    call->route);
+		http_stream_start(call->req, 200, "application/x-ndjson");
+		return;
+	}
 	free(call->resp_type);
 	call->resp_type = xstrdup(ctype != NULL ? ctype : "application/json");
+}
+
+/* Bytes to the client; past the high water mark, pause the backend. */
+static void
+proxy_relay_write(struct proxy_call *call, const char *data, size_t len)
+{
+	if (http_stream_write(call->req, data, len) > HTTP_STREAM_HIGH_WATER &&
+	    !call->paused) {
+		call->paused = 1;
+		upstream_pause(call->up);
+	}
 }
 
 static int
@@ -333,13 +372,26 @@ proxy_relay_event(void *arg, const char *event, size_t len)
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
 	}
-	if (len == 0)
-		return 0;
-	if (http_stream_write(call->req, event, len) > HTTP_STREAM_HIGH_WATER &&
-	    !call->paused) {
-		call->paused = 1;
-		upstream_pause(call->up);
+	if (len > 0)
+		proxy_relay_write(call, event, len);
+	return 0;
+}
+
+/* One line of an Ollama stream: metered, through the guardrails, out. */
+static int
+proxy_relay_line(void *arg, const char *line, size_t len)
+{
+	struct proxy_call	*call = arg;
+
+	meter_ollama(&call->meter, line, len, call->route);
+	if (call->answer_ollama != NULL && guard_ollama_line(
+	    call->answer_ollama, line, len, &line, &len) == GUARD_BLOCKED) {
+		http_stream_write(call->req, line, len);
+		call->blocked = 1;
+		return -1;	/* stop the backend: the stream is over */
 	}
+	if (len > 0)
+		proxy_relay_write(call, line, len);
 	return 0;
 }
 
@@ -362,6 +414,8 @@ proxy_on_data(void *arg, const char *data, size_t len)
 
 	if (call->trace != NULL && call->trace->ttft_ms < 0)
 		call->trace->ttft_ms = proxy_mono_ms() - call->start_ms;
+	if (call->nd != NULL)
+		return ndjson_feed(call->nd, data, len, proxy_relay_line, call);
 	if (call->relaying)
 		return sse_feed(call->sse, data, len, proxy_relay_event, call);
 	if (call->resp_len + len > PROXY_MAX_RESPONSE)
@@ -419,8 +473,9 @@ proxy_reply_answer(struct proxy_call *call)
 	char	*out;
 	size_t	 outlen;
 
-	switch (guard_answer_body(&call->model->guard_out, call->route,
-	    call->resp, call->resp_len, &out, &outlen, &call->guards)) {
+	switch ((call->ollama ? guard_ollama_body : guard_answer_body)(
+	    &call->model->guard_out, call->route, call->resp, call->resp_len,
+	    &out, &outlen, &call->guards)) {
 	case GUARD_PASS:
 		http_reply(call->req, 200, call->resp_type, call->resp,
 		    call->resp_len, NULL);
@@ -460,27 +515,44 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		    why);
 	if (call->relaying) {
 		/* An event the backend ended with a bare CR is still held. */
-		if (res == UPSTREAM_OK)
+		if (res == UPSTREAM_OK && call->nd != NULL)
+			ndjson_finish(call->nd, proxy_relay_line, call);
+		else if (res == UPSTREAM_OK)
 			sse_finish(call->sse, proxy_relay_event, call);
 		/* Text the output guardrails still hold, if the stream ended. */
-		if (call->answer != NULL && !call->blocked) {
+		if ((call->answer != NULL || call->answer_ollama != NULL) &&
+		    !call->blocked) {
 			const char	*out;
 			size_t		 outlen;
 
-			guard_answer_finish(call->answer, &out, &outlen);
+			if (call->answer != NULL)
+				guard_answer_finish(call->answer, &out,
+				    &outlen);
+			else
+				guard_ollama_finish(call->answer_ollama, &out,
+				    &outlen);
 			if (outlen > 0)
 				http_stream_write(r, out, outlen);
 		}
 		/* Headers are out: an error can only be said in the stream. */
 		if (res != UPSTREAM_OK) {
-			n = api_error_body(ev + 6, sizeof(ev) - 8, res ==
-			    UPSTREAM_TIMEOUT ? API_UPSTREAM_TIMEOUT :
-			    API_UPSTREAM_ERROR, NULL, res == UPSTREAM_TIMEOUT ?
+			const char	*said = res == UPSTREAM_TIMEOUT ?
 			    "the model's backend went silent mid-stream" :
-			    "the model's backend broke off the stream");
-			memcpy(ev, "data: ", 6);
-			memcpy(ev + 6 + n, "\n\n", 2);
-			http_stream_write(r, ev, n + 8);
+			    "the model's backend broke off the stream";
+
+			if (call->ollama) {
+				n = ollama_error_body(ev, sizeof(ev) - 1, said);
+				ev[n++] = '\n';
+				http_stream_write(r, ev, n);
+			} else {
+				n = api_error_body(ev + 6, sizeof(ev) - 8,
+				    res == UPSTREAM_TIMEOUT ?
+				    API_UPSTREAM_TIMEOUT : API_UPSTREAM_ERROR,
+				    NULL, said);
+				memcpy(ev, "data: ", 6);
+				memcpy(ev + 6 + n, "\n\n", 2);
+				http_stream_write(r, ev, n + 8);
+			}
 			call->trace->error = api_error_code(res ==
 			    UPSTREAM_TIMEOUT ? API_UPSTREAM_TIMEOUT :
 			    API_UPSTREAM_ERROR);
@@ -495,7 +567,11 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
 		    "the model's backend refused or dropped the connection");
 	else if (call->status >= 200 && call->status < 300) {
-		meter_answer(&call->meter, call->resp, call->resp_len);
+		if (call->ollama)
+			meter_ollama(&call->meter, call->resp, call->resp_len,
+			    call->route);
+		else
+			meter_answer(&call->meter, call->resp, call->resp_len);
 		call->trace->status = 200;
 		proxy_reply_answer(call);
 	} else
@@ -540,6 +616,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		{ "max_completion_tokens", &f.max_completion_tokens },
 		{ "messages", &f.messages },
 		{ "stream_options", &f.stream_options },
+		{ "options", &f.options },
+		{ "system", &f.system },
 	};
 	struct trace		*tr = call->trace;
 	const struct reg_model	*m;
@@ -586,6 +664,13 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    "not an embedding");
 		goto done;
 	}
+	/* Ollama's routes forward natively: only to an Ollama backend. */
+	if (call->ollama && m->provider->driver != DRIVER_OLLAMA) {
+		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_INVALID_REQUEST,
+		    "model", "The model '%s' is not served by an Ollama"
+		    " provider; use the /v1 routes.", key);
+		goto done;
+	}
 	if (m->provider->errored) {
 		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_UPSTREAM_ERROR,
 		    NULL, "The model's provider is failing its health checks.");
@@ -598,7 +683,12 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		goto done;
 	}
 	call->model = m;
-	call->stream = stream.present && stream.type == JSCAN_TRUE;
+	/* Ollama streams unless told "stream": false; embed never does. */
+	if (call->ollama)
+		call->stream = call->route != ROUTE_EMBEDDINGS &&
+		    !(stream.present && stream.type == JSCAN_FALSE);
+	else
+		call->stream = stream.present && stream.type == JSCAN_TRUE;
 	tr->stream = call->stream;
 
 	/* 5. input guardrails: nothing blocked reaches the backend. */
@@ -634,15 +724,23 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	    f.stream_options.type == JSCAN_OBJECT &&
 	    jscan_object_get(body, &f.stream_options, "include_usage",
 	    &usage_opt) && usage_opt.type == JSCAN_TRUE;
-	call->strip_usage = call->stream && call->route != ROUTE_EMBEDDINGS &&
-	    !client_usage;
-	call->body = rewrite_body(body, len, &f, m, call->route,
-	    call->strip_usage, &call->body_len);
+	call->strip_usage = !call->ollama && call->stream &&
+	    call->route != ROUTE_EMBEDDINGS && !client_usage;
+	if (call->ollama)
+		call->body = rewrite_ollama(body, len, &f, m, call->route,
+		    &call->body_len);
+	else
+		call->body = rewrite_body(body, len, &f, m, call->route,
+		    call->strip_usage, &call->body_len);
 	call->forwarded = 1;
 	free(guarded);
 	guarded = NULL;
 
-	url = call->route == ROUTE_CHAT ? m->url_chat :
+	if (call->ollama)
+		url = m->url_ollama[call->route == ROUTE_CHAT ? 0 :
+		    call->route == ROUTE_COMPLETIONS ? 1 : 2];
+	else
+		url = call->route == ROUTE_CHAT ? m->url_chat :
 	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
 	    m->url_embeddings;
 	call->up = upstream_start(call->worker->upstream, url,
@@ -698,11 +796,13 @@ proxy_handle(struct http_request *r, void *arg)
 	call->reg = reg;
 	call->route = route.kind;
 	call->start_ms = proxy_mono_ms();
+	call->ollama = route.ollama;
 	if (route.kind == ROUTE_CHAT || route.kind == ROUTE_COMPLETIONS ||
 	    route.kind == ROUTE_EMBEDDINGS) {
 		call->trace = trace_new();
 		call->trace->time_ms = trace_now_ms();
-		call->trace->route = proxy_routes[route.kind];
+		call->trace->route = route.ollama ?
+		    proxy_routes_ollama[route.kind] : proxy_routes[route.kind];
 		/* Refused before the token says whose it is: the path's domain. */
 		if (route.domain != NULL && (d = registry_find_domain(reg,
 		    route.domain, route.domain_len)) != NULL)
@@ -738,6 +838,10 @@ proxy_handle(struct http_request *r, void *arg)
 	}
 	if (route.kind == ROUTE_MODEL) {
 		proxy_model(r, d, t, route.model, route.model_len);
+		goto done;
+	}
+	if (route.kind == ROUTE_MODELS && route.ollama) {
+		ollama_tags(r, d, t);
 		goto done;
 	}
 	if (route.kind == ROUTE_MODELS) {

@@ -197,6 +197,16 @@ registry_model_init(struct reg_model *m, const struct store_model *sm,
 	xasprintf(&m->url_chat, "%s/chat/completions", p->base_url);
 	xasprintf(&m->url_completions, "%s/completions", p->base_url);
 	xasprintf(&m->url_embeddings, "%s/embeddings", p->base_url);
+	if (p->driver == DRIVER_OLLAMA) {
+		/* Its native API, at the root its /v1 base was made from. */
+		int	root = (int)strlen(p->base_url) - 3;
+
+		xasprintf(&m->url_ollama[0], "%.*s/api/chat", root, p->base_url);
+		xasprintf(&m->url_ollama[1], "%.*s/api/generate", root,
+		    p->base_url);
+		xasprintf(&m->url_ollama[2], "%.*s/api/embed", root,
+		    p->base_url);
+	}
 }
 
 /* The domain's compiled guardrail called key, or NULL. */
@@ -524,6 +534,9 @@ registry_free(struct registry *r)
 			free(m->url_chat);
 			free(m->url_completions);
 			free(m->url_embeddings);
+			free(m->url_ollama[0]);
+			free(m->url_ollama[1]);
+			free(m->url_ollama[2]);
 			free(m->guard_in.guards);
 			free(m->guard_out.guards);
 		}

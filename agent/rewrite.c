@@ -87,6 +87,65 @@ rewrite_usage(const char *body, const struct jscan_span *so,
 	return 1;
 }
 
+/* Apply splices in body order: clients put fields in any order. */
+static char *
+rewrite_apply(const char *body, size_t len, struct rewrite_splice *sp,
+    size_t n, size_t *out_len)
+{
+	char	*out;
+	size_t	 i, total, pos;
+
+	for (i = 1; i < n; i++) {
+		struct rewrite_splice	 tmp = sp[i];
+		size_t			 j;
+
+		for (j = i; j > 0 && sp[j - 1].at > tmp.at; j--)
+			sp[j] = sp[j - 1];
+		sp[j] = tmp;
+	}
+	for (total = len, i = 0; i < n; i++)
+		total += sp[i].ins_len - sp[i].cut;
+	out = xmalloc(total + 1);
+	for (pos = 0, total = 0, i = 0; i < n; i++) {
+		memcpy(out + total, body + pos, sp[i].at - pos);
+		total += sp[i].at - pos;
+		memcpy(out + total, sp[i].ins, sp[i].ins_len);
+		total += sp[i].ins_len;
+		pos = sp[i].at + sp[i].cut;
+	}
+	memcpy(out + total, body + pos, len - pos);
+	total += len - pos;
+	out[total] = '\0';
+	*out_len = total;
+	return out;
+}
+
+/*
+ * The model's system prompt as the first message of a messages array that
+ * has no system message: fills one splice, *sys owns its text. Returns 0
+ * when there is nothing to add.
+ */
+static int
+rewrite_system_message(const char *body, const struct jscan_span *messages,
+    const struct reg_model *m, struct rewrite_splice *sp, char **sys)
+{
+	size_t	plen, cap, n;
+	int	empty;
+
+	if (m->system_prompt == NULL || !messages->present ||
+	    messages->type != JSCAN_ARRAY || rewrite_has_system(body, messages))
+		return 0;
+	plen = strlen(m->system_prompt);
+	cap = 6 * plen + 64;
+	*sys = xmalloc(cap);
+	n = sprintf(*sys, "{\"role\":\"system\",\"content\":");
+	n += jscan_quote(*sys + n, cap - n, m->system_prompt, plen);
+	empty = rewrite_empty(body, messages);
+	n += sprintf(*sys + n, "}%s", empty ? "" : ",");
+	*sp = (struct rewrite_splice){ messages->start + 1, 0, *sys, n };
+	return 1;
+}
+
 char *
 rewrite_body(const char *body, size_t len, const struct rewrite_fields *f,
     const struct reg_model *m, enum route_kind route, int ask_usage,
@@ -95,7 +154,7 @@ rewrite_body(const char *body, size_t len, const struct rewrite_fields *f,
 	const struct jscan_span	*model = &f->model, *messages = &f->messages;
 	struct rewrite_splice	 sp[4];
 	char			 defaults[192], *sys = NULL, *out;
-	size_t			 n = 0, i, total, pos, sys_len = 0, open;
+	size_t			 n = 0, open;
 	int			 dn = 0;
 
 	/* The body was validated as one object: '{' after any whitespace. */
@@ -119,45 +178,77 @@ rewrite_body(const char *body, size_t len, const struct rewrite_fields *f,
 	sp[n++] = (struct rewrite_splice){ model->start,
 	    model->end - model->start, m->model_id_json,
 	    strlen(m->model_id_json) };
-	if (route == ROUTE_CHAT && m->system_prompt != NULL &&
-	    messages->present && messages->type == JSCAN_ARRAY &&
-	    !rewrite_has_system(body, messages)) {
-		size_t	plen = strlen(m->system_prompt), cap = 6 * plen + 64;
-		int	empty;
-
-		sys = xmalloc(cap);
-		sys_len = sprintf(sys, "{\"role\":\"system\",\"content\":");
-		sys_len += jscan_quote(sys + sys_len, cap - sys_len,
-		    m->system_prompt, plen);
-		empty = rewrite_empty(body, messages);
-		sys_len += sprintf(sys + sys_len, "}%s", empty ? "" : ",");
-		sp[n++] = (struct rewrite_splice){ messages->start + 1, 0, sys,
-		    sys_len };
-	}
-
-	/* Apply in body order: clients put "messages" before or after "model". */
-	for (i = 1; i < n; i++) {
-		struct rewrite_splice	 tmp = sp[i];
-		size_t			 j;
-
-		for (j = i; j > 0 && sp[j - 1].at > tmp.at; j--)
-			sp[j] = sp[j - 1];
-		sp[j] = tmp;
-	}
-	for (total = len, i = 0; i < n; i++)
-		total += sp[i].ins_len - sp[i].cut;
-	out = xmalloc(total + 1);
-	for (pos = 0, total = 0, i = 0; i < n; i++) {
-		memcpy(out + total, body + pos, sp[i].at - pos);
-		total += sp[i].at - pos;
-		memcpy(out + total, sp[i].ins, sp[i].ins_len);
-		total += sp[i].ins_len;
-		pos = sp[i].at + sp[i].cut;
-	}
-	memcpy(out + total, body + pos, len - pos);
-	total += len - pos;
-	out[total] = '\0';
+	if (route == ROUTE_CHAT && rewrite_system_message(body, messages, m,
+	    &sp[n], &sys))
+		n++;
+	out = rewrite_apply(body, len, sp, n, out_len);
 	free(sys);
-	*out_len = total;
+	return out;
+}
+
+/*
+ * Ollama's request: the model key replaced, and the model's defaults where
+ * the client left them out, in Ollama's places: temperature and
+ * num_predict under "options", the system prompt as a system message
+ * (chat) or as "system" (generate).
+ */
+char *
+rewrite_ollama(const char *body, size_t len, const struct rewrite_fields *f,
+    const struct reg_model *m, enum route_kind route, size_t *out_len)
+{
+	const struct jscan_span	*opt = &f->options;
+	struct rewrite_splice	 sp[4];
+	struct jscan_span	 v;
+	char			 defaults[192], *sys = NULL, *out;
+	size_t			 n = 0, open, plen, cap;
+	int			 dn = 0, has_t, has_n;
+
+	for (open = 0; open < len && body[open] != '{'; open++)
+		;
+	if (route != ROUTE_EMBEDDINGS && (!opt->present ||
+	    opt->type == JSCAN_OBJECT)) {
+		has_t = opt->present && jscan_object_get(body, opt,
+		    "temperature", &v);
+		has_n = opt->present && jscan_object_get(body, opt,
+		    "num_predict", &v);
+		if (m->has_temperature && !has_t)
+			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
+			    "\"temperature\":%.15g,", m->temperature);
+		if (m->max_tokens > 0 && !has_n)
+			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
+			    "\"num_predict\":%lld,", (long long)m->max_tokens);
+	}
+	if (dn > 0 && !opt->present) {
+		/* "options":{...}, with the last comma after the brace. */
+		memmove(defaults + 11, defaults, dn);
+		memcpy(defaults, "\"options\":{", 11);
+		dn += 11;
+		defaults[dn - 1] = '}';
+		defaults[dn++] = ',';
+		sp[n++] = (struct rewrite_splice){ open + 1, 0, defaults, dn };
+	} else if (dn > 0) {
+		if (rewrite_empty(body, opt))
+			dn--;	/* no member follows: no comma */
+		sp[n++] = (struct rewrite_splice){ opt->start + 1, 0, defaults,
+		    dn };
+	}
+	sp[n++] = (struct rewrite_splice){ f->model.start,
+	    f->model.end - f->model.start, m->model_id_json,
+	    strlen(m->model_id_json) };
+	if (route == ROUTE_CHAT && rewrite_system_message(body, &f->messages,
+	    m, &sp[n], &sys))
+		n++;
+	else if (route == ROUTE_COMPLETIONS && m->system_prompt != NULL &&
+	    !f->system.present) {
+		plen = strlen(m->system_prompt);
+		cap = 6 * plen + 16;
+		sys = xmalloc(cap);
+		dn = sprintf(sys, "\"system\":");
+		dn += jscan_quote(sys + dn, cap - dn, m->system_prompt, plen);
+		sys[dn++] = ',';
+		sp[n++] = (struct rewrite_splice){ open + 1, 0, sys, dn };
+	}
+	out = rewrite_apply(body, len, sp, n, out_len);
+	free(sys);
 	return out;
 }

@@ -15,6 +15,18 @@ static const struct {
 	{ "embeddings",		"POST",	ROUTE_EMBEDDINGS },
 };
 
+/* Ollama's native routes, under /proxy/D/api/ only. */
+static const struct {
+	const char		*suffix;
+	const char		*method;
+	enum route_kind		 kind;
+} routes_ollama[] = {
+	{ "tags",		"GET",	ROUTE_MODELS },
+	{ "chat",		"POST",	ROUTE_CHAT },
+	{ "generate",		"POST",	ROUTE_COMPLETIONS },
+	{ "embed",		"POST",	ROUTE_EMBEDDINGS },
+};
+
 /* Routes outside those prefixes, matched whole. */
 static const struct {
 	const char		*path;
@@ -46,6 +58,21 @@ route_match(const char *path, size_t len, struct route *out)
 		out->domain = p;
 		out->domain_len = slash - p;
 		p = slash;
+		if (end - p > 5 && memcmp(p, "/api/", 5) == 0) {
+			p += 5;
+			n = end - p;
+			for (i = 0; i < sizeof(routes_ollama) /
+			    sizeof(routes_ollama[0]); i++) {
+				if (strlen(routes_ollama[i].suffix) == n &&
+				    memcmp(p, routes_ollama[i].suffix, n) == 0) {
+					out->kind = routes_ollama[i].kind;
+					out->method = routes_ollama[i].method;
+					out->ollama = 1;
+					return 0;
+				}
+			}
+			return -1;
+		}
 	} else if (end - p > 15 && memcmp(p, "/api/client/v1/", 15) == 0)
 		p += 11;
 	if (end - p < 4 || memcmp(p, "/v1/", 4) != 0)

@@ -39,7 +39,8 @@ static const char *const trace_steps[] = {
 
 /* Routes and error codes are kept as static strings, not copies. */
 static const char *const trace_routes[] = {
-	"chat", "completions", "embeddings", "other",
+	"chat", "completions", "embeddings", "ollama_chat", "ollama_generate",
+	"ollama_embed", "other",
 };
 
 static const char *const trace_errors[] = {

@@ -1,7 +1,8 @@
 /*
- * Unit tests for agent/guard-input.c and agent/guard-answer.c: what a
- * request body and an answer's SSE events become, and what the output
- * filter costs a stream per event.
+ * Unit tests for agent/guard-input.c, agent/guard-answer.c and
+ * agent/guard-ollama.c: what a request body, an answer's SSE events and
+ * an Ollama stream's lines become, and what the output filter costs a
+ * stream per event.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "guard.h"
 
 #define SECRET	"sk-abc123DEF456ghi789JKL0mno"
+#define CARD	"4111 1111 1111 1111"
 
 struct fixture {
 	struct guard		*g[2];
@@ -289,6 +291,155 @@ test_stream_overhead(void **state)
 	free(ev);
 }
 
+/* One chat line with text s[0..n), done or not. */
+static size_t
+ollama_line(char *buf, size_t len, const char *s, size_t n, int done)
+{
+	char	q[512];
+
+	jscan_quote(q, sizeof(q), s, n);
+	return snprintf(buf, len, "{\"model\":\"x\",\"message\":{\"role\":"
+	    "\"assistant\",\"content\":%s},\"done\":%s}\n", q,
+	    done ? "true,\"eval_count\":3" : "false");
+}
+
+/*
+ * text, split into two lines at cut plus a last empty one, through the
+ * filter: the text the client gets, each line valid JSON, and the last
+ * line's done_reason (or "").
+ */
+static enum guard_result
+ollama_stream(struct fixture *f, const char *text, size_t cut, char *got,
+    size_t gotlen, char *reason, size_t reasonlen)
+{
+	struct guard_report	 r;
+	struct guard_ollama	*go;
+	enum guard_result	 res = GUARD_PASS, worst = GUARD_PASS;
+	char			 in[1024], all[8192];
+	const char		*out;
+	size_t			 n, outlen, alllen = 0, i;
+	const char		*piece[3] = { text, text + cut, "" };
+	size_t			 plen[3] = { cut, strlen(text) - cut, 0 };
+	char			*p, *nl;
+
+	memset(&r, 0, sizeof(r));
+	go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_CHAT);
+	for (i = 0; i < 3 && res != GUARD_BLOCKED; i++) {
+		n = ollama_line(in, sizeof(in), piece[i], plen[i], i == 2);
+		res = guard_ollama_line(go, in, n, &out, &outlen);
+		memcpy(all + alllen, out, outlen);
+		alllen += outlen;
+		if (res != GUARD_PASS)
+			worst = res;
+	}
+	if (res != GUARD_BLOCKED) {
+		guard_ollama_finish(go, &out, &outlen);
+		memcpy(all + alllen, out, outlen);
+		alllen += outlen;
+	}
+	guard_ollama_free(go);
+	all[alllen] = '\0';
+	*got = '\0';
+	*reason = '\0';
+	for (p = all; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		cJSON	*o = cJSON_ParseWithLength(p, nl - p), *c, *d;
+
+		assert_non_null(o);
+		c = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "message"),
+		    "content");
+		assert_true(cJSON_IsString(c));
+		strncat(got, c->valuestring, gotlen - strlen(got) - 1);
+		if ((d = cJSON_GetObjectItem(o, "done_reason")) != NULL)
+			snprintf(reason, reasonlen, "%s", d->valuestring);
+		cJSON_Delete(o);
+	}
+	assert_int_equal(*p, '\0');	/* every line ends with "\n" */
+	return worst;
+}
+
+static void
+test_ollama_stream_redact(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*text = "my key " SECRET " ok";
+	char		 got[1024], reason[64];
+	size_t		 cut;
+
+	for (cut = 0; cut <= strlen(text); cut++) {
+		ollama_stream(f, text, cut, got, sizeof(got), reason,
+		    sizeof(reason));
+		assert_string_equal(got, "my key [REDACTED:SECRET] ok");
+	}
+	ollama_stream(f, "plain text", 5, got, sizeof(got), reason,
+	    sizeof(reason));
+	assert_string_equal(got, "plain text");
+}
+
+static void
+test_ollama_stream_block(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*text = "pay " CARD " now";
+	char		 got[1024], reason[64];
+	size_t		 cut;
+
+	for (cut = 0; cut <= strlen(text); cut++) {
+		assert_int_equal(ollama_stream(f, text, cut, got,
+		    sizeof(got), reason, sizeof(reason)), GUARD_BLOCKED);
+		assert_null(strstr(got, "1111"));
+		assert_string_equal(reason, "content_filter");
+	}
+}
+
+static void
+test_ollama_body(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	const char		*chat = "{\"message\":{\"content\":\"k " SECRET
+				    "\"},\"done\":true,\"done_reason\":\"stop\"}";
+	const char		*gen = "{\"response\":\"" CARD "\",\"done\":true,"
+				    "\"done_reason\":\"stop\"}";
+	char			*out;
+	size_t			 outlen;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT, chat,
+	    strlen(chat), &out, &outlen, &r), GUARD_REDACTED);
+	assert_non_null(strstr(out, "\"content\":\"k [REDACTED:SECRET]\""));
+	free(out);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    gen, strlen(gen), &out, &outlen, &r), GUARD_BLOCKED);
+	assert_non_null(strstr(out, "\"response\":\"\""));
+	assert_non_null(strstr(out, "\"done_reason\":\"content_filter\""));
+	free(out);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
+	    "{\"message\":{\"content\":\"hi\"}}", 29, &out, &outlen, &r),
+	    GUARD_PASS);
+	assert_null(out);
+}
+
+static void
+test_ollama_input(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	const char		*sys = "{\"model\":\"m\",\"prompt\":\"hi\","
+				    "\"system\":\"" CARD "\"}";
+	const char		*img = "{\"model\":\"m\",\"messages\":[{\"role\":"
+				    "\"user\",\"content\":\"hi\",\"images\":[\""
+				    SECRET "\"]}]}";
+	char			*out;
+	size_t			 outlen;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(guard_input(&f->m, sys, strlen(sys), &out, &outlen,
+	    &r), GUARD_BLOCKED);
+	assert_int_equal(guard_input(&f->m, img, strlen(img), &out, &outlen,
+	    &r), GUARD_PASS);
+	assert_null(out);
+}
+
 int
 main(void)
 {
@@ -299,6 +450,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stream_block, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stream_passthrough, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ollama_stream_redact,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ollama_stream_block,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ollama_body, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ollama_input, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stream_overhead, setup,
 		    teardown),

@@ -152,6 +152,69 @@ test_rewrite_include_usage(void **state)
 	    "\"stream_options\":{\"include_usage\":true}}");
 }
 
+/* Ollama's request: the same scan as the proxy's, rewrite_ollama. */
+static void
+check_ollama(const char *body, const struct reg_model *m,
+    enum route_kind route, const char *want)
+{
+	struct rewrite_fields	 f;
+	struct jscan_want	 w[] = {
+		{ "model", &f.model },
+		{ "messages", &f.messages },
+		{ "options", &f.options },
+		{ "system", &f.system },
+	};
+	char			 err[128], *out;
+	size_t			 len;
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(jscan_object(body, strlen(body), 64, w, 4, err,
+	    sizeof(err)), 0);
+	out = rewrite_ollama(body, strlen(body), &f, m, route, &len);
+	assert_string_equal(out, want);
+	assert_int_equal(len, strlen(want));
+	free(out);
+}
+
+static void
+test_rewrite_ollama(void **state)
+{
+	struct reg_model	m = model();
+
+	(void)state;
+	check_ollama("{\"model\":\"chat\"}", &m, ROUTE_CHAT,
+	    "{\"model\":\"llama3:8b\"}");
+	m.has_temperature = 1;
+	m.temperature = 0.5;
+	m.max_tokens = 64;
+	check_ollama("{\"model\":\"chat\",\"messages\":[]}", &m, ROUTE_CHAT,
+	    "{\"options\":{\"temperature\":0.5,\"num_predict\":64},"
+	    "\"model\":\"llama3:8b\",\"messages\":[]}");
+	check_ollama("{\"model\":\"chat\",\"options\":{}}", &m, ROUTE_CHAT,
+	    "{\"model\":\"llama3:8b\",\"options\":{\"temperature\":0.5,"
+	    "\"num_predict\":64}}");
+	check_ollama("{\"options\":{\"temperature\":1,\"seed\":3},"
+	    "\"model\":\"chat\"}", &m, ROUTE_COMPLETIONS,
+	    "{\"options\":{\"num_predict\":64,\"temperature\":1,\"seed\":3},"
+	    "\"model\":\"llama3:8b\"}");
+	check_ollama("{\"model\":\"chat\",\"options\":null}", &m, ROUTE_CHAT,
+	    "{\"model\":\"llama3:8b\",\"options\":null}");
+	check_ollama("{\"model\":\"chat\",\"input\":\"x\"}", &m,
+	    ROUTE_EMBEDDINGS, "{\"model\":\"llama3:8b\",\"input\":\"x\"}");
+	m.has_temperature = 0;
+	m.max_tokens = 0;
+	m.system_prompt = (char *)"Be \"brief\".";
+	check_ollama("{\"model\":\"chat\",\"messages\":[{\"role\":\"user\"}]}",
+	    &m, ROUTE_CHAT, "{\"model\":\"llama3:8b\",\"messages\":"
+	    "[{\"role\":\"system\",\"content\":\"Be \\\"brief\\\".\"},"
+	    "{\"role\":\"user\"}]}");
+	check_ollama("{\"model\":\"chat\",\"prompt\":\"p\"}", &m,
+	    ROUTE_COMPLETIONS, "{\"system\":\"Be \\\"brief\\\".\","
+	    "\"model\":\"llama3:8b\",\"prompt\":\"p\"}");
+	check_ollama("{\"model\":\"chat\",\"system\":\"mine\"}", &m,
+	    ROUTE_COMPLETIONS, "{\"model\":\"llama3:8b\",\"system\":\"mine\"}");
+}
+
 int
 main(void)
 {
@@ -160,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_rewrite_defaults),
 		cmocka_unit_test(test_rewrite_system_prompt),
 		cmocka_unit_test(test_rewrite_include_usage),
+		cmocka_unit_test(test_rewrite_ollama),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

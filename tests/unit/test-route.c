@@ -42,6 +42,35 @@ test_route_prefixes(void **state)
 	assert_string_equal(r.method, "GET");
 	assert_int_equal(r.model_len, 9);
 	assert_memory_equal(r.model, "llama3:8b", 9);
+	assert_int_equal(r.ollama, 0);
+}
+
+/* Ollama's routes, under a domain only, map onto the same kinds. */
+static void
+test_route_ollama(void **state)
+{
+	static const struct {
+		const char		*path;
+		enum route_kind		 kind;
+		const char		*method;
+	} ok[] = {
+		{ "/proxy/acme/api/chat", ROUTE_CHAT, "POST" },
+		{ "/proxy/acme/api/generate", ROUTE_COMPLETIONS, "POST" },
+		{ "/proxy/acme/api/embed", ROUTE_EMBEDDINGS, "POST" },
+		{ "/proxy/acme/api/tags", ROUTE_MODELS, "GET" },
+	};
+	struct route	r;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(match(ok[i].path, &r), 0);
+		assert_int_equal(r.kind, ok[i].kind);
+		assert_string_equal(r.method, ok[i].method);
+		assert_int_equal(r.ollama, 1);
+		assert_int_equal(r.domain_len, 4);
+		assert_memory_equal(r.domain, "acme", 4);
+	}
 }
 
 static void
@@ -51,7 +80,9 @@ test_route_rejects(void **state)
 		"/", "/v1", "/v1/", "/v1/chat", "/v1/chat/completions/",
 		"/v1/chat/completionsX", "/proxy/acme", "/proxy//v1/models",
 		"/proxy/acme/v2/models", "/api/client/v1", "/api/client/v2/models",
-		"/V1/models", "/proxy/acme/api/chat", "/v1/models/a/b",
+		"/V1/models", "/api/chat", "/v1/api/chat",
+		"/api/client/v1/api/chat", "/proxy/acme/api/pull",
+		"/proxy/acme/api/chat/", "/proxy/acme/api/", "/v1/models/a/b",
 		"/v1/models/",
 		"/api/client/v1/", "//v1/models",
 	};
@@ -82,6 +113,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_prefixes),
 		cmocka_unit_test(test_route_rejects),
+		cmocka_unit_test(test_route_ollama),
 		cmocka_unit_test(test_route_length_delimited),
 	};
 

@@ -1,0 +1,215 @@
+/*
+ * The output hook for Ollama's wire format: a buffered answer rewritten
+ * whole, a stream line by line with its text (message.content for chat,
+ * response for generate) through one stream filter, so only what a match
+ * may still need is held back. A block ends the stream with a last line
+ * of our own, done_reason "content_filter", nothing of the match sent.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent.h"
+#include "guard.h"
+#include "xmalloc.h"
+
+struct guard_ollama {
+	const struct guard_list	*list;
+	struct guard_report	*report;
+	enum route_kind		 route;
+	struct guard_stream	*gs;
+	char			*model;		/* raw JSON, for lines we make */
+	struct guard_out	 out;
+	char			*text;		/* a line's text, unescaped */
+	size_t			 textcap;
+	int			 blocked;
+};
+
+struct guard_ollama *
+guard_ollama_new(const struct guard_list *list, struct guard_report *report,
+    enum route_kind route)
+{
+	struct guard_ollama	*go;
+
+	go = xcalloc(1, sizeof(*go));
+	go->list = list;
+	go->report = report;
+	go->route = route;
+	go->gs = guard_stream_new(list, report);
+	return go;
+}
+
+void
+guard_ollama_free(struct guard_ollama *go)
+{
+	if (go == NULL)
+		return;
+	guard_stream_free(go->gs);
+	free(go->model);
+	guard_out_clear(&go->out);
+	free(go->text);
+	free(go);
+}
+
+/* A line of our own: text not yet done, or (text NULL) the blocked end. */
+static void
+guard_ollama_make(struct guard_ollama *go, const char *text, size_t len)
+{
+	guard_out_puts(&go->out, "{\"model\":");
+	guard_out_puts(&go->out, go->model != NULL ? go->model : "\"\"");
+	guard_out_puts(&go->out, ",\"created_at\":\"1970-01-01T00:00:00Z\",");
+	guard_out_puts(&go->out, go->route == ROUTE_COMPLETIONS ?
+	    "\"response\":" : "\"message\":{\"role\":\"assistant\","
+	    "\"content\":");
+	guard_out_quote(&go->out, text != NULL ? text : "", len);
+	if (go->route != ROUTE_COMPLETIONS)
+		guard_out_puts(&go->out, "}");
+	guard_out_puts(&go->out, text != NULL ? ",\"done\":false}\n" :
+	    ",\"done\":true,\"done_reason\":\"content_filter\"}\n");
+}
+
+static enum guard_result
+guard_ollama_block(struct guard_ollama *go)
+{
+	guard_ollama_make(go, NULL, 0);
+	go->blocked = 1;
+	return GUARD_BLOCKED;
+}
+
+/* Release what the filter holds, in a line of our own. */
+static enum guard_result
+guard_ollama_flush(struct guard_ollama *go)
+{
+	enum guard_result	 res;
+	const char		*rel;
+	size_t			 rellen;
+
+	res = guard_stream_finish(go->gs, &rel, &rellen);
+	if (rellen > 0)
+		guard_ollama_make(go, rel, rellen);
+	if (res == GUARD_BLOCKED)
+		return guard_ollama_block(go);
+	return GUARD_PASS;
+}
+
+static void
+guard_ollama_remember(struct guard_ollama *go, const char *line, size_t len)
+{
+	struct jscan_span	model;
+	struct jscan_want	want[] = { { "model", &model } };
+
+	if (jscan_object(line, len, 64, want, 1, NULL, 0) == -1 ||
+	    !model.present || model.type != JSCAN_STRING)
+		return;
+	free(go->model);
+	go->model = xstrndup(line + model.start, model.end - model.start);
+}
+
+enum guard_result
+guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
+    const char **out, size_t *outlen)
+{
+	struct ollama_obj	 o;
+	enum guard_result	 res;
+	const char		*rel;
+	size_t			 rellen, mark;
+	ssize_t			 tlen;
+	int			 same;
+
+	go->out.len = 0;
+	*out = line;
+	*outlen = len;
+	if (go->blocked) {
+		*outlen = 0;
+		return GUARD_BLOCKED;
+	}
+	if (ollama_scan(line, len, go->route, &o) == -1)
+		return GUARD_PASS;
+	guard_ollama_remember(go, line, len);
+	if (!o.text.present) {
+		if (!o.done)
+			return GUARD_PASS;
+		/* The last line has no text: what is held goes before it. */
+		if ((res = guard_ollama_flush(go)) != GUARD_BLOCKED)
+			guard_out_put(&go->out, line, len);
+		goto done;
+	}
+	if (o.text.end - o.text.start > go->textcap) {
+		go->textcap = o.text.end - o.text.start;
+		go->text = xreallocarray(go->text, 1, go->textcap);
+	}
+	tlen = jscan_string(line, &o.text, go->text, go->textcap);
+	if (tlen < 0)
+		return GUARD_PASS;	/* cannot happen: it never grows */
+	/* The released text lands past the line, then is quoted into it. */
+	guard_out_put(&go->out, line, o.text.start);
+	mark = go->out.len;
+	res = guard_stream_feed(go->gs, go->text, tlen, &rel, &rellen);
+	guard_out_put(&go->out, rel, rellen);
+	if (res != GUARD_BLOCKED && o.done) {
+		res = guard_stream_finish(go->gs, &rel, &rellen);
+		guard_out_put(&go->out, rel, rellen);
+	}
+	if (res == GUARD_BLOCKED) {
+		go->out.len = 0;
+		res = guard_ollama_block(go);
+		goto done;
+	}
+	same = go->out.len - mark == (size_t)tlen &&
+	    memcmp(go->out.buf + mark, go->text, tlen) == 0;
+	if (same) {
+		go->out.len = 0;
+		return GUARD_PASS;
+	}
+	guard_out_quote_from(&go->out, mark);
+	guard_out_put(&go->out, line + o.text.end, len - o.text.end);
+	res = GUARD_REDACTED;
+done:
+	*out = go->out.buf != NULL ? go->out.buf : "";
+	*outlen = go->out.len;
+	return res;
+}
+
+enum guard_result
+guard_ollama_finish(struct guard_ollama *go, const char **out,
+    size_t *outlen)
+{
+	enum guard_result	res;
+
+	go->out.len = 0;
+	res = go->blocked ? GUARD_BLOCKED : guard_ollama_flush(go);
+	*out = go->out.buf != NULL ? go->out.buf : "";
+	*outlen = go->out.len;
+	return res;
+}
+
+/*
+ * A buffered answer: its text through the list. A redaction rewrites
+ * it, a block empties it with done_reason "content_filter". GUARD_PASS
+ * leaves *out NULL: send the answer as it came.
+ */
+enum guard_result
+guard_ollama_body(const struct guard_list *list, enum route_kind route,
+    const char *body, size_t len, char **out, size_t *outlen,
+    struct guard_report *report)
+{
+	cJSON			*doc, *holder, *text;
+	enum guard_result	 res;
+
+	*out = NULL;
+	*outlen = 0;
+	if (guard_list_empty(list) || route == ROUTE_EMBEDDINGS ||
+	    (doc = cJSON_ParseWithLength(body, len)) == NULL)
+		return GUARD_PASS;
+	holder = route == ROUTE_CHAT ?
+	    cJSON_GetObjectItemCaseSensitive(doc, "message") : doc;
+	text = cJSON_GetObjectItemCaseSensitive(holder,
+	    route == ROUTE_CHAT ? "content" : "response");
+	if (!cJSON_IsString(text)) {
+		cJSON_Delete(doc);
+		return GUARD_PASS;
+	}
+	res = guard_out_json_text(list, text, doc, "done_reason", report);
+	return guard_out_json_done(doc, res, out, outlen);
+}
