@@ -84,6 +84,16 @@ for i in 1 2 3 4 5 6 7 8 9; do
 	expect "view $i (${names[$((i - 1))]}) shows" "$want"
 done
 
+# Logs follows the agent's traces live; Usage reads the rollup.
+keys 7
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
+    '{"model":"chat","messages":[{"role":"user","content":"tail me"}]}')
+check_eq "a request to trace" 200 "$(status_of "$r")"
+expect "Logs shows the new trace without a refresh" " chat   200 " 5
+keys 8
+expect "Usage shows the model's request" " chat " 5
+expect "Usage shows its cost" '$' 5
+
 keys 3
 expect "Models lists the deployed model" "chat  fake      demo-model  active"
 
