@@ -668,7 +668,7 @@ void	 api_error_reply(struct http_request *, enum api_error,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -837,6 +837,7 @@ struct store_token {
 	int64_t		 rpm;			/* 0: unlimited */
 	int64_t		 tpm;
 	int64_t		 budget;		/* nano-USD; 0: none */
+	int		 budget_period;		/* LIMIT_PERIOD_... */
 };
 int	 store_token_insert(struct store *, const struct store_token *,
 	    char *err, size_t errlen);
@@ -988,6 +989,10 @@ struct store_retention {
 /* t->id is the writer's: unix ms << 10 or above, growing. */
 int	 store_trace_insert(struct store *, struct trace *, char *, size_t);
 int	 store_trace_last_id(struct store *, int64_t *, char *, size_t);
+/* A token's spend (nano-USD) in the rollup since hour (unix s / 3600). */
+int	 store_usage_token_spent(struct store *, const char *domain_id,
+	    const char *token_id, int64_t since_hour, int64_t *, char *,
+	    size_t);
 int	 store_usage_add(struct store *, const char *domain_id, int64_t hour,
 	    const char *model, const char *token_id,
 	    const struct store_usage *, char *, size_t);
