@@ -149,6 +149,15 @@ limit_entry(const struct reg_token *t, int64_t now)
 	return e;
 }
 
+/* a + b for non-negative counts, at most INT64_MAX (backends' usage is input). */
+static int64_t
+limit_add(int64_t a, int64_t b)
+{
+	if (b < 0)
+		b = 0;
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 /* Start a new minute window when now is past the entry's. */
 static void
 limit_roll(struct limit_entry *e, int64_t now_ms)
@@ -193,8 +202,8 @@ limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 		rc = LIMIT_RATE;
 		*retry_after = (int)(((e->window + 1) * LIMIT_WINDOW_MS -
 		    now_ms + 999) / 1000);
-	} else if (t->budget != 0 &&
-	    e->spent + e->reserved + estimate > t->budget) {
+	} else if (t->budget != 0 && (estimate > t->budget ||
+	    limit_add(e->spent, e->reserved) > t->budget - estimate)) {
 		rc = LIMIT_BUDGET;
 		if (next != 0)
 			*retry_after = (int)(next - now);
@@ -225,9 +234,9 @@ limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
 		return;
 	pthread_mutex_lock(&limit_lock);
 	limit_roll(e, now_ms);
-	e->tokens += tokens;
+	e->tokens = limit_add(e->tokens, tokens);
 	e->reserved -= ticket->reserved;
-	e->spent += cost;
+	e->spent = limit_add(e->spent, cost);
 	pthread_mutex_unlock(&limit_lock);
 	memset(ticket, 0, sizeof(*ticket));
 }

@@ -109,6 +109,15 @@ test_budget_settle(void **state)
 	assert_int_equal(limit_acquire(&t, T0, 100, &a, &retry), LIMIT_OK);
 	limit_settle(&a, 0, 0, T0);	/* released: nothing spent */
 	assert_int_equal(limit_spent(&t, T0 / 1000), 900);
+	/* Absurd estimates and costs (a backend's usage) do not overflow. */
+	assert_int_equal(limit_acquire(&t, T0, INT64_MAX, &a, &retry),
+	    LIMIT_BUDGET);
+	assert_int_equal(limit_acquire(&t, T0, 0, &a, &retry), LIMIT_OK);
+	limit_settle(&a, INT64_MAX, INT64_MAX, T0);
+	assert_int_equal(limit_spent(&t, T0 / 1000), INT64_MAX);
+	assert_int_equal(limit_acquire(&t, T0, INT64_MAX, &a, &retry),
+	    LIMIT_BUDGET);
+	assert_int_equal(limit_acquire(&t, T0, 0, &a, &retry), LIMIT_BUDGET);
 }
 
 /* Spend from the snapshot counts in its period only; periods reset it. */
