@@ -64,7 +64,35 @@ admin_token_json(const struct store_token *t, const char *secret, int full)
 	admin_json_add(o, "tpm", admin_token_limit(t->tpm));
 	admin_json_add(o, "budget", t->budget != 0 ?
 	    admin_json_money(t->budget) : cJSON_CreateNull());
+	admin_json_add(o, "budget_period", t->budget != 0 &&
+	    t->budget_period != LIMIT_PERIOD_NONE ? admin_json_string(
+	    limit_period_name(t->budget_period)) : cJSON_CreateNull());
 	return o;
+}
+
+/* Budget periods as token.create takes them. */
+static int
+admin_token_valid_period(const char *s)
+{
+	return limit_period_parse(s) != -1;
+}
+
+/*
+ * What an active token has spent in its budget period, as the limiter
+ * counts it (settled requests; the usage rollup at start), or null.
+ */
+static cJSON *
+admin_token_spent(const struct registry *reg, const struct store_token *st)
+{
+	size_t	i;
+
+	if (reg == NULL)
+		return cJSON_CreateNull();
+	for (i = 0; i < reg->ntokens; i++)
+		if (strcmp(reg->tokens[i].id, st->id) == 0)
+			return admin_json_money(limit_spent(&reg->tokens[i],
+			    time(NULL)));
+	return cJSON_CreateNull();
 }
 
 /* Every key of the allow-list must name a model of the domain. */
@@ -97,11 +125,12 @@ admin_token_create(struct agent *agent, const cJSON *params,
 {
 	static const char *const	 allowed[] = { "domain", "name",
 					    "expires_in_s", "models", "rpm",
-					    "tpm", "budget", NULL };
+					    "tpm", "budget", "budget_period",
+					    NULL };
 	struct store_domain		 d;
 	struct store_token		 t;
 	const cJSON			*models;
-	const char			*name;
+	const char			*name, *period;
 	char				 secret[TOKEN_LEN + 1], err[256];
 	int64_t				 expires_in = 0;
 	int				 rc = -1;
@@ -123,8 +152,18 @@ admin_token_create(struct agent *agent, const cJSON *params,
 	    admin_param_int(params, "tpm", ADMIN_PARAM_NULLABLE, 1,
 	    TOKEN_LIMIT_MAX, &t.tpm, reply) == -1 ||
 	    admin_param_money(params, "budget", ADMIN_PARAM_NULLABLE,
-	    &t.budget, reply) == -1)
+	    &t.budget, reply) == -1 ||
+	    admin_param_string(params, "budget_period", ADMIN_PARAM_NULLABLE,
+	    1, 16, admin_token_valid_period, "day, week, month or none",
+	    &period, reply) == -1)
 		goto out;
+	if (period != NULL)
+		t.budget_period = limit_period_parse(period);
+	if (t.budget_period != LIMIT_PERIOD_NONE && t.budget == 0) {
+		admin_reply_error(reply, RPC_INVALID_PARAMS, "budget_period:"
+		    " needs a budget");
+		goto out;
+	}
 	if (models != NULL && cJSON_GetArraySize(models) == 0) {
 		admin_reply_error(reply, RPC_INVALID_PARAMS, "models: give at"
 		    " least one model key, or leave it out to allow all");
@@ -174,8 +213,9 @@ admin_token_list(struct agent *agent, const cJSON *params,
 	struct store_domain		 d;
 	struct store_token		*list;
 	size_t				 n, i;
+	struct registry			*reg;
 	char				 err[256];
-	cJSON				*a;
+	cJSON				*a, *o;
 	int				 rc;
 
 	if (admin_param_check(params, allowed, reply) != 0 ||
@@ -186,8 +226,15 @@ admin_token_list(struct agent *agent, const cJSON *params,
 	if (rc != 0)
 		return admin_reply_store(reply, rc, err);
 	a = admin_json_array();
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, admin_token_json(&list[i], NULL, 1));
+	reg = registry_acquire();
+	for (i = 0; i < n; i++) {
+		o = admin_token_json(&list[i], NULL, 1);
+		admin_json_add(o, "spent_usd", admin_token_spent(reg,
+		    &list[i]));
+		cJSON_AddItemToArray(a, o);
+	}
+	if (reg != NULL)
+		registry_release(reg);
 	store_token_list_free(list, n);
 	reply->result = a;
 	return 0;

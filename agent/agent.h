@@ -348,6 +348,9 @@ struct reg_token {
 	int64_t			 rpm;		/* 0: unlimited */
 	int64_t			 tpm;
 	int64_t			 budget;	/* nano-USD; 0: none */
+	int			 budget_period;	/* LIMIT_PERIOD_... */
+	int64_t			 spent;		/* nano-USD, from usage, */
+	int64_t			 spent_since;	/* since this period start */
 };
 
 struct registry {
@@ -622,6 +625,40 @@ enum guard_result guard_ollama_body(const struct guard_list *,
 /* proxy.c: the inference routes, from a parsed request to a reply. */
 void	 proxy_handle(struct http_request *, void *worker);
 
+/*
+ * limit.c: per-token requests and tokens a minute (fixed windows on the
+ * minute; tokens count when a request ends, and refuse new requests while
+ * the window is over) and spend budgets (reserved before forwarding,
+ * settled after), shared by every worker thread.
+ */
+enum limit_period {
+	LIMIT_PERIOD_NONE,
+	LIMIT_PERIOD_DAY,
+	LIMIT_PERIOD_WEEK,
+	LIMIT_PERIOD_MONTH,
+};
+enum limit_result {
+	LIMIT_OK,
+	LIMIT_RATE,
+	LIMIT_BUDGET,
+};
+struct limit_entry;
+struct limit_ticket {
+	struct limit_entry	*entry;		/* NULL: nothing to settle */
+	int64_t			 reserved;	/* nano-USD */
+};
+int		 limit_period_parse(const char *);	/* -1: unknown */
+const char	*limit_period_name(int);
+int64_t		 limit_period_start(int period, int64_t now, int64_t *next);
+int64_t		 limit_estimate(const struct reg_model *, size_t prompt_bytes,
+		    int64_t max_output);
+enum limit_result limit_acquire(const struct reg_token *, int64_t now_ms,
+		    int64_t estimate, struct limit_ticket *, int *retry_after);
+void		 limit_settle(struct limit_ticket *, int64_t tokens,
+		    int64_t cost, int64_t now_ms);
+int64_t		 limit_spent(const struct reg_token *, int64_t now);
+void		 limit_reset(void);
+
 /* api-error.c: the OpenAI error shape with the contract's status and codes. */
 enum api_error {
 	API_INVALID_REQUEST,
@@ -679,7 +716,7 @@ void	 ollama_error_reply(struct http_request *, enum api_error,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -848,6 +885,7 @@ struct store_token {
 	int64_t		 rpm;			/* 0: unlimited */
 	int64_t		 tpm;
 	int64_t		 budget;		/* nano-USD; 0: none */
+	int		 budget_period;		/* LIMIT_PERIOD_... */
 };
 int	 store_token_insert(struct store *, const struct store_token *,
 	    char *err, size_t errlen);
@@ -1001,6 +1039,10 @@ struct store_retention {
 /* t->id is the writer's: unix ms << 10 or above, growing. */
 int	 store_trace_insert(struct store *, struct trace *, char *, size_t);
 int	 store_trace_last_id(struct store *, int64_t *, char *, size_t);
+/* A token's spend (nano-USD) in the rollup since hour (unix s / 3600). */
+int	 store_usage_token_spent(struct store *, const char *domain_id,
+	    const char *token_id, int64_t since_hour, int64_t *, char *,
+	    size_t);
 int	 store_usage_add(struct store *, const char *domain_id, int64_t hour,
 	    const char *model, const char *token_id,
 	    const struct store_usage *, char *, size_t);

@@ -244,6 +244,7 @@ main(int argc, char **argv)
 	event_free(sigint);
 	event_base_free(agent.base);
 	registry_shutdown();
+	limit_reset();
 	store_close(agent.store);
 	tee_free(agent.tee);
 	vault_free(agent.vault);

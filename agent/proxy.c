@@ -51,6 +51,7 @@ struct proxy_call {
 	struct meter			 meter;
 	int				 forwarded;	/* sent upstream */
 	int				 strip_usage;	/* usage we asked for */
+	struct limit_ticket		 limit;		/* rate limit / budget */
 	/*
 	 * What the guardrails did (guard_report_hits() reads it; tracing
 	 * records it), the stream's output filter, and whether it blocked.
@@ -151,8 +152,11 @@ proxy_trace_submit(struct proxy_call *call)
 		return;
 	}
 	t->latency_ms = proxy_mono_ms() - call->start_ms;
-	if (call->model != NULL)
+	if (call->model != NULL) {
 		proxy_trace_tokens(call, t);
+		limit_settle(&call->limit, t->prompt_tokens +
+		    t->completion_tokens, t->cost, trace_now_ms());
+	}
 	trace_submit(call->worker->agent->traces, t);
 }
 
@@ -164,6 +168,7 @@ proxy_call_free(struct proxy_call *call)
 	if (call->relaying)
 		metrics_stream(-1);
 	proxy_trace_submit(call);
+	limit_settle(&call->limit, 0, 0, 0);	/* untraced: nothing used */
 	meter_clear(&call->meter);
 	upstream_cancel(call->up);
 	if (call->model != NULL)
@@ -601,6 +606,53 @@ static const struct upstream_cb proxy_upstream_cb = {
 
 /* --- the pipeline -------------------------------------------------------- */
 
+/*
+ * 6. rate limit / budget, on the body as it goes upstream: a budget
+ * reserves what the request may cost at most. Returns -1 when refused.
+ */
+static int
+proxy_limit(struct proxy_call *call, const struct reg_token *t,
+    const struct rewrite_fields *f, const char *body)
+{
+	const struct jscan_span	*max = f->max_completion_tokens.present ?
+				    &f->max_completion_tokens : &f->max_tokens;
+	enum api_error		 e = API_RATE_LIMIT_EXCEEDED;
+	char			 msg[2048], hdr[64];
+	int64_t			 estimate = 0, cap = call->model->max_tokens;
+	int			 retry;
+	size_t			 n;
+
+	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
+		return 0;
+	if (t->budget != 0) {
+		if (max->present && jscan_int64(body, max, &cap) == -1)
+			cap = 0;
+		estimate = limit_estimate(call->model,
+		    proxy_prompt_bytes(call), cap);
+	}
+	switch (limit_acquire(t, trace_now_ms(), estimate, &call->limit,
+	    &retry)) {
+	case LIMIT_OK:
+		return 0;
+	case LIMIT_BUDGET:
+		e = API_BUDGET_EXCEEDED;
+		n = api_error_body(msg, sizeof(msg), e, NULL, "The API key's"
+		    " spend budget does not cover this request.");
+		break;
+	default:
+		n = api_error_body(msg, sizeof(msg), e, NULL, "The API key's"
+		    " rate limit is reached; retry later.");
+		break;
+	}
+	call->trace->status = api_error_status(e);
+	call->trace->error = api_error_code(e);
+	call->trace->step = TRACE_STEP_LIMIT;
+	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", retry);
+	http_reply(call->req, api_error_status(e), "application/json", msg, n,
+	    retry > 0 ? hdr : NULL);
+	return -1;
+}
+
 static void
 proxy_inference(struct proxy_call *call, const struct reg_domain *d,
     const struct reg_token *t)
@@ -732,6 +784,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	else
 		call->body = rewrite_body(body, len, &f, m, call->route,
 		    call->strip_usage, &call->body_len);
+	if (proxy_limit(call, t, &f, body) == -1)
+		goto done;
 	call->forwarded = 1;
 	free(guarded);
 	guarded = NULL;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -358,6 +359,25 @@ registry_token_models(struct reg_token *t, const char *json)
 	return 0;
 }
 
+/*
+ * What a token with a budget has spent in its period so far, from the
+ * usage rollup: the limiter's start when it first sees the token (after a
+ * restart). Unreadable spend fails closed: the budget counts as spent.
+ */
+static void
+registry_token_spent(struct store *store, struct reg_token *t)
+{
+	char	err[256];
+
+	t->spent_since = limit_period_start(t->budget_period, time(NULL),
+	    NULL);
+	if (store_usage_token_spent(store, t->domain->id, t->id,
+	    t->spent_since / 3600, &t->spent, err, sizeof(err)) != 0) {
+		log_warnx("%s: token %s: %s", __func__, t->id, err);
+		t->spent = t->budget;
+	}
+}
+
 struct registry *
 registry_build(struct store *store, const struct vault *vault, char *err,
     size_t errlen)
@@ -489,6 +509,9 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 		t->rpm = st[i].rpm;
 		t->tpm = st[i].tpm;
 		t->budget = st[i].budget;
+		t->budget_period = st[i].budget_period;
+		if (t->budget != 0)
+			registry_token_spent(store, t);
 		if (registry_token_models(t, st[i].models) != 0) {
 			/* Fail closed: a token whose allow-list is unreadable. */
 			log_warnx("%s: token %s: bad model list; left out",

@@ -9,7 +9,7 @@
 #include "xmalloc.h"
 
 #define TOKEN_COLUMNS "id, domain_id, name, hash, created_at, expires_at," \
-	" revoked_at, models, rpm, tpm, budget"
+	" revoked_at, models, rpm, tpm, budget, budget_period"
 
 static void
 store_token_read(sqlite3_stmt *stmt, void *p)
@@ -36,6 +36,9 @@ store_token_read(sqlite3_stmt *stmt, void *p)
 	t->rpm = sqlite3_column_int64(stmt, 8);
 	t->tpm = sqlite3_column_int64(stmt, 9);
 	t->budget = sqlite3_column_int64(stmt, 10);
+	if ((text = sqlite3_column_text(stmt, 11)) == NULL ||
+	    (t->budget_period = limit_period_parse((const char *)text)) == -1)
+		t->budget_period = LIMIT_PERIOD_NONE;
 }
 
 static void
@@ -61,7 +64,8 @@ store_token_insert(struct store *s, const struct store_token *t, char *err,
 	int		 rc;
 
 	if ((stmt = store_stmt(s, "INSERT INTO tokens (" TOKEN_COLUMNS ")"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err, errlen)) == NULL)
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err, errlen)) ==
+	    NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, t->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, t->domain_id, -1, SQLITE_STATIC);
@@ -75,6 +79,11 @@ store_token_insert(struct store *s, const struct store_token *t, char *err,
 	store_token_bind_opt(stmt, 9, t->rpm);
 	store_token_bind_opt(stmt, 10, t->tpm);
 	store_token_bind_opt(stmt, 11, t->budget);
+	if (t->budget_period != LIMIT_PERIOD_NONE)
+		sqlite3_bind_text(stmt, 12, limit_period_name(t->budget_period),
+		    -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, 12);
 	rc = store_exec_stmt(s, stmt, err, errlen);
 	if (rc == STORE_CONFLICT)
 		snprintf(err, errlen, "token '%s' already exists", t->id);

@@ -124,6 +124,30 @@ store_usage_add(struct store *s, const char *domain_id, int64_t hour,
 	return store_exec_stmt(s, stmt, err, errlen);
 }
 
+int
+store_usage_token_spent(struct store *s, const char *domain_id,
+    const char *token_id, int64_t since_hour, int64_t *spent, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	*spent = 0;
+	if ((stmt = store_stmt(s, "SELECT coalesce(sum(cost), 0) FROM"
+	    " usage_hourly WHERE domain_id = ? AND hour >= ? AND token_id = ?",
+	    err, errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, since_hour);
+	sqlite3_bind_text(stmt, 3, token_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*spent = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return store_fail(s, rc, err, errlen);
+	return 0;
+}
+
 static void
 store_trace_read(sqlite3_stmt *stmt, void *p)
 {

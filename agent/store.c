@@ -169,6 +169,9 @@ static const char *const store_migrations[] = {
 	"  cost              INTEGER NOT NULL,"
 	"  PRIMARY KEY (domain_id, hour, model, token_id)"
 	") WITHOUT ROWID;",
+	/* 5: a token's budget may reset each day, week or month (UTC). */
+	"ALTER TABLE tokens ADD COLUMN budget_period TEXT"
+	"  CHECK (budget_period IN ('day','week','month'));",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -15,6 +15,8 @@ const struct output_field cmd_token_columns[] = {
 	{ "RPM",		"rpm",			OUTPUT_PLAIN },
 	{ "TPM",		"tpm",			OUTPUT_PLAIN },
 	{ "BUDGET",		"budget",		OUTPUT_PLAIN },
+	{ "PERIOD",		"budget_period",	OUTPUT_PLAIN },
+	{ "SPENT",		"spent_usd",		OUTPUT_PLAIN },
 	{ "MODELS",		"models",		OUTPUT_PLAIN },
 	{ "CREATED",		"created_at",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
@@ -32,6 +34,8 @@ const struct output_field cmd_token_fields[] = {
 	{ "rpm",		"rpm",			OUTPUT_PLAIN },
 	{ "tpm",		"tpm",			OUTPUT_PLAIN },
 	{ "budget",		"budget",		OUTPUT_PLAIN },
+	{ "budget period",	"budget_period",	OUTPUT_PLAIN },
+	{ "spent",		"spent_usd",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 

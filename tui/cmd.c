@@ -31,6 +31,8 @@ static const char *const cmd_guard_kinds[] = { "pii", "regex", "keywords",
 	"length", NULL };
 static const char *const cmd_guard_actions[] = { "block", "redact", "log",
 	NULL };
+const char *const cmd_budget_periods[] = { "day", "week", "month", "none",
+	NULL };
 static const char *const cmd_guard_types[] = { "email", "phone", "card",
 	"iban", "ssn", "ipv4", "secret", NULL };
 
@@ -248,6 +250,9 @@ static const struct args_flag cmd_token_create_flags[] = {
 	  .min = 1, .max = 1000000000, .help = "tokens per minute at most" },
 	{ .name = "--budget", .type = ARGS_USD, .metavar = "USD",
 	  .param = "budget", .help = "spend limit in USD" },
+	{ .name = "--budget-period", .type = ARGS_ENUM,
+	  .param = "budget_period", .choices = cmd_budget_periods,
+	  .help = "reset the budget each day, week or month (UTC)" },
 	{ .name = "--model", .type = ARGS_STRING, .metavar = "KEY",
 	  .param = "models", .flags = ARGS_MULTI, .charset = CHARSET_KEY,
 	  .max = 128, .help = "allow only this model" },

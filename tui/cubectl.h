@@ -172,6 +172,7 @@ int	 file_read(const char *, size_t, char **, size_t *, char *, size_t);
 #define CHARSET_KEY	CHARSET_NAME ":/"
 
 extern const char *const	 cmd_drivers[];
+extern const char *const	 cmd_budget_periods[];
 extern const char *const	 cmd_categories[];
 
 enum cmd_output {

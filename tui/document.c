@@ -166,6 +166,8 @@ static const struct document_field document_token_fields[] = {
 	{ "tpm", DOCUMENT_INT, DOCUMENT_NULLABLE, NULL,
 	    { .min = 1, .max = 1000000000 }, NULL },
 	{ "budget", STRING(DOCUMENT_NULLABLE, NULL, { .type = ARGS_USD }) },
+	{ "budget_period", STRING(DOCUMENT_NULLABLE, NULL, {
+	    .type = ARGS_ENUM, .choices = cmd_budget_periods }) },
 	END
 };
 

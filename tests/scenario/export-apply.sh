@@ -44,7 +44,7 @@ check_eq "provider without secrets" '{"name": "local", "driver": "openai", "url"
     "$(echo "$doc" | json domains.0.providers.0)"
 check_eq "model with pricing and defaults" "0.15 0.6 0.075 0.25 64 Be brief. true pii" \
     "$(echo "$doc" | python3 -c 'import json,sys; m=json.load(sys.stdin)["domains"][0]["models"][0]; print(m["price_input"], m["price_output"], m["price_cached"], m["temperature"], m["max_tokens"], m["system_prompt"], str(m["tools"]).lower(), *m["guard_in"])')"
-check_eq "token metadata" '{"name": "ci", "status": "active", "expires_at": null, "models": null, "rpm": 60, "tpm": null, "budget": "5"}' \
+check_eq "token metadata" '{"name": "ci", "status": "active", "expires_at": null, "models": null, "rpm": 60, "tpm": null, "budget": "5", "budget_period": null}' \
     "$(echo "$doc" | json domains.0.tokens.0)"
 check_not_contains "no ids in the export" '"id"' "$doc"
 check_not_contains "no fingerprint in the export" fingerprint "$doc"

@@ -391,7 +391,7 @@ test_synopsis(void **state)
 	cmd_synopsis(entry("token", "create"), buf, sizeof(buf));
 	assert_string_equal(buf, "token create -d DOMAIN [--name N]"
 	    " [--expires DURATION] [--rpm N] [--tpm N] [--budget USD]"
-	    " [--model KEY]...");
+	    " [--budget-period day|week|month|none] [--model KEY]...");
 }
 
 /* Every verb's --help names every one of its flags. */

@@ -228,7 +228,7 @@ test_export_shape(void **state)
 	    "[\"pii\"],\"guard_out\":[],\"description\":\"\",\"status\":"
 	    "\"active\"}],\"tokens\":[{\"name\":\"ci\",\"status\":\"active\","
 	    "\"expires_at\":null,\"models\":null,\"rpm\":5,\"tpm\":null,"
-	    "\"budget\":null}]}");
+	    "\"budget\":null,\"budget_period\":null}]}");
 	free(s);
 
 	/* What apply would change on the model: only what differs. */

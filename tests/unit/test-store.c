@@ -146,7 +146,7 @@ test_migrations(void **state)
 	sqlite3		*db;
 
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 4);
+	assert_int_equal(STORE_SCHEMA_VERSION, 5);
 	add_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
@@ -175,7 +175,7 @@ test_migrations(void **state)
 	assert_null(f->store);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
@@ -202,7 +202,9 @@ test_migration_audit(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE audit;"
 	    " DROP TABLE guardrails; DROP TABLE traces;"
-	    " DROP TABLE usage_hourly; PRAGMA user_version = 1", NULL, NULL,
+	    " DROP TABLE usage_hourly;"
+	    " ALTER TABLE tokens DROP COLUMN budget_period;"
+	    " PRAGMA user_version = 1", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));

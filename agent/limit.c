@@ -1,0 +1,283 @@
+/*
+ * Per-token limits shared by every worker thread: requests and tokens per
+ * minute, and a spend budget that requests reserve before they go upstream
+ * and settle when they end, so concurrent requests cannot overspend it.
+ * One mutex-protected table keyed by token id; tokens without limits never
+ * touch it. No SQLite here: spend at start comes in the registry snapshot.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "money.h"
+#include "xmalloc.h"
+
+#define LIMIT_BUCKETS		1024
+#define LIMIT_WINDOW_MS		60000	/* fixed windows, on the minute */
+#define LIMIT_DEFAULT_OUTPUT	4096	/* reserved when max_tokens is unset */
+
+struct limit_entry {
+	struct limit_entry	*next;
+	char			 id[32];
+	int64_t			 window;	/* unix ms / LIMIT_WINDOW_MS */
+	int64_t			 requests;	/* admitted in the window */
+	int64_t			 tokens;	/* ended in the window */
+	int64_t			 period_start;	/* of spent, unix seconds */
+	int64_t			 spent;		/* nano-USD, settled */
+	int64_t			 reserved;	/* nano-USD, in flight */
+};
+
+static pthread_mutex_t		 limit_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct limit_entry	*limit_table[LIMIT_BUCKETS];
+
+static const char *const limit_periods[] = {
+	[LIMIT_PERIOD_NONE] = "none",
+	[LIMIT_PERIOD_DAY] = "day",
+	[LIMIT_PERIOD_WEEK] = "week",
+	[LIMIT_PERIOD_MONTH] = "month",
+};
+
+int
+limit_period_parse(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(limit_periods) / sizeof(limit_periods[0]); i++)
+		if (strcmp(name, limit_periods[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+limit_period_name(int period)
+{
+	if (period < 0 || (size_t)period >=
+	    sizeof(limit_periods) / sizeof(limit_periods[0]))
+		return "none";
+	return limit_periods[period];
+}
+
+/*
+ * The start of the budget period holding now (unix seconds, UTC), or 0
+ * for a budget that never resets; with next, the start of the one after.
+ * Weeks start on Monday.
+ */
+int64_t
+limit_period_start(int period, int64_t now, int64_t *next)
+{
+	struct tm	tm;
+	time_t		t = (time_t)now;
+	int64_t		day = now - now % 86400, start;
+
+	if (next != NULL)
+		*next = 0;
+	switch (period) {
+	case LIMIT_PERIOD_DAY:
+		if (next != NULL)
+			*next = day + 86400;
+		return day;
+	case LIMIT_PERIOD_WEEK:
+		/* 1970-01-01 was a Thursday: Monday is 3 days earlier. */
+		start = day - ((now / 86400 + 3) % 7) * 86400;
+		if (next != NULL)
+			*next = start + 7 * 86400;
+		return start;
+	case LIMIT_PERIOD_MONTH:
+		gmtime_r(&t, &tm);
+		tm.tm_mday = 1;
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		start = (int64_t)timegm(&tm);
+		if (next != NULL) {
+			tm.tm_mon++;
+			*next = (int64_t)timegm(&tm);
+		}
+		return start;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * What a request may cost at most, reserved against a budget: the prompt
+ * (about four bytes a token) at the input price, and the answer's cap
+ * (max_tokens as sent, else LIMIT_DEFAULT_OUTPUT) at the output price.
+ */
+int64_t
+limit_estimate(const struct reg_model *m, size_t prompt_bytes,
+    int64_t max_output)
+{
+	int64_t	tokens[2], prices[2];
+
+	tokens[0] = meter_estimate(prompt_bytes);
+	tokens[1] = max_output > 0 ? max_output : LIMIT_DEFAULT_OUTPUT;
+	prices[0] = m->price_input;
+	prices[1] = m->price_output;
+	return money_tokens_cost(tokens, prices, 2);
+}
+
+static unsigned int
+limit_hash(const char *id)
+{
+	unsigned int	h = 2166136261u;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h % LIMIT_BUCKETS;
+}
+
+/* The token's entry, created on first use; the lock is held. */
+static struct limit_entry *
+limit_entry(const struct reg_token *t, int64_t now)
+{
+	struct limit_entry	*e;
+	unsigned int		 h = limit_hash(t->id);
+
+	for (e = limit_table[h]; e != NULL; e = e->next)
+		if (strcmp(e->id, t->id) == 0)
+			return e;
+	e = xcalloc(1, sizeof(*e));
+	memcpy(e->id, t->id, sizeof(e->id));
+	e->id[sizeof(e->id) - 1] = '\0';
+	/* Spend from the usage rollup, if it is this period's. */
+	e->period_start = limit_period_start(t->budget_period, now, NULL);
+	if (t->spent_since == e->period_start)
+		e->spent = t->spent;
+	e->next = limit_table[h];
+	limit_table[h] = e;
+	return e;
+}
+
+/* a + b for non-negative counts, at most INT64_MAX (backends' usage is input). */
+static int64_t
+limit_add(int64_t a, int64_t b)
+{
+	if (b < 0)
+		b = 0;
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* Start a new minute window when now is past the entry's. */
+static void
+limit_roll(struct limit_entry *e, int64_t now_ms)
+{
+	int64_t	w = now_ms / LIMIT_WINDOW_MS;
+
+	if (e->window != w) {
+		e->window = w;
+		e->requests = 0;
+		e->tokens = 0;
+	}
+}
+
+/*
+ * Admit a request of token t that may cost up to estimate (nano-USD) at
+ * now_ms (unix ms), or say which limit refuses it and, in *retry_after,
+ * the seconds until it may pass (0: unknown or never). An admitted request
+ * holds a ticket to settle with limit_settle() when it ends.
+ */
+enum limit_result
+limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
+    struct limit_ticket *ticket, int *retry_after)
+{
+	struct limit_entry	*e;
+	int64_t			 now = now_ms / 1000, start, next;
+	enum limit_result	 rc = LIMIT_OK;
+
+	memset(ticket, 0, sizeof(*ticket));
+	*retry_after = 0;
+	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
+		return LIMIT_OK;
+	pthread_mutex_lock(&limit_lock);
+	e = limit_entry(t, now);
+	limit_roll(e, now_ms);
+	start = limit_period_start(t->budget_period, now, &next);
+	if (e->period_start != start) {
+		e->period_start = start;
+		e->spent = 0;
+	}
+	if ((t->rpm != 0 && e->requests >= t->rpm) ||
+	    (t->tpm != 0 && e->tokens >= t->tpm)) {
+		rc = LIMIT_RATE;
+		*retry_after = (int)(((e->window + 1) * LIMIT_WINDOW_MS -
+		    now_ms + 999) / 1000);
+	} else if (t->budget != 0 && (estimate > t->budget ||
+	    limit_add(e->spent, e->reserved) > t->budget - estimate)) {
+		rc = LIMIT_BUDGET;
+		if (next != 0)
+			*retry_after = (int)(next - now);
+	} else {
+		e->requests++;
+		if (t->budget != 0) {
+			e->reserved += estimate;
+			ticket->reserved = estimate;
+		}
+		ticket->entry = e;
+	}
+	pthread_mutex_unlock(&limit_lock);
+	return rc;
+}
+
+/*
+ * A request ended having used tokens and cost (nano-USD): release its
+ * reservation and count what it really took. Settling an empty or settled
+ * ticket does nothing.
+ */
+void
+limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
+    int64_t now_ms)
+{
+	struct limit_entry	*e = ticket->entry;
+
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&limit_lock);
+	limit_roll(e, now_ms);
+	e->tokens = limit_add(e->tokens, tokens);
+	e->reserved -= ticket->reserved;
+	e->spent = limit_add(e->spent, cost);
+	pthread_mutex_unlock(&limit_lock);
+	memset(ticket, 0, sizeof(*ticket));
+}
+
+/*
+ * What token t has spent in its current budget period, as the limiter
+ * knows it: settled costs, or the snapshot's when it has not been used.
+ */
+int64_t
+limit_spent(const struct reg_token *t, int64_t now)
+{
+	struct limit_entry	*e;
+	int64_t			 start, spent = 0;
+
+	start = limit_period_start(t->budget_period, now, NULL);
+	pthread_mutex_lock(&limit_lock);
+	for (e = limit_table[limit_hash(t->id)]; e != NULL; e = e->next)
+		if (strcmp(e->id, t->id) == 0)
+			break;
+	if (e != NULL && e->period_start == start)
+		spent = e->spent;
+	else if (e == NULL && t->spent_since == start)
+		spent = t->spent;
+	pthread_mutex_unlock(&limit_lock);
+	return spent;
+}
+
+/* Forget every counter: at shutdown, once no worker runs. */
+void
+limit_reset(void)
+{
+	struct limit_entry	*e, *next;
+	size_t			 i;
+
+	pthread_mutex_lock(&limit_lock);
+	for (i = 0; i < LIMIT_BUCKETS; i++) {
+		for (e = limit_table[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+		limit_table[i] = NULL;
+	}
+	pthread_mutex_unlock(&limit_lock);
+}
