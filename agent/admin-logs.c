@@ -43,7 +43,7 @@ admin_logs_text(const char *s)
 cJSON *
 admin_logs_trace_json(const struct trace *t)
 {
-	cJSON	*o = admin_json_object();
+	cJSON	*o = admin_json_object(), *guards;
 	char	 id[32];
 
 	/* A string: ids (unix ms << 10) are past what a double holds exactly. */
@@ -76,6 +76,9 @@ admin_logs_trace_json(const struct trace *t)
 	admin_json_add(o, "cancelled", admin_json_bool(t->cancelled));
 	admin_json_add(o, "prompt", admin_logs_text(t->prompt_text));
 	admin_json_add(o, "completion", admin_logs_text(t->completion_text));
+	guards = t->guardrails != NULL ? cJSON_Parse(t->guardrails) : NULL;
+	admin_json_add(o, "guardrails", guards != NULL ? guards :
+	    cJSON_CreateArray());
 	return o;
 }
 

@@ -716,7 +716,7 @@ void	 ollama_error_reply(struct http_request *, enum api_error,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -945,6 +945,7 @@ struct trace {
 	int		 cancelled;	/* the client hung up first */
 	char		*prompt_text;	/* only when the domain logs content */
 	char		*completion_text;
+	char		*guardrails;	/* JSON array of guardrail hits, or NULL */
 };
 struct trace_writer;
 /* A zeroed record (ttft -1); free with trace_free(), NULL is a no-op. */

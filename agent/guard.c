@@ -605,6 +605,32 @@ guard_report_hits(const struct guard_report *r, size_t *n)
 	return r->hits;
 }
 
+char *
+guard_report_json(const struct guard_report *r)
+{
+	const struct guard_hit	*h;
+	char			*out;
+	size_t			 i, len = 2, n = 0;
+
+	if (r->nhits == 0)
+		return NULL;
+	/* Keys are of a JSON-safe charset (GUARDRAIL_KEY_CHARSET). */
+	for (i = 0; i < r->nhits; i++)
+		len += strlen(r->hits[i].key) + 128;
+	out = xmalloc(len);
+	out[n++] = '[';
+	for (i = 0; i < r->nhits; i++) {
+		h = &r->hits[i];
+		n += snprintf(out + n, len - n, "%s{\"key\":\"%s\",\"type\":"
+		    "\"%s\",\"action\":\"%s\",\"on\":\"%s\",\"count\":%u}",
+		    i == 0 ? "" : ",", h->key, guard_type_name(h->type),
+		    guard_action_name(h->action), h->output ? "answer" :
+		    "prompt", h->count);
+	}
+	snprintf(out + n, len - n, "]");
+	return out;
+}
+
 void
 guard_report_log(const struct guard_report *r, const char *what)
 {

@@ -109,6 +109,12 @@ const struct guard_hit *guard_report_hits(const struct guard_report *,
 /* Count n hits of type by g (merged with an existing entry). */
 void		 guard_report_add(struct guard_report *, const struct guard *,
 		    enum guard_type, unsigned n);
+/*
+ * The hits as a JSON array for a trace, [{"key","type","action","on",
+ * "count"}], never the matched text; NULL when there are none. Caller
+ * frees.
+ */
+char		*guard_report_json(const struct guard_report *);
 /* Log the hits at debug level, prefixed with what (e.g. the model key). */
 void		 guard_report_log(const struct guard_report *,
 		    const char *what);

@@ -152,6 +152,7 @@ proxy_trace_submit(struct proxy_call *call)
 		return;
 	}
 	t->latency_ms = proxy_mono_ms() - call->start_ms;
+	t->guardrails = guard_report_json(&call->guards);
 	if (call->model != NULL) {
 		proxy_trace_tokens(call, t);
 		limit_settle(&call->limit, t->prompt_tokens +

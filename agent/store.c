@@ -172,6 +172,8 @@ static const char *const store_migrations[] = {
 	/* 5: a token's budget may reset each day, week or month (UTC). */
 	"ALTER TABLE tokens ADD COLUMN budget_period TEXT"
 	"  CHECK (budget_period IN ('day','week','month'));",
+	/* 6: what the guardrails found in a request (never the text). */
+	"ALTER TABLE traces ADD COLUMN guardrails TEXT;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

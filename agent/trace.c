@@ -153,6 +153,7 @@ trace_clear(struct trace *t)
 	free(t->names);
 	free(t->prompt_text);
 	free(t->completion_text);
+	free(t->guardrails);
 	memset(t, 0, sizeof(*t));
 }
 

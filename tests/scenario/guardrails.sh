@@ -194,6 +194,20 @@ check_contains "input hits too" "guardrail cards on prompt of echo: card x1, blo
 check_not_contains "never the matched text" "$SECRET" "$(cat "$AGENT_LOG")"
 check_not_contains "nor the card" "$card" "$(cat "$AGENT_LOG")"
 
+# --- traces carry the hits (key, type, action, where, count), never text ----
+sleep 0.3	# the trace writer's batch window
+traces=$(ctl -o json logs -d acme -n 500)
+check_contains "a trace names an answer's redaction" \
+    '{"key": "keys-out", "type": "secret", "action": "redact", "on": "answer", "count": 1}' \
+    "$(echo "$traces" | python3 -c 'import json,sys; [print(json.dumps(h)) for t in json.load(sys.stdin) for h in t["guardrails"]]')"
+check_contains "a blocked prompt's trace names the guardrail and step" \
+    'input_guardrail cards block' \
+    "$(echo "$traces" | python3 -c 'import json,sys; [print(t["rejected_step"], h["key"], h["action"]) for t in json.load(sys.stdin) for h in t["guardrails"]]')"
+# (the fake model's id itself carries the secret it will answer with)
+check_not_contains "traces never hold the matched secret" "$SECRET" \
+    "$(echo "$traces" | python3 -c 'import json,sys; t=json.load(sys.stdin); [x.pop("model_id") for x in t]; print(json.dumps(t))')"
+check_not_contains "nor the card" "$card" "$traces"
+
 # --- the audit log has guardrail changes, field by field --------------------
 ctl guardrail edit -d acme plans --words 'secret plan,project y' >/dev/null
 out=$(ctl -o json audit -d acme -n 500)
