@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -22,6 +23,8 @@
 #define TRACE_BATCH_MAX		4096	/* records per transaction */
 #define TRACE_QUEUE_MAX		200000	/* beyond this, records are dropped */
 #define TRACE_EXPIRE_CHUNK	5000	/* rows deleted per transaction */
+#define TRACE_WRITE_TRIES	3	/* each waits out SQLite's busy timeout */
+#define TRACE_WRITE_RETRY_MS	200
 
 /* The step that rejected a request, as traces and the admin API name it. */
 static const char *const trace_steps[] = {
@@ -345,46 +348,69 @@ trace_agg_add(struct trace_agg *agg, size_t *n, const struct trace *t)
 
 /*
  * Write one batch in one transaction: its traces, then its usage summed
- * per rollup row. On failure the batch is lost, and logged.
+ * per rollup row. Returns 0, or -1 with err after rolling back.
  */
-static void
-trace_write_batch(struct trace_writer *w, struct trace *batch)
+static int
+trace_write_once(struct trace_writer *w, struct trace *batch, char *err,
+    size_t errlen)
 {
 	struct trace_agg	 agg[TRACE_AGG_MAX];
 	struct trace		*t, *last = NULL;
-	char			 err[256];
 	size_t			 n = 0, nagg = 0;
 
-	if (store_begin(w->store, err, sizeof(err)) != 0)
-		goto fail;
+	if (store_begin(w->store, err, errlen) != 0)
+		return -1;
 	for (t = batch; t != NULL; t = t->next) {
 		/* Ids follow time, and the order of writing within a ms. */
 		t->id = t->time_ms << 10 > w->last_id ? t->time_ms << 10 :
 		    w->last_id + 1;
 		w->last_id = t->id;
-		if (store_trace_insert(w->store, t, err, sizeof(err)) != 0)
+		if (store_trace_insert(w->store, t, err, errlen) != 0)
 			goto rollback;
 		if (trace_agg_add(agg, &nagg, t) == -1 &&
-		    (trace_agg_flush(w, agg, &nagg, err, sizeof(err)) != 0 ||
+		    (trace_agg_flush(w, agg, &nagg, err, errlen) != 0 ||
 		    trace_agg_add(agg, &nagg, t) == -1))
 			goto rollback;
 		last = t;
 		n++;
 	}
-	if (trace_agg_flush(w, agg, &nagg, err, sizeof(err)) != 0)
+	if (trace_agg_flush(w, agg, &nagg, err, errlen) != 0)
 		goto rollback;
-	if (store_commit(w->store, err, sizeof(err)) != 0)
-		goto fail;
+	if (store_commit(w->store, err, errlen) != 0)
+		goto rollback;
 	atomic_fetch_add(&w->written, n);
 	for (t = batch; t != NULL; t = t->next)
 		metrics_add(t);
 	trace_publish(w, batch, last);
-	return;
+	return 0;
 rollback:
 	store_rollback(w->store);
-fail:
-	log_warnx("traces: a batch was not written: %s", err);
-	trace_list_free(batch);
+	return -1;
+}
+
+/*
+ * Write a batch, trying again while the database stays busy (an admin
+ * change holds the write lock, say): traces are what requests are billed
+ * from, so only a batch that keeps failing is given up, and logged.
+ */
+static void
+trace_write_batch(struct trace_writer *w, struct trace *batch)
+{
+	char	err[256];
+	int	try;
+
+	for (try = 1; trace_write_once(w, batch, err, sizeof(err)) != 0;
+	    try++) {
+		if (try == TRACE_WRITE_TRIES) {
+			log_warnx("traces: a batch of traces was not written"
+			    " after %d tries: %s", try, err);
+			trace_list_free(batch);
+			return;
+		}
+		log_warnx("traces: writing a batch failed (%s); trying again",
+		    err);
+		usleep(TRACE_WRITE_RETRY_MS * 1000);
+	}
 }
 
 /* Take everything queued (the lock is held). */

@@ -231,6 +231,24 @@ start_agent -c "$T_DIR/agent.conf"
 after=$(ctl -o json logs -d acme -n 1000 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 check_eq "every trace written on SIGTERM and read after restart" $((before + 5)) "$after"
 
+# --- a database held busy longer than SQLite's 5 s wait loses no trace ----
+before=$after
+python3 -c 'import sqlite3,sys,time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE"); open(sys.argv[2], "w").close(); time.sleep(6.5)
+db.execute("ROLLBACK")' "$AGENT_DATA/cube.db" "$T_DIR/locked" &
+LOCKER=$!
+t_wait_file "$T_DIR/locked" 10
+r=$(http POST /proxy/acme/v1/chat/completions "$TOK" "$chat")
+check_eq "requests are served while the database is locked" 200 "$(status_of "$r")"
+wait "$LOCKER"
+for ((i = 0; i < 100; i++)); do
+	after=$(ctl -o json logs -d acme -n 1000 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	[ "$after" -gt "$before" ] && break
+	sleep 0.1
+done
+check_eq "the trace is written once the lock is gone" $((before + 1)) "$after"
+
 # --- kill -9: at most the last window lost, the database intact -----------
 for i in $(seq 20); do http POST /proxy/acme/v1/chat/completions "$TOK" "$chat" >/dev/null; done
 sleep 0.3	# past the 50 ms window
