@@ -151,9 +151,11 @@ $(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBTUI) $(LIBCTL) \
 
 check-build: $(PROGRAMS) $(TESTBINS)
 
+# The fuzz targets run in check too, a few seconds each (tests/run).
 check:
 	@./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=asan check-build
+	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)CUBE_TESTDATA=$(CUBE_TESTDATA) tests/run build/asan
 
 demo: all $(BIN)/fake-llm
@@ -194,8 +196,11 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # --- fuzz -----------------------------------------------------------------
-# libFuzzer targets, not part of check: make fuzz, then for example
-#   build/fuzz/fuzz-jscan -max_total_time=60 build/fuzz/corpus-jscan
+# libFuzzer targets: make fuzz builds them all; make check runs each for
+# CUBE_FUZZ_SECONDS (default 5) from its committed seeds in
+# tests/fuzz/corpus/NAME/. For a longer run, for example:
+#   build/fuzz/fuzz-jscan -max_total_time=600 /tmp/new tests/fuzz/corpus/jscan
+# (new inputs go to the first directory; the seeds stay as committed).
 # (clang, unlike gcc, flags log.c's vsnprintf of a va_list format.)
 
 FUZZ_CC    := clang
@@ -207,6 +212,9 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,\
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)
+
+# The rules below list their .c files; any header change rebuilds them all.
+$(FUZZ_BINS): $(wildcard agent/*.h shared/*.h tests/backend/*.h)
 
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
 # The report and quote parsers; attest.c and attest-x509.c for the symbols
