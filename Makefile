@@ -158,7 +158,10 @@ check:
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)CUBE_TESTDATA=$(CUBE_TESTDATA) tests/run build/asan
 
-demo: all $(BIN)/fake-llm
+# The deps first, as for check: a fresh machine has no libevent headers.
+demo:
+	@./scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all $(BIN)/fake-llm
 	@./scripts/demo $(BIN)
 
 bench: all $(BIN)/fake-llm $(O)/tests/test-trace
