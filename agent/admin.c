@@ -312,6 +312,19 @@ admin_handle_peer(struct agent *agent, const struct admin_peer *peer,
 		return admin_error_line(NULL, RPC_INVALID_REQUEST,
 		    "id must be a string, a number or null");
 	}
+	/*
+	 * cJSON cuts strings at a NUL ("ev\u0000il" reads as "ev"): refuse
+	 * the whole request rather than act on a name it did not send. A
+	 * string id may be cut too, so it is not echoed.
+	 */
+	if (rpc_json_find_nul(line, len) != NULL) {
+		res = notification ? NULL : admin_error_line(cJSON_IsString(id) ?
+		    NULL : id, RPC_INVALID_PARAMS, "a string holds a NUL"
+		    " character (\\u0000), which the admin API does not"
+		    " accept");
+		cJSON_Delete(req);
+		return res;
+	}
 	version = cJSON_GetObjectItemCaseSensitive(req, "jsonrpc");
 	method = cJSON_GetObjectItemCaseSensitive(req, "method");
 	params = cJSON_GetObjectItemCaseSensitive(req, "params");
