@@ -145,20 +145,20 @@ test_series_bounds(void **state)
 	assert_int_equal(status, 200);
 	assert_non_null(page.data);
 
-	assert_non_null(strstr(page.data, "cube_requests_total{domain=\"dom-b\","
-	    "model=\"chat\"} 2\n"));
+	assert_non_null(strstr(page.data, "cube_requests_total{"
+	    "domain=\"dom-b\",model=\"chat\"} 2\n"));
 	assert_non_null(strstr(page.data, "cube_errors_total{domain=\"dom-b\","
 	    "model=\"chat\",code=\"upstream_error\"} 1\n"));
-	assert_non_null(strstr(page.data, "cube_requests_total{domain=\"dom-a\","
-	    "model=\"(unknown)\"} 5000\n"));
+	assert_non_null(strstr(page.data, "cube_requests_total{"
+	    "domain=\"dom-a\",model=\"(unknown)\"} 5000\n"));
 	assert_non_null(strstr(page.data, "cube_errors_total{domain=\"dom-a\","
 	    "model=\"(unknown)\",code=\"model_not_found\"} 5000\n"));
 	assert_null(strstr(page.data, "random-"));
 	/* 256 series: (unknown) twice, m000..m253; then (other), 46 times. */
 	assert_non_null(strstr(page.data, "model=\"m253\"} 1\n"));
 	assert_null(strstr(page.data, "model=\"m254\""));
-	assert_non_null(strstr(page.data, "cube_requests_total{domain=\"dom-a\","
-	    "model=\"(other)\"} 46\n"));
+	assert_non_null(strstr(page.data, "cube_requests_total{"
+	    "domain=\"dom-a\",model=\"(other)\"} 46\n"));
 	assert_int_equal(lines_with(page.data,
 	    "cube_requests_total{domain=\"dom-a\","), 256);
 	free(page.data);
