@@ -40,23 +40,28 @@ wait_held() {	# n
 newest_trace() {
 	ctl -o json logs -d acme -n 1 | sed -n 's/^[[:space:]]*"id":[[:space:]]*"\([0-9]*\)",$/\1/p'
 }
-# One raw line on its own connection; prints the reply line.
-raw_line() {	# json
-	python3 - "$AGENT_SOCK" "$1" <<'PY'
-import socket, sys
+# On a connection of its own: send lines (a newline ends each), wait until
+# file exists, then print n reply lines and hang up.
+admin_conn() {	# lines file n
+	python3 - "$AGENT_SOCK" "$@" <<'PY'
+import os, socket, sys, time
+path, lines, until, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
+s.settimeout(20)
+s.connect(path)
+s.sendall(lines.encode())
+while not os.path.exists(until):
+    time.sleep(0.02)
 buf = b""
-while not buf.endswith(b"\n"):
+while buf.count(b"\n") < n:
     chunk = s.recv(65536)
     if not chunk:
         break
     buf += chunk
-print(buf.decode().strip())
+sys.stdout.write(buf.decode())
 PY
 }
+raw_line() { admin_conn "$1"$'\n' /dev/null 1; }
 
 # While a probe of a backend that does not answer runs (on one connection),
 # status and domain list on others answer at once, and a request on a
@@ -115,55 +120,30 @@ check_contains "provider test: errored" errored "$(cat "$T_DIR/bg.out")"
 # --- one connection: its later requests wait, replies stay in order ------
 # provider.models waits for the held backend, status behind it; released,
 # both come back, in order, the models from the probe's thread.
-out=$(python3 - "$AGENT_SOCK" "$T_DIR/hold.count" $(($(held_count) + 1)) "$T_DIR/release" <<'PY'
-import json, os, socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(20)
-s.connect(sys.argv[1])
-s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"provider.models","params":'
-          b'{"domain":"acme","name":"held2"}}\n'
-          b'{"jsonrpc":"2.0","id":2,"method":"status"}\n')
-for _ in range(200):
-    try:
-        if int(open(sys.argv[2]).read()) >= int(sys.argv[3]):
-            break
-    except (OSError, ValueError):
-        pass
-    time.sleep(0.05)
-open(sys.argv[4], "w").close()
-buf = b""
-while buf.count(b"\n") < 2:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    buf += chunk
-r = [json.loads(l) for l in buf.decode().splitlines()]
-print(" ".join(str(x["id"]) for x in r), r[0].get("result"))
-PY
-)
-check_eq "one connection: replies in order, models from the probe" \
-    "1 2 {'models': ['held-model']}" "$out"
+n=$(held_count)
+admin_conn '{"jsonrpc":"2.0","id":1,"method":"provider.models","params":{"domain":"acme","name":"held2"}}
+{"jsonrpc":"2.0","id":2,"method":"status"}
+' "$T_DIR/release" 2 >"$T_DIR/conn.out" &
+pid=$!
+wait_held $((n + 1)) || not_ok "one connection: probe reached the backend"
+touch "$T_DIR/release"
+wait "$pid"
+check_eq "one connection: replies in order" '"id":1 "id":2' \
+    "$(grep -o '"id":[0-9]*' "$T_DIR/conn.out" | paste -sd ' ')"
+check_contains "one connection: the models from the probe's thread" \
+    '{"models":["held-model"]}' "$(head -n 1 "$T_DIR/conn.out")"
 
 # --- a peer that hangs up while its probe runs ----------------------------
 # The backend answers once released: the deploy would pass, but its peer
 # is gone by then, so nothing is run for it.
 rm -f "$T_DIR/release"
-python3 - "$AGENT_SOCK" "$T_DIR/hold.count" $(($(held_count) + 1)) <<'PY'
-import os, socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"model.deploy","params":'
-          b'{"domain":"acme","provider":"held","name":"Gone","key":"gone",'
-          b'"model_id":"held-model"}}\n')
-for _ in range(200):
-    try:
-        if int(open(sys.argv[2]).read()) >= int(sys.argv[3]):
-            break
-    except (OSError, ValueError):
-        pass
-    time.sleep(0.05)
-s.close()
-PY
+n=$(held_count)
+admin_conn '{"jsonrpc":"2.0","id":1,"method":"model.deploy","params":{"domain":"acme","provider":"held","name":"Gone","key":"gone","model_id":"held-model"}}
+' "$T_DIR/hang-up" 0 &
+pid=$!
+wait_held $((n + 1)) || not_ok "hung up: probe reached the backend"
+touch "$T_DIR/hang-up"
+wait "$pid"
 touch "$T_DIR/release"
 for ((i = 0; i < 100; i++)); do
 	grep -q "hung up while model.deploy waited" "$AGENT_LOG" && break
@@ -174,6 +154,22 @@ check_not_contains "hung up: not deployed" '"gone"' "$(ctl -o json model list -d
 # The same deploy from a peer that stays gets its answer and the model.
 out=$(ctl -o json model deploy -d acme --provider held --name Kept --key kept --model-id held-model)
 check_eq "released: deployed" kept "$(printf '%s' "$out" | json key)"
+
+# --- the provider edited while its probe runs -----------------------------
+# The outcome was for the old URL: the deploy fails and stores nothing.
+rm -f "$T_DIR/release"
+n=$(held_count)
+ctl model deploy -d acme --provider held --name Moved --key moved \
+    --model-id held-model >"$T_DIR/bg.out" 2>&1 &
+pid=$!
+wait_held $((n + 1)) || not_ok "edited: probe reached the backend"
+ctl provider edit -d acme held --url "$HOLD_URL/elsewhere" >/dev/null
+touch "$T_DIR/release"
+wait "$pid"
+check_eq "edited meanwhile: deploy fails" 1 "$?"
+check_contains "edited meanwhile: says so" "changed while it was being checked" "$(cat "$T_DIR/bg.out")"
+check_not_contains "edited meanwhile: nothing stored" '"moved"' "$(ctl -o json model list -d acme)"
+ctl provider edit -d acme held --url "$HOLD_URL" >/dev/null
 
 # --- \u0000 in a raw line -------------------------------------------------
 out=$(raw_line '{"jsonrpc":"2.0","id":5,"method":"domain.create","params":{"name":"ev\u0000il"}}')
