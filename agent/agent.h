@@ -1119,7 +1119,8 @@ int		 admin_peer_allowed(unsigned int uid, unsigned int gid,
  * What a method handler answers: result on success, else code and message.
  * A method that needs a backend probed asks admin_probe_need() (which
  * sets probe_want and answers NULL: the method returns -1 having written
- * nothing); it then runs again, outside the loop's wait, with probe set.
+ * nothing); the caller runs the probe, outside any transaction, then the
+ * method again with probe set.
  */
 struct admin_probe;
 struct admin_reply {

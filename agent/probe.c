@@ -1,8 +1,8 @@
 /*
  * A provider's health check and model list: GET its model list with its
- * credential, one blocking libcurl call (connect 3 s, total 5 s). Never on
- * a loop: admin-probe.c runs it on a thread for an operator's command,
- * health.c on its own thread.
+ * credential, one blocking libcurl call (connect 3 s, total 5 s). The
+ * daemon never runs it on a loop: admin-probe.c runs it on a thread for an
+ * operator's command, health.c on its own thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
