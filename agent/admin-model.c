@@ -282,12 +282,6 @@ admin_model_failed(char *buf, size_t len, const char *fmt, ...)
 }
 
 /*
- * Pre-flight checks before a model is stored: its provider exists (else
- * not_found) and is active, the backend serves model_id (when backend is
- * set: --force skips it), and the key is free (when it is new). Every
- * check runs; the error names each one that failed.
- */
-/*
  * The guardrails a model names must be its domain's (else not_found):
  * models keep their keys as JSON arrays, so the database cannot hold
  * them to it. Checked on every deploy and edit.
@@ -303,14 +297,22 @@ admin_model_check_guards(struct agent *agent, const struct store_domain *d,
 	return 0;
 }
 
+/*
+ * Pre-flight checks before a model is stored: its provider exists (else
+ * not_found) and is active, the backend serves model_id (when backend is
+ * set: --force skips it), and the key is free (when it is new). Every
+ * check runs; the error names each one that failed. The backend is asked
+ * by a probe off the admin loop: the first run stops to ask for it.
+ */
 static int
 admin_model_preflight(struct agent *agent, const struct store_domain *d,
     const struct store_model *m, int backend, int key_new,
     struct admin_reply *reply)
 {
+	const struct admin_probe *probe;
 	struct store_provider	 p;
 	struct store_model	 other;
-	char			 err[256], why[512], failed[1024];
+	char			 err[256], failed[1024];
 	int			 rc, active;
 
 	rc = store_provider_get(agent->store, d->id, m->provider, &p, err,
@@ -327,12 +329,17 @@ admin_model_preflight(struct agent *agent, const struct store_domain *d,
 		    " provider '%s' is %s%s%s", p.name, p.status,
 		    p.error != NULL ? ": " : "", p.error != NULL ? p.error : "");
 	else if (backend) {
-		rc = probe_model_served(&p, agent->vault, m->model_id, why,
-		    sizeof(why));
-		if (rc != 0)
+		/* Asked for, the first time: it runs off the admin loop. */
+		if ((probe = admin_probe_need(reply, ADMIN_PROBE_SERVED, &p,
+		    m->model_id)) == NULL) {
+			store_provider_clear(&p);
+			return -1;
+		}
+		if (probe->rc != 0)
 			admin_model_failed(failed, sizeof(failed), "model"
-			    " served: %s%s (force skips this check)", rc == -1 ?
-			    "cannot ask the backend: " : "", why);
+			    " served: %s%s (force skips this check)",
+			    probe->rc == -1 ? "cannot ask the backend: " : "",
+			    probe->why);
 	}
 	store_provider_clear(&p);
 	if (key_new) {

@@ -251,44 +251,45 @@ admin_provider_lookup(struct agent *agent, const cJSON *params,
 }
 
 /*
- * Probe the provider and record the outcome as its status. This blocks the
- * admin loop (never a worker) for at most the probe's 5 s timeout: fine
- * for an operator's command, and the request path does not wait on it.
+ * Probe the provider and record the outcome as its status. The probe
+ * runs off the admin loop and outside any transaction (admin-probe.c):
+ * NULL, the first time, asks for it; then the outcome, recorded, when p
+ * is still what was probed. NULL with reply filled on an error.
  */
-static int
+static const struct admin_probe *
 admin_provider_probe(struct agent *agent, struct store_provider *p,
-    char ***names, size_t *nnames, long *latency_ms, char *why,
-    size_t whylen, struct admin_reply *reply)
+    enum admin_probe_kind kind, struct admin_reply *reply)
 {
-	char	err[256];
-	int	ok, rc;
+	const struct admin_probe	*probe;
+	char				 err[256];
+	int				 rc;
 
-	ok = probe_provider(p, agent->vault, NULL, names, nnames, latency_ms,
-	    why, whylen) == 0;
+	if ((probe = admin_probe_need(reply, kind, p, NULL)) == NULL)
+		return NULL;
 	free(p->status);
 	free(p->error);
-	p->status = xstrdup(ok ? "active" : "errored");
-	p->error = ok ? NULL : xstrdup(why);
+	p->status = xstrdup(probe->rc == 0 ? "active" : "errored");
+	p->error = probe->rc == 0 ? NULL : xstrdup(probe->why);
 	if ((rc = store_provider_set_status(agent->store, p->domain_id,
-	    p->name, p->status, p->error, err, sizeof(err))) != 0)
-		return admin_reply_store(reply, rc, err);
+	    p->name, p->status, p->error, err, sizeof(err))) != 0) {
+		admin_reply_store(reply, rc, err);
+		return NULL;
+	}
 	reply->changed = 1;
-	return ok ? 0 : 1;
+	return probe;
 }
 
 int
 admin_provider_test(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
-	struct store_provider	 p;
-	char			 why[512];
-	long			 latency = 0;
-	int			 rc;
+	const struct admin_probe	*probe;
+	struct store_provider		 p;
 
 	if (admin_provider_lookup(agent, params, NULL, &p, reply) != 0)
 		return -1;
-	if ((rc = admin_provider_probe(agent, &p, NULL, NULL, &latency, why,
-	    sizeof(why), reply)) == -1) {
+	if ((probe = admin_provider_probe(agent, &p, ADMIN_PROBE_STATUS,
+	    reply)) == NULL) {
 		store_provider_clear(&p);
 		return -1;
 	}
@@ -297,7 +298,7 @@ admin_provider_test(struct agent *agent, const cJSON *params,
 	admin_json_add(reply->result, "status", admin_json_string(p.status));
 	admin_json_add(reply->result, "error", admin_json_string(p.error));
 	admin_json_add(reply->result, "latency_ms",
-	    admin_json_number((double)latency));
+	    admin_json_number((double)probe->latency_ms));
 	store_provider_clear(&p);
 	return 0;
 }
@@ -306,32 +307,31 @@ int
 admin_provider_models(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
-	struct store_provider	 p;
-	char			 why[512], **names = NULL;
-	size_t			 n = 0, i;
-	long			 latency = 0;
-	cJSON			*a;
-	int			 rc;
+	const struct admin_probe	*probe;
+	struct store_provider		 p;
+	size_t				 i;
+	cJSON				*a;
+	int				 rc = -1;
 
 	if (admin_provider_lookup(agent, params, NULL, &p, reply) != 0)
 		return -1;
-	rc = admin_provider_probe(agent, &p, &names, &n, &latency, why,
-	    sizeof(why), reply);
-	if (rc == 1)
+	if ((probe = admin_provider_probe(agent, &p, ADMIN_PROBE_MODELS,
+	    reply)) == NULL)
+		goto out;
+	if (probe->rc != 0) {
 		admin_reply_error(reply, RPC_FAILED, "provider '%s': %s",
-		    p.name, why);
-	store_provider_clear(&p);
-	if (rc != 0)
-		return -1;
-	a = admin_json_array();
-	for (i = 0; i < n; i++) {
-		cJSON_AddItemToArray(a, admin_json_string(names[i]));
-		free(names[i]);
+		    p.name, probe->why);
+		goto out;
 	}
-	free(names);
+	a = admin_json_array();
+	for (i = 0; i < probe->nnames; i++)
+		cJSON_AddItemToArray(a, admin_json_string(probe->names[i]));
 	reply->result = admin_json_object();
 	admin_json_add(reply->result, "models", a);
-	return 0;
+	rc = 0;
+out:
+	store_provider_clear(&p);
+	return rc;
 }
 
 /* Would setting want change stored provider have? */

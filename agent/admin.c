@@ -2,7 +2,9 @@
  * The admin socket: JSON-RPC 2.0, one object per line, on a unix socket
  * served by the agent's main event loop. Peers are checked with
  * SO_PEERCRED; one method table dispatches; every successful write
- * rebuilds and publishes the registry before it replies.
+ * rebuilds and publishes the registry before it replies. A method that
+ * needs a backend probed waits for it on a thread (admin-probe.c), and
+ * only its own connection waits with it.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -12,6 +14,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,9 +87,20 @@ struct admin_conn {
 	int			 dead;		/* freed by the reaper */
 	int			 closing;	/* close once output is out */
 	int			 paused;	/* reading stopped: output full */
+	int			 eof;		/* the peer sent its last */
 	size_t			 scanned;	/* input known to hold no newline */
 	struct admin_session	 session;	/* logs.tail */
+	struct admin_wait	*wait;		/* a request waiting on a probe */
 	TAILQ_ENTRY(admin_conn)	 entry;
+};
+
+/* A request waiting for its probe; it outlives its connection if need be. */
+struct admin_wait {
+	struct admin		*admin;
+	struct admin_conn	*conn;		/* NULL: the peer is gone */
+	struct admin_request	*rq;
+	struct admin_probe	*probe;
+	TAILQ_ENTRY(admin_wait)	 entry;
 };
 
 struct admin {
@@ -99,6 +113,7 @@ struct admin {
 	ino_t			 ino;
 	gid_t			 gid;		/* its group: allowed peers */
 	TAILQ_HEAD(, admin_conn) conns;
+	TAILQ_HEAD(, admin_wait) waits;		/* probes out on threads */
 };
 
 int
@@ -228,7 +243,8 @@ admin_method_find(const char *name)
 
 /*
  * Run a method. An operator's change runs in one transaction with its
- * audit entry: both are stored, or neither.
+ * audit entry: both are stored, or neither. A method that stops to ask
+ * for a probe has its transaction rolled back (it wrote nothing).
  */
 static int
 admin_call(struct agent *agent, const struct admin_peer *peer,
@@ -260,30 +276,52 @@ admin_call(struct agent *agent, const struct admin_peer *peer,
 	return rc;
 }
 
-char *
-admin_handle(struct agent *agent, struct admin_session *session,
-    const char *line, size_t len)
+/*
+ * One request line, parsed: either a method to run with its params, or
+ * (m NULL) the error to answer. probe is the outcome of the probe the
+ * method asked for, once it ran.
+ */
+struct admin_request {
+	cJSON				*req;
+	const cJSON			*id;	/* NULL: none to echo */
+	int				 notification;
+	const struct admin_method	*m;
+	const cJSON			*params;
+	int				 code;	/* m NULL: the error */
+	char				 message[256];
+	struct admin_probe		*probe;
+};
+
+static void
+admin_request_free(struct admin_request *rq)
 {
-	return admin_handle_peer(agent, NULL, session, line, len);
+	if (rq == NULL)
+		return;
+	admin_probe_free(rq->probe);
+	cJSON_Delete(rq->req);
+	free(rq);
 }
 
-/* Check the envelope, dispatch, shape the reply (none for notifications). */
-char *
-admin_handle_peer(struct agent *agent, const struct admin_peer *peer,
-    struct admin_session *session, const char *line, size_t len)
+/*
+ * Parse a line. NULL with *out the error line when it is not a request
+ * at all (not JSON, not an object, a bad id); else the request, whose
+ * envelope errors are answered when it runs.
+ */
+static struct admin_request *
+admin_request_parse(const char *line, size_t len, char **out)
 {
-	const struct admin_method	*m;
-	struct admin_reply		 reply;
-	cJSON				*req, *out;
-	const cJSON			*id, *version, *method, *params;
-	const char			*end;
-	char				*res, err[256];
-	int				 notification, rc;
+	struct admin_request	*rq;
+	const cJSON		*version, *method;
+	const char		*end;
+	char			 err[256];
+	cJSON			*req;
 
+	*out = NULL;
 	if (admin_json_too_deep(line, len, RPC_MAX_DEPTH)) {
 		snprintf(err, sizeof(err), "JSON nested deeper than %d levels",
 		    RPC_MAX_DEPTH);
-		return admin_error_line(NULL, RPC_PARSE_ERROR, err);
+		*out = admin_error_line(NULL, RPC_PARSE_ERROR, err);
+		return NULL;
 	}
 	req = cJSON_ParseWithLengthOpts(line, len, &end, 0);
 	if (req != NULL)
@@ -293,47 +331,98 @@ admin_handle_peer(struct agent *agent, const struct admin_peer *peer,
 				req = NULL;
 				break;
 			}
-	if (req == NULL)
-		return admin_error_line(NULL, RPC_PARSE_ERROR,
+	if (req == NULL) {
+		*out = admin_error_line(NULL, RPC_PARSE_ERROR,
 		    "the line is not a JSON text");
+		return NULL;
+	}
 	if (!cJSON_IsObject(req)) {
-		res = admin_error_line(NULL, RPC_INVALID_REQUEST,
+		*out = admin_error_line(NULL, RPC_INVALID_REQUEST,
 		    cJSON_IsArray(req) ? "batches are not supported" :
 		    "a request is a JSON object");
 		cJSON_Delete(req);
-		return res;
+		return NULL;
 	}
 
-	id = cJSON_GetObjectItemCaseSensitive(req, "id");
-	notification = id == NULL;
-	if (id != NULL && !cJSON_IsString(id) && !cJSON_IsNumber(id) &&
-	    !cJSON_IsNull(id)) {
-		cJSON_Delete(req);
-		return admin_error_line(NULL, RPC_INVALID_REQUEST,
+	rq = xcalloc(1, sizeof(*rq));
+	rq->req = req;
+	rq->id = cJSON_GetObjectItemCaseSensitive(req, "id");
+	rq->notification = rq->id == NULL;
+	if (rq->id != NULL && !cJSON_IsString(rq->id) &&
+	    !cJSON_IsNumber(rq->id) && !cJSON_IsNull(rq->id)) {
+		*out = admin_error_line(NULL, RPC_INVALID_REQUEST,
 		    "id must be a string, a number or null");
+		admin_request_free(rq);
+		return NULL;
 	}
 	version = cJSON_GetObjectItemCaseSensitive(req, "jsonrpc");
 	method = cJSON_GetObjectItemCaseSensitive(req, "method");
-	params = cJSON_GetObjectItemCaseSensitive(req, "params");
-	memset(&reply, 0, sizeof(reply));
-	reply.session = session;
-	if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.0") != 0)
-		admin_reply_error(&reply, RPC_INVALID_REQUEST,
+	rq->params = cJSON_GetObjectItemCaseSensitive(req, "params");
+	rq->code = RPC_INVALID_REQUEST;
+	/*
+	 * cJSON cuts strings at a NUL ("ev\u0000il" reads as "ev"): refuse
+	 * the whole request rather than act on a name it did not send. A
+	 * string id may be cut too, so it is not echoed.
+	 */
+	if (rpc_json_find_nul(line, len) != NULL) {
+		if (cJSON_IsString(rq->id))
+			rq->id = NULL;
+		rq->code = RPC_INVALID_PARAMS;
+		snprintf(rq->message, sizeof(rq->message), "a string holds a"
+		    " NUL character (\\u0000), which the admin API does not"
+		    " accept");
+	} else if (!cJSON_IsString(version) ||
+	    strcmp(version->valuestring, "2.0") != 0)
+		snprintf(rq->message, sizeof(rq->message),
 		    "jsonrpc must be \"2.0\"");
 	else if (!cJSON_IsString(method))
-		admin_reply_error(&reply, RPC_INVALID_REQUEST,
+		snprintf(rq->message, sizeof(rq->message),
 		    "method must be a string");
-	else if (params != NULL && cJSON_IsArray(params))
-		admin_reply_error(&reply, RPC_INVALID_PARAMS,
+	else if (rq->params != NULL && cJSON_IsArray(rq->params)) {
+		rq->code = RPC_INVALID_PARAMS;
+		snprintf(rq->message, sizeof(rq->message),
 		    "params must be an object (by name), not an array");
-	else if (params != NULL && !cJSON_IsObject(params))
-		admin_reply_error(&reply, RPC_INVALID_REQUEST,
+	} else if (rq->params != NULL && !cJSON_IsObject(rq->params))
+		snprintf(rq->message, sizeof(rq->message),
 		    "params must be an object");
-	else if ((m = admin_method_find(method->valuestring)) == NULL)
-		admin_reply_error(&reply, RPC_METHOD_NOT_FOUND,
-		    "no method '%.64s'", method->valuestring);
+	else if ((rq->m = admin_method_find(method->valuestring)) == NULL) {
+		rq->code = RPC_METHOD_NOT_FOUND;
+		snprintf(rq->message, sizeof(rq->message), "no method '%.64s'",
+		    method->valuestring);
+	}
+	if (rq->m != NULL)
+		rq->code = 0;
+	return rq;
+}
+
+/*
+ * Run a request. NULL with *out its reply line (NULL for a notification),
+ * or the probe its method asks for: run that (never inside a transaction),
+ * put it in rq->probe and run the request again.
+ */
+static struct admin_probe *
+admin_request_run(struct agent *agent, const struct admin_peer *peer,
+    struct admin_session *session, struct admin_request *rq, char **out)
+{
+	const struct admin_method	*m = rq->m;
+	struct admin_reply		 reply;
+	cJSON				*res;
+	char				 err[256];
+	int				 rc;
+
+	*out = NULL;
+	memset(&reply, 0, sizeof(reply));
+	reply.session = session;
+	reply.probe = rq->probe;
+	if (m == NULL)
+		admin_reply_error(&reply, rq->code, "%s", rq->message);
 	else {
-		rc = admin_call(agent, peer, m, params, &reply);
+		rc = admin_call(agent, peer, m, rq->params, &reply);
+		if (reply.probe_want != NULL) {
+			/* Nothing was written: the method stopped to ask. */
+			cJSON_Delete(reply.result);
+			return reply.probe_want;
+		}
 		if (((m->flags & ADMIN_WRITE) && rc == 0) || reply.changed) {
 			if (registry_reload(agent->store, agent->vault, err,
 			    sizeof(err)) != 0) {
@@ -358,22 +447,52 @@ admin_handle_peer(struct agent *agent, const struct admin_peer *peer,
 		}
 	}
 
-	if (notification) {
+	if (rq->notification) {
 		cJSON_Delete(reply.result);
-		cJSON_Delete(req);
 		return NULL;
 	}
 	if (reply.result != NULL && reply.code == 0) {
-		out = admin_reply_new(id);
-		admin_json_add(out, "result", reply.result);
-		res = admin_reply_line(out);
-		cJSON_Delete(out);
+		res = admin_reply_new(rq->id);
+		admin_json_add(res, "result", reply.result);
+		*out = admin_reply_line(res);
+		cJSON_Delete(res);
 	} else {
 		cJSON_Delete(reply.result);
-		res = admin_error_line(id, reply.code, reply.message);
+		*out = admin_error_line(rq->id, reply.code, reply.message);
 	}
-	cJSON_Delete(req);
-	return res;
+	return NULL;
+}
+
+char *
+admin_handle(struct agent *agent, struct admin_session *session,
+    const char *line, size_t len)
+{
+	return admin_handle_peer(agent, NULL, session, line, len);
+}
+
+/*
+ * Answer one line here and now: a probe the method needs runs inline,
+ * blocking, though still outside the method's transaction. The socket
+ * server never calls this: it runs probes on a thread.
+ */
+char *
+admin_handle_peer(struct agent *agent, const struct admin_peer *peer,
+    struct admin_session *session, const char *line, size_t len)
+{
+	struct admin_request	*rq;
+	struct admin_probe	*want;
+	char			*out;
+
+	if ((rq = admin_request_parse(line, len, &out)) == NULL)
+		return out;
+	while ((want = admin_request_run(agent, peer, session, rq,
+	    &out)) != NULL) {
+		admin_probe_run(want, agent->vault);
+		admin_probe_free(rq->probe);
+		rq->probe = want;
+	}
+	admin_request_free(rq);
+	return out;
 }
 
 /* --- the socket server ---------------------------------------------------- */
@@ -416,8 +535,21 @@ admin_conn_drop(struct admin_conn *c)
 }
 
 static void
+admin_wait_free(struct admin_wait *w)
+{
+	admin_probe_free(w->probe);
+	admin_request_free(w->rq);
+	free(w);
+}
+
+static void
 admin_conn_free(struct admin_conn *c)
 {
+	/* Its probe finishes on its own; the outcome is discarded. */
+	if (c->wait != NULL) {
+		c->wait->conn = NULL;
+		admin_probe_cancel(c->wait->probe);
+	}
 	TAILQ_REMOVE(&c->admin->conns, c, entry);
 	admin_session_clear(c->admin->agent, &c->session);
 	bufferevent_free(c->bev);
@@ -440,16 +572,150 @@ admin_reap(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/*
+ * Read requests only while the connection can take them: not while one
+ * waits for its probe (replies stay in order) or the peer does not read
+ * its replies, nor past its end (libevent stopped reading there).
+ */
+static void
+admin_conn_reading(struct admin_conn *c)
+{
+	if (c->dead || c->closing || c->eof)
+		return;
+	if (c->paused || c->wait != NULL)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Has the peer closed its end entirely (not only shut down writing)? */
+static int
+admin_conn_hung_up(struct admin_conn *c)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = bufferevent_getfd(c->bev);
+	pfd.events = 0;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+static void
+admin_conn_send(struct admin_conn *c, char *line)
+{
+	if (line == NULL)
+		return;
+	bufferevent_write(c->bev, line, strlen(line));
+	free(line);
+}
+
+static void	admin_conn_process(struct admin_conn *);
+
+/*
+ * A probe a request waited for is done (on the main loop): run the
+ * request with it and answer, then go on with the connection's next
+ * lines. A peer that hung up meanwhile gets nothing run for it.
+ */
+static void
+admin_wait_done(struct admin_probe *probe, void *arg)
+{
+	struct admin_wait	*w = arg;
+	struct admin_conn	*c = w->conn;
+	char			*line;
+
+	(void)probe;
+	TAILQ_REMOVE(&w->admin->waits, w, entry);
+	if (c == NULL) {
+		admin_wait_free(w);
+		return;
+	}
+	c->wait = NULL;
+	if (c->dead || admin_conn_hung_up(c)) {
+		log_info("admin: peer %s hung up while %s waited for its"
+		    " check; not run", c->peer.user, w->rq->m->name);
+		admin_conn_drop(c);
+		admin_wait_free(w);
+		return;
+	}
+	w->rq->probe = w->probe;
+	w->probe = NULL;
+	/* With its probe there, a method never asks for another. */
+	if (admin_request_run(c->admin->agent, &c->peer, &c->session, w->rq,
+	    &line) != NULL)
+		fatalx("%s: a method asked for a second probe", __func__);
+	admin_conn_send(c, line);
+	admin_wait_free(w);
+	admin_conn_reading(c);
+	admin_conn_process(c);
+}
+
+/*
+ * Answer a line; a request whose method asks for a probe waits for it
+ * (admin_wait_done) while the loop serves everyone else.
+ */
 static void
 admin_conn_reply(struct admin_conn *c, const char *line, size_t len)
 {
-	char	*res;
+	struct admin		*a = c->admin;
+	struct admin_request	*rq;
+	struct admin_probe	*want;
+	struct admin_wait	*w;
+	char			*res, err[256];
 
-	if ((res = admin_handle_peer(c->admin->agent, &c->peer, &c->session,
-	    line, len)) == NULL)
+	if ((rq = admin_request_parse(line, len, &res)) == NULL) {
+		admin_conn_send(c, res);
 		return;
-	bufferevent_write(c->bev, res, strlen(res));
-	free(res);
+	}
+	if ((want = admin_request_run(a->agent, &c->peer, &c->session, rq,
+	    &res)) == NULL) {
+		admin_request_free(rq);
+		admin_conn_send(c, res);
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->admin = a;
+	w->conn = c;
+	w->rq = rq;
+	w->probe = want;
+	if (admin_probe_start(want, a->agent->base, a->agent->vault,
+	    admin_wait_done, w, err, sizeof(err)) != 0) {
+		log_warnx("admin: %s", err);
+		if (!rq->notification)
+			admin_conn_send(c, admin_error_line(rq->id,
+			    RPC_INTERNAL_ERROR, "cannot check the backend"
+			    " now (the agent's log has the details)"));
+		admin_wait_free(w);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&a->waits, w, entry);
+	c->wait = w;
+	admin_conn_reading(c);
+}
+
+/*
+ * The peer sent its last (EOF): a last request without its newline still
+ * gets an answer, then the connection closes once its output is out.
+ */
+static void
+admin_conn_last(struct admin_conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	size_t		 len = evbuffer_get_length(in);
+
+	if (len > 0 && len <= RPC_MAX_FRAME) {
+		admin_conn_reply(c, (const char *)evbuffer_pullup(in, len),
+		    len);
+		evbuffer_drain(in, len);
+		if (c->dead || c->wait != NULL)
+			return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		c->closing = 1;
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	admin_conn_drop(c);
 }
 
 /* Answer every complete line in the input, in order. */
@@ -462,11 +728,11 @@ admin_conn_process(struct admin_conn *c)
 	size_t			 len;
 	const char		*line;
 
-	while (!c->dead && !c->closing) {
+	while (!c->dead && !c->closing && c->wait == NULL) {
 		if (evbuffer_get_length(out) > ADMIN_OUT_HIGH) {
 			/* The peer is not reading: stop until it does. */
-			bufferevent_disable(c->bev, EV_READ);
 			c->paused = 1;
+			admin_conn_reading(c);
 			return;
 		}
 		/* Resume the search where the last one stopped. */
@@ -483,7 +749,10 @@ admin_conn_process(struct admin_conn *c)
 				    " bytes without a newline; dropped",
 				    RPC_MAX_FRAME);
 				admin_conn_drop(c);
+				return;
 			}
+			if (c->eof)
+				admin_conn_last(c);
 			return;
 		}
 		len = (size_t)eol.pos;
@@ -522,7 +791,7 @@ admin_conn_write(struct bufferevent *bev, void *arg)
 	}
 	if (c->paused) {
 		c->paused = 0;
-		bufferevent_enable(bev, EV_READ);
+		admin_conn_reading(c);
 		admin_conn_process(c);
 	}
 }
@@ -531,22 +800,13 @@ static void
 admin_conn_event(struct bufferevent *bev, short events, void *arg)
 {
 	struct admin_conn	*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
-	size_t			 len;
 
-	if ((events & BEV_EVENT_EOF) && !c->dead && !c->closing) {
-		/* A last request without its newline still gets an answer. */
+	(void)bev;
+	if ((events & BEV_EVENT_EOF) && !(events & BEV_EVENT_ERROR) &&
+	    !c->dead && !c->closing) {
+		c->eof = 1;
 		admin_conn_process(c);
-		len = evbuffer_get_length(in);
-		if (!c->dead && len > 0 && len <= RPC_MAX_FRAME)
-			admin_conn_reply(c, (const char *)evbuffer_pullup(in,
-			    len), len);
-		if (!c->dead &&
-		    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
-			c->closing = 1;
-			bufferevent_disable(bev, EV_READ);
-			return;
-		}
+		return;
 	}
 	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		admin_conn_drop(c);
@@ -764,6 +1024,7 @@ admin_start(struct agent *agent, char *err, size_t errlen)
 	a->ino = st.st_ino;
 	a->gid = st.st_gid;
 	TAILQ_INIT(&a->conns);
+	TAILQ_INIT(&a->waits);
 	if ((a->reaper = event_new(agent->base, -1, 0, admin_reap, a)) ==
 	    NULL || (a->resume = evtimer_new(agent->base, admin_accept_resume,
 	    a)) == NULL)
@@ -793,13 +1054,19 @@ void
 admin_stop(struct admin *a)
 {
 	struct admin_conn	*c;
+	struct admin_wait	*w;
 	struct stat		 st;
 
 	if (a == NULL)
 		return;
 	evconnlistener_free(a->listener);
+	/* Every probe is cancelled first, then each joined (within ~1 s). */
 	while ((c = TAILQ_FIRST(&a->conns)) != NULL)
 		admin_conn_free(c);
+	while ((w = TAILQ_FIRST(&a->waits)) != NULL) {
+		TAILQ_REMOVE(&a->waits, w, entry);
+		admin_wait_free(w);
+	}
 	if (stat(a->path, &st) == 0 && st.st_dev == a->dev &&
 	    st.st_ino == a->ino)
 		unlink(a->path);

@@ -1122,18 +1122,79 @@ char		*admin_handle_peer(struct agent *, const struct admin_peer *,
 int		 admin_peer_allowed(unsigned int uid, unsigned int gid,
 		    unsigned int own_uid, unsigned int socket_gid);
 
-/* What a method handler answers: result on success, else code and message. */
+/*
+ * What a method handler answers: result on success, else code and message.
+ * A method that needs a backend probed asks admin_probe_need() (which
+ * sets probe_want and answers NULL: the method returns -1 having written
+ * nothing); the caller runs the probe, outside any transaction, then the
+ * method again with probe set.
+ */
+struct admin_probe;
 struct admin_reply {
 	struct cJSON	*result;
 	int		 code;		/* RPC_* */
 	char		 message[512];
 	int		 changed;	/* the store changed even though it failed */
 	struct admin_session *session;	/* the caller's connection, or NULL */
+	const struct admin_probe *probe; /* run for this request, or NULL */
+	struct admin_probe *probe_want;	/* to run before the method can */
 };
 int	 admin_reply_error(struct admin_reply *, int code, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* A STORE_* failure: names pass through, database errors are only logged. */
 int	 admin_reply_store(struct admin_reply *, int rc, const char *err);
+
+/*
+ * admin-probe.c: the provider probes admin methods need (provider.test and
+ * provider.models, the model pre-flight), run on a thread of their own so
+ * that neither the admin loop nor SQLite's write lock waits on a backend.
+ */
+enum admin_probe_kind {
+	ADMIN_PROBE_STATUS,	/* probe_provider(): does it answer */
+	ADMIN_PROBE_MODELS,	/* the same, with its model list */
+	ADMIN_PROBE_SERVED,	/* probe_model_served() for model_id */
+};
+struct admin_probe {
+	enum admin_probe_kind	 kind;
+	struct store_provider	 provider;	/* as probed; sealed key only */
+	char			*model_id;	/* ADMIN_PROBE_SERVED */
+	/* The outcome, once it ran. */
+	int			 rc;	/* 0 ok; 1 not served; -1 failed */
+	char			 why[512];	/* rc != 0: never a secret */
+	long			 latency_ms;
+	char			**names;	/* ADMIN_PROBE_MODELS */
+	size_t			 nnames;
+	/* While it runs on a thread (admin_probe_start()). */
+	int			 cancel;	/* atomic: give up soon */
+	int			 started;
+	const struct vault	*vault;
+	pthread_t		 thread;
+	struct event		*done;
+	void			(*cb)(struct admin_probe *, void *);
+	void			*arg;
+};
+/*
+ * For a method: the outcome of probing p (as kind; model_id for SERVED)
+ * when reply->probe is that probe. Else NULL, and either probe_want is
+ * set (the caller probes, then runs the method again) or, when a probe
+ * already ran but p changed since, an error is in reply.
+ */
+const struct admin_probe *admin_probe_need(struct admin_reply *,
+		    enum admin_probe_kind, const struct store_provider *p,
+		    const char *model_id);
+/* Run it here, blocking (no loop to keep free: admin_handle()). */
+void		 admin_probe_run(struct admin_probe *, const struct vault *);
+/*
+ * Run it on a thread; cb(probe, arg) runs on base's loop once it is done.
+ * Returns -1 (err filled) when no thread can be started.
+ */
+int		 admin_probe_start(struct admin_probe *, struct event_base *,
+		    const struct vault *, void (*cb)(struct admin_probe *,
+		    void *), void *arg, char *err, size_t errlen);
+/* Ask a started probe to give up soon (a peer gone, shutdown). */
+void		 admin_probe_cancel(struct admin_probe *);
+/* Joins a started probe's thread first; NULL is a no-op. */
+void		 admin_probe_free(struct admin_probe *);
 
 /* admin-param.c: strict parameter checks; messages name the field. */
 #define ADMIN_PARAM_REQUIRED	0x1
@@ -1326,9 +1387,10 @@ int	 probe_provider(const struct store_provider *, const struct vault *,
 /*
  * Whether the backend serves model_id (its list, else GET /models/{id} on
  * OpenAI-style servers): 0 yes, 1 no, -1 could not tell; err says why.
+ * cancel as for probe_provider().
  */
 int	 probe_model_served(const struct store_provider *,
-	    const struct vault *, const char *model_id, char *err,
-	    size_t errlen);
+	    const struct vault *, const char *model_id, const int *cancel,
+	    char *err, size_t errlen);
 
 #endif

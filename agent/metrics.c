@@ -20,6 +20,20 @@
 #include "xmalloc.h"
 
 #define METRICS_MAX_SERIES	4096
+/*
+ * A domain's series are its models (an operator deploys them) times the
+ * error codes they met: far below this for real use. The cap keeps one
+ * tenant from taking more than a sixteenth of the table, whatever it
+ * sends; past it, new models of that domain count as METRICS_OTHER.
+ */
+#define METRICS_DOMAIN_SERIES	256
+/*
+ * Model labels for what has no series of its own: keys that named no
+ * model (model_not_found: any string a client makes up) and a domain's
+ * models past its cap. Neither can be a model key (admin-model.c).
+ */
+#define METRICS_UNKNOWN		"(unknown)"
+#define METRICS_OTHER		"(other)"
 
 /* Histogram bounds in milliseconds; +Inf is implied. */
 static const int64_t metrics_bounds[] = {
@@ -48,6 +62,7 @@ static pthread_mutex_t		 metrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct metrics_series	*metrics_series;
 static size_t			 metrics_nseries;
 static int			 metrics_full_logged;
+static int			 metrics_domain_full_logged;
 static struct metrics_histogram	 metrics_latency;
 static struct metrics_histogram	 metrics_ttft;
 static atomic_int		 metrics_streams;
@@ -65,18 +80,51 @@ metrics_observe(struct metrics_histogram *h, int64_t ms)
 	h->sum_ms += ms;
 }
 
-/* The series of (domain, model, error), made when new; NULL when full. */
+/* The series of (domain, model, error); *indomain: the domain's count. */
+static struct metrics_series *
+metrics_lookup(const char *domain_id, const char *model, const char *error,
+    size_t *indomain)
+{
+	struct metrics_series	*s;
+	size_t			 i;
+
+	*indomain = 0;
+	for (i = 0; i < metrics_nseries; i++) {
+		s = &metrics_series[i];
+		if (strcmp(s->domain_id, domain_id) != 0)
+			continue;
+		(*indomain)++;
+		if (s->error == error && strcmp(s->model, model) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * The series of (domain, model, error), made when new; NULL when the
+ * table is full. Unknown keys share one label, and a domain past its cap
+ * another, so no tenant can crowd out the others' series.
+ */
 static struct metrics_series *
 metrics_find(const struct trace *t, const char *error)
 {
 	const char		*model = t->model != NULL ? t->model : "";
 	struct metrics_series	*s;
-	size_t			 i;
+	size_t			 n;
 
-	for (i = 0; i < metrics_nseries; i++) {
-		s = &metrics_series[i];
-		if (s->error == error && strcmp(s->domain_id, t->domain_id) ==
-		    0 && strcmp(s->model, model) == 0)
+	if (t->error != NULL && strcmp(t->error, "model_not_found") == 0)
+		model = METRICS_UNKNOWN;
+	if ((s = metrics_lookup(t->domain_id, model, error, &n)) != NULL)
+		return s;
+	if (n >= METRICS_DOMAIN_SERIES && strcmp(model, METRICS_OTHER) != 0) {
+		if (!metrics_domain_full_logged++)
+			log_warnx("metrics: domain %s has %d series; its"
+			    " further models are counted as model=\"%s\"",
+			    t->domain_id, METRICS_DOMAIN_SERIES,
+			    METRICS_OTHER);
+		model = METRICS_OTHER;
+		if ((s = metrics_lookup(t->domain_id, model, error, &n)) !=
+		    NULL)
 			return s;
 	}
 	if (metrics_nseries == METRICS_MAX_SERIES) {

@@ -1,7 +1,8 @@
 /*
  * A provider's health check and model list: GET its model list with its
- * credential, one blocking libcurl call (connect 3 s, total 5 s). The admin
- * thread runs it for an operator's command, health.c on its own thread.
+ * credential, one blocking libcurl call (connect 3 s, total 5 s). The
+ * daemon never runs it on a loop: admin-probe.c runs it on a thread for an
+ * operator's command, health.c on its own thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +228,7 @@ probe_listed(char **names, size_t n, const char *id, int ollama)
  */
 int
 probe_model_served(const struct store_provider *p, const struct vault *vault,
-    const char *model_id, char *err, size_t errlen)
+    const char *model_id, const int *cancel, char *err, size_t errlen)
 {
 	struct probe_body	 body;
 	char			**names, *esc, *path;
@@ -237,7 +238,7 @@ probe_model_served(const struct store_provider *p, const struct vault *vault,
 	CURL			*h;
 
 	ollama = strcmp(p->driver, "ollama") == 0;
-	if (probe_provider(p, vault, NULL, &names, &n, &latency, err,
+	if (probe_provider(p, vault, cancel, &names, &n, &latency, err,
 	    errlen) != 0)
 		return -1;
 	listed = probe_listed(names, n, model_id, ollama);
@@ -255,7 +256,7 @@ probe_model_served(const struct store_provider *p, const struct vault *vault,
 		}
 		xasprintf(&path, "/models/%s", esc);
 		curl_free(esc);
-		i = probe_get(p, vault, path, NULL, &body, &status, &latency,
+		i = probe_get(p, vault, path, cancel, &body, &status, &latency,
 		    err, errlen);
 		free(path);
 		free(body.data);

@@ -256,6 +256,12 @@ rpc_client_parse_line(struct rpc_client *rc, size_t linelen, char *err,
 {
 	cJSON	*msg;
 
+	/* Our agent never sends one: a string cut short would mislead. */
+	if (rpc_json_find_nul(rc->buf, linelen) != NULL) {
+		rpc_client_consume(rc, linelen);
+		snprintf(err, errlen, "reply holds a NUL character (\\u0000)");
+		return NULL;
+	}
 	msg = cJSON_ParseWithLength(rc->buf, linelen);
 	rpc_client_consume(rc, linelen);
 	if (msg == NULL) {

@@ -1,5 +1,9 @@
-/* The admin protocol's error table: code, stable name, cubectl exit status. */
+/*
+ * The admin protocol's error table (code, stable name, cubectl exit
+ * status) and the check both ends make of a line's strings.
+ */
 #include <stddef.h>
+#include <string.h>
 
 #include "rpc.h"
 
@@ -39,4 +43,29 @@ rpc_error_name(int code)
 		if (rpc_errors[i].code == code)
 			return rpc_errors[i].name;
 	return "error";
+}
+
+const char *
+rpc_json_find_nul(const char *s, size_t len)
+{
+	const char	*raw;
+	size_t		 i;
+	int		 in_string = 0;
+
+	if ((raw = memchr(s, '\0', len)) != NULL)
+		return raw;
+	for (i = 0; i < len; i++) {
+		if (!in_string) {
+			in_string = s[i] == '"';
+			continue;
+		}
+		if (s[i] == '"')
+			in_string = 0;
+		else if (s[i] == '\\') {
+			if (len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
+				return s + i;
+			i++;	/* the escaped character, whatever it is */
+		}
+	}
+	return NULL;
 }

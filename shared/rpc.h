@@ -35,6 +35,13 @@
 int		 rpc_error_exit_status(int code);
 /* A short stable name for an error code ("not_found"), for -o json. */
 const char	*rpc_error_name(int code);
+/*
+ * Where a JSON text holds a NUL character: a raw 0 byte, or a \u0000
+ * escape inside a string or key (an escaped backslash before "u0000" is
+ * not one). cJSON ends its strings there, so "ev\u0000il" would become
+ * "ev": both ends refuse such text instead. NULL when there is none.
+ */
+const char	*rpc_json_find_nul(const char *text, size_t len);
 
 /*
  * rpc-client.c: the calling side over a connected transport. One call at

@@ -328,11 +328,15 @@ document_new(void)
 cJSON *
 document_parse(const char *text, size_t len, char *err, size_t errlen)
 {
-	const char	*end = NULL, *p;
-	cJSON		*doc;
+	const char	*end = NULL, *nul, *p;
+	cJSON		*doc = NULL;
 	size_t		 line = 1, col = 1;
 
-	doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	/* cJSON would cut "ev\u0000il" to "ev": say so instead. */
+	if ((nul = rpc_json_find_nul(text, len)) != NULL)
+		end = nul;
+	else
+		doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (doc != NULL) {
 		for (; end < text + len; end++)
 			if (strchr(" \t\r\n", *end) == NULL)
@@ -351,7 +355,8 @@ document_parse(const char *text, size_t len, char *err, size_t errlen)
 			col++;
 	}
 	snprintf(err, errlen, "line %zu, column %zu: %s", line, col,
-	    doc != NULL ? "text after the document" : "not valid JSON");
+	    doc != NULL ? "text after the document" : nul != NULL ?
+	    "a NUL character (\\u0000) in a string" : "not valid JSON");
 	return NULL;
 }
 

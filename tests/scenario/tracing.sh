@@ -177,6 +177,8 @@ check_eq "a bad time is a usage error" 2 "$(ctl usage -d acme --since yesterday 
 m=$(curl -sS -m 5 "http://127.0.0.1:$METRICS_PORT/metrics")
 check_contains "metrics: requests by domain and model" 'cube_requests_total{domain="acme",model="chat"} 3' "$m"
 check_contains "metrics: errors by code" 'cube_errors_total{domain="acme",model="off",code="model_inactive"} 1' "$m"
+check_contains "metrics: keys naming no model share one label" 'cube_errors_total{domain="acme",model="(unknown)",code="model_not_found"} 1' "$m"
+check_not_contains "metrics: no series of its own for such a key" 'model="nope"' "$m"
 check_contains "metrics: cached tokens" 'cube_tokens_total{domain="acme",model="cached",kind="cached"} 3' "$m"
 check_contains "metrics: spend, exact" 'cube_spend_usd_total{domain="acme",model="cached"} 0.000002325' "$m"
 check_contains "metrics: latency histogram" 'cube_request_duration_seconds_bucket{le="+Inf"}' "$m"

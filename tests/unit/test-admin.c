@@ -267,6 +267,68 @@ test_envelope(void **state)
 	cJSON_Delete(r);
 }
 
+/*
+ * A NUL in any string or key, escaped or raw, is refused before the
+ * method runs: cJSON would cut "ev\u0000il" to "ev".
+ */
+static void
+test_nul(void **state)
+{
+	static const char	 rawnul[] = "{\"jsonrpc\":\"2.0\",\"id\":3,"
+	    "\"method\":\"domain.create\",\"params\":{\"name\":\"ev\0il\"}}";
+	struct fixture		*f = *state;
+	cJSON			*r;
+	char			*out;
+
+	expect_error(call(f, "domain.create", "{\"name\":\"ev\\u0000il\"}"),
+	    RPC_INVALID_PARAMS, "NUL");
+	/* In a key: "name\u0000x" would read as "name". */
+	expect_error(call(f, "domain.create", "{\"name\\u0000x\":\"evil\"}"),
+	    RPC_INVALID_PARAMS, "NUL");
+	/* In the method, in an unused member, nested in an array. */
+	expect_error(raw(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"domain.create\\u0000x\",\"params\":{\"name\":\"evil\"}}"),
+	    RPC_INVALID_PARAMS, "NUL");
+	expect_error(raw(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"status\",\"x\":\"\\u0000\"}"), RPC_INVALID_PARAMS, "NUL");
+	expect_error(call(f, "token.create", "{\"domain\":\"acme\","
+	    "\"models\":[\"a\",\"b\\u0000\"]}"), RPC_INVALID_PARAMS, "NUL");
+	/* A raw NUL byte is refused the same way. */
+	out = admin_handle(&f->agent, NULL, rawnul, sizeof(rawnul) - 1);
+	assert_non_null(out);
+	r = cJSON_Parse(out);
+	free(out);
+	assert_int_equal(cJSON_GetObjectItem(r, "id")->valueint, 3);
+	expect_error(r, RPC_INVALID_PARAMS, "NUL");
+	/* A string id may be cut: it is not echoed. A number is. */
+	r = raw(f, "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000b\",\"method\":"
+	    "\"status\"}");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(r, "id")));
+	expect_error(r, RPC_INVALID_PARAMS, "NUL");
+	/* A notification gets no reply and does nothing. */
+	assert_null(raw(f, "{\"jsonrpc\":\"2.0\",\"method\":"
+	    "\"domain.create\",\"params\":{\"name\":\"ev\\u0000il\"}}"));
+	r = call(f, "domain.list", "{}");
+	assert_int_equal(cJSON_GetArraySize(ok(r)), 0);
+	cJSON_Delete(r);
+
+	/* An escaped backslash before "u0000" is an ordinary string. */
+	expect_error(raw(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"nope\\\\u0000\"}"), RPC_METHOD_NOT_FOUND, "nope\\u0000");
+	r = call(f, "domain.create", "{\"name\":\"acme\"}");
+	ok(r);
+	cJSON_Delete(r);
+	r = call(f, "guardrail.create", "{\"domain\":\"acme\",\"key\":\"w\","
+	    "\"kind\":\"pii\",\"action\":\"redact\","
+	    "\"description\":\"a\\\\u0000b\"}");
+	assert_string_equal(str(ok(r), "description"), "a\\u0000b");
+	cJSON_Delete(r);
+	/* An escaped backslash, then an escaped NUL: refused. */
+	expect_error(call(f, "guardrail.edit", "{\"domain\":\"acme\","
+	    "\"key\":\"w\",\"description\":\"a\\\\\\u0000b\"}"),
+	    RPC_INVALID_PARAMS, "NUL");
+}
+
 static void
 test_status(void **state)
 {
@@ -1405,6 +1467,7 @@ main(void)
 		cmocka_unit_test(test_audit_diff),
 		cmocka_unit_test(test_peer_allowed),
 		cmocka_unit_test_setup_teardown(test_envelope, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nul, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_providers_models_tokens,

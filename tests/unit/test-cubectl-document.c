@@ -89,6 +89,11 @@ test_refuses(void **state)
 	check("{\"cube_export\":1,\"domains\":[", NULL, "line 1, column 28");
 	check("{\"cube_export\":1,\"domains\":[]} x", NULL,
 	    "text after the document");
+	/* cJSON would cut the name to "ev"; an escaped backslash is fine. */
+	check("{\"cube_export\":1,\"domains\":[{\"name\":\"ev\\u0000il\"}]}",
+	    NULL, "line 1, column 40: a NUL character");
+	check("{\"cube_export\":1,\"domains\":[{\"name\":\"ev\\\\u0000il\"}]}",
+	    NULL, "domains[0].name");
 	check("[]", NULL, "expected an object");
 	check("{\"domains\":[]}", NULL, "document: missing \"cube_export\"");
 	check("{\"cube_export\":2,\"domains\":[]}", NULL, "cube_export: 2 is"

@@ -572,6 +572,12 @@ respond_garbage(struct server *s, int fd, double id, const char *method)
 		send_fmt(fd, "{\"id\":%.0f,\"result\":1}\n", id);
 	else if (strcmp(method, "empty") == 0)
 		send_fmt(fd, "{\"jsonrpc\":\"2.0\",\"id\":%.0f}\n", id);
+	else if (strcmp(method, "nul") == 0)
+		send_fmt(fd, "{\"jsonrpc\":\"2.0\",\"id\":%.0f,\"result\":"
+		    "{\"name\":\"ev\\u0000il\"}}\n", id);
+	else if (strcmp(method, "backslash") == 0)
+		send_fmt(fd, "{\"jsonrpc\":\"2.0\",\"id\":%.0f,\"result\":"
+		    "{\"name\":\"ev\\\\u0000il\"}}\n", id);
 	else
 		send_fmt(fd, "{\"jsonrpc\":\"2.0\",\"id\":%.0f,\"error\":"
 		    "{\"code\":\"x\"}}\n", id);
@@ -596,6 +602,33 @@ test_garbage(void **state)
 		assert_null(result);
 		stop(s, rc);
 	}
+}
+
+/* A reply whose string cJSON would cut at a NUL is refused, whole. */
+static void
+test_nul(void **state)
+{
+	struct server		*s = *state;
+	struct rpc_client	*rc;
+	cJSON			*result;
+	char			 err[256];
+	int			 code;
+
+	rc = start(s, respond_garbage, 5000);
+	assert_int_equal(call(rc, "nul", &result, &code, err, sizeof(err)),
+	    RPC_CLIENT_PROTOCOL);
+	assert_null(result);
+	assert_non_null(strstr(err, "NUL"));
+	stop(s, rc);
+
+	/* An escaped backslash before "u0000" is ordinary text. */
+	rc = start(s, respond_garbage, 5000);
+	assert_int_equal(call(rc, "backslash", &result, &code, err,
+	    sizeof(err)), RPC_CLIENT_OK);
+	assert_string_equal(cJSON_GetObjectItem(result, "name")->valuestring,
+	    "ev\\u0000il");
+	cJSON_Delete(result);
+	stop(s, rc);
 }
 
 static void
@@ -629,6 +662,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nul, setup, teardown),
 		cmocka_unit_test(test_exit_statuses),
 	};
 
