@@ -138,7 +138,7 @@ $(BIN)/cube-tui: $(call obj,$(TUI_MAIN)) $(LIBTUI) $(LIBCTL) $(LIBSHARED)
 $(BIN)/fake-llm: $(call obj,$(FAKE_LLM_SRCS)) $(LIBSHARED)
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent $(LIBS_SHARED)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent -lz $(LIBS_SHARED)
 
 # Unit tests link every library; archives pull in only what a test uses.
 $(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBTUI) $(LIBCTL) \
