@@ -55,6 +55,7 @@ static const struct exchange_opt {
 	{ "cached", offsetof(struct fake_opts, cached), 0, INT_MAX },
 	{ "ratelimit", offsetof(struct fake_opts, ratelimit), 0, 2 },
 	{ "flood", offsetof(struct fake_opts, flood), 0, EXCHANGE_MAX_FLOOD },
+	{ "close", offsetof(struct fake_opts, close), 0, 1 },
 };
 
 /* The string model options. */
@@ -558,6 +559,8 @@ exchange_send(struct exchange *ex, int status, cJSON *json)
 	free(ct);
 	if (ex->opts.encoding != NULL)
 		evhttp_add_header(out, "Content-Encoding", ex->opts.encoding);
+	if (ex->opts.close)
+		evhttp_add_header(out, "Connection", "close");
 	exchange_ratelimit_headers(ex, out);
 	evhttp_send_reply(ex->req, status, wire_reason(status), buf);
 	evbuffer_free(buf);

@@ -26,8 +26,9 @@ struct evhttp_request;
 /*
  * Behaviour chosen by the request's model string, "name;key=value;...":
  * text, echo, chunks, first_byte_delay_ms, chunk_delay_ms, status,
- * reset_after, usage, cached, and a hostile backend's ways: ctype,
- * encoding, error_body, raw, ratelimit, flood. Unknown keys are ignored.
+ * reset_after, usage, cached, close, and a hostile backend's ways:
+ * ctype, encoding, error_body, raw, ratelimit, flood. Unknown keys are
+ * ignored.
  */
 struct fake_opts {
 	char	*text;			/* answer, '_' already a space; or NULL */
@@ -37,6 +38,7 @@ struct fake_opts {
 	char	*raw;			/* a head written by hand: cr, nul, ctl, lf, long */
 	int	 ratelimit;		/* rate-limit headers, some hostile */
 	int	 flood;			/* a stream's event of N bytes, no end */
+	int	 close;			/* no keep-alive: close after the reply */
 	int	 echo;			/* answer = last user text */
 	int	 chunks;		/* content events in a stream */
 	int	 first_byte_delay_ms;
