@@ -514,22 +514,17 @@ proxy_on_data(void *arg, const char *data, size_t len)
 
 	if (call->trace != NULL && call->trace->ttft_ms < 0)
 		call->trace->ttft_ms = proxy_mono_ms() - call->start_ms;
-	if (call->nd != NULL) {
-		if (ndjson_feed(call->nd, data, len, proxy_relay_line,
-		    call) == 0)
-			return 0;
-		if (!call->blocked)
-			call->cut = "the model's backend sent a line larger"
-			    " than the gateway takes";
-		return -1;
-	}
 	if (call->relaying) {
-		if (sse_feed(call->sse, data, len, proxy_relay_event,
-		    call) == 0)
+		if ((call->nd != NULL ? ndjson_feed(call->nd, data, len,
+		    proxy_relay_line, call) : sse_feed(call->sse, data, len,
+		    proxy_relay_event, call)) == 0)
 			return 0;
+		/* Unless a guardrail ended it, an event outgrew the limit. */
 		if (!call->blocked)
-			call->cut = "the model's backend sent an event larger"
-			    " than the gateway takes";
+			call->cut = call->nd != NULL ? "the model's backend"
+			    " sent a line larger than the gateway takes" :
+			    "the model's backend sent an event larger than"
+			    " the gateway takes";
 		return -1;
 	}
 	/* An error's body is read only to retell it: a little is enough. */
