@@ -228,7 +228,7 @@ static void
 upstream_head_line(struct upstream *u, const char *buf, size_t len)
 {
 	struct upstream_header	*h;
-	size_t			 n;
+	size_t			 n, i;
 
 	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
 		upstream_head_reset(u);
@@ -251,6 +251,9 @@ upstream_head_line(struct upstream *u, const char *buf, size_t len)
 	h = &u->relay[u->resp.nrelay];
 	if (!upstream_header_relayed(buf, len, h))
 		return;
+	for (i = 0; i < u->resp.nrelay; i++)
+		if (strcmp(u->relay[i].name, h->name) == 0)
+			return;		/* the first of each name */
 	n = strlen(h->name) + strlen(h->value) + 4;	/* ": " and CRLF */
 	if (u->relay_bytes + n > UPSTREAM_RELAY_BYTES)
 		return;

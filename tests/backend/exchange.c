@@ -507,6 +507,7 @@ exchange_ratelimit_headers(const struct exchange *ex, struct evkeyvalq *out)
 	if (ex->opts.ratelimit == 0)
 		return;
 	evhttp_add_header(out, "Retry-After", "7");
+	evhttp_add_header(out, "Retry-After", "3600");
 	evhttp_add_header(out, "retry-after-ms", "7000");
 	evhttp_add_header(out, "x-ratelimit-limit-requests", "60");
 	evhttp_add_header(out, "x-ratelimit-remaining-requests", "0");

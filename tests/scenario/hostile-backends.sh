@@ -189,6 +189,7 @@ check_eq "backend 429: its rate-limit headers passed on" "7 7000 60 0 7s" \
 check_eq "backend 429: nothing else, no overlong value" "ok no " \
     "$(fact head "$f") $(fact leak "$f") $(fact h.x-ratelimit-overlong "$f")"
 check_not_contains "backend 429: no cookie" "backend_session" "$r"
+check_eq "backend 429: the first Retry-After only" 1 "$(grep -ci '^retry-after:' <<<"$r")"
 deploy fake flooded 'fake-chat;status=429;ratelimit=2'
 r=$(chat flooded $V1)
 n=$(printf '%s' "$r" | sed '/^$/q' | grep -ci '^x-ratelimit-')
