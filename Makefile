@@ -61,7 +61,8 @@ AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c a
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
 AGENT_PATH_SRCS := agent/config.c agent/scrub.c agent/trace.c agent/meter.c agent/limit.c agent/metrics.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c \
-	agent/attestation-queue.c agent/attestation-http.c
+	agent/attestation-queue.c agent/attestation-http.c \
+	agent/upstream-header.c agent/backend-error.c
 AGENT_MAIN := agent/main.c
 
 # tui/: cubectl, and cube-tui (which links cubectl's library for its
@@ -138,7 +139,7 @@ $(BIN)/cube-tui: $(call obj,$(TUI_MAIN)) $(LIBTUI) $(LIBCTL) $(LIBSHARED)
 $(BIN)/fake-llm: $(call obj,$(FAKE_LLM_SRCS)) $(LIBSHARED)
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent $(LIBS_SHARED)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent -lz $(LIBS_SHARED)
 
 # Unit tests link every library; archives pull in only what a test uses.
 $(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBTUI) $(LIBCTL) \
@@ -245,6 +246,15 @@ build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
 	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
 	    -o $@ $(filter %.c,$^) -lpcre2-8 -lcjson
+# What a backend's answer may carry to a client: headers and error bodies.
+build/fuzz/fuzz-backend-answer: tests/fuzz/fuzz-backend-answer.c \
+	agent/upstream-header.c agent/backend-error.c agent/api-error.c \
+	agent/ollama.c agent/jscan.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
+	    -o $@ $(filter %.c,$^) -lcjson
 # The HTTP server needs libevent, so it has its own link line.
 build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
 	agent/jscan.c shared/xmalloc.c shared/log.c

@@ -338,7 +338,7 @@ admin_model_preflight(struct agent *agent, const struct store_domain *d,
 		if (probe->rc != 0)
 			admin_model_failed(failed, sizeof(failed), "model"
 			    " served: %s%s (force skips this check)",
-			    probe->rc == -1 ? "cannot ask the backend: " : "",
+			    probe->rc < 0 ? "cannot ask the backend: " : "",
 			    probe->why);
 	}
 	store_provider_clear(&p);

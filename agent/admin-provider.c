@@ -266,6 +266,12 @@ admin_provider_probe(struct agent *agent, struct store_provider *p,
 
 	if ((probe = admin_probe_need(reply, kind, p, NULL)) == NULL)
 		return NULL;
+	/* Our own shortage says nothing of the provider: keep its status. */
+	if (probe->rc == PROBE_LOCAL) {
+		admin_reply_error(reply, RPC_FAILED, "provider '%s': %s", p->name,
+		    probe->why);
+		return NULL;
+	}
 	free(p->status);
 	free(p->error);
 	p->status = xstrdup(probe->rc == 0 ? "active" : "errored");

@@ -481,18 +481,57 @@ void		 http_stream_end(struct http_request *);
  * upstream.c: requests to backends through libcurl's multi interface,
  * driven by the worker's event_base. Callbacks never run after
  * upstream_cancel(); on_done is the last call and frees the transfer.
+ * Backends are untrusted: the agent asks for no content coding (libcurl
+ * decodes gzip and deflate that come anyway), and of the answer's headers
+ * only a validated media type and, for a 429, a few rate-limit headers
+ * reach the caller.
  */
 enum upstream_result {
 	UPSTREAM_OK,
 	UPSTREAM_ERROR,		/* refused, reset, bad response: 502 */
 	UPSTREAM_TIMEOUT,	/* connect, first byte or idle: 504 */
+	UPSTREAM_BAD_ANSWER,	/* an answer that cannot be read: 502 */
+	UPSTREAM_LOCAL,		/* this machine ran out of fds or memory: 503 */
+};
+
+#define UPSTREAM_MEDIA_TYPE_MAX	128	/* bytes of a relayed Content-Type */
+#define UPSTREAM_RELAY_MAX	8	/* headers relayed from one answer */
+#define UPSTREAM_RELAY_NAME_MAX	40
+#define UPSTREAM_RELAY_VALUE_MAX 64
+#define UPSTREAM_RELAY_BYTES	512	/* all relayed lines together */
+
+/*
+ * A response header worth relaying, validated: a lower-case token for its
+ * name, visible ASCII and inner spaces for its value.
+ */
+struct upstream_header {
+	char	 name[UPSTREAM_RELAY_NAME_MAX + 1];
+	char	 value[UPSTREAM_RELAY_VALUE_MAX + 1];
+};
+
+/* The final response's head, as far as it may reach a client. */
+struct upstream_response {
+	long			 status;
+	/* A valid media type (type/subtype[; params]), or NULL. */
+	const char		*content_type;
+	/* Retry-After, retry-after-ms and x-ratelimit-*, in arrival order. */
+	const struct upstream_header *relay;
+	size_t			 nrelay;
 };
 
 struct upstream_cb {
-	/* Response headers are in; status and Content-Type (may be NULL). */
-	void	(*on_response)(void *, long status, const char *content_type);
-	/* Body bytes as they arrive; non-zero aborts with UPSTREAM_ERROR. */
+	/*
+	 * The answer's head is in (after the first decoded body byte when
+	 * the answer is content-coded, so a coding that cannot be decoded
+	 * ends in on_done before it). The response lives until on_done.
+	 */
+	void	(*on_response)(void *, const struct upstream_response *);
+	/* Body bytes, decoded, as they arrive; non-zero aborts the transfer. */
 	int	(*on_data)(void *, const char *, size_t);
+	/*
+	 * why is for the log; for UPSTREAM_BAD_ANSWER and UPSTREAM_LOCAL it
+	 * names no backend address and may be shown to the client.
+	 */
 	void	(*on_done)(void *, enum upstream_result, const char *why);
 };
 
@@ -503,7 +542,9 @@ struct upstream_pool *upstream_pool_new(struct event_base *,
 void		 upstream_pool_free(struct upstream_pool *);
 /*
  * POST body (not copied: it must outlive the transfer) to url as JSON,
- * with auth (a header list node, may be NULL) as the last header.
+ * with auth (a header list node, may be NULL) as the last header. Never
+ * fails: a transfer that cannot start ends in on_done (UPSTREAM_LOCAL) on
+ * a later loop pass.
  */
 struct upstream	*upstream_start(struct upstream_pool *, const char *url,
 		    struct curl_slist *auth, const char *body, size_t len,
@@ -511,6 +552,32 @@ struct upstream	*upstream_start(struct upstream_pool *, const char *url,
 void		 upstream_pause(struct upstream *);
 void		 upstream_resume(struct upstream *);
 void		 upstream_cancel(struct upstream *);
+/* An errno that says this machine, not the backend, ran short (EMFILE...). */
+int		 upstream_errno_local(int);
+/*
+ * A transfer that failed with rc on easy: did this machine run short?
+ * socket_errno is what CURLOPT_OPENSOCKETFUNCTION saw (0: nothing).
+ */
+int		 upstream_failed_locally(CURL *easy, CURLcode rc,
+		    int socket_errno);
+/* CURLOPT_OPENSOCKETFUNCTION: socket(), keeping its errno in *(int *)arg. */
+curl_socket_t	 upstream_open_socket(void *arg, curlsocktype,
+		    struct curl_sockaddr *);
+
+/*
+ * upstream-header.c: which of a backend's response headers may reach a
+ * client. Each takes a header line as libcurl hands it ("Name: value",
+ * CRLF or not) and fills what it keeps; 1 when it did, 0 otherwise.
+ */
+/* Content-Type: a media type of at most UPSTREAM_MEDIA_TYPE_MAX bytes. */
+int	 upstream_header_media_type(const char *line, size_t len,
+	    char out[UPSTREAM_MEDIA_TYPE_MAX + 1]);
+/* Retry-After, retry-after-ms, x-ratelimit-*: bounded and checked. */
+int	 upstream_header_relayed(const char *line, size_t len,
+	    struct upstream_header *);
+/* Content-Encoding's codings, lower case, at most outlen - 1 bytes. */
+int	 upstream_header_coding(const char *line, size_t len, char *out,
+	    size_t outlen);
 
 /* worker.c: N event loops sharing the inference port with SO_REUSEPORT. */
 struct worker {
@@ -686,6 +753,7 @@ enum api_error {
 };
 int	 api_error_status(enum api_error);
 const char *api_error_code(enum api_error);	/* "model_inactive", static */
+const char *api_error_type(enum api_error);	/* "api_error", static */
 /* Render the error body into buf (always NUL-terminated); returns its length. */
 size_t	 api_error_body(char *buf, size_t len, enum api_error,
 	    const char *param, const char *message);
@@ -710,6 +778,18 @@ void	 ollama_tags(struct http_request *, const struct reg_domain *,
 	    const struct reg_token *);
 size_t	 ollama_error_body(char *, size_t, const char *message);
 void	 ollama_error_reply(struct http_request *, enum api_error,
+	    const char *message);
+
+/*
+ * backend-error.c: a backend's error answer in the route's error shape:
+ * its own message (type, param, code) when body is an OpenAI, vLLM or
+ * Ollama error object, else fallback's with message; Ollama's shape when
+ * ollama. Never the backend's raw bytes. Writes at most len - 1 bytes and
+ * a NUL (BACKEND_ERROR_BODY_MAX always fits); returns the length.
+ */
+#define BACKEND_ERROR_BODY_MAX	16384
+size_t	 backend_error_body(char *buf, size_t len, int ollama,
+	    const char *body, size_t body_len, enum api_error fallback,
 	    const char *message);
 
 /*
@@ -925,6 +1005,7 @@ enum trace_step {
 	TRACE_STEP_LIMIT,
 	TRACE_STEP_UPSTREAM,
 	TRACE_STEP_OUTPUT_GUARDRAIL,
+	TRACE_STEP_GATEWAY,		/* the agent itself ran short (EMFILE...) */
 };
 
 struct trace {
@@ -1159,7 +1240,8 @@ struct admin_probe {
 	struct store_provider	 provider;	/* as probed; sealed key only */
 	char			*model_id;	/* ADMIN_PROBE_SERVED */
 	/* The outcome, once it ran. */
-	int			 rc;	/* 0 ok; 1 not served; -1 failed */
+	int			 rc;	/* 0 ok; 1 not served; -1 failed;
+					   PROBE_LOCAL: we are short */
 	char			 why[512];	/* rc != 0: never a secret */
 	long			 latency_ms;
 	char			**names;	/* ADMIN_PROBE_MODELS */
@@ -1379,8 +1461,11 @@ void		 health_stop(struct health *);
  * probe.c: a provider's health check and model list, one blocking libcurl
  * call (connect 3 s, total 5 s), aborted early once *cancel (when not NULL)
  * becomes nonzero. Fills names (caller frees each and the array) when names
- * is not NULL. Returns 0, or -1 with err: never a secret.
+ * is not NULL. Returns 0, or -1 with err: never a secret; PROBE_LOCAL when
+ * this machine ran out of descriptors or memory, which says nothing about
+ * the provider.
  */
+#define PROBE_LOCAL	-2
 int	 probe_provider(const struct store_provider *, const struct vault *,
 	    const int *cancel, char ***names, size_t *nnames, long *latency_ms,
 	    char *err, size_t errlen);

@@ -45,6 +45,12 @@ api_error_code(enum api_error e)
 	return api_errors[e].code;
 }
 
+const char *
+api_error_type(enum api_error e)
+{
+	return api_errors[e].type;
+}
+
 size_t
 api_error_body(char *buf, size_t len, enum api_error e, const char *param,
     const char *message)

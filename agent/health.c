@@ -3,6 +3,8 @@
  * a thread of its own probes each provider (so neither the admin socket nor
  * a worker ever waits on a backend); the main loop then records active or
  * errored in the store and republishes the snapshot when a status changed.
+ * A probe that fails because this machine ran out of descriptors or memory
+ * gives no verdict: the provider keeps its status until a check can run.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,10 +24,13 @@ struct health {
 	pthread_t		 thread;
 	int			 running;	/* a round is out on the thread */
 	int			 cancel;	/* atomic: stop probing */
+	int			 short_said;	/* the shortage is in the log */
 	/* One round: what was probed and what came of it. */
 	struct store_provider	*list;
 	size_t			 n;
 	char			**errors;	/* NULL: answered well */
+	char			*skipped;	/* 1: no verdict (local shortage) */
+	char			*short_why;	/* the last shortage, for the log */
 };
 
 static void
@@ -36,8 +41,12 @@ health_round_free(struct health *h)
 	for (i = 0; i < h->n; i++)
 		free(h->errors[i]);
 	free(h->errors);
+	free(h->skipped);
+	free(h->short_why);
 	store_provider_list_free(h->list, h->n);
 	h->errors = NULL;
+	h->skipped = NULL;
+	h->short_why = NULL;
 	h->list = NULL;
 	h->n = 0;
 }
@@ -50,12 +59,18 @@ health_run(void *arg)
 	char		 why[512];
 	long		 latency;
 	size_t		 i;
+	int		 rc;
 
 	for (i = 0; i < h->n; i++) {
 		if (__atomic_load_n(&h->cancel, __ATOMIC_RELAXED))
 			break;
-		if (probe_provider(&h->list[i], h->agent->vault, &h->cancel,
-		    NULL, NULL, &latency, why, sizeof(why)) != 0)
+		rc = probe_provider(&h->list[i], h->agent->vault, &h->cancel,
+		    NULL, NULL, &latency, why, sizeof(why));
+		if (rc == PROBE_LOCAL) {
+			h->skipped[i] = 1;
+			free(h->short_why);
+			h->short_why = xstrdup(why);
+		} else if (rc != 0)
 			h->errors[i] = xstrdup(why);
 	}
 	event_active(h->done, EV_READ, 0);
@@ -123,8 +138,16 @@ health_done(evutil_socket_t fd, short events, void *arg)
 	h->running = 0;
 	if (!__atomic_load_n(&h->cancel, __ATOMIC_RELAXED))
 		for (i = 0; i < h->n; i++)
-			changed |= health_record(h, &h->list[i],
-			    h->errors[i]);
+			if (!h->skipped[i])
+				changed |= health_record(h, &h->list[i],
+				    h->errors[i]);
+	/* Said once per shortage, not once per provider and round. */
+	if (h->short_why != NULL && !h->short_said)
+		log_warnx("health: %s; provider checks skipped, statuses kept"
+		    " until this machine recovers", h->short_why);
+	else if (h->short_why == NULL && h->short_said)
+		log_info("health: provider checks run again");
+	h->short_said = h->short_why != NULL;
 	health_round_free(h);
 	if (changed && registry_reload(h->agent->store, h->agent->vault, err,
 	    sizeof(err)) != 0)
@@ -152,6 +175,7 @@ health_tick(evutil_socket_t fd, short events, void *arg)
 	if (h->n == 0)
 		return;
 	h->errors = xcalloc(h->n, sizeof(*h->errors));
+	h->skipped = xcalloc(h->n, sizeof(*h->skipped));
 	if ((rc = pthread_create(&h->thread, NULL, health_run, h)) != 0) {
 		log_warnx("health: pthread_create: %s", strerror(rc));
 		health_round_free(h);

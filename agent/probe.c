@@ -2,7 +2,9 @@
  * A provider's health check and model list: GET its model list with its
  * credential, one blocking libcurl call (connect 3 s, total 5 s). The
  * daemon never runs it on a loop: admin-probe.c runs it on a thread for an
- * operator's command, health.c on its own thread.
+ * operator's command, health.c on its own thread. This machine running out
+ * of descriptors or memory is no verdict on the provider: that is
+ * PROBE_LOCAL, not a failure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +91,8 @@ probe_parse(const struct probe_body *b, int ollama, char ***names,
 
 /*
  * GET the provider's url + path with its credential. Returns 0 with the
- * HTTP status and the body (caller frees body->data), or -1 with err.
+ * HTTP status and the body (caller frees body->data), or -1 (PROBE_LOCAL
+ * when this machine ran short) with err.
  */
 static int
 probe_get(const struct store_provider *p, const struct vault *vault,
@@ -102,7 +105,7 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 	char			*url, cerr[CURL_ERROR_SIZE];
 	CURL			*h;
 	CURLcode		 rc;
-	int			 ret = -1;
+	int			 ret = -1, sock_errno = 0;
 
 	memset(body, 0, sizeof(*body));
 	*status = 0;
@@ -117,7 +120,9 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 	cerr[0] = '\0';
 
 	if ((h = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "cannot start a request (libcurl)");
+		snprintf(err, errlen, "this machine is out of resources:"
+		    " cannot start a request");
+		ret = PROBE_LOCAL;
 		goto out;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -127,9 +132,12 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)PROBE_TOTAL_MS);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, &head);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cube-agent/" CUBE_VERSION);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, upstream_open_socket);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &sock_errno);
 	if (cancel != NULL) {
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, probe_progress);
@@ -141,6 +149,16 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*latency_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (upstream_failed_locally(h, rc, sock_errno)) {
+		/* Not the backend's failure: no verdict on it. */
+		snprintf(err, errlen, "this machine is out of resources: %s",
+		    sock_errno != 0 ? strerror(sock_errno) : cerr[0] != '\0' ?
+		    cerr : curl_easy_strerror(rc));
+		free(body->data);
+		memset(body, 0, sizeof(*body));
+		ret = PROBE_LOCAL;
+		goto out;
+	}
 	if (rc != CURLE_OK) {
 		if (body->overflow)
 			snprintf(err, errlen, "the answer is larger than %d"
@@ -183,9 +201,10 @@ probe_provider(const struct store_provider *p, const struct vault *vault,
 		*names = NULL;
 		*nnames = 0;
 	}
-	if (probe_get(p, vault, path, cancel, &body, &status, latency_ms, err,
-	    errlen) != 0)
-		return -1;
+	if ((ret = probe_get(p, vault, path, cancel, &body, &status,
+	    latency_ms, err, errlen)) != 0)
+		return ret;
+	ret = -1;
 	if (status < 200 || status > 299) {
 		snprintf(err, errlen, "HTTP %ld from %s%s", status, path,
 		    status == 401 || status == 403 ? " (check the credential)" :

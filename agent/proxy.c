@@ -22,8 +22,10 @@
 
 #define PROXY_MAX_DEPTH		64
 #define PROXY_MAX_RESPONSE	(64 * 1024 * 1024)
+#define PROXY_MAX_ERROR_BODY	(64 * 1024)	/* of a backend's error */
 #define PROXY_MAX_EVENT		(4 * 1024 * 1024)
 #define PROXY_MAX_PROMPT_TEXT	(64 * 1024)	/* prompt kept in a trace */
+#define PROXY_MSG_LOCAL		"the gateway is out of resources; retry"
 
 /* One inference request from acceptance to the end of its reply. */
 struct proxy_call {
@@ -46,6 +48,8 @@ struct proxy_call {
 	size_t				 resp_len;
 	size_t				 resp_cap;
 	char				*resp_type;
+	char				*relay_headers;	/* a 429's, for the client */
+	const char			*cut;		/* why we cut the backend off */
 	struct trace			*trace;		/* NULL: not traced */
 	int64_t				 start_ms;	/* monotonic */
 	struct meter			 meter;
@@ -183,6 +187,7 @@ proxy_call_free(struct proxy_call *call)
 	free(call->body);
 	free(call->resp);
 	free(call->resp_type);
+	free(call->relay_headers);
 	free(call);
 }
 
@@ -315,13 +320,100 @@ proxy_model(struct http_request *r, const struct reg_domain *d,
 
 /* --- relaying the answer ------------------------------------------------- */
 
+/*
+ * How each way a transfer can fail is told: before the answer's head went
+ * out (a reply) or after (an error event ending the stream). A local
+ * shortage is the gateway's, not the backend's: 503 and a retry.
+ */
+static const struct proxy_failure {
+	enum api_error	 error;
+	enum trace_step	 step;
+	const char	*log;
+	const char	*before;
+	const char	*during;
+} proxy_failures[] = {
+	[UPSTREAM_ERROR] = { API_UPSTREAM_ERROR, TRACE_STEP_UPSTREAM,
+	    "upstream error", "the model's backend refused or dropped the"
+	    " connection", "the model's backend broke off the stream" },
+	[UPSTREAM_TIMEOUT] = { API_UPSTREAM_TIMEOUT, TRACE_STEP_UPSTREAM,
+	    "upstream timeout", "the model's backend did not answer in time",
+	    "the model's backend went silent mid-stream" },
+	[UPSTREAM_BAD_ANSWER] = { API_UPSTREAM_ERROR, TRACE_STEP_UPSTREAM,
+	    "unreadable answer", "the model's backend sent an answer the"
+	    " gateway cannot read", "the model's backend sent a stream the"
+	    " gateway cannot read" },
+	[UPSTREAM_LOCAL] = { API_UNAVAILABLE, TRACE_STEP_GATEWAY,
+	    "out of resources", PROXY_MSG_LOCAL, PROXY_MSG_LOCAL },
+};
+
+/*
+ * Backend statuses about the request itself, kept for the client with the
+ * backend's own error object when it sent one; any other is a 502.
+ */
+static const struct proxy_kept_status {
+	long		 status;
+	enum api_error	 error;		/* its shape when the body has none */
+} proxy_kept_statuses[] = {
+	{ 400, API_INVALID_REQUEST },
+	{ 413, API_REQUEST_TOO_LARGE },
+	{ 422, API_INVALID_REQUEST },
+	{ 429, API_RATE_LIMIT_EXCEEDED },
+};
+
+/*
+ * An error reply in the route's shape, traced: the backend's error object
+ * retold when backend is not NULL and holds one, else message.
+ */
 static void
-proxy_on_response(void *arg, long status, const char *ctype)
+proxy_reply_error(struct proxy_call *call, int status, enum api_error e,
+    enum trace_step step, const char *backend, size_t backend_len,
+    const char *extra, const char *message)
+{
+	char	body[BACKEND_ERROR_BODY_MAX];
+	size_t	n;
+
+	n = backend_error_body(body, sizeof(body), call->ollama, backend,
+	    backend_len, e, message);
+	call->trace->status = status;
+	call->trace->error = backend != NULL ?
+	    trace_error_intern("backend_error") : api_error_code(e);
+	call->trace->step = step;
+	http_reply(call->req, status, "application/json", body, n, extra);
+}
+
+/*
+ * "Name: value\r\n" lines of the rate-limit headers a backend's 429 came
+ * with (upstream-header.c checked each), for SDKs to back off by.
+ */
+static char *
+proxy_relay_headers(const struct upstream_response *resp)
+{
+	char	*s, *p;
+	size_t	 i, cap = 1;
+
+	if (resp->nrelay == 0)
+		return NULL;
+	for (i = 0; i < resp->nrelay; i++)
+		cap += strlen(resp->relay[i].name) +
+		    strlen(resp->relay[i].value) + 4;
+	p = s = xmalloc(cap);
+	for (i = 0; i < resp->nrelay; i++)
+		p += sprintf(p, "%s: %s\r\n", resp->relay[i].name,
+		    resp->relay[i].value);
+	return s;
+}
+
+static void
+proxy_on_response(void *arg, const struct upstream_response *resp)
 {
 	struct proxy_call	*call = arg;
+	const char		*ctype = resp->content_type;
+	long			 status = resp->status;
 
 	call->status = status;
 	call->guards.output = 1;
+	if (status == 429)
+		call->relay_headers = proxy_relay_headers(resp);
 	if (call->stream && status >= 200 && status < 300 && ctype != NULL &&
 	    strncasecmp(ctype, "text/event-stream", 17) == 0) {
 		call->relaying = 1;
@@ -347,6 +439,7 @@ proxy_on_response(void *arg, long status, const char *ctype)
 		http_stream_start(call->req, 200, "application/x-ndjson");
 		return;
 	}
+	/* upstream.c let only a valid media type through, if any. */
 	free(call->resp_type);
 	call->resp_type = xstrdup(ctype != NULL ? ctype : "application/json");
 }
@@ -417,15 +510,31 @@ static int
 proxy_on_data(void *arg, const char *data, size_t len)
 {
 	struct proxy_call	*call = arg;
+	size_t			 max = PROXY_MAX_RESPONSE;
 
 	if (call->trace != NULL && call->trace->ttft_ms < 0)
 		call->trace->ttft_ms = proxy_mono_ms() - call->start_ms;
-	if (call->nd != NULL)
-		return ndjson_feed(call->nd, data, len, proxy_relay_line, call);
-	if (call->relaying)
-		return sse_feed(call->sse, data, len, proxy_relay_event, call);
-	if (call->resp_len + len > PROXY_MAX_RESPONSE)
+	if (call->relaying) {
+		if ((call->nd != NULL ? ndjson_feed(call->nd, data, len,
+		    proxy_relay_line, call) : sse_feed(call->sse, data, len,
+		    proxy_relay_event, call)) == 0)
+			return 0;
+		/* Unless a guardrail ended it, an event outgrew the limit. */
+		if (!call->blocked)
+			call->cut = call->nd != NULL ? "the model's backend"
+			    " sent a line larger than the gateway takes" :
+			    "the model's backend sent an event larger than"
+			    " the gateway takes";
 		return -1;
+	}
+	/* An error's body is read only to retell it: a little is enough. */
+	if (call->status < 200 || call->status >= 300)
+		max = PROXY_MAX_ERROR_BODY;
+	if (call->resp_len + len > max) {
+		call->cut = "the model's backend sent an answer larger than the"
+		    " gateway takes";
+		return -1;
+	}
 	if (call->resp_len + len > call->resp_cap) {
 		call->resp_cap = (call->resp_len + len) * 2;
 		call->resp = xreallocarray(call->resp, 1, call->resp_cap);
@@ -435,41 +544,40 @@ proxy_on_data(void *arg, const char *data, size_t len)
 	return 0;
 }
 
-/* A backend error status, told to the client without backend internals. */
+/*
+ * A backend error status, told to the client in the route's error shape:
+ * what is about the request keeps its status (and a 429 its rate-limit
+ * headers); the rest is the gateway's 502. Never the backend's raw bytes.
+ */
 static void
 proxy_reply_backend_error(struct proxy_call *call)
 {
-	struct http_request	*r = call->req;
-	long			 st = call->status;
+	long	st = call->status;
+	char	msg[128];
+	size_t	i;
 
-	switch (st) {
-	case 400:
-	case 413:
-	case 422:
-	case 429:
-		/* About the request itself: the client needs the backend's words. */
-		http_reply(r, (int)st, call->resp_type, call->resp,
-		    call->resp_len, NULL);
-		call->trace->status = (int)st;
-		call->trace->error = trace_error_intern("backend_error");
-		call->trace->step = TRACE_STEP_UPSTREAM;
-		return;
-	case 401:
-	case 403:
-		log_warnx("provider %s rejected the credential (HTTP %ld)",
-		    call->model->provider->name, st);
-		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
-		    "the model's provider rejected the gateway's credential");
-		return;
-	case 404:
-		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
-		    "the model's backend does not serve it");
-		return;
-	default:
-		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
-		    "the model's backend answered HTTP %ld", st);
+	snprintf(msg, sizeof(msg), "the model's backend answered HTTP %ld",
+	    st);
+	for (i = 0; i < sizeof(proxy_kept_statuses) /
+	    sizeof(proxy_kept_statuses[0]); i++) {
+		if (proxy_kept_statuses[i].status != st)
+			continue;
+		proxy_reply_error(call, (int)st, proxy_kept_statuses[i].error,
+		    TRACE_STEP_UPSTREAM, call->resp != NULL ? call->resp : "",
+		    call->resp_len, st == 429 ? call->relay_headers : NULL,
+		    msg);
 		return;
 	}
+	if (st == 401 || st == 403) {
+		log_warnx("provider %s rejected the credential (HTTP %ld)",
+		    call->model->provider->name, st);
+		snprintf(msg, sizeof(msg), "the model's provider rejected the"
+		    " gateway's credential");
+	} else if (st == 404)
+		snprintf(msg, sizeof(msg), "the model's backend does not serve"
+		    " it");
+	proxy_reply_error(call, api_error_status(API_UPSTREAM_ERROR),
+	    API_UPSTREAM_ERROR, TRACE_STEP_UPSTREAM, NULL, 0, NULL, msg);
 }
 
 /* A whole answer, through the output guardrails. */
@@ -496,13 +604,55 @@ proxy_reply_answer(struct proxy_call *call)
 	free(out);
 }
 
+/* The transfer failed before the answer's head went out: say why. */
+static void
+proxy_reply_failure(struct proxy_call *call, enum upstream_result res,
+    const char *why)
+{
+	const struct proxy_failure	*f = &proxy_failures[res];
+	char				 msg[512];
+
+	if (call->cut != NULL)
+		snprintf(msg, sizeof(msg), "%s", call->cut);
+	else if (res == UPSTREAM_BAD_ANSWER)
+		snprintf(msg, sizeof(msg), "%s: %s", f->before, why);
+	else
+		snprintf(msg, sizeof(msg), "%s", f->before);
+	proxy_reply_error(call, api_error_status(f->error), f->error,
+	    f->step, NULL, 0, res == UPSTREAM_LOCAL ? "Retry-After: 1\r\n" :
+	    NULL, msg);
+}
+
+/* The stream's head is out: an error can only be said in the stream. */
+static void
+proxy_stream_failure(struct proxy_call *call, enum upstream_result res)
+{
+	const struct proxy_failure	*f = &proxy_failures[res];
+	const char			*said;
+	char				 ev[1200];
+	size_t				 n;
+
+	said = call->cut != NULL ? call->cut : f->during;
+	if (call->ollama) {
+		n = ollama_error_body(ev, sizeof(ev) - 1, said);
+		ev[n++] = '\n';
+		http_stream_write(call->req, ev, n);
+	} else {
+		n = api_error_body(ev + 6, sizeof(ev) - 8, f->error, NULL,
+		    said);
+		memcpy(ev, "data: ", 6);
+		memcpy(ev + 6 + n, "\n\n", 2);
+		http_stream_write(call->req, ev, n + 8);
+	}
+	call->trace->error = api_error_code(f->error);
+	call->trace->step = f->step;
+}
+
 static void
 proxy_on_done(void *arg, enum upstream_result res, const char *why)
 {
 	struct proxy_call	*call = arg;
 	struct http_request	*r = call->req;
-	char			 ev[512];
-	size_t			 n;
 
 	call->up = NULL;
 	r->on_abort = NULL;
@@ -516,9 +666,8 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		return;
 	}
 	if (res != UPSTREAM_OK)
-		log_warnx("upstream %s for model %s: %s", res ==
-		    UPSTREAM_TIMEOUT ? "timeout" : "error", call->model->key,
-		    why);
+		log_warnx("%s for model %s: %s", proxy_failures[res].log,
+		    call->model->key, call->cut != NULL ? call->cut : why);
 	if (call->relaying) {
 		/* An event the backend ended with a bare CR is still held. */
 		if (res == UPSTREAM_OK && call->nd != NULL)
@@ -540,39 +689,17 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 			if (outlen > 0)
 				http_stream_write(r, out, outlen);
 		}
-		/* Headers are out: an error can only be said in the stream. */
-		if (res != UPSTREAM_OK) {
-			const char	*said = res == UPSTREAM_TIMEOUT ?
-			    "the model's backend went silent mid-stream" :
-			    "the model's backend broke off the stream";
-
-			if (call->ollama) {
-				n = ollama_error_body(ev, sizeof(ev) - 1, said);
-				ev[n++] = '\n';
-				http_stream_write(r, ev, n);
-			} else {
-				n = api_error_body(ev + 6, sizeof(ev) - 8,
-				    res == UPSTREAM_TIMEOUT ?
-				    API_UPSTREAM_TIMEOUT : API_UPSTREAM_ERROR,
-				    NULL, said);
-				memcpy(ev, "data: ", 6);
-				memcpy(ev + 6 + n, "\n\n", 2);
-				http_stream_write(r, ev, n + 8);
-			}
-			call->trace->error = api_error_code(res ==
-			    UPSTREAM_TIMEOUT ? API_UPSTREAM_TIMEOUT :
-			    API_UPSTREAM_ERROR);
-			call->trace->step = TRACE_STEP_UPSTREAM;
-		}
+		if (res != UPSTREAM_OK)
+			proxy_stream_failure(call, res);
 		call->trace->status = 200;
 		http_stream_end(r);
-	} else if (res == UPSTREAM_TIMEOUT)
-		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_TIMEOUT,
-		    NULL, "the model's backend did not answer in time");
-	else if (res == UPSTREAM_ERROR)
-		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR, NULL,
-		    "the model's backend refused or dropped the connection");
-	else if (call->status >= 200 && call->status < 300) {
+	} else if (call->status >= 300 && (res == UPSTREAM_OK ||
+	    res == UPSTREAM_ERROR))
+		/* Its body cut short or broken off: the status still says it. */
+		proxy_reply_backend_error(call);
+	else if (res != UPSTREAM_OK)
+		proxy_reply_failure(call, res, why);
+	else if (call->status >= 200) {
 		if (call->ollama)
 			meter_ollama(&call->meter, call->resp, call->resp_len,
 			    call->route);

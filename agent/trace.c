@@ -38,6 +38,7 @@ static const char *const trace_steps[] = {
 	[TRACE_STEP_LIMIT] = "limit",
 	[TRACE_STEP_UPSTREAM] = "upstream",
 	[TRACE_STEP_OUTPUT_GUARDRAIL] = "output_guardrail",
+	[TRACE_STEP_GATEWAY] = "gateway",
 };
 
 /* Routes and error codes are kept as static strings, not copies. */

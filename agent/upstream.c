@@ -1,10 +1,21 @@
 /*
  * Requests to LLM backends: libcurl's multi interface driven by the
  * worker's event_base (curl's sockets and timer become libevent events).
- * Easy handles are reused, so connections to a backend stay warm.
+ * Easy handles are reused, so connections to a backend stay warm. Runs on
+ * each worker's loop. A backend's answer is untrusted: we ask for no
+ * content coding, let libcurl decode gzip and deflate that come anyway,
+ * and pass on only the headers upstream-header.c lets through. When this
+ * machine runs out of descriptors or memory, that is said as such, never
+ * blamed on the backend.
  */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -29,10 +40,22 @@ struct upstream {
 	void			*arg;
 	struct event		*timer;		/* first byte, then idle */
 	struct curl_slist	 headers[2];	/* + the caller's auth node */
-	int			 got_response;
+	int			 got_response;	/* the final head is in */
+	int			 told_response;	/* on_response ran */
 	int			 paused;
+	int			 socket_errno;	/* why socket() failed, or 0 */
+	CURLcode		 failed;	/* could not start: finish with it */
+	/* The head of the answer being read, as on_response will see it. */
+	struct upstream_response resp;
+	char			 ctype[UPSTREAM_MEDIA_TYPE_MAX + 1];
+	struct upstream_header	 relay[UPSTREAM_RELAY_MAX];
+	size_t			 relay_bytes;
+	char			 coding[48];	/* Content-Encoding, or "" */
+	int			 coded;		/* and it is not identity */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
+
+#define UPSTREAM_FD_HEADROOM	16
 
 /* Our socket bookkeeping, attached to curl's socket with curl_multi_assign. */
 struct upstream_sock {
@@ -189,25 +212,92 @@ upstream_pool_free(struct upstream_pool *pool)
 
 /* --- one transfer -------------------------------------------------------- */
 
-/* The blank line after the final headers: report status and type once. */
+/* A new head (a 1xx one came before, or this is the first): forget the last. */
+static void
+upstream_head_reset(struct upstream *u)
+{
+	u->ctype[0] = '\0';
+	u->coding[0] = '\0';
+	u->coded = 0;
+	u->resp.nrelay = 0;
+	u->relay_bytes = 0;
+}
+
+/* Keep what a header line may pass on: its media type, rate-limit headers. */
+static void
+upstream_head_line(struct upstream *u, const char *buf, size_t len)
+{
+	struct upstream_header	*h;
+	size_t			 n, i;
+
+	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+		upstream_head_reset(u);
+		return;
+	}
+	/* A Content-Type that is not a sane media type is no Content-Type. */
+	if (len > 13 && strncasecmp(buf, "content-type:", 13) == 0) {
+		if (!upstream_header_media_type(buf, len, u->ctype))
+			u->ctype[0] = '\0';
+		return;
+	}
+	if (len > 17 && strncasecmp(buf, "content-encoding:", 17) == 0) {
+		if (upstream_header_coding(buf, len, u->coding,
+		    sizeof(u->coding)))
+			u->coded = 1;
+		return;
+	}
+	if (u->resp.nrelay == UPSTREAM_RELAY_MAX)
+		return;
+	h = &u->relay[u->resp.nrelay];
+	if (!upstream_header_relayed(buf, len, h))
+		return;
+	for (i = 0; i < u->resp.nrelay; i++)
+		if (strcmp(u->relay[i].name, h->name) == 0)
+			return;		/* the first of each name */
+	n = strlen(h->name) + strlen(h->value) + 4;	/* ": " and CRLF */
+	if (u->relay_bytes + n > UPSTREAM_RELAY_BYTES)
+		return;
+	u->relay_bytes += n;
+	u->resp.nrelay++;
+}
+
+static void
+upstream_tell_response(struct upstream *u)
+{
+	u->told_response = 1;
+	u->cb->on_response(u->arg, &u->resp);
+}
+
+/*
+ * Each header line; the blank line after the final head reports it once.
+ * A content-coded answer is reported with its first decoded byte, so that
+ * a coding libcurl cannot decode fails before the client sees a status.
+ */
 static size_t
 upstream_header(char *buf, size_t size, size_t n, void *arg)
 {
 	struct upstream	*u = arg;
 	size_t		 len = size * n;
 	long		 status = 0;
-	char		*ctype = NULL;
 
-	if (u->got_response || len > 2 || (len > 0 && buf[0] != '\r' &&
-	    buf[0] != '\n'))
+	if (u->got_response)
+		return len;	/* trailers */
+	if (len > 2 || (len > 0 && buf[0] != '\r' && buf[0] != '\n')) {
+		upstream_head_line(u, buf, len);
 		return len;
+	}
 	curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200)	/* 100 Continue and friends */
+	if (status < 200) {	/* 100 Continue and friends */
+		upstream_head_reset(u);
 		return len;
-	curl_easy_getinfo(u->easy, CURLINFO_CONTENT_TYPE, &ctype);
+	}
 	u->got_response = 1;
+	u->resp.status = status;
+	u->resp.content_type = u->ctype[0] != '\0' ? u->ctype : NULL;
+	u->resp.relay = u->relay;
 	upstream_timer_arm(u, u->pool->cfg->idle_timeout_ms);
-	u->cb->on_response(u->arg, status, ctype);
+	if (!u->coded)
+		upstream_tell_response(u);
 	return len;
 }
 
@@ -219,6 +309,8 @@ upstream_write(char *data, size_t size, size_t n, void *arg)
 
 	if (!u->paused)
 		upstream_timer_arm(u, u->pool->cfg->idle_timeout_ms);
+	if (!u->told_response)
+		upstream_tell_response(u);
 	if (u->cb->on_data(u->arg, data, len) != 0)
 		return 0;	/* CURLE_WRITE_ERROR */
 	return len;
@@ -231,7 +323,73 @@ upstream_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	upstream_finish(u, CURLE_OPERATION_TIMEDOUT);
+	upstream_finish(u, u->failed != CURLE_OK ? u->failed :
+	    CURLE_OPERATION_TIMEDOUT);
+}
+
+int
+upstream_errno_local(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS;
+}
+
+curl_socket_t
+upstream_open_socket(void *arg, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+	int		*why = arg;
+	curl_socket_t	 s;
+
+	(void)purpose;
+	s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	*why = s == -1 ? errno : 0;
+	return s == -1 ? CURL_SOCKET_BAD : s;
+}
+
+/*
+ * Is this process short of descriptors? A transfer needs several (its
+ * socket, the resolver's pair, a wake-up pair), and a failed one has just
+ * given its own back: fewer than UPSTREAM_FD_HEADROOM free is short.
+ */
+static int
+upstream_fds_short(void)
+{
+	int	fds[UPSTREAM_FD_HEADROOM], n, i, e = 0;
+
+	for (n = 0; n < UPSTREAM_FD_HEADROOM; n++)
+		if ((fds[n] = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC,
+		    0)) == -1) {
+			e = errno;
+			break;
+		}
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	return upstream_errno_local(e);
+}
+
+/*
+ * Did a transfer fail because this machine ran short? Its own socket() or
+ * connect() says so; a name that would not resolve or a connection that
+ * would not open may be the resolver failing for want of a descriptor
+ * inside libcurl, which leaves no trace: then ask the machine.
+ */
+int
+upstream_failed_locally(CURL *easy, CURLcode rc, int socket_errno)
+{
+	long	os_errno = 0;
+
+	if (rc == CURLE_OK)
+		return 0;
+	if (rc == CURLE_OUT_OF_MEMORY || upstream_errno_local(socket_errno))
+		return 1;
+	if (rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST)
+		return 0;
+	/* OS_ERRNO is fresh only for a connect() that failed. */
+	if (rc == CURLE_COULDNT_CONNECT && easy != NULL &&
+	    curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno) ==
+	    CURLE_OK && upstream_errno_local((int)os_errno))
+		return 1;
+	return upstream_fds_short();
 }
 
 static CURL *
@@ -242,7 +400,7 @@ upstream_easy_get(struct upstream_pool *pool)
 	if (pool->nidle > 0)
 		return pool->idle[--pool->nidle];
 	if ((easy = curl_easy_init()) == NULL)
-		fatalx("%s: curl_easy_init", __func__);
+		return NULL;	/* out of memory: the caller answers 503 */
 	/* What never changes between transfers is set once per handle. */
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, upstream_write);
@@ -253,6 +411,13 @@ upstream_easy_get(struct upstream_pool *pool)
 	curl_easy_setopt(easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024);
+	/*
+	 * "Accept-Encoding: identity", and decode what comes coded anyway
+	 * (RFC 9110 allows it): the body is read as plain text.
+	 */
+	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "identity");
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
+	    upstream_open_socket);
 	return easy;
 }
 
@@ -279,6 +444,7 @@ upstream_start(struct upstream_pool *pool, const char *url,
 {
 	struct upstream	*u = xcalloc(1, sizeof(*u));
 	CURL		*easy;
+	CURLMcode	 mc;
 
 	u->pool = pool;
 	u->cb = cb;
@@ -287,10 +453,15 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	u->headers[0].next = &u->headers[1];
 	u->headers[1].data = upstream_hdr_expect;
 	u->headers[1].next = auth;
-	u->easy = easy = upstream_easy_get(pool);
 	u->timer = evtimer_new(pool->base, upstream_timeout, u);
 	if (u->timer == NULL)
 		fatalx("%s: evtimer_new", __func__);
+	/* Whatever cannot start ends on the next loop pass, never in here. */
+	if ((u->easy = easy = upstream_easy_get(pool)) == NULL) {
+		u->failed = CURLE_OUT_OF_MEMORY;
+		upstream_timer_arm(u, 0);
+		return u;
+	}
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
@@ -299,10 +470,16 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, u);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, u);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, u);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &u->socket_errno);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, u->errbuf);
+	if ((mc = curl_multi_add_handle(pool->multi, easy)) != CURLM_OK) {
+		log_warnx("%s: curl_multi_add_handle: %s", __func__,
+		    curl_multi_strerror(mc));
+		u->failed = CURLE_OUT_OF_MEMORY;
+		upstream_timer_arm(u, 0);
+		return u;
+	}
 	upstream_timer_arm(u, pool->cfg->first_byte_timeout_ms);
-	if (curl_multi_add_handle(pool->multi, easy) != CURLM_OK)
-		fatalx("%s: curl_multi_add_handle", __func__);
 	return u;
 }
 
@@ -312,11 +489,14 @@ upstream_release(struct upstream *u)
 {
 	struct upstream_pool	*pool = u->pool;
 
-	curl_multi_remove_handle(pool->multi, u->easy);
-	curl_easy_setopt(u->easy, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(u->easy, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(u->easy, CURLOPT_POSTFIELDS, NULL);
-	upstream_easy_put(pool, u->easy);
+	if (u->easy != NULL) {
+		curl_multi_remove_handle(pool->multi, u->easy);
+		curl_easy_setopt(u->easy, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(u->easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(u->easy, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(u->easy, CURLOPT_OPENSOCKETDATA, NULL);
+		upstream_easy_put(pool, u->easy);
+	}
 	event_free(u->timer);
 	free(u);
 }
@@ -327,16 +507,30 @@ upstream_finish(struct upstream *u, CURLcode rc)
 	const struct upstream_cb	*cb = u->cb;
 	void				*arg = u->arg;
 	enum upstream_result		 res;
-	char				 why[CURL_ERROR_SIZE + 64];
+	char				 why[CURL_ERROR_SIZE + 96];
+	int				 e = u->socket_errno;
 
+	why[0] = '\0';
 	if (rc == CURLE_OK) {
 		res = UPSTREAM_OK;
-		why[0] = '\0';
+		/* An empty coded answer: its head is still to be told. */
+		if (u->got_response && !u->told_response)
+			upstream_tell_response(u);
+	} else if (upstream_failed_locally(u->easy, rc, e)) {
+		res = UPSTREAM_LOCAL;
+		snprintf(why, sizeof(why), "this machine is out of"
+		    " resources: %s", e != 0 ? strerror(e) :
+		    u->errbuf[0] != '\0' ? u->errbuf : curl_easy_strerror(rc));
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		res = UPSTREAM_TIMEOUT;
 		snprintf(why, sizeof(why), "%s", u->errbuf[0] != '\0' ?
 		    u->errbuf : u->got_response ? "backend went silent" :
 		    "backend did not answer in time");
+	} else if (rc == CURLE_BAD_CONTENT_ENCODING) {
+		res = UPSTREAM_BAD_ANSWER;
+		snprintf(why, sizeof(why), "the answer's content coding (%s)"
+		    " cannot be decoded", u->coding[0] != '\0' ? u->coding :
+		    "unknown");
 	} else {
 		res = UPSTREAM_ERROR;
 		snprintf(why, sizeof(why), "%s", u->errbuf[0] != '\0' ?
@@ -349,7 +543,7 @@ upstream_finish(struct upstream *u, CURLcode rc)
 void
 upstream_pause(struct upstream *u)
 {
-	if (u->paused)
+	if (u->paused || u->easy == NULL)
 		return;
 	u->paused = 1;
 	evtimer_del(u->timer);
@@ -359,7 +553,7 @@ upstream_pause(struct upstream *u)
 void
 upstream_resume(struct upstream *u)
 {
-	if (!u->paused)
+	if (!u->paused || u->easy == NULL)
 		return;
 	u->paused = 0;
 	upstream_timer_arm(u, u->pool->cfg->idle_timeout_ms);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+
+#include <zlib.h>
 
 #include "fake-llm.h"
 #include "log.h"
@@ -28,6 +31,9 @@
 
 /* How long a reset waits for the bytes before it to leave, 1 ms a poll. */
 #define EXCHANGE_FLUSH_POLLS	1000
+
+#define EXCHANGE_MAX_FLOOD	(64 * 1024 * 1024)
+#define EXCHANGE_LONG_CTYPE	1100	/* bytes of ctype=long's value */
 
 /* The integer model options: where each lives and what it accepts. */
 static const struct exchange_opt {
@@ -47,6 +53,82 @@ static const struct exchange_opt {
 	    0, FAKE_MAX_CHUNKS },
 	{ "usage", offsetof(struct fake_opts, usage), 0, 1 },
 	{ "cached", offsetof(struct fake_opts, cached), 0, INT_MAX },
+	{ "ratelimit", offsetof(struct fake_opts, ratelimit), 0, 2 },
+	{ "flood", offsetof(struct fake_opts, flood), 0, EXCHANGE_MAX_FLOOD },
+	{ "close", offsetof(struct fake_opts, close), 0, 1 },
+};
+
+/* The string model options. */
+static const struct exchange_str {
+	const char	*key;
+	size_t		 off;
+	int		 spaces;	/* '_' stands for a space */
+} exchange_strs[] = {
+	{ "text", offsetof(struct fake_opts, text), 1 },
+	{ "ctype", offsetof(struct fake_opts, ctype), 0 },
+	{ "encoding", offsetof(struct fake_opts, encoding), 0 },
+	{ "error_body", offsetof(struct fake_opts, error_body), 0 },
+	{ "raw", offsetof(struct fake_opts, raw), 0 },
+};
+
+/*
+ * error_body=NAME: what a front proxy or a sloppy backend answers an
+ * error with instead of an OpenAI error object. Each leaks internals the
+ * agent must not pass on.
+ */
+static const struct exchange_error_body {
+	const char	*name;
+	const char	*ctype;
+	const char	*body;
+} exchange_error_bodies[] = {
+	{ "html", "text/html",
+	    "<html><head><title>413 Request Entity Too Large</title></head>"
+	    "<body><center><h1>413 Request Entity Too Large</h1></center>"
+	    "<hr><center>nginx/1.22.1 at 10.9.8.7:8000</center></body>"
+	    "</html>\n" },
+	{ "text", "text/plain",
+	    "upstream connect error or disconnect/reset before headers. "
+	    "reset reason: connection failure, transport failure reason: "
+	    "http://10.9.8.7:8000/v1 refused" },
+	{ "vllm", "application/json",
+	    "{\"object\":\"error\",\"message\":\"This model's maximum "
+	    "context length is 4096 tokens.\",\"type\":\"BadRequestError\","
+	    "\"param\":null,\"code\":400}" },
+	{ "ollama", "application/json",
+	    "{\"error\":\"model 'x' not found, try pulling it first\"}" },
+	{ "bad", "application/json",
+	    "{\"error\":5,\"detail\":\"http://10.9.8.7:8000/internal\"}" },
+	{ "evil", "application/json",
+	    "{\"error\":{\"message\":\"quota\\u0000 \\r\\nX-Evil: 1\","
+	    "\"type\":\"x\\r\\nSet-Cookie: a=b\",\"param\":null,"
+	    "\"code\":\"rate_limit_exceeded\"},"
+	    "\"internal\":\"http://10.9.8.7:8000/v1\"}" },
+};
+
+/*
+ * raw=NAME: a head written by hand, for what libevent would not send:
+ * bytes a Content-Type must never carry to a client.
+ */
+static const struct exchange_raw_head {
+	const char	*name;
+	const char	*head;
+	size_t		 len;
+	const char	*eol;
+} exchange_raw_heads[] = {
+#define RAW(name, head, eol)	{ name, head, sizeof(head) - 1, eol }
+	RAW("cr", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r"
+	    "X-Injected: 1\r\n", "\r\n"),
+	RAW("nul", "HTTP/1.1 200 OK\r\nContent-Type: application/json\0"
+	    "<script>\r\n", "\r\n"),
+	RAW("ctl", "HTTP/1.1 200 OK\r\nContent-Type: text/html\x1b[31m\x01"
+	    "\r\n", "\r\n"),
+	RAW("lf", "HTTP/1.1 200 OK\nContent-Type: application/json\n"
+	    "X-Injected: 1\n", "\n"),
+	RAW("fold", "HTTP/1.1 200 OK\r\nContent-Type: application/json;\r\n"
+	    " X-Injected: 1\r\n", "\r\n"),
+	RAW("8bit", "HTTP/1.1 200 OK\r\nContent-Type: application/json; "
+	    "charset=\xff\xfe\r\n", "\r\n"),
+#undef RAW
 };
 
 static TAILQ_HEAD(, exchange) exchanges = TAILQ_HEAD_INITIALIZER(exchanges);
@@ -78,7 +160,7 @@ exchange_set_int(struct fake_opts *o, const struct exchange_opt *opt,
 void
 exchange_parse_model(struct fake_opts *o, const char *model)
 {
-	char	*copy, *next, *item, *value, *p;
+	char	*copy, *next, *item, *value, *p, **sp;
 	size_t	 i;
 
 	memset(o, 0, sizeof(*o));
@@ -93,14 +175,18 @@ exchange_parse_model(struct fake_opts *o, const char *model)
 		if ((value = strchr(item, '=')) == NULL)
 			continue;
 		*value++ = '\0';
-		if (strcmp(item, "text") == 0) {
-			free(o->text);
-			o->text = xstrdup(value);
-			for (p = o->text; *p != '\0'; p++) {
+		for (i = 0; i < sizeof(exchange_strs) / sizeof(*exchange_strs);
+		    i++) {
+			if (strcmp(item, exchange_strs[i].key) != 0)
+				continue;
+			sp = (char **)((char *)o + exchange_strs[i].off);
+			free(*sp);
+			*sp = xstrdup(value);
+			for (p = *sp; exchange_strs[i].spaces && *p != '\0';
+			    p++) {
 				if (*p == '_')
 					*p = ' ';
 			}
-			continue;
 		}
 		for (i = 0; i < sizeof(exchange_opts) / sizeof(*exchange_opts);
 		    i++) {
@@ -114,8 +200,14 @@ exchange_parse_model(struct fake_opts *o, const char *model)
 void
 exchange_clear_opts(struct fake_opts *o)
 {
-	free(o->text);
-	o->text = NULL;
+	char	**sp;
+	size_t	  i;
+
+	for (i = 0; i < sizeof(exchange_strs) / sizeof(*exchange_strs); i++) {
+		sp = (char **)((char *)o + exchange_strs[i].off);
+		free(*sp);
+		*sp = NULL;
+	}
 }
 
 /*
@@ -154,6 +246,10 @@ exchange_free(struct exchange *ex)
 		event_free(ex->timer);
 	if (ex->watch != NULL)
 		event_free(ex->watch);
+	if (ex->z != NULL) {
+		deflateEnd(ex->z);
+		free(ex->z);
+	}
 	cJSON_Delete(ex->body);
 	exchange_clear_opts(&ex->opts);
 	free(ex->model);
@@ -204,7 +300,8 @@ exchange_closed(struct evhttp_connection *evcon, void *arg)
 	struct exchange	*ex = arg;
 
 	(void)evcon;
-	if (!(ex->flags & EXCHANGE_RESETTING) && !fake_stopping) {
+	if (!(ex->flags & (EXCHANGE_RESETTING | EXCHANGE_RAW)) &&
+	    !fake_stopping) {
 		log_debug("request %llu: client hung up",
 		    (unsigned long long)ex->seq);
 		record_hung_up(ex->seq);
@@ -337,14 +434,201 @@ exchange_poll_reset(struct exchange *ex)
 	exchange_reset(ex);
 }
 
+/* encoding=gzip|deflate codes the body; any other name is a label only. */
+static int
+exchange_coded(const struct exchange *ex)
+{
+	const char	*e = ex->opts.encoding;
+
+	return e != NULL && (strcmp(e, "gzip") == 0 ||
+	    strcmp(e, "deflate") == 0);
+}
+
+static struct z_stream_s *
+exchange_deflater(const struct exchange *ex)
+{
+	z_stream	*z = xcalloc(1, sizeof(*z));
+
+	/* gzip's wrapper, or zlib's, which is HTTP's "deflate". */
+	if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+	    strcmp(ex->opts.encoding, "gzip") == 0 ? 15 + 16 : 15, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		fatalx("%s: deflateInit2 failed", __func__);
+	return z;
+}
+
+/* Code len bytes into out; Z_SYNC_FLUSH lets each event leave whole. */
+static void
+exchange_deflate(z_stream *z, const void *in, size_t len, int flush,
+    struct evbuffer *out)
+{
+	unsigned char	buf[16384];
+	int		rc;
+
+	z->next_in = (Bytef *)(uintptr_t)in;
+	z->avail_in = (uInt)len;
+	do {
+		z->next_out = buf;
+		z->avail_out = sizeof(buf);
+		rc = deflate(z, flush);
+		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+			fatalx("%s: deflate failed", __func__);
+		evbuffer_add(out, buf, sizeof(buf) - z->avail_out);
+	} while (z->avail_out == 0);
+}
+
+/* ctype=long: a Content-Type longer than any reply head of the agent's. */
+static char *
+exchange_ctype(const struct exchange *ex, const char *normal)
+{
+	char	*s;
+
+	if (ex->opts.ctype == NULL)
+		return xstrdup(normal);
+	if (strcmp(ex->opts.ctype, "long") != 0)
+		return xstrdup(ex->opts.ctype);
+	s = xmalloc(EXCHANGE_LONG_CTYPE + 1);
+	memset(s, 'x', EXCHANGE_LONG_CTYPE);
+	memcpy(s, "application/json; p=", 20);
+	s[EXCHANGE_LONG_CTYPE] = '\0';
+	return s;
+}
+
+/*
+ * ratelimit=1: what a rate-limited OpenAI answers with, among headers
+ * that must not reach a client; ratelimit=2: far too many of them.
+ */
+static void
+exchange_ratelimit_headers(const struct exchange *ex, struct evkeyvalq *out)
+{
+	char	name[64], value[300];
+	int	i;
+
+	if (ex->opts.ratelimit == 0)
+		return;
+	evhttp_add_header(out, "Retry-After", "7");
+	evhttp_add_header(out, "Retry-After", "3600");
+	evhttp_add_header(out, "retry-after-ms", "7000");
+	evhttp_add_header(out, "x-ratelimit-limit-requests", "60");
+	evhttp_add_header(out, "x-ratelimit-remaining-requests", "0");
+	evhttp_add_header(out, "x-ratelimit-reset-requests", "7s");
+	evhttp_add_header(out, "Set-Cookie", "backend_session=secret");
+	evhttp_add_header(out, "X-Backend-Host", "10.9.8.7");
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	evhttp_add_header(out, "x-ratelimit-overlong", value);
+	for (i = 0; ex->opts.ratelimit == 2 && i < 300; i++) {
+		snprintf(name, sizeof(name), "x-ratelimit-extra-%d", i);
+		evhttp_add_header(out, name, "1");
+	}
+}
+
+/* Send a whole reply, as the options shape it; consumes json. */
+static void
+exchange_send(struct exchange *ex, int status, cJSON *json)
+{
+	struct evkeyvalq			*out;
+	const struct exchange_error_body	*eb = NULL;
+	struct evbuffer				*buf;
+	const char				*ctype = "application/json";
+	char					*s, *ct;
+	size_t					 i;
+
+	if ((buf = evbuffer_new()) == NULL)
+		fatalx("%s: evbuffer_new failed", __func__);
+	out = evhttp_request_get_output_headers(ex->req);
+	for (i = 0; status >= 300 && ex->opts.error_body != NULL &&
+	    i < sizeof(exchange_error_bodies) / sizeof(*exchange_error_bodies);
+	    i++)
+		if (strcmp(ex->opts.error_body, exchange_error_bodies[i].name) ==
+		    0)
+			eb = &exchange_error_bodies[i];
+	if (eb != NULL) {
+		s = xstrdup(eb->body);
+		ctype = eb->ctype;
+	} else
+		s = cJSON_PrintUnformatted(json);
+	cJSON_Delete(json);
+	if (exchange_coded(ex)) {
+		ex->z = exchange_deflater(ex);
+		exchange_deflate(ex->z, s, strlen(s), Z_FINISH, buf);
+	} else
+		evbuffer_add(buf, s, strlen(s));
+	free(s);
+	ct = exchange_ctype(ex, ctype);
+	evhttp_add_header(out, "Content-Type", ct);
+	free(ct);
+	if (ex->opts.encoding != NULL)
+		evhttp_add_header(out, "Content-Encoding", ex->opts.encoding);
+	if (ex->opts.close)
+		evhttp_add_header(out, "Connection", "close");
+	exchange_ratelimit_headers(ex, out);
+	evhttp_send_reply(ex->req, status, wire_reason(status), buf);
+	evbuffer_free(buf);
+}
+
 static void
 exchange_reply(struct exchange *ex, int status, cJSON *json)
 {
 	record_status(ex->seq, status);
 	record_completed(ex->seq);
 	exchange_disarm(ex);
-	fake_send_json(ex->req, status, json);
+	exchange_send(ex, status, json);
 	exchange_free(ex);
+}
+
+/* All of buf to the socket, waiting while it is full. */
+static void
+exchange_write_all(evutil_socket_t fd, const char *buf, size_t len)
+{
+	struct pollfd	pfd = { fd, POLLOUT, 0 };
+	ssize_t		n;
+
+	while (len > 0) {
+		if ((n = send(fd, buf, len, MSG_NOSIGNAL)) > 0) {
+			buf += n;
+			len -= n;
+		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			(void)poll(&pfd, 1, 1000);
+		else
+			return;	/* the client is gone */
+	}
+}
+
+/* raw=NAME: write the head by hand, then the answer, then close. */
+static void
+exchange_raw(struct exchange *ex)
+{
+	const struct exchange_raw_head	*h = NULL;
+	struct evbuffer			*buf;
+	cJSON				*json;
+	char				*body;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(exchange_raw_heads) /
+	    sizeof(*exchange_raw_heads); i++)
+		if (strcmp(ex->opts.raw, exchange_raw_heads[i].name) == 0)
+			h = &exchange_raw_heads[i];
+	if (h == NULL)
+		h = &exchange_raw_heads[0];
+	json = ex->api->reply(ex);
+	body = cJSON_PrintUnformatted(json);
+	cJSON_Delete(json);
+	if ((buf = evbuffer_new()) == NULL)
+		fatalx("%s: evbuffer_new failed", __func__);
+	evbuffer_add(buf, h->head, h->len);
+	evbuffer_add_printf(buf, "Content-Length: %zu%sConnection: close%s%s",
+	    strlen(body), h->eol, h->eol, h->eol);
+	evbuffer_add(buf, body, strlen(body));
+	free(body);
+	exchange_write_all(exchange_fd(ex), (const char *)evbuffer_pullup(buf,
+	    -1), evbuffer_get_length(buf));
+	evbuffer_free(buf);
+	record_status(ex->seq, 200);
+	record_completed(ex->seq);
+	/* libevent shuts the write side down first: a FIN after the answer. */
+	ex->flags |= EXCHANGE_RAW;
+	evhttp_connection_free(ex->evcon);	/* exchange_closed frees ex */
 }
 
 /* The status line and headers of a stream. */
@@ -352,11 +636,18 @@ static void
 exchange_start_stream(struct exchange *ex)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(ex->req);
+	char			*ct;
 	int			 one = 1;
 
-	evhttp_add_header(out, "Content-Type", ex->api->sse ?
+	ct = exchange_ctype(ex, ex->api->sse ?
 	    "text/event-stream; charset=utf-8" : "application/x-ndjson");
+	evhttp_add_header(out, "Content-Type", ct);
+	free(ct);
 	evhttp_add_header(out, "Cache-Control", "no-cache");
+	if (ex->opts.encoding != NULL)
+		evhttp_add_header(out, "Content-Encoding", ex->opts.encoding);
+	if (exchange_coded(ex))
+		ex->z = exchange_deflater(ex);
 	if (ex->flags & EXCHANGE_ARMED) {
 		/* Each event leaves at once, not when the last is acked. */
 		(void)setsockopt(exchange_fd(ex), IPPROTO_TCP, TCP_NODELAY,
@@ -417,6 +708,26 @@ exchange_piece(const struct exchange *ex, int i)
 	return xstrndup(ex->answer + start, end - start);
 }
 
+/* One HTTP chunk of a stream, coded when the stream is; last ends the code. */
+static void
+exchange_send_chunk(struct exchange *ex, struct evbuffer *buf, int last)
+{
+	struct evbuffer	*coded;
+	size_t		 len = evbuffer_get_length(buf);
+
+	if (ex->z == NULL) {
+		if (len > 0)
+			evhttp_send_reply_chunk(ex->req, buf);
+		return;
+	}
+	if ((coded = evbuffer_new()) == NULL)
+		fatalx("%s: evbuffer_new failed", __func__);
+	exchange_deflate(ex->z, evbuffer_pullup(buf, -1), len,
+	    last ? Z_FINISH : Z_SYNC_FLUSH, coded);
+	evhttp_send_reply_chunk(ex->req, coded);
+	evbuffer_free(coded);
+}
+
 /* Send one event as its own HTTP chunk. */
 static void
 exchange_send_event(struct exchange *ex, int kind, int piece)
@@ -443,7 +754,29 @@ exchange_send_event(struct exchange *ex, int kind, int piece)
 		cJSON_Delete(json);
 		free(text);
 	}
-	evhttp_send_reply_chunk(ex->req, buf);
+	exchange_send_chunk(ex, buf, 0);
+	evbuffer_free(buf);
+}
+
+/* flood=N: an event of N bytes that never ends, then the end of the body. */
+static void
+exchange_flood(struct exchange *ex)
+{
+	struct evbuffer	*buf;
+	char		 x[65536];
+	int		 left;
+
+	memset(x, 'x', sizeof(x));
+	if ((buf = evbuffer_new()) == NULL)
+		fatalx("%s: evbuffer_new failed", __func__);
+	if (ex->api->sse)
+		evbuffer_add(buf, "data: ", 6);
+	else
+		evbuffer_add(buf, "{\"response\":\"", 13);
+	for (left = ex->opts.flood; left > 0; left -= (int)sizeof(x))
+		evbuffer_add(buf, x, left < (int)sizeof(x) ? (size_t)left :
+		    sizeof(x));
+	exchange_send_chunk(ex, buf, 0);
 	evbuffer_free(buf);
 }
 
@@ -454,8 +787,13 @@ exchange_send_event(struct exchange *ex, int kind, int piece)
 static void
 exchange_stream(struct exchange *ex)
 {
-	int	kind, piece = 0;
+	struct evbuffer	*end;
+	int		 kind, piece = 0;
 
+	if (ex->opts.flood > 0 && ex->step == 0) {
+		exchange_flood(ex);
+		goto done;
+	}
 	for (;;) {
 		kind = exchange_event(ex, ex->step, &piece);
 		if (kind == EXCHANGE_EVENT_END)
@@ -476,7 +814,13 @@ exchange_stream(struct exchange *ex)
 			return;
 		}
 	}
-
+done:
+	if (ex->z != NULL) {
+		if ((end = evbuffer_new()) == NULL)
+			fatalx("%s: evbuffer_new failed", __func__);
+		exchange_send_chunk(ex, end, 1);
+		evbuffer_free(end);
+	}
 	record_completed(ex->seq);
 	exchange_disarm(ex);
 	evhttp_send_reply_end(ex->req);
@@ -489,6 +833,10 @@ exchange_begin(struct exchange *ex)
 {
 	if (!ex->stream && ex->opts.reset_after == 0) {
 		exchange_reset(ex);
+		return;
+	}
+	if (ex->opts.raw != NULL) {
+		exchange_raw(ex);
 		return;
 	}
 	if (ex->opts.status >= 300) {
@@ -528,7 +876,9 @@ exchange_start(struct exchange *ex)
 	if (!ex->stream || !o->usage)
 		ex->include_usage = 0;
 
-	arm = o->first_byte_delay_ms > 0 ||
+	if (o->raw != NULL)
+		ex->stream = 0;
+	arm = o->first_byte_delay_ms > 0 || o->raw != NULL ||
 	    (!ex->stream && o->reset_after == 0) ||
 	    (ex->stream && (o->chunk_delay_ms > 0 || o->reset_after >= 0));
 	if (arm)

@@ -26,10 +26,19 @@ struct evhttp_request;
 /*
  * Behaviour chosen by the request's model string, "name;key=value;...":
  * text, echo, chunks, first_byte_delay_ms, chunk_delay_ms, status,
- * reset_after, usage, cached. Unknown keys are ignored.
+ * reset_after, usage, cached, close, and a hostile backend's ways:
+ * ctype, encoding, error_body, raw, ratelimit, flood. Unknown keys are
+ * ignored.
  */
 struct fake_opts {
 	char	*text;			/* answer, '_' already a space; or NULL */
+	char	*ctype;			/* "long" (1.1 KB), or the Content-Type */
+	char	*encoding;		/* gzip, deflate: coded; else a label only */
+	char	*error_body;		/* html, text, vllm, ollama, bad, evil */
+	char	*raw;			/* a head written by hand: cr, nul, ctl, lf, long */
+	int	 ratelimit;		/* rate-limit headers, some hostile */
+	int	 flood;			/* a stream's event of N bytes, no end */
+	int	 close;			/* no keep-alive: close after the reply */
 	int	 echo;			/* answer = last user text */
 	int	 chunks;		/* content events in a stream */
 	int	 first_byte_delay_ms;
@@ -99,11 +108,13 @@ struct exchange {
 	int			 step;		/* next stream event */
 	int			 sent;		/* content events sent */
 	int			 polls;		/* waiting to flush before reset */
+	struct z_stream_s	*z;		/* a coded stream's deflater */
 	int			 flags;
 #define EXCHANGE_ARMED		0x1
 #define EXCHANGE_STARTED	0x2	/* stream headers are out */
 #define EXCHANGE_RESETTING	0x4	/* we abort the connection ourselves */
 #define EXCHANGE_FLUSHING	0x8	/* waiting for output before the reset */
+#define EXCHANGE_RAW		0x10	/* we write the reply by hand */
 };
 
 /* fake-llm.c */

@@ -112,6 +112,38 @@ r=$(post /v1/nowhere '{}')
 check_eq "unknown route is a 404" "404 invalid_request_error" \
     "$(status_of "$r") $(body_of "$r" | json error.type)"
 
+# --- a hostile backend's ways ----------------------------------------------
+r=$(post /v1/chat/completions '{"model":"fake-chat;encoding=gzip","messages":[]}' --compressed)
+check_eq "encoding=gzip: a gzip body" "200 Hello from fake-llm." \
+    "$(status_of "$r") $(body_of "$r" | json choices.0.message.content)"
+r=$(post /v1/chat/completions '{"model":"fake-chat;encoding=deflate","stream":true,"messages":[]}' --compressed)
+check_contains "encoding=deflate: a deflate stream" "data: [DONE]" "$r"
+h=$(curl -sS -m 10 -o /dev/null -D - --data-binary \
+    '{"model":"fake-chat;encoding=x-foo;ctype=long","messages":[]}' "$B/v1/chat/completions")
+check_contains "encoding=x-foo: labelled only" "Content-Encoding: x-foo" "$h"
+check "ctype=long: a 1.1 KB Content-Type" \
+    [ "$(printf '%s' "$h" | grep -i '^content-type:' | wc -c)" -gt 1100 ]
+r=$(post /v1/chat/completions '{"model":"fake-chat;status=413;error_body=html","messages":[]}' -i)
+check_contains "error_body=html: an HTML error page" "<h1>413 Request Entity Too Large</h1>" "$r"
+h=$(curl -sS -m 10 -o /dev/null -D - --data-binary \
+    '{"model":"fake-chat;status=429;ratelimit=1","messages":[]}' "$B/v1/chat/completions")
+check_contains "ratelimit=1: Retry-After" "Retry-After: 7" "$h"
+r=$(python3 -c 'import socket,sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+b = b"{\"model\":\"fake-chat;raw=nul\",\"messages\":[]}"
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(b) + b)
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+print(out.replace(b"\0", b"@").decode("latin-1"))' "$BACKEND_PORT")
+check_contains "raw=nul: a NUL in the Content-Type" "application/json@<script>" "$r"
+n=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;flood=300000","stream":true,"messages":[]}' \
+    "$B/v1/chat/completions" | wc -c)
+check_eq "flood=300000: one unending event" 300006 "$n"
+
 # --- reset and hang-up -----------------------------------------------------
 r=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;chunks=4;reset_after=1","stream":true,"messages":[]}' \
     "$B/v1/chat/completions" 2>"$T_DIR/reset.err")
