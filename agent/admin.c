@@ -601,12 +601,17 @@ admin_conn_hung_up(struct admin_conn *c)
 	    (pfd.revents & (POLLHUP | POLLERR)) != 0;
 }
 
+/* Send a reply line; wiped after, as it may carry a new token's secret. */
 static void
 admin_conn_send(struct admin_conn *c, char *line)
 {
+	size_t	len;
+
 	if (line == NULL)
 		return;
-	bufferevent_write(c->bev, line, strlen(line));
+	len = strlen(line);
+	bufferevent_write(c->bev, line, len);
+	explicit_bzero(line, len);
 	free(line);
 }
 
