@@ -851,6 +851,36 @@ speed_text(const char *words, size_t *len)
 }
 
 /*
+ * The context a stream keeps before new text starts on a whole unit: a
+ * look-behind that reaches back into the ligature still sees "fi".
+ */
+static void
+test_fold_stream_context(void **state)
+{
+	static const char *const patterns[] = { "(?<=fia{63})xxx" };
+	struct guard_spec	 re = { .key = "re", .kind = GUARD_REGEX,
+				    .action = GUARD_REDACT,
+				    .patterns = patterns, .npatterns = 1 };
+	struct one		 o;
+	char			 text[128], *got;
+	size_t			 cut;
+
+	(void)state;
+	one_init(&o, &re);
+	snprintf(text, sizeof(text), "\ufb01%.63sxxx yz", "aaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	got = filtered(&o.list, text);
+	assert_non_null(strstr(got, "a[REDACTED:REGEX] yz"));
+	free(got);
+	expect_stream_same(&o.list, text);
+	cut = 3 + 63;
+	got = streamed(&o.list, text, &cut, 1, NULL);
+	assert_non_null(strstr(got, "a[REDACTED:REGEX] yz"));
+	free(got);
+	guard_free(o.g);
+}
+
+/*
  * The default PII set on a 4 KB prompt, ASCII (no view to build), then
  * prose in German and Japanese with a fullwidth address and a zero-width
  * space in it (the view and its map): report the time each takes, the
@@ -909,6 +939,7 @@ main(void)
 		cmocka_unit_test(test_fold_nfkc),
 		cmocka_unit_test(test_fold_stream),
 		cmocka_unit_test(test_fold_stream_mark),
+		cmocka_unit_test(test_fold_stream_context),
 		cmocka_unit_test(test_speed),
 	};
 
