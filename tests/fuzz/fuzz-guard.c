@@ -89,7 +89,7 @@ fuzz_check_map(const char *text, size_t len)
 
 	memset(&f, 0, sizeof(f));
 	if (guard_fold_build(&f, text, len, 0, 1)) {
-		if (f.olen != len || f.len > 11 * len)
+		if (f.olen != len || f.len > 4 * len)
 			abort();
 		/*
 		 * Each view byte v comes from text[start(v)..end(v + 1)),
