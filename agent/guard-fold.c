@@ -496,31 +496,18 @@ guard_fold_build(struct guard_fold *f, const char *s, size_t len,
 	return 1;
 }
 
-/* The last run starting at or before view offset v, or NULL. */
+/*
+ * The last run starting at or before pos, a view offset (or with orig an
+ * original one: runs are in the order of both), or NULL.
+ */
 static const struct guard_fold_run *
-fold_run_v(const struct guard_fold *f, size_t v)
+fold_run(const struct guard_fold *f, size_t pos, int orig)
 {
 	size_t	lo = 0, hi = f->nruns, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (f->runs[mid].v <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo == 0 ? NULL : &f->runs[lo - 1];
-}
-
-/* The last run starting at or before original offset o, or NULL. */
-static const struct guard_fold_run *
-fold_run_o(const struct guard_fold *f, size_t o)
-{
-	size_t	lo = 0, hi = f->nruns, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (f->runs[mid].o <= o)
+		if ((orig ? f->runs[mid].o : f->runs[mid].v) <= pos)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -543,7 +530,7 @@ fold_map(const struct guard_fold *f, size_t v, int end)
 		return f->olen;
 	if (end && v == 0)
 		return 0;
-	if ((r = fold_run_v(f, x)) == NULL)
+	if ((r = fold_run(f, x, 0)) == NULL)
 		return x + end;		/* before any change: the same */
 	if (r->vu > 0 && x < r->v + (size_t)r->n * r->vu) {
 		u = (x - r->v) / r->vu + end;
@@ -573,7 +560,7 @@ guard_fold_view_at(const struct guard_fold *f, size_t o)
 	const struct guard_fold_run	*r;
 	size_t				 u;
 
-	if ((r = fold_run_o(f, o)) == NULL)
+	if ((r = fold_run(f, o, 1)) == NULL)
 		return o;
 	if (o < r->o + (size_t)r->n * r->ou) {
 		u = (o - r->o) / r->ou;
@@ -594,7 +581,7 @@ guard_fold_floor(const struct guard_fold *f, const char *s, size_t o)
 	const struct guard_fold_run	*r;
 	size_t				 n = 0;
 
-	if ((r = fold_run_o(f, o)) != NULL && r->ou > 0 &&
+	if ((r = fold_run(f, o, 1)) != NULL && r->ou > 0 &&
 	    o < r->o + (size_t)r->n * r->ou)
 		return r->o + (o - r->o) / r->ou * r->ou;
 	while (o > 0 && n++ < 3 && ((unsigned char)s[o] & 0xc0) == 0x80)

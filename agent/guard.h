@@ -219,14 +219,20 @@ struct guard_fold {
 #define GUARD_FOLD_CANON	64
 	uint32_t		 canon[GUARD_FOLD_CANON]; /* letters seen */
 };
+/*
+ * The view of s[0..len) for a scan from from: 1 when it differs (f->s,
+ * f->len), 0 when s[0..f->olen) is its own view. Not final: the view
+ * stops before the last unit, which more text may change (f->olen).
+ */
 int	 guard_fold_build(struct guard_fold *, const char *, size_t len,
 	    size_t from, int final);
+/* Where the original code points of view byte v start, of v - 1 end. */
 size_t	 guard_fold_start(const struct guard_fold *, size_t view);
 size_t	 guard_fold_end(const struct guard_fold *, size_t view);
 size_t	 guard_fold_view_at(const struct guard_fold *, size_t orig);
 size_t	 guard_fold_floor(const struct guard_fold *, const char *,
 	    size_t orig);
-void	 guard_fold_clear(struct guard_fold *);
+void	 guard_fold_clear(struct guard_fold *);	/* frees; stays usable */
 char	*guard_fold_string(const char *);	/* caller frees */
 
 /* guard-scan: matches found in a buffer (guard.c, guard-pii.c). */
