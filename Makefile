@@ -33,7 +33,7 @@ LDFLAGS	+= $(filter -fsanitize%,$(OPT)) -pthread
 
 LIBS_SHARED := -lcjson -lsodium -lssh -lcrypto
 LIBS_AGENT  := -levent_openssl -levent_pthreads -levent -lssl -lcrypto \
-	       -lcurl -lsqlite3 -lpcre2-8 $(LIBS_SHARED)
+	       -lcurl -lsqlite3 -lpcre2-8 -lutf8proc $(LIBS_SHARED)
 LIBS_TUI    := -lncursesw -ltinfo -lcurl $(LIBS_SHARED)
 LIBS_TEST   := -lcmocka
 
@@ -60,7 +60,7 @@ AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c a
 	agent/tee.c agent/tee-sim.c agent/tee-tsm.c agent/tee-snp.c agent/tee-tdx.c \
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/scrub.c agent/trace.c agent/meter.c agent/limit.c agent/metrics.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c \
+AGENT_PATH_SRCS := agent/config.c agent/scrub.c agent/trace.c agent/meter.c agent/limit.c agent/metrics.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c \
 	agent/attestation-queue.c agent/attestation-http.c \
 	agent/upstream-header.c agent/backend-error.c
 AGENT_MAIN := agent/main.c
@@ -232,20 +232,21 @@ build/fuzz/fuzz-attest: tests/fuzz/fuzz-attest.c shared/attest.c \
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
 build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \
-	agent/guard-pii.c agent/guard-stream.c shared/xmalloc.c shared/log.c
+	agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c \
+	shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
-	    -lpcre2-8
+	    -lpcre2-8 -lutf8proc
 build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
-	agent/guard-answer.c agent/guard-out.c agent/guard.c agent/guard-pii.c \
-	agent/guard-stream.c agent/jscan.c agent/sse.c shared/xmalloc.c \
-	shared/log.c
+	agent/guard-answer.c agent/guard-out.c agent/guard.c agent/guard-fold.c \
+	agent/guard-pii.c agent/guard-stream.c agent/jscan.c agent/sse.c \
+	shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
 	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
-	    -o $@ $(filter %.c,$^) -lpcre2-8 -lcjson
+	    -o $@ $(filter %.c,$^) -lpcre2-8 -lutf8proc -lcjson
 # What a backend's answer may carry to a client: headers and error bodies.
 build/fuzz/fuzz-backend-answer: tests/fuzz/fuzz-backend-answer.c \
 	agent/upstream-header.c agent/backend-error.c agent/api-error.c \

@@ -184,8 +184,12 @@ guard_stream_run(struct guard_stream *gs, int final, const char **out,
 	    &gs->outlen, &gs->outcap);
 	gs->chars += guard_utf8_chars(gs->buf + gs->ctx, p - gs->ctx);
 
-	/* Keep a little of what went out as the next scan's context. */
-	keep = p > GUARD_STREAM_CTX ? p - GUARD_STREAM_CTX : 0;
+	/*
+	 * Keep a little of what went out as the next scan's context, from
+	 * the start of a unit so that it folds as it did in the whole text.
+	 */
+	keep = p > GUARD_STREAM_CTX ? guard_scan_floor(sc, p -
+	    GUARD_STREAM_CTX) : 0;
 	memmove(gs->buf, gs->buf + keep, gs->len - keep);
 	gs->len -= keep;
 	gs->ctx = p - keep;

@@ -146,24 +146,28 @@ guard_compile(const char *pattern, uint32_t options, const char *what,
 }
 
 /*
- * The keywords as one caseless pattern: each word literal (punctuation
- * escaped), any run of white space inside a phrase as \s+, and the whole
- * alternation between word boundaries.
+ * The keywords as one caseless pattern: each word in its normalised form,
+ * as the text is matched on, and literal (punctuation escaped), any run
+ * of white space inside a phrase as \s+, and the whole alternation
+ * between word boundaries.
  */
 static char *
 guard_keywords_pattern(const char *const *words, size_t n, char *err,
     size_t errlen)
 {
-	char		*p, *out;
+	char		*p, *out, **folded;
 	const char	*w, *end;
 	size_t		 i, cap = 64, nonempty = 0;
 
-	for (i = 0; i < n; i++)
-		cap += 4 * strlen(words[i]) + 8;
+	folded = xcalloc(n, sizeof(*folded));
+	for (i = 0; i < n; i++) {
+		folded[i] = guard_fold_string(words[i]);
+		cap += 4 * strlen(folded[i]) + 8;
+	}
 	p = out = xmalloc(cap);
 	p += sprintf(p, "(?<!\\w)(?:");
 	for (i = 0; i < n; i++) {
-		for (w = words[i]; *w == ' ' || *w == '\t'; w++)
+		for (w = folded[i]; *w == ' ' || *w == '\t'; w++)
 			;
 		for (end = w + strlen(w); end > w && (end[-1] == ' ' ||
 		    end[-1] == '\t'); end--)
@@ -189,6 +193,9 @@ guard_keywords_pattern(const char *const *words, size_t n, char *err,
 		}
 	}
 	p += sprintf(p, ")(?!\\w)");
+	for (i = 0; i < n; i++)
+		free(folded[i]);
+	free(folded);
 	if (nonempty == 0) {
 		snprintf(err, errlen, "words: give at least one word");
 		free(out);
@@ -305,6 +312,7 @@ guard_scan_clear(struct guard_scan *sc)
 	sc->m = NULL;
 	sc->starts = NULL;
 	sc->nm = sc->cap = sc->nstarts = sc->capstarts = 0;
+	guard_fold_clear(&sc->fold);
 }
 
 void
@@ -408,13 +416,27 @@ guard_match_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Every text guardrail of the list over sc; matches sorted by start. */
+/*
+ * Every text guardrail of the list over sc, matched on the normalised
+ * view of the text (guard-fold.c); matches and the hold are then mapped
+ * back to the text, sorted by start. ASCII text is its own view.
+ */
 void
 guard_list_scan(const struct guard_list *l, struct guard_scan *sc)
 {
-	size_t	i;
+	struct guard_fold	*f = &sc->fold;
+	const char		*text = sc->s;
+	size_t			 len = sc->len, from = sc->from, i;
+	int			 view;
 
 	sc->nm = 0;
+	view = guard_fold_build(f, text, len, from, sc->final);
+	if (view) {
+		sc->s = f->s;
+		sc->len = f->len;
+		sc->from = f->from;
+	} else
+		sc->len = f->olen;	/* a stream's last unit is held */
 	sc->hold = sc->len;
 	for (i = 0; l != NULL && i < l->n; i++) {
 		sc->guard = l->guards[i];
@@ -422,8 +444,24 @@ guard_list_scan(const struct guard_list *l, struct guard_scan *sc)
 			guard_scanners[l->guards[i]->kind](l->guards[i], sc);
 	}
 	sc->guard = NULL;
+	if (view) {
+		for (i = 0; i < sc->nm; i++) {
+			sc->m[i].start = guard_fold_start(f, sc->m[i].start);
+			sc->m[i].end = guard_fold_end(f, sc->m[i].end);
+		}
+		sc->hold = guard_fold_start(f, sc->hold);
+	}
+	sc->s = text;
+	sc->len = len;
+	sc->from = from;
 	if (sc->nm > 1)
 		qsort(sc->m, sc->nm, sizeof(*sc->m), guard_match_cmp);
+}
+
+size_t
+guard_scan_floor(const struct guard_scan *sc, size_t pos)
+{
+	return guard_fold_floor(&sc->fold, sc->s, pos);
 }
 
 /* The first blocking match that starts before limit, or NULL. */

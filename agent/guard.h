@@ -186,6 +186,55 @@ enum guard_result guard_out_json_text(const struct guard_list *,
 enum guard_result guard_out_json_done(struct cJSON *doc, enum guard_result,
 		    char **out, size_t *outlen);
 
+/*
+ * guard-fold.c: the normalised view a scan matches on (NFKC, ignorable
+ * and format characters dropped) and the map back to the original text.
+ */
+struct guard_fold_run {		/* n alike units that changed */
+	size_t			 o;	/* original offset of the first */
+	size_t			 v;	/* view offset of the first */
+	uint32_t		 ou;	/* original bytes of each */
+	uint32_t		 vu;	/* view bytes of each; 0: dropped */
+	uint32_t		 n;
+};
+struct guard_fold_key;
+struct guard_fold {
+	char			*s;	/* the view, when it differs */
+	size_t			 len;
+	size_t			 cap;
+	int			 active;	/* s is the view */
+	size_t			 done;	/* original bytes s stands for */
+	size_t			 olen;	/* original bytes the view covers */
+	size_t			 from;	/* the scan's from, in the view */
+	struct guard_fold_run	*runs;	/* sorted, by o and by v alike */
+	size_t			 nruns;
+	size_t			 capruns;
+	int32_t			*u;	/* one unit's code points */
+	size_t			 nu;
+	size_t			 ucap;
+	char			*w;	/* one unit's normal form */
+	size_t			 wcap;
+	struct guard_fold_key	*keys;	/* canonical ordering's scratch */
+	size_t			 keycap;
+#define GUARD_FOLD_CANON	64
+	uint32_t		 canon[GUARD_FOLD_CANON]; /* letters seen */
+};
+/*
+ * The view of s[0..len) for a scan from from: 1 when it differs (f->s,
+ * f->len), 0 when s[0..f->olen) is its own view. Not final: the view
+ * stops before the last unit, which more text may change (f->olen).
+ */
+int	 guard_fold_build(struct guard_fold *, const char *, size_t len,
+	    size_t from, int final);
+/* Where the original code points of view byte v start, of v - 1 end. */
+size_t	 guard_fold_start(const struct guard_fold *, size_t view);
+size_t	 guard_fold_end(const struct guard_fold *, size_t view);
+size_t	 guard_fold_view_at(const struct guard_fold *, size_t orig);
+size_t	 guard_fold_floor(const struct guard_fold *, const char *,
+	    size_t orig);
+void	 guard_fold_clear(struct guard_fold *);	/* frees; stays usable */
+char	*guard_fold_string(const char *);	/* caller frees */
+
 /* guard-scan: matches found in a buffer (guard.c, guard-pii.c). */
 struct guard_match {
 	size_t			 start;
@@ -207,14 +256,22 @@ struct guard_scan {
 	size_t			*starts;	/* guard-pii.c's run starts */
 	size_t			 nstarts;
 	size_t			 capstarts;
+	struct guard_fold	 fold;	/* the view the guardrails saw */
 };
 /* Free what a scan allocated (its matches); the struct stays. */
 void	 guard_scan_clear(struct guard_scan *);
 void	 guard_scan_hit(struct guard_scan *, size_t start, size_t end,
 	    enum guard_type);
 void	 guard_scan_hold(struct guard_scan *, size_t pos);
-/* Every text guardrail of a list over sc->s; sc->m sorted by start. */
+/*
+ * Every text guardrail of a list over sc->s, matched on its normalised
+ * view; sc->m (sorted by start) and sc->hold are offsets in sc->s. On a
+ * stream the last unit (a character and the combining marks that may
+ * still come to it, or an unfinished UTF-8 sequence) is always held.
+ */
 void	 guard_list_scan(const struct guard_list *, struct guard_scan *);
+/* Where a stream may cut its context: a unit's start at or before pos. */
+size_t	 guard_scan_floor(const struct guard_scan *, size_t pos);
 /* The first blocking match starting before limit, or NULL. */
 const struct guard_match *guard_list_blocked(const struct guard_scan *,
 	    size_t limit);

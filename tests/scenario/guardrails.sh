@@ -60,6 +60,20 @@ TOKEN=$(ctl -o json token create -d acme --name t | json token)
 
 nreq() { backend_requests | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 last_body() { backend_requests | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["body"])'; }
+content_of() {	# the streamed or buffered answer's text
+	python3 -c '
+import json, sys
+out = ""
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("data: ") and line != "data: [DONE]":
+        line = line[6:]
+    elif not line.startswith("{"):
+        continue
+    for c in json.loads(line).get("choices", []):
+        out += ((c.get("delta") or c.get("message") or {}).get("content") or "")
+print(out)'
+}
 
 # --- input: redaction is what the backend sees -----------------------------
 r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
@@ -71,6 +85,27 @@ check_not_contains "and never the address" 'bob@example.com' "$(backend_requests
 r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
     '{"model":"plain","messages":[{"role":"user","content":"I am bob@example.com"}]}')
 check_contains "a model without guardrails passes it" 'bob@example.com' "$(last_body)"
+
+# --- input: invisible and fullwidth characters hide nothing ----------------
+# (JSON's \u escapes carry the zero-width space and soft hyphen; the
+# fullwidth letters go as UTF-8.)
+last_content() { backend_requests | python3 -c 'import json,sys; print(json.loads(json.load(sys.stdin)[-1]["body"])["messages"][0]["content"])'; }
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
+    '{"model":"echo","messages":[{"role":"user","content":"I am bob\u200b@example.com or ｃａｒｏｌ＠ｅｘａｍｐｌｅ．ｏｒｇ, call ＋１ ４１５ ５５５ ２６７１"}]}')
+check_eq "folded prompt: 200" 200 "$(status_of "$r")"
+check_eq "the backend got zero-width and fullwidth text redacted" \
+    'I am [REDACTED:EMAIL] or [REDACTED:EMAIL], call [REDACTED:PHONE]' \
+    "$(last_content)"
+before=$(nreq)
+for text in 'the se\u00adcret plan' 'the ｓｅｃｒｅｔ ｐｌａｎ' 'SECRET\u2060 PLAN' \
+    'card ４１１１ １１１１ １１１１ １１１１'; do
+	r=$(http POST /v1/chat/completions "$TOKEN" \
+	    "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"$text\"}]}")
+	check_eq "blocked in disguise: $text" 400 "$(status_of "$r")"
+done
+check_eq "none of them reached the backend" "$before" "$(nreq)"
+out=$(ctl -o json guardrail test -d acme pii --text 'mail ｂｏｂ＠ｅｘａｍｐｌｅ．ｃｏｍ now')
+check_eq "guardrail test folds too" "mail [REDACTED:EMAIL] now" "$(echo "$out" | json text)"
 
 # --- input: blocks never reach the backend, on every route alias -----------
 card='4111 1111 1111 1111'
@@ -146,24 +181,35 @@ print(out)')
 done
 check_eq "streams redact a key split at every offset (2..${#text} chunks)" 0 "$fails"
 
+# An answer in disguise, streamed in every number of pieces the fake cuts
+# it into (it cuts between characters).
+ctl guardrail create -d acme pii-out --kind pii --action redact >/dev/null
+FOLDED='mail_bob​@example.com_or_ｃａｒｏｌ＠ｅｘａｍｐｌｅ．ｏｒｇ_ok'
+FOLDED=$(printf "$FOLDED")	# (printf turns \u200b into the character)
+ctl model deploy -d acme --provider fake --name Folded --key folded \
+    --model-id "fake-chat;text=$FOLDED" --guard-out pii-out >/dev/null 2>&1
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"folded","messages":[{"role":"user","content":"x"}]}')
+check_contains "a buffered answer in disguise is redacted" \
+    '"content":"mail [REDACTED:EMAIL] or [REDACTED:EMAIL] ok"' "$(body_of "$r")"
+nchars=$(printf '%s' "$FOLDED" | python3 -c 'import sys; print(len(sys.stdin.read()))')
+fails=0
+for n in $(seq 2 "$nchars"); do
+	ctl model edit -d acme folded --model-id "fake-chat;text=$FOLDED;chunks=$n" >/dev/null
+	body=$(curl -sS -m 20 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	    --data-binary '{"model":"folded","stream":true,"messages":[{"role":"user","content":"k"}]}' \
+	    "$AGENT_URL/v1/chat/completions")
+	got=$(printf '%s\n' "$body" | content_of)
+	if [ "$got" != "mail [REDACTED:EMAIL] or [REDACTED:EMAIL] ok" ]; then
+		fails=$((fails + 1))
+		echo "# chunks=$n: $got"
+	fi
+done
+check_eq "streams redact answers in disguise at every split (2..$nchars chunks)" 0 "$fails"
+
 r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"done","stream":true,"messages":[{"role":"user","content":"x"}]}')
 check_eq "a blocked stream is still a 200 stream" 200 "$(status_of "$r")"
 check_contains "it ends with content_filter" '"finish_reason":"content_filter"' "$(body_of "$r")"
 check_contains "then [DONE]" 'data: [DONE]' "$(body_of "$r")"
-content_of() {	# the streamed or buffered answer's text
-	python3 -c '
-import json, sys
-out = ""
-for line in sys.stdin:
-    line = line.strip()
-    if line.startswith("data: ") and line != "data: [DONE]":
-        line = line[6:]
-    elif not line.startswith("{"):
-        continue
-    for c in json.loads(line).get("choices", []):
-        out += ((c.get("delta") or c.get("message") or {}).get("content") or "")
-print(out)'
-}
 check_eq "nothing of the match went out" "hello " "$(body_of "$r" | content_of)"
 r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"done","messages":[{"role":"user","content":"x"}]}')
 check_contains "a blocked buffered answer: content_filter" '"finish_reason":"content_filter"' "$(body_of "$r")"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+#include <utf8proc.h>
 
 #include "guard.h"
 
@@ -508,41 +509,324 @@ test_stream_length(void **state)
 	guard_free(o.g);
 }
 
-/*
- * The default PII set on a 4 KB prompt: report the time it takes, the
- * best of 100 batches so a busy machine does not blur it.
- */
+/* --- Unicode folding ---------------------------------------------------- */
+
+/* The guardrails the folding tests run: every pii type, keywords, a regex. */
+struct fold_list {
+	struct one		 pii, kw, re;
+	const struct guard	*gp[3];
+	struct guard_list	 list;
+};
+
 static void
-test_speed(void **state)
+fold_list_init(struct fold_list *fl, enum guard_action action)
 {
-	static const char	 words[] = "Lorem ipsum dolor sit amet, "
-	    "consectetur adipiscing elit 2024-01-15 at 10:30, version 1.2.3 "
-	    "and order 12345. Mail me at someone@example.com or call "
-	    "+1 415 555 2671. ";
-	struct one		 o;
-	struct guard_report	 r;
-	struct timespec		 t0, t1;
-	char			*text, *out;
-	size_t			 len = 0, outlen, i, k, rounds = 20;
-	double			 us, best = 1e9;
+	static const char *const words[] = { "zebra", "café", "Zürich",
+	    "ｓｅｃｒｅｔ plan" };
+	static const char *const patterns[] = { "ACME-[0-9]{4}" };
+	struct guard_spec	 kw = { .key = "kw", .kind = GUARD_KEYWORDS,
+				    .action = action, .words = words,
+				    .nwords = 4 };
+	struct guard_spec	 re = { .key = "re", .kind = GUARD_REGEX,
+				    .action = action, .patterns = patterns,
+				    .npatterns = 1 };
+
+	one_pii(&fl->pii, 0, action);
+	one_init(&fl->kw, &kw);
+	one_init(&fl->re, &re);
+	fl->gp[0] = fl->pii.g;
+	fl->gp[1] = fl->kw.g;
+	fl->gp[2] = fl->re.g;
+	fl->list.guards = fl->gp;
+	fl->list.n = 3;
+}
+
+static void
+fold_list_free(struct fold_list *fl)
+{
+	guard_free(fl->pii.g);
+	guard_free(fl->kw.g);
+	guard_free(fl->re.g);
+}
+
+/* Each bypass of issue 9 and its kin: the text, what redaction leaves. */
+static const struct {
+	const char	*text;
+	const char	*want;
+} fold_cases[] = {
+	/* Zero-width and format characters inside a match. */
+	{ "mail bob\u200b@example.com now", "mail [REDACTED:EMAIL] now" },
+	{ "mail b\u200do\u2060b@exa\ufeffmple.com.", "mail [REDACTED:EMAIL]." },
+	{ "to bob\u202e@example.com\u202c!", "to [REDACTED:EMAIL]!" },
+	{ "a ze\u00adbra b", "a [REDACTED:KEYWORD] b" },
+	{ "a z\u034fe\u180eb\u2066r\u2069a b", "a [REDACTED:KEYWORD] b" },
+	{ "ze\ufe0fbra\U000e0041", "[REDACTED:KEYWORD]" },
+	{ "card 4111\u200b1111\u200b1111\u200b1111 ok",
+	  "card [REDACTED:CARD] ok" },
+	/* Fullwidth forms for the PII detectors, keywords and patterns. */
+	{ "mail bob\uff20example.com now", "mail [REDACTED:EMAIL] now" },
+	{ "\uff42\uff4f\uff42\uff20\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45"
+	  "\uff0e\uff43\uff4f\uff4d", "[REDACTED:EMAIL]" },
+	{ "the \uff5a\uff45\uff42\uff52\uff41 runs",
+	  "the [REDACTED:KEYWORD] runs" },
+	{ "THE \uff3a\uff25\uff22\uff32\uff21.", "THE [REDACTED:KEYWORD]." },
+	{ "the secret   plan", "the [REDACTED:KEYWORD]" },
+	{ "ticket \uff21\uff23\uff2d\uff25\uff0d\uff11\uff12\uff13\uff14 ok",
+	  "ticket [REDACTED:REGEX] ok" },
+	{ "ssn \uff11\uff12\uff13-\uff14\uff15-\uff16\uff17\uff18\uff19.",
+	  "ssn [REDACTED:SSN]." },
+	{ "key sk-\uff50roj-abc123DEF456ghi789JKL0 end",
+	  "key [REDACTED:SECRET] end" },
+	/* Combining sequences fold with their base; a mark goes with it. */
+	{ "caf\u00e9 and cafe\u0301 and CAFE\u0301!",
+	  "[REDACTED:KEYWORD] and [REDACTED:KEYWORD] and [REDACTED:KEYWORD]!" },
+	{ "in Zu\u0308rich.", "in [REDACTED:KEYWORD]." },
+	{ "zebra\u0301 is not a zebra",
+	  "zebra\u0301 is not a [REDACTED:KEYWORD]" },
+	/* What is not matched stays byte for byte, ligatures and all. */
+	{ "Gr\u00fc\u00dfe, \ufb01ne \uff42\uff4f\uff42\uff20\uff45\uff58"
+	  "\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d \u2014 "
+	  "\u00bd \u2460 \u65e5\u672c", "Gr\u00fc\u00dfe, \ufb01ne "
+	  "[REDACTED:EMAIL] \u2014 \u00bd \u2460 \u65e5\u672c" },
+	{ "x \u200bbob@example.com\u200b y", "x \u200b[REDACTED:EMAIL] y" },
+	{ "\ufdfa\ufdfa bob@example.com \ufdfa", "\ufdfa\ufdfa [REDACTED:EMAIL]"
+	  " \ufdfa" },
+	/* Invalid UTF-8 passes through, and does not hide what follows. */
+	{ "\xff mail bob@example.com \xc3", "\xff mail [REDACTED:EMAIL] \xc3" },
+	{ "\xed\xa0\x80 ze\u00adbra \xe2\x82", "\xed\xa0\x80 [REDACTED:KEYWORD]"
+	  " \xe2\x82" },
+};
+
+static void
+test_fold_redact(void **state)
+{
+	struct fold_list	 fl;
+	char			*got;
+	size_t			 i;
 
 	(void)state;
-	text = malloc(4096 + 1);
-	while (len < 4096) {
-		size_t n = sizeof(words) - 1;
-
-		if (n > 4096 - len)
-			n = 4096 - len;
-		memcpy(text + len, words, n);
-		len += n;
+	fold_list_init(&fl, GUARD_REDACT);
+	for (i = 0; i < sizeof(fold_cases) / sizeof(fold_cases[0]); i++) {
+		got = filtered(&fl.list, fold_cases[i].text);
+		if (strcmp(got, fold_cases[i].want) != 0)
+			fail_msg("\"%s\": got \"%s\", want \"%s\"",
+			    fold_cases[i].text, got, fold_cases[i].want);
+		free(got);
 	}
-	text[len] = '\0';
-	one_pii(&o, 0, GUARD_REDACT);
+	/* Text with nothing to find is left as it is. */
+	got = filtered(&fl.list, "Gr\u00fc\u00dfe \ufb01 \uff21 e\u0301 \xff");
+	assert_string_equal(got, "Gr\u00fc\u00dfe \ufb01 \uff21 e\u0301 \xff");
+	free(got);
+	fold_list_free(&fl);
+}
+
+static void
+test_fold_block(void **state)
+{
+	struct fold_list	 fl;
+	char			*got;
+	size_t			 i;
+
+	(void)state;
+	fold_list_init(&fl, GUARD_BLOCK);
+	for (i = 0; i < sizeof(fold_cases) / sizeof(fold_cases[0]); i++) {
+		if (strcmp(fold_cases[i].text, fold_cases[i].want) == 0)
+			continue;
+		got = filtered(&fl.list, fold_cases[i].text);
+		if (strcmp(got, "BLOCKED") != 0)
+			fail_msg("\"%s\" passed a block: \"%s\"",
+			    fold_cases[i].text, got);
+		free(got);
+	}
+	fold_list_free(&fl);
+}
+
+/* The view itself: NFKC, ignorables dropped, the map back. */
+static void
+test_fold_view(void **state)
+{
+	struct guard_fold	 f;
+	const char		*s;
+	char			*v;
+
+	(void)state;
+	v = guard_fold_string("\uff5a\uff45\u00ad\uff42\u200b\uff52\uff41");
+	assert_string_equal(v, "zebra");
+	free(v);
+	v = guard_fold_string("\ufb01 x\u00b2 \u2460 cafe\u0301 \u1100\u1161");
+	assert_string_equal(v, "fi x2 1 caf\u00e9 \uac00");
+	free(v);
+	/* What would grow past four times its size stays (33 bytes, 15). */
+	v = guard_fold_string("\ufdfa \u3316 \u3300");
+	assert_string_equal(v, "\ufdfa \u3316 \u30a2\u30d1\u30fc\u30c8");
+	free(v);
+	/* Canonical order: the marks of a unit sorted by class. */
+	v = guard_fold_string("a\u0301\u0323");
+	assert_string_equal(v, "\u1ea1\u0301");
+	free(v);
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(guard_fold_build(&f, "plain ascii", 11, 0, 1), 0);
+	assert_int_equal(guard_fold_build(&f, "Gr\u00fc\u00dfe", 7, 0, 1), 0);
+	s = "a\uff22c\u200bd";		/* a Ｂ c ZWSP d */
+	assert_int_equal(guard_fold_build(&f, s, strlen(s), 0, 1), 1);
+	assert_int_equal(f.len, 4);
+	assert_memory_equal(f.s, "aBcd", 4);
+	assert_int_equal(guard_fold_start(&f, 1), 1);	/* Ｂ */
+	assert_int_equal(guard_fold_end(&f, 2), 4);
+	assert_int_equal(guard_fold_start(&f, 2), 4);	/* c, ZWSP */
+	assert_int_equal(guard_fold_end(&f, 3), 8);
+	assert_int_equal(guard_fold_start(&f, 3), 8);	/* d */
+	assert_int_equal(guard_fold_end(&f, 4), 9);
+	assert_int_equal(guard_fold_start(&f, 4), 9);
+	assert_int_equal(guard_fold_floor(&f, s, 6), 4);
+	/* A stream: the last unit and an unfinished sequence are left out. */
+	assert_int_equal(guard_fold_build(&f, "ab\xef\xbc", 4, 0, 0), 0);
+	assert_int_equal(f.olen, 1);
+	assert_int_equal(guard_fold_build(&f, "ab", 2, 0, 0), 0);
+	assert_int_equal(f.olen, 1);
+	assert_int_equal(guard_fold_build(&f, "a\u0301", 3, 0, 0), 0);
+	assert_int_equal(f.olen, 0);
+	guard_fold_clear(&f);
+}
+
+/* utf8proc's own NFKC of s, with every format character dropped too. */
+static utf8proc_int32_t
+nfkc_drop_cf(utf8proc_int32_t cp, void *data)
+{
+	(void)data;
+	return utf8proc_category(cp) == UTF8PROC_CATEGORY_CF ? 0x200b : cp;
+}
+
+static void
+expect_nfkc(const char *s, size_t len)
+{
+	utf8proc_uint8_t	*want = NULL;
+	char			*got;
+	utf8proc_ssize_t	 n;
+
+	n = utf8proc_map_custom((const utf8proc_uint8_t *)s, len, &want,
+	    UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+	    UTF8PROC_IGNORE, nfkc_drop_cf, NULL);
+	assert_true(n >= 0);
+	got = guard_fold_string(s);
+	if (strcmp(got, (const char *)want) != 0)
+		fail_msg("view of \"%s\": \"%s\", NFKC \"%s\"", s, got,
+		    (const char *)want);
+	free(got);
+	free(want);
+}
+
+/*
+ * The view, built unit by unit with its short cuts, is NFKC of the whole
+ * text: every code point alone, after a letter, and before a mark.
+ */
+static void
+test_fold_nfkc(void **state)
+{
+	utf8proc_uint8_t	 b[16];
+	utf8proc_int32_t	 cp;
+	utf8proc_ssize_t	 n;
+	size_t			 k;
+	const char		*s;
+	char			*v;
+	static const char *const around[][2] = {
+		{ "", "" }, { "a", "" }, { "", "\u0301" }, { "e", "\u0323" },
+		{ "\u1100", "" }, { "", "\u1161" }, { "\u0b47", "" },
+	};
+
+	(void)state;
+	for (cp = 1; cp <= 0x10ffff; cp++) {
+		if (!utf8proc_codepoint_valid(cp))
+			continue;
+		n = utf8proc_encode_char(cp, b);
+		b[n] = '\0';
+		/* (what would grow past four times its size is left as it is) */
+		v = (char *)utf8proc_NFKC(b);
+		k = strlen(v);
+		free(v);
+		if (k > 4 * (size_t)n)
+			continue;
+		for (k = 0; k < sizeof(around) / sizeof(around[0]); k++) {
+			char	buf[32];
+
+			if (k > 0 && cp > 0x2ffff)
+				break;
+			snprintf(buf, sizeof(buf), "%s%s%s", around[k][0],
+			    (const char *)b, around[k][1]);
+			expect_nfkc(buf, strlen(buf));
+		}
+	}
+	s = "a\u0301\u0323\u031b b\u0323\u0301 \ufb01\u0301 \uff76\uff9e "
+	    "\u1100\u1161\u11a8 x\u200b\u0301 \u1e9b\u0323 \u3300";
+	expect_nfkc(s, strlen(s));
+}
+
+/* Split into two chunks at every offset, byte by byte, and three ways. */
+static void
+test_fold_stream(void **state)
+{
+	struct fold_list	 fl;
+	size_t			 i, cuts[2], len;
+	char			*got;
+
+	(void)state;
+	fold_list_init(&fl, GUARD_REDACT);
+	for (i = 0; i < sizeof(fold_cases) / sizeof(fold_cases[0]); i++) {
+		expect_stream_same(&fl.list, fold_cases[i].text);
+		len = strlen(fold_cases[i].text);
+		for (cuts[0] = 0; cuts[0] <= len; cuts[0]++)
+			for (cuts[1] = cuts[0]; cuts[1] <= len; cuts[1]++) {
+				got = streamed(&fl.list, fold_cases[i].text,
+				    cuts, 2, NULL);
+				if (strcmp(got, fold_cases[i].want) != 0)
+					fail_msg("\"%s\" cut at %zu, %zu: got"
+					    " \"%s\"", fold_cases[i].text,
+					    cuts[0], cuts[1], got);
+				free(got);
+			}
+	}
+	fold_list_free(&fl);
+}
+
+/* A combining mark that comes later still changes the character. */
+static void
+test_fold_stream_mark(void **state)
+{
+	static const char *const words[] = { "caf\u00e9" };
+	struct guard_spec	 kw = { .key = "kw", .kind = GUARD_KEYWORDS,
+				    .action = GUARD_REDACT, .words = words,
+				    .nwords = 1 };
+	struct one		 o;
+	size_t			 cuts[] = { 4, 5 };
+	char			*got;
+
+	(void)state;
+	one_init(&o, &kw);
+	got = streamed(&o.list, "cafe\u0301 au lait", cuts, 1, NULL);
+	assert_string_equal(got, "[REDACTED:KEYWORD] au lait");
+	free(got);
+	got = streamed(&o.list, "cafe\u0301 au lait", cuts + 1, 1, NULL);
+	assert_string_equal(got, "[REDACTED:KEYWORD] au lait");
+	free(got);
+	guard_free(o.g);
+}
+
+/* The best of 100 batches through list, in microseconds a text. */
+static double
+speed_of(const struct guard_list *l, const char *text, size_t len)
+{
+	struct guard_report	 r;
+	struct timespec		 t0, t1;
+	char			*out;
+	size_t			 outlen, i, k, rounds = 20;
+	double			 us, best = 1e9;
+
 	for (k = 0; k < 100; k++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (i = 0; i < rounds; i++) {
 			memset(&r, 0, sizeof(r));
-			assert_int_equal(guard_text(&o.list, text, len, &out,
+			assert_int_equal(guard_text(l, text, len, &out,
 			    &outlen, &r), GUARD_REDACTED);
 			free(out);
 		}
@@ -552,7 +836,91 @@ test_speed(void **state)
 		if (us < best)
 			best = us;
 	}
-	printf("# 4 KB prompt through the default PII set: %.1f us\n", best);
+	return best;
+}
+
+/* 4 KB of words repeated. Caller frees. */
+static char *
+speed_text(const char *words, size_t *len)
+{
+	char	*text = malloc(4096 + 1);
+	size_t	 n, wlen = strlen(words);
+
+	*len = 0;
+	while (*len < 4096) {
+		n = wlen;
+		if (n > 4096 - *len)
+			n = 4096 - *len;
+		memcpy(text + *len, words, n);
+		*len += n;
+	}
+	/* Do not end inside a character. */
+	while (*len > 0 && ((unsigned char)text[*len] & 0xc0) == 0x80)
+		(*len)--;
+	text[*len] = '\0';
+	return text;
+}
+
+/*
+ * The context a stream keeps before new text starts on a whole unit: a
+ * look-behind that reaches back into the ligature still sees "fi".
+ */
+static void
+test_fold_stream_context(void **state)
+{
+	static const char *const patterns[] = { "(?<=fia{63})xxx" };
+	struct guard_spec	 re = { .key = "re", .kind = GUARD_REGEX,
+				    .action = GUARD_REDACT,
+				    .patterns = patterns, .npatterns = 1 };
+	struct one		 o;
+	char			 text[128], *got;
+	size_t			 cut;
+
+	(void)state;
+	one_init(&o, &re);
+	snprintf(text, sizeof(text), "\ufb01%.63sxxx yz", "aaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	got = filtered(&o.list, text);
+	assert_non_null(strstr(got, "a[REDACTED:REGEX] yz"));
+	free(got);
+	expect_stream_same(&o.list, text);
+	cut = 3 + 63;
+	got = streamed(&o.list, text, &cut, 1, NULL);
+	assert_non_null(strstr(got, "a[REDACTED:REGEX] yz"));
+	free(got);
+	guard_free(o.g);
+}
+
+/*
+ * The default PII set on a 4 KB prompt, ASCII (no view to build), then
+ * prose in German and Japanese with a fullwidth address and a zero-width
+ * space in it (the view and its map): report the time each takes, the
+ * best of 100 batches so a busy machine does not blur it.
+ */
+static void
+test_speed(void **state)
+{
+	static const char	 ascii[] = "Lorem ipsum dolor sit amet, "
+	    "consectetur adipiscing elit 2024-01-15 at 10:30, version 1.2.3 "
+	    "and order 12345. Mail me at someone@example.com or call "
+	    "+1 415 555 2671. ";
+	static const char	 other[] = "Gr\u00fc\u00dfe aus Z\u00fcrich, "
+	    "\u65e5\u672c\u8a9e\u306e\u6587\u7ae0\u3067\u3059\u3002 Mail "
+	    "\uff53\uff4f\uff4d\uff45\uff4f\uff4e\uff45\uff20example.com or "
+	    "call +1 415\u200b555 2671, \u00e0 bient\u00f4t. ";
+	struct one		 o;
+	char			*text;
+	size_t			 len;
+
+	(void)state;
+	one_pii(&o, 0, GUARD_REDACT);
+	text = speed_text(ascii, &len);
+	printf("# 4 KB prompt through the default PII set: %.1f us\n",
+	    speed_of(&o.list, text, len));
+	free(text);
+	text = speed_text(other, &len);
+	printf("# 4 KB non-ASCII prompt, folded: %.1f us\n",
+	    speed_of(&o.list, text, len));
 	free(text);
 	guard_free(o.g);
 }
@@ -576,6 +944,13 @@ main(void)
 		cmocka_unit_test(test_stream_block),
 		cmocka_unit_test(test_stream_window),
 		cmocka_unit_test(test_stream_length),
+		cmocka_unit_test(test_fold_redact),
+		cmocka_unit_test(test_fold_block),
+		cmocka_unit_test(test_fold_view),
+		cmocka_unit_test(test_fold_nfkc),
+		cmocka_unit_test(test_fold_stream),
+		cmocka_unit_test(test_fold_stream_mark),
+		cmocka_unit_test(test_fold_stream_context),
 		cmocka_unit_test(test_speed),
 	};
 
