@@ -899,6 +899,8 @@ http_read_head(struct http_conn *c, struct evbuffer *in)
 	if (srv->head != NULL && http_conn_head(c) == HTTP_HEAD_TAKEN) {
 		if (c->discard)
 			evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->state == HTTP_HANDLING)	/* answered later */
+			http_conn_timeouts(c, 0);
 		return 1;
 	}
 	c->discard = 0;
