@@ -60,7 +60,7 @@ AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c a
 	agent/tee.c agent/tee-sim.c agent/tee-tsm.c agent/tee-snp.c agent/tee-tdx.c \
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/trace.c agent/meter.c agent/limit.c agent/metrics.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c \
+AGENT_PATH_SRCS := agent/config.c agent/scrub.c agent/trace.c agent/meter.c agent/limit.c agent/metrics.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c \
 	agent/attestation-queue.c agent/attestation-http.c
 AGENT_MAIN := agent/main.c
 
@@ -151,12 +151,17 @@ $(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBTUI) $(LIBCTL) \
 
 check-build: $(PROGRAMS) $(TESTBINS)
 
+# The fuzz targets run in check too, a few seconds each (tests/run).
 check:
 	@./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=asan check-build
+	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)CUBE_TESTDATA=$(CUBE_TESTDATA) tests/run build/asan
 
-demo: all $(BIN)/fake-llm
+# The deps first, as for check: a fresh machine has no libevent headers.
+demo:
+	@./scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all $(BIN)/fake-llm
 	@./scripts/demo $(BIN)
 
 bench: all $(BIN)/fake-llm $(O)/tests/test-trace
@@ -194,8 +199,11 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # --- fuzz -----------------------------------------------------------------
-# libFuzzer targets, not part of check: make fuzz, then for example
-#   build/fuzz/fuzz-jscan -max_total_time=60 build/fuzz/corpus-jscan
+# libFuzzer targets: make fuzz builds them all; make check runs each for
+# CUBE_FUZZ_SECONDS (default 5) from its committed seeds in
+# tests/fuzz/corpus/NAME/. For a longer run, for example:
+#   build/fuzz/fuzz-jscan -max_total_time=600 /tmp/new tests/fuzz/corpus/jscan
+# (new inputs go to the first directory; the seeds stay as committed).
 # (clang, unlike gcc, flags log.c's vsnprintf of a va_list format.)
 
 FUZZ_CC    := clang
@@ -207,6 +215,9 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,\
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)
+
+# The rules below list their .c files; any header change rebuilds them all.
+$(FUZZ_BINS): $(wildcard agent/*.h shared/*.h tests/backend/*.h)
 
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
 # The report and quote parsers; attest.c and attest-x509.c for the symbols

@@ -51,6 +51,7 @@ struct agent_config {
 	int	 trace_flush_ms;	/* the trace writer's batch window */
 	int	 trace_retention_check_s; /* how often retention runs */
 	int	 provider_check_interval; /* seconds between health checks; 0: off */
+	int	 core_dumps;		/* allowed: for debugging only */
 };
 void	 config_defaults(struct agent_config *);
 int	 config_load_file(struct agent_config *, const char *path, char *err,
@@ -62,6 +63,12 @@ void	 config_finish(struct agent_config *);
 /* The default max-connections for an open-file limit of nofile. */
 int	 config_connections_for(unsigned long long nofile);
 void	 config_free(struct agent_config *);
+
+/*
+ * scrub.c: no core dumps unless core_dumps; libcurl's and libevent's heap
+ * wiped as it is freed. Call first, before either library is used.
+ */
+void	 scrub_start(int core_dumps);
 
 /* agent.c: the running daemon, shared read-only with workers */
 struct agent {

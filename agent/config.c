@@ -18,6 +18,7 @@ enum config_type {
 	CONFIG_STRING,
 	CONFIG_INT,
 	CONFIG_SIZE,
+	CONFIG_BOOL,		/* on|off, yes|no, true|false, 1|0 */
 };
 
 static const struct config_key {
@@ -67,6 +68,8 @@ static const struct config_key {
 	    offsetof(struct agent_config, trace_retention_check_s), 1, 86400 },
 	{ "provider-check-interval", CONFIG_INT,
 	    offsetof(struct agent_config, provider_check_interval), 0, 86400 },
+	{ "core-dumps", CONFIG_BOOL, offsetof(struct agent_config, core_dumps),
+	    0, 1 },
 };
 
 /* Where state lives by default: $XDG_DATA_HOME/cube, /var/lib/cube for root. */
@@ -180,6 +183,22 @@ config_set(struct agent_config *cfg, const char *key, const char *value,
 		free(*sp);
 		*sp = xstrdup(value);
 		return 0;
+	}
+	if (k->type == CONFIG_BOOL) {
+		static const char *const on[] = { "on", "yes", "true", "1" };
+		static const char *const off[] = { "off", "no", "false", "0" };
+		size_t	i;
+
+		for (i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+			if (strcmp(value, on[i]) == 0 ||
+			    strcmp(value, off[i]) == 0) {
+				*(int *)((char *)cfg + k->offset) =
+				    strcmp(value, on[i]) == 0;
+				return 0;
+			}
+		}
+		snprintf(err, errlen, "%s: '%s' is not on or off", key, value);
+		return -1;
 	}
 	errno = 0;
 	n = strtoll(value, &end, 10);

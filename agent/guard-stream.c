@@ -122,6 +122,27 @@ guard_stream_length(struct guard_stream *gs, size_t p, int *blocked)
 	return p;
 }
 
+/*
+ * Where a UTF-8 character that has not fully arrived starts at the end of
+ * buf[0..len), or len. The patterns see invalid UTF-8 there, not the
+ * start of a match, so that character waits for the rest of its bytes.
+ */
+static size_t
+guard_stream_complete(const char *buf, size_t len)
+{
+	size_t		i, need;
+	unsigned char	c;
+
+	for (i = len; i > 0 && len - i < 4; i--) {
+		c = (unsigned char)buf[i - 1];
+		if ((c & 0xc0) == 0x80)
+			continue;
+		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		return len - (i - 1) < need ? i - 1 : len;
+	}
+	return len;
+}
+
 static enum guard_result
 guard_stream_run(struct guard_stream *gs, int final, const char **out,
     size_t *outlen)
@@ -133,7 +154,9 @@ guard_stream_run(struct guard_stream *gs, int final, const char **out,
 
 	gs->outlen = 0;
 	sc->s = gs->buf;
-	sc->len = gs->len;
+	sc->len = final ? gs->len : guard_stream_complete(gs->buf, gs->len);
+	if (sc->len < gs->ctx)
+		sc->len = gs->ctx;
 	sc->from = gs->ctx;
 	sc->final = final;
 	guard_list_scan(gs->list, sc);
@@ -143,6 +166,8 @@ guard_stream_run(struct guard_stream *gs, int final, const char **out,
 		guard_list_scan(gs->list, sc);
 	}
 	p = guard_stream_settle(sc, final ? gs->len : sc->hold);
+	if (p > sc->len)
+		p = sc->len;
 	/* Never split a UTF-8 character between two releases. */
 	while (!final && p > gs->ctx && p < gs->len &&
 	    ((unsigned char)gs->buf[p] & 0xc0) == 0x80)

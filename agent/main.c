@@ -28,6 +28,7 @@ static const struct option agent_options[] = {
 	{ "tls-key",		required_argument, NULL, 'K' },
 	{ "workers",		required_argument, NULL, 'w' },
 	{ "metrics-listen",	required_argument, NULL, 'M' },
+	{ "allow-core-dumps",	no_argument,	   NULL, 'A' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -43,7 +44,8 @@ agent_usage(int status)
 	    "                  [--tee auto|none|sim|configfs-tsm|sev-guest|"
 	    "tdx-guest]\n"
 	    "                  [--tls-cert FILE --tls-key FILE] [--workers N]\n"
-	    "                  [--metrics-listen ADDR:PORT] [-v]\n");
+	    "                  [--metrics-listen ADDR:PORT] [--allow-core-dumps]"
+	    " [-v]\n");
 	exit(status);
 }
 
@@ -73,6 +75,9 @@ agent_parse(struct agent_config *cfg, int argc, char **argv)
 			break;
 		case 'v':
 			cfg->verbose++;
+			break;
+		case 'A':	/* core-dumps = on */
+			cfg->core_dumps = 1;
 			break;
 		case 'h':
 			agent_usage(0);
@@ -199,11 +204,11 @@ main(int argc, char **argv)
 	log_init("cube-agent", agent.cfg.verbose);
 	agent_check_supported(&agent.cfg);
 
+	/* Before anything can hold a secret: no dumps, wiped frees. */
+	scrub_start(agent.cfg.core_dumps);
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
 		fatalx("sodium_init failed");
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fatalx("curl_global_init failed");
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads failed");
 

@@ -81,6 +81,26 @@ t_wait_exit() {	# pid, seconds: wait for a process to end
 	return 1
 }
 
+# t_until SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds;
+# fails (1) when it still does not after SECONDS. Wait for a condition
+# this way, never with a fixed sleep.
+t_until() {
+	local i n=$(($1 * 20))
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+# The backend's record of its last request says the client hung up.
+backend_saw_hangup() {
+	[ "$(backend_requests | python3 -c 'import json,sys
+r=json.load(sys.stdin)
+print(bool(r) and r[-1]["client_hung_up"])')" = True ]
+}
+
 t_wait_file() {	# path, seconds
 	local i
 	for ((i = 0; i < $2 * 20; i++)); do

@@ -138,6 +138,13 @@ client_connect(struct cubectl *c)
 	return EXIT_OK;
 }
 
+/* Connect now, unless connected; an exit status, the error printed. */
+int
+client_open(struct cubectl *c)
+{
+	return c->rpc != NULL ? EXIT_OK : client_connect(c);
+}
+
 /*
  * Call method with params (consumed). Returns EXIT_OK with *result set
  * (caller frees it), or the exit status after printing the error.
@@ -153,7 +160,7 @@ client_call(struct cubectl *c, const char *method, cJSON *params,
 	size_t			 i;
 
 	*result = NULL;
-	if (c->rpc == NULL && (rc = client_connect(c)) != EXIT_OK) {
+	if ((rc = client_open(c)) != EXIT_OK) {
 		cJSON_Delete(params);
 		return rc;
 	}

@@ -79,30 +79,87 @@ cmd_logs_line(struct cubectl *c, const cJSON *trace)
 	fflush(stdout);
 }
 
+/*
+ * Following: the subscription comes first and the newest traces after, so
+ * that none committed in between is missed; traces pushed while the list
+ * is on its way wait, and one the list already showed is not shown twice.
+ */
+struct cmd_logs_follow {
+	struct cubectl	*c;
+	cJSON		*held;		/* pushed before the list came */
+	long long	 last;		/* id of the newest trace shown */
+};
+
+static long long
+cmd_logs_id(const cJSON *trace)
+{
+	const cJSON	*id = cJSON_GetObjectItemCaseSensitive(trace, "id");
+
+	return cJSON_IsString(id) ? strtoll(id->valuestring, NULL, 10) : 0;
+}
+
+static void
+cmd_logs_show(struct cmd_logs_follow *f, const cJSON *trace)
+{
+	long long	id = cmd_logs_id(trace);
+
+	if (id != 0 && id <= f->last)
+		return;
+	if (id > f->last)
+		f->last = id;
+	cmd_logs_line(f->c, trace);
+}
+
 /* A notification while following: print the traces, ignore the rest. */
 static void
 cmd_logs_notify(const char *method, const cJSON *params, void *arg)
 {
-	if (strcmp(method, "logs.trace") == 0 && cJSON_IsObject(params))
-		cmd_logs_line(arg, params);
+	struct cmd_logs_follow	*f = arg;
+
+	if (strcmp(method, "logs.trace") != 0 || !cJSON_IsObject(params))
+		return;
+	if (f->held != NULL)
+		cJSON_AddItemToArray(f->held, cJSON_Duplicate(params, 1));
+	else
+		cmd_logs_show(f, params);
 }
 
-/* Follow: subscribe, then print each logs.trace notification until EOF. */
+/* Subscribe, show the newest traces, then each one pushed until EOF. */
 static int
 cmd_logs_follow(struct cubectl *c, const struct cmd_entry *ce,
     const struct args *a)
 {
+	struct cmd_logs_follow	 f = { c, NULL, 0 };
+	const cJSON		*trace;
 	cJSON			*params, *result;
 	enum rpc_client_status	 status;
 	char			 err[1024];
 	int			 rc;
 
+	if ((rc = client_open(c)) != EXIT_OK)
+		return rc;
+	if ((f.held = cJSON_CreateArray()) == NULL)
+		return EXIT_FAILED;
+	rpc_client_set_notify(c->rpc, cmd_logs_notify, &f);
 	params = cmd_params(ce, a);
 	cJSON_DeleteItemFromObjectCaseSensitive(params, "limit");
-	rpc_client_set_notify(c->rpc, cmd_logs_notify, c);
-	if ((rc = client_call(c, "logs.tail", params, &result)) != EXIT_OK)
+	if ((rc = client_call(c, "logs.tail", params, &result)) == EXIT_OK) {
+		cJSON_Delete(result);
+		rc = client_call(c, ce->method, cmd_params(ce, a), &result);
+	}
+	if (rc != EXIT_OK) {
+		cJSON_Delete(f.held);
 		return rc;
+	}
+	if (c->output != CUBECTL_JSON)
+		output_line(cmd_logs_columns, NULL);
+	cJSON_ArrayForEach(trace, result)
+		cmd_logs_show(&f, trace);
 	cJSON_Delete(result);
+	cJSON_ArrayForEach(trace, f.held)
+		cmd_logs_show(&f, trace);
+	cJSON_Delete(f.held);
+	f.held = NULL;
 	while ((status = rpc_client_poll(c->rpc, -1, err, sizeof(err))) ==
 	    RPC_CLIENT_OK)
 		;
@@ -114,24 +171,17 @@ cmd_logs_follow(struct cubectl *c, const struct cmd_entry *ce,
 int
 cmd_logs(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 {
-	const cJSON	*trace;
-	cJSON		*result;
-	int		 rc, follow = args_has(a, "-f");
+	cJSON	*result;
+	int	 rc;
 
+	if (args_has(a, "-f"))
+		return cmd_logs_follow(c, ce, a);
 	if ((rc = client_call(c, ce->method, cmd_params(ce, a), &result)) !=
 	    EXIT_OK)
 		return rc;
-	if (!follow) {
-		rc = cmd_output(c, ce, a, result);
-		cJSON_Delete(result);
-		return rc;
-	}
-	if (c->output != CUBECTL_JSON)
-		output_line(cmd_logs_columns, NULL);
-	cJSON_ArrayForEach(trace, result)
-		cmd_logs_line(c, trace);
+	rc = cmd_output(c, ce, a, result);
 	cJSON_Delete(result);
-	return cmd_logs_follow(c, ce, a);
+	return rc;
 }
 
 int

@@ -106,6 +106,8 @@ struct cubectl {
 /* client.c */
 void	 client_init(struct cubectl *);
 void	 client_apply_globals(struct cubectl *, const struct args *);
+/* Connect before the first call (to set a notification callback first). */
+int	 client_open(struct cubectl *);
 int	 client_call(struct cubectl *, const char *, struct cJSON *,
 	    struct cJSON **);
 void	 client_free(struct cubectl *);

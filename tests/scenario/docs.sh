@@ -40,6 +40,8 @@ check "cubectl.1 refers to cube-agent.conf(5)" grep -q '^\.Xr cube-agent.conf 5'
 # make install: the data part for real (no build needed), the programs'
 # destinations from its dry run so that no release build starts here.
 root="$T_DIR/root"
+# A make of our own, not a sub-make of a parallel `make -jN check`.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 out=$(make -s install-data DESTDIR="$root" PREFIX=/usr 2>&1)
 check_eq "make install-data runs quietly" "" "$out"
 for page in man/*.[0-9]; do
@@ -56,6 +58,13 @@ check "installs the fish completion" cmp -s completions/cubectl.fish \
     "$root/usr/share/fish/vendor_completions.d/cubectl.fish"
 n=$(find "$root" -type f | wc -l)
 check_eq "installs nothing else" "$(($(ls man/*.[0-9] | wc -l) + 3))" "$n"
+# README: both commands install what is missing before they build.
+for target in demo check; do
+	first=$(make -n "$target" 2>/dev/null | head -n 1)
+	check_eq "make $target installs the deps before it builds" \
+	    ./scripts/install-deps "$first"
+done
+
 plan=$(make -n install DESTDIR="$root" PREFIX=/usr)
 check_contains "make install: cube-agent in sbin" "bin/cube-agent $root/usr/sbin/cube-agent" "$plan"
 check_contains "make install: cubectl in bin" "bin/cubectl $root/usr/bin/cubectl" "$plan"

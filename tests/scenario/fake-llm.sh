@@ -124,7 +124,7 @@ check_eq "reset_after=0 closes without a reply" 56 "$?"
 
 curl -sS -m 1 --data-binary '{"model":"fake-chat;first_byte_delay_ms=3000","messages":[]}' \
     "$B/v1/chat/completions" >/dev/null 2>&1
-sleep 0.3
+t_until 5 backend_saw_hangup
 last=$(backend_requests | py 'v[-1]')
 check_eq "hang-up during first_byte_delay is recorded" \
     "fake-chat;first_byte_delay_ms=3000 true false" \
@@ -132,7 +132,7 @@ check_eq "hang-up during first_byte_delay is recorded" \
 
 curl -sS -N -m 1 --data-binary '{"model":"fake-chat;chunks=10;chunk_delay_ms=300","stream":true,"messages":[]}' \
     "$B/v1/chat/completions" >/dev/null 2>&1
-sleep 0.3
+t_until 5 backend_saw_hangup
 check_eq "hang-up in the middle of a stream is recorded" "true false" \
     "$(backend_requests | py '"%s %s" % (str(v[-1]["client_hung_up"]).lower(), str(v[-1]["completed"]).lower())')"
 
@@ -174,7 +174,11 @@ check_eq "ollama embed matches the OpenAI vector" \
 # --- clean stop --------------------------------------------------------------
 curl -sS -m 10 --data-binary '{"model":"fake-chat;first_byte_delay_ms=5000","messages":[]}' \
     "$B/v1/chat/completions" >/dev/null 2>&1 &
-sleep 0.3
+in_flight() {	# the delayed request has arrived and is still unanswered
+	[ "$(backend_requests | py 'v[-1]["model"] if v else ""')" = \
+	    "fake-chat;first_byte_delay_ms=5000" ]
+}
+t_until 5 in_flight
 (sleep 10; kill -KILL "$BACKEND_PID" 2>/dev/null) &
 watchdog=$!
 kill -TERM "$BACKEND_PID"

@@ -187,11 +187,11 @@ hung() {	# the backend's record of the last request: was the client gone?
 }
 curl -sS -m 1 "$AGENT_URL/proxy/acme/v1/chat/completions" -H "Authorization: Bearer $A_TOKEN" \
     -d '{"model":"hang","messages":[]}' >/dev/null 2>&1
-sleep 0.5
+t_until 5 backend_saw_hangup
 check_eq "hang-up while waiting for the first byte cancels upstream" True "$(hung)"
 curl -sS -N -m 1 "$AGENT_URL/proxy/acme/v1/chat/completions" -H "Authorization: Bearer $A_TOKEN" \
     -d '{"model":"long","stream":true,"messages":[]}' >/dev/null 2>&1
-sleep 0.5
+t_until 5 backend_saw_hangup
 check_eq "hang-up mid-stream cancels upstream" True "$(hung)"
 
 # --- the credential never comes back out ----------------------------------
@@ -210,10 +210,11 @@ check_eq "new token works" 200 "$(status_of "$r")"
 ctl token revoke -d acme "$id" >/dev/null
 r=$(http GET /proxy/acme/v1/models "$tok")
 check_eq "revoked token refused on the next request" "401 invalid_api_key" "$(status_of "$r") $(code "$r")"
-tok=$(ctl -o json token create -d acme --name brief --expires 2s | json token)
+tok=$(ctl -o json token create -d acme --name brief --expires 4s | json token)
 r=$(http GET /proxy/acme/v1/models "$tok")
 check_eq "short-lived token works" 200 "$(status_of "$r")"
-sleep 2.5
+refused() { [ "$(status_of "$(http GET /proxy/acme/v1/models "$tok")")" = 401 ]; }
+t_until 15 refused
 r=$(http GET /proxy/acme/v1/models "$tok")
 check_eq "expired token refused" "401 invalid_api_key" "$(status_of "$r") $(code "$r")"
 
@@ -221,7 +222,8 @@ check_eq "expired token refused" "401 invalid_api_key" "$(status_of "$r") $(code
 python3 "$CUBE_ROOT/tests/tools/sse-timing.py" "$AGENT_URL/proxy/acme/v1/chat/completions" \
     "$A_TOKEN" '{"model":"slow","stream":true,"messages":[]}' >"$T_DIR/drain.out" 2>&1 &
 client=$!
-sleep 0.5
+first_event() { grep -q '"choices"' "$T_DIR/drain.out"; }
+t_until 10 first_event
 stop_agent
 rc=$?
 wait "$client"

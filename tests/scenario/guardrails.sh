@@ -195,7 +195,10 @@ check_not_contains "never the matched text" "$SECRET" "$(cat "$AGENT_LOG")"
 check_not_contains "nor the card" "$card" "$(cat "$AGENT_LOG")"
 
 # --- traces carry the hits (key, type, action, where, count), never text ----
-sleep 0.3	# the trace writer's batch window
+hits_traced() {	# the answer's redaction has reached the traces
+	ctl -o json logs -d acme -n 500 | grep -q '"on": *"answer"'
+}
+t_until 10 hits_traced
 traces=$(ctl -o json logs -d acme -n 500)
 check_contains "a trace names an answer's redaction" \
     '{"key": "keys-out", "type": "secret", "action": "redact", "on": "answer", "count": 1}' \

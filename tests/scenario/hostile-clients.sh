@@ -23,14 +23,6 @@ metric() {	# NAME{LABELS}: its value on /metrics
 	curl -sS -m 5 "http://127.0.0.1:$METRICS_PORT/metrics" |
 	    awk -v k="$1" '$1 == k { print $2 }'
 }
-wait_for() {	# SECONDS COMMAND...: run it until it succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.05
-	done
-}
 ntraces() { ctl -o json logs -d acme -n 1000 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 healthy() { [ "$(val status "$(hc raw "$HOST" "$PORT" 'GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' 2)")" = 200 ]; }
 
@@ -69,12 +61,12 @@ check "...while the agent's memory stayed flat (grew ${g} KB)" between "$g" -999
 # --- a flood without a valid token: counted, never traced -------------------
 r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" '{"model":"chat","messages":[]}')
 check_eq "a real request first" 200 "$(status_of "$r")"
-check "...traced" wait_for 10 eval '[ "$(ntraces)" = 1 ]'
+check "...traced" t_until 10 eval '[ "$(ntraces)" = 1 ]'
 before=$(metric 'cube_http_rejected_total{reason="auth"}')
 out=$(hc flood "$HOST" "$PORT" /proxy/acme/v1/chat/completions 300)
 check_eq "300 requests with no or a bad token: 401" "status_401 300" "$out"
 r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" '{"model":"chat","messages":[]}')
-check "a real request after them is traced" wait_for 10 eval '[ "$(ntraces)" -ge 2 ]'
+check "a real request after them is traced" t_until 10 eval '[ "$(ntraces)" -ge 2 ]'
 check_eq "...and nothing of the flood is in acme's traces" 2 "$(ntraces)"
 u=$(ctl -o json usage -d acme --by model | python3 -c 'import json,sys; print(sum(r["requests"] for r in json.load(sys.stdin)))')
 check_eq "...nor in its usage" 2 "$u"
@@ -119,13 +111,13 @@ target
 hc hold "$HOST" "$PORT" 5 'GET /healthz HTTP/1.1\r\n' "$T_DIR/release-caps" 60 >"$T_DIR/hold-caps.out" &
 holder=$!
 check "5 connections open from one address" \
-    wait_for 10 eval '[ "$(metric cube_http_connections)" = 5 ]'
+    t_until 10 eval '[ "$(metric cube_http_connections)" = 5 ]'
 out=$(hc raw "$HOST" "$PORT" 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n')
 check_eq "a 6th: 503 and closed" "503 True" "$(val status "$out") $(val closed "$out")"
 check_eq "...counted" 1 "$(metric 'cube_http_rejected_total{reason="connections_per_address"}')"
 touch "$T_DIR/release-caps"
 t_wait_exit "$holder" 10
-check "once they close, the address is served again" wait_for 10 healthy
+check "once they close, the address is served again" t_until 10 healthy
 check "agent stops cleanly" stop_agent
 
 # --- out of file descriptors: the listener pauses, then recovers ------------
@@ -146,7 +138,7 @@ target
 check_contains "the agent runs with 64 descriptors" "64" "$(grep 'Max open files' /proc/$AGENT_PID/limits)"
 hc hold "$HOST" "$PORT" 80 '' "$T_DIR/release-fds" 60 >"$T_DIR/hold-fds.out" &
 holder=$!
-check "80 idle connections exhaust them" wait_for 15 grep -q 'accept: ' "$AGENT_LOG"
+check "80 idle connections exhaust them" t_until 15 grep -q 'accept: ' "$AGENT_LOG"
 cpu() { awk '{ print $14 + $15 }' "/proc/$AGENT_PID/stat"; }
 c0=$(cpu)
 out=$(hc raw "$HOST" "$PORT" 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n' 2)
@@ -157,7 +149,7 @@ n=$(grep -c 'accept: ' "$AGENT_LOG")
 check "...nor a log line per failed accept ($n lines)" [ "$n" -le 2 ]
 touch "$T_DIR/release-fds"
 t_wait_exit "$holder" 10
-check "once they close, requests are served again" wait_for 15 healthy
+check "once they close, requests are served again" t_until 15 healthy
 check "accept errors counted" [ "$(metric cube_http_accept_errors_total)" -gt 0 ]
 check "agent stops cleanly" stop_agent
 check_not_contains "no sanitizer report" "Sanitizer" "$(cat "$AGENT_LOG")"

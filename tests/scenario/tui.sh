@@ -136,7 +136,8 @@ expect "the first model is selected" "chat"
 keys d
 expect "d asks first" "Disable model chat?"
 keys n
-sleep 0.3
+asked() { screen | grep -qF "Disable model chat?"; }
+check "n closes the question" t_until 5 eval '! asked'
 check_eq "n leaves the model active" "active" "$(ctl -o json model show -d acme chat | json status)"
 keys d
 expect "d asks again" "Disable model chat?"

@@ -400,11 +400,11 @@ test_stream_split(void **state)
 		"plain text with no secrets at all, just words.",
 		"Zürich — naïve café 4111111111111111",
 	};
-	static const char *const words[] = { "secret plan" };
+	static const char *const words[] = { "secret plan", "zürich" };
 	static const char *const patterns[] = { "ACME-[0-9]{4}" };
 	struct guard_spec	 kw = { .key = "kw", .kind = GUARD_KEYWORDS,
 				    .action = GUARD_REDACT, .words = words,
-				    .nwords = 1 };
+				    .nwords = 2 };
 	struct guard_spec	 re = { .key = "re", .kind = GUARD_REGEX,
 				    .action = GUARD_REDACT,
 				    .patterns = patterns, .npatterns = 1 };
@@ -423,6 +423,8 @@ test_stream_split(void **state)
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		expect_stream_same(&l, texts[i]);
 	expect_stream_same(&l, "the Secret   Plan of ACME-1234.");
+	/* A split inside a character must not hide the word it starts. */
+	expect_stream_same(&l, "meet in Zürich, \x1cZürich.");
 	guard_free(pii.g);
 	guard_free(k.g);
 	guard_free(x.g);
