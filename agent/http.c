@@ -39,7 +39,7 @@
 #define HTTP_BODY_PRERESERVE	(1024 * 1024)
 #define HTTP_CLOSE_MS		2000	/* last reply out and leftovers read */
 #define HTTP_ACCEPT_PAUSE_MS	200	/* after accept(2) failed */
-#define HTTP_LOG_EVERY_MS	10000	/* at most one line per kind */
+#define HTTP_LOG_EVERY_S	10	/* at most one line per kind */
 #define HTTP_PEER_BUCKETS	1024
 #define HTTP_PEER_KEY		9	/* family, then 4 or 8 address bytes */
 
@@ -105,9 +105,9 @@ struct http_server {
 	int				 draining;
 };
 
-/* A warning said at most once per HTTP_LOG_EVERY_MS, with a count. */
+/* A warning said at most once per HTTP_LOG_EVERY_S, with a count. */
 struct http_ratelog {
-	_Atomic int_least64_t	 last_ms;
+	_Atomic int_least64_t	 last;		/* unix seconds */
 	atomic_uint_least64_t	 count;
 };
 
@@ -157,31 +157,22 @@ http_reason(int status)
 	    "Server Error";
 }
 
-static int64_t
-http_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Warn about what may happen thousands of times a second (refused
- * connections, accept errors) in at most one line per HTTP_LOG_EVERY_MS,
+ * connections, accept errors) in at most one line per HTTP_LOG_EVERY_S,
  * from any worker thread.
  */
 static void
 http_log_rated(struct http_ratelog *rl, const char *what)
 {
-	int_least64_t	now = http_mono_ms(), last;
+	int_least64_t	now = time(NULL), last;
 	uint64_t	n;
 
 	atomic_fetch_add(&rl->count, 1);
-	last = atomic_load(&rl->last_ms);
-	if (last != 0 && now - last < HTTP_LOG_EVERY_MS)
+	last = atomic_load(&rl->last);
+	if (last != 0 && now >= last && now - last < HTTP_LOG_EVERY_S)
 		return;
-	if (!atomic_compare_exchange_strong(&rl->last_ms, &last, now))
+	if (!atomic_compare_exchange_strong(&rl->last, &last, now))
 		return;
 	n = atomic_exchange(&rl->count, 0);
 	log_warnx("%s (%llu time%s since the last such message)", what,
