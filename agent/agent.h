@@ -43,6 +43,10 @@ struct agent_config {
 	int	 first_byte_timeout_ms;	/* request sent -> first response byte */
 	int	 idle_timeout_ms;	/* between two response chunks */
 	int	 client_timeout_ms;	/* idle inbound connection */
+	int	 head_timeout_ms;	/* a request's whole head, at most */
+	int	 body_timeout_ms;	/* a request's whole body, at most */
+	int	 max_connections;	/* inbound, in total; 0: no cap */
+	int	 max_connections_per_address;
 	int	 drain_timeout_ms;	/* SIGTERM grace for in-flight requests */
 	int	 trace_flush_ms;	/* the trace writer's batch window */
 	int	 trace_retention_check_s; /* how often retention runs */
@@ -54,7 +58,10 @@ int	 config_load_file(struct agent_config *, const char *path, char *err,
 	    size_t errlen);
 int	 config_set(struct agent_config *, const char *key, const char *value,
 	    char *err, size_t errlen);
+/* Fill what is unset; max-connections from RLIMIT_NOFILE's soft limit. */
 void	 config_finish(struct agent_config *);
+/* The default max-connections for an open-file limit of nofile. */
+int	 config_connections_for(unsigned long long nofile);
 void	 config_free(struct agent_config *);
 
 /*
@@ -416,6 +423,17 @@ int	 registry_token_allows(const struct reg_token *,
  * per connection at a time (pipelined requests wait their turn); bodies by
  * Content-Length or chunked; every limit answered in the OpenAI error shape;
  * a client hang-up is noticed at once, even while a handler waits.
+ *
+ * A request goes through two phases. Once its head is parsed the head
+ * handler (when set) decides on it before a byte of the body is read: it
+ * answers at once (the body is never read; the connection closes when one
+ * was announced), takes the request to answer later, or lets the body be
+ * read, after which the handler gets the whole request. The head, then the
+ * body, must each arrive within a deadline (head-timeout-ms,
+ * body-timeout-ms) that no trickle of bytes extends, on top of the idle
+ * client-timeout-ms. Connections are capped in total and per client
+ * address (IPv6 by /64) across every server of the process; over a cap a
+ * connection gets a short 503 and is closed.
  */
 #define HTTP_MAX_HEADERS	64
 
@@ -437,12 +455,17 @@ struct http_request {
 	struct http_header	 headers[HTTP_MAX_HEADERS];
 	size_t			 nheaders;
 	const char		*body;		/* valid until the reply ends */
-	size_t			 body_len;
+	size_t			 body_len;	/* (NULL in the head phase) */
 	int			 keep_alive;
 	/*
 	 * Set by a handler that answers later: on_abort runs once when the
 	 * client goes away first (the request is gone when it returns);
 	 * on_drain when a stream's pending output falls below the low mark.
+	 * A head handler that lets the body be read may set on_abort and
+	 * cb_arg too: on_abort then runs if the request ends before the
+	 * handler gets it (hang-up, deadline, a body too large or
+	 * malformed); before the handler runs on_abort is cleared and
+	 * cb_arg kept.
 	 */
 	void			(*on_abort)(void *);
 	void			(*on_drain)(void *);
@@ -451,9 +474,19 @@ struct http_request {
 
 typedef void (*http_handler)(struct http_request *, void *);
 
+/* What a head handler did with a request. */
+enum http_head_result {
+	HTTP_HEAD_BODY,		/* read the body, then call the handler */
+	HTTP_HEAD_TAKEN,	/* answered, or will be (on_abort set) */
+};
+typedef enum http_head_result (*http_head_handler)(struct http_request *,
+		    void *);
+
 struct http_server;
 struct http_server *http_server_new(struct event_base *,
 		    const struct agent_config *, http_handler, void *);
+/* Decide on each request from its head (same arg as the handler). */
+void		 http_server_set_head(struct http_server *, http_head_handler);
 /* Serve a bound, listening socket; the server owns it from here. */
 int		 http_server_listen(struct http_server *, int fd, char *err,
 		    size_t errlen);
@@ -462,15 +495,68 @@ void		 http_server_drain(struct http_server *);
 size_t		 http_server_busy(const struct http_server *);
 void		 http_server_free(struct http_server *);
 
+/* Counts since start, of every server in the process. */
+struct http_stats {
+	uint64_t	 over_cap;	/* refused: over max-connections */
+	uint64_t	 over_cap_addr;	/* over max-connections-per-address */
+	uint64_t	 head_timeouts;	/* heads late: head-timeout-ms */
+	uint64_t	 body_timeouts;	/* bodies late: body-timeout-ms */
+	uint64_t	 accept_errors;	/* accept(2) failed: EMFILE... */
+};
+void		 http_stats_get(struct http_stats *);
+/* Connections open now, of every server in the process. */
+size_t		 http_connections(void);
+
 const char	*http_header_get(const struct http_request *, const char *name,
 		    size_t *len);
-/* A complete reply; extra_headers is "Name: value\r\n"... or NULL. */
+/* The request's method is m (exactly, as methods are case-sensitive). */
+int		 http_method_is(const struct http_request *, const char *m);
+
+/*
+ * Extra fields of a reply, each checked when added: the name a token of
+ * at most HTTP_FIELD_NAME_MAX bytes and none that the server owns
+ * (framing, connection, Content-Type), the value (trimmed) printable
+ * ASCII, spaces and tabs, at most HTTP_FIELD_VALUE_MAX bytes, and all of
+ * them together at most HTTP_FIELDS_MAX. A field that fails is dropped
+ * (add returns -1), never sent: fit for a backend's headers.
+ */
+#define HTTP_FIELD_NAME_MAX	64
+#define HTTP_FIELD_VALUE_MAX	512
+#define HTTP_FIELDS_MAX		2048
+struct http_fields {
+	size_t		 len;
+	char		 buf[HTTP_FIELDS_MAX];	/* "Name: value\r\n"... */
+};
+void		 http_fields_init(struct http_fields *);
+int		 http_fields_add(struct http_fields *, const char *name,
+		    size_t name_len, const char *value, size_t value_len);
+int		 http_fields_addf(struct http_fields *, const char *name,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A Content-Type fit to send: a media type of at most HTTP_CTYPE_MAX. */
+#define HTTP_CTYPE_MAX		256
+int		 http_media_type_valid(const char *);
+
+/*
+ * A complete reply. content_type falls back to application/json when it
+ * is not a valid media type; a HEAD request gets no body. fields may be
+ * NULL.
+ */
+void		 http_reply_fields(struct http_request *, int status,
+		    const char *content_type, const void *body, size_t len,
+		    const struct http_fields *fields);
+/*
+ * The same with the agent's own extra fields as "Name: value\r\n"... or
+ * NULL: every line goes through http_fields_add(), but CR LF splits
+ * lines, so never put a peer's bytes in it; use http_reply_fields().
+ */
 void		 http_reply(struct http_request *, int status,
 		    const char *content_type, const void *body, size_t len,
 		    const char *extra_headers);
 /* A chunked reply; write returns the bytes now waiting for the client. */
 void		 http_stream_start(struct http_request *, int status,
 		    const char *content_type);
+void		 http_stream_start_fields(struct http_request *, int status,
+		    const char *content_type, const struct http_fields *);
 size_t		 http_stream_write(struct http_request *, const void *, size_t);
 void		 http_stream_end(struct http_request *);
 /* Bytes waiting for the client above which a stream should pause its source. */
@@ -603,6 +689,7 @@ enum route_kind {
 	ROUTE_COMPLETIONS,
 	ROUTE_EMBEDDINGS,
 	ROUTE_ATTESTATION,	/* GET /attestation: no token */
+	ROUTE_HEALTHZ,		/* GET /healthz: no token */
 };
 
 struct route {
@@ -616,6 +703,10 @@ struct route {
 };
 /* Fill *out and return 0 when the path names a route, else -1. */
 int	 route_match(const char *path, size_t len, struct route *out);
+/* The route takes this method (HEAD wherever GET is taken). */
+int	 route_allows(const struct route *, const char *method, size_t len);
+/* The Allow field's value for a 405 on the route: "GET, HEAD", "POST". */
+const char *route_allow(const struct route *);
 
 /* rewrite.c: the body sent upstream, spliced from the client's. */
 struct rewrite_fields {		/* top-level spans from jscan_object() */
@@ -696,7 +787,12 @@ enum guard_result guard_ollama_body(const struct guard_list *,
 		    enum route_kind, const char *body, size_t len, char **out,
 		    size_t *outlen, struct guard_report *);
 
-/* proxy.c: the inference routes, from a parsed request to a reply. */
+/*
+ * proxy.c: the inference routes, from a parsed request to a reply.
+ * proxy_head decides on a request from its head (route, method, token,
+ * domain) and answers all but inference, whose body proxy_handle gets.
+ */
+enum http_head_result proxy_head(struct http_request *, void *worker);
 void	 proxy_handle(struct http_request *, void *worker);
 
 /*
@@ -1103,6 +1199,11 @@ int	 metrics_start(struct event_base *, const char *listen, char *,
 void	 metrics_stop(void);
 void	 metrics_add(const struct trace *);
 void	 metrics_stream(int delta);
+/* Requests refused before they reached a domain: counted, never traced. */
+enum metrics_reject {
+	METRICS_REJECT_AUTH,		/* no, bad, expired or revoked token */
+};
+void	 metrics_rejected(enum metrics_reject);
 
 /* store-trace.c: the traces table and the hourly usage rollup. */
 enum usage_by {

@@ -1,4 +1,6 @@
 /* cube-agent settings: defaults, the config file and long options share one key table. */
+#include <sys/resource.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -49,6 +51,15 @@ static const struct config_key {
 	    offsetof(struct agent_config, idle_timeout_ms), 1, 3600000 },
 	{ "client-timeout-ms", CONFIG_INT,
 	    offsetof(struct agent_config, client_timeout_ms), 1, 3600000 },
+	{ "head-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, head_timeout_ms), 1, 3600000 },
+	{ "body-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, body_timeout_ms), 1, 3600000 },
+	{ "max-connections", CONFIG_INT,
+	    offsetof(struct agent_config, max_connections), 1, 1000000 },
+	{ "max-connections-per-address", CONFIG_INT,
+	    offsetof(struct agent_config, max_connections_per_address), 1,
+	    1000000 },
 	{ "drain-timeout-ms", CONFIG_INT,
 	    offsetof(struct agent_config, drain_timeout_ms), 0, 3600000 },
 	{ "trace-flush-ms", CONFIG_INT,
@@ -92,16 +103,47 @@ config_defaults(struct agent_config *cfg)
 	cfg->first_byte_timeout_ms = 120000;
 	cfg->idle_timeout_ms = 60000;
 	cfg->client_timeout_ms = 30000;
+	cfg->head_timeout_ms = 10000;
+	cfg->body_timeout_ms = 60000;
+	cfg->max_connections = 0;	/* config_finish() sizes it */
+	cfg->max_connections_per_address = 256;
 	cfg->drain_timeout_ms = 30000;
 	cfg->trace_flush_ms = 100;
 	cfg->trace_retention_check_s = 3600;
 	cfg->provider_check_interval = 60;
 }
 
+/*
+ * Inbound connections that fit nofile descriptors: each may hold one
+ * upstream too, and the agent keeps some for itself (database, sockets,
+ * pipes); at most CONFIG_CONNECTIONS_MAX, at least CONFIG_CONNECTIONS_MIN.
+ */
+#define CONFIG_CONNECTIONS_MAX		4096
+#define CONFIG_CONNECTIONS_MIN		16
+#define CONFIG_FDS_RESERVED		64
+int
+config_connections_for(unsigned long long nofile)
+{
+	unsigned long long	n;
+
+	n = nofile > CONFIG_FDS_RESERVED ? (nofile - CONFIG_FDS_RESERVED) / 2 :
+	    0;
+	if (n > CONFIG_CONNECTIONS_MAX)
+		n = CONFIG_CONNECTIONS_MAX;
+	return n < CONFIG_CONNECTIONS_MIN ? CONFIG_CONNECTIONS_MIN : (int)n;
+}
+
 /* Fill what neither the file nor the options set. */
 void
 config_finish(struct agent_config *cfg)
 {
+	struct rlimit	rl;
+
+	if (cfg->max_connections == 0)
+		cfg->max_connections = config_connections_for(
+		    getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur :
+		    CONFIG_CONNECTIONS_MAX * 2 + CONFIG_FDS_RESERVED);
 	if (cfg->data_dir == NULL)
 		cfg->data_dir = config_default_data_dir();
 	if (cfg->admin_socket == NULL)

@@ -1,11 +1,14 @@
 /*
- * A small HTTP/1.1 server on libevent bufferevents, for the inference port.
- * We do not use evhttp: libevent 2.1 answers its own limits (body, headers)
- * with HTML pages instead of the OpenAI error shape, and only notices that a
- * client hung up at its next write, too late to cancel a waiting upstream.
+ * A small HTTP/1.1 server on libevent bufferevents, for the inference port;
+ * each worker thread runs one on its own loop, and the connection caps are
+ * shared by all of them. We do not use evhttp: libevent 2.1 answers its own
+ * limits (body, headers) with HTML pages instead of the OpenAI error shape,
+ * and only notices that a client hung up at its next write, too late to
+ * cancel a waiting upstream.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,11 +16,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -30,6 +37,11 @@
 #include "xmalloc.h"
 
 #define HTTP_BODY_PRERESERVE	(1024 * 1024)
+#define HTTP_CLOSE_MS		2000	/* last reply out and leftovers read */
+#define HTTP_ACCEPT_PAUSE_MS	200	/* after accept(2) failed */
+#define HTTP_LOG_EVERY_S	10	/* at most one line per kind */
+#define HTTP_PEER_BUCKETS	1024
+#define HTTP_PEER_KEY		9	/* family, then 4 or 8 address bytes */
 
 enum http_state {
 	HTTP_READ_HEAD,		/* waiting for a request (idle when empty) */
@@ -38,6 +50,7 @@ enum http_state {
 	HTTP_HANDLING,		/* the handler has it, no reply yet */
 	HTTP_STREAMING,		/* chunked reply under way */
 	HTTP_FLUSHING,		/* reply complete, waiting for it to drain */
+	HTTP_CLOSING,		/* answered and half-closed: input dropped */
 };
 
 enum chunk_state {
@@ -47,28 +60,42 @@ enum chunk_state {
 	CHUNK_TRAILER,
 };
 
+/* The connections of one client address (an IPv6 /64), in every server. */
+struct http_peer {
+	struct http_peer	*next;
+	unsigned char		 key[HTTP_PEER_KEY];
+	int			 count;
+};
+
 struct http_conn {
 	TAILQ_ENTRY(http_conn)	 entry;
 	struct http_server	*server;
 	struct bufferevent	*bev;
+	struct event		*deadline;	/* head, body or closing */
+	struct http_peer	*peer;
 	enum http_state		 state;
 	struct http_request	 req;
 	char			*buf;		/* head, then body, of one request */
 	size_t			 buf_len;
 	size_t			 buf_cap;
 	size_t			 head_len;
+	size_t			 head_scanned;	/* head bytes CR LF-checked */
+	size_t			 line_start;	/* where this line starts */
 	size_t			 body_want;	/* Content-Length still to read */
 	enum chunk_state	 chunk;
 	size_t			 chunk_left;
 	int			 expect_continue;
 	int			 close_after;	/* Connection: close on this reply */
 	int			 http10;	/* HTTP/1.0: no chunked replies */
+	int			 head_only;	/* HEAD: replies have no body */
+	int			 discard;	/* input left is no request */
 };
 TAILQ_HEAD(http_conns, http_conn);
 
 struct http_server {
 	struct event_base		*base;
 	const struct agent_config	*cfg;
+	http_head_handler		 head;
 	http_handler			 handler;
 	void				*arg;
 	struct evconnlistener		*listener;
@@ -78,10 +105,30 @@ struct http_server {
 	int				 draining;
 };
 
+/* A warning said at most once per HTTP_LOG_EVERY_S, with a count. */
+struct http_ratelog {
+	_Atomic int_least64_t	 last;		/* unix seconds */
+	atomic_uint_least64_t	 count;
+};
+
+/* Shared by every server (worker thread) of the process. */
+static pthread_mutex_t		 http_peers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct http_peer		*http_peers[HTTP_PEER_BUCKETS];
+static atomic_size_t		 http_nconns;
+static struct {
+	atomic_uint_least64_t	 over_cap;
+	atomic_uint_least64_t	 over_cap_addr;
+	atomic_uint_least64_t	 head_timeouts;
+	atomic_uint_least64_t	 body_timeouts;
+	atomic_uint_least64_t	 accept_errors;
+} http_counters;
+static struct http_ratelog	 http_log_cap, http_log_accept;
+
 static void	http_conn_read(struct bufferevent *, void *);
 static void	http_conn_write(struct bufferevent *, void *);
 static void	http_conn_event(struct bufferevent *, short, void *);
 static void	http_conn_process(struct http_conn *);
+static void	http_conn_fail(struct http_conn *, int, const char *);
 
 static const char *
 http_reason(int status)
@@ -110,6 +157,171 @@ http_reason(int status)
 	    "Server Error";
 }
 
+/*
+ * Warn about what may happen thousands of times a second (refused
+ * connections, accept errors) in at most one line per HTTP_LOG_EVERY_S,
+ * from any worker thread.
+ */
+static void
+http_log_rated(struct http_ratelog *rl, const char *what)
+{
+	int_least64_t	now = time(NULL), last;
+	uint64_t	n;
+
+	atomic_fetch_add(&rl->count, 1);
+	last = atomic_load(&rl->last);
+	if (last != 0 && now >= last && now - last < HTTP_LOG_EVERY_S)
+		return;
+	if (!atomic_compare_exchange_strong(&rl->last, &last, now))
+		return;
+	n = atomic_exchange(&rl->count, 0);
+	log_warnx("%s (%llu time%s since the last such message)", what,
+	    (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+/* --- connection caps ----------------------------------------------------- */
+
+/* A client's address as a caps key: IPv4, an IPv6 /64, or "local". */
+static void
+http_peer_key(const struct sockaddr *sa, int salen,
+    unsigned char key[HTTP_PEER_KEY])
+{
+	const struct sockaddr_in	*s4 = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*s6 = (const struct sockaddr_in6 *)sa;
+
+	memset(key, 0, HTTP_PEER_KEY);
+	if (sa->sa_family == AF_INET && salen >= (int)sizeof(*s4)) {
+		key[0] = 4;
+		memcpy(key + 1, &s4->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6 && salen >= (int)sizeof(*s6)) {
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			key[0] = 4;
+			memcpy(key + 1, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, s6->sin6_addr.s6_addr, 8);
+		}
+	}
+}
+
+static size_t
+http_peer_hash(const unsigned char key[HTTP_PEER_KEY])
+{
+	uint32_t	h = 2166136261u;
+	size_t		i;
+
+	for (i = 0; i < HTTP_PEER_KEY; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % HTTP_PEER_BUCKETS;
+}
+
+/*
+ * Count a new connection against both caps. 0 with *out set (give it back
+ * with http_caps_leave()), or -1 with *why naming the cap it is over.
+ */
+static int
+http_caps_enter(const struct agent_config *cfg, const struct sockaddr *sa,
+    int salen, struct http_peer **out, const char **why)
+{
+	struct http_peer	*p;
+	unsigned char		 key[HTTP_PEER_KEY];
+	size_t			 n, b;
+
+	n = atomic_fetch_add(&http_nconns, 1) + 1;
+	if (cfg->max_connections > 0 && n > (size_t)cfg->max_connections) {
+		atomic_fetch_sub(&http_nconns, 1);
+		atomic_fetch_add(&http_counters.over_cap, 1);
+		*why = "connections refused over max-connections";
+		return -1;
+	}
+	http_peer_key(sa, salen, key);
+	b = http_peer_hash(key);
+	pthread_mutex_lock(&http_peers_lock);
+	for (p = http_peers[b]; p != NULL; p = p->next)
+		if (memcmp(p->key, key, sizeof(key)) == 0)
+			break;
+	if (p != NULL && cfg->max_connections_per_address > 0 &&
+	    p->count >= cfg->max_connections_per_address) {
+		pthread_mutex_unlock(&http_peers_lock);
+		atomic_fetch_sub(&http_nconns, 1);
+		atomic_fetch_add(&http_counters.over_cap_addr, 1);
+		*why = "connections refused over max-connections-per-address";
+		return -1;
+	}
+	if (p == NULL) {
+		p = xcalloc(1, sizeof(*p));
+		memcpy(p->key, key, sizeof(key));
+		p->next = http_peers[b];
+		http_peers[b] = p;
+	}
+	p->count++;
+	pthread_mutex_unlock(&http_peers_lock);
+	*out = p;
+	return 0;
+}
+
+static void
+http_caps_leave(struct http_peer *p)
+{
+	struct http_peer	**pp;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&http_peers_lock);
+	if (--p->count == 0) {
+		for (pp = &http_peers[http_peer_hash(p->key)]; *pp != p;
+		    pp = &(*pp)->next)
+			;
+		*pp = p->next;
+		free(p);
+	}
+	pthread_mutex_unlock(&http_peers_lock);
+	atomic_fetch_sub(&http_nconns, 1);
+}
+
+/*
+ * Over a cap: a short 503 if the socket takes it at once, then close,
+ * after reading what the client already sent (so that the close is not a
+ * reset that could destroy the reply).
+ */
+static void
+http_refuse(int fd)
+{
+	static const char	 body[] = "{\"error\":{\"message\":\"Too many"
+	    " connections; retry later.\",\"type\":\"api_error\",\"param\":"
+	    "null,\"code\":\"unavailable\"}}";
+	char			 buf[512];
+	int			 n, i;
+
+	n = snprintf(buf, sizeof(buf), "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\nRetry-After: 1\r\n\r\n%s", sizeof(body) - 1,
+	    body);
+	if (send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == n) {
+		shutdown(fd, SHUT_WR);
+		for (i = 0; i < 16 && recv(fd, buf, sizeof(buf),
+		    MSG_DONTWAIT) > 0; i++)
+			;
+	}
+	close(fd);
+}
+
+void
+http_stats_get(struct http_stats *st)
+{
+	st->over_cap = atomic_load(&http_counters.over_cap);
+	st->over_cap_addr = atomic_load(&http_counters.over_cap_addr);
+	st->head_timeouts = atomic_load(&http_counters.head_timeouts);
+	st->body_timeouts = atomic_load(&http_counters.body_timeouts);
+	st->accept_errors = atomic_load(&http_counters.accept_errors);
+}
+
+size_t
+http_connections(void)
+{
+	return atomic_load(&http_nconns);
+}
+
 /* --- connections --------------------------------------------------------- */
 
 static void
@@ -121,7 +333,9 @@ http_conn_free(struct http_conn *c)
 	    c->state == HTTP_FLUSHING)
 		srv->busy--;
 	TAILQ_REMOVE(&srv->conns, c, entry);
+	event_free(c->deadline);
 	bufferevent_free(c->bev);
+	http_caps_leave(c->peer);
 	free(c->buf);
 	free(c);
 }
@@ -132,7 +346,7 @@ http_conn_abort(struct http_conn *c)
 {
 	void	(*on_abort)(void *) = c->req.on_abort;
 
-	if ((c->state == HTTP_HANDLING || c->state == HTTP_STREAMING) &&
+	if (c->state != HTTP_FLUSHING && c->state != HTTP_CLOSING &&
 	    on_abort != NULL) {
 		c->req.on_abort = NULL;
 		c->req.on_drain = NULL;
@@ -152,28 +366,93 @@ http_conn_timeouts(struct http_conn *c, int reading)
 	bufferevent_set_timeouts(c->bev, reading ? &tv : NULL, &tv);
 }
 
+/* A total deadline (head, body, closing) that no byte of input moves. */
+static void
+http_conn_deadline(struct http_conn *c, int ms)
+{
+	struct timeval	tv;
+
+	if (ms <= 0) {
+		event_del(c->deadline);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	event_add(c->deadline, &tv);
+}
+
+/* A deadline passed: answer 408 while reading, else just close. */
+static void
+http_conn_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case HTTP_READ_HEAD:
+		atomic_fetch_add(&http_counters.head_timeouts, 1);
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+			log_debug("http: no request in time; closed");
+			http_conn_free(c);
+			break;
+		}
+		http_conn_fail(c, 408, "the request head did not arrive in"
+		    " time");
+		break;
+	case HTTP_READ_BODY:
+	case HTTP_READ_CHUNKED:
+		atomic_fetch_add(&http_counters.body_timeouts, 1);
+		http_conn_fail(c, 408, "the request body did not arrive in"
+		    " time");
+		break;
+	case HTTP_FLUSHING:
+	case HTTP_CLOSING:
+		if (!c->discard)
+			break;
+		log_debug("http: closing connection cut");
+		http_conn_free(c);
+		break;
+	default:
+		break;
+	}
+}
+
 static void
 http_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct http_server	*srv = arg;
 	struct http_conn	*c;
+	struct http_peer	*peer = NULL;
+	const char		*why;
 	int			 one = 1;
 
 	(void)l;
-	(void)sa;
-	(void)salen;
 	if (srv->draining) {
 		close(fd);
+		return;
+	}
+	if (http_caps_enter(srv->cfg, sa, salen, &peer, &why) == -1) {
+		http_log_rated(&http_log_cap, why);
+		http_refuse(fd);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->server = srv;
+	c->peer = peer;
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		log_warnx("%s: bufferevent_socket_new failed", __func__);
-		close(fd);
+	c->deadline = evtimer_new(srv->base, http_conn_expire, c);
+	if (c->bev == NULL || c->deadline == NULL) {
+		log_warnx("%s: out of memory for a connection", __func__);
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->deadline != NULL)
+			event_free(c->deadline);
+		http_caps_leave(peer);
 		free(c);
 		return;
 	}
@@ -181,22 +460,30 @@ http_accept(struct evconnlistener *l, evutil_socket_t fd,
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	bufferevent_setcb(c->bev, http_conn_read, NULL, http_conn_event, c);
 	http_conn_timeouts(c, 1);
+	/* A connection is opened to make a request: its head is due. */
+	http_conn_deadline(c, srv->cfg->head_timeout_ms);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-/* Out of file descriptors: pause accepting for a moment instead of spinning. */
+/*
+ * accept(2) failed, out of file descriptors or otherwise: pause accepting
+ * for a moment instead of spinning (waiting connections stay queued in
+ * the kernel), and say so at most every few seconds.
+ */
 static void
 http_accept_error(struct evconnlistener *l, void *arg)
 {
 	struct http_server	*srv = arg;
-	struct timeval		 tv = { 0, 200 * 1000 };
+	struct timeval		 tv = { 0, HTTP_ACCEPT_PAUSE_MS * 1000 };
+	char			 what[160];
 	int			 e = EVUTIL_SOCKET_ERROR();
 
-	log_warnx("accept: %s", evutil_socket_error_to_string(e));
-	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-		evconnlistener_disable(l);
-		event_add(srv->resume_ev, &tv);
-	}
+	atomic_fetch_add(&http_counters.accept_errors, 1);
+	snprintf(what, sizeof(what), "accept: %s; pausing %d ms", strerror(e),
+	    HTTP_ACCEPT_PAUSE_MS);
+	http_log_rated(&http_log_accept, what);
+	evconnlistener_disable(l);
+	event_add(srv->resume_ev, &tv);
 }
 
 static void
@@ -247,6 +534,22 @@ http_is_tchar(unsigned char ch)
 }
 
 /*
+ * RFC 9110 7.2: Host is uri-host [":" port], or empty when the target has
+ * no authority; a reg-name, an IPv4 address or an IP literal in brackets.
+ */
+static int
+http_host_valid(const char *v, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)v[i]) &&
+		    strchr("-._~!$&'()*+,;=:[]%", v[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
  * Parse the request line and headers in c->buf[0..head_len). Returns 0, or
  * an HTTP status to answer with (the connection then closes).
  */
@@ -258,6 +561,7 @@ http_parse_head(struct http_conn *c, const char **why)
 	char			*name, *value, *q;
 	size_t			 n;
 	int			 minor, have_cl = 0, chunked = 0;
+	int			 nhost = 0, nauth = 0;
 	unsigned long long	 cl = 0;
 	int			 conn_close = 0, conn_keep = 0;
 
@@ -338,10 +642,26 @@ http_parse_head(struct http_conn *c, const char **why)
 			have_cl = 1;
 			cl = v;
 		} else if (http_token_eq(name, n, "transfer-encoding")) {
+			/* RFC 9112 6.1: faulty framing from HTTP/1.0. */
+			if (minor == 0)
+				return *why = "Transfer-Encoding in an HTTP/1.0"
+				    " request", 400;
+			if (chunked)
+				return *why = "more than one Transfer-Encoding",
+				    400;
 			if (!http_token_eq(value, q - value, "chunked"))
 				return *why = "unsupported Transfer-Encoding",
 				    501;
 			chunked = 1;
+		} else if (http_token_eq(name, n, "host")) {
+			if (nhost++ > 0)
+				return *why = "more than one Host", 400;
+			if (!http_host_valid(value, q - value))
+				return *why = "malformed Host", 400;
+		} else if (http_token_eq(name, n, "authorization")) {
+			if (nauth++ > 0)
+				return *why = "more than one Authorization",
+				    400;
 		} else if (http_token_eq(name, n, "connection")) {
 			conn_close |= http_list_has(value, q - value, "close");
 			conn_keep |= http_list_has(value, q - value,
@@ -354,6 +674,9 @@ http_parse_head(struct http_conn *c, const char **why)
 		p = eol + 1;
 	}
 
+	/* RFC 9112 3.2: an HTTP/1.1 request names its host, once. */
+	if (minor == 1 && nhost == 0)
+		return *why = "no Host header", 400;
 	/* RFC 9112 6.3: both framings at once is how requests get smuggled. */
 	if (chunked && have_cl)
 		return *why = "both Content-Length and Transfer-Encoding", 400;
@@ -403,10 +726,14 @@ http_conn_reserve(struct http_conn *c, size_t n)
 	}
 }
 
-/* An error before the handler ran: answer and close the connection. */
+/*
+ * An error before the handler got the request: tell a head handler that
+ * let the body be read, answer, and close once the answer is out.
+ */
 static void
 http_conn_fail(struct http_conn *c, int status, const char *why)
 {
+	void		(*on_abort)(void *) = c->req.on_abort;
 	enum api_error	 e;
 	char		 body[512];
 	size_t		 len;
@@ -423,13 +750,16 @@ http_conn_fail(struct http_conn *c, int status, const char *why)
 		break;
 	}
 	log_debug("http: %d %s", status, why);
+	if (on_abort != NULL) {
+		c->req.on_abort = NULL;
+		on_abort(c->req.cb_arg);
+	}
 	len = api_error_body(body, sizeof(body), e, NULL, why);
 	c->req.keep_alive = 0;
+	c->discard = 1;
 	c->state = HTTP_HANDLING;
 	c->server->busy++;
-	c->req.on_abort = NULL;
 	http_reply(&c->req, status, "application/json", body, len, NULL);
-	bufferevent_disable(c->bev, EV_READ);
 }
 
 /* Start reading the next request on a kept-alive connection. */
@@ -440,9 +770,13 @@ http_conn_reset(struct http_conn *c)
 	c->req.conn = c;
 	c->state = HTTP_READ_HEAD;
 	c->buf_len = c->head_len = c->body_want = 0;
+	c->head_scanned = c->line_start = 0;
 	c->expect_continue = 0;
 	c->close_after = 0;
 	c->http10 = 0;
+	c->head_only = 0;
+	c->discard = 0;
+	http_conn_deadline(c, 0);
 	if (c->buf_cap > 1024 * 1024) {
 		free(c->buf);
 		c->buf = NULL;
@@ -450,43 +784,98 @@ http_conn_reset(struct http_conn *c)
 	}
 }
 
+/*
+ * Find the end of the head in the input, checking as it comes that every
+ * CR is followed by LF and every LF preceded by CR (RFC 9112 2.2: a bare
+ * one is refused here, at once). Returns the head's length, or 0 while it
+ * is incomplete or when it was refused (*refused set, the answer sent).
+ */
+static size_t
+http_head_end(struct http_conn *c, struct evbuffer *in, int *refused)
+{
+	size_t		 len = evbuffer_get_length(in), i, n;
+	size_t		 max = c->server->cfg->max_headers;
+	unsigned char	*p;
+
+	n = len < max ? len : max;
+	p = evbuffer_pullup(in, n);
+	for (i = c->head_scanned; i < n; i++) {
+		if (p[i] == '\n') {
+			http_conn_fail(c, 400, "bare LF in the request head");
+			return *refused = 1, 0;
+		}
+		if (p[i] != '\r')
+			continue;
+		if (i + 1 == n)
+			break;		/* its LF has not come yet */
+		if (p[i + 1] != '\n') {
+			http_conn_fail(c, 400, "bare CR in the request head");
+			return *refused = 1, 0;
+		}
+		if (i == c->line_start)
+			return i + 2;	/* the blank line */
+		c->line_start = i + 2;
+		i++;
+	}
+	c->head_scanned = i;
+	if (len >= max) {
+		http_conn_fail(c, 431, "request header too large");
+		return *refused = 1, 0;
+	}
+	return 0;
+}
+
+/*
+ * Hand the parsed head to the head handler. HTTP_HEAD_BODY: the body is
+ * to be read; HTTP_HEAD_TAKEN: the handler answered or will.
+ */
+static enum http_head_result
+http_conn_head(struct http_conn *c)
+{
+	struct http_server	*srv = c->server;
+	enum http_state		 next = c->state;
+	enum http_head_result	 rc;
+
+	c->state = HTTP_HANDLING;
+	srv->busy++;
+	rc = srv->head(&c->req, srv->arg);
+	if (c->state != HTTP_HANDLING)
+		return HTTP_HEAD_TAKEN;		/* answered */
+	if (rc == HTTP_HEAD_TAKEN)
+		return HTTP_HEAD_TAKEN;		/* answered later */
+	c->state = next;
+	srv->busy--;
+	return HTTP_HEAD_BODY;
+}
+
 static int
 http_read_head(struct http_conn *c, struct evbuffer *in)
 {
-	struct evbuffer_ptr	 pos;
-	size_t			 len, max = c->server->cfg->max_headers;
+	struct http_server	*srv = c->server;
+	size_t			 len;
 	const char		*why = NULL;
 	unsigned char		*p;
-	int			 status;
+	int			 status, refused = 0;
 
 	/* RFC 9112 2.2: ignore empty lines before a request line. */
-	while ((len = evbuffer_get_length(in)) >= 1) {
-		p = evbuffer_pullup(in, len < 2 ? 1 : 2);
-		if (p[0] == '\n')
-			evbuffer_drain(in, 1);
-		else if (p[0] == '\r' && len >= 2 && p[1] == '\n')
-			evbuffer_drain(in, 2);
-		else
+	while (c->head_scanned == 0 && evbuffer_get_length(in) >= 2) {
+		p = evbuffer_pullup(in, 2);
+		if (p[0] != '\r' || p[1] != '\n')
 			break;
+		evbuffer_drain(in, 2);
 	}
-	if (len == 0)
+	if (evbuffer_get_length(in) == 0)
 		return 0;
-	pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	if (pos.pos < 0) {
-		if (len > max) {
-			http_conn_fail(c, 431, "request header too large");
-			return -1;
-		}
-		return 0;
-	}
-	if ((size_t)pos.pos + 4 > max) {
-		http_conn_fail(c, 431, "request header too large");
-		return -1;
-	}
+	/* The first byte of a request on a kept-alive connection: due now. */
+	if (!evtimer_pending(c->deadline, NULL))
+		http_conn_deadline(c, srv->cfg->head_timeout_ms);
+	if ((len = http_head_end(c, in, &refused)) == 0)
+		return refused ? -1 : 0;
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.conn = c;
-	c->head_len = pos.pos + 4;
+	c->head_len = len;
 	c->buf_len = 0;
+	c->head_scanned = c->line_start = 0;
 	http_conn_reserve(c, c->head_len);
 	evbuffer_remove(in, c->buf, c->head_len);
 	c->buf_len = c->head_len;
@@ -494,6 +883,19 @@ http_read_head(struct http_conn *c, struct evbuffer *in)
 		http_conn_fail(c, status, why);
 		return -1;
 	}
+	http_conn_deadline(c, 0);
+	c->head_only = http_method_is(&c->req, "HEAD");
+	/* Until the handler wants the body, what follows the head is none. */
+	c->discard = c->state == HTTP_READ_CHUNKED || c->body_want > 0;
+	if (srv->head != NULL && http_conn_head(c) == HTTP_HEAD_TAKEN) {
+		if (c->discard)
+			evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->state == HTTP_HANDLING)	/* answered later */
+			http_conn_timeouts(c, 0);
+		return 1;
+	}
+	c->discard = 0;
+	http_conn_deadline(c, srv->cfg->body_timeout_ms);
 	/*
 	 * Room for the body in one allocation when it is modest; a large one
 	 * grows as its bytes actually arrive, so a client cannot claim
@@ -621,14 +1023,26 @@ http_conn_process(struct http_conn *c)
 		return;
 
 	/* The whole request is in: hand it over. */
+	http_conn_deadline(c, 0);
 	http_conn_reserve(c, 1);
 	c->buf[c->buf_len] = '\0';
 	c->req.body = c->buf + c->head_len;
 	c->req.body_len = c->buf_len - c->head_len;
+	c->req.on_abort = NULL;
+	c->req.on_drain = NULL;
 	c->state = HTTP_HANDLING;
 	c->server->busy++;
 	http_conn_timeouts(c, 0);
 	c->server->handler(&c->req, c->server->arg);
+}
+
+/* Input that is no request (a refused body, leftovers): never kept. */
+static void
+http_conn_drop_input(struct http_conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 static void
@@ -644,12 +1058,17 @@ http_conn_read(struct bufferevent *bev, void *arg)
 		http_conn_process(c);
 		break;
 	default:
+		if (c->discard) {
+			http_conn_drop_input(c);
+			break;
+		}
 		/*
 		 * A pipelined request waits its turn; stop reading (and so
-		 * watching for hang-up) only if it grows past any valid size.
+		 * watching for hang-up) once more than a head has come: its
+		 * body is not wanted before the head is decided on.
 		 */
 		if (evbuffer_get_length(bufferevent_get_input(bev)) >
-		    srv->cfg->max_headers + srv->cfg->max_body)
+		    srv->cfg->max_headers)
 			bufferevent_disable(bev, EV_READ);
 		break;
 	}
@@ -670,6 +1089,25 @@ http_conn_event(struct bufferevent *bev, short what, void *arg)
 	http_conn_abort(c);
 }
 
+/*
+ * Closing with input that may still come (a body not read, a request
+ * refused mid-way): send our FIN and read, dropping what comes, until the
+ * client's, so that the close is not a reset that could destroy the reply
+ * on its way. The closing deadline, armed with the reply, bounds it.
+ */
+static void
+http_conn_close_lingering(struct http_conn *c)
+{
+	c->state = HTTP_CLOSING;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_setcb(c->bev, http_conn_read, NULL, http_conn_event, c);
+	bufferevent_enable(c->bev, EV_READ);
+	if (!evtimer_pending(c->deadline, NULL))
+		http_conn_deadline(c, HTTP_CLOSE_MS);
+	http_conn_drop_input(c);
+}
+
 /* The reply has fully left: next request, or close. */
 static void
 http_conn_write(struct bufferevent *bev, void *arg)
@@ -687,6 +1125,10 @@ http_conn_write(struct bufferevent *bev, void *arg)
 		return;
 	c->state = HTTP_READ_HEAD;
 	c->server->busy--;
+	if (c->discard) {
+		http_conn_close_lingering(c);
+		return;
+	}
 	if (!c->req.keep_alive || c->close_after || c->server->draining) {
 		http_conn_free(c);
 		return;
@@ -699,37 +1141,186 @@ http_conn_write(struct bufferevent *bev, void *arg)
 	http_conn_process(c);
 }
 
+/* --- reply fields -------------------------------------------------------- */
+
+/* Fields the server writes itself: never taken from anyone else. */
+static const char *const http_fields_owned[] = {
+	"connection", "content-length", "content-type", "keep-alive",
+	"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+};
+
+void
+http_fields_init(struct http_fields *f)
+{
+	f->len = 0;
+}
+
+int
+http_fields_add(struct http_fields *f, const char *name, size_t name_len,
+    const char *value, size_t value_len)
+{
+	size_t	i;
+
+	if (name_len == 0 || name_len > HTTP_FIELD_NAME_MAX)
+		return -1;
+	for (i = 0; i < name_len; i++)
+		if (!http_is_tchar(name[i]))
+			return -1;
+	for (i = 0; i < sizeof(http_fields_owned) /
+	    sizeof(http_fields_owned[0]); i++)
+		if (http_token_eq(name, name_len, http_fields_owned[i]))
+			return -1;
+	while (value_len > 0 && (*value == ' ' || *value == '\t')) {
+		value++;
+		value_len--;
+	}
+	while (value_len > 0 && (value[value_len - 1] == ' ' ||
+	    value[value_len - 1] == '\t'))
+		value_len--;
+	if (value_len > HTTP_FIELD_VALUE_MAX)
+		return -1;
+	for (i = 0; i < value_len; i++)
+		if (value[i] != '\t' && ((unsigned char)value[i] < ' ' ||
+		    (unsigned char)value[i] >= 0x7f))
+			return -1;
+	if (f->len + name_len + value_len + 4 > sizeof(f->buf))
+		return -1;
+	memcpy(f->buf + f->len, name, name_len);
+	f->len += name_len;
+	memcpy(f->buf + f->len, ": ", 2);
+	f->len += 2;
+	memcpy(f->buf + f->len, value, value_len);
+	f->len += value_len;
+	memcpy(f->buf + f->len, "\r\n", 2);
+	f->len += 2;
+	return 0;
+}
+
+int
+http_fields_addf(struct http_fields *f, const char *name, const char *fmt,
+    ...)
+{
+	char	value[HTTP_FIELD_VALUE_MAX + 1];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(value))
+		return -1;
+	return http_fields_add(f, name, strlen(name), value, n);
+}
+
+/* "Name: value\r\n" lines (the last CR LF may be missing) into f. */
+static void
+http_fields_parse(struct http_fields *f, const char *s)
+{
+	const char	*eol, *colon;
+
+	for (; *s != '\0'; s = eol + (*eol != '\0' ? 2 : 0)) {
+		if ((eol = strstr(s, "\r\n")) == NULL)
+			eol = s + strlen(s);
+		if ((colon = memchr(s, ':', eol - s)) == NULL ||
+		    http_fields_add(f, s, colon - s, colon + 1,
+		    eol - colon - 1) == -1)
+			log_warnx("%s: reply field dropped: %.*s", __func__,
+			    (int)(eol - s > 64 ? 64 : eol - s), s);
+	}
+}
+
+/* RFC 9110 8.3.1: type "/" subtype *( OWS ";" OWS [ parameter ] ). */
+int
+http_media_type_valid(const char *s)
+{
+	const char	*p = s, *start;
+	size_t		 len = strnlen(s, HTTP_CTYPE_MAX + 1);
+
+	if (len == 0 || len > HTTP_CTYPE_MAX)
+		return 0;
+	for (start = p; http_is_tchar(*p); p++)
+		;
+	if (p == start || *p++ != '/')
+		return 0;
+	for (start = p; http_is_tchar(*p); p++)
+		;
+	if (p == start)
+		return 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return 1;
+		if (*p++ != ';')
+			return 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == ';')
+			continue;
+		for (start = p; http_is_tchar(*p); p++)
+			;
+		if (p == start || *p++ != '=')
+			return 0;
+		if (*p != '"') {
+			for (start = p; http_is_tchar(*p); p++)
+				;
+			if (p == start)
+				return 0;
+			continue;
+		}
+		for (p++; *p != '"'; p++) {
+			if (*p == '\\')
+				p++;
+			if (*p == '\0' || (*p != '\t' &&
+			    ((unsigned char)*p < ' ' ||
+			    (unsigned char)*p >= 0x7f)))
+				return 0;
+		}
+		p++;
+	}
+}
+
 /* --- replies ------------------------------------------------------------- */
 
+/* Status line and fields into the output buffer, which grows as it must. */
 static void
 http_write_head(struct http_request *r, int status, const char *ctype,
-    const char *framing, const char *extra)
+    const char *framing, const struct http_fields *fields)
 {
 	struct http_conn	*c = r->conn;
-	char			 head[1024];
-	int			 n;
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
 
-	if (!r->keep_alive || c->server->draining)
+	if (status < 100 || status > 599) {
+		log_warnx("%s: status %d replaced by 500", __func__, status);
+		status = 500;
+	}
+	if (ctype == NULL || !http_media_type_valid(ctype)) {
+		log_debug("http: Content-Type replaced by application/json");
+		ctype = "application/json";
+	}
+	if (!r->keep_alive || c->server->draining || c->discard)
 		c->close_after = 1;
-	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\n%s%s%s\r\n", status, http_reason(status),
-	    ctype, framing, c->close_after ? "Connection: close\r\n" : "",
-	    extra != NULL ? extra : "");
-	if (n < 0 || (size_t)n >= sizeof(head))
-		fatalx("%s: reply head too long", __func__);
-	bufferevent_write(c->bev, head, n);
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s%s",
+	    status, http_reason(status), ctype, framing, c->close_after ?
+	    "Connection: close\r\n" : "");
+	if (fields != NULL)
+		evbuffer_add(out, fields->buf, fields->len);
+	evbuffer_add(out, "\r\n", 2);
+	/* Closing on a client that sends what it should not: not for long. */
+	if (c->discard)
+		http_conn_deadline(c, HTTP_CLOSE_MS);
 }
 
 void
-http_reply(struct http_request *r, int status, const char *ctype,
-    const void *body, size_t len, const char *extra)
+http_reply_fields(struct http_request *r, int status, const char *ctype,
+    const void *body, size_t len, const struct http_fields *fields)
 {
 	struct http_conn	*c = r->conn;
 	char			 framing[64];
 
 	snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", len);
-	http_write_head(r, status, ctype, framing, extra);
-	if (len > 0)
+	http_write_head(r, status, ctype, framing, fields);
+	if (len > 0 && !c->head_only)
 		bufferevent_write(c->bev, body, len);
 	r->on_abort = NULL;
 	r->on_drain = NULL;
@@ -740,7 +1331,20 @@ http_reply(struct http_request *r, int status, const char *ctype,
 }
 
 void
-http_stream_start(struct http_request *r, int status, const char *ctype)
+http_reply(struct http_request *r, int status, const char *ctype,
+    const void *body, size_t len, const char *extra)
+{
+	struct http_fields	f;
+
+	http_fields_init(&f);
+	if (extra != NULL)
+		http_fields_parse(&f, extra);
+	http_reply_fields(r, status, ctype, body, len, &f);
+}
+
+void
+http_stream_start_fields(struct http_request *r, int status,
+    const char *ctype, const struct http_fields *fields)
 {
 	struct http_conn	*c = r->conn;
 
@@ -749,11 +1353,18 @@ http_stream_start(struct http_request *r, int status, const char *ctype)
 		c->close_after = 1;
 	http_write_head(r, status, ctype, c->http10 ?
 	    "Cache-Control: no-cache\r\n" :
-	    "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n", NULL);
+	    "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n",
+	    fields);
 	c->state = HTTP_STREAMING;
 	bufferevent_setwatermark(c->bev, EV_WRITE, HTTP_STREAM_LOW_WATER, 0);
 	bufferevent_setcb(c->bev, http_conn_read, http_conn_write,
 	    http_conn_event, c);
+}
+
+void
+http_stream_start(struct http_request *r, int status, const char *ctype)
+{
+	http_stream_start_fields(r, status, ctype, NULL);
 }
 
 size_t
@@ -764,9 +1375,11 @@ http_stream_write(struct http_request *r, const void *data, size_t len)
 	char			 size[24];
 	int			 n;
 
-	if (len > 0 && c->http10)
+	if (len == 0 || c->head_only)
+		;
+	else if (c->http10)
 		evbuffer_add(out, data, len);
-	else if (len > 0) {
+	else {
 		n = snprintf(size, sizeof(size), "%zx\r\n", len);
 		evbuffer_add(out, size, n);
 		evbuffer_add(out, data, len);
@@ -784,7 +1397,7 @@ http_stream_end(struct http_request *r)
 	r->on_drain = NULL;
 	c->state = HTTP_FLUSHING;
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	if (!c->http10)
+	if (!c->http10 && !c->head_only)
 		bufferevent_write(c->bev, "0\r\n\r\n", 5);
 	else	/* nothing more to write: finish on the next loop pass */
 		bufferevent_trigger(c->bev, EV_WRITE,
@@ -807,6 +1420,13 @@ http_header_get(const struct http_request *r, const char *name, size_t *len)
 	return NULL;
 }
 
+int
+http_method_is(const struct http_request *r, const char *m)
+{
+	return r->method != NULL && strlen(m) == r->method_len &&
+	    memcmp(r->method, m, r->method_len) == 0;
+}
+
 /* --- server -------------------------------------------------------------- */
 
 struct http_server *
@@ -824,6 +1444,12 @@ http_server_new(struct event_base *base, const struct agent_config *cfg,
 	if (srv->resume_ev == NULL)
 		fatalx("%s: evtimer_new", __func__);
 	return srv;
+}
+
+void
+http_server_set_head(struct http_server *srv, http_head_handler head)
+{
+	srv->head = head;
 }
 
 int
@@ -852,8 +1478,9 @@ http_server_drain(struct http_server *srv)
 	}
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->state == HTTP_READ_HEAD && c->buf_len == 0 &&
-		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		if (c->state == HTTP_CLOSING || (c->state == HTTP_READ_HEAD &&
+		    c->buf_len == 0 &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
 			http_conn_free(c);
 	}
 }

@@ -1,4 +1,5 @@
 /* cube-agent: start-up, signals and orderly shutdown of the gateway daemon. */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -159,6 +160,22 @@ agent_mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
+/*
+ * Every connection is a descriptor: take what the hard limit allows, so
+ * that max-connections (sized from it) is not cut short by a low soft one.
+ */
+static void
+agent_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE");
+}
+
 static void
 agent_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -182,6 +199,7 @@ main(int argc, char **argv)
 	memset(&agent, 0, sizeof(agent));
 	config_defaults(&agent.cfg);
 	agent_parse(&agent.cfg, argc, argv);
+	agent_raise_nofile();
 	config_finish(&agent.cfg);
 	log_init("cube-agent", agent.cfg.verbose);
 	agent_check_supported(&agent.cfg);

@@ -68,6 +68,8 @@ static struct metrics_histogram	 metrics_ttft;
 static atomic_int		 metrics_streams;
 static struct evhttp		*metrics_http;
 
+static void	metrics_render_http(struct evbuffer *);
+
 static void
 metrics_observe(struct metrics_histogram *h, int64_t ms)
 {
@@ -321,6 +323,7 @@ metrics_render(struct evbuffer *b)
 	    " that serves models passes its health checks.\n# TYPE cube_provider_up gauge\n");
 	for (i = 0; reg != NULL && i < reg->ndomains; i++)
 		metrics_render_providers(b, &reg->domains[i]);
+	metrics_render_http(b);
 	if (reg != NULL)
 		registry_release(reg);
 }
@@ -388,4 +391,49 @@ metrics_stop(void)
 	free(metrics_series);
 	metrics_series = NULL;
 	metrics_nseries = 0;
+}
+
+/* --- the inference port: what was refused before it reached a domain ----- */
+
+static atomic_uint_least64_t	 metrics_rejects[METRICS_REJECT_AUTH + 1];
+
+/* Count a refused request (any worker thread); it leaves no trace. */
+void
+metrics_rejected(enum metrics_reject reason)
+{
+	atomic_fetch_add(&metrics_rejects[reason], 1);
+}
+
+/* Refusals by reason: ours (auth), then the HTTP server's own. */
+static void
+metrics_render_http(struct evbuffer *b)
+{
+	struct http_stats	 st;
+	uint64_t		 n[5];
+	static const char *const reasons[] = {
+		"auth", "connections", "connections_per_address",
+		"head_timeout", "body_timeout",
+	};
+	size_t			 i;
+
+	http_stats_get(&st);
+	n[0] = atomic_load(&metrics_rejects[METRICS_REJECT_AUTH]);
+	n[1] = st.over_cap;
+	n[2] = st.over_cap_addr;
+	n[3] = st.head_timeouts;
+	n[4] = st.body_timeouts;
+	evbuffer_add_printf(b, "# HELP cube_http_rejected_total Requests and"
+	    " connections refused before they reached a domain, by reason;"
+	    " they leave no trace.\n# TYPE cube_http_rejected_total"
+	    " counter\n");
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		evbuffer_add_printf(b, "cube_http_rejected_total{reason=\"%s\"}"
+		    " %llu\n", reasons[i], (unsigned long long)n[i]);
+	evbuffer_add_printf(b, "# HELP cube_http_accept_errors_total accept(2)"
+	    " failures on the inference port (EMFILE and such).\n"
+	    "# TYPE cube_http_accept_errors_total counter\n"
+	    "cube_http_accept_errors_total %llu\n# HELP"
+	    " cube_http_connections Inbound connections open.\n"
+	    "# TYPE cube_http_connections gauge\ncube_http_connections %zu\n",
+	    (unsigned long long)st.accept_errors, http_connections());
 }

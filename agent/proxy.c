@@ -32,6 +32,8 @@ struct proxy_call {
 	struct worker			*worker;
 	struct http_request		*req;
 	struct registry			*reg;
+	const struct reg_domain		*domain;	/* the token's */
+	const struct reg_token		*token;
 	const struct reg_model		*model;
 	enum route_kind			 route;
 	int				 stream;
@@ -189,12 +191,6 @@ proxy_call_free(struct proxy_call *call)
 	free(call->resp_type);
 	free(call->relay_headers);
 	free(call);
-}
-
-static int
-proxy_str_eq(const char *s, size_t len, const char *lit)
-{
-	return strlen(lit) == len && memcmp(s, lit, len) == 0;
 }
 
 /* Answer with an error, and say in the trace which step refused. */
@@ -937,8 +933,43 @@ done:
 	proxy_call_free(call);
 }
 
-void
-proxy_handle(struct http_request *r, void *arg)
+/* 405, with the methods the route takes (RFC 9110 15.5.6). */
+static void
+proxy_method_not_allowed(struct http_request *r, const struct route *route)
+{
+	struct http_fields	 f;
+	char			 body[512];
+	size_t			 len;
+
+	len = api_error_body(body, sizeof(body), API_METHOD_NOT_ALLOWED, NULL,
+	    "Method not allowed on this route");
+	http_fields_init(&f);
+	http_fields_addf(&f, "Allow", "%s", route_allow(route));
+	http_reply_fields(r, api_error_status(API_METHOD_NOT_ALLOWED),
+	    "application/json", body, len, &f);
+}
+
+/* The client went away, or its body never came whole: nothing to trace. */
+static void
+proxy_on_abort_body(void *arg)
+{
+	struct proxy_call	*call = arg;
+
+	trace_free(call->trace);
+	call->trace = NULL;
+	proxy_call_free(call);
+}
+
+/*
+ * The head phase: route, method, token and domain, before a byte of the
+ * body is read, so that a client without a valid token costs no more
+ * than its head. A request that fails authentication is counted in the
+ * metrics but traced nowhere: whatever domain its path names did not make
+ * it. Everything but inference is answered here; an inference request
+ * keeps its call (and the registry snapshot) for proxy_handle.
+ */
+enum http_head_result
+proxy_head(struct http_request *r, void *arg)
 {
 	struct worker		*w = arg;
 	struct proxy_call	*call;
@@ -949,28 +980,27 @@ proxy_handle(struct http_request *r, void *arg)
 	const char		*tok;
 	size_t			 tok_len;
 
-	if (proxy_str_eq(r->path, r->path_len, "/healthz")) {
-		http_reply(r, 200, "application/json", "{\"status\":\"ok\"}",
-		    15, NULL);
-		return;
-	}
 	if (route_match(r->path, r->path_len, &route) == -1) {
 		api_error_reply(r, API_NOT_FOUND, NULL, "Unknown route %.*s",
 		    (int)(r->path_len > 128 ? 128 : r->path_len), r->path);
-		return;
+		return HTTP_HEAD_TAKEN;
 	}
-	if (!proxy_str_eq(r->method, r->method_len, route.method)) {
-		api_error_reply(r, API_METHOD_NOT_ALLOWED, NULL, "Use %s for"
-		    " this route", route.method);
-		return;
+	if (!route_allows(&route, r->method, r->method_len)) {
+		proxy_method_not_allowed(r, &route);
+		return HTTP_HEAD_TAKEN;
+	}
+	if (route.kind == ROUTE_HEALTHZ) {
+		http_reply(r, 200, "application/json", "{\"status\":\"ok\"}",
+		    15, NULL);
+		return HTTP_HEAD_TAKEN;
 	}
 	if (route.kind == ROUTE_ATTESTATION) {
 		attestation_http(r, w);
-		return;
+		return HTTP_HEAD_TAKEN;
 	}
 	if ((reg = registry_acquire()) == NULL) {
 		api_error_reply(r, API_UNAVAILABLE, NULL, "starting up");
-		return;
+		return HTTP_HEAD_TAKEN;
 	}
 	call = xcalloc(1, sizeof(*call));
 	call->worker = w;
@@ -985,14 +1015,11 @@ proxy_handle(struct http_request *r, void *arg)
 		call->trace->time_ms = trace_now_ms();
 		call->trace->route = route.ollama ?
 		    proxy_routes_ollama[route.kind] : proxy_routes[route.kind];
-		/* Refused before the token says whose it is: the path's domain. */
-		if (route.domain != NULL && (d = registry_find_domain(reg,
-		    route.domain, route.domain_len)) != NULL)
-			memcpy(call->trace->domain_id, d->id, sizeof(d->id));
 	}
 
 	/* 1. token: who is asking, and for which domain. */
 	if ((tok = proxy_bearer(r, &tok_len)) == NULL) {
+		metrics_rejected(METRICS_REJECT_AUTH);
 		proxy_reject(call, TRACE_STEP_AUTHENTICATE, API_INVALID_API_KEY,
 		    NULL, "Missing API key: send 'Authorization: Bearer"
 		    " <token>'.");
@@ -1000,6 +1027,7 @@ proxy_handle(struct http_request *r, void *arg)
 	}
 	if ((t = registry_find_token(reg, w->agent->vault, tok, tok_len,
 	    time(NULL))) == NULL) {
+		metrics_rejected(METRICS_REJECT_AUTH);
 		proxy_reject(call, TRACE_STEP_AUTHENTICATE, API_INVALID_API_KEY,
 		    NULL, "Invalid, expired or revoked API key.");
 		goto done;
@@ -1030,8 +1058,24 @@ proxy_handle(struct http_request *r, void *arg)
 		proxy_models(r, d, t);
 		goto done;
 	}
-	proxy_inference(call, d, t);
-	return;
+	/* Inference: read the body, then proxy_handle. */
+	call->domain = d;
+	call->token = t;
+	r->on_abort = proxy_on_abort_body;
+	r->cb_arg = call;
+	return HTTP_HEAD_BODY;
 done:
 	proxy_call_free(call);
+	return HTTP_HEAD_TAKEN;
+}
+
+/* The body of an inference request proxy_head let in. */
+void
+proxy_handle(struct http_request *r, void *arg)
+{
+	struct proxy_call	*call = r->cb_arg;
+
+	(void)arg;
+	call->req = r;
+	proxy_inference(call, call->domain, call->token);
 }

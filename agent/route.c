@@ -34,6 +34,7 @@ static const struct {
 	enum route_kind		 kind;
 } route_paths[] = {
 	{ "/attestation",	"GET",	ROUTE_ATTESTATION },
+	{ "/healthz",		"GET",	ROUTE_HEALTHZ },
 };
 
 int
@@ -97,4 +98,22 @@ route_match(const char *path, size_t len, struct route *out)
 		}
 	}
 	return -1;
+}
+
+int
+route_allows(const struct route *r, const char *method, size_t len)
+{
+	size_t	n = strlen(r->method);
+
+	if (len == n && memcmp(method, r->method, n) == 0)
+		return 1;
+	/* RFC 9110 9.3.2: HEAD is GET without the body. */
+	return strcmp(r->method, "GET") == 0 && len == 4 &&
+	    memcmp(method, "HEAD", 4) == 0;
+}
+
+const char *
+route_allow(const struct route *r)
+{
+	return strcmp(r->method, "GET") == 0 ? "GET, HEAD" : r->method;
 }

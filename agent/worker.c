@@ -201,6 +201,7 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 		if ((w->base = event_base_new()) == NULL)
 			fatalx("%s: event_base_new", __func__);
 		w->http = http_server_new(w->base, &agent->cfg, proxy_handle, w);
+		http_server_set_head(w->http, proxy_head);
 		w->upstream = upstream_pool_new(w->base, &agent->cfg);
 		w->drain_ev = event_new(w->base, -1, 0, worker_drain, w);
 		if (w->drain_ev == NULL)
@@ -213,8 +214,9 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 	}
 	nworkers = n;
 	free(fds);
-	log_info("listening on %s (%d worker%s)", agent->cfg.listen, n,
-	    n == 1 ? "" : "s");
+	log_info("listening on %s (%d worker%s; at most %d connections, %d"
+	    " per address)", agent->cfg.listen, n, n == 1 ? "" : "s",
+	    agent->cfg.max_connections, agent->cfg.max_connections_per_address);
 	return 0;
 }
 

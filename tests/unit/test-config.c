@@ -71,12 +71,52 @@ test_config_file(void **state)
 	config_free(&cfg);
 }
 
+/* Client limits: keys and ranges, and max-connections fit to the fds. */
+static void
+test_config_client_limits(void **state)
+{
+	struct agent_config	cfg;
+	char			err[256];
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.head_timeout_ms, 10000);
+	assert_int_equal(cfg.body_timeout_ms, 60000);
+	assert_int_equal(cfg.max_connections_per_address, 256);
+	assert_int_equal(load(&cfg, "head-timeout-ms = 500\n"
+	    "body-timeout-ms = 700\nmax-connections = 9\n"
+	    "max-connections-per-address = 3\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.head_timeout_ms, 500);
+	assert_int_equal(cfg.body_timeout_ms, 700);
+	assert_int_equal(cfg.max_connections, 9);
+	assert_int_equal(cfg.max_connections_per_address, 3);
+	assert_int_equal(load(&cfg, "max-connections = 0\n", err,
+	    sizeof(err)), -1);
+	assert_int_equal(load(&cfg, "head-timeout-ms = 0\n", err,
+	    sizeof(err)), -1);
+	config_finish(&cfg);
+	assert_int_equal(cfg.max_connections, 9);	/* as set */
+	config_free(&cfg);
+
+	/* Unset: from the open-file limit, within 16 and 4096. */
+	config_defaults(&cfg);
+	assert_int_equal(cfg.max_connections, 0);
+	config_finish(&cfg);
+	assert_true(cfg.max_connections >= 16 &&
+	    cfg.max_connections <= 4096);
+	config_free(&cfg);
+	assert_int_equal(config_connections_for(64), 16);
+	assert_int_equal(config_connections_for(1024), 480);
+	assert_int_equal(config_connections_for(1048576), 4096);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_config_client_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

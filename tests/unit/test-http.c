@@ -93,6 +93,11 @@ struct fixture {
 	struct held		*held;
 	int			 aborts;
 	int			 drains;
+
+	/* head_handler(), when a test installs it */
+	size_t			 nhead;
+	int			 head_saw_body;	/* a body in the head phase */
+	int			 head_aborts;	/* let in, never handled */
 };
 
 static long long
@@ -260,6 +265,48 @@ handler(struct http_request *r, void *arg)
 	r->on_drain = on_drain;
 	r->cb_arg = h;
 	f->held = h;
+}
+
+static void
+head_abort(void *arg)
+{
+	struct fixture	*f = arg;
+
+	f->head_aborts++;
+}
+
+/*
+ * The head phase, as proxy_head uses it: /reject is answered at once
+ * (401), /later is taken to be answered by the test (as MODE_HOLD), every
+ * other request has its body read, with an on_abort for the meantime.
+ */
+static enum http_head_result
+head_handler(struct http_request *r, void *arg)
+{
+	struct fixture	*f = arg;
+	struct held	*h;
+
+	f->nhead++;
+	if (r->body != NULL || r->body_len != 0)
+		f->head_saw_body = 1;
+	if (r->path_len == 7 && memcmp(r->path, "/reject", 7) == 0) {
+		http_reply(r, 401, "application/json", "{}", 2, NULL);
+		return HTTP_HEAD_TAKEN;
+	}
+	if (r->path_len == 6 && memcmp(r->path, "/later", 6) == 0) {
+		assert_null(f->held);
+		h = calloc(1, sizeof(*h));
+		assert_non_null(h);
+		h->f = f;
+		h->req = r;
+		r->on_abort = on_abort;
+		r->cb_arg = h;
+		f->held = h;
+		return HTTP_HEAD_TAKEN;
+	}
+	r->on_abort = head_abort;
+	r->cb_arg = f;
+	return HTTP_HEAD_BODY;
 }
 
 /*
@@ -957,8 +1004,8 @@ test_pipelined_waits_for_handler(void **state)
 	struct http_request	*req;
 
 	f->mode = MODE_HOLD;
-	client_send_str(f, cl, "GET /first HTTP/1.1\r\n\r\n"
-	    "GET /second HTTP/1.1\r\n\r\n");
+	client_send_str(f, cl, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_true(run_until(f, cl, until_nreq, 1));
 	settle(f, cl, 20);
 	assert_int_equal(f->nreq, 1);
@@ -1020,9 +1067,9 @@ test_connection_close(void **state)
 	struct fixture	*f = *state;
 	struct client	*cl = client_new(f);
 
-	client_send_str(f, cl, "GET /bye HTTP/1.1\r\n"
+	client_send_str(f, cl, "GET /bye HTTP/1.1\r\nHost: x\r\n"
 	    "Connection: keep-alive, Close\r\n\r\n"
-	    "GET /never HTTP/1.1\r\n\r\n");
+	    "GET /never HTTP/1.1\r\nHost: x\r\n\r\n");
 	if (!run_until(f, cl, until_eof, 0))
 		fail_client(cl, "server did not close");
 	assert_int_equal(take_responses(f, cl), 1);
@@ -1042,7 +1089,8 @@ test_connection_close_two_lines(void **state)
 	struct fixture	*f = *state;
 	struct client	*cl = client_new(f);
 
-	client_send_str(f, cl, "GET /bye HTTP/1.1\r\nConnection: close\r\n"
+	client_send_str(f, cl, "GET /bye HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n"
 	    "Connection: x-other\r\n\r\n");
 	if (!run_until(f, cl, until_eof, 0))
 		fail_client(cl, "server kept the connection open");
@@ -1060,8 +1108,9 @@ test_content_length_exact(void **state)
 	struct response	*r;
 
 	/* Equal duplicates are allowed; a NUL in the body is just data. */
-	client_send(f, cl, LIT("POST /v1/x HTTP/1.1\r\nContent-Length: 12\r\n"
-	    "Content-Length: 12\r\n\r\nhello\0world!GET /n HTTP/1.1\r\n\r\n"));
+	client_send(f, cl, LIT("POST /v1/x HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 12\r\nContent-Length: 12\r\n\r\nhello\0world!"
+	    "GET /n HTTP/1.1\r\nHost: x\r\n\r\n"));
 	r = get_responses(f, cl, 2);
 	assert_echo(&r[0], "POST", "/v1/x", "hello\0world!", 12);
 	assert_echo(&r[1], "GET", "/n", "", 0);
@@ -1074,7 +1123,8 @@ test_content_length_zero(void **state)
 	struct client	*cl = client_new(f);
 	struct response	*r;
 
-	client_send_str(f, cl, "POST /z HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+	client_send_str(f, cl, "POST /z HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 0\r\n\r\n");
 	r = get_responses(f, cl, 1);
 	assert_echo(&r[0], "POST", "/z", "", 0);
 }
@@ -1092,7 +1142,7 @@ test_chunked_body(void **state)
 	    "2 ; a=\"b c\"\r\n, \r\n"
 	    "A\r\n0123456789\r\n"
 	    "000\r\nX-Trailer: yes\r\nX-Other: no\r\n\r\n"
-	    "GET /after HTTP/1.1\r\n\r\n");
+	    "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
 	r = get_responses(f, cl, 2);
 	assert_echo(&r[0], "POST", "/c", "hello, 0123456789", 17);
 	assert_echo(&r[1], "GET", "/after", "", 0);
@@ -1105,7 +1155,8 @@ test_expect_continue(void **state)
 	struct client	*cl = client_new(f);
 	struct response	*r;
 
-	client_send_str(f, cl, "POST /e HTTP/1.1\r\nContent-Length: 4\r\n"
+	client_send_str(f, cl, "POST /e HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 4\r\n"
 	    "Expect: 100-Continue\r\n\r\n");
 	r = get_responses(f, cl, 1);
 	assert_int_equal(r[0].status, 100);
@@ -1116,7 +1167,8 @@ test_expect_continue(void **state)
 	assert_echo(&r[1], "POST", "/e", "body", 4);
 
 	/* Body already sent with the head: no interim reply needed. */
-	client_send_str(f, cl, "POST /e HTTP/1.1\r\nContent-Length: 2\r\n"
+	client_send_str(f, cl, "POST /e HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 2\r\n"
 	    "Expect: 100-continue\r\n\r\nok");
 	r = get_responses(f, cl, 3);
 	settle(f, cl, 10);
@@ -1148,7 +1200,7 @@ test_large_body_head_valid(void **state)
 	struct fixture	*f = *state;
 	struct client	*cl = client_new(f);
 	struct response	*r;
-	const char	*head = "POST /big HTTP/1.1\r\n"
+	const char	*head = "POST /big HTTP/1.1\r\nHost: x\r\n"
 	    "Authorization: Bearer k\r\nContent-Length: 20000\r\n\r\n";
 	static char	 body[20000];
 
@@ -1161,7 +1213,7 @@ test_large_body_head_valid(void **state)
 		    "buffer grew (use after free)");
 	assert_int_equal(f->head_span, strlen(head));
 	assert_echo(&r[0], "POST", "/big", body, sizeof(body));
-	assert_string_equal(f->headers, "Authorization: Bearer k\n"
+	assert_string_equal(f->headers, "Host: x\nAuthorization: Bearer k\n"
 	    "Content-Length: 20000\n");
 }
 
@@ -1170,7 +1222,7 @@ test_large_chunked_head_valid(void **state)
 {
 	struct fixture	*f = *state;
 	struct client	*cl = client_new(f);
-	const char	*head = "POST /bigc HTTP/1.1\r\n"
+	const char	*head = "POST /bigc HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n";
 	char		 chunk[1000 + 16];
 	int		 i, n;
@@ -1202,7 +1254,7 @@ test_byte_by_byte(void **state)
 	    "\r\nPOST /b/y?t=e HTTP/1.1\r\nHost: h\r\nX-A:  spaced value \r\n"
 	    "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "3;x=y\r\nabc\r\n11\r\n0123456789abcdefg\r\n0\r\nT: v\r\n\r\n"
-	    "PUT /two HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+	    "PUT /two HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
 	size_t			 i;
 	int			 seen = 0;
 
@@ -1237,13 +1289,15 @@ test_body_too_large(void **state)
 	char		 body[1024];
 
 	f->cfg.max_body = 1024;
-	expect_error_str(f, "POST /x HTTP/1.1\r\nContent-Length: 1025\r\n\r\n"
+	expect_error_str(f, "POST /x HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1025\r\n\r\n"
 	    "0123456789", 413, "request_too_large");
 
 	/* Exactly the limit is fine. */
 	cl = client_new(f);
 	memset(body, 'a', sizeof(body));
-	client_send_str(f, cl, "POST /ok HTTP/1.1\r\nContent-Length: 1024\r\n"
+	client_send_str(f, cl, "POST /ok HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1024\r\n"
 	    "\r\n");
 	client_send(f, cl, body, sizeof(body));
 	r = get_responses(f, cl, 1);
@@ -1257,7 +1311,7 @@ test_body_too_large_expect(void **state)
 
 	f->cfg.max_body = 1024;
 	/* Refused before the client sends it: no 100 first. */
-	expect_error_str(f, "POST /x HTTP/1.1\r\n"
+	expect_error_str(f, "POST /x HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Length: 99999999999\r\nExpect: 100-continue\r\n\r\n",
 	    413, "request_too_large");
 }
@@ -1273,7 +1327,7 @@ test_chunked_too_large(void **state)
 	f->cfg.max_body = 1024;
 	/* Two chunks that only together pass the limit. */
 	cl = client_new(f);
-	client_send_str(f, cl, "POST /x HTTP/1.1\r\n"
+	client_send_str(f, cl, "POST /x HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n");
 	n = snprintf(chunk, sizeof(chunk), "258\r\n");
 	memset(chunk + n, 'x', 600);
@@ -1285,10 +1339,12 @@ test_chunked_too_large(void **state)
 	client_drop(f, cl);
 
 	/* One huge chunk size, before any of its data. */
-	expect_error_str(f, "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+	expect_error_str(f, "POST /x HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n"
 	    "\r\nfffffffffff\r\n", 413, "request_too_large");
 	/* One that does not fit in an unsigned long. */
-	expect_error_str(f, "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+	expect_error_str(f, "POST /x HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n"
 	    "\r\n1ffffffffffffffffffff\r\n", 400, "invalid_request");
 }
 
@@ -1304,7 +1360,7 @@ test_head_too_large_first(void **state)
 	int		 n;
 
 	/* No end of head yet, but already past the limit. */
-	n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nX-Big: ");
+	n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
 	memset(raw + n, 'a', sizeof(raw) - n);
 	serve_child_expect(f, raw, sizeof(raw), 431, "request_too_large");
 }
@@ -1317,7 +1373,7 @@ test_head_too_large_first_complete(void **state)
 	int		 n;
 
 	/* A complete head, longer than the limit. */
-	n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nX-Big: ");
+	n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
 	memset(raw + n, 'a', sizeof(raw) - n);
 	memcpy(raw + sizeof(raw) - 4, "\r\n\r\n", 4);
 	serve_child_expect(f, raw, sizeof(raw), 431, "request_too_large");
@@ -1333,10 +1389,10 @@ test_head_too_large_second(void **state)
 	int		 n;
 
 	f->cfg.max_headers = 2048;
-	client_send_str(f, cl, "GET /first HTTP/1.1\r\n\r\n");
+	client_send_str(f, cl, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
 	get_responses(f, cl, 1);
 	client_clear(cl);
-	n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nX-Big: ");
+	n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
 	memset(raw + n, 'a', sizeof(raw) - n);
 	client_send(f, cl, raw, sizeof(raw));
 	expect_error_reply(f, cl, 431, "request_too_large");
@@ -1350,7 +1406,7 @@ test_too_many_headers(void **state)
 	size_t		 len;
 	int		 i;
 
-	len = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\n");
+	len = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\n");
 	for (i = 0; i < HTTP_MAX_HEADERS + 1; i++)
 		len += snprintf(raw + len, sizeof(raw) - len, "X-%d: v\r\n", i);
 	len += snprintf(raw + len, sizeof(raw) - len, "\r\n");
@@ -1362,10 +1418,12 @@ test_both_framings(void **state)
 {
 	struct fixture	*f = *state;
 
-	expect_error_str(f, "POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 5\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
 	    "invalid_request");
-	expect_error_str(f, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n"
 	    "Content-Length: 0\r\n\r\n0\r\n\r\n", 400, "invalid_request");
 }
 
@@ -1374,15 +1432,19 @@ test_content_length_conflict(void **state)
 {
 	struct fixture	*f = *state;
 
-	expect_error_str(f, "POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 5\r\n"
 	    "Content-Length: 6\r\n\r\nhello!", 400, "invalid_request");
-	expect_error_str(f, "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n"
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 5, 5\r\n\r\n"
 	    "hello", 400, "invalid_request");
-	expect_error_str(f, "POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n"
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: +5\r\n\r\n"
 	    "hello", 400, "invalid_request");
-	expect_error_str(f, "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400,
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length:\r\n\r\n", 400,
 	    "invalid_request");
-	expect_error_str(f, "POST / HTTP/1.1\r\nContent-Length: "
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
 	    "99999999999999999999999999\r\n\r\n", 400, "invalid_request");
 }
 
@@ -1393,13 +1455,13 @@ test_bad_request_line(void **state)
 	static const char	*bad[] = {
 		"GET\r\n\r\n",
 		"GET /\r\n\r\n",
-		" GET / HTTP/1.1\r\n\r\n",
-		"GET  / HTTP/1.1\r\n\r\n",
-		"GET foo HTTP/1.1\r\n\r\n",
-		"GET * HTTP/1.1\r\n\r\n",
-		"G(T / HTTP/1.1\r\n\r\n",
-		"GET /a\x01 HTTP/1.1\r\n\r\n",
-		"GET /a\x7f HTTP/1.1\r\n\r\n",
+		" GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET foo HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
+		"G(T / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /a\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /a\x7f HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET / HTTP/1.1\nHost: x\r\n\r\n",
 		"\x16\x03\x01\x02\x01\x01\xfc\x03\x03\r\n\r\n",
 	};
@@ -1414,27 +1476,31 @@ test_bad_header(void **state)
 {
 	struct fixture		*f = *state;
 	static const char	*bad[] = {
-		"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
-		"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
-		"GET / HTTP/1.1\r\n: x\r\n\r\n",
-		"GET / HTTP/1.1\r\nNoColon\r\n\r\n",
-		"GET / HTTP/1.1\r\nX: a\x01" "b\r\n\r\n",
-		"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
-		"GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",
-		"GET / HTTP/1.1\r\nX: a\nY: b\r\n\r\n",
-		"GET / HTTP/1.1\r\nX: a\r\n\nY: b\r\n\r\n",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"GET / HTTP/1.1\r\nHost: x\r\nHost : x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX: a\x01" "b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX: a\x7f\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX: a\nY: b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n\nY: b\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n"
 		    "zz\r\n",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"POST / HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n"
 		    "3\r\nabcX\r\n",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"POST / HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n"
 		    "3x\r\nabc\r\n",
 	};
 	size_t			 i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_error_str(f, bad[i], 400, "invalid_request");
-	expect_error_str(f, "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: gzip\r\n"
 	    "\r\n", 501, "invalid_request");
 }
 
@@ -1443,12 +1509,15 @@ test_obs_fold(void **state)
 {
 	struct fixture	*f = *state;
 
-	expect_error_str(f, "GET / HTTP/1.1\r\nX-Long: a\r\n  b\r\n\r\n", 400,
+	expect_error_str(f, "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X-Long: a\r\n  b\r\n\r\n", 400,
 	    "invalid_request");
-	expect_error_str(f, "GET / HTTP/1.1\r\nX-Long: a\r\n\tb\r\n\r\n", 400,
+	expect_error_str(f, "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X-Long: a\r\n\tb\r\n\r\n", 400,
 	    "invalid_request");
 	/* A fold that would smuggle a framing header. */
-	expect_error_str(f, "POST / HTTP/1.1\r\nX: a\r\n Content-Length: 5\r\n"
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "X: a\r\n Content-Length: 5\r\n"
 	    "\r\nhello", 400, "invalid_request");
 }
 
@@ -1461,12 +1530,14 @@ test_nul_and_controls(void **state)
 {
 	struct fixture	*f = *state;
 
-	expect_error(f, LIT("GE\0 / HTTP/1.1\r\n\r\n"), 400, "invalid_request");
-	expect_error(f, LIT("GET / HTTP/1.1\r\nX\0Y: 1\r\n\r\n"), 400,
+	expect_error(f, LIT("GE\0 / HTTP/1.1\r\nHost: x\r\n"
+	    "\r\n"), 400, "invalid_request");
+	expect_error(f, LIT("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X\0Y: 1\r\n\r\n"), 400,
 	    "invalid_request");
-	expect_error(f, LIT("GET /?a\0b HTTP/1.1\r\n\r\n"), 400,
+	expect_error(f, LIT("GET /?a\0b HTTP/1.1\r\nHost: x\r\n\r\n"), 400,
 	    "invalid_request");
-	expect_error_str(f, "GET /?a\x01" "b HTTP/1.1\r\n\r\n", 400,
+	expect_error_str(f, "GET /?a\x01" "b HTTP/1.1\r\nHost: x\r\n\r\n", 400,
 	    "invalid_request");
 }
 
@@ -1485,7 +1556,7 @@ test_chunk_size_strict(void **state)
 	size_t			 i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(raw, sizeof(raw), "POST / HTTP/1.1\r\n"
+		snprintf(raw, sizeof(raw), "POST / HTTP/1.1\r\nHost: x\r\n"
 		    "Transfer-Encoding: chunked\r\n\r\n%s", bad[i]);
 		expect_error_str(f, raw, 400, "invalid_request");
 	}
@@ -1507,7 +1578,7 @@ test_bad_request_line_not_505(void **state)
 {
 	struct fixture	*f = *state;
 
-	expect_error_str(f, "GET /a b HTTP/1.1\r\n\r\n", 400,
+	expect_error_str(f, "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", 400,
 	    "invalid_request");
 	expect_error_str(f, "GET / HTTP/1.1 extra\r\n\r\n", 400,
 	    "invalid_request");
@@ -1524,7 +1595,8 @@ test_abort_on_hangup(void **state)
 	struct client	*cl = client_new(f);
 
 	f->mode = MODE_HOLD;
-	client_send_str(f, cl, "POST /slow HTTP/1.1\r\nContent-Length: 2\r\n"
+	client_send_str(f, cl, "POST /slow HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 2\r\n"
 	    "\r\nhi");
 	assert_true(run_until(f, cl, until_nreq, 1));
 	assert_non_null(f->held);
@@ -1548,7 +1620,8 @@ test_abort_with_pipelined(void **state)
 	struct client	*cl = client_new(f);
 
 	f->mode = MODE_HOLD;
-	client_send_str(f, cl, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n");
+	client_send_str(f, cl, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /2 HTTP/1.1\r\nHost: x\r\n");
 	assert_true(run_until(f, cl, until_nreq, 1));
 	client_hangup(cl);
 	assert_true(run_until(f, cl, until_aborts, 1));
@@ -1565,7 +1638,7 @@ test_abort_on_server_free(void **state)
 	struct client	*cl = client_new(f);
 
 	f->mode = MODE_HOLD;
-	client_send_str(f, cl, "GET /held HTTP/1.1\r\n\r\n");
+	client_send_str(f, cl, "GET /held HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_true(run_until(f, cl, until_nreq, 1));
 	http_server_free(f->srv);
 	f->srv = NULL;
@@ -1582,7 +1655,7 @@ test_abort_while_streaming(void **state)
 	struct http_request	*req;
 
 	f->mode = MODE_HOLD;
-	client_send_str(f, cl, "GET /stream HTTP/1.1\r\n\r\n");
+	client_send_str(f, cl, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_true(run_until(f, cl, until_nreq, 1));
 	req = f->held->req;
 	http_stream_start(req, 200, "text/event-stream");
@@ -1609,7 +1682,8 @@ test_stream_framing(void **state)
 	static char		 big[5000];
 
 	f->mode = MODE_HOLD;
-	client_send_str(f, cl, "POST /s HTTP/1.1\r\nContent-Length: 1\r\n"
+	client_send_str(f, cl, "POST /s HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1\r\n"
 	    "\r\nx");
 	assert_true(run_until(f, cl, until_nreq, 1));
 	req = held_take(f);
@@ -1638,7 +1712,7 @@ test_stream_framing(void **state)
 
 	/* The connection is usable afterwards. */
 	f->mode = MODE_ECHO;
-	client_send_str(f, cl, "GET /next HTTP/1.1\r\n\r\n");
+	client_send_str(f, cl, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
 	r = get_responses(f, cl, 2);
 	assert_echo(&r[1], "GET", "/next", "", 0);
 	assert_int_equal(http_server_busy(f->srv), 0);
@@ -1682,7 +1756,7 @@ test_stream_backpressure(void **state)
 	setsockopt(f->lfd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	cl = client_new_at(f, &f->addr, small);
 	f->mode = MODE_HOLD;
-	client_send_str(f, cl, "GET /s HTTP/1.1\r\n\r\n");
+	client_send_str(f, cl, "GET /s HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_true(run_until(f, cl, until_nreq, 1));
 	req = f->held->req;
 	http_stream_start(req, 200, "application/octet-stream");
@@ -1730,12 +1804,12 @@ test_drain(void **state)
 	int			 fd;
 
 	idle = client_new(f);
-	client_send_str(f, idle, "GET /a HTTP/1.1\r\n\r\n");
+	client_send_str(f, idle, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
 	get_responses(f, idle, 1);
 
 	f->mode = MODE_HOLD;
 	busy = client_new(f);
-	client_send_str(f, busy, "GET /b HTTP/1.1\r\n\r\n");
+	client_send_str(f, busy, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_true(run_until(f, busy, until_nreq, 2));
 	fresh = client_new(f);
 	settle(f, fresh, 10);
@@ -1875,8 +1949,576 @@ test_child_harness(void **state)
 {
 	struct fixture	*f = *state;
 
-	serve_child_expect(f, LIT("GET / HTTP/1.1\r\nContent-Length: 2\r\n"
+	serve_child_expect(f, LIT("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 2\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n"), 400, "invalid_request");
+}
+
+/* --- the head phase ------------------------------------------------------ */
+
+/*
+ * A request refused on its head is answered before its body is sent (the
+ * body is never read), and the connection closes since one was announced.
+ */
+static void
+test_head_reject_before_body(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+	struct response	*r;
+
+	http_server_set_head(f->srv, head_handler);
+	client_send_str(f, cl, "POST /reject HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 15000000\r\n\r\n0123456789");
+	if (!run_until(f, cl, until_eof, 0))
+		fail_client(cl, "no answer before the body");
+	r = get_responses(f, cl, 1);
+	assert_int_equal(r[0].status, 401);
+	assert_true(response_closes(&r[0]));
+	assert_int_equal(f->nhead, 1);
+	assert_int_equal(f->nreq, 0);
+	assert_int_equal(f->head_saw_body, 0);
+	assert_int_equal(http_server_busy(f->srv), 0);
+}
+
+/* Refused on its head with no body: the connection serves the next one. */
+static void
+test_head_reject_keepalive(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+	struct response	*r;
+
+	http_server_set_head(f->srv, head_handler);
+	client_send_str(f, cl, "GET /reject HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+	r = get_responses(f, cl, 2);
+	assert_int_equal(r[0].status, 401);
+	assert_false(response_closes(&r[0]));
+	assert_echo(&r[1], "POST", "/ok", "hi", 2);
+	assert_int_equal(f->nhead, 2);
+	assert_int_equal(f->nreq, 1);
+	assert_int_equal(f->head_aborts, 0);
+}
+
+/* 100 Continue only once the head is accepted; never for a refusal. */
+static void
+test_head_expect_continue(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+	struct response	*r;
+
+	http_server_set_head(f->srv, head_handler);
+	client_send_str(f, cl, "POST /reject HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+	if (!run_until(f, cl, until_eof, 0))
+		fail_client(cl, "server did not close");
+	assert_int_equal(take_responses(f, cl), 1);
+	assert_int_equal(f->resp[0].status, 401);
+	client_drop(f, cl);
+
+	cl = client_new(f);
+	client_send_str(f, cl, "POST /in HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+	r = get_responses(f, cl, 1);
+	assert_int_equal(r[0].status, 100);
+	client_send_str(f, cl, "body");
+	r = get_responses(f, cl, 2);
+	assert_echo(&r[1], "POST", "/in", "body", 4);
+	assert_int_equal(f->head_saw_body, 0);
+}
+
+/* Let in, then gone before the body is whole: on_abort, no handler. */
+static void
+test_head_abort_mid_body(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+
+	http_server_set_head(f->srv, head_handler);
+	client_send_str(f, cl, "POST /in HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 100\r\n\r\n0123456789");
+	assert_true(run_until(f, cl, until_nreq, 0));
+	settle(f, cl, 20);
+	assert_int_equal(f->nhead, 1);
+	client_hangup(cl);
+	settle(f, NULL, 50);
+	assert_int_equal(f->head_aborts, 1);
+	assert_int_equal(f->nreq, 0);
+	assert_int_equal(http_server_busy(f->srv), 0);
+}
+
+/* Let in, then a body over the limit: on_abort, then the server's 413. */
+static void
+test_head_abort_body_too_large(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+
+	f->cfg.max_body = 1024;
+	http_server_set_head(f->srv, head_handler);
+	client_send_str(f, cl, "POST /in HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\nfffff\r\n");
+	expect_error_reply(f, cl, 413, "request_too_large");
+	assert_int_equal(f->head_aborts, 1);
+	assert_int_equal(f->nreq, 0);
+}
+
+/* Taken on its head and answered later; the body it had is never read. */
+static void
+test_head_taken(void **state)
+{
+	struct fixture		*f = *state;
+	struct client		*cl = client_new(f);
+	struct http_request	*req;
+	struct response		*r;
+
+	http_server_set_head(f->srv, head_handler);
+	client_send_str(f, cl, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(run_until(f, cl, until_nreq, 0));
+	settle(f, cl, 20);
+	assert_non_null(f->held);
+	assert_int_equal(http_server_busy(f->srv), 1);
+	req = held_take(f);
+	http_reply(req, 200, "text/plain", "later", 5, NULL);
+	r = get_responses(f, cl, 1);
+	assert_int_equal(r[0].status, 200);
+	assert_false(response_closes(&r[0]));
+
+	/* With a body announced: never read, and the connection closes. */
+	client_send_str(f, cl, "POST /later HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 5\r\n\r\nhello");
+	settle(f, cl, 20);
+	assert_non_null(f->held);
+	req = held_take(f);
+	http_reply(req, 200, "text/plain", "later", 5, NULL);
+	if (!run_until(f, cl, until_eof, 0))
+		fail_client(cl, "server did not close");
+	assert_int_equal(take_responses(f, cl), 2);
+	assert_true(response_closes(&f->resp[1]));
+	assert_int_equal(f->nreq, 0);
+
+	/* Its client gone first: on_abort, as for any held request. */
+	cl = client_new(f);
+	client_send_str(f, cl, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+	settle(f, cl, 20);
+	assert_non_null(f->held);
+	client_hangup(cl);
+	assert_true(run_until(f, cl, until_aborts, 1));
+	assert_int_equal(http_server_busy(f->srv), 0);
+}
+
+/* --- deadlines ----------------------------------------------------------- */
+
+/*
+ * Send data one byte every every_ms, running the server, until the server
+ * closes or max_ms pass; returns the milliseconds it took.
+ */
+static long long
+drip(struct fixture *f, struct client *cl, const char *data, int every_ms,
+    int max_ms)
+{
+	long long	start = now_ms(), next = start;
+	size_t		off = 0, len = strlen(data);
+
+	while (!cl->eof && now_ms() - start < max_ms) {
+		if (now_ms() >= next) {
+			if (send(cl->fd, data + off % len, 1, MSG_NOSIGNAL) < 0)
+				break;
+			off++;
+			next += every_ms;
+		}
+		spin(f, cl);
+		usleep(1000);
+	}
+	while (!cl->eof && now_ms() - start < max_ms + 500) {
+		spin(f, cl);
+		usleep(1000);
+	}
+	return now_ms() - start;
+}
+
+/* A head dripped byte by byte is cut at its deadline, with a 408. */
+static void
+test_head_deadline(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+	long long	 took;
+
+	f->cfg.head_timeout_ms = 300;
+	client_send_str(f, cl, "GET / HTTP/1.1\r\nX-Slow: ");
+	took = drip(f, cl, "abcdefgh", 40, 3000);
+	if (!cl->eof)
+		fail_client(cl, "a dripped head was not cut");
+	assert_true(took < 1500);
+	assert_int_equal(take_responses(f, cl), 1);
+	assert_int_equal(f->resp[0].status, 408);
+	assert_true(response_closes(&f->resp[0]));
+	assert_int_equal(f->nreq, 0);
+	settle(f, NULL, 10);
+	assert_int_equal(http_server_busy(f->srv), 0);
+}
+
+/* A connection that never sends a byte is closed at the head deadline. */
+static void
+test_head_deadline_silent(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+	long long	 start = now_ms();
+
+	f->cfg.head_timeout_ms = 200;
+	if (!run_until(f, cl, until_eof, 0))
+		fail_client(cl, "a silent connection was not closed");
+	assert_true(now_ms() - start >= 150);
+	assert_int_equal(cl->len, 0);
+}
+
+/*
+ * On a kept-alive connection the head deadline runs from the next
+ * request's first byte: waiting between requests is the idle timeout's.
+ */
+static void
+test_head_deadline_keepalive(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+	struct response	*r;
+
+	f->cfg.head_timeout_ms = 100;
+	client_send_str(f, cl, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+	get_responses(f, cl, 1);
+	settle(f, cl, 300);
+	assert_false(cl->eof);
+	client_send_str(f, cl, "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+	r = get_responses(f, cl, 2);
+	assert_echo(&r[1], "GET", "/2", "", 0);
+}
+
+/* A body dripped byte by byte is cut at its own deadline; on_abort runs. */
+static void
+test_body_deadline(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+	long long	 took;
+
+	f->cfg.body_timeout_ms = 300;
+	http_server_set_head(f->srv, head_handler);
+	client_send_str(f, cl, "POST /in HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1000\r\n\r\n");
+	took = drip(f, cl, "0123456789", 40, 3000);
+	if (!cl->eof)
+		fail_client(cl, "a dripped body was not cut");
+	assert_true(took < 1500);
+	assert_int_equal(take_responses(f, cl), 1);
+	assert_int_equal(f->resp[0].status, 408);
+	assert_int_equal(f->head_aborts, 1);
+	assert_int_equal(f->nreq, 0);
+}
+
+/* --- connection caps ----------------------------------------------------- */
+
+static int
+until_connections(struct fixture *f, struct client *cl, size_t n)
+{
+	(void)f;
+	(void)cl;
+	return http_connections() == n;
+}
+
+/* The client got the short 503 of a connection over a cap, and a close. */
+static void
+expect_refused(struct fixture *f, struct client *cl)
+{
+	char	code[64];
+
+	if (!run_until(f, cl, until_eof, 0))
+		fail_client(cl, "connection over the cap not closed");
+	assert_int_equal(take_responses(f, cl), 1);
+	assert_int_equal(f->resp[0].status, 503);
+	assert_true(response_closes(&f->resp[0]));
+	error_code(&f->resp[0], code, sizeof(code));
+	assert_string_equal(code, "unavailable");
+}
+
+static void
+test_cap_per_address(void **state)
+{
+	struct fixture		*f = *state;
+	struct client		*a, *b, *c;
+	struct http_stats	 st0, st;
+	size_t			 base = http_connections();
+	struct response		*r;
+
+	f->cfg.max_connections_per_address = 2;
+	http_stats_get(&st0);
+	a = client_new(f);
+	b = client_new(f);
+	assert_true(run_until(f, NULL, until_connections, base + 2));
+	c = client_new(f);
+	client_send_str(f, c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	expect_refused(f, c);
+	http_stats_get(&st);
+	assert_int_equal(st.over_cap_addr, st0.over_cap_addr + 1);
+	assert_int_equal(http_connections(), base + 2);
+
+	/* One leaves: a new one is served. */
+	client_drop(f, a);
+	client_drop(f, c);
+	assert_true(run_until(f, NULL, until_connections, base + 1));
+	c = client_new(f);
+	client_send_str(f, c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+	r = get_responses(f, c, 1);
+	assert_echo(&r[0], "GET", "/ok", "", 0);
+	client_send_str(f, b, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+	r = get_responses(f, b, 1);
+	assert_echo(&r[0], "GET", "/b", "", 0);
+}
+
+static void
+test_cap_total(void **state)
+{
+	struct fixture		*f = *state;
+	struct client		*c;
+	struct http_stats	 st0, st;
+	size_t			 base = http_connections();
+
+	f->cfg.max_connections = base + 1;
+	http_stats_get(&st0);
+	client_new(f);
+	assert_true(run_until(f, NULL, until_connections, base + 1));
+	c = client_new(f);
+	expect_refused(f, c);
+	http_stats_get(&st);
+	assert_int_equal(st.over_cap, st0.over_cap + 1);
+}
+
+/* --- RFC 9112 / 9110 ----------------------------------------------------- */
+
+static void
+test_host_required(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl;
+	struct response	*r;
+
+	expect_error_str(f, "GET / HTTP/1.1\r\n\r\n", 400, "invalid_request");
+	expect_error_str(f, "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+	    400, "invalid_request");
+	expect_error_str(f, "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+	    400, "invalid_request");
+	expect_error_str(f, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400,
+	    "invalid_request");
+	expect_error_str(f, "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400,
+	    "invalid_request");
+	/* HTTP/1.0 needs none; a port, an IP literal or empty are fine. */
+	cl = client_new(f);
+	client_send_str(f, cl, "GET /a HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"
+	    "GET /b HTTP/1.1\r\nHost:\r\n\r\nGET /c HTTP/1.0\r\n\r\n");
+	r = get_responses(f, cl, 3);
+	assert_echo(&r[0], "GET", "/a", "", 0);
+	assert_echo(&r[1], "GET", "/b", "", 0);
+	assert_echo(&r[2], "GET", "/c", "", 0);
+}
+
+static void
+test_two_authorization(void **state)
+{
+	struct fixture	*f = *state;
+
+	expect_error_str(f, "GET / HTTP/1.1\r\nHost: a\r\n"
+	    "Authorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n", 400,
+	    "invalid_request");
+}
+
+/* A bare LF or CR is refused as soon as it is seen, not at a timeout. */
+static void
+test_bare_lf_at_once(void **state)
+{
+	struct fixture		*f = *state;
+	static const char	*bad[] = {
+		"GET / HTTP/1.1\nHost: x\n\n",
+		"GET / HTTP/1.1\r\nHost: x\nX: y\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\n",
+		"\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\rHost: x",
+		"GET / HTTP/1.1\r\nHost: x\r\nX: a\rb",
+		"GET / HTTP/1.1\n",
+	};
+	size_t			 i;
+	long long		 start;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		start = now_ms();
+		expect_error_str(f, bad[i], 400, "invalid_request");
+		assert_true(now_ms() - start < 1000);
+	}
+}
+
+/* RFC 9112 6.1: Transfer-Encoding from HTTP/1.0 is faulty framing. */
+static void
+test_http10_transfer_encoding(void **state)
+{
+	struct fixture	*f = *state;
+
+	expect_error_str(f, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n"
+	    "\r\n5\r\nhello\r\n0\r\n\r\n", 400, "invalid_request");
+	expect_error_str(f, "POST / HTTP/1.0\r\nContent-Length: 5\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\nhello", 400, "invalid_request");
+	/* Nor twice from HTTP/1.1. */
+	expect_error_str(f, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\n\r\n", 400, "invalid_request");
+}
+
+/* A reply to HEAD has the fields a GET would get, and no body. */
+static void
+test_head_method_no_body(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+	const char	*second;
+	char		 buf[64];
+	struct response	 r;
+
+	client_send_str(f, cl, "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /g HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(run_until(f, cl, until_nreq, 2));
+	settle(f, cl, 20);
+	if ((second = strstr(cl->buf, "\r\n\r\n")) == NULL ||
+	    strncmp(second + 4, "HTTP/1.1 200 ", 13) != 0)
+		fail_client(cl, "a body after the reply to HEAD");
+	memset(&r, 0, sizeof(r));
+	r.head = copy(cl->buf, second + 2 - cl->buf);
+	/* What GET would have had: "HEAD /h 0\n". */
+	assert_non_null(response_field(&r, "Content-Length", buf,
+	    sizeof(buf)));
+	assert_string_equal(buf, "10");
+	response_free(&r);
+}
+
+/* --- reply heads --------------------------------------------------------- */
+
+/* A huge or broken Content-Type or field never kills the server. */
+static void
+test_reply_hostile_fields(void **state)
+{
+	struct fixture		*f = *state;
+	struct client		*cl = client_new(f);
+	struct http_request	*req;
+	struct http_fields	 fl;
+	struct response		*r;
+	static char		 ctype[1200], value[1200], extra[4000];
+	char			 buf[HTTP_FIELD_VALUE_MAX + 64];
+	size_t			 n = 0;
+	int			 i;
+
+	f->mode = MODE_HOLD;
+	memcpy(ctype, "application/", 12);
+	memset(ctype + 12, 'x', sizeof(ctype) - 13);
+	client_send_str(f, cl, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(run_until(f, cl, until_nreq, 1));
+	req = held_take(f);
+	http_reply(req, 200, ctype, "{}", 2, NULL);
+	r = get_responses(f, cl, 1);
+	assert_non_null(response_field(&r[0], "Content-Type", buf,
+	    sizeof(buf)));
+	assert_string_equal(buf, "application/json");
+
+	/* Many fields of the agent's own, past the old 1 KB head. */
+	for (i = 0; i < 20; i++)
+		n += snprintf(extra + n, sizeof(extra) - n, "X-Own-%02d: %080d"
+		    "\r\n", i, i);
+	client_send_str(f, cl, "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(run_until(f, cl, until_nreq, 2));
+	req = held_take(f);
+	http_reply(req, 200, "text/plain; charset=utf-8", "ok", 2, extra);
+	r = get_responses(f, cl, 2);
+	assert_non_null(response_field(&r[1], "X-Own-19", buf, sizeof(buf)));
+	assert_non_null(response_field(&r[1], "Content-Type", buf,
+	    sizeof(buf)));
+	assert_string_equal(buf, "text/plain; charset=utf-8");
+
+	/* A backend's fields: only the valid ones go out. */
+	memset(value, 'v', sizeof(value) - 1);
+	http_fields_init(&fl);
+	assert_int_equal(http_fields_add(&fl, LIT("Retry-After"), LIT(" 5 ")),
+	    0);
+	assert_int_equal(http_fields_add(&fl, LIT("x-ratelimit-remaining"),
+	    LIT("0")), 0);
+	assert_int_equal(http_fields_add(&fl, LIT("X-Evil"),
+	    LIT("a\r\nSet-Cookie: x")), -1);
+	assert_int_equal(http_fields_add(&fl, LIT("X-Nul"), LIT("a\0b")), -1);
+	assert_int_equal(http_fields_add(&fl, LIT("X-Ctl"), LIT("a\x01")), -1);
+	assert_int_equal(http_fields_add(&fl, LIT("X-8bit"),
+	    LIT("caf\xc3\xa9")), -1);
+	assert_int_equal(http_fields_add(&fl, LIT("Content-Length"),
+	    LIT("0")), -1);
+	assert_int_equal(http_fields_add(&fl, LIT("transfer-encoding"),
+	    LIT("chunked")), -1);
+	assert_int_equal(http_fields_add(&fl, LIT("Bad Name"), LIT("x")), -1);
+	assert_int_equal(http_fields_add(&fl, LIT(""), LIT("x")), -1);
+	assert_int_equal(http_fields_add(&fl, "X-Huge", 6, value,
+	    sizeof(value) - 1), -1);
+	assert_int_equal(http_fields_add(&fl, "X-Max", 5, value,
+	    HTTP_FIELD_VALUE_MAX), 0);
+	for (i = 0; i < 10; i++)
+		http_fields_add(&fl, "X-Fill", 6, value, HTTP_FIELD_VALUE_MAX);
+	assert_true(fl.len <= HTTP_FIELDS_MAX);
+	client_send_str(f, cl, "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(run_until(f, cl, until_nreq, 3));
+	req = held_take(f);
+	http_reply_fields(req, 429, "text/html\r\nX-Injected: 1", "{}", 2, &fl);
+	r = get_responses(f, cl, 3);
+	assert_int_equal(r[2].status, 429);
+	assert_non_null(response_field(&r[2], "Retry-After", buf,
+	    sizeof(buf)));
+	assert_string_equal(buf, "5");
+	assert_non_null(response_field(&r[2], "x-ratelimit-remaining", buf,
+	    sizeof(buf)));
+	assert_null(response_field(&r[2], "X-Evil", buf, sizeof(buf)));
+	assert_null(response_field(&r[2], "Set-Cookie", buf, sizeof(buf)));
+	assert_null(response_field(&r[2], "X-Injected", buf, sizeof(buf)));
+	assert_null(response_field(&r[2], "X-Huge", buf, sizeof(buf)));
+	assert_non_null(response_field(&r[2], "Content-Type", buf,
+	    sizeof(buf)));
+	assert_string_equal(buf, "application/json");
+	assert_int_equal(r[2].body_len, 2);
+}
+
+static void
+test_media_type_valid(void **state)
+{
+	static const char	*good[] = {
+		"application/json", "text/event-stream",
+		"text/plain; charset=utf-8", "text/plain;charset=\"utf-8\"",
+		"application/x-ndjson", "multipart/form-data; boundary=\"a b\"",
+		"text/plain;", "a/b ; c=d ; e=\"f\\\"g\"",
+	};
+	static const char	*bad[] = {
+		"", "json", "a/", "/b", "a b/c", "a/b c", "a/b;c", "a/b;c=",
+		"a/b;c=\"d", "a/b\r\nX: y", "a/b;c=d\n", "a/b;c=\"\x01\"",
+		"text/html\xc3\xa9",
+	};
+	char			 longer[HTTP_CTYPE_MAX + 2];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!http_media_type_valid(good[i]))
+			fail_msg("refused: %s", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (http_media_type_valid(bad[i]))
+			fail_msg("accepted: %s", bad[i]);
+	memcpy(longer, "text/", 5);
+	memset(longer + 5, 'x', sizeof(longer) - 6);
+	longer[sizeof(longer) - 1] = '\0';
+	assert_false(http_media_type_valid(longer));
+	longer[HTTP_CTYPE_MAX] = '\0';
+	assert_true(http_media_type_valid(longer));
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1925,6 +2567,25 @@ main(int argc, char **argv)
 		T(test_stream_http10),
 		T(test_stream_backpressure),
 		T(test_drain),
+		T(test_head_reject_before_body),
+		T(test_head_reject_keepalive),
+		T(test_head_expect_continue),
+		T(test_head_abort_mid_body),
+		T(test_head_abort_body_too_large),
+		T(test_head_taken),
+		T(test_head_deadline),
+		T(test_head_deadline_silent),
+		T(test_head_deadline_keepalive),
+		T(test_body_deadline),
+		T(test_cap_per_address),
+		T(test_cap_total),
+		T(test_host_required),
+		T(test_two_authorization),
+		T(test_bare_lf_at_once),
+		T(test_http10_transfer_encoding),
+		T(test_head_method_no_body),
+		T(test_reply_hostile_fields),
+		cmocka_unit_test(test_media_type_valid),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -107,6 +107,29 @@ test_route_length_delimited(void **state)
 	assert_int_equal(route_match(p, 9, &r), -1);
 }
 
+/* /healthz is a route; HEAD goes wherever GET does; Allow says so. */
+static void
+test_route_methods(void **state)
+{
+	struct route	r;
+
+	(void)state;
+	assert_int_equal(match("/healthz", &r), 0);
+	assert_int_equal(r.kind, ROUTE_HEALTHZ);
+	assert_true(route_allows(&r, "GET", 3));
+	assert_true(route_allows(&r, "HEAD", 4));
+	assert_false(route_allows(&r, "POST", 4));
+	assert_false(route_allows(&r, "get", 3));
+	assert_false(route_allows(&r, "HEADX", 5));	/* length counts */
+	assert_string_equal(route_allow(&r), "GET, HEAD");
+	assert_int_equal(match("/proxy/acme/v1/chat/completions", &r), 0);
+	assert_true(route_allows(&r, "POST", 4));
+	assert_false(route_allows(&r, "HEAD", 4));
+	assert_false(route_allows(&r, "GET", 3));
+	assert_string_equal(route_allow(&r), "POST");
+	assert_int_equal(match("/healthz/", &r), -1);
+}
+
 int
 main(void)
 {
@@ -115,6 +138,7 @@ main(void)
 		cmocka_unit_test(test_route_rejects),
 		cmocka_unit_test(test_route_ollama),
 		cmocka_unit_test(test_route_length_delimited),
+		cmocka_unit_test(test_route_methods),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
