@@ -50,7 +50,7 @@ struct proxy_call {
 	size_t				 resp_len;
 	size_t				 resp_cap;
 	char				*resp_type;
-	char				*relay_headers;	/* a 429's, for the client */
+	struct http_fields		*relay;		/* a 429's, for the client */
 	const char			*cut;		/* why we cut the backend off */
 	struct trace			*trace;		/* NULL: not traced */
 	int64_t				 start_ms;	/* monotonic */
@@ -189,7 +189,7 @@ proxy_call_free(struct proxy_call *call)
 	free(call->body);
 	free(call->resp);
 	free(call->resp_type);
-	free(call->relay_headers);
+	free(call->relay);
 	free(call);
 }
 
@@ -363,7 +363,7 @@ static const struct proxy_kept_status {
 static void
 proxy_reply_error(struct proxy_call *call, int status, enum api_error e,
     enum trace_step step, const char *backend, size_t backend_len,
-    const char *extra, const char *message)
+    const struct http_fields *fields, const char *message)
 {
 	char	body[BACKEND_ERROR_BODY_MAX];
 	size_t	n;
@@ -374,29 +374,29 @@ proxy_reply_error(struct proxy_call *call, int status, enum api_error e,
 	call->trace->error = backend != NULL ?
 	    trace_error_intern("backend_error") : api_error_code(e);
 	call->trace->step = step;
-	http_reply(call->req, status, "application/json", body, n, extra);
+	http_reply_fields(call->req, status, "application/json", body, n,
+	    fields);
 }
 
 /*
- * "Name: value\r\n" lines of the rate-limit headers a backend's 429 came
- * with (upstream-header.c checked each), for SDKs to back off by.
+ * The rate-limit headers a backend's 429 came with (upstream-header.c
+ * checked each, http_fields_add() again), for SDKs to back off by.
  */
-static char *
+static struct http_fields *
 proxy_relay_headers(const struct upstream_response *resp)
 {
-	char	*s, *p;
-	size_t	 i, cap = 1;
+	struct http_fields	*f;
+	size_t			 i;
 
 	if (resp->nrelay == 0)
 		return NULL;
+	f = xmalloc(sizeof(*f));
+	http_fields_init(f);
 	for (i = 0; i < resp->nrelay; i++)
-		cap += strlen(resp->relay[i].name) +
-		    strlen(resp->relay[i].value) + 4;
-	p = s = xmalloc(cap);
-	for (i = 0; i < resp->nrelay; i++)
-		p += sprintf(p, "%s: %s\r\n", resp->relay[i].name,
-		    resp->relay[i].value);
-	return s;
+		http_fields_add(f, resp->relay[i].name,
+		    strlen(resp->relay[i].name), resp->relay[i].value,
+		    strlen(resp->relay[i].value));
+	return f;
 }
 
 static void
@@ -409,7 +409,7 @@ proxy_on_response(void *arg, const struct upstream_response *resp)
 	call->status = status;
 	call->guards.output = 1;
 	if (status == 429)
-		call->relay_headers = proxy_relay_headers(resp);
+		call->relay = proxy_relay_headers(resp);
 	if (call->stream && status >= 200 && status < 300 && ctype != NULL &&
 	    strncasecmp(ctype, "text/event-stream", 17) == 0) {
 		call->relaying = 1;
@@ -560,7 +560,7 @@ proxy_reply_backend_error(struct proxy_call *call)
 			continue;
 		proxy_reply_error(call, (int)st, proxy_kept_statuses[i].error,
 		    TRACE_STEP_UPSTREAM, call->resp != NULL ? call->resp : "",
-		    call->resp_len, st == 429 ? call->relay_headers : NULL,
+		    call->resp_len, st == 429 ? call->relay : NULL,
 		    msg);
 		return;
 	}
@@ -606,6 +606,7 @@ proxy_reply_failure(struct proxy_call *call, enum upstream_result res,
     const char *why)
 {
 	const struct proxy_failure	*f = &proxy_failures[res];
+	struct http_fields		 retry;
 	char				 msg[512];
 
 	if (call->cut != NULL)
@@ -614,9 +615,10 @@ proxy_reply_failure(struct proxy_call *call, enum upstream_result res,
 		snprintf(msg, sizeof(msg), "%s: %s", f->before, why);
 	else
 		snprintf(msg, sizeof(msg), "%s", f->before);
+	http_fields_init(&retry);
+	http_fields_addf(&retry, "Retry-After", "1");
 	proxy_reply_error(call, api_error_status(f->error), f->error,
-	    f->step, NULL, 0, res == UPSTREAM_LOCAL ? "Retry-After: 1\r\n" :
-	    NULL, msg);
+	    f->step, NULL, 0, res == UPSTREAM_LOCAL ? &retry : NULL, msg);
 }
 
 /* The stream's head is out: an error can only be said in the stream. */
