@@ -192,7 +192,7 @@ admin_reply_line(cJSON *reply)
 	memcpy(line, s, len);
 	line[len] = '\n';
 	line[len + 1] = '\0';
-	free(s);
+	cJSON_free(s);		/* through the hooks: wiped (scrub.c) */
 	return line;
 }
 

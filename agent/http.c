@@ -336,6 +336,9 @@ http_conn_free(struct http_conn *c)
 	event_free(c->deadline);
 	bufferevent_free(c->bev);
 	http_caps_leave(c->peer);
+	/* The request's head held its token, the body its prompt. */
+	if (c->buf != NULL)
+		explicit_bzero(c->buf, c->buf_len);
 	free(c->buf);
 	free(c);
 }
@@ -713,7 +716,7 @@ http_conn_reserve(struct http_conn *c, size_t n)
 		return;
 	while (cap < c->buf_len + n)
 		cap *= 2;
-	c->buf = xreallocarray(c->buf, 1, cap);
+	c->buf = xrealloc_wiped(c->buf, c->buf_len, cap);
 	c->buf_cap = cap;
 	if ((uintptr_t)c->buf == from || c->head_len == 0)
 		return;
@@ -769,6 +772,8 @@ http_conn_reset(struct http_conn *c)
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.conn = c;
 	c->state = HTTP_READ_HEAD;
+	if (c->buf != NULL)
+		explicit_bzero(c->buf, c->buf_len);
 	c->buf_len = c->head_len = c->body_want = 0;
 	c->head_scanned = c->line_start = 0;
 	c->expect_continue = 0;

@@ -46,6 +46,24 @@ xreallocarray(void *old, size_t n, size_t size)
 	return p;
 }
 
+/*
+ * Grow or shrink a block that held what a peer sent (a token, a prompt):
+ * the old block is wiped before it goes back to the heap, which realloc
+ * would leave as it was.
+ */
+void *
+xrealloc_wiped(void *old, size_t oldsize, size_t newsize)
+{
+	void	*p = xmalloc(newsize);
+
+	if (old != NULL) {
+		memcpy(p, old, oldsize < newsize ? oldsize : newsize);
+		explicit_bzero(old, oldsize);
+		free(old);
+	}
+	return p;
+}
+
 char *
 xstrdup(const char *s)
 {

@@ -7,6 +7,8 @@
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
+/* realloc that wipes the old block (oldsize bytes) before freeing it. */
+void	*xrealloc_wiped(void *, size_t oldsize, size_t newsize);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 int	 xasprintf(char **, const char *, ...)

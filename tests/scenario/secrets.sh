@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Secrets out of reach of a crash: the agent makes no core dumps (unless
-# asked, with a warning), is not dumpable, and after serving requests with
-# a sealed provider key and a client token, neither is left in what a core
-# dump would hold (tests/tools/memscan.py reads it from /proc/PID/mem).
+# asked, with a warning), is not dumpable, and after creating a token and
+# serving requests with it and a sealed provider key, neither is left in
+# what a core dump would hold (tests/tools/memscan.py reads that from
+# /proc/PID/mem).
 . "$(dirname "$0")/../lib.sh"
 
 start_backend
@@ -70,5 +71,7 @@ check "the scan finds what is there (the data directory's name)" \
     [ "$(echo "$counts" | awk '$2 == 2 {print $1}')" -ge 1 ]
 check_eq "the provider key is in no dumpable memory" 0 \
     "$(echo "$counts" | awk '$2 == 0 {print $1}')"
+check_eq "nor the client's token" 0 \
+    "$(echo "$counts" | awk '$2 == 1 {print $1}')"
 
 t_done
