@@ -67,11 +67,14 @@ meter_take_usage(struct meter *m, const char *buf,
 		m->cached_tokens = m->prompt_tokens;
 }
 
-/* Count (and keep, when logging content) one piece of answer text. */
+/*
+ * Count (and keep, when logging content) one piece of answer text: at
+ * most METER_MAX_TEXT bytes are kept in all, cut between characters.
+ */
 static void
 meter_text(struct meter *m, const char *buf, const struct jscan_span *s)
 {
-	size_t	len;
+	size_t	len, room;
 	ssize_t	n;
 
 	if (s->type != JSCAN_STRING)
@@ -80,12 +83,23 @@ meter_text(struct meter *m, const char *buf, const struct jscan_span *s)
 	m->content_bytes += len;
 	if (!m->keep_text || m->text_len >= METER_MAX_TEXT)
 		return;
-	if (m->text_len + len + 1 > m->text_cap) {
-		m->text_cap = m->text_len + len + 1 + 256;
+	/*
+	 * Unescaped, a piece is never longer than its span. One that may not
+	 * fit is the last kept, so what is kept is a prefix of the answer.
+	 */
+	room = METER_MAX_TEXT - m->text_len;
+	if (len <= room)
+		room = len;
+	else
+		m->keep_text = 0;
+	if (m->text_len + room + 1 > m->text_cap) {
+		m->text_cap = m->text_len + room + 1 + 256;
+		if (m->text_cap > METER_MAX_TEXT + 1)
+			m->text_cap = METER_MAX_TEXT + 1;
 		m->text = xreallocarray(m->text, 1, m->text_cap);
 	}
-	if ((n = jscan_string(buf, s, m->text + m->text_len,
-	    m->text_cap - m->text_len)) > 0)
+	if ((n = jscan_string_cut(buf, s, m->text + m->text_len,
+	    room + 1)) > 0)
 		m->text_len += strnlen(m->text + m->text_len, (size_t)n);
 }
 
