@@ -123,6 +123,7 @@ enum guard_result {
 	GUARD_PASS,		/* nothing to change */
 	GUARD_REDACTED,		/* *out is the text with [REDACTED:TYPE] */
 	GUARD_BLOCKED,		/* report->blocked_by says which */
+	GUARD_FAILED,		/* it could not be checked: refuse it */
 };
 
 /*

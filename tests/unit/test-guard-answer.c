@@ -66,14 +66,35 @@ teardown(void **state)
 	return 0;
 }
 
+/* A body scanned as the proxy does, then through the input hook. */
+static enum guard_result
+input_route(struct fixture *f, const char *body, int ollama, char **out,
+    struct guard_report *r)
+{
+	struct request		rq;
+	enum guard_result	res;
+	size_t			outlen;
+	char			err[128];
+
+	memset(&rq, 0, sizeof(rq));
+	memset(r, 0, sizeof(*r));
+	if (request_scan(&rq, body, strlen(body), ollama, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s: %s", body, err);
+	res = guard_input(&f->m, &rq, out, &outlen, r);
+	if (*out != NULL) {
+		assert_int_equal(outlen, strlen(*out));
+		assert_ptr_equal(rq.body, *out);
+	}
+	request_clear(&rq);
+	return res;
+}
+
 static enum guard_result
 input(struct fixture *f, const char *body, char **out,
     struct guard_report *r)
 {
-	size_t	outlen;
-
-	memset(r, 0, sizeof(*r));
-	return guard_input(&f->m, body, strlen(body), out, &outlen, r);
+	return input_route(f, body, 0, out, r);
 }
 
 static void
@@ -104,9 +125,16 @@ test_input(void **state)
 	/* An id-like key before a number does not hide what follows. */
 	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"id\":1,"
 	    "\"x\":[\"4111111111111111\"]}]}", &out, &r), GUARD_BLOCKED);
-	/* Roles and types are never text. */
+	/* Roles and types are not text; what is no role or type is. */
 	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"role\":"
-	    "\"a@b.io\"}]}", &out, &r), GUARD_PASS);
+	    "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"x\"}]}]}",
+	    &out, &r), GUARD_PASS);
+	assert_null(out);
+	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"a@b.io\"}]}", &out, &r), GUARD_REDACTED);
+	assert_string_equal(out, "{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"[REDACTED:EMAIL]\"}]}");
+	free(out);
 }
 
 /* Feed events; the concatenated delta contents and whether it ended. */
@@ -429,15 +457,19 @@ test_ollama_input(void **state)
 	const char		*img = "{\"model\":\"m\",\"messages\":[{\"role\":"
 				    "\"user\",\"content\":\"hi\",\"images\":[\""
 				    SECRET "\"]}]}";
+	const char		*png = "{\"model\":\"m\",\"messages\":[{\"role\":"
+				    "\"user\",\"content\":\"hi\",\"images\":[\""
+				    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+				    "\"]}]}";
 	char			*out;
-	size_t			 outlen;
 
-	memset(&r, 0, sizeof(r));
-	assert_int_equal(guard_input(&f->m, sys, strlen(sys), &out, &outlen,
-	    &r), GUARD_BLOCKED);
-	assert_int_equal(guard_input(&f->m, img, strlen(img), &out, &outlen,
-	    &r), GUARD_PASS);
+	assert_int_equal(input_route(f, sys, 1, &out, &r), GUARD_BLOCKED);
+	/* An image is not text; a secret in its place is. */
+	assert_int_equal(input_route(f, png, 1, &out, &r), GUARD_PASS);
 	assert_null(out);
+	assert_int_equal(input_route(f, img, 1, &out, &r), GUARD_REDACTED);
+	assert_non_null(strstr(out, "\"images\":[\"[REDACTED:SECRET]\"]"));
+	free(out);
 }
 
 int
