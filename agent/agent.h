@@ -749,6 +749,7 @@ enum guard_result guard_input(const struct reg_model *, struct request *rq,
 		    char **out, size_t *outlen, struct guard_report *);
 
 /* guard-answer.c: the output hook, for buffered answers and streams. */
+#define GUARD_UNCHECKED	"the backend's answer could not be checked"
 struct guard_answer;
 struct guard_answer *guard_answer_new(const struct guard_list *,
 		    struct guard_report *, enum route_kind);
@@ -757,7 +758,8 @@ void		 guard_answer_free(struct guard_answer *);
  * One SSE event of a stream in; *out is what to send for it (the event
  * itself, rewritten, or with held text of earlier ones), valid until the
  * next call. GUARD_BLOCKED: *out ends the stream (content_filter, then
- * [DONE]); stop reading from the backend.
+ * [DONE]; or an upstream_error event when the event cannot be checked);
+ * stop reading from the backend.
  */
 enum guard_result guard_answer_event(struct guard_answer *, const char *,
 		    size_t, const char **out, size_t *outlen);
@@ -856,13 +858,14 @@ void	 api_error_reply(struct http_request *, enum api_error,
  * ROUTE_MODELS; errors are {"error": "..."} with the contract's status.
  */
 struct ollama_obj {
-	struct jscan_span	 text;	/* message.content, or response */
+	struct jscan_span	 text;	/* message.content, or response: any type */
+	int			 odd;	/* a message that is no object */
 	int			 done;
 	struct jscan_span	 prompt_eval_count;
 	struct jscan_span	 eval_count;
 };
 int	 ollama_scan(const char *, size_t, enum route_kind,
-	    struct ollama_obj *);
+	    struct ollama_obj *, struct jscan_keys *dups);
 void	 ollama_tags(struct http_request *, const struct reg_domain *,
 	    const struct reg_token *);
 size_t	 ollama_error_body(char *, size_t, const char *message);

@@ -709,16 +709,25 @@ jscan_fields_step(void *arg, const struct jscan_token *t)
 }
 
 int
-jscan_object(const char *buf, size_t len, int max_depth,
-    struct jscan_want *want, size_t nwant, char *err, size_t errlen)
+jscan_object_strict(const char *buf, size_t len, int max_depth,
+    struct jscan_want *want, size_t nwant, struct jscan_keys *dups,
+    char *err, size_t errlen)
 {
 	struct jscan_fields	f = { buf, want, nwant, -1, err, errlen };
 	size_t			k;
 
 	for (k = 0; k < nwant; k++)
 		want[k].out->present = 0;
-	return jscan_walk(buf, len, max_depth, NULL, nwant > 0 ?
+	return jscan_walk(buf, len, max_depth, dups, nwant > 0 ?
 	    jscan_fields_step : NULL, &f, err, errlen);
+}
+
+int
+jscan_object(const char *buf, size_t len, int max_depth,
+    struct jscan_want *want, size_t nwant, char *err, size_t errlen)
+{
+	return jscan_object_strict(buf, len, max_depth, want, nwant, NULL, err,
+	    errlen);
 }
 
 /*

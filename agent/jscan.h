@@ -125,6 +125,14 @@ int	jscan_object(const char *buf, size_t len, int max_depth,
 	    struct jscan_want *want, size_t nwant, char *err, size_t errlen);
 
 /*
+ * jscan_object() that also refuses a key twice in any object, at any
+ * depth, as jscan_walk() does with dups (its scratch).
+ */
+int	jscan_object_strict(const char *buf, size_t len, int max_depth,
+	    struct jscan_want *want, size_t nwant, struct jscan_keys *dups,
+	    char *err, size_t errlen);
+
+/*
  * Iterate the elements of an array span from a buffer jscan_object()
  * validated. Set *cursor to 0 before the first call. Returns 1 and the next
  * element in *elem, or 0 at the end (or if the span is not an array).

@@ -262,7 +262,7 @@ meter_ollama(struct meter *m, const char *buf, size_t len,
 {
 	struct ollama_obj	o;
 
-	if (ollama_scan(buf, len, route, &o) == -1)
+	if (ollama_scan(buf, len, route, &o, NULL) == -1)
 		return;
 	if (o.text.present)
 		meter_text(m, buf, &o.text);

@@ -576,6 +576,11 @@ proxy_reply_answer(struct proxy_call *call)
 	case GUARD_BLOCKED:
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
 		break;
+	case GUARD_FAILED:
+		/* An answer the guardrails cannot read is not delivered. */
+		proxy_reject(call, TRACE_STEP_OUTPUT_GUARDRAIL,
+		    API_UPSTREAM_ERROR, NULL, GUARD_UNCHECKED);
+		return;
 	default:
 		break;
 	}

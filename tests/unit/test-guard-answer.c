@@ -442,7 +442,7 @@ test_ollama_body(void **state)
 	assert_non_null(strstr(out, "\"done_reason\":\"content_filter\""));
 	free(out);
 	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
-	    "{\"message\":{\"content\":\"hi\"}}", 29, &out, &outlen, &r),
+	    "{\"message\":{\"content\":\"hi\"}}", 28, &out, &outlen, &r),
 	    GUARD_PASS);
 	assert_null(out);
 }
@@ -472,6 +472,158 @@ test_ollama_input(void **state)
 	free(out);
 }
 
+/*
+ * An answer the output guardrails cannot read is not delivered: a
+ * buffered one fails (the proxy answers 502), whatever it holds.
+ */
+static void
+test_body_unreadable(void **state)
+{
+	static const char *const bad[] = {
+		"not json",
+		"{\"choices\":[{\"message\":{\"content\":\"" SECRET,
+		"<html>413</html>",
+		/* cJSON reads the first, a client the last. */
+		"{\"choices\":[{\"message\":{\"content\":\"ok\",\"content\":"
+		"\"" SECRET "\"}}]}",
+		/* cJSON's string ends at the NUL; the client's does not. */
+		"{\"choices\":[{\"message\":{\"content\":\"ok\\u0000 " SECRET
+		"\"}}]}",
+		"{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\","
+		"\"text\":\"" SECRET "\"}]}}]}",
+		"{\"choices\":[\"" SECRET "\"]}",
+		"{\"choices\":[{\"message\":\"" SECRET "\"}]}",
+		"{\"answer\":\"" SECRET "\"}",
+		"{\"choices\":{\"message\":{\"content\":\"" SECRET "\"}}}",
+	};
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_list	 none = { NULL, 0 };
+	char			*out;
+	size_t			 outlen, i;
+	const char		*calls = "{\"choices\":[{\"message\":{\"content\":"
+				    "null,\"tool_calls\":[]},\"finish_reason\":"
+				    "\"tool_calls\"}]}";
+	const char		*vec = "{\"data\":[{\"embedding\":[0.1]}]}";
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		if (guard_answer_body(&f->m.guard_out, ROUTE_CHAT, bad[i],
+		    strlen(bad[i]), &out, &outlen, &r) != GUARD_FAILED)
+			fail_msg("delivered: %s", bad[i]);
+		assert_null(out);
+		/* Without output guardrails it goes as it came. */
+		assert_int_equal(guard_answer_body(&none, ROUTE_CHAT, bad[i],
+		    strlen(bad[i]), &out, &outlen, &r), GUARD_PASS);
+	}
+	assert_int_equal(guard_answer_body(&f->m.guard_out, ROUTE_CHAT, calls,
+	    strlen(calls), &out, &outlen, &r), GUARD_PASS);
+	assert_int_equal(guard_answer_body(&f->m.guard_out, ROUTE_EMBEDDINGS,
+	    vec, strlen(vec), &out, &outlen, &r), GUARD_PASS);
+	assert_int_equal(guard_answer_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    "{\"choices\":[{\"text\":7}]}", 25, &out, &outlen, &r),
+	    GUARD_FAILED);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(guard_ollama_body(&f->m.guard_out,
+		    i == 2 ? ROUTE_COMPLETIONS : ROUTE_CHAT, bad[i == 0 ? 0 :
+		    4], strlen(bad[i == 0 ? 0 : 4]), &out, &outlen, &r),
+		    GUARD_FAILED);
+		assert_null(out);
+	}
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
+	    "{\"message\":{\"content\":\"a\",\"content\":\"b\"}}", 39, &out,
+	    &outlen, &r), GUARD_FAILED);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    "{\"done\":true}", 13, &out, &outlen, &r), GUARD_FAILED);
+}
+
+/*
+ * A stream event that cannot be read ends the stream with an error
+ * event; what its filters held is never released.
+ */
+static void
+test_stream_unreadable(void **state)
+{
+	static const char *const bad[] = {
+		"data: {\"choices\":[{\"delta\":{\"content\":\"" SECRET
+		"\"}}\n\n",
+		"data: <html>\n\n",
+		"data: {\"choices\":[{\"delta\":{\"content\":\"x\",\"content\":"
+		"\"" SECRET "\"}}]}\n\n",
+		"data: {\"choices\":[{\"delta\":{\"content\":[\"" SECRET
+		"\"]}}]}\n\n",
+		"data: {\"choices\":[{\"delta\":\"" SECRET "\"}]}\n\n",
+		"data: {\"choices\":[\"" SECRET "\"]}\n\n",
+		"data: {\"error\":{\"message\":\"" SECRET "\"}}\n\n",
+	};
+	const char		*held = "data: {\"choices\":[{\"index\":0,"
+				    "\"delta\":{\"content\":\"key sk-abc123\"}}]}\n\n";
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_answer	*ga;
+	const char		*out;
+	size_t			 outlen, i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		ga = guard_answer_new(&f->m.guard_out, &r, ROUTE_CHAT);
+		/* A key's first bytes, held back by the filter. */
+		assert_int_equal(guard_answer_event(ga, held, strlen(held),
+		    &out, &outlen), GUARD_REDACTED);
+		assert_null(memmem(out, outlen, "sk-abc", 6));
+		if (guard_answer_event(ga, bad[i], strlen(bad[i]), &out,
+		    &outlen) != GUARD_BLOCKED)
+			fail_msg("relayed: %s", bad[i]);
+		assert_int_equal(strncmp(out, "data: {\"error\":", 15), 0);
+		assert_non_null(memmem(out, outlen, "\"upstream_error\"", 16));
+		assert_non_null(memmem(out, outlen, GUARD_UNCHECKED,
+		    strlen(GUARD_UNCHECKED)));
+		assert_null(memmem(out, outlen, "sk-abc", 6));
+		assert_int_equal(guard_answer_finish(ga, &out, &outlen),
+		    GUARD_BLOCKED);
+		assert_int_equal(outlen, 0);
+		guard_answer_free(ga);
+	}
+}
+
+/* The same for an Ollama stream: an error line ends it. */
+static void
+test_ollama_stream_unreadable(void **state)
+{
+	static const char *const bad[] = {
+		"{\"message\":{\"content\":\"" SECRET "\"",
+		"{\"message\":{\"content\":\"x\",\"content\":\"" SECRET
+		"\"},\"done\":false}",
+		"{\"message\":{\"content\":[\"" SECRET "\"]},\"done\":false}",
+		"{\"message\":\"" SECRET "\",\"done\":false}",
+		"{\"error\":\"" SECRET "\"}",
+	};
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_ollama	*go;
+	const char		*out;
+	size_t			 outlen, i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_CHAT);
+		if (guard_ollama_line(go, bad[i], strlen(bad[i]), &out,
+		    &outlen) != GUARD_BLOCKED)
+			fail_msg("relayed: %s", bad[i]);
+		assert_int_equal(strncmp(out, "{\"error\":\"" GUARD_UNCHECKED
+		    "\"}\n", outlen), 0);
+		assert_int_equal(guard_ollama_finish(go, &out, &outlen),
+		    GUARD_BLOCKED);
+		assert_int_equal(outlen, 0);
+		guard_ollama_free(go);
+	}
+	/* Generate's lines carry "response"; one without cannot be read. */
+	go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_COMPLETIONS);
+	assert_int_equal(guard_ollama_line(go, "{\"done\":false}", 14, &out,
+	    &outlen), GUARD_BLOCKED);
+	guard_ollama_free(go);
+}
+
 int
 main(void)
 {
@@ -491,6 +643,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ollama_input, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_body_unreadable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_stream_unreadable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ollama_stream_unreadable,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_overhead, setup,
 		    teardown),
 	};
