@@ -18,7 +18,9 @@
  *     ("seed", "minimum"...) or directly inside "options" or "logit_bias";
  *   - the top-level "model", which the backend never sees.
  * Numbers in a top-level "prompt", "input" or "context" are token ids:
- * no guardrail can read them, so token_ids says they are there.
+ * no guardrail can read them, so token_ids says they are there. Ids
+ * ("id", "tool_call_id") are text: a client picks them, any string can
+ * be id-shaped, and chat templates show them to the model.
  */
 #include <stdio.h>
 #include <stdlib.h>
