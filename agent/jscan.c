@@ -923,13 +923,18 @@ jscan_unescape(const unsigned char *s, size_t *i, size_t end,
 	return 4;
 }
 
-ssize_t
-jscan_string(const char *buf, const struct jscan_span *str, char *dst,
-    size_t dstlen)
+/*
+ * Unescape a string span into dst[0..dstlen - 1) and NUL-terminate it:
+ * whole, or with cut as much as fits in whole characters. Returns the
+ * length, or -1 if it is not a string or (without cut) does not fit.
+ */
+static ssize_t
+jscan_unescape_span(const char *buf, const struct jscan_span *str,
+    char *dst, size_t dstlen, int cut)
 {
 	const unsigned char	*s = (const unsigned char *)buf;
 	unsigned char		 u[4];
-	size_t			 i, end, n = 0, k, run;
+	size_t			 i, end, n = 0, k, run, take;
 
 	if (str->type != JSCAN_STRING || str->end < str->start + 2 ||
 	    dstlen == 0)
@@ -939,21 +944,36 @@ jscan_string(const char *buf, const struct jscan_span *str, char *dst,
 		if (s[i] != '\\') {
 			for (run = i; run < end && s[run] != '\\'; run++)
 				;
-			if (run - i >= dstlen - n)
+			take = jscan_utf8_cut((const char *)s + i, run - i,
+			    dstlen - 1 - n);
+			if (take < run - i && !cut)
 				return -1;
-			memcpy(dst + n, s + i, run - i);
-			n += run - i;
+			memcpy(dst + n, s + i, take);
+			n += take;
+			if (take < run - i)
+				break;
 			i = run;
 			continue;
 		}
-		if ((k = jscan_unescape(s, &i, end, u)) == 0 ||
-		    k >= dstlen - n)
+		if ((k = jscan_unescape(s, &i, end, u)) == 0)
 			return -1;
+		if (k > dstlen - 1 - n) {
+			if (!cut)
+				return -1;
+			break;
+		}
 		memcpy(dst + n, u, k);
 		n += k;
 	}
 	dst[n] = '\0';
 	return n;
+}
+
+ssize_t
+jscan_string(const char *buf, const struct jscan_span *str, char *dst,
+    size_t dstlen)
+{
+	return jscan_unescape_span(buf, str, dst, dstlen, 0);
 }
 
 int
@@ -986,32 +1006,15 @@ jscan_string_eq(const char *buf, const struct jscan_span *str,
 int
 jscan_int64(const char *buf, const struct jscan_span *num, int64_t *v)
 {
-	const unsigned char	*s = (const unsigned char *)buf;
-	size_t			 i = num->start;
-	uint64_t		 acc = 0, limit = INT64_MAX;
-	int			 neg = 0;
+	size_t	i;
 
+	/* Plain digits only: no fraction, no exponent. */
 	if (num->type != JSCAN_NUMBER || num->end <= num->start)
 		return -1;
-	if (s[i] == '-') {
-		neg = 1;
-		limit = (uint64_t)INT64_MAX + 1;
-		i++;
-	}
-	if (i >= num->end)
-		return -1;
-	for (; i < num->end; i++) {
-		if (!jscan_is_digit(s[i]))
+	for (i = num->start + (buf[num->start] == '-'); i < num->end; i++)
+		if (!jscan_is_digit(buf[i]))
 			return -1;
-		if (acc > (limit - (s[i] - '0')) / 10)
-			return -1;
-		acc = acc * 10 + (s[i] - '0');
-	}
-	if (neg)
-		*v = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
-	else
-		*v = acc;
-	return 0;
+	return jscan_integer(buf, num, v) == 0 ? 0 : -1;
 }
 
 int
@@ -1117,35 +1120,7 @@ ssize_t
 jscan_string_cut(const char *buf, const struct jscan_span *str, char *dst,
     size_t dstlen)
 {
-	const unsigned char	*s = (const unsigned char *)buf;
-	unsigned char		 u[4];
-	size_t			 i, end, n = 0, k, run, cut;
-
-	if (str->type != JSCAN_STRING || str->end < str->start + 2 ||
-	    dstlen == 0)
-		return -1;
-	end = str->end - 1;
-	for (i = str->start + 1; i < end;) {
-		if (s[i] != '\\') {
-			for (run = i; run < end && s[run] != '\\'; run++)
-				;
-			cut = jscan_utf8_cut((const char *)s + i, run - i,
-			    dstlen - 1 - n);
-			memcpy(dst + n, s + i, cut);
-			n += cut;
-			if (cut < run - i)
-				break;
-			i = run;
-			continue;
-		}
-		if ((k = jscan_unescape(s, &i, end, u)) == 0 ||
-		    k > dstlen - 1 - n)
-			break;
-		memcpy(dst + n, u, k);
-		n += k;
-	}
-	dst[n] = '\0';
-	return n;
+	return jscan_unescape_span(buf, str, dst, dstlen, 1);
 }
 
 static inline void

@@ -26,6 +26,7 @@ struct fixture {
 	struct guard		*g[2];
 	const struct guard	*gp[2];
 	struct reg_model	 m;
+	struct request		 rq;		/* the last input's */
 };
 
 static int
@@ -60,33 +61,34 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
+	request_clear(&f->rq);
 	guard_free(f->g[0]);
 	guard_free(f->g[1]);
 	free(f);
 	return 0;
 }
 
-/* A body scanned as the proxy does, then through the input hook. */
+/*
+ * A body scanned as the proxy does, then through the input hook; f->rq
+ * is what the proxy would go on with.
+ */
 static enum guard_result
 input_route(struct fixture *f, const char *body, int ollama, char **out,
     struct guard_report *r)
 {
-	struct request		rq;
 	enum guard_result	res;
 	size_t			outlen;
 	char			err[128];
 
-	memset(&rq, 0, sizeof(rq));
 	memset(r, 0, sizeof(*r));
-	if (request_scan(&rq, body, strlen(body), ollama, err,
+	if (request_scan(&f->rq, body, strlen(body), ollama, err,
 	    sizeof(err)) == -1)
 		fail_msg("%s: %s", body, err);
-	res = guard_input(&f->m, &rq, out, &outlen, r);
+	res = guard_input(&f->m, &f->rq, out, &outlen, r);
 	if (*out != NULL) {
 		assert_int_equal(outlen, strlen(*out));
-		assert_ptr_equal(rq.body, *out);
+		assert_ptr_equal(f->rq.body, *out);
 	}
-	request_clear(&rq);
 	return res;
 }
 
@@ -135,6 +137,141 @@ test_input(void **state)
 	assert_string_equal(out, "{\"model\":\"m\",\"messages\":[{\"role\":"
 	    "\"[REDACTED:EMAIL]\"}]}");
 	free(out);
+}
+
+/*
+ * Each bypass the issue lists, through the input hook: the address is
+ * redacted wherever the backend would read it.
+ */
+static void
+test_guard_everywhere(void **state)
+{
+	static const struct {
+		const char	*body;
+		int		 ollama;
+	} bodies[] = {
+		{ "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":"
+		  "{\"name\":\"f\",\"description\":\"mail bob@example.com\"}}]}",
+		  0 },
+		{ "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":"
+		  "{\"name\":\"f\",\"parameters\":{\"type\":\"object\","
+		  "\"properties\":{\"to\":{\"type\":\"string\",\"default\":"
+		  "\"bob@example.com\"}}}}}]}", 0 },
+		{ "{\"model\":\"m\",\"functions\":[{\"name\":\"f\",\"description\":"
+		  "\"bob@example.com\"}]}", 0 },
+		{ "{\"model\":\"m\",\"response_format\":{\"type\":\"json_schema\","
+		  "\"json_schema\":{\"name\":\"r\",\"schema\":{\"description\":"
+		  "\"bob@example.com\"}}}}", 0 },
+		{ "{\"model\":\"m\",\"prediction\":{\"type\":\"content\","
+		  "\"content\":\"bob@example.com\"}}", 0 },
+		{ "{\"model\":\"m\",\"prompt\":\"p\",\"suffix\":\"bob@example.com\"}",
+		  0 },
+		{ "{\"model\":\"m\",\"user\":\"bob@example.com\"}", 0 },
+		{ "{\"model\":\"m\",\"stop\":[\"bob@example.com\"]}", 0 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"name\":"
+		  "\"bob@example.com\",\"content\":\"hi\"}]}", 0 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
+		  "\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\","
+		  "\"function\":{\"name\":\"f\",\"arguments\":"
+		  "\"{\\\"to\\\":\\\"bob@example.com\\\"}\"}}]}]}", 0 },
+		{ "{\"model\":\"m\",\"prompt\":\"p\",\"template\":"
+		  "\"bob@example.com {{ .Prompt }}\"}", 1 },
+		{ "{\"model\":\"m\",\"prompt\":\"p\",\"system\":\"bob@example.com\"}",
+		  1 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+		  "\"content\":\"hi\",\"images\":[\"bob@example.com\"]}]}", 1 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"bob@example.com\","
+		  "\"content\":\"hi\"}]}", 0 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+		  "[{\"type\":\"bob@example.com\"}]}]}", 0 },
+		{ "{\"model\":\"m\",\"metadata\":{\"bob@example.com\":\"x\"}}", 0 },
+	};
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		if (input_route(f, bodies[i].body, bodies[i].ollama, &out, &r) !=
+		    GUARD_REDACTED)
+			fail_msg("not redacted: %s", bodies[i].body);
+		if (strstr(out, "bob@example.com") != NULL ||
+		    strstr(out, "[REDACTED:EMAIL]") == NULL)
+			fail_msg("%s -> %s", bodies[i].body, out);
+		/* What goes on is still one valid request. */
+		assert_ptr_equal(f->rq.body, out);
+		free(out);
+	}
+	/* A card number as a JSON number in a schema blocks like text. */
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"tools\":[{\"type\":"
+	    "\"function\",\"function\":{\"name\":\"f\",\"parameters\":{"
+	    "\"properties\":{\"n\":{\"default\":4111111111111111}}}}}]}", 0,
+	    &out, &r), GUARD_BLOCKED);
+	assert_string_equal(r.blocked_by, "cards");
+}
+
+/*
+ * Keys are text too. A redacted key stays a key; two that a redaction
+ * would make equal cannot both go on: the request is refused.
+ */
+static void
+test_guard_keys(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"tools\":[{\"function\":"
+	    "{\"parameters\":{\"properties\":{\"bob@example.com\":{\"type\":"
+	    "\"string\"},\"x\":{}}}}}]}", 0, &out, &r), GUARD_REDACTED);
+	assert_string_equal(out, "{\"model\":\"m\",\"tools\":[{\"function\":"
+	    "{\"parameters\":{\"properties\":{\"[REDACTED:EMAIL]\":{\"type\":"
+	    "\"string\"},\"x\":{}}}}}]}");
+	assert_ptr_equal(f->rq.body, out);
+	assert_true(f->rq.model.present);
+	assert_int_equal(out[f->rq.model.start], '"');
+	free(out);
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"metadata\":{"
+	    "\"a@example.com\":1,\"b@example.com\":2}}", 0, &out, &r),
+	    GUARD_BLOCKED);
+	assert_string_equal(r.blocked_by, "pii");
+	assert_null(out);
+}
+
+/* Redactions move the spans; the request stays usable as it is. */
+static void
+test_guard_rebase(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+	const char		*b = "{\"messages\":[{\"role\":\"user\",\"content\":"
+				    "\"I am bob@example.com\"}],\"user\":\"a@b.io\","
+				    "\"model\":\"m\",\"max_tokens\":7}";
+
+	assert_int_equal(input_route(f, b, 0, &out, &r), GUARD_REDACTED);
+	assert_int_equal(strncmp(out + f->rq.model.start, "\"m\"", 3), 0);
+	assert_int_equal(strncmp(out + f->rq.max_tokens.start, "7", 1), 0);
+	assert_int_equal(out[f->rq.messages.start], '[');
+	assert_int_equal(out[f->rq.messages.end - 1], ']');
+	/* "I am [REDACTED:EMAIL]" and "[REDACTED:EMAIL]": 21 + 16 bytes. */
+	assert_int_equal(f->rq.prompt_bytes, 37);
+	free(out);
+}
+
+/* Token ids: no guardrail can read them, so none passes them. */
+static void
+test_guard_token_ids(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"prompt\":[1,2,3]}",
+	    0, &out, &r), GUARD_FAILED);
+	assert_null(out);
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"prompt\":\"p\","
+	    "\"context\":[1]}", 1, &out, &r), GUARD_FAILED);
 }
 
 /* Feed events; the concatenated delta contents and whether it ended. */
@@ -629,6 +766,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guard_everywhere, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_guard_keys, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_guard_rebase, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_guard_token_ids, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_stream_split, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stream_block, setup,

@@ -23,19 +23,24 @@ model(void)
 	return m;
 }
 
-/* Scan body as the proxy does, rewrite (asking for usage or not), compare. */
+/*
+ * Scan body as the proxy does (Ollama's format or not), rewrite it
+ * (asking for usage or not), compare.
+ */
 static void
-check_ask(const char *body, const struct reg_model *m, enum route_kind route,
-    int ask_usage, const char *want)
+check_route(const char *body, const struct reg_model *m,
+    enum route_kind route, int ollama, int ask_usage, const char *want)
 {
 	struct request	 rq;
 	char		 err[128], *out;
 	size_t		 len;
 
 	memset(&rq, 0, sizeof(rq));
-	if (request_scan(&rq, body, strlen(body), 0, err, sizeof(err)) == -1)
+	if (request_scan(&rq, body, strlen(body), ollama, err,
+	    sizeof(err)) == -1)
 		fail_msg("%s: %s", body, err);
-	out = rewrite_body(&rq, m, route, ask_usage, &len);
+	out = ollama ? rewrite_ollama(&rq, m, route, &len) :
+	    rewrite_body(&rq, m, route, ask_usage, &len);
 	assert_string_equal(out, want);
 	assert_int_equal(len, strlen(want));
 	free(out);
@@ -46,7 +51,7 @@ static void
 check(const char *body, const struct reg_model *m, enum route_kind route,
     const char *want)
 {
-	check_ask(body, m, route, 0, want);
+	check_route(body, m, route, 0, 0, want);
 }
 
 static void
@@ -121,7 +126,7 @@ check_usage(const char *body, const char *want)
 	struct reg_model	m = model();
 
 	m.max_tokens = 64;
-	check_ask(body, &m, ROUTE_CHAT, 1, want);
+	check_route(body, &m, ROUTE_CHAT, 0, 1, want);
 }
 
 static void
@@ -151,18 +156,7 @@ static void
 check_ollama(const char *body, const struct reg_model *m,
     enum route_kind route, const char *want)
 {
-	struct request	 rq;
-	char		 err[128], *out;
-	size_t		 len;
-
-	memset(&rq, 0, sizeof(rq));
-	if (request_scan(&rq, body, strlen(body), 1, err, sizeof(err)) == -1)
-		fail_msg("%s: %s", body, err);
-	out = rewrite_ollama(&rq, m, route, &len);
-	assert_string_equal(out, want);
-	assert_int_equal(len, strlen(want));
-	free(out);
-	request_clear(&rq);
+	check_route(body, m, route, 1, 0, want);
 }
 
 static void
