@@ -505,7 +505,8 @@ request_count(struct request_walk *w, int depth)
 	    f == FIELD_INPUT || f == FIELD_SYSTEM) : (depth == 2 &&
 	    w->frame[2].array && (w->frame[2].field == FIELD_MESSAGES ||
 	    w->frame[2].field == FIELD_PROMPT ||
-	    w->frame[2].field == FIELD_INPUT)))
+	    w->frame[2].field == FIELD_INPUT ||
+	    w->frame[2].field == FIELD_SYSTEM)))
 		w->rq->nmessages++;
 }
 
