@@ -236,9 +236,9 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 	    cJSON_GetObjectItemCaseSensitive(doc, "message") : doc;
 	text = cJSON_GetObjectItemCaseSensitive(holder,
 	    route == ROUTE_CHAT ? "content" : "response");
-	if (!cJSON_IsObject(holder) || (route == ROUTE_COMPLETIONS &&
-	    text == NULL) || (text != NULL && !cJSON_IsNull(text) &&
-	    !cJSON_IsString(text))) {
+	/* Ollama always writes message.content, or response. */
+	if (!cJSON_IsObject(holder) || text == NULL ||
+	    (!cJSON_IsNull(text) && !cJSON_IsString(text))) {
 		cJSON_Delete(doc);
 		return GUARD_FAILED;
 	}

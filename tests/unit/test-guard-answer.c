@@ -658,7 +658,7 @@ test_body_unreadable(void **state)
 	assert_int_equal(guard_answer_body(&f->m.guard_out, ROUTE_EMBEDDINGS,
 	    vec, strlen(vec), &out, &outlen, &r), GUARD_PASS);
 	assert_int_equal(guard_answer_body(&f->m.guard_out, ROUTE_COMPLETIONS,
-	    "{\"choices\":[{\"text\":7}]}", 25, &out, &outlen, &r),
+	    "{\"choices\":[{\"text\":7}]}", 24, &out, &outlen, &r),
 	    GUARD_FAILED);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(guard_ollama_body(&f->m.guard_out,
@@ -668,10 +668,13 @@ test_body_unreadable(void **state)
 		assert_null(out);
 	}
 	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
-	    "{\"message\":{\"content\":\"a\",\"content\":\"b\"}}", 39, &out,
+	    "{\"message\":{\"content\":\"a\",\"content\":\"b\"}}", 41, &out,
 	    &outlen, &r), GUARD_FAILED);
 	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
 	    "{\"done\":true}", 13, &out, &outlen, &r), GUARD_FAILED);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
+	    "{\"message\":{\"role\":\"assistant\"}}", 32, &out, &outlen,
+	    &r), GUARD_FAILED);
 }
 
 /*
