@@ -61,6 +61,7 @@ AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c a
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
 AGENT_PATH_SRCS := agent/config.c agent/scrub.c agent/trace.c agent/meter.c agent/limit.c agent/metrics.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c \
+	agent/request.c \
 	agent/attestation-queue.c agent/attestation-http.c \
 	agent/upstream-header.c agent/backend-error.c
 AGENT_MAIN := agent/main.c
@@ -262,6 +263,36 @@ build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -levent
+# The request path's targets include agent.h: its feature macros and the
+# headers it pulls in.
+FUZZ_AGENT = $(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	$(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
+	-o $@ $(filter %.c,$^)
+build/fuzz/fuzz-request: tests/fuzz/fuzz-request.c agent/request.c \
+	agent/jscan.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT)
+build/fuzz/fuzz-rewrite: tests/fuzz/fuzz-rewrite.c agent/rewrite.c \
+	agent/request.c agent/jscan.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT)
+build/fuzz/fuzz-ndjson: tests/fuzz/fuzz-ndjson.c agent/ndjson.c \
+	shared/xmalloc.c shared/log.c
+build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \
+	agent/guard-input.c agent/request.c agent/jscan.c agent/guard.c \
+	agent/guard-pii.c agent/guard-stream.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT) -lpcre2-8
+# ollama.c for its scan of a line; the fuzz file stands in for the
+# replies it never makes.
+build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
+	agent/sse.c agent/ollama.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT)
 build/fuzz/fuzz-%:
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"

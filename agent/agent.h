@@ -708,49 +708,139 @@ int	 route_allows(const struct route *, const char *method, size_t len);
 /* The Allow field's value for a 405 on the route: "GET, HEAD", "POST". */
 const char *route_allow(const struct route *);
 
-/* rewrite.c: the body sent upstream, spliced from the client's. */
-struct rewrite_fields {		/* top-level spans from jscan_object() */
+/*
+ * request.c: the one strict scan of an inference request's body, on the
+ * worker that received it. It validates the JSON (depth, UTF-8, no key
+ * twice in one object at any depth), finds the members the proxy, rewrite
+ * and the limiter need, and lists every text the backend will read, once,
+ * for the input guardrails and the estimate. A struct request lives on
+ * the stack of the call that scans; it allocates only past its inline
+ * room. Spans index body; request_rebase() moves them onto a body that
+ * splices changed.
+ */
+#define REQUEST_MAX_DEPTH	64
+#define REQUEST_MAX_TOKENS	(1 << 24)	/* max_tokens and the like */
+#define REQUEST_TEXT_KEY	0x1	/* an object's key, not a value */
+#define REQUEST_TEXT_ESCAPED	0x2	/* a string that holds a backslash */
+#define REQUEST_TEXT_NUMBER	0x4	/* a number, its digits as written */
+struct request_text {
+	uint32_t		 start;		/* its span, quotes included */
+	uint32_t		 end;
+	uint32_t		 flags;
+};
+#define REQUEST_TEXTS_INLINE	64
+struct request {
+	const char		*body;		/* what the spans index */
+	size_t			 len;
+	/* Top-level members; present is 0 when absent. */
 	struct jscan_span	 model;
+	struct jscan_span	 stream;
+	struct jscan_span	 stream_options;
 	struct jscan_span	 temperature;
 	struct jscan_span	 max_tokens;
 	struct jscan_span	 max_completion_tokens;
 	struct jscan_span	 messages;
-	struct jscan_span	 stream_options;	/* read when ask_usage */
+	struct jscan_span	 prompt;
+	struct jscan_span	 input;
 	struct jscan_span	 options;	/* Ollama's */
 	struct jscan_span	 system;	/* Ollama's generate */
+	/* Members of those. */
+	struct jscan_span	 include_usage;	/* stream_options' */
+	struct jscan_span	 options_temperature;
+	struct jscan_span	 num_predict;	/* options' */
+	int			 has_system;	/* a system or developer message */
+	int			 token_ids;	/* prompt, input or context as ids */
+	int			 ollama;	/* scanned as Ollama's format */
+	/*
+	 * The most output the backend is told to give: the client's cap after
+	 * request_scan(), the model's default if rewrite added one; -1 for
+	 * none (the limiter then assumes its default).
+	 */
+	int64_t			 max_output;
+	uint64_t		 nmessages;	/* messages, prompts, inputs */
+	size_t			 prompt_bytes;	/* text the backend reads */
+	const char		*param;		/* the member a refusal is about */
+	/* Every text the backend will read, in body order. */
+	struct request_text	*texts;		/* NULL: texts_inline */
+	size_t			 ntexts;
+	size_t			 textcap;
+	struct request_text	 texts_inline[REQUEST_TEXTS_INLINE];
+	struct jscan_keys	 keys;		/* the scan's scratch */
+	char			*scratch;	/* a text, unescaped */
+	size_t			 scratchcap;
 };
 /*
- * The client's body with the model value replaced by m's model_id and m's
- * defaults added where the request omits them (system prompt only for
- * chat, when no system or developer message is present). With ask_usage,
- * stream_options.include_usage is made true, so that a stream ends with
- * its usage. Caller owns the NUL-terminated result; free with free().
+ * Scan body[0..len) (Ollama's wire format with ollama) into rq, which must
+ * be zeroed or cleared. Returns 0, or -1 when the request is malformed:
+ * err says why and rq->param names the member (or is NULL).
  */
-char	*rewrite_body(const char *body, size_t len,
-	    const struct rewrite_fields *, const struct reg_model *m,
+int	 request_scan(struct request *, const char *body, size_t len,
+	    int ollama, char *err, size_t errlen);
+/* Free what rq grew; it may be scanned again. */
+void	 request_clear(struct request *);
+const struct request_text *request_texts(const struct request *, size_t *n);
+/*
+ * A text's bytes, unescaped (in rq's scratch, valid until the next call)
+ * or in place. May hold NUL bytes; trust *len.
+ */
+const char *request_text(struct request *, const struct request_text *,
+	    size_t *len);
+
+/* A change to a body: cut bytes at at replaced by ins[0..ins_len). */
+struct request_splice {
+	size_t		 at;
+	size_t		 cut;
+	const char	*ins;
+	size_t		 ins_len;
+};
+/*
+ * body with the splices applied (they are sorted by at first and must not
+ * overlap). Caller owns the NUL-terminated result; free with free().
+ */
+char	*request_apply(const char *body, size_t len, struct request_splice *,
+	    size_t n, size_t *out_len);
+/*
+ * rq's spans moved onto body[0..len), made from rq->body by the splices
+ * (sorted, each inside one string or number of the old body). The text
+ * list is emptied: it described the old body.
+ */
+void	 request_rebase(struct request *, const char *body, size_t len,
+	    const struct request_splice *, size_t n);
+
+/*
+ * rewrite.c: the body sent upstream, spliced from the client's (its spans
+ * in rq, from request_scan()): the model value replaced by m's model_id
+ * and m's defaults added where the request omits them (system prompt only
+ * for chat, when no system or developer message is present). With
+ * ask_usage, stream_options.include_usage is made true, so that a stream
+ * ends with its usage. rq->max_output and rq->prompt_bytes become what the
+ * backend is sent. Caller owns the NUL-terminated result; free with free().
+ */
+char	*rewrite_body(struct request *rq, const struct reg_model *m,
 	    enum route_kind, int ask_usage, size_t *out_len);
 /*
  * The same for Ollama's native routes: defaults under "options"
  * (temperature, num_predict), the system prompt as a system message
  * (chat) or "system" (generate).
  */
-char	*rewrite_ollama(const char *body, size_t len,
-	    const struct rewrite_fields *, const struct reg_model *m,
+char	*rewrite_ollama(struct request *rq, const struct reg_model *m,
 	    enum route_kind, size_t *out_len);
 
 /*
  * guard-input.c: the input hook. Every route that sends a prompt upstream
- * (chat, completions, embeddings, on every alias, and Ollama's routes
- * when they come) calls it with the model and the client's validated
- * body: each text value of messages, prompt and input goes through the
- * model's input guardrails. GUARD_REDACTED gives the body to send instead
- * (caller frees *out); GUARD_BLOCKED names the guardrail in report.
+ * (chat, completions, embeddings, on every alias, and Ollama's routes)
+ * calls it with the model and the request as request_scan() left it:
+ * every text the backend will read goes through the model's input
+ * guardrails. GUARD_REDACTED gives the body to send instead (caller frees
+ * *out) and moves rq onto it; GUARD_BLOCKED names the guardrail in
+ * report; GUARD_FAILED: the request cannot be checked (token ids), refuse
+ * it.
  */
-enum guard_result guard_input(const struct reg_model *, const char *body,
-		    size_t len, char **out, size_t *outlen,
-		    struct guard_report *);
+enum guard_result guard_input(const struct reg_model *, struct request *rq,
+		    char **out, size_t *outlen, struct guard_report *);
 
 /* guard-answer.c: the output hook, for buffered answers and streams. */
+#define GUARD_UNCHECKED	"the backend's answer could not be checked"
 struct guard_answer;
 struct guard_answer *guard_answer_new(const struct guard_list *,
 		    struct guard_report *, enum route_kind);
@@ -759,7 +849,8 @@ void		 guard_answer_free(struct guard_answer *);
  * One SSE event of a stream in; *out is what to send for it (the event
  * itself, rewritten, or with held text of earlier ones), valid until the
  * next call. GUARD_BLOCKED: *out ends the stream (content_filter, then
- * [DONE]); stop reading from the backend.
+ * [DONE]; or an upstream_error event when the event cannot be checked);
+ * stop reading from the backend.
  */
 enum guard_result guard_answer_event(struct guard_answer *, const char *,
 		    size_t, const char **out, size_t *outlen);
@@ -863,13 +954,14 @@ void	 api_error_reply(struct http_request *, enum api_error,
  * ROUTE_MODELS; errors are {"error": "..."} with the contract's status.
  */
 struct ollama_obj {
-	struct jscan_span	 text;	/* message.content, or response */
+	struct jscan_span	 text;	/* message.content, or response: any type */
+	int			 odd;	/* a message that is no object */
 	int			 done;
 	struct jscan_span	 prompt_eval_count;
 	struct jscan_span	 eval_count;
 };
 int	 ollama_scan(const char *, size_t, enum route_kind,
-	    struct ollama_obj *);
+	    struct ollama_obj *, struct jscan_keys *dups);
 void	 ollama_tags(struct http_request *, const struct reg_domain *,
 	    const struct reg_token *);
 size_t	 ollama_error_body(char *, size_t, const char *message);
@@ -1187,8 +1279,6 @@ void	 meter_answer(struct meter *, const char *, size_t);
 int	 meter_event(struct meter *, const char *, size_t);
 /* One Ollama object (answer or stream line): its text and its counts. */
 void	 meter_ollama(struct meter *, const char *, size_t, enum route_kind);
-size_t	 meter_prompt_bytes(const char *body, const struct jscan_span *messages,
-	    const struct jscan_span *prompt, const struct jscan_span *input);
 
 /*
  * metrics.c: Prometheus text on --metrics-listen, served by the main loop;

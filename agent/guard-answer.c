@@ -1,9 +1,12 @@
 /*
- * The output hook: a model's answer through its output guardrails. A
- * buffered answer is rewritten whole; a stream event by event, each
- * choice's text through its own stream filter, so only the little a
- * match may still need is held back. A block ends the stream with
- * finish_reason "content_filter" and nothing of the match sent.
+ * The output hook: a model's answer through its output guardrails, on
+ * the worker thread of the request. A buffered answer is rewritten whole;
+ * a stream event by event, each choice's text through its own stream
+ * filter, so only the little a match may still need is held back. A block
+ * ends the stream with finish_reason "content_filter" and nothing of the
+ * match sent. An answer the guardrails cannot read (not strict JSON, a
+ * key twice, no choices, text that is no string) fails closed: a buffered
+ * one is not delivered, a stream ends with an error event.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,7 @@ struct guard_answer {
 	size_t			 datacap;
 	char			*text;		/* a choice's text, unescaped */
 	size_t			 textcap;
+	struct jscan_keys	 keys;		/* an event's, for duplicates */
 	int			 blocked;
 };
 
@@ -63,6 +67,7 @@ guard_answer_free(struct guard_answer *ga)
 	guard_out_clear(&ga->out);
 	free(ga->data);
 	free(ga->text);
+	jscan_keys_free(&ga->keys);
 	free(ga);
 }
 
@@ -111,6 +116,21 @@ guard_answer_block(struct guard_answer *ga, size_t index)
 	return GUARD_BLOCKED;
 }
 
+/*
+ * An event that cannot be checked ends the stream, with an error event of
+ * its own (API_UPSTREAM_ERROR's shape) and nothing of what was held.
+ */
+static enum guard_result
+guard_answer_fail(struct guard_answer *ga)
+{
+	ga->out.len = 0;
+	guard_out_puts(&ga->out, "data: {\"error\":{\"message\":\""
+	    GUARD_UNCHECKED "\",\"type\":\"api_error\",\"param\":null,"
+	    "\"code\":\"upstream_error\"}}\n\n");
+	ga->blocked = 1;
+	return GUARD_BLOCKED;
+}
+
 /* Release what every choice still holds, in events of our own. */
 static enum guard_result
 guard_answer_flush(struct guard_answer *ga)
@@ -146,20 +166,32 @@ guard_answer_remember(char **field, const char *data,
 	*field = xstrndup(data + v->start, v->end - v->start);
 }
 
-/* The choice's text span: delta.content for chat, text for completions. */
+/*
+ * The choice's text span: delta.content for chat, text for completions.
+ * Returns 1, 0 when it has none (absent or null), or -1 when what stands
+ * there cannot be read as text.
+ */
 static int
 guard_answer_text_span(const struct guard_answer *ga, const char *data,
     const struct jscan_span *choice, struct jscan_span *text)
 {
 	struct jscan_span	delta;
 
-	if (ga->route != ROUTE_CHAT)
-		return jscan_object_get(data, choice, "text", text) &&
-		    text->type == JSCAN_STRING;
-	return jscan_object_get(data, choice, "delta", &delta) &&
-	    delta.type == JSCAN_OBJECT &&
-	    jscan_object_get(data, &delta, "content", text) &&
-	    text->type == JSCAN_STRING;
+	if (ga->route != ROUTE_CHAT) {
+		if (!jscan_object_get(data, choice, "text", text))
+			return 0;
+	} else {
+		if (!jscan_object_get(data, choice, "delta", &delta) ||
+		    delta.type == JSCAN_NULL)
+			return 0;
+		if (delta.type != JSCAN_OBJECT)
+			return -1;
+		if (!jscan_object_get(data, &delta, "content", text))
+			return 0;
+	}
+	if (text->type == JSCAN_NULL)
+		return 0;
+	return text->type == JSCAN_STRING ? 1 : -1;
 }
 
 /* A choice's filter, made on first use; NULL past GUARD_ANSWER_CHOICES. */
@@ -242,10 +274,12 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 			guard_out_put(&ga->out, ev, len);
 		goto done;
 	}
-	if (jscan_object(ga->data, dlen, GUARD_ANSWER_DEPTH, want,
-	    sizeof(want) / sizeof(want[0]), NULL, 0) == -1 ||
-	    !choices.present || choices.type != JSCAN_ARRAY)
-		return GUARD_PASS;
+	if (jscan_object_strict(ga->data, dlen, GUARD_ANSWER_DEPTH, want,
+	    sizeof(want) / sizeof(want[0]), &ga->keys, NULL, 0) == -1 ||
+	    !choices.present || choices.type != JSCAN_ARRAY) {
+		res = guard_answer_fail(ga);
+		goto done;
+	}
 	guard_answer_remember(&ga->id, ga->data, &id);
 	guard_answer_remember(&ga->model, ga->data, &model);
 	guard_answer_remember(&ga->created, ga->data, &created);
@@ -263,11 +297,14 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 		}
 		for (cursor = 0; jscan_array_next(ga->data, &choices, &cursor,
 		    &c);) {
-			if (c.type != JSCAN_OBJECT)
-				continue;
+			if (c.type != JSCAN_OBJECT ||
+			    (has = guard_answer_text_span(ga, ga->data, &c,
+			    &text)) == -1) {
+				res = guard_answer_fail(ga);
+				goto done;
+			}
 			finishing = jscan_object_get(ga->data, &c,
 			    "finish_reason", &fr) && fr.type == JSCAN_STRING;
-			has = guard_answer_text_span(ga, ga->data, &c, &text);
 			if ((!has && !finishing) || (pass == 0) == has)
 				continue;
 			if ((gs = guard_answer_choice(ga, ga->data, &c,
@@ -294,8 +331,11 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 				ga->text = xreallocarray(ga->text, 1,
 				    ga->textcap);
 			}
-			tlen = jscan_string(ga->data, &text, ga->text,
-			    ga->textcap);
+			if ((tlen = jscan_string(ga->data, &text, ga->text,
+			    ga->textcap)) < 0) {
+				res = guard_answer_fail(ga);	/* cannot be */
+				goto done;
+			}
 			guard_out_put(&ga->out, ga->data + pos, text.start - pos);
 			pos = text.end;
 			/* The released text lands after the event, then moves. */
@@ -341,34 +381,46 @@ guard_answer_finish(struct guard_answer *ga, const char **out,
 /*
  * A buffered answer: each choice's text through the list. A redaction
  * rewrites it, a block empties it with finish_reason "content_filter".
- * GUARD_PASS leaves *out NULL: send the answer as it came.
+ * GUARD_PASS leaves *out NULL: send the answer as it came. GUARD_FAILED:
+ * it cannot be checked, do not send it.
  */
 enum guard_result
 guard_answer_body(const struct guard_list *list, enum route_kind route,
     const char *body, size_t len, char **out, size_t *outlen,
     struct guard_report *report)
 {
-	cJSON			*doc, *choice, *holder, *text;
+	cJSON			*doc, *choices, *choice, *holder, *text;
 	enum guard_result	 res, worst = GUARD_PASS;
 
 	*out = NULL;
 	*outlen = 0;
-	if (guard_list_empty(list) ||
-	    (doc = cJSON_ParseWithLength(body, len)) == NULL)
+	if (guard_list_empty(list) || route == ROUTE_EMBEDDINGS)
 		return GUARD_PASS;
-	cJSON_ArrayForEach(choice, cJSON_GetObjectItemCaseSensitive(doc,
-	    "choices")) {
+	if (guard_out_strict(body, len) == -1 ||
+	    (doc = cJSON_ParseWithLength(body, len)) == NULL)
+		return GUARD_FAILED;
+	choices = cJSON_GetObjectItemCaseSensitive(doc, "choices");
+	if (!cJSON_IsArray(choices))
+		goto fail;
+	cJSON_ArrayForEach(choice, choices) {
 		holder = route == ROUTE_CHAT ?
 		    cJSON_GetObjectItemCaseSensitive(choice, "message") :
 		    choice;
+		if (!cJSON_IsObject(choice) || !cJSON_IsObject(holder))
+			goto fail;
 		text = cJSON_GetObjectItemCaseSensitive(holder,
 		    route == ROUTE_CHAT ? "content" : "text");
+		if (text == NULL || cJSON_IsNull(text))
+			continue;	/* no text: tool calls, say */
 		if (!cJSON_IsString(text))
-			continue;
+			goto fail;
 		res = guard_out_json_text(list, text, choice, "finish_reason",
 		    report);
 		if (res != GUARD_PASS && worst != GUARD_BLOCKED)
 			worst = res;
 	}
 	return guard_out_json_done(doc, worst, out, outlen);
+fail:
+	cJSON_Delete(doc);
+	return GUARD_FAILED;
 }

@@ -3,7 +3,10 @@
  * whole, a stream line by line with its text (message.content for chat,
  * response for generate) through one stream filter, so only what a match
  * may still need is held back. A block ends the stream with a last line
- * of our own, done_reason "content_filter", nothing of the match sent.
+ * of our own, done_reason "content_filter", nothing of the match sent. A
+ * line or an answer the guardrails cannot read fails closed: the stream
+ * ends with an error line, a buffered answer is not delivered. Worker
+ * threads.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 
 #include "agent.h"
 #include "guard.h"
+#include "jscan.h"
 #include "xmalloc.h"
 
 struct guard_ollama {
@@ -23,6 +27,7 @@ struct guard_ollama {
 	struct guard_out	 out;
 	char			*text;		/* a line's text, unescaped */
 	size_t			 textcap;
+	struct jscan_keys	 keys;		/* a line's, for duplicates */
 	int			 blocked;
 };
 
@@ -49,6 +54,7 @@ guard_ollama_free(struct guard_ollama *go)
 	free(go->model);
 	guard_out_clear(&go->out);
 	free(go->text);
+	jscan_keys_free(&go->keys);
 	free(go);
 }
 
@@ -73,6 +79,21 @@ static enum guard_result
 guard_ollama_block(struct guard_ollama *go)
 {
 	guard_ollama_make(go, NULL, 0);
+	go->blocked = 1;
+	return GUARD_BLOCKED;
+}
+
+/* A line that cannot be checked: an error line ends the stream. */
+static enum guard_result
+guard_ollama_fail(struct guard_ollama *go)
+{
+	char	line[512];
+	size_t	n;
+
+	n = ollama_error_body(line, sizeof(line) - 1, GUARD_UNCHECKED);
+	line[n++] = '\n';
+	go->out.len = 0;
+	guard_out_put(&go->out, line, n);
 	go->blocked = 1;
 	return GUARD_BLOCKED;
 }
@@ -124,10 +145,15 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 		*outlen = 0;
 		return GUARD_BLOCKED;
 	}
-	if (ollama_scan(line, len, go->route, &o) == -1)
-		return GUARD_PASS;
+	/* Ollama always writes message.content, or response. */
+	if (ollama_scan(line, len, go->route, &o, &go->keys) == -1 || o.odd ||
+	    !o.text.present || (o.text.type != JSCAN_STRING &&
+	    o.text.type != JSCAN_NULL)) {
+		res = guard_ollama_fail(go);
+		goto done;
+	}
 	guard_ollama_remember(go, line, len);
-	if (!o.text.present) {
+	if (o.text.type == JSCAN_NULL) {
 		if (!o.done)
 			return GUARD_PASS;
 		/* The last line has no text: what is held goes before it. */
@@ -139,9 +165,10 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 		go->textcap = o.text.end - o.text.start;
 		go->text = xreallocarray(go->text, 1, go->textcap);
 	}
-	tlen = jscan_string(line, &o.text, go->text, go->textcap);
-	if (tlen < 0)
-		return GUARD_PASS;	/* cannot happen: it never grows */
+	if ((tlen = jscan_string(line, &o.text, go->text, go->textcap)) < 0) {
+		res = guard_ollama_fail(go);	/* cannot happen: it never grows */
+		goto done;
+	}
 	/* The released text lands past the line, then is quoted into it. */
 	guard_out_put(&go->out, line, o.text.start);
 	mark = go->out.len;
@@ -187,7 +214,8 @@ guard_ollama_finish(struct guard_ollama *go, const char **out,
 /*
  * A buffered answer: its text through the list. A redaction rewrites
  * it, a block empties it with done_reason "content_filter". GUARD_PASS
- * leaves *out NULL: send the answer as it came.
+ * leaves *out NULL: send the answer as it came. GUARD_FAILED: it cannot
+ * be checked, do not send it.
  */
 enum guard_result
 guard_ollama_body(const struct guard_list *list, enum route_kind route,
@@ -199,16 +227,24 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 
 	*out = NULL;
 	*outlen = 0;
-	if (guard_list_empty(list) || route == ROUTE_EMBEDDINGS ||
-	    (doc = cJSON_ParseWithLength(body, len)) == NULL)
+	if (guard_list_empty(list) || route == ROUTE_EMBEDDINGS)
 		return GUARD_PASS;
+	if (guard_out_strict(body, len) == -1 ||
+	    (doc = cJSON_ParseWithLength(body, len)) == NULL)
+		return GUARD_FAILED;
 	holder = route == ROUTE_CHAT ?
 	    cJSON_GetObjectItemCaseSensitive(doc, "message") : doc;
 	text = cJSON_GetObjectItemCaseSensitive(holder,
 	    route == ROUTE_CHAT ? "content" : "response");
+	/* Ollama always writes message.content, or response. */
+	if (!cJSON_IsObject(holder) || text == NULL ||
+	    (!cJSON_IsNull(text) && !cJSON_IsString(text))) {
+		cJSON_Delete(doc);
+		return GUARD_FAILED;
+	}
 	if (!cJSON_IsString(text)) {
 		cJSON_Delete(doc);
-		return GUARD_PASS;
+		return GUARD_PASS;	/* no text: tool calls, say */
 	}
 	res = guard_out_json_text(list, text, doc, "done_reason", report);
 	return guard_out_json_done(doc, res, out, outlen);

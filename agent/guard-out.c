@@ -9,8 +9,11 @@
 
 #include "agent.h"
 #include "guard.h"
+#include "jscan.h"
 #include "log.h"
 #include "xmalloc.h"
+
+#define GUARD_OUT_DEPTH		64
 
 static void
 guard_out_room(struct guard_out *o, size_t n)
@@ -92,6 +95,42 @@ guard_out_json_text(const struct guard_list *list, struct cJSON *text,
 	}
 	free(redacted);
 	return res;
+}
+
+/* A string holding "\u0000": cJSON would cut it there, unchecked. */
+static int
+guard_out_nul(void *arg, const struct jscan_token *t)
+{
+	const char	*b = arg;
+	size_t		 i;
+
+	if (!t->escaped)
+		return 0;
+	for (i = t->span.start + 1; i + 1 < t->span.end - 1; i++) {
+		if (b[i] != '\\')
+			continue;
+		if (b[i + 1] == 'u' && memcmp(b + i + 2, "0000", 4) == 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+/*
+ * Is a whole answer strict JSON that cJSON reads as any client would: no
+ * key twice in an object, no NUL in a string? Returns 0 or -1.
+ */
+int
+guard_out_strict(const char *body, size_t len)
+{
+	struct jscan_keys	keys;
+	int			rc;
+
+	memset(&keys, 0, sizeof(keys));
+	rc = jscan_walk(body, len, GUARD_OUT_DEPTH, &keys, guard_out_nul,
+	    (void *)body, NULL, 0);
+	jscan_keys_free(&keys);
+	return rc;
 }
 
 /* The rewritten answer, unless nothing changed; frees doc. */

@@ -123,6 +123,7 @@ enum guard_result {
 	GUARD_PASS,		/* nothing to change */
 	GUARD_REDACTED,		/* *out is the text with [REDACTED:TYPE] */
 	GUARD_BLOCKED,		/* report->blocked_by says which */
+	GUARD_FAILED,		/* it could not be checked: refuse it */
 };
 
 /*
@@ -182,6 +183,8 @@ struct cJSON;
 enum guard_result guard_out_json_text(const struct guard_list *,
 		    struct cJSON *text, struct cJSON *holder,
 		    const char *reason_key, struct guard_report *);
+/* Is a whole answer strict JSON, no key twice, no NUL in a string? 0/-1 */
+int		 guard_out_strict(const char *, size_t);
 /* doc printed into *out unless res is GUARD_PASS; doc is freed. */
 enum guard_result guard_out_json_done(struct cJSON *doc, enum guard_result,
 		    char **out, size_t *outlen);

@@ -1,8 +1,12 @@
 /* Validating JSON scanner: one pass over a body, spans instead of a tree. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* qsort_r */
+#endif
 #include <sys/types.h>
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jscan.h"
@@ -289,22 +293,223 @@ jscan_match(const char *buf, size_t start, size_t end, int escaped,
 	return -1;
 }
 
+/* --- duplicate keys ------------------------------------------------------- */
+
+#define JSCAN_KEY_ESCAPED	UINT32_C(0x80000000)
+#define JSCAN_PAIRWISE_MAX	16	/* more keys than this: sort them */
+
+/* Reads a validated string's content unescaped, a byte at a time. */
+struct jscan_reader {
+	const unsigned char	*s;
+	size_t			 i;
+	size_t			 end;
+	unsigned char		 u[4];
+	size_t			 un;
+	size_t			 uk;
+};
+
+static size_t	jscan_unescape(const unsigned char *, size_t *, size_t,
+		    unsigned char[4]);
+
+static void
+jscan_reader_init(struct jscan_reader *r, const char *buf, size_t start,
+    size_t end)
+{
+	r->s = (const unsigned char *)buf;
+	r->i = start + 1;
+	r->end = end - 1;
+	r->un = r->uk = 0;
+}
+
+/* The next byte, or -1 at the end (or at an escape that is malformed). */
+static int
+jscan_reader_next(struct jscan_reader *r)
+{
+	if (r->uk < r->un)
+		return r->u[r->uk++];
+	if (r->i >= r->end)
+		return -1;
+	if (r->s[r->i] != '\\')
+		return r->s[r->i++];
+	if ((r->un = jscan_unescape(r->s, &r->i, r->end, r->u)) == 0)
+		return -1;
+	r->uk = 1;
+	return r->u[0];
+}
+
+/* Two keys of a validated buffer compared once unescaped, as memcmp. */
+static int
+jscan_key_cmp(const struct jscan_key *a, const struct jscan_key *b,
+    const char *buf)
+{
+	struct jscan_reader	ra, rb;
+	size_t			la = a->end - a->start, lb = b->end - b->start;
+	int			ca, cb, d;
+
+	if (((a->depth | b->depth) & JSCAN_KEY_ESCAPED) == 0) {
+		d = memcmp(buf + a->start, buf + b->start, la < lb ? la : lb);
+		return d != 0 ? d : (la > lb) - (la < lb);
+	}
+	jscan_reader_init(&ra, buf, a->start, a->end);
+	jscan_reader_init(&rb, buf, b->start, b->end);
+	do {
+		ca = jscan_reader_next(&ra);
+		cb = jscan_reader_next(&rb);
+	} while (ca == cb && ca != -1);
+	return ca - cb;
+}
+
+static int
+jscan_key_sort(const void *a, const void *b, void *buf)
+{
+	return jscan_key_cmp(a, b, buf);
+}
+
+static void *
+jscan_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t	 n = *cap > 0 ? *cap : 16;
+	void	*q;
+
+	while (n < need)
+		n *= 2;
+	if (n > SIZE_MAX / size || (q = realloc(p, n * size)) == NULL)
+		return NULL;
+	*cap = n;
+	return q;
+}
+
+void
+jscan_keys_free(struct jscan_keys *k)
+{
+	free(k->heap);
+	memset(k, 0, sizeof(*k));
+}
+
+static struct jscan_key *
+jscan_keys_array(struct jscan_keys *k)
+{
+	return k->heap != NULL ? k->heap : k->inline_keys;
+}
+
+/* Remember a key of the object at depth. Returns -1 out of memory. */
+static int
+jscan_keys_push(struct jscan_keys *k, size_t start, size_t end, int depth,
+    int escaped)
+{
+	struct jscan_key	*a, *grown;
+	size_t			 cap;
+
+	if (k->cap == 0)
+		k->cap = JSCAN_KEYS_INLINE;
+	if (k->n == k->cap) {
+		cap = k->cap;
+		if ((grown = jscan_grow(k->heap, &cap, k->n + 1,
+		    sizeof(*grown))) == NULL)
+			return -1;
+		if (k->heap == NULL)
+			memcpy(grown, k->inline_keys, sizeof(k->inline_keys));
+		k->heap = grown;
+		k->cap = cap;
+	}
+	a = jscan_keys_array(k);
+	a[k->n].start = start;
+	a[k->n].end = end;
+	a[k->n].depth = (uint32_t)depth | (escaped ? JSCAN_KEY_ESCAPED : 0);
+	k->n++;
+	return 0;
+}
+
+static int
+jscan_dup_fail(const char *buf, const struct jscan_key *key, char *err,
+    size_t errlen)
+{
+	const char	*name = buf + key->start + 1;
+	size_t		 n = key->end - key->start - 2;
+
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "duplicate key \"%.*s\"",
+		    (int)jscan_utf8_cut(name, n, 64), name);
+	return -1;
+}
+
+/*
+ * The object at depth closes: refuse a key it holds twice, and forget its
+ * keys. A few are compared pairwise; more are sorted (in place: they are
+ * forgotten next), so no input makes the check quadratic.
+ */
+static int
+jscan_keys_close(struct jscan_keys *k, const char *buf, int depth,
+    char *err, size_t errlen)
+{
+	struct jscan_key	*a = jscan_keys_array(k);
+	size_t			 b = k->n, cnt, i, j;
+
+	while (b > 0 && (a[b - 1].depth & ~JSCAN_KEY_ESCAPED) ==
+	    (uint32_t)depth)
+		b--;
+	cnt = k->n - b;
+	k->n = b;
+	a += b;
+	if (cnt <= JSCAN_PAIRWISE_MAX) {
+		for (i = 1; i < cnt; i++)
+			for (j = 0; j < i; j++)
+				if (jscan_key_cmp(&a[i], &a[j], buf) == 0)
+					return jscan_dup_fail(buf, &a[i], err,
+					    errlen);
+		return 0;
+	}
+	qsort_r(a, cnt, sizeof(*a), jscan_key_sort, (void *)buf);
+	for (i = 1; i < cnt; i++)
+		if (jscan_key_cmp(&a[i], &a[i - 1], buf) == 0)
+			return jscan_dup_fail(buf, &a[i], err, errlen);
+	return 0;
+}
+
+/* --- the walk ------------------------------------------------------------- */
+
+static inline int
+jscan_emit(int (*cb)(void *, const struct jscan_token *), void *arg,
+    enum jscan_step step, enum jscan_type type, size_t start, size_t end,
+    int depth, int escaped)
+{
+	struct jscan_token	t;
+
+	if (cb == NULL)
+		return 0;
+	t.step = step;
+	t.span.type = type;
+	t.span.start = start;
+	t.span.end = end;
+	t.span.present = 1;
+	t.depth = depth;
+	t.escaped = escaped;
+	return cb(arg, &t);
+}
+
 int
-jscan_object(const char *buf, size_t len, int max_depth,
-    struct jscan_want *want, size_t nwant, char *err, size_t errlen)
+jscan_walk(const char *buf, size_t len, int max_depth,
+    struct jscan_keys *dups, int (*cb)(void *, const struct jscan_token *),
+    void *arg, char *err, size_t errlen)
 {
 	const unsigned char	*s = (const unsigned char *)buf;
 	uint64_t		 arrays[JSCAN_DEPTH_MAX / 64];
+	size_t			 starts[JSCAN_DEPTH_MAX];
 	int			 depth = 0, escaped;
-	size_t			 i, k, kstart, vstart = 0;
-	ssize_t			 cur = -1;
+	size_t			 i, start;
+	enum jscan_type		 type;
 	const char		*what;
-	struct jscan_span	*out;
 
-	for (k = 0; k < nwant; k++)
-		want[k].out->present = 0;
 	if (max_depth > JSCAN_DEPTH_MAX)
 		max_depth = JSCAN_DEPTH_MAX;
+	if (dups != NULL) {
+		dups->n = 0;
+		if (len > UINT32_MAX) {
+			if (err != NULL && errlen > 0)
+				snprintf(err, errlen, "JSON body too large");
+			return -1;
+		}
+	}
 
 	i = jscan_skip_ws(s, 0, len);
 	if (i >= len)
@@ -319,8 +524,8 @@ value:
 	/* A value starts at s[i], whitespace already skipped. */
 	if (i >= len)
 		goto eof;
-	if (depth == 1)
-		vstart = i;
+	start = i;
+	escaped = 0;
 	switch (s[i]) {
 	case '{':
 	case '[':
@@ -330,53 +535,58 @@ value:
 			arrays[depth / 64] |= JSCAN_BIT(depth);
 		else
 			arrays[depth / 64] &= ~JSCAN_BIT(depth);
+		starts[depth] = i;
 		depth++;
+		if (jscan_emit(cb, arg, JSCAN_OPEN, jscan_type_of(s[i]), i, 0,
+		    depth, 0) == -1)
+			return -1;
 		i = jscan_skip_ws(s, i + 1, len);
 		if (i >= len)
 			goto eof;
 		if (JSCAN_IN_ARRAY(arrays, depth)) {
 			if (s[i] == ']') {
 				i++;
-				depth--;
-				goto after;
+				goto close;
 			}
 			goto value;
 		}
 		if (s[i] == '}') {
 			i++;
-			depth--;
-			goto after;
+			goto close;
 		}
 		goto key;
 	case '"':
-		escaped = 0;
 		if ((what = jscan_scan_string(s, len, &i, &escaped)) != NULL)
 			return jscan_fail(err, errlen, i, what);
-		goto after;
+		break;
 	case 't':
 		if (len - i < 4 || memcmp(s + i, "true", 4) != 0)
 			return jscan_fail(err, errlen, i, "invalid literal");
 		i += 4;
-		goto after;
+		break;
 	case 'f':
 		if (len - i < 5 || memcmp(s + i, "false", 5) != 0)
 			return jscan_fail(err, errlen, i, "invalid literal");
 		i += 5;
-		goto after;
+		break;
 	case 'n':
 		if (len - i < 4 || memcmp(s + i, "null", 4) != 0)
 			return jscan_fail(err, errlen, i, "invalid literal");
 		i += 4;
-		goto after;
+		break;
 	case '-':
 	case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
 		if ((what = jscan_scan_number(s, len, &i)) != NULL)
 			return jscan_fail(err, errlen, i, what);
-		goto after;
+		break;
 	default:
 		return jscan_fail(err, errlen, i, "expected value");
 	}
+	if (jscan_emit(cb, arg, JSCAN_VALUE, jscan_type_of(s[start]), start, i,
+	    depth, escaped) == -1)
+		return -1;
+	goto after;
 
 key:
 	/* An object member's key starts at s[i], whitespace already skipped. */
@@ -384,20 +594,19 @@ key:
 		goto eof;
 	if (s[i] != '"')
 		return jscan_fail(err, errlen, i, "expected string key");
-	kstart = i;
+	start = i;
 	escaped = 0;
 	if ((what = jscan_scan_string(s, len, &i, &escaped)) != NULL)
 		return jscan_fail(err, errlen, i, what);
-	if (depth == 1 && nwant > 0 &&
-	    (cur = jscan_match(buf, kstart, i, escaped, want, nwant)) >= 0) {
-		if (want[cur].out->present) {
-			if (err != NULL && errlen > 0)
-				snprintf(err, errlen, "duplicate key \"%s\"",
-				    want[cur].key);
-			return -1;
-		}
-		want[cur].out->present = 1;
+	if (dups != NULL && jscan_keys_push(dups, start, i, depth,
+	    escaped) == -1) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "out of memory checking the keys");
+		return -1;
 	}
+	if (jscan_emit(cb, arg, JSCAN_KEY, JSCAN_STRING, start, i, depth,
+	    escaped) == -1)
+		return -1;
 	i = jscan_skip_ws(s, i, len);
 	if (i >= len)
 		goto eof;
@@ -406,15 +615,19 @@ key:
 	i = jscan_skip_ws(s, i + 1, len);
 	goto value;
 
+close:
+	/* The container at depth ended just before s[i]. */
+	type = JSCAN_IN_ARRAY(arrays, depth) ? JSCAN_ARRAY : JSCAN_OBJECT;
+	if (dups != NULL && type == JSCAN_OBJECT &&
+	    jscan_keys_close(dups, buf, depth, err, errlen) == -1)
+		return -1;
+	if (jscan_emit(cb, arg, JSCAN_CLOSE, type, starts[depth - 1], i, depth,
+	    0) == -1)
+		return -1;
+	depth--;
+
 after:
 	/* A value ended just before s[i], inside the container at depth. */
-	if (depth == 1 && cur >= 0) {
-		out = want[cur].out;
-		out->type = jscan_type_of(s[vstart]);
-		out->start = vstart;
-		out->end = i;
-		cur = -1;
-	}
 	i = jscan_skip_ws(s, i, len);
 	if (depth == 0) {
 		if (i != len)
@@ -442,8 +655,7 @@ after:
 			    "expected ',' or '}'");
 	}
 	i++;
-	depth--;
-	goto after;
+	goto close;
 
 eof:
 	return jscan_fail(err, errlen, len, "unexpected end of input");
@@ -452,6 +664,70 @@ deep:
 		snprintf(err, errlen, "JSON nested deeper than %d levels",
 		    max_depth);
 	return -1;
+}
+
+/* jscan_object()'s walk: the wanted keys' values at top level. */
+struct jscan_fields {
+	const char		*buf;
+	struct jscan_want	*want;
+	size_t			 nwant;
+	ssize_t			 cur;
+	char			*err;
+	size_t			 errlen;
+};
+
+static int
+jscan_fields_step(void *arg, const struct jscan_token *t)
+{
+	struct jscan_fields	*f = arg;
+	struct jscan_span	*out;
+
+	if (t->step == JSCAN_KEY && t->depth == 1) {
+		f->cur = jscan_match(f->buf, t->span.start, t->span.end,
+		    t->escaped, f->want, f->nwant);
+		if (f->cur < 0)
+			return 0;
+		if (f->want[f->cur].out->present) {
+			if (f->err != NULL && f->errlen > 0)
+				snprintf(f->err, f->errlen,
+				    "duplicate key \"%s\"", f->want[f->cur].key);
+			return -1;
+		}
+		f->want[f->cur].out->present = 1;
+		return 0;
+	}
+	/* A top-level value: a scalar there, or what closes at depth 2. */
+	if (f->cur >= 0 && ((t->step == JSCAN_VALUE && t->depth == 1) ||
+	    (t->step == JSCAN_CLOSE && t->depth == 2))) {
+		out = f->want[f->cur].out;
+		out->type = t->span.type;
+		out->start = t->span.start;
+		out->end = t->span.end;
+		f->cur = -1;
+	}
+	return 0;
+}
+
+int
+jscan_object_strict(const char *buf, size_t len, int max_depth,
+    struct jscan_want *want, size_t nwant, struct jscan_keys *dups,
+    char *err, size_t errlen)
+{
+	struct jscan_fields	f = { buf, want, nwant, -1, err, errlen };
+	size_t			k;
+
+	for (k = 0; k < nwant; k++)
+		want[k].out->present = 0;
+	return jscan_walk(buf, len, max_depth, dups, nwant > 0 ?
+	    jscan_fields_step : NULL, &f, err, errlen);
+}
+
+int
+jscan_object(const char *buf, size_t len, int max_depth,
+    struct jscan_want *want, size_t nwant, char *err, size_t errlen)
+{
+	return jscan_object_strict(buf, len, max_depth, want, nwant, NULL, err,
+	    errlen);
 }
 
 /*
@@ -647,13 +923,18 @@ jscan_unescape(const unsigned char *s, size_t *i, size_t end,
 	return 4;
 }
 
-ssize_t
-jscan_string(const char *buf, const struct jscan_span *str, char *dst,
-    size_t dstlen)
+/*
+ * Unescape a string span into dst[0..dstlen - 1) and NUL-terminate it:
+ * whole, or with cut as much as fits in whole characters. Returns the
+ * length, or -1 if it is not a string or (without cut) does not fit.
+ */
+static ssize_t
+jscan_unescape_span(const char *buf, const struct jscan_span *str,
+    char *dst, size_t dstlen, int cut)
 {
 	const unsigned char	*s = (const unsigned char *)buf;
 	unsigned char		 u[4];
-	size_t			 i, end, n = 0, k, run;
+	size_t			 i, end, n = 0, k, run, take;
 
 	if (str->type != JSCAN_STRING || str->end < str->start + 2 ||
 	    dstlen == 0)
@@ -663,21 +944,36 @@ jscan_string(const char *buf, const struct jscan_span *str, char *dst,
 		if (s[i] != '\\') {
 			for (run = i; run < end && s[run] != '\\'; run++)
 				;
-			if (run - i >= dstlen - n)
+			take = jscan_utf8_cut((const char *)s + i, run - i,
+			    dstlen - 1 - n);
+			if (take < run - i && !cut)
 				return -1;
-			memcpy(dst + n, s + i, run - i);
-			n += run - i;
+			memcpy(dst + n, s + i, take);
+			n += take;
+			if (take < run - i)
+				break;
 			i = run;
 			continue;
 		}
-		if ((k = jscan_unescape(s, &i, end, u)) == 0 ||
-		    k >= dstlen - n)
+		if ((k = jscan_unescape(s, &i, end, u)) == 0)
 			return -1;
+		if (k > dstlen - 1 - n) {
+			if (!cut)
+				return -1;
+			break;
+		}
 		memcpy(dst + n, u, k);
 		n += k;
 	}
 	dst[n] = '\0';
 	return n;
+}
+
+ssize_t
+jscan_string(const char *buf, const struct jscan_span *str, char *dst,
+    size_t dstlen)
+{
+	return jscan_unescape_span(buf, str, dst, dstlen, 0);
 }
 
 int
@@ -710,10 +1006,26 @@ jscan_string_eq(const char *buf, const struct jscan_span *str,
 int
 jscan_int64(const char *buf, const struct jscan_span *num, int64_t *v)
 {
+	size_t	i;
+
+	/* Plain digits only: no fraction, no exponent. */
+	if (num->type != JSCAN_NUMBER || num->end <= num->start)
+		return -1;
+	for (i = num->start + (buf[num->start] == '-'); i < num->end; i++)
+		if (!jscan_is_digit(buf[i]))
+			return -1;
+	return jscan_integer(buf, num, v) == 0 ? 0 : -1;
+}
+
+int
+jscan_integer(const char *buf, const struct jscan_span *num, int64_t *v)
+{
 	const unsigned char	*s = (const unsigned char *)buf;
-	size_t			 i = num->start;
+	size_t			 i = num->start, k = 0, intlen, mend;
+	size_t			 first = SIZE_MAX, last = 0, sig;
+	int64_t			 exp = 0, e;
 	uint64_t		 acc = 0, limit = INT64_MAX;
-	int			 neg = 0;
+	int			 neg = 0, eneg = 0;
 
 	if (num->type != JSCAN_NUMBER || num->end <= num->start)
 		return -1;
@@ -722,20 +1034,93 @@ jscan_int64(const char *buf, const struct jscan_span *num, int64_t *v)
 		limit = (uint64_t)INT64_MAX + 1;
 		i++;
 	}
-	if (i >= num->end)
+	/* The mantissa's digits, the fraction's after the integer's. */
+	for (mend = i; mend < num->end && s[mend] != 'e' && s[mend] != 'E';
+	    mend++)
+		;
+	for (intlen = 0; i + intlen < mend && jscan_is_digit(s[i + intlen]);
+	    intlen++)
+		;
+	if (intlen == 0)
 		return -1;
-	for (; i < num->end; i++) {
+	for (; i < mend; i++) {
+		if (s[i] == '.')
+			continue;
 		if (!jscan_is_digit(s[i]))
 			return -1;
-		if (acc > (limit - (s[i] - '0')) / 10)
-			return -1;
-		acc = acc * 10 + (s[i] - '0');
+		if (s[i] != '0') {
+			if (first == SIZE_MAX)
+				first = k;
+			last = k;
+		}
+		k++;
 	}
+	if (i < num->end) {
+		i++;
+		if (i < num->end && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		if (i >= num->end)
+			return -1;
+		for (; i < num->end; i++) {
+			if (!jscan_is_digit(s[i]))
+				return -1;
+			if (exp < INT64_C(1000000000000000))
+				exp = exp * 10 + (s[i] - '0');
+		}
+		if (eneg)
+			exp = -exp;
+	}
+	if (first == SIZE_MAX) {
+		*v = 0;
+		return 0;
+	}
+	/* digits[first..last] times 10^e, with no trailing zero left. */
+	e = exp + (int64_t)intlen - 1 - (int64_t)last;
+	if (e < 0)
+		return JSCAN_NOT_INTEGER;
+	sig = last - first + 1;
+	if (sig > 19 || e > 19 - (int64_t)sig)
+		return JSCAN_OUT_OF_RANGE;
+	for (i = num->start + neg, k = 0; k <= last; i++) {
+		if (s[i] == '.')
+			continue;
+		if (k >= first)
+			acc = acc * 10 + (s[i] - '0');
+		k++;
+	}
+	for (; e > 0; e--) {
+		if (acc > limit / 10)
+			return JSCAN_OUT_OF_RANGE;
+		acc *= 10;
+	}
+	if (acc > limit)
+		return JSCAN_OUT_OF_RANGE;
 	if (neg)
 		*v = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
 	else
 		*v = acc;
 	return 0;
+}
+
+size_t
+jscan_utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t	n, k;
+
+	if (len <= max)
+		return len;
+	/* A character is at most four bytes: three to step back over. */
+	for (n = max, k = 0; k < 3 && n > 0 &&
+	    ((unsigned char)s[n] & 0xc0) == 0x80; k++)
+		n--;
+	return n;
+}
+
+ssize_t
+jscan_string_cut(const char *buf, const struct jscan_span *str, char *dst,
+    size_t dstlen)
+{
+	return jscan_unescape_span(buf, str, dst, dstlen, 1);
 }
 
 static inline void

@@ -35,6 +35,69 @@ struct jscan_span {
 	int		 present;
 };
 
+/*
+ * What jscan_walk() tells its callback, in document order: each object
+ * member's key, each scalar value, and each object or array as it opens
+ * and closes.
+ */
+enum jscan_step {
+	JSCAN_KEY,		/* span: the key, a string */
+	JSCAN_VALUE,		/* span: a string, number, true, false or null */
+	JSCAN_OPEN,		/* span.start: its '{' or '['; span.end is 0 */
+	JSCAN_CLOSE,		/* span: the whole object or array */
+};
+
+/*
+ * One step. depth is that of the container holding a key or value (the
+ * members of the outermost object are at depth 1), or that of the object
+ * or array itself when it opens or closes (the outermost one is 1).
+ * escaped: the string (key or value) holds a backslash.
+ */
+struct jscan_token {
+	enum jscan_step		 step;
+	struct jscan_span	 span;
+	int			 depth;
+	int			 escaped;
+};
+
+/*
+ * Scratch for jscan_walk()'s duplicate keys: the keys of the objects still
+ * open. Zero it before first use; reuse it from walk to walk (it keeps its
+ * memory); free what it grew with jscan_keys_free(). Holds
+ * JSCAN_KEYS_INLINE keys without allocating.
+ */
+#define JSCAN_KEYS_INLINE	32
+struct jscan_key {
+	uint32_t		 start;		/* the key's span, quotes in */
+	uint32_t		 end;
+	uint32_t		 depth;		/* of its object; top bit: escaped */
+};
+struct jscan_keys {
+	struct jscan_key	*heap;		/* NULL: inline holds them */
+	size_t			 n;
+	size_t			 cap;
+	struct jscan_key	 inline_keys[JSCAN_KEYS_INLINE];
+};
+void	jscan_keys_free(struct jscan_keys *);	/* leaves it zeroed */
+
+/*
+ * Validate buf[0..len) as jscan_object() does (one JSON object, RFC 8259,
+ * at most max_depth deep, valid UTF-8 and escapes) and call cb with each
+ * step, in order. With dups, a key that appears twice in one object, at
+ * any depth, is an error (keys compared after unescaping, so "a" and
+ * "\u0061" are the same key). The check sorts the keys of a large object,
+ * so its time is O(n log n) in them, never quadratic, and its memory 12
+ * bytes a key of the objects open at once. Duplicates
+ * are found when their object closes: the callback may have seen both.
+ * cb may be NULL. A callback that returns -1 stops the walk: jscan_walk()
+ * then returns -1 and leaves err alone. Returns 0, or -1 with a message
+ * in err as jscan_object() does, or "duplicate key \"k\"". No recursion;
+ * allocates only what dups grows to.
+ */
+int	jscan_walk(const char *buf, size_t len, int max_depth,
+	    struct jscan_keys *dups, int (*cb)(void *, const struct jscan_token *),
+	    void *arg, char *err, size_t errlen);
+
 /* A top-level key to look for; key is NUL-terminated UTF-8. */
 struct jscan_want {
 	const char		*key;
@@ -52,13 +115,22 @@ struct jscan_want {
  * "model" cannot be smuggled past us to an upstream that takes the last one.
  * Other keys, and duplicates below the top level, pass unchecked.
  *
- * Single pass, no allocation, no recursion; never reads outside buf[0..len).
+ * Single pass (jscan_walk() without dups), no allocation, no recursion;
+ * never reads outside buf[0..len).
  * Every want[i].out->present is reset first. Returns 0, or -1 with a short
  * message in err (byte offsets are 0-based), e.g. "invalid JSON at byte 17:
  * expected ':'" or "duplicate key \"model\"". err may be NULL.
  */
 int	jscan_object(const char *buf, size_t len, int max_depth,
 	    struct jscan_want *want, size_t nwant, char *err, size_t errlen);
+
+/*
+ * jscan_object() that also refuses a key twice in any object, at any
+ * depth, as jscan_walk() does with dups (its scratch).
+ */
+int	jscan_object_strict(const char *buf, size_t len, int max_depth,
+	    struct jscan_want *want, size_t nwant, struct jscan_keys *dups,
+	    char *err, size_t errlen);
 
 /*
  * Iterate the elements of an array span from a buffer jscan_object()
@@ -98,6 +170,33 @@ int	jscan_string_eq(const char *buf, const struct jscan_span *s,
  * int64_t range into *v. Returns 0, or -1 if it is not such a number.
  */
 int	jscan_int64(const char *buf, const struct jscan_span *s, int64_t *v);
+
+/*
+ * Parse any JSON number span ("1e6", "1000000.0", "1E+6", "-0") whose
+ * value is an integer within int64_t range into *v, exactly (no floating
+ * point). Returns 0; JSCAN_NOT_INTEGER if the value has a fraction;
+ * JSCAN_OUT_OF_RANGE if it is an integer beyond int64_t; -1 if the span is
+ * not a number.
+ */
+#define JSCAN_NOT_INTEGER	-2
+#define JSCAN_OUT_OF_RANGE	-3
+int	jscan_integer(const char *buf, const struct jscan_span *s, int64_t *v);
+
+/*
+ * Unescape as much of a string span (from a validated buffer) as fits in
+ * dst[0..dstlen - 1) as whole UTF-8 characters, and NUL-terminate it.
+ * Returns the length written (which may hold NUL bytes), or -1 if the
+ * span is not a string or dstlen is 0.
+ */
+ssize_t	jscan_string_cut(const char *buf, const struct jscan_span *s,
+	    char *dst, size_t dstlen);
+
+/*
+ * The length of the longest prefix of s[0..len) that is at most max bytes
+ * and does not end inside a UTF-8 sequence: s[0..result) can be kept
+ * without cutting a character in two.
+ */
+size_t	jscan_utf8_cut(const char *s, size_t len, size_t max);
 
 /*
  * Write src[0..len) as a JSON string literal, quotes included, into dst:

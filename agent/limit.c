@@ -101,8 +101,9 @@ limit_period_start(int period, int64_t now, int64_t *next)
 
 /*
  * What a request may cost at most, reserved against a budget: the prompt
- * (about four bytes a token) at the input price, and the answer's cap
- * (max_tokens as sent, else LIMIT_DEFAULT_OUTPUT) at the output price.
+ * (about four bytes a token) at the input price, and the answer's cap at
+ * the output price: max_output, the cap the backend is sent, or
+ * LIMIT_DEFAULT_OUTPUT when it is sent none (max_output < 0).
  */
 int64_t
 limit_estimate(const struct reg_model *m, size_t prompt_bytes,
@@ -111,7 +112,7 @@ limit_estimate(const struct reg_model *m, size_t prompt_bytes,
 	int64_t	tokens[2], prices[2];
 
 	tokens[0] = meter_estimate(prompt_bytes);
-	tokens[1] = max_output > 0 ? max_output : LIMIT_DEFAULT_OUTPUT;
+	tokens[1] = max_output >= 0 ? max_output : LIMIT_DEFAULT_OUTPUT;
 	prices[0] = m->price_input;
 	prices[1] = m->price_output;
 	return money_tokens_cost(tokens, prices, 2);

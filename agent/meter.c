@@ -1,8 +1,9 @@
 /*
- * Token accounting for one request: the backend's usage from an answer or
- * a stream's events, and what the estimate falls back on when it gives
- * none (about four bytes of text a token): the prompt's text and the
- * answer text actually delivered.
+ * Token accounting for one request, on its worker thread: the backend's
+ * usage from an answer or a stream's events, and what the estimate falls
+ * back on when it gives none (about four bytes of text a token): the
+ * answer text actually delivered (the prompt's is request_scan()'s).
+ * The answer text kept for a trace is bounded in bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +68,14 @@ meter_take_usage(struct meter *m, const char *buf,
 		m->cached_tokens = m->prompt_tokens;
 }
 
-/* Count (and keep, when logging content) one piece of answer text. */
+/*
+ * Count (and keep, when logging content) one piece of answer text: at
+ * most METER_MAX_TEXT bytes are kept in all, cut between characters.
+ */
 static void
 meter_text(struct meter *m, const char *buf, const struct jscan_span *s)
 {
-	size_t	len;
+	size_t	len, room;
 	ssize_t	n;
 
 	if (s->type != JSCAN_STRING)
@@ -80,12 +84,23 @@ meter_text(struct meter *m, const char *buf, const struct jscan_span *s)
 	m->content_bytes += len;
 	if (!m->keep_text || m->text_len >= METER_MAX_TEXT)
 		return;
-	if (m->text_len + len + 1 > m->text_cap) {
-		m->text_cap = m->text_len + len + 1 + 256;
+	/*
+	 * Unescaped, a piece is never longer than its span. One that may not
+	 * fit is the last kept, so what is kept is a prefix of the answer.
+	 */
+	room = METER_MAX_TEXT - m->text_len;
+	if (len <= room)
+		room = len;
+	else
+		m->keep_text = 0;
+	if (m->text_len + room + 1 > m->text_cap) {
+		m->text_cap = m->text_len + room + 1 + 256;
+		if (m->text_cap > METER_MAX_TEXT + 1)
+			m->text_cap = METER_MAX_TEXT + 1;
 		m->text = xreallocarray(m->text, 1, m->text_cap);
 	}
-	if ((n = jscan_string(buf, s, m->text + m->text_len,
-	    m->text_cap - m->text_len)) > 0)
+	if ((n = jscan_string_cut(buf, s, m->text + m->text_len,
+	    room + 1)) > 0)
 		m->text_len += strnlen(m->text + m->text_len, (size_t)n);
 }
 
@@ -225,59 +240,6 @@ meter_event(struct meter *m, const char *event, size_t len)
 	return rc;
 }
 
-/* Bytes of text in a string, or in the strings of an array of them. */
-static size_t
-meter_strings(const char *buf, const struct jscan_span *s)
-{
-	struct jscan_span	 e;
-	size_t			 cursor = 0, n = 0;
-
-	if (s->type == JSCAN_STRING)
-		return s->end - s->start - 2;
-	if (s->type != JSCAN_ARRAY)
-		return 0;
-	while (jscan_array_next(buf, s, &cursor, &e))
-		if (e.type == JSCAN_STRING)
-			n += e.end - e.start - 2;
-	return n;
-}
-
-/*
- * The prompt's text in bytes, for the estimate: messages' content (a
- * string, or parts with text), a completion's prompt, an embedding's input.
- */
-size_t
-meter_prompt_bytes(const char *body, const struct jscan_span *messages,
-    const struct jscan_span *prompt, const struct jscan_span *input)
-{
-	struct jscan_span	 msg, content, part, text;
-	size_t			 cursor = 0, pc, n = 0;
-
-	if (prompt->present)
-		n += meter_strings(body, prompt);
-	if (input->present)
-		n += meter_strings(body, input);
-	if (!messages->present || messages->type != JSCAN_ARRAY)
-		return n;
-	while (jscan_array_next(body, messages, &cursor, &msg)) {
-		if (msg.type != JSCAN_OBJECT ||
-		    !jscan_object_get(body, &msg, "content", &content))
-			continue;
-		if (content.type == JSCAN_STRING) {
-			n += content.end - content.start - 2;
-			continue;
-		}
-		pc = 0;
-		while (content.type == JSCAN_ARRAY &&
-		    jscan_array_next(body, &content, &pc, &part))
-			if (part.type == JSCAN_OBJECT &&
-			    jscan_object_get(body, &part, "text", &text) &&
-			    text.type == JSCAN_STRING)
-				n += text.end - text.start - 2;
-	}
-	return n;
-}
-
 /* A count of Ollama's, or 0. */
 static int64_t
 meter_count(const char *buf, const struct jscan_span *v)
@@ -300,7 +262,7 @@ meter_ollama(struct meter *m, const char *buf, size_t len,
 {
 	struct ollama_obj	o;
 
-	if (ollama_scan(buf, len, route, &o) == -1)
+	if (ollama_scan(buf, len, route, &o, NULL) == -1)
 		return;
 	if (o.text.present)
 		meter_text(m, buf, &o.text);

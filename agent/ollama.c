@@ -93,12 +93,14 @@ ollama_error_reply(struct http_request *r, enum api_error e,
 
 /*
  * One Ollama object (a whole answer or a stream line): its text span
- * (message.content for chat, response for generate), whether it is the
- * last ("done": true), and its counts. Returns -1 if it is not an object.
+ * (message.content for chat, response for generate, of any type), whether
+ * a chat's message is no object, whether it is the last ("done": true),
+ * and its counts. With dups, a key twice in any object is refused.
+ * Returns -1 if it is not such an object.
  */
 int
 ollama_scan(const char *buf, size_t len, enum route_kind route,
-    struct ollama_obj *o)
+    struct ollama_obj *o, struct jscan_keys *dups)
 {
 	struct jscan_span	 message, response, done;
 	struct jscan_want	 want[] = {
@@ -110,17 +112,16 @@ ollama_scan(const char *buf, size_t len, enum route_kind route,
 	};
 
 	memset(&o->text, 0, sizeof(o->text));
-	o->done = 0;
-	if (jscan_object(buf, len, OLLAMA_MAX_DEPTH, want,
-	    sizeof(want) / sizeof(want[0]), NULL, 0) == -1)
+	o->done = o->odd = 0;
+	if (jscan_object_strict(buf, len, OLLAMA_MAX_DEPTH, want,
+	    sizeof(want) / sizeof(want[0]), dups, NULL, 0) == -1)
 		return -1;
 	o->done = done.present && done.type == JSCAN_TRUE;
-	if (route == ROUTE_COMPLETIONS) {
-		if (response.present && response.type == JSCAN_STRING)
-			o->text = response;
-	} else if (message.present && message.type == JSCAN_OBJECT &&
-	    jscan_object_get(buf, &message, "content", &o->text) &&
-	    o->text.type != JSCAN_STRING)
-		o->text.present = 0;
+	if (route == ROUTE_COMPLETIONS)
+		o->text = response;
+	else if (message.present && message.type != JSCAN_OBJECT)
+		o->odd = 1;
+	else if (message.present)
+		jscan_object_get(buf, &message, "content", &o->text);
 	return 0;
 }

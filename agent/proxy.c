@@ -20,7 +20,6 @@
 #include "sse.h"
 #include "xmalloc.h"
 
-#define PROXY_MAX_DEPTH		64
 #define PROXY_MAX_RESPONSE	(64 * 1024 * 1024)
 #define PROXY_MAX_ERROR_BODY	(64 * 1024)	/* of a backend's error */
 #define PROXY_MAX_EVENT		(4 * 1024 * 1024)
@@ -56,6 +55,7 @@ struct proxy_call {
 	int64_t				 start_ms;	/* monotonic */
 	struct meter			 meter;
 	int				 forwarded;	/* sent upstream */
+	size_t				 prompt_bytes;	/* text it sent */
 	int				 strip_usage;	/* usage we asked for */
 	struct limit_ticket		 limit;		/* rate limit / budget */
 	/*
@@ -90,27 +90,6 @@ proxy_mono_ms(void)
 }
 
 /*
- * The prompt's text in bytes, for an estimate, from the body sent upstream
- * (the client's, with the model's system prompt if one was added): read
- * only when an estimate is needed.
- */
-static size_t
-proxy_prompt_bytes(struct proxy_call *call)
-{
-	struct jscan_span	 messages, prompt, input;
-	struct jscan_want	 want[] = {
-		{ "messages", &messages },
-		{ "prompt", &prompt },
-		{ "input", &input },
-	};
-
-	if (call->body == NULL || jscan_object(call->body, call->body_len,
-	    PROXY_MAX_DEPTH, want, 3, NULL, 0) == -1)
-		return 0;
-	return meter_prompt_bytes(call->body, &messages, &prompt, &input);
-}
-
-/*
  * Tokens and cost of a finished call: the backend's usage, else an
  * estimate from the prompt and the answer text delivered, for any call
  * that reached the backend and got an answer (or part of one). Cost is
@@ -130,7 +109,7 @@ proxy_trace_tokens(struct proxy_call *call, struct trace *t)
 	} else if (call->forwarded && (t->status < 400 ||
 	    mt->content_bytes > 0)) {
 		t->estimated = 1;
-		t->prompt_tokens = meter_estimate(proxy_prompt_bytes(call));
+		t->prompt_tokens = meter_estimate(call->prompt_bytes);
 		t->completion_tokens = meter_estimate(mt->content_bytes);
 	}
 	tokens[0] = t->prompt_tokens - t->cached_tokens;
@@ -593,6 +572,11 @@ proxy_reply_answer(struct proxy_call *call)
 	case GUARD_BLOCKED:
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
 		break;
+	case GUARD_FAILED:
+		/* An answer the guardrails cannot read is not delivered. */
+		proxy_reject(call, TRACE_STEP_OUTPUT_GUARDRAIL,
+		    API_UPSTREAM_ERROR, NULL, GUARD_UNCHECKED);
+		return;
 	default:
 		break;
 	}
@@ -734,28 +718,24 @@ static const struct upstream_cb proxy_upstream_cb = {
 
 /*
  * 6. rate limit / budget, on the body as it goes upstream: a budget
- * reserves what the request may cost at most. Returns -1 when refused.
+ * reserves what the request may cost at most, for the prompt and the
+ * output cap the backend is sent. Returns -1 when refused.
  */
 static int
 proxy_limit(struct proxy_call *call, const struct reg_token *t,
-    const struct rewrite_fields *f, const char *body)
+    const struct request *rq)
 {
-	const struct jscan_span	*max = f->max_completion_tokens.present ?
-				    &f->max_completion_tokens : &f->max_tokens;
 	enum api_error		 e = API_RATE_LIMIT_EXCEEDED;
 	char			 msg[2048], hdr[64];
-	int64_t			 estimate = 0, cap = call->model->max_tokens;
+	int64_t			 estimate = 0;
 	int			 retry;
 	size_t			 n;
 
 	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
 		return 0;
-	if (t->budget != 0) {
-		if (max->present && jscan_int64(body, max, &cap) == -1)
-			cap = 0;
-		estimate = limit_estimate(call->model,
-		    proxy_prompt_bytes(call), cap);
-	}
+	if (t->budget != 0)
+		estimate = limit_estimate(call->model, rq->prompt_bytes,
+		    rq->max_output);
 	switch (limit_acquire(t, trace_now_ms(), estimate, &call->limit,
 	    &retry)) {
 	case LIMIT_OK:
@@ -779,40 +759,34 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 	return -1;
 }
 
+/*
+ * From the body to the backend: the one scan of the request, the model,
+ * the input guardrails, the rewrite and the limits, all on what that scan
+ * found (and on the redacted body, when a guardrail changed it).
+ */
 static void
 proxy_inference(struct proxy_call *call, const struct reg_domain *d,
     const struct reg_token *t)
 {
 	struct http_request	*r = call->req;
-	struct rewrite_fields	 f;
-	struct jscan_span	 stream, usage_opt;
-	struct jscan_want	 want[] = {
-		{ "model", &f.model },
-		{ "stream", &stream },
-		{ "temperature", &f.temperature },
-		{ "max_tokens", &f.max_tokens },
-		{ "max_completion_tokens", &f.max_completion_tokens },
-		{ "messages", &f.messages },
-		{ "stream_options", &f.stream_options },
-		{ "options", &f.options },
-		{ "system", &f.system },
-	};
+	struct request		 rq;
 	struct trace		*tr = call->trace;
 	const struct reg_model	*m;
-	const char		*url, *body = r->body;
+	const char		*url;
 	char			 err[256], key[256], *guarded = NULL;
-	size_t			 len = r->body_len;
+	size_t			 len;
 	ssize_t			 klen;
 	int			 client_usage;
 
-	if (jscan_object(r->body, r->body_len, PROXY_MAX_DEPTH, want,
-	    sizeof(want) / sizeof(want[0]), err, sizeof(err)) == -1) {
+	memset(&rq, 0, sizeof(rq));
+	if (request_scan(&rq, r->body, r->body_len, call->ollama, err,
+	    sizeof(err)) == -1) {
 		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
-		    NULL, "%s", err);
+		    rq.param, "%s", err);
 		goto done;
 	}
-	if (!f.model.present || f.model.type != JSCAN_STRING ||
-	    (klen = jscan_string(r->body, &f.model, key, sizeof(key))) <= 0) {
+	if (!rq.model.present || rq.model.type != JSCAN_STRING ||
+	    (klen = jscan_string(rq.body, &rq.model, key, sizeof(key))) <= 0) {
 		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
 		    "model", "'model' must be a model key (a non-empty"
 		    " string)");
@@ -854,8 +828,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    NULL, "The model's provider is failing its health checks.");
 		goto done;
 	}
-	if (stream.present && stream.type != JSCAN_TRUE &&
-	    stream.type != JSCAN_FALSE && stream.type != JSCAN_NULL) {
+	if (rq.stream.present && rq.stream.type != JSCAN_TRUE &&
+	    rq.stream.type != JSCAN_FALSE && rq.stream.type != JSCAN_NULL) {
 		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
 		    "stream", "'stream' must be a boolean");
 		goto done;
@@ -864,57 +838,50 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	/* Ollama streams unless told "stream": false; embed never does. */
 	if (call->ollama)
 		call->stream = call->route != ROUTE_EMBEDDINGS &&
-		    !(stream.present && stream.type == JSCAN_FALSE);
+		    !(rq.stream.present && rq.stream.type == JSCAN_FALSE);
 	else
-		call->stream = stream.present && stream.type == JSCAN_TRUE;
+		call->stream = rq.stream.present && rq.stream.type == JSCAN_TRUE;
 	tr->stream = call->stream;
 
 	/* 5. input guardrails: nothing blocked reaches the backend. */
-	switch (guard_input(m, r->body, r->body_len, &guarded, &len,
-	    &call->guards)) {
+	switch (guard_input(m, &rq, &guarded, &len, &call->guards)) {
 	case GUARD_BLOCKED:
 		proxy_reject(call, TRACE_STEP_INPUT_GUARDRAIL,
 		    API_GUARDRAIL_VIOLATION, NULL, "The request was blocked by"
 		    " guardrail '%s'.", call->guards.blocked_by);
 		goto done;
-	case GUARD_REDACTED:
-		/* Spans moved: find the fields again in the redacted body. */
-		body = guarded;
-		if (jscan_object(body, len, PROXY_MAX_DEPTH, want,
-		    sizeof(want) / sizeof(want[0]), err, sizeof(err)) == -1) {
-			log_warnx("%s: redacted body: %s", __func__, err);
-			proxy_reject(call, TRACE_STEP_INPUT_GUARDRAIL,
-			    API_INVALID_REQUEST, NULL, "%s", err);
-			goto done;
-		}
-		break;
+	case GUARD_FAILED:
+		proxy_reject(call, TRACE_STEP_INPUT_GUARDRAIL,
+		    API_GUARDRAIL_VIOLATION, NULL, "%s", rq.token_ids ?
+		    "The model's input guardrails cannot read token ids; send"
+		    " the prompt as text." : "The request could not be checked"
+		    " by the model's input guardrails.");
+		goto done;
 	default:
-		len = r->body_len;
-		break;
+		break;	/* rq now describes the body to send, redacted or not */
 	}
 	/* What a domain that logs content keeps is what the model saw. */
 	meter_init(&call->meter, d->log_content);
 	if (d->log_content)
-		tr->prompt_text = xstrndup(body, len > PROXY_MAX_PROMPT_TEXT ?
-		    PROXY_MAX_PROMPT_TEXT : len);
+		tr->prompt_text = xstrndup(rq.body, jscan_utf8_cut(rq.body,
+		    rq.len, PROXY_MAX_PROMPT_TEXT));
 	/* Streams end with their usage; what the client did not ask for, it does not see. */
-	client_usage = f.stream_options.present &&
-	    f.stream_options.type == JSCAN_OBJECT &&
-	    jscan_object_get(body, &f.stream_options, "include_usage",
-	    &usage_opt) && usage_opt.type == JSCAN_TRUE;
+	client_usage = rq.stream_options.type == JSCAN_OBJECT &&
+	    rq.include_usage.present && rq.include_usage.type == JSCAN_TRUE;
 	call->strip_usage = !call->ollama && call->stream &&
 	    call->route != ROUTE_EMBEDDINGS && !client_usage;
 	if (call->ollama)
-		call->body = rewrite_ollama(body, len, &f, m, call->route,
+		call->body = rewrite_ollama(&rq, m, call->route,
 		    &call->body_len);
 	else
-		call->body = rewrite_body(body, len, &f, m, call->route,
+		call->body = rewrite_body(&rq, m, call->route,
 		    call->strip_usage, &call->body_len);
-	if (proxy_limit(call, t, &f, body) == -1)
+	call->prompt_bytes = rq.prompt_bytes;
+	if (proxy_limit(call, t, &rq) == -1)
 		goto done;
 	call->forwarded = 1;
 	free(guarded);
-	guarded = NULL;
+	request_clear(&rq);
 
 	if (call->ollama)
 		url = m->url_ollama[call->route == ROUTE_CHAT ? 0 :
@@ -932,6 +899,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	return;
 done:
 	free(guarded);
+	request_clear(&rq);
 	proxy_call_free(call);
 }
 

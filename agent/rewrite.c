@@ -1,8 +1,9 @@
 /*
  * The upstream body: the client's bytes with the model key replaced by the
  * upstream model id and the model's defaults added where the request leaves
- * them out. Nothing else is re-serialised, so what the client sent reaches
- * the backend byte for byte.
+ * them out, at the places request_scan() found (worker threads). Nothing
+ * else is re-serialised, so what the client sent reaches the backend byte
+ * for byte.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,32 +11,6 @@
 
 #include "agent.h"
 #include "xmalloc.h"
-
-struct rewrite_splice {
-	size_t		 at;	/* where, in the client's body */
-	size_t		 cut;	/* client bytes replaced */
-	const char	*ins;
-	size_t		 ins_len;
-};
-
-/* Does the messages array already hold a system (or developer) message? */
-static int
-rewrite_has_system(const char *body, const struct jscan_span *messages)
-{
-	struct jscan_span	 msg, role;
-	size_t			 cursor = 0;
-
-	while (jscan_array_next(body, messages, &cursor, &msg)) {
-		if (msg.type != JSCAN_OBJECT ||
-		    !jscan_object_get(body, &msg, "role", &role) ||
-		    role.type != JSCAN_STRING)
-			continue;
-		if (jscan_string_eq(body, &role, "system", 6) ||
-		    jscan_string_eq(body, &role, "developer", 9))
-			return 1;
-	}
-	return 0;
-}
 
 /* Is the array or object span empty, only whitespace inside? */
 static int
@@ -55,13 +30,13 @@ rewrite_empty(const char *body, const struct jscan_span *s)
  * splice, or adds to defaults (at the body's opening brace) when absent.
  */
 static int
-rewrite_usage(const char *body, const struct jscan_span *so,
-    struct rewrite_splice *sp, char *defaults, size_t dlen, int *dn)
+rewrite_usage(const struct request *rq, struct request_splice *sp,
+    char *defaults, size_t dlen, int *dn)
 {
 	static const char	 member[] = "\"include_usage\":true";
 	static const char	 member_comma[] = "\"include_usage\":true,";
 	static const char	 object[] = "{\"include_usage\":true}";
-	struct jscan_span	 v;
+	const struct jscan_span	*so = &rq->stream_options, *v = &rq->include_usage;
 
 	if (!so->present) {
 		*dn += snprintf(defaults + *dn, dlen - *dn,
@@ -69,55 +44,22 @@ rewrite_usage(const char *body, const struct jscan_span *so,
 		return 0;
 	}
 	if (so->type != JSCAN_OBJECT) {
-		*sp = (struct rewrite_splice){ so->start, so->end - so->start,
+		*sp = (struct request_splice){ so->start, so->end - so->start,
 		    object, sizeof(object) - 1 };
 		return 1;
 	}
-	if (jscan_object_get(body, so, "include_usage", &v)) {
-		*sp = (struct rewrite_splice){ v.start, v.end - v.start,
+	if (v->present) {
+		*sp = (struct request_splice){ v->start, v->end - v->start,
 		    "true", 4 };
 		return 1;
 	}
-	if (rewrite_empty(body, so))
-		*sp = (struct rewrite_splice){ so->start + 1, 0, member,
+	if (rewrite_empty(rq->body, so))
+		*sp = (struct request_splice){ so->start + 1, 0, member,
 		    sizeof(member) - 1 };
 	else
-		*sp = (struct rewrite_splice){ so->start + 1, 0, member_comma,
+		*sp = (struct request_splice){ so->start + 1, 0, member_comma,
 		    sizeof(member_comma) - 1 };
 	return 1;
-}
-
-/* Apply splices in body order: clients put fields in any order. */
-static char *
-rewrite_apply(const char *body, size_t len, struct rewrite_splice *sp,
-    size_t n, size_t *out_len)
-{
-	char	*out;
-	size_t	 i, total, pos;
-
-	for (i = 1; i < n; i++) {
-		struct rewrite_splice	 tmp = sp[i];
-		size_t			 j;
-
-		for (j = i; j > 0 && sp[j - 1].at > tmp.at; j--)
-			sp[j] = sp[j - 1];
-		sp[j] = tmp;
-	}
-	for (total = len, i = 0; i < n; i++)
-		total += sp[i].ins_len - sp[i].cut;
-	out = xmalloc(total + 1);
-	for (pos = 0, total = 0, i = 0; i < n; i++) {
-		memcpy(out + total, body + pos, sp[i].at - pos);
-		total += sp[i].at - pos;
-		memcpy(out + total, sp[i].ins, sp[i].ins_len);
-		total += sp[i].ins_len;
-		pos = sp[i].at + sp[i].cut;
-	}
-	memcpy(out + total, body + pos, len - pos);
-	total += len - pos;
-	out[total] = '\0';
-	*out_len = total;
-	return out;
 }
 
 /*
@@ -126,62 +68,74 @@ rewrite_apply(const char *body, size_t len, struct rewrite_splice *sp,
  * when there is nothing to add.
  */
 static int
-rewrite_system_message(const char *body, const struct jscan_span *messages,
-    const struct reg_model *m, struct rewrite_splice *sp, char **sys)
+rewrite_system_message(struct request *rq, const struct reg_model *m,
+    struct request_splice *sp, char **sys)
 {
-	size_t	plen, cap, n;
-	int	empty;
+	const struct jscan_span	*messages = &rq->messages;
+	size_t			 plen, cap, n;
+	int			 empty;
 
 	if (m->system_prompt == NULL || !messages->present ||
-	    messages->type != JSCAN_ARRAY || rewrite_has_system(body, messages))
+	    messages->type != JSCAN_ARRAY || rq->has_system)
 		return 0;
 	plen = strlen(m->system_prompt);
 	cap = 6 * plen + 64;
 	*sys = xmalloc(cap);
 	n = sprintf(*sys, "{\"role\":\"system\",\"content\":");
 	n += jscan_quote(*sys + n, cap - n, m->system_prompt, plen);
-	empty = rewrite_empty(body, messages);
+	empty = rewrite_empty(rq->body, messages);
 	n += sprintf(*sys + n, "}%s", empty ? "" : ",");
-	*sp = (struct rewrite_splice){ messages->start + 1, 0, *sys, n };
+	*sp = (struct request_splice){ messages->start + 1, 0, *sys, n };
+	rq->prompt_bytes += plen;
 	return 1;
 }
 
-char *
-rewrite_body(const char *body, size_t len, const struct rewrite_fields *f,
-    const struct reg_model *m, enum route_kind route, int ask_usage,
-    size_t *out_len)
+/* Where members go that are added at top level: after the '{'. */
+static size_t
+rewrite_open(const struct request *rq)
 {
-	const struct jscan_span	*model = &f->model, *messages = &f->messages;
-	struct rewrite_splice	 sp[4];
-	char			 defaults[192], *sys = NULL, *out;
-	size_t			 n = 0, open;
-	int			 dn = 0;
+	size_t	open;
 
 	/* The body was validated as one object: '{' after any whitespace. */
-	for (open = 0; open < len && body[open] != '{'; open++)
+	for (open = 0; open < rq->len && rq->body[open] != '{'; open++)
 		;
+	return open + 1;
+}
+
+char *
+rewrite_body(struct request *rq, const struct reg_model *m,
+    enum route_kind route, int ask_usage, size_t *out_len)
+{
+	const struct jscan_span	*model = &rq->model;
+	struct request_splice	 sp[4];
+	char			 defaults[192], *sys = NULL, *out;
+	size_t			 n = 0;
+	int			 dn = 0;
 
 	if (route != ROUTE_EMBEDDINGS) {
-		if (m->has_temperature && !f->temperature.present)
+		if (m->has_temperature && !rq->temperature.present)
 			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
 			    "\"temperature\":%.15g,", m->temperature);
-		if (m->max_tokens > 0 && !f->max_tokens.present &&
-		    !f->max_completion_tokens.present)
+		if (m->max_tokens > 0 && !rq->max_tokens.present &&
+		    !rq->max_completion_tokens.present) {
 			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
 			    "\"max_tokens\":%lld,", (long long)m->max_tokens);
-	}
-	if (ask_usage && rewrite_usage(body, &f->stream_options, &sp[n],
-	    defaults, sizeof(defaults), &dn))
+			rq->max_output = m->max_tokens;
+		}
+	} else
+		rq->max_output = 0;	/* vectors, not tokens */
+	if (ask_usage && rewrite_usage(rq, &sp[n], defaults, sizeof(defaults),
+	    &dn))
 		n++;
 	if (dn > 0)
-		sp[n++] = (struct rewrite_splice){ open + 1, 0, defaults, dn };
-	sp[n++] = (struct rewrite_splice){ model->start,
+		sp[n++] = (struct request_splice){ rewrite_open(rq), 0,
+		    defaults, dn };
+	sp[n++] = (struct request_splice){ model->start,
 	    model->end - model->start, m->model_id_json,
 	    strlen(m->model_id_json) };
-	if (route == ROUTE_CHAT && rewrite_system_message(body, messages, m,
-	    &sp[n], &sys))
+	if (route == ROUTE_CHAT && rewrite_system_message(rq, m, &sp[n], &sys))
 		n++;
-	out = rewrite_apply(body, len, sp, n, out_len);
+	out = request_apply(rq->body, rq->len, sp, n, out_len);
 	free(sys);
 	return out;
 }
@@ -193,31 +147,27 @@ rewrite_body(const char *body, size_t len, const struct rewrite_fields *f,
  * (chat) or as "system" (generate).
  */
 char *
-rewrite_ollama(const char *body, size_t len, const struct rewrite_fields *f,
-    const struct reg_model *m, enum route_kind route, size_t *out_len)
+rewrite_ollama(struct request *rq, const struct reg_model *m,
+    enum route_kind route, size_t *out_len)
 {
-	const struct jscan_span	*opt = &f->options;
-	struct rewrite_splice	 sp[4];
-	struct jscan_span	 v;
+	const struct jscan_span	*opt = &rq->options;
+	struct request_splice	 sp[4];
 	char			 defaults[192], *sys = NULL, *out;
-	size_t			 n = 0, open, plen, cap;
-	int			 dn = 0, has_t, has_n;
+	size_t			 n = 0, plen, cap;
+	int			 dn = 0;
 
-	for (open = 0; open < len && body[open] != '{'; open++)
-		;
 	if (route != ROUTE_EMBEDDINGS && (!opt->present ||
 	    opt->type == JSCAN_OBJECT)) {
-		has_t = opt->present && jscan_object_get(body, opt,
-		    "temperature", &v);
-		has_n = opt->present && jscan_object_get(body, opt,
-		    "num_predict", &v);
-		if (m->has_temperature && !has_t)
+		if (m->has_temperature && !rq->options_temperature.present)
 			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
 			    "\"temperature\":%.15g,", m->temperature);
-		if (m->max_tokens > 0 && !has_n)
+		if (m->max_tokens > 0 && !rq->num_predict.present) {
 			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
 			    "\"num_predict\":%lld,", (long long)m->max_tokens);
-	}
+			rq->max_output = m->max_tokens;
+		}
+	} else if (route == ROUTE_EMBEDDINGS)
+		rq->max_output = 0;
 	if (dn > 0 && !opt->present) {
 		/* "options":{...}, with the last comma after the brace. */
 		memmove(defaults + 11, defaults, dn);
@@ -225,30 +175,32 @@ rewrite_ollama(const char *body, size_t len, const struct rewrite_fields *f,
 		dn += 11;
 		defaults[dn - 1] = '}';
 		defaults[dn++] = ',';
-		sp[n++] = (struct rewrite_splice){ open + 1, 0, defaults, dn };
+		sp[n++] = (struct request_splice){ rewrite_open(rq), 0,
+		    defaults, dn };
 	} else if (dn > 0) {
-		if (rewrite_empty(body, opt))
+		if (rewrite_empty(rq->body, opt))
 			dn--;	/* no member follows: no comma */
-		sp[n++] = (struct rewrite_splice){ opt->start + 1, 0, defaults,
+		sp[n++] = (struct request_splice){ opt->start + 1, 0, defaults,
 		    dn };
 	}
-	sp[n++] = (struct rewrite_splice){ f->model.start,
-	    f->model.end - f->model.start, m->model_id_json,
+	sp[n++] = (struct request_splice){ rq->model.start,
+	    rq->model.end - rq->model.start, m->model_id_json,
 	    strlen(m->model_id_json) };
-	if (route == ROUTE_CHAT && rewrite_system_message(body, &f->messages,
-	    m, &sp[n], &sys))
+	if (route == ROUTE_CHAT && rewrite_system_message(rq, m, &sp[n], &sys))
 		n++;
 	else if (route == ROUTE_COMPLETIONS && m->system_prompt != NULL &&
-	    !f->system.present) {
+	    !rq->system.present) {
 		plen = strlen(m->system_prompt);
 		cap = 6 * plen + 16;
 		sys = xmalloc(cap);
 		dn = sprintf(sys, "\"system\":");
 		dn += jscan_quote(sys + dn, cap - dn, m->system_prompt, plen);
 		sys[dn++] = ',';
-		sp[n++] = (struct rewrite_splice){ open + 1, 0, sys, dn };
+		sp[n++] = (struct request_splice){ rewrite_open(rq), 0, sys,
+		    dn };
+		rq->prompt_bytes += plen;
 	}
-	out = rewrite_apply(body, len, sp, n, out_len);
+	out = request_apply(rq->body, rq->len, sp, n, out_len);
 	free(sys);
 	return out;
 }

@@ -26,6 +26,7 @@ struct fixture {
 	struct guard		*g[2];
 	const struct guard	*gp[2];
 	struct reg_model	 m;
+	struct request		 rq;		/* the last input's */
 };
 
 static int
@@ -60,20 +61,42 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
+	request_clear(&f->rq);
 	guard_free(f->g[0]);
 	guard_free(f->g[1]);
 	free(f);
 	return 0;
 }
 
+/*
+ * A body scanned as the proxy does, then through the input hook; f->rq
+ * is what the proxy would go on with.
+ */
+static enum guard_result
+input_route(struct fixture *f, const char *body, int ollama, char **out,
+    struct guard_report *r)
+{
+	enum guard_result	res;
+	size_t			outlen;
+	char			err[128];
+
+	memset(r, 0, sizeof(*r));
+	if (request_scan(&f->rq, body, strlen(body), ollama, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s: %s", body, err);
+	res = guard_input(&f->m, &f->rq, out, &outlen, r);
+	if (*out != NULL) {
+		assert_int_equal(outlen, strlen(*out));
+		assert_ptr_equal(f->rq.body, *out);
+	}
+	return res;
+}
+
 static enum guard_result
 input(struct fixture *f, const char *body, char **out,
     struct guard_report *r)
 {
-	size_t	outlen;
-
-	memset(r, 0, sizeof(*r));
-	return guard_input(&f->m, body, strlen(body), out, &outlen, r);
+	return input_route(f, body, 0, out, r);
 }
 
 static void
@@ -104,9 +127,151 @@ test_input(void **state)
 	/* An id-like key before a number does not hide what follows. */
 	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"id\":1,"
 	    "\"x\":[\"4111111111111111\"]}]}", &out, &r), GUARD_BLOCKED);
-	/* Roles and types are never text. */
+	/* Roles and types are not text; what is no role or type is. */
 	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"role\":"
-	    "\"a@b.io\"}]}", &out, &r), GUARD_PASS);
+	    "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"x\"}]}]}",
+	    &out, &r), GUARD_PASS);
+	assert_null(out);
+	assert_int_equal(input(f, "{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"a@b.io\"}]}", &out, &r), GUARD_REDACTED);
+	assert_string_equal(out, "{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"[REDACTED:EMAIL]\"}]}");
+	free(out);
+}
+
+/*
+ * Each bypass the issue lists, through the input hook: the address is
+ * redacted wherever the backend would read it.
+ */
+static void
+test_guard_everywhere(void **state)
+{
+	static const struct {
+		const char	*body;
+		int		 ollama;
+	} bodies[] = {
+		{ "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":"
+		  "{\"name\":\"f\",\"description\":\"mail bob@example.com\"}}]}",
+		  0 },
+		{ "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":"
+		  "{\"name\":\"f\",\"parameters\":{\"type\":\"object\","
+		  "\"properties\":{\"to\":{\"type\":\"string\",\"default\":"
+		  "\"bob@example.com\"}}}}}]}", 0 },
+		{ "{\"model\":\"m\",\"functions\":[{\"name\":\"f\",\"description\":"
+		  "\"bob@example.com\"}]}", 0 },
+		{ "{\"model\":\"m\",\"response_format\":{\"type\":\"json_schema\","
+		  "\"json_schema\":{\"name\":\"r\",\"schema\":{\"description\":"
+		  "\"bob@example.com\"}}}}", 0 },
+		{ "{\"model\":\"m\",\"prediction\":{\"type\":\"content\","
+		  "\"content\":\"bob@example.com\"}}", 0 },
+		{ "{\"model\":\"m\",\"prompt\":\"p\",\"suffix\":\"bob@example.com\"}",
+		  0 },
+		{ "{\"model\":\"m\",\"user\":\"bob@example.com\"}", 0 },
+		{ "{\"model\":\"m\",\"stop\":[\"bob@example.com\"]}", 0 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"name\":"
+		  "\"bob@example.com\",\"content\":\"hi\"}]}", 0 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
+		  "\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\","
+		  "\"function\":{\"name\":\"f\",\"arguments\":"
+		  "\"{\\\"to\\\":\\\"bob@example.com\\\"}\"}}]}]}", 0 },
+		{ "{\"model\":\"m\",\"prompt\":\"p\",\"template\":"
+		  "\"bob@example.com {{ .Prompt }}\"}", 1 },
+		{ "{\"model\":\"m\",\"prompt\":\"p\",\"system\":\"bob@example.com\"}",
+		  1 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+		  "\"content\":\"hi\",\"images\":[\"bob@example.com\"]}]}", 1 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"bob@example.com\","
+		  "\"content\":\"hi\"}]}", 0 },
+		{ "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+		  "[{\"type\":\"bob@example.com\"}]}]}", 0 },
+		{ "{\"model\":\"m\",\"metadata\":{\"bob@example.com\":\"x\"}}", 0 },
+	};
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		if (input_route(f, bodies[i].body, bodies[i].ollama, &out, &r) !=
+		    GUARD_REDACTED)
+			fail_msg("not redacted: %s", bodies[i].body);
+		if (strstr(out, "bob@example.com") != NULL ||
+		    strstr(out, "[REDACTED:EMAIL]") == NULL)
+			fail_msg("%s -> %s", bodies[i].body, out);
+		/* What goes on is still one valid request. */
+		assert_ptr_equal(f->rq.body, out);
+		free(out);
+	}
+	/* A card number as a JSON number in a schema blocks like text. */
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"tools\":[{\"type\":"
+	    "\"function\",\"function\":{\"name\":\"f\",\"parameters\":{"
+	    "\"properties\":{\"n\":{\"default\":4111111111111111}}}}}]}", 0,
+	    &out, &r), GUARD_BLOCKED);
+	assert_string_equal(r.blocked_by, "cards");
+}
+
+/*
+ * Keys are text too. A redacted key stays a key; two that a redaction
+ * would make equal cannot both go on: the request is refused.
+ */
+static void
+test_guard_keys(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"tools\":[{\"function\":"
+	    "{\"parameters\":{\"properties\":{\"bob@example.com\":{\"type\":"
+	    "\"string\"},\"x\":{}}}}}]}", 0, &out, &r), GUARD_REDACTED);
+	assert_string_equal(out, "{\"model\":\"m\",\"tools\":[{\"function\":"
+	    "{\"parameters\":{\"properties\":{\"[REDACTED:EMAIL]\":{\"type\":"
+	    "\"string\"},\"x\":{}}}}}]}");
+	assert_ptr_equal(f->rq.body, out);
+	assert_true(f->rq.model.present);
+	assert_int_equal(out[f->rq.model.start], '"');
+	free(out);
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"metadata\":{"
+	    "\"a@example.com\":1,\"b@example.com\":2}}", 0, &out, &r),
+	    GUARD_BLOCKED);
+	assert_string_equal(r.blocked_by, "pii");
+	assert_null(out);
+}
+
+/* Redactions move the spans; the request stays usable as it is. */
+static void
+test_guard_rebase(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+	const char		*b = "{\"messages\":[{\"role\":\"user\",\"content\":"
+				    "\"I am bob@example.com\"}],\"user\":\"a@b.io\","
+				    "\"model\":\"m\",\"max_tokens\":7}";
+
+	assert_int_equal(input_route(f, b, 0, &out, &r), GUARD_REDACTED);
+	assert_int_equal(strncmp(out + f->rq.model.start, "\"m\"", 3), 0);
+	assert_int_equal(strncmp(out + f->rq.max_tokens.start, "7", 1), 0);
+	assert_int_equal(out[f->rq.messages.start], '[');
+	assert_int_equal(out[f->rq.messages.end - 1], ']');
+	/* "I am [REDACTED:EMAIL]" and "[REDACTED:EMAIL]": 21 + 16 bytes. */
+	assert_int_equal(f->rq.prompt_bytes, 37);
+	free(out);
+}
+
+/* Token ids: no guardrail can read them, so none passes them. */
+static void
+test_guard_token_ids(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"prompt\":[1,2,3]}",
+	    0, &out, &r), GUARD_FAILED);
+	assert_null(out);
+	assert_int_equal(input_route(f, "{\"model\":\"m\",\"prompt\":\"p\","
+	    "\"context\":[1]}", 1, &out, &r), GUARD_FAILED);
 }
 
 /* Feed events; the concatenated delta contents and whether it ended. */
@@ -414,7 +579,7 @@ test_ollama_body(void **state)
 	assert_non_null(strstr(out, "\"done_reason\":\"content_filter\""));
 	free(out);
 	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
-	    "{\"message\":{\"content\":\"hi\"}}", 29, &out, &outlen, &r),
+	    "{\"message\":{\"content\":\"hi\"}}", 28, &out, &outlen, &r),
 	    GUARD_PASS);
 	assert_null(out);
 }
@@ -429,15 +594,174 @@ test_ollama_input(void **state)
 	const char		*img = "{\"model\":\"m\",\"messages\":[{\"role\":"
 				    "\"user\",\"content\":\"hi\",\"images\":[\""
 				    SECRET "\"]}]}";
+	const char		*png = "{\"model\":\"m\",\"messages\":[{\"role\":"
+				    "\"user\",\"content\":\"hi\",\"images\":[\""
+				    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+				    "\"]}]}";
 	char			*out;
-	size_t			 outlen;
 
-	memset(&r, 0, sizeof(r));
-	assert_int_equal(guard_input(&f->m, sys, strlen(sys), &out, &outlen,
-	    &r), GUARD_BLOCKED);
-	assert_int_equal(guard_input(&f->m, img, strlen(img), &out, &outlen,
-	    &r), GUARD_PASS);
+	assert_int_equal(input_route(f, sys, 1, &out, &r), GUARD_BLOCKED);
+	/* An image is not text; a secret in its place is. */
+	assert_int_equal(input_route(f, png, 1, &out, &r), GUARD_PASS);
 	assert_null(out);
+	assert_int_equal(input_route(f, img, 1, &out, &r), GUARD_REDACTED);
+	assert_non_null(strstr(out, "\"images\":[\"[REDACTED:SECRET]\"]"));
+	free(out);
+}
+
+/*
+ * An answer the output guardrails cannot read is not delivered: a
+ * buffered one fails (the proxy answers 502), whatever it holds.
+ */
+static void
+test_body_unreadable(void **state)
+{
+	static const char *const bad[] = {
+		"not json",
+		"{\"choices\":[{\"message\":{\"content\":\"" SECRET,
+		"<html>413</html>",
+		/* cJSON reads the first, a client the last. */
+		"{\"choices\":[{\"message\":{\"content\":\"ok\",\"content\":"
+		"\"" SECRET "\"}}]}",
+		/* cJSON's string ends at the NUL; the client's does not. */
+		"{\"choices\":[{\"message\":{\"content\":\"ok\\u0000 " SECRET
+		"\"}}]}",
+		"{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\","
+		"\"text\":\"" SECRET "\"}]}}]}",
+		"{\"choices\":[\"" SECRET "\"]}",
+		"{\"choices\":[{\"message\":\"" SECRET "\"}]}",
+		"{\"answer\":\"" SECRET "\"}",
+		"{\"choices\":{\"message\":{\"content\":\"" SECRET "\"}}}",
+	};
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_list	 none = { NULL, 0 };
+	char			*out;
+	size_t			 outlen, i;
+	const char		*calls = "{\"choices\":[{\"message\":{\"content\":"
+				    "null,\"tool_calls\":[]},\"finish_reason\":"
+				    "\"tool_calls\"}]}";
+	const char		*vec = "{\"data\":[{\"embedding\":[0.1]}]}";
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		if (guard_answer_body(&f->m.guard_out, ROUTE_CHAT, bad[i],
+		    strlen(bad[i]), &out, &outlen, &r) != GUARD_FAILED)
+			fail_msg("delivered: %s", bad[i]);
+		assert_null(out);
+		/* Without output guardrails it goes as it came. */
+		assert_int_equal(guard_answer_body(&none, ROUTE_CHAT, bad[i],
+		    strlen(bad[i]), &out, &outlen, &r), GUARD_PASS);
+	}
+	assert_int_equal(guard_answer_body(&f->m.guard_out, ROUTE_CHAT, calls,
+	    strlen(calls), &out, &outlen, &r), GUARD_PASS);
+	assert_int_equal(guard_answer_body(&f->m.guard_out, ROUTE_EMBEDDINGS,
+	    vec, strlen(vec), &out, &outlen, &r), GUARD_PASS);
+	assert_int_equal(guard_answer_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    "{\"choices\":[{\"text\":7}]}", 24, &out, &outlen, &r),
+	    GUARD_FAILED);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(guard_ollama_body(&f->m.guard_out,
+		    i == 2 ? ROUTE_COMPLETIONS : ROUTE_CHAT, bad[i == 0 ? 0 :
+		    4], strlen(bad[i == 0 ? 0 : 4]), &out, &outlen, &r),
+		    GUARD_FAILED);
+		assert_null(out);
+	}
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
+	    "{\"message\":{\"content\":\"a\",\"content\":\"b\"}}", 41, &out,
+	    &outlen, &r), GUARD_FAILED);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    "{\"done\":true}", 13, &out, &outlen, &r), GUARD_FAILED);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
+	    "{\"message\":{\"role\":\"assistant\"}}", 32, &out, &outlen,
+	    &r), GUARD_FAILED);
+}
+
+/*
+ * A stream event that cannot be read ends the stream with an error
+ * event; what its filters held is never released.
+ */
+static void
+test_stream_unreadable(void **state)
+{
+	static const char *const bad[] = {
+		"data: {\"choices\":[{\"delta\":{\"content\":\"" SECRET
+		"\"}}\n\n",
+		"data: <html>\n\n",
+		"data: {\"choices\":[{\"delta\":{\"content\":\"x\",\"content\":"
+		"\"" SECRET "\"}}]}\n\n",
+		"data: {\"choices\":[{\"delta\":{\"content\":[\"" SECRET
+		"\"]}}]}\n\n",
+		"data: {\"choices\":[{\"delta\":\"" SECRET "\"}]}\n\n",
+		"data: {\"choices\":[\"" SECRET "\"]}\n\n",
+		"data: {\"error\":{\"message\":\"" SECRET "\"}}\n\n",
+	};
+	const char		*held = "data: {\"choices\":[{\"index\":0,"
+				    "\"delta\":{\"content\":\"key sk-abc123\"}}]}\n\n";
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_answer	*ga;
+	const char		*out;
+	size_t			 outlen, i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		ga = guard_answer_new(&f->m.guard_out, &r, ROUTE_CHAT);
+		/* A key's first bytes, held back by the filter. */
+		assert_int_equal(guard_answer_event(ga, held, strlen(held),
+		    &out, &outlen), GUARD_REDACTED);
+		assert_null(memmem(out, outlen, "sk-abc", 6));
+		if (guard_answer_event(ga, bad[i], strlen(bad[i]), &out,
+		    &outlen) != GUARD_BLOCKED)
+			fail_msg("relayed: %s", bad[i]);
+		assert_int_equal(strncmp(out, "data: {\"error\":", 15), 0);
+		assert_non_null(memmem(out, outlen, "\"upstream_error\"", 16));
+		assert_non_null(memmem(out, outlen, GUARD_UNCHECKED,
+		    strlen(GUARD_UNCHECKED)));
+		assert_null(memmem(out, outlen, "sk-abc", 6));
+		assert_int_equal(guard_answer_finish(ga, &out, &outlen),
+		    GUARD_BLOCKED);
+		assert_int_equal(outlen, 0);
+		guard_answer_free(ga);
+	}
+}
+
+/* The same for an Ollama stream: an error line ends it. */
+static void
+test_ollama_stream_unreadable(void **state)
+{
+	static const char *const bad[] = {
+		"{\"message\":{\"content\":\"" SECRET "\"",
+		"{\"message\":{\"content\":\"x\",\"content\":\"" SECRET
+		"\"},\"done\":false}",
+		"{\"message\":{\"content\":[\"" SECRET "\"]},\"done\":false}",
+		"{\"message\":\"" SECRET "\",\"done\":false}",
+		"{\"error\":\"" SECRET "\"}",
+	};
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_ollama	*go;
+	const char		*out;
+	size_t			 outlen, i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_CHAT);
+		if (guard_ollama_line(go, bad[i], strlen(bad[i]), &out,
+		    &outlen) != GUARD_BLOCKED)
+			fail_msg("relayed: %s", bad[i]);
+		assert_int_equal(strncmp(out, "{\"error\":\"" GUARD_UNCHECKED
+		    "\"}\n", outlen), 0);
+		assert_int_equal(guard_ollama_finish(go, &out, &outlen),
+		    GUARD_BLOCKED);
+		assert_int_equal(outlen, 0);
+		guard_ollama_free(go);
+	}
+	/* Generate's lines carry "response"; one without cannot be read. */
+	go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_COMPLETIONS);
+	assert_int_equal(guard_ollama_line(go, "{\"done\":false}", 14, &out,
+	    &outlen), GUARD_BLOCKED);
+	guard_ollama_free(go);
 }
 
 int
@@ -445,6 +769,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guard_everywhere, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_guard_keys, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_guard_rebase, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_guard_token_ids, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_stream_split, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stream_block, setup,
@@ -459,6 +791,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ollama_input, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_body_unreadable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_stream_unreadable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ollama_stream_unreadable,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_overhead, setup,
 		    teardown),
 	};

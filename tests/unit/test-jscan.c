@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "jscan.h"
@@ -721,6 +722,237 @@ test_int64(void **state)
 	assert_int_equal(jscan_int64("{\"v\":\"1\"}", &v, &n), -1);
 }
 
+/* jscan_walk() with dups: a key twice in any one object is refused. */
+static int
+walk_dups(const char *doc, char *err, size_t errlen)
+{
+	struct jscan_keys	keys;
+	int			rc;
+
+	memset(&keys, 0, sizeof(keys));
+	rc = jscan_walk(doc, strlen(doc), 64, &keys, NULL, NULL, err, errlen);
+	jscan_keys_free(&keys);
+	return rc;
+}
+
+static void
+test_walk_duplicates(void **state)
+{
+	static const char	*dups[] = {
+		"{\"prompt\":\"hi\",\"prompt\":\"mail bob@example.com\"}",
+		"{\"a\":1,\"\\u0061\":2}",
+		"{\"m\":[{\"role\":\"user\",\"content\":\"a\",\"content\":\"b\"}]}",
+		"{\"x\":{\"y\":{\"z\":{\"k\\u00e9\":1,\"k\xc3\xa9\":2}}}}",
+		"{\"t\":[1,[2,{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":0}]]}",
+		"{\"s\":{\"\\/\":1,\"/\":2}}",
+	};
+	static const char	*fine[] = {
+		"{\"a\":{\"a\":{\"a\":1}},\"b\":[{\"a\":1},{\"a\":2}]}",
+		"{\"a\":1,\"A\":2,\"a \":3,\"a\\u0000\":4,\"\":5}",
+		"{\"k\\u00e9\":1,\"k\\u00e8\":2,\"e\\u0301\":3}",
+	};
+	char			 err[128];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof dups / sizeof dups[0]; i++) {
+		assert_int_equal(walk_dups(dups[i], err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "duplicate key"));
+		/* Without dups, the same walk passes them. */
+		assert_int_equal(jscan_walk(dups[i], strlen(dups[i]), 64, NULL,
+		    NULL, NULL, err, sizeof(err)), 0);
+	}
+	assert_int_equal(walk_dups(dups[0], err, sizeof(err)), -1);
+	assert_string_equal(err, "duplicate key \"prompt\"");
+	for (i = 0; i < sizeof fine / sizeof fine[0]; i++)
+		assert_int_equal(walk_dups(fine[i], err, sizeof(err)), 0);
+}
+
+/*
+ * Large objects: 200,000 distinct keys pass, one repeated far apart (or
+ * spelt with an escape) is found, and the time stays linear: a pairwise
+ * check would take minutes here, not a fraction of a second.
+ */
+static void
+test_walk_many_keys(void **state)
+{
+	size_t		 n = 200000, i, len;
+	char		*doc, *p, err[128];
+	struct timespec	 t0, t1;
+	double		 secs;
+
+	(void)state;
+	doc = malloc(n * 24 + 64);
+	p = doc + sprintf(doc, "{");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s\"key-%zu\":%zu", i ? "," : "", i, i);
+	len = p - doc;
+	strcpy(p, "}");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(walk_dups(doc, err, sizeof(err)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	print_message("# 200,000 keys checked in %.3f s\n", secs);
+	assert_true(secs < 5);
+	/* The last key again, as "key-0" spelt with an escape. */
+	strcpy(doc + len, ",\"k\\u0065y-0\":1}");
+	assert_int_equal(walk_dups(doc, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "duplicate key"));
+	free(doc);
+
+	/* Keys that differ only at their end, escaped or not. */
+	n = 20000;
+	doc = malloc(n * 420 + 64);
+	for (int esc = 0; esc < 2; esc++) {
+		p = doc + sprintf(doc, "{");
+		for (i = 0; i < n; i++) {
+			p += sprintf(p, "%s\"", i ? "," : "");
+			memset(p, 'x', 400);
+			if (esc)
+				memcpy(p, "\\u0078", 6);
+			p += 400;
+			p += sprintf(p, "%zu\":0", i);
+		}
+		strcpy(p, "}");
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(walk_dups(doc, err, sizeof(err)), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) /
+		    1e9;
+		print_message("# 20,000 keys of 400 bytes alike%s: %.3f s\n",
+		    esc ? ", escaped" : "", secs);
+		assert_true(secs < 5);
+	}
+	free(doc);
+}
+
+/* Steps in order, with depths; a callback's -1 stops the walk. */
+struct steps {
+	char	 trace[256];
+	size_t	 n;
+	int	 stop_at;
+};
+
+static int
+record_step(void *arg, const struct jscan_token *t)
+{
+	static const char	 names[] = "kvoc";
+	struct steps		*s = arg;
+
+	s->n += snprintf(s->trace + s->n, sizeof(s->trace) - s->n, "%c%d%s",
+	    names[t->step], t->depth, t->escaped ? "e" : "");
+	if (t->step == JSCAN_CLOSE)
+		s->n += snprintf(s->trace + s->n, sizeof(s->trace) - s->n,
+		    "[%zu,%zu)", t->span.start, t->span.end);
+	s->n += snprintf(s->trace + s->n, sizeof(s->trace) - s->n, " ");
+	return s->stop_at > 0 && --s->stop_at == 0 ? -1 : 0;
+}
+
+static void
+test_walk_steps(void **state)
+{
+	const char	*doc = "{\"a\":[1,{\"b\\n\":\"x\"}],\"c\":null}";
+	struct steps	 s;
+	char		 err[64] = "untouched";
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(jscan_walk(doc, strlen(doc), 64, NULL, record_step,
+	    &s, err, sizeof(err)), 0);
+	assert_string_equal(s.trace, "o1 k1 o2 v2 o3 k3e v3 c3[8,19) "
+	    "c2[5,20) k1 v1 c1[0,30) ");
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 3;
+	assert_int_equal(jscan_walk(doc, strlen(doc), 64, NULL, record_step,
+	    &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "untouched");
+}
+
+/* Any JSON number whose value is an integer, exactly; the rest refused. */
+static void
+test_integer(void **state)
+{
+	static const struct {
+		const char	*num;
+		int		 rc;
+		int64_t		 v;
+	} nums[] = {
+		{ "0", 0, 0 },
+		{ "-0", 0, 0 },
+		{ "0.000", 0, 0 },
+		{ "0e-99999999999999999999", 0, 0 },
+		{ "1e6", 0, 1000000 },
+		{ "1E+6", 0, 1000000 },
+		{ "1000000.0", 0, 1000000 },
+		{ "100000000e-2", 0, 1000000 },
+		{ "0.5e1", 0, 5 },
+		{ "-12.50e1", 0, -125 },
+		{ "9223372036854775807", 0, INT64_MAX },
+		{ "9.223372036854775807e18", 0, INT64_MAX },
+		{ "-9223372036854775808", 0, INT64_MIN },
+		{ "1.5", JSCAN_NOT_INTEGER, 0 },
+		{ "1e-1", JSCAN_NOT_INTEGER, 0 },
+		{ "123456789.0000000001", JSCAN_NOT_INTEGER, 0 },
+		{ "9223372036854775808", JSCAN_OUT_OF_RANGE, 0 },
+		{ "-9223372036854775809", JSCAN_OUT_OF_RANGE, 0 },
+		{ "99999999999999999999", JSCAN_OUT_OF_RANGE, 0 },
+		{ "1e19", JSCAN_OUT_OF_RANGE, 0 },
+		{ "1e999999999999999999999", JSCAN_OUT_OF_RANGE, 0 },
+		{ "10000000000000000000000e-3", JSCAN_OUT_OF_RANGE, 0 },
+	};
+	struct jscan_span	 v;
+	struct jscan_want	 want = { "v", &v };
+	char			 doc[64];
+	int64_t			 n;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+		snprintf(doc, sizeof doc, "{\"v\":%s}", nums[i].num);
+		assert_int_equal(jscan_object(doc, strlen(doc), 64, &want, 1,
+		    NULL, 0), 0);
+		n = 12345;
+		assert_int_equal(jscan_integer(doc, &v, &n), nums[i].rc);
+		if (nums[i].rc == 0)
+			assert_true(n == nums[i].v);
+	}
+	assert_int_equal(jscan_object("{\"v\":\"1\"}", 9, 64, &want, 1, NULL,
+	    0), 0);
+	assert_int_equal(jscan_integer("{\"v\":\"1\"}", &v, &n), -1);
+}
+
+/* Cutting text between characters, never inside one. */
+static void
+test_utf8_cut(void **state)
+{
+	const char		*s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+	const char		*doc = "{\"s\":\"a\\u00e9\xe2\x82\xac\\ud83d\\ude00"
+				    "b\"}";
+	struct jscan_span	 v;
+	struct jscan_want	 want = { "s", &v };
+	char			 out[16];
+
+	(void)state;
+	assert_int_equal(jscan_utf8_cut(s, 10, 100), 10);
+	assert_int_equal(jscan_utf8_cut(s, 10, 10), 10);
+	assert_int_equal(jscan_utf8_cut(s, 10, 9), 6);
+	assert_int_equal(jscan_utf8_cut(s, 10, 6), 6);
+	assert_int_equal(jscan_utf8_cut(s, 10, 5), 3);
+	assert_int_equal(jscan_utf8_cut(s, 10, 2), 1);
+	assert_int_equal(jscan_utf8_cut(s, 10, 0), 0);
+	assert_int_equal(jscan_object(doc, strlen(doc), 64, &want, 1, NULL,
+	    0), 0);
+	assert_int_equal(jscan_string_cut(doc, &v, out, sizeof(out)), 11);
+	assert_memory_equal(out, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b",
+	    12);
+	assert_int_equal(jscan_string_cut(doc, &v, out, 11), 10);
+	assert_int_equal(jscan_string_cut(doc, &v, out, 10), 6);
+	assert_int_equal(jscan_string_cut(doc, &v, out, 6), 3);
+	assert_string_equal(out, "a\xc3\xa9");
+	assert_int_equal(jscan_string_cut(doc, &v, out, 2), 1);
+	assert_int_equal(jscan_string_cut(doc, &v, out, 1), 0);
+}
+
 static void
 test_quote(void **state)
 {
@@ -793,6 +1025,11 @@ main(void)
 		cmocka_unit_test(test_long_strings),
 		cmocka_unit_test(test_int64),
 		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_walk_duplicates),
+		cmocka_unit_test(test_walk_many_keys),
+		cmocka_unit_test(test_walk_steps),
+		cmocka_unit_test(test_integer),
+		cmocka_unit_test(test_utf8_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -85,22 +87,61 @@ test_events(void **state)
 	meter_clear(&m);
 }
 
-/* The prompt's text: message contents, parts, prompt and input. */
-static void
-test_prompt_bytes(void **state)
+/* Is s[0..n) well-formed UTF-8, no character cut? */
+static int
+utf8_whole(const char *s, size_t n)
 {
-	const char		*b = "{\"messages\":[{\"role\":\"user\",\"content\":"
-				    "\"abcd\"},{\"role\":\"user\",\"content\":[{\"type\":"
-				    "\"text\",\"text\":\"efgh\"}]}],\"prompt\":[\"ij\"],"
-				    "\"input\":\"k\"}";
-	struct jscan_span	 msgs, prompt, input;
-	struct jscan_want	 w[] = {
-		{ "messages", &msgs }, { "prompt", &prompt }, { "input", &input },
-	};
+	size_t	i = 0, k;
+
+	while (i < n) {
+		unsigned char c = s[i];
+
+		k = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		if (i + k > n)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/*
+ * The text kept for a trace is bounded in bytes, however large a piece:
+ * a 1 MiB answer keeps 64 KiB, cut between two characters.
+ */
+static void
+test_text_bound(void **state)
+{
+	struct meter	 m;
+	size_t		 n = 1024 * 1024, i, len;
+	char		*a, *p;
+	const char	*ev = "data: {\"choices\":[{\"delta\":{\"content\":"
+			    "\"x\"}}]}\n\n";
 
 	(void)state;
-	assert_int_equal(jscan_object(b, strlen(b), 64, w, 3, NULL, 0), 0);
-	assert_int_equal(meter_prompt_bytes(b, &msgs, &prompt, &input), 11);
+	/* "é" is two bytes: after one "x" the cut falls inside one. */
+	a = malloc(n + 64);
+	p = a + sprintf(a, "{\"choices\":[{\"message\":{\"content\":\"");
+	for (i = 0; i < n / 2; i++) {
+		*p++ = '\xc3';
+		*p++ = '\xa9';
+	}
+	p += sprintf(p, "\"}}]}");
+	meter_init(&m, 1);
+	meter_event(&m, ev, strlen(ev));
+	meter_answer(&m, a, p - a);
+	assert_int_equal(m.content_bytes, n + 1);
+	len = strlen(m.text);
+	assert_int_equal(len, m.text_len);
+	assert_true(len <= 64 * 1024);
+	assert_true(len >= 64 * 1024 - 4);
+	assert_true(m.text_cap <= 64 * 1024 + 1);
+	assert_true(utf8_whole(m.text, len));
+	/* Full: nothing more is kept, the count goes on. */
+	meter_event(&m, ev, strlen(ev));
+	assert_int_equal(strlen(m.text), len);
+	assert_int_equal(m.content_bytes, n + 2);
+	meter_clear(&m);
+	free(a);
 }
 
 int
@@ -109,7 +150,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_events),
-		cmocka_unit_test(test_prompt_bytes),
+		cmocka_unit_test(test_text_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

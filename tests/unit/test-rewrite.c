@@ -23,36 +23,35 @@ model(void)
 	return m;
 }
 
-/* Scan body as the proxy does, rewrite (asking for usage or not), compare. */
+/*
+ * Scan body as the proxy does (Ollama's format or not), rewrite it
+ * (asking for usage or not), compare.
+ */
 static void
-check_ask(const char *body, const struct reg_model *m, enum route_kind route,
-    int ask_usage, const char *want)
+check_route(const char *body, const struct reg_model *m,
+    enum route_kind route, int ollama, int ask_usage, const char *want)
 {
-	struct rewrite_fields	 f;
-	struct jscan_want	 w[] = {
-		{ "model", &f.model },
-		{ "temperature", &f.temperature },
-		{ "max_tokens", &f.max_tokens },
-		{ "max_completion_tokens", &f.max_completion_tokens },
-		{ "messages", &f.messages },
-		{ "stream_options", &f.stream_options },
-	};
-	char			 err[128], *out;
-	size_t			 len;
+	struct request	 rq;
+	char		 err[128], *out;
+	size_t		 len;
 
-	assert_int_equal(jscan_object(body, strlen(body), 64, w, 6, err,
-	    sizeof(err)), 0);
-	out = rewrite_body(body, strlen(body), &f, m, route, ask_usage, &len);
+	memset(&rq, 0, sizeof(rq));
+	if (request_scan(&rq, body, strlen(body), ollama, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s: %s", body, err);
+	out = ollama ? rewrite_ollama(&rq, m, route, &len) :
+	    rewrite_body(&rq, m, route, ask_usage, &len);
 	assert_string_equal(out, want);
 	assert_int_equal(len, strlen(want));
 	free(out);
+	request_clear(&rq);
 }
 
 static void
 check(const char *body, const struct reg_model *m, enum route_kind route,
     const char *want)
 {
-	check_ask(body, m, route, 0, want);
+	check_route(body, m, route, 0, 0, want);
 }
 
 static void
@@ -127,7 +126,7 @@ check_usage(const char *body, const char *want)
 	struct reg_model	m = model();
 
 	m.max_tokens = 64;
-	check_ask(body, &m, ROUTE_CHAT, 1, want);
+	check_route(body, &m, ROUTE_CHAT, 0, 1, want);
 }
 
 static void
@@ -157,23 +156,7 @@ static void
 check_ollama(const char *body, const struct reg_model *m,
     enum route_kind route, const char *want)
 {
-	struct rewrite_fields	 f;
-	struct jscan_want	 w[] = {
-		{ "model", &f.model },
-		{ "messages", &f.messages },
-		{ "options", &f.options },
-		{ "system", &f.system },
-	};
-	char			 err[128], *out;
-	size_t			 len;
-
-	memset(&f, 0, sizeof(f));
-	assert_int_equal(jscan_object(body, strlen(body), 64, w, 4, err,
-	    sizeof(err)), 0);
-	out = rewrite_ollama(body, strlen(body), &f, m, route, &len);
-	assert_string_equal(out, want);
-	assert_int_equal(len, strlen(want));
-	free(out);
+	check_route(body, m, route, 1, 0, want);
 }
 
 static void
@@ -215,6 +198,117 @@ test_rewrite_ollama(void **state)
 	    ROUTE_COMPLETIONS, "{\"model\":\"llama3:8b\",\"system\":\"mine\"}");
 }
 
+/* The output cap the backend is sent: the client's, or the default added. */
+static int64_t
+max_output(const char *body, const struct reg_model *m, int ollama,
+    enum route_kind route)
+{
+	struct request	 rq;
+	char		 err[128], *out;
+	size_t		 len;
+	int64_t		 v;
+
+	memset(&rq, 0, sizeof(rq));
+	if (request_scan(&rq, body, strlen(body), ollama, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s: %s", body, err);
+	out = ollama ? rewrite_ollama(&rq, m, route, &len) :
+	    rewrite_body(&rq, m, route, 0, &len);
+	v = rq.max_output;
+	free(out);
+	request_clear(&rq);
+	return v;
+}
+
+static void
+test_rewrite_max_output(void **state)
+{
+	struct reg_model	m = model();
+
+	(void)state;
+	assert_int_equal(max_output("{\"model\":\"chat\"}", &m, 0, ROUTE_CHAT),
+	    -1);
+	assert_int_equal(max_output("{\"model\":\"chat\",\"max_tokens\":1e3}",
+	    &m, 0, ROUTE_CHAT), 1000);
+	assert_int_equal(max_output("{\"model\":\"chat\",\"max_tokens\":7,"
+	    "\"max_completion_tokens\":9.0}", &m, 0, ROUTE_CHAT), 9);
+	m.max_tokens = 256;
+	assert_int_equal(max_output("{\"model\":\"chat\"}", &m, 0, ROUTE_CHAT),
+	    256);
+	assert_int_equal(max_output("{\"model\":\"chat\",\"max_tokens\":"
+	    "1000000.0}", &m, 0, ROUTE_CHAT), 1000000);
+	assert_int_equal(max_output("{\"model\":\"chat\",\"input\":\"x\"}", &m,
+	    0, ROUTE_EMBEDDINGS), 0);
+	/* Ollama reads options.num_predict, not max_tokens. */
+	assert_int_equal(max_output("{\"model\":\"chat\",\"max_tokens\":1,"
+	    "\"options\":{\"num_predict\":2E+5}}", &m, 1, ROUTE_CHAT), 200000);
+	assert_int_equal(max_output("{\"model\":\"chat\",\"max_tokens\":1}",
+	    &m, 1, ROUTE_CHAT), 256);
+	assert_int_equal(max_output("{\"model\":\"chat\",\"options\":"
+	    "{\"num_predict\":-1}}", &m, 1, ROUTE_CHAT), -1);
+}
+
+/*
+ * A body a guardrail changed, its spans moved rather than scanned again,
+ * is rewritten exactly as a fresh scan of it would be: every text of a
+ * few bodies replaced by a longer and by a shorter one.
+ */
+static void
+test_rewrite_rebased(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"messages\":[{\"role\":\"user\",\"content\":\"a b\"}],"
+		"\"stream_options\":{\"include_usage\":false},\"model\":\"chat\","
+		"\"user\":\"u\",\"stream\":true}",
+		"{\"model\":\"chat\",\"tools\":[{\"type\":\"function\","
+		"\"function\":{\"name\":\"f\",\"description\":\"d\\u00e9\"}}],"
+		"\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+		"\"text\":\"xyz\"}]}],\"stream_options\":{\"q\":\"w\"}}",
+	};
+	static const char *const ins[] = { "\"a much longer text\"", "\"\"" };
+	struct reg_model	 m = model();
+	struct request		 rq, fresh;
+	struct request_splice	 sp;
+	const struct request_text *t;
+	char			 err[128], *moved, *a, *b;
+	size_t			 i, k, j, n, mlen, alen, blen;
+
+	(void)state;
+	m.max_tokens = 8;
+	m.system_prompt = (char *)"sys";
+	memset(&rq, 0, sizeof(rq));
+	memset(&fresh, 0, sizeof(fresh));
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		assert_int_equal(request_scan(&rq, bodies[i], strlen(bodies[i]),
+		    0, err, sizeof(err)), 0);
+		n = rq.ntexts;
+		for (k = 0; k < n; k++)
+			for (j = 0; j < 2; j++) {
+				assert_int_equal(request_scan(&rq, bodies[i],
+				    strlen(bodies[i]), 0, err, sizeof(err)), 0);
+				t = &request_texts(&rq, &n)[k];
+				if (t->flags & REQUEST_TEXT_KEY)
+					continue;
+				sp = (struct request_splice){ t->start,
+				    t->end - t->start, ins[j], strlen(ins[j]) };
+				moved = request_apply(rq.body, rq.len, &sp, 1,
+				    &mlen);
+				request_rebase(&rq, moved, mlen, &sp, 1);
+				a = rewrite_body(&rq, &m, ROUTE_CHAT, 1, &alen);
+				assert_int_equal(request_scan(&fresh, moved,
+				    mlen, 0, err, sizeof(err)), 0);
+				b = rewrite_body(&fresh, &m, ROUTE_CHAT, 1,
+				    &blen);
+				assert_string_equal(a, b);
+				free(a);
+				free(b);
+				free(moved);
+			}
+	}
+	request_clear(&rq);
+	request_clear(&fresh);
+}
+
 int
 main(void)
 {
@@ -224,6 +318,8 @@ main(void)
 		cmocka_unit_test(test_rewrite_system_prompt),
 		cmocka_unit_test(test_rewrite_include_usage),
 		cmocka_unit_test(test_rewrite_ollama),
+		cmocka_unit_test(test_rewrite_max_output),
+		cmocka_unit_test(test_rewrite_rebased),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
