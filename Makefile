@@ -282,10 +282,11 @@ build/fuzz/fuzz-ndjson: tests/fuzz/fuzz-ndjson.c agent/ndjson.c \
 	shared/xmalloc.c shared/log.c
 build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \
 	agent/guard-input.c agent/request.c agent/jscan.c agent/guard.c \
-	agent/guard-pii.c agent/guard-stream.c shared/xmalloc.c shared/log.c
+	agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c \
+	shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
-	$(Q)$(FUZZ_AGENT) -lpcre2-8
+	$(Q)$(FUZZ_AGENT) -lpcre2-8 -lutf8proc
 # ollama.c for its scan of a line; the fuzz file stands in for the
 # replies it never makes.
 build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
