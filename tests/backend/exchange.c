@@ -68,6 +68,7 @@ static const struct exchange_str {
 	{ "ctype", offsetof(struct fake_opts, ctype), 0 },
 	{ "encoding", offsetof(struct fake_opts, encoding), 0 },
 	{ "error_body", offsetof(struct fake_opts, error_body), 0 },
+	{ "odd_body", offsetof(struct fake_opts, odd_body), 0 },
 	{ "raw", offsetof(struct fake_opts, raw), 0 },
 };
 
@@ -103,6 +104,25 @@ static const struct exchange_error_body {
 	    "\"type\":\"x\\r\\nSet-Cookie: a=b\",\"param\":null,"
 	    "\"code\":\"rate_limit_exceeded\"},"
 	    "\"internal\":\"http://10.9.8.7:8000/v1\"}" },
+};
+
+/*
+ * odd_body=NAME: a 200 answer that a lenient client would show but no
+ * strict reader can check: a key twice (a last-wins parser shows the
+ * second), text cut by \u0000 (cJSON stops there), or no JSON at all.
+ */
+static const struct exchange_error_body exchange_odd_bodies[] = {
+	{ "dup", "application/json",
+	    "{\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+	    "\"message\":{\"role\":\"assistant\",\"content\":\"fine\","
+	    "\"content\":\"mail bob@example.com\"},\"finish_reason\":"
+	    "\"stop\"}]}" },
+	{ "nul", "application/json",
+	    "{\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+	    "\"message\":{\"role\":\"assistant\",\"content\":"
+	    "\"ok\\u0000 mail bob@example.com\"},\"finish_reason\":"
+	    "\"stop\"}]}" },
+	{ "text", "application/json", "mail bob@example.com\n" },
 };
 
 /*
@@ -543,6 +563,11 @@ exchange_send(struct exchange *ex, int status, cJSON *json)
 		if (strcmp(ex->opts.error_body, exchange_error_bodies[i].name) ==
 		    0)
 			eb = &exchange_error_bodies[i];
+	for (i = 0; status < 300 && ex->opts.odd_body != NULL &&
+	    i < sizeof(exchange_odd_bodies) / sizeof(*exchange_odd_bodies);
+	    i++)
+		if (strcmp(ex->opts.odd_body, exchange_odd_bodies[i].name) == 0)
+			eb = &exchange_odd_bodies[i];
 	if (eb != NULL) {
 		s = xstrdup(eb->body);
 		ctype = eb->ctype;

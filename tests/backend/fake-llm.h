@@ -35,6 +35,7 @@ struct fake_opts {
 	char	*ctype;			/* "long" (1.1 KB), or the Content-Type */
 	char	*encoding;		/* gzip, deflate: coded; else a label only */
 	char	*error_body;		/* html, text, vllm, ollama, bad, evil */
+	char	*odd_body;		/* a 200 answer no checker can read */
 	char	*raw;			/* a head written by hand: cr, nul, ctl, lf, long */
 	int	 ratelimit;		/* rate-limit headers, some hostile */
 	int	 flood;			/* a stream's event of N bytes, no end */

@@ -4,7 +4,8 @@
 # route), PII in every member the model reads but a guard once skipped,
 # a structural key with a value that is not, token ids; and max_tokens
 # written so that an int64 parser misses it. The backend's request log
-# is the judge: nothing reaches it unredacted.
+# is the judge: nothing reaches it unredacted. Last, answers an output
+# guardrail cannot read are not delivered.
 . "$(dirname "$0")/../lib.sh"
 
 start_backend
@@ -190,5 +191,25 @@ r=$(http POST /proxy/acme/api/chat "$BUD" \
     "{\"model\":\"opriced\",\"stream\":false,\"options\":{\"num_predict\":100},$msg}")
 check_eq "ollama num_predict 100 fits" 200 "$(status_of "$r")"
 check_eq "both reached the backend" $((before + 2)) "$(nreq)"
+
+# --- an answer the output guardrails cannot read is not delivered ----------
+# (a lenient client would show the second "content", or the text after a
+# \u0000 that cJSON cuts, or a body that is no JSON at all)
+for odd in dup nul text; do
+	ctl model deploy -d acme --provider fake --name "Odd $odd" \
+	    --key "odd-$odd" --model-id "fake-chat;odd_body=$odd" \
+	    --guard-out pii >/dev/null 2>&1
+	ctl model deploy -d acme --provider fake --name "Raw $odd" \
+	    --key "raw-$odd" --model-id "fake-chat;odd_body=$odd" >/dev/null 2>&1
+	r=$(http POST /v1/chat/completions "$TOKEN" \
+	    "{\"model\":\"odd-$odd\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+	check_eq "odd_body=$odd: 502 upstream_error" "502 upstream_error" \
+	    "$(status_of "$r") $(code "$r")"
+	check_not_contains "odd_body=$odd: nothing of the answer" "$MAIL" "$r"
+	r=$(http POST /v1/chat/completions "$TOKEN" \
+	    "{\"model\":\"raw-$odd\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+	check_eq "odd_body=$odd without output guardrails: relayed" 200 \
+	    "$(status_of "$r")"
+done
 
 t_done
