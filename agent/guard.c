@@ -235,6 +235,11 @@ guard_new(const struct guard_spec *spec, char *err, size_t errlen)
 		}
 		break;
 	case GUARD_KEYWORDS:
+		/* None: refused before xcalloc(0) in the pattern could abort. */
+		if (spec->nwords == 0) {
+			snprintf(err, errlen, "words: give at least one word");
+			goto fail;
+		}
 		if ((pattern = guard_keywords_pattern(spec->words,
 		    spec->nwords, err, errlen)) == NULL)
 			goto fail;

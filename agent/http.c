@@ -862,6 +862,14 @@ http_read_head(struct http_conn *c, struct evbuffer *in)
 	unsigned char		*p;
 	int			 status, refused = 0;
 
+	if (evbuffer_get_length(in) == 0)
+		return 0;
+	/*
+	 * The first byte of a request on a kept-alive connection, a blank
+	 * line before it too (or CR LF now and then would hold it): due now.
+	 */
+	if (!evtimer_pending(c->deadline, NULL))
+		http_conn_deadline(c, srv->cfg->head_timeout_ms);
 	/* RFC 9112 2.2: ignore empty lines before a request line. */
 	while (c->head_scanned == 0 && evbuffer_get_length(in) >= 2) {
 		p = evbuffer_pullup(in, 2);
@@ -871,9 +879,6 @@ http_read_head(struct http_conn *c, struct evbuffer *in)
 	}
 	if (evbuffer_get_length(in) == 0)
 		return 0;
-	/* The first byte of a request on a kept-alive connection: due now. */
-	if (!evtimer_pending(c->deadline, NULL))
-		http_conn_deadline(c, srv->cfg->head_timeout_ms);
 	if ((len = http_head_end(c, in, &refused)) == 0)
 		return refused ? -1 : 0;
 	memset(&c->req, 0, sizeof(c->req));

@@ -831,6 +831,17 @@ test_guardrails(void **state)
 	    "\"key\":\"re\",\"kind\":\"regex\",\"action\":\"block\"}"),
 	    RPC_INVALID_PARAMS, "patterns: give at least one");
 	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
+	    "\"key\":\"kw\",\"kind\":\"keywords\",\"action\":\"block\"}"),
+	    RPC_INVALID_PARAMS, "words: give at least one word");
+	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
+	    "\"key\":\"kw\",\"kind\":\"keywords\",\"action\":\"block\","
+	    "\"words\":[]}"), RPC_INVALID_PARAMS,
+	    "words: give at least one word");
+	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
+	    "\"key\":\"kw\",\"kind\":\"keywords\",\"action\":\"block\","
+	    "\"words\":[\"\u200b\", \" \"]}"), RPC_INVALID_PARAMS,
+	    "words: give at least one word");
+	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","
 	    "\"key\":\"p\",\"kind\":\"pii\",\"action\":\"block\","
 	    "\"types\":[\"dna\"]}"), RPC_INVALID_PARAMS, "types[0]");
 	expect_error(call(f, "guardrail.create", "{\"domain\":\"acme\","

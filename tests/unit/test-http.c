@@ -2197,6 +2197,33 @@ test_head_deadline_keepalive(void **state)
 	assert_echo(&r[1], "GET", "/2", "", 0);
 }
 
+/*
+ * Blank lines before a request (RFC 9112 2.2) are bytes of its head: on a
+ * kept-alive connection they start the head deadline, so that a client
+ * cannot hold the connection open with one CR LF per idle timeout.
+ */
+static void
+test_head_deadline_blank_lines(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*cl = client_new(f);
+	long long	 start;
+
+	f->cfg.head_timeout_ms = 300;
+	client_send_str(f, cl, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+	get_responses(f, cl, 1);
+	start = now_ms();
+	while (!cl->eof && now_ms() - start < 3000) {
+		if (send(cl->fd, "\r\n", 2, MSG_NOSIGNAL) != 2)
+			break;
+		settle(f, cl, 40);
+	}
+	if (!cl->eof && !run_until(f, cl, until_eof, 0))
+		fail_client(cl, "blank lines kept a connection open");
+	assert_true(now_ms() - start < 1500);
+	assert_int_equal(take_responses(f, cl), 1);
+}
+
 /* A body dripped byte by byte is cut at its own deadline; on_abort runs. */
 static void
 test_body_deadline(void **state)
@@ -2576,6 +2603,7 @@ main(int argc, char **argv)
 		T(test_head_deadline),
 		T(test_head_deadline_silent),
 		T(test_head_deadline_keepalive),
+		T(test_head_deadline_blank_lines),
 		T(test_body_deadline),
 		T(test_cap_per_address),
 		T(test_cap_total),
