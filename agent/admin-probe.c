@@ -19,6 +19,15 @@
 #include "rpc.h"
 #include "xmalloc.h"
 
+/*
+ * Probe threads at once: each waits up to 5 s on a backend, and an
+ * operator's script that opens connection after connection must not
+ * start threads without end.
+ */
+#define ADMIN_PROBES_MAX	16
+
+static int	admin_probes_running;	/* main loop only */
+
 /* A probe of p as kind; only what probing needs is copied. */
 static struct admin_probe *
 admin_probe_new(enum admin_probe_kind kind, const struct store_provider *p,
@@ -85,16 +94,15 @@ void
 admin_probe_run(struct admin_probe *probe, const struct vault *vault)
 {
 	switch (probe->kind) {
-	case ADMIN_PROBE_STATUS:
+	case ADMIN_PROBE_STATUS:	/* 0, -1 or PROBE_LOCAL */
 		probe->rc = probe_provider(&probe->provider, vault,
 		    &probe->cancel, NULL, NULL, &probe->latency_ms, probe->why,
-		    sizeof(probe->why)) == 0 ? 0 : -1;
+		    sizeof(probe->why));
 		break;
 	case ADMIN_PROBE_MODELS:
 		probe->rc = probe_provider(&probe->provider, vault,
 		    &probe->cancel, &probe->names, &probe->nnames,
-		    &probe->latency_ms, probe->why, sizeof(probe->why)) == 0 ?
-		    0 : -1;
+		    &probe->latency_ms, probe->why, sizeof(probe->why));
 		break;
 	case ADMIN_PROBE_SERVED:
 		probe->rc = probe_model_served(&probe->provider, vault,
@@ -125,6 +133,7 @@ admin_probe_done(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	pthread_join(probe->thread, NULL);
 	probe->started = 0;
+	admin_probes_running--;
 	probe->cb(probe, probe->arg);
 }
 
@@ -135,6 +144,11 @@ admin_probe_start(struct admin_probe *probe, struct event_base *base,
 {
 	int	rc;
 
+	if (admin_probes_running >= ADMIN_PROBES_MAX) {
+		snprintf(err, errlen, "%d backend checks are running already;"
+		    " try again when one is done", ADMIN_PROBES_MAX);
+		return -1;
+	}
 	if ((probe->done = event_new(base, -1, 0, admin_probe_done,
 	    probe)) == NULL)
 		fatalx("%s: event_new", __func__);
@@ -148,6 +162,7 @@ admin_probe_start(struct admin_probe *probe, struct event_base *base,
 		return -1;
 	}
 	probe->started = 1;
+	admin_probes_running++;
 	return 0;
 }
 
@@ -164,8 +179,10 @@ admin_probe_free(struct admin_probe *probe)
 
 	if (probe == NULL)
 		return;
-	if (probe->started)
+	if (probe->started) {
 		pthread_join(probe->thread, NULL);
+		admin_probes_running--;
+	}
 	if (probe->done != NULL)
 		event_free(probe->done);
 	for (i = 0; i < probe->nnames; i++)

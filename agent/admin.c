@@ -688,8 +688,7 @@ admin_conn_reply(struct admin_conn *c, const char *line, size_t len)
 		log_warnx("admin: %s", err);
 		if (!rq->notification)
 			admin_conn_send(c, admin_error_line(rq->id,
-			    RPC_INTERNAL_ERROR, "cannot check the backend"
-			    " now (the agent's log has the details)"));
+			    RPC_FAILED, err));
 		admin_wait_free(w);
 		return;
 	}

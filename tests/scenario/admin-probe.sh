@@ -182,6 +182,42 @@ check_not_contains "NUL in a key: no domain 'evil'" '"evil"' "$(ctl -o json doma
 out=$(raw_line '{"jsonrpc":"2.0","id":7,"method":"nope\\u0000"}')
 check_contains "escaped backslash: an ordinary string" '"code":-32601' "$out"
 
+# --- at most 16 probes at once ---------------------------------------------
+# Sixteen connections each wait on the held backend; a seventeenth check is
+# refused at once rather than start yet another thread.
+rm -f "$T_DIR/release"
+n=$(held_count)
+out=$(python3 - "$AGENT_SOCK" "$T_DIR/hold.count" $((n + 16)) "$T_DIR/release" <<'PY'
+import json, os, socket, sys, time
+path, count, want, release = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "provider.test",
+                   "params": {"domain": "acme", "name": "held2"}}) + "\n"
+socks = []
+for i in range(17):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(20)
+    s.connect(path)
+    socks.append(s)
+for s in socks[:16]:
+    s.sendall(line.encode())
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
+    try:
+        if int(open(count).read() or 0) >= want:
+            break
+    except OSError:
+        pass
+    time.sleep(0.05)
+socks[16].sendall(line.encode())
+print(socks[16].recv(65536).decode().strip())
+open(release, "w").close()
+for s in socks[:16]:
+    s.recv(65536)
+PY
+)
+check_contains "a 17th probe at once: refused" "backend checks are running already" "$out"
+check_contains "with failed, not internal_error" '"code":-32004' "$out"
+
 # --- SIGTERM while a probe runs -------------------------------------------
 rm -f "$T_DIR/release"
 n=$(held_count)
