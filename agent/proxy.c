@@ -738,11 +738,12 @@ static int
 proxy_limit(struct proxy_call *call, const struct reg_token *t,
     const struct request *rq)
 {
+	struct http_fields	 f;
 	enum api_error		 e = API_RATE_LIMIT_EXCEEDED;
-	char			 msg[2048], hdr[64];
+	const char		*msg = "The API key's rate limit is reached;"
+				    " retry later.";
 	int64_t			 estimate = 0;
 	int			 retry;
-	size_t			 n;
 
 	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
 		return 0;
@@ -755,20 +756,17 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 		return 0;
 	case LIMIT_BUDGET:
 		e = API_BUDGET_EXCEEDED;
-		n = api_error_body(msg, sizeof(msg), e, NULL, "The API key's"
-		    " spend budget does not cover this request.");
+		msg = "The API key's spend budget does not cover this request.";
 		break;
 	default:
-		n = api_error_body(msg, sizeof(msg), e, NULL, "The API key's"
-		    " rate limit is reached; retry later.");
 		break;
 	}
-	call->trace->status = api_error_status(e);
-	call->trace->error = api_error_code(e);
-	call->trace->step = TRACE_STEP_LIMIT;
-	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", retry);
-	http_reply(call->req, api_error_status(e), "application/json", msg, n,
-	    retry > 0 ? hdr : NULL);
+	/* In the route's error shape: Ollama's on its routes. */
+	http_fields_init(&f);
+	if (retry > 0)
+		http_fields_addf(&f, "Retry-After", "%d", retry);
+	proxy_reply_error(call, api_error_status(e), e, TRACE_STEP_LIMIT, NULL,
+	    0, &f, msg);
 	return -1;
 }
 
