@@ -54,6 +54,7 @@ guard_input(const struct reg_model *m, struct request *rq, char **out,
 	const char			*s;
 	char				*red, *quoted, err[128];
 	size_t				 i, n, len, rlen, cap, nsp = 0;
+	size_t				 spcap = 0;
 	uint64_t			 chars = 0;
 	int				 keys = 0, count;
 
@@ -80,7 +81,10 @@ guard_input(const struct reg_model *m, struct request *rq, char **out,
 		/* The redacted text, quoted, takes the value's (or key's) place. */
 		cap = 6 * rlen + 3;
 		quoted = xmalloc(cap);
-		sp = xreallocarray(sp, nsp + 1, sizeof(*sp));
+		if (nsp == spcap) {
+			spcap = spcap > 0 ? 2 * spcap : 16;
+			sp = xreallocarray(sp, spcap, sizeof(*sp));
+		}
 		sp[nsp] = (struct request_splice){ t->start, t->end - t->start,
 		    quoted, jscan_quote(quoted, cap, red, rlen) };
 		if (!(t->flags & (REQUEST_TEXT_KEY | REQUEST_TEXT_NUMBER)))

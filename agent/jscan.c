@@ -343,11 +343,19 @@ jscan_key_cmp(const struct jscan_key *a, const struct jscan_key *b,
     const char *buf)
 {
 	struct jscan_reader	ra, rb;
-	size_t			la = a->end - a->start, lb = b->end - b->start;
+	size_t			la = a->end - a->start - 2;
+	size_t			lb = b->end - b->start - 2;
 	int			ca, cb, d;
 
+	/*
+	 * The contents, not the quotes: a closing quote compared with a
+	 * byte below it would order "ab" after "ab!", where the escaped
+	 * path puts it before, and a sort by an inconsistent order can
+	 * keep a key and its escaped twin apart.
+	 */
 	if (((a->depth | b->depth) & JSCAN_KEY_ESCAPED) == 0) {
-		d = memcmp(buf + a->start, buf + b->start, la < lb ? la : lb);
+		d = memcmp(buf + a->start + 1, buf + b->start + 1,
+		    la < lb ? la : lb);
 		return d != 0 ? d : (la > lb) - (la < lb);
 	}
 	jscan_reader_init(&ra, buf, a->start, a->end);

@@ -630,6 +630,25 @@ proxy_stream_failure(struct proxy_call *call, enum upstream_result res)
 	call->trace->step = f->step;
 }
 
+/* The stream ended: what the output guardrails still hold goes out. */
+static enum guard_result
+proxy_relay_finish(struct proxy_call *call)
+{
+	enum guard_result	 res;
+	const char		*out;
+	size_t			 outlen;
+
+	if (call->answer != NULL)
+		res = guard_answer_finish(call->answer, &out, &outlen);
+	else if (call->answer_ollama != NULL)
+		res = guard_ollama_finish(call->answer_ollama, &out, &outlen);
+	else
+		return GUARD_PASS;
+	if (outlen > 0)
+		http_stream_write(call->req, out, outlen);
+	return res;
+}
+
 static void
 proxy_on_done(void *arg, enum upstream_result res, const char *why)
 {
@@ -656,24 +675,18 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 			ndjson_finish(call->nd, proxy_relay_line, call);
 		else if (res == UPSTREAM_OK)
 			sse_finish(call->sse, proxy_relay_event, call);
-		/* Text the output guardrails still hold, if the stream ended. */
-		if ((call->answer != NULL || call->answer_ollama != NULL) &&
-		    !call->blocked) {
-			const char	*out;
-			size_t		 outlen;
-
-			if (call->answer != NULL)
-				guard_answer_finish(call->answer, &out,
-				    &outlen);
-			else
-				guard_ollama_finish(call->answer_ollama, &out,
-				    &outlen);
-			if (outlen > 0)
-				http_stream_write(r, out, outlen);
-		}
-		if (res != UPSTREAM_OK)
+		/*
+		 * Text the output guardrails still hold. A block there, or in
+		 * a last event, ended the stream ([DONE] is out): no error
+		 * event after it, and the trace says who ended it.
+		 */
+		if (!call->blocked && proxy_relay_finish(call) == GUARD_BLOCKED)
+			call->blocked = 1;
+		if (res != UPSTREAM_OK && !call->blocked)
 			proxy_stream_failure(call, res);
 		call->trace->status = 200;
+		if (call->blocked)
+			call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
 		http_stream_end(r);
 	} else if (call->status >= 300 && (res == UPSTREAM_OK ||
 	    res == UPSTREAM_ERROR))
@@ -725,11 +738,12 @@ static int
 proxy_limit(struct proxy_call *call, const struct reg_token *t,
     const struct request *rq)
 {
+	struct http_fields	 f;
 	enum api_error		 e = API_RATE_LIMIT_EXCEEDED;
-	char			 msg[2048], hdr[64];
+	const char		*msg = "The API key's rate limit is reached;"
+				    " retry later.";
 	int64_t			 estimate = 0;
 	int			 retry;
-	size_t			 n;
 
 	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
 		return 0;
@@ -742,20 +756,17 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 		return 0;
 	case LIMIT_BUDGET:
 		e = API_BUDGET_EXCEEDED;
-		n = api_error_body(msg, sizeof(msg), e, NULL, "The API key's"
-		    " spend budget does not cover this request.");
+		msg = "The API key's spend budget does not cover this request.";
 		break;
 	default:
-		n = api_error_body(msg, sizeof(msg), e, NULL, "The API key's"
-		    " rate limit is reached; retry later.");
 		break;
 	}
-	call->trace->status = api_error_status(e);
-	call->trace->error = api_error_code(e);
-	call->trace->step = TRACE_STEP_LIMIT;
-	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", retry);
-	http_reply(call->req, api_error_status(e), "application/json", msg, n,
-	    retry > 0 ? hdr : NULL);
+	/* In the route's error shape: Ollama's on its routes. */
+	http_fields_init(&f);
+	if (retry > 0)
+		http_fields_addf(&f, "Retry-After", "%d", retry);
+	proxy_reply_error(call, api_error_status(e), e, TRACE_STEP_LIMIT, NULL,
+	    0, &f, msg);
 	return -1;
 }
 

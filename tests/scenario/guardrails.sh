@@ -50,6 +50,10 @@ ctl model deploy -d acme --provider fake --name Embed --key embed \
 ctl model deploy -d acme --provider fake --name Done --key done \
     --model-id 'fake-chat;text=hello_FORBIDDEN-42_world;chunks=5' \
     --guard-out forbid-out >/dev/null 2>&1
+# Broken off just after the match: the filter still holds it then.
+ctl model deploy -d acme --provider fake --name Cut --key cut \
+    --model-id 'fake-chat;text=hello_FORBIDDEN-42;chunks=2;reset_after=2' \
+    --guard-out forbid-out >/dev/null 2>&1
 ctl guardrail delete -d acme cards >/dev/null 2>&1
 check_eq "a bound guardrail is not deleted" 1 $?
 ctl model edit -d acme plain --guard-in nope >/dev/null 2>&1
@@ -211,6 +215,15 @@ check_eq "a blocked stream is still a 200 stream" 200 "$(status_of "$r")"
 check_contains "it ends with content_filter" '"finish_reason":"content_filter"' "$(body_of "$r")"
 check_contains "then [DONE]" 'data: [DONE]' "$(body_of "$r")"
 check_eq "nothing of the match went out" "hello " "$(body_of "$r" | content_of)"
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"cut","stream":true,"messages":[{"role":"user","content":"x"}]}')
+check_contains "a match held when the backend broke off: content_filter" \
+    '"finish_reason":"content_filter"' "$(body_of "$r")"
+check_eq "nothing of it went out" "hello " "$(body_of "$r" | content_of)"
+check_not_contains "and nothing after [DONE]" '"error"' "$(body_of "$r")"
+cut_traced() { ctl -o json logs -d acme --model cut | grep -q '"rejected_step"'; }
+t_until 10 cut_traced
+check_eq "its trace says the output guardrail ended it" "200 output_guardrail" \
+    "$(ctl -o json logs -d acme --model cut | python3 -c 'import json,sys; t=json.load(sys.stdin)[-1]; print(t["status"], t["rejected_step"])')"
 r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"done","messages":[{"role":"user","content":"x"}]}')
 check_contains "a blocked buffered answer: content_filter" '"finish_reason":"content_filter"' "$(body_of "$r")"
 check_eq "and no text" "" "$(body_of "$r" | content_of)"

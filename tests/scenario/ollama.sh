@@ -188,6 +188,18 @@ import json,sys
 ts=json.load(sys.stdin)
 print("ok" if any(t.get("status")==404 and t.get("route")=="ollama_chat" for t in ts) and any(t.get("rejected_step")=="input_guardrail" for t in ts) else "missing")')"
 
+# --- limits: refused in Ollama's error shape, with Retry-After --------------
+RPM_TOK=$(ctl -o json token create -d acme --name rpm --rpm 1 | json token)
+# (one window may end between two requests: a third is then refused)
+for i in 1 2 3; do
+	r=$(http POST /proxy/acme/api/generate "$RPM_TOK" \
+	    '{"model":"chat","prompt":"x","stream":false}' -D "$T_DIR/h")
+	[ "$(status_of "$r")" = 429 ] && break
+done
+check_eq "limit: a second request in a minute, 429" 429 "$(status_of "$r")"
+check_eq "limit: in Ollama's error shape" 1 "$(body_of "$r" | python3 -c 'import json,sys; print(int(isinstance(json.load(sys.stdin)["error"], str)))')"
+check "limit: with Retry-After" grep -qi '^retry-after: [0-9]' "$T_DIR/h"
+
 # --- hang-up cancels upstream -------------------------------------------------
 curl -sS -N -m 1 "$AGENT_URL/proxy/acme/api/chat" -H "Authorization: Bearer $TOKEN" \
     -d '{"model":"long","messages":[]}' >/dev/null 2>&1

@@ -769,6 +769,40 @@ test_walk_duplicates(void **state)
 }
 
 /*
+ * Past JSCAN_PAIRWISE_MAX keys the check sorts them: a key and its
+ * escaped twin must sort together even beside keys that continue them
+ * with a byte below '"' ("prompt!", "prompt "), in any order.
+ */
+static void
+test_walk_duplicates_sorted(void **state)
+{
+	static const char	*items[] = {
+		"\"prompt\":\"hi\"",
+		"\"pr\\u006fmpt\":\"mail bob@example.com\"",
+		"\"prompt!\":0,\"prompt \":0",
+	};
+	static const int	 perms[6][3] = {
+		{ 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
+		{ 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+	};
+	char			 doc[1024], err[128], *p;
+	size_t			 i, j;
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		p = doc + sprintf(doc, "{");
+		for (j = 0; j < 3; j++)
+			p += sprintf(p, "%s%s", j ? "," : "",
+			    items[perms[i][j]]);
+		for (j = 0; j < 16; j++)
+			p += sprintf(p, ",\"pad%zu\":0", j);
+		strcpy(p, "}");
+		assert_int_equal(walk_dups(doc, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "duplicate key"));
+	}
+}
+
+/*
  * Large objects: 200,000 distinct keys pass, one repeated far apart (or
  * spelt with an escape) is found, and the time stays linear: a pairwise
  * check would take minutes here, not a fraction of a second.
@@ -1026,6 +1060,7 @@ main(void)
 		cmocka_unit_test(test_int64),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_walk_duplicates),
+		cmocka_unit_test(test_walk_duplicates_sorted),
 		cmocka_unit_test(test_walk_many_keys),
 		cmocka_unit_test(test_walk_steps),
 		cmocka_unit_test(test_integer),
