@@ -534,35 +534,75 @@ guard_list_apply(const struct guard_scan *sc, size_t from, size_t to,
 	return nred;
 }
 
+/*
+ * A redaction can make a match that was not there: what is left of a run
+ * a detector cut short ("i@e.xxx…" before a 64-byte local part), or two
+ * halves that meet around a marker. So the redacted text is scanned again
+ * until nothing more is found; matches that only log were counted in the
+ * first round and are not counted again. Text that still changes after
+ * GUARD_REDACT_ROUNDS rounds (a pattern that matches its own marker) is
+ * blocked rather than passed half clean.
+ */
+#define GUARD_REDACT_ROUNDS	4
+
+static void
+guard_scan_only_redact(struct guard_scan *sc)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < sc->nm; i++)
+		if (sc->m[i].guard->action != GUARD_LOG)
+			sc->m[n++] = sc->m[i];
+	sc->nm = n;
+}
+
 enum guard_result
 guard_text(const struct guard_list *l, const char *text, size_t len,
     char **out, size_t *outlen, struct guard_report *report)
 {
 	struct guard_scan		 sc;
 	const struct guard_match	*b;
-	size_t				 cap = 0;
+	char				*red, *prev = NULL;
+	size_t				 redlen, cap, nred, prevlen = 0;
+	int				 round;
 
 	*out = NULL;
 	*outlen = 0;
-	memset(&sc, 0, sizeof(sc));
-	sc.s = text;
-	sc.len = len;
-	sc.final = 1;
-	guard_list_scan(l, &sc);
-	if ((b = guard_list_blocked(&sc, len)) != NULL) {
-		guard_report_add(report, b->guard, b->type, 1);
-		report->blocked_by = b->guard->key;
+	for (round = 0;; round++) {
+		memset(&sc, 0, sizeof(sc));
+		sc.s = prev != NULL ? prev : text;
+		sc.len = prev != NULL ? prevlen : len;
+		sc.final = 1;
+		guard_list_scan(l, &sc);
+		if (round > 0)
+			guard_scan_only_redact(&sc);
+		b = guard_list_blocked(&sc, sc.len);
+		if (b == NULL && round == GUARD_REDACT_ROUNDS && sc.nm > 0)
+			b = &sc.m[0];
+		if (b != NULL) {
+			guard_report_add(report, b->guard, b->type, 1);
+			report->blocked_by = b->guard->key;
+			guard_scan_clear(&sc);
+			free(prev);
+			return GUARD_BLOCKED;
+		}
+		red = NULL;
+		redlen = cap = 0;
+		nred = guard_list_apply(&sc, 0, sc.len, report, &red, &redlen,
+		    &cap);
 		guard_scan_clear(&sc);
-		return GUARD_BLOCKED;
+		if (nred == 0) {
+			free(red);
+			break;
+		}
+		free(prev);
+		prev = red;
+		prevlen = redlen;
 	}
-	if (guard_list_apply(&sc, 0, len, report, out, outlen, &cap) == 0) {
-		free(*out);
-		*out = NULL;
-		*outlen = 0;
-		guard_scan_clear(&sc);
+	if (prev == NULL)
 		return GUARD_PASS;
-	}
-	guard_scan_clear(&sc);
+	*out = prev;
+	*outlen = prevlen;
 	return GUARD_REDACTED;
 }
 

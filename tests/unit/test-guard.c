@@ -295,6 +295,66 @@ test_block_and_log(void **state)
 	guard_free(o.g);
 }
 
+/*
+ * Redacted text is scanned again: the email that was hidden in front of a
+ * too long local part shows once the part after it is gone. A pattern that
+ * matches its own marker never settles, and blocks.
+ */
+static void
+test_redact_fixpoint(void **state)
+{
+	static const char *const self[] = { "REDACTED" };
+	struct guard_spec	 spec = { .key = "re", .kind = GUARD_REGEX,
+				    .action = GUARD_REDACT, .patterns = self,
+				    .npatterns = 1 };
+	struct guard_report	 r;
+	struct one		 o, lg;
+	const struct guard	*gp[2];
+	struct guard_list	 two = { gp, 2 };
+	const struct guard_hit	*h;
+	char			 text[160], *out;
+	size_t			 n, outlen;
+
+	(void)state;
+	snprintf(text, sizeof(text), "i@e.%s%sob@x.io", "iiiiiiiiiiiiiiii"
+	    "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii",
+	    "logproiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii");
+	expect_pii(GUARD_EMAIL, text,
+	    "[REDACTED:EMAIL][REDACTED:EMAIL]");
+
+	/* Logged hits are counted once, redactions every round. */
+	one_pii(&o, 1u << GUARD_EMAIL, GUARD_REDACT);
+	one_pii(&lg, 1u << GUARD_IPV4, GUARD_LOG);
+	gp[0] = o.g;
+	gp[1] = lg.g;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(guard_text(&two, text, strlen(text), &out, &outlen,
+	    &r), GUARD_REDACTED);
+	free(out);
+	h = guard_report_hits(&r, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].count, 2);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(guard_text(&two, "10.0.0.1 a@b.io", 15, &out,
+	    &outlen, &r), GUARD_REDACTED);
+	assert_string_equal(out, "10.0.0.1 [REDACTED:EMAIL]");
+	free(out);
+	h = guard_report_hits(&r, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(h[0].count + h[1].count, 2);
+	guard_free(lg.g);
+
+	one_init(&lg, &spec);
+	gp[1] = lg.g;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(guard_text(&two, "a@b.io", 6, &out, &outlen, &r),
+	    GUARD_BLOCKED);
+	assert_null(out);
+	assert_non_null(r.blocked_by);
+	guard_free(lg.g);
+	guard_free(o.g);
+}
+
 static void
 test_length(void **state)
 {
@@ -938,6 +998,7 @@ main(void)
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_block_and_log),
+		cmocka_unit_test(test_redact_fixpoint),
 		cmocka_unit_test(test_length),
 		cmocka_unit_test(test_stream_split),
 		cmocka_unit_test(test_stream_three_chunks),
