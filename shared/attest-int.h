@@ -18,6 +18,8 @@ void	 attest_result_claims(struct attest_result *, int,
 	    const unsigned char *, const unsigned char *, const unsigned char *,
 	    size_t);
 void	 attest_debug_check(struct attest_result *, int, int, const char *);
+void	 attest_expect(struct attest_result *, enum attest_check_id,
+	    const unsigned char *, size_t, const struct attest_values *);
 void	 attest_policy_check(const struct attest_policy *,
 	    struct attest_result *);
 int	 attest_snp_verify(const struct attest_input *,

@@ -177,8 +177,8 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 		goto out;
 	}
 	p = lp->policy;
-	p.report_data = rd;
-	p.report_data_len = sizeof(rd);
+	memset(&p.report_data, 0, sizeof(p.report_data));
+	attest_values_add(&p.report_data, rd, sizeof(rd));
 
 	memset(&in, 0, sizeof(in));
 	in.tee = (enum attest_tee)d->tee;

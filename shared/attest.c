@@ -15,14 +15,61 @@ static const char *const attest_check_names[ATTEST_CHECK_MAX] = {
 	[ATTEST_CHECK_SIGNATURE] =	"signature",
 	[ATTEST_CHECK_QE_BINDING] =	"qe-binding",
 	[ATTEST_CHECK_QE_REPORT] =	"qe-report",
+	[ATTEST_CHECK_QE_IDENTITY] =	"qe-identity",
 	[ATTEST_CHECK_CHAIN] =		"chain",
+	[ATTEST_CHECK_PRODUCT] =	"product",
+	[ATTEST_CHECK_SIGNING_KEY] =	"signing-key",
+	[ATTEST_CHECK_CERT_TCB] =	"cert-tcb",
+	[ATTEST_CHECK_CHIP_ID] =	"chip-id",
+	[ATTEST_CHECK_REVOCATION] =	"revocation",
+	[ATTEST_CHECK_COLLATERAL] =	"collateral",
+	[ATTEST_CHECK_TCB_STATUS] =	"tcb-status",
 	[ATTEST_CHECK_DEBUG] =		"debug",
+	[ATTEST_CHECK_MIGRATION] =	"migration",
+	[ATTEST_CHECK_VMPL] =		"vmpl",
+	[ATTEST_CHECK_GUEST_POLICY] =	"guest-policy",
+	[ATTEST_CHECK_PLATFORM] =	"platform",
+	[ATTEST_CHECK_PROVISIONAL] =	"provisional",
+	[ATTEST_CHECK_GUEST_SVN] =	"guest-svn",
+	[ATTEST_CHECK_TD_ATTRIBUTES] =	"td-attributes",
+	[ATTEST_CHECK_XFAM] =		"xfam",
 	[ATTEST_CHECK_MEASUREMENT] =	"measurement",
+	[ATTEST_CHECK_RTMR0] =		"rtmr0",
+	[ATTEST_CHECK_RTMR1] =		"rtmr1",
+	[ATTEST_CHECK_RTMR2] =		"rtmr2",
+	[ATTEST_CHECK_RTMR3] =		"rtmr3",
+	[ATTEST_CHECK_MRSEAM] =		"mrseam",
+	[ATTEST_CHECK_MRCONFIGID] =	"mrconfigid",
+	[ATTEST_CHECK_MROWNER] =	"mrowner",
+	[ATTEST_CHECK_MROWNERCONFIG] =	"mrownerconfig",
+	[ATTEST_CHECK_HOST_DATA] =	"host-data",
+	[ATTEST_CHECK_ID_KEY] =		"id-key",
+	[ATTEST_CHECK_AUTHOR_KEY] =	"author-key",
+	[ATTEST_CHECK_FAMILY_ID] =	"family-id",
+	[ATTEST_CHECK_IMAGE_ID] =	"image-id",
 	[ATTEST_CHECK_REPORT_DATA] =	"report-data",
 	[ATTEST_CHECK_TCB] =		"tcb",
 	[ATTEST_CHECK_NONCE] =		"nonce",
 	[ATTEST_CHECK_SEAL_KEY] =	"seal-key",
 	[ATTEST_CHECK_SIMULATED] =	"simulated",
+};
+
+static const char *const attest_snp_products[ATTEST_SNP_PRODUCTS] = {
+	[ATTEST_SNP_MILAN] =	"Milan",
+	[ATTEST_SNP_GENOA] =	"Genoa",
+	[ATTEST_SNP_TURIN] =	"Turin",
+};
+
+static const char *const attest_tcb_statuses[ATTEST_TCB_STATUSES] = {
+	[ATTEST_TCB_UP_TO_DATE] =		"UpToDate",
+	[ATTEST_TCB_SW_HARDENING_NEEDED] =	"SWHardeningNeeded",
+	[ATTEST_TCB_CONFIGURATION_NEEDED] =	"ConfigurationNeeded",
+	[ATTEST_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED] =
+	    "ConfigurationAndSWHardeningNeeded",
+	[ATTEST_TCB_OUT_OF_DATE] =		"OutOfDate",
+	[ATTEST_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED] =
+	    "OutOfDateConfigurationNeeded",
+	[ATTEST_TCB_REVOKED] =			"Revoked",
 };
 
 /* Per TEE: its name and what verifies its evidence. */
@@ -42,6 +89,22 @@ attest_check_name(enum attest_check_id id)
 	if ((unsigned)id >= ATTEST_CHECK_MAX)
 		return "unknown";
 	return attest_check_names[id];
+}
+
+const char *
+attest_snp_product_name(enum attest_snp_product p)
+{
+	if ((unsigned)p >= ATTEST_SNP_PRODUCTS)
+		return NULL;
+	return attest_snp_products[p];
+}
+
+const char *
+attest_tcb_status_name(enum attest_tcb_status st)
+{
+	if ((unsigned)st >= ATTEST_TCB_STATUSES)
+		return NULL;
+	return attest_tcb_statuses[st];
 }
 
 const char *
@@ -71,7 +134,11 @@ attest_hex(const unsigned char *p, size_t len, char *buf, size_t buflen)
 	return buf;
 }
 
-/* Record a check's outcome; a failure makes the result unverified. */
+/*
+ * Record a check's outcome. A failure makes the result unverified before
+ * anything else, and a result with no room left is unverified too: a
+ * check that cannot be recorded cannot have passed.
+ */
 void
 attest_result_add(struct attest_result *res, enum attest_check_id id, int ok,
     const char *fmt, ...)
@@ -79,16 +146,27 @@ attest_result_add(struct attest_result *res, enum attest_check_id id, int ok,
 	struct attest_check	*c;
 	va_list			 ap;
 
-	if (res->nchecks == ATTEST_CHECK_MAX)
+	if (!ok)
+		res->verified = 0;
+	if (res->nchecks == ATTEST_RESULT_CHECKS - 1) {
+		res->verified = 0;
+		c = &res->checks[res->nchecks++];
+		c->id = ATTEST_CHECK_PARSE;
+		c->ok = 0;
+		snprintf(c->detail, sizeof(c->detail), "more than %d checks:"
+		    " the rest were not recorded", ATTEST_RESULT_CHECKS - 1);
 		return;
+	}
+	if (res->nchecks >= ATTEST_RESULT_CHECKS) {
+		res->verified = 0;
+		return;
+	}
 	c = &res->checks[res->nchecks++];
 	c->id = id;
 	c->ok = ok;
 	va_start(ap, fmt);
 	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
-	if (!ok)
-		res->verified = 0;
 }
 
 /* What the parsed evidence says, for the policy and the caller. */
@@ -134,27 +212,52 @@ attest_debug_check(struct attest_result *res, int debug, int allow,
 		    " on, the host can read the guest's memory", what);
 }
 
-/* Expected bytes against what the evidence has, as one check. */
-static void
-attest_expect(struct attest_result *res, enum attest_check_id id,
-    const unsigned char *have, size_t havelen, const unsigned char *want,
-    size_t wantlen)
+int
+attest_values_add(struct attest_values *vs, const unsigned char *p, size_t len)
 {
-	unsigned char	padded[ATTEST_REPORT_DATA_SIZE] = { 0 };
-	char		hex[2 * ATTEST_REPORT_DATA_SIZE + 1];
+	if (len == 0 || len > sizeof(vs->v[0]) || vs->n == ATTEST_VALUES_MAX ||
+	    (vs->n > 0 && len != vs->len))
+		return -1;
+	memcpy(vs->v[vs->n++], p, len);
+	vs->len = len;
+	return 0;
+}
 
-	if (wantlen > havelen) {
+/*
+ * A field of the evidence against the values the policy accepts, as one
+ * check; shorter values are zero-padded (report_data).
+ */
+void
+attest_expect(struct attest_result *res, enum attest_check_id id,
+    const unsigned char *have, size_t havelen, const struct attest_values *want)
+{
+	unsigned char	padded[ATTEST_REPORT_DATA_SIZE];
+	char		hex[2 * ATTEST_REPORT_DATA_SIZE + 1];
+	size_t		i;
+
+	if (want->n == 0)
+		return;
+	if (want->len > havelen || want->len == 0 ||
+	    want->n > ATTEST_VALUES_MAX) {
 		attest_result_add(res, id, 0, "expected %zu bytes, the evidence"
-		    " has %zu", wantlen, havelen);
+		    " has %zu", want->len, havelen);
 		return;
 	}
-	memcpy(padded, want, wantlen);
-	if (memcmp(have, padded, havelen) == 0) {
-		attest_result_add(res, id, 1, "as expected");
-		return;
+	for (i = 0; i < want->n; i++) {
+		memset(padded, 0, sizeof(padded));
+		memcpy(padded, want->v[i], want->len);
+		if (memcmp(have, padded, havelen) == 0) {
+			if (want->n == 1)
+				attest_result_add(res, id, 1, "as expected");
+			else
+				attest_result_add(res, id, 1, "value %zu of the"
+				    " %zu accepted", i + 1, want->n);
+			return;
+		}
 	}
-	attest_result_add(res, id, 0, "is %s, not the one expected",
-	    attest_hex(have, havelen, hex, sizeof(hex)));
+	attest_result_add(res, id, 0, "is %s, not %s", attest_hex(have,
+	    havelen, hex, sizeof(hex)), want->n == 1 ? "the one expected" :
+	    "one of those accepted");
 }
 
 /* The minimum TCB, compared byte by byte (each byte is one SVN). */
@@ -189,14 +292,10 @@ void
 attest_policy_check(const struct attest_policy *policy,
     struct attest_result *res)
 {
-	if (policy->measurement != NULL)
-		attest_expect(res, ATTEST_CHECK_MEASUREMENT, res->measurement,
-		    sizeof(res->measurement), policy->measurement,
-		    policy->measurement_len);
-	if (policy->report_data != NULL)
-		attest_expect(res, ATTEST_CHECK_REPORT_DATA, res->report_data,
-		    sizeof(res->report_data), policy->report_data,
-		    policy->report_data_len);
+	attest_expect(res, ATTEST_CHECK_MEASUREMENT, res->measurement,
+	    sizeof(res->measurement), &policy->measurement);
+	attest_expect(res, ATTEST_CHECK_REPORT_DATA, res->report_data,
+	    sizeof(res->report_data), &policy->report_data);
 	if (policy->min_tcb != NULL)
 		attest_tcb_check(res, policy->min_tcb, policy->min_tcb_len);
 }

@@ -28,15 +28,48 @@ enum attest_tee {
 	ATTEST_TEE_TDX,
 };
 
-/* The checks, in the order they run; attest_check_name() names them. */
+/*
+ * The checks. Each names itself (attest_check_name()) and says in its
+ * detail what passed or why it failed; those that do not apply to the
+ * evidence or the policy are not in the result.
+ */
 enum attest_check_id {
 	ATTEST_CHECK_PARSE,		/* the evidence is well formed */
-	ATTEST_CHECK_SIGNATURE,		/* SNP: VCEK; TDX: attestation key */
+	ATTEST_CHECK_SIGNATURE,		/* SNP: VCEK/VLEK; TDX: att. key */
 	ATTEST_CHECK_QE_BINDING,	/* TDX: QE report_data holds the key */
 	ATTEST_CHECK_QE_REPORT,		/* TDX: QE report signed by the PCK */
+	ATTEST_CHECK_QE_IDENTITY,	/* TDX: the QE is Intel's TD QE */
 	ATTEST_CHECK_CHAIN,		/* certificates up to a pinned root */
+	ATTEST_CHECK_PRODUCT,		/* SNP: the root of the report's CPU */
+	ATTEST_CHECK_SIGNING_KEY,	/* SNP: VCEK or VLEK, as reported */
+	ATTEST_CHECK_CERT_TCB,		/* SNP: the VCEK's TCB is the report's */
+	ATTEST_CHECK_CHIP_ID,		/* SNP: the VCEK's hwid is CHIP_ID */
+	ATTEST_CHECK_REVOCATION,	/* CRLs given: nothing revoked */
+	ATTEST_CHECK_COLLATERAL,	/* TDX: TCB info, QE identity signed */
+	ATTEST_CHECK_TCB_STATUS,	/* TDX: a status the policy accepts */
 	ATTEST_CHECK_DEBUG,		/* debug off, unless allowed */
-	ATTEST_CHECK_MEASUREMENT,	/* as expected, when one is given */
+	ATTEST_CHECK_MIGRATION,		/* SNP: no migration agent */
+	ATTEST_CHECK_VMPL,		/* SNP: at most the VMPL allowed */
+	ATTEST_CHECK_GUEST_POLICY,	/* SNP: ABI, SMT, socket, ciphertext */
+	ATTEST_CHECK_PLATFORM,		/* SNP: PLATFORM_INFO bits */
+	ATTEST_CHECK_PROVISIONAL,	/* SNP: committed TCB is current */
+	ATTEST_CHECK_GUEST_SVN,		/* SNP: at least the minimum */
+	ATTEST_CHECK_TD_ATTRIBUTES,	/* TDX: under mask, SEPT_VE_DISABLE */
+	ATTEST_CHECK_XFAM,		/* TDX: under mask */
+	ATTEST_CHECK_MEASUREMENT,	/* SNP MEASUREMENT, TDX MRTD */
+	ATTEST_CHECK_RTMR0,		/* TDX: firmware configuration */
+	ATTEST_CHECK_RTMR1,		/* TDX: kernel, initrd, cmdline */
+	ATTEST_CHECK_RTMR2,		/* TDX: OS and applications */
+	ATTEST_CHECK_RTMR3,
+	ATTEST_CHECK_MRSEAM,		/* TDX: the TDX module */
+	ATTEST_CHECK_MRCONFIGID,
+	ATTEST_CHECK_MROWNER,
+	ATTEST_CHECK_MROWNERCONFIG,
+	ATTEST_CHECK_HOST_DATA,		/* SNP */
+	ATTEST_CHECK_ID_KEY,		/* SNP: ID key digest */
+	ATTEST_CHECK_AUTHOR_KEY,	/* SNP: author key digest */
+	ATTEST_CHECK_FAMILY_ID,		/* SNP */
+	ATTEST_CHECK_IMAGE_ID,		/* SNP */
 	ATTEST_CHECK_REPORT_DATA,	/* as expected, when given */
 	ATTEST_CHECK_TCB,		/* at least the minimum, when given */
 	ATTEST_CHECK_NONCE,		/* live: the nonce that was sent */
@@ -44,6 +77,8 @@ enum attest_check_id {
 	ATTEST_CHECK_SIMULATED,		/* live: a simulated TEE, allowed? */
 	ATTEST_CHECK_MAX
 };
+
+#define ATTEST_RESULT_CHECKS	64	/* room in a result */
 
 struct attest_check {
 	enum attest_check_id	 id;
@@ -53,7 +88,7 @@ struct attest_check {
 
 /*
  * What to verify. Byte buffers are borrowed; certificates are PEM (any
- * number) or one DER certificate.
+ * number) or one DER certificate; CRLs are PEM (any number) or one DER.
  */
 struct attest_input {
 	enum attest_tee		 tee;
@@ -65,29 +100,131 @@ struct attest_input {
 	size_t			 chain_len;
 	const unsigned char	*root;		/* trust this instead of the */
 	size_t			 root_len;	/* pinned ARKs or Intel root */
+	const unsigned char	*crls;		/* AMD KDS, Intel PCK/root */
+	size_t			 crls_len;
+	const unsigned char	*tcb_info;	/* TDX: Intel's signed JSON */
+	size_t			 tcb_info_len;
+	const unsigned char	*qe_identity;	/* TDX: Intel's signed JSON */
+	size_t			 qe_identity_len;
+	const unsigned char	*collateral_chain; /* TDX: TCB signing cert */
+	size_t			 collateral_chain_len;
 };
 
-/* What the evidence must show; zero means the defaults. */
+/*
+ * Values a policy accepts for one field: any of n, each len bytes (at
+ * most 64; report_data may be shorter, zero-padded). n 0: not checked.
+ */
+#define ATTEST_VALUES_MAX	16
+
+struct attest_values {
+	size_t			 n;
+	size_t			 len;
+	unsigned char		 v[ATTEST_VALUES_MAX][ATTEST_REPORT_DATA_SIZE];
+};
+
+/* SEV-SNP guest policy and PLATFORM_INFO bits (AMD SEV-SNP ABI). */
+#define ATTEST_SNP_POLICY_SMT		(UINT64_C(1) << 16)
+#define ATTEST_SNP_POLICY_MIGRATE_MA	(UINT64_C(1) << 18)
+#define ATTEST_SNP_POLICY_DEBUG		(UINT64_C(1) << 19)
+#define ATTEST_SNP_POLICY_SINGLE_SOCKET	(UINT64_C(1) << 20)
+#define ATTEST_SNP_POLICY_CIPHERTEXT_HIDING (UINT64_C(1) << 24)
+
+/* SNP products, a bit each in attest_snp_policy.products. */
+enum attest_snp_product {
+	ATTEST_SNP_MILAN,
+	ATTEST_SNP_GENOA,
+	ATTEST_SNP_TURIN,
+	ATTEST_SNP_PRODUCTS
+};
+
+struct attest_snp_policy {
+	unsigned		 max_vmpl;	/* 0 by default */
+	int			 allow_migration_agent;
+	int			 allow_provisional_firmware;
+	int			 require_no_smt;
+	int			 require_single_socket;
+	int			 require_ciphertext_hiding;
+	unsigned		 min_abi_major;
+	unsigned		 min_abi_minor;
+	uint32_t		 min_guest_svn;
+	uint64_t		 platform_require;	/* PLATFORM_INFO bits */
+	uint64_t		 platform_forbid;
+	unsigned		 products;	/* 1 << product; 0: any */
+	int			 signer;	/* 0 any, 1 VCEK, 2 VLEK */
+	struct attest_values	 host_data;	/* 32 bytes */
+	struct attest_values	 id_key_digest;	/* 48 bytes */
+	struct attest_values	 author_key_digest;
+	struct attest_values	 family_id;	/* 16 bytes */
+	struct attest_values	 image_id;
+};
+
+/* Intel TCB statuses, a bit each in attest_tdx_policy.tcb_statuses. */
+enum attest_tcb_status {
+	ATTEST_TCB_UP_TO_DATE,
+	ATTEST_TCB_SW_HARDENING_NEEDED,
+	ATTEST_TCB_CONFIGURATION_NEEDED,
+	ATTEST_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
+	ATTEST_TCB_OUT_OF_DATE,
+	ATTEST_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+	ATTEST_TCB_REVOKED,
+	ATTEST_TCB_STATUSES
+};
+
+#define ATTEST_TDX_ATTR_SEPT_VE_DISABLE	(UINT64_C(1) << 28)
+
+struct attest_tdx_policy {
+	struct attest_values	 rtmr[4];	/* 48 bytes each */
+	struct attest_values	 mrseam;
+	struct attest_values	 mrconfigid;
+	struct attest_values	 mrowner;
+	struct attest_values	 mrownerconfig;
+	uint64_t		 td_attributes;	/* must be, under the mask */
+	uint64_t		 td_attributes_mask;	/* 0: not checked */
+	int			 allow_sept_ve;	/* SEPT_VE_DISABLE off */
+	uint64_t		 xfam;
+	uint64_t		 xfam_mask;	/* 0: not checked */
+	unsigned		 tcb_statuses;	/* 1 << status; 0: default */
+	int			 require_collateral;	/* no TCB info: fail */
+};
+
+/*
+ * What the evidence must show; zero means the safe defaults: debugging
+ * off, no migration agent, VMPL 0, SEPT_VE_DISABLE set, the current
+ * time. Values not given are not checked.
+ */
 struct attest_policy {
 	int			 allow_debug;
-	const unsigned char	*measurement;	/* 48 bytes, or NULL */
-	size_t			 measurement_len;
-	const unsigned char	*report_data;	/* <= 64, zero-padded; NULL */
-	size_t			 report_data_len;
+	struct attest_values	 measurement;	/* 48 bytes */
+	struct attest_values	 report_data;	/* <= 64, zero-padded */
 	const unsigned char	*min_tcb;	/* per-byte minimum, or NULL */
 	size_t			 min_tcb_len;	/* SNP 8, TDX 16 */
 	time_t			 now;		/* 0: the current time */
+	struct attest_snp_policy snp;
+	struct attest_tdx_policy tdx;
 };
+
+/*
+ * Add one accepted value of len bytes (every value of a field has the
+ * same length). Returns 0, or -1 when full or of another length.
+ */
+int		 attest_values_add(struct attest_values *,
+		    const unsigned char *, size_t len);
+/* The product's name ("Milan"), or NULL for an unknown one. */
+const char	*attest_snp_product_name(enum attest_snp_product);
+const char	*attest_tcb_status_name(enum attest_tcb_status);
 
 struct attest_result {
 	enum attest_tee		 tee;
 	int			 version;	/* report or quote version */
-	struct attest_check	 checks[ATTEST_CHECK_MAX];
+	struct attest_check	 checks[ATTEST_RESULT_CHECKS];
 	size_t			 nchecks;	/* those that applied */
 	unsigned char		 measurement[ATTEST_MEASUREMENT_SIZE];
 	unsigned char		 report_data[ATTEST_REPORT_DATA_SIZE];
 	unsigned char		 tcb[ATTEST_TCB_MAX];
 	size_t			 tcb_len;
+	char			 product[16];	/* SNP: "Milan"...; "" */
+	char			 signer[8];	/* SNP: "VCEK", "VLEK" */
+	char			 tcb_status[48];	/* TDX with TCB info */
 	int			 parsed;	/* the fields above are set */
 	int			 verified;	/* every check passed */
 };
@@ -186,8 +323,6 @@ struct attest_snp_report {
 	const unsigned char	*sig_r;		/* 72 bytes, little-endian */
 	const unsigned char	*sig_s;
 };
-
-#define ATTEST_SNP_POLICY_DEBUG	(UINT64_C(1) << 19)
 
 /*
  * Parse the len bytes at p (exactly ATTEST_SNP_REPORT_SIZE). *r borrows

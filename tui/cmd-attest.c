@@ -71,6 +71,7 @@ attest_check(struct cubectl *c, const struct args *a, cJSON *ev,
 	struct attest_result		 res;
 	const struct args_value		*v;
 	unsigned char			 measurement[ATTEST_MEASUREMENT_SIZE];
+	size_t				 mlen;
 	unsigned char			 seal[32];
 	char				*root = NULL, err[1024];
 	size_t				 len;
@@ -79,13 +80,12 @@ attest_check(struct cubectl *c, const struct args *a, cJSON *ev,
 
 	memset(&lp, 0, sizeof(lp));
 	if (cmd_verify_hex(a, "--expect-measurement", sizeof(measurement),
-	    sizeof(measurement), measurement, &lp.policy.measurement_len, err,
-	    sizeof(err)) == -1) {
+	    sizeof(measurement), measurement, &mlen, err, sizeof(err)) == -1) {
 		output_error("%s", err);
 		return EXIT_USAGE;
 	}
-	if (lp.policy.measurement_len > 0)
-		lp.policy.measurement = measurement;
+	if (mlen > 0)
+		attest_values_add(&lp.policy.measurement, measurement, mlen);
 	lp.policy.allow_debug = args_has(a, "--allow-debug");
 	if ((v = args_get(a, "--root")) != NULL) {
 		if (file_read(v->string, ATTEST_CERTS_MAX, &root, &len, err,

@@ -157,7 +157,7 @@ verify_parse(const struct args *a, struct verify_files *files,
     size_t errlen)
 {
 	const struct args_value	*v;
-	size_t			 i, tcb_len;
+	size_t			 i, tcb_len, mlen, rdlen;
 
 	if (!args_has(a, "--report") && !args_has(a, "--quote")) {
 		snprintf(err, errlen, "--report FILE or --quote FILE is"
@@ -175,15 +175,16 @@ verify_parse(const struct args *a, struct verify_files *files,
 	in->tee = args_has(a, "--report") ? ATTEST_TEE_SEV_SNP : ATTEST_TEE_TDX;
 	tcb_len = in->tee == ATTEST_TEE_SEV_SNP ? 8 : 16;
 	if (cmd_verify_hex(a, "--expect-measurement", ATTEST_MEASUREMENT_SIZE,
-	    ATTEST_MEASUREMENT_SIZE, bytes[0], &policy->measurement_len, err,
-	    errlen) == -1 ||
+	    ATTEST_MEASUREMENT_SIZE, bytes[0], &mlen, err, errlen) == -1 ||
 	    cmd_verify_hex(a, "--report-data", 1, ATTEST_REPORT_DATA_SIZE, bytes[1],
-	    &policy->report_data_len, err, errlen) == -1 ||
+	    &rdlen, err, errlen) == -1 ||
 	    cmd_verify_hex(a, "--min-tcb", tcb_len, tcb_len, bytes[2],
 	    &policy->min_tcb_len, err, errlen) == -1)
 		return -1;
-	policy->measurement = policy->measurement_len ? bytes[0] : NULL;
-	policy->report_data = policy->report_data_len ? bytes[1] : NULL;
+	if (mlen > 0)
+		attest_values_add(&policy->measurement, bytes[0], mlen);
+	if (rdlen > 0)
+		attest_values_add(&policy->report_data, bytes[1], rdlen);
 	policy->min_tcb = policy->min_tcb_len ? bytes[2] : NULL;
 	policy->allow_debug = args_has(a, "--allow-debug");
 	if ((v = args_get(a, "--now")) != NULL &&

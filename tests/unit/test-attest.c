@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "attest.h"
+#include "attest-int.h"
 
 #define MILAN_MEASUREMENT \
 	"7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d" \
@@ -79,6 +79,14 @@ unhex(const char *s, unsigned char *out, size_t max)
 		out[i] = (unsigned char)byte;
 	}
 	return n;
+}
+
+/* Accept exactly the len bytes at p for a field. */
+static void
+values_set(struct attest_values *vs, const unsigned char *p, size_t len)
+{
+	memset(vs, 0, sizeof(*vs));
+	assert_int_equal(attest_values_add(vs, p, len), 0);
 }
 
 /* The check called name in res, or fail. */
@@ -165,10 +173,10 @@ test_snp_milan_verifies(void **state)
 	unsigned char		m[48], rd[64];
 
 	(void)state;
-	policy.measurement = m;
-	policy.measurement_len = unhex(MILAN_MEASUREMENT, m, sizeof(m));
-	policy.report_data = rd;
-	policy.report_data_len = unhex(MILAN_REPORT_DATA, rd, sizeof(rd));
+	values_set(&policy.measurement, m, unhex(MILAN_MEASUREMENT, m,
+	    sizeof(m)));
+	values_set(&policy.report_data, rd, unhex(MILAN_REPORT_DATA, rd,
+	    sizeof(rd)));
 	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der",
 	    "snp/milan-ask-ark.pem", &policy, &res), 0);
 	assert_true(res.verified);
@@ -285,10 +293,9 @@ test_snp_debug_policy(void **state)
 	const unsigned char	rd[] = { 1, 2, 3, 4, 5 };
 
 	(void)state;
-	policy.measurement = m;
-	policy.measurement_len = unhex(DEBUG_MEASUREMENT, m, sizeof(m));
-	policy.report_data = rd;
-	policy.report_data_len = sizeof(rd);
+	values_set(&policy.measurement, m, unhex(DEBUG_MEASUREMENT, m,
+	    sizeof(m)));
+	values_set(&policy.report_data, rd, sizeof(rd));
 	assert_int_equal(snp_verify(&report, "snp/debug-vcek.der",
 	    "snp/milan-ask-ark.pem", &policy, &res), -1);
 	assert_check(&res, "signature", 1, NULL);
@@ -315,8 +322,8 @@ test_snp_expectations(void **state)
 	unsigned char		m[48], rd[64];
 
 	(void)state;
-	policy.measurement = m;
-	policy.measurement_len = unhex(DEBUG_MEASUREMENT, m, sizeof(m));
+	values_set(&policy.measurement, m, unhex(DEBUG_MEASUREMENT, m,
+	    sizeof(m)));
 	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
 	    &policy, &res), -1);
 	assert_check(&res, "measurement", 0, "is " MILAN_MEASUREMENT
@@ -324,19 +331,50 @@ test_snp_expectations(void **state)
 	assert_string_equal(attest_check_name(attest_result_failed(&res)->id),
 	    "measurement");
 
-	policy.measurement = NULL;
-	policy.report_data = rd;
-	policy.report_data_len = unhex(MILAN_REPORT_DATA, rd, sizeof(rd));
-	rd[63] ^= 1;
+	policy.measurement.n = 0;
+	values_set(&policy.report_data, rd, unhex(MILAN_REPORT_DATA, rd,
+	    sizeof(rd)));
+	policy.report_data.v[0][63] ^= 1;
 	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
 	    &policy, &res), -1);
 	assert_check(&res, "report-data", 0, "not the one expected");
 	/* A prefix is zero-padded: d4 47... then zeros is not it. */
-	policy.report_data_len = 2;
+	values_set(&policy.report_data, rd, 2);
 	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der", NULL,
 	    &policy, &res), -1);
 	assert_check(&res, "report-data", 0, NULL);
 	free(report.p);
+}
+
+/*
+ * A result with no room left cannot pass: a check that is not recorded
+ * may have failed. A failure recorded at the limit still counts.
+ */
+static void
+test_result_full(void **state)
+{
+	struct attest_result	res;
+	size_t			i;
+
+	(void)state;
+	memset(&res, 0, sizeof(res));
+	res.verified = 1;
+	for (i = 0; i < ATTEST_RESULT_CHECKS - 1; i++)
+		attest_result_add(&res, ATTEST_CHECK_PARSE, 1, "fine");
+	assert_int_equal(res.verified, 1);
+	attest_result_add(&res, ATTEST_CHECK_DEBUG, 1, "fine");
+	assert_int_equal(res.verified, 0);
+	assert_int_equal(res.nchecks, ATTEST_RESULT_CHECKS);
+	assert_false(res.checks[res.nchecks - 1].ok);
+	assert_non_null(strstr(res.checks[res.nchecks - 1].detail,
+	    "not recorded"));
+
+	memset(&res, 0, sizeof(res));
+	res.verified = 1;
+	res.nchecks = ATTEST_RESULT_CHECKS;
+	attest_result_add(&res, ATTEST_CHECK_DEBUG, 0, "failed");
+	assert_int_equal(res.verified, 0);
+	assert_int_equal(res.nchecks, ATTEST_RESULT_CHECKS);
 }
 
 /* Reported TCB 03 00 00 00 00 00 08 73: boot loader 3, SNP 8, ucode 0x73. */
@@ -437,8 +475,8 @@ test_tdx_v4_verifies(void **state)
 	unsigned char		m[48];
 
 	(void)state;
-	policy.measurement = m;
-	policy.measurement_len = unhex(V4_MRTD, m, sizeof(m));
+	values_set(&policy.measurement, m, unhex(V4_MRTD, m,
+	    sizeof(m)));
 	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), 0);
 	assert_true(res.verified);
 	assert_int_equal(res.tee, ATTEST_TEE_TDX);
@@ -536,8 +574,8 @@ test_tdx_v5(void **state)
 	assert_int_equal(q.version, 5);
 	assert_int_equal(q.body_type, 3);
 	assert_int_equal(q.trailing, 0);
-	policy.measurement = m;
-	policy.measurement_len = unhex(V5_MRTD, m, sizeof(m));
+	values_set(&policy.measurement, m, unhex(V5_MRTD, m,
+	    sizeof(m)));
 	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), 0);
 	assert_int_equal(res.nchecks, 7);
 	assert_check(&res, "parse", 1, "version 5, TDX 1.5 body");
@@ -603,6 +641,7 @@ main(void)
 		cmocka_unit_test(test_snp_other_vcek),
 		cmocka_unit_test(test_snp_debug_policy),
 		cmocka_unit_test(test_snp_expectations),
+		cmocka_unit_test(test_result_full),
 		cmocka_unit_test(test_snp_min_tcb),
 		cmocka_unit_test(test_snp_validity),
 		cmocka_unit_test(test_snp_truncated),

@@ -152,8 +152,8 @@ test_sim_verifies_with_its_root(void **state)
 	in.vcek_len = in.chain_len = strlen(ev.certs);
 	in.root = (const unsigned char *)root;
 	in.root_len = strlen(root);
-	policy.report_data = rd;
-	policy.report_data_len = sizeof(rd);
+	assert_int_equal(attest_values_add(&policy.report_data, rd,
+	    sizeof(rd)), 0);
 	assert_int_equal(attest_verify(&in, &policy, &res), 0);
 
 	/* Against the pinned AMD roots the chain fails, nothing else. */
