@@ -48,6 +48,7 @@ SHARED_SRCS := \
 	shared/attest.c \
 	shared/attest-snp.c \
 	shared/attest-tdx.c \
+	shared/attest-tdx-collateral.c \
 	shared/attest-x509.c \
 	shared/attest-roots.c \
 	shared/attest-binding.c \

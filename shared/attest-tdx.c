@@ -4,6 +4,7 @@
  * that key (signed by the PCK, binding the key in its report_data), the
  * PCK chain up to the pinned Intel SGX Root CA, and the TD's DEBUG bit.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/sha.h>
@@ -18,11 +19,36 @@
 #define TDX_BODY_15_SIZE	648	/* TDX 1.5: TEE_TCB_SVN2, MRSERVICETD */
 #define TDX_V5_DESCRIPTOR	6	/* body type u16, body size u32 */
 
-/* Offsets in the TD quote body. */
+/* Offsets in the header. */
+#define TDX_HDR_QE_SVN		8
+#define TDX_HDR_PCE_SVN		10
+#define TDX_HDR_QE_VENDOR	12
+#define TDX_HDR_USER_DATA	28
+
+/* Offsets in the TD quote body (TDX module ABI, TDREPORT's TDINFO). */
 #define TDX_TEE_TCB_SVN		0
+#define TDX_MRSEAM		16
+#define TDX_MRSIGNERSEAM	64
+#define TDX_SEAM_ATTRIBUTES	112
 #define TDX_TD_ATTRIBUTES	120
+#define TDX_XFAM		128
 #define TDX_MRTD		136
+#define TDX_MRCONFIGID		184
+#define TDX_MROWNER		232
+#define TDX_MROWNERCONFIG	280
+#define TDX_RTMR0		328
 #define TDX_REPORT_DATA		520
+#define TDX_TEE_TCB_SVN2	584	/* TDX 1.5 */
+#define TDX_MRSERVICETD		600
+
+/* Offsets in the QE's SGX report body. */
+#define SGX_CPUSVN		0
+#define SGX_MISCSELECT		16
+#define SGX_ATTRIBUTES		48
+#define SGX_MRENCLAVE		64
+#define SGX_MRSIGNER		128
+#define SGX_ISVPRODID		256
+#define SGX_ISVSVN		258
 
 /* The ECDSA signature data after the body. */
 #define TDX_SIG_SIZE		64
@@ -64,11 +90,17 @@ tdx_take(struct tdx_reader *rd, size_t n)
 }
 
 static uint16_t
+tdx_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint16_t
 tdx_u16(struct tdx_reader *rd)
 {
 	const unsigned char	*p = tdx_take(rd, 2);
 
-	return p == NULL ? 0 : (uint16_t)(p[0] | p[1] << 8);
+	return p == NULL ? 0 : tdx_le16(p);
 }
 
 static uint32_t
@@ -80,6 +112,54 @@ tdx_u32(struct tdx_reader *rd)
 	    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Every field of a TD quote body of size bytes (TDX 1.0 or 1.5). */
+static void
+tdx_body_fields(const unsigned char *body, size_t size,
+    struct attest_tdx_quote *q)
+{
+	size_t	i;
+
+	memcpy(q->tee_tcb_svn, body + TDX_TEE_TCB_SVN, sizeof(q->tee_tcb_svn));
+	memcpy(q->mrseam, body + TDX_MRSEAM, sizeof(q->mrseam));
+	memcpy(q->mrsignerseam, body + TDX_MRSIGNERSEAM,
+	    sizeof(q->mrsignerseam));
+	memcpy(q->seam_attributes, body + TDX_SEAM_ATTRIBUTES,
+	    sizeof(q->seam_attributes));
+	memcpy(q->td_attributes, body + TDX_TD_ATTRIBUTES,
+	    sizeof(q->td_attributes));
+	memcpy(q->xfam, body + TDX_XFAM, sizeof(q->xfam));
+	memcpy(q->mrtd, body + TDX_MRTD, sizeof(q->mrtd));
+	memcpy(q->mrconfigid, body + TDX_MRCONFIGID, sizeof(q->mrconfigid));
+	memcpy(q->mrowner, body + TDX_MROWNER, sizeof(q->mrowner));
+	memcpy(q->mrownerconfig, body + TDX_MROWNERCONFIG,
+	    sizeof(q->mrownerconfig));
+	for (i = 0; i < ATTEST_TDX_RTMRS; i++)
+		memcpy(q->rtmr[i], body + TDX_RTMR0 + i * sizeof(q->rtmr[i]),
+		    sizeof(q->rtmr[i]));
+	memcpy(q->report_data, body + TDX_REPORT_DATA, sizeof(q->report_data));
+	if (size < TDX_BODY_15_SIZE)
+		return;
+	memcpy(q->tee_tcb_svn2, body + TDX_TEE_TCB_SVN2,
+	    sizeof(q->tee_tcb_svn2));
+	memcpy(q->mrservicetd, body + TDX_MRSERVICETD, sizeof(q->mrservicetd));
+}
+
+/* The fields of the QE's SGX report body, for its identity. */
+static void
+tdx_qe_fields(const unsigned char *r, struct attest_tdx_quote *q)
+{
+	memcpy(q->qe_cpusvn, r + SGX_CPUSVN, sizeof(q->qe_cpusvn));
+	q->qe_miscselect = (uint32_t)r[SGX_MISCSELECT] |
+	    (uint32_t)r[SGX_MISCSELECT + 1] << 8 |
+	    (uint32_t)r[SGX_MISCSELECT + 2] << 16 |
+	    (uint32_t)r[SGX_MISCSELECT + 3] << 24;
+	memcpy(q->qe_attributes, r + SGX_ATTRIBUTES, sizeof(q->qe_attributes));
+	memcpy(q->qe_mrenclave, r + SGX_MRENCLAVE, sizeof(q->qe_mrenclave));
+	memcpy(q->qe_mrsigner, r + SGX_MRSIGNER, sizeof(q->qe_mrsigner));
+	q->qe_isvprodid = tdx_le16(r + SGX_ISVPRODID);
+	q->qe_isvsvn = tdx_le16(r + SGX_ISVSVN);
+}
+
 /* The header and body, up to the signature data's length. */
 static int
 tdx_parse_body(struct tdx_reader *rd, struct attest_tdx_quote *q, char *err,
@@ -89,6 +169,8 @@ tdx_parse_body(struct tdx_reader *rd, struct attest_tdx_quote *q, char *err,
 	size_t			 i, size = TDX_BODY_10_SIZE;
 	uint32_t		 v5size;
 
+	const unsigned char	*hdr;
+
 	q->version = tdx_u16(rd);
 	q->att_key_type = tdx_u16(rd);
 	q->tee_type = tdx_u32(rd);
@@ -96,6 +178,12 @@ tdx_parse_body(struct tdx_reader *rd, struct attest_tdx_quote *q, char *err,
 		snprintf(err, errlen, "truncated in the header");
 		return -1;
 	}
+	hdr = rd->p;
+	q->qe_svn = tdx_le16(hdr + TDX_HDR_QE_SVN);
+	q->pce_svn = tdx_le16(hdr + TDX_HDR_PCE_SVN);
+	memcpy(q->qe_vendor_id, hdr + TDX_HDR_QE_VENDOR,
+	    sizeof(q->qe_vendor_id));
+	memcpy(q->user_data, hdr + TDX_HDR_USER_DATA, sizeof(q->user_data));
 	if (q->version != 4 && q->version != 5) {
 		snprintf(err, errlen, "quote version %u (4 or 5 known)",
 		    q->version);
@@ -136,11 +224,7 @@ tdx_parse_body(struct tdx_reader *rd, struct attest_tdx_quote *q, char *err,
 		snprintf(err, errlen, "truncated in the body");
 		return -1;
 	}
-	memcpy(q->tee_tcb_svn, body + TDX_TEE_TCB_SVN, sizeof(q->tee_tcb_svn));
-	memcpy(q->td_attributes, body + TDX_TD_ATTRIBUTES,
-	    sizeof(q->td_attributes));
-	memcpy(q->mrtd, body + TDX_MRTD, sizeof(q->mrtd));
-	memcpy(q->report_data, body + TDX_REPORT_DATA, sizeof(q->report_data));
+	tdx_body_fields(body, size, q);
 	q->signed_part = rd->p;
 	q->signed_len = rd->off;
 	return 0;
@@ -195,6 +279,7 @@ tdx_parse_signature(struct tdx_reader *rd, struct attest_tdx_quote *q,
 		    " chain)", type, TDX_CERT_PCK_CHAIN);
 		return -1;
 	}
+	tdx_qe_fields(q->qe_report, q);
 	return 0;
 }
 
@@ -317,16 +402,207 @@ tdx_body_name(uint16_t type)
 	return "unknown";
 }
 
-/* Parse, signature, QE report and binding, chain, debug. */
+/*
+ * The QE is Intel's TD QE: the quote's QE vendor id, the QE report's
+ * DEBUG attribute, then its identity (Intel's signed one when given and
+ * verified, else the pinned one). Returns the QE's TCB status, or -1.
+ */
+static int
+tdx_qe_identity_check(const struct attest_tdx_quote *q,
+    const struct attest_tdx_collateral *c, const struct attest_policy *policy,
+    unsigned statuses, struct attest_result *res)
+{
+	const struct attest_tdx_qe_identity	*id = &attest_tdx_qe_pinned;
+	char					 hex[33], d[ATTEST_DETAIL_MAX];
+	const char				*src = "pinned";
+	int					 st;
+
+	(void)policy;
+	if (c->have_qe_identity) {
+		id = &c->qe_identity;
+		src = "Intel's signed QE identity";
+	}
+	if (memcmp(q->qe_vendor_id, attest_tdx_intel_qe_vendor,
+	    ATTEST_TDX_QE_VENDOR_SIZE) != 0) {
+		attest_result_add(res, ATTEST_CHECK_QE_IDENTITY, 0, "QE vendor"
+		    " id %s is not Intel's", attest_hex(q->qe_vendor_id,
+		    sizeof(q->qe_vendor_id), hex, sizeof(hex)));
+		return -1;
+	}
+	if (q->qe_attributes[0] & ATTEST_SGX_ATTR_DEBUG) {
+		attest_result_add(res, ATTEST_CHECK_QE_IDENTITY, 0, "the QE is"
+		    " a debug enclave (ATTRIBUTES %s): the host can forge its"
+		    " reports", attest_hex(q->qe_attributes,
+		    sizeof(q->qe_attributes), hex, sizeof(hex)));
+		return -1;
+	}
+	if ((st = attest_tdx_qe_status(id, q, d, sizeof(d))) == -1) {
+		attest_result_add(res, ATTEST_CHECK_QE_IDENTITY, 0, "%s (%s)",
+		    d, src);
+		return -1;
+	}
+	/*
+	 * Revoked never passes. Any other status folds into the TCB status
+	 * when TCB info is given; without it, the QE's own status must be
+	 * one the policy accepts.
+	 */
+	if (st == ATTEST_TCB_REVOKED || (!c->have_tcb_info &&
+	    !(statuses & 1u << st))) {
+		attest_result_add(res, ATTEST_CHECK_QE_IDENTITY, 0, "%s, not"
+		    " accepted (%s)", d, src);
+		return -1;
+	}
+	attest_result_add(res, ATTEST_CHECK_QE_IDENTITY, 1, "%s (%s)", d, src);
+	return st;
+}
+
+/* The TCB status from verified TCB info, against the policy's list. */
+static void
+tdx_tcb_status_check(const struct attest_tdx_quote *q, X509 *pck,
+    const struct attest_input *in, const struct attest_tdx_collateral *c,
+    int qe_status, unsigned statuses, const struct attest_policy *policy,
+    struct attest_result *res)
+{
+	struct attest_tdx_pck	ext;
+	char			err[128], d[ATTEST_DETAIL_MAX];
+	int			st;
+
+	if (in->tcb_info == NULL) {
+		if (policy->tdx.require_collateral)
+			attest_result_add(res, ATTEST_CHECK_TCB_STATUS, 0,
+			    "no TCB info given");
+		return;
+	}
+	if (!c->have_tcb_info) {
+		attest_result_add(res, ATTEST_CHECK_TCB_STATUS, 0, "the TCB"
+		    " info did not verify (see collateral)");
+		return;
+	}
+	if (pck == NULL) {
+		attest_result_add(res, ATTEST_CHECK_TCB_STATUS, 0, "no PCK"
+		    " certificate to rate");
+		return;
+	}
+	if (attest_tdx_pck_ext(pck, &ext, err, sizeof(err)) == -1) {
+		attest_result_add(res, ATTEST_CHECK_TCB_STATUS, 0, "PCK"
+		    " certificate: %s", err);
+		return;
+	}
+	if ((st = attest_tdx_tcb_status(&c->tcb_info, &ext, q, c->have_qe_identity ?
+	    qe_status : -1, d, sizeof(d))) == -1) {
+		attest_result_add(res, ATTEST_CHECK_TCB_STATUS, 0, "%s", d);
+		return;
+	}
+	snprintf(res->tcb_status, sizeof(res->tcb_status), "%s",
+	    attest_tcb_status_name(st));
+	if (statuses & 1u << st)
+		attest_result_add(res, ATTEST_CHECK_TCB_STATUS, 1, "%s", d);
+	else
+		attest_result_add(res, ATTEST_CHECK_TCB_STATUS, 0, "%s: not a"
+		    " status the policy accepts", d);
+}
+
+static uint64_t
+tdx_le64(const unsigned char *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * TD_ATTRIBUTES under the policy's mask, and SEPT_VE_DISABLE: without
+ * it the host can inject #VE on EPT violations into the TD.
+ */
+static void
+tdx_td_attributes_check(const struct attest_tdx_quote *q,
+    const struct attest_tdx_policy *tp, struct attest_result *res)
+{
+	uint64_t	a = tdx_le64(q->td_attributes);
+
+	if (tp->td_attributes_mask != 0 &&
+	    (a & tp->td_attributes_mask) != tp->td_attributes) {
+		attest_result_add(res, ATTEST_CHECK_TD_ATTRIBUTES, 0, "0x%016llx"
+		    " under mask 0x%016llx is not 0x%016llx",
+		    (unsigned long long)a,
+		    (unsigned long long)tp->td_attributes_mask,
+		    (unsigned long long)tp->td_attributes);
+		return;
+	}
+	if (!(a & ATTEST_TDX_ATTR_SEPT_VE_DISABLE) && !tp->allow_sept_ve) {
+		attest_result_add(res, ATTEST_CHECK_TD_ATTRIBUTES, 0, "0x%016llx:"
+		    " SEPT_VE_DISABLE (bit 28) is off, the host can inject #VE",
+		    (unsigned long long)a);
+		return;
+	}
+	attest_result_add(res, ATTEST_CHECK_TD_ATTRIBUTES, 1, "0x%016llx%s%s",
+	    (unsigned long long)a, tp->td_attributes_mask != 0 ?
+	    ", as the policy's mask requires" : "",
+	    a & ATTEST_TDX_ATTR_SEPT_VE_DISABLE ? ", SEPT_VE_DISABLE on" :
+	    ", SEPT_VE_DISABLE off, as allowed");
+}
+
+static void
+tdx_xfam_check(const struct attest_tdx_quote *q,
+    const struct attest_tdx_policy *tp, struct attest_result *res)
+{
+	uint64_t	x = tdx_le64(q->xfam);
+
+	if (tp->xfam_mask == 0)
+		return;
+	if ((x & tp->xfam_mask) != tp->xfam)
+		attest_result_add(res, ATTEST_CHECK_XFAM, 0, "0x%016llx under"
+		    " mask 0x%016llx is not 0x%016llx", (unsigned long long)x,
+		    (unsigned long long)tp->xfam_mask,
+		    (unsigned long long)tp->xfam);
+	else
+		attest_result_add(res, ATTEST_CHECK_XFAM, 1, "0x%016llx, as"
+		    " the policy's mask requires", (unsigned long long)x);
+}
+
+/* The measured fields against the values the policy accepts. */
+static void
+tdx_expect_checks(const struct attest_tdx_quote *q,
+    const struct attest_tdx_policy *tp, struct attest_result *res)
+{
+	static const enum attest_check_id	rtmr[ATTEST_TDX_RTMRS] = {
+		ATTEST_CHECK_RTMR0, ATTEST_CHECK_RTMR1, ATTEST_CHECK_RTMR2,
+		ATTEST_CHECK_RTMR3,
+	};
+	size_t					i;
+
+	for (i = 0; i < ATTEST_TDX_RTMRS; i++)
+		attest_expect(res, rtmr[i], q->rtmr[i], sizeof(q->rtmr[i]),
+		    &tp->rtmr[i]);
+	attest_expect(res, ATTEST_CHECK_MRSEAM, q->mrseam, sizeof(q->mrseam),
+	    &tp->mrseam);
+	attest_expect(res, ATTEST_CHECK_MRCONFIGID, q->mrconfigid,
+	    sizeof(q->mrconfigid), &tp->mrconfigid);
+	attest_expect(res, ATTEST_CHECK_MROWNER, q->mrowner,
+	    sizeof(q->mrowner), &tp->mrowner);
+	attest_expect(res, ATTEST_CHECK_MROWNERCONFIG, q->mrownerconfig,
+	    sizeof(q->mrownerconfig), &tp->mrownerconfig);
+}
+
+/*
+ * Parse, signature, QE binding and report, chain, revocation, collateral,
+ * QE identity, TCB status, then the TD's own fields against the policy.
+ */
 int
 attest_tdx_verify(const struct attest_input *in,
     const struct attest_policy *policy, struct attest_result *res)
 {
-	struct attest_tdx_quote	 q;
-	STACK_OF(X509)		*certs;
-	X509			*pck;
-	char			 err[128], detail[ATTEST_DETAIL_MAX];
-	char			 what[64], hex[2 * sizeof(q.td_attributes) + 1];
+	struct attest_tdx_quote		 q;
+	struct attest_tdx_collateral	*c;
+	STACK_OF(X509)			*certs;
+	X509				*pck = NULL;
+	unsigned			 statuses;
+	char				 err[128], detail[ATTEST_DETAIL_MAX];
+	char				 what[64], hex[2 * sizeof(q.td_attributes) + 1];
+	int				 qe_status;
 
 	if (attest_tdx_parse(in->evidence, in->evidence_len, &q, err,
 	    sizeof(err)) == -1) {
@@ -338,6 +614,8 @@ attest_tdx_verify(const struct attest_input *in,
 	attest_result_add(res, ATTEST_CHECK_PARSE, 1, "TDX quote version %u,"
 	    " %s body; %zu trailing bytes ignored", q.version,
 	    tdx_body_name(q.body_type), q.trailing);
+	statuses = policy->tdx.tcb_statuses != 0 ? policy->tdx.tcb_statuses :
+	    1u << ATTEST_TCB_UP_TO_DATE | 1u << ATTEST_TCB_SW_HARDENING_NEEDED;
 
 	tdx_signature_check(&q, res);
 	tdx_qe_binding_check(&q, res);
@@ -357,11 +635,26 @@ attest_tdx_verify(const struct attest_input *in,
 		else
 			attest_result_add(res, ATTEST_CHECK_CHAIN, 1, "%s",
 			    detail);
-		sk_X509_pop_free(certs, X509_free);
+		attest_tdx_revocation_check(pck, certs, in, policy->now, res);
 	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		attest_result_add(res, ATTEST_CHECK_COLLATERAL, 0, "out of"
+		    " memory");
+		sk_X509_pop_free(certs, X509_free);
+		return 0;
+	}
+	attest_tdx_collateral_check(in, policy, res, c);
+	qe_status = tdx_qe_identity_check(&q, c, policy, statuses, res);
+	tdx_tcb_status_check(&q, pck, in, c, qe_status, statuses, policy, res);
+	free(c);
+	sk_X509_pop_free(certs, X509_free);
+
 	snprintf(what, sizeof(what), "TD attributes %s", attest_hex(
 	    q.td_attributes, sizeof(q.td_attributes), hex, sizeof(hex)));
 	attest_debug_check(res, (q.td_attributes[0] & ATTEST_TDX_ATTR_DEBUG) !=
 	    0, policy->allow_debug, what);
+	tdx_td_attributes_check(&q, &policy->tdx, res);
+	tdx_xfam_check(&q, &policy->tdx, res);
+	tdx_expect_checks(&q, &policy->tdx, res);
 	return 0;
 }

@@ -104,7 +104,7 @@ fail:
 }
 
 /* A pinned certificate, refused unless it has its recorded fingerprint. */
-static X509 *
+X509 *
 attest_root_load(const struct attest_root *r, char *err, size_t errlen)
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];

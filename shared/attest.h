@@ -331,18 +331,40 @@ struct attest_snp_report {
 int	attest_snp_parse(const unsigned char *p, size_t len,
 	    struct attest_snp_report *r, char *err, size_t errlen);
 
-/* An Intel TDX quote (v4 or v5) with ECDSA P-256 and QE certification. */
+/*
+ * An Intel TDX quote (v4 or v5) with ECDSA P-256 and QE certification:
+ * the header, the whole TD quote body (TDX 1.0, and TDX 1.5's two extra
+ * fields, zero for a 1.0 body), and the QE's SGX report body.
+ */
+#define ATTEST_TDX_QE_VENDOR_SIZE	16
+#define ATTEST_COLLATERAL_MAX	1048576	/* bytes of a JSON or CRL file */
+#define ATTEST_TDX_RTMRS		4
+
 struct attest_tdx_quote {
 	uint16_t		 version;
 	uint16_t		 att_key_type;	/* 2: ECDSA P-256 */
 	uint32_t		 tee_type;	/* 0x81: TDX */
+	uint16_t		 qe_svn;	/* header: QE and PCE SVN as */
+	uint16_t		 pce_svn;	/* the quote claims them */
+	unsigned char		 qe_vendor_id[ATTEST_TDX_QE_VENDOR_SIZE];
+	unsigned char		 user_data[20];
 	uint16_t		 body_type;	/* v5: 2 TDX 1.0, 3 TDX 1.5 */
 	const unsigned char	*signed_part;	/* header and body */
 	size_t			 signed_len;
 	unsigned char		 tee_tcb_svn[16];
+	unsigned char		 mrseam[48];	/* the TDX module */
+	unsigned char		 mrsignerseam[48];
+	unsigned char		 seam_attributes[8];
 	unsigned char		 td_attributes[8];
+	unsigned char		 xfam[8];
 	unsigned char		 mrtd[ATTEST_MEASUREMENT_SIZE];
+	unsigned char		 mrconfigid[48];
+	unsigned char		 mrowner[48];
+	unsigned char		 mrownerconfig[48];
+	unsigned char		 rtmr[ATTEST_TDX_RTMRS][48];
 	unsigned char		 report_data[ATTEST_REPORT_DATA_SIZE];
+	unsigned char		 tee_tcb_svn2[16];	/* TDX 1.5 */
+	unsigned char		 mrservicetd[48];	/* TDX 1.5 */
 	const unsigned char	*signature;	/* 64: r, s big-endian */
 	const unsigned char	*att_key;	/* 64: x, y */
 	const unsigned char	*qe_report;	/* 384: an SGX report body */
@@ -352,10 +374,19 @@ struct attest_tdx_quote {
 	const unsigned char	*pck_chain;	/* PEM: PCK, CA, root */
 	size_t			 pck_chain_len;
 	size_t			 trailing;	/* bytes after the quote */
+	/* The QE report's fields (SGX REPORTBODY, little-endian). */
+	unsigned char		 qe_cpusvn[16];
+	uint32_t		 qe_miscselect;
+	unsigned char		 qe_attributes[16];
+	unsigned char		 qe_mrenclave[32];
+	unsigned char		 qe_mrsigner[32];
+	uint16_t		 qe_isvprodid;
+	uint16_t		 qe_isvsvn;
 };
 
 #define ATTEST_TDX_QE_REPORT_SIZE	384
 #define ATTEST_TDX_ATTR_DEBUG		0x01	/* td_attributes[0] */
+#define ATTEST_SGX_ATTR_DEBUG		0x02	/* qe_attributes[0] */
 
 /* Parse a quote as attest_snp_parse does a report. */
 int	attest_tdx_parse(const unsigned char *p, size_t len,

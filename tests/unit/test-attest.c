@@ -37,6 +37,8 @@
 #define NOW_2031	1925000000	/* 2031: the VCEKs have expired */
 #define NOW_2035	2050000000	/* 2035: the v4 PCK has expired too */
 #define NOW_2019	1550000000	/* 2019: before the VCEKs */
+#define NOW_2023	1687219200	/* 2023-06-20: TDX collateral valid */
+#define NOW_2026_02	1770080400	/* 2026-02-03: the v5 PCK valid */
 
 static const char	*datadir;
 
@@ -159,6 +161,68 @@ tdx_verify(struct blob *quote, const char *root,
 	}
 	rc = attest_verify(&in, policy, res);
 	free(r.p);
+	return rc;
+}
+
+/* Intel's collateral files, read from tdx/collateral/ (NULL: none). */
+struct tdx_collateral {
+	const char	*tcb_info;
+	const char	*qe_identity;
+	const char	*chain;
+	const char	*crls[2];
+};
+
+static int
+tdx_verify_collateral(struct blob *quote, const struct tdx_collateral *tc,
+    const struct attest_policy *policy, struct attest_result *res)
+{
+	struct attest_input	in = { .tee = ATTEST_TEE_TDX };
+	struct blob		t = { NULL, 0 }, q = { NULL, 0 }, c = { NULL, 0 };
+	struct blob		r[2] = { { NULL, 0 }, { NULL, 0 } };
+	unsigned char		*crls = NULL;
+	size_t			 i, n = 0;
+	char			 path[256];
+	int			 rc;
+
+	in.evidence = quote->p;
+	in.evidence_len = quote->len;
+	if (tc->tcb_info != NULL) {
+		snprintf(path, sizeof(path), "tdx/collateral/%s", tc->tcb_info);
+		t = load(path);
+		in.tcb_info = t.p;
+		in.tcb_info_len = t.len;
+	}
+	if (tc->qe_identity != NULL) {
+		snprintf(path, sizeof(path), "tdx/collateral/%s",
+		    tc->qe_identity);
+		q = load(path);
+		in.qe_identity = q.p;
+		in.qe_identity_len = q.len;
+	}
+	if (tc->chain != NULL) {
+		snprintf(path, sizeof(path), "tdx/collateral/%s", tc->chain);
+		c = load(path);
+		in.collateral_chain = c.p;
+		in.collateral_chain_len = c.len;
+	}
+	/* DER CRLs back to back, as a policy's list of files gives them. */
+	for (i = 0; i < 2 && tc->crls[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "tdx/collateral/%s", tc->crls[i]);
+		r[i] = load(path);
+		crls = realloc(crls, n + r[i].len);
+		assert_non_null(crls);
+		memcpy(crls + n, r[i].p, r[i].len);
+		n += r[i].len;
+	}
+	in.crls = crls;
+	in.crls_len = n;
+	rc = attest_verify(&in, policy, res);
+	free(t.p);
+	free(q.p);
+	free(c.p);
+	free(r[0].p);
+	free(r[1].p);
+	free(crls);
 	return rc;
 }
 
@@ -477,20 +541,292 @@ test_tdx_v4_verifies(void **state)
 	(void)state;
 	values_set(&policy.measurement, m, unhex(V4_MRTD, m,
 	    sizeof(m)));
+	/*
+	 * Issue 10 on purpose: SEPT_VE_DISABLE is required by default, and
+	 * this TD (attributes 0x40000000) runs without it.
+	 */
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), -1);
+	assert_check(&res, "td-attributes", 0, "0x0000000040000000:"
+	    " SEPT_VE_DISABLE (bit 28) is off");
+	assert_string_equal(attest_check_name(attest_result_failed(&res)->id),
+	    "td-attributes");
+
+	policy.tdx.allow_sept_ve = 1;
 	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), 0);
 	assert_true(res.verified);
 	assert_int_equal(res.tee, ATTEST_TEE_TDX);
 	assert_int_equal(res.version, 4);
-	assert_int_equal(res.nchecks, 7);
+	assert_int_equal(res.nchecks, 9);
 	assert_check(&res, "parse", 1, "version 4, TDX 1.0 body; 39 trailing");
 	assert_check(&res, "signature", 1, "P-256");
 	assert_check(&res, "qe-binding", 1, NULL);
 	assert_check(&res, "qe-report", 1, NULL);
 	assert_check(&res, "chain", 1, "Intel SGX PCK Certificate -> Intel SGX"
 	    " PCK Platform CA -> Intel SGX Root CA (pinned root)");
+	assert_check(&res, "qe-identity", 1,
+	    "TD_QE ISVPRODID 2, ISVSVN 4: UpToDate (pinned)");
 	assert_check(&res, "debug", 1,
 	    "TD attributes 0000004000000000: debugging off");
+	assert_check(&res, "td-attributes", 1, "SEPT_VE_DISABLE off, as"
+	    " allowed");
 	assert_check(&res, "measurement", 1, NULL);
+	assert_string_equal(res.tcb_status, "");
+	free(quote.p);
+}
+
+/* The whole TD body: each field a policy can pin, as the quote has it. */
+static void
+tdx_v4_rtmr0(unsigned char out[48])
+{
+	struct blob		 quote = load("tdx/quote-v4.dat");
+	struct attest_tdx_quote	 q;
+	char			 err[128];
+
+	assert_int_equal(attest_tdx_parse(quote.p, quote.len, &q, err,
+	    sizeof(err)), 0);
+	assert_memory_equal(q.rtmr[0], quote.p + 48 + 328, 48);
+	assert_memory_equal(q.mrseam, quote.p + 48 + 16, 48);
+	assert_memory_equal(q.xfam, quote.p + 48 + 128, 8);
+	assert_memory_equal(q.qe_vendor_id, quote.p + 12, 16);
+	assert_int_equal(q.qe_isvprodid, 2);
+	assert_int_equal(q.qe_isvsvn, 4);
+	memcpy(out, q.rtmr[0], 48);
+	free(quote.p);
+}
+
+static void
+test_tdx_v4_body_policy(void **state)
+{
+	struct blob		quote = load("tdx/quote-v4.dat");
+	struct attest_policy	policy = { .now = NOW_2024 };
+	struct attest_result	res;
+	unsigned char		rtmr0[48], zeros[48] = { 0 };
+
+	(void)state;
+	tdx_v4_rtmr0(rtmr0);
+	policy.tdx.allow_sept_ve = 1;
+	values_set(&policy.tdx.rtmr[0], rtmr0, sizeof(rtmr0));
+	values_set(&policy.tdx.mrconfigid, zeros, sizeof(zeros));
+	policy.tdx.xfam = 0x61ae7;
+	policy.tdx.xfam_mask = ~UINT64_C(0);
+	policy.tdx.td_attributes = 0;
+	policy.tdx.td_attributes_mask = 0x1;
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), 0);
+	assert_check(&res, "rtmr0", 1, NULL);
+	assert_check(&res, "mrconfigid", 1, NULL);
+	assert_check(&res, "xfam", 1, "0x0000000000061ae7");
+	assert_check(&res, "td-attributes", 1, "as the policy's mask");
+
+	/* Another RTMR1, XFAM or attributes value: each check names itself. */
+	values_set(&policy.tdx.rtmr[1], zeros, sizeof(zeros));
+	policy.tdx.xfam = 0x2e7;
+	policy.tdx.td_attributes_mask = 0x10000000;
+	policy.tdx.td_attributes = 0x10000000;
+	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), -1);
+	assert_check(&res, "rtmr0", 1, NULL);
+	assert_check(&res, "rtmr1", 0, "not the one expected");
+	assert_check(&res, "xfam", 0, "is not 0x00000000000002e7");
+	assert_check(&res, "td-attributes", 0, "under mask 0x0000000010000000");
+	free(quote.p);
+}
+
+/*
+ * Intel's collateral for the v4 quote's platform (FMSPC 50806f000000):
+ * the TCB info and QE identity verify, nothing is revoked, the QE is
+ * Intel's TD QE, and the TCB status is what Intel's QVL and
+ * go-tdx-guest compute: no TCB level fits, because the PCK certificate's
+ * SGX TCB (03 03 02 02 02 01 00 02) is below both levels' (05 05 ...),
+ * QVL's TCB_NOT_SUPPORTED, go-tdx-guest's "no matching TCB level found".
+ */
+static void
+test_tdx_v4_collateral(void **state)
+{
+	struct tdx_collateral	 tc = { "tcbinfo-50806f000000.json",
+				    "qe-identity.json", "tcb-signing-chain.pem",
+				    { "pck-crl.der", "root-crl.der" } };
+	struct blob		 quote = load("tdx/quote-v4.dat");
+	struct attest_policy	 policy = { .now = NOW_2023 };
+	struct attest_result	 res;
+
+	(void)state;
+	policy.tdx.allow_sept_ve = 1;
+	assert_int_equal(tdx_verify_collateral(&quote, &tc, &policy, &res), -1);
+	assert_check(&res, "chain", 1, NULL);
+	assert_check(&res, "revocation", 1, "PCK chain and TCB signing"
+	    " certificate not revoked by Intel SGX PCK Platform CA (44"
+	    " entries, 2023-06-08), Intel SGX Root CA (0 entries,"
+	    " 2023-04-03)");
+	assert_check(&res, "collateral", 1, "TCB info signed, 2023-06-18 to"
+	    " 2023-07-18; QE identity signed, 2023-06-08 to 2023-07-08 by"
+	    " Intel SGX TCB Signing");
+	assert_check(&res, "qe-identity", 1, "TD_QE ISVPRODID 2, ISVSVN 4:"
+	    " UpToDate (Intel's signed QE identity)");
+	assert_check(&res, "tcb-status", 0, "no TCB level of FMSPC"
+	    " 50806f000000 fits: the PCK certificate's TCB is below every"
+	    " level (PCK TCB 03030202020100020000000000000000 PCESVN 11,"
+	    " TEE_TCB_SVN 03000400000000000000000000000000)");
+	assert_check(&res, "tcb-status", 0, "TCB_NOT_SUPPORTED");
+	assert_string_equal(res.tcb_status, "");
+	assert_string_equal(attest_check_name(attest_result_failed(&res)->id),
+	    "tcb-status");
+
+	/* A month later, the TCB info and the QE identity are stale. */
+	policy.now = NOW_2023 + 40 * 86400;
+	assert_int_equal(tdx_verify_collateral(&quote, &tc, &policy, &res), -1);
+	assert_check(&res, "collateral", 0, "TCB info: valid 2023-06-18 to"
+	    " 2023-07-18, not at the time of verification");
+	assert_check(&res, "tcb-status", 0, "did not verify");
+	assert_check(&res, "revocation", 0, "CRL has expired");
+
+	/* Only the PCK CRL: the Platform CA's own revocation is unknown. */
+	policy.now = NOW_2023;
+	tc.crls[1] = NULL;
+	assert_int_equal(tdx_verify_collateral(&quote, &tc, &policy, &res), -1);
+	assert_check(&res, "revocation", 0, "Intel SGX PCK Platform CA"
+	    " serial");
+	assert_check(&res, "revocation", 0, "unable to get certificate CRL");
+
+	/* No TCB signing chain: nothing to check the signatures with. */
+	tc.crls[0] = NULL;
+	tc.chain = NULL;
+	assert_int_equal(tdx_verify_collateral(&quote, &tc, &policy, &res), -1);
+	assert_check(&res, "collateral", 0, "no TCB signing certificate");
+	assert_check(&res, "qe-identity", 1, "(pinned)");
+	assert_null(strstr(check_of(&res, "tcb-status")->detail, "fits"));
+
+	/* No TCB info at all: the status is absent, unless required. */
+	memset(&tc, 0, sizeof(tc));
+	assert_int_equal(tdx_verify_collateral(&quote, &tc, &policy, &res), 0);
+	policy.tdx.require_collateral = 1;
+	assert_int_equal(tdx_verify_collateral(&quote, &tc, &policy, &res), -1);
+	assert_check(&res, "tcb-status", 0, "no TCB info given");
+	free(quote.p);
+}
+
+/* One byte changed in Intel's JSON: its signature no longer holds. */
+static void
+test_tdx_collateral_tampered(void **state)
+{
+	struct blob		 quote = load("tdx/quote-v4.dat");
+	struct blob		 ti = load("tdx/collateral/"
+				    "tcbinfo-50806f000000.json");
+	struct blob		 qi = load("tdx/collateral/qe-identity.json");
+	struct blob		 ch = load("tdx/collateral/"
+				    "tcb-signing-chain.pem");
+	struct attest_input	 in = { .tee = ATTEST_TEE_TDX };
+	struct attest_policy	 policy = { .now = NOW_2023 };
+	struct attest_result	 res;
+	unsigned char		*p;
+
+	(void)state;
+	policy.tdx.allow_sept_ve = 1;
+	in.evidence = quote.p;
+	in.evidence_len = quote.len;
+	in.tcb_info = ti.p;
+	in.tcb_info_len = ti.len;
+	in.qe_identity = qi.p;
+	in.qe_identity_len = qi.len;
+	in.collateral_chain = ch.p;
+	in.collateral_chain_len = ch.len;
+	assert_int_equal(attest_verify(&in, &policy, &res), -1);
+	assert_check(&res, "collateral", 1, NULL);
+
+	/* tcbLevels[0]'s pcesvn 11 -> 10: still well formed, not signed. */
+	p = memmem(ti.p, ti.len, "\"pcesvn\":11", 11);
+	assert_non_null(p);
+	p[10] = '0';
+	assert_int_equal(attest_verify(&in, &policy, &res), -1);
+	assert_check(&res, "collateral", 0, "TCB info: the signature does not"
+	    " verify with the TCB signing certificate");
+	assert_check(&res, "tcb-status", 0, "did not verify");
+	p[10] = '1';
+
+	/* The QE identity's ISVSVN level 4 -> 3. */
+	p = memmem(qi.p, qi.len, "\"isvsvn\":4", 10);
+	assert_non_null(p);
+	p[9] = '3';
+	assert_int_equal(attest_verify(&in, &policy, &res), -1);
+	assert_check(&res, "collateral", 0, "QE identity: the signature does"
+	    " not verify");
+	assert_check(&res, "qe-identity", 1, "(pinned)");
+	p[9] = '4';
+
+	/* A member besides the signed object is refused, not ignored. */
+	p = memmem(qi.p, qi.len, "\"signature\"", 11);
+	assert_non_null(p);
+	memcpy(p, "\"signaturf\"", 11);
+	assert_int_equal(attest_verify(&in, &policy, &res), -1);
+	assert_check(&res, "collateral", 0, "member \"signaturf\" besides");
+	free(quote.p);
+	free(ti.p);
+	free(qi.p);
+	free(ch.p);
+}
+
+/*
+ * The v5 quote (TDX 1.5, module TDX_01 at ISVSVN 11) on FMSPC
+ * 90c06f000000: Intel's TCB info rates it UpToDate, by its first level
+ * (SGX 03 03 02 02 04 01 00 05, PCESVN 13; TDX from index 2: 03) and the
+ * TDX_01 module identity (ISVSVN 6 and up UpToDate). The TCB signing
+ * certificate we have expired in 2025, so in full the collateral fails.
+ */
+static void
+test_tdx_v5_tcb_status(void **state)
+{
+	struct tdx_collateral		 tc = { "tcbinfo-90c06f000000.json",
+					    NULL, "tcb-signing-chain.pem",
+					    { NULL, NULL } };
+	struct blob			 quote = load("tdx/quote-v5.dat");
+	struct blob			 ti = load("tdx/collateral/"
+					    "tcbinfo-90c06f000000.json");
+	struct attest_tdx_tcb_info	*info;
+	struct attest_tdx_quote		 q;
+	struct attest_tdx_pck		 pck;
+	struct attest_policy		 policy = { .now = NOW_2026_02 };
+	struct attest_result		 res;
+	STACK_OF(X509)			*certs;
+	char				 err[128], d[ATTEST_DETAIL_MAX];
+
+	(void)state;
+	info = calloc(1, sizeof(*info));
+	assert_non_null(info);
+	assert_int_equal(attest_tdx_parse(quote.p, quote.len, &q, err,
+	    sizeof(err)), 0);
+	assert_int_equal(q.tee_tcb_svn2[0], 0x0d);
+	certs = attest_x509_load(q.pck_chain, q.pck_chain_len, err,
+	    sizeof(err));
+	assert_non_null(certs);
+	assert_int_equal(attest_tdx_pck_ext(sk_X509_value(certs, 0), &pck,
+	    err, sizeof(err)), 0);
+	assert_int_equal(pck.pcesvn, 13);
+	assert_memory_equal(pck.fmspc, "\x90\xc0\x6f\0\0\0", 6);
+	if (attest_tdx_tcb_info_parse(ti.p, ti.len, info, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(info->nmodules, 2);
+	assert_int_equal(info->nlevels, 3);
+	assert_int_equal(attest_tdx_tcb_status(info, &pck, &q, -1, d,
+	    sizeof(d)), ATTEST_TCB_UP_TO_DATE);
+	assert_non_null(strstr(d, "UpToDate: TCB level of 2024-11-13T00:00:00Z"
+	    " (UpToDate), TDX module TDX_01 UpToDate, FMSPC 90c06f000000,"
+	    " evaluation data 18"));
+	/* An older module (ISVSVN 4): OutOfDate by its identity. */
+	q.tee_tcb_svn[0] = 4;
+	assert_int_equal(attest_tdx_tcb_status(info, &pck, &q, -1, d,
+	    sizeof(d)), ATTEST_TCB_OUT_OF_DATE);
+	/* Module version 2: Intel names no TDX_02. */
+	q.tee_tcb_svn[1] = 2;
+	assert_int_equal(attest_tdx_tcb_status(info, &pck, &q, -1, d,
+	    sizeof(d)), -1);
+	assert_non_null(strstr(d, "no TDX module identity TDX_02"));
+	sk_X509_pop_free(certs, X509_free);
+
+	/* In full: Intel's signature holds, its certificate has expired. */
+	policy.tdx.allow_sept_ve = 1;
+	assert_int_equal(tdx_verify_collateral(&quote, &tc, &policy, &res), -1);
+	assert_check(&res, "collateral", 0, "Intel SGX TCB Signing:"
+	    " certificate has expired");
+	free(info);
+	free(ti.p);
 	free(quote.p);
 }
 
@@ -541,6 +877,7 @@ test_tdx_v4_roots_and_time(void **state)
 	struct attest_result	res;
 
 	(void)state;
+	policy.tdx.allow_sept_ve = 1;
 	assert_int_equal(tdx_verify(&quote, "tdx/intel-sgx-root.pem", &policy,
 	    &res), 0);
 	assert_check(&res, "chain", 1, "a root given, not the pinned one");
@@ -577,8 +914,11 @@ test_tdx_v5(void **state)
 	values_set(&policy.measurement, m, unhex(V5_MRTD, m,
 	    sizeof(m)));
 	assert_int_equal(tdx_verify(&quote, NULL, &policy, &res), 0);
-	assert_int_equal(res.nchecks, 7);
+	assert_int_equal(res.nchecks, 9);
 	assert_check(&res, "parse", 1, "version 5, TDX 1.5 body");
+	assert_check(&res, "qe-identity", 1, "ISVSVN 7: UpToDate (pinned)");
+	assert_check(&res, "td-attributes", 1, "0x0000000010000000,"
+	    " SEPT_VE_DISABLE on");
 	assert_check(&res, "signature", 1, "702 bytes");
 	assert_check(&res, "qe-binding", 1, NULL);
 	assert_check(&res, "qe-report", 1, NULL);
@@ -649,6 +989,10 @@ main(void)
 		cmocka_unit_test(test_tdx_v4_tampered),
 		cmocka_unit_test(test_tdx_v4_roots_and_time),
 		cmocka_unit_test(test_tdx_v5),
+		cmocka_unit_test(test_tdx_v4_body_policy),
+		cmocka_unit_test(test_tdx_v4_collateral),
+		cmocka_unit_test(test_tdx_collateral_tampered),
+		cmocka_unit_test(test_tdx_v5_tcb_status),
 		cmocka_unit_test(test_tdx_truncated),
 	};
 	static char	path[1024];
