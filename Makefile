@@ -224,13 +224,21 @@ $(FUZZ_BINS): $(wildcard agent/*.h shared/*.h tests/backend/*.h)
 
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
 # The report and quote parsers; attest.c and attest-x509.c for the symbols
-# the parsers' files share (nothing here verifies).
-build/fuzz/fuzz-attest: tests/fuzz/fuzz-attest.c shared/attest.c \
-	shared/attest-snp.c shared/attest-tdx.c shared/attest-x509.c \
-	shared/attest-roots.c
+# the parsers' files share. The TDX targets verify too: the quote target
+# whole quotes and the PCK extension parser, the collateral target Intel's
+# JSON and the TCB status computed from it.
+FUZZ_ATTEST_SRCS := shared/attest.c shared/attest-snp.c shared/attest-tdx.c \
+	shared/attest-tdx-collateral.c shared/attest-x509.c shared/attest-roots.c
+build/fuzz/fuzz-attest: tests/fuzz/fuzz-attest.c $(FUZZ_ATTEST_SRCS)
+build/fuzz/fuzz-tdx-quote: tests/fuzz/fuzz-tdx-quote.c $(FUZZ_ATTEST_SRCS)
+build/fuzz/fuzz-tdx-collateral: tests/fuzz/fuzz-tdx-collateral.c \
+	$(FUZZ_ATTEST_SRCS)
+build/fuzz/fuzz-attest build/fuzz/fuzz-tdx-quote \
+build/fuzz/fuzz-tdx-collateral:
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lcrypto
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ \
+	    $(filter %.c,$^) -lcjson -lcrypto
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
 build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \
