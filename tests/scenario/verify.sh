@@ -96,20 +96,25 @@ run verify "${snp[@]}" --now 2031-01-01T00:00:00Z
 check_eq "2031: exit 1" 1 "$RC"
 check_contains "2031: VCEK expired" "chain FAILED SEV-VCEK: certificate has expired" "$(row chain)"
 
-# TDX v4: quote, QE report, binding, PCK chain to the pinned Intel root.
+# TDX v4: quote, QE report, binding, PCK chain to the pinned Intel root,
+# Intel's TD QE. Its TD runs without SEPT_VE_DISABLE, which issue 10
+# requires by default (a policy's "allow_sept_ve" lets it pass): so the
+# verdict is 1, named td-attributes, and every other check passes.
 run verify --quote "$D/tdx/quote-v4.dat" --now $NOW --expect-measurement $V4_MRTD
-check_eq "tdx v4: exit 0" 0 "$RC"
-for c in parse signature qe-binding qe-report chain debug measurement; do
+check_eq "tdx v4: exit 1" 1 "$RC"
+check_eq "tdx v4: named" "cubectl: verification failed: td-attributes" "$ERR"
+for c in parse signature qe-binding qe-report chain qe-identity debug measurement; do
 	check_contains "tdx v4: $c ok" "$c ok" "$(row $c)"
 done
+check_contains "tdx v4: SEPT_VE_DISABLE" "SEPT_VE_DISABLE (bit 28) is off" "$(row td-attributes)"
 check_contains "tdx v4: chain to the pinned root" "Intel SGX Root CA (pinned root)" "$(row chain)"
 check_contains "tdx v4: MRTD" "measurement  $V4_MRTD" "$OUT"
 run verify --quote "$D/tdx/quote-v4.dat" --now $NOW --root "$D/tdx/intel-sgx-root.pem"
-check_eq "tdx v4, --root: exit 0" 0 "$RC"
+check_eq "tdx v4, --root: only td-attributes" "cubectl: verification failed: td-attributes" "$ERR"
 check_contains "tdx v4, --root: labelled" "a root given, not the pinned one" "$(row chain)"
 run verify --quote "$D/tdx/quote-v4.dat" --now $NOW --root "$D/snp/milan-ask-ark.pem"
 check_eq "tdx v4, wrong root: exit 1" 1 "$RC"
-check_eq "tdx v4, wrong root: named" "cubectl: verification failed: chain" "$ERR"
+check_eq "tdx v4, wrong root: named" "cubectl: verification failed: chain, td-attributes" "$ERR"
 
 # TDX v5 (TDX 1.5 body): every check once its PCK is valid (2026-01-27).
 run verify --quote "$D/tdx/quote-v5.dat" --now 2026-06-01T00:00:00Z --expect-measurement $V5_MRTD
