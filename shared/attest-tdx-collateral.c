@@ -108,14 +108,14 @@ pck_pair(const ASN1_TYPE *t)
 static long
 pck_int(const ASN1_TYPE *t, long max)
 {
-	long	v;
+	int64_t	v;
 
-	if (t->type != V_ASN1_INTEGER || ASN1_INTEGER_get_int64(
-	    (int64_t *)&v, t->value.integer) != 1 || v < 0 || v > max) {
+	if (t->type != V_ASN1_INTEGER || ASN1_INTEGER_get_int64(&v,
+	    t->value.integer) != 1 || v < 0 || v > max) {
 		ERR_clear_error();
 		return -1;
 	}
-	return v;
+	return (long)v;
 }
 
 /* An OCTET STRING of exactly len bytes into out, or -1. */
@@ -705,7 +705,7 @@ json_signed_parse(const unsigned char *json, size_t len, const char *body,
     cJSON **obj, const unsigned char **signed_part, size_t *signed_len,
     unsigned char sig[64], char *err, size_t errlen)
 {
-	const char	*bp, *sp;
+	const char	*bp, *sp, *end;
 	size_t		 blen, slen;
 	cJSON		*whole, *s;
 
@@ -715,11 +715,19 @@ json_signed_parse(const unsigned char *json, size_t len, const char *body,
 		    ATTEST_COLLATERAL_MAX);
 		return -1;
 	}
-	if ((whole = cJSON_ParseWithLength((const char *)json, len)) == NULL) {
+	/* One JSON value, nothing after it, no NUL that C strings would cut. */
+	if (memchr(json, '\0', len) != NULL || (whole =
+	    cJSON_ParseWithLengthOpts((const char *)json, len, &end, 0)) ==
+	    NULL) {
 		snprintf(err, errlen, "not JSON");
 		return -1;
 	}
 	cJSON_Delete(whole);
+	if (json_space(end, (const char *)json + len) !=
+	    (const char *)json + len) {
+		snprintf(err, errlen, "bytes after the JSON object");
+		return -1;
+	}
 	if (json_signed_span((const char *)json, len, body, &bp, &blen, &sp,
 	    &slen, err, errlen) == -1)
 		return -1;

@@ -409,15 +409,14 @@ tdx_body_name(uint16_t type)
  */
 static int
 tdx_qe_identity_check(const struct attest_tdx_quote *q,
-    const struct attest_tdx_collateral *c, const struct attest_policy *policy,
-    unsigned statuses, struct attest_result *res)
+    const struct attest_tdx_collateral *c, unsigned statuses,
+    struct attest_result *res)
 {
 	const struct attest_tdx_qe_identity	*id = &attest_tdx_qe_pinned;
 	char					 hex[33], d[ATTEST_DETAIL_MAX];
 	const char				*src = "pinned";
 	int					 st;
 
-	(void)policy;
 	if (c->have_qe_identity) {
 		id = &c->qe_identity;
 		src = "Intel's signed QE identity";
@@ -625,6 +624,9 @@ attest_tdx_verify(const struct attest_input *in,
 		    " %s", err);
 		attest_result_add(res, ATTEST_CHECK_CHAIN, 0, "PCK chain: %s",
 		    err);
+		if (in->crls != NULL)
+			attest_result_add(res, ATTEST_CHECK_REVOCATION, 0,
+			    "no PCK chain to check against the CRLs");
 	} else {
 		pck = sk_X509_value(certs, 0);
 		tdx_qe_report_check(&q, pck, res);
@@ -644,7 +646,7 @@ attest_tdx_verify(const struct attest_input *in,
 		return 0;
 	}
 	attest_tdx_collateral_check(in, policy, res, c);
-	qe_status = tdx_qe_identity_check(&q, c, policy, statuses, res);
+	qe_status = tdx_qe_identity_check(&q, c, statuses, res);
 	tdx_tcb_status_check(&q, pck, in, c, qe_status, statuses, policy, res);
 	free(c);
 	sk_X509_pop_free(certs, X509_free);

@@ -856,6 +856,29 @@ test_tcb_status(void **state)
 	assert_check(&res, "tcb-status", 0, "did not verify");
 	free(bad);
 
+	/* Bytes after Intel's object, or a NUL inside it: refused. */
+	bad = malloc(strlen(ti) + 3);
+	assert_non_null(bad);
+	snprintf(bad, strlen(ti) + 3, "%s x", ti);
+	x.tcb_info = bad;
+	assert_int_equal(verify(&q, &x, NULL, &res), -1);
+	assert_check(&res, "collateral", 0, "TCB info: bytes after the JSON");
+	{
+		struct attest_input	in = { .tee = ATTEST_TEE_TDX };
+
+		in.evidence = q.p;
+		in.evidence_len = q.len;
+		in.root = (const unsigned char *)pki.root_pem;
+		in.root_len = strlen(pki.root_pem);
+		in.tcb_info = (const unsigned char *)ti;
+		in.tcb_info_len = strlen(ti) + 1;	/* the NUL too */
+		in.collateral_chain = (const unsigned char *)pki.tcb_pem;
+		in.collateral_chain_len = strlen(pki.tcb_pem);
+		assert_int_equal(attest_verify(&in, &policy, &res), -1);
+		assert_check(&res, "collateral", 0, "TCB info: not JSON");
+	}
+	free(bad);
+
 	/* A TCB signing chain that ends at no trusted root. */
 	x.tcb_info = ti;
 	x.tcb_chain = pki.chain_pem;
