@@ -161,8 +161,8 @@ pck_tcb(const ASN1_TYPE *t, struct attest_tdx_pck *pck, char *err,
 		t = sk_ASN1_TYPE_value(pair, 1);
 		if (arc < 1 || arc > PCK_TCB_CPUSVN || (seen & 1u << arc)) {
 			sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
-			snprintf(err, errlen, "TCB entry %d: unknown or repeated",
-			    i);
+			snprintf(err, errlen, "TCB entry %d: unknown or"
+			    " repeated", i);
 			goto out;
 		}
 		seen |= 1u << arc;
@@ -177,8 +177,8 @@ pck_tcb(const ASN1_TYPE *t, struct attest_tdx_pck *pck, char *err,
 			    sizeof(pck->raw_cpusvn));
 		sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
 		if (v < 0) {
-			snprintf(err, errlen, "TCB entry %d (arc %d): bad value",
-			    i, arc);
+			snprintf(err, errlen, "TCB entry %d (arc %d): bad"
+			    " value", i, arc);
 			goto out;
 		}
 	}
@@ -869,7 +869,8 @@ attest_tdx_collateral_check(const struct attest_input *in,
     struct attest_tdx_collateral *c)
 {
 	EVP_PKEY	*key;
-	char		 err[128], d1[ATTEST_DETAIL_MAX], d2[ATTEST_DETAIL_MAX];
+	char		 err[128], what[64], fm[13];
+	char		 d1[ATTEST_DETAIL_MAX], d2[ATTEST_DETAIL_MAX];
 	int		 bad = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -885,7 +886,10 @@ attest_tdx_collateral_check(const struct attest_input *in,
 		    &c->tcb_info, err, sizeof(err)) == -1) {
 			snprintf(d1, sizeof(d1), "TCB info: %s", err);
 			bad = 1;
-		} else if (tdx_doc_check("TCB info", key,
+		} else if (snprintf(what, sizeof(what), "TCB info of FMSPC %s"
+		    " (evaluation data %u)", attest_hex(c->tcb_info.fmspc,
+		    sizeof(c->tcb_info.fmspc), fm, sizeof(fm)),
+		    c->tcb_info.evaluation) < 0 || tdx_doc_check(what, key,
 		    c->tcb_info.signed_part, c->tcb_info.signed_len,
 		    c->tcb_info.signature, c->tcb_info.issue_date,
 		    c->tcb_info.next_update, policy->now, d1, sizeof(d1)) == -1)
@@ -1018,8 +1022,8 @@ attest_tdx_tcb_status(const struct attest_tdx_tcb_info *ti,
 	const struct attest_tdx_tcb_level *lv;
 	char				 hex[97], fm[13];
 	size_t				 i, j, start;
-	int				 st, mod_status = ATTEST_TCB_UP_TO_DATE;
-	int				 sgx_found = 0;
+	int				 st, sgx_found = 0;
+	int				 mod_status = ATTEST_TCB_UP_TO_DATE;
 
 	attest_hex(ti->fmspc, sizeof(ti->fmspc), fm, sizeof(fm));
 	if (memcmp(ti->fmspc, pck->fmspc, sizeof(pck->fmspc)) != 0 ||

@@ -413,7 +413,8 @@ tdx_qe_identity_check(const struct attest_tdx_quote *q,
     struct attest_result *res)
 {
 	const struct attest_tdx_qe_identity	*id = &attest_tdx_qe_pinned;
-	char					 hex[33], d[ATTEST_DETAIL_MAX];
+	char					 hex[33];
+	char					 d[ATTEST_DETAIL_MAX];
 	const char				*src = "pinned";
 	int					 st;
 
@@ -487,8 +488,8 @@ tdx_tcb_status_check(const struct attest_tdx_quote *q, X509 *pck,
 		    " certificate: %s", err);
 		return;
 	}
-	if ((st = attest_tdx_tcb_status(&c->tcb_info, &ext, q, c->have_qe_identity ?
-	    qe_status : -1, d, sizeof(d))) == -1) {
+	if ((st = attest_tdx_tcb_status(&c->tcb_info, &ext, q,
+	    c->have_qe_identity ? qe_status : -1, d, sizeof(d))) == -1) {
 		attest_result_add(res, ATTEST_CHECK_TCB_STATUS, 0, "%s", d);
 		return;
 	}
@@ -524,16 +525,16 @@ tdx_td_attributes_check(const struct attest_tdx_quote *q,
 
 	if (tp->td_attributes_mask != 0 &&
 	    (a & tp->td_attributes_mask) != tp->td_attributes) {
-		attest_result_add(res, ATTEST_CHECK_TD_ATTRIBUTES, 0, "0x%016llx"
-		    " under mask 0x%016llx is not 0x%016llx",
+		attest_result_add(res, ATTEST_CHECK_TD_ATTRIBUTES, 0,
+		    "0x%016llx under mask 0x%016llx is not 0x%016llx",
 		    (unsigned long long)a,
 		    (unsigned long long)tp->td_attributes_mask,
 		    (unsigned long long)tp->td_attributes);
 		return;
 	}
 	if (!(a & ATTEST_TDX_ATTR_SEPT_VE_DISABLE) && !tp->allow_sept_ve) {
-		attest_result_add(res, ATTEST_CHECK_TD_ATTRIBUTES, 0, "0x%016llx:"
-		    " SEPT_VE_DISABLE (bit 28) is off, the host can inject #VE",
+		attest_result_add(res, ATTEST_CHECK_TD_ATTRIBUTES, 0,
+		    "0x%016llx: SEPT_VE_DISABLE (bit 28) is off, the host can inject #VE",
 		    (unsigned long long)a);
 		return;
 	}
@@ -599,8 +600,9 @@ attest_tdx_verify(const struct attest_input *in,
 	STACK_OF(X509)			*certs;
 	X509				*pck = NULL;
 	unsigned			 statuses;
-	char				 err[128], detail[ATTEST_DETAIL_MAX];
-	char				 what[64], hex[2 * sizeof(q.td_attributes) + 1];
+	char				 err[128], what[64];
+	char				 detail[ATTEST_DETAIL_MAX];
+	char				 hex[2 * sizeof(q.td_attributes) + 1];
 	int				 qe_status;
 
 	if (attest_tdx_parse(in->evidence, in->evidence_len, &q, err,

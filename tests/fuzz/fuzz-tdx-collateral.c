@@ -42,7 +42,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct attest_tdx_qe_identity		qi;
 	struct attest_tdx_quote			q;
 	struct attest_tdx_pck			pck;
-	char					err[128], d[ATTEST_DETAIL_MAX];
+	char					err[128];
+	char					d[ATTEST_DETAIL_MAX];
 	int					svn;
 
 	/* A quote and PCK that the seeds' levels rate. */

@@ -145,7 +145,8 @@ sgx_extension(const unsigned char cpusvn[16], unsigned pcesvn,
 {
 	struct buf	 tcb = { NULL, 0 }, tcbseq = { NULL, 0 };
 	struct buf	 all = { NULL, 0 }, out = { NULL, 0 };
-	unsigned char	 ppid[16] = { 1 }, pceid[2] = { 0, 0 }, e = 0, pv[2];
+	unsigned char	 ppid[16] = { 1 }, pceid[2] = { 0, 0 };
+	unsigned char	 e = 0, pv[2];
 	char		 oid[64];
 	int		 i;
 
@@ -524,7 +525,8 @@ verify(const struct buf *quote, const struct extra *x,
 			in.qe_identity_len = strlen(x->qe_identity);
 		}
 		if (x->tcb_chain != NULL) {
-			in.collateral_chain = (const unsigned char *)x->tcb_chain;
+			in.collateral_chain =
+			    (const unsigned char *)x->tcb_chain;
 			in.collateral_chain_len = strlen(x->tcb_chain);
 		}
 		in.crls = x->crls;
@@ -770,7 +772,8 @@ test_tcb_status(void **state)
 	x.tcb_info = ti;
 	x.tcb_chain = pki.tcb_pem;
 	assert_int_equal(verify(&q, &x, NULL, &res), 0);
-	assert_check(&res, "collateral", 1, "TCB info signed, 2027-01-01 to"
+	assert_check(&res, "collateral", 1, "TCB info of FMSPC 00906ea10000"
+	    " (evaluation data 17) signed, 2027-01-01 to"
 	    " 2027-02-01 by Intel SGX TCB Signing");
 	assert_check(&res, "tcb-status", 1, "UpToDate: TCB level of"
 	    " 2026-11-01T00:00:00Z (UpToDate), FMSPC 00906ea10000,"
@@ -851,8 +854,8 @@ test_tcb_status(void **state)
 	memcpy(strstr(bad, "\"signature\":\"") + 13, "00", 2);
 	x.tcb_info = bad;
 	assert_int_equal(verify(&q, &x, NULL, &res), -1);
-	assert_check(&res, "collateral", 0, "TCB info: the signature does not"
-	    " verify");
+	assert_check(&res, "collateral", 0, "(evaluation data 17): the"
+	    " signature does not verify");
 	assert_check(&res, "tcb-status", 0, "did not verify");
 	free(bad);
 

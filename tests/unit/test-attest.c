@@ -656,7 +656,8 @@ test_tdx_v4_collateral(void **state)
 	    " certificate not revoked by Intel SGX PCK Platform CA (44"
 	    " entries, 2023-06-08), Intel SGX Root CA (0 entries,"
 	    " 2023-04-03)");
-	assert_check(&res, "collateral", 1, "TCB info signed, 2023-06-18 to"
+	assert_check(&res, "collateral", 1, "TCB info of FMSPC 50806f000000"
+	    " (evaluation data 15) signed, 2023-06-18 to"
 	    " 2023-07-18; QE identity signed, 2023-06-08 to 2023-07-08 by"
 	    " Intel SGX TCB Signing");
 	assert_check(&res, "qe-identity", 1, "TD_QE ISVPRODID 2, ISVSVN 4:"
@@ -673,7 +674,8 @@ test_tdx_v4_collateral(void **state)
 	/* A month later, the TCB info and the QE identity are stale. */
 	policy.now = NOW_2023 + 40 * 86400;
 	assert_int_equal(tdx_verify_collateral(&quote, &tc, &policy, &res), -1);
-	assert_check(&res, "collateral", 0, "TCB info: valid 2023-06-18 to"
+	assert_check(&res, "collateral", 0, "(evaluation data 15): valid"
+	    " 2023-06-18 to"
 	    " 2023-07-18, not at the time of verification");
 	assert_check(&res, "tcb-status", 0, "did not verify");
 	assert_check(&res, "revocation", 0, "CRL has expired");
@@ -710,7 +712,8 @@ test_tdx_collateral_tampered(void **state)
 	struct blob		 quote = load("tdx/quote-v4.dat");
 	struct blob		 ti = load("tdx/collateral/"
 				    "tcbinfo-50806f000000.json");
-	struct blob		 qi = load("tdx/collateral/qe-identity.json");
+	struct blob		 qi = load("tdx/collateral/"
+				    "qe-identity.json");
 	struct blob		 ch = load("tdx/collateral/"
 				    "tcb-signing-chain.pem");
 	struct attest_input	 in = { .tee = ATTEST_TEE_TDX };
@@ -736,8 +739,8 @@ test_tdx_collateral_tampered(void **state)
 	assert_non_null(p);
 	p[10] = '0';
 	assert_int_equal(attest_verify(&in, &policy, &res), -1);
-	assert_check(&res, "collateral", 0, "TCB info: the signature does not"
-	    " verify with the TCB signing certificate");
+	assert_check(&res, "collateral", 0, "(evaluation data 15): the"
+	    " signature does not verify with the TCB signing certificate");
 	assert_check(&res, "tcb-status", 0, "did not verify");
 	p[10] = '1';
 
@@ -773,8 +776,9 @@ test_tdx_collateral_tampered(void **state)
 static void
 test_tdx_v5_tcb_status(void **state)
 {
-	struct tdx_collateral		 tc = { "tcbinfo-90c06f000000.json",
-					    NULL, "tcb-signing-chain.pem",
+	struct tdx_collateral		 tc = {
+					    "tcbinfo-90c06f000000.json", NULL,
+					    "tcb-signing-chain.pem",
 					    { NULL, NULL } };
 	struct blob			 quote = load("tdx/quote-v5.dat");
 	struct blob			 ti = load("tdx/collateral/"
