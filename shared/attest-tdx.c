@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/objects.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -343,8 +344,16 @@ tdx_qe_report_check(const struct attest_tdx_quote *q, X509 *pck,
     struct attest_result *res)
 {
 	EVP_PKEY	*key = X509_get0_pubkey(pck);
-	char		 err[128];
+	char		 err[128], cn[64];
 
+	/* As QVL and go-tdx-guest: the leaf must be a PCK certificate. */
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(pck),
+	    NID_commonName, cn, sizeof(cn)) < 0 ||
+	    strstr(cn, "SGX PCK Certificate") == NULL) {
+		attest_result_add(res, ATTEST_CHECK_QE_REPORT, 0, "the PCK"
+		    " chain's first certificate is not an SGX PCK Certificate");
+		return;
+	}
 	if (!tdx_is_p256(key)) {
 		attest_result_add(res, ATTEST_CHECK_QE_REPORT, 0, "the PCK"
 		    " certificate's key is not ECDSA P-256");

@@ -882,6 +882,22 @@ test_tcb_status(void **state)
 	}
 	free(bad);
 
+	/* The TCB signing certificate as the PCK: no PCK certificate. */
+	{
+		struct forge	g;
+		struct buf	r;
+
+		forge_default(&g);
+		g.chain_pem = pki.tcb_pem;
+		g.pck_key = pki.tcb_key;
+		r = forge_quote(&g);
+		assert_int_equal(verify(&r, NULL, NULL, &res), -1);
+		assert_check(&res, "qe-report", 0, "not an SGX PCK"
+		    " Certificate");
+		assert_check(&res, "chain", 1, NULL);
+		free(r.p);
+	}
+
 	/* A TCB signing chain that ends at no trusted root. */
 	x.tcb_info = ti;
 	x.tcb_chain = pki.chain_pem;
