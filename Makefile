@@ -47,6 +47,7 @@ SHARED_SRCS := \
 	shared/rpc.c \
 	shared/attest.c \
 	shared/attest-snp.c \
+	shared/attest-snp-cert.c \
 	shared/attest-tdx.c \
 	shared/attest-x509.c \
 	shared/attest-roots.c \
@@ -225,8 +226,15 @@ build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
 # The report and quote parsers; attest.c and attest-x509.c for the symbols
 # the parsers' files share (nothing here verifies).
 build/fuzz/fuzz-attest: tests/fuzz/fuzz-attest.c shared/attest.c \
-	shared/attest-snp.c shared/attest-tdx.c shared/attest-x509.c \
-	shared/attest-roots.c
+	shared/attest-snp.c shared/attest-snp-cert.c shared/attest-tdx.c \
+	shared/attest-x509.c shared/attest-roots.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lcrypto
+# AMD's VCEK/VLEK extensions and the SNP report, parsed (not verified).
+build/fuzz/fuzz-snp-cert: tests/fuzz/fuzz-snp-cert.c shared/attest.c \
+	shared/attest-snp.c shared/attest-snp-cert.c shared/attest-tdx.c \
+	shared/attest-x509.c shared/attest-roots.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lcrypto
