@@ -691,6 +691,27 @@ snp_field_checks(const struct attest_snp_report *r,
 	    sizeof(r->image_id), &sp->image_id);
 }
 
+/*
+ * The signer among the certificates given (a host's bundle may hold a
+ * VCEK and a VLEK): the one whose kind the report's SIGNING_KEY names,
+ * else the first, which the signing-key check then refuses.
+ */
+static X509 *
+snp_pick_signer(STACK_OF(X509) *certs, uint32_t signing_key)
+{
+	const char	*want = signing_key == SNP_KEY_VLEK ? "SEV-VLEK" :
+			    "SEV-VCEK";
+	char		 cn[64];
+	int		 i;
+
+	for (i = 0; i < sk_X509_num(certs); i++)
+		if (X509_NAME_get_text_by_NID(X509_get_subject_name(
+		    sk_X509_value(certs, i)), NID_commonName, cn,
+		    sizeof(cn)) > 0 && strcmp(cn, want) == 0)
+			return sk_X509_value(certs, i);
+	return sk_X509_value(certs, 0);
+}
+
 /* Every check of an SEV-SNP report; -1 when it does not parse. */
 int
 attest_snp_verify(const struct attest_input *in,
@@ -718,7 +739,7 @@ attest_snp_verify(const struct attest_input *in,
 		snprintf(err, sizeof(err), "no VCEK given");
 	else if ((certs = attest_x509_load(in->vcek, in->vcek_len, err,
 	    sizeof(err))) != NULL)
-		st.vcek = sk_X509_value(certs, 0);
+		st.vcek = snp_pick_signer(certs, r.signing_key);
 	if (st.vcek == NULL) {
 		attest_result_add(res, ATTEST_CHECK_SIGNATURE, 0, "VCEK: %s",
 		    err);

@@ -628,6 +628,32 @@ test_signing_key(void **state)
 	    " issued by the ASVK SEV-VLEK-Milan");
 	assert_absent(&res, "chip-id");
 	assert_string_equal(res.signer, "VLEK");
+	/* A bundle of VCEK, VLEK and ASK: the report's kind is picked. */
+	{
+		X509			*three[3] = { pki.vcek, pki.vlek, pki.ask };
+		char			*bundle = pem_of(three, 3);
+		struct attest_input	 in;
+		struct attest_policy	 p;
+
+		memset(&in, 0, sizeof(in));
+		memset(&p, 0, sizeof(p));
+		p.now = NOW;
+		in.tee = ATTEST_TEE_SEV_SNP;
+		in.evidence = r;
+		in.evidence_len = sizeof(r);
+		in.vcek = in.chain = (const unsigned char *)bundle;
+		in.vcek_len = in.chain_len = strlen(bundle);
+		in.root = (const unsigned char *)pki.roots;
+		in.root_len = strlen(pki.roots);
+		assert_int_equal(attest_verify(&in, &p, &res), -1);
+		/* Without the ASVK in the chain given: only that fails. */
+		assert_failed(&res, "chain");
+		in.chain = (const unsigned char *)pki.chain;
+		in.chain_len = strlen(pki.chain);
+		assert_int_equal(attest_verify(&in, &p, &res), 0);
+		assert_string_equal(res.signer, "VLEK");
+		free(bundle);
+	}
 	/* The signers a policy accepts. */
 	policy.snp.signer = 1;
 	assert_int_equal(verify(r, pki.vlek, &policy, &res), -1);
