@@ -78,7 +78,7 @@ snp_ext_u8(const ASN1_OCTET_STRING *v, unsigned max, uint8_t *out)
 	return 0;
 }
 
-/* An IA5String of printable characters, the whole value, into out. */
+/* An IA5String of printable ASCII, the whole value, into out. */
 static int
 snp_ext_ia5(const ASN1_OCTET_STRING *v, char *out, size_t outlen)
 {
@@ -94,7 +94,7 @@ snp_ext_ia5(const ASN1_OCTET_STRING *v, char *out, size_t outlen)
 	ok = p == ASN1_STRING_get0_data(v) + len && n > 0 &&
 	    (size_t)n < outlen;
 	for (i = 0; ok && i < n; i++)
-		ok = s[i] > 0x20 && s[i] < 0x7f;
+		ok = s[i] >= 0x20 && s[i] < 0x7f;
 	if (ok) {
 		memcpy(out, s, (size_t)n);
 		out[n] = '\0';
@@ -463,13 +463,14 @@ attest_snp_revocation_check(const struct attest_input *in,
 		    " given is signed by %s", acn);
 		goto out;
 	}
-	if (X509_cmp_time(X509_CRL_get0_lastUpdate(found), &now) > 0) {
+	/* X509_cmp_time: 0 is an error, and fails too. */
+	if (X509_cmp_time(X509_CRL_get0_lastUpdate(found), &now) >= 0) {
 		attest_result_add(res, ATTEST_CHECK_REVOCATION, 0, "%s's CRL"
 		    " is not yet valid", acn);
 		goto out;
 	}
 	if (X509_CRL_get0_nextUpdate(found) != NULL &&
-	    X509_cmp_time(X509_CRL_get0_nextUpdate(found), &now) < 0) {
+	    X509_cmp_time(X509_CRL_get0_nextUpdate(found), &now) <= 0) {
 		attest_result_add(res, ATTEST_CHECK_REVOCATION, 0, "%s's CRL"
 		    " is out of date (next update passed)", acn);
 		goto out;
