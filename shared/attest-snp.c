@@ -329,8 +329,8 @@ snp_chain_check(const struct attest_input *in,
 			    NID_commonName, cn, sizeof(cn));
 			attest_result_add(res, ATTEST_CHECK_PRODUCT, 0, "%s"
 			    " (from %s), but the %s chains to %s, not %s's"
-			    " ARK", name, st->product_how,
-			    snp_keys[st->cert.kind], cn, name);
+			    " ARK", name, st->product_how, st->cert_ok ?
+			    snp_keys[st->cert.kind] : "certificate", cn, name);
 			sk_X509_pop_free(other, X509_free);
 			sk_X509_pop_free(chain, X509_free);
 			return;

@@ -747,6 +747,15 @@ test_wrong_product(void **state)
 	assert_check(&res, "product", 0, "Genoa (from the report's CPUID"
 	    " family 19h model 11h stepping 1), but the VCEK chains to"
 	    " ARK-Milan, not Genoa's ARK");
+	/* A certificate that is no VCEK, under Milan's ARK. */
+	l = vcek_leaf();
+	x = issue(pki.vcek_key, "NOT-A-VCEK", 31, pki.ask, pki.key[1], &l);
+	assert_int_equal(verify(r, x, NULL, &res), -1);
+	assert_check(&res, "product", 0, "but the certificate chains to"
+	    " ARK-Milan");
+	assert_check(&res, "signing-key", 0, "the certificate is NOT-A-VCEK");
+	assert_check(&res, "cert-tcb", 0, "neither SEV-VCEK nor SEV-VLEK");
+	X509_free(x);
 	/* Its CPUID saying Milan: fine. */
 	r[R_CPUID + 1] = 0x01;
 	report_sign(r, pki.vcek_key);
