@@ -47,6 +47,7 @@ SHARED_SRCS := \
 	shared/rpc.c \
 	shared/attest.c \
 	shared/attest-snp.c \
+	shared/attest-snp-cert.c \
 	shared/attest-tdx.c \
 	shared/attest-tdx-collateral.c \
 	shared/attest-x509.c \
@@ -226,15 +227,18 @@ build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
 # The report and quote parsers; attest.c and attest-x509.c for the symbols
 # the parsers' files share. The TDX targets verify too: the quote target
 # whole quotes and the PCK extension parser, the collateral target Intel's
-# JSON and the TCB status computed from it.
-FUZZ_ATTEST_SRCS := shared/attest.c shared/attest-snp.c shared/attest-tdx.c \
+# JSON and the TCB status computed from it; the SNP target AMD's VCEK/VLEK
+# extensions and the report.
+FUZZ_ATTEST_SRCS := shared/attest.c shared/attest-snp.c \
+	shared/attest-snp-cert.c shared/attest-tdx.c \
 	shared/attest-tdx-collateral.c shared/attest-x509.c shared/attest-roots.c
 build/fuzz/fuzz-attest: tests/fuzz/fuzz-attest.c $(FUZZ_ATTEST_SRCS)
 build/fuzz/fuzz-tdx-quote: tests/fuzz/fuzz-tdx-quote.c $(FUZZ_ATTEST_SRCS)
 build/fuzz/fuzz-tdx-collateral: tests/fuzz/fuzz-tdx-collateral.c \
 	$(FUZZ_ATTEST_SRCS)
+build/fuzz/fuzz-snp-cert: tests/fuzz/fuzz-snp-cert.c $(FUZZ_ATTEST_SRCS)
 build/fuzz/fuzz-attest build/fuzz/fuzz-tdx-quote \
-build/fuzz/fuzz-tdx-collateral:
+build/fuzz/fuzz-tdx-collateral build/fuzz/fuzz-snp-cert:
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ \

@@ -1,7 +1,10 @@
 /*
  * The sim provider: a software TEE for development and tests. It makes
  * SEV-SNP-format reports signed by a simulated VCEK whose chain ends at a
- * simulated ARK, all generated per data directory on first use. Nothing
+ * simulated ARK, all generated per data directory on first use. The VCEK
+ * carries AMD's extensions as KDS writes them (Milan, the reported TCB,
+ * the chip id as hwid), so its evidence passes every check that ties a
+ * VCEK to its report; only the root is not AMD's. Nothing
  * about it is secret or hardware-backed: the ARK is not AMD's, so its
  * evidence never verifies against the pinned roots, and it is always
  * labelled simulated. The measurement is the SHA-384 of the running
@@ -18,6 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -42,11 +46,27 @@
 #define SIM_OFF_MEASUREMENT	0x90
 #define SIM_OFF_REPORTED_TCB	0x180
 #define SIM_OFF_CHIP_ID		0x1A0
+#define SIM_OFF_COMMITTED_TCB	0x1E0
+#define SIM_OFF_LAUNCH_TCB	0x1F0
 #define SIM_OFF_SIGNATURE	0x2A0
 #define SIM_SIG_COMPONENT	72
 
-/* Reported TCB: boot loader 3, TEE 0, SNP 8, microcode 115. */
+/* Reported TCB: boot loader 3, TEE 0, SNP 8, microcode 115 (Milan). */
 static const unsigned char sim_tcb[8] = { 3, 0, 0, 0, 0, 0, 8, 115 };
+
+/*
+ * AMD's VCEK extensions (1.3.6.1.4.1.3704.1.x, AMD 57230) for sim_tcb:
+ * the OID below the arc and where its level sits in sim_tcb (-1: none).
+ */
+#define SIM_KDS_ARC		"1.3.6.1.4.1.3704.1."
+#define SIM_PRODUCT_NAME	"Milan-B0"
+static const struct {
+	const char	*oid;
+	int		 tcb_byte;
+} sim_spls[] = {
+	{ "3.1", 0 }, { "3.2", 1 }, { "3.3", 6 }, { "3.4", 2 }, { "3.5", 3 },
+	{ "3.6", 4 }, { "3.7", 5 }, { "3.8", 7 },
+};
 
 struct sim {
 	EVP_PKEY	*vcek;		/* the simulated VCEK's private key */
@@ -80,14 +100,74 @@ sim_ext(X509 *x, X509 *issuer, int nid, const char *value)
 	return ok == 1 ? 0 : -1;
 }
 
-/* A certificate for key named cn, signed by issuer (NULL: itself). */
+/* An extension under AMD's arc holding the DER value der. */
+static int
+sim_amd_ext(X509 *x, const char *oid, const unsigned char *der, int len)
+{
+	ASN1_OBJECT		*obj;
+	ASN1_OCTET_STRING	*v;
+	X509_EXTENSION		*ext = NULL;
+	char			 full[64];
+	int			 ok = 0;
+
+	snprintf(full, sizeof(full), "%s%s", SIM_KDS_ARC, oid);
+	obj = OBJ_txt2obj(full, 1);
+	v = ASN1_OCTET_STRING_new();
+	if (obj != NULL && v != NULL && ASN1_OCTET_STRING_set(v, der, len) &&
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, v)) != NULL)
+		ok = X509_add_ext(x, ext, -1) == 1;
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(v);
+	ASN1_OBJECT_free(obj);
+	return ok ? 0 : -1;
+}
+
+/*
+ * What KDS writes into a VCEK: struct version 1, the product name, each
+ * security patch level of sim_tcb (a DER INTEGER), the chip id as hwid
+ * (64 bytes, untagged, as KDS does).
+ */
+static int
+sim_amd_exts(X509 *x, const unsigned char *chip_id)
+{
+	unsigned char	der[2 + sizeof(SIM_PRODUCT_NAME)];
+	size_t		i;
+	int		len;
+
+	der[0] = V_ASN1_INTEGER;
+	der[1] = 1;
+	der[2] = 1;
+	if (sim_amd_ext(x, "1", der, 3) != 0)
+		return -1;
+	der[0] = V_ASN1_IA5STRING;
+	der[1] = sizeof(SIM_PRODUCT_NAME) - 1;
+	memcpy(der + 2, SIM_PRODUCT_NAME, sizeof(SIM_PRODUCT_NAME) - 1);
+	if (sim_amd_ext(x, "2", der, 2 + der[1]) != 0)
+		return -1;
+	for (i = 0; i < sizeof(sim_spls) / sizeof(sim_spls[0]); i++) {
+		der[0] = V_ASN1_INTEGER;
+		len = 0;
+		if (sim_tcb[sim_spls[i].tcb_byte] >= 0x80)
+			der[2 + len++] = 0;	/* stays positive */
+		der[2 + len++] = sim_tcb[sim_spls[i].tcb_byte];
+		der[1] = (unsigned char)len;
+		if (sim_amd_ext(x, sim_spls[i].oid, der, 2 + len) != 0)
+			return -1;
+	}
+	return sim_amd_ext(x, "4", chip_id, 64);
+}
+
+/*
+ * A certificate for key named cn, signed by issuer (NULL: itself). A
+ * VCEK (chip_id given) carries AMD's extensions and no others, as KDS
+ * issues it; the ARK and ASK are CAs.
+ */
 static X509 *
 sim_cert(EVP_PKEY *key, const char *cn, long serial, X509 *issuer,
-    EVP_PKEY *issuer_key)
+    EVP_PKEY *issuer_key, const unsigned char *chip_id)
 {
 	X509_NAME	*name;
 	X509		*x;
-	int		 ca = issuer == NULL || strcmp(cn, "SIM-ASK") == 0;
 
 	if ((x = X509_new()) == NULL || (name = X509_NAME_new()) == NULL)
 		fatalx("%s: out of memory", __func__);
@@ -104,11 +184,11 @@ sim_cert(EVP_PKEY *key, const char *cn, long serial, X509 *issuer,
 	    X509_time_adj_ex(X509_getm_notAfter(x), SIM_VALID_DAYS, 0,
 	    NULL) == NULL ||
 	    X509_set_pubkey(x, key) != 1 ||
-	    sim_ext(x, issuer != NULL ? issuer : x, NID_basic_constraints,
-	    ca ? "critical,CA:TRUE" : "critical,CA:FALSE") != 0 ||
-	    sim_ext(x, issuer != NULL ? issuer : x, NID_key_usage, ca ?
-	    "critical,keyCertSign,cRLSign" : "critical,digitalSignature") !=
-	    0 ||
+	    (chip_id == NULL && (sim_ext(x, issuer != NULL ? issuer : x,
+	    NID_basic_constraints, "critical,CA:TRUE") != 0 ||
+	    sim_ext(x, issuer != NULL ? issuer : x, NID_key_usage,
+	    "critical,keyCertSign,cRLSign") != 0)) ||
+	    (chip_id != NULL && sim_amd_exts(x, chip_id) != 0) ||
 	    X509_sign(x, issuer_key != NULL ? issuer_key : key,
 	    EVP_sha384()) == 0) {
 		X509_NAME_free(name);
@@ -156,18 +236,27 @@ sim_generate(const char *dir, char *err, size_t errlen)
 	EVP_PKEY	*k[3] = { NULL, NULL, NULL };	/* ARK, ASK, VCEK */
 	X509		*c[3] = { NULL, NULL, NULL };
 	BIO		*all, *root;
+	unsigned char	 chip_id[64];
 	char		*s, *path;
 	size_t		 len, i;
 	int		 rc = -1;
 
+	/* A chip id of its own, which the VCEK names as its hwid. */
+	if (RAND_bytes(chip_id, sizeof(chip_id)) != 1) {
+		snprintf(err, errlen, "cannot make a chip id");
+		return -1;
+	}
 	for (i = 0; i < 3; i++)
 		if ((k[i] = EVP_EC_gen("P-384")) == NULL) {
 			snprintf(err, errlen, "cannot make a P-384 key");
 			goto out;
 		}
-	if ((c[0] = sim_cert(k[0], "SIM-ARK", 1, NULL, NULL)) == NULL ||
-	    (c[1] = sim_cert(k[1], "SIM-ASK", 2, c[0], k[0])) == NULL ||
-	    (c[2] = sim_cert(k[2], "SIM-VCEK", 3, c[1], k[1])) == NULL) {
+	/* The names a verifier expects of a Milan VCEK and its ASK. */
+	if ((c[0] = sim_cert(k[0], "SIM-ARK", 1, NULL, NULL, NULL)) == NULL ||
+	    (c[1] = sim_cert(k[1], "SEV-Milan", 2, c[0], k[0], NULL)) ==
+	    NULL ||
+	    (c[2] = sim_cert(k[2], "SEV-VCEK", 3, c[1], k[1], chip_id)) ==
+	    NULL) {
 		snprintf(err, errlen, "cannot make the simulated certificates");
 		goto out;
 	}
@@ -205,15 +294,21 @@ out:
 	return rc;
 }
 
-/* The key and chain from SIM_KEY_FILE into s. */
+/*
+ * The key and chain from SIM_KEY_FILE into s, and the chip id from the
+ * VCEK's hwid. 1 when the file is from before the VCEK had AMD's
+ * extensions (make new ones), 0, or -1 with err.
+ */
 static int
 sim_load(struct sim *s, const char *dir, char *err, size_t errlen)
 {
-	unsigned char	*buf;
-	size_t		 len;
-	BIO		*in, *out;
-	X509		*x, *leaf = NULL;
-	int		 n = 0, rc = -1;
+	struct attest_snp_cert	 ext;
+	unsigned char		*buf;
+	size_t			 len;
+	BIO			*in, *out;
+	X509			*x, *leaf = NULL;
+	int			 n = 0, rc = -1;
+	char			 why[128];
 
 	buf = xmalloc(SIM_FILE_MAX + 1);
 	if (dir_read_file(dir, SIM_KEY_FILE, buf, 1, SIM_FILE_MAX, &len, err,
@@ -240,8 +335,16 @@ sim_load(struct sim *s, const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "%s/%s: not a simulated VCEK key and"
 		    " its three certificates; move it away to make new ones",
 		    dir, SIM_KEY_FILE);
-	else
+	else if (attest_snp_cert_parse((const unsigned char *)s->certs,
+	    strlen(s->certs), &ext, why, sizeof(why)) != 0 ||
+	    ext.hwid_len != sizeof(s->chip_id)) {
+		log_info("sim: %s/%s has no VCEK with AMD's extensions (%s):"
+		    " making new ones", dir, SIM_KEY_FILE, why);
+		rc = 1;
+	} else {
+		memcpy(s->chip_id, ext.hwid, sizeof(s->chip_id));
 		rc = 0;
+	}
 	X509_free(leaf);
 	explicit_bzero(buf, SIM_FILE_MAX + 1);
 	free(buf);
@@ -295,8 +398,8 @@ static int
 sim_open(struct tee *tee, char *err, size_t errlen)
 {
 	struct sim	*s;
-	char		*path;
-	unsigned int	 len;
+	char		*path, *old;
+	int		 rc;
 
 	if (tee->cfg.data_dir == NULL) {
 		snprintf(err, errlen, "no data directory for its keys");
@@ -311,15 +414,30 @@ sim_open(struct tee *tee, char *err, size_t errlen)
 	}
 	free(path);
 	s = xcalloc(1, sizeof(*s));
-	if (sim_load(s, tee->path, err, errlen) != 0 ||
-	    sim_measure(s->measurement, err, errlen) != 0) {
+	if ((rc = sim_load(s, tee->path, err, errlen)) == 1) {
+		/* An older key file: set aside, made anew. */
+		sim_free(s);
+		s = xcalloc(1, sizeof(*s));
+		xasprintf(&path, "%s/%s", tee->path, SIM_KEY_FILE);
+		xasprintf(&old, "%s.old", path);
+		if (rename(path, old) == -1) {
+			snprintf(err, errlen, "rename %s: %s", path,
+			    strerror(errno));
+			rc = -1;
+		} else if (sim_generate(tee->path, err, errlen) != 0)
+			rc = -1;
+		else if ((rc = sim_load(s, tee->path, err, errlen)) == 1) {
+			snprintf(err, errlen, "the new simulated VCEK has no"
+			    " AMD extensions");
+			rc = -1;
+		}
+		free(old);
+		free(path);
+	}
+	if (rc != 0 || sim_measure(s->measurement, err, errlen) != 0) {
 		sim_free(s);
 		return -1;
 	}
-	/* A chip id of its own, from the VCEK's public key. */
-	if (EVP_Digest(s->certs, strlen(s->certs), s->chip_id, &len,
-	    EVP_sha512(), NULL) != 1)
-		fatalx("%s: SHA-512 failed", __func__);
 	tee->priv = s;
 	log_warnx("sim: the TEE is SIMULATED: its evidence proves nothing"
 	    " about hardware (development and tests only)");
@@ -372,6 +490,9 @@ sim_evidence(struct tee *tee, const unsigned char *report_data,
 	    sizeof(s->measurement));
 	memcpy(r + SIM_OFF_REPORTED_TCB, sim_tcb, sizeof(sim_tcb));
 	memcpy(r + SIM_OFF_CHIP_ID, s->chip_id, sizeof(s->chip_id));
+	/* Committed firmware, launched on the same TCB. */
+	memcpy(r + SIM_OFF_COMMITTED_TCB, sim_tcb, sizeof(sim_tcb));
+	memcpy(r + SIM_OFF_LAUNCH_TCB, sim_tcb, sizeof(sim_tcb));
 	if (sim_sign(s->vcek, r, SIM_OFF_SIGNATURE, r + SIM_OFF_SIGNATURE) !=
 	    0) {
 		snprintf(err, errlen, "cannot sign the simulated report");

@@ -27,11 +27,20 @@ int	 attest_snp_verify(const struct attest_input *,
 int	 attest_tdx_verify(const struct attest_input *,
 	    const struct attest_policy *, struct attest_result *);
 
+/* attest-snp-cert.c */
+int	 attest_snp_cert_from_x509(X509 *, struct attest_snp_cert *, char *,
+	    size_t);
+void	 attest_snp_revocation_check(const struct attest_input *,
+	    STACK_OF(X509) *, time_t, struct attest_result *);
+
 /* attest-x509.c */
 STACK_OF(X509)	*attest_x509_load(const unsigned char *, size_t, char *,
 		    size_t);
 int		 attest_x509_chain(X509 *, STACK_OF(X509) *, enum attest_tee,
 		    const unsigned char *, size_t, time_t, char *, size_t);
+int		 attest_x509_chain_product(X509 *, STACK_OF(X509) *,
+		    enum attest_tee, const char *, const unsigned char *,
+		    size_t, time_t, STACK_OF(X509) **, char *, size_t);
 int		 attest_ecdsa_verify(EVP_PKEY *, const EVP_MD *,
 		    const unsigned char *, size_t, const unsigned char *,
 		    const unsigned char *, size_t, int, char *, size_t);

@@ -129,16 +129,23 @@ attest_root_load(const struct attest_root *r, char *err, size_t errlen)
 	return x;
 }
 
-/* The pinned certificates of tee and kind, added to store or to certs. */
+/*
+ * The pinned certificates of tee and kind (and of product, when given),
+ * added to store or to certs.
+ */
 static int
 attest_roots_add(enum attest_tee tee, enum attest_root_kind kind,
-    X509_STORE *store, STACK_OF(X509) *certs, char *err, size_t errlen)
+    const char *product, X509_STORE *store, STACK_OF(X509) *certs, char *err,
+    size_t errlen)
 {
 	X509	*x;
 	size_t	 i;
 
 	for (i = 0; i < attest_roots_size; i++) {
 		if (attest_roots[i].tee != tee || attest_roots[i].kind != kind)
+			continue;
+		if (product != NULL && (attest_roots[i].product == NULL ||
+		    strcmp(attest_roots[i].product, product) != 0))
 			continue;
 		if ((x = attest_root_load(&attest_roots[i], err, errlen)) ==
 		    NULL)
@@ -168,14 +175,43 @@ attest_chain_names(STACK_OF(X509) *chain, char *buf, size_t len)
 }
 
 /*
- * Verify leaf up to a trust anchor at time now: the pinned roots of tee,
- * or the certificates in root when given. Intermediates come from
- * untrusted, or the pinned ones when it is NULL. Returns 0 with the path
- * in detail, or -1 with what failed, where.
+ * A given root that names another product ("ARK-Genoa" when the report
+ * is Milan's) is not a trust anchor for this report; one that names none
+ * (a test or simulated root) is.
  */
+static int
+attest_root_other_product(X509 *x, const char *product)
+{
+	char	cn[128];
+
+	if (product == NULL || X509_NAME_get_text_by_NID(X509_get_subject_name(
+	    x), NID_commonName, cn, sizeof(cn)) < 0)
+		return 0;
+	return strncmp(cn, "ARK-", 4) == 0 && strcmp(cn + 4, product) != 0;
+}
+
 int
 attest_x509_chain(X509 *leaf, STACK_OF(X509) *untrusted, enum attest_tee tee,
     const unsigned char *root, size_t rootlen, time_t now, char *detail,
+    size_t len)
+{
+	return attest_x509_chain_product(leaf, untrusted, tee, NULL, root,
+	    rootlen, now, NULL, detail, len);
+}
+
+/*
+ * Verify leaf up to a trust anchor at time now: the pinned roots of tee
+ * (of product alone, when given), or the certificates in root when given
+ * (less those named for another product). Intermediates come from
+ * untrusted, or the pinned ones when it is NULL. Returns 0 with the path
+ * in detail and, when verified is not NULL, the chain from leaf to the
+ * anchor in *verified (caller frees with sk_X509_pop_free(..., X509_free));
+ * or -1 with what failed, where.
+ */
+int
+attest_x509_chain_product(X509 *leaf, STACK_OF(X509) *untrusted,
+    enum attest_tee tee, const char *product, const unsigned char *root,
+    size_t rootlen, time_t now, STACK_OF(X509) **verified, char *detail,
     size_t len)
 {
 	X509_STORE	*store;
@@ -183,6 +219,9 @@ attest_x509_chain(X509 *leaf, STACK_OF(X509) *untrusted, enum attest_tee tee,
 	STACK_OF(X509)	*mine = NULL, *given = NULL;
 	char		 path[200], cn[128], err[128];
 	int		 i, rc = -1;
+
+	if (verified != NULL)
+		*verified = NULL;
 
 	if ((store = X509_STORE_new()) == NULL ||
 	    (ctx = X509_STORE_CTX_new()) == NULL) {
@@ -196,17 +235,20 @@ attest_x509_chain(X509 *leaf, STACK_OF(X509) *untrusted, enum attest_tee tee,
 			goto out;
 		}
 		for (i = 0; i < sk_X509_num(given); i++)
-			X509_STORE_add_cert(store, sk_X509_value(given, i));
-	} else if (attest_roots_add(tee, ATTEST_ROOT_TRUSTED, store, NULL,
-	    detail, len) == -1)
+			if (!attest_root_other_product(sk_X509_value(given, i),
+			    product))
+				X509_STORE_add_cert(store, sk_X509_value(given,
+				    i));
+	} else if (attest_roots_add(tee, ATTEST_ROOT_TRUSTED, product, store,
+	    NULL, detail, len) == -1)
 		goto out;
 	if (untrusted == NULL) {
 		if ((mine = sk_X509_new_null()) == NULL) {
 			snprintf(detail, len, "out of memory");
 			goto out;
 		}
-		if (attest_roots_add(tee, ATTEST_ROOT_INTERMEDIATE, NULL, mine,
-		    detail, len) == -1)
+		if (attest_roots_add(tee, ATTEST_ROOT_INTERMEDIATE, product,
+		    NULL, mine, detail, len) == -1)
 			goto out;
 		untrusted = mine;
 	}
@@ -226,6 +268,11 @@ attest_x509_chain(X509 *leaf, STACK_OF(X509) *untrusted, enum attest_tee tee,
 	attest_chain_names(X509_STORE_CTX_get0_chain(ctx), path, sizeof(path));
 	snprintf(detail, len, "%s (%s)", path, root != NULL ?
 	    "a root given, not the pinned one" : "pinned root");
+	if (verified != NULL &&
+	    (*verified = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
+		snprintf(detail, len, "out of memory");
+		goto out;
+	}
 	rc = 0;
 
 out:

@@ -268,6 +268,12 @@ attest_tcb_check(struct attest_result *res, const unsigned char *min,
 	char	have[2 * ATTEST_TCB_MAX + 1], want[2 * ATTEST_TCB_MAX + 1];
 	size_t	i;
 
+	if (res->tcb_len == 0) {
+		attest_result_add(res, ATTEST_CHECK_TCB, 0, "no TCB the"
+		    " evidence's signer vouches for to hold against the"
+		    " minimum");
+		return;
+	}
 	if (len != res->tcb_len) {
 		attest_result_add(res, ATTEST_CHECK_TCB, 0, "minimum TCB"
 		    " has %zu bytes, %s evidence has %zu", len,

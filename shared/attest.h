@@ -304,20 +304,60 @@ int	attest_live_verify(const struct cJSON *doc,
 	    const struct attest_live_policy *, struct attest_live_info *,
 	    struct attest_result *res);
 
-/* An SEV-SNP attestation report: fields by offset, little-endian. */
+/* SEV-SNP PLATFORM_INFO bits (AMD SEV-SNP ABI, ATTESTATION_REPORT). */
+#define ATTEST_SNP_PLATFORM_SMT		(UINT64_C(1) << 0)
+#define ATTEST_SNP_PLATFORM_TSME	(UINT64_C(1) << 1)
+#define ATTEST_SNP_PLATFORM_ECC		(UINT64_C(1) << 2)
+#define ATTEST_SNP_PLATFORM_RAPL_DIS	(UINT64_C(1) << 3)
+#define ATTEST_SNP_PLATFORM_CIPHERTEXT_HIDING (UINT64_C(1) << 4)
+#define ATTEST_SNP_PLATFORM_ALIAS_CHECK_COMPLETE (UINT64_C(1) << 5)
+#define ATTEST_SNP_PLATFORM_TIO		(UINT64_C(1) << 7)
+
+/* The report's key information (offset 0x48). */
+#define ATTEST_SNP_AUTHOR_KEY_EN	0x01
+#define ATTEST_SNP_MASK_CHIP_ID		0x02
+#define ATTEST_SNP_KEY_VCEK		0	/* SIGNING_KEY, bits 2-4 */
+#define ATTEST_SNP_KEY_VLEK		1
+#define ATTEST_SNP_KEY_NONE		7
+
+/*
+ * An SEV-SNP attestation report: fields by offset, little-endian. TCB
+ * values are 8 bytes as reported, one security patch level a byte, in the
+ * product's layout (Milan, Genoa: boot loader, TEE, 4 reserved, SNP,
+ * microcode; Turin: FMC, boot loader, TEE, SNP, 3 reserved, microcode).
+ */
 struct attest_snp_report {
 	uint32_t		 version;
 	uint32_t		 guest_svn;
 	uint64_t		 policy;
+	unsigned char		 family_id[16];
+	unsigned char		 image_id[16];
 	uint32_t		 vmpl;
 	uint32_t		 signature_algo;
 	uint64_t		 current_tcb;
-	uint32_t		 signing_key;	/* 0 VCEK, 1 VLEK */
+	uint64_t		 platform_info;
+	uint32_t		 key_info;	/* AUTHOR_KEY_EN, MASK_CHIP_ID */
+	uint32_t		 signing_key;	/* ATTEST_SNP_KEY_* */
 	unsigned char		 report_data[ATTEST_REPORT_DATA_SIZE];
 	unsigned char		 measurement[ATTEST_MEASUREMENT_SIZE];
 	unsigned char		 host_data[32];
-	unsigned char		 chip_id[64];
+	unsigned char		 id_key_digest[48];
+	unsigned char		 author_key_digest[48];
+	unsigned char		 report_id[32];
+	unsigned char		 report_id_ma[32];
 	unsigned char		 reported_tcb[8];
+	int			 has_cpuid;	/* version 3 and later */
+	uint8_t			 cpuid_family;	/* CPUID_FAM_ID, extended */
+	uint8_t			 cpuid_model;	/* CPUID_MOD_ID, extended */
+	uint8_t			 cpuid_stepping;
+	unsigned char		 chip_id[64];
+	unsigned char		 committed_tcb[8];
+	uint8_t			 current_build, current_minor, current_major;
+	uint8_t			 committed_build, committed_minor,
+				 committed_major;
+	unsigned char		 launch_tcb[8];
+	uint64_t		 launch_mit_vector;	/* version 5 */
+	uint64_t		 current_mit_vector;
 	const unsigned char	*signed_part;	/* bytes 0..0x29F, borrowed */
 	size_t			 signed_len;
 	const unsigned char	*sig_r;		/* 72 bytes, little-endian */
@@ -325,11 +365,59 @@ struct attest_snp_report {
 };
 
 /*
- * Parse the len bytes at p (exactly ATTEST_SNP_REPORT_SIZE). *r borrows
- * from p. Returns 0, or -1 with a message in err.
+ * Parse the len bytes at p (exactly ATTEST_SNP_REPORT_SIZE), refusing
+ * what go-sev-guest's abi.ReportToProto refuses: reserved bits and bytes
+ * that are not zero, reserved SIGNING_KEY values. *r borrows from p.
+ * Returns 0, or -1 with a message in err.
  */
 int	attest_snp_parse(const unsigned char *p, size_t len,
 	    struct attest_snp_report *r, char *err, size_t errlen);
+/* The product of a version 3+ report's CPUID fields, or -1. */
+int	attest_snp_report_product(const struct attest_snp_report *);
+
+/*
+ * attest-snp-cert.c: what AMD's KDS writes into a VCEK or VLEK
+ * certificate (X.509 extensions under 1.3.6.1.4.1.3704.1, AMD 57230).
+ */
+enum attest_snp_spl {			/* 1.3.6.1.4.1.3704.1.3.N, N - 1 */
+	ATTEST_SNP_SPL_BL,
+	ATTEST_SNP_SPL_TEE,
+	ATTEST_SNP_SPL_SNP,
+	ATTEST_SNP_SPL_4,
+	ATTEST_SNP_SPL_5,
+	ATTEST_SNP_SPL_6,
+	ATTEST_SNP_SPL_7,
+	ATTEST_SNP_SPL_UCODE,
+	ATTEST_SNP_SPL_FMC,		/* Turin */
+	ATTEST_SNP_SPLS
+};
+
+struct attest_snp_cert {
+	int			 kind;		/* ATTEST_SNP_KEY_VCEK, _VLEK */
+	unsigned		 struct_version;
+	char			 product_name[32];	/* "Milan-B0", "Genoa" */
+	int			 product;	/* enum attest_snp_product */
+	unsigned		 spl_present;	/* 1 << enum attest_snp_spl */
+	uint8_t			 spl[ATTEST_SNP_SPLS];
+	unsigned char		 hwid[64];	/* VCEK: 64 bytes, Turin 8 */
+	size_t			 hwid_len;
+	char			 csp_id[64];	/* VLEK: the cloud provider */
+};
+
+/*
+ * The AMD extensions of the certificate in len bytes at p (PEM or DER;
+ * the first certificate). Unknown extensions under AMD's arc, duplicates,
+ * malformed values, a VCEK without hwid or a VLEK without csp_id are
+ * refused. Returns 0, or -1 with err.
+ */
+int	attest_snp_cert_parse(const unsigned char *p, size_t len,
+	    struct attest_snp_cert *c, char *err, size_t errlen);
+/*
+ * The certificate's TCB in the product's REPORTED_TCB layout (8 bytes).
+ * Returns 0, or -1 with err when a level it needs is missing.
+ */
+int	attest_snp_cert_tcb(const struct attest_snp_cert *c, int product,
+	    unsigned char tcb[8], char *err, size_t errlen);
 
 /*
  * An Intel TDX quote (v4 or v5) with ECDSA P-256 and QE certification:
@@ -404,6 +492,7 @@ struct attest_root {
 	const char		*name;
 	const char		*sha256;	/* of the DER, hex */
 	const char		*pem;
+	const char		*product;	/* SNP: "Milan"...; TDX NULL */
 };
 
 extern const struct attest_root	attest_roots[];

@@ -49,7 +49,7 @@ check_eq "json: tee" "sev-snp" "$(printf '%s' "$OUT" | json tee)"
 check_eq "json: verified" "true" "$(printf '%s' "$OUT" | json verified)"
 check_eq "json: measurement" "$MILAN_M" "$(printf '%s' "$OUT" | json measurement)"
 check_eq "json: report_data" "$MILAN_RD" "$(printf '%s' "$OUT" | json report_data)"
-check_eq "json: check names" "parse signature chain debug" \
+check_eq "json: check names" "parse signature chain product signing-key cert-tcb chip-id debug migration vmpl provisional" \
     "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(" ".join(c["name"] for c in json.load(sys.stdin)["checks"]))')"
 check_eq "json: built-in chain" "SEV-VCEK -> SEV-Milan -> ARK-Milan (pinned root)" \
     "$(printf '%s' "$OUT" | json checks.2.detail)"

@@ -247,12 +247,25 @@ test_snp_milan_verifies(void **state)
 	assert_null(attest_result_failed(&res));
 	assert_int_equal(res.tee, ATTEST_TEE_SEV_SNP);
 	assert_int_equal(res.version, 2);
-	assert_int_equal(res.nchecks, 6);
+	assert_int_equal(res.nchecks, 13);
 	assert_check(&res, "parse", 1, "version 2, VMPL 0");
 	assert_check(&res, "signature", 1, "P-384");
 	assert_check(&res, "chain", 1,
 	    "SEV-VCEK -> SEV-Milan -> ARK-Milan (pinned root)");
+	assert_check(&res, "product", 1,
+	    "Milan (from the VCEK's productName Milan-B0), chains to its ARK");
+	assert_check(&res, "signing-key", 1, "VCEK, as the report says,"
+	    " issued by the ASK SEV-Milan");
+	assert_check(&res, "cert-tcb", 1, "VCEK TCB 0300000000000873 is"
+	    " REPORTED_TCB");
+	assert_check(&res, "chip-id", 1, "hwid (64 bytes)");
 	assert_check(&res, "debug", 1, "policy 0x30000: debugging off");
+	assert_check(&res, "migration", 1, "MIGRATE_MA 0");
+	assert_check(&res, "vmpl", 1, "VMPL 0, at most 0");
+	assert_check(&res, "provisional", 1, "committed firmware 1.52 build 4,"
+	    " TCB 0300000000000873, is the current");
+	assert_string_equal(res.product, "Milan");
+	assert_string_equal(res.signer, "VCEK");
 	assert_check(&res, "measurement", 1, NULL);
 	assert_check(&res, "report-data", 1, NULL);
 	assert_memory_equal(res.measurement, m, sizeof(m));
@@ -301,7 +314,9 @@ static void
 test_snp_flipped_byte(void **state)
 {
 	const size_t		 offsets[] = {
-	    0x90, 0x50, 0x29f, 0x2a0, 0x2e8 };
+	    0x90, 0x50, 0x1a0, 0x2a0, 0x2e8 };
+	const size_t		 reserved[] = { 0x4c, 0x190, 0x1eb, 0x29f,
+				    0x330, 0x400, 0x49f };
 	struct blob		 report = load("snp/milan-report.bin");
 	struct attest_policy	 policy = { .now = NOW_2024 };
 	struct attest_result	 res;
@@ -316,10 +331,18 @@ test_snp_flipped_byte(void **state)
 		assert_check(&res, "chain", 1, NULL);
 		report.p[offsets[i]] ^= 0x01;
 	}
-	/* Past the signature: reserved, not signed, not checked. */
-	report.p[0x400] ^= 0x01;
-	assert_int_equal(snp_verify(&report, "snp/milan-vcek.der",
-	    "snp/milan-ask-ark.pem", &policy, &res), 0);
+	/*
+	 * Reserved bytes, signed or not, must be zero (go-sev-guest's
+	 * abi.ReportToProto): the report does not parse.
+	 */
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		report.p[reserved[i]] ^= 0x01;
+		assert_int_equal(snp_verify(&report, "snp/milan-vcek.der",
+		    "snp/milan-ask-ark.pem", &policy, &res), -1);
+		assert_int_equal(res.nchecks, 1);
+		assert_check(&res, "parse", 0, "not zero");
+		report.p[reserved[i]] ^= 0x01;
+	}
 	free(report.p);
 }
 

@@ -1,6 +1,7 @@
 /*
  * tee*.c and attestation.c: the sim provider end to end (its evidence
- * verified by shared/attest against its own root, never AMD's), the live
+ * verified by shared/attest against its own root, never AMD's, and an
+ * older key file replaced), the live
  * binding (another nonce, another key or a tampered document fails),
  * configfs-tsm against a fake tree, --tee auto's choice, missing devices
  * and nonce parsing.
@@ -185,6 +186,84 @@ test_sim_verifies_with_its_root(void **state)
 	in.root = (const unsigned char *)root;
 	in.root_len = strlen(root);
 	assert_int_equal(attest_verify(&in, &policy, &res), 0);
+	free(root);
+	tee_evidence_clear(&ev);
+}
+
+/*
+ * sim: a key file from before the VCEK carried AMD's extensions is set
+ * aside and made anew, and the new evidence passes every check.
+ */
+static void
+test_sim_replaces_old_keys(void **state)
+{
+	struct fixture		*f = *state;
+	struct tee_evidence	 ev;
+	struct attest_input	 in;
+	struct attest_result	 res;
+	unsigned char		 rd[ATTEST_REPORT_DATA_SIZE];
+	char			 err[512], *text, *path, *root;
+	EVP_PKEY		*key;
+	X509			*x;
+	BIO			*bio;
+	FILE			*fp;
+	int			 i;
+
+	f->agent.tee = open_tee(f, "sim", err, sizeof(err));
+	assert_non_null(f->agent.tee);
+	tee_free(f->agent.tee);
+	f->agent.tee = NULL;
+	/* The old shape: the key, then three plain certificates. */
+	text = read_text(f->data, "sim-vcek.pem");
+	bio = BIO_new_mem_buf(text, -1);
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	assert_non_null(key);
+	BIO_free(bio);
+	free(text);
+	x = X509_new();
+	assert_non_null(x);
+	X509_set_version(x, X509_VERSION_3);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"SIM-VCEK", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, key, EVP_sha384()) > 0);
+	assert_true(asprintf(&path, "%s/sim-vcek.pem", f->data) > 0);
+	assert_non_null(fp = fopen(path, "w"));
+	PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL);
+	for (i = 0; i < 3; i++)
+		PEM_write_X509(fp, x);
+	fclose(fp);
+	X509_free(x);
+	EVP_PKEY_free(key);
+
+	f->agent.tee = open_tee(f, "sim", err, sizeof(err));
+	assert_non_null(f->agent.tee);
+	free(path);
+	assert_true(asprintf(&path, "%s/sim-vcek.pem.old", f->data) > 0);
+	assert_int_equal(access(path, F_OK), 0);
+	free(path);
+	randombytes_buf(rd, sizeof(rd));
+	assert_int_equal(tee_evidence(f->agent.tee, rd, &ev, err,
+	    sizeof(err)), 0);
+	root = read_text(f->data, TEE_SIM_ROOT_FILE);
+	memset(&in, 0, sizeof(in));
+	in.tee = ATTEST_TEE_SEV_SNP;
+	in.evidence = ev.report;
+	in.evidence_len = ev.report_len;
+	in.vcek = in.chain = (const unsigned char *)ev.certs;
+	in.vcek_len = in.chain_len = strlen(ev.certs);
+	in.root = (const unsigned char *)root;
+	in.root_len = strlen(root);
+	assert_int_equal(attest_verify(&in, NULL, &res), 0);
+	for (i = 0; i < (int)res.nchecks; i++)
+		if (res.checks[i].id == ATTEST_CHECK_CHIP_ID)
+			break;
+	assert_true(i < (int)res.nchecks && res.checks[i].ok);
+	assert_string_equal(res.product, "Milan");
+	assert_string_equal(res.signer, "VCEK");
 	free(root);
 	tee_evidence_clear(&ev);
 }
@@ -546,6 +625,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sim_verifies_with_its_root,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sim_replaces_old_keys,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_binding, setup,
 		    teardown),
