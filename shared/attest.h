@@ -290,6 +290,8 @@ struct attest_live_policy {
 	int			 allow_simulated;
 	const unsigned char	*root;		/* trust this instead, or NULL */
 	size_t			 root_len;
+	/* Its crls, tcb_info, qe_identity and collateral_chain, or NULL. */
+	const struct attest_input *collateral;
 };
 
 /* What the evidence says besides the checks; strings borrow from doc. */

@@ -362,6 +362,9 @@ static const struct args_flag cmd_verify_flags[] = {
 	  .group = 1, .help = "an AMD SEV-SNP attestation report (1184 bytes)" },
 	{ .name = "--quote", .type = ARGS_STRING, .metavar = "FILE",
 	  .group = 1, .help = "an Intel TDX quote (version 4 or 5)" },
+	{ .name = "--policy", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "what the evidence must show, cube-attest-policy(5); the"
+	      " flags below override or add to it" },
 	{ .name = "--vcek", .type = ARGS_STRING, .metavar = "FILE",
 	  .help = "the VCEK (or VLEK) that signed the report, DER or PEM" },
 	{ .name = "--chain", .type = ARGS_STRING, .metavar = "FILE",
@@ -369,6 +372,17 @@ static const struct args_flag cmd_verify_flags[] = {
 	      " be one of them)" },
 	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE",
 	  .help = "trust this root instead of the built-in Intel SGX Root CA" },
+	{ .name = "--tcb-info", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "Intel's signed TDX TCB info for the quote's FMSPC (JSON)" },
+	{ .name = "--qe-identity", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "Intel's signed TD QE identity (JSON)" },
+	{ .name = "--collateral-chain", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "the certificates that signed the TCB info and QE identity"
+	      " (PEM)" },
+	{ .name = "--crl", .type = ARGS_STRING, .metavar = "FILE",
+	  .flags = ARGS_MULTI,
+	  .help = "revocation lists, PEM (any number) or one DER; repeat for"
+	      " more" },
 	{ .name = "--report-data", .type = ARGS_STRING, .metavar = "HEX",
 	  .charset = CHARSET_HEX, .max = 128,
 	  .help = "expected report_data (up to 64 bytes, zero-padded)" },
@@ -393,6 +407,9 @@ static const struct args_flag cmd_attest_flags[] = {
 	  .help = "the nonce, 8 to 64 bytes of hex (default: 32 random bytes)" },
 	{ .name = "--verify", .type = ARGS_SWITCH,
 	  .help = "check signature, chain, policy, nonce binding and seal key" },
+	{ .name = "--policy", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "what the evidence must show, cube-attest-policy(5); the"
+	      " flags below override it" },
 	{ .name = "--expect-measurement", .type = ARGS_STRING,
 	  .metavar = "HEX", .charset = CHARSET_HEX, .max = 96,
 	  .help = "expected measurement (SNP) or MRTD (TDX), 48 bytes" },
