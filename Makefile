@@ -187,7 +187,8 @@ install-data:
 	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0644 man/cubectl.1 man/cube-tui.1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 man/cube-agent.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 man/cube-agent.conf.5 man/cube-attest-policy.5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 man/cube-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 completions/cubectl.bash \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cubectl
