@@ -100,7 +100,12 @@ done
 check "cubectl.1 refers to cube-tui(1)" grep -q '^\.Xr cube-tui 1' man/cubectl.1
 check "cube-tui.1 refers to cubectl(1)" grep -q '^\.Xr cubectl 1' man/cube-tui.1
 out=$("$CUBE_BIN/cube-tui" --help)
-check_contains "cube-tui --help shows the synopsis" "usage: cube-tui [-s SOCKET] [-F SSH_CONFIG] [-i IDENTITY] [HOST...]" "$out"
+check_contains "cube-tui --help shows the synopsis" "usage: cube-tui [-s SOCKET] [-F SSH_CONFIG] [-i IDENTITY] [--policy FILE] [HOST...]" "$out"
+# Its options, each in cube-tui(1).
+for o in $(sed -n '/^static const struct args_flag tui_flags/,/^};/s/.*\.name = "\([-a-zA-Z]*\)".*/\1/p' tui/cube-tui.c); do
+	f=${o#-}
+	check "cube-tui.1 documents $o" grep -qF -- "Fl ${f/#-/\\-}" man/cube-tui.1
+done
 
 help=$("$CUBE_BIN/cube-agent" --help)
 for o in $opts; do
