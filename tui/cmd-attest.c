@@ -1,9 +1,10 @@
 /*
  * cubectl attest: the agent's evidence, live, for a fresh nonce, over the
  * admin channel (so -H works too). With --verify it is checked whole by
- * shared/attest (signature, chain, policy), its report_data against the
- * binding of our nonce and the keys it names, and its X25519 key against
- * the seal key of status: the key provider credentials are sealed to.
+ * shared/attest (signature, chain, the policy of --policy and the flags),
+ * its report_data against the binding of our nonce and the keys it names,
+ * and its X25519 key against the seal key of status: the key provider
+ * credentials are sealed to.
  */
 #include <stdio.h>
 #include <stdlib.h>

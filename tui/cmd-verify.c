@@ -1,7 +1,9 @@
 /*
  * cubectl verify: attestation evidence checked offline with shared/attest,
- * no agent needed. Every check is shown; exit 0 when all pass, 1 naming
- * those that failed, 2 for a usage error.
+ * no agent needed, against a policy: a file (--policy,
+ * cube-attest-policy(5)) and the flags over it, with collateral given as
+ * files. Every check is shown; exit 0 when all pass, 1 naming those that
+ * failed, 2 for a usage error (a policy refused among them).
  */
 #include <ctype.h>
 #include <stdio.h>

@@ -381,8 +381,7 @@ static const struct args_flag cmd_verify_flags[] = {
 	      " (PEM)" },
 	{ .name = "--crl", .type = ARGS_STRING, .metavar = "FILE",
 	  .flags = ARGS_MULTI,
-	  .help = "revocation lists, PEM (any number) or one DER; repeat for"
-	      " more" },
+	  .help = "revocation lists: PEM (any number) or one DER" },
 	{ .name = "--report-data", .type = ARGS_STRING, .metavar = "HEX",
 	  .charset = CHARSET_HEX, .max = 128,
 	  .help = "expected report_data (up to 64 bytes, zero-padded)" },
