@@ -53,7 +53,8 @@ SHARED_SRCS := \
 	shared/attest-x509.c \
 	shared/attest-roots.c \
 	shared/attest-binding.c \
-	shared/attest-live.c
+	shared/attest-live.c \
+	shared/attest-policy.c
 SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
@@ -72,7 +73,7 @@ AGENT_MAIN := agent/main.c
 # output formatting, column tables and argument parsing).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
-	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-verify.c tui/cmd-attest.c tui/document.c \
+	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-verify.c tui/cmd-attest.c tui/verify-policy.c tui/document.c \
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 TUI_SRCS := tui/checklist.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
@@ -188,7 +189,8 @@ install-data:
 	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0644 man/cubectl.1 man/cube-tui.1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 man/cube-agent.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 man/cube-agent.conf.5 man/cube-attest-policy.5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 man/cube-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 completions/cubectl.bash \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cubectl
@@ -243,6 +245,15 @@ build/fuzz/fuzz-tdx-collateral build/fuzz/fuzz-snp-cert:
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ \
 	    $(filter %.c,$^) -lcjson -lcrypto
+# The policy file's parser; the attest files for the names and values it
+# fills (nothing here verifies).
+build/fuzz/fuzz-attest-policy: tests/fuzz/fuzz-attest-policy.c \
+	shared/attest-policy.c $(FUZZ_ATTEST_SRCS)
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	    $(shell pkg-config --cflags libcjson 2>/dev/null) \
+	    -o $@ $(filter %.c,$^) -lcrypto -lcjson
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
 build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \

@@ -192,6 +192,16 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 	}
 	in.root = lp->root;
 	in.root_len = lp->root_len;
+	if (lp->collateral != NULL) {
+		in.crls = lp->collateral->crls;
+		in.crls_len = lp->collateral->crls_len;
+		in.tcb_info = lp->collateral->tcb_info;
+		in.tcb_info_len = lp->collateral->tcb_info_len;
+		in.qe_identity = lp->collateral->qe_identity;
+		in.qe_identity_len = lp->collateral->qe_identity_len;
+		in.collateral_chain = lp->collateral->collateral_chain;
+		in.collateral_chain_len = lp->collateral->collateral_chain_len;
+	}
 	if (in.root == NULL && info->simulated && lp->allow_simulated &&
 	    d->certs != NULL && (root = live_last_pem(d->certs)) != NULL) {
 		in.root = (const unsigned char *)root;

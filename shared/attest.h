@@ -75,6 +75,7 @@ enum attest_check_id {
 	ATTEST_CHECK_NONCE,		/* live: the nonce that was sent */
 	ATTEST_CHECK_SEAL_KEY,		/* live: X25519 is the seal key */
 	ATTEST_CHECK_SIMULATED,		/* live: a simulated TEE, allowed? */
+	ATTEST_CHECK_TEE,		/* the TEE a policy file names */
 	ATTEST_CHECK_MAX
 };
 
@@ -289,6 +290,8 @@ struct attest_live_policy {
 	int			 allow_simulated;
 	const unsigned char	*root;		/* trust this instead, or NULL */
 	size_t			 root_len;
+	/* Its crls, tcb_info, qe_identity and collateral_chain, or NULL. */
+	const struct attest_input *collateral;
 };
 
 /* What the evidence says besides the checks; strings borrow from doc. */
@@ -302,6 +305,52 @@ struct cJSON;
 /* Returns 0 when every check passed, else -1; res names each check. */
 int	attest_live_verify(const struct cJSON *doc,
 	    const struct attest_live_policy *, struct attest_live_info *,
+	    struct attest_result *res);
+
+/*
+ * attest-policy.c: policy files, JSON, described in cube-attest-policy(5).
+ * Read into struct attest_policy and, for what is not policy, struct
+ * attest_policy_file. Unknown or repeated keys, values of the wrong type
+ * or length and versions other than ATTEST_POLICY_VERSION are refused,
+ * the message naming the key ("sev_snp.max_vmpl: not a number 0..3").
+ */
+#define ATTEST_POLICY_VERSION	1
+#define ATTEST_POLICY_FILE_MAX	65536	/* bytes of a policy file */
+#define ATTEST_POLICY_CRLS_MAX	16
+
+struct attest_policy_file {
+	int			 tee_given;	/* 0: evidence of any TEE */
+	enum attest_tee		 tee;
+	int			 allow_simulated;	/* live evidence only */
+	unsigned char		 min_tcb[ATTEST_TCB_MAX];	/* policy's */
+	/* Collateral files, relative ones resolved against the policy
+	 * file's directory; NULL when not named. Owned. */
+	char			*tcb_info;
+	char			*qe_identity;
+	char			*collateral_chain;
+	char			*crls[ATTEST_POLICY_CRLS_MAX];
+	size_t			 ncrls;
+};
+
+/*
+ * Parse len bytes of text into *policy and *file, both written only on
+ * success; relative collateral paths are joined to dir (NULL: left as
+ * they are). policy->min_tcb points into file. Returns 0, or -1 with the
+ * reason in err. Free file's paths with attest_policy_file_clear().
+ */
+int	attest_policy_parse(const char *text, size_t len, const char *dir,
+	    struct attest_policy *policy, struct attest_policy_file *file,
+	    char *err, size_t errlen);
+/* Read path (at most ATTEST_POLICY_FILE_MAX bytes) as _parse does. */
+int	attest_policy_load(const char *path, struct attest_policy *policy,
+	    struct attest_policy_file *file, char *err, size_t errlen);
+/* Free file's paths and zero it. NULL: nothing. Zero is no file. */
+void	attest_policy_file_clear(struct attest_policy_file *file);
+/*
+ * When file names a TEE and res parsed evidence, add the "tee" check:
+ * the evidence is of that TEE.
+ */
+void	attest_policy_tee_check(const struct attest_policy_file *file,
 	    struct attest_result *res);
 
 /* SEV-SNP PLATFORM_INFO bits (AMD SEV-SNP ABI, ATTESTATION_REPORT). */

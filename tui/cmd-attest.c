@@ -1,9 +1,10 @@
 /*
  * cubectl attest: the agent's evidence, live, for a fresh nonce, over the
  * admin channel (so -H works too). With --verify it is checked whole by
- * shared/attest (signature, chain, policy), its report_data against the
- * binding of our nonce and the keys it names, and its X25519 key against
- * the seal key of status: the key provider credentials are sealed to.
+ * shared/attest (signature, chain, the policy of --policy and the flags),
+ * its report_data against the binding of our nonce and the keys it names,
+ * and its X25519 key against the seal key of status: the key provider
+ * credentials are sealed to.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,14 +43,17 @@ static const struct output_field cmd_attest_verify_fields[] = {
 	{ "measurement",	"measurement",	OUTPUT_PLAIN },
 	{ "report_data",	"report_data",	OUTPUT_PLAIN },
 	{ "tcb",		"tcb",		OUTPUT_PLAIN },
+	{ "product",		"product",	OUTPUT_PLAIN },
+	{ "signer",		"signer",	OUTPUT_PLAIN },
+	{ "tcb status",		"tcb_status",	OUTPUT_PLAIN },
 	{ "verified",		"verified",	OUTPUT_YESNO },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 
 /* Flags that only mean something with --verify. */
 static const char *const attest_verify_only[] = {
-	"--expect-measurement", "--allow-simulated", "--allow-debug",
-	"--root",
+	"--policy", "--expect-measurement", "--allow-simulated",
+	"--allow-debug", "--root",
 };
 
 /* Said in the table output whenever the TEE is a simulated one. */
@@ -61,17 +65,20 @@ attest_simulated_note(const struct cubectl *c, int simulated)
 		    " nothing about hardware\n");
 }
 
-/* Verify ev against what we sent and what we know; an exit status. */
+/*
+ * Verify ev against what we sent and what vp (the policy file and the
+ * flags) says; an exit status.
+ */
 static int
-attest_check(struct cubectl *c, const struct args *a, cJSON *ev,
-    const unsigned char *nonce, size_t nonce_len)
+attest_check(struct cubectl *c, const struct args *a,
+    const struct verify_policy *vp, cJSON *ev, const unsigned char *nonce,
+    size_t nonce_len)
 {
 	struct attest_live_policy	 lp;
 	struct attest_live_info		 info;
 	struct attest_result		 res;
+	struct attest_input		 collateral;
 	const struct args_value		*v;
-	unsigned char			 measurement[ATTEST_MEASUREMENT_SIZE];
-	size_t				 mlen;
 	unsigned char			 seal[32];
 	char				*root = NULL, err[1024];
 	size_t				 len;
@@ -79,14 +86,11 @@ attest_check(struct cubectl *c, const struct args *a, cJSON *ev,
 	int				 rc;
 
 	memset(&lp, 0, sizeof(lp));
-	if (cmd_verify_hex(a, "--expect-measurement", sizeof(measurement),
-	    sizeof(measurement), measurement, &mlen, err, sizeof(err)) == -1) {
-		output_error("%s", err);
-		return EXIT_USAGE;
-	}
-	if (mlen > 0)
-		attest_values_add(&lp.policy.measurement, measurement, mlen);
-	lp.policy.allow_debug = args_has(a, "--allow-debug");
+	memset(&collateral, 0, sizeof(collateral));
+	lp.policy = vp->policy;
+	lp.allow_simulated = vp->file.allow_simulated;
+	verify_policy_input(vp, &collateral);
+	lp.collateral = &collateral;
 	if ((v = args_get(a, "--root")) != NULL) {
 		if (file_read(v->string, ATTEST_CERTS_MAX, &root, &len, err,
 		    sizeof(err)) == -1) {
@@ -96,7 +100,6 @@ attest_check(struct cubectl *c, const struct args *a, cJSON *ev,
 		lp.root = (const unsigned char *)root;
 		lp.root_len = len;
 	}
-	lp.allow_simulated = args_has(a, "--allow-simulated");
 	lp.nonce = nonce;
 	lp.nonce_len = nonce_len;
 	if ((rc = cmd_status_seal_key(c)) != EXIT_OK) {
@@ -113,6 +116,7 @@ attest_check(struct cubectl *c, const struct args *a, cJSON *ev,
 	lp.seal_key = seal;
 
 	attest_live_verify(ev, &lp, &info, &res);
+	attest_policy_tee_check(&vp->file, &res);
 	obj = cmd_verify_json(&res);
 	cJSON_AddStringToObject(obj, "provider", info.tee != NULL ? info.tee :
 	    "unknown");
@@ -126,12 +130,13 @@ attest_check(struct cubectl *c, const struct args *a, cJSON *ev,
 int
 cmd_attest(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 {
-	unsigned char	 nonce[ATTEST_NONCE_MAX];
-	char		 hex[2 * ATTEST_NONCE_MAX + 1], err[256];
-	const cJSON	*sim;
-	cJSON		*params, *ev;
-	size_t		 len, i;
-	int		 rc;
+	struct verify_policy	 vp;
+	unsigned char		 nonce[ATTEST_NONCE_MAX];
+	char			 hex[2 * ATTEST_NONCE_MAX + 1], err[1024];
+	const cJSON		*sim;
+	cJSON			*params, *ev;
+	size_t			 len, i;
+	int			 rc;
 
 	if (!args_has(a, "--verify"))
 		for (i = 0; i < sizeof(attest_verify_only) /
@@ -144,6 +149,13 @@ cmd_attest(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 	if (cmd_verify_hex(a, "--nonce", ATTEST_NONCE_MIN, ATTEST_NONCE_MAX,
 	    nonce, &len, err, sizeof(err)) == -1)
 		return cmd_usage_error(ce, err);
+	/* The policy before the agent: a bad one asks nothing. */
+	verify_policy_init(&vp);
+	if (args_has(a, "--verify") && cmd_verify_policy(a, 0, &vp, err,
+	    sizeof(err)) == -1) {
+		verify_policy_free(&vp);
+		return cmd_usage_error(ce, err);
+	}
 	if (len == 0) {
 		if (sodium_init() < 0)
 			fatalx("sodium_init failed");
@@ -154,10 +166,13 @@ cmd_attest(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 	if (params == NULL || cJSON_AddStringToObject(params, "nonce",
 	    attest_hex(nonce, len, hex, sizeof(hex))) == NULL)
 		fatalx("%s: out of memory", __func__);
-	if ((rc = client_call(c, "attestation.get", params, &ev)) != EXIT_OK)
+	if ((rc = client_call(c, "attestation.get", params, &ev)) !=
+	    EXIT_OK) {
+		verify_policy_free(&vp);
 		return rc;
+	}
 	if (args_has(a, "--verify"))
-		rc = attest_check(c, a, ev, nonce, len);
+		rc = attest_check(c, a, &vp, ev, nonce, len);
 	else {
 		if (c->output == CUBECTL_JSON)
 			output_json(ev);
@@ -167,5 +182,6 @@ cmd_attest(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 		attest_simulated_note(c, cJSON_IsTrue(sim));
 	}
 	cJSON_Delete(ev);
+	verify_policy_free(&vp);
 	return rc;
 }

@@ -1,7 +1,9 @@
 /*
  * cubectl verify: attestation evidence checked offline with shared/attest,
- * no agent needed. Every check is shown; exit 0 when all pass, 1 naming
- * those that failed, 2 for a usage error.
+ * no agent needed, against a policy: a file (--policy,
+ * cube-attest-policy(5)) and the flags over it, with collateral given as
+ * files. Every check is shown; exit 0 when all pass, 1 naming those that
+ * failed, 2 for a usage error (a policy refused among them).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -30,6 +32,9 @@ const struct output_field cmd_verify_fields[] = {
 	{ "measurement",	"measurement",	OUTPUT_PLAIN },
 	{ "report_data",	"report_data",	OUTPUT_PLAIN },
 	{ "tcb",		"tcb",		OUTPUT_PLAIN },
+	{ "product",		"product",	OUTPUT_PLAIN },
+	{ "signer",		"signer",	OUTPUT_PLAIN },
+	{ "tcb status",		"tcb_status",	OUTPUT_PLAIN },
 	{ "verified",		"verified",	OUTPUT_YESNO },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
@@ -39,12 +44,25 @@ static const struct {
 	const char	*flag;
 	const char	*needs;
 } verify_pairs[] = {
-	{ "--vcek",	"--report" },
-	{ "--chain",	"--report" },
-	{ "--root",	"--quote" },
+	{ "--vcek",		"--report" },
+	{ "--chain",		"--report" },
+	{ "--root",		"--quote" },
+	{ "--tcb-info",		"--quote" },
+	{ "--qe-identity",	"--quote" },
+	{ "--collateral-chain",	"--quote" },
 };
 
-/* The files read, owned here; the input borrows them. */
+/* Collateral flags, each replacing the file the policy names. */
+static const struct {
+	const char		*flag;
+	enum verify_collateral	 kind;
+} verify_collateral_flags[] = {
+	{ "--tcb-info",		VERIFY_TCB_INFO },
+	{ "--qe-identity",	VERIFY_QE_IDENTITY },
+	{ "--collateral-chain",	VERIFY_COLLATERAL_CHAIN },
+};
+
+/* The evidence files read, owned here; the input borrows them. */
 struct verify_files {
 	char	*report;
 	char	*vcek;
@@ -149,15 +167,93 @@ verify_time(const char *s, time_t *t)
 	return 0;
 }
 
+/*
+ * The policy: the file of --policy, then the flags over it. Flags that
+ * set a value replace the file's (--expect-measurement, --report-data,
+ * --min-tcb, each collateral file; --allow-debug and --allow-simulated
+ * turn theirs on); --crl adds to its CRLs. tcb_len: the bytes --min-tcb
+ * must have (8 or 16), 0 where there is no such flag. 0, or -1 with err.
+ */
+int
+cmd_verify_policy(const struct args *a, size_t tcb_len,
+    struct verify_policy *vp, char *err, size_t errlen)
+{
+	const struct args_value	*v;
+	unsigned char		 b[ATTEST_REPORT_DATA_SIZE];
+	char			 why[768];
+	size_t			 i, len;
+
+	if ((v = args_get(a, "--policy")) != NULL &&
+	    verify_policy_load(vp, v->string, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "--policy: %s", why);
+		return -1;
+	}
+	if (cmd_verify_hex(a, "--expect-measurement", ATTEST_MEASUREMENT_SIZE,
+	    ATTEST_MEASUREMENT_SIZE, b, &len, err, errlen) == -1)
+		return -1;
+	if (len > 0) {
+		memset(&vp->policy.measurement, 0,
+		    sizeof(vp->policy.measurement));
+		attest_values_add(&vp->policy.measurement, b, len);
+	}
+	if (cmd_verify_hex(a, "--report-data", 1, ATTEST_REPORT_DATA_SIZE, b,
+	    &len, err, errlen) == -1)
+		return -1;
+	if (len > 0) {
+		memset(&vp->policy.report_data, 0,
+		    sizeof(vp->policy.report_data));
+		attest_values_add(&vp->policy.report_data, b, len);
+	}
+	if (tcb_len > 0) {
+		if (cmd_verify_hex(a, "--min-tcb", tcb_len, tcb_len,
+		    vp->min_tcb, &len, err, errlen) == -1)
+			return -1;
+		if (len > 0) {
+			vp->policy.min_tcb = vp->min_tcb;
+			vp->policy.min_tcb_len = len;
+		}
+	}
+	if (args_has(a, "--allow-debug"))
+		vp->policy.allow_debug = 1;
+	if (args_has(a, "--allow-simulated"))
+		vp->file.allow_simulated = 1;
+	for (i = 0; i < sizeof(verify_collateral_flags) /
+	    sizeof(verify_collateral_flags[0]); i++) {
+		if ((v = args_get(a, verify_collateral_flags[i].flag)) ==
+		    NULL)
+			continue;
+		if (verify_policy_collateral(vp, verify_collateral_flags[i].kind,
+		    v->string, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s: %s",
+			    verify_collateral_flags[i].flag, why);
+			return -1;
+		}
+	}
+	for (i = 0; i < a->nvalues; i++) {
+		if (strcmp(a->values[i].flag->name, "--crl") != 0)
+			continue;
+		if (vp->ncrls == VERIFY_CRLS_MAX) {
+			snprintf(err, errlen, "--crl: more than %d CRL files",
+			    VERIFY_CRLS_MAX);
+			return -1;
+		}
+		if (verify_policy_crl(vp, a->values[i].string, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "--crl: %s", why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The input and policy from the command line; 0, or -1 with err. */
 static int
 verify_parse(const struct args *a, struct verify_files *files,
-    struct attest_input *in, struct attest_policy *policy,
-    unsigned char bytes[3][ATTEST_REPORT_DATA_SIZE], char *err,
+    struct attest_input *in, struct verify_policy *vp, char *err,
     size_t errlen)
 {
 	const struct args_value	*v;
-	size_t			 i, tcb_len, mlen, rdlen;
+	size_t			 i;
 
 	if (!args_has(a, "--report") && !args_has(a, "--quote")) {
 		snprintf(err, errlen, "--report FILE or --quote FILE is"
@@ -173,22 +269,11 @@ verify_parse(const struct args *a, struct verify_files *files,
 		}
 	}
 	in->tee = args_has(a, "--report") ? ATTEST_TEE_SEV_SNP : ATTEST_TEE_TDX;
-	tcb_len = in->tee == ATTEST_TEE_SEV_SNP ? 8 : 16;
-	if (cmd_verify_hex(a, "--expect-measurement", ATTEST_MEASUREMENT_SIZE,
-	    ATTEST_MEASUREMENT_SIZE, bytes[0], &mlen, err, errlen) == -1 ||
-	    cmd_verify_hex(a, "--report-data", 1, ATTEST_REPORT_DATA_SIZE, bytes[1],
-	    &rdlen, err, errlen) == -1 ||
-	    cmd_verify_hex(a, "--min-tcb", tcb_len, tcb_len, bytes[2],
-	    &policy->min_tcb_len, err, errlen) == -1)
+	if (cmd_verify_policy(a, in->tee == ATTEST_TEE_SEV_SNP ? 8 : 16, vp,
+	    err, errlen) == -1)
 		return -1;
-	if (mlen > 0)
-		attest_values_add(&policy->measurement, bytes[0], mlen);
-	if (rdlen > 0)
-		attest_values_add(&policy->report_data, bytes[1], rdlen);
-	policy->min_tcb = policy->min_tcb_len ? bytes[2] : NULL;
-	policy->allow_debug = args_has(a, "--allow-debug");
 	if ((v = args_get(a, "--now")) != NULL &&
-	    verify_time(v->string, &policy->now) == -1) {
+	    verify_time(v->string, &vp->policy.now) == -1) {
 		snprintf(err, errlen, "--now: not an RFC 3339 time"
 		    " (2024-06-01T12:00:00Z)");
 		return -1;
@@ -203,6 +288,7 @@ verify_parse(const struct args *a, struct verify_files *files,
 	    verify_read(a, "--root", ATTEST_CERTS_MAX, &files->root, &in->root,
 	    &in->root_len, err, errlen) == -1)
 		return -1;
+	verify_policy_input(vp, in);
 	return 0;
 }
 
@@ -217,6 +303,16 @@ verify_add_hex(cJSON *obj, const char *name, const unsigned char *p,
 	else
 		cJSON_AddStringToObject(obj, name, attest_hex(p, len, hex,
 		    sizeof(hex)));
+}
+
+/* A string of the result, or null when it says nothing. */
+static void
+verify_add_string(cJSON *obj, const char *name, const char *s, size_t size)
+{
+	if (s[0] == '\0' || memchr(s, '\0', size) == NULL)
+		cJSON_AddNullToObject(obj, name);
+	else
+		cJSON_AddStringToObject(obj, name, s);
 }
 
 /* The result as cubectl shows it; caller frees. */
@@ -247,6 +343,10 @@ cmd_verify_json(const struct attest_result *res)
 	verify_add_hex(obj, "report_data", res->report_data,
 	    sizeof(res->report_data), res->parsed);
 	verify_add_hex(obj, "tcb", res->tcb, res->tcb_len, res->parsed);
+	verify_add_string(obj, "product", res->product, sizeof(res->product));
+	verify_add_string(obj, "signer", res->signer, sizeof(res->signer));
+	verify_add_string(obj, "tcb_status", res->tcb_status,
+	    sizeof(res->tcb_status));
 	cJSON_AddBoolToObject(obj, "verified", res->verified);
 	return obj;
 }
@@ -287,25 +387,25 @@ int
 cmd_verify(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 {
 	struct verify_files	files = { NULL, NULL, NULL, NULL };
+	struct verify_policy	vp;
 	struct attest_input	in;
-	struct attest_policy	policy;
 	struct attest_result	res;
-	unsigned char		bytes[3][ATTEST_REPORT_DATA_SIZE];
 	char			err[1024];
 	int			rc = EXIT_USAGE;
 
 	memset(&in, 0, sizeof(in));
-	memset(&policy, 0, sizeof(policy));
-	if (verify_parse(a, &files, &in, &policy, bytes, err, sizeof(err)) ==
-	    -1) {
+	verify_policy_init(&vp);
+	if (verify_parse(a, &files, &in, &vp, err, sizeof(err)) == -1) {
 		rc = cmd_usage_error(ce, err);
 		goto out;
 	}
-	attest_verify(&in, &policy, &res);
+	attest_verify(&in, &vp.policy, &res);
+	attest_policy_tee_check(&vp.file, &res);
 	rc = cmd_verify_show(c, cmd_verify_fields, cmd_verify_json(&res),
 	    &res);
 
 out:
+	verify_policy_free(&vp);
 	free(files.report);
 	free(files.vcek);
 	free(files.chain);

@@ -671,6 +671,8 @@ static const struct args_flag tui_flags[] = {
 	  .help = "ssh configuration file, as ssh -F" },
 	{ .name = "-i", .type = ARGS_STRING, .metavar = "IDENTITY",
 	  .help = "ssh identity file, as ssh -i" },
+	{ .name = "--policy", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "the attestation policy, cube-attest-policy(5)" },
 	{ .name = "-h", .alias = "--help", .type = ARGS_SWITCH,
 	  .help = "show help and exit" },
 	{ .name = "--version", .type = ARGS_SWITCH,
@@ -682,8 +684,10 @@ static void
 tui_usage(FILE *f)
 {
 	fprintf(f, "usage: cube-tui [-s SOCKET] [-F SSH_CONFIG] [-i IDENTITY]"
-	    " [HOST...]\n\nHOST is [user@]host[:port] or local (default: the"
-	    " hosts in ~/.config/cube/hosts,\nelse local).\n");
+	    " [--policy FILE] [HOST...]\n\nHOST is [user@]host[:port] or"
+	    " local (default: the hosts in ~/.config/cube/hosts,\nelse local)."
+	    " FILE is the attestation policy (default:\n"
+	    "~/.config/cube/attest-policy.json when there is one).\n");
 }
 
 /* The hosts to show: the command line's, the hosts file's, or local. */
@@ -720,6 +724,41 @@ tui_hosts(char **argv, size_t argc, char **names, size_t max)
 		free(path);
 	names[0] = xstrdup("local");
 	return 1;
+}
+
+/*
+ * The attestation policy: --policy's file, else the one in the config
+ * directory when there is one, else none (the defaults). Its collateral
+ * is read now, once. Returns 0, or -1 having said why.
+ */
+static int
+tui_policy(struct tui *t, const char *path)
+{
+	const char	*dir;
+	char		*found = NULL, err[1024];
+
+	verify_policy_init(&t->policy);
+	if (path == NULL) {
+		if ((dir = getenv("XDG_CONFIG_HOME")) != NULL && *dir == '/')
+			xasprintf(&found, "%s/cube/attest-policy.json", dir);
+		else if ((dir = getenv("HOME")) != NULL && *dir != '\0')
+			xasprintf(&found, "%s/.config/cube/attest-policy.json",
+			    dir);
+		if (found == NULL || access(found, F_OK) != 0) {
+			free(found);
+			return 0;
+		}
+		path = found;
+	}
+	if (verify_policy_load(&t->policy, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "cube-tui: %s%s\n", found == NULL ?
+		    "--policy: " : "", err);
+		verify_policy_free(&t->policy);
+		free(found);
+		return -1;
+	}
+	t->policy_path = found != NULL ? found : xstrdup(path);
+	return 0;
 }
 
 static void
@@ -786,13 +825,20 @@ main(int argc, char **argv)
 		cfg = v->string;
 	if ((v = args_get(&a, "-i")) != NULL)
 		id = v->string;
+	memset(&t, 0, sizeof(t));
+	v = args_get(&a, "--policy");
+	if (tui_policy(&t, v != NULL ? v->string : NULL) == -1) {
+		args_free(&a);
+		return EXIT_USAGE;
+	}
 	if ((n = tui_hosts(a.positional, a.npositional, names,
 	    HOSTS_MAX)) == -1) {
+		verify_policy_free(&t.policy);
+		free(t.policy_path);
 		args_free(&a);
 		return EXIT_USAGE;
 	}
 
-	memset(&t, 0, sizeof(t));
 	t.gen = 1;
 	if (pipe2(t.wake, O_CLOEXEC | O_NONBLOCK) == -1)
 		fatal("pipe");
@@ -828,6 +874,8 @@ main(int argc, char **argv)
 	free(t.hosts);
 	cJSON_Delete(t.domains);
 	free(t.domain);
+	verify_policy_free(&t.policy);
+	free(t.policy_path);
 	close(t.wake[0]);
 	close(t.wake[1]);
 	return EXIT_OK;

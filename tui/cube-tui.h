@@ -300,6 +300,10 @@ struct tui {
 	enum draw_role	 message_role;
 	struct modal	 modal;
 	struct form	*form;
+	/* The Attestation view's verdict: --policy, the policy file in the
+	 * config directory, else the defaults (path NULL). */
+	struct verify_policy policy;
+	char		*policy_path;
 };
 
 struct host	*tui_host(struct tui *);

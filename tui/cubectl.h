@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "attest.h"
+
 #define CUBECTL_VERSION		"0.1.0"
 
 struct cJSON;
@@ -266,11 +268,49 @@ int	 cmd_guardrail_test(struct cubectl *, const struct cmd_entry *,
 
 int	 cmd_status_seal_key(struct cubectl *);
 
+/* verify-policy.c: a policy file, flags over it, collateral files. */
+#define VERIFY_COLLATERAL_MAX	(1024 * 1024)	/* bytes of each file */
+#define VERIFY_CRLS_MAX		32	/* CRL files: policy and flags */
+
+enum verify_collateral {
+	VERIFY_TCB_INFO,
+	VERIFY_QE_IDENTITY,
+	VERIFY_COLLATERAL_CHAIN,
+	VERIFY_COLLATERAL_KINDS
+};
+
+struct verify_file {
+	char	*text;		/* owned */
+	size_t	 len;
+};
+
+struct verify_policy {
+	struct attest_policy		policy;
+	struct attest_policy_file	file;	/* zero without a file */
+	unsigned char			min_tcb[ATTEST_TCB_MAX];	/* flag's */
+	struct verify_file		collateral[VERIFY_COLLATERAL_KINDS];
+	char				*crls;	/* PEM, every file's */
+	size_t				 crls_len;
+	size_t				 ncrls;
+};
+
+void	 verify_policy_init(struct verify_policy *);
+void	 verify_policy_free(struct verify_policy *);
+int	 verify_policy_load(struct verify_policy *, const char *, char *,
+	    size_t);
+int	 verify_policy_collateral(struct verify_policy *,
+	    enum verify_collateral, const char *, char *, size_t);
+int	 verify_policy_crl(struct verify_policy *, const char *, char *,
+	    size_t);
+void	 verify_policy_input(const struct verify_policy *,
+	    struct attest_input *);
+
 /* cmd-verify.c */
-struct attest_result;
 extern const struct output_field	 cmd_verify_fields[];
 int	 cmd_verify(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
+int	 cmd_verify_policy(const struct args *, size_t, struct verify_policy *,
+	    char *, size_t);
 int	 cmd_verify_hex(const struct args *, const char *, size_t, size_t,
 	    unsigned char *, size_t *, char *, size_t);
 struct cJSON *cmd_verify_json(const struct attest_result *);

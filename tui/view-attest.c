@@ -1,7 +1,10 @@
 /*
  * The Attestation view: the agent's live evidence (attestation.get with a
- * fresh nonce): the TEE, whether it is simulated, the measurement and the
- * report_data that binds the agent's keys. r asks again with a new nonce.
+ * fresh nonce) and the verdict on it: every check of attest_live_verify()
+ * against the policy cube-tui was given (cube-attest-policy(5)), the
+ * nonce sent, and the seal key status reports; then the TEE, whether it
+ * is simulated, the measurement and the report_data that binds the
+ * agent's keys. r asks again with a new nonce.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include "xmalloc.h"
 
 #define VIEW_ATTEST_NONCE	32	/* bytes */
+#define VIEW_ATTEST_SENT	4	/* nonces whose answers may come */
 
 static struct {
 	cJSON		*evidence;
@@ -21,17 +25,76 @@ static struct {
 	char		 error[320];
 	char		 nonce[VIEW_ATTEST_NONCE * 2 + 1];
 	unsigned	 gen;
+	/* The last nonces asked with, newest at sent[next - 1]. */
+	unsigned char	 sent[VIEW_ATTEST_SENT][VIEW_ATTEST_NONCE];
+	size_t		 next;
+	struct attest_result result;	/* the verdict on evidence */
 } view_attest;
+
+/*
+ * The nonce of ours that the evidence answers (the newest when none is:
+ * its nonce check then fails), so that a late answer to an earlier ask
+ * is still checked against what was sent for it.
+ */
+static const unsigned char *
+view_attest_sent(const cJSON *ev)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(ev, "nonce");
+	char		 hex[VIEW_ATTEST_NONCE * 2 + 1];
+	size_t		 i, at;
+
+	for (i = 0; i < VIEW_ATTEST_SENT; i++) {
+		at = (view_attest.next + VIEW_ATTEST_SENT - 1 - i) %
+		    VIEW_ATTEST_SENT;
+		sodium_bin2hex(hex, sizeof(hex), view_attest.sent[at],
+		    VIEW_ATTEST_NONCE);
+		if (cJSON_IsString(v) && strcmp(v->valuestring, hex) == 0)
+			return view_attest.sent[at];
+	}
+	return view_attest.sent[(view_attest.next + VIEW_ATTEST_SENT - 1) %
+	    VIEW_ATTEST_SENT];
+}
+
+/* The verdict on the evidence, as cubectl attest --verify gives it. */
+static void
+view_attest_verify(struct tui *t, const cJSON *ev)
+{
+	struct attest_live_policy	 lp;
+	struct attest_live_info		 info;
+	struct attest_input		 collateral;
+	const struct host		*h = tui_host(t);
+	const cJSON			*key;
+	unsigned char			 seal[32];
+	size_t				 len;
+
+	memset(&lp, 0, sizeof(lp));
+	memset(&collateral, 0, sizeof(collateral));
+	lp.policy = t->policy.policy;
+	lp.allow_simulated = t->policy.file.allow_simulated;
+	verify_policy_input(&t->policy, &collateral);
+	lp.collateral = &collateral;
+	lp.nonce = view_attest_sent(ev);
+	lp.nonce_len = VIEW_ATTEST_NONCE;
+	/* The seal key status last reported, when it has. */
+	key = h->status != NULL ? cJSON_GetObjectItemCaseSensitive(h->status,
+	    "seal_public_key") : NULL;
+	if (cJSON_IsString(key) && sodium_base642bin(seal, sizeof(seal),
+	    key->valuestring, strlen(key->valuestring), NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0 && len == sizeof(seal))
+		lp.seal_key = seal;
+	attest_live_verify(ev, &lp, &info, &view_attest.result);
+	attest_policy_tee_check(&t->policy.file, &view_attest.result);
+}
 
 static void
 view_attest_done(struct tui *t, struct host_reply *r)
 {
-	(void)t;
 	cJSON_Delete(view_attest.evidence);
 	view_attest.evidence = NULL;
 	if (r->status == RPC_CLIENT_OK && cJSON_IsObject(r->result)) {
 		view_attest.evidence = r->result;
 		r->result = NULL;
+		view_attest_verify(t, view_attest.evidence);
 		view_attest.state = LIST_READY;
 	} else if (host_is_unsupported(r))
 		view_attest.state = LIST_UNSUPPORTED;
@@ -45,7 +108,7 @@ view_attest_done(struct tui *t, struct host_reply *r)
 static void
 view_attest_refresh(struct tui *t)
 {
-	unsigned char	 nonce[VIEW_ATTEST_NONCE];
+	unsigned char	*nonce;
 	cJSON		*params;
 
 	if (view_attest.gen != t->gen) {
@@ -55,12 +118,55 @@ view_attest_refresh(struct tui *t)
 	}
 	view_attest.state = view_attest.evidence != NULL ? LIST_READY :
 	    LIST_LOADING;
-	randombytes_buf(nonce, sizeof(nonce));
+	nonce = view_attest.sent[view_attest.next];
+	view_attest.next = (view_attest.next + 1) % VIEW_ATTEST_SENT;
+	randombytes_buf(nonce, VIEW_ATTEST_NONCE);
 	sodium_bin2hex(view_attest.nonce, sizeof(view_attest.nonce), nonce,
-	    sizeof(nonce));
+	    VIEW_ATTEST_NONCE);
 	params = cJSON_CreateObject();
 	cJSON_AddStringToObject(params, "nonce", view_attest.nonce);
 	tui_call(t, "attestation.get", params, view_attest_done);
+}
+
+/*
+ * The verdict, then every check that ran (those that failed first, when
+ * they do not all fit), from row y; returns the row after them.
+ */
+static int
+view_attest_draw_verdict(struct tui *t, int y, int end)
+{
+	const struct attest_result	*res = &view_attest.result;
+	const struct attest_check	*c;
+	char				 failed[200];
+	size_t				 i, n = 0, pass;
+
+	failed[0] = '\0';
+	for (i = 0; i < res->nchecks; i++)
+		if (!res->checks[i].ok && n < sizeof(failed))
+			n += snprintf(failed + n, sizeof(failed) - n, "%s%s",
+			    n ? ", " : "", attest_check_name(res->checks[i].id));
+	if (res->verified)
+		draw_fmt(y++, 1, COLS - 2, ROLE_OK, "VERIFIED: every check"
+		    " passed (policy: %s)", t->policy_path != NULL ?
+		    t->policy_path : "the defaults");
+	else
+		draw_fmt(y++, 1, COLS - 2, ROLE_ERROR, "NOT VERIFIED: %s"
+		    " (policy: %s)", failed, t->policy_path != NULL ?
+		    t->policy_path : "the defaults");
+	/* Failed checks first, then passed ones while they fit. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < res->nchecks && y < end - 1; i++) {
+			c = &res->checks[i];
+			if (c->ok != (int)pass)
+				continue;
+			draw_text(y, 3, 14, ROLE_MUTED, attest_check_name(c->id));
+			draw_text(y, 18, 6, c->ok ? ROLE_OK : ROLE_ERROR,
+			    c->ok ? "ok" : "FAILED");
+			draw_text(y, 25, COLS - 26, ROLE_NORMAL, c->detail);
+			y++;
+		}
+	}
+	return y + 1;
 }
 
 static void
@@ -70,7 +176,6 @@ view_attest_draw(struct tui *t, int top, int rows)
 	char		*v;
 	int		 y = top;
 
-	(void)t;
 	switch (view_attest.state) {
 	case LIST_UNSUPPORTED:
 		draw_text(y, 1, COLS - 2, ROLE_WARN, "not supported by this"
@@ -86,6 +191,7 @@ view_attest_draw(struct tui *t, int top, int rows)
 		    draw_ellipsis());
 		return;
 	}
+	y = view_attest_draw_verdict(t, y, top + rows);
 	sim = cJSON_GetObjectItemCaseSensitive(view_attest.evidence,
 	    "simulated");
 	if (cJSON_IsTrue(sim))

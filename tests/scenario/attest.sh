@@ -81,6 +81,83 @@ check_eq "... provider sim" sim "$(printf '%s' "$OUT" | json provider)"
 check_eq "... simulated" true "$(printf '%s' "$OUT" | json simulated)"
 check_eq "... verified" true "$(printf '%s' "$OUT" | json verified)"
 
+# --policy: the same checks from a file; flags over it; refused before
+# the agent is asked.
+printf '{"version": 1, "tee": "sev-snp", "allow_simulated": true, "measurement": ["%s"]}\n' \
+    "$MEASURED" >"$T_DIR/sim.json"
+run attest --verify --policy "$T_DIR/sim.json"
+check_eq "attest --policy: the sim policy passes" 0 "$RC"
+check_contains "... measurement ok" "measurement ok" "$(row measurement)"
+check_contains "... simulated, allowed by the policy" "simulated ok" "$(row simulated)"
+check_eq "... tee" "tee ok sev-snp, as the policy says" "$(row tee)"
+printf '{"version": 1, "tee": "tdx"}\n' >"$T_DIR/tdx.json"
+run attest --verify --policy "$T_DIR/tdx.json" --allow-simulated
+check_eq "a TDX policy refuses SNP evidence" 1 "$RC"
+check_contains "... naming tee" "verification failed: tee" "$ERR"
+run attest --verify --policy "$T_DIR/sim.json" --expect-measurement "$(printf '%096d' 0)"
+check_eq "--expect-measurement over the policy's" 1 "$RC"
+check_contains "... naming it" "verification failed: measurement" "$ERR"
+printf '{"version": 1, "allow_simulate": true}\n' >"$T_DIR/typo.json"
+run attest --verify --policy "$T_DIR/typo.json"
+check_eq "a typo'd policy: exit 2" 2 "$RC"
+check_contains "... naming the key" "typo.json: allow_simulate: unknown key" "$ERR"
+run attest --policy "$T_DIR/sim.json"
+check_eq "--policy without --verify is a usage error" 2 "$RC"
+run -o json attest --verify --policy "$T_DIR/sim.json"
+check_eq "attest --policy -o json" 0 "$RC"
+check_eq "... the checks" "parse signature chain product signing-key cert-tcb chip-id debug migration vmpl provisional measurement report-data nonce seal-key simulated tee" \
+    "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(" ".join(c["name"] for c in json.load(sys.stdin)["checks"]))')"
+
+# cube-tui's Attestation view: the verdict by the same policy file.
+if command -v tmux >/dev/null; then
+	TM=(tmux -L "cube-attest-test-$$" -f /dev/null)
+	export HOME="$T_DIR/home"
+	mkdir -p "$HOME"
+	tui() {		# session, args...: cube-tui in an 80x24 tmux session
+		local s=$1
+		shift
+		"${TM[@]}" new-session -d -s "$s" -x 80 -y 24 \
+		    "LANG=C.UTF-8 $CUBE_BIN/cube-tui -s $AGENT_SOCK $* 2>$T_DIR/tui.err; echo \$? >$T_DIR/tui.exit; sleep 30"
+	}
+	screen_has() {	# session, text: within 10 s
+		local i
+		for ((i = 0; i < 200; i++)); do
+			"${TM[@]}" capture-pane -p -t "$1" | grep -qF -- "$2" && return 0
+			sleep 0.05
+		done
+		"${TM[@]}" capture-pane -p -t "$1"
+		return 1
+	}
+	tui pass --policy "$T_DIR/sim.json" local
+	sleep 0.5
+	"${TM[@]}" send-keys -t pass 9
+	check "cube-tui: VERIFIED by the policy" screen_has pass "VERIFIED: every check passed (policy: $T_DIR/sim.json)"
+	check "cube-tui: the checks shown" screen_has pass "seal-key"
+	"${TM[@]}" send-keys -t pass q
+	tui defaults local
+	sleep 0.5
+	"${TM[@]}" send-keys -t defaults 9
+	check "cube-tui, no policy: the defaults refuse a simulated TEE" \
+	    screen_has defaults "NOT VERIFIED: chain, simulated (policy: the defaults)"
+	check "cube-tui, no policy: the failed check first" screen_has defaults "simulated      FAILED SIMULATED TEE"
+	"${TM[@]}" send-keys -t defaults q
+	mkdir -p "$HOME/.config/cube"
+	cp "$T_DIR/sim.json" "$HOME/.config/cube/attest-policy.json"
+	tui found local
+	sleep 0.5
+	"${TM[@]}" send-keys -t found 9
+	check "cube-tui finds ~/.config/cube/attest-policy.json" \
+	    screen_has found "VERIFIED: every check passed (policy: $HOME/.con"
+	check "... and checks the TEE it names" screen_has found "tee            ok     sev-snp, as the policy says"
+	"${TM[@]}" send-keys -t found q
+	OUT=$("$CUBE_BIN/cube-tui" --policy "$T_DIR/typo.json" 2>&1)
+	check_eq "cube-tui --policy with a typo: exit 2" 2 "$?"
+	check_eq "... naming the key" "cube-tui: --policy: $T_DIR/typo.json: allow_simulate: unknown key" "$OUT"
+	"${TM[@]}" kill-server 2>/dev/null
+else
+	echo "# cube-tui not checked: tmux is not installed"
+fi
+
 for bad in 123 00112233445566 \
     "$(printf 'ab%.0s' $(seq 1 65))" 0011223344556677zz; do
 	run attest --nonce "$bad"

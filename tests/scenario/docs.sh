@@ -34,6 +34,23 @@ for o in $opts; do
 	case " $keys " in *" $o "*) ;; *) continue ;; esac
 	check "cube-agent.conf.5 names --$o" grep -qF -- "Fl \\-$o" "$conf"
 done
+# cube-attest-policy(5) has an entry for every key of the policy file's
+# tables in shared/attest-policy.c, and every name a key takes.
+pkeys=$(sed -n 's/^\t{ "\([a-z_0-9]*\)",[[:space:]]*POLICY_.*/\1/p' shared/attest-policy.c)
+check "policy key tables read" [ "$(echo $pkeys | wc -w)" -ge 30 ]
+pol=man/cube-attest-policy.5
+for k in $pkeys; do
+	check "cube-attest-policy.5 has an entry for '$k'" \
+	    grep -Eq "^\.It Cm ([a-z_0-9]+ , )*$k( |$)|^\.Ss $k$" "$pol"
+done
+pnames=$(sed -n '/^static const struct policy_name/,/^};/s/^\t{ "\([A-Za-z_]*\)",.*/\1/p' shared/attest-policy.c)
+check "policy name tables read" [ "$(echo $pnames | wc -w)" -ge 17 ]
+for n in $pnames; do
+	check "cube-attest-policy.5 names '$n'" grep -Eq "^\.(Cm|It Cm .*Cm) $n( |$)" "$pol"
+done
+for page in man/cubectl.1 man/cube-tui.1; do
+	check "$page refers to cube-attest-policy(5)" grep -q '^\.Xr cube-attest-policy 5' "$page"
+done
 check "cube-agent.8 refers to cube-agent.conf(5)" grep -q '^\.Xr cube-agent.conf 5' man/cube-agent.8
 check "cubectl.1 refers to cube-agent.conf(5)" grep -q '^\.Xr cube-agent.conf 5' man/cubectl.1
 
@@ -83,7 +100,12 @@ done
 check "cubectl.1 refers to cube-tui(1)" grep -q '^\.Xr cube-tui 1' man/cubectl.1
 check "cube-tui.1 refers to cubectl(1)" grep -q '^\.Xr cubectl 1' man/cube-tui.1
 out=$("$CUBE_BIN/cube-tui" --help)
-check_contains "cube-tui --help shows the synopsis" "usage: cube-tui [-s SOCKET] [-F SSH_CONFIG] [-i IDENTITY] [HOST...]" "$out"
+check_contains "cube-tui --help shows the synopsis" "usage: cube-tui [-s SOCKET] [-F SSH_CONFIG] [-i IDENTITY] [--policy FILE] [HOST...]" "$out"
+# Its options, each in cube-tui(1).
+for o in $(sed -n '/^static const struct args_flag tui_flags/,/^};/s/.*\.name = "\([-a-zA-Z]*\)".*/\1/p' tui/cube-tui.c); do
+	f=${o#-}
+	check "cube-tui.1 documents $o" grep -qF -- "Fl ${f/#-/\\-}" man/cube-tui.1
+done
 
 help=$("$CUBE_BIN/cube-agent" --help)
 for o in $opts; do

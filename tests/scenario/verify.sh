@@ -158,4 +158,146 @@ head -c 70000 /dev/zero >"$T_DIR/big.bin"
 run verify --report "$T_DIR/big.bin"
 check_eq "oversized file: exit 2" 2 "$RC"
 check_contains "oversized file: refused" "larger than 65536 bytes" "$ERR"
+# --- policy files (cube-attest-policy(5)) ---------------------------------
+
+# checks: "name ok|FAILED" of each check in -o json output, one line.
+checks() { printf '%s' "$OUT" | python3 -c 'import json,sys; print(" ".join(c["name"] + ("" if c["ok"] else "!") for c in json.load(sys.stdin)["checks"]))'; }
+
+# same_verdict NAME 'POLICY JSON' ARGS...: ARGS with --policy gives the
+# checks, details and exit status ARGS with the flags give.
+same_verdict() {
+	local name=$1 policy=$2 flags_out flags_rc
+	shift 2
+	flags_out=$("$C" -o json verify "$@" "${FLAGS[@]}" 2>/dev/null)
+	flags_rc=$?
+	printf '%s\n' "$policy" >"$T_DIR/p.json"
+	run -o json verify "$@" --policy "$T_DIR/p.json"
+	check_eq "$name: policy exits as the flags do" "$flags_rc" "$RC"
+	check_eq "$name: the same checks and details" \
+	    "$(printf '%s' "$flags_out" | json checks)" \
+	    "$(printf '%s' "$OUT" | json checks)"
+}
+
+FLAGS=(--expect-measurement $MILAN_M --report-data $MILAN_RD --min-tcb 0300000000000873)
+same_verdict "milan" "{\"version\": 1, \"measurement\": [\"$MILAN_M\"],
+    \"report_data\": [\"$MILAN_RD\"], \"min_tcb\": \"0300000000000873\"}" \
+    "${snp[@]}" --now $NOW
+check_eq "milan policy: passes" 0 "$RC"
+FLAGS=(--expect-measurement "${MILAN_M%??}00" --min-tcb 0300000000000874)
+same_verdict "milan, wrong values" "{\"version\": 1,
+    \"measurement\": [\"${MILAN_M%??}00\"], \"min_tcb\": \"0300000000000874\"}" \
+    "${snp[@]}" --now $NOW
+check_eq "milan, wrong values: refused" 1 "$RC"
+check_eq "milan, wrong values: named" "cubectl: verification failed: measurement, tcb" "$ERR"
+FLAGS=(--report-data 0102030405)
+same_verdict "debug report" '{"version": 1, "report_data": ["0102030405"]}' "${dbg[@]}"
+check_eq "debug report: refused" 1 "$RC"
+FLAGS=(--allow-debug)
+same_verdict "debug allowed" '{"version": 1, "allow_debug": true}' "${dbg[@]}"
+check_eq "debug allowed: passes" 0 "$RC"
+FLAGS=(--expect-measurement $V4_MRTD --min-tcb 03000400000000000000000000000000)
+same_verdict "tdx v4" "{\"version\": 1, \"measurement\": [\"$V4_MRTD\"],
+    \"min_tcb\": \"03000400000000000000000000000000\"}" \
+    --quote "$D/tdx/quote-v4.dat" --now $NOW
+FLAGS=(--expect-measurement $V5_MRTD)
+same_verdict "tdx v5" "{\"version\": 1, \"measurement\": [\"$V5_MRTD\"]}" \
+    --quote "$D/tdx/quote-v5.dat" --now 2026-06-01T00:00:00Z
+
+# The examples in the source tree, against the vectors they were written for.
+run verify "${snp[@]}" --now $NOW --policy "$CUBE_ROOT/examples/attest-policy-snp.json"
+check_eq "example SNP policy: milan passes" 0 "$RC"
+check_eq "... tee" "tee ok sev-snp, as the policy says" "$(row tee)"
+check_eq "... measurement" "measurement ok as expected" "$(row measurement)"
+check_contains "... tcb" "tcb ok 0300000000000873, at least 0300000000000873" "$(row tcb)"
+run verify "${dbg[@]}" --policy "$CUBE_ROOT/examples/attest-policy-snp.json"
+check_eq "example SNP policy: the debug report fails" 1 "$RC"
+check_contains "... on debug" "debug FAILED" "$(row debug)"
+check_contains "... and its measurement" "measurement FAILED" "$(row measurement)"
+run verify --quote "$D/tdx/quote-v5.dat" --now 2026-06-01T00:00:00Z \
+    --policy "$CUBE_ROOT/examples/attest-policy-tdx.json"
+check_contains "example TDX policy: v5's measurement" "measurement ok" "$(row measurement)"
+check_eq "... tee" "tee ok tdx, as the policy says" "$(row tee)"
+
+# A policy for the other TEE fails "tee", whatever else holds.
+run verify --quote "$D/tdx/quote-v4.dat" --now $NOW --policy "$CUBE_ROOT/examples/attest-policy-snp.json"
+check_eq "SNP policy, TDX quote: exit 1" 1 "$RC"
+check_eq "... tee FAILED" "tee FAILED tdx evidence; the policy is for sev-snp" "$(row tee)"
+
+# One accepted value of several is enough.
+printf '{"version": 1, "measurement": ["%s", "%s", "%s"]}\n' "$V4_MRTD" \
+    "$MILAN_M" "$V5_MRTD" >"$T_DIR/list.json"
+run verify "${snp[@]}" --now $NOW --policy "$T_DIR/list.json"
+check_eq "measurement list: one matches, passes" 0 "$RC"
+check_eq "... which one" "measurement ok value 2 of the 3 accepted" "$(row measurement)"
+printf '{"version": 1, "measurement": ["%s", "%s"]}\n' "$V4_MRTD" "$V5_MRTD" >"$T_DIR/list.json"
+run verify "${snp[@]}" --now $NOW --policy "$T_DIR/list.json"
+check_eq "measurement list: none matches, fails" 1 "$RC"
+check_contains "... says so" "measurement FAILED is $MILAN_M, not one of those accepted" "$(row measurement)"
+
+# Flags over the file: a value replaces, --allow-debug turns on.
+run verify "${snp[@]}" --now $NOW --policy "$T_DIR/list.json" --expect-measurement $MILAN_M
+check_eq "--expect-measurement replaces the policy's list" 0 "$RC"
+check_eq "... as the one expected" "measurement ok as expected" "$(row measurement)"
+printf '{"version": 1, "allow_debug": false, "min_tcb": "0300000000000874"}\n' >"$T_DIR/strict.json"
+run verify "${dbg[@]}" --policy "$T_DIR/strict.json" --allow-debug --min-tcb 0000000000000000
+check_eq "--allow-debug and --min-tcb over the policy" 0 "$RC"
+
+# A typo is refused, naming the key, before anything is verified.
+printf '{"version": 1,\n "sev_snp": {"max_vmpl": 0, "allow_migraton_agent": true}}\n' >"$T_DIR/typo.json"
+run verify "${snp[@]}" --now $NOW --policy "$T_DIR/typo.json"
+check_eq "typo'd key: exit 2" 2 "$RC"
+check_contains "... names it" "--policy: $T_DIR/typo.json: sev_snp.allow_migraton_agent: unknown key" "$ERR"
+check_eq "... nothing on stdout" "" "$OUT"
+printf '{"version": 1, "sev_snp": {"max_vmpl": 4}}\n' >"$T_DIR/range.json"
+run verify "${snp[@]}" --policy "$T_DIR/range.json"
+check_eq "max_vmpl 4: exit 2" 2 "$RC"
+check_contains "... named" "sev_snp.max_vmpl: not a number 0..3" "$ERR"
+printf '{"version": 2}\n' >"$T_DIR/v2.json"
+run verify "${snp[@]}" --policy "$T_DIR/v2.json"
+check_eq "version 2: exit 2" 2 "$RC"
+check_contains "... named" "version: this verifier reads version 1 policies only" "$ERR"
+run verify "${snp[@]}" --policy "$T_DIR/none.json"
+check_eq "missing policy: exit 2" 2 "$RC"
+check_contains "... named" "--policy: $T_DIR/none.json: No such file" "$ERR"
+
+# -o json: every check of the table, with the new fields.
+run verify "${snp[@]}" --now $NOW --policy "$CUBE_ROOT/examples/attest-policy-snp.json"
+table=$(printf '%s\n' "$OUT" | sed '/^$/q' | tail -n +2 | awk 'NF { print $1 ($2 == "ok" ? "" : "!") }' | xargs)
+run -o json verify "${snp[@]}" --now $NOW --policy "$CUBE_ROOT/examples/attest-policy-snp.json"
+check_eq "json: the table's checks, in order" "$table" "$(checks)"
+check_contains "json: every check in it" "measurement" "$(checks)"
+for f in product signer tcb_status verified; do
+	check "json: has $f" python3 -c "import json,sys; sys.exit(0 if '$f' in json.loads(sys.argv[1]) else 1)" "$OUT"
+done
+
+# Collateral: files named relative to the policy, read, refused when absent.
+mkdir -p "$T_DIR/pol/intel"
+for f in tcbinfo-50806f000000.json qe-identity.json tcb-signing-chain.pem pck-crl.der root-crl.der; do
+	ln -s "$D/tdx/collateral/$f" "$T_DIR/pol/intel/$f"
+done
+cat >"$T_DIR/pol/tdx.json" <<'POLICY'
+{"version": 1, "tee": "tdx",
+ "collateral": {"tcb_info": "intel/tcbinfo-50806f000000.json",
+  "qe_identity": "intel/qe-identity.json",
+  "chain": "intel/tcb-signing-chain.pem",
+  "crls": ["intel/pck-crl.der", "intel/root-crl.der"]}}
+POLICY
+(cd / && "$C" -o json verify --quote "$D/tdx/quote-v4.dat" --now $NOW --policy "$T_DIR/pol/tdx.json" >"$T_DIR/out" 2>"$T_DIR/err")
+RC=$?
+check "collateral relative to the policy: read (not a usage error)" [ "$RC" -ne 2 ]
+check_eq "... nothing unexpected on stderr" "" "$(grep -v 'verification failed' "$T_DIR/err")"
+rm "$T_DIR/pol/intel/qe-identity.json"
+run verify --quote "$D/tdx/quote-v4.dat" --policy "$T_DIR/pol/tdx.json"
+check_eq "a collateral file missing: exit 2" 2 "$RC"
+check_contains "... named with the policy's directory" "$T_DIR/pol/intel/qe-identity.json: No such file" "$ERR"
+run verify --quote "$D/tdx/quote-v4.dat" --now $NOW --crl "$D/tdx/collateral/pck-crl.der" \
+    --crl "$D/tdx/collateral/root-crl.der" --tcb-info "$D/tdx/collateral/tcbinfo-50806f000000.json" \
+    --qe-identity "$D/tdx/collateral/qe-identity.json" --collateral-chain "$D/tdx/collateral/tcb-signing-chain.pem"
+check "collateral flags: read" [ "$RC" -ne 2 ]
+run verify --quote "$D/tdx/quote-v4.dat" --crl "$D/tdx/collateral/tcb-signing-chain.pem"
+check_eq "--crl of certificates: exit 2" 2 "$RC"
+check_contains "... not a CRL" "tcb-signing-chain.pem: not a CRL" "$ERR"
+run verify "${snp[@]}" --tcb-info "$D/tdx/collateral/tcbinfo-50806f000000.json"
+check_eq "--tcb-info with a report: exit 2" 2 "$RC"
+check_contains "... says so" "--tcb-info goes with --quote" "$ERR"
 t_done
