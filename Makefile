@@ -51,7 +51,8 @@ SHARED_SRCS := \
 	shared/attest-x509.c \
 	shared/attest-roots.c \
 	shared/attest-binding.c \
-	shared/attest-live.c
+	shared/attest-live.c \
+	shared/attest-snp-signer.c
 SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 

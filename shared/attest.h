@@ -304,6 +304,30 @@ int	attest_live_verify(const struct cJSON *doc,
 	    const struct attest_live_policy *, struct attest_live_info *,
 	    struct attest_result *res);
 
+/*
+ * attest-snp-signer.c: split the certificates an SEV-SNP report came with
+ * (PEM, any order, or one DER) into its signer and the rest, its chain.
+ * The report's SIGNING_KEY (0 VCEK, 1 VLEK) says which kind signed it;
+ * the certificate of that kind is the one whose subject CN is SEV-VCEK
+ * or SEV-VLEK (SIM-VCEK: the simulated TEE). None of that kind, or two,
+ * fails, naming the certificates there are. The name only picks: the
+ * signature and chain checks decide trust.
+ */
+struct attest_snp_signer {
+	char			*signer;	/* PEM: the VCEK or VLEK */
+	size_t			 signer_len;
+	char			*chain;		/* PEM: the others; NULL: none */
+	size_t			 chain_len;
+	const char		*kind;		/* "VCEK", "VLEK" */
+};
+
+/* 0 with *out filled (clear it after), or -1 with err. */
+int	attest_snp_signer_split(const unsigned char *certs, size_t len,
+	    uint32_t signing_key, struct attest_snp_signer *out, char *err,
+	    size_t errlen);
+/* Free what out holds; NULL is a no-op. */
+void	attest_snp_signer_clear(struct attest_snp_signer *);
+
 /* An SEV-SNP attestation report: fields by offset, little-endian. */
 struct attest_snp_report {
 	uint32_t		 version;
