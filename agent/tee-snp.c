@@ -86,8 +86,9 @@ static const char *
 snp_entry_name(const struct snp_entry *e, size_t i, char *buf, size_t len)
 {
 	if (e->known >= 0)
-		return snp_cert_guids[e->known].name;
-	snprintf(buf, len, "entry %zu", i);
+		snprintf(buf, len, "%s", snp_cert_guids[e->known].name);
+	else
+		snprintf(buf, len, "entry %zu", i);
 	return buf;
 }
 
