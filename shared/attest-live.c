@@ -146,34 +146,6 @@ live_last_pem(const char *pem)
 	return last;
 }
 
-/*
- * The report's signer among the certificates the agent sent, by the
- * report's SIGNING_KEY, the others as its chain (none: the pinned ones).
- * A report that does not parse gets them all, to fail its parse check.
- * -1 with why in err: the signature and chain then fail for want of it.
- */
-static int
-live_signer(const struct live_doc *d, struct attest_input *in,
-    struct attest_snp_signer *signer, char *err, size_t errlen)
-{
-	struct attest_snp_report	r;
-
-	if (attest_snp_parse(d->report, d->report_len, &r, err,
-	    errlen) != 0) {
-		in->vcek = (const unsigned char *)d->certs;
-		in->vcek_len = strlen(d->certs);
-		return 0;
-	}
-	if (attest_snp_signer_split((const unsigned char *)d->certs,
-	    strlen(d->certs), r.signing_key, signer, err, errlen) != 0)
-		return -1;
-	in->vcek = (const unsigned char *)signer->signer;
-	in->vcek_len = signer->signer_len;
-	in->chain = (const unsigned char *)signer->chain;
-	in->chain_len = signer->chain_len;
-	return 0;
-}
-
 int
 attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
     struct attest_live_info *info, struct attest_result *res)
@@ -183,14 +155,12 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 	struct attest_input	 in;
 	struct attest_policy	 p;
 	unsigned char		 rd[ATTEST_REPORT_DATA_SIZE];
-	struct attest_snp_signer signer;
-	char			 err[ATTEST_DETAIL_MAX], pick[ATTEST_DETAIL_MAX];
+	char			 err[ATTEST_DETAIL_MAX];
 	const char		*root;
-	int			 same, picked = 1, rc = -1;
+	int			 same, rc = -1;
 
 	memset(info, 0, sizeof(*info));
 	memset(res, 0, sizeof(*res));
-	memset(&signer, 0, sizeof(signer));
 	if ((d = malloc(sizeof(*d))) == NULL) {
 		attest_result_add(res, ATTEST_CHECK_PARSE, 0, "out of memory");
 		return -1;
@@ -215,9 +185,11 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 	in.tee = (enum attest_tee)d->tee;
 	in.evidence = d->report;
 	in.evidence_len = d->report_len;
-	if (d->certs != NULL && in.tee == ATTEST_TEE_SEV_SNP &&
-	    live_signer(d, &in, &signer, pick, sizeof(pick)) != 0)
-		picked = 0;
+	if (d->certs != NULL && in.tee == ATTEST_TEE_SEV_SNP) {
+		/* The signer is picked among them by SIGNING_KEY. */
+		in.vcek = (const unsigned char *)d->certs;
+		in.vcek_len = strlen(d->certs);
+	}
 	in.root = lp->root;
 	in.root_len = lp->root_len;
 	if (in.root == NULL && info->simulated && lp->allow_simulated &&
@@ -225,9 +197,7 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 		in.root = (const unsigned char *)root;
 		in.root_len = strlen(root);
 	}
-	attest_verify(&in, &p, res);
-	if (!picked)
-		attest_result_add(res, ATTEST_CHECK_SIGNING_KEY, 0, "%s", pick);
+	attest_snp_signer_verify(&in, &p, res);
 
 	if (lp->nonce != NULL) {
 		same = d->nonce_len == lp->nonce_len && memcmp(d->nonce,
@@ -251,7 +221,6 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 out:
 	if (rc != 0)
 		res->verified = 0;
-	attest_snp_signer_clear(&signer);
 	sodium_memzero(d, sizeof(*d));
 	free(d);
 	return rc;

@@ -3,7 +3,8 @@
  * report's SIGNING_KEY names the kind (VCEK or VLEK), the certificate's
  * subject CN says which one is of that kind (as go-sev-guest reads it),
  * and the others are its chain. For the live path, whose host gives
- * VCEK, ASK and ARK in one PEM, and for a --vcek file holding several.
+ * VCEK, ASK and ARK in one PEM, and for a --vcek file holding several:
+ * attest_snp_signer_verify() is attest_verify() with that choice made.
  * The name only picks: trust comes from the signature and chain checks.
  */
 #include <stdlib.h>
@@ -153,4 +154,47 @@ attest_snp_signer_clear(struct attest_snp_signer *s)
 	free(s->signer);
 	free(s->chain);
 	memset(s, 0, sizeof(*s));
+}
+
+int
+attest_snp_signer_verify(const struct attest_input *in,
+    const struct attest_policy *policy, struct attest_result *res)
+{
+	struct attest_snp_report	 r;
+	struct attest_snp_signer	 s;
+	struct attest_input		 mine = *in;
+	STACK_OF(X509)			*certs = NULL;
+	char				 err[ATTEST_DETAIL_MAX];
+	int				 picked = 1, rc;
+
+	memset(&s, 0, sizeof(s));
+	if (in->tee == ATTEST_TEE_SEV_SNP && in->vcek != NULL &&
+	    attest_snp_parse(in->evidence, in->evidence_len, &r, err,
+	    sizeof(err)) == 0 &&
+	    (certs = attest_x509_load(in->vcek, in->vcek_len, err,
+	    sizeof(err))) != NULL && sk_X509_num(certs) > 1) {
+		if (attest_snp_signer_split(in->vcek, in->vcek_len,
+		    r.signing_key, &s, err, sizeof(err)) == 0) {
+			mine.vcek = (const unsigned char *)s.signer;
+			mine.vcek_len = s.signer_len;
+			if (in->chain == NULL) {
+				mine.chain = (const unsigned char *)s.chain;
+				mine.chain_len = s.chain_len;
+			}
+		} else {
+			/* No signer of the report's kind: nothing to check. */
+			mine.vcek = NULL;
+			mine.vcek_len = 0;
+			picked = 0;
+		}
+	}
+	sk_X509_pop_free(certs, X509_free);
+	ERR_clear_error();
+	rc = attest_verify(&mine, policy, res);
+	if (!picked) {
+		attest_result_add(res, ATTEST_CHECK_SIGNING_KEY, 0, "%s", err);
+		rc = -1;
+	}
+	attest_snp_signer_clear(&s);
+	return rc;
 }

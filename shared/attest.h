@@ -327,6 +327,14 @@ int	attest_snp_signer_split(const unsigned char *certs, size_t len,
 	    size_t errlen);
 /* Free what out holds; NULL is a no-op. */
 void	attest_snp_signer_clear(struct attest_snp_signer *);
+/*
+ * attest_verify(), but when SEV-SNP's in->vcek holds more than one
+ * certificate, the signer is picked from them as above and the others
+ * are the chain (unless in->chain is given: then it is). Failing to pick
+ * fails the signing-key check, saying why, and leaves no signer to check.
+ */
+int	attest_snp_signer_verify(const struct attest_input *in,
+	    const struct attest_policy *policy, struct attest_result *res);
 
 /* An SEV-SNP attestation report: fields by offset, little-endian. */
 struct attest_snp_report {

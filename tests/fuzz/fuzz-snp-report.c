@@ -4,8 +4,10 @@
  * random bytes as often as not), split by the report's SIGNING_KEY as the
  * live path does, else taken whole. Verified against the pinned roots and
  * against the input's own last PEM certificate, so the seeds (the
- * simulator's evidence) reach a good signature and a good chain. Every
- * result must be consistent: verified only when every check passed.
+ * simulator's evidence) reach a good signature and a good chain; then
+ * through attest_snp_signer_verify, as cubectl verify --vcek takes a file
+ * of several. Every result must be consistent: verified only when every
+ * check passed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -102,6 +104,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		in.root = (const unsigned char *)root;
 		in.root_len = strlen(root);
 		fuzz_result(&res, attest_verify(&in, &p, &res));
+	}
+	/* The same, the choice made inside, as cubectl verify --vcek. */
+	if (certs != NULL) {
+		in.vcek = (unsigned char *)certs;
+		in.vcek_len = len - n;
+		in.chain = NULL;
+		in.chain_len = 0;
+		fuzz_result(&res, attest_snp_signer_verify(&in, &p, &res));
 	}
 	attest_snp_signer_clear(&s);
 	free(certs);

@@ -251,6 +251,9 @@ test_split(void **state)
 	attest_snp_signer_clear(NULL);
 }
 
+static int	check(const struct attest_result *, enum attest_check_id,
+		    const char **);
+
 /* A file of CUBE_TESTDATA into a fresh buffer; NULL when absent. */
 static unsigned char *
 testdata(const char *name, size_t *len)
@@ -282,9 +285,13 @@ static void
 test_split_real(void **state)
 {
 	struct attest_snp_signer	 s;
+	struct attest_input		 in;
+	struct attest_policy		 p;
+	struct attest_result		 res;
 	const unsigned char		*q;
-	unsigned char			*der, *chain, *out;
-	size_t				 derlen, chainlen;
+	const char			*detail;
+	unsigned char			*der, *chain, *out, *report;
+	size_t				 derlen, chainlen, reportlen;
 	char				*pem, err[ATTEST_DETAIL_MAX];
 	X509				*x;
 	BIO				*bio;
@@ -323,6 +330,27 @@ test_split_real(void **state)
 	X509_free(x);
 	assert_string_equal(s.chain, (char *)chain);
 	attest_snp_signer_clear(&s);
+
+	/* cubectl verify --vcek of that one file: the report verifies. */
+	report = testdata("milan-report.bin", &reportlen);
+	assert_non_null(report);
+	memset(&in, 0, sizeof(in));
+	memset(&p, 0, sizeof(p));
+	in.tee = ATTEST_TEE_SEV_SNP;
+	in.evidence = report;
+	in.evidence_len = reportlen;
+	in.vcek = (unsigned char *)pem;
+	in.vcek_len = strlen(pem);
+	p.now = 1717200000;	/* 2024-06-01: every certificate valid */
+	assert_int_equal(attest_snp_signer_verify(&in, &p, &res), 0);
+	assert_true(res.verified);
+	/* As a VLEK's report (its signature broken by the change too). */
+	report[0x48] |= 1 << 2;
+	assert_int_equal(attest_snp_signer_verify(&in, &p, &res), -1);
+	assert_int_equal(check(&res, ATTEST_CHECK_SIGNING_KEY, &detail), 0);
+	assert_non_null(strstr(detail, "hold none: SEV-Milan, ARK-Milan,"
+	    " SEV-VCEK"));
+	free(report);
 	free(pem);
 	free(der);
 	free(chain);
@@ -483,6 +511,67 @@ test_live_signer(void **state)
 	free(pem);
 }
 
+/* Offline: one --vcek file of several certificates, with or without --chain. */
+static void
+test_offline_bundle(void **state)
+{
+	struct attest_input	 in;
+	struct attest_result	 res;
+	unsigned char		 report[ATTEST_SNP_REPORT_SIZE], rd[64];
+	const char		*detail;
+	char			*pem, *ask;
+	size_t			 i;
+
+	(void)state;
+	memset(rd, 7, sizeof(rd));
+	sign_report(report, rd, 0, VCEK);
+	pem = bundle(ASK, VCEK, ARK, -1);
+	memset(&in, 0, sizeof(in));
+	in.tee = ATTEST_TEE_SEV_SNP;
+	in.evidence = report;
+	in.evidence_len = sizeof(report);
+	in.vcek = (unsigned char *)pem;
+	in.vcek_len = strlen(pem);
+	in.root = (const unsigned char *)pki.pem[ARK];
+	in.root_len = strlen(pki.pem[ARK]);
+	attest_snp_signer_verify(&in, NULL, &res);
+	assert_int_equal(check(&res, ATTEST_CHECK_SIGNATURE, NULL), 1);
+	assert_int_equal(check(&res, ATTEST_CHECK_CHAIN, &detail), 1);
+	assert_non_null(strstr(detail, "SEV-VCEK -> SEV-Milan -> ARK-Milan"));
+
+	/* --chain given: it is the chain, not the rest of the file. */
+	ask = bundle(ASVK, -1);
+	in.chain = (unsigned char *)ask;
+	in.chain_len = strlen(ask);
+	attest_snp_signer_verify(&in, NULL, &res);
+	assert_int_equal(check(&res, ATTEST_CHECK_SIGNATURE, NULL), 1);
+	assert_int_equal(check(&res, ATTEST_CHECK_CHAIN, NULL), 0);
+	free(ask);
+	in.chain = NULL;
+	in.chain_len = 0;
+
+	/* One certificate: the signer given, as attest_verify takes it. */
+	in.vcek = (unsigned char *)pki.pem[ASK];
+	in.vcek_len = strlen(pki.pem[ASK]);
+	attest_snp_signer_verify(&in, NULL, &res);
+	assert_int_equal(check(&res, ATTEST_CHECK_SIGNATURE, &detail), 0);
+	assert_non_null(strstr(detail, "does not verify"));
+	for (i = 0; i < res.nchecks; i++)
+		assert_null(strstr(res.checks[i].detail, "certificates hold"));
+
+	/* A VLEK's report with a bundle of no VLEK: no signer to check. */
+	sign_report(report, rd, 1, VCEK);
+	in.vcek = (unsigned char *)pem;
+	in.vcek_len = strlen(pem);
+	assert_int_equal(attest_snp_signer_verify(&in, NULL, &res), -1);
+	assert_int_equal(check(&res, ATTEST_CHECK_SIGNING_KEY, &detail), 0);
+	assert_non_null(strstr(detail, "hold none: SEV-Milan, SEV-VCEK,"
+	    " ARK-Milan"));
+	assert_int_equal(check(&res, ATTEST_CHECK_SIGNATURE, &detail), 0);
+	assert_non_null(strstr(detail, "no VCEK given"));
+	free(pem);
+}
+
 int
 main(void)
 {
@@ -490,6 +579,7 @@ main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_split_real),
 		cmocka_unit_test(test_live_signer),
+		cmocka_unit_test(test_offline_bundle),
 	};
 
 	if (sodium_init() < 0)
