@@ -47,6 +47,8 @@ static const struct {
 };
 #define SNP_NGUIDS	(sizeof(snp_cert_guids) / sizeof(snp_cert_guids[0]))
 
+static int	snp_warned;	/* no certificates: logged as a warning */
+
 static uint32_t
 snp_le32(const unsigned char *p)
 {
@@ -298,9 +300,9 @@ snp_request(struct snp_guest_request_ioctl *io, void *req,
  * SNP_GET_EXT_REPORT, with a certificate buffer that grows when the
  * kernel says the host has more (EIO, VMM error INVALID_LEN, certs_len
  * set to what it needs), up to TEE_SNP_TABLE_MAX. Returns 0 with the
- * report in resp and the table in *certs (*certs_len bytes); 1 when the
- * certificates cannot be had, with why in note (the caller then asks for
- * the plain report); -1 with err when the device failed otherwise.
+ * report in resp and the table in *certs (*certs_len bytes), or 1 when
+ * the certificates cannot be had, with why in note: the caller then asks
+ * for the plain report.
  */
 static int
 snp_ext_report(struct tee *tee, int fd, struct snp_ext_report_req *ext,
@@ -325,8 +327,8 @@ snp_ext_report(struct tee *tee, int fd, struct snp_ext_report_req *ext,
 			return 0;
 		}
 		if (errno == EINVAL && len > SNP_CERTS_LEN) {
-			snprintf(note, notelen, "the host has %zu bytes of"
-			    " certificates, more than this kernel's sev-guest"
+			snprintf(note, notelen, "the host's certificates need"
+			    " %zu bytes, more than this kernel's sev-guest"
 			    " driver takes (EINVAL)", len);
 			return 1;
 		}
@@ -346,8 +348,8 @@ snp_ext_report(struct tee *tee, int fd, struct snp_ext_report_req *ext,
 			return 1;
 		}
 		if (need > TEE_SNP_TABLE_MAX) {
-			snprintf(note, notelen, "the host has %zu bytes of"
-			    " certificates, more than the %d this agent takes",
+			snprintf(note, notelen, "the host's certificates need"
+			    " %zu bytes, more than the %d this agent takes",
 			    need, TEE_SNP_TABLE_MAX);
 			return 1;
 		}
@@ -378,10 +380,14 @@ snp_evidence(struct tee *tee, const unsigned char *report_data,
 	ext_rc = snp_ext_report(tee, fd, &ext, &resp, &certs, &certs_len,
 	    note, sizeof(note));
 	if (ext_rc != 0) {
-		/* Without the certificates, and saying so. */
-		log_warnx("%s: no host certificates: %s; the report goes"
-		    " without them (a verifier needs the VCEK from AMD's KDS)",
-		    tee->path, note);
+		/* Without the certificates, and saying so: loud once. */
+		if (!__atomic_exchange_n(&snp_warned, 1, __ATOMIC_RELAXED))
+			log_warnx("%s: no host certificates: %s; reports go"
+			    " without them (a verifier needs the VCEK from"
+			    " AMD's KDS)", tee->path, note);
+		else
+			log_debug("%s: no host certificates: %s", tee->path,
+			    note);
 		snp_request(&io, &ext.data, &resp);
 		if (snp_ioctl(tee, fd, SNP_GET_REPORT, &io) == -1) {
 			snprintf(err, errlen, "%s: SNP_GET_REPORT: %s"
