@@ -245,6 +245,12 @@ build/fuzz/fuzz-attest-live: tests/fuzz/fuzz-attest-live.c \
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_ATTEST)
+# The host's certificate table; the fuzz file stands in for the device.
+build/fuzz/fuzz-snp-certs: tests/fuzz/fuzz-snp-certs.c agent/tee-snp.c \
+	shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT) -lcrypto
 build/fuzz/fuzz-sse: tests/fuzz/fuzz-sse.c agent/sse.c shared/xmalloc.c \
 	shared/log.c
 build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \
