@@ -125,6 +125,7 @@ void	 vault_fingerprint(const struct vault *, const char *secret,
 #define TEE_TDX_DEVICE		"/dev/tdx_guest"
 #define TEE_REPORT_MAX		65536	/* bytes of a report or quote */
 #define TEE_CERTS_MAX		65536	/* bytes of PEM certificates */
+#define TEE_SNP_TABLE_MAX	(1024 * 1024)	/* the host's certificate table */
 
 /* What the evidence is; the names are the "format" of attestation.get. */
 enum tee_format {
@@ -139,6 +140,7 @@ struct tee_evidence {
 	unsigned char		*report;
 	size_t			 report_len;
 	char			*certs;		/* PEM, leaf first, or NULL */
+	char			*certs_note;	/* SEV-SNP: why no certs, or NULL */
 };
 
 /* Where providers look; tests point them at fake trees. */
@@ -150,6 +152,8 @@ struct tee_config {
 	/* configfs-tsm's mkdir and rmdir; NULL: the system calls. */
 	int		(*mkdir)(const char *, mode_t);
 	int		(*rmdir)(const char *);
+	/* sev-guest's ioctl; NULL: the system call. */
+	int		(*ioctl)(int, unsigned long, void *);
 };
 
 struct tee;
@@ -199,7 +203,13 @@ extern const struct tee_ops	tee_sim_ops;
 extern const struct tee_ops	tee_tsm_ops;
 extern const struct tee_ops	tee_snp_ops;
 extern const struct tee_ops	tee_tdx_ops;
-/* SEV-SNP's certificate table (GUID, offset, length) as PEM, VCEK first. */
+/*
+ * SEV-SNP's certificate table (GUID, offset, length; an all-zero entry
+ * ends it) as PEM: VCEK, VLEK, ASK, ARK, those present; *pem is NULL when
+ * none is. -1 with err for a damaged table: an entry outside it, over the
+ * table or another entry, a GUID twice, no end, a certificate that does
+ * not parse.
+ */
 int	 tee_snp_certs_pem(const unsigned char *, size_t, char **, char *,
 	    size_t);
 /* The sim root's file in the data directory, for operators to pin. */

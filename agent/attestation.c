@@ -99,6 +99,8 @@ attestation_json(struct agent *agent, const unsigned char *nonce,
 	admin_json_add(r, "report", attestation_base64(ev.report,
 	    ev.report_len));
 	admin_json_add(r, "certificates", admin_json_string(ev.certs));
+	admin_json_add(r, "certificates_note", admin_json_string(
+	    ev.certs_note));
 	admin_json_add(r, "report_data", attestation_hex(rd, sizeof(rd)));
 	admin_json_add(r, "nonce", attestation_hex(nonce, nonce_len));
 	admin_json_add(r, "x25519", attestation_base64(b.x25519,

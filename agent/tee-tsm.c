@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "log.h"
 #include "xmalloc.h"
 
 #define TSM_SMALL	64	/* provider, generation */
@@ -126,9 +127,9 @@ tsm_fill(const char *entry, const unsigned char *report_data,
 {
 	unsigned char	*aux = NULL;
 	char		 provider[TSM_SMALL + 1], gen0[TSM_SMALL + 1];
-	char		 gen1[TSM_SMALL + 1];
-	size_t		 i, auxlen;
-	int		 rc = -1;
+	char		 gen1[TSM_SMALL + 1], note[ATTEST_DETAIL_MAX] = "";
+	size_t		 i, auxlen = 0;
+	int		 unread = 0, rc = -1;
 
 	if (tsm_write(entry, "inblob", report_data, ATTEST_REPORT_DATA_SIZE,
 	    err, errlen) != 0 ||
@@ -137,10 +138,15 @@ tsm_fill(const char *entry, const unsigned char *report_data,
 	    tsm_read(entry, "outblob", TEE_REPORT_MAX, 0, &ev->report,
 	    &ev->report_len, err, errlen) != 0 ||
 	    tsm_read_text(entry, "provider", provider, sizeof(provider), err,
-	    errlen) != 0 ||
-	    tsm_read(entry, "auxblob", TEE_CERTS_MAX, 1, &aux, &auxlen, err,
-	    errlen) != 0 ||
-	    tsm_read_text(entry, "generation", gen1, sizeof(gen1), err,
+	    errlen) != 0)
+		goto out;
+	/* Read whole, bounded; the report stands without it, saying so. */
+	if (tsm_read(entry, "auxblob", TEE_SNP_TABLE_MAX, 1, &aux, &auxlen,
+	    note, sizeof(note)) != 0)
+		unread = 1;
+	else if (auxlen == 0)
+		snprintf(note, sizeof(note), "the host has no certificates");
+	if (tsm_read_text(entry, "generation", gen1, sizeof(gen1), err,
 	    errlen) != 0)
 		goto out;
 	if (strcmp(gen0, gen1) != 0) {
@@ -158,9 +164,20 @@ tsm_fill(const char *entry, const unsigned char *report_data,
 	}
 	ev->format = tsm_formats[i].format;
 	/* SEV-SNP's auxblob is the host's certificate table. */
-	if (ev->format == TEE_FORMAT_SEV_SNP && auxlen > 0 &&
-	    tee_snp_certs_pem(aux, auxlen, &ev->certs, err, errlen) != 0)
-		goto out;
+	if (ev->format == TEE_FORMAT_SEV_SNP && auxlen > 0) {
+		if (tee_snp_certs_pem(aux, auxlen, &ev->certs, err,
+		    errlen) != 0)
+			goto out;
+		if (ev->certs == NULL)
+			snprintf(note, sizeof(note), "the host's certificate"
+			    " table holds no VCEK, VLEK, ASK or ARK");
+	}
+	if (ev->format == TEE_FORMAT_SEV_SNP && ev->certs == NULL) {
+		if (unread)
+			log_warnx("%s: no host certificates: %s; the report"
+			    " goes without them", entry, note);
+		ev->certs_note = xstrdup(note);
+	}
 	rc = 0;
 out:
 	free(aux);

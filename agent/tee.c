@@ -86,6 +86,7 @@ tee_try(const struct tee_ops *ops, const struct tee_config *cfg, char *err,
 		return NULL;
 	}
 	if (ops != &tee_none_ops) {
+		memset(&ev, 0, sizeof(ev));
 		if (ops->evidence(tee, zero, &ev, err, errlen) != 0) {
 			tee_free(tee);
 			return NULL;
@@ -180,6 +181,7 @@ tee_evidence_clear(struct tee_evidence *ev)
 		return;
 	free(ev->report);
 	free(ev->certs);
+	free(ev->certs_note);
 	memset(ev, 0, sizeof(*ev));
 }
 

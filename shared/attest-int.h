@@ -33,6 +33,10 @@ int	 attest_snp_cert_from_x509(X509 *, struct attest_snp_cert *, char *,
 void	 attest_snp_revocation_check(const struct attest_input *,
 	    STACK_OF(X509) *, time_t, struct attest_result *);
 
+/* attest-snp-signer.c: the index in certs of the signer SIGNING_KEY
+ * names, or -1 with err (none of that kind, or several). */
+int	 attest_snp_signer_pick(STACK_OF(X509) *, uint32_t, char *, size_t);
+
 /* attest-x509.c */
 STACK_OF(X509)	*attest_x509_load(const unsigned char *, size_t, char *,
 		    size_t);

@@ -1,9 +1,10 @@
 /*
  * Live evidence, as an agent returns it for a nonce: a JSON document with
  * the report or quote, certificates, the nonce and the agent's public
- * keys. Checked whole: the evidence itself (attest_verify), the binding of
- * nonce and keys to its report_data, the nonce, the seal key, and whether
- * the TEE is a simulated one.
+ * keys. Checked whole: the evidence itself (attest_verify, SEV-SNP's signer
+ * picked by the report's SIGNING_KEY), the binding of nonce and keys to
+ * its report_data, the nonce, the seal key, and whether the TEE is a
+ * simulated one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,10 +186,9 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 	in.evidence = d->report;
 	in.evidence_len = d->report_len;
 	if (d->certs != NULL && in.tee == ATTEST_TEE_SEV_SNP) {
+		/* The signer is picked among them by SIGNING_KEY. */
 		in.vcek = (const unsigned char *)d->certs;
 		in.vcek_len = strlen(d->certs);
-		in.chain = in.vcek;
-		in.chain_len = in.vcek_len;
 	}
 	in.root = lp->root;
 	in.root_len = lp->root_len;

@@ -263,6 +263,7 @@ struct snp_state {
 	int			 product;	/* -1: unknown */
 	char			 product_how[96];
 	STACK_OF(X509)		*chain;		/* verified, or NULL */
+	STACK_OF(X509)		*bundle;	/* given with the signer */
 };
 
 /*
@@ -313,6 +314,9 @@ snp_chain_check(const struct attest_input *in,
 	if (in->chain != NULL && (chain = attest_x509_load(in->chain,
 	    in->chain_len, err, sizeof(err))) == NULL) {
 		attest_result_add(res, ATTEST_CHECK_CHAIN, 0, "chain: %s", err);
+	} else if (chain == NULL && st->bundle != NULL &&
+	    (chain = X509_chain_up_ref(st->bundle)) == NULL) {
+		attest_result_add(res, ATTEST_CHECK_CHAIN, 0, "out of memory");
 	} else if (name == NULL && in->root == NULL) {
 		attest_result_add(res, ATTEST_CHECK_CHAIN, 0, "no product known"
 		    " (%s): no ARK to verify up to", st->product_how);
@@ -692,24 +696,34 @@ snp_field_checks(const struct attest_snp_report *r,
 }
 
 /*
- * The signer among the certificates given (a host's bundle may hold a
- * VCEK and a VLEK): the one whose kind the report's SIGNING_KEY names,
- * else the first, which the signing-key check then refuses.
+ * The signer among the certificates given: the only one when there is
+ * one, else the one of the kind the report's SIGNING_KEY names (a host's
+ * bundle holds VCEK, ASK and ARK, maybe a VLEK), the others then offered
+ * as the chain when none is given. NULL with err when none or several
+ * are of that kind.
  */
 static X509 *
-snp_pick_signer(STACK_OF(X509) *certs, uint32_t signing_key)
+snp_pick_signer(STACK_OF(X509) *certs, uint32_t signing_key,
+    struct snp_state *st, char *err, size_t errlen)
 {
-	const char	*want = signing_key == SNP_KEY_VLEK ? "SEV-VLEK" :
-			    "SEV-VCEK";
-	char		 cn[64];
-	int		 i;
+	X509	*x;
+	int	 at, i;
 
-	for (i = 0; i < sk_X509_num(certs); i++)
-		if (X509_NAME_get_text_by_NID(X509_get_subject_name(
-		    sk_X509_value(certs, i)), NID_commonName, cn,
-		    sizeof(cn)) > 0 && strcmp(cn, want) == 0)
-			return sk_X509_value(certs, i);
-	return sk_X509_value(certs, 0);
+	if (sk_X509_num(certs) == 1)
+		return sk_X509_value(certs, 0);
+	if ((at = attest_snp_signer_pick(certs, signing_key, err, errlen)) < 0)
+		return NULL;
+	if ((st->bundle = sk_X509_new_null()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		x = sk_X509_value(certs, i);
+		if (i != at && X509_up_ref(x) == 1 &&
+		    sk_X509_push(st->bundle, x) == 0)
+			X509_free(x);
+	}
+	return sk_X509_value(certs, at);
 }
 
 /* Every check of an SEV-SNP report; -1 when it does not parse. */
@@ -739,8 +753,12 @@ attest_snp_verify(const struct attest_input *in,
 		snprintf(err, sizeof(err), "no VCEK given");
 	else if ((certs = attest_x509_load(in->vcek, in->vcek_len, err,
 	    sizeof(err))) != NULL)
-		st.vcek = snp_pick_signer(certs, r.signing_key);
+		st.vcek = snp_pick_signer(certs, r.signing_key, &st, err,
+		    sizeof(err));
 	if (st.vcek == NULL) {
+		if (certs != NULL)
+			attest_result_add(res, ATTEST_CHECK_SIGNING_KEY, 0,
+			    "%s", err);
 		attest_result_add(res, ATTEST_CHECK_SIGNATURE, 0, "VCEK: %s",
 		    err);
 		attest_result_add(res, ATTEST_CHECK_CHAIN, 0, "VCEK: %s", err);
@@ -757,6 +775,7 @@ attest_snp_verify(const struct attest_input *in,
 		attest_snp_revocation_check(in, st.chain, policy->now, res);
 	}
 	sk_X509_pop_free(st.chain, X509_free);
+	sk_X509_pop_free(st.bundle, X509_free);
 	sk_X509_pop_free(certs, X509_free);
 	snprintf(what, sizeof(what), "policy 0x%llx",
 	    (unsigned long long)r.policy);

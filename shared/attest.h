@@ -370,6 +370,30 @@ void	attest_policy_tee_check(const struct attest_policy_file *file,
 #define ATTEST_SNP_KEY_NONE		7
 
 /*
+ * attest-snp-signer.c: split the certificates an SEV-SNP report came with
+ * (PEM, any order, or one DER) into its signer and the rest, its chain.
+ * The report's SIGNING_KEY (0 VCEK, 1 VLEK) says which kind signed it;
+ * the certificate of that kind is the one whose subject CN is SEV-VCEK
+ * or SEV-VLEK (SIM-VCEK: the simulated TEE). None of that kind, or two,
+ * fails, naming the certificates there are. The name only picks: the
+ * signature and chain checks decide trust.
+ */
+struct attest_snp_signer {
+	char			*signer;	/* PEM: the VCEK or VLEK */
+	size_t			 signer_len;
+	char			*chain;		/* PEM: the others; NULL: none */
+	size_t			 chain_len;
+	const char		*kind;		/* "VCEK", "VLEK" */
+};
+
+/* 0 with *out filled (clear it after), or -1 with err. */
+int	attest_snp_signer_split(const unsigned char *certs, size_t len,
+	    uint32_t signing_key, struct attest_snp_signer *out, char *err,
+	    size_t errlen);
+/* Free what out holds; NULL is a no-op. */
+void	attest_snp_signer_clear(struct attest_snp_signer *);
+
+/*
  * An SEV-SNP attestation report: fields by offset, little-endian. TCB
  * values are 8 bytes as reported, one security patch level a byte, in the
  * product's layout (Milan, Genoa: boot loader, TEE, 4 reserved, SNP,

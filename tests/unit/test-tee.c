@@ -517,6 +517,7 @@ test_tsm_protocol(void **state)
 	assert_memory_equal(ev.report, fake.outblob, sizeof(fake.outblob));
 	assert_non_null(ev.certs);
 	assert_string_equal(ev.certs, root);
+	assert_null(ev.certs_note);
 	assert_int_equal(fake.removed, 1);
 	tee_evidence_clear(&ev);
 	free(root);
@@ -528,6 +529,15 @@ test_tsm_protocol(void **state)
 	    sizeof(err)), 0);
 	assert_int_equal(ev.format, TEE_FORMAT_TDX);
 	assert_null(ev.certs);
+	assert_null(ev.certs_note);
+	tee_evidence_clear(&ev);
+
+	/* SEV-SNP without an auxblob: the evidence says there is none. */
+	fake.provider = "sev_guest\n";
+	assert_int_equal(tee_evidence(f->agent.tee, rd, &ev, err,
+	    sizeof(err)), 0);
+	assert_null(ev.certs);
+	assert_string_equal(ev.certs_note, "the host has no certificates");
 	tee_evidence_clear(&ev);
 
 	/* An unknown provider, and a damaged certificate table. */
@@ -541,7 +551,7 @@ test_tsm_protocol(void **state)
 	assert_int_equal(tee_evidence(f->agent.tee, rd, &ev, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "VCEK"));
-	assert_int_equal(fake.removed, 4);	/* removed every time */
+	assert_int_equal(fake.removed, 5);	/* removed every time */
 }
 
 /* auto: hardware that works, else none; never sim. */
