@@ -24,9 +24,8 @@ static const struct {
 	const char	*cn;
 	uint32_t	 kind;
 } signer_names[] = {
-	{ "SEV-VCEK",	SIGNER_VCEK },	/* AMD's KDS */
+	{ "SEV-VCEK",	SIGNER_VCEK },	/* AMD's KDS, and agent/tee-sim.c */
 	{ "SEV-VLEK",	SIGNER_VLEK },
-	{ "SIM-VCEK",	SIGNER_VCEK },	/* agent/tee-sim.c */
 };
 #define SIGNER_NNAMES	(sizeof(signer_names) / sizeof(signer_names[0]))
 

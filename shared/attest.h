@@ -4,8 +4,12 @@
  * roots at a given time, then apply a policy. Library code: nothing is
  * printed; each check says in its result what passed or what failed.
  *
- * Not checked offline: revocation (AMD and Intel CRLs) and Intel's TCB
- * status and QE identity collateral (PCS), which need the network.
+ * Nothing is fetched: revocation lists (AMD KDS, Intel PCK and root) and
+ * Intel's signed TCB info and QE identity are given as files, so it works
+ * offline and air-gapped; without them those checks are absent (the
+ * quoting enclave is then held to pinned values). A policy is a struct
+ * attest_policy, or a JSON file read by attest-policy.c
+ * (cube-attest-policy(5)).
  */
 #ifndef CUBE_ATTEST_H
 #define CUBE_ATTEST_H
@@ -374,7 +378,7 @@ void	attest_policy_tee_check(const struct attest_policy_file *file,
  * (PEM, any order, or one DER) into its signer and the rest, its chain.
  * The report's SIGNING_KEY (0 VCEK, 1 VLEK) says which kind signed it;
  * the certificate of that kind is the one whose subject CN is SEV-VCEK
- * or SEV-VLEK (SIM-VCEK: the simulated TEE). None of that kind, or two,
+ * or SEV-VLEK. None of that kind, or two,
  * fails, naming the certificates there are. The name only picks: the
  * signature and chain checks decide trust.
  */
