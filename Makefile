@@ -31,7 +31,7 @@ CPPFLAGS += -D_GNU_SOURCE -Ishared -Iagent -Itui \
 CFLAGS	+= -std=gnu11 $(OPT) $(WARN) -MMD -MP -pthread
 LDFLAGS	+= $(filter -fsanitize%,$(OPT)) -pthread
 
-LIBS_SHARED := -lcjson -lsodium -lssh -lcrypto
+LIBS_SHARED := -lcjson -lsodium -lssh -lssl -lcrypto
 LIBS_AGENT  := -levent_openssl -levent_pthreads -levent -lssl -lcrypto \
 	       -lcurl -lsqlite3 -lpcre2-8 -lutf8proc $(LIBS_SHARED)
 LIBS_TUI    := -lncursesw -ltinfo -lcurl $(LIBS_SHARED)
@@ -74,7 +74,7 @@ AGENT_MAIN := agent/main.c
 # output formatting, column tables and argument parsing).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
-	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-verify.c tui/cmd-attest.c tui/verify-policy.c tui/document.c \
+	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-verify.c tui/cmd-attest.c tui/attest-url.c tui/verify-policy.c tui/document.c \
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 TUI_SRCS := tui/checklist.c tui/draw.c tui/filter.c tui/form.c tui/host.c \

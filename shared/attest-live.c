@@ -135,6 +135,33 @@ live_parse(const cJSON *doc, struct live_doc *d, struct attest_live_info *info,
 	return 0;
 }
 
+
+/*
+ * The key of the TLS connection that brought the evidence against the one
+ * the evidence names: another one is a TLS terminator, or a man in the
+ * middle, between the client and the TEE.
+ */
+static void
+live_tls_key_check(const unsigned char *used, const unsigned char *named,
+    struct attest_result *res)
+{
+	static const unsigned char	zero[32];
+	char				hu[65], hn[65];
+
+	attest_hex(used, 32, hu, sizeof(hu));
+	if (sodium_memcmp(used, named, 32) == 0)
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 1, "the connection's"
+		    " certificate key %s is the one bound", hu);
+	else if (sodium_memcmp(named, zero, 32) == 0)
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "the connection's"
+		    " certificate key is %s, but the agent binds no TLS key: TLS"
+		    " ends outside it", hu);
+	else
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "the connection's"
+		    " certificate key is %s, the evidence binds %s: another"
+		    " party ends the TLS connection", hu, attest_hex(named, 32,
+		    hn, sizeof(hn)));
+}
 /* The last certificate of a PEM bundle: a simulated chain's root. */
 static const char *
 live_last_pem(const char *pem)
@@ -154,7 +181,7 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 	struct live_doc		*d;
 	struct attest_input	 in;
 	struct attest_policy	 p;
-	unsigned char		 rd[ATTEST_REPORT_DATA_SIZE];
+	unsigned char		 rd[ATTEST_REPORT_DATA_SIZE], named[32];
 	char			 err[ATTEST_DETAIL_MAX];
 	const char		*root;
 	int			 same, rc = -1;
@@ -170,7 +197,14 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 		attest_result_add(res, ATTEST_CHECK_PARSE, 0, "%s", err);
 		goto out;
 	}
-	/* The binding of the nonce we sent, not the one that came back. */
+	/*
+	 * The binding of the nonce we sent, not the one that came back, and
+	 * of the TLS key the connection used, not the one the evidence names.
+	 */
+	memcpy(named, d->b.tls_spki_sha256, sizeof(named));
+	if (lp->tls_spki_sha256 != NULL)
+		memcpy(d->b.tls_spki_sha256, lp->tls_spki_sha256,
+		    sizeof(d->b.tls_spki_sha256));
 	d->b.nonce = lp->nonce != NULL ? lp->nonce : d->nonce;
 	d->b.nonce_len = lp->nonce != NULL ? lp->nonce_len : d->nonce_len;
 	if (attest_binding_digest(&d->b, rd, err, sizeof(err)) != 0) {
@@ -221,6 +255,8 @@ attest_live_verify(const cJSON *doc, const struct attest_live_policy *lp,
 		    " X25519 key in the evidence is %sthe agent's seal key",
 		    same ? "" : "not ");
 	}
+	if (lp->tls_spki_sha256 != NULL)
+		live_tls_key_check(lp->tls_spki_sha256, named, res);
 	if (info->simulated)
 		attest_result_add(res, ATTEST_CHECK_SIMULATED,
 		    lp->allow_simulated, "%s", lp->allow_simulated ?

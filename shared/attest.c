@@ -52,6 +52,7 @@ static const char *const attest_check_names[ATTEST_CHECK_MAX] = {
 	[ATTEST_CHECK_NONCE] =		"nonce",
 	[ATTEST_CHECK_SEAL_KEY] =	"seal-key",
 	[ATTEST_CHECK_SIMULATED] =	"simulated",
+	[ATTEST_CHECK_TLS_KEY] =	"tls-key",
 	[ATTEST_CHECK_TEE] =		"tee",
 };
 

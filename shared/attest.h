@@ -79,6 +79,7 @@ enum attest_check_id {
 	ATTEST_CHECK_NONCE,		/* live: the nonce that was sent */
 	ATTEST_CHECK_SEAL_KEY,		/* live: X25519 is the seal key */
 	ATTEST_CHECK_SIMULATED,		/* live: a simulated TEE, allowed? */
+	ATTEST_CHECK_TLS_KEY,		/* live: the connection's key, bound */
 	ATTEST_CHECK_TEE,		/* the TEE a policy file names */
 	ATTEST_CHECK_MAX
 };
@@ -296,6 +297,13 @@ struct attest_live_policy {
 	size_t			 root_len;
 	/* Its crls, tcb_info, qe_identity and collateral_chain, or NULL. */
 	const struct attest_input *collateral;
+	/*
+	 * SHA-256 of the SubjectPublicKeyInfo of the certificate the TLS
+	 * connection that brought the evidence used, or NULL: then the
+	 * binding is recomputed with it (not with the key the evidence
+	 * names), and the tls-key check says whether they are the same.
+	 */
+	const unsigned char	*tls_spki_sha256;
 };
 
 /* What the evidence says besides the checks; strings borrow from doc. */

@@ -1,6 +1,8 @@
 /*
  * cubectl attest: the agent's evidence, live, for a fresh nonce, over the
- * admin channel (so -H works too). With --verify it is checked whole by
+ * admin channel (so -H works too), or with --url over a TLS connection to
+ * the inference port, bound to that connection's key (attest-url.c).
+ * With --verify (implied by --url) it is checked whole by
  * shared/attest (signature, chain, the policy of --policy and the flags),
  * its report_data against the binding of our nonce and the keys it names,
  * and its X25519 key against the seal key of status: the key provider
@@ -72,7 +74,7 @@ attest_simulated_note(const struct cubectl *c, int simulated)
 static int
 attest_check(struct cubectl *c, const struct args *a,
     const struct verify_policy *vp, cJSON *ev, const unsigned char *nonce,
-    size_t nonce_len)
+    size_t nonce_len, const unsigned char *tls_spki)
 {
 	struct attest_live_policy	 lp;
 	struct attest_live_info		 info;
@@ -102,18 +104,23 @@ attest_check(struct cubectl *c, const struct args *a,
 	}
 	lp.nonce = nonce;
 	lp.nonce_len = nonce_len;
-	if ((rc = cmd_status_seal_key(c)) != EXIT_OK) {
-		free(root);
-		return rc;
+	lp.tls_spki_sha256 = tls_spki;
+	/* Over --url there is no admin channel: the seal key is only bound. */
+	if (tls_spki == NULL) {
+		if ((rc = cmd_status_seal_key(c)) != EXIT_OK) {
+			free(root);
+			return rc;
+		}
+		if (sodium_base642bin(seal, sizeof(seal), c->seal_key,
+		    strlen(c->seal_key), NULL, &len, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    len != sizeof(seal)) {
+			output_error("the agent's seal_public_key is not a key");
+			free(root);
+			return EXIT_FAILED;
+		}
+		lp.seal_key = seal;
 	}
-	if (sodium_base642bin(seal, sizeof(seal), c->seal_key,
-	    strlen(c->seal_key), NULL, &len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || len != sizeof(seal)) {
-		output_error("the agent's seal_public_key is not a key");
-		free(root);
-		return EXIT_FAILED;
-	}
-	lp.seal_key = seal;
 
 	attest_live_verify(ev, &lp, &info, &res);
 	attest_policy_tee_check(&vp->file, &res);
@@ -133,12 +140,16 @@ cmd_attest(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 	struct verify_policy	 vp;
 	unsigned char		 nonce[ATTEST_NONCE_MAX];
 	char			 hex[2 * ATTEST_NONCE_MAX + 1], err[1024];
+	const struct args_value	*url;
 	const cJSON		*sim;
 	cJSON			*params, *ev;
+	unsigned char		 spki[32];
 	size_t			 len, i;
-	int			 rc;
+	int			 rc, verify;
 
-	if (!args_has(a, "--verify"))
+	url = args_get(a, "--url");
+	verify = url != NULL || args_has(a, "--verify");
+	if (!verify)
 		for (i = 0; i < sizeof(attest_verify_only) /
 		    sizeof(attest_verify_only[0]); i++)
 			if (args_has(a, attest_verify_only[i])) {
@@ -151,8 +162,7 @@ cmd_attest(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 		return cmd_usage_error(ce, err);
 	/* The policy before the agent: a bad one asks nothing. */
 	verify_policy_init(&vp);
-	if (args_has(a, "--verify") && cmd_verify_policy(a, 0, &vp, err,
-	    sizeof(err)) == -1) {
+	if (verify && cmd_verify_policy(a, 0, &vp, err, sizeof(err)) == -1) {
 		verify_policy_free(&vp);
 		return cmd_usage_error(ce, err);
 	}
@@ -162,17 +172,29 @@ cmd_attest(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 		len = ATTEST_NONCE_DEFAULT;
 		randombytes_buf(nonce, len);
 	}
-	params = cJSON_CreateObject();
-	if (params == NULL || cJSON_AddStringToObject(params, "nonce",
-	    attest_hex(nonce, len, hex, sizeof(hex))) == NULL)
-		fatalx("%s: out of memory", __func__);
-	if ((rc = client_call(c, "attestation.get", params, &ev)) !=
-	    EXIT_OK) {
-		verify_policy_free(&vp);
-		return rc;
+	if (url != NULL) {
+		if ((rc = attest_url_fetch(url->string, nonce, len, &ev, spki,
+		    err, sizeof(err))) != EXIT_OK) {
+			verify_policy_free(&vp);
+			if (rc == EXIT_USAGE)
+				return cmd_usage_error(ce, err);
+			output_error("%s", err);
+			return rc;
+		}
+	} else {
+		params = cJSON_CreateObject();
+		if (params == NULL || cJSON_AddStringToObject(params, "nonce",
+		    attest_hex(nonce, len, hex, sizeof(hex))) == NULL)
+			fatalx("%s: out of memory", __func__);
+		if ((rc = client_call(c, "attestation.get", params, &ev)) !=
+		    EXIT_OK) {
+			verify_policy_free(&vp);
+			return rc;
+		}
 	}
-	if (args_has(a, "--verify"))
-		rc = attest_check(c, a, &vp, ev, nonce, len);
+	if (verify)
+		rc = attest_check(c, a, &vp, ev, nonce, len, url != NULL ?
+		    spki : NULL);
 	else {
 		if (c->output == CUBECTL_JSON)
 			output_json(ev);

@@ -406,6 +406,10 @@ static const struct args_flag cmd_attest_flags[] = {
 	  .help = "the nonce, 8 to 64 bytes of hex (default: 32 random bytes)" },
 	{ .name = "--verify", .type = ARGS_SWITCH,
 	  .help = "check signature, chain, policy, nonce binding and seal key" },
+	{ .name = "--url", .type = ARGS_STRING, .metavar = "https://HOST:PORT",
+	  .max = 300,
+	  .help = "fetch over TLS from the inference port and check that the"
+	      " connection's key is the bound one (implies --verify)" },
 	{ .name = "--policy", .type = ARGS_STRING, .metavar = "FILE",
 	  .help = "what the evidence must show, cube-attest-policy(5); the"
 	      " flags below override it" },

@@ -305,6 +305,15 @@ int	 verify_policy_crl(struct verify_policy *, const char *, char *,
 void	 verify_policy_input(const struct verify_policy *,
 	    struct attest_input *);
 
+/*
+ * attest-url.c: the evidence for nonce from GET /attestation over one TLS
+ * connection to url (https://HOST:PORT), and the SHA-256 of the SPKI of
+ * the certificate that connection used. An exit status; *doc (caller
+ * deletes) on EXIT_OK, else err.
+ */
+int	 attest_url_fetch(const char *, const unsigned char *, size_t,
+	    struct cJSON **, unsigned char[32], char *, size_t);
+
 /* cmd-verify.c */
 extern const struct output_field	 cmd_verify_fields[];
 int	 cmd_verify(struct cubectl *, const struct cmd_entry *,

@@ -214,6 +214,38 @@ check_eq "24 requests at once: all 200" 24 "$(cat "$T_DIR"/code.* | grep -c '^20
 check_eq "... each for its own nonce" "$(printf '%016x' 7)" \
     "$(json nonce <"$T_DIR/par.7")"
 
+# --- attest --url: the evidence bound to the TLS connection ------------------
+
+run attest --url "http://${AGENT_URL#http://}" --allow-simulated
+check_eq "attest --url http:// is a usage error" 2 "$RC"
+check_contains "... saying TLS is needed" "must come over TLS" "$ERR"
+run attest --url "https://127.0.0.1:1"
+check_eq "attest --url to nothing: cannot reach (5)" 5 "$RC"
+
+# A man in the middle ending TLS with its own key before this plain agent.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj /CN=mitm -days 1 -keyout "$T_DIR/mitm.key" -out "$T_DIR/mitm.pem" \
+    2>/dev/null
+python3 "$CUBE_ROOT/tests/tools/tls-mitm.py" "$T_DIR/mitm.pem" \
+    "$T_DIR/mitm.key" "${AGENT_URL##*:}" "$T_DIR/mitm.port" &
+MITM_PID=$!
+t_wait_file "$T_DIR/mitm.port" 10
+MITM_SPKI=$(openssl x509 -in "$T_DIR/mitm.pem" -pubkey -noout |
+    openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)
+run attest --url "https://127.0.0.1:$(cat "$T_DIR/mitm.port")" \
+    --allow-simulated --root "$AGENT_DATA/sim-ark.pem"
+check_eq "attest --url through a TLS terminator fails" 1 "$RC"
+check_contains "... on tls-key" "tls-key " "$(row tls-key)"
+check_contains "... naming the terminator's key" "$MITM_SPKI" "$(row tls-key)"
+check_contains "... which the agent does not bind" "binds no TLS key" \
+    "$(row tls-key)"
+check_contains "... and the binding with it fails" "FAILED" \
+    "$(row report-data)"
+check_contains "... named in the verdict" "tls-key" "$ERR"
+check_contains "... the signature itself holds" "ok" "$(row signature)"
+kill "$MITM_PID" 2>/dev/null
+wait "$MITM_PID" 2>/dev/null
+
 stop_agent
 check_eq "the agent stops cleanly" 0 "$?"
 check_not_contains "no sanitizer report" "ERROR: " "$(cat "$AGENT_LOG")"
