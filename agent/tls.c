@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -33,6 +34,7 @@
 #define TLS_FILE_MAX		(1024 * 1024)	/* a PEM certificate or key */
 #define TLS_GENERATED_DAYS	365		/* a generated certificate */
 #define TLS_RETIRE_S		60		/* a replaced context is kept */
+#define TLS_SECURE_HEAP		65536		/* OpenSSL's, for private keys */
 
 /* TLS 1.2 suites: forward secret (ECDHE) and AEAD only; 1.3's are all so. */
 #define TLS_CIPHERS_12							\
@@ -500,6 +502,13 @@ tls_start(struct agent_config *cfg, int hardware_tee, char *err,
 		    " --tls-cert/--tls-key, or use --tls auto");
 		return -1;
 	}
+	/*
+	 * Private key numbers in OpenSSL's secure heap: locked, not dumped,
+	 * wiped when freed. Without it (no mmap) they are on its heap.
+	 */
+	if (!CRYPTO_secure_malloc_initialized() &&
+	    CRYPTO_secure_malloc_init(TLS_SECURE_HEAP, 32) == 0)
+		log_debug("TLS: no OpenSSL secure heap; keys on the heap");
 	if (files) {
 		if (tls_load_files(cfg->tls_cert, cfg->tls_key, &cert, &chain,
 		    &key, err, errlen) == -1)

@@ -146,6 +146,8 @@ check_eq "attest: tls_pubkey_sha256 is the served certificate's SPKI SHA-256" \
 check_eq "... tls_spki is that SPKI (DER, base64)" "$SERVED" \
     "$(printf '%s' "$OUT" | json tls_spki | base64 -d | sha256sum | cut -d' ' -f1)"
 check_eq "... prompts_encrypted" true "$(printf '%s' "$OUT" | json prompts_encrypted)"
+check_contains "cubectl status says prompts are encrypted" "prompts encrypted  yes" \
+    "$(ctl status)"
 check_eq "status: tls.on" true "$(ctl -o json status | json tls.on)"
 check_eq "status: tls.mode" generated "$(ctl -o json status | json tls.mode)"
 check_eq "status: tls.spki_sha256" "$SERVED" "$(ctl -o json status | json tls.spki_sha256)"
@@ -246,6 +248,7 @@ check_eq "... status prompts_encrypted false" false "$(ctl -o json status | json
 check_eq "... /attestation prompts_encrypted false" false \
     "$(ctl -o json attest | json prompts_encrypted)"
 check_eq "... no TLS key bound" "" "$(ctl -o json attest | json tls_pubkey_sha256)"
+check_contains "... cubectl status says so" "prompts encrypted  no" "$(ctl status)"
 check_contains "... said at start" "prompts arrive unencrypted" "$(cat "$AGENT_LOG")"
 stop_agent
 rm -rf "$AGENT_DATA"
