@@ -529,8 +529,10 @@ tls_start(struct agent_config *cfg, int hardware_tee, char *err,
 	if (tc == NULL)
 		return -1;
 	tls_publish(tc);
-	log_info("TLS on the inference port (%s certificate; SPKI sha256 %s)",
-	    mode, attest_hex(tls_id.spki_sha256, 32, hex, sizeof(hex)));
+	log_info("TLS on the inference port (%s; SPKI sha256 %s)",
+	    strcmp(mode, "files") == 0 ? "certificate from files" :
+	    "key generated in memory, self-signed certificate",
+	    attest_hex(tls_id.spki_sha256, 32, hex, sizeof(hex)));
 	return 0;
 }
 

@@ -39,7 +39,7 @@ start_agent -c "$T_DIR/agent.conf" --tee sim --tls generate --workers 2 \
     --metrics-listen "127.0.0.1:$METRICS_PORT"
 HP=$(hostport)
 AGENT_URL="https://$HP"
-check_contains "the agent says TLS is on" "TLS on the inference port (generated" \
+check_contains "the agent says TLS is on" "TLS on the inference port (key generated in memory" \
     "$(cat "$AGENT_LOG")"
 
 # --- protocol versions, suites, ALPN ----------------------------------------
