@@ -444,7 +444,9 @@ int	 registry_token_allows(const struct reg_token *,
  * body-timeout-ms) that no trickle of bytes extends, on top of the idle
  * client-timeout-ms. Connections are capped in total and per client
  * address (IPv6 by /64) across every server of the process; over a cap a
- * connection gets a short 503 and is closed.
+ * connection gets a short 503 and is closed. With TLS (tls.c) the caps
+ * come before the handshake (over one, a bare close), and the handshake
+ * must be done within the head deadline.
  */
 #define HTTP_MAX_HEADERS	64
 
