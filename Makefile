@@ -64,7 +64,7 @@ AGENT_ADMIN_SRCS := agent/dir.c agent/vault.c agent/token.c agent/credential.c a
 	agent/tee.c agent/tee-sim.c agent/tee-tsm.c agent/tee-snp.c agent/tee-tdx.c \
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/scrub.c agent/trace.c agent/meter.c agent/limit.c agent/metrics.c agent/api-error.c agent/http.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c \
+AGENT_PATH_SRCS := agent/config.c agent/scrub.c agent/trace.c agent/meter.c agent/limit.c agent/metrics.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c \
 	agent/request.c \
 	agent/attestation-queue.c agent/attestation-http.c \
 	agent/upstream-header.c agent/backend-error.c
@@ -278,7 +278,8 @@ build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
 	agent/jscan.c shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
-	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -levent
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
+	    -levent_openssl -levent -lssl -lcrypto
 # The request path's targets include agent.h: its feature macros and the
 # headers it pulls in.
 FUZZ_AGENT = $(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \

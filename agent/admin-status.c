@@ -9,6 +9,31 @@
 #include "agent.h"
 #include "rpc.h"
 
+/* Whether prompts arrive encrypted, and to which key. */
+static cJSON *
+admin_status_tls(void)
+{
+	struct tls_info	 ti;
+	struct tm	 tm;
+	char		 hex[65], when[32];
+	cJSON		*t = admin_json_object();
+
+	tls_info(&ti);
+	admin_json_add(t, "on", admin_json_bool(ti.on));
+	admin_json_add(t, "mode", admin_json_string(ti.mode));
+	admin_json_add(t, "prompts_encrypted", admin_json_bool(ti.on));
+	admin_json_add(t, "spki_sha256", ti.on ? admin_json_string(
+	    attest_hex(ti.spki_sha256, 32, hex, sizeof(hex))) :
+	    cJSON_CreateNull());
+	if (ti.on && ti.not_after != 0 && gmtime_r(&ti.not_after, &tm) != NULL &&
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) != 0)
+		admin_json_add(t, "not_after", admin_json_string(when));
+	else
+		admin_json_add(t, "not_after", cJSON_CreateNull());
+	tls_info_clear(&ti);
+	return t;
+}
+
 int
 admin_status(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
@@ -43,6 +68,7 @@ admin_status(struct agent *agent, const cJSON *params,
 	admin_json_add(r, "data_dir", admin_json_string(agent->cfg.data_dir));
 	admin_json_add(r, "seal_public_key", admin_json_string(pk));
 	admin_json_add(r, "domains", admin_json_number((double)ndomains));
+	admin_json_add(r, "tls", admin_status_tls());
 	reply->result = r;
 	return 0;
 }

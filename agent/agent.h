@@ -31,6 +31,7 @@ struct agent_config {
 	char	*data_dir;
 	char	*admin_socket;
 	char	*tee;			/* auto|none|sim|... */
+	char	*tls;		/* auto|generate|off */
 	char	*tls_cert;
 	char	*tls_key;
 	char	*metrics_listen;
@@ -443,7 +444,9 @@ int	 registry_token_allows(const struct reg_token *,
  * body-timeout-ms) that no trickle of bytes extends, on top of the idle
  * client-timeout-ms. Connections are capped in total and per client
  * address (IPv6 by /64) across every server of the process; over a cap a
- * connection gets a short 503 and is closed.
+ * connection gets a short 503 and is closed. With TLS (tls.c) the caps
+ * come before the handshake (over one, a bare close), and the handshake
+ * must be done within the head deadline.
  */
 #define HTTP_MAX_HEADERS	64
 
@@ -505,6 +508,36 @@ void		 http_server_drain(struct http_server *);
 size_t		 http_server_busy(const struct http_server *);
 void		 http_server_free(struct http_server *);
 
+/*
+ * tls.c: TLS for the inference port, shared by every worker loop. The
+ * key is from --tls-cert/--tls-key files or made at start in memory
+ * (--tls generate, or --tls auto inside a hardware TEE); it never touches
+ * disk here. tls_start(), tls_reload() and tls_rotate() run on the main
+ * thread; tls_ssl_new() from any worker, tls_info() from any thread.
+ */
+#define TLS_TICKET_ROTATE_S	3600	/* session ticket key lifetime */
+struct tls_info {
+	int		 on;
+	const char	*mode;		/* "off", "files", "generated" */
+	unsigned char	 spki_sha256[32];
+	unsigned char	*spki;		/* DER SubjectPublicKeyInfo */
+	size_t		 spki_len;
+	time_t		 not_after;	/* the certificate's expiry */
+};
+/* Decide and set up TLS from cfg; 0 (maybe off), or -1 with err. */
+int		 tls_start(struct agent_config *, int hardware_tee, char *err,
+		    size_t errlen);
+/* Files again (SIGHUP): 0, or -1 with err and the old certificate kept. */
+int		 tls_reload(char *err, size_t errlen);
+void		 tls_rotate(void);
+void		 tls_stop(void);
+int		 tls_enabled(void);
+/* A new server-side SSL for a connection, or NULL without TLS. */
+struct ssl_st	*tls_ssl_new(void);
+/* A copy of what is served; free its spki with tls_info_clear(). */
+void		 tls_info(struct tls_info *);
+void		 tls_info_clear(struct tls_info *);
+
 /* Counts since start, of every server in the process. */
 struct http_stats {
 	uint64_t	 over_cap;	/* refused: over max-connections */
@@ -512,6 +545,7 @@ struct http_stats {
 	uint64_t	 head_timeouts;	/* heads late: head-timeout-ms */
 	uint64_t	 body_timeouts;	/* bodies late: body-timeout-ms */
 	uint64_t	 accept_errors;	/* accept(2) failed: EMFILE... */
+	uint64_t	 tls_handshakes_failed;	/* broken, refused or late */
 };
 void		 http_stats_get(struct http_stats *);
 /* Connections open now, of every server in the process. */

@@ -68,6 +68,7 @@ attestation_json(struct agent *agent, const unsigned char *nonce,
 {
 	struct attest_binding	 b;
 	struct tee_evidence	 ev;
+	struct tls_info		 ti;
 	unsigned char		 rd[ATTEST_REPORT_DATA_SIZE];
 	cJSON			*r;
 
@@ -79,16 +80,25 @@ attestation_json(struct agent *agent, const unsigned char *nonce,
 	    sizeof(b.x25519));
 	memcpy(b.ed25519, vault_identity_public_key(agent->vault),
 	    sizeof(b.ed25519));
-	/* No TLS yet (--tls-cert is refused): its key hash is all zeros. */
-	if (attest_binding_digest(&b, rd, err, errlen) != 0)
+	/* The TLS key served now; all zeros on plain HTTP. */
+	tls_info(&ti);
+	if (ti.on)
+		memcpy(b.tls_spki_sha256, ti.spki_sha256,
+		    sizeof(b.tls_spki_sha256));
+	if (attest_binding_digest(&b, rd, err, errlen) != 0) {
+		tls_info_clear(&ti);
 		return NULL;
+	}
 	*unavailable = strcmp(tee_name(agent->tee), "none") == 0;
 	if (agent->tee == NULL) {
 		snprintf(err, errlen, "no TEE provider");
+		tls_info_clear(&ti);
 		return NULL;
 	}
-	if (tee_evidence(agent->tee, rd, &ev, err, errlen) != 0)
+	if (tee_evidence(agent->tee, rd, &ev, err, errlen) != 0) {
+		tls_info_clear(&ti);
 		return NULL;
+	}
 
 	r = admin_json_object();
 	admin_json_add(r, "tee", admin_json_string(tee_name(agent->tee)));
@@ -107,7 +117,14 @@ attestation_json(struct agent *agent, const unsigned char *nonce,
 	    sizeof(b.x25519)));
 	admin_json_add(r, "ed25519", attestation_base64(b.ed25519,
 	    sizeof(b.ed25519)));
-	admin_json_add(r, "tls_pubkey_sha256", cJSON_CreateNull());
+	admin_json_add(r, "tls_pubkey_sha256", ti.on ?
+	    attestation_hex(ti.spki_sha256, sizeof(ti.spki_sha256)) :
+	    cJSON_CreateNull());
+	admin_json_add(r, "tls_spki", ti.on ? attestation_base64(ti.spki,
+	    ti.spki_len) : cJSON_CreateNull());
+	/* Can a prompt reach this agent without TLS? Only when it is off. */
+	admin_json_add(r, "prompts_encrypted", admin_json_bool(ti.on));
+	tls_info_clear(&ti);
 	tee_evidence_clear(&ev);
 	return r;
 }

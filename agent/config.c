@@ -32,6 +32,7 @@ static const struct config_key {
 	{ "admin-socket", CONFIG_STRING,
 	    offsetof(struct agent_config, admin_socket), 0, 0 },
 	{ "tee", CONFIG_STRING, offsetof(struct agent_config, tee), 0, 0 },
+	{ "tls", CONFIG_STRING, offsetof(struct agent_config, tls), 0, 0 },
 	{ "tls-cert", CONFIG_STRING, offsetof(struct agent_config, tls_cert),
 	    0, 0 },
 	{ "tls-key", CONFIG_STRING, offsetof(struct agent_config, tls_key),
@@ -96,6 +97,7 @@ config_defaults(struct agent_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->listen = xstrdup("127.0.0.1:8080");
 	cfg->tee = xstrdup("auto");
+	cfg->tls = xstrdup("auto");
 	cfg->workers = 1;
 	cfg->max_body = 16 * 1024 * 1024;
 	cfg->max_headers = 32 * 1024;

@@ -29,8 +29,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "agent.h"
 #include "log.h"
@@ -71,6 +75,8 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn)	 entry;
 	struct http_server	*server;
 	struct bufferevent	*bev;
+	SSL			*ssl;		/* TLS: the bev's, else NULL */
+	int			 handshaken;	/* TLS: the handshake is done */
 	struct event		*deadline;	/* head, body or closing */
 	struct http_peer	*peer;
 	enum http_state		 state;
@@ -121,6 +127,7 @@ static struct {
 	atomic_uint_least64_t	 head_timeouts;
 	atomic_uint_least64_t	 body_timeouts;
 	atomic_uint_least64_t	 accept_errors;
+	atomic_uint_least64_t	 tls_failed;
 } http_counters;
 static struct http_ratelog	 http_log_cap, http_log_accept;
 
@@ -314,6 +321,7 @@ http_stats_get(struct http_stats *st)
 	st->head_timeouts = atomic_load(&http_counters.head_timeouts);
 	st->body_timeouts = atomic_load(&http_counters.body_timeouts);
 	st->accept_errors = atomic_load(&http_counters.accept_errors);
+	st->tls_handshakes_failed = atomic_load(&http_counters.tls_failed);
 }
 
 size_t
@@ -334,6 +342,15 @@ http_conn_free(struct http_conn *c)
 		srv->busy--;
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	event_free(c->deadline);
+	/*
+	 * Say close_notify, best effort, so that a reply the close ends
+	 * (HTTP/1.0) cannot be cut short by an attacker unnoticed.
+	 */
+	if (c->ssl != NULL && c->handshaken &&
+	    !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) {
+		SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
 	bufferevent_free(c->bev);
 	http_caps_leave(c->peer);
 	/* The request's head held its token, the body its prompt. */
@@ -394,6 +411,14 @@ http_conn_expire(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (c->state) {
 	case HTTP_READ_HEAD:
+		/* A TLS handshake that never finishes is a slowloris too. */
+		if (c->ssl != NULL && !c->handshaken) {
+			atomic_fetch_add(&http_counters.tls_failed, 1);
+			log_debug("http: TLS handshake not done in time;"
+			    " closed");
+			http_conn_free(c);
+			break;
+		}
 		atomic_fetch_add(&http_counters.head_timeouts, 1);
 		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
 			log_debug("http: no request in time; closed");
@@ -429,6 +454,7 @@ http_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct http_conn	*c;
 	struct http_peer	*peer = NULL;
 	const char		*why;
+	SSL			*ssl = NULL;
 	int			 one = 1;
 
 	(void)l;
@@ -436,16 +462,35 @@ http_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	/* The caps come before any TLS work. */
 	if (http_caps_enter(srv->cfg, sa, salen, &peer, &why) == -1) {
 		http_log_rated(&http_log_cap, why);
-		http_refuse(fd);
+		if (tls_enabled())
+			close(fd);	/* a plain 503 means nothing to it */
+		else
+			http_refuse(fd);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->server = srv;
 	c->peer = peer;
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (tls_enabled()) {
+		/* The bev owns ssl and fd once made; if not, we free them. */
+		if ((ssl = tls_ssl_new()) != NULL)
+			c->bev = bufferevent_openssl_socket_new(srv->base, fd,
+			    ssl, BUFFEREVENT_SSL_ACCEPTING,
+			    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL) {
+			ERR_clear_error();
+			if (ssl != NULL)
+				SSL_free(ssl);
+			ssl = NULL;
+		}
+		c->ssl = ssl;
+	} else
+		c->bev = bufferevent_socket_new(srv->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	c->deadline = evtimer_new(srv->base, http_conn_expire, c);
 	if (c->bev == NULL || c->deadline == NULL) {
 		log_warnx("%s: out of memory for a connection", __func__);
@@ -1088,8 +1133,33 @@ static void
 http_conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct http_conn	*c = arg;
+	unsigned long		 e;
+	char			 ebuf[160];
 
 	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {	/* the TLS handshake is done */
+		c->handshaken = 1;
+		return;
+	}
+	if (c->ssl != NULL && !c->handshaken) {
+		/* Counted, never traced, never fatal: scanners do this. */
+		atomic_fetch_add(&http_counters.tls_failed, 1);
+		ebuf[0] = '\0';
+		/* libevent queues SSL_get_error() codes too: keep a reason. */
+		while ((e = bufferevent_get_openssl_error(bev)) != 0)
+			if (ERR_GET_REASON(e) > 0xff || ebuf[0] == '\0')
+				ERR_error_string_n(e, ebuf, sizeof(ebuf));
+		ERR_clear_error();
+		log_debug("http: TLS handshake failed%s%s", ebuf[0] ? ": " :
+		    "", ebuf);
+		http_conn_free(c);
+		return;
+	}
+	if (c->ssl != NULL) {
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+		ERR_clear_error();
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->state == HTTP_READ_HEAD &&
 	    c->buf_len == 0)
 		log_debug("http: idle connection closed");
@@ -1109,6 +1179,10 @@ static void
 http_conn_close_lingering(struct http_conn *c)
 {
 	c->state = HTTP_CLOSING;
+	if (c->ssl != NULL && c->handshaken) {
+		SSL_shutdown(c->ssl);	/* close_notify, then our FIN */
+		ERR_clear_error();
+	}
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_setcb(c->bev, http_conn_read, NULL, http_conn_event, c);

@@ -24,6 +24,7 @@ static const struct option agent_options[] = {
 	{ "data",		required_argument, NULL, 'D' },
 	{ "admin-socket",	required_argument, NULL, 'S' },
 	{ "tee",		required_argument, NULL, 'T' },
+	{ "tls",		required_argument, NULL, 't' },
 	{ "tls-cert",		required_argument, NULL, 'C' },
 	{ "tls-key",		required_argument, NULL, 'K' },
 	{ "workers",		required_argument, NULL, 'w' },
@@ -43,7 +44,8 @@ agent_usage(int status)
 	    " [--admin-socket PATH]\n"
 	    "                  [--tee auto|none|sim|configfs-tsm|sev-guest|"
 	    "tdx-guest]\n"
-	    "                  [--tls-cert FILE --tls-key FILE] [--workers N]\n"
+	    "                  [--tls auto|generate|off]"
+	    " [--tls-cert FILE --tls-key FILE] [--workers N]\n"
 	    "                  [--metrics-listen ADDR:PORT] [--allow-core-dumps]"
 	    " [-v]\n");
 	exit(status);
@@ -100,13 +102,60 @@ agent_parse(struct agent_config *cfg, int argc, char **argv)
 		agent_usage(2);
 }
 
-/* What this build cannot do yet is refused at start-up, never ignored. */
-static void
-agent_check_supported(const struct agent_config *cfg)
+/* Is ADDR:PORT a loopback address (where only this host can connect)? */
+static int
+agent_listen_loopback(const char *listen)
 {
-	if (cfg->tls_cert != NULL || cfg->tls_key != NULL)
-		fatalx("--tls-cert/--tls-key: TLS termination is not available"
-		    " in this version; put the agent behind a TLS proxy");
+	return strncmp(listen, "127.", 4) == 0 ||
+	    strncmp(listen, "[::1]:", 6) == 0 ||
+	    strncmp(listen, "localhost:", 10) == 0;
+}
+
+/*
+ * TLS on the inference port (tls.c decides from --tls and the TEE), and
+ * a word on whether prompts can arrive unencrypted.
+ */
+static void
+agent_start_tls(struct agent *agent)
+{
+	char	err[512];
+
+	if (tls_start(&agent->cfg, agent->tee->ops->hardware, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (tls_enabled())
+		return;
+	if (!agent_listen_loopback(agent->cfg.listen))
+		log_warnx("plain HTTP on %s: prompts and API tokens can reach"
+		    " this agent unencrypted, and no client can tie the"
+		    " connection to the evidence; use --tls generate or"
+		    " --tls-cert/--tls-key", agent->cfg.listen);
+	else
+		log_info("plain HTTP on %s (loopback): prompts arrive"
+		    " unencrypted", agent->cfg.listen);
+}
+
+/* SIGHUP: reload the TLS certificate files; a broken one is refused. */
+static void
+agent_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	char	err[512];
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (tls_reload(err, sizeof(err)) == -1)
+		log_warnx("SIGHUP: keeping the old TLS certificate: %s", err);
+}
+
+/* Every TLS_TICKET_ROTATE_S: a new session ticket key. */
+static void
+agent_tls_rotate(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	tls_rotate();
 }
 
 /*
@@ -193,7 +242,8 @@ main(int argc, char **argv)
 	struct registry	*reg;
 	struct admin	*admin;
 	struct health	*health;
-	struct event	*sigterm, *sigint;
+	struct event	*sigterm, *sigint, *sighup, *rotate;
+	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	char		 err[512];
 
 	memset(&agent, 0, sizeof(agent));
@@ -202,7 +252,6 @@ main(int argc, char **argv)
 	agent_raise_nofile();
 	config_finish(&agent.cfg);
 	log_init("cube-agent", agent.cfg.verbose);
-	agent_check_supported(&agent.cfg);
 
 	/* Before anything can hold a secret: no dumps, wiped frees. */
 	scrub_start(agent.cfg.core_dumps);
@@ -233,6 +282,7 @@ main(int argc, char **argv)
 	if ((agent.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	agent.started = time(NULL);
+	agent_start_tls(&agent);
 	attestation_queue_start(&agent);
 	if (workers_start(&agent, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -245,10 +295,16 @@ main(int argc, char **argv)
 
 	sigterm = evsignal_new(agent.base, SIGTERM, agent_signal, &agent);
 	sigint = evsignal_new(agent.base, SIGINT, agent_signal, &agent);
-	if (sigterm == NULL || sigint == NULL)
+	sighup = evsignal_new(agent.base, SIGHUP, agent_sighup, &agent);
+	rotate = event_new(agent.base, -1, EV_PERSIST, agent_tls_rotate, NULL);
+	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
+	    rotate == NULL)
 		fatalx("evsignal_new failed");
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
+	evsignal_add(sighup, NULL);
+	if (tls_enabled())
+		event_add(rotate, &rotate_tv);
 	log_info("cube-agent %s ready (data %s, admin %s)", CUBE_VERSION,
 	    agent.cfg.data_dir, agent.cfg.admin_socket);
 
@@ -265,6 +321,9 @@ main(int argc, char **argv)
 	metrics_stop();
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
+	event_free(rotate);
+	tls_stop();
 	event_base_free(agent.base);
 	registry_shutdown();
 	limit_reset();

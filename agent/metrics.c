@@ -409,10 +409,10 @@ static void
 metrics_render_http(struct evbuffer *b)
 {
 	struct http_stats	 st;
-	uint64_t		 n[5];
+	uint64_t		 n[6];
 	static const char *const reasons[] = {
 		"auth", "connections", "connections_per_address",
-		"head_timeout", "body_timeout",
+		"head_timeout", "body_timeout", "tls_handshake",
 	};
 	size_t			 i;
 
@@ -422,6 +422,7 @@ metrics_render_http(struct evbuffer *b)
 	n[2] = st.over_cap_addr;
 	n[3] = st.head_timeouts;
 	n[4] = st.body_timeouts;
+	n[5] = st.tls_handshakes_failed;
 	evbuffer_add_printf(b, "# HELP cube_http_rejected_total Requests and"
 	    " connections refused before they reached a domain, by reason;"
 	    " they leave no trace.\n# TYPE cube_http_rejected_total"
