@@ -362,7 +362,7 @@ policy_names(struct policy_parse *pp, const struct policy_key *k,
 	const cJSON	*item;
 	char		 at[POLICY_KEY_MAX + 16];
 	uint64_t	 bits = 0;
-	unsigned	 bit;
+	unsigned	 bit = 0;
 	size_t		 i = 0;
 
 	if (policy_array(pp, path, v, ATTEST_VALUES_MAX, "names") == -1)
@@ -532,7 +532,7 @@ policy_value(struct policy_parse *pp, const struct policy_key *k,
     const char *path, const cJSON *v)
 {
 	struct policy_load	*l = pp->load;
-	uint64_t		 n;
+	uint64_t		 n = 0;
 	unsigned char		*b;
 
 	switch (k->type) {

@@ -705,8 +705,8 @@ json_signed_parse(const unsigned char *json, size_t len, const char *body,
     cJSON **obj, const unsigned char **signed_part, size_t *signed_len,
     unsigned char sig[64], char *err, size_t errlen)
 {
-	const char	*bp, *sp, *end;
-	size_t		 blen, slen;
+	const char	*bp = NULL, *sp = NULL, *end;
+	size_t		 blen = 0, slen = 0;
 	cJSON		*whole, *s;
 
 	*obj = NULL;
