@@ -161,6 +161,35 @@ r=$(http GET "/attestation?nonce=00112233445566778899aabbccddeeff" "$TOKEN" "" \
     --cacert "$T_DIR/agent.pem")
 check_eq "GET /attestation over HTTPS" "$SERVED" "$(body_of "$r" | json tls_pubkey_sha256)"
 check_eq "... prompts_encrypted" true "$(body_of "$r" | json prompts_encrypted)"
+
+# --- cubectl attest --url: the evidence bound to this very connection --------
+
+OUT=$(ctl attest --url "https://$HP" --allow-simulated \
+    --root "$AGENT_DATA/sim-ark.pem" 2>&1)
+check_eq "attest --url to the agent's TLS port: verified" 0 "$?"
+check_contains "... tls-key ok, the served key" "tls-key" \
+    "$(printf '%s\n' "$OUT" | grep -E '^tls-key +ok .*'"$SERVED")"
+check_contains "... report-data ok" "report-data" \
+    "$(printf '%s\n' "$OUT" | grep -E '^report-data +ok')"
+# Another TLS endpoint in front of it, with its own key, forwarding over
+# TLS to the agent: a terminator that would see every prompt.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj /CN=mitm -days 1 -keyout "$T_DIR/mitm.key" -out "$T_DIR/mitm.pem" \
+    2>/dev/null
+python3 "$CUBE_ROOT/tests/tools/tls-mitm.py" "$T_DIR/mitm.pem" \
+    "$T_DIR/mitm.key" "${HP##*:}" "$T_DIR/mitm.port" --upstream-tls &
+MITM_PID=$!
+t_wait_file "$T_DIR/mitm.port" 10
+OUT=$(ctl attest --url "https://127.0.0.1:$(cat "$T_DIR/mitm.port")" \
+    --allow-simulated --root "$AGENT_DATA/sim-ark.pem" 2>&1)
+check_eq "attest --url through a re-encrypting terminator fails" 1 "$?"
+check_contains "... on tls-key, naming both keys" "$SERVED" \
+    "$(printf '%s\n' "$OUT" | grep -E '^tls-key +FAILED')"
+check_contains "... and report-data" "report-data" \
+    "$(printf '%s\n' "$OUT" | grep -E '^report-data +FAILED')"
+kill "$MITM_PID" 2>/dev/null
+wait "$MITM_PID" 2>/dev/null
+
 check_not_contains "no private key in the log" "PRIVATE" "$(cat "$AGENT_LOG")"
 check_not_contains "no sanitizer report" "Sanitizer" "$(cat "$AGENT_LOG")"
 stop_agent
