@@ -12,11 +12,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "agent.h"
 #include "jscan.h"
 #include "log.h"
 #include "money.h"
 #include "ndjson.h"
+#include "receipt.h"
 #include "sse.h"
 #include "xmalloc.h"
 
@@ -25,6 +28,9 @@
 #define PROXY_MAX_EVENT		(4 * 1024 * 1024)
 #define PROXY_MAX_PROMPT_TEXT	(64 * 1024)	/* prompt kept in a trace */
 #define PROXY_MSG_LOCAL		"the gateway is out of resources; retry"
+
+_Static_assert(RECEIPT_MAX <= HTTP_FIELD_VALUE_MAX, "Cube-Receipt fits");
+_Static_assert(RECEIPT_DOMAIN_MAX >= 36, "a domain id fits a receipt");
 
 /* One inference request from acceptance to the end of its reply. */
 struct proxy_call {
@@ -66,6 +72,14 @@ struct proxy_call {
 	struct guard_answer		*answer;
 	struct guard_ollama		*answer_ollama;
 	int				 blocked;
+	/*
+	 * The answer's receipt (receipt.h): its id, the SHA-256 of the body
+	 * the client sent, and the hash of what it has been sent so far.
+	 */
+	unsigned char			 id[RECEIPT_ID_BYTES];
+	unsigned char			 request_sha256[RECEIPT_HASH_BYTES];
+	crypto_hash_sha256_state	 response_hash;
+	char				 last;		/* its last byte */
 };
 
 static const char *const proxy_routes[] = {
@@ -419,11 +433,85 @@ proxy_on_response(void *arg, const struct upstream_response *resp)
 	call->resp_type = xstrdup(ctype != NULL ? ctype : "application/json");
 }
 
+/* Bytes of a stream's body to the client, hashed for its receipt. */
+static size_t
+proxy_stream_send(struct proxy_call *call, const char *data, size_t len)
+{
+	if (len > 0) {
+		crypto_hash_sha256_update(&call->response_hash,
+		    (const unsigned char *)data, len);
+		call->last = data[len - 1];
+	}
+	return http_stream_write(call->req, data, len);
+}
+
+/*
+ * Sign the answer's receipt, its body hash now final: the string into
+ * out and the trace. Once per answer. Returns its length, 0 for none.
+ */
+static size_t
+proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
+{
+	struct receipt	 rc;
+	unsigned char	 payload[RECEIPT_PAYLOAD_MAX];
+	size_t		 plen, n;
+
+	memset(&rc, 0, sizeof(rc));
+	memcpy(rc.id, call->id, sizeof(rc.id));
+	rc.time_ms = (uint64_t)trace_now_ms();
+	memcpy(rc.request_sha256, call->request_sha256,
+	    sizeof(rc.request_sha256));
+	crypto_hash_sha256_final(&call->response_hash, rc.response_sha256);
+	snprintf(rc.domain, sizeof(rc.domain), "%s", call->domain->id);
+	snprintf(rc.model, sizeof(rc.model), "%s", call->model->key);
+	snprintf(rc.route, sizeof(rc.route), "%s", call->trace->route);
+	if ((plen = receipt_payload(&rc, payload)) == 0) {
+		log_warnx("%s: model %s does not fit a receipt", __func__,
+		    call->model->key);
+		return 0;
+	}
+	vault_sign(call->worker->agent->vault, payload, plen, rc.sig);
+	if ((n = receipt_format(&rc, out, RECEIPT_MAX + 1)) == 0)
+		return 0;
+	free(call->trace->receipt);
+	call->trace->receipt = xstrdup(out);
+	return n;
+}
+
+/*
+ * A stream's last line, right before its end: the receipt over every
+ * byte sent before it, as an SSE comment (which every SSE client skips)
+ * or, in Ollama's NDJSON, an object of its own after the done line
+ * (where Ollama's clients have stopped reading). It comes after [DONE]
+ * so that it signs the whole stream: a client that stops reading at
+ * [DONE] still finds it in the trace.
+ */
+static void
+proxy_stream_receipt(struct proxy_call *call)
+{
+	char	rc[RECEIPT_MAX + 1];
+	char	line[sizeof(RECEIPT_NDJSON_PREFIX) + RECEIPT_MAX + 4];
+	int	n;
+
+	if (call->last != '\0' && call->last != '\n')
+		proxy_stream_send(call, "\n", 1);
+	if (proxy_receipt(call, rc) == 0)
+		return;
+	if (call->nd != NULL)
+		n = snprintf(line, sizeof(line), "%s%s\"}\n",
+		    RECEIPT_NDJSON_PREFIX, rc);
+	else
+		n = snprintf(line, sizeof(line), "%s%s\n\n",
+		    RECEIPT_SSE_PREFIX, rc);
+	if (n > 0 && (size_t)n < sizeof(line))
+		http_stream_write(call->req, line, (size_t)n);
+}
+
 /* Bytes to the client; past the high water mark, pause the backend. */
 static void
 proxy_relay_write(struct proxy_call *call, const char *data, size_t len)
 {
-	if (http_stream_write(call->req, data, len) > HTTP_STREAM_HIGH_WATER &&
+	if (proxy_stream_send(call, data, len) > HTTP_STREAM_HIGH_WATER &&
 	    !call->paused) {
 		call->paused = 1;
 		upstream_pause(call->up);
@@ -442,7 +530,7 @@ proxy_relay_event(void *arg, const char *event, size_t len)
 	/* Output guardrails: the event as they let it out, maybe nothing. */
 	if (call->answer != NULL && guard_answer_event(call->answer, event,
 	    len, &event, &len) == GUARD_BLOCKED) {
-		http_stream_write(call->req, event, len);
+		proxy_stream_send(call, event, len);
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
 	}
@@ -460,7 +548,7 @@ proxy_relay_line(void *arg, const char *line, size_t len)
 	meter_ollama(&call->meter, line, len, call->route);
 	if (call->answer_ollama != NULL && guard_ollama_line(
 	    call->answer_ollama, line, len, &line, &len) == GUARD_BLOCKED) {
-		http_stream_write(call->req, line, len);
+		proxy_stream_send(call, line, len);
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
 	}
@@ -555,6 +643,27 @@ proxy_reply_backend_error(struct proxy_call *call)
 	    API_UPSTREAM_ERROR, TRACE_STEP_UPSTREAM, NULL, 0, NULL, msg);
 }
 
+/* A whole answer with its receipt (and id) in the head. */
+static void
+proxy_reply_signed(struct proxy_call *call, const char *type,
+    const char *body, size_t len)
+{
+	struct http_fields	 f;
+	char			 rc[RECEIPT_MAX + 1];
+	char			 id[2 * RECEIPT_ID_BYTES + 1];
+	size_t			 n;
+
+	http_fields_init(&f);
+	crypto_hash_sha256_update(&call->response_hash,
+	    (const unsigned char *)body, len);
+	sodium_bin2hex(id, sizeof(id), call->id, sizeof(call->id));
+	http_fields_add(&f, "x-request-id", 12, id, strlen(id));
+	if ((n = proxy_receipt(call, rc)) > 0)
+		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER), rc,
+		    n);
+	http_reply_fields(call->req, 200, type, body, len, &f);
+}
+
 /* A whole answer, through the output guardrails. */
 static void
 proxy_reply_answer(struct proxy_call *call)
@@ -566,8 +675,8 @@ proxy_reply_answer(struct proxy_call *call)
 	    &call->model->guard_out, call->route, call->resp, call->resp_len,
 	    &out, &outlen, &call->guards)) {
 	case GUARD_PASS:
-		http_reply(call->req, 200, call->resp_type, call->resp,
-		    call->resp_len, NULL);
+		proxy_reply_signed(call, call->resp_type, call->resp,
+		    call->resp_len);
 		return;
 	case GUARD_BLOCKED:
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
@@ -580,7 +689,7 @@ proxy_reply_answer(struct proxy_call *call)
 	default:
 		break;
 	}
-	http_reply(call->req, 200, "application/json", out, outlen, NULL);
+	proxy_reply_signed(call, "application/json", out, outlen);
 	free(out);
 }
 
@@ -618,13 +727,13 @@ proxy_stream_failure(struct proxy_call *call, enum upstream_result res)
 	if (call->ollama) {
 		n = ollama_error_body(ev, sizeof(ev) - 1, said);
 		ev[n++] = '\n';
-		http_stream_write(call->req, ev, n);
+		proxy_stream_send(call, ev, n);
 	} else {
 		n = api_error_body(ev + 6, sizeof(ev) - 8, f->error, NULL,
 		    said);
 		memcpy(ev, "data: ", 6);
 		memcpy(ev + 6 + n, "\n\n", 2);
-		http_stream_write(call->req, ev, n + 8);
+		proxy_stream_send(call, ev, n + 8);
 	}
 	call->trace->error = api_error_code(f->error);
 	call->trace->step = f->step;
@@ -645,7 +754,7 @@ proxy_relay_finish(struct proxy_call *call)
 	else
 		return GUARD_PASS;
 	if (outlen > 0)
-		http_stream_write(call->req, out, outlen);
+		proxy_stream_send(call, out, outlen);
 	return res;
 }
 
@@ -662,6 +771,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		/* An output guardrail ended the stream and cut the backend. */
 		call->trace->status = 200;
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
+		proxy_stream_receipt(call);
 		http_stream_end(r);
 		proxy_call_free(call);
 		return;
@@ -687,6 +797,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		call->trace->status = 200;
 		if (call->blocked)
 			call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
+		proxy_stream_receipt(call);
 		http_stream_end(r);
 	} else if (call->status >= 300 && (res == UPSTREAM_OK ||
 	    res == UPSTREAM_ERROR))
@@ -901,6 +1012,11 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		url = call->route == ROUTE_CHAT ? m->url_chat :
 	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
 	    m->url_embeddings;
+	/* The receipt signs the body as the client sent it: before redaction. */
+	crypto_hash_sha256(call->request_sha256, (const unsigned char *)r->body,
+	    r->body_len);
+	crypto_hash_sha256_init(&call->response_hash);
+	randombytes_buf(call->id, sizeof(call->id));
 	call->up = upstream_start(call->worker->upstream, url,
 	    m->provider->auth, call->body, call->body_len, &proxy_upstream_cb,
 	    call);
