@@ -80,6 +80,15 @@ struct proxy_call {
 	unsigned char			 request_sha256[RECEIPT_HASH_BYTES];
 	crypto_hash_sha256_state	 response_hash;
 	char				 last;		/* its last byte */
+	/*
+	 * Held back for the receipt: SSE's [DONE] (the receipt goes right
+	 * before it), the Ollama line that ends a stream (the receipt is
+	 * added to it). Anything sent after them lets them go first.
+	 */
+	int				 done_held;
+	char				*held;
+	size_t				 held_len;
+	size_t				 held_cap;
 };
 
 static const char *const proxy_routes[] = {
@@ -183,6 +192,7 @@ proxy_call_free(struct proxy_call *call)
 	free(call->resp);
 	free(call->resp_type);
 	free(call->relay);
+	free(call->held);
 	free(call);
 }
 
@@ -478,40 +488,124 @@ proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
 	return n;
 }
 
+#define PROXY_DONE	"data: [DONE]\n\n"
+#define PROXY_DONE_LEN	(sizeof(PROXY_DONE) - 1)
+
+/* What was held back goes out, unchanged: something came after it. */
+static void
+proxy_stream_release(struct proxy_call *call)
+{
+	if (call->done_held) {
+		call->done_held = 0;
+		proxy_stream_send(call, PROXY_DONE, PROXY_DONE_LEN);
+	}
+	if (call->held_len > 0) {
+		proxy_stream_send(call, call->held, call->held_len);
+		call->held_len = 0;
+	}
+}
+
 /*
- * A stream's last line, right before its end: the receipt over every
- * byte sent before it, as an SSE comment (which every SSE client skips)
- * or, in Ollama's NDJSON, an object of its own after the done line
- * (where Ollama's clients have stopped reading). It comes after [DONE]
- * so that it signs the whole stream: a client that stops reading at
- * [DONE] still finds it in the trace.
+ * A stream's output, with what may end it held back for the receipt:
+ * SSE's [DONE]; an Ollama line that says "done":true, or any when last
+ * is set (the error line of a broken stream). Returns the bytes waiting
+ * for the client. One copy of one line per stream, at most.
+ */
+static size_t
+proxy_stream_out(struct proxy_call *call, const char *data, size_t len,
+    int last)
+{
+	size_t	start;
+
+	proxy_stream_release(call);
+	if (call->nd == NULL) {
+		if (len >= PROXY_DONE_LEN && memcmp(data + len - PROXY_DONE_LEN,
+		    PROXY_DONE, PROXY_DONE_LEN) == 0) {
+			call->done_held = 1;
+			len -= PROXY_DONE_LEN;
+		}
+		return proxy_stream_send(call, data, len);
+	}
+	if (len == 0)
+		return proxy_stream_send(call, data, len);
+	start = len - 1;	/* past the last line's own newline */
+	while (start > 0 && data[start - 1] != '\n')
+		start--;
+	if (last || memmem(data + start, len - start, "\"done\":true", 11) !=
+	    NULL) {
+		if (len - start > call->held_cap) {
+			call->held_cap = len - start;
+			call->held = xreallocarray(call->held, 1,
+			    call->held_cap);
+		}
+		memcpy(call->held, data + start, len - start);
+		call->held_len = len - start;
+		len = start;
+	}
+	return proxy_stream_send(call, data, len);
+}
+
+/*
+ * The stream's end: its receipt over every byte of it but the receipt's
+ * own. SSE: a comment line (every SSE client skips comments) right before
+ * [DONE], so that a client that stops reading at [DONE] has seen it.
+ * Ollama: a "cube_receipt" member added last to the line that ends the
+ * stream (Ollama's clients ignore members they do not know, and stop
+ * reading at done), else a line of its own. The trace keeps it too.
  */
 static void
 proxy_stream_receipt(struct proxy_call *call)
 {
-	char	rc[RECEIPT_MAX + 1];
-	char	line[sizeof(RECEIPT_NDJSON_PREFIX) + RECEIPT_MAX + 4];
-	int	n;
+	char		 rc[RECEIPT_MAX + 1];
+	char		 line[sizeof(RECEIPT_NDJSON_PREFIX) + RECEIPT_MAX + 4];
+	const char	*brace = NULL;
+	size_t		 n;
+	int		 len;
 
-	if (call->last != '\0' && call->last != '\n')
+	if (call->held_len > 0) {
+		/* The body's last line, signed as is; the receipt goes in it. */
+		if ((brace = memrchr(call->held, '}', call->held_len)) != NULL)
+			crypto_hash_sha256_update(&call->response_hash,
+			    (const unsigned char *)call->held, call->held_len);
+		else {
+			proxy_stream_send(call, call->held, call->held_len);
+			call->held_len = 0;
+		}
+	}
+	if (brace == NULL && call->last != '\0' && call->last != '\n')
 		proxy_stream_send(call, "\n", 1);
-	if (proxy_receipt(call, rc) == 0)
-		return;
-	if (call->nd != NULL)
-		n = snprintf(line, sizeof(line), "%s%s\"}\n",
-		    RECEIPT_NDJSON_PREFIX, rc);
-	else
-		n = snprintf(line, sizeof(line), "%s%s\n\n",
+	if ((n = proxy_receipt(call, rc)) == 0)
+		len = 0;
+	else if (call->nd == NULL)
+		len = snprintf(line, sizeof(line), "%s%s\n\n",
 		    RECEIPT_SSE_PREFIX, rc);
-	if (n > 0 && (size_t)n < sizeof(line))
-		http_stream_write(call->req, line, (size_t)n);
+	else if (brace != NULL)
+		len = snprintf(line, sizeof(line), "%s%s\"",
+		    RECEIPT_NDJSON_MEMBER, rc);
+	else
+		len = snprintf(line, sizeof(line), "%s%s\"}\n",
+		    RECEIPT_NDJSON_PREFIX, rc);
+	if (len < 0 || (size_t)len >= sizeof(line))
+		len = 0;
+	if (brace != NULL) {
+		n = (size_t)(brace - call->held);
+		http_stream_write(call->req, call->held, n);
+		http_stream_write(call->req, line, (size_t)len);
+		http_stream_write(call->req, brace, call->held_len - n);
+		call->held_len = 0;
+	} else
+		http_stream_write(call->req, line, (size_t)len);
+	if (call->done_held) {
+		call->done_held = 0;
+		http_stream_write(call->req, PROXY_DONE, PROXY_DONE_LEN);
+	}
 }
 
 /* Bytes to the client; past the high water mark, pause the backend. */
 static void
 proxy_relay_write(struct proxy_call *call, const char *data, size_t len)
 {
-	if (proxy_stream_send(call, data, len) > HTTP_STREAM_HIGH_WATER &&
+	if (proxy_stream_out(call, data, len, 0) > HTTP_STREAM_HIGH_WATER &&
 	    !call->paused) {
 		call->paused = 1;
 		upstream_pause(call->up);
@@ -530,7 +624,7 @@ proxy_relay_event(void *arg, const char *event, size_t len)
 	/* Output guardrails: the event as they let it out, maybe nothing. */
 	if (call->answer != NULL && guard_answer_event(call->answer, event,
 	    len, &event, &len) == GUARD_BLOCKED) {
-		proxy_stream_send(call, event, len);
+		proxy_stream_out(call, event, len, 0);
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
 	}
@@ -548,7 +642,7 @@ proxy_relay_line(void *arg, const char *line, size_t len)
 	meter_ollama(&call->meter, line, len, call->route);
 	if (call->answer_ollama != NULL && guard_ollama_line(
 	    call->answer_ollama, line, len, &line, &len) == GUARD_BLOCKED) {
-		proxy_stream_send(call, line, len);
+		proxy_stream_out(call, line, len, 1);
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
 	}
@@ -727,13 +821,13 @@ proxy_stream_failure(struct proxy_call *call, enum upstream_result res)
 	if (call->ollama) {
 		n = ollama_error_body(ev, sizeof(ev) - 1, said);
 		ev[n++] = '\n';
-		proxy_stream_send(call, ev, n);
+		proxy_stream_out(call, ev, n, 1);
 	} else {
 		n = api_error_body(ev + 6, sizeof(ev) - 8, f->error, NULL,
 		    said);
 		memcpy(ev, "data: ", 6);
 		memcpy(ev + 6 + n, "\n\n", 2);
-		proxy_stream_send(call, ev, n + 8);
+		proxy_stream_out(call, ev, n + 8, 0);
 	}
 	call->trace->error = api_error_code(f->error);
 	call->trace->step = f->step;
@@ -754,7 +848,7 @@ proxy_relay_finish(struct proxy_call *call)
 	else
 		return GUARD_PASS;
 	if (outlen > 0)
-		proxy_stream_send(call, out, outlen);
+		proxy_stream_out(call, out, outlen, 0);
 	return res;
 }
 

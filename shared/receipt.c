@@ -218,37 +218,6 @@ receipt_parse(struct receipt *r, const char *s, size_t len, char *err,
 	return 0;
 }
 
-/* The SHA-256 of body compared with the signed one (not secret). */
-static int
-receipt_hash_matches(const unsigned char *body, size_t len,
-    const unsigned char want[RECEIPT_HASH_BYTES])
-{
-	unsigned char	h[RECEIPT_HASH_BYTES];
-
-	crypto_hash_sha256(h, body, len);
-	return sodium_memcmp(h, want, sizeof(h)) == 0;
-}
-
-enum receipt_status
-receipt_verify(const struct receipt *r, const unsigned char key[RECEIPT_KEY_BYTES],
-    const unsigned char *request, size_t request_len,
-    const unsigned char *response, size_t response_len)
-{
-	unsigned char	payload[RECEIPT_PAYLOAD_MAX];
-	size_t		plen;
-
-	if (sodium_init() < 0 || (plen = receipt_payload(r, payload)) == 0 ||
-	    crypto_sign_verify_detached(r->sig, payload, plen, key) != 0)
-		return RECEIPT_BAD_SIGNATURE;
-	if (request != NULL &&
-	    !receipt_hash_matches(request, request_len, r->request_sha256))
-		return RECEIPT_BAD_REQUEST;
-	if (response != NULL &&
-	    !receipt_hash_matches(response, response_len, r->response_sha256))
-		return RECEIPT_BAD_RESPONSE;
-	return RECEIPT_OK;
-}
-
 /* A receipt string's characters: "v1", base64url, the dots. */
 static size_t
 receipt_token_len(const char *s, size_t len)
@@ -265,61 +234,144 @@ receipt_token_len(const char *s, size_t len)
 	return i;
 }
 
-/*
- * Where a stream's receipt line starts in body, or len when it does not
- * end with one: SSE "PREFIX token\n\n" or NDJSON "PREFIX token\"}\n", at
- * the start of a line and nothing after it. *tok, *toklen: the token.
- */
+/* The same, backwards from end: how many token characters end there. */
 static size_t
-receipt_stream_line(const char *body, size_t len, const char **tok,
-    size_t *toklen)
+receipt_token_back(const char *s, size_t end)
 {
-	static const struct {
-		const char	*prefix;
-		const char	*suffix;
-	} forms[] = {
-		{ RECEIPT_SSE_PREFIX, "\n\n" },
-		{ RECEIPT_NDJSON_PREFIX, "\"}\n" },
-	};
-	size_t	f, start, pl, sl, n;
+	size_t	n = 0;
 
-	for (f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
-		pl = strlen(forms[f].prefix);
-		sl = strlen(forms[f].suffix);
-		if (len < pl + sl)
-			continue;
-		/* The line is short: look for its start from the end. */
-		start = len - sl;
-		n = 0;
-		while (start > 0 && n <= RECEIPT_MAX + pl) {
-			if (body[start - 1] == '\n')
-				break;
-			start--;
-			n++;
-		}
-		if (start > 0 && body[start - 1] != '\n')
-			continue;
-		if (len - start < pl + sl ||
-		    memcmp(body + start, forms[f].prefix, pl) != 0 ||
-		    memcmp(body + len - sl, forms[f].suffix, sl) != 0)
-			continue;
-		n = len - start - pl - sl;
-		if (n == 0 || receipt_token_len(body + start + pl, n) != n)
-			continue;
-		*tok = body + start + pl;
-		*toklen = n;
-		return start;
-	}
-	return len;
+	while (n < end && n <= RECEIPT_MAX &&
+	    receipt_token_len(s + end - n - 1, 1) == 1)
+		n++;
+	return n;
 }
 
-size_t
-receipt_body_len(const char *body, size_t len)
+static int
+receipt_ends_with(const char *s, size_t len, const char *suffix)
 {
-	const char	*tok;
-	size_t		 toklen;
+	size_t	n = strlen(suffix);
 
-	return receipt_stream_line(body, len, &tok, &toklen);
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* Where a stream's receipt is, and what of the body it does not cover. */
+struct receipt_where {
+	const char	*token;
+	size_t		 token_len;
+	size_t		 cut_start;	/* body[cut_start..cut_end) is not */
+	size_t		 cut_end;	/* signed: the receipt's own bytes */
+};
+
+/*
+ * A stream that carries its receipt (receipt.h): an SSE comment line,
+ * alone at the end or before one "data: [DONE]" event; an NDJSON line
+ * of its own at the end; or a "cube_receipt" member added last to the
+ * last NDJSON object. 0 with *w filled, or -1.
+ */
+static int
+receipt_locate(const char *body, size_t len, struct receipt_where *w)
+{
+	static const char	 sse[] = RECEIPT_SSE_PREFIX;
+	static const char	 nd[] = RECEIPT_NDJSON_PREFIX;
+	static const char	 member[] = RECEIPT_NDJSON_MEMBER;
+	static const char	 done[] = "data: [DONE]\n\n";
+	size_t			 end = len, n, start;
+
+	/* SSE: ": cube-receipt TOKEN\n\n", then at most [DONE]. */
+	if (receipt_ends_with(body, end, done))
+		end -= sizeof(done) - 1;
+	if (receipt_ends_with(body, end, "\n\n")) {
+		n = receipt_token_back(body, end - 2);
+		start = end - 2 - n;
+		if (n > 0 && start >= sizeof(sse) - 1 &&
+		    memcmp(body + start - (sizeof(sse) - 1), sse,
+		    sizeof(sse) - 1) == 0) {
+			start -= sizeof(sse) - 1;
+			if (start == 0 || body[start - 1] == '\n') {
+				w->token = body + end - 2 - n;
+				w->token_len = n;
+				w->cut_start = start;
+				w->cut_end = len;
+				return 0;
+			}
+		}
+	}
+	/* NDJSON: the last object ends ,"cube_receipt":"TOKEN"} (and EOL). */
+	end = len;
+	while (end > 0 && (body[end - 1] == '\n' || body[end - 1] == '\r'))
+		end--;
+	if (!receipt_ends_with(body, end, "\"}"))
+		return -1;
+	n = receipt_token_back(body, end - 2);
+	start = end - 2 - n;
+	if (n == 0)
+		return -1;
+	if (start >= sizeof(member) - 1 && memcmp(body + start -
+	    (sizeof(member) - 1), member, sizeof(member) - 1) == 0) {
+		w->token = body + start;
+		w->token_len = n;
+		w->cut_start = start - (sizeof(member) - 1);
+		w->cut_end = end - 1;		/* the object's '}' stays */
+		return 0;
+	}
+	if (start >= sizeof(nd) - 1 && memcmp(body + start - (sizeof(nd) - 1),
+	    nd, sizeof(nd) - 1) == 0) {
+		start -= sizeof(nd) - 1;
+		if (start == 0 || body[start - 1] == '\n') {
+			w->token = body + start + sizeof(nd) - 1;
+			w->token_len = n;
+			w->cut_start = start;
+			w->cut_end = len;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+receipt_response_sha256(const char *body, size_t len,
+    unsigned char out[RECEIPT_HASH_BYTES])
+{
+	crypto_hash_sha256_state	 st;
+	struct receipt_where		 w;
+
+	if (sodium_init() < 0 || receipt_locate(body, len, &w) == -1) {
+		crypto_hash_sha256(out, (const unsigned char *)body, len);
+		return;
+	}
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)body,
+	    w.cut_start);
+	crypto_hash_sha256_update(&st, (const unsigned char *)body + w.cut_end,
+	    len - w.cut_end);
+	crypto_hash_sha256_final(&st, out);
+}
+
+enum receipt_status
+receipt_verify(const struct receipt *r, const unsigned char key[RECEIPT_KEY_BYTES],
+    const unsigned char *request, size_t request_len,
+    const unsigned char *response, size_t response_len)
+{
+	unsigned char	payload[RECEIPT_PAYLOAD_MAX];
+	unsigned char	h[RECEIPT_HASH_BYTES];
+	size_t		plen;
+
+	if (sodium_init() < 0 || (plen = receipt_payload(r, payload)) == 0 ||
+	    crypto_sign_verify_detached(r->sig, payload, plen, key) != 0)
+		return RECEIPT_BAD_SIGNATURE;
+	/* The hashes are public: a plain compare would do; this one is. */
+	if (request != NULL) {
+		crypto_hash_sha256(h, request, request_len);
+		if (sodium_memcmp(h, r->request_sha256, sizeof(h)) != 0)
+			return RECEIPT_BAD_REQUEST;
+	}
+	if (response != NULL) {
+		receipt_response_sha256((const char *)response, response_len,
+		    h);
+		if (sodium_memcmp(h, r->response_sha256, sizeof(h)) != 0)
+			return RECEIPT_BAD_RESPONSE;
+	}
+	return RECEIPT_OK;
 }
 
 int
@@ -328,10 +380,14 @@ receipt_find(const char *text, size_t len, const char **s, size_t *slen)
 	static const char	 hdr[] = RECEIPT_HEADER ":";
 	const char		*line, *nl, *v, *end = text + len;
 	size_t			 n;
+	struct receipt_where	 w;
 
-	/* A stream ending with its receipt line. */
-	if (receipt_stream_line(text, len, s, slen) < len)
+	/* A stream ending with its receipt. */
+	if (receipt_locate(text, len, &w) == 0) {
+		*s = w.token;
+		*slen = w.token_len;
 		return 0;
+	}
 	/* A Cube-Receipt header line anywhere in a header dump. */
 	for (line = text; line < end; line = nl + 1) {
 		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)

@@ -14,7 +14,7 @@
  *	 8	time, unix milliseconds, unsigned big-endian
  *	32	SHA-256 of the request body as the client sent it
  *	32	SHA-256 of the response body as the client received it (a
- *		stream's: every byte before the receipt's own line)
+ *		stream's: every byte but the receipt's own)
  *	1+n	domain id	(n bytes, 1..RECEIPT_DOMAIN_MAX)
  *	1+n	model key	(1..RECEIPT_MODEL_MAX)
  *	1+n	route		(1..RECEIPT_ROUTE_MAX)
@@ -46,9 +46,17 @@
 #define RECEIPT_MAX		(3 + RECEIPT_B64_LEN(RECEIPT_PAYLOAD_MAX) + 1 + \
 				 RECEIPT_B64_LEN(RECEIPT_SIG_BYTES))
 
-/* Where a stream carries its receipt: the last line of the body. */
-#define RECEIPT_SSE_PREFIX	": cube-receipt "	/* then "\n\n" */
-#define RECEIPT_NDJSON_PREFIX	"{\"cube_receipt\":\""	/* then "\"}\n" */
+/*
+ * Where a stream carries its receipt, which signs every byte of the body
+ * but its own: SSE, the comment line RECEIPT_SSE_PREFIX "TOKEN\n\n" right
+ * before a last "data: [DONE]\n\n" (or last); Ollama's NDJSON, the member
+ * RECEIPT_NDJSON_MEMBER "TOKEN\"" added last to the last object, or,
+ * when the stream has no such object, a last line RECEIPT_NDJSON_PREFIX
+ * "TOKEN\"}\n".
+ */
+#define RECEIPT_SSE_PREFIX	": cube-receipt "
+#define RECEIPT_NDJSON_MEMBER	",\"cube_receipt\":\""
+#define RECEIPT_NDJSON_PREFIX	"{\"cube_receipt\":\""
 /* The response header of a whole answer. */
 #define RECEIPT_HEADER		"Cube-Receipt"
 
@@ -110,9 +118,11 @@ const char *receipt_status_message(enum receipt_status);
 int	 receipt_find(const char *text, size_t len, const char **s,
 	    size_t *slen);
 /*
- * How much of a response body the receipt covers: all of it, or for a
- * stream that ends with its receipt line, every byte before that line.
+ * The SHA-256 a receipt signs for a response body as received: all of
+ * it, or for a stream that carries its receipt, all but the receipt's
+ * own bytes (see above). receipt_verify() uses it.
  */
-size_t	 receipt_body_len(const char *body, size_t len);
+void	 receipt_response_sha256(const char *body, size_t len,
+	    unsigned char out[RECEIPT_HASH_BYTES]);
 
 #endif

@@ -120,15 +120,16 @@ verify --receipt "$rstr" --request "$T_DIR/chat.req" \
 check_eq "another agent's key: fails" 1 "$RC"
 check_contains "  naming the signature" "signature" "$(cat "$T_DIR/err")"
 
-# --- a stream: the receipt is its last line, after [DONE] -----------------------
+# --- a stream: the receipt is a comment line right before [DONE] ------------
 post sse /proxy/acme/v1/chat/completions \
     '{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}'
 check "sse: no receipt header (the body is not known yet)" \
     bash -c "! grep -qi '^cube-receipt:' '$T_DIR/sse.head'"
-last=$(tail -n 2 "$T_DIR/sse.resp" | head -n 1)
-check_contains "sse: ends with the receipt comment" ": cube-receipt v1." "$last"
-check_contains "sse: after [DONE]" "data: [DONE]" \
+check_eq "sse: [DONE] is still the last event" "data: [DONE]" \
+    "$(tail -n 2 "$T_DIR/sse.resp" | head -n 1)"
+check_contains "sse: the receipt comment right before it" ": cube-receipt v1." \
     "$(tail -n 4 "$T_DIR/sse.resp" | head -n 1)"
+check_eq "sse: one receipt" 1 "$(grep -c '^: cube-receipt ' "$T_DIR/sse.resp")"
 verify_ok sse "sse"
 cp "$T_DIR/sse.resp" "$T_DIR/sse-flip.resp"
 python3 - "$T_DIR/sse-flip.resp" <<'EOF'
@@ -149,15 +150,15 @@ print("yes" if any(t.get("receipt") == sys.argv[1] for t in json.load(sys.stdin)
 check "sse: the trace keeps the receipt (cubectl logs)" t_until 10 traced "$sse_receipt"
 check "chat: the trace keeps the receipt" t_until 10 traced "$rstr"
 
-# --- Ollama: a stream's last NDJSON line, a whole answer's header ---------------
+# --- Ollama: a member of a stream's done line, a whole answer's header -------
 post ollama /proxy/acme/api/chat \
     '{"model":"ochat","messages":[{"role":"user","content":"hi"}]}'
-check_contains "ollama stream: ends with a cube_receipt line" '{"cube_receipt":"v1.' \
-    "$(tail -n 1 "$T_DIR/ollama.resp")"
-check "ollama stream: that line is JSON" python3 -c 'import json,sys
-json.loads(open(sys.argv[1]).read().splitlines()[-1])' "$T_DIR/ollama.resp"
-check_contains "ollama stream: the done line comes before it" '"done":true' \
-    "$(tail -n 2 "$T_DIR/ollama.resp" | head -n 1)"
+check_contains "ollama stream: the done line carries the receipt" \
+    '"cube_receipt":"v1.' "$(tail -n 1 "$T_DIR/ollama.resp")"
+check_eq "ollama stream: still JSON, still done, nothing after it" "true 4" \
+    "$(python3 -c 'import json,sys
+ls = open(sys.argv[1]).read().splitlines()
+print(str(json.loads(ls[-1])["done"]).lower(), len(ls))' "$T_DIR/ollama.resp")"
 verify_ok ollama "ollama stream"
 post ogen /proxy/acme/api/generate '{"model":"ochat","prompt":"hi","stream":false}'
 check "ollama generate: a Cube-Receipt header" grep -qi '^cube-receipt: v1\.' "$T_DIR/ogen.head"

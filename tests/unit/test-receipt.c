@@ -74,7 +74,7 @@ check(struct fixture *f, const char *s, const unsigned char *pk,
 	assert_int_equal(receipt_parse(&rc, s, strlen(s), err, sizeof(err)), 0);
 	return receipt_verify(&rc, pk != NULL ? pk : f->pk,
 	    (const unsigned char *)req, strlen(req),
-	    (const unsigned char *)resp, receipt_body_len(resp, strlen(resp)));
+	    (const unsigned char *)resp, strlen(resp));
 }
 
 static void
@@ -161,13 +161,31 @@ test_receipt_parse_refuses(void **state)
 	assert_int_equal(receipt_parse(&rc, s, strlen(s), err, sizeof(err)), 0);
 }
 
-/* Receipts are found in header dumps and at the end of streams. */
+/* What a receipt covers of text: all but body[cut..cut + cutlen). */
+static void
+assert_covers(const char *text, size_t cut, size_t cutlen)
+{
+	unsigned char			h[RECEIPT_HASH_BYTES];
+	unsigned char			want[RECEIPT_HASH_BYTES];
+	crypto_hash_sha256_state	st;
+	size_t				len = strlen(text);
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)text, cut);
+	crypto_hash_sha256_update(&st, (const unsigned char *)text + cut +
+	    cutlen, len - cut - cutlen);
+	crypto_hash_sha256_final(&st, want);
+	receipt_response_sha256(text, len, h);
+	assert_memory_equal(h, want, sizeof(h));
+}
+
+/* Receipts are found in header dumps and in streams, left out of hashes. */
 static void
 test_receipt_find(void **state)
 {
 	struct fixture	*f = *state;
 	const char	*s;
-	char		 text[4096], body[1024];
+	char		 text[4096], body[1024], line[1024];
 	size_t		 slen, blen;
 
 	sign(f, "m");
@@ -177,32 +195,46 @@ test_receipt_find(void **state)
 	assert_int_equal(slen, strlen(f->s));
 	assert_memory_equal(s, f->s, slen);
 
-	snprintf(body, sizeof(body), "data: {\"a\":1}\n\ndata: [DONE]\n\n");
+	/* SSE: the comment line before [DONE], or last. */
+	snprintf(body, sizeof(body), "data: {\"a\":1}\n\n");
 	blen = strlen(body);
-	snprintf(text, sizeof(text), "%s" RECEIPT_SSE_PREFIX "%s\n\n", body,
-	    f->s);
+	snprintf(line, sizeof(line), RECEIPT_SSE_PREFIX "%s\n\n", f->s);
+	snprintf(text, sizeof(text), "%s%sdata: [DONE]\n\n", body, line);
+	assert_int_equal(receipt_find(text, strlen(text), &s, &slen), 0);
+	assert_int_equal(slen, strlen(f->s));
+	assert_memory_equal(s, f->s, slen);
+	assert_covers(text, blen, strlen(text) - blen);
+	snprintf(text, sizeof(text), "%sdata: [DONE]\n\n%s", body, line);
 	assert_int_equal(receipt_find(text, strlen(text), &s, &slen), 0);
 	assert_memory_equal(s, f->s, slen);
-	assert_int_equal(receipt_body_len(text, strlen(text)), blen);
+	assert_covers(text, blen + 14, strlen(line));
 
-	snprintf(body, sizeof(body), "{\"done\":false}\n{\"done\":true}\n");
+	/* NDJSON: a member added to the last object, or a line. */
+	snprintf(text, sizeof(text), "{\"done\":false}\n{\"done\":true"
+	    RECEIPT_NDJSON_MEMBER "%s\"}\n", f->s);
+	assert_int_equal(receipt_find(text, strlen(text), &s, &slen), 0);
+	assert_int_equal(slen, strlen(f->s));
+	assert_memory_equal(s, f->s, slen);
+	assert_covers(text, strlen("{\"done\":false}\n{\"done\":true"),
+	    strlen(RECEIPT_NDJSON_MEMBER) + strlen(f->s) + 1);
+	snprintf(body, sizeof(body), "{\"error\":\"x\"}\n");
 	blen = strlen(body);
 	snprintf(text, sizeof(text), "%s" RECEIPT_NDJSON_PREFIX "%s\"}\n",
 	    body, f->s);
 	assert_int_equal(receipt_find(text, strlen(text), &s, &slen), 0);
 	assert_memory_equal(s, f->s, slen);
-	assert_int_equal(receipt_body_len(text, strlen(text)), blen);
+	assert_covers(text, blen, strlen(text) - blen);
 
 	/* A body without one is all covered; a bare string is itself. */
-	assert_int_equal(receipt_body_len(body, blen), blen);
+	assert_covers(body, 0, 0);
 	snprintf(text, sizeof(text), "%s\n", f->s);
 	assert_int_equal(receipt_find(text, strlen(text), &s, &slen), 0);
 	assert_int_equal(slen, strlen(f->s));
 	assert_int_equal(receipt_find("nothing", 7, &s, &slen), -1);
-	/* A receipt line followed by more is not the stream's last. */
+	/* A receipt line followed by more than [DONE] is not the stream's. */
 	snprintf(text, sizeof(text), RECEIPT_SSE_PREFIX "%s\n\ndata: x\n\n",
 	    f->s);
-	assert_int_equal(receipt_body_len(text, strlen(text)), strlen(text));
+	assert_covers(text, 0, 0);
 }
 
 int
