@@ -549,15 +549,16 @@ proxy_stream_out(struct proxy_call *call, const char *data, size_t len,
  * The stream's end: its receipt over every byte of it but the receipt's
  * own. SSE: a comment line (every SSE client skips comments) right before
  * [DONE], so that a client that stops reading at [DONE] has seen it.
- * Ollama: a "cube_receipt" member added last to the line that ends the
- * stream (Ollama's clients ignore members they do not know, and stop
- * reading at done), else a line of its own. The trace keeps it too.
+ * Ollama: a "cube_receipt" member added last to the done line that ends
+ * the stream (Ollama's clients ignore members they do not know, and stop
+ * reading at done); a stream without one (an error line ends it, which
+ * clients stop at) has it in the trace only. The trace keeps it always.
  */
 static void
 proxy_stream_receipt(struct proxy_call *call)
 {
 	char		 rc[RECEIPT_MAX + 1];
-	char		 line[sizeof(RECEIPT_NDJSON_PREFIX) + RECEIPT_MAX + 4];
+	char		 line[sizeof(RECEIPT_NDJSON_MEMBER) + RECEIPT_MAX + 4];
 	const char	*brace = NULL;
 	size_t		 n;
 	int		 len;
@@ -583,8 +584,7 @@ proxy_stream_receipt(struct proxy_call *call)
 		len = snprintf(line, sizeof(line), "%s%s\"",
 		    RECEIPT_NDJSON_MEMBER, rc);
 	else
-		len = snprintf(line, sizeof(line), "%s%s\"}\n",
-		    RECEIPT_NDJSON_PREFIX, rc);
+		len = 0;	/* no done line (an error line ends it): traced */
 	if (len < 0 || (size_t)len >= sizeof(line))
 		len = 0;
 	if (brace != NULL) {
@@ -821,7 +821,7 @@ proxy_stream_failure(struct proxy_call *call, enum upstream_result res)
 	if (call->ollama) {
 		n = ollama_error_body(ev, sizeof(ev) - 1, said);
 		ev[n++] = '\n';
-		proxy_stream_out(call, ev, n, 1);
+		proxy_stream_out(call, ev, n, 0);
 	} else {
 		n = api_error_body(ev + 6, sizeof(ev) - 8, f->error, NULL,
 		    said);

@@ -427,7 +427,7 @@ static const struct args_flag cmd_receipt_verify_flags[] = {
 	{ .name = "--receipt", .type = ARGS_STRING, .metavar = "STRING|FILE",
 	  .flags = ARGS_REQUIRED,
 	  .help = "the receipt: the string, or a file with it (a Cube-Receipt"
-	      " header dump, or the stream that ends with it)" },
+	      " header dump, or the stream that carries it)" },
 	{ .name = "--request", .type = ARGS_STRING, .metavar = "FILE",
 	  .flags = ARGS_REQUIRED,
 	  .help = "the request body as sent (- for standard input)" },
