@@ -108,7 +108,7 @@ receipt_evidence_key(struct cubectl *c, const struct args *a,
 	const struct args_value		*v;
 	const cJSON			*nonce_j, *key_j;
 	unsigned char			 nonce[ATTEST_NONCE_MAX];
-	char				*text = NULL, *root = NULL, why[1024];
+	char				*text = NULL, *root = NULL, why[512];
 	size_t				 len, nonce_len;
 	cJSON				*doc = NULL, *obj;
 	int				 rc = EXIT_USAGE;
