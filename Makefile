@@ -55,7 +55,8 @@ SHARED_SRCS := \
 	shared/attest-binding.c \
 	shared/attest-live.c \
 	shared/attest-policy.c \
-	shared/attest-snp-signer.c
+	shared/attest-snp-signer.c \
+	shared/receipt.c
 SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
@@ -74,7 +75,7 @@ AGENT_MAIN := agent/main.c
 # output formatting, column tables and argument parsing).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
-	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-verify.c tui/cmd-attest.c tui/attest-url.c tui/verify-policy.c tui/document.c \
+	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-verify.c tui/cmd-attest.c tui/attest-url.c tui/cmd-receipt.c tui/verify-policy.c tui/document.c \
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 TUI_SRCS := tui/checklist.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
@@ -311,6 +312,12 @@ build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT)
+# Receipts need libsodium (signature, SHA-256, base64url).
+build/fuzz/fuzz-receipt: tests/fuzz/fuzz-receipt.c shared/receipt.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
+	    -lsodium
 build/fuzz/fuzz-%:
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"

@@ -79,6 +79,7 @@ admin_logs_trace_json(const struct trace *t)
 	guards = t->guardrails != NULL ? cJSON_Parse(t->guardrails) : NULL;
 	admin_json_add(o, "guardrails", guards != NULL ? guards :
 	    cJSON_CreateArray());
+	admin_json_add(o, "receipt", admin_logs_text(t->receipt));
 	return o;
 }
 

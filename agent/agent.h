@@ -106,6 +106,10 @@ void	 vault_token_hash(const struct vault *, const char *token, size_t len,
 /* The Ed25519 identity public key (32 bytes), for attestation. */
 #define VAULT_IDENTITY_PUBLICKEY_BYTES	32
 const unsigned char *vault_identity_public_key(const struct vault *);
+/* Ed25519 signature (64 bytes) of m with the identity key: receipts. */
+#define VAULT_SIGNATURE_BYTES		64
+void	 vault_sign(const struct vault *, const unsigned char *m, size_t len,
+	    unsigned char sig[VAULT_SIGNATURE_BYTES]);
 /*
  * A short keyed hash of a provider API key, shown instead of the key: the
  * same key gives the same fingerprint on this agent, and nothing else.
@@ -1035,7 +1039,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	6
+#define STORE_SCHEMA_VERSION	7
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1266,6 +1270,7 @@ struct trace {
 	char		*prompt_text;	/* only when the domain logs content */
 	char		*completion_text;
 	char		*guardrails;	/* JSON array of guardrail hits, or NULL */
+	char		*receipt;	/* the answer's signed receipt, or NULL */
 };
 struct trace_writer;
 /* A zeroed record (ttft -1); free with trace_free(), NULL is a no-op. */

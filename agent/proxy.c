@@ -12,11 +12,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "agent.h"
 #include "jscan.h"
 #include "log.h"
 #include "money.h"
 #include "ndjson.h"
+#include "receipt.h"
 #include "sse.h"
 #include "xmalloc.h"
 
@@ -25,6 +28,9 @@
 #define PROXY_MAX_EVENT		(4 * 1024 * 1024)
 #define PROXY_MAX_PROMPT_TEXT	(64 * 1024)	/* prompt kept in a trace */
 #define PROXY_MSG_LOCAL		"the gateway is out of resources; retry"
+
+_Static_assert(RECEIPT_MAX <= HTTP_FIELD_VALUE_MAX, "Cube-Receipt fits");
+_Static_assert(RECEIPT_DOMAIN_MAX >= 36, "a domain id fits a receipt");
 
 /* One inference request from acceptance to the end of its reply. */
 struct proxy_call {
@@ -66,6 +72,23 @@ struct proxy_call {
 	struct guard_answer		*answer;
 	struct guard_ollama		*answer_ollama;
 	int				 blocked;
+	/*
+	 * The answer's receipt (receipt.h): its id, the SHA-256 of the body
+	 * the client sent, and the hash of what it has been sent so far.
+	 */
+	unsigned char			 id[RECEIPT_ID_BYTES];
+	unsigned char			 request_sha256[RECEIPT_HASH_BYTES];
+	crypto_hash_sha256_state	 response_hash;
+	char				 last;		/* its last byte */
+	/*
+	 * Held back for the receipt: SSE's [DONE] (the receipt goes right
+	 * before it), the Ollama line that ends a stream (the receipt is
+	 * added to it). Anything sent after them lets them go first.
+	 */
+	int				 done_held;
+	char				*held;
+	size_t				 held_len;
+	size_t				 held_cap;
 };
 
 static const char *const proxy_routes[] = {
@@ -169,6 +192,7 @@ proxy_call_free(struct proxy_call *call)
 	free(call->resp);
 	free(call->resp_type);
 	free(call->relay);
+	free(call->held);
 	free(call);
 }
 
@@ -419,11 +443,169 @@ proxy_on_response(void *arg, const struct upstream_response *resp)
 	call->resp_type = xstrdup(ctype != NULL ? ctype : "application/json");
 }
 
+/* Bytes of a stream's body to the client, hashed for its receipt. */
+static size_t
+proxy_stream_send(struct proxy_call *call, const char *data, size_t len)
+{
+	if (len > 0) {
+		crypto_hash_sha256_update(&call->response_hash,
+		    (const unsigned char *)data, len);
+		call->last = data[len - 1];
+	}
+	return http_stream_write(call->req, data, len);
+}
+
+/*
+ * Sign the answer's receipt, its body hash now final: the string into
+ * out and the trace. Once per answer. Returns its length, 0 for none.
+ */
+static size_t
+proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
+{
+	struct receipt	 rc;
+	unsigned char	 payload[RECEIPT_PAYLOAD_MAX];
+	size_t		 plen, n;
+
+	memset(&rc, 0, sizeof(rc));
+	memcpy(rc.id, call->id, sizeof(rc.id));
+	rc.time_ms = (uint64_t)trace_now_ms();
+	memcpy(rc.request_sha256, call->request_sha256,
+	    sizeof(rc.request_sha256));
+	crypto_hash_sha256_final(&call->response_hash, rc.response_sha256);
+	snprintf(rc.domain, sizeof(rc.domain), "%s", call->domain->id);
+	snprintf(rc.model, sizeof(rc.model), "%s", call->model->key);
+	snprintf(rc.route, sizeof(rc.route), "%s", call->trace->route);
+	if ((plen = receipt_payload(&rc, payload)) == 0) {
+		log_warnx("%s: model %s does not fit a receipt", __func__,
+		    call->model->key);
+		return 0;
+	}
+	vault_sign(call->worker->agent->vault, payload, plen, rc.sig);
+	if ((n = receipt_format(&rc, out, RECEIPT_MAX + 1)) == 0)
+		return 0;
+	free(call->trace->receipt);
+	call->trace->receipt = xstrdup(out);
+	return n;
+}
+
+#define PROXY_DONE	"data: [DONE]\n\n"
+#define PROXY_DONE_LEN	(sizeof(PROXY_DONE) - 1)
+
+/* What was held back goes out, unchanged: something came after it. */
+static void
+proxy_stream_release(struct proxy_call *call)
+{
+	if (call->done_held) {
+		call->done_held = 0;
+		proxy_stream_send(call, PROXY_DONE, PROXY_DONE_LEN);
+	}
+	if (call->held_len > 0) {
+		proxy_stream_send(call, call->held, call->held_len);
+		call->held_len = 0;
+	}
+}
+
+/*
+ * A stream's output, with what may end it held back for the receipt:
+ * SSE's [DONE]; an Ollama line that says "done":true, or any when last
+ * is set (the error line of a broken stream). Returns the bytes waiting
+ * for the client. One copy of one line per stream, at most.
+ */
+static size_t
+proxy_stream_out(struct proxy_call *call, const char *data, size_t len,
+    int last)
+{
+	size_t	start;
+
+	proxy_stream_release(call);
+	if (call->nd == NULL) {
+		if (len >= PROXY_DONE_LEN && memcmp(data + len - PROXY_DONE_LEN,
+		    PROXY_DONE, PROXY_DONE_LEN) == 0) {
+			call->done_held = 1;
+			len -= PROXY_DONE_LEN;
+		}
+		return proxy_stream_send(call, data, len);
+	}
+	if (len == 0)
+		return proxy_stream_send(call, data, len);
+	start = len - 1;	/* past the last line's own newline */
+	while (start > 0 && data[start - 1] != '\n')
+		start--;
+	if (last || memmem(data + start, len - start, "\"done\":true", 11) !=
+	    NULL) {
+		if (len - start > call->held_cap) {
+			call->held_cap = len - start;
+			call->held = xreallocarray(call->held, 1,
+			    call->held_cap);
+		}
+		memcpy(call->held, data + start, len - start);
+		call->held_len = len - start;
+		len = start;
+	}
+	return proxy_stream_send(call, data, len);
+}
+
+/*
+ * The stream's end: its receipt over every byte of it but the receipt's
+ * own. SSE: a comment line (every SSE client skips comments) right before
+ * [DONE], so that a client that stops reading at [DONE] has seen it.
+ * Ollama: a "cube_receipt" member added last to the done line that ends
+ * the stream (Ollama's clients ignore members they do not know, and stop
+ * reading at done); a stream without one (an error line ends it, which
+ * clients stop at) has it in the trace only. The trace keeps it always.
+ */
+static void
+proxy_stream_receipt(struct proxy_call *call)
+{
+	char		 rc[RECEIPT_MAX + 1];
+	char		 line[sizeof(RECEIPT_NDJSON_MEMBER) + RECEIPT_MAX + 4];
+	const char	*brace = NULL;
+	size_t		 n;
+	int		 len;
+
+	if (call->held_len > 0) {
+		/* The body's last line, signed as is; the receipt goes in it. */
+		if ((brace = memrchr(call->held, '}', call->held_len)) != NULL)
+			crypto_hash_sha256_update(&call->response_hash,
+			    (const unsigned char *)call->held, call->held_len);
+		else {
+			proxy_stream_send(call, call->held, call->held_len);
+			call->held_len = 0;
+		}
+	}
+	if (brace == NULL && call->last != '\0' && call->last != '\n')
+		proxy_stream_send(call, "\n", 1);
+	if ((n = proxy_receipt(call, rc)) == 0)
+		len = 0;
+	else if (call->nd == NULL)
+		len = snprintf(line, sizeof(line), "%s%s\n\n",
+		    RECEIPT_SSE_PREFIX, rc);
+	else if (brace != NULL)
+		len = snprintf(line, sizeof(line), "%s%s\"",
+		    RECEIPT_NDJSON_MEMBER, rc);
+	else
+		len = 0;	/* no done line (an error line ends it): traced */
+	if (len < 0 || (size_t)len >= sizeof(line))
+		len = 0;
+	if (brace != NULL) {
+		n = (size_t)(brace - call->held);
+		http_stream_write(call->req, call->held, n);
+		http_stream_write(call->req, line, (size_t)len);
+		http_stream_write(call->req, brace, call->held_len - n);
+		call->held_len = 0;
+	} else
+		http_stream_write(call->req, line, (size_t)len);
+	if (call->done_held) {
+		call->done_held = 0;
+		http_stream_write(call->req, PROXY_DONE, PROXY_DONE_LEN);
+	}
+}
+
 /* Bytes to the client; past the high water mark, pause the backend. */
 static void
 proxy_relay_write(struct proxy_call *call, const char *data, size_t len)
 {
-	if (http_stream_write(call->req, data, len) > HTTP_STREAM_HIGH_WATER &&
+	if (proxy_stream_out(call, data, len, 0) > HTTP_STREAM_HIGH_WATER &&
 	    !call->paused) {
 		call->paused = 1;
 		upstream_pause(call->up);
@@ -442,7 +624,7 @@ proxy_relay_event(void *arg, const char *event, size_t len)
 	/* Output guardrails: the event as they let it out, maybe nothing. */
 	if (call->answer != NULL && guard_answer_event(call->answer, event,
 	    len, &event, &len) == GUARD_BLOCKED) {
-		http_stream_write(call->req, event, len);
+		proxy_stream_out(call, event, len, 0);
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
 	}
@@ -460,7 +642,7 @@ proxy_relay_line(void *arg, const char *line, size_t len)
 	meter_ollama(&call->meter, line, len, call->route);
 	if (call->answer_ollama != NULL && guard_ollama_line(
 	    call->answer_ollama, line, len, &line, &len) == GUARD_BLOCKED) {
-		http_stream_write(call->req, line, len);
+		proxy_stream_out(call, line, len, 1);
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
 	}
@@ -555,6 +737,27 @@ proxy_reply_backend_error(struct proxy_call *call)
 	    API_UPSTREAM_ERROR, TRACE_STEP_UPSTREAM, NULL, 0, NULL, msg);
 }
 
+/* A whole answer with its receipt (and id) in the head. */
+static void
+proxy_reply_signed(struct proxy_call *call, const char *type,
+    const char *body, size_t len)
+{
+	struct http_fields	 f;
+	char			 rc[RECEIPT_MAX + 1];
+	char			 id[2 * RECEIPT_ID_BYTES + 1];
+	size_t			 n;
+
+	http_fields_init(&f);
+	crypto_hash_sha256_update(&call->response_hash,
+	    (const unsigned char *)body, len);
+	sodium_bin2hex(id, sizeof(id), call->id, sizeof(call->id));
+	http_fields_add(&f, "x-request-id", 12, id, strlen(id));
+	if ((n = proxy_receipt(call, rc)) > 0)
+		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER), rc,
+		    n);
+	http_reply_fields(call->req, 200, type, body, len, &f);
+}
+
 /* A whole answer, through the output guardrails. */
 static void
 proxy_reply_answer(struct proxy_call *call)
@@ -566,8 +769,8 @@ proxy_reply_answer(struct proxy_call *call)
 	    &call->model->guard_out, call->route, call->resp, call->resp_len,
 	    &out, &outlen, &call->guards)) {
 	case GUARD_PASS:
-		http_reply(call->req, 200, call->resp_type, call->resp,
-		    call->resp_len, NULL);
+		proxy_reply_signed(call, call->resp_type, call->resp,
+		    call->resp_len);
 		return;
 	case GUARD_BLOCKED:
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
@@ -580,7 +783,7 @@ proxy_reply_answer(struct proxy_call *call)
 	default:
 		break;
 	}
-	http_reply(call->req, 200, "application/json", out, outlen, NULL);
+	proxy_reply_signed(call, "application/json", out, outlen);
 	free(out);
 }
 
@@ -618,13 +821,13 @@ proxy_stream_failure(struct proxy_call *call, enum upstream_result res)
 	if (call->ollama) {
 		n = ollama_error_body(ev, sizeof(ev) - 1, said);
 		ev[n++] = '\n';
-		http_stream_write(call->req, ev, n);
+		proxy_stream_out(call, ev, n, 0);
 	} else {
 		n = api_error_body(ev + 6, sizeof(ev) - 8, f->error, NULL,
 		    said);
 		memcpy(ev, "data: ", 6);
 		memcpy(ev + 6 + n, "\n\n", 2);
-		http_stream_write(call->req, ev, n + 8);
+		proxy_stream_out(call, ev, n + 8, 0);
 	}
 	call->trace->error = api_error_code(f->error);
 	call->trace->step = f->step;
@@ -645,7 +848,7 @@ proxy_relay_finish(struct proxy_call *call)
 	else
 		return GUARD_PASS;
 	if (outlen > 0)
-		http_stream_write(call->req, out, outlen);
+		proxy_stream_out(call, out, outlen, 0);
 	return res;
 }
 
@@ -662,6 +865,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		/* An output guardrail ended the stream and cut the backend. */
 		call->trace->status = 200;
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
+		proxy_stream_receipt(call);
 		http_stream_end(r);
 		proxy_call_free(call);
 		return;
@@ -687,6 +891,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		call->trace->status = 200;
 		if (call->blocked)
 			call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
+		proxy_stream_receipt(call);
 		http_stream_end(r);
 	} else if (call->status >= 300 && (res == UPSTREAM_OK ||
 	    res == UPSTREAM_ERROR))
@@ -901,6 +1106,11 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		url = call->route == ROUTE_CHAT ? m->url_chat :
 	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
 	    m->url_embeddings;
+	/* The receipt signs the body as the client sent it: before redaction. */
+	crypto_hash_sha256(call->request_sha256, (const unsigned char *)r->body,
+	    r->body_len);
+	crypto_hash_sha256_init(&call->response_hash);
+	randombytes_buf(call->id, sizeof(call->id));
 	call->up = upstream_start(call->worker->upstream, url,
 	    m->provider->auth, call->body, call->body_len, &proxy_upstream_cb,
 	    call);

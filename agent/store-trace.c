@@ -14,7 +14,7 @@
 #define TRACE_COLUMNS "id, domain_id, time_ms, token_id, model, model_id," \
 	" provider, route, status, error, rejected_step, latency_ms, ttft_ms," \
 	" prompt_tokens, completion_tokens, cached_tokens, estimated, cost," \
-	" stream, cancelled, prompt_text, completion_text, guardrails"
+	" stream, cancelled, prompt_text, completion_text, guardrails, receipt"
 
 /* Text bound to a statement, or NULL for an empty or absent string. */
 static void
@@ -36,9 +36,9 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	    " token_id, model, model_id, provider, route, status, error,"
 	    " rejected_step, latency_ms, ttft_ms, prompt_tokens,"
 	    " completion_tokens, cached_tokens, estimated, cost, stream,"
-	    " cancelled, prompt_text, completion_text, guardrails, id) VALUES"
-	    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?)", err,
+	    " cancelled, prompt_text, completion_text, guardrails, id,"
+	    " receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?)", err,
 	    errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, t->domain_id, -1, SQLITE_STATIC);
@@ -66,6 +66,7 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	store_trace_bind_text(stmt, 21, t->completion_text);
 	store_trace_bind_text(stmt, 22, t->guardrails);
 	sqlite3_bind_int64(stmt, 23, t->id);
+	store_trace_bind_text(stmt, 24, t->receipt);
 	return store_exec_stmt(s, stmt, err, errlen);
 }
 
@@ -189,6 +190,7 @@ store_trace_read(sqlite3_stmt *stmt, void *p)
 	t->prompt_text = store_column_text(stmt, 20);
 	t->completion_text = store_column_text(stmt, 21);
 	t->guardrails = store_column_text(stmt, 22);
+	t->receipt = store_column_text(stmt, 23);
 }
 
 static void

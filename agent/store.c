@@ -174,6 +174,8 @@ static const char *const store_migrations[] = {
 	"  CHECK (budget_period IN ('day','week','month'));",
 	/* 6: what the guardrails found in a request (never the text). */
 	"ALTER TABLE traces ADD COLUMN guardrails TEXT;",
+	/* 7: the receipt the agent signed for the answer (receipt.h). */
+	"ALTER TABLE traces ADD COLUMN receipt TEXT;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -158,6 +158,7 @@ trace_clear(struct trace *t)
 	free(t->prompt_text);
 	free(t->completion_text);
 	free(t->guardrails);
+	free(t->receipt);
 	memset(t, 0, sizeof(*t));
 }
 

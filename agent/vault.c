@@ -186,6 +186,15 @@ vault_identity_public_key(const struct vault *v)
 	return v->keys->sign_sk + crypto_sign_SEEDBYTES;
 }
 
+/* The key is read-only memory; signing only reads it. */
+void
+vault_sign(const struct vault *v, const unsigned char *m, size_t len,
+    unsigned char sig[VAULT_SIGNATURE_BYTES])
+{
+	_Static_assert(VAULT_SIGNATURE_BYTES == crypto_sign_BYTES, "sig");
+	crypto_sign_detached(sig, NULL, m, len, v->keys->sign_sk);
+}
+
 int
 vault_unseal(const struct vault *v, const unsigned char *sealed,
     size_t sealed_len, char **plain, size_t *plain_len)

@@ -426,6 +426,37 @@ static const struct args_flag cmd_attest_flags[] = {
 	FLAG_END
 };
 
+/* A receipt, the bodies it signs, and the key that signed it. */
+static const struct args_flag cmd_receipt_verify_flags[] = {
+	{ .name = "--receipt", .type = ARGS_STRING, .metavar = "STRING|FILE",
+	  .flags = ARGS_REQUIRED,
+	  .help = "the receipt: the string, or a file with it (a Cube-Receipt"
+	      " header dump, or the stream that carries it)" },
+	{ .name = "--request", .type = ARGS_STRING, .metavar = "FILE",
+	  .flags = ARGS_REQUIRED,
+	  .help = "the request body as sent (- for standard input)" },
+	{ .name = "--response", .type = ARGS_STRING, .metavar = "FILE",
+	  .flags = ARGS_REQUIRED,
+	  .help = "the response body as received, a stream's whole" },
+	{ .name = "--key", .type = ARGS_STRING, .metavar = "HEX", .group = 1,
+	  .charset = CHARSET_HEX "ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ+/=",
+	  .max = 64,
+	  .help = "the agent's Ed25519 identity key (hex, or base64 as"
+	      " cubectl attest shows it)" },
+	{ .name = "--evidence", .type = ARGS_STRING, .metavar = "FILE",
+	  .group = 1,
+	  .help = "saved cubectl attest -o json: the key, once the evidence"
+	      " verifies" },
+	{ .name = "--policy", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "what the evidence must show, cube-attest-policy(5)" },
+	{ .name = "--allow-simulated", .type = ARGS_SWITCH,
+	  .help = "accept evidence of a simulated TEE: development only" },
+	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "trust this root for the evidence (a sim agent's"
+	      " sim-ark.pem)" },
+	FLAG_END
+};
+
 /* --- the table ------------------------------------------------------------ */
 
 const struct cmd_noun cmd_nouns[] = {
@@ -442,6 +473,7 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "attest",	"the agent's attestation evidence, live" },
 	{ "verify",	"attestation evidence, offline: no agent needed" },
 	{ "audit",	"who changed what, and when" },
+	{ "receipt",	"an answer's signed receipt, offline: no agent needed" },
 };
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
@@ -561,6 +593,10 @@ const struct cmd_entry cmd_table[] = {
 	{ "audit", NULL, "audit.list", NULL, cmd_audit_flags, 0,
 	  CMD_OUTPUT_LIST, cmd_audit_columns, NULL,
 	  "show the audit log of changes, oldest first" },
+	{ "receipt", "verify", NULL, NULL, cmd_receipt_verify_flags, 0,
+	  CMD_OUTPUT_OBJECT, NULL, cmd_receipt_verify,
+	  "check a receipt's signature and body hashes; exit 1 naming what"
+	  " failed" },
 };
 const size_t cmd_table_size = sizeof(cmd_table) / sizeof(cmd_table[0]);
 

@@ -330,6 +330,10 @@ int	 cmd_verify_show(struct cubectl *, const struct output_field *,
 int	 cmd_attest(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
+/* cmd-receipt.c */
+int	 cmd_receipt_verify(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
 /* cmd-logs.c */
 extern const struct output_field	 cmd_logs_columns[];
 int	 cmd_logs(struct cubectl *, const struct cmd_entry *,

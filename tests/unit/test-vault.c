@@ -124,6 +124,18 @@ test_create_and_reload(void **state)
 		sodium_bin2hex(hex, sizeof(hex), h2, VAULT_FINGERPRINT_LEN / 2);
 		assert_string_not_equal(hex, fp1);
 	}
+	/* Receipts: signed with the identity key, the one attestation binds. */
+	{
+		unsigned char	sig[VAULT_SIGNATURE_BYTES];
+		unsigned char	msg[] = "cube receipt v1";
+
+		vault_sign(v2, msg, sizeof(msg), sig);
+		assert_int_equal(crypto_sign_verify_detached(sig, msg,
+		    sizeof(msg), id), 0);
+		msg[0] ^= 1;
+		assert_int_not_equal(crypto_sign_verify_detached(sig, msg,
+		    sizeof(msg), id), 0);
+	}
 	vault_free(v2);
 	vault_free(NULL);
 }

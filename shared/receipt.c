@@ -1,0 +1,422 @@
+/*
+ * Signed receipts (receipt.h): the payload the agent signs, its string
+ * form, and the checks a client runs on one. Library code: no exits, no
+ * output; every input is someone else's.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "receipt.h"
+
+#define RECEIPT_B64	sodium_base64_VARIANT_URLSAFE_NO_PADDING
+
+_Static_assert(RECEIPT_KEY_BYTES == crypto_sign_PUBLICKEYBYTES, "key");
+_Static_assert(RECEIPT_SIG_BYTES == crypto_sign_BYTES, "signature");
+_Static_assert(RECEIPT_HASH_BYTES == crypto_hash_sha256_BYTES, "sha256");
+_Static_assert(sizeof(RECEIPT_LABEL) == RECEIPT_LABEL_BYTES, "label");
+
+static const char *const receipt_messages[] = {
+	[RECEIPT_OK] = "the receipt verifies",
+	[RECEIPT_BAD_SIGNATURE] = "signature: the receipt was not signed by"
+	    " this key, or was altered",
+	[RECEIPT_BAD_REQUEST] = "request body: its SHA-256 is not the one"
+	    " the receipt signs",
+	[RECEIPT_BAD_RESPONSE] = "response body: its SHA-256 is not the one"
+	    " the receipt signs",
+};
+
+const char *
+receipt_status_message(enum receipt_status st)
+{
+	if ((size_t)st >= sizeof(receipt_messages) / sizeof(receipt_messages[0]))
+		return "unknown";
+	return receipt_messages[st];
+}
+
+/* A string field: 1..max bytes of printable ASCII, no spaces. */
+static int
+receipt_string_ok(const char *s, size_t len, size_t max)
+{
+	size_t	i;
+
+	if (len == 0 || len > max)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static unsigned char *
+receipt_put_string(unsigned char *p, const char *s, size_t max)
+{
+	size_t	len = strnlen(s, max + 1);
+
+	if (!receipt_string_ok(s, len, max))
+		return NULL;
+	*p++ = (unsigned char)len;
+	memcpy(p, s, len);
+	return p + len;
+}
+
+size_t
+receipt_payload(const struct receipt *r, unsigned char out[RECEIPT_PAYLOAD_MAX])
+{
+	unsigned char	*p = out;
+	int		 i;
+
+	memcpy(p, RECEIPT_LABEL, RECEIPT_LABEL_BYTES);
+	p += RECEIPT_LABEL_BYTES;
+	memcpy(p, r->id, RECEIPT_ID_BYTES);
+	p += RECEIPT_ID_BYTES;
+	for (i = 7; i >= 0; i--)
+		*p++ = (unsigned char)(r->time_ms >> (8 * i));
+	memcpy(p, r->request_sha256, RECEIPT_HASH_BYTES);
+	p += RECEIPT_HASH_BYTES;
+	memcpy(p, r->response_sha256, RECEIPT_HASH_BYTES);
+	p += RECEIPT_HASH_BYTES;
+	if ((p = receipt_put_string(p, r->domain, RECEIPT_DOMAIN_MAX)) ==
+	    NULL || (p = receipt_put_string(p, r->model,
+	    RECEIPT_MODEL_MAX)) == NULL || (p = receipt_put_string(p,
+	    r->route, RECEIPT_ROUTE_MAX)) == NULL)
+		return 0;
+	return (size_t)(p - out);
+}
+
+size_t
+receipt_format(const struct receipt *r, char *out, size_t outlen)
+{
+	unsigned char	 payload[RECEIPT_PAYLOAD_MAX];
+	size_t		 plen, n, b1, b2;
+
+	if ((plen = receipt_payload(r, payload)) == 0)
+		return 0;
+	b1 = RECEIPT_B64_LEN(plen);
+	b2 = RECEIPT_B64_LEN(RECEIPT_SIG_BYTES);
+	n = 3 + b1 + 1 + b2;
+	if (outlen < n + 1)
+		return 0;
+	memcpy(out, "v1.", 3);
+	sodium_bin2base64(out + 3, b1 + 1, payload, plen, RECEIPT_B64);
+	out[3 + b1] = '.';
+	sodium_bin2base64(out + 4 + b1, b2 + 1, r->sig, RECEIPT_SIG_BYTES,
+	    RECEIPT_B64);
+	return n;
+}
+
+/* Read one length-prefixed string of the payload into dst. */
+static int
+receipt_get_string(const unsigned char **p, const unsigned char *end,
+    char *dst, size_t max)
+{
+	size_t	len;
+
+	if (*p >= end)
+		return -1;
+	len = **p;
+	(*p)++;
+	if ((size_t)(end - *p) < len ||
+	    !receipt_string_ok((const char *)*p, len, max))
+		return -1;
+	memcpy(dst, *p, len);
+	dst[len] = '\0';
+	*p += len;
+	return 0;
+}
+
+static int
+receipt_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int
+receipt_parse(struct receipt *r, const char *s, size_t len, char *err,
+    size_t errlen)
+{
+	unsigned char		 payload[RECEIPT_PAYLOAD_MAX];
+	const unsigned char	*p, *end;
+	const char		*sig;
+	size_t			 plen, b1, b2, n;
+	int			 i;
+
+	memset(r, 0, sizeof(*r));
+	while (len > 0 && receipt_space(*s)) {
+		s++;
+		len--;
+	}
+	while (len > 0 && receipt_space(s[len - 1]))
+		len--;
+	if (len < 3 || memcmp(s, "v1.", 3) != 0) {
+		snprintf(err, errlen, "not a receipt: it must start with"
+		    " \"v1.\"");
+		return -1;
+	}
+	if (len > RECEIPT_MAX) {
+		snprintf(err, errlen, "not a receipt: longer than %d"
+		    " characters", RECEIPT_MAX);
+		return -1;
+	}
+	s += 3;
+	len -= 3;
+	if ((sig = memchr(s, '.', len)) == NULL) {
+		snprintf(err, errlen, "not a receipt: no signature after the"
+		    " payload");
+		return -1;
+	}
+	b1 = (size_t)(sig - s);
+	sig++;
+	b2 = len - b1 - 1;
+	if (sodium_base642bin(payload, sizeof(payload), s, b1, NULL, &plen,
+	    NULL, RECEIPT_B64) != 0) {
+		snprintf(err, errlen, "receipt payload: not base64url");
+		return -1;
+	}
+	if (sodium_base642bin(r->sig, sizeof(r->sig), sig, b2, NULL, &n, NULL,
+	    RECEIPT_B64) != 0 || n != RECEIPT_SIG_BYTES) {
+		snprintf(err, errlen, "receipt signature: not %d bytes of"
+		    " base64url", RECEIPT_SIG_BYTES);
+		return -1;
+	}
+	p = payload;
+	end = payload + plen;
+	if (plen < RECEIPT_FIXED_BYTES ||
+	    memcmp(p, RECEIPT_LABEL, RECEIPT_LABEL_BYTES) != 0) {
+		snprintf(err, errlen, "receipt payload: not a \"%s\" payload",
+		    RECEIPT_LABEL);
+		return -1;
+	}
+	p += RECEIPT_LABEL_BYTES;
+	memcpy(r->id, p, RECEIPT_ID_BYTES);
+	p += RECEIPT_ID_BYTES;
+	for (i = 0; i < 8; i++)
+		r->time_ms = r->time_ms << 8 | *p++;
+	memcpy(r->request_sha256, p, RECEIPT_HASH_BYTES);
+	p += RECEIPT_HASH_BYTES;
+	memcpy(r->response_sha256, p, RECEIPT_HASH_BYTES);
+	p += RECEIPT_HASH_BYTES;
+	if (receipt_get_string(&p, end, r->domain, RECEIPT_DOMAIN_MAX) != 0) {
+		snprintf(err, errlen, "receipt payload: the domain is damaged");
+		return -1;
+	}
+	if (receipt_get_string(&p, end, r->model, RECEIPT_MODEL_MAX) != 0) {
+		snprintf(err, errlen, "receipt payload: the model is damaged");
+		return -1;
+	}
+	if (receipt_get_string(&p, end, r->route, RECEIPT_ROUTE_MAX) != 0) {
+		snprintf(err, errlen, "receipt payload: the route is damaged");
+		return -1;
+	}
+	if (p != end) {
+		snprintf(err, errlen, "receipt payload: %zu bytes after the"
+		    " route", (size_t)(end - p));
+		return -1;
+	}
+	return 0;
+}
+
+/* A receipt string's characters: "v1", base64url, the dots. */
+static size_t
+receipt_token_len(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+			break;
+	}
+	return i;
+}
+
+/* The same, backwards from end: how many token characters end there. */
+static size_t
+receipt_token_back(const char *s, size_t end)
+{
+	size_t	n = 0;
+
+	while (n < end && n <= RECEIPT_MAX &&
+	    receipt_token_len(s + end - n - 1, 1) == 1)
+		n++;
+	return n;
+}
+
+static int
+receipt_ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t	n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* Where a stream's receipt is, and what of the body it does not cover. */
+struct receipt_where {
+	const char	*token;
+	size_t		 token_len;
+	size_t		 cut_start;	/* body[cut_start..cut_end) is not */
+	size_t		 cut_end;	/* signed: the receipt's own bytes */
+};
+
+/*
+ * A stream that carries its receipt (receipt.h): an SSE comment line,
+ * alone at the end or before one "data: [DONE]" event; an NDJSON line
+ * of its own at the end; or a "cube_receipt" member added last to the
+ * last NDJSON object. 0 with *w filled, or -1.
+ */
+static int
+receipt_locate(const char *body, size_t len, struct receipt_where *w)
+{
+	static const char	 sse[] = RECEIPT_SSE_PREFIX;
+	static const char	 nd[] = RECEIPT_NDJSON_PREFIX;
+	static const char	 member[] = RECEIPT_NDJSON_MEMBER;
+	static const char	 done[] = "data: [DONE]\n\n";
+	size_t			 end = len, n, start;
+
+	/* SSE: ": cube-receipt TOKEN\n\n", then at most [DONE]. */
+	if (receipt_ends_with(body, end, done))
+		end -= sizeof(done) - 1;
+	if (receipt_ends_with(body, end, "\n\n")) {
+		n = receipt_token_back(body, end - 2);
+		start = end - 2 - n;
+		if (n > 0 && start >= sizeof(sse) - 1 &&
+		    memcmp(body + start - (sizeof(sse) - 1), sse,
+		    sizeof(sse) - 1) == 0) {
+			start -= sizeof(sse) - 1;
+			if (start == 0 || body[start - 1] == '\n') {
+				w->token = body + end - 2 - n;
+				w->token_len = n;
+				w->cut_start = start;
+				w->cut_end = len;
+				return 0;
+			}
+		}
+	}
+	/* NDJSON: the last object ends ,"cube_receipt":"TOKEN"} (and EOL). */
+	end = len;
+	while (end > 0 && (body[end - 1] == '\n' || body[end - 1] == '\r'))
+		end--;
+	if (!receipt_ends_with(body, end, "\"}"))
+		return -1;
+	n = receipt_token_back(body, end - 2);
+	start = end - 2 - n;
+	if (n == 0)
+		return -1;
+	if (start >= sizeof(member) - 1 && memcmp(body + start -
+	    (sizeof(member) - 1), member, sizeof(member) - 1) == 0) {
+		w->token = body + start;
+		w->token_len = n;
+		w->cut_start = start - (sizeof(member) - 1);
+		w->cut_end = end - 1;		/* the object's '}' stays */
+		return 0;
+	}
+	if (start >= sizeof(nd) - 1 && memcmp(body + start - (sizeof(nd) - 1),
+	    nd, sizeof(nd) - 1) == 0) {
+		start -= sizeof(nd) - 1;
+		if (start == 0 || body[start - 1] == '\n') {
+			w->token = body + start + sizeof(nd) - 1;
+			w->token_len = n;
+			w->cut_start = start;
+			w->cut_end = len;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+receipt_response_sha256(const char *body, size_t len,
+    unsigned char out[RECEIPT_HASH_BYTES])
+{
+	crypto_hash_sha256_state	 st;
+	struct receipt_where		 w;
+
+	if (sodium_init() < 0 || receipt_locate(body, len, &w) == -1) {
+		crypto_hash_sha256(out, (const unsigned char *)body, len);
+		return;
+	}
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)body,
+	    w.cut_start);
+	crypto_hash_sha256_update(&st, (const unsigned char *)body + w.cut_end,
+	    len - w.cut_end);
+	crypto_hash_sha256_final(&st, out);
+}
+
+enum receipt_status
+receipt_verify(const struct receipt *r, const unsigned char key[RECEIPT_KEY_BYTES],
+    const unsigned char *request, size_t request_len,
+    const unsigned char *response, size_t response_len)
+{
+	unsigned char	payload[RECEIPT_PAYLOAD_MAX];
+	unsigned char	h[RECEIPT_HASH_BYTES];
+	size_t		plen;
+
+	if (sodium_init() < 0 || (plen = receipt_payload(r, payload)) == 0 ||
+	    crypto_sign_verify_detached(r->sig, payload, plen, key) != 0)
+		return RECEIPT_BAD_SIGNATURE;
+	/* The hashes are public: a plain compare would do; this one is. */
+	if (request != NULL) {
+		crypto_hash_sha256(h, request, request_len);
+		if (sodium_memcmp(h, r->request_sha256, sizeof(h)) != 0)
+			return RECEIPT_BAD_REQUEST;
+	}
+	if (response != NULL) {
+		receipt_response_sha256((const char *)response, response_len,
+		    h);
+		if (sodium_memcmp(h, r->response_sha256, sizeof(h)) != 0)
+			return RECEIPT_BAD_RESPONSE;
+	}
+	return RECEIPT_OK;
+}
+
+int
+receipt_find(const char *text, size_t len, const char **s, size_t *slen)
+{
+	static const char	 hdr[] = RECEIPT_HEADER ":";
+	const char		*line, *nl, *v, *end = text + len;
+	size_t			 n;
+	struct receipt_where	 w;
+
+	/* A stream ending with its receipt. */
+	if (receipt_locate(text, len, &w) == 0) {
+		*s = w.token;
+		*slen = w.token_len;
+		return 0;
+	}
+	/* A Cube-Receipt header line anywhere in a header dump. */
+	for (line = text; line < end; line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			nl = end;
+		if ((size_t)(nl - line) <= sizeof(hdr) - 1 ||
+		    strncasecmp(line, hdr, sizeof(hdr) - 1) != 0)
+			continue;
+		v = line + sizeof(hdr) - 1;
+		while (v < nl && (*v == ' ' || *v == '\t'))
+			v++;
+		n = receipt_token_len(v, (size_t)(nl - v));
+		if (n == 0)
+			continue;
+		*s = v;
+		*slen = n;
+		return 0;
+	}
+	/* The bare string, white space around it. */
+	while (len > 0 && receipt_space(*text)) {
+		text++;
+		len--;
+	}
+	while (len > 0 && receipt_space(text[len - 1]))
+		len--;
+	if (len >= 3 && memcmp(text, "v1.", 3) == 0 &&
+	    receipt_token_len(text, len) == len) {
+		*s = text;
+		*slen = len;
+		return 0;
+	}
+	return -1;
+}
