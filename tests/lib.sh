@@ -194,3 +194,31 @@ setup_domain() {
 }
 
 backend_requests() { curl -sS "$BACKEND_URL/_requests"; }
+
+# The npm SDKs of tests/sdk, installed from its lock file (npm ci) when
+# node_modules is missing or older than it; npm records what it installed
+# in node_modules/.package-lock.json. Returns 1 with the reason in SDK_WHY
+# when it cannot (no node 20, no npm, no registry), in seconds.
+SDK_DIR="$CUBE_ROOT/tests/sdk"
+sdk_install() {
+	local major reason
+	SDK_WHY=""
+	command -v node >/dev/null 2>&1 || { SDK_WHY="node is not installed"; return 1; }
+	command -v npm >/dev/null 2>&1 || { SDK_WHY="npm is not installed"; return 1; }
+	major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+	[ "${major:-0}" -ge 20 ] 2>/dev/null ||
+	    { SDK_WHY="node 20 or later needed, found $(node --version 2>&1)"; return 1; }
+	[ -f "$SDK_DIR/node_modules/.package-lock.json" ] &&
+	    [ ! "$SDK_DIR/package-lock.json" -nt "$SDK_DIR/node_modules/.package-lock.json" ] &&
+	    [ ! "$SDK_DIR/package.json" -nt "$SDK_DIR/node_modules/.package-lock.json" ] &&
+	    return 0
+	# Short retries: an unreachable registry should skip in seconds.
+	if ! (cd "$SDK_DIR" && timeout 300 npm ci --no-audit --no-fund \
+	    --loglevel=error --fetch-retries=2 --fetch-retry-mintimeout=1000 \
+	    --fetch-retry-maxtimeout=5000 --fetch-timeout=60000 \
+	    >"$T_DIR/npm.log" 2>&1); then
+		reason=$(grep -m 1 -E 'npm (ERR|error)' "$T_DIR/npm.log" | cut -c 1-200)
+		SDK_WHY="npm ci in tests/sdk failed: ${reason:-see npm output}"
+		return 1
+	fi
+}

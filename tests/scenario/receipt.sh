@@ -173,8 +173,7 @@ verify --receipt "$T_DIR/emb.head" --request "$T_DIR/emb.req" \
 check_eq "embeddings: another answer's body fails" 1 "$RC"
 
 # --- the OpenAI SDK reads a stream that ends with the receipt -------------------
-SDK_DIR="$CUBE_ROOT/tests/sdk"
-if command -v node >/dev/null 2>&1 && [ -d "$SDK_DIR/node_modules/openai" ]; then
+if sdk_install; then
 	out=$(cd "$SDK_DIR" && AGENT_URL=$AGENT_URL TOKEN=$TOKEN timeout 30 node \
 	    --input-type=module -e '
 import OpenAI from "openai";
@@ -187,7 +186,7 @@ for await (const ch of s) { n++; text += ch.choices[0]?.delta?.content ?? ""; }
 console.log(n > 0 && text.length > 0 ? "parsed" : "empty");' 2>&1)
 	check_eq "the OpenAI SDK parses a stream with the receipt line" parsed "$out"
 else
-	echo "# SKIP receipt: the OpenAI SDK is not installed in tests/sdk (run tests/scenario/sdk-clients.sh)"
+	echo "# SKIP receipt: the OpenAI SDK check did NOT run: $SDK_WHY"
 fi
 
 stop_agent

@@ -7,35 +7,12 @@
 # and exits 0: the checks did not run.
 . "$(dirname "$0")/../lib.sh"
 
-SDK_DIR="$CUBE_ROOT/tests/sdk"
-
 skip() {
 	echo "# SKIP sdk-clients: $1 (the SDK client checks did NOT run)"
 	exit 0
 }
 
-command -v node >/dev/null 2>&1 || skip "node is not installed"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed"
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
-[ "${node_major:-0}" -ge 20 ] 2>/dev/null || skip "node 20 or later needed, found $(node --version 2>&1)"
-
-# npm ci when node_modules is missing or older than the lock file; npm
-# records what it installed in node_modules/.package-lock.json.
-sdk_installed() {
-	[ -f "$SDK_DIR/node_modules/.package-lock.json" ] &&
-	    [ ! "$SDK_DIR/package-lock.json" -nt "$SDK_DIR/node_modules/.package-lock.json" ] &&
-	    [ ! "$SDK_DIR/package.json" -nt "$SDK_DIR/node_modules/.package-lock.json" ]
-}
-if ! sdk_installed; then
-	# Short retries: an unreachable registry should skip in seconds.
-	if ! (cd "$SDK_DIR" && timeout 300 npm ci --no-audit --no-fund \
-	    --loglevel=error --fetch-retries=2 --fetch-retry-mintimeout=1000 \
-	    --fetch-retry-maxtimeout=5000 --fetch-timeout=60000 \
-	    >"$T_DIR/npm.log" 2>&1); then
-		reason=$(grep -m 1 -E 'npm (ERR|error)' "$T_DIR/npm.log" | cut -c 1-200)
-		skip "npm ci in tests/sdk failed: ${reason:-see npm output}"
-	fi
-fi
+sdk_install || skip "$SDK_WHY"
 
 start_backend
 start_agent
