@@ -129,13 +129,13 @@ if command -v tmux >/dev/null; then
 		return 1
 	}
 	tui pass --policy "$T_DIR/sim.json" local
-	sleep 0.5
+	check "cube-tui (pass) is up" screen_has pass "cube-tui  local"
 	"${TM[@]}" send-keys -t pass 9
 	check "cube-tui: VERIFIED by the policy" screen_has pass "VERIFIED: every check passed (policy: $T_DIR/sim.json)"
 	check "cube-tui: the checks shown" screen_has pass "seal-key"
 	"${TM[@]}" send-keys -t pass q
 	tui defaults local
-	sleep 0.5
+	check "cube-tui (defaults) is up" screen_has defaults "cube-tui  local"
 	"${TM[@]}" send-keys -t defaults 9
 	check "cube-tui, no policy: the defaults refuse a simulated TEE" \
 	    screen_has defaults "NOT VERIFIED: chain, simulated (policy: the defaults)"
@@ -144,7 +144,7 @@ if command -v tmux >/dev/null; then
 	mkdir -p "$HOME/.config/cube"
 	cp "$T_DIR/sim.json" "$HOME/.config/cube/attest-policy.json"
 	tui found local
-	sleep 0.5
+	check "cube-tui (found) is up" screen_has found "cube-tui  local"
 	"${TM[@]}" send-keys -t found 9
 	check "cube-tui finds ~/.config/cube/attest-policy.json" \
 	    screen_has found "VERIFIED: every check passed (policy: $HOME/.con"
