@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "attest-int.h"
 
@@ -228,36 +229,17 @@ policy_at(struct policy_parse *pp, const struct policy_key *k)
 	return (char *)pp->load + k->off;
 }
 
-/* A hex digit's value, or -1. */
-static int
-policy_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Hex of min..max bytes (max at most 64) at s into out. 0, or -1. */
 static int
 policy_hex(const char *s, size_t min, size_t max, unsigned char *out,
     size_t *len)
 {
-	size_t		i, n = strlen(s);
-	int		hi, lo;
+	size_t	n = strlen(s);
 
-	if (n % 2 != 0 || n / 2 < min || n / 2 > max)
+	if (n % 2 != 0 || n / 2 < min || n / 2 > max ||
+	    sodium_hex2bin(out, max, s, n, NULL, len, NULL) != 0 ||
+	    *len != n / 2)
 		return -1;
-	for (i = 0; i < n / 2; i++) {
-		if ((hi = policy_digit(s[2 * i])) == -1 ||
-		    (lo = policy_digit(s[2 * i + 1])) == -1)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	*len = n / 2;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -431,25 +432,13 @@ bad:
 static int
 json_hex(const cJSON *j, unsigned char *out, size_t len)
 {
-	const char	*s;
-	unsigned	 hi, lo;
-	size_t		 i;
+	size_t	n;
 
-	if (!cJSON_IsString(j) || (s = j->valuestring) == NULL ||
-	    strlen(s) != 2 * len)
+	if (!cJSON_IsString(j) || j->valuestring == NULL ||
+	    strlen(j->valuestring) != 2 * len ||
+	    sodium_hex2bin(out, len, j->valuestring, 2 * len, NULL, &n,
+	    NULL) != 0 || n != len)
 		return -1;
-	for (i = 0; i < len; i++) {
-		if (!isxdigit((unsigned char)s[2 * i]) ||
-		    !isxdigit((unsigned char)s[2 * i + 1]))
-			return -1;
-		hi = (unsigned)(isdigit((unsigned char)s[2 * i]) ?
-		    s[2 * i] - '0' : (tolower((unsigned char)s[2 * i]) -
-		    'a' + 10));
-		lo = (unsigned)(isdigit((unsigned char)s[2 * i + 1]) ?
-		    s[2 * i + 1] - '0' : (tolower((unsigned char)s[2 * i +
-		    1]) - 'a' + 10));
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
 	return 0;
 }
 
