@@ -33,13 +33,12 @@
 #include "rpc.h"
 #include "xmalloc.h"
 
-#define URL_HOST_MAX		255
 #define URL_ANSWER_MAX		(4 * 1024 * 1024)	/* evidence and certs */
 #define URL_TIMEOUT_SEC		15	/* each connect, read or write */
 
 /* "https://HOST[:PORT][/]" into host and port; -1 with err. */
-static int
-url_split(const char *url, char *host, size_t hostlen, char *port,
+int
+attest_url_split(const char *url, char *host, size_t hostlen, char *port,
     size_t portlen, char *err, size_t errlen)
 {
 	const char	*p, *end, *colon;
@@ -73,9 +72,9 @@ url_split(const char *url, char *host, size_t hostlen, char *port,
 		colon = memchr(p, ':', end - p);
 		n = (colon != NULL ? colon : end) - p;
 	}
-	if (n == 0 || n > URL_HOST_MAX || n >= hostlen) {
+	if (n == 0 || n > ATTEST_URL_HOST_MAX || n >= hostlen) {
 		snprintf(err, errlen, "--url: no host, or a host of more than"
-		    " %d bytes", URL_HOST_MAX);
+		    " %d bytes", ATTEST_URL_HOST_MAX);
 		return -1;
 	}
 	memcpy(host, p, n);
@@ -103,8 +102,9 @@ url_split(const char *url, char *host, size_t hostlen, char *port,
  * A TCP connection to host:port with every connect, read and write
  * bounded in time (Linux honours SO_SNDTIMEO on connect); -1 with err.
  */
-static int
-url_connect(const char *host, const char *port, char *err, size_t errlen)
+int
+attest_url_connect(const char *host, const char *port, char *err,
+    size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
 	struct timeval	 tv = { URL_TIMEOUT_SEC, 0 };
@@ -137,8 +137,9 @@ url_connect(const char *host, const char *port, char *err, size_t errlen)
 }
 
 /* SHA-256 of the peer certificate's SubjectPublicKeyInfo (DER). */
-static int
-url_peer_spki(SSL *ssl, unsigned char out[32], char *err, size_t errlen)
+int
+attest_url_peer_spki(SSL *ssl, unsigned char out[32], char *err,
+    size_t errlen)
 {
 	X509		*x;
 	unsigned char	*der = NULL;
@@ -272,7 +273,7 @@ attest_url_fetch(const char *url, const unsigned char *nonce,
     char *err, size_t errlen)
 {
 	static const unsigned char	 alpn[] = "\x08http/1.1";
-	char				 host[URL_HOST_MAX + 1], port[8];
+	char				 host[ATTEST_URL_HOST_MAX + 1], port[8];
 	char				 hex[2 * ATTEST_NONCE_MAX + 1], req[768];
 	char				*buf = NULL, *body;
 	size_t				 len, bodylen;
@@ -281,10 +282,10 @@ attest_url_fetch(const char *url, const unsigned char *nonce,
 	int				 fd = -1, rc = EXIT_UNREACHABLE, n;
 
 	*doc = NULL;
-	if (url_split(url, host, sizeof(host), port, sizeof(port), err,
+	if (attest_url_split(url, host, sizeof(host), port, sizeof(port), err,
 	    errlen) == -1)
 		return EXIT_USAGE;
-	if ((fd = url_connect(host, port, err, errlen)) == -1)
+	if ((fd = attest_url_connect(host, port, err, errlen)) == -1)
 		return EXIT_UNREACHABLE;
 	/* No CA: the evidence, not a CA, says whose key this is. */
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
@@ -305,7 +306,7 @@ attest_url_fetch(const char *url, const unsigned char *nonce,
 		    " the agent's TLS port?)", host, port);
 		goto out;
 	}
-	if (url_peer_spki(ssl, spki_sha256, err, errlen) == -1)
+	if (attest_url_peer_spki(ssl, spki_sha256, err, errlen) == -1)
 		goto out;
 	n = snprintf(req, sizeof(req), "GET /attestation?nonce=%s HTTP/1.1\r\n"
 	    "Host: %s%s%s\r\nAccept: application/json\r\n"

@@ -68,6 +68,39 @@ attest_simulated_note(const struct cubectl *c, int simulated)
 }
 
 /*
+ * The live policy of vp and the flags, --root read into *root (the
+ * caller frees it): all but the nonce, the seal key and the TLS key.
+ * 0, or -1 with err.
+ */
+int
+cmd_attest_live_policy(const struct args *a, const struct verify_policy *vp,
+    struct attest_live_policy *lp, struct attest_input *collateral,
+    char **root, char *err, size_t errlen)
+{
+	const struct args_value	*v;
+	char			 why[768];
+	size_t			 len;
+
+	memset(lp, 0, sizeof(*lp));
+	memset(collateral, 0, sizeof(*collateral));
+	*root = NULL;
+	lp->policy = vp->policy;
+	lp->allow_simulated = vp->file.allow_simulated;
+	verify_policy_input(vp, collateral);
+	lp->collateral = collateral;
+	if ((v = args_get(a, "--root")) != NULL) {
+		if (file_read(v->string, ATTEST_CERTS_MAX, root, &len, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "--root: %s", why);
+			return -1;
+		}
+		lp->root = (const unsigned char *)*root;
+		lp->root_len = len;
+	}
+	return 0;
+}
+
+/*
  * Verify ev against what we sent and what vp (the policy file and the
  * flags) says; an exit status.
  */
@@ -80,27 +113,16 @@ attest_check(struct cubectl *c, const struct args *a,
 	struct attest_live_info		 info;
 	struct attest_result		 res;
 	struct attest_input		 collateral;
-	const struct args_value		*v;
 	unsigned char			 seal[32];
 	char				*root = NULL, err[1024];
 	size_t				 len;
 	cJSON				*obj;
 	int				 rc;
 
-	memset(&lp, 0, sizeof(lp));
-	memset(&collateral, 0, sizeof(collateral));
-	lp.policy = vp->policy;
-	lp.allow_simulated = vp->file.allow_simulated;
-	verify_policy_input(vp, &collateral);
-	lp.collateral = &collateral;
-	if ((v = args_get(a, "--root")) != NULL) {
-		if (file_read(v->string, ATTEST_CERTS_MAX, &root, &len, err,
-		    sizeof(err)) == -1) {
-			output_error("--root: %s", err);
-			return EXIT_USAGE;
-		}
-		lp.root = (const unsigned char *)root;
-		lp.root_len = len;
+	if (cmd_attest_live_policy(a, vp, &lp, &collateral, &root, err,
+	    sizeof(err)) == -1) {
+		output_error("%s", err);
+		return EXIT_USAGE;
 	}
 	lp.nonce = nonce;
 	lp.nonce_len = nonce_len;

@@ -356,12 +356,27 @@ cmd_verify_json(const struct attest_result *res)
  * Returns EXIT_OK when every check passed, else EXIT_FAILED naming those
  * that failed.
  */
+/* The names of the checks of res that failed, ", "-separated. */
+char *
+cmd_verify_failed(const struct attest_result *res, char *buf, size_t len)
+{
+	size_t	i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < res->nchecks && n < len; i++)
+		if (!res->checks[i].ok)
+			n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+			    attest_check_name(res->checks[i].id));
+	if (buf[0] == '\0')
+		snprintf(buf, len, "no check passed");
+	return buf;
+}
+
 int
 cmd_verify_show(struct cubectl *c, const struct output_field *fields,
     cJSON *obj, const struct attest_result *res)
 {
 	char	failed[256];
-	size_t	i, n = 0;
 
 	if (c->output == CUBECTL_JSON)
 		output_json(obj);
@@ -374,12 +389,8 @@ cmd_verify_show(struct cubectl *c, const struct output_field *fields,
 	cJSON_Delete(obj);
 	if (res->verified)
 		return EXIT_OK;
-	failed[0] = '\0';
-	for (i = 0; i < res->nchecks && n < sizeof(failed); i++)
-		if (!res->checks[i].ok)
-			n += snprintf(failed + n, sizeof(failed) - n, "%s%s",
-			    n ? ", " : "", attest_check_name(res->checks[i].id));
-	output_error("verification failed: %s", failed);
+	output_error("verification failed: %s",
+	    cmd_verify_failed(res, failed, sizeof(failed)));
 	return EXIT_FAILED;
 }
 

@@ -313,6 +313,14 @@ void	 verify_policy_input(const struct verify_policy *,
  */
 int	 attest_url_fetch(const char *, const unsigned char *, size_t,
 	    struct cJSON **, unsigned char[32], char *, size_t);
+/* Its parts, for cubectl connect: -1 with err. */
+#define ATTEST_URL_HOST_MAX	255
+int	 attest_url_split(const char *, char *, size_t, char *, size_t,
+	    char *, size_t);
+int	 attest_url_connect(const char *, const char *, char *, size_t);
+struct ssl_st;
+int	 attest_url_peer_spki(struct ssl_st *, unsigned char[32], char *,
+	    size_t);
 
 /* cmd-verify.c */
 extern const struct output_field	 cmd_verify_fields[];
@@ -323,11 +331,19 @@ int	 cmd_verify_policy(const struct args *, size_t, struct verify_policy *,
 int	 cmd_verify_hex(const struct args *, const char *, size_t, size_t,
 	    unsigned char *, size_t *, char *, size_t);
 struct cJSON *cmd_verify_json(const struct attest_result *);
+char	*cmd_verify_failed(const struct attest_result *, char *, size_t);
 int	 cmd_verify_show(struct cubectl *, const struct output_field *,
 	    struct cJSON *, const struct attest_result *);
 
 /* cmd-attest.c */
 int	 cmd_attest(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+int	 cmd_attest_live_policy(const struct args *,
+	    const struct verify_policy *, struct attest_live_policy *,
+	    struct attest_input *, char **, char *, size_t);
+
+/* cmd-connect.c */
+int	 cmd_connect(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 /* cmd-receipt.c */
