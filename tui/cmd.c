@@ -426,6 +426,31 @@ static const struct args_flag cmd_attest_flags[] = {
 	FLAG_END
 };
 
+/* The agent to verify and relay to, what it must show, where to listen. */
+static const struct args_flag cmd_connect_flags[] = {
+	{ .name = "--url", .type = ARGS_STRING, .metavar = "https://HOST:PORT",
+	  .flags = ARGS_REQUIRED, .max = 300,
+	  .help = "the agent's TLS inference port" },
+	{ .name = "--listen", .type = ARGS_STRING, .metavar = "ADDR:PORT",
+	  .max = 300,
+	  .help = "where clients connect, a loopback address (default"
+	      " 127.0.0.1:11443; port 0: any free one)" },
+	{ .name = "--policy", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "what the evidence must show, cube-attest-policy(5); the"
+	      " flags below override it" },
+	{ .name = "--expect-measurement", .type = ARGS_STRING,
+	  .metavar = "HEX", .charset = CHARSET_HEX, .max = 96,
+	  .help = "expected measurement (SNP) or MRTD (TDX), 48 bytes" },
+	{ .name = "--allow-simulated", .type = ARGS_SWITCH,
+	  .help = "accept a simulated TEE (--tee sim): development only" },
+	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "trust this root instead of the built-in ones (a sim"
+	      " agent's sim-ark.pem)" },
+	{ .name = "--allow-debug", .type = ARGS_SWITCH,
+	  .help = "accept a guest whose host may debug it" },
+	FLAG_END
+};
+
 /* A receipt, the bodies it signs, and the key that signed it. */
 static const struct args_flag cmd_receipt_verify_flags[] = {
 	{ .name = "--receipt", .type = ARGS_STRING, .metavar = "STRING|FILE",
@@ -474,6 +499,7 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "verify",	"attestation evidence, offline: no agent needed" },
 	{ "audit",	"who changed what, and when" },
 	{ "receipt",	"an answer's signed receipt, offline: no agent needed" },
+	{ "connect",	"a local proxy with attested TLS to the agent" },
 };
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
@@ -590,6 +616,10 @@ const struct cmd_entry cmd_table[] = {
 	{ "verify", NULL, NULL, NULL, cmd_verify_flags, 0, CMD_OUTPUT_OBJECT,
 	  NULL, cmd_verify,
 	  "check SEV-SNP or TDX evidence offline; exit 1 naming what failed" },
+	{ "connect", NULL, NULL, NULL, cmd_connect_flags, 0,
+	  CMD_OUTPUT_OBJECT, NULL, cmd_connect,
+	  "verify the agent, then relay local clients to it over TLS to"
+	  " the attested key only" },
 	{ "audit", NULL, "audit.list", NULL, cmd_audit_flags, 0,
 	  CMD_OUTPUT_LIST, cmd_audit_columns, NULL,
 	  "show the audit log of changes, oldest first" },
