@@ -115,7 +115,8 @@ connect_verify(struct connect *cn, unsigned char spki[32], char *desc,
 	struct attest_live_info		 info;
 	struct attest_result		 res;
 	unsigned char			 nonce[CONNECT_NONCE];
-	char				 failed[256], mhex[2 * 48 + 1];
+	char				 failed[256];
+	char				 mhex[2 * ATTEST_MEASUREMENT_SIZE + 1];
 	cJSON				*ev;
 	int				 rc;
 
