@@ -502,6 +502,11 @@ tui_draw_header(struct tui *t)
 	x += (int)strlen(health) + 2;
 	host_tls_read(h->status, time(NULL), &tls);
 	mark = host_tls_mark(&tls, &role);
+	if (view_attest_tls_ok(t) == 0) {
+		/* The evidence binds another key than status reports. */
+		mark = "[TLS KEY!]";
+		role = ROLE_ERROR;
+	}
 	draw_text(0, x, 10, role, mark);
 	x += (int)strlen(mark) + 2;
 	switch (state) {

@@ -360,4 +360,11 @@ void		 tui_show_object(struct tui *, const char *,
 /* view-logs.c: a logs.trace notification of the host in view. */
 void	 view_logs_notify(struct tui *, struct host_reply *);
 
+/*
+ * view-attest.c: whether the evidence last fetched from the host in view
+ * binds the TLS key its status reports: 1 yes, 0 no (the tls-key check
+ * failed), -1 not known (no evidence of this host held).
+ */
+int	 view_attest_tls_ok(struct tui *);
+
 #endif

@@ -138,6 +138,17 @@ view_attest_refresh(struct tui *t)
 	tui_call(t, "attestation.get", params, view_attest_done);
 }
 
+/* A new status of the host may report other keys: judge again by it. */
+static void
+view_attest_rejudge(struct tui *t)
+{
+	const struct host	*h = tui_host(t);
+
+	if (view_attest.evidence != NULL && (view_attest.judged_host != h ||
+	    view_attest.judged_seq != h->status_seq))
+		view_attest_verify(t, view_attest.evidence);
+}
+
 /* The tls-key check of the verdict, or NULL. */
 static const struct attest_check *
 view_attest_tls_check(void)
@@ -231,13 +242,13 @@ view_attest_draw_tls(struct tui *t, int y, int end,
 	if (check == NULL || check->ok)
 		return y;
 	/* What the evidence binds, where it is not what status says. */
-	view_attest_line(&y, end, 1, COLS - 2, ROLE_ERROR, "TLS KEY MISMATCH:"
-	    " %s", check->detail);
+	view_attest_line(&y, end, 1, COLS - 2, ROLE_ERROR, "TLS KEY: %s",
+	    check->detail);
 	bound = cJSON_GetObjectItemCaseSensitive(view_attest.evidence,
 	    "tls_pubkey_sha256");
 	if (cJSON_IsString(bound))
-		view_attest_line(&y, end, 3, COLS - 4, ROLE_ERROR, "SPKI %.64s"
-		    " (bound in the evidence)", bound->valuestring);
+		view_attest_line(&y, end, 3, COLS - 4, ROLE_ERROR, "bound %.64s",
+		    bound->valuestring);
 	return y;
 }
 
@@ -287,7 +298,6 @@ static void
 view_attest_draw(struct tui *t, int top, int rows)
 {
 	const cJSON	*item, *sim;
-	struct host	*h = tui_host(t);
 	char		*v;
 	int		 y = top;
 
@@ -310,10 +320,7 @@ view_attest_draw(struct tui *t, int top, int rows)
 		view_attest_draw_tls(t, y + 1, top + rows, NULL);
 		return;
 	}
-	/* A new status may report other keys: judge again by it. */
-	if (view_attest.judged_host != h ||
-	    view_attest.judged_seq != h->status_seq)
-		view_attest_verify(t, view_attest.evidence);
+	view_attest_rejudge(t);
 	y = view_attest_draw_verdict(t, y, top + rows);
 	sim = cJSON_GetObjectItemCaseSensitive(view_attest.evidence,
 	    "simulated");
@@ -332,6 +339,21 @@ view_attest_draw(struct tui *t, int top, int rows)
 		free(v);
 		y++;
 	}
+}
+
+int
+view_attest_tls_ok(struct tui *t)
+{
+	const struct attest_check	*check;
+
+	/* Evidence of another host (the host changed, the view did not
+	 * ask again yet) says nothing of this one. */
+	if (view_attest.evidence == NULL || view_attest.gen != t->gen)
+		return -1;
+	view_attest_rejudge(t);
+	if ((check = view_attest_tls_check()) == NULL)
+		return -1;
+	return check->ok;
 }
 
 static int
