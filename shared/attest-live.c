@@ -4,7 +4,8 @@
  * keys. Checked whole: the evidence itself (attest_verify, SEV-SNP's signer
  * picked by the report's SIGNING_KEY), the binding of nonce and keys to
  * its report_data, the nonce, the seal key, and whether the TEE is a
- * simulated one.
+ * simulated one; and the TLS key the agent's status reports against the
+ * one the evidence binds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,4 +271,129 @@ out:
 	sodium_memzero(d, sizeof(*d));
 	free(d);
 	return rc;
+}
+
+#define LIVE_SPKI_MAX	4096	/* bytes of a TLS SubjectPublicKeyInfo */
+
+/*
+ * status's tls object: on, and the key it names (zeros when off). Returns
+ * 0, or -1 with why in err.
+ */
+static int
+live_status_tls(const cJSON *status, unsigned char key[32], int *on,
+    char *err, size_t errlen)
+{
+	const cJSON	*tls, *v;
+	const char	*end;
+	size_t		 n;
+
+	memset(key, 0, 32);
+	tls = cJSON_GetObjectItemCaseSensitive(status, "tls");
+	if (!cJSON_IsObject(tls)) {
+		snprintf(err, errlen, "status has no tls object");
+		return -1;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(tls, "on");
+	if (!cJSON_IsBool(v)) {
+		snprintf(err, errlen, "status's tls.on is not a bool");
+		return -1;
+	}
+	*on = cJSON_IsTrue(v);
+	v = cJSON_GetObjectItemCaseSensitive(tls, "spki_sha256");
+	if (!*on) {
+		if (!cJSON_IsNull(v)) {
+			snprintf(err, errlen, "status says TLS is off but names"
+			    " a key");
+			return -1;
+		}
+		return 0;
+	}
+	if (!cJSON_IsString(v) || v->valuestring == NULL ||
+	    strlen(v->valuestring) != 64 || sodium_hex2bin(key, 32,
+	    v->valuestring, 64, NULL, &n, &end) != 0 || n != 32 ||
+	    *end != '\0') {
+		snprintf(err, errlen, "status's tls.spki_sha256 is not 64 hex"
+		    " digits");
+		return -1;
+	}
+	return 0;
+}
+
+void
+attest_live_tls_agree(const cJSON *doc, const cJSON *status,
+    struct attest_result *res)
+{
+	static const unsigned char	 zero[32];
+	unsigned char			 bound[32], said[32], hashed[32];
+	unsigned char			*spki;
+	char				 err[ATTEST_DETAIL_MAX];
+	char				 hb[65], hs[65];
+	size_t				 len;
+	int				 on = 0, has_spki;
+
+	if (status == NULL) {
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "the agent's"
+		    " status (its TLS key) is not known yet");
+		return;
+	}
+	if (live_status_tls(status, said, &on, err, sizeof(err)) != 0) {
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "%s", err);
+		return;
+	}
+	memset(bound, 0, sizeof(bound));
+	if (!cJSON_IsObject(doc) || (!cJSON_IsNull(
+	    cJSON_GetObjectItemCaseSensitive(doc, "tls_pubkey_sha256")) &&
+	    live_bytes(doc, "tls_pubkey_sha256", 0, 32, 32, bound, NULL, err,
+	    sizeof(err)) != 0)) {
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "the evidence's"
+		    " TLS key is malformed");
+		return;
+	}
+	/* The SPKI the evidence carries must hash to the key it binds. */
+	has_spki = !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc,
+	    "tls_spki"));
+	if (has_spki) {
+		if ((spki = malloc(LIVE_SPKI_MAX)) == NULL) {
+			attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0,
+			    "out of memory");
+			return;
+		}
+		if (live_bytes(doc, "tls_spki", 1, 1, LIVE_SPKI_MAX, spki,
+		    &len, err, sizeof(err)) != 0) {
+			free(spki);
+			attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "%s",
+			    err);
+			return;
+		}
+		crypto_hash_sha256(hashed, spki, len);
+		free(spki);
+		if (sodium_memcmp(hashed, bound, 32) != 0) {
+			attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "the"
+			    " evidence's tls_spki hashes to %.16s, not to the"
+			    " bound %.16s", attest_hex(hashed, 32, hs,
+			    sizeof(hs)), attest_hex(bound, 32, hb, sizeof(hb)));
+			return;
+		}
+	} else if (sodium_memcmp(bound, zero, 32) != 0) {
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "the evidence"
+		    " binds a TLS key but carries no tls_spki");
+		return;
+	}
+	attest_hex(bound, 32, hb, sizeof(hb));
+	attest_hex(said, 32, hs, sizeof(hs));
+	if (sodium_memcmp(said, bound, 32) == 0 && on)
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 1, "the key status"
+		    " reports, %.16s, is the one bound", hb);
+	else if (sodium_memcmp(said, bound, 32) == 0)
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 1, "no TLS: no key"
+		    " bound, as status says");
+	else if (!on)
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "status says"
+		    " TLS is off, the evidence binds %.16s", hb);
+	else if (sodium_memcmp(bound, zero, 32) == 0)
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "status reports"
+		    " %.16s, the evidence binds no TLS key", hs);
+	else
+		attest_result_add(res, ATTEST_CHECK_TLS_KEY, 0, "status reports"
+		    " %.16s, the evidence binds %.16s", hs, hb);
 }

@@ -320,6 +320,19 @@ int	attest_live_verify(const struct cJSON *doc,
 	    struct attest_result *res);
 
 /*
+ * The TLS key an agent reports apart from its evidence (its status
+ * result's "tls" object: {on, spki_sha256, ...}, docs/admin-api.md)
+ * against the one the evidence doc binds (tls_pubkey_sha256, which
+ * attest_live_verify checks in report_data) and the SubjectPublicKeyInfo
+ * it carries (tls_spki): adds the "tls-key" check to res, passed only
+ * when all three agree (or all say there is no TLS). status NULL (none
+ * yet), a malformed one, or any disagreement fails it, and with it
+ * res->verified: fail closed.
+ */
+void	attest_live_tls_agree(const struct cJSON *doc,
+	    const struct cJSON *status, struct attest_result *res);
+
+/*
  * attest-policy.c: policy files, JSON, described in cube-attest-policy(5).
  * Read into struct attest_policy and, for what is not policy, struct
  * attest_policy_file. Unknown or repeated keys, values of the wrong type

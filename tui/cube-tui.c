@@ -396,6 +396,7 @@ tui_status_done(struct tui *t, struct host_reply *r)
 	cJSON_Delete(r->host->status);
 	r->host->status = r->result;
 	r->result = NULL;
+	r->host->status_seq++;
 	(void)t;
 }
 
@@ -467,13 +468,17 @@ tui_take_replies(struct tui *t)
 
 /* --- drawing ---------------------------------------------------------- */
 
-/* The header: host, TEE badge, health, domain; then the views' tabs. */
+/*
+ * The header: host, TEE badge, TLS mark, health, domain; then the views'
+ * tabs.
+ */
 static void
 tui_draw_header(struct tui *t)
 {
 	struct host	*h = tui_host(t);
+	struct host_tls	 tls;
 	const cJSON	*tee, *up;
-	const char	*badge = "TEE ?";
+	const char	*badge = "TEE ?", *mark;
 	enum draw_role	 role = ROLE_MUTED;
 	enum host_state	 state;
 	char		 reason[256], health[300];
@@ -490,12 +495,20 @@ tui_draw_header(struct tui *t)
 	draw_fmt(0, x, 30, ROLE_NORMAL, "cube-tui  %s", h->name);
 	x = (int)strlen(h->name) + 12;
 	if (strcmp(badge, "none") == 0)
-		draw_text(0, x, 12, role, "[no TEE]");
-	else if (strcmp(badge, "sim") == 0)
-		draw_text(0, x, 12, role, "[TEE sim]");
+		snprintf(health, sizeof(health), "[no TEE]");
 	else
-		draw_fmt(0, x, 24, role, "[TEE %s]", badge);
-	x += 14;
+		snprintf(health, sizeof(health), "[TEE %.16s]", badge);
+	draw_text(0, x, 22, role, health);
+	x += (int)strlen(health) + 2;
+	host_tls_read(h->status, time(NULL), &tls);
+	mark = host_tls_mark(&tls, &role);
+	if (view_attest_tls_ok(t) == 0) {
+		/* The evidence binds another key than status reports. */
+		mark = "[TLS KEY!]";
+		role = ROLE_ERROR;
+	}
+	draw_text(0, x, 10, role, mark);
+	x += (int)strlen(mark) + 2;
 	switch (state) {
 	case HOST_CONNECTING:
 		snprintf(health, sizeof(health), "connecting%s",

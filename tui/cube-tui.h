@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cubectl.h"
 #include "rpc.h"
@@ -83,6 +84,7 @@ struct host {
 	/* Main thread only: */
 	struct cJSON		*status;	/* the last status result */
 	int64_t			 status_at;	/* ms, monotonic, when asked */
+	unsigned		 status_seq;	/* bumped when status changes */
 };
 
 struct host	*host_new(const char *, const char *, const char *,
@@ -234,6 +236,29 @@ void	 draw_box(int, int, int, int, const char *);
 void	 draw_bar(int, int, int, uint64_t, uint64_t, enum draw_role);
 enum draw_role draw_check_role(enum check_state);
 const char *draw_ellipsis(void);
+const char *draw_dot(void);
+
+/* host-tls.c: what a host's status says of TLS on its inference port. */
+enum host_tls_state {
+	HOST_TLS_UNKNOWN,	/* no status yet, or it does not say */
+	HOST_TLS_ON,
+	HOST_TLS_OFF,		/* plain HTTP: prompts arrive unencrypted */
+};
+
+struct host_tls {
+	enum host_tls_state	 state;
+	const char		*how;		/* how its key was made */
+	char			 spki[65];	/* hex; "": none, or malformed */
+	char			 listen[64];	/* "": none, or malformed */
+	int			 loopback;	/* only this host reaches it */
+	time_t			 not_after;	/* the certificate's; 0: none */
+	char			 expires[11];	/* its date, YYYY-MM-DD */
+	int			 expired;
+	int			 expires_soon;	/* within two weeks */
+};
+
+void		 host_tls_read(const struct cJSON *, time_t, struct host_tls *);
+const char	*host_tls_mark(const struct host_tls *, enum draw_role *);
 
 /* cube-tui.c: the dashboard, its views and its modal dialogs. */
 #define TUI_NVIEWS	9
@@ -334,5 +359,12 @@ void		 tui_show_object(struct tui *, const char *,
 
 /* view-logs.c: a logs.trace notification of the host in view. */
 void	 view_logs_notify(struct tui *, struct host_reply *);
+
+/*
+ * view-attest.c: whether the evidence last fetched from the host in view
+ * binds the TLS key its status reports: 1 yes, 0 no (the tls-key check
+ * failed), -1 not known (no evidence of this host held).
+ */
+int	 view_attest_tls_ok(struct tui *);
 
 #endif

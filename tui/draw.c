@@ -65,6 +65,14 @@ draw_ellipsis(void)
 	    "...";
 }
 
+/* " · " between the parts of a line where the terminal speaks UTF-8. */
+const char *
+draw_dot(void)
+{
+	return strcmp(nl_langinfo(CODESET), "UTF-8") == 0 ? " \xc2\xb7 " :
+	    " - ";
+}
+
 /*
  * Text at y, x, at most width columns (cut, never wrapped), in role.
  * Control characters are shown as '?' so agent data cannot drive the

@@ -2,12 +2,16 @@
  * The Attestation view: the agent's live evidence (attestation.get with a
  * fresh nonce) and the verdict on it: every check of attest_live_verify()
  * against the policy cube-tui was given (cube-attest-policy(5)), the
- * nonce sent, and the seal key status reports; then the TEE, whether it
- * is simulated, the measurement and the report_data that binds the
- * agent's keys. r asks again with a new nonce.
+ * nonce sent, the seal key and the TLS key status reports; whether
+ * prompts reach the agent encrypted, and to which key; then the TEE,
+ * whether it is simulated, the measurement and the report_data that
+ * binds the agent's keys. r asks again with a new nonce.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curses.h>
 #include <cjson/cJSON.h>
@@ -29,6 +33,9 @@ static struct {
 	unsigned char	 sent[VIEW_ATTEST_SENT][VIEW_ATTEST_NONCE];
 	size_t		 next;
 	struct attest_result result;	/* the verdict on evidence */
+	/* The status the verdict took its keys from: a new one re-judges. */
+	const struct host *judged_host;
+	unsigned	 judged_seq;
 } view_attest;
 
 /*
@@ -84,6 +91,9 @@ view_attest_verify(struct tui *t, const cJSON *ev)
 		lp.seal_key = seal;
 	attest_live_verify(ev, &lp, &info, &view_attest.result);
 	attest_policy_tee_check(&t->policy.file, &view_attest.result);
+	attest_live_tls_agree(ev, h->status, &view_attest.result);
+	view_attest.judged_host = h;
+	view_attest.judged_seq = h->status_seq;
 }
 
 static void
@@ -128,6 +138,120 @@ view_attest_refresh(struct tui *t)
 	tui_call(t, "attestation.get", params, view_attest_done);
 }
 
+/* A new status of the host may report other keys: judge again by it. */
+static void
+view_attest_rejudge(struct tui *t)
+{
+	const struct host	*h = tui_host(t);
+
+	if (view_attest.evidence != NULL && (view_attest.judged_host != h ||
+	    view_attest.judged_seq != h->status_seq))
+		view_attest_verify(t, view_attest.evidence);
+}
+
+/* The tls-key check of the verdict, or NULL. */
+static const struct attest_check *
+view_attest_tls_check(void)
+{
+	size_t	i;
+
+	for (i = 0; i < view_attest.result.nchecks; i++)
+		if (view_attest.result.checks[i].id == ATTEST_CHECK_TLS_KEY)
+			return &view_attest.result.checks[i];
+	return NULL;
+}
+
+/* A line at *y when it is above end (the rows the view has); *y moves on. */
+static void __attribute__((format(printf, 6, 7)))
+view_attest_line(int *y, int end, int x, int width, enum draw_role role,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[512];
+
+	if (*y < end) {
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		draw_text(*y, x, width, role, buf);
+	}
+	(*y)++;
+}
+
+/*
+ * Whether prompts reach the agent encrypted, at a glance, from row y:
+ * TLS on and how its key came to be, the certificate's expiry and the
+ * SPKI fingerprint; or plain HTTP, loud when it is not loopback. With
+ * evidence (check not NULL), whether the key status reports is the one
+ * the evidence binds: a mismatch is red and names both. Returns the row
+ * after it.
+ */
+static int
+view_attest_draw_tls(struct tui *t, int y, int end,
+    const struct attest_check *check)
+{
+	const struct host	*h = tui_host(t);
+	const cJSON		*bound;
+	struct host_tls		 tls;
+	enum draw_role		 role;
+	char			 when[80];
+	time_t			 now = time(NULL);
+
+	host_tls_read(h->status, now, &tls);
+	switch (tls.state) {
+	case HOST_TLS_UNKNOWN:
+		view_attest_line(&y, end, 1, COLS - 2, ROLE_MUTED, "TLS: %s",
+		    h->status == NULL ? "waiting for the agent's status" :
+		    "the agent's status does not say");
+		break;
+	case HOST_TLS_OFF:
+		if (tls.loopback)
+			view_attest_line(&y, end, 1, COLS - 2, ROLE_WARN,
+			    "TLS off: plain HTTP on loopback %s (unencrypted,"
+			    " this host only)", tls.listen);
+		else
+			view_attest_line(&y, end, 1, COLS - 2, ROLE_ERROR,
+			    "TLS OFF: prompts travel UNENCRYPTED (plain HTTP"
+			    " on %s)", tls.listen[0] != '\0' ? tls.listen :
+			    "?");
+		break;
+	case HOST_TLS_ON:
+		if (tls.not_after == 0)
+			snprintf(when, sizeof(when), "certificate expiry"
+			    " unknown");
+		else if (tls.expired)
+			snprintf(when, sizeof(when), "certificate EXPIRED %s",
+			    tls.expires);
+		else
+			snprintf(when, sizeof(when), "expires %s (%lld d)",
+			    tls.expires, (long long)(tls.not_after - now) /
+			    86400);
+		role = tls.expired || tls.not_after == 0 ? ROLE_ERROR :
+		    tls.expires_soon ? ROLE_WARN : ROLE_OK;
+		view_attest_line(&y, end, 1, COLS - 2, role, "TLS on (%s)%s%s",
+		    tls.how, draw_dot(), when);
+		if (tls.spki[0] == '\0')
+			view_attest_line(&y, end, 3, COLS - 4, ROLE_ERROR,
+			    "SPKI: status reports no valid fingerprint");
+		else
+			view_attest_line(&y, end, 3, COLS - 4, check != NULL &&
+			    !check->ok ? ROLE_ERROR : ROLE_NORMAL, "SPKI %s",
+			    tls.spki);
+		break;
+	}
+	if (check == NULL || check->ok)
+		return y;
+	/* What the evidence binds, where it is not what status says. */
+	view_attest_line(&y, end, 1, COLS - 2, ROLE_ERROR, "TLS KEY: %s",
+	    check->detail);
+	bound = cJSON_GetObjectItemCaseSensitive(view_attest.evidence,
+	    "tls_pubkey_sha256");
+	if (cJSON_IsString(bound))
+		view_attest_line(&y, end, 3, COLS - 4, ROLE_ERROR, "bound %.64s",
+		    bound->valuestring);
+	return y;
+}
+
 /*
  * The verdict, then every check that ran (those that failed first, when
  * they do not all fit), from row y; returns the row after them.
@@ -153,6 +277,7 @@ view_attest_draw_verdict(struct tui *t, int y, int end)
 		draw_fmt(y++, 1, COLS - 2, ROLE_ERROR, "NOT VERIFIED: %s"
 		    " (policy: %s)", failed, t->policy_path != NULL ?
 		    t->policy_path : "the defaults");
+	y = view_attest_draw_tls(t, y, end, view_attest_tls_check());
 	/* Failed checks first, then passed ones while they fit. */
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < res->nchecks && y < end - 1; i++) {
@@ -176,28 +301,35 @@ view_attest_draw(struct tui *t, int top, int rows)
 	char		*v;
 	int		 y = top;
 
+	/* Without evidence, what status says of TLS still shows. */
 	switch (view_attest.state) {
 	case LIST_UNSUPPORTED:
 		draw_text(y, 1, COLS - 2, ROLE_WARN, "not supported by this"
 		    " agent (attestation.get)");
+		view_attest_draw_tls(t, y + 1, top + rows, NULL);
 		return;
 	case LIST_ERROR:
 		draw_text(y, 1, COLS - 2, ROLE_ERROR, view_attest.error);
+		view_attest_draw_tls(t, y + 1, top + rows, NULL);
 		return;
 	case LIST_READY:
 		break;
 	default:
 		draw_fmt(y, 1, COLS - 2, ROLE_MUTED, "asking for evidence%s",
 		    draw_ellipsis());
+		view_attest_draw_tls(t, y + 1, top + rows, NULL);
 		return;
 	}
+	view_attest_rejudge(t);
 	y = view_attest_draw_verdict(t, y, top + rows);
 	sim = cJSON_GetObjectItemCaseSensitive(view_attest.evidence,
 	    "simulated");
-	if (cJSON_IsTrue(sim))
+	if (cJSON_IsTrue(sim) && y < top + rows)
 		draw_text(y++, 1, COLS - 2, ROLE_WARN, "SIMULATED TEE: this"
 		    " evidence proves nothing about the host");
-	draw_fmt(y++, 1, COLS - 2, ROLE_MUTED, "nonce %s", view_attest.nonce);
+	if (y < top + rows)
+		draw_fmt(y++, 1, COLS - 2, ROLE_MUTED, "nonce %s",
+		    view_attest.nonce);
 	cJSON_ArrayForEach(item, view_attest.evidence) {
 		if (y >= top + rows)
 			break;
@@ -207,6 +339,21 @@ view_attest_draw(struct tui *t, int top, int rows)
 		free(v);
 		y++;
 	}
+}
+
+int
+view_attest_tls_ok(struct tui *t)
+{
+	const struct attest_check	*check;
+
+	/* Evidence of another host (the host changed, the view did not
+	 * ask again yet) says nothing of this one. */
+	if (view_attest.evidence == NULL || view_attest.gen != t->gen)
+		return -1;
+	view_attest_rejudge(t);
+	if ((check = view_attest_tls_check()) == NULL)
+		return -1;
+	return check->ok;
 }
 
 static int

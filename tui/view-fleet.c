@@ -1,18 +1,30 @@
-/* The Fleet view: every host, its connection, TEE and version; Enter picks one. */
+/*
+ * The Fleet view: every host, its connection, TEE, TLS, version, uptime
+ * and domains; Enter picks one.
+ */
 #include <stdlib.h>
+#include <time.h>
 
 #include <curses.h>
 #include <cjson/cJSON.h>
 
 #include "cube-tui.h"
 
-static const struct output_field view_fleet_columns[] = {
-	{ "TEE",		"tee",			OUTPUT_PLAIN },
-	{ "VERSION",		"version",		OUTPUT_PLAIN },
-	{ "UPTIME(s)",		"uptime_s",		OUTPUT_PLAIN },
-	{ "DOMAINS",		"domains",		OUTPUT_PLAIN },
-	{ NULL, NULL, OUTPUT_PLAIN }
+/* The status columns, right of HOST and STATE; path NULL: the TLS mark. */
+static const struct {
+	const char	*label;
+	const char	*path;
+	int		 width;
+} view_fleet_columns[] = {
+	{ "TEE",	"tee",		12 },
+	{ "TLS",	NULL,		9 },
+	{ "VERSION",	"version",	7 },
+	{ "UP(s)",	"uptime_s",	8 },
+	{ "DOMAINS",	"domains",	7 },
 };
+#define VIEW_FLEET_NCOLUMNS \
+	(sizeof(view_fleet_columns) / sizeof(view_fleet_columns[0]))
+#define VIEW_FLEET_X	33	/* where the first of them starts */
 
 static size_t	view_fleet_sel;
 
@@ -22,14 +34,41 @@ view_fleet_refresh(struct tui *t)
 	(void)t;	/* the status every host is asked for is enough */
 }
 
+/* Host i's status columns, from x at row y. */
+static void
+view_fleet_draw_status(struct host *h, int y, int selected)
+{
+	struct host_tls	 tls;
+	enum draw_role	 role;
+	const char	*mark;
+	char		*v;
+	size_t		 c;
+	int		 x = VIEW_FLEET_X;
+
+	for (c = 0; c < VIEW_FLEET_NCOLUMNS; c++) {
+		if (view_fleet_columns[c].path == NULL) {
+			host_tls_read(h->status, time(NULL), &tls);
+			mark = host_tls_mark(&tls, &role);
+			draw_text(y, x, view_fleet_columns[c].width, selected ?
+			    ROLE_SELECTED : role, mark);
+		} else {
+			v = output_value(output_lookup(h->status,
+			    view_fleet_columns[c].path), OUTPUT_PLAIN);
+			draw_text(y, x, view_fleet_columns[c].width, selected ?
+			    ROLE_SELECTED : ROLE_NORMAL, v);
+			free(v);
+		}
+		x += view_fleet_columns[c].width + 1;
+	}
+}
+
 static void
 view_fleet_draw(struct tui *t, int top, int rows)
 {
-	const struct output_field	*f;
 	struct host			*h;
 	enum host_state			 state;
-	char				 reason[256], *v;
-	size_t				 i;
+	char				 reason[256];
+	size_t				 i, c;
 	int				 x, y;
 	static const char *const	 states[] = {
 		[HOST_CONNECTING] = "connecting",
@@ -42,10 +81,13 @@ view_fleet_draw(struct tui *t, int top, int rows)
 		[HOST_UNREACHABLE] = ROLE_ERROR,
 	};
 
-	draw_text(top, 1, 24, ROLE_MUTED, "HOST");
-	draw_text(top, 26, 12, ROLE_MUTED, "STATE");
-	for (f = view_fleet_columns, x = 40; f->label != NULL; f++, x += 10)
-		draw_text(top, x, 9, ROLE_MUTED, f->label);
+	draw_text(top, 1, 19, ROLE_MUTED, "HOST");
+	draw_text(top, 21, 11, ROLE_MUTED, "STATE");
+	for (c = 0, x = VIEW_FLEET_X; c < VIEW_FLEET_NCOLUMNS; c++) {
+		draw_text(top, x, view_fleet_columns[c].width, ROLE_MUTED,
+		    view_fleet_columns[c].label);
+		x += view_fleet_columns[c].width + 1;
+	}
 	for (i = 0, y = top + 1; i < t->nhosts && y < top + rows; i++, y++) {
 		h = t->hosts[i];
 		state = host_get_state(h, reason, sizeof(reason));
@@ -53,25 +95,17 @@ view_fleet_draw(struct tui *t, int top, int rows)
 			attrset(A_REVERSE);
 			mvhline(y, 0, ' ', COLS);
 		}
-		draw_fmt(y, 1, 24, i == view_fleet_sel ? ROLE_SELECTED :
+		draw_fmt(y, 1, 19, i == view_fleet_sel ? ROLE_SELECTED :
 		    ROLE_NORMAL, "%s%s", h->name, i == t->current ? " *" : "");
 		if (state == HOST_UNREACHABLE) {
-			draw_fmt(y, 26, COLS - 27, roles[state],
+			draw_fmt(y, 21, COLS - 22, roles[state],
 			    "unreachable: %s", reason);
 			continue;
 		}
-		draw_fmt(y, 26, 12, roles[state], "%s%s", states[state],
+		draw_fmt(y, 21, 11, roles[state], "%s%s", states[state],
 		    state == HOST_CONNECTING ? draw_ellipsis() : "");
-		for (f = view_fleet_columns, x = 40; f->label != NULL;
-		    f++, x += 10) {
-			if (h->status == NULL)
-				break;
-			v = output_value(output_lookup(h->status, f->path),
-			    f->format);
-			draw_text(y, x, 9, i == view_fleet_sel ?
-			    ROLE_SELECTED : ROLE_NORMAL, v);
-			free(v);
-		}
+		if (h->status != NULL)
+			view_fleet_draw_status(h, y, i == view_fleet_sel);
 	}
 	attrset(A_NORMAL);
 }

@@ -111,6 +111,7 @@ check_eq "... the checks" "parse signature chain product signing-key cert-tcb ch
 # cube-tui's Attestation view: the verdict by the same policy file.
 if command -v tmux >/dev/null; then
 	TM=(tmux -L "cube-attest-test-$$" -f /dev/null)
+	trap '"${TM[@]}" kill-server 2>/dev/null; t_cleanup' EXIT
 	export HOME="$T_DIR/home"
 	mkdir -p "$HOME"
 	tui() {		# session, args...: cube-tui in an 80x24 tmux session
@@ -118,6 +119,9 @@ if command -v tmux >/dev/null; then
 		shift
 		"${TM[@]}" new-session -d -s "$s" -x 80 -y 24 \
 		    "LANG=C.UTF-8 $CUBE_BIN/cube-tui -s $AGENT_SOCK $* 2>$T_DIR/tui.err; echo \$? >$T_DIR/tui.exit; sleep 30"
+	}
+	screen_has_now() {	# session, text: on screen now
+		"${TM[@]}" capture-pane -p -t "$1" | grep -qF -- "$2"
 	}
 	screen_has() {	# session, text: within 10 s
 		local i
@@ -133,6 +137,10 @@ if command -v tmux >/dev/null; then
 	"${TM[@]}" send-keys -t pass 9
 	check "cube-tui: VERIFIED by the policy" screen_has pass "VERIFIED: every check passed (policy: $T_DIR/sim.json)"
 	check "cube-tui: the checks shown" screen_has pass "seal-key"
+	check "cube-tui: plain HTTP on loopback, said so" screen_has pass \
+	    "TLS off: plain HTTP on loopback ${AGENT_URL#http://} (unencrypted, this host only)"
+	check "cube-tui: the header marks the host [no TLS]" screen_has pass \
+	    "[TEE sim]  [no TLS]  ok, up"
 	"${TM[@]}" send-keys -t pass q
 	tui defaults local
 	check "cube-tui (defaults) is up" screen_has defaults "cube-tui  local"
@@ -153,7 +161,6 @@ if command -v tmux >/dev/null; then
 	OUT=$("$CUBE_BIN/cube-tui" --policy "$T_DIR/typo.json" 2>&1)
 	check_eq "cube-tui --policy with a typo: exit 2" 2 "$?"
 	check_eq "... naming the key" "cube-tui: --policy: $T_DIR/typo.json: allow_simulate: unknown key" "$OUT"
-	"${TM[@]}" kill-server 2>/dev/null
 else
 	echo "# cube-tui not checked: tmux is not installed"
 fi
@@ -249,6 +256,60 @@ wait "$MITM_PID" 2>/dev/null
 stop_agent
 check_eq "the agent stops cleanly" 0 "$?"
 check_not_contains "no sanitizer report" "ERROR: " "$(cat "$AGENT_LOG")"
+
+# --- cube-tui with TLS on: the key it shows is the one bound ------------------
+
+if command -v tmux >/dev/null; then
+	start_agent --tee sim --tls generate
+	SPKI=$(ctl -o json attest | json tls_pubkey_sha256)
+	check_eq "the evidence binds a TLS key" 64 "${#SPKI}"
+	check_eq "... the one status reports" "$SPKI" \
+	    "$(ctl -o json status | json tls.spki_sha256)"
+	EXPIRES=$(ctl -o json status | json tls.not_after)
+	tui tls --policy "$T_DIR/sim.json" local
+	check "cube-tui (TLS) is up" screen_has tls "cube-tui  local"
+	check "cube-tui: the header marks the host [TLS]" screen_has tls \
+	    "[TEE sim]  [TLS]  ok, up"
+	"${TM[@]}" send-keys -t tls 9
+	check "cube-tui, TLS on: VERIFIED by the policy" screen_has tls \
+	    "VERIFIED: every check passed (policy: $T_DIR/sim.json)"
+	check "... TLS on, the key made in memory" screen_has tls \
+	    "TLS on (key generated in memory, simulated TEE)"
+	check "... the certificate's expiry" screen_has tls "expires ${EXPIRES:0:10} ("
+	check "... the exact SPKI cubectl attest reports" screen_has tls "SPKI $SPKI"
+	check_fails "... no mismatch" screen_has_now tls "MISMATCH"
+	"${TM[@]}" send-keys -t tls 1
+	check "cube-tui: the Fleet marks the host [TLS]" screen_has tls \
+	    "sim          [TLS]     0.1.0"
+	"${TM[@]}" send-keys -t tls q
+
+	# A status that reports another key than the evidence binds (a
+	# relay rewriting it): a failed check, both keys named, fail closed.
+	OTHER=$(printf '%s' "$SPKI" | tr 0-9a-f 1-9a-f0)
+	python3 "$CUBE_ROOT/tests/tools/admin-relay.py" "$AGENT_SOCK" \
+	    "$T_DIR/relay.sock" "$OTHER" &
+	RELAY_PID=$!
+	T_PIDS+=("$RELAY_PID")
+	t_wait_file "$T_DIR/relay.sock" 10
+	"${TM[@]}" new-session -d -s lie -x 80 -y 24 \
+	    "LANG=C.UTF-8 $CUBE_BIN/cube-tui -s $T_DIR/relay.sock --policy $T_DIR/sim.json local 2>$T_DIR/tui.err; sleep 30"
+	check "cube-tui (lied to) is up" screen_has lie "cube-tui  local"
+	"${TM[@]}" send-keys -t lie 9
+	check "cube-tui: a status key that is not the bound one fails" \
+	    screen_has lie "NOT VERIFIED: tls-key (policy: $T_DIR/sim.json)"
+	check "... naming both keys" screen_has lie \
+	    "TLS KEY: status reports ${OTHER:0:16}, the evidence binds ${SPKI:0:16}"
+	check "... the key status reports, whole" screen_has lie "SPKI $OTHER"
+	check "... the key the evidence binds, whole" screen_has lie "bound $SPKI"
+	check "... the failed check listed first" screen_has lie "tls-key        FAILED"
+	check "... and the header says so" screen_has lie "[TEE sim]  [TLS KEY!]  ok"
+	"${TM[@]}" send-keys -t lie q
+	kill "$RELAY_PID" 2>/dev/null
+	wait "$RELAY_PID" 2>/dev/null
+	"${TM[@]}" kill-server 2>/dev/null
+	stop_agent
+	check_eq "the TLS agent stops cleanly" 0 "$?"
+fi
 
 # --- no TEE, and absent hardware ---------------------------------------------
 

@@ -572,6 +572,108 @@ test_offline_bundle(void **state)
 	free(pem);
 }
 
+/* tls_agree on doc with status (a JSON text, or NULL): the check's verdict. */
+static int
+tls_agree(const cJSON *doc, const char *status, const char **detail)
+{
+	static struct attest_result	 res;
+	cJSON				*st = NULL;
+	int				 ok;
+
+	memset(&res, 0, sizeof(res));
+	res.verified = 1;
+	if (status != NULL)
+		assert_non_null(st = cJSON_Parse(status));
+	attest_live_tls_agree(doc, st, &res);
+	cJSON_Delete(st);
+	assert_int_equal(res.nchecks, 1);
+	assert_int_equal(res.checks[0].id, ATTEST_CHECK_TLS_KEY);
+	ok = check(&res, ATTEST_CHECK_TLS_KEY, detail);
+	/* A failed tls-key fails the whole verdict: fail closed. */
+	assert_int_equal(res.verified, ok);
+	return ok;
+}
+
+/* The TLS key status reports against the one the evidence binds. */
+static void
+test_live_tls_agree(void **state)
+{
+	unsigned char	 spki[91], hash[32], other[32];
+	char		 b64[sodium_base64_ENCODED_LEN(sizeof(spki),
+			    sodium_base64_VARIANT_ORIGINAL)];
+	char		 hex[65], ohex[65], st[512];
+	const char	*detail;
+	cJSON		*doc;
+
+	(void)state;
+	randombytes_buf(spki, sizeof(spki));
+	crypto_hash_sha256(hash, spki, sizeof(spki));
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	sodium_bin2base64(b64, sizeof(b64), spki, sizeof(spki),
+	    sodium_base64_VARIANT_ORIGINAL);
+	memcpy(other, hash, sizeof(other));
+	other[31] ^= 1;
+	sodium_bin2hex(ohex, sizeof(ohex), other, sizeof(other));
+
+	/* TLS on: the same key everywhere passes. */
+	doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "tls_pubkey_sha256", hex);
+	cJSON_AddStringToObject(doc, "tls_spki", b64);
+	snprintf(st, sizeof(st), "{\"tls\":{\"on\":true,\"spki_sha256\":"
+	    "\"%s\"}}", hex);
+	assert_int_equal(tls_agree(doc, st, &detail), 1);
+	assert_non_null(strstr(detail, "is the one bound"));
+	/* Status reports another key: failed, naming both. */
+	snprintf(st, sizeof(st), "{\"tls\":{\"on\":true,\"spki_sha256\":"
+	    "\"%s\"}}", ohex);
+	assert_int_equal(tls_agree(doc, st, &detail), 0);
+	assert_non_null(strstr(detail, "status reports"));
+	assert_non_null(strstr(detail, "the evidence binds"));
+	/* Status says TLS is off, the evidence binds a key. */
+	assert_int_equal(tls_agree(doc, "{\"tls\":{\"on\":false,"
+	    "\"spki_sha256\":null}}", &detail), 0);
+	assert_non_null(strstr(detail, "status says TLS is off"));
+	/* No status yet, or one that does not say, or says it badly. */
+	assert_int_equal(tls_agree(doc, NULL, &detail), 0);
+	assert_non_null(strstr(detail, "not known yet"));
+	assert_int_equal(tls_agree(doc, "{\"tee\":\"sim\"}", NULL), 0);
+	assert_int_equal(tls_agree(doc, "{\"tls\":{\"on\":\"yes\"}}", NULL),
+	    0);
+	assert_int_equal(tls_agree(doc, "{\"tls\":{\"on\":true,"
+	    "\"spki_sha256\":\"abcd\"}}", NULL), 0);
+	assert_int_equal(tls_agree(doc, "{\"tls\":{\"on\":false,"
+	    "\"spki_sha256\":\"abcd\"}}", NULL), 0);
+	/* The SPKI carried must hash to the key bound. */
+	snprintf(st, sizeof(st), "{\"tls\":{\"on\":true,\"spki_sha256\":"
+	    "\"%s\"}}", hex);
+	cJSON_ReplaceItemInObject(doc, "tls_spki", cJSON_CreateString("AAAA"));
+	assert_int_equal(tls_agree(doc, st, &detail), 0);
+	assert_non_null(strstr(detail, "tls_spki hashes to"));
+	cJSON_ReplaceItemInObject(doc, "tls_spki", cJSON_CreateNull());
+	assert_int_equal(tls_agree(doc, st, &detail), 0);
+	assert_non_null(strstr(detail, "carries no tls_spki"));
+	cJSON_ReplaceItemInObject(doc, "tls_spki", cJSON_CreateString("%%"));
+	assert_int_equal(tls_agree(doc, st, NULL), 0);
+	cJSON_ReplaceItemInObject(doc, "tls_pubkey_sha256",
+	    cJSON_CreateString("zz"));
+	assert_int_equal(tls_agree(doc, st, NULL), 0);
+
+	/* Plain HTTP: nothing bound, as status says, passes. */
+	cJSON_ReplaceItemInObject(doc, "tls_pubkey_sha256", cJSON_CreateNull());
+	cJSON_ReplaceItemInObject(doc, "tls_spki", cJSON_CreateNull());
+	assert_int_equal(tls_agree(doc, "{\"tls\":{\"on\":false,"
+	    "\"spki_sha256\":null}}", &detail), 1);
+	assert_non_null(strstr(detail, "no TLS"));
+	/* ... but status claiming a key the evidence does not bind fails. */
+	assert_int_equal(tls_agree(doc, st, &detail), 0);
+	assert_non_null(strstr(detail, "binds no TLS key"));
+	/* Evidence that is no object. */
+	cJSON_Delete(doc);
+	doc = cJSON_CreateArray();
+	assert_int_equal(tls_agree(doc, st, NULL), 0);
+	cJSON_Delete(doc);
+}
+
 int
 main(void)
 {
@@ -580,6 +682,7 @@ main(void)
 		cmocka_unit_test(test_split_real),
 		cmocka_unit_test(test_live_signer),
 		cmocka_unit_test(test_offline_bundle),
+		cmocka_unit_test(test_live_tls_agree),
 	};
 
 	if (sodium_init() < 0)

@@ -239,6 +239,114 @@ test_checklist_pending(void **state)
 	CHECK(f, 1, CHECK_FAIL, "backend: connection refused");
 }
 
+/* host_tls_read on a status text (NULL: none) at now; the mark into *mark. */
+static void
+tls_read(const char *status, time_t now, struct host_tls *tls,
+    const char **mark, enum draw_role *role)
+{
+	cJSON	*st = NULL;
+
+	if (status != NULL)
+		assert_non_null(st = cJSON_Parse(status));
+	host_tls_read(st, now, tls);
+	cJSON_Delete(st);
+	*mark = host_tls_mark(tls, role);
+}
+
+/* What status says of TLS, for the header, the Fleet and the Attestation. */
+static void
+test_host_tls(void **state)
+{
+	struct host_tls	 tls;
+	enum draw_role	 role;
+	const char	*mark;
+	const char	*spki = "F3B4DF3DEB9A116FED62D366F0D43A2D"
+			    "4FF78A2D1AAF3729A2E6F7F3E22C89B9";
+	char		 st[512];
+	time_t		 now = 1796000000;	/* 2026-11-30 */
+
+	(void)state;
+	/* No status yet; a status that does not say. */
+	tls_read(NULL, now, &tls, &mark, &role);
+	assert_int_equal(tls.state, HOST_TLS_UNKNOWN);
+	assert_string_equal(mark, "[TLS ?]");
+	tls_read("{\"listen\":\"127.0.0.1:8080\"}", now, &tls, &mark, &role);
+	assert_int_equal(tls.state, HOST_TLS_UNKNOWN);
+	tls_read("{\"tls\":{\"on\":1}}", now, &tls, &mark, &role);
+	assert_int_equal(tls.state, HOST_TLS_UNKNOWN);
+
+	/* Generated in a hardware TEE's memory; the hex comes out lower. */
+	snprintf(st, sizeof(st), "{\"tee\":\"sev-guest\",\"listen\":"
+	    "\"0.0.0.0:8443\",\"tls\":{\"on\":true,\"mode\":\"generated\","
+	    "\"spki_sha256\":\"%s\",\"not_after\":\"2027-12-05T20:39:09Z\"}}",
+	    spki);
+	tls_read(st, now, &tls, &mark, &role);
+	assert_int_equal(tls.state, HOST_TLS_ON);
+	assert_string_equal(tls.how, "key generated in TEE memory");
+	assert_string_equal(tls.spki, "f3b4df3deb9a116fed62d366f0d43a2d"
+	    "4ff78a2d1aaf3729a2e6f7f3e22c89b9");
+	assert_string_equal(tls.expires, "2027-12-05");
+	assert_false(tls.expired);
+	assert_false(tls.expires_soon);
+	assert_string_equal(mark, "[TLS]");
+	assert_int_equal(role, ROLE_OK);
+	/* ... a week before it expires, and after. */
+	tls_read(st, 1827434349, &tls, &mark, &role);
+	assert_true(tls.expires_soon);
+	assert_string_equal(mark, "[TLS exp]");
+	assert_int_equal(role, ROLE_WARN);
+	tls_read(st, 1828039149, &tls, &mark, &role);
+	assert_true(tls.expired);
+	assert_string_equal(mark, "[TLS EXP]");
+	assert_int_equal(role, ROLE_ERROR);
+
+	/* A simulated TEE, files; a malformed key or date. */
+	snprintf(st, sizeof(st), "{\"tee\":\"sim\",\"tls\":{\"on\":true,"
+	    "\"mode\":\"generated\",\"spki_sha256\":\"%s\"}}", spki);
+	tls_read(st, now, &tls, &mark, &role);
+	assert_string_equal(tls.how, "key generated in memory, simulated TEE");
+	assert_int_equal(tls.not_after, 0);
+	tls_read("{\"tls\":{\"on\":true,\"mode\":\"files\",\"spki_sha256\":"
+	    "\"f3b4\",\"not_after\":\"2027-12-05\"}}", now, &tls, &mark,
+	    &role);
+	assert_string_equal(tls.how, "key and certificate from files");
+	assert_string_equal(tls.spki, "");
+	assert_int_equal(tls.not_after, 0);
+	assert_string_equal(mark, "[TLS bad]");
+	assert_int_equal(role, ROLE_ERROR);
+	snprintf(st, sizeof(st), "{\"tls\":{\"on\":true,\"mode\":\"x\\u001b[2J\","
+	    "\"spki_sha256\":\"%sg\"}}", spki);
+	tls_read(st, now, &tls, &mark, &role);
+	assert_string_equal(tls.how, "key of an unknown kind");
+	assert_string_equal(tls.spki, "");
+
+	/* Plain HTTP: quiet on loopback, loud elsewhere or when unknown. */
+	tls_read("{\"listen\":\"127.0.0.1:8080\",\"tls\":{\"on\":false}}", now,
+	    &tls, &mark, &role);
+	assert_int_equal(tls.state, HOST_TLS_OFF);
+	assert_true(tls.loopback);
+	assert_string_equal(mark, "[no TLS]");
+	assert_int_equal(role, ROLE_WARN);
+	tls_read("{\"listen\":\"[::1]:8080\",\"tls\":{\"on\":false}}", now,
+	    &tls, &mark, &role);
+	assert_true(tls.loopback);
+	tls_read("{\"listen\":\"0.0.0.0:8080\",\"tls\":{\"on\":false}}", now,
+	    &tls, &mark, &role);
+	assert_false(tls.loopback);
+	assert_string_equal(tls.listen, "0.0.0.0:8080");
+	assert_string_equal(mark, "[NO TLS!]");
+	assert_int_equal(role, ROLE_ERROR);
+	tls_read("{\"listen\":\"127.0.0.1:1\\n\",\"tls\":{\"on\":false}}",
+	    now, &tls, &mark, &role);
+	assert_string_equal(tls.listen, "");
+	assert_false(tls.loopback);
+	tls_read("{\"listen\":\"127.0.0.1:80808080808080808080808080808080808"
+	    "08080808080808080808080808080808\",\"tls\":{\"on\":false}}", now,
+	    &tls, &mark, &role);
+	assert_string_equal(tls.listen, "");
+	assert_string_equal(mark, "[NO TLS!]");
+}
+
 int
 main(void)
 {
@@ -246,6 +354,7 @@ main(void)
 		cmocka_unit_test(test_hosts_parse),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_key_derivation),
+		cmocka_unit_test(test_host_tls),
 		cmocka_unit_test_setup_teardown(test_checklist_ok, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_checklist_failures, setup,
