@@ -5,26 +5,37 @@ forwards the bytes to the agent. Usage: tls-mitm.py CERT KEY UPSTREAM_PORT
 PORTFILE [--upstream-tls]. Writes its port to PORTFILE once it listens;
 serves until killed."""
 import socket
+import select
 import ssl
 import sys
 import threading
 
 
-def pipe(src, dst):
+def relay(a, b):
+    """Both directions in one thread: an SSL socket must never be read in
+    one thread while another writes it (OpenSSL's objects are not safe for
+    that, and Python releases the GIL around both)."""
+    socks = [a, b]
     try:
         while True:
-            b = src.recv(65536)
-            if not b:
-                break
-            dst.sendall(b)
-    except OSError:
+            ready = [s for s in socks
+                     if isinstance(s, ssl.SSLSocket) and s.pending()]
+            if not ready:
+                ready, _, _ = select.select(socks, [], [])
+            for s in ready:
+                data = s.recv(65536)
+                if not data:
+                    return
+                (b if s is a else a).sendall(data)
+    except (OSError, ssl.SSLError):
         pass
     finally:
-        for s in (src, dst):
+        for s in socks:
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            s.close()
 
 
 def serve(conn, ctx, upstream_port, upstream_tls):
@@ -39,8 +50,8 @@ def serve(conn, ctx, upstream_port, upstream_tls):
     except (OSError, ssl.SSLError):
         conn.close()
         return
-    threading.Thread(target=pipe, args=(client, up), daemon=True).start()
-    pipe(up, client)
+    up.settimeout(None)
+    relay(client, up)
 
 
 def main():
