@@ -526,15 +526,19 @@ proxy_reply(struct proxy_call *call, int status, const char *type,
 		http_reply_fields(call->req, status, type, body, len, fields);
 		return;
 	}
-	if (fields != NULL)
-		f = *fields;
-	else
-		http_fields_init(&f);
+	/* The receipt first: a backend's relayed fields cannot crowd it out. */
+	http_fields_init(&f);
 	crypto_hash_sha256_update(&call->response_hash,
 	    (const unsigned char *)body, len);
-	if ((n = proxy_receipt(call, rc)) > 0 && http_fields_add(&f,
-	    RECEIPT_HEADER, strlen(RECEIPT_HEADER), rc, n) == -1)
-		log_warnx("%s: no room for the receipt", __func__);
+	if ((n = proxy_receipt(call, rc)) > 0)
+		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER), rc,
+		    n);
+	if (fields != NULL && f.len + fields->len <= sizeof(f.buf)) {
+		memcpy(f.buf + f.len, fields->buf, fields->len);
+		f.len += fields->len;
+	} else if (fields != NULL)
+		log_warnx("%s: fields dropped: no room beside the receipt",
+		    __func__);
 	http_reply_fields(call->req, status, type, body, len, &f);
 }
 
