@@ -76,10 +76,10 @@ struct proxy_call {
 	struct guard_ollama		*answer_ollama;
 	int				 blocked;
 	/*
-	 * The answer's receipt (receipt.h), for a request routed to a model:
+	 * The reply's receipt (receipt.h), for a request routed to a model:
 	 * its id (the request's), the SHA-256 of the body the client sent,
 	 * the hash of what it has been sent so far, and whether it is
-	 * signed (once per answer).
+	 * signed (once per request).
 	 */
 	unsigned char			 id[RECEIPT_ID_BYTES];
 	int				 signed_once;
@@ -473,9 +473,9 @@ proxy_stream_send(struct proxy_call *call, const char *data, size_t len)
 }
 
 /*
- * Sign the answer's receipt, its body hash now final: the string into
- * out and the trace. Once per answer, and only for a request routed to
- * a model. Returns its length, 0 for none.
+ * Sign the reply's receipt, its body hash now final: the string into
+ * out and the trace. Once per request, and only for one routed to a
+ * model. Returns its length, 0 for none.
  */
 static size_t
 proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
