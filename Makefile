@@ -281,7 +281,7 @@ build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
-	    -levent_openssl -levent -lssl -lcrypto
+	    -levent_openssl -levent -lssl -lcrypto -lsodium
 # The request path's targets include agent.h: its feature macros and the
 # headers it pulls in.
 FUZZ_AGENT = $(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \

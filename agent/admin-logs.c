@@ -80,6 +80,7 @@ admin_logs_trace_json(const struct trace *t)
 	admin_json_add(o, "guardrails", guards != NULL ? guards :
 	    cJSON_CreateArray());
 	admin_json_add(o, "receipt", admin_logs_text(t->receipt));
+	admin_json_add(o, "request_id", admin_logs_text(t->request_id));
 	return o;
 }
 

@@ -453,6 +453,13 @@ int	 registry_token_allows(const struct reg_token *,
  * must be done within the head deadline.
  */
 #define HTTP_MAX_HEADERS	64
+/*
+ * Every reply carries x-request-id: the hex of HTTP_REQUEST_ID_BYTES
+ * random bytes, the request's own (a client's x-request-id is never
+ * echoed), which its trace and receipt use too.
+ */
+#define HTTP_REQUEST_ID_BYTES	16
+#define HTTP_REQUEST_ID_HEX	(2 * HTTP_REQUEST_ID_BYTES)
 
 struct http_header {
 	const char	*name;
@@ -487,6 +494,15 @@ struct http_request {
 	void			(*on_abort)(void *);
 	void			(*on_drain)(void *);
 	void			*cb_arg;
+	/*
+	 * Its id (http_request_id()), made on first use; whether a trace
+	 * will record the request, else a refusal (status >= 400) is logged
+	 * with its id; what the server itself refused it for, or NULL.
+	 */
+	unsigned char		 id[HTTP_REQUEST_ID_BYTES];
+	int			 id_made;
+	int			 traced;
+	const char		*refused;
 };
 
 typedef void (*http_handler)(struct http_request *, void *);
@@ -559,6 +575,14 @@ const char	*http_header_get(const struct http_request *, const char *name,
 		    size_t *len);
 /* The request's method is m (exactly, as methods are case-sensitive). */
 int		 http_method_is(const struct http_request *, const char *m);
+/*
+ * The request's id, made from the system's CSPRNG on first use and the
+ * same until the reply ends; http_request_id_hex() writes its
+ * HTTP_REQUEST_ID_HEX digits and a NUL into hex.
+ */
+const unsigned char *http_request_id(struct http_request *);
+void		 http_request_id_hex(struct http_request *,
+		    char hex[HTTP_REQUEST_ID_HEX + 1]);
 
 /*
  * Extra fields of a reply, each checked when added: the name a token of
@@ -1039,7 +1063,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	7
+#define STORE_SCHEMA_VERSION	8
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1271,6 +1295,7 @@ struct trace {
 	char		*completion_text;
 	char		*guardrails;	/* JSON array of guardrail hits, or NULL */
 	char		*receipt;	/* the answer's signed receipt, or NULL */
+	char		 request_id[HTTP_REQUEST_ID_HEX + 1];	/* x-request-id */
 };
 struct trace_writer;
 /* A zeroed record (ttft -1); free with trace_free(), NULL is a no-op. */

@@ -36,6 +36,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <sodium.h>
+
 #include "agent.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -130,12 +132,18 @@ static struct {
 	atomic_uint_least64_t	 tls_failed;
 } http_counters;
 static struct http_ratelog	 http_log_cap, http_log_accept;
+static struct http_ratelog	 http_log_refusals;
+/* Refusals logged one by one in a second, at most; the rest are counted. */
+#define HTTP_REFUSALS_LOGGED	50
+static _Atomic int_least64_t	 http_refusals_second;
+static atomic_uint		 http_refusals_logged;
 
 static void	http_conn_read(struct bufferevent *, void *);
 static void	http_conn_write(struct bufferevent *, void *);
 static void	http_conn_event(struct bufferevent *, short, void *);
 static void	http_conn_process(struct http_conn *);
 static void	http_conn_fail(struct http_conn *, int, const char *);
+static void	http_log_refusal(struct http_request *, int, const char *);
 
 static const char *
 http_reason(int status)
@@ -292,18 +300,23 @@ http_caps_leave(struct http_peer *p)
  * reset that could destroy the reply).
  */
 static void
-http_refuse(int fd)
+http_refuse(int fd, const char *why)
 {
 	static const char	 body[] = "{\"error\":{\"message\":\"Too many"
 	    " connections; retry later.\",\"type\":\"api_error\",\"param\":"
 	    "null,\"code\":\"unavailable\"}}";
-	char			 buf[512];
+	struct http_request	 r;
+	char			 buf[512], id[HTTP_REQUEST_ID_HEX + 1];
 	int			 n, i;
 
+	memset(&r, 0, sizeof(r));
+	r.refused = why;
+	http_request_id_hex(&r, id);
+	http_log_refusal(&r, 503, id);
 	n = snprintf(buf, sizeof(buf), "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\nRetry-After: 1\r\n\r\n%s", sizeof(body) - 1,
-	    body);
+	    "Content-Type: application/json\r\nx-request-id: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\nRetry-After: 1\r\n"
+	    "\r\n%s", id, sizeof(body) - 1, body);
 	if (send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == n) {
 		shutdown(fd, SHUT_WR);
 		for (i = 0; i < 16 && recv(fd, buf, sizeof(buf),
@@ -468,7 +481,7 @@ http_accept(struct evconnlistener *l, evutil_socket_t fd,
 		if (tls_enabled())
 			close(fd);	/* a plain 503 means nothing to it */
 		else
-			http_refuse(fd);
+			http_refuse(fd, why);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -797,7 +810,7 @@ http_conn_fail(struct http_conn *c, int status, const char *why)
 		e = API_INVALID_REQUEST;
 		break;
 	}
-	log_debug("http: %d %s", status, why);
+	c->req.refused = why;
 	if (on_abort != NULL) {
 		c->req.on_abort = NULL;
 		on_abort(c->req.cb_arg);
@@ -1231,6 +1244,7 @@ http_conn_write(struct bufferevent *bev, void *arg)
 static const char *const http_fields_owned[] = {
 	"connection", "content-length", "content-type", "keep-alive",
 	"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+	"x-request-id",
 };
 
 void
@@ -1366,6 +1380,65 @@ http_media_type_valid(const char *s)
 
 /* --- replies ------------------------------------------------------------- */
 
+const unsigned char *
+http_request_id(struct http_request *r)
+{
+	if (!r->id_made) {
+		randombytes_buf(r->id, sizeof(r->id));
+		r->id_made = 1;
+	}
+	return r->id;
+}
+
+void
+http_request_id_hex(struct http_request *r, char hex[HTTP_REQUEST_ID_HEX + 1])
+{
+	sodium_bin2hex(hex, HTTP_REQUEST_ID_HEX + 1, http_request_id(r),
+	    HTTP_REQUEST_ID_BYTES);
+}
+
+/* A peer's bytes fit for a log line: printable ASCII, at most 64 bytes. */
+static void
+http_log_safe(char *out, size_t outlen, const char *s, size_t len)
+{
+	size_t	i;
+
+	if (s == NULL || len == 0) {
+		snprintf(out, outlen, "-");
+		return;
+	}
+	for (i = 0; i < len && i < 64 && i + 1 < outlen; i++)
+		out[i] = (unsigned char)s[i] > ' ' && s[i] != 0x7f ? s[i] : '?';
+	out[i] = '\0';
+}
+
+/*
+ * A refusal that no trace records, logged with its id so that an operator
+ * can find what a client reports; a flood is counted, not logged.
+ */
+static void
+http_log_refusal(struct http_request *r, int status, const char *id)
+{
+	int_least64_t	now = time(NULL), second;
+	char		method[65], path[65];
+
+	second = atomic_load(&http_refusals_second);
+	if (second != now && atomic_compare_exchange_strong(
+	    &http_refusals_second, &second, now))
+		atomic_store(&http_refusals_logged, 0);
+	if (atomic_fetch_add(&http_refusals_logged, 1) >=
+	    HTTP_REFUSALS_LOGGED) {
+		http_log_rated(&http_log_refusals, "http: too many refusals to"
+		    " log each");
+		return;
+	}
+	http_log_safe(method, sizeof(method), r->method, r->method_len);
+	http_log_safe(path, sizeof(path), r->path, r->path_len);
+	log_info("http: %d for %s %s, not traced: x-request-id %s%s%s",
+	    status, method, path, id, r->refused != NULL ? ": " : "",
+	    r->refused != NULL ? r->refused : "");
+}
+
 /* Status line and fields into the output buffer, which grows as it must. */
 static void
 http_write_head(struct http_request *r, int status, const char *ctype,
@@ -1373,20 +1446,24 @@ http_write_head(struct http_request *r, int status, const char *ctype,
 {
 	struct http_conn	*c = r->conn;
 	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	char			 id[HTTP_REQUEST_ID_HEX + 1];
 
 	if (status < 100 || status > 599) {
 		log_warnx("%s: status %d replaced by 500", __func__, status);
 		status = 500;
 	}
+	http_request_id_hex(r, id);
+	if (status >= 400 && !r->traced)
+		http_log_refusal(r, status, id);
 	if (ctype == NULL || !http_media_type_valid(ctype)) {
 		log_debug("http: Content-Type replaced by application/json");
 		ctype = "application/json";
 	}
 	if (!r->keep_alive || c->server->draining || c->discard)
 		c->close_after = 1;
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s%s",
-	    status, http_reason(status), ctype, framing, c->close_after ?
-	    "Connection: close\r\n" : "");
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "x-request-id: %s\r\n%s%s", status, http_reason(status), ctype, id,
+	    framing, c->close_after ? "Connection: close\r\n" : "");
 	if (fields != NULL)
 		evbuffer_add(out, fields->buf, fields->len);
 	evbuffer_add(out, "\r\n", 2);

@@ -31,6 +31,8 @@
 
 _Static_assert(RECEIPT_MAX <= HTTP_FIELD_VALUE_MAX, "Cube-Receipt fits");
 _Static_assert(RECEIPT_DOMAIN_MAX >= 36, "a domain id fits a receipt");
+_Static_assert(RECEIPT_ID_BYTES == HTTP_REQUEST_ID_BYTES,
+    "x-request-id is the receipt's id");
 
 /* One inference request from acceptance to the end of its reply. */
 struct proxy_call {
@@ -40,6 +42,7 @@ struct proxy_call {
 	const struct reg_domain		*domain;	/* the token's */
 	const struct reg_token		*token;
 	const struct reg_model		*model;
+	const struct reg_model		*routed;	/* resolved: signed */
 	enum route_kind			 route;
 	int				 stream;
 	char				*body;		/* what goes upstream */
@@ -73,10 +76,13 @@ struct proxy_call {
 	struct guard_ollama		*answer_ollama;
 	int				 blocked;
 	/*
-	 * The answer's receipt (receipt.h): its id, the SHA-256 of the body
-	 * the client sent, and the hash of what it has been sent so far.
+	 * The reply's receipt (receipt.h), for a request routed to a model:
+	 * its id (the request's), the SHA-256 of the body the client sent,
+	 * the hash of what it has been sent so far, and whether it is
+	 * signed (once per request).
 	 */
 	unsigned char			 id[RECEIPT_ID_BYTES];
+	int				 signed_once;
 	unsigned char			 request_sha256[RECEIPT_HASH_BYTES];
 	crypto_hash_sha256_state	 response_hash;
 	char				 last;		/* its last byte */
@@ -90,6 +96,9 @@ struct proxy_call {
 	size_t				 held_len;
 	size_t				 held_cap;
 };
+
+static void	proxy_reply(struct proxy_call *, int, const char *,
+		    const char *, size_t, const struct http_fields *);
 
 static const char *const proxy_routes[] = {
 	[ROUTE_CHAT] = "chat",
@@ -201,7 +210,8 @@ static void
 proxy_reject(struct proxy_call *call, enum trace_step step, enum api_error e,
     const char *param, const char *fmt, ...)
 {
-	char	 msg[512];
+	char	 msg[512], body[2048];
+	size_t	 n;
 	va_list	 ap;
 
 	va_start(ap, fmt);
@@ -212,7 +222,15 @@ proxy_reject(struct proxy_call *call, enum trace_step step, enum api_error e,
 		call->trace->error = api_error_code(e);
 		call->trace->step = step;
 	}
-	if (call->ollama)
+	if (call->routed != NULL) {
+		/* Routed to a model: the reply is signed. */
+		if (call->ollama)
+			n = ollama_error_body(body, sizeof(body), msg);
+		else
+			n = api_error_body(body, sizeof(body), e, param, msg);
+		proxy_reply(call, api_error_status(e), "application/json",
+		    body, n, NULL);
+	} else if (call->ollama)
 		ollama_error_reply(call->req, e, msg);
 	else
 		api_error_reply(call->req, e, param, "%s", msg);
@@ -377,8 +395,7 @@ proxy_reply_error(struct proxy_call *call, int status, enum api_error e,
 	call->trace->error = backend != NULL ?
 	    trace_error_intern("backend_error") : api_error_code(e);
 	call->trace->step = step;
-	http_reply_fields(call->req, status, "application/json", body, n,
-	    fields);
+	proxy_reply(call, status, "application/json", body, n, fields);
 }
 
 /*
@@ -456,8 +473,9 @@ proxy_stream_send(struct proxy_call *call, const char *data, size_t len)
 }
 
 /*
- * Sign the answer's receipt, its body hash now final: the string into
- * out and the trace. Once per answer. Returns its length, 0 for none.
+ * Sign the reply's receipt, its body hash now final: the string into
+ * out and the trace. Once per request, and only for one routed to a
+ * model. Returns its length, 0 for none.
  */
 static size_t
 proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
@@ -466,6 +484,9 @@ proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
 	unsigned char	 payload[RECEIPT_PAYLOAD_MAX];
 	size_t		 plen, n;
 
+	if (call->routed == NULL || call->trace == NULL || call->signed_once)
+		return 0;
+	call->signed_once = 1;
 	memset(&rc, 0, sizeof(rc));
 	memcpy(rc.id, call->id, sizeof(rc.id));
 	rc.time_ms = (uint64_t)trace_now_ms();
@@ -473,11 +494,11 @@ proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
 	    sizeof(rc.request_sha256));
 	crypto_hash_sha256_final(&call->response_hash, rc.response_sha256);
 	snprintf(rc.domain, sizeof(rc.domain), "%s", call->domain->id);
-	snprintf(rc.model, sizeof(rc.model), "%s", call->model->key);
+	snprintf(rc.model, sizeof(rc.model), "%s", call->routed->key);
 	snprintf(rc.route, sizeof(rc.route), "%s", call->trace->route);
 	if ((plen = receipt_payload(&rc, payload)) == 0) {
 		log_warnx("%s: model %s does not fit a receipt", __func__,
-		    call->model->key);
+		    call->routed->key);
 		return 0;
 	}
 	vault_sign(call->worker->agent->vault, payload, plen, rc.sig);
@@ -486,6 +507,39 @@ proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
 	free(call->trace->receipt);
 	call->trace->receipt = xstrdup(out);
 	return n;
+}
+
+/*
+ * A whole reply: an answer, or an error after routing, with its receipt
+ * in the head when the request was routed to a model (x-request-id is
+ * the server's, on every reply).
+ */
+static void
+proxy_reply(struct proxy_call *call, int status, const char *type,
+    const char *body, size_t len, const struct http_fields *fields)
+{
+	struct http_fields	 f;
+	char			 rc[RECEIPT_MAX + 1];
+	size_t			 n;
+
+	if (call->routed == NULL) {
+		http_reply_fields(call->req, status, type, body, len, fields);
+		return;
+	}
+	/* The receipt first: a backend's relayed fields cannot crowd it out. */
+	http_fields_init(&f);
+	crypto_hash_sha256_update(&call->response_hash,
+	    (const unsigned char *)body, len);
+	if ((n = proxy_receipt(call, rc)) > 0)
+		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER), rc,
+		    n);
+	if (fields != NULL && f.len + fields->len <= sizeof(f.buf)) {
+		memcpy(f.buf + f.len, fields->buf, fields->len);
+		f.len += fields->len;
+	} else if (fields != NULL)
+		log_warnx("%s: fields dropped: no room beside the receipt",
+		    __func__);
+	http_reply_fields(call->req, status, type, body, len, &f);
 }
 
 #define PROXY_DONE	"data: [DONE]\n\n"
@@ -737,27 +791,6 @@ proxy_reply_backend_error(struct proxy_call *call)
 	    API_UPSTREAM_ERROR, TRACE_STEP_UPSTREAM, NULL, 0, NULL, msg);
 }
 
-/* A whole answer with its receipt (and id) in the head. */
-static void
-proxy_reply_signed(struct proxy_call *call, const char *type,
-    const char *body, size_t len)
-{
-	struct http_fields	 f;
-	char			 rc[RECEIPT_MAX + 1];
-	char			 id[2 * RECEIPT_ID_BYTES + 1];
-	size_t			 n;
-
-	http_fields_init(&f);
-	crypto_hash_sha256_update(&call->response_hash,
-	    (const unsigned char *)body, len);
-	sodium_bin2hex(id, sizeof(id), call->id, sizeof(call->id));
-	http_fields_add(&f, "x-request-id", 12, id, strlen(id));
-	if ((n = proxy_receipt(call, rc)) > 0)
-		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER), rc,
-		    n);
-	http_reply_fields(call->req, 200, type, body, len, &f);
-}
-
 /* A whole answer, through the output guardrails. */
 static void
 proxy_reply_answer(struct proxy_call *call)
@@ -769,8 +802,8 @@ proxy_reply_answer(struct proxy_call *call)
 	    &call->model->guard_out, call->route, call->resp, call->resp_len,
 	    &out, &outlen, &call->guards)) {
 	case GUARD_PASS:
-		proxy_reply_signed(call, call->resp_type, call->resp,
-		    call->resp_len);
+		proxy_reply(call, 200, call->resp_type, call->resp,
+		    call->resp_len, NULL);
 		return;
 	case GUARD_BLOCKED:
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
@@ -783,7 +816,7 @@ proxy_reply_answer(struct proxy_call *call)
 	default:
 		break;
 	}
-	proxy_reply_signed(call, "application/json", out, outlen);
+	proxy_reply(call, 200, "application/json", out, outlen, NULL);
 	free(out);
 }
 
@@ -920,9 +953,13 @@ static void
 proxy_on_abort(void *arg)
 {
 	struct proxy_call	*call = arg;
+	char			 rc[RECEIPT_MAX + 1];
 
 	call->trace->cancelled = 1;
 	call->trace->status = call->relaying ? 200 : 499;
+	/* What was sent of a stream is signed, in the trace only. */
+	if (call->relaying)
+		proxy_receipt(call, rc);
 	proxy_call_free(call);
 }
 
@@ -1019,6 +1056,14 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	}
 	trace_set_names(tr, m->key, m->key_len, m->model_id,
 	    m->provider->name);
+	/*
+	 * Routed: from here every reply is signed, refusals too. The receipt
+	 * signs the body as the client sent it, before any redaction.
+	 */
+	call->routed = m;
+	crypto_hash_sha256(call->request_sha256, (const unsigned char *)r->body,
+	    r->body_len);
+	crypto_hash_sha256_init(&call->response_hash);
 	if (!m->active) {
 		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_MODEL_INACTIVE,
 		    "model", "The model '%s' is inactive.", key);
@@ -1106,11 +1151,6 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		url = call->route == ROUTE_CHAT ? m->url_chat :
 	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
 	    m->url_embeddings;
-	/* The receipt signs the body as the client sent it: before redaction. */
-	crypto_hash_sha256(call->request_sha256, (const unsigned char *)r->body,
-	    r->body_len);
-	crypto_hash_sha256_init(&call->response_hash);
-	randombytes_buf(call->id, sizeof(call->id));
 	call->up = upstream_start(call->worker->upstream, url,
 	    m->provider->auth, call->body, call->body_len, &proxy_upstream_cb,
 	    call);
@@ -1146,6 +1186,7 @@ proxy_on_abort_body(void *arg)
 {
 	struct proxy_call	*call = arg;
 
+	call->req->traced = 0;
 	trace_free(call->trace);
 	call->trace = NULL;
 	proxy_call_free(call);
@@ -1200,12 +1241,14 @@ proxy_head(struct http_request *r, void *arg)
 	call->route = route.kind;
 	call->start_ms = proxy_mono_ms();
 	call->ollama = route.ollama;
+	memcpy(call->id, http_request_id(r), sizeof(call->id));
 	if (route.kind == ROUTE_CHAT || route.kind == ROUTE_COMPLETIONS ||
 	    route.kind == ROUTE_EMBEDDINGS) {
 		call->trace = trace_new();
 		call->trace->time_ms = trace_now_ms();
 		call->trace->route = route.ollama ?
 		    proxy_routes_ollama[route.kind] : proxy_routes[route.kind];
+		http_request_id_hex(r, call->trace->request_id);
 	}
 
 	/* 1. token: who is asking, and for which domain. */
@@ -1226,6 +1269,8 @@ proxy_head(struct http_request *r, void *arg)
 	/* 2. domain: another domain's token learns nothing about this one. */
 	d = t->domain;
 	if (call->trace != NULL) {
+		/* Traced from here: the server need not log a refusal. */
+		r->traced = 1;
 		memcpy(call->trace->domain_id, d->id, sizeof(d->id));
 		snprintf(call->trace->token_id, sizeof(call->trace->token_id),
 		    "%s", t->id);

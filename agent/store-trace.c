@@ -14,7 +14,8 @@
 #define TRACE_COLUMNS "id, domain_id, time_ms, token_id, model, model_id," \
 	" provider, route, status, error, rejected_step, latency_ms, ttft_ms," \
 	" prompt_tokens, completion_tokens, cached_tokens, estimated, cost," \
-	" stream, cancelled, prompt_text, completion_text, guardrails, receipt"
+	" stream, cancelled, prompt_text, completion_text, guardrails, receipt," \
+	" request_id"
 
 /* Text bound to a statement, or NULL for an empty or absent string. */
 static void
@@ -37,8 +38,8 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	    " rejected_step, latency_ms, ttft_ms, prompt_tokens,"
 	    " completion_tokens, cached_tokens, estimated, cost, stream,"
 	    " cancelled, prompt_text, completion_text, guardrails, id,"
-	    " receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?, ?, ?, ?, ?)", err,
+	    " receipt, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err,
 	    errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, t->domain_id, -1, SQLITE_STATIC);
@@ -67,6 +68,7 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	store_trace_bind_text(stmt, 22, t->guardrails);
 	sqlite3_bind_int64(stmt, 23, t->id);
 	store_trace_bind_text(stmt, 24, t->receipt);
+	store_trace_bind_text(stmt, 25, t->request_id);
 	return store_exec_stmt(s, stmt, err, errlen);
 }
 
@@ -191,6 +193,9 @@ store_trace_read(sqlite3_stmt *stmt, void *p)
 	t->completion_text = store_column_text(stmt, 21);
 	t->guardrails = store_column_text(stmt, 22);
 	t->receipt = store_column_text(stmt, 23);
+	v = sqlite3_column_text(stmt, 24);
+	snprintf(t->request_id, sizeof(t->request_id), "%s",
+	    v != NULL ? (const char *)v : "");
 }
 
 static void

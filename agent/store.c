@@ -176,6 +176,8 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE traces ADD COLUMN guardrails TEXT;",
 	/* 7: the receipt the agent signed for the answer (receipt.h). */
 	"ALTER TABLE traces ADD COLUMN receipt TEXT;",
+	/* 8: the x-request-id the client got (the receipt's id). */
+	"ALTER TABLE traces ADD COLUMN request_id TEXT;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

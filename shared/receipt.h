@@ -1,9 +1,11 @@
 /*
- * Signed receipts: what the agent signs for every answer a model gave,
- * and what a client checks later with the bodies it kept and the agent's
- * Ed25519 identity key (bound in the attestation evidence). The agent
- * makes them (agent/proxy.c), cubectl receipt verify checks them; the
- * format is part of the inference contract (docs/admin-api.md):
+ * Signed receipts: what the agent signs for every answer a model gave
+ * and every error after routing (not for refusals before it: no model,
+ * maybe no domain), and what a client checks later with the bodies it
+ * kept and the agent's Ed25519 identity key (bound in the attestation
+ * evidence). The agent makes them (agent/proxy.c), cubectl receipt
+ * verify checks them; the format is part of the inference contract
+ * (docs/admin-api.md):
  *
  *	"v1." base64url(payload) "." base64url(signature), no padding
  *

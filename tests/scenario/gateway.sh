@@ -2,7 +2,8 @@
 # The inference gateway end to end: real agent, real fake backend, cubectl.
 # Every error-table row issue 2 covers, tenant isolation, route aliases,
 # streaming relay, cancellation on hang-up, credential secrecy, token
-# revocation and expiry, graceful drain on SIGTERM.
+# revocation and expiry, x-request-id on every reply, graceful drain on
+# SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 
 cat >"$T_DIR/agent.conf" <<CONF
@@ -217,6 +218,64 @@ refused() { [ "$(status_of "$(http GET /proxy/acme/v1/models "$tok")")" = 401 ];
 t_until 15 refused
 r=$(http GET /proxy/acme/v1/models "$tok")
 check_eq "expired token refused" "401 invalid_api_key" "$(status_of "$r") $(code "$r")"
+
+# --- x-request-id on every reply, ours, unique, in the trace ---------------
+# rid NAME METHOD PATH TOKEN [BODY]: the reply's status and id in NAME
+# (a client's own X-Request-Id rides along each time, never echoed).
+: >"$T_DIR/ids"
+rid() {
+	local name=$1
+	shift
+	http "$1" "$2" "$3" "${4-}" -H 'X-Request-Id: client-chosen' \
+	    -D "$T_DIR/$name.head" -o /dev/null >/dev/null 2>&1
+	RID_STATUS=$(sed -n '1s/^HTTP\/1.1 \([0-9]*\).*/\1/p' "$T_DIR/$name.head")
+	RID=$(sed -n 's/^x-request-id: *\([^[:space:]]*\).*/\1/Ip' "$T_DIR/$name.head")
+	RID_N=$(grep -ci '^x-request-id:' "$T_DIR/$name.head")
+	printf '%s\n' "$RID" >>"$T_DIR/ids"
+	check "$name: HTTP $RID_STATUS, one x-request-id of 32 hex digits ($RID)" \
+	    [ "$RID_N" = 1 -a -n "$(printf '%s' "$RID" | grep -Ex '[0-9a-f]{32}')" ]
+}
+rid healthz GET /healthz ""
+rid models GET /proxy/acme/v1/models "$A_TOKEN"
+rid model GET /proxy/acme/v1/models/chat "$A_TOKEN"
+rid answer POST /proxy/acme/v1/chat/completions "$A_TOKEN" "$chat"
+ANSWER_ID=$RID
+rid stream POST /proxy/acme/v1/chat/completions "$A_TOKEN" \
+    '{"model":"chat","stream":true,"messages":[]}'
+check_eq "stream: its head has the id" 200 "$RID_STATUS"
+STREAM_ID=$RID
+rid notoken POST /proxy/acme/v1/chat/completions "" "$chat"
+NOTOKEN_ID=$RID
+rid badtoken GET /proxy/acme/v1/models "cube_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+rid domain POST /proxy/acme/v1/chat/completions "$B_TOKEN" "$chat"
+rid route GET /nope "$A_TOKEN"
+rid method GET /proxy/acme/v1/chat/completions "$A_TOKEN"
+rid malformed POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"model":'
+MALFORMED_ID=$RID
+rid nomodel POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"model":"nope","messages":[]}'
+rid toolarge POST /proxy/acme/v1/chat/completions "$A_TOKEN" "$big"
+check_eq "413: the server's own refusal has it too" 413 "$RID_STATUS"
+TOOLARGE_ID=$RID
+rid backend POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"model":"broken","messages":[]}'
+BACKEND_ID=$RID
+rid attestation GET '/attestation?nonce=zz' ""
+check_eq "ids: every one unique" "$(wc -l <"$T_DIR/ids")" "$(sort -u "$T_DIR/ids" | wc -l)"
+check_fails "a client's X-Request-Id is never echoed" grep -q client-chosen "$T_DIR/ids"
+# The traced ones are in cubectl logs under the id the client got.
+traced_id() {	# ID STATUS
+	ctl -o json logs -d acme -n 200 | python3 -c 'import json,sys
+sys.exit(0 if any(t.get("request_id") == sys.argv[1] and t["status"] == int(sys.argv[2])
+    for t in json.load(sys.stdin)) else 1)' "$1" "$2"
+}
+check "answer: the trace has its id" t_until 10 traced_id "$ANSWER_ID" 200
+check "stream: the trace has its id" t_until 10 traced_id "$STREAM_ID" 200
+check "malformed body: the trace has its id" t_until 10 traced_id "$MALFORMED_ID" 400
+check "backend error: the trace has its id" t_until 10 traced_id "$BACKEND_ID" 502
+# The untraced refusals are in the agent's log under theirs.
+logged_id() { grep -q "x-request-id $1" "$AGENT_LOG"; }
+check "no token: the refusal is logged with its id" t_until 5 logged_id "$NOTOKEN_ID"
+check "413: the refusal is logged with its id" t_until 5 logged_id "$TOOLARGE_ID"
+check_fails "a traced answer is not logged as a refusal" grep -q "x-request-id $BACKEND_ID" "$AGENT_LOG"
 
 # --- SIGTERM drains in-flight requests ------------------------------------
 python3 "$CUBE_ROOT/tests/tools/sse-timing.py" "$AGENT_URL/proxy/acme/v1/chat/completions" \

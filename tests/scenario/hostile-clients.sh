@@ -5,7 +5,8 @@
 # memory stays flat), connections are capped per address across workers,
 # a flood of requests without a valid token leaves no trace in the domain
 # its paths name (only a metric), HTTP/1.1's framing rules hold, and the
-# listener recovers from running out of file descriptors.
+# listener recovers from running out of file descriptors. Every refusal,
+# the server's own included, has an x-request-id, logged with it.
 . "$(dirname "$0")/../lib.sh"
 
 hc() { python3 "$CUBE_ROOT/tests/tools/hostile-client.py" "$@"; }
@@ -24,6 +25,7 @@ metric() {	# NAME{LABELS}: its value on /metrics
 	    awk -v k="$1" '$1 == k { print $2 }'
 }
 ntraces() { ctl -o json logs -d acme -n 1000 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+is_id() { printf '%s' "$1" | grep -Eqx '[0-9a-f]{32}'; }
 healthy() { [ "$(val status "$(hc raw "$HOST" "$PORT" 'GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' 2)")" = 200 ]; }
 
 cat >"$T_DIR/agent.conf" <<CONF
@@ -43,6 +45,9 @@ out=$(hc drip "$HOST" "$PORT" 'GET /healthz HTTP/1.1\r\nHost: a\r\nX-Slow: ' abc
 check_eq "a head dripped byte by byte: 408 and closed" "408 True" "$(val status "$out") $(val closed "$out")"
 t=$(val closed_after "$out")
 check "...at head-timeout-ms (1 s), though a byte came every 200 ms (${t} s)" between "$t" 0.9 4
+id=$(val field:x-request-id "$out")
+check "...with an x-request-id ($id)" is_id "$id"
+check "...logged with the refusal" grep -q "x-request-id $id: the request head did not arrive" "$AGENT_LOG"
 out=$(hc drip "$HOST" "$PORT" "POST /proxy/acme/v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer $TOKEN\r\nContent-Length: 1000\r\n\r\n" '{' 200 10)
 check_eq "a body dripped byte by byte: 408 and closed" "408 True" "$(val status "$out") $(val closed "$out")"
 t=$(val closed_after "$out")
@@ -64,7 +69,8 @@ check_eq "a real request first" 200 "$(status_of "$r")"
 check "...traced" t_until 10 eval '[ "$(ntraces)" = 1 ]'
 before=$(metric 'cube_http_rejected_total{reason="auth"}')
 out=$(hc flood "$HOST" "$PORT" /proxy/acme/v1/chat/completions 300)
-check_eq "300 requests with no or a bad token: 401" "status_401 300" "$out"
+check_eq "300 requests with no or a bad token: 401" "status_401 300" "$(printf '%s\n' "$out" | grep '^status_')"
+check_eq "...each with an x-request-id of its own, not the client's" 300 "$(val ids_unique "$out")"
 r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" '{"model":"chat","messages":[]}')
 check "a real request after them is traced" t_until 10 eval '[ "$(ntraces)" -ge 2 ]'
 check_eq "...and nothing of the flood is in acme's traces" 2 "$(ntraces)"
@@ -85,6 +91,12 @@ raw_check "two Authorization fields: 400" \
 out=$(hc raw "$HOST" "$PORT" 'GET /healthz HTTP/1.1\nHost: a\n\n')
 check_eq "bare LF: 400 and closed" "400 True" "$(val status "$out") $(val closed "$out")"
 check "...at once ($(val elapsed "$out") s)" between "$(val elapsed "$out")" 0 1
+check "...with an x-request-id" is_id "$(val field:x-request-id "$out")"
+many=$(python3 -c 'print("".join("X-H%d: v\\r\\n" % i for i in range(80)))')
+out=$(hc raw "$HOST" "$PORT" "GET /healthz HTTP/1.1\r\nHost: a\r\n$many\r\n")
+check_eq "80 header fields: 431 and closed" "431 True" "$(val status "$out") $(val closed "$out")"
+id=$(val field:x-request-id "$out")
+check "...with an x-request-id, logged with the refusal" grep -q "x-request-id $id: too many header fields" "$AGENT_LOG"
 raw_check "HTTP/1.0 with Transfer-Encoding: 400 and closed" \
     'POST /v1/chat/completions HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' "400 True"
 for m in POST PUT DELETE OPTIONS; do
@@ -114,6 +126,8 @@ check "5 connections open from one address" \
     t_until 10 eval '[ "$(metric cube_http_connections)" = 5 ]'
 out=$(hc raw "$HOST" "$PORT" 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n')
 check_eq "a 6th: 503 and closed" "503 True" "$(val status "$out") $(val closed "$out")"
+id=$(val field:x-request-id "$out")
+check "...with an x-request-id, logged with the refusal" grep -q "x-request-id $id: " "$AGENT_LOG"
 check_eq "...counted" 1 "$(metric 'cube_http_rejected_total{reason="connections_per_address"}')"
 touch "$T_DIR/release-caps"
 t_wait_exit "$holder" 10

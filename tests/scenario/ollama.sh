@@ -55,8 +55,10 @@ check_not_contains "tags: never another domain's" "bravo-only" "$(body_of "$r")"
 r=$(http GET /proxy/acme/api/tags "$B_TOKEN")
 check_eq "tags: another domain's token, 404" 404 "$(status_of "$r")"
 check_eq "tags: in Ollama's error shape" 1 "$(body_of "$r" | python3 -c 'import json,sys; print(int(isinstance(json.load(sys.stdin)["error"], str)))')"
-r=$(http GET /proxy/acme/api/tags "")
+r=$(http GET /proxy/acme/api/tags "" "" -D "$T_DIR/h")
 check_eq "tags: no token, 401" 401 "$(status_of "$r")"
+check "tags: the 401 has an x-request-id" grep -Eqi '^x-request-id: [0-9a-f]{32}'$'\r''?$' "$T_DIR/h"
+check_fails "  but no receipt (nothing was routed)" grep -qi '^cube-receipt:' "$T_DIR/h"
 
 # --- auth, unknown model, wrong provider --------------------------------------
 r=$(http POST /proxy/acme/api/chat "" '{"model":"chat","messages":[]}')
@@ -93,6 +95,7 @@ check_eq "chat: and the rest is added" 77 "$(last_body | json options.num_predic
 r=$(curl -sS -N -m 10 -D "$T_DIR/h" "$AGENT_URL/proxy/acme/api/chat" -H "Authorization: Bearer $TOKEN" \
     -d '{"model":"chat","messages":[{"role":"user","content":"one two three four"}]}')
 check_contains "stream: NDJSON content type" "application/x-ndjson" "$(cat "$T_DIR/h")"
+check "stream: its head has an x-request-id" grep -Eqi '^x-request-id: [0-9a-f]{32}'$'\r''?$' "$T_DIR/h"
 check_eq "stream: one JSON object per line, 5 lines" 5 "$(printf '%s\n' "$r" | grep -c '^{')"
 check_eq "stream: the text joined" "one two three four" "$(printf '%s\n' "$r" | python3 -c 'import json,sys; print("".join(json.loads(l)["message"]["content"] for l in sys.stdin if l.strip()).strip())')"
 check_eq "stream: ends done" true "$(printf '%s\n' "$r" | tail -n 1 | json done)"
@@ -199,6 +202,8 @@ done
 check_eq "limit: a second request in a minute, 429" 429 "$(status_of "$r")"
 check_eq "limit: in Ollama's error shape" 1 "$(body_of "$r" | python3 -c 'import json,sys; print(int(isinstance(json.load(sys.stdin)["error"], str)))')"
 check "limit: with Retry-After" grep -qi '^retry-after: [0-9]' "$T_DIR/h"
+check "limit: with an x-request-id" grep -Eqi '^x-request-id: [0-9a-f]{32}'$'\r''?$' "$T_DIR/h"
+check "limit: routed, so signed: a Cube-Receipt" grep -qi '^cube-receipt: v1\.' "$T_DIR/h"
 
 # --- hang-up cancels upstream -------------------------------------------------
 curl -sS -N -m 1 "$AGENT_URL/proxy/acme/api/chat" -H "Authorization: Bearer $TOKEN" \

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Signed receipts end to end: the agent on its simulated TEE in front of
 # the fake backend signs every answer (a Cube-Receipt header, a stream's
-# last line) and traces it; cubectl receipt verify checks each with the
-# key from cubectl attest, names the body that was changed, refuses
-# another agent's key and evidence it cannot verify. The OpenAI SDK, when
+# last line) and every error after routing, and traces it (an abandoned
+# stream's too); refusals before routing get an id but no receipt.
+# cubectl receipt verify checks each with the key from cubectl attest,
+# names the body that was changed, refuses another agent's key and
+# evidence it cannot verify. The OpenAI SDK, when
 # installed (tests/sdk), still reads streams with the receipt line.
 . "$(dirname "$0")/../lib.sh"
 
@@ -171,6 +173,145 @@ verify_ok emb "embeddings"
 verify --receipt "$T_DIR/emb.head" --request "$T_DIR/emb.req" \
     --response "$T_DIR/chat.resp" --key "$KEY"
 check_eq "embeddings: another answer's body fails" 1 "$RC"
+
+# --- errors after routing carry a receipt over the error body ------------------
+ctl guardrail create -d acme nosecret --kind keywords --action block \
+    --words classified >/dev/null
+ctl model deploy -d acme --provider fake --name Guarded --key guarded \
+    --model-id fake-chat --guard-in nosecret >/dev/null
+ctl model deploy -d acme --provider fake --name Broken --key broken \
+    --model-id 'fake-chat;status=500' >/dev/null
+ctl model deploy -d acme --provider fake --name Cut --key cut \
+    --model-id 'fake-chat;chunks=6;reset_after=2' >/dev/null
+ctl model deploy -d acme --provider fake --name Long --key long \
+    --model-id 'fake-chat;chunks=40;chunk_delay_ms=200' >/dev/null
+ctl model deploy -d acme --provider local --name Obroken --key obroken \
+    --model-id 'fake-chat;status=500' --force >/dev/null
+ONE=$(ctl -o json token create -d acme --name one --rpm 1 | json token)
+
+# err_ok NAME PATH BODY STATUS CODE: an error reply, signed, verifiable.
+err_ok() {
+	post "$1" "$2" "$3"
+	check_eq "$1: HTTP $4" "$4" "$(sed -n '1s/^HTTP\/1.1 \([0-9]*\).*/\1/p' "$T_DIR/$1.head")"
+	check_contains "$1: the error body says $5" "$5" "$(cat "$T_DIR/$1.resp")"
+	check "$1: a Cube-Receipt header" grep -qi '^cube-receipt: v1\.' "$T_DIR/$1.head"
+	verify_ok "$1" "$1"
+}
+err_ok guard /proxy/acme/v1/chat/completions \
+    '{"model":"guarded","messages":[{"role":"user","content":"classified"}]}' \
+    400 guardrail_violation
+err_ok broken /proxy/acme/v1/chat/completions \
+    '{"model":"broken","messages":[{"role":"user","content":"hi"}]}' \
+    502 upstream_error
+err_ok obroken /proxy/acme/api/chat \
+    '{"model":"obroken","stream":false,"messages":[{"role":"user","content":"hi"}]}' \
+    502 error
+TOKEN_SAVED=$TOKEN TOKEN=$ONE
+post limit1 /proxy/acme/v1/chat/completions "$(cat "$T_DIR/chat.req")"
+err_ok limit /proxy/acme/v1/chat/completions "$(cat "$T_DIR/chat.req")" \
+    429 rate_limit_exceeded
+TOKEN=$TOKEN_SAVED
+verify --receipt "$T_DIR/guard.head" --request "$T_DIR/guard.req" \
+    --response "$T_DIR/broken.resp" --key "$KEY"
+check_eq "an error receipt with another error's body: fails" 1 "$RC"
+cp "$T_DIR/broken.resp" "$T_DIR/broken-flip.resp"
+python3 - "$T_DIR/broken-flip.resp" <<'EOF2'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 1
+open(p, "wb").write(b)
+EOF2
+verify --receipt "$T_DIR/broken.head" --request "$T_DIR/broken.req" \
+    --response "$T_DIR/broken-flip.resp" --key "$KEY"
+check_eq "an error reply with a flipped byte: fails" 1 "$RC"
+check_contains "  naming the response body" "response body" "$(cat "$T_DIR/err")"
+verify --receipt "$T_DIR/guard.head" --request "$T_DIR/guard.req" \
+    --response "$T_DIR/guard.resp" --key "$KEY" -o json
+check_eq "the error's receipt id is its x-request-id" \
+    "$(sed -n 's/^x-request-id: *\([0-9a-f]*\).*/\1/Ip' "$T_DIR/guard.head" | tr -d '\r')" \
+    "$(json id <"$T_DIR/out")"
+
+# --- refusals before routing: an id, never a receipt ---------------------------
+no_receipt() {	# NAME STATUS
+	check_eq "$1: HTTP $2" "$2" "$(sed -n '1s/^HTTP\/1.1 \([0-9]*\).*/\1/p' "$T_DIR/$1.head")"
+	check "$1: no receipt (nothing was routed)" \
+	    bash -c "! grep -qi '^cube-receipt:' '$T_DIR/$1.head'"
+	check "$1: an x-request-id all the same" \
+	    grep -Eqi '^x-request-id: [0-9a-f]{32}'$'\r''?$' "$T_DIR/$1.head"
+}
+post unknown /proxy/acme/v1/chat/completions '{"model":"nope","messages":[]}'
+no_receipt unknown 404
+post malformed /proxy/acme/v1/chat/completions '{"model":'
+no_receipt malformed 400
+TOKEN_SAVED=$TOKEN TOKEN=cube_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+post unauth /proxy/acme/v1/chat/completions "$(cat "$T_DIR/chat.req")"
+TOKEN=$TOKEN_SAVED
+no_receipt unauth 401
+
+# --- a stream the backend cut: the receipt still ends it -----------------------
+post cut /proxy/acme/v1/chat/completions \
+    '{"model":"cut","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+check_contains "cut stream: ends with an error event" upstream_error "$(cat "$T_DIR/cut.resp")"
+verify_ok cut "cut stream"
+
+# --- a stream the client abandoned: its receipt is in the trace ----------------
+# Read three content events, then hang up; keep the body exactly as received.
+printf '%s' '{"model":"long","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
+    >"$T_DIR/gone.req"
+python3 - "$AGENT_URL" "$TOKEN" "$T_DIR/gone.req" "$T_DIR/gone.resp" \
+    "$T_DIR/gone.id" <<'EOF2'
+import socket, sys, time
+url, token, reqf, respf, idf = sys.argv[1:]
+host, port = url[len("http://"):].split(":")
+body = open(reqf, "rb").read()
+s = socket.create_connection((host, int(port)))
+s.sendall(("POST /proxy/acme/v1/chat/completions HTTP/1.1\r\nHost: a\r\n"
+           "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+           "Content-Length: %d\r\n\r\n" % (token, len(body))).encode() + body)
+data = b""
+def parse(data):
+    """The head, the dechunked body so far, and whether it ends a chunk."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None, b"", False
+    head, rest, out = data[:end], data[end + 4:], b""
+    while True:
+        nl = rest.find(b"\r\n")
+        if nl < 0:
+            return head, out, rest == b""
+        n = int(rest[:nl], 16)
+        if len(rest) < nl + 2 + n + 2:
+            return head, out, False
+        out += rest[nl + 2:nl + 2 + n]
+        rest = rest[nl + 2 + n + 2:]
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
+    data += s.recv(65536)
+    head, out, whole = parse(data)
+    if out.count(b'"content":"') >= 4 and whole:
+        break
+s.close()
+open(respf, "wb").write(out)
+for l in head.decode("latin-1").split("\r\n"):
+    if l.lower().startswith("x-request-id:"):
+        open(idf, "w").write(l.split(":", 1)[1].strip())
+EOF2
+gone_id=$(cat "$T_DIR/gone.id" 2>/dev/null)
+check "abandoned stream: its head had an x-request-id" test -n "$gone_id"
+gone_trace() {
+	ctl -o json logs -d acme -n 100 | python3 -c 'import json,sys
+t = [t for t in json.load(sys.stdin) if t.get("request_id") == sys.argv[1]]
+if not t or not t[0]["receipt"]: sys.exit(1)
+print(t[0]["receipt"], str(t[0]["cancelled"]).lower())' "$1" >"$T_DIR/gone.trace"
+}
+check "abandoned stream: its trace (by request_id) has a receipt" \
+    t_until 10 gone_trace "$gone_id"
+check_eq "  and says the client hung up" true "$(cut -d' ' -f2 "$T_DIR/gone.trace")"
+verify --receipt "$(cut -d' ' -f1 "$T_DIR/gone.trace")" \
+    --request "$T_DIR/gone.req" --response "$T_DIR/gone.resp" --key "$KEY"
+check_eq "  which verifies over the bytes the client got" 0 "$RC"
+check "  (the client got part of the answer only)" \
+    bash -c "! grep -q 'DONE' '$T_DIR/gone.resp'"
 
 # --- the OpenAI SDK reads a stream that ends with the receipt -------------------
 if sdk_install; then

@@ -335,6 +335,41 @@ test("openai: the agent still answers after the aborts", async () => {
 	assert.equal(c.choices[0].message.content, ANSWER);
 });
 
+// --- x-request-id: the gateway's, on answers, streams and errors ---------
+
+test("openai: answers, streams and errors carry the gateway's x-request-id", async () => {
+	const ID = /^[0-9a-f]{32}$/;
+	const ids = new Set();
+	const c = await client().chat.completions.create({
+		model: CHAT, messages: userSays("id"),
+	});
+	assert.match(c._request_id ?? "", ID, "a whole answer's _request_id");
+	ids.add(c._request_id);
+	const { data: stream, response } = await client().chat.completions
+	    .create({ model: CHAT, messages: userSays("id"), stream: true })
+	    .withResponse();
+	for await (const _ of stream)
+		;
+	const sid = response.headers.get("x-request-id") ?? "";
+	assert.match(sid, ID, "a stream's head");
+	ids.add(sid);
+	for (const [call, cls, status, code] of [
+		[client({ apiKey: "cube_" + "A".repeat(43) }).models.list(),
+		    AuthenticationError, 401, "invalid_api_key"],
+		[client().chat.completions.create({ model: "no-such-model",
+		    messages: userSays("x") }), NotFoundError, 404,
+		    "model_not_found"],
+		[client().chat.completions.create({ model: BROKEN,
+		    messages: userSays("x") }), InternalServerError, 502,
+		    "upstream_error"],
+	]) {
+		const err = await rejectsWith(call, cls, status, code);
+		assert.match(err.requestID ?? "", ID, `the ${status}'s requestID`);
+		ids.add(err.requestID);
+	}
+	assert.equal(ids.size, 5, "each request its own id");
+});
+
 // --- the /v1 alias: the domain comes from the token ----------------------
 
 test("openai: /v1 alias (domain from the token)", async () => {

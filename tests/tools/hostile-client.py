@@ -9,8 +9,8 @@ Each subcommand prints "key value" lines for the script to check.
       when.
   drip HOST PORT HEAD DRIP EVERY_MS MAX_S
       send HEAD, then DRIP one byte every EVERY_MS, round and round, until
-      the server closes or MAX_S pass; print the first status and when the
-      server closed.
+      the server closes or MAX_S pass; print the first status, its fields
+      and when the server closed.
   announce HOST PORT PATH N CONTENT_LENGTH AGENT_PID
       N connections at once each announce a body of CONTENT_LENGTH with no
       token, wait up to 2 s for an answer, then push the body as fast as
@@ -19,12 +19,14 @@ Each subcommand prints "key value" lines for the script to check.
       resident memory grew.
   flood HOST PORT PATH N
       N requests without a valid token (half none, half a bad one), each
-      on its own connection; print how many got each status.
+      on its own connection with an X-Request-Id of its own; print how
+      many got each status, and how many distinct x-request-ids of 32
+      hex digits came back.
   hold HOST PORT N HEAD RELEASE_FILE MAX_S
       open N connections, send HEAD on each, print "held N", and keep them
       open until RELEASE_FILE exists or MAX_S pass; then close them all.
 """
-import os, socket, sys, threading, time
+import os, re, socket, sys, threading, time
 
 
 def unescape(s):
@@ -117,6 +119,8 @@ def cmd_drip(host, port, head, drip, every_ms, max_s):
         time.sleep(0.005)
     r = parse_responses(data)
     print("status", r[0][0] if r else 0)
+    for k, v in sorted(r[0][1].items() if r else []):
+        print("field:%s %s" % (k, v))
     print("closed", closed)
     print("closed_after %.3f" % (time.monotonic() - t0))
     print("dripped", i)
@@ -198,13 +202,14 @@ def cmd_announce(host, port, path, n, length, pid):
 
 
 def cmd_flood(host, port, path, n):
-    counts = {}
+    counts, ids = {}, set()
     for i in range(int(n)):
         auth = "" if i % 2 == 0 else \
             "Authorization: Bearer cube_%s\r\n" % ("A" * 43)
         body = b'{"model":"chat","messages":[]}'
         req = ("POST %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n"
-               "Connection: close\r\n\r\n" % (path, auth, len(body))).encode()
+               "X-Request-Id: flood-%d\r\nConnection: close\r\n\r\n" %
+               (path, auth, len(body), i)).encode()
         s = socket.create_connection((host, int(port)))
         s.sendall(req + body)
         s.settimeout(5)
@@ -221,8 +226,12 @@ def cmd_flood(host, port, path, n):
         r = parse_responses(data)
         st = r[0][0] if r else 0
         counts[st] = counts.get(st, 0) + 1
+        rid = r[0][1].get("x-request-id", "") if r else ""
+        if re.fullmatch(r"[0-9a-f]{32}", rid):
+            ids.add(rid)
     for st, c in sorted(counts.items()):
         print("status_%d %d" % (st, c))
+    print("ids_unique", len(ids))
 
 
 def cmd_hold(host, port, n, head, release, max_s):

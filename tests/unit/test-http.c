@@ -606,6 +606,24 @@ response_field(const struct response *r, const char *name, char *buf,
 	return NULL;
 }
 
+/* The reply's x-request-id into id: 32 lower-case hex digits, or fail. */
+static void
+response_id(const struct response *r, char id[HTTP_REQUEST_ID_HEX + 1])
+{
+	char	buf[128];
+	size_t	i;
+
+	if (response_field(r, "x-request-id", buf, sizeof(buf)) == NULL ||
+	    strlen(buf) != HTTP_REQUEST_ID_HEX)
+		fail_msg("no x-request-id of %d digits: %s", HTTP_REQUEST_ID_HEX,
+		    r->head);
+	for (i = 0; i < HTTP_REQUEST_ID_HEX; i++)
+		if (!((buf[i] >= '0' && buf[i] <= '9') ||
+		    (buf[i] >= 'a' && buf[i] <= 'f')))
+			fail_msg("x-request-id not hex: %s", buf);
+	memcpy(id, buf, HTTP_REQUEST_ID_HEX + 1);
+}
+
 static int
 response_closes(const struct response *r)
 {
@@ -894,13 +912,14 @@ expect_error_reply(struct fixture *f, struct client *cl, int status,
     const char *code)
 {
 	struct response	*r;
-	char		 got[64], ctype[64];
+	char		 got[64], ctype[64], id[HTTP_REQUEST_ID_HEX + 1];
 
 	if (!run_until(f, cl, until_eof, 0))
 		fail_client(cl, "server did not close");
 	if (take_responses(f, cl) != 1)
 		fail_client(cl, "expected exactly one response");
 	r = &f->resp[0];
+	response_id(r, id);	/* the server's own refusals have one too */
 	error_code(r, got, sizeof(got));
 	if (response_field(r, "Content-Type", ctype, sizeof(ctype)) == NULL)
 		ctype[0] = '\0';
@@ -956,19 +975,25 @@ test_keepalive_two_requests(void **state)
 	struct fixture	*f = *state;
 	struct client	*cl = client_new(f);
 	struct response	*r;
+	char		 id1[HTTP_REQUEST_ID_HEX + 1], id2[sizeof(id1)];
 
 	client_send_str(f, cl, "GET /one?x=1 HTTP/1.1\r\nHost: a\r\n"
 	    "User-Agent: t\r\n\r\n");
 	r = get_responses(f, cl, 1);
 	assert_echo(&r[0], "GET", "/one?x=1", "", 0);
+	response_id(&r[0], id1);
 	assert_false(response_closes(&r[0]));
 	assert_int_equal(f->nheaders, 2);
 	assert_string_equal(f->headers, "Host: a\nUser-Agent: t\n");
 	assert_int_equal(f->keep_alive, 1);
 
-	client_send_str(f, cl, "GET /two HTTP/1.1\r\nHost: a\r\n\r\n");
+	/* A client's own id is never echoed; each request has its own. */
+	client_send_str(f, cl, "GET /two HTTP/1.1\r\nHost: a\r\n"
+	    "X-Request-Id: mine\r\n\r\n");
 	r = get_responses(f, cl, 2);
 	assert_echo(&r[1], "GET", "/two", "", 0);
+	response_id(&r[1], id2);
+	assert_string_not_equal(id1, id2);
 	assert_int_equal(f->nreq, 2);
 	settle(f, cl, 20);
 	assert_false(cl->eof);
@@ -2486,6 +2511,8 @@ test_reply_hostile_fields(void **state)
 	    LIT("0")), -1);
 	assert_int_equal(http_fields_add(&fl, LIT("transfer-encoding"),
 	    LIT("chunked")), -1);
+	assert_int_equal(http_fields_add(&fl, LIT("X-Request-ID"),
+	    LIT("0123")), -1);	/* the server's own */
 	assert_int_equal(http_fields_add(&fl, LIT("Bad Name"), LIT("x")), -1);
 	assert_int_equal(http_fields_add(&fl, LIT(""), LIT("x")), -1);
 	assert_int_equal(http_fields_add(&fl, "X-Huge", 6, value,
