@@ -67,5 +67,5 @@ tdx_evidence(struct tee *tee, const unsigned char *report_data,
 }
 
 const struct tee_ops tee_tdx_ops = {
-	"tdx-guest", 1, 0, tdx_open, tdx_evidence, NULL
+	"tdx-guest", 1, 0, tdx_open, tdx_evidence, NULL, NULL
 };
