@@ -318,6 +318,11 @@ build/fuzz/fuzz-receipt: tests/fuzz/fuzz-receipt.c shared/receipt.c
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
 	    -lsodium
+# The sealed key files the agent reads at start (libsodium's AEAD).
+build/fuzz/fuzz-keyfile: tests/fuzz/fuzz-keyfile.c agent/keyfile.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT) -lsodium
 build/fuzz/fuzz-%:
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
