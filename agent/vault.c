@@ -217,7 +217,7 @@ vault_open_sealed(const char *data_dir, const struct keyfile_key *key,
 	const struct keyfile_key *wkey;
 	char			*path;
 	size_t			 i;
-	int			 sealed[VAULT_NFILES], nsealed = 0;
+	int			 sealed[VAULT_NFILES] = { 0 }, nsealed = 0;
 
 	if (sodium_init() == -1) {
 		snprintf(err, errlen, "libsodium failed to initialise");
