@@ -194,19 +194,12 @@ agent_open_tee(struct agent *agent)
  * log says. The derived key is wiped once the keys are open.
  */
 static void
-agent_open_vault(struct agent *agent)
+agent_open_vault(struct agent *agent, int seal)
 {
 	struct keyfile_key	*key;
 	char			 err[1024], why[512];
-	int			 seal, none, derived;
+	int			 none, derived;
 
-	if (strcmp(agent->cfg.seal_keys, "auto") == 0)
-		seal = VAULT_SEAL_AUTO;
-	else if (strcmp(agent->cfg.seal_keys, "off") == 0)
-		seal = VAULT_SEAL_OFF;
-	else
-		fatalx("--seal-keys: '%s' is not auto or off",
-		    agent->cfg.seal_keys);
 	why[0] = '\0';
 	key = tee_derive_key(agent->tee, &none, why, sizeof(why));
 	if (key == NULL && !none && seal == VAULT_SEAL_AUTO)
@@ -293,6 +286,7 @@ main(int argc, char **argv)
 	struct event	*sigterm, *sigint, *sighup, *rotate;
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	char		 err[512];
+	int		 seal;
 
 	memset(&agent, 0, sizeof(agent));
 	config_defaults(&agent.cfg);
@@ -309,10 +303,18 @@ main(int argc, char **argv)
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads failed");
 
+	/* --seal-keys before anything is made in the data directory. */
+	if (strcmp(agent.cfg.seal_keys, "auto") == 0)
+		seal = VAULT_SEAL_AUTO;
+	else if (strcmp(agent.cfg.seal_keys, "off") == 0)
+		seal = VAULT_SEAL_OFF;
+	else
+		fatalx("--seal-keys: '%s' is not auto or off",
+		    agent.cfg.seal_keys);
 	if (agent_mkdirs(agent.cfg.data_dir, 0700) == -1)
 		fatal("data directory %s", agent.cfg.data_dir);
 	agent_open_tee(&agent);
-	agent_open_vault(&agent);
+	agent_open_vault(&agent, seal);
 	if ((agent.store = store_open(agent.cfg.data_dir, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);

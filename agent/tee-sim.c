@@ -512,7 +512,9 @@ sim_evidence(struct tee *tee, const unsigned char *report_data,
  * (TEE_SIM_SECRET_FILE, made on first use), with the selection SEV-SNP
  * would use as its subkey id. The secret lies beside the keys it seals,
  * so this protects nothing the file mode does not: it exercises the
- * sealed path, and status calls it "sealed (simulated)".
+ * sealed path, and status calls it "sealed (simulated)". Its
+ * "measurement" (the agent binary's hash) is not mixed in: every rebuild
+ * would lock a developer out of their keys.
  */
 #define SIM_SEAL_CONTEXT	"cubeseal"	/* crypto_kdf_CONTEXTBYTES */
 
