@@ -67,6 +67,8 @@ admin_status(struct agent *agent, const cJSON *params,
 	    agent->cfg.tee : "none"));
 	admin_json_add(r, "data_dir", admin_json_string(agent->cfg.data_dir));
 	admin_json_add(r, "seal_public_key", admin_json_string(pk));
+	admin_json_add(r, "keys_at_rest", admin_json_string(
+	    vault_keys_at_rest(agent->vault)));
 	admin_json_add(r, "domains", admin_json_number((double)ndomains));
 	admin_json_add(r, "tls", admin_status_tls());
 	reply->result = r;

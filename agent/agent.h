@@ -34,6 +34,7 @@ struct agent_config {
 	char	*tls;		/* auto|generate|off */
 	char	*tls_cert;
 	char	*tls_key;
+	char	*seal_keys;	/* auto|off */
 	char	*metrics_listen;
 	int	 workers;
 	int	 verbose;
@@ -89,7 +90,28 @@ struct agent {
 #define VAULT_SEAL_PUBLICKEY_BYTES	32	/* crypto_box_PUBLICKEYBYTES */
 #define VAULT_TOKEN_HASH_BYTES		32
 struct vault;
+struct keyfile_key;
+/* Without a derived key: plain files, file mode 0600 (sealed ones refused). */
 struct vault	*vault_open(const char *data_dir, char *err, size_t errlen);
+/*
+ * The keys, sealed at rest with key (NULL: none; the caller keeps and
+ * wipes it). seal is VAULT_SEAL_AUTO (plain files are sealed, new ones
+ * made sealed) or VAULT_SEAL_OFF (sealed files that key opens are
+ * written back plain). A sealed file that cannot be opened stops the
+ * start-up with err naming why; no file is ever deleted, and one is
+ * replaced only whole (new file, fsync, rename, fsync of the directory).
+ */
+#define VAULT_SEAL_AUTO		0
+#define VAULT_SEAL_OFF		1
+struct vault	*vault_open_sealed(const char *data_dir,
+		    const struct keyfile_key *key, int seal, char *err,
+		    size_t errlen);
+/*
+ * How the keys are kept at rest, for status: "sealed (sev-guest derived
+ * key)", "sealed (simulated)" or "file mode 0600".
+ */
+const char	*vault_keys_at_rest(const struct vault *);
+int		 vault_sealed(const struct vault *);
 void		 vault_free(struct vault *);
 /* The X25519 public key clients seal provider credentials to. */
 const unsigned char *vault_seal_public_key(const struct vault *);
@@ -117,6 +139,60 @@ void	 vault_sign(const struct vault *, const unsigned char *m, size_t len,
 #define VAULT_FINGERPRINT_LEN		16	/* hex characters */
 void	 vault_fingerprint(const struct vault *, const char *secret,
 	    size_t len, char out[VAULT_FINGERPRINT_LEN + 1]);
+
+/*
+ * keyfile.c: a private key file sealed with a key the TEE derives:
+ * header (magic, version, provider, root key, VMPL, guest field select,
+ * nonce), then XChaCha20-Poly1305 of the key with the header and the
+ * file's name as associated data.
+ */
+#define KEYFILE_KEY_BYTES	32
+#define KEYFILE_HEADER_BYTES	44
+#define KEYFILE_TAG_BYTES	16
+#define KEYFILE_SEV_GUEST	1	/* provider: SNP_GET_DERIVED_KEY */
+#define KEYFILE_SIM		2	/* provider: the sim TEE's secret */
+/* A derived key and how it was derived; sodium_malloc'd as a whole. */
+struct keyfile_key {
+	unsigned char	key[KEYFILE_KEY_BYTES];
+	int		provider;	/* KEYFILE_SEV_GUEST, KEYFILE_SIM */
+	unsigned char	root;		/* 0: VCEK */
+	unsigned char	vmpl;
+	uint64_t	field_select;	/* SEV-SNP GUEST_FIELD_SELECT */
+};
+/* What a sealed file's header says. */
+struct keyfile_header {
+	int		provider;
+	unsigned char	root;
+	unsigned char	vmpl;
+	uint64_t	field_select;
+	size_t		plain_len;	/* of the key inside */
+};
+enum keyfile_status {
+	KEYFILE_OK,
+	KEYFILE_DAMAGED,	/* not a sealed file of ours, or cut short */
+	KEYFILE_OTHER_SEAL,	/* sealed by another provider or derivation */
+	KEYFILE_WRONG_KEY,	/* our derivation, another key, or altered */
+};
+/* NULL when out of guarded memory; free with keyfile_key_free(). */
+struct keyfile_key *keyfile_key_new(void);
+void		 keyfile_key_free(struct keyfile_key *);
+const char	*keyfile_provider_name(int provider);
+size_t		 keyfile_sealed_size(size_t plain_len);
+/* Starts with the magic: what a plain random key practically never does. */
+int		 keyfile_is_sealed(const unsigned char *, size_t);
+/* 0 with h filled, or -1 with err: no magic, cut short, unknown fields. */
+int		 keyfile_header_parse(const unsigned char *, size_t,
+		    struct keyfile_header *h, char *err, size_t errlen);
+/* Seal len bytes of plain into out (keyfile_sealed_size(len) bytes). */
+void		 keyfile_seal(const struct keyfile_key *, const char *name,
+		    const unsigned char *plain, size_t len, unsigned char *out);
+/*
+ * Open a sealed file named name into plain (plain_len bytes, which it
+ * must hold exactly); on failure plain is zeroed and err says why.
+ */
+enum keyfile_status keyfile_open(const struct keyfile_key *, const char *name,
+		    const unsigned char *in, size_t inlen, unsigned char *plain,
+		    size_t plain_len, char *err, size_t errlen);
 
 /*
  * tee.c: attestation providers, each a small vtable chosen by name
@@ -172,6 +248,13 @@ struct tee_ops {
 			    const unsigned char *report_data,
 			    struct tee_evidence *, char *, size_t);
 	void		(*close)(struct tee *);
+	/*
+	 * A sealing key derived inside the TEE into k (all of it: key and
+	 * how it was derived); 0, 1 when there is none here (err says
+	 * why), or -1 with err. NULL: the provider never has one.
+	 */
+	int		(*derive_key)(struct tee *, struct keyfile_key *k,
+			    char *, size_t);
 };
 
 struct tee {
@@ -195,6 +278,13 @@ int		 tee_simulated(const struct tee *);
 int		 tee_evidence(struct tee *, const unsigned char report_data[64],
 		    struct tee_evidence *, char *err, size_t errlen);
 void		 tee_evidence_clear(struct tee_evidence *);
+/*
+ * A key derived inside the TEE for sealing the agent's keys at rest:
+ * the key (caller frees with keyfile_key_free()), or NULL with *none set
+ * when the provider offers none (err says why), or NULL with err.
+ */
+struct keyfile_key *tee_derive_key(struct tee *, int *none, char *err,
+		    size_t errlen);
 const char	*tee_format_name(enum tee_format);
 /* Open tee->path read-write; err says what provides it (hint). */
 int		 tee_device_open(struct tee *, const char *hint, char *,
@@ -202,6 +292,30 @@ int		 tee_device_open(struct tee *, const char *hint, char *,
 /* Read a whole small file (sysfs, configfs) of at most max bytes. */
 int		 tee_read_file(const char *path, size_t max, unsigned char **,
 		    size_t *, char *, size_t);
+
+/*
+ * The sealing key's derivation on SEV-SNP (tee-snp.c says why): rooted in
+ * the VCEK, for VMPL 0, mixing in the guest policy, image id, family id
+ * and measurement, not the guest SVN or the TCB version. sim records the
+ * same selection.
+ */
+#define TEE_SNP_FIELD_POLICY		(1ULL << 0)
+#define TEE_SNP_FIELD_IMAGE_ID		(1ULL << 1)
+#define TEE_SNP_FIELD_FAMILY_ID		(1ULL << 2)
+#define TEE_SNP_FIELD_MEASUREMENT	(1ULL << 3)
+#define TEE_SNP_FIELD_GUEST_SVN		(1ULL << 4)
+#define TEE_SNP_FIELD_TCB_VERSION	(1ULL << 5)
+#define TEE_SNP_SEAL_FIELDS	(TEE_SNP_FIELD_POLICY | \
+	TEE_SNP_FIELD_IMAGE_ID | TEE_SNP_FIELD_FAMILY_ID | \
+	TEE_SNP_FIELD_MEASUREMENT)
+#define TEE_SNP_ROOT_VCEK	0
+#define TEE_SNP_SEAL_VMPL	0
+/*
+ * SNP_GET_DERIVED_KEY on device (tee->cfg.ioctl stands in for the
+ * kernel): 0 with k filled, or -1 with err. configfs-tsm uses it too.
+ */
+int	 tee_snp_derive_key(struct tee *, const char *device,
+	    struct keyfile_key *k, char *err, size_t errlen);
 
 /* tee-sim.c, tee-tsm.c, tee-snp.c, tee-tdx.c: the providers. */
 extern const struct tee_ops	tee_sim_ops;
@@ -219,6 +333,8 @@ int	 tee_snp_certs_pem(const unsigned char *, size_t, char **, char *,
 	    size_t);
 /* The sim root's file in the data directory, for operators to pin. */
 #define TEE_SIM_ROOT_FILE	"sim-ark.pem"
+/* The sim's secret its sealing keys are derived from (32 bytes, 0600). */
+#define TEE_SIM_SECRET_FILE	"sim-secret.key"
 
 /*
  * attestation.c: the evidence for a client's nonce as attestation.get and
@@ -278,6 +394,12 @@ void	 token_generate_id(char out[TOKEN_ID_LEN + 1]);
 int	 dir_create(const char *path, char *err, size_t errlen);
 /* A new 0600 file dir/name with len bytes; never replaces one. 0, or -1. */
 int	 dir_write_file(const char *dir, const char *name,
+	    const unsigned char *data, size_t len, char *err, size_t errlen);
+/*
+ * dir/name replaced whole by a new 0600 file of len bytes (temp file,
+ * fsync, rename, fsync of dir): a crash leaves the old or the new. 0, or -1.
+ */
+int	 dir_replace_file(const char *dir, const char *name,
 	    const unsigned char *data, size_t len, char *err, size_t errlen);
 /*
  * Read dir/name, min..max bytes, into dst (room for max); *len (when not

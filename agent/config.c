@@ -37,6 +37,8 @@ static const struct config_key {
 	    0, 0 },
 	{ "tls-key", CONFIG_STRING, offsetof(struct agent_config, tls_key),
 	    0, 0 },
+	{ "seal-keys", CONFIG_STRING, offsetof(struct agent_config, seal_keys),
+	    0, 0 },
 	{ "metrics-listen", CONFIG_STRING,
 	    offsetof(struct agent_config, metrics_listen), 0, 0 },
 	{ "workers", CONFIG_INT, offsetof(struct agent_config, workers), 1, 256 },
@@ -98,6 +100,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->listen = xstrdup("127.0.0.1:8080");
 	cfg->tee = xstrdup("auto");
 	cfg->tls = xstrdup("auto");
+	cfg->seal_keys = xstrdup("auto");
 	cfg->workers = 1;
 	cfg->max_body = 16 * 1024 * 1024;
 	cfg->max_headers = 32 * 1024;

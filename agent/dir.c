@@ -58,12 +58,14 @@ dir_create(const char *path, char *err, size_t errlen)
 }
 
 /*
- * Write a new private file without ever exposing a partial one: a 0600
- * temp file, fsync, then link() so an existing file is never replaced.
+ * Write a private file without ever exposing a partial one: a 0600 temp
+ * file, fsync, then link() so an existing file is never replaced, or
+ * rename() over it when replace; then fsync of the directory, so that
+ * after a crash the name holds the old bytes or the new, whole.
  */
-int
-dir_write_file(const char *dir, const char *name, const unsigned char *data,
-    size_t len, char *err, size_t errlen)
+static int
+dir_put_file(const char *dir, const char *name, const unsigned char *data,
+    size_t len, int replace, char *err, size_t errlen)
 {
 	char	*path, *tmp;
 	int	 fd, dfd, rc = -1;
@@ -94,22 +96,45 @@ dir_write_file(const char *dir, const char *name, const unsigned char *data,
 		snprintf(err, errlen, "fsync %s: %s", tmp, strerror(errno));
 		goto done;
 	}
-	if (link(tmp, path) == -1) {
+	if (replace ? rename(tmp, path) == -1 : link(tmp, path) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto done;
 	}
 	rc = 0;
 done:
 	close(fd);
-	unlink(tmp);
-	if (rc == 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
-		fsync(dfd);
+	if (!replace || rc != 0)
+		unlink(tmp);
+	if (rc == 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		if (fsync(dfd) == -1 && replace) {
+			snprintf(err, errlen, "fsync %s: %s", dir,
+			    strerror(errno));
+			rc = -1;
+		}
 		close(dfd);
+	} else if (rc == 0 && replace) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		rc = -1;
 	}
 out:
 	free(tmp);
 	free(path);
 	return rc;
+}
+
+int
+dir_write_file(const char *dir, const char *name, const unsigned char *data,
+    size_t len, char *err, size_t errlen)
+{
+	return dir_put_file(dir, name, data, len, 0, err, errlen);
+}
+
+int
+dir_replace_file(const char *dir, const char *name, const unsigned char *data,
+    size_t len, char *err, size_t errlen)
+{
+	return dir_put_file(dir, name, data, len, 1, err, errlen);
 }
 
 /*

@@ -27,6 +27,7 @@ static const struct option agent_options[] = {
 	{ "tls",		required_argument, NULL, 't' },
 	{ "tls-cert",		required_argument, NULL, 'C' },
 	{ "tls-key",		required_argument, NULL, 'K' },
+	{ "seal-keys",		required_argument, NULL, 'k' },
 	{ "workers",		required_argument, NULL, 'w' },
 	{ "metrics-listen",	required_argument, NULL, 'M' },
 	{ "allow-core-dumps",	no_argument,	   NULL, 'A' },
@@ -46,8 +47,8 @@ agent_usage(int status)
 	    "tdx-guest]\n"
 	    "                  [--tls auto|generate|off]"
 	    " [--tls-cert FILE --tls-key FILE] [--workers N]\n"
-	    "                  [--metrics-listen ADDR:PORT] [--allow-core-dumps]"
-	    " [-v]\n");
+	    "                  [--seal-keys auto|off]"
+	    " [--metrics-listen ADDR:PORT] [--allow-core-dumps] [-v]\n");
 	exit(status);
 }
 
@@ -181,11 +182,51 @@ agent_open_tee(struct agent *agent)
 		agent->cfg.tee = xstrdup(tee_name(agent->tee));
 	}
 	if (!agent->tee->ops->hardware)
-		log_warnx("no TEE in use (--tee %s): keys at rest are"
-		    " protected by file mode only", agent->cfg.tee);
+		log_warnx("no hardware TEE in use (--tee %s)", agent->cfg.tee);
 	else
 		log_info("attestation: %s (%s)", tee_name(agent->tee),
 		    agent->tee->path);
+}
+
+/*
+ * The agent's keys, sealed at rest with a key the TEE derives where it
+ * has one (--seal-keys auto), else plain files of mode 0600, which the
+ * log says. The derived key is wiped once the keys are open.
+ */
+static void
+agent_open_vault(struct agent *agent, int seal)
+{
+	struct keyfile_key	*key;
+	char			 err[1024], why[512];
+	int			 none, derived;
+
+	why[0] = '\0';
+	key = tee_derive_key(agent->tee, &none, why, sizeof(why));
+	if (key == NULL && !none && seal == VAULT_SEAL_AUTO)
+		fatalx("cannot derive a key to seal the agent's keys with: %s"
+		    " (--seal-keys off keeps them in plain files, mode 0600)",
+		    why);
+	if (key == NULL && !none)
+		log_warnx("cannot derive a sealing key: %s", why);
+	derived = key != NULL;
+	agent->vault = vault_open_sealed(agent->cfg.data_dir, key, seal, err,
+	    sizeof(err));
+	keyfile_key_free(key);
+	if (agent->vault == NULL)
+		fatalx("%s", err);
+	if (vault_sealed(agent->vault) &&
+	    strcmp(tee_name(agent->tee), "sim") == 0)
+		log_warnx("keys at rest in %s are %s: the sim TEE's secret"
+		    " lies beside them, so they are protected only by file"
+		    " mode 0600 (development and tests only)",
+		    agent->cfg.data_dir, vault_keys_at_rest(agent->vault));
+	else if (vault_sealed(agent->vault))
+		log_info("keys at rest in %s are %s", agent->cfg.data_dir,
+		    vault_keys_at_rest(agent->vault));
+	else
+		log_warnx("keys at rest in %s are protected only by file mode"
+		    " 0600: %s", agent->cfg.data_dir, derived || seal ==
+		    VAULT_SEAL_OFF ? "--seal-keys off" : why);
 }
 
 static int
@@ -245,6 +286,7 @@ main(int argc, char **argv)
 	struct event	*sigterm, *sigint, *sighup, *rotate;
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	char		 err[512];
+	int		 seal;
 
 	memset(&agent, 0, sizeof(agent));
 	config_defaults(&agent.cfg);
@@ -261,12 +303,18 @@ main(int argc, char **argv)
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads failed");
 
+	/* --seal-keys before anything is made in the data directory. */
+	if (strcmp(agent.cfg.seal_keys, "auto") == 0)
+		seal = VAULT_SEAL_AUTO;
+	else if (strcmp(agent.cfg.seal_keys, "off") == 0)
+		seal = VAULT_SEAL_OFF;
+	else
+		fatalx("--seal-keys: '%s' is not auto or off",
+		    agent.cfg.seal_keys);
 	if (agent_mkdirs(agent.cfg.data_dir, 0700) == -1)
 		fatal("data directory %s", agent.cfg.data_dir);
-	if ((agent.vault = vault_open(agent.cfg.data_dir, err,
-	    sizeof(err))) == NULL)
-		fatalx("%s", err);
 	agent_open_tee(&agent);
+	agent_open_vault(&agent, seal);
 	if ((agent.store = store_open(agent.cfg.data_dir, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);

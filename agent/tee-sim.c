@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sodium.h>
 
 #include "agent.h"
 #include "log.h"
@@ -506,6 +507,59 @@ sim_evidence(struct tee *tee, const unsigned char *report_data,
 	return 0;
 }
 
+/*
+ * The simulated sealing key: crypto_kdf of the sim's own secret
+ * (TEE_SIM_SECRET_FILE, made on first use), with the selection SEV-SNP
+ * would use as its subkey id. The secret lies beside the keys it seals,
+ * so this protects nothing the file mode does not: it exercises the
+ * sealed path, and status calls it "sealed (simulated)". Its
+ * "measurement" (the agent binary's hash) is not mixed in: every rebuild
+ * would lock a developer out of their keys.
+ */
+#define SIM_SEAL_CONTEXT	"cubeseal"	/* crypto_kdf_CONTEXTBYTES */
+
+static int
+sim_derive_key(struct tee *tee, struct keyfile_key *k, char *err,
+    size_t errlen)
+{
+	unsigned char	*master;
+	char		*path;
+	int		 rc = -1, fresh;
+
+	_Static_assert(sizeof(SIM_SEAL_CONTEXT) - 1 == crypto_kdf_CONTEXTBYTES,
+	    "context");
+	_Static_assert(KEYFILE_KEY_BYTES >= crypto_kdf_BYTES_MIN &&
+	    KEYFILE_KEY_BYTES <= crypto_kdf_BYTES_MAX, "subkey size");
+	if ((master = sodium_malloc(crypto_kdf_KEYBYTES)) == NULL)
+		fatalx("%s: sodium_malloc", __func__);
+	xasprintf(&path, "%s/%s", tee->path, TEE_SIM_SECRET_FILE);
+	fresh = access(path, F_OK) == -1 && errno == ENOENT;
+	free(path);
+	if (fresh) {
+		crypto_kdf_keygen(master);
+		if (dir_write_file(tee->path, TEE_SIM_SECRET_FILE, master,
+		    crypto_kdf_KEYBYTES, err, errlen) != 0)
+			goto out;
+		log_info("sim: new simulated sealing secret %s/%s", tee->path,
+		    TEE_SIM_SECRET_FILE);
+	} else if (dir_read_file(tee->path, TEE_SIM_SECRET_FILE, master,
+	    crypto_kdf_KEYBYTES, crypto_kdf_KEYBYTES, NULL, err, errlen) != 0)
+		goto out;
+	k->provider = KEYFILE_SIM;
+	k->root = TEE_SNP_ROOT_VCEK;
+	k->vmpl = TEE_SNP_SEAL_VMPL;
+	k->field_select = TEE_SNP_SEAL_FIELDS;
+	if (crypto_kdf_derive_from_key(k->key, KEYFILE_KEY_BYTES,
+	    k->field_select, SIM_SEAL_CONTEXT, master) != 0) {
+		snprintf(err, errlen, "sim: cannot derive a sealing key");
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_free(master);
+	return rc;
+}
+
 static void
 sim_close(struct tee *tee)
 {
@@ -514,5 +568,5 @@ sim_close(struct tee *tee)
 }
 
 const struct tee_ops tee_sim_ops = {
-	"sim", 0, 1, sim_open, sim_evidence, sim_close
+	"sim", 0, 1, sim_open, sim_evidence, sim_close, sim_derive_key
 };

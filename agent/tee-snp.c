@@ -5,6 +5,28 @@
  * else SNP_GET_REPORT, and the evidence says why it has no certificates).
  * Also the GHCB certificate table both this and configfs-tsm's auxblob
  * carry, parsed by hand: no library knows it.
+ *
+ * And the key the agent seals its private keys with at rest
+ * (SNP_GET_DERIVED_KEY, MSG_KEY_REQ of the SEV-SNP firmware ABI). The PSP
+ * derives it from a root secret and the fields the guest selects; the
+ * choice decides who else can derive the same key, and when it changes:
+ *  - root: the VCEK (ROOT_KEY_SELECT 0), which is unique to this chip and
+ *    its TCB, not the VMRK, which a migration agent can hand on to another
+ *    host: the keys stay on this chip, and a copy of the disk image run
+ *    elsewhere cannot open them.
+ *  - guest policy, image id, family id and measurement: another guest on
+ *    the same chip (another image, a debug-enabled policy, a changed
+ *    kernel, initrd or command line) derives another key.
+ *  - not the TCB version: the VCEK-rooted key already follows the chip's
+ *    TCB, and selecting it would change the key on every firmware or
+ *    microcode update, leaving the agent unable to open its own keys.
+ *    (A requested TCB below the current one could get the old key back,
+ *    but only if the agent kept that version; it would have to, forever.)
+ *  - not the guest SVN: it is 0 without an ID block and would likewise
+ *    change the key on every image version bump.
+ *  - VMPL 0, as for reports.
+ * An updated image (new measurement) therefore cannot open the old keys:
+ * unseal them in the old image first (cube-agent --seal-keys off).
  */
 #include <sys/ioctl.h>
 
@@ -413,6 +435,63 @@ out:
 	return rc;
 }
 
+#define SNP_RSP_KEY		0x20	/* MSG_KEY_RSP: status, 28 reserved, key */
+
+int
+tee_snp_derive_key(struct tee *tee, const char *device, struct keyfile_key *k,
+    char *err, size_t errlen)
+{
+	struct snp_guest_request_ioctl	 io;
+	struct snp_derived_key_req	 req;
+	struct snp_derived_key_resp	 resp;
+	uint32_t			 status;
+	int				 fd, rc = -1;
+
+	_Static_assert(SNP_RSP_KEY + KEYFILE_KEY_BYTES <= sizeof(resp.data),
+	    "MSG_KEY_RSP");
+	if ((fd = open(device, O_RDWR | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", device, strerror(errno));
+		return -1;
+	}
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	memset(&io, 0, sizeof(io));
+	req.root_key_select = TEE_SNP_ROOT_VCEK;
+	req.guest_field_select = TEE_SNP_SEAL_FIELDS;
+	req.vmpl = TEE_SNP_SEAL_VMPL;
+	io.msg_version = SNP_MSG_VERSION;
+	io.req_data = (uintptr_t)&req;
+	io.resp_data = (uintptr_t)&resp;
+	if (snp_ioctl(tee, fd, SNP_GET_DERIVED_KEY, &io) == -1) {
+		snprintf(err, errlen, "%s: SNP_GET_DERIVED_KEY: %s (firmware"
+		    " error 0x%x, VMM error 0x%x)", device, strerror(errno),
+		    io.fw_error, io.vmm_error);
+		goto out;
+	}
+	if ((status = snp_le32(resp.data)) != 0) {
+		snprintf(err, errlen, "%s: the PSP refused to derive a key"
+		    " (status 0x%x)", device, status);
+		goto out;
+	}
+	memcpy(k->key, resp.data + SNP_RSP_KEY, KEYFILE_KEY_BYTES);
+	k->provider = KEYFILE_SEV_GUEST;
+	k->root = TEE_SNP_ROOT_VCEK;
+	k->vmpl = TEE_SNP_SEAL_VMPL;
+	k->field_select = TEE_SNP_SEAL_FIELDS;
+	rc = 0;
+out:
+	explicit_bzero(&resp, sizeof(resp));
+	close(fd);
+	return rc;
+}
+
+static int
+snp_derive_key(struct tee *tee, struct keyfile_key *k, char *err,
+    size_t errlen)
+{
+	return tee_snp_derive_key(tee, tee->path, k, err, errlen);
+}
+
 const struct tee_ops tee_snp_ops = {
-	"sev-guest", 1, 0, snp_open, snp_evidence, NULL
+	"sev-guest", 1, 0, snp_open, snp_evidence, NULL, snp_derive_key
 };

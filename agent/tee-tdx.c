@@ -66,6 +66,18 @@ tdx_evidence(struct tee *tee, const unsigned char *report_data,
 	return 0;
 }
 
+/* Nothing to seal with: TDX offers guests no sealing key. */
+static int
+tdx_derive_key(struct tee *tee, struct keyfile_key *k, char *err,
+    size_t errlen)
+{
+	(void)tee;
+	(void)k;
+	snprintf(err, errlen, "tdx-guest has no derived key: TDX offers"
+	    " guests no sealing key");
+	return 1;
+}
+
 const struct tee_ops tee_tdx_ops = {
-	"tdx-guest", 1, 0, tdx_open, tdx_evidence, NULL
+	"tdx-guest", 1, 0, tdx_open, tdx_evidence, NULL, tdx_derive_key
 };

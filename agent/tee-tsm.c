@@ -211,6 +211,26 @@ tsm_evidence(struct tee *tee, const unsigned char *report_data,
 	return rc;
 }
 
+/*
+ * configfs-tsm has no derived-key interface. On SEV-SNP the sev-guest
+ * device beside it has one (the same PSP, the same key); on TDX there is
+ * none to have: TDX offers guests no sealing key.
+ */
+static int
+tsm_derive_key(struct tee *tee, struct keyfile_key *k, char *err,
+    size_t errlen)
+{
+	const char	*dev = tee->cfg.sev_device != NULL ?
+			    tee->cfg.sev_device : TEE_SEV_DEVICE;
+
+	if (access(dev, F_OK) == -1) {
+		snprintf(err, errlen, "configfs-tsm has no derived key, and"
+		    " there is no %s (TDX offers guests no sealing key)", dev);
+		return 1;
+	}
+	return tee_snp_derive_key(tee, dev, k, err, errlen);
+}
+
 const struct tee_ops tee_tsm_ops = {
-	"configfs-tsm", 1, 0, tsm_open, tsm_evidence, NULL
+	"configfs-tsm", 1, 0, tsm_open, tsm_evidence, NULL, tsm_derive_key
 };

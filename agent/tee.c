@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "log.h"
 #include "xmalloc.h"
 
 static int	tee_none_open(struct tee *, char *, size_t);
@@ -20,7 +21,7 @@ static int	tee_none_evidence(struct tee *, const unsigned char *,
 		    struct tee_evidence *, char *, size_t);
 
 static const struct tee_ops tee_none_ops = {
-	"none", 0, 0, tee_none_open, tee_none_evidence, NULL
+	"none", 0, 0, tee_none_open, tee_none_evidence, NULL, NULL
 };
 
 /* In --tee auto's order: hardware first, configfs-tsm before the ioctls. */
@@ -172,6 +173,28 @@ tee_evidence(struct tee *tee, const unsigned char report_data[64],
 		return -1;
 	}
 	return 0;
+}
+
+struct keyfile_key *
+tee_derive_key(struct tee *tee, int *none, char *err, size_t errlen)
+{
+	struct keyfile_key	*k;
+	int			 rc;
+
+	*none = 0;
+	if (tee == NULL || tee->ops->derive_key == NULL) {
+		*none = 1;
+		snprintf(err, errlen, "%s offers no sealing key", tee_name(tee));
+		return NULL;
+	}
+	if ((k = keyfile_key_new()) == NULL)
+		fatalx("%s: sodium_malloc", __func__);
+	if ((rc = tee->ops->derive_key(tee, k, err, errlen)) != 0) {
+		keyfile_key_free(k);
+		*none = rc == 1;
+		return NULL;
+	}
+	return k;
 }
 
 void

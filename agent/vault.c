@@ -1,7 +1,10 @@
 /*
  * The agent's secret keys: an X25519 pair for sealed credentials, an
  * Ed25519 identity and the token-hash key. Created on first start, loaded
- * after; held only in sodium_malloc memory, read-only once loaded.
+ * after; held only in sodium_malloc memory, read-only once loaded. At
+ * rest they are sealed with a key the TEE derives where it has one
+ * (keyfile.c), else plain files of mode 0600. Runs at start-up, on the
+ * main thread.
  */
 #include <sys/stat.h>
 
@@ -31,6 +34,7 @@ struct vault_keys {
 
 struct vault {
 	struct vault_keys	*keys;	/* sodium_malloc */
+	int			 sealed_by;	/* KEYFILE_*, 0: plain files */
 };
 
 _Static_assert(offsetof(struct vault_keys, seal_pk) ==
@@ -86,15 +90,134 @@ vault_check(const char *dir, struct vault_keys *k, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Why a sealed file does not open here, for the error that stops the
+ * start-up: the cause, then what the operator can do.
+ */
+static void
+vault_refuse(const char *dir, const char *name, const char *why,
+    const struct keyfile_header *h, const struct keyfile_key *key,
+    enum keyfile_status st, char *err, size_t errlen)
+{
+	const char	*sealer = keyfile_provider_name(h->provider);
+
+	if (key == NULL)
+		snprintf(err, errlen, "%s/%s is sealed with a key %s derives"
+		    " inside its TEE, and this agent has no derived key (run"
+		    " it with --tee %s in the VM that sealed it); the key"
+		    " files are left as they are", dir, name, sealer, sealer);
+	else if (st == KEYFILE_WRONG_KEY && h->provider == KEYFILE_SIM)
+		snprintf(err, errlen, "%s/%s %s: the simulated TEE's secret"
+		    " (%s/%s) is not the one that sealed it, or the file was"
+		    " altered; the key files are left as they are", dir, name,
+		    why, dir, TEE_SIM_SECRET_FILE);
+	else if (st == KEYFILE_WRONG_KEY)
+		snprintf(err, errlen, "%s/%s %s: it was sealed in another VM"
+		    " or chip, or this VM's measurement, policy, family or"
+		    " image id changed since, or the file was altered; the key"
+		    " files are left as they are (unseal them where they were"
+		    " sealed with --seal-keys off to move them)", dir, name,
+		    why);
+	else
+		snprintf(err, errlen, "%s/%s: %s; the key files are left as"
+		    " they are", dir, name, why);
+}
+
+/*
+ * Read one key file into dst: plain (exactly f->size bytes) or sealed
+ * (opened with key). *sealed says which it was. 0, or -1 with err.
+ */
+static int
+vault_read(const char *dir, const struct vault_file *f,
+    const struct keyfile_key *key, unsigned char *dst, int *sealed,
+    char *err, size_t errlen)
+{
+	struct keyfile_header	 h;
+	enum keyfile_status	 st;
+	unsigned char		*buf;
+	size_t			 max = keyfile_sealed_size(f->size), len;
+	char			 why[256];
+	int			 rc = -1;
+
+	*sealed = 0;
+	if ((buf = sodium_malloc(max)) == NULL)
+		fatal("%s: sodium_malloc", __func__);
+	if (dir_read_file(dir, f->name, buf, 1, max, &len, err, errlen) != 0)
+		goto out;
+	if (len == f->size) {
+		memcpy(dst, buf, f->size);
+		rc = 0;
+		goto out;
+	}
+	if (keyfile_header_parse(buf, len, &h, why, sizeof(why)) != 0 ||
+	    h.plain_len != f->size) {
+		snprintf(err, errlen, "%s/%s: %zu bytes, expected %zu (plain)"
+		    " or %zu (sealed); it is not a key file of this agent", dir,
+		    f->name, len, f->size, max);
+		goto out;
+	}
+	*sealed = 1;
+	if (key == NULL) {
+		vault_refuse(dir, f->name, NULL, &h, NULL, KEYFILE_OTHER_SEAL,
+		    err, errlen);
+		goto out;
+	}
+	if ((st = keyfile_open(key, f->name, buf, len, dst, f->size, why,
+	    sizeof(why))) != KEYFILE_OK) {
+		vault_refuse(dir, f->name, why, &h, key, st, err, errlen);
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_free(buf);
+	return rc;
+}
+
+/*
+ * Write one key file: sealed with key, else plain; replace an existing
+ * one (migration) or make a new one.
+ */
+static int
+vault_write(const char *dir, const struct vault_file *f,
+    const struct keyfile_key *key, const unsigned char *src, int replace,
+    char *err, size_t errlen)
+{
+	unsigned char	*buf;
+	size_t		 len;
+	int		 rc;
+
+	if (key == NULL)
+		return replace ? dir_replace_file(dir, f->name, src, f->size,
+		    err, errlen) : dir_write_file(dir, f->name, src, f->size,
+		    err, errlen);
+	len = keyfile_sealed_size(f->size);
+	if ((buf = sodium_malloc(len)) == NULL)
+		fatal("%s: sodium_malloc", __func__);
+	keyfile_seal(key, f->name, src, f->size, buf);
+	rc = replace ? dir_replace_file(dir, f->name, buf, len, err, errlen) :
+	    dir_write_file(dir, f->name, buf, len, err, errlen);
+	sodium_free(buf);
+	return rc;
+}
+
 struct vault *
 vault_open(const char *data_dir, char *err, size_t errlen)
+{
+	return vault_open_sealed(data_dir, NULL, VAULT_SEAL_AUTO, err, errlen);
+}
+
+struct vault *
+vault_open_sealed(const char *data_dir, const struct keyfile_key *key,
+    int seal, char *err, size_t errlen)
 {
 	struct vault		*v;
 	struct vault_keys	*k;
 	struct stat		 st;
 	const char		*missing = NULL, *present = NULL;
+	const struct keyfile_key *wkey;
 	char			*path;
 	size_t			 i;
+	int			 sealed[VAULT_NFILES] = { 0 }, nsealed = 0;
 
 	if (sodium_init() == -1) {
 		snprintf(err, errlen, "libsodium failed to initialise");
@@ -128,6 +251,8 @@ vault_open(const char *data_dir, char *err, size_t errlen)
 		return NULL;
 	}
 
+	/* What files are written with: the key, unless sealing is off. */
+	wkey = seal == VAULT_SEAL_AUTO ? key : NULL;
 	if ((k = sodium_malloc(sizeof(*k))) == NULL)
 		fatal("%s: sodium_malloc", __func__);
 	if (present == NULL) {
@@ -136,32 +261,74 @@ vault_open(const char *data_dir, char *err, size_t errlen)
 		    k->sign_sk);
 		randombytes_buf(k->token_key, sizeof(k->token_key));
 		for (i = 0; i < VAULT_NFILES; i++) {
-			if (dir_write_file(data_dir, vault_files[i].name,
-			    (unsigned char *)k + vault_files[i].offset,
-			    vault_files[i].size, err, errlen) != 0)
+			if (vault_write(data_dir, &vault_files[i], wkey,
+			    (unsigned char *)k + vault_files[i].offset, 0, err,
+			    errlen) != 0)
 				goto fail;
 		}
-		log_info("created new keys in %s", data_dir);
+		log_info("created new keys in %s%s", data_dir, wkey != NULL ?
+		    ", sealed" : "");
 	} else {
 		for (i = 0; i < VAULT_NFILES; i++) {
-			if (dir_read_file(data_dir, vault_files[i].name,
+			if (vault_read(data_dir, &vault_files[i], key,
 			    (unsigned char *)k + vault_files[i].offset,
-			    vault_files[i].size, vault_files[i].size, NULL,
-			    err, errlen) != 0)
+			    &sealed[i], err, errlen) != 0)
 				goto fail;
+			nsealed += sealed[i];
 		}
 		if (vault_check(data_dir, k, err, errlen) != 0)
 			goto fail;
+		/*
+		 * Only keys that check out are rewritten: plain ones sealed,
+		 * or sealed ones written plain when sealing is off. One file
+		 * at a time, each replaced whole: a crash in between leaves
+		 * some of each, which the next start reads and finishes.
+		 */
+		for (i = 0; i < VAULT_NFILES; i++) {
+			if (sealed[i] == (wkey != NULL))
+				continue;
+			if (vault_write(data_dir, &vault_files[i], wkey,
+			    (unsigned char *)k + vault_files[i].offset, 1, err,
+			    errlen) != 0)
+				goto fail;
+		}
+		if (wkey != NULL && nsealed < (int)VAULT_NFILES)
+			log_info("sealed the keys in %s with the key %s"
+			    " derives", data_dir,
+			    keyfile_provider_name(wkey->provider));
+		else if (wkey == NULL && nsealed > 0)
+			log_warnx("--seal-keys off: wrote the keys in %s back"
+			    " unsealed (file mode 0600 only)", data_dir);
 	}
 	sodium_mprotect_readonly(k);
 
 	v = xcalloc(1, sizeof(*v));
 	v->keys = k;
+	v->sealed_by = wkey != NULL ? wkey->provider : 0;
 	return v;
 
 fail:
 	sodium_free(k);
 	return NULL;
+}
+
+const char *
+vault_keys_at_rest(const struct vault *v)
+{
+	switch (v->sealed_by) {
+	case KEYFILE_SEV_GUEST:
+		return "sealed (sev-guest derived key)";
+	case KEYFILE_SIM:
+		return "sealed (simulated)";
+	default:
+		return "file mode 0600";
+	}
+}
+
+int
+vault_sealed(const struct vault *v)
+{
+	return v->sealed_by != 0;
 }
 
 /* sodium_free makes the block writable, zeroes it and unmaps it. */

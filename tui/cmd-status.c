@@ -18,6 +18,7 @@ const struct output_field cmd_status_fields[] = {
 	{ "data dir",		"data_dir",		OUTPUT_PLAIN },
 	{ "domains",		"domains",		OUTPUT_PLAIN },
 	{ "seal public key",	"seal_public_key",	OUTPUT_PLAIN },
+	{ "keys at rest",	"keys_at_rest",		OUTPUT_PLAIN },
 	{ "tls",		"tls.mode",		OUTPUT_PLAIN },
 	{ "prompts encrypted",	"tls.prompts_encrypted", OUTPUT_YESNO },
 	{ "tls spki sha256",	"tls.spki_sha256",	OUTPUT_PLAIN },

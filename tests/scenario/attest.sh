@@ -313,6 +313,9 @@ fi
 
 # --- no TEE, and absent hardware ---------------------------------------------
 
+# The sim sealed the keys in its data directory, which no agent without
+# it may open (seal-keys.sh): a fresh one.
+mv "$AGENT_DATA" "$T_DIR/agent-data.sim"
 start_agent --tee none
 run attest
 check_eq "attest on an agent without a TEE fails" 1 "$RC"

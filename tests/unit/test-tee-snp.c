@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 
 #include "agent.h"
 #include "attest.h"
@@ -373,6 +374,42 @@ fake_response(const struct snp_report_req *req, struct snp_report_resp *resp)
 	memcpy(resp->data + 0x20 + 0x50, req->user_data, 64);
 }
 
+/*
+ * MSG_KEY_REQ: remembers the request; answers a key that depends on the
+ * fields selected (and on kern.chip, another chip), or kern.key_status.
+ */
+static struct {
+	struct snp_derived_key_req	req;
+	int				calls;
+	uint32_t			status;
+	int				fail;
+	unsigned char			chip;
+} dk;
+
+static int
+fake_derive(struct snp_guest_request_ioctl *io)
+{
+	struct snp_derived_key_req	*req;
+	struct snp_derived_key_resp	*resp;
+	int				 i;
+
+	req = (struct snp_derived_key_req *)(uintptr_t)io->req_data;
+	resp = (struct snp_derived_key_resp *)(uintptr_t)io->resp_data;
+	dk.req = *req;
+	dk.calls++;
+	if (dk.fail) {
+		io->fw_error = 0x16;
+		errno = EIO;
+		return -1;
+	}
+	memset(resp, 0xee, sizeof(*resp));
+	put32(resp->data, dk.status);
+	for (i = 0; i < 32; i++)
+		resp->data[0x20 + i] = (unsigned char)(i ^ dk.chip ^
+		    (unsigned char)req->guest_field_select);
+	return 0;
+}
+
 static int
 fake_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -384,6 +421,8 @@ fake_ioctl(int fd, unsigned long req, void *arg)
 	(void)fd;
 	resp = (struct snp_report_resp *)(uintptr_t)io->resp_data;
 	io->exitinfo2 = 0;
+	if (req == SNP_GET_DERIVED_KEY)
+		return fake_derive(io);
 	if (req == SNP_GET_REPORT) {
 		kern.plain_calls++;
 		if (kern.no_plain) {
@@ -632,6 +671,87 @@ test_ext_none_or_damaged(void **state)
 	assert_non_null(strstr(err, "VCEK is damaged"));
 }
 
+/* SNP_GET_DERIVED_KEY: the fields asked for, the key that comes back. */
+static void
+test_derive_key(void **state)
+{
+	struct fixture		*f = *state;
+	struct keyfile_key	*k, *k2;
+	char			 err[512];
+	int			 none, i;
+
+	host_table(8192);
+	open_snp(f);
+	memset(&dk, 0, sizeof(dk));
+	assert_non_null(k = tee_derive_key(f->tee, &none, err, sizeof(err)));
+	assert_int_equal(dk.calls, 1);
+	/* VCEK root, VMPL 0; policy, image id, family id, measurement. */
+	assert_int_equal(dk.req.root_key_select, 0);
+	assert_int_equal(dk.req.guest_field_select, 0xf);
+	assert_int_equal(dk.req.vmpl, 0);
+	assert_int_equal(dk.req.guest_svn, 0);
+	assert_int_equal(dk.req.tcb_version, 0);
+	assert_int_equal(dk.req.rsvd, 0);
+	assert_int_equal(k->provider, KEYFILE_SEV_GUEST);
+	assert_int_equal(k->field_select, 0xf);
+	for (i = 0; i < 32; i++)
+		assert_int_equal(k->key[i], i ^ 0xf);
+	/* The same again; another chip, another key. */
+	assert_non_null(k2 = tee_derive_key(f->tee, &none, err, sizeof(err)));
+	assert_memory_equal(k->key, k2->key, 32);
+	keyfile_key_free(k2);
+	dk.chip = 0x40;
+	assert_non_null(k2 = tee_derive_key(f->tee, &none, err, sizeof(err)));
+	assert_memory_not_equal(k->key, k2->key, 32);
+	keyfile_key_free(k2);
+	keyfile_key_free(k);
+
+	/* The PSP says no; the ioctl fails: errors, not "none". */
+	dk.status = 0x16;
+	assert_null(tee_derive_key(f->tee, &none, err, sizeof(err)));
+	assert_false(none);
+	assert_non_null(strstr(err, "the PSP refused to derive a key (status"
+	    " 0x16)"));
+	dk.status = 0;
+	dk.fail = 1;
+	assert_null(tee_derive_key(f->tee, &none, err, sizeof(err)));
+	assert_false(none);
+	assert_non_null(strstr(err, "SNP_GET_DERIVED_KEY"));
+	assert_non_null(strstr(err, "firmware error 0x16"));
+}
+
+/* configfs-tsm derives through the sev-guest device beside it. */
+static void
+test_tsm_derive_key(void **state)
+{
+	struct fixture		*f = *state;
+	struct tee_config	 tc;
+	struct tee		*tee;
+	struct keyfile_key	*k;
+	char			 err[512];
+	int			 none;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.tsm_root = f->dir;
+	tc.sev_device = f->dev;
+	tc.ioctl = fake_ioctl;
+	memset(&dk, 0, sizeof(dk));
+	/* No trial report here: a direct open of the provider. */
+	assert_non_null(tee = calloc(1, sizeof(*tee)));
+	tee->ops = &tee_tsm_ops;
+	tee->cfg = tc;
+	assert_int_equal(tee->ops->open(tee, err, sizeof(err)), 0);
+	assert_non_null(k = tee_derive_key(tee, &none, err, sizeof(err)));
+	assert_int_equal(dk.calls, 1);
+	assert_int_equal(k->provider, KEYFILE_SEV_GUEST);
+	keyfile_key_free(k);
+	tee->cfg.sev_device = "/nonexistent/sev-guest";
+	assert_null(tee_derive_key(tee, &none, err, sizeof(err)));
+	assert_true(none);
+	assert_non_null(strstr(err, "TDX offers guests no sealing key"));
+	tee_free(tee);
+}
+
 int
 main(void)
 {
@@ -646,8 +766,14 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ext_none_or_damaged,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_derive_key, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_tsm_derive_key, setup,
+		    teardown),
 	};
 
 	log_init("test-tee-snp", 0);
+	if (sodium_init() == -1)
+		return 1;
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -391,6 +391,65 @@ test_none_unavailable(void **state)
 	assert_non_null(strstr(err, "--tee none"));
 }
 
+/*
+ * The sim's sealing key: made from its own secret, the same on every
+ * open, another when the secret changes; none from none.
+ */
+static void
+test_sim_derive_key(void **state)
+{
+	struct fixture		*f = *state;
+	struct keyfile_key	*k1, *k2;
+	char			 err[512], path[256];
+	unsigned char		 secret[32];
+	struct stat		 st;
+	int			 none, fd;
+
+	f->agent.tee = open_tee(f, "sim", err, sizeof(err));
+	assert_non_null(f->agent.tee);
+	assert_non_null(k1 = tee_derive_key(f->agent.tee, &none, err,
+	    sizeof(err)));
+	assert_int_equal(k1->provider, KEYFILE_SIM);
+	assert_int_equal(k1->field_select, TEE_SNP_SEAL_FIELDS);
+	snprintf(path, sizeof(path), "%s/%s", f->data, TEE_SIM_SECRET_FILE);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 32);
+	tee_free(f->agent.tee);
+	f->agent.tee = open_tee(f, "sim", err, sizeof(err));
+	assert_non_null(k2 = tee_derive_key(f->agent.tee, &none, err,
+	    sizeof(err)));
+	assert_memory_equal(k1->key, k2->key, KEYFILE_KEY_BYTES);
+	keyfile_key_free(k2);
+	/* Not the secret itself. */
+	assert_true((fd = open(path, O_RDWR)) != -1);
+	assert_int_equal(read(fd, secret, sizeof(secret)), 32);
+	assert_memory_not_equal(secret, k1->key, 32);
+	secret[0] ^= 1;
+	assert_int_equal(pwrite(fd, secret, sizeof(secret), 0), 32);
+	close(fd);
+	assert_non_null(k2 = tee_derive_key(f->agent.tee, &none, err,
+	    sizeof(err)));
+	assert_memory_not_equal(k1->key, k2->key, KEYFILE_KEY_BYTES);
+	keyfile_key_free(k2);
+	/* A secret others can read is refused, not used. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_null(tee_derive_key(f->agent.tee, &none, err, sizeof(err)));
+	assert_false(none);
+	assert_non_null(strstr(err, "chmod 600"));
+	keyfile_key_free(k1);
+
+	tee_free(f->agent.tee);
+	f->agent.tee = open_tee(f, "none", err, sizeof(err));
+	assert_null(tee_derive_key(f->agent.tee, &none, err, sizeof(err)));
+	assert_true(none);
+	assert_string_equal(err, "none offers no sealing key");
+	/* tdx-guest: none either, and it says why. */
+	assert_int_equal(tee_tdx_ops.derive_key(f->agent.tee, NULL, err,
+	    sizeof(err)), 1);
+	assert_non_null(strstr(err, "TDX offers guests no sealing key"));
+}
+
 /* --- configfs-tsm against a fake tree ------------------------------------ */
 
 static void
@@ -639,6 +698,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sim_replaces_old_keys,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_binding, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sim_derive_key, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_none_unavailable, setup,
 		    teardown),

@@ -310,6 +310,218 @@ test_credential_header(void **state)
 	vault_free(v);
 }
 
+/* A derived key as a TEE would give it; free with keyfile_key_free(). */
+static struct keyfile_key *
+derived_key(int provider, unsigned char fill)
+{
+	struct keyfile_key	*k;
+
+	assert_non_null(k = keyfile_key_new());
+	memset(k->key, fill, sizeof(k->key));
+	k->provider = provider;
+	k->field_select = TEE_SNP_SEAL_FIELDS;
+	return k;
+}
+
+/* The whole file dir/name into buf (room for len); its size. */
+static size_t
+slurp(const char *dir, const char *name, unsigned char *buf, size_t len)
+{
+	char	path[256];
+	FILE	*fp;
+	size_t	n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(fp = fopen(path, "rb"));
+	n = fread(buf, 1, len, fp);
+	fclose(fp);
+	return n;
+}
+
+/* Sealed from the first start; reopens with the same key to the same keys. */
+static void
+test_sealed_create_and_reload(void **state)
+{
+	struct fixture		*f = *state;
+	struct keyfile_key	*key = derived_key(KEYFILE_SEV_GUEST, 7);
+	struct vault		*v;
+	unsigned char		 pk[VAULT_SEAL_PUBLICKEY_BYTES], buf[256];
+	unsigned char		 id[VAULT_IDENTITY_PUBLICKEY_BYTES];
+	char			 err[512];
+
+	assert_non_null(v = vault_open_sealed(f->data, key, VAULT_SEAL_AUTO,
+	    err, sizeof(err)));
+	assert_true(vault_sealed(v));
+	assert_string_equal(vault_keys_at_rest(v),
+	    "sealed (sev-guest derived key)");
+	memcpy(pk, vault_seal_public_key(v), sizeof(pk));
+	memcpy(id, vault_identity_public_key(v), sizeof(id));
+	vault_free(v);
+	assert_int_equal(file_size(f->data, "seal.key"), 44 + 64 + 16);
+	assert_int_equal(file_size(f->data, "identity.key"), 44 + 64 + 16);
+	assert_int_equal(file_size(f->data, "token.key"), 44 + 32 + 16);
+	assert_int_equal(file_mode(f->data, "seal.key"), 0600);
+	/* Not the raw key: the public half is nowhere in the file. */
+	assert_int_equal(slurp(f->data, "seal.key", buf, sizeof(buf)), 124);
+	assert_memory_equal(buf, "CUBESEAL", 8);
+	assert_null(memmem(buf, 124, pk, sizeof(pk)));
+	assert_int_equal(slurp(f->data, "identity.key", buf, sizeof(buf)),
+	    124);
+	assert_null(memmem(buf, 124, id, sizeof(id)));
+
+	assert_non_null(v = vault_open_sealed(f->data, key, VAULT_SEAL_AUTO,
+	    err, sizeof(err)));
+	assert_memory_equal(vault_seal_public_key(v), pk, sizeof(pk));
+	assert_memory_equal(vault_identity_public_key(v), id, sizeof(id));
+	vault_free(v);
+	keyfile_key_free(key);
+}
+
+/* Plain keys are sealed in place on the first start with a key. */
+static void
+test_plain_to_sealed(void **state)
+{
+	struct fixture		*f = *state;
+	struct keyfile_key	*key = derived_key(KEYFILE_SIM, 9);
+	struct vault		*v;
+	unsigned char		 pk[VAULT_SEAL_PUBLICKEY_BYTES];
+	unsigned char		 h1[VAULT_TOKEN_HASH_BYTES];
+	unsigned char		 h2[VAULT_TOKEN_HASH_BYTES];
+	char			 err[512];
+
+	assert_non_null(v = vault_open(f->data, err, sizeof(err)));
+	assert_false(vault_sealed(v));
+	assert_string_equal(vault_keys_at_rest(v), "file mode 0600");
+	memcpy(pk, vault_seal_public_key(v), sizeof(pk));
+	vault_token_hash(v, "cube_t", 6, h1);
+	vault_free(v);
+	assert_int_equal(file_size(f->data, "seal.key"), 64);
+
+	assert_non_null(v = vault_open_sealed(f->data, key, VAULT_SEAL_AUTO,
+	    err, sizeof(err)));
+	assert_string_equal(vault_keys_at_rest(v), "sealed (simulated)");
+	assert_memory_equal(vault_seal_public_key(v), pk, sizeof(pk));
+	vault_token_hash(v, "cube_t", 6, h2);
+	assert_memory_equal(h1, h2, sizeof(h1));
+	vault_free(v);
+	assert_int_equal(file_size(f->data, "seal.key"), 124);
+	assert_int_equal(file_size(f->data, "token.key"), 92);
+	assert_int_equal(file_mode(f->data, "token.key"), 0600);
+
+	/*
+	 * A crash half-way: identity.key still plain, the others sealed.
+	 * The next start reads both kinds and finishes.
+	 */
+	{
+		char		 path[256], tmp[256];
+
+		snprintf(path, sizeof(path), "%s/identity.key", f->data);
+		snprintf(tmp, sizeof(tmp), "%s/identity.plain", f->dir);
+		assert_non_null(v = vault_open_sealed(f->data, key,
+		    VAULT_SEAL_OFF, err, sizeof(err)));
+		vault_free(v);
+		assert_int_equal(file_size(f->data, "seal.key"), 64);
+		assert_int_equal(file_size(f->data, "identity.key"), 64);
+		assert_int_equal(link(path, tmp), 0);
+		assert_non_null(v = vault_open_sealed(f->data, key,
+		    VAULT_SEAL_AUTO, err, sizeof(err)));
+		vault_free(v);
+		assert_int_equal(rename(tmp, path), 0);
+	}
+	assert_int_equal(file_size(f->data, "seal.key"), 124);
+	assert_int_equal(file_size(f->data, "identity.key"), 64);
+	assert_non_null(v = vault_open_sealed(f->data, key, VAULT_SEAL_AUTO,
+	    err, sizeof(err)));
+	assert_memory_equal(vault_seal_public_key(v), pk, sizeof(pk));
+	vault_free(v);
+	assert_int_equal(file_size(f->data, "identity.key"), 124);
+	keyfile_key_free(key);
+}
+
+/* Sealed files without the key, or with another: refused, left alone. */
+static void
+test_sealed_refused(void **state)
+{
+	struct fixture		*f = *state;
+	struct keyfile_key	*key = derived_key(KEYFILE_SEV_GUEST, 1);
+	struct keyfile_key	*other = derived_key(KEYFILE_SEV_GUEST, 2);
+	struct keyfile_key	*sim = derived_key(KEYFILE_SIM, 1);
+	struct vault		*v;
+	unsigned char		 before[3][128], after[128];
+	static const char *const names[] = { "seal.key", "identity.key",
+				    "token.key" };
+	size_t			 len[3], i;
+	char			 err[512];
+
+	assert_non_null(v = vault_open_sealed(f->data, key, VAULT_SEAL_AUTO,
+	    err, sizeof(err)));
+	vault_free(v);
+	for (i = 0; i < 3; i++)
+		len[i] = slurp(f->data, names[i], before[i], 128);
+
+	assert_null(vault_open(f->data, err, sizeof(err)));
+	assert_non_null(strstr(err, "seal.key is sealed with a key sev-guest"
+	    " derives inside its TEE, and this agent has no derived key"));
+	assert_null(vault_open_sealed(f->data, NULL, VAULT_SEAL_OFF, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "no derived key"));
+	assert_null(vault_open_sealed(f->data, other, VAULT_SEAL_AUTO, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "does not open with the key sev-guest"
+	    " derives here: it was sealed in another VM"));
+	assert_non_null(strstr(err, "left as they are"));
+	assert_null(vault_open_sealed(f->data, sim, VAULT_SEAL_AUTO, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "derived another way"));
+	/* Every refusal left every byte where it was. */
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(slurp(f->data, names[i], after, 128), len[i]);
+		assert_memory_equal(after, before[i], len[i]);
+	}
+	/* The sim says which secret it means. */
+	keyfile_key_free(key);
+	keyfile_key_free(other);
+	key = derived_key(KEYFILE_SIM, 2);
+	assert_null(vault_open_sealed(f->data, sim, VAULT_SEAL_AUTO, err,
+	    sizeof(err)));
+	assert_non_null(v = vault_open_sealed(f->dir, sim, VAULT_SEAL_AUTO,
+	    err, sizeof(err)));
+	vault_free(v);
+	assert_null(vault_open_sealed(f->dir, key, VAULT_SEAL_AUTO, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "the simulated TEE's secret"));
+	assert_non_null(strstr(err, "sim-secret.key"));
+	keyfile_key_free(key);
+	keyfile_key_free(sim);
+}
+
+/* A sealed file of the wrong size, or with a damaged header. */
+static void
+test_sealed_damaged(void **state)
+{
+	struct fixture		*f = *state;
+	struct keyfile_key	*key = derived_key(KEYFILE_SEV_GUEST, 3);
+	struct vault		*v;
+	char			 path[256], err[512];
+	int			 fd;
+
+	assert_non_null(v = vault_open_sealed(f->data, key, VAULT_SEAL_AUTO,
+	    err, sizeof(err)));
+	vault_free(v);
+	snprintf(path, sizeof(path), "%s/token.key", f->data);
+	assert_true((fd = open(path, O_WRONLY)) != -1);
+	assert_int_equal(pwrite(fd, "X", 1, 60), 1);
+	close(fd);
+	assert_null(vault_open_sealed(f->data, key, VAULT_SEAL_AUTO, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "token.key does not open"));
+	assert_int_equal(truncate(path, 91), 0);
+	assert_null(vault_open_sealed(f->data, key, VAULT_SEAL_AUTO, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "91 bytes, expected 32 (plain) or 92"));
+	keyfile_key_free(key);
+}
+
 int
 main(void)
 {
@@ -327,6 +539,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_partial, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unseal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_create_and_reload,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_to_sealed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_damaged, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_credential_header, setup,
 		    teardown),
 	};
