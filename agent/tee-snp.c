@@ -17,9 +17,11 @@
  *  - guest policy, image id, family id and measurement: another guest on
  *    the same chip (another image, a debug-enabled policy, a changed
  *    kernel, initrd or command line) derives another key.
- *  - not the TCB version: the VCEK-rooted key already follows the chip's
- *    TCB, and selecting it would change the key on every firmware or
- *    microcode update, leaving the agent unable to open its own keys.
+ *  - not the TCB version: selecting it changes the key on every firmware
+ *    or microcode update, leaving the agent unable to open its own keys
+ *    (untested here without SEV-SNP hardware: whether the VCEK root key
+ *    alone moves with the TCB is the firmware's to say; if it does, the
+ *    documented way through an update is --seal-keys off first).
  *    (A requested TCB below the current one could get the old key back,
  *    but only if the agent kept that version; it would have to, forever.)
  *  - not the guest SVN: it is 0 without an ID block and would likewise
