@@ -353,17 +353,19 @@ test("openai: answers, streams and errors carry the gateway's x-request-id", asy
 	const sid = response.headers.get("x-request-id") ?? "";
 	assert.match(sid, ID, "a stream's head");
 	ids.add(sid);
+	// Thunks: a request made before the loop awaits it could reject
+	// unhandled meanwhile.
 	for (const [call, cls, status, code] of [
-		[client({ apiKey: "cube_" + "A".repeat(43) }).models.list(),
+		[() => client({ apiKey: "cube_" + "A".repeat(43) }).models.list(),
 		    AuthenticationError, 401, "invalid_api_key"],
-		[client().chat.completions.create({ model: "no-such-model",
+		[() => client().chat.completions.create({ model: "no-such-model",
 		    messages: userSays("x") }), NotFoundError, 404,
 		    "model_not_found"],
-		[client().chat.completions.create({ model: BROKEN,
+		[() => client().chat.completions.create({ model: BROKEN,
 		    messages: userSays("x") }), InternalServerError, 502,
 		    "upstream_error"],
 	]) {
-		const err = await rejectsWith(call, cls, status, code);
+		const err = await rejectsWith(call(), cls, status, code);
 		assert.match(err.requestID ?? "", ID, `the ${status}'s requestID`);
 		ids.add(err.requestID);
 	}
