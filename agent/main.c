@@ -315,6 +315,7 @@ main(int argc, char **argv)
 	/* Every trace of a finished request is written before we exit. */
 	trace_writer_stop(agent.traces);
 	agent.traces = NULL;
+	stats_shutdown();
 	attestation_queue_stop();
 	health_stop(health);
 	admin_stop(admin);
