@@ -1494,6 +1494,12 @@ struct admin_session {
 	int		 tail;
 	char		 domain_id[37];	/* "": every domain */
 	char		*model;		/* NULL: every model */
+	/* stats.tail (admin-stats.c): a timer sending stats.update */
+	struct agent	*agent;
+	struct bufferevent *bev;	/* the connection's, or NULL */
+	struct event	*stats_ev;	/* NULL: not subscribed */
+	char		 stats_domain_id[37];	/* "": every domain */
+	char		*stats_model;	/* NULL: every model */
 };
 /*
  * Answer one request line (without its newline): the reply line with its
@@ -1700,6 +1706,15 @@ void	 admin_session_clear(struct agent *, struct admin_session *);
 int	 admin_session_wants(const struct admin_session *,
 	    const struct trace *);
 char	*admin_logs_notification(const struct trace *);
+/* admin-stats.c: stats.get and the stats.tail subscription. */
+int	 admin_stats_get(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_stats_tail(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_stats_untail(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+/* End a connection's stats.tail, if it has one. */
+void	 admin_stats_clear(struct admin_session *);
 int	 admin_usage_get(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 /*
