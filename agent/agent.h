@@ -1390,6 +1390,9 @@ void		 stats_free(struct stats *);
 /* Count t at now_s (seconds; a clock going back counts as the newest). */
 void		 stats_add(struct stats *, const struct trace *t,
 		    int64_t now_s);
+/* Spend of UTC day (unix days) from before the start: no requests. */
+void		 stats_add_spend(struct stats *, const char *domain_id,
+		    const char *model, int64_t day, int64_t cost);
 /* Drop series of domains and models reg no longer has. */
 void		 stats_prune(struct stats *, const struct registry *reg);
 /*

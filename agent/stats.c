@@ -367,6 +367,18 @@ out:
 	return x;
 }
 
+/* Add cost to a series' spend of day; a day before its own is past. */
+static void
+stats_spend(struct stats_series *x, int64_t day, int64_t cost)
+{
+	if (day > x->day) {
+		x->day = day;
+		x->cost_today = 0;
+	}
+	if (day == x->day)
+		x->cost_today += cost;
+}
+
 /* Count one trace at now_s (seconds on any clock that does not jump). */
 void
 stats_add(struct stats *s, const struct trace *t, int64_t now_s)
@@ -400,12 +412,28 @@ stats_add(struct stats *s, const struct trace *t, int64_t now_s)
 	}
 	/* Spend by the day the request came in, as usage.get counts it. */
 	day = t->time_ms >= 0 ? t->time_ms / 86400000 : 0;
-	if (day > x->day) {
-		x->day = day;
-		x->cost_today = 0;
-	}
-	if (day == x->day)
-		x->cost_today += t->cost;
+	stats_spend(x, day, t->cost);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Spend of UTC day `day` counted before the agent started (the usage
+ * rollup's), so that spend today survives a restart. No requests.
+ */
+void
+stats_add_spend(struct stats *s, const char *domain_id, const char *model,
+    int64_t day, int64_t cost)
+{
+	struct trace		 t;
+	struct stats_series	*x;
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.domain_id, sizeof(t.domain_id), "%s", domain_id);
+	t.model = model;
+	t.ttft_ms = -1;
+	pthread_mutex_lock(&s->lock);
+	x = stats_find(s, &t);
+	stats_spend(x, day, cost);
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -285,6 +285,27 @@ test_spend_today(void **state)
 	trace_free(t);
 }
 
+/* Spend from before a restart: today's, without requests. */
+static void
+test_seed_spend(void **state)
+{
+	struct stats		*s = *state;
+	struct stats_row	 host, *rows;
+	struct trace		*t;
+	int64_t			 day = 20000;
+
+	stats_add_spend(s, "d1", "m", day, 700);
+	stats_add_spend(s, "d1", "m", day - 1, 5000);
+	t = mk("d1", "m", 200, 1, -1, 0);
+	t->cost = 300;
+	stats_add(s, t, 10);
+	trace_free(t);
+	assert_int_equal(stats_read(s, 10, day, "d1", "m", &host, &rows), 1);
+	assert_int_equal(rows[0].cost_today, 1000);
+	assert_int_equal(rows[0].window[STATS_1H].requests, 1);
+	free(rows);
+}
+
 /* Keys that name no model share one series, whatever a client sends. */
 static void
 test_unknown(void **state)
@@ -365,6 +386,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spend_today, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_seed_spend, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
