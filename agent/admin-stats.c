@@ -21,8 +21,11 @@
 #define STATS_INTERVAL_MS	1000
 #define STATS_INTERVAL_MIN	250
 #define STATS_INTERVAL_MAX	60000
-/* A subscriber with this much unread skips updates: it never blocks us. */
-#define STATS_OUT_HIGH		(1024 * 1024)
+/*
+ * A subscriber with this much unread skips updates (a few of the largest
+ * fit): it never blocks the agent nor makes it hold a backlog.
+ */
+#define STATS_OUT_HIGH		(256 * 1024)
 
 static const char *const admin_stats_windows[STATS_NWINDOWS] = {
 	[STATS_1M] = "1m",

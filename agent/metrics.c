@@ -245,6 +245,7 @@ metrics_render_series_histograms(struct evbuffer *b, const char *name,
 	const struct metrics_histogram	*h;
 	int64_t				 cum;
 	size_t				 i, k;
+	char				 le[32];
 
 	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name,
 	    help, name);
@@ -254,8 +255,6 @@ metrics_render_series_histograms(struct evbuffer *b, const char *name,
 		h = (const struct metrics_histogram *)((const char *)s + off);
 		cum = 0;
 		for (k = 0; k <= METRICS_NBOUNDS; k++) {
-			char	le[32];
-
 			cum += h->buckets[k];
 			if (k < METRICS_NBOUNDS)
 				snprintf(le, sizeof(le), "%g",
