@@ -18,6 +18,8 @@
 #define LOGS_DEFAULT_LIMIT	20
 #define LOGS_MAX_LIMIT		1000
 
+static void	admin_logs_clear(struct agent *, struct admin_session *);
+
 /* RFC 3339 UTC with milliseconds: traces are finer than a second. */
 static cJSON *
 admin_logs_time(int64_t ms)
@@ -174,20 +176,30 @@ admin_logs_untail(struct agent *agent, const cJSON *params,
 	if (admin_param_check(params, allowed, reply) == -1)
 		return -1;
 	if (reply->session != NULL)
-		admin_session_clear(agent, reply->session);
+		admin_logs_clear(agent, reply->session);
 	reply->result = admin_json_object();
 	admin_json_add(reply->result, "subscribed", admin_json_bool(0));
 	return 0;
 }
 
-/* End a connection's subscription (it unsubscribed, or it is closing). */
-void
-admin_session_clear(struct agent *agent, struct admin_session *s)
+/* End a connection's logs.tail, if it has one. */
+static void
+admin_logs_clear(struct agent *agent, struct admin_session *s)
 {
 	if (s->tail)
 		trace_writer_listeners(agent->traces, -1);
 	free(s->model);
-	memset(s, 0, sizeof(*s));
+	s->model = NULL;
+	s->tail = 0;
+	s->domain_id[0] = '\0';
+}
+
+/* End a connection's subscriptions (it is closing). */
+void
+admin_session_clear(struct agent *agent, struct admin_session *s)
+{
+	admin_logs_clear(agent, s);
+	admin_stats_clear(s);
 }
 
 /* Does a subscription want this trace? */

@@ -77,6 +77,9 @@ static const struct admin_method {
 	{ "logs.tail",		0,		admin_logs_tail },
 	{ "logs.untail",	0,		admin_logs_untail },
 	{ "usage.get",		0,		admin_usage_get },
+	{ "stats.get",		0,		admin_stats_get },
+	{ "stats.tail",		0,		admin_stats_tail },
+	{ "stats.untail",	0,		admin_stats_untail },
 	{ "attestation.get",	0,		admin_attestation_get },
 };
 
@@ -89,7 +92,7 @@ struct admin_conn {
 	int			 paused;	/* reading stopped: output full */
 	int			 eof;		/* the peer sent its last */
 	size_t			 scanned;	/* input known to hold no newline */
-	struct admin_session	 session;	/* logs.tail */
+	struct admin_session	 session;	/* logs.tail, stats.tail */
 	struct admin_wait	*wait;		/* a request waiting on a probe */
 	TAILQ_ENTRY(admin_conn)	 entry;
 };
@@ -844,6 +847,8 @@ admin_accept(struct evconnlistener *l, evutil_socket_t fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		fatalx("%s: bufferevent_socket_new", __func__);
+	c->session.agent = a->agent;
+	c->session.bev = c->bev;
 	TAILQ_INSERT_TAIL(&a->conns, c, entry);
 	bufferevent_setcb(c->bev, admin_conn_read, admin_conn_write,
 	    admin_conn_event, c);

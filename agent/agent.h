@@ -1491,6 +1491,77 @@ enum metrics_reject {
 };
 void	 metrics_rejected(enum metrics_reject);
 
+/*
+ * stats.c: rolling figures (1 min, 5 min, 1 h windows) and spend today
+ * per (domain, model), for stats.get and stats.tail. The trace writer
+ * adds each committed trace; the admin loop reads. At most
+ * STATS_MAX_SERIES series of about 90 KiB each, STATS_DOMAIN_SERIES of
+ * them per domain (further models: STATS_OTHER); keys that name no model
+ * count as STATS_UNKNOWN (neither can be a model key).
+ */
+#define STATS_MAX_SERIES	256
+#define STATS_DOMAIN_SERIES	32
+#define STATS_BINS		64
+#define STATS_OTHER		"(other)"
+#define STATS_UNKNOWN		"(unknown)"
+enum stats_window {
+	STATS_1M,
+	STATS_5M,
+	STATS_1H,
+};
+#define STATS_NWINDOWS		3
+struct stats_hist {
+	uint64_t	 count;
+	int64_t		 min;		/* ms, when count > 0 */
+	int64_t		 max;
+	uint64_t	 bin[STATS_BINS];	/* see stats_bin() */
+};
+struct stats_sum {
+	int64_t			 requests;
+	int64_t			 errors;	/* status >= 400 */
+	int64_t			 prompt_tokens;
+	int64_t			 completion_tokens;
+	struct stats_hist	 latency;
+	struct stats_hist	 ttft;		/* streams with a first token */
+};
+struct stats_row {
+	char			 domain_id[37];	/* "": no domain */
+	char			 model[129];
+	struct stats_sum	 window[STATS_NWINDOWS];
+	int64_t			 cost_today;	/* nano-USD, this UTC day */
+};
+struct stats;
+/* Free with stats_free(); NULL is a no-op. */
+struct stats	*stats_new(void);
+void		 stats_free(struct stats *);
+/* Count t at now_s (seconds; a clock going back counts as the newest). */
+void		 stats_add(struct stats *, const struct trace *t,
+		    int64_t now_s);
+/* Spend of UTC day (unix days) from before the start: no requests. */
+void		 stats_add_spend(struct stats *, const char *domain_id,
+		    const char *model, int64_t day, int64_t cost);
+/* Drop series of domains and models reg no longer has. */
+void		 stats_prune(struct stats *, const struct registry *reg);
+/*
+ * Figures at now_s for UTC day (unix days): the host's in *host, and one
+ * row per series of domain_id and model (NULL: any) in *rows, which the
+ * caller frees (NULL when none). Returns the number of rows.
+ */
+size_t		 stats_read(struct stats *, int64_t now_s, int64_t day,
+		    const char *domain_id, const char *model,
+		    struct stats_row *host, struct stats_row **rows);
+size_t		 stats_nseries(struct stats *);
+void		 stats_sum_merge(struct stats_sum *, const struct stats_sum *);
+/* The p-quantile (0..1] in ms; -1 for an empty histogram. */
+int64_t		 stats_percentile(const struct stats_hist *, double p);
+int		 stats_bin(int64_t ms);
+int64_t		 stats_window_seconds(enum stats_window);
+/* The agent's own instance, and what the trace writer calls. */
+struct stats	*stats_default(void);
+int64_t		 stats_now(void);
+void		 stats_observe(const struct trace *);
+void		 stats_shutdown(void);
+
 /* store-trace.c: the traces table and the hourly usage rollup. */
 enum usage_by {
 	USAGE_BY_MODEL,
@@ -1573,6 +1644,12 @@ struct admin_session {
 	int		 tail;
 	char		 domain_id[37];	/* "": every domain */
 	char		*model;		/* NULL: every model */
+	/* stats.tail (admin-stats.c): a timer sending stats.update */
+	struct agent	*agent;
+	struct bufferevent *bev;	/* the connection's, or NULL */
+	struct event	*stats_ev;	/* NULL: not subscribed */
+	char		 stats_domain_id[37];	/* "": every domain */
+	char		*stats_model;	/* NULL: every model */
 };
 /*
  * Answer one request line (without its newline): the reply line with its
@@ -1779,6 +1856,15 @@ void	 admin_session_clear(struct agent *, struct admin_session *);
 int	 admin_session_wants(const struct admin_session *,
 	    const struct trace *);
 char	*admin_logs_notification(const struct trace *);
+/* admin-stats.c: stats.get and the stats.tail subscription. */
+int	 admin_stats_get(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_stats_tail(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_stats_untail(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+/* End a connection's stats.tail, if it has one. */
+void	 admin_stats_clear(struct admin_session *);
 int	 admin_usage_get(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 /*

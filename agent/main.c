@@ -160,6 +160,35 @@ agent_tls_rotate(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Today's spend so far, from the usage rollup, into the live figures:
+ * stats.get's spend today then survives a restart (start-up, before any
+ * trace is written, so nothing counts twice).
+ */
+static void
+agent_seed_stats(struct agent *agent, const struct registry *reg)
+{
+	struct store_usage	*u;
+	int64_t			 now = (int64_t)time(NULL), day = now / 86400;
+	size_t			 i, j, n;
+	char			 err[256];
+
+	for (i = 0; i < reg->ndomains; i++) {
+		if (store_usage_query(agent->store, reg->domains[i].id,
+		    USAGE_BY_MODEL, day * 86400, now, &u, &n, err,
+		    sizeof(err)) != 0) {
+			log_warnx("stats: today's spend so far: %s", err);
+			return;
+		}
+		for (j = 0; j < n; j++)
+			if (u[j].cost != 0)
+				stats_add_spend(stats_default(),
+				    reg->domains[i].id, u[j].key != NULL ?
+				    u[j].key : "", day, u[j].cost);
+		store_usage_list_free(u, n);
+	}
+}
+
+/*
  * The attestation provider --tee names ("auto": the first hardware one
  * that works, else none). One that cannot work here stops the start-up.
  */
@@ -322,6 +351,7 @@ main(int argc, char **argv)
 	    sizeof(err))) == NULL)
 		fatalx("loading state: %s", err);
 	registry_publish(reg);
+	agent_seed_stats(&agent, reg);
 	if ((agent.traces = trace_writer_start(agent.cfg.data_dir,
 	    agent.cfg.trace_flush_ms, agent.cfg.trace_retention_check_s, err,
 	    sizeof(err))) == NULL)
@@ -363,6 +393,7 @@ main(int argc, char **argv)
 	/* Every trace of a finished request is written before we exit. */
 	trace_writer_stop(agent.traces);
 	agent.traces = NULL;
+	stats_shutdown();
 	attestation_queue_stop();
 	health_stop(health);
 	admin_stop(admin);

@@ -41,6 +41,12 @@ static const int64_t metrics_bounds[] = {
 };
 #define METRICS_NBOUNDS	(sizeof(metrics_bounds) / sizeof(metrics_bounds[0]))
 
+struct metrics_histogram {
+	int64_t		 buckets[METRICS_NBOUNDS + 1];
+	int64_t		 count;
+	int64_t		 sum_ms;
+};
+
 struct metrics_series {
 	char		 domain_id[37];
 	char		 model[129];
@@ -50,12 +56,9 @@ struct metrics_series {
 	int64_t		 completion_tokens;
 	int64_t		 cached_tokens;
 	int64_t		 cost;
-};
-
-struct metrics_histogram {
-	int64_t		 buckets[METRICS_NBOUNDS + 1];
-	int64_t		 count;
-	int64_t		 sum_ms;
+	/* The model's totals only (error NULL): its own histograms. */
+	struct metrics_histogram latency;
+	struct metrics_histogram ttft;
 };
 
 static pthread_mutex_t		 metrics_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -158,6 +161,9 @@ metrics_add(const struct trace *t)
 		s->completion_tokens += t->completion_tokens;
 		s->cached_tokens += t->cached_tokens;
 		s->cost += t->cost;
+		metrics_observe(&s->latency, t->latency_ms);
+		if (t->ttft_ms >= 0)
+			metrics_observe(&s->ttft, t->ttft_ms);
 	}
 	if (t->error != NULL && (s = metrics_find(t, t->error)) != NULL)
 		s->requests++;
@@ -225,6 +231,47 @@ metrics_render_histogram(struct evbuffer *b, const char *name,
 	    (long long)cum);
 	evbuffer_add_printf(b, "%s_sum %g\n%s_count %lld\n", name,
 	    h->sum_ms / 1000.0, name, (long long)h->count);
+}
+
+/*
+ * The same histogram per (domain, model) series: the bounded series of
+ * the counters above, so cardinality stays what those caps allow.
+ */
+static void
+metrics_render_series_histograms(struct evbuffer *b, const char *name,
+    const char *help, const struct registry *reg, size_t off)
+{
+	const struct metrics_series	*s;
+	const struct metrics_histogram	*h;
+	int64_t				 cum;
+	size_t				 i, k;
+	char				 le[32];
+
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name,
+	    help, name);
+	for (i = 0; i < metrics_nseries; i++) {
+		if ((s = &metrics_series[i])->error != NULL)
+			continue;
+		h = (const struct metrics_histogram *)((const char *)s + off);
+		cum = 0;
+		for (k = 0; k <= METRICS_NBOUNDS; k++) {
+			cum += h->buckets[k];
+			if (k < METRICS_NBOUNDS)
+				snprintf(le, sizeof(le), "%g",
+				    metrics_bounds[k] / 1000.0);
+			else
+				snprintf(le, sizeof(le), "+Inf");
+			evbuffer_add_printf(b, "%s_bucket", name);
+			metrics_labels(b, reg, s, "le", le);
+			evbuffer_add_printf(b, " %lld\n", (long long)cum);
+		}
+		evbuffer_add_printf(b, "%s_sum", name);
+		metrics_labels(b, reg, s, NULL, NULL);
+		evbuffer_add_printf(b, " %g\n%s_count", h->sum_ms / 1000.0,
+		    name);
+		metrics_labels(b, reg, s, NULL, NULL);
+		evbuffer_add_printf(b, " %lld\n", (long long)h->count);
+	}
 }
 
 /* Each provider a domain's models use, once, with its health. */
@@ -315,6 +362,14 @@ metrics_render(struct evbuffer *b)
 	metrics_render_histogram(b, "cube_time_to_first_token_seconds",
 	    "Time from request to the first byte of the answer.",
 	    &metrics_ttft);
+	metrics_render_series_histograms(b,
+	    "cube_model_request_duration_seconds", "Time from request to the"
+	    " end of the reply, by domain and model.", reg,
+	    offsetof(struct metrics_series, latency));
+	metrics_render_series_histograms(b,
+	    "cube_model_time_to_first_token_seconds", "Time from request to"
+	    " the first byte of the answer, by domain and model.", reg,
+	    offsetof(struct metrics_series, ttft));
 	pthread_mutex_unlock(&metrics_lock);
 	evbuffer_add_printf(b, "# HELP cube_streams_in_flight Streams being"
 	    " relayed.\n# TYPE cube_streams_in_flight gauge\n"

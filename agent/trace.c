@@ -381,8 +381,10 @@ trace_write_once(struct trace_writer *w, struct trace *batch, char *err,
 	if (store_commit(w->store, err, errlen) != 0)
 		goto rollback;
 	atomic_fetch_add(&w->written, n);
-	for (t = batch; t != NULL; t = t->next)
+	for (t = batch; t != NULL; t = t->next) {
 		metrics_add(t);
+		stats_observe(t);
+	}
 	trace_publish(w, batch, last);
 	return 0;
 rollback:

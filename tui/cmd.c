@@ -338,6 +338,23 @@ static const struct args_flag cmd_usage_flags[] = {
 	FLAG_END
 };
 
+static const struct args_flag cmd_stats_flags[] = {
+	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
+	  .metavar = "DOMAIN", .param = "domain",
+	  .help = "only this domain (id or name); the host's line stays" },
+	{ .name = "--model", .type = ARGS_STRING, .metavar = "KEY",
+	  .param = "model", .charset = CHARSET_KEY, .max = 128,
+	  .help = "only this model" },
+	{ .name = "--window", .type = ARGS_ENUM, .choices = cmd_stats_windows,
+	  .help = "the table's window: 1m (default), 5m or 1h" },
+	{ .name = "-f", .alias = "--follow", .type = ARGS_SWITCH,
+	  .help = "then show the figures again every interval" },
+	{ .name = "--interval", .type = ARGS_INT, .metavar = "MS",
+	  .param = "interval_ms", .min = 250, .max = 60000,
+	  .help = "with -f: every MS milliseconds (default 1000)" },
+	FLAG_END
+};
+
 static const struct args_flag cmd_audit_flags[] = {
 	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
 	  .metavar = "DOMAIN", .param = "domain",
@@ -493,6 +510,7 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "token",	"API tokens for inference" },
 	{ "logs",	"traces of inference requests" },
 	{ "usage",	"requests, tokens and spend of a domain" },
+	{ "stats",	"live figures: rates, errors, latency, spend today" },
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
 	{ "attest",	"the agent's attestation evidence, live" },
@@ -602,6 +620,9 @@ const struct cmd_entry cmd_table[] = {
 	{ "usage", NULL, "usage.get", NULL, cmd_usage_flags, 0, CMD_OUTPUT_LIST,
 	  NULL, cmd_usage,
 	  "show a domain's requests, tokens and spend, grouped" },
+	{ "stats", NULL, "stats.get", NULL, cmd_stats_flags, 0,
+	  CMD_OUTPUT_OBJECT, NULL, cmd_stats,
+	  "show requests/s, errors, latency, tokens and spend today; -f follows" },
 
 	{ "export", NULL, NULL, NULL, cmd_export_flags, 0, CMD_OUTPUT_OBJECT,
 	  NULL, cmd_export,

@@ -356,6 +356,10 @@ int	 cmd_logs(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_usage(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
+/* cmd-stats.c */
+extern const char *const	 cmd_stats_windows[];
+int	 cmd_stats(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
 
 /* cmd-export.c, cmd-apply.c */
 int	 cmd_export_document(struct cubectl *, const char *, struct cJSON **);
