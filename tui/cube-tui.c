@@ -797,7 +797,7 @@ tui_loop(struct tui *t)
 		if (poll(pfd, 2, TUI_TICK_MS) == -1 && errno != EINTR)
 			fatal("poll");
 		tui_take_replies(t);
-		while ((ch = getch()) != ERR && !t->quit)
+		while ((ch = textfield_getkey()) != ERR && !t->quit)
 			tui_dispatch(t, ch, &help);
 	}
 }

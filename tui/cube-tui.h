@@ -168,6 +168,31 @@ const struct cJSON *list_selected(struct tui *, struct list *);
 size_t	 list_count(struct tui *, struct list *);
 void	 list_append(struct list *, struct cJSON *, size_t);
 
+/*
+ * textfield.c: one line of UTF-8 text being edited. Keys are ints: ASCII
+ * as itself, curses' KEY_* codes, and a code point from 0x80 up as
+ * TEXTFIELD_KEY_UNICODE | cp (so none collides with a KEY_* code).
+ */
+#define TEXTFIELD_KEY_UNICODE	0x1000000
+#define TEXTFIELD_KEY_CPMASK	0x1fffff
+
+struct textfield {
+	char		*buf;		/* the caller's; NUL-terminated */
+	size_t		 size;		/* of buf: size - 1 bytes of text */
+	size_t		 len;		/* bytes of valid, printable UTF-8 */
+	size_t		 cur;		/* byte offset, on a code point */
+	size_t		 scroll;	/* first byte shown */
+};
+
+void	 textfield_init(struct textfield *, char *, size_t);
+int	 textfield_set(struct textfield *, const char *);
+size_t	 textfield_insert(struct textfield *, const char *, size_t);
+int	 textfield_key(struct textfield *, int);
+size_t	 textfield_view(struct textfield *, int, size_t *, int *);
+size_t	 textfield_decode(const char *, size_t, uint32_t *);
+int	 textfield_cp_width(uint32_t);
+int	 textfield_getkey(void);
+
 /* form.c: a dialog of fields, for n and e. */
 enum form_type {
 	FORM_TEXT,
@@ -185,6 +210,7 @@ struct form_field {
 	char			 value[FORM_VALUE_MAX];
 	unsigned char		*secret;	/* FORM_SECRET: sodium_malloc */
 	size_t			 secretlen;
+	struct textfield	 text;		/* edits value, or secret */
 	char			**choices;	/* FORM_CHOICE; owned */
 	size_t			 nchoices;
 	size_t			 choice;
@@ -210,6 +236,7 @@ struct form_field *form_add(struct form *, const char *, const char *,
 		    enum form_type);
 struct form_field *form_get(struct form *, const char *);
 const char	*form_value(struct form *, const char *);
+void		 form_set(struct form_field *, const char *);
 void		 form_set_choices(struct form_field *, const struct cJSON *,
 		    const char *);
 struct cJSON	*form_params(struct form *);

@@ -1,10 +1,14 @@
 /*
  * cube-tui's forms: a dialog of labelled fields for n (new) and e (edit).
- * A secret field never echoes and keeps what is typed in guarded memory
- * (sodium_malloc), for sealing to the agent before it leaves the process.
+ * Text fields edit UTF-8 through textfield.c. A secret field never echoes
+ * and keeps what is typed in guarded memory (sodium_malloc), for sealing
+ * to the agent before it leaves the process.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <curses.h>
 #include <cjson/cJSON.h>
@@ -63,9 +67,15 @@ form_add(struct form *f, const char *label, const char *param,
 	ff->label = label;
 	ff->param = param;
 	ff->type = type;
-	if (type == FORM_SECRET &&
-	    (ff->secret = sodium_malloc(SEAL_SECRET_MAX)) == NULL)
-		fatalx("%s: out of memory", __func__);
+	if (type == FORM_SECRET) {
+		/* Room for the NUL the text field keeps after the secret. */
+		if ((ff->secret = sodium_malloc(SEAL_SECRET_MAX + 1)) == NULL)
+			fatalx("%s: out of memory", __func__);
+		memset(ff->secret, 0, SEAL_SECRET_MAX + 1);
+		textfield_init(&ff->text, (char *)ff->secret,
+		    SEAL_SECRET_MAX + 1);
+	} else
+		textfield_init(&ff->text, ff->value, sizeof(ff->value));
 	return ff;
 }
 
@@ -81,6 +91,20 @@ form_get(struct form *f, const char *name)
 		    strcmp(f->fields[i].label, name) == 0)
 			return &f->fields[i];
 	return NULL;
+}
+
+/*
+ * Fill a text field with s (NULL: leave it empty), as far as it is valid
+ * UTF-8 of printable characters and fits; the cursor goes to its end.
+ */
+void
+form_set(struct form_field *ff, const char *s)
+{
+	if (ff->type != FORM_TEXT && ff->type != FORM_SECRET)
+		return;
+	textfield_set(&ff->text, s);
+	if (ff->type == FORM_SECRET)
+		ff->secretlen = ff->text.len;
 }
 
 /* What a text or choice field holds ("" when none). */
@@ -152,8 +176,6 @@ form_params(struct form *f)
 static int
 form_edit(struct form_field *ff, int ch)
 {
-	size_t	len;
-
 	switch (ff->type) {
 	case FORM_CHOICE:
 		if (ff->nchoices == 0)
@@ -172,24 +194,12 @@ form_edit(struct form_field *ff, int ch)
 		ff->on = !ff->on;
 		return 1;
 	case FORM_SECRET:
-		if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) &&
-		    ff->secretlen > 0)
-			ff->secret[--ff->secretlen] = 0;
-		else if (ch >= 0x20 && ch < 0x7f &&
-		    ff->secretlen < SEAL_SECRET_MAX)
-			ff->secret[ff->secretlen++] = (unsigned char)ch;
-		else
+		if (!textfield_key(&ff->text, ch))
 			return 0;
+		ff->secretlen = ff->text.len;
 		return 1;
 	case FORM_TEXT:
-		len = strlen(ff->value);
-		if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) && len > 0)
-			ff->value[len - 1] = '\0';
-		else if (ch >= 0x20 && ch < 0x7f && len + 1 < sizeof(ff->value))
-			ff->value[len] = (char)ch, ff->value[len + 1] = '\0';
-		else
-			return 0;
-		return 1;
+		return textfield_key(&ff->text, ch);
 	}
 	return 0;
 }
@@ -231,13 +241,86 @@ form_key(struct tui *t, struct form *f, int ch)
 	return 1;
 }
 
+/*
+ * A secret field as one '*' a character, scrolled so the cursor shows in
+ * width columns; the cursor's cell is drawn as selected's opposite.
+ */
+static void
+form_draw_secret(struct form_field *ff, int y, int x, int width, int cur)
+{
+	char	stars[256];
+	size_t	i, n = 0, before = 0, from;
+
+	for (i = 0; i < ff->text.len; i++) {
+		if (((unsigned char)ff->text.buf[i] & 0xc0) == 0x80)
+			continue;
+		n++;
+		if (i < ff->text.cur)
+			before++;
+	}
+	if (width > (int)sizeof(stars) - 1)
+		width = sizeof(stars) - 1;
+	from = before >= (size_t)width ? before - (size_t)width + 1 : 0;
+	n = n - from < (size_t)width ? n - from : (size_t)width;
+	memset(stars, '*', n);
+	stars[n] = '\0';
+	draw_text(y, x, width, cur ? ROLE_SELECTED : ROLE_NORMAL, stars);
+	if (cur)
+		draw_text(y, x + (int)(before - from), 1, ROLE_NORMAL,
+		    before < from + n ? "*" : "_");
+}
+
+/*
+ * A text field in width columns from y, x: the part around the cursor,
+ * wide characters taking their two columns, what the terminal cannot
+ * show as '?'. The current field shows its cursor ('_' at the end).
+ */
+static void
+form_draw_text(struct form_field *ff, int y, int x, int width, int cur)
+{
+	char		 seg[FORM_VALUE_MAX + 1], cell[8];
+	size_t		 from, end, i, l, n = 0;
+	uint32_t	 cp;
+	int		 col, w;
+
+	if (ff->type == FORM_SECRET) {
+		form_draw_secret(ff, y, x, width, cur);
+		return;
+	}
+	from = textfield_view(&ff->text, width, &end, &col);
+	for (i = from; i < end; i += l) {
+		if ((l = textfield_decode(ff->text.buf + i, end - i, &cp)) == 0)
+			break;
+		if ((w = wcwidth((wchar_t)cp)) == 0)
+			continue;	/* combining: left out, not misplaced */
+		if (w < 0)
+			seg[n++] = '?';
+		else {
+			memcpy(seg + n, ff->text.buf + i, l);
+			n += l;
+		}
+	}
+	seg[n] = '\0';
+	draw_text(y, x, width, cur ? ROLE_SELECTED : ROLE_NORMAL, seg);
+	if (!cur)
+		return;
+	if (ff->text.cur < ff->text.len &&
+	    (l = textfield_decode(ff->text.buf + ff->text.cur,
+	    ff->text.len - ff->text.cur, &cp)) != 0 && wcwidth((wchar_t)cp) > 0) {
+		memcpy(cell, ff->text.buf + ff->text.cur, l);
+		cell[l] = '\0';
+	} else
+		snprintf(cell, sizeof(cell), "%s",
+		    ff->text.cur < ff->text.len ? "?" : "_");
+	draw_text(y, x + col, 1, ROLE_NORMAL, cell);
+}
+
 /* The dialog, centred; the form's own draw fills its extra rows. */
 void
 form_draw(struct tui *t, struct form *f)
 {
 	struct form_field	*ff;
 	const char		*v;
-	char			 stars[33];
 	int			 h, w, y, x, i;
 
 	w = COLS < 76 ? COLS : 76;
@@ -251,27 +334,16 @@ form_draw(struct tui *t, struct form *f)
 		ff = &f->fields[i];
 		draw_text(y + 1 + i, x + 2, FORM_LABEL_W, ROLE_MUTED,
 		    ff->label);
-		switch (ff->type) {
-		case FORM_SECRET:
-			memset(stars, '*', sizeof(stars) - 1);
-			stars[ff->secretlen < 32 ? ff->secretlen : 32] = '\0';
-			v = stars;
-			break;
-		case FORM_BOOL:
-			v = ff->on ? "[x]" : "[ ]";
-			break;
-		case FORM_CHOICE:
-			v = ff->nchoices > 0 ? ff->choices[ff->choice] :
-			    "(none)";
-			break;
-		default:
-			v = ff->value;
-			break;
+		if (ff->type == FORM_TEXT || ff->type == FORM_SECRET) {
+			form_draw_text(ff, y + 1 + i, x + FORM_LABEL_W + 3,
+			    w - FORM_LABEL_W - 5, (size_t)i == f->cur);
+			continue;
 		}
+		v = ff->type == FORM_BOOL ? (ff->on ? "[x]" : "[ ]") :
+		    ff->nchoices > 0 ? ff->choices[ff->choice] : "(none)";
 		draw_fmt(y + 1 + i, x + FORM_LABEL_W + 3, w - FORM_LABEL_W - 5,
 		    (size_t)i == f->cur ? ROLE_SELECTED : ROLE_NORMAL,
-		    ff->type == FORM_CHOICE ? "< %s >" :
-		    ff->type == FORM_BOOL ? "%s" : "%s_", v);
+		    ff->type == FORM_CHOICE ? "< %s >" : "%s", v);
 	}
 	if (f->draw != NULL)
 		f->draw(t, f, y + 1 + (int)f->nfields, x + 2);
@@ -279,6 +351,6 @@ form_draw(struct tui *t, struct form *f)
 		draw_text(y + h - 2, x + 2, w - 4, ROLE_ERROR, f->error);
 	else
 		draw_fmt(y + h - 2, x + 2, w - 4, ROLE_MUTED, "%s",
-		    f->busy ? "working..." : "Tab/arrows move, Enter on the"
+		    f->busy ? "working..." : "Tab/Up/Down move, Enter on the"
 		    " last field submits, Esc cancels");
 }

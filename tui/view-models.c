@@ -280,14 +280,12 @@ view_models_edit(struct tui *t, const cJSON *m)
 
 	f = form_new("edit model", 0);
 	ff = form_add(f, "key", "key", FORM_TEXT);
-	snprintf(ff->value, sizeof(ff->value), "%s",
-	    cJSON_GetObjectItemCaseSensitive(m, "key")->valuestring);
+	form_set(ff, cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(m, "key")));
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		ff = form_add(f, fields[i].label, fields[i].param, FORM_TEXT);
 		v = output_lookup(m, fields[i].path);
-		if (cJSON_IsString(v))
-			snprintf(ff->value, sizeof(ff->value), "%s",
-			    v->valuestring);
+		form_set(ff, cJSON_GetStringValue(v));
 	}
 	f->cur = 1;
 	f->submit = view_models_edit_submit;

@@ -118,8 +118,8 @@ view_providers_open(struct tui *t, const cJSON *p)
 
 	f = form_new(p == NULL ? "add a provider" : "edit provider", 1);
 	ff = form_add(f, "name", "name", FORM_TEXT);
-	if ((v = cJSON_GetObjectItemCaseSensitive(p, "name")) != NULL)
-		snprintf(ff->value, sizeof(ff->value), "%s", v->valuestring);
+	form_set(ff, cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(p, "name")));
 	ff = form_add(f, "driver", "driver", FORM_CHOICE);
 	drivers = cJSON_CreateArray();
 	for (i = 0; cmd_drivers[i] != NULL; i++)
@@ -129,8 +129,8 @@ view_providers_open(struct tui *t, const cJSON *p)
 	    NULL);
 	cJSON_Delete(drivers);
 	ff = form_add(f, "url", "url", FORM_TEXT);
-	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(p, "url")))
-		snprintf(ff->value, sizeof(ff->value), "%s", v->valuestring);
+	form_set(ff, cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(p, "url")));
 	form_add(f, "api key", NULL, FORM_SECRET);
 	f->cur = p != NULL ? 2 : 0;
 	f->submit = view_providers_submit;
