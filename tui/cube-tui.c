@@ -157,6 +157,10 @@ tui_modal_close(struct tui *t)
 	free(m->lines);
 	free(m->title);
 	free(m->arg);
+	if (m->copy != NULL) {
+		explicit_bzero(m->copy, strlen(m->copy));
+		free(m->copy);
+	}
 	memset(m, 0, sizeof(*m));
 }
 
@@ -199,6 +203,18 @@ tui_show(struct tui *t, const char *title, enum draw_role role, int secret,
 			explicit_bzero(line, strlen(line));
 		free(line);
 	}
+}
+
+/*
+ * A secret shown once (a new token): text as tui_show's, which stays until
+ * the operator presses Enter; c copies secret to their clipboard (OSC 52).
+ */
+void
+tui_show_secret(struct tui *t, const char *title, const char *text,
+    const char *secret)
+{
+	tui_show(t, title, ROLE_WARN, 1, text);
+	t->modal.copy = xstrdup(secret);
 }
 
 /* An object as "label  value" lines, as cubectl shows one. */
@@ -275,6 +291,15 @@ tui_modal_key(struct tui *t, int ch)
 	char		*arg = NULL;
 
 	switch (m->kind) {
+	case MODAL_TEXT:
+		if (m->copy == NULL)
+			break;
+		/* Shown once: only Enter closes it, c copies it. */
+		if (ch == 'c')
+			m->copied = clipboard_copy(m->copy) == 0 ? 1 : -1;
+		if (ch != '\n' && ch != '\r' && ch != KEY_ENTER)
+			return;
+		break;
 	case MODAL_CONFIRM:
 		if (ch == 'y' || ch == 'Y')
 			arg = xstrdup(m->arg);
@@ -326,8 +351,12 @@ tui_modal_draw(struct tui *t)
 		    m->kind == MODAL_MENU && i == m->sel ? ROLE_SELECTED :
 		    i == 0 ? m->role : ROLE_NORMAL, m->lines[i]);
 	if (m->kind == MODAL_TEXT)
-		draw_text(y + h - 2, x + 2, (int)w - 4, ROLE_MUTED,
-		    "any key closes");
+		draw_text(y + h - 2, x + 2, (int)w - 4, m->copied == -1 ?
+		    ROLE_ERROR : ROLE_MUTED, m->copy == NULL ?
+		    "any key closes" : m->copied == 1 ?
+		    "copied (OSC 52)  Enter closes" : m->copied == -1 ?
+		    "too long to copy  Enter closes" :
+		    "c copies  Enter closes");
 }
 
 /* --- hosts, domains, status ------------------------------------------- */

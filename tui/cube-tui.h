@@ -193,6 +193,13 @@ size_t	 textfield_decode(const char *, size_t, uint32_t *);
 int	 textfield_cp_width(uint32_t);
 int	 textfield_getkey(void);
 
+/* clipboard.c: copy to the operator's clipboard (OSC 52). */
+#define CLIPBOARD_MAX	4096	/* bytes; terminals cut longer ones */
+
+char	*clipboard_osc52(const char *, size_t);
+void	 clipboard_free(char *);
+int	 clipboard_copy(const char *);
+
 /* form.c: a dialog of fields, for n and e. */
 enum form_type {
 	FORM_TEXT,
@@ -330,6 +337,8 @@ struct modal {
 	size_t		 sel;
 	enum draw_role	 role;
 	int		 secret;	/* wipe the lines when closed */
+	char		*copy;		/* secret: what c copies; wiped */
+	int		 copied;
 	void		(*chosen)(struct tui *, const char *);
 	char		*arg;		/* for chosen: what it is about */
 };
@@ -381,6 +390,8 @@ void		 tui_refresh_view(struct tui *);
 void		 tui_switch(struct tui *, size_t);
 void		 tui_set_host(struct tui *, size_t);
 void		 tui_pick_domain(struct tui *, const char *);
+void		 tui_show_secret(struct tui *, const char *, const char *,
+		    const char *);
 void		 tui_show_object(struct tui *, const char *,
 		    const struct output_field *, const struct cJSON *);
 

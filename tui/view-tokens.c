@@ -78,7 +78,8 @@ view_tokens_created(struct tui *t, struct host_reply *r)
 	}
 	xasprintf(&text, "Copy it now: it is shown this once, never again.\n"
 	    "\n%s\n\nid %s", secret->valuestring, id->valuestring);
-	tui_show(t, "new token: secret shown once", ROLE_WARN, 1, text);
+	tui_show_secret(t, "new token: secret shown once", text,
+	    secret->valuestring);
 	explicit_bzero(text, strlen(text));
 	free(text);
 	explicit_bzero(secret->valuestring, strlen(secret->valuestring));
