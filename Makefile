@@ -229,6 +229,12 @@ fuzz: $(FUZZ_BINS)
 $(FUZZ_BINS): $(wildcard agent/*.h shared/*.h tests/backend/*.h)
 
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
+# cube-tui's text field: keys and pastes, with curses for its key codes.
+build/fuzz/fuzz-textfield: tests/fuzz/fuzz-textfield.c tui/textfield.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -Itui -o $@ $(filter %.c,$^) \
+	    -lncursesw -ltinfo
 # Attestation whole: every attest*.c, whatever files the module grows.
 # Parsers (attest, the SNP certificate extensions, the TDX quote, Intel's
 # collateral, the policy file) and verification (an SNP report with any
