@@ -105,7 +105,7 @@ run attest --policy "$T_DIR/sim.json"
 check_eq "--policy without --verify is a usage error" 2 "$RC"
 run -o json attest --verify --policy "$T_DIR/sim.json"
 check_eq "attest --policy -o json" 0 "$RC"
-check_eq "... the checks" "parse signature chain product signing-key cert-tcb chip-id debug migration vmpl provisional measurement report-data nonce seal-key simulated tee" \
+check_eq "... the checks" "parse signature chain product signing-key cert-tcb chip-id debug migration vmpl provisional measurement report-data nonce seal-key simulated tls-key tee" \
     "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(" ".join(c["name"] for c in json.load(sys.stdin)["checks"]))')"
 
 # cube-tui's Attestation view: the verdict by the same policy file.
@@ -303,6 +303,11 @@ if command -v tmux >/dev/null; then
 	check "... the key the evidence binds, whole" screen_has lie "bound $SPKI"
 	check "... the failed check listed first" screen_has lie "tls-key        FAILED"
 	check "... and the header says so" screen_has lie "[TEE sim]  [TLS KEY!]  ok"
+	"$CUBE_BIN/cubectl" -s "$T_DIR/relay.sock" attest --verify \
+	    --policy "$T_DIR/sim.json" >"$T_DIR/lie.out" 2>&1
+	check_eq "cubectl attest --verify, lied to the same way: exit 1" 1 "$?"
+	check_contains "... naming tls-key" "verification failed: tls-key" \
+	    "$(cat "$T_DIR/lie.out")"
 	"${TM[@]}" send-keys -t lie q
 	kill "$RELAY_PID" 2>/dev/null
 	wait "$RELAY_PID" 2>/dev/null
