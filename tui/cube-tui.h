@@ -98,6 +98,26 @@ void		 host_reply_free(struct host_reply *);
 enum host_state	 host_get_state(struct host *, char *, size_t);
 int		 host_is_unsupported(const struct host_reply *);
 
+/* human.c: figures cut to a few columns. */
+void	 human_duration(char *, size_t, double);
+void	 human_rate(char *, size_t, double);
+void	 human_ms(char *, size_t, double);
+void	 human_percent(char *, size_t, double);
+void	 human_usd(char *, size_t, const char *);
+
+/* columns.c: which columns of a table a width holds. */
+#define COLUMN_EXTRA	100	/* drop at or above: left out before shrinking */
+
+struct column {
+	const char	*label;
+	int		 min;		/* shrinks down to this */
+	int		 want;
+	int		 drop;		/* 0: always shown; higher goes first */
+	int		 flex;		/* takes the room left */
+};
+
+int	 columns_fit(const struct column *, size_t, int, int *);
+
 /* filter.c: what / matches. */
 int	 filter_match(const char *, const struct cJSON *,
 	    const struct output_field *);
