@@ -48,7 +48,7 @@ static const struct {
 	const char	*help;
 } tui_keys[] = {
 	{ "1-9, Tab",	"switch views (Shift-Tab back)" },
-	{ "j k, arrows", "move" },
+	{ "j k, arrows", "move (PgUp PgDn a page)" },
 	{ "Enter",	"open: details, or pick the host / domain" },
 	{ "n",		"new: deploy, add, create" },
 	{ "e",		"edit the selected item" },
@@ -58,6 +58,8 @@ static const struct {
 	{ "D",		"pick the domain in view" },
 	{ "H",		"next host" },
 	{ "r",		"refresh now" },
+	{ ":",		"command line (:models, :logs KEY, Tab completes)" },
+	{ "Ctrl-L",	"repaint the screen" },
 	{ "?",		"this help" },
 	{ "q",		"quit" },
 };
@@ -567,7 +569,9 @@ tui_draw(struct tui *t, int help)
 		    "no domain in view: press D to pick one");
 	else
 		v->draw(t, 2, rows + 1);
-	if (t->filtering)
+	if (cmdline_active())
+		cmdline_draw(t);
+	else if (t->filtering)
 		draw_fmt(LINES - 1, 0, COLS, ROLE_NORMAL, "/%s_",
 		    tui_filter(t));
 	else if (t->message[0] != '\0')
@@ -577,7 +581,7 @@ tui_draw(struct tui *t, int help)
 		    tui_filter(t));
 	else
 		draw_text(LINES - 1, 0, COLS, ROLE_MUTED,
-		    "? help  1-9 views  D domain  / filter  q quit");
+		    "? help  : command  1-9 views  D domain  / filter  q quit");
 	if (t->form != NULL)
 		form_draw(t, t->form);
 	if (t->modal.kind != MODAL_NONE)
@@ -603,6 +607,22 @@ tui_filter_key(struct tui *t, int ch)
 		f[len] = (char)ch;
 		f[len + 1] = '\0';
 	}
+}
+
+/* A key the view in view does not bind: it does nothing but say so. */
+static void
+tui_unbound(struct tui *t, int ch)
+{
+	const char	*name;
+
+	if (ch == 27)
+		return;
+	if (ch > 0x20 && ch < 0x7f)
+		tui_message(t, ROLE_MUTED, "%c: not a key of %s (? lists them)",
+		    ch, tui_views[t->view]->name);
+	else if ((name = keyname(ch)) != NULL)
+		tui_message(t, ROLE_MUTED, "%.16s: not a key of %s (? lists"
+		    " them)", name, tui_views[t->view]->name);
 }
 
 /* A key, after resize and modal dialogs had theirs. */
@@ -636,6 +656,9 @@ tui_key(struct tui *t, int ch, int *help)
 	case '/':
 		t->filtering = 1;
 		return;
+	case ':':
+		cmdline_open(t);
+		return;
 	case 'r':
 		tui_refresh_view(t);
 		return;
@@ -650,8 +673,8 @@ tui_key(struct tui *t, int ch, int *help)
 			    tui_pick_domain);
 		return;
 	}
-	if (!(v->needs_domain && t->domain == NULL))
-		v->key(t, ch);
+	if (!(v->needs_domain && t->domain == NULL) && !v->key(t, ch))
+		tui_unbound(t, ch);
 }
 
 /* Route one key: resize, then whatever is on top. */
@@ -664,7 +687,13 @@ tui_dispatch(struct tui *t, int ch, int *help)
 		clearok(curscr, TRUE);
 		return;
 	}
-	if (t->modal.kind != MODAL_NONE)
+	if (ch == 12) {		/* Ctrl-L, on any screen */
+		clearok(curscr, TRUE);
+		return;
+	}
+	if (cmdline_active())
+		cmdline_key(t, ch);
+	else if (t->modal.kind != MODAL_NONE)
 		tui_modal_key(t, ch);
 	else if (t->form != NULL) {
 		if (!form_key(t, t->form, ch))
