@@ -3,7 +3,8 @@
 # against the real agent and the fake backend: :models typed in Models
 # opens no question, Tab completes, :logs KEY filters, :domain switches,
 # unknown commands and unbound keys say so and do nothing, ? helps,
-# Ctrl-L repaints over stray characters, :q quits.
+# Ctrl-L repaints over stray characters; a revoked token is not revoked
+# again, a bound guardrail's delete says what to do; :q quits.
 . "$(dirname "$0")/../lib.sh"
 
 command -v tmux >/dev/null || { echo "# SKIP tmux is not installed"; exit 0; }
@@ -14,6 +15,10 @@ setup_domain acme chat demo-model
 ctl model deploy -d acme --provider fake --name other --key other \
     --model-id demo-model >/dev/null 2>&1
 ctl domain create beta >/dev/null
+OLD_ID=$(ctl -o json token create -d acme --name old | json id)
+ctl token revoke -d acme "$OLD_ID" >/dev/null
+ctl guardrail create -d acme pii --kind pii --action redact >/dev/null
+ctl model edit -d acme chat --guard-in pii >/dev/null 2>&1
 
 # No real ~/.ssh or hosts file may leak into what is tested.
 export HOME="$T_DIR/home"
@@ -169,6 +174,34 @@ expect_gone "Ctrl-L repaints them away" "STRAY-GARBAGE"
 expect "the view is drawn again" "chat   fake      demo-model  active"
 if last_row | grep -q "not a key"; then not_ok "Ctrl-L is a key, not unbound" "$(screen)"
 else ok "Ctrl-L is a key, not unbound"; fi
+
+# --- a revoked token, a guardrail in use ----------------------------------
+
+keys :
+type_text "tokens"
+keys Enter
+expect ":tokens lists the revoked token" "$OLD_ID"
+keys / o l d Enter
+expect "the filter keeps the revoked token" "filter: old"
+keys d
+expect "d on a revoked token says so" "token $OLD_ID is already revoked"
+if on_screen "Revoke token"; then not_ok "d on a revoked token asks nothing" "$(screen)"
+else ok "d on a revoked token asks nothing"; fi
+keys / Escape
+
+keys :
+type_text "guardrails"
+keys Enter
+expect ":guardrails lists the guardrail" "pii  pii   redact"
+keys d
+expect "d asks first" "Delete guardrail pii?"
+keys y
+expect "deleting a bound guardrail names the model" "Model chat binds it"
+expect "and says what to do from the TUI" "Models (3), Enter on chat"
+expect "and gives the whole command for a shell" "cubectl model edit -d acme chat"
+check "the guardrail is still there" eval "ctl guardrail show -d acme pii >/dev/null"
+keys x
+expect_gone "any key closes it" "Model chat binds it"
 
 # --- :q ------------------------------------------------------------------------
 
