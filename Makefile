@@ -79,7 +79,7 @@ CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domai
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 TUI_SRCS := tui/checklist.c tui/cmdline.c tui/command.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
-	tui/host-tls.c \
+	tui/host-tls.c tui/keys.c \
 	tui/hosts.c tui/list.c tui/view-attest.c tui/view-fleet.c \
 	tui/view-guardrails.c tui/view-logs.c tui/view-models.c \
 	tui/view-overview.c tui/view-providers.c tui/view-tokens.c \

@@ -42,28 +42,6 @@ static const struct view_ops *const tui_views[TUI_NVIEWS] = {
 	&view_attest_ops,
 };
 
-/* Keys every view shares, for ? and the man page. */
-static const struct {
-	const char	*keys;
-	const char	*help;
-} tui_keys[] = {
-	{ "1-9, Tab",	"switch views (Shift-Tab back)" },
-	{ "j k, arrows", "move (PgUp PgDn a page)" },
-	{ "Enter",	"open: details, or pick the host / domain" },
-	{ "n",		"new: deploy, add, create" },
-	{ "e",		"edit the selected item" },
-	{ "d",		"disable or delete (asks first)" },
-	{ "/",		"filter the rows (Enter keeps, Esc clears)" },
-	{ "f",		"follow the newest (Logs)" },
-	{ "D",		"pick the domain in view" },
-	{ "H",		"next host" },
-	{ "r",		"refresh now" },
-	{ ":",		"command line (:models, :logs KEY, Tab completes)" },
-	{ "Ctrl-L",	"repaint the screen" },
-	{ "?",		"this help" },
-	{ "q",		"quit" },
-};
-
 static int64_t
 tui_now_ms(void)
 {
@@ -539,30 +517,14 @@ tui_draw_header(struct tui *t)
 }
 
 static void
-tui_draw_help(void)
-{
-	size_t	i;
-	int	y = 3;
-
-	draw_text(y++, 2, COLS - 4, ROLE_NORMAL, "keys");
-	for (i = 0; i < sizeof(tui_keys) / sizeof(tui_keys[0]); i++, y++) {
-		draw_text(y, 4, 12, ROLE_MUTED, tui_keys[i].keys);
-		draw_text(y, 18, COLS - 20, ROLE_NORMAL, tui_keys[i].help);
-	}
-	draw_text(y + 1, 2, COLS - 4, ROLE_MUTED, "any key closes");
-}
-
-static void
-tui_draw(struct tui *t, int help)
+tui_draw(struct tui *t)
 {
 	const struct view_ops	*v = tui_views[t->view];
 	int			 rows = LINES - 4;
 
 	erase();
 	tui_draw_header(t);
-	if (help)
-		tui_draw_help();
-	else if (v->needs_domain && t->domain == NULL)
+	if (v->needs_domain && t->domain == NULL)
 		draw_text(3, 1, COLS - 2, ROLE_MUTED, t->domains != NULL &&
 		    cJSON_GetArraySize(t->domains) == 0 ? "no domains on this"
 		    " host (cubectl domain create NAME)" :
@@ -580,12 +542,13 @@ tui_draw(struct tui *t, int help)
 		draw_fmt(LINES - 1, 0, COLS, ROLE_MUTED, "filter: %s",
 		    tui_filter(t));
 	else
-		draw_text(LINES - 1, 0, COLS, ROLE_MUTED,
-		    "? help  : command  1-9 views  D domain  / filter  q quit");
+		draw_text(LINES - 1, 0, COLS, ROLE_MUTED, keys_bar(v->name));
 	if (t->form != NULL)
 		form_draw(t, t->form);
 	if (t->modal.kind != MODAL_NONE)
 		tui_modal_draw(t);
+	if (keys_help_active())
+		keys_help_draw(v->name);
 	refresh();
 }
 
@@ -627,15 +590,11 @@ tui_unbound(struct tui *t, int ch)
 
 /* A key, after resize and modal dialogs had theirs. */
 static void
-tui_key(struct tui *t, int ch, int *help)
+tui_key(struct tui *t, int ch)
 {
 	const struct view_ops	*v = tui_views[t->view];
 
 	t->message[0] = '\0';
-	if (*help) {
-		*help = 0;
-		return;
-	}
 	if (ch >= '1' && ch <= '9') {
 		tui_switch(t, ch - '1');
 		return;
@@ -645,7 +604,7 @@ tui_key(struct tui *t, int ch, int *help)
 		t->quit = 1;
 		return;
 	case '?':
-		*help = 1;
+		keys_help_open();
 		return;
 	case '\t':
 		tui_switch(t, (t->view + 1) % TUI_NVIEWS);
@@ -679,7 +638,7 @@ tui_key(struct tui *t, int ch, int *help)
 
 /* Route one key: resize, then whatever is on top. */
 static void
-tui_dispatch(struct tui *t, int ch, int *help)
+tui_dispatch(struct tui *t, int ch)
 {
 	if (ch == KEY_RESIZE) {
 		t->rows = LINES;
@@ -700,8 +659,10 @@ tui_dispatch(struct tui *t, int ch, int *help)
 			tui_form_close(t);
 	} else if (t->filtering)
 		tui_filter_key(t, ch);
+	else if (keys_help_active())
+		keys_help_key(tui_views[t->view]->name, ch);
 	else
-		tui_key(t, ch, help);
+		tui_key(t, ch);
 }
 
 /* --- start ------------------------------------------------------------- */
@@ -808,7 +769,7 @@ tui_loop(struct tui *t)
 {
 	struct pollfd	pfd[2];
 	int64_t		now, refreshed = tui_now_ms();
-	int		ch, help = 0;
+	int		ch;
 
 	pfd[0].fd = STDIN_FILENO;
 	pfd[0].events = POLLIN;
@@ -822,12 +783,12 @@ tui_loop(struct tui *t)
 			refreshed = now;
 			tui_refresh_view(t);
 		}
-		tui_draw(t, help);
+		tui_draw(t);
 		if (poll(pfd, 2, TUI_TICK_MS) == -1 && errno != EINTR)
 			fatal("poll");
 		tui_take_replies(t);
 		while ((ch = getch()) != ERR && !t->quit)
-			tui_dispatch(t, ch, &help);
+			tui_dispatch(t, ch);
 	}
 }
 

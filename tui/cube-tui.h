@@ -400,6 +400,13 @@ void	 cmdline_open(struct tui *);
 void	 cmdline_key(struct tui *, int);
 void	 cmdline_draw(struct tui *);
 
+/* keys.c: each view's key bar and the ? overlay. */
+const char	*keys_bar(const char *);
+int		 keys_help_active(void);
+void		 keys_help_open(void);
+void		 keys_help_key(const char *, int);
+void		 keys_help_draw(const char *);
+
 /* view-logs.c: a logs.trace notification of the host in view. */
 void	 view_logs_notify(struct tui *, struct host_reply *);
 

@@ -2,9 +2,10 @@
 # cube-tui's `:` command line and keys in a detached 80x24 tmux session
 # against the real agent and the fake backend: :models typed in Models
 # opens no question, Tab completes, :logs KEY filters, :domain switches,
-# unknown commands and unbound keys say so and do nothing, ? helps,
-# Ctrl-L repaints over stray characters; a revoked token is not revoked
-# again, a bound guardrail's delete says what to do; :q quits.
+# unknown commands and unbound keys say so and do nothing; ? shows the
+# view's keys (scrolled on a short screen), each view its key bar; Ctrl-L
+# repaints over stray characters; a revoked token is not revoked again, a
+# bound guardrail's delete says what to do; :q quits.
 . "$(dirname "$0")/../lib.sh"
 
 command -v tmux >/dev/null || { echo "# SKIP tmux is not installed"; exit 0; }
@@ -161,6 +162,30 @@ keys ?
 expect "? shows the keys" "command line"
 keys x
 expect_gone "any key closes the help" "command line"
+
+# --- key bars, ? per view, scrolled ----------------------------------------
+
+keys 3
+expect "Models' key bar shows its keys" "n deploy  e edit  d disable"
+keys 7
+expect "Logs' key bar shows its keys" "f follow  Enter trace"
+keys 3
+keys ?
+expect "? shows the view's keys" "keys: Models"
+expect "? lists what n does in Models" "deploy a model (form, pre-flight checks)"
+expect "? lists the keys every view shares" "every view"
+keys q
+expect_gone "q closes the help, not the program" "keys: Models"
+check "cube-tui still runs" test ! -e "$T_DIR/tui.exit"
+"${TM[@]}" resize-window -t "$SESSION" -x 80 -y 16
+keys ?
+expect "a short screen: the help scrolls" "j k PgUp PgDn scroll"
+check "the last keys are below" off_screen "this help"
+keys NPage
+expect "PgDn scrolls the help to its end" "this help"
+keys Escape
+expect_gone "Esc closes the help" "keys: Models"
+"${TM[@]}" resize-window -t "$SESSION" -x 80 -y 24
 
 # --- Ctrl-L repaints over what another program left on the terminal ------
 
