@@ -199,6 +199,12 @@ expect_gone "Ctrl-L repaints them away" "STRAY-GARBAGE"
 expect "the view is drawn again" "chat   fake      demo-model  active"
 if last_row | grep -q "not a key"; then not_ok "Ctrl-L is a key, not unbound" "$(screen)"
 else ok "Ctrl-L is a key, not unbound"; fi
+printf '\033[19;40HSTRAY-BEFORE-RESIZE' >"$tty"
+expect "stray characters show again" "STRAY-BEFORE-RESIZE"
+"${TM[@]}" resize-window -t "$SESSION" -x 90 -y 24
+expect_gone "a resize repaints them away" "STRAY-BEFORE-RESIZE"
+"${TM[@]}" resize-window -t "$SESSION" -x 80 -y 24
+expect "the view is drawn at 80 columns again" "chat   fake      demo-model  active"
 
 # --- a revoked token, a guardrail in use ----------------------------------
 
