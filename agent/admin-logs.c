@@ -108,10 +108,10 @@ admin_logs_list(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
 	static const char *const allowed[] = { "domain", "model", "limit",
-	    NULL };
+	    "request_id", NULL };
 	struct store_domain	 d;
 	struct trace		*list;
-	const char		*model;
+	const char		*model, *request_id = NULL;
 	int64_t			 limit = LOGS_DEFAULT_LIMIT;
 	size_t			 n, i;
 	char			 err[256];
@@ -120,12 +120,20 @@ admin_logs_list(struct agent *agent, const cJSON *params,
 	if (admin_param_check(params, allowed, reply) == -1 ||
 	    admin_logs_filter(agent, params, &d, &model, reply) == -1 ||
 	    admin_param_int(params, "limit", 0, 1, LOGS_MAX_LIMIT, &limit,
+	    reply) == -1 ||
+	    admin_param_string(params, "request_id", 0, 32, 32,
+	    admin_valid_request_id, "not 32 lower-case hex digits",
+	    &request_id,
 	    reply) == -1) {
 		store_domain_clear(&d);
 		return -1;
 	}
-	rc = store_trace_list(agent->store, d.id[0] != '\0' ? d.id : NULL,
-	    model, limit, &list, &n, err, sizeof(err));
+	if (request_id != NULL)
+		rc = store_trace_by_request(agent->store, d.id[0] != '\0' ?
+		    d.id : NULL, request_id, &list, &n, err, sizeof(err));
+	else
+		rc = store_trace_list(agent->store, d.id[0] != '\0' ? d.id :
+		    NULL, model, limit, &list, &n, err, sizeof(err));
 	store_domain_clear(&d);
 	if (rc != 0)
 		return admin_reply_store(reply, rc, err);

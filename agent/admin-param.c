@@ -261,6 +261,13 @@ admin_valid_provider_name(const char *s)
 	return i > 0 && i <= 63;
 }
 
+/* An x-request-id as the agent makes them: 32 lower-case hex digits. */
+int
+admin_valid_request_id(const char *s)
+{
+	return strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
+}
+
 /* 1-128 of [A-Za-z0-9._:/-]. */
 int
 admin_valid_model_key(const char *s)

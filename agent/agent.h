@@ -1185,7 +1185,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	8
+#define STORE_SCHEMA_VERSION	9
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1596,6 +1596,10 @@ int	 store_usage_add(struct store *, const char *domain_id, int64_t hour,
 int	 store_trace_list(struct store *, const char *domain_id,
 	    const char *model, int64_t limit, struct trace **, size_t *,
 	    char *, size_t);
+/* The trace of one x-request-id (in domain_id, when not NULL): 0 or 1. */
+int	 store_trace_by_request(struct store *, const char *domain_id,
+	    const char *request_id, struct trace **, size_t *, char *,
+	    size_t);
 void	 store_trace_list_free(struct trace *, size_t);
 int	 store_usage_query(struct store *, const char *domain_id,
 	    enum usage_by, int64_t since, int64_t until, struct store_usage **,
@@ -1773,6 +1777,7 @@ int	 admin_param_domain(struct agent *, const struct cJSON *,
 /* Character sets (docs/admin-api.md): 1 when s is acceptable. */
 int	 admin_valid_domain_name(const char *);
 int	 admin_valid_provider_name(const char *);
+int	 admin_valid_request_id(const char *);
 int	 admin_valid_model_key(const char *);
 int	 admin_valid_line(const char *);	/* UTF-8, no control characters */
 int	 admin_valid_text(const char *);	/* UTF-8, tabs and newlines too */

@@ -281,6 +281,25 @@ store_trace_list(struct store *s, const char *domain_id, const char *model,
 	return 0;
 }
 
+int
+store_trace_by_request(struct store *s, const char *domain_id,
+    const char *request_id, struct trace **out, size_t *n, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+
+	*out = NULL;
+	*n = 0;
+	if ((stmt = store_stmt(s, "SELECT " TRACE_COLUMNS " FROM traces"
+	    " WHERE request_id = ?1 AND (?2 IS NULL OR domain_id = ?2)"
+	    " ORDER BY id LIMIT 1", err, errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, request_id, -1, SQLITE_STATIC);
+	store_trace_bind_text(stmt, 2, domain_id);
+	return store_collect(s, stmt, sizeof(**out), store_trace_read,
+	    store_trace_clear_cb, (void **)out, n, err, errlen);
+}
+
 void
 store_trace_list_free(struct trace *list, size_t n)
 {

@@ -178,6 +178,9 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE traces ADD COLUMN receipt TEXT;",
 	/* 8: the x-request-id the client got (the receipt's id). */
 	"ALTER TABLE traces ADD COLUMN request_id TEXT;",
+	/* 9: a trace found by the id a client quotes (logs.list). */
+	"CREATE INDEX IF NOT EXISTS traces_request_id ON traces (request_id)"
+	"  WHERE request_id IS NOT NULL;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

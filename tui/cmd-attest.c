@@ -5,8 +5,8 @@
  * With --verify (implied by --url) it is checked whole by
  * shared/attest (signature, chain, the policy of --policy and the flags),
  * its report_data against the binding of our nonce and the keys it names,
- * and its X25519 key against the seal key of status: the key provider
- * credentials are sealed to.
+ * its X25519 key against the seal key of status (the key provider
+ * credentials are sealed to) and its TLS key against status's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +116,8 @@ attest_check(struct cubectl *c, const struct args *a,
 	unsigned char			 seal[32];
 	char				*root = NULL, err[1024];
 	size_t				 len;
-	cJSON				*obj;
+	const cJSON			*pk;
+	cJSON				*obj, *status = NULL;
 	int				 rc;
 
 	if (cmd_attest_live_policy(a, vp, &lp, &collateral, &root, err,
@@ -127,17 +128,26 @@ attest_check(struct cubectl *c, const struct args *a,
 	lp.nonce = nonce;
 	lp.nonce_len = nonce_len;
 	lp.tls_spki_sha256 = tls_spki;
-	/* Over --url there is no admin channel: the seal key is only bound. */
+	/*
+	 * Over the admin channel, the status says which seal key and TLS
+	 * key the agent uses: both must be the bound ones. Over --url there
+	 * is no admin channel: the seal key is only bound, and the TLS key
+	 * is the connection's.
+	 */
 	if (tls_spki == NULL) {
-		if ((rc = cmd_status_seal_key(c)) != EXIT_OK) {
+		if ((rc = client_call(c, "status", NULL, &status)) !=
+		    EXIT_OK) {
 			free(root);
 			return rc;
 		}
-		if (sodium_base642bin(seal, sizeof(seal), c->seal_key,
-		    strlen(c->seal_key), NULL, &len, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		pk = cJSON_GetObjectItemCaseSensitive(status,
+		    "seal_public_key");
+		if (!cJSON_IsString(pk) || sodium_base642bin(seal,
+		    sizeof(seal), pk->valuestring, strlen(pk->valuestring),
+		    NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 		    len != sizeof(seal)) {
 			output_error("the agent's seal_public_key is not a key");
+			cJSON_Delete(status);
 			free(root);
 			return EXIT_FAILED;
 		}
@@ -145,6 +155,9 @@ attest_check(struct cubectl *c, const struct args *a,
 	}
 
 	attest_live_verify(ev, &lp, &info, &res);
+	if (status != NULL)
+		attest_live_tls_agree(ev, status, &res);
+	cJSON_Delete(status);
 	attest_policy_tee_check(&vp->file, &res);
 	obj = cmd_verify_json(&res);
 	cJSON_AddStringToObject(obj, "provider", info.tee != NULL ? info.tee :

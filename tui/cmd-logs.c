@@ -174,8 +174,12 @@ cmd_logs(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 	cJSON	*result;
 	int	 rc;
 
-	if (args_has(a, "-f"))
+	if (args_has(a, "-f")) {
+		if (args_has(a, "--request-id"))
+			return cmd_usage_error(ce, "-f and --request-id: one"
+			    " trace does not follow");
 		return cmd_logs_follow(c, ce, a);
+	}
 	if ((rc = client_call(c, ce->method, cmd_params(ce, a), &result)) !=
 	    EXIT_OK)
 		return rc;

@@ -322,6 +322,9 @@ static const struct args_flag cmd_logs_flags[] = {
 	  .min = 1, .max = 1000, .help = "the newest N traces (default 20)" },
 	{ .name = "-f", .alias = "--follow", .type = ARGS_SWITCH,
 	  .help = "then show new traces as the agent writes them" },
+	{ .name = "--request-id", .type = ARGS_STRING, .metavar = "ID",
+	  .param = "request_id", .charset = "0123456789abcdef", .max = 32,
+	  .help = "only the trace of this x-request-id (32 hex digits)" },
 	FLAG_END
 };
 

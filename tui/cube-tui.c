@@ -25,7 +25,7 @@
 #include "xmalloc.h"
 
 #define TUI_TICK_MS		250
-#define TUI_STATUS_EVERY_MS	5000	/* each host's status */
+#define TUI_STATUS_EVERY_MS	2000	/* each host's status and figures */
 #define TUI_REFRESH_EVERY_MS	10000	/* the view's data */
 #define TUI_HOSTS_FILE_MAX	(64 * 1024)
 
@@ -368,18 +368,6 @@ tui_domains_done(struct tui *t, struct host_reply *r)
 	}
 }
 
-static void
-tui_status_done(struct tui *t, struct host_reply *r)
-{
-	if (r->status != RPC_CLIENT_OK)
-		return;
-	cJSON_Delete(r->host->status);
-	r->host->status = r->result;
-	r->result = NULL;
-	r->host->status_seq++;
-	(void)t;
-}
-
 /* Every host's status, now and then, for the header and the fleet. */
 static void
 tui_poll_status(struct tui *t, int64_t now)
@@ -389,11 +377,10 @@ tui_poll_status(struct tui *t, int64_t now)
 
 	for (i = 0; i < t->nhosts; i++) {
 		h = t->hosts[i];
-		if (h->status_at != 0 && now - h->status_at < TUI_STATUS_EVERY_MS)
+		if (h->live_at != 0 && now - h->live_at < TUI_STATUS_EVERY_MS)
 			continue;
-		h->status_at = now;
-		/* Status replies are never stale: gen 0 always matches. */
-		host_call(h, "status", NULL, tui_status_done, 0);
+		host_live_poll(h, now);
+		host_verdict_poll(h, now);
 		if (i == t->current && t->domains == NULL)
 			tui_call(t, "domain.list", NULL, tui_domains_done);
 	}
@@ -448,66 +435,13 @@ tui_take_replies(struct tui *t)
 
 /* --- drawing ---------------------------------------------------------- */
 
-/*
- * The header: host, TEE badge, TLS mark, health, domain; then the views'
- * tabs.
- */
+/* The header: its first line (header.c), then the views' tabs. */
 static void
 tui_draw_header(struct tui *t)
 {
-	struct host	*h = tui_host(t);
-	struct host_tls	 tls;
-	const cJSON	*tee, *up;
-	const char	*badge = "TEE ?", *mark;
-	enum draw_role	 role = ROLE_MUTED;
-	enum host_state	 state;
-	char		 reason[256], health[300];
-	int		 x, i;
+	int	x, i;
 
-	state = host_get_state(h, reason, sizeof(reason));
-	tee = cJSON_GetObjectItemCaseSensitive(h->status, "tee");
-	if (cJSON_IsString(tee)) {
-		badge = tee->valuestring;
-		role = strcmp(badge, "none") == 0 ? ROLE_WARN :
-		    strcmp(badge, "sim") == 0 ? ROLE_WARN : ROLE_OK;
-	}
-	x = 0;
-	draw_fmt(0, x, 30, ROLE_NORMAL, "cube-tui  %s", h->name);
-	x = (int)strlen(h->name) + 12;
-	if (strcmp(badge, "none") == 0)
-		snprintf(health, sizeof(health), "[no TEE]");
-	else
-		snprintf(health, sizeof(health), "[TEE %.16s]", badge);
-	draw_text(0, x, 22, role, health);
-	x += (int)strlen(health) + 2;
-	host_tls_read(h->status, time(NULL), &tls);
-	mark = host_tls_mark(&tls, &role);
-	if (view_attest_tls_ok(t) == 0) {
-		/* The evidence binds another key than status reports. */
-		mark = "[TLS KEY!]";
-		role = ROLE_ERROR;
-	}
-	draw_text(0, x, 10, role, mark);
-	x += (int)strlen(mark) + 2;
-	switch (state) {
-	case HOST_CONNECTING:
-		snprintf(health, sizeof(health), "connecting%s",
-		    draw_ellipsis());
-		draw_text(0, x, COLS - x, ROLE_MUTED, health);
-		break;
-	case HOST_UNREACHABLE:
-		snprintf(health, sizeof(health), "unreachable: %s", reason);
-		draw_text(0, x, COLS - x, ROLE_ERROR, health);
-		break;
-	case HOST_UP:
-		up = cJSON_GetObjectItemCaseSensitive(h->status, "uptime_s");
-		draw_fmt(0, x, COLS - x, ROLE_OK, "ok, up %.0fs",
-		    cJSON_IsNumber(up) ? up->valuedouble : 0);
-		break;
-	}
-	if (t->domain != NULL)
-		draw_fmt(0, COLS - 24, 24, ROLE_NORMAL, "domain %s",
-		    t->domain);
+	header_draw(t);
 	for (i = 0, x = 0; i < TUI_NVIEWS && x < COLS; i++) {
 		draw_fmt(1, x, COLS - x, (size_t)i == t->view ?
 		    ROLE_SELECTED : ROLE_MUTED, "%d%s", i + 1,

@@ -62,6 +62,12 @@ struct host_reply {
 
 struct host_request;
 
+enum host_verdict {
+	HOST_VERDICT_UNKNOWN,	/* not asked, or no answer yet */
+	HOST_VERDICT_OK,	/* every check passed */
+	HOST_VERDICT_FAIL,
+};
+
 struct host {
 	char			*name;		/* "local" or the -H form */
 	char			*socket;
@@ -83,8 +89,21 @@ struct host {
 
 	/* Main thread only: */
 	struct cJSON		*status;	/* the last status result */
-	int64_t			 status_at;	/* ms, monotonic, when asked */
 	unsigned		 status_seq;	/* bumped when status changes */
+	/* Main thread only, host-live.c's: */
+	int64_t			 live_at;	/* ms, monotonic, last asked */
+	int64_t			 answer_at;	/* ms, the last answer; 0: none */
+	int			 status_pending;
+	int			 stats_pending;
+	int			 stats_unsupported;
+	struct cJSON		*stats;		/* stats.get's "host" figures */
+	int64_t			 stats_at;	/* ms, last asked */
+	/* Main thread only, host-verdict.c's: */
+	enum host_verdict	 verdict;
+	char			 verdict_why[48];	/* the failed check */
+	unsigned char		 verdict_nonce[32];	/* of the ask */
+	int64_t			 verdict_at;
+	int			 verdict_pending;
 };
 
 struct host	*host_new(const char *, const char *, const char *,
@@ -97,6 +116,35 @@ struct host_reply *host_take(struct host *);
 void		 host_reply_free(struct host_reply *);
 enum host_state	 host_get_state(struct host *, char *, size_t);
 int		 host_is_unsupported(const struct host_reply *);
+
+/* host-live.c: each host's status and figures, and how old they are. */
+#define HOST_LIVE_STALE_MS	5000	/* no answer for this long: stale */
+
+int64_t		 host_live_now(void);
+void		 host_live_poll(struct host *, int64_t);
+int		 host_live_stale(const struct host *, int64_t, int64_t *);
+double		 host_live_figure(const struct host *, const char *);
+const char	*host_live_spend(const struct host *);
+
+/* human.c: figures cut to a few columns. */
+void	 human_duration(char *, size_t, double);
+void	 human_rate(char *, size_t, double);
+void	 human_ms(char *, size_t, double);
+void	 human_percent(char *, size_t, double);
+void	 human_usd(char *, size_t, const char *);
+
+/* columns.c: which columns of a table a width holds. */
+#define COLUMN_EXTRA	100	/* drop at or above: left out before shrinking */
+
+struct column {
+	const char	*label;
+	int		 min;		/* shrinks down to this */
+	int		 want;
+	int		 drop;		/* 0: always shown; higher goes first */
+	int		 flex;		/* takes the room left */
+};
+
+int	 columns_fit(const struct column *, size_t, int, int *);
 
 /* filter.c: what / matches. */
 int	 filter_match(const char *, const struct cJSON *,
@@ -224,6 +272,7 @@ enum draw_role {
 	ROLE_WARN,
 	ROLE_ERROR,
 	ROLE_MUTED,
+	ROLE_STALE,		/* data a host no longer confirms: dimmed */
 };
 
 void	 draw_init(int);
@@ -237,6 +286,13 @@ void	 draw_bar(int, int, int, uint64_t, uint64_t, enum draw_role);
 enum draw_role draw_check_role(enum check_state);
 const char *draw_ellipsis(void);
 const char *draw_dot(void);
+
+/* host-verdict.c: each host's attestation verdict, kept fresh. */
+void		 host_verdict_poll(struct host *, int64_t);
+const char	*host_verdict_word(const struct host *, enum draw_role *);
+
+/* header.c: the header's first line, of the host in view. */
+void	 header_draw(struct tui *);
 
 /* host-tls.c: what a host's status says of TLS on its inference port. */
 enum host_tls_state {

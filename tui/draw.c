@@ -27,6 +27,7 @@ static const struct {
 	[ROLE_WARN]	= { COLOR_YELLOW,	A_NORMAL,	A_BOLD },
 	[ROLE_ERROR]	= { COLOR_RED,		A_BOLD,		A_BOLD },
 	[ROLE_MUTED]	= { COLOR_BLUE,		A_NORMAL,	A_DIM },
+	[ROLE_STALE]	= { -1,			A_DIM,		A_DIM },
 };
 #define DRAW_NROLES	(sizeof(draw_roles) / sizeof(draw_roles[0]))
 

@@ -309,6 +309,7 @@ host_free(struct host *h)
 		host_reply_free(r);
 	cJSON_Delete(h->tail);
 	cJSON_Delete(h->status);
+	cJSON_Delete(h->stats);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->cond);
 	free(h->name);

@@ -105,7 +105,7 @@ run attest --policy "$T_DIR/sim.json"
 check_eq "--policy without --verify is a usage error" 2 "$RC"
 run -o json attest --verify --policy "$T_DIR/sim.json"
 check_eq "attest --policy -o json" 0 "$RC"
-check_eq "... the checks" "parse signature chain product signing-key cert-tcb chip-id debug migration vmpl provisional measurement report-data nonce seal-key simulated tee" \
+check_eq "... the checks" "parse signature chain product signing-key cert-tcb chip-id debug migration vmpl provisional measurement report-data nonce seal-key simulated tls-key tee" \
     "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(" ".join(c["name"] for c in json.load(sys.stdin)["checks"]))')"
 
 # cube-tui's Attestation view: the verdict by the same policy file.
@@ -140,7 +140,7 @@ if command -v tmux >/dev/null; then
 	check "cube-tui: plain HTTP on loopback, said so" screen_has pass \
 	    "TLS off: plain HTTP on loopback ${AGENT_URL#http://} (unencrypted, this host only)"
 	check "cube-tui: the header marks the host [no TLS]" screen_has pass \
-	    "[TEE sim]  [no TLS]  ok, up"
+	    "[TEE sim ok]  [no TLS]  ok, up"
 	"${TM[@]}" send-keys -t pass q
 	tui defaults local
 	check "cube-tui (defaults) is up" screen_has defaults "cube-tui  local"
@@ -148,6 +148,8 @@ if command -v tmux >/dev/null; then
 	check "cube-tui, no policy: the defaults refuse a simulated TEE" \
 	    screen_has defaults "NOT VERIFIED: chain, simulated (policy: the defaults)"
 	check "cube-tui, no policy: the failed check first" screen_has defaults "simulated      FAILED SIMULATED TEE"
+	check "cube-tui, no policy: the header's badge says FAIL" \
+	    screen_has defaults "[TEE sim FAIL]  [no TLS]  ok, up"
 	"${TM[@]}" send-keys -t defaults q
 	mkdir -p "$HOME/.config/cube"
 	cp "$T_DIR/sim.json" "$HOME/.config/cube/attest-policy.json"
@@ -269,7 +271,7 @@ if command -v tmux >/dev/null; then
 	tui tls --policy "$T_DIR/sim.json" local
 	check "cube-tui (TLS) is up" screen_has tls "cube-tui  local"
 	check "cube-tui: the header marks the host [TLS]" screen_has tls \
-	    "[TEE sim]  [TLS]  ok, up"
+	    "[TEE sim ok]  [TLS]  ok, up"
 	"${TM[@]}" send-keys -t tls 9
 	check "cube-tui, TLS on: VERIFIED by the policy" screen_has tls \
 	    "VERIFIED: every check passed (policy: $T_DIR/sim.json)"
@@ -279,8 +281,12 @@ if command -v tmux >/dev/null; then
 	check "... the exact SPKI cubectl attest reports" screen_has tls "SPKI $SPKI"
 	check_fails "... no mismatch" screen_has_now tls "MISMATCH"
 	"${TM[@]}" send-keys -t tls 1
+	check "cube-tui: the Fleet gives the host's verdict" screen_has tls \
+	    " ok        sim       ok      "
+	# TLS and version are the Fleet's extras: shown where there is room.
+	"${TM[@]}" resize-window -t tls -x 120 -y 24
 	check "cube-tui: the Fleet marks the host [TLS]" screen_has tls \
-	    "sim          [TLS]     0.1.0"
+	    "[TLS]     0.1.0"
 	"${TM[@]}" send-keys -t tls q
 
 	# A status that reports another key than the evidence binds (a
@@ -302,7 +308,12 @@ if command -v tmux >/dev/null; then
 	check "... the key status reports, whole" screen_has lie "SPKI $OTHER"
 	check "... the key the evidence binds, whole" screen_has lie "bound $SPKI"
 	check "... the failed check listed first" screen_has lie "tls-key        FAILED"
-	check "... and the header says so" screen_has lie "[TEE sim]  [TLS KEY!]  ok"
+	check "... and the header says so" screen_has lie "[TEE sim FAIL]  [TLS KEY!]  ok"
+	"$CUBE_BIN/cubectl" -s "$T_DIR/relay.sock" attest --verify \
+	    --policy "$T_DIR/sim.json" >"$T_DIR/lie.out" 2>&1
+	check_eq "cubectl attest --verify, lied to the same way: exit 1" 1 "$?"
+	check_contains "... naming tls-key" "verification failed: tls-key" \
+	    "$(cat "$T_DIR/lie.out")"
 	"${TM[@]}" send-keys -t lie q
 	kill "$RELAY_PID" 2>/dev/null
 	wait "$RELAY_PID" 2>/dev/null

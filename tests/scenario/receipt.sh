@@ -298,15 +298,25 @@ for l in head.decode("latin-1").split("\r\n"):
 EOF2
 gone_id=$(cat "$T_DIR/gone.id" 2>/dev/null)
 check "abandoned stream: its head had an x-request-id" test -n "$gone_id"
-gone_trace() {
-	ctl -o json logs -d acme -n 100 | python3 -c 'import json,sys
-t = [t for t in json.load(sys.stdin) if t.get("request_id") == sys.argv[1]]
-if not t or not t[0]["receipt"]: sys.exit(1)
+gone_trace() {	# found with logs --request-id, as an operator would
+	ctl -o json logs -d acme --request-id "$1" | python3 -c 'import json,sys
+t = json.load(sys.stdin)
+if len(t) != 1 or t[0].get("request_id") != sys.argv[1] or not t[0]["receipt"]:
+    sys.exit(1)
 print(t[0]["receipt"], str(t[0]["cancelled"]).lower())' "$1" >"$T_DIR/gone.trace"
 }
 check "abandoned stream: its trace (by request_id) has a receipt" \
     t_until 10 gone_trace "$gone_id"
 check_eq "  and says the client hung up" true "$(cut -d' ' -f2 "$T_DIR/gone.trace")"
+check_eq "logs --request-id: an id no request had finds nothing" "[]" \
+    "$(ctl -o json logs --request-id "$(printf '0%.0s' {1..32})" | tr -d ' \n')"
+ctl -o json domain create elsewhere >/dev/null
+check_eq "  nor does another domain's filter" "[]" \
+    "$(ctl -o json logs -d elsewhere --request-id "$gone_id" | tr -d ' \n')"
+ctl logs --request-id "${gone_id^^}" >/dev/null 2>&1
+check_eq "  an id in capitals is a usage error" 2 "$?"
+ctl logs -f --request-id "$gone_id" >/dev/null 2>&1
+check_eq "  and so is -f with it" 2 "$?"
 verify --receipt "$(cut -d' ' -f1 "$T_DIR/gone.trace")" \
     --request "$T_DIR/gone.req" --response "$T_DIR/gone.resp" --key "$KEY"
 check_eq "  which verifies over the bytes the client got" 0 "$RC"

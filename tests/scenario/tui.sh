@@ -21,6 +21,10 @@ Host nowhere
 	HostName 127.0.0.1
 	Port $CLOSED
 	User nobody
+Host a-host-name-longer-than-any-column
+	HostName 127.0.0.1
+	Port $CLOSED
+	User nobody
 CONF
 
 TM=(tmux -L "cube-tui-test-$$" -f /dev/null)
@@ -55,7 +59,7 @@ start_tui() {
 	shift
 	rm -f "$T_DIR/tui.exit"
 	"${TM[@]}" new-session -d -s "$SESSION" -x 80 -y 24 \
-	    "LANG=C.UTF-8 $CUBE_BIN/cube-tui $* 2>$T_DIR/tui.err; echo \$? >$T_DIR/tui.exit; sleep 60"
+	    "LANG=C.UTF-8 ${TUI_ENV:-} $CUBE_BIN/cube-tui $* 2>$T_DIR/tui.err; echo \$? >$T_DIR/tui.exit; sleep 60"
 }
 
 # --- one host: header, views, models -------------------------------------
@@ -155,13 +159,13 @@ keys ?
 expect "? shows the keys" "this help"
 keys x
 "${TM[@]}" resize-window -t "$SESSION" -x 100 -y 30
-# The domain sits at the header's right edge: column 56 at 80, 76 at 100.
+# The domain ends at the header's right edge: column 69 at 80, 89 at 100.
 for _ in $(seq 40); do
 	head=$(screen | head -n 1)
-	[ "${head:76:11}" = "domain acme" ] && break
+	[ "${head:89:11}" = "domain acme" ] && break
 	sleep 0.05
 done
-check_eq "a resize redraws at the new width" "domain acme" "${head:76:11}"
+check_eq "a resize redraws at the new width" "domain acme" "${head:89:11}"
 check_contains "the status line moves to the new last row" "filter: sec" "$(screen | sed -n 30p)"
 "${TM[@]}" resize-window -t "$SESSION" -x 80 -y 24
 keys q
@@ -187,5 +191,72 @@ expect "back on the local host" "cube-tui  local"
 keys q
 t_wait_file "$T_DIR/tui.exit" 10
 check_eq "q quits with 0 with a host down" "0" "$(cat "$T_DIR/tui.exit" 2>/dev/null)"
+
+
+# --- live figures, the Fleet's columns, a stopped agent turns stale -------
+
+screen_re() { screen | grep -qE -- "$1"; }
+# The column where text starts on the screen's line matching pattern.
+column_of() {	# pattern, text
+	screen | grep -E -m1 -- "$1" | python3 -c '
+import sys; print(sys.stdin.read().find(sys.argv[1]))' "$2"
+}
+
+# One answer and two refusals, in the minute the header counts.
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
+    '{"model":"second-model","messages":[{"role":"user","content":"hi"}]}')
+check_eq "a request that is answered" 200 "$(status_of "$r")"
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
+    '{"model":"no-such-key","messages":[{"role":"user","content":"hi"}]}')
+check_eq "a request that is refused" 404 "$(status_of "$r")"
+
+start_tui live -s "$AGENT_SOCK" local
+check "the header shows requests a second and a non-zero error rate" \
+    t_until 10 screen_re '(0\.[0-9]*[1-9]|[1-9][0-9.]*) rps err ([1-9][0-9.]*|0\.[0-9]*[1-9]|<0\.1)%'
+check "the header says the uptime in days, hours, minutes, seconds" \
+    screen_re 'ok, up ([0-9]+[dhms])( [0-9]+[dhms])?  '
+keys 1
+check "Fleet at 80x24: health, TEE, verdict, rps, p50, p99, error %, spend" \
+    t_until 10 screen_re '^ HOST +HEALTH +TEE +VERDICT +RPS +P50 +P99 +ERR% +SPEND +ERROR'
+check "Fleet: the host's figures in those columns" t_until 10 screen_re \
+    '^ local \* +ok +none +[0-9.]+ +[0-9.]+m?s +[0-9.]+m?s +[0-9.<]+% +<?\$[0-9]+\.[0-9][0-9] *$'
+
+# SIGSTOP: the agent holds its socket but answers nothing.
+kill -STOP "$AGENT_PID"
+check "a stopped agent turns stale in the header within seconds" \
+    t_until 12 screen_re 'STALE, updated [0-9]+s ago'
+check "... and in the Fleet" screen_re '^ local \* +STALE [0-9]+s '
+check_fails "... never ok" screen_re '^ local \* +ok '
+kill -CONT "$AGENT_PID"
+check "it answers again: ok" t_until 20 screen_re 'ok, up [0-9]'
+check "... in the Fleet too" t_until 10 screen_re '^ local \* +ok '
+keys q
+t_wait_file "$T_DIR/tui.exit" 10
+check_eq "nothing on stderr (live)" "" "$(cat "$T_DIR/tui.err")"
+
+# Without colour the stale data still says so, in words and dimmed.
+TUI_ENV="NO_COLOR=1" start_tui mono -s "$AGENT_SOCK" local
+expect "NO_COLOR: the header is up" "ok, up"
+kill -STOP "$AGENT_PID"
+check "NO_COLOR: a stopped agent says STALE" t_until 12 screen_re 'STALE, updated [0-9]+s ago'
+check "NO_COLOR: its badge is dimmed" t_until 2 eval \
+    '"${TM[@]}" capture-pane -e -p -t mono | head -n 1 | grep -qF $'"'"'\e[2m[no TEE]'"'"
+kill -CONT "$AGENT_PID"
+check "NO_COLOR: ok again" t_until 20 screen_re 'ok, up [0-9]'
+keys q
+t_wait_file "$T_DIR/tui.exit" 10
+
+# A long host name is cut, and the next column placed by the cut width.
+start_tui long -s "$AGENT_SOCK" -F "$T_DIR/ssh_config" local \
+    a-host-name-longer-than-any-column
+expect "the long-named host is down" "a-host-name-longer-than-any-column: unreachable:"
+want=$(column_of '^ HOST' HEALTH)
+check_eq "its health sits under HEALTH" "$want" \
+    "$(column_of '^ a-host-name' down)"
+check_eq "the local host's too" "$want" "$(column_of '^ local' ok)"
+check "its error in the ERROR column, after SPEND's" screen_re \
+    '^ a-host-name\S* +down +\S'
+keys q
+t_wait_file "$T_DIR/tui.exit" 10
 
 t_done
