@@ -78,8 +78,8 @@ CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domai
 	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-stats.c tui/cmd-verify.c tui/cmd-attest.c tui/attest-url.c tui/cmd-receipt.c tui/cmd-connect.c tui/verify-policy.c tui/document.c \
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
-TUI_SRCS := tui/checklist.c tui/clipboard.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
-	tui/host-tls.c tui/textfield.c \
+TUI_SRCS := tui/checklist.c tui/clipboard.c tui/cmdline.c tui/command.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
+	tui/host-tls.c tui/keys.c tui/textfield.c \
 	tui/host-live.c tui/host-verdict.c tui/human.c tui/columns.c tui/header.c \
 	tui/hosts.c tui/list.c tui/view-attest.c tui/view-fleet.c \
 	tui/view-guardrails.c tui/view-logs.c tui/view-models.c \

@@ -42,26 +42,6 @@ static const struct view_ops *const tui_views[TUI_NVIEWS] = {
 	&view_attest_ops,
 };
 
-/* Keys every view shares, for ? and the man page. */
-static const struct {
-	const char	*keys;
-	const char	*help;
-} tui_keys[] = {
-	{ "1-9, Tab",	"switch views (Shift-Tab back)" },
-	{ "j k, arrows", "move" },
-	{ "Enter",	"open: details, or pick the host / domain" },
-	{ "n",		"new: deploy, add, create" },
-	{ "e",		"edit the selected item" },
-	{ "d",		"disable or delete (asks first)" },
-	{ "/",		"filter the rows (Enter keeps, Esc clears)" },
-	{ "f",		"follow the newest (Logs)" },
-	{ "D",		"pick the domain in view" },
-	{ "H",		"next host" },
-	{ "r",		"refresh now" },
-	{ "?",		"this help" },
-	{ "q",		"quit" },
-};
-
 static int64_t
 tui_now_ms(void)
 {
@@ -500,37 +480,23 @@ tui_draw_header(struct tui *t)
 }
 
 static void
-tui_draw_help(void)
-{
-	size_t	i;
-	int	y = 3;
-
-	draw_text(y++, 2, COLS - 4, ROLE_NORMAL, "keys");
-	for (i = 0; i < sizeof(tui_keys) / sizeof(tui_keys[0]); i++, y++) {
-		draw_text(y, 4, 12, ROLE_MUTED, tui_keys[i].keys);
-		draw_text(y, 18, COLS - 20, ROLE_NORMAL, tui_keys[i].help);
-	}
-	draw_text(y + 1, 2, COLS - 4, ROLE_MUTED, "any key closes");
-}
-
-static void
-tui_draw(struct tui *t, int help)
+tui_draw(struct tui *t)
 {
 	const struct view_ops	*v = tui_views[t->view];
 	int			 rows = LINES - 4;
 
 	erase();
 	tui_draw_header(t);
-	if (help)
-		tui_draw_help();
-	else if (v->needs_domain && t->domain == NULL)
+	if (v->needs_domain && t->domain == NULL)
 		draw_text(3, 1, COLS - 2, ROLE_MUTED, t->domains != NULL &&
 		    cJSON_GetArraySize(t->domains) == 0 ? "no domains on this"
 		    " host (cubectl domain create NAME)" :
 		    "no domain in view: press D to pick one");
 	else
 		v->draw(t, 2, rows + 1);
-	if (t->filtering)
+	if (cmdline_active())
+		cmdline_draw(t);
+	else if (t->filtering)
 		draw_fmt(LINES - 1, 0, COLS, ROLE_NORMAL, "/%s_",
 		    tui_filter(t));
 	else if (t->message[0] != '\0')
@@ -539,12 +505,13 @@ tui_draw(struct tui *t, int help)
 		draw_fmt(LINES - 1, 0, COLS, ROLE_MUTED, "filter: %s",
 		    tui_filter(t));
 	else
-		draw_text(LINES - 1, 0, COLS, ROLE_MUTED,
-		    "? help  1-9 views  D domain  / filter  q quit");
+		draw_text(LINES - 1, 0, COLS, ROLE_MUTED, keys_bar(v->name));
 	if (t->form != NULL)
 		form_draw(t, t->form);
 	if (t->modal.kind != MODAL_NONE)
 		tui_modal_draw(t);
+	if (keys_help_active())
+		keys_help_draw(v->name);
 	refresh();
 }
 
@@ -568,17 +535,29 @@ tui_filter_key(struct tui *t, int ch)
 	}
 }
 
+/* A key the view in view does not bind: it does nothing but say so. */
+static void
+tui_unbound(struct tui *t, int ch)
+{
+	const char	*name;
+
+	if (ch == 27)
+		return;
+	if (ch > 0x20 && ch < 0x7f)
+		tui_message(t, ROLE_MUTED, "%c: not a key of %s (? lists them)",
+		    ch, tui_views[t->view]->name);
+	else if ((name = keyname(ch)) != NULL)
+		tui_message(t, ROLE_MUTED, "%.16s: not a key of %s (? lists"
+		    " them)", name, tui_views[t->view]->name);
+}
+
 /* A key, after resize and modal dialogs had theirs. */
 static void
-tui_key(struct tui *t, int ch, int *help)
+tui_key(struct tui *t, int ch)
 {
 	const struct view_ops	*v = tui_views[t->view];
 
 	t->message[0] = '\0';
-	if (*help) {
-		*help = 0;
-		return;
-	}
 	if (ch >= '1' && ch <= '9') {
 		tui_switch(t, ch - '1');
 		return;
@@ -588,7 +567,7 @@ tui_key(struct tui *t, int ch, int *help)
 		t->quit = 1;
 		return;
 	case '?':
-		*help = 1;
+		keys_help_open();
 		return;
 	case '\t':
 		tui_switch(t, (t->view + 1) % TUI_NVIEWS);
@@ -598,6 +577,9 @@ tui_key(struct tui *t, int ch, int *help)
 		return;
 	case '/':
 		t->filtering = 1;
+		return;
+	case ':':
+		cmdline_open(t);
 		return;
 	case 'r':
 		tui_refresh_view(t);
@@ -613,13 +595,13 @@ tui_key(struct tui *t, int ch, int *help)
 			    tui_pick_domain);
 		return;
 	}
-	if (!(v->needs_domain && t->domain == NULL))
-		v->key(t, ch);
+	if (!(v->needs_domain && t->domain == NULL) && !v->key(t, ch))
+		tui_unbound(t, ch);
 }
 
 /* Route one key: resize, then whatever is on top. */
 static void
-tui_dispatch(struct tui *t, int ch, int *help)
+tui_dispatch(struct tui *t, int ch)
 {
 	if (ch == KEY_RESIZE) {
 		t->rows = LINES;
@@ -627,15 +609,23 @@ tui_dispatch(struct tui *t, int ch, int *help)
 		clearok(curscr, TRUE);
 		return;
 	}
-	if (t->modal.kind != MODAL_NONE)
+	if (ch == 12) {		/* Ctrl-L, on any screen */
+		clearok(curscr, TRUE);
+		return;
+	}
+	if (cmdline_active())
+		cmdline_key(t, ch);
+	else if (t->modal.kind != MODAL_NONE)
 		tui_modal_key(t, ch);
 	else if (t->form != NULL) {
 		if (!form_key(t, t->form, ch))
 			tui_form_close(t);
 	} else if (t->filtering)
 		tui_filter_key(t, ch);
+	else if (keys_help_active())
+		keys_help_key(tui_views[t->view]->name, ch);
 	else
-		tui_key(t, ch, help);
+		tui_key(t, ch);
 }
 
 /* --- start ------------------------------------------------------------- */
@@ -742,7 +732,7 @@ tui_loop(struct tui *t)
 {
 	struct pollfd	pfd[2];
 	int64_t		now, refreshed = tui_now_ms();
-	int		ch, help = 0;
+	int		ch;
 
 	pfd[0].fd = STDIN_FILENO;
 	pfd[0].events = POLLIN;
@@ -756,12 +746,12 @@ tui_loop(struct tui *t)
 			refreshed = now;
 			tui_refresh_view(t);
 		}
-		tui_draw(t, help);
+		tui_draw(t);
 		if (poll(pfd, 2, TUI_TICK_MS) == -1 && errno != EINTR)
 			fatal("poll");
 		tui_take_replies(t);
 		while ((ch = textfield_getkey()) != ERR && !t->quit)
-			tui_dispatch(t, ch, &help);
+			tui_dispatch(t, ch);
 	}
 }
 

@@ -451,6 +451,56 @@ void		 tui_show_secret(struct tui *, const char *, const char *,
 void		 tui_show_object(struct tui *, const char *,
 		    const struct output_field *, const struct cJSON *);
 
+/* command.c: the commands of the `:` command line. */
+#define CMDLINE_MAX	128
+
+enum command_words {
+	COMMAND_WORDS_NONE,	/* Tab offers no argument */
+	COMMAND_WORDS_DOMAINS,	/* the host's domains */
+	COMMAND_WORDS_HOSTS,	/* the session's hosts */
+};
+
+enum command_action {
+	COMMAND_VIEW,		/* switch to view */
+	COMMAND_LOGS,		/* Logs, filtered on the argument */
+	COMMAND_DOMAIN,
+	COMMAND_HOST,
+	COMMAND_DEPLOY,		/* Models' deploy form */
+	COMMAND_QUIT,
+	COMMAND_NACTIONS
+};
+
+struct command {
+	const char		*name;
+	const char		*metavar;	/* NULL: takes no argument */
+	int			 needs_arg;
+	enum command_words	 words;
+	enum command_action	 action;
+	int			 view;		/* -1: none */
+	const char		*help;
+};
+
+/* The commands, ended by a NULL name. */
+const struct command *command_table(void);
+const struct command *command_lookup(const char *, size_t);
+const struct command *command_parse(const char *, char *, size_t, char *,
+	    size_t);
+size_t	 command_complete(const char *, const char *const *, size_t, char *,
+	    size_t, char *, size_t);
+
+/* cmdline.c: the `:` prompt, on the main thread. */
+int	 cmdline_active(void);
+void	 cmdline_open(struct tui *);
+void	 cmdline_key(struct tui *, int);
+void	 cmdline_draw(struct tui *);
+
+/* keys.c: each view's key bar and the ? overlay. */
+const char	*keys_bar(const char *);
+int		 keys_help_active(void);
+void		 keys_help_open(void);
+void		 keys_help_key(const char *, int);
+void		 keys_help_draw(const char *);
+
 /* view-logs.c: a logs.trace notification of the host in view. */
 void	 view_logs_notify(struct tui *, struct host_reply *);
 

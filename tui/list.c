@@ -197,13 +197,23 @@ list_draw(struct tui *t, struct list *l, int top, int rows)
 	}
 }
 
-/* Moving keys; 1 when used. */
+/* Moving keys; 1 when used. A page is the rows a table gets at LINES. */
 int
 list_key(struct tui *t, struct list *l, int ch)
 {
 	size_t	count = list_count(t, l);
+	size_t	page = LINES > 8 ? (size_t)LINES - 6 : 1;
 
 	switch (ch) {
+	case KEY_NPAGE:
+		l->sel = l->sel + page < count ? l->sel + page :
+		    count > 0 ? count - 1 : 0;
+		l->follow = l->follow && l->sel + 1 == count;
+		return 1;
+	case KEY_PPAGE:
+		l->sel = l->sel > page ? l->sel - page : 0;
+		l->follow = 0;
+		return 1;
 	case 'j':
 	case KEY_DOWN:
 		if (l->sel + 1 < count)

@@ -247,6 +247,12 @@ view_fleet_key(struct tui *t, int ch)
 		if (view_fleet_sel > 0)
 			view_fleet_sel--;
 		return 1;
+	case KEY_NPAGE:
+		view_fleet_sel = t->nhosts - 1;
+		return 1;
+	case KEY_PPAGE:
+		view_fleet_sel = 0;
+		return 1;
 	case '\n':
 	case '\r':
 	case KEY_ENTER:

@@ -4,11 +4,14 @@
  * so in the view.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <curses.h>
 #include <cjson/cJSON.h>
 
 #include "cube-tui.h"
+#include "xmalloc.h"
 
 static const struct output_field view_guardrails_columns[] = {
 	{ "KEY",		"key",			OUTPUT_PLAIN },
@@ -58,10 +61,48 @@ view_guardrails_draw(struct tui *t, int top, int rows)
 	list_draw(t, &view_guardrails_list, top, rows);
 }
 
+/*
+ * The agent refuses to delete a guardrail a model binds, and names the
+ * model in cubectl's words; say instead what to do from here: the model's
+ * Enter shows what it binds, and the binding is changed with cubectl,
+ * which this TUI cannot do yet.
+ */
+static void
+view_guardrails_in_use(struct tui *t, const struct host_reply *r)
+{
+	const char	*p, *q;
+	char		 model[128], *text;
+
+	model[0] = '\0';
+	if ((p = strstr(r->err, "used by model '")) != NULL) {
+		p += strlen("used by model '");
+		if ((q = strchr(p, '\'')) != NULL && q - p > 0 &&
+		    (size_t)(q - p) < sizeof(model))
+			snprintf(model, sizeof(model), "%.*s", (int)(q - p), p);
+	}
+	if (model[0] == '\0') {
+		tui_reply_error(t, "guardrail delete", r);
+		return;
+	}
+	xasprintf(&text, "Model %s binds it, so it was not deleted.\n\n"
+	    "Models (3), Enter on %s: the guardrails it binds.\n"
+	    "cube-tui cannot change them yet; from a shell, list\n"
+	    "the keys to keep (--no-guard-in / -out: none):\n"
+	    "  cubectl model edit -d %s %s --guard-in KEY ...\n"
+	    "Then d here deletes the guardrail.", model, model,
+	    t->domain != NULL ? t->domain : "DOMAIN", model);
+	tui_show(t, "guardrail in use", ROLE_WARN, 0, text);
+	free(text);
+}
+
 static void
 view_guardrails_delete_done(struct tui *t, struct host_reply *r)
 {
-	tui_reply_report(t, r, "guardrail delete", "guardrail deleted");
+	if (r->status == RPC_CLIENT_REPLY_ERROR && r->code == RPC_CONFLICT)
+		view_guardrails_in_use(t, r);
+	else
+		tui_reply_report(t, r, "guardrail delete",
+		    "guardrail deleted");
 	view_guardrails_refresh(t);
 }
 

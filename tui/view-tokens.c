@@ -128,6 +128,7 @@ view_tokens_key(struct tui *t, int ch)
 {
 	const cJSON	*tok = list_selected(t, &view_tokens_list);
 	const cJSON	*id = cJSON_GetObjectItemCaseSensitive(tok, "id");
+	const cJSON	*status;
 	struct form	*f;
 	char		 q[256];
 
@@ -147,7 +148,12 @@ view_tokens_key(struct tui *t, int ch)
 			tui_show_object(t, "token", cmd_token_fields, tok);
 		return 1;
 	case 'd':
-		if (cJSON_IsString(id)) {
+		status = cJSON_GetObjectItemCaseSensitive(tok, "status");
+		if (cJSON_IsString(id) && cJSON_IsString(status) &&
+		    strcmp(status->valuestring, "revoked") == 0)
+			tui_message(t, ROLE_WARN, "token %s is already revoked",
+			    id->valuestring);
+		else if (cJSON_IsString(id)) {
 			snprintf(q, sizeof(q), "Revoke token %s?",
 			    id->valuestring);
 			tui_confirm(t, q, id->valuestring, view_tokens_revoke);

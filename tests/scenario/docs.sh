@@ -97,6 +97,12 @@ for v in $views; do
 	i=$((i + 1))
 	check "cube-tui.1 documents view $i ($v)" grep -qi "^\.It Sy $i $v" man/cube-tui.1
 done
+# cube-tui(1) documents every command of the : command line (tui/command.c).
+cmds=$(sed -n '/^static const struct command command_table_/,/^};/s/^\t{ "\([a-z]*\)".*/\1/p' tui/command.c)
+check "cube-tui has : commands" test -n "$cmds"
+for c in $cmds; do
+	check "cube-tui.1 documents :$c" grep -q "^\.It Ic .*:$c\b" man/cube-tui.1
+done
 check "cubectl.1 refers to cube-tui(1)" grep -q '^\.Xr cube-tui 1' man/cubectl.1
 check "cube-tui.1 refers to cubectl(1)" grep -q '^\.Xr cubectl 1' man/cube-tui.1
 out=$("$CUBE_BIN/cube-tui" --help)

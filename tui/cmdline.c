@@ -1,0 +1,288 @@
+/*
+ * cube-tui's `:` command line: a one-line prompt at the bottom, its small
+ * ASCII input (kept here alone, to move to the shared text field later),
+ * and running the commands of command.c. Runs on the main thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curses.h>
+#include <cjson/cJSON.h>
+
+#include "cube-tui.h"
+#include "xmalloc.h"
+
+/* The line being typed; active while the prompt is open. */
+static struct {
+	int	 active;
+	char	 buf[CMDLINE_MAX];
+	size_t	 len;
+	char	 hint[128];	/* what Tab found when it was not one */
+} cmdline;
+
+typedef void	(*cmdline_run_fn)(struct tui *, const struct command *,
+		    const char *);
+
+static void	cmdline_run_view(struct tui *, const struct command *,
+		    const char *);
+static void	cmdline_run_logs(struct tui *, const struct command *,
+		    const char *);
+static void	cmdline_run_domain(struct tui *, const struct command *,
+		    const char *);
+static void	cmdline_run_host(struct tui *, const struct command *,
+		    const char *);
+static void	cmdline_run_deploy(struct tui *, const struct command *,
+		    const char *);
+static void	cmdline_run_quit(struct tui *, const struct command *,
+		    const char *);
+
+/* What runs each of command.c's actions. */
+static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
+	[COMMAND_VIEW] = cmdline_run_view,
+	[COMMAND_LOGS] = cmdline_run_logs,
+	[COMMAND_DOMAIN] = cmdline_run_domain,
+	[COMMAND_HOST] = cmdline_run_host,
+	[COMMAND_DEPLOY] = cmdline_run_deploy,
+	[COMMAND_QUIT] = cmdline_run_quit,
+};
+
+/* --- the prompt ----------------------------------------------------------- */
+
+int
+cmdline_active(void)
+{
+	return cmdline.active;
+}
+
+void
+cmdline_open(struct tui *t)
+{
+	(void)t;
+	memset(&cmdline, 0, sizeof(cmdline));
+	cmdline.active = 1;
+}
+
+static void
+cmdline_close(void)
+{
+	memset(&cmdline, 0, sizeof(cmdline));
+}
+
+/* The words Tab offers for a command's argument; free the array only. */
+static const char **
+cmdline_words(struct tui *t, enum command_words kind, size_t *n)
+{
+	const char	**words = NULL;
+	const cJSON	*d, *name;
+	size_t		  i;
+
+	*n = 0;
+	switch (kind) {
+	case COMMAND_WORDS_NONE:
+		break;
+	case COMMAND_WORDS_DOMAINS:
+		if (!cJSON_IsArray(t->domains))
+			break;
+		words = xcalloc((size_t)cJSON_GetArraySize(t->domains) + 1,
+		    sizeof(*words));
+		cJSON_ArrayForEach(d, t->domains) {
+			name = cJSON_GetObjectItemCaseSensitive(d, "name");
+			if (cJSON_IsString(name))
+				words[(*n)++] = name->valuestring;
+		}
+		break;
+	case COMMAND_WORDS_HOSTS:
+		words = xcalloc(t->nhosts + 1, sizeof(*words));
+		for (i = 0; i < t->nhosts; i++)
+			words[(*n)++] = t->hosts[i]->name;
+		break;
+	}
+	return words;
+}
+
+static void
+cmdline_tab(struct tui *t)
+{
+	const struct command	*c = NULL;
+	const char			**words = NULL;
+	const char			*sp;
+	char				 out[CMDLINE_MAX];
+	size_t				 n = 0;
+
+	if ((sp = strchr(cmdline.buf, ' ')) != NULL &&
+	    (c = command_lookup(cmdline.buf, (size_t)(sp - cmdline.buf))) !=
+	    NULL)
+		words = cmdline_words(t, c->words, &n);
+	if (command_complete(cmdline.buf, words, n, out, sizeof(out),
+	    cmdline.hint, sizeof(cmdline.hint)) == 0)
+		snprintf(cmdline.hint, sizeof(cmdline.hint), "no match");
+	free(words);
+	snprintf(cmdline.buf, sizeof(cmdline.buf), "%s", out);
+	cmdline.len = strlen(cmdline.buf);
+}
+
+/* Enter: run what was typed, or say in the status line why not. */
+static void
+cmdline_run(struct tui *t)
+{
+	const struct command	*c;
+	char			 line[CMDLINE_MAX], arg[CMDLINE_MAX], err[160];
+
+	snprintf(line, sizeof(line), "%s", cmdline.buf);
+	cmdline_close();
+	if ((c = command_parse(line, arg, sizeof(arg), err,
+	    sizeof(err))) == NULL) {
+		if (line[strspn(line, " ")] != '\0')
+			tui_message(t, ROLE_ERROR, "%s", err);
+		return;
+	}
+	cmdline_runs[c->action](t, c, arg);
+}
+
+/*
+ * A key while the prompt is open: Esc closes it, Enter runs the line, Tab
+ * completes, Backspace and Ctrl-U erase (Backspace on nothing closes),
+ * printable ASCII is typed; other keys do nothing.
+ */
+void
+cmdline_key(struct tui *t, int ch)
+{
+	switch (ch) {
+	case 27:
+		cmdline_close();
+		return;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		cmdline_run(t);
+		return;
+	case '\t':
+		cmdline_tab(t);
+		return;
+	case KEY_BACKSPACE:
+	case 127:
+	case 8:
+		if (cmdline.len == 0) {
+			cmdline_close();
+			return;
+		}
+		cmdline.buf[--cmdline.len] = '\0';
+		cmdline.hint[0] = '\0';
+		return;
+	case 21:	/* Ctrl-U */
+		cmdline.len = 0;
+		cmdline.buf[0] = '\0';
+		cmdline.hint[0] = '\0';
+		return;
+	}
+	if (ch >= 0x20 && ch < 0x7f && cmdline.len + 1 < sizeof(cmdline.buf)) {
+		cmdline.buf[cmdline.len++] = (char)ch;
+		cmdline.buf[cmdline.len] = '\0';
+		cmdline.hint[0] = '\0';
+	}
+}
+
+/* The prompt on the last row, and what Tab offered after it. */
+void
+cmdline_draw(struct tui *t)
+{
+	int	w;
+
+	(void)t;
+	w = (int)cmdline.len + 2;
+	if (w > COLS)
+		w = COLS;
+	draw_fmt(LINES - 1, 0, COLS, ROLE_NORMAL, ":%s_", cmdline.buf);
+	if (cmdline.hint[0] != '\0' && w + 3 < COLS)
+		draw_text(LINES - 1, w + 2, COLS - w - 2, ROLE_MUTED,
+		    cmdline.hint);
+}
+
+/* --- the commands --------------------------------------------------------- */
+
+static void
+cmdline_run_view(struct tui *t, const struct command *c,
+    const char *arg)
+{
+	(void)arg;
+	tui_switch(t, (size_t)c->view);
+}
+
+/* :logs KEY is the Logs view filtered on KEY; :logs alone, unfiltered. */
+static void
+cmdline_run_logs(struct tui *t, const struct command *c,
+    const char *arg)
+{
+	tui_switch(t, (size_t)c->view);
+	snprintf(t->filter[c->view], sizeof(t->filter[c->view]), "%s", arg);
+	if (arg[0] != '\0' && strlen(arg) >= sizeof(t->filter[c->view]))
+		tui_message(t, ROLE_WARN, "logs: the key is cut to %zu bytes",
+		    sizeof(t->filter[c->view]) - 1);
+}
+
+static void
+cmdline_run_domain(struct tui *t, const struct command *c,
+    const char *arg)
+{
+	const cJSON	*d, *name;
+
+	(void)c;
+	if (!cJSON_IsArray(t->domains)) {
+		tui_message(t, ROLE_WARN, "domain: no domains known yet");
+		return;
+	}
+	cJSON_ArrayForEach(d, t->domains) {
+		name = cJSON_GetObjectItemCaseSensitive(d, "name");
+		if (cJSON_IsString(name) && strcmp(name->valuestring,
+		    arg) == 0) {
+			tui_pick_domain(t, arg);
+			return;
+		}
+	}
+	tui_message(t, ROLE_ERROR, "domain: no domain %.64s on %s (D lists"
+	    " them)", arg, tui_host(t)->name);
+}
+
+static void
+cmdline_run_host(struct tui *t, const struct command *c,
+    const char *arg)
+{
+	size_t	i;
+
+	(void)c;
+	for (i = 0; i < t->nhosts; i++) {
+		if (strcmp(t->hosts[i]->name, arg) == 0) {
+			if (i != t->current)
+				tui_set_host(t, i);
+			tui_message(t, ROLE_NORMAL, "host %s", arg);
+			return;
+		}
+	}
+	tui_message(t, ROLE_ERROR, "host: no host %.64s in this session (Tab"
+	    " lists them)", arg);
+}
+
+/* The Models view, and its deploy form as n opens it there. */
+static void
+cmdline_run_deploy(struct tui *t, const struct command *c,
+    const char *arg)
+{
+	(void)arg;
+	tui_switch(t, (size_t)c->view);
+	if (t->domain == NULL) {
+		tui_message(t, ROLE_WARN, "deploy: no domain in view (D picks"
+		    " one)");
+		return;
+	}
+	view_models_ops.key(t, 'n');
+}
+
+static void
+cmdline_run_quit(struct tui *t, const struct command *c,
+    const char *arg)
+{
+	(void)c;
+	(void)arg;
+	t->quit = 1;
+}
