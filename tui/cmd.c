@@ -419,6 +419,22 @@ static const struct args_flag cmd_verify_flags[] = {
 	FLAG_END
 };
 
+/* What live evidence must show: attest --verify's and connect's. */
+#define FLAGS_LIVE_VERIFY \
+	{ .name = "--policy", .type = ARGS_STRING, .metavar = "FILE", \
+	  .help = "what the evidence must show, cube-attest-policy(5); the" \
+	      " flags below override it" }, \
+	{ .name = "--expect-measurement", .type = ARGS_STRING, \
+	  .metavar = "HEX", .charset = CHARSET_HEX, .max = 96, \
+	  .help = "expected measurement (SNP) or MRTD (TDX), 48 bytes" }, \
+	{ .name = "--allow-simulated", .type = ARGS_SWITCH, \
+	  .help = "accept a simulated TEE (--tee sim): development only" }, \
+	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE", \
+	  .help = "trust this root instead of the built-in ones (a sim" \
+	      " agent's sim-ark.pem)" }, \
+	{ .name = "--allow-debug", .type = ARGS_SWITCH, \
+	  .help = "accept a guest whose host may debug it" }
+
 /* Live evidence from the agent, then what it must show. */
 static const struct args_flag cmd_attest_flags[] = {
 	{ .name = "--nonce", .type = ARGS_STRING, .metavar = "HEX",
@@ -430,19 +446,7 @@ static const struct args_flag cmd_attest_flags[] = {
 	  .max = 300,
 	  .help = "fetch over TLS from the inference port and check that the"
 	      " connection's key is the bound one (implies --verify)" },
-	{ .name = "--policy", .type = ARGS_STRING, .metavar = "FILE",
-	  .help = "what the evidence must show, cube-attest-policy(5); the"
-	      " flags below override it" },
-	{ .name = "--expect-measurement", .type = ARGS_STRING,
-	  .metavar = "HEX", .charset = CHARSET_HEX, .max = 96,
-	  .help = "expected measurement (SNP) or MRTD (TDX), 48 bytes" },
-	{ .name = "--allow-simulated", .type = ARGS_SWITCH,
-	  .help = "accept a simulated TEE (--tee sim): development only" },
-	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE",
-	  .help = "trust this root instead of the built-in ones (a sim"
-	      " agent's sim-ark.pem)" },
-	{ .name = "--allow-debug", .type = ARGS_SWITCH,
-	  .help = "accept a guest whose host may debug it" },
+	FLAGS_LIVE_VERIFY,
 	FLAG_END
 };
 
@@ -455,19 +459,7 @@ static const struct args_flag cmd_connect_flags[] = {
 	  .max = 300,
 	  .help = "where clients connect, a loopback address (default"
 	      " 127.0.0.1:11443; port 0: any free one)" },
-	{ .name = "--policy", .type = ARGS_STRING, .metavar = "FILE",
-	  .help = "what the evidence must show, cube-attest-policy(5); the"
-	      " flags below override it" },
-	{ .name = "--expect-measurement", .type = ARGS_STRING,
-	  .metavar = "HEX", .charset = CHARSET_HEX, .max = 96,
-	  .help = "expected measurement (SNP) or MRTD (TDX), 48 bytes" },
-	{ .name = "--allow-simulated", .type = ARGS_SWITCH,
-	  .help = "accept a simulated TEE (--tee sim): development only" },
-	{ .name = "--root", .type = ARGS_STRING, .metavar = "FILE",
-	  .help = "trust this root instead of the built-in ones (a sim"
-	      " agent's sim-ark.pem)" },
-	{ .name = "--allow-debug", .type = ARGS_SWITCH,
-	  .help = "accept a guest whose host may debug it" },
+	FLAGS_LIVE_VERIFY,
 	FLAG_END
 };
 
