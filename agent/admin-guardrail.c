@@ -165,7 +165,8 @@ admin_guardrail_apply(const cJSON *params, int create,
 		fatalx("%s: out of memory", __func__);
 	cJSON_Delete(stored);
 
-	if ((compiled = guard_spec_compile(g->key, g->kind, g->action,
+	if ((compiled = guard_spec_compile(g->key != NULL ? g->key :
+	    "inline", g->kind, g->action,
 	    g->params, err, sizeof(err))) == NULL)
 		return admin_reply_error(reply, RPC_INVALID_PARAMS, "%s", err);
 	guard_free(compiled);
@@ -413,12 +414,40 @@ admin_guardrail_check_keys(struct agent *agent, const struct store_domain *d,
 }
 
 /* What a guardrail would do to a text, for operators writing one. */
+/*
+ * guardrail.test's inline spec: a guardrail made of the create fields in
+ * params, checked and compiled as create would (same bounds), but not
+ * stored and with no key. Fills d and g for the caller to clear.
+ */
+static int
+admin_guardrail_inline(struct agent *agent, const cJSON *params,
+    const char *const *allowed, struct store_domain *d,
+    struct store_guardrail *g, struct admin_reply *reply)
+{
+	if (admin_param_check(params, allowed, reply) != 0 ||
+	    admin_param_domain(agent, params, d, reply) != 0)
+		return -1;
+	memset(g, 0, sizeof(*g));
+	g->description = xstrdup("");
+	if (admin_guardrail_apply(params, 1, g, reply) != 0) {
+		store_guardrail_clear(g);
+		store_domain_clear(d);
+		return -1;
+	}
+	return 0;
+}
+
 int
 admin_guardrail_test(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
 	static const char *const	 allowed[] = { "domain", "key", "text",
 					    NULL };
+	static const char *const	 inline_allowed[] = { "domain", "kind",
+					    "action", "types", "patterns",
+					    "words", "max_chars",
+					    "max_messages", "description",
+					    "text", NULL };
 	struct store_domain		 d;
 	struct store_guardrail		 g;
 	struct guard			*marker = NULL;
@@ -432,7 +461,11 @@ admin_guardrail_test(struct agent *agent, const cJSON *params,
 	cJSON				*hits, *h;
 	int				 rc = -1;
 
-	if (admin_param_check(params, allowed, reply) != 0 ||
+	if (cJSON_GetObjectItemCaseSensitive(params, "kind") != NULL) {
+		if (admin_guardrail_inline(agent, params, inline_allowed, &d,
+		    &g, reply) != 0)
+			return -1;
+	} else if (admin_param_check(params, allowed, reply) != 0 ||
 	    admin_guardrail_lookup(agent, params, &d, &g, reply) != 0)
 		return -1;
 	if (admin_param_string(params, "text", ADMIN_PARAM_REQUIRED, 0,
@@ -440,7 +473,8 @@ admin_guardrail_test(struct agent *agent, const cJSON *params,
 	    reply) == -1)
 		goto done;
 	/* Compiled to redact, so the text shows where every match is. */
-	if ((marker = guard_spec_compile(g.key, g.kind, strcmp(g.kind,
+	if ((marker = guard_spec_compile(g.key != NULL ? g.key : "inline",
+	    g.kind, strcmp(g.kind,
 	    "length") == 0 ? g.action : "redact", g.params, err,
 	    sizeof(err))) == NULL) {
 		admin_reply_error(reply, RPC_INTERNAL_ERROR, "guardrail '%s'"
@@ -464,7 +498,8 @@ admin_guardrail_test(struct agent *agent, const cJSON *params,
 	else
 		result = "logged";
 	reply->result = admin_json_object();
-	admin_json_add(reply->result, "key", admin_json_string(g.key));
+	admin_json_add(reply->result, "key", g.key != NULL ?
+	    admin_json_string(g.key) : cJSON_CreateNull());
 	admin_json_add(reply->result, "action", admin_json_string(g.action));
 	admin_json_add(reply->result, "result", admin_json_string(result));
 	admin_json_add(reply->result, "text", admin_json_string(

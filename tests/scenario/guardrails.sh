@@ -35,6 +35,41 @@ check_eq "guardrail test text" "mail [REDACTED:EMAIL] or call [REDACTED:PHONE]" 
 out=$(ctl guardrail test -d acme plans --text 'the Secret   Plan')
 check_contains "guardrail test in a table" "blocked" "$out"
 
+# --- guardrail.test with an inline spec: compiled as create, nothing stored
+out=$(python3 - "$AGENT_SOCK" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
+def call(i, params):
+    params = dict(params, domain="acme")
+    f.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": "guardrail.test", "params": params}) + "\n"); f.flush()
+    r = json.loads(f.readline())
+    if "error" in r:
+        return "error:" + r["error"]["message"].replace(" ", "_")
+    r = r["result"]
+    return "%s|%s|%s|%s" % (r["key"], r["result"], r["text"], ",".join(h["type"] for h in r["hits"]))
+print(call(1, {"kind": "regex", "action": "redact", "patterns": ["ORD-[0-9]+"], "text": "see ORD-1234 now"}))
+print(call(2, {"kind": "keywords", "action": "block", "words": ["eagle"], "text": "The Eagle lands"}))
+print(call(3, {"kind": "pii", "action": "log", "types": ["email"], "text": "no mail here"}))
+print(call(4, {"kind": "length", "action": "block", "max_chars": 5, "text": "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}))
+print(call(5, {"kind": "regex", "action": "redact", "patterns": ["a(b"], "text": "x"}))
+print(call(6, {"kind": "regex", "action": "redact", "key": "pii", "patterns": ["x"], "text": "x"}))
+print(call(7, {"kind": "regex", "action": "redact", "words": ["x"], "text": "x"}))
+print(call(8, {"kind": "regex", "action": "redact", "patterns": ["x"] * 10000, "text": "x"}))
+print(call(9, {"kind": "regex", "text": "x"}))
+PY
+)
+line() { echo "$out" | sed -n "${1}p"; }
+check_eq "inline regex redacts" "None|redacted|see [REDACTED:REGEX] now|regex" "$(line 1)"
+check_eq "inline keywords block" "None|blocked|The [REDACTED:KEYWORD] lands|keyword" "$(line 2)"
+check_eq "inline pii passes clean text" "None|pass|no mail here|" "$(line 3)"
+check_contains "inline length counts characters" "None|blocked|" "$(line 4)"
+check_contains "inline: a bad pattern is refused with its position" "offset_3" "$(line 5)"
+check_contains "inline: key and a spec together are refused" "error:" "$(line 6)"
+check_contains "inline: a parameter of another kind is refused" "only_for_kind_keywords" "$(line 7)"
+check_contains "inline: bounded as on create" "error:" "$(line 8)"
+check_contains "inline: action is required" "action" "$(line 9)"
+check_eq "inline tests store nothing" 6 "$(ctl -o json guardrail list -d acme | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+
 # --- binding: unknown keys refused, bound ones kept ------------------------
 ctl model deploy -d acme --provider fake --name X --key x --model-id fake-chat \
     --guard-in nope >/dev/null 2>&1
