@@ -298,6 +298,10 @@ struct cJSON	*form_params(struct form *);
 int		 form_key(struct tui *, struct form *, int);
 void		 form_draw(struct tui *, struct form *);
 
+/* form-guardrail.c: the guardrail editor, with its live test box. */
+void		 form_guardrail_open(struct tui *, const struct cJSON *,
+		    void (*)(struct tui *));
+
 /* draw.c: colour roles and small drawing helpers. */
 enum draw_role {
 	ROLE_NORMAL,

