@@ -36,6 +36,10 @@ static void	cmdline_run_deploy(struct tui *, const struct command *,
 		    const char *);
 static void	cmdline_run_quit(struct tui *, const struct command *,
 		    const char *);
+static void	cmdline_run_domain_new(struct tui *, const struct command *,
+		    const char *);
+static void	cmdline_run_domain_edit(struct tui *,
+		    const struct command *, const char *);
 
 /* What runs each of command.c's actions. */
 static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
@@ -45,6 +49,8 @@ static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
 	[COMMAND_HOST] = cmdline_run_host,
 	[COMMAND_DEPLOY] = cmdline_run_deploy,
 	[COMMAND_QUIT] = cmdline_run_quit,
+	[COMMAND_DOMAIN_NEW] = cmdline_run_domain_new,
+	[COMMAND_DOMAIN_EDIT] = cmdline_run_domain_edit,
 };
 
 /* --- the prompt ----------------------------------------------------------- */
@@ -285,4 +291,44 @@ cmdline_run_quit(struct tui *t, const struct command *c,
 	(void)c;
 	(void)arg;
 	t->quit = 1;
+}
+
+static void
+cmdline_run_domain_new(struct tui *t, const struct command *c,
+    const char *arg)
+{
+	(void)c;
+	(void)arg;
+	form_domain_open(t, NULL);
+}
+
+/* :edit-domain [NAME]: the domain form on NAME, or on the one in view. */
+static void
+cmdline_run_domain_edit(struct tui *t, const struct command *c,
+    const char *arg)
+{
+	const cJSON	*d, *name;
+
+	(void)c;
+	if (arg[0] == '\0')
+		arg = t->domain;
+	if (arg == NULL) {
+		tui_message(t, ROLE_WARN, "edit-domain: no domain in view (D"
+		    " picks one)");
+		return;
+	}
+	if (!cJSON_IsArray(t->domains)) {
+		tui_message(t, ROLE_WARN, "edit-domain: no domains known yet");
+		return;
+	}
+	cJSON_ArrayForEach(d, t->domains) {
+		name = cJSON_GetObjectItemCaseSensitive(d, "name");
+		if (cJSON_IsString(name) && strcmp(name->valuestring,
+		    arg) == 0) {
+			form_domain_open(t, d);
+			return;
+		}
+	}
+	tui_message(t, ROLE_ERROR, "edit-domain: no domain %.64s on %s (D"
+	    " lists them)", arg, tui_host(t)->name);
 }

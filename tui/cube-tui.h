@@ -302,6 +302,9 @@ void		 form_draw(struct tui *, struct form *);
 void		 form_guardrail_open(struct tui *, const struct cJSON *,
 		    void (*)(struct tui *));
 
+/* form-domain.c: a domain's form, to create or edit it. */
+void		 form_domain_open(struct tui *, const struct cJSON *);
+
 /* draw.c: colour roles and small drawing helpers. */
 enum draw_role {
 	ROLE_NORMAL,
@@ -470,6 +473,8 @@ enum command_action {
 	COMMAND_DOMAIN,
 	COMMAND_HOST,
 	COMMAND_DEPLOY,		/* Models' deploy form */
+	COMMAND_DOMAIN_NEW,	/* the domain form, to create one */
+	COMMAND_DOMAIN_EDIT,	/* the domain form, on one */
 	COMMAND_QUIT,
 	COMMAND_NACTIONS
 };

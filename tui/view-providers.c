@@ -1,6 +1,7 @@
 /*
  * The Providers view: the domain's backends. Enter tests one; n adds one
- * and e changes its URL or key: the key is typed into a field that does
+ * and e changes its driver, URL or key (not its name: it is the title,
+ * not a field, and what the models name it by): the key is typed into a field that does
  * not echo and sealed to the agent (shared/seal.c) before it leaves this
  * process; d deletes, after asking.
  */
@@ -31,6 +32,7 @@ static struct list view_providers_list = {
 };
 
 static struct form	*view_providers_form;
+static char		 view_providers_editing[64];	/* "": adding */
 
 static void
 view_providers_done(struct tui *t, struct host_reply *r)
@@ -101,8 +103,13 @@ view_providers_submit(struct tui *t, struct form *f)
 		free(sealed);
 	}
 	cJSON_AddStringToObject(params, "domain", t->domain);
-	method = strcmp(f->title, "add a provider") == 0 ? "provider.add" :
-	    "provider.edit";
+	method = "provider.add";
+	if (view_providers_editing[0] != '\0') {
+		/* The name names it; it is not a field, so never changed. */
+		cJSON_AddStringToObject(params, "name",
+		    view_providers_editing);
+		method = "provider.edit";
+	}
 	f->busy = 1;
 	tui_call(t, method, params, view_providers_written);
 }
@@ -115,11 +122,16 @@ view_providers_open(struct tui *t, const cJSON *p)
 	const cJSON		*v;
 	cJSON			*drivers;
 	size_t			 i;
+	char			 title[96];
 
-	f = form_new(p == NULL ? "add a provider" : "edit provider", 1);
-	ff = form_add(f, "name", "name", FORM_TEXT);
-	form_set(ff, cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(p, "name")));
+	v = cJSON_GetObjectItemCaseSensitive(p, "name");
+	snprintf(view_providers_editing, sizeof(view_providers_editing), "%s",
+	    cJSON_IsString(v) ? v->valuestring : "");
+	snprintf(title, sizeof(title), p == NULL ? "add a provider" :
+	    "edit provider %s", view_providers_editing);
+	f = form_new(title, 1);
+	if (p == NULL)
+		form_add(f, "name", "name", FORM_TEXT);
 	ff = form_add(f, "driver", "driver", FORM_CHOICE);
 	drivers = cJSON_CreateArray();
 	for (i = 0; cmd_drivers[i] != NULL; i++)
@@ -132,7 +144,7 @@ view_providers_open(struct tui *t, const cJSON *p)
 	form_set(ff, cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(p, "url")));
 	form_add(f, "api key", NULL, FORM_SECRET);
-	f->cur = p != NULL ? 2 : 0;
+	f->cur = p != NULL ? 1 : 0;
 	f->submit = view_providers_submit;
 	view_providers_form = f;
 	tui_form(t, f);

@@ -98,7 +98,7 @@ for v in $views; do
 	check "cube-tui.1 documents view $i ($v)" grep -qi "^\.It Sy $i $v" man/cube-tui.1
 done
 # cube-tui(1) documents every command of the : command line (tui/command.c).
-cmds=$(sed -n '/^static const struct command command_table_/,/^};/s/^\t{ "\([a-z]*\)".*/\1/p' tui/command.c)
+cmds=$(sed -n '/^static const struct command command_table_/,/^};/s/^\t{ "\([a-z-]*\)".*/\1/p' tui/command.c)
 check "cube-tui has : commands" test -n "$cmds"
 for c in $cmds; do
 	check "cube-tui.1 documents :$c" grep -q "^\.It Ic .*:$c\b" man/cube-tui.1

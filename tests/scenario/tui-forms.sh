@@ -109,6 +109,61 @@ check_not_contains "its key is not a field" "│  key " "$(screen)"
 keys Escape
 check "Esc closes the editor" t_until 5 eval '! screen | grep -qF "edit guardrail orders"'
 
+# --- the domain form --------------------------------------------------------
+
+# domfield NAME FIELD: a field of a domain, as cubectl domain list has it.
+domfield() {
+	ctl -o json domain list | python3 -c 'import json,sys
+d=[d for d in json.load(sys.stdin) if d["name"]==sys.argv[1]][0][sys.argv[2]]
+print(str(d).lower() if isinstance(d,bool) else d)' "$1" "$2"
+}
+
+keys :
+type_text "edit-domain"
+keys Enter
+expect ":edit-domain opens the form on the domain in view" "edit domain acme"
+keys Space Down C-u
+type_text "abc"
+keys Enter
+expect "a retention that is not a number is refused" "retention days: 1 to 3650"
+keys C-u
+type_text "7"
+keys Enter
+expect "the domain is saved" "domain acme saved: traces kept 7 days, with their text"
+check_eq "cubectl domain list: retention" 7 \
+    "$(domfield acme trace_retention_days)"
+check_eq "cubectl domain list: content logged" true \
+    "$(domfield acme log_content)"
+keys :
+type_text "new-domain"
+keys Enter
+expect ":new-domain opens the form" "new domain"
+type_text "beta"
+keys Down Down C-u
+type_text "90"
+keys Enter
+expect "the new domain is saved" "domain beta saved: traces kept 90 days"
+check_eq "cubectl domain list: the new domain's retention" 90 \
+    "$(domfield beta trace_retention_days)"
+check_eq "cubectl domain list: no content by default" false \
+    "$(domfield beta log_content)"
+
+# --- provider edit keeps the name -------------------------------------------
+
+keys 4
+expect "Providers lists the provider" "fake"
+keys e
+expect "e opens the edit form, its name in the title" "edit provider fake"
+check_not_contains "the name is not a field" "│ name " "$(screen)"
+keys C-u
+type_text "http://127.0.0.1:9/v1"
+keys Enter Enter
+expect "the provider is saved" "provider saved"
+check_eq "the url changed" "http://127.0.0.1:9/v1" \
+    "$(ctl -o json provider list -d acme | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["url"])')"
+check_eq "the name did not" "fake" \
+    "$(ctl -o json provider list -d acme | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)))')"
+
 keys q
 t_wait_file "$T_DIR/tui.exit" 10
 check_eq "q quits with 0" "0" "$(cat "$T_DIR/tui.exit" 2>/dev/null)"
