@@ -305,6 +305,10 @@ void		 form_guardrail_open(struct tui *, const struct cJSON *,
 /* form-domain.c: a domain's form, to create or edit it. */
 void		 form_domain_open(struct tui *, const struct cJSON *);
 
+/* form-token.c: token create's form, with the token's limits. */
+struct form	*form_token_new(void);
+struct cJSON	*form_token_params(struct form *);
+
 /* draw.c: colour roles and small drawing helpers. */
 enum draw_role {
 	ROLE_NORMAL,

@@ -89,19 +89,10 @@ view_tokens_created(struct tui *t, struct host_reply *r)
 static void
 view_tokens_submit(struct tui *t, struct form *f)
 {
-	const char	*expires = form_value(f, "expires");
-	int64_t		 s;
 	cJSON		*params;
 
-	params = form_params(f);
-	if (*expires != '\0') {
-		if (args_parse_duration(expires, &s, f->error,
-		    sizeof(f->error)) == -1) {
-			cJSON_Delete(params);
-			return;
-		}
-		cJSON_AddNumberToObject(params, "expires_in_s", (double)s);
-	}
+	if ((params = form_token_params(f)) == NULL)
+		return;
 	cJSON_AddStringToObject(params, "domain", t->domain);
 	f->busy = 1;
 	tui_call(t, "token.create", params, view_tokens_created);
@@ -134,9 +125,7 @@ view_tokens_key(struct tui *t, int ch)
 
 	switch (ch) {
 	case 'n':
-		f = form_new("create a token", 0);
-		form_add(f, "name", "name", FORM_TEXT);
-		form_add(f, "expires", NULL, FORM_TEXT);	/* 30d, 12h */
+		f = form_token_new();	/* form-token.c: with its limits */
 		f->submit = view_tokens_submit;
 		view_tokens_form = f;
 		tui_form(t, f);

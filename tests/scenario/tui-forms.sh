@@ -164,6 +164,31 @@ check_eq "the url changed" "http://127.0.0.1:9/v1" \
 check_eq "the name did not" "fake" \
     "$(ctl -o json provider list -d acme | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)))')"
 
+# --- token create with limits -----------------------------------------------
+
+keys 6
+expect "Tokens lists the token" " test "
+keys n
+expect "n opens the token form" "create a token"
+expect "with its limits" "budget resets"
+type_text "limited"
+keys Down Down
+type_text "2x"
+keys Enter Enter Enter Enter Enter
+expect "a limit that is not a number is refused" "requests/min: a whole number"
+keys Up Up Up Up BSpace
+keys Down Down
+type_text "5.50"
+keys Down Right Down
+type_text "chat, "
+keys Enter
+expect "the secret is shown once" "shown this once"
+keys Enter
+tok=$(ctl -o json token list -d acme | python3 -c 'import json,sys
+t=[t for t in json.load(sys.stdin) if t.get("name")=="limited"][0]
+print(t.get("rpm"), t.get("budget"), t.get("budget_period"), t.get("models"))')
+check_eq "the token has its limits" "2 5.5 day ['chat']" "$tok"
+
 keys q
 t_wait_file "$T_DIR/tui.exit" 10
 check_eq "q quits with 0" "0" "$(cat "$T_DIR/tui.exit" 2>/dev/null)"
