@@ -1,7 +1,7 @@
 /*
- * cube-tui's `:` command line: a one-line prompt at the bottom, its small
- * ASCII input (kept here alone, to move to the shared text field later),
- * and running the commands of command.c. Runs on the main thread.
+ * cube-tui's `:` command line: a one-line prompt at the bottom, edited
+ * with the shared text field (UTF-8, cursor, Ctrl-U/Ctrl-W, paste), and
+ * running the commands of command.c. Runs on the main thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +15,10 @@
 
 /* The line being typed; active while the prompt is open. */
 static struct {
-	int	 active;
-	char	 buf[CMDLINE_MAX];
-	size_t	 len;
-	char	 hint[128];	/* what Tab found when it was not one */
+	int			 active;
+	char			 buf[CMDLINE_MAX];
+	struct textfield	 tf;		/* edits buf */
+	char			 hint[128];	/* what Tab found, if not one */
 } cmdline;
 
 typedef void	(*cmdline_run_fn)(struct tui *, const struct command *,
@@ -66,6 +66,7 @@ cmdline_open(struct tui *t)
 {
 	(void)t;
 	memset(&cmdline, 0, sizeof(cmdline));
+	textfield_init(&cmdline.tf, cmdline.buf, sizeof(cmdline.buf));
 	cmdline.active = 1;
 }
 
@@ -124,8 +125,7 @@ cmdline_tab(struct tui *t)
 	    cmdline.hint, sizeof(cmdline.hint)) == 0)
 		snprintf(cmdline.hint, sizeof(cmdline.hint), "no match");
 	free(words);
-	snprintf(cmdline.buf, sizeof(cmdline.buf), "%s", out);
-	cmdline.len = strlen(cmdline.buf);
+	textfield_set(&cmdline.tf, out);
 }
 
 /* Enter: run what was typed, or say in the status line why not. */
@@ -148,8 +148,8 @@ cmdline_run(struct tui *t)
 
 /*
  * A key while the prompt is open: Esc closes it, Enter runs the line, Tab
- * completes, Backspace and Ctrl-U erase (Backspace on nothing closes),
- * printable ASCII is typed; other keys do nothing.
+ * completes, Backspace on nothing closes it; the text field takes the
+ * rest (UTF-8, Left/Right, Home/End, Ctrl-U, Ctrl-W, ...).
  */
 void
 cmdline_key(struct tui *t, int ch)
@@ -169,39 +169,43 @@ cmdline_key(struct tui *t, int ch)
 	case KEY_BACKSPACE:
 	case 127:
 	case 8:
-		if (cmdline.len == 0) {
+		if (cmdline.tf.len == 0) {
 			cmdline_close();
 			return;
 		}
-		cmdline.buf[--cmdline.len] = '\0';
-		cmdline.hint[0] = '\0';
-		return;
-	case 21:	/* Ctrl-U */
-		cmdline.len = 0;
-		cmdline.buf[0] = '\0';
-		cmdline.hint[0] = '\0';
-		return;
+		break;
 	}
-	if (ch >= 0x20 && ch < 0x7f && cmdline.len + 1 < sizeof(cmdline.buf)) {
-		cmdline.buf[cmdline.len++] = (char)ch;
-		cmdline.buf[cmdline.len] = '\0';
+	if (textfield_key(&cmdline.tf, ch))
 		cmdline.hint[0] = '\0';
-	}
+}
+
+/* Pasted text (paste.c): typed at the cursor; a newline never runs it. */
+void
+cmdline_paste(struct tui *t, const char *s, size_t n)
+{
+	(void)t;
+	textfield_insert(&cmdline.tf, s, n);
+	cmdline.hint[0] = '\0';
 }
 
 /* The prompt on the last row, and what Tab offered after it. */
 void
 cmdline_draw(struct tui *t)
 {
-	int	w;
+	size_t	end;
+	int	col;
 
 	(void)t;
-	w = (int)cmdline.len + 2;
-	if (w > COLS)
-		w = COLS;
-	draw_fmt(LINES - 1, 0, COLS, ROLE_NORMAL, ":%s_", cmdline.buf);
-	if (cmdline.hint[0] != '\0' && w + 3 < COLS)
-		draw_text(LINES - 1, w + 2, COLS - w - 2, ROLE_MUTED,
+	draw_text(LINES - 1, 0, 1, ROLE_NORMAL, ":");
+	if (cmdline.hint[0] == '\0') {
+		textfield_draw(&cmdline.tf, LINES - 1, 1, COLS - 1,
+		    ROLE_NORMAL, 1);
+		return;
+	}
+	(void)textfield_view(&cmdline.tf, COLS - 1, &end, &col);
+	textfield_draw(&cmdline.tf, LINES - 1, 1, col + 1, ROLE_NORMAL, 1);
+	if (col + 4 < COLS)
+		draw_text(LINES - 1, col + 4, COLS - col - 4, ROLE_MUTED,
 		    cmdline.hint);
 }
 

@@ -77,6 +77,9 @@ tui_domain_params(struct tui *t)
 	return params;
 }
 
+/* The `/` filter being typed: the shared text field, on the view's. */
+static struct textfield	tui_filter_field;
+
 const char *
 tui_filter(struct tui *t)
 {
@@ -496,9 +499,11 @@ tui_draw(struct tui *t)
 		v->draw(t, 2, rows + 1);
 	if (cmdline_active())
 		cmdline_draw(t);
-	else if (t->filtering)
-		draw_fmt(LINES - 1, 0, COLS, ROLE_NORMAL, "/%s_",
-		    tui_filter(t));
+	else if (t->filtering) {
+		draw_text(LINES - 1, 0, 1, ROLE_NORMAL, "/");
+		textfield_draw(&tui_filter_field, LINES - 1, 1, COLS - 1,
+		    ROLE_NORMAL, 1);
+	}
 	else if (t->message[0] != '\0')
 		draw_text(LINES - 1, 0, COLS, t->message_role, t->message);
 	else if (tui_filter(t)[0] != '\0')
@@ -518,21 +523,51 @@ tui_draw(struct tui *t)
 /* --- keys ------------------------------------------------------------- */
 
 static void
+tui_filter_open(struct tui *t)
+{
+	textfield_init(&tui_filter_field, t->filter[t->view], TUI_FILTER_MAX);
+	t->filtering = 1;
+}
+
+/* Esc clears the filter, Enter keeps it; the text field takes the rest. */
+static void
 tui_filter_key(struct tui *t, int ch)
 {
-	char	*f = t->filter[t->view];
-	size_t	 len = strlen(f);
-
 	if (ch == 27)
-		f[0] = '\0';
+		textfield_set(&tui_filter_field, NULL);
 	if (ch == 27 || ch == '\n' || ch == '\r' || ch == KEY_ENTER)
 		t->filtering = 0;
-	else if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) && len > 0)
-		f[len - 1] = '\0';
-	else if (ch >= 0x20 && ch < 0x7f && len + 1 < TUI_FILTER_MAX) {
-		f[len] = (char)ch;
-		f[len + 1] = '\0';
-	}
+	else
+		textfield_key(&tui_filter_field, ch);
+}
+
+/* The state of a bracketed paste (paste.c). */
+static struct paste	tui_paste_state;
+
+/*
+ * A paste ended: its text goes into the text field in focus, as text
+ * (a newline in it submits nothing); with none in focus it is dropped.
+ */
+static void
+tui_paste(struct tui *t, struct paste *p)
+{
+	int	used = 1;
+
+	if (cmdline_active())
+		cmdline_paste(t, p->buf, p->len);
+	else if (t->modal.kind != MODAL_NONE || keys_help_active())
+		used = 0;
+	else if (t->form != NULL)
+		used = form_paste(t, t->form, p->buf, p->len);
+	else if (t->filtering)
+		textfield_insert(&tui_filter_field, p->buf, p->len);
+	else
+		used = 0;
+	if (!used)
+		tui_message(t, ROLE_MUTED, "paste: no text field here");
+	else if (p->cut)
+		tui_message(t, ROLE_WARN, "paste: cut to %d bytes", PASTE_MAX);
+	paste_clear(p);
 }
 
 /* A key the view in view does not bind: it does nothing but say so. */
@@ -576,7 +611,7 @@ tui_key(struct tui *t, int ch)
 		tui_switch(t, (t->view + TUI_NVIEWS - 1) % TUI_NVIEWS);
 		return;
 	case '/':
-		t->filtering = 1;
+		tui_filter_open(t);
 		return;
 	case ':':
 		cmdline_open(t);
@@ -750,8 +785,21 @@ tui_loop(struct tui *t)
 		if (poll(pfd, 2, TUI_TICK_MS) == -1 && errno != EINTR)
 			fatal("poll");
 		tui_take_replies(t);
-		while ((ch = textfield_getkey()) != ERR && !t->quit)
-			tui_dispatch(t, ch);
+		now = tui_now_ms();
+		while ((ch = textfield_getkey()) != ERR && !t->quit) {
+			switch (paste_feed(&tui_paste_state, ch, now)) {
+			case PASTE_PASS:
+				tui_dispatch(t, ch);
+				break;
+			case PASTE_TAKEN:
+				break;
+			case PASTE_DONE:
+				tui_paste(t, &tui_paste_state);
+				break;
+			}
+		}
+		if (paste_tick(&tui_paste_state, now) == PASTE_DONE)
+			tui_paste(t, &tui_paste_state);
 	}
 }
 
@@ -825,10 +873,16 @@ main(int argc, char **argv)
 	set_escdelay(25);
 	curs_set(0);
 	draw_init(getenv("NO_COLOR") == NULL || *getenv("NO_COLOR") == '\0');
+	/* Bracketed paste: pasted text arrives marked, never as keys. */
+	paste_init();
+	fputs("\033[?2004h", stdout);
+	fflush(stdout);
 	/* One host: its overview; several: the fleet. */
 	t.view = t.nhosts > 1 ? 0 : 1;
 	tui_set_host(&t, 0);
 	tui_loop(&t);
+	fputs("\033[?2004l", stdout);
+	fflush(stdout);
 	endwin();
 
 	if (tui_views[t.view]->leave != NULL)

@@ -203,6 +203,7 @@ struct list {
 	size_t				 top;
 	int				 follow;	/* keep the last selected */
 	unsigned			 gen;		/* tui->gen of items */
+	uint32_t			 filtered;	/* hash of the filter */
 };
 
 void	 list_clear(struct list *);
@@ -240,6 +241,32 @@ size_t	 textfield_view(struct textfield *, int, size_t *, int *);
 size_t	 textfield_decode(const char *, size_t, uint32_t *);
 int	 textfield_cp_width(uint32_t);
 int	 textfield_getkey(void);
+
+/* paste.c: bracketed paste, gathered as text. */
+#define PASTE_MAX		4096	/* bytes kept of one paste */
+#define PASTE_IDLE_MS		2000	/* no end marker: ended after */
+#define PASTE_KEY_BEGIN		(KEY_MAX + 1)
+#define PASTE_KEY_END		(KEY_MAX + 2)
+
+enum paste_event {
+	PASTE_PASS,		/* not a paste's: handle the key */
+	PASTE_TAKEN,		/* the paste took it */
+	PASTE_DONE,		/* a paste ended: its text is in buf */
+};
+
+struct paste {
+	int		 active;
+	int		 cut;		/* more than PASTE_MAX was pasted */
+	int		 prev;		/* the key before */
+	int64_t		 last;		/* ms, of the last key */
+	size_t		 len;
+	char		 buf[PASTE_MAX + 1];
+};
+
+void		 paste_init(void);
+enum paste_event paste_feed(struct paste *, int, int64_t);
+enum paste_event paste_tick(struct paste *, int64_t);
+void		 paste_clear(struct paste *);
 
 /* clipboard.c: copy to the operator's clipboard (OSC 52). */
 #define CLIPBOARD_MAX	4096	/* bytes; terminals cut longer ones */
@@ -296,6 +323,7 @@ void		 form_set_choices(struct form_field *, const struct cJSON *,
 		    const char *);
 struct cJSON	*form_params(struct form *);
 int		 form_key(struct tui *, struct form *, int);
+int		 form_paste(struct tui *, struct form *, const char *, size_t);
 void		 form_draw(struct tui *, struct form *);
 
 /* form-guardrail.c: the guardrail editor, with its live test box. */
@@ -331,6 +359,10 @@ void	 draw_bar(int, int, int, uint64_t, uint64_t, enum draw_role);
 enum draw_role draw_check_role(enum check_state);
 const char *draw_ellipsis(void);
 const char *draw_dot(void);
+
+/* textfield-draw.c: a text field on screen, with its cursor. */
+void	 textfield_draw(struct textfield *, int, int, int, enum draw_role,
+	    int);
 
 /* host-verdict.c: each host's attestation verdict, kept fresh. */
 void		 host_verdict_poll(struct host *, int64_t);
@@ -506,6 +538,7 @@ int	 cmdline_active(void);
 void	 cmdline_open(struct tui *);
 void	 cmdline_key(struct tui *, int);
 void	 cmdline_draw(struct tui *);
+void	 cmdline_paste(struct tui *, const char *, size_t);
 
 /* keys.c: each view's key bar and the ? overlay. */
 const char	*keys_bar(const char *);

@@ -270,49 +270,15 @@ form_draw_secret(struct form_field *ff, int y, int x, int width, int cur)
 		    before < from + n ? "*" : "_");
 }
 
-/*
- * A text field in width columns from y, x: the part around the cursor,
- * wide characters taking their two columns, what the terminal cannot
- * show as '?'. The current field shows its cursor ('_' at the end).
- */
+/* A text field in width columns from y, x (textfield-draw.c). */
 static void
 form_draw_text(struct form_field *ff, int y, int x, int width, int cur)
 {
-	char		 seg[FORM_VALUE_MAX + 1], cell[8];
-	size_t		 from, end, i, l, n = 0;
-	uint32_t	 cp;
-	int		 col, w;
-
-	if (ff->type == FORM_SECRET) {
+	if (ff->type == FORM_SECRET)
 		form_draw_secret(ff, y, x, width, cur);
-		return;
-	}
-	from = textfield_view(&ff->text, width, &end, &col);
-	for (i = from; i < end; i += l) {
-		if ((l = textfield_decode(ff->text.buf + i, end - i, &cp)) == 0)
-			break;
-		if ((w = wcwidth((wchar_t)cp)) == 0)
-			continue;	/* combining: left out, not misplaced */
-		if (w < 0)
-			seg[n++] = '?';
-		else {
-			memcpy(seg + n, ff->text.buf + i, l);
-			n += l;
-		}
-	}
-	seg[n] = '\0';
-	draw_text(y, x, width, cur ? ROLE_SELECTED : ROLE_NORMAL, seg);
-	if (!cur)
-		return;
-	if (ff->text.cur < ff->text.len &&
-	    (l = textfield_decode(ff->text.buf + ff->text.cur,
-	    ff->text.len - ff->text.cur, &cp)) != 0 && wcwidth((wchar_t)cp) > 0) {
-		memcpy(cell, ff->text.buf + ff->text.cur, l);
-		cell[l] = '\0';
-	} else
-		snprintf(cell, sizeof(cell), "%s",
-		    ff->text.cur < ff->text.len ? "?" : "_");
-	draw_text(y, x + col, 1, ROLE_NORMAL, cell);
+	else
+		textfield_draw(&ff->text, y, x, width, cur ? ROLE_SELECTED :
+		    ROLE_NORMAL, cur);
 }
 
 /* The dialog, centred; the form's own draw fills its extra rows. */
@@ -353,4 +319,26 @@ form_draw(struct tui *t, struct form *f)
 		draw_fmt(y + h - 2, x + 2, w - 4, ROLE_MUTED, "%s",
 		    f->busy ? "working..." : "Tab/Up/Down move, Enter on the"
 		    " last field submits, Esc cancels");
+}
+
+/*
+ * Pasted text (paste.c) into the current field, as typed but never as
+ * keys: a choice or a switch takes none of it. 1 when it went in.
+ */
+int
+form_paste(struct tui *t, struct form *f, const char *s, size_t n)
+{
+	struct form_field	*ff;
+
+	if (f->busy || f->nfields == 0)
+		return 0;
+	ff = &f->fields[f->cur];
+	if (ff->type != FORM_TEXT && ff->type != FORM_SECRET)
+		return 0;
+	textfield_insert(&ff->text, s, n);
+	if (ff->type == FORM_SECRET)
+		ff->secretlen = ff->text.len;
+	if (f->changed != NULL)
+		f->changed(t, f);
+	return 1;
 }

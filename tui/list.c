@@ -130,6 +130,24 @@ list_draw_state(struct list *l, int y)
 }
 
 /* The table in rows top..top+rows-1: a header, then the matching rows. */
+/*
+ * When the filter changed since the list was last drawn, go back to the
+ * first match: the old scroll would hide the matches above it.
+ */
+static void
+list_filter_changed(struct tui *t, struct list *l)
+{
+	const unsigned char	*s = (const unsigned char *)tui_filter(t);
+	uint32_t		 h = 2166136261u;	/* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ *s) * 16777619u;
+	if (h == l->filtered)
+		return;
+	l->filtered = h;
+	l->sel = l->top = 0;	/* following, it goes to the last match */
+}
+
 void
 list_draw(struct tui *t, struct list *l, int top, int rows)
 {
@@ -142,6 +160,7 @@ list_draw(struct tui *t, struct list *l, int top, int rows)
 	for (ncols = 0; l->columns[ncols].label != NULL &&
 	    ncols < LIST_MAX_COLS; ncols++)
 		widths[ncols] = (int)strlen(l->columns[ncols].label);
+	list_filter_changed(t, l);
 	count = list_count(t, l);
 	if (l->state != LIST_READY || count == 0) {
 		draw_text(top, 1, COLS - 2, ROLE_MUTED, l->columns[0].label);
@@ -168,6 +187,9 @@ list_draw(struct tui *t, struct list *l, int top, int rows)
 		l->top = l->sel;
 	if (rows > 0 && l->sel >= l->top + (size_t)rows)
 		l->top = l->sel - rows + 1;
+	/* No room left empty below while rows are hidden above. */
+	if (rows > 0 && l->top > 0 && count - l->top < (size_t)rows)
+		l->top = count > (size_t)rows ? count - (size_t)rows : 0;
 	for (c = 0, x = 1; c < ncols && x < COLS; x += widths[c++] + 2)
 		draw_text(top, x, COLS - x, ROLE_MUTED, l->columns[c].label);
 	n = 0;

@@ -109,6 +109,56 @@ check_not_contains "its key is not a field" "│  key " "$(screen)"
 keys Escape
 check "Esc closes the editor" t_until 5 eval '! screen | grep -qF "edit guardrail orders"'
 
+# --- bracketed paste: text into the field in focus, never keys --------------
+
+"${TM[@]}" set-buffer -b p1 "$(printf 'naïve café\n東京 line')"
+keys n
+expect "n opens the editor" "new guardrail"
+type_text "pasted"
+keys Down Down Down Down Down Down Down Down Down Down Down
+"${TM[@]}" paste-buffer -p -b p1 -t "$SESSION"
+expect "the paste arrives as text, its newline a space" "naïve café 東京 line_"
+check_contains "the newline did not submit or move on" "new guardrail" "$(screen)"
+check_eq "nothing was saved by it" "" "$(ctl -o json guardrail list -d acme | grep -o pasted)"
+keys Enter Enter
+expect "the guardrail is saved" "guardrail pasted saved"
+check_eq "with the pasted description" "naïve café 東京 line" \
+    "$(ctl -o json guardrail show -d acme pasted | json description)"
+"${TM[@]}" set-buffer -b p2 "$(printf 'models\nq\n')"
+keys :
+"${TM[@]}" paste-buffer -p -b p2 -t "$SESSION"
+expect "a paste into : is typed, not run" ":models q_"
+keys Escape
+check "Esc closes the prompt" t_until 5 eval '! screen | grep -qF ":models q"'
+check "cube-tui still runs" [ ! -e "$T_DIR/tui.exit" ]
+
+# --- the filter: UTF-8, and its scroll ---------------------------------------
+
+for i in $(seq -w 1 30); do
+	ctl guardrail create -d acme "g$i" --kind pii --action log \
+	    --description "filler $i" >/dev/null
+done
+keys r
+expect "the list has the fillers" "g01"
+keys G
+expect "G goes to the last row" "g30"
+keys /
+type_text "東京"
+expect "the filter takes a multi-byte character" "/東京_"
+expect "and matches on it" "pasted"
+check_not_contains "rows without it are hidden" "filler" "$(screen)"
+keys BSpace
+expect "Backspace takes the whole character" "/東_"
+keys C-u
+type_text "filler 0"
+expect "filtering from the bottom shows the first matches" "g01"
+check_contains "and the rest that fit" "g09" "$(screen)"
+keys Enter
+expect "Enter keeps the filter" "filter: filler 0"
+keys /
+keys Escape
+check "Esc clears it" t_until 5 eval '! screen | grep -qF "filter: filler 0"'
+
 # --- the domain form --------------------------------------------------------
 
 # domfield NAME FIELD: a field of a domain, as cubectl domain list has it.
