@@ -409,10 +409,10 @@ tui_poll_status(struct tui *t, int64_t now)
 
 	for (i = 0; i < t->nhosts; i++) {
 		h = t->hosts[i];
+		host_verdict_poll(h, now);	/* at once when it changed */
 		if (h->live_at != 0 && now - h->live_at < TUI_STATUS_EVERY_MS)
 			continue;
 		host_live_poll(h, now);
-		host_verdict_poll(h, now);
 		if (i == t->current && t->domains == NULL)
 			tui_call(t, "domain.list", NULL, tui_domains_done);
 	}

@@ -104,6 +104,7 @@ struct host {
 	unsigned char		 verdict_nonce[32];	/* of the ask */
 	int64_t			 verdict_at;
 	int			 verdict_pending;
+	uint64_t		 verdict_of;	/* the status it is of, hashed */
 };
 
 struct host	*host_new(const char *, const char *, const char *,
@@ -366,6 +367,9 @@ void	 textfield_draw(struct textfield *, int, int, int, enum draw_role,
 
 /* host-verdict.c: each host's attestation verdict, kept fresh. */
 void		 host_verdict_poll(struct host *, int64_t);
+struct attest_result;
+void		 host_verdict_take(struct host *, const struct attest_result *,
+		    int64_t);
 const char	*host_verdict_word(const struct host *, enum draw_role *);
 
 /* header.c: the header's first line, of the host in view. */

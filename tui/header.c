@@ -2,7 +2,8 @@
  * The header's first line, of the host in view: its name, the TEE badge
  * with the attestation verdict, the TLS mark, its health (uptime, or how
  * long ago it last answered when it stopped), the last minute's
- * requests a second and error rate; the domain in view at the right.
+ * requests a second and error rate; the domain in view at the right, in
+ * what the rest leaves (a long name is cut before the figures are).
  * Each part is placed after what was drawn before it, by the width it was
  * drawn with. Data the host no longer confirms is dimmed and says STALE.
  */
@@ -17,6 +18,8 @@
 
 #define HEADER_NAME_MAX		20	/* columns of the host's name */
 #define HEADER_DOMAIN_MAX	24
+#define HEADER_DOMAIN_MIN	10	/* "domain " and a few of its name */
+#define HEADER_DOMAIN_LEAST	4	/* then its name alone, down to */
 
 /* Columns s takes on screen, at most max (UTF-8 continuation bytes: none). */
 static int
@@ -41,13 +44,6 @@ header_part_max(int *x, int end, enum draw_role role, const char *s, int max)
 	w = header_width(s, end - *x < max ? end - *x : max);
 	draw_text(0, *x, w, role, s);
 	*x += w + 2;
-}
-
-/* s at *x, cut at end; *x moves past it and two spaces. */
-static void
-header_part(int *x, int end, enum draw_role role, const char *s)
-{
-	header_part_max(x, end, role, s, end);
 }
 
 /* "[no TEE]", "[TEE sim FAIL]", "[TEE sev-guest ok]", "[TEE ?]" (no status). */
@@ -88,32 +84,78 @@ header_figures(const struct host *h, char *buf, size_t len)
 	snprintf(buf, len, "%s rps err %s", rate, err);
 }
 
+/* The parts left of the domain, laid out before any is drawn. */
+#define HEADER_PARTS	6
+
+struct header_part {
+	char		 text[320];
+	enum draw_role	 role;
+	int		 max;		/* columns at most */
+};
+
+static struct header_part *
+header_add(struct header_part *parts, size_t *n, enum draw_role role, int max)
+{
+	struct header_part	*p = &parts[(*n)++];
+
+	p->text[0] = '\0';
+	p->role = role;
+	p->max = max;
+	return p;
+}
+
+/*
+ * The domain in view at the right, in what the parts leave of the width
+ * (its name cut first, with an ellipsis, down to HEADER_DOMAIN_MIN
+ * columns); returns where the parts must end.
+ */
+static int
+header_domain(struct tui *t, int need)
+{
+	char	buf[320];
+	int	w, room;
+
+	if (t->domain == NULL)
+		return COLS;
+	room = COLS - need;
+	/* Short of room, the name alone, without its label. */
+	snprintf(buf, sizeof(buf), "%s%s", room < HEADER_DOMAIN_MIN ? "" :
+	    "domain ", t->domain);
+	w = header_width(buf, HEADER_DOMAIN_MAX);
+	if (room < HEADER_DOMAIN_LEAST)
+		room = HEADER_DOMAIN_LEAST;
+	if (w > room)
+		w = room;
+	if (w < header_width(buf, COLS)) {
+		draw_text(0, COLS - w, w - 1, ROLE_NORMAL, buf);
+		draw_text(0, COLS - 1, 1, ROLE_MUTED, draw_ellipsis());
+	} else
+		draw_text(0, COLS - w, w, ROLE_NORMAL, buf);
+	return COLS - w - 2;
+}
+
 void
 header_draw(struct tui *t)
 {
-	struct host	*h = tui_host(t);
-	struct host_tls	 tls;
-	const cJSON	*up;
-	const char	*mark;
-	enum draw_role	 role;
-	enum host_state	 state;
-	char		 reason[256], buf[320], ago[16];
-	int64_t		 age;
-	int		 x = 0, end, stale;
+	struct host		*h = tui_host(t);
+	struct host_tls		 tls;
+	struct header_part	 parts[HEADER_PARTS], *p;
+	const cJSON		*up;
+	const char		*mark;
+	enum draw_role		 role;
+	enum host_state		 state;
+	char			 reason[256], ago[16];
+	int64_t			 age;
+	int			 x = 0, end, stale, need = 0;
+	size_t			 n = 0, i;
 
 	state = host_get_state(h, reason, sizeof(reason));
 	stale = host_live_stale(h, host_live_now(), &age);
-	end = COLS;
-	if (t->domain != NULL) {
-		snprintf(buf, sizeof(buf), "domain %s", t->domain);
-		end = COLS - header_width(buf, HEADER_DOMAIN_MAX);
-		draw_text(0, end, HEADER_DOMAIN_MAX, ROLE_NORMAL, buf);
-		end -= 2;
-	}
-	snprintf(buf, sizeof(buf), "cube-tui  %s", h->name);
-	header_part_max(&x, end, ROLE_NORMAL, buf, 10 + HEADER_NAME_MAX);
-	header_badge(h, buf, sizeof(buf), &role);
-	header_part(&x, end, stale ? ROLE_STALE : role, buf);
+	p = header_add(parts, &n, ROLE_NORMAL, 10 + HEADER_NAME_MAX);
+	snprintf(p->text, sizeof(p->text), "cube-tui  %s", h->name);
+	p = header_add(parts, &n, ROLE_NORMAL, COLS);
+	header_badge(h, p->text, sizeof(p->text), &role);
+	p->role = stale ? ROLE_STALE : role;
 	host_tls_read(h->status, time(NULL), &tls);
 	mark = host_tls_mark(&tls, &role);
 	if (view_attest_tls_ok(t) == 0) {
@@ -121,28 +163,40 @@ header_draw(struct tui *t)
 		mark = "[TLS KEY!]";
 		role = ROLE_ERROR;
 	}
-	header_part(&x, end, stale ? ROLE_STALE : role, mark);
+	p = header_add(parts, &n, stale ? ROLE_STALE : role, COLS);
+	snprintf(p->text, sizeof(p->text), "%s", mark);
 	if (state == HOST_UNREACHABLE) {
-		snprintf(buf, sizeof(buf), "unreachable: %s", reason);
-		header_part(&x, end, ROLE_ERROR, buf);
-		return;
-	}
-	if (stale) {
+		p = header_add(parts, &n, ROLE_ERROR, COLS);
+		snprintf(p->text, sizeof(p->text), "unreachable: %s", reason);
+	} else if (stale) {
 		human_duration(ago, sizeof(ago), (double)age);
-		snprintf(buf, sizeof(buf), "STALE, updated %s ago", ago);
-		header_part(&x, end, ROLE_WARN, buf);
+		p = header_add(parts, &n, ROLE_WARN, COLS);
+		snprintf(p->text, sizeof(p->text), "STALE, updated %s ago",
+		    ago);
 	} else if (state == HOST_CONNECTING || h->status == NULL) {
-		snprintf(buf, sizeof(buf), "connecting%s", draw_ellipsis());
-		header_part(&x, end, ROLE_MUTED, buf);
-		return;
+		p = header_add(parts, &n, ROLE_MUTED, COLS);
+		snprintf(p->text, sizeof(p->text), "connecting%s",
+		    draw_ellipsis());
 	} else {
 		up = cJSON_GetObjectItemCaseSensitive(h->status, "uptime_s");
 		human_duration(ago, sizeof(ago), cJSON_IsNumber(up) ?
 		    up->valuedouble : -1);
-		snprintf(buf, sizeof(buf), "ok, up %s", ago);
-		header_part(&x, end, ROLE_OK, buf);
+		p = header_add(parts, &n, ROLE_OK, COLS);
+		snprintf(p->text, sizeof(p->text), "ok, up %s", ago);
 	}
-	header_figures(h, buf, sizeof(buf));
-	if (buf[0] != '\0')
-		header_part(&x, end, stale ? ROLE_STALE : ROLE_NORMAL, buf);
+	if (state != HOST_UNREACHABLE && (stale || (state != HOST_CONNECTING &&
+	    h->status != NULL))) {
+		p = header_add(parts, &n, stale ? ROLE_STALE : ROLE_NORMAL,
+		    COLS);
+		header_figures(h, p->text, sizeof(p->text));
+		if (p->text[0] == '\0')
+			n--;
+	}
+	for (i = 0; i < n; i++)
+		need += header_width(parts[i].text, parts[i].max) + 2;
+	/* The domain gives way first; then the parts are cut at its left. */
+	end = header_domain(t, need);
+	for (i = 0; i < n; i++)
+		header_part_max(&x, end, parts[i].role, parts[i].text,
+		    parts[i].max);
 }

@@ -105,6 +105,9 @@ view_attest_done(struct tui *t, struct host_reply *r)
 		view_attest.evidence = r->result;
 		r->result = NULL;
 		view_attest_verify(t, view_attest.evidence);
+		/* Fresh evidence, our nonce: the header's verdict too. */
+		host_verdict_take(r->host, &view_attest.result,
+		    host_live_now());
 		view_attest.state = LIST_READY;
 	} else if (host_is_unsupported(r))
 		view_attest.state = LIST_UNSUPPORTED;
