@@ -1,5 +1,6 @@
 /* cubectl guardrail: how guardrails read; test says what one would do. */
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -43,7 +44,8 @@ const struct output_field cmd_guardrail_test_fields[] = {
 };
 
 /*
- * guardrail.test: the result and the text with every match marked, then
+ * guardrail.test, of a stored guardrail (KEY) or of one given inline by
+ * create's flags: the result and the text with every match marked, then
  * each type hit and how often. Exits 0 whatever the guardrail would do:
  * it is a question, not a check.
  */
@@ -51,10 +53,28 @@ int
 cmd_guardrail_test(struct cubectl *c, const struct cmd_entry *ce,
     const struct args *a)
 {
-	const cJSON	*h, *type, *count;
-	cJSON		*result;
-	int		 rc;
+	static const char *const	 spec[] = { "--kind", "--action",
+					    "--types", "--pattern", "--words",
+					    "--max-chars", "--max-messages",
+					    "--description", NULL };
+	const cJSON			*h, *type, *count;
+	cJSON				*result;
+	size_t				 i;
+	int				 rc, inline_spec = 0;
 
+	for (i = 0; spec[i] != NULL; i++)
+		inline_spec |= args_has(a, spec[i]);
+	if (a->npositional > 0 && inline_spec) {
+		output_error("guardrail test: KEY, or a guardrail given by"
+		    " --kind, --action ..., not both");
+		return EXIT_USAGE;
+	}
+	if (a->npositional == 0 && (!args_has(a, "--kind") ||
+	    !args_has(a, "--action"))) {
+		output_error("guardrail test: missing KEY (or --kind and"
+		    " --action, to test a guardrail not stored)");
+		return EXIT_USAGE;
+	}
 	if ((rc = client_call(c, ce->method, cmd_params(ce, a), &result)) !=
 	    EXIT_OK)
 		return rc;

@@ -297,8 +297,10 @@ static const struct args_flag cmd_guardrail_edit_flags[] = {
 	FLAG_END
 };
 
+/* test: a stored guardrail by its key, or one given inline by the flags
+ * of create (nothing stored). */
 static const struct args_flag cmd_guardrail_test_flags[] = {
-	FLAG_DOMAIN,
+	FLAGS_GUARDRAIL(0),
 	{ .name = "--text", .type = ARGS_STRING, .metavar = "TEXT",
 	  .param = "text", .flags = ARGS_REQUIRED | ARGS_EMPTY,
 	  .max = 262144, .help = "the text to run the guardrail over" },
@@ -595,9 +597,10 @@ const struct cmd_entry cmd_table[] = {
 	  cmd_in_domain_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
 	  "delete a guardrail no model uses" },
 	{ "guardrail", "test", "guardrail.test", &cmd_arg_guardrail,
-	  cmd_guardrail_test_flags, 0, CMD_OUTPUT_OBJECT,
+	  cmd_guardrail_test_flags, CMD_ARG_OPTIONAL, CMD_OUTPUT_OBJECT,
 	  cmd_guardrail_test_fields, cmd_guardrail_test,
-	  "show what a guardrail would block or redact in a text" },
+	  "show what a guardrail, stored or given by create's flags, would"
+	  " block or redact in a text" },
 
 	{ "token", "create", "token.create", NULL, cmd_token_create_flags, 0,
 	  CMD_OUTPUT_OBJECT, cmd_token_fields, cmd_token_create,
@@ -770,7 +773,8 @@ cmd_parse(const struct cmd_entry *ce, int argc, char **argv, struct args *a,
 	if (args_parse(a, ce->flags, cmd_global_flags, argc, argv, 0, err,
 	    errlen) == -1)
 		return -1;
-	if (ce->arg != NULL && a->npositional == 0) {
+	if (ce->arg != NULL && a->npositional == 0 &&
+	    !(ce->cflags & CMD_ARG_OPTIONAL)) {
 		snprintf(err, errlen, "missing %s", ce->arg->metavar);
 		goto fail;
 	}
@@ -779,8 +783,8 @@ cmd_parse(const struct cmd_entry *ce, int argc, char **argv, struct args *a,
 		    a->positional[ce->arg != NULL ? 1 : 0]);
 		goto fail;
 	}
-	if (ce->arg != NULL && args_check_value(ce->arg, a->positional[0], &v,
-	    err, errlen) == -1)
+	if (ce->arg != NULL && a->npositional > 0 &&
+	    args_check_value(ce->arg, a->positional[0], &v, err, errlen) == -1)
 		goto fail;
 	if ((ce->cflags & CMD_EDIT) && !cmd_has_change(a)) {
 		snprintf(err, errlen, "nothing to change (see cubectl %s %s"
@@ -880,15 +884,18 @@ cmd_synopsis_words(const struct cmd_entry *ce,
     void (*word)(const char *, void *), void *arg)
 {
 	const struct args_flag	*f;
-	char			 buf[512];
+	char			 buf[512], metavar[64];
 	int			 arg_done = (ce->arg == NULL);
 
 	word(ce->noun, arg);
 	if (ce->verb != NULL)
 		word(ce->verb, arg);
+	if (ce->arg != NULL)
+		snprintf(metavar, sizeof(metavar), ce->cflags &
+		    CMD_ARG_OPTIONAL ? "[%s]" : "%s", ce->arg->metavar);
 	for (f = ce->flags; f->name != NULL; f++) {
 		if (!arg_done && strcmp(f->name, "-d") != 0) {
-			word(ce->arg->metavar, arg);
+			word(metavar, arg);
 			arg_done = 1;
 		}
 		if (!cmd_group_first(ce->flags, f))
@@ -897,7 +904,7 @@ cmd_synopsis_words(const struct cmd_entry *ce,
 		word(buf, arg);
 	}
 	if (!arg_done)
-		word(ce->arg->metavar, arg);
+		word(metavar, arg);
 }
 
 struct cmd_buf {

@@ -187,6 +187,7 @@ enum cmd_output {
 
 #define CMD_EDIT	0x1	/* needs at least one change flag */
 #define CMD_NEW		0x2	/* the positional names an object to create */
+#define CMD_ARG_OPTIONAL 0x4	/* the positional may be left out */
 
 struct cmd_entry {
 	const char			*noun;

@@ -68,6 +68,21 @@ check_contains "inline: key and a spec together are refused" "error:" "$(line 6)
 check_contains "inline: a parameter of another kind is refused" "only_for_kind_keywords" "$(line 7)"
 check_contains "inline: bounded as on create" "error:" "$(line 8)"
 check_contains "inline: action is required" "action" "$(line 9)"
+out=$(ctl -o json guardrail test -d acme --kind regex --action redact \
+    --pattern 'ORD-[0-9]+' --text 'ship ORD-42 now')
+check_eq "cubectl guardrail test inline: redacted" redacted "$(echo "$out" | json result)"
+check_eq "cubectl guardrail test inline: marked" "ship [REDACTED:REGEX] now" "$(echo "$out" | json text)"
+out=$(ctl guardrail test -d acme --kind keywords --action block --words 'eagle' --text 'the eagle')
+check_contains "cubectl guardrail test inline, as a table" "blocked" "$out"
+out=$(ctl guardrail test -d acme pii --kind pii --action log --text x 2>&1)
+check_eq "cubectl: KEY and an inline spec: usage error" "2" "$?"
+check_contains "... saying so" "not both" "$out"
+out=$(ctl guardrail test -d acme --text x 2>&1)
+check_eq "cubectl: neither KEY nor a spec: usage error" "2" "$?"
+check_contains "... saying what is missing" "missing KEY" "$out"
+out=$(ctl guardrail test -d acme --kind regex --action redact --pattern 'a(b' --text x 2>&1)
+check "cubectl: an inline pattern that does not compile fails" [ $? -ne 0 ]
+check_contains "... with its position" "offset 3" "$out"
 check_eq "inline tests store nothing" 6 "$(ctl -o json guardrail list -d acme | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 
 # --- binding: unknown keys refused, bound ones kept ------------------------
