@@ -237,6 +237,12 @@ build/fuzz/fuzz-textfield: tests/fuzz/fuzz-textfield.c tui/textfield.c
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -Itui -o $@ $(filter %.c,$^) \
 	    -lncursesw -ltinfo
+# cube-tui's bracketed paste, textfield.c for its UTF-8 decoding.
+build/fuzz/fuzz-paste: tests/fuzz/fuzz-paste.c tui/paste.c tui/textfield.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -Itui -o $@ $(filter %.c,$^) \
+	    -lncursesw -ltinfo
 # Attestation whole: every attest*.c, whatever files the module grows.
 # Parsers (attest, the SNP certificate extensions, the TDX quote, Intel's
 # collateral, the policy file) and verification (an SNP report with any
