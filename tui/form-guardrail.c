@@ -256,6 +256,21 @@ form_guardrail_changed(struct tui *t, struct form *f)
 	form_guardrail.changed_at = host_live_now();
 }
 
+/* s into buf (size bytes), cut if need be before a whole character. */
+static void
+form_guardrail_keep(char *buf, size_t size, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (n >= size) {
+		n = size - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
 static void
 form_guardrail_tested(struct tui *t, struct host_reply *r)
 {
@@ -282,7 +297,7 @@ form_guardrail_tested(struct tui *t, struct host_reply *r)
 	snprintf(fg->result, sizeof(fg->result), "%s", cJSON_IsString(v) ?
 	    v->valuestring : "?");
 	v = cJSON_GetObjectItemCaseSensitive(r->result, "text");
-	snprintf(fg->text, sizeof(fg->text), "%s", cJSON_IsString(v) ?
+	form_guardrail_keep(fg->text, sizeof(fg->text), cJSON_IsString(v) ?
 	    v->valuestring : "");
 	cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(r->result,
 	    "hits")) {
