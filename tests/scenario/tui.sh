@@ -215,6 +215,9 @@ check "the header shows requests a second and a non-zero error rate" \
     t_until 10 screen_re '(0\.[0-9]*[1-9]|[1-9][0-9.]*) rps err ([1-9][0-9.]*|0\.[0-9]*[1-9]|<0\.1)%'
 check "the header says the uptime in days, hours, minutes, seconds" \
     screen_re 'ok, up ([0-9]+[dhms])( [0-9]+[dhms])?  '
+keys 7
+check "Logs at 80x24: the refusal's whole error code, the time of day" \
+    t_until 10 screen_re '^ [0-2][0-9]:[0-5][0-9]:[0-5][0-9] +no-such-key +404 .*model_not_found *$'
 keys 1
 check "Fleet at 80x24: health, TEE, verdict, rps, p50, p99, error %, spend" \
     t_until 10 screen_re '^ HOST +HEALTH +TEE +VERDICT +RPS +P50 +P99 +ERR% +SPEND +ERROR'
