@@ -275,8 +275,12 @@ tui_modal_key(struct tui *t, int ch)
 		if (m->copy == NULL)
 			break;
 		/* Shown once: only Enter closes it, c copies it. */
-		if (ch == 'c')
-			m->copied = clipboard_copy(m->copy) == 0 ? 1 : -1;
+		if (ch == 'c') {
+			/* 1: copied; -1, -2: clipboard_copy's why not. */
+			m->copied = clipboard_copy(m->copy);
+			if (m->copied == 0)
+				m->copied = 1;
+		}
 		if (ch != '\n' && ch != '\r' && ch != KEY_ENTER)
 			return;
 		break;
@@ -331,11 +335,12 @@ tui_modal_draw(struct tui *t)
 		    m->kind == MODAL_MENU && i == m->sel ? ROLE_SELECTED :
 		    i == 0 ? m->role : ROLE_NORMAL, m->lines[i]);
 	if (m->kind == MODAL_TEXT)
-		draw_text(y + h - 2, x + 2, (int)w - 4, m->copied == -1 ?
+		draw_text(y + h - 2, x + 2, (int)w - 4, m->copied < 0 ?
 		    ROLE_ERROR : ROLE_MUTED, m->copy == NULL ?
 		    "any key closes" : m->copied == 1 ?
 		    "copied (OSC 52)  Enter closes" : m->copied == -1 ?
-		    "too long to copy  Enter closes" :
+		    "too long to copy  Enter closes" : m->copied == -2 ?
+		    "could not write to the terminal  Enter closes" :
 		    "c copies  Enter closes");
 }
 
