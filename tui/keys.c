@@ -69,7 +69,8 @@ static const struct keys_entry keys_usage[] = {
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_attest[] = {
-	{ "r",		"fetch the evidence again and verify it" },
+	{ "r",		"fetch the evidence again (a new nonce), verify it" },
+	{ "j k, arrows", "scroll (PgUp PgDn, g G top, bottom)" },
 	{ NULL, NULL }
 };
 
