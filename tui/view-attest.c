@@ -37,10 +37,12 @@ static struct {
 	const struct host *judged_host;
 	unsigned	 judged_seq;
 	int64_t		 fetched_at;	/* ms, monotonic: the evidence came */
+	int		 asking;	/* answers due to asks made */
 	/* Drawing: the view's first row, rows scrolled off, rows it needs. */
 	int		 top;
 	int		 scroll;
 	int		 need;
+	int		 page;		/* rows that scroll */
 } view_attest;
 
 /*
@@ -101,24 +103,31 @@ view_attest_verify(struct tui *t, const cJSON *ev)
 	view_attest.judged_seq = h->status_seq;
 }
 
+/*
+ * An answer. When asking again fails, the evidence held stays, with its
+ * age and the failure said above it: an operator sees what was verified
+ * and when, never a new nonce over it.
+ */
 static void
 view_attest_done(struct tui *t, struct host_reply *r)
 {
-	cJSON_Delete(view_attest.evidence);
-	view_attest.evidence = NULL;
+	if (view_attest.asking > 0)
+		view_attest.asking--;
 	if (r->status == RPC_CLIENT_OK && cJSON_IsObject(r->result)) {
+		cJSON_Delete(view_attest.evidence);
 		view_attest.evidence = r->result;
 		r->result = NULL;
 		view_attest.fetched_at = host_live_now();
+		view_attest.error[0] = '\0';
 		view_attest_verify(t, view_attest.evidence);
 		view_attest.state = LIST_READY;
-	} else if (host_is_unsupported(r))
-		view_attest.state = LIST_UNSUPPORTED;
-	else {
-		view_attest.state = LIST_ERROR;
-		snprintf(view_attest.error, sizeof(view_attest.error), "%s",
-		    r->err);
+		return;
 	}
+	snprintf(view_attest.error, sizeof(view_attest.error), "%s", r->err);
+	if (view_attest.evidence != NULL)
+		return;
+	view_attest.state = host_is_unsupported(r) ? LIST_UNSUPPORTED :
+	    LIST_ERROR;
 }
 
 static void
@@ -131,6 +140,7 @@ view_attest_refresh(struct tui *t)
 		cJSON_Delete(view_attest.evidence);
 		view_attest.evidence = NULL;
 		view_attest.gen = t->gen;
+		view_attest.asking = 0;	/* answers of the old gen are dropped */
 	}
 	view_attest.state = view_attest.evidence != NULL ? LIST_READY :
 	    LIST_LOADING;
@@ -141,6 +151,7 @@ view_attest_refresh(struct tui *t)
 	    VIEW_ATTEST_NONCE);
 	params = cJSON_CreateObject();
 	cJSON_AddStringToObject(params, "nonce", view_attest.nonce);
+	view_attest.asking++;
 	tui_call(t, "attestation.get", params, view_attest_done);
 }
 
@@ -297,17 +308,16 @@ view_attest_str(const char *name)
 }
 
 /*
- * The verdict, then every check that ran, those that failed first, each
- * with why; returns the row after them.
+ * The rows that stay when the rest scrolls, from y: the verdict, and
+ * whether evidence is being asked for again or could not be had.
+ * Returns the row after them.
  */
 static int
-view_attest_draw_verdict(struct tui *t, int y, int end)
+view_attest_draw_pinned(struct tui *t, int y)
 {
 	const struct attest_result	*res = &view_attest.result;
-	const struct attest_check	*c;
-	char				 failed[200];
-	size_t				 i, n = 0, pass;
-	int				 row;
+	char				 failed[200], age[32];
+	size_t				 i, n = 0;
 
 	failed[0] = '\0';
 	for (i = 0; i < res->nchecks; i++)
@@ -315,13 +325,37 @@ view_attest_draw_verdict(struct tui *t, int y, int end)
 			n += snprintf(failed + n, sizeof(failed) - n, "%s%s",
 			    n ? ", " : "", attest_check_name(res->checks[i].id));
 	if (res->verified)
-		view_attest_line(&y, end, 1, COLS - 2, ROLE_OK, "VERIFIED:"
-		    " every check passed (policy: %s)", t->policy_path != NULL ?
+		draw_fmt(y++, 1, COLS - 2, ROLE_OK, "VERIFIED: every check"
+		    " passed (policy: %s)", t->policy_path != NULL ?
 		    t->policy_path : "the defaults");
 	else
-		view_attest_line(&y, end, 1, COLS - 2, ROLE_ERROR, "NOT"
-		    " VERIFIED: %s (policy: %s)", failed, t->policy_path !=
-		    NULL ? t->policy_path : "the defaults");
+		draw_fmt(y++, 1, COLS - 2, ROLE_ERROR, "NOT VERIFIED: %s"
+		    " (policy: %s)", failed, t->policy_path != NULL ?
+		    t->policy_path : "the defaults");
+	human_duration(age, sizeof(age), (double)(host_live_now() -
+	    view_attest.fetched_at) / 1000.0);
+	if (view_attest.asking > 0)
+		draw_fmt(y++, 1, COLS - 2, ROLE_MUTED, "asking again with a"
+		    " new nonce%s (this is the evidence of %s ago)",
+		    draw_ellipsis(), age);
+	else if (view_attest.error[0] != '\0')
+		draw_fmt(y++, 1, COLS - 2, ROLE_ERROR, "NO NEW EVIDENCE (%s):"
+		    " this is the evidence of %s ago", view_attest.error, age);
+	return y;
+}
+
+/*
+ * The TLS state, then every check that ran, those that failed first,
+ * each with why; returns the row after them.
+ */
+static int
+view_attest_draw_verdict(struct tui *t, int y, int end)
+{
+	const struct attest_result	*res = &view_attest.result;
+	const struct attest_check	*c;
+	size_t				 i, pass;
+	int				 row;
+
 	y = view_attest_draw_tls(t, y, end, view_attest_tls_check());
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < res->nchecks; i++) {
@@ -414,7 +448,10 @@ view_attest_draw_facts(struct tui *t, int y, int end)
 	    view_attest_str("tls_pubkey_sha256") : "none (plain HTTP)");
 	view_attest_fact(&y, end, ROLE_NORMAL, "report_data",
 	    view_attest_str("report_data"));
-	view_attest_fact(&y, end, ROLE_NORMAL, "nonce", view_attest.nonce);
+	/* The evidence's own (the nonce check says it is ours), never the
+	 * one of an ask still out. */
+	view_attest_fact(&y, end, ROLE_NORMAL, "nonce",
+	    view_attest_str("nonce"));
 	v = cJSON_GetObjectItemCaseSensitive(view_attest.evidence,
 	    "certificates");
 	if (cJSON_IsString(v))
@@ -466,10 +503,15 @@ view_attest_draw(struct tui *t, int top, int rows)
 		return;
 	}
 	view_attest_rejudge(t);
+	y = view_attest_draw_pinned(t, y);
+	rows -= y - top;
+	top = y;
+	view_attest.top = top;
 	/* The last row says there is more, when there is. */
 	y = view_attest_draw_verdict(t, y, top + rows - 1);
 	y = view_attest_draw_facts(t, y, top + rows - 1);
 	view_attest.need = y - top;
+	view_attest.page = rows - 1;
 	if (view_attest.scroll > view_attest.need - (rows - 1))
 		view_attest.scroll = view_attest.need - (rows - 1) > 0 ?
 		    view_attest.need - (rows - 1) : 0;
@@ -500,7 +542,7 @@ view_attest_tls_ok(struct tui *t)
 static int
 view_attest_key(struct tui *t, int ch)
 {
-	int	page = LINES - 4, max;
+	int	page = view_attest.page > 1 ? view_attest.page : 1, max;
 
 	(void)t;
 	max = view_attest.need > page ? view_attest.need - page : 0;

@@ -159,6 +159,25 @@ if command -v tmux >/dev/null; then
 	    "seal key       $X25519"
 	check "... how the agent keeps its keys" screen_has pass \
 	    "keys at rest   sealed (simulated)"
+	nonce_row() {	# the nonce the view shows
+		"${TM[@]}" capture-pane -p -t pass |
+		    sed -n 's/^ nonce          \([0-9a-f]*\).*/\1/p'
+	}
+	check "... the nonce the evidence answers" t_until 10 \
+	    test -n "$(nonce_row)"
+	N1=$(nonce_row)
+	# r while the agent cannot answer: the old evidence keeps its nonce.
+	kill -STOP "$AGENT_PID"
+	"${TM[@]}" send-keys -t pass r
+	check "r: asking again, said so" screen_has pass \
+	    "asking again with a new nonce"
+	check_eq "... the evidence shown keeps its own nonce" "$N1" "$(nonce_row)"
+	kill -CONT "$AGENT_PID"
+	nonce_changed() { [ -n "$(nonce_row)" ] && [ "$(nonce_row)" != "$N1" ]; }
+	check "... the new evidence comes with the new nonce" t_until 10 \
+	    nonce_changed
+	check_fails "... and nothing is asked any more" screen_has_now pass \
+	    "asking again with a new nonce"
 	check "... the certificates counted, never shown" screen_has pass \
 	    "certificates   3, signing key's first"
 	check_fails "... no PEM on screen" screen_has_now pass "BEGIN CERT"
