@@ -230,6 +230,20 @@ struct model_curl {
 
 int	 model_curl_line(const struct model_curl *, char *, size_t);
 
+/* view-model.c: the model page, opened from Models (Enter, :model KEY). */
+int		 view_model_active(void);
+void		 view_model_open(struct tui *, const char *, int);
+void		 view_model_close(void);
+void		 view_model_refresh(struct tui *);
+void		 view_model_draw(struct tui *, int, int);
+int		 view_model_key(struct tui *, int);
+
+/* view-models.c: the figures of a model of the domain in view, or NULL. */
+const struct cJSON *view_models_figures(const char *);
+int		 view_models_stats_state(void);
+void		 view_models_load(struct tui *);
+const struct cJSON *view_models_items(struct tui *);
+
 /* list.c: a table of objects with a selection and a filter. */
 enum list_state {
 	LIST_EMPTY,		/* never asked */
@@ -504,6 +518,7 @@ enum command_words {
 	COMMAND_WORDS_NONE,	/* Tab offers no argument */
 	COMMAND_WORDS_DOMAINS,	/* the host's domains */
 	COMMAND_WORDS_HOSTS,	/* the session's hosts */
+	COMMAND_WORDS_MODELS,	/* the domain's model keys */
 };
 
 enum command_action {
@@ -512,6 +527,7 @@ enum command_action {
 	COMMAND_DOMAIN,
 	COMMAND_HOST,
 	COMMAND_DEPLOY,		/* Models' deploy form */
+	COMMAND_MODEL,		/* the model page */
 	COMMAND_QUIT,
 	COMMAND_NACTIONS
 };
