@@ -57,7 +57,7 @@ static const struct column view_models_table[MODELS_NCOLUMNS] = {
 	[MODEL_SORT_PRICE_IN] =	{ "IN/1M",	6,	7,	1,	0 },
 	[MODEL_SORT_PRICE_OUT] = { "OUT/1M",	6,	7,	1,	0 },
 	/* The long model id goes first. */
-	[MODELS_COL_MODEL_ID] =	{ "MODEL-ID",	10,	24,	COLUMN_EXTRA, 0 },
+	[MODELS_COL_MODEL_ID] =	{ "MODEL-ID",	10,	16,	COLUMN_EXTRA, 0 },
 };
 
 /* The domain's per-model figures (stats.get's "models"), and the order. */

@@ -88,7 +88,7 @@ if t_until 15 chat_calls; then ok "chat's row shows its 3 calls"; else
 	not_ok "chat's row shows its 3 calls" "$(screen)"; fi
 check_eq "zeta's row shows its 1 call" 1 "$(calls_of zeta)"
 echo "# $(screen | sed -n 3,5p)"
-check_contains "chat's row shows its spend" '$' "$(row_of ' chat ')"
+check_contains "chat's row shows its spend, under a cent" '<$0.01' "$(row_of ' chat ')"
 check_contains "chat's row shows its input price" ' 2 ' "$(row_of ' chat ')"
 check_contains "the sort column is marked" "KEY↑" "$(screen | sed -n 3p)"
 check "sorted by key: chat before zeta" chat_first
@@ -107,6 +107,14 @@ keys x
 for _ in 1 2 3 4 5 6; do keys s; done
 expect "the sort comes round to the key again" "KEY↑"
 check "by key again: chat first" t_until 5 chat_first
+
+# The long model id is what 80 columns leave out first; 120 show it.
+check_not_contains "80 columns leave the model id out" "MODEL-ID" "$(screen)"
+"${TM[@]}" resize-window -t "$SESSION" -x 120 -y 30
+expect "120 columns show the model id column" "MODEL-ID"
+expect "with the model's id" "fake-chat;echo=1"
+"${TM[@]}" resize-window -t "$SESSION" -x 80 -y 24
+expect_gone "back at 80 columns it goes again" "MODEL-ID"
 
 # --- E: disable (asks) and enable --------------------------------------------
 
