@@ -118,7 +118,7 @@ expect "the only domain is in view" "domain acme"
 expect "Overview lists the domain" "acme    off"
 check "the status is the agent's: its pid" screen_re "pid +$AGENT_PID"
 keys 3
-expect "Models lists the model" "demo-model"
+expect "Models lists the model" "chat     chat   fake     llm  active"
 keys 4
 expect "Providers lists the provider" "fake"
 keys 5
@@ -156,7 +156,7 @@ for v in 2 3 5; do
 	keys "$v"
 	case $v in
 	2) expect "NO_COLOR: Overview shows" "acme    off" ;;
-	3) expect "NO_COLOR: Models shows" "demo-model" ;;
+	3) expect "NO_COLOR: Models shows" "chat     chat   fake" ;;
 	5) expect "NO_COLOR: Guardrails shows" "pii" ;;
 	esac
 	check_eq "NO_COLOR: view $v has no colour" 0 "$(colours)"
