@@ -64,9 +64,8 @@ view_guardrails_draw(struct tui *t, int top, int rows)
 
 /*
  * The agent refuses to delete a guardrail a model binds, and names the
- * model in cubectl's words; say instead what to do from here: the model's
- * Enter shows what it binds, and the binding is changed with cubectl,
- * which this TUI cannot do yet.
+ * model in cubectl's words; say instead what to do from here: the model
+ * page's Configure tab changes what it binds (or cubectl, from a shell).
  */
 static void
 view_guardrails_in_use(struct tui *t, const struct host_reply *r)
@@ -86,9 +85,9 @@ view_guardrails_in_use(struct tui *t, const struct host_reply *r)
 		return;
 	}
 	xasprintf(&text, "Model %s binds it, so it was not deleted.\n\n"
-	    "Models (3), Enter on %s: the guardrails it binds.\n"
-	    "cube-tui cannot change them yet; from a shell, list\n"
-	    "the keys to keep (--no-guard-in / -out: none):\n"
+	    "Models (3), Enter on %s, then 2 Configure and e:\n"
+	    "leave it out of guardrails in and out, and save.\n"
+	    "Or from a shell, with the keys to keep:\n"
 	    "  cubectl model edit -d %s %s --guard-in KEY ...\n"
 	    "Then d here deletes the guardrail.", model, model,
 	    t->domain != NULL ? t->domain : "DOMAIN", model);

@@ -240,7 +240,7 @@ keys d
 expect "d asks first" "Delete guardrail pii?"
 keys y
 expect "deleting a bound guardrail names the model" "Model chat binds it"
-expect "and says what to do from the TUI" "Models (3), Enter on chat"
+expect "and says what to do from the TUI" "Models (3), Enter on chat, then 2 Configure and e"
 expect "and gives the whole command for a shell" "cubectl model edit -d acme chat"
 check "the guardrail is still there" eval "ctl guardrail show -d acme pii >/dev/null"
 keys x
