@@ -74,7 +74,7 @@ AGENT_MAIN := agent/main.c
 # tui/: cubectl, and cube-tui (which links cubectl's library for its
 # output formatting, column tables and argument parsing).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
-	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
+	tui/cmd-provider.c tui/cmd-model.c tui/cmd-chat.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
 	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-stats.c tui/cmd-verify.c tui/cmd-attest.c tui/attest-url.c tui/cmd-receipt.c tui/cmd-connect.c tui/verify-policy.c tui/document.c \
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
