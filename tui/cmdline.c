@@ -36,6 +36,8 @@ static void	cmdline_run_deploy(struct tui *, const struct command *,
 		    const char *);
 static void	cmdline_run_quit(struct tui *, const struct command *,
 		    const char *);
+static void	cmdline_run_chat(struct tui *, const struct command *,
+		    const char *);
 
 /* What runs each of command.c's actions. */
 static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
@@ -45,6 +47,7 @@ static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
 	[COMMAND_HOST] = cmdline_run_host,
 	[COMMAND_DEPLOY] = cmdline_run_deploy,
 	[COMMAND_QUIT] = cmdline_run_quit,
+	[COMMAND_CHAT] = cmdline_run_chat,
 };
 
 /* --- the prompt ----------------------------------------------------------- */
@@ -285,4 +288,12 @@ cmdline_run_quit(struct tui *t, const struct command *c,
 	(void)c;
 	(void)arg;
 	t->quit = 1;
+}
+
+/* :chat KEY: the playground with that model of the domain in view. */
+static void
+cmdline_run_chat(struct tui *t, const struct command *c, const char *arg)
+{
+	(void)c;
+	playground_open(t, arg);
 }

@@ -33,6 +33,7 @@ static const struct keys_entry keys_models[] = {
 	{ "Enter",	"the model's details" },
 	{ "n",		"deploy a model (form, pre-flight checks)" },
 	{ "e",		"edit the model" },
+	{ "p",		"playground: chat with the model as clients do" },
 	{ "d",		"disable an active model, delete an inactive one" },
 	{ NULL, NULL }
 };
@@ -98,7 +99,7 @@ static const struct {
 	{ "Overview", keys_overview,
 	  "Enter pick domain  D domain  : command  ? help  q quit" },
 	{ "Models", keys_models,
-	  "n deploy  e edit  d disable  Enter show  / filter  : cmd  ? help" },
+	  "n deploy  e edit  d disable  p chat  Enter show  / filter  ? help" },
 	{ "Providers", keys_providers,
 	  "n add  e edit  d delete  Enter test  / filter  : cmd  ? help" },
 	{ "Guardrails", keys_guardrails,

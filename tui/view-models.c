@@ -345,6 +345,10 @@ view_models_key(struct tui *t, int ch)
 		if (cJSON_IsString(key))
 			view_models_edit(t, m);
 		return 1;
+	case 'p':
+		if (cJSON_IsString(key))
+			playground_open(t, key->valuestring);
+		return 1;
 	case 'd':
 		if (!cJSON_IsString(key))
 			return 1;

@@ -184,6 +184,87 @@ check_contains "temperature in range" "temperature: must be from 0 to 2" \
 check_contains "unknown params refused" "unknown" \
     "$(bad '{"domain":"acme","key":"chat","token":"x","messages":[{"role":"user","content":"a"}]}')"
 
+# --- cube-tui: p on a model, a question, the answer streams ---------------
+if ! command -v tmux >/dev/null; then
+	echo "# SKIP cube-tui: tmux is not installed"
+else
+	ctl model edit -d acme chat --guard-in plans >/dev/null
+	TM=(tmux -L "cube-play-test-$$" -f /dev/null)
+	tm_cleanup() { "${TM[@]}" kill-server 2>/dev/null; t_cleanup; }
+	trap tm_cleanup EXIT
+	SESSION=play
+	screen() { "${TM[@]}" capture-pane -p -t "$SESSION" 2>/dev/null; }
+	screen_colour() { "${TM[@]}" capture-pane -e -p -t "$SESSION" 2>/dev/null; }
+	wait_for() {
+		local i
+		for ((i = 0; i < ${2:-10} * 20; i++)); do
+			screen | grep -qF -- "$1" && return 0
+			sleep 0.05
+		done
+		return 1
+	}
+	expect() {	# description, text [seconds]
+		if wait_for "$2" "${3:-10}"; then ok "$1"; else
+			not_ok "$1" "expected on screen: $2"$'\n'"$(screen)"; fi
+	}
+	keys() { "${TM[@]}" send-keys -t "$SESSION" "$@"; }
+	type_text() { "${TM[@]}" send-keys -t "$SESSION" -l "$1"; }
+	"${TM[@]}" new-session -d -s "$SESSION" -x 80 -y 24 \
+	    "LANG=C.UTF-8 HOME=$T_DIR/tui-home $CUBE_BIN/cube-tui -s $AGENT_SOCK local 2>$T_DIR/tui.err; echo \$? >$T_DIR/tui.exit; sleep 60"
+	expect "cube-tui is up" "ok, up"
+	keys D
+	expect "D offers the domains" "bravo" 5
+	keys Enter
+	keys 3
+	expect "the Models view lists the model" "fake-chat" 10
+	check "the Models key bar offers p" wait_for "p chat" 2
+	keys p
+	expect "p opens the playground on the selected model" "Playground: chat in acme"
+	type_text "héllo, wörld"
+	expect "UTF-8 typed into the input line" "> héllo, wörld"
+	keys Enter
+	expect "the question shows in the transcript" "you    héllo, wörld"
+	expect "the streamed answer shows" "model  Hello from fake-llm." 10
+	expect "then the tokens and cost line" "7+3 tokens  \$0.000013" 10
+	check "the input line is empty again" wait_for "> _" 2
+	PID1=$(ctl -o json logs -d acme --model chat -n 1 | py 'v[-1]["request_id"]')
+	check "the answer's request id is on screen" wait_for "request $PID1" 2
+	check_eq "its trace is the playground's" playground \
+	    "$(ctl -o json logs -d acme --model chat -n 1 | py 'v[-1]["token_id"]')"
+
+	type_text "and again"
+	keys Enter
+	expect "a second question" "you    and again" 5
+	check "the second answer's line" t_until 10 eval \
+	    '[ "$(screen | grep -cE "[0-9]+\+3 tokens")" -eq 2 ]'
+	check_eq "the conversation so far went with it" \
+	    "user:héllo, wörld assistant:Hello from fake-llm. user:and again" \
+	    "$(backend_requests | py '" ".join(m["role"] + ":" + m["content"] for m in json.loads(v[-1]["body"])["messages"] if m["role"] != "system")')"
+
+	type_text "what is the secret plan"
+	keys Enter
+	expect "a guardrail's refusal, in the agent's words" "blocked by guardrail 'plans'" 10
+	check "in the error colour" t_until 2 eval \
+	    'screen_colour | grep -F "blocked by guardrail" | grep -qF $'"'"'\e[1m\e[31m'"'"' ||
+	     screen_colour | grep -F "blocked by guardrail" | grep -qE $'"'"'\e\\[(1;)?31m'"'"''
+
+	keys C-l
+	check "Ctrl-L clears the conversation" t_until 5 eval \
+	    '! screen | grep -qF "Hello from fake-llm."'
+	keys Escape
+	expect "Esc leaves for the Models view" "n deploy" 5
+	keys :
+	type_text "chat chat"
+	keys Enter
+	expect ":chat KEY opens the playground" "Playground: chat in acme" 5
+	keys Escape
+	expect "and Esc leaves it" "n deploy" 5
+	keys q
+	check "cube-tui quits with 0" t_until 10 eval '[ "$(cat "$T_DIR/tui.exit" 2>/dev/null)" = 0 ]'
+	check_not_contains "no sanitizer report from cube-tui" Sanitizer "$(cat "$T_DIR/tui.err")"
+	ctl model edit -d acme chat --no-guard-in >/dev/null
+fi
+
 # --- over a real sshd ------------------------------------------------------
 SSHD=/usr/sbin/sshd
 if [ ! -x "$SSHD" ] || ! command -v ssh-keygen >/dev/null; then
