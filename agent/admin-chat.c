@@ -60,6 +60,7 @@ struct admin_chat {
 	const char		*failed;	/* why no answer came whole */
 	int			 paused;
 	int			 finished;
+	int			 done_seen;	/* the stream's [DONE] came */
 };
 
 static void	admin_chat_finish(struct admin_chat *, const char *);
@@ -192,8 +193,10 @@ admin_chat_event(void *arg, const char *event, size_t len)
 		    strcspn(event + strlen(RECEIPT_SSE_PREFIX), "\r\n"));
 		return 0;
 	}
-	if (sse_event_is_done(event, len))
+	if (sse_event_is_done(event, len)) {
+		chat->done_seen = 1;
 		return 0;
+	}
 	data = xmalloc(len + 1);
 	if ((n = sse_event_data(event, len, data, len + 1)) <= 0) {
 		free(data);
@@ -342,7 +345,10 @@ admin_chat_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (chat->sse != NULL) {
 		sse_finish(chat->sse, admin_chat_event, chat);
-		admin_chat_finish(chat, NULL);
+		/* Never a cut answer passed off as whole. */
+		admin_chat_finish(chat, chat->done_seen || chat->error != NULL ?
+		    NULL : "the answer stopped before its end (the agent cut"
+		    " the stream: a reader too slow, or shutting down)");
 		return;
 	}
 	/* A whole answer, or an error, in one JSON body. */

@@ -69,6 +69,43 @@ PY
 check_eq "raw model.chat: deltas then the result" \
     "4 Hello from fake-llm. stop True" "$(cat "$T_DIR/raw")"
 
+# A slow reader loses nothing: 3 MiB of answer, read 4 KiB at a time.
+ctl model deploy -d acme --provider fake --name Echo --key echo \
+    --model-id 'fake-chat;echo=1;chunks=3000' --force >/dev/null 2>&1
+python3 - "$AGENT_SOCK" >"$T_DIR/slowread" <<'PY'
+import hashlib, json, socket, sys, time
+text = "".join("line %07d of a long answer\n" % i for i in range(110000))[:3 * 1024 * 1024]
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(60)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sendall(json.dumps({"jsonrpc": "2.0", "id": 9, "method": "model.chat",
+    "params": {"domain": "acme", "key": "echo",
+    "messages": [{"role": "user", "content": text}]}}).encode() + b"\n")
+buf, got, n = b"", [], 0
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    time.sleep(0.0005)	# the slow reader under test, not a wait
+    buf += d
+    done = None
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        m = json.loads(line)
+        if m.get("method") == "model.chat.delta":
+            got.append(m["params"]["content"])
+            n += 1
+        elif m.get("id") == 9:
+            done = m
+    if done:
+        break
+ans = "".join(got)
+print(n > 1000, ans == text, done["result"].get("error"), done["result"]["finish_reason"])
+PY
+check_eq "a slow reader gets all of a 3 MiB answer, in order" \
+    "True True None stop" "$(cat "$T_DIR/slowread")"
+
 # A request sent behind a model.chat on its connection waits its turn.
 python3 - "$AGENT_SOCK" >"$T_DIR/order" <<'PY'
 import json, socket, sys
