@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -482,6 +483,38 @@ admin_chat_done(evutil_socket_t fd, short what, void *arg)
 		s->chat_done(s->chat_arg);
 }
 
+/*
+ * The audit log says who asked which model, never what: the prompt stays
+ * out of it, as out of every log but a domain's own traces.
+ */
+static int
+admin_chat_audit(struct agent *agent, const struct admin_peer *peer,
+    const struct store_domain *d, const char *key, char *err, size_t errlen)
+{
+	struct store_audit	 row;
+	struct admin_peer	 self;
+	char			*target;
+	int			 rc;
+
+	if (peer == NULL) {
+		admin_peer_init(&self, (unsigned int)geteuid());
+		peer = &self;
+	}
+	xasprintf(&target, "model/%s", key);
+	memset(&row, 0, sizeof(row));
+	row.at = time(NULL);
+	row.uid = peer->uid;
+	row.user = (char *)peer->user;
+	row.method = (char *)"model.chat";
+	row.domain_id = (char *)d->id;
+	row.domain = d->name;
+	row.target = target;
+	row.changes = (char *)"[]";
+	rc = store_audit_insert(agent->store, &row, err, errlen);
+	free(target);
+	return rc;
+}
+
 /* The request the playground sends, as a client would write it. */
 static char *
 admin_chat_request(const char *key, const cJSON *messages, int stream,
@@ -538,7 +571,7 @@ admin_model_chat(struct agent *agent, const cJSON *params,
 	size_t			 len;
 	int64_t			 max_tokens = 0;
 	double			 temperature = 0;
-	int			 stream = 1, has_max, has_temp, sv[2], i = 0;
+	int			 stream = 1, has_max, has_temp, sv[2], i = 0, rc;
 
 	memset(&d, 0, sizeof(d));
 	if (s == NULL || s->bev == NULL)
@@ -576,6 +609,11 @@ admin_model_chat(struct agent *agent, const cJSON *params,
 		store_domain_clear(&d);
 		return -1;
 	}
+	if ((rc = admin_chat_audit(agent, reply->peer, &d, key, err,
+	    sizeof(err))) != 0) {
+		store_domain_clear(&d);
+		return admin_reply_store(reply, rc, err);
+	}
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sv) == -1) {
@@ -612,7 +650,7 @@ admin_model_chat(struct agent *agent, const cJSON *params,
 	bufferevent_enable(chat->bev, EV_READ | EV_WRITE);
 	s->chat = chat;
 	log_info("admin: playground: %s asks model %s of domain %s",
-	    reply->user != NULL ? reply->user : "the agent's user", key,
+	    reply->peer != NULL ? reply->peer->user : "the agent's user", key,
 	    d.name);
 	store_domain_clear(&d);
 	reply->deferred = 1;

@@ -419,7 +419,7 @@ admin_request_run(struct agent *agent, const struct admin_peer *peer,
 	reply.session = session;
 	reply.probe = rq->probe;
 	reply.id = rq->id;
-	reply.user = peer != NULL ? peer->user : NULL;
+	reply.peer = peer;
 	if (m == NULL)
 		admin_reply_error(&reply, rq->code, "%s", rq->message);
 	else {

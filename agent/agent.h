@@ -1709,7 +1709,7 @@ struct admin_reply {
 	const struct admin_probe *probe; /* run for this request, or NULL */
 	struct admin_probe *probe_want;	/* to run before the method can */
 	const struct cJSON *id;		/* the request's, or NULL */
-	const char	*user;		/* the peer's user name, or NULL */
+	const struct admin_peer *peer;	/* who asks; NULL: the agent's user */
 	int		 deferred;	/* the method answers later itself */
 };
 int	 admin_reply_error(struct admin_reply *, int code, const char *, ...)

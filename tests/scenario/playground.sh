@@ -37,6 +37,11 @@ check_eq "the trace: playground, 200, streamed, 2+3 tokens" \
     "playground 200 True 2 3 chat" \
     "$(printf '%s' "$t" | py '" ".join(str(x) for x in (v[0]["token_id"], v[0]["status"], v[0]["stream"], v[0]["prompt_tokens"], v[0]["completion_tokens"], v[0]["model"]))')"
 
+a=$(ctl -o json audit -d acme)
+check_eq "the audit log says who asked which model" "model.chat model/chat $(id -un)" \
+    "$(printf '%s' "$a" | py '" ".join((v[-1]["method"], v[-1]["target"], v[-1]["user"]))')"
+check_not_contains "but never the prompt" "hello there" "$a"
+
 # The deltas really stream: more than one notification, in order.
 python3 - "$AGENT_SOCK" >"$T_DIR/raw" <<'PY'
 import json, socket, sys
