@@ -243,7 +243,8 @@ admin_chat_head(struct admin_chat *chat, struct evbuffer *in)
 	chat->stream = 0;
 	for (line = strstr(head, "\r\n") + 2; *line != '\0' && *line != '\r';
 	    line = next + 2) {
-		next = strstr(line, "\r\n");
+		if ((next = strstr(line, "\r\n")) == NULL)
+			break;		/* a NUL in the head: the rest unread */
 		n = (size_t)(next - line);
 		if ((p = memchr(line, ':', n)) == NULL)
 			continue;

@@ -365,6 +365,28 @@ CONF
 		    "$(ctl -o json logs -d acme --request-id "$SID" | py 'v[0]["token_id"]')"
 		rctl model chat -d acme other "hi" >/dev/null 2>&1
 		check_eq "a refusal over ssh is an error exit too" 3 "$?"
+		if command -v tmux >/dev/null; then
+			SESSION=remote
+			"${TM[@]}" new-session -d -s "$SESSION" -x 80 -y 24 \
+			    "LANG=C.UTF-8 $CUBE_BIN/cube-tui -F $S/config -s $AGENT_SOCK cube 2>$T_DIR/tui-ssh.err; echo \$? >$T_DIR/tui-ssh.exit; sleep 60"
+			expect "cube-tui over ssh is up" "ok, up" 20
+			keys D
+			expect "D offers the domains over ssh" "bravo" 5
+			keys Enter
+			keys 3
+			expect "Models over ssh" "fake-chat" 10
+			keys p
+			expect "the playground over ssh" "Playground: chat in acme" 5
+			type_text "over ssh too"
+			keys Enter
+			expect "the answer streams over ssh" "model  Hello from fake-llm." 15
+			expect "with its tokens and cost" "+3 tokens" 10
+			keys Escape q
+			check "cube-tui over ssh quits with 0" t_until 10 eval \
+			    '[ "$(cat "$T_DIR/tui-ssh.exit" 2>/dev/null)" = 0 ]'
+			check_not_contains "no sanitizer report from cube-tui over ssh" \
+			    Sanitizer "$(cat "$T_DIR/tui-ssh.err")"
+		fi
 	fi
 fi
 
