@@ -99,7 +99,7 @@ static const struct {
 	{ "Overview", keys_overview,
 	  "Enter pick domain  D domain  : command  ? help  q quit" },
 	{ "Models", keys_models,
-	  "n deploy  e edit  d disable  p chat  Enter show  / filter  ? help" },
+	  "n deploy  e edit  d disable  p chat  Enter show  / filter  : cmd  ? help" },
 	{ "Providers", keys_providers,
 	  "n add  e edit  d delete  Enter test  / filter  : cmd  ? help" },
 	{ "Guardrails", keys_guardrails,
