@@ -275,8 +275,12 @@ tui_modal_key(struct tui *t, int ch)
 		if (m->copy == NULL)
 			break;
 		/* Shown once: only Enter closes it, c copies it. */
-		if (ch == 'c')
-			m->copied = clipboard_copy(m->copy) == 0 ? 1 : -1;
+		if (ch == 'c') {
+			/* 1: copied; -1, -2: clipboard_copy's why not. */
+			m->copied = clipboard_copy(m->copy);
+			if (m->copied == 0)
+				m->copied = 1;
+		}
 		if (ch != '\n' && ch != '\r' && ch != KEY_ENTER)
 			return;
 		break;
@@ -331,11 +335,12 @@ tui_modal_draw(struct tui *t)
 		    m->kind == MODAL_MENU && i == m->sel ? ROLE_SELECTED :
 		    i == 0 ? m->role : ROLE_NORMAL, m->lines[i]);
 	if (m->kind == MODAL_TEXT)
-		draw_text(y + h - 2, x + 2, (int)w - 4, m->copied == -1 ?
+		draw_text(y + h - 2, x + 2, (int)w - 4, m->copied < 0 ?
 		    ROLE_ERROR : ROLE_MUTED, m->copy == NULL ?
 		    "any key closes" : m->copied == 1 ?
 		    "copied (OSC 52)  Enter closes" : m->copied == -1 ?
-		    "too long to copy  Enter closes" :
+		    "too long to copy  Enter closes" : m->copied == -2 ?
+		    "could not write to the terminal  Enter closes" :
 		    "c copies  Enter closes");
 }
 
@@ -465,6 +470,13 @@ tui_take_replies(struct tui *t)
 
 /* --- drawing ---------------------------------------------------------- */
 
+/* Whose keys the bar and ? list: the model page's over Models. */
+static const char *
+tui_keys_view(struct tui *t)
+{
+	return view_model_active() ? "Model" : tui_views[t->view]->name;
+}
+
 /* The header: its first line (header.c), then the views' tabs. */
 static void
 tui_draw_header(struct tui *t)
@@ -506,7 +518,8 @@ tui_draw(struct tui *t)
 		draw_fmt(LINES - 1, 0, COLS, ROLE_MUTED, "filter: %s",
 		    tui_filter(t));
 	else
-		draw_text(LINES - 1, 0, COLS, ROLE_MUTED, keys_bar(v->name));
+		draw_text(LINES - 1, 0, COLS, ROLE_MUTED,
+		    keys_bar(tui_keys_view(t)));
 	if (playground_active())
 		playground_draw(t);
 	if (t->form != NULL)
@@ -514,7 +527,7 @@ tui_draw(struct tui *t)
 	if (t->modal.kind != MODAL_NONE)
 		tui_modal_draw(t);
 	if (keys_help_active())
-		keys_help_draw(v->name);
+		keys_help_draw(tui_keys_view(t));
 	refresh();
 }
 
@@ -548,10 +561,10 @@ tui_unbound(struct tui *t, int ch)
 		return;
 	if (ch > 0x20 && ch < 0x7f)
 		tui_message(t, ROLE_MUTED, "%c: not a key of %s (? lists them)",
-		    ch, tui_views[t->view]->name);
+		    ch, tui_keys_view(t));
 	else if ((name = keyname(ch)) != NULL)
 		tui_message(t, ROLE_MUTED, "%.16s: not a key of %s (? lists"
-		    " them)", name, tui_views[t->view]->name);
+		    " them)", name, tui_keys_view(t));
 }
 
 /* A key, after resize and modal dialogs had theirs. */
@@ -561,6 +574,9 @@ tui_key(struct tui *t, int ch)
 	const struct view_ops	*v = tui_views[t->view];
 
 	t->message[0] = '\0';
+	/* The model page takes its keys first: Tab, digits, Esc. */
+	if (view_model_key(t, ch))
+		return;
 	if (ch >= '1' && ch <= '9') {
 		tui_switch(t, ch - '1');
 		return;
@@ -632,7 +648,7 @@ tui_dispatch(struct tui *t, int ch)
 	} else if (t->filtering)
 		tui_filter_key(t, ch);
 	else if (keys_help_active())
-		keys_help_key(tui_views[t->view]->name, ch);
+		keys_help_key(tui_keys_view(t), ch);
 	else
 		tui_key(t, ch);
 }

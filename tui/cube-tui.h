@@ -187,6 +187,66 @@ struct checklist_input {
 int	 checklist_eval(const struct checklist_input *, struct check *);
 void	 checklist_key(const char *, char *, size_t);
 
+/* model-sort.c: the Models view's rows, sorted by one column. */
+enum model_sort {
+	MODEL_SORT_KEY,
+	MODEL_SORT_NAME,
+	MODEL_SORT_PROVIDER,
+	MODEL_SORT_CATEGORY,
+	MODEL_SORT_STATUS,
+	MODEL_SORT_CALLS,
+	MODEL_SORT_LATENCY,
+	MODEL_SORT_ERRORS,
+	MODEL_SORT_SPEND,
+	MODEL_SORT_PRICE_IN,
+	MODEL_SORT_PRICE_OUT,
+	MODEL_SORT_N
+};
+
+struct model_row {
+	const struct cJSON	*model;		/* of model.list */
+	const struct cJSON	*figures;	/* stats.get's entry, or NULL */
+};
+
+const char	*model_sort_name(enum model_sort);
+int		 model_sort_numeric(enum model_sort);
+double		 model_figure(const struct cJSON *, const char *,
+		    const char *);
+int		 model_row_compare(const struct model_row *,
+		    const struct model_row *, enum model_sort, int);
+void		 model_rows_sort(struct model_row *, size_t, enum model_sort,
+		    int);
+
+/* model-curl.c: the model page's ready-to-paste curl. */
+struct model_curl {
+	const char	*listen;	/* status' ADDR:PORT */
+	const char	*host;		/* "local" or [user@]host[:port] */
+	int		 tls;		/* https */
+	int		 insecure;	/* no CA vouches for it: -k, pinned */
+	const char	*spki;		/* hex SHA-256 of its key, or NULL */
+	const char	*domain;
+	const char	*key;
+	int		 embedding;	/* /v1/embeddings, not chat */
+};
+
+#define MODEL_CURL_MAX	1024
+
+int	 model_curl_line(const struct model_curl *, char *, size_t);
+
+/* view-model.c: the model page, opened from Models (Enter, :model KEY). */
+int		 view_model_active(void);
+void		 view_model_open(struct tui *, const char *, int);
+void		 view_model_close(void);
+void		 view_model_refresh(struct tui *);
+void		 view_model_draw(struct tui *, int, int);
+int		 view_model_key(struct tui *, int);
+
+/* view-models.c: the figures of a model of the domain in view, or NULL. */
+const struct cJSON *view_models_figures(const char *);
+int		 view_models_stats_state(void);
+void		 view_models_load(struct tui *);
+const struct cJSON *view_models_items(struct tui *);
+
 /* list.c: a table of objects with a selection and a filter. */
 enum list_state {
 	LIST_EMPTY,		/* never asked */
@@ -461,6 +521,7 @@ enum command_words {
 	COMMAND_WORDS_NONE,	/* Tab offers no argument */
 	COMMAND_WORDS_DOMAINS,	/* the host's domains */
 	COMMAND_WORDS_HOSTS,	/* the session's hosts */
+	COMMAND_WORDS_MODELS,	/* the domain's model keys */
 };
 
 enum command_action {
@@ -469,6 +530,7 @@ enum command_action {
 	COMMAND_DOMAIN,
 	COMMAND_HOST,
 	COMMAND_DEPLOY,		/* Models' deploy form */
+	COMMAND_MODEL,		/* the model page */
 	COMMAND_CHAT,		/* the playground (playground.c) */
 	COMMAND_QUIT,
 	COMMAND_NACTIONS

@@ -120,6 +120,7 @@ enum output_format {
 	OUTPUT_ONOFF,		/* bools as on/off */
 	OUTPUT_YESNO,		/* bools as yes/no */
 	OUTPUT_OKFAILED,	/* bools as ok/FAILED */
+	OUTPUT_CLOCK,		/* "...T07:13:26.123Z" as 07:13:26 */
 };
 
 struct output_field {

@@ -13,6 +13,8 @@
 
 #define LIST_MAX_COLS	16
 #define LIST_COL_MAX	40	/* a column's widest, but the last */
+#define LIST_COL_MIN	6	/* what a column shrinks to at most */
+#define LIST_LAST_MIN	16	/* room the last column (often ERROR) keeps */
 
 void
 list_clear(struct list *l)
@@ -129,6 +131,41 @@ list_draw_state(struct list *l, int y)
 	}
 }
 
+/*
+ * At 80 columns the last column (ERROR in Logs) must not be left a few
+ * letters: take room from the widest of the others, one at a time, down
+ * to their label or LIST_COL_MIN.
+ */
+static void
+list_shrink(const struct output_field *columns, int *widths, size_t ncols)
+{
+	size_t	c, widest;
+	int	used, want, floor;
+
+	if (ncols < 2)
+		return;
+	want = widths[ncols - 1] < LIST_LAST_MIN ? widths[ncols - 1] :
+	    LIST_LAST_MIN;
+	for (;;) {
+		for (c = 0, used = 1; c + 1 < ncols; c++)
+			used += widths[c] + 2;
+		if (COLS - used >= want)
+			return;
+		widest = ncols;
+		for (c = 0; c + 1 < ncols; c++) {
+			floor = (int)strlen(columns[c].label);
+			if (floor < LIST_COL_MIN)
+				floor = LIST_COL_MIN;
+			if (widths[c] > floor &&
+			    (widest == ncols || widths[c] > widths[widest]))
+				widest = c;
+		}
+		if (widest == ncols)
+			return;
+		widths[widest]--;
+	}
+}
+
 /* The table in rows top..top+rows-1: a header, then the matching rows. */
 void
 list_draw(struct tui *t, struct list *l, int top, int rows)
@@ -161,6 +198,7 @@ list_draw(struct tui *t, struct list *l, int top, int rows)
 			free(cell);
 		}
 	}
+	list_shrink(l->columns, widths, ncols);
 	if (l->follow || l->sel >= count)
 		l->sel = count - 1;
 	rows--;		/* the header */

@@ -258,7 +258,7 @@ else
 	expect "D offers the domains" "bravo" 5
 	keys Enter
 	keys 3
-	expect "the Models view lists the model" "fake-chat" 10
+	expect "the Models view lists the model" " active " 10
 	check "the Models key bar offers p" wait_for "p chat" 2
 	keys p
 	expect "p opens the playground on the selected model" "Playground: chat in acme"
@@ -374,7 +374,7 @@ CONF
 			expect "D offers the domains over ssh" "bravo" 5
 			keys Enter
 			keys 3
-			expect "Models over ssh" "fake-chat" 10
+			expect "Models over ssh" " active " 10
 			keys p
 			expect "the playground over ssh" "Playground: chat in acme" 5
 			type_text "over ssh too"
