@@ -42,6 +42,8 @@ static void	cmdline_run_domain_edit(struct tui *,
 		    const struct command *, const char *);
 static void	cmdline_run_model(struct tui *, const struct command *,
 		    const char *);
+static void	cmdline_run_chat(struct tui *, const struct command *,
+		    const char *);
 
 /* What runs each of command.c's actions. */
 static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
@@ -54,6 +56,7 @@ static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
 	[COMMAND_DOMAIN_NEW] = cmdline_run_domain_new,
 	[COMMAND_DOMAIN_EDIT] = cmdline_run_domain_edit,
 	[COMMAND_MODEL] = cmdline_run_model,
+	[COMMAND_CHAT] = cmdline_run_chat,
 };
 
 /* --- the prompt ----------------------------------------------------------- */
@@ -378,4 +381,12 @@ cmdline_run_domain_edit(struct tui *t, const struct command *c,
 	}
 	tui_message(t, ROLE_ERROR, "edit-domain: no domain %.64s on %s (D"
 	    " lists them)", arg, tui_host(t)->name);
+}
+
+/* :chat KEY: the playground with that model of the domain in view. */
+static void
+cmdline_run_chat(struct tui *t, const struct command *c, const char *arg)
+{
+	(void)c;
+	playground_open(t, arg);
 }

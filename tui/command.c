@@ -13,6 +13,8 @@
 static const struct command command_table_[] = {
 	{ "attest", NULL, 0, COMMAND_WORDS_NONE, COMMAND_VIEW, 8,
 	  "the Attestation view" },
+	{ "chat", "KEY", 1, COMMAND_WORDS_MODELS, COMMAND_CHAT, -1,
+	  "the playground with model KEY" },
 	{ "deploy", NULL, 0, COMMAND_WORDS_NONE, COMMAND_DEPLOY, 2,
 	  "deploy a model (the form)" },
 	{ "domain", "NAME", 1, COMMAND_WORDS_DOMAINS, COMMAND_DOMAIN, -1,

@@ -468,6 +468,7 @@ tui_take_replies(struct tui *t)
 			host_reply_free(r);
 		}
 	}
+	playground_take(t);
 }
 
 /* --- drawing ---------------------------------------------------------- */
@@ -524,6 +525,8 @@ tui_draw(struct tui *t)
 	else
 		draw_text(LINES - 1, 0, COLS, ROLE_MUTED,
 		    keys_bar(tui_keys_view(t)));
+	if (playground_active())
+		playground_draw(t);
 	if (t->form != NULL)
 		form_draw(t, t->form);
 	if (t->modal.kind != MODAL_NONE)
@@ -658,6 +661,12 @@ tui_dispatch(struct tui *t, int ch)
 		t->rows = LINES;
 		t->cols = COLS;
 		clearok(curscr, TRUE);
+		return;
+	}
+	/* The playground has every key while open (Ctrl-L clears it). */
+	if (playground_active() && !cmdline_active() &&
+	    t->modal.kind == MODAL_NONE && t->form == NULL) {
+		playground_key(t, ch);
 		return;
 	}
 	if (ch == 12) {		/* Ctrl-L, on any screen */
@@ -905,6 +914,7 @@ main(int argc, char **argv)
 		tui_views[t.view]->leave(&t);
 	tui_modal_close(&t);
 	tui_form_close(&t);
+	playground_close(&t);
 	for (i = 0; i < t.nhosts; i++)
 		host_free(t.hosts[i]);
 	free(t.hosts);

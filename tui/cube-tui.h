@@ -74,6 +74,7 @@ struct host {
 	char			*ssh_config;
 	char			*identity;
 	int			 wake_fd;	/* written when a reply waits */
+	int			 timeout_ms;	/* of each call */
 
 	pthread_t		 thread;
 	pthread_mutex_t		 lock;
@@ -109,6 +110,8 @@ struct host {
 
 struct host	*host_new(const char *, const char *, const char *,
 		    const char *, int);
+struct host	*host_new_timed(const char *, const char *, const char *,
+		    const char *, int, int);
 void		 host_free(struct host *);
 void		 host_call(struct host *, const char *, struct cJSON *,
 		    host_done_cb, unsigned);
@@ -577,6 +580,7 @@ enum command_action {
 	COMMAND_DOMAIN_NEW,	/* the domain form, to create one */
 	COMMAND_DOMAIN_EDIT,	/* the domain form, on one */
 	COMMAND_MODEL,		/* the model page */
+	COMMAND_CHAT,		/* the playground (playground.c) */
 	COMMAND_QUIT,
 	COMMAND_NACTIONS
 };
@@ -612,6 +616,24 @@ int		 keys_help_active(void);
 void		 keys_help_open(void);
 void		 keys_help_key(const char *, int);
 void		 keys_help_draw(const char *);
+
+/*
+ * playground.c: a chat with one model of the domain in view, through the
+ * agent's pipeline (model.chat), on a connection of its own. While open
+ * it has the screen and every key; Esc leaves.
+ */
+void	 playground_open(struct tui *, const char *);
+int	 playground_active(void);
+void	 playground_key(struct tui *, int);
+void	 playground_draw(struct tui *);
+void	 playground_take(struct tui *);
+void	 playground_close(struct tui *);
+
+/*
+ * wrap.c: the next line of text (len bytes) in width columns: its length
+ * in bytes, and in *next where the line after it starts.
+ */
+size_t	 wrap_line(const char *, size_t, int, size_t *);
 
 /* view-logs.c: a logs.trace notification of the host in view. */
 void	 view_logs_notify(struct tui *, struct host_reply *);

@@ -188,7 +188,8 @@ enum cmd_output {
 
 #define CMD_EDIT	0x1	/* needs at least one change flag */
 #define CMD_NEW		0x2	/* the positional names an object to create */
-#define CMD_ARG_OPTIONAL 0x4	/* the positional may be left out */
+#define CMD_MESSAGE	0x4	/* a last positional, free text (model chat) */
+#define CMD_ARG_OPTIONAL 0x8	/* the positional may be left out */
 
 struct cmd_entry {
 	const char			*noun;
@@ -350,6 +351,10 @@ int	 cmd_connect(struct cubectl *, const struct cmd_entry *,
 
 /* cmd-receipt.c */
 int	 cmd_receipt_verify(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
+/* cmd-chat.c */
+int	 cmd_chat(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 /* cmd-logs.c */

@@ -34,16 +34,18 @@ static const struct keys_entry keys_models[] = {
 	{ "s, S",	"sort by the next column (marked), reverse it" },
 	{ "n",		"deploy a model (form, pre-flight checks)" },
 	{ "e, E",	"edit the model (page); E enables, disables it" },
+	{ "p",		"playground: chat with the model as clients do" },
 	{ "d",		"disable an active model, delete an inactive one" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_model[] = {
-	{ "Tab, 1-4",	"switch tabs (Shift-Tab back; 5-9: views)" },
+	{ "Tab, 1-5",	"switch tabs (Shift-Tab back; 6-9: views)" },
 	{ "Esc",	"back to Models" },
 	{ "c",		"Overview: copy the curl line (OSC 52)" },
 	{ "e, Enter",	"Configure: edit the model in a form" },
 	KEYS_MOVE,
 	{ "Enter",	"Logs: every field of the trace" },
+	{ "Enter, p",	"Playground: chat with the model" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_providers[] = {
@@ -111,9 +113,9 @@ static const struct {
 	{ "Overview", keys_overview,
 	  "Enter pick domain  D domain  : command  ? help  q quit" },
 	{ "Models", keys_models,
-	  "Enter page  s/S sort  n deploy  e edit  E on/off  d del  ? help" },
+	  "Enter page  s/S sort  n deploy  e edit  E on/off  d del  p chat  ? help" },
 	{ "Model", keys_model,
-	  "Tab/1-4 tabs  c copy curl  e edit  Enter open  Esc back  ? help" },
+	  "Tab/1-5 tabs  c copy curl  e edit  Enter open  Esc back  ? help" },
 	{ "Providers", keys_providers,
 	  "n add  e edit  d delete  Enter test  / filter  : cmd  ? help" },
 	{ "Guardrails", keys_guardrails,

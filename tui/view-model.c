@@ -31,6 +31,8 @@ struct view_model_tab {
 	void		(*draw)(struct tui *, int, int);
 	/* A key the page did not take; 1 when used. May be NULL. */
 	int		(*key)(struct tui *, int);
+	/* The tab is switched to (not on each refresh); may be NULL. */
+	void		(*enter)(struct tui *);
 };
 
 static void	view_model_overview_refresh(struct tui *);
@@ -44,16 +46,22 @@ static void	view_model_logs_draw(struct tui *, int, int);
 static int	view_model_logs_key(struct tui *, int);
 static void	view_model_usage_refresh(struct tui *);
 static void	view_model_usage_draw(struct tui *, int, int);
+static void	view_model_playground_draw(struct tui *, int, int);
+static int	view_model_playground_key(struct tui *, int);
+static void	view_model_playground_enter(struct tui *);
 
 /* The tabs, on keys 1 up, in this order: one more is one more line. */
 static const struct view_model_tab view_model_tabs[] = {
 	{ "Overview", view_model_overview_refresh, view_model_overview_draw,
-	  view_model_overview_key },
+	  view_model_overview_key, NULL },
 	{ "Configure", view_model_configure_refresh,
-	  view_model_configure_draw, view_model_configure_key },
+	  view_model_configure_draw, view_model_configure_key, NULL },
 	{ "Logs", view_model_logs_refresh, view_model_logs_draw,
-	  view_model_logs_key },
-	{ "Usage", view_model_usage_refresh, view_model_usage_draw, NULL },
+	  view_model_logs_key, NULL },
+	{ "Usage", view_model_usage_refresh, view_model_usage_draw, NULL,
+	  NULL },
+	{ "Playground", NULL, view_model_playground_draw,
+	  view_model_playground_key, view_model_playground_enter },
 };
 
 #define VIEW_MODEL_NTABS	(sizeof(view_model_tabs) / sizeof(view_model_tabs[0]))
@@ -286,6 +294,8 @@ view_model_switch(struct tui *t, size_t tab)
 	view_model.tab = tab;
 	if (view_model_tabs[tab].refresh != NULL)
 		(*view_model_tabs[tab].refresh)(t);
+	if (view_model_tabs[tab].enter != NULL)
+		(*view_model_tabs[tab].enter)(t);
 }
 
 /* The page's keys, offered before every view's (Tab, digits, Esc). */
@@ -1110,4 +1120,40 @@ view_model_usage_draw(struct tui *t, int top, int rows)
 	if (y + 1 < top + rows)
 		draw_text(y + 1, 1, COLS - 2, ROLE_MUTED, "totals of this"
 		    " model from the hourly rollup (whole hours, UTC)");
+}
+
+/* --- Playground ------------------------------------------------------- */
+
+/*
+ * The playground is a pane of its own (playground.c) over the page: the
+ * tab opens it, and Esc there comes back here, where Enter or p opens it
+ * again.
+ */
+static void
+view_model_playground_enter(struct tui *t)
+{
+	playground_open(t, view_model.key);
+}
+
+static void
+view_model_playground_draw(struct tui *t, int top, int rows)
+{
+	(void)t;
+	if (rows < 2)
+		return;
+	draw_fmt(top + 1, 1, COLS - 2, ROLE_NORMAL, "Enter or p: chat with"
+	    " %s as production traffic sees it", view_model.key);
+	if (rows > 3)
+		draw_text(top + 3, 1, COLS - 2, ROLE_MUTED, "its defaults,"
+		    " guardrails and tracing apply; over the admin channel,"
+		    " so SSH is enough");
+}
+
+static int
+view_model_playground_key(struct tui *t, int ch)
+{
+	if (ch != '\n' && ch != '\r' && ch != KEY_ENTER && ch != 'p')
+		return 0;
+	playground_open(t, view_model.key);
+	return 1;
 }

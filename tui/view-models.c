@@ -697,6 +697,10 @@ view_models_key(struct tui *t, int ch)
 		if (cJSON_IsString(key))
 			view_model_open(t, key->valuestring, 1);
 		return 1;
+	case 'p':
+		if (cJSON_IsString(key))
+			playground_open(t, key->valuestring);
+		return 1;
 	case 'E':
 		if (!cJSON_IsString(key))
 			return 1;

@@ -213,7 +213,17 @@ expect "Usage shows its ranges" "last 24 hours"
 usage_ok() { row_of "last 24 hours" | grep -qE ' (5|6) '; }
 if t_until 10 usage_ok; then ok "Usage counts chat's requests"; else
 	not_ok "Usage counts chat's requests" "$(screen)"; fi
-keys BTab
+keys Tab
+expect "Tab goes to the Playground tab" "Playground: chat in acme"
+expect "... on this model" "chat"
+keys Escape
+expect "Esc in the playground comes back to the page" "[5 Playground]"
+expect "... which offers it again" "Enter or p: chat with chat"
+keys p
+expect "p opens it again" "Playground: chat in acme"
+keys Escape
+expect "... Esc, back" "[5 Playground]"
+keys BTab BTab
 expect "Shift-Tab goes back to Logs" "[3 Logs]"
 keys Escape
 expect "Esc goes back to Models" "CALLS"

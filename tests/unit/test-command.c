@@ -129,7 +129,7 @@ test_complete_commands(void **state)
 	/* A small hint buffer holds the words that fit whole. */
 	assert_int_equal(command_complete("", NULL, 0, out, sizeof(out),
 	    hint, 14), n);
-	assert_string_equal(hint, "attest deploy");
+	assert_string_equal(hint, "attest chat q");
 }
 
 static void
