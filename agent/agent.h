@@ -1551,6 +1551,39 @@ size_t		 stats_read(struct stats *, int64_t now_s, int64_t day,
 		    const char *domain_id, const char *model,
 		    struct stats_row *host, struct stats_row **rows);
 size_t		 stats_nseries(struct stats *);
+/*
+ * One bucket of a ring, for sparklines: its requests, errors, tokens and
+ * latency histogram (32-bit counts keep a point small).
+ */
+#define STATS_POINTS_MAX	60	/* buckets in the longest ring */
+struct stats_point {
+	int64_t		 requests;
+	int64_t		 errors;
+	int64_t		 tokens;	/* prompt + completion */
+	uint32_t	 count;		/* of the latency histogram */
+	int64_t		 min;
+	int64_t		 max;
+	uint32_t	 bin[STATS_BINS];
+};
+struct stats_points {
+	char			 domain_id[37];
+	char			 model[129];
+	struct stats_point	 pt[STATS_POINTS_MAX];
+};
+/*
+ * The buckets of ring w at now_s, oldest first, the current one last:
+ * the host's in host[], one entry per series of domain_id and model
+ * (NULL: any) in *rows, which the caller frees (NULL when none). Returns
+ * the number of rows; *npoints is the ring's length.
+ */
+size_t		 stats_read_points(struct stats *, int64_t now_s,
+		    enum stats_window w, const char *domain_id,
+		    const char *model, struct stats_point *host,
+		    struct stats_points **rows, size_t *npoints);
+void		 stats_point_merge(struct stats_point *,
+		    const struct stats_point *);
+/* The p-quantile of a point's latency in ms; -1 without requests. */
+int64_t		 stats_point_percentile(const struct stats_point *, double p);
 void		 stats_sum_merge(struct stats_sum *, const struct stats_sum *);
 /* The p-quantile (0..1] in ms; -1 for an empty histogram. */
 int64_t		 stats_percentile(const struct stats_hist *, double p);
@@ -1654,6 +1687,7 @@ struct admin_session {
 	struct event	*stats_ev;	/* NULL: not subscribed */
 	char		 stats_domain_id[37];	/* "": every domain */
 	char		*stats_model;	/* NULL: every model */
+	int		 stats_series;	/* enum stats_window, or -1 */
 };
 /*
  * Answer one request line (without its newline): the reply line with its
