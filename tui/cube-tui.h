@@ -321,6 +321,15 @@ enum draw_role draw_check_role(enum check_state);
 const char *draw_ellipsis(void);
 const char *draw_dot(void);
 
+/* sparkline.c: values as a row of blocks, newest at the right. */
+#define SPARKLINE_MAX	256	/* columns */
+
+int	 sparkline_utf8(void);
+int	 sparkline_render(char *, size_t, const double *, size_t, int, int);
+size_t	 sparkline_values(const struct cJSON *, double *, size_t);
+void	 sparkline_draw(int, int, int, enum draw_role, const double *,
+	    size_t);
+
 /* host-verdict.c: each host's attestation verdict, kept fresh. */
 void		 host_verdict_poll(struct host *, int64_t);
 const char	*host_verdict_word(const struct host *, enum draw_role *);
