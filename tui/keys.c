@@ -24,8 +24,8 @@ static const struct keys_entry keys_fleet[] = {
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_overview[] = {
-	KEYS_MOVE,
-	{ "Enter",	"the domain in the row is the one in view" },
+	{ "w",		"sparklines of the last hour or the last 5 minutes" },
+	{ "j k, Enter",	"with no domain in view: pick one from the list" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_models[] = {
@@ -96,7 +96,7 @@ static const struct {
 	{ "Fleet", keys_fleet,
 	  "Enter open host  : command  ? help  1-9 views  q quit" },
 	{ "Overview", keys_overview,
-	  "Enter pick domain  D domain  : command  ? help  q quit" },
+	  "w hour/5 min  D domain  Enter pick  : command  ? help  q quit" },
 	{ "Models", keys_models,
 	  "n deploy  e edit  d disable  Enter show  / filter  : cmd  ? help" },
 	{ "Providers", keys_providers,
