@@ -1112,6 +1112,8 @@ enum limit_result limit_acquire(const struct reg_token *, int64_t now_ms,
 void		 limit_settle(struct limit_ticket *, int64_t tokens,
 		    int64_t cost, int64_t now_ms);
 int64_t		 limit_spent(const struct reg_token *, int64_t now);
+/* What t's requests in flight hold of its budget now (nano-USD). */
+int64_t		 limit_reserved(const struct reg_token *);
 void		 limit_reset(void);
 
 /* api-error.c: the OpenAI error shape with the contract's status and codes. */
