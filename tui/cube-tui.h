@@ -510,6 +510,9 @@ void		 keys_help_open(void);
 void		 keys_help_key(const char *, int);
 void		 keys_help_draw(const char *);
 
+/* view-tokens.c: select a token by id in the Tokens view. */
+void	 view_tokens_select(struct tui *, const char *);
+
 /* view-logs.c: a logs.trace notification of the host in view. */
 void	 view_logs_notify(struct tui *, struct host_reply *);
 
