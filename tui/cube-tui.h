@@ -475,6 +475,7 @@ enum command_action {
 	COMMAND_DOMAIN,
 	COMMAND_HOST,
 	COMMAND_DEPLOY,		/* Models' deploy form */
+	COMMAND_USAGE,		/* Usage, over the argument's range */
 	COMMAND_QUIT,
 	COMMAND_NACTIONS
 };
@@ -509,6 +510,9 @@ int		 keys_help_active(void);
 void		 keys_help_open(void);
 void		 keys_help_key(const char *, int);
 void		 keys_help_draw(const char *);
+
+/* view-usage.c: the Usage view's range (24h, 7d, 30d, today); -1: no. */
+int	 view_usage_set_range(struct tui *, const char *);
 
 /* view-tokens.c: select a token by id in the Tokens view. */
 void	 view_tokens_select(struct tui *, const char *);

@@ -64,7 +64,8 @@ static const struct keys_entry keys_logs[] = {
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_usage[] = {
-	{ "b",		"group by the next dimension" },
+	{ "t",		"the next range: 24h, 7d, 30d, today (:usage 7d)" },
+	{ "g",		"group by model, token, day or hour" },
 	{ "m",		"chart the next metric" },
 	{ NULL, NULL }
 };
@@ -108,7 +109,7 @@ static const struct {
 	{ "Logs", keys_logs,
 	  "f follow  Enter trace  / filter  : command  ? help  q quit" },
 	{ "Usage", keys_usage,
-	  "b group by  m metric  : command  ? help  q quit" },
+	  "t range  g group by  m metric  : command  ? help  q quit" },
 	{ "Attest", keys_attest,
 	  "r verify again  : command  ? help  q quit" },
 };

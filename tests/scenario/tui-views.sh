@@ -97,13 +97,78 @@ keys w
 expect "w: the last five minutes" "last 5 minutes"
 keys w
 expect "w again: the hour" "last hour"
-screen >"$T_DIR/overview.txt"; cp "$T_DIR/overview.txt" /tmp/h12o-overview.txt 2>/dev/null
+
+# --- Tokens: limits, spend against the budget, what is held in flight -------
+BUDGET_TOK=$(ctl -o json token create -d acme --name ci --rpm 60 \
+    --tpm 20000 --budget 1 | json token)
+for i in 1 2; do
+	r=$(http POST /proxy/acme/v1/chat/completions "$BUDGET_TOK" "$chat")
+	check_eq "budget token $i: 200" 200 "$(status_of "$r")"
+done
+keys 6
+expect_re "Tokens: the budget token's limits" "ci +active +60/20k "
+expect_re "Tokens: its spend of the budget, and a bar" "ci .*<\\\$0\.01/\\\$1\.00 +#\.{4,}"
+expect_re "Tokens: a token without a budget shows no bar" "test +active +-/- +\\\$0\.00 *$"
+# A slow stream holds its most possible cost until it ends.
+ctl model deploy -d acme --provider fake --name slow --key slow \
+    --model-id 'fake-chat;chunks=60;chunk_delay_ms=250' --price-input 2 \
+    --price-output 8 >/dev/null
+curl -sS -N -m 30 -o /dev/null -H "Authorization: Bearer $BUDGET_TOK" \
+    -H 'Content-Type: application/json' --data-binary \
+    '{"model":"slow","stream":true,"messages":[{"role":"user","content":"hold"}]}' \
+    "$AGENT_URL/proxy/acme/v1/chat/completions" &
+SLOW_PID=$!
+T_PIDS+=("$SLOW_PID")
+held() { ctl -o json token list -d acme | python3 -c 'import json,sys
+print(next(t["reserved_usd"] for t in json.load(sys.stdin) if t["name"] == "ci"))'; }
+held_some() { [ "$(held)" != 0 ]; }
+check "token.list: the stream holds part of the budget" t_until 10 held_some
+keys r
+expect_re "Tokens: what the stream holds, after the spend" "ci .*/\\\$1\.00 \+\\\$0\.0[1-9] +#\+"
+kill "$SLOW_PID" 2>/dev/null
+wait "$SLOW_PID" 2>/dev/null
+held_none() { [ "$(held)" = 0 ]; }
+check "token.list: released when the stream ends" t_until 20 held_none
+# An expiring token shows how long it has left.
+ctl token create -d acme --name soon --expires 30d >/dev/null
+keys r
+expect_re "Tokens: an expiring token's time left" "soon +in 29d|soon +in 30d"
+
+# --- Usage: totals, names not ids, the range ---------------------------------
+usage_sum() {	# FIELD [ARGS...]: the sum of FIELD over cubectl usage's rows
+	local f=$1
+	shift
+	ctl -o json usage -d acme "$@" | python3 -c 'import json,sys
+print(sum(r[sys.argv[1]] for r in json.load(sys.stdin)))' "$f"
+}
+keys 8
+expect "Usage: the range and the grouping in the header" "last 24 hours (t) · by model (g)"
+total=$(usage_sum requests --since 24h)
+errs=$(usage_sum errors --since 24h)
+keys r
+expect_re "Usage: the totals row ($total requests, $errs errors)" "^ TOTAL +$total +$errs +[0-9]+ +\\\$0\.[0-9]+"
+expect_re "Usage: a row per model" "^ chat +[0-9]+ +0 +[0-9]+ +#+ +\\\$"
+keys g
+expect "g: by token" "by token (g)"
+expect_re "Usage: tokens by their names" "^ ci +[0-9]+ "
+expect_re "Usage: the setup's token by its name" "^ test +[0-9]+ "
+check "Usage: no token ids" off_screen "tok_"
+keys t
+expect "t: the last 7 days" "last 7 days (t)"
+keys :
+type_text "usage today"
+keys Enter
+expect ":usage today: since the day began" "today (UTC) (t)"
+keys :
+type_text "usage 2y"
+keys Enter
+expect ":usage with an unknown range says so" "usage: no range 2y"
 quit_tui utf8
 
 # --- Overview, NO_COLOR and LANG=C: the ASCII ramp ---------------------------
 start_tui ascii NO_COLOR=1 LANG=C LC_ALL=C
 expect "C locale: the domain in view" "acme - last hour"
-expect_re "C locale: the requests sparkline in the ASCII ramp" "requests +[ _.=#-]*[.=#-] +6 req"
+expect_re "C locale: the requests sparkline in the ASCII ramp" "requests +[ _.=#-]*[.=#-] +[0-9]+ req"
 check "C locale: no UTF-8 blocks" off_screen "▁"
 expect_re "C locale: the recent error" "broken +50[0-9] +upstream_error"
 quit_tui ascii

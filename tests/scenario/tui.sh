@@ -82,7 +82,7 @@ for i in 1 2 3 4 5 6 7 8 9; do
 	5) want="pii  pii   redact" ;;
 	6) want="test" ;;
 	7) want="TIME" ;;
-	8) want="by model (b)" ;;
+	8) want="by model (g)" ;;
 	9) want="without a TEE" ;;
 	esac
 	expect "view $i (${names[$((i - 1))]}) shows" "$want"
