@@ -84,7 +84,7 @@ TUI_SRCS := tui/checklist.c tui/clipboard.c tui/cmdline.c tui/command.c tui/draw
 	tui/hosts.c tui/list.c tui/view-attest.c tui/view-fleet.c \
 	tui/view-guardrails.c tui/view-logs.c tui/view-models.c \
 	tui/view-overview.c tui/view-providers.c tui/view-tokens.c \
-	tui/view-usage.c tui/sparkline.c
+	tui/view-usage.c tui/sparkline.c tui/view-trace.c
 TUI_MAIN := tui/cube-tui.c
 
 FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \

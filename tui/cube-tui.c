@@ -484,6 +484,9 @@ tui_draw(struct tui *t)
 {
 	const struct view_ops	*v = tui_views[t->view];
 	int			 rows = LINES - 4;
+	/* The trace view, over the view in sight, has its own keys. */
+	const char		*name = view_trace_active(t) ? "Trace" :
+				    v->name;
 
 	erase();
 	tui_draw_header(t);
@@ -492,6 +495,8 @@ tui_draw(struct tui *t)
 		    cJSON_GetArraySize(t->domains) == 0 ? "no domains on this"
 		    " host (cubectl domain create NAME)" :
 		    "no domain in view: press D to pick one");
+	else if (view_trace_active(t))
+		view_trace_draw(t, 2, rows + 1);
 	else
 		v->draw(t, 2, rows + 1);
 	if (cmdline_active())
@@ -501,17 +506,17 @@ tui_draw(struct tui *t)
 		    tui_filter(t));
 	else if (t->message[0] != '\0')
 		draw_text(LINES - 1, 0, COLS, t->message_role, t->message);
-	else if (tui_filter(t)[0] != '\0')
+	else if (tui_filter(t)[0] != '\0' && !view_trace_active(t))
 		draw_fmt(LINES - 1, 0, COLS, ROLE_MUTED, "filter: %s",
 		    tui_filter(t));
 	else
-		draw_text(LINES - 1, 0, COLS, ROLE_MUTED, keys_bar(v->name));
+		draw_text(LINES - 1, 0, COLS, ROLE_MUTED, keys_bar(name));
 	if (t->form != NULL)
 		form_draw(t, t->form);
 	if (t->modal.kind != MODAL_NONE)
 		tui_modal_draw(t);
 	if (keys_help_active())
-		keys_help_draw(v->name);
+		keys_help_draw(name);
 	refresh();
 }
 
@@ -623,8 +628,15 @@ tui_dispatch(struct tui *t, int ch)
 	} else if (t->filtering)
 		tui_filter_key(t, ch);
 	else if (keys_help_active())
-		keys_help_key(tui_views[t->view]->name, ch);
-	else
+		keys_help_key(view_trace_active(t) ? "Trace" :
+		    tui_views[t->view]->name, ch);
+	else if (view_trace_active(t)) {
+		/* Another key leaves the trace for the view below. */
+		if (!view_trace_key(t, ch)) {
+			view_trace_close();
+			tui_key(t, ch);
+		}
+	} else
 		tui_key(t, ch);
 }
 

@@ -203,6 +203,9 @@ struct list {
 	size_t				 top;
 	int				 follow;	/* keep the last selected */
 	unsigned			 gen;		/* tui->gen of items */
+	/* A row to select once it is listed (list_want), or want[0] 0. */
+	const char			*want_field;
+	char				 want[160];
 };
 
 void	 list_clear(struct list *);
@@ -215,6 +218,7 @@ int	 list_key(struct tui *, struct list *, int);
 const struct cJSON *list_selected(struct tui *, struct list *);
 size_t	 list_count(struct tui *, struct list *);
 void	 list_append(struct list *, struct cJSON *, size_t);
+void	 list_want(struct list *, const char *, const char *);
 
 /*
  * textfield.c: one line of UTF-8 text being edited. Keys are ints: ASCII
@@ -516,6 +520,19 @@ int	 view_usage_set_range(struct tui *, const char *);
 
 /* view-tokens.c: select a token by id in the Tokens view. */
 void	 view_tokens_select(struct tui *, const char *);
+/* view-models.c, view-providers.c: select a row by key, by name. */
+void	 view_models_select(struct tui *, const char *);
+void	 view_providers_select(struct tui *, const char *);
+
+/*
+ * view-trace.c: every field of one trace, over the view in sight, with
+ * jumps to its model, token and provider (Enter on a trace in Logs).
+ */
+int	 view_trace_active(struct tui *);
+void	 view_trace_open(struct tui *, const struct cJSON *);
+void	 view_trace_close(void);
+void	 view_trace_draw(struct tui *, int, int);
+int	 view_trace_key(struct tui *, int);
 
 /* view-logs.c: a logs.trace notification of the host in view. */
 void	 view_logs_notify(struct tui *, struct host_reply *);

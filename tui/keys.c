@@ -59,7 +59,7 @@ static const struct keys_entry keys_tokens[] = {
 };
 static const struct keys_entry keys_logs[] = {
 	KEYS_MOVE,
-	{ "Enter",	"every field of the trace" },
+	{ "Enter",	"every field of the trace, with jumps" },
 	{ "f",		"follow the newest trace" },
 	{ NULL, NULL }
 };
@@ -67,6 +67,15 @@ static const struct keys_entry keys_usage[] = {
 	{ "t",		"the next range: 24h, 7d, 30d, today (:usage 7d)" },
 	{ "g",		"group by model, token, day or hour" },
 	{ "m",		"chart the next metric" },
+	{ NULL, NULL }
+};
+static const struct keys_entry keys_trace[] = {
+	{ "m",		"the trace's model, selected in Models" },
+	{ "t",		"its token, selected in Tokens" },
+	{ "p",		"its provider, selected in Providers" },
+	{ "c",		"copy its receipt to the clipboard (OSC 52)" },
+	{ "j k, PgUp PgDn", "scroll (g the top)" },
+	{ "Esc, q, Enter", "back to the view below" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_attest[] = {
@@ -112,6 +121,8 @@ static const struct {
 	  "t range  g group by  m metric  : command  ? help  q quit" },
 	{ "Attest", keys_attest,
 	  "r verify again  : command  ? help  q quit" },
+	{ "Trace", keys_trace,
+	  "m model  t token  p provider  c copy receipt  Esc back  ? help" },
 };
 
 #define KEYS_NVIEWS	(sizeof(keys_views) / sizeof(keys_views[0]))

@@ -371,3 +371,11 @@ const struct view_ops view_models_ops = {
 	.draw = view_models_draw,
 	.key = view_models_key,
 };
+
+/* A jump from elsewhere (a trace's m): select model key when listed. */
+void
+view_models_select(struct tui *t, const char *key)
+{
+	(void)t;
+	list_want(&view_models_list, "key", key);
+}

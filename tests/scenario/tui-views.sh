@@ -15,6 +15,7 @@ start_backend
 start_agent -c "$T_DIR/agent.conf"
 setup_domain acme chat fake-chat
 ctl model edit -d acme chat --price-input 2 --price-output 8 >/dev/null
+ctl domain edit acme --log-content on >/dev/null
 ctl model deploy -d acme --provider fake --name broken --key broken \
     --model-id 'fake-chat;status=500' --price-input 1 --price-output 1 \
     >/dev/null
@@ -43,6 +44,16 @@ expect_re() {	# description, extended regex [seconds]
 }
 
 keys() { "${TM[@]}" send-keys -t "$SESSION" "$@"; }
+# The text of the selected (reverse video) rows.
+selected() {
+	"${TM[@]}" capture-pane -e -p -t "$SESSION" 2>/dev/null |
+	    grep -F $'\e[7m' | sed 's/\x1b\[[0-9;]*m//g'
+}
+selected_has() { selected | grep -qE -- "$1"; }
+expect_selected() {	# description, extended regex
+	if t_until 10 selected_has "$2"; then ok "$1"; else
+		not_ok "$1" "expected selected: /$2/"$'\n'"$(selected)"$'\n'"$(screen)"; fi
+}
 type_text() { "${TM[@]}" send-keys -t "$SESSION" -l "$1"; }
 
 # start_tui SESSION ENV...: cube-tui on the agent in a new 80x24 session.
@@ -82,9 +93,9 @@ check "the agent counted every request" t_until 10 counted
 # --- Overview, UTF-8 ---------------------------------------------------------
 start_tui utf8 LANG=C.UTF-8
 expect "Overview: the domain in view" "acme · last hour"
-expect_re "Overview: a requests sparkline in blocks" "requests +[ ▁▂▃▄▅▆▇█]*[▂▃▄▅▆▇█] +6 req"
-expect_re "Overview: a latency sparkline" "latency +[ ▁▂▃▄▅▆▇█]*[▁▂▃▄▅▆▇█] +p50 "
-expect_re "Overview: errors, with their share" "errors +[ ▁▂▃▄▅▆▇█]*[▂▃▄▅▆▇█] +2 err, 33.3%"
+expect_re "Overview: a requests sparkline in blocks" "requests +[ ▁▂▃▄▅▆▇█]*[▂▃▄▅▆▇█][ ▁▂▃▄▅▆▇█]* +6 req"
+expect_re "Overview: a latency sparkline" "latency +[ ▁▂▃▄▅▆▇█]*[▁▂▃▄▅▆▇█] *p50 "
+expect_re "Overview: errors, with their share" "errors +[ ▁▂▃▄▅▆▇█]*[▂▃▄▅▆▇█][ ▁▂▃▄▅▆▇█]* +2 err, 33.3%"
 expect_re "Overview: the top model first, with its calls and spend" "TOP MODELS.*SPEND TODAY"
 expect_re "Overview: chat leads with 4 calls and its spend" "^ chat +4 +0% +[0-9.]+m?s +(\\\$|<\\\$)"
 expect_re "Overview: the broken model's error rate" "^ broken +1 +100% "
@@ -134,6 +145,45 @@ ctl token create -d acme --name soon --expires 30d >/dev/null
 keys r
 expect_re "Tokens: an expiring token's time left" "soon +in 29d|soon +in 30d"
 
+# --- the trace view: every field, and jumps ----------------------------------
+keys 7
+expect "Logs: the slow stream's trace" " slow "
+keys / ; type_text "slow"; keys Enter
+keys Enter
+expect_re "Enter: the trace view, its id and model" "trace [0-9]+ · slow"
+expect_re "trace: the model, jumpable, and its id" "model \\(m\\) slow · model id fake-chat;chunks=60"
+expect_re "trace: the provider, the token id" "provider \\(p\\) fake · token \\(t\\) tok_[0-9a-f]{16} · route chat"
+expect_re "trace: a stream the client left" "stream true · cancelled true"
+expect_re "trace: tokens and cost" "cost usd [0-9.]+"
+expect_re "trace: the request id" "request id [0-9a-f]{32}"
+expect "trace: the prompt, logged" '"content":"hold"' 
+expect_re "trace: the receipt" "receipt +(v1\\..*\\(c copies\\)|-)"
+expect "trace: its key bar" "m model  t token  p provider"
+keys m
+expect "m: the Models view" "n deploy  e edit"
+expect_selected "m: the trace's model is selected" "slow"
+keys 7
+expect "Logs: the one slow trace again" "1 traces, following"
+keys Enter
+expect_re "the trace again" "trace [0-9]+ · slow"
+keys t
+expect "t: the Tokens view" "n create  d revoke"
+expect_selected "t: the trace's token is selected" "^ tok_[0-9a-f]+ ci "
+keys 7
+expect "Logs: the one slow trace again" "1 traces, following"
+keys Enter
+expect_re "the trace once more" "trace [0-9]+ · slow"
+keys p
+expect "p: the Providers view" "n add  e edit  d delete"
+expect_selected "p: the trace's provider is selected" "fake"
+keys 7
+expect "Logs: the one slow trace again" "1 traces, following"
+keys Enter
+expect_re "and again" "trace [0-9]+ · slow"
+keys Escape
+expect "Esc: back to Logs" "1 traces, following"
+check "Esc: the trace is gone" off_screen "request id"
+
 # --- Usage: totals, names not ids, the range ---------------------------------
 usage_sum() {	# FIELD [ARGS...]: the sum of FIELD over cubectl usage's rows
 	local f=$1
@@ -168,7 +218,7 @@ quit_tui utf8
 # --- Overview, NO_COLOR and LANG=C: the ASCII ramp ---------------------------
 start_tui ascii NO_COLOR=1 LANG=C LC_ALL=C
 expect "C locale: the domain in view" "acme - last hour"
-expect_re "C locale: the requests sparkline in the ASCII ramp" "requests +[ _.=#-]*[.=#-] +[0-9]+ req"
+expect_re "C locale: the requests sparkline in the ASCII ramp" "requests +[ _.=#-]*[.=#-][ _.=#-]* +[0-9]+ req"
 check "C locale: no UTF-8 blocks" off_screen "▁"
 expect_re "C locale: the recent error" "broken +50[0-9] +upstream_error"
 quit_tui ascii
