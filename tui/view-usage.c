@@ -17,6 +17,7 @@
 
 #include "cube-tui.h"
 #include "money.h"
+#include "xmalloc.h"
 
 static const char *const view_usage_by[] = { "model", "token", "day",
     "hour" };
@@ -64,8 +65,10 @@ static struct list view_usage_list = {
 static size_t		 view_usage_by_i;
 static size_t		 view_usage_metric;
 static size_t		 view_usage_range;
-static struct cJSON	*view_usage_tokens;	/* token.list, for names */
-static unsigned		 view_usage_tokens_gen;
+/* token.list or model.list, for the names of the groups */
+static struct cJSON	*view_usage_names;
+static unsigned		 view_usage_names_gen;
+static size_t		 view_usage_names_by;
 
 /* A row's number for field: a count, or nano-USD for a cost. */
 static uint64_t
@@ -106,15 +109,29 @@ view_usage_done(struct tui *t, struct host_reply *r)
 	list_result(&view_usage_list, r);
 }
 
+/* Names for grouping by (index of view_usage_by). */
+static void
+view_usage_names_take(struct tui *t, struct host_reply *r, size_t by)
+{
+	if (r->status != RPC_CLIENT_OK || !cJSON_IsArray(r->result))
+		return;		/* keys and ids, then */
+	cJSON_Delete(view_usage_names);
+	view_usage_names = r->result;
+	r->result = NULL;
+	view_usage_names_gen = t->gen;
+	view_usage_names_by = by;
+}
+
+static void
+view_usage_models_done(struct tui *t, struct host_reply *r)
+{
+	view_usage_names_take(t, r, 0);
+}
+
 static void
 view_usage_tokens_done(struct tui *t, struct host_reply *r)
 {
-	if (r->status != RPC_CLIENT_OK || !cJSON_IsArray(r->result))
-		return;		/* ids, then */
-	cJSON_Delete(view_usage_tokens);
-	view_usage_tokens = r->result;
-	r->result = NULL;
-	view_usage_tokens_gen = t->gen;
+	view_usage_names_take(t, r, 1);
 }
 
 static void
@@ -135,7 +152,11 @@ view_usage_refresh(struct tui *t)
 	cJSON_AddStringToObject(params, "by", view_usage_by[view_usage_by_i]);
 	cJSON_AddStringToObject(params, "since", since);
 	list_refresh(t, &view_usage_list, params, view_usage_done);
-	if (strcmp(view_usage_by[view_usage_by_i], "token") == 0)
+	/* Names: a token's from token.list, a model's from model.list. */
+	if (view_usage_by_i == 0)
+		tui_call(t, "model.list", tui_domain_params(t),
+		    view_usage_models_done);
+	else if (view_usage_by_i == 1)
 		tui_call(t, "token.list", tui_domain_params(t),
 		    view_usage_tokens_done);
 }
@@ -161,31 +182,42 @@ view_usage_set_range(struct tui *t, const char *name)
 	return 0;
 }
 
-/* What a row's group reads as: a token's name, else its id. */
+/*
+ * What a row's group reads as: a token's name, else its id (deleted); a
+ * model's key, with its display name when that differs.
+ */
 static char *
 view_usage_label(struct tui *t, const cJSON *row)
 {
 	const char	*by = view_usage_by[view_usage_by_i];
-	const cJSON	*g = cJSON_GetObjectItemCaseSensitive(row, by), *tok;
+	const cJSON	*g = cJSON_GetObjectItemCaseSensitive(row, by), *o;
 	const cJSON	*id, *name;
+	int		 token = strcmp(by, "token") == 0;
 	char		*s;
 
-	if (strcmp(by, "token") != 0)
+	if (!token && strcmp(by, "model") != 0)
 		return output_value(g, OUTPUT_PLAIN);
 	if (!cJSON_IsString(g))
-		return strdup("(no token)");
-	if (view_usage_tokens_gen == t->gen)
-		cJSON_ArrayForEach(tok, view_usage_tokens) {
-			id = cJSON_GetObjectItemCaseSensitive(tok, "id");
-			name = cJSON_GetObjectItemCaseSensitive(tok, "name");
-			if (cJSON_IsString(id) && strcmp(id->valuestring,
-			    g->valuestring) == 0 && cJSON_IsString(name) &&
-			    name->valuestring[0] != '\0')
-				return strdup(name->valuestring);
+		return xstrdup(token ? "(no token)" : "(none)");
+	if (view_usage_names_gen == t->gen &&
+	    view_usage_names_by == view_usage_by_i)
+		cJSON_ArrayForEach(o, view_usage_names) {
+			id = cJSON_GetObjectItemCaseSensitive(o, token ? "id" :
+			    "key");
+			name = cJSON_GetObjectItemCaseSensitive(o, "name");
+			if (!cJSON_IsString(id) || strcmp(id->valuestring,
+			    g->valuestring) != 0 || !cJSON_IsString(name) ||
+			    name->valuestring[0] == '\0')
+				continue;
+			if (token)
+				return xstrdup(name->valuestring);
+			if (strcmp(name->valuestring, g->valuestring) == 0)
+				break;
+			xasprintf(&s, "%s (%s)", g->valuestring,
+			    name->valuestring);
+			return s;
 		}
-	if ((s = strdup(g->valuestring)) == NULL)
-		return NULL;
-	return s;
+	return xstrdup(g->valuestring);
 }
 
 /* One line: group, requests, errors, tokens, the bar, cost. */

@@ -72,6 +72,7 @@ quit_tui() {
 	else
 		not_ok "$1: q quits"
 	fi
+	check_eq "$1: nothing on stderr" "" "$(cat "$T_DIR/tui.err")"
 	"${TM[@]}" kill-session -t "$SESSION" 2>/dev/null
 }
 
@@ -191,8 +192,10 @@ usage_sum() {	# FIELD [ARGS...]: the sum of FIELD over cubectl usage's rows
 	ctl -o json usage -d acme "$@" | python3 -c 'import json,sys
 print(sum(r[sys.argv[1]] for r in json.load(sys.stdin)))' "$f"
 }
+ctl model edit -d acme slow --name "Slow Poke" >/dev/null
 keys 8
 expect "Usage: the range and the grouping in the header" "last 24 hours (t) · by model (g)"
+expect_re "Usage: a model by its key and display name" "^ slow \\(Slow Poke\\) +1 "
 total=$(usage_sum requests --since 24h)
 errs=$(usage_sum errors --since 24h)
 keys r
