@@ -2,8 +2,11 @@
 # cube-tui's Overview, Tokens, Usage and trace views in a detached 80x24
 # tmux session against the real agent and the fake backend, after real
 # requests (some refused, to make errors): the Overview's sparklines
-# (UTF-8 blocks), top model and recent error with its code; then the same
-# with NO_COLOR=1 and LANG=C (the ASCII ramp).
+# (UTF-8 blocks), top model and recent errors with their codes; Tokens'
+# limits and budget bar with what a stream in flight holds; Usage's
+# totals, names and ranges; the trace view's fields and its m, t, p jumps
+# (the row selected); then the Overview with NO_COLOR=1 and LANG=C (the
+# ASCII ramp), and against an agent from before stats.get's series.
 . "$(dirname "$0")/../lib.sh"
 
 command -v tmux >/dev/null || { echo "# SKIP tmux is not installed"; exit 0; }
@@ -225,6 +228,21 @@ expect_re "C locale: the requests sparkline in the ASCII ramp" "requests +[ _.=#
 check "C locale: no UTF-8 blocks" off_screen "▁"
 expect_re "C locale: the recent error" "broken +50[0-9] +upstream_error"
 quit_tui ascii
+
+# --- an agent from before series: the figures, no sparklines -----------------
+OLD_SOCK="$T_DIR/old-agent.sock"
+python3 "$CUBE_ROOT/tests/tools/old-agent.py" "$OLD_SOCK" &
+T_PIDS+=("$!")
+check "the old agent listens" t_wait_file "$OLD_SOCK" 10
+SESSION=old
+rm -f "$T_DIR/tui.exit"
+"${TM[@]}" new-session -d -s "$SESSION" -x 80 -y 24 \
+    "LANG=C.UTF-8 $CUBE_BIN/cube-tui -s $OLD_SOCK local 2>$T_DIR/tui.err; echo \$? >$T_DIR/tui.exit; sleep 60"
+expect "old agent: says it has no series" "this agent has no series: figures only"
+expect_re "old agent: the figures without a sparkline" "^ requests +7 req"
+expect_re "old agent: the top model" "^ chat +7 +14\\.3% +40ms +\\\$0\\.25"
+check "old agent: no blocks" off_screen "▁"
+quit_tui old
 
 check "agent still running" kill -0 "$AGENT_PID"
 t_done
