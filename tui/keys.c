@@ -25,7 +25,7 @@ static const struct keys_entry keys_fleet[] = {
 };
 static const struct keys_entry keys_overview[] = {
 	{ "w",		"sparklines of the last hour or the last 5 minutes" },
-	{ "j k, Enter",	"with no domain in view: pick one from the list" },
+	{ "j k, Enter",	"a recent error's trace (no domain: pick one)" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_models[] = {
@@ -106,7 +106,7 @@ static const struct {
 	{ "Fleet", keys_fleet,
 	  "Enter open host  : command  ? help  1-9 views  q quit" },
 	{ "Overview", keys_overview,
-	  "w hour/5 min  D domain  Enter pick  : command  ? help  q quit" },
+	  "w hour/5 min  Enter trace  D domain  : command  ? help  q quit" },
 	{ "Models", keys_models,
 	  "n deploy  e edit  d disable  Enter show  / filter  : cmd  ? help" },
 	{ "Providers", keys_providers,

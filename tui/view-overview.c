@@ -52,6 +52,7 @@ static struct {
 	int		 no_series;	/* the agent does not know "series" */
 	char		 stats_err[320];
 	struct cJSON	*traces;	/* logs.list; NULL: not yet */
+	size_t		 err_sel;	/* the selected error, newest 0 */
 	int		 traces_pending;
 	char		 traces_err[320];
 } view_overview;
@@ -66,6 +67,7 @@ view_overview_reset(struct tui *t)
 	view_overview.stats = view_overview.traces = NULL;
 	view_overview.stats_err[0] = view_overview.traces_err[0] = '\0';
 	view_overview.no_series = 0;
+	view_overview.err_sel = 0;
 	/* Answers to calls of another host or domain are dropped. */
 	view_overview.stats_pending = view_overview.traces_pending = 0;
 	view_overview.gen = t->gen;
@@ -336,7 +338,32 @@ view_overview_string(const cJSON *o, const char *name, const char *none)
 	return cJSON_IsString(v) ? v->valuestring : none;
 }
 
-/* The traces with an error, newest first, from y. */
+/* Is trace tr an error (a status of 400 up, or an error code)? */
+static int
+view_overview_failed(const cJSON *tr)
+{
+	const cJSON	*st = cJSON_GetObjectItemCaseSensitive(tr, "status");
+
+	return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(tr, "error")) ||
+	    (cJSON_IsNumber(st) && st->valueint >= 400);
+}
+
+/* The n-th error, newest first (NULL: none). */
+static const cJSON *
+view_overview_error(size_t n)
+{
+	const cJSON	*tr;
+	int		 i;
+
+	for (i = cJSON_GetArraySize(view_overview.traces) - 1; i >= 0; i--) {
+		tr = cJSON_GetArrayItem(view_overview.traces, i);
+		if (view_overview_failed(tr) && n-- == 0)
+			return tr;
+	}
+	return NULL;
+}
+
+/* The traces with an error, newest first, from y; Enter opens one. */
 static void
 view_overview_errors(int y, int rows)
 {
@@ -358,15 +385,21 @@ view_overview_errors(int y, int rows)
 	for (i = size - 1; i >= 0 && n < rows - 1; i--) {
 		tr = cJSON_GetArrayItem(view_overview.traces, i);
 		st = cJSON_GetObjectItemCaseSensitive(tr, "status");
-		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(tr,
-		    "error")) && !(cJSON_IsNumber(st) && st->valueint >= 400))
+		if (!view_overview_failed(tr))
 			continue;
 		time = view_overview_string(tr, "time", "");
 		/* "2026-11-30T07:13:26.123Z": the time of day. */
 		snprintf(when, sizeof(when), "%.8s", strlen(time) > 11 ?
 		    time + 11 : time);
+		if ((size_t)n == view_overview.err_sel) {
+			attrset(A_REVERSE);
+			mvhline(y + n + 1, 0, ' ', COLS);
+			attrset(A_NORMAL);
+		}
 		n++;
-		draw_fmt(y + n, 1, COLS - 2, ROLE_ERROR, "%-9s %-22.22s %-6d %s",
+		draw_fmt(y + n, 1, COLS - 2, (size_t)n - 1 ==
+		    view_overview.err_sel ? ROLE_SELECTED : ROLE_ERROR,
+		    "%-9s %-22.22s %-6d %s",
 		    when, view_overview_string(tr, "model", "-"),
 		    cJSON_IsNumber(st) ? st->valueint : 0,
 		    view_overview_string(tr, "error", "-"));
@@ -406,8 +439,30 @@ view_overview_key(struct tui *t, int ch)
 		view_overview_ask_stats(t);
 		return 1;
 	}
-	if (t->domain != NULL)
+	if (t->domain != NULL) {
+		/* The recent errors: move, and Enter opens the trace. */
+		switch (ch) {
+		case 'j':
+		case KEY_DOWN:
+			if (view_overview_error(view_overview.err_sel + 1) !=
+			    NULL)
+				view_overview.err_sel++;
+			return 1;
+		case 'k':
+		case KEY_UP:
+			if (view_overview.err_sel > 0)
+				view_overview.err_sel--;
+			return 1;
+		case '\n':
+		case '\r':
+		case KEY_ENTER:
+			if ((row = view_overview_error(
+			    view_overview.err_sel)) != NULL)
+				view_trace_open(t, row);
+			return 1;
+		}
 		return 0;
+	}
 	if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
 		row = list_selected(t, &view_overview_list);
 		name = cJSON_GetObjectItemCaseSensitive(row, "name");

@@ -112,6 +112,11 @@ keys w
 expect "w: the last five minutes" "last 5 minutes"
 keys w
 expect "w again: the hour" "last hour"
+keys j Enter
+expect_re "j Enter: the older error's trace" "trace [0-9]+ · broken"
+expect_re "its status and code" "status 50[0-9] · error upstream_error · rejected at upstream"
+keys Escape
+expect "Esc: back to the Overview" "TOP MODELS"
 
 # --- Tokens: limits, spend against the budget, what is held in flight -------
 BUDGET_TOK=$(ctl -o json token create -d acme --name ci --rpm 60 \
