@@ -61,7 +61,7 @@ SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
-AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/store-trace.c agent/registry.c agent/probe.c agent/health.c agent/admin.c agent/admin-probe.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/admin-logs.c agent/admin-usage.c agent/admin-stats.c agent/guard-spec.c \
+AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/store-trace.c agent/registry.c agent/probe.c agent/health.c agent/admin.c agent/admin-probe.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/admin-logs.c agent/admin-usage.c agent/admin-stats.c agent/admin-chat.c agent/guard-spec.c \
 	agent/tee.c agent/tee-sim.c agent/tee-tsm.c agent/tee-snp.c agent/tee-tdx.c \
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
@@ -74,7 +74,7 @@ AGENT_MAIN := agent/main.c
 # tui/: cubectl, and cube-tui (which links cubectl's library for its
 # output formatting, column tables and argument parsing).
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
-	tui/cmd-provider.c tui/cmd-model.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
+	tui/cmd-provider.c tui/cmd-model.c tui/cmd-chat.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
 	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-stats.c tui/cmd-verify.c tui/cmd-attest.c tui/attest-url.c tui/cmd-receipt.c tui/cmd-connect.c tui/verify-policy.c tui/document.c \
 	tui/complete.c tui/file.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
@@ -84,7 +84,9 @@ TUI_SRCS := tui/checklist.c tui/clipboard.c tui/cmdline.c tui/command.c tui/draw
 	tui/hosts.c tui/list.c tui/view-attest.c tui/view-fleet.c \
 	tui/view-guardrails.c tui/view-logs.c tui/view-models.c \
 	tui/view-overview.c tui/view-providers.c tui/view-tokens.c \
-	tui/view-usage.c tui/sparkline.c tui/view-trace.c
+	tui/view-usage.c tui/sparkline.c tui/view-trace.c \
+	tui/view-model.c tui/model-sort.c tui/model-curl.c \
+	tui/playground.c tui/wrap.c
 TUI_MAIN := tui/cube-tui.c
 
 FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \

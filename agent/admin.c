@@ -63,6 +63,7 @@ static const struct admin_method {
 	{ "model.enable",	ADMIN_CHANGE,	admin_model_enable },
 	{ "model.disable",	ADMIN_CHANGE,	admin_model_disable },
 	{ "model.delete",	ADMIN_CHANGE,	admin_model_delete },
+	{ "model.chat",		0,		admin_model_chat },
 	{ "token.create",	ADMIN_CHANGE,	admin_token_create },
 	{ "token.list",		0,		admin_token_list },
 	{ "token.revoke",	ADMIN_CHANGE,	admin_token_revoke },
@@ -417,6 +418,8 @@ admin_request_run(struct agent *agent, const struct admin_peer *peer,
 	memset(&reply, 0, sizeof(reply));
 	reply.session = session;
 	reply.probe = rq->probe;
+	reply.id = rq->id;
+	reply.peer = peer;
 	if (m == NULL)
 		admin_reply_error(&reply, rq->code, "%s", rq->message);
 	else {
@@ -426,6 +429,8 @@ admin_request_run(struct agent *agent, const struct admin_peer *peer,
 			cJSON_Delete(reply.result);
 			return reply.probe_want;
 		}
+		if (rc == 0 && reply.deferred)
+			return NULL;	/* it answers itself (model.chat) */
 		if (((m->flags & ADMIN_WRITE) && rc == 0) || reply.changed) {
 			if (registry_reload(agent->store, agent->vault, err,
 			    sizeof(err)) != 0) {
@@ -533,6 +538,8 @@ admin_conn_drop(struct admin_conn *c)
 		return;
 	c->dead = 1;
 	admin_session_clear(c->admin->agent, &c->session);
+	admin_chat_free(c->session.chat);	/* cancels its request */
+	c->session.chat = NULL;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	event_active(c->admin->reaper, EV_TIMEOUT, 0);
 }
@@ -555,6 +562,8 @@ admin_conn_free(struct admin_conn *c)
 	}
 	TAILQ_REMOVE(&c->admin->conns, c, entry);
 	admin_session_clear(c->admin->agent, &c->session);
+	admin_chat_free(c->session.chat);
+	c->session.chat = NULL;
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -585,7 +594,13 @@ admin_conn_reading(struct admin_conn *c)
 {
 	if (c->dead || c->closing || c->eof)
 		return;
-	if (c->paused || c->wait != NULL)
+	/*
+	 * While a model.chat runs, reading goes on (to see a hang-up, which
+	 * cancels it) up to a frame of requests that wait their turn.
+	 */
+	if (c->paused || c->wait != NULL || (c->session.chat != NULL &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) >
+	    RPC_MAX_FRAME))
 		bufferevent_disable(c->bev, EV_READ);
 	else
 		bufferevent_enable(c->bev, EV_READ);
@@ -735,7 +750,8 @@ admin_conn_process(struct admin_conn *c)
 	size_t			 len;
 	const char		*line;
 
-	while (!c->dead && !c->closing && c->wait == NULL) {
+	while (!c->dead && !c->closing && c->wait == NULL &&
+	    c->session.chat == NULL) {
 		if (evbuffer_get_length(out) > ADMIN_OUT_HIGH) {
 			/* The peer is not reading: stop until it does. */
 			c->paused = 1;
@@ -782,8 +798,24 @@ admin_conn_process(struct admin_conn *c)
 static void
 admin_conn_read(struct bufferevent *bev, void *arg)
 {
+	struct admin_conn	*c = arg;
+
 	(void)bev;
-	admin_conn_process(arg);
+	if (c->session.chat != NULL) {
+		admin_conn_reading(c);
+		return;
+	}
+	admin_conn_process(c);
+}
+
+/* A model.chat answered: on with the requests that waited for it. */
+static void
+admin_conn_chat_done(void *arg)
+{
+	struct admin_conn	*c = arg;
+
+	admin_conn_reading(c);
+	admin_conn_process(c);
 }
 
 static void
@@ -801,6 +833,7 @@ admin_conn_write(struct bufferevent *bev, void *arg)
 		admin_conn_reading(c);
 		admin_conn_process(c);
 	}
+	admin_chat_resume(c->session.chat);
 }
 
 static void
@@ -809,6 +842,12 @@ admin_conn_event(struct bufferevent *bev, short events, void *arg)
 	struct admin_conn	*c = arg;
 
 	(void)bev;
+	/* Gone while a model.chat runs: drop it (which cancels that). */
+	if ((events & BEV_EVENT_EOF) && c->session.chat != NULL &&
+	    admin_conn_hung_up(c)) {
+		admin_conn_drop(c);
+		return;
+	}
 	if ((events & BEV_EVENT_EOF) && !(events & BEV_EVENT_ERROR) &&
 	    !c->dead && !c->closing) {
 		c->eof = 1;
@@ -849,6 +888,8 @@ admin_accept(struct evconnlistener *l, evutil_socket_t fd,
 		fatalx("%s: bufferevent_socket_new", __func__);
 	c->session.agent = a->agent;
 	c->session.bev = c->bev;
+	c->session.chat_done = admin_conn_chat_done;
+	c->session.chat_arg = c;
 	TAILQ_INSERT_TAIL(&a->conns, c, entry);
 	bufferevent_setcb(c->bev, admin_conn_read, admin_conn_write,
 	    admin_conn_event, c);

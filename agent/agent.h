@@ -625,6 +625,8 @@ struct http_request {
 	int			 id_made;
 	int			 traced;
 	const char		*refused;
+	/* The domain id of an internal request (the playground), else NULL. */
+	const char		*internal_domain;
 };
 
 typedef void (*http_handler)(struct http_request *, void *);
@@ -647,6 +649,14 @@ int		 http_server_listen(struct http_server *, int fd, char *err,
 		    size_t errlen);
 /* Stop accepting and close idle connections; busy ones close when done. */
 void		 http_server_drain(struct http_server *);
+/*
+ * Serve fd (connected, non-blocking), made by the agent itself, on this
+ * server's loop as an internal connection of domain_id (a 36-character
+ * id): its requests carry no bearer token. The server owns fd on
+ * success; -1 (fd untouched) while draining or out of memory.
+ */
+int		 http_server_adopt(struct http_server *, int fd,
+		    const char *domain_id);
 size_t		 http_server_busy(const struct http_server *);
 void		 http_server_free(struct http_server *);
 
@@ -874,6 +884,13 @@ struct worker {
 int	 workers_start(struct agent *, char *err, size_t errlen);
 /* Drain every worker (finish in-flight requests up to the grace period), join. */
 void	 workers_stop(void);
+/*
+ * From any thread: hand fd to a worker as an internal connection of
+ * domain_id (http_server_adopt() on its loop). The worker owns fd once
+ * this returns 0; it closes it if it cannot serve it.
+ */
+int	 workers_adopt(int fd, const char *domain_id, char *err,
+	    size_t errlen);
 
 /* route.c: which inference route a request path names. */
 enum route_kind {
@@ -1690,6 +1707,10 @@ struct admin_session {
 	char		 stats_domain_id[37];	/* "": every domain */
 	char		*stats_model;	/* NULL: every model */
 	int		 stats_series;	/* enum stats_window, or -1 */
+	/* model.chat (admin-chat.c): the call running, and who to resume */
+	struct admin_chat *chat;
+	void		(*chat_done)(void *);
+	void		*chat_arg;
 };
 /*
  * Answer one request line (without its newline): the reply line with its
@@ -1723,6 +1744,9 @@ struct admin_reply {
 	struct admin_session *session;	/* the caller's connection, or NULL */
 	const struct admin_probe *probe; /* run for this request, or NULL */
 	struct admin_probe *probe_want;	/* to run before the method can */
+	const struct cJSON *id;		/* the request's, or NULL */
+	const struct admin_peer *peer;	/* who asks; NULL: the agent's user */
+	int		 deferred;	/* the method answers later itself */
 };
 int	 admin_reply_error(struct admin_reply *, int code, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -1897,6 +1921,17 @@ void	 admin_session_clear(struct agent *, struct admin_session *);
 int	 admin_session_wants(const struct admin_session *,
 	    const struct trace *);
 char	*admin_logs_notification(const struct trace *);
+/*
+ * admin-chat.c: model.chat, the playground. The call answers later on
+ * the session's connection (reply->deferred), then calls chat_done.
+ * admin_chat_free() cancels a call still running; admin_chat_resume()
+ * reads on once the peer has read its notifications.
+ */
+struct admin_chat;
+int	 admin_model_chat(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+void	 admin_chat_free(struct admin_chat *);
+void	 admin_chat_resume(struct admin_chat *);
 /* admin-stats.c: stats.get and the stats.tail subscription. */
 int	 admin_stats_get(struct agent *, const struct cJSON *,
 	    struct admin_reply *);

@@ -97,6 +97,7 @@ struct http_conn {
 	int			 http10;	/* HTTP/1.0: no chunked replies */
 	int			 head_only;	/* HEAD: replies have no body */
 	int			 discard;	/* input left is no request */
+	char			 internal[37];	/* adopted: its domain id */
 };
 TAILQ_HEAD(http_conns, http_conn);
 
@@ -527,6 +528,43 @@ http_accept(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 /*
+ * A connection the agent made itself (the admin playground, one end of a
+ * socketpair) served like an accepted one, on this worker's loop: no
+ * connection caps, no TLS, and every request on it marked internal to
+ * domain_id, which no byte a client sends can set.
+ */
+int
+http_server_adopt(struct http_server *srv, int fd, const char *domain_id)
+{
+	struct http_conn	*c;
+
+	if (srv->draining || strlen(domain_id) != sizeof(c->internal) - 1)
+		return -1;
+	c = xcalloc(1, sizeof(*c));
+	c->server = srv;
+	memcpy(c->internal, domain_id, sizeof(c->internal));
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->deadline = evtimer_new(srv->base, http_conn_expire, c);
+	if (c->bev == NULL || c->deadline == NULL) {
+		log_warnx("%s: out of memory for a connection", __func__);
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		if (c->deadline != NULL)
+			event_free(c->deadline);
+		free(c);
+		return -1;
+	}
+	c->req.conn = c;
+	c->req.internal_domain = c->internal;
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	bufferevent_setcb(c->bev, http_conn_read, NULL, http_conn_event, c);
+	http_conn_timeouts(c, 1);
+	http_conn_deadline(c, srv->cfg->head_timeout_ms);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/*
  * accept(2) failed, out of file descriptors or otherwise: pause accepting
  * for a moment instead of spinning (waiting connections stay queued in
  * the kernel), and say so at most every few seconds.
@@ -829,6 +867,7 @@ http_conn_reset(struct http_conn *c)
 {
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.conn = c;
+	c->req.internal_domain = c->internal[0] != '\0' ? c->internal : NULL;
 	c->state = HTTP_READ_HEAD;
 	if (c->buf != NULL)
 		explicit_bzero(c->buf, c->buf_len);
@@ -941,6 +980,7 @@ http_read_head(struct http_conn *c, struct evbuffer *in)
 		return refused ? -1 : 0;
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.conn = c;
+	c->req.internal_domain = c->internal[0] != '\0' ? c->internal : NULL;
 	c->head_len = len;
 	c->buf_len = 0;
 	c->head_scanned = c->line_start = 0;

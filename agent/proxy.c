@@ -27,6 +27,7 @@
 #define PROXY_MAX_ERROR_BODY	(64 * 1024)	/* of a backend's error */
 #define PROXY_MAX_EVENT		(4 * 1024 * 1024)
 #define PROXY_MAX_PROMPT_TEXT	(64 * 1024)	/* prompt kept in a trace */
+#define PROXY_PLAYGROUND	"playground"	/* the token_id of its traces */
 #define PROXY_MSG_LOCAL		"the gateway is out of resources; retry"
 
 _Static_assert(RECEIPT_MAX <= HTTP_FIELD_VALUE_MAX, "Cube-Receipt fits");
@@ -987,7 +988,8 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 	int64_t			 estimate = 0;
 	int			 retry;
 
-	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
+	/* The playground has no token, so no token's limits. */
+	if (t == NULL || (t->rpm == 0 && t->tpm == 0 && t->budget == 0))
 		return 0;
 	if (t->budget != 0)
 		estimate = limit_estimate(call->model, rq->prompt_bytes,
@@ -1046,7 +1048,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		goto done;
 	}
 	if ((m = registry_find_model(d, key, klen)) == NULL ||
-	    !registry_token_allows(t, m)) {
+	    (t != NULL && !registry_token_allows(t, m))) {
 		trace_set_names(tr, key, strnlen(key, (size_t)klen), NULL,
 		    NULL);
 		proxy_reject(call, TRACE_STEP_MODEL, API_MODEL_NOT_FOUND, "model",
@@ -1249,6 +1251,34 @@ proxy_head(struct http_request *r, void *arg)
 		call->trace->route = route.ollama ?
 		    proxy_routes_ollama[route.kind] : proxy_routes[route.kind];
 		http_request_id_hex(r, call->trace->request_id);
+	}
+
+	/*
+	 * The playground (admin-chat.c): the operator asks, through the
+	 * admin socket, for one domain; nothing else is served internally.
+	 */
+	if (r->internal_domain != NULL) {
+		if (route.kind != ROUTE_CHAT || route.ollama ||
+		    route.domain != NULL) {
+			api_error_reply(r, API_NOT_FOUND, NULL, "the playground"
+			    " serves chat completions only");
+			goto done;
+		}
+		if ((d = registry_find_domain(reg, r->internal_domain,
+		    strlen(r->internal_domain))) == NULL) {
+			proxy_reject(call, TRACE_STEP_DOMAIN,
+			    API_DOMAIN_NOT_FOUND, NULL, "The domain is gone.");
+			goto done;
+		}
+		r->traced = 1;
+		memcpy(call->trace->domain_id, d->id, sizeof(d->id));
+		snprintf(call->trace->token_id, sizeof(call->trace->token_id),
+		    "%s", PROXY_PLAYGROUND);
+		call->domain = d;
+		call->token = NULL;
+		r->on_abort = proxy_on_abort_body;
+		r->cb_arg = call;
+		return HTTP_HEAD_BODY;
 	}
 
 	/* 1. token: who is asking, and for which domain. */

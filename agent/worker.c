@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,14 @@
 static struct worker	*workers;
 static pthread_t	*worker_threads;
 static int		 nworkers;
+static _Atomic unsigned	 worker_next;	/* round robin for adopted fds */
+
+/* An fd on its way to a worker's loop (workers_adopt). */
+struct worker_adoption {
+	struct worker	*worker;
+	int		 fd;
+	char		 domain_id[37];
+};
 
 /* Split "ADDR:PORT" / "[ADDR]:PORT" and resolve it numerically. */
 static int
@@ -217,6 +226,50 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 	log_info("listening on %s (%d worker%s; at most %d connections, %d"
 	    " per address)", agent->cfg.listen, n, n == 1 ? "" : "s",
 	    agent->cfg.max_connections, agent->cfg.max_connections_per_address);
+	return 0;
+}
+
+/* On the worker's loop: serve an adopted fd, or close it. */
+static void
+worker_adopt_run(evutil_socket_t unused, short what, void *arg)
+{
+	struct worker_adoption	*a = arg;
+
+	(void)unused;
+	(void)what;
+	if (a->worker->draining || http_server_adopt(a->worker->http, a->fd,
+	    a->domain_id) == -1)
+		close(a->fd);
+	free(a);
+}
+
+int
+workers_adopt(int fd, const char *domain_id, char *err, size_t errlen)
+{
+	struct worker_adoption	*a;
+	struct timeval		 now = { 0, 0 };
+
+	if (nworkers == 0) {
+		snprintf(err, errlen, "the agent serves no requests (no"
+		    " workers)");
+		return -1;
+	}
+	if (strlen(domain_id) != sizeof(a->domain_id) - 1) {
+		snprintf(err, errlen, "%s: not a domain id", __func__);
+		return -1;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->worker = &workers[atomic_fetch_add(&worker_next, 1) %
+	    (unsigned)nworkers];
+	a->fd = fd;
+	memcpy(a->domain_id, domain_id, sizeof(a->domain_id));
+	/* Thread-safe: evthread_use_pthreads() wakes the worker's loop. */
+	if (event_base_once(a->worker->base, -1, EV_TIMEOUT, worker_adopt_run,
+	    a, &now) == -1) {
+		free(a);
+		snprintf(err, errlen, "cannot hand the request to a worker");
+		return -1;
+	}
 	return 0;
 }
 

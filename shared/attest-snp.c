@@ -745,6 +745,7 @@ attest_snp_verify(const struct attest_input *in,
 	/* No TCB until the certificate vouches for one. */
 	attest_result_claims(res, (int)r.version, r.measurement,
 	    r.report_data, r.reported_tcb, 0);
+	res->guest_policy = r.policy;
 	attest_result_add(res, ATTEST_CHECK_PARSE, 1, "SEV-SNP report version"
 	    " %u, VMPL %u, guest SVN %u", r.version, r.vmpl, r.guest_svn);
 

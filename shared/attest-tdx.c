@@ -621,6 +621,7 @@ attest_tdx_verify(const struct attest_input *in,
 	}
 	attest_result_claims(res, q.version, q.mrtd, q.report_data,
 	    q.tee_tcb_svn, sizeof(q.tee_tcb_svn));
+	res->guest_policy = tdx_le64(q.td_attributes);
 	attest_result_add(res, ATTEST_CHECK_PARSE, 1, "TDX quote version %u,"
 	    " %s body; %zu trailing bytes ignored", q.version,
 	    tdx_body_name(q.body_type), q.trailing);

@@ -187,6 +187,36 @@ attest_result_claims(struct attest_result *res, int version,
 	res->parsed = 1;
 }
 
+char *
+attest_guest_flags(const struct attest_result *res, char *buf, size_t buflen)
+{
+	uint64_t	p = res->guest_policy;
+
+	if (buflen == 0)
+		return buf;
+	buf[0] = '\0';
+	if (!res->parsed)
+		return buf;
+	switch (res->tee) {
+	case ATTEST_TEE_SEV_SNP:
+		snprintf(buf, buflen, "debug %s, migration agent %s, SMT %s,"
+		    " %s", p & ATTEST_SNP_POLICY_DEBUG ? "ALLOWED" : "off",
+		    p & ATTEST_SNP_POLICY_MIGRATE_MA ? "ALLOWED" : "off",
+		    p & ATTEST_SNP_POLICY_SMT ? "allowed" : "off",
+		    p & ATTEST_SNP_POLICY_SINGLE_SOCKET ? "single socket" :
+		    "any sockets");
+		break;
+	case ATTEST_TEE_TDX:
+		snprintf(buf, buflen, "debug %s, SEPT_VE_DISABLE %s",
+		    p & ATTEST_TDX_ATTR_DEBUG ? "ON" : "off",
+		    p & ATTEST_TDX_ATTR_SEPT_VE_DISABLE ? "on" : "OFF");
+		break;
+	default:
+		break;
+	}
+	return buf;
+}
+
 const struct attest_check *
 attest_result_failed(const struct attest_result *res)
 {

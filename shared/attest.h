@@ -231,6 +231,7 @@ struct attest_result {
 	char			 product[16];	/* SNP: "Milan"...; "" */
 	char			 signer[8];	/* SNP: "VCEK", "VLEK" */
 	char			 tcb_status[48];	/* TDX with TCB info */
+	uint64_t		 guest_policy;	/* SNP: POLICY; TDX: TD_ATTRIBUTES */
 	int			 parsed;	/* the fields above are set */
 	int			 verified;	/* every check passed */
 };
@@ -247,6 +248,14 @@ const char	*attest_check_name(enum attest_check_id);
 const char	*attest_tee_name(enum attest_tee);	/* "sev-snp", "tdx" */
 /* Lower-case hex of len bytes into buf (2 * len + 1 bytes, else cut). */
 char		*attest_hex(const unsigned char *p, size_t len, char *buf,
+		    size_t buflen);
+/*
+ * The guest's security flags in words, from guest_policy: SEV-SNP's
+ * debugging, migration agent, SMT and single socket bits, TDX's debug
+ * and SEPT_VE_DISABLE ("debug off, migration agent off, SMT allowed,
+ * any sockets"). "" when nothing was parsed.
+ */
+char		*attest_guest_flags(const struct attest_result *, char *buf,
 		    size_t buflen);
 /* The first failed check, or NULL. */
 const struct attest_check *attest_result_failed(const struct attest_result *);

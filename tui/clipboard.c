@@ -1,12 +1,15 @@
 /*
  * cube-tui's copy: text to the operator's clipboard with OSC 52, which
  * their terminal (and tmux, and an SSH session in between) understands,
- * written through ncurses' own output so it never lands mid-update.
- * Runs on cube-tui's main thread.
+ * written between two screen updates so it never lands mid-sequence, and
+ * straight to the terminal with write(2): a secret's base64 never rests
+ * in stdio's buffer, which nobody wipes. Runs on cube-tui's main thread.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curses.h>
 #include <sodium.h>
@@ -48,20 +51,32 @@ clipboard_free(char *seq)
 		sodium_free(seq);
 }
 
-/* Copy s to the clipboard; 0, or -1 when it is too long to send. */
+/* Copy s to the clipboard: 0, -1 when it is too long, -2 if not written. */
 int
 clipboard_copy(const char *s)
 {
 	char	*seq;
+	size_t	 len, off = 0;
+	ssize_t	 n;
+	int	 rc = 0;
 
 	if ((seq = clipboard_osc52(s, strlen(s))) == NULL)
 		return -1;
 	/*
-	 * Between two refreshes, so it cannot split one of ncurses' own
-	 * sequences; putp goes through stdio, which ncurses does not flush.
+	 * ncurses has written out its last update (doupdate flushes); what
+	 * stdio may hold goes first, so the sequence cannot split another.
 	 */
-	putp(seq);
 	fflush(stdout);
+	len = strlen(seq);
+	while (off < len) {
+		if ((n = write(STDOUT_FILENO, seq + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -2;
+			break;
+		}
+		off += (size_t)n;
+	}
 	clipboard_free(seq);
-	return 0;
+	return rc;
 }

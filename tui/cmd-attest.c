@@ -48,6 +48,7 @@ static const struct output_field cmd_attest_verify_fields[] = {
 	{ "product",		"product",	OUTPUT_PLAIN },
 	{ "signer",		"signer",	OUTPUT_PLAIN },
 	{ "tcb status",		"tcb_status",	OUTPUT_PLAIN },
+	{ "guest flags",	"guest_flags",	OUTPUT_PLAIN },
 	{ "verified",		"verified",	OUTPUT_YESNO },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };

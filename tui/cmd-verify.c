@@ -35,6 +35,7 @@ const struct output_field cmd_verify_fields[] = {
 	{ "product",		"product",	OUTPUT_PLAIN },
 	{ "signer",		"signer",	OUTPUT_PLAIN },
 	{ "tcb status",		"tcb_status",	OUTPUT_PLAIN },
+	{ "guest flags",	"guest_flags",	OUTPUT_PLAIN },
 	{ "verified",		"verified",	OUTPUT_YESNO },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
@@ -321,6 +322,7 @@ cmd_verify_json(const struct attest_result *res)
 {
 	const struct attest_check	*c;
 	cJSON				*obj, *checks, *item;
+	char				 flags[128];
 	size_t				 i;
 
 	if ((obj = cJSON_CreateObject()) == NULL)
@@ -347,6 +349,14 @@ cmd_verify_json(const struct attest_result *res)
 	verify_add_string(obj, "signer", res->signer, sizeof(res->signer));
 	verify_add_string(obj, "tcb_status", res->tcb_status,
 	    sizeof(res->tcb_status));
+	if (res->parsed) {
+		snprintf(flags, sizeof(flags), "0x%llx",
+		    (unsigned long long)res->guest_policy);
+		cJSON_AddStringToObject(obj, "guest_policy", flags);
+	} else
+		cJSON_AddNullToObject(obj, "guest_policy");
+	verify_add_string(obj, "guest_flags", attest_guest_flags(res, flags,
+	    sizeof(flags)), sizeof(flags));
 	cJSON_AddBoolToObject(obj, "verified", res->verified);
 	return obj;
 }

@@ -297,6 +297,19 @@ static const struct args_flag cmd_guardrail_edit_flags[] = {
 	FLAG_END
 };
 
+static const struct args_flag cmd_model_chat_flags[] = {
+	FLAG_DOMAIN,
+	{ .name = "--system", .type = ARGS_STRING, .metavar = "TEXT",
+	  .max = 262144, .help = "a system message before the question" },
+	{ .name = "--max-tokens", .type = ARGS_INT, .metavar = "N",
+	  .param = "max_tokens", .min = 1, .max = 1000000,
+	  .help = "cap the answer's length" },
+	{ .name = "--temperature", .type = ARGS_NUMBER, .metavar = "T",
+	  .param = "temperature", .min = 0, .max = 2,
+	  .help = "sampling temperature, 0 to 2" },
+	FLAG_END
+};
+
 static const struct args_flag cmd_guardrail_test_flags[] = {
 	FLAG_DOMAIN,
 	{ .name = "--text", .type = ARGS_STRING, .metavar = "TEXT",
@@ -580,6 +593,10 @@ const struct cmd_entry cmd_table[] = {
 	{ "model", "delete", "model.delete", &cmd_arg_model,
 	  cmd_in_domain_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
 	  "delete a model" },
+	{ "model", "chat", "model.chat", &cmd_arg_model, cmd_model_chat_flags,
+	  CMD_MESSAGE, CMD_OUTPUT_OBJECT, NULL, cmd_chat,
+	  "ask the model as clients do (guardrails, defaults, tracing);"
+	  " MESSAGE, or stdin" },
 
 	{ "guardrail", "create", "guardrail.create", &cmd_arg_guardrail_new,
 	  cmd_guardrail_create_flags, CMD_NEW, CMD_OUTPUT_OBJECT,
@@ -777,9 +794,10 @@ cmd_parse(const struct cmd_entry *ce, int argc, char **argv, struct args *a,
 		snprintf(err, errlen, "missing %s", ce->arg->metavar);
 		goto fail;
 	}
-	if (a->npositional > (ce->arg != NULL ? 1U : 0U)) {
+	if (a->npositional > (ce->arg != NULL ? 1U : 0U) +
+	    ((ce->cflags & CMD_MESSAGE) ? 1U : 0U)) {
 		snprintf(err, errlen, "unexpected argument '%s'",
-		    a->positional[ce->arg != NULL ? 1 : 0]);
+		    a->positional[a->npositional - 1]);
 		goto fail;
 	}
 	if (ce->arg != NULL && args_check_value(ce->arg, a->positional[0], &v,
@@ -901,6 +919,8 @@ cmd_synopsis_words(const struct cmd_entry *ce,
 	}
 	if (!arg_done)
 		word(ce->arg->metavar, arg);
+	if (ce->cflags & CMD_MESSAGE)
+		word("[MESSAGE]", arg);
 }
 
 struct cmd_buf {

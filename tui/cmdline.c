@@ -38,6 +38,10 @@ static void	cmdline_run_quit(struct tui *, const struct command *,
 		    const char *);
 static void	cmdline_run_usage(struct tui *, const struct command *,
 		    const char *);
+static void	cmdline_run_model(struct tui *, const struct command *,
+		    const char *);
+static void	cmdline_run_chat(struct tui *, const struct command *,
+		    const char *);
 
 /* What runs each of command.c's actions. */
 static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
@@ -48,6 +52,8 @@ static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
 	[COMMAND_DEPLOY] = cmdline_run_deploy,
 	[COMMAND_QUIT] = cmdline_run_quit,
 	[COMMAND_USAGE] = cmdline_run_usage,
+	[COMMAND_MODEL] = cmdline_run_model,
+	[COMMAND_CHAT] = cmdline_run_chat,
 };
 
 /* --- the prompt ----------------------------------------------------------- */
@@ -61,9 +67,9 @@ cmdline_active(void)
 void
 cmdline_open(struct tui *t)
 {
-	(void)t;
 	memset(&cmdline, 0, sizeof(cmdline));
 	cmdline.active = 1;
+	view_models_load(t);	/* the model keys Tab offers */
 }
 
 static void
@@ -77,7 +83,7 @@ static const char **
 cmdline_words(struct tui *t, enum command_words kind, size_t *n)
 {
 	const char	**words = NULL;
-	const cJSON	*d, *name;
+	const cJSON	*d, *name, *models;
 	size_t		  i;
 
 	*n = 0;
@@ -99,6 +105,17 @@ cmdline_words(struct tui *t, enum command_words kind, size_t *n)
 		words = xcalloc(t->nhosts + 1, sizeof(*words));
 		for (i = 0; i < t->nhosts; i++)
 			words[(*n)++] = t->hosts[i]->name;
+		break;
+	case COMMAND_WORDS_MODELS:
+		if ((models = view_models_items(t)) == NULL)
+			break;
+		words = xcalloc((size_t)cJSON_GetArraySize(models) + 1,
+		    sizeof(*words));
+		cJSON_ArrayForEach(d, models) {
+			name = cJSON_GetObjectItemCaseSensitive(d, "key");
+			if (cJSON_IsString(name))
+				words[(*n)++] = name->valuestring;
+		}
 		break;
 	}
 	return words;
@@ -210,6 +227,7 @@ cmdline_run_view(struct tui *t, const struct command *c,
 {
 	(void)arg;
 	tui_switch(t, (size_t)c->view);
+	view_model_close();	/* :models over a model page: the list */
 }
 
 /* :logs KEY is the Logs view filtered on KEY; :logs alone, unfiltered. */
@@ -293,6 +311,34 @@ cmdline_run_deploy(struct tui *t, const struct command *c,
 	view_models_ops.key(t, 'n');
 }
 
+/* :model KEY: its page, over Models. */
+static void
+cmdline_run_model(struct tui *t, const struct command *c, const char *arg)
+{
+	const cJSON	*models, *m, *key;
+	int		 found = 0;
+
+	if (t->domain == NULL) {
+		tui_message(t, ROLE_WARN, "model: no domain in view (D picks"
+		    " one)");
+		return;
+	}
+	if ((models = view_models_items(t)) != NULL) {
+		cJSON_ArrayForEach(m, models) {
+			key = cJSON_GetObjectItemCaseSensitive(m, "key");
+			found |= cJSON_IsString(key) &&
+			    strcmp(key->valuestring, arg) == 0;
+		}
+		if (!found) {
+			tui_message(t, ROLE_ERROR, "model: no model %.64s in"
+			    " %s (Tab lists them)", arg, t->domain);
+			return;
+		}
+	}
+	tui_switch(t, (size_t)c->view);
+	view_model_open(t, arg, 0);
+}
+
 static void
 cmdline_run_quit(struct tui *t, const struct command *c,
     const char *arg)
@@ -300,4 +346,12 @@ cmdline_run_quit(struct tui *t, const struct command *c,
 	(void)c;
 	(void)arg;
 	t->quit = 1;
+}
+
+/* :chat KEY: the playground with that model of the domain in view. */
+static void
+cmdline_run_chat(struct tui *t, const struct command *c, const char *arg)
+{
+	(void)c;
+	playground_open(t, arg);
 }

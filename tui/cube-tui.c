@@ -275,8 +275,12 @@ tui_modal_key(struct tui *t, int ch)
 		if (m->copy == NULL)
 			break;
 		/* Shown once: only Enter closes it, c copies it. */
-		if (ch == 'c')
-			m->copied = clipboard_copy(m->copy) == 0 ? 1 : -1;
+		if (ch == 'c') {
+			/* 1: copied; -1, -2: clipboard_copy's why not. */
+			m->copied = clipboard_copy(m->copy);
+			if (m->copied == 0)
+				m->copied = 1;
+		}
 		if (ch != '\n' && ch != '\r' && ch != KEY_ENTER)
 			return;
 		break;
@@ -331,11 +335,12 @@ tui_modal_draw(struct tui *t)
 		    m->kind == MODAL_MENU && i == m->sel ? ROLE_SELECTED :
 		    i == 0 ? m->role : ROLE_NORMAL, m->lines[i]);
 	if (m->kind == MODAL_TEXT)
-		draw_text(y + h - 2, x + 2, (int)w - 4, m->copied == -1 ?
+		draw_text(y + h - 2, x + 2, (int)w - 4, m->copied < 0 ?
 		    ROLE_ERROR : ROLE_MUTED, m->copy == NULL ?
 		    "any key closes" : m->copied == 1 ?
 		    "copied (OSC 52)  Enter closes" : m->copied == -1 ?
-		    "too long to copy  Enter closes" :
+		    "too long to copy  Enter closes" : m->copied == -2 ?
+		    "could not write to the terminal  Enter closes" :
 		    "c copies  Enter closes");
 }
 
@@ -460,9 +465,19 @@ tui_take_replies(struct tui *t)
 			host_reply_free(r);
 		}
 	}
+	playground_take(t);
 }
 
 /* --- drawing ---------------------------------------------------------- */
+
+/* Whose keys the bar and ? list: the model page's over Models. */
+static const char *
+tui_keys_view(struct tui *t)
+{
+	if (view_trace_active(t))
+		return "Trace";
+	return view_model_active() ? "Model" : tui_views[t->view]->name;
+}
 
 /* The header: its first line (header.c), then the views' tabs. */
 static void
@@ -485,8 +500,7 @@ tui_draw(struct tui *t)
 	const struct view_ops	*v = tui_views[t->view];
 	int			 rows = LINES - 4;
 	/* The trace view, over the view in sight, has its own keys. */
-	const char		*name = view_trace_active(t) ? "Trace" :
-				    v->name;
+	const char		*name = tui_keys_view(t);
 
 	erase();
 	tui_draw_header(t);
@@ -511,6 +525,8 @@ tui_draw(struct tui *t)
 		    tui_filter(t));
 	else
 		draw_text(LINES - 1, 0, COLS, ROLE_MUTED, keys_bar(name));
+	if (playground_active())
+		playground_draw(t);
 	if (t->form != NULL)
 		form_draw(t, t->form);
 	if (t->modal.kind != MODAL_NONE)
@@ -550,10 +566,10 @@ tui_unbound(struct tui *t, int ch)
 		return;
 	if (ch > 0x20 && ch < 0x7f)
 		tui_message(t, ROLE_MUTED, "%c: not a key of %s (? lists them)",
-		    ch, tui_views[t->view]->name);
+		    ch, tui_keys_view(t));
 	else if ((name = keyname(ch)) != NULL)
 		tui_message(t, ROLE_MUTED, "%.16s: not a key of %s (? lists"
-		    " them)", name, tui_views[t->view]->name);
+		    " them)", name, tui_keys_view(t));
 }
 
 /* A key, after resize and modal dialogs had theirs. */
@@ -563,6 +579,9 @@ tui_key(struct tui *t, int ch)
 	const struct view_ops	*v = tui_views[t->view];
 
 	t->message[0] = '\0';
+	/* The model page takes its keys first: Tab, digits, Esc. */
+	if (view_model_key(t, ch))
+		return;
 	if (ch >= '1' && ch <= '9') {
 		tui_switch(t, ch - '1');
 		return;
@@ -614,6 +633,12 @@ tui_dispatch(struct tui *t, int ch)
 		clearok(curscr, TRUE);
 		return;
 	}
+	/* The playground has every key while open (Ctrl-L clears it). */
+	if (playground_active() && !cmdline_active() &&
+	    t->modal.kind == MODAL_NONE && t->form == NULL) {
+		playground_key(t, ch);
+		return;
+	}
 	if (ch == 12) {		/* Ctrl-L, on any screen */
 		clearok(curscr, TRUE);
 		return;
@@ -628,8 +653,7 @@ tui_dispatch(struct tui *t, int ch)
 	} else if (t->filtering)
 		tui_filter_key(t, ch);
 	else if (keys_help_active())
-		keys_help_key(view_trace_active(t) ? "Trace" :
-		    tui_views[t->view]->name, ch);
+		keys_help_key(tui_keys_view(t), ch);
 	else if (view_trace_active(t)) {
 		/* Another key leaves the trace for the view below. */
 		if (!view_trace_key(t, ch)) {
@@ -847,6 +871,7 @@ main(int argc, char **argv)
 		tui_views[t.view]->leave(&t);
 	tui_modal_close(&t);
 	tui_form_close(&t);
+	playground_close(&t);
 	for (i = 0; i < t.nhosts; i++)
 		host_free(t.hosts[i]);
 	free(t.hosts);

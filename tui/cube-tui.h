@@ -74,6 +74,7 @@ struct host {
 	char			*ssh_config;
 	char			*identity;
 	int			 wake_fd;	/* written when a reply waits */
+	int			 timeout_ms;	/* of each call */
 
 	pthread_t		 thread;
 	pthread_mutex_t		 lock;
@@ -108,6 +109,8 @@ struct host {
 
 struct host	*host_new(const char *, const char *, const char *,
 		    const char *, int);
+struct host	*host_new_timed(const char *, const char *, const char *,
+		    const char *, int, int);
 void		 host_free(struct host *);
 void		 host_call(struct host *, const char *, struct cJSON *,
 		    host_done_cb, unsigned);
@@ -184,6 +187,66 @@ struct checklist_input {
 int	 checklist_eval(const struct checklist_input *, struct check *);
 void	 checklist_key(const char *, char *, size_t);
 
+/* model-sort.c: the Models view's rows, sorted by one column. */
+enum model_sort {
+	MODEL_SORT_KEY,
+	MODEL_SORT_NAME,
+	MODEL_SORT_PROVIDER,
+	MODEL_SORT_CATEGORY,
+	MODEL_SORT_STATUS,
+	MODEL_SORT_CALLS,
+	MODEL_SORT_LATENCY,
+	MODEL_SORT_ERRORS,
+	MODEL_SORT_SPEND,
+	MODEL_SORT_PRICE_IN,
+	MODEL_SORT_PRICE_OUT,
+	MODEL_SORT_N
+};
+
+struct model_row {
+	const struct cJSON	*model;		/* of model.list */
+	const struct cJSON	*figures;	/* stats.get's entry, or NULL */
+};
+
+const char	*model_sort_name(enum model_sort);
+int		 model_sort_numeric(enum model_sort);
+double		 model_figure(const struct cJSON *, const char *,
+		    const char *);
+int		 model_row_compare(const struct model_row *,
+		    const struct model_row *, enum model_sort, int);
+void		 model_rows_sort(struct model_row *, size_t, enum model_sort,
+		    int);
+
+/* model-curl.c: the model page's ready-to-paste curl. */
+struct model_curl {
+	const char	*listen;	/* status' ADDR:PORT */
+	const char	*host;		/* "local" or [user@]host[:port] */
+	int		 tls;		/* https */
+	int		 insecure;	/* no CA vouches for it: -k, pinned */
+	const char	*spki;		/* hex SHA-256 of its key, or NULL */
+	const char	*domain;
+	const char	*key;
+	int		 embedding;	/* /v1/embeddings, not chat */
+};
+
+#define MODEL_CURL_MAX	1024
+
+int	 model_curl_line(const struct model_curl *, char *, size_t);
+
+/* view-model.c: the model page, opened from Models (Enter, :model KEY). */
+int		 view_model_active(void);
+void		 view_model_open(struct tui *, const char *, int);
+void		 view_model_close(void);
+void		 view_model_refresh(struct tui *);
+void		 view_model_draw(struct tui *, int, int);
+int		 view_model_key(struct tui *, int);
+
+/* view-models.c: the figures of a model of the domain in view, or NULL. */
+const struct cJSON *view_models_figures(const char *);
+int		 view_models_stats_state(void);
+void		 view_models_load(struct tui *);
+const struct cJSON *view_models_items(struct tui *);
+
 /* list.c: a table of objects with a selection and a filter. */
 enum list_state {
 	LIST_EMPTY,		/* never asked */
@@ -219,6 +282,7 @@ const struct cJSON *list_selected(struct tui *, struct list *);
 size_t	 list_count(struct tui *, struct list *);
 void	 list_append(struct list *, struct cJSON *, size_t);
 void	 list_want(struct list *, const char *, const char *);
+void	 list_apply_want(struct tui *, struct list *);
 
 /*
  * textfield.c: one line of UTF-8 text being edited. Keys are ints: ASCII
@@ -471,6 +535,7 @@ enum command_words {
 	COMMAND_WORDS_NONE,	/* Tab offers no argument */
 	COMMAND_WORDS_DOMAINS,	/* the host's domains */
 	COMMAND_WORDS_HOSTS,	/* the session's hosts */
+	COMMAND_WORDS_MODELS,	/* the domain's model keys */
 };
 
 enum command_action {
@@ -480,6 +545,8 @@ enum command_action {
 	COMMAND_HOST,
 	COMMAND_DEPLOY,		/* Models' deploy form */
 	COMMAND_USAGE,		/* Usage, over the argument's range */
+	COMMAND_MODEL,		/* the model page */
+	COMMAND_CHAT,		/* the playground (playground.c) */
 	COMMAND_QUIT,
 	COMMAND_NACTIONS
 };
@@ -533,6 +600,23 @@ void	 view_trace_open(struct tui *, const struct cJSON *);
 void	 view_trace_close(void);
 void	 view_trace_draw(struct tui *, int, int);
 int	 view_trace_key(struct tui *, int);
+/*
+ * playground.c: a chat with one model of the domain in view, through the
+ * agent's pipeline (model.chat), on a connection of its own. While open
+ * it has the screen and every key; Esc leaves.
+ */
+void	 playground_open(struct tui *, const char *);
+int	 playground_active(void);
+void	 playground_key(struct tui *, int);
+void	 playground_draw(struct tui *);
+void	 playground_take(struct tui *);
+void	 playground_close(struct tui *);
+
+/*
+ * wrap.c: the next line of text (len bytes) in width columns: its length
+ * in bytes, and in *next where the line after it starts.
+ */
+size_t	 wrap_line(const char *, size_t, int, size_t *);
 
 /* view-logs.c: a logs.trace notification of the host in view. */
 void	 view_logs_notify(struct tui *, struct host_reply *);

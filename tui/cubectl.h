@@ -120,6 +120,7 @@ enum output_format {
 	OUTPUT_ONOFF,		/* bools as on/off */
 	OUTPUT_YESNO,		/* bools as yes/no */
 	OUTPUT_OKFAILED,	/* bools as ok/FAILED */
+	OUTPUT_CLOCK,		/* "...T07:13:26.123Z" as 07:13:26 */
 };
 
 struct output_field {
@@ -187,6 +188,7 @@ enum cmd_output {
 
 #define CMD_EDIT	0x1	/* needs at least one change flag */
 #define CMD_NEW		0x2	/* the positional names an object to create */
+#define CMD_MESSAGE	0x4	/* a last positional, free text (model chat) */
 
 struct cmd_entry {
 	const char			*noun;
@@ -348,6 +350,10 @@ int	 cmd_connect(struct cubectl *, const struct cmd_entry *,
 
 /* cmd-receipt.c */
 int	 cmd_receipt_verify(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
+/* cmd-chat.c */
+int	 cmd_chat(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
 /* cmd-logs.c */

@@ -105,7 +105,7 @@ host_connect(struct host_conn *hc)
 		host_set_state(h, HOST_UNREACHABLE, err);
 		return -1;
 	}
-	hc->rpc = rpc_client_new(t, HOST_CALL_TIMEOUT_MS);
+	hc->rpc = rpc_client_new(t, h->timeout_ms);
 	rpc_client_set_notify(hc->rpc, host_notify, h);
 	hc->tailing = 0;
 	pthread_mutex_lock(&h->lock);
@@ -255,9 +255,19 @@ struct host *
 host_new(const char *name, const char *socket, const char *ssh_config,
     const char *identity, int wake_fd)
 {
+	return host_new_timed(name, socket, ssh_config, identity, wake_fd,
+	    HOST_CALL_TIMEOUT_MS);
+}
+
+/* The same, each call bounded by timeout_ms (a playground's answer). */
+struct host *
+host_new_timed(const char *name, const char *socket, const char *ssh_config,
+    const char *identity, int wake_fd, int timeout_ms)
+{
 	struct host	*h;
 
 	h = xcalloc(1, sizeof(*h));
+	h->timeout_ms = timeout_ms;
 	h->name = xstrdup(name);
 	if (socket != NULL)
 		h->socket = xstrdup(socket);

@@ -30,10 +30,21 @@ static const struct keys_entry keys_overview[] = {
 };
 static const struct keys_entry keys_models[] = {
 	KEYS_MOVE,
-	{ "Enter",	"the model's details" },
+	{ "Enter",	"the model page (figures, curl, logs, usage)" },
+	{ "s, S",	"sort by the next column (marked), reverse it" },
 	{ "n",		"deploy a model (form, pre-flight checks)" },
-	{ "e",		"edit the model" },
+	{ "e, E",	"edit the model (page); E enables, disables it" },
+	{ "p",		"playground: chat with the model as clients do" },
 	{ "d",		"disable an active model, delete an inactive one" },
+	{ NULL, NULL }
+};
+static const struct keys_entry keys_model[] = {
+	{ "Tab, 1-4",	"switch tabs (Shift-Tab back; 5-9: views)" },
+	{ "Esc",	"back to Models" },
+	{ "c",		"Overview: copy the curl line (OSC 52)" },
+	{ "e, Enter",	"Configure: edit the model in a form" },
+	KEYS_MOVE,
+	{ "Enter",	"Logs: every field of the trace" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_providers[] = {
@@ -79,7 +90,8 @@ static const struct keys_entry keys_trace[] = {
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_attest[] = {
-	{ "r",		"fetch the evidence again and verify it" },
+	{ "r",		"fetch the evidence again (a new nonce), verify it" },
+	{ "j k, arrows", "scroll (PgUp PgDn, g G top, bottom)" },
 	{ NULL, NULL }
 };
 
@@ -108,7 +120,9 @@ static const struct {
 	{ "Overview", keys_overview,
 	  "w hour/5 min  Enter trace  D domain  : command  ? help  q quit" },
 	{ "Models", keys_models,
-	  "n deploy  e edit  d disable  Enter show  / filter  : cmd  ? help" },
+	  "Enter page  s/S sort  n deploy  e edit  E on/off  d del  p chat  ? help" },
+	{ "Model", keys_model,
+	  "Tab/1-4 tabs  c copy curl  e edit  Enter open  Esc back  ? help" },
 	{ "Providers", keys_providers,
 	  "n add  e edit  d delete  Enter test  / filter  : cmd  ? help" },
 	{ "Guardrails", keys_guardrails,

@@ -13,6 +13,8 @@
 
 #define LIST_MAX_COLS	16
 #define LIST_COL_MAX	40	/* a column's widest, but the last */
+#define LIST_COL_MIN	6	/* what a column shrinks to at most */
+#define LIST_LAST_MIN	16	/* room the last column (often ERROR) keeps */
 
 void
 list_clear(struct list *l)
@@ -98,6 +100,8 @@ list_selected(struct tui *t, struct list *l)
 	const cJSON	*row;
 	size_t		 n = 0;
 
+	list_apply_want(t, l);
+
 	cJSON_ArrayForEach(row, l->items) {
 		if (!filter_match(tui_filter(t), row, l->columns))
 			continue;
@@ -142,7 +146,7 @@ list_want(struct list *l, const char *field, const char *value)
 }
 
 /* Apply list_want's row, when the list is ready: once. */
-static void
+void
 list_apply_want(struct tui *t, struct list *l)
 {
 	const cJSON	*row, *v;
@@ -161,6 +165,41 @@ list_apply_want(struct tui *t, struct list *l)
 		n++;
 	}
 	l->want[0] = '\0';
+}
+
+/*
+ * At 80 columns the last column (ERROR in Logs) must not be left a few
+ * letters: take room from the widest of the others, one at a time, down
+ * to their label or LIST_COL_MIN.
+ */
+static void
+list_shrink(const struct output_field *columns, int *widths, size_t ncols)
+{
+	size_t	c, widest;
+	int	used, want, floor;
+
+	if (ncols < 2)
+		return;
+	want = widths[ncols - 1] < LIST_LAST_MIN ? widths[ncols - 1] :
+	    LIST_LAST_MIN;
+	for (;;) {
+		for (c = 0, used = 1; c + 1 < ncols; c++)
+			used += widths[c] + 2;
+		if (COLS - used >= want)
+			return;
+		widest = ncols;
+		for (c = 0; c + 1 < ncols; c++) {
+			floor = (int)strlen(columns[c].label);
+			if (floor < LIST_COL_MIN)
+				floor = LIST_COL_MIN;
+			if (widths[c] > floor &&
+			    (widest == ncols || widths[c] > widths[widest]))
+				widest = c;
+		}
+		if (widest == ncols)
+			return;
+		widths[widest]--;
+	}
 }
 
 /* The table in rows top..top+rows-1: a header, then the matching rows. */
@@ -196,6 +235,7 @@ list_draw(struct tui *t, struct list *l, int top, int rows)
 			free(cell);
 		}
 	}
+	list_shrink(l->columns, widths, ncols);
 	if (l->follow || l->sel >= count)
 		l->sel = count - 1;
 	rows--;		/* the header */

@@ -24,6 +24,7 @@ static const struct {
 	[OUTPUT_ONOFF] = { "on", "off" },
 	[OUTPUT_YESNO] = { "yes", "no" },
 	[OUTPUT_OKFAILED] = { "ok", "FAILED" },
+	[OUTPUT_CLOCK] = { "true", "false" },
 };
 
 /* Escapes for control characters, so agent data cannot drive the terminal. */
@@ -88,6 +89,26 @@ output_append(char **buf, size_t *len, const char *s)
 	}
 }
 
+/*
+ * The time of day of an RFC 3339 time ("2026-11-30T07:13:26.123Z" gives
+ * "07:13:26"), for tables of recent events; 0 (shown as is) otherwise.
+ */
+static int
+output_clock(const char *s, char *out, size_t outlen)
+{
+	const char	*t = strchr(s, 'T');
+	size_t		 i;
+
+	if (t == NULL || t - s != 10 || outlen < 9)
+		return 0;
+	for (i = 1; i <= 8; i++)
+		if (i % 3 == 0 ? t[i] != ':' : (t[i] < '0' || t[i] > '9'))
+			return 0;
+	memcpy(out, t + 1, 8);
+	out[8] = '\0';
+	return 1;
+}
+
 /* A scalar for display: strings, numbers, bools. */
 static void
 output_scalar(char **buf, size_t *len, const cJSON *item,
@@ -97,7 +118,10 @@ output_scalar(char **buf, size_t *len, const cJSON *item,
 	char	*text;
 	double	 d;
 
-	if (cJSON_IsString(item))
+	if (cJSON_IsString(item) && format == OUTPUT_CLOCK &&
+	    output_clock(item->valuestring, num, sizeof(num)))
+		output_append(buf, len, num);
+	else if (cJSON_IsString(item))
 		output_append(buf, len, item->valuestring);
 	else if (cJSON_IsBool(item))
 		output_append(buf, len, cJSON_IsTrue(item) ?

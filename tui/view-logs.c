@@ -14,7 +14,7 @@
 #define VIEW_LOGS_FIRST		200	/* asked for on entry */
 
 static const struct output_field view_logs_columns[] = {
-	{ "TIME",		"time",			OUTPUT_PLAIN },
+	{ "TIME",		"time",			OUTPUT_CLOCK },
 	{ "MODEL",		"model",		OUTPUT_PLAIN },
 	{ "STATUS",		"status",		OUTPUT_PLAIN },
 	{ "MS",			"latency_ms",		OUTPUT_PLAIN },

@@ -232,6 +232,6 @@ const struct view_ops view_providers_ops = {
 void
 view_providers_select(struct tui *t, const char *name)
 {
-	(void)t;
 	list_want(&view_providers_list, "name", name);
+	list_apply_want(t, &view_providers_list);
 }

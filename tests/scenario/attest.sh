@@ -105,6 +105,10 @@ run attest --policy "$T_DIR/sim.json"
 check_eq "--policy without --verify is a usage error" 2 "$RC"
 run -o json attest --verify --policy "$T_DIR/sim.json"
 check_eq "attest --policy -o json" 0 "$RC"
+MEASUREMENT=$(printf '%s' "$OUT" | json measurement)
+check_eq "... the guest's flags, in words" \
+    "debug off, migration agent off, SMT allowed, any sockets" \
+    "$(printf '%s' "$OUT" | json guest_flags)"
 check_eq "... the checks" "parse signature chain product signing-key cert-tcb chip-id debug migration vmpl provisional measurement report-data nonce seal-key simulated tls-key tee" \
     "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(" ".join(c["name"] for c in json.load(sys.stdin)["checks"]))')"
 
@@ -141,6 +145,44 @@ if command -v tmux >/dev/null; then
 	    "TLS off: plain HTTP on loopback ${AGENT_URL#http://} (unencrypted, this host only)"
 	check "cube-tui: the header marks the host [no TLS]" screen_has pass \
 	    "[TEE sim ok]  [no TLS]  ok, up"
+	check "cube-tui: the view says there is more below" screen_has pass \
+	    "j k PgUp PgDn scroll"
+	"${TM[@]}" send-keys -t pass G
+	check "... G: the evidence's age" screen_has pass \
+	    "evidence       sev-snp v2 from sim, fetched"
+	check "... the measurement, whole" screen_has pass \
+	    "measurement    ${MEASUREMENT:0:60}"
+	check "... the certificate's TCB" screen_has pass "signed by VCEK"
+	check "... the guest's flags, in words" screen_has pass \
+	    "guest flags    debug off, migration agent off"
+	check "... the keys it binds" screen_has pass \
+	    "seal key       $X25519"
+	check "... how the agent keeps its keys" screen_has pass \
+	    "keys at rest   sealed (simulated)"
+	nonce_row() {	# the nonce the view shows
+		"${TM[@]}" capture-pane -p -t pass |
+		    sed -n 's/^ nonce          \([0-9a-f]*\).*/\1/p'
+	}
+	check "... the nonce the evidence answers" t_until 10 \
+	    test -n "$(nonce_row)"
+	N1=$(nonce_row)
+	# r while the agent cannot answer: the old evidence keeps its nonce.
+	kill -STOP "$AGENT_PID"
+	"${TM[@]}" send-keys -t pass r
+	check "r: asking again, said so" screen_has pass \
+	    "asking again with a new nonce"
+	check_eq "... the evidence shown keeps its own nonce" "$N1" "$(nonce_row)"
+	kill -CONT "$AGENT_PID"
+	nonce_changed() { [ -n "$(nonce_row)" ] && [ "$(nonce_row)" != "$N1" ]; }
+	check "... the new evidence comes with the new nonce" t_until 10 \
+	    nonce_changed
+	check_fails "... and nothing is asked any more" screen_has_now pass \
+	    "asking again with a new nonce"
+	check "... the certificates counted, never shown" screen_has pass \
+	    "certificates   3, signing key's first"
+	check_fails "... no PEM on screen" screen_has_now pass "BEGIN CERT"
+	"${TM[@]}" send-keys -t pass g
+	check "g: back to the verdict" screen_has pass "VERIFIED: every check"
 	"${TM[@]}" send-keys -t pass q
 	tui defaults local
 	check "cube-tui (defaults) is up" screen_has defaults "cube-tui  local"

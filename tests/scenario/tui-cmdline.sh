@@ -70,7 +70,7 @@ done
 # --- :models in Models: the bug was "d" of "models" asking to disable ----
 
 keys 3
-expect "Models lists the model" "chat   fake      demo-model  active"
+expect "Models lists the model" "chat     chat   fake     llm  active"
 keys :
 expect "the prompt opens on the last row" ":_"
 type_text "mod"
@@ -81,7 +81,7 @@ else ok "typing :mod opens no question"; fi
 type_text "els"
 keys Enter
 expect_gone "Enter closes the prompt" ":models_"
-expect "still in Models" "chat   fake      demo-model  active"
+expect "still in Models" "chat     chat   fake     llm  active"
 if on_screen "Disable model" || on_screen "confirm" || on_screen "any key closes"; then
 	not_ok ":models in Models opens nothing" "$(screen)"
 else ok ":models in Models opens nothing"; fi
@@ -94,11 +94,14 @@ keys : 1
 expect "a digit in the prompt is typed, not a view switch" ":1_"
 keys Escape
 expect_gone "Esc closes the prompt" ":1_"
-expect "Esc leaves the view as it was" "chat   fake      demo-model  active"
+expect "Esc leaves the view as it was" "chat     chat   fake     llm  active"
 keys :
 type_text "mo"
 keys Tab
-expect "Tab completes :mo to :models" ":models_"
+expect "Tab completes :mo to what :model and :models share" ":model_  model models"
+type_text "s"
+keys Tab
+expect "Tab completes :models" ":models_"
 keys C-u
 type_text "d"
 keys Tab
@@ -146,7 +149,7 @@ expect ":logs alone shows every model" " other  200 "
 # --- unbound keys, help ---------------------------------------------------
 
 keys 3
-expect "back in Models" "chat   fake      demo-model  active"
+expect "back in Models" "chat     chat   fake     llm  active"
 keys z
 expect "an unbound key says so" "z: not a key of Models"
 keys x
@@ -166,7 +169,7 @@ expect_gone "any key closes the help" "command line"
 # --- key bars, ? per view, scrolled ----------------------------------------
 
 keys 3
-expect "Models' key bar shows its keys" "n deploy  e edit  d disable"
+expect "Models' key bar shows its keys" "s/S sort  n deploy  e edit  E on/off"
 keys 7
 expect "Logs' key bar shows its keys" "f follow  Enter trace"
 keys 3
@@ -190,7 +193,7 @@ expect_gone "Esc closes the help" "keys: Models"
 # --- Ctrl-L repaints over what another program left on the terminal ------
 
 keys 3
-expect "Models for the repaint" "chat   fake      demo-model  active"
+expect "Models for the repaint" "chat     chat   fake     llm  active"
 tty=$("${TM[@]}" display -p -t "$SESSION" '#{pane_tty}')
 # stray ROW TEXT: TEXT written onto the pane's terminal behind cube-tui's
 # back until it shows: a repaint still due (the resize above) may wipe a
@@ -206,14 +209,14 @@ stray() {
 check "stray characters show" stray 18 STRAY-GARBAGE
 keys C-l
 expect_gone "Ctrl-L repaints them away" "STRAY-GARBAGE"
-expect "the view is drawn again" "chat   fake      demo-model  active"
+expect "the view is drawn again" "chat     chat   fake     llm  active"
 if last_row | grep -q "not a key"; then not_ok "Ctrl-L is a key, not unbound" "$(screen)"
 else ok "Ctrl-L is a key, not unbound"; fi
 check "stray characters show again" stray 19 STRAY-BEFORE-RESIZE
 "${TM[@]}" resize-window -t "$SESSION" -x 90 -y 24
 expect_gone "a resize repaints them away" "STRAY-BEFORE-RESIZE"
 "${TM[@]}" resize-window -t "$SESSION" -x 80 -y 24
-expect "the view is drawn at 80 columns again" "chat   fake      demo-model  active"
+expect "the view is drawn at 80 columns again" "chat     chat   fake     llm  active"
 
 # --- a revoked token, a guardrail in use ----------------------------------
 

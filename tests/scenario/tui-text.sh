@@ -62,7 +62,7 @@ start_tui() {
 start_tui text -s "$AGENT_SOCK" local
 expect "the only domain is in view" "domain acme"
 keys 3
-expect "Models lists the model" "demo-model"
+expect "Models lists the model" "chat     chat   fake"
 
 # --- a non-ASCII name in the deploy form ------------------------------------
 
@@ -106,9 +106,9 @@ check_eq "cubectl shows the name as typed" "Modèle 日本" \
 check_contains "cubectl model list lists it" "Modèle 日本" \
     "$(ctl model list -d acme)"
 keys g j Enter
-expect "the model's details show the name" "Modèle 日本"
-keys x
-check "any key closes them" t_until 5 eval '! screen | grep -qF "Modèle 日本"'
+expect "the model's page shows the name" "Modèle 日本"
+keys Escape
+check "Esc goes back to Models" t_until 5 eval '! screen | grep -qF "Modèle 日本"'
 
 # --- a long paste into the edit form ----------------------------------------
 
@@ -117,8 +117,9 @@ for i in $(seq 1 15); do long+="part $i, naïve café 東京; "; done
 long+="the end"
 keys g
 keys e
-expect "e opens the edit form" "edit model"
-keys Down Down Down Down Down
+expect "e opens the edit form" "configure chat"
+# The description is the last field: Up from the first goes round to it.
+keys Up
 type_text "$long"
 # The field scrolls: the end of what was pasted shows, with the cursor.
 expect "a long value scrolls to keep the cursor in view" "the end_"

@@ -77,7 +77,7 @@ for i in 1 2 3 4 5 6 7 8 9; do
 	case $i in
 	1) want="local *" ;;
 	2) want="TOP MODELS" ;;
-	3) want="demo-model" ;;
+	3) want="chat     chat   fake" ;;
 	4) want="$BACKEND_URL/v1" ;;
 	5) want="pii  pii   redact" ;;
 	6) want="test" ;;
@@ -99,7 +99,7 @@ expect "Usage shows the model's request" " chat " 5
 expect "Usage shows its cost" '$' 5
 
 keys 3
-expect "Models lists the deployed model" "chat  fake      demo-model  active"
+expect "Models lists the deployed model" "chat     chat   fake     llm  active"
 
 # --- deploy through the form ----------------------------------------------
 
@@ -154,7 +154,7 @@ check_eq "cubectl sees the model inactive" "inactive" "$(ctl -o json model show 
 keys / s e c
 expect "/ filters" "/sec_"
 keys Enter
-if screen | grep -q "chat  fake"; then not_ok "the filter hides other rows" "$(screen)"; else ok "the filter hides other rows"; fi
+if screen | grep -q " chat     chat "; then not_ok "the filter hides other rows" "$(screen)"; else ok "the filter hides other rows"; fi
 keys ?
 expect "? shows the keys" "this help"
 keys x
@@ -180,7 +180,7 @@ expect "the fleet lists the working host" "local *"
 expect "the unreachable host says so" "unreachable:"
 t0=$(date +%s%N)
 keys 3
-expect "the local host answers keys within a second" "demo-model" 1
+expect "the local host answers keys within a second" "chat     chat   fake" 1
 t1=$(date +%s%N)
 echo "# view switch took $(((t1 - t0) / 1000000)) ms"
 keys H
@@ -215,6 +215,9 @@ check "the header shows requests a second and a non-zero error rate" \
     t_until 10 screen_re '(0\.[0-9]*[1-9]|[1-9][0-9.]*) rps err ([1-9][0-9.]*|0\.[0-9]*[1-9]|<0\.1)%'
 check "the header says the uptime in days, hours, minutes, seconds" \
     screen_re 'ok, up ([0-9]+[dhms])( [0-9]+[dhms])?  '
+keys 7
+check "Logs at 80x24: the refusal's whole error code, the time of day" \
+    t_until 10 screen_re '^ [0-2][0-9]:[0-5][0-9]:[0-5][0-9] +no-such-key +404 .*model_not_found *$'
 keys 1
 check "Fleet at 80x24: health, TEE, verdict, rps, p50, p99, error %, spend" \
     t_until 10 screen_re '^ HOST +HEALTH +TEE +VERDICT +RPS +P50 +P99 +ERR% +SPEND +ERROR'

@@ -49,6 +49,17 @@ check_eq "json: tee" "sev-snp" "$(printf '%s' "$OUT" | json tee)"
 check_eq "json: verified" "true" "$(printf '%s' "$OUT" | json verified)"
 check_eq "json: measurement" "$MILAN_M" "$(printf '%s' "$OUT" | json measurement)"
 check_eq "json: report_data" "$MILAN_RD" "$(printf '%s' "$OUT" | json report_data)"
+# The guest policy, read off the real report's bytes (offset 8, LE).
+POLICY=$(python3 -c 'import struct,sys; print(hex(struct.unpack_from("<Q", open(sys.argv[1], "rb").read(), 8)[0]))' "$D/snp/milan-report.bin")
+check_eq "json: guest_policy, the report's" "$POLICY" \
+    "$(printf '%s' "$OUT" | json guest_policy)"
+check_eq "json: guest_flags, its bits in words" "$(python3 -c '
+import sys; p = int(sys.argv[1], 16)
+print("debug %s, migration agent %s, SMT %s, %s" % (
+    "ALLOWED" if p >> 19 & 1 else "off", "ALLOWED" if p >> 18 & 1 else "off",
+    "allowed" if p >> 16 & 1 else "off",
+    "single socket" if p >> 20 & 1 else "any sockets"))' "$POLICY")" \
+    "$(printf '%s' "$OUT" | json guest_flags)"
 check_eq "json: check names" "parse signature chain product signing-key cert-tcb chip-id debug migration vmpl provisional" \
     "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(" ".join(c["name"] for c in json.load(sys.stdin)["checks"]))')"
 check_eq "json: built-in chain" "SEV-VCEK -> SEV-Milan -> ARK-Milan (pinned root)" \

@@ -483,6 +483,7 @@ test_good_vcek(void **state)
 {
 	unsigned char		r[ATTEST_SNP_REPORT_SIZE];
 	struct attest_result	res;
+	char			flags[128];
 
 	(void)state;
 	report_init(r);
@@ -506,6 +507,9 @@ test_good_vcek(void **state)
 	assert_string_equal(res.signer, "VCEK");
 	assert_int_equal(res.tcb_len, 8);
 	assert_memory_equal(res.tcb, milan_tcb, 8);
+	assert_int_equal(res.guest_policy, 0x30134);
+	assert_string_equal(attest_guest_flags(&res, flags, sizeof(flags)),
+	    "debug off, migration agent off, SMT allowed, any sockets");
 }
 
 /* A VCEK of old firmware claiming a newer TCB. */
@@ -696,6 +700,7 @@ test_migration_and_vmpl(void **state)
 	unsigned char		r[ATTEST_SNP_REPORT_SIZE];
 	struct attest_policy	policy;
 	struct attest_result	res;
+	char			flags[128];
 
 	(void)state;
 	memset(&policy, 0, sizeof(policy));
@@ -705,6 +710,8 @@ test_migration_and_vmpl(void **state)
 	assert_int_equal(verify(r, pki.vcek, NULL, &res), -1);
 	assert_failed(&res, "migration");
 	assert_check(&res, "migration", 0, "MIGRATE_MA 1");
+	assert_string_equal(attest_guest_flags(&res, flags, sizeof(flags)),
+	    "debug off, migration agent ALLOWED, SMT allowed, any sockets");
 	policy.snp.allow_migration_agent = 1;
 	assert_int_equal(verify(r, pki.vcek, &policy, &res), 0);
 	assert_check(&res, "migration", 1, "as allowed");

@@ -585,6 +585,7 @@ test_honest(void **state)
 	struct forge		f;
 	struct buf		q;
 	struct attest_result	res;
+	char			flags[128];
 
 	(void)state;
 	forge_default(&f);
@@ -595,6 +596,8 @@ test_honest(void **state)
 	assert_check(&res, "qe-identity", 1, "TD_QE ISVPRODID 2, ISVSVN 4:"
 	    " UpToDate (pinned)");
 	assert_check(&res, "td-attributes", 1, "SEPT_VE_DISABLE on");
+	assert_string_equal(attest_guest_flags(&res, flags, sizeof(flags)),
+	    "debug off, SEPT_VE_DISABLE on");
 	free(q.p);
 }
 

@@ -62,6 +62,9 @@ test_parse_errors(void **state)
 	assert_string_equal(err, ":models takes no argument");
 	assert_null(PARSE("domain"));
 	assert_string_equal(err, "usage: :domain NAME");
+	assert_null(PARSE("model"));
+	assert_string_equal(err, "usage: :model KEY");
+	assert_non_null(PARSE("model chat"));
 	assert_null(PARSE("host a b"));
 	assert_null(PARSE("Models"));
 	/* An argument longer than its buffer is refused, not cut. */
@@ -84,9 +87,17 @@ test_complete_commands(void **state)
 	char	out[CMDLINE_MAX], hint[128];
 
 	(void)state;
-	assert_int_equal(command_complete("mo", NULL, 0, out, sizeof(out),
+	assert_int_equal(command_complete("mod", NULL, 0, out, sizeof(out),
+	    hint, sizeof(hint)), 2);
+	assert_string_equal(out, "model");
+	assert_string_equal(hint, "model models");
+	assert_int_equal(command_complete("models", NULL, 0, out, sizeof(out),
 	    hint, sizeof(hint)), 1);
 	assert_string_equal(out, "models");
+	assert_string_equal(hint, "");
+	assert_int_equal(command_complete("ov", NULL, 0, out, sizeof(out),
+	    hint, sizeof(hint)), 1);
+	assert_string_equal(out, "overview");
 	assert_string_equal(hint, "");
 
 	/* A command with an argument gets its space. */
@@ -105,7 +116,7 @@ test_complete_commands(void **state)
 
 	/* Nothing typed: every command. */
 	assert_int_equal(command_complete("", NULL, 0, out, sizeof(out),
-	    hint, sizeof(hint)), 13);
+	    hint, sizeof(hint)), 15);
 
 	assert_int_equal(command_complete("zz", NULL, 0, out, sizeof(out),
 	    hint, sizeof(hint)), 0);
@@ -113,14 +124,15 @@ test_complete_commands(void **state)
 
 	/* A small hint buffer holds the words that fit whole. */
 	assert_int_equal(command_complete("", NULL, 0, out, sizeof(out),
-	    hint, 14), 13);
-	assert_string_equal(hint, "attest deploy");
+	    hint, 14), 15);
+	assert_string_equal(hint, "attest chat q");
 }
 
 static void
 test_complete_arguments(void **state)
 {
 	const char *const	 domains[] = { "acme", "acme-eu", "beta" };
+	const char *const	 models[] = { "chat", "embed" };
 	char			 out[CMDLINE_MAX], hint[128];
 
 	(void)state;
@@ -137,6 +149,18 @@ test_complete_arguments(void **state)
 	assert_int_equal(command_complete("domain z", domains, 3, out,
 	    sizeof(out), hint, sizeof(hint)), 0);
 	assert_string_equal(out, "domain z");
+
+	/* :model KEY and :logs KEY complete model keys. */
+	assert_int_equal(command_complete("model ch", models, 2, out,
+	    sizeof(out), hint, sizeof(hint)), 1);
+	assert_string_equal(out, "model chat");
+	assert_int_equal(command_complete("logs e", models, 2, out,
+	    sizeof(out), hint, sizeof(hint)), 1);
+	assert_string_equal(out, "logs embed");
+	assert_int_equal(command_lookup("model", 5)->words,
+	    COMMAND_WORDS_MODELS);
+	assert_int_equal(command_lookup("logs", 4)->words,
+	    COMMAND_WORDS_MODELS);
 
 	/* No argument to complete: a command without one, or unknown. */
 	assert_int_equal(command_complete("models a", domains, 3, out,
