@@ -36,6 +36,8 @@ static void	cmdline_run_deploy(struct tui *, const struct command *,
 		    const char *);
 static void	cmdline_run_quit(struct tui *, const struct command *,
 		    const char *);
+static void	cmdline_run_usage(struct tui *, const struct command *,
+		    const char *);
 static void	cmdline_run_model(struct tui *, const struct command *,
 		    const char *);
 static void	cmdline_run_chat(struct tui *, const struct command *,
@@ -49,6 +51,7 @@ static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
 	[COMMAND_HOST] = cmdline_run_host,
 	[COMMAND_DEPLOY] = cmdline_run_deploy,
 	[COMMAND_QUIT] = cmdline_run_quit,
+	[COMMAND_USAGE] = cmdline_run_usage,
 	[COMMAND_MODEL] = cmdline_run_model,
 	[COMMAND_CHAT] = cmdline_run_chat,
 };
@@ -237,6 +240,18 @@ cmdline_run_logs(struct tui *t, const struct command *c,
 	if (arg[0] != '\0' && strlen(arg) >= sizeof(t->filter[c->view]))
 		tui_message(t, ROLE_WARN, "logs: the key is cut to %zu bytes",
 		    sizeof(t->filter[c->view]) - 1);
+}
+
+/* The Usage view, over range arg (24h, 7d, 30d, today) when given. */
+static void
+cmdline_run_usage(struct tui *t, const struct command *c, const char *arg)
+{
+	if (arg[0] != '\0' && view_usage_set_range(t, arg) == -1) {
+		tui_message(t, ROLE_ERROR, "usage: no range %.16s (24h, 7d, 30d"
+		    " or today)", arg);
+		return;
+	}
+	tui_switch(t, (size_t)c->view);
 }
 
 static void

@@ -266,6 +266,9 @@ struct list {
 	size_t				 top;
 	int				 follow;	/* keep the last selected */
 	unsigned			 gen;		/* tui->gen of items */
+	/* A row to select once it is listed (list_want), or want[0] 0. */
+	const char			*want_field;
+	char				 want[160];
 };
 
 void	 list_clear(struct list *);
@@ -278,6 +281,8 @@ int	 list_key(struct tui *, struct list *, int);
 const struct cJSON *list_selected(struct tui *, struct list *);
 size_t	 list_count(struct tui *, struct list *);
 void	 list_append(struct list *, struct cJSON *, size_t);
+void	 list_want(struct list *, const char *, const char *);
+void	 list_apply_want(struct tui *, struct list *);
 
 /*
  * textfield.c: one line of UTF-8 text being edited. Keys are ints: ASCII
@@ -383,6 +388,15 @@ void	 draw_bar(int, int, int, uint64_t, uint64_t, enum draw_role);
 enum draw_role draw_check_role(enum check_state);
 const char *draw_ellipsis(void);
 const char *draw_dot(void);
+
+/* sparkline.c: values as a row of blocks, newest at the right. */
+#define SPARKLINE_MAX	256	/* columns */
+
+int	 sparkline_utf8(void);
+int	 sparkline_render(char *, size_t, const double *, size_t, int, int);
+size_t	 sparkline_values(const struct cJSON *, double *, size_t);
+void	 sparkline_draw(int, int, int, enum draw_role, const double *,
+	    size_t);
 
 /* host-verdict.c: each host's attestation verdict, kept fresh. */
 void		 host_verdict_poll(struct host *, int64_t);
@@ -530,6 +544,7 @@ enum command_action {
 	COMMAND_DOMAIN,
 	COMMAND_HOST,
 	COMMAND_DEPLOY,		/* Models' deploy form */
+	COMMAND_USAGE,		/* Usage, over the argument's range */
 	COMMAND_MODEL,		/* the model page */
 	COMMAND_CHAT,		/* the playground (playground.c) */
 	COMMAND_QUIT,
@@ -567,6 +582,24 @@ void		 keys_help_open(void);
 void		 keys_help_key(const char *, int);
 void		 keys_help_draw(const char *);
 
+/* view-usage.c: the Usage view's range (24h, 7d, 30d, today); -1: no. */
+int	 view_usage_set_range(struct tui *, const char *);
+
+/* view-tokens.c: select a token by id in the Tokens view. */
+void	 view_tokens_select(struct tui *, const char *);
+/* view-models.c, view-providers.c: select a row by key, by name. */
+void	 view_models_select(struct tui *, const char *);
+void	 view_providers_select(struct tui *, const char *);
+
+/*
+ * view-trace.c: every field of one trace, over the view in sight, with
+ * jumps to its model, token and provider (Enter on a trace in Logs).
+ */
+int	 view_trace_active(struct tui *);
+void	 view_trace_open(struct tui *, const struct cJSON *);
+void	 view_trace_close(void);
+void	 view_trace_draw(struct tui *, int, int);
+int	 view_trace_key(struct tui *, int);
 /*
  * playground.c: a chat with one model of the domain in view, through the
  * agent's pipeline (model.chat), on a connection of its own. While open
