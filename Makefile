@@ -85,7 +85,8 @@ TUI_SRCS := tui/checklist.c tui/clipboard.c tui/cmdline.c tui/command.c tui/draw
 	tui/hosts.c tui/list.c tui/view-attest.c tui/view-fleet.c \
 	tui/view-guardrails.c tui/view-logs.c tui/view-models.c \
 	tui/view-overview.c tui/view-providers.c tui/view-tokens.c \
-	tui/view-usage.c tui/view-model.c tui/model-sort.c tui/model-curl.c \
+	tui/view-usage.c tui/sparkline.c tui/view-trace.c \
+	tui/view-model.c tui/model-sort.c tui/model-curl.c \
 	tui/playground.c tui/wrap.c
 TUI_MAIN := tui/cube-tui.c
 

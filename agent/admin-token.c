@@ -95,6 +95,24 @@ admin_token_spent(const struct registry *reg, const struct store_token *st)
 	return cJSON_CreateNull();
 }
 
+/*
+ * What an active token's requests in flight hold of its budget now
+ * (the limiter's memory, never the store), or null.
+ */
+static cJSON *
+admin_token_reserved(const struct registry *reg, const struct store_token *st)
+{
+	size_t	i;
+
+	if (reg == NULL)
+		return cJSON_CreateNull();
+	for (i = 0; i < reg->ntokens; i++)
+		if (strcmp(reg->tokens[i].id, st->id) == 0)
+			return admin_json_money(limit_reserved(
+			    &reg->tokens[i]));
+	return cJSON_CreateNull();
+}
+
 /* Every key of the allow-list must name a model of the domain. */
 static int
 admin_token_models(struct agent *agent, const struct store_domain *d,
@@ -230,6 +248,8 @@ admin_token_list(struct agent *agent, const cJSON *params,
 	for (i = 0; i < n; i++) {
 		o = admin_token_json(&list[i], NULL, 1);
 		admin_json_add(o, "spent_usd", admin_token_spent(reg,
+		    &list[i]));
+		admin_json_add(o, "reserved_usd", admin_token_reserved(reg,
 		    &list[i]));
 		cJSON_AddItemToArray(a, o);
 	}

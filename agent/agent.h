@@ -1129,6 +1129,8 @@ enum limit_result limit_acquire(const struct reg_token *, int64_t now_ms,
 void		 limit_settle(struct limit_ticket *, int64_t tokens,
 		    int64_t cost, int64_t now_ms);
 int64_t		 limit_spent(const struct reg_token *, int64_t now);
+/* What t's requests in flight hold of its budget now (nano-USD). */
+int64_t		 limit_reserved(const struct reg_token *);
 void		 limit_reset(void);
 
 /* api-error.c: the OpenAI error shape with the contract's status and codes. */
@@ -1568,6 +1570,39 @@ size_t		 stats_read(struct stats *, int64_t now_s, int64_t day,
 		    const char *domain_id, const char *model,
 		    struct stats_row *host, struct stats_row **rows);
 size_t		 stats_nseries(struct stats *);
+/*
+ * One bucket of a ring, for sparklines: its requests, errors, tokens and
+ * latency histogram (32-bit counts keep a point small).
+ */
+#define STATS_POINTS_MAX	60	/* buckets in the longest ring */
+struct stats_point {
+	int64_t		 requests;
+	int64_t		 errors;
+	int64_t		 tokens;	/* prompt + completion */
+	uint32_t	 count;		/* of the latency histogram */
+	int64_t		 min;
+	int64_t		 max;
+	uint32_t	 bin[STATS_BINS];
+};
+struct stats_points {
+	char			 domain_id[37];
+	char			 model[129];
+	struct stats_point	 pt[STATS_POINTS_MAX];
+};
+/*
+ * The buckets of ring w at now_s, oldest first, the current one last:
+ * the host's in host[], one entry per series of domain_id and model
+ * (NULL: any) in *rows, which the caller frees (NULL when none). Returns
+ * the number of rows; *npoints is the ring's length.
+ */
+size_t		 stats_read_points(struct stats *, int64_t now_s,
+		    enum stats_window w, const char *domain_id,
+		    const char *model, struct stats_point *host,
+		    struct stats_points **rows, size_t *npoints);
+void		 stats_point_merge(struct stats_point *,
+		    const struct stats_point *);
+/* The p-quantile of a point's latency in ms; -1 without requests. */
+int64_t		 stats_point_percentile(const struct stats_point *, double p);
 void		 stats_sum_merge(struct stats_sum *, const struct stats_sum *);
 /* The p-quantile (0..1] in ms; -1 for an empty histogram. */
 int64_t		 stats_percentile(const struct stats_hist *, double p);
@@ -1671,6 +1706,7 @@ struct admin_session {
 	struct event	*stats_ev;	/* NULL: not subscribed */
 	char		 stats_domain_id[37];	/* "": every domain */
 	char		*stats_model;	/* NULL: every model */
+	int		 stats_series;	/* enum stats_window, or -1 */
 	/* model.chat (admin-chat.c): the call running, and who to resume */
 	struct admin_chat *chat;
 	void		(*chat_done)(void *);

@@ -265,6 +265,27 @@ limit_spent(const struct reg_token *t, int64_t now)
 	return spent;
 }
 
+/*
+ * What token t's requests in flight hold of its budget now: their
+ * estimates, until each settles. Read under the limiter's lock, from
+ * memory only (token.list on the admin loop).
+ */
+int64_t
+limit_reserved(const struct reg_token *t)
+{
+	struct limit_entry	*e;
+	int64_t			 reserved = 0;
+
+	pthread_mutex_lock(&limit_lock);
+	for (e = limit_table[limit_hash(t->id)]; e != NULL; e = e->next)
+		if (strcmp(e->id, t->id) == 0) {
+			reserved = e->reserved > 0 ? e->reserved : 0;
+			break;
+		}
+	pthread_mutex_unlock(&limit_lock);
+	return reserved;
+}
+
 /* Forget every counter: at shutdown, once no worker runs. */
 void
 limit_reset(void)

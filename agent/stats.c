@@ -513,6 +513,106 @@ stats_read(struct stats *s, int64_t now_s, int64_t day,
 	return n;
 }
 
+void
+stats_point_merge(struct stats_point *to, const struct stats_point *p)
+{
+	size_t	i;
+
+	to->requests += p->requests;
+	to->errors += p->errors;
+	to->tokens += p->tokens;
+	if (p->count == 0)
+		return;
+	if (to->count == 0 || p->min < to->min)
+		to->min = p->min;
+	if (to->count == 0 || p->max > to->max)
+		to->max = p->max;
+	to->count += p->count;
+	for (i = 0; i < STATS_BINS; i++)
+		to->bin[i] += p->bin[i];
+}
+
+int64_t
+stats_point_percentile(const struct stats_point *p, double q)
+{
+	struct stats_hist	h;
+	size_t			i;
+
+	memset(&h, 0, sizeof(h));
+	h.count = p->count;
+	h.min = p->min;
+	h.max = p->max;
+	for (i = 0; i < STATS_BINS; i++)
+		h.bin[i] = p->bin[i];
+	return stats_percentile(&h, q);
+}
+
+/* Bucket b as point p (b may be stale: then p stays empty). */
+static void
+stats_point_fill(struct stats_point *p, const struct stats_bucket *b,
+    int64_t slot)
+{
+	memset(p, 0, sizeof(*p));
+	if (b->slot != slot || b->requests == 0)
+		return;
+	p->requests = b->requests;
+	p->errors = b->errors;
+	p->tokens = b->prompt_tokens + b->completion_tokens;
+	p->count = b->latency.count;
+	p->min = b->latency.min;
+	p->max = b->latency.max;
+	memcpy(p->bin, b->latency.bin, sizeof(p->bin));
+}
+
+size_t
+stats_read_points(struct stats *s, int64_t now_s, enum stats_window w,
+    const char *domain_id, const char *model, struct stats_point *host,
+    struct stats_points **rows, size_t *npoints)
+{
+	const struct stats_series	*x;
+	struct stats_point		 p;
+	int64_t				 cur, slot;
+	size_t				 i, k, n = 0, len;
+
+	len = (size_t)stats_rings[w].n;
+	*npoints = len;
+	memset(host, 0, len * sizeof(*host));
+	*rows = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (now_s < s->latest)
+		now_s = s->latest;
+	cur = now_s / stats_rings[w].width;
+	if (s->nseries > 0)
+		*rows = xcalloc(s->nseries, sizeof(**rows));
+	for (i = 0; i < s->nseries; i++) {
+		x = &s->series[i];
+		for (k = 0; k < len; k++) {
+			/* Point k is slot cur - (len - 1 - k): oldest first. */
+			slot = cur - (int64_t)(len - 1 - k);
+			if (slot < 0) {
+				memset(&p, 0, sizeof(p));
+			} else
+				stats_point_fill(&p, &x->buckets[
+				    stats_rings[w].off + (size_t)(slot %
+				    stats_rings[w].n)], slot);
+			stats_point_merge(&host[k], &p);
+			if ((domain_id == NULL || strcmp(domain_id,
+			    x->domain_id) == 0) && (model == NULL ||
+			    strcmp(model, x->model) == 0))
+				(*rows)[n].pt[k] = p;
+		}
+		if ((domain_id != NULL && strcmp(domain_id, x->domain_id) !=
+		    0) || (model != NULL && strcmp(model, x->model) != 0))
+			continue;
+		memcpy((*rows)[n].domain_id, x->domain_id,
+		    sizeof((*rows)[n].domain_id));
+		memcpy((*rows)[n].model, x->model, sizeof((*rows)[n].model));
+		n++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 size_t
 stats_nseries(struct stats *s)
 {

@@ -36,6 +36,7 @@ const struct output_field cmd_token_fields[] = {
 	{ "budget",		"budget",		OUTPUT_PLAIN },
 	{ "budget period",	"budget_period",	OUTPUT_PLAIN },
 	{ "spent",		"spent_usd",		OUTPUT_PLAIN },
+	{ "reserved",		"reserved_usd",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 

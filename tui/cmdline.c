@@ -40,6 +40,8 @@ static void	cmdline_run_domain_new(struct tui *, const struct command *,
 		    const char *);
 static void	cmdline_run_domain_edit(struct tui *,
 		    const struct command *, const char *);
+static void	cmdline_run_usage(struct tui *, const struct command *,
+		    const char *);
 static void	cmdline_run_model(struct tui *, const struct command *,
 		    const char *);
 static void	cmdline_run_chat(struct tui *, const struct command *,
@@ -55,6 +57,7 @@ static const cmdline_run_fn cmdline_runs[COMMAND_NACTIONS] = {
 	[COMMAND_QUIT] = cmdline_run_quit,
 	[COMMAND_DOMAIN_NEW] = cmdline_run_domain_new,
 	[COMMAND_DOMAIN_EDIT] = cmdline_run_domain_edit,
+	[COMMAND_USAGE] = cmdline_run_usage,
 	[COMMAND_MODEL] = cmdline_run_model,
 	[COMMAND_CHAT] = cmdline_run_chat,
 };
@@ -247,6 +250,18 @@ cmdline_run_logs(struct tui *t, const struct command *c,
 	if (arg[0] != '\0' && strlen(arg) >= sizeof(t->filter[c->view]))
 		tui_message(t, ROLE_WARN, "logs: the key is cut to %zu bytes",
 		    sizeof(t->filter[c->view]) - 1);
+}
+
+/* The Usage view, over range arg (24h, 7d, 30d, today) when given. */
+static void
+cmdline_run_usage(struct tui *t, const struct command *c, const char *arg)
+{
+	if (arg[0] != '\0' && view_usage_set_range(t, arg) == -1) {
+		tui_message(t, ROLE_ERROR, "usage: no range %.16s (24h, 7d, 30d"
+		    " or today)", arg);
+		return;
+	}
+	tui_switch(t, (size_t)c->view);
 }
 
 static void

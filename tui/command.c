@@ -44,8 +44,8 @@ static const struct command command_table_[] = {
 	  "quit" },
 	{ "tokens", NULL, 0, COMMAND_WORDS_NONE, COMMAND_VIEW, 5,
 	  "the Tokens view" },
-	{ "usage", NULL, 0, COMMAND_WORDS_NONE, COMMAND_VIEW, 7,
-	  "the Usage view" },
+	{ "usage", "[RANGE]", 0, COMMAND_WORDS_NONE, COMMAND_USAGE, 7,
+	  "the Usage view, of 24h, 7d, 30d or today" },
 	{ NULL, NULL, 0, COMMAND_WORDS_NONE, COMMAND_VIEW, -1, NULL }
 };
 

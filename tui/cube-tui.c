@@ -477,6 +477,8 @@ tui_take_replies(struct tui *t)
 static const char *
 tui_keys_view(struct tui *t)
 {
+	if (view_trace_active(t))
+		return "Trace";
 	return view_model_active() ? "Model" : tui_views[t->view]->name;
 }
 
@@ -500,6 +502,8 @@ tui_draw(struct tui *t)
 {
 	const struct view_ops	*v = tui_views[t->view];
 	int			 rows = LINES - 4;
+	/* The trace view, over the view in sight, has its own keys. */
+	const char		*name = tui_keys_view(t);
 
 	erase();
 	tui_draw_header(t);
@@ -508,6 +512,8 @@ tui_draw(struct tui *t)
 		    cJSON_GetArraySize(t->domains) == 0 ? "no domains on this"
 		    " host (cubectl domain create NAME)" :
 		    "no domain in view: press D to pick one");
+	else if (view_trace_active(t))
+		view_trace_draw(t, 2, rows + 1);
 	else
 		v->draw(t, 2, rows + 1);
 	if (cmdline_active())
@@ -519,12 +525,11 @@ tui_draw(struct tui *t)
 	}
 	else if (t->message[0] != '\0')
 		draw_text(LINES - 1, 0, COLS, t->message_role, t->message);
-	else if (tui_filter(t)[0] != '\0')
+	else if (tui_filter(t)[0] != '\0' && !view_trace_active(t))
 		draw_fmt(LINES - 1, 0, COLS, ROLE_MUTED, "filter: %s",
 		    tui_filter(t));
 	else
-		draw_text(LINES - 1, 0, COLS, ROLE_MUTED,
-		    keys_bar(tui_keys_view(t)));
+		draw_text(LINES - 1, 0, COLS, ROLE_MUTED, keys_bar(name));
 	if (playground_active())
 		playground_draw(t);
 	if (t->form != NULL)
@@ -532,7 +537,7 @@ tui_draw(struct tui *t)
 	if (t->modal.kind != MODAL_NONE)
 		tui_modal_draw(t);
 	if (keys_help_active())
-		keys_help_draw(tui_keys_view(t));
+		keys_help_draw(name);
 	refresh();
 }
 
@@ -684,7 +689,13 @@ tui_dispatch(struct tui *t, int ch)
 		tui_filter_key(t, ch);
 	else if (keys_help_active())
 		keys_help_key(tui_keys_view(t), ch);
-	else
+	else if (view_trace_active(t)) {
+		/* Another key leaves the trace for the view below. */
+		if (!view_trace_key(t, ch)) {
+			view_trace_close();
+			tui_key(t, ch);
+		}
+	} else
 		tui_key(t, ch);
 }
 

@@ -268,6 +268,9 @@ struct list {
 	int				 follow;	/* keep the last selected */
 	unsigned			 gen;		/* tui->gen of items */
 	uint32_t			 filtered;	/* hash of the filter */
+	/* A row to select once it is listed (list_want), or want[0] 0. */
+	const char			*want_field;
+	char				 want[160];
 };
 
 void	 list_clear(struct list *);
@@ -280,6 +283,8 @@ int	 list_key(struct tui *, struct list *, int);
 const struct cJSON *list_selected(struct tui *, struct list *);
 size_t	 list_count(struct tui *, struct list *);
 void	 list_append(struct list *, struct cJSON *, size_t);
+void	 list_want(struct list *, const char *, const char *);
+void	 list_apply_want(struct tui *, struct list *);
 
 /*
  * textfield.c: one line of UTF-8 text being edited. Keys are ints: ASCII
@@ -427,6 +432,14 @@ const char *draw_dot(void);
 /* textfield-draw.c: a text field on screen, with its cursor. */
 void	 textfield_draw(struct textfield *, int, int, int, enum draw_role,
 	    int);
+/* sparkline.c: values as a row of blocks, newest at the right. */
+#define SPARKLINE_MAX	256	/* columns */
+
+int	 sparkline_utf8(void);
+int	 sparkline_render(char *, size_t, const double *, size_t, int, int);
+size_t	 sparkline_values(const struct cJSON *, double *, size_t);
+void	 sparkline_draw(int, int, int, enum draw_role, const double *,
+	    size_t);
 
 /* host-verdict.c: each host's attestation verdict, kept fresh. */
 void		 host_verdict_poll(struct host *, int64_t);
@@ -579,6 +592,7 @@ enum command_action {
 	COMMAND_DEPLOY,		/* Models' deploy form */
 	COMMAND_DOMAIN_NEW,	/* the domain form, to create one */
 	COMMAND_DOMAIN_EDIT,	/* the domain form, on one */
+	COMMAND_USAGE,		/* Usage, over the argument's range */
 	COMMAND_MODEL,		/* the model page */
 	COMMAND_CHAT,		/* the playground (playground.c) */
 	COMMAND_QUIT,
@@ -617,6 +631,24 @@ void		 keys_help_open(void);
 void		 keys_help_key(const char *, int);
 void		 keys_help_draw(const char *);
 
+/* view-usage.c: the Usage view's range (24h, 7d, 30d, today); -1: no. */
+int	 view_usage_set_range(struct tui *, const char *);
+
+/* view-tokens.c: select a token by id in the Tokens view. */
+void	 view_tokens_select(struct tui *, const char *);
+/* view-models.c, view-providers.c: select a row by key, by name. */
+void	 view_models_select(struct tui *, const char *);
+void	 view_providers_select(struct tui *, const char *);
+
+/*
+ * view-trace.c: every field of one trace, over the view in sight, with
+ * jumps to its model, token and provider (Enter on a trace in Logs).
+ */
+int	 view_trace_active(struct tui *);
+void	 view_trace_open(struct tui *, const struct cJSON *);
+void	 view_trace_close(void);
+void	 view_trace_draw(struct tui *, int, int);
+int	 view_trace_key(struct tui *, int);
 /*
  * playground.c: a chat with one model of the domain in view, through the
  * agent's pipeline (model.chat), on a connection of its own. While open

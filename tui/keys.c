@@ -24,8 +24,8 @@ static const struct keys_entry keys_fleet[] = {
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_overview[] = {
-	KEYS_MOVE,
-	{ "Enter",	"the domain in the row is the one in view" },
+	{ "w",		"sparklines of the last hour or the last 5 minutes" },
+	{ "j k, Enter",	"a recent error's trace (no domain: pick one)" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_models[] = {
@@ -73,13 +73,23 @@ static const struct keys_entry keys_tokens[] = {
 };
 static const struct keys_entry keys_logs[] = {
 	KEYS_MOVE,
-	{ "Enter",	"every field of the trace" },
+	{ "Enter",	"every field of the trace, with jumps" },
 	{ "f",		"follow the newest trace" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_usage[] = {
-	{ "b",		"group by the next dimension" },
+	{ "t",		"the next range: 24h, 7d, 30d, today (:usage 7d)" },
+	{ "g",		"group by model, token, day or hour" },
 	{ "m",		"chart the next metric" },
+	{ NULL, NULL }
+};
+static const struct keys_entry keys_trace[] = {
+	{ "m",		"the trace's model, selected in Models" },
+	{ "t",		"its token, selected in Tokens" },
+	{ "p",		"its provider, selected in Providers" },
+	{ "c",		"copy its receipt to the clipboard (OSC 52)" },
+	{ "j k, PgUp PgDn", "scroll (g the top)" },
+	{ "Esc, q, Enter", "back to the view below" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_attest[] = {
@@ -111,7 +121,7 @@ static const struct {
 	{ "Fleet", keys_fleet,
 	  "Enter open host  : command  ? help  1-9 views  q quit" },
 	{ "Overview", keys_overview,
-	  "Enter pick domain  D domain  : command  ? help  q quit" },
+	  "w hour/5 min  Enter trace  D domain  : command  ? help  q quit" },
 	{ "Models", keys_models,
 	  "Enter page  s/S sort  n deploy  e edit  E on/off  d del  p chat  ? help" },
 	{ "Model", keys_model,
@@ -125,9 +135,11 @@ static const struct {
 	{ "Logs", keys_logs,
 	  "f follow  Enter trace  / filter  : command  ? help  q quit" },
 	{ "Usage", keys_usage,
-	  "b group by  m metric  : command  ? help  q quit" },
+	  "t range  g group by  m metric  : command  ? help  q quit" },
 	{ "Attest", keys_attest,
 	  "r verify again  : command  ? help  q quit" },
+	{ "Trace", keys_trace,
+	  "m model  t token  p provider  c copy receipt  Esc back  ? help" },
 };
 
 #define KEYS_NVIEWS	(sizeof(keys_views) / sizeof(keys_views[0]))

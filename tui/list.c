@@ -100,6 +100,8 @@ list_selected(struct tui *t, struct list *l)
 	const cJSON	*row;
 	size_t		 n = 0;
 
+	list_apply_want(t, l);
+
 	cJSON_ArrayForEach(row, l->items) {
 		if (!filter_match(tui_filter(t), row, l->columns))
 			continue;
@@ -129,6 +131,40 @@ list_draw_state(struct list *l, int y)
 		draw_text(y, 1, COLS - 2, ROLE_MUTED, "none");
 		break;
 	}
+}
+
+/*
+ * Select the row whose field is value once the list holds it (now, or
+ * when it comes): a jump from another view (a trace's model).
+ */
+void
+list_want(struct list *l, const char *field, const char *value)
+{
+	l->want_field = field;
+	snprintf(l->want, sizeof(l->want), "%s", value);
+	l->follow = 0;
+}
+
+/* Apply list_want's row, when the list is ready: once. */
+void
+list_apply_want(struct tui *t, struct list *l)
+{
+	const cJSON	*row, *v;
+	size_t		 n = 0;
+
+	if (l->want[0] == '\0' || l->state != LIST_READY)
+		return;
+	cJSON_ArrayForEach(row, l->items) {
+		if (!filter_match(tui_filter(t), row, l->columns))
+			continue;
+		v = cJSON_GetObjectItemCaseSensitive(row, l->want_field);
+		if (cJSON_IsString(v) && strcmp(v->valuestring, l->want) == 0) {
+			l->sel = n;
+			break;
+		}
+		n++;
+	}
+	l->want[0] = '\0';
 }
 
 /*
@@ -168,8 +204,9 @@ list_shrink(const struct output_field *columns, int *widths, size_t ncols)
 
 /* The table in rows top..top+rows-1: a header, then the matching rows. */
 /*
- * When the filter changed since the list was last drawn, go back to the
- * first match: the old scroll would hide the matches above it.
+ * When the operator typed a change to the filter since the list was last
+ * drawn, go back to the first match: the old scroll would hide the
+ * matches above it.
  */
 static void
 list_filter_changed(struct tui *t, struct list *l)
@@ -181,6 +218,15 @@ list_filter_changed(struct tui *t, struct list *l)
 		h = (h ^ *s) * 16777619u;
 	if (h == l->filtered)
 		return;
+	if (l->filtered == 0 || !t->filtering) {
+		/*
+		 * Drawn for the first time, or the filter was set by a jump
+		 * (:logs KEY): keep what list_want selected; the window
+		 * still fills (list_draw).
+		 */
+		l->filtered = h;
+		return;
+	}
 	l->filtered = h;
 	l->sel = l->top = 0;	/* following, it goes to the last match */
 }
@@ -194,6 +240,7 @@ list_draw(struct tui *t, struct list *l, int top, int rows)
 	int				 widths[LIST_MAX_COLS], x, w, y;
 	size_t				 ncols, c, n, count;
 
+	list_apply_want(t, l);
 	for (ncols = 0; l->columns[ncols].label != NULL &&
 	    ncols < LIST_MAX_COLS; ncols++)
 		widths[ncols] = (int)strlen(l->columns[ncols].label);

@@ -102,7 +102,7 @@ view_logs_key(struct tui *t, int ch)
 	case '\r':
 	case KEY_ENTER:
 		if ((tr = list_selected(t, &view_logs_list)) != NULL)
-			tui_show_object(t, "trace", view_logs_columns, tr);
+			view_trace_open(t, tr);
 		return 1;
 	}
 	return list_key(t, &view_logs_list, ch);

@@ -746,3 +746,11 @@ const struct view_ops view_models_ops = {
 	.key = view_models_key,
 	.leave = view_models_leave,
 };
+
+/* A jump from elsewhere (a trace's m): select model key when listed. */
+void
+view_models_select(struct tui *t, const char *key)
+{
+	list_want(&view_models_list, "key", key);
+	list_apply_want(t, &view_models_list);
+}

@@ -239,3 +239,11 @@ const struct view_ops view_providers_ops = {
 	.draw = view_providers_draw,
 	.key = view_providers_key,
 };
+
+/* A jump from elsewhere (a trace's p): select provider name when listed. */
+void
+view_providers_select(struct tui *t, const char *name)
+{
+	list_want(&view_providers_list, "name", name);
+	list_apply_want(t, &view_providers_list);
+}

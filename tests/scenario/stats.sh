@@ -168,6 +168,36 @@ PY
 )
 check_eq "tail: interval bounded 250..60000" "error error 250" "$(echo $out)"
 
+# --- series: the buckets behind the windows, for sparklines -------------
+s=$(stats -d acme --series 1h)
+check_eq "series 1h: 60 minute buckets" "1h 60 60 60 60 60" \
+    "$(echo "$s" | sq '" ".join([s["host"]["series"]["window"], str(s["host"]["series"]["bucket_s"])] + [str(len(s["host"]["series"][k])) for k in ("requests","errors","latency_p50_ms","tokens")])')"
+check_eq "series 1h: the host's buckets add up to its hour" "$((N + M + 2))" \
+    "$(echo "$s" | sq 'sum(s["host"]["series"]["requests"])')"
+check_eq "series 1h: the domain's, to its own" "$((N + M + 1)) $M" \
+    "$(echo "$s" | sq 'str(sum(dom("acme")["series"]["requests"])) + " " + str(sum(dom("acme")["series"]["errors"]))')"
+check_eq "series 1h: broken's errors" "$M $M" \
+    "$(echo "$s" | sq 'str(sum(mod("acme","broken")["series"]["requests"])) + " " + str(sum(mod("acme","broken")["series"]["errors"]))')"
+check "series 1h: slow's p50 where it had requests, null elsewhere" \
+    [ "$(echo "$s" | sq 'all((p is None) == (r == 0) for p, r in zip(mod("acme","slow")["series"]["latency_p50_ms"], mod("acme","slow")["series"]["requests"])) and max(p or 0 for p in mod("acme","slow")["series"]["latency_p50_ms"]) >= 300')" = true ]
+check "series 1h: tokens counted" [ "$(echo "$s" | sq 'sum(mod("acme","slow")["series"]["tokens"])')" -gt 0 ]
+check "series 1h: the newest bucket last" [ "$(echo "$s" | sq 's["host"]["series"]["requests"][-1] + s["host"]["series"]["requests"][-2]')" -gt 0 ]
+check_eq "series 5m: 30 buckets of 10 s" "30 10" \
+    "$(stats --series 5m | sq 'str(len(s["host"]["series"]["requests"])) + " " + str(s["host"]["series"]["bucket_s"])')"
+check_eq "no --series: no series" "None" "$(stats | sq 'str(s["host"].get("series"))')"
+check_eq "bad --series: usage error" 2 "$(ctl stats --series 2h >/dev/null 2>&1; echo $?)"
+out=$(printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"stats.get","params":{"series":"2h"}}' |
+    python3 -c 'import socket,sys
+c=socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); c.sendall(sys.stdin.buffer.read())
+print(c.makefile().readline())' "$AGENT_SOCK")
+check_contains "stats.get series 2h: invalid params" '"series: not 1m, 5m or 1h"' "$out"
+out=$(python3 -c 'import json,socket,sys
+c=socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); f=c.makefile("rw")
+f.write(json.dumps({"jsonrpc":"2.0","id":1,"method":"stats.tail","params":{"interval_ms":250,"series":"5m"}})+"\n"); f.flush()
+r=json.loads(f.readline()); n=json.loads(f.readline())
+print(n["method"], len(n["params"]["host"]["series"]["requests"]))' "$AGENT_SOCK")
+check_eq "stats.tail series 5m: in every update" "stats.update 30" "$out"
+
 # --- a restart keeps spend today (from the usage rollup), not the windows
 before=$(stats | sq 'dom("acme")["spend_today_usd"]')
 stop_agent

@@ -69,20 +69,20 @@ expect "header shows the host" "cube-tui  local"
 expect "header shows the TEE badge" "[no TEE]"
 expect "header shows health" "ok, up"
 expect "the only domain is in view" "domain acme"
-expect "the overview lists the domain" "acme    off"
+expect "the overview shows the domain's figures" "acme · last hour"
 
 names=(Fleet Overview Models Providers Guardrails Tokens Logs Usage Attest)
 for i in 1 2 3 4 5 6 7 8 9; do
 	keys "$i"
 	case $i in
 	1) want="local *" ;;
-	2) want="seal public key" ;;
+	2) want="TOP MODELS" ;;
 	3) want="chat     chat   fake" ;;
 	4) want="$BACKEND_URL/v1" ;;
 	5) want="pii  pii   redact" ;;
 	6) want="test" ;;
 	7) want="TIME" ;;
-	8) want="by model (b)" ;;
+	8) want="by model (g)" ;;
 	9) want="without a TEE" ;;
 	esac
 	expect "view $i (${names[$((i - 1))]}) shows" "$want"

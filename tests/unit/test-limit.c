@@ -93,13 +93,18 @@ test_budget_settle(void **state)
 	int			retry;
 
 	(void)state;
+	assert_int_equal(limit_reserved(&t), 0);
 	assert_int_equal(limit_acquire(&t, T0, 400, &a, &retry), LIMIT_OK);
+	assert_int_equal(limit_reserved(&t), 400);
 	assert_int_equal(limit_acquire(&t, T0, 400, &b, &retry), LIMIT_OK);
+	assert_int_equal(limit_reserved(&t), 800);
 	assert_int_equal(limit_acquire(&t, T0, 400, &c, &retry),
 	    LIMIT_BUDGET);
+	assert_int_equal(limit_reserved(&t), 800);	/* refused: holds none */
 	assert_int_equal(retry, 0);	/* no period: waiting does not help */
 	limit_settle(&a, 5, 100, T0);	/* cost less than reserved */
 	assert_int_equal(limit_spent(&t, T0 / 1000), 100);
+	assert_int_equal(limit_reserved(&t), 400);
 	assert_int_equal(limit_acquire(&t, T0, 400, &c, &retry), LIMIT_OK);
 	limit_settle(&b, 5, 400, T0);
 	limit_settle(&c, 5, 400, T0);

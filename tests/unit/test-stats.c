@@ -371,6 +371,91 @@ test_caps(void **state)
 	free(rows);
 }
 
+/*
+ * stats_read_points: the ring's buckets oldest first, the current one
+ * last, per series and for the host, empty buckets and stale slots as
+ * zeros, the p50 of each bucket.
+ */
+static void
+test_points(void **state)
+{
+	struct stats		*s = *state;
+	struct stats_point	 host[STATS_POINTS_MAX];
+	struct stats_points	*rows;
+	struct trace		*t;
+	size_t			 n, np, i;
+
+	add(s, "a", 10, 1000);
+	add(s, "a", 30, 1000);
+	add(s, "b", 100, 1002);
+	t = mk("d1", "a", 502, 5, -1, 0);
+	t->prompt_tokens = 7;
+	t->completion_tokens = 3;
+	stats_add(s, t, 1003);
+	trace_free(t);
+	n = stats_read_points(s, 1003, STATS_1M, NULL, NULL, host, &rows,
+	    &np);
+	assert_int_equal(np, 60);
+	assert_int_equal(n, 2);
+	/* Second 1003 is the last point, 1000 three before it. */
+	assert_int_equal(host[59].requests, 1);
+	assert_int_equal(host[59].errors, 1);
+	assert_int_equal(host[59].tokens, 10);
+	assert_int_equal(host[58].requests, 1);
+	assert_int_equal(host[57].requests, 0);
+	assert_int_equal(host[56].requests, 2);
+	assert_int_equal(stats_point_percentile(&host[58], 0.5), 100);
+	assert_int_equal(stats_point_percentile(&host[57], 0.5), -1);
+	for (i = 0; i < 56; i++)
+		assert_int_equal(host[i].requests, 0);
+	for (i = 0; i < n; i++) {
+		if (strcmp(rows[i].model, "a") == 0) {
+			assert_int_equal(rows[i].pt[56].requests, 2);
+			assert_int_equal(rows[i].pt[57].requests, 0);
+			assert_int_equal(rows[i].pt[59].errors, 1);
+		} else {
+			assert_string_equal(rows[i].model, "b");
+			assert_int_equal(rows[i].pt[58].requests, 1);
+		}
+	}
+	free(rows);
+	/* One model only; the host still counts all. */
+	n = stats_read_points(s, 1003, STATS_1M, "d1", "b", host, &rows, &np);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].pt[56].requests, 0);
+	assert_int_equal(host[56].requests, 2);
+	free(rows);
+	/* Thirty seconds on: the buckets moved left; the 5 min ring. */
+	n = stats_read_points(s, 1033, STATS_1M, NULL, NULL, host, &rows,
+	    &np);
+	assert_int_equal(host[26].requests, 2);
+	assert_int_equal(host[28].requests, 1);
+	assert_int_equal(host[29].requests, 1);
+	assert_int_equal(host[59].requests, 0);
+	free(rows);
+	n = stats_read_points(s, 1003, STATS_5M, NULL, NULL, host, &rows,
+	    &np);
+	assert_int_equal(np, 30);
+	assert_int_equal(host[29].requests, 4);
+	free(rows);
+	/* An hour later nothing is left, though the slots are reused. */
+	n = stats_read_points(s, 1003 + 3600, STATS_1H, NULL, NULL, host,
+	    &rows, &np);
+	assert_int_equal(np, 60);
+	for (i = 0; i < np; i++)
+		assert_int_equal(host[i].requests, 0);
+	free(rows);
+	/* Merging two points merges their histograms. */
+	n = stats_read_points(s, 1003, STATS_1H, NULL, NULL, host, &rows,
+	    &np);
+	assert_int_equal(host[59].requests, 4);
+	assert_int_equal(host[59].count, 4);
+	assert_int_equal(host[59].min, 5);
+	assert_int_equal(host[59].max, 100);
+	assert_int_equal(stats_point_percentile(&host[59], 0.01), 5);
+	free(rows);
+}
+
 int
 main(void)
 {
@@ -391,6 +476,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_points, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
