@@ -115,8 +115,7 @@ start_tui ssh -F "$S/config" -s "$AGENT_SOCK" cube
 expect "the header names the ssh host" "cube-tui  cube"
 expect "it is up through sshd" "ok, up" 20
 expect "the only domain is in view" "domain acme"
-expect "Overview lists the domain" "acme    off"
-check "the status is the agent's: its pid" screen_re "pid +$AGENT_PID"
+expect "Overview shows the domain's figures" "acme · last hour"
 keys 3
 expect "Models lists the model" "chat     chat   fake     llm  active"
 keys 4
@@ -155,7 +154,7 @@ colours() {	# the pane's colour escapes (SGR 30-37, 38;, 40-47, 48;, 90-107)
 for v in 2 3 5; do
 	keys "$v"
 	case $v in
-	2) expect "NO_COLOR: Overview shows" "acme    off" ;;
+	2) expect "NO_COLOR: Overview shows" "acme · last hour" ;;
 	3) expect "NO_COLOR: Models shows" "chat     chat   fake" ;;
 	5) expect "NO_COLOR: Guardrails shows" "pii" ;;
 	esac
