@@ -372,30 +372,8 @@ static void
 cmdline_run_domain_edit(struct tui *t, const struct command *c,
     const char *arg)
 {
-	const cJSON	*d, *name;
-
 	(void)c;
-	if (arg[0] == '\0')
-		arg = t->domain;
-	if (arg == NULL) {
-		tui_message(t, ROLE_WARN, "edit-domain: no domain in view (D"
-		    " picks one)");
-		return;
-	}
-	if (!cJSON_IsArray(t->domains)) {
-		tui_message(t, ROLE_WARN, "edit-domain: no domains known yet");
-		return;
-	}
-	cJSON_ArrayForEach(d, t->domains) {
-		name = cJSON_GetObjectItemCaseSensitive(d, "name");
-		if (cJSON_IsString(name) && strcmp(name->valuestring,
-		    arg) == 0) {
-			form_domain_open(t, d);
-			return;
-		}
-	}
-	tui_message(t, ROLE_ERROR, "edit-domain: no domain %.64s on %s (D"
-	    " lists them)", arg, tui_host(t)->name);
+	form_domain_named(t, arg[0] != '\0' ? arg : t->domain);
 }
 
 /* :chat KEY: the playground with that model of the domain in view. */

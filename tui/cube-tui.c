@@ -405,6 +405,13 @@ tui_domains_done(struct tui *t, struct host_reply *r)
 	}
 }
 
+/* The host's domains asked again now (after one was made or changed). */
+void
+tui_ask_domains(struct tui *t)
+{
+	tui_call(t, "domain.list", NULL, tui_domains_done);
+}
+
 /* Every host's status, now and then, for the header and the fleet. */
 static void
 tui_poll_status(struct tui *t, int64_t now)

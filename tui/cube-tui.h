@@ -401,6 +401,7 @@ void		 form_guardrail_open(struct tui *, const struct cJSON *,
 
 /* form-domain.c: a domain's form, to create or edit it. */
 void		 form_domain_open(struct tui *, const struct cJSON *);
+void		 form_domain_named(struct tui *, const char *);
 
 /* form-token.c: token create's form, with the token's limits. */
 struct form	*form_token_new(void);
@@ -569,6 +570,7 @@ void		 tui_refresh_view(struct tui *);
 void		 tui_switch(struct tui *, size_t);
 void		 tui_set_host(struct tui *, size_t);
 void		 tui_pick_domain(struct tui *, const char *);
+void		 tui_ask_domains(struct tui *);
 void		 tui_show_secret(struct tui *, const char *, const char *,
 		    const char *);
 void		 tui_show_object(struct tui *, const char *,

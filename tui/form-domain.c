@@ -58,8 +58,7 @@ form_domain_saved(struct tui *t, struct host_reply *r)
 	    ", with their text" : "");
 	tui_form_close(t);
 	form_domain.form = NULL;
-	cJSON_Delete(t->domains);	/* asked again with the next status */
-	t->domains = NULL;
+	tui_ask_domains(t);	/* the list held stays until the answer */
 	tui_refresh_view(t);
 }
 
@@ -161,4 +160,33 @@ form_domain_open(struct tui *t, const cJSON *d)
 	f->submit = form_domain_submit;
 	form_domain.form = f;
 	tui_form(t, f);
+}
+
+/*
+ * The form on the domain called name (NULL: none in view), from the
+ * host's domain list; says why in the status line when there is none.
+ */
+void
+form_domain_named(struct tui *t, const char *name)
+{
+	const cJSON	*d, *n;
+
+	if (name == NULL) {
+		tui_message(t, ROLE_WARN, "edit-domain: no domain in view (D"
+		    " picks one)");
+		return;
+	}
+	if (!cJSON_IsArray(t->domains)) {
+		tui_message(t, ROLE_WARN, "edit-domain: no domains known yet");
+		return;
+	}
+	cJSON_ArrayForEach(d, t->domains) {
+		n = cJSON_GetObjectItemCaseSensitive(d, "name");
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) {
+			form_domain_open(t, d);
+			return;
+		}
+	}
+	tui_message(t, ROLE_ERROR, "edit-domain: no domain %.64s on %s (D"
+	    " lists them)", name, tui_host(t)->name);
 }

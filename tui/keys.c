@@ -26,6 +26,8 @@ static const struct keys_entry keys_fleet[] = {
 static const struct keys_entry keys_overview[] = {
 	{ "w",		"sparklines of the last hour or the last 5 minutes" },
 	{ "j k, Enter",	"a recent error's trace (no domain: pick one)" },
+	{ "n",		"create a domain" },
+	{ "e",		"edit the domain in view (no domain: the selected)" },
 	{ NULL, NULL }
 };
 static const struct keys_entry keys_models[] = {

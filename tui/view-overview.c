@@ -439,6 +439,18 @@ view_overview_key(struct tui *t, int ch)
 		view_overview_ask_stats(t);
 		return 1;
 	}
+	/* Domains: n makes one, e edits the one in view (or selected). */
+	if (ch == 'n') {
+		form_domain_open(t, NULL);
+		return 1;
+	}
+	if (ch == 'e') {
+		name = t->domain == NULL ? cJSON_GetObjectItemCaseSensitive(
+		    list_selected(t, &view_overview_list), "name") : NULL;
+		form_domain_named(t, t->domain != NULL ? t->domain :
+		    cJSON_IsString(name) ? name->valuestring : NULL);
+		return 1;
+	}
 	if (t->domain != NULL) {
 		/* The recent errors: move, and Enter opens the trace. */
 		switch (ch) {

@@ -198,6 +198,18 @@ check_eq "cubectl domain list: the new domain's retention" 90 \
 check_eq "cubectl domain list: no content by default" false \
     "$(domfield beta log_content)"
 
+# The same forms from the Overview: e edits the domain in view, n makes one.
+keys 2
+expect "the Overview of acme" "domain acme"
+keys e
+expect "e in the Overview edits the domain in view" "edit domain acme"
+keys Escape
+check "Esc closes it" t_until 5 eval '! screen | grep -qF "edit domain acme"'
+keys n
+expect "n in the Overview makes a domain" "new domain"
+keys Escape
+check "... and that one too" t_until 5 eval '! screen | grep -qF "new domain"'
+
 # --- provider edit keeps the name -------------------------------------------
 
 keys 4
