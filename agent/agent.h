@@ -899,6 +899,15 @@ enum route_kind {
 	ROUTE_CHAT,
 	ROUTE_COMPLETIONS,
 	ROUTE_EMBEDDINGS,
+	ROUTE_MESSAGES,		/* Anthropic's POST messages */
+	ROUTE_COUNT_TOKENS,	/* Anthropic's POST messages/count_tokens */
+	ROUTE_RESPONSES,	/* OpenAI's POST responses */
+	ROUTE_OLLAMA_EMBEDDINGS, /* Ollama's older POST /api/embeddings */
+	ROUTE_OLLAMA_SHOW,	/* Ollama's POST /api/show */
+	ROUTE_OLLAMA_PS,	/* Ollama's GET /api/ps */
+	ROUTE_OLLAMA_VERSION,	/* Ollama's GET /api/version */
+	ROUTE_FIM,		/* POST fim/completions: passed through */
+	ROUTE_RERANK,		/* POST rerank: passed through */
 	ROUTE_ATTESTATION,	/* GET /attestation: no token */
 	ROUTE_HEALTHZ,		/* GET /healthz: no token */
 };
@@ -1180,6 +1189,105 @@ void	 ollama_tags(struct http_request *, const struct reg_domain *,
 size_t	 ollama_error_body(char *, size_t, const char *message);
 void	 ollama_error_reply(struct http_request *, enum api_error,
 	    const char *message);
+
+/*
+ * dialect.c: client wire formats served by translation. The pipeline
+ * (guardrails, meter, limits, traces, receipts) only ever sees OpenAI's
+ * chat completions (or embeddings) bodies and SSE chunks: a dialect turns
+ * the client's request into one, and the answer, the stream's chunks and
+ * errors back into the client's shape. Translation uses cJSON: these
+ * routes are not the hot path, and a body rebuilt from what was parsed
+ * means the backend reads exactly what the guardrails read.
+ */
+enum dialect_kind {
+	DIALECT_NONE,		/* the body goes upstream as the client sent it */
+	DIALECT_ANTHROPIC,	/* /v1/messages, /v1/messages/count_tokens */
+	DIALECT_RESPONSES,	/* /v1/responses */
+	DIALECT_OLLAMA,		/* Ollama's /api/... to an OpenAI backend */
+};
+/* Bytes that grow (xmalloc); free p when done. */
+struct dialect_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 dialect_buf_add(struct dialect_buf *, const void *, size_t);
+void	 dialect_buf_str(struct dialect_buf *, const char *);
+/* One SSE event: "event: NAME\ndata: JSON\n\n" (no event line if NULL). */
+void	 dialect_buf_sse(struct dialect_buf *, const char *name,
+	    const struct cJSON *);
+/* One NDJSON line: JSON and "\n". */
+void	 dialect_buf_line(struct dialect_buf *, const struct cJSON *);
+void	 dialect_buf_free(struct dialect_buf *);
+/*
+ * Call cb with each event's data (the "data" lines joined, NUL-terminated;
+ * "[DONE]" included) of buf, which holds whole SSE events; comments and
+ * events without data are skipped. Returns -1 when cb does, or an event
+ * is not whole, else 0.
+ */
+int	 dialect_events(const char *buf, size_t len,
+	    int (*cb)(void *arg, const char *data, size_t len), void *arg);
+
+/* The translated request. */
+struct dialect_request {
+	char		*body;		/* OpenAI's body, xmalloc'd */
+	size_t		 len;
+	enum route_kind	 route;		/* ROUTE_CHAT or ROUTE_EMBEDDINGS */
+	int		 stream;	/* the client asked for a stream */
+	const char	*trace_route;	/* static: "messages", "responses", ... */
+};
+struct dialect_call;		/* a translator's state for one request */
+struct dialect_ops {
+	const char	*name;		/* "anthropic", "responses", "ollama" */
+	/*
+	 * The client's request on its route (ROUTE_MESSAGES,
+	 * ROUTE_COUNT_TOKENS, ROUTE_RESPONSES; Ollama's ROUTE_CHAT,
+	 * ROUTE_COMPLETIONS for generate, ROUTE_EMBEDDINGS for embed and
+	 * ROUTE_OLLAMA_EMBEDDINGS for the older /api/embeddings) as an
+	 * OpenAI request, into *out. id is the request's id (32 hex
+	 * digits) for the ids the answer carries; now the time. Returns the
+	 * state, or NULL with err (a message for the client) and *param (the
+	 * field at fault, or NULL) for a request it cannot take.
+	 */
+	struct dialect_call *(*open)(enum route_kind, const char *body,
+			    size_t len, const char *id, time_t now,
+			    struct dialect_request *out, char *err,
+			    size_t errlen, const char **param);
+	/*
+	 * A whole OpenAI answer (already through the output guardrails) as
+	 * the client's body, xmalloc'd, *outlen its length; NULL when json
+	 * is not such an answer (the gateway answers 502 then).
+	 */
+	char		*(*answer)(struct dialect_call *, const char *json,
+			    size_t len, size_t *outlen);
+	/* The media type of its streams. */
+	const char	*stream_type;
+	/*
+	 * One event's data from the OpenAI stream (a chunk's JSON, or
+	 * "[DONE]"): what the client gets for it, appended to out (maybe
+	 * nothing). Returns -1 when data is not a chunk it can read.
+	 */
+	int		 (*event)(struct dialect_call *, const char *data,
+			    size_t len, struct dialect_buf *out);
+	/*
+	 * The stream ended well: its closing events into out (Anthropic's
+	 * content_block_stop, message_delta with the stop reason and usage,
+	 * message_stop; Responses' *.done and response.completed; Ollama's
+	 * done line).
+	 */
+	void		 (*end)(struct dialect_call *, struct dialect_buf *out);
+	/* The stream broke: an error event in the client's shape into out. */
+	void		 (*stream_error)(struct dialect_call *, enum api_error,
+			    const char *message, struct dialect_buf *out);
+	/* A whole error reply's body; always NUL-terminated; its length. */
+	size_t		 (*error_body)(char *buf, size_t len, enum api_error,
+			    const char *param, const char *message);
+	void		 (*close)(struct dialect_call *);	/* NULL: no-op */
+};
+extern const struct dialect_ops	dialect_anthropic;	/* dialect-anthropic.c */
+extern const struct dialect_ops	dialect_responses;	/* dialect-responses.c */
+extern const struct dialect_ops	dialect_ollama;		/* dialect-ollama.c */
+const struct dialect_ops *dialect_get(enum dialect_kind);	/* NULL: none */
 
 /*
  * backend-error.c: a backend's error answer in the route's error shape:
