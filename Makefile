@@ -313,7 +313,7 @@ build/fuzz/fuzz-rewrite: tests/fuzz/fuzz-rewrite.c agent/rewrite.c \
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT)
-build/fuzz/fuzz-ndjson: tests/fuzz/fuzz-ndjson.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c \
+build/fuzz/fuzz-ndjson: tests/fuzz/fuzz-ndjson.c agent/ndjson.c \
 	shared/xmalloc.c shared/log.c
 build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \
 	agent/guard-input.c agent/request.c agent/jscan.c agent/guard.c \
