@@ -328,8 +328,13 @@ anth_block_text(struct anth_req *rq, struct anth_msg *m, size_t j,
 	return 0;
 }
 
+/*
+ * An image (at path, for errors) as an image_url part of the user message.
+ * Images of tool results come here too: OpenAI's tool messages carry
+ * text only, so they follow in the user message after the tool messages.
+ */
 static int
-anth_block_image(struct anth_req *rq, struct anth_msg *m, size_t j,
+anth_image(struct anth_req *rq, struct anth_msg *m, const char *path,
     const cJSON *b)
 {
 	static const char *const media[] = { "image/jpeg", "image/png",
@@ -341,11 +346,11 @@ anth_block_image(struct anth_req *rq, struct anth_msg *m, size_t j,
 	size_t		 k;
 
 	if (!m->user)
-		return anth_fail(rq, "messages", "messages.%zu.content.%zu: "
-		    "images belong to user messages", m->i, j);
+		return anth_fail(rq, "messages", "%s: images belong to user "
+		    "messages", path);
 	if (!cJSON_IsObject(src))
-		return anth_fail(rq, "messages", "messages.%zu.content.%zu."
-		    "source: Input should be a valid dictionary", m->i, j);
+		return anth_fail(rq, "messages", "%s.source: Input should be a "
+		    "valid dictionary", path);
 	type = anth_string(anth_get(src, "type"));
 	if (type != NULL && strcmp(type, "base64") == 0) {
 		mt = anth_string(anth_get(src, "media_type"));
@@ -354,28 +359,25 @@ anth_block_image(struct anth_req *rq, struct anth_msg *m, size_t j,
 			if (strcmp(mt, media[k]) == 0)
 				break;
 		if (mt == NULL || k == sizeof(media) / sizeof(*media))
-			return anth_fail(rq, "messages", "messages.%zu.content."
-			    "%zu.source.media_type: Input should be "
-			    "'image/jpeg', 'image/png', 'image/gif' or "
-			    "'image/webp'", m->i, j);
+			return anth_fail(rq, "messages", "%s.source.media_type:"
+			    " Input should be 'image/jpeg', 'image/png', "
+			    "'image/gif' or 'image/webp'", path);
 		data = anth_string(anth_get(src, "data"));
 		if (data == NULL || !anth_base64(data))
-			return anth_fail(rq, "messages", "messages.%zu.content."
-			    "%zu.source.data: Input should be a base64 string",
-			    m->i, j);
+			return anth_fail(rq, "messages", "%s.source.data: Input"
+			    " should be a base64 string", path);
 		if (xasprintf(&u, "data:%s;base64,%s", mt, data) == -1)
 			fatalx("%s: out of memory", __func__);
 	} else if (type != NULL && strcmp(type, "url") == 0) {
 		url = anth_string(anth_get(src, "url"));
 		if (url == NULL || (strncmp(url, "https://", 8) != 0 &&
 		    strncmp(url, "http://", 7) != 0))
-			return anth_fail(rq, "messages", "messages.%zu.content."
-			    "%zu.source.url: Input should be an http(s) URL",
-			    m->i, j);
+			return anth_fail(rq, "messages", "%s.source.url: Input "
+			    "should be an http(s) URL", path);
 		u = xstrdup(url);
 	} else
-		return anth_fail(rq, "messages", "messages.%zu.content.%zu."
-		    "source.type: Input should be 'base64' or 'url'", m->i, j);
+		return anth_fail(rq, "messages", "%s.source.type: Input should "
+		    "be 'base64' or 'url'", path);
 	p = anth_new(cJSON_CreateObject());
 	anth_add(p, "type", cJSON_CreateString("image_url"));
 	iu = anth_new(cJSON_CreateObject());
@@ -385,6 +387,16 @@ anth_block_image(struct anth_req *rq, struct anth_msg *m, size_t j,
 	m->nimages++;
 	free(u);
 	return 0;
+}
+
+static int
+anth_block_image(struct anth_req *rq, struct anth_msg *m, size_t j,
+    const cJSON *b)
+{
+	char	path[64];
+
+	snprintf(path, sizeof(path), "messages.%zu.content.%zu", m->i, j);
+	return anth_image(rq, m, path, b);
 }
 
 static int
@@ -436,7 +448,8 @@ anth_block_tool_result(struct anth_req *rq, struct anth_msg *m, size_t j,
 	const cJSON		*content, *part;
 	const char		*id, *s, *type;
 	cJSON			*tm;
-	size_t			 k = 0;
+	char			 path[96];
+	size_t			 k = 0, ntext = 0;
 
 	if (!m->user)
 		return anth_fail(rq, "messages", "messages.%zu.content.%zu: "
@@ -454,16 +467,24 @@ anth_block_tool_result(struct anth_req *rq, struct anth_msg *m, size_t j,
 			    ANTH_MAX_ITEMS);
 		dialect_buf_str(&text, "");
 		cJSON_ArrayForEach(part, content) {
+			snprintf(path, sizeof(path), "messages.%zu.content.%zu."
+			    "content.%zu", m->i, j, k++);
 			type = anth_string(anth_get(part, "type"));
+			if (type != NULL && strcmp(type, "image") == 0) {
+				if (anth_image(rq, m, path, part) == -1) {
+					dialect_buf_free(&text);
+					return -1;
+				}
+				continue;
+			}
 			if (type == NULL || strcmp(type, "text") != 0 ||
 			    (s = anth_string(anth_get(part, "text"))) == NULL) {
 				dialect_buf_free(&text);
-				return anth_fail(rq, "messages", "messages.%zu."
-				    "content.%zu.content.%zu: only text blocks "
-				    "are supported in a tool result", m->i, j,
-				    k);
+				return anth_fail(rq, "messages", "%s: only text and"
+				    " image blocks are supported in a tool "
+				    "result", path);
 			}
-			if (k++ > 0)
+			if (ntext++ > 0)
 				dialect_buf_str(&text, "\n");
 			dialect_buf_str(&text, s);
 		}
@@ -945,8 +966,12 @@ dialect_anthropic_open(enum route_kind route, const char *body, size_t len,
 		dialect_anthropic_close(c);
 		return NULL;
 	}
-	if ((root = cJSON_ParseWithLength(body, len)) == NULL)
-		fatalx("%s: out of memory", __func__);	/* it was valid */
+	/* Valid JSON by now: cJSON fails only out of memory. */
+	if ((root = cJSON_ParseWithLength(body, len)) == NULL) {
+		snprintf(err, errlen, "the request could not be read");
+		dialect_anthropic_close(c);
+		return NULL;
+	}
 	o = anth_new(cJSON_CreateObject());
 	if (anth_request(&rq, root, o, &stream) == -1) {
 		cJSON_Delete(root);
@@ -970,7 +995,7 @@ anth_count(const cJSON *o, const char *key)
 {
 	int64_t	n;
 
-	if (anth_integer(anth_get(o, key), 0, INT64_MAX / 2, &n) == -1)
+	if (anth_integer(anth_get(o, key), 0, INT64_C(1) << 53, &n) == -1)
 		return 0;
 	return n;
 }

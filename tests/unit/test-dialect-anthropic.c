@@ -221,6 +221,34 @@ test_request_blocks(void **state)
 	done(c, &out, o);
 }
 
+/* A tool result's image (a screenshot, a file read) follows as user's. */
+static void
+test_request_tool_image(void **state)
+{
+	struct dialect_request	 out;
+	struct dialect_call	*c;
+	cJSON			*o;
+
+	(void)state;
+	c = open_ok(ROUTE_MESSAGES, "{\"model\":\"m\",\"max_tokens\":10,"
+	    "\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":"
+	    "\"tool_use\",\"id\":\"t1\",\"name\":\"read\",\"input\":{"
+	    "\"path\":\"a.png\"}}]},{\"role\":\"user\",\"content\":[{"
+	    "\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":[{"
+	    "\"type\":\"text\",\"text\":\"a.png:\"},{\"type\":\"image\","
+	    "\"source\":{\"type\":\"base64\",\"media_type\":\"image/png\","
+	    "\"data\":\"AAAA\"}}]}]}]}", &out, &o);
+	assert_json(o, "messages", "["
+	    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+	    "{\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":"
+	    "\"read\",\"arguments\":\"{\\\"path\\\":\\\"a.png\\\"}\"}}]},"
+	    "{\"role\":\"tool\",\"tool_call_id\":\"t1\",\"content\":"
+	    "\"a.png:\"},"
+	    "{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+	    "\"image_url\":{\"url\":\"data:image/png;base64,AAAA\"}}]}]");
+	done(c, &out, o);
+}
+
 static void
 test_request_tools(void **state)
 {
@@ -417,9 +445,13 @@ test_request_refused(void **state)
 		    "messages" },
 		{ MSG("[{\"type\":\"tool_result\",\"tool_use_id\":\"a\","
 		    "\"content\":[{\"type\":\"text\",\"text\":\"a\"},{\"type\":"
-		    "\"image\",\"source\":{}}]}]"), "messages.0.content.0."
-		    "content.1: only text blocks are supported in a tool result",
-		    "messages" },
+		    "\"document\",\"source\":{}}]}]"), "messages.0.content.0."
+		    "content.1: only text and image blocks are supported in a "
+		    "tool result", "messages" },
+		{ MSG("[{\"type\":\"tool_result\",\"tool_use_id\":\"a\","
+		    "\"content\":[{\"type\":\"image\",\"source\":{\"type\":"
+		    "\"file\"}}]}]"), "messages.0.content.0.content.0.source."
+		    "type: Input should be 'base64' or 'url'", "messages" },
 		{ "{\"model\":\"m\",\"max_tokens\":1,\"messages\":[],\"system\":"
 		    "5}", "system: Input should be a valid string or a list of "
 		    "text blocks", "system" },
@@ -1218,6 +1250,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_plain),
 		cmocka_unit_test(test_request_blocks),
+		cmocka_unit_test(test_request_tool_image),
 		cmocka_unit_test(test_request_tools),
 		cmocka_unit_test(test_request_count_tokens),
 		cmocka_unit_test(test_request_refused),
