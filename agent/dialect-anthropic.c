@@ -235,7 +235,25 @@ anth_check(struct anth_req *rq, const char *body, size_t len)
 	    s.key, s.key[0] != '\0' ? ": " : "");
 }
 
-/* A tool_use id or a tool's name: a string of [A-Za-z0-9_-], bounded. */
+/*
+ * A tool_use id: visible ASCII, bounded. Anthropic's own are
+ * [A-Za-z0-9_-], but these come back from the backends' tool calls
+ * (Kimi's on vLLM are "functions.NAME:0"), and must be taken back.
+ */
+static int
+anth_id(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= ANTH_MAX_ID || s[i] < '!' || s[i] > '~')
+			return 0;
+	return 1;
+}
+
+/* A tool's name: a string of [A-Za-z0-9_-], bounded. */
 static int
 anth_word(const char *s, size_t max)
 {
@@ -413,10 +431,10 @@ anth_block_tool_use(struct anth_req *rq, struct anth_msg *m, size_t j,
 		return anth_fail(rq, "messages", "messages.%zu.content.%zu: "
 		    "tool_use blocks belong to assistant messages", m->i, j);
 	id = anth_string(anth_get(b, "id"));
-	if (!anth_word(id, ANTH_MAX_ID))
+	if (!anth_id(id))
 		return anth_fail(rq, "messages", "messages.%zu.content.%zu.id: "
-		    "Input should be a string of letters, digits, '_' and '-'",
-		    m->i, j);
+		    "Input should be a string of visible ASCII (at most %d)",
+		    m->i, j, ANTH_MAX_ID);
 	name = anth_string(anth_get(b, "name"));
 	if (!anth_word(name, ANTH_MAX_NAME))
 		return anth_fail(rq, "messages", "messages.%zu.content.%zu.name:"
@@ -455,10 +473,10 @@ anth_block_tool_result(struct anth_req *rq, struct anth_msg *m, size_t j,
 		return anth_fail(rq, "messages", "messages.%zu.content.%zu: "
 		    "tool_result blocks belong to user messages", m->i, j);
 	id = anth_string(anth_get(b, "tool_use_id"));
-	if (!anth_word(id, ANTH_MAX_ID))
+	if (!anth_id(id))
 		return anth_fail(rq, "messages", "messages.%zu.content.%zu."
-		    "tool_use_id: Input should be a string of letters, digits,"
-		    " '_' and '-'", m->i, j);
+		    "tool_use_id: Input should be a string of visible ASCII (at"
+		    " most %d)", m->i, j, ANTH_MAX_ID);
 	content = anth_get(b, "content");
 	if (cJSON_IsArray(content)) {
 		if (cJSON_GetArraySize(content) > ANTH_MAX_ITEMS)

@@ -193,7 +193,7 @@ test_request_blocks(void **state)
 	    "{\"type\":\"text\",\"text\":\"b\"}]},"
 	    "{\"role\":\"assistant\",\"content\":[{\"type\":"
 	    "\"redacted_thinking\",\"data\":\"x\"},{\"type\":\"tool_use\","
-	    "\"id\":\"t3\",\"name\":\"n\",\"input\":{}}]}]}", &out, &o);
+	    "\"id\":\"functions.n:3\",\"name\":\"n\",\"input\":{}}]}]}", &out, &o);
 	assert_json(o, "messages", "["
 	    "{\"role\":\"system\",\"content\":\"One.\\nTwo.\"},"
 	    "{\"role\":\"user\",\"content\":["
@@ -216,7 +216,7 @@ test_request_blocks(void **state)
 	    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
 	    "{\"type\":\"text\",\"text\":\"b\"}]},"
 	    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
-	    "{\"id\":\"t3\",\"type\":\"function\",\"function\":{\"name\":\"n\","
+	    "{\"id\":\"functions.n:3\",\"type\":\"function\",\"function\":{\"name\":\"n\","
 	    "\"arguments\":\"{}\"}}]}]");
 	done(c, &out, o);
 }
@@ -424,10 +424,10 @@ test_request_refused(void **state)
 		    "messages", "messages" },
 		{ AMSG("[{\"type\":\"tool_use\",\"id\":7,\"name\":\"n\","
 		    "\"input\":{}}]"), "messages.0.content.0.id: Input should "
-		    "be a string of letters, digits, '_' and '-'", "messages" },
+		    "be a string of visible ASCII (at most 256)", "messages" },
 		{ AMSG("[{\"type\":\"tool_use\",\"id\":\"a\\nb\",\"name\":"
 		    "\"n\",\"input\":{}}]"), "messages.0.content.0.id: Input "
-		    "should be a string of letters, digits, '_' and '-'",
+		    "should be a string of visible ASCII (at most 256)",
 		    "messages" },
 		{ AMSG("[{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"a b\","
 		    "\"input\":{}}]"), "messages.0.content.0.name: Input should"
@@ -438,7 +438,7 @@ test_request_refused(void **state)
 		    "should be a valid dictionary", "messages" },
 		{ MSG("[{\"type\":\"tool_result\",\"tool_use_id\":null}]"),
 		    "messages.0.content.0.tool_use_id: Input should be a string"
-		    " of letters, digits, '_' and '-'", "messages" },
+		    " of visible ASCII (at most 256)", "messages" },
 		{ MSG("[{\"type\":\"tool_result\",\"tool_use_id\":\"a\","
 		    "\"content\":5}]"), "messages.0.content.0.content: Input "
 		    "should be a valid string or a list of content blocks",
