@@ -1100,7 +1100,7 @@ anth_stop_sequence(const struct dialect_call *c, const char *reason)
 	return cJSON_CreateNull();
 }
 
-/* The first element of OpenAI's choices, or NULL. */
+/* The choice with index 0 (or none given), or NULL; *bad: not choices. */
 static const cJSON *
 anth_choice(const cJSON *o, int *bad)
 {
@@ -1169,10 +1169,11 @@ anth_answer_text(const cJSON *msg, cJSON *content)
 /*
  * Tool calls as tool_use blocks. Arguments that are not a JSON object are
  * the backend's fault: the answer fails (502) rather than hand the client
- * a tool call with input it did not ask for.
+ * a tool call with input it did not ask for; unless max_tokens cut them
+ * (cut): then the input is {} and stop_reason max_tokens says why.
  */
 static int
-anth_answer_tools(const struct dialect_call *c, const cJSON *msg,
+anth_answer_tools(const struct dialect_call *c, const cJSON *msg, int cut,
     cJSON *content, int *n)
 {
 	const cJSON	*calls = anth_get(msg, "tool_calls"), *tc, *fn;
@@ -1197,8 +1198,11 @@ anth_answer_tools(const struct dialect_call *c, const cJSON *msg,
 			id = gen;
 		}
 		if ((input = anth_input(anth_string(anth_get(fn,
-		    "arguments")))) == NULL)
-			return -1;
+		    "arguments")))) == NULL) {
+			if (!cut)
+				return -1;
+			input = anth_new(cJSON_CreateObject());
+		}
 		b = anth_new(cJSON_CreateObject());
 		anth_add(b, "type", cJSON_CreateString("tool_use"));
 		anth_add(b, "id", cJSON_CreateString(id));
@@ -1228,13 +1232,14 @@ dialect_anthropic_answer(struct dialect_call *c, const char *json, size_t len,
 	msg = anth_get(choice, "message");
 	if (bad || choice == NULL || !cJSON_IsObject(msg))
 		goto done;
+	anth_finish_read(c, choice);
 	content = anth_new(cJSON_CreateArray());
 	anth_answer_text(msg, content);
-	if (anth_answer_tools(c, msg, content, &ntools) == -1) {
+	if (anth_answer_tools(c, msg, strcmp(c->finish, "length") == 0,
+	    content, &ntools) == -1) {
 		cJSON_Delete(content);
 		goto done;
 	}
-	anth_finish_read(c, choice);
 	anth_usage_read(c, anth_get(o, "usage"));
 	reason = anth_stop_reason(c, ntools > 0);
 	a = anth_new(cJSON_CreateObject());

@@ -728,6 +728,12 @@ test_answer_stops(void **state)
 		    "[{\"type\":\"text\",\"text\":\"I can't.\"}]" },
 		{ "{\"message\":{\"content\":\"x\"},\"finish_reason\":null}",
 		    "end_turn", NULL, "[{\"type\":\"text\",\"text\":\"x\"}]" },
+		/* Arguments cut by max_tokens: {}, and max_tokens says why. */
+		{ "{\"message\":{\"content\":null,\"tool_calls\":[{\"id\":"
+		    "\"c\",\"function\":{\"name\":\"n\",\"arguments\":"
+		    "\"{\\\"a\\\": \\\"lo\"}}]},\"finish_reason\":\"length\"}",
+		    "max_tokens", NULL, "[{\"type\":\"tool_use\",\"id\":\"c\","
+		    "\"name\":\"n\",\"input\":{}}]" },
 	};
 	struct dialect_call	*c;
 	cJSON			*a;
