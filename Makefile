@@ -317,10 +317,11 @@ build/fuzz/fuzz-request: tests/fuzz/fuzz-request.c agent/request.c \
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT)
 build/fuzz/fuzz-rewrite: tests/fuzz/fuzz-rewrite.c agent/rewrite.c \
-	agent/request.c agent/jscan.c shared/xmalloc.c shared/log.c
+	agent/request.c agent/jscan.c agent/dialect.c agent/sse.c \
+	shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
-	$(Q)$(FUZZ_AGENT)
+	$(Q)$(FUZZ_AGENT) -lcjson
 build/fuzz/fuzz-ndjson: tests/fuzz/fuzz-ndjson.c agent/ndjson.c \
 	shared/xmalloc.c shared/log.c
 build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \

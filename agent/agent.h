@@ -1313,7 +1313,6 @@ struct dialect_ops {
 extern const struct dialect_ops	dialect_anthropic;	/* dialect-anthropic.c */
 extern const struct dialect_ops	dialect_responses;	/* dialect-responses.c */
 extern const struct dialect_ops	dialect_ollama;		/* dialect-ollama.c */
-const struct dialect_ops *dialect_get(enum dialect_kind);	/* NULL: none */
 
 /*
  * backend-error.c: a backend's error answer in the route's error shape:

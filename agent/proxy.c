@@ -1141,6 +1141,22 @@ static const struct upstream_cb proxy_upstream_cb = {
 
 /* --- the pipeline -------------------------------------------------------- */
 
+/* A route's translator, or NULL. */
+static const struct dialect_ops *
+proxy_dialect(enum dialect_kind k)
+{
+	switch (k) {
+	case DIALECT_ANTHROPIC:
+		return &dialect_anthropic;
+	case DIALECT_RESPONSES:
+		return &dialect_responses;
+	case DIALECT_OLLAMA:
+		return &dialect_ollama;
+	default:
+		return NULL;
+	}
+}
+
 /* Routes that reach a model upstream, and leave a trace. */
 static int
 proxy_traced(enum route_kind k)
@@ -1548,7 +1564,7 @@ proxy_head(struct http_request *r, void *arg)
 	call->start_ms = proxy_mono_ms();
 	call->ollama = route.ollama;
 	call->backend_ollama = route.ollama;
-	call->dialect = dialect_get(route.dialect);
+	call->dialect = proxy_dialect(route.dialect);
 	memcpy(call->id, http_request_id(r), sizeof(call->id));
 	if (proxy_traced(route.kind)) {
 		call->route = proxy_route_map[route.kind].pipeline;
