@@ -182,6 +182,7 @@ resp_text_parts(struct resp_open *o, const cJSON *v, const char *where,
 	struct dialect_buf	 b;
 	const cJSON		*part, *type, *text;
 	size_t			 n = 0;
+	int			 refusal;
 	cJSON			*s;
 
 	if (cJSON_IsString(v))
@@ -204,17 +205,20 @@ resp_text_parts(struct resp_open *o, const cJSON *v, const char *where,
 			    "type", where, n - 1);
 			goto fail;
 		}
+		/* An assistant's refusal is what it said: text. */
+		refusal = strcmp(type->valuestring, "refusal") == 0;
 		if (strcmp(type->valuestring, "input_text") != 0 &&
-		    strcmp(type->valuestring, "output_text") != 0) {
+		    strcmp(type->valuestring, "output_text") != 0 &&
+		    !refusal) {
 			resp_fail(o, param, "%s[%zu]: part type \"%.64s\" is "
 			    "not served here (text only)", where, n - 1,
 			    type->valuestring);
 			goto fail;
 		}
-		text = resp_get(part, "text");
+		text = resp_get(part, refusal ? "refusal" : "text");
 		if (!cJSON_IsString(text)) {
-			resp_fail(o, param, "%s[%zu].text must be a string",
-			    where, n - 1);
+			resp_fail(o, param, "%s[%zu].%s must be a string",
+			    where, n - 1, refusal ? "refusal" : "text");
 			goto fail;
 		}
 		if (n > 1)
@@ -348,7 +352,9 @@ resp_input(struct resp_open *o, const cJSON *input, cJSON *msgs)
 		if (strcmp(t, "item_reference") == 0)
 			return resp_fail(o, "input", "%s: item_reference needs "
 			    "a stored response, and this gateway does not "
-			    "store responses; send the item itself", where);
+			    "store responses; send the item itself (the AI "
+			    "SDK does with providerOptions.openai.store "
+			    "false)", where);
 
 		if (strcmp(t, "function_call") == 0) {
 			f = resp_get(item, "call_id");
@@ -1174,7 +1180,11 @@ resp_call_delta(struct dialect_call *c, const cJSON *tc, size_t pos,
 		k = &c->calls[c->ncalls++];
 		k->index = index;
 		k->output = c->outputs++;
+		/* SDKs refuse a call_id twice: a backend's repeat is ours. */
 		v = resp_get(tc, "id");
+		for (i = 0; cJSON_IsString(v) && i + 1 < c->ncalls; i++)
+			if (strcmp(c->calls[i].call_id, v->valuestring) == 0)
+				v = NULL;
 		if (cJSON_IsString(v) && *v->valuestring != '\0')
 			k->call_id = xstrdup(v->valuestring);
 		else

@@ -148,6 +148,23 @@ test_request_items(void **state)
 	    "\"data:image/png;base64,AAAA\",\"detail\":\"low\"}}]}]}", 0);
 }
 
+/* An assistant's refusal part comes back as what it said. */
+static void
+test_request_refusal(void **state)
+{
+	(void)state;
+	check_request("{\"model\":\"chat\",\"input\":[{\"role\":\"user\","
+	    "\"content\":\"x\"},{\"role\":\"assistant\",\"content\":[{"
+	    "\"type\":\"refusal\",\"refusal\":\"I can't.\"}]},{\"role\":"
+	    "\"user\",\"content\":\"y\"}]}",
+	    "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"x\"},{\"role\":\"assistant\",\"content\":"
+	    "\"I can't.\"},{\"role\":\"user\",\"content\":\"y\"}]}", 0);
+	check_refused("{\"model\":\"m\",\"input\":[{\"role\":\"assistant\","
+	    "\"content\":[{\"type\":\"refusal\",\"text\":\"x\"}]}]}", "input",
+	    "input[0].content[0].refusal must be a string");
+}
+
 static void
 test_request_tools(void **state)
 {
@@ -964,8 +981,15 @@ test_stream_bad(void **state)
 	assert_int_equal(feed(c, "{\"choices\":7}", &b), 0);
 	assert_int_equal(feed(c, "{\"choices\":[{\"delta\":{"
 	    "\"content\":5,\"tool_calls\":{}}}]}", &b), 0);
+	/* A call_id the backend repeats is replaced: SDKs refuse twins. */
+	assert_int_equal(feed(c, "{\"choices\":[{\"delta\":{\"tool_calls\":["
+	    "{\"index\":0,\"id\":\"same\",\"function\":{\"name\":\"f\"}},"
+	    "{\"index\":1,\"id\":\"same\",\"function\":{\"name\":\"g\"}}]}}]}",
+	    &b), 0);
+	assert_non_null(strstr(b.p, "\"call_id\":\"same\""));
+	assert_non_null(strstr(b.p, "\"call_id\":\"call_" ID "_1\""));
 	/* More tool calls than an answer may hold. */
-	for (i = 0; i < 129; i++) {
+	for (i = 2; i < 129; i++) {
 		snprintf(chunk, sizeof(chunk), "{\"choices\":[{\"delta\":{"
 		    "\"tool_calls\":[{\"index\":%d,\"id\":\"c%d\",\"function\":{"
 		    "\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}", i, i);
@@ -1006,6 +1030,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_text),
 		cmocka_unit_test(test_request_items),
+		cmocka_unit_test(test_request_refusal),
 		cmocka_unit_test(test_request_tools),
 		cmocka_unit_test(test_request_format),
 		cmocka_unit_test(test_request_refused),
