@@ -171,6 +171,35 @@ resp_nul(void *arg, const struct jscan_token *t)
 }
 
 /*
+ * Parse one JSON object strictly (UTF-8, depth, no key twice, no NUL in a
+ * string) as cJSON: whatever is then printed back is valid JSON that says
+ * what was checked. NULL with a reason in why (why may be NULL).
+ */
+static cJSON *
+resp_parse(const char *s, size_t len, char *why, size_t whylen)
+{
+	struct jscan_keys	 keys;
+	cJSON			*o;
+	int			 rc;
+
+	memset(&keys, 0, sizeof(keys));
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	rc = jscan_walk(s, len, RESP_DEPTH, &keys, resp_nul, (void *)s, why,
+	    whylen);
+	jscan_keys_free(&keys);
+	if (rc == -1) {
+		/* The walk leaves why alone when resp_nul() stops it. */
+		if (why != NULL && whylen > 0 && why[0] == '\0')
+			snprintf(why, whylen, "a string holds \\u0000");
+		return NULL;
+	}
+	if ((o = cJSON_ParseWithLength(s, len)) == NULL && why != NULL)
+		snprintf(why, whylen, "cannot parse it");
+	return o;
+}
+
+/*
  * A string, or the text of a list of input_text / output_text parts joined
  * with newlines: chat content for the roles that take only text. where
  * names it in errors. Returns the string, or NULL after resp_fail().
@@ -799,11 +828,10 @@ dialect_responses_open(enum route_kind route, const char *body, size_t len,
     size_t errlen, const char **param)
 {
 	struct resp_open	 o = { err, errlen, param };
-	struct jscan_keys	 keys;
 	struct dialect_call	*c;
 	cJSON			*req, *chat;
 	char			 why[128];
-	int			 rc, stream;
+	int			 stream;
 
 	*param = NULL;
 	if (route != ROUTE_RESPONSES) {
@@ -811,21 +839,8 @@ dialect_responses_open(enum route_kind route, const char *body, size_t len,
 		    "responses dialect");
 		return NULL;
 	}
-	/* Strict JSON first: UTF-8, depth, no key twice, no NUL. */
-	memset(&keys, 0, sizeof(keys));
-	why[0] = '\0';
-	rc = jscan_walk(body, len, RESP_DEPTH, &keys, resp_nul, (void *)body,
-	    why, sizeof(why));
-	jscan_keys_free(&keys);
-	if (rc == -1) {
-		/* The walk leaves why alone when resp_nul() stops it. */
-		if (why[0] == '\0')
-			snprintf(why, sizeof(why), "a string holds \\u0000");
+	if ((req = resp_parse(body, len, why, sizeof(why))) == NULL) {
 		resp_fail(&o, NULL, "the body is not valid JSON: %s", why);
-		return NULL;
-	}
-	if ((req = cJSON_ParseWithLength(body, len)) == NULL) {
-		resp_fail(&o, NULL, "the body is not valid JSON");
 		return NULL;
 	}
 	if ((chat = resp_request(&o, req, &stream)) == NULL) {
@@ -1031,7 +1046,7 @@ dialect_responses_answer(struct dialect_call *c, const char *json,
 	size_t		 n = 0;
 	int		 ncalls;
 
-	if ((doc = cJSON_ParseWithLength(json, len)) == NULL)
+	if ((doc = resp_parse(json, len, NULL, 0)) == NULL)
 		return NULL;
 	choices = resp_get(doc, "choices");
 	c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
@@ -1254,11 +1269,8 @@ dialect_responses_event(struct dialect_call *c, const char *data,
 		return 0;
 	if (c->over)
 		return 0;
-	if ((doc = cJSON_ParseWithLength(data, len)) == NULL ||
-	    !cJSON_IsObject(doc)) {
-		cJSON_Delete(doc);
+	if ((doc = resp_parse(data, len, NULL, 0)) == NULL)
 		return -1;
-	}
 	resp_start(c, out);
 	if (cJSON_IsObject(err = resp_get(doc, "error"))) {
 		v = resp_get(err, "message");
