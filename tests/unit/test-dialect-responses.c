@@ -600,7 +600,12 @@ test_answer_bad(void **state)
 	static const char *const bad[] = { "", "nope", "[]", "{}",
 	    "{\"choices\":[]}", "{\"choices\":{}}", "{\"choices\":[1]}",
 	    "{\"choices\":[{\"message\":\"x\"}]}",
-	    "{\"error\":{\"message\":\"x\"}}" };
+	    "{\"error\":{\"message\":\"x\"}}",
+	    /* What cJSON would print as invalid JSON, or cut short. */
+	    "{\"choices\":[{\"message\":{\"content\":\"\xc3\"}}]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\\u0000b\"}}]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\",\"content\":"
+	    "\"b\"}}]}" };
 	size_t	i;
 
 	(void)state;
@@ -977,6 +982,11 @@ test_stream_bad(void **state)
 	memset(&b, 0, sizeof(b));
 	assert_int_equal(feed(c, "nope", &b), -1);
 	assert_int_equal(feed(c, "[1]", &b), -1);
+	assert_int_equal(feed(c, CHUNK("{\"content\":\"\xff\"}", "null"), &b),
+	    -1);
+	assert_int_equal(feed(c, CHUNK("{\"content\":\"a\\u0000\"}", "null"),
+	    &b), -1);
+	assert_null(b.p);
 	/* Wrong shapes inside a chunk are skipped, not trusted. */
 	assert_int_equal(feed(c, "{\"choices\":7}", &b), 0);
 	assert_int_equal(feed(c, "{\"choices\":[{\"delta\":{"
