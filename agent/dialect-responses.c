@@ -26,9 +26,9 @@
 #define RESP_TOOLS_MAX	4096
 /* Nesting of the request (tool schemas included). */
 #define RESP_DEPTH	128
-/* Tool calls in one streamed answer, and the text or arguments held. */
+/* Tool calls in one streamed answer, and the text and arguments held. */
 #define RESP_CALLS_MAX	128
-#define RESP_TEXT_MAX	(64u * 1024 * 1024)
+#define RESP_HELD_MAX	(64u * 1024 * 1024)
 
 /* One function call of a streamed answer. */
 struct resp_call {
@@ -51,6 +51,7 @@ struct dialect_call {
 	int			 outputs;	/* output items opened */
 	int			 message;	/* the message's output_index, or -1 */
 	struct dialect_buf	 text;
+	size_t			 held;		/* text and arguments, bytes */
 	struct resp_call	 calls[RESP_CALLS_MAX];
 	size_t			 ncalls;
 	char			*finish;	/* the last finish_reason */
@@ -1216,7 +1217,7 @@ resp_call_delta(struct dialect_call *c, const cJSON *tc, size_t pos,
 	}
 	if (!cJSON_IsString(args) || *args->valuestring == '\0')
 		return 0;
-	if (k->args.len + strlen(args->valuestring) > RESP_TEXT_MAX)
+	if ((c->held += strlen(args->valuestring)) > RESP_HELD_MAX)
 		return -1;
 	dialect_buf_str(&k->args, args->valuestring);
 	snprintf(id, sizeof(id), "fc_%s_%zu", c->id, (size_t)(k - c->calls));
@@ -1292,7 +1293,7 @@ dialect_responses_event(struct dialect_call *c, const char *data,
 	delta = resp_get(c0, "delta");
 	v = resp_get(delta, "content");
 	if (cJSON_IsString(v) && *v->valuestring != '\0') {
-		if (c->text.len + strlen(v->valuestring) > RESP_TEXT_MAX)
+		if ((c->held += strlen(v->valuestring)) > RESP_HELD_MAX)
 			rc = -1;
 		else
 			resp_text_delta(c, v->valuestring, out);

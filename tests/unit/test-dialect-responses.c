@@ -1010,6 +1010,37 @@ test_stream_bad(void **state)
 	ops->close(NULL);
 }
 
+/* What a stream holds for its closing events is bounded: 64 MiB. */
+static void
+test_stream_held(void **state)
+{
+	struct dialect_request	 out;
+	struct dialect_call	*c;
+	struct dialect_buf	 b;
+	size_t			 n = 4u << 20, i;
+	char			*chunk;
+	int			 rc;
+
+	(void)state;
+	c = open_ok("{\"model\":\"chat\",\"input\":\"x\",\"stream\":true}",
+	    &out);
+	free(out.body);
+	chunk = malloc(n + 64);
+	assert_non_null(chunk);
+	i = (size_t)snprintf(chunk, 64, "{\"choices\":[{\"delta\":{"
+	    "\"content\":\"");
+	memset(chunk + i, 'a', n);
+	strcpy(chunk + i + n, "\"}}]}");
+	for (i = 0; i < 17; i++) {
+		memset(&b, 0, sizeof(b));
+		rc = feed(c, chunk, &b);
+		dialect_buf_free(&b);
+		assert_int_equal(rc, i < 16 ? 0 : -1);
+	}
+	free(chunk);
+	ops->close(c);
+}
+
 static void
 test_error_body(void **state)
 {
@@ -1056,6 +1087,7 @@ main(void)
 		cmocka_unit_test(test_stream_error_chunk),
 		cmocka_unit_test(test_stream_empty),
 		cmocka_unit_test(test_stream_bad),
+		cmocka_unit_test(test_stream_held),
 		cmocka_unit_test(test_error_body),
 	};
 
