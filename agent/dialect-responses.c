@@ -145,7 +145,7 @@ resp_fail(struct resp_open *o, const char *param, const char *fmt, ...)
 	return -1;
 }
 
-/* A string the client chose, cut for an error message. */
+/* A string member's value, or "" when it is no string. */
 static const char *
 resp_word(const cJSON *v)
 {
@@ -823,6 +823,7 @@ fail:
 	return NULL;
 }
 
+/* The client's request as a chat body, and the state its answer needs. */
 static struct dialect_call *
 dialect_responses_open(enum route_kind route, const char *body, size_t len,
     const char *id, time_t now, struct dialect_request *out, char *err,
@@ -1035,6 +1036,7 @@ resp_response(const struct dialect_call *c, const char *status,
 	return r;
 }
 
+/* A chat completion as a Response: a message item, then function calls. */
 static char *
 dialect_responses_answer(struct dialect_call *c, const char *json,
     size_t len, size_t *outlen)
@@ -1257,6 +1259,11 @@ resp_fail_stream(struct dialect_call *c, const char *type, const char *code,
 	resp_send(out, e);
 }
 
+/*
+ * A chunk as Responses events: items opened as their first delta comes,
+ * deltas passed on, usage and finish_reason kept for the end; an error
+ * chunk ends the stream as failed.
+ */
 static int
 dialect_responses_event(struct dialect_call *c, const char *data,
     size_t len, struct dialect_buf *out)
@@ -1314,6 +1321,7 @@ dialect_responses_event(struct dialect_call *c, const char *data,
 	return rc;
 }
 
+/* Close each item in output order, then the whole Response with usage. */
 static void
 dialect_responses_end(struct dialect_call *c, struct dialect_buf *out)
 {
