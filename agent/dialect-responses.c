@@ -779,6 +779,9 @@ resp_request(struct resp_open *o, const cJSON *req, int *stream)
 	if (resp_tools(o, resp_get(req, "tools"), body) == -1 ||
 	    resp_tool_choice(o, resp_get(req, "tool_choice"), body) == -1)
 		goto fail;
+	/* vLLM refuses a tool_choice without tools; it means nothing then. */
+	if (resp_get(body, "tools") == NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(body, "tool_choice");
 	v = resp_get(req, "parallel_tool_calls");
 	if (cJSON_IsBool(v))
 		resp_add(body, "parallel_tool_calls", resp_dup(v));

@@ -182,10 +182,17 @@ test_request_tools(void **state)
 	    "\"string\"}},\"required\":[\"city\"]},\"strict\":true}}],"
 	    "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":"
 	    "\"weather\"}},\"parallel_tool_calls\":false}", 0);
+	/* No tools: no tool_choice either (vLLM refuses one alone). */
 	check_request("{\"model\":\"chat\",\"input\":\"x\",\"tools\":[],"
+	    "\"tool_choice\":\"auto\"}",
+	    "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":"
+	    "\"x\"}]}", 0);
+	check_request("{\"model\":\"chat\",\"input\":\"x\","
+	    "\"tools\":[{\"type\":\"function\",\"name\":\"f\"}],"
 	    "\"tool_choice\":\"required\"}",
 	    "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":"
-	    "\"x\"}],\"tool_choice\":\"required\"}", 0);
+	    "\"x\"}],\"tools\":[{\"type\":\"function\",\"function\":{"
+	    "\"name\":\"f\"}}],\"tool_choice\":\"required\"}", 0);
 }
 
 static void
