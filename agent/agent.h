@@ -1174,7 +1174,9 @@ void	 api_error_reply(struct http_request *, enum api_error,
 /*
  * ollama.c: Ollama's native API (/proxy/DOMAIN/api/...): chat is
  * ROUTE_CHAT, generate ROUTE_COMPLETIONS, embed ROUTE_EMBEDDINGS, tags
- * ROUTE_MODELS; errors are {"error": "..."} with the contract's status.
+ * ROUTE_MODELS, show ROUTE_OLLAMA_SHOW, ps ROUTE_OLLAMA_PS, version
+ * ROUTE_OLLAMA_VERSION; errors are {"error": "..."} with the contract's
+ * status.
  */
 struct ollama_obj {
 	struct jscan_span	 text;	/* message.content, or response: any type */

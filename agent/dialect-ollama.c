@@ -10,6 +10,7 @@
  * piece and eval_duration from there to the end; a whole answer cannot be
  * split, so its prompt_eval_duration is 0 and eval_duration the total.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -554,7 +555,7 @@ od_option(const struct od_option *op, const cJSON *v, cJSON *req,
 
 	switch (op->kind) {
 	case OD_OPT_NUMBER:
-		if (!cJSON_IsNumber(v))
+		if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
 			return od_fail(e, "options", "options.%s must be a"
 			    " number", op->name);
 		break;

@@ -265,6 +265,9 @@ test_bad_requests(void **state)
 	    "\"user\",\"content\":\"a\"}],\"options\":{\"temperature\":\"hot\"}}"),
 	    "options.temperature must be a number", "options");
 	refuses(ROUTE_CHAT, R("{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"user\",\"content\":\"a\"}],\"options\":{\"top_p\":1e999}}"),
+	    "options.top_p must be a number", "options");
+	refuses(ROUTE_CHAT, R("{\"model\":\"m\",\"messages\":[{\"role\":"
 	    "\"user\",\"content\":\"a\"}],\"options\":{\"seed\":1.5}}"),
 	    "options.seed must be an integer", "options");
 	refuses(ROUTE_CHAT, R("{\"model\":\"m\",\"messages\":[{\"role\":"
