@@ -566,6 +566,10 @@ od_option(const struct od_option *op, const cJSON *v, cJSON *req,
 			    " integer", op->name);
 		if (op->kind == OD_OPT_PREDICT && v->valuedouble <= 0)
 			return 0;
+		if (op->kind == OD_OPT_PREDICT &&
+		    v->valuedouble > REQUEST_MAX_TOKENS)
+			return od_fail(e, "options", "options.%s must be at most"
+			    " %d", op->name, REQUEST_MAX_TOKENS);
 		break;
 	case OD_OPT_STOP:
 		if (cJSON_IsString(v))

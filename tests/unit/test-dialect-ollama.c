@@ -45,9 +45,16 @@ translates(enum route_kind route, const char *body, const char *want,
 {
 	struct dialect_request	 out;
 	struct dialect_call	*c;
+	struct request		 rq;
+	char			 err[256];
 
 	c = take(route, body, &out);
 	assert_string_equal(out.body, want);
+	/* What the pipeline's scan of an OpenAI body takes. */
+	memset(&rq, 0, sizeof(rq));
+	if (request_scan(&rq, out.body, out.len, 0, err, sizeof(err)) != 0)
+		fail_msg("the pipeline refuses it: %s", err);
+	request_clear(&rq);
 	assert_int_equal(out.route, want_route);
 	assert_int_equal(out.stream, want_stream);
 	assert_string_equal(out.trace_route, trace);
@@ -273,6 +280,10 @@ test_bad_requests(void **state)
 	refuses(ROUTE_CHAT, R("{\"model\":\"m\",\"messages\":[{\"role\":"
 	    "\"user\",\"content\":\"a\"}],\"options\":{\"num_predict\":1e300}}"),
 	    "options.num_predict must be an integer", "options");
+	refuses(ROUTE_CHAT, R("{\"model\":\"m\",\"messages\":[{\"role\":"
+	    "\"user\",\"content\":\"a\"}],\"options\":{\"num_predict\":"
+	    "16777217}}"), "options.num_predict must be at most 16777216",
+	    "options");
 	refuses(ROUTE_CHAT, R("{\"model\":\"m\",\"messages\":[{\"role\":"
 	    "\"user\",\"content\":\"a\"}],\"options\":{\"stop\":[\"a\",1]}}"),
 	    "options.stop[1] must be a string", "options");
