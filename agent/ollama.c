@@ -206,10 +206,12 @@ ollama_version_body(size_t *len)
 static char *
 ollama_error_dup(int *status, int code, const char *msg, size_t *len)
 {
-	char	buf[1100];
+	char	buf[1100], m[512];
 
+	/* A copy: gcc reads ollama_error_body's strnlen bound against a literal. */
+	snprintf(m, sizeof(m), "%s", msg);
 	*status = code;
-	*len = ollama_error_body(buf, sizeof(buf), msg);
+	*len = ollama_error_body(buf, sizeof(buf), m);
 	return xstrndup(buf, *len);
 }
 
