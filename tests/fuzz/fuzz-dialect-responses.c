@@ -32,9 +32,6 @@ http_reply(struct http_request *r, int status, const char *ctype,
 	abort();
 }
 
-/* dialect.c's table names the other dialects; they are not tested here. */
-const struct dialect_ops	dialect_anthropic = { .name = "anthropic" };
-const struct dialect_ops	dialect_ollama = { .name = "ollama" };
 
 static const char	fuzz_plain[] = "{\"model\":\"m\",\"input\":\"x\"}";
 static const char	fuzz_stream[] = "{\"model\":\"m\",\"input\":\"x\","
