@@ -1222,6 +1222,12 @@ int	 ollama_scan(const char *, size_t, enum route_kind,
  */
 void	 ollama_tags(struct http_request *, const struct reg_domain *,
 	    const struct reg_token *);
+/*
+ * A model by the name an Ollama client gives: the key, or the key of
+ * "KEY:latest" (Ollama's clients add the tag), else NULL.
+ */
+const struct reg_model *ollama_find_model(const struct reg_domain *,
+	    const char *name, size_t len);
 void	 ollama_ps(struct http_request *, const struct reg_domain *,
 	    const struct reg_token *);
 void	 ollama_version(struct http_request *);

@@ -296,7 +296,7 @@ ollama_show_body(const struct reg_domain *d, const struct reg_token *t,
 		return ollama_error_dup(status, 400, "model is required", len);
 	}
 	/* Another domain's model and an unknown one are the same 404. */
-	m = registry_find_model(d, key, (size_t)n);
+	m = ollama_find_model(d, key, (size_t)n);
 	if (m != NULL && (!m->active || !registry_token_allows(t, m)))
 		m = NULL;
 	if (m == NULL) {
@@ -420,4 +420,15 @@ ollama_scan(const char *buf, size_t len, enum route_kind route,
 	else if (message.present)
 		jscan_object_get(buf, &message, "content", &o->text);
 	return 0;
+}
+
+const struct reg_model *
+ollama_find_model(const struct reg_domain *d, const char *name, size_t len)
+{
+	const struct reg_model	*m;
+
+	if ((m = registry_find_model(d, name, len)) == NULL && len > 7 &&
+	    memcmp(name + len - 7, ":latest", 7) == 0)
+		m = registry_find_model(d, name, len - 7);
+	return m;
 }

@@ -1293,7 +1293,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    " string)");
 		goto done;
 	}
-	if ((m = registry_find_model(d, key, klen)) == NULL ||
+	if ((m = call->ollama ? ollama_find_model(d, key, klen) :
+	    registry_find_model(d, key, klen)) == NULL ||
 	    (t != NULL && !registry_token_allows(t, m))) {
 		trace_set_names(tr, key, strnlen(key, (size_t)klen), NULL,
 		    NULL);

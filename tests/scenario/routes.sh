@@ -70,6 +70,11 @@ r=$(http POST /api/chat "$A" \
 check_eq "/api/chat at the root: 200" 200 "$(status_of "$r")"
 check_eq "/api/chat: model is the key" "native" "$(body_of "$r" | json model)"
 r=$(http POST /api/chat "$A" \
+    '{"model":"native:latest","stream":false,"messages":[{"role":"user","content":"hi"}]}')
+check_eq "/api/chat: KEY:latest is KEY" 200 "$(status_of "$r")"
+r=$(http POST /api/show "$A" '{"model":"native:latest"}')
+check_eq "/api/show: KEY:latest is KEY" 200 "$(status_of "$r")"
+r=$(http POST /api/chat "$A" \
     '{"model":"native","messages":[{"role":"user","content":"hi"}]}')
 models=$(body_of "$r" | python3 -c '
 import json,sys
