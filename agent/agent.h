@@ -627,6 +627,17 @@ struct http_request {
 	const char		*refused;
 	/* The domain id of an internal request (the playground), else NULL. */
 	const char		*internal_domain;
+	/*
+	 * When its head was read (monotonic ms); set timed and every reply
+	 * carries openai-processing-ms, the time from the head to the
+	 * reply's head. cors_origin (cors.c sets it): the allowed Origin,
+	 * echoed in Access-Control-Allow-Origin with Vary and
+	 * Access-Control-Expose-Headers on every reply, else NULL.
+	 */
+	int64_t			 head_ms;
+	int			 timed;
+	const char		*cors_origin;
+	size_t			 cors_origin_len;
 };
 
 typedef void (*http_handler)(struct http_request *, void *);
@@ -736,6 +747,15 @@ int		 http_fields_add(struct http_fields *, const char *name,
 		    size_t name_len, const char *value, size_t value_len);
 int		 http_fields_addf(struct http_fields *, const char *name,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * A field every reply to r carries from now on, errors and streams
+ * included (rate-limit state, say), checked as http_fields_add() does.
+ */
+int		 http_request_field(struct http_request *, const char *name,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Every reply carries Date: t as an IMF-fixdate (RFC 9110 5.6.7). */
+#define HTTP_DATE_LEN		29
+void		 http_date_format(time_t t, char out[HTTP_DATE_LEN + 1]);
 /* A Content-Type fit to send: a media type of at most HTTP_CTYPE_MAX. */
 #define HTTP_CTYPE_MAX		256
 int		 http_media_type_valid(const char *);
@@ -1099,6 +1119,17 @@ enum guard_result guard_ollama_body(const struct guard_list *,
 		    size_t *outlen, struct guard_report *);
 
 /*
+ * cors.c: CORS for browser clients, per domain (runs on the workers).
+ * The origins a domain allows are in its registry entry; a preflight
+ * (OPTIONS) needs no token.
+ */
+#define CORS_EXPOSE_HEADERS	"x-request-id, openai-processing-ms," \
+	" x-ratelimit-limit-requests, x-ratelimit-limit-tokens," \
+	" x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens," \
+	" x-ratelimit-reset-requests, x-ratelimit-reset-tokens, retry-after," \
+	" cube-receipt"
+
+/*
  * proxy.c: the inference routes, from a parsed request to a reply.
  * proxy_head decides on a request from its head (route, method, token,
  * domain) and answers all but inference, whose body proxy_handle gets.
@@ -1124,9 +1155,22 @@ enum limit_result {
 	LIMIT_BUDGET,
 };
 struct limit_entry;
+/*
+ * What a token's minute window held when a request asked (after counting
+ * it when admitted): the limit (0: none), what remains of it and the ms
+ * until it is whole again (the window's end), for requests and tokens.
+ */
+struct limit_state {
+	int64_t			 requests_limit;
+	int64_t			 requests_left;
+	int64_t			 tokens_limit;
+	int64_t			 tokens_left;
+	int64_t			 reset_ms;
+};
 struct limit_ticket {
 	struct limit_entry	*entry;		/* NULL: nothing to settle */
 	int64_t			 reserved;	/* nano-USD */
+	struct limit_state	 state;		/* filled by limit_acquire */
 };
 int		 limit_period_parse(const char *);	/* -1: unknown */
 const char	*limit_period_name(int);
@@ -1141,6 +1185,17 @@ int64_t		 limit_spent(const struct reg_token *, int64_t now);
 /* What t's requests in flight hold of its budget now (nano-USD). */
 int64_t		 limit_reserved(const struct reg_token *);
 void		 limit_reset(void);
+/*
+ * A duration as OpenAI's x-ratelimit-reset-* write it (Go's): "0s",
+ * "250ms", "6s", "17.28s", "1m0s", "1h2m3s". Returns out.
+ */
+#define LIMIT_DURATION_MAX	32
+char		*limit_duration_format(int64_t ms, char out[LIMIT_DURATION_MAX]);
+/*
+ * x-ratelimit-{limit,remaining,reset}-{requests,tokens} from state on
+ * every reply to r, for the limits the token has.
+ */
+void		 limit_fields(struct http_request *, const struct limit_state *);
 
 /* api-error.c: the OpenAI error shape with the contract's status and codes. */
 enum api_error {

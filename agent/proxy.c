@@ -985,6 +985,7 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 	enum api_error		 e = API_RATE_LIMIT_EXCEEDED;
 	const char		*msg = "The API key's rate limit is reached;"
 				    " retry later.";
+	enum limit_result	 res;
 	int64_t			 estimate = 0;
 	int			 retry;
 
@@ -994,8 +995,9 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 	if (t->budget != 0)
 		estimate = limit_estimate(call->model, rq->prompt_bytes,
 		    rq->max_output);
-	switch (limit_acquire(t, trace_now_ms(), estimate, &call->limit,
-	    &retry)) {
+	res = limit_acquire(t, trace_now_ms(), estimate, &call->limit, &retry);
+	limit_fields(call->req, &call->limit.state);
+	switch (res) {
 	case LIMIT_OK:
 		return 0;
 	case LIMIT_BUDGET:
@@ -1223,6 +1225,9 @@ proxy_head(struct http_request *r, void *arg)
 		proxy_method_not_allowed(r, &route);
 		return HTTP_HEAD_TAKEN;
 	}
+	/* Inference routes say how long the agent took (not probes). */
+	r->timed = route.kind != ROUTE_HEALTHZ &&
+	    route.kind != ROUTE_ATTESTATION;
 	if (route.kind == ROUTE_HEALTHZ) {
 		http_reply(r, 200, "application/json", "{\"status\":\"ok\"}",
 		    15, NULL);
