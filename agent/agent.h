@@ -487,6 +487,7 @@ struct reg_domain {
 	size_t			 models_json_len;
 	struct guard		**guards;	/* compiled, sorted by key */
 	size_t			 nguards;
+	char			*cors_origins;	/* as the store has it, or NULL */
 };
 
 struct reg_token {
@@ -1128,6 +1129,33 @@ enum guard_result guard_ollama_body(const struct guard_list *,
 	" x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens," \
 	" x-ratelimit-reset-requests, x-ratelimit-reset-tokens, retry-after," \
 	" cube-receipt"
+#define CORS_ORIGIN_MAX		256
+#define CORS_ORIGINS_MAX	32	/* origins a domain may list */
+/* "*", or scheme://host[:port] as browsers send it, lower-case. */
+int	 cors_origin_valid(const char *, size_t);
+/* Whether a space-separated list (NULL: none) holds origin, or "*". */
+int	 cors_list_allows(const char *list, const char *origin, size_t len);
+/*
+ * The allowed names of an Access-Control-Request-Headers value, lower-case
+ * and ", "-separated, into out (NUL-terminated); returns their length.
+ */
+size_t	 cors_allow_headers(const char *req, size_t len, char *out,
+	    size_t outlen);
+/*
+ * OPTIONS on an inference route: 204 with Allow, and, when the origin is
+ * allowed (by the path's domain, or on token-routed paths by any domain),
+ * the preflight's Access-Control-* fields. -1 for routes without CORS
+ * (healthz, attestation): answer as for any other method.
+ */
+int	 cors_preflight(struct http_request *, const struct route *);
+/*
+ * A real request: mark r's replies for CORS when its Origin is allowed by
+ * the path's domain and by the token's (token_domain; NULL before the
+ * token is known: any domain's on token-routed paths). Called again, it
+ * decides again.
+ */
+void	 cors_request(struct http_request *, const struct registry *,
+	    const struct route *, const struct reg_domain *token_domain);
 
 /*
  * proxy.c: the inference routes, from a parsed request to a reply.
@@ -1367,7 +1395,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	9
+#define STORE_SCHEMA_VERSION	10
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1407,6 +1435,8 @@ struct store_domain {
 	int		 log_content;
 	int		 trace_retention_days;
 	int64_t		 created_at;		/* unix seconds */
+	/* Browser origins for CORS, space-separated ("*": any), or NULL. */
+	char		*cors_origins;
 };
 int	 store_domain_insert(struct store *, const struct store_domain *,
 	    char *err, size_t errlen);

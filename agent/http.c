@@ -1502,6 +1502,43 @@ http_log_refusal(struct http_request *r, int status, const char *id)
 	    r->refused != NULL ? r->refused : "");
 }
 
+/* Whether f has a field named name (len bytes, any case). */
+static int
+http_fields_has(const struct http_fields *f, const char *name, size_t len)
+{
+	const char	*p = f->buf, *end = f->buf + f->len, *eol;
+
+	for (; p < end; p = eol + 2) {
+		eol = memmem(p, end - p, "\r\n", 2);
+		if (eol == NULL)
+			break;
+		if ((size_t)(eol - p) > len && p[len] == ':' &&
+		    strncasecmp(p, name, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* f's lines into out, but those the request's own (sticky) fields name. */
+static void
+http_fields_write(struct evbuffer *out, const struct http_fields *f,
+    const struct http_fields *sticky)
+{
+	const char	*p = f->buf, *end = f->buf + f->len, *eol, *colon;
+
+	if (sticky->len == 0) {
+		evbuffer_add(out, f->buf, f->len);
+		return;
+	}
+	for (; p < end; p = eol + 2) {
+		if ((eol = memmem(p, end - p, "\r\n", 2)) == NULL)
+			break;
+		colon = memchr(p, ':', eol - p);
+		if (colon == NULL || !http_fields_has(sticky, p, colon - p))
+			evbuffer_add(out, p, eol + 2 - p);
+	}
+}
+
 /* Milliseconds on the monotonic clock. */
 static int64_t
 http_mono_ms(void)
@@ -1584,7 +1621,7 @@ http_write_head(struct http_request *r, int status, const char *ctype,
 		    (int)r->cors_origin_len, r->cors_origin, CORS_EXPOSE_HEADERS);
 	evbuffer_add(out, c->sticky.buf, c->sticky.len);
 	if (fields != NULL)
-		evbuffer_add(out, fields->buf, fields->len);
+		http_fields_write(out, fields, &c->sticky);
 	evbuffer_add(out, "\r\n", 2);
 	/* Closing on a client that sends what it should not: not for long. */
 	if (c->discard)
@@ -1598,7 +1635,12 @@ http_reply_fields(struct http_request *r, int status, const char *ctype,
 	struct http_conn	*c = r->conn;
 	char			 framing[64];
 
-	snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", len);
+	/* RFC 9110 8.6: no Content-Length in a 204. */
+	if (status == 204)
+		framing[0] = '\0';
+	else
+		snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n",
+		    len);
 	http_write_head(r, status, ctype, framing, fields);
 	if (len > 0 && !c->head_only)
 		bufferevent_write(c->bev, body, len);

@@ -1179,7 +1179,9 @@ proxy_method_not_allowed(struct http_request *r, const struct route *route)
 	len = api_error_body(body, sizeof(body), API_METHOD_NOT_ALLOWED, NULL,
 	    "Method not allowed on this route");
 	http_fields_init(&f);
-	http_fields_addf(&f, "Allow", "%s", route_allow(route));
+	http_fields_addf(&f, "Allow", "%s%s", route_allow(route),
+	    route->kind == ROUTE_HEALTHZ || route->kind == ROUTE_ATTESTATION ?
+	    "" : ", OPTIONS");
 	http_reply_fields(r, api_error_status(API_METHOD_NOT_ALLOWED),
 	    "application/json", body, len, &f);
 }
@@ -1221,6 +1223,9 @@ proxy_head(struct http_request *r, void *arg)
 		    (int)(r->path_len > 128 ? 128 : r->path_len), r->path);
 		return HTTP_HEAD_TAKEN;
 	}
+	/* CORS preflight (cors.c): no token, browsers send none. */
+	if (http_method_is(r, "OPTIONS") && cors_preflight(r, &route) == 0)
+		return HTTP_HEAD_TAKEN;
 	if (!route_allows(&route, r->method, r->method_len)) {
 		proxy_method_not_allowed(r, &route);
 		return HTTP_HEAD_TAKEN;
@@ -1286,6 +1291,9 @@ proxy_head(struct http_request *r, void *arg)
 		return HTTP_HEAD_BODY;
 	}
 
+	/* CORS (cors.c): decided again once the token names its domain. */
+	cors_request(r, reg, &route, NULL);
+
 	/* 1. token: who is asking, and for which domain. */
 	if ((tok = proxy_bearer(r, &tok_len)) == NULL) {
 		metrics_rejected(METRICS_REJECT_AUTH);
@@ -1303,6 +1311,7 @@ proxy_head(struct http_request *r, void *arg)
 	}
 	/* 2. domain: another domain's token learns nothing about this one. */
 	d = t->domain;
+	cors_request(r, reg, &route, d);
 	if (call->trace != NULL) {
 		/* Traced from here: the server need not log a refusal. */
 		r->traced = 1;
