@@ -6,7 +6,8 @@
 . "$(dirname "$0")/../lib.sh"
 
 start_backend
-start_agent
+METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_agent --metrics-listen "127.0.0.1:$METRICS_PORT"
 
 A_ORIGIN=https://a.example
 B_ORIGIN=http://127.0.0.1:5173
@@ -164,6 +165,7 @@ within_minute() {
 	[ "$s" -lt 50 ] || sleep $((61 - s))
 }
 LIM_TOK=$(ctl -o json token create -d alpha --name lim --rpm 5 --tpm 1000 | json token)
+LIM2_TOK=$(ctl -o json token create -d alpha --name lim2 --rpm 7 | json token)
 within_minute
 # fake-llm's usage for $chat: 1 prompt... whatever it says, read it back.
 r=$(http POST /proxy/alpha/v1/chat/completions "$LIM_TOK" "$chat" -D "$T_DIR/h1")
@@ -195,6 +197,17 @@ check "limits: the 429 has Retry-After" has_field "$T_DIR/h6" Retry-After
 check_eq "limits: the 429 has Allow-Origin" "$A_ORIGIN" \
     "$(head_of "$T_DIR/h6" Access-Control-Allow-Origin)"
 
+# A backend's own 429 with its x-ratelimit-*: the agent's, once each.
+ctl model deploy -d alpha --provider fake --name Busy --key busy \
+    --model-id 'fake-chat;status=429;ratelimit=1' >/dev/null 2>&1
+r=$(http POST /proxy/alpha/v1/chat/completions "$LIM2_TOK" \
+    '{"model":"busy","messages":[{"role":"user","content":"hi"}]}' -D "$T_DIR/h")
+check_eq "backend 429: relayed as 429" 429 "$(status_of "$r")"
+check_eq "backend 429: one x-ratelimit-limit-requests, the token's" 7 \
+    "$(tr -d '\r' <"$T_DIR/h" | grep -i '^x-ratelimit-limit-requests:' | cut -d' ' -f2 | xargs)"
+check_eq "backend 429: one remaining-requests, the token's" 6 \
+    "$(tr -d '\r' <"$T_DIR/h" | grep -i '^x-ratelimit-remaining-requests:' | cut -d' ' -f2 | xargs)"
+
 # --- Allow on 405, HEAD where GET ----------------------------------------------------
 for p in /healthz /attestation /v1/models /v1/chat/completions /proxy/alpha/api/tags; do
 	s=$(curl -sS -m 10 -o /dev/null -D "$T_DIR/h" -w '%{http_code}' -X PUT "$AGENT_URL$p")
@@ -202,10 +215,16 @@ for p in /healthz /attestation /v1/models /v1/chat/completions /proxy/alpha/api/
 	check "PUT $p: with Allow" has_field "$T_DIR/h" Allow
 done
 check_eq "healthz: Allow" "GET, HEAD" "$(curl -sS -o /dev/null -D - -X DELETE "$AGENT_URL/healthz" | tr -d '\r' | sed -n 's/^Allow: //p')"
-s=$(curl -sS -m 10 -o "$T_DIR/b" -w '%{http_code}' -I "$AGENT_URL/healthz")
-check_eq "HEAD /healthz: 200" 200 "$s"
-s=$(curl -sS -m 10 -o "$T_DIR/b" -w '%{http_code}' -I -H "Authorization: Bearer $A_TOK" "$AGENT_URL/v1/models")
-check_eq "HEAD /v1/models: 200" 200 "$s"
+M_URL="http://127.0.0.1:$METRICS_PORT/metrics"
+s=$(curl -sS -m 10 -o /dev/null -D "$T_DIR/h" -w '%{http_code}' -X POST "$M_URL")
+check_eq "metrics listener: POST is 405" 405 "$s"
+check_eq "metrics listener: with Allow" "GET, HEAD" "$(head_of "$T_DIR/h" Allow)"
+s=$(curl -sS -m 10 -o /dev/null -w '%{http_code} %{size_download}' -I "$M_URL")
+check_eq "metrics listener: HEAD is 200 without a body" "200 0" "$s"
+s=$(curl -sS -m 10 -o /dev/null -w '%{http_code} %{size_download}' -I "$AGENT_URL/healthz")
+check_eq "HEAD /healthz: 200 without a body" "200 0" "$s"
+s=$(curl -sS -m 10 -o /dev/null -w '%{http_code} %{size_download}' -I -H "Authorization: Bearer $A_TOK" "$AGENT_URL/v1/models")
+check_eq "HEAD /v1/models: 200 without a body" "200 0" "$s"
 s=$(curl -sS -m 10 -o "$T_DIR/b" -w '%{http_code}' -I "$AGENT_URL/attestation?nonce=$(printf '%064d' 0)")
 check "HEAD /attestation: not a 405 ($s)" test "$s" != 405
 
