@@ -633,7 +633,8 @@ struct http_request {
 	 * carries openai-processing-ms, the time from the head to the
 	 * reply's head. cors_origin (cors.c sets it): the allowed Origin,
 	 * echoed in Access-Control-Allow-Origin with Vary and
-	 * Access-Control-Expose-Headers on every reply, else NULL.
+	 * Access-Control-Expose-Headers on every reply, else NULL; it must
+	 * point into one of headers[] (the server moves it with them).
 	 */
 	int64_t			 head_ms;
 	int			 timed;

@@ -827,6 +827,7 @@ http_conn_reserve(struct http_conn *c, size_t n)
 		HTTP_REBASE(r->headers[i].name, from, c->buf);
 		HTTP_REBASE(r->headers[i].value, from, c->buf);
 	}
+	HTTP_REBASE(r->cors_origin, from, c->buf);	/* a header's value */
 }
 
 /*

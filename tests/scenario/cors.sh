@@ -131,6 +131,18 @@ check_eq "error: 404 with Allow-Origin" "$A_ORIGIN" \
 check_contains "error: ...and x-request-id exposed" x-request-id \
     "$(head_of "$T_DIR/h" Access-Control-Expose-Headers)"
 
+# A body large enough that the request's buffer moves while it comes: the
+# origin read from the head must move with it.
+python3 -c 'import json; print(json.dumps({"model": "nosuch", "messages": [{"role": "user", "content": "x" * (3 << 20)}]}))' >"$T_DIR/big.json"
+s=$(curl -sS -m 30 -o /dev/null -D "$T_DIR/h" -w '%{http_code}' -X POST \
+    -H "Authorization: Bearer $A_TOK" -H "Origin: $A_ORIGIN" \
+    -H 'Content-Type: application/json' --data-binary @"$T_DIR/big.json" \
+    "$AGENT_URL/v1/chat/completions")
+check_eq "a 3 MB body: answered (404, no such model)" 404 "$s"
+check_eq "a 3 MB body: the origin still echoed whole" "$A_ORIGIN" \
+    "$(head_of "$T_DIR/h" Access-Control-Allow-Origin)"
+check "the agent is still up" curl -sS -m 5 -o /dev/null "$AGENT_URL/healthz"
+
 # A stream: the fields are in its head.
 r=$(http POST /v1/chat/completions "$A_TOK" "$stream" -D "$T_DIR/h" -H "Origin: $A_ORIGIN")
 check_contains "stream: answered as SSE" "data: [DONE]" "$r"
