@@ -1,5 +1,6 @@
 /* Domain methods: create, list, get, edit, delete (which cascades). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -8,9 +9,15 @@
 
 #include "agent.h"
 #include "rpc.h"
+#include "xmalloc.h"
 
 #define DOMAIN_NAME_CHARSET \
 	"use 1-63 of a-z, 0-9, '-' and '_', starting with a letter or digit"
+#define DOMAIN_ORIGIN_FORM \
+	"must be \"*\" or an origin like https://app.example.com (http or" \
+	" https, a lower-case host, an optional port, no path)"
+
+static cJSON	*admin_domain_origins_json(const char *);
 
 cJSON *
 admin_domain_json(const struct store_domain *d)
@@ -24,7 +31,85 @@ admin_domain_json(const struct store_domain *d)
 	admin_json_add(o, "trace_retention_days",
 	    admin_json_number(d->trace_retention_days));
 	admin_json_add(o, "created_at", admin_json_time(d->created_at));
+	admin_json_add(o, "cors_origins", admin_domain_origins_json(
+	    d->cors_origins));
 	return o;
+}
+
+/* Space-separated origins as a JSON array; [] for none. */
+static cJSON *
+admin_domain_origins_json(const char *list)
+{
+	cJSON		*a = admin_json_array();
+	const char	*p, *end;
+	char		 one[CORS_ORIGIN_MAX + 1];
+
+	for (p = list; p != NULL && *p != '\0'; p = end) {
+		while (*p == ' ')
+			p++;
+		if ((end = strchr(p, ' ')) == NULL)
+			end = p + strlen(p);
+		if (end > p && (size_t)(end - p) <= CORS_ORIGIN_MAX) {
+			snprintf(one, sizeof(one), "%.*s", (int)(end - p), p);
+			cJSON_AddItemToArray(a, admin_json_string(one));
+		}
+	}
+	return a;
+}
+
+/* Whether the space-separated list (or NULL) has s itself. */
+static int
+admin_domain_listed(const char *list, const char *s)
+{
+	size_t		 n = strlen(s);
+	const char	*p = list;
+
+	while (p != NULL && (p = strstr(p, s)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' ||
+		    p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static int
+admin_domain_origin_valid(const char *s)
+{
+	return cors_origin_valid(s, strlen(s));
+}
+
+/*
+ * The "cors_origins" parameter into *out: the origins space-separated,
+ * each once, or NULL for none ([] or null). ADMIN_PARAM_ABSENT leaves
+ * *out alone; -1 with the reply filled.
+ */
+static int
+admin_domain_origins(const cJSON *params, char **out,
+    struct admin_reply *reply)
+{
+	const cJSON	*a, *e;
+	char		*list = NULL, *next;
+	int		 rc;
+
+	if ((rc = admin_param_strings(params, "cors_origins",
+	    ADMIN_PARAM_NULLABLE, CORS_ORIGINS_MAX, CORS_ORIGIN_MAX,
+	    admin_domain_origin_valid, DOMAIN_ORIGIN_FORM, &a, reply)) == -1 ||
+	    rc == ADMIN_PARAM_ABSENT)
+		return rc;
+	if (rc == ADMIN_PARAM_SET) {
+		cJSON_ArrayForEach(e, a) {
+			if (admin_domain_listed(list, e->valuestring))
+				continue;	/* listed already */
+			xasprintf(&next, "%s%s%s", list != NULL ? list : "",
+			    list != NULL ? " " : "", e->valuestring);
+			free(list);
+			list = next;
+		}
+	}
+	free(*out);
+	*out = list;
+	return rc;
 }
 
 /* A random (version 4) UUID, lower-case. */
@@ -63,12 +148,14 @@ int
 admin_domain_create(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
-	static const char *const	 allowed[] = { "name", NULL };
+	static const char *const	 allowed[] = { "name", "cors_origins",
+					    NULL };
 	struct store_domain		 d;
 	const char			*name;
 	char				 err[256];
 	int				 rc;
 
+	memset(&d, 0, sizeof(d));
 	if (admin_param_check(params, allowed, reply) != 0 ||
 	    admin_param_string(params, "name", ADMIN_PARAM_REQUIRED, 1, 63,
 	    admin_valid_domain_name, DOMAIN_NAME_CHARSET, &name, reply) == -1)
@@ -76,16 +163,20 @@ admin_domain_create(struct agent *agent, const cJSON *params,
 	if (admin_domain_uuid_shaped(name))
 		return admin_reply_error(reply, RPC_INVALID_PARAMS,
 		    "name: must not look like a domain id");
+	if (admin_domain_origins(params, &d.cors_origins, reply) == -1)
+		return -1;
 
-	memset(&d, 0, sizeof(d));
 	admin_domain_uuid(d.id);
 	d.name = (char *)name;
 	d.log_content = 0;
 	d.trace_retention_days = 30;
 	d.created_at = time(NULL);
-	if ((rc = store_domain_insert(agent->store, &d, err, sizeof(err))) != 0)
+	rc = store_domain_insert(agent->store, &d, err, sizeof(err));
+	if (rc == 0)
+		reply->result = admin_domain_json(&d);
+	free(d.cors_origins);
+	if (rc != 0)
 		return admin_reply_store(reply, rc, err);
-	reply->result = admin_domain_json(&d);
 	return 0;
 }
 
@@ -133,7 +224,8 @@ admin_domain_edit(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
 	static const char *const	 allowed[] = { "domain", "log_content",
-					    "trace_retention_days", NULL };
+					    "trace_retention_days",
+					    "cors_origins", NULL };
 	struct store_domain		 d;
 	int64_t				 days;
 	int				 log_content, rc;
@@ -152,6 +244,8 @@ admin_domain_edit(struct agent *agent, const cJSON *params,
 		goto fail;
 	if (rc == ADMIN_PARAM_SET)
 		d.trace_retention_days = (int)days;
+	if (admin_domain_origins(params, &d.cors_origins, reply) == -1)
+		goto fail;
 	if ((rc = store_domain_update(agent->store, &d, err, sizeof(err))) !=
 	    0) {
 		admin_reply_store(reply, rc, err);

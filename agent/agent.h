@@ -493,6 +493,7 @@ struct reg_domain {
 	size_t			 models_json_len;
 	struct guard		**guards;	/* compiled, sorted by key */
 	size_t			 nguards;
+	char			*cors_origins;	/* as the store has it, or NULL */
 };
 
 struct reg_token {
@@ -633,6 +634,18 @@ struct http_request {
 	const char		*refused;
 	/* The domain id of an internal request (the playground), else NULL. */
 	const char		*internal_domain;
+	/*
+	 * When its head was read (monotonic ms); set timed and every reply
+	 * carries openai-processing-ms, the time from the head to the
+	 * reply's head. cors_origin (cors.c sets it): the allowed Origin,
+	 * echoed in Access-Control-Allow-Origin with Vary and
+	 * Access-Control-Expose-Headers on every reply, else NULL; it must
+	 * point into one of headers[] (the server moves it with them).
+	 */
+	int64_t			 head_ms;
+	int			 timed;
+	const char		*cors_origin;
+	size_t			 cors_origin_len;
 };
 
 typedef void (*http_handler)(struct http_request *, void *);
@@ -742,6 +755,15 @@ int		 http_fields_add(struct http_fields *, const char *name,
 		    size_t name_len, const char *value, size_t value_len);
 int		 http_fields_addf(struct http_fields *, const char *name,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * A field every reply to r carries from now on, errors and streams
+ * included (rate-limit state, say), checked as http_fields_add() does.
+ */
+int		 http_request_field(struct http_request *, const char *name,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Every reply carries Date: t as an IMF-fixdate (RFC 9110 5.6.7). */
+#define HTTP_DATE_LEN		29
+void		 http_date_format(time_t t, char out[HTTP_DATE_LEN + 1]);
 /* A Content-Type fit to send: a media type of at most HTTP_CTYPE_MAX. */
 #define HTTP_CTYPE_MAX		256
 int		 http_media_type_valid(const char *);
@@ -1125,6 +1147,44 @@ enum guard_result guard_ollama_body(const struct guard_list *,
 		    size_t *outlen, struct guard_report *);
 
 /*
+ * cors.c: CORS for browser clients, per domain (runs on the workers).
+ * The origins a domain allows are in its registry entry; a preflight
+ * (OPTIONS) needs no token.
+ */
+#define CORS_EXPOSE_HEADERS	"x-request-id, openai-processing-ms," \
+	" x-ratelimit-limit-requests, x-ratelimit-limit-tokens," \
+	" x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens," \
+	" x-ratelimit-reset-requests, x-ratelimit-reset-tokens, retry-after," \
+	" cube-receipt"
+#define CORS_ORIGIN_MAX		256
+#define CORS_ORIGINS_MAX	32	/* origins a domain may list */
+/* "*", or scheme://host[:port] as browsers send it, lower-case. */
+int	 cors_origin_valid(const char *, size_t);
+/* Whether a space-separated list (NULL: none) holds origin, or "*". */
+int	 cors_list_allows(const char *list, const char *origin, size_t len);
+/*
+ * The allowed names of an Access-Control-Request-Headers value, lower-case
+ * and ", "-separated, into out (NUL-terminated); returns their length.
+ */
+size_t	 cors_allow_headers(const char *req, size_t len, char *out,
+	    size_t outlen);
+/*
+ * OPTIONS on an inference route: 204 with Allow, and, when the origin is
+ * allowed (by the path's domain, or on token-routed paths by any domain),
+ * the preflight's Access-Control-* fields. -1 for routes without CORS
+ * (healthz, attestation): answer as for any other method.
+ */
+int	 cors_preflight(struct http_request *, const struct route *);
+/*
+ * A real request: mark r's replies for CORS when its Origin is allowed by
+ * the path's domain and by the token's (token_domain; NULL before the
+ * token is known: any domain's on token-routed paths). Called again, it
+ * decides again.
+ */
+void	 cors_request(struct http_request *, const struct registry *,
+	    const struct route *, const struct reg_domain *token_domain);
+
+/*
  * proxy.c: the inference routes, from a parsed request to a reply.
  * proxy_head decides on a request from its head (route, method, token,
  * domain) and answers all but inference, whose body proxy_handle gets.
@@ -1150,9 +1210,22 @@ enum limit_result {
 	LIMIT_BUDGET,
 };
 struct limit_entry;
+/*
+ * What a token's minute window held when a request asked (after counting
+ * it when admitted): the limit (0: none), what remains of it and the ms
+ * until it is whole again (the window's end), for requests and tokens.
+ */
+struct limit_state {
+	int64_t			 requests_limit;
+	int64_t			 requests_left;
+	int64_t			 tokens_limit;
+	int64_t			 tokens_left;
+	int64_t			 reset_ms;
+};
 struct limit_ticket {
 	struct limit_entry	*entry;		/* NULL: nothing to settle */
 	int64_t			 reserved;	/* nano-USD */
+	struct limit_state	 state;		/* filled by limit_acquire */
 };
 int		 limit_period_parse(const char *);	/* -1: unknown */
 const char	*limit_period_name(int);
@@ -1167,6 +1240,17 @@ int64_t		 limit_spent(const struct reg_token *, int64_t now);
 /* What t's requests in flight hold of its budget now (nano-USD). */
 int64_t		 limit_reserved(const struct reg_token *);
 void		 limit_reset(void);
+/*
+ * A duration as OpenAI's x-ratelimit-reset-* write it (Go's): "0s",
+ * "250ms", "6s", "17.28s", "1m0s", "1h2m3s". Returns out.
+ */
+#define LIMIT_DURATION_MAX	32
+char		*limit_duration_format(int64_t ms, char out[LIMIT_DURATION_MAX]);
+/*
+ * x-ratelimit-{limit,remaining,reset}-{requests,tokens} from state on
+ * every reply to r, for the limits the token has.
+ */
+void		 limit_fields(struct http_request *, const struct limit_state *);
 
 /* api-error.c: the OpenAI error shape with the contract's status and codes. */
 enum api_error {
@@ -1368,7 +1452,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	9
+#define STORE_SCHEMA_VERSION	10
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1408,6 +1492,8 @@ struct store_domain {
 	int		 log_content;
 	int		 trace_retention_days;
 	int64_t		 created_at;		/* unix seconds */
+	/* Browser origins for CORS, space-separated ("*": any), or NULL. */
+	char		*cors_origins;
 };
 int	 store_domain_insert(struct store *, const struct store_domain *,
 	    char *err, size_t errlen);

@@ -98,6 +98,7 @@ struct http_conn {
 	int			 head_only;	/* HEAD: replies have no body */
 	int			 discard;	/* input left is no request */
 	char			 internal[37];	/* adopted: its domain id */
+	struct http_fields	 sticky;	/* on every reply: http_request_field */
 };
 TAILQ_HEAD(http_conns, http_conn);
 
@@ -145,6 +146,7 @@ static void	http_conn_event(struct bufferevent *, short, void *);
 static void	http_conn_process(struct http_conn *);
 static void	http_conn_fail(struct http_conn *, int, const char *);
 static void	http_log_refusal(struct http_request *, int, const char *);
+static int64_t	http_mono_ms(void);
 
 static const char *
 http_reason(int status)
@@ -308,16 +310,18 @@ http_refuse(int fd, const char *why)
 	    "null,\"code\":\"unavailable\"}}";
 	struct http_request	 r;
 	char			 buf[512], id[HTTP_REQUEST_ID_HEX + 1];
+	char			 date[HTTP_DATE_LEN + 1];
 	int			 n, i;
 
 	memset(&r, 0, sizeof(r));
 	r.refused = why;
 	http_request_id_hex(&r, id);
 	http_log_refusal(&r, 503, id);
+	http_date_format(time(NULL), date);
 	n = snprintf(buf, sizeof(buf), "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Content-Type: application/json\r\nx-request-id: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\nRetry-After: 1\r\n"
-	    "\r\n%s", id, sizeof(body) - 1, body);
+	    "Date: %s\r\nContent-Type: application/json\r\n"
+	    "x-request-id: %s\r\nContent-Length: %zu\r\nConnection: close\r\n"
+	    "Retry-After: 1\r\n\r\n%s", date, id, sizeof(body) - 1, body);
 	if (send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == n) {
 		shutdown(fd, SHUT_WR);
 		for (i = 0; i < 16 && recv(fd, buf, sizeof(buf),
@@ -823,6 +827,7 @@ http_conn_reserve(struct http_conn *c, size_t n)
 		HTTP_REBASE(r->headers[i].name, from, c->buf);
 		HTTP_REBASE(r->headers[i].value, from, c->buf);
 	}
+	HTTP_REBASE(r->cors_origin, from, c->buf);	/* a header's value */
 }
 
 /*
@@ -868,6 +873,7 @@ http_conn_reset(struct http_conn *c)
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.conn = c;
 	c->req.internal_domain = c->internal[0] != '\0' ? c->internal : NULL;
+	c->sticky.len = 0;
 	c->state = HTTP_READ_HEAD;
 	if (c->buf != NULL)
 		explicit_bzero(c->buf, c->buf_len);
@@ -981,6 +987,8 @@ http_read_head(struct http_conn *c, struct evbuffer *in)
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.conn = c;
 	c->req.internal_domain = c->internal[0] != '\0' ? c->internal : NULL;
+	c->req.head_ms = http_mono_ms();
+	c->sticky.len = 0;
 	c->head_len = len;
 	c->buf_len = 0;
 	c->head_scanned = c->line_start = 0;
@@ -1282,7 +1290,7 @@ http_conn_write(struct bufferevent *bev, void *arg)
 
 /* Fields the server writes itself: never taken from anyone else. */
 static const char *const http_fields_owned[] = {
-	"connection", "content-length", "content-type", "keep-alive",
+	"connection", "content-length", "content-type", "date", "keep-alive",
 	"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
 	"x-request-id",
 };
@@ -1348,6 +1356,22 @@ http_fields_addf(struct http_fields *f, const char *name, const char *fmt,
 	if (n < 0 || (size_t)n >= sizeof(value))
 		return -1;
 	return http_fields_add(f, name, strlen(name), value, n);
+}
+
+int
+http_request_field(struct http_request *r, const char *name,
+    const char *fmt, ...)
+{
+	char	value[HTTP_FIELD_VALUE_MAX + 1];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(value))
+		return -1;
+	return http_fields_add(&r->conn->sticky, name, strlen(name), value, n);
 }
 
 /* "Name: value\r\n" lines (the last CR LF may be missing) into f. */
@@ -1479,6 +1503,90 @@ http_log_refusal(struct http_request *r, int status, const char *id)
 	    r->refused != NULL ? r->refused : "");
 }
 
+/* Whether f has a field named name (len bytes, any case). */
+static int
+http_fields_has(const struct http_fields *f, const char *name, size_t len)
+{
+	const char	*p = f->buf, *end = f->buf + f->len, *eol;
+
+	for (; p < end; p = eol + 2) {
+		eol = memmem(p, end - p, "\r\n", 2);
+		if (eol == NULL)
+			break;
+		if ((size_t)(eol - p) > len && p[len] == ':' &&
+		    strncasecmp(p, name, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* f's lines into out, but those the request's own (sticky) fields name. */
+static void
+http_fields_write(struct evbuffer *out, const struct http_fields *f,
+    const struct http_fields *sticky)
+{
+	const char	*p = f->buf, *end = f->buf + f->len, *eol, *colon;
+
+	if (sticky->len == 0) {
+		evbuffer_add(out, f->buf, f->len);
+		return;
+	}
+	for (; p < end; p = eol + 2) {
+		if ((eol = memmem(p, end - p, "\r\n", 2)) == NULL)
+			break;
+		colon = memchr(p, ':', eol - p);
+		if (colon == NULL || !http_fields_has(sticky, p, colon - p))
+			evbuffer_add(out, p, eol + 2 - p);
+	}
+}
+
+/* Milliseconds on the monotonic clock. */
+static int64_t
+http_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * RFC 9110 5.6.7 IMF-fixdate of t ("Sun, 06 Nov 1994 08:49:37 GMT") into
+ * out (HTTP_DATE_LEN + 1 bytes); independent of the locale.
+ */
+void
+http_date_format(time_t t, char out[HTTP_DATE_LEN + 1])
+{
+	static const char *const	 days[] = { "Sun", "Mon", "Tue", "Wed",
+					    "Thu", "Fri", "Sat" };
+	static const char *const	 months[] = { "Jan", "Feb", "Mar", "Apr",
+					    "May", "Jun", "Jul", "Aug", "Sep",
+					    "Oct", "Nov", "Dec" };
+	struct tm			 tm;
+
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
+	    tm.tm_year + 1900 < 0)
+		memset(&tm, 0, sizeof(tm));	/* not reachable from now */
+	snprintf(out, HTTP_DATE_LEN + 1, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Now as an IMF-fixdate, formatted once a second per thread: no lock. */
+static const char *
+http_date_now(void)
+{
+	static __thread time_t	 last = -1;
+	static __thread char	 date[HTTP_DATE_LEN + 1];
+	time_t			 now = time(NULL);
+
+	if (now != last) {
+		http_date_format(now, date);
+		last = now;
+	}
+	return date;
+}
+
 /* Status line and fields into the output buffer, which grows as it must. */
 static void
 http_write_head(struct http_request *r, int status, const char *ctype,
@@ -1501,11 +1609,20 @@ http_write_head(struct http_request *r, int status, const char *ctype,
 	}
 	if (!r->keep_alive || c->server->draining || c->discard)
 		c->close_after = 1;
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	    "x-request-id: %s\r\n%s%s", status, http_reason(status), ctype, id,
-	    framing, c->close_after ? "Connection: close\r\n" : "");
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n"
+	    "Content-Type: %s\r\nx-request-id: %s\r\n%s%s", status,
+	    http_reason(status), http_date_now(), ctype, id, framing,
+	    c->close_after ? "Connection: close\r\n" : "");
+	if (r->timed)
+		evbuffer_add_printf(out, "openai-processing-ms: %lld\r\n",
+		    (long long)(http_mono_ms() - r->head_ms));
+	if (r->cors_origin != NULL)
+		evbuffer_add_printf(out, "Access-Control-Allow-Origin: %.*s\r\n"
+		    "Vary: Origin\r\nAccess-Control-Expose-Headers: %s\r\n",
+		    (int)r->cors_origin_len, r->cors_origin, CORS_EXPOSE_HEADERS);
+	evbuffer_add(out, c->sticky.buf, c->sticky.len);
 	if (fields != NULL)
-		evbuffer_add(out, fields->buf, fields->len);
+		http_fields_write(out, fields, &c->sticky);
 	evbuffer_add(out, "\r\n", 2);
 	/* Closing on a client that sends what it should not: not for long. */
 	if (c->discard)
@@ -1519,7 +1636,12 @@ http_reply_fields(struct http_request *r, int status, const char *ctype,
 	struct http_conn	*c = r->conn;
 	char			 framing[64];
 
-	snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", len);
+	/* RFC 9110 8.6: no Content-Length in a 204. */
+	if (status == 204)
+		framing[0] = '\0';
+	else
+		snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n",
+		    len);
 	http_write_head(r, status, ctype, framing, fields);
 	if (len > 0 && !c->head_only)
 		bufferevent_write(c->bev, body, len);

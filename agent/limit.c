@@ -5,7 +5,9 @@
  * One mutex-protected table keyed by token id; tokens without limits never
  * touch it. No SQLite here: spend at start comes in the registry snapshot.
  */
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -172,11 +174,24 @@ limit_roll(struct limit_entry *e, int64_t now_ms)
 	}
 }
 
+/* What the window holds now, for the reply's x-ratelimit-* fields. */
+static void
+limit_state_fill(const struct reg_token *t, const struct limit_entry *e,
+    int64_t now_ms, struct limit_state *st)
+{
+	st->requests_limit = t->rpm;
+	st->requests_left = t->rpm > e->requests ? t->rpm - e->requests : 0;
+	st->tokens_limit = t->tpm;
+	st->tokens_left = t->tpm > e->tokens ? t->tpm - e->tokens : 0;
+	st->reset_ms = (e->window + 1) * LIMIT_WINDOW_MS - now_ms;
+}
+
 /*
  * Admit a request of token t that may cost up to estimate (nano-USD) at
  * now_ms (unix ms), or say which limit refuses it and, in *retry_after,
  * the seconds until it may pass (0: unknown or never). An admitted request
- * holds a ticket to settle with limit_settle() when it ends.
+ * holds a ticket to settle with limit_settle() when it ends; either way
+ * the ticket's state says what the minute window holds.
  */
 enum limit_result
 limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
@@ -216,6 +231,7 @@ limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 		}
 		ticket->entry = e;
 	}
+	limit_state_fill(t, e, now_ms, &ticket->state);
 	pthread_mutex_unlock(&limit_lock);
 	return rc;
 }
@@ -302,4 +318,57 @@ limit_reset(void)
 		limit_table[i] = NULL;
 	}
 	pthread_mutex_unlock(&limit_lock);
+}
+
+char *
+limit_duration_format(int64_t ms, char out[LIMIT_DURATION_MAX])
+{
+	char	frac[4];
+	int	n = 0, i, m, sec;
+
+	if (ms <= 0) {
+		snprintf(out, LIMIT_DURATION_MAX, "0s");
+		return out;
+	}
+	if (ms < 1000) {
+		snprintf(out, LIMIT_DURATION_MAX, "%dms", (int)ms);
+		return out;
+	}
+	m = (int)(ms / 60000 % 60);
+	sec = (int)(ms / 1000 % 60);
+	if (ms >= 3600000)
+		n = snprintf(out, LIMIT_DURATION_MAX, "%" PRId64 "h%dm",
+		    ms / 3600000, m);
+	else if (m > 0)
+		n = snprintf(out, LIMIT_DURATION_MAX, "%dm", m);
+	/* Seconds with the milliseconds' trailing zeros dropped: "17.28s". */
+	snprintf(frac, sizeof(frac), "%03d", (int)(ms % 1000));
+	for (i = 3; i > 0 && frac[i - 1] == '0'; i--)
+		frac[i - 1] = '\0';
+	snprintf(out + n, LIMIT_DURATION_MAX - n, "%d%s%ss", sec,
+	    i > 0 ? "." : "", frac);
+	return out;
+}
+
+void
+limit_fields(struct http_request *r, const struct limit_state *st)
+{
+	char	reset[LIMIT_DURATION_MAX];
+
+	limit_duration_format(st->reset_ms, reset);
+	if (st->requests_limit > 0) {
+		http_request_field(r, "x-ratelimit-limit-requests", "%" PRId64,
+		    st->requests_limit);
+		http_request_field(r, "x-ratelimit-remaining-requests", "%"
+		    PRId64, st->requests_left);
+		http_request_field(r, "x-ratelimit-reset-requests", "%s",
+		    reset);
+	}
+	if (st->tokens_limit > 0) {
+		http_request_field(r, "x-ratelimit-limit-tokens", "%" PRId64,
+		    st->tokens_limit);
+		http_request_field(r, "x-ratelimit-remaining-tokens", "%"
+		    PRId64, st->tokens_left);
+		http_request_field(r, "x-ratelimit-reset-tokens", "%s", reset);
+	}
 }

@@ -394,6 +394,20 @@ metrics_request(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 404, "Not Found");
 		return;
 	}
+	/* RFC 9110 15.5.6: a 405 says what the resource takes. */
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		if ((b = evbuffer_new()) == NULL)
+			fatalx("%s: evbuffer_new", __func__);
+		evbuffer_add_printf(b, "Method Not Allowed\n");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Type", "text/plain; charset=utf-8");
+		evhttp_send_reply(req, 405, "Method Not Allowed", b);
+		evbuffer_free(b);
+		return;
+	}
 	if ((b = evbuffer_new()) == NULL)
 		fatalx("%s: evbuffer_new", __func__);
 	metrics_render(b);
@@ -422,7 +436,11 @@ metrics_start(struct event_base *base, const char *listen, char *err,
 	if ((metrics_http = evhttp_new(base)) == NULL)
 		fatalx("%s: evhttp_new", __func__);
 	evhttp_set_gencb(metrics_http, metrics_request, NULL);
-	evhttp_set_allowed_methods(metrics_http, EVHTTP_REQ_GET);
+	/* Every method reaches metrics_request: a 405 with Allow, not a 501. */
+	evhttp_set_allowed_methods(metrics_http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	if (evhttp_bind_socket(metrics_http, host[0] == '[' ? host + 1 : host,
 	    (unsigned short)atoi(port)) != 0) {
 		snprintf(err, errlen, "--metrics-listen '%s': cannot listen",

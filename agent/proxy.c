@@ -1198,6 +1198,7 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 	enum api_error		 e = API_RATE_LIMIT_EXCEEDED;
 	const char		*msg = "The API key's rate limit is reached;"
 				    " retry later.";
+	enum limit_result	 res;
 	int64_t			 estimate = 0;
 	int			 retry;
 
@@ -1207,8 +1208,9 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 	if (t->budget != 0)
 		estimate = limit_estimate(call->model, rq->prompt_bytes,
 		    rq->max_output);
-	switch (limit_acquire(t, trace_now_ms(), estimate, &call->limit,
-	    &retry)) {
+	res = limit_acquire(t, trace_now_ms(), estimate, &call->limit, &retry);
+	limit_fields(call->req, &call->limit.state);
+	switch (res) {
 	case LIMIT_OK:
 		return 0;
 	case LIMIT_BUDGET:
@@ -1484,7 +1486,9 @@ proxy_method_not_allowed(struct http_request *r, const struct route *route)
 		    API_METHOD_NOT_ALLOWED, NULL,
 		    "Method not allowed on this route");
 	http_fields_init(&f);
-	http_fields_addf(&f, "Allow", "%s", route_allow(route));
+	http_fields_addf(&f, "Allow", "%s%s", route_allow(route),
+	    route->kind == ROUTE_HEALTHZ || route->kind == ROUTE_ATTESTATION ?
+	    "" : ", OPTIONS");
 	http_reply_fields(r, api_error_status(API_METHOD_NOT_ALLOWED),
 	    "application/json", body, len, &f);
 }
@@ -1525,10 +1529,16 @@ proxy_head(struct http_request *r, void *arg)
 		proxy_unknown_route(r);
 		return HTTP_HEAD_TAKEN;
 	}
+	/* CORS preflight (cors.c): no token, browsers send none. */
+	if (http_method_is(r, "OPTIONS") && cors_preflight(r, &route) == 0)
+		return HTTP_HEAD_TAKEN;
 	if (!route_allows(&route, r->method, r->method_len)) {
 		proxy_method_not_allowed(r, &route);
 		return HTTP_HEAD_TAKEN;
 	}
+	/* Inference routes say how long the agent took (not probes). */
+	r->timed = route.kind != ROUTE_HEALTHZ &&
+	    route.kind != ROUTE_ATTESTATION;
 	if (route.kind == ROUTE_HEALTHZ) {
 		http_reply(r, 200, "application/json", "{\"status\":\"ok\"}",
 		    15, NULL);
@@ -1591,6 +1601,9 @@ proxy_head(struct http_request *r, void *arg)
 		return HTTP_HEAD_BODY;
 	}
 
+	/* CORS (cors.c): decided again once the token names its domain. */
+	cors_request(r, reg, &route, NULL);
+
 	/* 1. token: who is asking, and for which domain. */
 	if (route.kind == ROUTE_OLLAMA_VERSION) {
 		/* Ollama's clients ask it before anything, without a key. */
@@ -1616,6 +1629,7 @@ proxy_head(struct http_request *r, void *arg)
 	}
 	/* 2. domain: another domain's token learns nothing about this one. */
 	d = t->domain;
+	cors_request(r, reg, &route, d);
 	if (call->trace != NULL) {
 		/* Traced from here: the server need not log a refusal. */
 		r->traced = 1;

@@ -435,6 +435,8 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 		memcpy(d->id, sd[i].id, sizeof(d->id));
 		d->name = xstrdup(sd[i].name);
 		d->log_content = sd[i].log_content;
+		if (sd[i].cors_origins != NULL && sd[i].cors_origins[0] != '\0')
+			d->cors_origins = xstrdup(sd[i].cors_origins);
 		priv->by_id[i] = d;
 	}
 	if (nsd > 0)
@@ -583,6 +585,7 @@ registry_free(struct registry *r)
 		free(d->models);
 		free(d->name);
 		free(d->models_json);
+		free(d->cors_origins);
 	}
 	free(r->domains);
 	for (i = 0; i < r->nproviders; i++) {

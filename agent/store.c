@@ -181,6 +181,8 @@ static const char *const store_migrations[] = {
 	/* 9: a trace found by the id a client quotes (logs.list). */
 	"CREATE INDEX IF NOT EXISTS traces_request_id ON traces (request_id)"
 	"  WHERE request_id IS NOT NULL;",
+	/* 10: the browser origins a domain serves (CORS), space-separated. */
+	"ALTER TABLE domains ADD COLUMN cors_origins TEXT;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -18,5 +18,6 @@ const struct output_field cmd_domain_fields[] = {
 	{ "log content",	"log_content",		OUTPUT_ONOFF },
 	{ "retention (days)",	"trace_retention_days",	OUTPUT_PLAIN },
 	{ "created",		"created_at",		OUTPUT_PLAIN },
+	{ "cors origins",	"cors_origins",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };

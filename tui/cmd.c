@@ -106,12 +106,27 @@ static const struct args_flag cmd_in_domain_flags[] = {
 	FLAG_END
 };
 
+#define FLAG_CORS_ORIGIN \
+	{ .name = "--cors-origin", .type = ARGS_STRING, .metavar = "ORIGIN", \
+	  .param = "cors_origins", .flags = ARGS_MULTI, .max = 256, \
+	  .group = 1, \
+	  .help = "let browser pages of ORIGIN (https://app.example.com," \
+	      " or *) call the API; repeat for more" }
+
+static const struct args_flag cmd_domain_create_flags[] = {
+	FLAG_CORS_ORIGIN,
+	FLAG_END
+};
+
 static const struct args_flag cmd_domain_edit_flags[] = {
 	{ .name = "--log-content", .type = ARGS_ONOFF, .param = "log_content",
 	  .help = "store prompt and completion text in traces" },
 	{ .name = "--trace-retention", .type = ARGS_INT, .metavar = "DAYS",
 	  .param = "trace_retention_days", .min = 1, .max = 3650,
 	  .help = "keep traces this many days (1-3650)" },
+	FLAG_CORS_ORIGIN,
+	{ .name = "--no-cors", .type = ARGS_NULL, .param = "cors_origins",
+	  .group = 1, .help = "allow no browser origin (the default)" },
 	FLAG_END
 };
 
@@ -540,7 +555,7 @@ const struct cmd_entry cmd_table[] = {
 	  "show the agent's version, uptime, TEE and seal key" },
 
 	{ "domain", "create", "domain.create", &cmd_arg_domain_name,
-	  cmd_no_flags, CMD_NEW, CMD_OUTPUT_OBJECT, cmd_domain_fields, NULL,
+	  cmd_domain_create_flags, CMD_NEW, CMD_OUTPUT_OBJECT, cmd_domain_fields, NULL,
 	  "create a domain" },
 	{ "domain", "list", "domain.list", NULL, cmd_no_flags, 0,
 	  CMD_OUTPUT_LIST, cmd_domain_columns, NULL,

@@ -185,6 +185,8 @@ static const struct document_field document_domain_fields[] = {
 	{ "log_content", DOCUMENT_BOOL, 0, NULL, { 0 }, NULL },
 	{ "trace_retention_days", DOCUMENT_INT, 0, NULL,
 	    { .min = 1, .max = 3650 }, NULL },
+	{ "cors_origins", DOCUMENT_STRINGS, DOCUMENT_NULLABLE, NULL,
+	    { .type = ARGS_STRING, .max = 256 }, NULL },
 	{ "providers", DOCUMENT_LIST, 0, NULL, { 0 }, &document_provider },
 	{ "guardrails", DOCUMENT_LIST, 0, NULL, { 0 }, &document_guardrail },
 	{ "models", DOCUMENT_LIST, 0, NULL, { 0 }, &document_model },

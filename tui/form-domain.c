@@ -1,7 +1,7 @@
 /*
  * The domain form (:new-domain, :edit-domain): a domain's name on
- * creation, then whether traces keep prompt and answer text and for how
- * many days traces are kept. Creating is domain.create, then domain.edit
+ * creation, then whether traces keep prompt and answer text, for how
+ * many days traces are kept, and the browser origins allowed (CORS). Creating is domain.create, then domain.edit
  * for what differs from the defaults. Runs on cube-tui's main thread.
  */
 #include <errno.h>
@@ -62,6 +62,49 @@ form_domain_saved(struct tui *t, struct host_reply *r)
 	tui_refresh_view(t);
 }
 
+/*
+ * The origins field (separated by spaces or commas) as a JSON array; the
+ * agent checks each and names the one it refuses.
+ */
+static cJSON *
+form_domain_origins(const char *text)
+{
+	cJSON		*a = cJSON_CreateArray();
+	const char	*p = text;
+	char		*one;
+	size_t		 n;
+
+	while (*p != '\0') {
+		p += strspn(p, " ,\t");
+		if ((n = strcspn(p, " ,\t")) == 0)
+			break;
+		one = xstrndup(p, n);
+		cJSON_AddItemToArray(a, cJSON_CreateString(one));
+		free(one);
+		p += n;
+	}
+	return a;
+}
+
+/* A domain object's cors_origins, space-separated, into the field. */
+static void
+form_domain_origins_set(struct form_field *ff, const cJSON *origins)
+{
+	const cJSON	*e;
+	char		*text = xstrdup(""), *next;
+
+	cJSON_ArrayForEach(e, origins) {
+		if (!cJSON_IsString(e))
+			continue;
+		xasprintf(&next, "%s%s%s", text, *text != '\0' ? " " : "",
+		    e->valuestring);
+		free(text);
+		text = next;
+	}
+	form_set(ff, text);
+	free(text);
+}
+
 /* domain.edit of the form's settings, on domain (an id or a name). */
 static void
 form_domain_edit(struct tui *t, struct form *f, const char *domain)
@@ -85,6 +128,8 @@ form_domain_edit(struct tui *t, struct form *f, const char *domain)
 		return;
 	}
 	cJSON_AddNumberToObject(p, "trace_retention_days", (double)n);
+	cJSON_AddItemToObject(p, "cors_origins", form_domain_origins(
+	    form_value(f, "cors origins")));
 	f->busy = 1;
 	tui_call(t, "domain.edit", p, form_domain_saved);
 }
@@ -157,6 +202,9 @@ form_domain_open(struct tui *t, const cJSON *d)
 	    days->valuedouble >= 1 && days->valuedouble <=
 	    FORM_DOMAIN_RETENTION_MAX ? days->valueint : 30);
 	form_set(ff, num);
+	ff = form_add(f, "cors origins", NULL, FORM_TEXT);
+	form_domain_origins_set(ff, cJSON_GetObjectItemCaseSensitive(d,
+	    "cors_origins"));
 	f->submit = form_domain_submit;
 	form_domain.form = f;
 	tui_form(t, f);

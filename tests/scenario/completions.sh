@@ -118,6 +118,10 @@ for sh in bash zsh fish; do
 	check_eq "$sh: --driver" "ollama openai vllm" "${R[cubectl provider add --driver ]-}"
 	check_eq "$sh: --category" "embedding llm" "${R[cubectl model deploy --category ]-}"
 	check_eq "$sh: --log-content" "off on" "${R[cubectl domain edit acme --log-content ]-}"
+	check_eq "$sh: domain edit offers --cors-origin and --no-cors" \
+	    "--cors-origin --log-content --no-cors --trace-retention" \
+	    "$(printf '%s\n' ${R[cubectl domain edit -]-} | grep -- '^--' |
+	    grep -v -e --help -e --version | xargs)"
 	check_contains "$sh: --api-key-file completes files" "key-file.txt" \
 	    "${R[cubectl provider add -d acme x --api-key-file $T_DIR/key-f]-}"
 	check_contains "$sh: -i completes files" "key-file.txt" \

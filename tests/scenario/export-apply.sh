@@ -14,7 +14,8 @@ printf '%s\n' "$KEY_A" >"$T_DIR/key"
 
 # --- a domain on the first agent --------------------------------------------
 ctl domain create acme >/dev/null
-ctl domain edit acme --log-content on --trace-retention 7 >/dev/null
+ctl domain edit acme --log-content on --trace-retention 7 \
+    --cors-origin https://app.example.com --cors-origin http://localhost:5173 >/dev/null
 ctl provider add -d acme local --driver openai --url "$BACKEND_URL/v1/" \
     --api-key-file "$T_DIR/key" >/dev/null
 ctl provider add -d acme plain --driver ollama --url "$BACKEND_URL" >/dev/null
@@ -38,8 +39,8 @@ ctl export -d acme >"$T_DIR/acme.json"
 check "export -d gives the same for the only domain" cmp -s "$T_DIR/a.json" "$T_DIR/acme.json"
 doc=$(cat "$T_DIR/a.json")
 check_eq "document version" 1 "$(echo "$doc" | json cube_export)"
-check_eq "domain settings" "acme true 7" \
-    "$(echo "$doc" | python3 -c 'import json,sys; d=json.load(sys.stdin)["domains"][0]; print(d["name"], str(d["log_content"]).lower(), d["trace_retention_days"])')"
+check_eq "domain settings" "acme true 7 https://app.example.com http://localhost:5173" \
+    "$(echo "$doc" | python3 -c 'import json,sys; d=json.load(sys.stdin)["domains"][0]; print(d["name"], str(d["log_content"]).lower(), d["trace_retention_days"], *d["cors_origins"])')"
 check_eq "provider without secrets" '{"name": "local", "driver": "openai", "url": "'"$BACKEND_URL"'/v1", "credential": "sealed"}' \
     "$(echo "$doc" | json domains.0.providers.0)"
 check_eq "model with pricing and defaults" "0.15 0.6 0.075 0.25 64 Be brief. true pii" \

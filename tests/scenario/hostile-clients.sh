@@ -107,9 +107,9 @@ out=$(hc raw "$HOST" "$PORT" 'HEAD /healthz HTTP/1.1\r\nHost: a\r\nConnection: c
 check_eq "HEAD /healthz: 200, the length a GET gets, no body" "200 15 0" \
     "$(val status "$out") $(val field:content-length "$out") $(val body_len "$out")"
 out=$(hc raw "$HOST" "$PORT" 'GET /v1/chat/completions HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
-check_eq "GET on a POST route: 405, Allow: POST" "405 POST" "$(val status "$out") $(val field:allow "$out")"
+check_eq "GET on a POST route: 405, Allow: POST, OPTIONS" "405 POST, OPTIONS" "$(val status "$out") $(val field:allow "$out")"
 out=$(hc raw "$HOST" "$PORT" 'POST /proxy/acme/v1/models HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
-check_eq "POST on a GET route: 405, Allow: GET, HEAD" "405 GET, HEAD" "$(val status "$out") $(val field:allow "$out")"
+check_eq "POST on a GET route: 405, Allow: GET, HEAD, OPTIONS" "405 GET, HEAD, OPTIONS" "$(val status "$out") $(val field:allow "$out")"
 check "agent stops cleanly" stop_agent
 
 # --- a cap per client address, shared by the workers ------------------------

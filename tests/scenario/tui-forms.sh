@@ -138,12 +138,25 @@ keys Enter
 expect ":edit-domain opens the form on the domain in view" "edit domain acme"
 keys Space Down C-u
 type_text "abc"
-keys Enter
+keys Down Enter
 expect "a retention that is not a number is refused" "retention days: 1 to 3650"
-keys C-u
+keys Up C-u
 type_text "7"
+keys Down
+type_text "https://a.example,HTTPS://B"
+keys Enter
+expect "an origin the agent refuses is named" "cors_origins[1]: must be"
+keys C-u
+type_text "https://a.example http://localhost:5173"
 keys Enter
 expect "the domain is saved" "domain acme saved: traces kept 7 days, with their text"
+check_eq "cubectl domain list: the origins" \
+    "['https://a.example', 'http://localhost:5173']" "$(domfield acme cors_origins)"
+keys :
+type_text "edit-domain"
+keys Enter
+expect "the form shows the origins again" "https://a.example http://localhost:5173"
+keys Escape
 check_eq "cubectl domain list: retention" 7 \
     "$(domfield acme trace_retention_days)"
 check_eq "cubectl domain list: content logged" true \
@@ -155,12 +168,14 @@ expect ":new-domain opens the form" "new domain"
 type_text "beta"
 keys Down Down C-u
 type_text "90"
-keys Enter
+keys Down Enter
 expect "the new domain is saved" "domain beta saved: traces kept 90 days"
 check_eq "cubectl domain list: the new domain's retention" 90 \
     "$(domfield beta trace_retention_days)"
 check_eq "cubectl domain list: no content by default" false \
     "$(domfield beta log_content)"
+check_eq "cubectl domain list: no origins by default" "[]" \
+    "$(domfield beta cors_origins)"
 
 # The same forms from the Overview: e edits the domain in view, n makes one.
 keys 2

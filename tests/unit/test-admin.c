@@ -359,6 +359,91 @@ test_status(void **state)
 	cJSON_Delete(r);
 }
 
+/* cors_origins on domain.create/edit: checked, each once, in the snapshot. */
+static void
+test_domain_origins(struct fixture *f)
+{
+	const cJSON	*res;
+	cJSON		*r;
+	char		*s, big[8192];
+	struct registry	*reg;
+	size_t		 i, n;
+
+	r = call(f, "domain.get", "{\"domain\":\"acme\"}");
+	s = cJSON_PrintUnformatted(cJSON_GetObjectItem(ok(r), "cors_origins"));
+	assert_string_equal(s, "[]");
+	free(s);
+	cJSON_Delete(r);
+	r = call(f, "domain.edit", "{\"domain\":\"acme\",\"cors_origins\":"
+	    "[\"https://a.example\",\"http://localhost:5173\","
+	    "\"https://a.example\"]}");
+	res = ok(r);
+	s = cJSON_PrintUnformatted(cJSON_GetObjectItem(res, "cors_origins"));
+	assert_string_equal(s, "[\"https://a.example\","
+	    "\"http://localhost:5173\"]");
+	free(s);
+	/* Other settings are left as they were. */
+	assert_int_equal((int)cJSON_GetObjectItem(res,
+	    "trace_retention_days")->valuedouble, 7);
+	cJSON_Delete(r);
+	reg = registry_acquire();
+	assert_string_equal(registry_find_domain(reg, "acme", 4)->cors_origins,
+	    "https://a.example http://localhost:5173");
+	registry_release(reg);
+
+	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\","
+	    "\"cors_origins\":\"https://a.example\"}"), RPC_INVALID_PARAMS,
+	    "cors_origins: expected an array");
+	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\","
+	    "\"cors_origins\":[\"https://a.example\",5]}"),
+	    RPC_INVALID_PARAMS, "cors_origins[1]: expected a string");
+	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\","
+	    "\"cors_origins\":[[\"https://a.example\"]]}"),
+	    RPC_INVALID_PARAMS, "cors_origins[0]");
+	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\","
+	    "\"cors_origins\":[\"https://a.example/\"]}"),
+	    RPC_INVALID_PARAMS, "cors_origins[0]: must be");
+	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\","
+	    "\"cors_origins\":[\"https://\u00e9.example\"]}"),
+	    RPC_INVALID_PARAMS, "cors_origins[0]: must be");
+	expect_error(call(f, "domain.create", "{\"name\":\"web\","
+	    "\"cors_origins\":[\"null\"]}"), RPC_INVALID_PARAMS,
+	    "cors_origins[0]");
+	/* 33 origins: one too many. */
+	n = snprintf(big, sizeof(big), "{\"domain\":\"acme\",\"cors_origins\""
+	    ":[");
+	for (i = 0; i < CORS_ORIGINS_MAX + 1; i++)
+		n += snprintf(big + n, sizeof(big) - n, "%s\"https://h%zu\"",
+		    i > 0 ? "," : "", i);
+	snprintf(big + n, sizeof(big) - n, "]}");
+	expect_error(call(f, "domain.edit", big), RPC_INVALID_PARAMS,
+	    "cors_origins: at most 32");
+	/* Refused edits changed nothing. */
+	reg = registry_acquire();
+	assert_string_equal(registry_find_domain(reg, "acme", 4)->cors_origins,
+	    "https://a.example http://localhost:5173");
+	registry_release(reg);
+
+	/* null and [] clear. */
+	r = call(f, "domain.edit", "{\"domain\":\"acme\",\"cors_origins\":"
+	    "null}");
+	ok(r);
+	cJSON_Delete(r);
+	reg = registry_acquire();
+	assert_null(registry_find_domain(reg, "acme", 4)->cors_origins);
+	registry_release(reg);
+	r = call(f, "domain.edit", "{\"domain\":\"acme\",\"cors_origins\":"
+	    "[\"*\"]}");
+	ok(r);
+	cJSON_Delete(r);
+	r = call(f, "domain.edit", "{\"domain\":\"acme\",\"cors_origins\":"
+	    "[]}");
+	s = cJSON_PrintUnformatted(cJSON_GetObjectItem(ok(r), "cors_origins"));
+	assert_string_equal(s, "[]");
+	free(s);
+	cJSON_Delete(r);
+}
+
 static void
 test_domains(void **state)
 {
@@ -449,6 +534,8 @@ test_domains(void **state)
 	    "trace_retention_days");
 	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\","
 	    "\"log_content\":1}"), RPC_INVALID_PARAMS, "log_content");
+
+	test_domain_origins(f);
 
 	r = call(f, "status", NULL);
 	assert_int_equal((int)cJSON_GetObjectItem(ok(r), "domains")->valuedouble,

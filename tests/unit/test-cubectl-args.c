@@ -383,7 +383,7 @@ test_synopsis(void **state)
 	    " --api-key-file FILE]");
 	cmd_synopsis(entry("domain", "edit"), buf, sizeof(buf));
 	assert_string_equal(buf, "domain edit DOMAIN [--log-content on|off]"
-	    " [--trace-retention DAYS]");
+	    " [--trace-retention DAYS] [--cors-origin ORIGIN | --no-cors]");
 	cmd_synopsis(entry("model", "show"), buf, sizeof(buf));
 	assert_string_equal(buf, "model show -d DOMAIN KEY");
 	cmd_synopsis(entry("status", NULL), buf, sizeof(buf));

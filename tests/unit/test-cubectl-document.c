@@ -198,7 +198,8 @@ test_export_shape(void **state)
 
 	(void)state;
 	domain = cJSON_Parse("{\"id\":\"x\",\"name\":\"acme\",\"log_content\":"
-	    "false,\"trace_retention_days\":30,\"created_at\":\"t\"}");
+	    "false,\"trace_retention_days\":30,\"created_at\":\"t\","
+	    "\"cors_origins\":[\"https://a.example\"]}");
 	providers = cJSON_Parse("[{\"name\":\"local\",\"driver\":\"openai\","
 	    "\"url\":\"http://h\",\"credential\":\"sealed\",\"fingerprint\":"
 	    "\"0011\",\"status\":\"errored\",\"error\":\"e\"}]");
@@ -219,7 +220,8 @@ test_export_shape(void **state)
 	d = document_domain_new(domain, providers, guardrails, models, tokens);
 	s = cJSON_PrintUnformatted(d);
 	assert_string_equal(s, "{\"name\":\"acme\",\"log_content\":false,"
-	    "\"trace_retention_days\":30,\"providers\":[{\"name\":\"local\","
+	    "\"trace_retention_days\":30,\"cors_origins\":"
+	    "[\"https://a.example\"],\"providers\":[{\"name\":\"local\","
 	    "\"driver\":\"openai\",\"url\":\"http://h\",\"credential\":"
 	    "\"sealed\"}],\"guardrails\":[{\"key\":\"pii\",\"kind\":"
 	    "\"pii\",\"action\":\"redact\",\"types\":[\"email\"],"

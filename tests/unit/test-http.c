@@ -2575,6 +2575,22 @@ test_media_type_valid(void **state)
 	assert_true(http_media_type_valid(longer));
 }
 
+/* RFC 9110 5.6.7's own example, the epoch and a leap day. */
+static void
+test_date_format(void **state)
+{
+	char	out[HTTP_DATE_LEN + 1];
+
+	(void)state;
+	http_date_format(784111777, out);
+	assert_string_equal(out, "Sun, 06 Nov 1994 08:49:37 GMT");
+	http_date_format(0, out);
+	assert_string_equal(out, "Thu, 01 Jan 1970 00:00:00 GMT");
+	http_date_format(1709164800 + 86399, out);
+	assert_string_equal(out, "Thu, 29 Feb 2024 23:59:59 GMT");
+	assert_int_equal(strlen(out), HTTP_DATE_LEN);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -2641,6 +2657,7 @@ main(int argc, char **argv)
 		T(test_head_method_no_body),
 		T(test_reply_hostile_fields),
 		cmocka_unit_test(test_media_type_valid),
+		cmocka_unit_test(test_date_format),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

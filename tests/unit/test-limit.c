@@ -244,6 +244,68 @@ test_threads(void **state)
 	assert_int_equal(limit_spent(&t, T0 / 1000), 1000);
 }
 
+/* Durations as OpenAI (Go) writes them in x-ratelimit-reset-*. */
+static void
+test_duration_format(void **state)
+{
+	static const struct {
+		int64_t		 ms;
+		const char	*want;
+	} cases[] = {
+		{ -5, "0s" }, { 0, "0s" }, { 1, "1ms" }, { 250, "250ms" },
+		{ 999, "999ms" }, { 1000, "1s" }, { 6000, "6s" },
+		{ 17280, "17.28s" }, { 1500, "1.5s" }, { 1001, "1.001s" },
+		{ 59999, "59.999s" }, { 60000, "1m0s" }, { 61500, "1m1.5s" },
+		{ 360000, "6m0s" }, { 3600000, "1h0m0s" },
+		{ 3723004, "1h2m3.004s" },
+		{ INT64_MAX, "2562047788015h12m55.807s" },
+	};
+	char	out[LIMIT_DURATION_MAX];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(limit_duration_format(cases[i].ms, out),
+		    cases[i].want);
+}
+
+/* The ticket says what the window holds after counting the request. */
+static void
+test_state(void **state)
+{
+	struct reg_token	t = token("tok_state", 2, 100, 0);
+	struct reg_token	u = token("tok_budget", 0, 0, 1000);
+	struct limit_ticket	k;
+	int			retry;
+
+	(void)state;
+	assert_int_equal(limit_acquire(&t, T0 + 6000, 0, &k, &retry),
+	    LIMIT_OK);
+	assert_int_equal(k.state.requests_limit, 2);
+	assert_int_equal(k.state.requests_left, 1);
+	assert_int_equal(k.state.tokens_limit, 100);
+	assert_int_equal(k.state.tokens_left, 100);
+	assert_int_equal(k.state.reset_ms, 54000);
+	limit_settle(&k, 30, 0, T0 + 6000);
+	assert_int_equal(limit_acquire(&t, T0 + 59500, 0, &k, &retry),
+	    LIMIT_OK);
+	assert_int_equal(k.state.requests_left, 0);
+	assert_int_equal(k.state.tokens_left, 70);
+	assert_int_equal(k.state.reset_ms, 500);
+	limit_settle(&k, 200, 0, T0 + 59500);
+	/* Refused: the state still tells, and never goes below zero. */
+	assert_int_equal(limit_acquire(&t, T0 + 59600, 0, &k, &retry),
+	    LIMIT_RATE);
+	assert_int_equal(k.state.requests_left, 0);
+	assert_int_equal(k.state.tokens_left, 0);
+	assert_int_equal(k.state.reset_ms, 400);
+	/* A budget alone: no rate limit to tell. */
+	assert_int_equal(limit_acquire(&u, T0, 10, &k, &retry), LIMIT_OK);
+	assert_int_equal(k.state.requests_limit, 0);
+	assert_int_equal(k.state.tokens_limit, 0);
+	limit_settle(&k, 0, 0, T0);
+}
+
 int
 main(void)
 {
@@ -255,6 +317,8 @@ main(void)
 		cmocka_unit_test(test_period_start),
 		cmocka_unit_test_teardown(test_unlimited, teardown),
 		cmocka_unit_test_teardown(test_threads, teardown),
+		cmocka_unit_test(test_duration_format),
+		cmocka_unit_test_teardown(test_state, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
