@@ -86,6 +86,13 @@ check_eq "preflight, token-routed: any domain's origin" "$B_ORIGIN" \
 s=$(preflight /v1/models "$A_ORIGIN")
 check_eq "preflight on a GET route: its methods" "GET, HEAD, OPTIONS" \
     "$(head_of "$T_DIR/h" Access-Control-Allow-Methods)"
+s=$(preflight /v1/messages "$A_ORIGIN" x-api-key,anthropic-version,anthropic-dangerous-direct-browser-access)
+check_eq "preflight on Anthropic's route: its headers" \
+    "x-api-key, anthropic-version, anthropic-dangerous-direct-browser-access" \
+    "$(head_of "$T_DIR/h" Access-Control-Allow-Headers)"
+s=$(preflight /api/chat "$A_ORIGIN" authorization,content-type)
+check_eq "preflight on Ollama's root route: allowed" "$A_ORIGIN" \
+    "$(head_of "$T_DIR/h" Access-Control-Allow-Origin)"
 s=$(preflight /v1/chat/completions "$EVIL")
 check_fails "preflight, token-routed: an origin no domain lists" has_field \
     "$T_DIR/h" Access-Control-Allow-Origin
