@@ -243,6 +243,9 @@ sdk_domain_setup() {
 	    --model-id 'fake-chat;chunks=6;reset_after=2' >/dev/null
 	ctl model deploy -d "$DOMAIN" --provider fake --name Tool --key tool \
 	    --tools --model-id 'fake-chat;tool=get_weather;chunks=4' >/dev/null
+	ctl model deploy -d "$DOMAIN" --provider fake --name Json --key json \
+	    --model-id 'fake-chat;text={"city":"Paris","unit":"celsius"}' \
+	    >/dev/null
 	ctl model deploy -d "$DOMAIN" --provider fake --name Fim --key fim \
 	    --model-id 'fake-chat;echo=1;chunks=3' >/dev/null
 	ctl model deploy -d "$DOMAIN" --provider fake --name Rerank \
@@ -268,10 +271,12 @@ sdk_domain_setup() {
 	export CUBE_BROKEN_MODEL=broken CUBE_RESET_MODEL=reset
 	export CUBE_TOOL_MODEL=tool CUBE_TOOL_PIECES=4
 	export CUBE_TOOL_ARGS='{"city":"Paris","unit":"celsius"}'
+	export CUBE_JSON_MODEL=json
+	export CUBE_JSON_ANSWER='{"city":"Paris","unit":"celsius"}'
 	export CUBE_FIM_MODEL=fim CUBE_RERANK_MODEL=rerank
 	export CUBE_SLASH_MODEL=org/chat
 	export CUBE_OLLAMA_CHAT=ollama-chat CUBE_OLLAMA_EMBED=ollama-embed
-	export CUBE_ALL_MODELS="chat,embed,long,broken,reset,tool,fim,rerank,org/chat,ollama-chat,ollama-embed"
+	export CUBE_ALL_MODELS="chat,embed,long,broken,reset,tool,json,fim,rerank,org/chat,ollama-chat,ollama-embed"
 	export CUBE_FOREIGN_MODEL=other-only
 	export CUBE_ANSWER="Hello from fake-llm." CUBE_ANSWER_PIECES=5
 }

@@ -9,6 +9,7 @@
 //   CUBE_TOOL_MODEL    chat model key that calls get_weather when offered
 //                      (arguments CUBE_TOOL_ARGS, in CUBE_TOOL_PIECES deltas)
 //                      and answers a tool's result with that result
+//   CUBE_JSON_MODEL    chat model key that answers CUBE_JSON_ANSWER (JSON)
 //   CUBE_LONG_MODEL    chat model key whose stream lasts several seconds
 //   CUBE_BROKEN_MODEL  chat model key whose backend answers 500
 //   CUBE_RESET_MODEL   chat model key whose backend resets mid-stream
@@ -38,6 +39,8 @@ export const EMBED = env("CUBE_EMBED_MODEL");
 export const TOOL = env("CUBE_TOOL_MODEL");
 export const TOOL_ARGS = JSON.parse(env("CUBE_TOOL_ARGS"));
 export const TOOL_PIECES = Number(env("CUBE_TOOL_PIECES"));
+export const JSON_MODEL = env("CUBE_JSON_MODEL");
+export const JSON_ANSWER = JSON.parse(env("CUBE_JSON_ANSWER"));
 export const LONG = env("CUBE_LONG_MODEL");
 export const BROKEN = env("CUBE_BROKEN_MODEL");
 export const RESET = env("CUBE_RESET_MODEL");
