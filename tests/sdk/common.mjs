@@ -79,6 +79,14 @@ export function userSays(text) {
 	return [{ role: "user", content: text }];
 }
 
+// A chat message as [role, its text]: content a string or text parts.
+export function roleText(m) {
+	const c = m.content;
+	return [m.role, typeof c === "string" ? c :
+	    (c ?? []).filter((p) => p.type === "text").map((p) => p.text)
+	    .join("")];
+}
+
 // Every request the fake backend recorded, oldest first.
 export async function backendRequests() {
 	const res = await fetch(`${BACKEND_URL}/_requests`);

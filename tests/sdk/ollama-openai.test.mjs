@@ -11,7 +11,7 @@ import { Ollama } from "ollama";
 
 import {
 	AGENT_URL, ANSWER, CHAT, EMBED, EMBED_DIMENSIONS, PIECES, ROOT, TOKEN,
-	backendBody, backendRecord, rejection,
+	backendBody, backendRecord, rejection, roleText,
 } from "./common.mjs";
 
 function client(host = ROOT, token = TOKEN) {
@@ -43,9 +43,9 @@ test("ollama-openai: chat, not streamed, becomes a chat completion", async () =>
 	const rec = await backendRecord(marker);
 	assert.equal(rec.path, "/v1/chat/completions");
 	const body = JSON.parse(rec.body);
-	assert.deepEqual(body.messages, [
-		{ role: "system", content: "Be brief." },
-		{ role: "user", content: `hi ${marker}` },
+	assert.deepEqual(body.messages.map(roleText), [
+		["system", "Be brief."],
+		["user", `hi ${marker}`],
 	]);
 	assert.equal(body.temperature, 0.5);
 	assert.equal(body.max_tokens, 64);

@@ -16,7 +16,7 @@ import { ChatOpenAI } from "@langchain/openai";
 import {
 	ANSWER, BASE, CHAT, JSON_MODEL, JSON_ANSWER, PIECES, REQUEST_ID, TOKEN,
 	TOOL, TOOL_ARGS, TOOL_PIECES, WEATHER, WEATHER_RESULT, agentPost,
-	backendBody, rejectsWith, sseEvents,
+	backendBody, rejectsWith, roleText, sseEvents,
 } from "./common.mjs";
 
 const opts = { apiKey: TOKEN, baseURL: BASE, maxRetries: 0, timeout: 20_000 };
@@ -51,9 +51,9 @@ for (const [name, client] of clients) {
 		    r.usage.input_tokens + r.usage.output_tokens);
 		// What the chat backend got: instructions first, then the input.
 		const body = await backendBody(marker);
-		assert.deepEqual(body.messages, [
-			{ role: "system", content: "Be brief." },
-			{ role: "user", content: `Say hello ${marker}` },
+		assert.deepEqual(body.messages.map(roleText), [
+			["system", "Be brief."],
+			["user", `Say hello ${marker}`],
 		]);
 	});
 
@@ -111,9 +111,10 @@ for (const [name, client] of clients) {
 		assert.equal(msgs.at(-2).role, "assistant");
 		assert.equal(msgs.at(-2).tool_calls[0].id, calls[0].call_id);
 		assert.equal(msgs.at(-2).tool_calls[0].function.name, "get_weather");
-		assert.deepEqual(msgs.at(-1), { role: "tool",
-		    tool_call_id: calls[0].call_id,
-		    content: `${WEATHER_RESULT} ${marker}` });
+		assert.equal(msgs.at(-1).role, "tool");
+		assert.equal(msgs.at(-1).tool_call_id, calls[0].call_id);
+		assert.deepEqual(roleText(msgs.at(-1)),
+		    ["tool", `${WEATHER_RESULT} ${marker}`]);
 	});
 
 	test(`${name}: a streamed function call: arguments deltas, then done`, async () => {
@@ -170,8 +171,6 @@ for (const [name, client] of clients) {
 		}).withResponse();
 		assert.equal(data.output_text, ANSWER);
 		assert.match(response.headers.get("x-request-id") ?? "", REQUEST_ID);
-		assert.match(response.headers.get("openai-processing-ms") ?? "",
-		    /^[0-9]+$/);
 		assert.equal(data._request_id, response.headers.get("x-request-id"));
 	});
 }
