@@ -291,6 +291,14 @@ build/fuzz/fuzz-backend-answer: tests/fuzz/fuzz-backend-answer.c \
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
 	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
 	    -o $@ $(filter %.c,$^) -lcjson
+# Anthropic's Messages API translated; the fuzz file stands in for the
+# other dialects.
+build/fuzz/fuzz-dialect-anthropic: tests/fuzz/fuzz-dialect-anthropic.c \
+	agent/dialect-anthropic.c agent/dialect.c agent/sse.c agent/jscan.c \
+	shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT) -lcjson
 # The HTTP server needs libevent, so it has its own link line.
 build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
 	agent/jscan.c shared/xmalloc.c shared/log.c
@@ -309,11 +317,12 @@ build/fuzz/fuzz-request: tests/fuzz/fuzz-request.c agent/request.c \
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT)
 build/fuzz/fuzz-rewrite: tests/fuzz/fuzz-rewrite.c agent/rewrite.c \
-	agent/request.c agent/jscan.c shared/xmalloc.c shared/log.c
+	agent/request.c agent/jscan.c agent/dialect.c agent/sse.c \
+	shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
-	$(Q)$(FUZZ_AGENT)
-build/fuzz/fuzz-ndjson: tests/fuzz/fuzz-ndjson.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c \
+	$(Q)$(FUZZ_AGENT) -lcjson
+build/fuzz/fuzz-ndjson: tests/fuzz/fuzz-ndjson.c agent/ndjson.c \
 	shared/xmalloc.c shared/log.c
 build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \
 	agent/guard-input.c agent/request.c agent/jscan.c agent/guard.c \

@@ -22,6 +22,7 @@
 struct event_base;
 struct evhttp_request;
 struct cJSON;
+struct dialect_buf;
 struct http_request;
 struct worker;
 
@@ -472,7 +473,11 @@ struct reg_model {
 	char			*url_chat;	/* base_url + "/chat/completions" */
 	char			*url_completions;
 	char			*url_embeddings;
-	char			*url_ollama[3];	/* api/chat, generate, embed */
+	char			*url_fim;	/* base_url + "/fim/completions" */
+	char			*url_rerank;	/* base_url + "/rerank" */
+	char			*url_ollama[4];	/* api/chat, generate, embed, embeddings */
+	int64_t			 created;	/* unix seconds, as models list */
+	char			*key_json;	/* key as a JSON string, quoted */
 	struct guard_list	 guard_in;	/* the domain's, in model order */
 	struct guard_list	 guard_out;
 };
@@ -892,6 +897,14 @@ void	 workers_stop(void);
 int	 workers_adopt(int fd, const char *domain_id, char *err,
 	    size_t errlen);
 
+/* dialect.c (below): which translation a route needs. */
+enum dialect_kind {
+	DIALECT_NONE,		/* the body goes upstream as the client sent it */
+	DIALECT_ANTHROPIC,	/* /v1/messages, /v1/messages/count_tokens */
+	DIALECT_RESPONSES,	/* /v1/responses */
+	DIALECT_OLLAMA,		/* Ollama's /api/... to an OpenAI backend */
+};
+
 /* route.c: which inference route a request path names. */
 enum route_kind {
 	ROUTE_MODELS,
@@ -912,14 +925,17 @@ enum route_kind {
 	ROUTE_HEALTHZ,		/* GET /healthz: no token */
 };
 
+#define ROUTE_MODEL_MAX	256	/* bytes of a percent-decoded model key */
 struct route {
 	enum route_kind	 kind;
 	const char	*method;	/* the one it accepts */
 	const char	*domain;	/* /proxy/DOMAIN/..., else NULL */
 	size_t		 domain_len;
-	const char	*model;		/* ROUTE_MODEL's key */
+	const char	*model;		/* ROUTE_MODEL's key, decoded */
 	size_t		 model_len;
-	int		 ollama;	/* /proxy/DOMAIN/api/...: Ollama's */
+	int		 ollama;	/* .../api/...: Ollama's */
+	enum dialect_kind dialect;	/* translated: Anthropic, Responses */
+	char		 model_buf[ROUTE_MODEL_MAX];
 };
 /* Fill *out and return 0 when the path names a route, else -1. */
 int	 route_match(const char *path, size_t len, struct route *out);
@@ -1038,6 +1054,15 @@ void	 request_rebase(struct request *, const char *body, size_t len,
  */
 char	*rewrite_body(struct request *rq, const struct reg_model *m,
 	    enum route_kind, int ask_usage, size_t *out_len);
+/*
+ * The answer's "model" (an answer, a chunk, an Ollama line) as the key
+ * the client asked for, never the backend's model id: the first
+ * "model":"ID" as compact JSON writes it (a string's own quotes are
+ * escaped, so it cannot be inside one), with or without a space. Returns
+ * buf, or scratch's bytes with it replaced; *outlen their length.
+ */
+const char *rewrite_answer_model(const struct reg_model *m, const char *buf,
+	    size_t len, struct dialect_buf *scratch, size_t *outlen);
 /*
  * The same for Ollama's native routes: defaults under "options"
  * (temperature, num_predict), the system prompt as a system message
@@ -1189,6 +1214,12 @@ void	 ollama_tags(struct http_request *, const struct reg_domain *,
 size_t	 ollama_error_body(char *, size_t, const char *message);
 void	 ollama_error_reply(struct http_request *, enum api_error,
 	    const char *message);
+/* GET /api/version, /api/ps; POST /api/show for key (404 when unseen). */
+void	 ollama_version(struct http_request *);
+void	 ollama_ps(struct http_request *, const struct reg_domain *,
+	    const struct reg_token *);
+void	 ollama_show(struct http_request *, const struct reg_domain *,
+	    const struct reg_token *, const char *key, size_t len);
 
 /*
  * dialect.c: client wire formats served by translation. The pipeline
@@ -1199,12 +1230,7 @@ void	 ollama_error_reply(struct http_request *, enum api_error,
  * routes are not the hot path, and a body rebuilt from what was parsed
  * means the backend reads exactly what the guardrails read.
  */
-enum dialect_kind {
-	DIALECT_NONE,		/* the body goes upstream as the client sent it */
-	DIALECT_ANTHROPIC,	/* /v1/messages, /v1/messages/count_tokens */
-	DIALECT_RESPONSES,	/* /v1/responses */
-	DIALECT_OLLAMA,		/* Ollama's /api/... to an OpenAI backend */
-};
+/* enum dialect_kind: with route.c, above. */
 /* Bytes that grow (xmalloc); free p when done. */
 struct dialect_buf {
 	char	*p;
@@ -1287,7 +1313,6 @@ struct dialect_ops {
 extern const struct dialect_ops	dialect_anthropic;	/* dialect-anthropic.c */
 extern const struct dialect_ops	dialect_responses;	/* dialect-responses.c */
 extern const struct dialect_ops	dialect_ollama;		/* dialect-ollama.c */
-const struct dialect_ops *dialect_get(enum dialect_kind);	/* NULL: none */
 
 /*
  * backend-error.c: a backend's error answer in the route's error shape:

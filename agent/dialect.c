@@ -111,18 +111,3 @@ dialect_events(const char *buf, size_t len,
 	sse_free(s);
 	return rc;
 }
-
-const struct dialect_ops *
-dialect_get(enum dialect_kind k)
-{
-	switch (k) {
-	case DIALECT_ANTHROPIC:
-		return &dialect_anthropic;
-	case DIALECT_RESPONSES:
-		return &dialect_responses;
-	case DIALECT_OLLAMA:
-		return &dialect_ollama;
-	default:
-		return NULL;
-	}
-}

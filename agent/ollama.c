@@ -125,3 +125,31 @@ ollama_scan(const char *buf, size_t len, enum route_kind route,
 		jscan_object_get(buf, &message, "content", &o->text);
 	return 0;
 }
+
+/* Placeholders until the full versions land (version, ps, show). */
+void
+ollama_version(struct http_request *r)
+{
+	http_reply(r, 200, "application/json", "{\"version\":\"0.0.0\"}", 19,
+	    NULL);
+}
+
+void
+ollama_ps(struct http_request *r, const struct reg_domain *d,
+    const struct reg_token *t)
+{
+	(void)d;
+	(void)t;
+	http_reply(r, 200, "application/json", "{\"models\":[]}", 13, NULL);
+}
+
+void
+ollama_show(struct http_request *r, const struct reg_domain *d,
+    const struct reg_token *t, const char *key, size_t len)
+{
+	(void)d;
+	(void)t;
+	(void)key;
+	(void)len;
+	ollama_error_reply(r, API_MODEL_NOT_FOUND, "model not found");
+}

@@ -14,6 +14,8 @@
 
 #include <sodium.h>
 
+#include <cjson/cJSON.h>
+
 #include "agent.h"
 #include "jscan.h"
 #include "log.h"
@@ -29,6 +31,7 @@
 #define PROXY_MAX_PROMPT_TEXT	(64 * 1024)	/* prompt kept in a trace */
 #define PROXY_PLAYGROUND	"playground"	/* the token_id of its traces */
 #define PROXY_MSG_LOCAL		"the gateway is out of resources; retry"
+#define PROXY_CHALLENGE		"WWW-Authenticate: Bearer realm=\"cube\"\r\n"
 
 _Static_assert(RECEIPT_MAX <= HTTP_FIELD_VALUE_MAX, "Cube-Receipt fits");
 _Static_assert(RECEIPT_DOMAIN_MAX >= 36, "a domain id fits a receipt");
@@ -44,7 +47,8 @@ struct proxy_call {
 	const struct reg_token		*token;
 	const struct reg_model		*model;
 	const struct reg_model		*routed;	/* resolved: signed */
-	enum route_kind			 route;
+	enum route_kind			 route;		/* the pipeline's */
+	enum route_kind			 client_route;	/* as the path named it */
 	int				 stream;
 	char				*body;		/* what goes upstream */
 	size_t				 body_len;
@@ -53,8 +57,14 @@ struct proxy_call {
 	int				 relaying;	/* SSE headers sent */
 	int				 paused;
 	struct sse			*sse;
-	int				 ollama;	/* Ollama's format */
-	struct ndjson			*nd;		/* its stream's lines */
+	int				 ollama;	/* Ollama's format, to the client */
+	int				 backend_ollama; /* and from the backend */
+	int				 out_nd;	/* the client's stream: NDJSON */
+	struct ndjson			*nd;		/* the backend's stream lines */
+	/* A translated route (dialect.c): its translator and output. */
+	const struct dialect_ops	*dialect;
+	struct dialect_call		*dcall;
+	struct dialect_buf		 dout;
 	char				*resp;		/* buffered answer */
 	size_t				 resp_len;
 	size_t				 resp_cap;
@@ -101,16 +111,27 @@ struct proxy_call {
 static void	proxy_reply(struct proxy_call *, int, const char *,
 		    const char *, size_t, const struct http_fields *);
 
-static const char *const proxy_routes[] = {
-	[ROUTE_CHAT] = "chat",
-	[ROUTE_COMPLETIONS] = "completions",
-	[ROUTE_EMBEDDINGS] = "embeddings",
-};
-
 static const char *const proxy_routes_ollama[] = {
 	[ROUTE_CHAT] = "ollama_chat",
 	[ROUTE_COMPLETIONS] = "ollama_generate",
 	[ROUTE_EMBEDDINGS] = "ollama_embed",
+	[ROUTE_OLLAMA_EMBEDDINGS] = "ollama_embed",
+};
+
+/* The route each client route takes through the pipeline. */
+static const struct {
+	enum route_kind	 pipeline;
+	const char	*trace;
+} proxy_route_map[] = {
+	[ROUTE_CHAT] = { ROUTE_CHAT, "chat" },
+	[ROUTE_COMPLETIONS] = { ROUTE_COMPLETIONS, "completions" },
+	[ROUTE_EMBEDDINGS] = { ROUTE_EMBEDDINGS, "embeddings" },
+	[ROUTE_MESSAGES] = { ROUTE_CHAT, "messages" },
+	[ROUTE_RESPONSES] = { ROUTE_CHAT, "responses" },
+	[ROUTE_OLLAMA_EMBEDDINGS] = { ROUTE_EMBEDDINGS, "ollama_embed" },
+	/* FIM reads like completions; a reranker is an embedding model. */
+	[ROUTE_FIM] = { ROUTE_COMPLETIONS, "fim" },
+	[ROUTE_RERANK] = { ROUTE_EMBEDDINGS, "rerank" },
 };
 
 static int64_t
@@ -194,6 +215,9 @@ proxy_call_free(struct proxy_call *call)
 		guard_report_log(&call->guards, call->model->key);
 	guard_answer_free(call->answer);
 	guard_ollama_free(call->answer_ollama);
+	if (call->dcall != NULL && call->dialect->close != NULL)
+		call->dialect->close(call->dcall);
+	dialect_buf_free(&call->dout);
 	ndjson_free(call->nd);
 	if (call->reg != NULL)
 		registry_release(call->reg);
@@ -204,6 +228,18 @@ proxy_call_free(struct proxy_call *call)
 	free(call->relay);
 	free(call->held);
 	free(call);
+}
+
+/* An error body in the shape of the client's route. */
+static size_t
+proxy_error_body(const struct proxy_call *call, char *buf, size_t len,
+    enum api_error e, const char *param, const char *msg)
+{
+	if (call->dialect != NULL)
+		return call->dialect->error_body(buf, len, e, param, msg);
+	if (call->ollama)
+		return ollama_error_body(buf, len, msg);
+	return api_error_body(buf, len, e, param, msg);
 }
 
 /* Answer with an error, and say in the trace which step refused. */
@@ -223,29 +259,34 @@ proxy_reject(struct proxy_call *call, enum trace_step step, enum api_error e,
 		call->trace->error = api_error_code(e);
 		call->trace->step = step;
 	}
-	if (call->routed != NULL) {
+	n = proxy_error_body(call, body, sizeof(body), e, param, msg);
+	if (call->routed != NULL)
 		/* Routed to a model: the reply is signed. */
-		if (call->ollama)
-			n = ollama_error_body(body, sizeof(body), msg);
-		else
-			n = api_error_body(body, sizeof(body), e, param, msg);
 		proxy_reply(call, api_error_status(e), "application/json",
 		    body, n, NULL);
-	} else if (call->ollama)
-		ollama_error_reply(call->req, e, msg);
 	else
-		api_error_reply(call->req, e, param, "%s", msg);
+		http_reply(call->req, api_error_status(e), "application/json",
+		    body, n, e == API_INVALID_API_KEY ? PROXY_CHALLENGE : NULL);
 }
 
-/* The bearer token from the Authorization header, or NULL. */
+/*
+ * The bearer token from the Authorization header, or NULL. Anthropic's
+ * clients send theirs in x-api-key instead, taken on its routes only.
+ */
 static const char *
-proxy_bearer(const struct http_request *r, size_t *len)
+proxy_bearer(const struct http_request *r, int x_api_key, size_t *len)
 {
 	const char	*v;
 	size_t		 n;
 
-	if ((v = http_header_get(r, "authorization", &n)) == NULL ||
-	    n < 7 || strncasecmp(v, "bearer ", 7) != 0)
+	if ((v = http_header_get(r, "authorization", &n)) == NULL &&
+	    x_api_key && (v = http_header_get(r, "x-api-key", &n)) != NULL) {
+		while (n > 0 && v[n - 1] == ' ')
+			n--;
+		*len = n;
+		return n > 0 ? v : NULL;
+	}
+	if (v == NULL || n < 7 || strncasecmp(v, "bearer ", 7) != 0)
 		return NULL;
 	v += 7;
 	n -= 7;
@@ -261,7 +302,7 @@ proxy_bearer(const struct http_request *r, size_t *len)
 static size_t
 proxy_model_room(const struct reg_model *m)
 {
-	return 6 * (m->key_len + strlen(m->provider->name)) + 80;
+	return 6 * (m->key_len + strlen(m->provider->name)) + 100;
 }
 
 /* One model in the OpenAI list shape, written at p; returns its length. */
@@ -272,7 +313,8 @@ proxy_model_json(char *p, size_t room, const struct reg_model *m)
 
 	p += sprintf(p, "{\"id\":");
 	p += jscan_quote(p, room - (p - start), m->key, m->key_len);
-	p += sprintf(p, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
+	p += sprintf(p, ",\"object\":\"model\",\"created\":%lld,"
+	    "\"owned_by\":", (long long)m->created);
 	p += jscan_quote(p, room - (p - start), m->provider->name,
 	    strlen(m->provider->name));
 	*p++ = '}';
@@ -379,6 +421,34 @@ static const struct proxy_kept_status {
 };
 
 /*
+ * A backend's error object (OpenAI's shape, as backend_error_body() told
+ * it) retold in the dialect's: its message and param, our status's type.
+ */
+static size_t
+proxy_dialect_error(struct proxy_call *call, char *buf, size_t size,
+    size_t len, enum api_error e)
+{
+	cJSON		*doc, *err, *msg, *param;
+	char		 message[1024], par[128];
+	const char	*m = "the model's backend refused the request";
+
+	par[0] = '\0';
+	if ((doc = cJSON_ParseWithLength(buf, len)) != NULL &&
+	    (err = cJSON_GetObjectItemCaseSensitive(doc, "error")) != NULL) {
+		msg = cJSON_GetObjectItemCaseSensitive(err, "message");
+		param = cJSON_GetObjectItemCaseSensitive(err, "param");
+		if (cJSON_IsString(msg))
+			m = msg->valuestring;
+		if (cJSON_IsString(param))
+			snprintf(par, sizeof(par), "%s", param->valuestring);
+	}
+	snprintf(message, sizeof(message), "%s", m);
+	cJSON_Delete(doc);
+	return call->dialect->error_body(buf, size, e, par[0] != '\0' ? par :
+	    NULL, message);
+}
+
+/*
  * An error reply in the route's shape, traced: the backend's error object
  * retold when backend is not NULL and holds one, else message.
  */
@@ -392,6 +462,8 @@ proxy_reply_error(struct proxy_call *call, int status, enum api_error e,
 
 	n = backend_error_body(body, sizeof(body), call->ollama, backend,
 	    backend_len, e, message);
+	if (call->dialect != NULL && call->dialect != &dialect_ollama)
+		n = proxy_dialect_error(call, body, sizeof(body), n, e);
 	call->trace->status = status;
 	call->trace->error = backend != NULL ?
 	    trace_error_intern("backend_error") : api_error_code(e);
@@ -440,15 +512,22 @@ proxy_on_response(void *arg, const struct upstream_response *resp)
 			call->answer = guard_answer_new(
 			    &call->model->guard_out, &call->guards,
 			    call->route);
-		http_stream_start(call->req, 200, "text/event-stream");
+		if (call->dialect != NULL) {
+			call->out_nd = call->dialect == &dialect_ollama;
+			http_stream_start(call->req, 200,
+			    call->dialect->stream_type);
+		} else
+			http_stream_start(call->req, 200, "text/event-stream");
 		return;
 	}
-	if (call->ollama && call->stream && status >= 200 && status < 300 &&
+	if (call->backend_ollama && call->stream && status >= 200 &&
+	    status < 300 &&
 	    ctype != NULL && strncasecmp(ctype, "application/x-ndjson",
 	    20) == 0) {
 		call->relaying = 1;
 		metrics_stream(1);
 		call->nd = ndjson_new(PROXY_MAX_EVENT);
+		call->out_nd = 1;
 		if (!guard_list_empty(&call->model->guard_out))
 			call->answer_ollama = guard_ollama_new(
 			    &call->model->guard_out, &call->guards,
@@ -573,7 +652,7 @@ proxy_stream_out(struct proxy_call *call, const char *data, size_t len,
 	size_t	start;
 
 	proxy_stream_release(call);
-	if (call->nd == NULL) {
+	if (!call->out_nd) {
 		if (len >= PROXY_DONE_LEN && memcmp(data + len - PROXY_DONE_LEN,
 		    PROXY_DONE, PROXY_DONE_LEN) == 0) {
 			call->done_held = 1;
@@ -632,7 +711,7 @@ proxy_stream_receipt(struct proxy_call *call)
 		proxy_stream_send(call, "\n", 1);
 	if ((n = proxy_receipt(call, rc)) == 0)
 		len = 0;
-	else if (call->nd == NULL)
+	else if (!call->out_nd)
 		len = snprintf(line, sizeof(line), "%s%s\n\n",
 		    RECEIPT_SSE_PREFIX, rc);
 	else if (brace != NULL)
@@ -668,6 +747,50 @@ proxy_relay_write(struct proxy_call *call, const char *data, size_t len)
 }
 
 static int
+proxy_dialect_event(void *arg, const char *data, size_t len)
+{
+	struct proxy_call	*call = arg;
+
+	return call->dialect->event(call->dcall, data, len, &call->dout);
+}
+
+/*
+ * OpenAI stream bytes (whole events) as the client is to get them: as
+ * they are, or translated by the route's dialect. relay: pause the
+ * backend past the high water mark. -1 when the dialect cannot read them.
+ */
+static int
+proxy_emit(struct proxy_call *call, const char *data, size_t len, int relay)
+{
+	int	rc = 0;
+
+	if (call->dialect != NULL) {
+		call->dout.len = 0;
+		rc = dialect_events(data, len, proxy_dialect_event, call);
+		data = call->dout.p;
+		len = call->dout.len;
+	} else
+		data = rewrite_answer_model(call->model, data, len,
+		    &call->dout, &len);
+	if (len > 0 && relay)
+		proxy_relay_write(call, data, len);
+	else if (len > 0)
+		proxy_stream_out(call, data, len, 0);
+	return rc;
+}
+
+/* A translated stream ended well: the dialect's closing events. */
+static void
+proxy_dialect_end(struct proxy_call *call)
+{
+	if (call->dialect == NULL || call->dialect->end == NULL)
+		return;
+	call->dout.len = 0;
+	call->dialect->end(call->dcall, &call->dout);
+	proxy_stream_out(call, call->dout.p, call->dout.len, 1);
+}
+
+static int
 proxy_relay_event(void *arg, const char *event, size_t len)
 {
 	struct proxy_call	*call = arg;
@@ -679,12 +802,15 @@ proxy_relay_event(void *arg, const char *event, size_t len)
 	/* Output guardrails: the event as they let it out, maybe nothing. */
 	if (call->answer != NULL && guard_answer_event(call->answer, event,
 	    len, &event, &len) == GUARD_BLOCKED) {
-		proxy_stream_out(call, event, len, 0);
+		proxy_emit(call, event, len, 0);
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
 	}
-	if (len > 0)
-		proxy_relay_write(call, event, len);
+	if (len > 0 && proxy_emit(call, event, len, 1) == -1) {
+		call->cut = "the model's backend sent a stream the gateway"
+		    " cannot read";
+		return -1;
+	}
 	return 0;
 }
 
@@ -701,8 +827,11 @@ proxy_relay_line(void *arg, const char *line, size_t len)
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
 	}
-	if (len > 0)
+	if (len > 0) {
+		line = rewrite_answer_model(call->model, line, len,
+		    &call->dout, &len);
 		proxy_relay_write(call, line, len);
+	}
 	return 0;
 }
 
@@ -792,19 +921,45 @@ proxy_reply_backend_error(struct proxy_call *call)
 	    API_UPSTREAM_ERROR, TRACE_STEP_UPSTREAM, NULL, 0, NULL, msg);
 }
 
+/* A whole OpenAI answer in the dialect's shape, or a 502. */
+static void
+proxy_reply_translated(struct proxy_call *call, const char *json, size_t len)
+{
+	char	*body;
+	size_t	 n;
+
+	if ((body = call->dialect->answer(call->dcall, json, len, &n)) ==
+	    NULL) {
+		call->cut = "the model's backend sent an answer the gateway"
+		    " cannot read";
+		proxy_reject(call, TRACE_STEP_UPSTREAM, API_UPSTREAM_ERROR,
+		    NULL, "%s", call->cut);
+		return;
+	}
+	proxy_reply(call, 200, "application/json", body, n, NULL);
+	free(body);
+}
+
 /* A whole answer, through the output guardrails. */
 static void
 proxy_reply_answer(struct proxy_call *call)
 {
-	char	*out;
-	size_t	 outlen;
+	const char	*body;
+	char		*out;
+	size_t		 outlen, len;
 
-	switch ((call->ollama ? guard_ollama_body : guard_answer_body)(
+	switch ((call->backend_ollama ? guard_ollama_body : guard_answer_body)(
 	    &call->model->guard_out, call->route, call->resp, call->resp_len,
 	    &out, &outlen, &call->guards)) {
 	case GUARD_PASS:
-		proxy_reply(call, 200, call->resp_type, call->resp,
-		    call->resp_len, NULL);
+		if (call->dialect != NULL) {
+			proxy_reply_translated(call, call->resp,
+			    call->resp_len);
+			return;
+		}
+		body = rewrite_answer_model(call->model, call->resp,
+		    call->resp_len, &call->dout, &len);
+		proxy_reply(call, 200, call->resp_type, body, len, NULL);
 		return;
 	case GUARD_BLOCKED:
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
@@ -817,7 +972,13 @@ proxy_reply_answer(struct proxy_call *call)
 	default:
 		break;
 	}
-	proxy_reply(call, 200, "application/json", out, outlen, NULL);
+	if (call->dialect != NULL)
+		proxy_reply_translated(call, out, outlen);
+	else {
+		body = rewrite_answer_model(call->model, out, outlen,
+		    &call->dout, &len);
+		proxy_reply(call, 200, "application/json", body, len, NULL);
+	}
 	free(out);
 }
 
@@ -852,7 +1013,12 @@ proxy_stream_failure(struct proxy_call *call, enum upstream_result res)
 	size_t				 n;
 
 	said = call->cut != NULL ? call->cut : f->during;
-	if (call->ollama) {
+	if (call->dialect != NULL) {
+		call->dout.len = 0;
+		call->dialect->stream_error(call->dcall, f->error, said,
+		    &call->dout);
+		proxy_stream_out(call, call->dout.p, call->dout.len, 1);
+	} else if (call->ollama) {
 		n = ollama_error_body(ev, sizeof(ev) - 1, said);
 		ev[n++] = '\n';
 		proxy_stream_out(call, ev, n, 0);
@@ -882,7 +1048,7 @@ proxy_relay_finish(struct proxy_call *call)
 	else
 		return GUARD_PASS;
 	if (outlen > 0)
-		proxy_stream_out(call, out, outlen, 0);
+		proxy_emit(call, out, outlen, 0);
 	return res;
 }
 
@@ -899,6 +1065,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		/* An output guardrail ended the stream and cut the backend. */
 		call->trace->status = 200;
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
+		proxy_dialect_end(call);
 		proxy_stream_receipt(call);
 		http_stream_end(r);
 		proxy_call_free(call);
@@ -922,6 +1089,8 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 			call->blocked = 1;
 		if (res != UPSTREAM_OK && !call->blocked)
 			proxy_stream_failure(call, res);
+		else
+			proxy_dialect_end(call);
 		call->trace->status = 200;
 		if (call->blocked)
 			call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
@@ -934,7 +1103,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 	else if (res != UPSTREAM_OK)
 		proxy_reply_failure(call, res, why);
 	else if (call->status >= 200) {
-		if (call->ollama)
+		if (call->backend_ollama)
 			meter_ollama(&call->meter, call->resp, call->resp_len,
 			    call->route);
 		else
@@ -971,6 +1140,64 @@ static const struct upstream_cb proxy_upstream_cb = {
 };
 
 /* --- the pipeline -------------------------------------------------------- */
+
+/* A route's translator, or NULL. */
+static const struct dialect_ops *
+proxy_dialect(enum dialect_kind k)
+{
+	switch (k) {
+	case DIALECT_ANTHROPIC:
+		return &dialect_anthropic;
+	case DIALECT_RESPONSES:
+		return &dialect_responses;
+	case DIALECT_OLLAMA:
+		return &dialect_ollama;
+	default:
+		return NULL;
+	}
+}
+
+/* Routes that reach a model upstream, and leave a trace. */
+static int
+proxy_traced(enum route_kind k)
+{
+	switch (k) {
+	case ROUTE_CHAT:
+	case ROUTE_COMPLETIONS:
+	case ROUTE_EMBEDDINGS:
+	case ROUTE_MESSAGES:
+	case ROUTE_RESPONSES:
+	case ROUTE_OLLAMA_EMBEDDINGS:
+	case ROUTE_FIM:
+	case ROUTE_RERANK:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Ollama's /api/show {"model": KEY}: one model's card, or 404. */
+static void
+proxy_ollama_show(struct proxy_call *call)
+{
+	struct http_request	*r = call->req;
+	cJSON			*doc, *model;
+	const char		*key = NULL;
+
+	if ((doc = cJSON_ParseWithLength(r->body, r->body_len)) != NULL) {
+		model = cJSON_GetObjectItemCaseSensitive(doc, "model");
+		if (!cJSON_IsString(model))	/* older clients: "name" */
+			model = cJSON_GetObjectItemCaseSensitive(doc, "name");
+		if (cJSON_IsString(model) && model->valuestring[0] != '\0')
+			key = model->valuestring;
+	}
+	if (key == NULL)
+		ollama_error_reply(r, API_INVALID_REQUEST, "model is required");
+	else
+		ollama_show(r, call->domain, call->token, key, strlen(key));
+	cJSON_Delete(doc);
+	proxy_call_free(call);
+}
 
 /*
  * 6. rate limit / budget, on the body as it goes upstream: a budget
@@ -1015,6 +1242,33 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 }
 
 /*
+ * The client's body in the dialect's format, as OpenAI's: dr filled, the
+ * call's pipeline route and trace route set. -1 when refused (answered).
+ */
+static int
+proxy_translate(struct proxy_call *call, struct dialect_request *dr)
+{
+	struct http_request	*r = call->req;
+	const char		*param = NULL;
+	char			 err[512], id[HTTP_REQUEST_ID_HEX + 1];
+
+	free(dr->body);
+	memset(dr, 0, sizeof(*dr));
+	http_request_id_hex(r, id);
+	if ((call->dcall = call->dialect->open(call->client_route, r->body,
+	    r->body_len, id, time(NULL), dr, err, sizeof(err), &param)) ==
+	    NULL) {
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    param, "%s", err);
+		return -1;
+	}
+	call->route = dr->route;
+	if (call->trace != NULL && dr->trace_route != NULL)
+		call->trace->route = dr->trace_route;
+	return 0;
+}
+
+/*
  * From the body to the backend: the one scan of the request, the model,
  * the input guardrails, the rewrite and the limits, all on what that scan
  * found (and on the redacted body, when a guardrail changed it).
@@ -1025,6 +1279,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 {
 	struct http_request	*r = call->req;
 	struct request		 rq;
+	struct dialect_request	 dr;
 	struct trace		*tr = call->trace;
 	const struct reg_model	*m;
 	const char		*url;
@@ -1034,8 +1289,13 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	int			 client_usage;
 
 	memset(&rq, 0, sizeof(rq));
-	if (request_scan(&rq, r->body, r->body_len, call->ollama, err,
-	    sizeof(err)) == -1) {
+	memset(&dr, 0, sizeof(dr));
+	/* Anthropic's and Responses' bodies: as chat, before anything. */
+	if (call->dialect != NULL && proxy_translate(call, &dr) == -1)
+		goto done;
+	if (request_scan(&rq, dr.body != NULL ? dr.body : r->body,
+	    dr.body != NULL ? dr.len : r->body_len, call->backend_ollama,
+	    err, sizeof(err)) == -1) {
 		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
 		    rq.param, "%s", err);
 		goto done;
@@ -1079,11 +1339,30 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    "not an embedding");
 		goto done;
 	}
-	/* Ollama's routes forward natively: only to an Ollama backend. */
+	/*
+	 * Ollama's routes forward natively to an Ollama backend; to any
+	 * other they are translated (and the body scanned again, as chat).
+	 */
 	if (call->ollama && m->provider->driver != DRIVER_OLLAMA) {
+		call->dialect = &dialect_ollama;
+		call->backend_ollama = 0;
+		request_clear(&rq);
+		memset(&rq, 0, sizeof(rq));
+		if (proxy_translate(call, &dr) == -1)
+			goto done;
+		if (request_scan(&rq, dr.body, dr.len, 0, err,
+		    sizeof(err)) == -1) {
+			proxy_reject(call, TRACE_STEP_REQUEST,
+			    API_INVALID_REQUEST, rq.param, "%s", err);
+			goto done;
+		}
+	}
+	if (call->client_route == ROUTE_FIM &&
+	    !guard_list_empty(&m->guard_out)) {
+		/* Fail closed: no output guardrail reads a FIM answer yet. */
 		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_INVALID_REQUEST,
-		    "model", "The model '%s' is not served by an Ollama"
-		    " provider; use the /v1 routes.", key);
+		    "model", "The model '%s' has output guardrails, which"
+		    " cannot check fill-in-the-middle answers.", key);
 		goto done;
 	}
 	if (m->provider->errored) {
@@ -1099,7 +1378,9 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	}
 	call->model = m;
 	/* Ollama streams unless told "stream": false; embed never does. */
-	if (call->ollama)
+	if (call->dialect != NULL)
+		call->stream = dr.stream;
+	else if (call->backend_ollama)
 		call->stream = call->route != ROUTE_EMBEDDINGS &&
 		    !(rq.stream.present && rq.stream.type == JSCAN_FALSE);
 	else
@@ -1131,28 +1412,36 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	/* Streams end with their usage; what the client did not ask for, it does not see. */
 	client_usage = rq.stream_options.type == JSCAN_OBJECT &&
 	    rq.include_usage.present && rq.include_usage.type == JSCAN_TRUE;
-	call->strip_usage = !call->ollama && call->stream &&
-	    call->route != ROUTE_EMBEDDINGS && !client_usage;
-	if (call->ollama)
+	call->strip_usage = !call->backend_ollama && call->dialect == NULL &&
+	    call->stream && call->route != ROUTE_EMBEDDINGS && !client_usage;
+	if (call->backend_ollama)
 		call->body = rewrite_ollama(&rq, m, call->route,
 		    &call->body_len);
 	else
+		/* A dialect reads usage from the stream: always asked for. */
 		call->body = rewrite_body(&rq, m, call->route,
-		    call->strip_usage, &call->body_len);
+		    call->strip_usage || (call->dialect != NULL &&
+		    call->stream && !client_usage), &call->body_len);
 	call->prompt_bytes = rq.prompt_bytes;
 	if (proxy_limit(call, t, &rq) == -1)
 		goto done;
 	call->forwarded = 1;
 	free(guarded);
+	free(dr.body);
 	request_clear(&rq);
 
-	if (call->ollama)
+	if (call->backend_ollama)
 		url = m->url_ollama[call->route == ROUTE_CHAT ? 0 :
-		    call->route == ROUTE_COMPLETIONS ? 1 : 2];
+		    call->route == ROUTE_COMPLETIONS ? 1 :
+		    call->client_route == ROUTE_OLLAMA_EMBEDDINGS ? 3 : 2];
+	else if (call->client_route == ROUTE_FIM)
+		url = m->url_fim;
+	else if (call->client_route == ROUTE_RERANK)
+		url = m->url_rerank;
 	else
 		url = call->route == ROUTE_CHAT ? m->url_chat :
-	    call->route == ROUTE_COMPLETIONS ? m->url_completions :
-	    m->url_embeddings;
+		    call->route == ROUTE_COMPLETIONS ? m->url_completions :
+		    m->url_embeddings;
 	call->up = upstream_start(call->worker->upstream, url,
 	    m->provider->auth, call->body, call->body_len, &proxy_upstream_cb,
 	    call);
@@ -1162,8 +1451,34 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	return;
 done:
 	free(guarded);
+	free(dr.body);
 	request_clear(&rq);
 	proxy_call_free(call);
+}
+
+/* 404 for a path no route takes: in Ollama's shape under its /api/. */
+static void
+proxy_unknown_route(struct http_request *r)
+{
+	const char	*p = r->path, *slash;
+	size_t		 n = r->path_len;
+	int		 ollama = 0;
+	char		 msg[200];
+
+	if (n >= 7 && memcmp(p, "/proxy/", 7) == 0 &&
+	    (slash = memchr(p + 7, '/', n - 7)) != NULL)
+		ollama = (size_t)(p + n - slash) >= 5 &&
+		    memcmp(slash, "/api/", 5) == 0;
+	else if (n >= 5 && memcmp(p, "/api/", 5) == 0)
+		ollama = !(n >= 12 && memcmp(p, "/api/client/", 12) == 0);
+	if (!ollama) {
+		api_error_reply(r, API_NOT_FOUND, NULL, "Unknown route %.*s",
+		    (int)(n > 128 ? 128 : n), p);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "unknown route %.*s", (int)(n > 128 ? 128 :
+	    n), p);
+	ollama_error_reply(r, API_NOT_FOUND, msg);
 }
 
 /* 405, with the methods the route takes (RFC 9110 15.5.6). */
@@ -1174,8 +1489,13 @@ proxy_method_not_allowed(struct http_request *r, const struct route *route)
 	char			 body[512];
 	size_t			 len;
 
-	len = api_error_body(body, sizeof(body), API_METHOD_NOT_ALLOWED, NULL,
-	    "Method not allowed on this route");
+	if (route->ollama)
+		len = ollama_error_body(body, sizeof(body),
+		    "method not allowed");
+	else
+		len = api_error_body(body, sizeof(body),
+		    API_METHOD_NOT_ALLOWED, NULL,
+		    "Method not allowed on this route");
 	http_fields_init(&f);
 	http_fields_addf(&f, "Allow", "%s", route_allow(route));
 	http_reply_fields(r, api_error_status(API_METHOD_NOT_ALLOWED),
@@ -1215,8 +1535,7 @@ proxy_head(struct http_request *r, void *arg)
 	size_t			 tok_len;
 
 	if (route_match(r->path, r->path_len, &route) == -1) {
-		api_error_reply(r, API_NOT_FOUND, NULL, "Unknown route %.*s",
-		    (int)(r->path_len > 128 ? 128 : r->path_len), r->path);
+		proxy_unknown_route(r);
 		return HTTP_HEAD_TAKEN;
 	}
 	if (!route_allows(&route, r->method, r->method_len)) {
@@ -1241,15 +1560,19 @@ proxy_head(struct http_request *r, void *arg)
 	call->req = r;
 	call->reg = reg;
 	call->route = route.kind;
+	call->client_route = route.kind;
 	call->start_ms = proxy_mono_ms();
 	call->ollama = route.ollama;
+	call->backend_ollama = route.ollama;
+	call->dialect = proxy_dialect(route.dialect);
 	memcpy(call->id, http_request_id(r), sizeof(call->id));
-	if (route.kind == ROUTE_CHAT || route.kind == ROUTE_COMPLETIONS ||
-	    route.kind == ROUTE_EMBEDDINGS) {
+	if (proxy_traced(route.kind)) {
+		call->route = proxy_route_map[route.kind].pipeline;
 		call->trace = trace_new();
 		call->trace->time_ms = trace_now_ms();
 		call->trace->route = route.ollama ?
-		    proxy_routes_ollama[route.kind] : proxy_routes[route.kind];
+		    proxy_routes_ollama[route.kind] :
+		    proxy_route_map[route.kind].trace;
 		http_request_id_hex(r, call->trace->request_id);
 	}
 
@@ -1259,7 +1582,7 @@ proxy_head(struct http_request *r, void *arg)
 	 */
 	if (r->internal_domain != NULL) {
 		if (route.kind != ROUTE_CHAT || route.ollama ||
-		    route.domain != NULL) {
+		    route.dialect != DIALECT_NONE || route.domain != NULL) {
 			api_error_reply(r, API_NOT_FOUND, NULL, "the playground"
 			    " serves chat completions only");
 			goto done;
@@ -1282,11 +1605,19 @@ proxy_head(struct http_request *r, void *arg)
 	}
 
 	/* 1. token: who is asking, and for which domain. */
-	if ((tok = proxy_bearer(r, &tok_len)) == NULL) {
+	if (route.kind == ROUTE_OLLAMA_VERSION) {
+		/* Ollama's clients ask it before anything, without a key. */
+		ollama_version(r);
+		goto done;
+	}
+	if ((tok = proxy_bearer(r, route.dialect == DIALECT_ANTHROPIC,
+	    &tok_len)) == NULL) {
 		metrics_rejected(METRICS_REJECT_AUTH);
 		proxy_reject(call, TRACE_STEP_AUTHENTICATE, API_INVALID_API_KEY,
-		    NULL, "Missing API key: send 'Authorization: Bearer"
-		    " <token>'.");
+		    NULL, route.dialect == DIALECT_ANTHROPIC ? "Missing API"
+		    " key: send 'x-api-key: <token>' or 'Authorization: Bearer"
+		    " <token>'." : "Missing API key: send 'Authorization:"
+		    " Bearer <token>'.");
 		goto done;
 	}
 	if ((t = registry_find_token(reg, w->agent->vault, tok, tok_len,
@@ -1320,6 +1651,10 @@ proxy_head(struct http_request *r, void *arg)
 		ollama_tags(r, d, t);
 		goto done;
 	}
+	if (route.kind == ROUTE_OLLAMA_PS) {
+		ollama_ps(r, d, t);
+		goto done;
+	}
 	if (route.kind == ROUTE_MODELS) {
 		proxy_models(r, d, t);
 		goto done;
@@ -1335,6 +1670,56 @@ done:
 	return HTTP_HEAD_TAKEN;
 }
 
+/*
+ * Anthropic's count_tokens: the request translated and scanned as for
+ * messages, the model resolved the same way, and the prompt's tokens
+ * estimated (the gateway has no tokenizer of the model's). Nothing goes
+ * upstream, so nothing is traced or billed.
+ */
+static void
+proxy_count_tokens(struct proxy_call *call, const struct reg_domain *d,
+    const struct reg_token *t)
+{
+	struct http_request	*r = call->req;
+	struct request		 rq;
+	struct dialect_request	 dr;
+	const struct reg_model	*m;
+	char			 err[256], key[256], body[64];
+	ssize_t			 klen;
+	int			 n;
+
+	memset(&rq, 0, sizeof(rq));
+	memset(&dr, 0, sizeof(dr));
+	if (proxy_translate(call, &dr) == -1)
+		goto done;
+	if (request_scan(&rq, dr.body, dr.len, 0, err, sizeof(err)) == -1) {
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    rq.param, "%s", err);
+		goto done;
+	}
+	if (!rq.model.present || rq.model.type != JSCAN_STRING ||
+	    (klen = jscan_string(rq.body, &rq.model, key, sizeof(key))) <= 0) {
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    "model", "'model' must be a model key (a non-empty"
+		    " string)");
+		goto done;
+	}
+	if ((m = registry_find_model(d, key, klen)) == NULL ||
+	    !registry_token_allows(t, m) || !m->active) {
+		proxy_reject(call, TRACE_STEP_MODEL, API_MODEL_NOT_FOUND, "model",
+		    "The model '%s' does not exist or you do not have access"
+		    " to it.", key);
+		goto done;
+	}
+	n = snprintf(body, sizeof(body), "{\"input_tokens\":%lld}",
+	    (long long)meter_estimate(rq.prompt_bytes));
+	http_reply(r, 200, "application/json", body, (size_t)n, NULL);
+done:
+	free(dr.body);
+	request_clear(&rq);
+	proxy_call_free(call);
+}
+
 /* The body of an inference request proxy_head let in. */
 void
 proxy_handle(struct http_request *r, void *arg)
@@ -1343,5 +1728,10 @@ proxy_handle(struct http_request *r, void *arg)
 
 	(void)arg;
 	call->req = r;
-	proxy_inference(call, call->domain, call->token);
+	if (call->client_route == ROUTE_COUNT_TOKENS)
+		proxy_count_tokens(call, call->domain, call->token);
+	else if (call->client_route == ROUTE_OLLAMA_SHOW)
+		proxy_ollama_show(call);
+	else
+		proxy_inference(call, call->domain, call->token);
 }

@@ -198,6 +198,13 @@ registry_model_init(struct reg_model *m, const struct store_model *sm,
 	xasprintf(&m->url_chat, "%s/chat/completions", p->base_url);
 	xasprintf(&m->url_completions, "%s/completions", p->base_url);
 	xasprintf(&m->url_embeddings, "%s/embeddings", p->base_url);
+	xasprintf(&m->url_fim, "%s/fim/completions", p->base_url);
+	xasprintf(&m->url_rerank, "%s/rerank", p->base_url);
+	m->created = sm->created_at;
+	if ((s = cJSON_CreateString(sm->key)) == NULL ||
+	    (m->key_json = cJSON_PrintUnformatted(s)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_Delete(s);
 	if (p->driver == DRIVER_OLLAMA) {
 		/* Its native API, at the root its /v1 base was made from. */
 		int	root = (int)strlen(p->base_url) - 3;
@@ -206,6 +213,8 @@ registry_model_init(struct reg_model *m, const struct store_model *sm,
 		xasprintf(&m->url_ollama[1], "%.*s/api/generate", root,
 		    p->base_url);
 		xasprintf(&m->url_ollama[2], "%.*s/api/embed", root,
+		    p->base_url);
+		xasprintf(&m->url_ollama[3], "%.*s/api/embeddings", root,
 		    p->base_url);
 	}
 }
@@ -557,9 +566,13 @@ registry_free(struct registry *r)
 			free(m->url_chat);
 			free(m->url_completions);
 			free(m->url_embeddings);
+			free(m->url_fim);
+			free(m->key_json);
+			free(m->url_rerank);
 			free(m->url_ollama[0]);
 			free(m->url_ollama[1]);
 			free(m->url_ollama[2]);
+			free(m->url_ollama[3]);
 			free(m->guard_in.guards);
 			free(m->guard_out.guards);
 		}

@@ -204,3 +204,44 @@ rewrite_ollama(struct request *rq, const struct reg_model *m,
 	free(sys);
 	return out;
 }
+
+/* Where "model":ID or "model": ID starts in buf, and its length. */
+static const char *
+rewrite_find_model(const char *buf, size_t len, const char *id_json,
+    size_t *found_len)
+{
+	const char	*p = buf, *end = buf + len, *v;
+	size_t		 idlen = strlen(id_json);
+
+	while ((p = memmem(p, end - p, "\"model\":", 8)) != NULL) {
+		v = p + 8;
+		if (v < end && *v == ' ')
+			v++;
+		if ((size_t)(end - v) >= idlen && memcmp(v, id_json, idlen) == 0) {
+			*found_len = v + idlen - p;
+			return p;
+		}
+		p += 8;
+	}
+	return NULL;
+}
+
+const char *
+rewrite_answer_model(const struct reg_model *m, const char *buf, size_t len,
+    struct dialect_buf *scratch, size_t *outlen)
+{
+	const char	*at;
+	size_t		 n;
+
+	*outlen = len;
+	if (strcmp(m->key_json, m->model_id_json) == 0 ||
+	    (at = rewrite_find_model(buf, len, m->model_id_json, &n)) == NULL)
+		return buf;
+	scratch->len = 0;
+	dialect_buf_add(scratch, buf, at - buf);
+	dialect_buf_add(scratch, "\"model\":", 8);
+	dialect_buf_str(scratch, m->key_json);
+	dialect_buf_add(scratch, at + n, len - (at - buf) - n);
+	*outlen = scratch->len;
+	return scratch->p;
+}

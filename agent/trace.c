@@ -44,7 +44,7 @@ static const char *const trace_steps[] = {
 /* Routes and error codes are kept as static strings, not copies. */
 static const char *const trace_routes[] = {
 	"chat", "completions", "embeddings", "ollama_chat", "ollama_generate",
-	"ollama_embed", "other",
+	"ollama_embed", "messages", "responses", "fim", "rerank", "other",
 };
 
 static const char *const trace_errors[] = {

@@ -80,10 +80,11 @@ test_route_rejects(void **state)
 		"/", "/v1", "/v1/", "/v1/chat", "/v1/chat/completions/",
 		"/v1/chat/completionsX", "/proxy/acme", "/proxy//v1/models",
 		"/proxy/acme/v2/models", "/api/client/v1", "/api/client/v2/models",
-		"/V1/models", "/api/chat", "/v1/api/chat",
+		"/V1/models", "/api/pull", "/v1/api/chat",
 		"/api/client/v1/api/chat", "/proxy/acme/api/pull",
-		"/proxy/acme/api/chat/", "/proxy/acme/api/", "/v1/models/a/b",
-		"/v1/models/",
+		"/proxy/acme/api/chat/", "/proxy/acme/api/", "/v1/models/a%2",
+		"/v1/models/", "/v1/models/%", "/v1/models/a%zz", "/v1/models/%00",
+		"/api/", "/api/client/v1", "/v1/messages/", "/v1/responses/x",
 		"/api/client/v1/", "//v1/models",
 	};
 	struct route	r;
@@ -92,6 +93,67 @@ test_route_rejects(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(match(bad[i], &r), -1);
+}
+
+/* Keys with '/' (bare or %2F) and escapes; the buffer's bound. */
+static void
+test_route_model_key(void **state)
+{
+	struct route	r;
+	char		long_path[600];
+
+	(void)state;
+	assert_int_equal(match("/v1/models/org/model-7b", &r), 0);
+	assert_int_equal(r.kind, ROUTE_MODEL);
+	assert_int_equal(r.model_len, 12);
+	assert_memory_equal(r.model, "org/model-7b", 12);
+	assert_int_equal(match("/proxy/acme/v1/models/org%2Fmodel%3a7b", &r), 0);
+	assert_int_equal(r.model_len, 12);
+	assert_string_equal(r.model, "org/model:7b");
+	memset(long_path, 0, sizeof(long_path));
+	memcpy(long_path, "/v1/models/", 11);
+	memset(long_path + 11, 'a', ROUTE_MODEL_MAX - 1);
+	assert_int_equal(match(long_path, &r), 0);
+	assert_int_equal(r.model_len, ROUTE_MODEL_MAX - 1);
+	long_path[11 + ROUTE_MODEL_MAX - 1] = 'a';
+	assert_int_equal(match(long_path, &r), -1);
+}
+
+/* The translated routes name their dialect; Ollama's also at the root. */
+static void
+test_route_dialects(void **state)
+{
+	static const struct {
+		const char		*path;
+		enum route_kind		 kind;
+		enum dialect_kind	 dialect;
+		int			 ollama;
+	} ok[] = {
+		{ "/v1/responses", ROUTE_RESPONSES, DIALECT_RESPONSES, 0 },
+		{ "/proxy/acme/v1/messages", ROUTE_MESSAGES, DIALECT_ANTHROPIC, 0 },
+		{ "/api/client/v1/messages/count_tokens", ROUTE_COUNT_TOKENS,
+		    DIALECT_ANTHROPIC, 0 },
+		{ "/v1/fim/completions", ROUTE_FIM, DIALECT_NONE, 0 },
+		{ "/v1/rerank", ROUTE_RERANK, DIALECT_NONE, 0 },
+		{ "/api/chat", ROUTE_CHAT, DIALECT_NONE, 1 },
+		{ "/api/tags", ROUTE_MODELS, DIALECT_NONE, 1 },
+		{ "/api/version", ROUTE_OLLAMA_VERSION, DIALECT_NONE, 1 },
+		{ "/proxy/acme/api/show", ROUTE_OLLAMA_SHOW, DIALECT_NONE, 1 },
+		{ "/proxy/acme/api/ps", ROUTE_OLLAMA_PS, DIALECT_NONE, 1 },
+		{ "/api/embeddings", ROUTE_OLLAMA_EMBEDDINGS, DIALECT_NONE, 1 },
+	};
+	struct route	r;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(match(ok[i].path, &r), 0);
+		assert_int_equal(r.kind, ok[i].kind);
+		assert_int_equal(r.dialect, ok[i].dialect);
+		assert_int_equal(r.ollama, ok[i].ollama);
+	}
+	assert_int_equal(match("/api/chat", &r), 0);
+	assert_null(r.domain);
 }
 
 /* The length given is the path's; bytes after it never count. */
@@ -138,6 +200,8 @@ main(void)
 		cmocka_unit_test(test_route_rejects),
 		cmocka_unit_test(test_route_ollama),
 		cmocka_unit_test(test_route_length_delimited),
+		cmocka_unit_test(test_route_model_key),
+		cmocka_unit_test(test_route_dialects),
 		cmocka_unit_test(test_route_methods),
 	};
 
