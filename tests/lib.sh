@@ -248,8 +248,9 @@ sdk_domain_setup() {
 	    >/dev/null
 	ctl model deploy -d "$DOMAIN" --provider fake --name Fim --key fim \
 	    --model-id 'fake-chat;echo=1;chunks=3' >/dev/null
+	# A reranker is an embedding model to the agent, as to vLLM.
 	ctl model deploy -d "$DOMAIN" --provider fake --name Rerank \
-	    --key rerank --model-id fake-rerank >/dev/null
+	    --key rerank --category embedding --model-id fake-rerank >/dev/null
 	ctl model deploy -d "$DOMAIN" --provider fake --name "Org Chat" \
 	    --key org/chat --model-id 'fake-chat;chunks=2' >/dev/null
 	# Ollama's native API: fake-llm speaks it on /api.
@@ -260,6 +261,8 @@ sdk_domain_setup() {
 	ctl model deploy -d "$DOMAIN" --provider local --name "Ollama Embed" \
 	    --key ollama-embed --category embedding --model-id fake-embed \
 	    >/dev/null
+	LIMITED_TOKEN=$(ctl -o json token create -d "$DOMAIN" --name limited \
+	    --rpm 1000 --tpm 1000000 | json token)
 	ctl -o json domain create other >/dev/null
 	ctl provider add -d other fake --driver openai --url "$BACKEND_URL/v1" >/dev/null
 	ctl model deploy -d other --provider fake --name "Other Only" \
@@ -267,6 +270,8 @@ sdk_domain_setup() {
 
 	export AGENT_URL BACKEND_URL
 	export CUBE_DOMAIN=$DOMAIN CUBE_TOKEN=$TOKEN
+	export CUBE_LIMITED_TOKEN=$LIMITED_TOKEN CUBE_LIMITED_RPM=1000
+	export CUBE_LIMITED_TPM=1000000
 	export CUBE_CHAT_MODEL=chat CUBE_EMBED_MODEL=embed CUBE_LONG_MODEL=long
 	export CUBE_BROKEN_MODEL=broken CUBE_RESET_MODEL=reset
 	export CUBE_TOOL_MODEL=tool CUBE_TOOL_PIECES=4
@@ -284,8 +289,7 @@ sdk_domain_setup() {
 # Test files of tests/sdk for what is not served yet: each must load (its
 # imports resolve; node --test with a name pattern no test has skips them
 # all), none runs. The lead takes a file off as its part lands.
-SDK_PENDING="responses.test.mjs anthropic.test.mjs ollama-openai.test.mjs
-    passthrough.test.mjs"
+SDK_PENDING="responses.test.mjs ollama-openai.test.mjs headers.test.mjs"
 
 # Run each tests/sdk/*.test.mjs but the pending ones, one file at a time:
 # one ok / not ok per node test, named "FILE: TEST" (FILE without

@@ -1,7 +1,7 @@
 // Anthropic's Messages API (POST /v1/messages, /v1/messages/count_tokens)
 // with @anthropic-ai/sdk, as coding tools that speak it use it; the agent
-// translates to chat completions for the fake backend. Pending until the
-// anthropic dialect lands (SDK_PENDING in tests/lib.sh); see common.mjs.
+// translates to chat completions for the fake backend. Run by
+// tests/scenario/sdk-clients.sh; see common.mjs.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";

@@ -4,6 +4,8 @@
 //   AGENT_URL          http://127.0.0.1:PORT of the agent
 //   BACKEND_URL        the fake backend (its /_requests record what arrived)
 //   CUBE_DOMAIN        domain name; CUBE_TOKEN its API token
+//   CUBE_LIMITED_TOKEN a token of it with limits: CUBE_LIMITED_RPM requests
+//                      and CUBE_LIMITED_TPM tokens a minute
 //   CUBE_CHAT_MODEL    chat model key (streams CUBE_ANSWER_PIECES pieces)
 //   CUBE_EMBED_MODEL   embedding model key (fake-embed: 8 dimensions)
 //   CUBE_TOOL_MODEL    chat model key that calls get_weather when offered
@@ -34,6 +36,9 @@ export const AGENT_URL = env("AGENT_URL");
 export const BACKEND_URL = env("BACKEND_URL");
 export const DOMAIN = env("CUBE_DOMAIN");
 export const TOKEN = env("CUBE_TOKEN");
+export const LIMITED_TOKEN = env("CUBE_LIMITED_TOKEN");
+export const LIMITED_RPM = Number(env("CUBE_LIMITED_RPM"));
+export const LIMITED_TPM = Number(env("CUBE_LIMITED_TPM"));
 export const CHAT = env("CUBE_CHAT_MODEL");
 export const EMBED = env("CUBE_EMBED_MODEL");
 export const TOOL = env("CUBE_TOOL_MODEL");

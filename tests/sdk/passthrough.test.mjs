@@ -1,9 +1,8 @@
-// What the agent passes through or answers for every client, not served
-// yet: Continue's FIM (/v1/fim/completions) and rerank (/v1/rerank) to
-// backends that serve them, the `model` field equal to the key the client
-// asked for (never the backend's model id), GET /v1/models/KEY for a key
-// with "/", and the headers SDKs read. Pending until those land
-// (SDK_PENDING in tests/lib.sh); see common.mjs.
+// What the agent passes through or answers for every client: Continue's
+// FIM (/v1/fim/completions) and rerank (/v1/rerank) to backends that serve
+// them, the `model` field equal to the key the client asked for (never the
+// backend's model id), GET /v1/models/KEY for a key with "/". Run by
+// tests/scenario/sdk-clients.sh; see common.mjs.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
@@ -14,7 +13,7 @@ import { constructLlmApi } from "@continuedev/openai-adapters";
 
 import {
 	AGENT_URL, ANSWER, BASE, CHAT, EMBED, FIM, RERANK, SLASH, TOKEN,
-	agentPost, backendRecord, rejection, sseEvents,
+	agentPost, backendRecord, rejection,
 } from "./common.mjs";
 
 const opts = { apiKey: TOKEN, baseURL: BASE, maxRetries: 0, timeout: 20_000 };
@@ -133,29 +132,4 @@ test("models: retrieve a key with '/', percent-encoded or not", async () => {
 	const err = await rejection(new OpenAI(opts).models.retrieve("no/such"));
 	assert.equal(err.status, 404);
 	assert.equal(err.code, "model_not_found");
-});
-
-// --- the headers SDKs read ---------------------------------------------------
-
-test("headers: x-request-id, openai-processing-ms and Date everywhere", async () => {
-	const c = new OpenAI(opts);
-	const { response } = await c.chat.completions.create({
-		model: CHAT, messages: [{ role: "user", content: "h" }],
-	}).withResponse();
-	const raw = await c.chat.completions.create({
-		model: CHAT, messages: [{ role: "user", content: "h" }],
-		stream: true,
-	}).asResponse();
-	sseEvents(await raw.text());
-	const nf = await fetch(`${AGENT_URL}${PATH}/models/no-such-model`,
-	    { headers: { Authorization: `Bearer ${TOKEN}` } });
-	for (const [what, r] of [["answer", response], ["stream", raw],
-	    ["404", nf]]) {
-		assert.match(r.headers.get("x-request-id") ?? "", /^[0-9a-f]{32}$/,
-		    what);
-		assert.match(r.headers.get("openai-processing-ms") ?? "",
-		    /^[0-9]+$/, what);
-		assert.ok(!Number.isNaN(Date.parse(r.headers.get("date") ?? "")),
-		    `${what}: a Date header`);
-	}
 });
