@@ -14,6 +14,7 @@
 #define WIRE_MODELS_CREATED	1700000000
 #define WIRE_FINGERPRINT	"fp_fakellm"
 #define WIRE_DIMENSIONS		8
+#define WIRE_MAX_LEGACY_LOGPROBS 5	/* OpenAI's limit for completions */
 
 /* Known error statuses: the type, code and message OpenAI answers with. */
 static const struct wire_status {
@@ -659,12 +660,26 @@ static int
 wire_openai_completions_parse(struct exchange *ex, char *err, size_t errlen)
 {
 	const cJSON	*prompt = wire_get(ex->body, "prompt");
+	const cJSON	*lp = wire_get(ex->body, "logprobs");
 
 	if (prompt != NULL && !cJSON_IsString(prompt) &&
 	    !cJSON_IsArray(prompt)) {
 		snprintf(err, errlen, "Invalid type for 'prompt': expected a "
 		    "string or an array");
 		return -1;
+	}
+	/* Legacy logprobs: how many alternatives, 0 to 5; null for none. */
+	if (lp != NULL && !cJSON_IsNull(lp)) {
+		if (!cJSON_IsNumber(lp) || lp->valuedouble < 0 ||
+		    lp->valuedouble > WIRE_MAX_LEGACY_LOGPROBS ||
+		    lp->valuedouble != (double)(int)lp->valuedouble) {
+			snprintf(err, errlen, "Invalid value for 'logprobs': "
+			    "expected an integer from 0 to %d",
+			    WIRE_MAX_LEGACY_LOGPROBS);
+			return -1;
+		}
+		ex->logprobs = 1;
+		ex->top_logprobs = (int)lp->valuedouble;
 	}
 	ex->prompt_tokens = wire_prompt_words(prompt, &ex->echo);
 	ex->stream = cJSON_IsTrue(wire_get(ex->body, "stream"));
@@ -673,14 +688,58 @@ wire_openai_completions_parse(struct exchange *ex, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The legacy completions' logprobs of text: parallel arrays of tokens,
+ * their logprobs, the top alternatives as {token: logprob} and offsets,
+ * the tokens cut as wire_logprobs() cuts them.
+ */
 static cJSON *
-wire_openai_completions_choice(const char *text, int finished)
+wire_legacy_logprobs(const struct exchange *ex, const char *text)
+{
+	cJSON		*o = cJSON_CreateObject(), *chat, *t, *alt, *top, *a;
+	cJSON		*tokens, *lps, *tops, *offsets;
+	const char	*tok;
+	long long	 offset = 0;
+
+	chat = wire_logprobs(ex, text);
+	tokens = cJSON_AddArrayToObject(o, "tokens");
+	lps = cJSON_AddArrayToObject(o, "token_logprobs");
+	tops = cJSON_AddArrayToObject(o, "top_logprobs");
+	offsets = cJSON_AddArrayToObject(o, "text_offset");
+	cJSON_ArrayForEach(t, wire_get(chat, "content")) {
+		tok = wire_get(t, "token")->valuestring;
+		cJSON_AddItemToArray(tokens, cJSON_CreateString(tok));
+		cJSON_AddItemToArray(lps, cJSON_CreateNumber(
+		    wire_get(t, "logprob")->valuedouble));
+		top = cJSON_CreateObject();
+		cJSON_ArrayForEach(alt, wire_get(t, "top_logprobs")) {
+			a = cJSON_CreateNumber(wire_get(alt, "logprob")->
+			    valuedouble);
+			cJSON_AddItemToObject(top, wire_get(alt, "token")->
+			    valuestring, a);
+		}
+		cJSON_AddItemToArray(tops, top);
+		cJSON_AddItemToArray(offsets, cJSON_CreateNumber(offset));
+		offset += (long long)strlen(tok);
+	}
+	cJSON_Delete(chat);
+	return o;
+}
+
+static cJSON *
+wire_openai_completions_choice(const struct exchange *ex, const char *text,
+    int finished)
 {
 	cJSON	*c = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(c, "text", text);
 	wire_add_int(c, "index", 0);
-	cJSON_AddNullToObject(c, "logprobs");
+	/* A stream's last event has no text, so no logprobs. */
+	if (ex->logprobs && !(finished && ex->stream))
+		cJSON_AddItemToObject(c, "logprobs",
+		    wire_legacy_logprobs(ex, text));
+	else
+		cJSON_AddNullToObject(c, "logprobs");
 	if (finished)
 		cJSON_AddStringToObject(c, "finish_reason", "stop");
 	else
@@ -696,7 +755,7 @@ wire_openai_completions_reply(struct exchange *ex)
 	o = wire_openai_head(ex, "cmpl", "text_completion");
 	choices = cJSON_AddArrayToObject(o, "choices");
 	cJSON_AddItemToArray(choices,
-	    wire_openai_completions_choice(ex->answer, 1));
+	    wire_openai_completions_choice(ex, ex->answer, 1));
 	if (ex->opts.usage)
 		cJSON_AddItemToObject(o, "usage", wire_openai_usage(ex, 0));
 	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);
@@ -717,11 +776,11 @@ wire_openai_completions_chunk(struct exchange *ex, enum wire_chunk kind,
 		return o;
 	case WIRE_CHUNK_CONTENT:
 		cJSON_AddItemToArray(choices,
-		    wire_openai_completions_choice(piece, 0));
+		    wire_openai_completions_choice(ex, piece, 0));
 		break;
 	default:
 		cJSON_AddItemToArray(choices,
-		    wire_openai_completions_choice("", 1));
+		    wire_openai_completions_choice(ex, "", 1));
 		break;
 	}
 	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);

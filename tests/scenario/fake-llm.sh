@@ -259,6 +259,18 @@ r=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;chunks=3","logprobs":tr
 check_eq "logprobs stream: each content delta's tokens join to it" "Hello from fake-llm. true" \
     "$(printf '%s' "$r" | sse_events | py '"%s %s" % ("".join(t["token"] for e in v if isinstance(e,dict) and e["choices"] and e["choices"][0]["logprobs"] for t in e["choices"][0]["logprobs"]["content"]), str(all("".join(t["token"] for t in e["choices"][0]["logprobs"]["content"]) == e["choices"][0]["delta"]["content"] for e in v if isinstance(e,dict) and e["choices"] and e["choices"][0]["logprobs"])).lower())')"
 
+r=$(post /v1/completions '{"model":"fake-chat","prompt":"x","logprobs":2}')
+check_eq "legacy logprobs: tokens, logprobs, top 2 each, offsets" \
+    '[["Hello", " from", " fake-llm."], 3, [2, 2, 2], [0, 5, 10], true]' \
+    "$(body_of "$r" | py '[v["choices"][0]["logprobs"]["tokens"], len(v["choices"][0]["logprobs"]["token_logprobs"]), [len(t) for t in v["choices"][0]["logprobs"]["top_logprobs"]], v["choices"][0]["logprobs"]["text_offset"], "Hello" in v["choices"][0]["logprobs"]["top_logprobs"][0]]')"
+r=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;chunks=2","prompt":"x","logprobs":0,"stream":true}' "$B/v1/completions")
+check_eq "legacy logprobs stream: each piece's tokens, none on the last" \
+    '["Hello from fake-llm.", null]' \
+    "$(printf '%s' "$r" | sse_events | py '["".join(t for e in v[:-2] for t in e["choices"][0]["logprobs"]["tokens"]), v[-2]["choices"][0]["logprobs"]]')"
+r=$(post /v1/completions '{"model":"fake-chat","prompt":"x","logprobs":6}')
+check_eq "legacy logprobs 6 is a 400 naming it" "400 true" \
+    "$(status_of "$r") $(body_of "$r" | py "'logprobs' in v['error']['message']")"
+
 # --- FIM and rerank ----------------------------------------------------------------
 r=$(post /v1/fim/completions '{"model":"fake-chat;echo=1","prompt":"def add(a, b):","suffix":"return c"}')
 check_eq "fim: a chat completion answering the prompt" "200 chat.completion def add(a, b): stop 5" \

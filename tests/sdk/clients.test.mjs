@@ -355,7 +355,7 @@ test("openai: n > 1 gives n choices, plain and streamed", async () => {
 	assert.deepEqual(text, [ANSWER, ANSWER]);
 });
 
-test("openai: logprobs with top_logprobs", async () => {
+test("openai: logprobs with top_logprobs, and legacy completions' logprobs", async () => {
 	const c = await client().chat.completions.create({
 		model: CHAT, messages: userSays("lp"), logprobs: true,
 		top_logprobs: 2,
@@ -367,6 +367,15 @@ test("openai: logprobs with top_logprobs", async () => {
 		assert.equal(t.top_logprobs.length, 2);
 		assert.equal(t.top_logprobs[0].token, t.token);
 	}
+	// Legacy completions: parallel arrays.
+	const legacy = await client().completions.create({
+		model: CHAT, prompt: "lp", logprobs: 2,
+	});
+	const l = legacy.choices[0].logprobs;
+	assert.equal(l.tokens.join(""), ANSWER);
+	assert.equal(l.token_logprobs.length, l.tokens.length);
+	assert.deepEqual(l.top_logprobs.map((t) => Object.keys(t).length),
+	    l.tokens.map(() => 2));
 });
 
 // --- x-request-id: the gateway's, on answers, streams and errors ---------
