@@ -290,9 +290,8 @@ build/fuzz/fuzz-backend-answer: tests/fuzz/fuzz-backend-answer.c \
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
 	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
-	    -o $@ $(filter %.c,$^) -lcjson
-# Anthropic's Messages API translated; the fuzz file stands in for the
-# other dialects.
+	    -o $@ $(filter %.c,$^) -lcjson -lsodium
+# Anthropic's Messages API translated.
 build/fuzz/fuzz-dialect-anthropic: tests/fuzz/fuzz-dialect-anthropic.c \
 	agent/dialect-anthropic.c agent/dialect.c agent/sse.c agent/jscan.c \
 	shared/xmalloc.c shared/log.c
@@ -322,6 +321,13 @@ build/fuzz/fuzz-rewrite: tests/fuzz/fuzz-rewrite.c agent/rewrite.c \
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lcjson
+# The Responses API's translator: requests, answers and streams.
+build/fuzz/fuzz-dialect-responses: tests/fuzz/fuzz-dialect-responses.c \
+	agent/dialect-responses.c agent/dialect.c agent/sse.c agent/jscan.c \
+	agent/api-error.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT) -lcjson
 build/fuzz/fuzz-ndjson: tests/fuzz/fuzz-ndjson.c agent/ndjson.c \
 	shared/xmalloc.c shared/log.c
 build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \
@@ -337,7 +343,15 @@ build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
 	agent/sse.c agent/ollama.c shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
-	$(Q)$(FUZZ_AGENT)
+	$(Q)$(FUZZ_AGENT) -lcjson -lsodium
+# The Ollama dialect with what it uses; the fuzz file stands in for the
+# replies ollama.c never makes here.
+build/fuzz/fuzz-dialect-ollama: tests/fuzz/fuzz-dialect-ollama.c \
+	agent/dialect-ollama.c agent/dialect.c agent/ollama.c agent/jscan.c \
+	agent/sse.c shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT) -lcjson -lsodium
 # Receipts need libsodium (signature, SHA-256, base64url).
 build/fuzz/fuzz-receipt: tests/fuzz/fuzz-receipt.c shared/receipt.c
 	@mkdir -p $(@D)

@@ -466,6 +466,7 @@ struct reg_model {
 	int64_t			 price_output;
 	int64_t			 price_cached;
 	int			 active;
+	int64_t			 updated_at;	/* unix seconds: Ollama's modified_at */
 	int			 has_temperature;
 	double			 temperature;
 	int64_t			 max_tokens;	/* 0: unset */
@@ -1198,7 +1199,9 @@ void	 api_error_reply(struct http_request *, enum api_error,
 /*
  * ollama.c: Ollama's native API (/proxy/DOMAIN/api/...): chat is
  * ROUTE_CHAT, generate ROUTE_COMPLETIONS, embed ROUTE_EMBEDDINGS, tags
- * ROUTE_MODELS; errors are {"error": "..."} with the contract's status.
+ * ROUTE_MODELS, show ROUTE_OLLAMA_SHOW, ps ROUTE_OLLAMA_PS, version
+ * ROUTE_OLLAMA_VERSION; errors are {"error": "..."} with the contract's
+ * status.
  */
 struct ollama_obj {
 	struct jscan_span	 text;	/* message.content, or response: any type */
@@ -1209,17 +1212,39 @@ struct ollama_obj {
 };
 int	 ollama_scan(const char *, size_t, enum route_kind,
 	    struct ollama_obj *, struct jscan_keys *dups);
+/*
+ * The routes that are no inference, once the token and its domain are
+ * known: each replies. GET /api/tags and GET /api/ps list the domain's
+ * active models the token may use (every provider's: Ollama's served
+ * natively, the rest translated); GET /api/version; POST /api/show with
+ * the request's body, 404 {"error":"model 'x' not found"} for a model the
+ * token cannot see (unknown, inactive, not allowed: the same answer).
+ */
 void	 ollama_tags(struct http_request *, const struct reg_domain *,
 	    const struct reg_token *);
+void	 ollama_ps(struct http_request *, const struct reg_domain *,
+	    const struct reg_token *);
+void	 ollama_version(struct http_request *);
+void	 ollama_show(struct http_request *, const struct reg_domain *,
+	    const struct reg_token *, const char *body, size_t len);
+/* Their bodies, xmalloc'd, *len the length; show's status in *status. */
+char	*ollama_tags_body(const struct reg_domain *,
+	    const struct reg_token *, size_t *len);
+char	*ollama_ps_body(const struct reg_domain *, const struct reg_token *,
+	    size_t *len);
+char	*ollama_version_body(size_t *len);
+char	*ollama_show_body(const struct reg_domain *,
+	    const struct reg_token *, const char *req, size_t reqlen,
+	    int *status, size_t *len);
+/*
+ * Ollama's timestamps (created_at, modified_at): RFC 3339 in UTC, the
+ * fraction to the nanosecond without trailing zeros, as Go writes it.
+ */
+#define OLLAMA_TIME_LEN	40
+void	 ollama_time(char buf[OLLAMA_TIME_LEN], int64_t sec, long nsec);
 size_t	 ollama_error_body(char *, size_t, const char *message);
 void	 ollama_error_reply(struct http_request *, enum api_error,
 	    const char *message);
-/* GET /api/version, /api/ps; POST /api/show for key (404 when unseen). */
-void	 ollama_version(struct http_request *);
-void	 ollama_ps(struct http_request *, const struct reg_domain *,
-	    const struct reg_token *);
-void	 ollama_show(struct http_request *, const struct reg_domain *,
-	    const struct reg_token *, const char *key, size_t len);
 
 /*
  * dialect.c: client wire formats served by translation. The pipeline

@@ -1176,26 +1176,12 @@ proxy_traced(enum route_kind k)
 	}
 }
 
-/* Ollama's /api/show {"model": KEY}: one model's card, or 404. */
+/* Ollama's /api/show: one model's card, or 404. */
 static void
 proxy_ollama_show(struct proxy_call *call)
 {
-	struct http_request	*r = call->req;
-	cJSON			*doc, *model;
-	const char		*key = NULL;
-
-	if ((doc = cJSON_ParseWithLength(r->body, r->body_len)) != NULL) {
-		model = cJSON_GetObjectItemCaseSensitive(doc, "model");
-		if (!cJSON_IsString(model))	/* older clients: "name" */
-			model = cJSON_GetObjectItemCaseSensitive(doc, "name");
-		if (cJSON_IsString(model) && model->valuestring[0] != '\0')
-			key = model->valuestring;
-	}
-	if (key == NULL)
-		ollama_error_reply(r, API_INVALID_REQUEST, "model is required");
-	else
-		ollama_show(r, call->domain, call->token, key, strlen(key));
-	cJSON_Delete(doc);
+	ollama_show(call->req, call->domain, call->token, call->req->body,
+	    call->req->body_len);
 	proxy_call_free(call);
 }
 

@@ -190,6 +190,7 @@ registry_model_init(struct reg_model *m, const struct store_model *sm,
 	m->price_output = sm->price_output;
 	m->price_cached = sm->price_cached;
 	m->active = strcmp(sm->status, "active") == 0;
+	m->updated_at = sm->updated_at;
 	m->has_temperature = sm->has_temperature;
 	m->temperature = sm->temperature;
 	m->max_tokens = sm->max_tokens;

@@ -18,10 +18,6 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* dialect.c's dialect_get() names them; this target uses neither. */
-const struct dialect_ops dialect_responses = { .name = "responses" };
-const struct dialect_ops dialect_ollama = { .name = "ollama" };
-
 #define REQ_ID	"0123456789abcdef0123456789abcdef"
 #define STREAM_REQ	"{\"model\":\"m\",\"max_tokens\":9,\"stream\":true," \
 	"\"stop_sequences\":[\"END\"],\"messages\":[{\"role\":\"user\"," \

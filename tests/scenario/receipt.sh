@@ -166,6 +166,30 @@ post ogen /proxy/acme/api/generate '{"model":"ochat","prompt":"hi","stream":fals
 check "ollama generate: a Cube-Receipt header" grep -qi '^cube-receipt: v1\.' "$T_DIR/ogen.head"
 verify_ok ogen "ollama generate"
 
+# --- translated routes: the receipt signs what the client got --------------
+# Anthropic's and Responses' streams end with the comment line; a whole
+# answer has the header; an Ollama stream translated from an OpenAI
+# backend has the member in its done line.
+post msse /proxy/acme/v1/messages \
+    '{"model":"chat","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi"}]}'
+check_contains "messages stream: the receipt is the last event" ": cube-receipt v1." \
+    "$(tail -n 2 "$T_DIR/msse.resp" | head -n 1)"
+check_contains "messages stream: message_stop before it" "event: message_stop" \
+    "$(cat "$T_DIR/msse.resp")"
+verify_ok msse "messages stream"
+post mwhole /proxy/acme/v1/messages \
+    '{"model":"chat","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}'
+check "messages: a Cube-Receipt header" grep -qi '^cube-receipt: v1\.' "$T_DIR/mwhole.head"
+verify_ok mwhole "messages"
+post rsse /proxy/acme/v1/responses '{"model":"chat","stream":true,"input":"hi"}'
+check_contains "responses stream: response.completed, then the receipt" \
+    "response.completed" "$(cat "$T_DIR/rsse.resp")"
+verify_ok rsse "responses stream"
+post otr /proxy/acme/api/chat '{"model":"chat","messages":[{"role":"user","content":"hi"}]}'
+check_contains "translated ollama stream: the done line carries the receipt" \
+    '"cube_receipt":"v1.' "$(tail -n 1 "$T_DIR/otr.resp")"
+verify_ok otr "translated ollama stream"
+
 # --- embeddings -----------------------------------------------------------------
 post emb /proxy/acme/v1/embeddings '{"model":"embed","input":"hello"}'
 check "embeddings: a Cube-Receipt header" grep -qi '^cube-receipt: v1\.' "$T_DIR/emb.head"

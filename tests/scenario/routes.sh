@@ -100,5 +100,66 @@ assert isinstance(json.loads(sys.argv[1])["error"],str)' "$(body_of "$r")"
 r=$(http GET /api/tags "$B")
 check_not_contains "/api/tags: bravo's token sees bravo's only" "native" "$(body_of "$r")"
 
+# --- Ollama's routes to a model behind an OpenAI provider: translated ----
+r=$(http POST /api/chat "$A" \
+    '{"model":"org/chat-7b","stream":false,"messages":[{"role":"user","content":"hi"}]}')
+check_eq "translated chat: 200" 200 "$(status_of "$r")"
+check "translated chat: Ollama's answer" python3 -c '
+import json,sys
+a=json.loads(sys.argv[1])
+assert a["model"]=="org/chat-7b" and a["done"] is True, a
+assert a["message"]["role"]=="assistant" and a["message"]["content"], a
+assert a["eval_count"]>0 and a["prompt_eval_count"]>0, a' "$(body_of "$r")"
+check_contains "translated chat: the backend got chat completions" \
+    '"path":"/v1/chat/completions"' "$(backend_requests | tail -c 20000)"
+r=$(curl -sS -m 20 -D "$T_DIR/h" -H "Authorization: Bearer $A" \
+    --data-binary '{"model":"org/chat-7b","messages":[{"role":"user","content":"hi"}]}' \
+    "$AGENT_URL/proxy/acme/api/chat")
+check_contains "translated stream: NDJSON" "application/x-ndjson" "$(cat "$T_DIR/h")"
+check "translated stream: pieces, then one done line with counts" python3 -c '
+import json,sys
+ls=[json.loads(l) for l in sys.argv[1].splitlines() if l.strip()]
+assert len(ls)>=3 and all(not l["done"] for l in ls[:-1]) and ls[-1]["done"], ls
+assert all(l["model"]=="org/chat-7b" for l in ls), ls
+assert "".join(l["message"]["content"] for l in ls[:-1]), ls
+assert ls[-1]["eval_count"]>0 and ls[-1]["done_reason"]=="stop", ls[-1]
+assert ls[-1]["cube_receipt"].startswith("v1."), ls[-1]' "$r"
+r=$(http POST /api/generate "$A" '{"model":"org/chat-7b","prompt":"hi","stream":false}')
+check "translated generate: a response" python3 -c '
+import json,sys
+a=json.loads(sys.argv[1])
+assert a["response"] and a["done"] and a["model"]=="org/chat-7b", a' "$(body_of "$r")"
+r=$(http POST /api/embed "$A" '{"model":"embed","input":["a","b"]}')
+check "translated embed: two vectors" python3 -c '
+import json,sys
+a=json.loads(sys.argv[1])
+assert len(a["embeddings"])==2 and len(a["embeddings"][0])==8 and a["model"]=="embed", a' "$(body_of "$r")"
+r=$(http POST /api/embeddings "$A" '{"model":"embed","prompt":"a"}')
+check "translated embeddings (the older route): one vector" python3 -c '
+import json,sys
+a=json.loads(sys.argv[1])
+assert len(a["embedding"])==8, a' "$(body_of "$r")"
+r=$(http POST /api/show "$A" '{"model":"org/chat-7b"}')
+check_eq "/api/show: 200" 200 "$(status_of "$r")"
+check "/api/show: a completion model, no backend detail" python3 -c '
+import json,sys
+a=json.loads(sys.argv[1])
+assert "completion" in a["capabilities"], a
+assert "fake-chat" not in sys.argv[1], a' "$(body_of "$r")"
+r=$(http POST /api/show "$A" '{"model":"secret"}')
+check_eq "/api/show: another domain's model, 404" 404 "$(status_of "$r")"
+r=$(http GET /api/ps "$A")
+check "/api/ps: the domain's models" python3 -c '
+import json,sys
+n=sorted(m["name"] for m in json.loads(sys.argv[1])["models"])
+assert n==["embed","native","org/chat-7b"], n' "$(body_of "$r")"
+ollama_traced() {
+	ctl -o json logs -d acme -n 100 | python3 -c '
+import json,sys
+r={t["route"] for t in json.load(sys.stdin)}
+sys.exit(0 if {"ollama_chat","ollama_generate","ollama_embed"} <= r else 1)'
+}
+check "traces: the translated routes are ollama_*" t_until 10 ollama_traced
+
 check_not_contains "no sanitizer report" "Sanitizer" "$(cat "$AGENT_LOG")"
 t_done

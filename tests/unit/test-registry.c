@@ -263,6 +263,7 @@ test_models(void **state)
 	assert_int_equal(m->max_tokens, 100);
 	assert_string_equal(m->system_prompt, "sys");
 	assert_int_equal(m->category, MODEL_LLM);
+	assert_int_equal(m->updated_at, 1700000000);	/* Ollama's modified_at */
 
 	m = registry_find_model(a, "emb", 3);
 	assert_non_null(m);
