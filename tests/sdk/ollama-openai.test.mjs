@@ -2,7 +2,7 @@
 // pointed at Cube in front of vLLM): the agent translates Ollama's routes
 // to chat completions and embeddings, and serves /api/show, /api/ps and
 // /api/version itself, with the domain in the path or from the token.
-// Pending until the ollama dialect lands (SDK_PENDING in tests/lib.sh).
+// Run by tests/scenario/sdk-clients.sh; see common.mjs.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";

@@ -1,8 +1,8 @@
 // OpenAI's Responses API (POST /v1/responses) as the clients that default
 // to it use it: openai 7 and 4 responses.create, @ai-sdk/openai's
 // openai(id), LangChain's ChatOpenAI with useResponsesApi. The fake backend
-// serves chat completions only, so the agent translates. Pending until the
-// responses dialect lands (SDK_PENDING in tests/lib.sh); see common.mjs.
+// serves chat completions only, so the agent translates. Run by
+// tests/scenario/sdk-clients.sh; see common.mjs.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
