@@ -1,6 +1,7 @@
 // The headers SDKs and browser clients read, on answers, streams and
-// errors: x-request-id, openai-processing-ms, Date, and OpenAI's
-// x-ratelimit-* for a token with limits. Pending until the headers part lands (SDK_PENDING in
+// errors: x-request-id, openai-processing-ms, Date, OpenAI's
+// x-ratelimit-* for a token with limits; no CORS origin by default, Allow
+// on a 405, HEAD where GET is served. Pending until the headers part lands (SDK_PENDING in
 // tests/lib.sh); see common.mjs.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -62,4 +63,31 @@ test("headers: a token with limits gets OpenAI's x-ratelimit-* triples", async (
 	}).withResponse();
 	assert.equal(plain.response.headers.get("x-ratelimit-limit-requests"),
 	    null);
+});
+
+test("headers: no origin allowed by default, Allow on a 405, HEAD as GET", async () => {
+	const pre = await fetch(`${AGENT_URL}${PATH}/chat/completions`, {
+		method: "OPTIONS",
+		headers: {
+			Origin: "https://app.example.com",
+			"Access-Control-Request-Method": "POST",
+			"Access-Control-Request-Headers":
+			    "authorization,content-type,x-stainless-os",
+		},
+	});
+	assert.equal(pre.headers.get("access-control-allow-origin"), null,
+	    "a domain allows no origin until told");
+	const wrong = await fetch(`${AGENT_URL}${PATH}/chat/completions`,
+	    { headers: { Authorization: `Bearer ${TOKEN}` } });
+	assert.equal(wrong.status, 405);
+	assert.match(wrong.headers.get("allow") ?? "", /\bPOST\b/);
+	const get = await fetch(`${AGENT_URL}${PATH}/models`,
+	    { headers: { Authorization: `Bearer ${TOKEN}` } });
+	const head = await fetch(`${AGENT_URL}${PATH}/models`,
+	    { method: "HEAD", headers: { Authorization: `Bearer ${TOKEN}` } });
+	assert.equal(head.status, 200);
+	assert.equal(head.headers.get("content-type"),
+	    get.headers.get("content-type"));
+	assert.equal(await head.text(), "");
+	await get.text();
 });
