@@ -1,8 +1,8 @@
 // The headers SDKs and browser clients read, on answers, streams and
 // errors: x-request-id, openai-processing-ms, Date, OpenAI's
 // x-ratelimit-* for a token with limits; no CORS origin by default, Allow
-// on a 405, HEAD where GET is served. Pending until the headers part lands (SDK_PENDING in
-// tests/lib.sh); see common.mjs.
+// on a 405, HEAD where GET is served. Pending until the headers part
+// lands (SDK_PENDING in tests/lib.sh); see common.mjs.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
