@@ -70,6 +70,8 @@ static const struct exchange_str {
 	{ "error_body", offsetof(struct fake_opts, error_body), 0 },
 	{ "odd_body", offsetof(struct fake_opts, odd_body), 0 },
 	{ "raw", offsetof(struct fake_opts, raw), 0 },
+	{ "tool", offsetof(struct fake_opts, tool), 0 },
+	{ "args", offsetof(struct fake_opts, args), 0 },
 };
 
 /*
@@ -248,6 +250,7 @@ exchange_new(struct evhttp_request *req, const struct wire_api *api,
 	ex->body = body;
 	ex->seq = seq;
 	ex->created = time(NULL);
+	ex->n = 1;
 	model = cJSON_GetObjectItemCaseSensitive(body, "model");
 	ex->model = xstrdup(cJSON_IsString(model) ? model->valuestring : "");
 	exchange_parse_model(&ex->opts, ex->model);
@@ -275,6 +278,8 @@ exchange_free(struct exchange *ex)
 	free(ex->model);
 	free(ex->echo);
 	free(ex->answer);
+	free(ex->decided);
+	free(ex->tool);
 	free(ex);
 }
 
@@ -890,12 +895,15 @@ exchange_start(struct exchange *ex)
 
 	if (ex->prompt_tokens < 1)
 		ex->prompt_tokens = 1;
-	if (o->echo)
+	if (ex->decided != NULL) {
+		ex->answer = ex->decided;
+		ex->decided = NULL;
+	} else if (o->echo)
 		ex->answer = xstrdup(ex->echo != NULL ? ex->echo : "");
 	else
 		ex->answer = xstrdup(o->text != NULL ? o->text :
 		    FAKE_DEFAULT_TEXT);
-	ex->completion_tokens = wire_words(ex->answer);
+	ex->completion_tokens = wire_words(ex->answer) * ex->n;
 	if (ex->api->chunk == NULL)
 		ex->stream = 0;
 	if (!ex->stream || !o->usage)

@@ -22,16 +22,21 @@ struct evhttp_request;
 #define FAKE_MAX_CHUNKS		100000
 #define FAKE_MAX_DELAY_MS	(24 * 3600 * 1000)
 #define FAKE_RECORDS		256
+#define FAKE_DEFAULT_ARGS	"{\"city\":\"Paris\",\"unit\":\"celsius\"}"
+#define FAKE_MAX_CHOICES	128	/* OpenAI's limit on n */
+#define FAKE_MAX_TOP_LOGPROBS	20
 
 /*
  * Behaviour chosen by the request's model string, "name;key=value;...":
  * text, echo, chunks, first_byte_delay_ms, chunk_delay_ms, status,
- * reset_after, usage, cached, close, and a hostile backend's ways:
- * ctype, encoding, error_body, raw, ratelimit, flood. Unknown keys are
- * ignored.
+ * reset_after, usage, cached, close, tool, args, and a hostile backend's
+ * ways: ctype, encoding, error_body, raw, ratelimit, flood. Unknown keys
+ * are ignored.
  */
 struct fake_opts {
 	char	*text;			/* answer, '_' already a space; or NULL */
+	char	*tool;			/* chat: call this function if offered */
+	char	*args;			/* its JSON arguments; NULL: the default */
 	char	*ctype;			/* "long" (1.1 KB), or the Content-Type */
 	char	*encoding;		/* gzip, deflate: coded; else a label only */
 	char	*error_body;		/* html, text, vllm, ollama, bad, evil */
@@ -102,6 +107,11 @@ struct exchange {
 	char			*model;		/* as the request said it */
 	char			*echo;		/* last user text, or NULL */
 	char			*answer;
+	char			*decided;	/* answer the request set, or NULL */
+	char			*tool;		/* function called, or NULL */
+	int			 n;		/* choices */
+	int			 logprobs;	/* logprobs asked for */
+	int			 top_logprobs;
 	int			 prompt_tokens;
 	int			 completion_tokens;
 	int			 stream;
@@ -138,6 +148,8 @@ int	 exchange_count(void);
 extern const struct wire_api wire_openai_chat;
 extern const struct wire_api wire_openai_completions;
 extern const struct wire_api wire_openai_embeddings;
+extern const struct wire_api wire_openai_fim;
+extern const struct wire_api wire_rerank;
 extern const struct wire_api wire_ollama_chat;
 extern const struct wire_api wire_ollama_generate;
 extern const struct wire_api wire_ollama_embed;

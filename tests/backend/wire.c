@@ -14,6 +14,7 @@
 #define WIRE_MODELS_CREATED	1700000000
 #define WIRE_FINGERPRINT	"fp_fakellm"
 #define WIRE_DIMENSIONS		8
+#define WIRE_MAX_LEGACY_LOGPROBS 5	/* OpenAI's limit for completions */
 
 /* Known error statuses: the type, code and message OpenAI answers with. */
 static const struct wire_status {
@@ -300,10 +301,95 @@ wire_openai_head(const struct exchange *ex, const char *prefix,
 	return o;
 }
 
+/* n, logprobs and top_logprobs, checked as OpenAI checks them. */
+static int
+wire_openai_choices(struct exchange *ex, char *err, size_t errlen)
+{
+	const cJSON	*n = wire_get(ex->body, "n");
+	const cJSON	*lp = wire_get(ex->body, "logprobs");
+	const cJSON	*top = wire_get(ex->body, "top_logprobs");
+
+	if (n != NULL && !cJSON_IsNull(n)) {
+		/* The range first: casting a huge double to int is UB. */
+		if (!cJSON_IsNumber(n) || n->valuedouble < 1 ||
+		    n->valuedouble > FAKE_MAX_CHOICES ||
+		    n->valuedouble != (double)(int)n->valuedouble) {
+			snprintf(err, errlen, "Invalid value for 'n': expected "
+			    "an integer from 1 to %d", FAKE_MAX_CHOICES);
+			return -1;
+		}
+		ex->n = (int)n->valuedouble;
+	}
+	if (lp != NULL && !cJSON_IsNull(lp) && !cJSON_IsBool(lp)) {
+		snprintf(err, errlen, "Invalid type for 'logprobs': expected a "
+		    "boolean");
+		return -1;
+	}
+	ex->logprobs = cJSON_IsTrue(lp);
+	if (top == NULL || cJSON_IsNull(top))
+		return 0;
+	if (!cJSON_IsNumber(top) || top->valuedouble < 0 ||
+	    top->valuedouble > FAKE_MAX_TOP_LOGPROBS ||
+	    top->valuedouble != (double)(int)top->valuedouble) {
+		snprintf(err, errlen, "Invalid value for 'top_logprobs': "
+		    "expected an integer from 0 to %d", FAKE_MAX_TOP_LOGPROBS);
+		return -1;
+	}
+	if (!ex->logprobs) {
+		snprintf(err, errlen, "Invalid value for 'top_logprobs': "
+		    "'logprobs' must be true when 'top_logprobs' is set");
+		return -1;
+	}
+	ex->top_logprobs = (int)top->valuedouble;
+	return 0;
+}
+
+/* Whether the request offers the function name in tools. */
+static int
+wire_offers_tool(const cJSON *body, const char *name)
+{
+	const cJSON	*tool, *fn, *fname, *choice;
+
+	choice = wire_get(body, "tool_choice");
+	if (cJSON_IsString(choice) && strcmp(choice->valuestring, "none") == 0)
+		return 0;
+	cJSON_ArrayForEach(tool, wire_get(body, "tools")) {
+		fn = wire_get(tool, "function");
+		fname = wire_get(fn, "name");
+		if (cJSON_IsString(fname) && strcmp(fname->valuestring, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * tool=NAME: a request that offers function NAME is answered with a call
+ * to it; one whose last message is a tool's result is answered with that
+ * result, so a client's round trip shows in the answer.
+ */
+static void
+wire_openai_tool(struct exchange *ex, const cJSON *last)
+{
+	const cJSON	*role = wire_get(last, "role");
+	const char	*name = ex->opts.tool;
+
+	if (name == NULL)
+		return;
+	if (cJSON_IsString(role) && strcmp(role->valuestring, "tool") == 0) {
+		ex->decided = wire_content_text(wire_get(last, "content"));
+		return;
+	}
+	if (!wire_offers_tool(ex->body, name))
+		return;
+	ex->tool = xstrdup(name);
+	ex->decided = xstrdup(ex->opts.args != NULL ? ex->opts.args :
+	    FAKE_DEFAULT_ARGS);
+}
+
 static int
 wire_openai_chat_parse(struct exchange *ex, char *err, size_t errlen)
 {
-	const cJSON	*messages, *m, *role;
+	const cJSON	*messages, *m, *role, *last = NULL;
 	char		*text;
 
 	messages = wire_get(ex->body, "messages");
@@ -311,7 +397,10 @@ wire_openai_chat_parse(struct exchange *ex, char *err, size_t errlen)
 		snprintf(err, errlen, "'messages' is a required property");
 		return -1;
 	}
+	if (wire_openai_choices(ex, err, errlen) == -1)
+		return -1;
 	cJSON_ArrayForEach(m, messages) {
+		last = m;
 		if ((text = wire_content_text(wire_get(m, "content"))) == NULL)
 			continue;
 		ex->prompt_tokens += wire_words(text);
@@ -323,39 +412,204 @@ wire_openai_chat_parse(struct exchange *ex, char *err, size_t errlen)
 		} else
 			free(text);
 	}
+	wire_openai_tool(ex, last);
 	ex->stream = cJSON_IsTrue(wire_get(ex->body, "stream"));
 	ex->include_usage = cJSON_IsTrue(wire_get(wire_get(ex->body,
 	    "stream_options"), "include_usage"));
 	return 0;
 }
 
+/* A token's text as OpenAI's "bytes": its UTF-8 bytes as numbers. */
+static cJSON *
+wire_token_bytes(const char *s, size_t len)
+{
+	cJSON	*a = cJSON_CreateArray();
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		cJSON_AddItemToArray(a,
+		    cJSON_CreateNumber((unsigned char)s[i]));
+	return a;
+}
+
+static cJSON *
+wire_token(const char *s, size_t len, double logprob)
+{
+	cJSON	*t = cJSON_CreateObject();
+	char	*text = xstrndup(s, len);
+
+	cJSON_AddStringToObject(t, "token", text);
+	free(text);
+	cJSON_AddNumberToObject(t, "logprob", logprob);
+	cJSON_AddItemToObject(t, "bytes", wire_token_bytes(s, len));
+	return t;
+}
+
+/*
+ * A choice's logprobs for text: one token per word with the spaces before
+ * it, as GPT tokenizers cut, so the tokens join to the text; each token's
+ * top_logprobs list it first, then "alt1"... with lower logprobs.
+ */
+static cJSON *
+wire_logprobs(const struct exchange *ex, const char *text)
+{
+	cJSON		*o = cJSON_CreateObject(), *content, *t, *top;
+	const char	*p = text, *start;
+	char		 alt[16];
+	int		 i, k = 0;
+
+	content = cJSON_AddArrayToObject(o, "content");
+	while (*p != '\0') {
+		start = p;
+		while (isspace((unsigned char)*p))
+			p++;
+		while (*p != '\0' && !isspace((unsigned char)*p))
+			p++;
+		t = wire_token(start, p - start, -0.125 * (k % 8));
+		top = cJSON_AddArrayToObject(t, "top_logprobs");
+		for (i = 0; i < ex->top_logprobs; i++) {
+			if (i == 0) {
+				cJSON_AddItemToArray(top, wire_token(start,
+				    p - start, -0.125 * (k % 8)));
+				continue;
+			}
+			snprintf(alt, sizeof(alt), "alt%d", i);
+			cJSON_AddItemToArray(top, wire_token(alt, strlen(alt),
+			    -1.0 - i));
+		}
+		cJSON_AddItemToArray(content, t);
+		k++;
+	}
+	cJSON_AddNullToObject(o, "refusal");
+	return o;
+}
+
+/* The tool call of the answer; arguments NULL leaves them out. */
+static cJSON *
+wire_tool_calls(const struct exchange *ex, int delta, const char *arguments)
+{
+	cJSON	*calls = cJSON_CreateArray(), *c, *fn;
+	char	 id[64];
+
+	c = cJSON_CreateObject();
+	if (delta)
+		wire_add_int(c, "index", 0);
+	if (!delta || arguments == NULL) {
+		snprintf(id, sizeof(id), "call_fakellm%06llu",
+		    (unsigned long long)ex->seq);
+		cJSON_AddStringToObject(c, "id", id);
+		cJSON_AddStringToObject(c, "type", "function");
+	}
+	fn = cJSON_AddObjectToObject(c, "function");
+	if (!delta || arguments == NULL)
+		cJSON_AddStringToObject(fn, "name", ex->tool);
+	cJSON_AddStringToObject(fn, "arguments",
+	    arguments != NULL ? arguments : "");
+	cJSON_AddItemToArray(calls, c);
+	return calls;
+}
+
+static const char *
+wire_finish_reason(const struct exchange *ex)
+{
+	return ex->tool != NULL ? "tool_calls" : "stop";
+}
+
+/* Choice i of a whole answer: every choice says the same. */
+static cJSON *
+wire_openai_chat_choice(struct exchange *ex, int i)
+{
+	cJSON	*c = cJSON_CreateObject(), *m;
+
+	wire_add_int(c, "index", i);
+	m = cJSON_AddObjectToObject(c, "message");
+	cJSON_AddStringToObject(m, "role", "assistant");
+	if (ex->tool != NULL) {
+		cJSON_AddNullToObject(m, "content");
+		cJSON_AddNullToObject(m, "refusal");
+		cJSON_AddItemToObject(m, "tool_calls",
+		    wire_tool_calls(ex, 0, ex->answer));
+	} else {
+		cJSON_AddStringToObject(m, "content", ex->answer);
+		cJSON_AddNullToObject(m, "refusal");
+	}
+	if (ex->logprobs && ex->tool == NULL)
+		cJSON_AddItemToObject(c, "logprobs", wire_logprobs(ex,
+		    ex->answer));
+	else
+		cJSON_AddNullToObject(c, "logprobs");
+	cJSON_AddStringToObject(c, "finish_reason", wire_finish_reason(ex));
+	return c;
+}
+
 static cJSON *
 wire_openai_chat_reply(struct exchange *ex)
 {
-	cJSON	*o, *choices, *c, *m;
+	cJSON	*o, *choices;
+	int	 i;
 
 	o = wire_openai_head(ex, "chatcmpl", "chat.completion");
 	choices = cJSON_AddArrayToObject(o, "choices");
-	c = cJSON_CreateObject();
-	wire_add_int(c, "index", 0);
-	m = cJSON_AddObjectToObject(c, "message");
-	cJSON_AddStringToObject(m, "role", "assistant");
-	cJSON_AddStringToObject(m, "content", ex->answer);
-	cJSON_AddNullToObject(m, "refusal");
-	cJSON_AddNullToObject(c, "logprobs");
-	cJSON_AddStringToObject(c, "finish_reason", "stop");
-	cJSON_AddItemToArray(choices, c);
+	for (i = 0; i < ex->n; i++)
+		cJSON_AddItemToArray(choices, wire_openai_chat_choice(ex, i));
 	if (ex->opts.usage)
 		cJSON_AddItemToObject(o, "usage", wire_openai_usage(ex, 1));
 	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);
 	return o;
 }
 
+/*
+ * Choice i of a stream event. A tool call streams as OpenAI's does: the
+ * role event names the call, content events carry the arguments in
+ * pieces, the finish event has an empty delta.
+ */
+static cJSON *
+wire_openai_chat_delta(struct exchange *ex, int i, enum wire_chunk kind,
+    const char *piece)
+{
+	cJSON	*c = cJSON_CreateObject(), *d;
+
+	wire_add_int(c, "index", i);
+	d = cJSON_AddObjectToObject(c, "delta");
+	switch (kind) {
+	case WIRE_CHUNK_ROLE:
+		cJSON_AddStringToObject(d, "role", "assistant");
+		if (ex->tool != NULL) {
+			cJSON_AddNullToObject(d, "content");
+			cJSON_AddItemToObject(d, "tool_calls",
+			    wire_tool_calls(ex, 1, NULL));
+		} else
+			cJSON_AddStringToObject(d, "content", "");
+		cJSON_AddNullToObject(d, "refusal");
+		break;
+	case WIRE_CHUNK_CONTENT:
+		if (ex->tool != NULL)
+			cJSON_AddItemToObject(d, "tool_calls",
+			    wire_tool_calls(ex, 1, piece));
+		else
+			cJSON_AddStringToObject(d, "content", piece);
+		break;
+	default:
+		break;
+	}
+	if (kind == WIRE_CHUNK_CONTENT && ex->logprobs && ex->tool == NULL)
+		cJSON_AddItemToObject(c, "logprobs", wire_logprobs(ex, piece));
+	else
+		cJSON_AddNullToObject(c, "logprobs");
+	if (kind == WIRE_CHUNK_FINISH)
+		cJSON_AddStringToObject(c, "finish_reason",
+		    wire_finish_reason(ex));
+	else
+		cJSON_AddNullToObject(c, "finish_reason");
+	return c;
+}
+
 static cJSON *
 wire_openai_chat_chunk(struct exchange *ex, enum wire_chunk kind,
     const char *piece)
 {
-	cJSON	*o, *choices, *c, *d;
+	cJSON	*o, *choices;
+	int	 i;
 
 	o = wire_openai_head(ex, "chatcmpl", "chat.completion.chunk");
 	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);
@@ -364,42 +618,68 @@ wire_openai_chat_chunk(struct exchange *ex, enum wire_chunk kind,
 		cJSON_AddItemToObject(o, "usage", wire_openai_usage(ex, 1));
 		return o;
 	}
-	c = cJSON_CreateObject();
-	wire_add_int(c, "index", 0);
-	d = cJSON_AddObjectToObject(c, "delta");
-	switch (kind) {
-	case WIRE_CHUNK_ROLE:
-		cJSON_AddStringToObject(d, "role", "assistant");
-		cJSON_AddStringToObject(d, "content", "");
-		cJSON_AddNullToObject(d, "refusal");
-		break;
-	case WIRE_CHUNK_CONTENT:
-		cJSON_AddStringToObject(d, "content", piece);
-		break;
-	default:
-		break;
-	}
-	cJSON_AddNullToObject(c, "logprobs");
-	if (kind == WIRE_CHUNK_FINISH)
-		cJSON_AddStringToObject(c, "finish_reason", "stop");
-	else
-		cJSON_AddNullToObject(c, "finish_reason");
-	cJSON_AddItemToArray(choices, c);
+	for (i = 0; i < ex->n; i++)
+		cJSON_AddItemToArray(choices,
+		    wire_openai_chat_delta(ex, i, kind, piece));
 	if (ex->include_usage)
 		cJSON_AddNullToObject(o, "usage");
 	return o;
+}
+
+/*
+ * POST /v1/fim/completions, Mistral's (and Codestral's, DeepSeek's) fill
+ * in the middle: prompt and suffix in, a chat completion's shape out.
+ */
+static int
+wire_openai_fim_parse(struct exchange *ex, char *err, size_t errlen)
+{
+	const cJSON	*prompt = wire_get(ex->body, "prompt");
+	const cJSON	*suffix = wire_get(ex->body, "suffix");
+
+	if (!cJSON_IsString(prompt)) {
+		snprintf(err, errlen, "'prompt' is a required property and "
+		    "must be a string");
+		return -1;
+	}
+	if (suffix != NULL && !cJSON_IsNull(suffix) &&
+	    !cJSON_IsString(suffix)) {
+		snprintf(err, errlen, "Invalid type for 'suffix': expected a "
+		    "string");
+		return -1;
+	}
+	ex->prompt_tokens = wire_prompt_words(prompt, &ex->echo);
+	if (cJSON_IsString(suffix))
+		ex->prompt_tokens += wire_words(suffix->valuestring);
+	ex->stream = cJSON_IsTrue(wire_get(ex->body, "stream"));
+	ex->include_usage = cJSON_IsTrue(wire_get(wire_get(ex->body,
+	    "stream_options"), "include_usage"));
+	return 0;
 }
 
 static int
 wire_openai_completions_parse(struct exchange *ex, char *err, size_t errlen)
 {
 	const cJSON	*prompt = wire_get(ex->body, "prompt");
+	const cJSON	*lp = wire_get(ex->body, "logprobs");
 
 	if (prompt != NULL && !cJSON_IsString(prompt) &&
 	    !cJSON_IsArray(prompt)) {
 		snprintf(err, errlen, "Invalid type for 'prompt': expected a "
 		    "string or an array");
 		return -1;
+	}
+	/* Legacy logprobs: how many alternatives, 0 to 5; null for none. */
+	if (lp != NULL && !cJSON_IsNull(lp)) {
+		if (!cJSON_IsNumber(lp) || lp->valuedouble < 0 ||
+		    lp->valuedouble > WIRE_MAX_LEGACY_LOGPROBS ||
+		    lp->valuedouble != (double)(int)lp->valuedouble) {
+			snprintf(err, errlen, "Invalid value for 'logprobs': "
+			    "expected an integer from 0 to %d",
+			    WIRE_MAX_LEGACY_LOGPROBS);
+			return -1;
+		}
+		ex->logprobs = 1;
+		ex->top_logprobs = (int)lp->valuedouble;
 	}
 	ex->prompt_tokens = wire_prompt_words(prompt, &ex->echo);
 	ex->stream = cJSON_IsTrue(wire_get(ex->body, "stream"));
@@ -408,14 +688,58 @@ wire_openai_completions_parse(struct exchange *ex, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The legacy completions' logprobs of text: parallel arrays of tokens,
+ * their logprobs, the top alternatives as {token: logprob} and offsets,
+ * the tokens cut as wire_logprobs() cuts them.
+ */
 static cJSON *
-wire_openai_completions_choice(const char *text, int finished)
+wire_legacy_logprobs(const struct exchange *ex, const char *text)
+{
+	cJSON		*o = cJSON_CreateObject(), *chat, *t, *alt, *top, *a;
+	cJSON		*tokens, *lps, *tops, *offsets;
+	const char	*tok;
+	long long	 offset = 0;
+
+	chat = wire_logprobs(ex, text);
+	tokens = cJSON_AddArrayToObject(o, "tokens");
+	lps = cJSON_AddArrayToObject(o, "token_logprobs");
+	tops = cJSON_AddArrayToObject(o, "top_logprobs");
+	offsets = cJSON_AddArrayToObject(o, "text_offset");
+	cJSON_ArrayForEach(t, wire_get(chat, "content")) {
+		tok = wire_get(t, "token")->valuestring;
+		cJSON_AddItemToArray(tokens, cJSON_CreateString(tok));
+		cJSON_AddItemToArray(lps, cJSON_CreateNumber(
+		    wire_get(t, "logprob")->valuedouble));
+		top = cJSON_CreateObject();
+		cJSON_ArrayForEach(alt, wire_get(t, "top_logprobs")) {
+			a = cJSON_CreateNumber(wire_get(alt, "logprob")->
+			    valuedouble);
+			cJSON_AddItemToObject(top, wire_get(alt, "token")->
+			    valuestring, a);
+		}
+		cJSON_AddItemToArray(tops, top);
+		cJSON_AddItemToArray(offsets, cJSON_CreateNumber(offset));
+		offset += (long long)strlen(tok);
+	}
+	cJSON_Delete(chat);
+	return o;
+}
+
+static cJSON *
+wire_openai_completions_choice(const struct exchange *ex, const char *text,
+    int finished)
 {
 	cJSON	*c = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(c, "text", text);
 	wire_add_int(c, "index", 0);
-	cJSON_AddNullToObject(c, "logprobs");
+	/* A stream's last event has no text, so no logprobs. */
+	if (ex->logprobs && !(finished && ex->stream))
+		cJSON_AddItemToObject(c, "logprobs",
+		    wire_legacy_logprobs(ex, text));
+	else
+		cJSON_AddNullToObject(c, "logprobs");
 	if (finished)
 		cJSON_AddStringToObject(c, "finish_reason", "stop");
 	else
@@ -431,7 +755,7 @@ wire_openai_completions_reply(struct exchange *ex)
 	o = wire_openai_head(ex, "cmpl", "text_completion");
 	choices = cJSON_AddArrayToObject(o, "choices");
 	cJSON_AddItemToArray(choices,
-	    wire_openai_completions_choice(ex->answer, 1));
+	    wire_openai_completions_choice(ex, ex->answer, 1));
 	if (ex->opts.usage)
 		cJSON_AddItemToObject(o, "usage", wire_openai_usage(ex, 0));
 	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);
@@ -452,11 +776,11 @@ wire_openai_completions_chunk(struct exchange *ex, enum wire_chunk kind,
 		return o;
 	case WIRE_CHUNK_CONTENT:
 		cJSON_AddItemToArray(choices,
-		    wire_openai_completions_choice(piece, 0));
+		    wire_openai_completions_choice(ex, piece, 0));
 		break;
 	default:
 		cJSON_AddItemToArray(choices,
-		    wire_openai_completions_choice("", 1));
+		    wire_openai_completions_choice(ex, "", 1));
 		break;
 	}
 	cJSON_AddStringToObject(o, "system_fingerprint", WIRE_FINGERPRINT);
@@ -525,6 +849,131 @@ wire_openai_embeddings_reply(struct exchange *ex)
 		wire_add_int(u, "prompt_tokens", ex->prompt_tokens);
 		wire_add_int(u, "total_tokens", ex->prompt_tokens);
 	}
+	return o;
+}
+
+/* --- rerank --------------------------------------------------------------- */
+
+/*
+ * POST /v1/rerank as vLLM, Jina and Cohere serve it: a query and documents
+ * (strings or {"text": ...}) in; results by relevance, best first.
+ */
+static int
+wire_rerank_parse(struct exchange *ex, char *err, size_t errlen)
+{
+	const cJSON	*query = wire_get(ex->body, "query");
+	const cJSON	*docs = wire_get(ex->body, "documents");
+	const cJSON	*top = wire_get(ex->body, "top_n"), *d, *text;
+	int		 i = 0;
+
+	if (!cJSON_IsString(query)) {
+		snprintf(err, errlen, "'query' is a required property and "
+		    "must be a string");
+		return -1;
+	}
+	if (!cJSON_IsArray(docs)) {
+		snprintf(err, errlen, "'documents' is a required property "
+		    "and must be an array");
+		return -1;
+	}
+	if (top != NULL && !cJSON_IsNull(top) && (!cJSON_IsNumber(top) ||
+	    top->valuedouble < 0 || top->valuedouble > INT32_MAX)) {
+		snprintf(err, errlen, "Invalid value for 'top_n': expected a "
+		    "non-negative integer");
+		return -1;
+	}
+	ex->prompt_tokens = wire_words(query->valuestring);
+	cJSON_ArrayForEach(d, docs) {
+		text = cJSON_IsObject(d) ? wire_get(d, "text") : d;
+		if (!cJSON_IsString(text)) {
+			snprintf(err, errlen, "Invalid type for 'documents[%d]': "
+			    "expected a string or an object with a string "
+			    "'text'", i);
+			return -1;
+		}
+		ex->prompt_tokens += wire_words(text->valuestring);
+		i++;
+	}
+	return 0;
+}
+
+/* The share of the query's words found in text, case folded. */
+static double
+wire_relevance(const char *query, const char *text)
+{
+	char	*copy = xstrdup(query), *next, *word;
+	int	 words = 0, found = 0;
+
+	for (next = copy; (word = strsep(&next, " \t\r\n")) != NULL;) {
+		if (*word == '\0')
+			continue;
+		words++;
+		if (strcasestr(text, word) != NULL)
+			found++;
+	}
+	free(copy);
+	return words > 0 ? (double)found / words : 0;
+}
+
+struct wire_ranked {
+	int		 index;
+	double		 score;
+	const char	*text;
+};
+
+static int
+wire_ranked_cmp(const void *a, const void *b)
+{
+	const struct wire_ranked	*x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->index - y->index;
+}
+
+static cJSON *
+wire_rerank_reply(struct exchange *ex)
+{
+	const cJSON		*query = wire_get(ex->body, "query");
+	const cJSON		*docs = wire_get(ex->body, "documents");
+	const cJSON		*top = wire_get(ex->body, "top_n"), *d, *ret;
+	struct wire_ranked	*r;
+	cJSON			*o, *results, *item, *u;
+	char			 id[64];
+	int			 n = cJSON_GetArraySize(docs), i = 0, keep;
+
+	r = xcalloc(n > 0 ? n : 1, sizeof(*r));
+	cJSON_ArrayForEach(d, docs) {
+		r[i].index = i;
+		r[i].text = (cJSON_IsObject(d) ? wire_get(d, "text") :
+		    d)->valuestring;
+		r[i].score = wire_relevance(query->valuestring, r[i].text);
+		i++;
+	}
+	qsort(r, n, sizeof(*r), wire_ranked_cmp);
+	keep = n;
+	if (cJSON_IsNumber(top) && top->valuedouble >= 1 &&
+	    top->valuedouble < n)
+		keep = (int)top->valuedouble;
+	ret = wire_get(ex->body, "return_documents");
+
+	o = cJSON_CreateObject();
+	wire_id(id, sizeof(id), "rerank", ex);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "model", ex->model);
+	u = cJSON_AddObjectToObject(o, "usage");
+	wire_add_int(u, "total_tokens", ex->prompt_tokens);
+	results = cJSON_AddArrayToObject(o, "results");
+	for (i = 0; i < keep; i++) {
+		item = cJSON_CreateObject();
+		wire_add_int(item, "index", r[i].index);
+		if (!cJSON_IsFalse(ret))
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(item,
+			    "document"), "text", r[i].text);
+		cJSON_AddNumberToObject(item, "relevance_score", r[i].score);
+		cJSON_AddItemToArray(results, item);
+	}
+	free(r);
 	return o;
 }
 
@@ -699,6 +1148,14 @@ const struct wire_api wire_openai_completions = {
 const struct wire_api wire_openai_embeddings = {
 	"openai-embeddings", WIRE_OPENAI, 1, 0,
 	wire_check_input, wire_openai_embeddings_reply, NULL
+};
+const struct wire_api wire_openai_fim = {
+	"openai-fim", WIRE_OPENAI, 1, 1,
+	wire_openai_fim_parse, wire_openai_chat_reply, wire_openai_chat_chunk
+};
+const struct wire_api wire_rerank = {
+	"rerank", WIRE_OPENAI, 0, 0,
+	wire_rerank_parse, wire_rerank_reply, NULL
 };
 const struct wire_api wire_ollama_chat = {
 	"ollama-chat", WIRE_OLLAMA, 0, 0,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The fake backend itself: OpenAI and Ollama shapes, streams chunk by chunk,
-# usage chunk, injected status, reset, hang-up recording, clean SIGTERM.
+# usage chunk, injected status, reset, hang-up recording, tool calls, n,
+# logprobs, FIM, rerank, clean SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 
 start_backend
@@ -202,6 +203,95 @@ r=$(post /api/embed '{"model":"fake-embed","input":"a b"}')
 check_eq "ollama embed matches the OpenAI vector" \
     "$(body_of "$r2" | py 'v["data"][0]["embedding"]')" \
     "$(body_of "$r" | py 'v["embeddings"][0]')"
+
+# --- tool calls ----------------------------------------------------------------
+TOOLS='"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]'
+r=$(post /v1/chat/completions '{"model":"fake-chat;tool=get_weather","messages":[{"role":"user","content":"Weather in Paris?"}],'"$TOOLS"'}')
+check_eq "tool=: a tool call, content null, finish_reason tool_calls" \
+    '[null, "tool_calls", "function", "get_weather", {"city": "Paris", "unit": "celsius"}, true]' \
+    "$(body_of "$r" | py '[v["choices"][0]["message"]["content"], v["choices"][0]["finish_reason"], v["choices"][0]["message"]["tool_calls"][0]["type"], v["choices"][0]["message"]["tool_calls"][0]["function"]["name"], json.loads(v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]), v["choices"][0]["message"]["tool_calls"][0]["id"].startswith("call_")]')"
+r=$(post /v1/chat/completions '{"model":"fake-chat;tool=get_weather;args={\"city\":\"Oslo\"}","messages":[{"role":"user","content":"x"}],'"$TOOLS"'}')
+check_eq "args= sets the arguments" '{"city":"Oslo"}' \
+    "$(body_of "$r" | json choices.0.message.tool_calls.0.function.arguments)"
+r=$(post /v1/chat/completions '{"model":"fake-chat;tool=get_weather","messages":[{"role":"user","content":"x"}]}')
+check_eq "tool=: no tools offered, a text answer" "stop Hello from fake-llm." \
+    "$(body_of "$r" | py '"%s %s" % (v["choices"][0]["finish_reason"], v["choices"][0]["message"]["content"])')"
+r=$(post /v1/chat/completions '{"model":"fake-chat;tool=get_weather","tool_choice":"none","messages":[{"role":"user","content":"x"}],'"$TOOLS"'}')
+check_eq "tool=: tool_choice none, a text answer" stop "$(body_of "$r" | json choices.0.finish_reason)"
+r=$(post /v1/chat/completions '{"model":"fake-chat;tool=get_weather","messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_1","content":"22 degrees"}],'"$TOOLS"'}')
+check_eq "tool=: a tool result is answered with itself" "stop 22 degrees" \
+    "$(body_of "$r" | py '"%s %s" % (v["choices"][0]["finish_reason"], v["choices"][0]["message"]["content"])')"
+r=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;tool=get_weather;chunks=4","stream":true,"messages":[{"role":"user","content":"x"}],'"$TOOLS"'}' \
+    "$B/v1/chat/completions")
+ev=$(printf '%s' "$r" | sse_events)
+check_eq "streamed tool call: the role event names the call" \
+    '["assistant", null, 0, "function", "get_weather", "", true]' \
+    "$(printf '%s' "$ev" | py '[v[0]["choices"][0]["delta"]["role"], v[0]["choices"][0]["delta"]["content"]] + [v[0]["choices"][0]["delta"]["tool_calls"][0][k] for k in ("index","type")] + [v[0]["choices"][0]["delta"]["tool_calls"][0]["function"][k] for k in ("name","arguments")] + [v[0]["choices"][0]["delta"]["tool_calls"][0]["id"].startswith("call_")]')"
+check_eq "streamed tool call: 4 argument deltas, no id or name, that join to JSON" \
+    '[4, false, {"city": "Paris", "unit": "celsius"}]' \
+    "$(printf '%s' "$ev" | py '[len(v[1:5]), any("id" in e["choices"][0]["delta"]["tool_calls"][0] or "name" in e["choices"][0]["delta"]["tool_calls"][0]["function"] for e in v[1:5]), json.loads("".join(e["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] for e in v[1:5]))]')"
+check_eq "streamed tool call: empty delta, finish_reason tool_calls, [DONE]" \
+    '[{}, "tool_calls", "[DONE]", 7]' \
+    "$(printf '%s' "$ev" | py '[v[-2]["choices"][0]["delta"], v[-2]["choices"][0]["finish_reason"], v[-1], len(v)]')"
+
+# --- n, logprobs -----------------------------------------------------------------
+r=$(post /v1/chat/completions '{"model":"fake-chat","n":3,"messages":[{"role":"user","content":"x"}]}')
+check_eq "n=3: three choices, indexed, the same answer, usage counts each" \
+    '[[0, 1, 2], ["Hello from fake-llm."], 9]' \
+    "$(body_of "$r" | py '[[c["index"] for c in v["choices"]], sorted(set(c["message"]["content"] for c in v["choices"])), v["usage"]["completion_tokens"]]')"
+r=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;chunks=2","n":2,"stream":true,"messages":[]}' "$B/v1/chat/completions")
+check_eq "n=2 stream: each choice's deltas join to the answer" \
+    '["Hello from fake-llm.", "Hello from fake-llm."]' \
+    "$(printf '%s' "$r" | sse_events | py '["".join(c["delta"].get("content") or "" for e in v if isinstance(e,dict) for c in e["choices"] if c["index"]==i) for i in (0,1)]')"
+for bad in n:'"n":0' n:'"n":1e300' n:'"n":1.5' n:'"n":"2"' n:'"n":129' logprobs:'"logprobs":1' \
+    top_logprobs:'"top_logprobs":2' top_logprobs:'"logprobs":true,"top_logprobs":21'; do
+	r=$(post /v1/chat/completions '{"model":"fake-chat",'"${bad#*:}"',"messages":[]}')
+	check_eq "{${bad#*:}} is a 400 naming ${bad%%:*}" "400 true" \
+	    "$(status_of "$r") $(body_of "$r" | py "'${bad%%:*}' in v['error']['message']")"
+done
+r=$(post /v1/chat/completions '{"model":"fake-chat","logprobs":true,"top_logprobs":2,"messages":[]}')
+check_eq "logprobs: one token per word, joined the answer, top 2 led by the token" \
+    '["Hello", " from", " fake-llm."] [72, 101, 108, 108, 111] ["Hello", "alt1"] true' \
+    "$(body_of "$r" | py '"%s %s %s %s" % (json.dumps([t["token"] for t in v["choices"][0]["logprobs"]["content"]]), v["choices"][0]["logprobs"]["content"][0]["bytes"], json.dumps([t["token"] for t in v["choices"][0]["logprobs"]["content"][0]["top_logprobs"]]), str(all(t["logprob"] <= 0 for t in v["choices"][0]["logprobs"]["content"])).lower())')"
+r=$(post /v1/chat/completions '{"model":"fake-chat","messages":[]}')
+check_eq "no logprobs unless asked" null "$(body_of "$r" | py 'v["choices"][0]["logprobs"]')"
+r=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;chunks=3","logprobs":true,"stream":true,"messages":[]}' "$B/v1/chat/completions")
+check_eq "logprobs stream: each content delta's tokens join to it" "Hello from fake-llm. true" \
+    "$(printf '%s' "$r" | sse_events | py '"%s %s" % ("".join(t["token"] for e in v if isinstance(e,dict) and e["choices"] and e["choices"][0]["logprobs"] for t in e["choices"][0]["logprobs"]["content"]), str(all("".join(t["token"] for t in e["choices"][0]["logprobs"]["content"]) == e["choices"][0]["delta"]["content"] for e in v if isinstance(e,dict) and e["choices"] and e["choices"][0]["logprobs"])).lower())')"
+
+r=$(post /v1/completions '{"model":"fake-chat","prompt":"x","logprobs":2}')
+check_eq "legacy logprobs: tokens, logprobs, top 2 each, offsets" \
+    '[["Hello", " from", " fake-llm."], 3, [2, 2, 2], [0, 5, 10], true]' \
+    "$(body_of "$r" | py '[v["choices"][0]["logprobs"]["tokens"], len(v["choices"][0]["logprobs"]["token_logprobs"]), [len(t) for t in v["choices"][0]["logprobs"]["top_logprobs"]], v["choices"][0]["logprobs"]["text_offset"], "Hello" in v["choices"][0]["logprobs"]["top_logprobs"][0]]')"
+r=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;chunks=2","prompt":"x","logprobs":0,"stream":true}' "$B/v1/completions")
+check_eq "legacy logprobs stream: each piece's tokens, none on the last" \
+    '["Hello from fake-llm.", null]' \
+    "$(printf '%s' "$r" | sse_events | py '["".join(t for e in v[:-2] for t in e["choices"][0]["logprobs"]["tokens"]), v[-2]["choices"][0]["logprobs"]]')"
+r=$(post /v1/completions '{"model":"fake-chat","prompt":"x","logprobs":6}')
+check_eq "legacy logprobs 6 is a 400 naming it" "400 true" \
+    "$(status_of "$r") $(body_of "$r" | py "'logprobs' in v['error']['message']")"
+
+# --- FIM and rerank ----------------------------------------------------------------
+r=$(post /v1/fim/completions '{"model":"fake-chat;echo=1","prompt":"def add(a, b):","suffix":"return c"}')
+check_eq "fim: a chat completion answering the prompt" "200 chat.completion def add(a, b): stop 5" \
+    "$(status_of "$r") $(body_of "$r" | py '"%s %s %s %d" % (v["object"], v["choices"][0]["message"]["content"], v["choices"][0]["finish_reason"], v["usage"]["prompt_tokens"])')"
+r=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;chunks=3","prompt":"x","suffix":"y","stream":true}' "$B/v1/fim/completions")
+check_eq "fim stream: chat chunks, then [DONE]" '["chat.completion.chunk", "Hello from fake-llm.", "[DONE]"]' \
+    "$(printf '%s' "$r" | sse_events | py '[v[0]["object"], "".join(e["choices"][0]["delta"].get("content") or "" for e in v[:-1]), v[-1]]')"
+r=$(post /v1/fim/completions '{"model":"fake-chat","suffix":"y"}')
+check_eq "fim without a prompt is a 400 naming it" "400 true" \
+    "$(status_of "$r") $(body_of "$r" | py '"prompt" in v["error"]["message"]')"
+r=$(post /v1/rerank '{"model":"fake-rerank","query":"capital of France","documents":["Berlin is in Germany","Paris is the capital of France",{"text":"France has a capital"}]}')
+check_eq "rerank: best first, index and document kept" \
+    '[[1, 2, 0], ["Paris is the capital of France", "France has a capital", "Berlin is in Germany"], [1, 0.6666666666666666, 0], "fake-rerank", 17]' \
+    "$(body_of "$r" | py '[[x["index"] for x in v["results"]], [x["document"]["text"] for x in v["results"]], [round(x["relevance_score"], 16) for x in v["results"]], v["model"], v["usage"]["total_tokens"]]')"
+r=$(post /v1/rerank '{"model":"fake-rerank","query":"France","documents":["France","Spain","French France"],"top_n":1,"return_documents":false}')
+check_eq "rerank: top_n 1, return_documents false" '[{"index": 0, "relevance_score": 1}]' \
+    "$(body_of "$r" | py 'v["results"]')"
+for bad in '"documents":["a"]' '"query":"q"' '"query":"q","documents":[1]' '"query":"q","documents":[],"top_n":-1'; do
+	r=$(post /v1/rerank '{"model":"fake-rerank",'"$bad"'}')
+	check_eq "rerank {$bad} is a 400" 400 "$(status_of "$r")"
+done
 
 # --- clean stop --------------------------------------------------------------
 curl -sS -m 10 --data-binary '{"model":"fake-chat;first_byte_delay_ms=5000","messages":[]}' \

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Real clients against the real agent: the official OpenAI Node SDK and
-# Continue's model layer (@continuedev/openai-adapters), both pinned in
-# tests/sdk/package.json. Needs node and npm; the first run installs the
-# packages from the npm registry (npm ci), later runs reuse node_modules.
+# Real clients against the real agent, pinned in tests/sdk/package.json and
+# its lock file: the OpenAI Node SDK (latest and 4.x), the Vercel AI SDK,
+# LangChain JS, ollama-js, @anthropic-ai/sdk and Continue's model layer
+# (@continuedev/openai-adapters); one tests/sdk/*.test.mjs per family (the
+# pending ones, for routes not served yet, only load: SDK_PENDING in
+# tests/lib.sh). Needs node and npm; the first run installs the packages
+# from the npm registry (npm ci), later runs reuse node_modules.
 # Without node, npm or the registry it prints "# SKIP sdk-clients: ..."
 # and exits 0: the checks did not run.
 . "$(dirname "$0")/../lib.sh"

@@ -1,18 +1,8 @@
 // Real OpenAI-compatible clients against a running cube-agent: the official
-// OpenAI Node SDK and Continue's model layer (@continuedev/openai-adapters).
-// tests/scenario/sdk-clients.sh starts fake-llm and the agent, sets up the
-// domain and runs this with `node --test`. Environment:
-//   AGENT_URL          http://127.0.0.1:PORT of the agent
-//   BACKEND_URL        the fake backend (its /_requests record what arrived)
-//   CUBE_DOMAIN        domain name; CUBE_TOKEN its API token
-//   CUBE_CHAT_MODEL    chat model key (streams CUBE_ANSWER_PIECES pieces)
-//   CUBE_EMBED_MODEL   embedding model key (fake-embed: 8 dimensions)
-//   CUBE_LONG_MODEL    chat model key whose stream lasts several seconds
-//   CUBE_BROKEN_MODEL  chat model key whose backend answers 500
-//   CUBE_RESET_MODEL   chat model key whose backend resets mid-stream
-//   CUBE_ALL_MODELS    comma-separated keys models.list() must show
-//   CUBE_FOREIGN_MODEL a model key of another domain (must stay invisible)
-//   CUBE_ANSWER        the text the chat models answer
+// OpenAI Node SDK (latest) and Continue's model layer
+// (@continuedev/openai-adapters). tests/scenario/sdk-clients.sh starts
+// fake-llm and the agent, sets up the domain and runs each tests/sdk file
+// with `node --test`; common.mjs says what the environment holds.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
@@ -26,28 +16,12 @@ import OpenAI, {
 } from "openai";
 import { constructLlmApi } from "@continuedev/openai-adapters";
 
-function env(name, fallback) {
-	const v = process.env[name] ?? fallback;
-	if (v === undefined || v === "")
-		throw new Error(`${name} is not set; run tests/scenario/sdk-clients.sh`);
-	return v;
-}
-
-const AGENT_URL = env("AGENT_URL");
-const BACKEND_URL = env("BACKEND_URL");
-const DOMAIN = env("CUBE_DOMAIN");
-const TOKEN = env("CUBE_TOKEN");
-const CHAT = env("CUBE_CHAT_MODEL");
-const EMBED = env("CUBE_EMBED_MODEL");
-const LONG = env("CUBE_LONG_MODEL");
-const BROKEN = env("CUBE_BROKEN_MODEL");
-const RESET = env("CUBE_RESET_MODEL");
-const ALL_MODELS = env("CUBE_ALL_MODELS").split(",");
-const FOREIGN = env("CUBE_FOREIGN_MODEL");
-const ANSWER = env("CUBE_ANSWER", "Hello from fake-llm.");
-const PIECES = Number(env("CUBE_ANSWER_PIECES", "5"));
-const BASE = `${AGENT_URL}/proxy/${DOMAIN}/v1`;
-const EMBED_DIMENSIONS = 8;
+import {
+	AGENT_URL, ALL_MODELS, ANSWER, BACKEND_URL, BASE, BROKEN, CHAT, EMBED,
+	EMBED_DIMENSIONS, FOREIGN, LONG, PIECES, RESET, TOKEN, TOOL, TOOL_ARGS,
+	TOOL_PIECES, WEATHER, WEATHER_RESULT, backendBody, backendRecord,
+	eventually, rejectsWith, userSays,
+} from "./common.mjs";
 
 // No retries: a gateway error must show, not be retried away.
 function client(opts = {}) {
@@ -58,46 +32,6 @@ function client(opts = {}) {
 		timeout: 20_000,
 		...opts,
 	});
-}
-
-// What the fake backend recorded for the request whose body holds marker.
-async function backendRecord(marker) {
-	const res = await fetch(`${BACKEND_URL}/_requests`);
-	const all = await res.json();
-	const hits = all.filter((r) => r.body && r.body.includes(marker));
-	assert.equal(hits.length, 1, `one backend request carries ${marker}`);
-	return hits[0];
-}
-
-async function eventually(what, fn, ms = 3000) {
-	const end = Date.now() + ms;
-	for (;;) {
-		if (await fn())
-			return;
-		if (Date.now() > end)
-			assert.fail(`${what}: not within ${ms} ms`);
-		await new Promise((r) => setTimeout(r, 50));
-	}
-}
-
-function userSays(text) {
-	return [{ role: "user", content: text }];
-}
-
-async function rejectsWith(promise, cls, status, code) {
-	let err;
-	try {
-		await promise;
-	} catch (e) {
-		err = e;
-	}
-	assert.ok(err, `expected a ${cls.name}, the call succeeded`);
-	assert.ok(err instanceof cls,
-	    `expected ${cls.name}, got ${err?.constructor?.name}: ${err?.message}`);
-	assert.equal(err.status, status);
-	assert.equal(err.code, code);
-	assert.equal(typeof err.message, "string");
-	return err;
 }
 
 // --- OpenAI Node SDK, baseURL .../proxy/DOMAIN/v1 ------------------------
@@ -333,6 +267,115 @@ test("openai: the agent still answers after the aborts", async () => {
 		model: CHAT, messages: userSays("after"),
 	});
 	assert.equal(c.choices[0].message.content, ANSWER);
+});
+
+// --- tools and choices ---------------------------------------------------
+
+const weatherTool = { type: "function", function: WEATHER };
+
+test("openai: a tool call and its result, round trip", async () => {
+	const marker = randomUUID();
+	const messages = userSays(`Weather in Paris? ${marker}`);
+	const c = await client().chat.completions.create({
+		model: TOOL, messages, tools: [weatherTool],
+	});
+	assert.equal(c.choices[0].finish_reason, "tool_calls");
+	const msg = c.choices[0].message;
+	assert.equal(msg.content, null);
+	assert.equal(msg.tool_calls.length, 1);
+	const call = msg.tool_calls[0];
+	assert.equal(call.type, "function");
+	assert.equal(call.function.name, "get_weather");
+	assert.deepEqual(JSON.parse(call.function.arguments), TOOL_ARGS);
+	assert.match(call.id, /^call_/);
+	// The tools reached the backend as sent.
+	assert.deepEqual((await backendBody(marker)).tools, [weatherTool]);
+	const answer = await client().chat.completions.create({
+		model: TOOL,
+		messages: [...messages, msg,
+		    { role: "tool", tool_call_id: call.id, content: WEATHER_RESULT }],
+		tools: [weatherTool],
+	});
+	assert.equal(answer.choices[0].finish_reason, "stop");
+	assert.equal(answer.choices[0].message.content, WEATHER_RESULT);
+});
+
+test("openai: a streamed tool call: arguments in deltas, finalChatCompletion()", async () => {
+	const stream = await client().chat.completions.create({
+		model: TOOL, messages: userSays("Weather?"), tools: [weatherTool],
+		stream: true,
+	});
+	const argDeltas = [];
+	let name = null, id = null, finish = null;
+	for await (const chunk of stream) {
+		const ch = chunk.choices[0];
+		if (!ch)
+			continue;
+		for (const tc of ch.delta?.tool_calls ?? []) {
+			assert.equal(tc.index, 0);
+			name ??= tc.function?.name ?? null;
+			id ??= tc.id ?? null;
+			if (tc.function?.arguments)
+				argDeltas.push(tc.function.arguments);
+		}
+		if (ch.finish_reason)
+			finish = ch.finish_reason;
+	}
+	assert.equal(name, "get_weather");
+	assert.match(id ?? "", /^call_/);
+	assert.equal(argDeltas.length, TOOL_PIECES, "the arguments in pieces");
+	assert.deepEqual(JSON.parse(argDeltas.join("")), TOOL_ARGS);
+	assert.equal(finish, "tool_calls");
+	// The SDK's own accumulator puts the pieces together too.
+	const final = await client().chat.completions.stream({
+		model: TOOL, messages: userSays("Weather?"), tools: [weatherTool],
+	}).finalChatCompletion();
+	const call = final.choices[0].message.tool_calls[0];
+	assert.equal(call.function.name, "get_weather");
+	assert.deepEqual(JSON.parse(call.function.arguments), TOOL_ARGS);
+	assert.equal(final.choices[0].finish_reason, "tool_calls");
+});
+
+test("openai: n > 1 gives n choices, plain and streamed", async () => {
+	const c = await client().chat.completions.create({
+		model: CHAT, messages: userSays("three"), n: 3,
+	});
+	assert.deepEqual(c.choices.map((ch) => ch.index), [0, 1, 2]);
+	for (const ch of c.choices) {
+		assert.equal(ch.message.content, ANSWER);
+		assert.equal(ch.finish_reason, "stop");
+	}
+	const stream = await client().chat.completions.create({
+		model: CHAT, messages: userSays("two"), n: 2, stream: true,
+	});
+	const text = ["", ""];
+	for await (const chunk of stream)
+		for (const ch of chunk.choices)
+			text[ch.index] += ch.delta?.content ?? "";
+	assert.deepEqual(text, [ANSWER, ANSWER]);
+});
+
+test("openai: logprobs with top_logprobs, and legacy completions' logprobs", async () => {
+	const c = await client().chat.completions.create({
+		model: CHAT, messages: userSays("lp"), logprobs: true,
+		top_logprobs: 2,
+	});
+	const lp = c.choices[0].logprobs.content;
+	assert.equal(lp.map((t) => t.token).join(""), ANSWER);
+	for (const t of lp) {
+		assert.ok(t.logprob <= 0);
+		assert.equal(t.top_logprobs.length, 2);
+		assert.equal(t.top_logprobs[0].token, t.token);
+	}
+	// Legacy completions: parallel arrays.
+	const legacy = await client().completions.create({
+		model: CHAT, prompt: "lp", logprobs: 2,
+	});
+	const l = legacy.choices[0].logprobs;
+	assert.equal(l.tokens.join(""), ANSWER);
+	assert.equal(l.token_logprobs.length, l.tokens.length);
+	assert.deepEqual(l.top_logprobs.map((t) => Object.keys(t).length),
+	    l.tokens.map(() => 2));
 });
 
 // --- x-request-id: the gateway's, on answers, streams and errors ---------
