@@ -169,23 +169,6 @@ anth_fail(struct anth_req *rq, const char *param, const char *fmt, ...)
 	return -1;
 }
 
-/* Does a string span of a validated body hold \u0000? */
-static int
-anth_span_nul(const char *buf, const struct jscan_span *s)
-{
-	size_t	i;
-
-	for (i = s->start + 1; i + 1 < s->end; i++) {
-		if (buf[i] != '\\')
-			continue;
-		i++;
-		if (buf[i] == 'u' && i + 4 < s->end &&
-		    memcmp(buf + i + 1, "0000", 4) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 struct anth_scan {
 	const char	*buf;
 	char		 key[64];	/* the last key seen, for the error */
@@ -199,7 +182,7 @@ anth_scan_step(void *arg, const struct jscan_token *t)
 	if ((t->step != JSCAN_KEY && t->step != JSCAN_VALUE) ||
 	    t->span.type != JSCAN_STRING)
 		return 0;
-	if (t->escaped && anth_span_nul(s->buf, &t->span))
+	if (t->escaped && jscan_span_has_nul(s->buf, &t->span))
 		return -1;
 	if (t->step == JSCAN_KEY &&
 	    jscan_string_cut(s->buf, &t->span, s->key, sizeof(s->key)) == -1)

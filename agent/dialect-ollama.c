@@ -124,23 +124,6 @@ struct od_scan {
 	int		 nul;
 };
 
-/* Does a string span (escaped, validated) hold \u0000? */
-static int
-od_has_nul(const char *body, const struct jscan_span *s)
-{
-	size_t	i;
-
-	for (i = s->start + 1; i + 1 < s->end; i++) {
-		if (body[i] != '\\')
-			continue;
-		if (body[i + 1] == 'u' && i + 6 <= s->end &&
-		    memcmp(body + i + 2, "0000", 4) == 0)
-			return 1;
-		i++;
-	}
-	return 0;
-}
-
 static int
 od_scan_step(void *arg, const struct jscan_token *t)
 {
@@ -155,7 +138,7 @@ od_scan_step(void *arg, const struct jscan_token *t)
 		    sizeof(sc->field));
 	if ((t->step == JSCAN_KEY || (t->step == JSCAN_VALUE &&
 	    t->span.type == JSCAN_STRING)) && t->escaped &&
-	    od_has_nul(sc->body, &t->span)) {
+	    jscan_span_has_nul(sc->body, &t->span)) {
 		sc->nul = 1;
 		return -1;
 	}

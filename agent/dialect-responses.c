@@ -167,19 +167,8 @@ resp_word(const cJSON *v)
 static int
 resp_nul(void *arg, const struct jscan_token *t)
 {
-	const char	*b = arg;
-	size_t		 i;
-
-	if (!t->escaped)
-		return 0;
-	for (i = t->span.start + 1; i + 1 < t->span.end - 1; i++) {
-		if (b[i] != '\\')
-			continue;
-		if (b[i + 1] == 'u' && memcmp(b + i + 2, "0000", 4) == 0)
-			return -1;
-		i++;
-	}
-	return 0;
+	return t->escaped && t->span.type == JSCAN_STRING &&
+	    jscan_span_has_nul(arg, &t->span) ? -1 : 0;
 }
 
 /*

@@ -1204,3 +1204,20 @@ jscan_quote(char *dst, size_t dstlen, const char *src, size_t len)
 		dst[n < dstlen ? n : dstlen - 1] = '\0';
 	return n;
 }
+
+int
+jscan_span_has_nul(const char *buf, const struct jscan_span *s)
+{
+	size_t	i;
+
+	/* Validated: every escape is whole inside the quotes. */
+	for (i = s->start + 1; i + 1 < s->end; i++) {
+		if (buf[i] != '\\')
+			continue;
+		i++;
+		if (buf[i] == 'u' && i + 4 < s->end &&
+		    memcmp(buf + i + 1, "0000", 4) == 0)
+			return 1;
+	}
+	return 0;
+}

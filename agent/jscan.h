@@ -199,6 +199,13 @@ ssize_t	jscan_string_cut(const char *buf, const struct jscan_span *s,
 size_t	jscan_utf8_cut(const char *s, size_t len, size_t max);
 
 /*
+ * Does a string span of a validated buffer hold "\u0000"? cJSON would
+ * cut the string there, so a parser downstream reads less than was
+ * checked. Only escaped strings can.
+ */
+int	jscan_span_has_nul(const char *buf, const struct jscan_span *s);
+
+/*
  * Write src[0..len) as a JSON string literal, quotes included, into dst:
  * '"' and '\\' escaped, \b \f \n \r \t short forms, other control characters
  * as \u00XX, and each byte of invalid UTF-8 replaced by \ufffd, so the

@@ -1041,10 +1041,42 @@ test_quote(void **state)
 	}
 }
 
+/* \u0000 in a string span, escaped or not, anywhere in it. */
+static void
+test_span_has_nul(void **state)
+{
+	static const struct {
+		const char	*s;
+		int		 nul;
+	} cases[] = {
+		{ "\"a\\u0000b\"", 1 },
+		{ "\"\\u0000\"", 1 },
+		{ "\"ab\\u0000\"", 1 },
+		{ "\"\\\\u0000\"", 0 },	/* an escaped backslash, then text */
+		{ "\"\\u0001\"", 0 },
+		{ "\"u0000\"", 0 },
+		{ "\"\\n\\u00000\"", 1 },
+		{ "\"\"", 0 },
+	};
+	struct jscan_span	sp;
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sp.type = JSCAN_STRING;
+		sp.start = 0;
+		sp.end = strlen(cases[i].s);
+		sp.present = 1;
+		assert_int_equal(jscan_span_has_nul(cases[i].s, &sp),
+		    cases[i].nul);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
+		cmocka_unit_test(test_span_has_nul),
 		cmocka_unit_test(test_chat_spans),
 		cmocka_unit_test(test_chat_walk),
 		cmocka_unit_test(test_splice),
