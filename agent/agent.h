@@ -450,6 +450,7 @@ struct reg_provider {
 	struct curl_slist	*auth;
 	int			 errored;
 	char			*error;		/* last health-check error, or NULL */
+	int			 responses_api;	/* serves /v1/responses itself */
 };
 
 struct reg_model {
@@ -476,6 +477,7 @@ struct reg_model {
 	char			*url_embeddings;
 	char			*url_fim;	/* base_url + "/fim/completions" */
 	char			*url_rerank;	/* base_url + "/rerank" */
+	char			*url_responses;	/* base_url + "/responses" */
 	char			*url_ollama[4];	/* api/chat, generate, embed, embeddings */
 	int64_t			 created;	/* unix seconds, as models list */
 	char			*key_json;	/* key as a JSON string, quoted */
@@ -1452,7 +1454,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	10
+#define STORE_SCHEMA_VERSION	11
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1523,6 +1525,7 @@ struct store_provider {
 	char		*status;		/* active|errored */
 	char		*error;			/* or NULL */
 	int64_t		 created_at;
+	int		 responses_api;		/* serves /v1/responses */
 };
 int	 store_provider_insert(struct store *, const struct store_provider *,
 	    char *err, size_t errlen);
@@ -1535,7 +1538,10 @@ int	 store_provider_list(struct store *, const char *domain_id,
 int	 store_provider_set_status(struct store *, const char *domain_id,
 	    const char *name, const char *status, const char *error, char *err,
 	    size_t errlen);
-/* Rewrite driver, url, credential, fingerprint, status and error. */
+/*
+ * Rewrite driver, url, credential, fingerprint, responses_api, status and
+ * error.
+ */
 int	 store_provider_update(struct store *, const struct store_provider *,
 	    char *err, size_t errlen);
 /* STORE_CONFLICT while a model uses it. */
