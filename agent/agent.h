@@ -1723,7 +1723,10 @@ void		 trace_writer_listeners(struct trace_writer *, int delta);
 
 /*
  * meter.c: a request's token counts from the backend's usage (OpenAI's
- * shape: prompt_tokens includes prompt_tokens_details.cached_tokens), and
+ * shape: prompt_tokens includes prompt_tokens_details.cached_tokens; or
+ * the Responses API's input_tokens, output_tokens and
+ * input_tokens_details.cached_tokens, in a Response or the "response" of
+ * its stream's response.completed/incomplete/failed event), and
  * the answer text seen, for the estimate when there is no usage and for
  * traces of domains that log content.
  */
