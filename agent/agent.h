@@ -1005,11 +1005,14 @@ struct request {
 	struct jscan_span	 input;
 	struct jscan_span	 options;	/* Ollama's */
 	struct jscan_span	 system;	/* Ollama's generate */
+	struct jscan_span	 max_output_tokens; /* the Responses API's */
+	struct jscan_span	 instructions;
 	/* Members of those. */
 	struct jscan_span	 include_usage;	/* stream_options' */
 	struct jscan_span	 options_temperature;
 	struct jscan_span	 num_predict;	/* options' */
-	int			 has_system;	/* a system or developer message */
+	int			 has_system;	/* a system or developer message
+						   (or input item) */
 	int			 token_ids;	/* prompt, input or context as ids */
 	int			 ollama;	/* scanned as Ollama's format */
 	/*
@@ -1072,7 +1075,9 @@ void	 request_rebase(struct request *, const char *body, size_t len,
  * rewrite.c: the body sent upstream, spliced from the client's (its spans
  * in rq, from request_scan()): the model value replaced by m's model_id
  * and m's defaults added where the request omits them (system prompt only
- * for chat, when no system or developer message is present). With
+ * for chat, when no system or developer message is present; for
+ * ROUTE_RESPONSES, the Responses API's body passed through, as its
+ * "instructions", and the output cap as "max_output_tokens"). With
  * ask_usage, stream_options.include_usage is made true, so that a stream
  * ends with its usage. rq->max_output and rq->prompt_bytes become what the
  * backend is sent. Caller owns the NUL-terminated result; free with free().
