@@ -1376,8 +1376,27 @@ void	 dialect_buf_free(struct dialect_buf *);
 int	 dialect_events(const char *buf, size_t len,
 	    int (*cb)(void *arg, const char *data, size_t len), void *arg);
 
+/*
+ * response-store.c: the conversations previous_response_id continues,
+ * in memory, for domains that log content. put copies json; get returns
+ * a copy (caller frees) or NULL when unknown, expired or another
+ * domain's. put is -1 for an entry over RESPONSE_STORE_ENTRY_MAX.
+ */
+#define RESPONSE_STORE_TTL		3600		/* seconds */
+#define RESPONSE_STORE_MAX		(64u * 1024 * 1024)	/* bytes, all */
+#define RESPONSE_STORE_ENTRY_MAX	(8u * 1024 * 1024)
+int	 response_store_put(const char *domain_id, const char *id,
+	    const char *json, size_t len, time_t now);
+char	*response_store_get(const char *domain_id, const char *id, time_t now,
+	    size_t *len);
+void	 response_store_clear(void);	/* at exit */
+
 /* The translated request. */
 struct dialect_request {
+	/* In, set by the caller before open(): */
+	const char	*domain_id;	/* the domain the request is for */
+	int		 keep;		/* it logs content: may store */
+	/* Out: */
 	char		*body;		/* OpenAI's body, xmalloc'd */
 	size_t		 len;
 	enum route_kind	 route;		/* ROUTE_CHAT or ROUTE_EMBEDDINGS */

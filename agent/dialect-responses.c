@@ -43,6 +43,11 @@ struct dialect_call {
 	char			 id[64];	/* the request's id */
 	time_t			 now;
 	cJSON			*echo;		/* request fields the Response repeats */
+	/* Stored (response-store.c): its domain, the conversation so far. */
+	char			 domain_id[40];
+	cJSON			*history;	/* NULL: not stored */
+	char			*previous;	/* previous_response_id, or NULL */
+	int			 stored;	/* kept, history handed over */
 
 	/* The stream. */
 	int			 started;	/* created and in_progress sent */
@@ -126,11 +131,17 @@ resp_print(const cJSON *o, size_t *len)
 
 /* --- the request ---------------------------------------------------------- */
 
+struct resp_open;
+static int	resp_previous(struct resp_open *, const cJSON *, cJSON *);
+
 /* Where open() reports a request it refuses. */
 struct resp_open {
 	char		 *err;
 	size_t		  errlen;
 	const char	**param;
+	const char	 *domain_id;	/* where stored responses are */
+	int		  keep;		/* the domain logs content: may store */
+	time_t		  now;
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -658,16 +669,19 @@ resp_refuse(struct resp_open *o, const cJSON *req)
 		const char	*name;
 		int		 only_true;
 		const char	*why;
+		int		 kept;	/* served where the domain keeps */
 	} refused[] = {
 		{ "previous_response_id", 0, "this gateway does not store "
-		    "responses; send the conversation in input" },
-		{ "store", 1, "this gateway does not store responses; send "
-		    "store: false" },
+		    "responses for a domain that does not log content; send "
+		    "the conversation in input", 1 },
+		{ "store", 1, "this gateway does not store responses for a "
+		    "domain that does not log content; send store: false",
+		    1 },
 		{ "conversation", 0, "this gateway does not store "
-		    "conversations; send the conversation in input" },
-		{ "prompt", 0, "this gateway stores no prompt templates" },
+		    "conversations; send the conversation in input", 0 },
+		{ "prompt", 0, "this gateway stores no prompt templates", 0 },
 		{ "background", 1, "background responses are not served by "
-		    "this gateway" },
+		    "this gateway", 0 },
 	};
 	const cJSON	*v;
 	size_t		 i;
@@ -679,6 +693,8 @@ resp_refuse(struct resp_open *o, const cJSON *req)
 		if (refused[i].only_true && !cJSON_IsTrue(v))
 			return resp_fail(o, refused[i].name, "%s must be a "
 			    "boolean", refused[i].name);
+		if (refused[i].kept && o->keep)
+			continue;
 		return resp_fail(o, refused[i].name, "%s: %s",
 		    refused[i].name, refused[i].why);
 	}
@@ -765,6 +781,9 @@ resp_request(struct resp_open *o, const cJSON *req, int *stream)
 		resp_fail(o, "instructions", "instructions must be a string");
 		goto fail;
 	}
+	if (resp_previous(o, resp_get(req, "previous_response_id"), msgs) ==
+	    -1)
+		goto fail;
 	v = resp_get(req, "input");
 	if (resp_none(v)) {
 		resp_fail(o, "input", "input is required");
@@ -826,13 +845,104 @@ fail:
 	return NULL;
 }
 
+/*
+ * What the previous response kept (its conversation, chat messages) goes
+ * first; instructions are not carried over, as OpenAI's are not.
+ */
+static int
+resp_previous(struct resp_open *o, const cJSON *v, cJSON *msgs)
+{
+	cJSON	*kept, *m;
+	char	*json;
+	size_t	 len;
+
+	if (resp_none(v))
+		return 0;
+	if (!cJSON_IsString(v) || *v->valuestring == '\0')
+		return resp_fail(o, "previous_response_id", "previous_"
+		    "response_id must be a non-empty string");
+	if ((json = response_store_get(o->domain_id, v->valuestring, o->now,
+	    &len)) == NULL)
+		return resp_fail(o, "previous_response_id", "Previous response"
+		    " with id '%.80s' not found: the gateway keeps responses"
+		    " for %d minutes, in memory", v->valuestring,
+		    RESPONSE_STORE_TTL / 60);
+	kept = cJSON_ParseWithLength(json, len);
+	explicit_bzero(json, len);
+	free(json);
+	if (!cJSON_IsArray(kept)) {
+		cJSON_Delete(kept);
+		return resp_fail(o, "previous_response_id", "the previous "
+		    "response could not be read");
+	}
+	while ((m = cJSON_DetachItemFromArray(kept, 0)) != NULL)
+		resp_push(msgs, m);
+	cJSON_Delete(kept);
+	return 0;
+}
+
+/* The assistant's turn from a Response's output items, for the history. */
+static void
+resp_remember(struct dialect_call *c, const cJSON *output)
+{
+	const cJSON	*item, *content, *part;
+	cJSON		*m, *calls = NULL, *tc, *fn;
+	struct dialect_buf	 text = { NULL, 0, 0 };
+	char		 id[80], *json;
+	size_t		 len;
+
+	if (c->history == NULL)
+		return;
+	m = resp_check(cJSON_CreateObject());
+	resp_add(m, "role", resp_str("assistant"));
+	cJSON_ArrayForEach(item, output) {
+		if (strcmp(resp_word(resp_get(item, "type")), "message") == 0) {
+			content = resp_get(item, "content");
+			cJSON_ArrayForEach(part, content)
+				dialect_buf_str(&text, resp_word(resp_get(part,
+				    "text")));
+			continue;
+		}
+		if (calls == NULL)
+			calls = resp_check(cJSON_CreateArray());
+		tc = resp_check(cJSON_CreateObject());
+		resp_push(calls, tc);
+		resp_add(tc, "id", resp_str(resp_word(resp_get(item,
+		    "call_id"))));
+		resp_add(tc, "type", resp_str("function"));
+		fn = resp_check(cJSON_CreateObject());
+		resp_add(tc, "function", fn);
+		resp_add(fn, "name", resp_str(resp_word(resp_get(item,
+		    "name"))));
+		resp_add(fn, "arguments", resp_str(resp_word(resp_get(item,
+		    "arguments"))));
+	}
+	resp_add(m, "content", text.p != NULL ? resp_str(text.p) :
+	    resp_str(NULL));
+	if (calls != NULL)
+		resp_add(m, "tool_calls", calls);
+	resp_push(c->history, m);
+	dialect_buf_free(&text);
+	snprintf(id, sizeof(id), "resp_%s", c->id);
+	json = resp_print(c->history, &len);
+	if (response_store_put(c->domain_id, id, json, len, c->now) == -1)
+		log_warnx("response %s: its conversation is too large to"
+		    " keep", id);
+	explicit_bzero(json, len);
+	free(json);
+	cJSON_Delete(c->history);
+	c->history = NULL;
+	c->stored = 1;
+}
+
 /* The client's request as a chat body, and the state its answer needs. */
 static struct dialect_call *
 dialect_responses_open(enum route_kind route, const char *body, size_t len,
     const char *id, time_t now, struct dialect_request *out, char *err,
     size_t errlen, const char **param)
 {
-	struct resp_open	 o = { err, errlen, param };
+	struct resp_open	 o = { err, errlen, param, out->domain_id,
+				    out->keep && out->domain_id != NULL, now };
 	struct dialect_call	*c;
 	cJSON			*req, *chat;
 	char			 why[128];
@@ -857,6 +967,17 @@ dialect_responses_open(enum route_kind route, const char *body, size_t len,
 	c->now = now;
 	c->message = -1;
 	c->echo = resp_echo(req);
+	/* A domain that logs content keeps it unless told store: false. */
+	if (o.keep && !cJSON_IsFalse(resp_get(req, "store"))) {
+		snprintf(c->domain_id, sizeof(c->domain_id), "%s",
+		    out->domain_id);
+		c->history = resp_dup(resp_get(chat, "messages"));
+		if (cJSON_IsString(resp_get(req, "instructions")))
+			cJSON_DeleteItemFromArray(c->history, 0);
+	}
+	if (cJSON_IsString(resp_get(req, "previous_response_id")))
+		c->previous = xstrdup(resp_get(req,
+		    "previous_response_id")->valuestring);
 	cJSON_Delete(req);
 	out->body = resp_print(chat, &out->len);
 	cJSON_Delete(chat);
@@ -1023,12 +1144,13 @@ resp_response(const struct dialect_call *c, const char *status,
 	for (i = 0; i < sizeof(echoed2) / sizeof(echoed2[0]); i++)
 		resp_add(r, echoed2[i], resp_dup(resp_get(c->echo,
 		    echoed2[i])));
-	resp_add(r, "previous_response_id", resp_str(NULL));
+	resp_add(r, "previous_response_id", resp_str(c->previous));
 	o = resp_check(cJSON_CreateObject());
 	resp_add(r, "reasoning", o);
 	resp_add(o, "effort", resp_str(NULL));
 	resp_add(o, "summary", resp_str(NULL));
-	resp_add(r, "store", resp_check(cJSON_CreateFalse()));
+	resp_add(r, "store", resp_check(cJSON_CreateBool(c->history != NULL ||
+	    c->stored)));
 	for (i = 0; i < sizeof(echoed3) / sizeof(echoed3[0]); i++)
 		resp_add(r, echoed3[i], resp_dup(resp_get(c->echo,
 		    echoed3[i])));
@@ -1088,6 +1210,7 @@ dialect_responses_answer(struct dialect_call *c, const char *json,
 		    name->valuestring, cJSON_IsString(args) ?
 		    args->valuestring : "{}"));
 	}
+	resp_remember(c, output);
 	r = resp_response(c, status, reason, output,
 	    resp_usage(resp_get(doc, "usage")), NULL, NULL);
 	s = resp_print(r, outlen);
@@ -1386,6 +1509,7 @@ dialect_responses_end(struct dialect_call *c, struct dialect_buf *out)
 		resp_send(out, e);
 		resp_push(output, item);
 	}
+	resp_remember(c, output);
 	e = resp_event(c, reason != NULL ? "response.incomplete" :
 	    "response.completed");
 	resp_add(e, "response", resp_response(c, status, reason, output,
@@ -1424,6 +1548,8 @@ dialect_responses_close(struct dialect_call *c)
 	free(c->finish);
 	cJSON_Delete(c->usage);
 	cJSON_Delete(c->echo);
+	cJSON_Delete(c->history);
+	free(c->previous);
 	free(c);
 }
 

@@ -390,6 +390,7 @@ main(int argc, char **argv)
 
 	/* In-flight requests finish (or are cut after the grace period). */
 	workers_stop();
+	response_store_clear();
 	/* Every trace of a finished request is written before we exit. */
 	trace_writer_stop(agent.traces);
 	agent.traces = NULL;

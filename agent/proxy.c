@@ -1247,6 +1247,9 @@ proxy_translate(struct proxy_call *call, struct dialect_request *dr)
 
 	free(dr->body);
 	memset(dr, 0, sizeof(*dr));
+	/* Stored responses: for a domain that logs content only. */
+	dr->domain_id = call->domain->id;
+	dr->keep = call->domain->log_content;
 	http_request_id_hex(r, id);
 	if ((call->dcall = call->dialect->open(call->client_route, r->body,
 	    r->body_len, id, time(NULL), dr, err, sizeof(err), &param)) ==
