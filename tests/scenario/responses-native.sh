@@ -123,6 +123,23 @@ check_eq "input guardrail: 400 in OpenAI's shape" \
 check_eq "input guardrail: the backend saw nothing" "$n" "$(nreq)"
 verify_ok blocked "input guardrail"
 
+# --- hostile bodies: a 400 naming the field, before the backend ----------------
+n=$(nreq)
+st=$(post cap '{"model":"nat","input":"hi","max_output_tokens":"many"}')
+check_eq "max_output_tokens not an integer: 400 naming it" "400 max_output_tokens" \
+    "$st $(json error.param <"$T_DIR/cap.resp")"
+st=$(post dup '{"model":"nat","input":"hi","input":"again"}')
+check_eq "a key twice: 400" "400 invalid_request_error" \
+    "$st $(json error.type <"$T_DIR/dup.resp")"
+printf '{"model":"nat","input":"\xff\xfe"}' >"$T_DIR/utf.req"
+st=$(curl -sS -m 20 -H "Authorization: Bearer $TOKEN" --data-binary @"$T_DIR/utf.req" \
+    -o "$T_DIR/utf.resp" -w '%{http_code}' "$AGENT_URL/proxy/acme/v1/responses")
+check_eq "not UTF-8: 400" 400 "$st"
+deep=$(python3 -c 'print("{\"model\":\"nat\",\"input\":" + "[" * 5000 + "]" * 5000 + "}")')
+st=$(post deep "$deep")
+check_eq "nested 5000 deep: 400" 400 "$st"
+check_eq "hostile bodies: the backend saw none" "$n" "$(nreq)"
+
 # --- the model's defaults in the Responses API's names ---------------------------
 st=$(post sys '{"model":"sys","input":"hi"}')
 check_eq "defaults: 200" 200 "$st"
