@@ -33,6 +33,7 @@ admin_provider_json(const struct store_provider *p)
 	admin_json_add(o, "status", admin_json_string(p->status));
 	admin_json_add(o, "error", admin_json_string(p->error));
 	admin_json_add(o, "created_at", admin_json_time(p->created_at));
+	admin_json_add(o, "responses_api", admin_json_bool(p->responses_api));
 	return o;
 }
 
@@ -139,7 +140,7 @@ admin_provider_add(struct agent *agent, const cJSON *params,
 {
 	static const char *const	 allowed[] = { "domain", "name",
 					    "driver", "url", "credential",
-					    NULL };
+					    "responses_api", NULL };
 	struct store_domain		 d;
 	struct store_provider		 p;
 	const char			*name, *driver, *url, *cred;
@@ -159,7 +160,9 @@ admin_provider_add(struct agent *agent, const cJSON *params,
 	    admin_param_string(params, "url", ADMIN_PARAM_REQUIRED, 1,
 	    PROVIDER_URL_MAX, NULL, NULL, &url, reply) == -1 ||
 	    admin_param_string(params, "credential", ADMIN_PARAM_NULLABLE, 1,
-	    2 * PROVIDER_SEALED_MAX, NULL, NULL, &cred, reply) == -1)
+	    2 * PROVIDER_SEALED_MAX, NULL, NULL, &cred, reply) == -1 ||
+	    admin_param_bool(params, "responses_api", 0, &p.responses_api,
+	    reply) == -1)
 		goto out;
 	if (registry_driver_parse(driver) == -1) {
 		admin_reply_error(reply, RPC_INVALID_PARAMS,
@@ -347,6 +350,7 @@ admin_provider_differs(const struct store_provider *have,
 {
 	if (strcmp(have->driver, want->driver) != 0 ||
 	    strcmp(have->url, want->url) != 0 ||
+	    have->responses_api != want->responses_api ||
 	    (have->credential == NULL) != (want->credential == NULL))
 		return 1;
 	/* A key sealed again is a new blob: the fingerprint tells. */
@@ -355,7 +359,8 @@ admin_provider_differs(const struct store_provider *have,
 }
 
 /*
- * provider.edit: change driver, url or credential (null removes it). With
+ * provider.edit: change driver, url, credential (null removes it) or
+ * responses_api (whether the backend serves /v1/responses itself). With
  * dry_run nothing is stored: the result is the provider as it would be,
  * which is how a client learns whether a key it holds is the stored one
  * (same key, same fingerprint) without the key ever coming back out.
@@ -367,7 +372,7 @@ admin_provider_edit(struct agent *agent, const cJSON *params,
 {
 	static const char *const	 allowed[] = { "domain", "name",
 					    "driver", "url", "credential",
-					    "dry_run", NULL };
+					    "responses_api", "dry_run", NULL };
 	struct store_provider		 have, want;
 	const char			*driver, *url, *cred;
 	char				 err[256];
@@ -384,6 +389,10 @@ admin_provider_edit(struct agent *agent, const cJSON *params,
 	    ADMIN_PARAM_NULLABLE, 1, 2 * PROVIDER_SEALED_MAX, NULL, NULL,
 	    &cred, reply)) == -1 ||
 	    admin_param_bool(params, "dry_run", 0, &dry_run, reply) == -1)
+		goto out;
+	want.responses_api = have.responses_api;
+	if (admin_param_bool(params, "responses_api", 0, &want.responses_api,
+	    reply) == -1)
 		goto out;
 	if (driver != NULL && registry_driver_parse(driver) == -1) {
 		admin_reply_error(reply, RPC_INVALID_PARAMS,

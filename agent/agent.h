@@ -450,6 +450,7 @@ struct reg_provider {
 	struct curl_slist	*auth;
 	int			 errored;
 	char			*error;		/* last health-check error, or NULL */
+	int			 responses_api;	/* serves /v1/responses itself */
 };
 
 struct reg_model {
@@ -476,6 +477,7 @@ struct reg_model {
 	char			*url_embeddings;
 	char			*url_fim;	/* base_url + "/fim/completions" */
 	char			*url_rerank;	/* base_url + "/rerank" */
+	char			*url_responses;	/* base_url + "/responses" */
 	char			*url_ollama[4];	/* api/chat, generate, embed, embeddings */
 	int64_t			 created;	/* unix seconds, as models list */
 	char			*key_json;	/* key as a JSON string, quoted */
@@ -1003,11 +1005,14 @@ struct request {
 	struct jscan_span	 input;
 	struct jscan_span	 options;	/* Ollama's */
 	struct jscan_span	 system;	/* Ollama's generate */
+	struct jscan_span	 max_output_tokens; /* the Responses API's */
+	struct jscan_span	 instructions;
 	/* Members of those. */
 	struct jscan_span	 include_usage;	/* stream_options' */
 	struct jscan_span	 options_temperature;
 	struct jscan_span	 num_predict;	/* options' */
-	int			 has_system;	/* a system or developer message */
+	int			 has_system;	/* a system or developer message
+						   (or input item) */
 	int			 token_ids;	/* prompt, input or context as ids */
 	int			 ollama;	/* scanned as Ollama's format */
 	/*
@@ -1070,7 +1075,9 @@ void	 request_rebase(struct request *, const char *body, size_t len,
  * rewrite.c: the body sent upstream, spliced from the client's (its spans
  * in rq, from request_scan()): the model value replaced by m's model_id
  * and m's defaults added where the request omits them (system prompt only
- * for chat, when no system or developer message is present). With
+ * for chat, when no system or developer message is present; for
+ * ROUTE_RESPONSES, the Responses API's body passed through, as its
+ * "instructions", and the output cap as "max_output_tokens"). With
  * ask_usage, stream_options.include_usage is made true, so that a stream
  * ends with its usage. rq->max_output and rq->prompt_bytes become what the
  * backend is sent. Caller owns the NUL-terminated result; free with free().
@@ -1471,7 +1478,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	10
+#define STORE_SCHEMA_VERSION	11
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1542,6 +1549,7 @@ struct store_provider {
 	char		*status;		/* active|errored */
 	char		*error;			/* or NULL */
 	int64_t		 created_at;
+	int		 responses_api;		/* serves /v1/responses */
 };
 int	 store_provider_insert(struct store *, const struct store_provider *,
 	    char *err, size_t errlen);
@@ -1554,7 +1562,10 @@ int	 store_provider_list(struct store *, const char *domain_id,
 int	 store_provider_set_status(struct store *, const char *domain_id,
 	    const char *name, const char *status, const char *error, char *err,
 	    size_t errlen);
-/* Rewrite driver, url, credential, fingerprint, status and error. */
+/*
+ * Rewrite driver, url, credential, fingerprint, responses_api, status and
+ * error.
+ */
 int	 store_provider_update(struct store *, const struct store_provider *,
 	    char *err, size_t errlen);
 /* STORE_CONFLICT while a model uses it. */
@@ -1736,7 +1747,10 @@ void		 trace_writer_listeners(struct trace_writer *, int delta);
 
 /*
  * meter.c: a request's token counts from the backend's usage (OpenAI's
- * shape: prompt_tokens includes prompt_tokens_details.cached_tokens), and
+ * shape: prompt_tokens includes prompt_tokens_details.cached_tokens; or
+ * the Responses API's input_tokens, output_tokens and
+ * input_tokens_details.cached_tokens, in a Response or the "response" of
+ * its stream's response.completed/incomplete/failed event), and
  * the answer text seen, for the estimate when there is no usage and for
  * traces of domains that log content.
  */

@@ -1,6 +1,7 @@
 /*
  * Token accounting for one request, on its worker thread: the backend's
- * usage from an answer or a stream's events, and what the estimate falls
+ * usage from an answer or a stream's events (chat completions' or the
+ * Responses API's), and what the estimate falls
  * back on when it gives none (about four bytes of text a token): the
  * answer text actually delivered (the prompt's is request_scan()'s).
  * The answer text kept for a trace is bounded in bytes.
@@ -50,18 +51,29 @@ meter_int(const char *buf, const struct jscan_span *obj, const char *key)
 	return n;
 }
 
-/* Take the counts of a usage object; OpenAI's and its cached detail. */
+/*
+ * Take the counts of a usage object: chat completions' (prompt_tokens,
+ * completion_tokens, prompt_tokens_details.cached_tokens) or the
+ * Responses API's (input_tokens, output_tokens,
+ * input_tokens_details.cached_tokens), whichever it has.
+ */
 static void
 meter_take_usage(struct meter *m, const char *buf,
     const struct jscan_span *usage)
 {
-	struct jscan_span	details;
+	struct jscan_span	 details, v;
+	int			 responses;
 
+	responses = !jscan_object_get(buf, usage, "prompt_tokens", &v) &&
+	    jscan_object_get(buf, usage, "input_tokens", &v);
 	m->has_usage = 1;
-	m->prompt_tokens = meter_int(buf, usage, "prompt_tokens");
-	m->completion_tokens = meter_int(buf, usage, "completion_tokens");
+	m->prompt_tokens = meter_int(buf, usage, responses ? "input_tokens" :
+	    "prompt_tokens");
+	m->completion_tokens = meter_int(buf, usage, responses ?
+	    "output_tokens" : "completion_tokens");
 	m->cached_tokens = 0;
-	if (jscan_object_get(buf, usage, "prompt_tokens_details", &details) &&
+	if (jscan_object_get(buf, usage, responses ? "input_tokens_details" :
+	    "prompt_tokens_details", &details) &&
 	    details.type == JSCAN_OBJECT)
 		m->cached_tokens = meter_int(buf, &details, "cached_tokens");
 	if (m->cached_tokens > m->prompt_tokens)
@@ -124,26 +136,83 @@ meter_choices(struct meter *m, const char *buf, const struct jscan_span *a)
 	}
 }
 
+/* The text of a Response's output: each message's output_text parts. */
+static void
+meter_output(struct meter *m, const char *buf, const struct jscan_span *a)
+{
+	struct jscan_span	 item, content, part, text;
+	size_t			 cursor = 0, inner;
+
+	while (jscan_array_next(buf, a, &cursor, &item)) {
+		if (item.type != JSCAN_OBJECT ||
+		    !jscan_object_get(buf, &item, "content", &content) ||
+		    content.type != JSCAN_ARRAY)
+			continue;
+		inner = 0;
+		while (jscan_array_next(buf, &content, &inner, &part))
+			if (part.type == JSCAN_OBJECT &&
+			    jscan_object_get(buf, &part, "text", &text))
+				meter_text(m, buf, &text);
+	}
+}
+
+/* Is the span the string lit? */
+#define METER_IS(buf, s, lit) \
+	((s)->present && (s)->type == JSCAN_STRING && \
+	    jscan_string_eq(buf, s, lit, sizeof(lit) - 1))
+
+/*
+ * A Responses API stream event (its "type" the span t): the text of an
+ * output_text delta, and the usage of the response that ends the stream.
+ */
+static void
+meter_responses_event(struct meter *m, const char *buf,
+    const struct jscan_span *t, const struct jscan_span *delta,
+    const struct jscan_span *response)
+{
+	struct jscan_span	usage;
+
+	if (METER_IS(buf, t, "response.output_text.delta") && delta->present)
+		meter_text(m, buf, delta);
+	else if ((METER_IS(buf, t, "response.completed") ||
+	    METER_IS(buf, t, "response.incomplete") ||
+	    METER_IS(buf, t, "response.failed")) && response->present &&
+	    response->type == JSCAN_OBJECT &&
+	    jscan_object_get(buf, response, "usage", &usage) &&
+	    usage.type == JSCAN_OBJECT)
+		meter_take_usage(m, buf, &usage);
+}
+
 /*
  * One JSON object from the backend: a whole answer or a stream event's
- * data. Returns METER_USAGE_ONLY for a chunk that only carries usage
- * (choices empty: what include_usage adds), else 0.
+ * data, in chat completions' shape or the Responses API's (a Response, or
+ * one of its stream events). Returns METER_USAGE_ONLY for a chunk that
+ * only carries usage (choices empty: what include_usage adds), else 0.
  */
 int
 meter_json(struct meter *m, const char *buf, size_t len)
 {
-	struct jscan_span	 usage, choices;
+	struct jscan_span	 usage, choices, output, type, delta, response;
 	struct jscan_want	 want[] = {
 		{ "usage", &usage },
 		{ "choices", &choices },
+		{ "output", &output },
+		{ "type", &type },
+		{ "delta", &delta },
+		{ "response", &response },
 	};
 	size_t			 cursor = 0;
 	struct jscan_span	 first;
 
-	if (jscan_object(buf, len, METER_MAX_DEPTH, want, 2, NULL, 0) == -1)
+	if (jscan_object(buf, len, METER_MAX_DEPTH, want,
+	    sizeof(want) / sizeof(want[0]), NULL, 0) == -1)
 		return 0;
 	if (choices.present && choices.type == JSCAN_ARRAY)
 		meter_choices(m, buf, &choices);
+	else if (output.present && output.type == JSCAN_ARRAY)
+		meter_output(m, buf, &output);
+	else if (type.present && type.type == JSCAN_STRING)
+		meter_responses_event(m, buf, &type, &delta, &response);
 	if (!usage.present || usage.type != JSCAN_OBJECT)
 		return 0;
 	meter_take_usage(m, buf, &usage);

@@ -65,6 +65,8 @@ struct proxy_call {
 	const struct dialect_ops	*dialect;
 	struct dialect_call		*dcall;
 	struct dialect_buf		 dout;
+	int				 native;	/* /v1/responses passed
+							   through as it is */
 	char				*resp;		/* buffered answer */
 	size_t				 resp_len;
 	size_t				 resp_cap;
@@ -1106,6 +1108,9 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		if (call->backend_ollama)
 			meter_ollama(&call->meter, call->resp, call->resp_len,
 			    call->route);
+		else if (call->native)
+			/* Read whole: the client's metadata follows usage. */
+			meter_json(&call->meter, call->resp, call->resp_len);
 		else
 			meter_answer(&call->meter, call->resp, call->resp_len);
 		call->trace->status = 200;
@@ -1260,6 +1265,102 @@ proxy_translate(struct proxy_call *call, struct dialect_request *dr)
 }
 
 /*
+ * The client's body translated by the call's dialect and scanned again,
+ * as chat, in place of the scan of it as it came. -1 when refused.
+ */
+static int
+proxy_retranslate(struct proxy_call *call, struct request *rq,
+    struct dialect_request *dr)
+{
+	char	err[256];
+
+	request_clear(rq);
+	memset(rq, 0, sizeof(*rq));
+	if (proxy_translate(call, dr) == -1)
+		return -1;
+	if (request_scan(rq, dr->body, dr->len, 0, err, sizeof(err)) == -1) {
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    rq->param, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A Responses API body to pass through (call->native from here): what
+ * would have the backend keep the conversation is refused unless the
+ * domain keeps content itself, and *add_store says to send store: false
+ * where the client left it out (the backend's default may be to keep).
+ * -1 when refused (answered).
+ */
+static int
+proxy_native_check(struct proxy_call *call, const struct reg_domain *d,
+    const struct request *rq, int *add_store)
+{
+	static const struct {
+		const char	*name;
+		int		 only_true;
+	} kept[] = {
+		{ "previous_response_id", 0 },
+		{ "store", 1 },
+		{ "conversation", 0 },
+		{ "background", 1 },
+	};
+	struct jscan_span	 v[4];
+	struct jscan_want	 want[4];
+	size_t			 i;
+
+	call->dialect = NULL;
+	call->native = 1;
+	call->route = ROUTE_RESPONSES;
+	*add_store = 0;
+	if (d->log_content)
+		return 0;
+	for (i = 0; i < 4; i++)
+		want[i] = (struct jscan_want){ kept[i].name, &v[i] };
+	/* request_scan() took the body: this cannot fail. */
+	if (jscan_object(rq->body, rq->len, JSCAN_DEPTH_MAX, want, 4, NULL,
+	    0) == -1)
+		return 0;
+	for (i = 0; i < 4; i++) {
+		if (!v[i].present || v[i].type == JSCAN_NULL ||
+		    (kept[i].only_true && v[i].type == JSCAN_FALSE))
+			continue;
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    kept[i].name, "%s: this domain keeps no conversations, so"
+		    " its backend keeps none either; send the conversation in"
+		    " input%s", kept[i].name, kept[i].only_true ?
+		    ", and store: false" : "");
+		return -1;
+	}
+	*add_store = !v[1].present;
+	return 0;
+}
+
+/* "store": false as the first member of the body going upstream. */
+static void
+proxy_native_store(struct proxy_call *call)
+{
+	static const char	 member[] = "\"store\":false,";
+	char			*open, *body;
+	size_t			 at;
+
+	/* rewrite_body() gave one object, with its model: not empty. */
+	if ((open = memchr(call->body, '{', call->body_len)) == NULL)
+		return;
+	at = open - call->body + 1;
+	body = xmalloc(call->body_len + sizeof(member));
+	memcpy(body, call->body, at);
+	memcpy(body + at, member, sizeof(member) - 1);
+	memcpy(body + at + sizeof(member) - 1, call->body + at,
+	    call->body_len - at);
+	call->body_len += sizeof(member) - 1;
+	body[call->body_len] = '\0';
+	free(call->body);
+	call->body = body;
+}
+
+/*
  * From the body to the backend: the one scan of the request, the model,
  * the input guardrails, the rewrite and the limits, all on what that scan
  * found (and on the redacted body, when a guardrail changed it).
@@ -1277,12 +1378,16 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	char			 err[256], key[256], *guarded = NULL;
 	size_t			 len;
 	ssize_t			 klen;
-	int			 client_usage;
+	int			 client_usage, add_store = 0;
 
 	memset(&rq, 0, sizeof(rq));
 	memset(&dr, 0, sizeof(dr));
-	/* Anthropic's and Responses' bodies: as chat, before anything. */
-	if (call->dialect != NULL && proxy_translate(call, &dr) == -1)
+	/*
+	 * Anthropic's body: as chat, before anything. The Responses API's is
+	 * scanned as it is: its model says whether it passes through.
+	 */
+	if (call->dialect != NULL && call->dialect != &dialect_responses &&
+	    proxy_translate(call, &dr) == -1)
 		goto done;
 	if (request_scan(&rq, dr.body != NULL ? dr.body : r->body,
 	    dr.body != NULL ? dr.len : r->body_len, call->backend_ollama,
@@ -1338,16 +1443,21 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	if (call->ollama && m->provider->driver != DRIVER_OLLAMA) {
 		call->dialect = &dialect_ollama;
 		call->backend_ollama = 0;
-		request_clear(&rq);
-		memset(&rq, 0, sizeof(rq));
-		if (proxy_translate(call, &dr) == -1)
+		if (proxy_retranslate(call, &rq, &dr) == -1)
 			goto done;
-		if (request_scan(&rq, dr.body, dr.len, 0, err,
-		    sizeof(err)) == -1) {
-			proxy_reject(call, TRACE_STEP_REQUEST,
-			    API_INVALID_REQUEST, rq.param, "%s", err);
+	}
+	/*
+	 * The Responses API passes through to a provider that serves it,
+	 * unless output guardrails are to read the answer: they read chat
+	 * completions, so only translated do they see every word.
+	 */
+	if (call->dialect == &dialect_responses) {
+		if (m->provider->responses_api &&
+		    guard_list_empty(&m->guard_out)) {
+			if (proxy_native_check(call, d, &rq, &add_store) == -1)
+				goto done;
+		} else if (proxy_retranslate(call, &rq, &dr) == -1)
 			goto done;
-		}
 	}
 	if (call->client_route == ROUTE_FIM &&
 	    !guard_list_empty(&m->guard_out)) {
@@ -1405,7 +1515,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	client_usage = rq.stream_options.type == JSCAN_OBJECT &&
 	    rq.include_usage.present && rq.include_usage.type == JSCAN_TRUE;
 	call->strip_usage = !call->backend_ollama && call->dialect == NULL &&
-	    call->stream && call->route != ROUTE_EMBEDDINGS && !client_usage;
+	    !call->native && call->stream && call->route != ROUTE_EMBEDDINGS &&
+	    !client_usage;
 	if (call->backend_ollama)
 		call->body = rewrite_ollama(&rq, m, call->route,
 		    &call->body_len);
@@ -1414,6 +1525,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		call->body = rewrite_body(&rq, m, call->route,
 		    call->strip_usage || (call->dialect != NULL &&
 		    call->stream && !client_usage), &call->body_len);
+	if (add_store)
+		proxy_native_store(call);
 	call->prompt_bytes = rq.prompt_bytes;
 	if (proxy_limit(call, t, &rq) == -1)
 		goto done;
@@ -1426,6 +1539,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		url = m->url_ollama[call->route == ROUTE_CHAT ? 0 :
 		    call->route == ROUTE_COMPLETIONS ? 1 :
 		    call->client_route == ROUTE_OLLAMA_EMBEDDINGS ? 3 : 2];
+	else if (call->native)
+		url = m->url_responses;
 	else if (call->client_route == ROUTE_FIM)
 		url = m->url_fim;
 	else if (call->client_route == ROUTE_RERANK)

@@ -151,6 +151,7 @@ registry_provider_init(struct reg_provider *p, const struct store_provider *sp,
 	else
 		p->base_url = xstrndup(sp->url, len);
 	p->errored = strcmp(sp->status, "errored") == 0;
+	p->responses_api = sp->responses_api;
 	p->error = sp->error != NULL ? xstrdup(sp->error) : NULL;
 	if (sp->credential != NULL) {
 		p->auth = credential_header_new(vault, sp->credential,
@@ -201,6 +202,7 @@ registry_model_init(struct reg_model *m, const struct store_model *sm,
 	xasprintf(&m->url_embeddings, "%s/embeddings", p->base_url);
 	xasprintf(&m->url_fim, "%s/fim/completions", p->base_url);
 	xasprintf(&m->url_rerank, "%s/rerank", p->base_url);
+	xasprintf(&m->url_responses, "%s/responses", p->base_url);
 	m->created = sm->created_at;
 	if ((s = cJSON_CreateString(sm->key)) == NULL ||
 	    (m->key_json = cJSON_PrintUnformatted(s)) == NULL)
@@ -570,6 +572,7 @@ registry_free(struct registry *r)
 			free(m->url_completions);
 			free(m->url_embeddings);
 			free(m->url_fim);
+			free(m->url_responses);
 			free(m->key_json);
 			free(m->url_rerank);
 			free(m->url_ollama[0]);

@@ -53,6 +53,8 @@ enum request_field {
 	FIELD_INPUT,
 	FIELD_OPTIONS,
 	FIELD_SYSTEM,
+	FIELD_MAX_OUTPUT_TOKENS,	/* the Responses API's */
+	FIELD_INSTRUCTIONS,
 	FIELD_CONTEXT,		/* Ollama's token ids */
 	FIELD_OTHER,
 };
@@ -70,6 +72,8 @@ static const size_t request_field_span[] = {
 	[FIELD_INPUT] = offsetof(struct request, input),
 	[FIELD_OPTIONS] = offsetof(struct request, options),
 	[FIELD_SYSTEM] = offsetof(struct request, system),
+	[FIELD_MAX_OUTPUT_TOKENS] = offsetof(struct request, max_output_tokens),
+	[FIELD_INSTRUCTIONS] = offsetof(struct request, instructions),
 };
 
 /* Word lists, sorted (strcmp order) for bsearch. */
@@ -182,6 +186,7 @@ static const struct request_key {
 	{ "include_usage", REQUEST_PLAIN, NULL, 0 },
 	{ "input", REQUEST_PLAIN, NULL, FIELD_INPUT },
 	{ "input_audio", REQUEST_PLAIN, NULL, 0 },
+	{ "instructions", REQUEST_PLAIN, NULL, FIELD_INSTRUCTIONS },
 	{ "items", REQUEST_PLAIN, NULL, 0 },
 	{ "json_schema", REQUEST_PLAIN, NULL, 0 },
 	{ "keep_alive", REQUEST_NUMBER, NULL, 0 },
@@ -192,6 +197,7 @@ static const struct request_key {
 	{ "maxProperties", REQUEST_NUMBER, NULL, 0 },
 	{ "max_completion_tokens", REQUEST_NUMBER, NULL,
 	    FIELD_MAX_COMPLETION_TOKENS },
+	{ "max_output_tokens", REQUEST_NUMBER, NULL, FIELD_MAX_OUTPUT_TOKENS },
 	{ "max_tokens", REQUEST_NUMBER, NULL, FIELD_MAX_TOKENS },
 	{ "maximum", REQUEST_NUMBER, NULL, 0 },
 	{ "messages", REQUEST_PLAIN, NULL, FIELD_MESSAGES },
@@ -584,7 +590,8 @@ request_value(struct request_walk *w, const struct jscan_token *t)
 			return;		/* replaced: the backend never sees it */
 		if (holder >= 0 && request_structural(rq->body, t, holder)) {
 			/* A message's role says whether one is a system's. */
-			if (t->depth == 3 && field == FIELD_MESSAGES &&
+			if (t->depth == 3 && (field == FIELD_MESSAGES ||
+			    field == FIELD_INPUT) &&
 			    w->frame[2].array && !f->array &&
 			    strcmp(request_keys[holder].name, "role") == 0 &&
 			    request_is_word(rq->body, t, &request_system))
@@ -656,7 +663,7 @@ request_cap(const struct request *rq, const struct jscan_span *v,
 static int
 request_caps(struct request *rq, int ollama, char *err, size_t errlen)
 {
-	int64_t	a = -1, b = -1;
+	int64_t	a = -1, b = -1, c = -1;
 
 	if (ollama) {
 		if (rq->options.present && rq->options.type != JSCAN_OBJECT &&
@@ -682,8 +689,14 @@ request_caps(struct request *rq, int ollama, char *err, size_t errlen)
 	if (request_cap(rq, &rq->max_completion_tokens,
 	    "max_completion_tokens", 0, &b, err, errlen) == -1)
 		return -1;
+	rq->param = "max_output_tokens";
+	if (request_cap(rq, &rq->max_output_tokens, "max_output_tokens", 0, &c,
+	    err, errlen) == -1)
+		return -1;
 	rq->param = NULL;
 	rq->max_output = a > b ? a : b;
+	if (c > rq->max_output)
+		rq->max_output = c;
 	return 0;
 }
 
@@ -803,6 +816,7 @@ request_rebase(struct request *rq, const char *body, size_t len,
 		&rq->max_tokens, &rq->max_completion_tokens, &rq->messages,
 		&rq->prompt, &rq->input, &rq->options, &rq->system,
 		&rq->include_usage, &rq->options_temperature, &rq->num_predict,
+		&rq->max_output_tokens, &rq->instructions,
 	};
 	size_t			 i;
 

@@ -102,6 +102,34 @@ rewrite_open(const struct request *rq)
 	return open + 1;
 }
 
+/*
+ * The Responses API's place for the model's system prompt: "instructions",
+ * when the body has none and no system or developer input item. Returns
+ * the members to add at the top (defaults, then it; caller frees), or
+ * NULL when there is no prompt to add.
+ */
+static char *
+rewrite_instructions(struct request *rq, const struct reg_model *m,
+    const char *defaults, int dn, size_t *len)
+{
+	size_t	plen, cap, n;
+	char	*s;
+
+	if (m->system_prompt == NULL || rq->instructions.present ||
+	    rq->has_system)
+		return NULL;
+	plen = strlen(m->system_prompt);
+	cap = dn + 6 * plen + 32;
+	s = xmalloc(cap);
+	memcpy(s, defaults, dn);
+	n = dn + sprintf(s + dn, "\"instructions\":");
+	n += jscan_quote(s + n, cap - n, m->system_prompt, plen);
+	s[n++] = ',';
+	*len = n;
+	rq->prompt_bytes += plen;
+	return s;
+}
+
 char *
 rewrite_body(struct request *rq, const struct reg_model *m,
     enum route_kind route, int ask_usage, size_t *out_len)
@@ -109,7 +137,7 @@ rewrite_body(struct request *rq, const struct reg_model *m,
 	const struct jscan_span	*model = &rq->model;
 	struct request_splice	 sp[4];
 	char			 defaults[192], *sys = NULL, *out;
-	size_t			 n = 0;
+	size_t			 n = 0, slen;
 	int			 dn = 0;
 
 	if (route != ROUTE_EMBEDDINGS) {
@@ -117,9 +145,12 @@ rewrite_body(struct request *rq, const struct reg_model *m,
 			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
 			    "\"temperature\":%.15g,", m->temperature);
 		if (m->max_tokens > 0 && !rq->max_tokens.present &&
-		    !rq->max_completion_tokens.present) {
+		    !rq->max_completion_tokens.present &&
+		    !rq->max_output_tokens.present) {
 			dn += snprintf(defaults + dn, sizeof(defaults) - dn,
-			    "\"max_tokens\":%lld,", (long long)m->max_tokens);
+			    "\"%s\":%lld,", route == ROUTE_RESPONSES ?
+			    "max_output_tokens" : "max_tokens",
+			    (long long)m->max_tokens);
 			rq->max_output = m->max_tokens;
 		}
 	} else
@@ -127,7 +158,11 @@ rewrite_body(struct request *rq, const struct reg_model *m,
 	if (ask_usage && rewrite_usage(rq, &sp[n], defaults, sizeof(defaults),
 	    &dn))
 		n++;
-	if (dn > 0)
+	if (route == ROUTE_RESPONSES && (sys = rewrite_instructions(rq, m,
+	    defaults, dn, &slen)) != NULL)
+		sp[n++] = (struct request_splice){ rewrite_open(rq), 0, sys,
+		    slen };
+	else if (dn > 0)
 		sp[n++] = (struct request_splice){ rewrite_open(rq), 0,
 		    defaults, dn };
 	sp[n++] = (struct request_splice){ model->start,

@@ -183,6 +183,9 @@ static const char *const store_migrations[] = {
 	"  WHERE request_id IS NOT NULL;",
 	/* 10: the browser origins a domain serves (CORS), space-separated. */
 	"ALTER TABLE domains ADD COLUMN cors_origins TEXT;",
+	/* 11: the provider's backend serves OpenAI's /v1/responses itself. */
+	"ALTER TABLE providers ADD COLUMN responses_api INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

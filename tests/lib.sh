@@ -261,6 +261,11 @@ sdk_domain_setup() {
 	ctl model deploy -d "$DOMAIN" --provider local --name "Ollama Embed" \
 	    --key ollama-embed --category embedding --model-id fake-embed \
 	    >/dev/null
+	# A provider that serves /v1/responses itself: passed through.
+	ctl provider add -d "$DOMAIN" native --driver openai \
+	    --url "$BACKEND_URL/v1" --responses-api >/dev/null
+	ctl model deploy -d "$DOMAIN" --provider native --name Native \
+	    --key native --model-id 'fake-chat;chunks=5' >/dev/null
 	LIMITED_TOKEN=$(ctl -o json token create -d "$DOMAIN" --name limited \
 	    --rpm 1000 --tpm 1000000 | json token)
 	ctl -o json domain create other >/dev/null
@@ -281,7 +286,8 @@ sdk_domain_setup() {
 	export CUBE_FIM_MODEL=fim CUBE_RERANK_MODEL=rerank
 	export CUBE_SLASH_MODEL=org/chat
 	export CUBE_OLLAMA_CHAT=ollama-chat CUBE_OLLAMA_EMBED=ollama-embed
-	export CUBE_ALL_MODELS="chat,embed,long,broken,reset,tool,json,fim,rerank,org/chat,ollama-chat,ollama-embed"
+	export CUBE_NATIVE_MODEL=native
+	export CUBE_ALL_MODELS="chat,embed,long,broken,reset,tool,json,fim,rerank,org/chat,ollama-chat,ollama-embed,native"
 	export CUBE_FOREIGN_MODEL=other-only
 	export CUBE_ANSWER="Hello from fake-llm." CUBE_ANSWER_PIECES=5
 }

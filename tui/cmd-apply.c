@@ -168,7 +168,8 @@ apply_provider_key(struct cubectl *c, const cJSON *p, const char *path,
 
 /*
  * A provider: added when the agent lacks it; else the agent says, by a
- * dry run of provider.edit, whether the driver, URL or key differ.
+ * dry run of provider.edit, whether the driver, URL, key or Responses API
+ * differ.
  */
 static int
 apply_plan_provider(struct cubectl *c, struct apply_plan *plan,
@@ -184,6 +185,7 @@ apply_plan_provider(struct cubectl *c, struct apply_plan *plan,
 	apply_copy(params, p, "name");
 	apply_copy(params, p, "driver");
 	apply_copy(params, p, "url");
+	apply_copy(params, p, "responses_api");
 	if ((rc = apply_provider_key(c, p, path, params)) != EXIT_OK) {
 		cJSON_Delete(params);
 		return rc;

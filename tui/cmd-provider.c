@@ -37,6 +37,7 @@ const struct output_field cmd_provider_fields[] = {
 	{ "status",		"status",		OUTPUT_PLAIN },
 	{ "error",		"error",		OUTPUT_PLAIN },
 	{ "created",		"created_at",		OUTPUT_PLAIN },
+	{ "responses",		"responses_api",	OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 

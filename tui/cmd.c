@@ -148,6 +148,9 @@ static const struct args_flag cmd_provider_add_flags[] = {
 	  .flags = ARGS_REQUIRED,
 	  .help = "API base (http://host:8000/v1), or ollama's root" },
 	FLAGS_PROVIDER_KEY,
+	{ .name = "--responses-api", .type = ARGS_SWITCH,
+	  .param = "responses_api",
+	  .help = "the backend serves /v1/responses: pass it through" },
 	FLAG_END
 };
 
@@ -161,6 +164,12 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	FLAGS_PROVIDER_KEY,
 	{ .name = "--no-api-key", .type = ARGS_NULL, .param = "credential",
 	  .group = 1, .help = "remove the provider's API key" },
+	{ .name = "--responses-api", .type = ARGS_SWITCH,
+	  .param = "responses_api", .group = 2,
+	  .help = "the backend serves /v1/responses: pass it through" },
+	{ .name = "--no-responses-api", .type = ARGS_FALSE,
+	  .param = "responses_api", .group = 2,
+	  .help = "translate /v1/responses to chat completions (default)" },
 	FLAG_END
 };
 
@@ -574,7 +583,8 @@ const struct cmd_entry cmd_table[] = {
 	{ "provider", "edit", "provider.edit", &cmd_arg_provider,
 	  cmd_provider_edit_flags, CMD_EDIT, CMD_OUTPUT_OBJECT,
 	  cmd_provider_fields, cmd_provider_write,
-	  "change a provider's driver, URL or API key (sealed here)" },
+	  "change a provider's driver, URL, API key (sealed here) or"
+	  " Responses API" },
 	{ "provider", "list", "provider.list", NULL, cmd_in_domain_flags, 0,
 	  CMD_OUTPUT_LIST, cmd_provider_columns, NULL,
 	  "list a domain's providers" },

@@ -72,6 +72,7 @@ static const struct document_field document_provider_fields[] = {
 	{ "url", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_URL }) },
 	{ "credential", STRING(0, NULL, { .type = ARGS_ENUM,
 	    .choices = document_credentials }) },
+	{ "responses_api", DOCUMENT_BOOL, 0, NULL, { 0 }, NULL },
 	{ "api_key_file", STRING(DOCUMENT_INPUT, NULL, { .type = ARGS_STRING,
 	    .max = 4096 }) },
 	{ "api_key_env", STRING(DOCUMENT_INPUT, NULL, { .type = ARGS_STRING,

@@ -712,7 +712,7 @@ exchange_event(const struct exchange *ex, int step, int *piece)
 			return WIRE_CHUNK_USAGE;
 		n--;
 	}
-	if (ex->api->sse && n == 0)
+	if (ex->api->sse && !ex->api->named && n == 0)
 		return EXCHANGE_EVENT_DONE;
 	return EXCHANGE_EVENT_END;
 }
@@ -758,13 +758,34 @@ exchange_send_chunk(struct exchange *ex, struct evbuffer *buf, int last)
 	evbuffer_free(coded);
 }
 
-/* Send one event as its own HTTP chunk. */
+/* One event's bytes: "event: <its type>" first where the API names them. */
+static void
+exchange_add_event(struct exchange *ex, struct evbuffer *buf,
+    const cJSON *json)
+{
+	const cJSON	*type;
+	char		*s;
+
+	s = cJSON_PrintUnformatted(json);
+	type = cJSON_GetObjectItemCaseSensitive(json, "type");
+	if (ex->api->named && cJSON_IsString(type))
+		evbuffer_add_printf(buf, "event: %s\n", type->valuestring);
+	if (ex->api->sse)
+		evbuffer_add(buf, "data: ", 6);
+	evbuffer_add(buf, s, strlen(s));
+	evbuffer_add(buf, ex->api->sse ? "\n\n" : "\n",
+	    ex->api->sse ? 2 : 1);
+	free(s);
+}
+
+/* Send one step's event (or events, an array of them) as an HTTP chunk. */
 static void
 exchange_send_event(struct exchange *ex, int kind, int piece)
 {
 	struct evbuffer	*buf;
 	cJSON		*json;
-	char		*text = NULL, *s;
+	const cJSON	*e;
+	char		*text = NULL;
 
 	if ((buf = evbuffer_new()) == NULL)
 		fatalx("%s: evbuffer_new failed", __func__);
@@ -774,13 +795,11 @@ exchange_send_event(struct exchange *ex, int kind, int piece)
 		if (kind == WIRE_CHUNK_CONTENT)
 			text = exchange_piece(ex, piece);
 		json = ex->api->chunk(ex, kind, text);
-		s = cJSON_PrintUnformatted(json);
-		if (ex->api->sse)
-			evbuffer_add(buf, "data: ", 6);
-		evbuffer_add(buf, s, strlen(s));
-		evbuffer_add(buf, ex->api->sse ? "\n\n" : "\n",
-		    ex->api->sse ? 2 : 1);
-		free(s);
+		if (cJSON_IsArray(json)) {
+			cJSON_ArrayForEach(e, json)
+				exchange_add_event(ex, buf, e);
+		} else
+			exchange_add_event(ex, buf, json);
 		cJSON_Delete(json);
 		free(text);
 	}

@@ -49,6 +49,7 @@ static const struct fake_route {
 	{ EVHTTP_REQ_POST, "/v1/embeddings", 0, NULL, &wire_openai_embeddings },
 	{ EVHTTP_REQ_POST, "/v1/fim/completions", 0, NULL, &wire_openai_fim },
 	{ EVHTTP_REQ_POST, "/v1/rerank", 0, NULL, &wire_rerank },
+	{ EVHTTP_REQ_POST, "/v1/responses", 0, NULL, &wire_openai_responses },
 	{ EVHTTP_REQ_GET, "/api/tags", 0, fake_tags, NULL },
 	{ EVHTTP_REQ_GET, "/api/version", 0, fake_version, NULL },
 	{ EVHTTP_REQ_POST, "/api/chat", 0, NULL, &wire_ollama_chat },

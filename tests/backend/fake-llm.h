@@ -82,6 +82,9 @@ struct wire_api {
 	enum wire_kind	 kind;
 	int		 sse;		/* SSE with [DONE]; else NDJSON */
 	int		 role_chunk;	/* stream opens with a role delta */
+	int		 named;		/* SSE events with "event: <type>" and
+					   no [DONE]: the Responses API's; its
+					   chunk may be an array of events */
 	int	 (*parse)(struct exchange *, char *, size_t);
 	cJSON	*(*reply)(struct exchange *);
 	cJSON	*(*chunk)(struct exchange *, enum wire_chunk, const char *);
@@ -119,6 +122,7 @@ struct exchange {
 	int			 step;		/* next stream event */
 	int			 sent;		/* content events sent */
 	int			 polls;		/* waiting to flush before reset */
+	int			 events;	/* sequence_number of the next */
 	struct z_stream_s	*z;		/* a coded stream's deflater */
 	int			 flags;
 #define EXCHANGE_ARMED		0x1
@@ -150,6 +154,7 @@ extern const struct wire_api wire_openai_completions;
 extern const struct wire_api wire_openai_embeddings;
 extern const struct wire_api wire_openai_fim;
 extern const struct wire_api wire_rerank;
+extern const struct wire_api wire_openai_responses;
 extern const struct wire_api wire_ollama_chat;
 extern const struct wire_api wire_ollama_generate;
 extern const struct wire_api wire_ollama_embed;

@@ -977,6 +977,233 @@ wire_rerank_reply(struct exchange *ex)
 	return o;
 }
 
+/* --- OpenAI's Responses API ---------------------------------------------- */
+
+/*
+ * input: a string, or items; a message item's content a string or parts
+ * with "text". instructions count as prompt. The last user text is the
+ * echo.
+ */
+static int
+wire_responses_parse(struct exchange *ex, char *err, size_t errlen)
+{
+	const cJSON	*input = wire_get(ex->body, "input"), *item, *role;
+	const cJSON	*instr = wire_get(ex->body, "instructions");
+	char		*text;
+
+	if (cJSON_IsString(instr))
+		ex->prompt_tokens += wire_words(instr->valuestring);
+	if (cJSON_IsString(input)) {
+		ex->prompt_tokens += wire_words(input->valuestring);
+		ex->echo = xstrdup(input->valuestring);
+	} else if (cJSON_IsArray(input)) {
+		cJSON_ArrayForEach(item, input) {
+			if (!cJSON_IsObject(item)) {
+				snprintf(err, errlen, "Invalid type for "
+				    "'input': expected an object");
+				return -1;
+			}
+			if ((text = wire_content_text(wire_get(item,
+			    "content"))) == NULL)
+				continue;
+			ex->prompt_tokens += wire_words(text);
+			role = wire_get(item, "role");
+			if (cJSON_IsString(role) &&
+			    strcmp(role->valuestring, "user") == 0) {
+				free(ex->echo);
+				ex->echo = text;
+			} else
+				free(text);
+		}
+	} else {
+		snprintf(err, errlen, "Missing required parameter: 'input'.");
+		return -1;
+	}
+	ex->stream = cJSON_IsTrue(wire_get(ex->body, "stream"));
+	return 0;
+}
+
+/* A Response's usage, unless usage=0. */
+static cJSON *
+wire_responses_usage(const struct exchange *ex)
+{
+	cJSON	*u, *d;
+
+	if (!ex->opts.usage)
+		return cJSON_CreateNull();
+	u = cJSON_CreateObject();
+	wire_add_int(u, "input_tokens", ex->prompt_tokens);
+	d = cJSON_AddObjectToObject(u, "input_tokens_details");
+	wire_add_int(d, "cached_tokens", ex->opts.cached);
+	wire_add_int(u, "output_tokens", ex->completion_tokens);
+	d = cJSON_AddObjectToObject(u, "output_tokens_details");
+	wire_add_int(d, "reasoning_tokens", 0);
+	wire_add_int(u, "total_tokens",
+	    (long long)ex->prompt_tokens + ex->completion_tokens);
+	return u;
+}
+
+/* The output_text part, with text so far. */
+static cJSON *
+wire_responses_part(const char *text)
+{
+	cJSON	*p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "type", "output_text");
+	cJSON_AddStringToObject(p, "text", text);
+	cJSON_AddItemToObject(p, "annotations", cJSON_CreateArray());
+	return p;
+}
+
+/* The assistant's message item: complete with the answer, or empty. */
+static cJSON *
+wire_responses_item(const struct exchange *ex, int done)
+{
+	cJSON	*m = cJSON_CreateObject(), *c;
+	char	 id[64];
+
+	wire_id(id, sizeof(id), "msg", ex);
+	cJSON_AddStringToObject(m, "id", id);
+	cJSON_AddStringToObject(m, "type", "message");
+	cJSON_AddStringToObject(m, "status", done ? "completed" :
+	    "in_progress");
+	cJSON_AddStringToObject(m, "role", "assistant");
+	c = cJSON_AddArrayToObject(m, "content");
+	if (done)
+		cJSON_AddItemToArray(c, wire_responses_part(ex->answer));
+	return m;
+}
+
+/* A Response object, as OpenAI shapes it; done: with output and usage. */
+static cJSON *
+wire_responses_object(const struct exchange *ex, int done)
+{
+	cJSON		*o = cJSON_CreateObject(), *out, *t, *f;
+	const cJSON	*v;
+	char		 id[64];
+
+	wire_id(id, sizeof(id), "resp", ex);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "object", "response");
+	wire_add_int(o, "created_at", (long long)ex->created);
+	cJSON_AddStringToObject(o, "status", done ? "completed" :
+	    "in_progress");
+	cJSON_AddNullToObject(o, "error");
+	cJSON_AddNullToObject(o, "incomplete_details");
+	v = wire_get(ex->body, "instructions");
+	cJSON_AddItemToObject(o, "instructions", cJSON_IsString(v) ?
+	    cJSON_CreateString(v->valuestring) : cJSON_CreateNull());
+	v = wire_get(ex->body, "max_output_tokens");
+	cJSON_AddItemToObject(o, "max_output_tokens", cJSON_IsNumber(v) ?
+	    cJSON_CreateNumber(v->valuedouble) : cJSON_CreateNull());
+	cJSON_AddStringToObject(o, "model", ex->model);
+	out = cJSON_AddArrayToObject(o, "output");
+	if (done)
+		cJSON_AddItemToArray(out, wire_responses_item(ex, 1));
+	cJSON_AddBoolToObject(o, "parallel_tool_calls", 1);
+	cJSON_AddNullToObject(o, "previous_response_id");
+	cJSON_AddBoolToObject(o, "store",
+	    !cJSON_IsFalse(wire_get(ex->body, "store")));
+	wire_add_int(o, "temperature", 1);
+	t = cJSON_AddObjectToObject(o, "text");
+	f = cJSON_AddObjectToObject(t, "format");
+	cJSON_AddStringToObject(f, "type", "text");
+	cJSON_AddStringToObject(o, "tool_choice", "auto");
+	cJSON_AddItemToObject(o, "tools", cJSON_CreateArray());
+	wire_add_int(o, "top_p", 1);
+	cJSON_AddStringToObject(o, "truncation", "disabled");
+	cJSON_AddItemToObject(o, "usage", done ? wire_responses_usage(ex) :
+	    cJSON_CreateNull());
+	cJSON_AddNullToObject(o, "user");
+	v = wire_get(ex->body, "metadata");
+	cJSON_AddItemToObject(o, "metadata", cJSON_IsObject(v) ?
+	    cJSON_Duplicate(v, 1) : cJSON_CreateObject());
+	return o;
+}
+
+static cJSON *
+wire_responses_reply(struct exchange *ex)
+{
+	return wire_responses_object(ex, 1);
+}
+
+/* One stream event of the given type, numbered in sequence. */
+static cJSON *
+wire_responses_event(struct exchange *ex, const char *type)
+{
+	cJSON	*e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "type", type);
+	wire_add_int(e, "sequence_number", ex->events++);
+	return e;
+}
+
+/* An event about the message item (and its part): where it is. */
+static cJSON *
+wire_responses_at(struct exchange *ex, const char *type, int part)
+{
+	cJSON	*e = wire_responses_event(ex, type);
+	char	 id[64];
+
+	wire_id(id, sizeof(id), "msg", ex);
+	cJSON_AddStringToObject(e, "item_id", id);
+	wire_add_int(e, "output_index", 0);
+	if (part)
+		wire_add_int(e, "content_index", 0);
+	return e;
+}
+
+/*
+ * The stream, as OpenAI sends it: created, in_progress, the item and its
+ * part added (the opening "role" step); a text delta per piece; then the
+ * text, part and item done and response.completed with the usage.
+ */
+static cJSON *
+wire_responses_chunk(struct exchange *ex, enum wire_chunk kind,
+    const char *piece)
+{
+	cJSON	*a, *e;
+
+	if (kind == WIRE_CHUNK_CONTENT) {
+		e = wire_responses_at(ex, "response.output_text.delta", 1);
+		cJSON_AddStringToObject(e, "delta", piece);
+		return e;
+	}
+	a = cJSON_CreateArray();
+	if (kind == WIRE_CHUNK_ROLE) {
+		e = wire_responses_event(ex, "response.created");
+		cJSON_AddItemToObject(e, "response",
+		    wire_responses_object(ex, 0));
+		cJSON_AddItemToArray(a, e);
+		e = wire_responses_event(ex, "response.in_progress");
+		cJSON_AddItemToObject(e, "response",
+		    wire_responses_object(ex, 0));
+		cJSON_AddItemToArray(a, e);
+		e = wire_responses_event(ex, "response.output_item.added");
+		wire_add_int(e, "output_index", 0);
+		cJSON_AddItemToObject(e, "item", wire_responses_item(ex, 0));
+		cJSON_AddItemToArray(a, e);
+		e = wire_responses_at(ex, "response.content_part.added", 1);
+		cJSON_AddItemToObject(e, "part", wire_responses_part(""));
+		cJSON_AddItemToArray(a, e);
+		return a;
+	}
+	e = wire_responses_at(ex, "response.output_text.done", 1);
+	cJSON_AddStringToObject(e, "text", ex->answer);
+	cJSON_AddItemToArray(a, e);
+	e = wire_responses_at(ex, "response.content_part.done", 1);
+	cJSON_AddItemToObject(e, "part", wire_responses_part(ex->answer));
+	cJSON_AddItemToArray(a, e);
+	e = wire_responses_event(ex, "response.output_item.done");
+	wire_add_int(e, "output_index", 0);
+	cJSON_AddItemToObject(e, "item", wire_responses_item(ex, 1));
+	cJSON_AddItemToArray(a, e);
+	e = wire_responses_event(ex, "response.completed");
+	cJSON_AddItemToObject(e, "response", wire_responses_object(ex, 1));
+	cJSON_AddItemToArray(a, e);
+	return a;
+}
+
 /* --- Ollama --------------------------------------------------------------- */
 
 static cJSON *
@@ -1137,37 +1364,41 @@ wire_ollama_embed_reply(struct exchange *ex)
 }
 
 const struct wire_api wire_openai_chat = {
-	"openai-chat", WIRE_OPENAI, 1, 1,
+	"openai-chat", WIRE_OPENAI, 1, 1, 0,
 	wire_openai_chat_parse, wire_openai_chat_reply, wire_openai_chat_chunk
 };
 const struct wire_api wire_openai_completions = {
-	"openai-completions", WIRE_OPENAI, 1, 0,
+	"openai-completions", WIRE_OPENAI, 1, 0, 0,
 	wire_openai_completions_parse, wire_openai_completions_reply,
 	wire_openai_completions_chunk
 };
 const struct wire_api wire_openai_embeddings = {
-	"openai-embeddings", WIRE_OPENAI, 1, 0,
+	"openai-embeddings", WIRE_OPENAI, 1, 0, 0,
 	wire_check_input, wire_openai_embeddings_reply, NULL
 };
 const struct wire_api wire_openai_fim = {
-	"openai-fim", WIRE_OPENAI, 1, 1,
+	"openai-fim", WIRE_OPENAI, 1, 1, 0,
 	wire_openai_fim_parse, wire_openai_chat_reply, wire_openai_chat_chunk
 };
 const struct wire_api wire_rerank = {
-	"rerank", WIRE_OPENAI, 0, 0,
+	"rerank", WIRE_OPENAI, 0, 0, 0,
 	wire_rerank_parse, wire_rerank_reply, NULL
 };
+const struct wire_api wire_openai_responses = {
+	"openai-responses", WIRE_OPENAI, 1, 1, 1,
+	wire_responses_parse, wire_responses_reply, wire_responses_chunk
+};
 const struct wire_api wire_ollama_chat = {
-	"ollama-chat", WIRE_OLLAMA, 0, 0,
+	"ollama-chat", WIRE_OLLAMA, 0, 0, 0,
 	wire_ollama_chat_parse, wire_ollama_chat_reply, wire_ollama_chat_chunk
 };
 const struct wire_api wire_ollama_generate = {
-	"ollama-generate", WIRE_OLLAMA, 0, 0,
+	"ollama-generate", WIRE_OLLAMA, 0, 0, 0,
 	wire_ollama_generate_parse, wire_ollama_generate_reply,
 	wire_ollama_generate_chunk
 };
 const struct wire_api wire_ollama_embed = {
-	"ollama-embed", WIRE_OLLAMA, 0, 0,
+	"ollama-embed", WIRE_OLLAMA, 0, 0, 0,
 	wire_check_input, wire_ollama_embed_reply, NULL
 };
 

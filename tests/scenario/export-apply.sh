@@ -17,7 +17,7 @@ ctl domain create acme >/dev/null
 ctl domain edit acme --log-content on --trace-retention 7 \
     --cors-origin https://app.example.com --cors-origin http://localhost:5173 >/dev/null
 ctl provider add -d acme local --driver openai --url "$BACKEND_URL/v1/" \
-    --api-key-file "$T_DIR/key" >/dev/null
+    --api-key-file "$T_DIR/key" --responses-api >/dev/null
 ctl provider add -d acme plain --driver ollama --url "$BACKEND_URL" >/dev/null
 ctl guardrail create -d acme pii --kind pii --action redact --types email,card >/dev/null
 ctl guardrail create -d acme words --kind keywords --action block \
@@ -41,8 +41,10 @@ doc=$(cat "$T_DIR/a.json")
 check_eq "document version" 1 "$(echo "$doc" | json cube_export)"
 check_eq "domain settings" "acme true 7 https://app.example.com http://localhost:5173" \
     "$(echo "$doc" | python3 -c 'import json,sys; d=json.load(sys.stdin)["domains"][0]; print(d["name"], str(d["log_content"]).lower(), d["trace_retention_days"], *d["cors_origins"])')"
-check_eq "provider without secrets" '{"name": "local", "driver": "openai", "url": "'"$BACKEND_URL"'/v1", "credential": "sealed"}' \
+check_eq "provider without secrets" '{"name": "local", "driver": "openai", "url": "'"$BACKEND_URL"'/v1", "credential": "sealed", "responses_api": true}' \
     "$(echo "$doc" | json domains.0.providers.0)"
+check_eq "a provider without the Responses API says so" false \
+    "$(echo "$doc" | json domains.0.providers.1.responses_api)"
 check_eq "model with pricing and defaults" "0.15 0.6 0.075 0.25 64 Be brief. true pii" \
     "$(echo "$doc" | python3 -c 'import json,sys; m=json.load(sys.stdin)["domains"][0]["models"][0]; print(m["price_input"], m["price_output"], m["price_cached"], m["temperature"], m["max_tokens"], m["system_prompt"], str(m["tools"]).lower(), *m["guard_in"])')"
 check_eq "token metadata" '{"name": "ci", "status": "active", "expires_at": null, "models": null, "rpm": 60, "tpm": null, "budget": "5", "budget_period": null}' \
@@ -148,6 +150,19 @@ check_eq "price changed, temperature kept" "0.15 0.7 0.25" \
 out=$(ctl apply -f "$T_DIR/edit.json")
 check_contains "equal money spelled otherwise is no change" "nothing to change" "$out"
 ctl apply -f "$T_DIR/in.json" >/dev/null
+python3 - "$T_DIR/in.json" >"$T_DIR/edit.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["domains"][0]["providers"][0]["responses_api"] = False
+print(json.dumps(d))
+PY
+out=$(ctl apply -f "$T_DIR/edit.json")
+check_contains "responses_api turned off: provider changed" "changed    provider   acme/local" "$out"
+check_eq "and off on the agent" false \
+    "$(ctl -o json provider list -d acme | json 0.responses_api)"
+ctl apply -f "$T_DIR/in.json" >/dev/null
+check_eq "and on again" true \
+    "$(ctl -o json provider list -d acme | json 0.responses_api)"
 
 # --- invalid documents change nothing and exit 2 -----------------------------
 ctl export >"$T_DIR/before.json"

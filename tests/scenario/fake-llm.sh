@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fake backend itself: OpenAI and Ollama shapes, streams chunk by chunk,
 # usage chunk, injected status, reset, hang-up recording, tool calls, n,
-# logprobs, FIM, rerank, clean SIGTERM.
+# logprobs, FIM, rerank, the Responses API, clean SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 
 start_backend
@@ -292,6 +292,38 @@ for bad in '"documents":["a"]' '"query":"q"' '"query":"q","documents":[1]' '"que
 	r=$(post /v1/rerank '{"model":"fake-rerank",'"$bad"'}')
 	check_eq "rerank {$bad} is a 400" 400 "$(status_of "$r")"
 done
+
+# --- the Responses API ------------------------------------------------------------
+r=$(post /v1/responses '{"model":"fake-chat;cached=1","instructions":"Be brief.","input":[{"role":"user","content":[{"type":"input_text","text":"Hi there you"}]}],"metadata":{"k":"v"}}')
+check_eq "responses: a whole Response" \
+    '[200, "response", "completed", "fake-chat;cached=1", "Be brief.", "message", "assistant", "completed", "output_text", "Hello from fake-llm.", [], 5, 1, 3, 8, {"k": "v"}]' \
+    "$(printf '%s' "$r" | python3 -c 'import json,sys
+t=sys.stdin.read(); b,st=t.rsplit("\n",1); v=json.loads(b); o=v["output"][0]; c=o["content"][0]; u=v["usage"]
+print(json.dumps([int(st), v["object"], v["status"], v["model"], v["instructions"], o["type"], o["role"], o["status"], c["type"], c["text"], c["annotations"], u["input_tokens"], u["input_tokens_details"]["cached_tokens"], u["output_tokens"], u["total_tokens"], v["metadata"]]))')"
+r=$(post /v1/responses '{"model":"fake-chat;echo=1;usage=0","input":"say this back"}')
+check_eq "responses: a string input, echo, usage=0" '["say this back", null]' \
+    "$(body_of "$r" | py '[v["output"][0]["content"][0]["text"], v["usage"]]')"
+r=$(post /v1/responses '{"model":"fake-chat"}')
+check_eq "responses without input is a 400 naming it" "400 input" \
+    "$(status_of "$r") $(body_of "$r" | py '"input" if "input" in v["error"]["message"] else v')"
+r=$(curl -sS -N -m 10 --data-binary '{"model":"fake-chat;chunks=3","input":"one two","stream":true}' "$B/v1/responses")
+check_eq "responses stream: named events in OpenAI's order, no [DONE]" \
+    '["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added", "response.output_text.delta", "response.output_text.delta", "response.output_text.delta", "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"]' \
+    "$(printf '%s' "$r" | python3 -c 'import json,sys
+out=[]
+for ev in sys.stdin.read().split("\n\n"):
+    if not ev.strip(): continue
+    name, data = ev.split("\n")
+    d=json.loads(data[len("data: "):])
+    assert name == "event: " + d["type"], (name, d)
+    out.append(d["type"])
+print(json.dumps(out))')"
+check_eq "responses stream: deltas, numbers, the completed Response with usage" \
+    '["Hello from fake-llm.", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "completed", "Hello from fake-llm.", 2, 3, "fake-chat;chunks=3", null]' \
+    "$(printf '%s' "$r" | python3 -c 'import json,sys
+ev=[json.loads(e.split("\n")[1][6:]) for e in sys.stdin.read().split("\n\n") if e.strip()]
+last=ev[-1]["response"]
+print(json.dumps(["".join(e["delta"] for e in ev if e["type"]=="response.output_text.delta"), [e["sequence_number"] for e in ev], last["status"], last["output"][0]["content"][0]["text"], last["usage"]["input_tokens"], last["usage"]["output_tokens"], last["model"], ev[0]["response"]["usage"]]))')"
 
 # --- clean stop --------------------------------------------------------------
 curl -sS -m 10 --data-binary '{"model":"fake-chat;first_byte_delay_ms=5000","messages":[]}' \

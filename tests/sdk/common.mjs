@@ -20,6 +20,8 @@
 //   CUBE_SLASH_MODEL   a chat model key with a "/" in it
 //   CUBE_OLLAMA_CHAT   chat model key on an Ollama provider
 //   CUBE_OLLAMA_EMBED  embedding model key on an Ollama provider
+//   CUBE_NATIVE_MODEL  chat model key on a provider that serves
+//                      /v1/responses itself (passed through, not translated)
 //   CUBE_ALL_MODELS    comma-separated keys models.list() must show
 //   CUBE_FOREIGN_MODEL a model key of another domain (must stay invisible)
 //   CUBE_ANSWER        the text the chat models answer
@@ -54,6 +56,7 @@ export const RERANK = env("CUBE_RERANK_MODEL");
 export const SLASH = env("CUBE_SLASH_MODEL");
 export const OLLAMA_CHAT = env("CUBE_OLLAMA_CHAT");
 export const OLLAMA_EMBED = env("CUBE_OLLAMA_EMBED");
+export const NATIVE = env("CUBE_NATIVE_MODEL");
 export const ALL_MODELS = env("CUBE_ALL_MODELS").split(",");
 export const FOREIGN = env("CUBE_FOREIGN_MODEL");
 export const ANSWER = env("CUBE_ANSWER", "Hello from fake-llm.");

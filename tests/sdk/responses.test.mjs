@@ -1,7 +1,8 @@
 // OpenAI's Responses API (POST /v1/responses) as the clients that default
 // to it use it: openai 7 and 4 responses.create, @ai-sdk/openai's
-// openai(id), LangChain's ChatOpenAI with useResponsesApi. The fake backend
-// serves chat completions only, so the agent translates. Run by
+// openai(id), LangChain's ChatOpenAI with useResponsesApi. The chat models'
+// provider serves chat completions only, so the agent translates; the
+// native model's serves /v1/responses and gets it passed through. Run by
 // tests/scenario/sdk-clients.sh; see common.mjs.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -14,9 +15,9 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { ChatOpenAI } from "@langchain/openai";
 
 import {
-	ANSWER, BASE, CHAT, JSON_MODEL, JSON_ANSWER, PIECES, REQUEST_ID, TOKEN,
-	TOOL, TOOL_ARGS, TOOL_PIECES, WEATHER, WEATHER_RESULT, agentPost,
-	backendBody, rejectsWith, roleText, sseEvents,
+	ANSWER, BASE, CHAT, JSON_MODEL, JSON_ANSWER, NATIVE, PIECES, REQUEST_ID,
+	TOKEN, TOOL, TOOL_ARGS, TOOL_PIECES, WEATHER, WEATHER_RESULT, agentPost,
+	backendBody, backendRecord, rejectsWith, roleText, sseEvents,
 } from "./common.mjs";
 
 const opts = { apiKey: TOKEN, baseURL: BASE, maxRetries: 0, timeout: 20_000 };
@@ -210,6 +211,31 @@ test("responses: the SSE on the wire: event lines match each data's type", async
 	const events = sseEvents(text);
 	assert.deepEqual(names, events.map((e) => e.type));
 	assert.ok(!events.includes("[DONE]"), "no chat [DONE] marker");
+});
+
+test("openai 7: a provider that serves /v1/responses gets it passed through", async () => {
+	const marker = randomUUID();
+	const client = new OpenAI(opts);
+	const r = await client.responses.create({
+		model: NATIVE, instructions: "Be brief.", input: `hi ${marker}`,
+	});
+	assert.equal(r.output_text, ANSWER);
+	assert.equal(r.model, NATIVE, "the key asked for, not the backend's id");
+	assert.ok(r.usage.input_tokens > 0 && r.usage.output_tokens > 0);
+	const rec = await backendRecord(marker);
+	assert.equal(rec.path, "/v1/responses");
+	const body = JSON.parse(rec.body);
+	assert.equal(body.instructions, "Be brief.");
+	assert.equal(body.input, `hi ${marker}`);
+	assert.equal(body.model, "fake-chat;chunks=5");
+
+	const stream = client.responses.stream({ model: NATIVE, input: "s" });
+	let text = "";
+	stream.on("response.output_text.delta", (ev) => { text += ev.delta; });
+	const final = await stream.finalResponse();
+	assert.equal(text, ANSWER);
+	assert.equal(final.model, NATIVE);
+	assert.equal(final.output_text, ANSWER);
 });
 
 // --- Vercel AI SDK: openai(id) is the Responses API ---------------------

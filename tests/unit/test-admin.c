@@ -601,8 +601,10 @@ test_providers_models_tokens(void **state)
 	cJSON_Delete(r);
 	expect_error(call(f, "provider.add", params), RPC_CONFLICT, "local");
 	r = call(f, "provider.add", "{\"domain\":\"acme\",\"name\":\"ol\","
-	    "\"driver\":\"ollama\",\"url\":\"http://127.0.0.1:11434\"}");
+	    "\"driver\":\"ollama\",\"url\":\"http://127.0.0.1:11434\","
+	    "\"responses_api\":true}");
 	res = ok(r);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "responses_api")));
 	assert_string_equal(str(res, "credential"), "none");
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(res, "fingerprint")));
 	cJSON_Delete(r);
@@ -618,6 +620,10 @@ test_providers_models_tokens(void **state)
 	expect_error(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
 	    "\"x\",\"driver\":\"tgi\",\"url\":\"http://h\"}"),
 	    RPC_INVALID_PARAMS, "driver");
+	expect_error(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
+	    "\"x\",\"driver\":\"openai\",\"url\":\"http://h\","
+	    "\"responses_api\":\"yes\"}"), RPC_INVALID_PARAMS,
+	    "responses_api: expected true or false");
 	expect_error(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
 	    "\"x\",\"driver\":\"openai\",\"url\":\"ftp://h\"}"),
 	    RPC_INVALID_PARAMS, "url");
@@ -1071,6 +1077,30 @@ test_provider_edit(void **state)
 	    "Authorization: Bearer sk-second-key");
 	assert_int_equal(reg->providers[0].driver, DRIVER_VLLM);
 	registry_release(reg);
+
+	/* responses_api: off by default, a change, in the snapshot. */
+	r = call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"responses_api\":true}");
+	res = ok(r);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "changed")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "responses_api")));
+	cJSON_Delete(r);
+	reg = registry_acquire();
+	assert_int_equal(reg->providers[0].responses_api, 1);
+	registry_release(reg);
+	r = call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"responses_api\":true}");
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(ok(r), "changed")));
+	cJSON_Delete(r);
+	r = call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"responses_api\":false}");
+	res = ok(r);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "changed")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(res, "responses_api")));
+	cJSON_Delete(r);
+	expect_error(call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"responses_api\":1}"), RPC_INVALID_PARAMS,
+	    "responses_api");
 
 	/* Nothing given: nothing changes. A null credential removes it. */
 	r = call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":"

@@ -231,6 +231,13 @@ test_params(void **state)
 	expect_params("provider edit -d acme local --no-api-key --url"
 	    " http://h/v1", "{\"name\":\"local\",\"domain\":\"acme\","
 	    "\"credential\":null,\"url\":\"http://h/v1\"}");
+	/* --responses-api is true, --no-responses-api false. */
+	expect_params("provider add -d acme v --driver vllm --url http://h/v1"
+	    " --responses-api", "{\"name\":\"v\",\"domain\":\"acme\","
+	    "\"driver\":\"vllm\",\"url\":\"http://h/v1\","
+	    "\"responses_api\":true}");
+	expect_params("provider edit -d acme v --no-responses-api",
+	    "{\"name\":\"v\",\"domain\":\"acme\",\"responses_api\":false}");
 	/* Global options after the noun are accepted, not sent. */
 	expect_params("model list -d acme -o json -s /x.sock",
 	    "{\"domain\":\"acme\"}");
@@ -311,6 +318,8 @@ test_usage_errors(void **state)
 	expect_usage("provider edit -d acme p", "nothing to change");
 	expect_usage("provider edit -d acme p --no-api-key --api-key-stdin",
 	    "cannot be used together");
+	expect_usage("provider edit -d acme p --responses-api"
+	    " --no-responses-api", "cannot be used together");
 	expect_usage("model list -d acme -o yaml", "-o: 'yaml'");
 	expect_usage("model list -d acme -o", "-o needs a value");
 }
@@ -380,7 +389,7 @@ test_synopsis(void **state)
 	cmd_synopsis(entry("provider", "add"), buf, sizeof(buf));
 	assert_string_equal(buf, "provider add -d DOMAIN NAME --driver"
 	    " openai|ollama|vllm --url URL [--api-key-stdin |"
-	    " --api-key-file FILE]");
+	    " --api-key-file FILE] [--responses-api]");
 	cmd_synopsis(entry("domain", "edit"), buf, sizeof(buf));
 	assert_string_equal(buf, "domain edit DOMAIN [--log-content on|off]"
 	    " [--trace-retention DAYS] [--cors-origin ORIGIN | --no-cors]");

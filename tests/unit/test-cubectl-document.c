@@ -202,7 +202,8 @@ test_export_shape(void **state)
 	    "\"cors_origins\":[\"https://a.example\"]}");
 	providers = cJSON_Parse("[{\"name\":\"local\",\"driver\":\"openai\","
 	    "\"url\":\"http://h\",\"credential\":\"sealed\",\"fingerprint\":"
-	    "\"0011\",\"status\":\"errored\",\"error\":\"e\"}]");
+	    "\"0011\",\"status\":\"errored\",\"error\":\"e\","
+	    "\"responses_api\":true}]");
 	models = cJSON_Parse("[{\"key\":\"k\",\"name\":\"n\",\"model_id\":\"m\","
 	    "\"provider\":\"local\",\"category\":\"llm\",\"capabilities\":"
 	    "{\"tools\":true,\"vision\":false},\"pricing\":{\"input\":\"0.15\","
@@ -223,7 +224,7 @@ test_export_shape(void **state)
 	    "\"trace_retention_days\":30,\"cors_origins\":"
 	    "[\"https://a.example\"],\"providers\":[{\"name\":\"local\","
 	    "\"driver\":\"openai\",\"url\":\"http://h\",\"credential\":"
-	    "\"sealed\"}],\"guardrails\":[{\"key\":\"pii\",\"kind\":"
+	    "\"sealed\",\"responses_api\":true}],\"guardrails\":[{\"key\":\"pii\",\"kind\":"
 	    "\"pii\",\"action\":\"redact\",\"types\":[\"email\"],"
 	    "\"patterns\":null,\"words\":null,\"max_chars\":null,"
 	    "\"max_messages\":null,\"description\":\"\"}],"

@@ -87,6 +87,75 @@ test_events(void **state)
 	meter_clear(&m);
 }
 
+/*
+ * The Responses API's usage: a whole Response (read in full: its
+ * metadata, the client's, comes after usage and may hold a "usage" of its
+ * own) and the stream's closing event; the deltas' text in between.
+ */
+static void
+test_responses(void **state)
+{
+	struct meter	 m;
+	const char	*a = "{\"id\":\"resp_1\",\"object\":\"response\","
+			    "\"output\":[{\"type\":\"message\",\"role\":"
+			    "\"assistant\",\"content\":[{\"type\":\"output_text\","
+			    "\"text\":\"Hi there\",\"annotations\":[]}]}],"
+			    "\"usage\":{\"input_tokens\":21,\"input_tokens_details\":"
+			    "{\"cached_tokens\":5},\"output_tokens\":7,"
+			    "\"output_tokens_details\":{\"reasoning_tokens\":0},"
+			    "\"total_tokens\":28},\"metadata\":{\"usage\":"
+			    "{\"input_tokens\":0,\"output_tokens\":0}}}";
+	const char	*created = "event: response.created\ndata: {\"type\":"
+			    "\"response.created\",\"response\":{\"id\":\"r\","
+			    "\"usage\":null}}\n\n";
+	const char	*d1 = "event: response.output_text.delta\ndata: "
+			    "{\"type\":\"response.output_text.delta\",\"delta\":"
+			    "\"Hel\"}\n\n";
+	const char	*d2 = "data: {\"type\":\"response.output_text.delta\","
+			    "\"delta\":\"lo\"}\n\n";
+	const char	*other = "data: {\"type\":\"response.output_text.done\","
+			    "\"text\":\"Hello\"}\n\n";
+	const char	*done = "event: response.completed\ndata: {\"type\":"
+			    "\"response.completed\",\"response\":{\"id\":\"r\","
+			    "\"output\":[{\"type\":\"message\",\"content\":[{\"type\":"
+			    "\"output_text\",\"text\":\"Hello\"}]}],\"usage\":"
+			    "{\"input_tokens\":9,\"input_tokens_details\":"
+			    "{\"cached_tokens\":20},\"output_tokens\":2}}}\n\n";
+	const char	*cut = "data: {\"type\":\"response.incomplete\","
+			    "\"response\":{\"usage\":{\"input_tokens\":4,"
+			    "\"output_tokens\":1}}}\n\n";
+
+	(void)state;
+	meter_init(&m, 1);
+	meter_json(&m, a, strlen(a));
+	assert_true(m.has_usage);
+	assert_int_equal(m.prompt_tokens, 21);
+	assert_int_equal(m.completion_tokens, 7);
+	assert_int_equal(m.cached_tokens, 5);
+	assert_string_equal(m.text, "Hi there");
+	meter_clear(&m);
+
+	meter_init(&m, 1);
+	assert_int_equal(meter_event(&m, created, strlen(created)), 0);
+	assert_false(m.has_usage);
+	meter_event(&m, d1, strlen(d1));
+	meter_event(&m, d2, strlen(d2));
+	meter_event(&m, other, strlen(other));
+	assert_int_equal(m.content_bytes, 5);
+	assert_false(m.has_usage);
+	assert_int_equal(meter_event(&m, done, strlen(done)), 0);
+	assert_true(m.has_usage);
+	assert_int_equal(m.prompt_tokens, 9);
+	assert_int_equal(m.completion_tokens, 2);
+	assert_int_equal(m.cached_tokens, 9);	/* never above the prompt */
+	assert_string_equal(m.text, "Hello");	/* the deltas, once */
+	meter_event(&m, cut, strlen(cut));
+	assert_int_equal(m.prompt_tokens, 4);
+	assert_int_equal(m.completion_tokens, 1);
+	assert_int_equal(m.cached_tokens, 0);
+	meter_clear(&m);
+}
+
 /* Is s[0..n) well-formed UTF-8, no character cut? */
 static int
 utf8_whole(const char *s, size_t n)
@@ -150,6 +219,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_responses),
 		cmocka_unit_test(test_text_bound),
 	};
 

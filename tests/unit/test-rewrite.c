@@ -249,6 +249,49 @@ test_rewrite_max_output(void **state)
 }
 
 /*
+ * The Responses API's body passed through: the model's defaults in its
+ * own names (max_output_tokens; the system prompt as instructions, unless
+ * the client gave instructions or a system or developer input item), and
+ * its cap read as the output cap.
+ */
+static void
+test_rewrite_responses(void **state)
+{
+	struct reg_model	m = model();
+
+	(void)state;
+	m.has_temperature = 1;
+	m.temperature = 0.5;
+	m.max_tokens = 64;
+	m.system_prompt = (char *)"Be \"brief\".";
+	check("{\"model\":\"chat\",\"input\":\"hi\"}", &m, ROUTE_RESPONSES,
+	    "{\"temperature\":0.5,\"max_output_tokens\":64,\"instructions\":"
+	    "\"Be \\\"brief\\\".\",\"model\":\"llama3:8b\",\"input\":\"hi\"}");
+	check("{\"model\":\"chat\",\"instructions\":\"mine\","
+	    "\"max_output_tokens\":9,\"temperature\":1,\"input\":\"hi\"}", &m,
+	    ROUTE_RESPONSES, "{\"model\":\"llama3:8b\",\"instructions\":"
+	    "\"mine\",\"max_output_tokens\":9,\"temperature\":1,\"input\":"
+	    "\"hi\"}");
+	check("{\"model\":\"chat\",\"max_output_tokens\":9,\"input\":[{\"role\":"
+	    "\"developer\",\"content\":\"x\"}]}", &m, ROUTE_RESPONSES,
+	    "{\"temperature\":0.5,\"model\":\"llama3:8b\",\"max_output_tokens\":"
+	    "9,\"input\":[{\"role\":\"developer\",\"content\":\"x\"}]}");
+	m.has_temperature = 0;
+	m.max_tokens = 0;
+	check("{\"model\":\"chat\",\"instructions\":null}", &m,
+	    ROUTE_RESPONSES, "{\"model\":\"llama3:8b\",\"instructions\":null}");
+	m.system_prompt = NULL;
+	check("{\"model\":\"chat\"}", &m, ROUTE_RESPONSES,
+	    "{\"model\":\"llama3:8b\"}");
+	/* Its cap is the output cap, checked as the others are. */
+	assert_int_equal(max_output("{\"model\":\"chat\",\"max_output_tokens\":"
+	    "3e2}", &m, 0, ROUTE_RESPONSES), 300);
+	m.max_tokens = 50;
+	assert_int_equal(max_output("{\"model\":\"chat\"}", &m, 0,
+	    ROUTE_RESPONSES), 50);
+}
+
+/*
  * A body a guardrail changed, its spans moved rather than scanned again,
  * is rewritten exactly as a fresh scan of it would be: every text of a
  * few bodies replaced by a longer and by a shorter one.
@@ -319,6 +362,7 @@ main(void)
 		cmocka_unit_test(test_rewrite_include_usage),
 		cmocka_unit_test(test_rewrite_ollama),
 		cmocka_unit_test(test_rewrite_max_output),
+		cmocka_unit_test(test_rewrite_responses),
 		cmocka_unit_test(test_rewrite_rebased),
 	};
 

@@ -146,7 +146,7 @@ test_migrations(void **state)
 	sqlite3		*db;
 
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 10);
+	assert_int_equal(STORE_SCHEMA_VERSION, 11);
 	add_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
@@ -175,7 +175,7 @@ test_migrations(void **state)
 	assert_null(f->store);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 10", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 11", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
@@ -205,6 +205,7 @@ test_migration_audit(void **state)
 	    " DROP TABLE usage_hourly;"
 	    " ALTER TABLE tokens DROP COLUMN budget_period;"
 	    " ALTER TABLE domains DROP COLUMN cors_origins;"
+	    " ALTER TABLE providers DROP COLUMN responses_api;"
 	    " PRAGMA user_version = 1", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -352,11 +353,13 @@ test_providers(void **state)
 	p.credential_len = sizeof(blob);
 	p.fingerprint = (char *)"0011223344556677";
 	p.created_at = 5;
+	p.responses_api = 1;
 	assert_int_equal(store_provider_insert(f->store, &p, err, sizeof(err)),
 	    0);
 	assert_int_equal(store_provider_get(f->store, DOM_A, "cloud", &p, err,
 	    sizeof(err)), 0);
 	assert_string_equal(p.driver, "vllm");
+	assert_int_equal(p.responses_api, 1);
 	assert_string_equal(p.status, "active");
 	assert_null(p.error);
 	assert_int_equal(p.credential_len, 3);
@@ -388,12 +391,14 @@ test_providers(void **state)
 	p.status = xstrdup("active");
 	free(p.error);
 	p.error = NULL;
+	p.responses_api = 0;
 	assert_int_equal(store_provider_update(f->store, &p, err, sizeof(err)),
 	    0);
 	store_provider_clear(&p);
 	assert_int_equal(store_provider_get(f->store, DOM_A, "cloud", &p, err,
 	    sizeof(err)), 0);
 	assert_string_equal(p.url, "http://other/v1");
+	assert_int_equal(p.responses_api, 0);
 	assert_string_equal(p.driver, "vllm");
 	assert_null(p.credential);
 	assert_null(p.fingerprint);
