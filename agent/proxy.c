@@ -1264,6 +1264,38 @@ proxy_translate(struct proxy_call *call, struct dialect_request *dr)
 	return 0;
 }
 
+/* The one scan of a body (answered with a 400 when it fails): 0 or -1. */
+static int
+proxy_scan(struct proxy_call *call, struct request *rq, const char *body,
+    size_t len, int ollama)
+{
+	char	err[256];
+
+	if (request_scan(rq, body, len, ollama, err, sizeof(err)) == -1) {
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    rq->param, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The scanned body's model key into key: its length, or -1 (answered). */
+static ssize_t
+proxy_model_key(struct proxy_call *call, const struct request *rq, char *key,
+    size_t size)
+{
+	ssize_t	klen;
+
+	if (!rq->model.present || rq->model.type != JSCAN_STRING ||
+	    (klen = jscan_string(rq->body, &rq->model, key, size)) <= 0) {
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
+		    "model", "'model' must be a model key (a non-empty"
+		    " string)");
+		return -1;
+	}
+	return klen;
+}
+
 /*
  * The client's body translated by the call's dialect and scanned again,
  * as chat, in place of the scan of it as it came. -1 when refused.
@@ -1272,18 +1304,11 @@ static int
 proxy_retranslate(struct proxy_call *call, struct request *rq,
     struct dialect_request *dr)
 {
-	char	err[256];
-
 	request_clear(rq);
 	memset(rq, 0, sizeof(*rq));
 	if (proxy_translate(call, dr) == -1)
 		return -1;
-	if (request_scan(rq, dr->body, dr->len, 0, err, sizeof(err)) == -1) {
-		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
-		    rq->param, "%s", err);
-		return -1;
-	}
-	return 0;
+	return proxy_scan(call, rq, dr->body, dr->len, 0);
 }
 
 /*
@@ -1375,7 +1400,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	struct trace		*tr = call->trace;
 	const struct reg_model	*m;
 	const char		*url;
-	char			 err[256], key[256], *guarded = NULL;
+	char			 key[256], *guarded = NULL;
 	size_t			 len;
 	ssize_t			 klen;
 	int			 client_usage, add_store = 0;
@@ -1389,20 +1414,10 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	if (call->dialect != NULL && call->dialect != &dialect_responses &&
 	    proxy_translate(call, &dr) == -1)
 		goto done;
-	if (request_scan(&rq, dr.body != NULL ? dr.body : r->body,
-	    dr.body != NULL ? dr.len : r->body_len, call->backend_ollama,
-	    err, sizeof(err)) == -1) {
-		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
-		    rq.param, "%s", err);
+	if (proxy_scan(call, &rq, dr.body != NULL ? dr.body : r->body,
+	    dr.body != NULL ? dr.len : r->body_len, call->backend_ollama) ==
+	    -1 || (klen = proxy_model_key(call, &rq, key, sizeof(key))) == -1)
 		goto done;
-	}
-	if (!rq.model.present || rq.model.type != JSCAN_STRING ||
-	    (klen = jscan_string(rq.body, &rq.model, key, sizeof(key))) <= 0) {
-		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
-		    "model", "'model' must be a model key (a non-empty"
-		    " string)");
-		goto done;
-	}
 	if ((m = call->ollama ? ollama_find_model(d, key, klen) :
 	    registry_find_model(d, key, klen)) == NULL ||
 	    (t != NULL && !registry_token_allows(t, m))) {
@@ -1803,7 +1818,7 @@ proxy_count_tokens(struct proxy_call *call, const struct reg_domain *d,
 	struct request		 rq;
 	struct dialect_request	 dr;
 	const struct reg_model	*m;
-	char			 err[256], key[256], body[64];
+	char			 key[256], body[64];
 	ssize_t			 klen;
 	int			 n;
 
@@ -1811,18 +1826,9 @@ proxy_count_tokens(struct proxy_call *call, const struct reg_domain *d,
 	memset(&dr, 0, sizeof(dr));
 	if (proxy_translate(call, &dr) == -1)
 		goto done;
-	if (request_scan(&rq, dr.body, dr.len, 0, err, sizeof(err)) == -1) {
-		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
-		    rq.param, "%s", err);
+	if (proxy_scan(call, &rq, dr.body, dr.len, 0) == -1 ||
+	    (klen = proxy_model_key(call, &rq, key, sizeof(key))) == -1)
 		goto done;
-	}
-	if (!rq.model.present || rq.model.type != JSCAN_STRING ||
-	    (klen = jscan_string(rq.body, &rq.model, key, sizeof(key))) <= 0) {
-		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
-		    "model", "'model' must be a model key (a non-empty"
-		    " string)");
-		goto done;
-	}
 	if ((m = registry_find_model(d, key, klen)) == NULL ||
 	    !registry_token_allows(t, m) || !m->active) {
 		proxy_reject(call, TRACE_STEP_MODEL, API_MODEL_NOT_FOUND, "model",
