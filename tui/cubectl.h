@@ -165,6 +165,44 @@ struct cJSON	*document_guardrail_settings(const struct cJSON *);
 void		 document_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
+/*
+ * hosts.c: lists of agents, for cubectl -H and --hosts-file and for
+ * cube-tui. A host is [user@]host[:port] (as -H takes) or "local".
+ */
+#define HOSTS_MAX		64
+#define HOSTS_NAME_MAX		255
+#define HOSTS_FILE_MAX		(64 * 1024)	/* bytes of a hosts file */
+
+struct hosts {
+	char	*names[HOSTS_MAX];	/* owned */
+	size_t	 n;
+};
+
+int	 hosts_valid(const char *, size_t);
+/*
+ * Parse a hosts file's text: one [user@]host[:port] or "local" a line,
+ * blank lines and "#" comments skipped, surrounding white space trimmed.
+ * Fills names (at most max, each a new string the caller frees) and
+ * returns how many, or -1 with a message in err for a bad line.
+ */
+int	 hosts_parse(const char *, char **, size_t, char *, size_t);
+/* hosts_parse of the file at path (bounded); err names the file. */
+int	 hosts_read(const char *, char **, size_t, char *, size_t);
+/*
+ * Add to h: one host (len bytes), each of a comma-separated list, or
+ * each of a hosts file. A host named twice or more than HOSTS_MAX are
+ * refused; what ("-H") starts the message. Returns 0, or -1 with err.
+ */
+int	 hosts_add(struct hosts *, const char *, size_t, const char *, char *,
+	    size_t);
+int	 hosts_add_list(struct hosts *, const char *, const char *, char *,
+	    size_t);
+int	 hosts_add_file(struct hosts *, const char *, char *, size_t);
+/* Free the names; h is empty again. */
+void	 hosts_clear(struct hosts *);
+/* $XDG_CONFIG_HOME/cube/hosts or ~/.config/cube/hosts; caller frees. */
+char	*hosts_path(void);
+
 /* file.c */
 int	 file_read(const char *, size_t, char **, size_t *, char *, size_t);
 
