@@ -190,4 +190,6 @@ client_free(struct cubectl *c)
 	c->where = NULL;
 	free(c->seal_key);
 	c->seal_key = NULL;
+	cJSON_Delete(c->document);
+	c->document = NULL;
 }

@@ -347,6 +347,9 @@ static const struct args_flag cmd_guardrail_test_flags[] = {
 static const struct args_flag cmd_export_flags[] = {
 	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
 	  .metavar = "DOMAIN", .help = "only this domain (id or name)" },
+	{ .name = "--dir", .type = ARGS_STRING, .metavar = "DIR",
+	  .help = "write DIR/HOST.json (local.json without -H) instead of"
+	      " printing; one file per host with several hosts" },
 	FLAG_END
 };
 
@@ -413,6 +416,8 @@ static const struct args_flag cmd_apply_flags[] = {
 	{ .name = "-f", .alias = "--file", .type = ARGS_STRING,
 	  .metavar = "FILE", .flags = ARGS_REQUIRED,
 	  .help = "the document (- for standard input)" },
+	{ .name = "--dry-run", .type = ARGS_SWITCH,
+	  .help = "show what would be created and changed; change nothing" },
 	FLAG_END
 };
 

@@ -103,6 +103,7 @@ struct cubectl {
 	int			 timeout_ms;
 	struct rpc_client	*rpc;		/* connected on first call */
 	char			*seal_key;	/* status.seal_public_key, once */
+	struct cJSON		*document;	/* apply's, read once; owned */
 };
 
 /* client.c */
@@ -410,6 +411,7 @@ int	 cmd_stats(struct cubectl *, const struct cmd_entry *,
 int	 cmd_export_document(struct cubectl *, const char *, struct cJSON **);
 int	 cmd_export(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
+int	 cmd_apply_load(const struct args *, struct cJSON **);
 int	 cmd_apply(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
