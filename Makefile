@@ -76,7 +76,7 @@ AGENT_MAIN := agent/main.c
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-chat.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
 	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-stats.c tui/cmd-verify.c tui/cmd-attest.c tui/attest-url.c tui/cmd-receipt.c tui/cmd-connect.c tui/verify-policy.c tui/document.c \
-	tui/complete.c tui/file.c tui/hosts.c tui/output.c
+	tui/complete.c tui/file.c tui/fleet.c tui/hosts.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 TUI_SRCS := tui/checklist.c tui/clipboard.c tui/cmdline.c tui/command.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
 	tui/host-tls.c tui/keys.c tui/textfield.c \

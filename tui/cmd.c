@@ -38,7 +38,20 @@ static const char *const cmd_guard_types[] = { "email", "phone", "card",
 
 const struct args_flag cmd_global_flags[] = {
 	{ .name = "-H", .type = ARGS_STRING, .metavar = "[USER@]HOST[:PORT]",
-	  .help = "reach the agent on HOST over SSH (default: $CUBE_HOST)" },
+	  .flags = ARGS_MULTI,
+	  .help = "reach the agent on HOST over SSH (default: $CUBE_HOST);"
+	      " several (HOST,HOST or -H again) run status, apply and export"
+	      " on each" },
+	{ .name = "--hosts-file", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "run status, apply or export on each host of FILE (one a"
+	      " line, as cube-tui's hosts file)" },
+	{ .name = "--parallel", .type = ARGS_INT, .metavar = "N", .min = 1,
+	  .max = FLEET_PARALLEL_MAX,
+	  .help = "with several hosts: at most N at once (default 8)" },
+	{ .name = "--timeout", .type = ARGS_DURATION, .metavar = "DURATION",
+	  .min = 1, .max = 86400,
+	  .help = "with several hosts: stop a host not done within DURATION"
+	      " (default 10m)" },
 	{ .name = "-s", .type = ARGS_STRING, .metavar = "SOCKET",
 	  .help = "the agent's admin socket, on HOST with -H (default:"
 	      " $CUBE_SOCKET, else your agent's; with -H /run/cube/agent.sock)" },
@@ -564,7 +577,7 @@ const struct cmd_noun cmd_nouns[] = {
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
 const struct cmd_entry cmd_table[] = {
-	{ "status", NULL, "status", NULL, cmd_no_flags, 0,
+	{ "status", NULL, "status", NULL, cmd_no_flags, CMD_FLEET,
 	  CMD_OUTPUT_OBJECT, cmd_status_fields, NULL,
 	  "show the agent's version, uptime, TEE and seal key" },
 
@@ -672,10 +685,12 @@ const struct cmd_entry cmd_table[] = {
 	  CMD_OUTPUT_OBJECT, NULL, cmd_stats,
 	  "show requests/s, errors, latency, tokens and spend today; -f follows" },
 
-	{ "export", NULL, NULL, NULL, cmd_export_flags, 0, CMD_OUTPUT_OBJECT,
+	{ "export", NULL, NULL, NULL, cmd_export_flags, CMD_FLEET,
+	  CMD_OUTPUT_OBJECT,
 	  NULL, cmd_export,
 	  "print domains, providers, models and tokens as a document" },
-	{ "apply", NULL, NULL, NULL, cmd_apply_flags, 0, CMD_OUTPUT_OBJECT,
+	{ "apply", NULL, NULL, NULL, cmd_apply_flags, CMD_FLEET,
+	  CMD_OUTPUT_OBJECT,
 	  NULL, cmd_apply,
 	  "create and change what differs from a document; never deletes" },
 

@@ -229,6 +229,7 @@ enum cmd_output {
 #define CMD_NEW		0x2	/* the positional names an object to create */
 #define CMD_MESSAGE	0x4	/* a last positional, free text (model chat) */
 #define CMD_ARG_OPTIONAL 0x8	/* the positional may be left out */
+#define CMD_FLEET	0x10	/* runs over several hosts (fleet.c) */
 
 struct cmd_entry {
 	const char			*noun;
@@ -271,6 +272,28 @@ int	 cmd_exec_default(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_output(struct cubectl *, const struct cmd_entry *,
 	    const struct args *, struct cJSON *);
+
+/*
+ * fleet.c: one command over several hosts, a child process each (at most
+ * parallel at once, each stopped after timeout_s), output per host in the
+ * order given, then a summary; the exit status is the first failed
+ * host's.
+ */
+#define FLEET_PARALLEL		8
+#define FLEET_PARALLEL_MAX	HOSTS_MAX
+#define FLEET_TIMEOUT_S		600
+#define FLEET_OUTPUT_MAX	(64 * 1024 * 1024)	/* bytes per host */
+
+struct fleet_options {
+	size_t		parallel;	/* --parallel */
+	int64_t		timeout_s;	/* --timeout */
+};
+
+int	 fleet_hosts(struct cubectl *, const struct args *const *, size_t,
+	    struct hosts *, struct fleet_options *, char *, size_t);
+int	 fleet_run(struct cubectl *, const struct cmd_entry *,
+	    const struct args *, const struct hosts *,
+	    const struct fleet_options *);
 
 /* complete.c: the table for shell completions (cubectl __complete). */
 void	 complete_print(FILE *);
