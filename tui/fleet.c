@@ -318,7 +318,7 @@ fleet_show_json(struct fleet *f, struct fleet_host *h)
 	cJSON	*o, *result;
 	char	*text;
 
-	result = fleet_json_out(h->out);
+	result = h->out != NULL ? fleet_json_out(h->out) : NULL;
 	if (h->rc == EXIT_OK && result == NULL) {
 		h->rc = EXIT_FAILED;
 		h->error = xstrdup("its output is not JSON");
