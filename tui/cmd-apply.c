@@ -5,6 +5,7 @@
  * and models are created or changed in that order, and every object is reported as
  * created, changed or unchanged. Nothing missing from the document is
  * deleted, and tokens are never created: their secret shows only once.
+ * --dry-run reports the plan and makes none of the changes.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -686,12 +686,10 @@ const struct cmd_entry cmd_table[] = {
 	  "show requests/s, errors, latency, tokens and spend today; -f follows" },
 
 	{ "export", NULL, NULL, NULL, cmd_export_flags, CMD_FLEET,
-	  CMD_OUTPUT_OBJECT,
-	  NULL, cmd_export,
+	  CMD_OUTPUT_OBJECT, NULL, cmd_export,
 	  "print domains, providers, models and tokens as a document" },
 	{ "apply", NULL, NULL, NULL, cmd_apply_flags, CMD_FLEET,
-	  CMD_OUTPUT_OBJECT,
-	  NULL, cmd_apply,
+	  CMD_OUTPUT_OBJECT, NULL, cmd_apply,
 	  "create and change what differs from a document; never deletes" },
 
 	{ "attest", NULL, "attestation.get", NULL, cmd_attest_flags, 0,

@@ -92,7 +92,7 @@ cubectl_run(struct cubectl *c, int argc, char **argv)
 			    cmd_exec_default)(c, ce, &a);
 	}
 	/* The strings c holds point into argv and hosts, not the args. */
-	client_free(c);
+	c->host = NULL;
 	hosts_clear(&hosts);
 	args_free(&a);
 	args_free(&globals);
