@@ -155,7 +155,7 @@ fleet_hosts(struct cubectl *c, const struct args *const *sets, size_t nsets,
 static void
 fleet_child(struct fleet *f, struct fleet_host *h)
 {
-	struct rlimit	rl = { FLEET_OUTPUT_MAX, FLEET_OUTPUT_MAX };
+	struct rlimit	rl;
 	struct cubectl	*c = f->c;
 	int		 fd, rc;
 
@@ -165,9 +165,15 @@ fleet_child(struct fleet *f, struct fleet_host *h)
 	    dup2(fileno(h->out), STDOUT_FILENO) == -1 ||
 	    dup2(fileno(h->err), STDERR_FILENO) == -1)
 		_exit(EXIT_FAILED);
-	/* Bounded output: past it the child gets SIGXFSZ. */
-	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+	close(fd);
+	/* Bounded output: past it the child gets SIGXFSZ. Only lowered. */
+	if (getrlimit(RLIMIT_FSIZE, &rl) == -1)
 		_exit(EXIT_FAILED);
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > FLEET_OUTPUT_MAX) {
+		rl.rlim_cur = FLEET_OUTPUT_MAX;
+		if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+			_exit(EXIT_FAILED);
+	}
 	c->host = strcmp(h->name, "local") == 0 ? NULL : h->name;
 	rc = (f->ce->exec != NULL ? f->ce->exec : cmd_exec_default)(c, f->ce,
 	    f->a);
@@ -204,7 +210,7 @@ fleet_first_error(FILE *err)
 
 /* A host has ended (status from waitpid): its exit status and error. */
 static void
-fleet_ended(struct fleet_host *h, int status)
+fleet_ended(struct fleet *f, struct fleet_host *h, int status)
 {
 	h->state = FLEET_DONE;
 	h->duration_ms = fleet_ms_since(&h->start);
@@ -213,7 +219,7 @@ fleet_ended(struct fleet_host *h, int status)
 	else if (h->timed_out) {
 		h->rc = EXIT_UNREACHABLE;
 		xasprintf(&h->error, "no result within %llds; stopped",
-		    (long long)(h->duration_ms / 1000));
+		    (long long)f->o->timeout_s);
 	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) {
 		h->rc = EXIT_FAILED;
 		xasprintf(&h->error, "its output passed %d MiB; stopped",
@@ -417,8 +423,9 @@ fleet_wait(struct fleet *f)
 		if (wait_ms == -1 || left < wait_ms)
 			wait_ms = left;
 	}
+	/* SIGCHLD wakes us; look again each second all the same. */
 	if (wait_ms == -1 || wait_ms > 1000)
-		wait_ms = 1000;		/* a stopped child is reaped soon */
+		wait_ms = 1000;
 	ts.tv_sec = wait_ms / 1000;
 	ts.tv_nsec = (wait_ms % 1000) * 1000000;
 	sigemptyset(&set);
@@ -430,7 +437,7 @@ fleet_wait(struct fleet *f)
 		if (h->state != FLEET_RUNNING)
 			continue;
 		if (waitpid(h->pid, &status, WNOHANG) == h->pid)
-			fleet_ended(h, status);
+			fleet_ended(f, h, status);
 		else if (!h->timed_out &&
 		    fleet_ms_since(&h->start) >= deadline) {
 			h->timed_out = 1;
