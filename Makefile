@@ -239,6 +239,12 @@ build/fuzz/fuzz-textfield: tests/fuzz/fuzz-textfield.c tui/textfield.c
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -Itui -o $@ $(filter %.c,$^) \
 	    -lncursesw -ltinfo
+# Lists of hosts: cube-tui's hosts file, cubectl's -H and --hosts-file.
+build/fuzz/fuzz-hosts: tests/fuzz/fuzz-hosts.c tui/hosts.c tui/file.c \
+	    shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -Itui -o $@ $(filter %.c,$^)
 # cube-tui's bracketed paste, textfield.c for its UTF-8 decoding.
 build/fuzz/fuzz-paste: tests/fuzz/fuzz-paste.c tui/paste.c tui/textfield.c
 	@mkdir -p $(@D)
