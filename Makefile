@@ -76,13 +76,13 @@ AGENT_MAIN := agent/main.c
 CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domain.c \
 	tui/cmd-provider.c tui/cmd-model.c tui/cmd-chat.c tui/cmd-token.c tui/cmd-guardrail.c tui/cmd-export.c \
 	tui/cmd-apply.c tui/cmd-audit.c tui/cmd-logs.c tui/cmd-stats.c tui/cmd-verify.c tui/cmd-attest.c tui/attest-url.c tui/cmd-receipt.c tui/cmd-connect.c tui/verify-policy.c tui/document.c \
-	tui/complete.c tui/file.c tui/output.c
+	tui/complete.c tui/file.c tui/fleet.c tui/hosts.c tui/output.c
 CUBECTL_MAIN := tui/cubectl.c
 TUI_SRCS := tui/checklist.c tui/clipboard.c tui/cmdline.c tui/command.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
 	tui/host-tls.c tui/keys.c tui/textfield.c \
 	tui/form-guardrail.c tui/form-domain.c tui/form-token.c tui/paste.c tui/textfield-draw.c \
 	tui/host-live.c tui/host-verdict.c tui/human.c tui/columns.c tui/header.c \
-	tui/hosts.c tui/list.c tui/view-attest.c tui/view-fleet.c \
+	tui/list.c tui/view-attest.c tui/view-fleet.c \
 	tui/view-guardrails.c tui/view-logs.c tui/view-models.c \
 	tui/view-overview.c tui/view-providers.c tui/view-tokens.c \
 	tui/view-usage.c tui/sparkline.c tui/view-trace.c \
@@ -239,6 +239,12 @@ build/fuzz/fuzz-textfield: tests/fuzz/fuzz-textfield.c tui/textfield.c
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -Itui -o $@ $(filter %.c,$^) \
 	    -lncursesw -ltinfo
+# Lists of hosts: cube-tui's hosts file, cubectl's -H and --hosts-file.
+build/fuzz/fuzz-hosts: tests/fuzz/fuzz-hosts.c tui/hosts.c tui/file.c \
+	    shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -Itui -o $@ $(filter %.c,$^)
 # cube-tui's bracketed paste, textfield.c for its UTF-8 decoding.
 build/fuzz/fuzz-paste: tests/fuzz/fuzz-paste.c tui/paste.c tui/textfield.c
 	@mkdir -p $(@D)

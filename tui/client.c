@@ -54,11 +54,13 @@ client_init(struct cubectl *c)
 	memset(c, 0, sizeof(*c));
 	c->output = CUBECTL_TABLE;
 	c->timeout_ms = RPC_CLIENT_TIMEOUT_MS;
-	c->host = client_env("CUBE_HOST");
 	c->socket = client_env("CUBE_SOCKET");
 }
 
-/* Take the global options (-s, -H, -F, -i, -o) found in a. */
+/*
+ * Take the global options (-s, -F, -i, -o) found in a. The hosts (-H,
+ * --hosts-file, $CUBE_HOST) are fleet_hosts()'s.
+ */
 void
 client_apply_globals(struct cubectl *c, const struct args *a)
 {
@@ -66,8 +68,6 @@ client_apply_globals(struct cubectl *c, const struct args *a)
 
 	if ((v = args_get(a, "-s")) != NULL)
 		c->socket = v->string;
-	if ((v = args_get(a, "-H")) != NULL)
-		c->host = v->string;
 	if ((v = args_get(a, "-F")) != NULL)
 		c->ssh_config = v->string;
 	if ((v = args_get(a, "-i")) != NULL)
@@ -190,4 +190,6 @@ client_free(struct cubectl *c)
 	c->where = NULL;
 	free(c->seal_key);
 	c->seal_key = NULL;
+	cJSON_Delete(c->document);
+	c->document = NULL;
 }

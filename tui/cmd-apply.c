@@ -5,6 +5,7 @@
  * and models are created or changed in that order, and every object is reported as
  * created, changed or unchanged. Nothing missing from the document is
  * deleted, and tokens are never created: their secret shows only once.
+ * --dry-run reports the plan and makes none of the changes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -335,10 +336,18 @@ apply_read(const char *path, char **text, size_t *len)
 	return EXIT_OK;
 }
 
+/* What a dry run reports instead of apply_actions. */
+static const char *const apply_dry_actions[] = {
+	[APPLY_CREATED] =	"to create",
+	[APPLY_CHANGED] =	"to change",
+	[APPLY_UNCHANGED] =	"unchanged",
+};
+
 static void
-apply_print(const struct apply_step *s)
+apply_print(const struct apply_step *s, int dry_run)
 {
-	printf("%-9s  %-9s  %s%s%s%s%s\n", apply_actions[s->action], s->kind,
+	printf("%-9s  %-9s  %s%s%s%s%s\n", (dry_run ? apply_dry_actions :
+	    apply_actions)[s->action], s->kind,
 	    s->domain, strcmp(s->kind, "domain") != 0 ? "/" : "",
 	    strcmp(s->kind, "domain") != 0 ? (s->name != NULL ? s->name :
 	    "-") : "", s->note != NULL ? "  # " : "",
@@ -366,9 +375,13 @@ apply_step_json(const struct apply_step *s)
 	return o;
 }
 
-/* Make the calls in order; report each object as it is done. */
+/*
+ * Make the calls in order; report each object as it is done. A dry run
+ * makes none and reports what would be done.
+ */
 static int
-apply_run(struct cubectl *c, struct apply_plan *plan, const char *file)
+apply_run(struct cubectl *c, struct apply_plan *plan, const char *file,
+    int dry_run)
 {
 	struct apply_step	*s;
 	cJSON			*report, *result;
@@ -379,7 +392,7 @@ apply_run(struct cubectl *c, struct apply_plan *plan, const char *file)
 		fatalx("%s: out of memory", __func__);
 	for (i = 0; i < plan->nsteps && rc == EXIT_OK; i++) {
 		s = &plan->steps[i];
-		for (j = 0; j < s->ncalls && rc == EXIT_OK; j++) {
+		for (j = 0; !dry_run && j < s->ncalls && rc == EXIT_OK; j++) {
 			rc = client_call(c, s->calls[j].method,
 			    s->calls[j].params, &result);
 			s->calls[j].params = NULL;	/* consumed */
@@ -393,10 +406,14 @@ apply_run(struct cubectl *c, struct apply_plan *plan, const char *file)
 			break;
 		}
 		counts[s->action]++;
-		if (c->output == CUBECTL_JSON)
-			cJSON_AddItemToArray(report, apply_step_json(s));
-		else
-			apply_print(s);
+		if (c->output == CUBECTL_JSON) {
+			result = apply_step_json(s);
+			if (dry_run && cJSON_AddTrueToObject(result,
+			    "dry_run") == NULL)
+				fatalx("%s: out of memory", __func__);
+			cJSON_AddItemToArray(report, result);
+		} else
+			apply_print(s, dry_run);
 	}
 	if (c->output == CUBECTL_JSON)
 		output_json(report);
@@ -404,11 +421,41 @@ apply_run(struct cubectl *c, struct apply_plan *plan, const char *file)
 	    counts[APPLY_CHANGED] == 0)
 		printf("nothing to change: the agent matches %s\n", file);
 	else if (rc == EXIT_OK)
-		printf("%zu created, %zu changed, %zu unchanged\n",
+		printf("%s%zu created, %zu changed, %zu unchanged\n",
+		    dry_run ? "dry run, nothing done: would be " : "",
 		    counts[APPLY_CREATED], counts[APPLY_CHANGED],
 		    counts[APPLY_UNCHANGED]);
 	cJSON_Delete(report);
 	return rc;
+}
+
+/*
+ * Read, parse and check -f's document alone (a bad file needs no agent).
+ * Returns an exit status; on EXIT_OK *doc is the document (caller frees).
+ */
+int
+cmd_apply_load(const struct args *a, cJSON **doc)
+{
+	const char	*file = args_get(a, "-f")->string;
+	char		*text, err[1024];
+	size_t		 len;
+	int		 rc;
+
+	if ((rc = apply_read(file, &text, &len)) != EXIT_OK)
+		return rc;
+	*doc = document_parse(text, len, err, sizeof(err));
+	free(text);
+	if (*doc == NULL) {
+		output_error("%s: %s", file, err);
+		return EXIT_USAGE;
+	}
+	if (document_check(*doc, NULL, err, sizeof(err)) == -1) {
+		output_error("%s: %s", file, err);
+		cJSON_Delete(*doc);
+		*doc = NULL;
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
 }
 
 int
@@ -418,27 +465,16 @@ cmd_apply(struct cubectl *c, const struct cmd_entry *ce,
 	struct apply_plan	 plan;
 	const char		*file = args_get(a, "-f")->string;
 	const cJSON		*d;
-	cJSON			*doc = NULL, *current = NULL;
-	char			*text, err[1024], path[APPLY_PATH_MAX];
-	size_t			 len, i = 0;
+	cJSON			*doc = c->document, *current = NULL;
+	char			 err[1024], path[APPLY_PATH_MAX];
+	size_t			 i = 0;
 	int			 rc;
 
 	(void)ce;
 	memset(&plan, 0, sizeof(plan));
-	if ((rc = apply_read(file, &text, &len)) != EXIT_OK)
+	/* Several hosts share the document read once (fleet.c). */
+	if (doc == NULL && (rc = cmd_apply_load(a, &doc)) != EXIT_OK)
 		return rc;
-	doc = document_parse(text, len, err, sizeof(err));
-	free(text);
-	if (doc == NULL) {
-		output_error("%s: %s", file, err);
-		return EXIT_USAGE;
-	}
-	/* The document alone first: a bad file needs no agent. */
-	if (document_check(doc, NULL, err, sizeof(err)) == -1) {
-		output_error("%s: %s", file, err);
-		rc = EXIT_USAGE;
-		goto out;
-	}
 	if ((rc = cmd_export_document(c, NULL, &current)) != EXIT_OK)
 		goto out;
 	if (document_check(doc, current, err, sizeof(err)) == -1) {
@@ -454,10 +490,11 @@ cmd_apply(struct cubectl *c, const struct cmd_entry *ce,
 		    "name", apply_string(d, "name")), path)) != EXIT_OK)
 			goto out;
 	}
-	rc = apply_run(c, &plan, file);
+	rc = apply_run(c, &plan, file, args_has(a, "--dry-run"));
 out:
 	apply_plan_free(&plan);
 	cJSON_Delete(current);
-	cJSON_Delete(doc);
+	if (doc != c->document)
+		cJSON_Delete(doc);
 	return rc;
 }

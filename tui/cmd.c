@@ -38,7 +38,20 @@ static const char *const cmd_guard_types[] = { "email", "phone", "card",
 
 const struct args_flag cmd_global_flags[] = {
 	{ .name = "-H", .type = ARGS_STRING, .metavar = "[USER@]HOST[:PORT]",
-	  .help = "reach the agent on HOST over SSH (default: $CUBE_HOST)" },
+	  .flags = ARGS_MULTI,
+	  .help = "reach the agent on HOST over SSH (default: $CUBE_HOST);"
+	      " several (HOST,HOST or -H again) run status, apply and export"
+	      " on each" },
+	{ .name = "--hosts-file", .type = ARGS_STRING, .metavar = "FILE",
+	  .help = "run status, apply or export on each host of FILE (one a"
+	      " line, as cube-tui's hosts file)" },
+	{ .name = "--parallel", .type = ARGS_INT, .metavar = "N", .min = 1,
+	  .max = FLEET_PARALLEL_MAX,
+	  .help = "with several hosts: at most N at once (default 8)" },
+	{ .name = "--timeout", .type = ARGS_DURATION, .metavar = "DURATION",
+	  .min = 1, .max = 86400,
+	  .help = "with several hosts: stop a host not done within DURATION"
+	      " (default 10m)" },
 	{ .name = "-s", .type = ARGS_STRING, .metavar = "SOCKET",
 	  .help = "the agent's admin socket, on HOST with -H (default:"
 	      " $CUBE_SOCKET, else your agent's; with -H /run/cube/agent.sock)" },
@@ -347,6 +360,9 @@ static const struct args_flag cmd_guardrail_test_flags[] = {
 static const struct args_flag cmd_export_flags[] = {
 	{ .name = "-d", .alias = "--domain", .type = ARGS_STRING,
 	  .metavar = "DOMAIN", .help = "only this domain (id or name)" },
+	{ .name = "--dir", .type = ARGS_STRING, .metavar = "DIR",
+	  .help = "write DIR/HOST.json (local.json without -H) instead of"
+	      " printing; one file per host with several hosts" },
 	FLAG_END
 };
 
@@ -413,6 +429,8 @@ static const struct args_flag cmd_apply_flags[] = {
 	{ .name = "-f", .alias = "--file", .type = ARGS_STRING,
 	  .metavar = "FILE", .flags = ARGS_REQUIRED,
 	  .help = "the document (- for standard input)" },
+	{ .name = "--dry-run", .type = ARGS_SWITCH,
+	  .help = "show what would be created and changed; change nothing" },
 	FLAG_END
 };
 
@@ -559,7 +577,7 @@ const struct cmd_noun cmd_nouns[] = {
 const size_t cmd_nouns_size = sizeof(cmd_nouns) / sizeof(cmd_nouns[0]);
 
 const struct cmd_entry cmd_table[] = {
-	{ "status", NULL, "status", NULL, cmd_no_flags, 0,
+	{ "status", NULL, "status", NULL, cmd_no_flags, CMD_FLEET,
 	  CMD_OUTPUT_OBJECT, cmd_status_fields, NULL,
 	  "show the agent's version, uptime, TEE and seal key" },
 
@@ -667,11 +685,11 @@ const struct cmd_entry cmd_table[] = {
 	  CMD_OUTPUT_OBJECT, NULL, cmd_stats,
 	  "show requests/s, errors, latency, tokens and spend today; -f follows" },
 
-	{ "export", NULL, NULL, NULL, cmd_export_flags, 0, CMD_OUTPUT_OBJECT,
-	  NULL, cmd_export,
+	{ "export", NULL, NULL, NULL, cmd_export_flags, CMD_FLEET,
+	  CMD_OUTPUT_OBJECT, NULL, cmd_export,
 	  "print domains, providers, models and tokens as a document" },
-	{ "apply", NULL, NULL, NULL, cmd_apply_flags, 0, CMD_OUTPUT_OBJECT,
-	  NULL, cmd_apply,
+	{ "apply", NULL, NULL, NULL, cmd_apply_flags, CMD_FLEET,
+	  CMD_OUTPUT_OBJECT, NULL, cmd_apply,
 	  "create and change what differs from a document; never deletes" },
 
 	{ "attest", NULL, "attestation.get", NULL, cmd_attest_flags, 0,

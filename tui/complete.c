@@ -25,7 +25,7 @@
 
 /* Metavars that name a file. */
 static const char *const complete_files[] = {
-	"FILE", "SSH_CONFIG", "IDENTITY", "SOCKET", NULL
+	"FILE", "SSH_CONFIG", "IDENTITY", "SOCKET", "DIR", NULL
 };
 
 /*

@@ -27,7 +27,6 @@
 #define TUI_TICK_MS		250
 #define TUI_STATUS_EVERY_MS	2000	/* each host's status and figures */
 #define TUI_REFRESH_EVERY_MS	10000	/* the view's data */
-#define TUI_HOSTS_FILE_MAX	(64 * 1024)
 
 /* The views, on keys 1 to 9, in this order. */
 static const struct view_ops *const tui_views[TUI_NVIEWS] = {
@@ -738,8 +737,8 @@ tui_usage(FILE *f)
 static int
 tui_hosts(char **argv, size_t argc, char **names, size_t max)
 {
-	char	*path, *text, err[512];
-	size_t	 i, len;
+	char	*path, err[512];
+	size_t	 i;
 	int	 n;
 
 	if (argc > max) {
@@ -751,16 +750,9 @@ tui_hosts(char **argv, size_t argc, char **names, size_t max)
 	if (argc > 0)
 		return (int)argc;
 	if ((path = hosts_path()) != NULL && access(path, F_OK) == 0) {
-		if (file_read(path, TUI_HOSTS_FILE_MAX, &text, &len, err,
-		    sizeof(err)) == -1) {
-			fprintf(stderr, "cube-tui: %s\n", err);
-			free(path);
-			return -1;
-		}
-		n = hosts_parse(text, names, max, err, sizeof(err));
-		free(text);
+		n = hosts_read(path, names, max, err, sizeof(err));
 		if (n == -1)
-			fprintf(stderr, "cube-tui: %s: %s\n", path, err);
+			fprintf(stderr, "cube-tui: %s\n", err);
 		free(path);
 		if (n != 0)
 			return n;

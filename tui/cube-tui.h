@@ -17,20 +17,6 @@
 struct cJSON;
 struct tui;
 
-/* hosts.c: which agents to show. */
-#define HOSTS_MAX		64
-#define HOSTS_NAME_MAX		255
-
-/*
- * Parse a hosts file's text: one [user@]host[:port] or "local" a line,
- * blank lines and "#" comments skipped, surrounding white space trimmed.
- * Fills names (at most max, each a new string the caller frees) and
- * returns how many, or -1 with a message in err for a bad line.
- */
-int	 hosts_parse(const char *, char **, size_t, char *, size_t);
-/* $XDG_CONFIG_HOME/cube/hosts or ~/.config/cube/hosts; caller frees. */
-char	*hosts_path(void);
-
 /* host.c: one agent, its connection on a thread of its own. */
 enum host_state {
 	HOST_CONNECTING,

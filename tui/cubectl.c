@@ -15,9 +15,12 @@ static int
 cubectl_run(struct cubectl *c, int argc, char **argv)
 {
 	const struct cmd_entry	*ce;
+	const struct args	*sets[2];
 	struct args		 globals, a;
+	struct hosts		 hosts = { .n = 0 };
+	struct fleet_options	 fo;
 	char			 err[1024];
-	int			 n, used, rc;
+	int			 n, used, rc, fleet;
 
 	/* Hidden: what the shell completions complete from. */
 	if (argc == 1 && strcmp(argv[0], "__complete") == 0) {
@@ -72,15 +75,25 @@ cubectl_run(struct cubectl *c, int argc, char **argv)
 		args_free(&globals);
 		return cmd_usage_error(ce, err);
 	}
+	sets[0] = &globals;
+	sets[1] = &a;
 	if (args_has(&a, "--version")) {
 		printf("cubectl %s\n", CUBECTL_VERSION);
 		rc = EXIT_OK;
-	} else {
+	} else if ((fleet = fleet_hosts(c, sets, 2, &hosts, &fo, err,
+	    sizeof(err))) == -1)
+		rc = cmd_usage_error(ce, err);
+	else {
 		client_apply_globals(c, &a);
-		rc = (ce->exec != NULL ? ce->exec : cmd_exec_default)(c, ce,
-		    &a);
+		if (fleet)
+			rc = fleet_run(c, ce, &a, &hosts, &fo);
+		else
+			rc = (ce->exec != NULL ? ce->exec :
+			    cmd_exec_default)(c, ce, &a);
 	}
-	/* The strings c holds point into argv, not into the args. */
+	/* The strings c holds point into argv and hosts, not the args. */
+	c->host = NULL;
+	hosts_clear(&hosts);
 	args_free(&a);
 	args_free(&globals);
 	return rc;

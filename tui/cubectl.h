@@ -103,6 +103,7 @@ struct cubectl {
 	int			 timeout_ms;
 	struct rpc_client	*rpc;		/* connected on first call */
 	char			*seal_key;	/* status.seal_public_key, once */
+	struct cJSON		*document;	/* apply's, read once; owned */
 };
 
 /* client.c */
@@ -165,6 +166,44 @@ struct cJSON	*document_guardrail_settings(const struct cJSON *);
 void		 document_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
+/*
+ * hosts.c: lists of agents, for cubectl -H and --hosts-file and for
+ * cube-tui. A host is [user@]host[:port] (as -H takes) or "local".
+ */
+#define HOSTS_MAX		64
+#define HOSTS_NAME_MAX		255
+#define HOSTS_FILE_MAX		(64 * 1024)	/* bytes of a hosts file */
+
+struct hosts {
+	char	*names[HOSTS_MAX];	/* owned */
+	size_t	 n;
+};
+
+int	 hosts_valid(const char *, size_t);
+/*
+ * Parse a hosts file's text: one [user@]host[:port] or "local" a line,
+ * blank lines and "#" comments skipped, surrounding white space trimmed.
+ * Fills names (at most max, each a new string the caller frees) and
+ * returns how many, or -1 with a message in err for a bad line.
+ */
+int	 hosts_parse(const char *, char **, size_t, char *, size_t);
+/* hosts_parse of the file at path (bounded); err names the file. */
+int	 hosts_read(const char *, char **, size_t, char *, size_t);
+/*
+ * Add to h: one host (len bytes), each of a comma-separated list, or
+ * each of a hosts file. A host named twice or more than HOSTS_MAX are
+ * refused; what ("-H") starts the message. Returns 0, or -1 with err.
+ */
+int	 hosts_add(struct hosts *, const char *, size_t, const char *, char *,
+	    size_t);
+int	 hosts_add_list(struct hosts *, const char *, const char *, char *,
+	    size_t);
+int	 hosts_add_file(struct hosts *, const char *, char *, size_t);
+/* Free the names; h is empty again. */
+void	 hosts_clear(struct hosts *);
+/* $XDG_CONFIG_HOME/cube/hosts or ~/.config/cube/hosts; caller frees. */
+char	*hosts_path(void);
+
 /* file.c */
 int	 file_read(const char *, size_t, char **, size_t *, char *, size_t);
 
@@ -190,6 +229,7 @@ enum cmd_output {
 #define CMD_NEW		0x2	/* the positional names an object to create */
 #define CMD_MESSAGE	0x4	/* a last positional, free text (model chat) */
 #define CMD_ARG_OPTIONAL 0x8	/* the positional may be left out */
+#define CMD_FLEET	0x10	/* runs over several hosts (fleet.c) */
 
 struct cmd_entry {
 	const char			*noun;
@@ -232,6 +272,28 @@ int	 cmd_exec_default(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 int	 cmd_output(struct cubectl *, const struct cmd_entry *,
 	    const struct args *, struct cJSON *);
+
+/*
+ * fleet.c: one command over several hosts, a child process each (at most
+ * parallel at once, each stopped after timeout_s), output per host in the
+ * order given, then a summary; the exit status is the first failed
+ * host's.
+ */
+#define FLEET_PARALLEL		8
+#define FLEET_PARALLEL_MAX	HOSTS_MAX
+#define FLEET_TIMEOUT_S		600
+#define FLEET_OUTPUT_MAX	(64 * 1024 * 1024)	/* bytes per host */
+
+struct fleet_options {
+	size_t		parallel;	/* --parallel */
+	int64_t		timeout_s;	/* --timeout */
+};
+
+int	 fleet_hosts(struct cubectl *, const struct args *const *, size_t,
+	    struct hosts *, struct fleet_options *, char *, size_t);
+int	 fleet_run(struct cubectl *, const struct cmd_entry *,
+	    const struct args *, const struct hosts *,
+	    const struct fleet_options *);
 
 /* complete.c: the table for shell completions (cubectl __complete). */
 void	 complete_print(FILE *);
@@ -372,6 +434,7 @@ int	 cmd_stats(struct cubectl *, const struct cmd_entry *,
 int	 cmd_export_document(struct cubectl *, const char *, struct cJSON **);
 int	 cmd_export(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
+int	 cmd_apply_load(const struct args *, struct cJSON **);
 int	 cmd_apply(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 

@@ -121,7 +121,7 @@ for sh in bash zsh fish; do
 	check_eq "$sh: domain edit offers --cors-origin and --no-cors" \
 	    "--cors-origin --log-content --no-cors --trace-retention" \
 	    "$(printf '%s\n' ${R[cubectl domain edit -]-} | grep -- '^--' |
-	    grep -v -e --help -e --version | xargs)"
+	    grep -vxF -f <(printf '%s\n' $globals) | xargs)"
 	check_contains "$sh: --api-key-file completes files" "key-file.txt" \
 	    "${R[cubectl provider add -d acme x --api-key-file $T_DIR/key-f]-}"
 	check_contains "$sh: -i completes files" "key-file.txt" \
