@@ -330,6 +330,15 @@ build/fuzz/fuzz-dialect-responses: tests/fuzz/fuzz-dialect-responses.c \
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lcjson
+# A client's bearer JWT, a JWKS, a domain's JWT settings (cjose, cJSON);
+# the fuzz file stands in for the limit.c and jwks.c functions jwt.c uses.
+build/fuzz/fuzz-jwt: tests/fuzz/fuzz-jwt.c agent/jwt.c shared/money.c \
+	shared/xmalloc.c shared/log.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT) $(shell pkg-config --cflags cjose 2>/dev/null) \
+	    $(shell pkg-config --libs cjose 2>/dev/null || echo -lcjose) \
+	    -lcjson -lsodium
 build/fuzz/fuzz-ndjson: tests/fuzz/fuzz-ndjson.c agent/ndjson.c \
 	shared/xmalloc.c shared/log.c
 build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \

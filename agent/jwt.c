@@ -436,11 +436,82 @@ jwt_keys_count(const struct jwt_keys *k)
 	return k == NULL ? 0 : k->n;
 }
 
+/* Is member name of k base64url (no padding) of min..max bytes? */
+static int
+jwt_jwk_b64(const cJSON *k, const char *name, size_t min, size_t max)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(k, name);
+	unsigned char	 buf[1024];
+	const char	*end;
+	size_t		 len, n;
+
+	if (!cJSON_IsString(v) || (len = strlen(v->valuestring)) == 0 ||
+	    len > (max * 4 + 2) / 3 || max > sizeof(buf) || min == 0)
+		return 0;
+	if (sodium_base642bin(buf, sizeof(buf), v->valuestring, len, NULL, &n,
+	    &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != v->valuestring + len || n < min || n > max)
+		return 0;
+	return 1;
+}
+
+/*
+ * The public part of a JWK, members checked, as JSON for cjose (which
+ * asserts on some malformed members rather than failing): RSA's n (2048
+ * to 8192 bits) and e, EC's curve and coordinates of its exact size. NULL
+ * when the key is not one of these; free the result with cJSON_free().
+ */
+static char *
+jwt_jwk_public(const cJSON *k)
+{
+	static const struct {
+		const char	*crv;
+		size_t		 bytes;
+	} curves[] = { { "P-256", 32 }, { "P-384", 48 }, { "P-521", 66 } };
+	const cJSON	*kty = cJSON_GetObjectItemCaseSensitive(k, "kty");
+	const cJSON	*crv = cJSON_GetObjectItemCaseSensitive(k, "crv");
+	const char	*names[3];
+	cJSON		*o;
+	char		*s;
+	size_t		 i, n = 0;
+
+	if (strcmp(kty->valuestring, "RSA") == 0) {
+		if (!jwt_jwk_b64(k, "n", 256, 1024) ||
+		    !jwt_jwk_b64(k, "e", 1, 8))
+			return NULL;
+		names[n++] = "n";
+		names[n++] = "e";
+	} else {
+		if (!cJSON_IsString(crv))
+			return NULL;
+		for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+			if (strcmp(crv->valuestring, curves[i].crv) == 0)
+				break;
+		if (i == sizeof(curves) / sizeof(curves[0]) ||
+		    !jwt_jwk_b64(k, "x", curves[i].bytes, curves[i].bytes) ||
+		    !jwt_jwk_b64(k, "y", curves[i].bytes, curves[i].bytes))
+			return NULL;
+		names[n++] = "crv";
+		names[n++] = "x";
+		names[n++] = "y";
+	}
+	if ((o = cJSON_CreateObject()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_AddStringToObject(o, "kty", kty->valuestring);
+	for (i = 0; i < n; i++)
+		cJSON_AddStringToObject(o, names[i],
+		    cJSON_GetObjectItemCaseSensitive(k, names[i])->valuestring);
+	if ((s = cJSON_PrintUnformatted(o)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_Delete(o);
+	return s;
+}
+
 /*
  * A JWKS document ({"keys": [...]}) into the public signing keys it holds:
  * RSA and EC keys whose "use", if any, is "sig". Other keys (oct, OKP,
- * encryption keys, private parts aside) are skipped; a key cjose refuses
- * is skipped with a note in the log. NULL with err when none is usable.
+ * encryption keys) are skipped, and so are malformed ones; private
+ * members are never imported. NULL with err when none is usable.
  */
 struct jwt_keys *
 jwt_keys_parse(const char *json, size_t len, char *err, size_t errlen)
@@ -483,8 +554,10 @@ jwt_keys_parse(const char *json, size_t len, char *err, size_t errlen)
 		if (v != NULL && (!cJSON_IsString(v) ||
 		    strcmp(v->valuestring, "sig") != 0))
 			continue;
-		if ((one = cJSON_PrintUnformatted(e)) == NULL)
-			fatalx("%s: out of memory", __func__);
+		if ((one = jwt_jwk_public(e)) == NULL) {
+			skipped++;
+			continue;
+		}
 		jwk = cjose_jwk_import(one, strlen(one), &cerr);
 		cJSON_free(one);
 		if (jwk == NULL) {
@@ -668,11 +741,11 @@ jwt_domain(const struct registry *reg, const struct reg_domain *path,
 
 	if (path != NULL) {
 		if (path->jwt == NULL) {
-			*why = "the domain takes no JWTs";
+			*why = "jwt: the domain takes no JWTs";
 			return NULL;
 		}
 		if (strcmp(path->jwt->issuer, iss) != 0) {
-			*why = "wrong issuer";
+			*why = "jwt: wrong issuer";
 			return NULL;
 		}
 		d = path;
@@ -690,16 +763,16 @@ jwt_domain(const struct registry *reg, const struct reg_domain *path,
 			}
 		}
 		if (shared == 0) {
-			*why = "unknown issuer";
+			*why = "jwt: unknown issuer";
 			return NULL;
 		}
 		if (named > 1) {
-			*why = "the domain claim names several domains";
+			*why = "jwt: the domain claim names several domains";
 			return NULL;
 		}
 		if (named == 0 && shared > 1) {
-			*why = "several domains share the issuer and no domain"
-			    " claim names one";
+			*why = "jwt: several domains share the issuer and no"
+			    " domain claim names one";
 			return NULL;
 		}
 		if (named == 0)
@@ -707,7 +780,7 @@ jwt_domain(const struct registry *reg, const struct reg_domain *path,
 	}
 	if (d->jwt->domain_claim != NULL &&
 	    !jwt_names_domain(p, d->jwt->domain_claim, d)) {
-		*why = "the domain claim does not name the domain";
+		*why = "jwt: the domain claim does not name the domain";
 		return NULL;
 	}
 	return d;
@@ -732,7 +805,7 @@ jwt_key_find(const struct jwt_keys *keys, int alg, const char *kid,
 		    (k->alg[0] != '\0' && strcmp(k->alg, jwt_algs[alg].name) !=
 		    0)) {
 			if (kid != NULL) {
-				*why = "the key does not fit the algorithm";
+				*why = "jwt: the key does not fit the algorithm";
 				return NULL;
 			}
 			continue;
@@ -741,9 +814,10 @@ jwt_key_find(const struct jwt_keys *keys, int alg, const char *kid,
 		n++;
 	}
 	if (n == 0)
-		*why = kid != NULL ? "unknown kid" : "no key fits the algorithm";
+		*why = kid != NULL ? "jwt: unknown kid" :
+		    "jwt: no key fits the algorithm";
 	else if (n > 1) {
-		*why = "no kid and several keys fit";
+		*why = "jwt: no kid and several keys fit";
 		return NULL;
 	}
 	return found;
@@ -865,7 +939,7 @@ jwt_limits(const struct jwt_config *c, const cJSON *p, struct reg_token *t,
 	t->spent_since = -1;	/* nothing from the usage rollup */
 	if (jwt_count(p, c->claims[JWT_CLAIM_RPM], &t->rpm) == -1 ||
 	    jwt_count(p, c->claims[JWT_CLAIM_TPM], &t->tpm) == -1) {
-		*why = "a rate-limit claim is not a count";
+		*why = "jwt: a rate-limit claim is not a count";
 		return -1;
 	}
 	if (c->claims[JWT_CLAIM_BUDGET] != NULL && (v =
@@ -873,13 +947,13 @@ jwt_limits(const struct jwt_config *c, const cJSON *p, struct reg_token *t,
 	    != NULL) {
 		if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
 		    v->valuedouble > JWT_BUDGET_USD_MAX) {
-			*why = "the budget claim is not a USD amount";
+			*why = "jwt: the budget claim is not a USD amount";
 			return -1;
 		}
 		t->budget = (int64_t)(v->valuedouble * 1e9 + 0.5);
 	}
 	if ((rc = jwt_models(p, c->claims[JWT_CLAIM_MODELS], t)) == -1) {
-		*why = "the models claim is not a list of model keys";
+		*why = "jwt: the models claim is not a list of model keys";
 		return -1;
 	}
 	if (rc == 1 && c->models != NULL) {
@@ -928,9 +1002,9 @@ jwt_verify(const struct registry *reg, const struct reg_domain *path,
 	int			 alg, rc = -1, r;
 
 	memset(t, 0, sizeof(*t));
-	*why = "malformed token";
+	*why = "jwt: malformed token";	/* until a part is read */
 	if (len > JWT_TOKEN_MAX) {
-		*why = "token too long";
+		*why = "jwt: token too long";
 		return -1;
 	}
 	if (!jwt_looks_like(tok, len))
@@ -938,92 +1012,94 @@ jwt_verify(const struct registry *reg, const struct reg_domain *path,
 	dot1 = memchr(tok, '.', len);
 	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - tok));
 	if ((h = jwt_part(tok, (size_t)(dot1 - tok))) == NULL) {
-		*why = "malformed header";
+		*why = "jwt: malformed header";
 		goto done;
 	}
 	if ((s = jwt_string(h, "alg")) == NULL) {
-		*why = "no alg";
+		*why = "jwt: no alg";
 		goto done;
 	}
 	if ((alg = jwt_alg_parse(s)) == -1) {
-		*why = strcasecmp(s, "none") == 0 ? "alg none refused" :
-		    strncmp(s, "HS", 2) == 0 ? "HMAC algorithm refused" :
-		    "unsupported alg";
+		*why = strcasecmp(s, "none") == 0 ? "jwt: alg none refused" :
+		    strncmp(s, "HS", 2) == 0 ? "jwt: HMAC algorithm refused" :
+		    "jwt: unsupported alg";
 		goto done;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(h, "crit") != NULL) {
-		*why = "critical header extensions refused";
+		*why = "jwt: critical header extensions refused";
 		goto done;
 	}
 	kid = jwt_string(h, "kid");
 	if (cJSON_GetObjectItemCaseSensitive(h, "kid") != NULL && (kid ==
 	    NULL || strlen(kid) > JWT_KID_MAX)) {
-		*why = "malformed kid";
+		*why = "jwt: malformed kid";
 		goto done;
 	}
 	if (dot2 + 1 == tok + len) {
-		*why = "no signature";
+		*why = "jwt: no signature";
 		goto done;
 	}
 	if ((p = jwt_part(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL) {
-		*why = "malformed payload";
+		*why = "jwt: malformed payload";
 		goto done;
 	}
 	if ((iss = jwt_string(p, "iss")) == NULL) {
-		*why = "no issuer";
+		*why = "jwt: no issuer";
 		goto done;
 	}
 	if ((d = jwt_domain(reg, path, p, iss, why)) == NULL)
 		goto done;
 	c = d->jwt;
 	if (!(c->algs & (1u << alg))) {
-		*why = "alg not allowed for the domain";
+		*why = "jwt: alg not allowed for the domain";
 		goto done;
 	}
 	if (jwt_keys_count(c->keys) == 0) {
-		*why = "no JWKS keys loaded";
+		*why = "jwt: no JWKS keys loaded";
 		if (c->jwks_url != NULL)
 			jwks_want_refresh();
 		goto done;
 	}
 	if ((key = jwt_key_find(c->keys, alg, kid, why)) == NULL) {
-		if (kid != NULL && strcmp(*why, "unknown kid") == 0 &&
+		if (kid != NULL && strcmp(*why, "jwt: unknown kid") == 0 &&
 		    c->jwks_url != NULL)
 			jwks_want_refresh();
 		goto done;
 	}
 	if ((jws = cjose_jws_import(tok, len, &cerr)) == NULL ||
 	    !cjose_jws_verify(jws, key->jwk, &cerr)) {
-		*why = "bad signature";
+		*why = "jwt: bad signature";
 		goto done;
 	}
 
 	/* The signature holds: the claims are the issuer's. */
 	if ((r = jwt_date(p, "exp", &exp)) != 1) {
-		*why = r == 0 ? "no exp" : "malformed exp";
+		*why = r == 0 ? "jwt: no exp" : "jwt: malformed exp";
 		goto done;
 	}
 	if ((double)now > exp + (double)c->leeway) {
-		*why = "expired";
+		*why = "jwt: expired";
 		goto done;
 	}
 	if ((r = jwt_date(p, "nbf", &nbf)) == -1 || (r == 1 &&
 	    (double)now + (double)c->leeway < nbf)) {
-		*why = r == -1 ? "malformed nbf" : "not valid yet (nbf)";
+		*why = r == -1 ? "jwt: malformed nbf" :
+		    "jwt: not valid yet (nbf)";
 		goto done;
 	}
 	if ((r = jwt_date(p, "iat", &iat)) == -1 || (r == 1 &&
 	    iat > (double)now + (double)c->leeway)) {
-		*why = r == -1 ? "malformed iat" : "issued in the future (iat)";
+		*why = r == -1 ? "jwt: malformed iat" :
+		    "jwt: issued in the future (iat)";
 		goto done;
 	}
 	if (!jwt_audience(p, c->audience)) {
-		*why = "wrong audience";
+		*why = "jwt: wrong audience";
 		goto done;
 	}
 	if ((sub = jwt_string(p, "sub")) == NULL || sub[0] == '\0' ||
 	    strlen(sub) > JWT_SUBJECT_MAX) {
-		*why = "no subject";
+		*why = "jwt: no subject";
 		goto done;
 	}
 	jwt_subject_id(iss, sub, t->id);

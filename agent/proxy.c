@@ -1643,8 +1643,8 @@ proxy_on_abort_body(void *arg)
 /*
  * A JWT bearer token (jwt.c): checked against the path's domain, or on
  * token routes the domain its issuer names; its identity lives in the
- * call. Why a token is refused goes to the log, never to the client, and
- * never the token.
+ * call. Why a token is refused goes into the refusal's log line (http.c,
+ * rate-limited), never to the client, and never the token.
  */
 static const struct reg_token *
 proxy_jwt(struct proxy_call *call, const struct registry *reg,
@@ -1652,18 +1652,15 @@ proxy_jwt(struct proxy_call *call, const struct registry *reg,
 {
 	const struct reg_domain	*pd = NULL;
 	const char		*why;
-	char			 rid[HTTP_REQUEST_ID_HEX + 1];
 
-	http_request_id_hex(call->req, rid);
 	if (route->domain != NULL && (pd = registry_find_domain(reg,
 	    route->domain, route->domain_len)) == NULL) {
-		log_info("request %s: JWT refused: unknown domain in the path",
-		    rid);
+		call->req->refused = "jwt: no such domain in the path";
 		return NULL;
 	}
 	if (jwt_verify(reg, pd, tok, len, time(NULL), &call->jwt, &why) ==
 	    -1) {
-		log_info("request %s: JWT refused: %s", rid, why);
+		call->req->refused = why;
 		return NULL;
 	}
 	return &call->jwt;

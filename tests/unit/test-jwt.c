@@ -220,8 +220,10 @@ check(struct fixture *f, const struct reg_domain *path, const char *tok,
 	if (t == NULL)
 		t = &mine;
 	if (jwt_verify(&f->reg, path, tok, strlen(tok), f->now, t, &why) ==
-	    -1)
-		return why;
+	    -1) {
+		assert_memory_equal(why, "jwt: ", 5);
+		return why + 5;
+	}
 	if (t == &mine)
 		jwt_identity_clear(t);
 	return "ok";
@@ -512,6 +514,7 @@ test_config(void **state)
 	};
 	struct jwt_config	*c;
 	cJSON			*o;
+	const char		*bad_keys;
 	char			 err[256], *s;
 	size_t			 i;
 
@@ -545,6 +548,16 @@ test_config(void **state)
 	assert_null(jwt_keys_parse("{\"keys\":[{\"kty\":\"oct\",\"k\":\"AA\"}]}",
 	    40, err, sizeof(err)));
 	assert_null(jwt_keys_parse("{\"keys\":{}}", 11, err, sizeof(err)));
+	/* Members cjose would assert on are checked first (found by fuzzing). */
+	bad_keys = "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"tCwei=NnZdUNU1zk2ONHYC\","
+	    "\"e\":\"AQAB\"},{\"kty\":\"RSA\",\"n\":\"\",\"e\":\"AQAB\"},"
+	    "{\"kty\":\"RSA\",\"n\":5,\"e\":\"AQAB\"},{\"kty\":\"EC\","
+	    "\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"AAAA\"},{\"kty\":"
+	    "\"EC\",\"crv\":\"P-999\",\"x\":\"AAAA\",\"y\":\"AAAA\"}]}";
+	assert_null(jwt_keys_parse(bad_keys, strlen(bad_keys), err,
+	    sizeof(err)));
+	assert_string_equal(err, "the JWKS holds no usable RSA or EC signing"
+	    " key (some were malformed)");
 	assert_null(jwt_keys_parse("nope", 4, err, sizeof(err)));
 }
 
