@@ -57,7 +57,7 @@ struct jwks {
 
 static struct jwks_entry	*jwks_cache;
 static size_t			 jwks_ncache;
-static int			 jwks_wanted;	/* atomic: a worker met a new kid */
+static int			 jwks_wanted;	/* atomic: a new kid was met */
 
 void
 jwks_want_refresh(void)

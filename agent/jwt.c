@@ -527,7 +527,8 @@ jwt_keys_parse(const char *json, size_t len, char *err, size_t errlen)
 	size_t		 skipped = 0;
 
 	if (len > JWT_JWKS_MAX) {
-		snprintf(err, errlen, "the JWKS is over %d bytes", JWT_JWKS_MAX);
+		snprintf(err, errlen, "the JWKS is over %d bytes",
+		    JWT_JWKS_MAX);
 		return NULL;
 	}
 	if ((doc = cJSON_ParseWithLength(json, len)) == NULL) {
@@ -635,7 +636,8 @@ jwt_decode(const char *s, size_t len, size_t max, size_t *outlen)
 		return NULL;
 	buf = xmalloc(len / 4 * 3 + 4);
 	if (sodium_base642bin((unsigned char *)buf, len / 4 * 3 + 3, s, len,
-	    NULL, outlen, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    NULL, outlen, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) !=
+	    0 ||
 	    end != s + len || *outlen > max) {
 		free(buf);
 		return NULL;
@@ -805,7 +807,8 @@ jwt_key_find(const struct jwt_keys *keys, int alg, const char *kid,
 		    (k->alg[0] != '\0' && strcmp(k->alg, jwt_algs[alg].name) !=
 		    0)) {
 			if (kid != NULL) {
-				*why = "jwt: the key does not fit the algorithm";
+				*why = "jwt: the key does not fit the"
+				    " algorithm";
 				return NULL;
 			}
 			continue;

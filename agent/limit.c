@@ -43,6 +43,7 @@ static pthread_mutex_t		 limit_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct limit_entry	*limit_table[LIMIT_BUCKETS];
 static size_t			 limit_jwt_count;
 static size_t			 limit_jwt_max = LIMIT_JWT_MAX;
+static int64_t			 limit_jwt_said;	/* the minute said */
 
 static int
 limit_is_jwt(const char *id)
@@ -273,6 +274,7 @@ limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 	struct limit_entry	*e;
 	int64_t			 now = now_ms / 1000, start, next;
 	enum limit_result	 rc = LIMIT_OK;
+	int			 said;
 
 	memset(ticket, 0, sizeof(*ticket));
 	*retry_after = 0;
@@ -280,10 +282,13 @@ limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 		return LIMIT_OK;
 	pthread_mutex_lock(&limit_lock);
 	if ((e = limit_entry(t, now_ms)) == NULL) {
-		/* Every JWT subject's entry is busy: refuse, a minute. */
+		/* Every JWT subject is busy: refuse, said once a minute. */
+		said = limit_jwt_said != now_ms / LIMIT_WINDOW_MS;
+		limit_jwt_said = now_ms / LIMIT_WINDOW_MS;
 		pthread_mutex_unlock(&limit_lock);
-		log_warnx("limit: %zu JWT subjects busy; refusing a new one",
-		    limit_jwt_max);
+		if (said)
+			log_warnx("limit: %zu JWT subjects busy; refusing new"
+			    " ones this minute", limit_jwt_max);
 		*retry_after = (int)((LIMIT_WINDOW_MS - now_ms %
 		    LIMIT_WINDOW_MS + 999) / 1000);
 		return LIMIT_RATE;

@@ -408,8 +408,8 @@ registry_jwt(const char *domain, const char *json)
 
 	if ((o = cJSON_Parse(json)) == NULL ||
 	    (c = jwt_config_parse(o, err, sizeof(err))) == NULL) {
-		log_warnx("domain %s: JWT settings unreadable, JWTs refused%s%s",
-		    domain, o != NULL ? ": " : "", o != NULL ? err : "");
+		log_warnx("domain %s: JWT settings unreadable, JWTs"
+		    " refused%s%s", domain, o != NULL ? ": " : "", o != NULL ? err : "");
 		cJSON_Delete(o);
 		return NULL;
 	}

@@ -146,7 +146,8 @@ static const struct args_flag cmd_domain_edit_flags[] = {
 	{ .name = "--jwt-alg", .type = ARGS_ENUM, .metavar = "ALG",
 	  .param = "jwt.algorithms", .flags = ARGS_MULTI,
 	  .choices = cmd_jwt_algs,
-	  .help = "an algorithm JWTs may use; repeat for more (default RS256)" },
+	  .help = "an algorithm JWTs may use; repeat for more"
+	      " (default RS256)" },
 	{ .name = "--jwt-leeway", .type = ARGS_INT, .metavar = "SECONDS",
 	  .param = "jwt.leeway", .min = 0, .max = 600,
 	  .help = "clock skew allowed for exp, nbf, iat (default 60)" },
@@ -173,7 +174,8 @@ static const struct args_flag cmd_domain_edit_flags[] = {
 	  .help = "the claim listing the model keys a subject may use" },
 	{ .name = "--jwt-rpm", .type = ARGS_INT, .metavar = "N",
 	  .param = "jwt.rpm", .min = 0, .max = 1000000000,
-	  .help = "requests a minute for JWTs without the claim (0: no limit)" },
+	  .help = "requests a minute for JWTs without the claim"
+	      " (0: no limit)" },
 	{ .name = "--jwt-tpm", .type = ARGS_INT, .metavar = "N",
 	  .param = "jwt.tpm", .min = 0, .max = 1000000000,
 	  .help = "tokens a minute for JWTs without the claim (0: no limit)" },
@@ -873,8 +875,9 @@ cmd_conflict(const struct args *a, char *err, size_t errlen)
 		n = strlen(f->param);
 		for (j = 0; j < a->nvalues; j++) {
 			g = a->values[j].flag;
-			if (g->param != NULL && strncmp(g->param, f->param, n) ==
-			    0 && g->param[n] == '.') {
+			if (g->param != NULL &&
+			    strncmp(g->param, f->param, n) == 0 &&
+			    g->param[n] == '.') {
 				snprintf(err, errlen, "%s and %s conflict",
 				    f->name, g->name);
 				return -1;
@@ -938,8 +941,8 @@ cmd_params_object(cJSON *params, const char *param, const char **name)
 
 	while ((dot = strchr(param, '.')) != NULL) {
 		snprintf(part, sizeof(part), "%.*s", (int)(dot - param), param);
-		if ((next = cJSON_GetObjectItemCaseSensitive(o, part)) == NULL ||
-		    !cJSON_IsObject(next)) {
+		next = cJSON_GetObjectItemCaseSensitive(o, part);
+		if (next == NULL || !cJSON_IsObject(next)) {
 			cJSON_DeleteItemFromObjectCaseSensitive(o, part);
 			if ((next = cJSON_AddObjectToObject(o, part)) == NULL)
 				fatalx("%s: out of memory", __func__);

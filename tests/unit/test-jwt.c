@@ -29,7 +29,7 @@ struct fixture {
 	cjose_jwk_t		*rsa_other;	/* not in the JWKS */
 	char			*jwks;
 	struct registry		 reg;
-	struct reg_domain	 domains[3];	/* acme, beta: ISS; solo: ISS2 */
+	struct reg_domain	 domains[3];	/* acme, beta; solo: ISS2 */
 	time_t			 now;
 };
 
