@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "log.h"
 #include "rpc.h"
 #include "xmalloc.h"
 
@@ -22,7 +23,7 @@ static cJSON	*admin_domain_origins_json(const char *);
 cJSON *
 admin_domain_json(const struct store_domain *d)
 {
-	cJSON	*o;
+	cJSON	*o, *jwt;
 
 	o = admin_json_object();
 	admin_json_add(o, "id", admin_json_string(d->id));
@@ -33,7 +34,76 @@ admin_domain_json(const struct store_domain *d)
 	admin_json_add(o, "created_at", admin_json_time(d->created_at));
 	admin_json_add(o, "cors_origins", admin_domain_origins_json(
 	    d->cors_origins));
+	admin_json_add(o, "jwt", d->jwt != NULL && (jwt = cJSON_Parse(d->jwt))
+	    != NULL ? jwt : cJSON_CreateNull());
 	return o;
+}
+
+/* Merge src's members into dst: null removes one, others replace. */
+static void
+admin_domain_merge(cJSON *dst, const cJSON *src)
+{
+	const cJSON	*v;
+	cJSON		*old;
+
+	cJSON_ArrayForEach(v, src) {
+		old = cJSON_GetObjectItemCaseSensitive(dst, v->string);
+		if (strcmp(v->string, "claims") == 0 && cJSON_IsObject(v) &&
+		    cJSON_IsObject(old)) {
+			admin_domain_merge(old, v);
+			continue;
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(dst, v->string);
+		if (!cJSON_IsNull(v))
+			cJSON_AddItemToObject(dst, v->string,
+			    cJSON_Duplicate(v, 1));
+	}
+}
+
+/*
+ * The "jwt" parameter into *out (the store's JSON): null removes the
+ * settings, an object edits them (its members replace the stored ones, a
+ * null member removes one; a JWKS file replaces a URL and the other way
+ * round), and the whole is checked. ADMIN_PARAM_ABSENT leaves *out alone;
+ * -1 with the reply filled.
+ */
+static int
+admin_domain_jwt(const cJSON *params, char **out, struct admin_reply *reply)
+{
+	const cJSON		*v = cJSON_GetObjectItemCaseSensitive(params,
+				    "jwt");
+	struct jwt_config	*c;
+	cJSON			*base, *canon;
+	char			 err[256];
+
+	if (v == NULL)
+		return ADMIN_PARAM_ABSENT;
+	if (cJSON_IsNull(v)) {
+		free(*out);
+		*out = NULL;
+		return ADMIN_PARAM_SET;
+	}
+	if (!cJSON_IsObject(v))
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "jwt: must be an object or null");
+	if (*out == NULL || (base = cJSON_Parse(*out)) == NULL)
+		base = admin_json_object();
+	if (cJSON_GetObjectItemCaseSensitive(v, "jwks_url") != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(base, "jwks_file");
+	if (cJSON_GetObjectItemCaseSensitive(v, "jwks_file") != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(base, "jwks_url");
+	admin_domain_merge(base, v);
+	c = jwt_config_parse(base, err, sizeof(err));
+	cJSON_Delete(base);
+	if (c == NULL)
+		return admin_reply_error(reply, RPC_INVALID_PARAMS, "%s", err);
+	canon = jwt_config_json(c);
+	jwt_config_free(c);
+	free(*out);
+	if ((*out = cJSON_PrintUnformatted(canon)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_Delete(canon);
+	return ADMIN_PARAM_SET;
 }
 
 /* Space-separated origins as a JSON array; [] for none. */
@@ -225,7 +295,7 @@ admin_domain_edit(struct agent *agent, const cJSON *params,
 {
 	static const char *const	 allowed[] = { "domain", "log_content",
 					    "trace_retention_days",
-					    "cors_origins", NULL };
+					    "cors_origins", "jwt", NULL };
 	struct store_domain		 d;
 	int64_t				 days;
 	int				 log_content, rc;
@@ -244,7 +314,8 @@ admin_domain_edit(struct agent *agent, const cJSON *params,
 		goto fail;
 	if (rc == ADMIN_PARAM_SET)
 		d.trace_retention_days = (int)days;
-	if (admin_domain_origins(params, &d.cors_origins, reply) == -1)
+	if (admin_domain_origins(params, &d.cors_origins, reply) == -1 ||
+	    admin_domain_jwt(params, &d.jwt, reply) == -1)
 		goto fail;
 	if ((rc = store_domain_update(agent->store, &d, err, sizeof(err))) !=
 	    0) {

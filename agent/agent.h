@@ -496,6 +496,7 @@ struct reg_domain {
 	struct guard		**guards;	/* compiled, sorted by key */
 	size_t			 nguards;
 	char			*cors_origins;	/* as the store has it, or NULL */
+	struct jwt_config	*jwt;		/* JWTs it takes, or NULL */
 };
 
 struct reg_token {
@@ -563,6 +564,81 @@ const struct reg_token	*registry_find_token(const struct registry *,
 			    size_t len, time_t now);
 int	 registry_token_allows(const struct reg_token *,
 	    const struct reg_model *);
+
+/*
+ * jwt.c: JWT bearer tokens from an operator's identity provider (OIDC),
+ * per domain: issuer, audience, a JWKS (file or URL), the algorithms it
+ * allows (asymmetric only: never none, never HS*), leeway for exp, nbf and
+ * iat, and the claims that choose the domain and set limits. A verified
+ * token becomes a reg_token for the request whose id is "jwt:" and a hash
+ * of iss and sub, so limit.c counts per subject.
+ */
+#define JWT_TOKEN_MAX		8192	/* a bearer JWT, compact */
+#define JWT_PART_MAX		4096	/* its header or payload, decoded */
+#define JWT_DEPTH_MAX		8	/* their JSON nesting */
+#define JWT_JWKS_MAX		(256 * 1024)
+#define JWT_JWKS_KEYS_MAX	64
+#define JWT_LEEWAY_DEFAULT	60	/* seconds */
+#define JWT_REFRESH_DEFAULT	600	/* seconds between JWKS fetches */
+#define JWT_ID_PREFIX		"jwt:"
+enum jwt_alg {
+	JWT_RS256, JWT_RS384, JWT_RS512, JWT_PS256, JWT_PS384, JWT_PS512,
+	JWT_ES256, JWT_ES384, JWT_ES512, JWT_NALGS
+};
+enum jwt_claim {
+	JWT_CLAIM_RPM, JWT_CLAIM_TPM, JWT_CLAIM_BUDGET, JWT_CLAIM_MODELS,
+	JWT_NCLAIMS
+};
+struct jwt_keys;
+struct jwt_config {
+	char		*issuer;	/* iss, exact */
+	char		*audience;	/* in aud */
+	char		*jwks_file;	/* one of these two */
+	char		*jwks_url;
+	unsigned int	 algs;		/* 1 << enum jwt_alg */
+	int64_t		 leeway;	/* seconds */
+	int64_t		 jwks_refresh;	/* seconds */
+	char		*domain_claim;	/* names the domain, or NULL */
+	char		*claims[JWT_NCLAIMS];	/* claim names, or NULL */
+	/* Limits when a token has no limit claim (reg_token's meaning). */
+	int64_t		 rpm;
+	int64_t		 tpm;
+	int64_t		 budget;
+	int		 budget_period;
+	char		**models;	/* NULL: every model */
+	size_t		 nmodels;
+	struct jwt_keys	*keys;		/* in a snapshot: NULL until loaded */
+};
+int		 jwt_alg_parse(const char *);	/* -1: not allowed */
+const char	*jwt_alg_name(int);
+int		 jwt_jwks_url_valid(const char *);
+struct jwt_config *jwt_config_parse(const struct cJSON *, char *err,
+		    size_t errlen);
+struct cJSON	*jwt_config_json(const struct jwt_config *);
+void		 jwt_config_free(struct jwt_config *);
+struct jwt_keys	*jwt_keys_parse(const char *json, size_t len, char *err,
+		    size_t errlen);
+size_t		 jwt_keys_count(const struct jwt_keys *);
+void		 jwt_keys_free(struct jwt_keys *);
+int		 jwt_looks_like(const char *, size_t);
+int		 jwt_verify(const struct registry *, const struct reg_domain *,
+		    const char *tok, size_t len, time_t now, struct reg_token *,
+		    const char **why);
+void		 jwt_identity_clear(struct reg_token *);
+
+/*
+ * jwks.c: the JWKS of domains that name a URL, fetched on a thread of its
+ * own (https, or http to loopback; 10 s, JWT_JWKS_MAX bytes) every
+ * jwks_refresh seconds, and at most once a minute sooner when a worker met
+ * an unknown kid; the main loop keeps the last good document per URL and
+ * rebuilds the snapshot when one changed. jwks_cached() is for
+ * registry_build() on the main loop; jwks_want_refresh() any thread.
+ */
+struct jwks;
+struct jwks	*jwks_start(struct agent *);
+void		 jwks_stop(struct jwks *);
+const char	*jwks_cached(const char *url, size_t *len);
+void		 jwks_want_refresh(void);
 
 /*
  * http.c: a small HTTP/1.1 server on libevent bufferevents. One request
@@ -1247,6 +1323,9 @@ int64_t		 limit_spent(const struct reg_token *, int64_t now);
 /* What t's requests in flight hold of its budget now (nano-USD). */
 int64_t		 limit_reserved(const struct reg_token *);
 void		 limit_reset(void);
+/* JWT subjects' entries: the cap (tests; 0: default) and how many now. */
+void		 limit_jwt_cap(size_t);
+size_t		 limit_jwt_entries(void);
 /*
  * A duration as OpenAI's x-ratelimit-reset-* write it (Go's): "0s",
  * "250ms", "6s", "17.28s", "1m0s", "1h2m3s". Returns out.
@@ -1478,7 +1557,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	11
+#define STORE_SCHEMA_VERSION	14
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1520,6 +1599,8 @@ struct store_domain {
 	int64_t		 created_at;		/* unix seconds */
 	/* Browser origins for CORS, space-separated ("*": any), or NULL. */
 	char		*cors_origins;
+	/* JWT/OIDC settings as jwt_config_json() writes them, or NULL. */
+	char		*jwt;
 };
 int	 store_domain_insert(struct store *, const struct store_domain *,
 	    char *err, size_t errlen);

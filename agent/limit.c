@@ -4,6 +4,10 @@
  * and settle when they end, so concurrent requests cannot overspend it.
  * One mutex-protected table keyed by token id; tokens without limits never
  * touch it. No SQLite here: spend at start comes in the registry snapshot.
+ * JWT subjects (ids "jwt:...") come and go without an admin's say, so
+ * their entries are capped: past LIMIT_JWT_MAX an idle one (nothing in
+ * flight, not used this minute) makes room, the least recently used
+ * first; when none is idle the request is refused, never the cap raised.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -13,12 +17,14 @@
 #include <time.h>
 
 #include "agent.h"
+#include "log.h"
 #include "money.h"
 #include "xmalloc.h"
 
 #define LIMIT_BUCKETS		1024
 #define LIMIT_WINDOW_MS		60000	/* fixed windows, on the minute */
 #define LIMIT_DEFAULT_OUTPUT	4096	/* reserved when max_tokens is unset */
+#define LIMIT_JWT_MAX		10000	/* entries for JWT subjects */
 
 struct limit_entry {
 	struct limit_entry	*next;
@@ -29,10 +35,68 @@ struct limit_entry {
 	int64_t			 period_start;	/* of spent, unix seconds */
 	int64_t			 spent;		/* nano-USD, settled */
 	int64_t			 reserved;	/* nano-USD, in flight */
+	int64_t			 inflight;	/* tickets holding it */
+	int64_t			 used_ms;	/* last admitted, unix ms */
 };
 
 static pthread_mutex_t		 limit_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct limit_entry	*limit_table[LIMIT_BUCKETS];
+static size_t			 limit_jwt_count;
+static size_t			 limit_jwt_max = LIMIT_JWT_MAX;
+static int64_t			 limit_jwt_said;	/* the minute said */
+
+static int
+limit_is_jwt(const char *id)
+{
+	return strncmp(id, JWT_ID_PREFIX, sizeof(JWT_ID_PREFIX) - 1) == 0;
+}
+
+/* For tests: the cap on JWT subjects' entries (0: the default). */
+void
+limit_jwt_cap(size_t max)
+{
+	pthread_mutex_lock(&limit_lock);
+	limit_jwt_max = max > 0 ? max : LIMIT_JWT_MAX;
+	pthread_mutex_unlock(&limit_lock);
+}
+
+/* How many JWT subjects the limiter holds now. */
+size_t
+limit_jwt_entries(void)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&limit_lock);
+	n = limit_jwt_count;
+	pthread_mutex_unlock(&limit_lock);
+	return n;
+}
+
+/*
+ * Make room for one more JWT subject: free the least recently used idle
+ * one (no ticket holds it, not used this minute). 0, or -1 when every
+ * entry is busy. The lock is held.
+ */
+static int
+limit_jwt_evict(int64_t now_ms)
+{
+	struct limit_entry	*e, **pp, **victim = NULL;
+	size_t			 i;
+
+	for (i = 0; i < LIMIT_BUCKETS; i++)
+		for (pp = &limit_table[i]; (e = *pp) != NULL; pp = &e->next)
+			if (limit_is_jwt(e->id) && e->inflight == 0 &&
+			    e->window != now_ms / LIMIT_WINDOW_MS &&
+			    (victim == NULL || e->used_ms < (*victim)->used_ms))
+				victim = pp;
+	if (victim == NULL)
+		return -1;
+	e = *victim;
+	*victim = e->next;
+	free(e);
+	limit_jwt_count--;
+	return 0;
+}
 
 static const char *const limit_periods[] = {
 	[LIMIT_PERIOD_NONE] = "none",
@@ -130,16 +194,26 @@ limit_hash(const char *id)
 	return h % LIMIT_BUCKETS;
 }
 
-/* The token's entry, created on first use; the lock is held. */
+/*
+ * The token's entry, created on first use; the lock is held. NULL when a
+ * JWT subject finds no room.
+ */
 static struct limit_entry *
-limit_entry(const struct reg_token *t, int64_t now)
+limit_entry(const struct reg_token *t, int64_t now_ms)
 {
 	struct limit_entry	*e;
 	unsigned int		 h = limit_hash(t->id);
+	int64_t			 now = now_ms / 1000;
 
 	for (e = limit_table[h]; e != NULL; e = e->next)
 		if (strcmp(e->id, t->id) == 0)
 			return e;
+	if (limit_is_jwt(t->id)) {
+		if (limit_jwt_count >= limit_jwt_max &&
+		    limit_jwt_evict(now_ms) == -1)
+			return NULL;
+		limit_jwt_count++;
+	}
 	e = xcalloc(1, sizeof(*e));
 	memcpy(e->id, t->id, sizeof(e->id));
 	e->id[sizeof(e->id) - 1] = '\0';
@@ -200,13 +274,25 @@ limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 	struct limit_entry	*e;
 	int64_t			 now = now_ms / 1000, start, next;
 	enum limit_result	 rc = LIMIT_OK;
+	int			 said;
 
 	memset(ticket, 0, sizeof(*ticket));
 	*retry_after = 0;
 	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
 		return LIMIT_OK;
 	pthread_mutex_lock(&limit_lock);
-	e = limit_entry(t, now);
+	if ((e = limit_entry(t, now_ms)) == NULL) {
+		/* Every JWT subject is busy: refuse, said once a minute. */
+		said = limit_jwt_said != now_ms / LIMIT_WINDOW_MS;
+		limit_jwt_said = now_ms / LIMIT_WINDOW_MS;
+		pthread_mutex_unlock(&limit_lock);
+		if (said)
+			log_warnx("limit: %zu JWT subjects busy; refusing new"
+			    " ones this minute", limit_jwt_max);
+		*retry_after = (int)((LIMIT_WINDOW_MS - now_ms %
+		    LIMIT_WINDOW_MS + 999) / 1000);
+		return LIMIT_RATE;
+	}
 	limit_roll(e, now_ms);
 	start = limit_period_start(t->budget_period, now, &next);
 	if (e->period_start != start) {
@@ -225,6 +311,8 @@ limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 			*retry_after = (int)(next - now);
 	} else {
 		e->requests++;
+		e->inflight++;
+		e->used_ms = now_ms;
 		if (t->budget != 0) {
 			e->reserved += estimate;
 			ticket->reserved = estimate;
@@ -253,6 +341,7 @@ limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
 	limit_roll(e, now_ms);
 	e->tokens = limit_add(e->tokens, tokens);
 	e->reserved -= ticket->reserved;
+	e->inflight--;
 	e->spent = limit_add(e->spent, cost);
 	pthread_mutex_unlock(&limit_lock);
 	memset(ticket, 0, sizeof(*ticket));
@@ -317,6 +406,7 @@ limit_reset(void)
 		}
 		limit_table[i] = NULL;
 	}
+	limit_jwt_count = 0;
 	pthread_mutex_unlock(&limit_lock);
 }
 

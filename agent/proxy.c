@@ -45,6 +45,7 @@ struct proxy_call {
 	struct registry			*reg;
 	const struct reg_domain		*domain;	/* the token's */
 	const struct reg_token		*token;
+	struct reg_token		 jwt;		/* a JWT's identity */
 	const struct reg_model		*model;
 	const struct reg_model		*routed;	/* resolved: signed */
 	enum route_kind			 route;		/* the pipeline's */
@@ -212,6 +213,7 @@ proxy_call_free(struct proxy_call *call)
 	proxy_trace_submit(call);
 	limit_settle(&call->limit, 0, 0, 0);	/* untraced: nothing used */
 	meter_clear(&call->meter);
+	jwt_identity_clear(&call->jwt);
 	upstream_cancel(call->up);
 	if (call->model != NULL)
 		guard_report_log(&call->guards, call->model->key);
@@ -1639,6 +1641,32 @@ proxy_on_abort_body(void *arg)
 }
 
 /*
+ * A JWT bearer token (jwt.c): checked against the path's domain, or on
+ * token routes the domain its issuer names; its identity lives in the
+ * call. Why a token is refused goes into the refusal's log line (http.c,
+ * rate-limited), never to the client, and never the token.
+ */
+static const struct reg_token *
+proxy_jwt(struct proxy_call *call, const struct registry *reg,
+    const struct route *route, const char *tok, size_t len)
+{
+	const struct reg_domain	*pd = NULL;
+	const char		*why;
+
+	if (route->domain != NULL && (pd = registry_find_domain(reg,
+	    route->domain, route->domain_len)) == NULL) {
+		call->req->refused = "jwt: no such domain in the path";
+		return NULL;
+	}
+	if (jwt_verify(reg, pd, tok, len, time(NULL), &call->jwt, &why) ==
+	    -1) {
+		call->req->refused = why;
+		return NULL;
+	}
+	return &call->jwt;
+}
+
+/*
  * The head phase: route, method, token and domain, before a byte of the
  * body is read, so that a client without a valid token costs no more
  * than its head. A request that fails authentication is counted in the
@@ -1753,7 +1781,15 @@ proxy_head(struct http_request *r, void *arg)
 		    " Bearer <token>'.");
 		goto done;
 	}
-	if ((t = registry_find_token(reg, w->agent->vault, tok, tok_len,
+	if (jwt_looks_like(tok, tok_len)) {
+		if ((t = proxy_jwt(call, reg, &route, tok, tok_len)) == NULL) {
+			metrics_rejected(METRICS_REJECT_AUTH);
+			proxy_reject(call, TRACE_STEP_AUTHENTICATE,
+			    API_INVALID_API_KEY, NULL, "Invalid, expired or"
+			    " revoked API key.");
+			goto done;
+		}
+	} else if ((t = registry_find_token(reg, w->agent->vault, tok, tok_len,
 	    time(NULL))) == NULL) {
 		metrics_rejected(METRICS_REJECT_AUTH);
 		proxy_reject(call, TRACE_STEP_AUTHENTICATE, API_INVALID_API_KEY,

@@ -390,6 +390,45 @@ registry_token_spent(struct store *store, struct reg_token *t)
 	}
 }
 
+/*
+ * A domain's JWT settings and keys, from the store's JSON: the JWKS file
+ * read now, a URL's document as jwks.c last fetched it. Settings that do
+ * not parse leave the domain taking no JWT (said in the log); keys that do
+ * not load leave it refusing every JWT until they do.
+ */
+static struct jwt_config *
+registry_jwt(const char *domain, const char *json)
+{
+	struct jwt_config	*c;
+	cJSON			*o;
+	const char		*doc;
+	unsigned char		*buf = NULL;
+	char			 err[256];
+	size_t			 len = 0;
+
+	if ((o = cJSON_Parse(json)) == NULL ||
+	    (c = jwt_config_parse(o, err, sizeof(err))) == NULL) {
+		log_warnx("domain %s: JWT settings unreadable, JWTs"
+		    " refused%s%s", domain, o != NULL ? ": " : "", o != NULL ? err : "");
+		cJSON_Delete(o);
+		return NULL;
+	}
+	cJSON_Delete(o);
+	if (c->jwks_file != NULL) {
+		if (tee_read_file(c->jwks_file, JWT_JWKS_MAX, &buf, &len, err,
+		    sizeof(err)) == 0) {
+			c->keys = jwt_keys_parse((char *)buf, len, err,
+			    sizeof(err));
+			free(buf);
+		}
+		if (c->keys == NULL)
+			log_warnx("domain %s: JWKS file: %s", domain, err);
+	} else if ((doc = jwks_cached(c->jwks_url, &len)) != NULL &&
+	    (c->keys = jwt_keys_parse(doc, len, err, sizeof(err))) == NULL)
+		log_warnx("domain %s: JWKS %s: %s", domain, c->jwks_url, err);
+	return c;
+}
+
 struct registry *
 registry_build(struct store *store, const struct vault *vault, char *err,
     size_t errlen)
@@ -439,6 +478,8 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 		d->log_content = sd[i].log_content;
 		if (sd[i].cors_origins != NULL && sd[i].cors_origins[0] != '\0')
 			d->cors_origins = xstrdup(sd[i].cors_origins);
+		if (sd[i].jwt != NULL)
+			d->jwt = registry_jwt(d->name, sd[i].jwt);
 		priv->by_id[i] = d;
 	}
 	if (nsd > 0)
@@ -589,6 +630,7 @@ registry_free(struct registry *r)
 		free(d->name);
 		free(d->models_json);
 		free(d->cors_origins);
+		jwt_config_free(d->jwt);
 	}
 	free(r->domains);
 	for (i = 0; i < r->nproviders; i++) {

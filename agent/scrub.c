@@ -3,10 +3,11 @@
  * for them), and the heap blocks of libcurl and libevent wiped before they
  * are freed. libcurl copies the provider's "Authorization" header into its
  * own request buffer, libevent reads a client's token into its input
- * chains, cJSON holds a new token's secret on its way to the operator; all
- * hand those blocks back to malloc, where they would stay readable until
- * reused. Their memory hooks (curl_global_init_mem,
- * event_set_mem_functions, cJSON_InitHooks) let us wipe every block on the
+ * chains, cJSON holds a new token's secret on its way to the operator,
+ * cjose copies a client's JWT; all hand those blocks back to malloc, where
+ * they would stay readable until reused. Their memory hooks
+ * (curl_global_init_mem, event_set_mem_functions, cJSON_InitHooks,
+ * cjose_set_alloc_funcs) let us wipe every block on the
  * way out, at the cost of a memset of what they free. Runs once, at
  * start, before any of them allocates anything.
  *
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <cjose/util.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 
@@ -97,6 +99,7 @@ scrub_start(int allow_dumps)
 		log_warnx("mallopt: cannot keep freed heap mapped");
 	event_set_mem_functions(malloc, scrub_realloc, scrub_free);
 	cJSON_InitHooks(&hooks);
+	cjose_set_alloc_funcs(malloc, scrub_realloc, scrub_free);
 	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, scrub_free,
 	    scrub_realloc, scrub_strdup, calloc) != CURLE_OK)
 		fatalx("curl_global_init failed");

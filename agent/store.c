@@ -186,6 +186,14 @@ static const char *const store_migrations[] = {
 	/* 11: the provider's backend serves OpenAI's /v1/responses itself. */
 	"ALTER TABLE providers ADD COLUMN responses_api INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/*
+	 * 12 and 13: taken by other parts of issue 14 (the lead puts theirs
+	 * here at merge); empty steps until then.
+	 */
+	"SELECT 1;",
+	"SELECT 1;",
+	/* 14: a domain's JWT/OIDC settings (jwt.c), as JSON, or NULL. */
+	"ALTER TABLE domains ADD COLUMN jwt TEXT;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

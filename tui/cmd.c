@@ -25,6 +25,8 @@ static const char *const cmd_outputs[] = { "table", "json", NULL };
 const char *const cmd_drivers[] = { "openai", "ollama", "vllm", NULL };
 const char *const cmd_categories[] = { "llm", "embedding", NULL };
 static const char *const cmd_inactive[] = { "inactive", NULL };
+static const char *const cmd_jwt_algs[] = { "RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512", "ES256", "ES384", "ES512", NULL };
 static const char *const cmd_usage_by[] = { "model", "token", "hour", "day",
 	NULL };
 static const char *const cmd_guard_kinds[] = { "pii", "regex", "keywords",
@@ -140,6 +142,58 @@ static const struct args_flag cmd_domain_edit_flags[] = {
 	FLAG_CORS_ORIGIN,
 	{ .name = "--no-cors", .type = ARGS_NULL, .param = "cors_origins",
 	  .group = 1, .help = "allow no browser origin (the default)" },
+	/* JWT/OIDC (jwt.c): members of the "jwt" object, merged agent-side. */
+	{ .name = "--jwt-issuer", .type = ARGS_STRING, .metavar = "ISS",
+	  .param = "jwt.issuer", .max = 512,
+	  .help = "accept JWTs whose iss is ISS, exactly" },
+	{ .name = "--jwt-audience", .type = ARGS_STRING, .metavar = "AUD",
+	  .param = "jwt.audience", .max = 512,
+	  .help = "JWTs must name AUD in aud" },
+	{ .name = "--jwt-jwks-file", .type = ARGS_STRING, .metavar = "FILE",
+	  .param = "jwt.jwks_file", .max = 1024, .group = 2,
+	  .help = "the JWKS, a file on the agent's host (absolute path)" },
+	{ .name = "--jwt-jwks-url", .type = ARGS_STRING, .metavar = "URL",
+	  .param = "jwt.jwks_url", .max = 2048, .group = 2,
+	  .help = "the JWKS at URL (https, or http to 127.0.0.1), fetched in"
+	      " the background" },
+	{ .name = "--jwt-alg", .type = ARGS_ENUM, .metavar = "ALG",
+	  .param = "jwt.algorithms", .flags = ARGS_MULTI,
+	  .choices = cmd_jwt_algs,
+	  .help = "an algorithm JWTs may use; repeat for more"
+	      " (default RS256)" },
+	{ .name = "--jwt-leeway", .type = ARGS_INT, .metavar = "SECONDS",
+	  .param = "jwt.leeway", .min = 0, .max = 600,
+	  .help = "clock skew allowed for exp, nbf, iat (default 60)" },
+	{ .name = "--jwt-refresh", .type = ARGS_INT, .metavar = "SECONDS",
+	  .param = "jwt.jwks_refresh", .min = 60, .max = 86400,
+	  .help = "fetch a JWKS URL this often (default 600)" },
+	{ .name = "--jwt-domain-claim", .type = ARGS_STRING,
+	  .metavar = "CLAIM", .param = "jwt.domain_claim", .max = 64,
+	  .flags = ARGS_NULLABLE,
+	  .help = "the claim that must name this domain (none: no claim)" },
+	{ .name = "--jwt-rpm-claim", .type = ARGS_STRING, .metavar = "CLAIM",
+	  .param = "jwt.claims.rpm", .max = 64, .flags = ARGS_NULLABLE,
+	  .help = "the claim holding a subject's requests a minute" },
+	{ .name = "--jwt-tpm-claim", .type = ARGS_STRING, .metavar = "CLAIM",
+	  .param = "jwt.claims.tpm", .max = 64, .flags = ARGS_NULLABLE,
+	  .help = "the claim holding a subject's tokens a minute" },
+	{ .name = "--jwt-budget-claim", .type = ARGS_STRING,
+	  .metavar = "CLAIM", .param = "jwt.claims.budget", .max = 64,
+	  .flags = ARGS_NULLABLE,
+	  .help = "the claim holding a subject's budget in USD" },
+	{ .name = "--jwt-models-claim", .type = ARGS_STRING,
+	  .metavar = "CLAIM", .param = "jwt.claims.models", .max = 64,
+	  .flags = ARGS_NULLABLE,
+	  .help = "the claim listing the model keys a subject may use" },
+	{ .name = "--jwt-rpm", .type = ARGS_INT, .metavar = "N",
+	  .param = "jwt.rpm", .min = 0, .max = 1000000000,
+	  .help = "requests a minute for JWTs without the claim"
+	      " (0: no limit)" },
+	{ .name = "--jwt-tpm", .type = ARGS_INT, .metavar = "N",
+	  .param = "jwt.tpm", .min = 0, .max = 1000000000,
+	  .help = "tokens a minute for JWTs without the claim (0: no limit)" },
+	{ .name = "--no-jwt", .type = ARGS_NULL, .param = "jwt",
+	  .help = "accept no JWTs (the default)" },
 	FLAG_END
 };
 
@@ -824,6 +878,34 @@ cmd_has_change(const struct args *a)
 }
 
 /*
+ * A flag that sets a param (--no-jwt: jwt) and one that sets a member of
+ * it (--jwt-issuer: jwt.issuer) cannot go together.
+ */
+static int
+cmd_conflict(const struct args *a, char *err, size_t errlen)
+{
+	const struct args_flag	*f, *g;
+	size_t			 i, j, n;
+
+	for (i = 0; i < a->nvalues; i++) {
+		if ((f = a->values[i].flag)->param == NULL)
+			continue;
+		n = strlen(f->param);
+		for (j = 0; j < a->nvalues; j++) {
+			g = a->values[j].flag;
+			if (g->param != NULL &&
+			    strncmp(g->param, f->param, n) == 0 &&
+			    g->param[n] == '.') {
+				snprintf(err, errlen, "%s and %s conflict",
+				    f->name, g->name);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
  * Parse a command's arguments (after its noun and verb): flags, global
  * options, the positional. Returns 0, or -1 with a usage message in err.
  */
@@ -850,6 +932,8 @@ cmd_parse(const struct cmd_entry *ce, int argc, char **argv, struct args *a,
 	if (ce->arg != NULL && a->npositional > 0 &&
 	    args_check_value(ce->arg, a->positional[0], &v, err, errlen) == -1)
 		goto fail;
+	if (cmd_conflict(a, err, errlen) == -1)
+		goto fail;
 	if ((ce->cflags & CMD_EDIT) && !cmd_has_change(a)) {
 		snprintf(err, errlen, "nothing to change (see cubectl %s %s"
 		    " --help)", ce->noun, ce->verb);
@@ -862,12 +946,39 @@ fail:
 	return -1;
 }
 
+/*
+ * Where a param named "a.b.c" goes: member c of object b of object a of
+ * params, made as needed; *name is the last part (a static buffer's).
+ */
+static cJSON *
+cmd_params_object(cJSON *params, const char *param, const char **name)
+{
+	static char	 part[128];
+	const char	*dot;
+	cJSON		*o = params, *next;
+
+	while ((dot = strchr(param, '.')) != NULL) {
+		snprintf(part, sizeof(part), "%.*s", (int)(dot - param), param);
+		next = cJSON_GetObjectItemCaseSensitive(o, part);
+		if (next == NULL || !cJSON_IsObject(next)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o, part);
+			if ((next = cJSON_AddObjectToObject(o, part)) == NULL)
+				fatalx("%s: out of memory", __func__);
+		}
+		o = next;
+		param = dot + 1;
+	}
+	*name = param;
+	return o;
+}
+
 /* The JSON-RPC params for a parsed command. Caller owns the result. */
 cJSON *
 cmd_params(const struct cmd_entry *ce, const struct args *a)
 {
 	const struct args_value	*v;
-	cJSON			*params, *array;
+	cJSON			*params, *array, *o;
+	const char		*name;
 	size_t			 i;
 
 	if ((params = cJSON_CreateObject()) == NULL)
@@ -879,17 +990,15 @@ cmd_params(const struct cmd_entry *ce, const struct args *a)
 		v = &a->values[i];
 		if (v->flag->param == NULL)
 			continue;
+		o = cmd_params_object(params, v->flag->param, &name);
 		if (!(v->flag->flags & ARGS_MULTI)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(params,
-			    v->flag->param);
-			cJSON_AddItemToObject(params, v->flag->param,
-			    args_value_json(v));
+			cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+			cJSON_AddItemToObject(o, name, args_value_json(v));
 			continue;
 		}
-		array = cJSON_GetObjectItemCaseSensitive(params,
-		    v->flag->param);
+		array = cJSON_GetObjectItemCaseSensitive(o, name);
 		if (array == NULL)
-			array = cJSON_AddArrayToObject(params, v->flag->param);
+			array = cJSON_AddArrayToObject(o, name);
 		cJSON_AddItemToArray(array, args_value_json(v));
 	}
 	return params;

@@ -26,6 +26,7 @@ enum document_value {
 	DOCUMENT_NUMBER,	/* a number from .check.min to .check.max */
 	DOCUMENT_STRINGS,	/* an array of strings, each checked */
 	DOCUMENT_LIST,		/* an array of objects of .kind */
+	DOCUMENT_OBJECT,	/* an object the agent checks (jwt) */
 	DOCUMENT_REFUSED,	/* never accepted: .check.help says why */
 };
 
@@ -188,6 +189,8 @@ static const struct document_field document_domain_fields[] = {
 	    { .min = 1, .max = 3650 }, NULL },
 	{ "cors_origins", DOCUMENT_STRINGS, DOCUMENT_NULLABLE, NULL,
 	    { .type = ARGS_STRING, .max = 256 }, NULL },
+	/* JWT/OIDC settings, as domain.get shows them; domain.edit checks. */
+	{ "jwt", DOCUMENT_OBJECT, DOCUMENT_NULLABLE, NULL, { 0 }, NULL },
 	{ "providers", DOCUMENT_LIST, 0, NULL, { 0 }, &document_provider },
 	{ "guardrails", DOCUMENT_LIST, 0, NULL, { 0 }, &document_guardrail },
 	{ "models", DOCUMENT_LIST, 0, NULL, { 0 }, &document_model },
@@ -454,6 +457,10 @@ document_check_value(struct document_check *dc,
 			    document_check_string(dc, f, e, sub))
 				return -1;
 		}
+		return 0;
+	case DOCUMENT_OBJECT:
+		if (!cJSON_IsObject(v))
+			return document_fail(dc, path, "expected an object");
 		return 0;
 	case DOCUMENT_REFUSED:
 		return document_fail(dc, path, "%s", f->check.help);

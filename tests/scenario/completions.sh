@@ -83,6 +83,7 @@ done <<<"$cmds"
 S="-s $AGENT_SOCK"
 lines+=("cubectl -o " "cubectl provider add --driver "
     "cubectl model deploy --category " "cubectl domain edit acme --log-content "
+    "cubectl domain edit acme --jwt-alg "
     "cubectl provider add -d acme x --api-key-file $T_DIR/key-f"
     "cubectl -i $T_DIR/key-f"
     "cubectl $S model show -d " "cubectl $S model show -d acme "
@@ -118,8 +119,10 @@ for sh in bash zsh fish; do
 	check_eq "$sh: --driver" "ollama openai vllm" "${R[cubectl provider add --driver ]-}"
 	check_eq "$sh: --category" "embedding llm" "${R[cubectl model deploy --category ]-}"
 	check_eq "$sh: --log-content" "off on" "${R[cubectl domain edit acme --log-content ]-}"
-	check_eq "$sh: domain edit offers --cors-origin and --no-cors" \
-	    "--cors-origin --log-content --no-cors --trace-retention" \
+	check_eq "$sh: --jwt-alg" "ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512" \
+	    "$(printf '%s\n' ${R[cubectl domain edit acme --jwt-alg ]-} | sort | xargs)"
+	check_eq "$sh: domain edit offers --cors-origin, --no-cors and --jwt-*" \
+	    "--cors-origin --jwt-alg --jwt-audience --jwt-budget-claim --jwt-domain-claim --jwt-issuer --jwt-jwks-file --jwt-jwks-url --jwt-leeway --jwt-models-claim --jwt-refresh --jwt-rpm --jwt-rpm-claim --jwt-tpm --jwt-tpm-claim --log-content --no-cors --no-jwt --trace-retention" \
 	    "$(printf '%s\n' ${R[cubectl domain edit -]-} | grep -- '^--' |
 	    grep -vxF -f <(printf '%s\n' $globals) | xargs)"
 	check_contains "$sh: --api-key-file completes files" "key-file.txt" \

@@ -444,6 +444,71 @@ test_domain_origins(struct fixture *f)
 	cJSON_Delete(r);
 }
 
+/* jwt on domain.edit: checked whole, merged member by member, cleared. */
+static void
+test_domain_jwt(struct fixture *f)
+{
+	const struct jwt_config	*c;
+	const cJSON		*res;
+	struct registry		*reg;
+	cJSON			*r;
+	char			*s;
+
+	r = call(f, "domain.get", "{\"domain\":\"acme\"}");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(ok(r), "jwt")));
+	cJSON_Delete(r);
+	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\",\"jwt\":"
+	    "{\"issuer\":\"https://idp.example\"}}"), RPC_INVALID_PARAMS,
+	    "jwt.audience: required");
+	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\",\"jwt\":"
+	    "{\"issuer\":\"i\",\"audience\":\"a\",\"jwks_file\":\"/x\","
+	    "\"algorithms\":[\"HS256\"]}}"), RPC_INVALID_PARAMS,
+	    "jwt.algorithms: 'HS256' is not one of");
+	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\",\"jwt\":"
+	    "\"on\"}"), RPC_INVALID_PARAMS, "jwt: must be an object or null");
+	r = call(f, "domain.edit", "{\"domain\":\"acme\",\"jwt\":"
+	    "{\"issuer\":\"https://idp.example\",\"audience\":\"cube\","
+	    "\"jwks_file\":\"/nonexistent/jwks.json\",\"algorithms\":"
+	    "[\"ES256\",\"RS256\"],\"claims\":{\"rpm\":\"cube_rpm\"}}}");
+	res = cJSON_GetObjectItem(ok(r), "jwt");
+	s = cJSON_PrintUnformatted(res);
+	assert_string_equal(s, "{\"issuer\":\"https://idp.example\","
+	    "\"audience\":\"cube\",\"jwks_file\":\"/nonexistent/jwks.json\","
+	    "\"algorithms\":[\"RS256\",\"ES256\"],\"leeway\":60,"
+	    "\"jwks_refresh\":600,\"domain_claim\":null,\"claims\":"
+	    "{\"rpm\":\"cube_rpm\"},\"rpm\":0,\"tpm\":0,\"budget\":null,"
+	    "\"budget_period\":\"none\",\"models\":null}");
+	free(s);
+	cJSON_Delete(r);
+	/* A member edited, a URL replacing the file, a claim added. */
+	r = call(f, "domain.edit", "{\"domain\":\"acme\",\"jwt\":"
+	    "{\"leeway\":5,\"jwks_url\":\"https://idp.example/jwks\","
+	    "\"claims\":{\"tpm\":\"cube_tpm\"}}}");
+	ok(r);
+	cJSON_Delete(r);
+	reg = registry_acquire();
+	c = registry_find_domain(reg, "acme", 4)->jwt;
+	assert_non_null(c);
+	assert_string_equal(c->issuer, "https://idp.example");
+	assert_int_equal(c->leeway, 5);
+	assert_null(c->jwks_file);
+	assert_string_equal(c->jwks_url, "https://idp.example/jwks");
+	assert_string_equal(c->claims[JWT_CLAIM_RPM], "cube_rpm");
+	assert_string_equal(c->claims[JWT_CLAIM_TPM], "cube_tpm");
+	assert_int_equal(c->algs, (1u << JWT_RS256) | (1u << JWT_ES256));
+	assert_null(c->keys);		/* nothing fetched in a unit test */
+	registry_release(reg);
+	/* A refused edit changes nothing; null removes the settings. */
+	expect_error(call(f, "domain.edit", "{\"domain\":\"acme\",\"jwt\":"
+	    "{\"issuer\":null}}"), RPC_INVALID_PARAMS, "jwt.issuer: required");
+	r = call(f, "domain.edit", "{\"domain\":\"acme\",\"jwt\":null}");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(ok(r), "jwt")));
+	cJSON_Delete(r);
+	reg = registry_acquire();
+	assert_null(registry_find_domain(reg, "acme", 4)->jwt);
+	registry_release(reg);
+}
+
 static void
 test_domains(void **state)
 {
@@ -536,6 +601,7 @@ test_domains(void **state)
 	    "\"log_content\":1}"), RPC_INVALID_PARAMS, "log_content");
 
 	test_domain_origins(f);
+	test_domain_jwt(f);
 
 	r = call(f, "status", NULL);
 	assert_int_equal((int)cJSON_GetObjectItem(ok(r), "domains")->valuedouble,

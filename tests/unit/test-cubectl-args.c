@@ -243,6 +243,31 @@ test_params(void **state)
 	    "{\"domain\":\"acme\"}");
 }
 
+/* --jwt-* flags nest in the "jwt" object; --no-jwt clears it, alone. */
+static void
+test_jwt_params(void **state)
+{
+	(void)state;
+	expect_params("domain edit acme --jwt-issuer https://idp.example"
+	    " --jwt-audience cube --jwt-jwks-url https://idp.example/jwks"
+	    " --jwt-alg RS256 --jwt-alg ES256 --jwt-leeway 30"
+	    " --jwt-rpm-claim cube_rpm --jwt-models-claim none --jwt-rpm 5",
+	    "{\"domain\":\"acme\",\"jwt\":{\"issuer\":"
+	    "\"https://idp.example\",\"audience\":\"cube\",\"jwks_url\":"
+	    "\"https://idp.example/jwks\",\"algorithms\":[\"RS256\","
+	    "\"ES256\"],\"leeway\":30,\"claims\":{\"rpm\":\"cube_rpm\","
+	    "\"models\":null},\"rpm\":5}}");
+	expect_params("domain edit acme --no-jwt",
+	    "{\"domain\":\"acme\",\"jwt\":null}");
+	expect_usage("domain edit acme --no-jwt --jwt-leeway 5",
+	    "--no-jwt and --jwt-leeway conflict");
+	expect_usage("domain edit acme --jwt-alg HS256", "--jwt-alg");
+	expect_usage("domain edit acme --jwt-alg none", "--jwt-alg");
+	expect_usage("domain edit acme --jwt-jwks-file /a --jwt-jwks-url"
+	    " https://b", "--jwt-jwks");
+	expect_usage("domain edit acme --jwt-leeway 601", "--jwt-leeway");
+}
+
 static void
 test_usage_errors(void **state)
 {
@@ -392,7 +417,13 @@ test_synopsis(void **state)
 	    " --api-key-file FILE] [--responses-api]");
 	cmd_synopsis(entry("domain", "edit"), buf, sizeof(buf));
 	assert_string_equal(buf, "domain edit DOMAIN [--log-content on|off]"
-	    " [--trace-retention DAYS] [--cors-origin ORIGIN | --no-cors]");
+	    " [--trace-retention DAYS] [--cors-origin ORIGIN | --no-cors]"
+	    " [--jwt-issuer ISS] [--jwt-audience AUD] [--jwt-jwks-file FILE |"
+	    " --jwt-jwks-url URL] [--jwt-alg ALG]... [--jwt-leeway SECONDS]"
+	    " [--jwt-refresh SECONDS] [--jwt-domain-claim CLAIM]"
+	    " [--jwt-rpm-claim CLAIM] [--jwt-tpm-claim CLAIM]"
+	    " [--jwt-budget-claim CLAIM] [--jwt-models-claim CLAIM]"
+	    " [--jwt-rpm N] [--jwt-tpm N] [--no-jwt]");
 	cmd_synopsis(entry("model", "show"), buf, sizeof(buf));
 	assert_string_equal(buf, "model show -d DOMAIN KEY");
 	cmd_synopsis(entry("status", NULL), buf, sizeof(buf));
@@ -434,6 +465,7 @@ main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_jwt_params),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_wants_help),
 		cmocka_unit_test(test_globals),

@@ -80,6 +80,8 @@ test_accepts(void **state)
 	    "\"temperature\":null,\"max_tokens\":null,\"system_prompt\":\"\","
 	    "\"price_input\":\"0.000000001\",\"guard_in\":[\"pii\"],"
 	    "\"status\":\"inactive\",\"category\":\"embedding\"}]", "");
+	check_domain("\"jwt\":null", "");
+	check_domain("\"jwt\":{\"issuer\":\"https://idp.example\"}", "");
 }
 
 static void
@@ -109,6 +111,8 @@ test_refuses(void **state)
 	    "domains[0].trace_retention_days: 0 is not from 1 to 3650");
 	check_domain("\"trace_retention_days\":1.5",
 	    "domains[0].trace_retention_days: expected an integer");
+	check_domain("\"jwt\":\"on\"", "domains[0].jwt: expected an object");
+	check_domain("\"jwt\":[]", "domains[0].jwt: expected an object");
 	check("{\"cube_export\":1,\"domains\":[{\"name\":\"Acme\"}]}", NULL,
 	    "domains[0].name: 'Acme' may not contain 'A'");
 	check("{\"cube_export\":1,\"domains\":[{\"name\":\"a\"},"
@@ -199,7 +203,8 @@ test_export_shape(void **state)
 	(void)state;
 	domain = cJSON_Parse("{\"id\":\"x\",\"name\":\"acme\",\"log_content\":"
 	    "false,\"trace_retention_days\":30,\"created_at\":\"t\","
-	    "\"cors_origins\":[\"https://a.example\"]}");
+	    "\"cors_origins\":[\"https://a.example\"],\"jwt\":{\"issuer\":"
+	    "\"https://idp.example\",\"audience\":\"cube\"}}");
 	providers = cJSON_Parse("[{\"name\":\"local\",\"driver\":\"openai\","
 	    "\"url\":\"http://h\",\"credential\":\"sealed\",\"fingerprint\":"
 	    "\"0011\",\"status\":\"errored\",\"error\":\"e\","
@@ -222,7 +227,9 @@ test_export_shape(void **state)
 	s = cJSON_PrintUnformatted(d);
 	assert_string_equal(s, "{\"name\":\"acme\",\"log_content\":false,"
 	    "\"trace_retention_days\":30,\"cors_origins\":"
-	    "[\"https://a.example\"],\"providers\":[{\"name\":\"local\","
+	    "[\"https://a.example\"],\"jwt\":{\"issuer\":"
+	    "\"https://idp.example\",\"audience\":\"cube\"},"
+	    "\"providers\":[{\"name\":\"local\","
 	    "\"driver\":\"openai\",\"url\":\"http://h\",\"credential\":"
 	    "\"sealed\",\"responses_api\":true}],\"guardrails\":[{\"key\":\"pii\",\"kind\":"
 	    "\"pii\",\"action\":\"redact\",\"types\":[\"email\"],"
