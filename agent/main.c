@@ -362,6 +362,8 @@ main(int argc, char **argv)
 	agent.started = time(NULL);
 	agent_start_tls(&agent);
 	attestation_queue_start(&agent);
+	if (lredis_configure(&agent.cfg, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	if (workers_start(&agent, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if ((admin = admin_start(&agent, err, sizeof(err))) == NULL)
@@ -407,6 +409,7 @@ main(int argc, char **argv)
 	event_base_free(agent.base);
 	registry_shutdown();
 	limit_reset();
+	lredis_unconfigure();
 	store_close(agent.store);
 	tee_free(agent.tee);
 	vault_free(agent.vault);
