@@ -1248,7 +1248,7 @@ struct limit_ticket {
 	struct limit_state	 state;		/* filled by limit_acquire */
 	/* Shared through Redis: the worker's connection and the period. */
 	struct lredis		*lredis;	/* NULL: this host's only */
-	char			 domain_id[37];
+	char			 domain[64];	/* the token's domain's name */
 	int64_t			 period_start;
 	int64_t			 period_next;
 	struct limit_pending	*pending;	/* asked, not yet answered */
@@ -1345,7 +1345,7 @@ int		 lredis_acquire(struct lredis *, const struct lredis_keys *,
 void		 lredis_settle(struct lredis *, const struct lredis_keys *,
 		    const int64_t args[5]);
 int		 lredis_key(char *, size_t, const char *prefix,
-		    const char *domain_id, const char *token_id, char what,
+		    const char *domain, const char *token_id, char what,
 		    int64_t when);
 int		 lredis_verdict_parse(const struct redisReply *,
 		    struct lredis_verdict *);

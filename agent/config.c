@@ -130,7 +130,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->trace_flush_ms = 100;
 	cfg->trace_retention_check_s = 3600;
 	cfg->provider_check_interval = 60;
-	cfg->limits_redis_timeout_ms = 500;
+	cfg->limits_redis_timeout_ms = 2000;
 	cfg->fleet_size = 1;
 }
 

@@ -309,7 +309,7 @@ lredis_configure(struct agent_config *cfg, char *err, size_t errlen)
 	lredis_cfg.prefix = xstrdup(cfg->limits_redis_prefix != NULL ?
 	    cfg->limits_redis_prefix : "cube");
 	lredis_cfg.timeout_ms = cfg->limits_redis_timeout_ms > 0 ?
-	    cfg->limits_redis_timeout_ms : 500;
+	    cfg->limits_redis_timeout_ms : 2000;
 	lredis_sha1(lredis_script_acquire, lredis_cfg.sha_acquire);
 	lredis_sha1(lredis_script_settle, lredis_cfg.sha_settle);
 	lredis_cfg.on = 1;
@@ -365,18 +365,18 @@ lredis_count_fallback(void)
 }
 
 /*
- * The key of token_id's counters in domain_id, for what (r: the minute
+ * The key of token_id's counters in domain (its name), for what (r: the minute
  * window, b: the budget period) and when (the window's or period's
  * number): PREFIX:{DOMAIN:TOKEN}:WHAT:WHEN; the braces keep both keys in
  * one Redis Cluster slot. Returns the length, or -1 when it does not fit.
  */
 int
-lredis_key(char *buf, size_t size, const char *prefix, const char *domain_id,
+lredis_key(char *buf, size_t size, const char *prefix, const char *domain,
     const char *token_id, char what, int64_t when)
 {
 	int	n;
 
-	n = snprintf(buf, size, "%s:{%s:%s}:%c:%" PRId64, prefix, domain_id,
+	n = snprintf(buf, size, "%s:{%s:%s}:%c:%" PRId64, prefix, domain,
 	    token_id, what, when);
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
@@ -677,9 +677,10 @@ lredis_reply(struct lredis *c, const redisReply *r, const char **why)
 			return 0;
 		}
 		if (op->kind == LREDIS_OP_SETTLE) {
+			/* Its reservation stays counted: it can only refuse. */
 			if (r->type != REDIS_REPLY_INTEGER) {
-				*why = "a settle script failed";
-				break;
+				atomic_fetch_add(&lredis_errors, 1);
+				log_debug("limits-redis: a settle script failed");
 			}
 			break;
 		}

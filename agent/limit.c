@@ -308,7 +308,7 @@ struct limit_pending {
 	struct limit_ticket	*ticket;	/* NULL: cancelled */
 	struct lredis		*lredis;
 	struct reg_token	 token;		/* scalars and id only */
-	char			 domain_id[37];
+	char			 domain[64];	/* its name: the fleet's */
 	int64_t			 now_ms;
 	int64_t			 estimate;
 	int64_t			 period_start;
@@ -332,27 +332,27 @@ limit_ttls(int64_t now_ms, int64_t period_next, int64_t *rate_ttl,
 }
 
 static int
-limit_keys(struct lredis_keys *k, const char *domain_id, const char *token_id,
+limit_keys(struct lredis_keys *k, const char *domain, const char *token_id,
     int64_t now_ms, int64_t period_start)
 {
-	if (lredis_key(k->rate, sizeof(k->rate), lredis_prefix(), domain_id,
+	if (lredis_key(k->rate, sizeof(k->rate), lredis_prefix(), domain,
 	    token_id, 'r', now_ms / LIMIT_WINDOW_MS) == -1 ||
 	    lredis_key(k->budget, sizeof(k->budget), lredis_prefix(),
-	    domain_id, token_id, 'b', period_start) == -1)
+	    domain, token_id, 'b', period_start) == -1)
 		return -1;
 	return 0;
 }
 
 /* Give a reservation back to Redis: a cancelled request. */
 static void
-limit_release(struct lredis *c, const char *domain_id, const char *token_id,
+limit_release(struct lredis *c, const char *domain, const char *token_id,
     int64_t now_ms, int64_t period_start, int64_t period_next,
     int64_t tokens, int64_t reserved, int64_t cost)
 {
 	struct lredis_keys	k;
 	int64_t			args[5];
 
-	if (limit_keys(&k, domain_id, token_id, now_ms, period_start) == -1)
+	if (limit_keys(&k, domain, token_id, now_ms, period_start) == -1)
 		return;
 	args[0] = tokens > 0 ? tokens : 0;
 	args[1] = -reserved;
@@ -385,7 +385,7 @@ limit_on_verdict(void *arg, const struct lredis_verdict *v)
 	if (ticket == NULL) {
 		/* Cancelled: what Redis reserved for it goes back. */
 		if (!v->error && v->verdict == 0)
-			limit_release(p->lredis, p->domain_id, p->token.id,
+			limit_release(p->lredis, p->domain, p->token.id,
 			    p->now_ms, p->period_start, p->period_next, 0,
 			    p->token.budget != 0 ? p->estimate : 0, 0);
 		free(p);
@@ -400,8 +400,8 @@ limit_on_verdict(void *arg, const struct lredis_verdict *v)
 		rc = limit_local(&p->token, p->now_ms, p->estimate, ticket,
 		    &retry, LIMIT_MODE_RECORD);
 		ticket->lredis = p->lredis;
-		memcpy(ticket->domain_id, p->domain_id,
-		    sizeof(ticket->domain_id));
+		memcpy(ticket->domain, p->domain,
+		    sizeof(ticket->domain));
 		ticket->period_start = p->period_start;
 		ticket->period_next = p->period_next;
 		limit_state_redis(&p->token, v, p->now_ms, &ticket->state);
@@ -445,8 +445,12 @@ limit_acquire_shared(const struct reg_token *t, int64_t now_ms,
 	p->token.budget_period = t->budget_period;
 	p->token.spent = t->spent;
 	p->token.spent_since = t->spent_since;
-	snprintf(p->domain_id, sizeof(p->domain_id), "%s", t->domain != NULL ?
-	    t->domain->id : "");
+	/*
+	 * Named by the domain's name: ids are each agent's own, names are
+	 * what export and apply carry from one agent to the next.
+	 */
+	snprintf(p->domain, sizeof(p->domain), "%s", t->domain != NULL &&
+	    t->domain->name != NULL ? t->domain->name : "");
 	p->now_ms = now_ms;
 	p->estimate = estimate;
 	p->period_start = limit_period_start(t->budget_period, now,
@@ -462,7 +466,7 @@ limit_acquire_shared(const struct reg_token *t, int64_t now_ms,
 	/* A period Redis has not seen starts from what this host knows. */
 	args[4] = t->budget != 0 ? limit_spent(t, now) : 0;
 	limit_ttls(now_ms, p->period_next, &args[5], &args[6]);
-	if (limit_keys(&k, p->domain_id, t->id, now_ms, p->period_start) ==
+	if (limit_keys(&k, p->domain, t->id, now_ms, p->period_start) ==
 	    -1 || lredis_acquire(c, &k, args, limit_on_verdict, p) == -1) {
 		free(p);
 		lredis_count_fallback();
@@ -504,7 +508,7 @@ limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
 	pthread_mutex_unlock(&limit_lock);
 	if (ticket->lredis != NULL && (tokens > 0 || ticket->reserved > 0 ||
 	    cost > 0))
-		limit_release(ticket->lredis, ticket->domain_id, e->id,
+		limit_release(ticket->lredis, ticket->domain, e->id,
 		    now_ms > 0 ? now_ms : (int64_t)time(NULL) * 1000,
 		    ticket->period_start, ticket->period_next, tokens,
 		    ticket->reserved, cost);

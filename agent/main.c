@@ -331,6 +331,9 @@ main(int argc, char **argv)
 		fatalx("sodium_init failed");
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads failed");
+	/* Shared limits: checked, and the password into sodium memory. */
+	if (lredis_configure(&agent.cfg, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 
 	/* --seal-keys before anything is made in the data directory. */
 	if (strcmp(agent.cfg.seal_keys, "auto") == 0)
@@ -362,8 +365,6 @@ main(int argc, char **argv)
 	agent.started = time(NULL);
 	agent_start_tls(&agent);
 	attestation_queue_start(&agent);
-	if (lredis_configure(&agent.cfg, err, sizeof(err)) == -1)
-		fatalx("%s", err);
 	if (workers_start(&agent, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if ((admin = admin_start(&agent, err, sizeof(err))) == NULL)
