@@ -38,10 +38,10 @@ admin_status_tls(void)
 static cJSON *
 admin_status_limits(void)
 {
-	struct lredis_status	 st;
+	struct limit_redis_status	 st;
 	cJSON			*l = admin_json_object();
 
-	lredis_status(&st);
+	limit_redis_status(&st);
 	admin_json_add(l, "backend", admin_json_string(st.on ? "redis" :
 	    "local"));
 	if (!st.on)

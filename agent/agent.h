@@ -914,7 +914,7 @@ struct worker {
 	struct event_base	*base;
 	struct http_server	*http;
 	struct upstream_pool	*upstream;
-	struct lredis		*lredis;	/* shared limits; NULL: none */
+	struct limit_redis		*redis;	/* shared limits; NULL: none */
 	int			 listen_fd;
 	struct event		*drain_ev;
 	struct event		*deadline_ev;
@@ -1229,7 +1229,7 @@ enum limit_result {
 };
 struct limit_entry;
 struct limit_pending;
-struct lredis;
+struct limit_redis;
 /*
  * What a token's minute window held when a request asked (after counting
  * it when admitted): the limit (0: none), what remains of it and the ms
@@ -1247,7 +1247,7 @@ struct limit_ticket {
 	int64_t			 reserved;	/* nano-USD */
 	struct limit_state	 state;		/* filled by limit_acquire */
 	/* Shared through Redis: the worker's connection and the period. */
-	struct lredis		*lredis;	/* NULL: this host's only */
+	struct limit_redis		*redis;	/* NULL: this host's only */
 	char			 domain[64];	/* the token's domain's name */
 	int64_t			 period_start;
 	int64_t			 period_next;
@@ -1264,7 +1264,7 @@ void		 limit_settle(struct limit_ticket *, int64_t tokens,
 		    int64_t cost, int64_t now_ms);
 /*
  * limit_acquire() for a worker whose limits are shared through Redis
- * (lredis, its connection; NULL: limit_acquire() itself). LIMIT_PENDING:
+ * (redis, its connection; NULL: limit_acquire() itself). LIMIT_PENDING:
  * done(arg, result, retry_after) is called from the worker's loop once
  * Redis answers (or fails: then budgets refuse with LIMIT_UNAVAILABLE and
  * rate limits fall back to this host's share, limit / fleet-size), and
@@ -1274,7 +1274,8 @@ void		 limit_settle(struct limit_ticket *, int64_t tokens,
 typedef void	(*limit_done)(void *arg, enum limit_result, int retry_after);
 enum limit_result limit_acquire_shared(const struct reg_token *,
 		    int64_t now_ms, int64_t estimate, struct limit_ticket *,
-		    int *retry_after, struct lredis *, limit_done, void *arg);
+		    int *retry_after, struct limit_redis *, limit_done,
+		    void *arg);
 void		 limit_cancel(struct limit_ticket *);
 int64_t		 limit_spent(const struct reg_token *, int64_t now);
 /* What t's requests in flight hold of its budget now (nano-USD). */
@@ -1295,13 +1296,13 @@ void		 limit_fields(struct http_request *, const struct limit_state *);
 /*
  * limit-redis.c: a worker's connection to the Redis that shares token
  * limits across agents, on the worker's loop (no lock); limit.c uses it.
- * lredis_configure() runs once at start, before workers: it checks the
+ * limit_redis_configure() runs once at start, before workers: it checks the
  * limits-redis settings, resolves the address and moves the password to
  * sodium memory (cfg's copy is wiped). 0, or -1 with err naming the key.
  */
 struct redisReply;
 struct redisReader;
-struct lredis_verdict {
+struct limit_redis_verdict {
 	int			 error;		/* 1: no verdict (fall back) */
 	int			 verdict;	/* 0 ok, 1 rate, 2 budget */
 	int64_t			 requests;	/* in the window, after */
@@ -1309,11 +1310,11 @@ struct lredis_verdict {
 	int64_t			 spent;		/* in the period, nano-USD */
 	int64_t			 reserved;
 };
-struct lredis_keys {
+struct limit_redis_keys {
 	char			 rate[256];	/* the minute window's */
 	char			 budget[256];	/* the budget period's */
 };
-struct lredis_status {
+struct limit_redis_status {
 	int			 on;
 	int			 tls;
 	int			 fleet_size;
@@ -1322,37 +1323,40 @@ struct lredis_status {
 	uint64_t		 errors;
 	uint64_t		 fallbacks;
 };
-typedef void	(*lredis_done)(void *arg, const struct lredis_verdict *);
-int		 lredis_configure(struct agent_config *, char *err,
+typedef void	(*limit_redis_done)(void *arg,
+		    const struct limit_redis_verdict *);
+int		 limit_redis_configure(struct agent_config *, char *err,
 		    size_t errlen);
-void		 lredis_unconfigure(void);
-int		 lredis_enabled(void);
-int		 lredis_fleet_size(void);	/* 1 unless set */
-const char	*lredis_prefix(void);
-/* Caller owns the result (NULL when not configured): lredis_free(). */
-struct lredis	*lredis_new(struct event_base *);
-void		 lredis_free(struct lredis *);
-int		 lredis_up(const struct lredis *);
+void		 limit_redis_unconfigure(void);
+int		 limit_redis_enabled(void);
+int		 limit_redis_fleet_size(void);	/* 1 unless set */
+const char	*limit_redis_prefix(void);
+/* Caller owns the result (NULL when not configured): limit_redis_free(). */
+struct limit_redis	*limit_redis_new(struct event_base *);
+void		 limit_redis_free(struct limit_redis *);
+int		 limit_redis_up(const struct limit_redis *);
 /*
  * Run the acquire script: 0, and done is called once (from the loop, with
  * error set when Redis failed); -1 when the connection is down (done is
  * never called). args: rpm, tpm, budget, estimate, seed spend, the rate
  * key's and the budget key's time to live (ms).
  */
-int		 lredis_acquire(struct lredis *, const struct lredis_keys *,
-		    const int64_t args[7], lredis_done, void *);
+int		 limit_redis_acquire(struct limit_redis *,
+		    const struct limit_redis_keys *,
+		    const int64_t args[7], limit_redis_done, void *);
 /* The settle script, queued while down; args: tokens, -reserved, cost, TTLs. */
-void		 lredis_settle(struct lredis *, const struct lredis_keys *,
+void		 limit_redis_settle(struct limit_redis *,
+		    const struct limit_redis_keys *,
 		    const int64_t args[5]);
-int		 lredis_key(char *, size_t, const char *prefix,
+int		 limit_redis_key(char *, size_t, const char *prefix,
 		    const char *domain, const char *token_id, char what,
 		    int64_t when);
-int		 lredis_verdict_parse(const struct redisReply *,
-		    struct lredis_verdict *);
+int		 limit_redis_verdict_parse(const struct redisReply *,
+		    struct limit_redis_verdict *);
 /* A hiredis reader whose replies hold arrays of a few elements at most. */
-struct redisReader *lredis_reader_new(void);
-void		 lredis_status(struct lredis_status *);
-void		 lredis_count_fallback(void);
+struct redisReader *limit_redis_reader_new(void);
+void		 limit_redis_status(struct limit_redis_status *);
+void		 limit_redis_count_fallback(void);
 
 /* api-error.c: the OpenAI error shape with the contract's status and codes. */
 enum api_error {

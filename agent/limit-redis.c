@@ -11,7 +11,7 @@
  * scripts, pipelined; the connection is up once every reply is right.
  * Commands are EVALSHA, resent as EVAL on NOSCRIPT (a Redis restarted or
  * flushed under us). Replies come in order, so a FIFO of operations
- * matches them. Every reply is bounded (LREDIS_REPLY_MAX bytes, hiredis'
+ * matches them. Every reply is bounded (LIMIT_REDIS_REPLY_MAX bytes, hiredis'
  * nesting limit) and a command answered late (limits-redis-timeout-ms)
  * closes the connection: its operations fail, the caller falls back, and
  * a reconnect follows with exponential backoff. Settles queued while the
@@ -47,11 +47,11 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define LREDIS_REPLY_MAX	(64 * 1024)	/* bytes of one reply, at most */
-#define LREDIS_ARRAY_MAX	16		/* elements of one reply */
-#define LREDIS_QUEUE_MAX	10000		/* operations waiting, at most */
-#define LREDIS_BACKOFF_MIN_MS	100
-#define LREDIS_BACKOFF_MAX_MS	5000
+#define LIMIT_REDIS_REPLY_MAX	(64 * 1024)	/* bytes of a reply, at most */
+#define LIMIT_REDIS_ARRAY_MAX	16		/* elements of one reply */
+#define LIMIT_REDIS_QUEUE_MAX	10000		/* operations waiting */
+#define LIMIT_REDIS_BACKOFF_MIN_MS	100
+#define LIMIT_REDIS_BACKOFF_MAX_MS	5000
 
 /*
  * Reserve: KEYS[1] the token's minute window, KEYS[2] its budget period;
@@ -60,7 +60,7 @@
  * counts the request and reserves the estimate, atomically. Returns
  * { verdict, requests, tokens, spent, reserved } after it.
  */
-static const char lredis_script_acquire[] =
+static const char limit_redis_script_acquire[] =
     "local rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
     "local budget, est = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
     "local req = tonumber(redis.call('HGET', KEYS[1], 'req') or 0)\n"
@@ -89,7 +89,7 @@ static const char lredis_script_acquire[] =
  * Settle: KEYS as above (the window the request ends in); ARGV tokens,
  * minus the reservation, the cost, and both keys' time to live (ms).
  */
-static const char lredis_script_settle[] =
+static const char limit_redis_script_settle[] =
     "if tonumber(ARGV[1]) > 0 then\n"
     "  redis.call('HINCRBY', KEYS[1], 'tok', ARGV[1])\n"
     "  redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
@@ -101,50 +101,50 @@ static const char lredis_script_settle[] =
     "end\n"
     "return 0\n";
 
-enum lredis_kind {
-	LREDIS_OP_AUTH,
-	LREDIS_OP_LOAD_ACQUIRE,
-	LREDIS_OP_LOAD_SETTLE,
-	LREDIS_OP_ACQUIRE,
-	LREDIS_OP_SETTLE,
+enum limit_redis_kind {
+	LIMIT_REDIS_OP_AUTH,
+	LIMIT_REDIS_OP_LOAD_ACQUIRE,
+	LIMIT_REDIS_OP_LOAD_SETTLE,
+	LIMIT_REDIS_OP_ACQUIRE,
+	LIMIT_REDIS_OP_SETTLE,
 };
 
-struct lredis_op {
-	TAILQ_ENTRY(lredis_op)	 entry;
-	enum lredis_kind	 kind;
+struct limit_redis_op {
+	TAILQ_ENTRY(limit_redis_op)	 entry;
+	enum limit_redis_kind	 kind;
 	char			*cmd;		/* EVALSHA, or what it is */
 	size_t			 cmd_len;
 	char			*eval;		/* EVAL, for NOSCRIPT */
 	size_t			 eval_len;
 	int			 sent;
-	lredis_done		 done;
+	limit_redis_done		 done;
 	void			*arg;
 };
-TAILQ_HEAD(lredis_queue, lredis_op);
+TAILQ_HEAD(limit_redis_queue, limit_redis_op);
 
-enum lredis_state {
-	LREDIS_DOWN,
-	LREDIS_CONNECTING,
-	LREDIS_UP,
+enum limit_redis_state {
+	LIMIT_REDIS_DOWN,
+	LIMIT_REDIS_CONNECTING,
+	LIMIT_REDIS_UP,
 };
 
-struct lredis {
+struct limit_redis {
 	struct event_base	*base;
 	struct bufferevent	*bev;
 	SSL			*ssl;
 	redisReader		*reader;
 	size_t			 pending_bytes;	/* of the reply being read */
-	enum lredis_state	 state;
+	enum limit_redis_state	 state;
 	int			 ever_up;
 	int			 failed;	/* since the last success */
 	int			 closing;
 	int			 backoff_ms;
 	struct event		*retry_ev;
-	struct lredis_queue	 queue;
+	struct limit_redis_queue	 queue;
 	size_t			 nqueue;
 };
 
-/* What lredis_configure() read, shared read-only once workers run. */
+/* What limit_redis_configure() read, shared read-only once workers run. */
 static struct {
 	int			 on;
 	int			 tls;
@@ -159,19 +159,19 @@ static struct {
 	SSL_CTX			*ssl_ctx;
 	char			 sha_acquire[41];
 	char			 sha_settle[41];
-} lredis_cfg;
+} rcfg;
 
-static atomic_int		 lredis_up_count;
-static atomic_int		 lredis_conn_count;
-static atomic_uint_fast64_t	 lredis_errors;
-static atomic_uint_fast64_t	 lredis_fallbacks;
+static atomic_int		 limit_redis_up_count;
+static atomic_int		 limit_redis_conn_count;
+static atomic_uint_fast64_t	 limit_redis_errors;
+static atomic_uint_fast64_t	 limit_redis_fallbacks;
 
-static void	lredis_connect(struct lredis *);
-static void	lredis_fail(struct lredis *, const char *);
+static void	limit_redis_connect(struct limit_redis *);
+static void	limit_redis_fail(struct limit_redis *, const char *);
 
 /* The SHA-1 Redis names a script by, in hex. */
 static void
-lredis_sha1(const char *script, char out[41])
+limit_redis_sha1(const char *script, char out[41])
 {
 	unsigned char	md[EVP_MAX_MD_SIZE];
 	unsigned int	len = 0, i;
@@ -188,7 +188,7 @@ lredis_sha1(const char *script, char out[41])
  * 0, or -1 with err naming the setting.
  */
 static int
-lredis_parse_url(const char *url, int *tls, char **host, char **port,
+limit_redis_parse_url(const char *url, int *tls, char **host, char **port,
     char *err, size_t errlen)
 {
 	const char	*p, *colon;
@@ -229,28 +229,29 @@ bad:
 }
 
 int
-lredis_configure(struct agent_config *cfg, char *err, size_t errlen)
+limit_redis_configure(struct agent_config *cfg, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res = NULL;
 	char		*port = NULL;
 	size_t		 n;
 	int		 rc;
 
-	memset(&lredis_cfg, 0, sizeof(lredis_cfg));
-	redisReaderFree(lredis_reader_new());	/* its table, before threads */
-	lredis_cfg.fleet_size = cfg->fleet_size > 0 ? cfg->fleet_size : 1;
+	memset(&rcfg, 0, sizeof(rcfg));
+	/* The reader's table, made before any worker thread runs. */
+	redisReaderFree(limit_redis_reader_new());
+	rcfg.fleet_size = cfg->fleet_size > 0 ? cfg->fleet_size : 1;
 	/* The password leaves the config's heap for sodium memory. */
 	if (cfg->limits_redis_password != NULL) {
 		n = strlen(cfg->limits_redis_password);
-		if ((lredis_cfg.password = sodium_malloc(n + 1)) == NULL)
+		if ((rcfg.password = sodium_malloc(n + 1)) == NULL)
 			fatal("%s: sodium_malloc", __func__);
-		memcpy(lredis_cfg.password, cfg->limits_redis_password, n + 1);
+		memcpy(rcfg.password, cfg->limits_redis_password, n + 1);
 		sodium_memzero(cfg->limits_redis_password, n);
 		free(cfg->limits_redis_password);
 		cfg->limits_redis_password = NULL;
 	}
 	if (cfg->limits_redis == NULL) {
-		if (lredis_cfg.password != NULL || cfg->limits_redis_user !=
+		if (rcfg.password != NULL || cfg->limits_redis_user !=
 		    NULL || cfg->limits_redis_ca != NULL) {
 			snprintf(err, errlen, "limits-redis-password, -user and"
 			    " -ca need limits-redis");
@@ -258,15 +259,15 @@ lredis_configure(struct agent_config *cfg, char *err, size_t errlen)
 		}
 		return 0;
 	}
-	if (lredis_parse_url(cfg->limits_redis, &lredis_cfg.tls,
-	    &lredis_cfg.host, &port, err, errlen) == -1)
+	if (limit_redis_parse_url(cfg->limits_redis, &rcfg.tls,
+	    &rcfg.host, &port, err, errlen) == -1)
 		goto fail;
-	if (cfg->limits_redis_user != NULL && lredis_cfg.password == NULL) {
+	if (cfg->limits_redis_user != NULL && rcfg.password == NULL) {
 		snprintf(err, errlen, "limits-redis-user needs"
 		    " limits-redis-password");
 		goto fail;
 	}
-	if (cfg->limits_redis_ca != NULL && !lredis_cfg.tls) {
+	if (cfg->limits_redis_ca != NULL && !rcfg.tls) {
 		snprintf(err, errlen, "limits-redis-ca needs a rediss:// URL");
 		goto fail;
 	}
@@ -275,28 +276,28 @@ lredis_configure(struct agent_config *cfg, char *err, size_t errlen)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	if ((rc = getaddrinfo(lredis_cfg.host, port, &hints, &res)) != 0 ||
+	if ((rc = getaddrinfo(rcfg.host, port, &hints, &res)) != 0 ||
 	    res == NULL) {
-		snprintf(err, errlen, "limits-redis: %s: %s", lredis_cfg.host,
+		snprintf(err, errlen, "limits-redis: %s: %s", rcfg.host,
 		    gai_strerror(rc));
 		goto fail;
 	}
-	memcpy(&lredis_cfg.addr, res->ai_addr, res->ai_addrlen);
-	lredis_cfg.addr_len = res->ai_addrlen;
+	memcpy(&rcfg.addr, res->ai_addr, res->ai_addrlen);
+	rcfg.addr_len = res->ai_addrlen;
 	freeaddrinfo(res);
-	if (lredis_cfg.tls) {
-		if ((lredis_cfg.ssl_ctx = SSL_CTX_new(TLS_client_method())) ==
+	if (rcfg.tls) {
+		if ((rcfg.ssl_ctx = SSL_CTX_new(TLS_client_method())) ==
 		    NULL ||
-		    SSL_CTX_set_min_proto_version(lredis_cfg.ssl_ctx,
+		    SSL_CTX_set_min_proto_version(rcfg.ssl_ctx,
 		    TLS1_2_VERSION) != 1) {
 			snprintf(err, errlen, "limits-redis: SSL_CTX_new");
 			goto fail;
 		}
-		SSL_CTX_set_verify(lredis_cfg.ssl_ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_verify(rcfg.ssl_ctx, SSL_VERIFY_PEER, NULL);
 		if ((cfg->limits_redis_ca != NULL ?
-		    SSL_CTX_load_verify_locations(lredis_cfg.ssl_ctx,
+		    SSL_CTX_load_verify_locations(rcfg.ssl_ctx,
 		    cfg->limits_redis_ca, NULL) :
-		    SSL_CTX_set_default_verify_paths(lredis_cfg.ssl_ctx)) != 1) {
+		    SSL_CTX_set_default_verify_paths(rcfg.ssl_ctx)) != 1) {
 			snprintf(err, errlen, "limits-redis-ca: %s: cannot load"
 			    " CA certificates", cfg->limits_redis_ca != NULL ?
 			    cfg->limits_redis_ca : "(system)");
@@ -304,64 +305,64 @@ lredis_configure(struct agent_config *cfg, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	lredis_cfg.user = cfg->limits_redis_user != NULL ?
+	rcfg.user = cfg->limits_redis_user != NULL ?
 	    xstrdup(cfg->limits_redis_user) : NULL;
-	lredis_cfg.prefix = xstrdup(cfg->limits_redis_prefix != NULL ?
+	rcfg.prefix = xstrdup(cfg->limits_redis_prefix != NULL ?
 	    cfg->limits_redis_prefix : "cube");
-	lredis_cfg.timeout_ms = cfg->limits_redis_timeout_ms > 0 ?
+	rcfg.timeout_ms = cfg->limits_redis_timeout_ms > 0 ?
 	    cfg->limits_redis_timeout_ms : 2000;
-	lredis_sha1(lredis_script_acquire, lredis_cfg.sha_acquire);
-	lredis_sha1(lredis_script_settle, lredis_cfg.sha_settle);
-	lredis_cfg.on = 1;
+	limit_redis_sha1(limit_redis_script_acquire, rcfg.sha_acquire);
+	limit_redis_sha1(limit_redis_script_settle, rcfg.sha_settle);
+	rcfg.on = 1;
 	free(port);
 	return 0;
 fail:
 	free(port);
-	lredis_unconfigure();
+	limit_redis_unconfigure();
 	return -1;
 }
 
 void
-lredis_unconfigure(void)
+limit_redis_unconfigure(void)
 {
-	if (lredis_cfg.password != NULL)
-		sodium_free(lredis_cfg.password);
-	SSL_CTX_free(lredis_cfg.ssl_ctx);
-	free(lredis_cfg.host);
-	free(lredis_cfg.user);
-	free(lredis_cfg.prefix);
-	memset(&lredis_cfg, 0, sizeof(lredis_cfg));
+	if (rcfg.password != NULL)
+		sodium_free(rcfg.password);
+	SSL_CTX_free(rcfg.ssl_ctx);
+	free(rcfg.host);
+	free(rcfg.user);
+	free(rcfg.prefix);
+	memset(&rcfg, 0, sizeof(rcfg));
 }
 
 int
-lredis_enabled(void)
+limit_redis_enabled(void)
 {
-	return lredis_cfg.on;
+	return rcfg.on;
 }
 
 int
-lredis_fleet_size(void)
+limit_redis_fleet_size(void)
 {
-	return lredis_cfg.fleet_size > 0 ? lredis_cfg.fleet_size : 1;
+	return rcfg.fleet_size > 0 ? rcfg.fleet_size : 1;
 }
 
 void
-lredis_status(struct lredis_status *st)
+limit_redis_status(struct limit_redis_status *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->on = lredis_cfg.on;
-	st->tls = lredis_cfg.tls;
-	st->fleet_size = lredis_fleet_size();
-	st->connections = atomic_load(&lredis_conn_count);
-	st->connections_up = atomic_load(&lredis_up_count);
-	st->errors = atomic_load(&lredis_errors);
-	st->fallbacks = atomic_load(&lredis_fallbacks);
+	st->on = rcfg.on;
+	st->tls = rcfg.tls;
+	st->fleet_size = limit_redis_fleet_size();
+	st->connections = atomic_load(&limit_redis_conn_count);
+	st->connections_up = atomic_load(&limit_redis_up_count);
+	st->errors = atomic_load(&limit_redis_errors);
+	st->fallbacks = atomic_load(&limit_redis_fallbacks);
 }
 
 void
-lredis_count_fallback(void)
+limit_redis_count_fallback(void)
 {
-	atomic_fetch_add(&lredis_fallbacks, 1);
+	atomic_fetch_add(&limit_redis_fallbacks, 1);
 }
 
 /*
@@ -371,7 +372,7 @@ lredis_count_fallback(void)
  * one Redis Cluster slot. Returns the length, or -1 when it does not fit.
  */
 int
-lredis_key(char *buf, size_t size, const char *prefix, const char *domain,
+limit_redis_key(char *buf, size_t size, const char *prefix, const char *domain,
     const char *token_id, char what, int64_t when)
 {
 	int	n;
@@ -386,7 +387,8 @@ lredis_key(char *buf, size_t size, const char *prefix, const char *domain,
  * first is 0, 1 or 2. 0, or -1 for anything else (an error reply too).
  */
 int
-lredis_verdict_parse(const struct redisReply *r, struct lredis_verdict *v)
+limit_redis_verdict_parse(const struct redisReply *r,
+    struct limit_redis_verdict *v)
 {
 	int64_t	n[5];
 	size_t	i;
@@ -414,37 +416,37 @@ lredis_verdict_parse(const struct redisReply *r, struct lredis_verdict *v)
 }
 
 /* hiredis' own reply objects, but no array of more than a few elements. */
-static redisReplyObjectFunctions		 lredis_fns;
-static const redisReplyObjectFunctions	*lredis_fns_default;
+static redisReplyObjectFunctions		 limit_redis_fns;
+static const redisReplyObjectFunctions	*limit_redis_fns_default;
 
 static void *
-lredis_create_array(const redisReadTask *task, int elements)
+limit_redis_create_array(const redisReadTask *task, int elements)
 {
-	if (elements < 0 || elements > LREDIS_ARRAY_MAX)
+	if (elements < 0 || elements > LIMIT_REDIS_ARRAY_MAX)
 		return NULL;	/* the reader fails: "Out of memory" */
-	return lredis_fns_default->createArray(task, elements);
+	return limit_redis_fns_default->createArray(task, elements);
 }
 
 redisReader *
-lredis_reader_new(void)
+limit_redis_reader_new(void)
 {
 	redisReader	*r;
 
-	if (lredis_fns_default == NULL) {
+	if (limit_redis_fns_default == NULL) {
 		if ((r = redisReaderCreate()) == NULL)
 			fatalx("%s: redisReaderCreate", __func__);
-		lredis_fns_default = r->fn;
-		lredis_fns = *r->fn;
-		lredis_fns.createArray = lredis_create_array;
+		limit_redis_fns_default = r->fn;
+		limit_redis_fns = *r->fn;
+		limit_redis_fns.createArray = limit_redis_create_array;
 		redisReaderFree(r);
 	}
-	if ((r = redisReaderCreateWithFunctions(&lredis_fns)) == NULL)
+	if ((r = redisReaderCreateWithFunctions(&limit_redis_fns)) == NULL)
 		fatalx("%s: redisReaderCreateWithFunctions", __func__);
 	return r;
 }
 
 static void
-lredis_op_free(struct lredis_op *op)
+limit_redis_op_free(struct limit_redis_op *op)
 {
 	if (op == NULL)
 		return;
@@ -456,7 +458,7 @@ lredis_op_free(struct lredis_op *op)
 
 /* A formatted command; fatal only on out-of-memory (hiredis' -1). */
 static char *
-lredis_format(int argc, const char **argv, size_t *len)
+limit_redis_format(int argc, const char **argv, size_t *len)
 {
 	size_t	lens[16];
 	char	*cmd = NULL;
@@ -471,22 +473,22 @@ lredis_format(int argc, const char **argv, size_t *len)
 	return cmd;
 }
 
-static struct lredis_op *
-lredis_op_new(enum lredis_kind kind, int argc, const char **argv)
+static struct limit_redis_op *
+limit_redis_op_new(enum limit_redis_kind kind, int argc, const char **argv)
 {
-	struct lredis_op	*op = xcalloc(1, sizeof(*op));
+	struct limit_redis_op	*op = xcalloc(1, sizeof(*op));
 
 	op->kind = kind;
-	op->cmd = lredis_format(argc, argv, &op->cmd_len);
+	op->cmd = limit_redis_format(argc, argv, &op->cmd_len);
 	return op;
 }
 
 /* A script call: EVALSHA now, EVAL kept for NOSCRIPT. */
-static struct lredis_op *
-lredis_op_script(enum lredis_kind kind, const char *script, const char *sha,
-    const char *keys[2], const char **args, int nargs)
+static struct limit_redis_op *
+limit_redis_op_script(enum limit_redis_kind kind, const char *script,
+    const char *sha, const char *keys[2], const char **args, int nargs)
 {
-	struct lredis_op	*op;
+	struct limit_redis_op	*op;
 	const char		*argv[12];
 	int			 i, argc = 0;
 
@@ -497,15 +499,15 @@ lredis_op_script(enum lredis_kind kind, const char *script, const char *sha,
 	argv[argc++] = keys[1];
 	for (i = 0; i < nargs; i++)
 		argv[argc++] = args[i];
-	op = lredis_op_new(kind, argc, argv);
+	op = limit_redis_op_new(kind, argc, argv);
 	argv[0] = "EVAL";
 	argv[1] = script;
-	op->eval = lredis_format(argc, argv, &op->eval_len);
+	op->eval = limit_redis_format(argc, argv, &op->eval_len);
 	return op;
 }
 
 static void
-lredis_write(struct lredis *c, struct lredis_op *op, int eval)
+limit_redis_write(struct limit_redis *c, struct limit_redis_op *op, int eval)
 {
 	if (eval)
 		bufferevent_write(c->bev, op->eval, op->eval_len);
@@ -516,7 +518,7 @@ lredis_write(struct lredis *c, struct lredis_op *op, int eval)
 
 /* Time out replies only while some are awaited. */
 static void
-lredis_arm(struct lredis *c)
+limit_redis_arm(struct limit_redis *c)
 {
 	struct timeval	tv;
 
@@ -524,8 +526,8 @@ lredis_arm(struct lredis *c)
 		return;
 	if (TAILQ_FIRST(&c->queue) != NULL &&
 	    TAILQ_FIRST(&c->queue)->sent) {
-		tv.tv_sec = lredis_cfg.timeout_ms / 1000;
-		tv.tv_usec = (lredis_cfg.timeout_ms % 1000) * 1000;
+		tv.tv_sec = rcfg.timeout_ms / 1000;
+		tv.tv_usec = (rcfg.timeout_ms % 1000) * 1000;
 		bufferevent_set_timeouts(c->bev, &tv, NULL);
 	} else
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
@@ -533,9 +535,9 @@ lredis_arm(struct lredis *c)
 
 /* Tell an operation's caller it failed, and drop it. */
 static void
-lredis_op_fail(struct lredis *c, struct lredis_op *op)
+limit_redis_op_fail(struct limit_redis *c, struct limit_redis_op *op)
 {
-	struct lredis_verdict	v;
+	struct limit_redis_verdict	v;
 
 	TAILQ_REMOVE(&c->queue, op, entry);
 	c->nqueue--;
@@ -544,14 +546,15 @@ lredis_op_fail(struct lredis *c, struct lredis_op *op)
 		v.error = 1;
 		op->done(op->arg, &v);
 	}
-	lredis_op_free(op);
+	limit_redis_op_free(op);
 }
 
 static void
-lredis_close(struct lredis *c)
+limit_redis_close(struct limit_redis *c)
 {
 	if (c->bev != NULL) {
-		bufferevent_free(c->bev);	/* frees c->ssl (BEV_OPT_CLOSE_ON_FREE) */
+		/* Frees c->ssl too (BEV_OPT_CLOSE_ON_FREE). */
+		bufferevent_free(c->bev);
 		c->bev = NULL;
 		c->ssl = NULL;
 	}
@@ -560,17 +563,17 @@ lredis_close(struct lredis *c)
 		c->reader = NULL;
 	}
 	c->pending_bytes = 0;
-	if (c->state == LREDIS_UP)
-		atomic_fetch_sub(&lredis_up_count, 1);
-	c->state = LREDIS_DOWN;
+	if (c->state == LIMIT_REDIS_UP)
+		atomic_fetch_sub(&limit_redis_up_count, 1);
+	c->state = LIMIT_REDIS_DOWN;
 }
 
 static void
-lredis_retry(evutil_socket_t fd, short what, void *arg)
+limit_redis_retry(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	lredis_connect(arg);
+	limit_redis_connect(arg);
 }
 
 /*
@@ -579,29 +582,30 @@ lredis_retry(evutil_socket_t fd, short what, void *arg)
  * stay for the next connection; reconnect after a growing delay.
  */
 static void
-lredis_fail(struct lredis *c, const char *why)
+limit_redis_fail(struct limit_redis *c, const char *why)
 {
-	struct lredis_op	*op, *next;
+	struct limit_redis_op	*op, *next;
 	struct timeval		 tv;
 	int			 ms;
 
-	atomic_fetch_add(&lredis_errors, 1);
+	atomic_fetch_add(&limit_redis_errors, 1);
 	if (c->failed++ == 0)
 		log_warnx("limits-redis: %s; limits fall back (budgets refuse,"
 		    " rate limits take this host's share)", why);
 	else
 		log_debug("limits-redis: %s", why);
-	lredis_close(c);
+	limit_redis_close(c);
 	for (op = TAILQ_FIRST(&c->queue); op != NULL; op = next) {
 		next = TAILQ_NEXT(op, entry);
-		if (op->sent || op->kind != LREDIS_OP_SETTLE)
-			lredis_op_fail(c, op);
+		if (op->sent || op->kind != LIMIT_REDIS_OP_SETTLE)
+			limit_redis_op_fail(c, op);
 	}
 	if (c->closing)
 		return;
-	c->backoff_ms = c->backoff_ms == 0 ? LREDIS_BACKOFF_MIN_MS :
-	    c->backoff_ms * 2 > LREDIS_BACKOFF_MAX_MS ? LREDIS_BACKOFF_MAX_MS :
-	    c->backoff_ms * 2;
+	if (c->backoff_ms == 0)
+		c->backoff_ms = LIMIT_REDIS_BACKOFF_MIN_MS;
+	else if ((c->backoff_ms *= 2) > LIMIT_REDIS_BACKOFF_MAX_MS)
+		c->backoff_ms = LIMIT_REDIS_BACKOFF_MAX_MS;
 	ms = c->backoff_ms / 2 + (int)randombytes_uniform(c->backoff_ms / 2 +
 	    1);
 	tv.tv_sec = ms / 1000;
@@ -611,7 +615,7 @@ lredis_fail(struct lredis *c, const char *why)
 
 /* Whether r is an error reply starting with prefix ("NOSCRIPT"). */
 static int
-lredis_is_error(const redisReply *r, const char *prefix)
+limit_redis_is_error(const redisReply *r, const char *prefix)
 {
 	size_t	n = strlen(prefix);
 
@@ -621,10 +625,10 @@ lredis_is_error(const redisReply *r, const char *prefix)
 
 /* One reply for the queue's head. -1: the connection is to be dropped. */
 static int
-lredis_reply(struct lredis *c, const redisReply *r, const char **why)
+limit_redis_reply(struct limit_redis *c, const redisReply *r, const char **why)
 {
-	struct lredis_op	*op = TAILQ_FIRST(&c->queue), *next;
-	struct lredis_verdict	 v;
+	struct limit_redis_op	*op = TAILQ_FIRST(&c->queue), *next;
+	struct limit_redis_verdict	 v;
 	const char		*sha;
 
 	if (op == NULL || !op->sent) {
@@ -632,62 +636,62 @@ lredis_reply(struct lredis *c, const redisReply *r, const char **why)
 		return -1;
 	}
 	switch (op->kind) {
-	case LREDIS_OP_AUTH:
+	case LIMIT_REDIS_OP_AUTH:
 		if (r->type != REDIS_REPLY_STATUS) {
 			*why = "authentication refused";
 			return -1;
 		}
 		break;
-	case LREDIS_OP_LOAD_ACQUIRE:
-	case LREDIS_OP_LOAD_SETTLE:
-		sha = op->kind == LREDIS_OP_LOAD_ACQUIRE ?
-		    lredis_cfg.sha_acquire : lredis_cfg.sha_settle;
+	case LIMIT_REDIS_OP_LOAD_ACQUIRE:
+	case LIMIT_REDIS_OP_LOAD_SETTLE:
+		sha = op->kind == LIMIT_REDIS_OP_LOAD_ACQUIRE ?
+		    rcfg.sha_acquire : rcfg.sha_settle;
 		if (r->type != REDIS_REPLY_STRING || r->len != 40 ||
 		    memcmp(r->str, sha, 40) != 0) {
-			*why = lredis_is_error(r, "NOAUTH") ||
-			    lredis_is_error(r, "WRONGPASS") ?
+			*why = limit_redis_is_error(r, "NOAUTH") ||
+			    limit_redis_is_error(r, "WRONGPASS") ?
 			    "authentication required" : "SCRIPT LOAD failed";
 			return -1;
 		}
-		if (op->kind == LREDIS_OP_LOAD_SETTLE) {
+		if (op->kind == LIMIT_REDIS_OP_LOAD_SETTLE) {
 			/* Up: send what waited. */
-			c->state = LREDIS_UP;
+			c->state = LIMIT_REDIS_UP;
 			c->ever_up = 1;
 			c->backoff_ms = 0;
 			if (c->failed != 0)
 				log_warnx("limits-redis: connected again;"
 				    " limits are shared");
 			c->failed = 0;
-			atomic_fetch_add(&lredis_up_count, 1);
+			atomic_fetch_add(&limit_redis_up_count, 1);
 			for (next = TAILQ_NEXT(op, entry); next != NULL;
 			    next = TAILQ_NEXT(next, entry))
 				if (!next->sent)
-					lredis_write(c, next, 0);
+					limit_redis_write(c, next, 0);
 		}
 		break;
-	case LREDIS_OP_ACQUIRE:
-	case LREDIS_OP_SETTLE:
-		if (lredis_is_error(r, "NOSCRIPT") && op->eval != NULL) {
-			/* To the tail, as EVAL: every reply before it is ahead. */
+	case LIMIT_REDIS_OP_ACQUIRE:
+	case LIMIT_REDIS_OP_SETTLE:
+		if (limit_redis_is_error(r, "NOSCRIPT") && op->eval != NULL) {
+			/* To the tail, as EVAL: replies keep their order. */
 			TAILQ_REMOVE(&c->queue, op, entry);
 			TAILQ_INSERT_TAIL(&c->queue, op, entry);
-			lredis_write(c, op, 1);
+			limit_redis_write(c, op, 1);
 			redisFreeCommand(op->eval);
 			op->eval = NULL;
 			return 0;
 		}
-		if (op->kind == LREDIS_OP_SETTLE) {
+		if (op->kind == LIMIT_REDIS_OP_SETTLE) {
 			/* Its reservation stays counted: it can only refuse. */
 			if (r->type != REDIS_REPLY_INTEGER) {
-				atomic_fetch_add(&lredis_errors, 1);
-				log_debug("limits-redis: a settle script failed");
+				atomic_fetch_add(&limit_redis_errors, 1);
+				log_debug("limits-redis: a settle failed");
 			}
 			break;
 		}
-		if (lredis_verdict_parse(r, &v) == -1) {
+		if (limit_redis_verdict_parse(r, &v) == -1) {
 			*why = "an acquire script's reply is not five counts";
-			atomic_fetch_add(&lredis_errors, 1);
-			lredis_op_fail(c, op);
+			atomic_fetch_add(&limit_redis_errors, 1);
+			limit_redis_op_fail(c, op);
 			/* A Lua error is Redis' answer, not a broken stream. */
 			return r->type == REDIS_REPLY_ERROR ? 0 : -1;
 		}
@@ -695,19 +699,19 @@ lredis_reply(struct lredis *c, const redisReply *r, const char **why)
 		c->nqueue--;
 		if (op->done != NULL)
 			op->done(op->arg, &v);
-		lredis_op_free(op);
+		limit_redis_op_free(op);
 		return 0;
 	}
 	TAILQ_REMOVE(&c->queue, op, entry);
 	c->nqueue--;
-	lredis_op_free(op);
+	limit_redis_op_free(op);
 	return 0;
 }
 
 static void
-lredis_on_read(struct bufferevent *bev, void *arg)
+limit_redis_on_read(struct bufferevent *bev, void *arg)
 {
-	struct lredis	*c = arg;
+	struct limit_redis	*c = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	char		 buf[4096];
 	void		*reply;
@@ -716,7 +720,7 @@ lredis_on_read(struct bufferevent *bev, void *arg)
 
 	while ((n = evbuffer_remove(in, buf, sizeof(buf))) > 0) {
 		if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
-			lredis_fail(c, "unreadable reply");
+			limit_redis_fail(c, "unreadable reply");
 			return;
 		}
 		c->pending_bytes += (size_t)n;
@@ -724,15 +728,15 @@ lredis_on_read(struct bufferevent *bev, void *arg)
 			reply = NULL;
 			if (redisReaderGetReply(c->reader, &reply) !=
 			    REDIS_OK) {
-				lredis_fail(c, "a reply that is not RESP");
+				limit_redis_fail(c, "a reply that is not RESP");
 				return;
 			}
 			if (reply == NULL)
 				break;
 			c->pending_bytes = 0;
-			if (lredis_reply(c, reply, &why) == -1) {
+			if (limit_redis_reply(c, reply, &why) == -1) {
 				freeReplyObject(reply);
-				lredis_fail(c, why);
+				limit_redis_fail(c, why);
 				return;
 			}
 			freeReplyObject(reply);
@@ -740,19 +744,19 @@ lredis_on_read(struct bufferevent *bev, void *arg)
 				return;
 		}
 		/* Counted from the last whole reply: bounded, however sent. */
-		if (c->pending_bytes > LREDIS_REPLY_MAX) {
-			lredis_fail(c, "a reply too large");
+		if (c->pending_bytes > LIMIT_REDIS_REPLY_MAX) {
+			limit_redis_fail(c, "a reply too large");
 			return;
 		}
 	}
-	lredis_arm(c);
+	limit_redis_arm(c);
 }
 
 static void
-lredis_on_event(struct bufferevent *bev, short what, void *arg)
+limit_redis_on_event(struct bufferevent *bev, short what, void *arg)
 {
-	struct lredis		*c = arg;
-	struct lredis_op	*op;
+	struct limit_redis		*c = arg;
+	struct limit_redis_op	*op;
 	const char		*argv[4];
 	int			 argc = 0;
 
@@ -761,140 +765,142 @@ lredis_on_event(struct bufferevent *bev, short what, void *arg)
 		/* AUTH and both SCRIPT LOADs lead the queue, pipelined. */
 		argv[0] = "SCRIPT";
 		argv[1] = "LOAD";
-		argv[2] = lredis_script_settle;
-		op = lredis_op_new(LREDIS_OP_LOAD_SETTLE, 3, argv);
+		argv[2] = limit_redis_script_settle;
+		op = limit_redis_op_new(LIMIT_REDIS_OP_LOAD_SETTLE, 3, argv);
 		TAILQ_INSERT_HEAD(&c->queue, op, entry);
 		c->nqueue++;
-		argv[2] = lredis_script_acquire;
-		op = lredis_op_new(LREDIS_OP_LOAD_ACQUIRE, 3, argv);
+		argv[2] = limit_redis_script_acquire;
+		op = limit_redis_op_new(LIMIT_REDIS_OP_LOAD_ACQUIRE, 3, argv);
 		TAILQ_INSERT_HEAD(&c->queue, op, entry);
 		c->nqueue++;
-		if (lredis_cfg.password != NULL) {
+		if (rcfg.password != NULL) {
 			argv[argc++] = "AUTH";
-			if (lredis_cfg.user != NULL)
-				argv[argc++] = lredis_cfg.user;
-			argv[argc++] = lredis_cfg.password;
-			op = lredis_op_new(LREDIS_OP_AUTH, argc, argv);
+			if (rcfg.user != NULL)
+				argv[argc++] = rcfg.user;
+			argv[argc++] = rcfg.password;
+			op = limit_redis_op_new(LIMIT_REDIS_OP_AUTH, argc,
+			    argv);
 			TAILQ_INSERT_HEAD(&c->queue, op, entry);
 			c->nqueue++;
 		}
 		TAILQ_FOREACH(op, &c->queue, entry) {
-			lredis_write(c, op, 0);
-			if (op->kind == LREDIS_OP_LOAD_SETTLE)
+			limit_redis_write(c, op, 0);
+			if (op->kind == LIMIT_REDIS_OP_LOAD_SETTLE)
 				break;
 		}
-		if (lredis_cfg.password != NULL) {
+		if (rcfg.password != NULL) {
 			/* The formatted AUTH holds the password: wipe it. */
 			op = TAILQ_FIRST(&c->queue);
 			sodium_memzero(op->cmd, op->cmd_len);
 		}
-		lredis_arm(c);
+		limit_redis_arm(c);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
-		lredis_fail(c, "no reply in time");
+		limit_redis_fail(c, "no reply in time");
 	else if (what & BEV_EVENT_EOF)
-		lredis_fail(c, "connection closed");
+		limit_redis_fail(c, "connection closed");
 	else {
 		ERR_clear_error();
-		lredis_fail(c, c->state == LREDIS_CONNECTING ?
+		limit_redis_fail(c, c->state == LIMIT_REDIS_CONNECTING ?
 		    "cannot connect" : "connection error");
 	}
 }
 
 static void
-lredis_connect(struct lredis *c)
+limit_redis_connect(struct limit_redis *c)
 {
 	struct timeval	tv;
 	int		opts = BEV_OPT_CLOSE_ON_FREE;
 
 	if (c->closing || c->bev != NULL)
 		return;
-	c->state = LREDIS_CONNECTING;
-	c->reader = lredis_reader_new();
-	if (lredis_cfg.tls) {
-		if ((c->ssl = SSL_new(lredis_cfg.ssl_ctx)) == NULL)
+	c->state = LIMIT_REDIS_CONNECTING;
+	c->reader = limit_redis_reader_new();
+	if (rcfg.tls) {
+		if ((c->ssl = SSL_new(rcfg.ssl_ctx)) == NULL)
 			fatalx("%s: SSL_new", __func__);
-		SSL_set_tlsext_host_name(c->ssl, lredis_cfg.host);
+		SSL_set_tlsext_host_name(c->ssl, rcfg.host);
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
-		    lredis_cfg.host) != 1)
-			SSL_set1_host(c->ssl, lredis_cfg.host);
+		    rcfg.host) != 1)
+			SSL_set1_host(c->ssl, rcfg.host);
 		c->bev = bufferevent_openssl_socket_new(c->base, -1, c->ssl,
 		    BUFFEREVENT_SSL_CONNECTING, opts);
 	} else
 		c->bev = bufferevent_socket_new(c->base, -1, opts);
 	if (c->bev == NULL)
 		fatalx("%s: bufferevent_socket_new", __func__);
-	bufferevent_setcb(c->bev, lredis_on_read, NULL, lredis_on_event, c);
+	bufferevent_setcb(c->bev, limit_redis_on_read, NULL,
+	    limit_redis_on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	/* The connect (and TLS handshake) in the same time as a reply. */
-	tv.tv_sec = lredis_cfg.timeout_ms / 1000;
-	tv.tv_usec = (lredis_cfg.timeout_ms % 1000) * 1000;
+	tv.tv_sec = rcfg.timeout_ms / 1000;
+	tv.tv_usec = (rcfg.timeout_ms % 1000) * 1000;
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	if (bufferevent_socket_connect(c->bev,
-	    (struct sockaddr *)&lredis_cfg.addr, (int)lredis_cfg.addr_len) ==
+	    (struct sockaddr *)&rcfg.addr, (int)rcfg.addr_len) ==
 	    -1)
-		lredis_fail(c, "cannot connect");
+		limit_redis_fail(c, "cannot connect");
 }
 
-struct lredis *
-lredis_new(struct event_base *base)
+struct limit_redis *
+limit_redis_new(struct event_base *base)
 {
-	struct lredis	*c;
+	struct limit_redis	*c;
 
-	if (!lredis_cfg.on)
+	if (!rcfg.on)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->base = base;
 	TAILQ_INIT(&c->queue);
-	if ((c->retry_ev = evtimer_new(base, lredis_retry, c)) == NULL)
+	if ((c->retry_ev = evtimer_new(base, limit_redis_retry, c)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
-	atomic_fetch_add(&lredis_conn_count, 1);
-	lredis_connect(c);
+	atomic_fetch_add(&limit_redis_conn_count, 1);
+	limit_redis_connect(c);
 	return c;
 }
 
 void
-lredis_free(struct lredis *c)
+limit_redis_free(struct limit_redis *c)
 {
-	struct lredis_op	*op;
+	struct limit_redis_op	*op;
 
 	if (c == NULL)
 		return;
 	c->closing = 1;
-	lredis_close(c);
+	limit_redis_close(c);
 	while ((op = TAILQ_FIRST(&c->queue)) != NULL)
-		lredis_op_fail(c, op);
+		limit_redis_op_fail(c, op);
 	event_free(c->retry_ev);
-	atomic_fetch_sub(&lredis_conn_count, 1);
+	atomic_fetch_sub(&limit_redis_conn_count, 1);
 	free(c);
 }
 
 int
-lredis_up(const struct lredis *c)
+limit_redis_up(const struct limit_redis *c)
 {
-	return c != NULL && c->state == LREDIS_UP;
+	return c != NULL && c->state == LIMIT_REDIS_UP;
 }
 
 /* Queue op: sent now when up, kept for later when connecting. */
 static int
-lredis_submit(struct lredis *c, struct lredis_op *op)
+limit_redis_submit(struct limit_redis *c, struct limit_redis_op *op)
 {
-	if (c->closing || c->nqueue >= LREDIS_QUEUE_MAX) {
-		lredis_op_free(op);
+	if (c->closing || c->nqueue >= LIMIT_REDIS_QUEUE_MAX) {
+		limit_redis_op_free(op);
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(&c->queue, op, entry);
 	c->nqueue++;
-	if (c->state == LREDIS_UP) {
-		lredis_write(c, op, 0);
-		lredis_arm(c);
+	if (c->state == LIMIT_REDIS_UP) {
+		limit_redis_write(c, op, 0);
+		limit_redis_arm(c);
 	}
 	return 0;
 }
 
 static void
-lredis_args(const int64_t *in, int n, char buf[][24], const char **out)
+limit_redis_args(const int64_t *in, int n, char buf[][24], const char **out)
 {
 	int	i;
 
@@ -905,10 +911,10 @@ lredis_args(const int64_t *in, int n, char buf[][24], const char **out)
 }
 
 int
-lredis_acquire(struct lredis *c, const struct lredis_keys *k,
-    const int64_t args[7], lredis_done done, void *arg)
+limit_redis_acquire(struct limit_redis *c, const struct limit_redis_keys *k,
+    const int64_t args[7], limit_redis_done done, void *arg)
 {
-	struct lredis_op	*op;
+	struct limit_redis_op	*op;
 	const char		*keys[2] = { k->rate, k->budget }, *a[7];
 	char			 buf[7][24];
 
@@ -917,36 +923,36 @@ lredis_acquire(struct lredis *c, const struct lredis_keys *k,
 	 * is not there; the caller falls back at once. Only a first connect
 	 * holds requests, for at most the timeout.
 	 */
-	if (c == NULL || c->closing || (c->state != LREDIS_UP &&
+	if (c == NULL || c->closing || (c->state != LIMIT_REDIS_UP &&
 	    (c->ever_up || c->failed != 0)))
 		return -1;
-	lredis_args(args, 7, buf, a);
-	op = lredis_op_script(LREDIS_OP_ACQUIRE, lredis_script_acquire,
-	    lredis_cfg.sha_acquire, keys, a, 7);
+	limit_redis_args(args, 7, buf, a);
+	op = limit_redis_op_script(LIMIT_REDIS_OP_ACQUIRE,
+	    limit_redis_script_acquire, rcfg.sha_acquire, keys, a, 7);
 	op->done = done;
 	op->arg = arg;
-	return lredis_submit(c, op);
+	return limit_redis_submit(c, op);
 }
 
 void
-lredis_settle(struct lredis *c, const struct lredis_keys *k,
+limit_redis_settle(struct limit_redis *c, const struct limit_redis_keys *k,
     const int64_t args[5])
 {
-	struct lredis_op	*op;
+	struct limit_redis_op	*op;
 	const char		*keys[2] = { k->rate, k->budget }, *a[5];
 	char			 buf[5][24];
 
 	if (c == NULL || c->closing)
 		return;
-	lredis_args(args, 5, buf, a);
-	op = lredis_op_script(LREDIS_OP_SETTLE, lredis_script_settle,
-	    lredis_cfg.sha_settle, keys, a, 5);
-	if (lredis_submit(c, op) == -1)
-		atomic_fetch_add(&lredis_errors, 1);
+	limit_redis_args(args, 5, buf, a);
+	op = limit_redis_op_script(LIMIT_REDIS_OP_SETTLE,
+	    limit_redis_script_settle, rcfg.sha_settle, keys, a, 5);
+	if (limit_redis_submit(c, op) == -1)
+		atomic_fetch_add(&limit_redis_errors, 1);
 }
 
 const char *
-lredis_prefix(void)
+limit_redis_prefix(void)
 {
-	return lredis_cfg.prefix != NULL ? lredis_cfg.prefix : "cube";
+	return rcfg.prefix != NULL ? rcfg.prefix : "cube";
 }

@@ -217,7 +217,7 @@ enum limit_mode {
 static int64_t
 limit_share(int64_t limit)
 {
-	int64_t	n = lredis_fleet_size();
+	int64_t	n = limit_redis_fleet_size();
 
 	if (limit == 0 || n <= 1)
 		return limit;
@@ -306,7 +306,7 @@ limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
  */
 struct limit_pending {
 	struct limit_ticket	*ticket;	/* NULL: cancelled */
-	struct lredis		*lredis;
+	struct limit_redis		*redis;
 	struct reg_token	 token;		/* scalars and id only */
 	char			 domain[64];	/* its name: the fleet's */
 	int64_t			 now_ms;
@@ -317,7 +317,7 @@ struct limit_pending {
 	void			*arg;
 };
 
-/* The keys' time to live (ms): the window's end, the period's, plus a margin. */
+/* The keys' time to live (ms): the window's or period's end, and a margin. */
 static void
 limit_ttls(int64_t now_ms, int64_t period_next, int64_t *rate_ttl,
     int64_t *budget_ttl)
@@ -332,12 +332,12 @@ limit_ttls(int64_t now_ms, int64_t period_next, int64_t *rate_ttl,
 }
 
 static int
-limit_keys(struct lredis_keys *k, const char *domain, const char *token_id,
+limit_keys(struct limit_redis_keys *k, const char *domain, const char *token_id,
     int64_t now_ms, int64_t period_start)
 {
-	if (lredis_key(k->rate, sizeof(k->rate), lredis_prefix(), domain,
-	    token_id, 'r', now_ms / LIMIT_WINDOW_MS) == -1 ||
-	    lredis_key(k->budget, sizeof(k->budget), lredis_prefix(),
+	if (limit_redis_key(k->rate, sizeof(k->rate), limit_redis_prefix(),
+	    domain, token_id, 'r', now_ms / LIMIT_WINDOW_MS) == -1 ||
+	    limit_redis_key(k->budget, sizeof(k->budget), limit_redis_prefix(),
 	    domain, token_id, 'b', period_start) == -1)
 		return -1;
 	return 0;
@@ -345,11 +345,11 @@ limit_keys(struct lredis_keys *k, const char *domain, const char *token_id,
 
 /* Give a reservation back to Redis: a cancelled request. */
 static void
-limit_release(struct lredis *c, const char *domain, const char *token_id,
+limit_release(struct limit_redis *c, const char *domain, const char *token_id,
     int64_t now_ms, int64_t period_start, int64_t period_next,
     int64_t tokens, int64_t reserved, int64_t cost)
 {
-	struct lredis_keys	k;
+	struct limit_redis_keys	k;
 	int64_t			args[5];
 
 	if (limit_keys(&k, domain, token_id, now_ms, period_start) == -1)
@@ -358,13 +358,14 @@ limit_release(struct lredis *c, const char *domain, const char *token_id,
 	args[1] = -reserved;
 	args[2] = cost > 0 ? cost : 0;
 	limit_ttls(now_ms, period_next, &args[3], &args[4]);
-	lredis_settle(c, &k, args);
+	limit_redis_settle(c, &k, args);
 }
 
 /* The window as Redis counts it, for the reply's x-ratelimit-* fields. */
 static void
-limit_state_redis(const struct reg_token *t, const struct lredis_verdict *v,
-    int64_t now_ms, struct limit_state *st)
+limit_state_redis(const struct reg_token *t,
+    const struct limit_redis_verdict *v, int64_t now_ms,
+    struct limit_state *st)
 {
 	st->requests_limit = t->rpm;
 	st->requests_left = t->rpm > v->requests ? t->rpm - v->requests : 0;
@@ -375,7 +376,7 @@ limit_state_redis(const struct reg_token *t, const struct lredis_verdict *v,
 }
 
 static void
-limit_on_verdict(void *arg, const struct lredis_verdict *v)
+limit_on_verdict(void *arg, const struct limit_redis_verdict *v)
 {
 	struct limit_pending	*p = arg;
 	struct limit_ticket	*ticket = p->ticket;
@@ -385,7 +386,7 @@ limit_on_verdict(void *arg, const struct lredis_verdict *v)
 	if (ticket == NULL) {
 		/* Cancelled: what Redis reserved for it goes back. */
 		if (!v->error && v->verdict == 0)
-			limit_release(p->lredis, p->domain, p->token.id,
+			limit_release(p->redis, p->domain, p->token.id,
 			    p->now_ms, p->period_start, p->period_next, 0,
 			    p->token.budget != 0 ? p->estimate : 0, 0);
 		free(p);
@@ -393,13 +394,13 @@ limit_on_verdict(void *arg, const struct lredis_verdict *v)
 	}
 	ticket->pending = NULL;
 	if (v->error) {
-		lredis_count_fallback();
+		limit_redis_count_fallback();
 		rc = limit_local(&p->token, p->now_ms, p->estimate, ticket,
 		    &retry, LIMIT_MODE_SHARE);
 	} else if (v->verdict == 0) {
 		rc = limit_local(&p->token, p->now_ms, p->estimate, ticket,
 		    &retry, LIMIT_MODE_RECORD);
-		ticket->lredis = p->lredis;
+		ticket->redis = p->redis;
 		memcpy(ticket->domain, p->domain,
 		    sizeof(ticket->domain));
 		ticket->period_start = p->period_start;
@@ -425,10 +426,10 @@ limit_on_verdict(void *arg, const struct lredis_verdict *v)
 enum limit_result
 limit_acquire_shared(const struct reg_token *t, int64_t now_ms,
     int64_t estimate, struct limit_ticket *ticket, int *retry_after,
-    struct lredis *c, limit_done done, void *arg)
+    struct limit_redis *c, limit_done done, void *arg)
 {
 	struct limit_pending	*p;
-	struct lredis_keys	 k;
+	struct limit_redis_keys	 k;
 	int64_t			 args[7], now = now_ms / 1000;
 
 	if (c == NULL)
@@ -457,7 +458,7 @@ limit_acquire_shared(const struct reg_token *t, int64_t now_ms,
 	    &p->period_next);
 	p->done = done;
 	p->arg = arg;
-	p->lredis = c;
+	p->redis = c;
 	p->ticket = ticket;
 	args[0] = t->rpm;
 	args[1] = t->tpm;
@@ -467,9 +468,9 @@ limit_acquire_shared(const struct reg_token *t, int64_t now_ms,
 	args[4] = t->budget != 0 ? limit_spent(t, now) : 0;
 	limit_ttls(now_ms, p->period_next, &args[5], &args[6]);
 	if (limit_keys(&k, p->domain, t->id, now_ms, p->period_start) ==
-	    -1 || lredis_acquire(c, &k, args, limit_on_verdict, p) == -1) {
+	    -1 || limit_redis_acquire(c, &k, args, limit_on_verdict, p) == -1) {
 		free(p);
-		lredis_count_fallback();
+		limit_redis_count_fallback();
 		return limit_local(t, now_ms, estimate, ticket, retry_after,
 		    LIMIT_MODE_SHARE);
 	}
@@ -506,9 +507,9 @@ limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
 	e->reserved -= ticket->reserved;
 	e->spent = limit_add(e->spent, cost);
 	pthread_mutex_unlock(&limit_lock);
-	if (ticket->lredis != NULL && (tokens > 0 || ticket->reserved > 0 ||
+	if (ticket->redis != NULL && (tokens > 0 || ticket->reserved > 0 ||
 	    cost > 0))
-		limit_release(ticket->lredis, ticket->domain, e->id,
+		limit_release(ticket->redis, ticket->domain, e->id,
 		    now_ms > 0 ? now_ms : (int64_t)time(NULL) * 1000,
 		    ticket->period_start, ticket->period_next, tokens,
 		    ticket->reserved, cost);

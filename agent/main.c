@@ -332,7 +332,7 @@ main(int argc, char **argv)
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads failed");
 	/* Shared limits: checked, and the password into sodium memory. */
-	if (lredis_configure(&agent.cfg, err, sizeof(err)) == -1)
+	if (limit_redis_configure(&agent.cfg, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 
 	/* --seal-keys before anything is made in the data directory. */
@@ -410,7 +410,7 @@ main(int argc, char **argv)
 	event_base_free(agent.base);
 	registry_shutdown();
 	limit_reset();
-	lredis_unconfigure();
+	limit_redis_unconfigure();
 	store_close(agent.store);
 	tee_free(agent.tee);
 	vault_free(agent.vault);

@@ -299,9 +299,9 @@ metrics_render_providers(struct evbuffer *b, const struct reg_domain *d)
 static void
 metrics_render_limits(struct evbuffer *b)
 {
-	struct lredis_status	st;
+	struct limit_redis_status	st;
 
-	lredis_status(&st);
+	limit_redis_status(&st);
 	if (!st.on)
 		return;
 	evbuffer_add_printf(b, "# HELP cube_limits_redis_up 1 when every"

@@ -1260,9 +1260,9 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 	if (t->budget != 0)
 		estimate = limit_estimate(call->model, rq->prompt_bytes,
 		    rq->max_output);
-	if (call->worker->lredis != NULL) {
+	if (call->worker->redis != NULL) {
 		res = limit_acquire_shared(t, trace_now_ms(), estimate,
-		    &call->limit, &retry, call->worker->lredis,
+		    &call->limit, &retry, call->worker->redis,
 		    proxy_on_limit, call);
 		if (res == LIMIT_PENDING) {
 			/* The client may leave meanwhile: a 499, traced. */

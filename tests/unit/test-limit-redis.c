@@ -1,7 +1,7 @@
 /*
  * limit-redis.c's reading of Redis: the acquire script's verdict from
  * RESP bytes as a hostile server could send them, the bounded reader,
- * key names, and the settings lredis_configure() refuses.
+ * key names, and the settings limit_redis_configure() refuses.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +21,7 @@
 static redisReply *
 reply_of(const char *resp, int *rc)
 {
-	redisReader	*r = lredis_reader_new();
+	redisReader	*r = limit_redis_reader_new();
 	void		*reply = NULL;
 
 	assert_int_equal(redisReaderFeed(r, resp, strlen(resp)), REDIS_OK);
@@ -32,7 +32,7 @@ reply_of(const char *resp, int *rc)
 
 /* The verdict of resp: parse's return, v filled. */
 static int
-verdict_of(const char *resp, struct lredis_verdict *v)
+verdict_of(const char *resp, struct limit_redis_verdict *v)
 {
 	redisReply	*reply;
 	int		 rc, parsed;
@@ -40,7 +40,7 @@ verdict_of(const char *resp, struct lredis_verdict *v)
 	reply = reply_of(resp, &rc);
 	assert_int_equal(rc, REDIS_OK);
 	assert_non_null(reply);
-	parsed = lredis_verdict_parse(reply, v);
+	parsed = limit_redis_verdict_parse(reply, v);
 	freeReplyObject(reply);
 	return parsed;
 }
@@ -48,7 +48,7 @@ verdict_of(const char *resp, struct lredis_verdict *v)
 static void
 test_verdict_ok(void **state)
 {
-	struct lredis_verdict	v;
+	struct limit_redis_verdict	v;
 
 	(void)state;
 	assert_int_equal(verdict_of("*5\r\n:0\r\n:3\r\n:17\r\n:6000000\r\n"
@@ -90,7 +90,7 @@ test_verdict_refused(void **state)
 		"*5\r\n:0\r\n:0\r\n:0\r\n:0\r\n*1\r\n:0\r\n",
 		"*5\r\n:0\r\n:0\r\n$-1\r\n:0\r\n:0\r\n",
 	};
-	struct lredis_verdict	v;
+	struct limit_redis_verdict	v;
 	size_t			i;
 
 	(void)state;
@@ -99,7 +99,7 @@ test_verdict_refused(void **state)
 			fail_msg("accepted: %s", bad[i]);
 		assert_int_equal(v.error, 1);
 	}
-	assert_int_equal(lredis_verdict_parse(NULL, &v), -1);
+	assert_int_equal(limit_redis_verdict_parse(NULL, &v), -1);
 	assert_int_equal(v.error, 1);
 }
 
@@ -144,13 +144,13 @@ test_key(void **state)
 	char	buf[256], small[16];
 
 	(void)state;
-	assert_int_equal(lredis_key(buf, sizeof(buf), "cube", "acme",
+	assert_int_equal(limit_redis_key(buf, sizeof(buf), "cube", "acme",
 	    "tok_0123456789abcdef", 'b', 1764979200), 45);
 	assert_string_equal(buf, "cube:{acme:tok_0123456789abcdef}:b:1764979200");
-	assert_int_equal(lredis_key(buf, sizeof(buf), "p", "d", "t", 'r',
+	assert_int_equal(limit_redis_key(buf, sizeof(buf), "p", "d", "t", 'r',
 	    29416320), 18);
 	assert_string_equal(buf, "p:{d:t}:r:29416320");
-	assert_int_equal(lredis_key(small, sizeof(small), "cube", "acme",
+	assert_int_equal(limit_redis_key(small, sizeof(small), "cube", "acme",
 	    "tok_0123456789abcdef", 'r', 1), -1);
 }
 
@@ -169,12 +169,12 @@ check_refused(const char *url, const char *user, const char *password,
 	    NULL;
 	cfg.limits_redis_ca = ca != NULL ? strdup(ca) : NULL;
 	err[0] = '\0';
-	assert_int_equal(lredis_configure(&cfg, err, sizeof(err)), -1);
+	assert_int_equal(limit_redis_configure(&cfg, err, sizeof(err)), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("err '%s' lacks '%s'", err, want);
 	/* The password left the config either way. */
 	assert_null(cfg.limits_redis_password);
-	assert_int_equal(lredis_enabled(), 0);
+	assert_int_equal(limit_redis_enabled(), 0);
 	config_free(&cfg);
 }
 
@@ -182,7 +182,7 @@ static void
 test_configure(void **state)
 {
 	struct agent_config	cfg;
-	struct lredis_status	st;
+	struct limit_redis_status	st;
 	char			err[256];
 
 	(void)state;
@@ -204,10 +204,10 @@ test_configure(void **state)
 
 	/* Not configured: the local limiter, nothing else. */
 	config_defaults(&cfg);
-	assert_int_equal(lredis_configure(&cfg, err, sizeof(err)), 0);
-	assert_int_equal(lredis_enabled(), 0);
-	assert_null(lredis_new(NULL));
-	lredis_status(&st);
+	assert_int_equal(limit_redis_configure(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(limit_redis_enabled(), 0);
+	assert_null(limit_redis_new(NULL));
+	limit_redis_status(&st);
 	assert_int_equal(st.on, 0);
 	config_free(&cfg);
 
@@ -215,13 +215,13 @@ test_configure(void **state)
 	cfg.limits_redis = strdup("redis://[::1]:6380");
 	cfg.limits_redis_password = strdup("pw");
 	cfg.fleet_size = 3;
-	assert_int_equal(lredis_configure(&cfg, err, sizeof(err)), 0);
-	assert_int_equal(lredis_enabled(), 1);
-	assert_int_equal(lredis_fleet_size(), 3);
-	assert_string_equal(lredis_prefix(), "cube");
+	assert_int_equal(limit_redis_configure(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(limit_redis_enabled(), 1);
+	assert_int_equal(limit_redis_fleet_size(), 3);
+	assert_string_equal(limit_redis_prefix(), "cube");
 	assert_null(cfg.limits_redis_password);
-	lredis_unconfigure();
-	assert_int_equal(lredis_enabled(), 0);
+	limit_redis_unconfigure();
+	assert_int_equal(limit_redis_enabled(), 0);
 	config_free(&cfg);
 }
 
