@@ -34,6 +34,31 @@ admin_status_tls(void)
 	return t;
 }
 
+/* Where token limits are counted: this host, or Redis shared by a fleet. */
+static cJSON *
+admin_status_limits(void)
+{
+	struct limit_redis_status	 st;
+	cJSON			*l = admin_json_object();
+
+	limit_redis_status(&st);
+	admin_json_add(l, "backend", admin_json_string(st.on ? "redis" :
+	    "local"));
+	if (!st.on)
+		return l;
+	admin_json_add(l, "state", admin_json_string(st.connections > 0 &&
+	    st.connections_up == st.connections ? "connected" : "down"));
+	admin_json_add(l, "tls", admin_json_bool(st.tls));
+	admin_json_add(l, "connections", admin_json_number(st.connections));
+	admin_json_add(l, "connections_up", admin_json_number(
+	    st.connections_up));
+	admin_json_add(l, "fleet_size", admin_json_number(st.fleet_size));
+	admin_json_add(l, "errors", admin_json_number((double)st.errors));
+	admin_json_add(l, "fallbacks", admin_json_number((double)
+	    st.fallbacks));
+	return l;
+}
+
 int
 admin_status(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
@@ -71,6 +96,7 @@ admin_status(struct agent *agent, const cJSON *params,
 	    vault_keys_at_rest(agent->vault)));
 	admin_json_add(r, "domains", admin_json_number((double)ndomains));
 	admin_json_add(r, "tls", admin_status_tls());
+	admin_json_add(r, "limits", admin_status_limits());
 	reply->result = r;
 	return 0;
 }

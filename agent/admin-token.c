@@ -17,6 +17,7 @@
 #define TOKEN_MODELS_MAX	256
 #define TOKEN_EXPIRES_MAX	INT64_C(3153600000)	/* 100 years */
 #define TOKEN_LIMIT_MAX		INT64_C(1000000000)
+#define ADMIN_TOKEN_SEALED_MAX	512	/* a sealed secret, decoded */
 
 static const char *
 admin_token_status(const struct store_token *t, time_t now)
@@ -137,6 +138,47 @@ admin_token_models(struct agent *agent, const struct store_domain *d,
 	return 0;
 }
 
+/* A token id as token_generate_id() makes them: "tok_" and 16 hex digits. */
+static int
+admin_token_valid_id(const char *s)
+{
+	return strlen(s) == TOKEN_ID_LEN &&
+	    strncmp(s, TOKEN_ID_PREFIX, 4) == 0 &&
+	    strspn(s + 4, "0123456789abcdef") == TOKEN_ID_LEN - 4;
+}
+
+/*
+ * Open secret_sealed (a token's secret sealed to status.seal_public_key,
+ * in standard base64) into secret: 0, or -1 with the reply set.
+ */
+static int
+admin_token_unseal(struct agent *agent, const char *b64,
+    char secret[TOKEN_LEN + 1], struct admin_reply *reply)
+{
+	unsigned char	 blob[ADMIN_TOKEN_SEALED_MAX];
+	const char	*end;
+	char		*plain;
+	size_t		 bloblen, len, b64len = strlen(b64);
+	int		 ok;
+
+	if (sodium_base642bin(blob, sizeof(blob), b64, b64len, NULL, &bloblen,
+	    &end, sodium_base64_VARIANT_ORIGINAL) != 0 || end != b64 + b64len)
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "secret_sealed: not standard padded base64");
+	if (vault_unseal(agent->vault, blob, bloblen, &plain, &len) != 0)
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "secret_sealed: does not open with this agent's key; seal"
+		    " the token to status.seal_public_key");
+	if ((ok = token_well_formed(plain, len)))
+		memcpy(secret, plain, TOKEN_LEN + 1);
+	sodium_free(plain);
+	if (!ok)
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "secret_sealed: not a Cube API token (cube_ and 43"
+		    " base64url characters)");
+	return 0;
+}
+
 int
 admin_token_create(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
@@ -144,11 +186,11 @@ admin_token_create(struct agent *agent, const cJSON *params,
 	static const char *const	 allowed[] = { "domain", "name",
 					    "expires_in_s", "models", "rpm",
 					    "tpm", "budget", "budget_period",
-					    NULL };
+					    "id", "secret_sealed", NULL };
 	struct store_domain		 d;
 	struct store_token		 t;
 	const cJSON			*models;
-	const char			*name, *period;
+	const char			*name, *period, *id, *sealed;
 	char				 secret[TOKEN_LEN + 1], err[256];
 	int64_t				 expires_in = 0;
 	int				 rc = -1;
@@ -173,7 +215,12 @@ admin_token_create(struct agent *agent, const cJSON *params,
 	    &t.budget, reply) == -1 ||
 	    admin_param_string(params, "budget_period", ADMIN_PARAM_NULLABLE,
 	    1, 16, admin_token_valid_period, "day, week, month or none",
-	    &period, reply) == -1)
+	    &period, reply) == -1 ||
+	    admin_param_string(params, "id", ADMIN_PARAM_NULLABLE,
+	    TOKEN_ID_LEN, TOKEN_ID_LEN, admin_token_valid_id, "tok_ and 16"
+	    " lowercase hex digits", &id, reply) == -1 ||
+	    admin_param_string(params, "secret_sealed", ADMIN_PARAM_NULLABLE,
+	    1, ADMIN_TOKEN_SEALED_MAX, NULL, NULL, &sealed, reply) == -1)
 		goto out;
 	if (period != NULL)
 		t.budget_period = limit_period_parse(period);
@@ -197,7 +244,22 @@ admin_token_create(struct agent *agent, const cJSON *params,
 	    reply) != 0)
 		goto out;
 
-	token_generate_id(t.id);
+	/*
+	 * The same token on several agents (limits shared across a fleet):
+	 * its id given, and its secret sealed to this agent's key.
+	 */
+	if (sealed != NULL && id == NULL) {
+		admin_reply_error(reply, RPC_INVALID_PARAMS, "secret_sealed:"
+		    " needs the token's id");
+		goto out;
+	}
+	if (sealed != NULL && admin_token_unseal(agent, sealed, secret,
+	    reply) == -1)
+		goto out;
+	if (id != NULL)
+		memcpy(t.id, id, TOKEN_ID_LEN + 1);
+	else
+		token_generate_id(t.id);
 	memcpy(t.domain_id, d.id, sizeof(t.domain_id));
 	t.name = xstrdup(name != NULL ? name : "");
 	t.created_at = time(NULL);
@@ -206,7 +268,8 @@ admin_token_create(struct agent *agent, const cJSON *params,
 	if (models != NULL && (t.models = cJSON_PrintUnformatted(models)) ==
 	    NULL)
 		goto out;
-	token_generate(secret);
+	if (sealed == NULL)
+		token_generate(secret);
 	vault_token_hash(agent->vault, secret, TOKEN_LEN, t.hash);
 	if ((rc = store_token_insert(agent->store, &t, err, sizeof(err))) !=
 	    0) {
@@ -214,10 +277,11 @@ admin_token_create(struct agent *agent, const cJSON *params,
 		rc = admin_reply_store(reply, rc, err);
 		goto out;
 	}
-	reply->result = admin_token_json(&t, secret, 0);
-	sodium_memzero(secret, sizeof(secret));
+	/* An imported secret is the operator's already: never echoed. */
+	reply->result = admin_token_json(&t, sealed == NULL ? secret : NULL, 0);
 	rc = 0;
 out:
+	sodium_memzero(secret, sizeof(secret));
 	store_token_clear(&t);
 	store_domain_clear(&d);
 	return rc;

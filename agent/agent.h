@@ -55,6 +55,14 @@ struct agent_config {
 	int	 trace_retention_check_s; /* how often retention runs */
 	int	 provider_check_interval; /* seconds between health checks; 0: off */
 	int	 core_dumps;		/* allowed: for debugging only */
+	/* Limits shared across agents (limit-redis.c); NULL: this host's. */
+	char	*limits_redis;		/* redis://HOST:PORT, rediss://... */
+	char	*limits_redis_user;
+	char	*limits_redis_password;	/* moved to sodium memory at start */
+	char	*limits_redis_ca;	/* CA file for rediss:// */
+	char	*limits_redis_prefix;	/* of every key; default "cube" */
+	int	 limits_redis_timeout_ms; /* a reply, a connect, at most */
+	int	 fleet_size;		/* hosts sharing a token: local share */
 };
 void	 config_defaults(struct agent_config *);
 int	 config_load_file(struct agent_config *, const char *path, char *err,
@@ -982,6 +990,7 @@ struct worker {
 	struct event_base	*base;
 	struct http_server	*http;
 	struct upstream_pool	*upstream;
+	struct limit_redis		*redis;	/* shared limits; NULL: none */
 	int			 listen_fd;
 	struct event		*drain_ev;
 	struct event		*deadline_ev;
@@ -1291,8 +1300,12 @@ enum limit_result {
 	LIMIT_OK,
 	LIMIT_RATE,
 	LIMIT_BUDGET,
+	LIMIT_UNAVAILABLE,	/* shared budget, Redis unreachable: closed */
+	LIMIT_PENDING,		/* asked Redis: the callback will say */
 };
 struct limit_entry;
+struct limit_pending;
+struct limit_redis;
 /*
  * What a token's minute window held when a request asked (after counting
  * it when admitted): the limit (0: none), what remains of it and the ms
@@ -1309,6 +1322,12 @@ struct limit_ticket {
 	struct limit_entry	*entry;		/* NULL: nothing to settle */
 	int64_t			 reserved;	/* nano-USD */
 	struct limit_state	 state;		/* filled by limit_acquire */
+	/* Shared through Redis: the worker's connection and the period. */
+	struct limit_redis		*redis;	/* NULL: this host's only */
+	char			 domain[64];	/* the token's domain's name */
+	int64_t			 period_start;
+	int64_t			 period_next;
+	struct limit_pending	*pending;	/* asked, not yet answered */
 };
 int		 limit_period_parse(const char *);	/* -1: unknown */
 const char	*limit_period_name(int);
@@ -1319,6 +1338,21 @@ enum limit_result limit_acquire(const struct reg_token *, int64_t now_ms,
 		    int64_t estimate, struct limit_ticket *, int *retry_after);
 void		 limit_settle(struct limit_ticket *, int64_t tokens,
 		    int64_t cost, int64_t now_ms);
+/*
+ * limit_acquire() for a worker whose limits are shared through Redis
+ * (redis, its connection; NULL: limit_acquire() itself). LIMIT_PENDING:
+ * done(arg, result, retry_after) is called from the worker's loop once
+ * Redis answers (or fails: then budgets refuse with LIMIT_UNAVAILABLE and
+ * rate limits fall back to this host's share, limit / fleet-size), and
+ * the ticket is filled then. limit_cancel() before that: done is never
+ * called, and a reservation Redis makes is released.
+ */
+typedef void	(*limit_done)(void *arg, enum limit_result, int retry_after);
+enum limit_result limit_acquire_shared(const struct reg_token *,
+		    int64_t now_ms, int64_t estimate, struct limit_ticket *,
+		    int *retry_after, struct limit_redis *, limit_done,
+		    void *arg);
+void		 limit_cancel(struct limit_ticket *);
 int64_t		 limit_spent(const struct reg_token *, int64_t now);
 /* What t's requests in flight hold of its budget now (nano-USD). */
 int64_t		 limit_reserved(const struct reg_token *);
@@ -1338,6 +1372,71 @@ char		*limit_duration_format(int64_t ms, char out[LIMIT_DURATION_MAX]);
  */
 void		 limit_fields(struct http_request *, const struct limit_state *);
 
+/*
+ * limit-redis.c: a worker's connection to the Redis that shares token
+ * limits across agents, on the worker's loop (no lock); limit.c uses it.
+ * limit_redis_configure() runs once at start, before workers: it checks the
+ * limits-redis settings, resolves the address and moves the password to
+ * sodium memory (cfg's copy is wiped). 0, or -1 with err naming the key.
+ */
+struct redisReply;
+struct redisReader;
+struct limit_redis_verdict {
+	int			 error;		/* 1: no verdict (fall back) */
+	int			 verdict;	/* 0 ok, 1 rate, 2 budget */
+	int64_t			 requests;	/* in the window, after */
+	int64_t			 tokens;
+	int64_t			 spent;		/* in the period, nano-USD */
+	int64_t			 reserved;
+};
+struct limit_redis_keys {
+	char			 rate[256];	/* the minute window's */
+	char			 budget[256];	/* the budget period's */
+};
+struct limit_redis_status {
+	int			 on;
+	int			 tls;
+	int			 fleet_size;
+	int			 connections;
+	int			 connections_up;
+	uint64_t		 errors;
+	uint64_t		 fallbacks;
+};
+typedef void	(*limit_redis_done)(void *arg,
+		    const struct limit_redis_verdict *);
+int		 limit_redis_configure(struct agent_config *, char *err,
+		    size_t errlen);
+void		 limit_redis_unconfigure(void);
+int		 limit_redis_enabled(void);
+int		 limit_redis_fleet_size(void);	/* 1 unless set */
+const char	*limit_redis_prefix(void);
+/* Caller owns the result (NULL when not configured): limit_redis_free(). */
+struct limit_redis	*limit_redis_new(struct event_base *);
+void		 limit_redis_free(struct limit_redis *);
+int		 limit_redis_up(const struct limit_redis *);
+/*
+ * Run the acquire script: 0, and done is called once (from the loop, with
+ * error set when Redis failed); -1 when the connection is down (done is
+ * never called). args: rpm, tpm, budget, estimate, seed spend, the rate
+ * key's and the budget key's time to live (ms).
+ */
+int		 limit_redis_acquire(struct limit_redis *,
+		    const struct limit_redis_keys *,
+		    const int64_t args[7], limit_redis_done, void *);
+/* The settle script, queued while down; args: tokens, -reserved, cost, TTLs. */
+void		 limit_redis_settle(struct limit_redis *,
+		    const struct limit_redis_keys *,
+		    const int64_t args[5]);
+int		 limit_redis_key(char *, size_t, const char *prefix,
+		    const char *domain, const char *token_id, char what,
+		    int64_t when);
+int		 limit_redis_verdict_parse(const struct redisReply *,
+		    struct limit_redis_verdict *);
+/* A hiredis reader whose replies hold arrays of a few elements at most. */
+struct redisReader *limit_redis_reader_new(void);
+void		 limit_redis_status(struct limit_redis_status *);
+void		 limit_redis_count_fallback(void);
+
 /* api-error.c: the OpenAI error shape with the contract's status and codes. */
 enum api_error {
 	API_INVALID_REQUEST,
@@ -1355,6 +1454,7 @@ enum api_error {
 	API_METHOD_NOT_ALLOWED,
 	API_HEADERS_TOO_LARGE,
 	API_UNAVAILABLE,
+	API_LIMITS_UNAVAILABLE,
 };
 int	 api_error_status(enum api_error);
 const char *api_error_code(enum api_error);	/* "model_inactive", static */

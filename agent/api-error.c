@@ -31,6 +31,7 @@ static const struct {
 	[API_HEADERS_TOO_LARGE] = { 431, "invalid_request_error",
 	    "request_too_large" },
 	[API_UNAVAILABLE] =	{ 503, "api_error", "unavailable" },
+	[API_LIMITS_UNAVAILABLE] = { 503, "api_error", "limits_unavailable" },
 };
 
 int

@@ -73,6 +73,20 @@ static const struct config_key {
 	    offsetof(struct agent_config, provider_check_interval), 0, 86400 },
 	{ "core-dumps", CONFIG_BOOL, offsetof(struct agent_config, core_dumps),
 	    0, 1 },
+	{ "limits-redis", CONFIG_STRING,
+	    offsetof(struct agent_config, limits_redis), 0, 0 },
+	{ "limits-redis-user", CONFIG_STRING,
+	    offsetof(struct agent_config, limits_redis_user), 0, 0 },
+	{ "limits-redis-password", CONFIG_STRING,
+	    offsetof(struct agent_config, limits_redis_password), 0, 0 },
+	{ "limits-redis-ca", CONFIG_STRING,
+	    offsetof(struct agent_config, limits_redis_ca), 0, 0 },
+	{ "limits-redis-prefix", CONFIG_STRING,
+	    offsetof(struct agent_config, limits_redis_prefix), 0, 0 },
+	{ "limits-redis-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, limits_redis_timeout_ms), 10, 60000 },
+	{ "fleet-size", CONFIG_INT, offsetof(struct agent_config, fleet_size),
+	    1, 1024 },
 };
 
 /* Where state lives by default: $XDG_DATA_HOME/cube, /var/lib/cube for root. */
@@ -116,6 +130,8 @@ config_defaults(struct agent_config *cfg)
 	cfg->trace_flush_ms = 100;
 	cfg->trace_retention_check_s = 3600;
 	cfg->provider_check_interval = 60;
+	cfg->limits_redis_timeout_ms = 2000;
+	cfg->fleet_size = 1;
 }
 
 /*

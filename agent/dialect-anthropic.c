@@ -87,6 +87,7 @@ static const char *const anth_error_types[] = {
 	[API_METHOD_NOT_ALLOWED] =	"invalid_request_error",
 	[API_HEADERS_TOO_LARGE] =	"request_too_large",
 	[API_UNAVAILABLE] =		"overloaded_error",
+	[API_LIMITS_UNAVAILABLE] =	"overloaded_error",
 };
 
 /* OpenAI's finish_reason as Anthropic's stop_reason; others: end_turn. */

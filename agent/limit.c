@@ -8,6 +8,22 @@
  * their entries are capped: past LIMIT_JWT_MAX an idle one (nothing in
  * flight, not used this minute) makes room, the least recently used
  * first; when none is idle the request is refused, never the cap raised.
+ *
+ * Shared across agents (limits-redis): Redis decides, atomically, in one
+ * Lua script per request, and this table only counts what this host
+ * admitted (for token.list, and for the fallback). That makes admission
+ * asynchronous: limit_acquire_shared() answers LIMIT_PENDING and the
+ * request continues from a callback on its worker's loop. Local leases
+ * (a host taking a slice of the budget ahead) were the alternative; they
+ * strand budget on idle hosts and refuse a request another host's unused
+ * lease could pay for, and a budget that fits a few requests is exactly
+ * where that shows; one round trip on loopback or a LAN costs far less
+ * than the backend call it guards. Without limits-redis the path is the
+ * one it always was: limit_acquire(), synchronous, under one mutex.
+ * Redis out of reach: budgets refuse (LIMIT_UNAVAILABLE, fail closed),
+ * rate limits fall back to this host's share (limit / fleet-size).
+ * A settle lost with the connection leaves its reservation counted in
+ * Redis until the period ends: it can refuse, never overspend.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -261,25 +277,41 @@ limit_state_fill(const struct reg_token *t, const struct limit_entry *e,
 }
 
 /*
- * Admit a request of token t that may cost up to estimate (nano-USD) at
- * now_ms (unix ms), or say which limit refuses it and, in *retry_after,
- * the seconds until it may pass (0: unknown or never). An admitted request
- * holds a ticket to settle with limit_settle() when it ends; either way
- * the ticket's state says what the minute window holds.
+ * How limit_local() decides: as the only host (LOCAL); with Redis out of
+ * reach (SHARE: rate limits at this host's share, budgets refused); or
+ * after Redis admitted the request (RECORD: count it here, check nothing).
  */
-enum limit_result
-limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
-    struct limit_ticket *ticket, int *retry_after)
+enum limit_mode {
+	LIMIT_MODE_LOCAL,
+	LIMIT_MODE_SHARE,
+	LIMIT_MODE_RECORD,
+};
+
+/* This host's share of a per-minute limit: limit / fleet-size, at least 1. */
+static int64_t
+limit_share(int64_t limit)
+{
+	int64_t	n = limit_redis_fleet_size();
+
+	if (limit == 0 || n <= 1)
+		return limit;
+	return limit / n > 0 ? limit / n : 1;
+}
+
+static enum limit_result
+limit_local(const struct reg_token *t, int64_t now_ms, int64_t estimate,
+    struct limit_ticket *ticket, int *retry_after, enum limit_mode mode)
 {
 	struct limit_entry	*e;
 	int64_t			 now = now_ms / 1000, start, next;
+	int64_t			 rpm = t->rpm, tpm = t->tpm;
 	enum limit_result	 rc = LIMIT_OK;
 	int			 said;
 
-	memset(ticket, 0, sizeof(*ticket));
-	*retry_after = 0;
-	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
-		return LIMIT_OK;
+	if (mode == LIMIT_MODE_SHARE) {
+		rpm = limit_share(rpm);
+		tpm = limit_share(tpm);
+	}
 	pthread_mutex_lock(&limit_lock);
 	if ((e = limit_entry(t, now_ms)) == NULL) {
 		/* Every JWT subject is busy: refuse, said once a minute. */
@@ -299,12 +331,15 @@ limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 		e->period_start = start;
 		e->spent = 0;
 	}
-	if ((t->rpm != 0 && e->requests >= t->rpm) ||
-	    (t->tpm != 0 && e->tokens >= t->tpm)) {
+	if (mode != LIMIT_MODE_RECORD && ((rpm != 0 && e->requests >= rpm) ||
+	    (tpm != 0 && e->tokens >= tpm))) {
 		rc = LIMIT_RATE;
 		*retry_after = (int)(((e->window + 1) * LIMIT_WINDOW_MS -
 		    now_ms + 999) / 1000);
-	} else if (t->budget != 0 && (estimate > t->budget ||
+	} else if (mode == LIMIT_MODE_SHARE && t->budget != 0) {
+		rc = LIMIT_UNAVAILABLE;	/* fail closed */
+	} else if (mode == LIMIT_MODE_LOCAL && t->budget != 0 &&
+	    (estimate > t->budget ||
 	    limit_add(e->spent, e->reserved) > t->budget - estimate)) {
 		rc = LIMIT_BUDGET;
 		if (next != 0)
@@ -320,8 +355,233 @@ limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 		ticket->entry = e;
 	}
 	limit_state_fill(t, e, now_ms, &ticket->state);
+	if (mode == LIMIT_MODE_SHARE) {
+		ticket->state.requests_limit = rpm;
+		ticket->state.requests_left = rpm > e->requests ?
+		    rpm - e->requests : 0;
+		ticket->state.tokens_limit = tpm;
+		ticket->state.tokens_left = tpm > e->tokens ? tpm - e->tokens :
+		    0;
+	}
 	pthread_mutex_unlock(&limit_lock);
 	return rc;
+}
+
+/*
+ * Admit a request of token t that may cost up to estimate (nano-USD) at
+ * now_ms (unix ms), or say which limit refuses it and, in *retry_after,
+ * the seconds until it may pass (0: unknown or never). An admitted request
+ * holds a ticket to settle with limit_settle() when it ends; either way
+ * the ticket's state says what the minute window holds.
+ */
+enum limit_result
+limit_acquire(const struct reg_token *t, int64_t now_ms, int64_t estimate,
+    struct limit_ticket *ticket, int *retry_after)
+{
+	memset(ticket, 0, sizeof(*ticket));
+	*retry_after = 0;
+	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
+		return LIMIT_OK;
+	return limit_local(t, now_ms, estimate, ticket, retry_after,
+	    LIMIT_MODE_LOCAL);
+}
+
+/* --- shared through Redis (limit-redis.c carries the commands) ---------- */
+
+/*
+ * An acquire Redis has not answered yet. It copies what it needs of the
+ * token: the registry snapshot the caller holds may go with a cancel.
+ */
+struct limit_pending {
+	struct limit_ticket	*ticket;	/* NULL: cancelled */
+	struct limit_redis		*redis;
+	struct reg_token	 token;		/* scalars and id only */
+	char			 domain[64];	/* its name: the fleet's */
+	int64_t			 now_ms;
+	int64_t			 estimate;
+	int64_t			 period_start;
+	int64_t			 period_next;
+	limit_done		 done;
+	void			*arg;
+};
+
+/* The keys' time to live (ms): the window's or period's end, and a margin. */
+static void
+limit_ttls(int64_t now_ms, int64_t period_next, int64_t *rate_ttl,
+    int64_t *budget_ttl)
+{
+	*rate_ttl = (now_ms / LIMIT_WINDOW_MS + 1) * LIMIT_WINDOW_MS -
+	    now_ms + 5000;
+	/* A budget that never resets: kept while used, a year and more. */
+	*budget_ttl = period_next == 0 ? INT64_C(400) * 86400000 :
+	    (period_next - now_ms / 1000) * 1000 + 86400000;
+	if (*budget_ttl <= 0)
+		*budget_ttl = 86400000;
+}
+
+static int
+limit_keys(struct limit_redis_keys *k, const char *domain, const char *token_id,
+    int64_t now_ms, int64_t period_start)
+{
+	if (limit_redis_key(k->rate, sizeof(k->rate), limit_redis_prefix(),
+	    domain, token_id, 'r', now_ms / LIMIT_WINDOW_MS) == -1 ||
+	    limit_redis_key(k->budget, sizeof(k->budget), limit_redis_prefix(),
+	    domain, token_id, 'b', period_start) == -1)
+		return -1;
+	return 0;
+}
+
+/* Give a reservation back to Redis: a cancelled request. */
+static void
+limit_release(struct limit_redis *c, const char *domain, const char *token_id,
+    int64_t now_ms, int64_t period_start, int64_t period_next,
+    int64_t tokens, int64_t reserved, int64_t cost)
+{
+	struct limit_redis_keys	k;
+	int64_t			args[5];
+
+	if (limit_keys(&k, domain, token_id, now_ms, period_start) == -1)
+		return;
+	args[0] = tokens > 0 ? tokens : 0;
+	args[1] = -reserved;
+	args[2] = cost > 0 ? cost : 0;
+	limit_ttls(now_ms, period_next, &args[3], &args[4]);
+	limit_redis_settle(c, &k, args);
+}
+
+/* The window as Redis counts it, for the reply's x-ratelimit-* fields. */
+static void
+limit_state_redis(const struct reg_token *t,
+    const struct limit_redis_verdict *v, int64_t now_ms,
+    struct limit_state *st)
+{
+	st->requests_limit = t->rpm;
+	st->requests_left = t->rpm > v->requests ? t->rpm - v->requests : 0;
+	st->tokens_limit = t->tpm;
+	st->tokens_left = t->tpm > v->tokens ? t->tpm - v->tokens : 0;
+	st->reset_ms = (now_ms / LIMIT_WINDOW_MS + 1) * LIMIT_WINDOW_MS -
+	    now_ms;
+}
+
+static void
+limit_on_verdict(void *arg, const struct limit_redis_verdict *v)
+{
+	struct limit_pending	*p = arg;
+	struct limit_ticket	*ticket = p->ticket;
+	enum limit_result	 rc;
+	int			 retry = 0;
+
+	if (ticket == NULL) {
+		/* Cancelled: what Redis reserved for it goes back. */
+		if (!v->error && v->verdict == 0)
+			limit_release(p->redis, p->domain, p->token.id,
+			    p->now_ms, p->period_start, p->period_next, 0,
+			    p->token.budget != 0 ? p->estimate : 0, 0);
+		free(p);
+		return;
+	}
+	ticket->pending = NULL;
+	if (v->error) {
+		limit_redis_count_fallback();
+		rc = limit_local(&p->token, p->now_ms, p->estimate, ticket,
+		    &retry, LIMIT_MODE_SHARE);
+	} else if (v->verdict == 0) {
+		rc = limit_local(&p->token, p->now_ms, p->estimate, ticket,
+		    &retry, LIMIT_MODE_RECORD);
+		if (rc != LIMIT_OK) {
+			/* No room to count it here (JWT subjects): give back. */
+			limit_release(p->redis, p->domain, p->token.id,
+			    p->now_ms, p->period_start, p->period_next, 0,
+			    p->token.budget != 0 ? p->estimate : 0, 0);
+			p->done(p->arg, rc, retry);
+			free(p);
+			return;
+		}
+		ticket->redis = p->redis;
+		memcpy(ticket->domain, p->domain,
+		    sizeof(ticket->domain));
+		ticket->period_start = p->period_start;
+		ticket->period_next = p->period_next;
+		limit_state_redis(&p->token, v, p->now_ms, &ticket->state);
+	} else {
+		memset(ticket, 0, sizeof(*ticket));
+		limit_state_redis(&p->token, v, p->now_ms, &ticket->state);
+		if (v->verdict == 1) {
+			rc = LIMIT_RATE;
+			retry = (int)((ticket->state.reset_ms + 999) / 1000);
+		} else {
+			rc = LIMIT_BUDGET;
+			if (p->period_next != 0)
+				retry = (int)(p->period_next - p->now_ms /
+				    1000);
+		}
+	}
+	p->done(p->arg, rc, retry);
+	free(p);
+}
+
+enum limit_result
+limit_acquire_shared(const struct reg_token *t, int64_t now_ms,
+    int64_t estimate, struct limit_ticket *ticket, int *retry_after,
+    struct limit_redis *c, limit_done done, void *arg)
+{
+	struct limit_pending	*p;
+	struct limit_redis_keys	 k;
+	int64_t			 args[7], now = now_ms / 1000;
+
+	if (c == NULL)
+		return limit_acquire(t, now_ms, estimate, ticket, retry_after);
+	memset(ticket, 0, sizeof(*ticket));
+	*retry_after = 0;
+	if (t->rpm == 0 && t->tpm == 0 && t->budget == 0)
+		return LIMIT_OK;
+	p = xcalloc(1, sizeof(*p));
+	memcpy(p->token.id, t->id, sizeof(p->token.id));
+	p->token.rpm = t->rpm;
+	p->token.tpm = t->tpm;
+	p->token.budget = t->budget;
+	p->token.budget_period = t->budget_period;
+	p->token.spent = t->spent;
+	p->token.spent_since = t->spent_since;
+	/*
+	 * Named by the domain's name: ids are each agent's own, names are
+	 * what export and apply carry from one agent to the next.
+	 */
+	snprintf(p->domain, sizeof(p->domain), "%s", t->domain != NULL &&
+	    t->domain->name != NULL ? t->domain->name : "");
+	p->now_ms = now_ms;
+	p->estimate = estimate;
+	p->period_start = limit_period_start(t->budget_period, now,
+	    &p->period_next);
+	p->done = done;
+	p->arg = arg;
+	p->redis = c;
+	p->ticket = ticket;
+	args[0] = t->rpm;
+	args[1] = t->tpm;
+	args[2] = t->budget;
+	args[3] = t->budget != 0 ? estimate : 0;
+	/* A period Redis has not seen starts from what this host knows. */
+	args[4] = t->budget != 0 ? limit_spent(t, now) : 0;
+	limit_ttls(now_ms, p->period_next, &args[5], &args[6]);
+	if (limit_keys(&k, p->domain, t->id, now_ms, p->period_start) ==
+	    -1 || limit_redis_acquire(c, &k, args, limit_on_verdict, p) == -1) {
+		free(p);
+		limit_redis_count_fallback();
+		return limit_local(t, now_ms, estimate, ticket, retry_after,
+		    LIMIT_MODE_SHARE);
+	}
+	ticket->pending = p;
+	return LIMIT_PENDING;
+}
+
+void
+limit_cancel(struct limit_ticket *ticket)
+{
+	if (ticket->pending != NULL) {
+		ticket->pending->ticket = NULL;
+		ticket->pending = NULL;
+	}
 }
 
 /*
@@ -335,6 +595,7 @@ limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
 {
 	struct limit_entry	*e = ticket->entry;
 
+	limit_cancel(ticket);
 	if (e == NULL)
 		return;
 	pthread_mutex_lock(&limit_lock);
@@ -344,6 +605,12 @@ limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
 	e->inflight--;
 	e->spent = limit_add(e->spent, cost);
 	pthread_mutex_unlock(&limit_lock);
+	if (ticket->redis != NULL && (tokens > 0 || ticket->reserved > 0 ||
+	    cost > 0))
+		limit_release(ticket->redis, ticket->domain, e->id,
+		    now_ms > 0 ? now_ms : (int64_t)time(NULL) * 1000,
+		    ticket->period_start, ticket->period_next, tokens,
+		    ticket->reserved, cost);
 	memset(ticket, 0, sizeof(*ticket));
 }
 

@@ -332,6 +332,9 @@ main(int argc, char **argv)
 		fatalx("sodium_init failed");
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads failed");
+	/* Shared limits: checked, and the password into sodium memory. */
+	if (limit_redis_configure(&agent.cfg, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 
 	/* --seal-keys before anything is made in the data directory. */
 	if (strcmp(agent.cfg.seal_keys, "auto") == 0)
@@ -410,6 +413,7 @@ main(int argc, char **argv)
 	event_base_free(agent.base);
 	registry_shutdown();
 	limit_reset();
+	limit_redis_unconfigure();
 	store_close(agent.store);
 	tee_free(agent.tee);
 	vault_free(agent.vault);

@@ -295,6 +295,31 @@ metrics_render_providers(struct evbuffer *b, const struct reg_domain *d)
 	}
 }
 
+/* Shared limits (limit-redis.c), when limits-redis is set. */
+static void
+metrics_render_limits(struct evbuffer *b)
+{
+	struct limit_redis_status	st;
+
+	limit_redis_status(&st);
+	if (!st.on)
+		return;
+	evbuffer_add_printf(b, "# HELP cube_limits_redis_up 1 when every"
+	    " worker's connection to the shared limits' Redis is up.\n"
+	    "# TYPE cube_limits_redis_up gauge\ncube_limits_redis_up %d\n",
+	    st.connections > 0 && st.connections_up == st.connections);
+	evbuffer_add_printf(b, "# HELP cube_limits_redis_errors_total Failed"
+	    " connections, commands and replies of the shared limits' Redis.\n"
+	    "# TYPE cube_limits_redis_errors_total counter\n"
+	    "cube_limits_redis_errors_total %llu\n",
+	    (unsigned long long)st.errors);
+	evbuffer_add_printf(b, "# HELP cube_limits_fallback_total Requests"
+	    " decided without Redis: rate limits at this host's share,"
+	    " budgets refused.\n# TYPE cube_limits_fallback_total counter\n"
+	    "cube_limits_fallback_total %llu\n",
+	    (unsigned long long)st.fallbacks);
+}
+
 /* The exposition, version 0.0.4 of Prometheus' text format. */
 static void
 metrics_render(struct evbuffer *b)
@@ -371,6 +396,7 @@ metrics_render(struct evbuffer *b)
 	    " the first byte of the answer, by domain and model.", reg,
 	    offsetof(struct metrics_series, ttft));
 	pthread_mutex_unlock(&metrics_lock);
+	metrics_render_limits(b);
 	evbuffer_add_printf(b, "# HELP cube_streams_in_flight Streams being"
 	    " relayed.\n# TYPE cube_streams_in_flight gauge\n"
 	    "cube_streams_in_flight %d\n", atomic_load(&metrics_streams));

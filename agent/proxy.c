@@ -1192,19 +1192,66 @@ proxy_ollama_show(struct proxy_call *call)
 	proxy_call_free(call);
 }
 
-/*
- * 6. rate limit / budget, on the body as it goes upstream: a budget
- * reserves what the request may cost at most, for the prompt and the
- * output cap the backend is sent. Returns -1 when refused.
- */
-static int
-proxy_limit(struct proxy_call *call, const struct reg_token *t,
-    const struct request *rq)
+/* A refusal of the limiter, in the route's error shape (Ollama's on its routes). */
+static void
+proxy_limit_refuse(struct proxy_call *call, enum limit_result res, int retry)
 {
 	struct http_fields	 f;
 	enum api_error		 e = API_RATE_LIMIT_EXCEEDED;
 	const char		*msg = "The API key's rate limit is reached;"
 				    " retry later.";
+
+	switch (res) {
+	case LIMIT_BUDGET:
+		e = API_BUDGET_EXCEEDED;
+		msg = "The API key's spend budget does not cover this request.";
+		break;
+	case LIMIT_UNAVAILABLE:
+		/* Fail closed: a budget no host can check is not spent. */
+		e = API_LIMITS_UNAVAILABLE;
+		msg = "The API key's spend budget cannot be checked now (the"
+		    " shared limits store is unreachable); retry later.";
+		if (retry == 0)
+			retry = 1;
+		break;
+	default:
+		break;
+	}
+	http_fields_init(&f);
+	if (retry > 0)
+		http_fields_addf(&f, "Retry-After", "%d", retry);
+	proxy_reply_error(call, api_error_status(e), e, TRACE_STEP_LIMIT, NULL,
+	    0, &f, msg);
+}
+
+static void	proxy_forward(struct proxy_call *);
+static void	proxy_on_abort(void *);
+
+/* Redis answered for a request waiting on shared limits: go on, or refuse. */
+static void
+proxy_on_limit(void *arg, enum limit_result res, int retry)
+{
+	struct proxy_call	*call = arg;
+
+	limit_fields(call->req, &call->limit.state);
+	if (res == LIMIT_OK) {
+		proxy_forward(call);
+		return;
+	}
+	proxy_limit_refuse(call, res, retry);
+	proxy_call_free(call);
+}
+
+/*
+ * 6. rate limit / budget, on the body as it goes upstream: a budget
+ * reserves what the request may cost at most, for the prompt and the
+ * output cap the backend is sent. Returns -1 when refused (answered), 1
+ * when shared limits are asked (proxy_on_limit() goes on), 0 to forward.
+ */
+static int
+proxy_limit(struct proxy_call *call, const struct reg_token *t,
+    const struct request *rq)
+{
 	enum limit_result	 res;
 	int64_t			 estimate = 0;
 	int			 retry;
@@ -1215,24 +1262,23 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 	if (t->budget != 0)
 		estimate = limit_estimate(call->model, rq->prompt_bytes,
 		    rq->max_output);
-	res = limit_acquire(t, trace_now_ms(), estimate, &call->limit, &retry);
+	if (call->worker->redis != NULL) {
+		res = limit_acquire_shared(t, trace_now_ms(), estimate,
+		    &call->limit, &retry, call->worker->redis,
+		    proxy_on_limit, call);
+		if (res == LIMIT_PENDING) {
+			/* The client may leave meanwhile: a 499, traced. */
+			call->req->on_abort = proxy_on_abort;
+			call->req->cb_arg = call;
+			return 1;
+		}
+	} else
+		res = limit_acquire(t, trace_now_ms(), estimate, &call->limit,
+		    &retry);
 	limit_fields(call->req, &call->limit.state);
-	switch (res) {
-	case LIMIT_OK:
+	if (res == LIMIT_OK)
 		return 0;
-	case LIMIT_BUDGET:
-		e = API_BUDGET_EXCEEDED;
-		msg = "The API key's spend budget does not cover this request.";
-		break;
-	default:
-		break;
-	}
-	/* In the route's error shape: Ollama's on its routes. */
-	http_fields_init(&f);
-	if (retry > 0)
-		http_fields_addf(&f, "Retry-After", "%d", retry);
-	proxy_reply_error(call, api_error_status(e), e, TRACE_STEP_LIMIT, NULL,
-	    0, &f, msg);
+	proxy_limit_refuse(call, res, retry);
 	return -1;
 }
 
@@ -1401,7 +1447,6 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	struct dialect_request	 dr;
 	struct trace		*tr = call->trace;
 	const struct reg_model	*m;
-	const char		*url;
 	char			 key[256], *guarded = NULL;
 	size_t			 len;
 	ssize_t			 klen;
@@ -1545,13 +1590,39 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	if (add_store)
 		proxy_native_store(call);
 	call->prompt_bytes = rq.prompt_bytes;
-	if (proxy_limit(call, t, &rq) == -1)
+	switch (proxy_limit(call, t, &rq)) {
+	case -1:
 		goto done;
-	call->forwarded = 1;
+	case 1:
+		/* Waiting on shared limits: proxy_on_limit() goes on. */
+		free(guarded);
+		free(dr.body);
+		request_clear(&rq);
+		return;
+	default:
+		break;
+	}
 	free(guarded);
 	free(dr.body);
 	request_clear(&rq);
+	proxy_forward(call);
+	return;
+done:
+	free(guarded);
+	free(dr.body);
+	request_clear(&rq);
+	proxy_call_free(call);
+}
 
+/* 7. upstream: the call's body to its model's backend. */
+static void
+proxy_forward(struct proxy_call *call)
+{
+	struct http_request	*r = call->req;
+	const struct reg_model	*m = call->model;
+	const char		*url;
+
+	call->forwarded = 1;
 	if (call->backend_ollama)
 		url = m->url_ollama[call->route == ROUTE_CHAT ? 0 :
 		    call->route == ROUTE_COMPLETIONS ? 1 :
@@ -1572,12 +1643,6 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	r->on_abort = proxy_on_abort;
 	r->on_drain = proxy_on_drain;
 	r->cb_arg = call;
-	return;
-done:
-	free(guarded);
-	free(dr.body);
-	request_clear(&rq);
-	proxy_call_free(call);
 }
 
 /* 404 for a path no route takes: in Ollama's shape under its /api/. */

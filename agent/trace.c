@@ -53,6 +53,7 @@ static const char *const trace_errors[] = {
 	"request_too_large", "rate_limit_exceeded", "budget_exceeded",
 	"upstream_error", "upstream_timeout", "not_found",
 	"method_not_allowed", "unavailable", "backend_error",
+	"limits_unavailable",
 };
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))

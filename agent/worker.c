@@ -182,6 +182,8 @@ worker_main(void *arg)
 	/* Runs until drained, or until workers_stop() cuts the grace short. */
 	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	http_server_free(w->http);
+	/* After the requests: any still waiting on Redis were cancelled. */
+	limit_redis_free(w->redis);
 	upstream_pool_free(w->upstream);
 	if (w->deadline_ev != NULL)
 		event_free(w->deadline_ev);
@@ -212,6 +214,7 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 		w->http = http_server_new(w->base, &agent->cfg, proxy_handle, w);
 		http_server_set_head(w->http, proxy_head);
 		w->upstream = upstream_pool_new(w->base, &agent->cfg);
+		w->redis = limit_redis_new(w->base);
 		w->drain_ev = event_new(w->base, -1, 0, worker_drain, w);
 		if (w->drain_ev == NULL)
 			fatalx("%s: event_new", __func__);

@@ -347,6 +347,13 @@ static const struct args_flag cmd_token_create_flags[] = {
 	{ .name = "--model", .type = ARGS_STRING, .metavar = "KEY",
 	  .param = "models", .flags = ARGS_MULTI, .charset = CHARSET_KEY,
 	  .max = 128, .help = "allow only this model" },
+	{ .name = "--id", .type = ARGS_STRING, .metavar = "ID", .param = "id",
+	  .max = 20, .help = "the id of a token another agent has (with"
+	  " --secret-file or --secret-stdin)" },
+	{ .name = "--secret-file", .type = ARGS_STRING, .metavar = "FILE",
+	  .group = 1, .help = "import that token's secret from FILE, sealed" },
+	{ .name = "--secret-stdin", .type = ARGS_SWITCH, .group = 1,
+	  .help = "import that token's secret from standard input, sealed" },
 	FLAG_END
 };
 
