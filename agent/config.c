@@ -73,6 +73,22 @@ static const struct config_key {
 	    offsetof(struct agent_config, provider_check_interval), 0, 86400 },
 	{ "core-dumps", CONFIG_BOOL, offsetof(struct agent_config, core_dumps),
 	    0, 1 },
+	{ "otlp-endpoint", CONFIG_STRING,
+	    offsetof(struct agent_config, otlp_endpoint), 0, 0 },
+	{ "otlp-headers-file", CONFIG_STRING,
+	    offsetof(struct agent_config, otlp_headers_file), 0, 0 },
+	{ "otlp-ca-file", CONFIG_STRING,
+	    offsetof(struct agent_config, otlp_ca_file), 0, 0 },
+	{ "otlp-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, otlp_timeout_ms), 100, 600000 },
+	{ "otlp-flush-ms", CONFIG_INT,
+	    offsetof(struct agent_config, otlp_flush_ms), 1, 600000 },
+	{ "otlp-batch", CONFIG_INT, offsetof(struct agent_config, otlp_batch),
+	    1, 65536 },
+	{ "otlp-queue", CONFIG_INT, offsetof(struct agent_config, otlp_queue),
+	    1, 1000000 },
+	{ "otlp-shutdown-ms", CONFIG_INT,
+	    offsetof(struct agent_config, otlp_shutdown_ms), 0, 600000 },
 };
 
 /* Where state lives by default: $XDG_DATA_HOME/cube, /var/lib/cube for root. */
@@ -116,6 +132,11 @@ config_defaults(struct agent_config *cfg)
 	cfg->trace_flush_ms = 100;
 	cfg->trace_retention_check_s = 3600;
 	cfg->provider_check_interval = 60;
+	cfg->otlp_timeout_ms = 5000;
+	cfg->otlp_flush_ms = 1000;
+	cfg->otlp_batch = 512;
+	cfg->otlp_queue = 8192;
+	cfg->otlp_shutdown_ms = 5000;
 }
 
 /*
