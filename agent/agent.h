@@ -830,6 +830,8 @@ void	 traceparent_hex(char *out, const unsigned char *, size_t n);
 void	 traceparent_format(char out[TRACEPARENT_LEN + 1],
 	    const unsigned char trace_id[TRACE_ID_BYTES],
 	    const unsigned char span_id[SPAN_ID_BYTES], unsigned char flags);
+/* 2n lower-case hex digits to n bytes: 0, or -1 when they are not. */
+int	 traceparent_unhex(const char *hex, unsigned char *, size_t n);
 /* n random bytes from the system's CSPRNG, not all zeros. */
 void	 traceparent_random_id(unsigned char *, size_t n);
 
@@ -1522,7 +1524,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	11
+#define STORE_SCHEMA_VERSION	12
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);

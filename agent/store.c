@@ -186,6 +186,12 @@ static const char *const store_migrations[] = {
 	/* 11: the provider's backend serves OpenAI's /v1/responses itself. */
 	"ALTER TABLE providers ADD COLUMN responses_api INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/*
+	 * 12 (issue 14 reserves 15 for it: renumber at merge): the W3C trace
+	 * and span ids of the request's OpenTelemetry span, in hex.
+	 */
+	"ALTER TABLE traces ADD COLUMN trace_id TEXT;"
+	"ALTER TABLE traces ADD COLUMN span_id TEXT;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

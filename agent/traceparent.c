@@ -148,6 +148,14 @@ traceparent_hex(char *out, const unsigned char *b, size_t n)
 	out[2 * n] = '\0';
 }
 
+int
+traceparent_unhex(const char *hex, unsigned char *out, size_t n)
+{
+	if (hex == NULL || strlen(hex) != 2 * n)
+		return -1;
+	return traceparent_lowerhex(hex, 2 * n, out) == -1 ? -1 : 0;
+}
+
 /* "00-<trace id>-<span id>-<flags>" and a NUL. */
 void
 traceparent_format(char out[TRACEPARENT_LEN + 1],

@@ -123,6 +123,8 @@ check_eq "resource: service and host" "cube-agent 0.1.0 $(hostname)" \
     "$(get "$s" '" ".join(s["resource"][k] for k in ["service.name","service.version","host.name"])')"
 check_eq "the collector got the header from otlp-headers-file" "Bearer $SECRET" \
     "$(get "$s" 's["authorization"]')"
+check_eq "the stored trace keeps the span's ids (cubectl logs --request-id)" \
+    "$TRACE $SPAN" "$(ctl -o json logs -d acme --request-id "$RID" | python3 -c 'import json,sys; t=json.load(sys.stdin)[0]; print(t["trace_id"], t["span_id"])')"
 check_eq "backend: traceparent with our span as parent" "00-$TRACE-$SPAN-01" \
     "$(backend_last 'h.get("traceparent")')"
 check_eq "backend: the client's tracestate passed on" "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7" \
