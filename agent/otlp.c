@@ -40,6 +40,7 @@ static atomic_uint_fast64_t	otlp_errors;
 
 struct otlp {
 	char			*url;
+	char			*log_url;	/* url without its userinfo */
 	struct curl_slist	*headers;	/* Content-Type and the file's */
 	char			*ca_file;
 	int			 timeout_ms;
@@ -524,7 +525,7 @@ otlp_post(struct otlp *o, cJSON **spans, size_t n)
 		atomic_fetch_add(&otlp_errors, 1);
 		if (try == 1 || try == OTLP_TRIES)
 			/* The URL only: the headers may hold credentials. */
-			log_warnx("otlp: export to %s failed: %s", o->url,
+			log_warnx("otlp: export to %s failed: %s", o->log_url,
 			    rc != CURLE_OK ? curl_easy_strerror(rc) :
 			    code == 429 ? "429 Too Many Requests" :
 			    code >= 500 ? "the collector answered 5xx" :
@@ -660,6 +661,27 @@ out:
 	return rc;
 }
 
+/* A URL's user:password@ is a credential too: logs show "***@". */
+static char *
+otlp_url_for_log(const char *url)
+{
+	const char	*host = strstr(url, "://"), *at = NULL, *end, *p;
+	char		*out;
+
+	if (host == NULL)
+		return xstrdup(url);
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	/* The last '@' before the path ends the userinfo. */
+	for (p = host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return xstrdup(url);
+	xasprintf(&out, "%.*s***%s", (int)(host - url), url, at);
+	return out;
+}
+
 struct otlp *
 otlp_start(const struct agent_config *cfg, char *err, size_t errlen)
 {
@@ -677,6 +699,7 @@ otlp_start(const struct agent_config *cfg, char *err, size_t errlen)
 	}
 	o = xcalloc(1, sizeof(*o));
 	o->url = xstrdup(cfg->otlp_endpoint);
+	o->log_url = otlp_url_for_log(o->url);
 	o->ca_file = cfg->otlp_ca_file != NULL ? xstrdup(cfg->otlp_ca_file) :
 	    NULL;
 	o->timeout_ms = cfg->otlp_timeout_ms;
@@ -691,6 +714,7 @@ otlp_start(const struct agent_config *cfg, char *err, size_t errlen)
 	    cfg->otlp_headers_file, err, errlen) == -1) {
 		curl_slist_free_all(o->headers);
 		free(o->ca_file);
+		free(o->log_url);
 		free(o->url);
 		free(o);
 		return NULL;
@@ -719,7 +743,7 @@ otlp_start(const struct agent_config *cfg, char *err, size_t errlen)
 	pthread_condattr_destroy(&attr);
 	if ((errno = pthread_create(&o->thread, NULL, otlp_main, o)) != 0)
 		fatal("pthread_create");
-	log_info("otlp: exporting spans to %s", o->url);
+	log_info("otlp: exporting spans to %s", o->log_url);
 	return o;
 }
 
@@ -744,6 +768,7 @@ otlp_stop(struct otlp *o)
 	pthread_cond_destroy(&o->wake);
 	free(o->ring);
 	free(o->ca_file);
+	free(o->log_url);
 	free(o->url);
 	free(o);
 }

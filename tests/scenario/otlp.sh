@@ -269,6 +269,14 @@ check_eq "collector down: the span is dropped and counted" 1 \
 check_eq "collector down: three failed POSTs" 3 "$(metric cube_otlp_export_errors_total)"
 check_eq "collector down: nothing exported" 0 "$(metric cube_otlp_spans_exported_total)"
 stop_agent
+# A password in the endpoint's URL is a credential: the log hides it.
+start_agent -c "$T_DIR/agent.conf" --otlp-endpoint "http://user:$SECRET@127.0.0.1:$DOWN_PORT/v1/traces"
+chat "$TOK" "$body"
+check_eq "userinfo in the URL: request 200" 200 "$STATUS"
+check "userinfo in the URL: the failure is logged" t_until 10 grep -q \
+    "otlp: export to http://\*\*\*@127.0.0.1:$DOWN_PORT/v1/traces failed" "$AGENT_LOG"
+check_not_contains "userinfo in the URL: never logged" "$SECRET" "$(cat "$AGENT_LOG")"
+stop_agent
 
 # --- configuration errors name the setting ----------------------------------
 out=$("$CUBE_BIN/cube-agent" --data "$T_DIR/bad" --admin-socket "$T_DIR/bad.sock" \
