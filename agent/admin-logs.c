@@ -45,8 +45,9 @@ admin_logs_text(const char *s)
 cJSON *
 admin_logs_trace_json(const struct trace *t)
 {
+	static const unsigned char zero[TRACE_ID_BYTES];
 	cJSON	*o = admin_json_object(), *guards;
-	char	 id[32];
+	char	 id[32], hex[2 * TRACE_ID_BYTES + 1];
 
 	/* A string: ids (unix ms << 10) are past what a double holds exactly. */
 	snprintf(id, sizeof(id), "%lld", (long long)t->id);
@@ -83,6 +84,16 @@ admin_logs_trace_json(const struct trace *t)
 	    cJSON_CreateArray());
 	admin_json_add(o, "receipt", admin_logs_text(t->receipt));
 	admin_json_add(o, "request_id", admin_logs_text(t->request_id));
+	/* The OpenTelemetry span's ids, to find it in the collector. */
+	if (memcmp(t->trace_id, zero, sizeof(zero)) != 0) {
+		traceparent_hex(hex, t->trace_id, sizeof(t->trace_id));
+		admin_json_add(o, "trace_id", admin_json_string(hex));
+		traceparent_hex(hex, t->span_id, sizeof(t->span_id));
+		admin_json_add(o, "span_id", admin_json_string(hex));
+	} else {
+		admin_json_add(o, "trace_id", cJSON_CreateNull());
+		admin_json_add(o, "span_id", cJSON_CreateNull());
+	}
 	return o;
 }
 

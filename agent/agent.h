@@ -63,6 +63,16 @@ struct agent_config {
 	char	*limits_redis_prefix;	/* of every key; default "cube" */
 	int	 limits_redis_timeout_ms; /* a reply, a connect, at most */
 	int	 fleet_size;		/* hosts sharing a token: local share */
+	/* OpenTelemetry export (otlp.c); no endpoint: none. */
+	char	*otlp_endpoint;		/* http(s)://HOST:PORT/v1/traces */
+	char	*otlp_headers_file;	/* "Name: value" lines: credentials */
+	char	*otlp_ca_file;		/* else the system's CAs */
+	int	 otlp_timeout_ms;	/* one POST, connect included */
+	int	 otlp_flush_ms;		/* a batch's window */
+	int	 otlp_batch;		/* spans per POST, at most */
+	int	 otlp_queue;		/* spans waiting, at most: then the
+					   oldest are dropped */
+	int	 otlp_shutdown_ms;	/* flushing at exit, at most */
 };
 void	 config_defaults(struct agent_config *);
 int	 config_load_file(struct agent_config *, const char *path, char *err,
@@ -882,6 +892,34 @@ void		 http_stream_end(struct http_request *);
 #define HTTP_STREAM_LOW_WATER	(64 * 1024)
 
 /*
+ * traceparent.c: W3C Trace Context. A client's traceparent is taken only
+ * when it is version 00, lower-case hex and neither id all zeros; anything
+ * else starts a new trace (never an error). No allocation: request path.
+ */
+#define TRACE_ID_BYTES		16
+#define SPAN_ID_BYTES		8
+#define TRACEPARENT_LEN		55	/* "00-" 32 "-" 16 "-" 2 */
+#define TRACESTATE_MAX		512	/* bytes of a tracestate we pass on */
+struct trace_context {
+	unsigned char	 trace_id[TRACE_ID_BYTES];
+	unsigned char	 parent_id[SPAN_ID_BYTES];
+	unsigned char	 flags;
+};
+/* 0 with tc filled, or -1 (tc untouched). */
+int	 traceparent_parse(const char *, size_t, struct trace_context *tc);
+/* 1 when a tracestate may be passed on as it came, 0 otherwise. */
+int	 tracestate_valid(const char *, size_t);
+/* 2n lower-case hex digits and a NUL. */
+void	 traceparent_hex(char *out, const unsigned char *, size_t n);
+void	 traceparent_format(char out[TRACEPARENT_LEN + 1],
+	    const unsigned char trace_id[TRACE_ID_BYTES],
+	    const unsigned char span_id[SPAN_ID_BYTES], unsigned char flags);
+/* 2n lower-case hex digits to n bytes: 0, or -1 when they are not. */
+int	 traceparent_unhex(const char *hex, unsigned char *, size_t n);
+/* n random bytes from the system's CSPRNG, not all zeros. */
+void	 traceparent_random_id(unsigned char *, size_t n);
+
+/*
  * upstream.c: requests to backends through libcurl's multi interface,
  * driven by the worker's event_base. Callbacks never run after
  * upstream_cancel(); on_done is the last call and frees the transfer.
@@ -939,6 +977,13 @@ struct upstream_cb {
 	void	(*on_done)(void *, enum upstream_result, const char *why);
 };
 
+/* The W3C trace context a backend is sent (traceparent.c checked it). */
+struct upstream_trace {
+	char		 traceparent[TRACEPARENT_LEN + 1];
+	const char	*tracestate;	/* valid, or NULL; copied */
+	size_t		 tracestate_len;
+};
+
 struct upstream_pool;
 struct upstream;
 struct upstream_pool *upstream_pool_new(struct event_base *,
@@ -946,13 +991,14 @@ struct upstream_pool *upstream_pool_new(struct event_base *,
 void		 upstream_pool_free(struct upstream_pool *);
 /*
  * POST body (not copied: it must outlive the transfer) to url as JSON,
- * with auth (a header list node, may be NULL) as the last header. Never
- * fails: a transfer that cannot start ends in on_done (UPSTREAM_LOCAL) on
- * a later loop pass.
+ * with the trace context (NULL: none; copied) and auth (a header list
+ * node, may be NULL) as the last headers. Never fails: a transfer that
+ * cannot start ends in on_done (UPSTREAM_LOCAL) on a later loop pass.
  */
 struct upstream	*upstream_start(struct upstream_pool *, const char *url,
 		    struct curl_slist *auth, const char *body, size_t len,
-		    const struct upstream_cb *, void *arg);
+		    const struct upstream_cb *, void *arg,
+		    const struct upstream_trace *);
 void		 upstream_pause(struct upstream *);
 void		 upstream_resume(struct upstream *);
 void		 upstream_cancel(struct upstream *);
@@ -1657,7 +1703,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	14
+#define STORE_SCHEMA_VERSION	13
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1898,8 +1944,17 @@ struct trace {
 	char		*guardrails;	/* JSON array of guardrail hits, or NULL */
 	char		*receipt;	/* the answer's signed receipt, or NULL */
 	char		 request_id[HTTP_REQUEST_ID_HEX + 1];	/* x-request-id */
+	/* W3C trace context (traceparent.c): the OTLP span's ids. */
+	unsigned char	 trace_id[TRACE_ID_BYTES];
+	unsigned char	 span_id[SPAN_ID_BYTES];	/* ours */
+	unsigned char	 parent_id[SPAN_ID_BYTES];	/* the client's; zero:
+							   none */
+	/* What the client asked for, for the span: -1 / NaN when unsaid. */
+	int64_t		 max_tokens;
+	double		 temperature;
 };
 struct trace_writer;
+struct otlp;
 /* A zeroed record (ttft -1); free with trace_free(), NULL is a no-op. */
 struct trace	*trace_new(void);
 void		 trace_free(struct trace *);
@@ -1925,6 +1980,26 @@ uint64_t	 trace_writer_written(struct trace_writer *);
 void		 trace_writer_listen(struct trace_writer *, struct event_base *,
 		    void (*)(const struct trace *, void *), void *);
 void		 trace_writer_listeners(struct trace_writer *, int delta);
+/* Offer every committed batch to o as well (before traffic starts). */
+void		 trace_writer_export(struct trace_writer *, struct otlp *o);
+
+/*
+ * otlp.c: every committed trace as an OTLP/HTTP span (JSON) with the
+ * OpenTelemetry GenAI attributes, posted to cfg->otlp_endpoint by its
+ * own thread. The trace writer offers each committed batch; a full queue
+ * drops its oldest spans. Content only when the trace holds it (domains
+ * that log content).
+ */
+/* NULL when no endpoint is set, or with err when the settings are bad. */
+struct otlp	*otlp_start(const struct agent_config *, char *err,
+		    size_t errlen);
+/* The trace writer's thread: spans for batch (linked by next), queued. */
+void		 otlp_offer(struct otlp *, const struct trace *batch);
+/* Flush for at most otlp-shutdown-ms, join, free; NULL is a no-op. */
+void		 otlp_stop(struct otlp *);
+/* Totals since start, for /metrics (zero without a collector). */
+void		 otlp_counters(uint64_t *exported, uint64_t *dropped,
+		    uint64_t *errors);
 
 /*
  * meter.c: a request's token counts from the backend's usage (OpenAI's

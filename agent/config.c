@@ -87,6 +87,22 @@ static const struct config_key {
 	    offsetof(struct agent_config, limits_redis_timeout_ms), 10, 60000 },
 	{ "fleet-size", CONFIG_INT, offsetof(struct agent_config, fleet_size),
 	    1, 1024 },
+	{ "otlp-endpoint", CONFIG_STRING,
+	    offsetof(struct agent_config, otlp_endpoint), 0, 0 },
+	{ "otlp-headers-file", CONFIG_STRING,
+	    offsetof(struct agent_config, otlp_headers_file), 0, 0 },
+	{ "otlp-ca-file", CONFIG_STRING,
+	    offsetof(struct agent_config, otlp_ca_file), 0, 0 },
+	{ "otlp-timeout-ms", CONFIG_INT,
+	    offsetof(struct agent_config, otlp_timeout_ms), 100, 600000 },
+	{ "otlp-flush-ms", CONFIG_INT,
+	    offsetof(struct agent_config, otlp_flush_ms), 1, 600000 },
+	{ "otlp-batch", CONFIG_INT, offsetof(struct agent_config, otlp_batch),
+	    1, 65536 },
+	{ "otlp-queue", CONFIG_INT, offsetof(struct agent_config, otlp_queue),
+	    1, 1000000 },
+	{ "otlp-shutdown-ms", CONFIG_INT,
+	    offsetof(struct agent_config, otlp_shutdown_ms), 0, 600000 },
 };
 
 /* Where state lives by default: $XDG_DATA_HOME/cube, /var/lib/cube for root. */
@@ -132,6 +148,11 @@ config_defaults(struct agent_config *cfg)
 	cfg->provider_check_interval = 60;
 	cfg->limits_redis_timeout_ms = 2000;
 	cfg->fleet_size = 1;
+	cfg->otlp_timeout_ms = 5000;
+	cfg->otlp_flush_ms = 1000;
+	cfg->otlp_batch = 512;
+	cfg->otlp_queue = 8192;
+	cfg->otlp_shutdown_ms = 5000;
 }
 
 /*

@@ -30,6 +30,7 @@ static const struct option agent_options[] = {
 	{ "seal-keys",		required_argument, NULL, 'k' },
 	{ "workers",		required_argument, NULL, 'w' },
 	{ "metrics-listen",	required_argument, NULL, 'M' },
+	{ "otlp-endpoint",	required_argument, NULL, 'O' },
 	{ "allow-core-dumps",	no_argument,	   NULL, 'A' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -48,7 +49,8 @@ agent_usage(int status)
 	    "                  [--tls auto|generate|off]"
 	    " [--tls-cert FILE --tls-key FILE] [--workers N]\n"
 	    "                  [--seal-keys auto|off]"
-	    " [--metrics-listen ADDR:PORT] [--allow-core-dumps] [-v]\n");
+	    " [--metrics-listen ADDR:PORT] [--allow-core-dumps] [-v]\n"
+	    "                  [--otlp-endpoint URL]\n");
 	exit(status);
 }
 
@@ -313,6 +315,7 @@ main(int argc, char **argv)
 	struct admin	*admin;
 	struct health	*health;
 	struct jwks	*jwks;
+	struct otlp	*otlp;
 	struct event	*sigterm, *sigint, *sighup, *rotate;
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	char		 err[512];
@@ -360,6 +363,11 @@ main(int argc, char **argv)
 	    agent.cfg.trace_flush_ms, agent.cfg.trace_retention_check_s, err,
 	    sizeof(err))) == NULL)
 		fatalx("traces: %s", err);
+	err[0] = '\0';
+	if ((otlp = otlp_start(&agent.cfg, err, sizeof(err))) == NULL &&
+	    err[0] != '\0')
+		fatalx("%s", err);
+	trace_writer_export(agent.traces, otlp);
 
 	if ((agent.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -399,6 +407,8 @@ main(int argc, char **argv)
 	/* Every trace of a finished request is written before we exit. */
 	trace_writer_stop(agent.traces);
 	agent.traces = NULL;
+	/* Then their spans, for at most otlp-shutdown-ms. */
+	otlp_stop(otlp);
 	stats_shutdown();
 	attestation_queue_stop();
 	health_stop(health);

@@ -72,6 +72,7 @@ static atomic_int		 metrics_streams;
 static struct evhttp		*metrics_http;
 
 static void	metrics_render_http(struct evbuffer *);
+static void	metrics_render_otlp(struct evbuffer *);
 
 static void
 metrics_observe(struct metrics_histogram *h, int64_t ms)
@@ -405,6 +406,7 @@ metrics_render(struct evbuffer *b)
 	for (i = 0; reg != NULL && i < reg->ndomains; i++)
 		metrics_render_providers(b, &reg->domains[i]);
 	metrics_render_http(b);
+	metrics_render_otlp(b);
 	if (reg != NULL)
 		registry_release(reg);
 }
@@ -501,6 +503,28 @@ void
 metrics_rejected(enum metrics_reject reason)
 {
 	atomic_fetch_add(&metrics_rejects[reason], 1);
+}
+
+/* The OpenTelemetry exporter's totals (otlp.c). */
+static void
+metrics_render_otlp(struct evbuffer *b)
+{
+	uint64_t	exported, dropped, errors;
+
+	otlp_counters(&exported, &dropped, &errors);
+	evbuffer_add_printf(b, "# HELP cube_otlp_spans_exported_total Spans"
+	    " the OTLP collector accepted.\n"
+	    "# TYPE cube_otlp_spans_exported_total counter\n"
+	    "cube_otlp_spans_exported_total %llu\n"
+	    "# HELP cube_otlp_spans_dropped_total Spans given up: the queue"
+	    " was full, or the collector kept failing.\n"
+	    "# TYPE cube_otlp_spans_dropped_total counter\n"
+	    "cube_otlp_spans_dropped_total %llu\n"
+	    "# HELP cube_otlp_export_errors_total POSTs to the collector that"
+	    " failed.\n# TYPE cube_otlp_export_errors_total counter\n"
+	    "cube_otlp_export_errors_total %llu\n",
+	    (unsigned long long)exported, (unsigned long long)dropped,
+	    (unsigned long long)errors);
 }
 
 /* Refusals by reason: ours (auth), then the HTTP server's own. */

@@ -5,6 +5,7 @@
  * inference request leaves a trace: the step that rejected it, or its
  * tokens and cost, handed to the trace writer when the call ends.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,9 @@ struct proxy_call {
 	struct http_fields		*relay;		/* a 429's, for the client */
 	const char			*cut;		/* why we cut the backend off */
 	struct trace			*trace;		/* NULL: not traced */
+	/* The client's trace context: its flags, and whether it sent one. */
+	unsigned char			 trace_flags;
+	int				 trace_joined;
 	int64_t				 start_ms;	/* monotonic */
 	struct meter			 meter;
 	int				 forwarded;	/* sent upstream */
@@ -180,6 +184,82 @@ proxy_trace_tokens(struct proxy_call *call, struct trace *t)
 		t->completion_text = mt->text;
 		mt->text = NULL;
 	}
+}
+
+/*
+ * The span's ids: the trace and parent from a valid client traceparent
+ * (W3C), or a new trace; our span id is always new. Invalid context is
+ * ignored, never refused.
+ */
+static void
+proxy_trace_context(struct proxy_call *call, struct http_request *r)
+{
+	struct trace		*t = call->trace;
+	struct trace_context	 tc;
+	const char		*v;
+	size_t			 len, i, n = 0;
+
+	traceparent_random_id(t->span_id, sizeof(t->span_id));
+	/* Two traceparent fields make it invalid (W3C 3.2). */
+	for (i = 0; i < r->nheaders; i++)
+		n += r->headers[i].name_len == 11 &&
+		    strncasecmp(r->headers[i].name, "traceparent", 11) == 0;
+	v = http_header_get(r, "traceparent", &len);
+	if (n == 1 && traceparent_parse(v, len, &tc) == 0) {
+		memcpy(t->trace_id, tc.trace_id, sizeof(t->trace_id));
+		memcpy(t->parent_id, tc.parent_id, sizeof(t->parent_id));
+		call->trace_flags = tc.flags;
+		call->trace_joined = 1;
+		return;
+	}
+	traceparent_random_id(t->trace_id, sizeof(t->trace_id));
+	/* Every trace is recorded, and exported when a collector is set. */
+	call->trace_flags = 0x01;
+}
+
+/*
+ * What the backend is told of the trace: our span as its parent, and the
+ * client's tracestate as it came when the client's traceparent was valid.
+ */
+static const struct upstream_trace *
+proxy_trace_upstream(struct proxy_call *call, struct upstream_trace *ut)
+{
+	const char	*v;
+	size_t		 len;
+
+	if (call->trace == NULL)
+		return NULL;
+	traceparent_format(ut->traceparent, call->trace->trace_id,
+	    call->trace->span_id, call->trace_flags);
+	ut->tracestate = NULL;
+	ut->tracestate_len = 0;
+	if (call->trace_joined && (v = http_header_get(call->req, "tracestate",
+	    &len)) != NULL && tracestate_valid(v, len)) {
+		ut->tracestate = v;
+		ut->tracestate_len = len;
+	}
+	return ut;
+}
+
+/* The client's temperature, if it sent a number; NaN otherwise. */
+static double
+proxy_trace_temperature(const struct request *rq)
+{
+	const struct jscan_span	*s = rq->temperature.present ?
+	    &rq->temperature : &rq->options_temperature;
+	char			 buf[64], *end;
+	size_t			 n;
+	double			 v;
+
+	if (!s->present || s->type != JSCAN_NUMBER)
+		return NAN;
+	n = s->end - s->start;
+	if (n == 0 || n >= sizeof(buf))
+		return NAN;
+	memcpy(buf, rq->body + s->start, n);
+	buf[n] = '\0';
+	v = strtod(buf, &end);
+	return *end == '\0' && isfinite(v) ? v : NAN;
 }
 
 /* Hand the call's trace to the writer, if it belongs to a domain. */
@@ -1451,6 +1531,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	size_t			 len;
 	ssize_t			 klen;
 	int			 client_usage, add_store = 0;
+	struct upstream_trace	 ut;
 
 	memset(&rq, 0, sizeof(rq));
 	memset(&dr, 0, sizeof(dr));
@@ -1550,6 +1631,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	else
 		call->stream = rq.stream.present && rq.stream.type == JSCAN_TRUE;
 	tr->stream = call->stream;
+	tr->max_tokens = rq.max_output;
+	tr->temperature = proxy_trace_temperature(&rq);
 
 	/* 5. input guardrails: nothing blocked reaches the backend. */
 	switch (guard_input(m, &rq, &guarded, &len, &call->guards)) {
@@ -1639,7 +1722,7 @@ proxy_forward(struct proxy_call *call)
 		    m->url_embeddings;
 	call->up = upstream_start(call->worker->upstream, url,
 	    m->provider->auth, call->body, call->body_len, &proxy_upstream_cb,
-	    call);
+	    call, proxy_trace_upstream(call, &ut));
 	r->on_abort = proxy_on_abort;
 	r->on_drain = proxy_on_drain;
 	r->cb_arg = call;
@@ -1797,6 +1880,7 @@ proxy_head(struct http_request *r, void *arg)
 		    proxy_routes_ollama[route.kind] :
 		    proxy_route_map[route.kind].trace;
 		http_request_id_hex(r, call->trace->request_id);
+		proxy_trace_context(call, r);
 	}
 
 	/*

@@ -15,7 +15,7 @@
 	" provider, route, status, error, rejected_step, latency_ms, ttft_ms," \
 	" prompt_tokens, completion_tokens, cached_tokens, estimated, cost," \
 	" stream, cancelled, prompt_text, completion_text, guardrails, receipt," \
-	" request_id"
+	" request_id, trace_id, span_id"
 
 /* Text bound to a statement, or NULL for an empty or absent string. */
 static void
@@ -31,16 +31,19 @@ int
 store_trace_insert(struct store *s, struct trace *t, char *err,
     size_t errlen)
 {
+	static const unsigned char zero[TRACE_ID_BYTES];
 	sqlite3_stmt	*stmt;
+	char		 trace_hex[2 * TRACE_ID_BYTES + 1];
+	char		 span_hex[2 * SPAN_ID_BYTES + 1];
 
 	if ((stmt = store_stmt(s, "INSERT INTO traces (domain_id, time_ms,"
 	    " token_id, model, model_id, provider, route, status, error,"
 	    " rejected_step, latency_ms, ttft_ms, prompt_tokens,"
 	    " completion_tokens, cached_tokens, estimated, cost, stream,"
 	    " cancelled, prompt_text, completion_text, guardrails, id,"
-	    " receipt, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err,
-	    errlen)) == NULL)
+	    " receipt, request_id, trace_id, span_id) VALUES (?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?)", err, errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, t->domain_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, t->time_ms);
@@ -69,6 +72,16 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	sqlite3_bind_int64(stmt, 23, t->id);
 	store_trace_bind_text(stmt, 24, t->receipt);
 	store_trace_bind_text(stmt, 25, t->request_id);
+	/* A record made before its trace context (zero ids) has none. */
+	if (memcmp(t->trace_id, zero, sizeof(t->trace_id)) != 0) {
+		traceparent_hex(trace_hex, t->trace_id, sizeof(t->trace_id));
+		traceparent_hex(span_hex, t->span_id, sizeof(t->span_id));
+		sqlite3_bind_text(stmt, 26, trace_hex, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(stmt, 27, span_hex, -1, SQLITE_TRANSIENT);
+	} else {
+		sqlite3_bind_null(stmt, 26);
+		sqlite3_bind_null(stmt, 27);
+	}
 	return store_exec_stmt(s, stmt, err, errlen);
 }
 
@@ -196,6 +209,14 @@ store_trace_read(sqlite3_stmt *stmt, void *p)
 	v = sqlite3_column_text(stmt, 24);
 	snprintf(t->request_id, sizeof(t->request_id), "%s",
 	    v != NULL ? (const char *)v : "");
+	/* Not hex (a row written by hand): no ids, rather than wrong ones. */
+	if (traceparent_unhex((const char *)sqlite3_column_text(stmt, 25),
+	    t->trace_id, sizeof(t->trace_id)) == -1 ||
+	    traceparent_unhex((const char *)sqlite3_column_text(stmt, 26),
+	    t->span_id, sizeof(t->span_id)) == -1) {
+		memset(t->trace_id, 0, sizeof(t->trace_id));
+		memset(t->span_id, 0, sizeof(t->span_id));
+	}
 }
 
 static void

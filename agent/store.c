@@ -187,13 +187,15 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE providers ADD COLUMN responses_api INTEGER NOT NULL"
 	"  DEFAULT 0;",
 	/*
-	 * 12 and 13: taken by other parts of issue 14 (the lead puts theirs
-	 * here at merge); empty steps until then.
+	 * 12: a domain's JWT/OIDC settings (jwt.c), as JSON, or NULL.
 	 */
-	"SELECT 1;",
-	"SELECT 1;",
-	/* 14: a domain's JWT/OIDC settings (jwt.c), as JSON, or NULL. */
 	"ALTER TABLE domains ADD COLUMN jwt TEXT;",
+	/*
+	 * 13: the W3C trace and span ids of the request's OpenTelemetry
+	 * span, in hex.
+	 */
+	"ALTER TABLE traces ADD COLUMN trace_id TEXT;"
+	"ALTER TABLE traces ADD COLUMN span_id TEXT;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

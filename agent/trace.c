@@ -6,6 +6,7 @@
  * committed batches to the main loop for logs.tail subscribers.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -80,6 +81,7 @@ struct trace_writer {
 	atomic_int		 listeners;
 	atomic_uint_fast64_t	 written;
 	int64_t			 last_id;	/* the writer thread's */
+	_Atomic(struct otlp *)	 otlp;		/* spans for a collector */
 };
 
 const char *
@@ -147,6 +149,8 @@ trace_new(void)
 
 	t->ttft_ms = -1;
 	t->route = trace_routes[nitems(trace_routes) - 1];
+	t->max_tokens = -1;
+	t->temperature = NAN;
 	return t;
 }
 
@@ -386,6 +390,7 @@ trace_write_once(struct trace_writer *w, struct trace *batch, char *err,
 		metrics_add(t);
 		stats_observe(t);
 	}
+	otlp_offer(atomic_load(&w->otlp), batch);
 	trace_publish(w, batch, last);
 	return 0;
 rollback:
@@ -629,4 +634,11 @@ trace_writer_listeners(struct trace_writer *w, int delta)
 {
 	if (w != NULL)
 		atomic_fetch_add(&w->listeners, delta);
+}
+
+void
+trace_writer_export(struct trace_writer *w, struct otlp *o)
+{
+	if (w != NULL)
+		atomic_store(&w->otlp, o);
 }

@@ -39,7 +39,12 @@ struct upstream {
 	const struct upstream_cb *cb;
 	void			*arg;
 	struct event		*timer;		/* first byte, then idle */
-	struct curl_slist	 headers[2];	/* + the caller's auth node */
+	struct curl_slist	 headers[4];	/* + the caller's auth node */
+	/* The W3C trace context's lines, copied: no allocation per request. */
+	char			 traceparent[sizeof("traceparent: ") +
+				    TRACEPARENT_LEN];
+	char			 tracestate[sizeof("tracestate: ") +
+				    TRACESTATE_MAX];
 	int			 got_response;	/* the final head is in */
 	int			 told_response;	/* on_response ran */
 	int			 paused;
@@ -440,11 +445,12 @@ upstream_easy_put(struct upstream_pool *pool, CURL *easy)
 struct upstream *
 upstream_start(struct upstream_pool *pool, const char *url,
     struct curl_slist *auth, const char *body, size_t len,
-    const struct upstream_cb *cb, void *arg)
+    const struct upstream_cb *cb, void *arg, const struct upstream_trace *tc)
 {
-	struct upstream	*u = xcalloc(1, sizeof(*u));
-	CURL		*easy;
-	CURLMcode	 mc;
+	struct upstream		*u = xcalloc(1, sizeof(*u));
+	struct curl_slist	*last;
+	CURL			*easy;
+	CURLMcode		 mc;
 
 	u->pool = pool;
 	u->cb = cb;
@@ -452,7 +458,22 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	u->headers[0].data = upstream_hdr_ctype;
 	u->headers[0].next = &u->headers[1];
 	u->headers[1].data = upstream_hdr_expect;
-	u->headers[1].next = auth;
+	last = &u->headers[1];
+	if (tc != NULL) {
+		snprintf(u->traceparent, sizeof(u->traceparent),
+		    "traceparent: %s", tc->traceparent);
+		u->headers[2].data = u->traceparent;
+		last = last->next = &u->headers[2];
+		if (tc->tracestate != NULL &&
+		    tc->tracestate_len <= TRACESTATE_MAX) {
+			snprintf(u->tracestate, sizeof(u->tracestate),
+			    "tracestate: %.*s", (int)tc->tracestate_len,
+			    tc->tracestate);
+			u->headers[3].data = u->tracestate;
+			last = last->next = &u->headers[3];
+		}
+	}
+	last->next = auth;
 	u->timer = evtimer_new(pool->base, upstream_timeout, u);
 	if (u->timer == NULL)
 		fatalx("%s: evtimer_new", __func__);

@@ -51,6 +51,8 @@ static const struct {
 	{ "cached",		"cached_tokens",	1 },
 	{ "cost usd",		"cost_usd",		1 },
 	{ "request id",		"request_id",		1 },
+	{ "trace id",		"trace_id",		1 },
+	{ "span id",		"span_id",		1 },
 	{ "domain",		"domain",		1 },
 };
 #define VIEW_TRACE_NFIELDS \

@@ -146,7 +146,7 @@ test_migrations(void **state)
 	sqlite3		*db;
 
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 14);
+	assert_int_equal(STORE_SCHEMA_VERSION, 13);
 	add_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
@@ -175,7 +175,7 @@ test_migrations(void **state)
 	assert_null(f->store);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 14", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 13", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
