@@ -1531,7 +1531,6 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	size_t			 len;
 	ssize_t			 klen;
 	int			 client_usage, add_store = 0;
-	struct upstream_trace	 ut;
 
 	memset(&rq, 0, sizeof(rq));
 	memset(&dr, 0, sizeof(dr));
@@ -1703,6 +1702,7 @@ proxy_forward(struct proxy_call *call)
 {
 	struct http_request	*r = call->req;
 	const struct reg_model	*m = call->model;
+	struct upstream_trace	 ut;
 	const char		*url;
 
 	call->forwarded = 1;
