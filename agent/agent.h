@@ -54,6 +54,7 @@ struct agent_config {
 	int	 trace_flush_ms;	/* the trace writer's batch window */
 	int	 trace_retention_check_s; /* how often retention runs */
 	int	 provider_check_interval; /* seconds between health checks; 0: off */
+	int	 provider_attest_interval; /* seconds between re-attestations */
 	int	 core_dumps;		/* allowed: for debugging only */
 };
 void	 config_defaults(struct agent_config *);
@@ -451,6 +452,13 @@ struct reg_provider {
 	int			 errored;
 	char			*error;		/* last health-check error, or NULL */
 	int			 responses_api;	/* serves /v1/responses itself */
+	/*
+	 * Confidential routing (provider-attest.c): the provider has an
+	 * attest_policy, and its evidence passed it at the last check.
+	 */
+	int			 attest_policy;
+	int			 attested;
+	char			*attest_error;	/* why not, in short, or NULL */
 };
 
 struct reg_model {
@@ -496,6 +504,7 @@ struct reg_domain {
 	struct guard		**guards;	/* compiled, sorted by key */
 	size_t			 nguards;
 	char			*cors_origins;	/* as the store has it, or NULL */
+	int			 require_attested; /* attested providers only */
 };
 
 struct reg_token {
@@ -1276,6 +1285,7 @@ enum api_error {
 	API_METHOD_NOT_ALLOWED,
 	API_HEADERS_TOO_LARGE,
 	API_UNAVAILABLE,
+	API_ATTESTATION_REQUIRED,	/* the domain needs an attested provider */
 };
 int	 api_error_status(enum api_error);
 const char *api_error_code(enum api_error);	/* "model_inactive", static */
@@ -1478,7 +1488,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	11
+#define STORE_SCHEMA_VERSION	13
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1520,6 +1530,7 @@ struct store_domain {
 	int64_t		 created_at;		/* unix seconds */
 	/* Browser origins for CORS, space-separated ("*": any), or NULL. */
 	char		*cors_origins;
+	int		 require_attested;	/* attested providers only */
 };
 int	 store_domain_insert(struct store *, const struct store_domain *,
 	    char *err, size_t errlen);
@@ -1550,6 +1561,7 @@ struct store_provider {
 	char		*error;			/* or NULL */
 	int64_t		 created_at;
 	int		 responses_api;		/* serves /v1/responses */
+	char		*attest_policy;		/* policy JSON, or NULL */
 };
 int	 store_provider_insert(struct store *, const struct store_provider *,
 	    char *err, size_t errlen);
@@ -1563,8 +1575,8 @@ int	 store_provider_set_status(struct store *, const char *domain_id,
 	    const char *name, const char *status, const char *error, char *err,
 	    size_t errlen);
 /*
- * Rewrite driver, url, credential, fingerprint, responses_api, status and
- * error.
+ * Rewrite driver, url, credential, fingerprint, responses_api,
+ * attest_policy, status and error.
  */
 int	 store_provider_update(struct store *, const struct store_provider *,
 	    char *err, size_t errlen);
@@ -2288,6 +2300,44 @@ int	 admin_guardrail_check_keys(struct agent *,
 struct health;
 struct health	*health_start(struct agent *);
 void		 health_stop(struct health *);
+
+/*
+ * provider-attest.c: confidential routing. Providers with an
+ * attest_policy are verified in the background (their evidence from
+ * GET /attestation at their URL's root, a fresh nonce, the shared
+ * verifier, bound to the connection's TLS key) at start, every
+ * cfg.provider_attest_interval seconds and after provider_attest_kick();
+ * verdicts live in memory only, so after a restart nothing is attested
+ * until verified again (fail closed). Start and stop on the main loop.
+ */
+struct provider_attest;
+struct provider_attest *provider_attest_start(struct agent *);
+void		 provider_attest_stop(struct provider_attest *);
+/* Verify every provider with a policy again, soon (after an edit). */
+void		 provider_attest_kick(void);
+struct provider_verdict {
+	int		 attested;
+	char		 error[512];	/* why not; "" when attested */
+	int64_t		 at;		/* unix seconds of the check; 0: none */
+};
+/*
+ * The last verdict on a provider with this url and policy (NULL: none);
+ * one made on another url or policy does not count: "not verified yet".
+ * Safe from any thread.
+ */
+void		 provider_attest_verdict(const char *domain_id,
+		    const char *name, const char *url, const char *policy,
+		    struct provider_verdict *);
+/* Is text a policy the agent can hold a provider to? 0, or -1 with err. */
+int		 provider_attest_policy_check(const char *text, char *err,
+		    size_t errlen);
+/*
+ * Whether a prompt of domain d may go to provider p: always, unless d
+ * requires attested providers and p is not attested now. The one check
+ * routing makes per candidate provider (primary, retry or fallback).
+ */
+int		 provider_admits(const struct reg_domain *d,
+		    const struct reg_provider *p);
 
 /*
  * probe.c: a provider's health check and model list, one blocking libcurl

@@ -31,6 +31,8 @@ static const struct {
 	[API_HEADERS_TOO_LARGE] = { 431, "invalid_request_error",
 	    "request_too_large" },
 	[API_UNAVAILABLE] =	{ 503, "api_error", "unavailable" },
+	[API_ATTESTATION_REQUIRED] = { 503, "api_error",
+	    "attestation_required" },
 };
 
 int

@@ -71,6 +71,9 @@ static const struct config_key {
 	    offsetof(struct agent_config, trace_retention_check_s), 1, 86400 },
 	{ "provider-check-interval", CONFIG_INT,
 	    offsetof(struct agent_config, provider_check_interval), 0, 86400 },
+	{ "provider-attest-interval", CONFIG_INT,
+	    offsetof(struct agent_config, provider_attest_interval), 10,
+	    86400 },
 	{ "core-dumps", CONFIG_BOOL, offsetof(struct agent_config, core_dumps),
 	    0, 1 },
 };
@@ -116,6 +119,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->trace_flush_ms = 100;
 	cfg->trace_retention_check_s = 3600;
 	cfg->provider_check_interval = 60;
+	cfg->provider_attest_interval = 300;
 }
 
 /*

@@ -312,6 +312,7 @@ main(int argc, char **argv)
 	struct registry	*reg;
 	struct admin	*admin;
 	struct health	*health;
+	struct provider_attest *pattest;
 	struct event	*sigterm, *sigint, *sighup, *rotate;
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	char		 err[512];
@@ -370,6 +371,7 @@ main(int argc, char **argv)
 	    agent.cfg.metrics_listen, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	health = health_start(&agent);
+	pattest = provider_attest_start(&agent);
 
 	sigterm = evsignal_new(agent.base, SIGTERM, agent_signal, &agent);
 	sigint = evsignal_new(agent.base, SIGINT, agent_signal, &agent);
@@ -397,6 +399,7 @@ main(int argc, char **argv)
 	stats_shutdown();
 	attestation_queue_stop();
 	health_stop(health);
+	provider_attest_stop(pattest);
 	admin_stop(admin);
 	metrics_stop();
 	event_free(sigterm);

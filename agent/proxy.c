@@ -1487,6 +1487,15 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    NULL, "The model's provider is failing its health checks.");
 		goto done;
 	}
+	/* Confidential routing: never to a provider not attested now. */
+	if (!provider_admits(d, m->provider)) {
+		proxy_reject(call, TRACE_STEP_MODEL_STATE,
+		    API_ATTESTATION_REQUIRED, NULL, "The domain requires an"
+		    " attested provider; provider '%s' is not attested (%.72s).",
+		    m->provider->name, m->provider->attest_error != NULL ?
+		    m->provider->attest_error : "it has no attest_policy");
+		goto done;
+	}
 	if (rq.stream.present && rq.stream.type != JSCAN_TRUE &&
 	    rq.stream.type != JSCAN_FALSE && rq.stream.type != JSCAN_NULL) {
 		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,

@@ -186,6 +186,15 @@ static const char *const store_migrations[] = {
 	/* 11: the provider's backend serves OpenAI's /v1/responses itself. */
 	"ALTER TABLE providers ADD COLUMN responses_api INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/* 12: taken by another part of issue 14 (renumbered at merge). */
+	"SELECT 1;",
+	/*
+	 * 13: confidential routing: the policy a provider's evidence is held
+	 * to (cube-attest-policy(5) JSON), and domains that require it.
+	 */
+	"ALTER TABLE providers ADD COLUMN attest_policy TEXT;"
+	"ALTER TABLE domains ADD COLUMN require_attested INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))
