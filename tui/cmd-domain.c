@@ -19,5 +19,6 @@ const struct output_field cmd_domain_fields[] = {
 	{ "retention (days)",	"trace_retention_days",	OUTPUT_PLAIN },
 	{ "created",		"created_at",		OUTPUT_PLAIN },
 	{ "cors origins",	"cors_origins",		OUTPUT_PLAIN },
+	{ "require attested",	"require_attested",	OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };

@@ -118,8 +118,8 @@ for sh in bash zsh fish; do
 	check_eq "$sh: --driver" "ollama openai vllm" "${R[cubectl provider add --driver ]-}"
 	check_eq "$sh: --category" "embedding llm" "${R[cubectl model deploy --category ]-}"
 	check_eq "$sh: --log-content" "off on" "${R[cubectl domain edit acme --log-content ]-}"
-	check_eq "$sh: domain edit offers --cors-origin and --no-cors" \
-	    "--cors-origin --log-content --no-cors --trace-retention" \
+	check_eq "$sh: domain edit offers --cors-origin, --no-cors and --require-attested" \
+	    "--cors-origin --log-content --no-cors --no-require-attested --require-attested --trace-retention" \
 	    "$(printf '%s\n' ${R[cubectl domain edit -]-} | grep -- '^--' |
 	    grep -v -e --help -e --version | xargs)"
 	check_contains "$sh: --api-key-file completes files" "key-file.txt" \

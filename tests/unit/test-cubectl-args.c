@@ -389,10 +389,11 @@ test_synopsis(void **state)
 	cmd_synopsis(entry("provider", "add"), buf, sizeof(buf));
 	assert_string_equal(buf, "provider add -d DOMAIN NAME --driver"
 	    " openai|ollama|vllm --url URL [--api-key-stdin |"
-	    " --api-key-file FILE] [--responses-api]");
+	    " --api-key-file FILE] [--responses-api] [--attest-policy FILE]");
 	cmd_synopsis(entry("domain", "edit"), buf, sizeof(buf));
 	assert_string_equal(buf, "domain edit DOMAIN [--log-content on|off]"
-	    " [--trace-retention DAYS] [--cors-origin ORIGIN | --no-cors]");
+	    " [--trace-retention DAYS] [--cors-origin ORIGIN | --no-cors]"
+	    " [--require-attested | --no-require-attested]");
 	cmd_synopsis(entry("model", "show"), buf, sizeof(buf));
 	assert_string_equal(buf, "model show -d DOMAIN KEY");
 	cmd_synopsis(entry("status", NULL), buf, sizeof(buf));
