@@ -459,6 +459,12 @@ struct reg_provider {
 	int			 attest_policy;
 	int			 attested;
 	char			*attest_error;	/* why not, in short, or NULL */
+	/*
+	 * "sha256//BASE64" of the TLS key the evidence was bound to (https
+	 * providers, attested), or NULL: requests of domains that require
+	 * attestation go only to that key.
+	 */
+	char			*attest_pin;
 };
 
 struct reg_model {
@@ -873,11 +879,12 @@ void		 upstream_pool_free(struct upstream_pool *);
  * POST body (not copied: it must outlive the transfer) to url as JSON,
  * with auth (a header list node, may be NULL) as the last header. Never
  * fails: a transfer that cannot start ends in on_done (UPSTREAM_LOCAL) on
- * a later loop pass.
+ * a later loop pass. pin, when not NULL, is the only TLS key the backend
+ * may show ("sha256//BASE64", CURLOPT_PINNEDPUBLICKEY): the attested one.
  */
 struct upstream	*upstream_start(struct upstream_pool *, const char *url,
-		    struct curl_slist *auth, const char *body, size_t len,
-		    const struct upstream_cb *, void *arg);
+		    struct curl_slist *auth, const char *pin, const char *body,
+		    size_t len, const struct upstream_cb *, void *arg);
 void		 upstream_pause(struct upstream *);
 void		 upstream_resume(struct upstream *);
 void		 upstream_cancel(struct upstream *);
@@ -2318,6 +2325,7 @@ void		 provider_attest_kick(void);
 struct provider_verdict {
 	int		 attested;
 	char		 error[512];	/* why not; "" when attested */
+	char		 pin[64];	/* "sha256//BASE64" over https, or "" */
 	int64_t		 at;		/* unix seconds of the check; 0: none */
 };
 /*

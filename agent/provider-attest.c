@@ -45,6 +45,7 @@ struct pa_verdict {
 	int		 attested;
 	char		*error;		/* why not; NULL when attested */
 	int64_t		 at;		/* unix seconds of the check */
+	char		 pin[64];	/* the key bound, https; or "" */
 };
 
 /* The verdicts: written by the main loop, read by registry builds. */
@@ -110,6 +111,7 @@ provider_attest_verdict(const char *domain_id, const char *name,
 			continue;
 		out->attested = v->attested;
 		out->at = v->at;
+		memcpy(out->pin, v->pin, sizeof(out->pin));
 		snprintf(out->error, sizeof(out->error), "%s",
 		    v->error != NULL ? v->error : "");
 		break;
@@ -364,8 +366,8 @@ pa_failed(const struct attest_result *res, const struct attest_check *bad,
  * attested, 0 not (why in err), -1 no verdict (cancelled).
  */
 static int
-pa_check(const struct store_provider *p, const int *cancel, char *err,
-    size_t errlen)
+pa_check(const struct store_provider *p, const int *cancel, char *pin,
+    size_t pinlen, char *err, size_t errlen)
 {
 	struct attest_policy		 policy;
 	struct attest_policy_file	 file;
@@ -451,6 +453,15 @@ pa_check(const struct store_provider *p, const int *cancel, char *err,
 		    " must come over https, bound to its TLS key");
 		goto out;
 	}
+	/* Requests then go only to the key the evidence was bound to. */
+	if (f.https) {
+		char	b64[sodium_base64_ENCODED_LEN(32,
+			    sodium_base64_VARIANT_ORIGINAL)];
+
+		snprintf(pin, pinlen, "sha256//%s", sodium_bin2base64(b64,
+		    sizeof(b64), f.spki, sizeof(f.spki),
+		    sodium_base64_VARIANT_ORIGINAL));
+	}
 	ok = 1;
 out:
 	cJSON_Delete(doc);
@@ -476,7 +487,8 @@ pa_run(void *arg)
 		if (__atomic_load_n(&pa->cancel, __ATOMIC_RELAXED))
 			break;
 		why[0] = '\0';
-		rc = pa_check(&pa->list[i], &pa->cancel, why, sizeof(why));
+		rc = pa_check(&pa->list[i], &pa->cancel, v->pin,
+		    sizeof(v->pin), why, sizeof(why));
 		if (rc == -1)
 			continue;
 		memcpy(v->domain_id, pa->list[i].domain_id,
@@ -554,6 +566,7 @@ pa_done(evutil_socket_t fd, short events, void *arg)
 		if (old == NULL || old->attested != v->attested ||
 		    strcmp(old->url, v->url) != 0 ||
 		    memcmp(old->policy_hash, v->policy_hash, 32) != 0 ||
+		    strcmp(old->pin, v->pin) != 0 ||
 		    (old->error == NULL) != (v->error == NULL) ||
 		    (old->error != NULL && strcmp(old->error, v->error) != 0)) {
 			changed = 1;

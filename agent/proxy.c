@@ -1574,8 +1574,8 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    call->route == ROUTE_COMPLETIONS ? m->url_completions :
 		    m->url_embeddings;
 	call->up = upstream_start(call->worker->upstream, url,
-	    m->provider->auth, call->body, call->body_len, &proxy_upstream_cb,
-	    call);
+	    m->provider->auth, d->require_attested ? m->provider->attest_pin :
+	    NULL, call->body, call->body_len, &proxy_upstream_cb, call);
 	r->on_abort = proxy_on_abort;
 	r->on_drain = proxy_on_drain;
 	r->cb_arg = call;

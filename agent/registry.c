@@ -165,6 +165,8 @@ registry_provider_init(struct reg_provider *p, const struct store_provider *sp,
 		if (!v.attested)
 			p->attest_error = xstrndup(v.error, strcspn(v.error,
 			    "("));
+		else if (v.pin[0] != '\0')
+			p->attest_pin = xstrdup(v.pin);
 		if (p->attest_error != NULL && (len = strlen(p->attest_error))
 		    > 0 && p->attest_error[len - 1] == ' ')
 			p->attest_error[len - 1] = '\0';
@@ -614,6 +616,7 @@ registry_free(struct registry *r)
 		free(p->base_url);
 		free(p->error);
 		free(p->attest_error);
+		free(p->attest_pin);
 		credential_header_free(p->auth);
 	}
 	free(r->providers);
