@@ -25,7 +25,7 @@ const struct output_field cmd_provider_columns[] = {
 	{ "URL",		"url",			OUTPUT_PLAIN },
 	{ "CREDENTIAL",		"credential",		OUTPUT_PLAIN },
 	{ "STATUS",		"status",		OUTPUT_PLAIN },
-	{ "ATTESTED",		"attested",		OUTPUT_PLAIN },
+	{ "ATTESTED",		"attested",		OUTPUT_YESNO },
 	{ "ERROR",		"error",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
@@ -41,7 +41,7 @@ const struct output_field cmd_provider_fields[] = {
 	{ "created",		"created_at",		OUTPUT_PLAIN },
 	{ "responses",		"responses_api",	OUTPUT_PLAIN },
 	{ "attest policy",	"attest_policy",	OUTPUT_PLAIN },
-	{ "attested",		"attested",		OUTPUT_PLAIN },
+	{ "attested",		"attested",		OUTPUT_YESNO },
 	{ "attest error",	"attest_error",		OUTPUT_PLAIN },
 	{ "attested at",	"attested_at",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
