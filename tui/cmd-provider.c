@@ -40,9 +40,9 @@ const struct output_field cmd_provider_fields[] = {
 	{ "error",		"error",		OUTPUT_PLAIN },
 	{ "created",		"created_at",		OUTPUT_PLAIN },
 	{ "responses",		"responses_api",	OUTPUT_PLAIN },
-	{ "attest policy",	"attest_policy",	OUTPUT_PLAIN },
+	{ "policy",		"attest_policy",	OUTPUT_YESNO },
 	{ "attested",		"attested",		OUTPUT_YESNO },
-	{ "attest error",	"attest_error",		OUTPUT_PLAIN },
+	{ "attest err",		"attest_error",		OUTPUT_PLAIN },
 	{ "attested at",	"attested_at",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
