@@ -36,6 +36,8 @@ admin_domain_json(const struct store_domain *d)
 	    d->cors_origins));
 	admin_json_add(o, "jwt", d->jwt != NULL && (jwt = cJSON_Parse(d->jwt))
 	    != NULL ? jwt : cJSON_CreateNull());
+	admin_json_add(o, "require_attested",
+	    admin_json_bool(d->require_attested));
 	return o;
 }
 
@@ -219,7 +221,7 @@ admin_domain_create(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
 	static const char *const	 allowed[] = { "name", "cors_origins",
-					    NULL };
+					    "require_attested", NULL };
 	struct store_domain		 d;
 	const char			*name;
 	char				 err[256];
@@ -233,7 +235,9 @@ admin_domain_create(struct agent *agent, const cJSON *params,
 	if (admin_domain_uuid_shaped(name))
 		return admin_reply_error(reply, RPC_INVALID_PARAMS,
 		    "name: must not look like a domain id");
-	if (admin_domain_origins(params, &d.cors_origins, reply) == -1)
+	if (admin_param_bool(params, "require_attested", 0,
+	    &d.require_attested, reply) == -1 ||
+	    admin_domain_origins(params, &d.cors_origins, reply) == -1)
 		return -1;
 
 	admin_domain_uuid(d.id);
@@ -295,7 +299,8 @@ admin_domain_edit(struct agent *agent, const cJSON *params,
 {
 	static const char *const	 allowed[] = { "domain", "log_content",
 					    "trace_retention_days",
-					    "cors_origins", "jwt", NULL };
+					    "cors_origins", "jwt",
+					    "require_attested", NULL };
 	struct store_domain		 d;
 	int64_t				 days;
 	int				 log_content, rc;
@@ -314,6 +319,9 @@ admin_domain_edit(struct agent *agent, const cJSON *params,
 		goto fail;
 	if (rc == ADMIN_PARAM_SET)
 		d.trace_retention_days = (int)days;
+	if (admin_param_bool(params, "require_attested", 0,
+	    &d.require_attested, reply) == -1)
+		goto fail;
 	if (admin_domain_origins(params, &d.cors_origins, reply) == -1 ||
 	    admin_domain_jwt(params, &d.jwt, reply) == -1)
 		goto fail;

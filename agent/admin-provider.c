@@ -11,12 +11,16 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "attest.h"
 #include "rpc.h"
 #include "xmalloc.h"
 
 #define PROVIDER_NAME_CHARSET	"use 1-63 of A-Z, a-z, 0-9, '.', '_' and '-'"
 #define PROVIDER_URL_MAX	2048
 #define PROVIDER_SEALED_MAX	(8192 + crypto_box_SEALBYTES)
+
+static void	admin_provider_attest_json(cJSON *,
+		    const struct store_provider *);
 
 cJSON *
 admin_provider_json(const struct store_provider *p)
@@ -34,7 +38,59 @@ admin_provider_json(const struct store_provider *p)
 	admin_json_add(o, "error", admin_json_string(p->error));
 	admin_json_add(o, "created_at", admin_json_time(p->created_at));
 	admin_json_add(o, "responses_api", admin_json_bool(p->responses_api));
+	admin_provider_attest_json(o, p);
 	return o;
+}
+
+/*
+ * Confidential routing: whether the provider has an attest_policy, and
+ * the live verdict on its evidence (the one routing reads, for the URL
+ * and policy the provider has now).
+ */
+static void
+admin_provider_attest_json(cJSON *o, const struct store_provider *p)
+{
+	struct provider_verdict	 v;
+
+	admin_json_add(o, "attest_policy", admin_json_bool(p->attest_policy !=
+	    NULL));
+	if (p->attest_policy == NULL) {
+		admin_json_add(o, "attested", admin_json_bool(0));
+		admin_json_add(o, "attest_error", admin_json_string(NULL));
+		admin_json_add(o, "attested_at", admin_json_time(0));
+		return;
+	}
+	provider_attest_verdict(p->domain_id, p->name, p->url,
+	    p->attest_policy, &v);
+	admin_json_add(o, "attested", admin_json_bool(v.attested));
+	admin_json_add(o, "attest_error", admin_json_string(v.attested ?
+	    NULL : v.error));
+	admin_json_add(o, "attested_at", admin_json_time(v.at));
+}
+
+/*
+ * The "attest_policy" parameter: a policy document (cube-attest-policy(5))
+ * checked as the verifier will read it, or null for none. Fills *out
+ * (caller frees; NULL for none). ADMIN_PARAM_SET, _ABSENT, or -1.
+ */
+static int
+admin_provider_policy(const cJSON *params, char **out,
+    struct admin_reply *reply)
+{
+	const char	*text;
+	char		 err[256];
+	int		 rc;
+
+	*out = NULL;
+	if ((rc = admin_param_string(params, "attest_policy",
+	    ADMIN_PARAM_NULLABLE, 1, ATTEST_POLICY_FILE_MAX, NULL, NULL, &text,
+	    reply)) != ADMIN_PARAM_SET || text == NULL)
+		return rc;
+	if (provider_attest_policy_check(text, err, sizeof(err)) == -1)
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "attest_policy: %s", err);
+	*out = xstrdup(text);
+	return rc;
 }
 
 /*
@@ -140,7 +196,8 @@ admin_provider_add(struct agent *agent, const cJSON *params,
 {
 	static const char *const	 allowed[] = { "domain", "name",
 					    "driver", "url", "credential",
-					    "responses_api", NULL };
+					    "responses_api", "attest_policy",
+					    NULL };
 	struct store_domain		 d;
 	struct store_provider		 p;
 	const char			*name, *driver, *url, *cred;
@@ -162,7 +219,8 @@ admin_provider_add(struct agent *agent, const cJSON *params,
 	    admin_param_string(params, "credential", ADMIN_PARAM_NULLABLE, 1,
 	    2 * PROVIDER_SEALED_MAX, NULL, NULL, &cred, reply) == -1 ||
 	    admin_param_bool(params, "responses_api", 0, &p.responses_api,
-	    reply) == -1)
+	    reply) == -1 ||
+	    admin_provider_policy(params, &p.attest_policy, reply) == -1)
 		goto out;
 	if (registry_driver_parse(driver) == -1) {
 		admin_reply_error(reply, RPC_INVALID_PARAMS,
@@ -186,6 +244,8 @@ admin_provider_add(struct agent *agent, const cJSON *params,
 		goto out;
 	}
 	reply->result = admin_provider_json(&p);
+	if (p.attest_policy != NULL)
+		provider_attest_kick();
 	rc = 0;
 out:
 	store_provider_clear(&p);
@@ -351,6 +411,9 @@ admin_provider_differs(const struct store_provider *have,
 	if (strcmp(have->driver, want->driver) != 0 ||
 	    strcmp(have->url, want->url) != 0 ||
 	    have->responses_api != want->responses_api ||
+	    (have->attest_policy == NULL) != (want->attest_policy == NULL) ||
+	    (have->attest_policy != NULL &&
+	    strcmp(have->attest_policy, want->attest_policy) != 0) ||
 	    (have->credential == NULL) != (want->credential == NULL))
 		return 1;
 	/* A key sealed again is a new blob: the fingerprint tells. */
@@ -359,8 +422,9 @@ admin_provider_differs(const struct store_provider *have,
 }
 
 /*
- * provider.edit: change driver, url, credential (null removes it) or
- * responses_api (whether the backend serves /v1/responses itself). With
+ * provider.edit: change driver, url, credential (null removes it),
+ * responses_api (whether the backend serves /v1/responses itself) or
+ * attest_policy (null removes it; a change is verified again). With
  * dry_run nothing is stored: the result is the provider as it would be,
  * which is how a client learns whether a key it holds is the stored one
  * (same key, same fingerprint) without the key ever coming back out.
@@ -372,11 +436,13 @@ admin_provider_edit(struct agent *agent, const cJSON *params,
 {
 	static const char *const	 allowed[] = { "domain", "name",
 					    "driver", "url", "credential",
-					    "responses_api", "dry_run", NULL };
+					    "responses_api", "attest_policy",
+					    "dry_run", NULL };
 	struct store_provider		 have, want;
 	const char			*driver, *url, *cred;
 	char				 err[256];
 	int				 dry_run = 0, changed, rc = -1, set = 0;
+	int				 pset;
 
 	if (admin_provider_lookup(agent, params, allowed, &have, reply) != 0)
 		return -1;
@@ -392,8 +458,11 @@ admin_provider_edit(struct agent *agent, const cJSON *params,
 		goto out;
 	want.responses_api = have.responses_api;
 	if (admin_param_bool(params, "responses_api", 0, &want.responses_api,
-	    reply) == -1)
+	    reply) == -1 || (pset = admin_provider_policy(params,
+	    &want.attest_policy, reply)) == -1)
 		goto out;
+	if (pset == ADMIN_PARAM_ABSENT && have.attest_policy != NULL)
+		want.attest_policy = xstrdup(have.attest_policy);
 	if (driver != NULL && registry_driver_parse(driver) == -1) {
 		admin_reply_error(reply, RPC_INVALID_PARAMS,
 		    "driver: one of openai, vllm, ollama");
@@ -431,6 +500,8 @@ admin_provider_edit(struct agent *agent, const cJSON *params,
 		rc = admin_reply_store(reply, rc, err);
 		goto out;
 	}
+	if (changed && !dry_run)
+		provider_attest_kick();
 	reply->result = admin_provider_json(&want);
 	admin_json_add(reply->result, "changed", admin_json_bool(changed));
 	rc = 0;

@@ -54,6 +54,7 @@ struct agent_config {
 	int	 trace_flush_ms;	/* the trace writer's batch window */
 	int	 trace_retention_check_s; /* how often retention runs */
 	int	 provider_check_interval; /* seconds between health checks; 0: off */
+	int	 provider_attest_interval; /* seconds between re-attestations */
 	int	 core_dumps;		/* allowed: for debugging only */
 	/* Limits shared across agents (limit-redis.c); NULL: this host's. */
 	char	*limits_redis;		/* redis://HOST:PORT, rediss://... */
@@ -469,6 +470,19 @@ struct reg_provider {
 	int			 errored;
 	char			*error;		/* last health-check error, or NULL */
 	int			 responses_api;	/* serves /v1/responses itself */
+	/*
+	 * Confidential routing (provider-attest.c): the provider has an
+	 * attest_policy, and its evidence passed it at the last check.
+	 */
+	int			 attest_policy;
+	int			 attested;
+	char			*attest_error;	/* why not, in short, or NULL */
+	/*
+	 * "sha256//BASE64" of the TLS key the evidence was bound to (https
+	 * providers, attested), or NULL: requests of domains that require
+	 * attestation go only to that key.
+	 */
+	char			*attest_pin;
 };
 
 struct reg_model {
@@ -515,6 +529,7 @@ struct reg_domain {
 	size_t			 nguards;
 	char			*cors_origins;	/* as the store has it, or NULL */
 	struct jwt_config	*jwt;		/* JWTs it takes, or NULL */
+	int			 require_attested; /* attested providers only */
 };
 
 struct reg_token {
@@ -994,10 +1009,12 @@ void		 upstream_pool_free(struct upstream_pool *);
  * with the trace context (NULL: none; copied) and auth (a header list
  * node, may be NULL) as the last headers. Never fails: a transfer that
  * cannot start ends in on_done (UPSTREAM_LOCAL) on a later loop pass.
+ * pin, when not NULL, is the only TLS key the backend may show
+ * ("sha256//BASE64", CURLOPT_PINNEDPUBLICKEY): the attested one.
  */
 struct upstream	*upstream_start(struct upstream_pool *, const char *url,
-		    struct curl_slist *auth, const char *body, size_t len,
-		    const struct upstream_cb *, void *arg,
+		    struct curl_slist *auth, const char *pin, const char *body,
+		    size_t len, const struct upstream_cb *, void *arg,
 		    const struct upstream_trace *);
 void		 upstream_pause(struct upstream *);
 void		 upstream_resume(struct upstream *);
@@ -1501,6 +1518,7 @@ enum api_error {
 	API_HEADERS_TOO_LARGE,
 	API_UNAVAILABLE,
 	API_LIMITS_UNAVAILABLE,
+	API_ATTESTATION_REQUIRED,	/* the domain needs an attested provider */
 };
 int	 api_error_status(enum api_error);
 const char *api_error_code(enum api_error);	/* "model_inactive", static */
@@ -1703,7 +1721,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	13
+#define STORE_SCHEMA_VERSION	14
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1747,6 +1765,7 @@ struct store_domain {
 	char		*cors_origins;
 	/* JWT/OIDC settings as jwt_config_json() writes them, or NULL. */
 	char		*jwt;
+	int		 require_attested;	/* attested providers only */
 };
 int	 store_domain_insert(struct store *, const struct store_domain *,
 	    char *err, size_t errlen);
@@ -1777,6 +1796,7 @@ struct store_provider {
 	char		*error;			/* or NULL */
 	int64_t		 created_at;
 	int		 responses_api;		/* serves /v1/responses */
+	char		*attest_policy;		/* policy JSON, or NULL */
 };
 int	 store_provider_insert(struct store *, const struct store_provider *,
 	    char *err, size_t errlen);
@@ -1790,8 +1810,8 @@ int	 store_provider_set_status(struct store *, const char *domain_id,
 	    const char *name, const char *status, const char *error, char *err,
 	    size_t errlen);
 /*
- * Rewrite driver, url, credential, fingerprint, responses_api, status and
- * error.
+ * Rewrite driver, url, credential, fingerprint, responses_api,
+ * attest_policy, status and error.
  */
 int	 store_provider_update(struct store *, const struct store_provider *,
 	    char *err, size_t errlen);
@@ -2544,6 +2564,45 @@ int	 admin_guardrail_check_keys(struct agent *,
 struct health;
 struct health	*health_start(struct agent *);
 void		 health_stop(struct health *);
+
+/*
+ * provider-attest.c: confidential routing. Providers with an
+ * attest_policy are verified in the background (their evidence from
+ * GET /attestation at their URL's root, a fresh nonce, the shared
+ * verifier, bound to the connection's TLS key) at start, every
+ * cfg.provider_attest_interval seconds and after provider_attest_kick();
+ * verdicts live in memory only, so after a restart nothing is attested
+ * until verified again (fail closed). Start and stop on the main loop.
+ */
+struct provider_attest;
+struct provider_attest *provider_attest_start(struct agent *);
+void		 provider_attest_stop(struct provider_attest *);
+/* Verify every provider with a policy again, soon (after an edit). */
+void		 provider_attest_kick(void);
+struct provider_verdict {
+	int		 attested;
+	char		 error[512];	/* why not; "" when attested */
+	char		 pin[64];	/* "sha256//BASE64" over https, or "" */
+	int64_t		 at;		/* unix seconds of the check; 0: none */
+};
+/*
+ * The last verdict on a provider with this url and policy (NULL: none);
+ * one made on another url or policy does not count: "not verified yet".
+ * Safe from any thread.
+ */
+void		 provider_attest_verdict(const char *domain_id,
+		    const char *name, const char *url, const char *policy,
+		    struct provider_verdict *);
+/* Is text a policy the agent can hold a provider to? 0, or -1 with err. */
+int		 provider_attest_policy_check(const char *text, char *err,
+		    size_t errlen);
+/*
+ * Whether a prompt of domain d may go to provider p: always, unless d
+ * requires attested providers and p is not attested now. The one check
+ * routing makes per candidate provider (primary, retry or fallback).
+ */
+int		 provider_admits(const struct reg_domain *d,
+		    const struct reg_provider *p);
 
 /*
  * probe.c: a provider's health check and model list, one blocking libcurl

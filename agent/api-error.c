@@ -32,6 +32,8 @@ static const struct {
 	    "request_too_large" },
 	[API_UNAVAILABLE] =	{ 503, "api_error", "unavailable" },
 	[API_LIMITS_UNAVAILABLE] = { 503, "api_error", "limits_unavailable" },
+	[API_ATTESTATION_REQUIRED] = { 503, "api_error",
+	    "attestation_required" },
 };
 
 int

@@ -71,6 +71,9 @@ static const struct config_key {
 	    offsetof(struct agent_config, trace_retention_check_s), 1, 86400 },
 	{ "provider-check-interval", CONFIG_INT,
 	    offsetof(struct agent_config, provider_check_interval), 0, 86400 },
+	{ "provider-attest-interval", CONFIG_INT,
+	    offsetof(struct agent_config, provider_attest_interval), 10,
+	    86400 },
 	{ "core-dumps", CONFIG_BOOL, offsetof(struct agent_config, core_dumps),
 	    0, 1 },
 	{ "limits-redis", CONFIG_STRING,
@@ -153,6 +156,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->otlp_batch = 512;
 	cfg->otlp_queue = 8192;
 	cfg->otlp_shutdown_ms = 5000;
+	cfg->provider_attest_interval = 300;
 }
 
 /*

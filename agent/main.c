@@ -316,6 +316,7 @@ main(int argc, char **argv)
 	struct health	*health;
 	struct jwks	*jwks;
 	struct otlp	*otlp;
+	struct provider_attest *pattest;
 	struct event	*sigterm, *sigint, *sighup, *rotate;
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	char		 err[512];
@@ -383,6 +384,7 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	health = health_start(&agent);
 	jwks = jwks_start(&agent);
+	pattest = provider_attest_start(&agent);
 
 	sigterm = evsignal_new(agent.base, SIGTERM, agent_signal, &agent);
 	sigint = evsignal_new(agent.base, SIGINT, agent_signal, &agent);
@@ -413,6 +415,7 @@ main(int argc, char **argv)
 	attestation_queue_stop();
 	health_stop(health);
 	jwks_stop(jwks);
+	provider_attest_stop(pattest);
 	admin_stop(admin);
 	metrics_stop();
 	event_free(sigterm);

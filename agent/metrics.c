@@ -275,9 +275,13 @@ metrics_render_series_histograms(struct evbuffer *b, const char *name,
 	}
 }
 
-/* Each provider a domain's models use, once, with its health. */
+/*
+ * Each provider a domain's models use, once, with its health, or (attest)
+ * whether its evidence passed its policy at the last check.
+ */
 static void
-metrics_render_providers(struct evbuffer *b, const struct reg_domain *d)
+metrics_render_providers(struct evbuffer *b, const struct reg_domain *d,
+    int attest)
 {
 	const struct reg_provider	*p;
 	size_t				 i, j;
@@ -288,11 +292,16 @@ metrics_render_providers(struct evbuffer *b, const struct reg_domain *d)
 			;
 		if (j < i)
 			continue;
-		evbuffer_add(b, "cube_provider_up{domain=\"", 25);
+		if (attest)
+			evbuffer_add(b, "cube_provider_attested{domain=\"",
+			    31);
+		else
+			evbuffer_add(b, "cube_provider_up{domain=\"", 25);
 		metrics_label(b, d->name);
 		evbuffer_add(b, "\",provider=\"", 12);
 		metrics_label(b, p->name);
-		evbuffer_add_printf(b, "\"} %d\n", !p->errored);
+		evbuffer_add_printf(b, "\"} %d\n", attest ? p->attested :
+		    !p->errored);
 	}
 }
 
@@ -404,7 +413,12 @@ metrics_render(struct evbuffer *b)
 	evbuffer_add_printf(b, "# HELP cube_provider_up 1 when a provider"
 	    " that serves models passes its health checks.\n# TYPE cube_provider_up gauge\n");
 	for (i = 0; reg != NULL && i < reg->ndomains; i++)
-		metrics_render_providers(b, &reg->domains[i]);
+		metrics_render_providers(b, &reg->domains[i], 0);
+	evbuffer_add_printf(b, "# HELP cube_provider_attested 1 when a"
+	    " provider's evidence passed its attest_policy at the last"
+	    " check.\n# TYPE cube_provider_attested gauge\n");
+	for (i = 0; reg != NULL && i < reg->ndomains; i++)
+		metrics_render_providers(b, &reg->domains[i], 1);
 	metrics_render_http(b);
 	metrics_render_otlp(b);
 	if (reg != NULL)

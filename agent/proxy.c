@@ -1614,6 +1614,15 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    NULL, "The model's provider is failing its health checks.");
 		goto done;
 	}
+	/* Confidential routing: never to a provider not attested now. */
+	if (!provider_admits(d, m->provider)) {
+		proxy_reject(call, TRACE_STEP_MODEL_STATE,
+		    API_ATTESTATION_REQUIRED, NULL, "The domain requires an"
+		    " attested provider; provider '%s' is not attested (%.72s).",
+		    m->provider->name, m->provider->attest_error != NULL ?
+		    m->provider->attest_error : "it has no attest_policy");
+		goto done;
+	}
 	if (rq.stream.present && rq.stream.type != JSCAN_TRUE &&
 	    rq.stream.type != JSCAN_FALSE && rq.stream.type != JSCAN_NULL) {
 		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST,
@@ -1720,9 +1729,11 @@ proxy_forward(struct proxy_call *call)
 		url = call->route == ROUTE_CHAT ? m->url_chat :
 		    call->route == ROUTE_COMPLETIONS ? m->url_completions :
 		    m->url_embeddings;
+	/* A domain that requires attestation talks to the attested key only. */
 	call->up = upstream_start(call->worker->upstream, url,
-	    m->provider->auth, call->body, call->body_len, &proxy_upstream_cb,
-	    call, proxy_trace_upstream(call, &ut));
+	    m->provider->auth, call->domain->require_attested ?
+	    m->provider->attest_pin : NULL, call->body, call->body_len,
+	    &proxy_upstream_cb, call, proxy_trace_upstream(call, &ut));
 	r->on_abort = proxy_on_abort;
 	r->on_drain = proxy_on_drain;
 	r->cb_arg = call;

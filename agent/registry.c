@@ -153,6 +153,24 @@ registry_provider_init(struct reg_provider *p, const struct store_provider *sp,
 	p->errored = strcmp(sp->status, "errored") == 0;
 	p->responses_api = sp->responses_api;
 	p->error = sp->error != NULL ? xstrdup(sp->error) : NULL;
+	/* The verdict on this url and policy; none yet: not attested. */
+	if (sp->attest_policy != NULL) {
+		struct provider_verdict	 v;
+
+		p->attest_policy = 1;
+		provider_attest_verdict(sp->domain_id, sp->name, sp->url,
+		    sp->attest_policy, &v);
+		p->attested = v.attested;
+		/* The refusal names the reason, not the detail (in the log). */
+		if (!v.attested)
+			p->attest_error = xstrndup(v.error, strcspn(v.error,
+			    "("));
+		else if (v.pin[0] != '\0')
+			p->attest_pin = xstrdup(v.pin);
+		if (p->attest_error != NULL && (len = strlen(p->attest_error))
+		    > 0 && p->attest_error[len - 1] == ' ')
+			p->attest_error[len - 1] = '\0';
+	}
 	if (sp->credential != NULL) {
 		p->auth = credential_header_new(vault, sp->credential,
 		    sp->credential_len, err, sizeof(err));
@@ -476,6 +494,7 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 		memcpy(d->id, sd[i].id, sizeof(d->id));
 		d->name = xstrdup(sd[i].name);
 		d->log_content = sd[i].log_content;
+		d->require_attested = sd[i].require_attested;
 		if (sd[i].cors_origins != NULL && sd[i].cors_origins[0] != '\0')
 			d->cors_origins = xstrdup(sd[i].cors_origins);
 		if (sd[i].jwt != NULL)
@@ -638,6 +657,8 @@ registry_free(struct registry *r)
 		free(p->name);
 		free(p->base_url);
 		free(p->error);
+		free(p->attest_error);
+		free(p->attest_pin);
 		credential_header_free(p->auth);
 	}
 	free(r->providers);

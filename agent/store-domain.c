@@ -9,7 +9,7 @@
 #include "xmalloc.h"
 
 #define DOMAIN_COLUMNS "id, name, log_content, trace_retention_days, created_at," \
-	" cors_origins, jwt"
+	" cors_origins, jwt, require_attested"
 
 static void
 store_domain_read(sqlite3_stmt *stmt, void *p)
@@ -28,6 +28,7 @@ store_domain_read(sqlite3_stmt *stmt, void *p)
 	d->created_at = sqlite3_column_int64(stmt, 4);
 	d->cors_origins = store_column_text(stmt, 5);
 	d->jwt = store_column_text(stmt, 6);
+	d->require_attested = sqlite3_column_int(stmt, 7) != 0;
 }
 
 static void
@@ -44,7 +45,7 @@ store_domain_insert(struct store *s, const struct store_domain *d, char *err,
 	int		 rc;
 
 	if ((stmt = store_stmt(s, "INSERT INTO domains (" DOMAIN_COLUMNS ")"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?)", err, errlen)) == NULL)
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", err, errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, d->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, d->name, -1, SQLITE_STATIC);
@@ -59,6 +60,7 @@ store_domain_insert(struct store *s, const struct store_domain *d, char *err,
 		sqlite3_bind_text(stmt, 7, d->jwt, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(stmt, 7);
+	sqlite3_bind_int(stmt, 8, d->require_attested != 0);
 	rc = store_exec_stmt(s, stmt, err, errlen);
 	if (rc == STORE_CONFLICT)
 		snprintf(err, errlen, "domain '%s' already exists", d->name);
@@ -126,8 +128,8 @@ store_domain_update(struct store *s, const struct store_domain *d,
 	int		 rc;
 
 	if ((stmt = store_stmt(s, "UPDATE domains SET log_content = ?,"
-	    " trace_retention_days = ?, cors_origins = ?, jwt = ?"
-	    " WHERE id = ?", err, errlen)) == NULL)
+	    " trace_retention_days = ?, cors_origins = ?, jwt = ?,"
+	    " require_attested = ? WHERE id = ?", err, errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int(stmt, 1, d->log_content != 0);
 	sqlite3_bind_int(stmt, 2, d->trace_retention_days);
@@ -139,7 +141,8 @@ store_domain_update(struct store *s, const struct store_domain *d,
 		sqlite3_bind_text(stmt, 4, d->jwt, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(stmt, 4);
-	sqlite3_bind_text(stmt, 5, d->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 5, d->require_attested != 0);
+	sqlite3_bind_text(stmt, 6, d->id, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
 	if (store_changes(s) == 0) {

@@ -9,7 +9,7 @@
 #include "xmalloc.h"
 
 #define PROVIDER_COLUMNS "domain_id, name, driver, url, credential," \
-	" fingerprint, status, error, created_at, responses_api"
+	" fingerprint, status, error, created_at, responses_api, attest_policy"
 
 static void
 store_provider_read(sqlite3_stmt *stmt, void *p)
@@ -37,6 +37,7 @@ store_provider_read(sqlite3_stmt *stmt, void *p)
 	pr->error = store_column_text(stmt, 7);
 	pr->created_at = sqlite3_column_int64(stmt, 8);
 	pr->responses_api = sqlite3_column_int(stmt, 9) != 0;
+	pr->attest_policy = store_column_text(stmt, 10);
 	/* NOT NULL columns; keep readers free of NULL checks. */
 	if (pr->name == NULL)
 		pr->name = xstrdup("");
@@ -62,7 +63,7 @@ store_provider_insert(struct store *s, const struct store_provider *pr,
 	int		 rc;
 
 	if ((stmt = store_stmt(s, "INSERT INTO providers (" PROVIDER_COLUMNS
-	    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err, errlen)) == NULL)
+	    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err, errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, pr->domain_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, pr->name, -1, SQLITE_STATIC);
@@ -79,6 +80,7 @@ store_provider_insert(struct store *s, const struct store_provider *pr,
 	sqlite3_bind_text(stmt, 8, pr->error, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 9, pr->created_at);
 	sqlite3_bind_int(stmt, 10, pr->responses_api != 0);
+	sqlite3_bind_text(stmt, 11, pr->attest_policy, -1, SQLITE_STATIC);
 	rc = store_exec_stmt(s, stmt, err, errlen);
 	if (rc == STORE_CONFLICT)
 		snprintf(err, errlen, "provider '%s' already exists in this"
@@ -157,8 +159,8 @@ store_provider_set_status(struct store *s, const char *domain_id,
 
 /*
  * Rewrite what provider.edit may change: driver, url, credential,
- * fingerprint and responses_api, and the status and error the caller
- * decided on.
+ * fingerprint, responses_api and attest_policy, and the status and error
+ * the caller decided on.
  */
 int
 store_provider_update(struct store *s, const struct store_provider *pr,
@@ -169,8 +171,8 @@ store_provider_update(struct store *s, const struct store_provider *pr,
 
 	if ((stmt = store_stmt(s, "UPDATE providers SET driver = ?, url = ?,"
 	    " credential = ?, fingerprint = ?, status = ?, error = ?,"
-	    " responses_api = ? WHERE domain_id = ? AND name = ?", err,
-	    errlen)) == NULL)
+	    " responses_api = ?, attest_policy = ? WHERE domain_id = ? AND"
+	    " name = ?", err, errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, pr->driver, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, pr->url, -1, SQLITE_STATIC);
@@ -184,8 +186,9 @@ store_provider_update(struct store *s, const struct store_provider *pr,
 	    -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 6, pr->error, -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 7, pr->responses_api != 0);
-	sqlite3_bind_text(stmt, 8, pr->domain_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 9, pr->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 8, pr->attest_policy, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 9, pr->domain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 10, pr->name, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
 	if (store_changes(s) == 0) {
@@ -257,6 +260,7 @@ store_provider_clear(struct store_provider *pr)
 	free(pr->fingerprint);
 	free(pr->status);
 	free(pr->error);
+	free(pr->attest_policy);
 	memset(pr, 0, sizeof(*pr));
 }
 

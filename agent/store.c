@@ -196,6 +196,13 @@ static const char *const store_migrations[] = {
 	 */
 	"ALTER TABLE traces ADD COLUMN trace_id TEXT;"
 	"ALTER TABLE traces ADD COLUMN span_id TEXT;",
+	/*
+	 * 14: confidential routing: the policy a provider's evidence is held
+	 * to (cube-attest-policy(5) JSON), and domains that require it.
+	 */
+	"ALTER TABLE providers ADD COLUMN attest_policy TEXT;"
+	"ALTER TABLE domains ADD COLUMN require_attested INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

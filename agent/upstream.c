@@ -444,7 +444,7 @@ upstream_easy_put(struct upstream_pool *pool, CURL *easy)
 
 struct upstream *
 upstream_start(struct upstream_pool *pool, const char *url,
-    struct curl_slist *auth, const char *body, size_t len,
+    struct curl_slist *auth, const char *pin, const char *body, size_t len,
     const struct upstream_cb *cb, void *arg, const struct upstream_trace *tc)
 {
 	struct upstream		*u = xcalloc(1, sizeof(*u));
@@ -485,6 +485,8 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	}
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
+	/* Pooled handles keep options: set or clear the pin every time. */
+	curl_easy_setopt(easy, CURLOPT_PINNEDPUBLICKEY, pin);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, u->headers);

@@ -20,5 +20,6 @@ const struct output_field cmd_domain_fields[] = {
 	{ "created",		"created_at",		OUTPUT_PLAIN },
 	{ "cors origins",	"cors_origins",		OUTPUT_PLAIN },
 	{ "jwt",		"jwt",			OUTPUT_PLAIN },
+	{ "require attested",	"require_attested",	OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };

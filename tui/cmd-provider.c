@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "attest.h"
 #include "cubectl.h"
 #include "rpc.h"
 #include "seal.h"
@@ -24,6 +25,7 @@ const struct output_field cmd_provider_columns[] = {
 	{ "URL",		"url",			OUTPUT_PLAIN },
 	{ "CREDENTIAL",		"credential",		OUTPUT_PLAIN },
 	{ "STATUS",		"status",		OUTPUT_PLAIN },
+	{ "ATTESTED",		"attested",		OUTPUT_YESNO },
 	{ "ERROR",		"error",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
@@ -38,6 +40,10 @@ const struct output_field cmd_provider_fields[] = {
 	{ "error",		"error",		OUTPUT_PLAIN },
 	{ "created",		"created_at",		OUTPUT_PLAIN },
 	{ "responses",		"responses_api",	OUTPUT_PLAIN },
+	{ "policy",		"attest_policy",	OUTPUT_YESNO },
+	{ "attested",		"attested",		OUTPUT_YESNO },
+	{ "attest err",		"attest_error",		OUTPUT_PLAIN },
+	{ "attested at",	"attested_at",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 
@@ -132,8 +138,10 @@ int
 cmd_provider_write(struct cubectl *c, const struct cmd_entry *ce,
     const struct args *a)
 {
-	const struct args_value	*file;
+	const struct args_value	*file, *pf;
 	const char		*flag = NULL;
+	char			*policy = NULL, err[512];
+	size_t			 plen;
 	cJSON			*params, *result;
 	int			 fd = -1, rc;
 
@@ -150,7 +158,19 @@ cmd_provider_write(struct cubectl *c, const struct cmd_entry *ce,
 		fd = STDIN_FILENO;
 	}
 
+	if ((pf = args_get(a, "--attest-policy")) != NULL &&
+	    file_read(pf->string, ATTEST_POLICY_FILE_MAX, &policy, &plen, err,
+	    sizeof(err)) == -1) {
+		output_error("--attest-policy: %s", err);
+		if (fd != -1 && fd != STDIN_FILENO)
+			close(fd);
+		return EXIT_USAGE;
+	}
 	params = cmd_params(ce, a);
+	if (policy != NULL) {
+		cJSON_AddStringToObject(params, "attest_policy", policy);
+		free(policy);
+	}
 	if (fd != -1) {
 		rc = cmd_provider_seal(c, fd, flag, a->positional[0], params);
 		if (fd != STDIN_FILENO)

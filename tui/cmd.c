@@ -128,8 +128,14 @@ static const struct args_flag cmd_in_domain_flags[] = {
 	  .help = "let browser pages of ORIGIN (https://app.example.com," \
 	      " or *) call the API; repeat for more" }
 
+#define FLAG_REQUIRE_ATTESTED(g) \
+	{ .name = "--require-attested", .type = ARGS_SWITCH, \
+	  .param = "require_attested", .group = (g), \
+	  .help = "send prompts only to attested providers" }
+
 static const struct args_flag cmd_domain_create_flags[] = {
 	FLAG_CORS_ORIGIN,
+	FLAG_REQUIRE_ATTESTED(0),
 	FLAG_END
 };
 
@@ -194,8 +200,18 @@ static const struct args_flag cmd_domain_edit_flags[] = {
 	  .help = "tokens a minute for JWTs without the claim (0: no limit)" },
 	{ .name = "--no-jwt", .type = ARGS_NULL, .param = "jwt",
 	  .help = "accept no JWTs (the default)" },
+	FLAG_REQUIRE_ATTESTED(2),
+	{ .name = "--no-require-attested", .type = ARGS_FALSE,
+	  .param = "require_attested", .group = 2,
+	  .help = "route to any provider (the default)" },
 	FLAG_END
 };
+
+/* A policy file (cube-attest-policy(5)), read by cmd_provider_write. */
+#define FLAG_ATTEST_POLICY \
+	{ .name = "--attest-policy", .type = ARGS_STRING, .metavar = "FILE", \
+	  .flags = ARGS_CHANGE, .group = 3, .max = 4096, \
+	  .help = "hold the provider's evidence to the policy in FILE" }
 
 /* The API key, read and sealed by cmd_provider_write, never sent as is. */
 #define FLAGS_PROVIDER_KEY \
@@ -218,6 +234,7 @@ static const struct args_flag cmd_provider_add_flags[] = {
 	{ .name = "--responses-api", .type = ARGS_SWITCH,
 	  .param = "responses_api",
 	  .help = "the backend serves /v1/responses: pass it through" },
+	FLAG_ATTEST_POLICY,
 	FLAG_END
 };
 
@@ -237,6 +254,10 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	{ .name = "--no-responses-api", .type = ARGS_FALSE,
 	  .param = "responses_api", .group = 2,
 	  .help = "translate /v1/responses to chat completions (default)" },
+	FLAG_ATTEST_POLICY,
+	{ .name = "--no-attest-policy", .type = ARGS_NULL,
+	  .param = "attest_policy", .group = 3,
+	  .help = "hold the provider to no policy: never attested" },
 	FLAG_END
 };
 

@@ -121,8 +121,8 @@ for sh in bash zsh fish; do
 	check_eq "$sh: --log-content" "off on" "${R[cubectl domain edit acme --log-content ]-}"
 	check_eq "$sh: --jwt-alg" "ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512" \
 	    "$(printf '%s\n' ${R[cubectl domain edit acme --jwt-alg ]-} | sort | xargs)"
-	check_eq "$sh: domain edit offers --cors-origin, --no-cors and --jwt-*" \
-	    "--cors-origin --jwt-alg --jwt-audience --jwt-budget-claim --jwt-domain-claim --jwt-issuer --jwt-jwks-file --jwt-jwks-url --jwt-leeway --jwt-models-claim --jwt-refresh --jwt-rpm --jwt-rpm-claim --jwt-tpm --jwt-tpm-claim --log-content --no-cors --no-jwt --trace-retention" \
+	check_eq "$sh: domain edit offers --cors-origin, --no-cors, --jwt-* and --require-attested" \
+	    "--cors-origin --jwt-alg --jwt-audience --jwt-budget-claim --jwt-domain-claim --jwt-issuer --jwt-jwks-file --jwt-jwks-url --jwt-leeway --jwt-models-claim --jwt-refresh --jwt-rpm --jwt-rpm-claim --jwt-tpm --jwt-tpm-claim --log-content --no-cors --no-jwt --no-require-attested --require-attested --trace-retention" \
 	    "$(printf '%s\n' ${R[cubectl domain edit -]-} | grep -- '^--' |
 	    grep -vxF -f <(printf '%s\n' $globals) | xargs)"
 	check_contains "$sh: --api-key-file completes files" "key-file.txt" \

@@ -185,6 +185,7 @@ expect_re "the trace once more" "trace [0-9]+ · slow"
 keys p
 expect "p: the Providers view" "n add  e edit  d delete"
 expect_selected "p: the trace's provider is selected" "fake"
+expect_re "p: the provider's attested verdict, no policy: no" "fake +openai +active +no "
 keys 7
 expect "Logs: the one slow trace again" "1 traces, following"
 keys Enter

@@ -1267,6 +1267,121 @@ backend_stop(struct backend *b)
 	close(b->fd);
 }
 
+/*
+ * Confidential routing: attest_policy checked as the verifier reads it,
+ * require_attested stored, and the snapshot's verdict: a policy not yet
+ * verified is not attested, so a requiring domain admits nothing.
+ */
+static void
+test_confidential_routing(void **state)
+{
+	struct fixture			*f = *state;
+	const cJSON			*res;
+	cJSON				*r;
+	struct registry			*reg;
+	const struct reg_domain		*d;
+	const struct reg_provider	*pa, *po;
+
+	r = call(f, "domain.create", "{\"name\":\"acme\","
+	    "\"require_attested\":true}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ok(r),
+	    "require_attested")));
+	cJSON_Delete(r);
+	r = call(f, "domain.create", "{\"name\":\"open\"}");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(ok(r),
+	    "require_attested")));
+	cJSON_Delete(r);
+	expect_error(call(f, "domain.edit", "{\"domain\":\"open\","
+	    "\"require_attested\":\"yes\"}"), RPC_INVALID_PARAMS,
+	    "require_attested: expected true or false");
+
+	/* Policies the verifier would not read are refused, named. */
+	expect_error(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
+	    "\"p\",\"driver\":\"openai\",\"url\":\"http://h/v1\","
+	    "\"attest_policy\":\"{\\\"version\\\":2}\"}"), RPC_INVALID_PARAMS,
+	    "attest_policy: ");
+	expect_error(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
+	    "\"p\",\"driver\":\"openai\",\"url\":\"http://h/v1\","
+	    "\"attest_policy\":\"not json\"}"), RPC_INVALID_PARAMS,
+	    "attest_policy: ");
+	expect_error(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
+	    "\"p\",\"driver\":\"openai\",\"url\":\"http://h/v1\","
+	    "\"attest_policy\":\"{\\\"version\\\":1,\\\"collateral\\\":"
+	    "{\\\"tcb_info\\\":\\\"tcb.json\\\"}}\"}"), RPC_INVALID_PARAMS,
+	    "attest_policy: collateral file 'tcb.json': the agent reads it,"
+	    " so give an absolute path");
+	expect_error(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
+	    "\"p\",\"driver\":\"openai\",\"url\":\"http://h/v1\","
+	    "\"attest_policy\":7}"), RPC_INVALID_PARAMS, "attest_policy");
+
+	r = call(f, "provider.add", "{\"domain\":\"acme\",\"name\":\"p\","
+	    "\"driver\":\"openai\",\"url\":\"http://h/v1\",\"attest_policy\":"
+	    "\"{\\\"version\\\":1,\\\"allow_simulated\\\":true}\"}");
+	res = ok(r);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "attest_policy")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(res, "attested")));
+	assert_string_equal(str(res, "attest_error"), "not verified yet");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(res, "attested_at")));
+	cJSON_Delete(r);
+	r = call(f, "provider.add", "{\"domain\":\"open\",\"name\":\"p\","
+	    "\"driver\":\"openai\",\"url\":\"http://h/v1\"}");
+	res = ok(r);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(res, "attest_policy")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(res, "attested")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(res, "attest_error")));
+	cJSON_Delete(r);
+
+	/* Providers are in (domain id, name) order: find acme's. */
+	reg = registry_acquire();
+	assert_int_equal(reg->nproviders, 2);
+	pa = &reg->providers[reg->providers[0].attest_policy ? 0 : 1];
+	po = &reg->providers[reg->providers[0].attest_policy ? 1 : 0];
+	d = registry_find_domain(reg, "acme", 4);
+	assert_non_null(d);
+	assert_int_equal(d->require_attested, 1);
+	assert_int_equal(pa->attest_policy, 1);
+	assert_int_equal(pa->attested, 0);
+	assert_string_equal(pa->attest_error, "not verified yet");
+	assert_null(pa->attest_pin);
+	assert_false(provider_admits(d, pa));
+	assert_int_equal(po->attest_policy, 0);
+	assert_null(po->attest_error);
+	assert_false(provider_admits(d, po));
+	d = registry_find_domain(reg, "open", 4);
+	assert_int_equal(d->require_attested, 0);
+	assert_true(provider_admits(d, pa));
+	assert_true(provider_admits(d, po));
+	registry_release(reg);
+
+	/* The same policy is no change; null removes it. */
+	r = call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":\"p\","
+	    "\"attest_policy\":\"{\\\"version\\\":1,\\\"allow_simulated\\\""
+	    ":true}\",\"dry_run\":true}");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(ok(r), "changed")));
+	cJSON_Delete(r);
+	r = call(f, "provider.edit", "{\"domain\":\"acme\",\"name\":\"p\","
+	    "\"attest_policy\":null}");
+	res = ok(r);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "changed")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(res, "attest_policy")));
+	cJSON_Delete(r);
+	reg = registry_acquire();
+	assert_int_equal(reg->providers[0].attest_policy, 0);
+	assert_int_equal(reg->providers[1].attest_policy, 0);
+	registry_release(reg);
+
+	r = call(f, "domain.edit", "{\"domain\":\"acme\","
+	    "\"require_attested\":false}");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(ok(r),
+	    "require_attested")));
+	cJSON_Delete(r);
+	reg = registry_acquire();
+	d = registry_find_domain(reg, "acme", 4);
+	assert_true(provider_admits(d, &reg->providers[0]));
+	assert_true(provider_admits(d, &reg->providers[1]));
+	registry_release(reg);
+}
+
 static void
 test_provider_probe(void **state)
 {
@@ -1668,6 +1783,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guardrails, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_confidential_routing,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_edit, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_provider_probe, setup,

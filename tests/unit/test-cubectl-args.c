@@ -414,7 +414,7 @@ test_synopsis(void **state)
 	cmd_synopsis(entry("provider", "add"), buf, sizeof(buf));
 	assert_string_equal(buf, "provider add -d DOMAIN NAME --driver"
 	    " openai|ollama|vllm --url URL [--api-key-stdin |"
-	    " --api-key-file FILE] [--responses-api]");
+	    " --api-key-file FILE] [--responses-api] [--attest-policy FILE]");
 	cmd_synopsis(entry("domain", "edit"), buf, sizeof(buf));
 	assert_string_equal(buf, "domain edit DOMAIN [--log-content on|off]"
 	    " [--trace-retention DAYS] [--cors-origin ORIGIN | --no-cors]"
@@ -423,7 +423,8 @@ test_synopsis(void **state)
 	    " [--jwt-refresh SECONDS] [--jwt-domain-claim CLAIM]"
 	    " [--jwt-rpm-claim CLAIM] [--jwt-tpm-claim CLAIM]"
 	    " [--jwt-budget-claim CLAIM] [--jwt-models-claim CLAIM]"
-	    " [--jwt-rpm N] [--jwt-tpm N] [--no-jwt]");
+	    " [--jwt-rpm N] [--jwt-tpm N] [--no-jwt]"
+	    " [--require-attested | --no-require-attested]");
 	cmd_synopsis(entry("model", "show"), buf, sizeof(buf));
 	assert_string_equal(buf, "model show -d DOMAIN KEY");
 	cmd_synopsis(entry("status", NULL), buf, sizeof(buf));

@@ -146,7 +146,7 @@ test_migrations(void **state)
 	sqlite3		*db;
 
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 13);
+	assert_int_equal(STORE_SCHEMA_VERSION, 14);
 	add_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
@@ -175,7 +175,7 @@ test_migrations(void **state)
 	assert_null(f->store);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 13", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 14", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
@@ -207,6 +207,8 @@ test_migration_audit(void **state)
 	    " ALTER TABLE domains DROP COLUMN cors_origins;"
 	    " ALTER TABLE providers DROP COLUMN responses_api;"
 	    " ALTER TABLE domains DROP COLUMN jwt;"
+	    " ALTER TABLE providers DROP COLUMN attest_policy;"
+	    " ALTER TABLE domains DROP COLUMN require_attested;"
 	    " PRAGMA user_version = 1", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -305,8 +307,10 @@ test_domains(void **state)
 
 	assert_int_equal(store_domain_get(f->store, "acme", &d, err,
 	    sizeof(err)), 0);
+	assert_int_equal(d.require_attested, 0);
 	d.log_content = 1;
 	d.trace_retention_days = 7;
+	d.require_attested = 1;
 	assert_int_equal(store_domain_update(f->store, &d, err, sizeof(err)),
 	    0);
 	store_domain_clear(&d);
@@ -314,6 +318,7 @@ test_domains(void **state)
 	    sizeof(err)), 0);
 	assert_int_equal(d.log_content, 1);
 	assert_int_equal(d.trace_retention_days, 7);
+	assert_int_equal(d.require_attested, 1);
 	store_domain_clear(&d);
 
 	assert_int_equal(store_domain_delete(f->store, DOM_B, err,
@@ -355,12 +360,14 @@ test_providers(void **state)
 	p.fingerprint = (char *)"0011223344556677";
 	p.created_at = 5;
 	p.responses_api = 1;
+	p.attest_policy = (char *)"{\"version\":1}";
 	assert_int_equal(store_provider_insert(f->store, &p, err, sizeof(err)),
 	    0);
 	assert_int_equal(store_provider_get(f->store, DOM_A, "cloud", &p, err,
 	    sizeof(err)), 0);
 	assert_string_equal(p.driver, "vllm");
 	assert_int_equal(p.responses_api, 1);
+	assert_string_equal(p.attest_policy, "{\"version\":1}");
 	assert_string_equal(p.status, "active");
 	assert_null(p.error);
 	assert_int_equal(p.credential_len, 3);
@@ -393,6 +400,8 @@ test_providers(void **state)
 	free(p.error);
 	p.error = NULL;
 	p.responses_api = 0;
+	free(p.attest_policy);
+	p.attest_policy = NULL;
 	assert_int_equal(store_provider_update(f->store, &p, err, sizeof(err)),
 	    0);
 	store_provider_clear(&p);
@@ -400,6 +409,7 @@ test_providers(void **state)
 	    sizeof(err)), 0);
 	assert_string_equal(p.url, "http://other/v1");
 	assert_int_equal(p.responses_api, 0);
+	assert_null(p.attest_policy);
 	assert_string_equal(p.driver, "vllm");
 	assert_null(p.credential);
 	assert_null(p.fingerprint);
