@@ -1478,7 +1478,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	11
+#define STORE_SCHEMA_VERSION	12
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1575,6 +1575,20 @@ void	 store_provider_clear(struct store_provider *);
 void	 store_provider_list_free(struct store_provider *, size_t);
 
 /* store-model.c */
+#define MODEL_DEPLOYMENTS_MAX	16
+#define MODEL_FALLBACKS_MAX	8
+#define MODEL_RETRIES_DEFAULT	2
+#define MODEL_RETRIES_MAX	5
+#define MODEL_DEADLINE_DEFAULT	30000	/* ms: retry_deadline_ms */
+#define MODEL_DEADLINE_MIN	100
+#define MODEL_DEADLINE_MAX	600000
+/* Where a model's requests go: one of its 1..MODEL_DEPLOYMENTS_MAX. */
+struct store_deployment {
+	char		*provider;		/* provider name, same domain */
+	char		*model_id;
+	int		 weight;		/* 1..1000 */
+	int		 priority;		/* 0..100, lower tried first */
+};
 struct store_model {
 	char		 domain_id[37];
 	char		*key;
@@ -1597,7 +1611,21 @@ struct store_model {
 	char		*description;
 	int64_t		 created_at;
 	int64_t		 updated_at;
+	/*
+	 * Its deployments in order (provider and model_id above are the
+	 * first one's), the fallback keys as a JSON array, the retry budget.
+	 */
+	struct store_deployment *deployments;
+	size_t		 ndeployments;
+	char		*fallbacks;		/* JSON array of keys */
+	int		 retries;
+	int		 retry_deadline_ms;
 };
+/*
+ * Insert and update write the deployments too (provider and model_id
+ * are set from the first); with none, one is made of provider and
+ * model_id.
+ */
 int	 store_model_insert(struct store *, const struct store_model *,
 	    char *err, size_t errlen);
 int	 store_model_get(struct store *, const char *domain_id,
@@ -1612,6 +1640,9 @@ int	 store_model_delete(struct store *, const char *domain_id,
 	    const char *key, char *err, size_t errlen);
 void	 store_model_clear(struct store_model *);
 void	 store_model_list_free(struct store_model *, size_t);
+/* Replace m's deployments with a copy of d[0..n). */
+void	 store_model_set_deployments(struct store_model *,
+	    const struct store_deployment *d, size_t n);
 
 /* store-guardrail.c */
 struct store_guardrail {

@@ -146,7 +146,7 @@ test_migrations(void **state)
 	sqlite3		*db;
 
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 11);
+	assert_int_equal(STORE_SCHEMA_VERSION, 12);
 	add_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
@@ -175,7 +175,7 @@ test_migrations(void **state)
 	assert_null(f->store);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 11", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 12", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
@@ -206,6 +206,10 @@ test_migration_audit(void **state)
 	    " ALTER TABLE tokens DROP COLUMN budget_period;"
 	    " ALTER TABLE domains DROP COLUMN cors_origins;"
 	    " ALTER TABLE providers DROP COLUMN responses_api;"
+	    " DROP TABLE model_deployments;"
+	    " ALTER TABLE models DROP COLUMN fallbacks;"
+	    " ALTER TABLE models DROP COLUMN retries;"
+	    " ALTER TABLE models DROP COLUMN retry_deadline_ms;"
 	    " PRAGMA user_version = 1", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
