@@ -428,6 +428,15 @@ int		 credential_valid(const char *key, size_t len);
  * side from the store, published atomically; readers hold a reference for
  * the life of a request and never see a half-made change.
  */
+/* A model's deployments, fallbacks and retries (store-model.c too). */
+#define MODEL_DEPLOYMENTS_MAX	16
+#define MODEL_FALLBACKS_MAX	8
+#define MODEL_RETRIES_DEFAULT	2
+#define MODEL_RETRIES_MAX	5
+#define MODEL_DEADLINE_DEFAULT	30000	/* ms: retry_deadline_ms */
+#define MODEL_DEADLINE_MIN	100
+#define MODEL_DEADLINE_MAX	600000
+
 enum provider_driver {
 	DRIVER_OPENAI,
 	DRIVER_OLLAMA,
@@ -453,6 +462,33 @@ struct reg_provider {
 	int			 responses_api;	/* serves /v1/responses itself */
 };
 
+/*
+ * One place a model's requests may go: a provider and the model id it
+ * serves it as, with that provider's URLs. state is the deployment's
+ * live state (deployment.c), shared with the snapshots before and after.
+ */
+struct deploy_state;
+struct reg_deployment {
+	const struct reg_provider *provider;
+	char			*model_id;
+	char			*model_id_json;	/* quoted JSON string */
+	int			 weight;	/* 1..1000 */
+	int			 priority;	/* 0..100; lower first */
+	char			*url_chat;	/* base_url + "/chat/completions" */
+	char			*url_completions;
+	char			*url_embeddings;
+	char			*url_fim;	/* base_url + "/fim/completions" */
+	char			*url_rerank;	/* base_url + "/rerank" */
+	char			*url_responses;	/* base_url + "/responses" */
+	char			*url_ollama[4];	/* api/chat, generate, embed, embeddings */
+	struct deploy_state	*state;
+};
+
+/*
+ * A model. model_id, model_id_json, provider and the URLs are its first
+ * deployment's (they point into deployments[0]); a request picks one of
+ * deployments with deployment_select().
+ */
 struct reg_model {
 	char			*key;
 	size_t			 key_len;
@@ -460,6 +496,14 @@ struct reg_model {
 	char			*model_id;
 	char			*model_id_json;	/* model_id as a JSON string, quoted */
 	const struct reg_provider *provider;
+	struct reg_deployment	*deployments;	/* 1..MODEL_DEPLOYMENTS_MAX */
+	size_t			 ndeployments;
+	const struct reg_model	*fallbacks[MODEL_FALLBACKS_MAX]; /* same domain */
+	size_t			 nfallbacks;
+	int			 retries;	/* attempts after the first */
+	int			 retry_deadline_ms; /* since the request came */
+	int			 responses_api;	/* every deployment's provider
+						   serves /v1/responses */
 	enum model_category	 category;
 	int			 tools;
 	int			 vision;
@@ -563,6 +607,74 @@ const struct reg_token	*registry_find_token(const struct registry *,
 			    size_t len, time_t now);
 int	 registry_token_allows(const struct reg_token *,
 	    const struct reg_model *);
+
+/*
+ * deployment.c: which deployment of a model a request tries, and each
+ * deployment's live state: requests outstanding, consecutive failures,
+ * its circuit breaker. The state lives apart from the snapshots, keyed by
+ * (domain id, model key, provider, model id), so a republish keeps it;
+ * the request path only reads and writes its atomics (no lock). The
+ * table's lock is taken by registry builds and frees, /metrics and the
+ * admin methods that show it.
+ *
+ * A breaker opens after DEPLOY_FAILURES consecutive failures (attempts
+ * and health checks), stays open a cooldown (doubling after each failed
+ * probe, up to DEPLOY_COOLDOWN_MAX_MS), then is half-open: one request
+ * at a time probes it; success closes it, failure opens it again.
+ */
+#define DEPLOY_FAILURES_DEFAULT		5
+#define DEPLOY_COOLDOWN_DEFAULT_MS	30000
+#define DEPLOY_COOLDOWN_MAX_MS		300000
+enum deploy_breaker {
+	DEPLOY_CLOSED,
+	DEPLOY_HALF_OPEN,
+	DEPLOY_OPEN,
+};
+enum deploy_outcome {
+	DEPLOY_SUCCESS,		/* the backend answered (4xx included) */
+	DEPLOY_FAILURE,		/* connect, reset, timeout, 5xx, 429 */
+	DEPLOY_NO_VERDICT,	/* the client left, or we ran short */
+};
+/* Failures to open a breaker, its first cooldown (ms); at start. */
+void	 deployment_configure(int failures, int cooldown_ms);
+/* The state of a deployment, a reference taken; never NULL. */
+struct deploy_state *deployment_state_get(const char *domain_id,
+	    const char *model, const char *provider, const char *model_id);
+void	 deployment_state_put(struct deploy_state *);	/* NULL: no-op */
+/*
+ * The one choice of a deployment among d[0..n): those not in skip (a bit
+ * per index), whose provider is not errored and whose breaker admits a
+ * request; of them, the lowest priority number; of those, the fewest
+ * outstanding requests per weight, ties shared by weight through rot (a
+ * counter that moves on with each request). -1 when none can be tried.
+ * *probe is set when the pick is a half-open breaker's one probe: pass
+ * it to deployment_end().
+ */
+int	 deployment_select(const struct reg_deployment *d, size_t n,
+	    uint32_t skip, int64_t now_ms, uint32_t rot, int *probe);
+/* An attempt starts on, and ends on, a deployment. */
+void	 deployment_begin(struct deploy_state *);
+void	 deployment_end(struct deploy_state *, enum deploy_outcome, int probe,
+	    int64_t now_ms);
+/* A health check of the provider of every deployment of domain_id's. */
+void	 deployment_health(const char *domain_id, const char *provider, int ok,
+	    int64_t now_ms);
+enum deploy_breaker deployment_breaker(const struct deploy_state *,
+	    int64_t now_ms);
+const char *deployment_breaker_name(enum deploy_breaker);
+int	 deployment_outstanding(const struct deploy_state *);
+int	 deployment_failures(const struct deploy_state *);
+/* Monotonic milliseconds, the clock breakers run on. */
+int64_t	 deployment_now_ms(void);
+/* Each live state, under the table's lock (cb must not call back in). */
+void	 deployment_foreach(void (*cb)(void *, const char *domain_id,
+	    const char *model, const char *provider, const char *model_id,
+	    const struct deploy_state *), void *arg);
+/* Breakers open now among domain_id's deployments on provider. */
+int	 deployment_open_count(const char *domain_id, const char *provider,
+	    int64_t now_ms);
+/* Forget every state (tests; at exit once no snapshot is left). */
+void	 deployment_reset(void);
 
 /*
  * http.c: a small HTTP/1.1 server on libevent bufferevents. One request
@@ -1575,13 +1687,6 @@ void	 store_provider_clear(struct store_provider *);
 void	 store_provider_list_free(struct store_provider *, size_t);
 
 /* store-model.c */
-#define MODEL_DEPLOYMENTS_MAX	16
-#define MODEL_FALLBACKS_MAX	8
-#define MODEL_RETRIES_DEFAULT	2
-#define MODEL_RETRIES_MAX	5
-#define MODEL_DEADLINE_DEFAULT	30000	/* ms: retry_deadline_ms */
-#define MODEL_DEADLINE_MIN	100
-#define MODEL_DEADLINE_MAX	600000
 /* Where a model's requests go: one of its 1..MODEL_DEPLOYMENTS_MAX. */
 struct store_deployment {
 	char		*provider;		/* provider name, same domain */
