@@ -54,6 +54,8 @@ struct agent_config {
 	int	 trace_flush_ms;	/* the trace writer's batch window */
 	int	 trace_retention_check_s; /* how often retention runs */
 	int	 provider_check_interval; /* seconds between health checks; 0: off */
+	int	 breaker_failures;	/* consecutive, to open a breaker */
+	int	 breaker_cooldown_ms;	/* its first cooldown */
 	int	 core_dumps;		/* allowed: for debugging only */
 };
 void	 config_defaults(struct agent_config *);
@@ -656,6 +658,8 @@ int	 deployment_select(const struct reg_deployment *d, size_t n,
 void	 deployment_begin(struct deploy_state *);
 void	 deployment_end(struct deploy_state *, enum deploy_outcome, int probe,
 	    int64_t now_ms);
+/* A request retried onto this deployment: cube_retries_total. */
+void	 deployment_retried(struct deploy_state *);
 /* A health check of the provider of every deployment of domain_id's. */
 void	 deployment_health(const char *domain_id, const char *provider, int ok,
 	    int64_t now_ms);
@@ -664,12 +668,23 @@ enum deploy_breaker deployment_breaker(const struct deploy_state *,
 const char *deployment_breaker_name(enum deploy_breaker);
 int	 deployment_outstanding(const struct deploy_state *);
 int	 deployment_failures(const struct deploy_state *);
+uint64_t deployment_retries(const struct deploy_state *);
 /* Monotonic milliseconds, the clock breakers run on. */
 int64_t	 deployment_now_ms(void);
 /* Each live state, under the table's lock (cb must not call back in). */
 void	 deployment_foreach(void (*cb)(void *, const char *domain_id,
 	    const char *model, const char *provider, const char *model_id,
 	    const struct deploy_state *), void *arg);
+/* A deployment's state now, as model.show shows it; zeros when unknown. */
+struct deploy_live {
+	enum deploy_breaker	 breaker;
+	int			 outstanding;
+	int			 failures;
+	uint64_t		 retries;	/* requests retried onto it */
+};
+void	 deployment_live(const char *domain_id, const char *model,
+	    const char *provider, const char *model_id, int64_t now_ms,
+	    struct deploy_live *);
 /* Breakers open now among domain_id's deployments on provider. */
 int	 deployment_open_count(const char *domain_id, const char *provider,
 	    int64_t now_ms);
@@ -1022,6 +1037,7 @@ struct worker {
 	struct event		*drain_ev;
 	struct event		*deadline_ev;
 	int			 draining;
+	uint32_t		 rotation;	/* deployment_select()'s turn */
 };
 int	 workers_start(struct agent *, char *err, size_t errlen);
 /* Drain every worker (finish in-flight requests up to the grace period), join. */
@@ -1853,6 +1869,12 @@ struct trace {
 	char		*guardrails;	/* JSON array of guardrail hits, or NULL */
 	char		*receipt;	/* the answer's signed receipt, or NULL */
 	char		 request_id[HTTP_REQUEST_ID_HEX + 1];	/* x-request-id */
+	/*
+	 * JSON array of the request's attempts, when it made more than one
+	 * or went to a fallback: [{model, provider, model_id, status,
+	 * error, ms}]. NULL: the one attempt the fields above describe.
+	 */
+	char		*attempts;
 };
 struct trace_writer;
 /* A zeroed record (ttft -1); free with trace_free(), NULL is a no-op. */

@@ -71,6 +71,11 @@ static const struct config_key {
 	    offsetof(struct agent_config, trace_retention_check_s), 1, 86400 },
 	{ "provider-check-interval", CONFIG_INT,
 	    offsetof(struct agent_config, provider_check_interval), 0, 86400 },
+	{ "breaker-failures", CONFIG_INT,
+	    offsetof(struct agent_config, breaker_failures), 1, 1000 },
+	{ "breaker-cooldown-ms", CONFIG_INT,
+	    offsetof(struct agent_config, breaker_cooldown_ms), 100,
+	    DEPLOY_COOLDOWN_MAX_MS },
 	{ "core-dumps", CONFIG_BOOL, offsetof(struct agent_config, core_dumps),
 	    0, 1 },
 };
@@ -116,6 +121,8 @@ config_defaults(struct agent_config *cfg)
 	cfg->trace_flush_ms = 100;
 	cfg->trace_retention_check_s = 3600;
 	cfg->provider_check_interval = 60;
+	cfg->breaker_failures = DEPLOY_FAILURES_DEFAULT;
+	cfg->breaker_cooldown_ms = DEPLOY_COOLDOWN_DEFAULT_MS;
 }
 
 /*

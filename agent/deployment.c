@@ -31,6 +31,7 @@ struct deploy_state {
 	atomic_int		 open;		/* 1: open or half-open */
 	atomic_int		 probing;	/* 1: a half-open probe is out */
 	atomic_int		 cooldown_ms;	/* the current one */
+	atomic_uint_fast64_t	 retries;	/* requests retried onto it */
 	_Atomic int64_t		 open_until;	/* monotonic ms */
 };
 
@@ -192,6 +193,12 @@ deployment_failures(const struct deploy_state *st)
 	return atomic_load(&st->failures);
 }
 
+uint64_t
+deployment_retries(const struct deploy_state *st)
+{
+	return atomic_load(&st->retries);
+}
+
 /* Whether a request may go to d now (a half-open one: if no probe is out). */
 static int
 deployment_admits(const struct reg_deployment *d, int64_t now_ms)
@@ -278,6 +285,12 @@ again:
 		*probe = 1;
 	}
 	return pick;
+}
+
+void
+deployment_retried(struct deploy_state *st)
+{
+	atomic_fetch_add(&st->retries, 1);
 }
 
 void
@@ -391,4 +404,30 @@ deployment_open_count(const char *domain_id, const char *provider,
 				n++;
 	pthread_mutex_unlock(&deploy_lock);
 	return n;
+}
+
+void
+deployment_live(const char *domain_id, const char *model,
+    const char *provider, const char *model_id, int64_t now_ms,
+    struct deploy_live *out)
+{
+	const char		*names[4] = { domain_id, model, provider,
+				    model_id };
+	struct deploy_state	*st;
+	uint32_t		 h = deployment_hash(names);
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&deploy_lock);
+	for (st = deploy_table[h % DEPLOY_BUCKETS]; st != NULL; st = st->next)
+		if (st->hash == h && strcmp(st->domain_id, domain_id) == 0 &&
+		    strcmp(st->model, model) == 0 &&
+		    strcmp(st->provider, provider) == 0 &&
+		    strcmp(st->model_id, model_id) == 0) {
+			out->breaker = deployment_breaker(st, now_ms);
+			out->outstanding = atomic_load(&st->outstanding);
+			out->failures = atomic_load(&st->failures);
+			out->retries = atomic_load(&st->retries);
+			break;
+		}
+	pthread_mutex_unlock(&deploy_lock);
 }

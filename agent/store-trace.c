@@ -15,7 +15,7 @@
 	" provider, route, status, error, rejected_step, latency_ms, ttft_ms," \
 	" prompt_tokens, completion_tokens, cached_tokens, estimated, cost," \
 	" stream, cancelled, prompt_text, completion_text, guardrails, receipt," \
-	" request_id"
+	" request_id, attempts"
 
 /* Text bound to a statement, or NULL for an empty or absent string. */
 static void
@@ -38,8 +38,8 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	    " rejected_step, latency_ms, ttft_ms, prompt_tokens,"
 	    " completion_tokens, cached_tokens, estimated, cost, stream,"
 	    " cancelled, prompt_text, completion_text, guardrails, id,"
-	    " receipt, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err,
+	    " receipt, request_id, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err,
 	    errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, t->domain_id, -1, SQLITE_STATIC);
@@ -69,6 +69,7 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	sqlite3_bind_int64(stmt, 23, t->id);
 	store_trace_bind_text(stmt, 24, t->receipt);
 	store_trace_bind_text(stmt, 25, t->request_id);
+	store_trace_bind_text(stmt, 26, t->attempts);
 	return store_exec_stmt(s, stmt, err, errlen);
 }
 
@@ -196,6 +197,7 @@ store_trace_read(sqlite3_stmt *stmt, void *p)
 	v = sqlite3_column_text(stmt, 24);
 	snprintf(t->request_id, sizeof(t->request_id), "%s",
 	    v != NULL ? (const char *)v : "");
+	t->attempts = store_column_text(stmt, 25);
 }
 
 static void
