@@ -112,27 +112,30 @@ void
 store_model_set_deployments(struct store_model *m,
     const struct store_deployment *d, size_t n)
 {
-	size_t	i;
+	struct store_deployment	*copy;
+	size_t			 i;
 
+	/* Copied first: d may point into m (its provider, its list). */
+	copy = n > 0 ? xcalloc(n, sizeof(*copy)) : NULL;
+	for (i = 0; i < n; i++) {
+		copy[i].provider = xstrdup(d[i].provider);
+		copy[i].model_id = xstrdup(d[i].model_id);
+		copy[i].weight = d[i].weight;
+		copy[i].priority = d[i].priority;
+	}
+	if (n > 0) {
+		free(m->provider);
+		free(m->model_id);
+		m->provider = xstrdup(copy[0].provider);
+		m->model_id = xstrdup(copy[0].model_id);
+	}
 	for (i = 0; i < m->ndeployments; i++) {
 		free(m->deployments[i].provider);
 		free(m->deployments[i].model_id);
 	}
 	free(m->deployments);
-	m->deployments = n > 0 ? xcalloc(n, sizeof(*d)) : NULL;
+	m->deployments = copy;
 	m->ndeployments = n;
-	for (i = 0; i < n; i++) {
-		m->deployments[i].provider = xstrdup(d[i].provider);
-		m->deployments[i].model_id = xstrdup(d[i].model_id);
-		m->deployments[i].weight = d[i].weight;
-		m->deployments[i].priority = d[i].priority;
-	}
-	if (n > 0) {
-		free(m->provider);
-		free(m->model_id);
-		m->provider = xstrdup(d[0].provider);
-		m->model_id = xstrdup(d[0].model_id);
-	}
 }
 
 /* A model with no deployment row (cannot happen after migration 12). */
