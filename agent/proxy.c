@@ -994,8 +994,10 @@ proxy_reply_backend_error(struct proxy_call *call)
 		return;
 	}
 	if (st == 401 || st == 403) {
+		/* The attempt that got it, which has ended by now. */
 		log_warnx("provider %s rejected the credential (HTTP %ld)",
-		    call->model->provider->name, st);
+		    call->nattempts > 0 ? call->attempts[call->nattempts -
+		    1].dep->provider->name : call->model->provider->name, st);
 		snprintf(msg, sizeof(msg), "the model's provider rejected the"
 		    " gateway's credential");
 	} else if (st == 404)
