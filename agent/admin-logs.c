@@ -41,6 +41,37 @@ admin_logs_text(const char *s)
 	return admin_json_string(s != NULL && *s != '\0' ? s : NULL);
 }
 
+/*
+ * Every attempt the request made on a deployment: as the trace kept them
+ * when there were several (or a fallback), else the one its fields
+ * describe when it reached a backend, else none.
+ */
+static cJSON *
+admin_logs_attempts(const struct trace *t)
+{
+	cJSON	*a = NULL, *o;
+
+	if (t->attempts != NULL && (a = cJSON_Parse(t->attempts)) != NULL &&
+	    cJSON_IsArray(a))
+		return a;
+	cJSON_Delete(a);
+	a = admin_json_array();
+	if (t->provider == NULL || t->model_id == NULL ||
+	    (t->step != TRACE_STEP_NONE && t->step != TRACE_STEP_UPSTREAM &&
+	    t->step != TRACE_STEP_OUTPUT_GUARDRAIL))
+		return a;
+	o = admin_json_object();
+	admin_json_add(o, "model", admin_logs_text(t->model));
+	admin_json_add(o, "provider", admin_json_string(t->provider));
+	admin_json_add(o, "model_id", admin_json_string(t->model_id));
+	admin_json_add(o, "status", t->status > 0 && t->status != 499 ?
+	    admin_json_number(t->status) : cJSON_CreateNull());
+	admin_json_add(o, "error", admin_logs_text(t->error));
+	admin_json_add(o, "ms", admin_json_number((double)t->latency_ms));
+	cJSON_AddItemToArray(a, o);
+	return a;
+}
+
 /* One trace in the admin API's shape (docs/admin-api.md, logs.list). */
 cJSON *
 admin_logs_trace_json(const struct trace *t)
@@ -94,6 +125,7 @@ admin_logs_trace_json(const struct trace *t)
 		admin_json_add(o, "trace_id", cJSON_CreateNull());
 		admin_json_add(o, "span_id", cJSON_CreateNull());
 	}
+	admin_json_add(o, "attempts", admin_logs_attempts(t));
 	return o;
 }
 

@@ -22,7 +22,10 @@
 #define MODEL_FIELDS "domain", "key", "provider", "name", "model_id", \
 	"category", "tools", "vision", "price_input", "price_output", \
 	"price_cached", "temperature", "max_tokens", "system_prompt", \
-	"guard_in", "guard_out", "description", "status", "force"
+	"guard_in", "guard_out", "description", "status", "force", \
+	"deployments", "fallbacks", "retries", "retry_deadline_ms"
+#define MODEL_WEIGHT_MAX	1000
+#define MODEL_PRIORITY_MAX	100
 
 static void
 admin_model_set(char **field, const char *value)
@@ -59,6 +62,59 @@ admin_model_guards(const char *json)
 		return admin_json_array();
 	}
 	return a;
+}
+
+/*
+ * A model's deployments as results show them; with live, each one's
+ * breaker, outstanding requests and consecutive failures now.
+ */
+static cJSON *
+admin_model_deployments_json(const struct store_model *m, int live)
+{
+	struct deploy_live	 st;
+	cJSON			*a, *o;
+	size_t			 i;
+	int64_t			 now = deployment_now_ms();
+
+	a = admin_json_array();
+	for (i = 0; i < m->ndeployments; i++) {
+		o = admin_json_object();
+		admin_json_add(o, "provider",
+		    admin_json_string(m->deployments[i].provider));
+		admin_json_add(o, "model_id",
+		    admin_json_string(m->deployments[i].model_id));
+		admin_json_add(o, "weight",
+		    admin_json_number(m->deployments[i].weight));
+		admin_json_add(o, "priority",
+		    admin_json_number(m->deployments[i].priority));
+		if (live) {
+			deployment_live(m->domain_id, m->key,
+			    m->deployments[i].provider,
+			    m->deployments[i].model_id, now, &st);
+			admin_json_add(o, "breaker", admin_json_string(
+			    deployment_breaker_name(st.breaker)));
+			admin_json_add(o, "outstanding",
+			    admin_json_number(st.outstanding));
+			admin_json_add(o, "failures",
+			    admin_json_number(st.failures));
+		}
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *
+admin_model_json_live(const struct store_model *m, int live)
+{
+	cJSON	*o;
+
+	o = admin_model_json(m);
+	if (live) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "deployments");
+		admin_json_add(o, "deployments",
+		    admin_model_deployments_json(m, 1));
+	}
+	return o;
 }
 
 cJSON *
@@ -98,6 +154,11 @@ admin_model_json(const struct store_model *m)
 	    NULL ? m->description : ""));
 	admin_json_add(o, "created_at", admin_json_time(m->created_at));
 	admin_json_add(o, "updated_at", admin_json_time(m->updated_at));
+	admin_json_add(o, "deployments", admin_model_deployments_json(m, 0));
+	admin_json_add(o, "fallbacks", admin_model_guards(m->fallbacks));
+	admin_json_add(o, "retries", admin_json_number(m->retries));
+	admin_json_add(o, "retry_deadline_ms",
+	    admin_json_number(m->retry_deadline_ms));
 	return o;
 }
 
@@ -166,6 +227,249 @@ admin_model_guard_param(const cJSON *params, const char *name, int flags,
 }
 
 /*
+ * "deployments": 1..MODEL_DEPLOYMENTS_MAX objects {provider, model_id,
+ * weight 1..1000 (1), priority 0..100 (0)}, no pair twice; replaces m's
+ * list (and so its provider and model_id, the first's).
+ */
+static int
+admin_model_deployments_param(const cJSON *params, struct store_model *m,
+    struct admin_reply *reply)
+{
+	struct store_deployment	 d[MODEL_DEPLOYMENTS_MAX];
+	const cJSON		*a, *e, *f;
+	size_t			 n = 0, i;
+
+	a = cJSON_GetObjectItemCaseSensitive(params, "deployments");
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1 ||
+	    cJSON_GetArraySize(a) > MODEL_DEPLOYMENTS_MAX)
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "deployments: an array of 1-%d objects",
+		    MODEL_DEPLOYMENTS_MAX);
+	cJSON_ArrayForEach(e, a) {
+		if (!cJSON_IsObject(e))
+			return admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "deployments[%zu]: an object {provider, model_id,"
+			    " weight, priority}", n);
+		cJSON_ArrayForEach(f, e) {
+			if (f->string == NULL ||
+			    (strcmp(f->string, "provider") != 0 &&
+			    strcmp(f->string, "model_id") != 0 &&
+			    strcmp(f->string, "weight") != 0 &&
+			    strcmp(f->string, "priority") != 0))
+				return admin_reply_error(reply,
+				    RPC_INVALID_PARAMS, "deployments[%zu]:"
+				    " unknown member '%.64s'", n,
+				    f->string != NULL ? f->string : "");
+		}
+		f = cJSON_GetObjectItemCaseSensitive(e, "provider");
+		if (!cJSON_IsString(f) || strlen(f->valuestring) < 1 ||
+		    strlen(f->valuestring) > 63 ||
+		    !admin_valid_provider_name(f->valuestring))
+			return admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "deployments[%zu].provider: not a provider name",
+			    n);
+		d[n].provider = f->valuestring;
+		f = cJSON_GetObjectItemCaseSensitive(e, "model_id");
+		if (!cJSON_IsString(f) || strlen(f->valuestring) < 1 ||
+		    strlen(f->valuestring) > 256 ||
+		    !admin_valid_line(f->valuestring))
+			return admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "deployments[%zu].model_id: 1-256 bytes of UTF-8"
+			    " without control characters", n);
+		d[n].model_id = f->valuestring;
+		d[n].weight = 1;
+		if ((f = cJSON_GetObjectItemCaseSensitive(e, "weight")) !=
+		    NULL) {
+			if (!cJSON_IsNumber(f) || f->valuedouble != (int)
+			    f->valuedouble || f->valuedouble < 1 ||
+			    f->valuedouble > MODEL_WEIGHT_MAX)
+				return admin_reply_error(reply,
+				    RPC_INVALID_PARAMS, "deployments[%zu]"
+				    ".weight: an integer 1-%d", n,
+				    MODEL_WEIGHT_MAX);
+			d[n].weight = (int)f->valuedouble;
+		}
+		d[n].priority = 0;
+		if ((f = cJSON_GetObjectItemCaseSensitive(e, "priority")) !=
+		    NULL) {
+			if (!cJSON_IsNumber(f) || f->valuedouble != (int)
+			    f->valuedouble || f->valuedouble < 0 ||
+			    f->valuedouble > MODEL_PRIORITY_MAX)
+				return admin_reply_error(reply,
+				    RPC_INVALID_PARAMS, "deployments[%zu]"
+				    ".priority: an integer 0-%d", n,
+				    MODEL_PRIORITY_MAX);
+			d[n].priority = (int)f->valuedouble;
+		}
+		for (i = 0; i < n; i++)
+			if (strcmp(d[i].provider, d[n].provider) == 0 &&
+			    strcmp(d[i].model_id, d[n].model_id) == 0)
+				return admin_reply_error(reply,
+				    RPC_INVALID_PARAMS, "deployments[%zu]:"
+				    " %s/%s is deployments[%zu] already", n,
+				    d[n].provider, d[n].model_id, i);
+		n++;
+	}
+	store_model_set_deployments(m, d, n);
+	return 0;
+}
+
+/* "fallbacks": 0..MODEL_FALLBACKS_MAX model keys, no key twice; null or [] clears. */
+static int
+admin_model_fallbacks_param(const cJSON *params, struct store_model *m,
+    struct admin_reply *reply)
+{
+	const cJSON	*a, *e, *g;
+	char		*s;
+	int		 n = 0, i;
+
+	if ((a = cJSON_GetObjectItemCaseSensitive(params, "fallbacks")) ==
+	    NULL)
+		return 0;
+	if (cJSON_IsNull(a)) {
+		admin_model_set(&m->fallbacks, "[]");
+		return 0;
+	}
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MODEL_FALLBACKS_MAX)
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "fallbacks: an array of at most %d model keys",
+		    MODEL_FALLBACKS_MAX);
+	cJSON_ArrayForEach(e, a) {
+		if (!cJSON_IsString(e) || strlen(e->valuestring) < 1 ||
+		    strlen(e->valuestring) > MODEL_KEY_MAX ||
+		    !admin_valid_model_key(e->valuestring))
+			return admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "fallbacks[%d]: not a model key (" MODEL_KEY_CHARSET
+			    ")", n);
+		for (i = 0, g = a->child; i < n; i++, g = g->next)
+			if (strcmp(g->valuestring, e->valuestring) == 0)
+				return admin_reply_error(reply,
+				    RPC_INVALID_PARAMS, "fallbacks[%d]: '%s'"
+				    " is listed twice", n, e->valuestring);
+		n++;
+	}
+	if ((s = cJSON_PrintUnformatted(a)) == NULL)
+		return admin_reply_error(reply, RPC_INTERNAL_ERROR,
+		    "out of memory");
+	free(m->fallbacks);
+	m->fallbacks = s;
+	return 0;
+}
+
+/*
+ * What the database cannot check of a model's routing: every deployment's
+ * provider is the domain's (explicit: the deployments form; the
+ * shorthand's missing provider is the pre-flight's not_found), they all
+ * speak one wire format (Ollama's, or OpenAI's), and each fallback is
+ * another model of the domain.
+ */
+static int
+admin_model_check_routing(struct agent *agent, const struct store_domain *d,
+    const struct store_model *m, int explicit, struct admin_reply *reply)
+{
+	struct store_provider	 p;
+	struct store_model	 other;
+	char			 err[256], first[64] = "";
+	cJSON			*a, *e;
+	size_t			 i;
+	int			 rc, ollama = -1, n = 0;
+
+	for (i = 0; i < m->ndeployments; i++) {
+		rc = store_provider_get(agent->store, d->id,
+		    m->deployments[i].provider, &p, err, sizeof(err));
+		if (rc == STORE_NOT_FOUND && !explicit)
+			continue;
+		if (rc == STORE_NOT_FOUND)
+			return admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "deployments[%zu].provider: provider '%s' not"
+			    " found in domain '%s'", i,
+			    m->deployments[i].provider, d->name);
+		if (rc != 0)
+			return admin_reply_store(reply, rc, err);
+		rc = strcmp(p.driver, "ollama") == 0;
+		if (ollama == -1) {
+			ollama = rc;
+			snprintf(first, sizeof(first), "%s", p.name);
+		} else if (ollama != rc) {
+			admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "deployments[%zu].provider: '%s' speaks %s's wire"
+			    " format and '%s' %s's; a model's deployments"
+			    " must speak one", i, p.name, rc ? "Ollama" :
+			    "OpenAI", first, rc ? "OpenAI" : "Ollama");
+			store_provider_clear(&p);
+			return -1;
+		}
+		store_provider_clear(&p);
+	}
+	if (m->fallbacks == NULL || (a = cJSON_Parse(m->fallbacks)) == NULL)
+		return 0;
+	rc = 0;
+	cJSON_ArrayForEach(e, a) {
+		if (!cJSON_IsString(e))
+			continue;
+		if (strcmp(e->valuestring, m->key) == 0) {
+			rc = admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "fallbacks[%d]: a model cannot fall back on"
+			    " itself", n);
+			break;
+		}
+		rc = store_model_get(agent->store, d->id, e->valuestring,
+		    &other, err, sizeof(err));
+		if (rc == STORE_NOT_FOUND) {
+			rc = admin_reply_error(reply, RPC_INVALID_PARAMS,
+			    "fallbacks[%d]: model '%s' not found in domain"
+			    " '%s'", n, e->valuestring, d->name);
+			break;
+		}
+		if (rc != 0) {
+			rc = admin_reply_store(reply, rc, err);
+			break;
+		}
+		store_model_clear(&other);
+		n++;
+	}
+	cJSON_Delete(a);
+	return rc;
+}
+
+/*
+ * The models of the domain that list key among their fallbacks, as
+ * "'a', 'b'" into out; 0 when none does, 1 when some do, or -1.
+ */
+static int
+admin_model_listed_by(struct agent *agent, const char *domain_id,
+    const char *key, char *out, size_t outlen, struct admin_reply *reply)
+{
+	struct store_model	*list;
+	size_t			 n, i, used = 0;
+	char			 err[256];
+	cJSON			*a, *e;
+	int			 rc, found = 0;
+
+	out[0] = '\0';
+	if ((rc = store_model_list(agent->store, domain_id, &list, &n, err,
+	    sizeof(err))) != 0)
+		return admin_reply_store(reply, rc, err);
+	for (i = 0; i < n; i++) {
+		if ((a = cJSON_Parse(list[i].fallbacks)) == NULL)
+			continue;
+		cJSON_ArrayForEach(e, a) {
+			if (!cJSON_IsString(e) ||
+			    strcmp(e->valuestring, key) != 0)
+				continue;
+			if (used < outlen)
+				used += (size_t)snprintf(out + used,
+				    outlen - used, "%s'%s'", found ? ", " : "",
+				    list[i].key);
+			found = 1;
+		}
+		cJSON_Delete(a);
+	}
+	store_model_list_free(list, n);
+	return found;
+}
+
+/*
  * Apply the parameters model.deploy and model.edit share to m. On deploy
  * the required ones must be there; on edit a null clears a setting.
  */
@@ -177,24 +481,65 @@ admin_model_apply(const cJSON *params, int deploy, struct store_model *m,
 	int64_t		 v;
 	double		 t;
 	int		 b, rc, req = deploy ? ADMIN_PARAM_REQUIRED : 0;
+	int		 list, shorthand = 0;
 
+	/* deployments, or provider and model_id: one form only. */
+	list = cJSON_GetObjectItemCaseSensitive(params, "deployments") != NULL;
+	if (list && (cJSON_GetObjectItemCaseSensitive(params, "provider") !=
+	    NULL || cJSON_GetObjectItemCaseSensitive(params, "model_id") !=
+	    NULL))
+		return admin_reply_error(reply, RPC_INVALID_PARAMS,
+		    "deployments: give either deployments or provider and"
+		    " model_id, not both");
+	if (list)
+		req = 0;
 	if ((rc = admin_param_string(params, "provider", req, 1, 63,
 	    admin_valid_provider_name, "not a provider name", &s, reply)) == -1)
 		return -1;
-	if (rc == ADMIN_PARAM_SET)
+	if (rc == ADMIN_PARAM_SET) {
 		admin_model_set(&m->provider, s);
+		shorthand = 1;
+	}
+	req = deploy ? ADMIN_PARAM_REQUIRED : 0;
 	if ((rc = admin_param_string(params, "name", req, 1, 256,
 	    admin_valid_line, "must be UTF-8 without control characters", &s,
 	    reply)) == -1)
 		return -1;
 	if (rc == ADMIN_PARAM_SET)
 		admin_model_set(&m->name, s);
-	if ((rc = admin_param_string(params, "model_id", req, 1, 256,
-	    admin_valid_line, "must be UTF-8 without control characters", &s,
-	    reply)) == -1)
+	if ((rc = admin_param_string(params, "model_id", list ? 0 : req, 1,
+	    256, admin_valid_line, "must be UTF-8 without control characters",
+	    &s, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET) {
+		admin_model_set(&m->model_id, s);
+		shorthand = 1;
+	}
+	if (list) {
+		if (admin_model_deployments_param(params, m, reply) != 0)
+			return -1;
+	} else if (shorthand || m->ndeployments == 0) {
+		struct store_deployment	one;
+
+		/* The shorthand: a list of one deployment. */
+		one.provider = m->provider;
+		one.model_id = m->model_id;
+		one.weight = 1;
+		one.priority = 0;
+		store_model_set_deployments(m, &one, 1);
+	}
+	if (admin_model_fallbacks_param(params, m, reply) != 0)
+		return -1;
+	if ((rc = admin_param_int(params, "retries", 0, 0, MODEL_RETRIES_MAX,
+	    &v, reply)) == -1)
 		return -1;
 	if (rc == ADMIN_PARAM_SET)
-		admin_model_set(&m->model_id, s);
+		m->retries = (int)v;
+	if ((rc = admin_param_int(params, "retry_deadline_ms", 0,
+	    MODEL_DEADLINE_MIN, MODEL_DEADLINE_MAX, &v, reply)) == -1)
+		return -1;
+	if (rc == ADMIN_PARAM_SET)
+		m->retry_deadline_ms = (int)v;
 	if ((rc = admin_param_string(params, "category", 0, 1, 16, NULL, NULL,
 	    &s, reply)) == -1)
 		return -1;
@@ -380,6 +725,9 @@ admin_model_deploy(struct agent *agent, const cJSON *params,
 	m.guard_in = xstrdup("[]");
 	m.guard_out = xstrdup("[]");
 	m.description = xstrdup("");
+	m.fallbacks = xstrdup("[]");
+	m.retries = MODEL_RETRIES_DEFAULT;
+	m.retry_deadline_ms = MODEL_DEADLINE_DEFAULT;
 	rc = -1;
 	if (admin_model_apply(params, 1, &m, reply) != 0 ||
 	    admin_param_bool(params, "force", 0, &force, reply) == -1)
@@ -395,6 +743,9 @@ admin_model_deploy(struct agent *agent, const cJSON *params,
 		goto out;
 	}
 	if (admin_model_check_guards(agent, &d, &m, reply) != 0 ||
+	    admin_model_check_routing(agent, &d, &m,
+	    cJSON_GetObjectItemCaseSensitive(params, "deployments") != NULL,
+	    reply) != 0 ||
 	    admin_model_preflight(agent, &d, &m, !force, 1, reply) != 0)
 		goto out;
 	m.created_at = m.updated_at = time(NULL);
@@ -436,7 +787,7 @@ admin_model_list(struct agent *agent, const cJSON *params,
 		return admin_reply_store(reply, rc, err);
 	a = admin_json_array();
 	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, admin_model_json(&list[i]));
+		cJSON_AddItemToArray(a, admin_model_json_live(&list[i], 1));
 	store_model_list_free(list, n);
 	reply->result = a;
 	return 0;
@@ -483,7 +834,7 @@ admin_model_show(struct agent *agent, const cJSON *params,
 	if (admin_param_check(params, allowed, reply) != 0 ||
 	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
 		return -1;
-	reply->result = admin_model_json(&m);
+	reply->result = admin_model_json_live(&m, 1);
 	store_model_clear(&m);
 	store_domain_clear(&d);
 	return 0;
@@ -534,8 +885,26 @@ admin_model_edit(struct agent *agent, const cJSON *params,
 	/* What the backend serves matters only when that changes. */
 	moved = strcmp(old_provider, m.provider) != 0 ||
 	    strcmp(old_model_id, m.model_id) != 0;
-	if (admin_model_check_guards(agent, &d, &m, reply) != 0)
+	if (admin_model_check_guards(agent, &d, &m, reply) != 0 ||
+	    admin_model_check_routing(agent, &d, &m,
+	    cJSON_GetObjectItemCaseSensitive(params, "deployments") != NULL,
+	    reply) != 0)
 		goto out;
+	/* A rename would leave the models that fall back on it dangling. */
+	if (strcmp(old_key, m.key) != 0) {
+		char	who[512];
+
+		if ((rc = admin_model_listed_by(agent, d.id, old_key, who,
+		    sizeof(who), reply)) != 0) {
+			if (rc == 1)
+				admin_reply_error(reply, RPC_CONFLICT, "model"
+				    " '%s' is a fallback of %s; remove it from"
+				    " their fallbacks first", old_key, who);
+			rc = -1;
+			goto out;
+		}
+		rc = -1;
+	}
 	if (moved ? admin_model_preflight(agent, &d, &m, !force,
 	    strcmp(old_key, m.key) != 0, reply) != 0 :
 	    strcmp(old_key, m.key) != 0 && admin_model_preflight(agent, &d,
@@ -597,9 +966,22 @@ admin_model_delete(struct agent *agent, const cJSON *params,
 	char				 err[256];
 	int				 rc;
 
+	char				 who[512];
+
 	if (admin_param_check(params, allowed, reply) != 0 ||
 	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
 		return -1;
+	/* A fallback another model names stays: the operator unlists it. */
+	if ((rc = admin_model_listed_by(agent, d.id, m.key, who, sizeof(who),
+	    reply)) != 0) {
+		if (rc == 1)
+			admin_reply_error(reply, RPC_CONFLICT, "model '%s' is a"
+			    " fallback of %s; remove it from their fallbacks"
+			    " first", m.key, who);
+		store_model_clear(&m);
+		store_domain_clear(&d);
+		return -1;
+	}
 	rc = store_model_delete(agent->store, d.id, m.key, err, sizeof(err));
 	store_model_clear(&m);
 	store_domain_clear(&d);

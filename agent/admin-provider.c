@@ -258,6 +258,7 @@ admin_provider_list(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
 	static const char *const	 allowed[] = { "domain", NULL };
+	cJSON				*o;
 	struct store_domain		 d;
 	struct store_provider		*list;
 	size_t				 n, i;
@@ -274,8 +275,14 @@ admin_provider_list(struct agent *agent, const cJSON *params,
 	if (rc != 0)
 		return admin_reply_store(reply, rc, err);
 	a = admin_json_array();
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, admin_provider_json(&list[i]));
+	for (i = 0; i < n; i++) {
+		o = admin_provider_json(&list[i]);
+		/* Live: its deployments whose breaker is open now. */
+		admin_json_add(o, "breakers_open", admin_json_number(
+		    deployment_open_count(list[i].domain_id, list[i].name,
+		    deployment_now_ms())));
+		cJSON_AddItemToArray(a, o);
+	}
 	store_provider_list_free(list, n);
 	reply->result = a;
 	return 0;

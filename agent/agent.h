@@ -55,6 +55,8 @@ struct agent_config {
 	int	 trace_retention_check_s; /* how often retention runs */
 	int	 provider_check_interval; /* seconds between health checks; 0: off */
 	int	 provider_attest_interval; /* seconds between re-attestations */
+	int	 breaker_failures;	/* consecutive, to open a breaker */
+	int	 breaker_cooldown_ms;	/* its first cooldown */
 	int	 core_dumps;		/* allowed: for debugging only */
 	/* Limits shared across agents (limit-redis.c); NULL: this host's. */
 	char	*limits_redis;		/* redis://HOST:PORT, rediss://... */
@@ -447,6 +449,15 @@ int		 credential_valid(const char *key, size_t len);
  * side from the store, published atomically; readers hold a reference for
  * the life of a request and never see a half-made change.
  */
+/* A model's deployments, fallbacks and retries (store-model.c too). */
+#define MODEL_DEPLOYMENTS_MAX	16
+#define MODEL_FALLBACKS_MAX	8
+#define MODEL_RETRIES_DEFAULT	2
+#define MODEL_RETRIES_MAX	5
+#define MODEL_DEADLINE_DEFAULT	30000	/* ms: retry_deadline_ms */
+#define MODEL_DEADLINE_MIN	100
+#define MODEL_DEADLINE_MAX	600000
+
 enum provider_driver {
 	DRIVER_OPENAI,
 	DRIVER_OLLAMA,
@@ -485,6 +496,33 @@ struct reg_provider {
 	char			*attest_pin;
 };
 
+/*
+ * One place a model's requests may go: a provider and the model id it
+ * serves it as, with that provider's URLs. state is the deployment's
+ * live state (deployment.c), shared with the snapshots before and after.
+ */
+struct deploy_state;
+struct reg_deployment {
+	const struct reg_provider *provider;
+	char			*model_id;
+	char			*model_id_json;	/* quoted JSON string */
+	int			 weight;	/* 1..1000 */
+	int			 priority;	/* 0..100; lower first */
+	char			*url_chat;	/* base_url + "/chat/completions" */
+	char			*url_completions;
+	char			*url_embeddings;
+	char			*url_fim;	/* base_url + "/fim/completions" */
+	char			*url_rerank;	/* base_url + "/rerank" */
+	char			*url_responses;	/* base_url + "/responses" */
+	char			*url_ollama[4];	/* api/chat, generate, embed, embeddings */
+	struct deploy_state	*state;
+};
+
+/*
+ * A model. model_id, model_id_json, provider and the URLs are its first
+ * deployment's (they point into deployments[0]); a request picks one of
+ * deployments with deployment_select().
+ */
 struct reg_model {
 	char			*key;
 	size_t			 key_len;
@@ -492,6 +530,14 @@ struct reg_model {
 	char			*model_id;
 	char			*model_id_json;	/* model_id as a JSON string, quoted */
 	const struct reg_provider *provider;
+	struct reg_deployment	*deployments;	/* 1..MODEL_DEPLOYMENTS_MAX */
+	size_t			 ndeployments;
+	const struct reg_model	*fallbacks[MODEL_FALLBACKS_MAX]; /* same domain */
+	size_t			 nfallbacks;
+	int			 retries;	/* attempts after the first */
+	int			 retry_deadline_ms; /* since the request came */
+	int			 responses_api;	/* every deployment's provider
+						   serves /v1/responses */
 	enum model_category	 category;
 	int			 tools;
 	int			 vision;
@@ -672,6 +718,86 @@ struct jwks	*jwks_start(struct agent *);
 void		 jwks_stop(struct jwks *);
 const char	*jwks_cached(const char *url, size_t *len);
 void		 jwks_want_refresh(void);
+ * deployment.c: which deployment of a model a request tries, and each
+ * deployment's live state: requests outstanding, consecutive failures,
+ * its circuit breaker. The state lives apart from the snapshots, keyed by
+ * (domain id, model key, provider, model id), so a republish keeps it;
+ * the request path only reads and writes its atomics (no lock). The
+ * table's lock is taken by registry builds and frees, /metrics and the
+ * admin methods that show it.
+ *
+ * A breaker opens after DEPLOY_FAILURES consecutive failures (attempts
+ * and health checks), stays open a cooldown (doubling after each failed
+ * probe, up to DEPLOY_COOLDOWN_MAX_MS), then is half-open: one request
+ * at a time probes it; success closes it, failure opens it again.
+ */
+#define DEPLOY_FAILURES_DEFAULT		5
+#define DEPLOY_COOLDOWN_DEFAULT_MS	30000
+#define DEPLOY_COOLDOWN_MAX_MS		300000
+enum deploy_breaker {
+	DEPLOY_CLOSED,
+	DEPLOY_HALF_OPEN,
+	DEPLOY_OPEN,
+};
+enum deploy_outcome {
+	DEPLOY_SUCCESS,		/* the backend answered (4xx included) */
+	DEPLOY_FAILURE,		/* connect, reset, timeout, 5xx, 429 */
+	DEPLOY_NO_VERDICT,	/* the client left, or we ran short */
+};
+/* Failures to open a breaker, its first cooldown (ms); at start. */
+void	 deployment_configure(int failures, int cooldown_ms);
+/* The state of a deployment, a reference taken; never NULL. */
+struct deploy_state *deployment_state_get(const char *domain_id,
+	    const char *model, const char *provider, const char *model_id);
+void	 deployment_state_put(struct deploy_state *);	/* NULL: no-op */
+/*
+ * The one choice of a deployment among d[0..n): those not in skip (a bit
+ * per index), whose provider is not errored (and, when dom requires it,
+ * attested: provider_admits) and whose breaker admits a request; of them, the lowest priority number; of those, the fewest
+ * outstanding requests per weight, ties shared by weight through rot (a
+ * counter that moves on with each request). -1 when none can be tried.
+ * *probe is set when the pick is a half-open breaker's one probe: pass
+ * it to deployment_end().
+ */
+int	 deployment_select(const struct reg_domain *dom,
+	    const struct reg_deployment *d, size_t n, uint32_t skip,
+	    int64_t now_ms, uint32_t rot, int *probe);
+/* An attempt starts on, and ends on, a deployment. */
+void	 deployment_begin(struct deploy_state *);
+void	 deployment_end(struct deploy_state *, enum deploy_outcome, int probe,
+	    int64_t now_ms);
+/* A request retried onto this deployment: cube_retries_total. */
+void	 deployment_retried(struct deploy_state *);
+/* A health check of the provider of every deployment of domain_id's. */
+void	 deployment_health(const char *domain_id, const char *provider, int ok,
+	    int64_t now_ms);
+enum deploy_breaker deployment_breaker(const struct deploy_state *,
+	    int64_t now_ms);
+const char *deployment_breaker_name(enum deploy_breaker);
+int	 deployment_outstanding(const struct deploy_state *);
+int	 deployment_failures(const struct deploy_state *);
+uint64_t deployment_retries(const struct deploy_state *);
+/* Monotonic milliseconds, the clock breakers run on. */
+int64_t	 deployment_now_ms(void);
+/* Each live state, under the table's lock (cb must not call back in). */
+void	 deployment_foreach(void (*cb)(void *, const char *domain_id,
+	    const char *model, const char *provider, const char *model_id,
+	    const struct deploy_state *), void *arg);
+/* A deployment's state now, as model.show shows it; zeros when unknown. */
+struct deploy_live {
+	enum deploy_breaker	 breaker;
+	int			 outstanding;
+	int			 failures;
+	uint64_t		 retries;	/* requests retried onto it */
+};
+void	 deployment_live(const char *domain_id, const char *model,
+	    const char *provider, const char *model_id, int64_t now_ms,
+	    struct deploy_live *);
+/* Breakers open now among domain_id's deployments on provider. */
+int	 deployment_open_count(const char *domain_id, const char *provider,
+	    int64_t now_ms);
+/* Forget every state (tests; at exit once no snapshot is left). */
+void	 deployment_reset(void);
 
 /*
  * http.c: a small HTTP/1.1 server on libevent bufferevents. One request
@@ -1058,6 +1184,7 @@ struct worker {
 	struct event		*drain_ev;
 	struct event		*deadline_ev;
 	int			 draining;
+	uint32_t		 rotation;	/* deployment_select()'s turn */
 };
 int	 workers_start(struct agent *, char *err, size_t errlen);
 /* Drain every worker (finish in-flight requests up to the grace period), join. */
@@ -1721,7 +1848,7 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 #define STORE_ERROR		-1
 #define STORE_NOT_FOUND		-2
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	14
+#define STORE_SCHEMA_VERSION	15
 struct store;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
@@ -1822,6 +1949,13 @@ void	 store_provider_clear(struct store_provider *);
 void	 store_provider_list_free(struct store_provider *, size_t);
 
 /* store-model.c */
+/* Where a model's requests go: one of its 1..MODEL_DEPLOYMENTS_MAX. */
+struct store_deployment {
+	char		*provider;		/* provider name, same domain */
+	char		*model_id;
+	int		 weight;		/* 1..1000 */
+	int		 priority;		/* 0..100, lower tried first */
+};
 struct store_model {
 	char		 domain_id[37];
 	char		*key;
@@ -1844,7 +1978,21 @@ struct store_model {
 	char		*description;
 	int64_t		 created_at;
 	int64_t		 updated_at;
+	/*
+	 * Its deployments in order (provider and model_id above are the
+	 * first one's), the fallback keys as a JSON array, the retry budget.
+	 */
+	struct store_deployment *deployments;
+	size_t		 ndeployments;
+	char		*fallbacks;		/* JSON array of keys */
+	int		 retries;
+	int		 retry_deadline_ms;
 };
+/*
+ * Insert and update write the deployments too (provider and model_id
+ * are set from the first); with none, one is made of provider and
+ * model_id.
+ */
 int	 store_model_insert(struct store *, const struct store_model *,
 	    char *err, size_t errlen);
 int	 store_model_get(struct store *, const char *domain_id,
@@ -1859,6 +2007,9 @@ int	 store_model_delete(struct store *, const char *domain_id,
 	    const char *key, char *err, size_t errlen);
 void	 store_model_clear(struct store_model *);
 void	 store_model_list_free(struct store_model *, size_t);
+/* Replace m's deployments with a copy of d[0..n). */
+void	 store_model_set_deployments(struct store_model *,
+	    const struct store_deployment *d, size_t n);
 
 /* store-guardrail.c */
 struct store_guardrail {
@@ -1972,6 +2123,12 @@ struct trace {
 	/* What the client asked for, for the span: -1 / NaN when unsaid. */
 	int64_t		 max_tokens;
 	double		 temperature;
+	/*
+	 * JSON array of the request's attempts, when it made more than one
+	 * or went to a fallback: [{model, provider, model_id, status,
+	 * error, ms}]. NULL: the one attempt the fields above describe.
+	 */
+	char		*attempts;
 };
 struct trace_writer;
 struct otlp;

@@ -74,6 +74,11 @@ static const struct config_key {
 	{ "provider-attest-interval", CONFIG_INT,
 	    offsetof(struct agent_config, provider_attest_interval), 10,
 	    86400 },
+	{ "breaker-failures", CONFIG_INT,
+	    offsetof(struct agent_config, breaker_failures), 1, 1000 },
+	{ "breaker-cooldown-ms", CONFIG_INT,
+	    offsetof(struct agent_config, breaker_cooldown_ms), 100,
+	    DEPLOY_COOLDOWN_MAX_MS },
 	{ "core-dumps", CONFIG_BOOL, offsetof(struct agent_config, core_dumps),
 	    0, 1 },
 	{ "limits-redis", CONFIG_STRING,
@@ -157,6 +162,8 @@ config_defaults(struct agent_config *cfg)
 	cfg->otlp_queue = 8192;
 	cfg->otlp_shutdown_ms = 5000;
 	cfg->provider_attest_interval = 300;
+	cfg->breaker_failures = DEPLOY_FAILURES_DEFAULT;
+	cfg->breaker_cooldown_ms = DEPLOY_COOLDOWN_DEFAULT_MS;
 }
 
 /*

@@ -103,6 +103,9 @@ health_record(struct health *h, const struct store_provider *probed,
 	if (store_provider_get(store, probed->domain_id, probed->name, &now,
 	    err, sizeof(err)) != 0)
 		return 0;	/* deleted meanwhile */
+	/* A failed check counts against its deployments' breakers. */
+	deployment_health(probed->domain_id, probed->name, why == NULL,
+	    deployment_now_ms());
 	if (!health_same(&now, probed) || (strcmp(now.status, status) == 0 &&
 	    (why == NULL || (now.error != NULL &&
 	    strcmp(now.error, why) == 0)))) {

@@ -328,6 +328,8 @@ main(int argc, char **argv)
 	agent_raise_nofile();
 	config_finish(&agent.cfg);
 	log_init("cube-agent", agent.cfg.verbose);
+	deployment_configure(agent.cfg.breaker_failures,
+	    agent.cfg.breaker_cooldown_ms);
 
 	/* Before anything can hold a secret: no dumps, wiped frees. */
 	scrub_start(agent.cfg.core_dumps);

@@ -330,6 +330,83 @@ metrics_render_limits(struct evbuffer *b)
 	    (unsigned long long)st.fallbacks);
 }
 
+/* domain, model, provider and model_id labels of a deployment. */
+static void
+metrics_deployment_labels(struct evbuffer *b, const struct reg_domain *d,
+    const struct reg_model *m, const struct reg_deployment *dep)
+{
+	evbuffer_add(b, "{domain=\"", 9);
+	metrics_label(b, d->name);
+	evbuffer_add(b, "\",model=\"", 9);
+	metrics_label(b, m->key);
+	if (dep != NULL) {
+		evbuffer_add(b, "\",provider=\"", 12);
+		metrics_label(b, dep->provider->name);
+		evbuffer_add(b, "\",model_id=\"", 12);
+		metrics_label(b, dep->model_id);
+	}
+	evbuffer_add(b, "\"}", 2);
+}
+
+/*
+ * Each deployment's breaker (0 closed, 1 half-open, 2 open) and
+ * requests outstanding, and the requests retried onto each model's
+ * deployments.
+ */
+static void
+metrics_render_deployments(struct evbuffer *b, const struct registry *reg)
+{
+	const struct reg_domain		*d;
+	const struct reg_model		*m;
+	const struct reg_deployment	*dep;
+	int64_t				 now = deployment_now_ms();
+	uint64_t			 n;
+	size_t				 i, j, k, pass;
+
+	for (pass = 0; pass < 3; pass++) {
+		evbuffer_add_printf(b, "%s", pass == 0 ?
+		    "# HELP cube_deployment_breaker_state A deployment's"
+		    " circuit breaker: 0 closed, 1 half-open, 2 open.\n"
+		    "# TYPE cube_deployment_breaker_state gauge\n" :
+		    pass == 1 ? "# HELP cube_deployment_outstanding Requests"
+		    " a deployment has out now.\n"
+		    "# TYPE cube_deployment_outstanding gauge\n" :
+		    "# HELP cube_retries_total Requests retried onto another"
+		    " deployment of a model (or of its fallback).\n"
+		    "# TYPE cube_retries_total counter\n");
+		for (i = 0; reg != NULL && i < reg->ndomains; i++) {
+			d = &reg->domains[i];
+			for (j = 0; j < d->nmodels; j++) {
+				m = &d->models[j];
+				if (pass == 2) {
+					for (n = 0, k = 0; k < m->ndeployments;
+					    k++)
+						n += deployment_retries(
+						    m->deployments[k].state);
+					evbuffer_add_printf(b,
+					    "cube_retries_total");
+					metrics_deployment_labels(b, d, m,
+					    NULL);
+					evbuffer_add_printf(b, " %llu\n",
+					    (unsigned long long)n);
+					continue;
+				}
+				for (k = 0; k < m->ndeployments; k++) {
+					dep = &m->deployments[k];
+					evbuffer_add_printf(b, "%s", pass == 0 ?
+					    "cube_deployment_breaker_state" :
+					    "cube_deployment_outstanding");
+					metrics_deployment_labels(b, d, m, dep);
+					evbuffer_add_printf(b, " %d\n",
+					    pass == 0 ? (int)deployment_breaker(
+					    dep->state, now) :
+					    deployment_outstanding(dep->state));
+				}
+			}
+		}
+	}
+}
+
 /* The exposition, version 0.0.4 of Prometheus' text format. */
 static void
 metrics_render(struct evbuffer *b)
@@ -419,6 +496,7 @@ metrics_render(struct evbuffer *b)
 	    " check.\n# TYPE cube_provider_attested gauge\n");
 	for (i = 0; reg != NULL && i < reg->ndomains; i++)
 		metrics_render_providers(b, &reg->domains[i], 1);
+	metrics_render_deployments(b, reg);
 	metrics_render_http(b);
 	metrics_render_otlp(b);
 	if (reg != NULL)

@@ -33,6 +33,16 @@
 #define PROXY_PLAYGROUND	"playground"	/* the token_id of its traces */
 #define PROXY_MSG_LOCAL		"the gateway is out of resources; retry"
 #define PROXY_CHALLENGE		"WWW-Authenticate: Bearer realm=\"cube\"\r\n"
+#define PROXY_ATTEMPTS_MAX	16	/* of one request, fallbacks included */
+
+/* One attempt on a deployment, for the trace. */
+struct proxy_attempt {
+	const struct reg_model		*model;
+	const struct reg_deployment	*dep;
+	long				 status;	/* 0: none came */
+	const char			*error;		/* static, or NULL */
+	int64_t				 ms;
+};
 
 _Static_assert(RECEIPT_MAX <= HTTP_FIELD_VALUE_MAX, "Cube-Receipt fits");
 _Static_assert(RECEIPT_DOMAIN_MAX >= 36, "a domain id fits a receipt");
@@ -85,6 +95,30 @@ struct proxy_call {
 	size_t				 prompt_bytes;	/* text it sent */
 	int				 strip_usage;	/* usage we asked for */
 	struct limit_ticket		 limit;		/* rate limit / budget */
+	/*
+	 * Deployments: the model whose deployments are tried (the one asked
+	 * for, then its fallbacks; its pricing bills), the deployment of
+	 * this attempt (outstanding counted until it ends) and whether it
+	 * is a half-open breaker's probe, the target's deployments tried,
+	 * the attempts on it, the next fallback, and when retries stop.
+	 */
+	const struct reg_model		*target;
+	const struct reg_deployment	*dep;
+	int				 probe;
+	uint32_t			 tried;
+	int				 target_attempts;
+	size_t				 next_fallback;
+	int64_t				 deadline_ms;	/* monotonic */
+	int64_t				 attempt_ms;	/* when this one began */
+	struct proxy_attempt		 attempts[PROXY_ATTEMPTS_MAX];
+	size_t				 nattempts;
+	/*
+	 * The answer's "model" is the key asked for: the model as it names
+	 * the model id the deployment answers with (answer_view, when that
+	 * is not the asked model's first).
+	 */
+	const struct reg_model		*answer_as;
+	struct reg_model		 answer_view;
 	/*
 	 * What the guardrails did (guard_report_hits() reads it; tracing
 	 * records it), the stream's output filter, and whether it blocked.
@@ -159,7 +193,9 @@ proxy_mono_ms(void)
 static void
 proxy_trace_tokens(struct proxy_call *call, struct trace *t)
 {
-	const struct reg_model	*m = call->model;
+	/* A fallback's own pricing bills what it answered. */
+	const struct reg_model	*m = call->target != NULL ? call->target :
+				    call->model;
 	struct meter		*mt = &call->meter;
 	int64_t			 tokens[3], prices[3];
 
@@ -262,6 +298,46 @@ proxy_trace_temperature(const struct request *rq)
 	return *end == '\0' && isfinite(v) ? v : NAN;
 }
 
+/*
+ * The attempts as the trace keeps them, when there was more than one or
+ * the one went to a fallback; NULL otherwise (the trace's own fields say
+ * it all, and the single-deployment path allocates nothing more).
+ */
+static char *
+proxy_attempts_json(const struct proxy_call *call)
+{
+	const struct proxy_attempt	*a;
+	cJSON				*arr, *o;
+	char				*s;
+	size_t				 i;
+
+	if (call->nattempts == 0 || (call->nattempts == 1 &&
+	    call->attempts[0].model == call->model))
+		return NULL;
+	if ((arr = cJSON_CreateArray()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	for (i = 0; i < call->nattempts; i++) {
+		a = &call->attempts[i];
+		if ((o = cJSON_CreateObject()) == NULL ||
+		    cJSON_AddStringToObject(o, "model", a->model->key) ==
+		    NULL || cJSON_AddStringToObject(o, "provider",
+		    a->dep->provider->name) == NULL ||
+		    cJSON_AddStringToObject(o, "model_id", a->dep->model_id) ==
+		    NULL || (a->status > 0 ? cJSON_AddNumberToObject(o,
+		    "status", (double)a->status) : cJSON_AddNullToObject(o,
+		    "status")) == NULL || (a->error != NULL ?
+		    cJSON_AddStringToObject(o, "error", a->error) :
+		    cJSON_AddNullToObject(o, "error")) == NULL ||
+		    cJSON_AddNumberToObject(o, "ms", (double)a->ms) == NULL)
+			fatalx("%s: out of memory", __func__);
+		cJSON_AddItemToArray(arr, o);
+	}
+	if ((s = cJSON_PrintUnformatted(arr)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_Delete(arr);
+	return s;
+}
+
 /* Hand the call's trace to the writer, if it belongs to a domain. */
 static void
 proxy_trace_submit(struct proxy_call *call)
@@ -275,6 +351,7 @@ proxy_trace_submit(struct proxy_call *call)
 	}
 	t->latency_ms = proxy_mono_ms() - call->start_ms;
 	t->guardrails = guard_report_json(&call->guards);
+	t->attempts = proxy_attempts_json(call);
 	if (call->model != NULL) {
 		proxy_trace_tokens(call, t);
 		limit_settle(&call->limit, t->prompt_tokens +
@@ -290,6 +367,11 @@ proxy_call_free(struct proxy_call *call)
 		return;
 	if (call->relaying)
 		metrics_stream(-1);
+	/* An attempt still out ends without a verdict (the client left). */
+	if (call->dep != NULL)
+		deployment_end(call->dep->state, DEPLOY_NO_VERDICT, call->probe,
+		    deployment_now_ms());
+	call->dep = NULL;
 	proxy_trace_submit(call);
 	limit_settle(&call->limit, 0, 0, 0);	/* untraced: nothing used */
 	meter_clear(&call->meter);
@@ -854,7 +936,7 @@ proxy_emit(struct proxy_call *call, const char *data, size_t len, int relay)
 		data = call->dout.p;
 		len = call->dout.len;
 	} else
-		data = rewrite_answer_model(call->model, data, len,
+		data = rewrite_answer_model(call->answer_as, data, len,
 		    &call->dout, &len);
 	if (len > 0 && relay)
 		proxy_relay_write(call, data, len);
@@ -912,7 +994,7 @@ proxy_relay_line(void *arg, const char *line, size_t len)
 		return -1;	/* stop the backend: the stream is over */
 	}
 	if (len > 0) {
-		line = rewrite_answer_model(call->model, line, len,
+		line = rewrite_answer_model(call->answer_as, line, len,
 		    &call->dout, &len);
 		proxy_relay_write(call, line, len);
 	}
@@ -994,8 +1076,10 @@ proxy_reply_backend_error(struct proxy_call *call)
 		return;
 	}
 	if (st == 401 || st == 403) {
+		/* The attempt that got it, which has ended by now. */
 		log_warnx("provider %s rejected the credential (HTTP %ld)",
-		    call->model->provider->name, st);
+		    call->nattempts > 0 ? call->attempts[call->nattempts -
+		    1].dep->provider->name : call->model->provider->name, st);
 		snprintf(msg, sizeof(msg), "the model's provider rejected the"
 		    " gateway's credential");
 	} else if (st == 404)
@@ -1041,7 +1125,7 @@ proxy_reply_answer(struct proxy_call *call)
 			    call->resp_len);
 			return;
 		}
-		body = rewrite_answer_model(call->model, call->resp,
+		body = rewrite_answer_model(call->answer_as, call->resp,
 		    call->resp_len, &call->dout, &len);
 		proxy_reply(call, 200, call->resp_type, body, len, NULL);
 		return;
@@ -1059,7 +1143,7 @@ proxy_reply_answer(struct proxy_call *call)
 	if (call->dialect != NULL)
 		proxy_reply_translated(call, out, outlen);
 	else {
-		body = rewrite_answer_model(call->model, out, outlen,
+		body = rewrite_answer_model(call->answer_as, out, outlen,
 		    &call->dout, &len);
 		proxy_reply(call, 200, "application/json", body, len, NULL);
 	}
@@ -1136,6 +1220,223 @@ proxy_relay_finish(struct proxy_call *call)
 	return res;
 }
 
+static const struct upstream_cb	proxy_upstream_cb;
+static void	proxy_on_abort(void *);
+
+/* How an attempt failed, as the trace's attempts name it. */
+static const char *const proxy_attempt_errors[] = {
+	[UPSTREAM_OK] = NULL,
+	[UPSTREAM_ERROR] = "upstream_error",
+	[UPSTREAM_TIMEOUT] = "upstream_timeout",
+	[UPSTREAM_BAD_ANSWER] = "bad_answer",
+	[UPSTREAM_LOCAL] = "gateway",
+};
+
+/* Whether fallback f can take the request the way the asked model would. */
+static int
+proxy_fallback_fits(const struct proxy_call *call, const struct reg_model *f)
+{
+	const struct reg_model	*m = call->routed;
+
+	if (!f->active || f->category != m->category)
+		return 0;
+	/* The token's allow-list holds for fallbacks too. */
+	if (call->token != NULL && !registry_token_allows(call->token, f))
+		return 0;
+	/* The body is made for one wire format. */
+	if ((f->provider->driver == DRIVER_OLLAMA) !=
+	    (m->provider->driver == DRIVER_OLLAMA))
+		return 0;
+	if (call->native && !f->responses_api)
+		return 0;
+	return 1;
+}
+
+/*
+ * The next deployment to try: one of the target's not tried yet while
+ * its retries last, else one of the first of the asked model's fallbacks
+ * that can take the request and has one. 0 with call->dep set (counted
+ * outstanding until it ends), or -1.
+ */
+static int
+proxy_pick(struct proxy_call *call)
+{
+	const struct reg_model	*t, *f;
+	int64_t			 now = deployment_now_ms();
+	int			 k, probe;
+
+	for (;;) {
+		t = call->target;
+		if (call->target_attempts <= t->retries &&
+		    (k = deployment_select(call->domain, t->deployments,
+		    t->ndeployments, call->tried, now,
+		    call->worker->rotation++, &probe)) >= 0) {
+			call->dep = &t->deployments[k];
+			call->probe = probe;
+			call->tried |= 1u << k;
+			call->target_attempts++;
+			deployment_begin(call->dep->state);
+			call->answer_as = call->routed;
+			if (call->dep->model_id != call->routed->model_id) {
+				call->answer_view = *call->routed;
+				call->answer_view.model_id_json =
+				    call->dep->model_id_json;
+				call->answer_as = &call->answer_view;
+			}
+			/* The trace names the asked model's first already. */
+			if (call->trace != NULL &&
+			    call->dep != &call->routed->deployments[0])
+				trace_set_names(call->trace, call->routed->key,
+				    call->routed->key_len, call->dep->model_id,
+				    call->dep->provider->name);
+			return 0;
+		}
+		for (f = NULL; f == NULL && call->next_fallback <
+		    call->routed->nfallbacks; ) {
+			f = call->routed->fallbacks[call->next_fallback++];
+			if (!proxy_fallback_fits(call, f))
+				f = NULL;
+		}
+		if (f == NULL)
+			return -1;
+		call->target = f;
+		call->tried = 0;
+		call->target_attempts = 0;
+	}
+}
+
+/* The body's model as d's id, when the body was made for another's. */
+static void
+proxy_body_model(struct proxy_call *call, const struct reg_deployment *d)
+{
+	struct jscan_span	 span;
+	struct jscan_want	 want = { "model", &span };
+	size_t			 idlen = strlen(d->model_id_json), cut, len;
+	char			*body;
+
+	if (jscan_object(call->body, call->body_len, JSCAN_DEPTH_MAX, &want, 1,
+	    NULL, 0) == -1 || !span.present)
+		return;
+	cut = span.end - span.start;
+	if (cut == idlen && memcmp(call->body + span.start, d->model_id_json,
+	    idlen) == 0)
+		return;
+	len = call->body_len - cut + idlen;
+	body = xmalloc(len + 1);
+	memcpy(body, call->body, span.start);
+	memcpy(body + span.start, d->model_id_json, idlen);
+	memcpy(body + span.start + idlen, call->body + span.end,
+	    call->body_len - span.end);
+	body[len] = '\0';
+	free(call->body);
+	call->body = body;
+	call->body_len = len;
+}
+
+/* Send the body to the call's deployment, on the route's URL there. */
+static void
+proxy_attempt_start(struct proxy_call *call)
+{
+	const struct reg_deployment	*d = call->dep;
+	struct upstream_trace		 ut;
+	const char			*url;
+
+	if (call->backend_ollama)
+		url = d->url_ollama[call->route == ROUTE_CHAT ? 0 :
+		    call->route == ROUTE_COMPLETIONS ? 1 :
+		    call->client_route == ROUTE_OLLAMA_EMBEDDINGS ? 3 : 2];
+	else if (call->native)
+		url = d->url_responses;
+	else if (call->client_route == ROUTE_FIM)
+		url = d->url_fim;
+	else if (call->client_route == ROUTE_RERANK)
+		url = d->url_rerank;
+	else
+		url = call->route == ROUTE_CHAT ? d->url_chat :
+		    call->route == ROUTE_COMPLETIONS ? d->url_completions :
+		    d->url_embeddings;
+	call->attempt_ms = proxy_mono_ms();
+	/* A domain that requires attestation talks to the attested key only. */
+	call->up = upstream_start(call->worker->upstream, url,
+	    d->provider->auth, call->domain->require_attested ?
+	    d->provider->attest_pin : NULL, call->body, call->body_len,
+	    &proxy_upstream_cb, call, proxy_trace_upstream(call, &ut));
+}
+
+/*
+ * The attempt is over: note it for the trace and tell its deployment's
+ * breaker. Returns 1 when it failed in a way another deployment may
+ * mend, before a byte reached the client: connect, reset, timeout, an
+ * unreadable answer, 5xx or 429.
+ */
+static int
+proxy_attempt_end(struct proxy_call *call, enum upstream_result res)
+{
+	struct proxy_attempt	*a;
+	enum deploy_outcome	 out;
+	long			 st = call->status;
+	int64_t			 now = proxy_mono_ms();
+
+	if (call->dep == NULL)
+		return 0;
+	if (res == UPSTREAM_LOCAL)
+		out = DEPLOY_NO_VERDICT;	/* we ran short, not it */
+	else if (call->blocked || (call->cut != NULL && st > 0 && st < 500 &&
+	    st != 429))
+		out = DEPLOY_SUCCESS;	/* it answered; we cut it off */
+	else if (res != UPSTREAM_OK || st >= 500 || st == 429)
+		out = DEPLOY_FAILURE;
+	else
+		out = DEPLOY_SUCCESS;
+	if (call->nattempts < PROXY_ATTEMPTS_MAX) {
+		a = &call->attempts[call->nattempts++];
+		a->model = call->target;
+		a->dep = call->dep;
+		a->status = st;
+		a->error = (size_t)res < sizeof(proxy_attempt_errors) /
+		    sizeof(proxy_attempt_errors[0]) ?
+		    proxy_attempt_errors[res] : NULL;
+		a->ms = now - call->attempt_ms;
+	}
+	deployment_end(call->dep->state, out, call->probe, now);
+	call->dep = NULL;
+	call->probe = 0;
+	return out == DEPLOY_FAILURE && !call->relaying && call->cut == NULL;
+}
+
+/*
+ * Another attempt, on another deployment or a fallback, while the retry
+ * budget and the deadline last: 0 when one started.
+ */
+static int
+proxy_retry(struct proxy_call *call)
+{
+	struct http_request	*r = call->req;
+
+	if (call->nattempts >= PROXY_ATTEMPTS_MAX ||
+	    proxy_mono_ms() >= call->deadline_ms || proxy_pick(call) == -1)
+		return -1;
+	deployment_retried(call->dep->state);
+	log_info("model %s: retrying on %s (%s) after attempt %zu", call->routed->key,
+	    call->dep->provider->name, call->target->key, call->nattempts);
+	/* What the failed attempt left is dropped. */
+	call->status = 0;
+	call->resp_len = 0;
+	free(call->resp_type);
+	call->resp_type = NULL;
+	free(call->relay);
+	call->relay = NULL;
+	call->guards.output = 0;
+	if (call->trace != NULL)
+		call->trace->ttft_ms = -1;
+	proxy_body_model(call, call->dep);
+	proxy_attempt_start(call);
+	r->on_abort = proxy_on_abort;
+	r->on_drain = proxy_on_drain;
+	r->cb_arg = call;
+	return 0;
+}
+
 static void
 proxy_on_done(void *arg, enum upstream_result res, const char *why)
 {
@@ -1145,6 +1446,13 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 	call->up = NULL;
 	r->on_abort = NULL;
 	r->on_drain = NULL;
+	if (res != UPSTREAM_OK && !call->relaying && !call->blocked &&
+	    call->cut == NULL)
+		log_warnx("%s for model %s on %s: %s",
+		    proxy_failures[res].log, call->model->key,
+		    call->dep != NULL ? call->dep->provider->name : "?", why);
+	if (proxy_attempt_end(call, res) && proxy_retry(call) == 0)
+		return;
 	if (call->blocked) {
 		/* An output guardrail ended the stream and cut the backend. */
 		call->trace->status = 200;
@@ -1155,7 +1463,7 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		proxy_call_free(call);
 		return;
 	}
-	if (res != UPSTREAM_OK)
+	if (res != UPSTREAM_OK && (call->relaying || call->cut != NULL))
 		log_warnx("%s for model %s: %s", proxy_failures[res].log,
 		    call->model->key, call->cut != NULL ? call->cut : why);
 	if (call->relaying) {
@@ -1556,7 +1864,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		goto done;
 	}
 	trace_set_names(tr, m->key, m->key_len, m->model_id,
-	    m->provider->name);
+	    m->provider->name);	/* the deployment's, once one is picked */
 	/*
 	 * Routed: from here every reply is signed, refusals too. The receipt
 	 * signs the body as the client sent it, before any redaction.
@@ -1594,8 +1902,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	 * completions, so only translated do they see every word.
 	 */
 	if (call->dialect == &dialect_responses) {
-		if (m->provider->responses_api &&
-		    guard_list_empty(&m->guard_out)) {
+		if (m->responses_api && guard_list_empty(&m->guard_out)) {
 			if (proxy_native_check(call, d, &rq, &add_store) == -1)
 				goto done;
 		} else if (proxy_retranslate(call, &rq, &dr) == -1)
@@ -1609,18 +1916,38 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    " cannot check fill-in-the-middle answers.", key);
 		goto done;
 	}
-	if (m->provider->errored) {
-		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_UPSTREAM_ERROR,
-		    NULL, "The model's provider is failing its health checks.");
-		goto done;
-	}
-	/* Confidential routing: never to a provider not attested now. */
-	if (!provider_admits(d, m->provider)) {
-		proxy_reject(call, TRACE_STEP_MODEL_STATE,
-		    API_ATTESTATION_REQUIRED, NULL, "The domain requires an"
-		    " attested provider; provider '%s' is not attested (%.72s).",
-		    m->provider->name, m->provider->attest_error != NULL ?
-		    m->provider->attest_error : "it has no attest_policy");
+	/* The deployment to try first: of the model, else a fallback. */
+	call->target = m;
+	call->deadline_ms = call->start_ms + m->retry_deadline_ms;
+	if (proxy_pick(call) == -1) {
+		const struct reg_provider	*p;
+		size_t				 i, errored = 0, unattested = 0;
+
+		for (i = 0; i < m->ndeployments; i++) {
+			p = m->deployments[i].provider;
+			errored += p->errored != 0;
+			unattested += !provider_admits(d, p);
+		}
+		/* Confidential routing: never to a provider not attested now. */
+		if (unattested == m->ndeployments) {
+			p = m->deployments[0].provider;
+			proxy_reject(call, TRACE_STEP_MODEL_STATE,
+			    API_ATTESTATION_REQUIRED, NULL, "The domain requires"
+			    " an attested provider; provider '%s' is not"
+			    " attested (%.72s).", p->name,
+			    p->attest_error != NULL ? p->attest_error :
+			    "it has no attest_policy");
+		} else if (errored == m->ndeployments && m->nfallbacks == 0)
+			proxy_reject(call, TRACE_STEP_MODEL_STATE,
+			    API_UPSTREAM_ERROR, NULL, "The model's provider is"
+			    " failing its health checks.");
+		else
+			proxy_reject(call, TRACE_STEP_MODEL_STATE,
+			    API_UNAVAILABLE, NULL, "No deployment of the model"
+			    " '%s'%s can take requests now: each one's circuit"
+			    " breaker is open or its provider is failing its"
+			    " health checks; retry later.", key,
+			    m->nfallbacks > 0 ? " or of its fallbacks" : "");
 		goto done;
 	}
 	if (rq.stream.present && rq.stream.type != JSCAN_TRUE &&
@@ -1680,6 +2007,9 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    call->stream && !client_usage), &call->body_len);
 	if (add_store)
 		proxy_native_store(call);
+	/* Made with the model's first deployment's id: another's, spliced. */
+	if (call->dep->model_id != m->model_id)
+		proxy_body_model(call, call->dep);
 	call->prompt_bytes = rq.prompt_bytes;
 	switch (proxy_limit(call, t, &rq)) {
 	case -1:
@@ -1705,35 +2035,14 @@ done:
 	proxy_call_free(call);
 }
 
-/* 7. upstream: the call's body to its model's backend. */
+/* 7. upstream: the call's body to its deployment's backend. */
 static void
 proxy_forward(struct proxy_call *call)
 {
 	struct http_request	*r = call->req;
-	const struct reg_model	*m = call->model;
-	struct upstream_trace	 ut;
-	const char		*url;
 
 	call->forwarded = 1;
-	if (call->backend_ollama)
-		url = m->url_ollama[call->route == ROUTE_CHAT ? 0 :
-		    call->route == ROUTE_COMPLETIONS ? 1 :
-		    call->client_route == ROUTE_OLLAMA_EMBEDDINGS ? 3 : 2];
-	else if (call->native)
-		url = m->url_responses;
-	else if (call->client_route == ROUTE_FIM)
-		url = m->url_fim;
-	else if (call->client_route == ROUTE_RERANK)
-		url = m->url_rerank;
-	else
-		url = call->route == ROUTE_CHAT ? m->url_chat :
-		    call->route == ROUTE_COMPLETIONS ? m->url_completions :
-		    m->url_embeddings;
-	/* A domain that requires attestation talks to the attested key only. */
-	call->up = upstream_start(call->worker->upstream, url,
-	    m->provider->auth, call->domain->require_attested ?
-	    m->provider->attest_pin : NULL, call->body, call->body_len,
-	    &proxy_upstream_cb, call, proxy_trace_upstream(call, &ut));
+	proxy_attempt_start(call);
 	r->on_abort = proxy_on_abort;
 	r->on_drain = proxy_on_drain;
 	r->cb_arg = call;

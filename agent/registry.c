@@ -184,22 +184,104 @@ registry_provider_init(struct reg_provider *p, const struct store_provider *sp,
 	}
 }
 
+/* A deployment's model id and URLs on provider p. */
 static void
-registry_model_init(struct reg_model *m, const struct store_model *sm,
-    const struct reg_provider *p)
+registry_deployment_init(struct reg_deployment *d,
+    const struct store_deployment *sd, const struct reg_provider *p,
+    const char *domain_id, const char *model)
 {
 	cJSON	*s;
-	int	 category;
+
+	d->provider = p;
+	d->model_id = xstrdup(sd->model_id);
+	if ((s = cJSON_CreateString(sd->model_id)) == NULL ||
+	    (d->model_id_json = cJSON_PrintUnformatted(s)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_Delete(s);
+	d->weight = sd->weight > 0 ? sd->weight : 1;
+	d->priority = sd->priority;
+	xasprintf(&d->url_chat, "%s/chat/completions", p->base_url);
+	xasprintf(&d->url_completions, "%s/completions", p->base_url);
+	xasprintf(&d->url_embeddings, "%s/embeddings", p->base_url);
+	xasprintf(&d->url_fim, "%s/fim/completions", p->base_url);
+	xasprintf(&d->url_rerank, "%s/rerank", p->base_url);
+	xasprintf(&d->url_responses, "%s/responses", p->base_url);
+	if (p->driver == DRIVER_OLLAMA) {
+		/* Its native API, at the root its /v1 base was made from. */
+		int	root = (int)strlen(p->base_url) - 3;
+
+		xasprintf(&d->url_ollama[0], "%.*s/api/chat", root, p->base_url);
+		xasprintf(&d->url_ollama[1], "%.*s/api/generate", root,
+		    p->base_url);
+		xasprintf(&d->url_ollama[2], "%.*s/api/embed", root,
+		    p->base_url);
+		xasprintf(&d->url_ollama[3], "%.*s/api/embeddings", root,
+		    p->base_url);
+	}
+	d->state = deployment_state_get(domain_id, model, p->name,
+	    sd->model_id);
+}
+
+static void
+registry_deployment_clear(struct reg_deployment *d)
+{
+	size_t	i;
+
+	free(d->model_id);
+	free(d->model_id_json);
+	free(d->url_chat);
+	free(d->url_completions);
+	free(d->url_embeddings);
+	free(d->url_fim);
+	free(d->url_rerank);
+	free(d->url_responses);
+	for (i = 0; i < 4; i++)
+		free(d->url_ollama[i]);
+	deployment_state_put(d->state);
+}
+
+/*
+ * m from sm; its deployments on the providers deps[] names (indexes into
+ * the snapshot's providers, one per stored deployment, n of them, at
+ * least one). The model's own provider, model id and URLs are the first
+ * deployment's.
+ */
+static void
+registry_model_init(struct reg_model *m, const struct store_model *sm,
+    const struct reg_provider *const *deps, size_t n)
+{
+	struct reg_deployment	*d0;
+	cJSON			*s;
+	size_t			 i;
+	int			 category;
 
 	m->key = xstrdup(sm->key);
 	m->key_len = strlen(m->key);
 	m->name = xstrdup(sm->name);
-	m->model_id = xstrdup(sm->model_id);
-	if ((s = cJSON_CreateString(sm->model_id)) == NULL ||
-	    (m->model_id_json = cJSON_PrintUnformatted(s)) == NULL)
-		fatalx("%s: out of memory", __func__);
-	cJSON_Delete(s);
-	m->provider = p;
+	m->deployments = xcalloc(n, sizeof(*m->deployments));
+	m->ndeployments = n;
+	m->responses_api = 1;
+	for (i = 0; i < n; i++) {
+		registry_deployment_init(&m->deployments[i],
+		    &sm->deployments[i], deps[i], sm->domain_id, sm->key);
+		if (!deps[i]->responses_api)
+			m->responses_api = 0;
+	}
+	d0 = &m->deployments[0];
+	m->model_id = d0->model_id;
+	m->model_id_json = d0->model_id_json;
+	m->provider = d0->provider;
+	m->url_chat = d0->url_chat;
+	m->url_completions = d0->url_completions;
+	m->url_embeddings = d0->url_embeddings;
+	m->url_fim = d0->url_fim;
+	m->url_rerank = d0->url_rerank;
+	m->url_responses = d0->url_responses;
+	for (i = 0; i < 4; i++)
+		m->url_ollama[i] = d0->url_ollama[i];
+	m->retries = sm->retries;
+	m->retry_deadline_ms = sm->retry_deadline_ms > 0 ?
+	    sm->retry_deadline_ms : MODEL_DEADLINE_DEFAULT;
 	if ((category = registry_category_parse(sm->category)) == -1)
 		category = MODEL_LLM;
 	m->category = category;
@@ -215,29 +297,41 @@ registry_model_init(struct reg_model *m, const struct store_model *sm,
 	m->max_tokens = sm->max_tokens;
 	m->system_prompt = sm->system_prompt != NULL ?
 	    xstrdup(sm->system_prompt) : NULL;
-	xasprintf(&m->url_chat, "%s/chat/completions", p->base_url);
-	xasprintf(&m->url_completions, "%s/completions", p->base_url);
-	xasprintf(&m->url_embeddings, "%s/embeddings", p->base_url);
-	xasprintf(&m->url_fim, "%s/fim/completions", p->base_url);
-	xasprintf(&m->url_rerank, "%s/rerank", p->base_url);
-	xasprintf(&m->url_responses, "%s/responses", p->base_url);
 	m->created = sm->created_at;
 	if ((s = cJSON_CreateString(sm->key)) == NULL ||
 	    (m->key_json = cJSON_PrintUnformatted(s)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	cJSON_Delete(s);
-	if (p->driver == DRIVER_OLLAMA) {
-		/* Its native API, at the root its /v1 base was made from. */
-		int	root = (int)strlen(p->base_url) - 3;
+}
 
-		xasprintf(&m->url_ollama[0], "%.*s/api/chat", root, p->base_url);
-		xasprintf(&m->url_ollama[1], "%.*s/api/generate", root,
-		    p->base_url);
-		xasprintf(&m->url_ollama[2], "%.*s/api/embed", root,
-		    p->base_url);
-		xasprintf(&m->url_ollama[3], "%.*s/api/embeddings", root,
-		    p->base_url);
+/*
+ * A model's fallbacks from its stored JSON array of keys, once every
+ * model of the domain is in place (sorted). Keys that name no model of
+ * the domain, or the model itself, are left out (the admin checks make
+ * that a bug).
+ */
+static void
+registry_fallbacks_init(struct reg_domain *d, struct reg_model *m,
+    const char *json)
+{
+	const struct reg_model	*f;
+	cJSON			*a, *e;
+
+	if (json == NULL || (a = cJSON_Parse(json)) == NULL)
+		return;
+	cJSON_ArrayForEach(e, a) {
+		if (!cJSON_IsString(e) || m->nfallbacks == MODEL_FALLBACKS_MAX)
+			continue;
+		if ((f = registry_find_model(d, e->valuestring,
+		    strlen(e->valuestring))) == NULL || f == m) {
+			log_warnx("model %s (domain %s): fallback %s is"
+			    " missing; left out", m->key, d->name,
+			    e->valuestring);
+			continue;
+		}
+		m->fallbacks[m->nfallbacks++] = f;
 	}
+	cJSON_Delete(a);
 }
 
 /* The domain's compiled guardrail called key, or NULL. */
@@ -343,18 +437,18 @@ registry_models_json_add(cJSON *data, const struct store_model *sm)
 	cJSON_AddItemToArray(data, item);
 }
 
-/* The store's provider (sorted by domain_id, name) of a model, or NULL. */
+/* The store's provider (sorted by domain_id, name) called name, or nsp. */
 static size_t
 registry_provider_index(const struct store_provider *sp, size_t nsp,
-    const struct store_model *sm)
+    const char *domain_id, const char *name)
 {
 	size_t	lo = 0, hi = nsp, mid;
 	int	c;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(sm->domain_id, sp[mid].domain_id)) == 0)
-			c = strcmp(sm->provider, sp[mid].name);
+		if ((c = strcmp(domain_id, sp[mid].domain_id)) == 0)
+			c = strcmp(name, sp[mid].name);
 		if (c == 0)
 			return mid;
 		if (c < 0)
@@ -459,8 +553,9 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 	struct store_token	*st = NULL;
 	struct store_guardrail	*sg = NULL;
 	size_t			 nsd = 0, nsp = 0, nsm = 0, nst = 0, nsg = 0;
-	size_t			 i, j, k;
+	size_t			 i, j, k, p;
 	size_t			*fill = NULL;
+	const struct reg_provider *deps[MODEL_DEPLOYMENTS_MAX];
 	cJSON			**lists = NULL;
 	struct reg_domain	*d;
 	struct reg_token	*t;
@@ -536,14 +631,22 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 	for (i = 0; i < nsm; i++) {
 		if ((d = registry_domain_by_id(r, sm[i].domain_id)) == NULL)
 			continue;
-		if ((k = registry_provider_index(sp, nsp, &sm[i])) == nsp) {
-			/* The foreign key makes this impossible. */
-			log_warnx("%s: model %s has no provider %s", __func__,
-			    sm[i].key, sm[i].provider);
+		for (k = 0; k < sm[i].ndeployments; k++) {
+			if ((p = registry_provider_index(sp, nsp,
+			    sm[i].domain_id, sm[i].deployments[k].provider)) ==
+			    nsp)
+				break;
+			deps[k] = &r->providers[p];
+		}
+		if (sm[i].ndeployments == 0 || k < sm[i].ndeployments) {
+			/* The foreign keys make this impossible. */
+			log_warnx("%s: model %s has a deployment on no"
+			    " provider", __func__, sm[i].key);
 			continue;
 		}
 		j = fill[d - r->domains]++;
-		registry_model_init(&d->models[j], &sm[i], &r->providers[k]);
+		registry_model_init(&d->models[j], &sm[i], deps,
+		    sm[i].ndeployments);
 		if (registry_guard_list(&d->models[j].guard_in, d,
 		    sm[i].guard_in, sm[i].key) != 0 ||
 		    registry_guard_list(&d->models[j].guard_out, d,
@@ -566,6 +669,16 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 		cJSON_Delete(lists[i]);
 	}
 	free(lists);
+	/* Fallbacks point into the domain's sorted models. */
+	for (i = 0; i < nsm; i++) {
+		struct reg_model	*m;
+
+		if ((d = registry_domain_by_id(r, sm[i].domain_id)) == NULL ||
+		    (m = (struct reg_model *)registry_find_model(d, sm[i].key,
+		    strlen(sm[i].key))) == NULL)
+			continue;
+		registry_fallbacks_init(d, m, sm[i].fallbacks);
+	}
 
 	/* Tokens: all but revoked ones, sorted by hash. */
 	if (nst > 0)
@@ -615,7 +728,7 @@ registry_free(struct registry *r)
 	struct reg_domain	*d;
 	struct reg_model	*m;
 	struct reg_provider	*p;
-	size_t			 i, j;
+	size_t			 i, j, k;
 
 	if (r == NULL)
 		return;
@@ -625,20 +738,11 @@ registry_free(struct registry *r)
 			m = &d->models[j];
 			free(m->key);
 			free(m->name);
-			free(m->model_id);
-			free(m->model_id_json);
 			free(m->system_prompt);
-			free(m->url_chat);
-			free(m->url_completions);
-			free(m->url_embeddings);
-			free(m->url_fim);
-			free(m->url_responses);
 			free(m->key_json);
-			free(m->url_rerank);
-			free(m->url_ollama[0]);
-			free(m->url_ollama[1]);
-			free(m->url_ollama[2]);
-			free(m->url_ollama[3]);
+			for (k = 0; k < m->ndeployments; k++)
+				registry_deployment_clear(&m->deployments[k]);
+			free(m->deployments);
 			free(m->guard_in.guards);
 			free(m->guard_out.guards);
 		}

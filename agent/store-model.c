@@ -11,7 +11,8 @@
 #define MODEL_COLUMNS "domain_id, key, name, model_id, provider, category," \
 	" tools, vision, price_input, price_output, price_cached, status," \
 	" temperature, max_tokens, system_prompt, guard_in, guard_out," \
-	" description, created_at, updated_at"
+	" description, created_at, updated_at, fallbacks, retries," \
+	" retry_deadline_ms"
 
 static char *
 store_model_text(sqlite3_stmt *stmt, int col, const char *dflt)
@@ -55,6 +56,9 @@ store_model_read(sqlite3_stmt *stmt, void *p)
 	m->description = store_model_text(stmt, 17, "");
 	m->created_at = sqlite3_column_int64(stmt, 18);
 	m->updated_at = sqlite3_column_int64(stmt, 19);
+	m->fallbacks = store_model_text(stmt, 20, "[]");
+	m->retries = sqlite3_column_int(stmt, 21);
+	m->retry_deadline_ms = sqlite3_column_int(stmt, 22);
 }
 
 static void
@@ -96,6 +100,178 @@ store_model_bind(sqlite3_stmt *stmt, const struct store_model *m)
 	    "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 19, m->created_at);
 	sqlite3_bind_int64(stmt, 20, m->updated_at);
+	sqlite3_bind_text(stmt, 21, m->fallbacks != NULL ? m->fallbacks : "[]",
+	    -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 22, m->retry_deadline_ms > 0 ? m->retries :
+	    MODEL_RETRIES_DEFAULT);
+	sqlite3_bind_int(stmt, 23, m->retry_deadline_ms > 0 ?
+	    m->retry_deadline_ms : MODEL_DEADLINE_DEFAULT);
+}
+
+void
+store_model_set_deployments(struct store_model *m,
+    const struct store_deployment *d, size_t n)
+{
+	struct store_deployment	*copy;
+	size_t			 i;
+
+	/* Copied first: d may point into m (its provider, its list). */
+	copy = n > 0 ? xcalloc(n, sizeof(*copy)) : NULL;
+	for (i = 0; i < n; i++) {
+		copy[i].provider = xstrdup(d[i].provider);
+		copy[i].model_id = xstrdup(d[i].model_id);
+		copy[i].weight = d[i].weight;
+		copy[i].priority = d[i].priority;
+	}
+	if (n > 0) {
+		free(m->provider);
+		free(m->model_id);
+		m->provider = xstrdup(copy[0].provider);
+		m->model_id = xstrdup(copy[0].model_id);
+	}
+	for (i = 0; i < m->ndeployments; i++) {
+		free(m->deployments[i].provider);
+		free(m->deployments[i].model_id);
+	}
+	free(m->deployments);
+	m->deployments = copy;
+	m->ndeployments = n;
+}
+
+/* A model with no deployment row (cannot happen after migration 12). */
+static void
+store_model_default_deployment(struct store_model *m)
+{
+	struct store_deployment	d;
+
+	if (m->ndeployments > 0)
+		return;
+	d.provider = xstrdup(m->provider);
+	d.model_id = xstrdup(m->model_id);
+	d.weight = 1;
+	d.priority = 0;
+	store_model_set_deployments(m, &d, 1);
+	free(d.provider);
+	free(d.model_id);
+}
+
+/* Append one deployment row (columns 2..5 of stmt) to m. */
+static void
+store_model_add_deployment(struct store_model *m, sqlite3_stmt *stmt)
+{
+	struct store_deployment	*d;
+
+	if (m->ndeployments >= MODEL_DEPLOYMENTS_MAX)
+		return;
+	m->deployments = xreallocarray(m->deployments, m->ndeployments + 1,
+	    sizeof(*m->deployments));
+	d = &m->deployments[m->ndeployments++];
+	d->provider = store_model_text(stmt, 2, "");
+	d->model_id = store_model_text(stmt, 3, "");
+	d->weight = sqlite3_column_int(stmt, 4);
+	d->priority = sqlite3_column_int(stmt, 5);
+}
+
+/*
+ * Fill the deployments of models[0..n) (sorted by domain_id, key, as
+ * the store lists them) from stmt's rows, sorted the same way and by
+ * position.
+ */
+static int
+store_model_load_deployments(struct store *s, sqlite3_stmt *stmt,
+    struct store_model *models, size_t n, char *err, size_t errlen)
+{
+	const char	*dom, *key;
+	size_t		 i = 0;
+	int		 rc, c;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		dom = (const char *)sqlite3_column_text(stmt, 0);
+		key = (const char *)sqlite3_column_text(stmt, 1);
+		if (dom == NULL || key == NULL)
+			continue;
+		while (i < n && ((c = strcmp(models[i].domain_id, dom)) < 0 ||
+		    (c == 0 && strcmp(models[i].key, key) < 0)))
+			i++;
+		if (i == n)
+			break;
+		if (strcmp(models[i].domain_id, dom) == 0 &&
+		    strcmp(models[i].key, key) == 0)
+			store_model_add_deployment(&models[i], stmt);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = store_fail(s, rc, err, errlen);
+		sqlite3_reset(stmt);
+		return rc;
+	}
+	sqlite3_reset(stmt);
+	for (i = 0; i < n; i++) {
+		store_model_default_deployment(&models[i]);
+		/* The first deployment is the model's provider and model id. */
+		free(models[i].provider);
+		free(models[i].model_id);
+		models[i].provider = xstrdup(models[i].deployments[0].provider);
+		models[i].model_id = xstrdup(models[i].deployments[0].model_id);
+	}
+	return 0;
+}
+
+/* Rewrite m's deployment rows (m->key's), in order. */
+static int
+store_model_write_deployments(struct store *s, const struct store_model *m,
+    char *err, size_t errlen)
+{
+	struct store_deployment	 one;
+	const struct store_deployment *d = m->deployments;
+	sqlite3_stmt		*stmt;
+	size_t			 i, n = m->ndeployments;
+	int			 rc;
+
+	if (n == 0) {
+		one.provider = m->provider;
+		one.model_id = m->model_id;
+		one.weight = 1;
+		one.priority = 0;
+		d = &one;
+		n = 1;
+	}
+	if ((stmt = store_stmt(s, "DELETE FROM model_deployments WHERE"
+	    " domain_id = ? AND model_key = ?", err, errlen)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, m->domain_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, m->key, -1, SQLITE_STATIC);
+	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
+		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
+	for (i = 0; i < n; i++) {
+		if ((stmt = store_stmt(s, "INSERT INTO model_deployments"
+		    " (domain_id, model_key, pos, provider, model_id, weight,"
+		    " priority) VALUES (?, ?, ?, ?, ?, ?, ?)", err, errlen)) ==
+		    NULL)
+			return STORE_ERROR;
+		sqlite3_bind_text(stmt, 1, m->domain_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, m->key, -1, SQLITE_STATIC);
+		sqlite3_bind_int(stmt, 3, (int)i);
+		/* The first is the model's provider and model_id, as set. */
+		sqlite3_bind_text(stmt, 4, i == 0 ? m->provider :
+		    d[i].provider, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 5, i == 0 ? m->model_id :
+		    d[i].model_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(stmt, 6, d[i].weight > 0 ? d[i].weight : 1);
+		sqlite3_bind_int(stmt, 7, d[i].priority);
+		if ((rc = store_exec_stmt(s, stmt, err, errlen)) == 0)
+			continue;
+		if (rc != STORE_CONFLICT)
+			return rc;
+		if (store_foreign_key_failed(s))
+			snprintf(err, errlen, "provider '%s' not found in this"
+			    " domain", i == 0 ? m->provider : d[i].provider);
+		else
+			snprintf(err, errlen, "deployment %s/%s given twice",
+			    i == 0 ? m->provider : d[i].provider,
+			    i == 0 ? m->model_id : d[i].model_id);
+		return STORE_CONFLICT;
+	}
+	return 0;
 }
 
 static int
@@ -120,7 +296,8 @@ store_model_insert(struct store *s, const struct store_model *m, char *err,
 
 	if ((stmt = store_stmt(s, "INSERT INTO models (" MODEL_COLUMNS ")"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-	    " ?14, ?15, ?16, ?17, ?18, ?19, ?20)", err, errlen)) == NULL)
+	    " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)", err,
+	    errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, m->domain_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, m->key, -1, SQLITE_STATIC);
@@ -128,7 +305,9 @@ store_model_insert(struct store *s, const struct store_model *m, char *err,
 	rc = store_exec_stmt(s, stmt, err, errlen);
 	if (rc == STORE_CONFLICT)
 		return store_model_conflict(s, m, err, errlen);
-	return rc;
+	if (rc != 0)
+		return rc;
+	return store_model_write_deployments(s, m, err, errlen);
 }
 
 int
@@ -147,6 +326,20 @@ store_model_get(struct store *s, const char *domain_id, const char *key,
 	if (rc == STORE_NOT_FOUND)
 		snprintf(err, errlen, "model '%s' not found in this domain",
 		    key);
+	if (rc != 0)
+		return rc;
+	if ((stmt = store_stmt(s, "SELECT domain_id, model_key, provider,"
+	    " model_id, weight, priority FROM model_deployments WHERE"
+	    " domain_id = ? AND model_key = ? ORDER BY pos", err,
+	    errlen)) == NULL)
+		rc = STORE_ERROR;
+	else {
+		sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+		rc = store_model_load_deployments(s, stmt, m, 1, err, errlen);
+	}
+	if (rc != 0)
+		store_model_clear(m);
 	return rc;
 }
 
@@ -155,6 +348,7 @@ store_model_list(struct store *s, const char *domain_id,
     struct store_model **out, size_t *n, char *err, size_t errlen)
 {
 	sqlite3_stmt	*stmt;
+	int		 rc;
 
 	*out = NULL;
 	*n = 0;
@@ -170,13 +364,35 @@ store_model_list(struct store *s, const char *domain_id,
 	}
 	if (stmt == NULL)
 		return STORE_ERROR;
-	return store_collect(s, stmt, sizeof(**out), store_model_read,
-	    store_model_clear_cb, (void **)out, n, err, errlen);
+	if ((rc = store_collect(s, stmt, sizeof(**out), store_model_read,
+	    store_model_clear_cb, (void **)out, n, err, errlen)) != 0)
+		return rc;
+	if (domain_id == NULL)
+		stmt = store_stmt(s, "SELECT domain_id, model_key, provider,"
+		    " model_id, weight, priority FROM model_deployments"
+		    " ORDER BY domain_id, model_key, pos", err, errlen);
+	else {
+		stmt = store_stmt(s, "SELECT domain_id, model_key, provider,"
+		    " model_id, weight, priority FROM model_deployments"
+		    " WHERE domain_id = ? ORDER BY model_key, pos", err,
+		    errlen);
+		if (stmt != NULL)
+			sqlite3_bind_text(stmt, 1, domain_id, -1,
+			    SQLITE_STATIC);
+	}
+	rc = stmt == NULL ? STORE_ERROR : store_model_load_deployments(s,
+	    stmt, *out, *n, err, errlen);
+	if (rc != 0) {
+		store_model_list_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
 }
 
 /*
  * created_at is kept (?19 is bound but unused); everything else, the key
- * included, is rewritten.
+ * and the deployments included, is rewritten.
  */
 int
 store_model_update(struct store *s, const char *old_key,
@@ -190,14 +406,15 @@ store_model_update(struct store *s, const char *old_key,
 	    " vision = ?8, price_input = ?9, price_output = ?10,"
 	    " price_cached = ?11, status = ?12, temperature = ?13,"
 	    " max_tokens = ?14, system_prompt = ?15, guard_in = ?16,"
-	    " guard_out = ?17, description = ?18, updated_at = ?20"
-	    " WHERE domain_id = ?1 AND key = ?21", err,
+	    " guard_out = ?17, description = ?18, updated_at = ?20,"
+	    " fallbacks = ?21, retries = ?22, retry_deadline_ms = ?23"
+	    " WHERE domain_id = ?1 AND key = ?24", err,
 	    errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, m->domain_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, m->key, -1, SQLITE_STATIC);
 	store_model_bind(stmt, m);
-	sqlite3_bind_text(stmt, 21, old_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 24, old_key, -1, SQLITE_STATIC);
 	rc = store_exec_stmt(s, stmt, err, errlen);
 	if (rc == STORE_CONFLICT)
 		return store_model_conflict(s, m, err, errlen);
@@ -208,7 +425,7 @@ store_model_update(struct store *s, const char *old_key,
 		    old_key);
 		return STORE_NOT_FOUND;
 	}
-	return 0;
+	return store_model_write_deployments(s, m, err, errlen);
 }
 
 int
@@ -248,6 +465,8 @@ store_model_clear(struct store_model *m)
 	free(m->guard_in);
 	free(m->guard_out);
 	free(m->description);
+	free(m->fallbacks);
+	store_model_set_deployments(m, NULL, 0);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -15,7 +15,7 @@
 	" provider, route, status, error, rejected_step, latency_ms, ttft_ms," \
 	" prompt_tokens, completion_tokens, cached_tokens, estimated, cost," \
 	" stream, cancelled, prompt_text, completion_text, guardrails, receipt," \
-	" request_id, trace_id, span_id"
+	" request_id, trace_id, span_id, attempts"
 
 /* Text bound to a statement, or NULL for an empty or absent string. */
 static void
@@ -41,9 +41,9 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 	    " rejected_step, latency_ms, ttft_ms, prompt_tokens,"
 	    " completion_tokens, cached_tokens, estimated, cost, stream,"
 	    " cancelled, prompt_text, completion_text, guardrails, id,"
-	    " receipt, request_id, trace_id, span_id) VALUES (?, ?, ?, ?, ?,"
+	    " receipt, request_id, trace_id, span_id, attempts) VALUES (?, ?,"
 	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?)", err, errlen)) == NULL)
+	    " ?, ?, ?, ?, ?)", err, errlen)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, t->domain_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, t->time_ms);
@@ -82,6 +82,7 @@ store_trace_insert(struct store *s, struct trace *t, char *err,
 		sqlite3_bind_null(stmt, 26);
 		sqlite3_bind_null(stmt, 27);
 	}
+	store_trace_bind_text(stmt, 28, t->attempts);
 	return store_exec_stmt(s, stmt, err, errlen);
 }
 
@@ -217,6 +218,7 @@ store_trace_read(sqlite3_stmt *stmt, void *p)
 		memset(t->trace_id, 0, sizeof(t->trace_id));
 		memset(t->span_id, 0, sizeof(t->span_id));
 	}
+	t->attempts = store_column_text(stmt, 27);
 }
 
 static void

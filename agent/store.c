@@ -18,7 +18,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define STORE_MAX_STMTS		64
+#define STORE_MAX_STMTS		96
 
 struct store {
 	sqlite3		*db;
@@ -203,6 +203,38 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE providers ADD COLUMN attest_policy TEXT;"
 	"ALTER TABLE domains ADD COLUMN require_attested INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/*
+	 * 15: several deployments per model (each existing model's provider
+	 * and model id become its one deployment), fallbacks in order, a
+	 * retry budget, and every attempt of a request in its trace. The
+	 * models row keeps provider and model_id equal to the first
+	 * deployment's.
+	 */
+	"CREATE TABLE model_deployments ("
+	"  domain_id TEXT NOT NULL,"
+	"  model_key TEXT NOT NULL,"
+	"  pos       INTEGER NOT NULL,"
+	"  provider  TEXT NOT NULL,"
+	"  model_id  TEXT NOT NULL,"
+	"  weight    INTEGER NOT NULL DEFAULT 1 CHECK (weight BETWEEN 1 AND 1000),"
+	"  priority  INTEGER NOT NULL DEFAULT 0"
+	"            CHECK (priority BETWEEN 0 AND 100),"
+	"  PRIMARY KEY (domain_id, model_key, pos),"
+	"  UNIQUE (domain_id, model_key, provider, model_id),"
+	"  FOREIGN KEY (domain_id, model_key) REFERENCES models(domain_id, key)"
+	"    ON DELETE CASCADE ON UPDATE CASCADE,"
+	"  FOREIGN KEY (domain_id, provider) REFERENCES providers(domain_id, name)"
+	");"
+	"CREATE INDEX model_deployments_provider"
+	"  ON model_deployments(domain_id, provider);"
+	"INSERT INTO model_deployments (domain_id, model_key, pos, provider,"
+	"  model_id) SELECT domain_id, key, 0, provider, model_id FROM models;"
+	"ALTER TABLE models ADD COLUMN fallbacks TEXT NOT NULL DEFAULT '[]';"
+	"ALTER TABLE models ADD COLUMN retries INTEGER NOT NULL DEFAULT 2"
+	"  CHECK (retries BETWEEN 0 AND 5);"
+	"ALTER TABLE models ADD COLUMN retry_deadline_ms INTEGER NOT NULL"
+	"  DEFAULT 30000 CHECK (retry_deadline_ms BETWEEN 100 AND 600000);"
+	"ALTER TABLE traces ADD COLUMN attempts TEXT;",
 };
 #define STORE_NMIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))

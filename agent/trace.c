@@ -164,6 +164,7 @@ trace_clear(struct trace *t)
 	free(t->completion_text);
 	free(t->guardrails);
 	free(t->receipt);
+	free(t->attempts);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -158,7 +158,8 @@ static int
 view_trace_known(const char *name)
 {
 	static const char *const	 others[] = { "prompt", "completion",
-					    "guardrails", "receipt", NULL };
+					    "guardrails", "receipt", "attempts",
+					    NULL };
 	size_t				 i;
 
 	for (i = 0; i < VIEW_TRACE_NFIELDS; i++)
@@ -168,6 +169,33 @@ view_trace_known(const char *name)
 		if (strcmp(others[i], name) == 0)
 			return 1;
 	return 0;
+}
+
+/* One attempt: "  2. model on provider/model_id: HTTP 500, 12 ms". */
+static void
+view_trace_attempt(struct view_trace_lines *l, const cJSON *a, size_t n)
+{
+	const cJSON	*st = cJSON_GetObjectItem(a, "status");
+	const cJSON	*er = cJSON_GetObjectItem(a, "error");
+	const cJSON	*ms = cJSON_GetObjectItem(a, "ms");
+	const char	*f[3] = { "model", "provider", "model_id" };
+	const char	*val[3];
+	char		 outcome[64];
+	size_t		 i;
+	int		 ok;
+
+	for (i = 0; i < 3; i++)
+		val[i] = cJSON_IsString(cJSON_GetObjectItem(a, f[i])) ?
+		    cJSON_GetObjectItem(a, f[i])->valuestring : "?";
+	if (cJSON_IsNumber(st))
+		snprintf(outcome, sizeof(outcome), "HTTP %d", st->valueint);
+	else
+		snprintf(outcome, sizeof(outcome), "%s", cJSON_IsString(er) ?
+		    er->valuestring : "failed");
+	ok = cJSON_IsNumber(st) && st->valueint < 400;
+	view_trace_add(l, ok ? ROLE_OK : ROLE_WARN, "  %zu. %s on %s/%s: %s,"
+	    " %d ms", n, val[0], val[1], val[2], outcome,
+	    cJSON_IsNumber(ms) ? ms->valueint : 0);
 }
 
 static void
@@ -217,6 +245,14 @@ view_trace_build(struct view_trace_lines *l, int width)
 			    cJSON_GetObjectItem(v, "on")->valuestring : "?",
 			    cJSON_IsNumber(cJSON_GetObjectItem(v, "count")) ?
 			    cJSON_GetObjectItem(v, "count")->valueint : 0);
+	}
+	/* Every attempt on a deployment, when there was more than one. */
+	g = cJSON_GetObjectItemCaseSensitive(tr, "attempts");
+	if (cJSON_GetArraySize(g) > 1) {
+		view_trace_add(l, ROLE_MUTED, "attempts");
+		i = 0;
+		cJSON_ArrayForEach(v, g)
+			view_trace_attempt(l, v, ++i);
 	}
 	if ((s = view_trace_string("receipt")) != NULL)
 		view_trace_add(l, ROLE_NORMAL, "%-*s %.*s%s (c copies)",

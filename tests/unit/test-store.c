@@ -146,7 +146,7 @@ test_migrations(void **state)
 	sqlite3		*db;
 
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 14);
+	assert_int_equal(STORE_SCHEMA_VERSION, 15);
 	add_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
@@ -175,7 +175,7 @@ test_migrations(void **state)
 	assert_null(f->store);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 14", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 15", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
@@ -209,6 +209,10 @@ test_migration_audit(void **state)
 	    " ALTER TABLE domains DROP COLUMN jwt;"
 	    " ALTER TABLE providers DROP COLUMN attest_policy;"
 	    " ALTER TABLE domains DROP COLUMN require_attested;"
+	    " DROP TABLE model_deployments;"
+	    " ALTER TABLE models DROP COLUMN fallbacks;"
+	    " ALTER TABLE models DROP COLUMN retries;"
+	    " ALTER TABLE models DROP COLUMN retry_deadline_ms;"
 	    " PRAGMA user_version = 1", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -595,6 +599,98 @@ test_tokens(void **state)
 	store_token_list_free(list, n);
 }
 
+/*
+ * Deployments: written in order with the model, read back, renamed with
+ * it, holding their providers; a version 11 model gets its one.
+ */
+static void
+test_deployments(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_model	 m, *list;
+	struct store_deployment	 d[2];
+	char			 err[256], path[128];
+	size_t			 n;
+	sqlite3			*db;
+
+	add_domain(f->store, DOM_A, "acme");
+	assert_int_equal(add_provider(f->store, DOM_A, "p1"), 0);
+	assert_int_equal(add_provider(f->store, DOM_A, "p2"), 0);
+	assert_int_equal(add_model(f->store, DOM_A, "old", "p1"), 0);
+	assert_int_equal(store_model_get(f->store, DOM_A, "old", &m, err,
+	    sizeof(err)), 0);
+	assert_int_equal(m.ndeployments, 1);
+	assert_string_equal(m.deployments[0].provider, "p1");
+	assert_int_equal(m.deployments[0].weight, 1);
+	assert_int_equal(m.retries, MODEL_RETRIES_DEFAULT);
+	assert_int_equal(m.retry_deadline_ms, MODEL_DEADLINE_DEFAULT);
+	assert_string_equal(m.fallbacks, "[]");
+
+	d[0] = (struct store_deployment){ (char *)"p2", (char *)"b:1", 3, 1 };
+	d[1] = (struct store_deployment){ (char *)"p1", (char *)"a:1", 1, 0 };
+	store_model_set_deployments(&m, d, 2);
+	assert_string_equal(m.provider, "p2");
+	assert_string_equal(m.model_id, "b:1");
+	free(m.key);
+	m.key = xstrdup("new");
+	free(m.fallbacks);
+	m.fallbacks = xstrdup("[\"x\"]");
+	m.retries = 4;
+	m.retry_deadline_ms = 1234;
+	assert_int_equal(store_model_update(f->store, "old", &m, err,
+	    sizeof(err)), 0);
+	store_model_clear(&m);
+	assert_int_equal(store_model_list(f->store, DOM_A, &list, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].key, "new");
+	assert_int_equal(list[0].ndeployments, 2);
+	assert_string_equal(list[0].deployments[0].provider, "p2");
+	assert_string_equal(list[0].deployments[0].model_id, "b:1");
+	assert_int_equal(list[0].deployments[0].weight, 3);
+	assert_int_equal(list[0].deployments[0].priority, 1);
+	assert_string_equal(list[0].deployments[1].provider, "p1");
+	assert_string_equal(list[0].provider, "p2");
+	assert_string_equal(list[0].fallbacks, "[\"x\"]");
+	assert_int_equal(list[0].retries, 4);
+	assert_int_equal(list[0].retry_deadline_ms, 1234);
+	store_model_list_free(list, n);
+	/* A provider a second deployment uses stays. */
+	assert_int_equal(store_provider_delete(f->store, DOM_A, "p1", err,
+	    sizeof(err)), STORE_CONFLICT);
+	/* A pair twice is a conflict that names it. */
+	assert_int_equal(store_model_get(f->store, DOM_A, "new", &m, err,
+	    sizeof(err)), 0);
+	d[1] = d[0];
+	store_model_set_deployments(&m, d, 2);
+	assert_int_equal(store_model_update(f->store, "new", &m, err,
+	    sizeof(err)), STORE_CONFLICT);
+	assert_non_null(strstr(err, "p2/b:1"));
+	store_model_clear(&m);
+
+	/* Version 11: the model's provider and model id become its one. */
+	assert_int_equal(add_model(f->store, DOM_A, "legacy", "p1"), 0);
+	store_close(f->store);
+	snprintf(path, sizeof(path), "%s/cube.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE model_deployments;"
+	    " ALTER TABLE models DROP COLUMN fallbacks;"
+	    " ALTER TABLE models DROP COLUMN retries;"
+	    " ALTER TABLE models DROP COLUMN retry_deadline_ms;"
+	    " ALTER TABLE traces DROP COLUMN attempts;"
+	    " PRAGMA user_version = 11", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->store = store_open(f->dir, err, sizeof(err));
+	assert_non_null(f->store);
+	assert_int_equal(store_model_get(f->store, DOM_A, "legacy", &m, err,
+	    sizeof(err)), 0);
+	assert_int_equal(m.ndeployments, 1);
+	assert_string_equal(m.deployments[0].provider, "p1");
+	assert_string_equal(m.deployments[0].model_id, m.model_id);
+	assert_int_equal(m.retries, MODEL_RETRIES_DEFAULT);
+	store_model_clear(&m);
+}
+
 static void
 test_cascade(void **state)
 {
@@ -667,6 +763,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_models, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deployments, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_sql_injection, setup,
 		    teardown),
