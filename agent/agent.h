@@ -718,6 +718,8 @@ struct jwks	*jwks_start(struct agent *);
 void		 jwks_stop(struct jwks *);
 const char	*jwks_cached(const char *url, size_t *len);
 void		 jwks_want_refresh(void);
+
+/*
  * deployment.c: which deployment of a model a request tries, and each
  * deployment's live state: requests outstanding, consecutive failures,
  * its circuit breaker. The state lives apart from the snapshots, keyed by

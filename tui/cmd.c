@@ -200,9 +200,9 @@ static const struct args_flag cmd_domain_edit_flags[] = {
 	  .help = "tokens a minute for JWTs without the claim (0: no limit)" },
 	{ .name = "--no-jwt", .type = ARGS_NULL, .param = "jwt",
 	  .help = "accept no JWTs (the default)" },
-	FLAG_REQUIRE_ATTESTED(2),
+	FLAG_REQUIRE_ATTESTED(3),
 	{ .name = "--no-require-attested", .type = ARGS_FALSE,
-	  .param = "require_attested", .group = 2,
+	  .param = "require_attested", .group = 3,
 	  .help = "route to any provider (the default)" },
 	FLAG_END
 };

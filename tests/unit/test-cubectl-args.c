@@ -432,7 +432,8 @@ test_synopsis(void **state)
 	cmd_synopsis(entry("token", "create"), buf, sizeof(buf));
 	assert_string_equal(buf, "token create -d DOMAIN [--name N]"
 	    " [--expires DURATION] [--rpm N] [--tpm N] [--budget USD]"
-	    " [--budget-period day|week|month|none] [--model KEY]...");
+	    " [--budget-period day|week|month|none] [--model KEY]..."
+	    " [--id ID] [--secret-file FILE | --secret-stdin]");
 }
 
 /* Every verb's --help names every one of its flags. */
