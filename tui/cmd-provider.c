@@ -24,6 +24,7 @@ const struct output_field cmd_provider_columns[] = {
 	{ "URL",		"url",			OUTPUT_PLAIN },
 	{ "CREDENTIAL",		"credential",		OUTPUT_PLAIN },
 	{ "STATUS",		"status",		OUTPUT_PLAIN },
+	{ "BREAKERS-OPEN",	"breakers_open",	OUTPUT_PLAIN },
 	{ "ERROR",		"error",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
@@ -38,6 +39,7 @@ const struct output_field cmd_provider_fields[] = {
 	{ "error",		"error",		OUTPUT_PLAIN },
 	{ "created",		"created_at",		OUTPUT_PLAIN },
 	{ "responses",		"responses_api",	OUTPUT_PLAIN },
+	{ "breakers open",	"breakers_open",	OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 
