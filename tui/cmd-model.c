@@ -37,7 +37,7 @@ const struct output_field cmd_model_fields[] = {
 	{ "provider",		"provider",		OUTPUT_PLAIN },
 	{ "fallbacks",		"fallbacks",		OUTPUT_PLAIN },
 	{ "retries",		"retries",		OUTPUT_PLAIN },
-	{ "retry deadline ms",	"retry_deadline_ms",	OUTPUT_PLAIN },
+	{ "deadline (ms)",	"retry_deadline_ms",	OUTPUT_PLAIN },
 	{ "category",		"category",		OUTPUT_PLAIN },
 	{ "status",		"status",		OUTPUT_PLAIN },
 	{ "tools",		"capabilities.tools",	OUTPUT_YESNO },

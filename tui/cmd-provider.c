@@ -39,7 +39,6 @@ const struct output_field cmd_provider_fields[] = {
 	{ "error",		"error",		OUTPUT_PLAIN },
 	{ "created",		"created_at",		OUTPUT_PLAIN },
 	{ "responses",		"responses_api",	OUTPUT_PLAIN },
-	{ "breakers open",	"breakers_open",	OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 

@@ -187,12 +187,12 @@ test_model(void **state)
 	    "\"failures\":5}]}");
 	text = capture(print_model, obj);
 	assert_string_equal(text,
-	    "key                k\n"
-	    "model id           m:1\n"
-	    "provider           a\n"
-	    "fallbacks          s,t\n"
-	    "retries            2\n"
-	    "retry deadline ms  30000\n"
+	    "key             k\n"
+	    "model id        m:1\n"
+	    "provider        a\n"
+	    "fallbacks       s,t\n"
+	    "retries         2\n"
+	    "deadline (ms)   30000\n"
 	    "\n"
 	    "deployments\n"
 	    "PROVIDER  MODEL-ID  WEIGHT  PRIORITY  BREAKER    OUTSTANDING"
@@ -208,8 +208,8 @@ test_model(void **state)
 	    "\"priority\":0}]}");
 	text = capture(print_model, obj);
 	assert_string_equal(text,
-	    "key                k\n"
-	    "fallbacks          -\n"
+	    "key             k\n"
+	    "fallbacks       -\n"
 	    "\n"
 	    "deployments\n"
 	    "PROVIDER  MODEL-ID  WEIGHT  PRIORITY\n"
@@ -221,8 +221,8 @@ test_model(void **state)
 	obj = cJSON_Parse("{\"key\":\"k\",\"provider\":\"a\"}");
 	text = capture(print_model, obj);
 	assert_string_equal(text,
-	    "key                k\n"
-	    "provider           a\n");
+	    "key             k\n"
+	    "provider        a\n");
 	free(text);
 	cJSON_Delete(obj);
 }
