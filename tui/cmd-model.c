@@ -160,6 +160,25 @@ cmd_model_check_form(const struct args *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* model edit's --deployment, for cube-tui's routing form. */
+const struct args_flag *
+cmd_model_deployment_flag(void)
+{
+	const struct args_flag	*f;
+	size_t			 i;
+
+	for (i = 0; i < cmd_table_size; i++) {
+		if (strcmp(cmd_table[i].noun, "model") != 0 ||
+		    cmd_table[i].verb == NULL ||
+		    strcmp(cmd_table[i].verb, "edit") != 0)
+			continue;
+		for (f = cmd_table[i].flags; f->name != NULL; f++)
+			if (strcmp(f->name, "--deployment") == 0)
+				return f;
+	}
+	fatalx("%s: no --deployment in the table", __func__);
+}
+
 /* model deploy: its deployments in one form or the other. */
 int
 cmd_model_check_deploy(const struct args *a, char *err, size_t errlen)

@@ -266,6 +266,7 @@ extern const struct output_field	 cmd_provider_test_fields[];
 extern const struct output_field	 cmd_model_columns[];
 extern const struct output_field	 cmd_model_fields[];
 extern const struct output_field	 cmd_model_deployment_columns[];
+const struct args_flag *cmd_model_deployment_flag(void);
 int	 cmd_model_check_deploy(const struct args *, char *, size_t);
 int	 cmd_model_check_edit(const struct args *, char *, size_t);
 int	 cmd_model_exec(struct cubectl *, const struct cmd_entry *,
