@@ -189,7 +189,8 @@ keys d
 expect "d again" "routing ha"
 keys C-u
 type_text "provider=fake,model-id=demo-a,weight=0"
-keys Down Down Down Down Down Enter
+# three deployments, an empty line, fallbacks, retries, deadline: the last.
+keys Down Down Down Down Down Down Enter
 expect "a bad line: cubectl's parser says why" \
     "deployment 1 weight: '0' is not an integer from 1 to 1000"
 check_eq "nothing was saved" 1 \
