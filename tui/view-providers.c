@@ -3,7 +3,8 @@
  * and e changes its driver, URL or key (not its name: it is the title,
  * not a field, and what the models name it by): the key is typed into a field that does
  * not echo and sealed to the agent (shared/seal.c) before it leaves this
- * process; d deletes, after asking.
+ * process; d deletes, after asking. OPEN counts its deployments whose
+ * circuit breaker is open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ static const struct output_field view_providers_columns[] = {
 	{ "DRIVER",		"driver",		OUTPUT_PLAIN },
 	{ "STATUS",		"status",		OUTPUT_PLAIN },
 	{ "CREDENTIAL",		"credential",		OUTPUT_PLAIN },
+	{ "OPEN",		"breakers_open",	OUTPUT_PLAIN },
 	{ "URL",		"url",			OUTPUT_PLAIN },
 	{ "ERROR",		"error",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
