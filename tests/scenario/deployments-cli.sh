@@ -173,8 +173,9 @@ expect "Configure lists the deployments" "deployments (d edits"
 expect "with the first one's breaker" "closed"
 keys d
 expect "d opens the routing form" "routing ha"
+# (the cursor, "_", is on that field)
 check_eq "the first line as --deployment takes it" \
-    "provider=fake,model-id=demo-a,weight=1,priority=0" "$(field 'deployment 1')"
+    "provider=fake,model-id=demo-a,weight=1,priority=0_" "$(field 'deployment 1')"
 # deployment 3 is the empty one: a new deployment there.
 keys Down Down
 type_text "provider=fake2,model-id=demo-c,weight=2"
