@@ -82,7 +82,7 @@ CUBECTL_SRCS := tui/args.c tui/client.c tui/cmd.c tui/cmd-status.c tui/cmd-domai
 CUBECTL_MAIN := tui/cubectl.c
 TUI_SRCS := tui/checklist.c tui/clipboard.c tui/cmdline.c tui/command.c tui/draw.c tui/filter.c tui/form.c tui/host.c \
 	tui/host-tls.c tui/keys.c tui/textfield.c \
-	tui/form-guardrail.c tui/form-domain.c tui/form-token.c tui/paste.c tui/textfield-draw.c \
+	tui/form-guardrail.c tui/form-domain.c tui/form-routing.c tui/form-token.c tui/paste.c tui/textfield-draw.c \
 	tui/host-live.c tui/host-verdict.c tui/human.c tui/columns.c tui/header.c \
 	tui/list.c tui/view-attest.c tui/view-fleet.c \
 	tui/view-guardrails.c tui/view-logs.c tui/view-models.c \

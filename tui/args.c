@@ -35,6 +35,8 @@ static int	args_check_url(const struct args_flag *, const char *,
 		    struct args_value *, char *, size_t);
 static int	args_check_list(const struct args_flag *, const char *,
 		    struct args_value *, char *, size_t);
+static int	args_check_object(const struct args_flag *, const char *,
+		    struct args_value *, char *, size_t);
 
 static cJSON	*args_json_true(const struct args_value *);
 static cJSON	*args_json_false(const struct args_value *);
@@ -46,6 +48,8 @@ static cJSON	*args_json_integer(const struct args_value *);
 static cJSON	*args_json_number(const struct args_value *);
 static cJSON	*args_json_usd(const struct args_value *);
 static cJSON	*args_json_list(const struct args_value *);
+static cJSON	*args_json_clear(const struct args_value *);
+static cJSON	*args_json_object(const struct args_value *);
 
 /* Per type: does it take a value, how to check it, how to send it. */
 static const struct {
@@ -67,6 +71,8 @@ static const struct {
 	[ARGS_DURATION] = { 1, args_check_duration,	args_json_integer },
 	[ARGS_URL] =	  { 1, args_check_url,		args_json_string },
 	[ARGS_LIST] =	  { 1, args_check_list,		args_json_list },
+	[ARGS_CLEAR] =	  { 0, NULL,			args_json_clear },
+	[ARGS_OBJECT] =	  { 1, args_check_object,	args_json_object },
 };
 
 /* Duration units, largest first for nothing but reading. */
@@ -382,6 +388,144 @@ args_json_list(const struct args_value *v)
 	}
 }
 
+/*
+ * The key of f's ARGS_OBJECT item "name=value" (item of len bytes), or
+ * NULL with a message; *value and *vlen then say where the value is.
+ */
+static const struct args_key *
+args_object_key(const struct args_flag *f, const char *item, size_t len,
+    const char **value, size_t *vlen, char *err, size_t errlen)
+{
+	const struct args_key	*k;
+	const char		*eq;
+	size_t			 n = 0, nlen;
+
+	if (len == 0) {
+		snprintf(err, errlen, "%s: an empty item (two commas, or one"
+		    " at an end)", f->name);
+		return NULL;
+	}
+	if ((eq = memchr(item, '=', len)) == NULL) {
+		snprintf(err, errlen, "%s: '%.*s' is not KEY=VALUE", f->name,
+		    (int)(len > 64 ? 64 : len), item);
+		return NULL;
+	}
+	nlen = eq - item;
+	for (k = f->keys; k->name != NULL; k++) {
+		if (strlen(k->name) == nlen && strncmp(k->name, item, nlen) ==
+		    0) {
+			*value = eq + 1;
+			*vlen = len - nlen - 1;
+			return k;
+		}
+	}
+	n = snprintf(err, errlen, "%s: unknown key '%.*s' (valid: ", f->name,
+	    (int)(nlen > 64 ? 64 : nlen), item);
+	for (k = f->keys; k->name != NULL && n < errlen; k++)
+		n += snprintf(err + n, errlen - n, "%s%s", k == f->keys ? "" :
+		    ", ", k->name);
+	if (n < errlen)
+		snprintf(err + n, errlen - n, ")");
+	return NULL;
+}
+
+/*
+ * "provider=P,model-id=ID,weight=3": each item a known key, none twice,
+ * none empty, each value checked as a flag of the key's type; every
+ * required key given.
+ */
+static int
+args_check_object(const struct args_flag *f, const char *s,
+    struct args_value *v, char *err, size_t errlen)
+{
+	const struct args_key	*k;
+	struct args_flag	 sub;
+	struct args_value	 sv;
+	const char		*p, *end, *value;
+	char			 name[128], *copy;
+	uint64_t		 seen = 0;
+	size_t			 vlen, i;
+	int			 rc;
+
+	(void)v;
+	for (p = s;; p = end + 1) {
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		if ((k = args_object_key(f, p, end - p, &value, &vlen, err,
+		    errlen)) == NULL)
+			return -1;
+		i = k - f->keys;
+		if (i >= 64)
+			fatalx("%s: too many keys", __func__);
+		if (seen & ((uint64_t)1 << i)) {
+			snprintf(err, errlen, "%s: %s= given twice", f->name,
+			    k->name);
+			return -1;
+		}
+		seen |= (uint64_t)1 << i;
+		if (vlen == 0) {
+			snprintf(err, errlen, "%s: %s= is empty", f->name,
+			    k->name);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%s %s", f->name, k->name);
+		memset(&sub, 0, sizeof(sub));
+		sub.name = name;
+		sub.type = k->type;
+		sub.charset = k->charset;
+		sub.min = k->min;
+		sub.max = k->max;
+		copy = xstrndup(value, vlen);
+		rc = args_check_value(&sub, copy, &sv, err, errlen);
+		free(copy);
+		if (rc == -1)
+			return -1;
+		if (*end == '\0')
+			break;
+	}
+	for (k = f->keys, i = 0; k->name != NULL; k++, i++) {
+		if ((k->flags & ARGS_REQUIRED) && !(seen & ((uint64_t)1 << i))) {
+			snprintf(err, errlen, "%s: missing %s=", f->name,
+			    k->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A checked ARGS_OBJECT value as {"param": value...}, in the order given. */
+static cJSON *
+args_json_object(const struct args_value *v)
+{
+	const struct args_key	*k;
+	const char		*p, *end, *value;
+	char			 err[256], *copy;
+	size_t			 vlen;
+	cJSON			*o, *item;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	for (p = v->string;; p = end + 1) {
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		k = args_object_key(v->flag, p, end - p, &value, &vlen, err,
+		    sizeof(err));
+		if (k == NULL)
+			fatalx("%s: %s", __func__, err);	/* checked */
+		copy = xstrndup(value, vlen);
+		if (k->type == ARGS_INT)
+			item = cJSON_CreateNumber((double)strtoll(copy, NULL,
+			    10));
+		else
+			item = cJSON_CreateString(copy);
+		free(copy);
+		if (item == NULL || !cJSON_AddItemToObject(o, k->param, item))
+			fatalx("%s: out of memory", __func__);
+		if (*end == '\0')
+			return o;
+	}
+}
+
 /* Check s as a value of f and fill v; 0, or -1 with a message naming f. */
 int
 args_check_value(const struct args_flag *f, const char *s,
@@ -424,6 +568,13 @@ args_json_null(const struct args_value *v)
 {
 	(void)v;
 	return cJSON_CreateNull();
+}
+
+static cJSON *
+args_json_clear(const struct args_value *v)
+{
+	(void)v;
+	return cJSON_CreateArray();
 }
 
 static cJSON *

@@ -3,9 +3,11 @@
  * document is checked, keys are read and sealed and existing providers
  * compared before the first change; then domains, providers, guardrails
  * and models are created or changed in that order, and every object is reported as
- * created, changed or unchanged. Nothing missing from the document is
- * deleted, and tokens are never created: their secret shows only once.
- * --dry-run reports the plan and makes none of the changes.
+ * created, changed or unchanged (with what changed). A domain's model
+ * fallbacks are set once all its models exist, so models may name each
+ * other. Nothing missing from the document is deleted, and tokens are
+ * never created: their secret shows only once. --dry-run reports the
+ * plan and makes none of the changes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +52,10 @@ struct apply_step {
 	const char		*domain;	/* borrowed from the document */
 	const char		*name;		/* borrowed; NULL: unnamed */
 	const char		*note;
+	cJSON			*changes;	/* owned: names of the fields
+						   changed, or NULL */
+	int			 quiet;		/* a later part of an object
+						   already reported */
 	struct apply_call	 calls[APPLY_MAX_CALLS];
 	size_t			 ncalls;
 };
@@ -64,9 +70,11 @@ apply_plan_free(struct apply_plan *plan)
 {
 	size_t	i, j;
 
-	for (i = 0; i < plan->nsteps; i++)
+	for (i = 0; i < plan->nsteps; i++) {
 		for (j = 0; j < plan->steps[i].ncalls; j++)
 			cJSON_Delete(plan->steps[i].calls[j].params);
+		cJSON_Delete(plan->steps[i].changes);
+	}
 	free(plan->steps);
 	memset(plan, 0, sizeof(*plan));
 }
@@ -97,6 +105,35 @@ apply_call_add(struct apply_step *s, const char *method, cJSON *params)
 	s->calls[s->ncalls].method = method;
 	s->calls[s->ncalls].params = params;
 	s->ncalls++;
+}
+
+/* Move later's steps to the end of plan. */
+static void
+apply_plan_append(struct apply_plan *plan, struct apply_plan *later)
+{
+	if (later->nsteps == 0)
+		return;
+	plan->steps = xreallocarray(plan->steps, plan->nsteps + later->nsteps,
+	    sizeof(*plan->steps));
+	memcpy(plan->steps + plan->nsteps, later->steps, later->nsteps *
+	    sizeof(*later->steps));
+	plan->nsteps += later->nsteps;
+	free(later->steps);
+	memset(later, 0, sizeof(*later));
+}
+
+/* The names of the members of changes, for the report: a new array. */
+static cJSON *
+apply_changed_names(const cJSON *changes)
+{
+	const cJSON	*e;
+	cJSON		*names;
+
+	if ((names = cJSON_CreateArray()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_ArrayForEach(e, changes)
+		cJSON_AddItemToArray(names, cJSON_CreateString(e->string));
+	return names;
 }
 
 /* {"domain": domain} and, when given, fields' members. */
@@ -242,37 +279,69 @@ apply_plan_guardrail(struct apply_plan *plan, const char *domain,
 		apply_step_add(plan, APPLY_UNCHANGED, "guardrail", domain, key);
 		return;
 	}
+	s = apply_step_add(plan, APPLY_CHANGED, "guardrail", domain, key);
+	s->changes = apply_changed_names(changes);
 	if (cJSON_AddStringToObject(changes, "key", key) == NULL)
 		fatalx("%s: out of memory", __func__);
-	s = apply_step_add(plan, APPLY_CHANGED, "guardrail", domain, key);
 	apply_call_add(s, "guardrail.edit", apply_params(domain, changes));
 }
 
+/*
+ * A model: deployed when the agent lacks it, else edited to match. Its
+ * fallbacks go to a quiet step of later, run once every model of the
+ * domain exists.
+ */
 static void
-apply_plan_model(struct apply_plan *plan, const char *domain,
-    const cJSON *m, const cJSON *have)
+apply_plan_model(struct apply_plan *plan, struct apply_plan *later,
+    const char *domain, const cJSON *m, const cJSON *have)
 {
 	struct apply_step	*s;
 	const cJSON		*hm;
 	const char		*key = apply_string(m, "key");
-	cJSON			*changes;
+	cJSON			*changes, *fallbacks, *names = NULL, *params;
 
 	hm = document_find(cJSON_GetObjectItemCaseSensitive(have, "models"),
 	    "key", key);
 	if (hm == NULL) {
+		changes = document_model_settings(m);
+		fallbacks = cJSON_DetachItemFromObjectCaseSensitive(changes,
+		    "fallbacks");
 		s = apply_step_add(plan, APPLY_CREATED, "model", domain, key);
 		apply_call_add(s, "model.deploy", apply_params(domain,
-		    document_model_settings(m)));
-		return;
+		    changes));
+		if (cJSON_GetArraySize(fallbacks) == 0) {
+			cJSON_Delete(fallbacks);
+			return;
+		}
+	} else {
+		if ((changes = document_model_changes(m, hm)) == NULL) {
+			apply_step_add(plan, APPLY_UNCHANGED, "model", domain,
+			    key);
+			return;
+		}
+		names = apply_changed_names(changes);
+		fallbacks = cJSON_DetachItemFromObjectCaseSensitive(changes,
+		    "fallbacks");
+		s = apply_step_add(plan, APPLY_CHANGED, "model", domain, key);
+		s->changes = names;
+		if (changes->child != NULL) {
+			if (cJSON_AddStringToObject(changes, "key", key) ==
+			    NULL)
+				fatalx("%s: out of memory", __func__);
+			apply_call_add(s, "model.edit", apply_params(domain,
+			    changes));
+		} else
+			cJSON_Delete(changes);
+		if (fallbacks == NULL)
+			return;
 	}
-	if ((changes = document_model_changes(m, hm)) == NULL) {
-		apply_step_add(plan, APPLY_UNCHANGED, "model", domain, key);
-		return;
-	}
-	if (cJSON_AddStringToObject(changes, "key", key) == NULL)
+	if ((params = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(params, "key", key) == NULL ||
+	    !cJSON_AddItemToObject(params, "fallbacks", fallbacks))
 		fatalx("%s: out of memory", __func__);
-	s = apply_step_add(plan, APPLY_CHANGED, "model", domain, key);
-	apply_call_add(s, "model.edit", apply_params(domain, changes));
+	s = apply_step_add(later, APPLY_CHANGED, "model", domain, key);
+	s->quiet = 1;
+	apply_call_add(s, "model.edit", apply_params(domain, params));
 }
 
 /* One domain of the document against the agent's (have, or NULL). */
@@ -280,6 +349,7 @@ static int
 apply_plan_domain(struct cubectl *c, struct apply_plan *plan,
     const cJSON *d, const cJSON *have, const char *path)
 {
+	struct apply_plan	 later = { NULL, 0 };
 	struct apply_step	*s;
 	const cJSON		*e;
 	const char		*name = apply_string(d, "name");
@@ -299,6 +369,8 @@ apply_plan_domain(struct cubectl *c, struct apply_plan *plan,
 	} else
 		s = apply_step_add(plan, changes != NULL ? APPLY_CHANGED :
 		    APPLY_UNCHANGED, "domain", name, NULL);
+	if (have != NULL && changes != NULL)
+		s->changes = apply_changed_names(changes);
 	if (changes != NULL)
 		apply_call_add(s, "domain.edit", apply_params(name, changes));
 
@@ -313,7 +385,8 @@ apply_plan_domain(struct cubectl *c, struct apply_plan *plan,
 	    "guardrails"))
 		apply_plan_guardrail(plan, name, e, have);
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "models"))
-		apply_plan_model(plan, name, e, have);
+		apply_plan_model(plan, &later, name, e, have);
+	apply_plan_append(plan, &later);
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "tokens")) {
 		s = apply_step_add(plan, APPLY_UNCHANGED, "token", name,
 		    apply_string(e, "name"));
@@ -343,15 +416,26 @@ static const char *const apply_dry_actions[] = {
 	[APPLY_UNCHANGED] =	"unchanged",
 };
 
+/* "changed    model      acme/chat  # deployments, fallbacks" */
 static void
 apply_print(const struct apply_step *s, int dry_run)
 {
-	printf("%-9s  %-9s  %s%s%s%s%s\n", (dry_run ? apply_dry_actions :
+	const cJSON	*e;
+
+	printf("%-9s  %-9s  %s%s%s", (dry_run ? apply_dry_actions :
 	    apply_actions)[s->action], s->kind,
 	    s->domain, strcmp(s->kind, "domain") != 0 ? "/" : "",
 	    strcmp(s->kind, "domain") != 0 ? (s->name != NULL ? s->name :
-	    "-") : "", s->note != NULL ? "  # " : "",
-	    s->note != NULL ? s->note : "");
+	    "-") : "");
+	if (s->note != NULL)
+		printf("  # %s", s->note);
+	else if (cJSON_GetArraySize(s->changes) > 0) {
+		fputs("  #", stdout);
+		cJSON_ArrayForEach(e, s->changes)
+			printf("%s %s", e == s->changes->child ? "" : ",",
+			    e->valuestring);
+	}
+	putchar('\n');
 }
 
 static cJSON *
@@ -372,6 +456,9 @@ apply_step_json(const struct apply_step *s)
 		cJSON_AddNullToObject(o, "name");
 	if (s->note != NULL)
 		cJSON_AddStringToObject(o, "note", s->note);
+	if (s->changes != NULL)
+		cJSON_AddItemToObject(o, "changes",
+		    cJSON_Duplicate(s->changes, 1));
 	return o;
 }
 
@@ -405,6 +492,8 @@ apply_run(struct cubectl *c, struct apply_plan *plan, const char *file,
 			    s->name != NULL ? s->name : "");
 			break;
 		}
+		if (s->quiet)
+			continue;
 		counts[s->action]++;
 		if (c->output == CUBECTL_JSON) {
 			result = apply_step_json(s);

@@ -26,6 +26,7 @@ const struct output_field cmd_provider_columns[] = {
 	{ "CREDENTIAL",		"credential",		OUTPUT_PLAIN },
 	{ "STATUS",		"status",		OUTPUT_PLAIN },
 	{ "ATTESTED",		"attested",		OUTPUT_YESNO },
+	{ "BREAKERS-OPEN",	"breakers_open",	OUTPUT_PLAIN },
 	{ "ERROR",		"error",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };

@@ -304,20 +304,64 @@ static const struct args_flag cmd_provider_edit_flags[] = {
 	{ .name = "--inactive", .type = ARGS_CONST, .param = "status", \
 	  .choices = cmd_inactive, .help = "status inactive: not served" }
 
+/* --deployment provider=P,model-id=ID[,weight=N][,priority=N] */
+static const struct args_key cmd_deployment_keys[] = {
+	{ .name = "provider", .param = "provider", .type = ARGS_STRING,
+	  .flags = ARGS_REQUIRED, .charset = CHARSET_NAME, .max = 63 },
+	{ .name = "model-id", .param = "model_id", .type = ARGS_STRING,
+	  .flags = ARGS_REQUIRED, .max = 512 },
+	{ .name = "weight", .param = "weight", .type = ARGS_INT,
+	  .min = 1, .max = 1000 },
+	{ .name = "priority", .param = "priority", .type = ARGS_INT,
+	  .min = 0, .max = 100 },
+	{ .name = NULL }
+};
+
+/*
+ * Where and how a model is served, deploy's and edit's: its deployments,
+ * the models to fall back to (edit groups --fallback with --no-fallbacks),
+ * its retries.
+ */
+#define FLAG_DEPLOYMENT \
+	{ .name = "--deployment", .type = ARGS_OBJECT, \
+	  .metavar = "provider=P,model-id=ID[,weight=N][,priority=N]", \
+	  .param = "deployments", .flags = ARGS_MULTI, \
+	  .keys = cmd_deployment_keys, \
+	  .help = "serve it from provider P's model ID, weight 1-1000" \
+	      " (default 1), priority 0-100 (default 0, tried first);" \
+	      " instead of --provider and --model-id" }
+#define FLAG_FALLBACK(group_) \
+	{ .name = "--fallback", .type = ARGS_STRING, .metavar = "KEY", \
+	  .param = "fallbacks", .flags = ARGS_MULTI, .charset = CHARSET_KEY, \
+	  .max = 128, .group = group_, \
+	  .help = "then try this model of the domain, in order, when no" \
+	      " deployment can answer" }
+#define FLAGS_RETRIES \
+	{ .name = "--retries", .type = ARGS_INT, .metavar = "N", \
+	  .param = "retries", .min = 0, .max = 5, \
+	  .help = "extra attempts on other deployments, 0-5 (default 2)" }, \
+	{ .name = "--retry-deadline-ms", .type = ARGS_INT, .metavar = "MS", \
+	  .param = "retry_deadline_ms", .min = 100, .max = 600000, \
+	  .help = "no new attempt this long after the request came," \
+	      " 100-600000 (default 30000)" }
+
 static const struct args_flag cmd_model_deploy_flags[] = {
 	FLAG_DOMAIN,
 	{ .name = "--provider", .type = ARGS_STRING, .metavar = "P",
-	  .param = "provider", .flags = ARGS_REQUIRED, .charset = CHARSET_NAME,
-	  .max = 63, .help = "the provider that serves it" },
+	  .param = "provider", .charset = CHARSET_NAME, .max = 63,
+	  .help = "the provider that serves it (or --deployment)" },
 	{ .name = "--name", .type = ARGS_STRING, .metavar = "NAME",
 	  .param = "name", .flags = ARGS_REQUIRED, .max = 256,
 	  .help = "display name" },
 	{ .name = "--model-id", .type = ARGS_STRING, .metavar = "ID",
-	  .param = "model_id", .flags = ARGS_REQUIRED, .max = 512,
-	  .help = "the model's id at the provider" },
+	  .param = "model_id", .max = 512,
+	  .help = "the model's id at the provider (or --deployment)" },
 	{ .name = "--key", .type = ARGS_STRING, .metavar = "K", .param = "key",
 	  .charset = CHARSET_KEY, .max = 128,
 	  .help = "what clients send as model (default: from --name)" },
+	FLAG_DEPLOYMENT,
+	FLAG_FALLBACK(0),
+	FLAGS_RETRIES,
 	FLAGS_MODEL_SETTINGS(0, 0),
 	FLAG_FORCE,
 	FLAG_END
@@ -336,6 +380,11 @@ static const struct args_flag cmd_model_edit_flags[] = {
 	{ .name = "--model-id", .type = ARGS_STRING, .metavar = "ID",
 	  .param = "model_id", .max = 512,
 	  .help = "the model's id at the provider" },
+	FLAG_DEPLOYMENT,
+	FLAG_FALLBACK(5),
+	{ .name = "--no-fallbacks", .type = ARGS_CLEAR, .param = "fallbacks",
+	  .group = 5, .help = "fall back to no other model" },
+	FLAGS_RETRIES,
 	FLAGS_MODEL_SETTINGS(3, 4),
 	{ .name = "--no-tools", .type = ARGS_FALSE, .param = "tools",
 	  .group = 1, .help = "the model cannot call tools" },
@@ -700,22 +749,23 @@ const struct cmd_entry cmd_table[] = {
 	  "delete a provider no model uses" },
 
 	{ "model", "deploy", "model.deploy", NULL, cmd_model_deploy_flags, 0,
-	  CMD_OUTPUT_OBJECT, cmd_model_fields, NULL,
+	  CMD_OUTPUT_OBJECT, cmd_model_fields, cmd_model_exec,
 	  "make a provider's model available under a key" },
 	{ "model", "list", "model.list", NULL, cmd_in_domain_flags, 0,
 	  CMD_OUTPUT_LIST, cmd_model_columns, NULL,
 	  "list a domain's models" },
 	{ "model", "show", "model.show", &cmd_arg_model, cmd_in_domain_flags, 0,
-	  CMD_OUTPUT_OBJECT, cmd_model_fields, NULL,
-	  "show one model" },
+	  CMD_OUTPUT_OBJECT, cmd_model_fields, cmd_model_exec,
+	  "show one model, its deployments and their breakers" },
 	{ "model", "edit", "model.edit", &cmd_arg_model, cmd_model_edit_flags,
-	  CMD_EDIT, CMD_OUTPUT_OBJECT, cmd_model_fields, NULL,
+	  CMD_EDIT, CMD_OUTPUT_OBJECT, cmd_model_fields, cmd_model_exec,
 	  "change a model" },
 	{ "model", "enable", "model.enable", &cmd_arg_model,
-	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, cmd_model_fields, NULL,
-	  "serve the model again" },
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, cmd_model_fields,
+	  cmd_model_exec, "serve the model again" },
 	{ "model", "disable", "model.disable", &cmd_arg_model,
-	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, cmd_model_fields, NULL,
+	  cmd_in_domain_flags, 0, CMD_OUTPUT_OBJECT, cmd_model_fields,
+	  cmd_model_exec,
 	  "stop serving the model (requests get model_inactive)" },
 	{ "model", "delete", "model.delete", &cmd_arg_model,
 	  cmd_in_domain_flags, 0, CMD_OUTPUT_DELETED, NULL, NULL,
@@ -889,6 +939,29 @@ cmd_lookup(int argc, char **argv, const struct cmd_entry **ce, int *used,
 
 /* --- parsing -------------------------------------------------------------- */
 
+/* What a verb's flags table cannot say (one form or the other...). */
+static const struct {
+	const char	*noun;
+	const char	*verb;
+	int		(*check)(const struct args *, char *, size_t);
+} cmd_checks[] = {
+	{ "model",	"deploy",	cmd_model_check_deploy },
+	{ "model",	"edit",		cmd_model_check_edit },
+};
+
+static int
+cmd_check(const struct cmd_entry *ce, const struct args *a, char *err,
+    size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(cmd_checks) / sizeof(cmd_checks[0]); i++)
+		if (ce->verb != NULL && strcmp(cmd_checks[i].noun, ce->noun) ==
+		    0 && strcmp(cmd_checks[i].verb, ce->verb) == 0)
+			return cmd_checks[i].check(a, err, errlen);
+	return 0;
+}
+
 /* Does a change anything, for CMD_EDIT (not just name the object)? */
 static int
 cmd_has_change(const struct args *a)
@@ -967,6 +1040,8 @@ cmd_parse(const struct cmd_entry *ce, int argc, char **argv, struct args *a,
 		    " --help)", ce->noun, ce->verb);
 		goto fail;
 	}
+	if (cmd_check(ce, a, err, errlen) == -1)
+		goto fail;
 	return 0;
 
 fail:

@@ -41,6 +41,7 @@ static const struct complete_ref {
 	{ "domain",	"domain",	"name" },
 	{ "provider",	"provider",	"name" },
 	{ "models",	"model",	"key" },
+	{ "fallbacks",	"model",	"key" },
 	{ "guard_in",	"guardrail",	"key" },
 	{ "guard_out",	"guardrail",	"key" },
 };

@@ -385,6 +385,10 @@ void		 form_draw(struct tui *, struct form *);
 void		 form_guardrail_open(struct tui *, const struct cJSON *,
 		    void (*)(struct tui *));
 
+/* form-routing.c: a model's deployments, fallbacks and retries. */
+void		 form_routing_open(struct tui *, const struct cJSON *,
+		    const char *);
+
 /* form-domain.c: a domain's form, to create or edit it. */
 void		 form_domain_open(struct tui *, const struct cJSON *);
 void		 form_domain_named(struct tui *, const char *);

@@ -32,6 +32,9 @@ enum args_type {
 	ARGS_URL,		/* http:// or https:// */
 	ARGS_LIST,		/* a,b,c: each as ARGS_STRING (or one of
 				   choices); sent as an array */
+	ARGS_CLEAR,		/* no value; the param becomes [] */
+	ARGS_OBJECT,		/* k=v,k=v: each key one of .keys (a value
+				   may not hold ','); sent as an object */
 };
 
 #define ARGS_REQUIRED	0x1	/* must be given */
@@ -39,6 +42,17 @@ enum args_type {
 #define ARGS_EMPTY	0x4	/* ARGS_STRING may be "" */
 #define ARGS_NULLABLE	0x8	/* "none" sends null (clears a setting) */
 #define ARGS_CHANGE	0x10	/* no param, but a change for CMD_EDIT */
+
+/* One key of an ARGS_OBJECT value: "model-id=ID" sent as "model_id". */
+struct args_key {
+	const char		*name;		/* "model-id" */
+	const char		*param;		/* "model_id" */
+	enum args_type		 type;		/* ARGS_STRING or ARGS_INT */
+	int			 flags;		/* ARGS_REQUIRED */
+	const char		*charset;	/* ARGS_STRING: allowed bytes */
+	int64_t			 min;
+	int64_t			 max;
+};
 
 struct args_flag {
 	const char		*name;		/* "--driver", "-d" */
@@ -53,6 +67,8 @@ struct args_flag {
 	int64_t			 min;
 	int64_t			 max;
 	const char		*help;
+	const struct args_key	*keys;		/* ARGS_OBJECT, ends with
+						   name NULL */
 };
 
 struct args_value {
@@ -122,6 +138,7 @@ enum output_format {
 	OUTPUT_YESNO,		/* bools as yes/no */
 	OUTPUT_OKFAILED,	/* bools as ok/FAILED */
 	OUTPUT_CLOCK,		/* "...T07:13:26.123Z" as 07:13:26 */
+	OUTPUT_COUNT,		/* an array as how many it holds */
 };
 
 struct output_field {
@@ -310,6 +327,13 @@ extern const struct output_field	 cmd_provider_fields[];
 extern const struct output_field	 cmd_provider_test_fields[];
 extern const struct output_field	 cmd_model_columns[];
 extern const struct output_field	 cmd_model_fields[];
+extern const struct output_field	 cmd_model_deployment_columns[];
+const struct args_flag *cmd_model_deployment_flag(void);
+int	 cmd_model_check_deploy(const struct args *, char *, size_t);
+int	 cmd_model_check_edit(const struct args *, char *, size_t);
+int	 cmd_model_exec(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+void	 cmd_model_output(const struct cJSON *);
 extern const struct output_field	 cmd_guardrail_columns[];
 extern const struct output_field	 cmd_guardrail_fields[];
 extern const struct output_field	 cmd_guardrail_test_fields[];

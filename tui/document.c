@@ -18,6 +18,8 @@
 #include "rpc.h"
 
 #define DOCUMENT_PATH_MAX	256
+#define DOCUMENT_DEPLOYMENTS_MAX 16	/* of a model, as the agent takes */
+#define DOCUMENT_FALLBACKS_MAX	8
 
 enum document_value {
 	DOCUMENT_STRING,	/* a string, checked as .check */
@@ -27,12 +29,18 @@ enum document_value {
 	DOCUMENT_STRINGS,	/* an array of strings, each checked */
 	DOCUMENT_LIST,		/* an array of objects of .kind */
 	DOCUMENT_OBJECT,	/* an object the agent checks (jwt) */
+	DOCUMENT_OBJECTS,	/* an array of objects of .kind that is one
+				   value of its object (a model's
+				   deployments), exported and compared as one */
 	DOCUMENT_REFUSED,	/* never accepted: .check.help says why */
 };
 
 #define DOCUMENT_REQUIRED	0x1
 #define DOCUMENT_NULLABLE	0x2
 #define DOCUMENT_INPUT		0x4	/* read by apply, never exported */
+#define DOCUMENT_NEWER		0x8	/* exported only when the agent gives
+					   it, so an older agent's export stays
+					   the same bytes */
 
 struct document_kind;
 
@@ -49,6 +57,8 @@ struct document_kind {
 	const char			*name;	/* "provider" */
 	const char			*id;	/* the field naming one */
 	const struct document_field	*fields;
+	const char			*defaults; /* JSON: what a member left
+						      out means, or NULL */
 };
 
 static const char *const document_credentials[] = { "sealed", "none", NULL };
@@ -85,7 +95,7 @@ static const struct document_field document_provider_fields[] = {
 };
 
 static const struct document_kind document_provider = {
-	"provider", "name", document_provider_fields
+	"provider", "name", document_provider_fields, NULL
 };
 
 /* Every parameter of guardrail.create, by the same names. */
@@ -112,18 +122,38 @@ static const struct document_field document_guardrail_fields[] = {
 };
 
 static const struct document_kind document_guardrail = {
-	"guardrail", "key", document_guardrail_fields
+	"guardrail", "key", document_guardrail_fields, NULL
 };
 
-/* Every parameter of model.deploy, by the same names. */
+/* One of a model's deployments, as model.deploy takes it. */
+static const struct document_field document_deployment_fields[] = {
+	{ "provider", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_STRING,
+	    .charset = CHARSET_NAME, .max = 63 }) },
+	{ "model_id", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_STRING,
+	    .max = 512 }) },
+	{ "weight", DOCUMENT_INT, 0, NULL, { .min = 1, .max = 1000 }, NULL },
+	{ "priority", DOCUMENT_INT, 0, NULL, { .min = 0, .max = 100 }, NULL },
+	END
+};
+
+static const struct document_kind document_deployment = {
+	"deployment", NULL, document_deployment_fields,
+	"{\"weight\":1,\"priority\":0}"
+};
+
+/*
+ * Every parameter of model.deploy, by the same names. "provider" and
+ * "model_id" are the first deployment's: required without "deployments"
+ * (document_check_model).
+ */
 static const struct document_field document_model_fields[] = {
 	{ "key", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_STRING,
 	    .charset = CHARSET_KEY, .max = 128 }) },
 	{ "name", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_STRING,
 	    .max = 256 }) },
-	{ "model_id", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_STRING,
+	{ "model_id", STRING(0, NULL, { .type = ARGS_STRING,
 	    .max = 512 }) },
-	{ "provider", STRING(DOCUMENT_REQUIRED, NULL, { .type = ARGS_STRING,
+	{ "provider", STRING(0, NULL, { .type = ARGS_STRING,
 	    .charset = CHARSET_NAME, .max = 63 }) },
 	{ "category", STRING(0, NULL, { .type = ARGS_ENUM,
 	    .choices = cmd_categories }) },
@@ -146,11 +176,19 @@ static const struct document_field document_model_fields[] = {
 	    .flags = ARGS_EMPTY, .max = 4096 }) },
 	{ "status", STRING(0, NULL, { .type = ARGS_ENUM,
 	    .choices = document_statuses }) },
+	{ "deployments", DOCUMENT_OBJECTS, DOCUMENT_NEWER, NULL, { 0 },
+	    &document_deployment },
+	{ "fallbacks", DOCUMENT_STRINGS, DOCUMENT_NEWER, NULL,
+	    { .type = ARGS_STRING, .charset = CHARSET_KEY, .max = 128 }, NULL },
+	{ "retries", DOCUMENT_INT, DOCUMENT_NEWER, NULL,
+	    { .min = 0, .max = 5 }, NULL },
+	{ "retry_deadline_ms", DOCUMENT_INT, DOCUMENT_NEWER, NULL,
+	    { .min = 100, .max = 600000 }, NULL },
 	END
 };
 
 static const struct document_kind document_model = {
-	"model", "key", document_model_fields
+	"model", "key", document_model_fields, NULL
 };
 
 /* Informational: apply never creates tokens (their secret shows once). */
@@ -174,7 +212,7 @@ static const struct document_field document_token_fields[] = {
 };
 
 static const struct document_kind document_token = {
-	"token", NULL, document_token_fields
+	"token", NULL, document_token_fields, NULL
 };
 
 /*
@@ -199,7 +237,7 @@ static const struct document_field document_domain_fields[] = {
 };
 
 static const struct document_kind document_domain = {
-	"domain", "name", document_domain_fields
+	"domain", "name", document_domain_fields, NULL
 };
 
 static const struct document_field document_top_fields[] = {
@@ -211,7 +249,7 @@ static const struct document_field document_top_fields[] = {
 };
 
 static const struct document_kind document_top = {
-	"document", NULL, document_top_fields
+	"document", NULL, document_top_fields, NULL
 };
 
 /*
@@ -261,6 +299,8 @@ document_field_find(const struct document_kind *k, const char *name)
  * provider.list, a model from model.list...): every field the kind
  * exports, in table order, null when the object lacks it.
  */
+static cJSON	*document_list(const struct document_kind *, const cJSON *);
+
 static cJSON *
 document_object(const struct document_kind *k, const cJSON *api)
 {
@@ -273,8 +313,14 @@ document_object(const struct document_kind *k, const cJSON *api)
 		if (f->value == DOCUMENT_LIST || (f->flags & DOCUMENT_INPUT))
 			continue;
 		v = output_lookup(api, f->path != NULL ? f->path : f->name);
-		document_add(o, f->name, v != NULL ? cJSON_Duplicate(v, 1) :
-		    cJSON_CreateNull());
+		if (v == NULL && (f->flags & DOCUMENT_NEWER))
+			continue;
+		if (v != NULL && f->value == DOCUMENT_OBJECTS &&
+		    cJSON_IsArray(v))
+			document_add(o, f->name, document_list(f->kind, v));
+		else
+			document_add(o, f->name, v != NULL ?
+			    cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 	}
 	return o;
 }
@@ -448,11 +494,12 @@ document_check_value(struct document_check *dc,
 		return 0;
 	case DOCUMENT_STRINGS:
 	case DOCUMENT_LIST:
+	case DOCUMENT_OBJECTS:
 		if (!cJSON_IsArray(v))
 			return document_fail(dc, path, "expected an array");
 		cJSON_ArrayForEach(e, v) {
 			document_path(sub, sizeof(sub), "%s[%zu]", path, i++);
-			if (f->value == DOCUMENT_LIST ?
+			if (f->value != DOCUMENT_STRINGS ?
 			    document_check_object(dc, f->kind, e, sub) :
 			    document_check_string(dc, f, e, sub))
 				return -1;
@@ -610,13 +657,182 @@ document_check_guards(struct document_check *dc, const cJSON *m,
 	return 0;
 }
 
+/*
+ * The provider called name, in the document's providers or the agent's
+ * domain have (may be NULL); NULL when neither has it.
+ */
+static const cJSON *
+document_provider_find(const cJSON *providers, const cJSON *have,
+    const char *name)
+{
+	const cJSON	*p;
+
+	if ((p = document_find(providers, "name", name)) != NULL)
+		return p;
+	if (have != NULL)
+		return document_find(cJSON_GetObjectItemCaseSensitive(have,
+		    "providers"), "name", name);
+	return NULL;
+}
+
+/* A provider a model names: in the document, or (checked) on the agent. */
+static int
+document_check_provider_named(struct document_check *dc,
+    const cJSON *providers, const cJSON *have, const char *name,
+    const char *path)
+{
+	if (dc->current == NULL || document_provider_find(providers, have,
+	    name) != NULL)
+		return 0;
+	return document_fail(dc, path, "provider '%s' is neither in the"
+	    " document nor on the agent", name);
+}
+
+/*
+ * A model's deployments: 1 to 16, no provider and model id twice, one
+ * wire format (every provider ollama's, or none), each provider known.
+ */
+static int
+document_check_deployments(struct document_check *dc, const cJSON *deps,
+    const cJSON *providers, const cJSON *have, const char *path)
+{
+	const cJSON	*e, *o, *p;
+	const char	*prov, *driver, *first = NULL, *first_prov = NULL;
+	char		 sub[DOCUMENT_PATH_MAX];
+	size_t		 i = 0, j;
+	int		 n = cJSON_GetArraySize(deps);
+
+	if (n < 1 || n > DOCUMENT_DEPLOYMENTS_MAX)
+		return document_fail(dc, path, "%d deployments: give 1 to %d",
+		    n, DOCUMENT_DEPLOYMENTS_MAX);
+	cJSON_ArrayForEach(e, deps) {
+		prov = document_string(e, "provider");
+		j = 0;
+		for (o = deps->child; o != e; o = o->next, j++) {
+			if (strcmp(prov, document_string(o, "provider")) != 0 ||
+			    strcmp(document_string(e, "model_id"),
+			    document_string(o, "model_id")) != 0)
+				continue;
+			document_path(sub, sizeof(sub), "%s[%zu]", path, i);
+			return document_fail(dc, sub, "provider '%s' and"
+			    " model_id '%s' are also at %s[%zu]", prov,
+			    document_string(e, "model_id"), path, j);
+		}
+		document_path(sub, sizeof(sub), "%s[%zu].provider", path, i++);
+		if (document_check_provider_named(dc, providers, have, prov,
+		    sub) == -1)
+			return -1;
+		if ((p = document_provider_find(providers, have, prov)) ==
+		    NULL || (driver = document_string(p, "driver")) == NULL)
+			continue;
+		if (first == NULL) {
+			first = driver;
+			first_prov = prov;
+		} else if ((strcmp(first, "ollama") == 0) !=
+		    (strcmp(driver, "ollama") == 0))
+			return document_fail(dc, sub, "provider '%s' is %s"
+			    " and '%s' is %s: a model's deployments all speak"
+			    " one wire format", prov, strcmp(driver, "ollama")
+			    == 0 ? "ollama" : "not ollama", first_prov,
+			    strcmp(first, "ollama") == 0 ? "ollama" :
+			    "not");
+	}
+	return 0;
+}
+
+/* Up to 8 other models of the domain, none twice, each known. */
+static int
+document_check_fallbacks(struct document_check *dc, const cJSON *m,
+    const cJSON *fallbacks, const cJSON *models, const cJSON *have,
+    const char *path)
+{
+	const cJSON	*e, *o;
+	const char	*key = document_string(m, "key");
+	char		 sub[DOCUMENT_PATH_MAX];
+	size_t		 i = 0, j;
+	int		 n = cJSON_GetArraySize(fallbacks);
+
+	if (n > DOCUMENT_FALLBACKS_MAX)
+		return document_fail(dc, path, "%d fallbacks: give at most %d",
+		    n, DOCUMENT_FALLBACKS_MAX);
+	cJSON_ArrayForEach(e, fallbacks) {
+		document_path(sub, sizeof(sub), "%s[%zu]", path, i);
+		if (strcmp(e->valuestring, key) == 0)
+			return document_fail(dc, sub, "a model cannot fall"
+			    " back to itself");
+		j = 0;
+		for (o = fallbacks->child; o != e; o = o->next, j++)
+			if (strcmp(o->valuestring, e->valuestring) == 0)
+				return document_fail(dc, sub, "'%s' is also"
+				    " at %s[%zu]", e->valuestring, path, j);
+		i++;
+		if (dc->current == NULL || document_find(models, "key",
+		    e->valuestring) != NULL || (have != NULL &&
+		    document_find(cJSON_GetObjectItemCaseSensitive(have,
+		    "models"), "key", e->valuestring) != NULL))
+			continue;
+		return document_fail(dc, sub, "model '%s' is neither in the"
+		    " document nor on the agent", e->valuestring);
+	}
+	return 0;
+}
+
+/*
+ * A model's deployments, given as "deployments" or as the old "provider"
+ * and "model_id" (with both, those two name the first deployment), and
+ * its fallbacks.
+ */
+static int
+document_check_model(struct document_check *dc, const cJSON *m,
+    const cJSON *providers, const cJSON *models, const cJSON *have,
+    const char *path)
+{
+	static const char *const	 first[] = { "provider", "model_id" };
+	const cJSON			*deps, *fallbacks;
+	const char			*v, *d;
+	char				 sub[DOCUMENT_PATH_MAX];
+	size_t				 i;
+
+	deps = cJSON_GetObjectItemCaseSensitive(m, "deployments");
+	fallbacks = cJSON_GetObjectItemCaseSensitive(m, "fallbacks");
+	if (deps == NULL) {
+		for (i = 0; i < 2; i++)
+			if (document_string(m, first[i]) == NULL)
+				return document_fail(dc, path, "missing"
+				    " \"%s\" (or \"deployments\")", first[i]);
+		document_path(sub, sizeof(sub), "%s.provider", path);
+		if (document_check_provider_named(dc, providers, have,
+		    document_string(m, "provider"), sub) == -1)
+			return -1;
+	} else {
+		document_path(sub, sizeof(sub), "%s.deployments", path);
+		if (document_check_deployments(dc, deps, providers, have,
+		    sub) == -1)
+			return -1;
+		for (i = 0; i < 2; i++) {
+			v = document_string(m, first[i]);
+			d = document_string(deps->child, first[i]);
+			if (v == NULL || strcmp(v, d) == 0)
+				continue;
+			document_path(sub, sizeof(sub), "%s.%s", path,
+			    first[i]);
+			return document_fail(dc, sub, "'%s' is not the first"
+			    " deployment's '%s': leave it out, or make it the"
+			    " same", v, d);
+		}
+	}
+	if (fallbacks == NULL)
+		return 0;
+	document_path(sub, sizeof(sub), "%s.fallbacks", path);
+	return document_check_fallbacks(dc, m, fallbacks, models, have, sub);
+}
+
 /* Providers, models and keys of one domain against each other and the agent. */
 static int
 document_check_domain(struct document_check *dc, const cJSON *d,
     const char *path)
 {
 	const cJSON	*have = NULL, *providers, *models, *guardrails, *e;
-	const char	*provider;
 	char		 sub[DOCUMENT_PATH_MAX];
 	size_t		 i;
 
@@ -644,21 +860,13 @@ document_check_domain(struct document_check *dc, const cJSON *d,
 	}
 	i = 0;
 	cJSON_ArrayForEach(e, models) {
-		document_path(sub, sizeof(sub), "%s.models[%zu]", path, i);
+		document_path(sub, sizeof(sub), "%s.models[%zu]", path, i++);
 		if (dc->current != NULL && document_check_guards(dc, e,
 		    guardrails, have, sub) == -1)
 			return -1;
-		document_path(sub, sizeof(sub), "%s.models[%zu].provider", path,
-		    i++);
-		provider = document_string(e, "provider");
-		if (dc->current == NULL ||
-		    document_find(providers, "name", provider) != NULL ||
-		    (have != NULL && document_find(
-		    cJSON_GetObjectItemCaseSensitive(have, "providers"),
-		    "name", provider) != NULL))
-			continue;
-		return document_fail(dc, sub, "provider '%s' is neither in"
-		    " the document nor on the agent", provider);
+		if (document_check_model(dc, e, providers, models, have, sub) ==
+		    -1)
+			return -1;
 	}
 	return 0;
 }
@@ -695,6 +903,43 @@ document_check(const cJSON *doc, const cJSON *current, char *err,
 
 /* --- comparing ----------------------------------------------------------- */
 
+static int	document_same(const struct document_field *, const cJSON *,
+		    const cJSON *);
+
+/*
+ * Do want's objects of kind k mean have's, one by one, in order? A member
+ * want leaves out means the kind's default (a deployment's weight 1).
+ */
+static int
+document_same_objects(const struct document_kind *k, const cJSON *want,
+    const cJSON *have)
+{
+	const struct document_field	*f;
+	const cJSON			*w, *h, *wv;
+	cJSON				*defaults = NULL;
+	int				 same = 1;
+
+	if (!cJSON_IsArray(want) || !cJSON_IsArray(have))
+		return cJSON_Compare(want, have, 1);
+	if (cJSON_GetArraySize(want) != cJSON_GetArraySize(have))
+		return 0;
+	if (k->defaults != NULL)
+		defaults = document_check_alloc(cJSON_Parse(k->defaults));
+	for (w = want->child, h = have->child; w != NULL && h != NULL &&
+	    same; w = w->next, h = h->next) {
+		for (f = k->fields; f->name != NULL && same; f++) {
+			if ((wv = cJSON_GetObjectItemCaseSensitive(w,
+			    f->name)) == NULL)
+				wv = cJSON_GetObjectItemCaseSensitive(defaults,
+				    f->name);
+			same = document_same(f, wv,
+			    cJSON_GetObjectItemCaseSensitive(h, f->name));
+		}
+	}
+	cJSON_Delete(defaults);
+	return same;
+}
+
 /* Do two values of field f mean the same (money by amount, not spelling)? */
 static int
 document_same(const struct document_field *f, const cJSON *a, const cJSON *b)
@@ -704,6 +949,8 @@ document_same(const struct document_field *f, const cJSON *a, const cJSON *b)
 
 	if (a == NULL || b == NULL)
 		return a == b;
+	if (f->value == DOCUMENT_OBJECTS)
+		return document_same_objects(f->kind, a, b);
 	if (f->value == DOCUMENT_STRING && f->check.type == ARGS_USD &&
 	    cJSON_IsString(a) && cJSON_IsString(b) &&
 	    money_parse_usd(a->valuestring, &x, err, sizeof(err)) == 0 &&
@@ -747,10 +994,30 @@ document_domain_changes(const cJSON *want, const cJSON *have)
 	return document_changes(&document_domain, want, have);
 }
 
+/*
+ * "deployments" and the old "provider" and "model_id" are two forms the
+ * agent takes one of: with the list, the first deployment's pair goes.
+ */
+static cJSON *
+document_model_form(cJSON *params, const cJSON *want)
+{
+	if (params == NULL ||
+	    cJSON_GetObjectItemCaseSensitive(want, "deployments") == NULL)
+		return params;
+	cJSON_DeleteItemFromObjectCaseSensitive(params, "provider");
+	cJSON_DeleteItemFromObjectCaseSensitive(params, "model_id");
+	if (params->child == NULL) {
+		cJSON_Delete(params);
+		return NULL;
+	}
+	return params;
+}
+
 cJSON *
 document_model_changes(const cJSON *want, const cJSON *have)
 {
-	return document_changes(&document_model, want, have);
+	return document_model_form(document_changes(&document_model, want,
+	    have), want);
 }
 
 cJSON *
@@ -784,7 +1051,12 @@ document_settings(const struct document_kind *k, const cJSON *want)
 cJSON *
 document_model_settings(const cJSON *want)
 {
-	return document_settings(&document_model, want);
+	cJSON	*o;
+
+	if ((o = document_model_form(document_settings(&document_model,
+	    want), want)) == NULL)
+		o = document_check_alloc(cJSON_CreateObject());
+	return o;
 }
 
 cJSON *

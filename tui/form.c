@@ -19,7 +19,7 @@
 #include "seal.h"
 #include "xmalloc.h"
 
-#define FORM_MAX_FIELDS	16
+#define FORM_MAX_FIELDS	24
 #define FORM_LABEL_W	14
 
 /* Caller owns the form; free with form_free(). */
@@ -287,6 +287,7 @@ form_draw(struct tui *t, struct form *f)
 {
 	struct form_field	*ff;
 	const char		*v;
+	size_t			 first = 0, rows;
 	int			 h, w, y, x, i;
 
 	w = COLS < 76 ? COLS : 76;
@@ -296,19 +297,23 @@ form_draw(struct tui *t, struct form *f)
 	y = (LINES - h) / 2;
 	x = (COLS - w) / 2;
 	draw_box(y, x, h, w, f->title);
-	for (i = 0; i < (int)f->nfields && i < h - 3; i++) {
-		ff = &f->fields[i];
+	/* Fewer rows than fields: scrolled so the current one shows. */
+	rows = h - 3 > f->extra_rows ? (size_t)(h - 3 - f->extra_rows) : 1;
+	if (rows < f->nfields && f->cur >= rows)
+		first = f->cur - rows + 1;
+	for (i = 0; (size_t)i + first < f->nfields && i < h - 3; i++) {
+		ff = &f->fields[first + i];
 		draw_text(y + 1 + i, x + 2, FORM_LABEL_W, ROLE_MUTED,
 		    ff->label);
 		if (ff->type == FORM_TEXT || ff->type == FORM_SECRET) {
 			form_draw_text(ff, y + 1 + i, x + FORM_LABEL_W + 3,
-			    w - FORM_LABEL_W - 5, (size_t)i == f->cur);
+			    w - FORM_LABEL_W - 5, first + i == f->cur);
 			continue;
 		}
 		v = ff->type == FORM_BOOL ? (ff->on ? "[x]" : "[ ]") :
 		    ff->nchoices > 0 ? ff->choices[ff->choice] : "(none)";
 		draw_fmt(y + 1 + i, x + FORM_LABEL_W + 3, w - FORM_LABEL_W - 5,
-		    (size_t)i == f->cur ? ROLE_SELECTED : ROLE_NORMAL,
+		    first + i == f->cur ? ROLE_SELECTED : ROLE_NORMAL,
 		    ff->type == FORM_CHOICE ? "< %s >" : "%s", v);
 	}
 	if (f->draw != NULL)

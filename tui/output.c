@@ -25,6 +25,7 @@ static const struct {
 	[OUTPUT_YESNO] = { "yes", "no" },
 	[OUTPUT_OKFAILED] = { "ok", "FAILED" },
 	[OUTPUT_CLOCK] = { "true", "false" },
+	[OUTPUT_COUNT] = { "true", "false" },
 };
 
 /* Escapes for control characters, so agent data cannot drive the terminal. */
@@ -154,6 +155,11 @@ output_value(const cJSON *item, enum output_format format)
 	char		*buf = xstrdup("");
 	size_t		 len = 0;
 
+	if (cJSON_IsArray(item) && format == OUTPUT_COUNT) {
+		free(buf);
+		xasprintf(&buf, "%d", cJSON_GetArraySize(item));
+		return buf;
+	}
 	if (cJSON_IsArray(item)) {
 		cJSON_ArrayForEach(elem, item) {
 			if (len > 0)

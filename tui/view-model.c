@@ -670,13 +670,92 @@ view_model_configure_refresh(struct tui *t)
 	    view_model_guardrails_done);
 }
 
+/* A breaker's colour: open red, half open amber, closed green. */
+static enum draw_role
+view_model_breaker_role(const char *state)
+{
+	if (strcmp(state, "open") == 0)
+		return ROLE_ERROR;
+	if (strcmp(state, "half_open") == 0)
+		return ROLE_WARN;
+	if (strcmp(state, "closed") == 0)
+		return ROLE_OK;
+	return ROLE_NORMAL;
+}
+
+/* A deployment's integer member, or dflt. */
+static int
+view_model_int(const cJSON *o, const char *name, int dflt)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsNumber(v) ? v->valueint : dflt;
+}
+
+/*
+ * The deployments from y, at most rows lines: each one's provider, model
+ * id, weight and priority, then its breaker (coloured), outstanding
+ * requests and consecutive failures when the agent gives them.
+ */
+static void
+view_model_deployments_draw(int y, int rows)
+{
+	const cJSON	*deps, *d, *b;
+	char		*prov, *id;
+	int		 n = 0;
+
+	deps = cJSON_GetObjectItemCaseSensitive(view_model.model,
+	    "deployments");
+	if (!cJSON_IsArray(deps) || rows < 2)
+		return;
+	draw_text(y + n++, 1, COLS - 2, ROLE_MUTED, "deployments (d edits"
+	    " them, the fallbacks and retries)");
+	cJSON_ArrayForEach(d, deps) {
+		if (n == rows) {
+			draw_text(y + n - 1, 2, COLS - 3, ROLE_MUTED,
+			    draw_ellipsis());
+			break;
+		}
+		prov = output_value(cJSON_GetObjectItemCaseSensitive(d,
+		    "provider"), OUTPUT_PLAIN);
+		id = output_value(cJSON_GetObjectItemCaseSensitive(d,
+		    "model_id"), OUTPUT_PLAIN);
+		draw_fmt(y + n, 2, COLS - 3, ROLE_NORMAL, "%-12.12s %-24.24s"
+		    " w%-4d p%-3d", prov, id, view_model_int(d, "weight", 1),
+		    view_model_int(d, "priority", 0));
+		free(prov);
+		free(id);
+		b = cJSON_GetObjectItemCaseSensitive(d, "breaker");
+		if (cJSON_IsString(b) && COLS > 62) {
+			draw_text(y + n, 51, 10, view_model_breaker_role(
+			    b->valuestring), b->valuestring);
+			draw_fmt(y + n, 62, COLS - 63, ROLE_MUTED, "%d out"
+			    "  %d failed", view_model_int(d, "outstanding", 0),
+			    view_model_int(d, "failures", 0));
+		}
+		n++;
+	}
+}
+
 static void
 view_model_configure_draw(struct tui *t, int top, int rows)
 {
+	int	ndeps, want;
+
 	(void)t;
-	draw_object(cmd_model_fields, view_model.model, top, rows - 2);
+	ndeps = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+	    view_model.model, "deployments"));
+	/* The deployments below the fields, in at most a third of it. */
+	want = ndeps > 0 ? ndeps + 2 : 0;
+	if (want > (rows - 2) / 3)
+		want = (rows - 2) / 3;
+	draw_object(cmd_model_fields, view_model.model, top, rows - 2 - want);
+	if (want > 0)
+		view_model_deployments_draw(top + rows - 2 - want + 1,
+		    want - 1);
 	draw_text(top + rows - 1, 1, COLS - 2, ROLE_MUTED, "e or Enter edits"
-	    " (only what changes is sent; null clears a setting)");
+	    " (only what changes is sent; null clears a setting);"
+	    " d routing");
 }
 
 /* Choices of a guardrails field: now's set, none, each of the domain. */
@@ -897,6 +976,15 @@ view_model_edit(struct tui *t)
 static int
 view_model_configure_key(struct tui *t, int ch)
 {
+	if (ch == 'd') {
+		if (view_model.model == NULL)
+			tui_message(t, ROLE_MUTED, "routing: the model is not"
+			    " here yet");
+		else
+			form_routing_open(t, view_model.model,
+			    view_model.key);
+		return 1;
+	}
 	if (ch != 'e' && ch != '\n' && ch != '\r' && ch != KEY_ENTER)
 		return 0;
 	view_model_edit(t);

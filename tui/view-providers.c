@@ -5,7 +5,8 @@
  * not echo and sealed to the agent (shared/seal.c) before it leaves this
  * process; d deletes, after asking. ATTESTED is the live verdict on the
  * provider's evidence (confidential routing; why not is in cubectl
- * provider list).
+ * provider list); OPEN counts its deployments whose circuit breaker is
+ * open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ static const struct output_field view_providers_columns[] = {
 	{ "STATUS",		"status",		OUTPUT_PLAIN },
 	{ "ATTESTED",		"attested",		OUTPUT_YESNO },
 	{ "CREDENTIAL",		"credential",		OUTPUT_PLAIN },
+	{ "OPEN",		"breakers_open",	OUTPUT_PLAIN },
 	{ "URL",		"url",			OUTPUT_PLAIN },
 	{ "ERROR",		"error",		OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }

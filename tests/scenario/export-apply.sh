@@ -185,10 +185,13 @@ invalid "wrong type" "domains[1].models[1].max_tokens: expected a number" \
     "$pre"'d["domains"][1]["models"][1]["max_tokens"] = "64"'
 invalid "bad enum" "domains[1].providers[1].driver: 'tgi' is not one of" \
     "$pre"'d["domains"][1]["providers"][1]["driver"] = "tgi"'
+# A model's deployments stand for provider and model_id: these take them out.
 invalid "missing field" "domains[1].models[0]: missing \"model_id\"" \
-    "$pre"'del d["domains"][1]["models"][0]["model_id"]'
+    "$pre"'del d["domains"][1]["models"][0]["model_id"]; d["domains"][1]["models"][0].pop("deployments", None)'
 invalid "unknown provider" "domains[1].models[1].provider: provider 'ghost' is neither in the document nor on the agent" \
-    "$pre"'d["domains"][1]["models"][1]["provider"] = "ghost"'
+    "$pre"'d["domains"][1]["models"][1]["provider"] = "ghost"; d["domains"][1]["models"][1].pop("deployments", None)'
+invalid "unknown provider of a deployment" "domains[1].models[1].deployments[0].provider: provider 'ghost' is neither in the document nor on the agent" \
+    "$pre"'d["domains"][1]["models"][1].pop("provider"); d["domains"][1]["models"][1].pop("model_id"); d["domains"][1]["models"][1]["deployments"] = [{"provider": "ghost", "model_id": "m"}]'
 invalid "inline api_key" "domains[1].providers[1].api_key: keys are never put in a document" \
     "$pre"'d["domains"][1]["providers"][1]["api_key"] = "sk-inline"'
 invalid "unreadable key file" "domains[1].providers[0].api_key_file: $T_DIR/nope" \

@@ -349,6 +349,149 @@ test_usage_errors(void **state)
 	expect_usage("model list -d acme -o", "-o needs a value");
 }
 
+/* --deployment, --fallback, --retries: params as the contract says. */
+static void
+test_deployments(void **state)
+{
+	(void)state;
+	/* Keys in any order, sent in the order given; ids keep their ':'. */
+	expect_params("model deploy -d acme --name L --deployment"
+	    " provider=a,model-id=llama3:8b,weight=3,priority=0"
+	    " --deployment model-id=m/x@1,provider=b"
+	    " --fallback small --fallback tiny --retries 0"
+	    " --retry-deadline-ms 100",
+	    "{\"domain\":\"acme\",\"name\":\"L\",\"deployments\":["
+	    "{\"provider\":\"a\",\"model_id\":\"llama3:8b\","
+	    "\"weight\":3,\"priority\":0},"
+	    "{\"model_id\":\"m/x@1\",\"provider\":\"b\"}],"
+	    "\"fallbacks\":[\"small\",\"tiny\"],\"retries\":0,"
+	    "\"retry_deadline_ms\":100}");
+	/* The old flags stay one deployment. */
+	expect_params("model deploy -d acme --name L --provider p"
+	    " --model-id m:1", "{\"domain\":\"acme\",\"name\":\"L\","
+	    "\"provider\":\"p\",\"model_id\":\"m:1\"}");
+	expect_params("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,weight=1000,priority=100 --retries 5"
+	    " --retry-deadline-ms 600000",
+	    "{\"key\":\"k\",\"domain\":\"acme\",\"deployments\":["
+	    "{\"provider\":\"p\",\"model_id\":\"m\",\"weight\":1000,"
+	    "\"priority\":100}],\"retries\":5,"
+	    "\"retry_deadline_ms\":600000}");
+	expect_params("model edit -d acme k --no-fallbacks",
+	    "{\"key\":\"k\",\"domain\":\"acme\",\"fallbacks\":[]}");
+	expect_params("model edit -d acme k --provider q",
+	    "{\"key\":\"k\",\"domain\":\"acme\",\"provider\":\"q\"}");
+	expect_params("model edit -d acme k --deployment=provider=p,model-id=m",
+	    "{\"key\":\"k\",\"domain\":\"acme\",\"deployments\":["
+	    "{\"provider\":\"p\",\"model_id\":\"m\"}]}");
+}
+
+static void
+test_deployment_errors(void **state)
+{
+	(void)state;
+	expect_usage("model deploy -d acme --name n",
+	    "missing --provider P (or --deployment)");
+	expect_usage("model deploy -d acme --name n --provider p",
+	    "missing --model-id ID (or --deployment)");
+	expect_usage("model deploy -d acme --name n --provider p"
+	    " --deployment provider=p,model-id=m",
+	    "--deployment and --provider cannot be used together");
+	expect_usage("model edit -d acme k --model-id m"
+	    " --deployment provider=p,model-id=m",
+	    "--deployment and --model-id cannot be used together");
+	expect_usage("model edit -d acme k --deployment provider=p",
+	    "--deployment: missing model-id=");
+	expect_usage("model edit -d acme k --deployment model-id=m",
+	    "--deployment: missing provider=");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,region=eu",
+	    "--deployment: unknown key 'region' (valid: provider, model-id,"
+	    " weight, priority)");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model_id=m",
+	    "--deployment: unknown key 'model_id'");
+	expect_usage("model edit -d acme k --deployment provider=p,m",
+	    "--deployment: 'm' is not KEY=VALUE");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=",
+	    "--deployment: model-id= is empty");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=,model-id=m", "--deployment: provider= is empty");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,,model-id=m", "--deployment: an empty item");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,", "--deployment: an empty item");
+	expect_usage("model edit -d acme k --deployment=",
+	    "--deployment: an empty item");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,provider=q",
+	    "--deployment: provider= given twice");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,weight=0",
+	    "--deployment weight: '0' is not an integer from 1 to 1000");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,weight=1001", "--deployment weight:");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,weight=2x", "--deployment weight:");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,weight=-1", "--deployment weight:");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,priority=101",
+	    "--deployment priority: '101' is not an integer from 0 to 100");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=p,model-id=m,priority=1e2", "--deployment priority:");
+	expect_usage("model edit -d acme k --deployment"
+	    " provider=a/b,model-id=m", "--deployment provider: 'a/b' may not"
+	    " contain '/'");
+	expect_usage("model edit -d acme k --deployment provider=p,model-id=m"
+	    " --deployment model-id=m,provider=p,weight=2",
+	    "--deployment: provider p, model id m given twice");
+	expect_usage("model edit -d acme k --fallback a --fallback a",
+	    "--fallback: 'a' given twice");
+	expect_usage("model edit -d acme k --fallback a --no-fallbacks",
+	    "--fallback and --no-fallbacks cannot be used together");
+	expect_usage("model edit -d acme k --fallback bad!",
+	    "--fallback");
+	expect_usage("model edit -d acme k --fallback a --fallback b"
+	    " --fallback c --fallback d --fallback e --fallback f --fallback g"
+	    " --fallback h --fallback i", "--fallback: at most 8");
+	expect_usage("model edit -d acme k --retries 6",
+	    "--retries: '6' is not an integer from 0 to 5");
+	expect_usage("model edit -d acme k --retry-deadline-ms 99",
+	    "--retry-deadline-ms: '99' is not an integer from 100 to 600000");
+	expect_usage("model deploy -d acme --name n --no-fallbacks"
+	    " --provider p --model-id m", "unknown flag --no-fallbacks");
+	expect_usage("model edit -d acme k --deployment",
+	    "--deployment needs a value");
+}
+
+/* At most 16 deployments. */
+static void
+test_deployments_max(void **state)
+{
+	char	line[2048];
+	size_t	n, i;
+
+	(void)state;
+	n = snprintf(line, sizeof(line), "model edit -d acme k");
+	for (i = 0; i < 17; i++)
+		n += snprintf(line + n, sizeof(line) - n, " --deployment"
+		    " provider=p,model-id=m%zu", i);
+	expect_usage(line, "--deployment: at most 16");
+	/* Sixteen are fine. */
+	line[strlen(line) - strlen(" --deployment provider=p,model-id=m16")] =
+	    '\0';
+	{
+		char	err[512], *got = parse(line, err, sizeof(err));
+
+		if (got == NULL)
+			fail_msg("%s: %s", line, err);
+		assert_non_null(strstr(got, "\"model_id\":\"m15\"}]"));
+		free(got);
+	}
+}
+
 /* Does this argument list (after noun and verb) ask for help? */
 static int
 wants_help(const struct cmd_entry *ce, const char *args)
@@ -469,6 +612,9 @@ main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_jwt_params),
 		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_deployments),
+		cmocka_unit_test(test_deployment_errors),
+		cmocka_unit_test(test_deployments_max),
 		cmocka_unit_test(test_wants_help),
 		cmocka_unit_test(test_globals),
 		cmocka_unit_test(test_synopsis),

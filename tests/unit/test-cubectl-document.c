@@ -281,6 +281,237 @@ test_export_shape(void **state)
 	cJSON_Delete(tokens);
 }
 
+#define OLLAMA		"{\"name\":\"oll\",\"driver\":\"ollama\"," \
+			"\"url\":\"http://o\"}"
+#define DEP(p, m)	"{\"provider\":\"" p "\",\"model_id\":\"" m "\"}"
+
+/* A model of these members (after key and name) in a domain with PROVIDER. */
+static void
+check_model(const char *members, const char *current, const char *want)
+{
+	char	*text, *body;
+
+	if (asprintf(&body, "\"providers\":[" PROVIDER "," OLLAMA "],"
+	    "\"models\":[{\"key\":\"chat\",\"name\":\"Chat\"%s%s},"
+	    "{\"key\":\"small\",\"name\":\"S\",\"provider\":\"local\","
+	    "\"model_id\":\"s\"}]", *members ? "," : "", members) == -1)
+		fail();
+	text = doc_text(body);
+	check(text, current, want);
+	free(text);
+	free(body);
+}
+
+/* Deployments, fallbacks and retries: the two forms, bounds, references. */
+static void
+test_deployments(void **state)
+{
+	const char	*agent = "{\"cube_export\":1,\"domains\":[{\"name\":"
+			    "\"acme\",\"providers\":[{\"name\":\"far\","
+			    "\"driver\":\"vllm\"}],\"models\":[{\"key\":"
+			    "\"onagent\"}]}]}";
+	char		 many[4096];
+	size_t		 n, i;
+
+	(void)state;
+	/* Accepted: the list alone, with the first pair, the old form. */
+	check_model("\"deployments\":[{\"provider\":\"local\",\"model_id\":"
+	    "\"a:1\",\"weight\":1000,\"priority\":100}," DEP("local", "b") "],"
+	    "\"fallbacks\":[\"small\"],\"retries\":0,"
+	    "\"retry_deadline_ms\":600000", NULL, "");
+	check_model("\"provider\":\"local\",\"model_id\":\"a\","
+	    "\"deployments\":[" DEP("local", "a") "," DEP("local", "b") "],"
+	    "\"fallbacks\":[]", NULL, "");
+	check_model("\"provider\":\"local\",\"model_id\":\"a\"", NULL, "");
+	check_model("\"deployments\":[" DEP("far", "a") "],\"fallbacks\":"
+	    "[\"onagent\",\"small\"]", agent, "");
+
+	/* The forms. */
+	check_model("", NULL, "domains[0].models[0]: missing \"provider\""
+	    " (or \"deployments\")");
+	check_model("\"provider\":\"local\"", NULL, "domains[0].models[0]:"
+	    " missing \"model_id\" (or \"deployments\")");
+	check_model("\"provider\":\"oll\",\"deployments\":[" DEP("local", "a")
+	    "]", NULL, "domains[0].models[0].provider: 'oll' is not the first"
+	    " deployment's 'local'");
+	check_model("\"model_id\":\"b\",\"deployments\":[" DEP("local", "a")
+	    "," DEP("local", "b") "]", NULL, "domains[0].models[0].model_id:"
+	    " 'b' is not the first deployment's 'a'");
+
+	/* The list. */
+	check_model("\"deployments\":[]", NULL, "domains[0].models[0]"
+	    ".deployments: 0 deployments: give 1 to 16");
+	n = snprintf(many, sizeof(many), "\"deployments\":[");
+	for (i = 0; i < 17; i++)
+		n += snprintf(many + n, sizeof(many) - n, "%s{\"provider\":"
+		    "\"local\",\"model_id\":\"m%zu\"}", i ? "," : "", i);
+	snprintf(many + n, sizeof(many) - n, "]");
+	check_model(many, NULL, "17 deployments: give 1 to 16");
+	check_model("\"deployments\":[" DEP("local", "a") "," DEP("local", "b")
+	    ",{\"model_id\":\"a\",\"provider\":\"local\",\"weight\":2}]", NULL,
+	    "domains[0].models[0].deployments[2]: provider 'local' and"
+	    " model_id 'a' are also at domains[0].models[0].deployments[0]");
+	check_model("\"deployments\":[" DEP("local", "a") "," DEP("oll", "b")
+	    "]", NULL, "domains[0].models[0].deployments[1].provider: provider"
+	    " 'oll' is ollama and 'local' is not: a model's deployments all"
+	    " speak one wire format");
+	check_model("\"deployments\":{}", NULL, "domains[0].models[0]"
+	    ".deployments: expected an array");
+	check_model("\"deployments\":[\"local\"]", NULL, "domains[0].models[0]"
+	    ".deployments[0]: expected an object (a deployment)");
+	check_model("\"deployments\":[{\"provider\":\"local\"}]", NULL,
+	    "domains[0].models[0].deployments[0]: missing \"model_id\"");
+	check_model("\"deployments\":[{\"provider\":\"local\",\"model_id\":"
+	    "\"a\",\"region\":\"eu\"}]", NULL, "domains[0].models[0]"
+	    ".deployments[0].region: unknown field of a deployment");
+	check_model("\"deployments\":[{\"provider\":\"local\",\"model_id\":"
+	    "\"a\",\"weight\":0}]", NULL, "deployments[0].weight: 0 is not"
+	    " from 1 to 1000");
+	check_model("\"deployments\":[{\"provider\":\"local\",\"model_id\":"
+	    "\"a\",\"weight\":1.5}]", NULL, "deployments[0].weight: expected"
+	    " an integer");
+	check_model("\"deployments\":[{\"provider\":\"local\",\"model_id\":"
+	    "\"a\",\"priority\":101}]", NULL, "deployments[0].priority: 101"
+	    " is not from 0 to 100");
+	check_model("\"deployments\":[{\"provider\":\"local\",\"model_id\":"
+	    "\"\"}]", NULL, "deployments[0].model_id: must not be empty");
+	check_model("\"deployments\":[{\"provider\":\"a/b\",\"model_id\":"
+	    "\"m\"}]", NULL, "deployments[0].provider: 'a/b' may not contain"
+	    " '/'");
+	check_model("\"deployments\":[" DEP("gone", "a") "]", agent,
+	    "domains[0].models[0].deployments[0].provider: provider 'gone' is"
+	    " neither in the document nor on the agent");
+
+	/* Fallbacks and retries. */
+	check_model("\"provider\":\"local\",\"model_id\":\"a\",\"fallbacks\":"
+	    "[\"chat\"]", NULL, "domains[0].models[0].fallbacks[0]: a model"
+	    " cannot fall back to itself");
+	check_model("\"provider\":\"local\",\"model_id\":\"a\",\"fallbacks\":"
+	    "[\"small\",\"x\",\"small\"]", NULL, "domains[0].models[0]"
+	    ".fallbacks[2]: 'small' is also at domains[0].models[0]"
+	    ".fallbacks[0]");
+	check_model("\"provider\":\"local\",\"model_id\":\"a\",\"fallbacks\":"
+	    "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]", NULL,
+	    "domains[0].models[0].fallbacks: 9 fallbacks: give at most 8");
+	check_model("\"provider\":\"local\",\"model_id\":\"a\",\"fallbacks\":"
+	    "[\"nowhere\"]", agent, "domains[0].models[0].fallbacks[0]: model"
+	    " 'nowhere' is neither in the document nor on the agent");
+	check_model("\"provider\":\"local\",\"model_id\":\"a\",\"fallbacks\":"
+	    "null", NULL, "fallbacks: may not be null");
+	check_model("\"provider\":\"local\",\"model_id\":\"a\",\"fallbacks\":"
+	    "[\"bad key\"]", NULL, "fallbacks[0]: 'bad key' may not contain"
+	    " ' '");
+	check_model("\"provider\":\"local\",\"model_id\":\"a\",\"retries\":6",
+	    NULL, "domains[0].models[0].retries: 6 is not from 0 to 5");
+	check_model("\"provider\":\"local\",\"model_id\":\"a\","
+	    "\"retry_deadline_ms\":99", NULL, "retry_deadline_ms: 99 is not"
+	    " from 100 to 600000");
+}
+
+static char *
+print_delete(cJSON *o)
+{
+	char	*s = o != NULL ? cJSON_PrintUnformatted(o) : strdup("(null)");
+
+	cJSON_Delete(o);
+	return s;
+}
+
+static void
+expect_json(char *got, const char *want)
+{
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* Export carries them without live state; apply sends what differs. */
+static void
+test_deployments_export(void **state)
+{
+	cJSON	*domain, *list, *d, *m, *want;
+
+	(void)state;
+	domain = cJSON_Parse("{\"name\":\"acme\"}");
+	list = cJSON_Parse("[{\"key\":\"k\",\"name\":\"n\",\"model_id\":\"a\","
+	    "\"provider\":\"p\",\"deployments\":[{\"provider\":\"p\","
+	    "\"model_id\":\"a\",\"weight\":3,\"priority\":0,\"breaker\":"
+	    "\"open\",\"outstanding\":2,\"failures\":7},{\"provider\":\"q\","
+	    "\"model_id\":\"b\",\"weight\":1,\"priority\":1,\"breaker\":"
+	    "\"closed\",\"outstanding\":0,\"failures\":0}],\"fallbacks\":"
+	    "[\"small\"],\"retries\":2,\"retry_deadline_ms\":30000}]");
+	d = document_domain_new(domain, NULL, NULL, list, NULL);
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "models"), 0);
+	expect_json(cJSON_PrintUnformatted(m), "{\"key\":\"k\",\"name\":\"n\","
+	    "\"model_id\":\"a\",\"provider\":\"p\",\"category\":null,"
+	    "\"tools\":null,\"vision\":null,\"price_input\":null,"
+	    "\"price_output\":null,\"price_cached\":null,\"temperature\":null,"
+	    "\"max_tokens\":null,\"system_prompt\":null,\"guard_in\":null,"
+	    "\"guard_out\":null,\"description\":null,\"status\":null,"
+	    "\"deployments\":[{\"provider\":\"p\",\"model_id\":\"a\","
+	    "\"weight\":3,\"priority\":0},{\"provider\":\"q\",\"model_id\":"
+	    "\"b\",\"weight\":1,\"priority\":1}],\"fallbacks\":[\"small\"],"
+	    "\"retries\":2,\"retry_deadline_ms\":30000}");
+	assert_null(document_model_changes(m, m));
+
+	/* Left-out weight and priority are 1 and 0: the same list. */
+	want = cJSON_Parse("{\"key\":\"k\",\"deployments\":[{\"provider\":"
+	    "\"p\",\"model_id\":\"a\",\"weight\":3},{\"provider\":\"q\","
+	    "\"model_id\":\"b\",\"priority\":1}]}");
+	assert_null(document_model_changes(want, m));
+	cJSON_Delete(want);
+
+	/* Another weight: the whole list, never the old pair beside it. */
+	want = cJSON_Parse("{\"key\":\"k\",\"provider\":\"p\",\"model_id\":"
+	    "\"a\",\"deployments\":[{\"provider\":\"p\",\"model_id\":\"a\"},"
+	    "{\"provider\":\"q\",\"model_id\":\"b\",\"priority\":1}],"
+	    "\"retries\":2,\"fallbacks\":[]}");
+	expect_json(print_delete(document_model_changes(want, m)),
+	    "{\"deployments\":[{\"provider\":\"p\",\"model_id\":\"a\"},"
+	    "{\"provider\":\"q\",\"model_id\":\"b\",\"priority\":1}],"
+	    "\"fallbacks\":[]}");
+	expect_json(print_delete(document_model_settings(want)),
+	    "{\"key\":\"k\",\"deployments\":[{\"provider\":\"p\","
+	    "\"model_id\":\"a\"},{\"provider\":\"q\",\"model_id\":\"b\","
+	    "\"priority\":1}],\"fallbacks\":[],\"retries\":2}");
+	cJSON_Delete(want);
+
+	/* Another order is another list. */
+	want = cJSON_Parse("{\"key\":\"k\",\"deployments\":[{\"provider\":"
+	    "\"q\",\"model_id\":\"b\",\"priority\":1},{\"provider\":\"p\","
+	    "\"model_id\":\"a\",\"weight\":3}]}");
+	expect_json(print_delete(document_model_changes(want, m)),
+	    "{\"deployments\":[{\"provider\":\"q\",\"model_id\":\"b\","
+	    "\"priority\":1},{\"provider\":\"p\",\"model_id\":\"a\","
+	    "\"weight\":3}]}");
+	cJSON_Delete(want);
+
+	/* The old pair alone, as the first deployment is: no change. */
+	want = cJSON_Parse("{\"key\":\"k\",\"provider\":\"p\",\"model_id\":"
+	    "\"a\"}");
+	assert_null(document_model_changes(want, m));
+	cJSON_Delete(want);
+	want = cJSON_Parse("{\"key\":\"k\",\"provider\":\"q\",\"model_id\":"
+	    "\"a\"}");
+	expect_json(print_delete(document_model_changes(want, m)),
+	    "{\"provider\":\"q\"}");
+	cJSON_Delete(want);
+
+	/* An agent without deployments: exported as before. */
+	cJSON_Delete(list);
+	cJSON_Delete(d);
+	list = cJSON_Parse("[{\"key\":\"k\",\"name\":\"n\",\"model_id\":\"a\","
+	    "\"provider\":\"p\"}]");
+	d = document_domain_new(domain, NULL, NULL, list, NULL);
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "models"), 0);
+	assert_null(cJSON_GetObjectItem(m, "deployments"));
+	assert_null(cJSON_GetObjectItem(m, "fallbacks"));
+	assert_null(cJSON_GetObjectItem(m, "retries"));
+	assert_null(cJSON_GetObjectItem(m, "retry_deadline_ms"));
+	cJSON_Delete(list);
+	cJSON_Delete(d);
+	cJSON_Delete(domain);
+}
+
 int
 main(void)
 {
@@ -289,6 +520,8 @@ main(void)
 		cmocka_unit_test(test_refuses),
 		cmocka_unit_test(test_against_agent),
 		cmocka_unit_test(test_export_shape),
+		cmocka_unit_test(test_deployments),
+		cmocka_unit_test(test_deployments_export),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

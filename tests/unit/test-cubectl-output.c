@@ -159,6 +159,74 @@ test_object(void **state)
 	cJSON_Delete(obj);
 }
 
+static void
+print_model(const void *arg)
+{
+	cmd_model_output(arg);
+}
+
+/* model show: the first deployment as provider, then every deployment. */
+static void
+test_model(void **state)
+{
+	cJSON	*obj;
+	char	*text;
+
+	(void)state;
+	check_value("[{},{}]", OUTPUT_COUNT, "2");
+	check_value("[]", OUTPUT_COUNT, "0");
+	check_value("null", OUTPUT_COUNT, "-");
+	obj = cJSON_Parse("{\"key\":\"k\",\"provider\":\"a\","
+	    "\"model_id\":\"m:1\",\"fallbacks\":[\"s\",\"t\"],"
+	    "\"retries\":2,\"retry_deadline_ms\":30000,\"deployments\":["
+	    "{\"provider\":\"a\",\"model_id\":\"m:1\",\"weight\":3,"
+	    "\"priority\":0,\"breaker\":\"closed\",\"outstanding\":4,"
+	    "\"failures\":0},"
+	    "{\"provider\":\"bb\",\"model_id\":\"m\",\"weight\":1,"
+	    "\"priority\":1,\"breaker\":\"half_open\",\"outstanding\":0,"
+	    "\"failures\":5}]}");
+	text = capture(print_model, obj);
+	assert_string_equal(text,
+	    "key             k\n"
+	    "model id        m:1\n"
+	    "provider        a\n"
+	    "fallbacks       s,t\n"
+	    "retries         2\n"
+	    "deadline (ms)   30000\n"
+	    "\n"
+	    "deployments\n"
+	    "PROVIDER  MODEL-ID  WEIGHT  PRIORITY  BREAKER    OUTSTANDING"
+	    "  FAILURES\n"
+	    "a         m:1       3       0         closed     4            0\n"
+	    "bb        m         1       1         half_open  0            5\n");
+	free(text);
+	cJSON_Delete(obj);
+
+	/* deploy's answer: no live state, no breaker columns. */
+	obj = cJSON_Parse("{\"key\":\"k\",\"fallbacks\":[],\"deployments\":["
+	    "{\"provider\":\"a\",\"model_id\":\"m\",\"weight\":1,"
+	    "\"priority\":0}]}");
+	text = capture(print_model, obj);
+	assert_string_equal(text,
+	    "key             k\n"
+	    "fallbacks       -\n"
+	    "\n"
+	    "deployments\n"
+	    "PROVIDER  MODEL-ID  WEIGHT  PRIORITY\n"
+	    "a         m         1       0\n");
+	free(text);
+	cJSON_Delete(obj);
+
+	/* An agent without deployments: as before. */
+	obj = cJSON_Parse("{\"key\":\"k\",\"provider\":\"a\"}");
+	text = capture(print_model, obj);
+	assert_string_equal(text,
+	    "key             k\n"
+	    "provider        a\n");
+	free(text);
+	cJSON_Delete(obj);
+}
+
 int
 main(void)
 {
@@ -167,6 +235,7 @@ main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_object),
+		cmocka_unit_test(test_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

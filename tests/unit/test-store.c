@@ -668,7 +668,7 @@ test_deployments(void **state)
 	assert_non_null(strstr(err, "p2/b:1"));
 	store_model_clear(&m);
 
-	/* Version 11: the model's provider and model id become its one. */
+	/* Version 14: the model's provider and model id become its one. */
 	assert_int_equal(add_model(f->store, DOM_A, "legacy", "p1"), 0);
 	store_close(f->store);
 	snprintf(path, sizeof(path), "%s/cube.db", f->dir);
@@ -678,7 +678,7 @@ test_deployments(void **state)
 	    " ALTER TABLE models DROP COLUMN retries;"
 	    " ALTER TABLE models DROP COLUMN retry_deadline_ms;"
 	    " ALTER TABLE traces DROP COLUMN attempts;"
-	    " PRAGMA user_version = 11", NULL, NULL, NULL), SQLITE_OK);
+	    " PRAGMA user_version = 14", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->store = store_open(f->dir, err, sizeof(err));
 	assert_non_null(f->store);
