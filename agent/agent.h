@@ -2764,6 +2764,21 @@ int		 provider_admits(const struct reg_domain *d,
 		    const struct reg_provider *p);
 
 /*
+ * fetch.c: what every blocking libcurl GET off the request path shares: a
+ * body kept up to max bytes (NUL-terminated; overflow set past it, and the
+ * transfer refused), and a transfer aborted once an int becomes nonzero.
+ */
+struct fetch_body {
+	char	*data;		/* NULL until a byte came; caller frees */
+	size_t	 len;
+	size_t	 max;
+	int	 overflow;
+};
+size_t	 fetch_body_write(char *, size_t, size_t, void *fetch_body);
+int	 fetch_cancel_progress(void *cancel, curl_off_t, curl_off_t,
+	    curl_off_t, curl_off_t);
+
+/*
  * probe.c: a provider's health check and model list, one blocking libcurl
  * call (connect 3 s, total 5 s), aborted early once *cancel (when not NULL)
  * becomes nonzero. Fills names (caller frees each and the array) when names

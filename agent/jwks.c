@@ -145,45 +145,11 @@ jwks_interval(const struct registry *reg, const char *url)
 	return best;
 }
 
-struct jwks_body {
-	char	*buf;
-	size_t	 len;
-	int	 over;
-};
-
-static size_t
-jwks_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct jwks_body	*b = arg;
-	size_t			 n = size * nmemb;
-
-	if (n > JWT_JWKS_MAX - b->len) {
-		b->over = 1;
-		return 0;
-	}
-	b->buf = xreallocarray(b->buf, b->len + n + 1, 1);
-	memcpy(b->buf + b->len, ptr, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return n;
-}
-
-static int
-jwks_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
-{
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return __atomic_load_n((int *)arg, __ATOMIC_RELAXED) != 0;
-}
-
 /* One GET: the body into f, or f->err saying why not. */
 static void
 jwks_get(struct jwks_fetch *f, int *cancel)
 {
-	struct jwks_body	 b = { NULL, 0, 0 };
+	struct fetch_body	 b = { NULL, 0, JWT_JWKS_MAX, 0 };
 	CURL			*h;
 	CURLcode		 rc;
 	long			 status = 0;
@@ -203,16 +169,16 @@ jwks_get(struct jwks_fetch *f, int *cancel)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)JWKS_TOTAL_MS);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cube-agent/" CUBE_VERSION);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, jwks_write);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fetch_body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, jwks_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, fetch_cancel_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, cancel);
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(h);
-	if (b.over)
+	if (b.overflow)
 		snprintf(f->err, sizeof(f->err), "over %d bytes", JWT_JWKS_MAX);
 	else if (rc != CURLE_OK)
 		snprintf(f->err, sizeof(f->err), "%s", cerr[0] != '\0' ? cerr :
@@ -220,10 +186,10 @@ jwks_get(struct jwks_fetch *f, int *cancel)
 	else if (status != 200)
 		snprintf(f->err, sizeof(f->err), "HTTP status %ld", status);
 	if (f->err[0] != '\0') {
-		free(b.buf);
+		free(b.data);
 		return;
 	}
-	f->doc = b.buf != NULL ? b.buf : xstrdup("");
+	f->doc = b.data != NULL ? b.data : xstrdup("");
 	f->len = b.len;
 }
 

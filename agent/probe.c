@@ -21,46 +21,9 @@
 #define PROBE_TOTAL_MS		5000
 #define PROBE_MAX_BODY		(8 * 1024 * 1024)
 
-struct probe_body {
-	char	*data;
-	size_t	 len;
-	int	 overflow;
-};
-
-static size_t
-probe_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct probe_body	*b = arg;
-	size_t			 n = size * nmemb;
-
-	if (b->len + n > PROBE_MAX_BODY) {
-		b->overflow = 1;
-		return 0;
-	}
-	b->data = xreallocarray(b->data, b->len + n + 1, 1);
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
-
-/* Abort the transfer once *cancel is set (health_stop at shutdown). */
-static int
-probe_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
-{
-	const int	*cancel = arg;
-
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return __atomic_load_n(cancel, __ATOMIC_RELAXED) != 0;
-}
-
 /* Model names: OpenAI's {"data":[{"id"}]}, Ollama's {"models":[{"name"}]}. */
 static int
-probe_parse(const struct probe_body *b, int ollama, char ***names,
+probe_parse(const struct fetch_body *b, int ollama, char ***names,
     size_t *nnames)
 {
 	const cJSON	*list, *item, *id;
@@ -96,7 +59,7 @@ probe_parse(const struct probe_body *b, int ollama, char ***names,
  */
 static int
 probe_get(const struct store_provider *p, const struct vault *vault,
-    const char *path, const int *cancel, struct probe_body *body,
+    const char *path, const int *cancel, struct fetch_body *body,
     long *status, long *latency_ms, char *err, size_t errlen)
 {
 	static char		 accept[] = "Accept: application/json";
@@ -108,6 +71,7 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 	int			 ret = -1, sock_errno = 0;
 
 	memset(body, 0, sizeof(*body));
+	body->max = PROBE_MAX_BODY;
 	*status = 0;
 	*latency_ms = 0;
 	if (p->credential != NULL && (auth = credential_header_new(vault,
@@ -133,14 +97,15 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, &head);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cube-agent/" CUBE_VERSION);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_write);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fetch_body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, upstream_open_socket);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &sock_errno);
 	if (cancel != NULL) {
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, probe_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION,
+		    fetch_cancel_progress);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, cancel);
 	}
 
@@ -192,7 +157,7 @@ probe_provider(const struct store_provider *p, const struct vault *vault,
     const int *cancel, char ***names, size_t *nnames, long *latency_ms,
     char *err, size_t errlen)
 {
-	struct probe_body	 body;
+	struct fetch_body	 body;
 	const char		*path = probe_list_path(p);
 	long			 status;
 	int			 ret = -1;
@@ -249,7 +214,7 @@ int
 probe_model_served(const struct store_provider *p, const struct vault *vault,
     const char *model_id, const int *cancel, char *err, size_t errlen)
 {
-	struct probe_body	 body;
+	struct fetch_body	 body;
 	char			**names, *esc, *path;
 	size_t			 n, i;
 	long			 latency, status;

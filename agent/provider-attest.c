@@ -151,9 +151,7 @@ provider_attest_policy_check(const char *text, char *err, size_t errlen)
 /* --- the verifier thread ------------------------------------------------ */
 
 struct pa_fetch {
-	char		*data;
-	size_t		 len;
-	int		 overflow;
+	struct fetch_body body;		/* the answer */
 	int		 https;
 	int		 spki_ok;	/* spki holds the peer's key */
 	unsigned char	 spki[32];
@@ -188,33 +186,11 @@ static size_t
 pa_fetch_write(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct pa_fetch	*f = arg;
-	size_t		 n = size * nmemb;
 
 	/* The key of the connection the answer comes over, while it is up. */
 	if (f->https && !f->spki_ok)
 		pa_fetch_spki(f);
-	if (f->len + n > PA_ANSWER_MAX) {
-		f->overflow = 1;
-		return 0;
-	}
-	f->data = xreallocarray(f->data, f->len + n + 1, 1);
-	memcpy(f->data + f->len, ptr, n);
-	f->len += n;
-	f->data[f->len] = '\0';
-	return n;
-}
-
-static int
-pa_fetch_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
-{
-	const int	*cancel = arg;
-
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return __atomic_load_n(cancel, __ATOMIC_RELAXED) != 0;
+	return fetch_body_write(ptr, size, nmemb, &f->body);
 }
 
 /*
@@ -244,6 +220,7 @@ pa_fetch(const char *url, const unsigned char *nonce, const int *cancel,
 	int		 ret = -1, sock_errno = 0;
 
 	memset(f, 0, sizeof(*f));
+	f->body.max = PA_ANSWER_MAX;
 	root = pa_root(url);
 	f->https = strncmp(root, "https://", 8) == 0;
 	xasprintf(&get, "%s/attestation?nonce=%s", root,
@@ -268,12 +245,12 @@ pa_fetch(const char *url, const unsigned char *nonce, const int *cancel,
 	    upstream_open_socket);
 	curl_easy_setopt(f->h, CURLOPT_OPENSOCKETDATA, &sock_errno);
 	curl_easy_setopt(f->h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(f->h, CURLOPT_XFERINFOFUNCTION, pa_fetch_progress);
+	curl_easy_setopt(f->h, CURLOPT_XFERINFOFUNCTION, fetch_cancel_progress);
 	curl_easy_setopt(f->h, CURLOPT_XFERINFODATA, (void *)cancel);
 	rc = curl_easy_perform(f->h);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %s/attestation: %s", root,
-		    f->overflow ? "the answer is too large" :
+		    f->body.overflow ? "the answer is too large" :
 		    rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled" :
 		    cerr[0] != '\0' ? cerr : curl_easy_strerror(rc));
 		goto out;
@@ -297,8 +274,8 @@ out:
 	free(get);
 	free(root);
 	if (ret == -1) {
-		free(f->data);
-		f->data = NULL;
+		free(f->body.data);
+		f->body.data = NULL;
 	}
 	return ret;
 }
@@ -421,7 +398,7 @@ pa_check(const struct store_provider *p, const int *cancel, char *pin,
 			ok = -1;
 		goto out;
 	}
-	if ((doc = cJSON_ParseWithLength(f.data, f.len)) == NULL ||
+	if ((doc = cJSON_ParseWithLength(f.body.data, f.body.len)) == NULL ||
 	    !cJSON_IsObject(doc)) {
 		snprintf(err, errlen, "/attestation did not answer a JSON"
 		    " object");
@@ -465,7 +442,7 @@ pa_check(const struct store_provider *p, const int *cancel, char *pin,
 	ok = 1;
 out:
 	cJSON_Delete(doc);
-	free(f.data);
+	free(f.body.data);
 	for (i = 0; i < 3; i++)
 		free(files[i]);
 	free(crls);
