@@ -1647,9 +1647,22 @@ proxy_limit(struct proxy_call *call, const struct reg_token *t,
 	/* The playground has no token, so no token's limits. */
 	if (t == NULL || (t->rpm == 0 && t->tpm == 0 && t->budget == 0))
 		return 0;
-	if (t->budget != 0)
+	if (t->budget != 0) {
+		const struct reg_model	*m = call->routed;
+		int64_t			 e;
+		size_t			 i;
+
+		/*
+		 * A fallback may answer at its own prices: reserve for the
+		 * dearest, so a budget holds whichever model serves.
+		 */
 		estimate = limit_estimate(call->model, rq->prompt_bytes,
 		    rq->max_output);
+		for (i = 0; i < m->nfallbacks; i++)
+			if ((e = limit_estimate(m->fallbacks[i],
+			    rq->prompt_bytes, rq->max_output)) > estimate)
+				estimate = e;
+	}
 	if (call->worker->redis != NULL) {
 		res = limit_acquire_shared(t, trace_now_ms(), estimate,
 		    &call->limit, &retry, call->worker->redis,
