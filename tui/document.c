@@ -229,6 +229,9 @@ static const struct document_field document_domain_fields[] = {
 	    { .type = ARGS_STRING, .max = 256 }, NULL },
 	/* JWT/OIDC settings, as domain.get shows them; domain.edit checks. */
 	{ "jwt", DOCUMENT_OBJECT, DOCUMENT_NULLABLE, NULL, { 0 }, NULL },
+	/* Confidential routing; a provider's policy is set with cubectl. */
+	{ "require_attested", DOCUMENT_BOOL, DOCUMENT_NEWER, NULL, { 0 },
+	    NULL },
 	{ "providers", DOCUMENT_LIST, 0, NULL, { 0 }, &document_provider },
 	{ "guardrails", DOCUMENT_LIST, 0, NULL, { 0 }, &document_guardrail },
 	{ "models", DOCUMENT_LIST, 0, NULL, { 0 }, &document_model },
