@@ -315,9 +315,10 @@ check_contains "a trace names an answer's redaction" \
 check_contains "a blocked prompt's trace names the guardrail and step" \
     'input_guardrail cards block' \
     "$(echo "$traces" | python3 -c 'import json,sys; [print(t["rejected_step"], h["key"], h["action"]) for t in json.load(sys.stdin) for h in t["guardrails"]]')"
-# (the fake model's id itself carries the secret it will answer with)
+# (the fake model's id itself carries the secret it will answer with; the
+# attempts name the model id too)
 check_not_contains "traces never hold the matched secret" "$SECRET" \
-    "$(echo "$traces" | python3 -c 'import json,sys; t=json.load(sys.stdin); [x.pop("model_id") for x in t]; print(json.dumps(t))')"
+    "$(echo "$traces" | python3 -c 'import json,sys; t=json.load(sys.stdin); [x.pop("model_id") for x in t]; [a.pop("model_id") for x in t for a in x["attempts"]]; print(json.dumps(t))')"
 check_not_contains "nor the card" "$card" "$traces"
 
 # --- the audit log has guardrail changes, field by field --------------------
