@@ -3,7 +3,7 @@
  * and e changes its driver, URL or key (not its name: it is the title,
  * not a field, and what the models name it by): the key is typed into a field that does
  * not echo and sealed to the agent (shared/seal.c) before it leaves this
- * process; d deletes, after asking. ATTESTED is the live verdict on the
+ * process; d deletes, after asking. ATTEST is the live verdict on the
  * provider's evidence (confidential routing; why not is in cubectl
  * provider list); OPEN counts its deployments whose circuit breaker is
  * open.
@@ -23,8 +23,9 @@ static const struct output_field view_providers_columns[] = {
 	{ "NAME",		"name",			OUTPUT_PLAIN },
 	{ "DRIVER",		"driver",		OUTPUT_PLAIN },
 	{ "STATUS",		"status",		OUTPUT_PLAIN },
-	{ "ATTESTED",		"attested",		OUTPUT_YESNO },
-	{ "CREDENTIAL",		"credential",		OUTPUT_PLAIN },
+	/* Short headers: the URL must fit whole in 80 columns. */
+	{ "ATTEST",		"attested",		OUTPUT_YESNO },
+	{ "KEY",		"credential",		OUTPUT_PLAIN },
 	{ "OPEN",		"breakers_open",	OUTPUT_PLAIN },
 	{ "URL",		"url",			OUTPUT_PLAIN },
 	{ "ERROR",		"error",		OUTPUT_PLAIN },
