@@ -55,6 +55,8 @@ struct agent_config {
 	int	 trace_retention_check_s; /* how often retention runs */
 	int	 provider_check_interval; /* seconds between health checks; 0: off */
 	int	 provider_attest_interval; /* seconds between re-attestations */
+	int	 jwks_kid_refresh;	/* an unknown kid's JWKS fetch, at most
+					   once this many seconds */
 	int	 breaker_failures;	/* consecutive, to open a breaker */
 	int	 breaker_cooldown_ms;	/* its first cooldown */
 	int	 core_dumps;		/* allowed: for debugging only */
@@ -659,6 +661,7 @@ int	 registry_token_allows(const struct reg_token *,
 #define JWT_JWKS_KEYS_MAX	64
 #define JWT_LEEWAY_DEFAULT	60	/* seconds */
 #define JWT_REFRESH_DEFAULT	600	/* seconds between JWKS fetches */
+#define JWKS_KID_REFRESH_DEFAULT 60	/* an unknown kid's fetch, at most */
 #define JWT_ID_PREFIX		"jwt:"
 enum jwt_alg {
 	JWT_RS256, JWT_RS384, JWT_RS512, JWT_PS256, JWT_PS384, JWT_PS512,
@@ -708,7 +711,8 @@ void		 jwt_identity_clear(struct reg_token *);
 /*
  * jwks.c: the JWKS of domains that name a URL, fetched on a thread of its
  * own (https, or http to loopback; 10 s, JWT_JWKS_MAX bytes) every
- * jwks_refresh seconds, and at most once a minute sooner when a worker met
+ * jwks_refresh seconds, and at most every cfg.jwks_kid_refresh seconds
+ * sooner when a worker met
  * an unknown kid; the main loop keeps the last good document per URL and
  * rebuilds the snapshot when one changed. jwks_cached() is for
  * registry_build() on the main loop; jwks_want_refresh() any thread.

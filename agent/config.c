@@ -74,6 +74,8 @@ static const struct config_key {
 	{ "provider-attest-interval", CONFIG_INT,
 	    offsetof(struct agent_config, provider_attest_interval), 10,
 	    86400 },
+	{ "jwks-kid-refresh", CONFIG_INT,
+	    offsetof(struct agent_config, jwks_kid_refresh), 1, 3600 },
 	{ "breaker-failures", CONFIG_INT,
 	    offsetof(struct agent_config, breaker_failures), 1, 1000 },
 	{ "breaker-cooldown-ms", CONFIG_INT,
@@ -162,6 +164,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->otlp_queue = 8192;
 	cfg->otlp_shutdown_ms = 5000;
 	cfg->provider_attest_interval = 300;
+	cfg->jwks_kid_refresh = JWKS_KID_REFRESH_DEFAULT;
 	cfg->breaker_failures = DEPLOY_FAILURES_DEFAULT;
 	cfg->breaker_cooldown_ms = DEPLOY_COOLDOWN_DEFAULT_MS;
 }

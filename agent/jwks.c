@@ -19,7 +19,6 @@
 #include "xmalloc.h"
 
 #define JWKS_TICK_S		1	/* how often the main loop looks */
-#define JWKS_SOON_S		60	/* an asked-for refresh, at most */
 #define JWKS_RETRY_S		15	/* after a failed fetch */
 #define JWKS_CONNECT_MS		3000
 #define JWKS_TOTAL_MS		10000
@@ -299,7 +298,8 @@ jwks_tick(evutil_socket_t fd, short events, void *arg)
 		every = jwks_interval(reg, e->url);
 		if (e->tried != 0 && now - e->tried < every &&
 		    !(e->failed && now - e->tried >= JWKS_RETRY_S) &&
-		    !(wanted && now - e->tried >= JWKS_SOON_S))
+		    !(wanted && now - e->tried >=
+		    j->agent->cfg.jwks_kid_refresh))
 			continue;
 		e->tried = now;
 		j->round = xreallocarray(j->round, j->nround + 1,
