@@ -1887,6 +1887,48 @@ int		 store_row(struct store *, struct sqlite3_stmt *,
 		    void (*read)(struct sqlite3_stmt *, void *), void *out,
 		    char *err, size_t errlen);
 
+/*
+ * store-entity.c: the tables kept per domain and named by a key column,
+ * each described once and read by one get and one list. Tenant isolation:
+ * get_sql and list_sql bind the domain id as ?1 and must filter on it; a
+ * get without a domain finds nothing.
+ */
+struct store_entity {
+	const char	*noun;		/* "provider", as messages name it */
+	size_t		 size;		/* of the row struct */
+	const char	*get_sql;	/* ?1 domain id, ?2 key; NULL: none */
+	const char	*list_sql;	/* ?1 domain id [, ?2 the limit] */
+	const char	*list_all_sql;	/* every domain's [?1 the limit] */
+	void		(*read)(struct sqlite3_stmt *, void *row);
+	void		(*clear)(void *row);
+	/* Or NULL: fill rows[0..n)'s dependents (key NULL: from a list). */
+	int		(*load)(struct store *, const char *domain_id,
+			    const char *key, void *rows, size_t n, char *err,
+			    size_t errlen);
+	int		 limited;	/* its lists end in LIMIT ? */
+};
+extern const struct store_entity store_provider_entity;
+extern const struct store_entity store_model_entity;
+extern const struct store_entity store_guardrail_entity;
+extern const struct store_entity store_token_entity;
+extern const struct store_entity store_audit_entity;
+int		 store_entity_get(struct store *, const struct store_entity *,
+		    const char *domain_id, const char *key, void *row,
+		    char *err, size_t errlen);
+/* domain_id NULL: every domain's rows; limit: for limited ones only. */
+int		 store_entity_list(struct store *, const struct store_entity *,
+		    const char *domain_id, int limit, void **rows, size_t *n,
+		    char *err, size_t errlen);
+void		 store_entity_list_free(const struct store_entity *,
+		    void *rows, size_t n);
+/* "<noun> '<key>' not found in this domain": returns STORE_NOT_FOUND. */
+int		 store_entity_not_found(const struct store_entity *,
+		    const char *key, char *err, size_t errlen);
+/* After an UPDATE or DELETE of one row: STORE_NOT_FOUND if none changed. */
+int		 store_entity_changed(struct store *,
+		    const struct store_entity *, const char *key, char *err,
+		    size_t errlen);
+
 /* store-domain.c */
 struct store_domain {
 	char		 id[37];
@@ -2596,6 +2638,30 @@ int	 admin_domain_edit(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 int	 admin_domain_delete(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
+
+/*
+ * admin-entity.c: list, lookup and show for the tables kept per domain,
+ * each described once: its store descriptor, the parameter naming a row
+ * and how it is checked, and the row as results show it.
+ */
+#define ADMIN_ENTITY_IN_DOMAIN	0x1	/* not found: name the domain too */
+struct admin_entity {
+	const struct store_entity *store;
+	const char	*key;		/* the parameter: "name", "key" */
+	size_t		 key_max;
+	int		(*valid)(const char *);
+	const char	*charset;	/* the message when not valid */
+	struct cJSON	*(*json)(const void *row);
+	int		 flags;
+};
+int	 admin_entity_list(struct agent *, const struct admin_entity *,
+	    const struct cJSON *, struct admin_reply *);
+/* allowed NULL: "domain" and the key alone; d NULL: the domain not kept. */
+int	 admin_entity_lookup(struct agent *, const struct admin_entity *,
+	    const struct cJSON *, const char *const *allowed,
+	    struct store_domain *d, void *row, struct admin_reply *);
+int	 admin_entity_show(struct agent *, const struct admin_entity *,
+	    const struct cJSON *, struct admin_reply *);
 
 /* admin-provider.c */
 struct cJSON	*admin_provider_json(const struct store_provider *);
