@@ -96,6 +96,8 @@ FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \
 	tests/backend/record.c tests/backend/wire.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
+# What unit tests share: temporary data directories, store, vault, rows.
+UNIT_FIXTURE_SRCS := tests/unit/fixture.c
 
 # --- objects and targets --------------------------------------------------
 
@@ -105,6 +107,7 @@ LIBSHARED := $(O)/libcubeshared.a
 LIBAGENT  := $(O)/libcubeagent.a
 LIBCTL    := $(O)/libcubectl.a
 LIBTUI    := $(O)/libcubetui.a
+LIBFIXTURE := $(O)/libcubefixture.a
 
 PROGRAMS  := $(BIN)/cube-agent $(BIN)/cubectl $(BIN)/cube-tui
 TESTBINS  := $(BIN)/fake-llm $(addprefix $(O)/tests/,$(UNIT_TESTS))
@@ -129,6 +132,7 @@ $(LIBSHARED): $(call obj,$(SHARED_SRCS) $(SHARED_CLIENT_SRCS))
 $(LIBAGENT): $(call obj,$(AGENT_ADMIN_SRCS) $(AGENT_PATH_SRCS))
 $(LIBCTL): $(call obj,$(CUBECTL_SRCS))
 $(LIBTUI): $(call obj,$(TUI_SRCS))
+$(LIBFIXTURE): $(call obj,$(UNIT_FIXTURE_SRCS))
 $(O)/lib%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
@@ -155,8 +159,8 @@ $(BIN)/fake-llm: $(call obj,$(FAKE_LLM_SRCS)) $(LIBSHARED)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent -lz $(LIBS_SHARED)
 
 # Unit tests link every library; archives pull in only what a test uses.
-$(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBTUI) $(LIBCTL) \
-	$(LIBSHARED)
+$(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBFIXTURE) $(LIBAGENT) \
+	$(LIBTUI) $(LIBCTL) $(LIBSHARED)
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_TUI) $(LIBS_TEST)

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,23 +32,15 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "fixture.h"
 #include "log.h"
 #include "rpc.h"
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[FIXTURE_DIR_MAX];
 	char		 sock[100];
 	struct agent	 agent;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -59,8 +50,7 @@ setup(void **state)
 	char		 err[256];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-admin.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	fixture_dir_make(f->dir, sizeof(f->dir), "admin");
 	snprintf(f->sock, sizeof(f->sock), "%s/run/agent.sock", f->dir);
 	a = &f->agent;
 	a->cfg.listen = strdup("127.0.0.1:8080");
@@ -69,9 +59,8 @@ setup(void **state)
 	a->cfg.tee = strdup("none");
 	a->cfg.workers = 2;
 	a->started = time(NULL) - 5;
-	if ((a->vault = vault_open(f->dir, err, sizeof(err))) == NULL ||
-	    (a->store = store_open(f->dir, err, sizeof(err))) == NULL)
-		fail_msg("%s", err);
+	a->vault = fixture_vault_open(f->dir);
+	a->store = fixture_store_open(f->dir);
 	assert_non_null(a->base = event_base_new());
 	assert_int_equal(registry_reload(a->store, a->vault, err,
 	    sizeof(err)), 0);
@@ -93,7 +82,7 @@ teardown(void **state)
 	free(a->cfg.data_dir);
 	free(a->cfg.admin_socket);
 	free(a->cfg.tee);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
 }

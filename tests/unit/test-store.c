@@ -1,7 +1,6 @@
 /* store.c and store-*.c: migrations, CRUD, uniqueness, cascades. */
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "fixture.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -21,31 +21,18 @@
 #define DOM_B	"22222222-2222-4222-8222-222222222222"
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[FIXTURE_DIR_MAX];
 	struct store	*store;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
 {
 	struct fixture	*f = calloc(1, sizeof(*f));
-	char		 err[256];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->store = store_open(f->dir, err, sizeof(err));
-	if (f->store == NULL)
-		fail_msg("store_open: %s", err);
+	fixture_dir_make(f->dir, sizeof(f->dir), "store");
+	f->store = fixture_store_open(f->dir);
 	*state = f;
 	return 0;
 }
@@ -56,40 +43,16 @@ teardown(void **state)
 	struct fixture	*f = *state;
 
 	store_close(f->store);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
-}
-
-static void
-add_domain(struct store *s, const char *id, const char *name)
-{
-	struct store_domain	d;
-	char			err[256];
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.id, sizeof(d.id), "%s", id);
-	d.name = (char *)name;
-	d.trace_retention_days = 30;
-	d.created_at = 1000;
-	if (store_domain_insert(s, &d, err, sizeof(err)) != 0)
-		fail_msg("insert domain: %s", err);
 }
 
 static int
 add_provider(struct store *s, const char *domain, const char *name)
 {
-	struct store_provider	p;
-	char			err[256];
-
-	memset(&p, 0, sizeof(p));
-	snprintf(p.domain_id, sizeof(p.domain_id), "%s", domain);
-	p.name = (char *)name;
-	p.driver = (char *)"openai";
-	p.url = (char *)"http://127.0.0.1:8000/v1";
-	p.status = (char *)"active";
-	p.created_at = 1001;
-	return store_provider_insert(s, &p, err, sizeof(err));
+	return fixture_provider(s, NULL, domain, name, "openai",
+	    FIXTURE_PROVIDER_URL, NULL);
 }
 
 static void
@@ -147,12 +110,11 @@ test_migrations(void **state)
 
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
 	assert_int_equal(STORE_SCHEMA_VERSION, 15);
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
 	/* Reopening is a no-op: same version, data kept. */
-	f->store = store_open(f->dir, err, sizeof(err));
-	assert_non_null(f->store);
+	f->store = fixture_store_open(f->dir);
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
 	{
 		size_t	n;
@@ -178,8 +140,7 @@ test_migrations(void **state)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 15", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	f->store = store_open(f->dir, err, sizeof(err));
-	assert_non_null(f->store);
+	f->store = fixture_store_open(f->dir);
 }
 
 /* A version 1 database (before the audit log) is migrated, data kept. */
@@ -196,7 +157,7 @@ test_migration_audit(void **state)
 	size_t			 n;
 	sqlite3			*db;
 
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 	snprintf(path, sizeof(path), "%s/cube.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -216,8 +177,7 @@ test_migration_audit(void **state)
 	    " PRAGMA user_version = 1", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
-	f->store = store_open(f->dir, err, sizeof(err));
-	assert_non_null(f->store);
+	f->store = fixture_store_open(f->dir);
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_domain_count(f->store, &n, err, sizeof(err)),
 	    0);
@@ -271,8 +231,8 @@ test_domains(void **state)
 	size_t			 n;
 	char			 err[256];
 
-	add_domain(f->store, DOM_B, "zeta");
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "zeta");
+	fixture_domain(f->store, DOM_A, "acme");
 
 	assert_int_equal(store_domain_get(f->store, "acme", &d, err,
 	    sizeof(err)), 0);
@@ -343,8 +303,8 @@ test_providers(void **state)
 	char			 err[256];
 	unsigned char		 blob[3] = { 1, 0, 2 };
 
-	add_domain(f->store, DOM_A, "acme");
-	add_domain(f->store, DOM_B, "beta");
+	fixture_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "beta");
 	assert_int_equal(add_provider(f->store, DOM_A, "local"), 0);
 	assert_int_equal(add_provider(f->store, DOM_A, "local"),
 	    STORE_CONFLICT);
@@ -458,8 +418,8 @@ test_models(void **state)
 	size_t			 n;
 	char			 err[256];
 
-	add_domain(f->store, DOM_A, "acme");
-	add_domain(f->store, DOM_B, "beta");
+	fixture_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "beta");
 	assert_int_equal(add_provider(f->store, DOM_A, "local"), 0);
 	assert_int_equal(add_provider(f->store, DOM_A, "other"), 0);
 
@@ -561,7 +521,7 @@ test_tokens(void **state)
 	char			 err[256];
 	unsigned char		 h[VAULT_TOKEN_HASH_BYTES];
 
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_A, "acme");
 	assert_int_equal(add_token(f->store, DOM_A, "tok_0000000000000001",
 	    0xaa), 0);
 	/* Same hash twice: refused. */
@@ -613,7 +573,7 @@ test_deployments(void **state)
 	size_t			 n;
 	sqlite3			*db;
 
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_A, "acme");
 	assert_int_equal(add_provider(f->store, DOM_A, "p1"), 0);
 	assert_int_equal(add_provider(f->store, DOM_A, "p2"), 0);
 	assert_int_equal(add_model(f->store, DOM_A, "old", "p1"), 0);
@@ -680,8 +640,7 @@ test_deployments(void **state)
 	    " ALTER TABLE traces DROP COLUMN attempts;"
 	    " PRAGMA user_version = 14", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	f->store = store_open(f->dir, err, sizeof(err));
-	assert_non_null(f->store);
+	f->store = fixture_store_open(f->dir);
 	assert_int_equal(store_model_get(f->store, DOM_A, "legacy", &m, err,
 	    sizeof(err)), 0);
 	assert_int_equal(m.ndeployments, 1);
@@ -701,8 +660,8 @@ test_cascade(void **state)
 	size_t			 n;
 	char			 err[256];
 
-	add_domain(f->store, DOM_A, "acme");
-	add_domain(f->store, DOM_B, "beta");
+	fixture_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "beta");
 	assert_int_equal(add_provider(f->store, DOM_A, "p"), 0);
 	assert_int_equal(add_provider(f->store, DOM_B, "p"), 0);
 	assert_int_equal(add_model(f->store, DOM_A, "m", "p"), 0);
@@ -739,7 +698,7 @@ test_no_sql_injection(void **state)
 	char			 err[256];
 	size_t			 n;
 
-	add_domain(f->store, DOM_A, "x'); DROP TABLE domains; --");
+	fixture_domain(f->store, DOM_A, "x'); DROP TABLE domains; --");
 	assert_int_equal(store_domain_get(f->store,
 	    "x'); DROP TABLE domains; --", &d, err, sizeof(err)), 0);
 	store_domain_clear(&d);
