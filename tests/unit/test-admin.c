@@ -621,6 +621,95 @@ no_secret(cJSON *r, const char *needle)
 	free(s);
 }
 
+/* The error, its message exactly as given; frees reply. */
+static void
+expect_message(cJSON *reply, int code, const char *message)
+{
+	const cJSON	*e = cJSON_GetObjectItem(reply, "error");
+
+	assert_non_null(e);
+	assert_string_equal(cJSON_GetObjectItem(e, "message")->valuestring,
+	    message);
+	expect_error(reply, code, NULL);
+}
+
+/*
+ * The shared list, lookup and show (admin-entity.c): a domain's rows
+ * only, and each method's own words for what is not there.
+ */
+static void
+test_entity_lookups(void **state)
+{
+	struct fixture	*f = *state;
+	const cJSON	*res;
+	cJSON		*r;
+
+	ok_delete(call(f, "domain.create", "{\"name\":\"acme\"}"));
+	ok_delete(call(f, "domain.create", "{\"name\":\"beta\"}"));
+	ok_delete(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"driver\":\"openai\",\"url\":\"http://127.0.0.1:9\"}"));
+	ok_delete(call(f, "model.deploy", "{\"domain\":\"acme\",\"provider\":"
+	    "\"local\",\"key\":\"m\",\"name\":\"m\",\"model_id\":\"x\","
+	    "\"force\":true}"));
+	ok_delete(call(f, "guardrail.create", "{\"domain\":\"acme\",\"key\":"
+	    "\"g\",\"kind\":\"pii\",\"action\":\"redact\"}"));
+
+	r = call(f, "model.show", "{\"domain\":\"acme\",\"key\":\"m\"}");
+	assert_string_equal(str(ok(r), "key"), "m");
+	cJSON_Delete(r);
+	r = call(f, "guardrail.show", "{\"domain\":\"acme\",\"key\":\"g\"}");
+	assert_string_equal(str(ok(r), "key"), "g");
+	cJSON_Delete(r);
+	r = call(f, "provider.list", "{\"domain\":\"acme\"}");
+	res = ok(r);
+	assert_int_equal(cJSON_GetArraySize(res), 1);
+	assert_string_equal(str(cJSON_GetArrayItem(res, 0), "name"), "local");
+	assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0),
+	    "breakers_open")->valuedouble, 0);
+	cJSON_Delete(r);
+
+	/* Another domain sees none of them. */
+	r = call(f, "provider.list", "{\"domain\":\"beta\"}");
+	assert_int_equal(cJSON_GetArraySize(ok(r)), 0);
+	cJSON_Delete(r);
+	r = call(f, "model.list", "{\"domain\":\"beta\"}");
+	assert_int_equal(cJSON_GetArraySize(ok(r)), 0);
+	cJSON_Delete(r);
+	r = call(f, "guardrail.list", "{\"domain\":\"beta\"}");
+	assert_int_equal(cJSON_GetArraySize(ok(r)), 0);
+	cJSON_Delete(r);
+	expect_message(call(f, "model.show", "{\"domain\":\"beta\",\"key\":"
+	    "\"m\"}"), RPC_NOT_FOUND, "model 'm' not found in domain 'beta'");
+	expect_message(call(f, "guardrail.show", "{\"domain\":\"beta\","
+	    "\"key\":\"g\"}"), RPC_NOT_FOUND,
+	    "guardrail 'g' not found in domain 'beta'");
+	expect_message(call(f, "model.disable", "{\"domain\":\"beta\","
+	    "\"key\":\"m\"}"), RPC_NOT_FOUND,
+	    "model 'm' not found in domain 'beta'");
+	expect_message(call(f, "provider.delete", "{\"domain\":\"beta\","
+	    "\"name\":\"local\"}"), RPC_NOT_FOUND,
+	    "provider 'local' not found in this domain");
+	expect_message(call(f, "provider.edit", "{\"domain\":\"beta\","
+	    "\"name\":\"local\",\"url\":\"http://h\"}"), RPC_NOT_FOUND,
+	    "provider 'local' not found in this domain");
+
+	/* Parameters: checked before the lookup, naming the field. */
+	expect_error(call(f, "model.show", "{\"domain\":\"acme\"}"),
+	    RPC_INVALID_PARAMS, "key");
+	expect_error(call(f, "model.show", "{\"domain\":\"acme\",\"key\":"
+	    "\"m\",\"x\":1}"), RPC_INVALID_PARAMS, "x");
+	expect_error(call(f, "guardrail.show", "{\"domain\":\"acme\",\"key\":"
+	    "\"a b\"}"), RPC_INVALID_PARAMS, "key");
+	expect_error(call(f, "provider.delete", "{\"domain\":\"acme\","
+	    "\"name\":\"a/b\"}"), RPC_INVALID_PARAMS, "name");
+	expect_error(call(f, "model.list", "{\"domain\":\"nope\"}"),
+	    RPC_NOT_FOUND, "nope");
+	expect_error(call(f, "model.list", "{}"), RPC_INVALID_PARAMS,
+	    "domain");
+	expect_error(call(f, "guardrail.list", "{\"domain\":\"acme\","
+	    "\"key\":\"g\"}"), RPC_INVALID_PARAMS, "key");
+}
+
 static void
 test_providers_models_tokens(void **state)
 {
@@ -1768,6 +1857,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_nul, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entity_lookups, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_providers_models_tokens,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guardrails, setup,

@@ -691,6 +691,108 @@ test_cascade(void **state)
 }
 
 static void
+add_guardrail(struct store *s, const char *domain, const char *key)
+{
+	struct store_guardrail	g;
+	char			err[256];
+
+	memset(&g, 0, sizeof(g));
+	snprintf(g.domain_id, sizeof(g.domain_id), "%s", domain);
+	g.key = (char *)key;
+	g.kind = (char *)"pii";
+	g.action = (char *)"block";
+	if (store_guardrail_insert(s, &g, err, sizeof(err)) != 0)
+		fail_msg("insert guardrail: %s", err);
+}
+
+/*
+ * Every descriptor keeps a domain to its own rows: a get in another
+ * domain or in none finds nothing, a list holds that domain's alone.
+ */
+static void
+test_entities_scoped(void **state)
+{
+	static const struct {
+		const struct store_entity	*e;
+		const char			*key;
+		size_t				 domain_id;
+		int				 both;	/* same key in B */
+	} t[] = {
+		{ &store_provider_entity, "p",
+		  offsetof(struct store_provider, domain_id), 1 },
+		{ &store_model_entity, "m",
+		  offsetof(struct store_model, domain_id), 1 },
+		{ &store_guardrail_entity, "g",
+		  offsetof(struct store_guardrail, domain_id), 1 },
+		{ &store_token_entity, "tok_000000000000000a",
+		  offsetof(struct store_token, domain_id), 0 },
+	};
+	struct fixture	*f = *state;
+	unsigned char	*row, *list;
+	char		 err[256], want[128];
+	size_t		 i, n;
+
+	fixture_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "beta");
+	assert_int_equal(add_provider(f->store, DOM_A, "p"), 0);
+	assert_int_equal(add_provider(f->store, DOM_B, "p"), 0);
+	assert_int_equal(add_model(f->store, DOM_A, "m", "p"), 0);
+	assert_int_equal(add_model(f->store, DOM_B, "m", "p"), 0);
+	add_guardrail(f->store, DOM_A, "g");
+	add_guardrail(f->store, DOM_B, "g");
+	assert_int_equal(add_token(f->store, DOM_A, "tok_000000000000000a",
+	    1), 0);
+	assert_int_equal(add_token(f->store, DOM_B, "tok_000000000000000b",
+	    2), 0);
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		row = xcalloc(1, t[i].e->size);
+		assert_int_equal(store_entity_get(f->store, t[i].e, DOM_A,
+		    t[i].key, row, err, sizeof(err)), 0);
+		assert_string_equal((char *)row + t[i].domain_id, DOM_A);
+		t[i].e->clear(row);
+		snprintf(want, sizeof(want), "%s '%s' not found in this domain",
+		    t[i].e->noun, t[i].key);
+		if (t[i].both) {
+			assert_int_equal(store_entity_get(f->store, t[i].e,
+			    DOM_B, t[i].key, row, err, sizeof(err)), 0);
+			assert_string_equal((char *)row + t[i].domain_id,
+			    DOM_B);
+			t[i].e->clear(row);
+		} else {
+			assert_int_equal(store_entity_get(f->store, t[i].e,
+			    DOM_B, t[i].key, row, err, sizeof(err)),
+			    STORE_NOT_FOUND);
+			assert_string_equal(err, want);
+		}
+		/* No domain: nothing, whatever the key. */
+		err[0] = '\0';
+		assert_int_equal(store_entity_get(f->store, t[i].e, NULL,
+		    t[i].key, row, err, sizeof(err)), STORE_NOT_FOUND);
+		assert_string_equal(err, want);
+		assert_int_equal(store_entity_get(f->store, t[i].e, DOM_A,
+		    "' OR 1=1 --", row, err, sizeof(err)), STORE_NOT_FOUND);
+		free(row);
+
+		assert_int_equal(store_entity_list(f->store, t[i].e, DOM_A, -1,
+		    (void **)&list, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal((char *)list + t[i].domain_id, DOM_A);
+		store_entity_list_free(t[i].e, list, n);
+		assert_int_equal(store_entity_list(f->store, t[i].e,
+		    "33333333-3333-4333-8333-333333333333", -1, (void **)&list,
+		    &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 0);
+		assert_null(list);
+		/* Every domain's: the snapshot's reader. */
+		assert_int_equal(store_entity_list(f->store, t[i].e, NULL, -1,
+		    (void **)&list, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 2);
+		store_entity_list_free(t[i].e, list, n);
+	}
+}
+
+static void
 test_no_sql_injection(void **state)
 {
 	struct fixture		*f = *state;
@@ -725,6 +827,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deployments, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entities_scoped, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_sql_injection, setup,
 		    teardown),
 	};
