@@ -25,8 +25,8 @@
 #include <sodium.h>
 
 #include "agent.h"
-#include "fixture.h"
 #include "attest.h"
+#include "fixture.h"
 #include "log.h"
 
 struct fixture {
