@@ -34,10 +34,10 @@
 /*
  * A histogram of microseconds, log-linear like HdrHistogram: below
  * 2^HIST_SUB_BITS exact, above that HIST_SUBS buckets per power of two,
- * so a percentile is within 1/HIST_SUBS of the value; memory is fixed
- * whatever the number of samples.
+ * so a percentile is within 2/HIST_SUBS (0.2%) of the value; memory is
+ * fixed (128 KiB a histogram) whatever the number of samples.
  */
-#define HIST_SUB_BITS	7
+#define HIST_SUB_BITS	10
 #define HIST_SUBS	(1 << HIST_SUB_BITS)
 #define HIST_OCTAVES	(40 - HIST_SUB_BITS)	/* up to 2^40 us, 12 days */
 #define HIST_BUCKETS	(HIST_SUBS + HIST_OCTAVES * (HIST_SUBS / 2))
@@ -100,7 +100,14 @@ struct load {
 	uint64_t		 events;	/* content events, all streams */
 	int			 ready;
 	uint64_t		 t0;
+	/*
+	 * fake-llm sends its role event at once, then each content event
+	 * chunk_delay_ms after the last: the excess over that is what the
+	 * path adds, small enough to be measured to the microsecond when
+	 * the delay itself is a second.
+	 */
 	struct hist		 ttft;
+	struct hist		 ttft_excess;	/* ttft minus chunk_delay_ms */
 	struct hist		 itl;
 	struct hist		 itl_excess;	/* gap minus chunk_delay_ms */
 	struct event		*deadline;
@@ -225,7 +232,7 @@ stream_data(struct stream *s, const char *data, uint64_t now)
 	struct load	*l = s->load;
 	cJSON		*j;
 	const cJSON	*choices, *delta, *content;
-	uint64_t	 gap, nominal;
+	uint64_t	 gap, ttft, nominal = (uint64_t)l->chunk_delay_ms * 1000;
 
 	if (strcmp(data, "[DONE]") == 0) {
 		s->done = 1;
@@ -244,14 +251,16 @@ stream_data(struct stream *s, const char *data, uint64_t now)
 		l->events++;
 		if (!s->first) {
 			s->first = 1;
-			hist_add(&l->ttft, now - s->t_start);
+			ttft = now - s->t_start;
+			hist_add(&l->ttft, ttft);
+			hist_add(&l->ttft_excess, ttft > nominal ?
+			    ttft - nominal : 0);
 			if (++l->open > l->peak_open)
 				l->peak_open = l->open;
 			if (!l->ready && l->open == l->n)
 				load_ready(l);
 		} else {
 			gap = now - s->t_last;
-			nominal = (uint64_t)l->chunk_delay_ms * 1000;
 			hist_add(&l->itl, gap);
 			hist_add(&l->itl_excess, gap > nominal ? gap - nominal : 0);
 		}
@@ -434,14 +443,16 @@ load_report(struct load *l)
 	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	printf("%s: %u streams, %u completed, %u failed, %u short, peak %u "
 	    "open; TTFT ms p50 %.2f p90 %.2f p99 %.2f max %.2f; ITL ms p50 "
-	    "%.2f p90 %.2f p99 %.2f max %.2f; ITL over %u ms: p50 %.3f p99 "
-	    "%.3f\n", l->label, l->n, l->completed, l->failed,
+	    "%.2f p90 %.2f p99 %.2f max %.2f; over %u ms: TTFT p50 %.3f p99 "
+	    "%.3f, ITL p50 %.3f p99 %.3f\n", l->label, l->n, l->completed, l->failed,
 	    l->short_streams, l->peak_open,
 	    ms(hist_quantile(&l->ttft, .5)), ms(hist_quantile(&l->ttft, .9)),
 	    ms(hist_quantile(&l->ttft, .99)), ms(l->ttft.max),
 	    ms(hist_quantile(&l->itl, .5)), ms(hist_quantile(&l->itl, .9)),
 	    ms(hist_quantile(&l->itl, .99)), ms(l->itl.max),
-	    l->chunk_delay_ms, ms(hist_quantile(&l->itl_excess, .5)),
+	    l->chunk_delay_ms, ms(hist_quantile(&l->ttft_excess, .5)),
+	    ms(hist_quantile(&l->ttft_excess, .99)),
+	    ms(hist_quantile(&l->itl_excess, .5)),
 	    ms(hist_quantile(&l->itl_excess, .99)));
 	printf("{\"label\":\"%s\",\"streams\":%u,\"started\":%u,"
 	    "\"completed\":%u,\"failed\":%u,\"short\":%u,\"http_errors\":%u,"
@@ -452,6 +463,8 @@ load_report(struct load *l)
 	    l->events, l->chunks, l->chunk_delay_ms, l->period_ms,
 	    (double)elapsed / 1e6, cpu);
 	load_print_hist(stdout, "ttft", &l->ttft);
+	putchar(',');
+	load_print_hist(stdout, "ttft_excess", &l->ttft_excess);
 	putchar(',');
 	load_print_hist(stdout, "itl", &l->itl);
 	putchar(',');
@@ -495,8 +508,10 @@ usage(int code)
 "Open STREAMS chat completion streams (POST URL, \"stream\": true), stream\n"
 "i starting at i*PERIOD_MS/STREAMS so their events are out of phase, and\n"
 "measure each one's time to first token (TTFT: request sent to the first\n"
-"data event with content) and its inter-token gaps (ITL). Prints one text\n"
-"line, then one JSON object; exits 0 when every stream completed.\n"
+"data event with content) and its inter-token gaps (ITL), and how much each\n"
+"exceeds CHUNK_DELAY_MS (what the path adds: fake-llm sends the role event\n"
+"at once, then a content event every CHUNK_DELAY_MS). Prints one text line,\n"
+"then one JSON object; exits 0 when every stream completed.\n"
 "\n"
 "  -u, --url URL            the endpoint, http://HOST:PORT/v1/chat/completions\n"
 "  -t, --token TOKEN        sent as Authorization: Bearer TOKEN\n"
@@ -505,8 +520,7 @@ usage(int code)
 "  -p, --period-ms MS       spread the starts over MS (default CHUNK_DELAY_MS,\n"
 "                           or 1000)\n"
 "  -c, --chunks N           content events each answer has (default 4)\n"
-"  -d, --chunk-delay-ms MS  the backend's gap between events (default 0);\n"
-"                           ITL over this is reported as the excess\n"
+"  -d, --chunk-delay-ms MS  the backend's gap between events (default 0)\n"
 "      --plain-model        send MODEL as it is; by default fake-llm's\n"
 "                           options are added: MODEL;chunks=N;chunk_delay_ms=MS\n"
 "                           (a proxy's model alias carries them in its\n"
@@ -555,7 +569,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct load	 l;
+	static struct load l;	/* its histograms are 512 KiB */
 	const char	*url = NULL, *token = NULL, *model = "fake-chat";
 	const char	*query;
 	char		*full_model;
