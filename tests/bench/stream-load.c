@@ -183,7 +183,7 @@ hist_quantile(const struct hist *h, double q)
 	return h->max;
 }
 
-static void	stream_start_cb(evutil_socket_t, short, void *);
+static void	load_check_ready(struct load *);
 
 /* A stream has ended, one way or the other; stop the loop after the last. */
 static void
@@ -199,20 +199,29 @@ stream_end(struct stream *s, enum stream_state how)
 	l->finished++;
 	if (how == STREAM_DONE)
 		l->completed++;
-	else
+	else {
 		l->failed++;
+		load_check_ready(l);
+	}
 	evbuffer_free(s->line);
 	s->line = NULL;
 	if (l->finished == l->n)
 		event_base_loopbreak(l->base);
 }
 
-/* When every stream answers at once: the file the bench waits for. */
+/*
+ * When every stream answers at once (each has started and had its first
+ * token or failed, none has completed): the file the bench waits for to
+ * read a proxy's memory, with the number of open streams in it.
+ */
 static void
-load_ready(struct load *l)
+load_check_ready(struct load *l)
 {
 	FILE	*f;
 
+	if (l->ready || l->started < l->n || l->completed > 0 || l->open == 0 ||
+	    l->open + l->failed < l->n)
+		return;
 	l->ready = 1;
 	if (l->ready_file == NULL)
 		return;
@@ -257,8 +266,7 @@ stream_data(struct stream *s, const char *data, uint64_t now)
 			    ttft - nominal : 0);
 			if (++l->open > l->peak_open)
 				l->peak_open = l->open;
-			if (!l->ready && l->open == l->n)
-				load_ready(l);
+			load_check_ready(l);
 		} else {
 			gap = now - s->t_last;
 			hist_add(&l->itl, gap);
@@ -480,6 +488,7 @@ load_finish(struct load *l)
 	unsigned	 i;
 	struct stream	*s;
 
+	l->ready = 1;	/* what fails now is no moment to measure */
 	for (i = 0; i < l->n; i++) {
 		s = &l->streams[i];
 		if (s->state == STREAM_WAITING) {
@@ -527,8 +536,9 @@ usage(int code)
 "                           deployment instead)\n"
 "      --timeout S          give up on the run after S seconds (default 120)\n"
 "      --label NAME         the name in the output (default load)\n"
-"      --ready-file FILE    written once every stream has had its first\n"
-"                           token and none has ended: all are open\n"
+"      --ready-file FILE    written, with the number of open streams, once\n"
+"                           every stream has had its first token or failed\n"
+"                           and none has completed: all are open\n"
 "  -h, --help               this help\n");
 	exit(code);
 }
