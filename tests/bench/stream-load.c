@@ -31,6 +31,24 @@
 #define LOAD_MAX_LINE		(64 * 1024)	/* an SSE line longer fails */
 #define LOAD_MAX_HEADERS	(64 * 1024)
 
+/* Why streams failed, as the JSON names them; evhttp's errors first. */
+enum load_error {
+	LOAD_ERR_TIMEOUT,	/* EVREQ_HTTP_TIMEOUT */
+	LOAD_ERR_EOF,		/* connection refused, reset or closed early */
+	LOAD_ERR_HEADER,	/* EVREQ_HTTP_INVALID_HEADER */
+	LOAD_ERR_BUFFER,	/* EVREQ_HTTP_BUFFER_ERROR */
+	LOAD_ERR_CANCEL,	/* EVREQ_HTTP_REQUEST_CANCEL */
+	LOAD_ERR_TOO_LONG,	/* EVREQ_HTTP_DATA_TOO_LONG */
+	LOAD_ERR_STATUS,	/* an answer other than 200 */
+	LOAD_ERR_STREAM,	/* no [DONE], a line too long, bad JSON */
+	LOAD_ERR_DEADLINE,	/* still open when --timeout ran out */
+	LOAD_ERRORS
+};
+static const char *const load_error_names[LOAD_ERRORS] = {
+	"timeout", "eof", "invalid_header", "buffer", "cancel", "too_long",
+	"status", "stream", "deadline",
+};
+
 /*
  * A histogram of microseconds, log-linear like HdrHistogram: below
  * 2^HIST_SUB_BITS exact, above that HIST_SUBS buckets per power of two,
@@ -98,6 +116,7 @@ struct load {
 	unsigned		 short_streams;	/* done, not every chunk seen */
 	unsigned		 http_errors;	/* a status other than 200 */
 	uint64_t		 events;	/* content events, all streams */
+	unsigned		 errors[LOAD_ERRORS];	/* failures by kind */
 	int			 ready;
 	uint64_t		 t0;
 	/*
@@ -343,12 +362,16 @@ stream_done_cb(struct evhttp_request *req, void *arg)
 		return;
 	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
 	if (code != 200) {
-		if (code != 0)
+		if (code != 0) {
 			l->http_errors++;
+			l->errors[LOAD_ERR_STATUS]++;
+		} else
+			l->errors[LOAD_ERR_EOF]++;
 		stream_end(s, STREAM_FAILED);
 		return;
 	}
 	if (!s->done || s->bad) {
+		l->errors[LOAD_ERR_STREAM]++;
 		stream_end(s, STREAM_FAILED);
 		return;
 	}
@@ -362,7 +385,9 @@ stream_error_cb(enum evhttp_request_error err, void *arg)
 {
 	struct stream	*s = arg;
 
-	(void)err;
+	if (s->state == STREAM_OPEN)
+		s->load->errors[(unsigned)err < LOAD_ERR_STATUS ? err :
+		    LOAD_ERR_EOF]++;
 	s->req = NULL;
 	stream_free_later(s);
 	stream_end(s, STREAM_FAILED);
@@ -408,6 +433,7 @@ stream_start_cb(evutil_socket_t fd, short what, void *arg)
 		s->req = NULL;
 		evhttp_connection_free(s->conn);
 		s->conn = NULL;
+		l->errors[LOAD_ERR_EOF]++;
 		stream_end(s, STREAM_FAILED);
 	}
 }
@@ -445,6 +471,7 @@ load_report(struct load *l)
 	uint64_t	elapsed = load_now_us() - l->t0;
 	struct rusage	ru;
 	double		cpu;
+	size_t		i;
 
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
@@ -477,7 +504,11 @@ load_report(struct load *l)
 	load_print_hist(stdout, "itl", &l->itl);
 	putchar(',');
 	load_print_hist(stdout, "itl_excess", &l->itl_excess);
-	printf("}\n");
+	printf(",\"errors\":{");
+	for (i = 0; i < LOAD_ERRORS; i++)
+		printf("%s\"%s\":%u", i > 0 ? "," : "", load_error_names[i],
+		    l->errors[i]);
+	printf("}}\n");
 	fflush(stdout);
 }
 
@@ -495,6 +526,8 @@ load_finish(struct load *l)
 			s->state = STREAM_OPEN;
 			l->started++;
 		}
+		if (s->state == STREAM_OPEN)
+			l->errors[LOAD_ERR_DEADLINE]++;
 		/* Frees a request still open too, calling no callback. */
 		if (s->conn != NULL)
 			evhttp_connection_free(s->conn);

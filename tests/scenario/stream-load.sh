@@ -21,6 +21,11 @@ v=json.load(sys.stdin)
 print(eval(sys.argv[1]))' "$1"
 }
 
+# The failures of a run by kind, those not zero: "eof=5 status=2".
+errors() {
+	py '" ".join("%s=%d" % (k, n) for k, n in v["errors"].items() if n)'
+}
+
 # The counts of a run, one line: streams started completed failed short
 # http_errors peak_open content_events, then the samples of ttft,
 # ttft_excess, itl, itl_excess
@@ -35,6 +40,7 @@ check_eq "direct: exit 0 when every stream completes" 0 $?
 tail -n 1 "$T_DIR/direct.out" >"$T_DIR/direct.json"
 check_eq "direct: the exact counts" "20 20 20 0 0 0 20 100 20 20 80 80" \
     "$(counts <"$T_DIR/direct.json")"
+check_eq "direct: no error" "" "$(errors <"$T_DIR/direct.json")"
 check_contains "direct: the text line" \
     "direct: 20 streams, 20 completed, 0 failed, 0 short, peak 20 open" \
     "$(head -n 1 "$T_DIR/direct.out")"
@@ -66,6 +72,8 @@ check_not_contains "the token is never printed" "$TOKEN" \
 check_eq "a refused token: exit 1" 1 $?
 check_eq "a refused token: 20 failed, 20 HTTP errors, no event" \
     "20 20 0 20 0 20 0 0 0 0 0 0" "$(tail -n 1 "$T_DIR/401.out" | counts)"
+check_eq "a refused token: the errors are statuses" status=20 \
+    "$(tail -n 1 "$T_DIR/401.out" | errors)"
 
 # --- failures straight from the backend ----------------------------------
 "$LOAD" -u "$BACKEND_URL/v1/chat/completions" -m 'fake-chat;status=500' \
@@ -73,6 +81,8 @@ check_eq "a refused token: 20 failed, 20 HTTP errors, no event" \
 check_eq "500: exit 1" 1 $?
 check_eq "500: 20 failed with an HTTP error" "20 20 0 20 0 20 0 0 0 0 0 0" \
     "$(tail -n 1 "$T_DIR/500.out" | counts)"
+check_eq "500: the errors are statuses" status=20 \
+    "$(tail -n 1 "$T_DIR/500.out" | errors)"
 # reset_after=2: two pieces arrive, then the connection drops.
 "$LOAD" -u "$BACKEND_URL/v1/chat/completions" \
     -m 'fake-chat;chunks=6;reset_after=2;chunk_delay_ms=100' --plain-model \
@@ -81,12 +91,16 @@ check_eq "500: 20 failed with an HTTP error" "20 20 0 20 0 20 0 0 0 0 0 0" \
 check_eq "reset: exit 1" 1 $?
 check_eq "reset: 20 failed after 2 content events each" \
     "20 20 0 20 0 0 20 40 20 20 20 20" "$(tail -n 1 "$T_DIR/reset.out" | counts)"
+check_eq "reset: the errors are early ends" eof=20 \
+    "$(tail -n 1 "$T_DIR/reset.out" | errors)"
 # Nothing listens: every connection refused, within the timeout.
 "$LOAD" -u "http://127.0.0.1:1/v1/chat/completions" -n 5 -p 10 --timeout 20 \
     >"$T_DIR/refused.out" 2>&1
 check_eq "refused: exit 1" 1 $?
 check_eq "refused: 5 failed" "5 5 0 5 0 0 0 0 0 0 0 0" \
     "$(tail -n 1 "$T_DIR/refused.out" | counts)"
+check_eq "refused: the errors are early ends" eof=5 \
+    "$(tail -n 1 "$T_DIR/refused.out" | errors)"
 
 # --- options -------------------------------------------------------------
 out=$("$LOAD" --help)
