@@ -30,6 +30,7 @@
 #define LOAD_MAX_STREAMS	1000000
 #define LOAD_MAX_LINE		(64 * 1024)	/* an SSE line longer fails */
 #define LOAD_MAX_HEADERS	(64 * 1024)
+#define LOAD_MAX_BODY		(64 * 1024 * 1024)	/* a whole answer */
 
 /* Why streams failed, as the JSON names them; evhttp's errors first. */
 enum load_error {
@@ -414,6 +415,7 @@ stream_start_cb(evutil_socket_t fd, short what, void *arg)
 		fatalx("out of memory");
 	evhttp_connection_set_timeout(s->conn, (int)l->timeout_s);
 	evhttp_connection_set_max_headers_size(s->conn, LOAD_MAX_HEADERS);
+	evhttp_connection_set_max_body_size(s->conn, LOAD_MAX_BODY);
 	evhttp_request_set_chunked_cb(s->req, stream_chunk_cb);
 	evhttp_request_set_error_cb(s->req, stream_error_cb);
 	h = evhttp_request_get_output_headers(s->req);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench's streaming load client, cube-stream-load, so it cannot rot:
 # 20 out-of-phase streams straight to fake-llm and through the agent,
-# counted exactly; failed answers (500, a reset mid-stream) counted as
-# failed; its options checked.
+# counted exactly; failed answers (401, 500, a reset mid-stream, a line
+# too long, nothing listening) counted as failed, by kind; its options
+# checked.
 . "$(dirname "$0")/../lib.sh"
 
 LOAD="$CUBE_BIN/cube-stream-load"
@@ -93,6 +94,13 @@ check_eq "reset: 20 failed after 2 content events each" \
     "20 20 0 20 0 0 20 40 20 20 20 20" "$(tail -n 1 "$T_DIR/reset.out" | counts)"
 check_eq "reset: the errors are early ends" eof=20 \
     "$(tail -n 1 "$T_DIR/reset.out" | errors)"
+# flood=N: an event of 200,000 bytes without a line end, over the 64 KiB
+# a line may have: a broken stream, its bytes dropped, not kept.
+"$LOAD" -u "$BACKEND_URL/v1/chat/completions" -m 'fake-chat;flood=200000' \
+    --plain-model -n 3 -p 10 >"$T_DIR/flood.out" 2>&1
+check_eq "flood: exit 1" 1 $?
+check_eq "flood: 3 failed as broken streams" "3 3 0 3 0 0 0 0 0 0 0 0 stream=3" \
+    "$(tail -n 1 "$T_DIR/flood.out" | counts) $(tail -n 1 "$T_DIR/flood.out" | errors)"
 # Nothing listens: every connection refused, within the timeout.
 "$LOAD" -u "http://127.0.0.1:1/v1/chat/completions" -n 5 -p 10 --timeout 20 \
     >"$T_DIR/refused.out" 2>&1
