@@ -13,7 +13,7 @@ start_backend
 start_agent
 setup_domain acme chat fake-chat
 ctl model deploy -d acme --provider fake --name Stream --key stream \
-    --model-id 'fake-chat;chunks=5;chunk_delay_ms=100' >/dev/null
+    --model-id 'fake-chat;chunks=10;chunk_delay_ms=100' >/dev/null
 
 # py EXPR: a Python expression over the JSON object on stdin (as v).
 py() {
@@ -34,12 +34,14 @@ counts() {
 	py '" ".join(str(x) for x in (v["streams"], v["started"], v["completed"], v["failed"], v["short"], v["http_errors"], v["peak_open"], v["content_events"], v["ttft"]["count"], v["ttft_excess"]["count"], v["itl"]["count"], v["itl_excess"]["count"]))'
 }
 
-# --- straight to fake-llm: 20 streams of 5 pieces, 100 ms apart ----------
-"$LOAD" -u "$BACKEND_URL/v1/chat/completions" -n 20 -p 40 -c 5 -d 100 \
+# --- straight to fake-llm: 20 streams of 10 pieces, 100 ms apart ---------
+# Started over 40 ms and lasting a second each, all 20 are open at once
+# with nearly a second to spare.
+"$LOAD" -u "$BACKEND_URL/v1/chat/completions" -n 20 -p 40 -c 10 -d 100 \
     --label direct --ready-file "$T_DIR/ready" >"$T_DIR/direct.out" 2>"$T_DIR/direct.err"
 check_eq "direct: exit 0 when every stream completes" 0 $?
 tail -n 1 "$T_DIR/direct.out" >"$T_DIR/direct.json"
-check_eq "direct: the exact counts" "20 20 20 0 0 0 20 100 20 20 80 80" \
+check_eq "direct: the exact counts" "20 20 20 0 0 0 20 200 20 20 180 180" \
     "$(counts <"$T_DIR/direct.json")"
 check_eq "direct: no error" "" "$(errors <"$T_DIR/direct.json")"
 check_contains "direct: the text line" \
@@ -47,22 +49,25 @@ check_contains "direct: the text line" \
     "$(head -n 1 "$T_DIR/direct.out")"
 check_eq "direct: the ready file says all 20 were open at once" 20 \
     "$(cat "$T_DIR/ready" 2>/dev/null)"
-# Each gap is the backend's 100 ms or more; the first token comes after
-# the role event and one gap, so after 100 ms too.
-check_eq "direct: ITL p50 and TTFT p50 at least the 100 ms delay" True \
-    "$(py 'v["itl"]["p50_us"] >= 100000 and v["ttft"]["p50_us"] >= 100000 and v["itl"]["max_us"] >= v["itl"]["p99_us"] >= v["itl"]["p50_us"]' <"$T_DIR/direct.json")"
+# fake-llm sends the first content event 100 ms after the request, so no
+# TTFT is shorter; a gap may be (two events read at once on a loaded
+# machine). The excess is a monotone function of each sample (less 100
+# ms, at least 0), so its percentiles are those of the raw values less
+# 100 ms, within the 0.2% buckets of both.
+check_eq "direct: TTFT p50 at least the 100 ms delay, max >= p99 >= p50" True \
+    "$(py 'v["ttft"]["p50_us"] >= 100000 and v["itl"]["max_us"] >= v["itl"]["p99_us"] >= v["itl"]["p50_us"]' <"$T_DIR/direct.json")"
 check_eq "direct: the excess is the gap, and the TTFT, less 100 ms" True \
-    "$(py 'abs(v["itl"]["p50_us"] - 100000 - v["itl_excess"]["p50_us"]) <= 1000 and abs(v["ttft"]["p50_us"] - 100000 - v["ttft_excess"]["p50_us"]) <= 1000' <"$T_DIR/direct.json")"
+    "$(py 'all(abs(v[m + "_excess"][q] - max(0, v[m][q] - 100000)) <= v[m][q] / 200 + 2 for m in ("ttft", "itl") for q in ("p50_us", "p99_us"))' <"$T_DIR/direct.json")"
 check_eq "direct: fake-llm saw 20 streaming requests with the options" 20 \
     "$(backend_requests | python3 -c 'import json,sys
-print(sum(1 for r in json.load(sys.stdin) if r["model"] == "fake-chat;chunks=5;chunk_delay_ms=100" and json.loads(r["body"]).get("stream") is True))')"
+print(sum(1 for r in json.load(sys.stdin) if r["model"] == "fake-chat;chunks=10;chunk_delay_ms=100" and json.loads(r["body"]).get("stream") is True))')"
 
 # --- through the agent: the deployment carries fake-llm's options --------
 "$LOAD" -u "$AGENT_URL/proxy/acme/v1/chat/completions" -t "$TOKEN" \
-    -m stream --plain-model -n 20 -p 40 -c 5 -d 100 --label agent \
+    -m stream --plain-model -n 20 -p 40 -c 10 -d 100 --label agent \
     >"$T_DIR/agent.out" 2>"$T_DIR/agent.err"
 check_eq "agent: exit 0" 0 $?
-check_eq "agent: the exact counts" "20 20 20 0 0 0 20 100 20 20 80 80" \
+check_eq "agent: the exact counts" "20 20 20 0 0 0 20 200 20 20 180 180" \
     "$(tail -n 1 "$T_DIR/agent.out" | counts)"
 check_not_contains "the token is never printed" "$TOKEN" \
     "$(cat "$T_DIR/agent.out" "$T_DIR/agent.err")"
