@@ -3,7 +3,8 @@
 #   make check    ASan + UBSan build into build/asan/, then every test
 #   make demo     a chat completion end to end against a local demo backend
 #   make bench    agent vs nginx, requests/s and CPU per request; the
-#                 trace writer's traces/s
+#                 trace writer's traces/s; streams' added TTFT, ITL and
+#                 memory (docs/performance.md)
 
 BUILD	?= release
 PREFIX	?= /usr/local
@@ -94,6 +95,9 @@ TUI_MAIN := tui/cube-tui.c
 
 FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \
 	tests/backend/record.c tests/backend/wire.c
+# make bench's streaming load client (tests/scenario/stream-load.sh keeps
+# it working); built beside fake-llm, never installed.
+STREAM_LOAD_SRCS := tests/bench/stream-load.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 # What unit tests share: temporary data directories, store, vault, rows.
@@ -110,7 +114,7 @@ LIBTUI    := $(O)/libcubetui.a
 LIBFIXTURE := $(O)/libcubefixture.a
 
 PROGRAMS  := $(BIN)/cube-agent $(BIN)/cubectl $(BIN)/cube-tui
-TESTBINS  := $(BIN)/fake-llm $(addprefix $(O)/tests/,$(UNIT_TESTS))
+TESTBINS  := $(BIN)/fake-llm $(BIN)/cube-stream-load $(addprefix $(O)/tests/,$(UNIT_TESTS))
 
 ifeq ($(V),1)
 Q :=
@@ -158,6 +162,11 @@ $(BIN)/fake-llm: $(call obj,$(FAKE_LLM_SRCS)) $(LIBSHARED)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent -lz $(LIBS_SHARED)
 
+$(BIN)/cube-stream-load: $(call obj,$(STREAM_LOAD_SRCS)) $(LIBSHARED)
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent $(LIBS_SHARED)
+
 # Unit tests link every library; archives pull in only what a test uses.
 $(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBFIXTURE) $(LIBAGENT) \
 	$(LIBTUI) $(LIBCTL) $(LIBSHARED)
@@ -182,7 +191,7 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all $(BIN)/fake-llm
 	@./scripts/demo $(BIN)
 
-bench: all $(BIN)/fake-llm $(O)/tests/test-trace
+bench: all $(BIN)/fake-llm $(BIN)/cube-stream-load $(O)/tests/test-trace
 	@./scripts/bench $(BIN) $(O)/tests/test-trace
 
 # Programs, manual pages and completions where packagers expect them.
