@@ -624,9 +624,33 @@ const char	*registry_driver_name(enum provider_driver);
 int		 registry_category_parse(const char *);
 /* Make a new snapshot current; the old one is freed when its last reader leaves. */
 void		 registry_publish(struct registry *);
-/* The current snapshot with a reference held; never NULL after the first publish. */
+/*
+ * The current snapshot with a reference held; never NULL after the first
+ * publish. Takes registry_lock: for admin and background threads.
+ */
 struct registry	*registry_acquire(void);
 void		 registry_release(struct registry *);
+/*
+ * A worker's own references (one per worker, used on its thread only):
+ * registry_local_acquire() costs one atomic load while nothing was
+ * published, and sees any publish that returned before it was called
+ * (a revoke applies to the next request). NULL: nothing published yet.
+ * Each acquire is ended with registry_local_release() on the same
+ * registry_local. registry_local_tick(), from a timer, lets an idle
+ * worker drop a replaced snapshot; registry_local_free() drops them all
+ * once no request runs. For tests: registry_local_holds(), how many
+ * snapshots l holds; registry_local_generation(), its current one's.
+ */
+struct registry_local;
+struct registry_local	*registry_local_new(void);
+void		 registry_local_free(struct registry_local *);
+struct registry	*registry_local_acquire(struct registry_local *);
+void		 registry_local_release(struct registry_local *,
+		    struct registry *);
+void		 registry_local_refresh(struct registry_local *);
+void		 registry_local_tick(struct registry_local *);
+size_t		 registry_local_holds(const struct registry_local *);
+uint64_t	 registry_local_generation(const struct registry_local *);
 /* Drop the current snapshot at shutdown. */
 void		 registry_shutdown(void);
 
@@ -1191,6 +1215,8 @@ struct worker {
 	struct event		*deadline_ev;
 	int			 draining;
 	uint32_t		 rotation;	/* deployment_select()'s turn */
+	struct registry_local	*regs;		/* its snapshot references */
+	struct event		*regs_ev;	/* registry_local_tick() */
 };
 int	 workers_start(struct agent *, char *err, size_t errlen);
 /* Drain every worker (finish in-flight requests up to the grace period), join. */
@@ -1460,9 +1486,11 @@ size_t	 cors_allow_headers(const char *req, size_t len, char *out,
  * OPTIONS on an inference route: 204 with Allow, and, when the origin is
  * allowed (by the path's domain, or on token-routed paths by any domain),
  * the preflight's Access-Control-* fields. -1 for routes without CORS
- * (healthz, attestation): answer as for any other method.
+ * (healthz, attestation): answer as for any other method. The snapshot
+ * comes from the worker's references, regs.
  */
-int	 cors_preflight(struct http_request *, const struct route *);
+int	 cors_preflight(struct http_request *, const struct route *,
+	    struct registry_local *);
 /*
  * A real request: mark r's replies for CORS when its Origin is allowed by
  * the path's domain and by the token's (token_domain; NULL before the

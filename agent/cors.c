@@ -198,7 +198,8 @@ cors_allow_headers(const char *req, size_t len, char *out, size_t outlen)
 }
 
 int
-cors_preflight(struct http_request *r, const struct route *route)
+cors_preflight(struct http_request *r, const struct route *route,
+    struct registry_local *regs)
 {
 	struct registry		*reg;
 	struct http_fields	 f;
@@ -212,9 +213,9 @@ cors_preflight(struct http_request *r, const struct route *route)
 	http_fields_init(&f);
 	http_fields_addf(&f, "Allow", "%s, OPTIONS", route_allow(route));
 	origin = http_header_get(r, "Origin", &len);
-	if (origin != NULL && (reg = registry_acquire()) != NULL) {
+	if (origin != NULL && (reg = registry_local_acquire(regs)) != NULL) {
 		allowed = cors_allowed(reg, route, NULL, origin, len);
-		registry_release(reg);
+		registry_local_release(regs, reg);
 	}
 	if (allowed) {
 		r->cors_origin = origin;

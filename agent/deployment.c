@@ -36,6 +36,12 @@ struct deploy_state {
 	_Atomic int64_t		 open_until;	/* monotonic ms */
 };
 
+/*
+ * Off the request path: registry builds take it (admin loop), and so does
+ * a snapshot's free, which a worker may run once per publish when it lets
+ * go of the replaced snapshot; health checks and /metrics walk the table
+ * under it. A request touches only its deployment's atomics.
+ */
 static pthread_mutex_t		 deploy_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct deploy_state	*deploy_table[DEPLOY_BUCKETS];
 static atomic_int		 deploy_failures_max = DEPLOY_FAILURES_DEFAULT;

@@ -2,8 +2,11 @@
  * Per-token limits shared by every worker thread: requests and tokens per
  * minute, and a spend budget that requests reserve before they go upstream
  * and settle when they end, so concurrent requests cannot overspend it.
- * One mutex-protected table keyed by token id; tokens without limits never
- * touch it. No SQLite here: spend at start comes in the registry snapshot.
+ * One table keyed by token id, each bucket guarded by one of
+ * LIMIT_STRIPES locks, so requests of different tokens on different
+ * workers do not meet on a lock (those of one token do, on its entry:
+ * that keeps the counts exact); tokens without limits never touch it.
+ * No SQLite here: spend at start comes in the registry snapshot.
  * JWT subjects (ids "jwt:...") come and go without an admin's say, so
  * their entries are capped: past LIMIT_JWT_MAX an idle one (nothing in
  * flight, not used this minute) makes room, the least recently used
@@ -19,7 +22,7 @@
  * lease could pay for, and a budget that fits a few requests is exactly
  * where that shows; one round trip on loopback or a LAN costs far less
  * than the backend call it guards. Without limits-redis the path is the
- * one it always was: limit_acquire(), synchronous, under one mutex.
+ * one it always was: limit_acquire(), synchronous, under its stripe's lock.
  * Redis out of reach: budgets refuse (LIMIT_UNAVAILABLE, fail closed),
  * rate limits fall back to this host's share (limit / fleet-size).
  * A settle lost with the connection leaves its reservation counted in
@@ -41,6 +44,7 @@
 #define LIMIT_WINDOW_MS		60000	/* fixed windows, on the minute */
 #define LIMIT_DEFAULT_OUTPUT	4096	/* reserved when max_tokens is unset */
 #define LIMIT_JWT_MAX		10000	/* entries for JWT subjects */
+#define LIMIT_STRIPES		64	/* locks over the buckets */
 
 struct limit_entry {
 	struct limit_entry	*next;
@@ -53,13 +57,40 @@ struct limit_entry {
 	int64_t			 reserved;	/* nano-USD, in flight */
 	int64_t			 inflight;	/* tickets holding it */
 	int64_t			 used_ms;	/* last admitted, unix ms */
+	unsigned int		 bucket;	/* limit_hash(id) */
 };
 
-static pthread_mutex_t		 limit_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Bucket b's entries and their counters are guarded by
+ * limit_stripes[b % LIMIT_STRIPES], each on its own cache line.
+ * limit_jwt_lock guards the JWT subjects' count and cap: it is taken when
+ * a subject is seen first (to make room) and by tests and shutdown, never
+ * per request of a known token; it is taken before a stripe, never while
+ * one is held. JWT entries are freed only under it, so an entry found
+ * under it stays valid until it is released.
+ */
+static struct limit_stripe {
+	_Alignas(64) pthread_mutex_t	 lock;
+} limit_stripes[LIMIT_STRIPES] = {
+	[0 ... LIMIT_STRIPES - 1] = { PTHREAD_MUTEX_INITIALIZER },
+};
+static pthread_mutex_t		 limit_jwt_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct limit_entry	*limit_table[LIMIT_BUCKETS];
 static size_t			 limit_jwt_count;
 static size_t			 limit_jwt_max = LIMIT_JWT_MAX;
 static int64_t			 limit_jwt_said;	/* the minute said */
+
+static void
+limit_lock(size_t bucket)
+{
+	pthread_mutex_lock(&limit_stripes[bucket % LIMIT_STRIPES].lock);
+}
+
+static void
+limit_unlock(size_t bucket)
+{
+	pthread_mutex_unlock(&limit_stripes[bucket % LIMIT_STRIPES].lock);
+}
 
 static int
 limit_is_jwt(const char *id)
@@ -71,9 +102,9 @@ limit_is_jwt(const char *id)
 void
 limit_jwt_cap(size_t max)
 {
-	pthread_mutex_lock(&limit_lock);
+	pthread_mutex_lock(&limit_jwt_lock);
 	limit_jwt_max = max > 0 ? max : LIMIT_JWT_MAX;
-	pthread_mutex_unlock(&limit_lock);
+	pthread_mutex_unlock(&limit_jwt_lock);
 }
 
 /* How many JWT subjects the limiter holds now. */
@@ -82,36 +113,63 @@ limit_jwt_entries(void)
 {
 	size_t	n;
 
-	pthread_mutex_lock(&limit_lock);
+	pthread_mutex_lock(&limit_jwt_lock);
 	n = limit_jwt_count;
-	pthread_mutex_unlock(&limit_lock);
+	pthread_mutex_unlock(&limit_jwt_lock);
 	return n;
+}
+
+static int
+limit_idle(const struct limit_entry *e, int64_t now_ms)
+{
+	return e->inflight == 0 && e->window != now_ms / LIMIT_WINDOW_MS;
 }
 
 /*
  * Make room for one more JWT subject: free the least recently used idle
  * one (no ticket holds it, not used this minute). 0, or -1 when every
- * entry is busy. The lock is held.
+ * entry is busy. limit_jwt_lock is held, no stripe: each is taken in
+ * turn, and the victim's again to check it is still idle (a request of
+ * it may have come meanwhile: then look again, a few times at most).
  */
 static int
 limit_jwt_evict(int64_t now_ms)
 {
-	struct limit_entry	*e, **pp, **victim = NULL;
+	struct limit_entry	*e, **pp, *victim;
+	int64_t			 best;
 	size_t			 i;
+	int			 tries;
 
-	for (i = 0; i < LIMIT_BUCKETS; i++)
-		for (pp = &limit_table[i]; (e = *pp) != NULL; pp = &e->next)
-			if (limit_is_jwt(e->id) && e->inflight == 0 &&
-			    e->window != now_ms / LIMIT_WINDOW_MS &&
-			    (victim == NULL || e->used_ms < (*victim)->used_ms))
-				victim = pp;
-	if (victim == NULL)
-		return -1;
-	e = *victim;
-	*victim = e->next;
-	free(e);
-	limit_jwt_count--;
-	return 0;
+	for (tries = 0; tries < 4; tries++) {
+		victim = NULL;
+		best = 0;
+		for (i = 0; i < LIMIT_BUCKETS; i++) {
+			limit_lock(i);
+			for (e = limit_table[i]; e != NULL; e = e->next)
+				if (limit_is_jwt(e->id) &&
+				    limit_idle(e, now_ms) &&
+				    (victim == NULL || e->used_ms < best)) {
+					victim = e;
+					best = e->used_ms;
+				}
+			limit_unlock(i);
+		}
+		if (victim == NULL)
+			return -1;
+		limit_lock(victim->bucket);
+		for (pp = &limit_table[victim->bucket]; *pp != victim;
+		    pp = &(*pp)->next)
+			;
+		if (limit_idle(victim, now_ms)) {
+			*pp = victim->next;
+			limit_unlock(victim->bucket);
+			free(victim);
+			limit_jwt_count--;
+			return 0;
+		}
+		limit_unlock(victim->bucket);
+	}
+	return -1;
 }
 
 static const char *const limit_periods[] = {
@@ -210,27 +268,27 @@ limit_hash(const char *id)
 	return h % LIMIT_BUCKETS;
 }
 
-/*
- * The token's entry, created on first use; the lock is held. NULL when a
- * JWT subject finds no room.
- */
+/* The entry of id in bucket h, or NULL; h's stripe is held. */
 static struct limit_entry *
-limit_entry(const struct reg_token *t, int64_t now_ms)
+limit_find(const char *id, unsigned int h)
 {
 	struct limit_entry	*e;
-	unsigned int		 h = limit_hash(t->id);
-	int64_t			 now = now_ms / 1000;
 
 	for (e = limit_table[h]; e != NULL; e = e->next)
-		if (strcmp(e->id, t->id) == 0)
+		if (strcmp(e->id, id) == 0)
 			return e;
-	if (limit_is_jwt(t->id)) {
-		if (limit_jwt_count >= limit_jwt_max &&
-		    limit_jwt_evict(now_ms) == -1)
-			return NULL;
-		limit_jwt_count++;
-	}
+	return NULL;
+}
+
+/* A new entry for token t, put in bucket h; h's stripe is held. */
+static struct limit_entry *
+limit_insert(const struct reg_token *t, unsigned int h, int64_t now_ms)
+{
+	struct limit_entry	*e;
+	int64_t			 now = now_ms / 1000;
+
 	e = xcalloc(1, sizeof(*e));
+	e->bucket = h;
 	memcpy(e->id, t->id, sizeof(e->id));
 	e->id[sizeof(e->id) - 1] = '\0';
 	/* Spend from the usage rollup, if it is this period's. */
@@ -239,6 +297,42 @@ limit_entry(const struct reg_token *t, int64_t now_ms)
 		e->spent = t->spent;
 	e->next = limit_table[h];
 	limit_table[h] = e;
+	return e;
+}
+
+/*
+ * The token's entry with its stripe held, created on first use. A JWT
+ * subject seen first takes limit_jwt_lock to count it against the cap
+ * (and make room): NULL, and no stripe held, when there is none.
+ */
+static struct limit_entry *
+limit_entry(const struct reg_token *t, int64_t now_ms)
+{
+	struct limit_entry	*e;
+	unsigned int		 h = limit_hash(t->id);
+
+	limit_lock(h);
+	if ((e = limit_find(t->id, h)) != NULL || !limit_is_jwt(t->id))
+		return e != NULL ? e : limit_insert(t, h, now_ms);
+	limit_unlock(h);
+
+	pthread_mutex_lock(&limit_jwt_lock);
+	limit_lock(h);
+	if ((e = limit_find(t->id, h)) != NULL) {	/* came meanwhile */
+		pthread_mutex_unlock(&limit_jwt_lock);
+		return e;
+	}
+	limit_unlock(h);
+	if (limit_jwt_count >= limit_jwt_max && limit_jwt_evict(now_ms) ==
+	    -1) {
+		pthread_mutex_unlock(&limit_jwt_lock);
+		return NULL;
+	}
+	limit_jwt_count++;
+	/* None else inserts a JWT subject while limit_jwt_lock is held. */
+	limit_lock(h);
+	e = limit_insert(t, h, now_ms);
+	pthread_mutex_unlock(&limit_jwt_lock);
 	return e;
 }
 
@@ -306,21 +400,23 @@ limit_local(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 	int64_t			 now = now_ms / 1000, start, next;
 	int64_t			 rpm = t->rpm, tpm = t->tpm;
 	enum limit_result	 rc = LIMIT_OK;
+	size_t			 max;
 	int			 said;
 
 	if (mode == LIMIT_MODE_SHARE) {
 		rpm = limit_share(rpm);
 		tpm = limit_share(tpm);
 	}
-	pthread_mutex_lock(&limit_lock);
 	if ((e = limit_entry(t, now_ms)) == NULL) {
 		/* Every JWT subject is busy: refuse, said once a minute. */
+		pthread_mutex_lock(&limit_jwt_lock);
 		said = limit_jwt_said != now_ms / LIMIT_WINDOW_MS;
 		limit_jwt_said = now_ms / LIMIT_WINDOW_MS;
-		pthread_mutex_unlock(&limit_lock);
+		max = limit_jwt_max;
+		pthread_mutex_unlock(&limit_jwt_lock);
 		if (said)
 			log_warnx("limit: %zu JWT subjects busy; refusing new"
-			    " ones this minute", limit_jwt_max);
+			    " ones this minute", max);
 		*retry_after = (int)((LIMIT_WINDOW_MS - now_ms %
 		    LIMIT_WINDOW_MS + 999) / 1000);
 		return LIMIT_RATE;
@@ -363,7 +459,7 @@ limit_local(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 		ticket->state.tokens_left = tpm > e->tokens ? tpm - e->tokens :
 		    0;
 	}
-	pthread_mutex_unlock(&limit_lock);
+	limit_unlock(e->bucket);
 	return rc;
 }
 
@@ -598,13 +694,13 @@ limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
 	limit_cancel(ticket);
 	if (e == NULL)
 		return;
-	pthread_mutex_lock(&limit_lock);
+	limit_lock(e->bucket);
 	limit_roll(e, now_ms);
 	e->tokens = limit_add(e->tokens, tokens);
 	e->reserved -= ticket->reserved;
 	e->inflight--;
 	e->spent = limit_add(e->spent, cost);
-	pthread_mutex_unlock(&limit_lock);
+	limit_unlock(e->bucket);
 	if (ticket->redis != NULL && (tokens > 0 || ticket->reserved > 0 ||
 	    cost > 0))
 		limit_release(ticket->redis, ticket->domain, e->id,
@@ -622,39 +718,36 @@ int64_t
 limit_spent(const struct reg_token *t, int64_t now)
 {
 	struct limit_entry	*e;
+	unsigned int		 h = limit_hash(t->id);
 	int64_t			 start, spent = 0;
 
 	start = limit_period_start(t->budget_period, now, NULL);
-	pthread_mutex_lock(&limit_lock);
-	for (e = limit_table[limit_hash(t->id)]; e != NULL; e = e->next)
-		if (strcmp(e->id, t->id) == 0)
-			break;
+	limit_lock(h);
+	e = limit_find(t->id, h);
 	if (e != NULL && e->period_start == start)
 		spent = e->spent;
 	else if (e == NULL && t->spent_since == start)
 		spent = t->spent;
-	pthread_mutex_unlock(&limit_lock);
+	limit_unlock(h);
 	return spent;
 }
 
 /*
  * What token t's requests in flight hold of its budget now: their
- * estimates, until each settles. Read under the limiter's lock, from
+ * estimates, until each settles. Read under its stripe's lock, from
  * memory only (token.list on the admin loop).
  */
 int64_t
 limit_reserved(const struct reg_token *t)
 {
 	struct limit_entry	*e;
+	unsigned int		 h = limit_hash(t->id);
 	int64_t			 reserved = 0;
 
-	pthread_mutex_lock(&limit_lock);
-	for (e = limit_table[limit_hash(t->id)]; e != NULL; e = e->next)
-		if (strcmp(e->id, t->id) == 0) {
-			reserved = e->reserved > 0 ? e->reserved : 0;
-			break;
-		}
-	pthread_mutex_unlock(&limit_lock);
+	limit_lock(h);
+	if ((e = limit_find(t->id, h)) != NULL)
+		reserved = e->reserved > 0 ? e->reserved : 0;
+	limit_unlock(h);
 	return reserved;
 }
 
@@ -665,16 +758,18 @@ limit_reset(void)
 	struct limit_entry	*e, *next;
 	size_t			 i;
 
-	pthread_mutex_lock(&limit_lock);
+	pthread_mutex_lock(&limit_jwt_lock);
 	for (i = 0; i < LIMIT_BUCKETS; i++) {
+		limit_lock(i);
 		for (e = limit_table[i]; e != NULL; e = next) {
 			next = e->next;
 			free(e);
 		}
 		limit_table[i] = NULL;
+		limit_unlock(i);
 	}
 	limit_jwt_count = 0;
-	pthread_mutex_unlock(&limit_lock);
+	pthread_mutex_unlock(&limit_jwt_lock);
 }
 
 char *

@@ -2,7 +2,9 @@
  * Prometheus metrics on --metrics-listen: requests, errors by code,
  * tokens and spend by domain and model, latency and time-to-first-token
  * histograms, streams in flight, provider health. Counters are fed by the
- * trace writer (off the request path) and served from the main loop.
+ * trace writer (off the request path) and served from the main loop; the
+ * few the workers feed (streams, refusals) are per-thread shards, summed
+ * when /metrics is read, so no request writes a line another worker does.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -61,6 +63,10 @@ struct metrics_series {
 	struct metrics_histogram ttft;
 };
 
+/*
+ * Between the trace writer (metrics_add) and the /metrics reader on the
+ * main loop: no worker takes it.
+ */
 static pthread_mutex_t		 metrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct metrics_series	*metrics_series;
 static size_t			 metrics_nseries;
@@ -68,7 +74,28 @@ static int			 metrics_full_logged;
 static int			 metrics_domain_full_logged;
 static struct metrics_histogram	 metrics_latency;
 static struct metrics_histogram	 metrics_ttft;
-static atomic_int		 metrics_streams;
+
+/*
+ * What workers count, one shard per thread (threads beyond METRICS_SHARDS
+ * share, which stays correct: the counts are atomic), each on its own
+ * cache line.
+ */
+#define METRICS_SHARDS	16
+static struct metrics_shard {
+	_Alignas(64) atomic_int		 streams;
+	atomic_uint_least64_t		 rejects[METRICS_REJECT_AUTH + 1];
+} metrics_shards[METRICS_SHARDS];
+static atomic_uint		 metrics_shard_next;
+static _Thread_local struct metrics_shard *metrics_shard_mine;
+
+static struct metrics_shard *
+metrics_shard(void)
+{
+	if (metrics_shard_mine == NULL)
+		metrics_shard_mine = &metrics_shards[atomic_fetch_add(
+		    &metrics_shard_next, 1) % METRICS_SHARDS];
+	return metrics_shard_mine;
+}
 static struct evhttp		*metrics_http;
 
 static void	metrics_render_http(struct evbuffer *);
@@ -177,7 +204,21 @@ metrics_add(const struct trace *t)
 void
 metrics_stream(int delta)
 {
-	atomic_fetch_add(&metrics_streams, delta);
+	atomic_fetch_add_explicit(&metrics_shard()->streams, delta,
+	    memory_order_relaxed);
+}
+
+/* Streams in flight: the shards' sum. */
+static int
+metrics_streams_sum(void)
+{
+	size_t	i;
+	int	n = 0;
+
+	for (i = 0; i < METRICS_SHARDS; i++)
+		n += atomic_load_explicit(&metrics_shards[i].streams,
+		    memory_order_relaxed);
+	return n;
 }
 
 /* A label value with \, " and newlines escaped. */
@@ -486,7 +527,7 @@ metrics_render(struct evbuffer *b)
 	metrics_render_limits(b);
 	evbuffer_add_printf(b, "# HELP cube_streams_in_flight Streams being"
 	    " relayed.\n# TYPE cube_streams_in_flight gauge\n"
-	    "cube_streams_in_flight %d\n", atomic_load(&metrics_streams));
+	    "cube_streams_in_flight %d\n", metrics_streams_sum());
 	evbuffer_add_printf(b, "# HELP cube_provider_up 1 when a provider"
 	    " that serves models passes its health checks.\n# TYPE cube_provider_up gauge\n");
 	for (i = 0; reg != NULL && i < reg->ndomains; i++)
@@ -588,13 +629,13 @@ metrics_stop(void)
 
 /* --- the inference port: what was refused before it reached a domain ----- */
 
-static atomic_uint_least64_t	 metrics_rejects[METRICS_REJECT_AUTH + 1];
 
 /* Count a refused request (any worker thread); it leaves no trace. */
 void
 metrics_rejected(enum metrics_reject reason)
 {
-	atomic_fetch_add(&metrics_rejects[reason], 1);
+	atomic_fetch_add_explicit(&metrics_shard()->rejects[reason], 1,
+	    memory_order_relaxed);
 }
 
 /* The OpenTelemetry exporter's totals (otlp.c). */
@@ -632,7 +673,10 @@ metrics_render_http(struct evbuffer *b)
 	size_t			 i;
 
 	http_stats_get(&st);
-	n[0] = atomic_load(&metrics_rejects[METRICS_REJECT_AUTH]);
+	for (n[0] = 0, i = 0; i < METRICS_SHARDS; i++)
+		n[0] += atomic_load_explicit(
+		    &metrics_shards[i].rejects[METRICS_REJECT_AUTH],
+		    memory_order_relaxed);
 	n[1] = st.over_cap;
 	n[2] = st.over_cap_addr;
 	n[3] = st.head_timeouts;

@@ -386,7 +386,7 @@ proxy_call_free(struct proxy_call *call)
 	dialect_buf_free(&call->dout);
 	ndjson_free(call->nd);
 	if (call->reg != NULL)
-		registry_release(call->reg);
+		registry_local_release(call->worker->regs, call->reg);
 	sse_free(call->sse);
 	free(call->body);
 	free(call->resp);
@@ -2172,7 +2172,8 @@ proxy_head(struct http_request *r, void *arg)
 		return HTTP_HEAD_TAKEN;
 	}
 	/* CORS preflight (cors.c): no token, browsers send none. */
-	if (http_method_is(r, "OPTIONS") && cors_preflight(r, &route) == 0)
+	if (http_method_is(r, "OPTIONS") && cors_preflight(r, &route,
+	    w->regs) == 0)
 		return HTTP_HEAD_TAKEN;
 	if (!route_allows(&route, r->method, r->method_len)) {
 		proxy_method_not_allowed(r, &route);
@@ -2190,7 +2191,8 @@ proxy_head(struct http_request *r, void *arg)
 		attestation_http(r, w);
 		return HTTP_HEAD_TAKEN;
 	}
-	if ((reg = registry_acquire()) == NULL) {
+	/* The worker's own reference: no lock unless a publish happened. */
+	if ((reg = registry_local_acquire(w->regs)) == NULL) {
 		api_error_reply(r, API_UNAVAILABLE, NULL, "starting up");
 		return HTTP_HEAD_TAKEN;
 	}

@@ -1,8 +1,10 @@
 /*
  * The registry: an immutable snapshot of domains, providers, models and
  * token hashes, built from the store by the admin thread and read by the
- * workers. Publishing swaps the current pointer; a snapshot is freed when
- * its last reader releases it.
+ * workers. Publishing swaps the current pointer and bumps a generation;
+ * a snapshot is freed when its last reader releases it. Workers keep
+ * their own reference (registry_local_*) and per request only compare one
+ * atomic with the generation they hold: no lock on the request path.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,11 +28,33 @@ struct registry_priv {
 /*
  * The current snapshot. The lock only guards the pointer load and the
  * reference increment (a few instructions), so that a publisher can never
- * drop the last reference between a reader's load and its increment.
+ * drop the last reference between a reader's load and its increment. It
+ * is off the request path: workers take it only when registry_published
+ * moved (once per publish, registry_local_refresh()); admin and
+ * background threads take it through registry_acquire().
  */
 static pthread_mutex_t		 registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct registry		*registry_current;
 static atomic_uint_fast64_t	 registry_generations;
+/* Bumped under registry_lock by every publish: what workers compare. */
+static atomic_uint_fast64_t	 registry_published;
+
+/*
+ * A worker's hold on one snapshot: one registry reference for all its
+ * requests using it, which count on the hold in a plain integer (the
+ * worker's thread only), so a request touches no shared cache line.
+ */
+struct registry_hold {
+	struct registry_hold	*next;
+	struct registry		*reg;		/* NULL: none was published */
+	unsigned		 users;		/* the worker's requests */
+};
+
+struct registry_local {
+	struct registry_hold	*cur;		/* NULL before the first use */
+	struct registry_hold	*old;		/* older, still used */
+	uint_fast64_t		 seen;		/* registry_published of cur */
+};
 
 static const char *const registry_drivers[] = {
 	[DRIVER_OPENAI] = "openai",
@@ -789,6 +813,9 @@ registry_publish(struct registry *r)
 	pthread_mutex_lock(&registry_lock);
 	old = registry_current;
 	registry_current = r;
+	/* Under the lock: a worker seeing the new count finds r or newer. */
+	atomic_fetch_add_explicit(&registry_published, 1,
+	    memory_order_seq_cst);
 	pthread_mutex_unlock(&registry_lock);
 	registry_release(old);
 }
@@ -833,6 +860,151 @@ registry_release(struct registry *r)
 	if (atomic_fetch_sub_explicit(&priv->refs, 1,
 	    memory_order_acq_rel) == 1)
 		registry_free(r);
+}
+
+/* --- a worker's references (registry_local_*) ---------------------------- */
+
+struct registry_local *
+registry_local_new(void)
+{
+	struct registry_local	*l = xcalloc(1, sizeof(*l));
+
+	l->seen = UINT_FAST64_MAX;	/* never published: refresh first */
+	return l;
+}
+
+/* Drop a hold no request uses any more: the worker's reference goes. */
+static void
+registry_hold_free(struct registry_hold *h)
+{
+	registry_release(h->reg);
+	free(h);
+}
+
+/*
+ * Take the published snapshot as the worker's current one (the rare
+ * path, once per publish). The previous one stays held while the
+ * worker's requests use it, and goes with the last of them.
+ */
+void
+registry_local_refresh(struct registry_local *l)
+{
+	struct registry_hold	*h;
+	struct registry		*r;
+	struct registry_priv	*priv;
+
+	pthread_mutex_lock(&registry_lock);
+	if ((r = registry_current) != NULL) {
+		priv = r->priv;
+		atomic_fetch_add_explicit(&priv->refs, 1,
+		    memory_order_relaxed);
+	}
+	l->seen = atomic_load_explicit(&registry_published,
+	    memory_order_relaxed);
+	pthread_mutex_unlock(&registry_lock);
+	if (l->cur != NULL && l->cur->reg == r) {
+		registry_release(r);	/* the same snapshot: one ref is enough */
+		return;
+	}
+	if ((h = l->cur) != NULL) {
+		if (h->users == 0)
+			registry_hold_free(h);
+		else {
+			h->next = l->old;
+			l->old = h;
+		}
+	}
+	l->cur = xcalloc(1, sizeof(*l->cur));
+	l->cur->reg = r;
+}
+
+/*
+ * Per request, on the worker's thread: one atomic load compared with the
+ * generation this worker holds, and the lock only when a publish moved it,
+ * so a revoke or a deploy applies to the very next request.
+ */
+struct registry *
+registry_local_acquire(struct registry_local *l)
+{
+	if (atomic_load_explicit(&registry_published, memory_order_acquire) !=
+	    l->seen)
+		registry_local_refresh(l);
+	if (l->cur->reg == NULL)
+		return NULL;
+	l->cur->users++;
+	return l->cur->reg;
+}
+
+/* End a request's use of r, taken with registry_local_acquire(l). */
+void
+registry_local_release(struct registry_local *l, struct registry *r)
+{
+	struct registry_hold	*h, **pp;
+
+	if (r == NULL)
+		return;
+	if (l->cur != NULL && l->cur->reg == r) {
+		l->cur->users--;
+		return;
+	}
+	for (pp = &l->old; (h = *pp) != NULL; pp = &h->next)
+		if (h->reg == r) {
+			if (--h->users == 0) {
+				*pp = h->next;
+				registry_hold_free(h);
+			}
+			return;
+		}
+	fatalx("%s: a snapshot this worker does not hold", __func__);
+}
+
+/*
+ * From the worker's timer: an idle worker lets go of a replaced snapshot
+ * within a tick instead of pinning it (and its memory) until a request.
+ */
+void
+registry_local_tick(struct registry_local *l)
+{
+	if (l->cur != NULL && atomic_load_explicit(&registry_published,
+	    memory_order_acquire) != l->seen)
+		registry_local_refresh(l);
+}
+
+/* How many snapshots l holds (tests): the current one and older ones. */
+size_t
+registry_local_holds(const struct registry_local *l)
+{
+	const struct registry_hold	*h;
+	size_t				 n = l->cur != NULL;
+
+	for (h = l->old; h != NULL; h = h->next)
+		n++;
+	return n;
+}
+
+/* The generation of l's current snapshot (tests); 0: none. */
+uint64_t
+registry_local_generation(const struct registry_local *l)
+{
+	return l->cur != NULL && l->cur->reg != NULL ?
+	    l->cur->reg->generation : 0;
+}
+
+/* Once the worker's requests are gone: every reference it holds goes. */
+void
+registry_local_free(struct registry_local *l)
+{
+	struct registry_hold	*h;
+
+	if (l == NULL)
+		return;
+	while ((h = l->old) != NULL) {
+		l->old = h->next;
+		registry_hold_free(h);
+	}
+	if (l->cur != NULL)
+		registry_hold_free(l->cur);
+	free(l);
 }
 
 void

@@ -174,6 +174,20 @@ worker_drain(evutil_socket_t fd, short what, void *arg)
 	worker_drain_check(-1, 0, w);
 }
 
+/*
+ * Every 5 s: a worker with no requests lets go of a replaced registry
+ * snapshot (a busy one does so on its next request anyway).
+ */
+static void
+worker_registry_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+	registry_local_tick(w->regs);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -188,6 +202,9 @@ worker_main(void *arg)
 	if (w->deadline_ev != NULL)
 		event_free(w->deadline_ev);
 	event_free(w->drain_ev);
+	/* After the requests: none uses a snapshot any more. */
+	event_free(w->regs_ev);
+	registry_local_free(w->regs);
 	event_base_free(w->base);
 	return NULL;
 }
@@ -195,7 +212,8 @@ worker_main(void *arg)
 int
 workers_start(struct agent *agent, char *err, size_t errlen)
 {
-	int	*fds, i, n = agent->cfg.workers;
+	struct timeval	 tick = { 5, 0 };
+	int		*fds, i, n = agent->cfg.workers;
 
 	fds = xcalloc(n, sizeof(*fds));
 	if (worker_bind_all(agent, fds, n, err, errlen) == -1) {
@@ -215,6 +233,12 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 		http_server_set_head(w->http, proxy_head);
 		w->upstream = upstream_pool_new(w->base, &agent->cfg);
 		w->redis = limit_redis_new(w->base);
+		w->regs = registry_local_new();
+		w->regs_ev = event_new(w->base, -1, EV_PERSIST,
+		    worker_registry_tick, w);
+		if (w->regs_ev == NULL)
+			fatalx("%s: event_new", __func__);
+		event_add(w->regs_ev, &tick);
 		w->drain_ev = event_new(w->base, -1, 0, worker_drain, w);
 		if (w->drain_ev == NULL)
 			fatalx("%s: event_new", __func__);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Several worker loops share the port; every one of them sees an admin
-# change on its very next request (one snapshot, swapped for all). A
+# change (a disable, a revoke) on its very next request, each worker
+# holding its own reference to the snapshot. A
 # backend that goes silent mid-stream is cut by the idle timeout.
 . "$(dirname "$0")/../lib.sh"
 
@@ -25,6 +26,27 @@ ctl model disable -d acme chat >/dev/null
 check_eq "after disable, every worker refuses at once" "403x60" "$(run_many 60)"
 ctl model enable -d acme chat >/dev/null
 check_eq "after enable, every worker serves again" "200x60" "$(run_many 60)"
+
+# A revoke is a security property: no worker may answer from the snapshot
+# it held before, on new connections or on ones it keeps alive.
+run_kept() {	# N TOKEN: N requests over 6 kept-alive connections; status codes
+	local i urls=()
+	for i in $(seq "$1"); do
+		urls+=(-o /dev/null "$AGENT_URL/proxy/acme/v1/chat/completions")
+	done
+	curl -sS --no-progress-meter -m 20 --parallel --parallel-max 6 -w '%{http_code}\n' \
+	    -H "Authorization: Bearer $2" -d "$body" "${urls[@]}" | sort | uniq -c |
+	    awk '{ print $2 "x" $1 }'
+}
+created=$(ctl -o json token create -d acme --name doomed)
+doomed=$(echo "$created" | json token)
+doomed_id=$(echo "$created" | json id)
+check_eq "a new token is served on every worker" "200x60" "$(run_kept 60 "$doomed")"
+check_eq "and on new connections" "200x60" "$(TOKEN=$doomed run_many 60)"
+ctl token revoke -d acme "$doomed_id" >/dev/null
+check_eq "after revoke, every kept-alive connection gets 401" "401x60" "$(run_kept 60 "$doomed")"
+check_eq "after revoke, every new connection gets 401" "401x60" "$(TOKEN=$doomed run_many 60)"
+check_eq "the other token still passes" "200x60" "$(run_kept 60 "$TOKEN")"
 
 out=$(curl -sS -N -m 10 "$AGENT_URL/proxy/acme/v1/chat/completions" \
     -H "Authorization: Bearer $TOKEN" -d '{"model":"stall","stream":true,"messages":[]}')

@@ -244,6 +244,79 @@ test_threads(void **state)
 	assert_int_equal(limit_spent(&t, T0 / 1000), 1000);
 }
 
+#define NTOKENS		24
+#define JWT_CAP		16
+
+static struct reg_token	many[NTOKENS];
+static int		many_admitted[THREADS][NTOKENS];
+static int		jwt_admitted[THREADS];
+
+/* Each thread: every token in turn, and JWT subjects of its own. */
+static void *
+many_run(void *arg)
+{
+	struct reg_token	 jt;
+	struct limit_ticket	 k;
+	int			 n = (int)(intptr_t)arg, i, j, retry;
+
+	for (i = 0; i < 40; i++)
+		for (j = 0; j < NTOKENS; j++) {
+			if (limit_acquire(&many[j], T0, 0, &k, &retry) !=
+			    LIMIT_OK)
+				continue;
+			many_admitted[n][j]++;
+			limit_settle(&k, 1, 0, T0);
+		}
+	memset(&jt, 0, sizeof(jt));
+	jt.rpm = 1000;
+	for (i = 0; i < 8; i++) {
+		snprintf(jt.id, sizeof(jt.id), "jwt:%02d:%02d", n, i);
+		if (limit_acquire(&jt, T0, 0, &k, &retry) != LIMIT_OK)
+			continue;
+		jwt_admitted[n]++;
+		limit_settle(&k, 0, 0, T0);
+	}
+	return NULL;
+}
+
+/*
+ * Many tokens on many threads (the striped locks): each token gets
+ * exactly its rpm, and JWT subjects seen first at once never pass the
+ * cap (all used this minute: none may be evicted).
+ */
+static void
+test_threads_many_tokens(void **state)
+{
+	pthread_t	th[THREADS];
+	int		i, j, total;
+
+	(void)state;
+	limit_jwt_cap(JWT_CAP);
+	memset(many_admitted, 0, sizeof(many_admitted));
+	memset(jwt_admitted, 0, sizeof(jwt_admitted));
+	for (j = 0; j < NTOKENS; j++) {
+		char	id[32];
+
+		snprintf(id, sizeof(id), "tok_many_%02d", j);
+		many[j] = token(id, 50 + j, 0, 0);
+	}
+	for (i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, many_run,
+		    (void *)(intptr_t)i), 0);
+	for (i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (j = 0; j < NTOKENS; j++) {
+		for (total = 0, i = 0; i < THREADS; i++)
+			total += many_admitted[i][j];
+		assert_int_equal(total, 50 + j);
+	}
+	for (total = 0, i = 0; i < THREADS; i++)
+		total += jwt_admitted[i];
+	assert_int_equal(total, JWT_CAP);
+	assert_int_equal(limit_jwt_entries(), JWT_CAP);
+	limit_jwt_cap(0);
+}
+
 /* Durations as OpenAI (Go) writes them in x-ratelimit-reset-*. */
 static void
 test_duration_format(void **state)
@@ -317,6 +390,7 @@ main(void)
 		cmocka_unit_test(test_period_start),
 		cmocka_unit_test_teardown(test_unlimited, teardown),
 		cmocka_unit_test_teardown(test_threads, teardown),
+		cmocka_unit_test_teardown(test_threads_many_tokens, teardown),
 		cmocka_unit_test(test_duration_format),
 		cmocka_unit_test_teardown(test_state, teardown),
 	};

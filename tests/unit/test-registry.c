@@ -444,6 +444,135 @@ test_publish_under_load(void **state)
 	assert_null(registry_acquire());
 }
 
+/*
+ * A worker's references: a publish is seen by the very next acquire (a
+ * revoked token is gone), the replaced snapshot lives while a request
+ * uses it, and an idle worker's tick lets it go.
+ */
+static void
+test_local_sees_publish(void **state)
+{
+	struct fixture		*f = *state;
+	struct registry_local	*l = registry_local_new();
+	struct registry		*r1, *r2, *r3;
+	const struct reg_token	*t;
+	char			 id[sizeof(t->id)], err[256];
+	uint64_t		 g2;
+
+	registry_shutdown();
+	assert_null(registry_local_acquire(l));
+	assert_int_equal(registry_local_holds(l), 1);
+	assert_int_equal(registry_reload(f->store, f->vault, err,
+	    sizeof(err)), 0);
+	r1 = registry_local_acquire(l);
+	assert_non_null(r1);
+	assert_ptr_equal(registry_local_acquire(l), r1);	/* no publish */
+	registry_local_release(l, r1);
+	t = registry_find_token(r1, f->vault, f->tok_a, TOKEN_LEN, f->now);
+	assert_non_null(t);
+	memcpy(id, t->id, sizeof(id));
+	assert_int_equal(registry_local_holds(l), 1);
+
+	/* Revoke while r1 is in use: the next acquire no longer knows it. */
+	assert_int_equal(store_token_revoke(f->store, DOM_A, id, f->now, err,
+	    sizeof(err)), 0);
+	assert_int_equal(registry_reload(f->store, f->vault, err,
+	    sizeof(err)), 0);
+	r2 = registry_local_acquire(l);
+	assert_non_null(r2);
+	assert_ptr_not_equal(r2, r1);
+	assert_true(r2->generation > r1->generation);
+	assert_null(registry_find_token(r2, f->vault, f->tok_a, TOKEN_LEN,
+	    f->now));
+	/* r1 is still whole for the request using it. */
+	assert_int_equal(registry_local_holds(l), 2);
+	assert_non_null(registry_find_token(r1, f->vault, f->tok_a,
+	    TOKEN_LEN, f->now));
+	registry_local_release(l, r1);
+	assert_int_equal(registry_local_holds(l), 1);
+	g2 = r2->generation;
+	registry_local_release(l, r2);
+
+	/* Idle: a publish leaves the worker on r2 until its tick. */
+	assert_int_equal(registry_reload(f->store, f->vault, err,
+	    sizeof(err)), 0);
+	assert_int_equal(registry_local_generation(l), g2);
+	registry_local_tick(l);
+	assert_true(registry_local_generation(l) > g2);
+	assert_int_equal(registry_local_holds(l), 1);
+	r3 = registry_acquire();
+	assert_int_equal(registry_local_generation(l), r3->generation);
+	registry_release(r3);
+
+	/* Shutdown: the next acquire finds nothing, as at start. */
+	registry_shutdown();
+	assert_null(registry_local_acquire(l));
+	registry_local_free(l);
+	registry_local_free(NULL);
+}
+
+static atomic_uint_fast64_t	local_min_gen;
+
+/*
+ * A worker's loop: whatever generation was published before an acquire
+ * began, the acquire returns it or a newer one, never an older one.
+ */
+static void *
+local_hammer(void *arg)
+{
+	struct registry_local	*l = registry_local_new();
+	struct registry		*r;
+	uint64_t		 min;
+
+	(void)arg;
+	while (!atomic_load(&hammer_stop)) {
+		min = atomic_load(&local_min_gen);
+		if ((r = registry_local_acquire(l)) == NULL ||
+		    r->generation < min ||
+		    registry_find_domain(r, "acme", 4) == NULL)
+			atomic_fetch_add(&hammer_errors, 1);
+		atomic_fetch_add(&hammer_reads, 1);
+		registry_local_release(l, r);
+	}
+	registry_local_free(l);
+	return NULL;
+}
+
+static void
+test_local_never_stale(void **state)
+{
+	struct fixture	*f = *state;
+	struct registry	*r;
+	pthread_t	 th[3];
+	char		 err[256];
+	int		 i;
+
+	assert_int_equal(registry_reload(f->store, f->vault, err,
+	    sizeof(err)), 0);
+	atomic_store(&hammer_stop, 0);
+	atomic_store(&hammer_errors, 0);
+	atomic_store(&hammer_reads, 0);
+	atomic_store(&local_min_gen, 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, local_hammer,
+		    NULL), 0);
+	for (i = 0; i < 200; i++) {
+		if (registry_reload(f->store, f->vault, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		r = registry_acquire();
+		atomic_store(&local_min_gen, r->generation);
+		registry_release(r);
+		if (i % 40 == 0)
+			usleep(1000);
+	}
+	atomic_store(&hammer_stop, 1);
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(atomic_load(&hammer_errors), 0);
+	assert_true(atomic_load(&hammer_reads) > 0);
+	registry_shutdown();
+}
+
 int
 main(void)
 {
@@ -454,6 +583,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_provider_status, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_publish_under_load, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_local_sees_publish, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_local_never_stale, setup,
 		    teardown),
 	};
 
