@@ -63,11 +63,11 @@ SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
-AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/store-trace.c agent/registry.c agent/jwks.c agent/provider-attest.c agent/probe.c agent/fetch.c agent/health.c agent/admin.c agent/admin-probe.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/admin-logs.c agent/admin-usage.c agent/admin-stats.c agent/admin-chat.c agent/guard-spec.c \
+AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/store-trace.c agent/trace-writer.c agent/registry.c agent/jwks.c agent/provider-attest.c agent/probe.c agent/fetch.c agent/health.c agent/admin.c agent/admin-probe.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/admin-logs.c agent/admin-usage.c agent/admin-stats.c agent/admin-chat.c agent/guard-spec.c \
 	agent/tee.c agent/tee-sim.c agent/tee-tsm.c agent/tee-snp.c agent/tee-tdx.c \
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/scrub.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
+AGENT_PATH_SRCS := agent/config.c agent/period.c agent/scrub.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
 	agent/request.c \
 	agent/attestation-queue.c agent/attestation-http.c \
 	agent/upstream-header.c agent/backend-error.c agent/traceparent.c
@@ -337,8 +337,9 @@ build/fuzz/fuzz-dialect-responses: tests/fuzz/fuzz-dialect-responses.c \
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lcjson
 # A client's bearer JWT, a JWKS, a domain's JWT settings (cjose, cJSON);
-# the fuzz file stands in for the limit.c and jwks.c functions jwt.c uses.
-build/fuzz/fuzz-jwt: tests/fuzz/fuzz-jwt.c agent/jwt.c shared/money.c \
+# the fuzz file stands in for the jwks.c function jwt.c uses.
+build/fuzz/fuzz-jwt: tests/fuzz/fuzz-jwt.c agent/jwt.c agent/period.c \
+	shared/money.c \
 	shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"

@@ -357,7 +357,7 @@ proxy_trace_submit(struct proxy_call *call)
 		limit_settle(&call->limit, t->prompt_tokens +
 		    t->completion_tokens, t->cost, trace_now_ms());
 	}
-	trace_submit(call->worker->agent->traces, t);
+	trace_batch_add(call->worker->traces, t);
 }
 
 static void

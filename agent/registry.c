@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -493,7 +494,7 @@ registry_token_spent(struct store *store, struct reg_token *t)
 {
 	char	err[256];
 
-	t->spent_since = limit_period_start(t->budget_period, time(NULL),
+	t->spent_since = period_start(t->budget_period, time(NULL),
 	    NULL);
 	if (store_usage_token_spent(store, t->domain->id, t->id,
 	    t->spent_since / 3600, &t->spent, err, sizeof(err)) != 0) {

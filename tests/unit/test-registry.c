@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 
 #define DOM_A	"aaaaaaaa-1111-4111-8111-111111111111"

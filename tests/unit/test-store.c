@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "xmalloc.h"
 
