@@ -1,6 +1,8 @@
 # Cube: one non-recursive Makefile for the agent, cubectl, cube-tui and tests.
 #   make          release build into bin/
-#   make check    ASan + UBSan build into build/asan/, then every test
+#   make check    ASan + UBSan build into build/asan/, the layer check,
+#                 then every test
+#   make check-layers  request-path objects reference no store_*/sqlite3_*
 #   make demo     a chat completion end to end against a local demo backend
 #   make bench    agent vs nginx, requests/s and CPU per request; the
 #                 trace writer's traces/s
@@ -115,7 +117,7 @@ else
 Q := @
 endif
 
-.PHONY: all check check-build demo bench install install-data clean
+.PHONY: all check check-build check-layers demo bench install install-data clean
 # Keep the unit tests' objects: they are intermediate to make, not to us.
 .SECONDARY:
 all: $(PROGRAMS)
@@ -165,10 +167,16 @@ $(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBTUI) $(LIBCTL) \
 
 check-build: $(PROGRAMS) $(TESTBINS)
 
+# The request path's objects reference no store_* or sqlite3_*: they read
+# the registry snapshot (STYLE.md 19). Fast on its own.
+check-layers: $(call obj,$(AGENT_PATH_SRCS))
+	$(Q)./scripts/check-layers $^
+
 # The fuzz targets run in check too, a few seconds each (tests/run).
 check:
 	@./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=asan check-build
+	$(Q)$(MAKE) --no-print-directory BUILD=asan check-layers
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)CUBE_TESTDATA=$(CUBE_TESTDATA) tests/run build/asan
 
