@@ -69,7 +69,7 @@ AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agen
 	agent/tee.c agent/tee-sim.c agent/tee-tsm.c agent/tee-snp.c agent/tee-tdx.c \
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/period.c agent/scrub.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
+AGENT_PATH_SRCS := agent/config.c agent/period.c agent/scrub.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/model-list.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
 	agent/request.c \
 	agent/attestation-queue.c agent/attestation-http.c \
 	agent/upstream-header.c agent/backend-error.c agent/traceparent.c
@@ -301,7 +301,8 @@ build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
 # What a backend's answer may carry to a client: headers and error bodies.
 build/fuzz/fuzz-backend-answer: tests/fuzz/fuzz-backend-answer.c \
 	agent/upstream-header.c agent/backend-error.c agent/api-error.c \
-	agent/ollama.c agent/jscan.c shared/xmalloc.c shared/log.c
+	agent/ollama.c agent/model-list.c agent/jscan.c shared/xmalloc.c \
+	shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
@@ -366,7 +367,8 @@ build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \
 # ollama.c for its scan of a line; the fuzz file stands in for the
 # replies it never makes.
 build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
-	agent/sse.c agent/ollama.c shared/xmalloc.c shared/log.c
+	agent/sse.c agent/ollama.c agent/model-list.c shared/xmalloc.c \
+	shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lcjson -lsodium
@@ -374,7 +376,7 @@ build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
 # replies ollama.c never makes here.
 build/fuzz/fuzz-dialect-ollama: tests/fuzz/fuzz-dialect-ollama.c \
 	agent/dialect-ollama.c agent/dialect.c agent/ollama.c agent/jscan.c \
-	agent/sse.c shared/xmalloc.c shared/log.c
+	agent/model-list.c agent/sse.c shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lcjson -lsodium

@@ -591,7 +591,7 @@ struct reg_domain {
 	struct reg_model	*models;	/* sorted by key (strcmp order) */
 	size_t			 nmodels;
 	int			 log_content;
-	char			*models_json;	/* body of GET .../v1/models */
+	char			*models_json;	/* model_list_openai(d, NULL) */
 	size_t			 models_json_len;
 	struct guard		**guards;	/* compiled, sorted by key */
 	size_t			 nguards;
@@ -665,6 +665,19 @@ const struct reg_token	*registry_find_token(const struct registry *,
 			    size_t len, time_t now);
 int	 registry_token_allows(const struct reg_token *,
 	    const struct reg_model *);
+
+/*
+ * model-list.c: the models a listing shows, and OpenAI's shape of them;
+ * ollama.c emits the same selection as /api/tags and /api/ps.
+ */
+/* The next active model t may use (NULL t: any) from *i = 0 on; NULL: end. */
+const struct reg_model *model_list_next(const struct reg_domain *,
+		    const struct reg_token *, size_t *i);
+/* {"object":"list","data":[...]}, xmalloc'd and NUL-terminated. */
+char		*model_list_openai(const struct reg_domain *,
+		    const struct reg_token *, size_t *len);
+/* One model's entry, as GET /v1/models/KEY answers; xmalloc'd. */
+char		*model_list_openai_one(const struct reg_model *, size_t *len);
 
 /*
  * jwt.c: JWT bearer tokens from an operator's identity provider (OIDC),
