@@ -65,7 +65,7 @@ SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
-AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/store-trace.c agent/trace-writer.c agent/registry.c agent/jwks.c agent/provider-attest.c agent/probe.c agent/fetch.c agent/health.c agent/admin.c agent/admin-probe.c agent/admin-param.c agent/admin-json.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/admin-logs.c agent/admin-usage.c agent/admin-stats.c agent/admin-chat.c agent/guard-spec.c \
+AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-entity.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/store-trace.c agent/trace-writer.c agent/registry.c agent/jwks.c agent/provider-attest.c agent/probe.c agent/fetch.c agent/health.c agent/admin.c agent/admin-probe.c agent/admin-param.c agent/admin-json.c agent/admin-entity.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/admin-logs.c agent/admin-usage.c agent/admin-stats.c agent/admin-chat.c agent/guard-spec.c \
 	agent/tee.c agent/tee-sim.c agent/tee-tsm.c agent/tee-snp.c agent/tee-tdx.c \
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
@@ -98,6 +98,8 @@ FAKE_LLM_SRCS := tests/backend/fake-llm.c tests/backend/exchange.c \
 	tests/backend/record.c tests/backend/wire.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
+# What unit tests share: temporary data directories, store, vault, rows.
+UNIT_FIXTURE_SRCS := tests/unit/fixture.c
 
 # --- objects and targets --------------------------------------------------
 
@@ -107,6 +109,7 @@ LIBSHARED := $(O)/libcubeshared.a
 LIBAGENT  := $(O)/libcubeagent.a
 LIBCTL    := $(O)/libcubectl.a
 LIBTUI    := $(O)/libcubetui.a
+LIBFIXTURE := $(O)/libcubefixture.a
 
 PROGRAMS  := $(BIN)/cube-agent $(BIN)/cubectl $(BIN)/cube-tui
 TESTBINS  := $(BIN)/fake-llm $(addprefix $(O)/tests/,$(UNIT_TESTS))
@@ -131,6 +134,7 @@ $(LIBSHARED): $(call obj,$(SHARED_SRCS) $(SHARED_CLIENT_SRCS))
 $(LIBAGENT): $(call obj,$(AGENT_ADMIN_SRCS) $(AGENT_PATH_SRCS))
 $(LIBCTL): $(call obj,$(CUBECTL_SRCS))
 $(LIBTUI): $(call obj,$(TUI_SRCS))
+$(LIBFIXTURE): $(call obj,$(UNIT_FIXTURE_SRCS))
 $(O)/lib%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
@@ -157,8 +161,8 @@ $(BIN)/fake-llm: $(call obj,$(FAKE_LLM_SRCS)) $(LIBSHARED)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -levent -lz $(LIBS_SHARED)
 
 # Unit tests link every library; archives pull in only what a test uses.
-$(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBAGENT) $(LIBTUI) $(LIBCTL) \
-	$(LIBSHARED)
+$(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBFIXTURE) $(LIBAGENT) \
+	$(LIBTUI) $(LIBCTL) $(LIBSHARED)
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_TUI) $(LIBS_TEST)

@@ -214,79 +214,36 @@ out:
 	return rc;
 }
 
+static cJSON *
+admin_guardrail_json_row(const void *row)
+{
+	return admin_guardrail_json(row);
+}
+
+static const struct admin_entity admin_guardrail_entity = {
+	.store = &store_guardrail_entity,
+	.key = "key",
+	.key_max = GUARDRAIL_KEY_MAX,
+	.valid = admin_valid_model_key,
+	.charset = GUARDRAIL_KEY_CHARSET,
+	.json = admin_guardrail_json_row,
+	.flags = ADMIN_ENTITY_IN_DOMAIN,
+};
+
 int
 admin_guardrail_list(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
-	static const char *const	 allowed[] = { "domain", NULL };
-	struct store_domain		 d;
-	struct store_guardrail		*list;
-	size_t				 n, i;
-	char				 err[256];
-	int				 rc;
-
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_param_domain(agent, params, &d, reply) != 0)
-		return -1;
-	rc = store_guardrail_list(agent->store, d.id, &list, &n, err,
-	    sizeof(err));
-	store_domain_clear(&d);
-	if (rc != 0)
-		return admin_reply_store(reply, rc, err);
-	reply->result = admin_json_array();
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(reply->result,
-		    admin_guardrail_json(&list[i]));
-	store_guardrail_list_free(list, n);
-	return 0;
-}
-
-/* The domain and the guardrail named by "domain" and "key". */
-static int
-admin_guardrail_lookup(struct agent *agent, const cJSON *params,
-    struct store_domain *d, struct store_guardrail *g,
-    struct admin_reply *reply)
-{
-	const char	*key;
-	char		 err[256];
-	int		 rc;
-
-	if (admin_param_domain(agent, params, d, reply) != 0)
-		return -1;
-	if (admin_param_string(params, "key", ADMIN_PARAM_REQUIRED, 1,
-	    GUARDRAIL_KEY_MAX, admin_valid_model_key, GUARDRAIL_KEY_CHARSET,
-	    &key, reply) == -1) {
-		store_domain_clear(d);
-		return -1;
-	}
-	if ((rc = store_guardrail_get(agent->store, d->id, key, g, err,
-	    sizeof(err))) != 0) {
-		if (rc == STORE_NOT_FOUND)
-			admin_reply_error(reply, RPC_NOT_FOUND, "guardrail"
-			    " '%s' not found in domain '%s'", key, d->name);
-		else
-			admin_reply_store(reply, rc, err);
-		store_domain_clear(d);
-		return -1;
-	}
-	return 0;
+	return admin_entity_list(agent, &admin_guardrail_entity, params,
+	    reply);
 }
 
 int
 admin_guardrail_show(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
-	static const char *const	 allowed[] = { "domain", "key", NULL };
-	struct store_domain		 d;
-	struct store_guardrail		 g;
-
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_guardrail_lookup(agent, params, &d, &g, reply) != 0)
-		return -1;
-	reply->result = admin_guardrail_json(&g);
-	store_guardrail_clear(&g);
-	store_domain_clear(&d);
-	return 0;
+	return admin_entity_show(agent, &admin_guardrail_entity, params,
+	    reply);
 }
 
 int
@@ -299,8 +256,8 @@ admin_guardrail_edit(struct agent *agent, const cJSON *params,
 	char				 err[256];
 	int				 rc = -1;
 
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_guardrail_lookup(agent, params, &d, &g, reply) != 0)
+	if (admin_entity_lookup(agent, &admin_guardrail_entity, params,
+	    allowed, &d, &g, reply) != 0)
 		return -1;
 	if (admin_guardrail_apply(params, 0, &g, reply) != 0)
 		goto out;
@@ -346,8 +303,8 @@ admin_guardrail_delete(struct agent *agent, const cJSON *params,
 	char				 err[256];
 	int				 rc;
 
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_guardrail_lookup(agent, params, &d, &g, reply) != 0)
+	if (admin_entity_lookup(agent, &admin_guardrail_entity, params,
+	    allowed, &d, &g, reply) != 0)
 		return -1;
 	rc = store_model_list(agent->store, d.id, &models, &n, err,
 	    sizeof(err));
@@ -466,8 +423,8 @@ admin_guardrail_test(struct agent *agent, const cJSON *params,
 		if (admin_guardrail_inline(agent, params, inline_allowed, &d,
 		    &g, reply) != 0)
 			return -1;
-	} else if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_guardrail_lookup(agent, params, &d, &g, reply) != 0)
+	} else if (admin_entity_lookup(agent, &admin_guardrail_entity, params,
+	    allowed, &d, &g, reply) != 0)
 		return -1;
 	if (admin_param_string(params, "text", ADMIN_PARAM_REQUIRED, 0,
 	    GUARDRAIL_TEXT_MAX, admin_valid_text, "must be UTF-8 text", &text,

@@ -767,78 +767,35 @@ out:
 	return rc;
 }
 
+/* A model as model.list and model.show give it: with its live state. */
+static cJSON *
+admin_model_json_row(const void *row)
+{
+	return admin_model_json_live(row, 1);
+}
+
+static const struct admin_entity admin_model_entity = {
+	.store = &store_model_entity,
+	.key = "key",
+	.key_max = MODEL_KEY_MAX,
+	.valid = admin_valid_model_key,
+	.charset = MODEL_KEY_CHARSET,
+	.json = admin_model_json_row,
+	.flags = ADMIN_ENTITY_IN_DOMAIN,
+};
+
 int
 admin_model_list(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
-	static const char *const	 allowed[] = { "domain", NULL };
-	struct store_domain		 d;
-	struct store_model		*list;
-	size_t				 n, i;
-	char				 err[256];
-	cJSON				*a;
-	int				 rc;
-
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_param_domain(agent, params, &d, reply) != 0)
-		return -1;
-	rc = store_model_list(agent->store, d.id, &list, &n, err, sizeof(err));
-	store_domain_clear(&d);
-	if (rc != 0)
-		return admin_reply_store(reply, rc, err);
-	a = admin_json_array();
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, admin_model_json_live(&list[i], 1));
-	store_model_list_free(list, n);
-	reply->result = a;
-	return 0;
-}
-
-/* The domain and the model named by the "domain" and "key" parameters. */
-static int
-admin_model_lookup(struct agent *agent, const cJSON *params,
-    struct store_domain *d, struct store_model *m, struct admin_reply *reply)
-{
-	const char	*key;
-	char		 err[256];
-	int		 rc;
-
-	if (admin_param_domain(agent, params, d, reply) != 0)
-		return -1;
-	if (admin_param_string(params, "key", ADMIN_PARAM_REQUIRED, 1,
-	    MODEL_KEY_MAX, admin_valid_model_key, MODEL_KEY_CHARSET, &key,
-	    reply) == -1) {
-		store_domain_clear(d);
-		return -1;
-	}
-	if ((rc = store_model_get(agent->store, d->id, key, m, err,
-	    sizeof(err))) != 0) {
-		if (rc == STORE_NOT_FOUND)
-			admin_reply_error(reply, RPC_NOT_FOUND, "model '%s' not"
-			    " found in domain '%s'", key, d->name);
-		else
-			admin_reply_store(reply, rc, err);
-		store_domain_clear(d);
-		return -1;
-	}
-	return 0;
+	return admin_entity_list(agent, &admin_model_entity, params, reply);
 }
 
 int
 admin_model_show(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
-	static const char *const	 allowed[] = { "domain", "key", NULL };
-	struct store_domain		 d;
-	struct store_model		 m;
-
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
-		return -1;
-	reply->result = admin_model_json_live(&m, 1);
-	store_model_clear(&m);
-	store_domain_clear(&d);
-	return 0;
+	return admin_entity_show(agent, &admin_model_entity, params, reply);
 }
 
 /* Rewrite a model after changes; the key may have changed from old_key. */
@@ -870,8 +827,8 @@ admin_model_edit(struct agent *agent, const cJSON *params,
 	char				*old_model_id = NULL;
 	int				 rc = -1, force = 0, moved;
 
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
+	if (admin_entity_lookup(agent, &admin_model_entity, params, allowed,
+	    &d, &m, reply) != 0)
 		return -1;
 	old_key = xstrdup(m.key);
 	old_provider = xstrdup(m.provider);
@@ -931,8 +888,8 @@ admin_model_set_status(struct agent *agent, const cJSON *params,
 	char				*key;
 	int				 rc;
 
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
+	if (admin_entity_lookup(agent, &admin_model_entity, params, allowed,
+	    &d, &m, reply) != 0)
 		return -1;
 	key = xstrdup(m.key);
 	admin_model_set(&m.status, status);
@@ -969,8 +926,8 @@ admin_model_delete(struct agent *agent, const cJSON *params,
 
 	char				 who[512];
 
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_model_lookup(agent, params, &d, &m, reply) != 0)
+	if (admin_entity_lookup(agent, &admin_model_entity, params, allowed,
+	    &d, &m, reply) != 0)
 		return -1;
 	/* A fallback another model names stays: the operator unlists it. */
 	if ((rc = admin_model_listed_by(agent, d.id, m.key, who, sizeof(who),

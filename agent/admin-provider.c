@@ -254,71 +254,34 @@ out:
 	return rc;
 }
 
+/* A provider as provider.list shows it: with its breakers open now. */
+static cJSON *
+admin_provider_json_live(const void *row)
+{
+	const struct store_provider	*p = row;
+	cJSON				*o;
+
+	o = admin_provider_json(p);
+	admin_json_add(o, "breakers_open", admin_json_number(
+	    deployment_open_count(p->domain_id, p->name,
+	    deployment_now_ms())));
+	return o;
+}
+
+static const struct admin_entity admin_provider_entity = {
+	.store = &store_provider_entity,
+	.key = "name",
+	.key_max = 63,
+	.valid = admin_valid_provider_name,
+	.charset = PROVIDER_NAME_CHARSET,
+	.json = admin_provider_json_live,
+};
+
 int
 admin_provider_list(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
 {
-	static const char *const	 allowed[] = { "domain", NULL };
-	cJSON				*o;
-	struct store_domain		 d;
-	struct store_provider		*list;
-	size_t				 n, i;
-	char				 err[256];
-	cJSON				*a;
-	int				 rc;
-
-	if (admin_param_check(params, allowed, reply) != 0 ||
-	    admin_param_domain(agent, params, &d, reply) != 0)
-		return -1;
-	rc = store_provider_list(agent->store, d.id, &list, &n, err,
-	    sizeof(err));
-	store_domain_clear(&d);
-	if (rc != 0)
-		return admin_reply_store(reply, rc, err);
-	a = admin_json_array();
-	for (i = 0; i < n; i++) {
-		o = admin_provider_json(&list[i]);
-		/* Live: its deployments whose breaker is open now. */
-		admin_json_add(o, "breakers_open", admin_json_number(
-		    deployment_open_count(list[i].domain_id, list[i].name,
-		    deployment_now_ms())));
-		cJSON_AddItemToArray(a, o);
-	}
-	store_provider_list_free(list, n);
-	reply->result = a;
-	return 0;
-}
-
-/*
- * The provider named by the domain and name parameters; params may hold
- * nothing outside allowed (NULL: those two alone).
- */
-static int
-admin_provider_lookup(struct agent *agent, const cJSON *params,
-    const char *const *allowed, struct store_provider *p,
-    struct admin_reply *reply)
-{
-	static const char *const	 lookup[] = { "domain", "name", NULL };
-	struct store_domain		 d;
-	const char			*name;
-	char				 err[256];
-	int				 rc;
-
-	if (admin_param_check(params, allowed != NULL ? allowed : lookup,
-	    reply) != 0 ||
-	    admin_param_domain(agent, params, &d, reply) != 0)
-		return -1;
-	if (admin_param_string(params, "name", ADMIN_PARAM_REQUIRED, 1, 63,
-	    admin_valid_provider_name, PROVIDER_NAME_CHARSET, &name,
-	    reply) == -1) {
-		store_domain_clear(&d);
-		return -1;
-	}
-	rc = store_provider_get(agent->store, d.id, name, p, err, sizeof(err));
-	store_domain_clear(&d);
-	if (rc != 0)
-		return admin_reply_store(reply, rc, err);
-	return 0;
+	return admin_entity_list(agent, &admin_provider_entity, params, reply);
 }
 
 /*
@@ -363,7 +326,8 @@ admin_provider_test(struct agent *agent, const cJSON *params,
 	const struct admin_probe	*probe;
 	struct store_provider		 p;
 
-	if (admin_provider_lookup(agent, params, NULL, &p, reply) != 0)
+	if (admin_entity_lookup(agent, &admin_provider_entity, params, NULL,
+	    NULL, &p, reply) != 0)
 		return -1;
 	if ((probe = admin_provider_probe(agent, &p, ADMIN_PROBE_STATUS,
 	    reply)) == NULL) {
@@ -390,7 +354,8 @@ admin_provider_models(struct agent *agent, const cJSON *params,
 	cJSON				*a;
 	int				 rc = -1;
 
-	if (admin_provider_lookup(agent, params, NULL, &p, reply) != 0)
+	if (admin_entity_lookup(agent, &admin_provider_entity, params, NULL,
+	    NULL, &p, reply) != 0)
 		return -1;
 	if ((probe = admin_provider_probe(agent, &p, ADMIN_PROBE_MODELS,
 	    reply)) == NULL)
@@ -452,7 +417,8 @@ admin_provider_edit(struct agent *agent, const cJSON *params,
 	int				 dry_run = 0, changed, rc = -1, set = 0;
 	int				 pset;
 
-	if (admin_provider_lookup(agent, params, allowed, &have, reply) != 0)
+	if (admin_entity_lookup(agent, &admin_provider_entity, params, allowed,
+	    NULL, &have, reply) != 0)
 		return -1;
 	memset(&want, 0, sizeof(want));
 	if (admin_param_string(params, "driver", 0, 1, 16, NULL, NULL,
@@ -527,7 +493,8 @@ admin_provider_delete(struct agent *agent, const cJSON *params,
 	char			 err[512];
 	int			 rc;
 
-	if (admin_provider_lookup(agent, params, NULL, &p, reply) != 0)
+	if (admin_entity_lookup(agent, &admin_provider_entity, params, NULL,
+	    NULL, &p, reply) != 0)
 		return -1;
 	rc = store_provider_delete(agent->store, p.domain_id, p.name, err,
 	    sizeof(err));

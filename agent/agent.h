@@ -2390,6 +2390,30 @@ int	 admin_domain_edit(struct agent *, const struct cJSON *,
 int	 admin_domain_delete(struct agent *, const struct cJSON *,
 	    struct admin_reply *);
 
+/*
+ * admin-entity.c: list, lookup and show for the tables kept per domain,
+ * each described once: its store descriptor, the parameter naming a row
+ * and how it is checked, and the row as results show it.
+ */
+#define ADMIN_ENTITY_IN_DOMAIN	0x1	/* not found: name the domain too */
+struct admin_entity {
+	const struct store_entity *store;
+	const char	*key;		/* the parameter: "name", "key" */
+	size_t		 key_max;
+	int		(*valid)(const char *);
+	const char	*charset;	/* the message when not valid */
+	struct cJSON	*(*json)(const void *row);
+	int		 flags;
+};
+int	 admin_entity_list(struct agent *, const struct admin_entity *,
+	    const struct cJSON *, struct admin_reply *);
+/* allowed NULL: "domain" and the key alone; d NULL: the domain not kept. */
+int	 admin_entity_lookup(struct agent *, const struct admin_entity *,
+	    const struct cJSON *, const char *const *allowed,
+	    struct store_domain *d, void *row, struct admin_reply *);
+int	 admin_entity_show(struct agent *, const struct admin_entity *,
+	    const struct cJSON *, struct admin_reply *);
+
 /* admin-provider.c */
 struct cJSON	*admin_provider_json(const struct store_provider *);
 int	 admin_provider_add(struct agent *, const struct cJSON *,

@@ -30,6 +30,7 @@ struct deploy_state {
 	atomic_int		 failures;	/* consecutive */
 	atomic_int		 open;		/* 1: open or half-open */
 	atomic_int		 probing;	/* 1: a half-open probe is out */
+	atomic_int		 by_health;	/* 1: health checks opened it */
 	atomic_int		 cooldown_ms;	/* the current one */
 	atomic_uint_fast64_t	 retries;	/* requests retried onto it */
 	_Atomic int64_t		 open_until;	/* monotonic ms */
@@ -316,6 +317,7 @@ deployment_open(struct deploy_state *st, int again, int64_t now_ms)
 		cd = atomic_load(&deploy_cooldown_ms);
 	atomic_store(&st->cooldown_ms, cd);
 	atomic_store(&st->open_until, now_ms + cd);
+	atomic_store(&st->by_health, 0);
 	atomic_store(&st->open, 1);
 }
 
@@ -352,6 +354,14 @@ deployment_end(struct deploy_state *st, enum deploy_outcome out, int probe,
 		atomic_store(&st->probing, 0);
 }
 
+/*
+ * Health checks feed the breaker both ways, but only for what they can see:
+ * failures open it; a success after the checks themselves opened it makes
+ * it half-open at once, so the next request is the probe rather than
+ * waiting out a cooldown for a provider known to be back. A breaker opened
+ * by failed requests stays as it is: a provider that answers its health
+ * check may still fail that model, and only a probe closes a breaker.
+ */
 void
 deployment_health(const char *domain_id, const char *provider, int ok,
     int64_t now_ms)
@@ -360,18 +370,25 @@ deployment_health(const char *domain_id, const char *provider, int ok,
 	size_t			 i;
 	int			 f;
 
-	if (ok)
-		return;	/* only a probe closes a breaker */
 	pthread_mutex_lock(&deploy_lock);
 	for (i = 0; i < DEPLOY_BUCKETS; i++)
 		for (st = deploy_table[i]; st != NULL; st = st->next) {
 			if (strcmp(st->domain_id, domain_id) != 0 ||
 			    strcmp(st->provider, provider) != 0)
 				continue;
+			if (ok) {
+				if (atomic_load(&st->open) &&
+				    atomic_load(&st->by_health) &&
+				    atomic_load(&st->open_until) > now_ms)
+					atomic_store(&st->open_until, now_ms);
+				continue;
+			}
 			f = atomic_fetch_add(&st->failures, 1) + 1;
 			if (!atomic_load(&st->open) &&
-			    f >= atomic_load(&deploy_failures_max))
+			    f >= atomic_load(&deploy_failures_max)) {
 				deployment_open(st, 0, now_ms);
+				atomic_store(&st->by_health, 1);
+			}
 		}
 	pthread_mutex_unlock(&deploy_lock);
 }

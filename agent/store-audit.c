@@ -43,6 +43,19 @@ store_audit_clear_cb(void *p)
 	store_audit_clear(p);
 }
 
+/* Read newest first, to a limit; no get: entries are listed only. */
+const struct store_entity store_audit_entity = {
+	.noun = "audit entry",
+	.size = sizeof(struct store_audit),
+	.list_sql = "SELECT " AUDIT_COLUMNS " FROM audit"
+	    " WHERE domain_id = ?1 ORDER BY id DESC LIMIT ?2",
+	.list_all_sql = "SELECT " AUDIT_COLUMNS " FROM audit"
+	    " ORDER BY id DESC LIMIT ?1",
+	.read = store_audit_read,
+	.clear = store_audit_clear_cb,
+	.limited = 1,
+};
+
 int
 store_audit_insert(struct store *s, const struct store_audit *a, char *err,
     size_t errlen)
@@ -69,29 +82,12 @@ int
 store_audit_list(struct store *s, const char *domain_id, int limit,
     struct store_audit **out, size_t *n, char *err, size_t errlen)
 {
-	sqlite3_stmt		*stmt;
 	struct store_audit	 tmp;
 	size_t			 i;
 	int			 rc;
 
-	*out = NULL;
-	*n = 0;
-	if (domain_id == NULL)
-		stmt = store_stmt(s, "SELECT " AUDIT_COLUMNS " FROM audit"
-		    " ORDER BY id DESC LIMIT ?", err, errlen);
-	else {
-		stmt = store_stmt(s, "SELECT " AUDIT_COLUMNS " FROM audit"
-		    " WHERE domain_id = ? ORDER BY id DESC LIMIT ?", err,
-		    errlen);
-		if (stmt != NULL)
-			sqlite3_bind_text(stmt, 1, domain_id, -1,
-			    SQLITE_STATIC);
-	}
-	if (stmt == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_int(stmt, domain_id == NULL ? 1 : 2, limit);
-	if ((rc = store_collect(s, stmt, sizeof(**out), store_audit_read,
-	    store_audit_clear_cb, (void **)out, n, err, errlen)) != 0)
+	if ((rc = store_entity_list(s, &store_audit_entity, domain_id, limit,
+	    (void **)out, n, err, errlen)) != 0)
 		return rc;
 	/* Newest first from SQL; oldest first for readers. */
 	for (i = 0; i < *n / 2; i++) {
@@ -119,9 +115,5 @@ store_audit_clear(struct store_audit *a)
 void
 store_audit_list_free(struct store_audit *list, size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		store_audit_clear(&list[i]);
-	free(list);
+	store_entity_list_free(&store_audit_entity, list, n);
 }

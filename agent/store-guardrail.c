@@ -42,6 +42,19 @@ store_guardrail_clear_cb(void *p)
 	store_guardrail_clear(p);
 }
 
+const struct store_entity store_guardrail_entity = {
+	.noun = "guardrail",
+	.size = sizeof(struct store_guardrail),
+	.get_sql = "SELECT " GUARDRAIL_COLUMNS " FROM guardrails"
+	    " WHERE domain_id = ?1 AND key = ?2",
+	.list_sql = "SELECT " GUARDRAIL_COLUMNS " FROM guardrails"
+	    " WHERE domain_id = ?1 ORDER BY key",
+	.list_all_sql = "SELECT " GUARDRAIL_COLUMNS " FROM guardrails"
+	    " ORDER BY domain_id, key",
+	.read = store_guardrail_read,
+	.clear = store_guardrail_clear_cb,
+};
+
 /* Bind every column after domain_id and key, from parameter 3 on. */
 static void
 store_guardrail_bind(sqlite3_stmt *stmt, const struct store_guardrail *g)
@@ -81,45 +94,16 @@ int
 store_guardrail_get(struct store *s, const char *domain_id, const char *key,
     struct store_guardrail *g, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	if ((stmt = store_stmt(s, "SELECT " GUARDRAIL_COLUMNS " FROM"
-	    " guardrails WHERE domain_id = ? AND key = ?", err, errlen)) ==
-	    NULL)
-		return STORE_ERROR;
-	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
-	rc = store_row(s, stmt, store_guardrail_read, g, err, errlen);
-	if (rc == STORE_NOT_FOUND)
-		snprintf(err, errlen, "guardrail '%s' not found in this"
-		    " domain", key);
-	return rc;
+	return store_entity_get(s, &store_guardrail_entity, domain_id, key, g,
+	    err, errlen);
 }
 
 int
 store_guardrail_list(struct store *s, const char *domain_id,
     struct store_guardrail **out, size_t *n, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-
-	*out = NULL;
-	*n = 0;
-	if (domain_id == NULL)
-		stmt = store_stmt(s, "SELECT " GUARDRAIL_COLUMNS " FROM"
-		    " guardrails ORDER BY domain_id, key", err, errlen);
-	else {
-		stmt = store_stmt(s, "SELECT " GUARDRAIL_COLUMNS " FROM"
-		    " guardrails WHERE domain_id = ? ORDER BY key", err,
-		    errlen);
-		if (stmt != NULL)
-			sqlite3_bind_text(stmt, 1, domain_id, -1,
-			    SQLITE_STATIC);
-	}
-	if (stmt == NULL)
-		return STORE_ERROR;
-	return store_collect(s, stmt, sizeof(**out), store_guardrail_read,
-	    store_guardrail_clear_cb, (void **)out, n, err, errlen);
+	return store_entity_list(s, &store_guardrail_entity, domain_id, -1,
+	    (void **)out, n, err, errlen);
 }
 
 int
@@ -137,12 +121,8 @@ store_guardrail_update(struct store *s, const struct store_guardrail *g,
 	store_guardrail_bind(stmt, g);
 	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
 		return rc;
-	if (store_changes(s) == 0) {
-		snprintf(err, errlen, "guardrail '%s' not found in this"
-		    " domain", g->key);
-		return STORE_NOT_FOUND;
-	}
-	return 0;
+	return store_entity_changed(s, &store_guardrail_entity, g->key, err,
+	    errlen);
 }
 
 int
@@ -159,12 +139,8 @@ store_guardrail_delete(struct store *s, const char *domain_id,
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
 		return rc;
-	if (store_changes(s) == 0) {
-		snprintf(err, errlen, "guardrail '%s' not found in this"
-		    " domain", key);
-		return STORE_NOT_FOUND;
-	}
-	return 0;
+	return store_entity_changed(s, &store_guardrail_entity, key, err,
+	    errlen);
 }
 
 void
@@ -183,9 +159,5 @@ store_guardrail_clear(struct store_guardrail *g)
 void
 store_guardrail_list_free(struct store_guardrail *list, size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		store_guardrail_clear(&list[i]);
-	free(list);
+	store_entity_list_free(&store_guardrail_entity, list, n);
 }

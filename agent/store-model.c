@@ -217,6 +217,53 @@ store_model_load_deployments(struct store *s, sqlite3_stmt *stmt,
 	return 0;
 }
 
+/*
+ * The deployments of the models just read: one model's (key), one
+ * domain's or every domain's, in the order the models were listed.
+ */
+static int
+store_model_load(struct store *s, const char *domain_id, const char *key,
+    void *rows, size_t n, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+
+	if (key != NULL)
+		stmt = store_stmt(s, "SELECT domain_id, model_key, provider,"
+		    " model_id, weight, priority FROM model_deployments WHERE"
+		    " domain_id = ?1 AND model_key = ?2 ORDER BY pos", err,
+		    errlen);
+	else if (domain_id != NULL)
+		stmt = store_stmt(s, "SELECT domain_id, model_key, provider,"
+		    " model_id, weight, priority FROM model_deployments"
+		    " WHERE domain_id = ?1 ORDER BY model_key, pos", err,
+		    errlen);
+	else
+		stmt = store_stmt(s, "SELECT domain_id, model_key, provider,"
+		    " model_id, weight, priority FROM model_deployments"
+		    " ORDER BY domain_id, model_key, pos", err, errlen);
+	if (stmt == NULL)
+		return STORE_ERROR;
+	if (domain_id != NULL)
+		sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
+	if (key != NULL)
+		sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+	return store_model_load_deployments(s, stmt, rows, n, err, errlen);
+}
+
+const struct store_entity store_model_entity = {
+	.noun = "model",
+	.size = sizeof(struct store_model),
+	.get_sql = "SELECT " MODEL_COLUMNS " FROM models"
+	    " WHERE domain_id = ?1 AND key = ?2",
+	.list_sql = "SELECT " MODEL_COLUMNS " FROM models"
+	    " WHERE domain_id = ?1 ORDER BY key",
+	.list_all_sql = "SELECT " MODEL_COLUMNS " FROM models"
+	    " ORDER BY domain_id, key",
+	.read = store_model_read,
+	.clear = store_model_clear_cb,
+	.load = store_model_load,
+};
+
 /* Rewrite m's deployment rows (m->key's), in order. */
 static int
 store_model_write_deployments(struct store *s, const struct store_model *m,
@@ -315,80 +362,16 @@ int
 store_model_get(struct store *s, const char *domain_id, const char *key,
     struct store_model *m, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	if ((stmt = store_stmt(s, "SELECT " MODEL_COLUMNS " FROM models"
-	    " WHERE domain_id = ? AND key = ?", err, errlen)) == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
-	rc = store_row(s, stmt, store_model_read, m, err, errlen);
-	if (rc == STORE_NOT_FOUND)
-		snprintf(err, errlen, "model '%s' not found in this domain",
-		    key);
-	if (rc != 0)
-		return rc;
-	if ((stmt = store_stmt(s, "SELECT domain_id, model_key, provider,"
-	    " model_id, weight, priority FROM model_deployments WHERE"
-	    " domain_id = ? AND model_key = ? ORDER BY pos", err,
-	    errlen)) == NULL)
-		rc = STORE_ERROR;
-	else {
-		sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
-		rc = store_model_load_deployments(s, stmt, m, 1, err, errlen);
-	}
-	if (rc != 0)
-		store_model_clear(m);
-	return rc;
+	return store_entity_get(s, &store_model_entity, domain_id, key, m, err,
+	    errlen);
 }
 
 int
 store_model_list(struct store *s, const char *domain_id,
     struct store_model **out, size_t *n, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	*out = NULL;
-	*n = 0;
-	if (domain_id == NULL)
-		stmt = store_stmt(s, "SELECT " MODEL_COLUMNS " FROM models"
-		    " ORDER BY domain_id, key", err, errlen);
-	else {
-		stmt = store_stmt(s, "SELECT " MODEL_COLUMNS " FROM models"
-		    " WHERE domain_id = ? ORDER BY key", err, errlen);
-		if (stmt != NULL)
-			sqlite3_bind_text(stmt, 1, domain_id, -1,
-			    SQLITE_STATIC);
-	}
-	if (stmt == NULL)
-		return STORE_ERROR;
-	if ((rc = store_collect(s, stmt, sizeof(**out), store_model_read,
-	    store_model_clear_cb, (void **)out, n, err, errlen)) != 0)
-		return rc;
-	if (domain_id == NULL)
-		stmt = store_stmt(s, "SELECT domain_id, model_key, provider,"
-		    " model_id, weight, priority FROM model_deployments"
-		    " ORDER BY domain_id, model_key, pos", err, errlen);
-	else {
-		stmt = store_stmt(s, "SELECT domain_id, model_key, provider,"
-		    " model_id, weight, priority FROM model_deployments"
-		    " WHERE domain_id = ? ORDER BY model_key, pos", err,
-		    errlen);
-		if (stmt != NULL)
-			sqlite3_bind_text(stmt, 1, domain_id, -1,
-			    SQLITE_STATIC);
-	}
-	rc = stmt == NULL ? STORE_ERROR : store_model_load_deployments(s,
-	    stmt, *out, *n, err, errlen);
-	if (rc != 0) {
-		store_model_list_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	return store_entity_list(s, &store_model_entity, domain_id, -1,
+	    (void **)out, n, err, errlen);
 }
 
 /*
@@ -421,11 +404,9 @@ store_model_update(struct store *s, const char *old_key,
 		return store_model_conflict(s, m, err, errlen);
 	if (rc != 0)
 		return rc;
-	if (store_changes(s) == 0) {
-		snprintf(err, errlen, "model '%s' not found in this domain",
-		    old_key);
-		return STORE_NOT_FOUND;
-	}
+	if ((rc = store_entity_changed(s, &store_model_entity, old_key, err,
+	    errlen)) != 0)
+		return rc;
 	return store_model_write_deployments(s, m, err, errlen);
 }
 
@@ -443,12 +424,7 @@ store_model_delete(struct store *s, const char *domain_id, const char *key,
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
-	if (store_changes(s) == 0) {
-		snprintf(err, errlen, "model '%s' not found in this domain",
-		    key);
-		return STORE_NOT_FOUND;
-	}
-	return 0;
+	return store_entity_changed(s, &store_model_entity, key, err, errlen);
 }
 
 void
@@ -474,9 +450,5 @@ store_model_clear(struct store_model *m)
 void
 store_model_list_free(struct store_model *list, size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		store_model_clear(&list[i]);
-	free(list);
+	store_entity_list_free(&store_model_entity, list, n);
 }

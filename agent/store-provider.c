@@ -56,6 +56,19 @@ store_provider_clear_cb(void *p)
 	store_provider_clear(p);
 }
 
+const struct store_entity store_provider_entity = {
+	.noun = "provider",
+	.size = sizeof(struct store_provider),
+	.get_sql = "SELECT " PROVIDER_COLUMNS " FROM providers"
+	    " WHERE domain_id = ?1 AND name = ?2",
+	.list_sql = "SELECT " PROVIDER_COLUMNS " FROM providers"
+	    " WHERE domain_id = ?1 ORDER BY name",
+	.list_all_sql = "SELECT " PROVIDER_COLUMNS " FROM providers"
+	    " ORDER BY domain_id, name",
+	.read = store_provider_read,
+	.clear = store_provider_clear_cb,
+};
+
 int
 store_provider_insert(struct store *s, const struct store_provider *pr,
     char *err, size_t errlen)
@@ -93,44 +106,16 @@ int
 store_provider_get(struct store *s, const char *domain_id, const char *name,
     struct store_provider *pr, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	if ((stmt = store_stmt(s, "SELECT " PROVIDER_COLUMNS " FROM providers"
-	    " WHERE domain_id = ? AND name = ?", err, errlen)) == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
-	rc = store_row(s, stmt, store_provider_read, pr, err, errlen);
-	if (rc == STORE_NOT_FOUND)
-		snprintf(err, errlen, "provider '%s' not found in this domain",
-		    name);
-	return rc;
+	return store_entity_get(s, &store_provider_entity, domain_id, name, pr,
+	    err, errlen);
 }
 
 int
 store_provider_list(struct store *s, const char *domain_id,
     struct store_provider **out, size_t *n, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-
-	*out = NULL;
-	*n = 0;
-	if (domain_id == NULL)
-		stmt = store_stmt(s, "SELECT " PROVIDER_COLUMNS " FROM"
-		    " providers ORDER BY domain_id, name", err, errlen);
-	else {
-		stmt = store_stmt(s, "SELECT " PROVIDER_COLUMNS " FROM"
-		    " providers WHERE domain_id = ? ORDER BY name", err,
-		    errlen);
-		if (stmt != NULL)
-			sqlite3_bind_text(stmt, 1, domain_id, -1,
-			    SQLITE_STATIC);
-	}
-	if (stmt == NULL)
-		return STORE_ERROR;
-	return store_collect(s, stmt, sizeof(**out), store_provider_read,
-	    store_provider_clear_cb, (void **)out, n, err, errlen);
+	return store_entity_list(s, &store_provider_entity, domain_id, -1,
+	    (void **)out, n, err, errlen);
 }
 
 int
@@ -150,12 +135,8 @@ store_provider_set_status(struct store *s, const char *domain_id,
 	sqlite3_bind_text(stmt, 4, name, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
-	if (store_changes(s) == 0) {
-		snprintf(err, errlen, "provider '%s' not found in this domain",
-		    name);
-		return STORE_NOT_FOUND;
-	}
-	return 0;
+	return store_entity_changed(s, &store_provider_entity, name, err,
+	    errlen);
 }
 
 /*
@@ -192,12 +173,8 @@ store_provider_update(struct store *s, const struct store_provider *pr,
 	sqlite3_bind_text(stmt, 10, pr->name, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
-	if (store_changes(s) == 0) {
-		snprintf(err, errlen, "provider '%s' not found in this domain",
-		    pr->name);
-		return STORE_NOT_FOUND;
-	}
-	return 0;
+	return store_entity_changed(s, &store_provider_entity, pr->name, err,
+	    errlen);
 }
 
 /* Refused while a model uses it; the foreign key would refuse it too. */
@@ -241,12 +218,8 @@ store_provider_delete(struct store *s, const char *domain_id,
 			    " model", name);
 		return rc;
 	}
-	if (store_changes(s) == 0) {
-		snprintf(err, errlen, "provider '%s' not found in this domain",
-		    name);
-		return STORE_NOT_FOUND;
-	}
-	return 0;
+	return store_entity_changed(s, &store_provider_entity, name, err,
+	    errlen);
 }
 
 void
@@ -268,9 +241,5 @@ store_provider_clear(struct store_provider *pr)
 void
 store_provider_list_free(struct store_provider *list, size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		store_provider_clear(&list[i]);
-	free(list);
+	store_entity_list_free(&store_provider_entity, list, n);
 }

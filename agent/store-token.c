@@ -48,6 +48,19 @@ store_token_clear_cb(void *p)
 	store_token_clear(p);
 }
 
+const struct store_entity store_token_entity = {
+	.noun = "token",
+	.size = sizeof(struct store_token),
+	.get_sql = "SELECT " TOKEN_COLUMNS " FROM tokens"
+	    " WHERE domain_id = ?1 AND id = ?2",
+	.list_sql = "SELECT " TOKEN_COLUMNS " FROM tokens"
+	    " WHERE domain_id = ?1 ORDER BY created_at, id",
+	.list_all_sql = "SELECT " TOKEN_COLUMNS " FROM tokens"
+	    " ORDER BY created_at, id",
+	.read = store_token_read,
+	.clear = store_token_clear_cb,
+};
+
 static void
 store_token_bind_opt(sqlite3_stmt *stmt, int i, int64_t v)
 {
@@ -95,44 +108,16 @@ int
 store_token_get(struct store *s, const char *domain_id, const char *id,
     struct store_token *t, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	if ((stmt = store_stmt(s, "SELECT " TOKEN_COLUMNS " FROM tokens"
-	    " WHERE domain_id = ? AND id = ?", err, errlen)) == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_text(stmt, 1, domain_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
-	rc = store_row(s, stmt, store_token_read, t, err, errlen);
-	if (rc == STORE_NOT_FOUND)
-		snprintf(err, errlen, "token '%s' not found in this domain",
-		    id);
-	return rc;
+	return store_entity_get(s, &store_token_entity, domain_id, id, t, err,
+	    errlen);
 }
 
 int
 store_token_list(struct store *s, const char *domain_id,
     struct store_token **out, size_t *n, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-
-	*out = NULL;
-	*n = 0;
-	if (domain_id == NULL)
-		stmt = store_stmt(s, "SELECT " TOKEN_COLUMNS " FROM tokens"
-		    " ORDER BY created_at, id", err, errlen);
-	else {
-		stmt = store_stmt(s, "SELECT " TOKEN_COLUMNS " FROM tokens"
-		    " WHERE domain_id = ? ORDER BY created_at, id", err,
-		    errlen);
-		if (stmt != NULL)
-			sqlite3_bind_text(stmt, 1, domain_id, -1,
-			    SQLITE_STATIC);
-	}
-	if (stmt == NULL)
-		return STORE_ERROR;
-	return store_collect(s, stmt, sizeof(**out), store_token_read,
-	    store_token_clear_cb, (void **)out, n, err, errlen);
+	return store_entity_list(s, &store_token_entity, domain_id, -1,
+	    (void **)out, n, err, errlen);
 }
 
 /* Revoking twice keeps the first time; a missing token is NOT_FOUND. */
@@ -152,12 +137,7 @@ store_token_revoke(struct store *s, const char *domain_id, const char *id,
 	sqlite3_bind_text(stmt, 3, id, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(s, stmt, err, errlen)) != 0)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
-	if (store_changes(s) == 0) {
-		snprintf(err, errlen, "token '%s' not found in this domain",
-		    id);
-		return STORE_NOT_FOUND;
-	}
-	return 0;
+	return store_entity_changed(s, &store_token_entity, id, err, errlen);
 }
 
 void
@@ -173,9 +153,5 @@ store_token_clear(struct store_token *t)
 void
 store_token_list_free(struct store_token *list, size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		store_token_clear(&list[i]);
-	free(list);
+	store_entity_list_free(&store_token_entity, list, n);
 }

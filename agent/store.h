@@ -54,6 +54,48 @@ int		 store_row(struct store *, struct sqlite3_stmt *,
 		    void (*read)(struct sqlite3_stmt *, void *), void *out,
 		    char *err, size_t errlen);
 
+/*
+ * store-entity.c: the tables kept per domain and named by a key column,
+ * each described once and read by one get and one list. Tenant isolation:
+ * get_sql and list_sql bind the domain id as ?1 and must filter on it; a
+ * get without a domain finds nothing.
+ */
+struct store_entity {
+	const char	*noun;		/* "provider", as messages name it */
+	size_t		 size;		/* of the row struct */
+	const char	*get_sql;	/* ?1 domain id, ?2 key; NULL: none */
+	const char	*list_sql;	/* ?1 domain id [, ?2 the limit] */
+	const char	*list_all_sql;	/* every domain's [?1 the limit] */
+	void		(*read)(struct sqlite3_stmt *, void *row);
+	void		(*clear)(void *row);
+	/* Or NULL: fill rows[0..n)'s dependents (key NULL: from a list). */
+	int		(*load)(struct store *, const char *domain_id,
+			    const char *key, void *rows, size_t n, char *err,
+			    size_t errlen);
+	int		 limited;	/* its lists end in LIMIT ? */
+};
+extern const struct store_entity store_provider_entity;
+extern const struct store_entity store_model_entity;
+extern const struct store_entity store_guardrail_entity;
+extern const struct store_entity store_token_entity;
+extern const struct store_entity store_audit_entity;
+int		 store_entity_get(struct store *, const struct store_entity *,
+		    const char *domain_id, const char *key, void *row,
+		    char *err, size_t errlen);
+/* domain_id NULL: every domain's rows; limit: for limited ones only. */
+int		 store_entity_list(struct store *, const struct store_entity *,
+		    const char *domain_id, int limit, void **rows, size_t *n,
+		    char *err, size_t errlen);
+void		 store_entity_list_free(const struct store_entity *,
+		    void *rows, size_t n);
+/* "<noun> '<key>' not found in this domain": returns STORE_NOT_FOUND. */
+int		 store_entity_not_found(const struct store_entity *,
+		    const char *key, char *err, size_t errlen);
+/* After an UPDATE or DELETE of one row: STORE_NOT_FOUND if none changed. */
+int		 store_entity_changed(struct store *,
+		    const struct store_entity *, const char *key, char *err,
+		    size_t errlen);
+
 /* store-domain.c */
 struct store_domain {
 	char		 id[37];

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -34,23 +33,15 @@
 
 #include "agent.h"
 #include "store.h"
+#include "fixture.h"
 #include "log.h"
 #include "rpc.h"
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[FIXTURE_DIR_MAX];
 	char		 sock[100];
 	struct agent	 agent;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -60,8 +51,7 @@ setup(void **state)
 	char		 err[256];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-admin.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	fixture_dir_make(f->dir, sizeof(f->dir), "admin");
 	snprintf(f->sock, sizeof(f->sock), "%s/run/agent.sock", f->dir);
 	a = &f->agent;
 	a->cfg.listen = strdup("127.0.0.1:8080");
@@ -70,9 +60,8 @@ setup(void **state)
 	a->cfg.tee = strdup("none");
 	a->cfg.workers = 2;
 	a->started = time(NULL) - 5;
-	if ((a->vault = vault_open(f->dir, err, sizeof(err))) == NULL ||
-	    (a->store = store_open(f->dir, err, sizeof(err))) == NULL)
-		fail_msg("%s", err);
+	a->vault = fixture_vault_open(f->dir);
+	a->store = fixture_store_open(f->dir);
 	assert_non_null(a->base = event_base_new());
 	assert_int_equal(registry_reload(a->store, a->vault, err,
 	    sizeof(err)), 0);
@@ -94,7 +83,7 @@ teardown(void **state)
 	free(a->cfg.data_dir);
 	free(a->cfg.admin_socket);
 	free(a->cfg.tee);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
 }
@@ -631,6 +620,95 @@ no_secret(cJSON *r, const char *needle)
 
 	assert_null(strstr(s, needle));
 	free(s);
+}
+
+/* The error, its message exactly as given; frees reply. */
+static void
+expect_message(cJSON *reply, int code, const char *message)
+{
+	const cJSON	*e = cJSON_GetObjectItem(reply, "error");
+
+	assert_non_null(e);
+	assert_string_equal(cJSON_GetObjectItem(e, "message")->valuestring,
+	    message);
+	expect_error(reply, code, NULL);
+}
+
+/*
+ * The shared list, lookup and show (admin-entity.c): a domain's rows
+ * only, and each method's own words for what is not there.
+ */
+static void
+test_entity_lookups(void **state)
+{
+	struct fixture	*f = *state;
+	const cJSON	*res;
+	cJSON		*r;
+
+	ok_delete(call(f, "domain.create", "{\"name\":\"acme\"}"));
+	ok_delete(call(f, "domain.create", "{\"name\":\"beta\"}"));
+	ok_delete(call(f, "provider.add", "{\"domain\":\"acme\",\"name\":"
+	    "\"local\",\"driver\":\"openai\",\"url\":\"http://127.0.0.1:9\"}"));
+	ok_delete(call(f, "model.deploy", "{\"domain\":\"acme\",\"provider\":"
+	    "\"local\",\"key\":\"m\",\"name\":\"m\",\"model_id\":\"x\","
+	    "\"force\":true}"));
+	ok_delete(call(f, "guardrail.create", "{\"domain\":\"acme\",\"key\":"
+	    "\"g\",\"kind\":\"pii\",\"action\":\"redact\"}"));
+
+	r = call(f, "model.show", "{\"domain\":\"acme\",\"key\":\"m\"}");
+	assert_string_equal(str(ok(r), "key"), "m");
+	cJSON_Delete(r);
+	r = call(f, "guardrail.show", "{\"domain\":\"acme\",\"key\":\"g\"}");
+	assert_string_equal(str(ok(r), "key"), "g");
+	cJSON_Delete(r);
+	r = call(f, "provider.list", "{\"domain\":\"acme\"}");
+	res = ok(r);
+	assert_int_equal(cJSON_GetArraySize(res), 1);
+	assert_string_equal(str(cJSON_GetArrayItem(res, 0), "name"), "local");
+	assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0),
+	    "breakers_open")->valuedouble, 0);
+	cJSON_Delete(r);
+
+	/* Another domain sees none of them. */
+	r = call(f, "provider.list", "{\"domain\":\"beta\"}");
+	assert_int_equal(cJSON_GetArraySize(ok(r)), 0);
+	cJSON_Delete(r);
+	r = call(f, "model.list", "{\"domain\":\"beta\"}");
+	assert_int_equal(cJSON_GetArraySize(ok(r)), 0);
+	cJSON_Delete(r);
+	r = call(f, "guardrail.list", "{\"domain\":\"beta\"}");
+	assert_int_equal(cJSON_GetArraySize(ok(r)), 0);
+	cJSON_Delete(r);
+	expect_message(call(f, "model.show", "{\"domain\":\"beta\",\"key\":"
+	    "\"m\"}"), RPC_NOT_FOUND, "model 'm' not found in domain 'beta'");
+	expect_message(call(f, "guardrail.show", "{\"domain\":\"beta\","
+	    "\"key\":\"g\"}"), RPC_NOT_FOUND,
+	    "guardrail 'g' not found in domain 'beta'");
+	expect_message(call(f, "model.disable", "{\"domain\":\"beta\","
+	    "\"key\":\"m\"}"), RPC_NOT_FOUND,
+	    "model 'm' not found in domain 'beta'");
+	expect_message(call(f, "provider.delete", "{\"domain\":\"beta\","
+	    "\"name\":\"local\"}"), RPC_NOT_FOUND,
+	    "provider 'local' not found in this domain");
+	expect_message(call(f, "provider.edit", "{\"domain\":\"beta\","
+	    "\"name\":\"local\",\"url\":\"http://h\"}"), RPC_NOT_FOUND,
+	    "provider 'local' not found in this domain");
+
+	/* Parameters: checked before the lookup, naming the field. */
+	expect_error(call(f, "model.show", "{\"domain\":\"acme\"}"),
+	    RPC_INVALID_PARAMS, "key");
+	expect_error(call(f, "model.show", "{\"domain\":\"acme\",\"key\":"
+	    "\"m\",\"x\":1}"), RPC_INVALID_PARAMS, "x");
+	expect_error(call(f, "guardrail.show", "{\"domain\":\"acme\",\"key\":"
+	    "\"a b\"}"), RPC_INVALID_PARAMS, "key");
+	expect_error(call(f, "provider.delete", "{\"domain\":\"acme\","
+	    "\"name\":\"a/b\"}"), RPC_INVALID_PARAMS, "name");
+	expect_error(call(f, "model.list", "{\"domain\":\"nope\"}"),
+	    RPC_NOT_FOUND, "nope");
+	expect_error(call(f, "model.list", "{}"), RPC_INVALID_PARAMS,
+	    "domain");
+	expect_error(call(f, "guardrail.list", "{\"domain\":\"acme\","
+	    "\"key\":\"g\"}"), RPC_INVALID_PARAMS, "key");
 }
 
 static void
@@ -1780,6 +1858,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_nul, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entity_lookups, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_providers_models_tokens,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guardrails, setup,

@@ -1,7 +1,4 @@
 /* registry.c: snapshot contents, lookups, tokens, and publish under load. */
-#include <sys/stat.h>
-
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,13 +16,14 @@
 
 #include "agent.h"
 #include "store.h"
+#include "fixture.h"
 #include "log.h"
 
 #define DOM_A	"aaaaaaaa-1111-4111-8111-111111111111"
 #define DOM_B	"bbbbbbbb-2222-4222-8222-222222222222"
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[FIXTURE_DIR_MAX];
 	struct vault	*vault;
 	struct store	*store;
 	char		 tok_a[TOKEN_LEN + 1];		/* acme, allow gpt */
@@ -35,55 +33,6 @@ struct fixture {
 	char		 tok_future[TOKEN_LEN + 1];
 	time_t		 now;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-put_domain(struct store *s, const char *id, const char *name)
-{
-	struct store_domain	d;
-	char			err[256];
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.id, sizeof(d.id), "%s", id);
-	d.name = (char *)name;
-	d.log_content = strcmp(name, "beta") == 0;
-	d.trace_retention_days = 30;
-	d.created_at = 1;
-	if (store_domain_insert(s, &d, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-}
-
-static void
-put_provider(struct fixture *f, const char *domain, const char *name,
-    const char *driver, const char *url, const char *key)
-{
-	struct store_provider	p;
-	unsigned char		sealed[256];
-	char			err[256];
-
-	memset(&p, 0, sizeof(p));
-	snprintf(p.domain_id, sizeof(p.domain_id), "%s", domain);
-	p.name = (char *)name;
-	p.driver = (char *)driver;
-	p.url = (char *)url;
-	p.status = (char *)"active";
-	if (key != NULL) {
-		assert_int_equal(crypto_box_seal(sealed, (const unsigned char *)
-		    key, strlen(key), vault_seal_public_key(f->vault)), 0);
-		p.credential = sealed;
-		p.credential_len = strlen(key) + crypto_box_SEALBYTES;
-	}
-	if (store_provider_insert(f->store, &p, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-}
 
 static void
 put_model(struct store *s, const char *domain, const char *key,
@@ -136,24 +85,25 @@ put_token(struct fixture *f, const char *domain, char secret[TOKEN_LEN + 1],
 static int
 setup(void **state)
 {
-	struct fixture	*f = calloc(1, sizeof(*f));
-	char		 err[256];
+	struct fixture		*f = calloc(1, sizeof(*f));
+	struct store_domain	 d;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-registry.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	if ((f->vault = vault_open(f->dir, err, sizeof(err))) == NULL ||
-	    (f->store = store_open(f->dir, err, sizeof(err))) == NULL)
-		fail_msg("%s", err);
+	fixture_dir_make(f->dir, sizeof(f->dir), "registry");
+	f->vault = fixture_vault_open(f->dir);
+	f->store = fixture_store_open(f->dir);
 	f->now = time(NULL);
 
-	put_domain(f->store, DOM_B, "beta");
-	put_domain(f->store, DOM_A, "acme");
-	put_provider(f, DOM_A, "local", "openai", "http://127.0.0.1:8000/v1",
-	    "sk-acme");
-	put_provider(f, DOM_A, "ol", "ollama", "http://127.0.0.1:11434",
-	    NULL);
-	put_provider(f, DOM_B, "local", "vllm", "http://10.0.0.2/v1", NULL);
+	fixture_domain_init(&d, DOM_B, "beta");
+	d.log_content = 1;
+	fixture_domain_put(f->store, &d);
+	fixture_domain(f->store, DOM_A, "acme");
+	assert_int_equal(fixture_provider(f->store, f->vault, DOM_A, "local",
+	    "openai", FIXTURE_PROVIDER_URL, "sk-acme"), 0);
+	assert_int_equal(fixture_provider(f->store, NULL, DOM_A, "ol",
+	    "ollama", "http://127.0.0.1:11434", NULL), 0);
+	assert_int_equal(fixture_provider(f->store, NULL, DOM_B, "local",
+	    "vllm", "http://10.0.0.2/v1", NULL), 0);
 	put_model(f->store, DOM_A, "gpt", "local", "llm", "active", 1700000000);
 	put_model(f->store, DOM_A, "emb", "ol", "embedding", "active", 5);
 	put_model(f->store, DOM_A, "off", "local", "llm", "inactive", 6);
@@ -174,7 +124,7 @@ teardown(void **state)
 
 	store_close(f->store);
 	vault_free(f->vault);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -19,11 +19,12 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "fixture.h"
 #include "rpc.h"
 #include "transport.h"
 
 struct server {
-	char		 dir[64];
+	char		 dir[FIXTURE_DIR_MAX];
 	char		 path[96];
 	int		 listen_fd;
 	pthread_t	 thread;
@@ -127,8 +128,8 @@ setup(void **state)
 	struct sockaddr_un	 sun;
 
 	s = calloc(1, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "/tmp/cube-test-rpc.XXXXXX");
-	assert_non_null(mkdtemp(s->dir));
+	assert_non_null(s);
+	fixture_dir_make(s->dir, sizeof(s->dir), "rpc");
 	snprintf(s->path, sizeof(s->path), "%s/agent.sock", s->dir);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -148,8 +149,7 @@ teardown(void **state)
 	struct server	*s = *state;
 
 	close(s->listen_fd);
-	unlink(s->path);
-	rmdir(s->dir);
+	fixture_dir_remove(s->dir);
 	free(s);
 	return 0;
 }

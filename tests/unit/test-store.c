@@ -1,7 +1,6 @@
 /* store.c and store-*.c: migrations, CRUD, uniqueness, cascades. */
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +14,7 @@
 
 #include "agent.h"
 #include "store.h"
+#include "fixture.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -22,31 +22,18 @@
 #define DOM_B	"22222222-2222-4222-8222-222222222222"
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[FIXTURE_DIR_MAX];
 	struct store	*store;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
 {
 	struct fixture	*f = calloc(1, sizeof(*f));
-	char		 err[256];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->store = store_open(f->dir, err, sizeof(err));
-	if (f->store == NULL)
-		fail_msg("store_open: %s", err);
+	fixture_dir_make(f->dir, sizeof(f->dir), "store");
+	f->store = fixture_store_open(f->dir);
 	*state = f;
 	return 0;
 }
@@ -57,40 +44,16 @@ teardown(void **state)
 	struct fixture	*f = *state;
 
 	store_close(f->store);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
-}
-
-static void
-add_domain(struct store *s, const char *id, const char *name)
-{
-	struct store_domain	d;
-	char			err[256];
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.id, sizeof(d.id), "%s", id);
-	d.name = (char *)name;
-	d.trace_retention_days = 30;
-	d.created_at = 1000;
-	if (store_domain_insert(s, &d, err, sizeof(err)) != 0)
-		fail_msg("insert domain: %s", err);
 }
 
 static int
 add_provider(struct store *s, const char *domain, const char *name)
 {
-	struct store_provider	p;
-	char			err[256];
-
-	memset(&p, 0, sizeof(p));
-	snprintf(p.domain_id, sizeof(p.domain_id), "%s", domain);
-	p.name = (char *)name;
-	p.driver = (char *)"openai";
-	p.url = (char *)"http://127.0.0.1:8000/v1";
-	p.status = (char *)"active";
-	p.created_at = 1001;
-	return store_provider_insert(s, &p, err, sizeof(err));
+	return fixture_provider(s, NULL, domain, name, "openai",
+	    FIXTURE_PROVIDER_URL, NULL);
 }
 
 static void
@@ -148,12 +111,11 @@ test_migrations(void **state)
 
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
 	assert_int_equal(STORE_SCHEMA_VERSION, 15);
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 
 	/* Reopening is a no-op: same version, data kept. */
-	f->store = store_open(f->dir, err, sizeof(err));
-	assert_non_null(f->store);
+	f->store = fixture_store_open(f->dir);
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
 	{
 		size_t	n;
@@ -179,8 +141,7 @@ test_migrations(void **state)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 15", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	f->store = store_open(f->dir, err, sizeof(err));
-	assert_non_null(f->store);
+	f->store = fixture_store_open(f->dir);
 }
 
 /* A version 1 database (before the audit log) is migrated, data kept. */
@@ -197,7 +158,7 @@ test_migration_audit(void **state)
 	size_t			 n;
 	sqlite3			*db;
 
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_A, "acme");
 	store_close(f->store);
 	snprintf(path, sizeof(path), "%s/cube.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -217,8 +178,7 @@ test_migration_audit(void **state)
 	    " PRAGMA user_version = 1", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
-	f->store = store_open(f->dir, err, sizeof(err));
-	assert_non_null(f->store);
+	f->store = fixture_store_open(f->dir);
 	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_domain_count(f->store, &n, err, sizeof(err)),
 	    0);
@@ -272,8 +232,8 @@ test_domains(void **state)
 	size_t			 n;
 	char			 err[256];
 
-	add_domain(f->store, DOM_B, "zeta");
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "zeta");
+	fixture_domain(f->store, DOM_A, "acme");
 
 	assert_int_equal(store_domain_get(f->store, "acme", &d, err,
 	    sizeof(err)), 0);
@@ -344,8 +304,8 @@ test_providers(void **state)
 	char			 err[256];
 	unsigned char		 blob[3] = { 1, 0, 2 };
 
-	add_domain(f->store, DOM_A, "acme");
-	add_domain(f->store, DOM_B, "beta");
+	fixture_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "beta");
 	assert_int_equal(add_provider(f->store, DOM_A, "local"), 0);
 	assert_int_equal(add_provider(f->store, DOM_A, "local"),
 	    STORE_CONFLICT);
@@ -459,8 +419,8 @@ test_models(void **state)
 	size_t			 n;
 	char			 err[256];
 
-	add_domain(f->store, DOM_A, "acme");
-	add_domain(f->store, DOM_B, "beta");
+	fixture_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "beta");
 	assert_int_equal(add_provider(f->store, DOM_A, "local"), 0);
 	assert_int_equal(add_provider(f->store, DOM_A, "other"), 0);
 
@@ -562,7 +522,7 @@ test_tokens(void **state)
 	char			 err[256];
 	unsigned char		 h[VAULT_TOKEN_HASH_BYTES];
 
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_A, "acme");
 	assert_int_equal(add_token(f->store, DOM_A, "tok_0000000000000001",
 	    0xaa), 0);
 	/* Same hash twice: refused. */
@@ -614,7 +574,7 @@ test_deployments(void **state)
 	size_t			 n;
 	sqlite3			*db;
 
-	add_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_A, "acme");
 	assert_int_equal(add_provider(f->store, DOM_A, "p1"), 0);
 	assert_int_equal(add_provider(f->store, DOM_A, "p2"), 0);
 	assert_int_equal(add_model(f->store, DOM_A, "old", "p1"), 0);
@@ -681,8 +641,7 @@ test_deployments(void **state)
 	    " ALTER TABLE traces DROP COLUMN attempts;"
 	    " PRAGMA user_version = 14", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	f->store = store_open(f->dir, err, sizeof(err));
-	assert_non_null(f->store);
+	f->store = fixture_store_open(f->dir);
 	assert_int_equal(store_model_get(f->store, DOM_A, "legacy", &m, err,
 	    sizeof(err)), 0);
 	assert_int_equal(m.ndeployments, 1);
@@ -702,8 +661,8 @@ test_cascade(void **state)
 	size_t			 n;
 	char			 err[256];
 
-	add_domain(f->store, DOM_A, "acme");
-	add_domain(f->store, DOM_B, "beta");
+	fixture_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "beta");
 	assert_int_equal(add_provider(f->store, DOM_A, "p"), 0);
 	assert_int_equal(add_provider(f->store, DOM_B, "p"), 0);
 	assert_int_equal(add_model(f->store, DOM_A, "m", "p"), 0);
@@ -733,6 +692,108 @@ test_cascade(void **state)
 }
 
 static void
+add_guardrail(struct store *s, const char *domain, const char *key)
+{
+	struct store_guardrail	g;
+	char			err[256];
+
+	memset(&g, 0, sizeof(g));
+	snprintf(g.domain_id, sizeof(g.domain_id), "%s", domain);
+	g.key = (char *)key;
+	g.kind = (char *)"pii";
+	g.action = (char *)"block";
+	if (store_guardrail_insert(s, &g, err, sizeof(err)) != 0)
+		fail_msg("insert guardrail: %s", err);
+}
+
+/*
+ * Every descriptor keeps a domain to its own rows: a get in another
+ * domain or in none finds nothing, a list holds that domain's alone.
+ */
+static void
+test_entities_scoped(void **state)
+{
+	static const struct {
+		const struct store_entity	*e;
+		const char			*key;
+		size_t				 domain_id;
+		int				 both;	/* same key in B */
+	} t[] = {
+		{ &store_provider_entity, "p",
+		  offsetof(struct store_provider, domain_id), 1 },
+		{ &store_model_entity, "m",
+		  offsetof(struct store_model, domain_id), 1 },
+		{ &store_guardrail_entity, "g",
+		  offsetof(struct store_guardrail, domain_id), 1 },
+		{ &store_token_entity, "tok_000000000000000a",
+		  offsetof(struct store_token, domain_id), 0 },
+	};
+	struct fixture	*f = *state;
+	unsigned char	*row, *list;
+	char		 err[256], want[128];
+	size_t		 i, n;
+
+	fixture_domain(f->store, DOM_A, "acme");
+	fixture_domain(f->store, DOM_B, "beta");
+	assert_int_equal(add_provider(f->store, DOM_A, "p"), 0);
+	assert_int_equal(add_provider(f->store, DOM_B, "p"), 0);
+	assert_int_equal(add_model(f->store, DOM_A, "m", "p"), 0);
+	assert_int_equal(add_model(f->store, DOM_B, "m", "p"), 0);
+	add_guardrail(f->store, DOM_A, "g");
+	add_guardrail(f->store, DOM_B, "g");
+	assert_int_equal(add_token(f->store, DOM_A, "tok_000000000000000a",
+	    1), 0);
+	assert_int_equal(add_token(f->store, DOM_B, "tok_000000000000000b",
+	    2), 0);
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		row = xcalloc(1, t[i].e->size);
+		assert_int_equal(store_entity_get(f->store, t[i].e, DOM_A,
+		    t[i].key, row, err, sizeof(err)), 0);
+		assert_string_equal((char *)row + t[i].domain_id, DOM_A);
+		t[i].e->clear(row);
+		snprintf(want, sizeof(want), "%s '%s' not found in this domain",
+		    t[i].e->noun, t[i].key);
+		if (t[i].both) {
+			assert_int_equal(store_entity_get(f->store, t[i].e,
+			    DOM_B, t[i].key, row, err, sizeof(err)), 0);
+			assert_string_equal((char *)row + t[i].domain_id,
+			    DOM_B);
+			t[i].e->clear(row);
+		} else {
+			assert_int_equal(store_entity_get(f->store, t[i].e,
+			    DOM_B, t[i].key, row, err, sizeof(err)),
+			    STORE_NOT_FOUND);
+			assert_string_equal(err, want);
+		}
+		/* No domain: nothing, whatever the key. */
+		err[0] = '\0';
+		assert_int_equal(store_entity_get(f->store, t[i].e, NULL,
+		    t[i].key, row, err, sizeof(err)), STORE_NOT_FOUND);
+		assert_string_equal(err, want);
+		assert_int_equal(store_entity_get(f->store, t[i].e, DOM_A,
+		    "' OR 1=1 --", row, err, sizeof(err)), STORE_NOT_FOUND);
+		free(row);
+
+		assert_int_equal(store_entity_list(f->store, t[i].e, DOM_A, -1,
+		    (void **)&list, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal((char *)list + t[i].domain_id, DOM_A);
+		store_entity_list_free(t[i].e, list, n);
+		assert_int_equal(store_entity_list(f->store, t[i].e,
+		    "33333333-3333-4333-8333-333333333333", -1, (void **)&list,
+		    &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 0);
+		assert_null(list);
+		/* Every domain's: the snapshot's reader. */
+		assert_int_equal(store_entity_list(f->store, t[i].e, NULL, -1,
+		    (void **)&list, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 2);
+		store_entity_list_free(t[i].e, list, n);
+	}
+}
+
+static void
 test_no_sql_injection(void **state)
 {
 	struct fixture		*f = *state;
@@ -740,7 +801,7 @@ test_no_sql_injection(void **state)
 	char			 err[256];
 	size_t			 n;
 
-	add_domain(f->store, DOM_A, "x'); DROP TABLE domains; --");
+	fixture_domain(f->store, DOM_A, "x'); DROP TABLE domains; --");
 	assert_int_equal(store_domain_get(f->store,
 	    "x'); DROP TABLE domains; --", &d, err, sizeof(err)), 0);
 	store_domain_clear(&d);
@@ -767,6 +828,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deployments, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entities_scoped, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_sql_injection, setup,
 		    teardown),
 	};

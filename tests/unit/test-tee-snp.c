@@ -28,6 +28,7 @@
 
 #include "agent.h"
 #include "attest.h"
+#include "fixture.h"
 #include "log.h"
 
 #define ENTRY		24
@@ -463,7 +464,7 @@ fake_ioctl(int fd, unsigned long req, void *arg)
 }
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[FIXTURE_DIR_MAX];
 	char		 dev[96];
 	struct tee	*tee;
 };
@@ -475,8 +476,7 @@ setup(void **state)
 	int		 fd;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-tee-snp.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	fixture_dir_make(f->dir, sizeof(f->dir), "tee-snp");
 	snprintf(f->dev, sizeof(f->dev), "%s/sev-guest", f->dir);
 	assert_true((fd = open(f->dev, O_RDWR | O_CREAT, 0600)) != -1);
 	close(fd);
@@ -493,8 +493,7 @@ teardown(void **state)
 
 	tee_free(f->tee);
 	free(kern.table);
-	unlink(f->dev);
-	rmdir(f->dir);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
 }

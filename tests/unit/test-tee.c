@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,10 +26,11 @@
 
 #include "agent.h"
 #include "attest.h"
+#include "fixture.h"
 #include "log.h"
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[FIXTURE_DIR_MAX];
 	char		 data[96];
 	char		 tsm[96];
 	struct agent	 agent;
@@ -48,27 +48,15 @@ static struct {
 } fake;
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture	*f = calloc(1, sizeof(*f));
-	char		 err[256];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-tee.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	fixture_dir_make(f->dir, sizeof(f->dir), "tee");
 	snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
 	snprintf(f->tsm, sizeof(f->tsm), "%s/tsm", f->dir);
-	f->agent.vault = vault_open(f->data, err, sizeof(err));
-	assert_non_null(f->agent.vault);
+	f->agent.vault = fixture_vault_open(f->data);
 	memset(&fake, 0, sizeof(fake));
 	*state = f;
 	return 0;
@@ -81,7 +69,7 @@ teardown(void **state)
 
 	tee_free(f->agent.tee);
 	vault_free(f->agent.vault);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
 }
@@ -494,7 +482,7 @@ fake_rmdir(const char *path)
 	}
 	free(in);
 	fake.removed++;
-	nftw(path, rm_one, 4, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(path);
 	return 0;
 }
 

@@ -14,11 +14,12 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "fixture.h"
 #include "xmalloc.h"
 
 struct fixture {
 	struct agent_config	 cfg;
-	char			 dir[64];
+	char			 dir[FIXTURE_DIR_MAX];
 	char			 cert[128];
 	char			 key[128];
 };
@@ -30,8 +31,7 @@ setup(void **state)
 	char		 cmd[512];
 
 	config_defaults(&f->cfg);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-tls.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	fixture_dir_make(f->dir, sizeof(f->dir), "tls");
 	snprintf(f->cert, sizeof(f->cert), "%s/cert.pem", f->dir);
 	snprintf(f->key, sizeof(f->key), "%s/key.pem", f->dir);
 	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt"
@@ -47,12 +47,10 @@ static int
 teardown(void **state)
 {
 	struct fixture	*f = *state;
-	char		 cmd[128];
 
 	tls_stop();
 	config_free(&f->cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
 }

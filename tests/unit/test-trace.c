@@ -4,7 +4,6 @@
  */
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +20,7 @@
 
 #include "agent.h"
 #include "store.h"
+#include "fixture.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -28,46 +28,23 @@
 #define DOM_B	"22222222-2222-4222-8222-222222222222"
 
 struct fixture {
-	char		 dir[64];
+	char		 dir[FIXTURE_DIR_MAX];
 	struct store	*store;		/* the admin side's connection */
 };
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-add_domain(struct store *s, const char *id, const char *name, int days)
-{
-	struct store_domain	d;
-	char			err[256];
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.id, sizeof(d.id), "%s", id);
-	d.name = (char *)name;
-	d.trace_retention_days = days;
-	d.created_at = 1000;
-	assert_int_equal(store_domain_insert(s, &d, err, sizeof(err)), 0);
-}
-
-static int
 setup(void **state)
 {
-	struct fixture	*f = calloc(1, sizeof(*f));
-	char		 err[256];
+	struct fixture		*f = calloc(1, sizeof(*f));
+	struct store_domain	 d;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-trace.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	if ((f->store = store_open(f->dir, err, sizeof(err))) == NULL)
-		fail_msg("store_open: %s", err);
-	add_domain(f->store, DOM_A, "acme", 30);
-	add_domain(f->store, DOM_B, "bravo", 1);
+	fixture_dir_make(f->dir, sizeof(f->dir), "trace");
+	f->store = fixture_store_open(f->dir);
+	fixture_domain(f->store, DOM_A, "acme");
+	fixture_domain_init(&d, DOM_B, "bravo");
+	d.trace_retention_days = 1;
+	fixture_domain_put(f->store, &d);
 	*state = f;
 	return 0;
 }
@@ -78,7 +55,7 @@ teardown(void **state)
 	struct fixture	*f = *state;
 
 	store_close(f->store);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
 }

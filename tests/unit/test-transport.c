@@ -17,10 +17,11 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "transport.h"
 
 struct fixture {
-	char	dir[64];
+	char	dir[FIXTURE_DIR_MAX];
 	char	path[96];
 };
 
@@ -30,8 +31,8 @@ setup(void **state)
 	struct fixture	*f;
 
 	f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-transport.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_non_null(f);
+	fixture_dir_make(f->dir, sizeof(f->dir), "transport");
 	snprintf(f->path, sizeof(f->path), "%s/agent.sock", f->dir);
 	*state = f;
 	return 0;
@@ -42,8 +43,7 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	unlink(f->path);
-	rmdir(f->dir);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
 }

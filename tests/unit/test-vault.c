@@ -2,7 +2,6 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,21 +14,13 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "fixture.h"
 #include "log.h"
 
 struct fixture {
-	char	dir[64];
+	char	dir[FIXTURE_DIR_MAX];
 	char	data[96];
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -37,8 +28,7 @@ setup(void **state)
 	struct fixture	*f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-vault.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	fixture_dir_make(f->dir, sizeof(f->dir), "vault");
 	/* A data dir that does not exist yet, two levels down. */
 	snprintf(f->data, sizeof(f->data), "%s/a/data", f->dir);
 	*state = f;
@@ -50,7 +40,7 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(f->dir);
 	free(f);
 	return 0;
 }
