@@ -1,6 +1,8 @@
 # Cube: one non-recursive Makefile for the agent, cubectl, cube-tui and tests.
 #   make          release build into bin/
-#   make check    ASan + UBSan build into build/asan/, then every test
+#   make check    ASan + UBSan build into build/asan/, the layer check,
+#                 then every test
+#   make check-layers  request-path objects reference no store_*/sqlite3_*
 #   make demo     a chat completion end to end against a local demo backend
 #   make bench    agent vs nginx, requests/s and CPU per request; the
 #                 trace writer's traces/s; streams' added TTFT, ITL and
@@ -64,11 +66,11 @@ SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 
 # agent/: the admin side (config, keys, store, snapshot, admin socket).
-AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-entity.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/store-trace.c agent/registry.c agent/jwks.c agent/provider-attest.c agent/probe.c agent/fetch.c agent/health.c agent/admin.c agent/admin-probe.c agent/admin-param.c agent/admin-json.c agent/admin-entity.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/admin-logs.c agent/admin-usage.c agent/admin-stats.c agent/admin-chat.c agent/guard-spec.c \
+AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agent/credential.c agent/store.c agent/store-entity.c agent/store-domain.c agent/store-provider.c agent/store-model.c agent/store-token.c agent/store-guardrail.c agent/store-audit.c agent/store-trace.c agent/trace-writer.c agent/registry.c agent/jwks.c agent/provider-attest.c agent/probe.c agent/fetch.c agent/health.c agent/admin.c agent/admin-probe.c agent/admin-param.c agent/admin-json.c agent/admin-entity.c agent/admin-status.c agent/admin-domain.c agent/admin-provider.c agent/admin-model.c agent/admin-token.c agent/admin-audit.c agent/admin-guardrail.c agent/admin-logs.c agent/admin-usage.c agent/admin-stats.c agent/admin-chat.c agent/guard-spec.c \
 	agent/tee.c agent/tee-sim.c agent/tee-tsm.c agent/tee-snp.c agent/tee-tdx.c \
 	agent/attestation.c agent/admin-attestation.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/scrub.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
+AGENT_PATH_SRCS := agent/config.c agent/period.c agent/scrub.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/model-list.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
 	agent/request.c \
 	agent/attestation-queue.c agent/attestation-http.c \
 	agent/upstream-header.c agent/backend-error.c agent/traceparent.c
@@ -122,7 +124,7 @@ else
 Q := @
 endif
 
-.PHONY: all check check-build demo bench install install-data clean
+.PHONY: all check check-build check-layers demo bench install install-data clean
 # Keep the unit tests' objects: they are intermediate to make, not to us.
 .SECONDARY:
 all: $(PROGRAMS)
@@ -178,10 +180,16 @@ $(O)/tests/test-%: $(O)/tests/unit/test-%.o $(LIBFIXTURE) $(LIBAGENT) \
 
 check-build: $(PROGRAMS) $(TESTBINS)
 
+# The request path's objects reference no store_* or sqlite3_*: they read
+# the registry snapshot (STYLE.md 19). Fast on its own.
+check-layers: $(call obj,$(AGENT_PATH_SRCS))
+	$(Q)./scripts/check-layers $^
+
 # The fuzz targets run in check too, a few seconds each (tests/run).
 check:
 	@./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=asan check-build
+	$(Q)$(MAKE) --no-print-directory BUILD=asan check-layers
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)CUBE_TESTDATA=$(CUBE_TESTDATA) tests/run build/asan
 
@@ -306,7 +314,8 @@ build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
 # What a backend's answer may carry to a client: headers and error bodies.
 build/fuzz/fuzz-backend-answer: tests/fuzz/fuzz-backend-answer.c \
 	agent/upstream-header.c agent/backend-error.c agent/api-error.c \
-	agent/ollama.c agent/jscan.c shared/xmalloc.c shared/log.c
+	agent/ollama.c agent/model-list.c agent/jscan.c shared/xmalloc.c \
+	shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
@@ -350,8 +359,9 @@ build/fuzz/fuzz-dialect-responses: tests/fuzz/fuzz-dialect-responses.c \
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lcjson
 # A client's bearer JWT, a JWKS, a domain's JWT settings (cjose, cJSON);
-# the fuzz file stands in for the limit.c and jwks.c functions jwt.c uses.
-build/fuzz/fuzz-jwt: tests/fuzz/fuzz-jwt.c agent/jwt.c shared/money.c \
+# the fuzz file stands in for the jwks.c function jwt.c uses.
+build/fuzz/fuzz-jwt: tests/fuzz/fuzz-jwt.c agent/jwt.c agent/period.c \
+	shared/money.c \
 	shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
@@ -370,7 +380,8 @@ build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \
 # ollama.c for its scan of a line; the fuzz file stands in for the
 # replies it never makes.
 build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
-	agent/sse.c agent/ollama.c shared/xmalloc.c shared/log.c
+	agent/sse.c agent/ollama.c agent/model-list.c shared/xmalloc.c \
+	shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lcjson -lsodium
@@ -378,7 +389,7 @@ build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
 # replies ollama.c never makes here.
 build/fuzz/fuzz-dialect-ollama: tests/fuzz/fuzz-dialect-ollama.c \
 	agent/dialect-ollama.c agent/dialect.c agent/ollama.c agent/jscan.c \
-	agent/sse.c shared/xmalloc.c shared/log.c
+	agent/model-list.c agent/sse.c shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lcjson -lsodium

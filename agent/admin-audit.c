@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "rpc.h"
 #include "xmalloc.h"

@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "money.h"
 #include "receipt.h"

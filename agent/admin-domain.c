@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "rpc.h"
 #include "xmalloc.h"

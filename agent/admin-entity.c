@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent.h"
+#include "store.h"
 #include "rpc.h"
 #include "xmalloc.h"
 

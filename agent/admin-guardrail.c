@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent.h"
+#include "store.h"
 #include "guard.h"
 #include "log.h"
 #include "rpc.h"

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent.h"
+#include "store.h"
 #include "money.h"
 #include "rpc.h"
 

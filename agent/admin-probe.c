@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "rpc.h"
 #include "xmalloc.h"
@@ -37,16 +38,17 @@ admin_probe_new(enum admin_probe_kind kind, const struct store_provider *p,
 
 	probe = xcalloc(1, sizeof(*probe));
 	probe->kind = kind;
-	memcpy(probe->provider.domain_id, p->domain_id,
-	    sizeof(probe->provider.domain_id));
-	probe->provider.name = xstrdup(p->name);
-	probe->provider.driver = xstrdup(p->driver);
-	probe->provider.url = xstrdup(p->url);
+	probe->provider = xcalloc(1, sizeof(*probe->provider));
+	memcpy(probe->provider->domain_id, p->domain_id,
+	    sizeof(probe->provider->domain_id));
+	probe->provider->name = xstrdup(p->name);
+	probe->provider->driver = xstrdup(p->driver);
+	probe->provider->url = xstrdup(p->url);
 	if (p->credential != NULL) {
-		probe->provider.credential = xmalloc(p->credential_len);
-		memcpy(probe->provider.credential, p->credential,
+		probe->provider->credential = xmalloc(p->credential_len);
+		memcpy(probe->provider->credential, p->credential,
 		    p->credential_len);
-		probe->provider.credential_len = p->credential_len;
+		probe->provider->credential_len = p->credential_len;
 	}
 	if (model_id != NULL)
 		probe->model_id = xstrdup(model_id);
@@ -58,7 +60,7 @@ static int
 admin_probe_same(const struct admin_probe *probe, enum admin_probe_kind kind,
     const struct store_provider *p, const char *model_id)
 {
-	const struct store_provider	*q = &probe->provider;
+	const struct store_provider	*q = probe->provider;
 
 	if (probe->kind != kind || strcmp(q->domain_id, p->domain_id) != 0 ||
 	    strcmp(q->name, p->name) != 0 ||
@@ -95,17 +97,17 @@ admin_probe_run(struct admin_probe *probe, const struct vault *vault)
 {
 	switch (probe->kind) {
 	case ADMIN_PROBE_STATUS:	/* 0, -1 or PROBE_LOCAL */
-		probe->rc = probe_provider(&probe->provider, vault,
+		probe->rc = probe_provider(probe->provider, vault,
 		    &probe->cancel, NULL, NULL, &probe->latency_ms, probe->why,
 		    sizeof(probe->why));
 		break;
 	case ADMIN_PROBE_MODELS:
-		probe->rc = probe_provider(&probe->provider, vault,
+		probe->rc = probe_provider(probe->provider, vault,
 		    &probe->cancel, &probe->names, &probe->nnames,
 		    &probe->latency_ms, probe->why, sizeof(probe->why));
 		break;
 	case ADMIN_PROBE_SERVED:
-		probe->rc = probe_model_served(&probe->provider, vault,
+		probe->rc = probe_model_served(probe->provider, vault,
 		    probe->model_id, &probe->cancel, probe->why,
 		    sizeof(probe->why));
 		break;
@@ -189,6 +191,7 @@ admin_probe_free(struct admin_probe *probe)
 		free(probe->names[i]);
 	free(probe->names);
 	free(probe->model_id);
-	store_provider_clear(&probe->provider);
+	store_provider_clear(probe->provider);
+	free(probe->provider);
 	free(probe);
 }

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "attest.h"
 #include "rpc.h"
 #include "xmalloc.h"

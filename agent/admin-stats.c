@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "rpc.h"
 #include "xmalloc.h"

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "rpc.h"
 
 /* Whether prompts arrive encrypted, and to which key. */

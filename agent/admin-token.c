@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "rpc.h"
 #include "xmalloc.h"
 
@@ -66,8 +67,8 @@ admin_token_json(const struct store_token *t, const char *secret, int full)
 	admin_json_add(o, "budget", t->budget != 0 ?
 	    admin_json_money(t->budget) : cJSON_CreateNull());
 	admin_json_add(o, "budget_period", t->budget != 0 &&
-	    t->budget_period != LIMIT_PERIOD_NONE ? admin_json_string(
-	    limit_period_name(t->budget_period)) : cJSON_CreateNull());
+	    t->budget_period != PERIOD_NONE ? admin_json_string(
+	    period_name(t->budget_period)) : cJSON_CreateNull());
 	return o;
 }
 
@@ -75,7 +76,7 @@ admin_token_json(const struct store_token *t, const char *secret, int full)
 static int
 admin_token_valid_period(const char *s)
 {
-	return limit_period_parse(s) != -1;
+	return period_parse(s) != -1;
 }
 
 /*
@@ -223,8 +224,8 @@ admin_token_create(struct agent *agent, const cJSON *params,
 	    1, ADMIN_TOKEN_SEALED_MAX, NULL, NULL, &sealed, reply) == -1)
 		goto out;
 	if (period != NULL)
-		t.budget_period = limit_period_parse(period);
-	if (t.budget_period != LIMIT_PERIOD_NONE && t.budget == 0) {
+		t.budget_period = period_parse(period);
+	if (t.budget_period != PERIOD_NONE && t.budget == 0) {
 		admin_reply_error(reply, RPC_INVALID_PARAMS, "budget_period:"
 		    " needs a budget");
 		goto out;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent.h"
+#include "store.h"
 #include "rpc.h"
 
 #define USAGE_MAX_TIME	INT64_C(253402300799)	/* 9999-12-31T23:59:59Z */

@@ -29,6 +29,7 @@
 #include <event2/listener.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "rpc.h"
 #include "xmalloc.h"

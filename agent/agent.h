@@ -104,6 +104,7 @@ struct agent {
 	struct store		*store;
 	struct event_base	*base;		/* main loop: admin, signals */
 	struct trace_writer	*traces;
+	struct trace_queue	*trace_queue;	/* the writer's, for workers */
 	time_t			 started;
 };
 
@@ -446,6 +447,25 @@ void		 credential_header_free(struct curl_slist *);
 int		 credential_valid(const char *key, size_t len);
 
 /*
+ * period.c: budget periods, named as the store, the admin API and JWT
+ * claims spell them (the data model both sides read).
+ */
+enum period {
+	PERIOD_NONE,
+	PERIOD_DAY,
+	PERIOD_WEEK,
+	PERIOD_MONTH,
+};
+int		 period_parse(const char *);	/* -1: unknown */
+const char	*period_name(int);		/* "none" when out of range */
+/*
+ * The start of the period holding now (unix seconds, UTC), or 0 for
+ * PERIOD_NONE; with next, the start of the one after. Weeks start on
+ * Monday.
+ */
+int64_t		 period_start(int period, int64_t now, int64_t *next);
+
+/*
  * registry.c: the immutable in-memory snapshot of domains, providers,
  * models and token hashes that the request path reads. Built by the admin
  * side from the store, published atomically; readers hold a reference for
@@ -571,7 +591,7 @@ struct reg_domain {
 	struct reg_model	*models;	/* sorted by key (strcmp order) */
 	size_t			 nmodels;
 	int			 log_content;
-	char			*models_json;	/* body of GET .../v1/models */
+	char			*models_json;	/* model_list_openai(d, NULL) */
 	size_t			 models_json_len;
 	struct guard		**guards;	/* compiled, sorted by key */
 	size_t			 nguards;
@@ -590,7 +610,7 @@ struct reg_token {
 	int64_t			 rpm;		/* 0: unlimited */
 	int64_t			 tpm;
 	int64_t			 budget;	/* nano-USD; 0: none */
-	int			 budget_period;	/* LIMIT_PERIOD_... */
+	int			 budget_period;	/* PERIOD_... */
 	int64_t			 spent;		/* nano-USD, from usage, */
 	int64_t			 spent_since;	/* since this period start */
 };
@@ -669,6 +689,19 @@ const struct reg_token	*registry_find_token(const struct registry *,
 			    size_t len, time_t now);
 int	 registry_token_allows(const struct reg_token *,
 	    const struct reg_model *);
+
+/*
+ * model-list.c: the models a listing shows, and OpenAI's shape of them;
+ * ollama.c emits the same selection as /api/tags and /api/ps.
+ */
+/* The next active model t may use (NULL t: any) from *i = 0 on; NULL: end. */
+const struct reg_model *model_list_next(const struct reg_domain *,
+		    const struct reg_token *, size_t *i);
+/* {"object":"list","data":[...]}, xmalloc'd and NUL-terminated. */
+char		*model_list_openai(const struct reg_domain *,
+		    const struct reg_token *, size_t *len);
+/* One model's entry, as GET /v1/models/KEY answers; xmalloc'd. */
+char		*model_list_openai_one(const struct reg_model *, size_t *len);
 
 /*
  * jwt.c: JWT bearer tokens from an operator's identity provider (OIDC),
@@ -925,11 +958,23 @@ enum http_head_result {
 typedef enum http_head_result (*http_head_handler)(struct http_request *,
 		    void *);
 
+/*
+ * The JSON body of an error the server answers itself (a bad or too large
+ * request, status 400, 413 or 431) before any handler saw it: written into
+ * buf (always NUL-terminated), its length returned. The server knows no
+ * error shape of its own: api_error_http_body() is the agent's.
+ */
+typedef size_t (*http_error_body)(char *buf, size_t len, int status,
+		    const char *message);
+
 struct http_server;
 struct http_server *http_server_new(struct event_base *,
 		    const struct agent_config *, http_handler, void *);
 /* Decide on each request from its head (same arg as the handler). */
 void		 http_server_set_head(struct http_server *, http_head_handler);
+/* Shape the server's own errors; without one they are text/plain. */
+void		 http_server_set_error_body(struct http_server *,
+		    http_error_body);
 /* Serve a bound, listening socket; the server owns it from here. */
 int		 http_server_listen(struct http_server *, int fd, char *err,
 		    size_t errlen);
@@ -1210,6 +1255,7 @@ struct worker {
 	struct http_server	*http;
 	struct upstream_pool	*upstream;
 	struct limit_redis		*redis;	/* shared limits; NULL: none */
+	struct trace_batch	*traces;	/* finished records, not yet handed */
 	int			 listen_fd;
 	struct event		*drain_ev;
 	struct event		*deadline_ev;
@@ -1514,12 +1560,6 @@ void	 proxy_handle(struct http_request *, void *worker);
  * the window is over) and spend budgets (reserved before forwarding,
  * settled after), shared by every worker thread.
  */
-enum limit_period {
-	LIMIT_PERIOD_NONE,
-	LIMIT_PERIOD_DAY,
-	LIMIT_PERIOD_WEEK,
-	LIMIT_PERIOD_MONTH,
-};
 enum limit_result {
 	LIMIT_OK,
 	LIMIT_RATE,
@@ -1553,9 +1593,6 @@ struct limit_ticket {
 	int64_t			 period_next;
 	struct limit_pending	*pending;	/* asked, not yet answered */
 };
-int		 limit_period_parse(const char *);	/* -1: unknown */
-const char	*limit_period_name(int);
-int64_t		 limit_period_start(int period, int64_t now, int64_t *next);
 int64_t		 limit_estimate(const struct reg_model *, size_t prompt_bytes,
 		    int64_t max_output);
 enum limit_result limit_acquire(const struct reg_token *, int64_t now_ms,
@@ -1687,6 +1724,9 @@ const char *api_error_type(enum api_error);	/* "api_error", static */
 /* Render the error body into buf (always NUL-terminated); returns its length. */
 size_t	 api_error_body(char *buf, size_t len, enum api_error,
 	    const char *param, const char *message);
+/* The http_error_body for the HTTP server's own errors (400, 413, 431). */
+size_t	 api_error_http_body(char *buf, size_t len, int status,
+	    const char *message);
 void	 api_error_reply(struct http_request *, enum api_error,
 	    const char *param, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
@@ -1872,282 +1912,24 @@ size_t	 backend_error_body(char *buf, size_t len, int ollama,
 	    const char *message);
 
 /*
- * store.c: SQLite (WAL) state in the data directory; admin thread only.
- * Functions return 0, or one of these with err filled: for STORE_NOT_FOUND
- * and STORE_CONFLICT a message fit for the operator (names only), for
- * STORE_ERROR SQLite's (log it, do not show it). Rows are plain structs
- * whose strings the caller owns: free with the row's _clear() or the
- * list's _list_free().
+ * The store (store.c, store-*.c) is declared in store.h, which only the
+ * admin side and the trace writer include: the request path reads the
+ * registry snapshot, never SQLite (scripts/check-layers checks it).
  */
-#define STORE_ERROR		-1
-#define STORE_NOT_FOUND		-2
-#define STORE_CONFLICT		-3	/* already exists, or still in use */
-#define STORE_SCHEMA_VERSION	15
 struct store;
-struct store	*store_open(const char *data_dir, char *err, size_t errlen);
-void		 store_close(struct store *);
-int		 store_schema_version(struct store *);
-int		 store_begin(struct store *, char *err, size_t errlen);
-int		 store_commit(struct store *, char *err, size_t errlen);
-void		 store_rollback(struct store *);
-
-/* For store-*.c only: cached prepared statements and error mapping. */
-struct sqlite3_stmt;
-/* The statement for sql (a string literal: its address is the cache key), reset. */
-struct sqlite3_stmt *store_stmt(struct store *, const char *sql, char *err,
-		    size_t errlen);
-/* Map a SQLite result code to STORE_*, filling err with SQLite's message. */
-int		 store_fail(struct store *, int rc, char *err, size_t errlen);
-/* Step a statement that returns no rows; resets it. 0 or STORE_*. */
-int		 store_exec_stmt(struct store *, struct sqlite3_stmt *,
-		    char *err, size_t errlen);
-int		 store_changes(struct store *);
-/* After STORE_CONFLICT: 1 when a foreign key (not a unique key) refused. */
-int		 store_foreign_key_failed(struct store *);
-char		*store_column_text(struct sqlite3_stmt *, int);	/* or NULL */
-/* Read every row of a SELECT into an array of size-byte elements. */
-int		 store_collect(struct store *, struct sqlite3_stmt *,
-		    size_t size, void (*read)(struct sqlite3_stmt *, void *),
-		    void (*clear)(void *), void **out, size_t *n, char *err,
-		    size_t errlen);
-/* Read at most one row: 0, STORE_NOT_FOUND (err untouched) or STORE_ERROR. */
-int		 store_row(struct store *, struct sqlite3_stmt *,
-		    void (*read)(struct sqlite3_stmt *, void *), void *out,
-		    char *err, size_t errlen);
+struct store_domain;
+struct store_provider;
+struct store_model;
+struct store_token;
+struct store_guardrail;
 
 /*
- * store-entity.c: the tables kept per domain and named by a key column,
- * each described once and read by one get and one list. Tenant isolation:
- * get_sql and list_sql bind the domain id as ?1 and must filter on it; a
- * get without a domain finds nothing.
- */
-struct store_entity {
-	const char	*noun;		/* "provider", as messages name it */
-	size_t		 size;		/* of the row struct */
-	const char	*get_sql;	/* ?1 domain id, ?2 key; NULL: none */
-	const char	*list_sql;	/* ?1 domain id [, ?2 the limit] */
-	const char	*list_all_sql;	/* every domain's [?1 the limit] */
-	void		(*read)(struct sqlite3_stmt *, void *row);
-	void		(*clear)(void *row);
-	/* Or NULL: fill rows[0..n)'s dependents (key NULL: from a list). */
-	int		(*load)(struct store *, const char *domain_id,
-			    const char *key, void *rows, size_t n, char *err,
-			    size_t errlen);
-	int		 limited;	/* its lists end in LIMIT ? */
-};
-extern const struct store_entity store_provider_entity;
-extern const struct store_entity store_model_entity;
-extern const struct store_entity store_guardrail_entity;
-extern const struct store_entity store_token_entity;
-extern const struct store_entity store_audit_entity;
-int		 store_entity_get(struct store *, const struct store_entity *,
-		    const char *domain_id, const char *key, void *row,
-		    char *err, size_t errlen);
-/* domain_id NULL: every domain's rows; limit: for limited ones only. */
-int		 store_entity_list(struct store *, const struct store_entity *,
-		    const char *domain_id, int limit, void **rows, size_t *n,
-		    char *err, size_t errlen);
-void		 store_entity_list_free(const struct store_entity *,
-		    void *rows, size_t n);
-/* "<noun> '<key>' not found in this domain": returns STORE_NOT_FOUND. */
-int		 store_entity_not_found(const struct store_entity *,
-		    const char *key, char *err, size_t errlen);
-/* After an UPDATE or DELETE of one row: STORE_NOT_FOUND if none changed. */
-int		 store_entity_changed(struct store *,
-		    const struct store_entity *, const char *key, char *err,
-		    size_t errlen);
-
-/* store-domain.c */
-struct store_domain {
-	char		 id[37];
-	char		*name;
-	int		 log_content;
-	int		 trace_retention_days;
-	int64_t		 created_at;		/* unix seconds */
-	/* Browser origins for CORS, space-separated ("*": any), or NULL. */
-	char		*cors_origins;
-	/* JWT/OIDC settings as jwt_config_json() writes them, or NULL. */
-	char		*jwt;
-	int		 require_attested;	/* attested providers only */
-};
-int	 store_domain_insert(struct store *, const struct store_domain *,
-	    char *err, size_t errlen);
-/* By id first, then by name. */
-int	 store_domain_get(struct store *, const char *id_or_name,
-	    struct store_domain *, char *err, size_t errlen);
-int	 store_domain_list(struct store *, struct store_domain **, size_t *,
-	    char *err, size_t errlen);		/* sorted by name */
-int	 store_domain_count(struct store *, size_t *, char *err, size_t errlen);
-int	 store_domain_update(struct store *, const struct store_domain *,
-	    char *err, size_t errlen);
-/* Deletes its providers, models and tokens with it. */
-int	 store_domain_delete(struct store *, const char *id, char *err,
-	    size_t errlen);
-void	 store_domain_clear(struct store_domain *);
-void	 store_domain_list_free(struct store_domain *, size_t);
-
-/* store-provider.c */
-struct store_provider {
-	char		 domain_id[37];
-	char		*name;
-	char		*driver;		/* openai|ollama|vllm */
-	char		*url;			/* no trailing '/' */
-	unsigned char	*credential;		/* sealed blob, or NULL */
-	size_t		 credential_len;
-	char		*fingerprint;		/* or NULL */
-	char		*status;		/* active|errored */
-	char		*error;			/* or NULL */
-	int64_t		 created_at;
-	int		 responses_api;		/* serves /v1/responses */
-	char		*attest_policy;		/* policy JSON, or NULL */
-};
-int	 store_provider_insert(struct store *, const struct store_provider *,
-	    char *err, size_t errlen);
-int	 store_provider_get(struct store *, const char *domain_id,
-	    const char *name, struct store_provider *, char *err,
-	    size_t errlen);
-/* One domain's, or every domain's when domain_id is NULL; by domain, name. */
-int	 store_provider_list(struct store *, const char *domain_id,
-	    struct store_provider **, size_t *, char *err, size_t errlen);
-int	 store_provider_set_status(struct store *, const char *domain_id,
-	    const char *name, const char *status, const char *error, char *err,
-	    size_t errlen);
-/*
- * Rewrite driver, url, credential, fingerprint, responses_api,
- * attest_policy, status and error.
- */
-int	 store_provider_update(struct store *, const struct store_provider *,
-	    char *err, size_t errlen);
-/* STORE_CONFLICT while a model uses it. */
-int	 store_provider_delete(struct store *, const char *domain_id,
-	    const char *name, char *err, size_t errlen);
-void	 store_provider_clear(struct store_provider *);
-void	 store_provider_list_free(struct store_provider *, size_t);
-
-/* store-model.c */
-/* Where a model's requests go: one of its 1..MODEL_DEPLOYMENTS_MAX. */
-struct store_deployment {
-	char		*provider;		/* provider name, same domain */
-	char		*model_id;
-	int		 weight;		/* 1..1000 */
-	int		 priority;		/* 0..100, lower tried first */
-};
-struct store_model {
-	char		 domain_id[37];
-	char		*key;
-	char		*name;
-	char		*model_id;
-	char		*provider;		/* provider name, same domain */
-	char		*category;		/* llm|embedding */
-	int		 tools;
-	int		 vision;
-	int64_t		 price_input;		/* nano-USD per 1M tokens */
-	int64_t		 price_output;
-	int64_t		 price_cached;
-	char		*status;		/* active|inactive */
-	int		 has_temperature;
-	double		 temperature;
-	int64_t		 max_tokens;		/* 0: unset */
-	char		*system_prompt;		/* or NULL */
-	char		*guard_in;		/* JSON array of keys */
-	char		*guard_out;
-	char		*description;
-	int64_t		 created_at;
-	int64_t		 updated_at;
-	/*
-	 * Its deployments in order (provider and model_id above are the
-	 * first one's), the fallback keys as a JSON array, the retry budget.
-	 */
-	struct store_deployment *deployments;
-	size_t		 ndeployments;
-	char		*fallbacks;		/* JSON array of keys */
-	int		 retries;
-	int		 retry_deadline_ms;
-};
-/*
- * Insert and update write the deployments too (provider and model_id
- * are set from the first); with none, one is made of provider and
- * model_id.
- */
-int	 store_model_insert(struct store *, const struct store_model *,
-	    char *err, size_t errlen);
-int	 store_model_get(struct store *, const char *domain_id,
-	    const char *key, struct store_model *, char *err, size_t errlen);
-/* One domain's, or every domain's when domain_id is NULL; by domain, key. */
-int	 store_model_list(struct store *, const char *domain_id,
-	    struct store_model **, size_t *, char *err, size_t errlen);
-/* Rewrite the model now called old_key (m->key may rename it). */
-int	 store_model_update(struct store *, const char *old_key,
-	    const struct store_model *, char *err, size_t errlen);
-int	 store_model_delete(struct store *, const char *domain_id,
-	    const char *key, char *err, size_t errlen);
-void	 store_model_clear(struct store_model *);
-void	 store_model_list_free(struct store_model *, size_t);
-/* Replace m's deployments with a copy of d[0..n). */
-void	 store_model_set_deployments(struct store_model *,
-	    const struct store_deployment *d, size_t n);
-
-/* store-guardrail.c */
-struct store_guardrail {
-	char		 domain_id[37];
-	char		*key;
-	char		*kind;			/* pii|regex|keywords|length */
-	char		*action;		/* block|redact|log */
-	char		*params;		/* JSON object, see admin-guardrail.c */
-	char		*description;
-	int64_t		 created_at;
-	int64_t		 updated_at;
-};
-int	 store_guardrail_insert(struct store *, const struct store_guardrail *,
-	    char *err, size_t errlen);
-int	 store_guardrail_get(struct store *, const char *domain_id,
-	    const char *key, struct store_guardrail *, char *err,
-	    size_t errlen);
-/* One domain's, or every domain's when domain_id is NULL; by domain, key. */
-int	 store_guardrail_list(struct store *, const char *domain_id,
-	    struct store_guardrail **, size_t *, char *err, size_t errlen);
-/* Rewrite kind, action, params, description and updated_at. */
-int	 store_guardrail_update(struct store *, const struct store_guardrail *,
-	    char *err, size_t errlen);
-int	 store_guardrail_delete(struct store *, const char *domain_id,
-	    const char *key, char *err, size_t errlen);
-void	 store_guardrail_clear(struct store_guardrail *);
-void	 store_guardrail_list_free(struct store_guardrail *, size_t);
-
-/* store-token.c */
-struct store_token {
-	char		 id[TOKEN_ID_LEN + 1];
-	char		 domain_id[37];
-	char		*name;
-	unsigned char	 hash[VAULT_TOKEN_HASH_BYTES];
-	int64_t		 created_at;
-	int64_t		 expires_at;		/* 0: never */
-	int64_t		 revoked_at;		/* 0: not revoked */
-	char		*models;		/* JSON array of keys, or NULL: all */
-	int64_t		 rpm;			/* 0: unlimited */
-	int64_t		 tpm;
-	int64_t		 budget;		/* nano-USD; 0: none */
-	int		 budget_period;		/* LIMIT_PERIOD_... */
-};
-int	 store_token_insert(struct store *, const struct store_token *,
-	    char *err, size_t errlen);
-int	 store_token_get(struct store *, const char *domain_id, const char *id,
-	    struct store_token *, char *err, size_t errlen);
-/* One domain's, or every domain's when domain_id is NULL; by created_at. */
-int	 store_token_list(struct store *, const char *domain_id,
-	    struct store_token **, size_t *, char *err, size_t errlen);
-/* Sets revoked_at unless it is already set. */
-int	 store_token_revoke(struct store *, const char *domain_id,
-	    const char *id, int64_t when, char *err, size_t errlen);
-void	 store_token_clear(struct store_token *);
-void	 store_token_list_free(struct store_token *, size_t);
-
-/*
- * trace.c: one record per inference request (DESIGN.md, Tracing). Workers
- * fill one and hand it to the writer with trace_submit(); one writer
- * thread batches them into SQLite (its own connection), keeps the hourly
- * usage rollup, enforces retention, and passes what it committed to the
- * main loop for logs.tail.
+ * trace.c: one record per inference request (DESIGN.md, Tracing), and the
+ * queue to the writer. A worker fills a record and adds it to its own
+ * batch (trace_batch_add()), which reaches the queue a batch at a time
+ * under one lock; trace-writer.c's thread batches the queue into SQLite
+ * (its own connection), keeps the hourly usage rollup, enforces
+ * retention, and passes what it committed to the main loop for logs.tail.
  */
 enum trace_step {
 	TRACE_STEP_NONE,
@@ -2207,10 +1989,14 @@ struct trace {
 	char		*attempts;
 };
 struct trace_writer;
+struct trace_queue;
+struct trace_batch;
 struct otlp;
+#define TRACE_BATCH_MAX		4096	/* records per transaction */
 /* A zeroed record (ttft -1); free with trace_free(), NULL is a no-op. */
 struct trace	*trace_new(void);
 void		 trace_free(struct trace *);
+void		 trace_list_free(struct trace *);	/* linked by next */
 /* Free what a record owns and zero it (for records in arrays). */
 void		 trace_clear(struct trace *);
 /* Set model, model_id and provider (each may be NULL) in one allocation. */
@@ -2222,13 +2008,46 @@ enum trace_step	 trace_step_parse(const char *);
 /* The static string equal to s (NULL stays NULL; unknown: a catch-all). */
 const char	*trace_route_intern(const char *);
 const char	*trace_error_intern(const char *);
-/* Opens its own connection to DATA_DIR/cube.db. NULL with err on failure. */
+/* ts = now + ms on the monotonic clock; whether ts has passed. */
+void		 trace_deadline(struct timespec *ts, int ms);
+int		 trace_past(const struct timespec *ts);
+/*
+ * The queue to the writer, bounded (records beyond are dropped and
+ * counted). trace-writer.c owns one: trace_writer_queue().
+ */
+struct trace_queue *trace_queue_new(void);
+void		 trace_queue_free(struct trace_queue *);	/* NULL: no-op */
+/* Take the n records head..tail (linked by next); any thread. */
+void		 trace_queue_push(struct trace_queue *, struct trace *head,
+		    struct trace *tail, size_t n);
+/* Takes ownership of t; any thread; a NULL queue frees it. */
+void		 trace_submit(struct trace_queue *, struct trace *t);
+/* The writer's side: wait (until, or a stop), then gather window_ms. */
+struct trace	*trace_queue_wait(struct trace_queue *,
+		    const struct timespec *until, int window_ms, int *stopping);
+struct trace	*trace_queue_take(struct trace_queue *);	/* no wait */
+void		 trace_queue_stop(struct trace_queue *);	/* accept no more */
+uint64_t	 trace_queue_dropped(struct trace_queue *);
+/*
+ * A worker's batch, on its loop only: records go to the queue when 64 are
+ * held, 10 ms after the first, or at trace_batch_free() (which hands over
+ * what is left: a clean stop loses nothing).
+ */
+struct trace_batch *trace_batch_new(struct trace_queue *, struct event_base *);
+void		 trace_batch_add(struct trace_batch *, struct trace *t);
+void		 trace_batch_flush(struct trace_batch *);
+void		 trace_batch_free(struct trace_batch *);	/* NULL: no-op */
+
+/*
+ * trace-writer.c: the writer thread (admin side: it includes store.h).
+ * Opens its own connection to DATA_DIR/cube.db. NULL with err on failure.
+ */
 struct trace_writer *trace_writer_start(const char *data_dir, int flush_ms,
 		    int retention_check_s, char *err, size_t errlen);
 /* Write everything queued (SIGTERM loses nothing), join, free. */
 void		 trace_writer_stop(struct trace_writer *);
-/* Takes ownership of t; any thread; a NULL writer frees it. */
-void		 trace_submit(struct trace_writer *, struct trace *t);
+/* Where records go (trace_batch_new(), trace_submit()); NULL: none. */
+struct trace_queue *trace_writer_queue(struct trace_writer *);
 uint64_t	 trace_writer_written(struct trace_writer *);
 void		 trace_writer_listen(struct trace_writer *, struct event_base *,
 		    void (*)(const struct trace *, void *), void *);
@@ -2406,74 +2225,6 @@ int64_t		 stats_now(void);
 void		 stats_observe(const struct trace *);
 void		 stats_shutdown(void);
 
-/* store-trace.c: the traces table and the hourly usage rollup. */
-enum usage_by {
-	USAGE_BY_MODEL,
-	USAGE_BY_TOKEN,
-	USAGE_BY_HOUR,
-	USAGE_BY_DAY,
-};
-struct store_usage {
-	char		*key;		/* model or token id; NULL by time */
-	int64_t		 bucket;	/* unix seconds of the hour or day */
-	int64_t		 requests;
-	int64_t		 errors;
-	int64_t		 prompt_tokens;
-	int64_t		 completion_tokens;
-	int64_t		 cached_tokens;
-	int64_t		 cost;
-};
-struct store_retention {
-	char		 domain_id[37];
-	int		 days;		/* 0: the domain is gone */
-};
-/* t->id is the writer's: unix ms << 10 or above, growing. */
-int	 store_trace_insert(struct store *, struct trace *, char *, size_t);
-int	 store_trace_last_id(struct store *, int64_t *, char *, size_t);
-/* A token's spend (nano-USD) in the rollup since hour (unix s / 3600). */
-int	 store_usage_token_spent(struct store *, const char *domain_id,
-	    const char *token_id, int64_t since_hour, int64_t *, char *,
-	    size_t);
-int	 store_usage_add(struct store *, const char *domain_id, int64_t hour,
-	    const char *model, const char *token_id,
-	    const struct store_usage *, char *, size_t);
-int	 store_trace_list(struct store *, const char *domain_id,
-	    const char *model, int64_t limit, struct trace **, size_t *,
-	    char *, size_t);
-/* The trace of one x-request-id (in domain_id, when not NULL): 0 or 1. */
-int	 store_trace_by_request(struct store *, const char *domain_id,
-	    const char *request_id, struct trace **, size_t *, char *,
-	    size_t);
-void	 store_trace_list_free(struct trace *, size_t);
-int	 store_usage_query(struct store *, const char *domain_id,
-	    enum usage_by, int64_t since, int64_t until, struct store_usage **,
-	    size_t *, char *, size_t);
-void	 store_usage_list_free(struct store_usage *, size_t);
-int	 store_trace_expire(struct store *, const char *domain_id,
-	    int64_t before_ms, int max, int *deleted, char *, size_t);
-int	 store_trace_retention(struct store *, struct store_retention **,
-	    size_t *, char *, size_t);
-
-/* store-audit.c: who changed what, newest last. */
-struct store_audit {
-	int64_t		 id;
-	int64_t		 at;			/* unix seconds */
-	unsigned int	 uid;
-	char		*user;
-	char		*method;		/* "model.edit" */
-	char		*domain_id;		/* or NULL */
-	char		*domain;		/* its name then, or NULL */
-	char		*target;		/* "model/gpt-4o-mini" */
-	char		*changes;		/* JSON array of {field, old, new} */
-};
-int	 store_audit_insert(struct store *, const struct store_audit *,
-	    char *err, size_t errlen);
-/* The newest limit entries, of one domain or all (NULL), oldest first. */
-int	 store_audit_list(struct store *, const char *domain_id, int limit,
-	    struct store_audit **, size_t *, char *err, size_t errlen);
-void	 store_audit_clear(struct store_audit *);
-void	 store_audit_list_free(struct store_audit *, size_t);
-
 /*
  * guard-spec.c: a stored guardrail compiled (guard.h). NULL with err
  * filled, fit for the operator, when it cannot be.
@@ -2557,7 +2308,7 @@ enum admin_probe_kind {
 };
 struct admin_probe {
 	enum admin_probe_kind	 kind;
-	struct store_provider	 provider;	/* as probed; sealed key only */
+	struct store_provider	*provider;	/* as probed; sealed key only */
 	char			*model_id;	/* ADMIN_PROBE_SERVED */
 	/* The outcome, once it ran. */
 	int			 rc;	/* 0 ok; 1 not served; -1 failed;

@@ -75,6 +75,25 @@ api_error_body(char *buf, size_t len, enum api_error e, const char *param,
 	return n >= len ? len - 1 : n;
 }
 
+size_t
+api_error_http_body(char *buf, size_t len, int status, const char *message)
+{
+	enum api_error	e;
+
+	switch (status) {
+	case 413:
+		e = API_REQUEST_TOO_LARGE;
+		break;
+	case 431:
+		e = API_HEADERS_TOO_LARGE;
+		break;
+	default:
+		e = API_INVALID_REQUEST;
+		break;
+	}
+	return api_error_body(buf, len, e, NULL, message);
+}
+
 void
 api_error_reply(struct http_request *r, enum api_error e, const char *param,
     const char *fmt, ...)

@@ -107,6 +107,7 @@ struct http_server {
 	const struct agent_config	*cfg;
 	http_head_handler		 head;
 	http_handler			 handler;
+	http_error_body			 error_body;	/* NULL: text/plain */
 	void				*arg;
 	struct evconnlistener		*listener;
 	struct event			*resume_ev;	/* re-enable accept after EMFILE */
@@ -838,32 +839,27 @@ static void
 http_conn_fail(struct http_conn *c, int status, const char *why)
 {
 	void		(*on_abort)(void *) = c->req.on_abort;
-	enum api_error	 e;
+	http_error_body	 shape = c->server->error_body;
 	char		 body[512];
 	size_t		 len;
 
-	switch (status) {
-	case 413:
-		e = API_REQUEST_TOO_LARGE;
-		break;
-	case 431:
-		e = API_HEADERS_TOO_LARGE;
-		break;
-	default:
-		e = API_INVALID_REQUEST;
-		break;
-	}
 	c->req.refused = why;
 	if (on_abort != NULL) {
 		c->req.on_abort = NULL;
 		on_abort(c->req.cb_arg);
 	}
-	len = api_error_body(body, sizeof(body), e, NULL, why);
+	if (shape != NULL)
+		len = shape(body, sizeof(body), status, why);
+	else
+		len = (size_t)snprintf(body, sizeof(body), "%s\n", why);
+	if (len >= sizeof(body))
+		len = sizeof(body) - 1;
 	c->req.keep_alive = 0;
 	c->discard = 1;
 	c->state = HTTP_HANDLING;
 	c->server->busy++;
-	http_reply(&c->req, status, "application/json", body, len, NULL);
+	http_reply(&c->req, status, shape != NULL ? "application/json" :
+	    "text/plain", body, len, NULL);
 }
 
 /* Start reading the next request on a kept-alive connection. */
@@ -1773,6 +1769,12 @@ void
 http_server_set_head(struct http_server *srv, http_head_handler head)
 {
 	srv->head = head;
+}
+
+void
+http_server_set_error_body(struct http_server *srv, http_error_body fn)
+{
+	srv->error_body = fn;
 }
 
 int

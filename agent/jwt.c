@@ -201,7 +201,7 @@ jwt_config_parse(const cJSON *o, char *err, size_t errlen)
 	struct jwt_config	*c;
 	const cJSON		*v, *e;
 	const char *const	*m;
-	int64_t			 period = LIMIT_PERIOD_NONE;
+	int64_t			 period = PERIOD_NONE;
 	int			 alg, i;
 
 	if (!cJSON_IsObject(o)) {
@@ -326,7 +326,7 @@ jwt_config_parse(const cJSON *o, char *err, size_t errlen)
 	}
 	v = cJSON_GetObjectItemCaseSensitive(o, "budget_period");
 	if (v != NULL && !cJSON_IsNull(v) && (!cJSON_IsString(v) ||
-	    (period = limit_period_parse(v->valuestring)) == -1)) {
+	    (period = period_parse(v->valuestring)) == -1)) {
 		snprintf(err, errlen, "jwt.budget_period: day, week, month or"
 		    " none");
 		goto fail;
@@ -401,7 +401,7 @@ jwt_config_json(const struct jwt_config *c)
 	else
 		cJSON_AddNullToObject(o, "budget");
 	cJSON_AddStringToObject(o, "budget_period",
-	    limit_period_name(c->budget_period));
+	    period_name(c->budget_period));
 	if (c->models != NULL) {
 		a = cJSON_CreateArray();
 		for (i = 0; i < c->nmodels; i++)

@@ -172,73 +172,6 @@ limit_jwt_evict(int64_t now_ms)
 	return -1;
 }
 
-static const char *const limit_periods[] = {
-	[LIMIT_PERIOD_NONE] = "none",
-	[LIMIT_PERIOD_DAY] = "day",
-	[LIMIT_PERIOD_WEEK] = "week",
-	[LIMIT_PERIOD_MONTH] = "month",
-};
-
-int
-limit_period_parse(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(limit_periods) / sizeof(limit_periods[0]); i++)
-		if (strcmp(name, limit_periods[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-const char *
-limit_period_name(int period)
-{
-	if (period < 0 || (size_t)period >=
-	    sizeof(limit_periods) / sizeof(limit_periods[0]))
-		return "none";
-	return limit_periods[period];
-}
-
-/*
- * The start of the budget period holding now (unix seconds, UTC), or 0
- * for a budget that never resets; with next, the start of the one after.
- * Weeks start on Monday.
- */
-int64_t
-limit_period_start(int period, int64_t now, int64_t *next)
-{
-	struct tm	tm;
-	time_t		t = (time_t)now;
-	int64_t		day = now - now % 86400, start;
-
-	if (next != NULL)
-		*next = 0;
-	switch (period) {
-	case LIMIT_PERIOD_DAY:
-		if (next != NULL)
-			*next = day + 86400;
-		return day;
-	case LIMIT_PERIOD_WEEK:
-		/* 1970-01-01 was a Thursday: Monday is 3 days earlier. */
-		start = day - ((now / 86400 + 3) % 7) * 86400;
-		if (next != NULL)
-			*next = start + 7 * 86400;
-		return start;
-	case LIMIT_PERIOD_MONTH:
-		gmtime_r(&t, &tm);
-		tm.tm_mday = 1;
-		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-		start = (int64_t)timegm(&tm);
-		if (next != NULL) {
-			tm.tm_mon++;
-			*next = (int64_t)timegm(&tm);
-		}
-		return start;
-	default:
-		return 0;
-	}
-}
-
 /*
  * What a request may cost at most, reserved against a budget: the prompt
  * (about four bytes a token) at the input price, and the answer's cap at
@@ -292,7 +225,7 @@ limit_insert(const struct reg_token *t, unsigned int h, int64_t now_ms)
 	memcpy(e->id, t->id, sizeof(e->id));
 	e->id[sizeof(e->id) - 1] = '\0';
 	/* Spend from the usage rollup, if it is this period's. */
-	e->period_start = limit_period_start(t->budget_period, now, NULL);
+	e->period_start = period_start(t->budget_period, now, NULL);
 	if (t->spent_since == e->period_start)
 		e->spent = t->spent;
 	e->next = limit_table[h];
@@ -422,7 +355,7 @@ limit_local(const struct reg_token *t, int64_t now_ms, int64_t estimate,
 		return LIMIT_RATE;
 	}
 	limit_roll(e, now_ms);
-	start = limit_period_start(t->budget_period, now, &next);
+	start = period_start(t->budget_period, now, &next);
 	if (e->period_start != start) {
 		e->period_start = start;
 		e->spent = 0;
@@ -647,7 +580,7 @@ limit_acquire_shared(const struct reg_token *t, int64_t now_ms,
 	    t->domain->name != NULL ? t->domain->name : "");
 	p->now_ms = now_ms;
 	p->estimate = estimate;
-	p->period_start = limit_period_start(t->budget_period, now,
+	p->period_start = period_start(t->budget_period, now,
 	    &p->period_next);
 	p->done = done;
 	p->arg = arg;
@@ -721,7 +654,7 @@ limit_spent(const struct reg_token *t, int64_t now)
 	unsigned int		 h = limit_hash(t->id);
 	int64_t			 start, spent = 0;
 
-	start = limit_period_start(t->budget_period, now, NULL);
+	start = period_start(t->budget_period, now, NULL);
 	limit_lock(h);
 	e = limit_find(t->id, h);
 	if (e != NULL && e->period_start == start)

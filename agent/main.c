@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -366,6 +367,7 @@ main(int argc, char **argv)
 	    agent.cfg.trace_flush_ms, agent.cfg.trace_retention_check_s, err,
 	    sizeof(err))) == NULL)
 		fatalx("traces: %s", err);
+	agent.trace_queue = trace_writer_queue(agent.traces);
 	err[0] = '\0';
 	if ((otlp = otlp_start(&agent.cfg, err, sizeof(err))) == NULL &&
 	    err[0] != '\0')
@@ -411,6 +413,7 @@ main(int argc, char **argv)
 	/* Every trace of a finished request is written before we exit. */
 	trace_writer_stop(agent.traces);
 	agent.traces = NULL;
+	agent.trace_queue = NULL;
 	/* Then their spans, for at most otlp-shutdown-ms. */
 	otlp_stop(otlp);
 	stats_shutdown();

@@ -166,15 +166,12 @@ ollama_list_body(const struct reg_domain *d, const struct reg_token *t,
     int ps, size_t *len)
 {
 	cJSON	*o = ollama_check(cJSON_CreateObject());
-	cJSON	*a = ollama_check(cJSON_CreateArray());
-	size_t	 i;
+	cJSON			*a = ollama_check(cJSON_CreateArray());
+	const struct reg_model	*m;
+	size_t			 i = 0;
 
-	for (i = 0; i < d->nmodels; i++) {
-		const struct reg_model *m = &d->models[i];
-
-		if (m->active && registry_token_allows(t, m))
-			cJSON_AddItemToArray(a, ollama_entry(d, m, ps));
-	}
+	while ((m = model_list_next(d, t, &i)) != NULL)
+		cJSON_AddItemToArray(a, ollama_entry(d, m, ps));
 	ollama_add(o, "models", a);
 	return ollama_print(o, len);
 }

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "agent.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define PROBE_CONNECT_MS	3000

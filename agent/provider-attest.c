@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "attest.h"
 #include "log.h"
 #include "xmalloc.h"

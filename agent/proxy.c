@@ -357,7 +357,7 @@ proxy_trace_submit(struct proxy_call *call)
 		limit_settle(&call->limit, t->prompt_tokens +
 		    t->completion_tokens, t->cost, trace_now_ms());
 	}
-	trace_submit(call->worker->agent->traces, t);
+	trace_batch_add(call->worker->traces, t);
 }
 
 static void
@@ -464,29 +464,6 @@ proxy_bearer(const struct http_request *r, int x_api_key, size_t *len)
 	return v;
 }
 
-/* Room one model's list entry can take, its strings escaped at worst. */
-static size_t
-proxy_model_room(const struct reg_model *m)
-{
-	return 6 * (m->key_len + strlen(m->provider->name)) + 100;
-}
-
-/* One model in the OpenAI list shape, written at p; returns its length. */
-static size_t
-proxy_model_json(char *p, size_t room, const struct reg_model *m)
-{
-	char	*start = p;
-
-	p += sprintf(p, "{\"id\":");
-	p += jscan_quote(p, room - (p - start), m->key, m->key_len);
-	p += sprintf(p, ",\"object\":\"model\",\"created\":%lld,"
-	    "\"owned_by\":", (long long)m->created);
-	p += jscan_quote(p, room - (p - start), m->provider->name,
-	    strlen(m->provider->name));
-	*p++ = '}';
-	return p - start;
-}
-
 /*
  * GET .../v1/models: the domain's active models. The snapshot holds the
  * whole list ready; a token with an allow-list gets it filtered.
@@ -495,30 +472,16 @@ static void
 proxy_models(struct http_request *r, const struct reg_domain *d,
     const struct reg_token *t)
 {
-	char	*body, *p;
-	size_t	 i, cap;
+	char	*body;
+	size_t	 len;
 
 	if (t->models == NULL) {
 		http_reply(r, 200, "application/json", d->models_json,
 		    d->models_json_len, NULL);
 		return;
 	}
-	cap = 64;
-	for (i = 0; i < d->nmodels; i++)
-		cap += proxy_model_room(&d->models[i]);
-	p = body = xmalloc(cap);
-	p += sprintf(p, "{\"object\":\"list\",\"data\":[");
-	for (i = 0; i < d->nmodels; i++) {
-		const struct reg_model *m = &d->models[i];
-
-		if (!m->active || !registry_token_allows(t, m))
-			continue;
-		if (p[-1] == '}')
-			*p++ = ',';
-		p += proxy_model_json(p, cap - (p - body), m);
-	}
-	p += sprintf(p, "]}");
-	http_reply(r, 200, "application/json", body, p - body, NULL);
+	body = model_list_openai(d, t, &len);
+	http_reply(r, 200, "application/json", body, len, NULL);
 	free(body);
 }
 
@@ -528,8 +491,8 @@ proxy_model(struct http_request *r, const struct reg_domain *d,
     const struct reg_token *t, const char *key, size_t len)
 {
 	const struct reg_model	*m = registry_find_model(d, key, len);
-	char			*body, *p;
-	size_t			 cap;
+	char			*body;
+	size_t			 n;
 
 	if (m == NULL || !m->active || !registry_token_allows(t, m)) {
 		api_error_reply(r, API_MODEL_NOT_FOUND, "model", "The model"
@@ -537,10 +500,8 @@ proxy_model(struct http_request *r, const struct reg_domain *d,
 		    (int)(len > 128 ? 128 : len), key);
 		return;
 	}
-	cap = proxy_model_room(m);
-	p = body = xmalloc(cap);
-	p += proxy_model_json(p, cap, m);
-	http_reply(r, 200, "application/json", body, p - body, NULL);
+	body = model_list_openai_one(m, &n);
+	http_reply(r, 200, "application/json", body, n, NULL);
 	free(body);
 }
 

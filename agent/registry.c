@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -445,22 +446,6 @@ registry_guards_init(struct registry *r, const struct store_guardrail *sg,
 	}
 }
 
-/* One entry of GET /v1/models, OpenAI's shape. */
-static void
-registry_models_json_add(cJSON *data, const struct store_model *sm)
-{
-	cJSON	*item;
-
-	if ((item = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(item, "id", sm->key) == NULL ||
-	    cJSON_AddStringToObject(item, "object", "model") == NULL ||
-	    cJSON_AddNumberToObject(item, "created",
-	    (double)sm->created_at) == NULL ||
-	    cJSON_AddStringToObject(item, "owned_by", sm->provider) == NULL)
-		fatalx("%s: out of memory", __func__);
-	cJSON_AddItemToArray(data, item);
-}
-
 /* The store's provider (sorted by domain_id, name) called name, or nsp. */
 static size_t
 registry_provider_index(const struct store_provider *sp, size_t nsp,
@@ -517,7 +502,7 @@ registry_token_spent(struct store *store, struct reg_token *t)
 {
 	char	err[256];
 
-	t->spent_since = limit_period_start(t->budget_period, time(NULL),
+	t->spent_since = period_start(t->budget_period, time(NULL),
 	    NULL);
 	if (store_usage_token_spent(store, t->domain->id, t->id,
 	    t->spent_since / 3600, &t->spent, err, sizeof(err)) != 0) {
@@ -580,7 +565,6 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 	size_t			 i, j, k, p;
 	size_t			*fill = NULL;
 	const struct reg_provider *deps[MODEL_DEPLOYMENTS_MAX];
-	cJSON			**lists = NULL;
 	struct reg_domain	*d;
 	struct reg_token	*t;
 
@@ -635,22 +619,16 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 	registry_guards_init(r, sg, nsg);
 
 	/*
-	 * Models: count per domain, then fill each domain's array and its
-	 * /v1/models body (the store gives them in key order).
+	 * Models: count per domain, then fill each domain's array (the
+	 * store gives them in key order).
 	 */
 	for (i = 0; i < nsm; i++)
 		if ((d = registry_domain_by_id(r, sm[i].domain_id)) != NULL)
 			d->nmodels++;
-	if (nsd > 0)
-		lists = xcalloc(nsd, sizeof(*lists));
 	for (i = 0; i < nsd; i++) {
 		d = &r->domains[i];
 		if (d->nmodels > 0)
 			d->models = xcalloc(d->nmodels, sizeof(*d->models));
-		if ((lists[i] = cJSON_CreateObject()) == NULL ||
-		    cJSON_AddStringToObject(lists[i], "object", "list") ==
-		    NULL || cJSON_AddArrayToObject(lists[i], "data") == NULL)
-			fatalx("%s: out of memory", __func__);
 	}
 	for (i = 0; i < nsm; i++) {
 		if ((d = registry_domain_by_id(r, sm[i].domain_id)) == NULL)
@@ -676,9 +654,6 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 		    registry_guard_list(&d->models[j].guard_out, d,
 		    sm[i].guard_out, sm[i].key) != 0)
 			d->models[j].active = 0;
-		if (d->models[j].active)
-			registry_models_json_add(cJSON_GetObjectItem(
-			    lists[d - r->domains], "data"), &sm[i]);
 	}
 	for (i = 0; i < nsd; i++) {
 		d = &r->domains[i];
@@ -686,13 +661,10 @@ registry_build(struct store *store, const struct vault *vault, char *err,
 		if (d->nmodels > 0)
 			qsort(d->models, d->nmodels, sizeof(*d->models),
 			    registry_cmp_model);
-		if ((d->models_json = cJSON_PrintUnformatted(lists[i])) ==
-		    NULL)
-			fatalx("%s: out of memory", __func__);
-		d->models_json_len = strlen(d->models_json);
-		cJSON_Delete(lists[i]);
+		/* GET /v1/models's body, ready for tokens that see all. */
+		d->models_json = model_list_openai(d, NULL,
+		    &d->models_json_len);
 	}
-	free(lists);
 	/* Fallbacks point into the domain's sorted models. */
 	for (i = 0; i < nsm; i++) {
 		struct reg_model	*m;

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define AUDIT_COLUMNS "id, at, uid, user, method, domain_id, domain," \

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define DOMAIN_COLUMNS "id, name, log_content, trace_retention_days, created_at," \

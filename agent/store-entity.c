@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "xmalloc.h"
 
 int

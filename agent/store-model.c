@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define MODEL_COLUMNS "domain_id, key, name, model_id, provider, category," \

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define PROVIDER_COLUMNS "domain_id, name, driver, url, credential," \

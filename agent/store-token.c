@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define TOKEN_COLUMNS "id, domain_id, name, hash, created_at, expires_at," \
@@ -37,8 +38,8 @@ store_token_read(sqlite3_stmt *stmt, void *p)
 	t->tpm = sqlite3_column_int64(stmt, 9);
 	t->budget = sqlite3_column_int64(stmt, 10);
 	if ((text = sqlite3_column_text(stmt, 11)) == NULL ||
-	    (t->budget_period = limit_period_parse((const char *)text)) == -1)
-		t->budget_period = LIMIT_PERIOD_NONE;
+	    (t->budget_period = period_parse((const char *)text)) == -1)
+		t->budget_period = PERIOD_NONE;
 }
 
 static void
@@ -92,8 +93,8 @@ store_token_insert(struct store *s, const struct store_token *t, char *err,
 	store_token_bind_opt(stmt, 9, t->rpm);
 	store_token_bind_opt(stmt, 10, t->tpm);
 	store_token_bind_opt(stmt, 11, t->budget);
-	if (t->budget_period != LIMIT_PERIOD_NONE)
-		sqlite3_bind_text(stmt, 12, limit_period_name(t->budget_period),
+	if (t->budget_period != PERIOD_NONE)
+		sqlite3_bind_text(stmt, 12, period_name(t->budget_period),
 		    -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(stmt, 12);

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define TRACE_COLUMNS "id, domain_id, time_ms, token_id, model, model_id," \

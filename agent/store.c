@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "xmalloc.h"
 

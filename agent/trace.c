@@ -1,19 +1,18 @@
 /*
- * Traces: one record per inference request. Workers hand finished records
- * to one writer thread through a briefly locked queue and never wait on
- * SQLite; the writer batches them into the traces table and the hourly
- * usage rollup, one transaction per batch, enforces retention, and passes
- * committed batches to the main loop for logs.tail subscribers.
+ * Traces: one record per inference request, and the queue that takes
+ * them to the writer (trace-writer.c). Runs on the worker loops: each
+ * worker gathers its finished records in a batch of its own and hands
+ * the batch over under one lock (on a count, a short timer, or when the
+ * worker stops), so no request takes a shared lock for its trace and
+ * none waits on SQLite.
  */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -21,11 +20,9 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define TRACE_BATCH_MAX		4096	/* records per transaction */
 #define TRACE_QUEUE_MAX		200000	/* beyond this, records are dropped */
-#define TRACE_EXPIRE_CHUNK	5000	/* rows deleted per transaction */
-#define TRACE_WRITE_TRIES	3	/* each waits out SQLite's busy timeout */
-#define TRACE_WRITE_RETRY_MS	200
+#define TRACE_WORKER_BATCH	64	/* a worker's records per hand-over */
+#define TRACE_WORKER_MS		10	/* the longest a record waits there */
 
 /* The step that rejected a request, as traces and the admin API name it. */
 static const char *const trace_steps[] = {
@@ -59,29 +56,24 @@ static const char *const trace_errors[] = {
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
-struct trace_writer {
-	struct store		*store;		/* the writer's own connection */
-	int			 flush_ms;
-	int			 retention_s;
-	pthread_t		 thread;
+/* Records on their way to the writer: bounded, oldest first. */
+struct trace_queue {
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 wake;
-	struct trace		*head;		/* queued, oldest first */
+	pthread_cond_t		 wake;		/* the writer waits on it */
+	struct trace		*head;
 	struct trace		*tail;
 	size_t			 count;
 	int			 stopping;
 	uint64_t		 dropped;
-	/* Committed batches for the main loop's listener. */
-	pthread_mutex_t		 pub_lock;
-	struct trace		*pub_head;
-	struct trace		*pub_tail;
-	struct event		*pub_ev;
-	void			(*listener)(const struct trace *, void *);
-	void			*listener_arg;
-	atomic_int		 listeners;
-	atomic_uint_fast64_t	 written;
-	int64_t			 last_id;	/* the writer thread's */
-	_Atomic(struct otlp *)	 otlp;		/* spans for a collector */
+};
+
+/* One worker's finished records, not yet handed over. */
+struct trace_batch {
+	struct trace_queue	*queue;
+	struct trace		*head;
+	struct trace		*tail;
+	size_t			 count;
+	struct event		*timer;		/* on the worker's loop */
 };
 
 const char *
@@ -203,7 +195,7 @@ trace_free(struct trace *t)
 	free(t);
 }
 
-static void
+void
 trace_list_free(struct trace *t)
 {
 	struct trace	*next;
@@ -214,46 +206,11 @@ trace_list_free(struct trace *t)
 	}
 }
 
+
 /* --- the queue ------------------------------------------------------------ */
 
-/* Hand a finished record to the writer; never waits on the database. */
+/* ts = now + ms on the monotonic clock. */
 void
-trace_submit(struct trace_writer *w, struct trace *t)
-{
-	int	signal = 0;
-
-	if (w == NULL) {
-		trace_free(t);
-		return;
-	}
-	t->next = NULL;
-	pthread_mutex_lock(&w->lock);
-	if (w->count >= TRACE_QUEUE_MAX || w->stopping) {
-		/* The disk cannot keep up: shed traces, never requests. */
-		if (w->dropped++ % 10000 == 0)
-			log_warnx("traces: writer behind by %zu records;"
-			    " dropping (%llu so far)", w->count,
-			    (unsigned long long)w->dropped);
-		pthread_mutex_unlock(&w->lock);
-		trace_free(t);
-		return;
-	}
-	if (w->tail != NULL)
-		w->tail->next = t;
-	else
-		w->head = t;
-	w->tail = t;
-	w->count++;
-	/* The writer needs waking to start a window, or to end one early. */
-	signal = w->count == 1 || w->count == TRACE_BATCH_MAX;
-	pthread_mutex_unlock(&w->lock);
-	if (signal)
-		pthread_cond_signal(&w->wake);
-}
-
-/* --- the writer thread ---------------------------------------------------- */
-
-static void
 trace_deadline(struct timespec *ts, int ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
@@ -265,7 +222,7 @@ trace_deadline(struct timespec *ts, int ms)
 	}
 }
 
-static int
+int
 trace_past(const struct timespec *ts)
 {
 	struct timespec	now;
@@ -275,371 +232,242 @@ trace_past(const struct timespec *ts)
 	    now.tv_nsec >= ts->tv_nsec);
 }
 
-/* Give a committed batch to the main loop, or free it if nobody listens. */
-static void
-trace_publish(struct trace_writer *w, struct trace *batch, struct trace *last)
+struct trace_queue *
+trace_queue_new(void)
 {
-	int	wake;
+	struct trace_queue	*q = xcalloc(1, sizeof(*q));
+	pthread_condattr_t	 attr;
 
-	if (w->pub_ev == NULL || atomic_load(&w->listeners) == 0) {
-		trace_list_free(batch);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	return q;
+}
+
+/* Free the queue and whatever it still holds (nothing after a stop). */
+void
+trace_queue_free(struct trace_queue *q)
+{
+	if (q == NULL)
+		return;
+	trace_list_free(q->head);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->wake);
+	free(q);
+}
+
+/*
+ * Append the n records head..tail (linked by next) under one lock; what
+ * would take the queue past its bound, or comes after a stop, is dropped
+ * and counted: the disk cannot keep up, so traces are shed, not requests.
+ */
+void
+trace_queue_push(struct trace_queue *q, struct trace *head,
+    struct trace *tail, size_t n)
+{
+	struct trace	*drop = NULL, *t;
+	size_t		 keep, i, waiting;
+	uint64_t	 before = 0, after = 0;
+	int		 signal;
+
+	if (head == NULL)
+		return;
+	if (q == NULL) {
+		trace_list_free(head);
 		return;
 	}
-	pthread_mutex_lock(&w->pub_lock);
-	wake = w->pub_head == NULL;
-	if (w->pub_tail != NULL)
-		w->pub_tail->next = batch;
-	else
-		w->pub_head = batch;
-	w->pub_tail = last;
-	pthread_mutex_unlock(&w->pub_lock);
-	if (wake)
-		event_active(w->pub_ev, EV_READ, 0);
-}
-
-/* A batch's usage, summed per rollup row before it is written. */
-#define TRACE_AGG_MAX	64
-
-struct trace_agg {
-	const struct trace	*first;		/* names the row */
-	int64_t			 hour;
-	struct store_usage	 sum;
-};
-
-static int
-trace_agg_flush(struct trace_writer *w, struct trace_agg *agg, size_t *n,
-    char *err, size_t errlen)
-{
-	size_t	i;
-
-	for (i = 0; i < *n; i++)
-		if (store_usage_add(w->store, agg[i].first->domain_id,
-		    agg[i].hour, agg[i].first->model, agg[i].first->token_id,
-		    &agg[i].sum, err, errlen) != 0)
-			return -1;
-	*n = 0;
-	return 0;
-}
-
-/* Add t to its row's sum; -1 when the table is full (flush first). */
-static int
-trace_agg_add(struct trace_agg *agg, size_t *n, const struct trace *t)
-{
-	int64_t			 hour = t->time_ms / 1000 / 3600;
-	const struct trace	*f;
-	size_t			 i;
-
-	for (i = 0; i < *n; i++) {
-		f = agg[i].first;
-		if (agg[i].hour == hour && strcmp(f->domain_id,
-		    t->domain_id) == 0 && strcmp(f->token_id, t->token_id) ==
-		    0 && strcmp(f->model != NULL ? f->model : "",
-		    t->model != NULL ? t->model : "") == 0)
-			break;
-	}
-	if (i == *n) {
-		if (*n == TRACE_AGG_MAX)
-			return -1;
-		memset(&agg[i], 0, sizeof(agg[i]));
-		agg[i].first = t;
-		agg[i].hour = hour;
-		(*n)++;
-	}
-	agg[i].sum.requests++;
-	agg[i].sum.errors += t->status >= 400 || t->error != NULL;
-	agg[i].sum.prompt_tokens += t->prompt_tokens;
-	agg[i].sum.completion_tokens += t->completion_tokens;
-	agg[i].sum.cached_tokens += t->cached_tokens;
-	agg[i].sum.cost += t->cost;
-	return 0;
-}
-
-/*
- * Write one batch in one transaction: its traces, then its usage summed
- * per rollup row. Returns 0, or -1 with err after rolling back.
- */
-static int
-trace_write_once(struct trace_writer *w, struct trace *batch, char *err,
-    size_t errlen)
-{
-	struct trace_agg	 agg[TRACE_AGG_MAX];
-	struct trace		*t, *last = NULL;
-	size_t			 n = 0, nagg = 0;
-
-	if (store_begin(w->store, err, errlen) != 0)
-		return -1;
-	for (t = batch; t != NULL; t = t->next) {
-		/* Ids follow time, and the order of writing within a ms. */
-		t->id = t->time_ms << 10 > w->last_id ? t->time_ms << 10 :
-		    w->last_id + 1;
-		w->last_id = t->id;
-		if (store_trace_insert(w->store, t, err, errlen) != 0)
-			goto rollback;
-		if (trace_agg_add(agg, &nagg, t) == -1 &&
-		    (trace_agg_flush(w, agg, &nagg, err, errlen) != 0 ||
-		    trace_agg_add(agg, &nagg, t) == -1))
-			goto rollback;
-		last = t;
-		n++;
-	}
-	if (trace_agg_flush(w, agg, &nagg, err, errlen) != 0)
-		goto rollback;
-	if (store_commit(w->store, err, errlen) != 0)
-		goto rollback;
-	atomic_fetch_add(&w->written, n);
-	for (t = batch; t != NULL; t = t->next) {
-		metrics_add(t);
-		stats_observe(t);
-	}
-	otlp_offer(atomic_load(&w->otlp), batch);
-	trace_publish(w, batch, last);
-	return 0;
-rollback:
-	store_rollback(w->store);
-	return -1;
-}
-
-/*
- * Write a batch, trying again while the database stays busy (an admin
- * change holds the write lock, say): traces are what requests are billed
- * from, so only a batch that keeps failing is given up, and logged.
- */
-static void
-trace_write_batch(struct trace_writer *w, struct trace *batch)
-{
-	char	err[256];
-	int	try;
-
-	for (try = 1; trace_write_once(w, batch, err, sizeof(err)) != 0;
-	    try++) {
-		if (try == TRACE_WRITE_TRIES) {
-			log_warnx("traces: a batch of traces was not written"
-			    " after %d tries: %s", try, err);
-			trace_list_free(batch);
-			return;
+	tail->next = NULL;
+	pthread_mutex_lock(&q->lock);
+	keep = q->stopping || q->count >= TRACE_QUEUE_MAX ? 0 :
+	    TRACE_QUEUE_MAX - q->count;
+	if (keep < n) {
+		if (keep == 0) {
+			drop = head;
+			head = NULL;
+		} else {
+			for (t = head, i = 1; i < keep; i++)
+				t = t->next;
+			drop = t->next;
+			t->next = NULL;
+			tail = t;
 		}
-		log_warnx("traces: writing a batch failed (%s); trying again",
-		    err);
-		usleep(TRACE_WRITE_RETRY_MS * 1000);
+		before = q->dropped;
+		q->dropped += n - keep;
+		after = q->dropped;
+		n = keep;
 	}
+	waiting = q->count;
+	if (head != NULL) {
+		if (q->tail != NULL)
+			q->tail->next = head;
+		else
+			q->head = head;
+		q->tail = tail;
+		q->count += n;
+	}
+	/* The writer needs waking to start a window, or to end one early. */
+	signal = n > 0 && (waiting == 0 || (waiting < TRACE_BATCH_MAX &&
+	    q->count >= TRACE_BATCH_MAX));
+	pthread_mutex_unlock(&q->lock);
+	if (signal)
+		pthread_cond_signal(&q->wake);
+	if (drop != NULL) {
+		if (before == 0 || before / 10000 != after / 10000)
+			log_warnx("traces: writer behind by %zu records;"
+			    " dropping (%llu so far)", waiting,
+			    (unsigned long long)after);
+		trace_list_free(drop);
+	}
+}
+
+/* Hand one finished record over (any thread); takes ownership of t. */
+void
+trace_submit(struct trace_queue *q, struct trace *t)
+{
+	if (t != NULL)
+		trace_queue_push(q, t, t, 1);
 }
 
 /* Take everything queued (the lock is held). */
 static struct trace *
-trace_take(struct trace_writer *w)
+trace_queue_take_locked(struct trace_queue *q)
 {
-	struct trace	*batch = w->head;
+	struct trace	*list = q->head;
 
-	w->head = w->tail = NULL;
-	w->count = 0;
-	return batch;
+	q->head = q->tail = NULL;
+	q->count = 0;
+	return list;
 }
 
-/* Write what is queued, in batches of at most TRACE_BATCH_MAX. */
-static void
-trace_write_all(struct trace_writer *w, struct trace *list)
+struct trace *
+trace_queue_take(struct trace_queue *q)
 {
-	struct trace	*batch, *t;
-	size_t		 n;
+	struct trace	*list;
 
-	while (list != NULL) {
-		batch = list;
-		for (t = list, n = 1; t->next != NULL && n < TRACE_BATCH_MAX;
-		    t = t->next)
-			n++;
-		list = t->next;
-		t->next = NULL;
-		trace_write_batch(w, batch);
-	}
+	pthread_mutex_lock(&q->lock);
+	list = trace_queue_take_locked(q);
+	pthread_mutex_unlock(&q->lock);
+	return list;
 }
 
 /*
- * Delete traces past each domain's retention, a chunk per transaction,
- * writing queued records between chunks so that they never wait long.
+ * The writer's wait: until something is queued, until passes, or a stop;
+ * then window_ms for a batch to gather unless TRACE_BATCH_MAX fill it
+ * first. Returns what is queued (maybe NULL); *stopping says a stop came,
+ * after which nothing more is accepted.
  */
-static void
-trace_expire(struct trace_writer *w)
+struct trace *
+trace_queue_wait(struct trace_queue *q, const struct timespec *until,
+    int window_ms, int *stopping)
 {
-	struct store_retention	*doms = NULL;
-	struct trace		*pending;
-	size_t			 n = 0, i;
-	int64_t			 before, total = 0;
-	int			 deleted;
-	char			 err[256];
+	struct timespec	 window;
+	struct trace	*list;
 
-	if (store_trace_retention(w->store, &doms, &n, err, sizeof(err)) != 0) {
-		log_warnx("traces: retention: %s", err);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		before = doms[i].days == 0 ? INT64_MAX :
-		    trace_now_ms() - (int64_t)doms[i].days * 86400 * 1000;
-		do {
-			if (store_trace_expire(w->store, doms[i].domain_id,
-			    before, TRACE_EXPIRE_CHUNK, &deleted, err,
-			    sizeof(err)) != 0) {
-				log_warnx("traces: retention: %s", err);
-				break;
-			}
-			total += deleted;
-			pthread_mutex_lock(&w->lock);
-			pending = trace_take(w);
-			pthread_mutex_unlock(&w->lock);
-			trace_write_all(w, pending);
-		} while (deleted == TRACE_EXPIRE_CHUNK);
-	}
-	free(doms);
-	if (total > 0)
-		log_info("traces: retention removed %lld", (long long)total);
-}
-
-static void *
-trace_writer_main(void *arg)
-{
-	struct trace_writer	*w = arg;
-	struct timespec		 window, retention;
-	struct trace		*batch;
-	int			 stop;
-
-	trace_expire(w);
-	trace_deadline(&retention, w->retention_s * 1000);
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		/* Sleep until something is queued, retention is due, or stop. */
-		while (w->head == NULL && !w->stopping &&
-		    !trace_past(&retention))
-			if (pthread_cond_timedwait(&w->wake, &w->lock,
-			    &retention) == ETIMEDOUT)
-				break;
-		/* Let a batch gather for the window, unless it fills first. */
-		if (w->head != NULL && !w->stopping) {
-			trace_deadline(&window, w->flush_ms);
-			while (w->count < TRACE_BATCH_MAX && !w->stopping)
-				if (pthread_cond_timedwait(&w->wake, &w->lock,
-				    &window) == ETIMEDOUT)
-					break;
-		}
-		batch = trace_take(w);
-		stop = w->stopping;
-		pthread_mutex_unlock(&w->lock);
-
-		trace_write_all(w, batch);
-		if (!stop && trace_past(&retention)) {
-			trace_expire(w);
-			trace_deadline(&retention, w->retention_s * 1000);
-		}
-		pthread_mutex_lock(&w->lock);
-		if (stop && w->head == NULL)
+	pthread_mutex_lock(&q->lock);
+	while (q->head == NULL && !q->stopping && !trace_past(until))
+		if (pthread_cond_timedwait(&q->wake, &q->lock, until) ==
+		    ETIMEDOUT)
 			break;
+	if (q->head != NULL && !q->stopping) {
+		trace_deadline(&window, window_ms);
+		while (q->count < TRACE_BATCH_MAX && !q->stopping)
+			if (pthread_cond_timedwait(&q->wake, &q->lock,
+			    &window) == ETIMEDOUT)
+				break;
 	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
+	list = trace_queue_take_locked(q);
+	*stopping = q->stopping;
+	pthread_mutex_unlock(&q->lock);
+	return list;
 }
 
-struct trace_writer *
-trace_writer_start(const char *data_dir, int flush_ms, int retention_s,
-    char *err, size_t errlen)
-{
-	struct trace_writer	*w;
-	pthread_condattr_t	 attr;
-
-	w = xcalloc(1, sizeof(*w));
-	if ((w->store = store_open(data_dir, err, errlen)) == NULL) {
-		free(w);
-		return NULL;
-	}
-	if (store_trace_last_id(w->store, &w->last_id, err, errlen) != 0) {
-		store_close(w->store);
-		free(w);
-		return NULL;
-	}
-	w->flush_ms = flush_ms;
-	w->retention_s = retention_s;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_mutex_init(&w->pub_lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->wake, &attr);
-	pthread_condattr_destroy(&attr);
-	if ((errno = pthread_create(&w->thread, NULL, trace_writer_main,
-	    w)) != 0)
-		fatal("pthread_create");
-	return w;
-}
-
-/* Write everything still queued, stop the thread, free the writer. */
+/* Accept nothing more and wake the writer. */
 void
-trace_writer_stop(struct trace_writer *w)
+trace_queue_stop(struct trace_queue *q)
 {
-	if (w == NULL)
-		return;
-	pthread_mutex_lock(&w->lock);
-	w->stopping = 1;
-	pthread_mutex_unlock(&w->lock);
-	pthread_cond_signal(&w->wake);
-	pthread_join(w->thread, NULL);
-	if (w->dropped > 0)
-		log_warnx("traces: %llu dropped while the writer was behind",
-		    (unsigned long long)w->dropped);
-	if (w->pub_ev != NULL)
-		event_free(w->pub_ev);
-	trace_list_free(w->pub_head);
-	store_close(w->store);
-	pthread_mutex_destroy(&w->lock);
-	pthread_mutex_destroy(&w->pub_lock);
-	pthread_cond_destroy(&w->wake);
-	free(w);
+	pthread_mutex_lock(&q->lock);
+	q->stopping = 1;
+	pthread_mutex_unlock(&q->lock);
+	pthread_cond_signal(&q->wake);
 }
 
 uint64_t
-trace_writer_written(struct trace_writer *w)
+trace_queue_dropped(struct trace_queue *q)
 {
-	return atomic_load(&w->written);
+	uint64_t	n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->dropped;
+	pthread_mutex_unlock(&q->lock);
+	return n;
 }
 
-/* --- committed traces to the main loop ------------------------------------ */
+/* --- a worker's batch ----------------------------------------------------- */
 
 static void
-trace_pub_event(evutil_socket_t fd, short what, void *arg)
+trace_batch_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct trace_writer	*w = arg;
-	struct trace		*list, *t;
-
 	(void)fd;
 	(void)what;
-	pthread_mutex_lock(&w->pub_lock);
-	list = w->pub_head;
-	w->pub_head = w->pub_tail = NULL;
-	pthread_mutex_unlock(&w->pub_lock);
-	for (t = list; t != NULL; t = t->next)
-		w->listener(t, w->listener_arg);
-	trace_list_free(list);
+	trace_batch_flush(arg);
+}
+
+struct trace_batch *
+trace_batch_new(struct trace_queue *q, struct event_base *base)
+{
+	struct trace_batch	*b = xcalloc(1, sizeof(*b));
+
+	b->queue = q;
+	if ((b->timer = evtimer_new(base, trace_batch_timer, b)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	return b;
+}
+
+/* Hand what the batch holds to the queue, under the queue's lock once. */
+void
+trace_batch_flush(struct trace_batch *b)
+{
+	struct trace	*head = b->head, *tail = b->tail;
+	size_t		 n = b->count;
+
+	b->head = b->tail = NULL;
+	b->count = 0;
+	evtimer_del(b->timer);
+	trace_queue_push(b->queue, head, tail, n);
 }
 
 /*
- * Call fn on base's loop with each committed trace while listeners > 0
- * (trace_writer_listeners counts subscribers up and down).
+ * Keep t (owned from here) until TRACE_WORKER_BATCH records are held or
+ * the first has waited TRACE_WORKER_MS, then hand them all over.
  */
 void
-trace_writer_listen(struct trace_writer *w, struct event_base *base,
-    void (*fn)(const struct trace *, void *), void *arg)
+trace_batch_add(struct trace_batch *b, struct trace *t)
 {
-	w->listener = fn;
-	w->listener_arg = arg;
-	if ((w->pub_ev = event_new(base, -1, 0, trace_pub_event, w)) == NULL)
-		fatalx("%s: event_new", __func__);
+	struct timeval	tv = { 0, TRACE_WORKER_MS * 1000 };
+
+	if (t == NULL)
+		return;
+	t->next = NULL;
+	if (b->tail != NULL)
+		b->tail->next = t;
+	else
+		b->head = t;
+	b->tail = t;
+	if (++b->count >= TRACE_WORKER_BATCH)
+		trace_batch_flush(b);
+	else if (b->count == 1)
+		evtimer_add(b->timer, &tv);
 }
 
+/* Hand over what is held (nothing is lost on a clean stop), then free. */
 void
-trace_writer_listeners(struct trace_writer *w, int delta)
+trace_batch_free(struct trace_batch *b)
 {
-	if (w != NULL)
-		atomic_fetch_add(&w->listeners, delta);
-}
-
-void
-trace_writer_export(struct trace_writer *w, struct otlp *o)
-{
-	if (w != NULL)
-		atomic_store(&w->otlp, o);
+	if (b == NULL)
+		return;
+	trace_batch_flush(b);
+	event_free(b->timer);
+	free(b);
 }

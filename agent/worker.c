@@ -199,6 +199,8 @@ worker_main(void *arg)
 	/* After the requests: any still waiting on Redis were cancelled. */
 	limit_redis_free(w->redis);
 	upstream_pool_free(w->upstream);
+	/* The requests' last records, before the writer stops. */
+	trace_batch_free(w->traces);
 	if (w->deadline_ev != NULL)
 		event_free(w->deadline_ev);
 	event_free(w->drain_ev);
@@ -231,6 +233,7 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 			fatalx("%s: event_base_new", __func__);
 		w->http = http_server_new(w->base, &agent->cfg, proxy_handle, w);
 		http_server_set_head(w->http, proxy_head);
+		http_server_set_error_body(w->http, api_error_http_body);
 		w->upstream = upstream_pool_new(w->base, &agent->cfg);
 		w->redis = limit_redis_new(w->base);
 		w->regs = registry_local_new();
@@ -239,6 +242,7 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 		if (w->regs_ev == NULL)
 			fatalx("%s: event_new", __func__);
 		event_add(w->regs_ev, &tick);
+		w->traces = trace_batch_new(agent->trace_queue, w->base);
 		w->drain_ev = event_new(w->base, -1, 0, worker_drain, w);
 		if (w->drain_ev == NULL)
 			fatalx("%s: event_new", __func__);

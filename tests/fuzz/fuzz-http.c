@@ -316,6 +316,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if ((fz.base = event_base_new()) == NULL)
 		abort();
 	fz.srv = http_server_new(fz.base, &fz.cfg, fuzz_handler, &fz);
+	http_server_set_error_body(fz.srv, api_error_http_body);
 	if (mode & 1)
 		http_server_set_head(fz.srv, fuzz_head);
 	lfd = fuzz_listen(&sun, &sun_len);

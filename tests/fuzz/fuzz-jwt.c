@@ -16,26 +16,7 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* What jwt.c uses of limit.c and jwks.c, standing in here. */
-static const char *const fuzz_periods[] = { "none", "day", "week", "month" };
-
-int
-limit_period_parse(const char *name)
-{
-	int	i;
-
-	for (i = 0; i < 4; i++)
-		if (strcmp(name, fuzz_periods[i]) == 0)
-			return i;
-	return -1;
-}
-
-const char *
-limit_period_name(int period)
-{
-	return period >= 0 && period < 4 ? fuzz_periods[period] : "none";
-}
-
+/* What jwt.c uses of jwks.c, standing in here. */
 void
 jwks_want_refresh(void)
 {

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "fixture.h"
 
 void

@@ -32,6 +32,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "fixture.h"
 #include "log.h"
 #include "rpc.h"

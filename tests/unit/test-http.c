@@ -357,6 +357,7 @@ fixture_start(struct fixture *f, int lfd)
 	f->base = event_base_new();
 	assert_non_null(f->base);
 	f->srv = http_server_new(f->base, &f->cfg, handler, f);
+	http_server_set_error_body(f->srv, api_error_http_body);
 	f->lfd = lfd;
 	assert_int_equal(http_server_listen(f->srv, lfd, err, sizeof(err)),
 	    0);

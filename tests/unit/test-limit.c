@@ -135,8 +135,8 @@ test_budget_period(void **state)
 	int			retry;
 
 	(void)state;
-	t.budget_period = LIMIT_PERIOD_DAY;
-	day = limit_period_start(LIMIT_PERIOD_DAY, now, &next);
+	t.budget_period = PERIOD_DAY;
+	day = period_start(PERIOD_DAY, now, &next);
 	assert_int_equal(day % 86400, 0);
 	assert_int_equal(next, day + 86400);
 	t.spent_since = day;
@@ -151,7 +151,7 @@ test_budget_period(void **state)
 
 	/* Spend of a past period is not this one's. */
 	t = token("tok_stale", 0, 0, 1000);
-	t.budget_period = LIMIT_PERIOD_DAY;
+	t.budget_period = PERIOD_DAY;
 	t.spent_since = day - 86400;
 	t.spent = 1000;
 	assert_int_equal(limit_spent(&t, now), 0);
@@ -167,18 +167,18 @@ test_period_start(void **state)
 
 	(void)state;
 	/* 2026-12-02 (a Wednesday) 13:00 UTC. */
-	assert_int_equal(limit_period_start(LIMIT_PERIOD_WEEK, 1796216400,
+	assert_int_equal(period_start(PERIOD_WEEK, 1796216400,
 	    &next), 1795996800);	/* Monday 2026-11-30 */
 	assert_int_equal(next, 1796601600);
-	assert_int_equal(limit_period_start(LIMIT_PERIOD_MONTH, 1796216400,
+	assert_int_equal(period_start(PERIOD_MONTH, 1796216400,
 	    &next), 1796083200);	/* 2026-12-01 */
 	assert_int_equal(next, 1798761600);	/* 2027-01-01 */
-	assert_int_equal(limit_period_start(LIMIT_PERIOD_NONE, 1796216400,
+	assert_int_equal(period_start(PERIOD_NONE, 1796216400,
 	    &next), 0);
 	assert_int_equal(next, 0);
-	assert_int_equal(limit_period_parse("week"), LIMIT_PERIOD_WEEK);
-	assert_int_equal(limit_period_parse("year"), -1);
-	assert_string_equal(limit_period_name(LIMIT_PERIOD_MONTH), "month");
+	assert_int_equal(period_parse("week"), PERIOD_WEEK);
+	assert_int_equal(period_parse("year"), -1);
+	assert_string_equal(period_name(PERIOD_MONTH), "month");
 }
 
 /* Tokens without limits are not counted (nothing to settle). */

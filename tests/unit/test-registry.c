@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "store.h"
 #include "fixture.h"
 #include "log.h"
 
@@ -181,6 +182,8 @@ test_models(void **state)
 	const struct reg_domain	*a, *b;
 	const struct reg_model	*m;
 	cJSON			*j, *data, *e;
+	char			*one;
+	size_t			 n, i;
 
 	a = registry_find_domain(r, "acme", 4);
 	b = registry_find_domain(r, "beta", 4);
@@ -253,6 +256,23 @@ test_models(void **state)
 	assert_string_equal(cJSON_GetObjectItem(e, "owned_by")->valuestring,
 	    "local");
 	cJSON_Delete(j);
+	/* Byte for byte, as cJSON printed it before model-list.c. */
+	assert_string_equal(a->models_json, "{\"object\":\"list\",\"data\":["
+	    "{\"id\":\"emb\",\"object\":\"model\",\"created\":5,"
+	    "\"owned_by\":\"ol\"},{\"id\":\"gpt\",\"object\":\"model\","
+	    "\"created\":1700000000,\"owned_by\":\"local\"}]}");
+	assert_int_equal(strlen(a->models_json), a->models_json_len);
+	/* The same serialiser answers /v1/models/KEY. */
+	one = model_list_openai_one(registry_find_model(a, "gpt", 3), &n);
+	assert_string_equal(one, "{\"id\":\"gpt\",\"object\":\"model\","
+	    "\"created\":1700000000,\"owned_by\":\"local\"}");
+	assert_int_equal(n, strlen(one));
+	free(one);
+	/* And lists what a token sees: Ollama's tags walk the same list. */
+	i = 0;
+	assert_ptr_equal(model_list_next(a, NULL, &i), &a->models[0]);
+	assert_ptr_equal(model_list_next(a, NULL, &i), &a->models[1]);
+	assert_null(model_list_next(a, NULL, &i));
 	assert_int_equal(strlen(b->models_json), b->models_json_len);
 	registry_free(r);
 }

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "fixture.h"
 #include "log.h"
 #include "xmalloc.h"

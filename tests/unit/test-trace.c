@@ -1,4 +1,7 @@
-/* trace.c and store-trace.c: the writer, its rollup, retention, throughput. */
+/*
+ * trace.c, trace-writer.c and store-trace.c: a worker's batches, the
+ * queue, the writer, its rollup, retention, throughput.
+ */
 #include <sys/stat.h>
 
 #include <pthread.h>
@@ -12,9 +15,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "fixture.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -105,7 +110,7 @@ test_flush_on_stop(void **state)
 	int			 i;
 
 	for (i = 0; i < 10; i++)
-		trace_submit(w, make_trace(DOM_A, "chat", "tok_1", now + i,
+		trace_submit(trace_writer_queue(w), make_trace(DOM_A, "chat", "tok_1", now + i,
 		    i == 9 ? 502 : 200));
 	/* A window of a minute: only the stop can have written them. */
 	trace_writer_stop(w);
@@ -145,11 +150,11 @@ test_usage_rollup(void **state)
 	char			 err[256];
 	int64_t			 h0 = (int64_t)1700000000 / 3600 * 3600 * 1000;
 
-	trace_submit(w, make_trace(DOM_A, "chat", "tok_1", h0, 200));
-	trace_submit(w, make_trace(DOM_A, "chat", "tok_2", h0 + 1000, 200));
-	trace_submit(w, make_trace(DOM_A, "embed", "tok_1", h0 + 3600000,
+	trace_submit(trace_writer_queue(w), make_trace(DOM_A, "chat", "tok_1", h0, 200));
+	trace_submit(trace_writer_queue(w), make_trace(DOM_A, "chat", "tok_2", h0 + 1000, 200));
+	trace_submit(trace_writer_queue(w), make_trace(DOM_A, "embed", "tok_1", h0 + 3600000,
 	    502));
-	trace_submit(w, make_trace(DOM_B, "chat", "tok_9", h0, 200));
+	trace_submit(trace_writer_queue(w), make_trace(DOM_B, "chat", "tok_9", h0, 200));
 	trace_writer_stop(w);
 
 	assert_int_equal(store_usage_query(f->store, DOM_A, USAGE_BY_MODEL,
@@ -199,11 +204,11 @@ test_retention(void **state)
 	char			 err[256];
 	int64_t			 now = trace_now_ms(), day = 86400000;
 
-	trace_submit(w, make_trace(DOM_A, "chat", "t", now - 31 * day, 200));
-	trace_submit(w, make_trace(DOM_A, "chat", "t", now - 29 * day, 200));
-	trace_submit(w, make_trace(DOM_B, "chat", "t", now - 2 * day, 200));
-	trace_submit(w, make_trace(DOM_B, "chat", "t", now, 200));
-	trace_submit(w, make_trace("33333333-3333-4333-8333-333333333333",
+	trace_submit(trace_writer_queue(w), make_trace(DOM_A, "chat", "t", now - 31 * day, 200));
+	trace_submit(trace_writer_queue(w), make_trace(DOM_A, "chat", "t", now - 29 * day, 200));
+	trace_submit(trace_writer_queue(w), make_trace(DOM_B, "chat", "t", now - 2 * day, 200));
+	trace_submit(trace_writer_queue(w), make_trace(DOM_B, "chat", "t", now, 200));
+	trace_submit(trace_writer_queue(w), make_trace("33333333-3333-4333-8333-333333333333",
 	    "chat", "t", now, 200));
 	trace_writer_stop(w);
 	/* The next start expires what is past each domain's retention. */
@@ -264,7 +269,7 @@ submitter(void *arg)
 	for (i = 0; i < BENCH_N / 2; i++) {
 		snprintf(model, sizeof(model), "m%d", i % 8);
 		snprintf(token, sizeof(token), "tok_%d", i % 16);
-		trace_submit(w, make_trace(DOM_A, model, token, now + i % 1000,
+		trace_submit(trace_writer_queue(w), make_trace(DOM_A, model, token, now + i % 1000,
 		    i % 50 == 0 ? 502 : 200));
 	}
 	return NULL;
@@ -307,10 +312,92 @@ test_throughput(void **state)
 	store_usage_list_free(u, n);
 }
 
+static size_t
+list_count(struct trace *t)
+{
+	size_t	n = 0;
+
+	for (; t != NULL; t = t->next)
+		n++;
+	return n;
+}
+
+/*
+ * A worker's batch reaches the queue whole at 64 records, after its timer
+ * for fewer, and at free for what is left; nothing before.
+ */
+static void
+test_worker_batch(void **state)
+{
+	struct trace_queue	*q = trace_queue_new();
+	struct event_base	*base = event_base_new();
+	struct trace_batch	*b;
+	struct trace		*list;
+	int64_t			 now = trace_now_ms();
+	int			 i;
+
+	(void)state;
+	assert_non_null(base);
+	b = trace_batch_new(q, base);
+	for (i = 0; i < 63; i++)
+		trace_batch_add(b, make_trace(DOM_A, "m", "t", now + i, 200));
+	assert_null(trace_queue_take(q));
+	trace_batch_add(b, make_trace(DOM_A, "m", "t", now + 63, 200));
+	list = trace_queue_take(q);
+	assert_int_equal(list_count(list), 64);
+	assert_int_equal(list->time_ms, now);		/* in order */
+	trace_list_free(list);
+
+	/* Fewer: handed over when the timer fires on the worker's loop. */
+	trace_batch_add(b, make_trace(DOM_A, "m", "t", now, 200));
+	trace_batch_add(b, make_trace(DOM_A, "m", "t", now + 1, 200));
+	assert_null(trace_queue_take(q));
+	assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	list = trace_queue_take(q);
+	assert_int_equal(list_count(list), 2);
+	trace_list_free(list);
+
+	/* What is held at free is handed over: a clean stop loses nothing. */
+	for (i = 0; i < 5; i++)
+		trace_batch_add(b, make_trace(DOM_A, "m", "t", now + i, 200));
+	trace_batch_free(b);
+	list = trace_queue_take(q);
+	assert_int_equal(list_count(list), 5);
+	trace_list_free(list);
+	assert_int_equal(trace_queue_dropped(q), 0);
+	event_base_free(base);
+	trace_queue_free(q);
+}
+
+/* After a stop the queue accepts nothing: each record counted dropped. */
+static void
+test_queue_stopped_drops(void **state)
+{
+	struct trace_queue	*q = trace_queue_new();
+	struct trace		*a, *b, *list;
+	int64_t			 now = trace_now_ms();
+
+	(void)state;
+	trace_submit(q, make_trace(DOM_A, "m", "t", now, 200));
+	trace_queue_stop(q);
+	a = make_trace(DOM_A, "m", "t", now, 200);
+	b = make_trace(DOM_A, "m", "t", now, 200);
+	a->next = b;
+	trace_queue_push(q, a, b, 2);
+	trace_submit(q, make_trace(DOM_A, "m", "t", now, 200));
+	assert_int_equal(trace_queue_dropped(q), 3);
+	list = trace_queue_take(q);
+	assert_int_equal(list_count(list), 1);
+	trace_list_free(list);
+	trace_queue_free(q);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_worker_batch),
+		cmocka_unit_test(test_queue_stopped_drops),
 		cmocka_unit_test_setup_teardown(test_flush_on_stop, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_usage_rollup, setup,
