@@ -88,6 +88,8 @@ int	 config_set(struct agent_config *, const char *key, const char *value,
 void	 config_finish(struct agent_config *);
 /* The default max-connections for an open-file limit of nofile. */
 int	 config_connections_for(unsigned long long nofile);
+/* The open-file limit that n connections and their upstreams need. */
+unsigned long long config_nofile_for(int n);
 void	 config_free(struct agent_config *);
 
 /*
@@ -1212,11 +1214,16 @@ void		 upstream_pool_free(struct upstream_pool *);
  * cannot start ends in on_done (UPSTREAM_LOCAL) on a later loop pass.
  * pin, when not NULL, is the only TLS key the backend may show
  * ("sha256//BASE64", CURLOPT_PINNEDPUBLICKEY): the attested one.
+ * stream: the answer is a stream of small events, read with a receive
+ * buffer of UPSTREAM_STREAM_BUFFER bytes instead of UPSTREAM_BUFFER (it
+ * lives as long as the stream, and every byte of it is wiped when freed).
  */
+#define UPSTREAM_BUFFER		(16 * 1024)
+#define UPSTREAM_STREAM_BUFFER	(4 * 1024)
 struct upstream	*upstream_start(struct upstream_pool *, const char *url,
 		    struct curl_slist *auth, const char *pin, const char *body,
-		    size_t len, const struct upstream_cb *, void *arg,
-		    const struct upstream_trace *);
+		    size_t len, int stream, const struct upstream_cb *,
+		    void *arg, const struct upstream_trace *);
 void		 upstream_pause(struct upstream *);
 void		 upstream_resume(struct upstream *);
 void		 upstream_cancel(struct upstream *);
@@ -2115,11 +2122,14 @@ int	 metrics_start(struct event_base *, const char *listen, char *,
 void	 metrics_stop(void);
 void	 metrics_add(const struct trace *);
 void	 metrics_stream(int delta);
+int	 metrics_streams_open(void);
 /* Requests refused before they reached a domain: counted, never traced. */
 enum metrics_reject {
 	METRICS_REJECT_AUTH,		/* no, bad, expired or revoked token */
 };
 void	 metrics_rejected(enum metrics_reject);
+/* Heap bytes in allocated blocks now, every thread (cube_heap_bytes). */
+size_t	 metrics_heap_bytes(void);
 
 /*
  * stats.c: rolling figures (1 min, 5 min, 1 h windows) and spend today

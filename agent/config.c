@@ -173,8 +173,10 @@ config_defaults(struct agent_config *cfg)
  * Inbound connections that fit nofile descriptors: each may hold one
  * upstream too, and the agent keeps some for itself (database, sockets,
  * pipes); at most CONFIG_CONNECTIONS_MAX, at least CONFIG_CONNECTIONS_MIN.
+ * An open stream costs about 26 KiB of heap (cube_heap_bytes), so the
+ * most the default admits is about 420 MiB of streams.
  */
-#define CONFIG_CONNECTIONS_MAX		4096
+#define CONFIG_CONNECTIONS_MAX		16384
 #define CONFIG_CONNECTIONS_MIN		16
 #define CONFIG_FDS_RESERVED		64
 int
@@ -187,6 +189,13 @@ config_connections_for(unsigned long long nofile)
 	if (n > CONFIG_CONNECTIONS_MAX)
 		n = CONFIG_CONNECTIONS_MAX;
 	return n < CONFIG_CONNECTIONS_MIN ? CONFIG_CONNECTIONS_MIN : (int)n;
+}
+
+/* The descriptors max connections need: one each, one upstream each, ours. */
+unsigned long long
+config_nofile_for(int connections)
+{
+	return 2ULL * (unsigned long long)connections + CONFIG_FDS_RESERVED;
 }
 
 /* Fill what neither the file nor the options set. */

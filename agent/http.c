@@ -43,6 +43,7 @@
 #include "xmalloc.h"
 
 #define HTTP_BODY_PRERESERVE	(1024 * 1024)
+#define HTTP_BUF_ROUND		1024	/* request buffers: multiples of this */
 #define HTTP_CLOSE_MS		2000	/* last reply out and leftovers read */
 #define HTTP_ACCEPT_PAUSE_MS	200	/* after accept(2) failed */
 #define HTTP_LOG_EVERY_S	10	/* at most one line per kind */
@@ -98,7 +99,8 @@ struct http_conn {
 	int			 head_only;	/* HEAD: replies have no body */
 	int			 discard;	/* input left is no request */
 	char			 internal[37];	/* adopted: its domain id */
-	struct http_fields	 sticky;	/* on every reply: http_request_field */
+	/* On every reply (http_request_field); made on first use: 2 KiB. */
+	struct http_fields	*sticky;
 };
 TAILQ_HEAD(http_conns, http_conn);
 
@@ -376,6 +378,7 @@ http_conn_free(struct http_conn *c)
 	if (c->buf != NULL)
 		explicit_bzero(c->buf, c->buf_len);
 	free(c->buf);
+	free(c->sticky);
 	free(c);
 }
 
@@ -805,18 +808,22 @@ http_parse_head(struct http_conn *c, const char **why)
 /*
  * Make room for n more bytes of request in c->buf. The parsed request
  * points into the buffer, so when it moves the pointers move with it.
+ * The buffer lives as long as the request (a stream's too): it doubles
+ * when it grows by pieces, else it takes what is asked for, to the next
+ * HTTP_BUF_ROUND.
  */
 static void
 http_conn_reserve(struct http_conn *c, size_t n)
 {
 	struct http_request	*r = &c->req;
-	size_t			 cap = c->buf_cap ? c->buf_cap : 4096, i;
+	size_t			 cap = c->buf_cap * 2, i;
 	uintptr_t		 from = (uintptr_t)c->buf;
 
 	if (c->buf_len + n <= c->buf_cap)
 		return;
-	while (cap < c->buf_len + n)
-		cap *= 2;
+	if (cap < c->buf_len + n)
+		cap = (c->buf_len + n + HTTP_BUF_ROUND - 1) /
+		    HTTP_BUF_ROUND * HTTP_BUF_ROUND;
 	c->buf = xrealloc_wiped(c->buf, c->buf_len, cap);
 	c->buf_cap = cap;
 	if ((uintptr_t)c->buf == from || c->head_len == 0)
@@ -869,7 +876,8 @@ http_conn_reset(struct http_conn *c)
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.conn = c;
 	c->req.internal_domain = c->internal[0] != '\0' ? c->internal : NULL;
-	c->sticky.len = 0;
+	if (c->sticky != NULL)
+		c->sticky->len = 0;
 	c->state = HTTP_READ_HEAD;
 	if (c->buf != NULL)
 		explicit_bzero(c->buf, c->buf_len);
@@ -956,7 +964,7 @@ static int
 http_read_head(struct http_conn *c, struct evbuffer *in)
 {
 	struct http_server	*srv = c->server;
-	size_t			 len;
+	size_t			 len, n;
 	const char		*why = NULL;
 	unsigned char		*p;
 	int			 status, refused = 0;
@@ -984,11 +992,14 @@ http_read_head(struct http_conn *c, struct evbuffer *in)
 	c->req.conn = c;
 	c->req.internal_domain = c->internal[0] != '\0' ? c->internal : NULL;
 	c->req.head_ms = http_mono_ms();
-	c->sticky.len = 0;
+	if (c->sticky != NULL)
+		c->sticky->len = 0;
 	c->head_len = len;
 	c->buf_len = 0;
 	c->head_scanned = c->line_start = 0;
-	http_conn_reserve(c, c->head_len);
+	/* Room for what came with the head too: a small body, all of it. */
+	n = evbuffer_get_length(in) - len;
+	http_conn_reserve(c, len + (n < HTTP_BUF_ROUND * 4 ? n + 1 : 0));
 	evbuffer_remove(in, c->buf, c->head_len);
 	c->buf_len = c->head_len;
 	if ((status = http_parse_head(c, &why)) != 0) {
@@ -1367,7 +1378,11 @@ http_request_field(struct http_request *r, const char *name,
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(value))
 		return -1;
-	return http_fields_add(&r->conn->sticky, name, strlen(name), value, n);
+	if (r->conn->sticky == NULL) {
+		r->conn->sticky = xmalloc(sizeof(*r->conn->sticky));
+		http_fields_init(r->conn->sticky);
+	}
+	return http_fields_add(r->conn->sticky, name, strlen(name), value, n);
 }
 
 /* "Name: value\r\n" lines (the last CR LF may be missing) into f. */
@@ -1523,7 +1538,7 @@ http_fields_write(struct evbuffer *out, const struct http_fields *f,
 {
 	const char	*p = f->buf, *end = f->buf + f->len, *eol, *colon;
 
-	if (sticky->len == 0) {
+	if (sticky == NULL || sticky->len == 0) {
 		evbuffer_add(out, f->buf, f->len);
 		return;
 	}
@@ -1616,9 +1631,10 @@ http_write_head(struct http_request *r, int status, const char *ctype,
 		evbuffer_add_printf(out, "Access-Control-Allow-Origin: %.*s\r\n"
 		    "Vary: Origin\r\nAccess-Control-Expose-Headers: %s\r\n",
 		    (int)r->cors_origin_len, r->cors_origin, CORS_EXPOSE_HEADERS);
-	evbuffer_add(out, c->sticky.buf, c->sticky.len);
+	if (c->sticky != NULL)
+		evbuffer_add(out, c->sticky->buf, c->sticky->len);
 	if (fields != NULL)
-		http_fields_write(out, fields, &c->sticky);
+		http_fields_write(out, fields, c->sticky);
 	evbuffer_add(out, "\r\n", 2);
 	/* Closing on a client that sends what it should not: not for long. */
 	if (c->discard)

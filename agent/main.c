@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@
 #include "store.h"
 #include "log.h"
 #include "xmalloc.h"
+
+#define AGENT_TRIM_S		10	/* how often free heap is looked at */
+#define AGENT_TRIM_FREE		(16 * 1024 * 1024)	/* worth giving back */
 
 static const struct option agent_options[] = {
 	{ "config",		required_argument, NULL, 'c' },
@@ -163,6 +167,23 @@ agent_tls_rotate(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Every AGENT_TRIM_S, while no stream is open: give free heap back to the
+ * kernel once there is more than AGENT_TRIM_FREE of it. scrub.c keeps
+ * freed heap mapped so that a busy agent's wipes do not fault pages in
+ * again; without this, a burst of streams would stay resident for good.
+ */
+static void
+agent_trim(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (metrics_streams_open() == 0 && mallinfo2().fordblks >
+	    AGENT_TRIM_FREE)
+		malloc_trim(0);
+}
+
+/*
  * Today's spend so far, from the usage rollup, into the live figures:
  * stats.get's spend today then survives a restart (start-up, before any
  * trace is written, so nothing counts twice).
@@ -298,6 +319,25 @@ agent_raise_nofile(void)
 		log_warn("setrlimit RLIMIT_NOFILE");
 }
 
+/*
+ * A max-connections the open-file limit cannot hold: connections past
+ * what it fits fail to open (upstream ones as 503s), so say what it takes.
+ */
+static void
+agent_check_nofile(const struct agent_config *cfg)
+{
+	struct rlimit		rl;
+	unsigned long long	need = config_nofile_for(cfg->max_connections);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return;
+	log_warnx("max-connections %d needs an open-file limit of %llu"
+	    " (each connection may hold an upstream one); it is %llu: raise"
+	    " it (ulimit -n, LimitNOFILE=) or lower max-connections",
+	    cfg->max_connections, need, (unsigned long long)rl.rlim_cur);
+}
+
 static void
 agent_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -318,8 +358,9 @@ main(int argc, char **argv)
 	struct jwks	*jwks;
 	struct otlp	*otlp;
 	struct provider_attest *pattest;
-	struct event	*sigterm, *sigint, *sighup, *rotate;
+	struct event	*sigterm, *sigint, *sighup, *rotate, *trim;
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
+	struct timeval	 trim_tv = { AGENT_TRIM_S, 0 };
 	char		 err[512];
 	int		 seal;
 
@@ -329,6 +370,7 @@ main(int argc, char **argv)
 	agent_raise_nofile();
 	config_finish(&agent.cfg);
 	log_init("cube-agent", agent.cfg.verbose);
+	agent_check_nofile(&agent.cfg);
 	deployment_configure(agent.cfg.breaker_failures,
 	    agent.cfg.breaker_cooldown_ms);
 
@@ -394,9 +436,11 @@ main(int argc, char **argv)
 	sigint = evsignal_new(agent.base, SIGINT, agent_signal, &agent);
 	sighup = evsignal_new(agent.base, SIGHUP, agent_sighup, &agent);
 	rotate = event_new(agent.base, -1, EV_PERSIST, agent_tls_rotate, NULL);
+	trim = event_new(agent.base, -1, EV_PERSIST, agent_trim, NULL);
 	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
-	    rotate == NULL)
+	    rotate == NULL || trim == NULL)
 		fatalx("evsignal_new failed");
+	event_add(trim, &trim_tv);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
@@ -427,6 +471,7 @@ main(int argc, char **argv)
 	event_free(sigint);
 	event_free(sighup);
 	event_free(rotate);
+	event_free(trim);
 	tls_stop();
 	event_base_free(agent.base);
 	registry_shutdown();

@@ -6,6 +6,7 @@
  * few the workers feed (streams, refusals) are per-thread shards, summed
  * when /metrics is read, so no request writes a line another worker does.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -20,6 +21,11 @@
 #include "log.h"
 #include "money.h"
 #include "xmalloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+/* libasan's (sanitizer/allocator_interface.h, which gcc does not ship). */
+size_t	__sanitizer_get_current_allocated_bytes(void);
+#endif
 
 #define METRICS_MAX_SERIES	4096
 /*
@@ -219,6 +225,13 @@ metrics_streams_sum(void)
 		n += atomic_load_explicit(&metrics_shards[i].streams,
 		    memory_order_relaxed);
 	return n;
+}
+
+/* Streams being relayed now, of every worker. */
+int
+metrics_streams_open(void)
+{
+	return atomic_load(&metrics_streams);
 }
 
 /* A label value with \, " and newlines escaped. */
@@ -660,6 +673,21 @@ metrics_render_otlp(struct evbuffer *b)
 	    (unsigned long long)errors);
 }
 
+/*
+ * Bytes of heap the process holds in allocated blocks, of every thread:
+ * what memory per open stream is measured by (tests/scenario/memory.sh),
+ * the same under AddressSanitizer, whose allocator replaces glibc's.
+ */
+size_t
+metrics_heap_bytes(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	return mallinfo2().uordblks;
+#endif
+}
+
 /* Refusals by reason: ours (auth), then the HTTP server's own. */
 static void
 metrics_render_http(struct evbuffer *b)
@@ -694,6 +722,9 @@ metrics_render_http(struct evbuffer *b)
 	    "# TYPE cube_http_accept_errors_total counter\n"
 	    "cube_http_accept_errors_total %llu\n# HELP"
 	    " cube_http_connections Inbound connections open.\n"
-	    "# TYPE cube_http_connections gauge\ncube_http_connections %zu\n",
-	    (unsigned long long)st.accept_errors, http_connections());
+	    "# TYPE cube_http_connections gauge\ncube_http_connections %zu\n"
+	    "# HELP cube_heap_bytes Bytes of heap in allocated blocks.\n"
+	    "# TYPE cube_heap_bytes gauge\ncube_heap_bytes %zu\n",
+	    (unsigned long long)st.accept_errors, http_connections(),
+	    metrics_heap_bytes());
 }

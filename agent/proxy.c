@@ -1321,7 +1321,8 @@ proxy_attempt_start(struct proxy_call *call)
 	call->up = upstream_start(call->worker->upstream, url,
 	    d->provider->auth, call->domain->require_attested ?
 	    d->provider->attest_pin : NULL, call->body, call->body_len,
-	    &proxy_upstream_cb, call, proxy_trace_upstream(call, &ut));
+	    call->stream, &proxy_upstream_cb, call,
+	    proxy_trace_upstream(call, &ut));
 }
 
 /*

@@ -20,6 +20,7 @@
 #include "xmalloc.h"
 
 #define STORE_MAX_STMTS		96
+#define STORE_CACHE_KIB		"1024"	/* PRAGMA cache_size, per connection */
 
 struct store {
 	sqlite3		*db;
@@ -345,8 +346,14 @@ store_open(const char *data_dir, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, 5000);
+	/*
+	 * Each connection's page cache at most STORE_CACHE_KIB (SQLite's
+	 * default is 2000 KiB): it fills as traces are written and stays,
+	 * and the WAL and the kernel's page cache are there behind it.
+	 */
 	if (store_exec(s, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA cache_size = -" STORE_CACHE_KIB ";"
 	    "PRAGMA foreign_keys = ON;", err, errlen) != 0)
 		goto fail;
 	if (store_migrate(s, path, err, errlen) != 0)

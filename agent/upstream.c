@@ -415,7 +415,6 @@ upstream_easy_get(struct upstream_pool *pool)
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024);
 	/*
 	 * "Accept-Encoding: identity", and decode what comes coded anyway
 	 * (RFC 9110 allows it): the body is read as plain text.
@@ -445,7 +444,8 @@ upstream_easy_put(struct upstream_pool *pool, CURL *easy)
 struct upstream *
 upstream_start(struct upstream_pool *pool, const char *url,
     struct curl_slist *auth, const char *pin, const char *body, size_t len,
-    const struct upstream_cb *cb, void *arg, const struct upstream_trace *tc)
+    int stream, const struct upstream_cb *cb, void *arg,
+    const struct upstream_trace *tc)
 {
 	struct upstream		*u = xcalloc(1, sizeof(*u));
 	struct curl_slist	*last;
@@ -487,6 +487,14 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	/* Pooled handles keep options: set or clear the pin every time. */
 	curl_easy_setopt(easy, CURLOPT_PINNEDPUBLICKEY, pin);
+	/*
+	 * libcurl allocates the receive buffer when a transfer starts and
+	 * frees it (wiped, scrub.c) when it ends: so a stream holds it, and
+	 * the wipe makes every page of it resident. Small for streams, whose
+	 * events are small; big enough for a whole answer otherwise.
+	 */
+	curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, stream ?
+	    (long)UPSTREAM_STREAM_BUFFER : (long)UPSTREAM_BUFFER);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, u->headers);

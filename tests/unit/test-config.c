@@ -98,16 +98,22 @@ test_config_client_limits(void **state)
 	assert_int_equal(cfg.max_connections, 9);	/* as set */
 	config_free(&cfg);
 
-	/* Unset: from the open-file limit, within 16 and 4096. */
+	/* Unset: from the open-file limit, within 16 and 16384. */
 	config_defaults(&cfg);
 	assert_int_equal(cfg.max_connections, 0);
 	config_finish(&cfg);
 	assert_true(cfg.max_connections >= 16 &&
-	    cfg.max_connections <= 4096);
+	    cfg.max_connections <= 16384);
 	config_free(&cfg);
 	assert_int_equal(config_connections_for(64), 16);
 	assert_int_equal(config_connections_for(1024), 480);
-	assert_int_equal(config_connections_for(1048576), 4096);
+	assert_int_equal(config_connections_for(20000), 9968);
+	assert_int_equal(config_connections_for(32832), 16384);
+	assert_int_equal(config_connections_for(1048576), 16384);
+	/* And back: what a cap needs, which sizes it again to the cap. */
+	assert_int_equal(config_nofile_for(10000), 20064);
+	assert_int_equal(config_connections_for(config_nofile_for(10000)),
+	    10000);
 }
 
 int
