@@ -370,7 +370,7 @@ proxy_trace_submit(struct proxy_call *call)
  * of what they held, and given back when they grew large). The list goes
  * with the thread (pthread key destructor).
  */
-#define PROXY_CALLS_KEPT	32
+#define PROXY_CALLS_KEPT	16	/* per worker, at most */
 #define PROXY_BUF_KEPT		(16 * 1024)	/* larger buffers are freed */
 
 struct proxy_calls {
