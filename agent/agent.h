@@ -1489,6 +1489,10 @@ void		 guard_answer_free(struct guard_answer *);
  */
 enum guard_result guard_answer_event(struct guard_answer *, const char *,
 		    size_t, const char **out, size_t *outlen);
+/* The same, its data decoded by the caller (sse_event_data's result). */
+enum guard_result guard_answer_event_data(struct guard_answer *,
+		    const char *, size_t, const char *data, ssize_t dlen,
+		    const char **out, size_t *outlen);
 /* The backend ended the stream: what is still held, in events. */
 enum guard_result guard_answer_finish(struct guard_answer *,
 		    const char **out, size_t *outlen);
@@ -2110,6 +2114,8 @@ int	 meter_json(struct meter *, const char *, size_t);
 void	 meter_answer(struct meter *, const char *, size_t);
 /* One raw SSE event, as sse_feed() passes it: 0 or METER_USAGE_ONLY. */
 int	 meter_event(struct meter *, const char *, size_t);
+/* The same, its data decoded by the caller (sse_event_data's result). */
+int	 meter_event_data(struct meter *, const char *, ssize_t);
 /* One Ollama object (answer or stream line): its text and its counts. */
 void	 meter_ollama(struct meter *, const char *, size_t, enum route_kind);
 

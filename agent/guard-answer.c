@@ -237,9 +237,13 @@ guard_answer_feed(struct guard_answer *ga, struct guard_stream *gs,
 	return res;
 }
 
+/*
+ * One SSE event, its data already decoded (data, dlen as sse_event_data()
+ * returned them), so that the meter and the guardrails decode it once.
+ */
 enum guard_result
-guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
-    const char **out, size_t *outlen)
+guard_answer_event_data(struct guard_answer *ga, const char *ev, size_t len,
+    const char *data, ssize_t dlen, const char **out, size_t *outlen)
 {
 	struct jscan_span	 choices, id, model, created, c, text, fr;
 	struct jscan_want	 want[] = {
@@ -252,7 +256,7 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 	const char		*rel;
 	size_t			 cursor, pos = 0, rellen, index = 0, event;
 	size_t			 mark;
-	ssize_t			 dlen, tlen;
+	ssize_t			 tlen;
 	enum guard_result	 res = GUARD_PASS;
 	int			 changed = 0, finishing, same, pass, has;
 
@@ -263,26 +267,22 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 		*outlen = 0;
 		return GUARD_BLOCKED;
 	}
-	if (len + 1 > ga->datacap) {
-		ga->datacap = len + 1;
-		ga->data = xreallocarray(ga->data, 1, ga->datacap);
-	}
-	if ((dlen = sse_event_data(ev, len, ga->data, ga->datacap)) <= 0)
+	if (dlen <= 0)
 		return GUARD_PASS;
 	if (sse_event_is_done(ev, len)) {
 		if ((res = guard_answer_flush(ga)) != GUARD_BLOCKED)
 			guard_out_put(&ga->out, ev, len);
 		goto done;
 	}
-	if (jscan_object_strict(ga->data, dlen, GUARD_ANSWER_DEPTH, want,
+	if (jscan_object_strict(data, dlen, GUARD_ANSWER_DEPTH, want,
 	    sizeof(want) / sizeof(want[0]), &ga->keys, NULL, 0) == -1 ||
 	    !choices.present || choices.type != JSCAN_ARRAY) {
 		res = guard_answer_fail(ga);
 		goto done;
 	}
-	guard_answer_remember(&ga->id, ga->data, &id);
-	guard_answer_remember(&ga->model, ga->data, &model);
-	guard_answer_remember(&ga->created, ga->data, &created);
+	guard_answer_remember(&ga->id, data, &id);
+	guard_answer_remember(&ga->model, data, &model);
+	guard_answer_remember(&ga->created, data, &created);
 
 	/*
 	 * Pass 0: a choice that finishes without text releases what it held
@@ -295,19 +295,19 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 			event = ga->out.len;
 			guard_out_puts(&ga->out, "data: ");
 		}
-		for (cursor = 0; jscan_array_next(ga->data, &choices, &cursor,
+		for (cursor = 0; jscan_array_next(data, &choices, &cursor,
 		    &c);) {
 			if (c.type != JSCAN_OBJECT ||
-			    (has = guard_answer_text_span(ga, ga->data, &c,
+			    (has = guard_answer_text_span(ga, data, &c,
 			    &text)) == -1) {
 				res = guard_answer_fail(ga);
 				goto done;
 			}
-			finishing = jscan_object_get(ga->data, &c,
+			finishing = jscan_object_get(data, &c,
 			    "finish_reason", &fr) && fr.type == JSCAN_STRING;
 			if ((!has && !finishing) || (pass == 0) == has)
 				continue;
-			if ((gs = guard_answer_choice(ga, ga->data, &c,
+			if ((gs = guard_answer_choice(ga, data, &c,
 			    &index)) == NULL) {
 				/* More choices than filters: fail closed. */
 				ga->out.len = event;
@@ -331,12 +331,12 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 				ga->text = xreallocarray(ga->text, 1,
 				    ga->textcap);
 			}
-			if ((tlen = jscan_string(ga->data, &text, ga->text,
+			if ((tlen = jscan_string(data, &text, ga->text,
 			    ga->textcap)) < 0) {
 				res = guard_answer_fail(ga);	/* cannot be */
 				goto done;
 			}
-			guard_out_put(&ga->out, ga->data + pos, text.start - pos);
+			guard_out_put(&ga->out, data + pos, text.start - pos);
 			pos = text.end;
 			/* The released text lands after the event, then moves. */
 			mark = ga->out.len;
@@ -356,13 +356,31 @@ guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
 		ga->out.len = 0;
 		return GUARD_PASS;
 	}
-	guard_out_put(&ga->out, ga->data + pos, dlen - pos);
+	guard_out_put(&ga->out, data + pos, dlen - pos);
 	guard_out_puts(&ga->out, "\n\n");
 	res = GUARD_REDACTED;
 done:
 	*out = ga->out.buf != NULL ? ga->out.buf : "";
 	*outlen = ga->out.len;
 	return res;
+}
+
+/* One raw SSE event: decoded here, then as guard_answer_event_data(). */
+enum guard_result
+guard_answer_event(struct guard_answer *ga, const char *ev, size_t len,
+    const char **out, size_t *outlen)
+{
+	ssize_t	dlen = 0;
+
+	if (!ga->blocked) {
+		if (len + 1 > ga->datacap) {
+			ga->datacap = len + 1;
+			ga->data = xreallocarray(ga->data, 1, ga->datacap);
+		}
+		dlen = sse_event_data(ev, len, ga->data, ga->datacap);
+	}
+	return guard_answer_event_data(ga, ev, len, ga->data, dlen, out,
+	    outlen);
 }
 
 enum guard_result

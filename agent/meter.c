@@ -296,17 +296,25 @@ meter_event(struct meter *m, const char *event, size_t len)
 {
 	char	 small[4096], *data = small;
 	ssize_t	 n;
-	int	 rc = 0;
+	int	 rc;
 
 	if (len >= sizeof(small))
 		data = xmalloc(len + 1);
 	n = sse_event_data(event, len, data, len >= sizeof(small) ? len + 1 :
 	    sizeof(small));
-	if (n > 0 && data[0] == '{')
-		rc = meter_json(m, data, (size_t)n);
+	rc = meter_event_data(m, data, n);
 	if (data != small)
 		free(data);
 	return rc;
+}
+
+/* An SSE event's data, decoded once for the meter and the guardrails. */
+int
+meter_event_data(struct meter *m, const char *data, ssize_t n)
+{
+	if (n > 0 && data[0] == '{')
+		return meter_json(m, data, (size_t)n);
+	return 0;
 }
 
 /* A count of Ollama's, or 0. */

@@ -5,7 +5,9 @@
  * inference request leaves a trace: the step that rejected it, or its
  * tokens and cost, handed to the trace writer when the call ends.
  */
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +71,8 @@ struct proxy_call {
 	int				 relaying;	/* SSE headers sent */
 	int				 paused;
 	struct sse			*sse;
+	char				*evdata;	/* an event's data */
+	size_t				 evcap;
 	int				 ollama;	/* Ollama's format, to the client */
 	int				 backend_ollama; /* and from the backend */
 	int				 out_nd;	/* the client's stream: NDJSON */
@@ -82,7 +86,7 @@ struct proxy_call {
 	char				*resp;		/* buffered answer */
 	size_t				 resp_len;
 	size_t				 resp_cap;
-	char				*resp_type;
+	char				 resp_type[UPSTREAM_MEDIA_TYPE_MAX + 1];
 	struct http_fields		*relay;		/* a 429's, for the client */
 	const char			*cut;		/* why we cut the backend off */
 	struct trace			*trace;		/* NULL: not traced */
@@ -360,6 +364,122 @@ proxy_trace_submit(struct proxy_call *call)
 	trace_batch_add(call->worker->traces, t);
 }
 
+/*
+ * Each worker thread keeps a few finished calls with their answer and
+ * output buffers, so a request allocates neither (the buffers are wiped
+ * of what they held, and given back when they grew large). The list goes
+ * with the thread (pthread key destructor).
+ */
+#define PROXY_CALLS_KEPT	16	/* per worker, at most */
+#define PROXY_BUF_KEPT		(16 * 1024)	/* larger buffers are freed */
+
+struct proxy_calls {
+	struct proxy_call	*kept[PROXY_CALLS_KEPT];
+	size_t			 n;
+};
+
+static pthread_key_t	proxy_calls_key;
+static pthread_once_t	proxy_calls_once = PTHREAD_ONCE_INIT;
+
+static void
+proxy_call_destroy(struct proxy_call *call)
+{
+	free(call->resp);
+	free(call->evdata);
+	dialect_buf_free(&call->dout);
+	free(call);
+}
+
+static void
+proxy_calls_free(void *arg)
+{
+	struct proxy_calls	*pc = arg;
+	size_t			 i;
+
+	for (i = 0; i < pc->n; i++)
+		proxy_call_destroy(pc->kept[i]);
+	free(pc);
+}
+
+static void
+proxy_calls_init(void)
+{
+	if ((errno = pthread_key_create(&proxy_calls_key, proxy_calls_free))
+	    != 0)
+		fatal("%s: pthread_key_create", __func__);
+}
+
+static struct proxy_calls *
+proxy_calls(void)
+{
+	struct proxy_calls	*pc;
+
+	pthread_once(&proxy_calls_once, proxy_calls_init);
+	if ((pc = pthread_getspecific(proxy_calls_key)) == NULL) {
+		pc = xcalloc(1, sizeof(*pc));
+		if ((errno = pthread_setspecific(proxy_calls_key, pc)) != 0)
+			fatal("%s: pthread_setspecific", __func__);
+	}
+	return pc;
+}
+
+/* A zeroed call, with the buffers of a finished one when there is one. */
+static struct proxy_call *
+proxy_call_get(void)
+{
+	struct proxy_calls	*pc = proxy_calls();
+	struct proxy_call	*call;
+	char			*resp, *evdata;
+	size_t			 resp_cap, evcap;
+	struct dialect_buf	 dout;
+
+	if (pc->n == 0)
+		return xcalloc(1, sizeof(*call));
+	call = pc->kept[--pc->n];
+	resp = call->resp;
+	resp_cap = call->resp_cap;
+	evdata = call->evdata;
+	evcap = call->evcap;
+	dout = call->dout;
+	memset(call, 0, sizeof(*call));
+	call->resp = resp;
+	call->resp_cap = resp_cap;
+	call->evdata = evdata;
+	call->evcap = evcap;
+	call->dout.p = dout.p;
+	call->dout.cap = dout.cap;
+	return call;
+}
+
+/* Keep a finished call for the next request, its buffers wiped. */
+static void
+proxy_call_put(struct proxy_call *call)
+{
+	struct proxy_calls	*pc = proxy_calls();
+
+	if (call->resp_cap > PROXY_BUF_KEPT) {
+		free(call->resp);
+		call->resp = NULL;
+		call->resp_cap = 0;
+	} else if (call->resp != NULL)
+		explicit_bzero(call->resp, call->resp_cap);
+	if (call->evcap > PROXY_BUF_KEPT) {
+		free(call->evdata);
+		call->evdata = NULL;
+		call->evcap = 0;
+	} else if (call->evdata != NULL)
+		explicit_bzero(call->evdata, call->evcap);
+	if (call->dout.cap > PROXY_BUF_KEPT)
+		dialect_buf_free(&call->dout);
+	else if (call->dout.p != NULL)
+		explicit_bzero(call->dout.p, call->dout.cap);
+	if (pc->n == PROXY_CALLS_KEPT) {
+		proxy_call_destroy(call);
+		return;
+	}
+	pc->kept[pc->n++] = call;
+}
+
 static void
 proxy_call_free(struct proxy_call *call)
 {
@@ -383,17 +503,14 @@ proxy_call_free(struct proxy_call *call)
 	guard_ollama_free(call->answer_ollama);
 	if (call->dcall != NULL && call->dialect->close != NULL)
 		call->dialect->close(call->dcall);
-	dialect_buf_free(&call->dout);
 	ndjson_free(call->nd);
 	if (call->reg != NULL)
 		registry_local_release(call->worker->regs, call->reg);
 	sse_free(call->sse);
 	free(call->body);
-	free(call->resp);
-	free(call->resp_type);
 	free(call->relay);
 	free(call->held);
-	free(call);
+	proxy_call_put(call);
 }
 
 /* An error body in the shape of the client's route. */
@@ -663,8 +780,8 @@ proxy_on_response(void *arg, const struct upstream_response *resp)
 		return;
 	}
 	/* upstream.c let only a valid media type through, if any. */
-	free(call->resp_type);
-	call->resp_type = xstrdup(ctype != NULL ? ctype : "application/json");
+	snprintf(call->resp_type, sizeof(call->resp_type), "%s",
+	    ctype != NULL ? ctype : "application/json");
 }
 
 /* Bytes of a stream's body to the client, hashed for its receipt. */
@@ -921,14 +1038,21 @@ static int
 proxy_relay_event(void *arg, const char *event, size_t len)
 {
 	struct proxy_call	*call = arg;
+	ssize_t			 n;
 
+	/* Its data, decoded once for the meter and the guardrails. */
+	if (len + 1 > call->evcap) {
+		call->evcap = len + 1;
+		call->evdata = xreallocarray(call->evdata, 1, call->evcap);
+	}
+	n = sse_event_data(event, len, call->evdata, call->evcap);
 	/* The usage chunk we asked for is the gateway's, not the client's. */
-	if (meter_event(&call->meter, event, len) == METER_USAGE_ONLY &&
-	    call->strip_usage)
+	if (meter_event_data(&call->meter, call->evdata, n) ==
+	    METER_USAGE_ONLY && call->strip_usage)
 		return 0;
 	/* Output guardrails: the event as they let it out, maybe nothing. */
-	if (call->answer != NULL && guard_answer_event(call->answer, event,
-	    len, &event, &len) == GUARD_BLOCKED) {
+	if (call->answer != NULL && guard_answer_event_data(call->answer,
+	    event, len, call->evdata, n, &event, &len) == GUARD_BLOCKED) {
 		proxy_emit(call, event, len, 0);
 		call->blocked = 1;
 		return -1;	/* stop the backend: the stream is over */
@@ -1384,8 +1508,7 @@ proxy_retry(struct proxy_call *call)
 	/* What the failed attempt left is dropped. */
 	call->status = 0;
 	call->resp_len = 0;
-	free(call->resp_type);
-	call->resp_type = NULL;
+	call->resp_type[0] = '\0';
 	free(call->relay);
 	call->relay = NULL;
 	call->guards.output = 0;
@@ -2158,7 +2281,7 @@ proxy_head(struct http_request *r, void *arg)
 		api_error_reply(r, API_UNAVAILABLE, NULL, "starting up");
 		return HTTP_HEAD_TAKEN;
 	}
-	call = xcalloc(1, sizeof(*call));
+	call = proxy_call_get();
 	call->worker = w;
 	call->req = r;
 	call->reg = reg;

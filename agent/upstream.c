@@ -23,22 +23,29 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#define UPSTREAM_IDLE_MAX	256	/* transfers kept for reuse */
+
 struct upstream_pool {
 	struct event_base		*base;
 	const struct agent_config	*cfg;
 	CURLM				*multi;
 	struct event			*timer;
-	CURL				**idle;		/* reusable easy handles */
+	struct upstream			**idle;		/* reusable transfers */
 	size_t				 nidle;
 	size_t				 idle_cap;
 };
 
+/*
+ * A transfer. Finished ones wait in their pool's idle list with their easy
+ * handle (connections stay warm) and their timer (its storage follows the
+ * struct, assigned once), so a request allocates neither.
+ */
 struct upstream {
 	struct upstream_pool	*pool;
-	CURL			*easy;
+	CURL			*easy;		/* NULL: curl_easy_init failed */
+	struct event		*timer;		/* first byte, then idle */
 	const struct upstream_cb *cb;
 	void			*arg;
-	struct event		*timer;		/* first byte, then idle */
 	struct curl_slist	 headers[4];	/* + the caller's auth node */
 	/* The W3C trace context's lines, copied: no allocation per request. */
 	char			 traceparent[sizeof("traceparent: ") +
@@ -62,10 +69,14 @@ struct upstream {
 
 #define UPSTREAM_FD_HEADROOM	16
 
-/* Our socket bookkeeping, attached to curl's socket with curl_multi_assign. */
+/*
+ * Our socket bookkeeping, attached to curl's socket with curl_multi_assign:
+ * its event's storage follows it, assigned again when curl changes what it
+ * waits for, so a keep-alive connection costs one allocation in its life.
+ */
 struct upstream_sock {
 	struct event		*ev;
-	struct upstream_pool	*pool;
+	int			 added;		/* ev is pending */
 };
 
 /* curl keeps pointers to these; they are never written. */
@@ -124,6 +135,28 @@ upstream_timer_event(evutil_socket_t fd, short what, void *arg)
 	upstream_check_done(pool);
 }
 
+/*
+ * This machine could not watch a transfer's socket (out of memory, or
+ * epoll would take no more): that transfer ends as a local failure on the
+ * next loop pass, never in curl's callback. Returning -1 to curl instead
+ * would fail every transfer of the worker (libcurl marks the whole multi
+ * handle dead), streams of other clients included.
+ */
+static void
+upstream_socket_failed(CURL *easy, int e)
+{
+	struct upstream	*u = NULL;
+
+	if (easy == NULL || curl_easy_getinfo(easy, CURLINFO_PRIVATE, &u) !=
+	    CURLE_OK || u == NULL || u->failed != CURLE_OK)
+		return;
+	log_warnx("upstream: cannot watch a backend's socket: %s",
+	    strerror(e));
+	u->failed = CURLE_OUT_OF_MEMORY;
+	u->socket_errno = e;
+	upstream_timer_arm(u, 0);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: watch what curl wants on its sockets. */
 static int
 upstream_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
@@ -133,10 +166,10 @@ upstream_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 	struct upstream_sock	*us = socketp;
 	short			 kind;
 
-	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		if (us != NULL) {
-			event_free(us->ev);
+			if (us->added)
+				event_del(us->ev);
 			free(us);
 			curl_multi_assign(pool->multi, s, NULL);
 		}
@@ -148,15 +181,27 @@ upstream_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
 	if (us == NULL) {
-		us = xcalloc(1, sizeof(*us));
-		us->pool = pool;
-		curl_multi_assign(pool->multi, s, us);
-	} else
-		event_free(us->ev);
-	us->ev = event_new(pool->base, s, kind, upstream_socket_event, pool);
-	if (us->ev == NULL)
-		fatalx("%s: event_new", __func__);
-	event_add(us->ev, NULL);
+		us = calloc(1, sizeof(*us) + event_get_struct_event_size());
+		if (us == NULL) {
+			upstream_socket_failed(easy, ENOMEM);
+			return 0;
+		}
+		us->ev = (struct event *)(us + 1);
+		if (curl_multi_assign(pool->multi, s, us) != CURLM_OK) {
+			free(us);
+			upstream_socket_failed(easy, ENOMEM);
+			return 0;
+		}
+	} else if (us->added) {
+		event_del(us->ev);
+		us->added = 0;
+	}
+	if (event_assign(us->ev, pool->base, s, kind, upstream_socket_event,
+	    pool) == -1 || event_add(us->ev, NULL) == -1) {
+		upstream_socket_failed(easy, errno != 0 ? errno : ENOMEM);
+		return 0;
+	}
+	us->added = 1;
 	return 0;
 }
 
@@ -207,8 +252,10 @@ upstream_pool_free(struct upstream_pool *pool)
 
 	if (pool == NULL)
 		return;
-	for (i = 0; i < pool->nidle; i++)
-		curl_easy_cleanup(pool->idle[i]);
+	for (i = 0; i < pool->nidle; i++) {
+		curl_easy_cleanup(pool->idle[i]->easy);
+		free(pool->idle[i]);
+	}
 	free(pool->idle);
 	curl_multi_cleanup(pool->multi);
 	event_free(pool->timer);
@@ -398,12 +445,10 @@ upstream_failed_locally(CURL *easy, CURLcode rc, int socket_errno)
 }
 
 static CURL *
-upstream_easy_get(struct upstream_pool *pool)
+upstream_easy_new(struct upstream_pool *pool)
 {
 	CURL	*easy;
 
-	if (pool->nidle > 0)
-		return pool->idle[--pool->nidle];
 	if ((easy = curl_easy_init()) == NULL)
 		return NULL;	/* out of memory: the caller answers 503 */
 	/* What never changes between transfers is set once per handle. */
@@ -425,20 +470,53 @@ upstream_easy_get(struct upstream_pool *pool)
 	return easy;
 }
 
-/* Put the handle back for the next transfer; it keeps no request state we rely on. */
-static void
-upstream_easy_put(struct upstream_pool *pool, CURL *easy)
+/*
+ * A transfer to fill: an idle one, or a new one with its timer and easy
+ * handle (u->easy NULL when curl has no memory for one).
+ */
+static struct upstream *
+upstream_get(struct upstream_pool *pool)
 {
-	if (pool->nidle == pool->idle_cap) {
-		if (pool->idle_cap >= 256) {
-			curl_easy_cleanup(easy);
-			return;
-		}
+	struct upstream	*u;
+
+	if (pool->nidle > 0) {
+		u = pool->idle[--pool->nidle];
+		u->got_response = u->told_response = u->paused = 0;
+		u->socket_errno = 0;
+		u->failed = CURLE_OK;
+		memset(&u->resp, 0, sizeof(u->resp));
+		upstream_head_reset(u);
+		u->errbuf[0] = '\0';
+		return u;
+	}
+	u = xcalloc(1, sizeof(*u) + event_get_struct_event_size());
+	u->pool = pool;
+	u->timer = (struct event *)(u + 1);
+	if (event_assign(u->timer, pool->base, -1, 0, upstream_timeout,
+	    u) == -1)
+		fatalx("%s: event_assign", __func__);	/* a bug */
+	u->easy = upstream_easy_new(pool);
+	return u;
+}
+
+/* Keep the transfer for the next; its handle keeps no request state we rely on. */
+static void
+upstream_put(struct upstream_pool *pool, struct upstream *u)
+{
+	evtimer_del(u->timer);
+	if (u->easy != NULL && pool->nidle == pool->idle_cap &&
+	    pool->idle_cap < UPSTREAM_IDLE_MAX) {
 		pool->idle_cap = pool->idle_cap ? pool->idle_cap * 2 : 16;
 		pool->idle = xreallocarray(pool->idle, pool->idle_cap,
 		    sizeof(*pool->idle));
 	}
-	pool->idle[pool->nidle++] = easy;
+	if (u->easy == NULL || pool->nidle == pool->idle_cap) {
+		if (u->easy != NULL)
+			curl_easy_cleanup(u->easy);
+		free(u);
+		return;
+	}
+	pool->idle[pool->nidle++] = u;
 }
 
 struct upstream *
@@ -447,12 +525,11 @@ upstream_start(struct upstream_pool *pool, const char *url,
     int stream, const struct upstream_cb *cb, void *arg,
     const struct upstream_trace *tc)
 {
-	struct upstream		*u = xcalloc(1, sizeof(*u));
+	struct upstream		*u = upstream_get(pool);
 	struct curl_slist	*last;
 	CURL			*easy;
 	CURLMcode		 mc;
 
-	u->pool = pool;
 	u->cb = cb;
 	u->arg = arg;
 	u->headers[0].data = upstream_hdr_ctype;
@@ -474,11 +551,8 @@ upstream_start(struct upstream_pool *pool, const char *url,
 		}
 	}
 	last->next = auth;
-	u->timer = evtimer_new(pool->base, upstream_timeout, u);
-	if (u->timer == NULL)
-		fatalx("%s: evtimer_new", __func__);
 	/* Whatever cannot start ends on the next loop pass, never in here. */
-	if ((u->easy = easy = upstream_easy_get(pool)) == NULL) {
+	if ((easy = u->easy) == NULL) {
 		u->failed = CURLE_OUT_OF_MEMORY;
 		upstream_timer_arm(u, 0);
 		return u;
@@ -514,7 +588,7 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	return u;
 }
 
-/* Detach from curl and free; the connection closes if the transfer was cut. */
+/* Detach from curl and keep for reuse; the connection closes if the transfer was cut. */
 static void
 upstream_release(struct upstream *u)
 {
@@ -526,10 +600,9 @@ upstream_release(struct upstream *u)
 		curl_easy_setopt(u->easy, CURLOPT_HTTPHEADER, NULL);
 		curl_easy_setopt(u->easy, CURLOPT_POSTFIELDS, NULL);
 		curl_easy_setopt(u->easy, CURLOPT_OPENSOCKETDATA, NULL);
-		upstream_easy_put(pool, u->easy);
+		curl_easy_setopt(u->easy, CURLOPT_PRIVATE, NULL);
 	}
-	event_free(u->timer);
-	free(u);
+	upstream_put(pool, u);
 }
 
 static void

@@ -216,6 +216,7 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 {
 	struct timeval	 tick = { 5, 0 };
 	int		*fds, i, n = agent->cfg.workers;
+	char		 name[16];
 
 	fds = xcalloc(n, sizeof(*fds));
 	if (worker_bind_all(agent, fds, n, err, errlen) == -1) {
@@ -251,6 +252,9 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 		if ((errno = pthread_create(&worker_threads[i], NULL,
 		    worker_main, w)) != 0)
 			fatal("pthread_create");
+		/* "worker N" in top -H, gdb and tests/tools/alloc-count.c. */
+		snprintf(name, sizeof(name), "worker %u", (unsigned)i % 100000);
+		pthread_setname_np(worker_threads[i], name);
 	}
 	nworkers = n;
 	free(fds);
