@@ -5,6 +5,7 @@
 # trace writer go on meanwhile; a peer that hangs up while its probe runs
 # gets nothing run; SIGTERM does not wait for a probe; strings holding
 # \u0000 are refused. Real agent, real fake backend, a held backend.
+# serial: asserts the admin probe and SIGTERM take under 1.5 s and 3 s
 . "$(dirname "$0")/../lib.sh"
 
 cat >"$T_DIR/agent.conf" <<CONF

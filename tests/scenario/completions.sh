@@ -4,6 +4,7 @@
 # "cubectl __complete", so a new verb or flag must show up here without an
 # edit to them), the choices of enum flags, files, and the names of
 # domains and models fetched from a running agent.
+# serial: asserts each shell completes all of it within 60 s
 . "$(dirname "$0")/../lib.sh"
 cd "$CUBE_ROOT"
 export PATH="$CUBE_BIN:$PATH"

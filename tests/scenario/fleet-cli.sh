@@ -6,6 +6,7 @@
 # output comes per host in the order given, then a summary; a host
 # nothing listens on, or one that never answers (--timeout), fails alone
 # and the exit status says so; a hosts file names the same hosts.
+# serial: unshare and two sshd; asserts a dead host fails within 4.5 s
 . "$(dirname "$0")/../lib.sh"
 
 SSHD=/usr/sbin/sshd

@@ -4,6 +4,7 @@
 # streaming relay, cancellation on hang-up, credential secrecy, token
 # revocation and expiry, x-request-id on every reply, graceful drain on
 # SIGTERM.
+# serial: sse-timing.py measures when each streamed event arrives
 . "$(dirname "$0")/../lib.sh"
 
 cat >"$T_DIR/agent.conf" <<CONF

@@ -3,6 +3,7 @@
 # applies them to prompts on every route alias (blocks never reach the
 # backend, redactions are what the backend sees) and to answers, buffered
 # and streamed, with a secret split at every offset across chunks.
+# serial: sse-timing.py measures when each streamed event arrives
 . "$(dirname "$0")/../lib.sh"
 
 start_backend

@@ -7,6 +7,7 @@
 # its paths name (only a metric), HTTP/1.1's framing rules hold, and the
 # listener recovers from running out of file descriptors. Every refusal,
 # the server's own included, has an x-request-id, logged with it.
+# serial: asserts refusals at once and cuts at the deadlines, to the second
 . "$(dirname "$0")/../lib.sh"
 
 hc() { python3 "$CUBE_ROOT/tests/tools/hostile-client.py" "$@"; }

@@ -3,6 +3,7 @@
 # errored and back active, requests to its models fail fast with 502 while
 # it is errored; provider models lists what a backend serves; model deploy
 # runs pre-flight checks and names each that fails.
+# serial: asserts a refused connection fails in under 1 s
 . "$(dirname "$0")/../lib.sh"
 
 cat >"$T_DIR/agent.conf" <<CONF

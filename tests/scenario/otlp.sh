@@ -6,6 +6,7 @@
 # as its parent; content only for a domain that logs it; a collector that
 # hangs, answers 503 or garbage, or is gone fails no request and counts
 # what it drops.
+# serial: asserts a slow collector leaves requests and shutdown within 5 s
 . "$(dirname "$0")/../lib.sh"
 
 if ! sdk_install; then

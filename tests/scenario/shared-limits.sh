@@ -7,6 +7,7 @@
 # limits_unavailable, rpm falls back to this host's share, status and
 # /metrics say so; Redis back: shared again. Then the same over TLS
 # (rediss://) with certificates openssl makes here.
+# serial: a Redis server; its windows must not cross a minute
 . "$(dirname "$0")/../lib.sh"
 
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then

@@ -4,6 +4,7 @@
 # streamed usage asked for and stripped, estimates when the backend gives
 # none, cancelled streams billed, rejected steps, log content, logs -f,
 # retention, traces surviving restart and kill -9 with an intact database.
+# serial: asserts logs -f shows a new trace within a second
 . "$(dirname "$0")/../lib.sh"
 
 cat >"$T_DIR/agent.conf" <<CONF

@@ -3,6 +3,7 @@
 # fake backend: the header, every view, a model listed, deployed through
 # the form and its checklist, disabled after a confirmation; an unreachable
 # host next to a working one; resize; q quits with 0.
+# serial: asserts the local host answers keys within a second
 . "$(dirname "$0")/../lib.sh"
 
 command -v tmux >/dev/null || { echo "# SKIP tmux is not installed"; exit 0; }
