@@ -231,7 +231,7 @@ metrics_streams_sum(void)
 int
 metrics_streams_open(void)
 {
-	return atomic_load(&metrics_streams);
+	return metrics_streams_sum();
 }
 
 /* A label value with \, " and newlines escaped. */
