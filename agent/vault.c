@@ -362,6 +362,24 @@ vault_sign(const struct vault *v, const unsigned char *m, size_t len,
 	crypto_sign_detached(sig, NULL, m, len, v->keys->sign_sk);
 }
 
+/*
+ * libsodium leaves part of what it opens in its own stack frames (the
+ * secretbox copies a message's first 32 bytes through a block on the
+ * stack and does not wipe it), where a core dump or a later read of
+ * stale stack would find an API key. Once a secret has passed through,
+ * overwrite the stack below the caller, deeper than those frames go.
+ */
+#define VAULT_BURN_BYTES	16384
+
+static void __attribute__((noinline))
+vault_burn_stack(void)
+{
+	unsigned char	buf[VAULT_BURN_BYTES];
+
+	sodium_memzero(buf, sizeof(buf));
+	__asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
 int
 vault_unseal(const struct vault *v, const unsigned char *sealed,
     size_t sealed_len, char **plain, size_t *plain_len)
@@ -378,9 +396,11 @@ vault_unseal(const struct vault *v, const unsigned char *sealed,
 		fatal("%s: sodium_malloc", __func__);
 	if (crypto_box_seal_open(out, sealed, sealed_len, v->keys->seal_pk,
 	    v->keys->seal_sk) != 0) {
+		vault_burn_stack();
 		sodium_free(out);
 		return -1;
 	}
+	vault_burn_stack();
 	out[len] = '\0';
 	*plain = (char *)out;
 	*plain_len = len;
@@ -408,6 +428,7 @@ vault_fingerprint(const struct vault *v, const char *secret, size_t len,
 	crypto_generichash_blake2b_salt_personal(h, sizeof(h),
 	    (const unsigned char *)secret, len, v->keys->token_key,
 	    sizeof(v->keys->token_key), NULL, personal);
+	vault_burn_stack();
 	sodium_bin2hex(out, VAULT_FINGERPRINT_LEN + 1, h,
 	    VAULT_FINGERPRINT_LEN / 2);
 }
