@@ -105,10 +105,15 @@ else
 fi
 release
 heap3=$(metric cube_heap_bytes)
-left=$(((heap3 - heap2) / N))
+left=$((heap3 - heap2))
 echo "# heap: $heap0 before, $heap1 with wave 1, $heap2 after it, $heap3" \
     "after wave 2"
-check "a stream leaves no heap behind ($left bytes each)" [ "$left" -le 64 ]
+# What does not grow with the streams: the workers' pools of calls and
+# transfers (capped), and traces still queued for the writer when the heap
+# was read. LeakSanitizer catches what is lost outright at exit; this
+# catches what a stream leaves reachable: 64 bytes each is 128 KB here.
+check "a stream leaves no heap behind ($left bytes after $N)" \
+    [ "$left" -le $((1024 * 1024 + 64 * N)) ]
 
 # Streams that end do not take the agent with them.
 r=$(http POST $path "$TOKEN" '{"model":"chat","messages":[{"role":"user","content":"hi"}]}')
