@@ -214,9 +214,9 @@ metrics_stream(int delta)
 	    memory_order_relaxed);
 }
 
-/* Streams in flight: the shards' sum. */
-static int
-metrics_streams_sum(void)
+/* Streams being relayed now, of every worker: the shards' sum. */
+int
+metrics_streams_open(void)
 {
 	size_t	i;
 	int	n = 0;
@@ -225,13 +225,6 @@ metrics_streams_sum(void)
 		n += atomic_load_explicit(&metrics_shards[i].streams,
 		    memory_order_relaxed);
 	return n;
-}
-
-/* Streams being relayed now, of every worker. */
-int
-metrics_streams_open(void)
-{
-	return metrics_streams_sum();
 }
 
 /* A label value with \, " and newlines escaped. */
@@ -540,7 +533,7 @@ metrics_render(struct evbuffer *b)
 	metrics_render_limits(b);
 	evbuffer_add_printf(b, "# HELP cube_streams_in_flight Streams being"
 	    " relayed.\n# TYPE cube_streams_in_flight gauge\n"
-	    "cube_streams_in_flight %d\n", metrics_streams_sum());
+	    "cube_streams_in_flight %d\n", metrics_streams_open());
 	evbuffer_add_printf(b, "# HELP cube_provider_up 1 when a provider"
 	    " that serves models passes its health checks.\n# TYPE cube_provider_up gauge\n");
 	for (i = 0; reg != NULL && i < reg->ndomains; i++)

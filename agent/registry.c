@@ -804,18 +804,28 @@ registry_reload(struct store *store, const struct vault *vault, char *err,
 	return 0;
 }
 
-struct registry *
-registry_acquire(void)
+/* The current snapshot with a reference taken; under registry_lock. */
+static struct registry *
+registry_current_ref(void)
 {
 	struct registry		*r;
 	struct registry_priv	*priv;
 
-	pthread_mutex_lock(&registry_lock);
 	if ((r = registry_current) != NULL) {
 		priv = r->priv;
 		atomic_fetch_add_explicit(&priv->refs, 1,
 		    memory_order_relaxed);
 	}
+	return r;
+}
+
+struct registry *
+registry_acquire(void)
+{
+	struct registry		*r;
+
+	pthread_mutex_lock(&registry_lock);
+	r = registry_current_ref();
 	pthread_mutex_unlock(&registry_lock);
 	return r;
 }
@@ -863,14 +873,9 @@ registry_local_refresh(struct registry_local *l)
 {
 	struct registry_hold	*h;
 	struct registry		*r;
-	struct registry_priv	*priv;
 
 	pthread_mutex_lock(&registry_lock);
-	if ((r = registry_current) != NULL) {
-		priv = r->priv;
-		atomic_fetch_add_explicit(&priv->refs, 1,
-		    memory_order_relaxed);
-	}
+	r = registry_current_ref();
 	l->seen = atomic_load_explicit(&registry_published,
 	    memory_order_relaxed);
 	pthread_mutex_unlock(&registry_lock);
