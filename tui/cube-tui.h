@@ -376,6 +376,7 @@ const char	*form_value(struct form *, const char *);
 void		 form_set(struct form_field *, const char *);
 void		 form_set_choices(struct form_field *, const struct cJSON *,
 		    const char *);
+struct cJSON	*form_words(const char *);
 struct cJSON	*form_params(struct form *);
 int		 form_key(struct tui *, struct form *, int);
 int		 form_paste(struct tui *, struct form *, const char *, size_t);

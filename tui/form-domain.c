@@ -62,30 +62,6 @@ form_domain_saved(struct tui *t, struct host_reply *r)
 	tui_refresh_view(t);
 }
 
-/*
- * The origins field (separated by spaces or commas) as a JSON array; the
- * agent checks each and names the one it refuses.
- */
-static cJSON *
-form_domain_origins(const char *text)
-{
-	cJSON		*a = cJSON_CreateArray();
-	const char	*p = text;
-	char		*one;
-	size_t		 n;
-
-	while (*p != '\0') {
-		p += strspn(p, " ,\t");
-		if ((n = strcspn(p, " ,\t")) == 0)
-			break;
-		one = xstrndup(p, n);
-		cJSON_AddItemToArray(a, cJSON_CreateString(one));
-		free(one);
-		p += n;
-	}
-	return a;
-}
-
 /* A domain object's cors_origins, space-separated, into the field. */
 static void
 form_domain_origins_set(struct form_field *ff, const cJSON *origins)
@@ -128,7 +104,7 @@ form_domain_edit(struct tui *t, struct form *f, const char *domain)
 		return;
 	}
 	cJSON_AddNumberToObject(p, "trace_retention_days", (double)n);
-	cJSON_AddItemToObject(p, "cors_origins", form_domain_origins(
+	cJSON_AddItemToObject(p, "cors_origins", form_words(
 	    form_value(f, "cors origins")));
 	f->busy = 1;
 	tui_call(t, "domain.edit", p, form_domain_saved);

@@ -149,29 +149,6 @@ form_routing_deployments(struct form *f, char *err, size_t errlen)
 	return deps;
 }
 
-/* "a b,c" as ["a","b","c"]: the agent checks each key. */
-static cJSON *
-form_routing_keys(const char *text)
-{
-	cJSON		*a = cJSON_CreateArray();
-	const char	*p = text;
-	char		*one;
-	size_t		 n;
-
-	if (a == NULL)
-		fatalx("%s: out of memory", __func__);
-	while (*p != '\0') {
-		p += strspn(p, " ,\t");
-		if ((n = strcspn(p, " ,\t")) == 0)
-			break;
-		one = xstrndup(p, n);
-		cJSON_AddItemToArray(a, cJSON_CreateString(one));
-		free(one);
-		p += n;
-	}
-	return a;
-}
-
 /* An integer field from min to max into params; -1 with why in err. */
 static int
 form_routing_int(cJSON *params, const char *param, const char *label,
@@ -245,7 +222,7 @@ form_routing_submit(struct tui *t, struct form *f)
 			goto fail;
 		}
 		cJSON_AddItemToObject(params, "fallbacks",
-		    form_routing_keys(fb));
+		    form_words(fb));
 	}
 	retries = form_value(f, FORM_ROUTING_RETRIES);
 	if (strcmp(retries, form_routing.retries) != 0) {

@@ -347,3 +347,29 @@ form_paste(struct tui *t, struct form *f, const char *s, size_t n)
 		f->changed(t, f);
 	return 1;
 }
+
+/*
+ * A field's words, separated by spaces or commas ("a b,c"), as a JSON
+ * array of strings; the agent checks each and names the one it refuses.
+ */
+cJSON *
+form_words(const char *text)
+{
+	cJSON		*a = cJSON_CreateArray();
+	const char	*p = text;
+	char		*one;
+	size_t		 n;
+
+	if (a == NULL)
+		fatalx("%s: out of memory", __func__);
+	while (*p != '\0') {
+		p += strspn(p, " ,\t");
+		if ((n = strcspn(p, " ,\t")) == 0)
+			break;
+		one = xstrndup(p, n);
+		cJSON_AddItemToArray(a, cJSON_CreateString(one));
+		free(one);
+		p += n;
+	}
+	return a;
+}
