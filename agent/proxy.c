@@ -179,15 +179,6 @@ static const struct {
 	[ROUTE_RERANK] = { ROUTE_EMBEDDINGS, "rerank" },
 };
 
-static int64_t
-proxy_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Tokens and cost of a finished call: the backend's usage, else an
  * estimate from the prompt and the answer text delivered, for any call
@@ -353,7 +344,7 @@ proxy_trace_submit(struct proxy_call *call)
 		trace_free(t);
 		return;
 	}
-	t->latency_ms = proxy_mono_ms() - call->start_ms;
+	t->latency_ms = deployment_now_ms() - call->start_ms;
 	t->guardrails = guard_report_json(&call->guards);
 	t->attempts = proxy_attempts_json(call);
 	if (call->model != NULL) {
@@ -380,6 +371,7 @@ struct proxy_calls {
 
 static pthread_key_t	proxy_calls_key;
 static pthread_once_t	proxy_calls_once = PTHREAD_ONCE_INIT;
+static int		proxy_calls_keyed;	/* 0: no pools, calls are freed */
 
 static void
 proxy_call_destroy(struct proxy_call *call)
@@ -404,9 +396,8 @@ proxy_calls_free(void *arg)
 static void
 proxy_calls_init(void)
 {
-	if ((errno = pthread_key_create(&proxy_calls_key, proxy_calls_free))
-	    != 0)
-		fatal("%s: pthread_key_create", __func__);
+	proxy_calls_keyed = pthread_key_create(&proxy_calls_key,
+	    proxy_calls_free) == 0;
 }
 
 static struct proxy_calls *
@@ -415,10 +406,16 @@ proxy_calls(void)
 	struct proxy_calls	*pc;
 
 	pthread_once(&proxy_calls_once, proxy_calls_init);
+	if (!proxy_calls_keyed)
+		return NULL;
 	if ((pc = pthread_getspecific(proxy_calls_key)) == NULL) {
-		pc = xcalloc(1, sizeof(*pc));
-		if ((errno = pthread_setspecific(proxy_calls_key, pc)) != 0)
-			fatal("%s: pthread_setspecific", __func__);
+		/* Without a slot the thread keeps nothing: no pool, no stop. */
+		if ((pc = calloc(1, sizeof(*pc))) == NULL)
+			return NULL;
+		if (pthread_setspecific(proxy_calls_key, pc) != 0) {
+			free(pc);
+			return NULL;
+		}
 	}
 	return pc;
 }
@@ -433,7 +430,7 @@ proxy_call_get(void)
 	size_t			 resp_cap, evcap;
 	struct dialect_buf	 dout;
 
-	if (pc->n == 0)
+	if (pc == NULL || pc->n == 0)
 		return xcalloc(1, sizeof(*call));
 	call = pc->kept[--pc->n];
 	resp = call->resp;
@@ -473,7 +470,7 @@ proxy_call_put(struct proxy_call *call)
 		dialect_buf_free(&call->dout);
 	else if (call->dout.p != NULL)
 		explicit_bzero(call->dout.p, call->dout.cap);
-	if (pc->n == PROXY_CALLS_KEPT) {
+	if (pc == NULL || pc->n == PROXY_CALLS_KEPT) {
 		proxy_call_destroy(call);
 		return;
 	}
@@ -1105,7 +1102,7 @@ proxy_on_data(void *arg, const char *data, size_t len)
 	size_t			 max = PROXY_MAX_RESPONSE;
 
 	if (call->trace != NULL && call->trace->ttft_ms < 0)
-		call->trace->ttft_ms = proxy_mono_ms() - call->start_ms;
+		call->trace->ttft_ms = deployment_now_ms() - call->start_ms;
 	if (call->relaying) {
 		if ((call->nd != NULL ? ndjson_feed(call->nd, data, len,
 		    proxy_relay_line, call) : sse_feed(call->sse, data, len,
@@ -1440,7 +1437,7 @@ proxy_attempt_start(struct proxy_call *call)
 		url = call->route == ROUTE_CHAT ? d->url_chat :
 		    call->route == ROUTE_COMPLETIONS ? d->url_completions :
 		    d->url_embeddings;
-	call->attempt_ms = proxy_mono_ms();
+	call->attempt_ms = deployment_now_ms();
 	/* A domain that requires attestation talks to the attested key only. */
 	call->up = upstream_start(call->worker->upstream, url,
 	    d->provider->auth, call->domain->require_attested ?
@@ -1461,7 +1458,7 @@ proxy_attempt_end(struct proxy_call *call, enum upstream_result res)
 	struct proxy_attempt	*a;
 	enum deploy_outcome	 out;
 	long			 st = call->status;
-	int64_t			 now = proxy_mono_ms();
+	int64_t			 now = deployment_now_ms();
 
 	if (call->dep == NULL)
 		return 0;
@@ -1500,7 +1497,7 @@ proxy_retry(struct proxy_call *call)
 	struct http_request	*r = call->req;
 
 	if (call->nattempts >= PROXY_ATTEMPTS_MAX ||
-	    proxy_mono_ms() >= call->deadline_ms || proxy_pick(call) == -1)
+	    deployment_now_ms() >= call->deadline_ms || proxy_pick(call) == -1)
 		return -1;
 	deployment_retried(call->dep->state);
 	log_info("model %s: retrying on %s (%s) after attempt %zu", call->routed->key,
@@ -2287,7 +2284,7 @@ proxy_head(struct http_request *r, void *arg)
 	call->reg = reg;
 	call->route = route.kind;
 	call->client_route = route.kind;
-	call->start_ms = proxy_mono_ms();
+	call->start_ms = deployment_now_ms();
 	call->ollama = route.ollama;
 	call->backend_ollama = route.ollama;
 	call->dialect = proxy_dialect(route.dialect);
