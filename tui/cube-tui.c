@@ -41,15 +41,6 @@ static const struct view_ops *const tui_views[TUI_NVIEWS] = {
 	&view_attest_ops,
 };
 
-static int64_t
-tui_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct host *
 tui_host(struct tui *t)
 {
@@ -801,7 +792,7 @@ static void
 tui_loop(struct tui *t)
 {
 	struct pollfd	pfd[2];
-	int64_t		now, refreshed = tui_now_ms();
+	int64_t		now, refreshed = host_live_now();
 	int		ch;
 
 	pfd[0].fd = STDIN_FILENO;
@@ -809,7 +800,7 @@ tui_loop(struct tui *t)
 	pfd[1].fd = t->wake[0];
 	pfd[1].events = POLLIN;
 	while (!t->quit) {
-		now = tui_now_ms();
+		now = host_live_now();
 		tui_poll_status(t, now);
 		if (now - refreshed >= TUI_REFRESH_EVERY_MS &&
 		    t->form == NULL && t->modal.kind == MODAL_NONE) {
@@ -820,7 +811,7 @@ tui_loop(struct tui *t)
 		if (poll(pfd, 2, TUI_TICK_MS) == -1 && errno != EINTR)
 			fatal("poll");
 		tui_take_replies(t);
-		now = tui_now_ms();
+		now = host_live_now();
 		while ((ch = textfield_getkey()) != ERR && !t->quit) {
 			switch (paste_feed(&tui_paste_state, ch, now)) {
 			case PASTE_PASS:
