@@ -8,6 +8,7 @@
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <netinet/in.h>
@@ -113,6 +114,7 @@ struct http_server {
 	void				*arg;
 	struct evconnlistener		*listener;
 	struct event			*resume_ev;	/* re-enable accept after EMFILE */
+	struct evbuffer			*send;		/* a reply being composed */
 	struct http_conns		 conns;
 	size_t				 busy;
 	int				 draining;
@@ -1293,6 +1295,68 @@ http_conn_write(struct bufferevent *bev, void *arg)
 	http_conn_process(c);
 }
 
+/*
+ * Whether a reply may go straight to the socket: plain TCP, writing on,
+ * nothing queued before it. A reply or a stream event that fits the
+ * socket's buffer then costs one writev, where the bufferevent alone
+ * costs two epoll_ctl (watch for writable, stop) and a loop pass. A
+ * failed write leaves the bytes to the bufferevent, which meets the same
+ * error and reports it.
+ */
+static int
+http_conn_direct(struct http_conn *c)
+{
+	return c->ssl == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    (bufferevent_get_enabled(c->bev) & EV_WRITE) != 0;
+}
+
+/*
+ * last: the reply is complete, so the write callback must run even when
+ * nothing is left queued; on the next loop pass, never from here.
+ */
+static void
+http_conn_sent(struct http_conn *c, int last)
+{
+	if (last && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		bufferevent_trigger(c->bev, EV_WRITE,
+		    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Send what buf holds, and leave it empty. */
+static void
+http_conn_send(struct http_conn *c, struct evbuffer *buf, int last)
+{
+	if (evbuffer_get_length(buf) > 0 && http_conn_direct(c))
+		(void)evbuffer_write(buf, bufferevent_getfd(c->bev));
+	if (evbuffer_get_length(buf) > 0)
+		evbuffer_add_buffer(bufferevent_get_output(c->bev), buf);
+	http_conn_sent(c, last);
+}
+
+/* Send n pieces: no copy, no allocation when the socket takes them all. */
+static void
+http_conn_sendv(struct http_conn *c, const struct iovec *iov, int n,
+    int last)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	ssize_t		 w = 0;
+	size_t		 skip;
+	int		 i;
+
+	if (n > 0 && http_conn_direct(c) &&
+	    (w = writev(bufferevent_getfd(c->bev), iov, n)) == -1)
+		w = 0;
+	for (i = 0; i < n; i++) {
+		skip = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+		w -= (ssize_t)skip;
+		if (skip < iov[i].iov_len)
+			evbuffer_add(out, (const char *)iov[i].iov_base + skip,
+			    iov[i].iov_len - skip);
+	}
+	http_conn_sent(c, last);
+}
+
 /* --- reply fields -------------------------------------------------------- */
 
 /* Fields the server writes itself: never taken from anyone else. */
@@ -1598,13 +1662,12 @@ http_date_now(void)
 	return date;
 }
 
-/* Status line and fields into the output buffer, which grows as it must. */
+/* Status line and fields into out, which grows as it must. */
 static void
-http_write_head(struct http_request *r, int status, const char *ctype,
-    const char *framing, const struct http_fields *fields)
+http_write_head(struct http_request *r, struct evbuffer *out, int status,
+    const char *ctype, const char *framing, const struct http_fields *fields)
 {
 	struct http_conn	*c = r->conn;
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	char			 id[HTTP_REQUEST_ID_HEX + 1];
 
 	if (status < 100 || status > 599) {
@@ -1654,15 +1717,16 @@ http_reply_fields(struct http_request *r, int status, const char *ctype,
 	else
 		snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n",
 		    len);
-	http_write_head(r, status, ctype, framing, fields);
+	http_write_head(r, c->server->send, status, ctype, framing, fields);
 	if (len > 0 && !c->head_only)
-		bufferevent_write(c->bev, body, len);
+		evbuffer_add(c->server->send, body, len);
 	r->on_abort = NULL;
 	r->on_drain = NULL;
 	c->state = HTTP_FLUSHING;
 	bufferevent_setcb(c->bev, http_conn_read, http_conn_write,
 	    http_conn_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	http_conn_send(c, c->server->send, 1);
 }
 
 void
@@ -1686,7 +1750,7 @@ http_stream_start_fields(struct http_request *r, int status,
 	/* HTTP/1.0 knows no chunks: the close ends the body (RFC 9112 6.1). */
 	if (c->http10)
 		c->close_after = 1;
-	http_write_head(r, status, ctype, c->http10 ?
+	http_write_head(r, c->server->send, status, ctype, c->http10 ?
 	    "Cache-Control: no-cache\r\n" :
 	    "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n",
 	    fields);
@@ -1694,6 +1758,7 @@ http_stream_start_fields(struct http_request *r, int status,
 	bufferevent_setwatermark(c->bev, EV_WRITE, HTTP_STREAM_LOW_WATER, 0);
 	bufferevent_setcb(c->bev, http_conn_read, http_conn_write,
 	    http_conn_event, c);
+	http_conn_send(c, c->server->send, 0);
 }
 
 void
@@ -1706,37 +1771,38 @@ size_t
 http_stream_write(struct http_request *r, const void *data, size_t len)
 {
 	struct http_conn	*c = r->conn;
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	struct iovec		 iov[3];
 	char			 size[24];
 	int			 n;
 
 	if (len == 0 || c->head_only)
-		;
-	else if (c->http10)
-		evbuffer_add(out, data, len);
+		return evbuffer_get_length(bufferevent_get_output(c->bev));
+	iov[1].iov_base = (void *)(uintptr_t)data;
+	iov[1].iov_len = len;
+	if (c->http10)
+		http_conn_sendv(c, &iov[1], 1, 0);
 	else {
 		n = snprintf(size, sizeof(size), "%zx\r\n", len);
-		evbuffer_add(out, size, n);
-		evbuffer_add(out, data, len);
-		evbuffer_add(out, "\r\n", 2);
+		iov[0].iov_base = size;
+		iov[0].iov_len = (size_t)n;
+		iov[2].iov_base = (void *)(uintptr_t)"\r\n";
+		iov[2].iov_len = 2;
+		http_conn_sendv(c, iov, 3, 0);
 	}
-	return evbuffer_get_length(out);
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 void
 http_stream_end(struct http_request *r)
 {
 	struct http_conn	*c = r->conn;
+	struct iovec		 end = { (void *)(uintptr_t)"0\r\n\r\n", 5 };
 
 	r->on_abort = NULL;
 	r->on_drain = NULL;
 	c->state = HTTP_FLUSHING;
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	if (!c->http10 && !c->head_only)
-		bufferevent_write(c->bev, "0\r\n\r\n", 5);
-	else	/* nothing more to write: finish on the next loop pass */
-		bufferevent_trigger(c->bev, EV_WRITE,
-		    BEV_TRIG_DEFER_CALLBACKS);
+	http_conn_sendv(c, &end, !c->http10 && !c->head_only ? 1 : 0, 1);
 }
 
 const char *
@@ -1776,7 +1842,7 @@ http_server_new(struct event_base *base, const struct agent_config *cfg,
 	srv->arg = arg;
 	TAILQ_INIT(&srv->conns);
 	srv->resume_ev = evtimer_new(base, http_accept_resume, srv);
-	if (srv->resume_ev == NULL)
+	if (srv->resume_ev == NULL || (srv->send = evbuffer_new()) == NULL)
 		fatalx("%s: evtimer_new", __func__);
 	return srv;
 }
@@ -1844,5 +1910,6 @@ http_server_free(struct http_server *srv)
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		http_conn_abort(c);
 	event_free(srv->resume_ev);
+	evbuffer_free(srv->send);
 	free(srv);
 }
