@@ -367,16 +367,18 @@ vault_sign(const struct vault *v, const unsigned char *m, size_t len,
  * secretbox copies a message's first 32 bytes through a block on the
  * stack and does not wipe it), where a core dump or a later read of
  * stale stack would find an API key. Once a secret has passed through,
- * overwrite the stack below the caller, deeper than those frames go.
+ * overwrite the stack below the caller, deeper than those frames go:
+ * the n bytes next to the caller's frame, where its callees' were.
  */
-#define VAULT_BURN_BYTES	16384
+#define VAULT_BURN_BYTES	16384	/* secretbox and below */
+#define VAULT_BURN_HASH		2048	/* BLAKE2b's compression frames */
 
 static void __attribute__((noinline))
-vault_burn_stack(void)
+vault_burn_stack(size_t n)
 {
 	unsigned char	buf[VAULT_BURN_BYTES];
 
-	sodium_memzero(buf, sizeof(buf));
+	sodium_memzero(buf + sizeof(buf) - n, n);
 	__asm__ __volatile__("" : : "r"(buf) : "memory");
 }
 
@@ -396,11 +398,11 @@ vault_unseal(const struct vault *v, const unsigned char *sealed,
 		fatal("%s: sodium_malloc", __func__);
 	if (crypto_box_seal_open(out, sealed, sealed_len, v->keys->seal_pk,
 	    v->keys->seal_sk) != 0) {
-		vault_burn_stack();
+		vault_burn_stack(VAULT_BURN_BYTES);
 		sodium_free(out);
 		return -1;
 	}
-	vault_burn_stack();
+	vault_burn_stack(VAULT_BURN_BYTES);
 	out[len] = '\0';
 	*plain = (char *)out;
 	*plain_len = len;
@@ -414,6 +416,8 @@ vault_token_hash(const struct vault *v, const char *token, size_t len,
 	crypto_generichash(out, VAULT_TOKEN_HASH_BYTES,
 	    (const unsigned char *)token, len, v->keys->token_key,
 	    sizeof(v->keys->token_key));
+	/* The compression function loads the token into unwiped locals. */
+	vault_burn_stack(VAULT_BURN_HASH);
 }
 
 /* Keyed like token hashes, but personalised so the two never coincide. */
@@ -428,7 +432,7 @@ vault_fingerprint(const struct vault *v, const char *secret, size_t len,
 	crypto_generichash_blake2b_salt_personal(h, sizeof(h),
 	    (const unsigned char *)secret, len, v->keys->token_key,
 	    sizeof(v->keys->token_key), NULL, personal);
-	vault_burn_stack();
+	vault_burn_stack(VAULT_BURN_BYTES);
 	sodium_bin2hex(out, VAULT_FINGERPRINT_LEN + 1, h,
 	    VAULT_FINGERPRINT_LEN / 2);
 }
