@@ -98,6 +98,16 @@ void	 config_free(struct agent_config *);
  */
 void	 scrub_start(int core_dumps);
 
+/* sha256.c: what receipts sign, hashed with OpenSSL's (SHA-NI) code. */
+#define SHA256_BYTES	32
+struct sha256 {
+	struct evp_md_ctx_st	*ctx;	/* made by the first begin */
+};
+int	 sha256_begin(struct sha256 *);	/* -1: out of memory */
+void	 sha256_update(struct sha256 *, const void *, size_t);
+int	 sha256_end(struct sha256 *, unsigned char out[SHA256_BYTES]);
+void	 sha256_free(struct sha256 *);
+
 /* agent.c: the running daemon, shared read-only with workers */
 struct agent {
 	struct agent_config	 cfg;

@@ -140,7 +140,7 @@ struct proxy_call {
 	unsigned char			 id[RECEIPT_ID_BYTES];
 	int				 signed_once;
 	unsigned char			 request_sha256[RECEIPT_HASH_BYTES];
-	crypto_hash_sha256_state	 response_hash;
+	struct sha256			 response_hash;	/* kept by the pool */
 	char				 last;		/* its last byte */
 	/*
 	 * Held back for the receipt: SSE's [DONE] (the receipt goes right
@@ -379,6 +379,7 @@ proxy_call_destroy(struct proxy_call *call)
 	free(call->resp);
 	free(call->evdata);
 	dialect_buf_free(&call->dout);
+	sha256_free(&call->response_hash);
 	free(call);
 }
 
@@ -429,6 +430,7 @@ proxy_call_get(void)
 	char			*resp, *evdata;
 	size_t			 resp_cap, evcap;
 	struct dialect_buf	 dout;
+	struct sha256		 hash;
 
 	if (pc == NULL || pc->n == 0)
 		return xcalloc(1, sizeof(*call));
@@ -438,7 +440,9 @@ proxy_call_get(void)
 	evdata = call->evdata;
 	evcap = call->evcap;
 	dout = call->dout;
+	hash = call->response_hash;
 	memset(call, 0, sizeof(*call));
+	call->response_hash = hash;
 	call->resp = resp;
 	call->resp_cap = resp_cap;
 	call->evdata = evdata;
@@ -786,11 +790,22 @@ static size_t
 proxy_stream_send(struct proxy_call *call, const char *data, size_t len)
 {
 	if (len > 0) {
-		crypto_hash_sha256_update(&call->response_hash,
-		    (const unsigned char *)data, len);
+		sha256_update(&call->response_hash, data, len);
 		call->last = data[len - 1];
 	}
 	return http_stream_write(call->req, data, len);
+}
+
+/* The request's hash for its receipt, and the reply's begun: -1, no memory. */
+static int
+proxy_hash_start(struct proxy_call *call, const char *body, size_t len)
+{
+	if (sha256_begin(&call->response_hash) == -1)
+		return -1;
+	sha256_update(&call->response_hash, body, len);
+	if (sha256_end(&call->response_hash, call->request_sha256) == -1)
+		return -1;
+	return sha256_begin(&call->response_hash);
 }
 
 /*
@@ -813,7 +828,11 @@ proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
 	rc.time_ms = (uint64_t)trace_now_ms();
 	memcpy(rc.request_sha256, call->request_sha256,
 	    sizeof(rc.request_sha256));
-	crypto_hash_sha256_final(&call->response_hash, rc.response_sha256);
+	if (sha256_end(&call->response_hash, rc.response_sha256) == -1) {
+		log_warnx("%s: SHA-256 failed: the reply goes unsigned",
+		    __func__);
+		return 0;
+	}
 	snprintf(rc.domain, sizeof(rc.domain), "%s", call->domain->id);
 	snprintf(rc.model, sizeof(rc.model), "%s", call->routed->key);
 	snprintf(rc.route, sizeof(rc.route), "%s", call->trace->route);
@@ -849,8 +868,7 @@ proxy_reply(struct proxy_call *call, int status, const char *type,
 	}
 	/* The receipt first: a backend's relayed fields cannot crowd it out. */
 	http_fields_init(&f);
-	crypto_hash_sha256_update(&call->response_hash,
-	    (const unsigned char *)body, len);
+	sha256_update(&call->response_hash, body, len);
 	if ((n = proxy_receipt(call, rc)) > 0)
 		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER), rc,
 		    n);
@@ -941,8 +959,8 @@ proxy_stream_receipt(struct proxy_call *call)
 	if (call->held_len > 0) {
 		/* The body's last line, signed as is; the receipt goes in it. */
 		if ((brace = memrchr(call->held, '}', call->held_len)) != NULL)
-			crypto_hash_sha256_update(&call->response_hash,
-			    (const unsigned char *)call->held, call->held_len);
+			sha256_update(&call->response_hash, call->held,
+			    call->held_len);
 		else {
 			proxy_stream_send(call, call->held, call->held_len);
 			call->held_len = 0;
@@ -1964,10 +1982,12 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	 * Routed: from here every reply is signed, refusals too. The receipt
 	 * signs the body as the client sent it, before any redaction.
 	 */
+	if (proxy_hash_start(call, r->body, r->body_len) == -1) {
+		proxy_reject(call, TRACE_STEP_GATEWAY, API_UNAVAILABLE, NULL,
+		    "%s", PROXY_MSG_LOCAL);
+		goto done;
+	}
 	call->routed = m;
-	crypto_hash_sha256(call->request_sha256, (const unsigned char *)r->body,
-	    r->body_len);
-	crypto_hash_sha256_init(&call->response_hash);
 	if (!m->active) {
 		proxy_reject(call, TRACE_STEP_MODEL_STATE, API_MODEL_INACTIVE,
 		    "model", "The model '%s' is inactive.", key);
