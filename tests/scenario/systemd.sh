@@ -108,6 +108,13 @@ MemoryDenyWriteExecute|yes
 SystemCallArchitectures|native
 SystemCallFilter|@system-service|~@privileged
 EOF
+# Before the start, as root, where they exist: the TEE interfaces to the
+# agent's user (not its group: the operators).
+pre=$(directive ExecStartPre)
+check_eq "ExecStartPre=" "-+/bin/sh -c 'for p in /dev/sev-guest /dev/tdx_guest /sys/kernel/config/tsm/report; do if [ -e \"\$\$p\" ]; then chown cube \"\$\$p\"; fi; done'" "$pre"
+script=${pre#"-+/bin/sh -c '"}
+script=${script%"'"}
+check "its script is sh" sh -n -c "${script//\$\$/\$}"
 check_eq "CapabilityBoundingSet= is there, empty" 1 \
     "$(grep -c '^CapabilityBoundingSet=$' "$unit")"
 check_eq "no PrivateDevices= (it would hide the TEE devices)" 0 \
