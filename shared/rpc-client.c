@@ -316,7 +316,8 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 	int64_t			 id, deadline;
 	size_t			 linelen;
 	cJSON			*reply;
-	char			 unsent[256];
+	char			 why[256];
+	int			 unsent;
 
 	*result = NULL;
 	*code = 0;
@@ -333,10 +334,9 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 	 * refusal as we connected, with a null id): read what it sent before
 	 * saying the write failed.
 	 */
-	unsent[0] = '\0';
 	status = rpc_client_send(rc, id, method, params, deadline, err, errlen);
-	if (status == RPC_CLIENT_TRANSPORT)
-		snprintf(unsent, sizeof(unsent), "%s", err);
+	if ((unsent = status == RPC_CLIENT_TRANSPORT))
+		snprintf(why, sizeof(why), "%s", err);
 	else if (status != RPC_CLIENT_OK)
 		return rpc_client_break(rc, status, err);
 
@@ -360,8 +360,8 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 		cJSON_Delete(reply);
 	}
 	if (status != RPC_CLIENT_OK) {
-		if (unsent[0] != '\0') {
-			snprintf(err, errlen, "%s", unsent);
+		if (unsent) {
+			snprintf(err, errlen, "%s", why);
 			status = RPC_CLIENT_TRANSPORT;
 		}
 		return rpc_client_break(rc, status, err);
@@ -371,8 +371,8 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 	if (status == RPC_CLIENT_PROTOCOL)
 		return rpc_client_break(rc, status, err);
 	/* The agent's answer, on a connection it has closed. */
-	if (unsent[0] != '\0')
-		rpc_client_break(rc, RPC_CLIENT_TRANSPORT, unsent);
+	if (unsent)
+		rpc_client_break(rc, RPC_CLIENT_TRANSPORT, why);
 	return status;
 }
 
