@@ -1,5 +1,6 @@
 /*
- * Guardrails: compiling one (PCRE2 with JIT for patterns and keywords),
+ * Guardrails: compiling one (PCRE2, with JIT where the process may map
+ * executable memory, for patterns and keywords),
  * running a model's list over a text, and the report of what they did.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -111,6 +112,24 @@ guard_type_name(enum guard_type t)
 
 /* --- compiling ------------------------------------------------------------ */
 
+/*
+ * PCRE2's JIT needs writable executable memory, which a hardened service
+ * may deny (MemoryDenyWriteExecute=, PR_SET_MDWE): the pattern then runs
+ * in the interpreter, slower and otherwise the same. Said once a process.
+ */
+static void
+guard_jit_failed(int rc)
+{
+	static int	said;
+	PCRE2_UCHAR	msg[256];
+
+	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		return;
+	pcre2_get_error_message(rc, msg, sizeof(msg));
+	log_info("guardrails: PCRE2 JIT unavailable (%s); patterns run in"
+	    " the interpreter", (const char *)msg);
+}
+
 static pcre2_code *
 guard_compile(const char *pattern, uint32_t options, const char *what,
     char *err, size_t errlen)
@@ -130,8 +149,9 @@ guard_compile(const char *pattern, uint32_t options, const char *what,
 		return NULL;
 	}
 	/* JIT is optional: the interpreter gives the same answers. */
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE |
-	    PCRE2_JIT_PARTIAL_HARD);
+	if ((rc = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE |
+	    PCRE2_JIT_PARTIAL_HARD)) < 0)
+		guard_jit_failed(rc);
 	/* A pattern that matches nothing at all would match everywhere. */
 	if ((md = pcre2_match_data_create_from_pattern(code, NULL)) == NULL)
 		fatalx("%s: out of memory", __func__);

@@ -316,6 +316,8 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 	int64_t			 id, deadline;
 	size_t			 linelen;
 	cJSON			*reply;
+	char			 why[256];
+	int			 unsent;
 
 	*result = NULL;
 	*code = 0;
@@ -327,31 +329,50 @@ rpc_client_call(struct rpc_client *rc, const char *method, cJSON *params,
 	deadline = transport_deadline(rc->timeout_ms);
 	id = rc->next_id++;
 
+	/*
+	 * A request the agent hung up on may follow its last word to us (a
+	 * refusal as we connected, with a null id): read what it sent before
+	 * saying the write failed.
+	 */
 	status = rpc_client_send(rc, id, method, params, deadline, err, errlen);
-	if (status != RPC_CLIENT_OK)
+	if ((unsent = status == RPC_CLIENT_TRANSPORT))
+		snprintf(why, sizeof(why), "%s", err);
+	else if (status != RPC_CLIENT_OK)
 		return rpc_client_break(rc, status, err);
 
 	for (;;) {
 		status = rpc_client_read_line(rc, deadline, &linelen, err,
 		    errlen);
 		if (status != RPC_CLIENT_OK)
-			return rpc_client_break(rc, status, err);
+			break;
 		if (rpc_client_blank(rc->buf, linelen)) {
 			rpc_client_consume(rc, linelen);
 			continue;
 		}
 		if ((reply = rpc_client_parse_line(rc, linelen, err,
-		    errlen)) == NULL)
-			return rpc_client_break(rc, RPC_CLIENT_PROTOCOL, err);
+		    errlen)) == NULL) {
+			status = RPC_CLIENT_PROTOCOL;
+			break;
+		}
 		if (rpc_client_is_ours(reply, id))
 			break;
 		rpc_client_dispatch(rc, reply);
 		cJSON_Delete(reply);
 	}
+	if (status != RPC_CLIENT_OK) {
+		if (unsent) {
+			snprintf(err, errlen, "%s", why);
+			status = RPC_CLIENT_TRANSPORT;
+		}
+		return rpc_client_break(rc, status, err);
+	}
 	status = rpc_client_decode(reply, result, code, err, errlen);
 	cJSON_Delete(reply);
 	if (status == RPC_CLIENT_PROTOCOL)
 		return rpc_client_break(rc, status, err);
+	/* The agent's answer, on a connection it has closed. */
+	if (unsent)
+		rpc_client_break(rc, RPC_CLIENT_TRANSPORT, why);
 	return status;
 }
 

@@ -73,8 +73,14 @@ check "installs the zsh completion" cmp -s completions/_cubectl \
     "$root/usr/share/zsh/vendor-completions/_cubectl"
 check "installs the fish completion" cmp -s completions/cubectl.fish \
     "$root/usr/share/fish/vendor_completions.d/cubectl.fish"
+check "installs the systemd unit" cmp -s dist/cube-agent.service \
+    "$root/usr/lib/systemd/system/cube-agent.service"
+check "installs the sysusers.d file" cmp -s dist/cube.sysusers \
+    "$root/usr/lib/sysusers.d/cube.conf"
+check "installs the tmpfiles.d file" cmp -s dist/cube.tmpfiles \
+    "$root/usr/lib/tmpfiles.d/cube.conf"
 n=$(find "$root" -type f | wc -l)
-check_eq "installs nothing else" "$(($(ls man/*.[0-9] | wc -l) + 3))" "$n"
+check_eq "installs nothing else" "$(($(ls man/*.[0-9] | wc -l) + 6))" "$n"
 # README: both commands install what is missing before they build.
 for target in demo check; do
 	first=$(make -n "$target" 2>/dev/null | head -n 1)

@@ -3,6 +3,11 @@
  * positives, keywords and patterns, redaction, blocking, and the stream
  * filter with a secret split at every offset.
  */
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,9 +17,19 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+#include <unistd.h>
 #include <utf8proc.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "guard.h"
+
+/* Linux 6.3's memory-deny-write-execute, as MemoryDenyWriteExecute= does. */
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE			65
+#define PR_MDWE_REFUSE_EXEC_GAIN	1
+#endif
 
 #define JWT	"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0." \
 		"dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
@@ -258,6 +273,106 @@ test_regex(void **state)
 	spec.npatterns = 1;
 	assert_null(g = guard_new(&spec, err, sizeof(err)));
 	assert_non_null(strstr(err, "empty string"));
+}
+
+/*
+ * The child of test_regex_without_jit: under PR_SET_MDWE (no W+X memory,
+ * as the systemd unit's MemoryDenyWriteExecute=yes) PCRE2's JIT fails;
+ * guardrails still compile, match the same, and say so once on stderr.
+ * Returns 0 when all holds, 77 when the kernel has no MDWE, else the step
+ * that failed.
+ */
+static int
+regex_without_jit(const char *logpath)
+{
+	static const char *const pats[] = { "ACME-[0-9]{4}", "(?i)project x" };
+	static const char *const words[] = { "secret plan" };
+	struct guard_spec	 re = { .key = "re", .kind = GUARD_REGEX,
+				    .action = GUARD_REDACT, .patterns = pats,
+				    .npatterns = 2 };
+	struct guard_spec	 kw = { .key = "kw", .kind = GUARD_KEYWORDS,
+				    .action = GUARD_BLOCK, .words = words,
+				    .nwords = 1 };
+	const struct guard	*gp[2];
+	struct guard_list	 list = { gp, 2 };
+	struct guard		*g1, *g2;
+	struct guard_report	 r;
+	pcre2_code		*code;
+	char			 err[256], *out = NULL;
+	size_t			 outlen;
+	int			 fd, rc;
+
+	if (prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == -1)
+		return errno == EINVAL ? 77 : 2;
+	/* The premise: the JIT really is refused here. */
+	if ((code = pcre2_compile((PCRE2_SPTR)"a+b", PCRE2_ZERO_TERMINATED, 0,
+	    &rc, &(PCRE2_SIZE){ 0 }, NULL)) == NULL)
+		return 3;
+	rc = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	pcre2_code_free(code);
+	if (rc >= 0)
+		return 4;
+	if ((fd = open(logpath, O_WRONLY | O_TRUNC)) == -1 ||
+	    dup2(fd, STDERR_FILENO) == -1)
+		return 5;
+	close(fd);
+	if ((g1 = guard_new(&re, err, sizeof(err))) == NULL ||
+	    (g2 = guard_new(&kw, err, sizeof(err))) == NULL)
+		return 6;
+	gp[0] = g1;
+	gp[1] = g2;
+	memset(&r, 0, sizeof(r));
+	if (guard_text(&list, "ticket ACME-1234 about PROJECT X", 32, &out,
+	    &outlen, &r) != GUARD_REDACTED || out == NULL || strcmp(out,
+	    "ticket [REDACTED:REGEX] about [REDACTED:REGEX]") != 0)
+		return 7;
+	free(out);
+	out = NULL;
+	memset(&r, 0, sizeof(r));
+	if (guard_text(&list, "the Secret  Plan", 16, &out, &outlen, &r) !=
+	    GUARD_BLOCKED)
+		return 8;
+	free(out);
+	guard_free(g1);
+	guard_free(g2);
+	return 0;
+}
+
+static void
+test_regex_without_jit(void **state)
+{
+	char	 logpath[] = "/tmp/test-guard-jit.XXXXXX", buf[1024], *p;
+	pid_t	 pid;
+	ssize_t	 n;
+	int	 fd, status, said = 0;
+
+	(void)state;
+	assert_true((fd = mkstemp(logpath)) != -1);
+	/*
+	 * A fresh image: this process's JIT has executable memory mapped
+	 * already, which PCRE2 would reuse.
+	 */
+	if ((pid = fork()) == 0) {
+		setenv("TEST_GUARD_NO_JIT", logpath, 1);
+		execl("/proc/self/exe", "test-guard", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	unlink(logpath);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	/* Two guardrails compiled (three patterns), one line. */
+	for (p = buf; (p = strstr(p, "PCRE2 JIT unavailable")) != NULL; p++)
+		said++;
+	assert_int_equal(said, 1);
+	assert_non_null(strstr(buf, "patterns run in the interpreter\n"));
 }
 
 static void
@@ -988,6 +1103,7 @@ test_speed(void **state)
 int
 main(void)
 {
+	const char	*logpath;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checksums),
 		cmocka_unit_test(test_card),
@@ -997,6 +1113,7 @@ main(void)
 		cmocka_unit_test(test_secret),
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_regex),
+		cmocka_unit_test(test_regex_without_jit),
 		cmocka_unit_test(test_block_and_log),
 		cmocka_unit_test(test_redact_fixpoint),
 		cmocka_unit_test(test_length),
@@ -1015,5 +1132,8 @@ main(void)
 		cmocka_unit_test(test_speed),
 	};
 
+	/* test_regex_without_jit's child. */
+	if ((logpath = getenv("TEST_GUARD_NO_JIT")) != NULL)
+		return regex_without_jit(logpath);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

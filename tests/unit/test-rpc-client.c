@@ -433,6 +433,70 @@ test_null_id_error(void **state)
 	stop(s, rc);
 }
 
+/*
+ * The agent refuses a peer as it connects (a null-id error, then it hangs
+ * up) before the request is written: the write fails, and the refusal is
+ * what the call returns, not the broken pipe. The connection is done.
+ */
+static void
+test_refused_before_request(void **state)
+{
+	struct server			*s = *state;
+	struct transport_address	 addr = { .path = s->path };
+	struct transport		*t;
+	struct rpc_client		*rc;
+	cJSON				*result;
+	char				 err[256];
+	int				 code, fd;
+
+	t = transport_new("unix");
+	assert_non_null(t);
+	assert_int_equal(transport_connect(t, &addr, err, sizeof(err)), 0);
+	rc = rpc_client_new(t, 5000);
+	assert_int_not_equal(fd = accept(s->listen_fd, NULL, NULL), -1);
+	send_str(fd, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
+	    "-32002,\"message\":\"uid 1001 may not use this agent's admin"
+	    " socket\"}}\n");
+	close(fd);
+	assert_int_equal(call(rc, "status", &result, &code, err, sizeof(err)),
+	    RPC_CLIENT_REPLY_ERROR);
+	assert_null(result);
+	assert_int_equal(code, RPC_DENIED);
+	assert_string_equal(err,
+	    "uid 1001 may not use this agent's admin socket");
+	assert_int_equal(rpc_client_exit_status(RPC_CLIENT_REPLY_ERROR, code),
+	    EXIT_DENIED);
+	/* Nothing more on that connection: the write's own error. */
+	assert_int_equal(call(rc, "status", &result, &code, err, sizeof(err)),
+	    RPC_CLIENT_TRANSPORT);
+	assert_non_null(strstr(err, "roken pipe"));
+	rpc_client_free(rc);
+}
+
+/* The agent hangs up without a word: the write's error, not a read's. */
+static void
+test_hung_up_before_request(void **state)
+{
+	struct server			*s = *state;
+	struct transport_address	 addr = { .path = s->path };
+	struct transport		*t;
+	struct rpc_client		*rc;
+	cJSON				*result;
+	char				 err[256];
+	int				 code, fd;
+
+	t = transport_new("unix");
+	assert_non_null(t);
+	assert_int_equal(transport_connect(t, &addr, err, sizeof(err)), 0);
+	rc = rpc_client_new(t, 5000);
+	assert_int_not_equal(fd = accept(s->listen_fd, NULL, NULL), -1);
+	close(fd);
+	assert_int_equal(call(rc, "status", &result, &code, err, sizeof(err)),
+	    RPC_CLIENT_TRANSPORT);
+	assert_non_null(strstr(err, "roken pipe"));
+	rpc_client_free(rc);
+}
+
 /* More than RPC_MAX_FRAME bytes without a newline. */
 static void
 respond_oversize(struct server *s, int fd, double id, const char *method)
@@ -663,6 +727,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nul, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_before_request,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hung_up_before_request,
+		    setup, teardown),
 		cmocka_unit_test(test_exit_statuses),
 	};
 
