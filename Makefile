@@ -11,6 +11,12 @@
 BUILD	?= release
 PREFIX	?= /usr/local
 DESTDIR	?=
+# The systemd unit, sysusers.d and tmpfiles.d files (dist/); a package
+# passes PREFIX=/usr. The config stays in /etc whatever the prefix.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SYSCONFDIR ?= /etc
 
 ifeq ($(BUILD),asan)
 O	:= build/asan
@@ -124,7 +130,8 @@ else
 Q := @
 endif
 
-.PHONY: all check check-build check-layers demo bench install install-data clean
+.PHONY: all check check-build check-layers demo bench install install-data \
+	install-config clean
 # Keep the unit tests' objects: they are intermediate to make, not to us.
 .SECONDARY:
 all: $(PROGRAMS)
@@ -202,9 +209,10 @@ demo:
 bench: all $(BIN)/fake-llm $(BIN)/cube-stream-load $(O)/tests/test-trace
 	@./scripts/bench $(BIN) $(O)/tests/test-trace
 
-# Programs, manual pages and completions where packagers expect them.
-# install-data is what needs no build, so tests can check it quickly.
-install: all install-data
+# Programs, manual pages, completions and the systemd files where
+# packagers expect them. install-data is what needs no build, so tests can
+# check it quickly; install-config the default config, never over one.
+install: all install-data install-config
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BIN)/cube-agent $(DESTDIR)$(PREFIX)/sbin/cube-agent
 	install -m 0755 $(BIN)/cubectl $(DESTDIR)$(PREFIX)/bin/cubectl
@@ -228,6 +236,24 @@ install-data:
 	    $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_cubectl
 	install -m 0644 completions/cubectl.fish \
 	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cubectl.fish
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR)
+	install -m 0644 dist/cube-agent.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0644 dist/cube.sysusers $(DESTDIR)$(SYSUSERSDIR)/cube.conf
+	install -m 0644 dist/cube.tmpfiles $(DESTDIR)$(TMPFILESDIR)/cube.conf
+
+# The commented default config (dist/agent.conf, when the tree has one),
+# only where there is none: an operator's edits are never overwritten.
+# The unit reads $(SYSCONFDIR)/cube/agent.conf; tmpfiles.d sets its owner.
+install-config:
+	@if [ -f dist/agent.conf ] && \
+	    [ ! -e $(DESTDIR)$(SYSCONFDIR)/cube/agent.conf ]; then \
+		echo "install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/cube"; \
+		install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/cube && \
+		echo "install -m 0640 dist/agent.conf $(DESTDIR)$(SYSCONFDIR)/cube/agent.conf" && \
+		install -m 0640 dist/agent.conf \
+		    $(DESTDIR)$(SYSCONFDIR)/cube/agent.conf; \
+	fi
 
 clean:
 	rm -rf build bin
