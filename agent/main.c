@@ -23,6 +23,9 @@
 #define AGENT_TRIM_S		10	/* how often free heap is looked at */
 #define AGENT_TRIM_FREE		(16 * 1024 * 1024)	/* worth giving back */
 
+/* -n, --check-config: read the settings, say whether they are good, exit. */
+static int	 agent_check_only;
+
 static const struct option agent_options[] = {
 	{ "config",		required_argument, NULL, 'c' },
 	{ "listen",		required_argument, NULL, 'L' },
@@ -37,6 +40,7 @@ static const struct option agent_options[] = {
 	{ "metrics-listen",	required_argument, NULL, 'M' },
 	{ "otlp-endpoint",	required_argument, NULL, 'O' },
 	{ "allow-core-dumps",	no_argument,	   NULL, 'A' },
+	{ "check-config",	no_argument,	   NULL, 'n' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
@@ -55,7 +59,7 @@ agent_usage(int status)
 	    " [--tls-cert FILE --tls-key FILE] [--workers N]\n"
 	    "                  [--seal-keys auto|off]"
 	    " [--metrics-listen ADDR:PORT] [--allow-core-dumps] [-v]\n"
-	    "                  [--otlp-endpoint URL]\n");
+	    "                  [--otlp-endpoint URL] [-n | --check-config]\n");
 	exit(status);
 }
 
@@ -71,14 +75,14 @@ agent_parse(struct agent_config *cfg, int argc, char **argv)
 	int			 ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:vh", agent_options,
+	while ((ch = getopt_long(argc, argv, "c:vhn", agent_options,
 	    NULL)) != -1)
 		if (ch == 'c' && config_load_file(cfg, optarg, err,
 		    sizeof(err)) == -1)
 			fatalx("%s", err);
 	opterr = 1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:vh", agent_options,
+	while ((ch = getopt_long(argc, argv, "c:vhn", agent_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -88,6 +92,9 @@ agent_parse(struct agent_config *cfg, int argc, char **argv)
 			break;
 		case 'A':	/* core-dumps = on */
 			cfg->core_dumps = 1;
+			break;
+		case 'n':
+			agent_check_only = 1;
 			break;
 		case 'h':
 			agent_usage(0);
@@ -108,6 +115,30 @@ agent_parse(struct agent_config *cfg, int argc, char **argv)
 	}
 	if (optind != argc)
 		agent_usage(2);
+}
+
+/* --seal-keys as a VAULT_SEAL_* mode; any other word stops the start-up. */
+static int
+agent_seal_mode(const char *seal_keys)
+{
+	if (strcmp(seal_keys, "auto") == 0)
+		return VAULT_SEAL_AUTO;
+	if (strcmp(seal_keys, "off") == 0)
+		return VAULT_SEAL_OFF;
+	fatalx("--seal-keys: '%s' is not auto or off", seal_keys);
+}
+
+/*
+ * --check-config: the files and the options parsed (agent_parse() stops
+ * at the first bad line, with file:line), the values main() checks itself;
+ * what needs the machine (TLS files, the TEE, Redis) is checked at start.
+ */
+static void __attribute__((noreturn))
+agent_check_config(const struct agent_config *cfg)
+{
+	(void)agent_seal_mode(cfg->seal_keys);
+	printf("config ok\n");
+	exit(0);
 }
 
 /* Is ADDR:PORT a loopback address (where only this host can connect)? */
@@ -370,6 +401,8 @@ main(int argc, char **argv)
 	agent_raise_nofile();
 	config_finish(&agent.cfg);
 	log_init("cube-agent", agent.cfg.verbose);
+	if (agent_check_only)
+		agent_check_config(&agent.cfg);
 	agent_check_nofile(&agent.cfg);
 	deployment_configure(agent.cfg.breaker_failures,
 	    agent.cfg.breaker_cooldown_ms);
@@ -386,13 +419,7 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 
 	/* --seal-keys before anything is made in the data directory. */
-	if (strcmp(agent.cfg.seal_keys, "auto") == 0)
-		seal = VAULT_SEAL_AUTO;
-	else if (strcmp(agent.cfg.seal_keys, "off") == 0)
-		seal = VAULT_SEAL_OFF;
-	else
-		fatalx("--seal-keys: '%s' is not auto or off",
-		    agent.cfg.seal_keys);
+	seal = agent_seal_mode(agent.cfg.seal_keys);
 	if (agent_mkdirs(agent.cfg.data_dir, 0700) == -1)
 		fatal("data directory %s", agent.cfg.data_dir);
 	agent_open_tee(&agent);
