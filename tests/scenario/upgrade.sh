@@ -243,7 +243,7 @@ check_eq "and sqlite3 reading it changed nothing either" "$sum" \
 
 # The file cannot grow (a full disk, here a file size limit: writes past
 # it fail with EFBIG, SIGXFSZ ignored) while 3000 models' deployments are
-# written: the same, with the system's reason.
+# written: the same.
 load 13 "$data"
 q "$data/cube.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1
     FROM n WHERE i < 3000) INSERT INTO models (domain_id, key, name,
