@@ -32,8 +32,10 @@ struct store {
 };
 
 /*
- * Schema migrations: migrations[i] takes user_version i to i + 1, each in
- * its own transaction. Append only; never edit one that has shipped.
+ * Schema migrations: migrations[i] takes user_version i to i + 1; all the
+ * steps a start needs run in one transaction (store_migrate). Append only;
+ * never edit one that has shipped: tests/fixtures/schema holds a database
+ * of every earlier version that tests/scenario/upgrade.sh migrates.
  */
 static const char *const store_migrations[] = {
 	/* 1: the initial schema. */
@@ -273,39 +275,53 @@ store_schema_version(struct store *s)
 	return v;
 }
 
-/* Bring the schema to STORE_SCHEMA_VERSION, one transaction per step. */
+/*
+ * Bring the schema to STORE_SCHEMA_VERSION: every step in one transaction,
+ * so a step that fails (data a new constraint rejects, a full disk, a
+ * read-only file) rolls them all back and leaves the file as it was, not
+ * half-way. The steps are plain DDL and INSERTs (no PRAGMA foreign_keys,
+ * no VACUUM, no table rebuilt), all of which run inside a transaction.
+ */
 static int
 store_migrate(struct store *s, const char *path, char *err, size_t errlen)
 {
 	char	 sql[64], msg[512];
-	int	 v;
+	int	 from, v;
 
-	if ((v = store_schema_version(s)) < 0) {
+	if ((from = store_schema_version(s)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		return -1;
 	}
-	if (v > STORE_NMIGRATIONS) {
+	if (from > STORE_NMIGRATIONS) {
 		snprintf(err, errlen, "%s: schema version %d is newer than this"
-		    " agent knows (%d); run a newer cube-agent", path, v,
+		    " agent knows (%d); run a newer cube-agent", path, from,
 		    STORE_NMIGRATIONS);
 		return -1;
 	}
-	for (; v < STORE_NMIGRATIONS; v++) {
-		if (store_exec(s, "BEGIN IMMEDIATE", msg, sizeof(msg)) != 0)
-			goto fail;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (store_exec(s, store_migrations[v], msg, sizeof(msg)) != 0 ||
-		    store_exec(s, sql, msg, sizeof(msg)) != 0 ||
-		    store_exec(s, "COMMIT", msg, sizeof(msg)) != 0) {
-			store_exec(s, "ROLLBACK", sql, sizeof(sql));
-			goto fail;
-		}
-		log_info("%s: schema migrated to version %d", path, v + 1);
-	}
+	if (from == STORE_NMIGRATIONS)
+		return 0;
+	v = from;
+	if (store_exec(s, "BEGIN IMMEDIATE", msg, sizeof(msg)) != 0)
+		goto fail;
+	for (; v < STORE_NMIGRATIONS; v++)
+		if (store_exec(s, store_migrations[v], msg, sizeof(msg)) != 0)
+			goto rollback;
+	/* v is STORE_NMIGRATIONS: a failed commit names the last step. */
+	v--;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    STORE_NMIGRATIONS);
+	if (store_exec(s, sql, msg, sizeof(msg)) != 0 ||
+	    store_exec(s, "COMMIT", msg, sizeof(msg)) != 0)
+		goto rollback;
+	log_info("%s: schema migrated from version %d to %d", path, from,
+	    STORE_NMIGRATIONS);
 	return 0;
+rollback:
+	if (!sqlite3_get_autocommit(s->db))
+		store_exec(s, "ROLLBACK", sql, sizeof(sql));
 fail:
-	snprintf(err, errlen, "%s: migration to version %d failed: %s", path,
-	    v + 1, msg);
+	snprintf(err, errlen, "%s: migration to version %d failed: %s; the"
+	    " file is left at version %d", path, v + 1, msg, from);
 	return -1;
 }
 
@@ -314,7 +330,7 @@ store_open(const char *data_dir, char *err, size_t errlen)
 {
 	struct store	*s;
 	struct stat	 st;
-	char		*path;
+	char		*path, msg[512];
 	int		 fd;
 
 	if (dir_create(data_dir, err, errlen) != 0)
@@ -354,8 +370,10 @@ store_open(const char *data_dir, char *err, size_t errlen)
 	if (store_exec(s, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL;"
 	    "PRAGMA cache_size = -" STORE_CACHE_KIB ";"
-	    "PRAGMA foreign_keys = ON;", err, errlen) != 0)
+	    "PRAGMA foreign_keys = ON;", msg, sizeof(msg)) != 0) {
+		snprintf(err, errlen, "%s: %s", path, msg);
 		goto fail;
+	}
 	if (store_migrate(s, path, err, errlen) != 0)
 		goto fail;
 	free(path);

@@ -195,6 +195,10 @@ setup_domain() {
 
 backend_requests() { curl -sS "$BACKEND_URL/_requests"; }
 
+# The test-only secret of token NAME in tests/fixtures/schema (README.md):
+# "cube_", then "fixture-test-only-NAME" padded with x to 43 characters.
+fixture_secret() { printf 'cube_%s' "$(printf '%-43s' "fixture-test-only-$1" | tr ' ' x)"; }
+
 # The npm SDKs of tests/sdk, installed from its lock file (npm ci) when
 # node_modules is missing or older than it; npm records what it installed
 # in node_modules/.package-lock.json. Returns 1 with the reason in SDK_WHY

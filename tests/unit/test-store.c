@@ -651,6 +651,73 @@ test_deployments(void **state)
 	store_model_clear(&m);
 }
 
+/*
+ * A migration that fails at its last step (a models row naming a provider
+ * that is not there, left by a writer without foreign keys, which the
+ * deployments' foreign key refuses) rolls back every step of the start:
+ * the file stays at version 10, not 14, and its rows are all there.
+ */
+static void
+test_migration_atomic(void **state)
+{
+	struct fixture	*f = *state;
+	sqlite3		*db;
+	sqlite3_stmt	*stmt;
+	char		 path[128], err[512];
+
+	fixture_domain(f->store, DOM_A, "acme");
+	assert_int_equal(add_provider(f->store, DOM_A, "p1"), 0);
+	assert_int_equal(add_model(f->store, DOM_A, "chat", "p1"), 0);
+	store_close(f->store);
+	f->store = NULL;
+	snprintf(path, sizeof(path), "%s/cube.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE model_deployments;"
+	    " ALTER TABLE models DROP COLUMN fallbacks;"
+	    " ALTER TABLE models DROP COLUMN retries;"
+	    " ALTER TABLE models DROP COLUMN retry_deadline_ms;"
+	    " ALTER TABLE traces DROP COLUMN attempts;"
+	    " ALTER TABLE providers DROP COLUMN attest_policy;"
+	    " ALTER TABLE domains DROP COLUMN require_attested;"
+	    " ALTER TABLE traces DROP COLUMN trace_id;"
+	    " ALTER TABLE traces DROP COLUMN span_id;"
+	    " ALTER TABLE domains DROP COLUMN jwt;"
+	    " ALTER TABLE providers DROP COLUMN responses_api;"
+	    " PRAGMA foreign_keys = OFF;"
+	    " INSERT INTO models (domain_id, key, name, model_id, provider,"
+	    "  created_at, updated_at) VALUES ('" DOM_A "', 'orphan', 'O',"
+	    "  'x', 'gone', 1, 1);"
+	    " PRAGMA user_version = 10", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_null(store_open(f->dir, err, sizeof(err)));
+	assert_non_null(strstr(err, "migration to version 15 failed: FOREIGN"
+	    " KEY constraint failed; the file is left at version 10"));
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT"
+	    " (SELECT user_version FROM pragma_user_version),"
+	    " (SELECT count(*) FROM models),"
+	    " (SELECT count(*) FROM pragma_table_info('providers')"
+	    "  WHERE name = 'responses_api'),"
+	    " (SELECT count(*) FROM sqlite_master"
+	    "  WHERE name = 'model_deployments')", -1, &stmt, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 10);
+	assert_int_equal(sqlite3_column_int(stmt, 1), 2);
+	assert_int_equal(sqlite3_column_int(stmt, 2), 0);
+	assert_int_equal(sqlite3_column_int(stmt, 3), 0);
+	sqlite3_finalize(stmt);
+
+	/* Without the bad row the same file migrates, all of it. */
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM models"
+	    " WHERE key = 'orphan'", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->store = fixture_store_open(f->dir);
+	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
+}
+
 static void
 test_cascade(void **state)
 {
@@ -819,6 +886,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrations, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migration_audit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migration_atomic, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_providers, setup,
