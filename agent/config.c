@@ -264,6 +264,13 @@ config_free_string(const struct config_key *k, char **sp)
 	*sp = NULL;
 }
 
+/* Does SIGHUP apply k? Only numbers: a string key is restart-only. */
+static int
+config_reloads(const struct config_key *k)
+{
+	return (k->flags & CONFIG_RELOAD) && k->type != CONFIG_STRING;
+}
+
 static const struct config_key *
 config_find(const char *key)
 {
@@ -417,7 +424,6 @@ config_format(const struct config_key *k, const struct agent_config *cfg,
     char *buf, size_t len)
 {
 	const char	*p = (const char *)cfg + k->offset;
-
 	char		*url;
 
 	switch (k->type) {
@@ -481,7 +487,7 @@ config_reload(struct agent_config *cur, const struct agent_config *given,
 	for (i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
 		k = &config_keys[i];
 		/* Start-up resolves some (port 0, --tee auto): not a change. */
-		old = (k->flags & CONFIG_RELOAD) ? cur : given;
+		old = config_reloads(k) ? cur : given;
 		if (config_same(k, old, next))
 			continue;
 		if (k->flags & CONFIG_SECRET) {
@@ -491,7 +497,7 @@ config_reload(struct agent_config *cur, const struct agent_config *given,
 			config_format(k, old, was, sizeof(was));
 			config_format(k, next, now, sizeof(now));
 		}
-		if (!(k->flags & CONFIG_RELOAD)) {
+		if (!config_reloads(k)) {
 			log_warnx("SIGHUP: %s %s%s%s needs a restart; still"
 			    " running with the old value", k->name, was,
 			    now[0] != '\0' ? " -> " : "", now);
@@ -539,7 +545,7 @@ config_copy_reloadable(struct agent_config *dst,
 
 	for (i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
 		k = &config_keys[i];
-		if ((k->flags & CONFIG_RELOAD) && k->type != CONFIG_STRING)
+		if (config_reloads(k))
 			memcpy((char *)dst + k->offset,
 			    (const char *)src + k->offset,
 			    k->type == CONFIG_SIZE ? sizeof(size_t) :
@@ -552,5 +558,5 @@ config_key_reloads(const char *key)
 {
 	const struct config_key	*k = config_find(key);
 
-	return k == NULL ? -1 : (k->flags & CONFIG_RELOAD) != 0;
+	return k == NULL ? -1 : config_reloads(k);
 }

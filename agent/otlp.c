@@ -569,8 +569,7 @@ otlp_main(void *arg)
 			cap = (size_t)o->batch_max;
 			spans = xreallocarray(spans, cap, sizeof(*spans));
 		}
-		for (n = 0; n < cap && n < (size_t)o->batch_max &&
-		    o->count > 0; n++) {
+		for (n = 0; n < (size_t)o->batch_max && o->count > 0; n++) {
 			spans[n] = o->ring[o->first];
 			o->first = (o->first + 1) % o->cap;
 			o->count--;

@@ -19,14 +19,20 @@ ctl_answers() { ctl status >/dev/null; }
 log_has() { grep -qF -- "$1" "$AGENT_LOG"; }
 # log_count TEXT: how many lines of the agent's log hold TEXT.
 log_count() { grep -cF -- "$1" "$AGENT_LOG"; }
+# reloads_seen: how many SIGHUPs the log answered, applied or refused.
+reloads_seen() {
+	echo $(( $(log_count 'SIGHUP: configuration reloaded') +
+	    $(log_count 'keeping the running configuration') ))
+}
+more_than() {	# N COMMAND...: COMMAND prints a number above N
+	[ "$("${@:2}")" -gt "$1" ]
+}
 # hup_and_wait: SIGHUP, then wait for its "reloaded" or "keeping" line.
 hup_and_wait() {
 	local n
-	n=$(( $(log_count 'SIGHUP: configuration reloaded') +
-	    $(log_count 'keeping the running configuration') ))
+	n=$(reloads_seen)
 	kill -HUP "$AGENT_PID"
-	t_until 10 test "$(( $(log_count 'SIGHUP: configuration reloaded') +
-	    $(log_count 'keeping the running configuration') ))" -gt "$n"
+	t_until 10 more_than "$n" reloads_seen
 }
 # body_of_size N: a chat request of N bytes.
 body_of_size() {
@@ -126,6 +132,34 @@ check "the same file again" hup_and_wait
 check "... no key changed" log_has 'SIGHUP: configuration reloaded (0 keys changed)'
 check_eq "... the restart-only keys are warned about again" $((n + 2)) \
     "$(log_count 'needs a restart')"
+
+# --- the other parts that hold a reloadable key -------------------------------
+# models_checks: how many model-list fetches (health checks) the backend saw.
+models_checks() {
+	backend_requests | python3 -c 'import json, sys
+print(sum(1 for r in json.load(sys.stdin) if r["method"] == "GET" and "/models" in r["path"]))'
+}
+write_conf 'max-body = 65536' 'provider-check-interval = 0' 'trace-flush-ms = 20' \
+    'trace-retention-check-s = 5' 'otlp-batch = 8' 'breaker-failures = 2' \
+    'provider-attest-interval = 20'
+check "intervals, batching and the breaker reload" hup_and_wait
+for l in 'provider-check-interval 60 -> 0' 'trace-flush-ms 100 -> 20' \
+    'trace-retention-check-s 3600 -> 5' 'otlp-batch 512 -> 8' \
+    'breaker-failures 5 -> 2' 'provider-attest-interval 300 -> 20'; do
+	check "... SIGHUP: $l" log_has "SIGHUP: $l"
+done
+check "... 6 keys changed" log_has 'SIGHUP: configuration reloaded (6 keys changed)'
+curl -sS -X POST "$BACKEND_URL/_reset" >/dev/null
+check_eq "checks off: the backend saw none since" 0 "$(models_checks)"
+write_conf 'max-body = 65536' 'provider-check-interval = 1'
+check "health checks turned on again by a reload" hup_and_wait
+check "... the agent says so" log_has 'health: checking providers every 1 s'
+check "... and the backend sees them within seconds" t_until 10 \
+    more_than 0 models_checks
+r=$(curl -sS -m 20 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    --data-binary '{"model":"chat","messages":[{"role":"user","content":"hi"}]}' \
+    -w '\n%{http_code}' "$AGENT_URL/v1/chat/completions")
+check_eq "... requests still served" 200 "$(status_of "$r")"
 
 # --- a SIGHUP storm while requests run ---------------------------------------
 write_conf 'max-body = 65536'
