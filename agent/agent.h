@@ -78,6 +78,7 @@ struct agent_config {
 	int	 otlp_queue;		/* spans waiting, at most: then the
 					   oldest are dropped */
 	int	 otlp_shutdown_ms;	/* flushing at exit, at most */
+	char	*log_format;		/* text|json; NULL: text */
 };
 void	 config_defaults(struct agent_config *);
 int	 config_load_file(struct agent_config *, const char *path, char *err,
@@ -91,6 +92,29 @@ int	 config_connections_for(unsigned long long nofile);
 /* The open-file limit that n connections and their upstreams need. */
 unsigned long long config_nofile_for(int n);
 void	 config_free(struct agent_config *);
+/*
+ * SIGHUP: compare next (a whole, valid config) key by key with what
+ * runs. A changed reloadable key (next against cur) is logged ("SIGHUP:
+ * KEY OLD -> NEW") and copied into cur; a restart-only key that differs
+ * from given (the config as parsed at start, before start-up resolved
+ * port 0 or --tee auto) is logged as a warning and cur keeps it; secrets
+ * print as "(changed)". Returns how many keys were applied. Main thread
+ * only: workers take cur's values through workers_configure().
+ */
+int	 config_reload(struct agent_config *cur,
+	    const struct agent_config *given, const struct agent_config *next);
+/* A string key back to unset (NULL); a secret's value wiped first. */
+void	 config_unset(struct agent_config *, const char *key);
+/* A deep copy (strings duplicated); free dst with config_free(). */
+void	 config_copy(struct agent_config *dst,
+	    const struct agent_config *src);
+/* Copy the reloadable (numeric) keys of src into dst. */
+void	 config_copy_reloadable(struct agent_config *dst,
+	    const struct agent_config *src);
+/* A URL as logs show it: its user:password@ as "***@". Caller frees. */
+char	*config_url_for_log(const char *url);
+/* 1: KEY applies on SIGHUP; 0: it needs a restart; -1: no such key. */
+int	 config_key_reloads(const char *key);
 
 /*
  * scrub.c: no core dumps unless core_dumps; libcurl's and libevent's heap
@@ -1280,6 +1304,15 @@ struct worker {
 	uint32_t		 rotation;	/* deployment_select()'s turn */
 	struct registry_local	*regs;		/* its snapshot references */
 	struct event		*regs_ev;	/* registry_local_tick() */
+	/*
+	 * The settings its http server and upstream pool read: its own copy,
+	 * written on its own thread only (worker_settings()), so a request
+	 * never sees a SIGHUP half-applied and takes no lock. The strings
+	 * point into agent->cfg's, which stay until the workers are gone.
+	 */
+	struct agent_config	 cfg;
+	struct agent_config	*_Atomic settings; /* next values, or NULL */
+	struct event		*settings_ev;	/* worker_settings() */
 };
 int	 workers_start(struct agent *, char *err, size_t errlen);
 /* Drain every worker (finish in-flight requests up to the grace period), join. */
@@ -1291,6 +1324,11 @@ void	 workers_stop(void);
  */
 int	 workers_adopt(int fd, const char *domain_id, char *err,
 	    size_t errlen);
+/*
+ * From the main thread (SIGHUP): every worker takes cfg's reloadable keys
+ * on its own loop, between two events, all at once.
+ */
+void	 workers_configure(const struct agent_config *cfg);
 
 /* dialect.c (below): which translation a route needs. */
 enum dialect_kind {
@@ -1688,6 +1726,8 @@ typedef void	(*limit_redis_done)(void *arg,
 		    const struct limit_redis_verdict *);
 int		 limit_redis_configure(struct agent_config *, char *err,
 		    size_t errlen);
+/* SIGHUP: 1 when pw is the running password (constant time; NULL: none). */
+int		 limit_redis_password_is(const char *pw);
 void		 limit_redis_unconfigure(void);
 int		 limit_redis_enabled(void);
 int		 limit_redis_fleet_size(void);	/* 1 unless set */
@@ -2065,6 +2105,9 @@ void		 trace_batch_free(struct trace_batch *);	/* NULL: no-op */
  */
 struct trace_writer *trace_writer_start(const char *data_dir, int flush_ms,
 		    int retention_check_s, char *err, size_t errlen);
+/* SIGHUP: a new batch window and retention check interval. */
+void		 trace_writer_configure(struct trace_writer *, int flush_ms,
+		    int retention_check_s);
 /* Write everything queued (SIGTERM loses nothing), join, free. */
 void		 trace_writer_stop(struct trace_writer *);
 /* Where records go (trace_batch_new(), trace_submit()); NULL: none. */
@@ -2088,6 +2131,11 @@ struct otlp	*otlp_start(const struct agent_config *, char *err,
 		    size_t errlen);
 /* The trace writer's thread: spans for batch (linked by next), queued. */
 void		 otlp_offer(struct otlp *, const struct trace *batch);
+/*
+ * SIGHUP: otlp-timeout-ms, -flush-ms, -batch and -shutdown-ms from cfg;
+ * the endpoint, headers, CA and queue size stay. NULL is a no-op.
+ */
+void		 otlp_configure(struct otlp *, const struct agent_config *);
 /* Flush for at most otlp-shutdown-ms, join, free; NULL is a no-op. */
 void		 otlp_stop(struct otlp *);
 /* Totals since start, for /metrics (zero without a collector). */
@@ -2598,6 +2646,11 @@ int	 admin_guardrail_check_keys(struct agent *,
 struct health;
 struct health	*health_start(struct agent *);
 void		 health_stop(struct health *);
+/*
+ * After SIGHUP changed cfg.provider_check_interval: h re-armed, or
+ * stopped (0: NULL), or started (h NULL). Returns the health to keep.
+ */
+struct health	*health_configure(struct health *h, struct agent *);
 
 /*
  * provider-attest.c: confidential routing. Providers with an
@@ -2611,6 +2664,8 @@ void		 health_stop(struct health *);
 struct provider_attest;
 struct provider_attest *provider_attest_start(struct agent *);
 void		 provider_attest_stop(struct provider_attest *);
+/* After SIGHUP changed cfg.provider_attest_interval: the timer re-armed. */
+void		 provider_attest_configure(struct provider_attest *);
 /* Verify every provider with a policy again, soon (after an edit). */
 void		 provider_attest_kick(void);
 struct provider_verdict {

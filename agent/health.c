@@ -210,6 +210,27 @@ health_start(struct agent *agent)
 	return h;
 }
 
+/*
+ * SIGHUP changed provider-check-interval: the timer counts the new one
+ * from now; 0 stops the checks, and a first non-zero one starts them.
+ */
+struct health *
+health_configure(struct health *h, struct agent *agent)
+{
+	struct timeval	 tv;
+
+	if (agent->cfg.provider_check_interval <= 0) {
+		health_stop(h);
+		return NULL;
+	}
+	if (h == NULL)
+		return health_start(agent);
+	tv.tv_sec = agent->cfg.provider_check_interval;
+	tv.tv_usec = 0;
+	evtimer_add(h->timer, &tv);
+	return h;
+}
+
 /* Cut a round short (probes abort within a moment) and free everything. */
 void
 health_stop(struct health *h)

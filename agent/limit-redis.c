@@ -322,6 +322,22 @@ fail:
 	return -1;
 }
 
+/*
+ * SIGHUP: is pw the password limit_redis_configure() took (NULL: none)?
+ * The bytes are compared in constant time; only the length can show.
+ */
+int
+limit_redis_password_is(const char *pw)
+{
+	size_t	n;
+
+	if (pw == NULL || rcfg.password == NULL)
+		return pw == NULL && rcfg.password == NULL;
+	n = strlen(pw);
+	return n == strlen(rcfg.password) &&
+	    sodium_memcmp(pw, rcfg.password, n) == 0;
+}
+
 void
 limit_redis_unconfigure(void)
 {

@@ -39,6 +39,7 @@ static const struct option agent_options[] = {
 	{ "workers",		required_argument, NULL, 'w' },
 	{ "metrics-listen",	required_argument, NULL, 'M' },
 	{ "otlp-endpoint",	required_argument, NULL, 'O' },
+	{ "log-format",		required_argument, NULL, 'F' },
 	{ "allow-core-dumps",	no_argument,	   NULL, 'A' },
 	{ "check-config",	no_argument,	   NULL, 'n' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
@@ -59,29 +60,64 @@ agent_usage(int status)
 	    " [--tls-cert FILE --tls-key FILE] [--workers N]\n"
 	    "                  [--seal-keys auto|off]"
 	    " [--metrics-listen ADDR:PORT] [--allow-core-dumps] [-v]\n"
-	    "                  [--otlp-endpoint URL] [-n | --check-config]\n");
+	    "                  [--otlp-endpoint URL] [--log-format text|json]"
+	    " [-n | --check-config]\n"
+	    "SIGHUP reloads the config file (-c) and the TLS certificate.\n");
 	exit(status);
 }
 
+static void	agent_check_nofile(const struct agent_config *);
+
+/*
+ * What SIGHUP needs to read the configuration again as at start: the
+ * same command line, and the parts of the agent that take new settings.
+ */
+struct agent_run {
+	struct agent		*agent;
+	int			 argc;
+	char			**argv;
+	struct agent_config	 given;		/* as parsed at start */
+	struct health		*health;
+	struct otlp		*otlp;
+	struct provider_attest	*pattest;
+};
+
 /*
  * Long options override the config file wherever -c stands, so the file
- * is read in a first pass; both go through config_set().
+ * is read in a first pass; both go through config_set(). At start an
+ * error stops the agent; on SIGHUP (reload) it comes back in err.
  */
-static void
-agent_parse(struct agent_config *cfg, int argc, char **argv)
+static int
+agent_parse(struct agent_config *cfg, int argc, char **argv, int reload,
+    char *err, size_t errlen)
 {
 	const struct option	*o;
-	char			 err[512];
+	struct stat		 st;
+	char			 msg[512];
 	int			 ch;
 
 	opterr = 0;
+	optind = 0;	/* glibc: start over (SIGHUP parses again) */
 	while ((ch = getopt_long(argc, argv, "c:vhn", agent_options,
-	    NULL)) != -1)
-		if (ch == 'c' && config_load_file(cfg, optarg, err,
-		    sizeof(err)) == -1)
-			fatalx("%s", err);
-	opterr = 1;
-	optind = 1;
+	    NULL)) != -1) {
+		if (ch != 'c')
+			continue;
+		/* The main loop reads it: a FIFO must not stall it. */
+		if (reload && stat(optarg, &st) == -1) {
+			snprintf(err, errlen, "%s: %s", optarg,
+			    strerror(errno));
+			return -1;
+		}
+		if (reload && !S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file",
+			    optarg);
+			return -1;
+		}
+		if (config_load_file(cfg, optarg, err, errlen) == -1)
+			return -1;
+	}
+	opterr = !reload;
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "c:vhn", agent_options,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -97,24 +133,37 @@ agent_parse(struct agent_config *cfg, int argc, char **argv)
 			agent_check_only = 1;
 			break;
 		case 'h':
-			agent_usage(0);
 		case 'V':
-			printf("cube-agent %s\n", CUBE_VERSION);
-			exit(0);
 		case '?':
-			agent_usage(2);
+			if (reload) {	/* the line that started us: not here */
+				snprintf(err, errlen, "the command line");
+				return -1;
+			}
+			if (ch == 'V') {
+				printf("cube-agent %s\n", CUBE_VERSION);
+				exit(0);
+			}
+			agent_usage(ch == 'h' ? 0 : 2);
 		default:
 			for (o = agent_options; o->name != NULL; o++)
 				if (o->val == ch)
 					break;
-			if (config_set(cfg, o->name, optarg, err,
-			    sizeof(err)) == -1)
-				fatalx("--%s", err);
+			if (config_set(cfg, o->name, optarg, msg,
+			    sizeof(msg)) == -1) {
+				snprintf(err, errlen, "--%s", msg);
+				return -1;
+			}
 			break;
 		}
 	}
-	if (optind != argc)
+	if (optind != argc) {
+		if (reload) {
+			snprintf(err, errlen, "the command line");
+			return -1;
+		}
 		agent_usage(2);
+	}
+	return 0;
 }
 
 /* --seal-keys as a VAULT_SEAL_* mode; any other word stops the start-up. */
@@ -174,15 +223,55 @@ agent_start_tls(struct agent *agent)
 		    " unencrypted", agent->cfg.listen);
 }
 
-/* SIGHUP: reload the TLS certificate files; a broken one is refused. */
+/*
+ * SIGHUP: read the config file and the command line again, as at start.
+ * A config that does not parse whole is refused and nothing changes;
+ * otherwise the reloadable keys apply (config_reload() logs each), every
+ * part that holds one takes it, and the TLS certificate files are read
+ * again (a broken one is refused, the old one kept).
+ */
 static void
 agent_sighup(evutil_socket_t sig, short what, void *arg)
 {
-	char	err[512];
+	struct agent_run	*run = arg;
+	struct agent		*agent = run->agent;
+	struct agent_config	 next, *cur = &agent->cfg;
+	char			 err[1024];
+	int			 check, attest, applied;
 
 	(void)sig;
 	(void)what;
-	(void)arg;
+	config_defaults(&next);
+	if (agent_parse(&next, run->argc, run->argv, 1, err,
+	    sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+		config_free(&next);
+		return;
+	}
+	config_finish(&next);
+	/* The running password lives in sodium memory, not in cfg. */
+	if (next.limits_redis_password != NULL &&
+	    limit_redis_password_is(next.limits_redis_password))
+		config_unset(&next, "limits-redis-password");
+	check = cur->provider_check_interval;
+	attest = cur->provider_attest_interval;
+	applied = config_reload(cur, &run->given, &next);
+	config_free(&next);
+	if (applied > 0) {
+		workers_configure(cur);
+		deployment_configure(cur->breaker_failures,
+		    cur->breaker_cooldown_ms);
+		trace_writer_configure(agent->traces, cur->trace_flush_ms,
+		    cur->trace_retention_check_s);
+		otlp_configure(run->otlp, cur);
+		if (check != cur->provider_check_interval)
+			run->health = health_configure(run->health, agent);
+		if (attest != cur->provider_attest_interval)
+			provider_attest_configure(run->pattest);
+		agent_check_nofile(cur);
+	}
+	log_info("SIGHUP: configuration reloaded (%d key%s changed)", applied,
+	    applied == 1 ? "" : "s");
 	if (tls_reload(err, sizeof(err)) == -1)
 		log_warnx("SIGHUP: keeping the old TLS certificate: %s", err);
 }
@@ -383,26 +472,36 @@ int
 main(int argc, char **argv)
 {
 	struct agent	 agent;
+	struct agent_run run;
 	struct registry	*reg;
 	struct admin	*admin;
-	struct health	*health;
 	struct jwks	*jwks;
 	struct otlp	*otlp;
-	struct provider_attest *pattest;
 	struct event	*sigterm, *sigint, *sighup, *rotate, *trim;
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	struct timeval	 trim_tv = { AGENT_TRIM_S, 0 };
-	char		 err[512];
+	char		 err[1024];
 	int		 seal;
 
 	memset(&agent, 0, sizeof(agent));
+	memset(&run, 0, sizeof(run));
 	config_defaults(&agent.cfg);
-	agent_parse(&agent.cfg, argc, argv);
+	if (agent_parse(&agent.cfg, argc, argv, 0, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	agent_raise_nofile();
 	config_finish(&agent.cfg);
 	log_init("cube-agent", agent.cfg.verbose);
 	if (agent_check_only)
 		agent_check_config(&agent.cfg);
+	if (agent.cfg.log_format != NULL &&
+	    log_format_parse(agent.cfg.log_format) == LOG_FORMAT_JSON)
+		log_set_json(jscan_quote);
+	run.agent = &agent;
+	run.argc = argc;
+	run.argv = argv;
+	/* Without the password: it is to live in sodium memory only. */
+	config_copy(&run.given, &agent.cfg);
+	config_unset(&run.given, "limits-redis-password");
 	agent_check_nofile(&agent.cfg);
 	deployment_configure(agent.cfg.breaker_failures,
 	    agent.cfg.breaker_cooldown_ms);
@@ -455,13 +554,14 @@ main(int argc, char **argv)
 	if (agent.cfg.metrics_listen != NULL && metrics_start(agent.base,
 	    agent.cfg.metrics_listen, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	health = health_start(&agent);
+	run.health = health_start(&agent);
 	jwks = jwks_start(&agent);
-	pattest = provider_attest_start(&agent);
+	run.pattest = provider_attest_start(&agent);
+	run.otlp = otlp;
 
 	sigterm = evsignal_new(agent.base, SIGTERM, agent_signal, &agent);
 	sigint = evsignal_new(agent.base, SIGINT, agent_signal, &agent);
-	sighup = evsignal_new(agent.base, SIGHUP, agent_sighup, &agent);
+	sighup = evsignal_new(agent.base, SIGHUP, agent_sighup, &run);
 	rotate = event_new(agent.base, -1, EV_PERSIST, agent_tls_rotate, NULL);
 	trim = event_new(agent.base, -1, EV_PERSIST, agent_trim, NULL);
 	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
@@ -489,9 +589,9 @@ main(int argc, char **argv)
 	otlp_stop(otlp);
 	stats_shutdown();
 	attestation_queue_stop();
-	health_stop(health);
+	health_stop(run.health);
 	jwks_stop(jwks);
-	provider_attest_stop(pattest);
+	provider_attest_stop(run.pattest);
 	admin_stop(admin);
 	metrics_stop();
 	event_free(sigterm);
@@ -511,5 +611,6 @@ main(int argc, char **argv)
 	libevent_global_shutdown();
 	log_info("stopped");
 	config_free(&agent.cfg);
+	config_free(&run.given);
 	return 0;
 }

@@ -485,7 +485,7 @@ otlp_post(struct otlp *o, cJSON **spans, size_t n)
 {
 	cJSON		*req = otlp_request(o, spans, n);
 	char		*body = cJSON_PrintUnformatted(req);
-	long		 code, timeout;
+	long		 code, timeout, most;
 	size_t		 seen;
 	CURLcode	 rc;
 	int		 try, stopping, backoff = OTLP_BACKOFF_MS;
@@ -499,11 +499,11 @@ otlp_post(struct otlp *o, cJSON **spans, size_t n)
 	for (try = 1; ; try++) {
 		pthread_mutex_lock(&o->lock);
 		stopping = o->stopping;
-		timeout = stopping ? (long)otlp_ms_left(&o->stop_by) :
-		    o->timeout_ms;
+		most = o->timeout_ms;	/* SIGHUP may change it */
+		timeout = stopping ? (long)otlp_ms_left(&o->stop_by) : most;
 		pthread_mutex_unlock(&o->lock);
-		if (timeout > o->timeout_ms)
-			timeout = o->timeout_ms;
+		if (timeout > most)
+			timeout = most;
 		if (timeout <= 0) {
 			atomic_fetch_add(&otlp_dropped, n);
 			break;
@@ -547,10 +547,11 @@ otlp_main(void *arg)
 	struct otlp	*o = arg;
 	struct timespec	 window;
 	cJSON		**spans;
-	size_t		 n, i;
+	size_t		 n, i, cap;
 	int		 stop;
 
-	spans = xcalloc(o->batch_max, sizeof(*spans));
+	cap = (size_t)o->batch_max;
+	spans = xcalloc(cap, sizeof(*spans));
 	pthread_mutex_lock(&o->lock);
 	for (;;) {
 		while (o->count == 0 && !o->stopping)
@@ -562,6 +563,11 @@ otlp_main(void *arg)
 				if (pthread_cond_timedwait(&o->wake, &o->lock,
 				    &window) == ETIMEDOUT)
 					break;
+		}
+		/* Under the lock: otlp_configure() may have raised it. */
+		if ((size_t)o->batch_max > cap) {
+			cap = (size_t)o->batch_max;
+			spans = xreallocarray(spans, cap, sizeof(*spans));
 		}
 		for (n = 0; n < (size_t)o->batch_max && o->count > 0; n++) {
 			spans[n] = o->ring[o->first];
@@ -587,6 +593,21 @@ otlp_main(void *arg)
 }
 
 /* --- start and stop ------------------------------------------------------- */
+
+/* SIGHUP: the reloadable settings, under the lock the thread reads them in. */
+void
+otlp_configure(struct otlp *o, const struct agent_config *cfg)
+{
+	if (o == NULL)
+		return;
+	pthread_mutex_lock(&o->lock);
+	o->timeout_ms = cfg->otlp_timeout_ms;
+	o->flush_ms = cfg->otlp_flush_ms;
+	o->batch_max = cfg->otlp_batch;
+	o->shutdown_ms = cfg->otlp_shutdown_ms;
+	pthread_cond_signal(&o->wake);
+	pthread_mutex_unlock(&o->lock);
+}
 
 /* RFC 9110 tchar. */
 static int
@@ -661,27 +682,6 @@ out:
 	return rc;
 }
 
-/* A URL's user:password@ is a credential too: logs show "***@". */
-static char *
-otlp_url_for_log(const char *url)
-{
-	const char	*host = strstr(url, "://"), *at = NULL, *end, *p;
-	char		*out;
-
-	if (host == NULL)
-		return xstrdup(url);
-	host += 3;
-	end = host + strcspn(host, "/?#");
-	/* The last '@' before the path ends the userinfo. */
-	for (p = host; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL)
-		return xstrdup(url);
-	xasprintf(&out, "%.*s***%s", (int)(host - url), url, at);
-	return out;
-}
-
 struct otlp *
 otlp_start(const struct agent_config *cfg, char *err, size_t errlen)
 {
@@ -699,7 +699,7 @@ otlp_start(const struct agent_config *cfg, char *err, size_t errlen)
 	}
 	o = xcalloc(1, sizeof(*o));
 	o->url = xstrdup(cfg->otlp_endpoint);
-	o->log_url = otlp_url_for_log(o->url);
+	o->log_url = config_url_for_log(o->url);
 	o->ca_file = cfg->otlp_ca_file != NULL ? xstrdup(cfg->otlp_ca_file) :
 	    NULL;
 	o->timeout_ms = cfg->otlp_timeout_ms;

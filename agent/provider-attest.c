@@ -651,6 +651,19 @@ provider_attest_start(struct agent *agent)
 	return pa;
 }
 
+/* SIGHUP changed provider-attest-interval: counted from now. */
+void
+provider_attest_configure(struct provider_attest *pa)
+{
+	struct timeval	 tv;
+
+	if (pa == NULL)
+		return;
+	tv.tv_sec = pa->agent->cfg.provider_attest_interval;
+	tv.tv_usec = 0;
+	evtimer_add(pa->timer, &tv);
+}
+
 void
 provider_attest_stop(struct provider_attest *pa)
 {

@@ -27,8 +27,8 @@
 
 struct trace_writer {
 	struct store		*store;		/* the writer's own connection */
-	int			 flush_ms;
-	int			 retention_s;
+	atomic_int		 flush_ms;	/* trace_writer_configure() */
+	atomic_int		 retention_s;
 	pthread_t		 thread;
 	struct trace_queue	*queue;		/* the workers' records */
 	/* Committed batches for the main loop's listener. */
@@ -258,10 +258,10 @@ trace_writer_main(void *arg)
 	int			 stop;
 
 	trace_expire(w);
-	trace_deadline(&retention, w->retention_s * 1000);
+	trace_deadline(&retention, atomic_load(&w->retention_s) * 1000);
 	for (;;) {
-		batch = trace_queue_wait(w->queue, &retention, w->flush_ms,
-		    &stop);
+		batch = trace_queue_wait(w->queue, &retention,
+		    atomic_load(&w->flush_ms), &stop);
 		trace_write_all(w, batch);
 		if (stop) {
 			/* Nothing is accepted after the stop: this is all. */
@@ -270,10 +270,22 @@ trace_writer_main(void *arg)
 		}
 		if (trace_past(&retention)) {
 			trace_expire(w);
-			trace_deadline(&retention, w->retention_s * 1000);
+			trace_deadline(&retention,
+			    atomic_load(&w->retention_s) * 1000);
 		}
 	}
 	return NULL;
+}
+
+/*
+ * SIGHUP: the next batch window uses flush_ms; retention_s counts from
+ * the next retention run.
+ */
+void
+trace_writer_configure(struct trace_writer *w, int flush_ms, int retention_s)
+{
+	atomic_store(&w->flush_ms, flush_ms);
+	atomic_store(&w->retention_s, retention_s);
 }
 
 struct trace_writer *
@@ -292,8 +304,8 @@ trace_writer_start(const char *data_dir, int flush_ms, int retention_s,
 		free(w);
 		return NULL;
 	}
-	w->flush_ms = flush_ms;
-	w->retention_s = retention_s;
+	atomic_init(&w->flush_ms, flush_ms);
+	atomic_init(&w->retention_s, retention_s);
 	w->queue = trace_queue_new();
 	pthread_mutex_init(&w->pub_lock, NULL);
 	if ((errno = pthread_create(&w->thread, NULL, trace_writer_main,

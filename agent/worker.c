@@ -188,6 +188,40 @@ worker_registry_tick(evutil_socket_t fd, short what, void *arg)
 	registry_local_tick(w->regs);
 }
 
+/*
+ * On the worker's loop: the settings workers_configure() left, applied
+ * between two events, so no request sees some keys old and some new.
+ */
+static void
+worker_settings(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	struct agent_config	*next;
+
+	(void)fd;
+	(void)what;
+	if ((next = atomic_exchange(&w->settings, NULL)) == NULL)
+		return;
+	config_copy_reloadable(&w->cfg, next);
+	free(next);
+}
+
+void
+workers_configure(const struct agent_config *cfg)
+{
+	struct agent_config	*next;
+	int			 i;
+
+	for (i = 0; i < nworkers; i++) {
+		/* Numbers only: no pointer the main thread may free. */
+		next = xcalloc(1, sizeof(*next));
+		config_copy_reloadable(next, cfg);
+		/* One not taken yet is replaced: the newest wins. */
+		free(atomic_exchange(&workers[i].settings, next));
+		event_active(workers[i].settings_ev, EV_READ, 0);
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -207,6 +241,8 @@ worker_main(void *arg)
 	/* After the requests: none uses a snapshot any more. */
 	event_free(w->regs_ev);
 	registry_local_free(w->regs);
+	event_free(w->settings_ev);
+	free(atomic_exchange(&w->settings, NULL));
 	event_base_free(w->base);
 	return NULL;
 }
@@ -232,10 +268,15 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 		w->agent = agent;
 		if ((w->base = event_base_new()) == NULL)
 			fatalx("%s: event_base_new", __func__);
-		w->http = http_server_new(w->base, &agent->cfg, proxy_handle, w);
+		w->cfg = agent->cfg;
+		w->settings_ev = event_new(w->base, -1, 0, worker_settings,
+		    w);
+		if (w->settings_ev == NULL)
+			fatalx("%s: event_new", __func__);
+		w->http = http_server_new(w->base, &w->cfg, proxy_handle, w);
 		http_server_set_head(w->http, proxy_head);
 		http_server_set_error_body(w->http, api_error_http_body);
-		w->upstream = upstream_pool_new(w->base, &agent->cfg);
+		w->upstream = upstream_pool_new(w->base, &w->cfg);
 		w->redis = limit_redis_new(w->base);
 		w->regs = registry_local_new();
 		w->regs_ev = event_new(w->base, -1, EV_PERSIST,

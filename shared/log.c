@@ -1,4 +1,7 @@
-/* Leveled logging to stderr; one write per line so threads do not interleave. */
+/*
+ * Leveled logging to stderr; one write per line so threads do not interleave.
+ * Text lines by default; one JSON object per line for log shippers.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,11 @@
 
 static const char	*log_progname = "cube";
 static int		 log_level;
+static log_quote_fn	 log_quote;	/* non-NULL: JSON lines */
+
+/* A line's message, at most; JSON escapes grow each byte to 6 at worst. */
+#define LOG_LINE	2048
+#define LOG_JSON_LINE	(6 * LOG_LINE + 256)
 
 void
 log_init(const char *progname, int verbose)
@@ -18,27 +26,81 @@ log_init(const char *progname, int verbose)
 	log_level = verbose;
 }
 
+void
+log_set_json(log_quote_fn quote)
+{
+	log_quote = quote;
+}
+
+int
+log_format_parse(const char *s)
+{
+	if (strcmp(s, "text") == 0)
+		return LOG_FORMAT_TEXT;
+	if (strcmp(s, "json") == 0)
+		return LOG_FORMAT_JSON;
+	return -1;
+}
+
 int
 log_verbose(void)
 {
 	return log_level;
 }
 
+/*
+ * One JSON object: time (UTC, milliseconds), level, program, pid and the
+ * message, escaped by log_quote() (quotes, control bytes, invalid UTF-8
+ * as \ufffd), so each line parses whatever the message holds.
+ */
+static void
+log_json_line(const char *level, const char *msg, size_t len)
+{
+	char		 line[LOG_JSON_LINE], when[32];
+	struct timespec	 ts;
+	struct tm	 tm;
+	size_t		 n, q;
+	int		 m;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	m = snprintf(line, sizeof(line), "{\"time\":\"%s.%03ldZ\",\"level\":"
+	    "\"%s\",\"program\":\"%s\",\"pid\":%d,\"msg\":", when,
+	    ts.tv_nsec / 1000000, level, log_progname, (int)getpid());
+	if (m < 0 || (size_t)m >= sizeof(line))
+		return;
+	n = (size_t)m;
+	/* Room for the literal by construction: len < LOG_LINE. */
+	q = log_quote(line + n, sizeof(line) - n - 2, msg, len);
+	if (q >= sizeof(line) - n - 2)
+		return;
+	n += q;
+	line[n++] = '}';
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, n);
+}
+
 /* Format one line with timestamp, program and level, then write it at once. */
 static void
 log_vline(const char *level, int with_errno, const char *fmt, va_list ap)
 {
-	char		 line[2048], when[32];
+	char		 line[LOG_LINE], when[32];
 	struct tm	 tm;
-	time_t		 now = time(NULL);
+	time_t		 now;
 	int		 saved = errno, n, m;
 
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(line, sizeof(line), "%s %s[%d] %s: ", when, log_progname,
-	    (int)getpid(), level);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	if (log_quote != NULL) {
 		n = 0;
+	} else {
+		now = time(NULL);
+		gmtime_r(&now, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		n = snprintf(line, sizeof(line), "%s %s[%d] %s: ", when,
+		    log_progname, (int)getpid(), level);
+		if (n < 0 || (size_t)n >= sizeof(line))
+			n = 0;
+	}
 	m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (m > 0)
 		n = (size_t)(n + m) >= sizeof(line) ? (int)sizeof(line) - 1 : n + m;
@@ -46,8 +108,12 @@ log_vline(const char *level, int with_errno, const char *fmt, va_list ap)
 		n += snprintf(line + n, sizeof(line) - n, ": %s", strerror(saved));
 	if ((size_t)n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	(void)!write(STDERR_FILENO, line, n);
+	if (log_quote != NULL)
+		log_json_line(level, line, n);
+	else {
+		line[n++] = '\n';
+		(void)!write(STDERR_FILENO, line, n);
+	}
 	errno = saved;
 }
 

@@ -3,6 +3,7 @@
 #define CUBE_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -12,6 +13,20 @@
  */
 void	log_init(const char *progname, int verbose);
 int	log_verbose(void);
+
+/*
+ * Log lines as one JSON object each ({"time", "level", "program", "pid",
+ * "msg"}) instead of text. quote writes src[0..len) as a JSON string
+ * literal into dst like snprintf (the agent's jscan_quote()); NULL goes
+ * back to text. Call before threads start; cubectl never does.
+ */
+typedef size_t (*log_quote_fn)(char *dst, size_t dstlen, const char *src,
+    size_t len);
+void	log_set_json(log_quote_fn quote);
+/* "text" or "json" (--log-format); -1: neither. */
+#define LOG_FORMAT_TEXT	0
+#define LOG_FORMAT_JSON	1
+int	log_format_parse(const char *);
 
 /* log_warn appends ": strerror(errno)"; the x variants do not. */
 void	log_warn(const char *, ...) LOG_PRINTF(1, 2);

@@ -30,6 +30,27 @@ for k in $keys; do
 	check "cube-agent.conf.5 has an entry for '$k'" \
 	    grep -Eq "^\.It Cm $k( |$)|^\.It .*, Cm $k( |$)" "$conf"
 done
+# Restart-only keys (no CONFIG_RELOAD in the table) say so in their
+# entry; the keys SIGHUP applies do not, and cube-agent.8 lists them.
+reloads=$(python3 -c 'import re, sys
+t = open("agent/config.c").read()
+t = t[t.index("} config_keys[] = {"):]
+t = t[:t.index("\n};")]
+for name, body in re.findall(r"\{ \"([a-z-]+)\",(.*?)\},", t, re.S):
+    print(name, "reload" if "CONFIG_RELOAD" in body else "restart")')
+check "reload flags read" [ "$(printf '%s\n' "$reloads" | grep -c ' reload$')" -ge 20 ]
+while read -r k how; do
+	entry=$(awk -v k="$k" '
+	    /^\.It / && on { exit }
+	    /^\.It Cm / && ($3 == k || index($0, ", Cm " k " ") || $0 ~ ", Cm " k "$") { on = 1 }
+	    on { print }' "$conf")
+	if [ "$how" = restart ]; then
+		check_contains "cube-agent.conf.5: '$k' is restart-only" "Restart-only:" "$entry"
+	else
+		check_not_contains "cube-agent.conf.5: '$k' reloads" "Restart-only:" "$entry"
+		check "cube-agent.8 SIGNALS lists '$k'" grep -Eq "^\.Cm .*$k( ,|$| \.)" man/cube-agent.8
+	fi
+done <<<"$reloads"
 for o in $opts; do
 	case " $keys " in *" $o "*) ;; *) continue ;; esac
 	check "cube-agent.conf.5 names --$o" grep -qF -- "Fl \\-$o" "$conf"

@@ -4,7 +4,8 @@
 # HTTPS with the certificate pinned, the OpenAI SDK over HTTPS, a
 # handshake that never finishes, the SPKI in the evidence against the one
 # the server presents; then certificate files (mode, SIGHUP reload with a
-# stream open, a broken file refused) and plain HTTP (what the agent says).
+# stream open, a broken file refused, nothing reloaded with a broken
+# config file) and plain HTTP (what the agent says).
 . "$(dirname "$0")/../lib.sh"
 
 command -v openssl >/dev/null 2>&1 || { echo "# SKIP tls: no openssl"; exit 0; }
@@ -226,7 +227,9 @@ check_eq "--tls generate with files is refused" 1 "$?"
     "$T_DIR/run/a2.sock" --tee sim --tls-cert "$T_DIR/live.crt" >"$T_DIR/a2.log" 2>&1
 check_eq "--tls-cert without --tls-key is refused" 1 "$?"
 
-start_agent --tee sim --tls-cert "$T_DIR/live.crt" --tls-key "$T_DIR/live.key"
+printf 'max-body = 65536\n' >"$T_DIR/files.conf"
+start_agent -c "$T_DIR/files.conf" --tee sim --tls-cert "$T_DIR/live.crt" \
+    --tls-key "$T_DIR/live.key"
 HP=$(hostport)
 AGENT_URL="https://$HP"
 check_eq "files: status tls.mode" files "$(ctl -o json status | json tls.mode)"
@@ -256,6 +259,25 @@ check_eq "the stream open across the reload finished" 200 "$(tail -n 1 "$T_DIR/s
 check_contains "... whole" "data: [DONE]" "$(cat "$T_DIR/stream.out")"
 r=$(http POST /v1/chat/completions "$TOKEN" "$CHAT" --cacert "$T_DIR/two.crt")
 check_eq "a request pinned to the new certificate" 200 "$(status_of "$r")"
+
+# A broken config file: refused whole, the certificate files included.
+cp "$T_DIR/one.crt" "$T_DIR/live.crt"
+cp "$T_DIR/one.key" "$T_DIR/live.key"
+printf 'max-body = 1\n' >"$T_DIR/files.conf"
+kill -HUP "$AGENT_PID"
+check "a broken config file is refused" t_until 10 grep -q \
+    "files.conf:1: max-body: '1' is not a whole number from 1024 to 1073741824; keeping the running configuration" \
+    "$AGENT_LOG"
+check_eq "... and the certificate was not reloaded either" "$(spki_of "$T_DIR/two.crt")" \
+    "$(served_spki_sha256)"
+printf 'max-body = 65536\n' >"$T_DIR/files.conf"
+kill -HUP "$AGENT_PID"
+check "the config fixed: the certificate files are read again" \
+    t_until 10 served_is "$(spki_of "$T_DIR/one.crt")"
+cp "$T_DIR/two.crt" "$T_DIR/live.crt"
+cp "$T_DIR/two.key" "$T_DIR/live.key"
+kill -HUP "$AGENT_PID"
+check "... and again" t_until 10 served_is "$(spki_of "$T_DIR/two.crt")"
 
 echo garbage >"$T_DIR/live.crt"
 kill -HUP "$AGENT_PID"
