@@ -40,8 +40,12 @@ static const struct option agent_options[] = {
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
+	{ "restore",		required_argument, NULL, 'R' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* --restore FILE: restore.c runs instead of the daemon. */
+static const char	*agent_restore;
 
 static void __attribute__((noreturn))
 agent_usage(int status)
@@ -55,7 +59,9 @@ agent_usage(int status)
 	    " [--tls-cert FILE --tls-key FILE] [--workers N]\n"
 	    "                  [--seal-keys auto|off]"
 	    " [--metrics-listen ADDR:PORT] [--allow-core-dumps] [-v]\n"
-	    "                  [--otlp-endpoint URL]\n");
+	    "                  [--otlp-endpoint URL]\n"
+	    "       cube-agent [-c FILE] [--data DIR] [--admin-socket PATH]"
+	    " --restore FILE\n");
 	exit(status);
 }
 
@@ -94,6 +100,9 @@ agent_parse(struct agent_config *cfg, int argc, char **argv)
 		case 'V':
 			printf("cube-agent %s\n", CUBE_VERSION);
 			exit(0);
+		case 'R':
+			agent_restore = optarg;
+			break;
 		case '?':
 			agent_usage(2);
 		default:
@@ -393,10 +402,23 @@ main(int argc, char **argv)
 	else
 		fatalx("--seal-keys: '%s' is not auto or off",
 		    agent.cfg.seal_keys);
+	/* Before the vault, which may write its key files. */
+	if (agent_restore != NULL && restore_idle(&agent.cfg, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "cube-agent: restore refused: %s\n", err);
+		exit(1);
+	}
 	if (agent_mkdirs(agent.cfg.data_dir, 0700) == -1)
 		fatal("data directory %s", agent.cfg.data_dir);
 	agent_open_tee(&agent);
 	agent_open_vault(&agent, seal);
+	if (agent_restore != NULL) {
+		seal = restore_run(&agent.cfg, agent.vault, agent_restore);
+		tee_free(agent.tee);
+		vault_free(agent.vault);
+		config_free(&agent.cfg);
+		return seal;
+	}
 	if ((agent.store = store_open(agent.cfg.data_dir, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
