@@ -2440,10 +2440,13 @@ void	 admin_backup_stop(void);
 int	 restore_run(const struct agent_config *, const struct vault *,
 	    const char *file);
 /*
- * 0 when no agent uses the data directory (nothing answers on the admin
- * socket, no process holds the database open); else -1, err says which.
+ * 0 when a restore may go ahead: the data directory is this user's (as
+ * the agent reads only its own key files) and no agent uses it (nothing
+ * answers on the admin socket, no process holds the database open);
+ * else -1, err says why.
  */
-int	 restore_idle(const struct agent_config *, char *err, size_t errlen);
+int	 restore_preflight(const struct agent_config *, char *err,
+	    size_t errlen);
 
 /* admin-param.c: strict parameter checks; messages name the field. */
 #define ADMIN_PARAM_REQUIRED	0x1

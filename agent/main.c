@@ -403,7 +403,7 @@ main(int argc, char **argv)
 		fatalx("--seal-keys: '%s' is not auto or off",
 		    agent.cfg.seal_keys);
 	/* Before the vault, which may write its key files. */
-	if (agent_restore != NULL && restore_idle(&agent.cfg, err,
+	if (agent_restore != NULL && restore_preflight(&agent.cfg, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "cube-agent: restore refused: %s\n", err);
 		exit(1);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +50,24 @@ restore_locked(const char *path, off_t start, off_t len)
 }
 
 int
-restore_idle(const struct agent_config *cfg, char *err, size_t errlen)
+restore_preflight(const struct agent_config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
+	struct stat		 st;
+	struct passwd		*pw;
 	char			*path;
 	int			 fd, up = 0, held;
+
+	/* The agent reads only key files of its own uid (dir.c). */
+	if (stat(cfg->data_dir, &st) == 0 && st.st_uid != geteuid()) {
+		pw = getpwuid(st.st_uid);
+		snprintf(err, errlen, "%s belongs to %s (uid %u): run the"
+		    " restore as the agent's user (sudo -u %s cube-agent ..."
+		    " --restore FILE)", cfg->data_dir, pw != NULL ?
+		    pw->pw_name : "another user", (unsigned)st.st_uid,
+		    pw != NULL ? pw->pw_name : "USER");
+		return -1;
+	}
 
 	if (cfg->admin_socket != NULL && strlen(cfg->admin_socket) <
 	    sizeof(sun.sun_path) && (fd = socket(AF_UNIX, SOCK_STREAM |
@@ -324,7 +338,7 @@ restore_run(const struct agent_config *cfg, const struct vault *vault,
 	int			 fd = -1, tmpfd = -1, schema = -1, kept, rc = 1;
 	size_t			 i;
 
-	if (restore_idle(cfg, err, sizeof(err)) != 0)
+	if (restore_preflight(cfg, err, sizeof(err)) != 0)
 		goto fail;
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, sizeof(err), "%s: %s", file, strerror(errno));

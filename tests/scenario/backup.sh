@@ -222,5 +222,14 @@ psize=$(sqlite3 "$T_DIR/bad.db" 'PRAGMA page_size')
 printf '\377%.0s' $(seq 1 16) | dd of="$T_DIR/bad.db" bs=1 seek=$(((root - 1) * psize)) conv=notrunc 2>/dev/null
 refused "a damaged page" "$T_DIR/bad.db: " "$T_DIR/other" "$T_DIR/bad.db"
 refused "a missing file" "$T_DIR/none.db: No such file or directory" "$T_DIR/other" "$T_DIR/none.db"
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	mkdir -m 700 "$T_DIR/theirs"
+	cp -p "$T_DIR/other/cube.db" "$T_DIR/theirs/"
+	chown -R nobody "$T_DIR/theirs"
+	refused "another user's data directory" "$T_DIR/theirs belongs to nobody (uid $(id -u nobody)): run the restore as the agent's user (sudo -u nobody cube-agent ... --restore FILE)" \
+	    "$T_DIR/theirs" "$T_DIR/b.db"
+else
+	echo "# SKIP: another user's data directory: needs root and a user nobody"
+fi
 
 t_done
