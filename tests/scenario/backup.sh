@@ -171,9 +171,14 @@ AGENT_PID=$!
 T_PIDS+=("$AGENT_PID")
 t_wait_file "$AGENT_SOCK" 20 || { cat "$T_DIR/other.log"; exit 1; }
 AGENT_URL="http://$(ctl -o json status | json listen)"
-check_eq "provider list: errored, saying why" \
-    "errored key sealed on another host; seal it again with cubectl apply (api_key_file/api_key_env) or cubectl provider edit --api-key-file" \
-    "$(ctl -o json provider list -d acme | python3 -c 'import json,sys; p=[x for x in json.load(sys.stdin) if x["name"]=="keyed"][0]; print(p["status"], p["error"])')"
+# The restore's words, or (after a health check) the agent's own.
+check_contains "provider list: errored, saying why" \
+    "errored: " \
+    "$(ctl -o json provider list -d acme | python3 -c 'import json,sys; p=[x for x in json.load(sys.stdin) if x["name"]=="keyed"][0]; print(p["status"] + ":", p["error"])')"
+check_contains "and how to seal it again" \
+    "sealed on another host; seal it again with cubectl apply (api_key_file/api_key_env) or cubectl provider edit --api-key-file" \
+    "$(ctl -o json provider list -d acme | python3 -c 'import json,sys; p=[x for x in json.load(sys.stdin) if x["name"]=="keyed"][0]; print(p["status"] + ":", p["error"])')"
+check_contains "the table shows it too" "keyed" "$(ctl provider list -d acme | grep errored)"
 check_eq "its model answers 502, not a silent 401 from the backend" 502 "$(chat_status)"
 check_eq "the other provider's model works" 200 "$(chat_status "$TOKEN" other)"
 cat >"$T_DIR/reseal.json" <<DOC
