@@ -1,11 +1,11 @@
 /*
  * The backend probes admin methods need: provider.test, provider.models and
  * the model pre-flight; and backup.begin's copy of the database, which
- * waits on the disk the same way. A method asks for one and returns; the admin loop
- * (admin.c) runs the probe on a thread of its own, outside any transaction,
- * then runs the method again with the outcome, which it takes only if the
- * provider is still the one probed. Methods and callbacks run on the main
- * loop; admin_probe_thread() on the probe's thread.
+ * waits on the disk the same way. A method asks for one and returns; the
+ * admin loop (admin.c) runs the probe on a thread of its own, outside any
+ * transaction, then runs the method again with the outcome, which it takes
+ * only if the provider is still the one probed. Methods and callbacks run
+ * on the main loop; admin_probe_thread() on the probe's thread.
  */
 #include <pthread.h>
 #include <stdio.h>

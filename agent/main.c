@@ -371,7 +371,7 @@ main(int argc, char **argv)
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	struct timeval	 trim_tv = { AGENT_TRIM_S, 0 };
 	char		 err[512];
-	int		 seal;
+	int		 seal, restored;
 
 	memset(&agent, 0, sizeof(agent));
 	config_defaults(&agent.cfg);
@@ -413,11 +413,11 @@ main(int argc, char **argv)
 	agent_open_tee(&agent);
 	agent_open_vault(&agent, seal);
 	if (agent_restore != NULL) {
-		seal = restore_run(&agent.cfg, agent.vault, agent_restore);
+		restored = restore_run(&agent.cfg, agent.vault, agent_restore);
 		tee_free(agent.tee);
 		vault_free(agent.vault);
 		config_free(&agent.cfg);
-		return seal;
+		return restored;
 	}
 	if ((agent.store = store_open(agent.cfg.data_dir, err,
 	    sizeof(err))) == NULL)

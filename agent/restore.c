@@ -350,8 +350,6 @@ restore_run(const struct agent_config *cfg, const struct vault *vault,
 	}
 	if (restore_check_header(fd, file, st.st_size, err, sizeof(err)) != 0)
 		goto fail;
-	if (backup_digest(fd, &size, sha, err, sizeof(err)) != 0)
-		goto fail;
 
 	/* Checked as it will be used: the copy beside the database. */
 	xasprintf(&tmp, "%s/cube.db.restore-XXXXXX", dir);
@@ -362,7 +360,11 @@ restore_run(const struct agent_config *cfg, const struct vault *vault,
 		tmp = NULL;
 		goto fail;
 	}
-	if (restore_copy(fd, tmpfd, tmp, err, sizeof(err)) != 0)
+	/* What is checked from here on is the copy, whatever FILE does. */
+	if (restore_copy(fd, tmpfd, tmp, err, sizeof(err)) != 0 ||
+	    backup_digest(tmpfd, &size, sha, err, sizeof(err)) != 0 ||
+	    restore_check_header(tmpfd, file, (off_t)size, err,
+	    sizeof(err)) != 0)
 		goto fail;
 	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
