@@ -237,4 +237,34 @@ else
 	echo "# SKIP: another user's data directory: needs root and a user nobody"
 fi
 
+# --- the agent's disk full: a clear error, and the agent carries on -----------
+mkdir "$T_DIR/tiny"
+if mount -t tmpfs -o size=2m tmpfs "$T_DIR/tiny" 2>/dev/null; then
+	AGENT_SOCK=$T_DIR/run/tiny.sock
+	"$CUBE_BIN/cube-agent" --listen 127.0.0.1:0 --data "$T_DIR/tiny/data" \
+	    --admin-socket "$AGENT_SOCK" >"$T_DIR/tiny.log" 2>&1 &
+	AGENT_PID=$!
+	T_PIDS+=("$AGENT_PID")
+	t_wait_file "$AGENT_SOCK" 20 || { cat "$T_DIR/tiny.log"; exit 1; }
+	ctl domain create acme >/dev/null
+	# Fill the disk but for a few KiB, less than a copy of the database.
+	dd if=/dev/zero of="$T_DIR/tiny/filler" bs=4k 2>/dev/null
+	rm -f "$T_DIR/tiny/filler"
+	free=$(( $(stat -f -c '%a * %S' "$T_DIR/tiny" | sed 's/ //g') ))
+	dd if=/dev/zero of="$T_DIR/tiny/filler" bs=1k count=$(( free / 1024 - 8 )) 2>/dev/null
+	out=$(ctl backup --to "$T_DIR/full.db" 2>&1)
+	check_eq "the agent's disk full: backup exits 1" 1 "$?"
+	check_contains "saying so" "no space left on the data directory's disk" "$out"
+	check_eq "nothing written" "" "$(ls "$T_DIR" | grep -E '^full\.db|cube-backup')"
+	check_eq "no copy left in the data directory" "" "$(ls "$T_DIR/tiny/data" | grep backup)"
+	check_eq "the agent still answers" acme "$(ctl -o json domain list | json 0.name)"
+	rm -f "$T_DIR/tiny/filler"
+	ctl backup --to "$T_DIR/full.db" >/dev/null
+	check_eq "with room again, the backup works" ok "$(sqlite3 "$T_DIR/full.db" 'PRAGMA integrity_check')"
+	stop_agent; check_eq "the agent exits 0" 0 "$?"
+	umount "$T_DIR/tiny"
+else
+	echo "# SKIP: the agent's disk full: cannot mount a small tmpfs here"
+fi
+
 t_done
