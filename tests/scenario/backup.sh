@@ -78,6 +78,23 @@ check "the copy holds the traces of before the backup" \
 check_eq "the agent keeps no copy in its data directory" "" \
     "$(ls "$AGENT_DATA" | grep -E 'backup|restore')"
 
+# A peer that hangs up without backup.end: its copy goes at once.
+id=$(python3 - "$AGENT_SOCK" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+f.write(b'{"jsonrpc":"2.0","id":1,"method":"backup.begin"}\n')
+f.flush()
+print(json.loads(f.readline())["result"]["id"])
+s.close()
+PY
+)
+check_eq "backup.begin gives a 32-hex id" 32 "${#id}"
+t_until 10 grep -q "backup ${id:0:8}: removed (its connection closed)" "$AGENT_LOG"
+check "a peer that hangs up loses its copy" \
+    grep -q "backup ${id:0:8}: removed (its connection closed)" "$AGENT_LOG"
+
 # --- cubectl backup's own refusals ---------------------------------------------
 out=$(ctl backup --to "$T_DIR/load.db" 2>&1)
 check_eq "an existing FILE is refused" 1 "$?"
