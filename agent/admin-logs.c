@@ -246,12 +246,13 @@ admin_logs_clear(struct agent *agent, struct admin_session *s)
 	s->domain_id[0] = '\0';
 }
 
-/* End a connection's subscriptions (it is closing). */
+/* End a connection's subscriptions and backups (it is closing). */
 void
 admin_session_clear(struct agent *agent, struct admin_session *s)
 {
 	admin_logs_clear(agent, s);
 	admin_stats_clear(s);
+	admin_backup_session_gone(s);
 }
 
 /* Does a subscription want this trace? */

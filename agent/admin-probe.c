@@ -1,10 +1,11 @@
 /*
  * The backend probes admin methods need: provider.test, provider.models and
- * the model pre-flight. A method asks for one and returns; the admin loop
- * (admin.c) runs the probe on a thread of its own, outside any transaction,
- * then runs the method again with the outcome, which it takes only if the
- * provider is still the one probed. Methods and callbacks run on the main
- * loop; admin_probe_thread() on the probe's thread.
+ * the model pre-flight; and backup.begin's copy of the database, which
+ * waits on the disk the same way. A method asks for one and returns; the
+ * admin loop (admin.c) runs the probe on a thread of its own, outside any
+ * transaction, then runs the method again with the outcome, which it takes
+ * only if the provider is still the one probed. Methods and callbacks run
+ * on the main loop; admin_probe_thread() on the probe's thread.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -92,10 +93,44 @@ admin_probe_need(struct admin_reply *reply, enum admin_probe_kind kind,
 	return reply->probe;
 }
 
+const struct admin_probe *
+admin_probe_need_backup(struct admin_reply *reply, const char *data_dir)
+{
+	struct admin_probe	*probe;
+
+	if (reply->probe == NULL) {
+		probe = xcalloc(1, sizeof(*probe));
+		probe->kind = ADMIN_PROBE_BACKUP;
+		probe->backup = backup_new(data_dir);
+		reply->probe_want = probe;
+		return NULL;
+	}
+	if (reply->probe->kind != ADMIN_PROBE_BACKUP) {
+		admin_reply_error(reply, RPC_INTERNAL_ERROR, "internal error");
+		return NULL;
+	}
+	return reply->probe;
+}
+
+struct backup *
+admin_probe_take_backup(const struct admin_probe *probe)
+{
+	struct admin_probe	*p = (struct admin_probe *)probe;
+	struct backup		*b = p->backup;
+
+	/* The request's own probe, done: only the method holds it now. */
+	p->backup = NULL;
+	return b;
+}
+
 void
 admin_probe_run(struct admin_probe *probe, const struct vault *vault)
 {
 	switch (probe->kind) {
+	case ADMIN_PROBE_BACKUP:
+		probe->rc = backup_make(probe->backup, &probe->cancel,
+		    probe->why, sizeof(probe->why));
+		break;
 	case ADMIN_PROBE_STATUS:	/* 0, -1 or PROBE_LOCAL */
 		probe->rc = probe_provider(probe->provider, vault,
 		    &probe->cancel, NULL, NULL, &probe->latency_ms, probe->why,
@@ -191,7 +226,9 @@ admin_probe_free(struct admin_probe *probe)
 		free(probe->names[i]);
 	free(probe->names);
 	free(probe->model_id);
-	store_provider_clear(probe->provider);
+	backup_free(probe->backup);
+	if (probe->provider != NULL)
+		store_provider_clear(probe->provider);
 	free(probe->provider);
 	free(probe);
 }

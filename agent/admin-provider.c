@@ -394,6 +394,20 @@ admin_provider_differs(const struct store_provider *have,
 	    strcmp(have->fingerprint, want->fingerprint) != 0;
 }
 
+/* Does p's stored credential open with this agent's key? */
+static int
+admin_provider_opens(const struct agent *agent, const struct store_provider *p)
+{
+	char	*key;
+	size_t	 len;
+
+	if (vault_unseal(agent->vault, p->credential, p->credential_len, &key,
+	    &len) != 0)
+		return 0;
+	sodium_free(key);
+	return 1;
+}
+
 /*
  * provider.edit: change driver, url, credential (null removes it),
  * responses_api (whether the backend serves /v1/responses itself) or
@@ -461,8 +475,14 @@ admin_provider_edit(struct agent *agent, const cJSON *params,
 			want.fingerprint = xstrdup(have.fingerprint);
 	}
 	want.created_at = have.created_at;
-	/* A change may fix what the last check found: test it again. */
-	if ((changed = admin_provider_differs(&have, &want))) {
+	/*
+	 * A change may fix what the last check found: test it again. A key
+	 * given where the stored one does not open here (sealed on another
+	 * host, restored from its backup) is a change even when its
+	 * fingerprint matches: apply seals it again.
+	 */
+	if ((changed = admin_provider_differs(&have, &want) || (cred != NULL &&
+	    have.credential != NULL && !admin_provider_opens(agent, &have)))) {
 		want.status = xstrdup("active");
 		want.error = NULL;
 	} else {

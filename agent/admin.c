@@ -83,6 +83,9 @@ static const struct admin_method {
 	{ "stats.tail",		0,		admin_stats_tail },
 	{ "stats.untail",	0,		admin_stats_untail },
 	{ "attestation.get",	0,		admin_attestation_get },
+	{ "backup.begin",	0,		admin_backup_begin },
+	{ "backup.read",	0,		admin_backup_read },
+	{ "backup.end",		0,		admin_backup_end },
 };
 
 struct admin_conn {
@@ -1061,6 +1064,8 @@ admin_start(struct agent *agent, char *err, size_t errlen)
 	}
 	if ((fd = admin_listen(agent->cfg.admin_socket, err, errlen)) == -1)
 		return NULL;
+	/* No agent answers there: what a backup left is nobody's. */
+	backup_sweep(agent->cfg.data_dir);
 	if (stat(agent->cfg.admin_socket, &st) == -1) {
 		snprintf(err, errlen, "%s: %s", agent->cfg.admin_socket,
 		    strerror(errno));
@@ -1118,6 +1123,7 @@ admin_stop(struct admin *a)
 		TAILQ_REMOVE(&a->waits, w, entry);
 		admin_wait_free(w);
 	}
+	admin_backup_stop();
 	if (stat(a->path, &st) == 0 && st.st_dev == a->dev &&
 	    st.st_ino == a->ino)
 		unlink(a->path);

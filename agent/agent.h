@@ -2379,11 +2379,14 @@ enum admin_probe_kind {
 	ADMIN_PROBE_STATUS,	/* probe_provider(): does it answer */
 	ADMIN_PROBE_MODELS,	/* the same, with its model list */
 	ADMIN_PROBE_SERVED,	/* probe_model_served() for model_id */
+	ADMIN_PROBE_BACKUP,	/* backup_make(): a copy of the database */
 };
 struct admin_probe {
 	enum admin_probe_kind	 kind;
 	struct store_provider	*provider;	/* as probed; sealed key only */
 	char			*model_id;	/* ADMIN_PROBE_SERVED */
+	struct backup		*backup;	/* ADMIN_PROBE_BACKUP; NULL for
+						   the others, or once taken */
 	/* The outcome, once it ran. */
 	int			 rc;	/* 0 ok; 1 not served; -1 failed;
 					   PROBE_LOCAL: we are short */
@@ -2422,6 +2425,86 @@ int		 admin_probe_start(struct admin_probe *, struct event_base *,
 void		 admin_probe_cancel(struct admin_probe *);
 /* Joins a started probe's thread first; NULL is a no-op. */
 void		 admin_probe_free(struct admin_probe *);
+
+/*
+ * For backup.begin: the copy of data_dir's database, made on a thread
+ * before the method runs again (as admin_probe_need()). NULL when it is
+ * not made yet (probe_want is set) or failed (reply holds why).
+ */
+const struct admin_probe *admin_probe_need_backup(struct admin_reply *,
+		    const char *data_dir);
+/* The copy a backup probe made; the caller owns it from then on. */
+struct backup	*admin_probe_take_backup(const struct admin_probe *);
+
+/*
+ * backup.c: a consistent copy of the database (SQLite's online backup
+ * API, a connection of its own, a read transaction held throughout),
+ * checked with PRAGMA integrity_check; any thread. restore.c and
+ * admin-backup.c share the checks.
+ */
+struct sqlite3;
+struct backup {
+	char		*dir;		/* the data directory */
+	int		 fd;		/* the copy, unlinked already; -1: none */
+	int64_t		 size;		/* bytes */
+	int		 schema_version;	/* its PRAGMA user_version */
+	char		 sha256[65];	/* hex */
+};
+/* Caller owns the result; free with backup_free(). */
+struct backup	*backup_new(const char *data_dir);
+/* Make the copy; *cancel (atomic) set gives up soon. 0, or -1 with err. */
+int		 backup_make(struct backup *, const int *cancel, char *err,
+		    size_t errlen);
+/* At most len bytes from offset; 0 at the end, -1 with errno. */
+ssize_t		 backup_read(const struct backup *, int64_t offset, void *buf,
+		    size_t len);
+/* Closes the copy, which frees its disk space. NULL is a no-op. */
+void		 backup_free(struct backup *);
+/* Remove copies and restores a crash left in data_dir (at start). */
+void		 backup_sweep(const char *data_dir);
+/* One "ok" row from PRAGMA integrity_check; else -1, err says what. */
+int		 backup_integrity(struct sqlite3 *, char *err, size_t errlen);
+/* PRAGMA user_version, or -1. */
+int		 backup_schema_version(struct sqlite3 *);
+/* Size and SHA-256 (64 hex and a NUL) of fd's content. 0, or -1. */
+int		 backup_digest(int fd, int64_t *size, char hex[65], char *err,
+		    size_t errlen);
+
+/*
+ * admin-backup.c: backup.begin, backup.read, backup.end. At most
+ * ADMIN_BACKUPS_MAX copies at once; each goes at backup.end, when the
+ * connection that began it closes, after ADMIN_BACKUP_IDLE_S without a
+ * read, or at exit.
+ */
+#define ADMIN_BACKUPS_MAX	2
+#define ADMIN_BACKUP_CHUNK	(1024 * 1024)	/* bytes a backup.read, at most */
+#define ADMIN_BACKUP_IDLE_S	300
+int	 admin_backup_begin(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_backup_read(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+int	 admin_backup_end(struct agent *, const struct cJSON *,
+	    struct admin_reply *);
+/* The copies the session began go (its connection closed). */
+void	 admin_backup_session_gone(const struct admin_session *);
+/* Every copy goes (admin_stop()). */
+void	 admin_backup_stop(void);
+
+/*
+ * restore.c: cube-agent --restore FILE: check FILE, put it in place of
+ * the data directory's database (the old one kept beside it), and name
+ * the providers whose keys this host cannot open. The exit status.
+ */
+int	 restore_run(const struct agent_config *, const struct vault *,
+	    const char *file);
+/*
+ * 0 when a restore may go ahead: the data directory is this user's (as
+ * the agent reads only its own key files) and no agent uses it (nothing
+ * answers on the admin socket, no process holds the database open);
+ * else -1, err says why.
+ */
+int	 restore_preflight(const struct agent_config *, char *err,
+	    size_t errlen);
 
 /* admin-param.c: strict parameter checks; messages name the field. */
 #define ADMIN_PARAM_REQUIRED	0x1

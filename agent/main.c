@@ -45,8 +45,12 @@ static const struct option agent_options[] = {
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
+	{ "restore",		required_argument, NULL, 'R' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* --restore FILE: restore.c runs instead of the daemon. */
+static const char	*agent_restore;
 
 static void __attribute__((noreturn))
 agent_usage(int status)
@@ -62,6 +66,8 @@ agent_usage(int status)
 	    " [--metrics-listen ADDR:PORT] [--allow-core-dumps] [-v]\n"
 	    "                  [--otlp-endpoint URL] [--log-format text|json]"
 	    " [-n | --check-config]\n"
+	    "       cube-agent [-c FILE] [--data DIR] [--admin-socket PATH]"
+	    " --restore FILE\n"
 	    "SIGHUP reloads the config file (-c) and the TLS certificate.\n");
 	exit(status);
 }
@@ -131,6 +137,9 @@ agent_parse(struct agent_config *cfg, int argc, char **argv, int reload,
 			break;
 		case 'n':
 			agent_check_only = 1;
+			break;
+		case 'R':
+			agent_restore = optarg;
 			break;
 		case 'h':
 		case 'V':
@@ -481,7 +490,7 @@ main(int argc, char **argv)
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	struct timeval	 trim_tv = { AGENT_TRIM_S, 0 };
 	char		 err[1024];
-	int		 seal;
+	int		 seal, restored;
 
 	memset(&agent, 0, sizeof(agent));
 	memset(&run, 0, sizeof(run));
@@ -519,10 +528,23 @@ main(int argc, char **argv)
 
 	/* --seal-keys before anything is made in the data directory. */
 	seal = agent_seal_mode(agent.cfg.seal_keys);
+	/* Before the vault, which may write its key files. */
+	if (agent_restore != NULL && restore_preflight(&agent.cfg, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "cube-agent: restore refused: %s\n", err);
+		exit(1);
+	}
 	if (agent_mkdirs(agent.cfg.data_dir, 0700) == -1)
 		fatal("data directory %s", agent.cfg.data_dir);
 	agent_open_tee(&agent);
 	agent_open_vault(&agent, seal);
+	if (agent_restore != NULL) {
+		restored = restore_run(&agent.cfg, agent.vault, agent_restore);
+		tee_free(agent.tee);
+		vault_free(agent.vault);
+		config_free(&agent.cfg);
+		return restored;
+	}
 	if ((agent.store = store_open(agent.cfg.data_dir, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);

@@ -565,6 +565,15 @@ static const struct args_flag cmd_apply_flags[] = {
 	FLAG_END
 };
 
+static const struct args_flag cmd_backup_flags[] = {
+	{ .name = "--to", .type = ARGS_STRING, .metavar = "FILE",
+	  .flags = ARGS_REQUIRED,
+	  .help = "where the copy goes (mode 0600; an SQLite file)" },
+	{ .name = "--force", .type = ARGS_SWITCH,
+	  .help = "replace FILE when it exists" },
+	FLAG_END
+};
+
 #define CHARSET_HEX	"0123456789abcdefABCDEF"
 
 /* Evidence files, then what it must show. */
@@ -699,6 +708,7 @@ const struct cmd_noun cmd_nouns[] = {
 	{ "stats",	"live figures: rates, errors, latency, spend today" },
 	{ "export",	"domains as a document that apply takes back" },
 	{ "apply",	"make the agent match a document" },
+	{ "backup",	"a copy of the agent's database, taken while it runs" },
 	{ "attest",	"the agent's attestation evidence, live" },
 	{ "verify",	"attestation evidence, offline: no agent needed" },
 	{ "audit",	"who changed what, and when" },
@@ -823,6 +833,9 @@ const struct cmd_entry cmd_table[] = {
 	{ "apply", NULL, NULL, NULL, cmd_apply_flags, CMD_FLEET,
 	  CMD_OUTPUT_OBJECT, NULL, cmd_apply,
 	  "create and change what differs from a document; never deletes" },
+	{ "backup", NULL, NULL, NULL, cmd_backup_flags, 0,
+	  CMD_OUTPUT_OBJECT, NULL, cmd_backup,
+	  "copy the agent's database to FILE (cube-agent --restore takes it)" },
 
 	{ "attest", NULL, "attestation.get", NULL, cmd_attest_flags, 0,
 	  CMD_OUTPUT_OBJECT, NULL, cmd_attest,

@@ -462,4 +462,8 @@ int	 cmd_apply_load(const struct args *, struct cJSON **);
 int	 cmd_apply(struct cubectl *, const struct cmd_entry *,
 	    const struct args *);
 
+/* cmd-backup.c */
+int	 cmd_backup(struct cubectl *, const struct cmd_entry *,
+	    const struct args *);
+
 #endif
