@@ -543,6 +543,7 @@ main(int argc, char **argv)
 		tee_free(agent.tee);
 		vault_free(agent.vault);
 		config_free(&agent.cfg);
+		config_free(&run.given);
 		return restored;
 	}
 	if ((agent.store = store_open(agent.cfg.data_dir, err,
