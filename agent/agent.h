@@ -2464,8 +2464,6 @@ void		 backup_free(struct backup *);
 void		 backup_sweep(const char *data_dir);
 /* One "ok" row from PRAGMA integrity_check; else -1, err says what. */
 int		 backup_integrity(struct sqlite3 *, char *err, size_t errlen);
-/* PRAGMA user_version, or -1. */
-int		 backup_schema_version(struct sqlite3 *);
 /* Size and SHA-256 (64 hex and a NUL) of fd's content. 0, or -1. */
 int		 backup_digest(int fd, int64_t *size, char hex[65], char *err,
 		    size_t errlen);

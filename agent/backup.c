@@ -17,10 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "agent.h"
+#include "store.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -89,37 +89,21 @@ backup_integrity(struct sqlite3 *db, char *err, size_t errlen)
 	return ok ? 0 : -1;
 }
 
-/* PRAGMA user_version, or -1. */
-int
-backup_schema_version(struct sqlite3 *db)
-{
-	sqlite3_stmt	*stmt;
-	int		 v = -1;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt,
-	    NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		v = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-	return v;
-}
-
 /* Size and SHA-256 (hex) of what fd holds, read from its start. */
 int
 backup_digest(int fd, int64_t *size, char hex[65], char *err, size_t errlen)
 {
 	static const char	 digits[] = "0123456789abcdef";
-	EVP_MD_CTX		*ctx;
-	unsigned char		 buf[65536], md[32];
-	unsigned int		 mdlen = 0;
+	struct sha256		 h = { NULL };
+	unsigned char		 buf[65536], md[SHA256_BYTES];
 	int64_t			 total = 0;
 	ssize_t			 n;
 	int			 i, rc = -1;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		fatalx("%s: EVP_DigestInit_ex", __func__);
+	if (sha256_begin(&h) == -1) {
+		snprintf(err, errlen, "SHA-256: out of memory");
+		goto out;
+	}
 	for (;;) {
 		n = pread(fd, buf, sizeof(buf), total);
 		if (n == -1 && errno == EINTR)
@@ -130,13 +114,14 @@ backup_digest(int fd, int64_t *size, char hex[65], char *err, size_t errlen)
 		}
 		if (n == 0)
 			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			fatalx("%s: EVP_DigestUpdate", __func__);
+		sha256_update(&h, buf, (size_t)n);
 		total += n;
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != sizeof(md))
-		fatalx("%s: EVP_DigestFinal_ex", __func__);
-	for (i = 0; i < 32; i++) {
+	if (sha256_end(&h, md) == -1) {
+		snprintf(err, errlen, "SHA-256 failed");
+		goto out;
+	}
+	for (i = 0; i < SHA256_BYTES; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 0xf];
 	}
@@ -144,7 +129,7 @@ backup_digest(int fd, int64_t *size, char hex[65], char *err, size_t errlen)
 	*size = total;
 	rc = 0;
 out:
-	EVP_MD_CTX_free(ctx);
+	sha256_free(&h);
 	return rc;
 }
 
@@ -207,7 +192,7 @@ backup_copy(const char *src_path, const char *path, const int *cancel,
 	}
 	if (backup_integrity(dst, err, errlen) != 0)
 		goto out;
-	if ((*schema = backup_schema_version(dst)) < 0) {
+	if ((*schema = store_db_schema_version(dst)) < 0) {
 		backup_sqlite_error(dst, sqlite3_errcode(dst), "user_version",
 		    err, errlen);
 		goto out;

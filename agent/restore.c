@@ -200,7 +200,7 @@ restore_check_db(sqlite3 *db, const char *file, const struct vault *vault,
 		snprintf(err, errlen, "%s: %s", file, why);
 		return -1;
 	}
-	*schema = backup_schema_version(db);
+	*schema = store_db_schema_version(db);
 	if (*schema > STORE_SCHEMA_VERSION) {
 		snprintf(err, errlen, "%s: schema version %d is newer than"
 		    " this agent's (%d); restore it with a newer cube-agent",

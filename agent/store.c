@@ -261,18 +261,24 @@ store_exec(struct store *s, const char *sql, char *err, size_t errlen)
 }
 
 int
-store_schema_version(struct store *s)
+store_db_schema_version(struct sqlite3 *db)
 {
 	sqlite3_stmt	*stmt;
 	int		 v = -1;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &stmt,
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt,
 	    NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		v = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
 	return v;
+}
+
+int
+store_schema_version(struct store *s)
+{
+	return store_db_schema_version(s->db);
 }
 
 /*

@@ -23,9 +23,12 @@
 #define STORE_CONFLICT		-3	/* already exists, or still in use */
 #define STORE_SCHEMA_VERSION	15
 struct store;
+struct sqlite3;
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
 int		 store_schema_version(struct store *);
+/* PRAGMA user_version of any database (a backup's), or -1. */
+int		 store_db_schema_version(struct sqlite3 *);
 int		 store_begin(struct store *, char *err, size_t errlen);
 int		 store_commit(struct store *, char *err, size_t errlen);
 void		 store_rollback(struct store *);

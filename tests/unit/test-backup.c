@@ -162,7 +162,7 @@ test_backup_make(void **state)
 	assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
 	sqlite3_finalize(stmt);
 	assert_int_equal(backup_integrity(db, err, sizeof(err)), 0);
-	assert_int_equal(backup_schema_version(db), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_db_schema_version(db), STORE_SCHEMA_VERSION);
 	sqlite3_close(db);
 	free(path);
 	free(bytes);
