@@ -102,6 +102,14 @@ extern const struct transport_ops transport_unix_ops;
  * else /tmp/cube-UID/agent.sock. Caller owns the result; free with free().
  */
 char	*transport_unix_default_path(void);
+/*
+ * The socket a client reaches when none is named: the default above,
+ * unless nothing is there and the system agent's is (an operator in
+ * group cube on a host where the packaged service runs).
+ */
+char	*transport_unix_client_path(void);
+/* That choice, between user and system (for tests): a copy of one. */
+char	*transport_unix_pick(const char *user, const char *system);
 
 /* transport-ssh.c */
 extern const struct transport_ops transport_ssh_ops;

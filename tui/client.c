@@ -89,7 +89,7 @@ client_locate(struct cubectl *c)
 		if (c->host != NULL)
 			c->socket = TRANSPORT_SSH_DEFAULT_PATH;
 		else {
-			c->socket_default = transport_unix_default_path();
+			c->socket_default = transport_unix_client_path();
 			c->socket = c->socket_default;
 		}
 	}

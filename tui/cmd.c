@@ -56,7 +56,7 @@ const struct args_flag cmd_global_flags[] = {
 	      " (default 10m)" },
 	{ .name = "-s", .type = ARGS_STRING, .metavar = "SOCKET",
 	  .help = "the agent's admin socket, on HOST with -H (default:"
-	      " $CUBE_SOCKET, else your agent's; with -H /run/cube/agent.sock)" },
+	      " $CUBE_SOCKET, else your agent's, else /run/cube/agent.sock)" },
 	{ .name = "-F", .type = ARGS_STRING, .metavar = "SSH_CONFIG",
 	  .help = "ssh configuration file, as ssh -F" },
 	{ .name = "-i", .type = ARGS_STRING, .metavar = "IDENTITY",

@@ -272,7 +272,7 @@ host_new_timed(const char *name, const char *socket, const char *ssh_config,
 	if (socket != NULL)
 		h->socket = xstrdup(socket);
 	else if (strcmp(name, "local") == 0)
-		h->socket = transport_unix_default_path();
+		h->socket = transport_unix_client_path();
 	else
 		h->socket = xstrdup(TRANSPORT_SSH_DEFAULT_PATH);
 	h->ssh_config = ssh_config != NULL ? xstrdup(ssh_config) : NULL;

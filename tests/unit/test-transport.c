@@ -233,6 +233,42 @@ test_default_path(void **state)
 	free(p);
 }
 
+/* A client falls back to the system agent's socket, and only then. */
+static void
+test_client_path(void **state)
+{
+	struct fixture	*f = *state;
+	char		 sys[160], *p;
+	int		 fd, sfd;
+
+	snprintf(sys, sizeof(sys), "%s/system.sock", f->dir);
+	/* Neither there: the user's, for the error to name. */
+	p = transport_unix_pick(f->path, sys);
+	assert_string_equal(p, f->path);
+	free(p);
+	/* Only the system's: that one. */
+	sfd = bind_at(sys, 1);
+	p = transport_unix_pick(f->path, sys);
+	assert_string_equal(p, sys);
+	free(p);
+	/* The user's there too (even dead): the user's own agent wins. */
+	fd = bind_at(f->path, 0);
+	p = transport_unix_pick(f->path, sys);
+	assert_string_equal(p, f->path);
+	free(p);
+	close(fd);
+	/* A system path that is not a socket: not taken. */
+	unlink(f->path);
+	close(sfd);
+	unlink(sys);
+	fd = open(sys, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	p = transport_unix_pick(f->path, sys);
+	assert_string_equal(p, f->path);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -247,6 +283,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_denied, setup, teardown),
 		cmocka_unit_test(test_bad_paths),
 		cmocka_unit_test(test_default_path),
+		cmocka_unit_test_setup_teardown(test_client_path, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
