@@ -3,6 +3,9 @@
 
 Usage: memscan.py PID SECRET...  -> one line per secret: COUNT SECRET-INDEX
 
+Each hit (the first 8 of a secret) is also told on stderr, where it lies (address, region, what
+maps it), never its bytes, so a failing test says where to look.
+
 Reads /proc/PID/mem (root, or the process's own user when it is dumpable)
 region by region, keeping to the regions the kernel writes to a core file
 by default: readable, not marked "dd" (MADV_DONTDUMP: sodium_malloc's
@@ -25,7 +28,8 @@ with open("/proc/%s/smaps" % pid) as f:
         m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ (\d+)\s*(.*)$",
                      line)
         if m:
-            cur = [int(m[1], 16), int(m[2], 16), m[3], int(m[4]), m[5]]
+            cur = [int(m[1], 16), int(m[2], 16), m[3], int(m[4]),
+                   m[5] or "[anon]"]
             continue
         if line.startswith("VmFlags:") and cur is not None:
             flags = line.split()[1:]
@@ -33,11 +37,11 @@ with open("/proc/%s/smaps" % pid) as f:
             shared_file = perms[3] == "s" and inode != 0
             if (perms[0] == "r" and "dd" not in flags and "io" not in flags
                     and not shared_file and path != "[vsyscall]"):
-                regions.append((start, end))
+                regions.append((start, end, path))
             cur = None
 
 with open("/proc/%s/mem" % pid, "rb", buffering=0) as mem:
-    for start, end in regions:
+    for start, end, path in regions:
         tail = b""
         pos = start
         while pos < end:
@@ -51,7 +55,13 @@ with open("/proc/%s/mem" % pid, "rb", buffering=0) as mem:
                 break
             buf = tail + data
             for i, needle in enumerate(needles):
-                counts[i] += buf.count(needle)
+                j = buf.find(needle)
+                while j >= 0:
+                    counts[i] += 1
+                    if counts[i] <= 8:
+                        sys.stderr.write("memscan: secret %d at %#x in %#x-%#x %s\n"
+                            % (i, pos - len(tail) + j, start, end, path))
+                    j = buf.find(needle, j + 1)
             # The last bytes again in front of the next chunk: too short
             # to hold a whole secret, so a secret across two chunks counts
             # once and none counts twice.
