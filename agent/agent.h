@@ -691,6 +691,8 @@ void		 registry_release(struct registry *);
  * registry_local_acquire() costs one atomic load while nothing was
  * published, and sees any publish that returned before it was called
  * (a revoke applies to the next request). NULL: nothing published yet.
+ * A worker never frees a snapshot: the last of its references hands it
+ * to the next registry_publish() (or registry_shutdown()), which does.
  * Each acquire is ended with registry_local_release() on the same
  * registry_local. registry_local_tick(), from a timer, lets an idle
  * worker drop a replaced snapshot; registry_local_free() drops them all
@@ -703,7 +705,6 @@ void		 registry_local_free(struct registry_local *);
 struct registry	*registry_local_acquire(struct registry_local *);
 void		 registry_local_release(struct registry_local *,
 		    struct registry *);
-void		 registry_local_refresh(struct registry_local *);
 void		 registry_local_tick(struct registry_local *);
 size_t		 registry_local_holds(const struct registry_local *);
 uint64_t	 registry_local_generation(const struct registry_local *);

@@ -37,10 +37,10 @@ struct deploy_state {
 };
 
 /*
- * Off the request path: registry builds take it (admin loop), and so does
- * a snapshot's free, which a worker may run once per publish when it lets
- * go of the replaced snapshot; health checks and /metrics walk the table
- * under it. A request touches only its deployment's atomics.
+ * Off the request path: registry builds and frees take it (the admin
+ * side: a worker hands the snapshot it let go of to the next publish);
+ * health checks and /metrics walk the table under it. A request touches
+ * only its deployment's atomics.
  */
 static pthread_mutex_t		 deploy_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct deploy_state	*deploy_table[DEPLOY_BUCKETS];

@@ -24,6 +24,7 @@
 struct registry_priv {
 	atomic_uint		  refs;
 	const struct reg_domain	**by_id;	/* sorted by id */
+	struct registry		 *retired_next;	/* on registry_retired */
 };
 
 /*
@@ -39,6 +40,12 @@ static struct registry		*registry_current;
 static atomic_uint_fast64_t	 registry_generations;
 /* Bumped under registry_lock by every publish: what workers compare. */
 static atomic_uint_fast64_t	 registry_published;
+/*
+ * Snapshots whose last reference a worker dropped, under registry_lock:
+ * freeing one (sodium_free's munmaps, deploy_lock for each deployment)
+ * is admin work, done by the next publish or the shutdown.
+ */
+static struct registry		*registry_retired;
 
 /*
  * A worker's hold on one snapshot: one registry reference for all its
@@ -780,7 +787,7 @@ registry_free(struct registry *r)
 void
 registry_publish(struct registry *r)
 {
-	struct registry	*old;
+	struct registry	*old, *retired, *next;
 
 	pthread_mutex_lock(&registry_lock);
 	old = registry_current;
@@ -788,8 +795,14 @@ registry_publish(struct registry *r)
 	/* Under the lock: a worker seeing the new count finds r or newer. */
 	atomic_fetch_add_explicit(&registry_published, 1,
 	    memory_order_seq_cst);
+	retired = registry_retired;
+	registry_retired = NULL;
 	pthread_mutex_unlock(&registry_lock);
 	registry_release(old);
+	for (; retired != NULL; retired = next) {
+		next = ((struct registry_priv *)retired->priv)->retired_next;
+		registry_free(retired);
+	}
 }
 
 int
@@ -855,11 +868,22 @@ registry_local_new(void)
 	return l;
 }
 
-/* Drop a hold no request uses any more: the worker's reference goes. */
+/*
+ * Drop a hold no request uses any more: the worker's reference goes; the
+ * last one hands the snapshot to the admin side (registry_retired).
+ */
 static void
 registry_hold_free(struct registry_hold *h)
 {
-	registry_release(h->reg);
+	struct registry_priv	*priv = h->reg != NULL ? h->reg->priv : NULL;
+
+	if (priv != NULL && atomic_fetch_sub_explicit(&priv->refs, 1,
+	    memory_order_acq_rel) == 1) {
+		pthread_mutex_lock(&registry_lock);
+		priv->retired_next = registry_retired;
+		registry_retired = h->reg;
+		pthread_mutex_unlock(&registry_lock);
+	}
 	free(h);
 }
 
@@ -868,7 +892,7 @@ registry_hold_free(struct registry_hold *h)
  * path, once per publish). The previous one stays held while the
  * worker's requests use it, and goes with the last of them.
  */
-void
+static void
 registry_local_refresh(struct registry_local *l)
 {
 	struct registry_hold	*h;
