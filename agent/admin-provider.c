@@ -394,20 +394,6 @@ admin_provider_differs(const struct store_provider *have,
 	    strcmp(have->fingerprint, want->fingerprint) != 0;
 }
 
-/* Does p's stored credential open with this agent's key? */
-static int
-admin_provider_opens(const struct agent *agent, const struct store_provider *p)
-{
-	char	*key;
-	size_t	 len;
-
-	if (vault_unseal(agent->vault, p->credential, p->credential_len, &key,
-	    &len) != 0)
-		return 0;
-	sodium_free(key);
-	return 1;
-}
-
 /*
  * provider.edit: change driver, url, credential (null removes it),
  * responses_api (whether the backend serves /v1/responses itself) or
@@ -482,7 +468,8 @@ admin_provider_edit(struct agent *agent, const cJSON *params,
 	 * fingerprint matches: apply seals it again.
 	 */
 	if ((changed = admin_provider_differs(&have, &want) || (cred != NULL &&
-	    have.credential != NULL && !admin_provider_opens(agent, &have)))) {
+	    have.credential != NULL && !vault_opens(agent->vault,
+	    have.credential, have.credential_len)))) {
 		want.status = xstrdup("active");
 		want.error = NULL;
 	} else {

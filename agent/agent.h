@@ -132,6 +132,11 @@ void	 sha256_update(struct sha256 *, const void *, size_t);
 int	 sha256_end(struct sha256 *, unsigned char out[SHA256_BYTES]);
 void	 sha256_free(struct sha256 *);
 
+/* What an operator does about a provider key another host sealed. */
+#define RESEAL_ADVICE	"seal it again with cubectl apply" \
+			" (api_key_file/api_key_env) or cubectl provider" \
+			" edit --api-key-file"
+
 /* agent.c: the running daemon, shared read-only with workers */
 struct agent {
 	struct agent_config	 cfg;
@@ -183,6 +188,9 @@ const unsigned char *vault_seal_public_key(const struct vault *);
  */
 int	 vault_unseal(const struct vault *, const unsigned char *sealed,
 	    size_t sealed_len, char **plain, size_t *plain_len);
+/* Whether a blob opens with our key (what is inside is wiped at once). */
+int	 vault_opens(const struct vault *, const unsigned char *sealed,
+	    size_t sealed_len);
 /* Keyed BLAKE2b of an API token: the only form in which tokens are kept. */
 void	 vault_token_hash(const struct vault *, const char *token, size_t len,
 	    unsigned char out[VAULT_TOKEN_HASH_BYTES]);

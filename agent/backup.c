@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "agent.h"
@@ -93,12 +94,11 @@ backup_integrity(struct sqlite3 *db, char *err, size_t errlen)
 int
 backup_digest(int fd, int64_t *size, char hex[65], char *err, size_t errlen)
 {
-	static const char	 digits[] = "0123456789abcdef";
 	struct sha256		 h = { NULL };
 	unsigned char		 buf[65536], md[SHA256_BYTES];
 	int64_t			 total = 0;
 	ssize_t			 n;
-	int			 i, rc = -1;
+	int			 rc = -1;
 
 	if (sha256_begin(&h) == -1) {
 		snprintf(err, errlen, "SHA-256: out of memory");
@@ -121,11 +121,7 @@ backup_digest(int fd, int64_t *size, char hex[65], char *err, size_t errlen)
 		snprintf(err, errlen, "SHA-256 failed");
 		goto out;
 	}
-	for (i = 0; i < SHA256_BYTES; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 0xf];
-	}
-	hex[64] = '\0';
+	sodium_bin2hex(hex, 65, md, sizeof(md));
 	*size = total;
 	rc = 0;
 out:

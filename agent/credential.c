@@ -42,9 +42,7 @@ credential_header_new(const struct vault *vault, const unsigned char *sealed,
 
 	if (vault_unseal(vault, sealed, len, &key, &keylen) != 0) {
 		snprintf(err, errlen, "the credential does not open with this"
-		    " agent's key: sealed on another host; seal it again"
-		    " with cubectl apply (api_key_file/api_key_env) or"
-		    " cubectl provider edit --api-key-file");
+		    " agent's key: sealed on another host; " RESEAL_ADVICE);
 		return NULL;
 	}
 	if (!credential_valid(key, keylen)) {

@@ -26,9 +26,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define RESTORE_RESEAL	"key sealed on another host; seal it again with" \
-			" cubectl apply (api_key_file/api_key_env) or" \
-			" cubectl provider edit --api-key-file"
+#define RESTORE_RESEAL	"key sealed on another host; " RESEAL_ADVICE
 
 /* Does anything hold a lock in [start, start + len) of path? */
 static int
@@ -192,8 +190,7 @@ restore_check_db(sqlite3 *db, const char *file, const struct vault *vault,
 {
 	sqlite3_stmt	*sel = NULL, *upd = NULL;
 	const void	*blob;
-	char		*plain, why[512];
-	size_t		 plain_len;
+	char		 why[512];
 	int		 rc, n, ret = -1;
 
 	if (backup_integrity(db, why, sizeof(why)) != 0) {
@@ -225,11 +222,8 @@ restore_check_db(sqlite3 *db, const char *file, const struct vault *vault,
 	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
 		blob = sqlite3_column_blob(sel, 3);
 		n = sqlite3_column_bytes(sel, 3);
-		if (blob != NULL && vault_unseal(vault, blob, (size_t)n,
-		    &plain, &plain_len) == 0) {
-			sodium_free(plain);
+		if (blob != NULL && vault_opens(vault, blob, (size_t)n))
 			continue;
-		}
 		out->names = xreallocarray(out->names, out->n + 1,
 		    sizeof(*out->names));
 		xasprintf(&out->names[out->n++], "%s/%s",
@@ -292,13 +286,19 @@ restore_keep_old(const char *dir, char *err, size_t errlen)
 		ret = 0;
 		goto out;
 	}
-	if (sqlite3_open_v2(cur, &db, SQLITE_OPEN_READWRITE, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_busy_timeout(db, 2000);
-		if (sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
-		    NULL, NULL) != SQLITE_OK)
-			log_warnx("%s: checkpoint: %s", cur,
-			    sqlite3_errmsg(db));
+	/*
+	 * Everything committed into the file itself first: no agent runs,
+	 * so this succeeds unless the file is broken, and then it stays.
+	 */
+	if (sqlite3_open_v2(cur, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK || (sqlite3_busy_timeout(db, 2000),
+	    sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+	    NULL)) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot checkpoint it before keeping"
+		    " it: %s", cur, db != NULL ? sqlite3_errmsg(db) :
+		    "out of memory");
+		sqlite3_close(db);
+		goto out;
 	}
 	sqlite3_close(db);
 	unlink(old_wal);
@@ -335,7 +335,7 @@ restore_run(const struct agent_config *cfg, const struct vault *vault,
 	const char		*dir = cfg->data_dir;
 	char			*tmp = NULL, *dst = NULL, err[1024], sha[65];
 	int64_t			 size;
-	int			 fd = -1, tmpfd = -1, schema = -1, kept, rc = 1;
+	int			 fd = -1, tmpfd = -1, schema = -1, kept = 0, rc = 1;
 	size_t			 i;
 
 	if (restore_preflight(cfg, err, sizeof(err)) != 0)
@@ -432,7 +432,12 @@ restore_run(const struct agent_config *cfg, const struct vault *vault,
 	goto out;
 fail:
 	fprintf(stderr, "cube-agent: restore refused: %s\n", err);
-	fprintf(stderr, "cube-agent: nothing in %s was changed\n", dir);
+	if (kept == 1)	/* checkpointed, linked aside: still in place */
+		fprintf(stderr, "cube-agent: %s/cube.db is as it was (also"
+		    " linked as cube.db.before-restore)\n", dir);
+	else
+		fprintf(stderr, "cube-agent: nothing in %s was changed\n",
+		    dir);
 out:
 	if (db != NULL)
 		sqlite3_close(db);

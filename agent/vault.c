@@ -409,6 +409,19 @@ vault_unseal(const struct vault *v, const unsigned char *sealed,
 	return 0;
 }
 
+int
+vault_opens(const struct vault *v, const unsigned char *sealed,
+    size_t sealed_len)
+{
+	char	*plain;
+	size_t	 len;
+
+	if (vault_unseal(v, sealed, sealed_len, &plain, &len) != 0)
+		return 0;
+	sodium_free(plain);
+	return 1;
+}
+
 void
 vault_token_hash(const struct vault *v, const char *token, size_t len,
     unsigned char out[VAULT_TOKEN_HASH_BYTES])
