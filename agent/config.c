@@ -347,13 +347,15 @@ config_load_file(struct agent_config *cfg, const char *path, char *err,
     size_t errlen)
 {
 	FILE	*f;
-	char	 line[4096], msg[512], *key, *value, *p;
+	char	 line[4096], io[4096], msg[512], *key, *value, *p;
 	int	 lineno = 0, rc = 0;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* Our buffer, not stdio's heap one: the file may hold a password. */
+	setvbuf(f, io, _IOFBF, sizeof(io));
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		if ((p = strchr(line, '#')) != NULL)
@@ -382,6 +384,8 @@ config_load_file(struct agent_config *cfg, const char *path, char *err,
 		}
 	}
 	fclose(f);
+	sodium_memzero(io, sizeof(io));
+	sodium_memzero(line, sizeof(line));
 	return rc;
 }
 

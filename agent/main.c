@@ -304,12 +304,21 @@ agent_tls_rotate(evutil_socket_t fd, short what, void *arg)
 static void
 agent_trim(evutil_socket_t fd, short what, void *arg)
 {
+	/* What trimming left free: madvise'd chunks stay in the bins. */
+	static size_t	 left;
+	size_t		 free_now;
+
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (metrics_streams_open() == 0 && mallinfo2().fordblks >
-	    AGENT_TRIM_FREE)
+	if (metrics_streams_open() != 0)
+		return;
+	free_now = mallinfo2().fordblks;
+	if (free_now > left + AGENT_TRIM_FREE) {
 		malloc_trim(0);
+		left = mallinfo2().fordblks;
+	} else if (free_now < left)
+		left = free_now;
 }
 
 /*
