@@ -2201,8 +2201,6 @@ enum metrics_reject {
 	METRICS_REJECT_AUTH,		/* no, bad, expired or revoked token */
 };
 void	 metrics_rejected(enum metrics_reject);
-/* Heap bytes in allocated blocks now, every thread (cube_heap_bytes). */
-size_t	 metrics_heap_bytes(void);
 
 /*
  * stats.c: rolling figures (1 min, 5 min, 1 h windows) and spend today

@@ -623,6 +623,7 @@ limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
     int64_t now_ms)
 {
 	struct limit_entry	*e = ticket->entry;
+	char			 id[sizeof(e->id)];
 
 	limit_cancel(ticket);
 	if (e == NULL)
@@ -633,10 +634,12 @@ limit_settle(struct limit_ticket *ticket, int64_t tokens, int64_t cost,
 	e->reserved -= ticket->reserved;
 	e->inflight--;
 	e->spent = limit_add(e->spent, cost);
+	/* Once unlocked, an idle JWT entry may be evicted by another worker. */
+	memcpy(id, e->id, sizeof(id));
 	limit_unlock(e->bucket);
 	if (ticket->redis != NULL && (tokens > 0 || ticket->reserved > 0 ||
 	    cost > 0))
-		limit_release(ticket->redis, ticket->domain, e->id,
+		limit_release(ticket->redis, ticket->domain, id,
 		    now_ms > 0 ? now_ms : (int64_t)time(NULL) * 1000,
 		    ticket->period_start, ticket->period_next, tokens,
 		    ticket->reserved, cost);

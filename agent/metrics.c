@@ -671,7 +671,7 @@ metrics_render_otlp(struct evbuffer *b)
  * what memory per open stream is measured by (tests/scenario/memory.sh),
  * the same under AddressSanitizer, whose allocator replaces glibc's.
  */
-size_t
+static size_t
 metrics_heap_bytes(void)
 {
 #if defined(__SANITIZE_ADDRESS__)

@@ -396,18 +396,6 @@ otlp_offer(struct otlp *o, const struct trace *batch)
 
 /* --- the exporter thread -------------------------------------------------- */
 
-static void
-otlp_deadline(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 /* Milliseconds until ts (0 when past). */
 static int64_t
 otlp_ms_left(const struct timespec *ts)
@@ -467,7 +455,7 @@ otlp_backoff(struct otlp *o, int ms)
 {
 	struct timespec	until;
 
-	otlp_deadline(&until, ms);
+	trace_deadline(&until, ms);
 	pthread_mutex_lock(&o->lock);
 	while (!o->stopping && otlp_ms_left(&until) > 0)
 		if (pthread_cond_timedwait(&o->wake, &o->lock, &until) ==
@@ -558,7 +546,7 @@ otlp_main(void *arg)
 			pthread_cond_wait(&o->wake, &o->lock);
 		/* Let a batch gather for the window, unless it fills first. */
 		if (o->count > 0 && !o->stopping) {
-			otlp_deadline(&window, o->flush_ms);
+			trace_deadline(&window, o->flush_ms);
 			while (o->count < (size_t)o->batch_max && !o->stopping)
 				if (pthread_cond_timedwait(&o->wake, &o->lock,
 				    &window) == ETIMEDOUT)
@@ -755,7 +743,7 @@ otlp_stop(struct otlp *o)
 		return;
 	pthread_mutex_lock(&o->lock);
 	o->stopping = 1;
-	otlp_deadline(&o->stop_by, o->shutdown_ms);
+	trace_deadline(&o->stop_by, o->shutdown_ms);
 	pthread_mutex_unlock(&o->lock);
 	pthread_cond_broadcast(&o->wake);
 	pthread_join(o->thread, NULL);
