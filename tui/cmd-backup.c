@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "cubectl.h"
@@ -24,7 +23,8 @@
 #include "xmalloc.h"
 
 #define BACKUP_TIMEOUT_MS	(10 * 60 * 1000)	/* a large copy */
-#define BACKUP_CHUNK_MAX	(1024 * 1024)		/* as the agent says */
+/* What one backup.read asks for: the agent's chunk_max, or less. */
+#define BACKUP_CHUNK_MAX	(1024 * 1024)
 
 /* What backup.begin said. */
 struct cmd_backup {
@@ -62,8 +62,9 @@ cmd_backup_params(const struct cmd_backup *b, int64_t offset)
 
 	if ((p = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(p, "id", b->id) == NULL ||
-	    (offset >= 0 && cJSON_AddNumberToObject(p, "offset",
-	    (double)offset) == NULL))
+	    (offset >= 0 && (cJSON_AddNumberToObject(p, "offset",
+	    (double)offset) == NULL || cJSON_AddNumberToObject(p, "length",
+	    BACKUP_CHUNK_MAX) == NULL)))
 		fatalx("%s: out of memory", __func__);
 	return p;
 }
@@ -94,20 +95,16 @@ static int
 cmd_backup_fetch(struct cubectl *c, const struct cmd_backup *b, int fd,
     const char *tmp, char hex[65])
 {
-	static const char	 digits[] = "0123456789abcdef";
-	const cJSON		*data, *off;
-	EVP_MD_CTX		*ctx;
-	cJSON			*r;
-	unsigned char		*buf, md[32];
-	unsigned int		 mdlen;
-	size_t			 len, cap = BACKUP_CHUNK_MAX;
-	int64_t			 offset = 0;
-	int			 rc = EXIT_OK, i;
+	const cJSON			*data, *off;
+	crypto_hash_sha256_state	 st;
+	cJSON				*r;
+	unsigned char			*buf, md[crypto_hash_sha256_BYTES];
+	size_t				 len, cap = BACKUP_CHUNK_MAX;
+	int64_t				 offset = 0;
+	int				 rc = EXIT_OK;
 
 	buf = xmalloc(cap);
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		fatalx("%s: EVP_DigestInit_ex", __func__);
+	crypto_hash_sha256_init(&st);
 	while (offset < b->size) {
 		if ((rc = client_call(c, "backup.read", cmd_backup_params(b,
 		    offset), &r)) != EXIT_OK)
@@ -132,20 +129,13 @@ cmd_backup_fetch(struct cubectl *c, const struct cmd_backup *b, int fd,
 			rc = EXIT_FAILED;
 			break;
 		}
-		if (EVP_DigestUpdate(ctx, buf, len) != 1)
-			fatalx("%s: EVP_DigestUpdate", __func__);
+		crypto_hash_sha256_update(&st, buf, len);
 		offset += (int64_t)len;
 	}
 	if (rc == EXIT_OK) {
-		if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
-			fatalx("%s: EVP_DigestFinal_ex", __func__);
-		for (i = 0; i < 32; i++) {
-			hex[2 * i] = digits[md[i] >> 4];
-			hex[2 * i + 1] = digits[md[i] & 0xf];
-		}
-		hex[64] = '\0';
+		crypto_hash_sha256_final(&st, md);
+		sodium_bin2hex(hex, 65, md, sizeof(md));
 	}
-	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
 }

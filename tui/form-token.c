@@ -79,11 +79,8 @@ form_token_params(struct form *f)
 	const char	*expires = form_value(f, "expires");
 	const char	*budget = form_value(f, "budget USD");
 	const char	*period = form_value(f, "budget resets");
-	const char	*s, *end;
-	cJSON		*p = cJSON_CreateObject(), *models = NULL;
-	char		*word;
+	cJSON		*p = cJSON_CreateObject(), *models;
 	int64_t		 secs;
-	size_t		 n;
 
 	if (*form_value(f, "name") != '\0')
 		cJSON_AddStringToObject(p, "name", form_value(f, "name"));
@@ -106,21 +103,11 @@ form_token_params(struct form *f)
 		}
 		cJSON_AddStringToObject(p, "budget_period", period);
 	}
-	for (s = form_value(f, "models"); *s != '\0'; s = end + 1) {
-		s += strspn(s, " ");
-		end = s + strcspn(s, ",");
-		for (n = (size_t)(end - s); n > 0 && s[n - 1] == ' '; n--)
-			;
-		if (n > 0) {
-			if (models == NULL)
-				models = cJSON_AddArrayToObject(p, "models");
-			word = xstrndup(s, n);
-			cJSON_AddItemToArray(models, cJSON_CreateString(word));
-			free(word);
-		}
-		if (*end == '\0')
-			break;
-	}
+	models = form_words(form_value(f, "models"));
+	if (cJSON_GetArraySize(models) > 0)
+		cJSON_AddItemToObject(p, "models", models);
+	else
+		cJSON_Delete(models);
 	return p;
 fail:
 	cJSON_Delete(p);
