@@ -123,10 +123,11 @@ start_backend() {
 	BACKEND_URL="http://127.0.0.1:$BACKEND_PORT"
 }
 
-# Start cube-agent on a free port with its own data dir and admin socket;
-# sets AGENT_PID, AGENT_URL, AGENT_SOCK, AGENT_DATA, AGENT_LOG.
+# Start cube-agent on a free port with its own data dir (AGENT_DATA when
+# set, else T_DIR/agent-data) and admin socket; sets AGENT_PID, AGENT_URL,
+# AGENT_SOCK, AGENT_DATA, AGENT_LOG.
 start_agent() {	# extra agent options...
-	AGENT_DATA="$T_DIR/agent-data"
+	AGENT_DATA=${AGENT_DATA:-$T_DIR/agent-data}
 	AGENT_SOCK="$T_DIR/run/agent.sock"
 	AGENT_LOG="$T_DIR/agent.log"
 	"$CUBE_BIN/cube-agent" --listen 127.0.0.1:0 --data "$AGENT_DATA" \
@@ -194,6 +195,8 @@ setup_domain() {
 }
 
 backend_requests() { curl -sS "$BACKEND_URL/_requests"; }
+# The Authorization the backend got last (the provider key the agent sent).
+backend_last_auth() { backend_requests | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["authorization"])'; }
 
 # The test-only secret of token NAME in tests/fixtures/schema (README.md):
 # "cube_", then "fixture-test-only-NAME" padded with x to 43 characters.

@@ -66,20 +66,14 @@ check "and fast: $ms ms, well under the 5000 ms connect timeout" [ "$ms" -lt 100
 # Failed health checks open the model's breaker (5 by default, 1 s apart);
 # when the checks see the provider back, the breaker lets the next request
 # through as its probe instead of waiting out the 30 s cooldown.
-breaker_is() {	# STATE SECONDS: poll until Flaky's deployment shows STATE
-	local i s
-	for ((i = 0; i < $2 * 10; i++)); do
-		s=$(ctl -o json model show -d acme flaky | python3 -c 'import json,sys
-print(json.load(sys.stdin)["deployments"][0]["breaker"])')
-		[ "$s" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
+breaker_is() {	# STATE: Flaky's deployment shows STATE now
+	[ "$(ctl -o json model show -d acme flaky | python3 -c 'import json,sys
+print(json.load(sys.stdin)["deployments"][0]["breaker"])')" = "$1" ]
 }
-check "the failing health checks open the model's breaker" breaker_is open 15
+check "the failing health checks open the model's breaker" t_until 15 breaker_is open
 start_flaky "$FLAKY_PORT"
 check "the background check marks it active again" wait_status flaky active 10
-check "and makes the breaker half-open, not waiting out its cooldown" breaker_is half_open 5
+check "and makes the breaker half-open, not waiting out its cooldown" t_until 5 breaker_is half_open
 r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" "$chat")
 check_eq "and its models answer again" 200 "$(status_of "$r")"
 check_contains "the agent logged the change" "provider flaky (domain" "$(cat "$AGENT_LOG")"

@@ -332,8 +332,9 @@ fi
 
 # ExecReload: SIGHUP, and the agent carries on.
 kill -HUP "$AGENT_PID"
-check "after ExecReload's SIGHUP the operator still gets an answer" \
-    t_until 5 eval 'op status >/dev/null'
+check "ExecReload's SIGHUP reloads the configuration" \
+    t_until 10 grep -q 'SIGHUP: configuration reloaded' "$AGENT_LOG"
+check "after it the operator still gets an answer" eval 'op status >/dev/null'
 check "and the agent runs" kill -0 "$AGENT_PID"
 stop_agent
 check_eq "SIGTERM: a clean exit" 0 $?

@@ -48,7 +48,6 @@ except Exception:
     code = None
 print(status if code is None else status + " " + code)'
 }
-last_auth() { backend_requests | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["authorization"])'; }
 # Fixed windows turn on the minute: keep an rpm test inside one.
 within_minute() {
 	local s
@@ -173,10 +172,10 @@ print(" ".join("%s %s %s" % (g["key"], g["type"], g["action"]) for t in json.loa
 	r=$(http POST /proxy/acme/v1/chat/completions "$(fixture_secret ci)" "$(chat hello)" -D "$T_DIR/h")
 	check_eq "$p a request with the fixture's token" 200 "$(status_of "$r")"
 	check_eq "$p the backend got acme's unsealed key" \
-	    "Bearer sk-fixture-acme-test-only" "$(last_auth)"
+	    "Bearer sk-fixture-acme-test-only" "$(backend_last_auth)"
 	r=$(http POST /proxy/beta/v1/chat/completions "$(fixture_secret beta)" "$(chat hello)")
 	check_eq "$p beta's token and key" "200 Bearer sk-fixture-beta-test-only" \
-	    "$(status_of "$r") $(last_auth)"
+	    "$(status_of "$r") $(backend_last_auth)"
 	id=$(tr -d '\r' <"$T_DIR/h" | sed -n 's/^[Xx]-[Rr]equest-[Ii][Dd]: //p')
 	traced() { [ "$(ctl -o json logs --request-id "$id" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ]; }
 	check "$p the new request is traced in the migrated tables" t_until 10 traced

@@ -43,8 +43,34 @@ doomed=$(echo "$created" | json token)
 doomed_id=$(echo "$created" | json id)
 check_eq "a new token is served on every worker" "200x60" "$(run_kept 60 "$doomed")"
 check_eq "and on new connections" "200x60" "$(TOKEN=$doomed run_many 60)"
-ctl token revoke -d acme "$doomed_id" >/dev/null
-check_eq "after revoke, every kept-alive connection gets 401" "401x60" "$(run_kept 60 "$doomed")"
+# Connections opened and served before the revoke, then reused after it:
+# each must answer 401 on the same socket (never reopened in between).
+kept=$(python3 - "$AGENT_URL" "$doomed" "$body" "$CUBE_BIN/cubectl" \
+    "$AGENT_SOCK" "$doomed_id" <<'PY'
+import http.client, subprocess, sys, urllib.parse
+url, token, body, cubectl, sock, tid = sys.argv[1:]
+u = urllib.parse.urlparse(url)
+hdr = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+conns = [http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+         for _ in range(12)]
+def ask(c):	# the status, and the socket the request went out on
+    c.request("POST", "/proxy/acme/v1/chat/completions", body, hdr)
+    used = c.sock
+    r = c.getresponse()
+    r.read()
+    return r.status, used
+before = [ask(c) for c in conns]
+subprocess.run([cubectl, "-s", sock, "token", "revoke", "-d", "acme", tid],
+               check=True, stdout=subprocess.DEVNULL)
+after = [ask(c) for c in conns]
+same = all(a[1] is b[1] for a, b in zip(before, after))
+print("before=%s after=%s same=%s" % (
+      ",".join(sorted({str(a[0]) for a in before})),
+      ",".join(sorted({str(a[0]) for a in after})), same))
+PY
+)
+check_eq "after revoke, connections kept alive from before it get 401" \
+    "before=200 after=401 same=True" "$kept"
 check_eq "after revoke, every new connection gets 401" "401x60" "$(TOKEN=$doomed run_many 60)"
 check_eq "the other token still passes" "200x60" "$(run_kept 60 "$TOKEN")"
 
