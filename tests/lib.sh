@@ -123,11 +123,14 @@ start_backend() {
 	BACKEND_URL="http://127.0.0.1:$BACKEND_PORT"
 }
 
-# Start cube-agent on a free port with its own data dir (AGENT_DATA when
-# set, else T_DIR/agent-data) and admin socket; sets AGENT_PID, AGENT_URL,
-# AGENT_SOCK, AGENT_DATA, AGENT_LOG.
+# Start cube-agent on a free port with its own data dir and admin socket;
+# sets AGENT_PID, AGENT_URL, AGENT_SOCK, AGENT_DATA, AGENT_LOG.
 start_agent() {	# extra agent options...
-	AGENT_DATA=${AGENT_DATA:-$T_DIR/agent-data}
+	start_agent_in "$T_DIR/agent-data" "$@"
+}
+start_agent_in() {	# DATA_DIR extra agent options...
+	AGENT_DATA=$1
+	shift
 	AGENT_SOCK="$T_DIR/run/agent.sock"
 	AGENT_LOG="$T_DIR/agent.log"
 	"$CUBE_BIN/cube-agent" --listen 127.0.0.1:0 --data "$AGENT_DATA" \

@@ -142,8 +142,7 @@ check_eq "it says what it did" "restored $T_DIR/b.db: schema version $SCHEMA, $(
 into $T_DIR/same/cube.db" "$out"
 check_eq "the restored database is the backup" "$(sha256sum <"$T_DIR/b.db")" \
     "$(sha256sum <"$T_DIR/same/cube.db")"
-AGENT_DATA=$T_DIR/same
-start_agent -c "$T_DIR/agent.conf"
+start_agent_in "$T_DIR/same" -c "$T_DIR/agent.conf"
 snapshot >"$T_DIR/after.json"
 check_eq "domains, providers, models, guardrails, tokens, usage and traces read back the same" \
     "" "$(diff "$T_DIR/before.json" "$T_DIR/after.json")"
@@ -174,8 +173,7 @@ cp -p "$T_DIR/fresh/seal.key" "$T_DIR/fresh/identity.key" "$ORIG_DATA/token.key"
 out=$(restore "$T_DIR/other" "$T_DIR/b.db")
 check_eq "restore with another seal key exits 0" 0 "$?"
 check_contains "naming the provider" "acme/keyed: key sealed on another host" "$out"
-AGENT_DATA=$T_DIR/other
-start_agent -c "$T_DIR/agent.conf"
+start_agent_in "$T_DIR/other" -c "$T_DIR/agent.conf"
 # The restore's words, or (after a health check) the agent's own.
 check_contains "provider list: errored, saying why" \
     "errored: " \
