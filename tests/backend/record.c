@@ -20,6 +20,7 @@ struct record {
 	char		*headers;	/* "name\0value\0..." names lower-case */
 	size_t		 headerslen;
 	char		*body;		/* NUL-terminated copy */
+	int		 peer_port;	/* the client's port: one per connection */
 	int		 status;	/* 0 until a status line went out */
 	int		 hung_up;
 	int		 completed;
@@ -92,7 +93,10 @@ record_add(struct evhttp_request *req, const char *method, const char *path,
 {
 	struct evkeyvalq	*headers = evhttp_request_get_input_headers(req);
 	struct record		*r;
+	struct evhttp_connection *conn;
 	const char		*auth;
+	char			*host;
+	ev_uint16_t		 port = 0;
 	uint64_t		 seq = record_next++;
 
 	r = xcalloc(1, sizeof(*r));
@@ -106,6 +110,10 @@ record_add(struct evhttp_request *req, const char *method, const char *path,
 	if (bodylen > 0)
 		memcpy(r->body, body, bodylen);
 	r->body[bodylen] = '\0';
+	if ((conn = evhttp_request_get_connection(req)) != NULL) {
+		evhttp_connection_get_peer(conn, &host, &port);
+		r->peer_port = port;
+	}
 
 	if (model != NULL)
 		r->model = xstrdup(model);
@@ -155,6 +163,7 @@ record_json(const struct record *r)
 	cJSON_AddNumberToObject(o, "seq", (double)r->seq);
 	cJSON_AddStringToObject(o, "method", r->method);
 	cJSON_AddStringToObject(o, "path", r->path);
+	cJSON_AddNumberToObject(o, "peer_port", r->peer_port);
 	if (r->model != NULL)
 		cJSON_AddStringToObject(o, "model", r->model);
 	else
