@@ -25,11 +25,37 @@
 
 #define UPSTREAM_IDLE_MAX	256	/* transfers kept for reuse */
 
+/*
+ * libcurl 7.88 walks every connection of a multi handle in three places:
+ * looking for an idle one to reuse (all connections to that backend, in
+ * use or not), when a transfer leaves the handle (all of them, for its
+ * last connection's id), and when there are more than CURLMOPT_MAXCONNECTS;
+ * and it finds a socket in a hash of 911 chains. At 10,000 open streams
+ * those were a third of the worker's CPU and the tail of every stream's
+ * latency. So a worker spreads its transfers over shards, multi handles
+ * of at most UPSTREAM_SHARD_TRANSFERS transfers each, with their own
+ * connections: every walk is then over a few hundred at most.
+ */
+#define UPSTREAM_SHARD_TRANSFERS	256
+
+struct upstream_shard {
+	struct upstream_pool	*pool;
+	CURLM			*multi;
+	struct event		*timer;
+	/*
+	 * Sockets curl holds open and transfers in the multi handle: when
+	 * the first are no more than the second, no connection is idle.
+	 */
+	size_t			 sockets;
+	size_t			 running;
+	long			 maxconnects;
+};
+
 struct upstream_pool {
 	struct event_base		*base;
 	const struct agent_config	*cfg;
-	CURLM				*multi;
-	struct event			*timer;
+	struct upstream_shard		**shards;	/* at least one */
+	size_t				 nshards;
 	struct upstream			**idle;		/* reusable transfers */
 	size_t				 nidle;
 	size_t				 idle_cap;
@@ -42,6 +68,7 @@ struct upstream_pool {
  */
 struct upstream {
 	struct upstream_pool	*pool;
+	struct upstream_shard	*shard;		/* while in a multi handle */
 	CURL			*easy;		/* NULL: curl_easy_init failed */
 	struct event		*timer;		/* first byte, then idle */
 	const struct upstream_cb *cb;
@@ -55,6 +82,7 @@ struct upstream {
 	int			 got_response;	/* the final head is in */
 	int			 told_response;	/* on_response ran */
 	int			 paused;
+	int			 added;		/* in the multi handle */
 	int			 socket_errno;	/* why socket() failed, or 0 */
 	CURLcode		 failed;	/* could not start: finish with it */
 	/* The head of the answer being read, as on_response will see it. */
@@ -95,13 +123,13 @@ upstream_timer_arm(struct upstream *u, int ms)
 
 /* Hand finished transfers to their owners. */
 static void
-upstream_check_done(struct upstream_pool *pool)
+upstream_check_done(struct upstream_shard *shard)
 {
 	CURLMsg		*msg;
 	struct upstream	*u;
 	int		 left;
 
-	while ((msg = curl_multi_info_read(pool->multi, &left)) != NULL) {
+	while ((msg = curl_multi_info_read(shard->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &u);
@@ -112,27 +140,28 @@ upstream_check_done(struct upstream_pool *pool)
 static void
 upstream_socket_event(evutil_socket_t fd, short what, void *arg)
 {
-	struct upstream_pool	*pool = arg;
+	struct upstream_shard	*shard = arg;
 	int			 running, action = 0;
 
 	if (what & EV_READ)
 		action |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(pool->multi, fd, action, &running);
-	upstream_check_done(pool);
+	curl_multi_socket_action(shard->multi, fd, action, &running);
+	upstream_check_done(shard);
 }
 
 static void
 upstream_timer_event(evutil_socket_t fd, short what, void *arg)
 {
-	struct upstream_pool	*pool = arg;
+	struct upstream_shard	*shard = arg;
 	int			 running;
 
 	(void)fd;
 	(void)what;
-	curl_multi_socket_action(pool->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	upstream_check_done(pool);
+	curl_multi_socket_action(shard->multi, CURL_SOCKET_TIMEOUT, 0,
+	    &running);
+	upstream_check_done(shard);
 }
 
 /*
@@ -162,7 +191,7 @@ static int
 upstream_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
     void *socketp)
 {
-	struct upstream_pool	*pool = userp;
+	struct upstream_shard	*shard = userp;
 	struct upstream_sock	*us = socketp;
 	short			 kind;
 
@@ -171,7 +200,7 @@ upstream_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 			if (us->added)
 				event_del(us->ev);
 			free(us);
-			curl_multi_assign(pool->multi, s, NULL);
+			curl_multi_assign(shard->multi, s, NULL);
 		}
 		return 0;
 	}
@@ -187,7 +216,7 @@ upstream_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 			return 0;
 		}
 		us->ev = (struct event *)(us + 1);
-		if (curl_multi_assign(pool->multi, s, us) != CURLM_OK) {
+		if (curl_multi_assign(shard->multi, s, us) != CURLM_OK) {
 			free(us);
 			upstream_socket_failed(easy, ENOMEM);
 			return 0;
@@ -196,8 +225,9 @@ upstream_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 		event_del(us->ev);
 		us->added = 0;
 	}
-	if (event_assign(us->ev, pool->base, s, kind, upstream_socket_event,
-	    pool) == -1 || event_add(us->ev, NULL) == -1) {
+	if (event_assign(us->ev, shard->pool->base, s, kind,
+	    upstream_socket_event, shard) == -1 ||
+	    event_add(us->ev, NULL) == -1) {
 		upstream_socket_failed(easy, errno != 0 ? errno : ENOMEM);
 		return 0;
 	}
@@ -209,18 +239,107 @@ upstream_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 static int
 upstream_timer_cb(CURLM *multi, long ms, void *userp)
 {
-	struct upstream_pool	*pool = userp;
+	struct upstream_shard	*shard = userp;
 	struct timeval		 tv;
 
 	(void)multi;
 	if (ms < 0) {
-		evtimer_del(pool->timer);
+		evtimer_del(shard->timer);
 		return 0;
 	}
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(pool->timer, &tv);
+	evtimer_add(shard->timer, &tv);
 	return 0;
+}
+
+/*
+ * How many connections curl keeps, in use or idle. Past it, each transfer
+ * that ends makes curl 7.88 walk all of them for the oldest idle one to
+ * close, so it is never below what this agent lets clients hold open
+ * (each holds at most one backend connection); curl closes idle ones
+ * after two minutes unused anyway. max-connections can change on SIGHUP.
+ */
+static void
+upstream_maxconnects(struct upstream_shard *shard)
+{
+	int	n = shard->pool->cfg->max_connections;
+	long	want = n <= 0 ? 0L : n > 1024 ? (long)n : 1024L; /* 0: none */
+
+	if (want != shard->maxconnects) {
+		shard->maxconnects = want;
+		curl_multi_setopt(shard->multi, CURLMOPT_MAXCONNECTS, want);
+	}
+}
+
+static void
+upstream_shard_free(struct upstream_shard *shard)
+{
+	if (shard == NULL)
+		return;
+	if (shard->multi != NULL)
+		curl_multi_cleanup(shard->multi);
+	if (shard->timer != NULL)
+		event_free(shard->timer);
+	free(shard);
+}
+
+/* A multi handle and its timer; NULL when this machine is out of memory. */
+static struct upstream_shard *
+upstream_shard_new(struct upstream_pool *pool)
+{
+	struct upstream_shard	*shard;
+
+	if ((shard = calloc(1, sizeof(*shard))) == NULL)
+		return NULL;
+	shard->pool = pool;
+	if ((shard->multi = curl_multi_init()) == NULL ||
+	    (shard->timer = evtimer_new(pool->base, upstream_timer_event,
+	    shard)) == NULL) {
+		upstream_shard_free(shard);
+		return NULL;
+	}
+	curl_multi_setopt(shard->multi, CURLMOPT_SOCKETFUNCTION,
+	    upstream_socket_cb);
+	curl_multi_setopt(shard->multi, CURLMOPT_SOCKETDATA, shard);
+	curl_multi_setopt(shard->multi, CURLMOPT_TIMERFUNCTION,
+	    upstream_timer_cb);
+	curl_multi_setopt(shard->multi, CURLMOPT_TIMERDATA, shard);
+	upstream_maxconnects(shard);
+	return shard;
+}
+
+/*
+ * The shard for a new transfer: one that may hold an idle connection,
+ * else the first with room (so few shards fill), else a new one. When
+ * none can be made, the last takes it over its size: slower, never an
+ * error.
+ */
+static struct upstream_shard *
+upstream_shard_pick(struct upstream_pool *pool)
+{
+	struct upstream_shard	*shard, *room = NULL, **grown;
+	size_t			 i;
+
+	for (i = 0; i < pool->nshards; i++) {
+		shard = pool->shards[i];
+		if (shard->sockets > shard->running)
+			return shard;
+		if (room == NULL && shard->running < UPSTREAM_SHARD_TRANSFERS)
+			room = shard;
+	}
+	if (room != NULL)
+		return room;
+	if ((shard = upstream_shard_new(pool)) == NULL)
+		return pool->shards[pool->nshards - 1];
+	if ((grown = reallocarray(pool->shards, pool->nshards + 1,
+	    sizeof(*grown))) == NULL) {
+		upstream_shard_free(shard);
+		return pool->shards[pool->nshards - 1];
+	}
+	pool->shards = grown;
+	pool->shards[pool->nshards++] = shard;
+	return shard;
 }
 
 struct upstream_pool *
@@ -230,18 +349,10 @@ upstream_pool_new(struct event_base *base, const struct agent_config *cfg)
 
 	pool->base = base;
 	pool->cfg = cfg;
-	if ((pool->multi = curl_multi_init()) == NULL)
-		fatalx("%s: curl_multi_init", __func__);
-	pool->timer = evtimer_new(base, upstream_timer_event, pool);
-	if (pool->timer == NULL)
-		fatalx("%s: evtimer_new", __func__);
-	curl_multi_setopt(pool->multi, CURLMOPT_SOCKETFUNCTION,
-	    upstream_socket_cb);
-	curl_multi_setopt(pool->multi, CURLMOPT_SOCKETDATA, pool);
-	curl_multi_setopt(pool->multi, CURLMOPT_TIMERFUNCTION,
-	    upstream_timer_cb);
-	curl_multi_setopt(pool->multi, CURLMOPT_TIMERDATA, pool);
-	curl_multi_setopt(pool->multi, CURLMOPT_MAXCONNECTS, 1024L);
+	pool->shards = xcalloc(1, sizeof(*pool->shards));
+	if ((pool->shards[0] = upstream_shard_new(pool)) == NULL)
+		fatalx("%s: curl_multi_init or evtimer_new", __func__);
+	pool->nshards = 1;
 	return pool;
 }
 
@@ -257,8 +368,9 @@ upstream_pool_free(struct upstream_pool *pool)
 		free(pool->idle[i]);
 	}
 	free(pool->idle);
-	curl_multi_cleanup(pool->multi);
-	event_free(pool->timer);
+	for (i = 0; i < pool->nshards; i++)
+		upstream_shard_free(pool->shards[i]);
+	free(pool->shards);
 	free(pool);
 }
 
@@ -398,6 +510,33 @@ upstream_open_socket(void *arg, curlsocktype purpose,
 	return s == -1 ? CURL_SOCKET_BAD : s;
 }
 
+/* A transfer's connection: counted, so that upstream_start knows when none is idle. */
+static curl_socket_t
+upstream_transfer_open_socket(void *arg, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+	struct upstream	*u = arg;
+	curl_socket_t	 s;
+	int		 e;
+
+	s = upstream_open_socket(u != NULL ? &u->socket_errno : &e, purpose,
+	    a);
+	if (s != CURL_SOCKET_BAD && u != NULL && u->shard != NULL)
+		u->shard->sockets++;
+	return s;
+}
+
+/* CURLOPT_CLOSESOCKETDATA is the shard: curl keeps it with the connection. */
+static int
+upstream_close_socket(void *arg, curl_socket_t s)
+{
+	struct upstream_shard	*shard = arg;
+
+	if (shard != NULL && shard->sockets > 0)
+		shard->sockets--;
+	return close(s);
+}
+
 /*
  * Is this process short of descriptors? A transfer needs several (its
  * socket, the resolver's pair, a wake-up pair), and a failed one has just
@@ -466,7 +605,9 @@ upstream_easy_new(struct upstream_pool *pool)
 	 */
 	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "identity");
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
-	    upstream_open_socket);
+	    upstream_transfer_open_socket);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION,
+	    upstream_close_socket);
 	return easy;
 }
 
@@ -526,6 +667,7 @@ upstream_start(struct upstream_pool *pool, const char *url,
     const struct upstream_trace *tc)
 {
 	struct upstream		*u = upstream_get(pool);
+	struct upstream_shard	*shard;
 	struct curl_slist	*last;
 	CURL			*easy;
 	CURLMcode		 mc;
@@ -575,15 +717,29 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, u);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, u);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, u);
-	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &u->socket_errno);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, u);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, u->errbuf);
-	if ((mc = curl_multi_add_handle(pool->multi, easy)) != CURLM_OK) {
+	shard = upstream_shard_pick(pool);
+	u->shard = shard;
+	/* A connection outlives its transfer: its close is the shard's. */
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, shard);
+	/*
+	 * When no connection of the shard can be idle, ask for a new one:
+	 * curl would walk every connection to the backend to find none. The
+	 * new connection joins the shard's cache as any other.
+	 */
+	curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT,
+	    shard->sockets <= shard->running ? 1L : 0L);
+	upstream_maxconnects(shard);
+	if ((mc = curl_multi_add_handle(shard->multi, easy)) != CURLM_OK) {
 		log_warnx("%s: curl_multi_add_handle: %s", __func__,
 		    curl_multi_strerror(mc));
 		u->failed = CURLE_OUT_OF_MEMORY;
 		upstream_timer_arm(u, 0);
 		return u;
 	}
+	u->added = 1;
+	shard->running++;
 	upstream_timer_arm(u, pool->cfg->first_byte_timeout_ms);
 	return u;
 }
@@ -594,8 +750,13 @@ upstream_release(struct upstream *u)
 {
 	struct upstream_pool	*pool = u->pool;
 
+	if (u->added) {
+		u->added = 0;
+		u->shard->running--;
+		curl_multi_remove_handle(u->shard->multi, u->easy);
+	}
+	u->shard = NULL;
 	if (u->easy != NULL) {
-		curl_multi_remove_handle(pool->multi, u->easy);
 		curl_easy_setopt(u->easy, CURLOPT_ERRORBUFFER, NULL);
 		curl_easy_setopt(u->easy, CURLOPT_HTTPHEADER, NULL);
 		curl_easy_setopt(u->easy, CURLOPT_POSTFIELDS, NULL);

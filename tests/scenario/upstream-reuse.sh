@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Connections to the backend: kept alive and reused one request after
 # another; one each for streams open at once, and those reused once they
-# end. The agent counts the connections libcurl holds to skip its search
+# end, also past one shard (a multi handle of 256 transfers, upstream.c). The agent counts the connections libcurl holds to skip its search
 # for an idle one when none can be idle (upstream.c): that count must
 # never stop a reuse that could happen. fake-llm records each request's
 # client port, one per connection.
@@ -70,5 +70,46 @@ check_eq "then one after another again: no new connection" 200 \
 ports >"$T_DIR/all.ports"
 check "  (the same port as one of the burst)" \
     grep -qx "$(tail -n 1 "$T_DIR/all.ports")" "$T_DIR/burst.ports"
+
+
+# --- 600 streams at once: three shards; then no connection is new -------
+# Counted in /proc/net/tcp (fake-llm keeps only its last 256 requests):
+# established connections whose far end is the backend's port.
+bport=${BACKEND_URL##*:}
+bport=${bport%%/*}
+backend_conns() {
+	python3 -c 'import sys
+n = 0
+for line in open("/proc/net/tcp").readlines()[1:]:
+    f = line.split()
+    if int(f[2].split(":")[1], 16) == int(sys.argv[1]) and f[3] == "01":
+        n += 1
+print(n)' "$bport"
+}
+need=$((2 * 600 + 64))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ] &&
+    ! ulimit -n "$need" 2>/dev/null; then
+	echo "# SKIP 600 streams: the open-file limit $(ulimit -n) is below $need"
+	t_done
+fi
+stop_agent
+cat >"$T_DIR/agent.conf" <<CONF
+max-connections = 700
+max-connections-per-address = 700
+CONF
+start_agent -c "$T_DIR/agent.conf"
+"$LOAD" -u "$AGENT_URL/proxy/acme/v1/chat/completions" -t "$TOKEN" \
+    -m stream --plain-model -n 600 -p 300 -c 10 -d 100 --timeout 120 \
+    --ready-file "$T_DIR/ready600" >"$T_DIR/big.out" 2>"$T_DIR/big.err"
+check_eq "600 streams completed" 0 $?
+check_eq "all 600 were open at once" 600 "$(cat "$T_DIR/ready600" 2>/dev/null)"
+check_eq "600 connections to the backend stay open, idle" 600 "$(backend_conns)"
+"$LOAD" -u "$AGENT_URL/proxy/acme/v1/chat/completions" -t "$TOKEN" \
+    -m stream --plain-model -n 400 -p 200 -c 5 -d 100 --timeout 60 \
+    --ready-file "$T_DIR/ready400" >"$T_DIR/after.out" 2>"$T_DIR/after.err"
+check_eq "400 more streams completed" 0 $?
+check_eq "all 400 open at once, over two shards" 400 \
+    "$(cat "$T_DIR/ready400" 2>/dev/null)"
+check_eq "on those 600: none new" 600 "$(backend_conns)"
 
 t_done
