@@ -40,12 +40,13 @@ CPPFLAGS += -D_GNU_SOURCE -Ishared -Iagent -Itui \
 CFLAGS	+= -std=gnu11 $(OPT) $(WARN) -MMD -MP -pthread
 LDFLAGS	+= $(filter -fsanitize%,$(OPT)) -pthread
 
-LIBS_SHARED := -lcjson -lsodium -lssh -lssl -lcrypto
+# libssh only where a client transport is: the agent never loads it.
+LIBS_SHARED := -lcjson -lsodium -lssl -lcrypto
 LIBS_AGENT  := -lhiredis -levent_openssl -levent_pthreads -levent -lssl -lcrypto \
 	       -lcurl -lsqlite3 -lpcre2-8 -lutf8proc \
 	       $(shell pkg-config --libs cjose 2>/dev/null || echo -lcjose) \
 	       $(LIBS_SHARED)
-LIBS_TUI    := -lncursesw -ltinfo -lcurl $(LIBS_SHARED)
+LIBS_TUI    := -lncursesw -ltinfo -lcurl -lssh $(LIBS_SHARED)
 LIBS_TEST   := -lcmocka
 
 # --- sources --------------------------------------------------------------
@@ -67,7 +68,8 @@ SHARED_SRCS := \
 	shared/attest-live.c \
 	shared/attest-policy.c \
 	shared/attest-snp-signer.c \
-	shared/receipt.c
+	shared/receipt.c \
+	shared/socket-path.c
 SHARED_CLIENT_SRCS := shared/transport.c shared/transport-unix.c \
 	shared/transport-ssh.c shared/sshconf.c shared/rpc-client.c shared/seal.c
 

@@ -96,6 +96,7 @@ int	 transport_left(int64_t deadline);
 /* transport-unix.c */
 extern const struct transport_ops transport_unix_ops;
 
+/* socket-path.c */
 /*
  * The agent's default admin socket, as the agent computes it:
  * /run/cube/agent.sock for root, else $XDG_RUNTIME_DIR/cube/agent.sock,
