@@ -1262,7 +1262,7 @@ void		 upstream_pool_free(struct upstream_pool *);
  * lives as long as the stream, and every byte of it is wiped when freed).
  */
 #define UPSTREAM_BUFFER		(16 * 1024)
-#define UPSTREAM_STREAM_BUFFER	(4 * 1024)
+#define UPSTREAM_STREAM_BUFFER	(2 * 1024)
 struct upstream	*upstream_start(struct upstream_pool *, const char *url,
 		    struct curl_slist *auth, const char *pin, const char *body,
 		    size_t len, int stream, const struct upstream_cb *,
