@@ -3,6 +3,8 @@
  * arbitrary bytes cut at each 0xff, through a redacting and a blocking
  * output guardrail. No crash, no leak, nothing after the end of a
  * blocked stream, and every event it writes ends with a blank line.
+ * The whole input as a buffered answer too: what it rewrites is still
+ * one strict JSON object.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 
 #include "agent.h"
 #include "guard.h"
+#include "jscan.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -45,6 +48,30 @@ fuzz_check(const char *out, size_t len)
 	if (len > 0 && (len < 2 || out[len - 1] != '\n' ||
 	    out[len - 2] != '\n'))
 		abort();
+}
+
+static void
+fuzz_body(const struct guard_list *list, const uint8_t *data, size_t size)
+{
+	struct guard_report	 r;
+	struct jscan_keys	 keys;
+	enum guard_result	 res;
+	char			*out;
+	size_t			 outlen;
+
+	memset(&r, 0, sizeof(r));
+	res = guard_answer_body(list, size > 0 && data[0] & 2 ?
+	    ROUTE_COMPLETIONS : ROUTE_CHAT, (const char *)data, size, &out,
+	    &outlen, &r);
+	if ((res == GUARD_PASS || res == GUARD_FAILED) != (out == NULL))
+		abort();
+	if (out == NULL)
+		return;
+	memset(&keys, 0, sizeof(keys));
+	if (jscan_object_strict(out, outlen, 64, NULL, 0, &keys, NULL, 0) != 0)
+		abort();
+	jscan_keys_free(&keys);
+	free(out);
 }
 
 int
@@ -86,5 +113,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (guard_answer_finish(ga, &out, &outlen) != GUARD_BLOCKED)
 		fuzz_check(out, outlen);
 	guard_answer_free(ga);
+	fuzz_body(&list, data, size);
 	return 0;
 }

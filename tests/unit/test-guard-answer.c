@@ -641,6 +641,89 @@ test_ollama_input(void **state)
 }
 
 /*
+ * A buffered answer (guard_answer_body): exactly the backend's bytes but
+ * the texts that change, and finish_reason where a text is blocked, in
+ * place or added; texts in any order of members, choices mixed.
+ */
+static void
+test_body_edits(void **state)
+{
+	static const struct {
+		enum route_kind		 route;
+		const char		*in;
+		enum guard_result	 res;
+		const char		*out;	/* NULL: as it came */
+	} cases[] = {
+		{ ROUTE_CHAT, "{\"id\":\"x\",\"choices\":[{\"index\":0,"
+		  "\"message\":{\"role\":\"assistant\",\"content\":\"k "
+		  SECRET "\"},\"finish_reason\":\"stop\"}],\"usage\":"
+		  "{\"total_tokens\":1.50e1}}", GUARD_REDACTED,
+		  "{\"id\":\"x\",\"choices\":[{\"index\":0,"
+		  "\"message\":{\"role\":\"assistant\",\"content\":\"k "
+		  "[REDACTED:SECRET]\"},\"finish_reason\":\"stop\"}],\"usage\":"
+		  "{\"total_tokens\":1.50e1}}" },
+		/* Blocked, its reason before the message, then after none. */
+		{ ROUTE_CHAT, "{\"choices\":[{\"finish_reason\":\"length\","
+		  "\"message\":{\"content\":\"pay " CARD "\"}},"
+		  "{ \"message\" : {\"content\":\"k " SECRET "\"} } ]}",
+		  GUARD_BLOCKED,
+		  "{\"choices\":[{\"finish_reason\":\"content_filter\","
+		  "\"message\":{\"content\":\"\"}},"
+		  "{ \"message\" : {\"content\":\"k [REDACTED:SECRET]\"} } ]}" },
+		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"content\":"
+		  "\"" CARD "\"}}]}", GUARD_BLOCKED,
+		  "{\"choices\":[{\"message\":{\"content\":\"\"}"
+		  ",\"finish_reason\":\"content_filter\"}]}" },
+		{ ROUTE_COMPLETIONS, "{\"choices\":[{\"text\":\"a\\u00e9 "
+		  SECRET "\",\"index\":0,\"finish_reason\":null}]}",
+		  GUARD_REDACTED, "{\"choices\":[{\"text\":\"a\xc3\xa9 "
+		  "[REDACTED:SECRET]\",\"index\":0,\"finish_reason\":null}]}" },
+		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"content\":"
+		  "\"hello\"}},{\"message\":{\"content\":null}}]}",
+		  GUARD_PASS, NULL },
+	};
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	char			*out;
+	size_t			 outlen, i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(guard_answer_body(&f->m.guard_out,
+		    cases[i].route, cases[i].in, strlen(cases[i].in), &out,
+		    &outlen, &r), cases[i].res);
+		if (cases[i].out == NULL) {
+			assert_null(out);
+			continue;
+		}
+		assert_non_null(out);
+		if (outlen != strlen(cases[i].out) ||
+		    memcmp(out, cases[i].out, outlen) != 0)
+			fail_msg("case %zu: %.*s", i, (int)outlen, out);
+		free(out);
+	}
+	/* 40 texts that pass go as they came; 17 to change fail closed. */
+	for (i = 0; i < 2; i++) {
+		char	body[4096];
+		size_t	n, k, len = 0;
+
+		n = i == 0 ? 40 : 17;
+		len += snprintf(body + len, sizeof(body) - len, "{\"choices\":[");
+		for (k = 0; k < n; k++)
+			len += snprintf(body + len, sizeof(body) - len,
+			    "%s{\"message\":{\"content\":\"%s\"}}",
+			    k > 0 ? "," : "", i == 0 ? "hi" : "k " SECRET);
+		len += snprintf(body + len, sizeof(body) - len, "]}");
+		assert_true(len < sizeof(body));
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(guard_answer_body(&f->m.guard_out, ROUTE_CHAT,
+		    body, len, &out, &outlen, &r), i == 0 ? GUARD_PASS :
+		    GUARD_FAILED);
+		assert_null(out);
+	}
+}
+
+/*
  * An answer the output guardrails cannot read is not delivered: a
  * buffered one fails (the proxy answers 502), whatever it holds.
  */
@@ -823,6 +906,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ollama_body, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ollama_input, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_body_edits, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_body_unreadable, setup,
 		    teardown),
