@@ -83,7 +83,8 @@ AGENT_ADMIN_SRCS += agent/backup.c agent/admin-backup.c agent/restore.c
 AGENT_PATH_SRCS := agent/config.c agent/period.c agent/scrub.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/model-list.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
 	agent/request.c agent/sha256.c \
 	agent/attestation-queue.c agent/attestation-http.c \
-	agent/upstream-header.c agent/backend-error.c agent/traceparent.c
+	agent/upstream-header.c agent/backend-error.c agent/traceparent.c \
+	agent/id-random.c
 AGENT_MAIN := agent/main.c
 
 # tui/: cubectl, and cube-tui (which links cubectl's library for its
@@ -360,7 +361,7 @@ build/fuzz/fuzz-dialect-anthropic: tests/fuzz/fuzz-dialect-anthropic.c \
 	$(Q)$(FUZZ_AGENT) -lcjson
 # The HTTP server needs libevent, so it has its own link line.
 build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
-	agent/jscan.c shared/xmalloc.c shared/log.c
+	agent/jscan.c agent/id-random.c shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
@@ -434,12 +435,12 @@ build/fuzz/fuzz-keyfile: tests/fuzz/fuzz-keyfile.c agent/keyfile.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lsodium
-# W3C trace context from a client's headers (randombytes: libsodium).
+# W3C trace context from a client's headers (random ids: OpenSSL, libsodium).
 build/fuzz/fuzz-traceparent: tests/fuzz/fuzz-traceparent.c \
-	agent/traceparent.c
+	agent/traceparent.c agent/id-random.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
-	$(Q)$(FUZZ_AGENT) -lsodium
+	$(Q)$(FUZZ_AGENT) -lcrypto -lsodium
 build/fuzz/fuzz-%:
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"

@@ -1177,8 +1177,11 @@ void	 traceparent_format(char out[TRACEPARENT_LEN + 1],
 	    const unsigned char span_id[SPAN_ID_BYTES], unsigned char flags);
 /* 2n lower-case hex digits to n bytes: 0, or -1 when they are not. */
 int	 traceparent_unhex(const char *hex, unsigned char *, size_t n);
-/* n random bytes from the system's CSPRNG, not all zeros. */
+/* n random bytes (id_random), not all zeros. */
 void	 traceparent_random_id(unsigned char *, size_t n);
+
+/* id-random.c: n random bytes for ids, from a DRBG; not for secrets. */
+void	 id_random(void *, size_t n);
 
 /*
  * upstream.c: requests to backends through libcurl's multi interface,

@@ -178,7 +178,7 @@ traceparent_random_id(unsigned char *id, size_t n)
 	size_t	i;
 
 	do {
-		randombytes_buf(id, n);
+		id_random(id, n);
 		for (i = 0; i < n && id[i] == 0; i++)
 			;
 	} while (i == n);

@@ -236,6 +236,7 @@ rid() {
 	check "$name: HTTP $RID_STATUS, one x-request-id of 32 hex digits ($RID)" \
 	    [ "$RID_N" = 1 -a -n "$(printf '%s' "$RID" | grep -Ex '[0-9a-f]{32}')" ]
 }
+ID_T0=$(date +%s%3N)
 rid healthz GET /healthz ""
 rid models GET /proxy/acme/v1/models "$A_TOKEN"
 rid model GET /proxy/acme/v1/models/chat "$A_TOKEN"
@@ -261,6 +262,17 @@ rid backend POST /proxy/acme/v1/chat/completions "$A_TOKEN" '{"model":"broken","
 BACKEND_ID=$RID
 rid attestation GET '/attestation?nonce=zz' ""
 check_eq "ids: every one unique" "$(wc -l <"$T_DIR/ids")" "$(sort -u "$T_DIR/ids" | wc -l)"
+# Time first (6 bytes of unix ms), so the traces index on them grows at
+# its end: in this run's time and in order; the other 10 bytes random.
+ID_T1=$(date +%s%3N)
+check "ids: their first 12 digits are the ms they were made, in order" \
+    python3 -c 'import sys
+ids = open(sys.argv[1]).read().split()
+ms = [int(i[:12], 16) for i in ids]
+sys.exit(0 if ms == sorted(ms) and int(sys.argv[2]) <= ms[0] and ms[-1] <= int(sys.argv[3]) else 1)' \
+    "$T_DIR/ids" "$ID_T0" "$ID_T1"
+check_eq "ids: the other 20 all differ" "$(wc -l <"$T_DIR/ids")" \
+    "$(cut -c13- "$T_DIR/ids" | sort -u | wc -l)"
 check_fails "a client's X-Request-Id is never echoed" grep -q client-chosen "$T_DIR/ids"
 # The traced ones are in cubectl logs under the id the client got.
 traced_id() {	# ID STATUS
