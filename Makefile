@@ -435,12 +435,12 @@ build/fuzz/fuzz-keyfile: tests/fuzz/fuzz-keyfile.c agent/keyfile.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lsodium
-# W3C trace context from a client's headers (random ids: OpenSSL, libsodium).
+# W3C trace context from a client's headers (random ids: libsodium).
 build/fuzz/fuzz-traceparent: tests/fuzz/fuzz-traceparent.c \
 	agent/traceparent.c agent/id-random.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
-	$(Q)$(FUZZ_AGENT) -lcrypto -lsodium
+	$(Q)$(FUZZ_AGENT) -lsodium
 build/fuzz/fuzz-%:
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"

@@ -1180,7 +1180,7 @@ int	 traceparent_unhex(const char *hex, unsigned char *, size_t n);
 /* n random bytes (id_random), not all zeros. */
 void	 traceparent_random_id(unsigned char *, size_t n);
 
-/* id-random.c: n random bytes for ids, from a DRBG; not for secrets. */
+/* id-random.c: n random bytes for ids (a per-thread stream), not secrets. */
 void	 id_random(void *, size_t n);
 
 /*

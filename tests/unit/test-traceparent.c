@@ -1,4 +1,5 @@
 /* W3C trace context: what is taken from a client, and what is sent on. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,6 +116,50 @@ test_traceparent_random(void **state)
 	assert_memory_not_equal(a, b, sizeof(a));
 }
 
+static int
+id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/*
+ * id_random (id-random.c): 70,000 draws of 16 bytes, across its re-key
+ * at 65,536, all different; a draw too large for the stream still
+ * filled; and two threads' first draws differ (each keys its own).
+ */
+static void *
+id_draw(void *arg)
+{
+	id_random(arg, 16);
+	return NULL;
+}
+
+static void
+test_id_random(void **state)
+{
+	enum { N = 70000 };
+	unsigned char	(*ids)[16] = calloc(N, 16), big[1024], other[16];
+	unsigned char	zero[1024] = { 0 };
+	pthread_t	t;
+	size_t		i;
+
+	(void)state;
+	assert_non_null(ids);
+	for (i = 0; i < N; i++)
+		id_random(ids[i], 16);
+	qsort(ids, N, 16, id_cmp);
+	for (i = 1; i < N; i++)
+		if (memcmp(ids[i - 1], ids[i], 16) == 0)
+			fail_msg("draw repeated");
+	id_random(big, sizeof(big));
+	assert_memory_not_equal(big + sizeof(big) - 64, zero, 64);
+	assert_int_equal(pthread_create(&t, NULL, id_draw, other), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	id_random(big, 16);
+	assert_memory_not_equal(big, other, 16);
+	free(ids);
+}
+
 static void
 test_tracestate(void **state)
 {
@@ -173,6 +218,7 @@ main(void)
 		cmocka_unit_test(test_traceparent_invalid),
 		cmocka_unit_test(test_traceparent_format),
 		cmocka_unit_test(test_traceparent_random),
+		cmocka_unit_test(test_id_random),
 		cmocka_unit_test(test_tracestate),
 	};
 
