@@ -334,14 +334,16 @@ build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
 	    -lpcre2-8 -lutf8proc
 build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
-	agent/guard-answer.c agent/guard-out.c agent/guard.c agent/guard-fold.c \
-	agent/guard-pii.c agent/guard-stream.c agent/jscan.c agent/sse.c \
-	shared/xmalloc.c shared/log.c
+	agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c \
+	agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c \
+	agent/jscan.c agent/sse.c \
+	agent/ollama.c agent/model-list.c agent/api-error.c shared/xmalloc.c \
+	shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
 	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
-	    -o $@ $(filter %.c,$^) -lpcre2-8 -lutf8proc -lcjson
+	    -o $@ $(filter %.c,$^) -lpcre2-8 -lutf8proc -lcjson -lsodium
 # What a backend's answer may carry to a client: headers and error bodies.
 build/fuzz/fuzz-backend-answer: tests/fuzz/fuzz-backend-answer.c \
 	agent/upstream-header.c agent/backend-error.c agent/api-error.c \

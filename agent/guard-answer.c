@@ -395,61 +395,31 @@ guard_answer_finish(struct guard_answer *ga, const char **out,
 	return res;
 }
 
-/* A change to a buffered answer: bytes [start, end) become with. */
-struct guard_answer_edit {
-	size_t		 start;
-	size_t		 end;
-	const char	*with;		/* NULL: the redacted text, quoted */
-};
-
-/*
- * One choice's text (unescaped in *text) through the list, as a stream's
- * would be at its end: GUARD_PASS, GUARD_REDACTED (*redacted is the new
- * text) or GUARD_BLOCKED.
- */
-static enum guard_result
-guard_answer_check(const struct guard_list *list, const char *text,
-    size_t len, char **redacted, size_t *rlen, struct guard_report *report)
-{
-	enum guard_result	res;
-
-	res = guard_text(list, text, len, redacted, rlen, report);
-	if (res != GUARD_BLOCKED && guard_length(list,
-	    guard_utf8_chars(text, len), 0, report) == GUARD_BLOCKED)
-		res = GUARD_BLOCKED;
-	return res;
-}
-
 /*
  * A buffered answer: each choice's text through the list. A redaction
  * rewrites it, a block empties it with finish_reason "content_filter".
  * GUARD_PASS leaves *out NULL: send the answer as it came. GUARD_FAILED:
  * it cannot be checked, do not send it.
  *
- * One strict pass of jscan (a key twice anywhere fails, as a lenient
- * client might show the other one), then the choices' spans: an answer
- * that passes, nearly all of them, costs no allocation but the text's;
- * a changed one is the original with its texts (and finish_reason)
- * replaced, every other byte as the backend sent it. A text holding
- * \u0000 fails closed: a client in C would show less than was checked;
- * so do more than GUARD_ANSWER_CHOICES texts that need changing.
+ * One strict pass of jscan (a key twice anywhere fails: a lenient client
+ * might show the other one), then the choices' spans, as a stream's
+ * events are read: an answer that passes costs the unescaped text's
+ * buffer and nothing else; a changed one is the backend's bytes with its
+ * texts (and finish_reason) changed (guard_out_text), at most
+ * GUARD_EDITS_MAX edits, else it fails closed.
  */
 enum guard_result
 guard_answer_body(const struct guard_list *list, enum route_kind route,
     const char *body, size_t len, char **out, size_t *outlen,
     struct guard_report *report)
 {
+	static const char	 insert[] = ",\"finish_reason\":\"content_filter\"";
 	struct jscan_span	 choices, c, holder, text, fr;
 	struct jscan_want	 want[] = { { "choices", &choices } };
 	struct jscan_keys	 keys;
-	struct guard_answer_edit edits[2 * GUARD_ANSWER_CHOICES], e;
-	struct guard_out	 o;
+	struct guard_edits	 ed;
 	enum guard_result	 res, worst = GUARD_PASS;
-	char			*plain = NULL, *redacted[GUARD_ANSWER_CHOICES];
-	char			*r;
-	size_t			 rlen[GUARD_ANSWER_CHOICES], n, cap = 0, nedit = 0;
-	size_t			 nred = 0, cursor, pos, i, j;
-	ssize_t			 tlen;
+	size_t			 cursor;
 	int			 chat = route == ROUTE_CHAT, ok;
 
 	*out = NULL;
@@ -463,6 +433,7 @@ guard_answer_body(const struct guard_list *list, enum route_kind route,
 	jscan_keys_free(&keys);
 	if (!ok)
 		return GUARD_FAILED;
+	memset(&ed, 0, sizeof(ed));
 	for (cursor = 0; jscan_array_next(body, &choices, &cursor, &c);) {
 		if (c.type != JSCAN_OBJECT)
 			goto fail;
@@ -476,76 +447,18 @@ guard_answer_body(const struct guard_list *list, enum route_kind route,
 			continue;	/* no text: tool calls, say */
 		if (text.type != JSCAN_STRING)
 			goto fail;
-		if (text.end - text.start > cap) {
-			cap = text.end - text.start;
-			plain = xreallocarray(plain, 1, cap);
-		}
-		if ((tlen = jscan_string(body, &text, plain, cap)) < 0 ||
-		    memchr(plain, '\0', tlen) != NULL)
+		res = guard_out_text(&ed, list, body, &text,
+		    jscan_object_get(body, &c, "finish_reason", &fr) ? &fr :
+		    NULL, c.end - 1, insert, report);
+		if (res == GUARD_FAILED)
 			goto fail;
-		r = NULL;
-		n = 0;
-		res = guard_answer_check(list, plain, tlen, &r, &n, report);
-		if (res != GUARD_PASS && (nred == GUARD_ANSWER_CHOICES ||
-		    nedit + 2 > sizeof(edits) / sizeof(edits[0]))) {
-			free(r);
-			goto fail;	/* more changed texts than we keep */
-		}
-		if (res == GUARD_PASS) {
-			free(r);
-			continue;
-		}
-		if (worst != GUARD_BLOCKED)
+		if (res != GUARD_PASS && worst != GUARD_BLOCKED)
 			worst = res;
-		if (res == GUARD_REDACTED) {
-			edits[nedit++] = (struct guard_answer_edit){ text.start,
-			    text.end, NULL };
-			redacted[nred] = r;
-			rlen[nred++] = n;
-			continue;
-		}
-		free(r);
-		/* Blocked: no text, and the reason said where it was. */
-		e = (struct guard_answer_edit){ text.start, text.end, "\"\"" };
-		if (jscan_object_get(body, &c, "finish_reason", &fr))
-			edits[nedit + 1] = (struct guard_answer_edit){ fr.start,
-			    fr.end, "\"content_filter\"" };
-		else
-			edits[nedit + 1] = (struct guard_answer_edit){
-			    c.end - 1, c.end - 1,
-			    ",\"finish_reason\":\"content_filter\"" };
-		/* In the order they stand in the answer. */
-		if (edits[nedit + 1].start < e.start) {
-			edits[nedit] = edits[nedit + 1];
-			edits[nedit + 1] = e;
-		} else
-			edits[nedit] = e;
-		nedit += 2;
 	}
-	free(plain);
-	if (worst == GUARD_PASS)
-		return GUARD_PASS;
-
-	memset(&o, 0, sizeof(o));
-	for (i = j = 0, pos = 0; i < nedit; i++) {
-		guard_out_put(&o, body + pos, edits[i].start - pos);
-		if (edits[i].with != NULL)
-			guard_out_puts(&o, edits[i].with);
-		else {
-			guard_out_quote(&o, redacted[j], rlen[j]);
-			j++;
-		}
-		pos = edits[i].end;
-	}
-	guard_out_put(&o, body + pos, len - pos);
-	for (i = 0; i < nred; i++)
-		free(redacted[i]);
-	*out = o.buf;
-	*outlen = o.len;
+	*out = guard_out_apply(&ed, body, len, outlen);
+	guard_out_edits_free(&ed);
 	return worst;
 fail:
-	free(plain);
-	for (i = 0; i < nred; i++)
-		free(redacted[i]);
+	guard_out_edits_free(&ed);
 	return GUARD_FAILED;
 }

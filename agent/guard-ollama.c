@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "agent.h"
 #include "guard.h"
 #include "jscan.h"
@@ -215,37 +213,55 @@ guard_ollama_finish(struct guard_ollama *go, const char **out,
  * A buffered answer: its text through the list. A redaction rewrites
  * it, a block empties it with done_reason "content_filter". GUARD_PASS
  * leaves *out NULL: send the answer as it came. GUARD_FAILED: it cannot
- * be checked, do not send it.
+ * be checked, do not send it. Read as guard_answer_body() reads OpenAI's.
  */
 enum guard_result
 guard_ollama_body(const struct guard_list *list, enum route_kind route,
     const char *body, size_t len, char **out, size_t *outlen,
     struct guard_report *report)
 {
-	cJSON			*doc, *holder, *text;
+	static const char	 insert[] = ",\"done_reason\":\"content_filter\"";
+	struct jscan_span	 message, response, reason, text;
+	struct jscan_want	 want[] = {
+		{ "message", &message },
+		{ "response", &response },
+		{ "done_reason", &reason },
+	};
+	struct jscan_keys	 keys;
+	struct guard_edits	 ed;
 	enum guard_result	 res;
+	const char		*end;
+	int			 ok;
 
 	*out = NULL;
 	*outlen = 0;
 	if (guard_list_empty(list) || route == ROUTE_EMBEDDINGS)
 		return GUARD_PASS;
-	if (guard_out_strict(body, len) == -1 ||
-	    (doc = cJSON_ParseWithLength(body, len)) == NULL)
+	memset(&keys, 0, sizeof(keys));
+	ok = jscan_object_strict(body, len, 64, want, sizeof(want) /
+	    sizeof(want[0]), &keys, NULL, 0) == 0;
+	jscan_keys_free(&keys);
+	if (!ok)
 		return GUARD_FAILED;
-	holder = route == ROUTE_CHAT ?
-	    cJSON_GetObjectItemCaseSensitive(doc, "message") : doc;
-	text = cJSON_GetObjectItemCaseSensitive(holder,
-	    route == ROUTE_CHAT ? "content" : "response");
 	/* Ollama always writes message.content, or response. */
-	if (!cJSON_IsObject(holder) || text == NULL ||
-	    (!cJSON_IsNull(text) && !cJSON_IsString(text))) {
-		cJSON_Delete(doc);
+	if (route == ROUTE_CHAT) {
+		if (!message.present || message.type != JSCAN_OBJECT ||
+		    !jscan_object_get(body, &message, "content", &text))
+			return GUARD_FAILED;
+	} else if (!response.present)
 		return GUARD_FAILED;
-	}
-	if (!cJSON_IsString(text)) {
-		cJSON_Delete(doc);
+	else
+		text = response;
+	if (text.type == JSCAN_NULL)
 		return GUARD_PASS;	/* no text: tool calls, say */
-	}
-	res = guard_out_json_text(list, text, doc, "done_reason", report);
-	return guard_out_json_done(doc, res, out, outlen);
+	if (text.type != JSCAN_STRING ||
+	    (end = memrchr(body, '}', len)) == NULL)
+		return GUARD_FAILED;
+	memset(&ed, 0, sizeof(ed));
+	res = guard_out_text(&ed, list, body, &text, reason.present ?
+	    &reason : NULL, (size_t)(end - body), insert, report);
+	if (res != GUARD_FAILED)
+		*out = guard_out_apply(&ed, body, len, outlen);
+	guard_out_edits_free(&ed);
+	return res;
 }

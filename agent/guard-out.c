@@ -1,19 +1,15 @@
 /*
  * What an output hook sends for a piece of a stream or an answer: a
- * growing buffer, reused from one event (or line) to the next.
+ * growing buffer, reused from one event (or line) to the next; and a
+ * buffered answer's texts through the list, the answer changed in place.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "agent.h"
 #include "guard.h"
 #include "jscan.h"
-#include "log.h"
 #include "xmalloc.h"
-
-#define GUARD_OUT_DEPTH		64
 
 static void
 guard_out_room(struct guard_out *o, size_t n)
@@ -67,71 +63,85 @@ guard_out_clear(struct guard_out *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/*
- * A whole answer's text (a cJSON string) through the list: redacted in
- * place, or emptied when blocked, with holder's reason_key (finish_reason,
- * done_reason) made "content_filter".
- */
 enum guard_result
-guard_out_json_text(const struct guard_list *list, struct cJSON *text,
-    struct cJSON *holder, const char *reason_key, struct guard_report *report)
+guard_out_text(struct guard_edits *ed, const struct guard_list *list,
+    const char *body, const struct jscan_span *text,
+    const struct jscan_span *reason, size_t insert_at, const char *insert,
+    struct guard_report *report)
 {
+	struct guard_edit	 a, b;
 	enum guard_result	 res;
-	char			*redacted = NULL;
-	size_t			 rlen, len = strlen(text->valuestring);
+	char			*r = NULL;
+	size_t			 rlen = 0, need = text->end - text->start;
+	ssize_t			 tlen;
 
-	res = guard_text(list, text->valuestring, len, &redacted, &rlen,
-	    report);
-	if (res != GUARD_BLOCKED && guard_length(list,
-	    guard_utf8_chars(text->valuestring, len), 0, report) ==
-	    GUARD_BLOCKED)
-		res = GUARD_BLOCKED;
-	if (res == GUARD_REDACTED)
-		cJSON_SetValuestring(text, redacted);
-	else if (res == GUARD_BLOCKED) {
-		cJSON_SetValuestring(text, "");
-		cJSON_DeleteItemFromObjectCaseSensitive(holder, reason_key);
-		cJSON_AddStringToObject(holder, reason_key, "content_filter");
+	if (need > ed->plaincap) {
+		ed->plaincap = need;
+		ed->plain = xreallocarray(ed->plain, 1, ed->plaincap);
 	}
-	free(redacted);
+	if ((tlen = jscan_string(body, text, ed->plain, ed->plaincap)) < 0 ||
+	    memchr(ed->plain, '\0', tlen) != NULL)
+		return GUARD_FAILED;
+	res = guard_text(list, ed->plain, tlen, &r, &rlen, report);
+	if (res != GUARD_BLOCKED && guard_length(list,
+	    guard_utf8_chars(ed->plain, tlen), 0, report) == GUARD_BLOCKED)
+		res = GUARD_BLOCKED;
+	if (res != GUARD_PASS && (ed->n + 2 > GUARD_EDITS_MAX ||
+	    ed->ntext == GUARD_EDITS_MAX))
+		res = GUARD_FAILED;
+	if (res != GUARD_REDACTED) {
+		free(r);
+		if (res != GUARD_BLOCKED)
+			return res;
+		a = (struct guard_edit){ text->start, text->end, "\"\"" };
+		b = reason != NULL ? (struct guard_edit){ reason->start,
+		    reason->end, "\"content_filter\"" } :
+		    (struct guard_edit){ insert_at, insert_at, insert };
+		ed->e[ed->n++] = b.start < a.start ? b : a;
+		ed->e[ed->n++] = b.start < a.start ? a : b;
+		return res;
+	}
+	ed->e[ed->n++] = (struct guard_edit){ text->start, text->end, NULL };
+	ed->text[ed->ntext] = r;
+	ed->textlen[ed->ntext++] = rlen;
 	return res;
 }
 
-/* A string holding "\u0000": cJSON would cut it there, unchecked. */
-static int
-guard_out_nul(void *arg, const struct jscan_token *t)
-{
-	return t->escaped && t->span.type == JSCAN_STRING &&
-	    jscan_span_has_nul(arg, &t->span) ? -1 : 0;
-}
-
-/*
- * Is a whole answer strict JSON that cJSON reads as any client would: no
- * key twice in an object, no NUL in a string? Returns 0 or -1.
- */
-int
-guard_out_strict(const char *body, size_t len)
-{
-	struct jscan_keys	keys;
-	int			rc;
-
-	memset(&keys, 0, sizeof(keys));
-	rc = jscan_walk(body, len, GUARD_OUT_DEPTH, &keys, guard_out_nul,
-	    (void *)body, NULL, 0);
-	jscan_keys_free(&keys);
-	return rc;
-}
-
-/* The rewritten answer, unless nothing changed; frees doc. */
-enum guard_result
-guard_out_json_done(struct cJSON *doc, enum guard_result res, char **out,
+char *
+guard_out_apply(struct guard_edits *ed, const char *body, size_t len,
     size_t *outlen)
 {
-	if (res != GUARD_PASS) {
-		if ((*out = cJSON_PrintUnformatted(doc)) == NULL)
-			fatalx("%s: out of memory", __func__);
-		*outlen = strlen(*out);
+	struct guard_out	o;
+	size_t			i, j = 0, pos = 0;
+
+	*outlen = 0;
+	if (ed->n == 0)
+		return NULL;
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < ed->n; i++) {
+		guard_out_put(&o, body + pos, ed->e[i].start - pos);
+		if (ed->e[i].with != NULL)
+			guard_out_puts(&o, ed->e[i].with);
+		else {
+			guard_out_quote(&o, ed->text[j], ed->textlen[j]);
+			j++;
+		}
+		pos = ed->e[i].end;
 	}
-	cJSON_Delete(doc);
-	return res;
+	guard_out_put(&o, body + pos, len - pos);
+	*outlen = o.len;
+	return o.buf;
+}
+
+void
+guard_out_edits_free(struct guard_edits *ed)
+{
+	size_t	i;
+
+	for (i = 0; i < ed->ntext; i++)
+		free(ed->text[i]);
+	free(ed->plain);
+	ed->ntext = ed->n = 0;
+	ed->plain = NULL;
+	ed->plaincap = 0;
 }

@@ -178,16 +178,44 @@ void	 guard_out_puts(struct guard_out *, const char *);
 void	 guard_out_quote(struct guard_out *, const char *, size_t);
 void	 guard_out_quote_from(struct guard_out *, size_t mark);
 void	 guard_out_clear(struct guard_out *);	/* frees, and empties */
-/* A whole answer's text: redacted in place, or emptied and marked. */
-struct cJSON;
-enum guard_result guard_out_json_text(const struct guard_list *,
-		    struct cJSON *text, struct cJSON *holder,
-		    const char *reason_key, struct guard_report *);
-/* Is a whole answer strict JSON, no key twice, no NUL in a string? 0/-1 */
-int		 guard_out_strict(const char *, size_t);
-/* doc printed into *out unless res is GUARD_PASS; doc is freed. */
-enum guard_result guard_out_json_done(struct cJSON *doc, enum guard_result,
-		    char **out, size_t *outlen);
+/*
+ * A buffered answer changed in place: bytes [start, end) of the backend's
+ * answer become with, or (with NULL) the next redacted text, quoted; in
+ * the order they stand in it. Every other byte goes as it came.
+ */
+struct guard_edit {
+	size_t		 start;
+	size_t		 end;
+	const char	*with;
+};
+#define GUARD_EDITS_MAX	32
+struct guard_edits {
+	struct guard_edit	 e[GUARD_EDITS_MAX];
+	size_t			 n;
+	char			*text[GUARD_EDITS_MAX];	/* the redactions */
+	size_t			 textlen[GUARD_EDITS_MAX];
+	size_t			 ntext;
+	char			*plain;		/* a text, unescaped */
+	size_t			 plaincap;
+};
+/*
+ * One text of an answer jscan validated (text, a string span of body)
+ * through the list, whole: a redaction becomes an edit; a block, an edit
+ * that empties it and one that makes its reason "content_filter" (the
+ * value span reason, or when the answer has none, insert at insert_at).
+ * GUARD_FAILED when the text holds \u0000 (a client in C would show less
+ * than was checked) or the edits are full: do not send the answer.
+ */
+struct jscan_span;
+enum guard_result guard_out_text(struct guard_edits *,
+		    const struct guard_list *, const char *body,
+		    const struct jscan_span *text,
+		    const struct jscan_span *reason, size_t insert_at,
+		    const char *insert, struct guard_report *);
+/* The answer with its edits, NULL when none; and free what they hold. */
+char		*guard_out_apply(struct guard_edits *, const char *body,
+		    size_t len, size_t *outlen);
+void		 guard_out_edits_free(struct guard_edits *);
 
 /*
  * guard-fold.c: the normalised view a scan matches on (NFKC, ignorable

@@ -3,8 +3,8 @@
  * arbitrary bytes cut at each 0xff, through a redacting and a blocking
  * output guardrail. No crash, no leak, nothing after the end of a
  * blocked stream, and every event it writes ends with a blank line.
- * The whole input as a buffered answer too: what it rewrites is still
- * one strict JSON object.
+ * The whole input as a buffered answer too, OpenAI's and Ollama's: what
+ * they rewrite is still one strict JSON object.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +16,37 @@
 #include "jscan.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* ollama.c (guard-ollama.c's scanner) routes and replies; not here. */
+void
+http_reply(struct http_request *r, int status, const char *ctype,
+    const void *body, size_t len, const char *extra)
+{
+	(void)r;
+	(void)status;
+	(void)ctype;
+	(void)body;
+	(void)len;
+	(void)extra;
+	abort();
+}
+
+int
+registry_token_allows(const struct reg_token *t, const struct reg_model *m)
+{
+	(void)t;
+	(void)m;
+	abort();
+}
+
+const struct reg_model *
+registry_find_model(const struct reg_domain *d, const char *key, size_t len)
+{
+	(void)d;
+	(void)key;
+	(void)len;
+	abort();
+}
 
 static struct guard	*fuzz_guards[2];
 static const struct guard *fuzz_gp[2];
@@ -65,13 +96,28 @@ fuzz_body(const struct guard_list *list, const uint8_t *data, size_t size)
 	    &outlen, &r);
 	if ((res == GUARD_PASS || res == GUARD_FAILED) != (out == NULL))
 		abort();
-	if (out == NULL)
-		return;
-	memset(&keys, 0, sizeof(keys));
-	if (jscan_object_strict(out, outlen, 64, NULL, 0, &keys, NULL, 0) != 0)
+	if (out != NULL) {
+		memset(&keys, 0, sizeof(keys));
+		if (jscan_object_strict(out, outlen, 64, NULL, 0, &keys, NULL,
+		    0) != 0)
+			abort();
+		jscan_keys_free(&keys);
+		free(out);
+	}
+	/* The same as an Ollama answer. */
+	res = guard_ollama_body(list, size > 0 && data[0] & 2 ?
+	    ROUTE_COMPLETIONS : ROUTE_CHAT, (const char *)data, size, &out,
+	    &outlen, &r);
+	if ((res == GUARD_PASS || res == GUARD_FAILED) != (out == NULL))
 		abort();
-	jscan_keys_free(&keys);
-	free(out);
+	if (out != NULL) {
+		memset(&keys, 0, sizeof(keys));
+		if (jscan_object_strict(out, outlen, 64, NULL, 0, &keys, NULL,
+		    0) != 0)
+			abort();
+		jscan_keys_free(&keys);
+		free(out);
+	}
 }
 
 int

@@ -613,6 +613,22 @@ test_ollama_body(void **state)
 	    "{\"message\":{\"content\":\"hi\"}}", 28, &out, &outlen, &r),
 	    GUARD_PASS);
 	assert_null(out);
+	/* No done_reason: one is added, the rest as it came. */
+	gen = "{\"response\":\"" CARD "\",\"done\":true} ";
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    gen, strlen(gen), &out, &outlen, &r), GUARD_BLOCKED);
+	assert_int_equal(outlen, strlen("{\"response\":\"\",\"done\":true,"
+	    "\"done_reason\":\"content_filter\"} "));
+	assert_memory_equal(out, "{\"response\":\"\",\"done\":true,"
+	    "\"done_reason\":\"content_filter\"} ", outlen);
+	free(out);
+	/* A text that is no string, or no text at all: not delivered. */
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
+	    "{\"message\":{\"content\":7}}", 25, &out, &outlen, &r),
+	    GUARD_FAILED);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    "{\"done\":true}", 13, &out, &outlen, &r), GUARD_FAILED);
+	assert_null(out);
 }
 
 static void
@@ -702,12 +718,12 @@ test_body_edits(void **state)
 			fail_msg("case %zu: %.*s", i, (int)outlen, out);
 		free(out);
 	}
-	/* 40 texts that pass go as they came; 17 to change fail closed. */
+	/* 40 texts that pass go as they came; 33 to change fail closed. */
 	for (i = 0; i < 2; i++) {
 		char	body[4096];
 		size_t	n, k, len = 0;
 
-		n = i == 0 ? 40 : 17;
+		n = i == 0 ? 40 : GUARD_EDITS_MAX + 1;
 		len += snprintf(body + len, sizeof(body) - len, "{\"choices\":[");
 		for (k = 0; k < n; k++)
 			len += snprintf(body + len, sizeof(body) - len,
