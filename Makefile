@@ -334,6 +334,7 @@ build/fuzz/fuzz-guard: tests/fuzz/fuzz-guard.c agent/guard.c \
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
 	    -lpcre2-8 -lutf8proc
 build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
+	tests/fuzz/stub-ollama-routes.c \
 	agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c \
 	agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c \
 	agent/jscan.c agent/sse.c \
@@ -346,7 +347,7 @@ build/fuzz/fuzz-guard-answer: tests/fuzz/fuzz-guard-answer.c \
 	    -o $@ $(filter %.c,$^) -lpcre2-8 -lutf8proc -lcjson -lsodium
 # What a backend's answer may carry to a client: headers and error bodies.
 build/fuzz/fuzz-backend-answer: tests/fuzz/fuzz-backend-answer.c \
-	agent/upstream-header.c agent/backend-error.c agent/api-error.c \
+	tests/fuzz/stub-ollama-routes.c agent/upstream-header.c agent/backend-error.c agent/api-error.c \
 	agent/ollama.c agent/model-list.c agent/jscan.c shared/xmalloc.c \
 	shared/log.c
 	@mkdir -p $(@D)
@@ -412,7 +413,8 @@ build/fuzz/fuzz-guard-input: tests/fuzz/fuzz-guard-input.c \
 	$(Q)$(FUZZ_AGENT) -lpcre2-8 -lutf8proc
 # ollama.c for its scan of a line; the fuzz file stands in for the
 # replies it never makes.
-build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
+build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c tests/fuzz/stub-ollama-routes.c \
+	agent/meter.c agent/jscan.c \
 	agent/sse.c agent/ollama.c agent/model-list.c shared/xmalloc.c \
 	shared/log.c
 	@mkdir -p $(@D)
@@ -421,6 +423,7 @@ build/fuzz/fuzz-meter: tests/fuzz/fuzz-meter.c agent/meter.c agent/jscan.c \
 # The Ollama dialect with what it uses; the fuzz file stands in for the
 # replies ollama.c never makes here.
 build/fuzz/fuzz-dialect-ollama: tests/fuzz/fuzz-dialect-ollama.c \
+	tests/fuzz/stub-ollama-routes.c \
 	agent/dialect-ollama.c agent/dialect.c agent/ollama.c agent/jscan.c \
 	agent/model-list.c agent/sse.c shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)

@@ -14,37 +14,6 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* api-error.c and ollama.c reply through http.c; nothing here replies. */
-void
-http_reply(struct http_request *r, int status, const char *ctype,
-    const void *body, size_t len, const char *extra)
-{
-	(void)r;
-	(void)status;
-	(void)ctype;
-	(void)body;
-	(void)len;
-	(void)extra;
-	abort();
-}
-
-int
-registry_token_allows(const struct reg_token *t, const struct reg_model *m)
-{
-	(void)t;
-	(void)m;
-	abort();
-}
-
-const struct reg_model *
-registry_find_model(const struct reg_domain *d, const char *key, size_t len)
-{
-	(void)d;
-	(void)key;
-	(void)len;
-	abort();
-}
-
 static void
 fuzz_clean(const char *s, size_t max)
 {

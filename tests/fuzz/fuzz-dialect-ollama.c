@@ -16,44 +16,12 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* ollama.c's replies and listings are never made here. */
-void
-http_reply(struct http_request *r, int status, const char *content_type,
-    const void *body, size_t len, const char *extra_headers)
-{
-	(void)r;
-	(void)status;
-	(void)content_type;
-	(void)body;
-	(void)len;
-	(void)extra_headers;
-	abort();
-}
-
-int
-registry_token_allows(const struct reg_token *t, const struct reg_model *m)
-{
-	(void)t;
-	(void)m;
-	abort();
-}
-
-const struct reg_model *
-registry_find_model(const struct reg_domain *d, const char *key, size_t len)
-{
-	(void)d;
-	(void)key;
-	(void)len;
-	abort();
-}
-
 int
 api_error_status(enum api_error e)
 {
 	(void)e;
 	abort();
 }
-
 
 static const enum route_kind	routes[] = {
 	ROUTE_CHAT, ROUTE_COMPLETIONS, ROUTE_EMBEDDINGS,

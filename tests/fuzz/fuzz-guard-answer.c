@@ -17,37 +17,6 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* ollama.c (guard-ollama.c's scanner) routes and replies; not here. */
-void
-http_reply(struct http_request *r, int status, const char *ctype,
-    const void *body, size_t len, const char *extra)
-{
-	(void)r;
-	(void)status;
-	(void)ctype;
-	(void)body;
-	(void)len;
-	(void)extra;
-	abort();
-}
-
-int
-registry_token_allows(const struct reg_token *t, const struct reg_model *m)
-{
-	(void)t;
-	(void)m;
-	abort();
-}
-
-const struct reg_model *
-registry_find_model(const struct reg_domain *d, const char *key, size_t len)
-{
-	(void)d;
-	(void)key;
-	(void)len;
-	abort();
-}
-
 static struct guard	*fuzz_guards[2];
 static const struct guard *fuzz_gp[2];
 
@@ -81,43 +50,41 @@ fuzz_check(const char *out, size_t len)
 		abort();
 }
 
+/* A buffered answer's verdict and rewrite: strict JSON when there is one. */
+static void
+fuzz_rewrite(enum guard_result res, char *out, size_t outlen)
+{
+	struct jscan_keys	keys;
+
+	if ((res == GUARD_PASS || res == GUARD_FAILED) != (out == NULL))
+		abort();
+	if (out == NULL)
+		return;
+	memset(&keys, 0, sizeof(keys));
+	if (jscan_object_strict(out, outlen, 64, NULL, 0, &keys, NULL, 0) != 0)
+		abort();
+	jscan_keys_free(&keys);
+	free(out);
+}
+
+/* The whole input as OpenAI's answer, then as Ollama's. */
 static void
 fuzz_body(const struct guard_list *list, const uint8_t *data, size_t size)
 {
 	struct guard_report	 r;
-	struct jscan_keys	 keys;
+	enum route_kind		 route;
 	enum guard_result	 res;
 	char			*out;
 	size_t			 outlen;
 
+	route = size > 0 && data[0] & 2 ? ROUTE_COMPLETIONS : ROUTE_CHAT;
 	memset(&r, 0, sizeof(r));
-	res = guard_answer_body(list, size > 0 && data[0] & 2 ?
-	    ROUTE_COMPLETIONS : ROUTE_CHAT, (const char *)data, size, &out,
+	res = guard_answer_body(list, route, (const char *)data, size, &out,
 	    &outlen, &r);
-	if ((res == GUARD_PASS || res == GUARD_FAILED) != (out == NULL))
-		abort();
-	if (out != NULL) {
-		memset(&keys, 0, sizeof(keys));
-		if (jscan_object_strict(out, outlen, 64, NULL, 0, &keys, NULL,
-		    0) != 0)
-			abort();
-		jscan_keys_free(&keys);
-		free(out);
-	}
-	/* The same as an Ollama answer. */
-	res = guard_ollama_body(list, size > 0 && data[0] & 2 ?
-	    ROUTE_COMPLETIONS : ROUTE_CHAT, (const char *)data, size, &out,
+	fuzz_rewrite(res, out, outlen);
+	res = guard_ollama_body(list, route, (const char *)data, size, &out,
 	    &outlen, &r);
-	if ((res == GUARD_PASS || res == GUARD_FAILED) != (out == NULL))
-		abort();
-	if (out != NULL) {
-		memset(&keys, 0, sizeof(keys));
-		if (jscan_object_strict(out, outlen, 64, NULL, 0, &keys, NULL,
-		    0) != 0)
-			abort();
-		jscan_keys_free(&keys);
-		free(out);
-	}
+	fuzz_rewrite(res, out, outlen);
 }
 
 int

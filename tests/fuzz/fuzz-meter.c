@@ -14,37 +14,6 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define FUZZ_MAX_TEXT	(64 * 1024)
 
-/* ollama.c's replies and listings are never made here; its scan is. */
-void
-http_reply(struct http_request *r, int status, const char *content_type,
-    const void *body, size_t len, const char *extra_headers)
-{
-	(void)r;
-	(void)status;
-	(void)content_type;
-	(void)body;
-	(void)len;
-	(void)extra_headers;
-	abort();
-}
-
-int
-registry_token_allows(const struct reg_token *t, const struct reg_model *m)
-{
-	(void)t;
-	(void)m;
-	abort();
-}
-
-const struct reg_model *
-registry_find_model(const struct reg_domain *d, const char *key, size_t len)
-{
-	(void)d;
-	(void)key;
-	(void)len;
-	abort();
-}
-
 int
 api_error_status(enum api_error e)
 {
