@@ -413,7 +413,8 @@ guard_answer_body(const struct guard_list *list, enum route_kind route,
     const char *body, size_t len, char **out, size_t *outlen,
     struct guard_report *report)
 {
-	static const char	 insert[] = ",\"finish_reason\":\"content_filter\"";
+	static const char	 insert[] =
+	    ",\"finish_reason\":\"content_filter\"";
 	struct jscan_span	 choices, c, holder, text, fr;
 	struct jscan_want	 want[] = { { "choices", &choices } };
 	struct jscan_keys	 keys;

@@ -220,7 +220,8 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
     const char *body, size_t len, char **out, size_t *outlen,
     struct guard_report *report)
 {
-	static const char	 insert[] = ",\"done_reason\":\"content_filter\"";
+	static const char	 insert[] =
+	    ",\"done_reason\":\"content_filter\"";
 	struct jscan_span	 message, response, reason, text;
 	struct jscan_want	 want[] = {
 		{ "message", &message },

@@ -139,7 +139,8 @@ upstream_timer_arm(struct upstream *u, int ms)
 		slot = 1;
 	if (ms > 0 && slot >= 0) {
 		/* A reload may have changed it: libevent keeps the old one. */
-		if (pool->common[slot].ms != ms || pool->common[slot].tv == NULL) {
+		if (pool->common[slot].ms != ms ||
+		    pool->common[slot].tv == NULL) {
 			pool->common[slot].ms = ms;
 			pool->common[slot].tv =
 			    event_base_init_common_timeout(pool->base, &tv);
@@ -539,7 +540,7 @@ upstream_open_socket(void *arg, curlsocktype purpose,
 	return s == -1 ? CURL_SOCKET_BAD : s;
 }
 
-/* A transfer's connection: counted, so that upstream_start knows when none is idle. */
+/* A transfer's connection, counted: upstream_start sees when none is idle. */
 static curl_socket_t
 upstream_transfer_open_socket(void *arg, curlsocktype purpose,
     struct curl_sockaddr *a)

@@ -20,7 +20,7 @@ struct record {
 	char		*headers;	/* "name\0value\0..." names lower-case */
 	size_t		 headerslen;
 	char		*body;		/* NUL-terminated copy */
-	int		 peer_port;	/* the client's port: one per connection */
+	int		 peer_port;	/* the client's: one per connection */
 	int		 status;	/* 0 until a status line went out */
 	int		 hung_up;
 	int		 completed;
