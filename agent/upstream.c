@@ -340,10 +340,12 @@ upstream_shard_new(struct upstream_pool *pool)
 }
 
 /*
- * The shard for a new transfer: one that may hold an idle connection,
- * else the first with room (so few shards fill), else a new one. When
- * none can be made, the last takes it over its size: slower, never an
- * error.
+ * The shard for a new transfer: one with room that may hold an idle
+ * connection, else the first with room (so few shards fill), else a new
+ * one. A shard's idle connection may be to another backend, so room is
+ * asked of both: no shard grows past its size while others have room.
+ * When no shard can be made, the last takes it over its size: slower,
+ * never an error.
  */
 static struct upstream_shard *
 upstream_shard_pick(struct upstream_pool *pool)
@@ -353,9 +355,11 @@ upstream_shard_pick(struct upstream_pool *pool)
 
 	for (i = 0; i < pool->nshards; i++) {
 		shard = pool->shards[i];
+		if (shard->running >= UPSTREAM_SHARD_TRANSFERS)
+			continue;
 		if (shard->sockets > shard->running)
 			return shard;
-		if (room == NULL && shard->running < UPSTREAM_SHARD_TRANSFERS)
+		if (room == NULL)
 			room = shard;
 	}
 	if (room != NULL)
