@@ -15,6 +15,9 @@ start_agent
 setup_domain acme chat fake-chat
 ctl model deploy -d acme --provider fake --name Stream --key stream \
     --model-id 'fake-chat;chunks=10;chunk_delay_ms=100' >/dev/null
+# 3 s streams for the big bursts: all open at once on a loaded machine.
+ctl model deploy -d acme --provider fake --name Long --key long \
+    --model-id 'fake-chat;chunks=10;chunk_delay_ms=300' >/dev/null
 body='{"model":"chat","messages":[{"role":"user","content":"hi"}]}'
 
 # ports [FIRST_SEQ]: the client ports of the chat requests fake-llm got
@@ -99,13 +102,13 @@ max-connections-per-address = 700
 CONF
 start_agent -c "$T_DIR/agent.conf"
 "$LOAD" -u "$AGENT_URL/proxy/acme/v1/chat/completions" -t "$TOKEN" \
-    -m stream --plain-model -n 600 -p 300 -c 10 -d 100 --timeout 120 \
+    -m long --plain-model -n 600 -p 300 -c 10 -d 300 --timeout 120 \
     --ready-file "$T_DIR/ready600" >"$T_DIR/big.out" 2>"$T_DIR/big.err"
 check_eq "600 streams completed" 0 $?
 check_eq "all 600 were open at once" 600 "$(cat "$T_DIR/ready600" 2>/dev/null)"
 check_eq "600 connections to the backend stay open, idle" 600 "$(backend_conns)"
 "$LOAD" -u "$AGENT_URL/proxy/acme/v1/chat/completions" -t "$TOKEN" \
-    -m stream --plain-model -n 400 -p 200 -c 5 -d 100 --timeout 60 \
+    -m long --plain-model -n 400 -p 200 -c 10 -d 300 --timeout 60 \
     --ready-file "$T_DIR/ready400" >"$T_DIR/after.out" 2>"$T_DIR/after.err"
 check_eq "400 more streams completed" 0 $?
 check_eq "all 400 open at once, over two shards" 400 \
