@@ -126,8 +126,12 @@ admin_backup_begin(struct agent *agent, const cJSON *params,
 	sodium_bin2hex(ab->id, sizeof(ab->id), raw, sizeof(raw));
 	ab->session = reply->session;
 	if (agent->base != NULL && (ab->idle = evtimer_new(agent->base,
-	    admin_backup_idle, ab)) == NULL)
-		fatalx("%s: evtimer_new", __func__);
+	    admin_backup_idle, ab)) == NULL) {
+		/* Out of memory here: this backup is refused, the agent lives. */
+		admin_backup_drop(ab, "no memory for its idle timer");
+		return admin_reply_error(reply, RPC_FAILED, "backup: out of"
+		    " memory");
+	}
 	admin_backup_touch(ab);
 	log_info("backup %.8s: %lld bytes, schema version %d, sha256 %s",
 	    ab->id, (long long)ab->b->size, ab->b->schema_version,
