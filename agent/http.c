@@ -1529,14 +1529,11 @@ http_media_type_valid(const char *s)
 const unsigned char *
 http_request_id(struct http_request *r)
 {
-	struct timespec	ts;
 	uint64_t	ms;
 	int		i;
 
 	if (!r->id_made) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ms = (uint64_t)ts.tv_sec * 1000 +
-		    (uint64_t)ts.tv_nsec / 1000000;
+		ms = (uint64_t)trace_now_ms();
 		for (i = 5; i >= 0; i--, ms >>= 8)
 			r->id[i] = (unsigned char)ms;
 		id_random(r->id + 6, sizeof(r->id) - 6);

@@ -73,7 +73,7 @@ struct upstream_pool {
  */
 struct upstream {
 	struct upstream_pool	*pool;
-	struct upstream_shard	*shard;		/* while in a multi handle */
+	struct upstream_shard	*shard;		/* its multi handle's, or NULL */
 	CURL			*easy;		/* NULL: curl_easy_init failed */
 	struct event		*timer;		/* first byte, then idle */
 	const struct upstream_cb *cb;
@@ -87,7 +87,6 @@ struct upstream {
 	int			 got_response;	/* the final head is in */
 	int			 told_response;	/* on_response ran */
 	int			 paused;
-	int			 added;		/* in the multi handle */
 	int			 socket_errno;	/* why socket() failed, or 0 */
 	CURLcode		 failed;	/* could not start: finish with it */
 	/* The head of the answer being read, as on_response will see it. */
@@ -754,7 +753,6 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, u);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, u->errbuf);
 	shard = upstream_shard_pick(pool);
-	u->shard = shard;
 	/* A connection outlives its transfer: its close is the shard's. */
 	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, shard);
 	/*
@@ -772,7 +770,7 @@ upstream_start(struct upstream_pool *pool, const char *url,
 		upstream_timer_arm(u, 0);
 		return u;
 	}
-	u->added = 1;
+	u->shard = shard;
 	shard->running++;
 	upstream_timer_arm(u, pool->cfg->first_byte_timeout_ms);
 	return u;
@@ -784,12 +782,11 @@ upstream_release(struct upstream *u)
 {
 	struct upstream_pool	*pool = u->pool;
 
-	if (u->added) {
-		u->added = 0;
+	if (u->shard != NULL) {
 		u->shard->running--;
 		curl_multi_remove_handle(u->shard->multi, u->easy);
+		u->shard = NULL;
 	}
-	u->shard = NULL;
 	if (u->easy != NULL) {
 		curl_easy_setopt(u->easy, CURLOPT_ERRORBUFFER, NULL);
 		curl_easy_setopt(u->easy, CURLOPT_HTTPHEADER, NULL);
