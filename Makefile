@@ -83,7 +83,7 @@ AGENT_ADMIN_SRCS += agent/backup.c agent/admin-backup.c agent/restore.c
 AGENT_PATH_SRCS := agent/config.c agent/period.c agent/scrub.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/model-list.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
 	agent/request.c agent/sha256.c \
 	agent/attestation-queue.c agent/attestation-http.c \
-	agent/upstream-header.c agent/backend-error.c agent/traceparent.c \
+	agent/h1-response.c agent/upstream-header.c agent/backend-error.c agent/traceparent.c \
 	agent/id-random.c
 AGENT_MAIN := agent/main.c
 
@@ -355,6 +355,11 @@ build/fuzz/fuzz-backend-answer: tests/fuzz/fuzz-backend-answer.c \
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) \
 	    $(shell pkg-config --cflags libcurl libcjson 2>/dev/null) \
 	    -o $@ $(filter %.c,$^) -lcjson -lsodium
+# A backend's HTTP/1.1 response: its head, and its body read in any pieces.
+build/fuzz/fuzz-h1-response: tests/fuzz/fuzz-h1-response.c agent/h1-response.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
+	$(Q)$(FUZZ_AGENT)
 # Anthropic's Messages API translated.
 build/fuzz/fuzz-dialect-anthropic: tests/fuzz/fuzz-dialect-anthropic.c \
 	agent/dialect-anthropic.c agent/dialect.c agent/sse.c agent/jscan.c \

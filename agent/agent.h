@@ -1286,6 +1286,71 @@ curl_socket_t	 upstream_open_socket(void *arg, curlsocktype,
 		    struct curl_sockaddr *);
 
 /*
+ * h1-response.c: reading a backend's HTTP/1.1 response, no I/O and no
+ * allocation (upstream-h1.c feeds it what it reads). Strict, RFC 9112:
+ * what is malformed, ambiguous or too long ends the answer as unreadable.
+ */
+#define H1_HEAD_MAX		(32 * 1024)	/* status line to blank line */
+#define H1_CHUNK_LINE_MAX	256	/* a chunk-size line, extensions too */
+
+struct h1_head {
+	int		 status;	/* 100..599 */
+	int		 keep_alive;	/* may carry another request after */
+	int		 chunked;	/* Transfer-Encoding: chunked */
+	int		 has_length;	/* Content-Length (not with chunked) */
+	uint64_t	 length;
+};
+
+/*
+ * The length of the head at the start of buf, through the blank line
+ * that ends it (CRLF or bare LF line ends); 0 when more bytes are needed,
+ * -1 when it cannot end within H1_HEAD_MAX bytes.
+ */
+ssize_t	 h1_head_length(const char *buf, size_t len);
+/*
+ * Parse a head of exactly len bytes (as h1_head_length measured) into
+ * *h. Each header line goes to line (without its line end) in order, when
+ * line is not NULL. 0, or -1 when it is malformed: a status line other
+ * than HTTP/1.0 or 1.1 and three digits, a line without a colon or with
+ * a name that is no token, a folded line, a bad or conflicting
+ * Content-Length, a Transfer-Encoding other than "chunked".
+ */
+int	 h1_head_parse(const char *buf, size_t len, struct h1_head *h,
+	    void (*line)(void *, const char *, size_t), void *arg);
+
+enum h1_body_mode {
+	H1_BODY_NONE,		/* 204, 304: no body */
+	H1_BODY_LENGTH,		/* Content-Length bytes */
+	H1_BODY_CHUNKED,
+	H1_BODY_CLOSE,		/* until the backend closes */
+};
+
+struct h1_body {
+	enum h1_body_mode mode;
+	int		 state;		/* h1-response.c's own */
+	uint64_t	 left;		/* of the length, or of this chunk */
+	char		 line[H1_CHUNK_LINE_MAX]; /* a split size/trailer line */
+	size_t		 linelen;
+	size_t		 trailer_bytes;
+	int		 done;		/* the body is whole */
+};
+
+/* The body after head h of a final (>= 200) answer to a POST. */
+void	 h1_body_init(struct h1_body *, const struct h1_head *h);
+/*
+ * Read body bytes from in (len of them): how many were consumed, with the
+ * body's bytes among them as one span of in (*data, *dlen; *dlen may be
+ * 0); call again with the rest. At least one byte is consumed when len > 0
+ * and the body is not done; none once it is (what follows is not this
+ * answer's). -1 when the framing is bad (a bad chunk size or line end, a
+ * size line or trailers too long).
+ */
+ssize_t	 h1_body_read(struct h1_body *, const char *in, size_t len,
+	    const char **data, size_t *dlen);
+/* The backend closed: 1 when that ends the body whole, else 0 (cut). */
+int	 h1_body_eof(struct h1_body *);
+
+/*
  * upstream-header.c: which of a backend's response headers may reach a
  * client. Each takes a header line as libcurl hands it ("Name: value",
  * CRLF or not) and fills what it keeps; 1 when it did, 0 otherwise.
