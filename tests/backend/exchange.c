@@ -56,6 +56,7 @@ static const struct exchange_opt {
 	{ "ratelimit", offsetof(struct fake_opts, ratelimit), 0, 2 },
 	{ "flood", offsetof(struct fake_opts, flood), 0, EXCHANGE_MAX_FLOOD },
 	{ "close", offsetof(struct fake_opts, close), 0, 1 },
+	{ "drop_reused", offsetof(struct fake_opts, drop_reused), 0, 1 },
 };
 
 /* The string model options. */
@@ -314,6 +315,17 @@ exchange_after(struct exchange *ex, int ms)
 	evtimer_add(ex->timer, &tv);
 }
 
+/* The client's port: one per connection. */
+static int
+exchange_peer_port(struct exchange *ex)
+{
+	char		*host;
+	ev_uint16_t	 port = 0;
+
+	evhttp_connection_get_peer(ex->evcon, &host, &port);
+	return port;
+}
+
 /*
  * The connection is going away: the client hung up (our watch or a failed
  * write noticed), we reset it, or the server is stopping. If libevent
@@ -437,6 +449,19 @@ exchange_reset(struct exchange *ex)
 	sa.sa_family = AF_UNSPEC;
 	if (connect(fd, &sa, sizeof(sa)) == -1)
 		log_debug("%s: disconnect: %s", __func__, strerror(errno));
+	ex->flags |= EXCHANGE_RESETTING;
+	evhttp_connection_free(ex->evcon);	/* exchange_closed frees ex */
+}
+
+/*
+ * Close the connection unanswered, as a backend closes an idle keep-alive
+ * connection: a FIN (the request was read whole, so not a reset).
+ */
+static void
+exchange_drop(struct exchange *ex)
+{
+	log_debug("request %llu: dropped unanswered",
+	    (unsigned long long)ex->seq);
 	ex->flags |= EXCHANGE_RESETTING;
 	evhttp_connection_free(ex->evcon);	/* exchange_closed frees ex */
 }
@@ -884,6 +909,11 @@ exchange_begin(struct exchange *ex)
 		exchange_reset(ex);
 		return;
 	}
+	if (ex->opts.drop_reused && record_port_seen(ex->seq,
+	    exchange_peer_port(ex))) {
+		exchange_drop(ex);
+		return;
+	}
 	if (ex->opts.raw != NULL) {
 		exchange_raw(ex);
 		return;
@@ -931,7 +961,7 @@ exchange_start(struct exchange *ex)
 	if (o->raw != NULL)
 		ex->stream = 0;
 	arm = o->first_byte_delay_ms > 0 || o->raw != NULL ||
-	    (!ex->stream && o->reset_after == 0) ||
+	    (!ex->stream && o->reset_after == 0) || o->drop_reused ||
 	    (ex->stream && (o->chunk_delay_ms > 0 || o->reset_after >= 0));
 	if (arm)
 		exchange_arm(ex);

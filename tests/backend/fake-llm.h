@@ -29,7 +29,8 @@ struct evhttp_request;
 /*
  * Behaviour chosen by the request's model string, "name;key=value;...":
  * text, echo, chunks, first_byte_delay_ms, chunk_delay_ms, status,
- * reset_after, usage, cached, close, tool, args, and a hostile backend's
+ * reset_after, usage, cached, close, drop_reused, tool, args, and a
+ * hostile backend's
  * ways: ctype, encoding, error_body, raw, ratelimit, flood. Unknown keys
  * are ignored.
  */
@@ -45,6 +46,12 @@ struct fake_opts {
 	int	 ratelimit;		/* rate-limit headers, some hostile */
 	int	 flood;			/* a stream's event of N bytes, no end */
 	int	 close;			/* no keep-alive: close after the reply */
+	/*
+	 * Reset, unanswered, a request on a connection that carried one
+	 * before: a backend closing an idle keep-alive connection as the
+	 * client reuses it. A client that tries again on a new one wins.
+	 */
+	int	 drop_reused;
 	int	 echo;			/* answer = last user text */
 	int	 chunks;		/* content events in a stream */
 	int	 first_byte_delay_ms;
@@ -174,5 +181,7 @@ void	 record_completed(uint64_t);
 void	 record_hung_up(uint64_t);
 cJSON	*record_list(void);
 void	 record_reset(void);
+/* Did a request before seq come on the connection from this port? */
+int	 record_port_seen(uint64_t seq, int port);
 
 #endif

@@ -125,6 +125,18 @@ record_add(struct evhttp_request *req, const char *method, const char *path,
 	return seq;
 }
 
+int
+record_port_seen(uint64_t seq, int port)
+{
+	struct record	*r;
+	uint64_t	 i;
+
+	for (i = record_first; i < seq; i++)
+		if ((r = record_find(i)) != NULL && r->peer_port == port)
+			return 1;
+	return 0;
+}
+
 void
 record_status(uint64_t seq, int status)
 {
