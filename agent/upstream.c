@@ -21,6 +21,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "upstream-h1.h"
 #include "xmalloc.h"
 
 #define UPSTREAM_IDLE_MAX	256	/* transfers kept for reuse */
@@ -54,6 +55,7 @@ struct upstream_shard {
 struct upstream_pool {
 	struct event_base		*base;
 	const struct agent_config	*cfg;
+	struct h1_pool			*h1;	/* plain HTTP to addresses */
 	struct upstream_shard		**shards;	/* at least one */
 	size_t				 nshards;
 	struct upstream			**idle;		/* reusable transfers */
@@ -72,6 +74,7 @@ struct upstream_pool {
  * struct, assigned once), so a request allocates neither.
  */
 struct upstream {
+	int			 kind;		/* UPSTREAM_KIND_CURL: first */
 	struct upstream_pool	*pool;
 	struct upstream_shard	*shard;		/* its multi handle's, or NULL */
 	CURL			*easy;		/* NULL: curl_easy_init failed */
@@ -136,18 +139,24 @@ upstream_timer_arm(struct upstream *u, int ms)
 		slot = 0;
 	else if (ms == pool->cfg->idle_timeout_ms)
 		slot = 1;
-	if (ms > 0 && slot >= 0) {
-		/* A reload may have changed it: libevent keeps the old one. */
-		if (pool->common[slot].ms != ms ||
-		    pool->common[slot].tv == NULL) {
-			pool->common[slot].ms = ms;
-			pool->common[slot].tv =
-			    event_base_init_common_timeout(pool->base, &tv);
-		}
-		if (pool->common[slot].tv != NULL)
-			at = pool->common[slot].tv;
-	}
+	if (ms > 0 && slot >= 0 && (at = upstream_common_timeout(pool->base,
+	    ms, &pool->common[slot].ms, &pool->common[slot].tv)) == NULL)
+		at = &tv;
 	evtimer_add(u->timer, at);
+}
+
+const struct timeval *
+upstream_common_timeout(struct event_base *base, int ms, int *slot_ms,
+    const struct timeval **slot_tv)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	/* A reload may have changed it: libevent keeps the old one. */
+	if (*slot_ms != ms || *slot_tv == NULL) {
+		*slot_ms = ms;
+		*slot_tv = event_base_init_common_timeout(base, &tv);
+	}
+	return *slot_tv;
 }
 
 /* Hand finished transfers to their owners. */
@@ -386,6 +395,7 @@ upstream_pool_new(struct event_base *base, const struct agent_config *cfg)
 	if ((pool->shards[0] = upstream_shard_new(pool)) == NULL)
 		fatalx("%s: curl_multi_init or evtimer_new", __func__);
 	pool->nshards = 1;
+	pool->h1 = h1_pool_new(base, cfg);
 	return pool;
 }
 
@@ -396,6 +406,7 @@ upstream_pool_free(struct upstream_pool *pool)
 
 	if (pool == NULL)
 		return;
+	h1_pool_free(pool->h1);
 	for (i = 0; i < pool->nidle; i++) {
 		curl_easy_cleanup(pool->idle[i]->easy);
 		free(pool->idle[i]);
@@ -664,6 +675,7 @@ upstream_get(struct upstream_pool *pool)
 		return u;
 	}
 	u = xcalloc(1, sizeof(*u) + event_get_struct_event_size());
+	u->kind = UPSTREAM_KIND_CURL;
 	u->pool = pool;
 	u->timer = (struct event *)(u + 1);
 	if (event_assign(u->timer, pool->base, -1, 0, upstream_timeout,
@@ -699,12 +711,16 @@ upstream_start(struct upstream_pool *pool, const char *url,
     int stream, const struct upstream_cb *cb, void *arg,
     const struct upstream_trace *tc)
 {
-	struct upstream		*u = upstream_get(pool);
+	struct upstream		*u;
 	struct upstream_shard	*shard;
 	struct curl_slist	*last;
 	CURL			*easy;
 	CURLMcode		 mc;
 
+	if (pin == NULL && (u = h1_start(pool->h1, url, auth, body, len, cb,
+	    arg, tc)) != NULL)
+		return u;
+	u = upstream_get(pool);
 	u->cb = cb;
 	u->arg = arg;
 	u->headers[0].data = upstream_hdr_ctype;
@@ -839,6 +855,10 @@ upstream_finish(struct upstream *u, CURLcode rc)
 void
 upstream_pause(struct upstream *u)
 {
+	if (upstream_kind(u) == UPSTREAM_KIND_H1) {
+		h1_pause(u);
+		return;
+	}
 	if (u->paused || u->easy == NULL)
 		return;
 	u->paused = 1;
@@ -849,6 +869,10 @@ upstream_pause(struct upstream *u)
 void
 upstream_resume(struct upstream *u)
 {
+	if (upstream_kind(u) == UPSTREAM_KIND_H1) {
+		h1_resume(u);
+		return;
+	}
 	if (!u->paused || u->easy == NULL)
 		return;
 	u->paused = 0;
@@ -859,6 +883,8 @@ upstream_resume(struct upstream *u)
 void
 upstream_cancel(struct upstream *u)
 {
-	if (u != NULL)
+	if (u != NULL && upstream_kind(u) == UPSTREAM_KIND_H1)
+		h1_cancel(u);
+	else if (u != NULL)
 		upstream_release(u);
 }
