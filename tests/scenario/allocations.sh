@@ -17,9 +17,13 @@
 # EVP_DigestInit_ex2 allocates its context, twice a routed request.
 # Guarded 124 -> 60 since the output guardrail reads a whole answer with
 # jscan instead of cJSON (guard_answer_body): measured 56-57.
-PLAIN_BUDGET=${CUBE_ALLOC_PLAIN_BUDGET:-50}
-GUARDED_BUDGET=${CUBE_ALLOC_GUARDED_BUDGET:-60}
-STREAM_BUDGET=${CUBE_ALLOC_STREAM_BUDGET:-95}
+# Plain 50 -> 10, guarded 60 -> 22, stream 95 -> 55 since a backend named
+# by its address is reached by the agent's own HTTP/1.1 client instead of
+# libcurl (upstream-h1.c): measured 9, 19 and 51 in both builds. 10 is
+# issue 15's target for a plain request.
+PLAIN_BUDGET=${CUBE_ALLOC_PLAIN_BUDGET:-10}
+GUARDED_BUDGET=${CUBE_ALLOC_GUARDED_BUDGET:-22}
+STREAM_BUDGET=${CUBE_ALLOC_STREAM_BUDGET:-55}
 N=100
 
 cc=${CC:-cc}
