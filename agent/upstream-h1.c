@@ -84,6 +84,7 @@ struct h1_conn {
 	struct h1_conn		*prev, *next;	/* the origin's idle list */
 	int			 fd;
 	unsigned		 served;	/* answers read on it */
+	int			 reading;	/* ev is EV_READ|EV_PERSIST only */
 	struct event		*ev;		/* storage follows */
 };
 
@@ -377,16 +378,11 @@ h1_transfer_put(struct h1_transfer *t)
 	pool->free_t[pool->nfree_t++] = t;
 }
 
-/* An idle connection: the backend closed it, wrote to it, or it aged. */
-static void
-h1_idle_event(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	h1_conn_close(arg);
-}
-
-/* The transfer leaves its connection: to the idle list when keep, else closed. */
+/*
+ * The transfer leaves its connection: to the idle list when keep, else
+ * closed. An idle connection keeps its read event (no epoll_ctl for a
+ * request on a reused connection), now with the idle age as timeout.
+ */
 static void
 h1_conn_release(struct h1_transfer *t, int keep)
 {
@@ -404,16 +400,11 @@ h1_conn_release(struct h1_transfer *t, int keep)
 	o = c->origin;
 	if (cap < 1024)
 		cap = 1024;
-	event_del(c->ev);
-	if (!keep || o->nidle >= (size_t)cap || event_assign(c->ev,
-	    pool->base, c->fd, EV_READ, h1_idle_event, c) == -1) {
-		close(c->fd);
-		free(c);
-		return;
-	}
 	at = upstream_common_timeout(pool->base, UPSTREAM_H1_IDLE_MS,
 	    &pool->common_ms[2], &pool->common_tv[2]);
-	if (event_add(c->ev, at != NULL ? at : &tv) == -1) {
+	if (!keep || o->nidle >= (size_t)cap || !c->reading ||
+	    event_add(c->ev, at != NULL ? at : &tv) == -1) {
+		event_del(c->ev);
 		close(c->fd);
 		free(c);
 		return;
@@ -796,10 +787,12 @@ static int
 h1_conn_watch(struct h1_conn *c, short what, const struct timeval *tv)
 {
 	event_del(c->ev);
+	c->reading = 0;
 	if (event_assign(c->ev, c->pool->base, c->fd, what, h1_conn_event,
-	    c) == -1)
+	    c) == -1 || event_add(c->ev, tv) == -1)
 		return -1;
-	return event_add(c->ev, tv);
+	c->reading = what == (EV_READ | EV_PERSIST);
+	return 0;
 }
 
 static void
@@ -812,6 +805,14 @@ h1_conn_event(evutil_socket_t fd, short what, void *arg)
 	int			 e = 0;
 
 	(void)fd;
+	/* Idle: the backend closed it, wrote to it, or it aged. */
+	if (t == NULL) {
+		h1_conn_close(c);
+		return;
+	}
+	/* The age timeout of its idle time, still armed: nothing to do. */
+	if (what == EV_TIMEOUT && t->state != H1_CONNECTING)
+		return;
 	if (t->state == H1_CONNECTING) {
 		if (what & EV_TIMEOUT) {
 			snprintf(why, sizeof(why), "could not connect to the"
@@ -828,6 +829,13 @@ h1_conn_event(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		t->state = H1_SENDING;
+		if (h1_conn_watch(c, EV_READ | EV_PERSIST, NULL) == -1) {
+			h1_fail_errno(t, "watching a backend's socket",
+			    errno != 0 ? errno : ENOMEM);
+			return;
+		}
+		h1_send(t);
+		return;
 	}
 	/*
 	 * A backend may answer before it took the whole request (a 413, say)
@@ -944,7 +952,7 @@ h1_send(struct h1_transfer *t)
 	h1_wipe_free(t->head, t->head_len);
 	t->head = NULL;
 	t->state = H1_HEAD;
-	if (h1_conn_watch(c, EV_READ | EV_PERSIST, NULL) == -1)
+	if (!c->reading && h1_conn_watch(c, EV_READ | EV_PERSIST, NULL) == -1)
 		h1_fail_errno(t, "watching a backend's socket",
 		    errno != 0 ? errno : ENOMEM);
 }
@@ -964,7 +972,6 @@ h1_connect(struct h1_transfer *t)
 		if (c->next != NULL)
 			c->next->prev = NULL;
 		o->nidle--;
-		event_del(c->ev);
 		c->t = t;
 		t->conn = c;
 		t->state = H1_SENDING;
@@ -997,6 +1004,11 @@ h1_connect(struct h1_transfer *t)
 	}
 	if (connect(fd, (struct sockaddr *)&o->ss, o->sslen) == 0) {
 		t->state = H1_SENDING;
+		if (h1_conn_watch(c, EV_READ | EV_PERSIST, NULL) == -1) {
+			h1_fail_errno(t, "watching a backend's socket",
+			    errno != 0 ? errno : ENOMEM);
+			return;
+		}
 		h1_send(t);
 		return;
 	}
