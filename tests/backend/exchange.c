@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -650,6 +651,59 @@ exchange_write_all(evutil_socket_t fd, const char *buf, size_t len)
 	}
 }
 
+/*
+ * raw=trickle: a valid answer a client must read across many reads: the
+ * head, then the body chunked in 7-byte chunks with an extension, and a
+ * trailer, all written a few bytes at a time (1 to 7, a millisecond
+ * apart, TCP_NODELAY), so that its lines and chunk sizes are cut in
+ * every place. Then close.
+ */
+static void
+exchange_raw_trickle(struct exchange *ex)
+{
+	static const char	 head[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n";
+	struct timespec		 ms = { 0, 1000000 };
+	struct evbuffer		*buf;
+	cJSON			*json;
+	char			*body;
+	const char		*p;
+	size_t			 len, off, n, step = 1;
+	int			 one = 1;
+
+	json = ex->api->reply(ex);
+	body = cJSON_PrintUnformatted(json);
+	cJSON_Delete(json);
+	if ((buf = evbuffer_new()) == NULL)
+		fatalx("%s: evbuffer_new failed", __func__);
+	evbuffer_add(buf, head, sizeof(head) - 1);
+	len = strlen(body);
+	for (off = 0; off < len; off += n) {
+		n = len - off < 7 ? len - off : 7;
+		evbuffer_add_printf(buf, "%zx;piece=%zu\r\n", n, off / 7);
+		evbuffer_add(buf, body + off, n);
+		evbuffer_add(buf, "\r\n", 2);
+	}
+	evbuffer_add_printf(buf, "0\r\nX-Trailer: done\r\n\r\n");
+	free(body);
+	(void)setsockopt(exchange_fd(ex), IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one));
+	p = (const char *)evbuffer_pullup(buf, -1);
+	len = evbuffer_get_length(buf);
+	for (off = 0; off < len; off += n) {
+		n = len - off < step ? len - off : step;
+		exchange_write_all(exchange_fd(ex), p + off, n);
+		nanosleep(&ms, NULL);
+		step = step % 7 + 1;
+	}
+	evbuffer_free(buf);
+	record_status(ex->seq, 200);
+	record_completed(ex->seq);
+	ex->flags |= EXCHANGE_RAW;
+	evhttp_connection_free(ex->evcon);	/* exchange_closed frees ex */
+}
+
 /* raw=NAME: write the head by hand, then the answer, then close. */
 static void
 exchange_raw(struct exchange *ex)
@@ -660,6 +714,10 @@ exchange_raw(struct exchange *ex)
 	char				*body;
 	size_t				 i;
 
+	if (strcmp(ex->opts.raw, "trickle") == 0) {
+		exchange_raw_trickle(ex);
+		return;
+	}
 	for (i = 0; i < sizeof(exchange_raw_heads) /
 	    sizeof(*exchange_raw_heads); i++)
 		if (strcmp(ex->opts.raw, exchange_raw_heads[i].name) == 0)

@@ -42,7 +42,7 @@ struct fake_opts {
 	char	*encoding;		/* gzip, deflate: coded; else a label only */
 	char	*error_body;		/* html, text, vllm, ollama, bad, evil */
 	char	*odd_body;		/* a 200 answer no checker can read */
-	char	*raw;			/* a head written by hand: cr, nul, ctl, lf, long */
+	char	*raw;			/* by hand: cr, nul, ctl, lf, fold, 8bit, trickle */
 	int	 ratelimit;		/* rate-limit headers, some hostile */
 	int	 flood;			/* a stream's event of N bytes, no end */
 	int	 close;			/* no keep-alive: close after the reply */

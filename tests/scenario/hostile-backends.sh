@@ -110,6 +110,13 @@ for raw in cr nul ctl lf fold 8bit; do
 	check_eq "raw=$raw: a well-formed head, nothing injected" "ok " \
 	    "$(fact head "$f") $(fact h.x-injected "$f")"
 done
+# A valid answer in pieces of 1 to 7 bytes: head, chunk sizes with
+# extensions, data and trailer cut everywhere (the agent's own client
+# keeps a head in parts, and h1-response.c a size line).
+deploy fake raw-trickle 'fake-chat;raw=trickle'
+f=$(facts "$(chat raw-trickle $V1)")
+check_eq "raw=trickle: an answer in pieces of 1-7 bytes, read whole" \
+    "200 Hello from fake-llm." "$(fact status "$f") $(fact content "$f")"
 check "after every Content-Type game the agent is up" kill -0 "$AGENT_PID"
 
 # --- content codings ---------------------------------------------------------
