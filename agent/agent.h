@@ -1365,6 +1365,25 @@ int	 upstream_header_relayed(const char *line, size_t len,
 int	 upstream_header_coding(const char *line, size_t len, char *out,
 	    size_t outlen);
 
+/* What an answer's head may pass on, as its lines come (both clients). */
+struct upstream_head {
+	char			 ctype[UPSTREAM_MEDIA_TYPE_MAX + 1];
+	char			 coding[48];	/* Content-Encoding, or "" */
+	int			 coded;		/* and it is not identity */
+	struct upstream_header	 relay[UPSTREAM_RELAY_MAX];
+	size_t			 nrelay;
+	size_t			 relay_bytes;
+};
+/* A new head (a 1xx one came before, or this is the first). */
+void	 upstream_head_reset(struct upstream_head *);
+/*
+ * Keep what a header line may pass on: a sane media type (an insane
+ * Content-Type is none), the coding, the first of each rate-limit header
+ * within UPSTREAM_RELAY_MAX and UPSTREAM_RELAY_BYTES.
+ */
+void	 upstream_head_line(struct upstream_head *, const char *line,
+	    size_t len);
+
 /* worker.c: N event loops sharing the inference port with SO_REUSEPORT. */
 struct worker {
 	int			 id;

@@ -131,11 +131,7 @@ struct h1_transfer {
 	enum upstream_result	 failed;
 	char			 failed_why[160];
 	struct upstream_response resp;
-	char			 ctype[UPSTREAM_MEDIA_TYPE_MAX + 1];
-	struct upstream_header	 relay[UPSTREAM_RELAY_MAX];
-	size_t			 relay_bytes;
-	char			 coding[48];
-	int			 coded;
+	struct upstream_head	 answer;	/* what its head passes on */
 	z_stream		*z;
 	struct event		*timer;		/* storage follows */
 };
@@ -545,7 +541,7 @@ h1_body_bytes(struct h1_transfer *t, const char *data, size_t len)
 		zr = inflate(z, Z_NO_FLUSH);
 		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
 			snprintf(why, sizeof(why), "the answer's content"
-			    " coding (%s) cannot be decoded", t->coding);
+			    " coding (%s) cannot be decoded", t->answer.coding);
 			h1_finish(t, UPSTREAM_BAD_ANSWER, why, 0);
 			return -1;
 		}
@@ -561,44 +557,13 @@ h1_body_bytes(struct h1_transfer *t, const char *data, size_t len)
 
 /* --- reading the answer ------------------------------------------------ */
 
-static void
-h1_head_reset(struct h1_transfer *t)
-{
-	t->ctype[0] = '\0';
-	t->coding[0] = '\0';
-	t->coded = 0;
-	t->resp.nrelay = 0;
-	t->relay_bytes = 0;
-}
-
-/* A header line: keep its media type, coding, or rate-limit value. */
+/* A header line of the answer, for upstream_head_line. */
 static void
 h1_head_line(void *arg, const char *line, size_t len)
 {
 	struct h1_transfer	*t = arg;
-	struct upstream_header	*h;
-	size_t			 n, i;
 
-	if (upstream_header_media_type(line, len, t->ctype))
-		return;
-	if (len > 17 && strncasecmp(line, "content-encoding:", 17) == 0) {
-		t->coded = upstream_header_coding(line, len, t->coding,
-		    sizeof(t->coding));
-		return;
-	}
-	if (t->resp.nrelay == UPSTREAM_RELAY_MAX)
-		return;
-	h = &t->relay[t->resp.nrelay];
-	if (!upstream_header_relayed(line, len, h))
-		return;
-	for (i = 0; i < t->resp.nrelay; i++)
-		if (strcmp(t->relay[i].name, h->name) == 0)
-			return;		/* the first of each name */
-	n = strlen(h->name) + strlen(h->value) + 4;
-	if (t->relay_bytes + n > UPSTREAM_RELAY_BYTES)
-		return;
-	t->relay_bytes += n;
-	t->resp.nrelay++;
+	upstream_head_line(&t->answer, line, len);
 }
 
 /* A coding zlib reads, set up; -1 (and the transfer over) for another. */
@@ -608,9 +573,9 @@ h1_decoder(struct h1_transfer *t)
 	char	why[96];
 	int	bits;
 
-	if (strcmp(t->coding, "gzip") == 0 || strcmp(t->coding, "x-gzip") == 0)
+	if (strcmp(t->answer.coding, "gzip") == 0 || strcmp(t->answer.coding, "x-gzip") == 0)
 		bits = 15 + 16;
-	else if (strcmp(t->coding, "deflate") == 0)
+	else if (strcmp(t->answer.coding, "deflate") == 0)
 		bits = 15 + 32;		/* zlib's wrapper, as RFC 9110 says */
 	else
 		bits = 0;
@@ -622,7 +587,7 @@ h1_decoder(struct h1_transfer *t)
 		t->z = NULL;
 	}
 	snprintf(why, sizeof(why), "the answer's content coding (%s) cannot"
-	    " be decoded", t->coding);
+	    " be decoded", t->answer.coding);
 	h1_finish(t, UPSTREAM_BAD_ANSWER, why, 0);
 	return -1;
 }
@@ -665,7 +630,7 @@ h1_feed(struct h1_transfer *t, const char *p, size_t len)
 				h1_keep(t, p, len);
 				return 0;
 			}
-			h1_head_reset(t);
+			upstream_head_reset(&t->answer);
 			if (n < 0 || h1_head_parse(p, (size_t)n, &t->h,
 			    h1_head_line, t) == -1 || t->h.status == 101) {
 				h1_finish(t, UPSTREAM_ERROR, "the backend's"
@@ -678,15 +643,16 @@ h1_feed(struct h1_transfer *t, const char *p, size_t len)
 				continue;	/* 100 Continue and friends */
 			t->got_response = 1;
 			t->resp.status = t->h.status;
-			t->resp.content_type = t->ctype[0] != '\0' ?
-			    t->ctype : NULL;
-			t->resp.relay = t->relay;
+			t->resp.content_type = t->answer.ctype[0] != '\0' ?
+			    t->answer.ctype : NULL;
+			t->resp.relay = t->answer.relay;
+			t->resp.nrelay = t->answer.nrelay;
 			h1_body_init(&t->b, &t->h);
 			t->state = H1_BODY;
 			h1_timer_arm(t, t->pool->cfg->idle_timeout_ms);
-			if (t->coded && h1_decoder(t) == -1)
+			if (t->answer.coded && h1_decoder(t) == -1)
 				return -1;
-			if (!t->coded && h1_tell_response(t) == -1)
+			if (!t->answer.coded && h1_tell_response(t) == -1)
 				return -1;
 		} else {
 			n = h1_body_read(&t->b, p, len, &data, &dlen);

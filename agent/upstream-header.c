@@ -210,3 +210,44 @@ upstream_header_coding(const char *line, size_t len, char *out,
 	out[o] = '\0';
 	return o > 0 && strcmp(out, "identity") != 0;
 }
+
+void
+upstream_head_reset(struct upstream_head *h)
+{
+	h->ctype[0] = '\0';
+	h->coding[0] = '\0';
+	h->coded = 0;
+	h->nrelay = 0;
+	h->relay_bytes = 0;
+}
+
+void
+upstream_head_line(struct upstream_head *h, const char *line, size_t len)
+{
+	struct upstream_header	*r;
+	size_t			 n, i;
+
+	if (len > 13 && strncasecmp(line, "content-type:", 13) == 0) {
+		if (!upstream_header_media_type(line, len, h->ctype))
+			h->ctype[0] = '\0';
+		return;
+	}
+	if (len > 17 && strncasecmp(line, "content-encoding:", 17) == 0) {
+		h->coded = upstream_header_coding(line, len, h->coding,
+		    sizeof(h->coding));
+		return;
+	}
+	if (h->nrelay == UPSTREAM_RELAY_MAX)
+		return;
+	r = &h->relay[h->nrelay];
+	if (!upstream_header_relayed(line, len, r))
+		return;
+	for (i = 0; i < h->nrelay; i++)
+		if (strcmp(h->relay[i].name, r->name) == 0)
+			return;		/* the first of each name */
+	n = strlen(r->name) + strlen(r->value) + 4;	/* ": " and CRLF */
+	if (h->relay_bytes + n > UPSTREAM_RELAY_BYTES)
+		return;
+	h->relay_bytes += n;
+	h->nrelay++;
+}

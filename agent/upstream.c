@@ -94,11 +94,7 @@ struct upstream {
 	CURLcode		 failed;	/* could not start: finish with it */
 	/* The head of the answer being read, as on_response will see it. */
 	struct upstream_response resp;
-	char			 ctype[UPSTREAM_MEDIA_TYPE_MAX + 1];
-	struct upstream_header	 relay[UPSTREAM_RELAY_MAX];
-	size_t			 relay_bytes;
-	char			 coding[48];	/* Content-Encoding, or "" */
-	int			 coded;		/* and it is not identity */
+	struct upstream_head	 head;
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
@@ -420,53 +416,14 @@ upstream_pool_free(struct upstream_pool *pool)
 
 /* --- one transfer -------------------------------------------------------- */
 
-/* A new head (a 1xx one came before, or this is the first): forget the last. */
+/* A line of the answer's head: a status line starts a new one. */
 static void
-upstream_head_reset(struct upstream *u)
+upstream_head_any(struct upstream *u, const char *buf, size_t len)
 {
-	u->ctype[0] = '\0';
-	u->coding[0] = '\0';
-	u->coded = 0;
-	u->resp.nrelay = 0;
-	u->relay_bytes = 0;
-}
-
-/* Keep what a header line may pass on: its media type, rate-limit headers. */
-static void
-upstream_head_line(struct upstream *u, const char *buf, size_t len)
-{
-	struct upstream_header	*h;
-	size_t			 n, i;
-
-	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-		upstream_head_reset(u);
-		return;
-	}
-	/* A Content-Type that is not a sane media type is no Content-Type. */
-	if (len > 13 && strncasecmp(buf, "content-type:", 13) == 0) {
-		if (!upstream_header_media_type(buf, len, u->ctype))
-			u->ctype[0] = '\0';
-		return;
-	}
-	if (len > 17 && strncasecmp(buf, "content-encoding:", 17) == 0) {
-		if (upstream_header_coding(buf, len, u->coding,
-		    sizeof(u->coding)))
-			u->coded = 1;
-		return;
-	}
-	if (u->resp.nrelay == UPSTREAM_RELAY_MAX)
-		return;
-	h = &u->relay[u->resp.nrelay];
-	if (!upstream_header_relayed(buf, len, h))
-		return;
-	for (i = 0; i < u->resp.nrelay; i++)
-		if (strcmp(u->relay[i].name, h->name) == 0)
-			return;		/* the first of each name */
-	n = strlen(h->name) + strlen(h->value) + 4;	/* ": " and CRLF */
-	if (u->relay_bytes + n > UPSTREAM_RELAY_BYTES)
-		return;
-	u->relay_bytes += n;
-	u->resp.nrelay++;
+	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0)
+		upstream_head_reset(&u->head);
+	else
+		upstream_head_line(&u->head, buf, len);
 }
 
 static void
@@ -491,20 +448,22 @@ upstream_header(char *buf, size_t size, size_t n, void *arg)
 	if (u->got_response)
 		return len;	/* trailers */
 	if (len > 2 || (len > 0 && buf[0] != '\r' && buf[0] != '\n')) {
-		upstream_head_line(u, buf, len);
+		upstream_head_any(u, buf, len);
 		return len;
 	}
 	curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200) {	/* 100 Continue and friends */
-		upstream_head_reset(u);
+		upstream_head_reset(&u->head);
 		return len;
 	}
 	u->got_response = 1;
 	u->resp.status = status;
-	u->resp.content_type = u->ctype[0] != '\0' ? u->ctype : NULL;
-	u->resp.relay = u->relay;
+	u->resp.content_type = u->head.ctype[0] != '\0' ? u->head.ctype :
+	    NULL;
+	u->resp.relay = u->head.relay;
+	u->resp.nrelay = u->head.nrelay;
 	upstream_timer_arm(u, u->pool->cfg->idle_timeout_ms);
-	if (!u->coded)
+	if (!u->head.coded)
 		upstream_tell_response(u);
 	return len;
 }
@@ -670,7 +629,7 @@ upstream_get(struct upstream_pool *pool)
 		u->socket_errno = 0;
 		u->failed = CURLE_OK;
 		memset(&u->resp, 0, sizeof(u->resp));
-		upstream_head_reset(u);
+		upstream_head_reset(&u->head);
 		u->errbuf[0] = '\0';
 		return u;
 	}
@@ -841,8 +800,8 @@ upstream_finish(struct upstream *u, CURLcode rc)
 	} else if (rc == CURLE_BAD_CONTENT_ENCODING) {
 		res = UPSTREAM_BAD_ANSWER;
 		snprintf(why, sizeof(why), "the answer's content coding (%s)"
-		    " cannot be decoded", u->coding[0] != '\0' ? u->coding :
-		    "unknown");
+		    " cannot be decoded", u->head.coding[0] != '\0' ?
+		    u->head.coding : "unknown");
 	} else {
 		res = UPSTREAM_ERROR;
 		snprintf(why, sizeof(why), "%s", u->errbuf[0] != '\0' ?

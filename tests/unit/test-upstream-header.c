@@ -172,6 +172,39 @@ test_coding(void **state)
 	assert_string_equal(out, "a??1m?bcdefghij");
 }
 
+/* A head's lines, as both clients keep them. */
+static void
+test_head_lines(void **state)
+{
+	struct upstream_head	h;
+	char			line[80];
+	int			i;
+
+	(void)state;
+	upstream_head_reset(&h);
+	upstream_head_line(&h, "Content-Type: text/event-stream", 31);
+	assert_string_equal(h.ctype, "text/event-stream");
+	/* A later insane Content-Type is none. */
+	upstream_head_line(&h, "Content-Type: <b>", 17);
+	assert_string_equal(h.ctype, "");
+	upstream_head_line(&h, "Content-Encoding: GZIP", 22);
+	assert_int_equal(h.coded, 1);
+	assert_string_equal(h.coding, "gzip");
+	upstream_head_line(&h, "Retry-After: 3", 14);
+	upstream_head_line(&h, "retry-after: 9", 14);	/* the first only */
+	assert_int_equal(h.nrelay, 1);
+	assert_string_equal(h.relay[0].value, "3");
+	for (i = 0; i < 20; i++) {
+		snprintf(line, sizeof(line), "x-ratelimit-n%d: %d", i, i);
+		upstream_head_line(&h, line, strlen(line));
+	}
+	assert_int_equal(h.nrelay, UPSTREAM_RELAY_MAX);
+	upstream_head_reset(&h);
+	assert_int_equal(h.nrelay, 0);
+	assert_int_equal(h.coded, 0);
+	assert_string_equal(h.ctype, "");
+}
+
 int
 main(void)
 {
@@ -181,6 +214,7 @@ main(void)
 		cmocka_unit_test(test_media_length),
 		cmocka_unit_test(test_relayed),
 		cmocka_unit_test(test_coding),
+		cmocka_unit_test(test_head_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
