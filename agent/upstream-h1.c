@@ -749,16 +749,34 @@ h1_read(struct h1_transfer *t)
 
 /* --- connecting and sending -------------------------------------------- */
 
+/*
+ * Watch t's connection for what (until tv); -1 when it cannot, and the
+ * transfer is over (this machine is short of memory, or epoll full).
+ */
 static int
-h1_conn_watch(struct h1_conn *c, short what, const struct timeval *tv)
+h1_watch(struct h1_transfer *t, short what, const struct timeval *tv)
 {
+	struct h1_conn	*c = t->conn;
+
 	event_del(c->ev);
 	c->reading = 0;
 	if (event_assign(c->ev, c->pool->base, c->fd, what, h1_conn_event,
-	    c) == -1 || event_add(c->ev, tv) == -1)
+	    c) == -1 || event_add(c->ev, tv) == -1) {
+		h1_fail_errno(t, "watching a backend's socket",
+		    errno != 0 ? errno : ENOMEM);
 		return -1;
+	}
 	c->reading = what == (EV_READ | EV_PERSIST);
 	return 0;
+}
+
+/* Connected: the read watch it keeps to its close, then the request. */
+static void
+h1_connected(struct h1_transfer *t)
+{
+	t->state = H1_SENDING;
+	if (h1_watch(t, EV_READ | EV_PERSIST, NULL) == 0)
+		h1_send(t);
 }
 
 static void
@@ -794,13 +812,7 @@ h1_conn_event(evutil_socket_t fd, short what, void *arg)
 			    e);
 			return;
 		}
-		t->state = H1_SENDING;
-		if (h1_conn_watch(c, EV_READ | EV_PERSIST, NULL) == -1) {
-			h1_fail_errno(t, "watching a backend's socket",
-			    errno != 0 ? errno : ENOMEM);
-			return;
-		}
-		h1_send(t);
+		h1_connected(t);
 		return;
 	}
 	/*
@@ -810,11 +822,8 @@ h1_conn_event(evutil_socket_t fd, short what, void *arg)
 	if (t->state == H1_SENDING && (what & EV_READ)) {
 		t->cut_short = 1;
 		t->state = H1_HEAD;
-		if (h1_conn_watch(c, EV_READ | EV_PERSIST, NULL) == -1) {
-			h1_fail_errno(t, "watching a backend's socket",
-			    errno != 0 ? errno : ENOMEM);
+		if (h1_watch(t, EV_READ | EV_PERSIST, NULL) == -1)
 			return;
-		}
 	}
 	if (t->state == H1_SENDING) {
 		h1_send(t);
@@ -909,18 +918,14 @@ h1_send(struct h1_transfer *t)
 		return;
 	}
 	if (t->sent < total) {
-		if (h1_conn_watch(c, EV_WRITE | EV_READ | EV_PERSIST,
-		    NULL) == -1)
-			h1_fail_errno(t, "watching a backend's socket",
-			    errno != 0 ? errno : ENOMEM);
+		(void)h1_watch(t, EV_WRITE | EV_READ | EV_PERSIST, NULL);
 		return;
 	}
 	h1_wipe_free(t->head, t->head_len);
 	t->head = NULL;
 	t->state = H1_HEAD;
-	if (!c->reading && h1_conn_watch(c, EV_READ | EV_PERSIST, NULL) == -1)
-		h1_fail_errno(t, "watching a backend's socket",
-		    errno != 0 ? errno : ENOMEM);
+	if (!c->reading)
+		(void)h1_watch(t, EV_READ | EV_PERSIST, NULL);
 }
 
 /* A new connection for t, or an idle one; then the request goes. */
@@ -969,13 +974,7 @@ h1_connect(struct h1_transfer *t)
 		return;
 	}
 	if (connect(fd, (struct sockaddr *)&o->ss, o->sslen) == 0) {
-		t->state = H1_SENDING;
-		if (h1_conn_watch(c, EV_READ | EV_PERSIST, NULL) == -1) {
-			h1_fail_errno(t, "watching a backend's socket",
-			    errno != 0 ? errno : ENOMEM);
-			return;
-		}
-		h1_send(t);
+		h1_connected(t);
 		return;
 	}
 	if (errno != EINPROGRESS) {
@@ -985,9 +984,7 @@ h1_connect(struct h1_transfer *t)
 	t->state = H1_CONNECTING;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	if (h1_conn_watch(c, EV_WRITE, ms > 0 ? &tv : NULL) == -1)
-		h1_fail_errno(t, "watching a backend's socket",
-		    errno != 0 ? errno : ENOMEM);
+	(void)h1_watch(t, EV_WRITE, ms > 0 ? &tv : NULL);
 }
 
 static void
