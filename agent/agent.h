@@ -79,6 +79,12 @@ struct agent_config {
 					   oldest are dropped */
 	int	 otlp_shutdown_ms;	/* flushing at exit, at most */
 	char	*log_format;		/* text|json; NULL: text */
+	/*
+	 * auto: the agent's own HTTP/1.1 client for backends by address over
+	 * plain HTTP (upstream-h1.c), libcurl for the rest; libcurl: libcurl
+	 * for every backend.
+	 */
+	char	*upstream_client;
 };
 void	 config_defaults(struct agent_config *);
 int	 config_load_file(struct agent_config *, const char *path, char *err,
@@ -1253,6 +1259,12 @@ struct upstream;
 struct upstream_pool *upstream_pool_new(struct event_base *,
 		    const struct agent_config *);
 void		 upstream_pool_free(struct upstream_pool *);
+/*
+ * Why libcurl reaches every backend (upstream-client = libcurl, or a
+ * proxy in the environment), or NULL when the agent's own client takes
+ * those by address over plain HTTP.
+ */
+const char	*upstream_own_client_off(const struct agent_config *);
 /*
  * POST body (not copied: it must outlive the transfer) to url as JSON,
  * with the trace context (NULL: none; copied) and auth (a header list

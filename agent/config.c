@@ -151,6 +151,8 @@ static const struct config_key {
 	    CONFIG_RELOAD },
 	{ "log-format", CONFIG_STRING,
 	    offsetof(struct agent_config, log_format), 0, 0, 0 },
+	{ "upstream-client", CONFIG_STRING,
+	    offsetof(struct agent_config, upstream_client), 0, 0, 0 },
 };
 
 /* Where state lives by default: $XDG_DATA_HOME/cube, /var/lib/cube for root. */
@@ -179,6 +181,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->tee = xstrdup("auto");
 	cfg->tls = xstrdup("auto");
 	cfg->seal_keys = xstrdup("auto");
+	cfg->upstream_client = xstrdup("auto");
 	cfg->workers = 1;
 	cfg->max_body = 16 * 1024 * 1024;
 	cfg->max_headers = 32 * 1024;
@@ -302,6 +305,13 @@ config_set(struct agent_config *cfg, const char *key, const char *value,
 		if (strcmp(key, "log-format") == 0 &&
 		    log_format_parse(value) == -1) {
 			snprintf(err, errlen, "%s: '%s' is not text or json",
+			    key, value);
+			return -1;
+		}
+		if (strcmp(key, "upstream-client") == 0 &&
+		    strcmp(value, "auto") != 0 &&
+		    strcmp(value, "libcurl") != 0) {
+			snprintf(err, errlen, "%s: '%s' is not auto or libcurl",
 			    key, value);
 			return -1;
 		}

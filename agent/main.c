@@ -499,6 +499,7 @@ main(int argc, char **argv)
 	struct timeval	 rotate_tv = { TLS_TICKET_ROTATE_S, 0 };
 	struct timeval	 trim_tv = { AGENT_TRIM_S, 0 };
 	char		 err[1024];
+	const char	*why;
 	int		 seal, restored;
 
 	memset(&agent, 0, sizeof(agent));
@@ -605,6 +606,8 @@ main(int argc, char **argv)
 	evsignal_add(sighup, NULL);
 	if (tls_enabled())
 		event_add(rotate, &rotate_tv);
+	if ((why = upstream_own_client_off(&agent.cfg)) != NULL)
+		log_info("backends: libcurl for every one (%s)", why);
 	log_info("cube-agent %s ready (data %s, admin %s)", CUBE_VERSION,
 	    agent.cfg.data_dir, agent.cfg.admin_socket);
 

@@ -149,10 +149,6 @@ h1_pool_new(struct event_base *base, const struct agent_config *cfg)
 {
 	struct h1_pool	*pool;
 
-	/* libcurl honours these for plain HTTP; so does the agent, through it. */
-	if (getenv("http_proxy") != NULL || getenv("all_proxy") != NULL ||
-	    getenv("ALL_PROXY") != NULL)
-		return NULL;
 	pool = xcalloc(1, sizeof(*pool));
 	pool->base = base;
 	pool->cfg = cfg;

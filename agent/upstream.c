@@ -391,8 +391,22 @@ upstream_pool_new(struct event_base *base, const struct agent_config *cfg)
 	if ((pool->shards[0] = upstream_shard_new(pool)) == NULL)
 		fatalx("%s: curl_multi_init or evtimer_new", __func__);
 	pool->nshards = 1;
-	pool->h1 = h1_pool_new(base, cfg);
+	if (upstream_own_client_off(cfg) == NULL)
+		pool->h1 = h1_pool_new(base, cfg);
 	return pool;
+}
+
+const char *
+upstream_own_client_off(const struct agent_config *cfg)
+{
+	if (cfg->upstream_client != NULL &&
+	    strcmp(cfg->upstream_client, "libcurl") == 0)
+		return "upstream-client = libcurl";
+	/* libcurl honours these for plain HTTP; so does the agent, through it. */
+	if (getenv("http_proxy") != NULL || getenv("all_proxy") != NULL ||
+	    getenv("ALL_PROXY") != NULL)
+		return "a proxy is set in the environment";
+	return NULL;
 }
 
 void

@@ -116,6 +116,26 @@ reuse() {	# provider label
 }
 reuse fake "own client"
 reuse named libcurl
+check_not_contains "upstream-client auto: no word of libcurl for all" \
+    "libcurl for every one" "$(cat "$AGENT_LOG")"
+
+# --- upstream-client = libcurl: libcurl for a backend by address too -----
+printf 'upstream-client = curl\n' >"$T_DIR/bad.conf"
+check_contains "upstream-client: a bad value is refused" \
+    "upstream-client: 'curl' is not auto or libcurl" \
+    "$("$CUBE_BIN/cube-agent" -c "$T_DIR/bad.conf" --check-config 2>&1)"
+stop_agent
+printf 'upstream-client = libcurl\n' >"$T_DIR/agent.conf"
+start_agent -c "$T_DIR/agent.conf"
+check "upstream-client = libcurl: said at start" grep -q \
+    'backends: libcurl for every one (upstream-client = libcurl)' "$AGENT_LOG"
+ok=0
+for _ in 1 2 3; do
+	[ "$(status_of "$(http POST /proxy/acme/v1/chat/completions \
+	    "$TOKEN" "$(chat_body drop-fake)")")" = 200 ] && ok=$((ok + 1))
+done
+check_eq "libcurl for 127.0.0.1: 3 requests on dropped connections answered" \
+    3 "$ok"
 
 # --- 600 streams at once: then no connection is new -------------------
 need=$((2 * 2 * 600 + 64))
