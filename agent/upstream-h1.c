@@ -44,7 +44,7 @@
 
 #define H1_SCRATCH		(64 * 1024)	/* one read, one request head */
 #define H1_ZOUT			(16 * 1024)	/* decoded bytes per inflate */
-#define H1_REQ_HEAD_MAX		(16 * 1024)	/* else libcurl takes it */
+#define H1_REQ_HEAD_MAX		(16 * 1024)	/* else libcurl sends it */
 #define H1_AUTHORITY_MAX	64		/* [IPv6]:port fits */
 #define H1_ORIGINS_MAX		64		/* addresses with pooled conns */
 #define H1_TRANSFERS_IDLE	256		/* transfer structs kept */
@@ -1005,6 +1005,24 @@ h1_timer_event(evutil_socket_t fd, short what, void *arg)
 
 /* --- the interface ------------------------------------------------------- */
 
+/*
+ * Will the request's head fit in H1_REQ_HEAD_MAX (the lines
+ * h1_request_head writes, with room to spare)? When not, libcurl sends it.
+ */
+static int
+h1_head_fits(const struct h1_origin *o, const char *path,
+    const struct curl_slist *auth, const struct upstream_trace *tc)
+{
+	size_t	need = 256 + strlen(path) + o->alen;
+
+	if (tc != NULL)
+		need += 32 + TRACEPARENT_LEN + (tc->tracestate != NULL ?
+		    tc->tracestate_len : 0);
+	for (; auth != NULL; auth = auth->next)
+		need += strlen(auth->data) + 2;
+	return need < H1_REQ_HEAD_MAX;
+}
+
 struct upstream *
 h1_start(struct h1_pool *pool, const char *url, struct curl_slist *auth,
     const char *body, size_t len, const struct upstream_cb *cb, void *arg,
@@ -1014,7 +1032,8 @@ h1_start(struct h1_pool *pool, const char *url, struct curl_slist *auth,
 	struct h1_origin	*o;
 	const char		*path;
 
-	if (pool == NULL || (o = h1_origin_of(pool, url, &path)) == NULL)
+	if (pool == NULL || (o = h1_origin_of(pool, url, &path)) == NULL ||
+	    !h1_head_fits(o, path, auth, tc))
 		return NULL;
 	if (pool->nfree_t > 0) {
 		t = pool->free_t[--pool->nfree_t];
