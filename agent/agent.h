@@ -1190,8 +1190,9 @@ void	 traceparent_random_id(unsigned char *, size_t n);
 void	 id_random(void *, size_t n);
 
 /*
- * upstream.c: requests to backends through libcurl's multi interface,
- * driven by the worker's event_base. Callbacks never run after
+ * upstream.c: requests to backends, through the agent's own HTTP/1.1
+ * client (upstream-h1.c: plain HTTP to an IP address) or libcurl's multi
+ * interface, driven by the worker's event_base. Callbacks never run after
  * upstream_cancel(); on_done is the last call and frees the transfer.
  * Backends are untrusted: the agent asks for no content coding (libcurl
  * decodes gzip and deflate that come anyway), and of the answer's headers

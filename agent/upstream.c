@@ -1,6 +1,9 @@
 /*
- * Requests to LLM backends: libcurl's multi interface driven by the
- * worker's event_base (curl's sockets and timer become libevent events).
+ * Requests to LLM backends. A backend named by its IP address over plain
+ * HTTP goes to the agent's own client (upstream-h1.c) unless
+ * upstream_own_client_off() says otherwise; the rest here, through
+ * libcurl's multi interface driven by the worker's event_base (curl's
+ * sockets and timer become libevent events).
  * Easy handles are reused, so connections to a backend stay warm. Runs on
  * each worker's loop. A backend's answer is untrusted: we ask for no
  * content coding, let libcurl decode gzip and deflate that come anyway,
