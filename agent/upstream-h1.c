@@ -692,22 +692,28 @@ h1_read_end(struct h1_transfer *t, int e)
 	    "the backend closed the connection without an answer", 0);
 }
 
+/* Feed what t kept (a head in parts, or what a pause held back), then wipe it. */
+static void
+h1_feed_kept(struct h1_transfer *t)
+{
+	char	*kept = t->carry;
+	size_t	 klen = t->carry_len;
+
+	t->carry = NULL;
+	t->carry_len = 0;
+	h1_feed(t, kept, klen);
+	h1_wipe_free(kept, klen);
+}
+
 static void
 h1_read(struct h1_transfer *t)
 {
 	struct h1_pool	*pool = t->pool;
-	char		*kept;
-	size_t		 klen;
 	ssize_t		 n;
 
 	/* What a pause held back goes first, on its own. */
 	if (t->state == H1_BODY && t->carry_len > 0) {
-		kept = t->carry;
-		klen = t->carry_len;
-		t->carry = NULL;
-		t->carry_len = 0;
-		h1_feed(t, kept, klen);
-		h1_wipe_free(kept, klen);
+		h1_feed_kept(t);
 		return;
 	}
 	n = read(t->conn->fd, pool->scratch, H1_SCRATCH);
@@ -727,20 +733,13 @@ h1_read(struct h1_transfer *t)
 		explicit_bzero(pool->scratch, (size_t)n);
 		return;
 	}
-	/* A head in parts: the whole of it so far, then what came. */
-	if (t->carry_len + (size_t)n > H1_HEAD_MAX + H1_SCRATCH) {
-		h1_finish(t, UPSTREAM_ERROR, "the backend's answer is not"
-		    " valid HTTP/1.1", 0);
-		return;
-	}
+	/*
+	 * A head in parts (under H1_HEAD_MAX, or h1_head_length would have
+	 * refused it): the whole of it so far, then what came.
+	 */
 	h1_keep(t, pool->scratch, (size_t)n);
 	explicit_bzero(pool->scratch, (size_t)n);
-	kept = t->carry;
-	klen = t->carry_len;
-	t->carry = NULL;
-	t->carry_len = 0;
-	h1_feed(t, kept, klen);
-	h1_wipe_free(kept, klen);
+	h1_feed_kept(t);
 }
 
 /* --- connecting and sending -------------------------------------------- */
