@@ -43,7 +43,7 @@ LDFLAGS	+= $(filter -fsanitize%,$(OPT)) -pthread
 # libssh only where a client transport is: the agent never loads it.
 LIBS_SHARED := -lcjson -lsodium -lssl -lcrypto
 LIBS_AGENT  := -lhiredis -levent_openssl -levent_pthreads -levent -lssl -lcrypto \
-	       -lcurl -lz -lsqlite3 -lpcre2-8 -lutf8proc \
+	       -lz -lsqlite3 -lpcre2-8 -lutf8proc \
 	       $(shell pkg-config --libs cjose 2>/dev/null || echo -lcjose) \
 	       $(LIBS_SHARED)
 LIBS_TUI    := -lncursesw -ltinfo -lcurl -lssh $(LIBS_SHARED)
@@ -80,7 +80,7 @@ AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agen
 # Backup and restore (issue 16).
 AGENT_ADMIN_SRCS += agent/backup.c agent/admin-backup.c agent/restore.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
-AGENT_PATH_SRCS := agent/config.c agent/period.c agent/scrub.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/upstream-h1.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/model-list.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
+AGENT_PATH_SRCS := agent/config.c agent/period.c agent/scrub.c agent/curl-load.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/upstream-h1.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/model-list.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
 	agent/request.c agent/sha256.c \
 	agent/attestation-queue.c agent/attestation-http.c \
 	agent/h1-response.c agent/upstream-header.c agent/backend-error.c agent/traceparent.c \

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -127,6 +128,16 @@ int	 config_key_reloads(const char *key);
  * wiped as it is freed. Call first, before either library is used.
  */
 void	 scrub_start(int core_dumps);
+
+/*
+ * curl-load.c: libcurl is loaded by the first call to one of its
+ * functions, with these allocator functions (set before any thread starts;
+ * without them, libc's). curl_load(): load it now if it is not; 1 when it
+ * is there, 0 when it cannot be loaded (logged; the next call tries again).
+ */
+void	 curl_load_mem_functions(curl_malloc_callback, curl_free_callback,
+	    curl_realloc_callback, curl_strdup_callback, curl_calloc_callback);
+int	 curl_load(void);
 
 /* sha256.c: what receipts sign, hashed with OpenSSL's (SHA-NI) code. */
 #define SHA256_BYTES	32
@@ -1267,6 +1278,13 @@ void		 upstream_pool_free(struct upstream_pool *);
  */
 const char	*upstream_own_client_off(const struct agent_config *);
 /*
+ * The same, for the whole process, set once at start (the probes and the
+ * registry's look ahead follow it): then upstream_own_client_takes(url)
+ * says whether the own client takes url (else libcurl does).
+ */
+void		 upstream_own_client_configure(const struct agent_config *);
+int		 upstream_own_client_takes(const char *url);
+/*
  * POST body (not copied: it must outlive the transfer) to url as JSON,
  * with the trace context (NULL: none; copied) and auth (a header list
  * node, may be NULL) as the last headers. Never fails: a transfer that
@@ -1288,6 +1306,14 @@ void		 upstream_resume(struct upstream *);
 void		 upstream_cancel(struct upstream *);
 /* An errno that says this machine, not the backend, ran short (EMFILE...). */
 int		 upstream_errno_local(int);
+/*
+ * upstream-h1.c: an http:// url to an IP address split into its address,
+ * its authority (as sent in Host) and its path. 0, or -1 when the agent's
+ * own client does not take it (a host name, another scheme, bad bytes).
+ */
+int		 h1_url_split(const char *url, struct sockaddr_storage *,
+		    socklen_t *, const char **authority, size_t *alen,
+		    const char **path);
 /*
  * A transfer that failed with rc on easy: did this machine run short?
  * socket_errno is what CURLOPT_OPENSOCKETFUNCTION saw (0: nothing).
@@ -2916,5 +2942,6 @@ int	 probe_provider(const struct store_provider *, const struct vault *,
 int	 probe_model_served(const struct store_provider *,
 	    const struct vault *, const char *model_id, const int *cancel,
 	    char *err, size_t errlen);
+
 
 #endif

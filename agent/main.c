@@ -527,6 +527,7 @@ main(int argc, char **argv)
 
 	/* Before anything can hold a secret: no dumps, wiped frees. */
 	scrub_start(agent.cfg.core_dumps);
+	upstream_own_client_configure(&agent.cfg);
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
 		fatalx("sodium_init failed");

@@ -163,6 +163,19 @@ registry_domain_by_id(struct registry *r, const char *id)
 	return NULL;
 }
 
+/* Whether the agent's own client takes the requests under base_url. */
+static int
+registry_own_client_takes(const char *base_url)
+{
+	char	*url;
+	int	 own;
+
+	xasprintf(&url, "%s/", base_url);
+	own = upstream_own_client_takes(url);
+	free(url);
+	return own;
+}
+
 static void
 registry_provider_init(struct reg_provider *p, const struct store_provider *sp,
     const struct vault *vault)
@@ -182,6 +195,9 @@ registry_provider_init(struct reg_provider *p, const struct store_provider *sp,
 		xasprintf(&p->base_url, "%.*s/v1", (int)len, sp->url);
 	else
 		p->base_url = xstrndup(sp->url, len);
+	/* libcurl loaded ahead (curl-load.c), not by a first request. */
+	if (!registry_own_client_takes(p->base_url))
+		(void)curl_load();
 	p->errored = strcmp(sp->status, "errored") == 0;
 	p->responses_api = sp->responses_api;
 	p->error = sp->error != NULL ? xstrdup(sp->error) : NULL;

@@ -27,7 +27,6 @@
 
 #include <cjson/cJSON.h>
 #include <cjose/util.h>
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "agent.h"
@@ -100,7 +99,7 @@ scrub_start(int allow_dumps)
 	event_set_mem_functions(malloc, scrub_realloc, scrub_free);
 	cJSON_InitHooks(&hooks);
 	cjose_set_alloc_funcs(malloc, scrub_realloc, scrub_free);
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, scrub_free,
-	    scrub_realloc, scrub_strdup, calloc) != CURLE_OK)
-		fatalx("curl_global_init failed");
+	/* For libcurl's curl_global_init_mem, once it is loaded. */
+	curl_load_mem_functions(malloc, scrub_free, scrub_realloc,
+	    scrub_strdup, calloc);
 }

@@ -224,7 +224,7 @@ h1_timer_arm(struct h1_transfer *t, int ms)
  * Split an http:// url to an address: its authority (as sent in Host) and
  * its path. 0, or -1 when this client does not take it.
  */
-static int
+int
 h1_url_split(const char *url, struct sockaddr_storage *ss, socklen_t *sslen,
     const char **authority, size_t *alen, const char **path)
 {

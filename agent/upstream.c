@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,7 +353,9 @@ upstream_shard_new(struct upstream_pool *pool)
  * one. A shard's idle connection may be to another backend, so room is
  * asked of both: no shard grows past its size while others have room.
  * When no shard can be made, the last takes it over its size: slower,
- * never an error.
+ * never an error; NULL when there is none. The first is made by the
+ * first transfer, so a worker whose backends all take the own client
+ * never loads libcurl (curl-load.c).
  */
 static struct upstream_shard *
 upstream_shard_pick(struct upstream_pool *pool)
@@ -372,11 +375,13 @@ upstream_shard_pick(struct upstream_pool *pool)
 	if (room != NULL)
 		return room;
 	if ((shard = upstream_shard_new(pool)) == NULL)
-		return pool->shards[pool->nshards - 1];
+		return pool->nshards > 0 ? pool->shards[pool->nshards - 1] :
+		    NULL;
 	if ((grown = reallocarray(pool->shards, pool->nshards + 1,
 	    sizeof(*grown))) == NULL) {
 		upstream_shard_free(shard);
-		return pool->shards[pool->nshards - 1];
+		return pool->nshards > 0 ? pool->shards[pool->nshards - 1] :
+		    NULL;
 	}
 	pool->shards = grown;
 	pool->shards[pool->nshards++] = shard;
@@ -390,13 +395,30 @@ upstream_pool_new(struct event_base *base, const struct agent_config *cfg)
 
 	pool->base = base;
 	pool->cfg = cfg;
-	pool->shards = xcalloc(1, sizeof(*pool->shards));
-	if ((pool->shards[0] = upstream_shard_new(pool)) == NULL)
-		fatalx("%s: curl_multi_init or evtimer_new", __func__);
-	pool->nshards = 1;
 	if (upstream_own_client_off(cfg) == NULL)
 		pool->h1 = h1_pool_new(base, cfg);
 	return pool;
+}
+
+/* Set at start (upstream-client is restart-only); on until then. */
+static atomic_int	upstream_own_on = 1;
+
+void
+upstream_own_client_configure(const struct agent_config *cfg)
+{
+	atomic_store(&upstream_own_on, upstream_own_client_off(cfg) == NULL);
+}
+
+int
+upstream_own_client_takes(const char *url)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*a, *path;
+	size_t			 alen;
+
+	return atomic_load(&upstream_own_on) &&
+	    h1_url_split(url, &ss, &sslen, &a, &alen, &path) == 0;
 }
 
 const char *
@@ -744,7 +766,11 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, u);
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, u);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, u->errbuf);
-	shard = upstream_shard_pick(pool);
+	if ((shard = upstream_shard_pick(pool)) == NULL) {
+		u->failed = CURLE_OUT_OF_MEMORY;
+		upstream_timer_arm(u, 0);
+		return u;
+	}
 	/* A connection outlives its transfer: its close is the shard's. */
 	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, shard);
 	/*
