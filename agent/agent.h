@@ -2923,12 +2923,12 @@ int	 fetch_cancel_progress(void *cancel, curl_off_t, curl_off_t,
 	    curl_off_t, curl_off_t);
 
 /*
- * probe.c: a provider's health check and model list, one blocking libcurl
- * call (connect 3 s, total 5 s), aborted early once *cancel (when not NULL)
- * becomes nonzero. Fills names (caller frees each and the array) when names
- * is not NULL. Returns 0, or -1 with err: never a secret; PROBE_LOCAL when
- * this machine ran out of descriptors or memory, which says nothing about
- * the provider.
+ * probe.c: a provider's health check and model list, one blocking call
+ * (connect 3 s, total 5 s; probe-h1.c or libcurl), aborted early once
+ * *cancel (when not NULL) becomes nonzero. Fills names (caller frees each
+ * and the array) when names is not NULL. Returns 0, or -1 with err: never
+ * a secret; PROBE_LOCAL when this machine ran out of descriptors or
+ * memory, which says nothing about the provider.
  */
 #define PROBE_LOCAL	-2
 int	 probe_provider(const struct store_provider *, const struct vault *,
@@ -2943,5 +2943,17 @@ int	 probe_model_served(const struct store_provider *,
 	    const struct vault *, const char *model_id, const int *cancel,
 	    char *err, size_t errlen);
 
+/*
+ * probe-h1.c: GET url (http:// to an IP address) with headers, blocking,
+ * on a connection of its own: connect within connect_ms, all of it within
+ * total_ms, stopped once *cancel (when not NULL) becomes nonzero. Returns
+ * 0 with *status and the body in body (fetch_body_write), -1 with err,
+ * PROBE_LOCAL when this machine is out of descriptors or memory, or
+ * PROBE_H1_NOT_MINE (nothing done) when url is not one it takes.
+ */
+#define PROBE_H1_NOT_MINE	-3
+int	 probe_h1_get(const char *url, const struct curl_slist *headers,
+	    int connect_ms, int total_ms, const int *cancel,
+	    struct fetch_body *body, long *status, char *err, size_t errlen);
 
 #endif

@@ -1,10 +1,11 @@
 /*
  * A provider's health check and model list: GET its model list with its
- * credential, one blocking libcurl call (connect 3 s, total 5 s). The
- * daemon never runs it on a loop: admin-probe.c runs it on a thread for an
- * operator's command, health.c on its own thread. This machine running out
- * of descriptors or memory is no verdict on the provider: that is
- * PROBE_LOCAL, not a failure.
+ * credential, one blocking call (connect 3 s, total 5 s): the agent's own
+ * client for a backend by address over plain HTTP (probe-h1.c), libcurl
+ * for the rest. The daemon never runs it on a loop: admin-probe.c runs it
+ * on a thread for an operator's command, health.c on its own thread. This
+ * machine running out of descriptors or memory is no verdict on the
+ * provider: that is PROBE_LOCAL, not a failure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,25 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 	head.data = accept;
 	head.next = auth;
 	cerr[0] = '\0';
+	h = NULL;
+
+	/* A backend by address: the own client, libcurl never loaded. */
+	if (upstream_own_client_takes(url)) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ret = probe_h1_get(url, &head, PROBE_CONNECT_MS,
+		    PROBE_TOTAL_MS, cancel, body, status, err, errlen);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (ret != PROBE_H1_NOT_MINE) {
+			*latency_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+			    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+			if (ret != 0) {
+				free(body->data);
+				memset(body, 0, sizeof(*body));
+			}
+			goto out;
+		}
+		ret = -1;
+	}
 
 	if ((h = curl_easy_init()) == NULL) {
 		snprintf(err, errlen, "this machine is out of resources:"
@@ -206,6 +226,29 @@ probe_listed(char **names, size_t n, const char *id, int ollama)
 	return 0;
 }
 
+/* s percent-encoded for a path segment: all but RFC 3986's unreserved. */
+static char *
+probe_escape(const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			*out = xreallocarray(NULL, strlen(s) + 1, 3), *o;
+	unsigned char		 c;
+
+	for (o = out; (c = (unsigned char)*s) != '\0'; s++) {
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~')
+			*o++ = (char)c;
+		else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /*
  * Whether the backend serves model_id: in its list, or else (OpenAI-style
  * servers) known to GET /models/{id}, which answers for models a list
@@ -220,7 +263,6 @@ probe_model_served(const struct store_provider *p, const struct vault *vault,
 	size_t			 n, i;
 	long			 latency, status;
 	int			 ollama, listed;
-	CURL			*h;
 
 	ollama = strcmp(p->driver, "ollama") == 0;
 	if (probe_provider(p, vault, cancel, &names, &n, &latency, err,
@@ -232,15 +274,10 @@ probe_model_served(const struct store_provider *p, const struct vault *vault,
 	free(names);
 	if (listed)
 		return 0;
-	if (!ollama && (h = curl_easy_init()) != NULL) {
-		esc = curl_easy_escape(h, model_id, 0);
-		curl_easy_cleanup(h);
-		if (esc == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
+	if (!ollama) {
+		esc = probe_escape(model_id);
 		xasprintf(&path, "/models/%s", esc);
-		curl_free(esc);
+		free(esc);
 		i = probe_get(p, vault, path, cancel, &body, &status, &latency,
 		    err, errlen);
 		free(path);
