@@ -1307,13 +1307,21 @@ void		 upstream_cancel(struct upstream *);
 /* An errno that says this machine, not the backend, ran short (EMFILE...). */
 int		 upstream_errno_local(int);
 /*
- * upstream-h1.c: an http:// url to an IP address split into its address,
- * its authority (as sent in Host) and its path. 0, or -1 when the agent's
- * own client does not take it (a host name, another scheme, bad bytes).
+ * upstream-h1.c: an http:// url to an IP address (or localhost) split into
+ * its address, its authority (as sent in Host) and its path. 0, or -1 when
+ * the agent's own client does not take it (a host name, another scheme,
+ * bad bytes).
  */
 int		 h1_url_split(const char *url, struct sockaddr_storage *,
 		    socklen_t *, const char **authority, size_t *alen,
 		    const char **path);
+/*
+ * "localhost" is taken as 127.0.0.1 (h1_url_split); when that refuses a
+ * connection, h1_loopback_other turns the address into ::1 (or back),
+ * port kept: whether authority is localhost[:port].
+ */
+int		 h1_authority_localhost(const char *authority, size_t alen);
+void		 h1_loopback_other(struct sockaddr_storage *, socklen_t *);
 /*
  * A transfer that failed with rc on easy: did this machine run short?
  * socket_errno is what CURLOPT_OPENSOCKETFUNCTION saw (0: nothing).

@@ -1,9 +1,9 @@
 /*
  * A probe's GET (probe.c: health checks, model lists, deploy checks) to a
- * backend the agent's own client takes: http:// to an IP address. One
- * blocking exchange on a connection of its own, closed after, the answer
- * read with h1-response.c (strict RFC 9112, as the request path reads the
- * same backend). With it, an agent whose backends are all reached by
+ * backend the agent's own client takes: http:// to an IP address or
+ * localhost. One blocking exchange on a connection of its own, closed
+ * after, the answer read with h1-response.c (strict RFC 9112, as the
+ * request path reads the same backend). With it, an agent whose backends are all reached by
  * address never loads libcurl (curl-load.c), not even for its checks.
  *
  * Blocking, as the libcurl call it stands in for: probes run on the
@@ -103,36 +103,62 @@ toolong:
 	return NULL;
 }
 
-/* connect(), waited for up to the deadline. 0, or -1 with err. */
+/*
+ * A connected socket, waited for up to the deadline; localhost refused at
+ * one loopback address tries the other, as the request path does. The
+ * socket, or -1 with err (*local set when this machine ran short).
+ */
 static int
-probe_h1_connect(int fd, const struct sockaddr_storage *ss, socklen_t sslen,
+probe_h1_connect(struct sockaddr_storage *ss, socklen_t sslen,
     const char *authority, size_t alen, long long deadline, const int *cancel,
-    char *err, size_t errlen)
+    int *local, char *err, size_t errlen)
 {
-	socklen_t	elen = sizeof(int);
-	int		e = 0, r;
+	socklen_t	elen;
+	int		fd, e, r, tries = h1_authority_localhost(authority,
+			    alen) ? 2 : 1;
 
-	if (connect(fd, (const struct sockaddr *)ss, sslen) == 0)
-		return 0;
-	if (errno != EINPROGRESS) {
-		e = errno;
-		goto fail;
-	}
-	if ((r = probe_h1_wait(fd, POLLOUT, deadline, cancel, err,
-	    errlen)) == -1)
+	for (;;) {
+		if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0)) == -1) {
+			e = errno;
+			if ((*local = upstream_errno_local(e)))
+				snprintf(err, errlen, "this machine is out of"
+				    " resources: %s", strerror(e));
+			else
+				snprintf(err, errlen, "socket: %s",
+				    strerror(e));
+			return -1;
+		}
+		e = 0;
+		if (connect(fd, (const struct sockaddr *)ss, sslen) == 0)
+			return fd;
+		if (errno != EINPROGRESS)
+			e = errno;
+		else if ((r = probe_h1_wait(fd, POLLOUT, deadline, cancel, err,
+		    errlen)) == -1)
+			break;
+		else if (r == 0) {
+			snprintf(err, errlen, "connect to %.*s timed out",
+			    (int)alen, authority);
+			break;
+		} else {
+			elen = sizeof(e);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e,
+			    &elen) == -1)
+				e = errno;
+			if (e == 0)
+				return fd;
+		}
+		close(fd);
+		if (e == ECONNREFUSED && --tries > 0) {
+			h1_loopback_other(ss, &sslen);
+			continue;
+		}
+		snprintf(err, errlen, "connect to %.*s: %s", (int)alen,
+		    authority, strerror(e));
 		return -1;
-	if (r == 0) {
-		snprintf(err, errlen, "connect to %.*s timed out", (int)alen,
-		    authority);
-		return -1;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
-		e = errno;
-	if (e == 0)
-		return 0;
-fail:
-	snprintf(err, errlen, "connect to %.*s: %s", (int)alen, authority,
-	    strerror(e));
+	close(fd);
 	return -1;
 }
 
@@ -268,27 +294,20 @@ probe_h1_get(const char *url, const struct curl_slist *headers,
 	char			*req;
 	size_t			 alen, len;
 	long long		 start = probe_h1_now_ms(), deadline;
-	int			 fd, ret = -1;
+	int			 fd, local = 0, ret = -1;
 
 	if (h1_url_split(url, &ss, &sslen, &authority, &alen, &path) == -1)
 		return PROBE_H1_NOT_MINE;
 	if ((req = probe_h1_request(authority, alen, path, headers,
 	    &len)) == NULL)
 		return PROBE_H1_NOT_MINE;	/* libcurl takes long heads */
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1) {
-		if (upstream_errno_local(errno)) {
-			snprintf(err, errlen, "this machine is out of"
-			    " resources: %s", strerror(errno));
+	deadline = start + (connect_ms < total_ms ? connect_ms : total_ms);
+	if ((fd = probe_h1_connect(&ss, sslen, authority, alen, deadline,
+	    cancel, &local, err, errlen)) == -1) {
+		if (local)
 			ret = PROBE_LOCAL;
-		} else
-			snprintf(err, errlen, "socket: %s", strerror(errno));
 		goto out;
 	}
-	deadline = start + (connect_ms < total_ms ? connect_ms : total_ms);
-	if (probe_h1_connect(fd, &ss, sslen, authority, alen, deadline,
-	    cancel, err, errlen) == -1)
-		goto out;
 	deadline = start + total_ms;
 	if (probe_h1_send(fd, req, len, deadline, cancel, err, errlen) == -1 ||
 	    probe_h1_answer(fd, deadline, cancel, body, status, err,

@@ -59,6 +59,7 @@ struct h1_origin {
 	size_t			 alen;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
+	int			 localhost;	/* ss is 127.0.0.1 or ::1 */
 	struct h1_conn		*idle;
 	size_t			 nidle;
 };
@@ -115,6 +116,7 @@ struct h1_transfer {
 	size_t			 head_len;
 	size_t			 sent;		/* of head and body */
 	int			 retried;	/* went again on a new conn */
+	int			 other_loopback; /* localhost's other address tried */
 	int			 received;	/* any byte of an answer */
 	int			 cut_short;	/* answered before all was sent */
 	struct h1_head		 h;
@@ -220,9 +222,41 @@ h1_timer_arm(struct h1_transfer *t, int ms)
 
 /* --- urls and origins ---------------------------------------------------- */
 
+int
+h1_authority_localhost(const char *a, size_t alen)
+{
+	return alen >= 9 && strncasecmp(a, "localhost", 9) == 0 &&
+	    (alen == 9 || a[9] == ':');
+}
+
+void
+h1_loopback_other(struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	in_port_t		 port;
+
+	if (ss->ss_family == AF_INET) {
+		port = sin->sin_port;
+		memset(ss, 0, sizeof(*ss));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		sin6->sin6_addr = in6addr_loopback;
+		*sslen = sizeof(*sin6);
+	} else {
+		port = sin6->sin6_port;
+		memset(ss, 0, sizeof(*ss));
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		*sslen = sizeof(*sin);
+	}
+}
+
 /*
- * Split an http:// url to an address: its authority (as sent in Host) and
- * its path. 0, or -1 when this client does not take it.
+ * Split an http:// url to an address (an IP address, or localhost): its
+ * authority (as sent in Host) and its path. 0, or -1 when this client
+ * does not take it.
  */
 int
 h1_url_split(const char *url, struct sockaddr_storage *ss, socklen_t *sslen,
@@ -273,6 +307,15 @@ h1_url_split(const char *url, struct sockaddr_storage *ss, socklen_t *sslen,
 		if (n == 0 || n > 65535)
 			return -1;
 	}
+	/*
+	 * "localhost" (Ollama's documented URL) is 127.0.0.1 without asking a
+	 * resolver, as RFC 6761 lets and curl does; a refused connection
+	 * tries ::1 next (h1_loopback_other), as curl would.
+	 */
+	if (*a != '[' && h1_authority_localhost(a, (size_t)(p - a))) {
+		host = "127.0.0.1";
+		hlen = 9;
+	}
 	memcpy(buf, host, hlen);
 	buf[hlen] = '\0';
 	memset(ss, 0, sizeof(*ss));
@@ -319,6 +362,7 @@ h1_origin_of(struct h1_pool *pool, const char *url, const char **path)
 	o->alen = alen;
 	o->ss = ss;
 	o->sslen = sslen;
+	o->localhost = h1_authority_localhost(a, alen);
 	pool->origins[pool->norigins++] = o;
 	return o;
 }
@@ -472,6 +516,25 @@ h1_try_again(struct h1_transfer *t)
 	h1_wipe_free(t->head, t->head_len);
 	t->head = NULL;
 	t->sent = 0;
+	h1_connect(t);
+	return 1;
+}
+
+/*
+ * localhost refused the connection at one loopback address: the other,
+ * once, kept for the origin's next connections when it answers (a backend
+ * may listen on ::1 only, or on 127.0.0.1 only). Returns 1 when it did.
+ */
+static int
+h1_try_other_loopback(struct h1_transfer *t, int e)
+{
+	struct h1_origin	*o = t->origin;
+
+	if (e != ECONNREFUSED || !o->localhost || t->other_loopback)
+		return 0;
+	t->other_loopback = 1;
+	h1_loopback_other(&o->ss, &o->sslen);
+	h1_conn_release(t, 0);
 	h1_connect(t);
 	return 1;
 }
@@ -803,8 +866,9 @@ h1_conn_event(evutil_socket_t fd, short what, void *arg)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
 			e = errno;
 		if (e != 0) {
-			h1_fail_errno(t, "could not connect to the backend",
-			    e);
+			if (!h1_try_other_loopback(t, e))
+				h1_fail_errno(t, "could not connect to the"
+				    " backend", e);
 			return;
 		}
 		h1_connected(t);
@@ -973,7 +1037,9 @@ h1_connect(struct h1_transfer *t)
 		return;
 	}
 	if (errno != EINPROGRESS) {
-		h1_fail_errno(t, "could not connect to the backend", errno);
+		if (!h1_try_other_loopback(t, errno))
+			h1_fail_errno(t, "could not connect to the backend",
+			    errno);
 		return;
 	}
 	t->state = H1_CONNECTING;

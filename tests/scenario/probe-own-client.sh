@@ -96,8 +96,47 @@ check_eq "after every canned answer: libcurl still not mapped" 0 \
     "$(curl_mapped "$AGENT_PID")"
 check_not_contains "the credential is in no log line" sk-canned-secret "$(cat "$AGENT_LOG")"
 
+# --- localhost: the own client, 127.0.0.1 then ::1 ------------------------------
+ctl provider add -d acme local --driver openai --url "http://localhost:$BACKEND_PORT/v1" >/dev/null
+out=$(ctl provider test -d acme local 2>&1)
+check_eq "provider test at localhost: active" 0 "$?"
+ctl model deploy -d acme --provider local --name Local --key local --model-id fake-chat >/dev/null 2>&1
+r=$(http POST /v1/chat/completions "$TOKEN" \
+    '{"model":"local","messages":[{"role":"user","content":"hi"}]}')
+check_eq "a completion at localhost" 200 "$(status_of "$r")"
+# A backend on ::1 only (as a server that binds "localhost" may be): the
+# connection 127.0.0.1 refuses goes to ::1, for probes and requests.
+if python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+	"$CUBE_BIN/fake-llm" --listen '[::1]:0' --port-file "$T_DIR/six.port" \
+	    >"$T_DIR/six.log" 2>&1 &
+	T_PIDS+=("$!")
+	t_wait_file "$T_DIR/six.port" 10 || { echo "fake-llm on ::1 did not start"; exit 1; }
+	SIX=$(cat "$T_DIR/six.port")
+	ctl provider add -d acme six --driver openai --url "http://localhost:$SIX/v1" >/dev/null
+	out=$(ctl provider test -d acme six 2>&1)
+	check_eq "localhost on ::1 only: provider test active" 0 "$?"
+	out=$(ctl model deploy -d acme --provider six --name Six --key six --model-id fake-chat 2>&1)
+	check_eq "localhost on ::1 only: deploy pre-flight" 0 "$?"
+	for i in 1 2; do
+		r=$(http POST /v1/chat/completions "$TOKEN" \
+		    '{"model":"six","messages":[{"role":"user","content":"hi"}]}')
+		check_eq "localhost on ::1 only: completion $i" 200 "$(status_of "$r")"
+	done
+	check_eq "localhost on ::1 only: every request reached it" 2 \
+	    "$(curl -sS "http://[::1]:$SIX/_requests" | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["path"].endswith("/chat/completions")))')"
+else
+	echo "# SKIP localhost on ::1 only: no IPv6 loopback here"
+fi
+check_eq "localhost: libcurl still not mapped" 0 "$(curl_mapped "$AGENT_PID")"
+ctl provider add -d acme nobody --driver openai --url "http://localhost:9/v1" >/dev/null
+out=$(ctl provider test -d acme nobody 2>&1)
+check_eq "localhost with nobody on either address: errored" 1 "$?"
+check_contains "says the connection was refused" "Connection refused" "$out"
+
 # --- a provider by host name: libcurl, loaded as it is added -----------------
-ctl provider add -d acme named --driver openai --url "http://localhost:$BACKEND_PORT/v1" >/dev/null
+# named.localhost: a name the own client leaves to libcurl, which resolves
+# it to loopback itself (no resolver needed here).
+ctl provider add -d acme named --driver openai --url "http://named.localhost:$BACKEND_PORT/v1" >/dev/null
 check "a provider by host name added: libcurl loaded ahead of any request" \
     [ "$(curl_mapped "$AGENT_PID")" -gt 0 ]
 check_contains "and logged" "libcurl loaded" "$(cat "$AGENT_LOG")"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Connections to the backend, through both of the agent's clients: its
 # own HTTP/1.1 one (upstream-h1.c) for a backend named by its address,
-# libcurl (upstream.c) for one named by a host name (localhost here).
+# libcurl (upstream.c) for one named by a host name (named.localhost here,
+# which libcurl resolves to loopback itself; the own client takes only
+# "localhost").
 # Each: kept alive and reused one request after another; one each for
 # streams open at once, and those reused once they end, also past 256 at
 # once (libcurl's shards, multi handles of 256 transfers; the agent counts
@@ -21,7 +23,7 @@ setup_domain acme chat fake-chat
 bport=${BACKEND_URL##*:}
 bport=${bport%%/*}
 ctl provider add -d acme named --driver openai \
-    --url "http://localhost:$bport/v1" >/dev/null
+    --url "http://named.localhost:$bport/v1" >/dev/null
 for p in fake named; do
 	ctl model deploy -d acme --provider $p --name "Chat $p" --key "chat-$p" \
 	    --model-id fake-chat >/dev/null

@@ -18,7 +18,7 @@ setup_domain acme chat fake-chat
 bport=${BACKEND_URL##*:}
 bport=${bport%%/*}
 ctl provider add -d acme named --driver openai \
-    --url "http://localhost:$bport/v1" >/dev/null
+    --url "http://named.localhost:$bport/v1" >/dev/null
 deploy() {
 	local p
 	for p in fake named; do
