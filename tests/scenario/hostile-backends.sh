@@ -276,5 +276,31 @@ check_eq "providers stay active" active \
 ctl logs -d acme --model fresh -o json >"$T_DIR/logs.json"
 check_eq "traced as the gateway's shortage, not the backend's" "503 unavailable gateway" \
     "$(python3 -c 'import json,sys; t=[t for t in json.load(open(sys.argv[1])) if t["status"] != 200][-1]; print(t["status"], t["error"], t["rejected_step"])' "$T_DIR/logs.json")"
+
+# --- an answer before the whole request ----------------------------------------
+# A backend that refuses a large body as soon as it has the head (a 413)
+# and drops the rest: its answer reaches the client as for any 413, while
+# the agent was still sending (its own client: 127.0.0.1).
+python3 "$CUBE_ROOT/tests/tools/canned-backend.py" "$T_DIR/canned.port" \
+    "$T_DIR/canned.answer" "$T_DIR/canned.heads" >"$T_DIR/canned.log" 2>&1 &
+T_PIDS+=("$!")
+t_wait_file "$T_DIR/canned.port" 10 || { echo "canned-backend did not start"; exit 1; }
+err='{"error":{"message":"prompt too large","type":"invalid_request_error","code":"too_large"}}'
+printf 'HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+    "${#err}" "$err" >"$T_DIR/canned.answer"
+list='{"object":"list","data":[{"id":"fake-chat","object":"model"}]}'
+printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
+    "${#list}" "$list" >"$T_DIR/canned.answer.get"	# its health checks
+ctl provider add -d acme early --driver openai --url "http://127.0.0.1:$(cat "$T_DIR/canned.port")/v1" >/dev/null
+deploy early early fake-chat
+python3 -c 'import json,sys; json.dump({"model":"early","messages":[{"role":"user","content":"x" * (6 << 20)}]}, open(sys.argv[1], "w"))' "$T_DIR/big.json"
+# Three: whether the agent still sends as the answer comes is up to timing.
+for i in 1 2 3; do
+	out=$(curl -sS -i -m 20 -H "Authorization: Bearer $TOKEN" \
+	    -H 'Content-Type: application/json' --data-binary @"$T_DIR/big.json" \
+	    -w '\n%{http_code}' "$AGENT_URL/proxy/acme/v1/chat/completions" | tr -d '\r')
+	check_eq "an answer before the whole request ($i): the backend's 413" 413 "$(status_of "$out")"
+	check_contains "an answer before the whole request ($i): its words" "prompt too large" "$out"
+done
 check "agent stops cleanly" stop_agent
 t_done

@@ -4,8 +4,9 @@
 canned-backend.py PORTFILE ANSWER HEADS: listens on 127.0.0.1 (a free
 port, written to PORTFILE once listening); for each connection it reads
 the request head, appends it to HEADS, sends ANSWER's bytes as they are
-(read anew each time, so a test changes the answer between requests) and
-closes. For answers no real server library would write: folded or
+(read anew each time, so a test changes the answer between requests;
+ANSWER.get instead for a GET when that file exists) without waiting for
+the request's body, and closes. For answers no real server library would write: folded or
 doubled headers, cut bodies, interim 1xx heads, huge chunked bodies.
 """
 import os
@@ -35,8 +36,17 @@ def main():
                 head += part
             with open(heads, "ab") as f:
                 f.write(head)
-            with open(answer, "rb") as f:
+            name = answer
+            if head.startswith(b"GET ") and os.path.exists(answer + ".get"):
+                name = answer + ".get"
+            with open(name, "rb") as f:
                 conn.sendall(f.read())
+            # A lingering close, as a careful server's: the rest of the
+            # request is read and dropped, so the kernel does not reset
+            # the connection (losing the answer) over unread bytes.
+            conn.shutdown(socket.SHUT_WR)
+            while conn.recv(65536):
+                pass
         except OSError:
             pass
         finally:
