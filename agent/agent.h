@@ -1278,9 +1278,10 @@ void		 upstream_pool_free(struct upstream_pool *);
  */
 const char	*upstream_own_client_off(const struct agent_config *);
 /*
- * The same, for the whole process, set once at start (the probes and the
- * registry's look ahead follow it): then upstream_own_client_takes(url)
- * says whether the own client takes url (else libcurl does).
+ * The same, for the whole process, set once at start before any worker
+ * (worker pools, probes and the registry's look ahead follow it): then
+ * upstream_own_client_takes(url) says whether the own client takes url
+ * (else libcurl does).
  */
 void		 upstream_own_client_configure(const struct agent_config *);
 int		 upstream_own_client_takes(const char *url);

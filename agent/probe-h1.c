@@ -3,8 +3,9 @@
  * backend the agent's own client takes: http:// to an IP address or
  * localhost. One blocking exchange on a connection of its own, closed
  * after, the answer read with h1-response.c (strict RFC 9112, as the
- * request path reads the same backend). With it, an agent whose backends are all reached by
- * address never loads libcurl (curl-load.c), not even for its checks.
+ * request path reads the same backend). With it, an agent whose backends
+ * are all reached by address never loads libcurl (curl-load.c), not even
+ * for its checks.
  *
  * Blocking, as the libcurl call it stands in for: probes run on the
  * health thread or an admin thread, never on a loop. Every wait is a poll

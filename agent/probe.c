@@ -55,67 +55,30 @@ probe_parse(const struct fetch_body *b, int ollama, char ***names,
 }
 
 /*
- * GET the provider's url + path with its credential. Returns 0 with the
- * HTTP status and the body (caller frees body->data), or -1 (PROBE_LOCAL
- * when this machine ran short) with err.
+ * The GET through libcurl, for a url the own client does not take (a
+ * host name, https, upstream-client = libcurl). As probe_get.
  */
 static int
-probe_get(const struct store_provider *p, const struct vault *vault,
-    const char *path, const int *cancel, struct fetch_body *body,
-    long *status, long *latency_ms, char *err, size_t errlen)
+probe_curl_get(const char *url, struct curl_slist *head, const int *cancel,
+    struct fetch_body *body, long *status, char *err, size_t errlen)
 {
-	static char		 accept[] = "Accept: application/json";
-	struct curl_slist	*auth = NULL, head;
-	struct timespec		 t0, t1;
-	char			*url, cerr[CURL_ERROR_SIZE];
-	CURL			*h;
-	CURLcode		 rc;
-	int			 ret = -1, sock_errno = 0;
-
-	memset(body, 0, sizeof(*body));
-	body->max = PROBE_MAX_BODY;
-	*status = 0;
-	*latency_ms = 0;
-	if (p->credential != NULL && (auth = credential_header_new(vault,
-	    p->credential, p->credential_len, err, errlen)) == NULL)
-		return -1;
-	xasprintf(&url, "%s%s", p->url, path);
-	/* Our own node in front of the guarded one: never copied or freed by curl. */
-	head.data = accept;
-	head.next = auth;
-	cerr[0] = '\0';
-	h = NULL;
-
-	/* A backend by address: the own client, libcurl never loaded. */
-	if (upstream_own_client_takes(url)) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ret = probe_h1_get(url, &head, PROBE_CONNECT_MS,
-		    PROBE_TOTAL_MS, cancel, body, status, err, errlen);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (ret != PROBE_H1_NOT_MINE) {
-			*latency_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
-			    (t1.tv_nsec - t0.tv_nsec) / 1000000;
-			if (ret != 0) {
-				free(body->data);
-				memset(body, 0, sizeof(*body));
-			}
-			goto out;
-		}
-		ret = -1;
-	}
+	char		 cerr[CURL_ERROR_SIZE];
+	CURL		*h;
+	CURLcode	 rc;
+	int		 ret = -1, sock_errno = 0;
 
 	if ((h = curl_easy_init()) == NULL) {
 		snprintf(err, errlen, "this machine is out of resources:"
 		    " cannot start a request");
-		ret = PROBE_LOCAL;
-		goto out;
+		return PROBE_LOCAL;
 	}
+	cerr[0] = '\0';
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)PROBE_CONNECT_MS);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)PROBE_TOTAL_MS);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, &head);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, head);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cube-agent/" CUBE_VERSION);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fetch_body_write);
@@ -129,23 +92,14 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 		    fetch_cancel_progress);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, cancel);
 	}
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = curl_easy_perform(h);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	*latency_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	if (upstream_failed_locally(h, rc, sock_errno)) {
 		/* Not the backend's failure: no verdict on it. */
 		snprintf(err, errlen, "this machine is out of resources: %s",
 		    sock_errno != 0 ? strerror(sock_errno) : cerr[0] != '\0' ?
 		    cerr : curl_easy_strerror(rc));
-		free(body->data);
-		memset(body, 0, sizeof(*body));
 		ret = PROBE_LOCAL;
-		goto out;
-	}
-	if (rc != CURLE_OK) {
+	} else if (rc != CURLE_OK) {
 		if (body->overflow)
 			snprintf(err, errlen, "the answer is larger than %d"
 			    " bytes", PROBE_MAX_BODY);
@@ -154,14 +108,57 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 		else
 			snprintf(err, errlen, "%s", cerr[0] != '\0' ? cerr :
 			    curl_easy_strerror(rc));
+	} else {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+		ret = 0;
+	}
+	curl_easy_cleanup(h);
+	return ret;
+}
+
+/*
+ * GET the provider's url + path with its credential: the agent's own
+ * client for a backend by address (probe-h1.c, libcurl never loaded),
+ * else libcurl. Returns 0 with the HTTP status and the body (caller frees
+ * body->data), or -1 (PROBE_LOCAL when this machine ran short) with err.
+ */
+static int
+probe_get(const struct store_provider *p, const struct vault *vault,
+    const char *path, const int *cancel, struct fetch_body *body,
+    long *status, long *latency_ms, char *err, size_t errlen)
+{
+	static char		 accept[] = "Accept: application/json";
+	struct curl_slist	*auth = NULL, head;
+	struct timespec		 t0, t1;
+	char			*url;
+	int			 ret = PROBE_H1_NOT_MINE;
+
+	memset(body, 0, sizeof(*body));
+	body->max = PROBE_MAX_BODY;
+	*status = 0;
+	*latency_ms = 0;
+	if (p->credential != NULL && (auth = credential_header_new(vault,
+	    p->credential, p->credential_len, err, errlen)) == NULL)
+		return -1;
+	xasprintf(&url, "%s%s", p->url, path);
+	/* Our own node in front of the guarded one: never copied or freed. */
+	head.data = accept;
+	head.next = auth;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (upstream_own_client_takes(url))
+		ret = probe_h1_get(url, &head, PROBE_CONNECT_MS,
+		    PROBE_TOTAL_MS, cancel, body, status, err, errlen);
+	if (ret == PROBE_H1_NOT_MINE)
+		ret = probe_curl_get(url, &head, cancel, body, status, err,
+		    errlen);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*latency_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (ret != 0) {
 		free(body->data);
 		memset(body, 0, sizeof(*body));
-		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	ret = 0;
-out:
-	curl_easy_cleanup(h);
 	credential_header_free(auth);
 	free(url);
 	return ret;

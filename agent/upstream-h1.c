@@ -632,7 +632,8 @@ h1_decoder(struct h1_transfer *t)
 	char	why[96];
 	int	bits;
 
-	if (strcmp(t->answer.coding, "gzip") == 0 || strcmp(t->answer.coding, "x-gzip") == 0)
+	if (strcmp(t->answer.coding, "gzip") == 0 ||
+	    strcmp(t->answer.coding, "x-gzip") == 0)
 		bits = 15 + 16;
 	else if (strcmp(t->answer.coding, "deflate") == 0)
 		bits = 15 + 32;		/* zlib's wrapper, as RFC 9110 says */
@@ -755,7 +756,7 @@ h1_read_end(struct h1_transfer *t, int e)
 	    "the backend closed the connection without an answer", 0);
 }
 
-/* Feed what t kept (a head in parts, or what a pause held back), then wipe it. */
+/* Feed what t kept (a head in parts, or a pause's), then wipe it. */
 static void
 h1_feed_kept(struct h1_transfer *t)
 {

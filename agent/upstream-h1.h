@@ -22,7 +22,7 @@ upstream_kind(const struct upstream *u)
 struct h1_pool;
 struct event_base;
 
-/* upstream.c asks upstream_own_client_off() first. */
+/* upstream.c makes one when the own client is on (see agent.h). */
 struct h1_pool	*h1_pool_new(struct event_base *, const struct agent_config *);
 void		 h1_pool_free(struct h1_pool *);
 /*

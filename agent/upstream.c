@@ -1,7 +1,7 @@
 /*
- * Requests to LLM backends. A backend named by its IP address over plain
- * HTTP goes to the agent's own client (upstream-h1.c) unless
- * upstream_own_client_off() says otherwise; the rest here, through
+ * Requests to LLM backends. A backend named by its IP address (or
+ * localhost) over plain HTTP goes to the agent's own client (upstream-h1.c)
+ * unless upstream_own_client_off() says otherwise; the rest here, through
  * libcurl's multi interface driven by the worker's event_base (curl's
  * sockets and timer become libevent events).
  * Easy handles are reused, so connections to a backend stay warm. Runs on
@@ -388,6 +388,12 @@ upstream_shard_pick(struct upstream_pool *pool)
 	return shard;
 }
 
+/*
+ * Whether the own client takes what it can, for every worker, probe and
+ * the registry: set at start (upstream-client is restart-only).
+ */
+static atomic_int	upstream_own_on = 1;
+
 struct upstream_pool *
 upstream_pool_new(struct event_base *base, const struct agent_config *cfg)
 {
@@ -395,13 +401,10 @@ upstream_pool_new(struct event_base *base, const struct agent_config *cfg)
 
 	pool->base = base;
 	pool->cfg = cfg;
-	if (upstream_own_client_off(cfg) == NULL)
+	if (atomic_load(&upstream_own_on))
 		pool->h1 = h1_pool_new(base, cfg);
 	return pool;
 }
-
-/* Set at start (upstream-client is restart-only); on until then. */
-static atomic_int	upstream_own_on = 1;
 
 void
 upstream_own_client_configure(const struct agent_config *cfg)

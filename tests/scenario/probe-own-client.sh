@@ -22,6 +22,10 @@ start_agent -c "$T_DIR/agent.conf"
 
 curl_mapped() { grep -c 'libcurl\.so' "/proc/$1/maps" 2>/dev/null; }
 answer() { printf "$1" >"$T_DIR/answer"; }	# printf escapes: \r \n
+complete() {	# model: the status of a chat completion with $TOKEN
+	status_of "$(http POST /v1/chat/completions "$TOKEN" \
+	    '{"model":"'"$1"'","messages":[{"role":"user","content":"hi"}]}')"
+}
 list='{"object":"list","data":[{"id":"fake-chat","object":"model"}]}'
 
 check_eq "at start: libcurl not mapped" 0 "$(curl_mapped "$AGENT_PID")"
@@ -38,9 +42,7 @@ check_eq "deploy pre-flight by address" 0 "$?"
 out=$(ctl model deploy -d acme --provider fake --name Odd --model-id 'fake-chat;a b/c' --price-input 1 2>&1)
 check_contains "deploy of an unlisted id asks /models/{id}, encoded" \
     '"/v1/models/fake-chat%3Ba%20b%2Fc"' "$(backend_requests)"
-r=$(http POST /v1/chat/completions "$TOKEN" \
-    '{"model":"chat","messages":[{"role":"user","content":"hi"}]}')
-check_eq "a completion by address" 200 "$(status_of "$r")"
+check_eq "a completion by address" 200 "$(complete chat)"
 check_eq "after checks and a completion: libcurl still not mapped" 0 \
     "$(curl_mapped "$AGENT_PID")"
 
@@ -101,9 +103,7 @@ ctl provider add -d acme local --driver openai --url "http://localhost:$BACKEND_
 out=$(ctl provider test -d acme local 2>&1)
 check_eq "provider test at localhost: active" 0 "$?"
 ctl model deploy -d acme --provider local --name Local --key local --model-id fake-chat >/dev/null 2>&1
-r=$(http POST /v1/chat/completions "$TOKEN" \
-    '{"model":"local","messages":[{"role":"user","content":"hi"}]}')
-check_eq "a completion at localhost" 200 "$(status_of "$r")"
+check_eq "a completion at localhost" 200 "$(complete local)"
 # A backend on ::1 only (as a server that binds "localhost" may be): the
 # connection 127.0.0.1 refuses goes to ::1, for probes and requests.
 if python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
@@ -118,9 +118,7 @@ if python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1",
 	out=$(ctl model deploy -d acme --provider six --name Six --key six --model-id fake-chat 2>&1)
 	check_eq "localhost on ::1 only: deploy pre-flight" 0 "$?"
 	for i in 1 2; do
-		r=$(http POST /v1/chat/completions "$TOKEN" \
-		    '{"model":"six","messages":[{"role":"user","content":"hi"}]}')
-		check_eq "localhost on ::1 only: completion $i" 200 "$(status_of "$r")"
+		check_eq "localhost on ::1 only: completion $i" 200 "$(complete six)"
 	done
 	check_eq "localhost on ::1 only: every request reached it" 2 \
 	    "$(curl -sS "http://[::1]:$SIX/_requests" | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["path"].endswith("/chat/completions")))')"
@@ -143,9 +141,7 @@ check_contains "and logged" "libcurl loaded" "$(cat "$AGENT_LOG")"
 out=$(ctl provider test -d acme named 2>&1)
 check_eq "provider test by host name: active" 0 "$?"
 ctl model deploy -d acme --provider named --name Named --key named --model-id fake-chat >/dev/null 2>&1
-r=$(http POST /v1/chat/completions "$TOKEN" \
-    '{"model":"named","messages":[{"role":"user","content":"hi"}]}')
-check_eq "a completion by host name (libcurl)" 200 "$(status_of "$r")"
+check_eq "a completion by host name (libcurl)" 200 "$(complete named)"
 out=$(ctl provider test -d acme fake 2>&1)
 check_eq "by address again, libcurl loaded: active" 0 "$?"
 stop_agent
@@ -162,9 +158,7 @@ check "upstream-client = libcurl: a provider by address loads it" \
     [ "$(curl_mapped "$AGENT_PID")" -gt 0 ]
 out=$(ctl provider test -d beta fake 2>&1)
 check_eq "upstream-client = libcurl: provider test by address" 0 "$?"
-r=$(http POST /v1/chat/completions "$TOKEN" \
-    '{"model":"chat","messages":[{"role":"user","content":"hi"}]}')
-check_eq "upstream-client = libcurl: a completion" 200 "$(status_of "$r")"
+check_eq "upstream-client = libcurl: a completion" 200 "$(complete chat)"
 stop_agent
 check_eq "stops cleanly (no leak)" 0 "$?"
 
