@@ -1118,8 +1118,8 @@ void		 http_request_id_hex(struct http_request *,
  * (add returns -1), never sent: fit for a backend's headers.
  */
 #define HTTP_FIELD_NAME_MAX	64
-#define HTTP_FIELD_VALUE_MAX	512
-#define HTTP_FIELDS_MAX		2048
+#define HTTP_FIELD_VALUE_MAX	1024
+#define HTTP_FIELDS_MAX		3072
 struct http_fields {
 	size_t		 len;
 	char		 buf[HTTP_FIELDS_MAX];	/* "Name: value\r\n"... */

@@ -824,6 +824,7 @@ proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
 		return 0;
 	call->signed_once = 1;
 	memset(&rc, 0, sizeof(rc));
+	rc.version = 1;
 	memcpy(rc.id, call->id, sizeof(rc.id));
 	rc.time_ms = (uint64_t)trace_now_ms();
 	memcpy(rc.request_sha256, call->request_sha256,

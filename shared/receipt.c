@@ -17,6 +17,10 @@ _Static_assert(RECEIPT_KEY_BYTES == crypto_sign_PUBLICKEYBYTES, "key");
 _Static_assert(RECEIPT_SIG_BYTES == crypto_sign_BYTES, "signature");
 _Static_assert(RECEIPT_HASH_BYTES == crypto_hash_sha256_BYTES, "sha256");
 _Static_assert(sizeof(RECEIPT_LABEL) == RECEIPT_LABEL_BYTES, "label");
+_Static_assert(sizeof(RECEIPT_LABEL_V2) == RECEIPT_LABEL_BYTES, "label v2");
+_Static_assert(sizeof(RECEIPT_BATCH_LABEL) == RECEIPT_BATCH_LABEL_BYTES,
+    "batch label");
+_Static_assert(1 << RECEIPT_PATH_MAX == RECEIPT_BATCH_MAX, "path of a batch");
 
 static const char *const receipt_messages[] = {
 	[RECEIPT_OK] = "the receipt verifies",
@@ -68,7 +72,10 @@ receipt_payload(const struct receipt *r, unsigned char out[RECEIPT_PAYLOAD_MAX])
 	unsigned char	*p = out;
 	int		 i;
 
-	memcpy(p, RECEIPT_LABEL, RECEIPT_LABEL_BYTES);
+	if (r->version != 1 && r->version != 2)
+		return 0;
+	memcpy(p, r->version == 1 ? RECEIPT_LABEL : RECEIPT_LABEL_V2,
+	    RECEIPT_LABEL_BYTES);
 	p += RECEIPT_LABEL_BYTES;
 	memcpy(p, r->id, RECEIPT_ID_BYTES);
 	p += RECEIPT_ID_BYTES;
@@ -86,24 +93,134 @@ receipt_payload(const struct receipt *r, unsigned char out[RECEIPT_PAYLOAD_MAX])
 	return (size_t)(p - out);
 }
 
+void
+receipt_leaf_hash(const unsigned char *payload, size_t len,
+    unsigned char out[RECEIPT_HASH_BYTES])
+{
+	crypto_hash_sha256_state	st;
+	static const unsigned char	leaf = 0x00;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, &leaf, 1);
+	crypto_hash_sha256_update(&st, payload, len);
+	crypto_hash_sha256_final(&st, out);
+}
+
+static void
+receipt_node_hash(const unsigned char left[RECEIPT_HASH_BYTES],
+    const unsigned char right[RECEIPT_HASH_BYTES],
+    unsigned char out[RECEIPT_HASH_BYTES])
+{
+	crypto_hash_sha256_state	st;
+	static const unsigned char	node = 0x01;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, &node, 1);
+	crypto_hash_sha256_update(&st, left, RECEIPT_HASH_BYTES);
+	crypto_hash_sha256_update(&st, right, RECEIPT_HASH_BYTES);
+	crypto_hash_sha256_final(&st, out);
+}
+
+/*
+ * Level by level from the leaves: pairs hash into their parent, and a
+ * last node without a sibling goes up as it is. That is RFC 9162's tree
+ * (the left subtree the largest power of two below n), built in n - 1
+ * hashes; a leaf's path is its sibling at each level that has one.
+ */
+int
+receipt_batch_tree(const unsigned char (*leaves)[RECEIPT_HASH_BYTES], size_t n,
+    unsigned char root[RECEIPT_HASH_BYTES],
+    unsigned char (*paths)[RECEIPT_PATH_MAX][RECEIPT_HASH_BYTES],
+    size_t *path_lens)
+{
+	unsigned char	level[RECEIPT_BATCH_MAX][RECEIPT_HASH_BYTES];
+	size_t		width, i, j, span, leaf;
+
+	if (n == 0 || n > RECEIPT_BATCH_MAX)
+		return -1;
+	memcpy(level, leaves, n * RECEIPT_HASH_BYTES);
+	if (paths != NULL)
+		for (i = 0; i < n; i++)
+			path_lens[i] = 0;
+	/* Node i of a level stands for leaves [i * span, (i + 1) * span). */
+	for (width = n, span = 1; width > 1; width = (width + 1) / 2,
+	    span *= 2) {
+		if (paths != NULL)
+			for (leaf = 0; leaf < n; leaf++) {
+				i = leaf / span;
+				j = i ^ 1;
+				if (j >= width)
+					continue;	/* goes up alone */
+				memcpy(paths[leaf][path_lens[leaf]++],
+				    level[j], RECEIPT_HASH_BYTES);
+			}
+		for (i = 0; i + 1 < width; i += 2)
+			receipt_node_hash(level[i], level[i + 1],
+			    level[i / 2]);
+		if (width % 2 == 1)
+			memmove(level[width / 2], level[width - 1],
+			    RECEIPT_HASH_BYTES);
+	}
+	memcpy(root, level[0], RECEIPT_HASH_BYTES);
+	return 0;
+}
+
+void
+receipt_batch_signed(unsigned size, const unsigned char root[RECEIPT_HASH_BYTES],
+    unsigned char out[RECEIPT_BATCH_SIGNED_BYTES])
+{
+	memcpy(out, RECEIPT_BATCH_LABEL, RECEIPT_BATCH_LABEL_BYTES);
+	out[RECEIPT_BATCH_LABEL_BYTES] = (unsigned char)(size >> 8);
+	out[RECEIPT_BATCH_LABEL_BYTES + 1] = (unsigned char)size;
+	memcpy(out + RECEIPT_BATCH_LABEL_BYTES + 2, root, RECEIPT_HASH_BYTES);
+}
+
+/* A v2 receipt's proof bytes into out: index, size, path. */
+static size_t
+receipt_proof(const struct receipt *r, unsigned char out[RECEIPT_PROOF_MAX])
+{
+	size_t	i;
+
+	out[0] = (unsigned char)(r->leaf_index >> 8);
+	out[1] = (unsigned char)r->leaf_index;
+	out[2] = (unsigned char)(r->tree_size >> 8);
+	out[3] = (unsigned char)r->tree_size;
+	for (i = 0; i < r->path_len; i++)
+		memcpy(out + 4 + i * RECEIPT_HASH_BYTES, r->path[i],
+		    RECEIPT_HASH_BYTES);
+	return 4 + r->path_len * RECEIPT_HASH_BYTES;
+}
+
 size_t
 receipt_format(const struct receipt *r, char *out, size_t outlen)
 {
 	unsigned char	 payload[RECEIPT_PAYLOAD_MAX];
-	size_t		 plen, n, b1, b2;
+	unsigned char	 proof[RECEIPT_PROOF_MAX];
+	size_t		 plen, n, b1, b2, b3 = 0, prlen = 0;
 
 	if ((plen = receipt_payload(r, payload)) == 0)
 		return 0;
+	if (r->version == 2) {
+		if (r->path_len > RECEIPT_PATH_MAX)
+			return 0;
+		prlen = receipt_proof(r, proof);
+		b3 = 1 + RECEIPT_B64_LEN(prlen);
+	}
 	b1 = RECEIPT_B64_LEN(plen);
 	b2 = RECEIPT_B64_LEN(RECEIPT_SIG_BYTES);
-	n = 3 + b1 + 1 + b2;
+	n = 3 + b1 + 1 + b2 + b3;
 	if (outlen < n + 1)
 		return 0;
-	memcpy(out, "v1.", 3);
+	memcpy(out, r->version == 1 ? "v1." : "v2.", 3);
 	sodium_bin2base64(out + 3, b1 + 1, payload, plen, RECEIPT_B64);
 	out[3 + b1] = '.';
 	sodium_bin2base64(out + 4 + b1, b2 + 1, r->sig, RECEIPT_SIG_BYTES,
 	    RECEIPT_B64);
+	if (r->version == 2) {
+		out[4 + b1 + b2] = '.';
+		sodium_bin2base64(out + 5 + b1 + b2, b3, proof, prlen,
+		    RECEIPT_B64);
+	}
 	return n;
 }
 
@@ -133,13 +250,48 @@ receipt_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* A v2 proof's bytes into r: index, size and a path of the right length. */
+static int
+receipt_parse_proof(struct receipt *r, const char *s, size_t len, char *err,
+    size_t errlen)
+{
+	unsigned char	proof[RECEIPT_PROOF_MAX];
+	size_t		n, i, want;
+	unsigned	size;
+
+	if (sodium_base642bin(proof, sizeof(proof), s, len, NULL, &n, NULL,
+	    RECEIPT_B64) != 0 || n < 4 || (n - 4) % RECEIPT_HASH_BYTES != 0) {
+		snprintf(err, errlen, "receipt proof: not an index, a size and"
+		    " up to %d hashes of base64url", RECEIPT_PATH_MAX);
+		return -1;
+	}
+	r->leaf_index = (unsigned)proof[0] << 8 | proof[1];
+	r->tree_size = (unsigned)proof[2] << 8 | proof[3];
+	r->path_len = (n - 4) / RECEIPT_HASH_BYTES;
+	/* At most ceil(log2(size)) hashes; verifying checks the exact one. */
+	for (want = 0, size = 1; size < r->tree_size; size *= 2)
+		want++;
+	if (r->tree_size < 2 || r->tree_size > RECEIPT_BATCH_MAX ||
+	    r->leaf_index >= r->tree_size || r->path_len > want ||
+	    r->path_len == 0) {
+		snprintf(err, errlen, "receipt proof: leaf %u of a tree of %u"
+		    " with %zu hashes is no place in a batch", r->leaf_index,
+		    r->tree_size, r->path_len);
+		return -1;
+	}
+	for (i = 0; i < r->path_len; i++)
+		memcpy(r->path[i], proof + 4 + i * RECEIPT_HASH_BYTES,
+		    RECEIPT_HASH_BYTES);
+	return 0;
+}
+
 int
 receipt_parse(struct receipt *r, const char *s, size_t len, char *err,
     size_t errlen)
 {
 	unsigned char		 payload[RECEIPT_PAYLOAD_MAX];
 	const unsigned char	*p, *end;
-	const char		*sig;
+	const char		*sig, *proof = NULL;
 	size_t			 plen, b1, b2, n;
 	int			 i;
 
@@ -150,14 +302,19 @@ receipt_parse(struct receipt *r, const char *s, size_t len, char *err,
 	}
 	while (len > 0 && receipt_space(s[len - 1]))
 		len--;
-	if (len < 3 || memcmp(s, "v1.", 3) != 0) {
+	if (len >= 3 && memcmp(s, "v1.", 3) == 0)
+		r->version = 1;
+	else if (len >= 3 && memcmp(s, "v2.", 3) == 0)
+		r->version = 2;
+	else {
 		snprintf(err, errlen, "not a receipt: it must start with"
-		    " \"v1.\"");
+		    " \"v1.\" or \"v2.\"");
 		return -1;
 	}
-	if (len > RECEIPT_MAX) {
+	if (len > (r->version == 1 ? RECEIPT_V1_MAX : RECEIPT_MAX)) {
 		snprintf(err, errlen, "not a receipt: longer than %d"
-		    " characters", RECEIPT_MAX);
+		    " characters", r->version == 1 ? RECEIPT_V1_MAX :
+		    RECEIPT_MAX);
 		return -1;
 	}
 	s += 3;
@@ -170,6 +327,18 @@ receipt_parse(struct receipt *r, const char *s, size_t len, char *err,
 	b1 = (size_t)(sig - s);
 	sig++;
 	b2 = len - b1 - 1;
+	if (r->version == 2) {
+		if ((proof = memchr(sig, '.', b2)) == NULL) {
+			snprintf(err, errlen, "not a v2 receipt: no proof after"
+			    " the signature");
+			return -1;
+		}
+		b2 = (size_t)(proof - sig);
+		proof++;
+		if (receipt_parse_proof(r, proof, len - b1 - 1 - b2 - 1, err,
+		    errlen) == -1)
+			return -1;
+	}
 	if (sodium_base642bin(payload, sizeof(payload), s, b1, NULL, &plen,
 	    NULL, RECEIPT_B64) != 0) {
 		snprintf(err, errlen, "receipt payload: not base64url");
@@ -183,10 +352,10 @@ receipt_parse(struct receipt *r, const char *s, size_t len, char *err,
 	}
 	p = payload;
 	end = payload + plen;
-	if (plen < RECEIPT_FIXED_BYTES ||
-	    memcmp(p, RECEIPT_LABEL, RECEIPT_LABEL_BYTES) != 0) {
+	if (plen < RECEIPT_FIXED_BYTES || memcmp(p, r->version == 1 ?
+	    RECEIPT_LABEL : RECEIPT_LABEL_V2, RECEIPT_LABEL_BYTES) != 0) {
 		snprintf(err, errlen, "receipt payload: not a \"%s\" payload",
-		    RECEIPT_LABEL);
+		    r->version == 1 ? RECEIPT_LABEL : RECEIPT_LABEL_V2);
 		return -1;
 	}
 	p += RECEIPT_LABEL_BYTES;
@@ -218,7 +387,7 @@ receipt_parse(struct receipt *r, const char *s, size_t len, char *err,
 	return 0;
 }
 
-/* A receipt string's characters: "v1", base64url, the dots. */
+/* A receipt string's characters: "v1" or "v2", base64url, the dots. */
 static size_t
 receipt_token_len(const char *s, size_t len)
 {
@@ -347,17 +516,77 @@ receipt_response_sha256(const char *body, size_t len,
 	crypto_hash_sha256_final(&st, out);
 }
 
+/*
+ * A v2 leaf's root from its inclusion path (RFC 9162 2.1.3.2); -1 when
+ * the path does not fit the tree's size and the leaf's index.
+ */
+static int
+receipt_path_root(const struct receipt *r, const unsigned char *leaf,
+    unsigned char root[RECEIPT_HASH_BYTES])
+{
+	unsigned char	h[RECEIPT_HASH_BYTES];
+	unsigned	fn, sn;
+	size_t		i;
+
+	if (r->leaf_index >= r->tree_size)
+		return -1;
+	fn = r->leaf_index;
+	sn = r->tree_size - 1;
+	memcpy(h, leaf, sizeof(h));
+	for (i = 0; i < r->path_len; i++) {
+		if (sn == 0)
+			return -1;
+		if ((fn & 1) == 1 || fn == sn) {
+			receipt_node_hash(r->path[i], h, h);
+			while ((fn & 1) == 0 && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
+			}
+		} else
+			receipt_node_hash(h, r->path[i], h);
+		fn >>= 1;
+		sn >>= 1;
+	}
+	if (sn != 0)
+		return -1;
+	memcpy(root, h, sizeof(h));
+	return 0;
+}
+
+/* Whether r's signature holds: over its payload (v1) or batch (v2). */
+static int
+receipt_signature_ok(const struct receipt *r,
+    const unsigned char key[RECEIPT_KEY_BYTES])
+{
+	unsigned char	payload[RECEIPT_PAYLOAD_MAX];
+	unsigned char	leaf[RECEIPT_HASH_BYTES], root[RECEIPT_HASH_BYTES];
+	unsigned char	batch[RECEIPT_BATCH_SIGNED_BYTES];
+	size_t		plen;
+
+	if ((plen = receipt_payload(r, payload)) == 0)
+		return 0;
+	if (r->version == 1)
+		return crypto_sign_verify_detached(r->sig, payload, plen,
+		    key) == 0;
+	if (r->path_len > RECEIPT_PATH_MAX || r->tree_size < 2 ||
+	    r->tree_size > RECEIPT_BATCH_MAX)
+		return 0;
+	receipt_leaf_hash(payload, plen, leaf);
+	if (receipt_path_root(r, leaf, root) == -1)
+		return 0;
+	receipt_batch_signed(r->tree_size, root, batch);
+	return crypto_sign_verify_detached(r->sig, batch, sizeof(batch),
+	    key) == 0;
+}
+
 enum receipt_status
 receipt_verify(const struct receipt *r, const unsigned char key[RECEIPT_KEY_BYTES],
     const unsigned char *request, size_t request_len,
     const unsigned char *response, size_t response_len)
 {
-	unsigned char	payload[RECEIPT_PAYLOAD_MAX];
 	unsigned char	h[RECEIPT_HASH_BYTES];
-	size_t		plen;
 
-	if (sodium_init() < 0 || (plen = receipt_payload(r, payload)) == 0 ||
-	    crypto_sign_verify_detached(r->sig, payload, plen, key) != 0)
+	if (sodium_init() < 0 || !receipt_signature_ok(r, key))
 		return RECEIPT_BAD_SIGNATURE;
 	/* The hashes are public: a plain compare would do; this one is. */
 	if (request != NULL) {
@@ -412,8 +641,8 @@ receipt_find(const char *text, size_t len, const char **s, size_t *slen)
 	}
 	while (len > 0 && receipt_space(text[len - 1]))
 		len--;
-	if (len >= 3 && memcmp(text, "v1.", 3) == 0 &&
-	    receipt_token_len(text, len) == len) {
+	if (len >= 3 && (memcmp(text, "v1.", 3) == 0 ||
+	    memcmp(text, "v2.", 3) == 0) && receipt_token_len(text, len) == len) {
 		*s = text;
 		*slen = len;
 		return 0;

@@ -32,6 +32,8 @@ static const struct output_field cmd_receipt_columns[] = {
 };
 
 static const struct output_field cmd_receipt_fields[] = {
+	{ "version",		"version",		OUTPUT_PLAIN },
+	{ "batch",		"batch",		OUTPUT_PLAIN },
 	{ "request id",		"id",			OUTPUT_PLAIN },
 	{ "time",		"time",			OUTPUT_PLAIN },
 	{ "domain",		"domain",		OUTPUT_PLAIN },
@@ -58,7 +60,7 @@ receipt_read(const char *arg, struct receipt *rc, char *err, size_t errlen)
 	size_t		 len, slen;
 	int		 rv;
 
-	if (strncmp(arg, "v1.", 3) == 0)
+	if (strncmp(arg, "v1.", 3) == 0 || strncmp(arg, "v2.", 3) == 0)
 		return receipt_parse(rc, arg, strlen(arg), err, errlen);
 	if (file_read(arg, RECEIPT_FILE_MAX, &text, &len, why,
 	    sizeof(why)) == -1) {
@@ -210,16 +212,21 @@ receipt_json(const struct receipt *rc, const unsigned char *key,
     enum receipt_status st)
 {
 	cJSON		*obj, *checks;
-	char		 when[64];
+	char		 when[64], how[128];
 	time_t		 sec = (time_t)(rc->time_ms / 1000);
 	struct tm	 tm;
 
 	if ((obj = cJSON_CreateObject()) == NULL ||
 	    (checks = cJSON_AddArrayToObject(obj, "checks")) == NULL)
 		fatalx("%s: out of memory", __func__);
+	if (rc->version == 2)
+		snprintf(how, sizeof(how), "Ed25519, the agent's identity key,"
+		    " over a batch of %u (this receipt is leaf %u)",
+		    rc->tree_size, rc->leaf_index);
+	else
+		snprintf(how, sizeof(how), "Ed25519, the agent's identity key");
 	receipt_check_add(checks, "signature", st != RECEIPT_BAD_SIGNATURE,
-	    st == RECEIPT_BAD_SIGNATURE ? receipt_status_message(st) :
-	    "Ed25519, the agent's identity key");
+	    st == RECEIPT_BAD_SIGNATURE ? receipt_status_message(st) : how);
 	receipt_check_add(checks, "request body", st == RECEIPT_OK ||
 	    st == RECEIPT_BAD_RESPONSE, st == RECEIPT_BAD_SIGNATURE ?
 	    "not checked" : st == RECEIPT_BAD_REQUEST ?
@@ -227,6 +234,13 @@ receipt_json(const struct receipt *rc, const unsigned char *key,
 	receipt_check_add(checks, "response body", st == RECEIPT_OK,
 	    st == RECEIPT_OK ? "SHA-256 matches" : st == RECEIPT_BAD_RESPONSE ?
 	    receipt_status_message(st) : "not checked");
+	cJSON_AddNumberToObject(obj, "version", rc->version);
+	if (rc->version == 2)
+		snprintf(how, sizeof(how), "leaf %u of %u", rc->leaf_index,
+		    rc->tree_size);
+	else
+		snprintf(how, sizeof(how), "none (signed alone)");
+	cJSON_AddStringToObject(obj, "batch", how);
 	receipt_hex(obj, "id", rc->id, sizeof(rc->id));
 	if (gmtime_r(&sec, &tm) != NULL && strftime(when, sizeof(when),
 	    "%Y-%m-%dT%H:%M:%S", &tm) > 0) {

@@ -29,6 +29,7 @@ sign(struct fixture *f, const char *model)
 	size_t		plen;
 
 	memset(&f->rc, 0, sizeof(f->rc));
+	f->rc.version = 1;
 	randombytes_buf(f->rc.id, sizeof(f->rc.id));
 	f->rc.time_ms = 1733430000123ULL;
 	crypto_hash_sha256(f->rc.request_sha256,
@@ -99,8 +100,9 @@ test_receipt_round_trip(void **state)
 	memset(longest, 'm', RECEIPT_MODEL_MAX);
 	longest[RECEIPT_MODEL_MAX] = '\0';
 	sign(f, longest);
-	assert_true(strlen(f->s) <= RECEIPT_MAX);
-	assert_true(RECEIPT_MAX <= 512);
+	assert_true(strlen(f->s) <= RECEIPT_V1_MAX);
+	assert_true(RECEIPT_V1_MAX <= 512);
+	assert_true(RECEIPT_MAX <= 1024);
 	assert_int_equal(check(f, f->s, NULL, req_body, resp_body), RECEIPT_OK);
 }
 
@@ -237,6 +239,230 @@ test_receipt_find(void **state)
 	assert_covers(text, 0, 0);
 }
 
+/* RFC 9162 2.1.1, as written: the tree hash of leaves [lo, hi). */
+static void
+mth(const unsigned char (*leaves)[RECEIPT_HASH_BYTES], size_t lo, size_t hi,
+    unsigned char out[RECEIPT_HASH_BYTES])
+{
+	unsigned char	buf[1 + 2 * RECEIPT_HASH_BYTES];
+	size_t		k = 1;
+
+	if (hi - lo == 1) {
+		memcpy(out, leaves[lo], RECEIPT_HASH_BYTES);
+		return;
+	}
+	while (k * 2 < hi - lo)
+		k *= 2;
+	buf[0] = 0x01;
+	mth(leaves, lo, lo + k, buf + 1);
+	mth(leaves, lo + k, hi, buf + 1 + RECEIPT_HASH_BYTES);
+	crypto_hash_sha256(out, buf, sizeof(buf));
+}
+
+/* RFC 9162 2.1.3.1, as written: leaf m's path in leaves [lo, hi). */
+static size_t
+path(const unsigned char (*leaves)[RECEIPT_HASH_BYTES], size_t m, size_t lo,
+    size_t hi, unsigned char (*out)[RECEIPT_HASH_BYTES])
+{
+	size_t	k = 1, n;
+
+	if (hi - lo == 1)
+		return 0;
+	while (k * 2 < hi - lo)
+		k *= 2;
+	if (m < k) {
+		n = path(leaves, m, lo, lo + k, out);
+		mth(leaves, lo + k, hi, out[n]);
+	} else {
+		n = path(leaves, m - k, lo + k, hi, out);
+		mth(leaves, lo, lo + k, out[n]);
+	}
+	return n + 1;
+}
+
+struct batch {
+	unsigned char	leaves[RECEIPT_BATCH_MAX][RECEIPT_HASH_BYTES];
+	unsigned char	paths[RECEIPT_BATCH_MAX][RECEIPT_PATH_MAX]
+			    [RECEIPT_HASH_BYTES];
+	size_t		lens[RECEIPT_BATCH_MAX];
+	unsigned char	want[RECEIPT_PATH_MAX][RECEIPT_HASH_BYTES];
+};
+
+/* The tree and every path are RFC 9162's, for every size a batch has. */
+static void
+test_receipt_batch_tree(void **state)
+{
+	struct batch	*b = calloc(1, sizeof(*b));
+	unsigned char	 root[RECEIPT_HASH_BYTES], want[RECEIPT_HASH_BYTES];
+	size_t		 n, i, k;
+
+	(void)state;
+	assert_non_null(b);
+	for (i = 0; i < RECEIPT_BATCH_MAX; i++)
+		receipt_leaf_hash((const unsigned char *)&i, sizeof(i),
+		    b->leaves[i]);
+	assert_int_equal(receipt_batch_tree((const void *)b->leaves, 0, root,
+	    NULL, NULL), -1);
+	assert_int_equal(receipt_batch_tree((const void *)b->leaves,
+	    RECEIPT_BATCH_MAX + 1, root, NULL, NULL), -1);
+	for (n = 1; n <= RECEIPT_BATCH_MAX; n++) {
+		if (n > 70 && n != 127 && n != 128 && n != 129 &&
+		    n != RECEIPT_BATCH_MAX)
+			continue;
+		assert_int_equal(receipt_batch_tree((const void *)b->leaves, n,
+		    root, b->paths, b->lens), 0);
+		mth((const void *)b->leaves, 0, n, want);
+		assert_memory_equal(root, want, sizeof(root));
+		for (i = 0; i < n; i++) {
+			k = path((const void *)b->leaves, i, 0, n, b->want);
+			assert_int_equal(b->lens[i], k);
+			assert_true(k <= RECEIPT_PATH_MAX);
+			if (k > 0)
+				assert_memory_equal(b->paths[i], b->want,
+				    k * RECEIPT_HASH_BYTES);
+		}
+	}
+	free(b);
+}
+
+/* A v2 receipt of each leaf of a batch under one signature. */
+static void
+batch_sign(struct fixture *f, struct batch *b, struct receipt *rcs, size_t n)
+{
+	unsigned char	 payload[RECEIPT_PAYLOAD_MAX];
+	unsigned char	 root[RECEIPT_HASH_BYTES];
+	unsigned char	 signed_bytes[RECEIPT_BATCH_SIGNED_BYTES];
+	unsigned char	 sig[RECEIPT_SIG_BYTES];
+	size_t		 i, plen;
+
+	for (i = 0; i < n; i++) {
+		sign(f, "llama3.1:8b");
+		rcs[i] = f->rc;
+		rcs[i].version = 2;
+		assert_true((plen = receipt_payload(&rcs[i], payload)) > 0);
+		receipt_leaf_hash(payload, plen, b->leaves[i]);
+	}
+	assert_int_equal(receipt_batch_tree((const void *)b->leaves, n, root,
+	    b->paths, b->lens), 0);
+	receipt_batch_signed((unsigned)n, root, signed_bytes);
+	crypto_sign_detached(sig, NULL, signed_bytes, sizeof(signed_bytes),
+	    f->sk);
+	for (i = 0; i < n; i++) {
+		memcpy(rcs[i].sig, sig, sizeof(sig));
+		rcs[i].leaf_index = (unsigned)i;
+		rcs[i].tree_size = (unsigned)n;
+		rcs[i].path_len = b->lens[i];
+		memcpy(rcs[i].path, b->paths[i], sizeof(rcs[i].path));
+	}
+}
+
+static void
+test_receipt_batch_verify(void **state)
+{
+	struct fixture	*f = *state;
+	struct batch	*b = calloc(1, sizeof(*b));
+	struct receipt	*rcs = calloc(RECEIPT_BATCH_MAX, sizeof(*rcs));
+	struct receipt	 rc, other;
+	static const size_t sizes[] = { 2, 3, 5, 7, 64, RECEIPT_BATCH_MAX };
+	char		 err[256], s[RECEIPT_MAX + 1];
+	size_t		 i, j, n;
+
+	assert_non_null(b);
+	assert_non_null(rcs);
+	for (j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
+		n = sizes[j];
+		batch_sign(f, b, rcs, n);
+		for (i = 0; i < n; i++) {
+			assert_true(receipt_format(&rcs[i], s, sizeof(s)) > 0);
+			assert_int_equal(strncmp(s, "v2.", 3), 0);
+			assert_true(strlen(s) <= RECEIPT_MAX);
+			assert_int_equal(check(f, s, NULL, req_body, resp_body),
+			    RECEIPT_OK);
+			assert_int_equal(receipt_parse(&rc, s, strlen(s), err,
+			    sizeof(err)), 0);
+			assert_int_equal(rc.leaf_index, i);
+			assert_int_equal(rc.tree_size, n);
+			assert_int_equal(check(f, s, NULL, req_body, "{}"),
+			    RECEIPT_BAD_RESPONSE);
+		}
+	}
+	/* Anything of the proof changed: the signature no longer holds. */
+	n = 7;
+	batch_sign(f, b, rcs, n);
+	rc = rcs[3];
+	rc.leaf_index = 2;
+	assert_int_equal(receipt_verify(&rc, f->pk, NULL, 0, NULL, 0),
+	    RECEIPT_BAD_SIGNATURE);
+	rc = rcs[3];
+	rc.tree_size = 8;
+	assert_int_equal(receipt_verify(&rc, f->pk, NULL, 0, NULL, 0),
+	    RECEIPT_BAD_SIGNATURE);
+	rc = rcs[3];
+	rc.path[1][5] ^= 1;
+	assert_int_equal(receipt_verify(&rc, f->pk, NULL, 0, NULL, 0),
+	    RECEIPT_BAD_SIGNATURE);
+	rc = rcs[3];
+	rc.path_len--;
+	assert_int_equal(receipt_verify(&rc, f->pk, NULL, 0, NULL, 0),
+	    RECEIPT_BAD_SIGNATURE);
+	rc = rcs[6];			/* went up alone: one hash less */
+	assert_int_equal(rc.path_len, 2);
+	assert_int_equal(receipt_verify(&rc, f->pk, NULL, 0, NULL, 0),
+	    RECEIPT_OK);
+	/* Another leaf's payload under this one's proof. */
+	other = rcs[4];
+	memcpy(other.path, rcs[3].path, sizeof(other.path));
+	other.leaf_index = 3;
+	assert_int_equal(receipt_verify(&other, f->pk, NULL, 0, NULL, 0),
+	    RECEIPT_BAD_SIGNATURE);
+	/* A v2 leaf's payload signed alone is no v1 receipt, nor the reverse. */
+	rc = rcs[0];
+	rc.version = 1;
+	assert_int_equal(receipt_verify(&rc, f->pk, NULL, 0, NULL, 0),
+	    RECEIPT_BAD_SIGNATURE);
+	/* Malformed proofs are refused as such. */
+	assert_true(receipt_format(&rcs[3], s, sizeof(s)) > 0);
+	*strrchr(s, '.') = '\0';
+	assert_int_equal(receipt_parse(&rc, s, strlen(s), err, sizeof(err)),
+	    -1);
+	rc = rcs[3];
+	rc.tree_size = 1;
+	rc.leaf_index = 0;
+	assert_true(receipt_format(&rc, s, sizeof(s)) > 0);
+	assert_int_equal(receipt_parse(&rc, s, strlen(s), err, sizeof(err)),
+	    -1);
+	rc = rcs[3];
+	rc.leaf_index = 7;
+	assert_true(receipt_format(&rc, s, sizeof(s)) > 0);
+	assert_int_equal(receipt_parse(&rc, s, strlen(s), err, sizeof(err)),
+	    -1);
+	rc = rcs[3];
+	rc.path_len = 4;		/* more than a tree of 7 has */
+	assert_true(receipt_format(&rc, s, sizeof(s)) > 0);
+	assert_int_equal(receipt_parse(&rc, s, strlen(s), err, sizeof(err)),
+	    -1);
+	/* The longest: a model key at its bound, a leaf deepest in 256. */
+	{
+		char	longest[RECEIPT_MODEL_MAX + 1];
+
+		memset(longest, 'm', RECEIPT_MODEL_MAX);
+		longest[RECEIPT_MODEL_MAX] = '\0';
+		rc = rcs[0];
+		snprintf(rc.model, sizeof(rc.model), "%s", longest);
+		memset(rc.domain, 'd', RECEIPT_DOMAIN_MAX);
+		memset(rc.route, 'r', RECEIPT_ROUTE_MAX);
+		rc.tree_size = RECEIPT_BATCH_MAX;
+		rc.path_len = RECEIPT_PATH_MAX;
+		assert_int_equal(receipt_format(&rc, s, sizeof(s)), RECEIPT_MAX);
+		assert_int_equal(receipt_parse(&other, s, strlen(s), err,
+		    sizeof(err)), 0);
+		assert_int_equal(receipt_find(s, strlen(s),
+		    &(const char *){ NULL }, &(size_t){ 0 }), 0);
+	}
+	free(rcs);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -248,6 +474,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_receipt_parse_refuses,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt_find,
+		    setup, teardown),
+		cmocka_unit_test(test_receipt_batch_tree),
+		cmocka_unit_test_setup_teardown(test_receipt_batch_verify,
 		    setup, teardown),
 	};
 
