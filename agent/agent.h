@@ -53,6 +53,7 @@ struct agent_config {
 	int	 max_connections_per_address;
 	int	 drain_timeout_ms;	/* SIGTERM grace for in-flight requests */
 	int	 trace_flush_ms;	/* the trace writer's batch window */
+	int	 receipt_batch;		/* receipts under one signature, max */
 	int	 trace_retention_check_s; /* how often retention runs */
 	int	 provider_check_interval; /* seconds between health checks; 0: off */
 	int	 provider_attest_interval; /* seconds between re-attestations */
@@ -1432,6 +1433,32 @@ void	 upstream_head_reset(struct upstream_head *);
 void	 upstream_head_line(struct upstream_head *, const char *line,
 	    size_t len);
 
+/*
+ * receipt-batch.c: a worker's receipts, signed once per pass of its loop
+ * (receipt.h's v2; a pass with one reply signs it alone, v1). The
+ * callback gets the receipt string, or NULL when it could not be signed.
+ */
+struct receipt;
+struct receipt_batch;
+typedef void	(*receipt_signed_cb)(void *arg, const char *receipt,
+		    size_t len);
+/* max: the worker's receipt-batch setting, read at each add. */
+struct receipt_batch *receipt_batch_new(struct event_base *,
+		    const struct vault *, const int *max);
+/*
+ * rc's fields (not its version, signature or proof) to sign at the end of
+ * this pass: 1, cb comes then; 0 when the batch is full or off (sign it
+ * now: receipt_sign_one()); -1 when rc's strings do not fit a receipt.
+ */
+int		 receipt_batch_add(struct receipt_batch *,
+		    const struct receipt *rc, receipt_signed_cb cb, void *arg);
+/* Sign rc alone (v1) and call cb at once. */
+void		 receipt_sign_one(const struct vault *, struct receipt *rc,
+		    receipt_signed_cb cb, void *arg);
+/* Sign what waits, now (a stopping worker, before its connections go). */
+void		 receipt_batch_flush(struct receipt_batch *);
+void		 receipt_batch_free(struct receipt_batch *);	/* flushes */
+
 /* worker.c: N event loops sharing the inference port with SO_REUSEPORT. */
 struct worker {
 	int			 id;
@@ -1441,6 +1468,7 @@ struct worker {
 	struct upstream_pool	*upstream;
 	struct limit_redis		*redis;	/* shared limits; NULL: none */
 	struct trace_batch	*traces;	/* finished records, not yet handed */
+	struct receipt_batch	*receipts;	/* waiting for the pass's end */
 	int			 listen_fd;
 	struct event		*drain_ev;
 	struct event		*deadline_ev;

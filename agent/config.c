@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "receipt.h"
 #include "transport.h"
 #include "xmalloc.h"
 
@@ -93,6 +94,9 @@ static const struct config_key {
 	    CONFIG_RELOAD },
 	{ "trace-flush-ms", CONFIG_INT,
 	    offsetof(struct agent_config, trace_flush_ms), 1, 60000,
+	    CONFIG_RELOAD },
+	{ "receipt-batch", CONFIG_INT,
+	    offsetof(struct agent_config, receipt_batch), 1, RECEIPT_BATCH_MAX,
 	    CONFIG_RELOAD },
 	{ "trace-retention-check-s", CONFIG_INT,
 	    offsetof(struct agent_config, trace_retention_check_s), 1, 86400,
@@ -195,6 +199,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->max_connections_per_address = 256;
 	cfg->drain_timeout_ms = 30000;
 	cfg->trace_flush_ms = 100;
+	cfg->receipt_batch = 64;
 	cfg->trace_retention_check_s = 3600;
 	cfg->provider_check_interval = 60;
 	cfg->limits_redis_timeout_ms = 2000;

@@ -51,6 +51,14 @@ _Static_assert(RECEIPT_DOMAIN_MAX >= 36, "a domain id fits a receipt");
 _Static_assert(RECEIPT_ID_BYTES == HTTP_REQUEST_ID_BYTES,
     "x-request-id is the receipt's id");
 
+/* What waits for a receipt's signature (proxy_sign()). */
+enum proxy_signing {
+	PROXY_SIGN_NONE,
+	PROXY_SIGN_REPLY,	/* a whole reply, held */
+	PROXY_SIGN_STREAM,	/* a stream's end */
+	PROXY_SIGN_TRACE,	/* the trace only: the client left */
+};
+
 /* One inference request from acceptance to the end of its reply. */
 struct proxy_call {
 	struct worker			*worker;
@@ -151,6 +159,22 @@ struct proxy_call {
 	char				*held;
 	size_t				 held_len;
 	size_t				 held_cap;
+	/*
+	 * What waits for the receipt's signature, at the end of the loop
+	 * pass (receipt-batch.c): a whole reply (its status, type, and
+	 * body then relayed fields in held), a stream's end (the receipt
+	 * goes into held's line at held_brace, when it has one), or the
+	 * trace only. Whether the client left meanwhile, and whether the
+	 * call is to be freed once signed.
+	 */
+	enum proxy_signing		 signing;
+	int				 reply_status;
+	const char			*reply_type;	/* static, or resp_type */
+	size_t				 reply_body_len;	/* held[0..) */
+	size_t				 reply_fields_len;	/* then these */
+	const char			*held_brace;
+	int				 client_gone;
+	int				 free_when_signed;
 };
 
 static void	proxy_reply(struct proxy_call *, int, const char *,
@@ -378,6 +402,7 @@ proxy_call_destroy(struct proxy_call *call)
 {
 	free(call->resp);
 	free(call->evdata);
+	free(call->held);
 	dialect_buf_free(&call->dout);
 	sha256_free(&call->response_hash);
 	free(call);
@@ -427,8 +452,8 @@ proxy_call_get(void)
 {
 	struct proxy_calls	*pc = proxy_calls();
 	struct proxy_call	*call;
-	char			*resp, *evdata;
-	size_t			 resp_cap, evcap;
+	char			*resp, *evdata, *held;
+	size_t			 resp_cap, evcap, held_cap;
 	struct dialect_buf	 dout;
 	struct sha256		 hash;
 
@@ -439,6 +464,8 @@ proxy_call_get(void)
 	resp_cap = call->resp_cap;
 	evdata = call->evdata;
 	evcap = call->evcap;
+	held = call->held;
+	held_cap = call->held_cap;
 	dout = call->dout;
 	hash = call->response_hash;
 	memset(call, 0, sizeof(*call));
@@ -447,9 +474,23 @@ proxy_call_get(void)
 	call->resp_cap = resp_cap;
 	call->evdata = evdata;
 	call->evcap = evcap;
+	call->held = held;
+	call->held_cap = held_cap;
 	call->dout.p = dout.p;
 	call->dout.cap = dout.cap;
 	return call;
+}
+
+/* A buffer kept for the next call: wiped, or freed when it grew large. */
+static void
+proxy_buf_keep(char **p, size_t *cap)
+{
+	if (*cap > PROXY_BUF_KEPT) {
+		free(*p);
+		*p = NULL;
+		*cap = 0;
+	} else if (*p != NULL)
+		explicit_bzero(*p, *cap);
 }
 
 /* Keep a finished call for the next request, its buffers wiped. */
@@ -458,18 +499,9 @@ proxy_call_put(struct proxy_call *call)
 {
 	struct proxy_calls	*pc = proxy_calls();
 
-	if (call->resp_cap > PROXY_BUF_KEPT) {
-		free(call->resp);
-		call->resp = NULL;
-		call->resp_cap = 0;
-	} else if (call->resp != NULL)
-		explicit_bzero(call->resp, call->resp_cap);
-	if (call->evcap > PROXY_BUF_KEPT) {
-		free(call->evdata);
-		call->evdata = NULL;
-		call->evcap = 0;
-	} else if (call->evdata != NULL)
-		explicit_bzero(call->evdata, call->evcap);
+	proxy_buf_keep(&call->resp, &call->resp_cap);
+	proxy_buf_keep(&call->evdata, &call->evcap);
+	proxy_buf_keep(&call->held, &call->held_cap);
 	if (call->dout.cap > PROXY_BUF_KEPT)
 		dialect_buf_free(&call->dout);
 	else if (call->dout.p != NULL)
@@ -486,6 +518,11 @@ proxy_call_free(struct proxy_call *call)
 {
 	if (call == NULL)
 		return;
+	/* Its reply waits for the pass's signature: freed once it is out. */
+	if (call->signing != PROXY_SIGN_NONE) {
+		call->free_when_signed = 1;
+		return;
+	}
 	if (call->relaying)
 		metrics_stream(-1);
 	/* An attempt still out ends without a verdict (the client left). */
@@ -510,7 +547,6 @@ proxy_call_free(struct proxy_call *call)
 	sse_free(call->sse);
 	free(call->body);
 	free(call->relay);
-	free(call->held);
 	proxy_call_put(call);
 }
 
@@ -809,77 +845,148 @@ proxy_hash_start(struct proxy_call *call, const char *body, size_t len)
 }
 
 /*
- * Sign the reply's receipt, its body hash now final: the string into
- * out and the trace. Once per request, and only for one routed to a
- * model. Returns its length, 0 for none.
+ * The reply's receipt fields, its body hash now final. Once per request,
+ * and only for one routed to a model: -1 for none.
  */
-static size_t
-proxy_receipt(struct proxy_call *call, char out[RECEIPT_MAX + 1])
+static int
+proxy_receipt_fields(struct proxy_call *call, struct receipt *rc)
 {
-	struct receipt	 rc;
-	unsigned char	 payload[RECEIPT_PAYLOAD_MAX];
-	size_t		 plen, n;
-
 	if (call->routed == NULL || call->trace == NULL || call->signed_once)
-		return 0;
+		return -1;
 	call->signed_once = 1;
-	memset(&rc, 0, sizeof(rc));
-	rc.version = 1;
-	memcpy(rc.id, call->id, sizeof(rc.id));
-	rc.time_ms = (uint64_t)trace_now_ms();
-	memcpy(rc.request_sha256, call->request_sha256,
-	    sizeof(rc.request_sha256));
-	if (sha256_end(&call->response_hash, rc.response_sha256) == -1) {
+	memset(rc, 0, sizeof(*rc));
+	memcpy(rc->id, call->id, sizeof(rc->id));
+	rc->time_ms = (uint64_t)trace_now_ms();
+	memcpy(rc->request_sha256, call->request_sha256,
+	    sizeof(rc->request_sha256));
+	if (sha256_end(&call->response_hash, rc->response_sha256) == -1) {
 		log_warnx("%s: SHA-256 failed: the reply goes unsigned",
 		    __func__);
-		return 0;
+		return -1;
 	}
-	snprintf(rc.domain, sizeof(rc.domain), "%s", call->domain->id);
-	snprintf(rc.model, sizeof(rc.model), "%s", call->routed->key);
-	snprintf(rc.route, sizeof(rc.route), "%s", call->trace->route);
-	if ((plen = receipt_payload(&rc, payload)) == 0) {
+	snprintf(rc->domain, sizeof(rc->domain), "%s", call->domain->id);
+	snprintf(rc->model, sizeof(rc->model), "%s", call->routed->key);
+	snprintf(rc->route, sizeof(rc->route), "%s", call->trace->route);
+	return 0;
+}
+
+static void	proxy_signed(void *, const char *, size_t);
+static void	proxy_on_abort(void *);
+
+/*
+ * Sign the reply's receipt; what (kind) waits for it goes out in
+ * proxy_signed(): at the end of this loop pass, under one signature with
+ * the other replies that finish in it, or now when the worker's batch is
+ * full or off. Until then a client that leaves is only noted.
+ */
+static void
+proxy_sign(struct proxy_call *call, enum proxy_signing kind)
+{
+	struct receipt	rc;
+
+	call->signing = kind;
+	if (proxy_receipt_fields(call, &rc) == -1) {
+		proxy_signed(call, NULL, 0);
+		return;
+	}
+	switch (receipt_batch_add(call->worker->receipts, &rc, proxy_signed,
+	    call)) {
+	case 1:
+		if (!call->client_gone) {
+			call->req->on_abort = proxy_on_abort;
+			call->req->on_drain = NULL;
+			call->req->cb_arg = call;
+		}
+		return;
+	case 0:
+		receipt_sign_one(call->worker->agent->vault, &rc, proxy_signed,
+		    call);
+		return;
+	default:
 		log_warnx("%s: model %s does not fit a receipt", __func__,
 		    call->routed->key);
-		return 0;
+		proxy_signed(call, NULL, 0);
+		return;
 	}
-	vault_sign(call->worker->agent->vault, payload, plen, rc.sig);
-	if ((n = receipt_format(&rc, out, RECEIPT_MAX + 1)) == 0)
-		return 0;
-	free(call->trace->receipt);
-	call->trace->receipt = xstrdup(out);
-	return n;
+}
+
+static void	proxy_reply_out(struct proxy_call *, const char *, size_t);
+static void	proxy_stream_end_out(struct proxy_call *, const char *,
+		    size_t);
+
+/* The receipt is signed (NULL: it could not be): into the trace, and out. */
+static void
+proxy_signed(void *arg, const char *receipt, size_t len)
+{
+	struct proxy_call	*call = arg;
+	enum proxy_signing	 kind = call->signing;
+
+	call->signing = PROXY_SIGN_NONE;
+	if (receipt != NULL && call->trace != NULL) {
+		free(call->trace->receipt);
+		call->trace->receipt = xstrndup(receipt, len);
+	}
+	if (!call->client_gone && kind == PROXY_SIGN_REPLY)
+		proxy_reply_out(call, receipt, len);
+	else if (!call->client_gone && kind == PROXY_SIGN_STREAM)
+		proxy_stream_end_out(call, receipt, len);
+	if (call->free_when_signed)
+		proxy_call_free(call);
 }
 
 /*
  * A whole reply: an answer, or an error after routing, with its receipt
  * in the head when the request was routed to a model (x-request-id is
- * the server's, on every reply).
+ * the server's, on every reply). The body and fields wait in held for
+ * the signature: the caller's may be gone by then.
  */
 static void
 proxy_reply(struct proxy_call *call, int status, const char *type,
     const char *body, size_t len, const struct http_fields *fields)
 {
-	struct http_fields	 f;
-	char			 rc[RECEIPT_MAX + 1];
-	size_t			 n;
+	size_t	flen = fields != NULL ? fields->len : 0;
 
 	if (call->routed == NULL) {
 		http_reply_fields(call->req, status, type, body, len, fields);
 		return;
 	}
+	sha256_update(&call->response_hash, body, len);
+	if (len + flen > call->held_cap) {
+		call->held_cap = len + flen;
+		call->held = xreallocarray(call->held, 1, call->held_cap);
+	}
+	if (len > 0)
+		memcpy(call->held, body, len);
+	if (flen > 0)
+		memcpy(call->held + len, fields->buf, flen);
+	call->reply_status = status;
+	call->reply_type = type;
+	call->reply_body_len = len;
+	call->reply_fields_len = flen;
+	proxy_sign(call, PROXY_SIGN_REPLY);
+}
+
+/* The whole reply out, its receipt first in the head. */
+static void
+proxy_reply_out(struct proxy_call *call, const char *receipt, size_t n)
+{
+	struct http_fields	 f;
+	size_t			 len = call->reply_body_len;
+	size_t			 flen = call->reply_fields_len;
+
 	/* The receipt first: a backend's relayed fields cannot crowd it out. */
 	http_fields_init(&f);
-	sha256_update(&call->response_hash, body, len);
-	if ((n = proxy_receipt(call, rc)) > 0)
-		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER), rc,
-		    n);
-	if (fields != NULL && f.len + fields->len <= sizeof(f.buf)) {
-		memcpy(f.buf + f.len, fields->buf, fields->len);
-		f.len += fields->len;
-	} else if (fields != NULL)
+	if (receipt != NULL)
+		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER),
+		    receipt, n);
+	if (f.len + flen <= sizeof(f.buf)) {
+		memcpy(f.buf + f.len, call->held + len, flen);
+		f.len += flen;
+	} else
 		log_warnx("%s: fields dropped: no room beside the receipt",
 		    __func__);
-	http_reply_fields(call->req, status, type, body, len, &f);
+	http_reply_fields(call->req, call->reply_status, call->reply_type,
+	    call->held, len, &f);
 }
 
 #define PROXY_DONE	"data: [DONE]\n\n"
@@ -947,19 +1054,16 @@ proxy_stream_out(struct proxy_call *call, const char *data, size_t len,
  * the stream (Ollama's clients ignore members they do not know, and stop
  * reading at done); a stream without one (an error line ends it, which
  * clients stop at) has it in the trace only. The trace keeps it always.
+ * The stream ends in proxy_stream_end_out(), once it is signed.
  */
 static void
 proxy_stream_receipt(struct proxy_call *call)
 {
-	char		 rc[RECEIPT_MAX + 1];
-	char		 line[sizeof(RECEIPT_NDJSON_MEMBER) + RECEIPT_MAX + 4];
-	const char	*brace = NULL;
-	size_t		 n;
-	int		 len;
-
+	call->held_brace = NULL;
 	if (call->held_len > 0) {
 		/* The body's last line, signed as is; the receipt goes in it. */
-		if ((brace = memrchr(call->held, '}', call->held_len)) != NULL)
+		if ((call->held_brace = memrchr(call->held, '}',
+		    call->held_len)) != NULL)
 			sha256_update(&call->response_hash, call->held,
 			    call->held_len);
 		else {
@@ -967,16 +1071,27 @@ proxy_stream_receipt(struct proxy_call *call)
 			call->held_len = 0;
 		}
 	}
-	if (brace == NULL && call->last != '\0' && call->last != '\n')
+	if (call->held_brace == NULL && call->last != '\0' &&
+	    call->last != '\n')
 		proxy_stream_send(call, "\n", 1);
-	if ((n = proxy_receipt(call, rc)) == 0)
+	proxy_sign(call, PROXY_SIGN_STREAM);
+}
+
+static void
+proxy_stream_end_out(struct proxy_call *call, const char *rc, size_t n)
+{
+	char		 line[sizeof(RECEIPT_NDJSON_MEMBER) + RECEIPT_MAX + 4];
+	const char	*brace = call->held_brace;
+	int		 len;
+
+	if (rc == NULL)
 		len = 0;
 	else if (!call->out_nd)
-		len = snprintf(line, sizeof(line), "%s%s\n\n",
-		    RECEIPT_SSE_PREFIX, rc);
+		len = snprintf(line, sizeof(line), "%s%.*s\n\n",
+		    RECEIPT_SSE_PREFIX, (int)n, rc);
 	else if (brace != NULL)
-		len = snprintf(line, sizeof(line), "%s%s\"",
-		    RECEIPT_NDJSON_MEMBER, rc);
+		len = snprintf(line, sizeof(line), "%s%.*s\"",
+		    RECEIPT_NDJSON_MEMBER, (int)n, rc);
 	else
 		len = 0;	/* no done line (an error line ends it): traced */
 	if (len < 0 || (size_t)len >= sizeof(line))
@@ -993,6 +1108,7 @@ proxy_stream_receipt(struct proxy_call *call)
 		call->done_held = 0;
 		http_stream_write(call->req, PROXY_DONE, PROXY_DONE_LEN);
 	}
+	http_stream_end(call->req);
 }
 
 /* Bytes to the client; past the high water mark, pause the backend. */
@@ -1322,7 +1438,6 @@ proxy_relay_finish(struct proxy_call *call)
 }
 
 static const struct upstream_cb	proxy_upstream_cb;
-static void	proxy_on_abort(void *);
 
 /* How an attempt failed, as the trace's attempts name it. */
 static const char *const proxy_attempt_errors[] = {
@@ -1560,7 +1675,6 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
 		proxy_dialect_end(call);
 		proxy_stream_receipt(call);
-		http_stream_end(r);
 		proxy_call_free(call);
 		return;
 	}
@@ -1588,7 +1702,6 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		if (call->blocked)
 			call->trace->step = TRACE_STEP_OUTPUT_GUARDRAIL;
 		proxy_stream_receipt(call);
-		http_stream_end(r);
 	} else if (call->status >= 300 && (res == UPSTREAM_OK ||
 	    res == UPSTREAM_ERROR))
 		/* Its body cut short or broken off: the status still says it. */
@@ -1619,13 +1732,19 @@ static void
 proxy_on_abort(void *arg)
 {
 	struct proxy_call	*call = arg;
-	char			 rc[RECEIPT_MAX + 1];
 
+	call->client_gone = 1;
 	call->trace->cancelled = 1;
+	/* Its reply waited for the pass's signature: it goes to the trace. */
+	if (call->signing != PROXY_SIGN_NONE) {
+		if (call->signing == PROXY_SIGN_REPLY)
+			call->trace->status = 499;
+		return;
+	}
 	call->trace->status = call->relaying ? 200 : 499;
 	/* What was sent of a stream is signed, in the trace only. */
 	if (call->relaying)
-		proxy_receipt(call, rc);
+		proxy_sign(call, PROXY_SIGN_TRACE);
 	proxy_call_free(call);
 }
 

@@ -229,11 +229,14 @@ worker_main(void *arg)
 
 	/* Runs until drained, or until workers_stop() cuts the grace short. */
 	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	/* Replies that waited for the pass's signature go out first. */
+	receipt_batch_flush(w->receipts);
 	http_server_free(w->http);
 	/* After the requests: any still waiting on Redis were cancelled. */
 	limit_redis_free(w->redis);
 	upstream_pool_free(w->upstream);
 	/* The requests' last records, before the writer stops. */
+	receipt_batch_free(w->receipts);
 	trace_batch_free(w->traces);
 	if (w->deadline_ev != NULL)
 		event_free(w->deadline_ev);
@@ -285,6 +288,8 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 			fatalx("%s: event_new", __func__);
 		event_add(w->regs_ev, &tick);
 		w->traces = trace_batch_new(agent->trace_queue, w->base);
+		w->receipts = receipt_batch_new(w->base, agent->vault,
+		    &w->cfg.receipt_batch);
 		w->drain_ev = event_new(w->base, -1, 0, worker_drain, w);
 		if (w->drain_ev == NULL)
 			fatalx("%s: event_new", __func__);

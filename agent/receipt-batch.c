@@ -1,0 +1,229 @@
+/*
+ * A worker's receipts, signed once per pass of its event loop: every
+ * reply that finishes in one pass waits for the end of it, then one
+ * Ed25519 signature covers them all, over the root of a Merkle tree of
+ * their payloads (receipt.h, v2), and each reply carries its payload, the
+ * signature and its path. A pass that finishes one reply signs it alone,
+ * as v1. The signature is the request path's largest cost (about 15 us
+ * with libsodium, against a few for everything else a reply adds); a
+ * busy worker finishes several replies a pass, and pays it once for all.
+ *
+ * The end of a pass: the batch's event is made active when its first
+ * receipt comes, so libevent runs it after the callbacks already active,
+ * those of every socket that one epoll_wait returned. Receipts added while
+ * it runs (a pipelined request refused at once) go to the other buffer and
+ * the next run, in the same pass. A full batch does not wait: the caller
+ * signs its receipt alone (receipt_batch_add() returns 0), so a batch
+ * never outgrows receipt-batch and the order of replies never changes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "agent.h"
+#include "log.h"
+#include "receipt.h"
+#include "xmalloc.h"
+
+struct receipt_slot {
+	struct receipt		 rc;
+	receipt_signed_cb	 cb;
+	void			*arg;
+};
+
+struct receipt_batch {
+	const struct vault	*vault;
+	const int		*max;		/* the worker's receipt-batch */
+	struct event		*ev;
+	/* Two buffers: one fills while the other's callbacks run. */
+	struct receipt_slot	*slots[2];
+	size_t			 cap[2];
+	int			 cur;
+	size_t			 n;		/* in slots[cur] */
+	/* The tree's working space, for the largest batch so far. */
+	unsigned char		(*leaves)[RECEIPT_HASH_BYTES];
+	unsigned char		(*paths)[RECEIPT_PATH_MAX][RECEIPT_HASH_BYTES];
+	size_t			*path_lens;
+	size_t			 tree_cap;
+	uint64_t		 signatures, receipts;	/* for the log */
+};
+
+void
+receipt_sign_one(const struct vault *v, struct receipt *rc,
+    receipt_signed_cb cb, void *arg)
+{
+	unsigned char	payload[RECEIPT_PAYLOAD_MAX];
+	char		s[RECEIPT_MAX + 1];
+	size_t		plen, n = 0;
+
+	rc->version = 1;
+	if ((plen = receipt_payload(rc, payload)) > 0) {
+		vault_sign(v, payload, plen, rc->sig);
+		n = receipt_format(rc, s, sizeof(s));
+	}
+	cb(arg, n > 0 ? s : NULL, n);
+}
+
+/* The tree's space for n leaves; -1 when there is no memory for it. */
+static int
+receipt_batch_room(struct receipt_batch *b, size_t n)
+{
+	void	*l, *p, *pl;
+
+	if (n <= b->tree_cap)
+		return 0;
+	l = reallocarray(b->leaves, n, sizeof(*b->leaves));
+	if (l != NULL)
+		b->leaves = l;
+	p = reallocarray(b->paths, n, sizeof(*b->paths));
+	if (p != NULL)
+		b->paths = p;
+	pl = reallocarray(b->path_lens, n, sizeof(*b->path_lens));
+	if (pl != NULL)
+		b->path_lens = pl;
+	if (l == NULL || p == NULL || pl == NULL)
+		return -1;
+	b->tree_cap = n;
+	return 0;
+}
+
+/* Sign n receipts under one signature and call each one's callback. */
+static void
+receipt_batch_sign(struct receipt_batch *b, struct receipt_slot *s, size_t n)
+{
+	unsigned char	payload[RECEIPT_PAYLOAD_MAX];
+	unsigned char	root[RECEIPT_HASH_BYTES];
+	unsigned char	signed_bytes[RECEIPT_BATCH_SIGNED_BYTES];
+	unsigned char	sig[RECEIPT_SIG_BYTES];
+	char		str[RECEIPT_MAX + 1];
+	size_t		i, len;
+
+	b->signatures++;
+	b->receipts += n;
+	if (n == 1 || receipt_batch_room(b, n) == -1) {
+		/* No room for a tree: each alone, slower but signed. */
+		for (i = 0; i < n; i++)
+			receipt_sign_one(b->vault, &s[i].rc, s[i].cb,
+			    s[i].arg);
+		b->signatures += n - 1;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		s[i].rc.version = 2;
+		/* receipt_batch_add() took only payloads that fit. */
+		len = receipt_payload(&s[i].rc, payload);
+		receipt_leaf_hash(payload, len, b->leaves[i]);
+	}
+	(void)receipt_batch_tree((const void *)b->leaves, n, root, b->paths,
+	    b->path_lens);
+	receipt_batch_signed((unsigned)n, root, signed_bytes);
+	vault_sign(b->vault, signed_bytes, sizeof(signed_bytes), sig);
+	for (i = 0; i < n; i++) {
+		memcpy(s[i].rc.sig, sig, sizeof(sig));
+		s[i].rc.leaf_index = (unsigned)i;
+		s[i].rc.tree_size = (unsigned)n;
+		s[i].rc.path_len = b->path_lens[i];
+		memcpy(s[i].rc.path, b->paths[i],
+		    b->path_lens[i] * RECEIPT_HASH_BYTES);
+		len = receipt_format(&s[i].rc, str, sizeof(str));
+		s[i].cb(s[i].arg, len > 0 ? str : NULL, len);
+	}
+}
+
+void
+receipt_batch_flush(struct receipt_batch *b)
+{
+	struct receipt_slot	*s;
+	size_t			 n;
+
+	if (b == NULL)
+		return;
+	/* Until no callback adds any more: a refusal can follow a reply. */
+	while (b->n > 0) {
+		s = b->slots[b->cur];
+		n = b->n;
+		b->cur ^= 1;
+		b->n = 0;
+		receipt_batch_sign(b, s, n);
+	}
+}
+
+static void
+receipt_batch_run(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	receipt_batch_flush(arg);
+}
+
+struct receipt_batch *
+receipt_batch_new(struct event_base *base, const struct vault *v,
+    const int *max)
+{
+	struct receipt_batch	*b = xcalloc(1, sizeof(*b));
+
+	b->vault = v;
+	b->max = max;
+	if ((b->ev = event_new(base, -1, 0, receipt_batch_run, b)) == NULL)
+		fatalx("%s: event_new", __func__);
+	return b;
+}
+
+int
+receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
+    receipt_signed_cb cb, void *arg)
+{
+	struct receipt_slot	*s;
+	unsigned char		 payload[RECEIPT_PAYLOAD_MAX];
+	size_t			 max, want;
+	int			 c;
+
+	if (b == NULL || *b->max <= 1 || b->n >= (size_t)*b->max)
+		return 0;
+	max = (size_t)*b->max;
+	if (max > RECEIPT_BATCH_MAX)
+		max = RECEIPT_BATCH_MAX;
+	if (b->n >= max)
+		return 0;
+	c = b->cur;
+	if (b->n == b->cap[c]) {
+		/* Grown as a busy worker needs, a few steps at most. */
+		want = b->cap[c] == 0 ? 8 : b->cap[c] * 2;
+		if (want > max)
+			want = max;
+		if ((s = reallocarray(b->slots[c], want, sizeof(*s))) == NULL)
+			return 0;
+		b->slots[c] = s;
+		b->cap[c] = want;
+	}
+	s = &b->slots[c][b->n];
+	s->rc = *rc;
+	s->rc.version = 2;
+	if (receipt_payload(&s->rc, payload) == 0)
+		return -1;
+	s->cb = cb;
+	s->arg = arg;
+	if (b->n++ == 0)
+		event_active(b->ev, EV_TIMEOUT, 0);
+	return 1;
+}
+
+void
+receipt_batch_free(struct receipt_batch *b)
+{
+	if (b == NULL)
+		return;
+	receipt_batch_flush(b);
+	if (b->signatures > 0)
+		log_debug("receipts: %llu in %llu signatures",
+		    (unsigned long long)b->receipts,
+		    (unsigned long long)b->signatures);
+	event_free(b->ev);
+	free(b->slots[0]);
+	free(b->slots[1]);
+	free(b->leaves);
+	free(b->paths);
+	free(b->path_lens);
+	free(b);
+}
