@@ -491,6 +491,63 @@ openssl pkeyutl -verify -pubin -inkey "$T_DIR/indep.pem" -rawin \
 check_eq "  its signature verifies with openssl" 0 "$?"
 check_eq "  and its body hashes are the bodies'" match "$(cat "$T_DIR/indep.hashes")"
 
+# --- clients that leave while their reply waits for its batch's signature ---
+# The backend answers after 40 ms; each client hangs up (RST) 36 to 50 ms
+# after its request, so some leave in the very pass that finishes their
+# reply: the reply was held for the signature, the trace gets it (499,
+# cancelled, with a receipt). Rounds of 20 until that happened.
+ctl model deploy -d acme --provider fake --name Slow --key slow \
+    --model-id 'fake-chat;first_byte_delay_ms=40' >/dev/null 2>&1
+leave_round() {
+	python3 - "$AGENT_URL" "$TOKEN" <<'EOF2'
+import random, socket, struct, sys, threading, time
+url, token = sys.argv[1:]
+host, port = url[len("http://"):].split(":")
+body = b'{"model":"slow","messages":[{"role":"user","content":"hi"}]}'
+req = ("POST /proxy/acme/v1/chat/completions HTTP/1.1\r\nHost: a\r\n"
+       "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+       "Content-Length: %d\r\n\r\n" % (token, len(body))).encode() + body
+def one():
+    s = socket.create_connection((host, int(port)))
+    s.sendall(req)
+    time.sleep(random.uniform(0.036, 0.050))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+ts = [threading.Thread(target=one) for _ in range(20)]
+for t in ts: t.start()
+for t in ts: t.join()
+EOF2
+}
+# left_waiting: how many traces of the slow model are such replies.
+left_waiting() {
+	ctl -o json logs -d acme --model slow -n 1000 2>/dev/null |
+	    python3 -c 'import json,sys
+print(sum(1 for t in json.load(sys.stdin)
+          if t["status"] == 499 and t["cancelled"] and t["receipt"]))' \
+	    2>/dev/null || echo 0
+}
+slow_traced() {	# at least N traces of the slow model
+	[ "$(ctl -o json logs -d acme --model slow -n 1000 |
+	    python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -ge "$1" ]
+}
+round=0
+while ((round < 40)) && kill -0 "$AGENT_PID" 2>/dev/null; do
+	leave_round
+	round=$((round + 1))
+	t_until 5 slow_traced $((round * 20))
+	[ "$(left_waiting)" -gt 0 ] && break
+done
+check "the agent is still up after $round rounds" kill -0 "$AGENT_PID"
+if [ "$(left_waiting)" -gt 0 ]; then
+	check "clients that left while their reply waited: traced, 499, with the receipt" \
+	    test "$(left_waiting)" -gt 0
+else
+	echo "# SKIP receipt: no client left in the pass of its reply in $round rounds"
+fi
+post after /proxy/acme/v1/chat/completions \
+    '{"model":"chat","messages":[{"role":"user","content":"still there?"}]}'
+verify_ok after "after the clients that left: an answer"
+
 stop_agent
 check_eq "the agent stops cleanly" 0 "$?"
 check_not_contains "no sanitizer report" "ERROR: " "$(cat "$AGENT_LOG")"
