@@ -179,13 +179,13 @@ receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
 	size_t			 max, want;
 	int			 c;
 
-	if (b == NULL || *b->max <= 1 || b->n >= (size_t)*b->max)
+	if (b == NULL || *b->max <= 1)
 		return 0;
 	max = (size_t)*b->max;
 	if (max > RECEIPT_BATCH_MAX)
 		max = RECEIPT_BATCH_MAX;
 	if (b->n >= max)
-		return 0;
+		return 0;	/* full (or made smaller by SIGHUP) */
 	c = b->cur;
 	if (b->n == b->cap[c]) {
 		/* Grown as a busy worker needs, a few steps at most. */
