@@ -161,8 +161,9 @@ struct proxy_call {
 	size_t				 held_cap;
 	/*
 	 * What waits for the receipt's signature, at the end of the loop
-	 * pass (receipt-batch.c): a whole reply (its status, type, and
-	 * body then relayed fields in held), a stream's end (the receipt
+	 * pass (receipt-batch.c): a whole reply (its status, type, body,
+	 * and relayed fields in held, after the body when held has it too),
+	 * a stream's end (the receipt
 	 * goes into held's line at held_brace, when it has one), or the
 	 * trace only. Whether the client left meanwhile, and whether the
 	 * call is to be freed once signed.
@@ -170,8 +171,9 @@ struct proxy_call {
 	enum proxy_signing		 signing;
 	int				 reply_status;
 	const char			*reply_type;	/* static, or resp_type */
-	size_t				 reply_body_len;	/* held[0..) */
-	size_t				 reply_fields_len;	/* then these */
+	const char			*reply_body;	/* the call's own */
+	size_t				 reply_body_len;
+	size_t				 reply_fields_len;
 	const char			*held_brace;
 	int				 client_gone;
 	int				 free_when_signed;
@@ -934,33 +936,48 @@ proxy_signed(void *arg, const char *receipt, size_t len)
 		proxy_call_free(call);
 }
 
+/* Whether p..p+len lies in a buffer the call keeps until it is freed. */
+static int
+proxy_owns(const struct proxy_call *call, const char *p, size_t len)
+{
+	uintptr_t	a = (uintptr_t)p;
+
+	return (call->resp != NULL && a >= (uintptr_t)call->resp &&
+	    a + len <= (uintptr_t)call->resp + call->resp_cap) ||
+	    (call->dout.p != NULL && a >= (uintptr_t)call->dout.p &&
+	    a + len <= (uintptr_t)call->dout.p + call->dout.cap);
+}
+
 /*
  * A whole reply: an answer, or an error after routing, with its receipt
  * in the head when the request was routed to a model (x-request-id is
- * the server's, on every reply). The body and fields wait in held for
- * the signature: the caller's may be gone by then.
+ * the server's, on every reply). What waits for the signature must
+ * outlive the caller: a body in the call's answer buffers stays where it
+ * is, any other is copied into held, and so are the fields.
  */
 static void
 proxy_reply(struct proxy_call *call, int status, const char *type,
     const char *body, size_t len, const struct http_fields *fields)
 {
 	size_t	flen = fields != NULL ? fields->len : 0;
+	size_t	copy = proxy_owns(call, body, len) ? 0 : len;
 
 	if (call->routed == NULL) {
 		http_reply_fields(call->req, status, type, body, len, fields);
 		return;
 	}
 	sha256_update(&call->response_hash, body, len);
-	if (len + flen > call->held_cap) {
-		call->held_cap = len + flen;
+	if (copy + flen > call->held_cap) {
+		call->held_cap = copy + flen;
 		call->held = xreallocarray(call->held, 1, call->held_cap);
 	}
-	if (len > 0)
-		memcpy(call->held, body, len);
+	if (copy > 0)
+		memcpy(call->held, body, copy);
 	if (flen > 0)
-		memcpy(call->held + len, fields->buf, flen);
+		memcpy(call->held + copy, fields->buf, flen);
 	call->reply_status = status;
 	call->reply_type = type;
+	call->reply_body = copy > 0 ? call->held : body;
 	call->reply_body_len = len;
 	call->reply_fields_len = flen;
 	proxy_sign(call, PROXY_SIGN_REPLY);
@@ -971,8 +988,8 @@ static void
 proxy_reply_out(struct proxy_call *call, const char *receipt, size_t n)
 {
 	struct http_fields	 f;
-	size_t			 len = call->reply_body_len;
 	size_t			 flen = call->reply_fields_len;
+	size_t			 at;
 
 	/* The receipt first: a backend's relayed fields cannot crowd it out. */
 	http_fields_init(&f);
@@ -980,13 +997,16 @@ proxy_reply_out(struct proxy_call *call, const char *receipt, size_t n)
 		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER),
 		    receipt, n);
 	if (f.len + flen <= sizeof(f.buf)) {
-		memcpy(f.buf + f.len, call->held + len, flen);
+		/* In held, after the body when it was copied there. */
+		at = call->reply_body == call->held ? call->reply_body_len : 0;
+		if (flen > 0)
+			memcpy(f.buf + f.len, call->held + at, flen);
 		f.len += flen;
 	} else
 		log_warnx("%s: fields dropped: no room beside the receipt",
 		    __func__);
 	http_reply_fields(call->req, call->reply_status, call->reply_type,
-	    call->held, len, &f);
+	    call->reply_body, call->reply_body_len, &f);
 }
 
 #define PROXY_DONE	"data: [DONE]\n\n"
