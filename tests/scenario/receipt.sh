@@ -558,6 +558,18 @@ start_agent --tee sim -c "$T_DIR/alone.conf"
 counts=$(burst 24 alone)
 check_eq "receipt-batch = 1: a burst of 24 gets 24 v1 receipts" "24 0" "$counts"
 verify_ok alone-1 "  one of them"
+# SIGHUP applies it: back to batches.
+printf 'receipt-batch = 64\n' >"$T_DIR/alone.conf"
+kill -HUP "$AGENT_PID"
+check "SIGHUP with receipt-batch = 64: reloaded" \
+    t_until 10 grep -q 'SIGHUP: configuration reloaded' "$AGENT_LOG"
+round=0
+while ((round < 20)); do
+	counts=$(burst 24 "hup$round")
+	[ "${counts#* }" -gt 0 ] && break
+	round=$((round + 1))
+done
+check "  and replies share a signature again" test "${counts#* }" -gt 0
 
 stop_agent
 check_eq "the agent stops cleanly" 0 "$?"
