@@ -163,10 +163,9 @@ struct proxy_call {
 	 * What waits for the receipt's signature, at the end of the loop
 	 * pass (receipt-batch.c): a whole reply (its status, type, body,
 	 * and relayed fields in held, after the body when held has it too),
-	 * a stream's end (the receipt
-	 * goes into held's line at held_brace, when it has one), or the
-	 * trace only. Whether the client left meanwhile, and whether the
-	 * call is to be freed once signed.
+	 * a stream's end (the receipt goes into held's line at held_brace,
+	 * when it has one), or the trace only. Whether the client left
+	 * meanwhile, and whether the call is to be freed once signed.
 	 */
 	enum proxy_signing		 signing;
 	int				 reply_status;

@@ -404,14 +404,18 @@ EOF2
 	done
 	echo "$v1 $v2"
 }
-# Whether replies finish in one pass is up to the scheduler: bursts until
-# one batch shows, with a deadline.
-round=0
-while ((round < 20)); do
-	counts=$(burst 24 "b$round")
-	[ "${counts#* }" -gt 0 ] && break
-	round=$((round + 1))
-done
+# burst_until_batch PREFIX: bursts of 24 until one has v2 receipts, at
+# most 20 (whether replies finish in one pass is up to the scheduler);
+# sets round (the last burst's number) and counts (its "v1 v2").
+burst_until_batch() {
+	round=0
+	while ((round < 20)); do
+		counts=$(burst 24 "$1$round")
+		[ "${counts#* }" -gt 0 ] && return
+		round=$((round + 1))
+	done
+}
+burst_until_batch b
 check "a burst of 24 requests: some replies share a signature (v2)" \
     test "${counts#* }" -gt 0
 bad=0
@@ -563,12 +567,7 @@ printf 'receipt-batch = 64\n' >"$T_DIR/alone.conf"
 kill -HUP "$AGENT_PID"
 check "SIGHUP with receipt-batch = 64: reloaded" \
     t_until 10 grep -q 'SIGHUP: configuration reloaded' "$AGENT_LOG"
-round=0
-while ((round < 20)); do
-	counts=$(burst 24 "hup$round")
-	[ "${counts#* }" -gt 0 ] && break
-	round=$((round + 1))
-done
+burst_until_batch hup
 check "  and replies share a signature again" test "${counts#* }" -gt 0
 
 stop_agent
