@@ -1434,21 +1434,28 @@ void	 upstream_head_line(struct upstream_head *, const char *line,
 	    size_t len);
 
 /*
- * receipt-batch.c: a worker's receipts, signed once per pass of its loop
- * (receipt.h's v2; a pass with one reply signs it alone, v1). The
- * callback gets the receipt string, or NULL when it could not be signed.
+ * receipt-batch.c: a worker's receipts, signed in batches (receipt.h's
+ * v2; a batch of one is signed alone, v1) when its loop has nothing else
+ * ready, every call under way waits for one, the batch is full, or 1 ms
+ * after its first. The callback gets the receipt string, or NULL when it
+ * could not be signed.
  */
 struct receipt;
 struct receipt_batch;
 typedef void	(*receipt_signed_cb)(void *arg, const char *receipt,
 		    size_t len);
-/* max: the worker's receipt-batch setting, read at each add. */
-struct receipt_batch *receipt_batch_new(struct event_base *,
-		    const struct vault *, const int *max);
 /*
- * rc's fields (not its version, signature or proof) to sign at the end of
- * this pass: 1, cb comes then; 0 when the batch is full or off (sign it
- * now: receipt_sign_one()); -1 when rc's strings do not fit a receipt.
+ * max: the worker's receipt-batch setting; calls: how many calls it has
+ * under way, those that wait for a signature included. Both are read at
+ * each add.
+ */
+struct receipt_batch *receipt_batch_new(struct event_base *,
+		    const struct vault *, const int *max,
+		    const unsigned *calls);
+/*
+ * rc's fields (not its version, signature or proof) to sign with the
+ * batch: 1, cb comes then; 0 when the batch is full or off (sign it now:
+ * receipt_sign_one()); -1 when rc's strings do not fit a receipt.
  */
 int		 receipt_batch_add(struct receipt_batch *,
 		    const struct receipt *rc, receipt_signed_cb cb, void *arg);
@@ -1468,7 +1475,8 @@ struct worker {
 	struct upstream_pool	*upstream;
 	struct limit_redis		*redis;	/* shared limits; NULL: none */
 	struct trace_batch	*traces;	/* finished records, not yet handed */
-	struct receipt_batch	*receipts;	/* waiting for the pass's end */
+	struct receipt_batch	*receipts;	/* waiting for a signature */
+	unsigned		 calls;		/* proxy calls under way */
 	int			 listen_fd;
 	struct event		*drain_ev;
 	struct event		*deadline_ev;

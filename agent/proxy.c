@@ -160,8 +160,8 @@ struct proxy_call {
 	size_t				 held_len;
 	size_t				 held_cap;
 	/*
-	 * What waits for the receipt's signature, at the end of the loop
-	 * pass (receipt-batch.c): a whole reply (its status, type, body,
+	 * What waits for the receipt's signature, with the worker's batch
+	 * (receipt-batch.c): a whole reply (its status, type, body,
 	 * and relayed fields in held, after the body when held has it too),
 	 * a stream's end (the receipt goes into held's line at held_brace,
 	 * when it has one), or the trace only. Whether the client left
@@ -519,7 +519,7 @@ proxy_call_free(struct proxy_call *call)
 {
 	if (call == NULL)
 		return;
-	/* Its reply waits for the pass's signature: freed once it is out. */
+	/* Its reply waits for the batch's signature: freed once it is out. */
 	if (call->signing != PROXY_SIGN_NONE) {
 		call->free_when_signed = 1;
 		return;
@@ -548,6 +548,7 @@ proxy_call_free(struct proxy_call *call)
 	sse_free(call->sse);
 	free(call->body);
 	free(call->relay);
+	call->worker->calls--;
 	proxy_call_put(call);
 }
 
@@ -876,9 +877,10 @@ static void	proxy_on_abort(void *);
 
 /*
  * Sign the reply's receipt; what (kind) waits for it goes out in
- * proxy_signed(): at the end of this loop pass, under one signature with
- * the other replies that finish in it, or now when the worker's batch is
- * full or off. Until then a client that leaves is only noted.
+ * proxy_signed(): with the worker's batch, under one signature with the
+ * other replies that finish meanwhile (within RECEIPT_BATCH_WAIT_US), or
+ * now when the batch is full or off. Until then a client that leaves is
+ * only noted.
  */
 static void
 proxy_sign(struct proxy_call *call, enum proxy_signing kind)
@@ -1754,7 +1756,7 @@ proxy_on_abort(void *arg)
 
 	call->client_gone = 1;
 	call->trace->cancelled = 1;
-	/* Its reply waited for the pass's signature: it goes to the trace. */
+	/* Its reply waited for the batch's signature: it goes to the trace. */
 	if (call->signing != PROXY_SIGN_NONE) {
 		if (call->signing == PROXY_SIGN_REPLY)
 			call->trace->status = 499;
@@ -2439,6 +2441,7 @@ proxy_head(struct http_request *r, void *arg)
 	}
 	call = proxy_call_get();
 	call->worker = w;
+	w->calls++;
 	call->req = r;
 	call->reg = reg;
 	call->route = route.kind;

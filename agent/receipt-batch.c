@@ -1,20 +1,32 @@
 /*
- * A worker's receipts, signed once per pass of its event loop: every
- * reply that finishes in one pass waits for the end of it, then one
+ * A worker's receipts, signed in batches: the replies that finish while
+ * the worker is busy wait until it has nothing else ready, then one
  * Ed25519 signature covers them all, over the root of a Merkle tree of
  * their payloads (receipt.h, v2), and each reply carries its payload, the
- * signature and its path. A pass that finishes one reply signs it alone,
- * as v1. The signature is the request path's largest cost (about 15 us
- * with libsodium, against a few for everything else a reply adds); a
- * busy worker finishes several replies a pass, and pays it once for all.
+ * signature and its path. A batch of one is signed alone, as v1. The
+ * signature is the request path's largest cost (about 15 us with
+ * libsodium, against a few for everything else a reply adds); the busier
+ * a worker, the more replies share it. Interrupt coalescing, for receipts.
  *
- * The end of a pass: the batch's event is made active when its first
- * receipt comes, so libevent runs it after the callbacks already active,
- * those of every socket that one epoll_wait returned. Receipts added while
- * it runs (a pipelined request refused at once) go to the other buffer and
- * the next run, in the same pass. A full batch does not wait: the caller
- * signs its receipt alone (receipt_batch_add() returns 0), so a batch
- * never outgrows receipt-batch and the order of replies never changes.
+ * A batch is signed as soon as one of these holds:
+ * - the loop has nothing else ready. The batch's idle event has the
+ *   lowest of the worker's three priorities (worker.c): libevent runs it
+ *   only when an epoll_wait returned nothing, or nothing of a higher one,
+ *   so a worker that is not saturated signs in the pass that finished the
+ *   reply, and a saturated one lets replies gather while it works;
+ * - every call the worker has under way waits for it: nothing else could
+ *   join, so it is signed at the end of this pass without asking the
+ *   kernel again (a lone request);
+ * - it is full (receipt-batch);
+ * - RECEIPT_BATCH_WAIT_US went by since its first receipt: the most a
+ *   reply waits on a worker that is never idle, a thousand streams
+ *   ticking.
+ * The last three make the due event active (or its timer fires), at the
+ * default priority. Receipts added while a batch is signed (a pipelined
+ * request refused at once) go to the other buffer and are signed in the
+ * same run. One that comes to a full batch is signed alone by its caller
+ * (receipt_batch_add() returns 0), so a batch never outgrows receipt-batch
+ * and the order of replies never changes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +38,8 @@
 #include "receipt.h"
 #include "xmalloc.h"
 
+#define RECEIPT_BATCH_WAIT_US	1000	/* the longest a busy worker holds one */
+
 struct receipt_slot {
 	struct receipt		 rc;
 	receipt_signed_cb	 cb;
@@ -35,7 +49,9 @@ struct receipt_slot {
 struct receipt_batch {
 	const struct vault	*vault;
 	const int		*max;		/* the worker's receipt-batch */
-	struct event		*ev;
+	const unsigned		*calls;		/* the worker's calls under way */
+	struct event		*idle;		/* the lowest priority */
+	struct event		*due;		/* the wait's end, or now */
 	/* Two buffers: one fills while the other's callbacks run. */
 	struct receipt_slot	*slots[2];
 	size_t			 cap[2];
@@ -147,6 +163,9 @@ receipt_batch_flush(struct receipt_batch *b)
 		b->n = 0;
 		receipt_batch_sign(b, s, n);
 	}
+	/* Whichever did not run: the next batch sets them again. */
+	event_del(b->idle);
+	event_del(b->due);
 }
 
 static void
@@ -159,13 +178,18 @@ receipt_batch_run(evutil_socket_t fd, short what, void *arg)
 
 struct receipt_batch *
 receipt_batch_new(struct event_base *base, const struct vault *v,
-    const int *max)
+    const int *max, const unsigned *calls)
 {
 	struct receipt_batch	*b = xcalloc(1, sizeof(*b));
 
 	b->vault = v;
 	b->max = max;
-	if ((b->ev = event_new(base, -1, 0, receipt_batch_run, b)) == NULL)
+	b->calls = calls;
+	b->idle = event_new(base, -1, 0, receipt_batch_run, b);
+	b->due = event_new(base, -1, 0, receipt_batch_run, b);
+	if (b->idle == NULL || b->due == NULL ||
+	    event_priority_set(b->idle, event_base_get_npriorities(base) - 1)
+	    != 0)
 		fatalx("%s: event_new", __func__);
 	return b;
 }
@@ -174,6 +198,7 @@ int
 receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
     receipt_signed_cb cb, void *arg)
 {
+	static const struct timeval wait = { 0, RECEIPT_BATCH_WAIT_US };
 	struct receipt_slot	*s;
 	unsigned char		 payload[RECEIPT_PAYLOAD_MAX];
 	size_t			 max, want;
@@ -204,8 +229,12 @@ receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
 		return -1;
 	s->cb = cb;
 	s->arg = arg;
-	if (b->n++ == 0)
-		event_active(b->ev, EV_TIMEOUT, 0);
+	if (b->n++ == 0) {
+		event_active(b->idle, EV_TIMEOUT, 0);
+		event_add(b->due, &wait);
+	}
+	if (b->n == max || b->n >= *b->calls)
+		event_active(b->due, EV_TIMEOUT, 0);
 	return 1;
 }
 
@@ -219,7 +248,8 @@ receipt_batch_free(struct receipt_batch *b)
 		log_debug("receipts: %llu in %llu signatures",
 		    (unsigned long long)b->receipts,
 		    (unsigned long long)b->signatures);
-	event_free(b->ev);
+	event_free(b->idle);
+	event_free(b->due);
 	free(b->slots[0]);
 	free(b->slots[1]);
 	free(b->leaves);

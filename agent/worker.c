@@ -269,7 +269,12 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 
 		w->id = i;
 		w->agent = agent;
-		if ((w->base = event_base_new()) == NULL)
+		/*
+		 * Three priorities: everything at the default (1) but the
+		 * receipt batch's idle event (2, receipt-batch.c).
+		 */
+		if ((w->base = event_base_new()) == NULL ||
+		    event_base_priority_init(w->base, 3) != 0)
 			fatalx("%s: event_base_new", __func__);
 		w->cfg = agent->cfg;
 		w->settings_ev = event_new(w->base, -1, 0, worker_settings,
@@ -289,7 +294,7 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 		event_add(w->regs_ev, &tick);
 		w->traces = trace_batch_new(agent->trace_queue, w->base);
 		w->receipts = receipt_batch_new(w->base, agent->vault,
-		    &w->cfg.receipt_batch);
+		    &w->cfg.receipt_batch, &w->calls);
 		w->drain_ev = event_new(w->base, -1, 0, worker_drain, w);
 		if (w->drain_ev == NULL)
 			fatalx("%s: event_new", __func__);
