@@ -614,6 +614,10 @@ http_token_eq(const char *s, size_t len, const char *lit)
 	return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
 }
 
+/* The same against a string literal, whose length the compiler knows. */
+#define HTTP_TOKEN_IS(s, len, lit) \
+	((len) == sizeof(lit) - 1 && strncasecmp((s), (lit), (len)) == 0)
+
 /* Does a comma-separated header value contain `token` (case-insensitive)? */
 static int
 http_list_has(const char *v, size_t len, const char *token)
@@ -634,12 +638,18 @@ http_list_has(const char *v, size_t len, const char *token)
 	return 0;
 }
 
+/* RFC 9110 5.6.2's tchar, a table: every byte of every field name. */
+static const unsigned char http_tchars[256] = {
+	['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+
 static int
 http_is_tchar(unsigned char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') ||
-	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+	return http_tchars[ch];
 }
 
 /*
@@ -736,7 +746,7 @@ http_parse_head(struct http_conn *c, const char **why)
 		r->headers[r->nheaders].value_len = q - value;
 		r->nheaders++;
 
-		if (http_token_eq(name, n, "content-length")) {
+		if (HTTP_TOKEN_IS(name, n, "content-length")) {
 			unsigned long long v = 0;
 
 			if (q == value)
@@ -750,7 +760,7 @@ http_parse_head(struct http_conn *c, const char **why)
 				return *why = "conflicting Content-Length", 400;
 			have_cl = 1;
 			cl = v;
-		} else if (http_token_eq(name, n, "transfer-encoding")) {
+		} else if (HTTP_TOKEN_IS(name, n, "transfer-encoding")) {
 			/* RFC 9112 6.1: faulty framing from HTTP/1.0. */
 			if (minor == 0)
 				return *why = "Transfer-Encoding in an HTTP/1.0"
@@ -758,25 +768,25 @@ http_parse_head(struct http_conn *c, const char **why)
 			if (chunked)
 				return *why = "more than one Transfer-Encoding",
 				    400;
-			if (!http_token_eq(value, q - value, "chunked"))
+			if (!HTTP_TOKEN_IS(value, q - value, "chunked"))
 				return *why = "unsupported Transfer-Encoding",
 				    501;
 			chunked = 1;
-		} else if (http_token_eq(name, n, "host")) {
+		} else if (HTTP_TOKEN_IS(name, n, "host")) {
 			if (nhost++ > 0)
 				return *why = "more than one Host", 400;
 			if (!http_host_valid(value, q - value))
 				return *why = "malformed Host", 400;
-		} else if (http_token_eq(name, n, "authorization")) {
+		} else if (HTTP_TOKEN_IS(name, n, "authorization")) {
 			if (nauth++ > 0)
 				return *why = "more than one Authorization",
 				    400;
-		} else if (http_token_eq(name, n, "connection")) {
+		} else if (HTTP_TOKEN_IS(name, n, "connection")) {
 			conn_close |= http_list_has(value, q - value, "close");
 			conn_keep |= http_list_has(value, q - value,
 			    "keep-alive");
-		} else if (minor == 1 && http_token_eq(name, n, "expect")) {
-			if (!http_token_eq(value, q - value, "100-continue"))
+		} else if (minor == 1 && HTTP_TOKEN_IS(name, n, "expect")) {
+			if (!HTTP_TOKEN_IS(value, q - value, "100-continue"))
 				return *why = "unsupported Expect", 417;
 			c->expect_continue = 1;
 		}
@@ -1360,11 +1370,48 @@ http_conn_sendv(struct http_conn *c, const struct iovec *iov, int n,
 /* --- reply fields -------------------------------------------------------- */
 
 /* Fields the server writes itself: never taken from anyone else. */
-static const char *const http_fields_owned[] = {
-	"connection", "content-length", "content-type", "date", "keep-alive",
-	"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-	"x-request-id",
+#define HTTP_OWNED(name)	{ name, sizeof(name) - 1 }
+static const struct {
+	const char	*name;
+	size_t		 len;
+} http_fields_owned[] = {
+	HTTP_OWNED("connection"), HTTP_OWNED("content-length"),
+	HTTP_OWNED("content-type"), HTTP_OWNED("date"),
+	HTTP_OWNED("keep-alive"), HTTP_OWNED("proxy-connection"),
+	HTTP_OWNED("te"), HTTP_OWNED("trailer"),
+	HTTP_OWNED("transfer-encoding"), HTTP_OWNED("upgrade"),
+	HTTP_OWNED("x-request-id"),
 };
+
+/*
+ * A field value's bytes are all visible ASCII, space or tab. Eight at a
+ * time where they are plain (no byte below 0x20 or above 0x7e): a
+ * receipt's value is 900 bytes.
+ */
+static int
+http_value_printable(const char *v, size_t len)
+{
+	const uint64_t	ones = 0x0101010101010101ULL;
+	const uint64_t	highs = 0x8080808080808080ULL;
+	uint64_t	w;
+	size_t		i = 0, j;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, v + i, 8);
+		/* Some byte < 0x20, or > 0x7e (0x7f and up): look closer. */
+		if ((((w - ones * 0x20) | (w + ones * 0x01)) & highs) == 0)
+			continue;
+		for (j = i; j < i + 8; j++)
+			if (v[j] != '\t' && ((unsigned char)v[j] < ' ' ||
+			    (unsigned char)v[j] >= 0x7f))
+				return 0;
+	}
+	for (; i < len; i++)
+		if (v[i] != '\t' && ((unsigned char)v[i] < ' ' ||
+		    (unsigned char)v[i] >= 0x7f))
+			return 0;
+	return 1;
+}
 
 void
 http_fields_init(struct http_fields *f)
@@ -1385,7 +1432,8 @@ http_fields_add(struct http_fields *f, const char *name, size_t name_len,
 			return -1;
 	for (i = 0; i < sizeof(http_fields_owned) /
 	    sizeof(http_fields_owned[0]); i++)
-		if (http_token_eq(name, name_len, http_fields_owned[i]))
+		if (name_len == http_fields_owned[i].len &&
+		    strncasecmp(name, http_fields_owned[i].name, name_len) == 0)
 			return -1;
 	while (value_len > 0 && (*value == ' ' || *value == '\t')) {
 		value++;
@@ -1394,12 +1442,9 @@ http_fields_add(struct http_fields *f, const char *name, size_t name_len,
 	while (value_len > 0 && (value[value_len - 1] == ' ' ||
 	    value[value_len - 1] == '\t'))
 		value_len--;
-	if (value_len > HTTP_FIELD_VALUE_MAX)
+	if (value_len > HTTP_FIELD_VALUE_MAX ||
+	    !http_value_printable(value, value_len))
 		return -1;
-	for (i = 0; i < value_len; i++)
-		if (value[i] != '\t' && ((unsigned char)value[i] < ' ' ||
-		    (unsigned char)value[i] >= 0x7f))
-			return -1;
 	if (f->len + name_len + value_len + 4 > sizeof(f->buf))
 		return -1;
 	memcpy(f->buf + f->len, name, name_len);

@@ -2576,6 +2576,51 @@ test_media_type_valid(void **state)
 	assert_true(http_media_type_valid(longer));
 }
 
+/*
+ * Every byte value at every place of a value, and as a name's byte:
+ * http_fields_add() takes exactly what the RFC's rules take (its value
+ * check goes eight bytes at a time, its names through a table).
+ */
+static void
+test_fields_add_every_byte(void **state)
+{
+	static const char	tchars[] = "!#$%&'*+-.^_`|~";
+	struct http_fields	fl;
+	char			v[21], name[3];
+	int			b, want, ok;
+	size_t			at, len;
+
+	(void)state;
+	for (len = 1; len < sizeof(v); len += 6) {
+		for (at = 0; at < len; at++) {
+			for (b = 0; b < 256; b++) {
+				memset(v, 'a', len);
+				v[at] = (char)b;
+				/* Spaces and tabs at either end are trimmed. */
+				want = b == '\t' || (b >= ' ' && b < 0x7f);
+				http_fields_init(&fl);
+				ok = http_fields_add(&fl, "X-V", 3, v, len) == 0;
+				if (ok != want)
+					fail_msg("byte %#x at %zu of %zu: %s", b,
+					    at, len, ok ? "taken" : "refused");
+			}
+		}
+	}
+	for (b = 0; b < 256; b++) {
+		name[0] = 'x';
+		name[1] = (char)b;
+		name[2] = 'y';
+		want = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+		    (b >= '0' && b <= '9') ||
+		    (b != 0 && strchr(tchars, b) != NULL);
+		http_fields_init(&fl);
+		ok = http_fields_add(&fl, name, 3, "v", 1) == 0;
+		if (ok != want)
+			fail_msg("name byte %#x: %s", b, ok ? "taken" :
+			    "refused");
+	}
+}
+
 /* RFC 9110 5.6.7's own example, the epoch and a leap day. */
 static void
 test_date_format(void **state)
@@ -2658,6 +2703,7 @@ main(int argc, char **argv)
 		T(test_head_method_no_body),
 		T(test_reply_hostile_fields),
 		cmocka_unit_test(test_media_type_valid),
+		cmocka_unit_test(test_fields_add_every_byte),
 		cmocka_unit_test(test_date_format),
 	};
 
