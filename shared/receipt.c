@@ -2,11 +2,19 @@
  * Signed receipts (receipt.h): the payload the agent signs, its string
  * form, and the checks a client runs on one. Library code: no exits, no
  * output; every input is someone else's.
+ *
+ * The agent makes a receipt string and a tree's hashes for every reply,
+ * so those use OpenSSL: its SHA-256 has the CPU's SHA extensions, and its
+ * base64 a table, where libsodium's are portable C and constant-time
+ * (nothing here is secret: the receipt goes to the client). Reading one
+ * keeps libsodium's strict base64url decoder.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "receipt.h"
@@ -93,17 +101,53 @@ receipt_payload(const struct receipt *r, unsigned char out[RECEIPT_PAYLOAD_MAX])
 	return (size_t)(p - out);
 }
 
+/* Fetched once: EVP_sha256() would fetch it, under a lock, every time. */
+static pthread_once_t	 receipt_sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD		*receipt_sha256_md;
+
+static void
+receipt_sha256_fetch(void)
+{
+	receipt_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/*
+ * SHA-256 of the byte tag, then a (alen), then b (blen; b may be NULL).
+ * Should OpenSSL fail (no memory), libsodium makes the same hash.
+ */
+static void
+receipt_sha256(unsigned char tag, const unsigned char *a, size_t alen,
+    const unsigned char *b, size_t blen,
+    unsigned char out[RECEIPT_HASH_BYTES])
+{
+	crypto_hash_sha256_state	 st;
+	EVP_MD_CTX			*ctx;
+	int				 ok;
+
+	pthread_once(&receipt_sha256_once, receipt_sha256_fetch);
+	if (receipt_sha256_md != NULL && (ctx = EVP_MD_CTX_new()) != NULL) {
+		ok = EVP_DigestInit_ex2(ctx, receipt_sha256_md, NULL) &&
+		    EVP_DigestUpdate(ctx, &tag, 1) &&
+		    EVP_DigestUpdate(ctx, a, alen) &&
+		    (b == NULL || EVP_DigestUpdate(ctx, b, blen)) &&
+		    EVP_DigestFinal_ex(ctx, out, NULL);
+		EVP_MD_CTX_free(ctx);
+		if (ok)
+			return;
+	}
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, &tag, 1);
+	crypto_hash_sha256_update(&st, a, alen);
+	if (b != NULL)
+		crypto_hash_sha256_update(&st, b, blen);
+	crypto_hash_sha256_final(&st, out);
+}
+
 void
 receipt_leaf_hash(const unsigned char *payload, size_t len,
     unsigned char out[RECEIPT_HASH_BYTES])
 {
-	crypto_hash_sha256_state	st;
-	static const unsigned char	leaf = 0x00;
-
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &leaf, 1);
-	crypto_hash_sha256_update(&st, payload, len);
-	crypto_hash_sha256_final(&st, out);
+	receipt_sha256(0x00, payload, len, NULL, 0, out);
 }
 
 static void
@@ -111,14 +155,8 @@ receipt_node_hash(const unsigned char left[RECEIPT_HASH_BYTES],
     const unsigned char right[RECEIPT_HASH_BYTES],
     unsigned char out[RECEIPT_HASH_BYTES])
 {
-	crypto_hash_sha256_state	st;
-	static const unsigned char	node = 0x01;
-
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &node, 1);
-	crypto_hash_sha256_update(&st, left, RECEIPT_HASH_BYTES);
-	crypto_hash_sha256_update(&st, right, RECEIPT_HASH_BYTES);
-	crypto_hash_sha256_final(&st, out);
+	receipt_sha256(0x01, left, RECEIPT_HASH_BYTES, right,
+	    RECEIPT_HASH_BYTES, out);
 }
 
 /*
@@ -191,6 +229,25 @@ receipt_proof(const struct receipt *r, unsigned char out[RECEIPT_PROOF_MAX])
 	return 4 + r->path_len * RECEIPT_HASH_BYTES;
 }
 
+/*
+ * in as base64url without padding into out: RECEIPT_B64_LEN(len)
+ * characters, no NUL. OpenSSL's table encoder writes standard base64 with
+ * padding; its two letters are swapped, the padding left behind.
+ */
+static void
+receipt_b64(char *out, const unsigned char *in, size_t len)
+{
+	unsigned char	tmp[4 * ((RECEIPT_PAYLOAD_MAX + 2) / 3) + 1];
+	size_t		i, n = RECEIPT_B64_LEN(len);
+
+	_Static_assert(RECEIPT_PAYLOAD_MAX >= RECEIPT_PROOF_MAX &&
+	    RECEIPT_PAYLOAD_MAX >= RECEIPT_SIG_BYTES, "b64 room");
+	(void)EVP_EncodeBlock(tmp, in, (int)len);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' :
+		    (char)tmp[i];
+}
+
 size_t
 receipt_format(const struct receipt *r, char *out, size_t outlen)
 {
@@ -212,15 +269,14 @@ receipt_format(const struct receipt *r, char *out, size_t outlen)
 	if (outlen < n + 1)
 		return 0;
 	memcpy(out, r->version == 1 ? "v1." : "v2.", 3);
-	sodium_bin2base64(out + 3, b1 + 1, payload, plen, RECEIPT_B64);
+	receipt_b64(out + 3, payload, plen);
 	out[3 + b1] = '.';
-	sodium_bin2base64(out + 4 + b1, b2 + 1, r->sig, RECEIPT_SIG_BYTES,
-	    RECEIPT_B64);
+	receipt_b64(out + 4 + b1, r->sig, RECEIPT_SIG_BYTES);
 	if (r->version == 2) {
 		out[4 + b1 + b2] = '.';
-		sodium_bin2base64(out + 5 + b1 + b2, b3, proof, prlen,
-		    RECEIPT_B64);
+		receipt_b64(out + 5 + b1 + b2, proof, prlen);
 	}
+	out[n] = '\0';
 	return n;
 }
 
