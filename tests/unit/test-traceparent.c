@@ -124,7 +124,7 @@ id_cmp(const void *a, const void *b)
 
 /*
  * id_random (id-random.c): 70,000 draws of 16 bytes, across its re-key
- * at 65,536, all different; a draw too large for the stream still
+ * after 1 MiB (65,536 draws), all different; a draw too large for the stream still
  * filled; and two threads' first draws differ (each keys its own).
  */
 static void *
