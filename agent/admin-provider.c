@@ -44,9 +44,9 @@ admin_provider_json(const struct store_provider *p)
 }
 
 /*
- * Confidential routing: whether the provider has an attest_policy, and
- * the live verdict on its evidence (the one routing reads, for the URL
- * and policy the provider has now).
+ * Confidential routing: whether the provider has an attest_policy, its
+ * text (for cubectl export), and the live verdict on its evidence (the
+ * one routing reads, for the URL and policy the provider has now).
  */
 static void
 admin_provider_attest_json(cJSON *o, const struct store_provider *p)
@@ -55,6 +55,8 @@ admin_provider_attest_json(cJSON *o, const struct store_provider *p)
 
 	admin_json_add(o, "attest_policy", admin_json_bool(p->attest_policy !=
 	    NULL));
+	admin_json_add(o, "attest_policy_text",
+	    admin_json_string(p->attest_policy));
 	if (p->attest_policy == NULL) {
 		admin_json_add(o, "attested", admin_json_bool(0));
 		admin_json_add(o, "attest_error", admin_json_string(NULL));

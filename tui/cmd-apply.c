@@ -224,6 +224,8 @@ apply_plan_provider(struct cubectl *c, struct apply_plan *plan,
 	apply_copy(params, p, "driver");
 	apply_copy(params, p, "url");
 	apply_copy(params, p, "responses_api");
+	/* Absent (an older export): the agent's policy stays as it is. */
+	apply_copy(params, p, "attest_policy");
 	if ((rc = apply_provider_key(c, p, path, params)) != EXIT_OK) {
 		cJSON_Delete(params);
 		return rc;

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "attest.h"
 #include "cubectl.h"
 #include "log.h"
 #include "money.h"
@@ -84,6 +85,10 @@ static const struct document_field document_provider_fields[] = {
 	{ "credential", STRING(0, NULL, { .type = ARGS_ENUM,
 	    .choices = document_credentials }) },
 	{ "responses_api", DOCUMENT_BOOL, 0, NULL, { 0 }, NULL },
+	/* The policy document itself (cube-attest-policy(5)), or null. */
+	{ "attest_policy", STRING(DOCUMENT_NULLABLE | DOCUMENT_NEWER,
+	    "attest_policy_text", { .type = ARGS_STRING,
+	    .max = ATTEST_POLICY_FILE_MAX }) },
 	{ "api_key_file", STRING(DOCUMENT_INPUT, NULL, { .type = ARGS_STRING,
 	    .max = 4096 }) },
 	{ "api_key_env", STRING(DOCUMENT_INPUT, NULL, { .type = ARGS_STRING,

@@ -18,7 +18,10 @@ ctl domain edit acme --log-content on --trace-retention 7 \
     --cors-origin https://app.example.com --cors-origin http://localhost:5173 >/dev/null
 ctl provider add -d acme local --driver openai --url "$BACKEND_URL/v1/" \
     --api-key-file "$T_DIR/key" --responses-api >/dev/null
-ctl provider add -d acme plain --driver ollama --url "$BACKEND_URL" >/dev/null
+# A provider held to an attest_policy: the policy travels in the document.
+printf '{"version": 1, "allow_simulated": true}\n' >"$T_DIR/sim.json"
+ctl provider add -d acme plain --driver ollama --url "$BACKEND_URL" \
+    --attest-policy "$T_DIR/sim.json" >/dev/null
 ctl guardrail create -d acme pii --kind pii --action redact --types email,card >/dev/null
 ctl guardrail create -d acme words --kind keywords --action block \
     --words 'secret plan' --description 'no plans' >/dev/null
@@ -41,8 +44,10 @@ doc=$(cat "$T_DIR/a.json")
 check_eq "document version" 1 "$(echo "$doc" | json cube_export)"
 check_eq "domain settings" "acme true 7 https://app.example.com http://localhost:5173" \
     "$(echo "$doc" | python3 -c 'import json,sys; d=json.load(sys.stdin)["domains"][0]; print(d["name"], str(d["log_content"]).lower(), d["trace_retention_days"], *d["cors_origins"])')"
-check_eq "provider without secrets" '{"name": "local", "driver": "openai", "url": "'"$BACKEND_URL"'/v1", "credential": "sealed", "responses_api": true}' \
+check_eq "provider without secrets" '{"name": "local", "driver": "openai", "url": "'"$BACKEND_URL"'/v1", "credential": "sealed", "responses_api": true, "attest_policy": null}' \
     "$(echo "$doc" | json domains.0.providers.0)"
+check_eq "a provider's attest_policy is its policy document" \
+    "$(cat "$T_DIR/sim.json")" "$(echo "$doc" | json domains.0.providers.1.attest_policy)"
 check_eq "a provider without the Responses API says so" false \
     "$(echo "$doc" | json domains.0.providers.1.responses_api)"
 check_eq "model with pricing and defaults" "0.15 0.6 0.075 0.25 64 Be brief. true pii" \
@@ -91,6 +96,8 @@ print(json.dumps(d))' "$1"; }
 check_eq "export again gives the same document (tokens aside)" \
     "$(strip_tokens "$T_DIR/a.json")" "$(strip_tokens "$T_DIR/b.json")"
 check_eq "tokens were not created" "[]" "$(ctl -o json token list -d acme | tr -d ' \n\t')"
+check_eq "the applied provider is held to the policy" true \
+    "$(ctl -o json provider list -d acme | json 1.attest_policy)"
 
 r=$(curl -sS -m 10 -X POST "$AGENT_URL/proxy/acme/v1/chat/completions" \
     -H "Authorization: Bearer $(ctl -o json token create -d acme --name t 2>/dev/null | json token)" \
@@ -163,6 +170,31 @@ check_eq "and off on the agent" false \
 ctl apply -f "$T_DIR/in.json" >/dev/null
 check_eq "and on again" true \
     "$(ctl -o json provider list -d acme | json 0.responses_api)"
+
+# --- an attest_policy: absent keeps it, null removes it, text sets it ---------
+python3 - "$T_DIR/in.json" >"$T_DIR/edit.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+del d["domains"][0]["providers"][1]["attest_policy"]
+print(json.dumps(d))
+PY
+out=$(ctl apply -f "$T_DIR/edit.json")
+check_contains "a document without attest_policy (an older export) changes nothing" \
+    "nothing to change" "$out"
+python3 - "$T_DIR/in.json" >"$T_DIR/edit.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["domains"][0]["providers"][1]["attest_policy"] = None
+print(json.dumps(d))
+PY
+out=$(ctl apply -f "$T_DIR/edit.json")
+check_contains "attest_policy null: provider changed" "changed    provider   acme/plain" "$out"
+check_eq "and the agent's provider has none" false \
+    "$(ctl -o json provider list -d acme | json 1.attest_policy)"
+out=$(ctl apply -f "$T_DIR/in.json")
+check_contains "the policy again: provider changed" "changed    provider   acme/plain" "$out"
+check_eq "and the agent's provider has it" "$(cat "$T_DIR/sim.json")" \
+    "$(ctl -o json provider list -d acme | json 1.attest_policy_text)"
 
 # --- invalid documents change nothing and exit 2 -----------------------------
 ctl export >"$T_DIR/before.json"
