@@ -3,6 +3,7 @@
  * Text lines by default; one JSON object per line for log shippers.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ static log_quote_fn	 log_quote;	/* non-NULL: JSON lines */
 
 /* A line's message, at most; JSON escapes grow each byte to 6 at worst. */
 #define LOG_LINE	2048
-#define LOG_JSON_LINE	(6 * LOG_LINE + 256)
+#define LOG_JSON_LINE	(6 * LOG_LINE + 512)
 
 void
 log_init(const char *progname, int verbose)
@@ -49,14 +50,15 @@ log_verbose(void)
 }
 
 /*
- * One JSON object: time (UTC, milliseconds), level, program, pid and the
- * message, escaped by log_quote() (quotes, control bytes, invalid UTF-8
- * as \ufffd), so each line parses whatever the message holds.
+ * One JSON object: time (UTC, milliseconds), level, program, pid, the
+ * thread's name ("worker 0"; the program's for the main thread) and the
+ * message, those two escaped by log_quote() (quotes, control bytes,
+ * invalid UTF-8 as \ufffd), so each line parses whatever they hold.
  */
 static void
 log_json_line(const char *level, const char *msg, size_t len)
 {
-	char		 line[LOG_JSON_LINE], when[32];
+	char		 line[LOG_JSON_LINE], when[32], thread[16];
 	struct timespec	 ts;
 	struct tm	 tm;
 	size_t		 n, q;
@@ -65,12 +67,18 @@ log_json_line(const char *level, const char *msg, size_t len)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (pthread_getname_np(pthread_self(), thread, sizeof(thread)) != 0)
+		thread[0] = '\0';
 	m = snprintf(line, sizeof(line), "{\"time\":\"%s.%03ldZ\",\"level\":"
-	    "\"%s\",\"program\":\"%s\",\"pid\":%d,\"msg\":", when,
+	    "\"%s\",\"program\":\"%s\",\"pid\":%d,\"thread\":", when,
 	    ts.tv_nsec / 1000000, level, log_progname, (int)getpid());
 	if (m < 0 || (size_t)m >= sizeof(line))
 		return;
 	n = (size_t)m;
+	/* A name of 15 bytes at most: room for it and the message's key. */
+	n += log_quote(line + n, sizeof(line) - n, thread, strlen(thread));
+	memcpy(line + n, ",\"msg\":", 7);
+	n += 7;
 	/* Room for the literal by construction: len < LOG_LINE. */
 	q = log_quote(line + n, sizeof(line) - n - 2, msg, len);
 	if (q >= sizeof(line) - n - 2)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # --log-format json: every line the agent writes to stderr, from start-up
-# to exit, is one JSON object with time, level, program, pid and msg; a
+# to exit, is one JSON object with time, level, program, pid, thread and
+# msg (the worker's name on its lines, the program's on the main one's); a
 # message holding a quote, a newline, control bytes and invalid UTF-8
 # (a config file's name, logged by a refused SIGHUP) reads back exactly,
 # the bad byte as U+FFFD. The text format stays as it was.
@@ -29,6 +30,7 @@ raw = open(sys.argv[1], "rb").read()
 assert raw.endswith(b"\n"), "the log does not end with a newline"
 lines = raw.split(b"\n")[:-1]
 levels = set()
+threads = set()
 for i, line in enumerate(lines, 1):
     try:
         o = json.loads(line)
@@ -44,14 +46,20 @@ for i, line in enumerate(lines, 1):
         print(f"line {i}: level {o.get('level')!r}")
     if o.get("program") != "cube-agent" or not isinstance(o.get("pid"), int):
         print(f"line {i}: program/pid {o.get('program')!r} {o.get('pid')!r}")
+    if not isinstance(o.get("thread"), str) or not o["thread"]:
+        print(f"line {i}: thread {o.get('thread')!r}")
+    threads.add(o.get("thread"))
     if not isinstance(o.get("msg"), str) or not o["msg"]:
         print(f"line {i}: msg {o.get('msg')!r}")
     levels.add(o.get("level"))
 print(f"lines={len(lines)} levels={','.join(sorted(levels))}")
+print(f"threads={','.join(sorted(t for t in threads if isinstance(t, str)))}")
 PY
 )
-check_eq "every line is a JSON object with time, level, program, pid, msg" "" \
-    "$(printf '%s\n' "$OUT" | grep -v '^lines=')"
+check_eq "every line is a JSON object with time, level, program, pid, thread, msg" "" \
+    "$(printf '%s\n' "$OUT" | grep -v '^lines=\|^threads=')"
+check_contains "... the main thread's lines and the worker's" \
+    "threads=cube-agent,worker 0" "$OUT"
 check_contains "... all levels the run wrote (debug from -v)" "levels=debug,info,warning" "$OUT"
 N=$(printf '%s\n' "$OUT" | sed -n 's/^lines=//p' | cut -d' ' -f1)
 check "... and more than a handful of them ($N)" test "${N:-0}" -ge 10
