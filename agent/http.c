@@ -1394,22 +1394,23 @@ http_value_printable(const char *v, size_t len)
 	const uint64_t	ones = 0x0101010101010101ULL;
 	const uint64_t	highs = 0x8080808080808080ULL;
 	uint64_t	w;
-	size_t		i = 0, j;
+	size_t		i, end;
+	unsigned char	c;
 
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, v + i, 8);
-		/* Some byte < 0x20, or > 0x7e (0x7f and up): look closer. */
-		if ((((w - ones * 0x20) | (w + ones * 0x01)) & highs) == 0)
-			continue;
-		for (j = i; j < i + 8; j++)
-			if (v[j] != '\t' && ((unsigned char)v[j] < ' ' ||
-			    (unsigned char)v[j] >= 0x7f))
+	for (i = 0; i < len; i = end) {
+		end = i + 8 <= len ? i + 8 : len;
+		if (end - i == 8) {
+			memcpy(&w, v + i, 8);
+			/* No byte < 0x20 and none > 0x7e: all eight pass. */
+			if ((((w - ones * 0x20) | (w + ones)) & highs) == 0)
+				continue;
+		}
+		for (; i < end; i++) {
+			c = (unsigned char)v[i];
+			if (c != '\t' && (c < ' ' || c >= 0x7f))
 				return 0;
+		}
 	}
-	for (; i < len; i++)
-		if (v[i] != '\t' && ((unsigned char)v[i] < ' ' ||
-		    (unsigned char)v[i] >= 0x7f))
-			return 0;
 	return 1;
 }
 
