@@ -1637,6 +1637,20 @@ http_log_refusal(struct http_request *r, int status, const char *id)
 	    r->refused != NULL ? r->refused : "");
 }
 
+/*
+ * The end of f's line at p: its CR. http_fields_add() let no CR or LF
+ * into a name or a value, so the first CR is the line's (memchr is a
+ * vector scan; memmem of a two-byte needle is not, and a receipt's line
+ * is 900 bytes long).
+ */
+static const char *
+http_fields_eol(const char *p, const char *end)
+{
+	const char	*cr = memchr(p, '\r', end - p);
+
+	return cr != NULL && end - cr >= 2 && cr[1] == '\n' ? cr : NULL;
+}
+
 /* Whether f has a field named name (len bytes, any case). */
 static int
 http_fields_has(const struct http_fields *f, const char *name, size_t len)
@@ -1644,8 +1658,7 @@ http_fields_has(const struct http_fields *f, const char *name, size_t len)
 	const char	*p = f->buf, *end = f->buf + f->len, *eol;
 
 	for (; p < end; p = eol + 2) {
-		eol = memmem(p, end - p, "\r\n", 2);
-		if (eol == NULL)
+		if ((eol = http_fields_eol(p, end)) == NULL)
 			break;
 		if ((size_t)(eol - p) > len && p[len] == ':' &&
 		    strncasecmp(p, name, len) == 0)
@@ -1666,7 +1679,7 @@ http_fields_write(struct evbuffer *out, const struct http_fields *f,
 		return;
 	}
 	for (; p < end; p = eol + 2) {
-		if ((eol = memmem(p, end - p, "\r\n", 2)) == NULL)
+		if ((eol = http_fields_eol(p, end)) == NULL)
 			break;
 		colon = memchr(p, ':', eol - p);
 		if (colon == NULL || !http_fields_has(sticky, p, colon - p))
