@@ -435,12 +435,13 @@ build/fuzz/fuzz-dialect-ollama: tests/fuzz/fuzz-dialect-ollama.c \
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_AGENT) -lcjson -lsodium
-# Receipts need libsodium (signature, SHA-256, base64url).
+# Receipts need libsodium (signature, base64url decoding) and OpenSSL
+# (the tree's SHA-256, base64 encoding).
 build/fuzz/fuzz-receipt: tests/fuzz/fuzz-receipt.c shared/receipt.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
-	    -lsodium
+	    -lsodium -lcrypto
 # The sealed key files the agent reads at start (libsodium's AEAD).
 build/fuzz/fuzz-keyfile: tests/fuzz/fuzz-keyfile.c agent/keyfile.c
 	@mkdir -p $(@D)
@@ -455,4 +456,4 @@ build/fuzz/fuzz-traceparent: tests/fuzz/fuzz-traceparent.c \
 build/fuzz/fuzz-%:
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
