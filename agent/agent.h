@@ -2372,6 +2372,8 @@ enum metrics_reject {
 	METRICS_REJECT_AUTH,		/* no, bad, expired or revoked token */
 };
 void	 metrics_rejected(enum metrics_reject);
+/* Receipts signed, and the signatures they took (any worker thread). */
+void	 metrics_receipts(unsigned receipts, unsigned signatures);
 
 /*
  * stats.c: rolling figures (1 min, 5 min, 1 h windows) and spend today

@@ -90,6 +90,7 @@ static struct metrics_histogram	 metrics_ttft;
 static struct metrics_shard {
 	_Alignas(64) atomic_int		 streams;
 	atomic_uint_least64_t		 rejects[METRICS_REJECT_AUTH + 1];
+	atomic_uint_least64_t		 receipts, signatures;
 } metrics_shards[METRICS_SHARDS];
 static atomic_uint		 metrics_shard_next;
 static _Thread_local struct metrics_shard *metrics_shard_mine;
@@ -106,6 +107,7 @@ static struct evhttp		*metrics_http;
 
 static void	metrics_render_http(struct evbuffer *);
 static void	metrics_render_otlp(struct evbuffer *);
+static void	metrics_render_receipts(struct evbuffer *);
 
 static void
 metrics_observe(struct metrics_histogram *h, int64_t ms)
@@ -546,6 +548,7 @@ metrics_render(struct evbuffer *b)
 	metrics_render_deployments(b, reg);
 	metrics_render_http(b);
 	metrics_render_otlp(b);
+	metrics_render_receipts(b);
 	if (reg != NULL)
 		registry_release(reg);
 }
@@ -642,6 +645,42 @@ metrics_rejected(enum metrics_reject reason)
 {
 	atomic_fetch_add_explicit(&metrics_shard()->rejects[reason], 1,
 	    memory_order_relaxed);
+}
+
+/* A worker signed receipts under signatures (receipt-batch.c). */
+void
+metrics_receipts(unsigned receipts, unsigned signatures)
+{
+	struct metrics_shard	*s = metrics_shard();
+
+	atomic_fetch_add_explicit(&s->receipts, receipts,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->signatures, signatures,
+	    memory_order_relaxed);
+}
+
+/* Receipts and the signatures they took: how well batches form. */
+static void
+metrics_render_receipts(struct evbuffer *b)
+{
+	uint64_t	receipts = 0, signatures = 0;
+	size_t		i;
+
+	for (i = 0; i < METRICS_SHARDS; i++) {
+		receipts += atomic_load_explicit(&metrics_shards[i].receipts,
+		    memory_order_relaxed);
+		signatures += atomic_load_explicit(
+		    &metrics_shards[i].signatures, memory_order_relaxed);
+	}
+	evbuffer_add_printf(b, "# HELP cube_receipts_signed_total Receipts"
+	    " signed, for replies and for the traces of clients that left.\n"
+	    "# TYPE cube_receipts_signed_total counter\n"
+	    "cube_receipts_signed_total %llu\n"
+	    "# HELP cube_receipt_signatures_total Ed25519 signatures those"
+	    " took: a batch shares one (receipt-batch).\n"
+	    "# TYPE cube_receipt_signatures_total counter\n"
+	    "cube_receipt_signatures_total %llu\n",
+	    (unsigned long long)receipts, (unsigned long long)signatures);
 }
 
 /* The OpenTelemetry exporter's totals (otlp.c). */

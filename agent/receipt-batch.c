@@ -77,6 +77,7 @@ receipt_sign_one(const struct vault *v, struct receipt *rc,
 	if ((plen = receipt_payload(rc, payload)) > 0) {
 		vault_sign(v, payload, plen, rc->sig);
 		n = receipt_format(rc, s, sizeof(s));
+		metrics_receipts(1, 1);
 	}
 	cb(arg, n > 0 ? s : NULL, n);
 }
@@ -135,6 +136,7 @@ receipt_batch_sign(struct receipt_batch *b, struct receipt_slot *s, size_t n)
 	    b->path_lens);
 	receipt_batch_signed((unsigned)n, root, signed_bytes);
 	vault_sign(b->vault, signed_bytes, sizeof(signed_bytes), sig);
+	metrics_receipts((unsigned)n, 1);
 	for (i = 0; i < n; i++) {
 		memcpy(s[i].rc.sig, sig, sizeof(sig));
 		s[i].rc.leaf_index = (unsigned)i;

@@ -558,17 +558,33 @@ check_not_contains "no sanitizer report" "ERROR: " "$(cat "$AGENT_LOG")"
 
 # --- receipt-batch = 1: every reply signed alone (v1), as verifiers of v1 need
 printf 'receipt-batch = 1\n' >"$T_DIR/alone.conf"
-start_agent --tee sim -c "$T_DIR/alone.conf"
+METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_agent --tee sim -c "$T_DIR/alone.conf" --metrics-listen "127.0.0.1:$METRICS_PORT"
+signed() {	# "receipts signatures" on /metrics
+	curl -sS -m 5 "http://127.0.0.1:$METRICS_PORT/metrics" | awk '
+	    $1 == "cube_receipts_signed_total" { r = $2 }
+	    $1 == "cube_receipt_signatures_total" { s = $2 }
+	    END { print r, s }'
+}
+before=$(signed)
 counts=$(burst 24 alone)
 check_eq "receipt-batch = 1: a burst of 24 gets 24 v1 receipts" "24 0" "$counts"
+after=$(signed)
+check_eq "  /metrics: 24 more receipts, under 24 more signatures" "24 24" \
+    "$(( ${after% *} - ${before% *} )) $(( ${after#* } - ${before#* } ))"
 verify_ok alone-1 "  one of them"
 # SIGHUP applies it: back to batches.
 printf 'receipt-batch = 64\n' >"$T_DIR/alone.conf"
 kill -HUP "$AGENT_PID"
 check "SIGHUP with receipt-batch = 64: reloaded" \
     t_until 10 grep -q 'SIGHUP: configuration reloaded' "$AGENT_LOG"
+before=$(signed)
 burst_until_batch hup
 check "  and replies share a signature again" test "${counts#* }" -gt 0
+after=$(signed)
+r=$(( ${after% *} - ${before% *} )) s=$(( ${after#* } - ${before#* } ))
+check "  /metrics: $r more receipts under $s signatures, fewer" \
+    test "$r" -eq $((24 * (round + 1))) -a "$s" -lt "$r"
 
 stop_agent
 check_eq "the agent stops cleanly" 0 "$?"
