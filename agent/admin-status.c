@@ -60,6 +60,21 @@ admin_status_limits(void)
 	return l;
 }
 
+/* Receipts signed since start and the signatures they took (metrics.c). */
+static cJSON *
+admin_status_receipts(const struct agent *agent)
+{
+	uint64_t	 receipts, signatures;
+	cJSON		*o = admin_json_object();
+
+	metrics_receipts_total(&receipts, &signatures);
+	admin_json_add(o, "signed", admin_json_number((double)receipts));
+	admin_json_add(o, "signatures", admin_json_number((double)signatures));
+	admin_json_add(o, "batch_max", admin_json_number(
+	    agent->cfg.receipt_batch));
+	return o;
+}
+
 int
 admin_status(struct agent *agent, const cJSON *params,
     struct admin_reply *reply)
@@ -98,6 +113,7 @@ admin_status(struct agent *agent, const cJSON *params,
 	admin_json_add(r, "domains", admin_json_number((double)ndomains));
 	admin_json_add(r, "tls", admin_status_tls());
 	admin_json_add(r, "limits", admin_status_limits());
+	admin_json_add(r, "receipts", admin_status_receipts(agent));
 	reply->result = r;
 	return 0;
 }

@@ -2374,6 +2374,7 @@ enum metrics_reject {
 void	 metrics_rejected(enum metrics_reject);
 /* Receipts signed, and the signatures they took (any worker thread). */
 void	 metrics_receipts(unsigned receipts, unsigned signatures);
+void	 metrics_receipts_total(uint64_t *receipts, uint64_t *signatures);
 
 /*
  * stats.c: rolling figures (1 min, 5 min, 1 h windows) and spend today

@@ -659,19 +659,28 @@ metrics_receipts(unsigned receipts, unsigned signatures)
 	    memory_order_relaxed);
 }
 
+/* Receipts signed since start, and their signatures: the shards' sums. */
+void
+metrics_receipts_total(uint64_t *receipts, uint64_t *signatures)
+{
+	size_t	i;
+
+	*receipts = *signatures = 0;
+	for (i = 0; i < METRICS_SHARDS; i++) {
+		*receipts += atomic_load_explicit(&metrics_shards[i].receipts,
+		    memory_order_relaxed);
+		*signatures += atomic_load_explicit(
+		    &metrics_shards[i].signatures, memory_order_relaxed);
+	}
+}
+
 /* Receipts and the signatures they took: how well batches form. */
 static void
 metrics_render_receipts(struct evbuffer *b)
 {
-	uint64_t	receipts = 0, signatures = 0;
-	size_t		i;
+	uint64_t	receipts, signatures;
 
-	for (i = 0; i < METRICS_SHARDS; i++) {
-		receipts += atomic_load_explicit(&metrics_shards[i].receipts,
-		    memory_order_relaxed);
-		signatures += atomic_load_explicit(
-		    &metrics_shards[i].signatures, memory_order_relaxed);
-	}
+	metrics_receipts_total(&receipts, &signatures);
 	evbuffer_add_printf(b, "# HELP cube_receipts_signed_total Receipts"
 	    " signed, for replies and for the traces of clients that left.\n"
 	    "# TYPE cube_receipts_signed_total counter\n"

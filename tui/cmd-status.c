@@ -23,6 +23,8 @@ const struct output_field cmd_status_fields[] = {
 	{ "prompts encrypted",	"tls.prompts_encrypted", OUTPUT_YESNO },
 	{ "tls spki sha256",	"tls.spki_sha256",	OUTPUT_PLAIN },
 	{ "tls cert expires",	"tls.not_after",	OUTPUT_PLAIN },
+	{ "receipts signed",	"receipts.signed",	OUTPUT_PLAIN },
+	{ "their signatures",	"receipts.signatures",	OUTPUT_PLAIN },
 	{ NULL, NULL, OUTPUT_PLAIN }
 };
 

@@ -585,6 +585,11 @@ after=$(signed)
 r=$(( ${after% *} - ${before% *} )) s=$(( ${after#* } - ${before#* } ))
 check "  /metrics: $r more receipts under $s signatures, fewer" \
     test "$r" -eq $((24 * (round + 1))) -a "$s" -lt "$r"
+check_eq "  status: the same counts, and receipt-batch as reloaded" \
+    "$(signed) 64" "$(ctl -o json status | python3 -c 'import json,sys
+r = json.load(sys.stdin)["receipts"]
+print(r["signed"], r["signatures"], r["batch_max"])')"
+check_contains "  cubectl status shows them" "receipts signed" "$(ctl status)"
 
 stop_agent
 check_eq "the agent stops cleanly" 0 "$?"
