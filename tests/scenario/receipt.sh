@@ -364,7 +364,7 @@ else
 	echo "# SKIP receipt: the OpenAI SDK check did NOT run: $SDK_WHY"
 fi
 
-# --- batches: replies that finish in one pass share one signature ------------
+# --- batches: replies that finish together share one signature -----------------
 # burst N PREFIX: N requests at once (every third a stream), each kept as
 # PREFIX-i.req/.head/.resp; prints how many receipts were v1 and v2.
 burst() {
@@ -405,7 +405,7 @@ EOF2
 	echo "$v1 $v2"
 }
 # burst_until_batch PREFIX: bursts of 24 until one has v2 receipts, at
-# most 20 (whether replies finish in one pass is up to the scheduler);
+# most 20 (whether replies finish together is up to the scheduler);
 # sets round (the last burst's number) and counts (its "v1 v2").
 burst_until_batch() {
 	round=0
@@ -497,8 +497,8 @@ check_eq "  and its body hashes are the bodies'" match "$(cat "$T_DIR/indep.hash
 
 # --- clients that leave while their reply waits for its batch's signature ---
 # The backend answers after 40 ms; each client hangs up (RST) 36 to 50 ms
-# after its request, so some leave in the very pass that finishes their
-# reply: the reply was held for the signature, the trace gets it (499,
+# after its request, so some leave while their finished reply waits for
+# its batch: the reply was held for the signature, the trace gets it (499,
 # cancelled, with a receipt). Rounds of 20 until that happened.
 ctl model deploy -d acme --provider fake --name Slow --key slow \
     --model-id 'fake-chat;first_byte_delay_ms=40' >/dev/null 2>&1
@@ -546,7 +546,7 @@ if [ "$(left_waiting)" -gt 0 ]; then
 	check "clients that left while their reply waited: traced, 499, with the receipt" \
 	    test "$(left_waiting)" -gt 0
 else
-	echo "# SKIP receipt: no client left in the pass of its reply in $round rounds"
+	echo "# SKIP receipt: no client left while its reply waited, in $round rounds"
 fi
 post after /proxy/acme/v1/chat/completions \
     '{"model":"chat","messages":[{"role":"user","content":"still there?"}]}'
