@@ -157,12 +157,15 @@ check_eq "price changed, temperature kept" "0.15 0.7 0.25" \
 out=$(ctl apply -f "$T_DIR/edit.json")
 check_contains "equal money spelled otherwise is no change" "nothing to change" "$out"
 ctl apply -f "$T_DIR/in.json" >/dev/null
-python3 - "$T_DIR/in.json" >"$T_DIR/edit.json" <<'PY'
+edit_doc() {	# PYTHON: in.json with d changed by PYTHON, into edit.json
+	python3 - "$T_DIR/in.json" "$1" >"$T_DIR/edit.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-d["domains"][0]["providers"][0]["responses_api"] = False
+exec(sys.argv[2])
 print(json.dumps(d))
 PY
+}
+edit_doc 'd["domains"][0]["providers"][0]["responses_api"] = False'
 out=$(ctl apply -f "$T_DIR/edit.json")
 check_contains "responses_api turned off: provider changed" "changed    provider   acme/local" "$out"
 check_eq "and off on the agent" false \
@@ -172,21 +175,11 @@ check_eq "and on again" true \
     "$(ctl -o json provider list -d acme | json 0.responses_api)"
 
 # --- an attest_policy: absent keeps it, null removes it, text sets it ---------
-python3 - "$T_DIR/in.json" >"$T_DIR/edit.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-del d["domains"][0]["providers"][1]["attest_policy"]
-print(json.dumps(d))
-PY
+edit_doc 'del d["domains"][0]["providers"][1]["attest_policy"]'
 out=$(ctl apply -f "$T_DIR/edit.json")
 check_contains "a document without attest_policy (an older export) changes nothing" \
     "nothing to change" "$out"
-python3 - "$T_DIR/in.json" >"$T_DIR/edit.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["domains"][0]["providers"][1]["attest_policy"] = None
-print(json.dumps(d))
-PY
+edit_doc 'd["domains"][0]["providers"][1]["attest_policy"] = None'
 out=$(ctl apply -f "$T_DIR/edit.json")
 check_contains "attest_policy null: provider changed" "changed    provider   acme/plain" "$out"
 check_eq "and the agent's provider has none" false \
