@@ -1135,12 +1135,14 @@ int		 http_fields_addf(struct http_fields *, const char *name,
  * included (rate-limit state, say), checked as http_fields_add() does.
  */
 int		 http_request_field(struct http_request *, const char *name,
-		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+		    const char *value, size_t value_len);
 /* Every reply carries Date: t as an IMF-fixdate (RFC 9110 5.6.7). */
 #define HTTP_DATE_LEN		29
 void		 http_date_format(time_t t, char out[HTTP_DATE_LEN + 1]);
 /* A Content-Type fit to send: a media type of at most HTTP_CTYPE_MAX. */
 #define HTTP_CTYPE_MAX		256
+/* Room for what a reply's head says itself, before its fields. */
+#define HTTP_HEAD_OWN		2048
 int		 http_media_type_valid(const char *);
 
 /*

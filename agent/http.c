@@ -41,6 +41,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "textbuf.h"
 #include "xmalloc.h"
 
 #define HTTP_BODY_PRERESERVE	(1024 * 1024)
@@ -1477,17 +1478,8 @@ http_fields_addf(struct http_fields *f, const char *name, const char *fmt,
 
 int
 http_request_field(struct http_request *r, const char *name,
-    const char *fmt, ...)
+    const char *value, size_t n)
 {
-	char	value[HTTP_FIELD_VALUE_MAX + 1];
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(value, sizeof(value), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(value))
-		return -1;
 	if (r->conn->sticky == NULL) {
 		r->conn->sticky = xmalloc(sizeof(*r->conn->sticky));
 		http_fields_init(r->conn->sticky);
@@ -1734,6 +1726,12 @@ http_date_now(void)
 	return date;
 }
 
+/* The status line to the reason, Date, id, framing, processing time. */
+#define HTTP_HEAD_FIXED	512
+_Static_assert(HTTP_HEAD_OWN >= HTTP_HEAD_FIXED + HTTP_CTYPE_MAX +
+    CORS_ORIGIN_MAX + sizeof(CORS_EXPOSE_HEADERS) + 96,
+    "HTTP_HEAD_OWN holds every piece of an own head");
+
 /* Status line and fields into out, which grows as it must. */
 static void
 http_write_head(struct http_request *r, struct evbuffer *out, int status,
@@ -1741,6 +1739,8 @@ http_write_head(struct http_request *r, struct evbuffer *out, int status,
 {
 	struct http_conn	*c = r->conn;
 	char			 id[HTTP_REQUEST_ID_HEX + 1];
+	char			 head[HTTP_HEAD_OWN];
+	struct textbuf		 h;
 
 	if (status < 100 || status > 599) {
 		log_warnx("%s: status %d replaced by 500", __func__, status);
@@ -1755,17 +1755,36 @@ http_write_head(struct http_request *r, struct evbuffer *out, int status,
 	}
 	if (!r->keep_alive || c->server->draining || c->discard)
 		c->close_after = 1;
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-	    "Content-Type: %s\r\nx-request-id: %s\r\n%s%s", status,
-	    http_reason(status), http_date_now(), ctype, id, framing,
-	    c->close_after ? "Connection: close\r\n" : "");
-	if (r->timed)
-		evbuffer_add_printf(out, "openai-processing-ms: %lld\r\n",
-		    (long long)(http_mono_ms() - r->head_ms));
-	if (r->cors_origin != NULL)
-		evbuffer_add_printf(out, "Access-Control-Allow-Origin: %.*s\r\n"
-		    "Vary: Origin\r\nAccess-Control-Expose-Headers: %s\r\n",
-		    (int)r->cors_origin_len, r->cors_origin, CORS_EXPOSE_HEADERS);
+	textbuf_init(&h, head, sizeof(head));
+	textbuf_lit(&h, "HTTP/1.1 ");
+	textbuf_u64(&h, (uint64_t)status);
+	textbuf_lit(&h, " ");
+	textbuf_str(&h, http_reason(status));
+	textbuf_lit(&h, "\r\nDate: ");
+	textbuf_str(&h, http_date_now());
+	textbuf_lit(&h, "\r\nContent-Type: ");
+	textbuf_str(&h, ctype);
+	textbuf_lit(&h, "\r\nx-request-id: ");
+	textbuf_put(&h, id, HTTP_REQUEST_ID_HEX);
+	textbuf_lit(&h, "\r\n");
+	textbuf_str(&h, framing);
+	if (c->close_after)
+		textbuf_lit(&h, "Connection: close\r\n");
+	if (r->timed) {
+		textbuf_lit(&h, "openai-processing-ms: ");
+		textbuf_i64(&h, http_mono_ms() - r->head_ms);
+		textbuf_lit(&h, "\r\n");
+	}
+	if (r->cors_origin != NULL) {
+		textbuf_lit(&h, "Access-Control-Allow-Origin: ");
+		textbuf_put(&h, r->cors_origin, r->cors_origin_len);
+		textbuf_lit(&h, "\r\nVary: Origin\r\n"
+		    "Access-Control-Expose-Headers: " CORS_EXPOSE_HEADERS
+		    "\r\n");
+	}
+	if (h.over)	/* cannot be: every piece is bounded (HTTP_HEAD_OWN) */
+		log_warnx("%s: the head was cut", __func__);
+	evbuffer_add(out, h.s, h.len);
 	if (c->sticky != NULL)
 		evbuffer_add(out, c->sticky->buf, c->sticky->len);
 	if (fields != NULL)
@@ -1782,13 +1801,15 @@ http_reply_fields(struct http_request *r, int status, const char *ctype,
 {
 	struct http_conn	*c = r->conn;
 	char			 framing[64];
+	struct textbuf		 f;
 
 	/* RFC 9110 8.6: no Content-Length in a 204. */
-	if (status == 204)
-		framing[0] = '\0';
-	else
-		snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n",
-		    len);
+	textbuf_init(&f, framing, sizeof(framing));
+	if (status != 204) {
+		textbuf_lit(&f, "Content-Length: ");
+		textbuf_u64(&f, len);
+		textbuf_lit(&f, "\r\n");
+	}
 	http_write_head(r, c->server->send, status, ctype, framing, fields);
 	if (len > 0 && !c->head_only)
 		evbuffer_add(c->server->send, body, len);
@@ -1845,7 +1866,7 @@ http_stream_write(struct http_request *r, const void *data, size_t len)
 	struct http_conn	*c = r->conn;
 	struct iovec		 iov[3];
 	char			 size[24];
-	int			 n;
+	struct textbuf		 sz;
 
 	if (len == 0 || c->head_only)
 		return evbuffer_get_length(bufferevent_get_output(c->bev));
@@ -1854,9 +1875,11 @@ http_stream_write(struct http_request *r, const void *data, size_t len)
 	if (c->http10)
 		http_conn_sendv(c, &iov[1], 1, 0);
 	else {
-		n = snprintf(size, sizeof(size), "%zx\r\n", len);
+		textbuf_init(&sz, size, sizeof(size));
+		textbuf_hex(&sz, len);
+		textbuf_lit(&sz, "\r\n");
 		iov[0].iov_base = size;
-		iov[0].iov_len = (size_t)n;
+		iov[0].iov_len = sz.len;
 		iov[2].iov_base = (void *)(uintptr_t)"\r\n";
 		iov[2].iov_len = 2;
 		http_conn_sendv(c, iov, 3, 0);

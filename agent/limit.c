@@ -38,6 +38,7 @@
 #include "agent.h"
 #include "log.h"
 #include "money.h"
+#include "textbuf.h"
 #include "xmalloc.h"
 
 #define LIMIT_BUCKETS		1024
@@ -711,31 +712,54 @@ limit_reset(void)
 char *
 limit_duration_format(int64_t ms, char out[LIMIT_DURATION_MAX])
 {
-	char	frac[4];
-	int	n = 0, i, m, sec;
+	struct textbuf	b;
+	int64_t		frac;
+	int		digits;
 
+	textbuf_init(&b, out, LIMIT_DURATION_MAX);
 	if (ms <= 0) {
-		snprintf(out, LIMIT_DURATION_MAX, "0s");
+		textbuf_lit(&b, "0s");
 		return out;
 	}
 	if (ms < 1000) {
-		snprintf(out, LIMIT_DURATION_MAX, "%dms", (int)ms);
+		textbuf_u64(&b, (uint64_t)ms);
+		textbuf_lit(&b, "ms");
 		return out;
 	}
-	m = (int)(ms / 60000 % 60);
-	sec = (int)(ms / 1000 % 60);
-	if (ms >= 3600000)
-		n = snprintf(out, LIMIT_DURATION_MAX, "%" PRId64 "h%dm",
-		    ms / 3600000, m);
-	else if (m > 0)
-		n = snprintf(out, LIMIT_DURATION_MAX, "%dm", m);
-	/* Seconds with the milliseconds' trailing zeros dropped: "17.28s". */
-	snprintf(frac, sizeof(frac), "%03d", (int)(ms % 1000));
-	for (i = 3; i > 0 && frac[i - 1] == '0'; i--)
-		frac[i - 1] = '\0';
-	snprintf(out + n, LIMIT_DURATION_MAX - n, "%d%s%ss", sec,
-	    i > 0 ? "." : "", frac);
+	if (ms >= 3600000) {
+		textbuf_u64(&b, (uint64_t)(ms / 3600000));
+		textbuf_lit(&b, "h");
+	}
+	if (ms >= 60000) {
+		textbuf_u64(&b, (uint64_t)(ms / 60000 % 60));
+		textbuf_lit(&b, "m");
+	}
+	textbuf_u64(&b, (uint64_t)(ms / 1000 % 60));
+	/* The milliseconds with their trailing zeros dropped: "17.28s". */
+	if ((frac = ms % 1000) != 0) {
+		for (digits = 3; frac % 10 == 0; digits--)
+			frac /= 10;
+		textbuf_lit(&b, ".");
+		if (digits == 3 && frac < 100)
+			textbuf_lit(&b, "0");
+		if (digits >= 2 && frac < 10)
+			textbuf_lit(&b, "0");
+		textbuf_u64(&b, (uint64_t)frac);
+	}
+	textbuf_lit(&b, "s");
 	return out;
+}
+
+/* name: v, as a field every reply to r carries. */
+static void
+limit_field_int(struct http_request *r, const char *name, int64_t v)
+{
+	char		text[TEXTBUF_U64_MAX + 2];
+	struct textbuf	b;
+
+	textbuf_init(&b, text, sizeof(text));
+	textbuf_i64(&b, v);
+	http_request_field(r, name, b.s, b.len);
 }
 
 void
@@ -745,18 +769,19 @@ limit_fields(struct http_request *r, const struct limit_state *st)
 
 	limit_duration_format(st->reset_ms, reset);
 	if (st->requests_limit > 0) {
-		http_request_field(r, "x-ratelimit-limit-requests", "%" PRId64,
+		limit_field_int(r, "x-ratelimit-limit-requests",
 		    st->requests_limit);
-		http_request_field(r, "x-ratelimit-remaining-requests", "%"
-		    PRId64, st->requests_left);
-		http_request_field(r, "x-ratelimit-reset-requests", "%s",
-		    reset);
+		limit_field_int(r, "x-ratelimit-remaining-requests",
+		    st->requests_left);
+		http_request_field(r, "x-ratelimit-reset-requests", reset,
+		    strlen(reset));
 	}
 	if (st->tokens_limit > 0) {
-		http_request_field(r, "x-ratelimit-limit-tokens", "%" PRId64,
+		limit_field_int(r, "x-ratelimit-limit-tokens",
 		    st->tokens_limit);
-		http_request_field(r, "x-ratelimit-remaining-tokens", "%"
-		    PRId64, st->tokens_left);
-		http_request_field(r, "x-ratelimit-reset-tokens", "%s", reset);
+		limit_field_int(r, "x-ratelimit-remaining-tokens",
+		    st->tokens_left);
+		http_request_field(r, "x-ratelimit-reset-tokens", reset,
+		    strlen(reset));
 	}
 }

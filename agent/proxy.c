@@ -26,6 +26,7 @@
 #include "ndjson.h"
 #include "receipt.h"
 #include "sse.h"
+#include "textbuf.h"
 #include "xmalloc.h"
 
 #define PROXY_MAX_RESPONSE	(64 * 1024 * 1024)
@@ -819,7 +820,7 @@ proxy_on_response(void *arg, const struct upstream_response *resp)
 		return;
 	}
 	/* upstream.c let only a valid media type through, if any. */
-	snprintf(call->resp_type, sizeof(call->resp_type), "%s",
+	textbuf_copy(call->resp_type, sizeof(call->resp_type),
 	    ctype != NULL ? ctype : "application/json");
 }
 
@@ -866,9 +867,9 @@ proxy_receipt_fields(struct proxy_call *call, struct receipt *rc)
 		    __func__);
 		return -1;
 	}
-	snprintf(rc->domain, sizeof(rc->domain), "%s", call->domain->id);
-	snprintf(rc->model, sizeof(rc->model), "%s", call->routed->key);
-	snprintf(rc->route, sizeof(rc->route), "%s", call->trace->route);
+	textbuf_copy(rc->domain, sizeof(rc->domain), call->domain->id);
+	textbuf_copy(rc->model, sizeof(rc->model), call->routed->key);
+	textbuf_copy(rc->route, sizeof(rc->route), call->trace->route);
 	return 0;
 }
 
@@ -2481,8 +2482,8 @@ proxy_head(struct http_request *r, void *arg)
 		}
 		r->traced = 1;
 		memcpy(call->trace->domain_id, d->id, sizeof(d->id));
-		snprintf(call->trace->token_id, sizeof(call->trace->token_id),
-		    "%s", PROXY_PLAYGROUND);
+		textbuf_copy(call->trace->token_id,
+		    sizeof(call->trace->token_id), PROXY_PLAYGROUND);
 		call->domain = d;
 		call->token = NULL;
 		r->on_abort = proxy_on_abort_body;
@@ -2531,8 +2532,8 @@ proxy_head(struct http_request *r, void *arg)
 		/* Traced from here: the server need not log a refusal. */
 		r->traced = 1;
 		memcpy(call->trace->domain_id, d->id, sizeof(d->id));
-		snprintf(call->trace->token_id, sizeof(call->trace->token_id),
-		    "%s", t->id);
+		textbuf_copy(call->trace->token_id,
+		    sizeof(call->trace->token_id), t->id);
 	}
 	if (route.domain != NULL && registry_find_domain(reg, route.domain,
 	    route.domain_len) != d) {

@@ -39,6 +39,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "textbuf.h"
 #include "upstream-h1.h"
 #include "xmalloc.h"
 
@@ -467,7 +468,7 @@ h1_finish(struct h1_transfer *t, enum upstream_result res, const char *why,
 	if (res == UPSTREAM_OK && t->got_response && !t->told_response &&
 	    h1_tell_response(t) == -1)
 		return;
-	snprintf(reason, sizeof(reason), "%s", why);	/* may be t's */
+	textbuf_copy(reason, sizeof(reason), why);	/* may be t's */
 	h1_conn_release(t, keep && res == UPSTREAM_OK);
 	h1_transfer_put(t);
 	cb->on_done(arg, res, reason);
@@ -896,39 +897,37 @@ h1_conn_event(evutil_socket_t fd, short what, void *arg)
 static size_t
 h1_request_head(struct h1_transfer *t)
 {
-	char			*s = t->pool->scratch;
 	struct curl_slist	*a;
-	size_t			 room = H1_REQ_HEAD_MAX, n;
-	int			 r;
+	struct textbuf		 b;
 
-	r = snprintf(s, room, "POST %s HTTP/1.1\r\nHost: %.*s\r\n"
-	    "Accept: */*\r\nAccept-Encoding: identity\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-	    t->path, (int)t->origin->alen, t->origin->authority, t->len);
-	if (r < 0 || (size_t)r >= room)
-		return 0;
-	n = (size_t)r;
+	/* Room for the NUL too: the head is sent without it. */
+	textbuf_init(&b, t->pool->scratch, H1_REQ_HEAD_MAX);
+	textbuf_lit(&b, "POST ");
+	textbuf_str(&b, t->path);
+	textbuf_lit(&b, " HTTP/1.1\r\nHost: ");
+	textbuf_put(&b, t->origin->authority, t->origin->alen);
+	textbuf_lit(&b, "\r\nAccept: */*\r\nAccept-Encoding: identity\r\n"
+	    "Content-Type: application/json\r\nContent-Length: ");
+	textbuf_u64(&b, t->len);
+	textbuf_lit(&b, "\r\n");
 	if (t->traceparent[0] != '\0') {
-		r = snprintf(s + n, room - n, "traceparent: %s\r\n%s%s%s",
-		    t->traceparent, t->tracestate != NULL ? "tracestate: " :
-		    "", t->tracestate != NULL ? t->tracestate : "",
-		    t->tracestate != NULL ? "\r\n" : "");
-		if (r < 0 || (size_t)r >= room - n)
-			return 0;
-		n += (size_t)r;
+		textbuf_lit(&b, "traceparent: ");
+		textbuf_str(&b, t->traceparent);
+		textbuf_lit(&b, "\r\n");
+		if (t->tracestate != NULL) {
+			textbuf_lit(&b, "tracestate: ");
+			textbuf_str(&b, t->tracestate);
+			textbuf_lit(&b, "\r\n");
+		}
 	}
 	for (a = t->auth; a != NULL; a = a->next) {
 		if (strpbrk(a->data, "\r\n") != NULL)
 			continue;	/* never; a header cannot be forged */
-		r = snprintf(s + n, room - n, "%s\r\n", a->data);
-		if (r < 0 || (size_t)r >= room - n)
-			return 0;
-		n += (size_t)r;
+		textbuf_str(&b, a->data);
+		textbuf_lit(&b, "\r\n");
 	}
-	if (room - n < 3)
-		return 0;
-	memcpy(s + n, "\r\n", 2);
-	return n + 2;
+	textbuf_lit(&b, "\r\n");
+	return b.over ? 0 : b.len;
 }
 
 static void
