@@ -813,15 +813,31 @@ jscan_array_next(const char *buf, const struct jscan_span *array,
 	return 1;
 }
 
+/* Is the key span want's key? Lengths first: most keys differ there. */
+static int
+jscan_key_is(const char *buf, const struct jscan_span *k, int escaped,
+    const char *key, size_t keylen)
+{
+	if (!escaped && k->end - k->start - 2 != keylen)
+		return 0;
+	return jscan_string_eq(buf, k, key, keylen);
+}
+
 int
-jscan_object_get(const char *buf, const struct jscan_span *obj,
-    const char *key, struct jscan_span *out)
+jscan_object_fields(const char *buf, const struct jscan_span *obj,
+    struct jscan_want *want, size_t nwant)
 {
 	const unsigned char	*s = (const unsigned char *)buf;
 	struct jscan_span	 k = { JSCAN_STRING, 0, 0, 1 };
-	size_t			 i, end, vstart, keylen = strlen(key);
-	int			 found = 0;
+	size_t			 i, end, vstart, w, keylen[JSCAN_FIELDS_MAX];
+	int			 found = 0, escaped;
 
+	if (nwant > JSCAN_FIELDS_MAX)
+		nwant = JSCAN_FIELDS_MAX;
+	for (w = 0; w < nwant; w++) {
+		want[w].out->present = 0;
+		keylen[w] = strlen(want[w].key);
+	}
 	if (obj->type != JSCAN_OBJECT || obj->end < obj->start + 2)
 		return 0;
 	end = obj->end - 1;
@@ -834,6 +850,7 @@ jscan_object_get(const char *buf, const struct jscan_span *obj,
 			break;
 		k.start = i;
 		k.end = i = jscan_skip(s, i, end);
+		escaped = memchr(s + k.start, '\\', k.end - k.start) != NULL;
 		i = jscan_skip_ws(s, i, end);
 		if (i >= end || s[i] != ':')
 			break;
@@ -844,15 +861,28 @@ jscan_object_get(const char *buf, const struct jscan_span *obj,
 		i = jscan_skip(s, i, end);
 		if (i == vstart)
 			break;
-		if (jscan_string_eq(buf, &k, key, keylen)) {
-			out->type = jscan_type_of(s[vstart]);
-			out->start = vstart;
-			out->end = i;
-			out->present = 1;
-			found = 1;
+		for (w = 0; w < nwant; w++) {
+			if (!jscan_key_is(buf, &k, escaped, want[w].key,
+			    keylen[w]))
+				continue;
+			if (!want[w].out->present)
+				found++;
+			want[w].out->type = jscan_type_of(s[vstart]);
+			want[w].out->start = vstart;
+			want[w].out->end = i;
+			want[w].out->present = 1;
 		}
 	}
 	return found;
+}
+
+int
+jscan_object_get(const char *buf, const struct jscan_span *obj,
+    const char *key, struct jscan_span *out)
+{
+	struct jscan_want	want = { key, out };
+
+	return jscan_object_fields(buf, obj, &want, 1) > 0;
 }
 
 /*

@@ -150,6 +150,14 @@ int	jscan_object_get(const char *buf, const struct jscan_span *obj,
 	    const char *key, struct jscan_span *out);
 
 /*
+ * jscan_object_get() for several keys in one pass over the members: each
+ * want[i].out set (the last one of a key twice), or its present 0.
+ * Returns how many keys were found. At most JSCAN_FIELDS_MAX wants.
+ */
+#define JSCAN_FIELDS_MAX	16
+int	jscan_object_fields(const char *buf, const struct jscan_span *obj,
+	    struct jscan_want *want, size_t nwant);
+/*
  * Unescape a string span from a validated buffer into dst as UTF-8 and
  * NUL-terminate it. The result may contain NUL bytes (from \u0000); trust the
  * returned length. Returns the length, or -1 if it does not fit in dstlen

@@ -38,15 +38,14 @@ meter_estimate(size_t bytes)
 	return (int64_t)((bytes + 3) / 4);
 }
 
-/* A non-negative integer member of an object span, or 0. */
+/* A non-negative integer, or 0. */
 static int64_t
-meter_int(const char *buf, const struct jscan_span *obj, const char *key)
+meter_count(const char *buf, const struct jscan_span *v)
 {
-	struct jscan_span	v;
-	int64_t			n;
+	int64_t	n;
 
-	if (!jscan_object_get(buf, obj, key, &v) || v.type != JSCAN_NUMBER ||
-	    jscan_int64(buf, &v, &n) == -1 || n < 0)
+	if (!v->present || v->type != JSCAN_NUMBER ||
+	    jscan_int64(buf, v, &n) == -1 || n < 0)
 		return 0;
 	return n;
 }
@@ -55,27 +54,36 @@ meter_int(const char *buf, const struct jscan_span *obj, const char *key)
  * Take the counts of a usage object: chat completions' (prompt_tokens,
  * completion_tokens, prompt_tokens_details.cached_tokens) or the
  * Responses API's (input_tokens, output_tokens,
- * input_tokens_details.cached_tokens), whichever it has.
+ * input_tokens_details.cached_tokens), whichever it has. One pass over
+ * its members, one over the details'.
  */
 static void
 meter_take_usage(struct meter *m, const char *buf,
     const struct jscan_span *usage)
 {
-	struct jscan_span	 details, v;
+	struct jscan_span	 pt, ct, it, ot, ptd, itd, cached;
+	const struct jscan_span	*details;
+	struct jscan_want	 want[] = {
+		{ "prompt_tokens", &pt },
+		{ "completion_tokens", &ct },
+		{ "prompt_tokens_details", &ptd },
+		{ "input_tokens", &it },
+		{ "output_tokens", &ot },
+		{ "input_tokens_details", &itd },
+	};
+	struct jscan_want	 want_cached = { "cached_tokens", &cached };
 	int			 responses;
 
-	responses = !jscan_object_get(buf, usage, "prompt_tokens", &v) &&
-	    jscan_object_get(buf, usage, "input_tokens", &v);
+	jscan_object_fields(buf, usage, want, sizeof(want) / sizeof(want[0]));
+	responses = !pt.present && it.present;
 	m->has_usage = 1;
-	m->prompt_tokens = meter_int(buf, usage, responses ? "input_tokens" :
-	    "prompt_tokens");
-	m->completion_tokens = meter_int(buf, usage, responses ?
-	    "output_tokens" : "completion_tokens");
+	m->prompt_tokens = meter_count(buf, responses ? &it : &pt);
+	m->completion_tokens = meter_count(buf, responses ? &ot : &ct);
 	m->cached_tokens = 0;
-	if (jscan_object_get(buf, usage, responses ? "input_tokens_details" :
-	    "prompt_tokens_details", &details) &&
-	    details.type == JSCAN_OBJECT)
-		m->cached_tokens = meter_int(buf, &details, "cached_tokens");
+	details = responses ? &itd : &ptd;
+	if (details->present && details->type == JSCAN_OBJECT &&
+	    jscan_object_fields(buf, details, &want_cached, 1) > 0)
+		m->cached_tokens = meter_count(buf, &cached);
 	if (m->cached_tokens > m->prompt_tokens)
 		m->cached_tokens = m->prompt_tokens;
 }
@@ -315,18 +323,6 @@ meter_event_data(struct meter *m, const char *data, ssize_t n)
 	if (n > 0 && data[0] == '{')
 		return meter_json(m, data, (size_t)n);
 	return 0;
-}
-
-/* A count of Ollama's, or 0. */
-static int64_t
-meter_count(const char *buf, const struct jscan_span *v)
-{
-	int64_t	n;
-
-	if (!v->present || v->type != JSCAN_NUMBER ||
-	    jscan_int64(buf, v, &n) == -1 || n < 0)
-		return 0;
-	return n;
 }
 
 /*

@@ -1072,11 +1072,62 @@ test_span_has_nul(void **state)
 	}
 }
 
+/* Several keys in one pass: escaped keys, the last of two, reset. */
+static void
+test_object_fields(void **state)
+{
+	static const char	 buf[] = "{\"prompt_tokens\":5,"
+	    "\"completion\\u005ftokens\":3,\"x\":{\"prompt_tokens\":9},"
+	    "\"total_tokens\":1,\"total_tokens\":8,\"tokens\":\"t\"}";
+	struct jscan_span	 obj, pt, ct, tt, gone, tok, x;
+	struct jscan_want	 want[] = {
+		{ "prompt_tokens", &pt },
+		{ "completion_tokens", &ct },
+		{ "total_tokens", &tt },
+		{ "gone", &gone },
+		{ "tokens", &tok },
+		{ "x", &x },
+	};
+	struct jscan_want	 missing = { "prompt_tokens", &pt };
+	int64_t			 v;
+
+	(void)state;
+	assert_int_equal(jscan_object(buf, strlen(buf), 8, NULL, 0, NULL, 0),
+	    0);
+	obj = (struct jscan_span){ JSCAN_OBJECT, 0, strlen(buf), 1 };
+	gone.present = 1;	/* reset by the call */
+	assert_int_equal(jscan_object_fields(buf, &obj, want, 6), 5);
+	assert_false(gone.present);
+	assert_int_equal(jscan_int64(buf, &pt, &v), 0);
+	assert_int_equal(v, 5);		/* the top level's, not x's */
+	assert_int_equal(jscan_int64(buf, &ct, &v), 0);
+	assert_int_equal(v, 3);		/* its key escaped */
+	assert_int_equal(jscan_int64(buf, &tt, &v), 0);
+	assert_int_equal(v, 8);		/* the last one wins */
+	assert_int_equal(tok.type, JSCAN_STRING);
+	assert_true(jscan_string_eq(buf, &tok, "t", 1));
+	assert_int_equal(x.type, JSCAN_OBJECT);
+
+	/* Inside x only its own key; and nothing in what is no object. */
+	assert_int_equal(jscan_object_fields(buf, &x, &missing, 1), 1);
+	assert_int_equal(jscan_int64(buf, &pt, &v), 0);
+	assert_int_equal(v, 9);
+	assert_int_equal(jscan_object_fields(buf, &tok, &missing, 1), 0);
+	assert_false(pt.present);
+	/* jscan_object_get() is the one-key case. */
+	assert_true(jscan_object_get(buf, &obj, "total_tokens", &tt));
+	assert_int_equal(jscan_int64(buf, &tt, &v), 0);
+	assert_int_equal(v, 8);
+	assert_false(jscan_object_get(buf, &obj, "total", &tt));
+	assert_false(tt.present);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest	tests[] = {
 		cmocka_unit_test(test_span_has_nul),
+		cmocka_unit_test(test_object_fields),
 		cmocka_unit_test(test_chat_spans),
 		cmocka_unit_test(test_chat_walk),
 		cmocka_unit_test(test_splice),
