@@ -396,70 +396,303 @@ guard_answer_finish(struct guard_answer *ga, const char **out,
 }
 
 /*
- * A buffered answer: each choice's text through the list. A redaction
- * rewrites it, a block empties it with finish_reason "content_filter".
- * GUARD_PASS leaves *out NULL: send the answer as it came. GUARD_FAILED:
- * it cannot be checked, do not send it.
+ * A buffered answer, read in its one strict walk (a key twice anywhere
+ * fails: a lenient client might show the other one). Where the walk is
+ * matters at these places only; everything else passes as it came.
+ */
+enum guard_place {
+	GP_OTHER,
+	GP_ROOT,		/* the answer */
+	GP_CHOICES,		/* its choices array */
+	GP_CHOICE,
+	GP_MESSAGE,		/* a chat choice's message */
+	GP_TOOL_CALLS,		/* the message's tool_calls array */
+	GP_TOOL_CALL,
+	GP_FUNCTION,		/* a tool call's function */
+};
+#define GP_DEPTH	7	/* a function's depth: nothing deeper is read */
+
+/* What the last key names, at the place that holds it. */
+enum guard_key {
+	GK_NONE,
+	GK_CHOICES,
+	GK_MESSAGE,
+	GK_TEXT,		/* content (chat), text (completions) */
+	GK_REASON,		/* finish_reason */
+	GK_TOOL_CALLS,
+	GK_FUNCTION,
+	GK_ARGUMENTS,
+};
+
+struct guard_body {
+	const struct guard_list	*list;
+	struct guard_report	*report;
+	const char		*body;
+	int			 chat;
+	enum guard_place	 place[GP_DEPTH + 1];	/* by depth */
+	enum guard_key		 key;
+	struct guard_edits	 ed;
+	enum guard_result	 worst;
+	int			 saw_choices;
+	/* The choice being read. */
+	size_t			 first;		/* its first edit */
+	struct jscan_span	 text, reason, calls;
+	int			 saw_message;
+	int			 blocked;
+};
+
+/* What the key at place names, if it is one the guardrails read. */
+static enum guard_key
+guard_body_key(const struct guard_body *gb, enum guard_place place,
+    const struct jscan_token *t)
+{
+	static const struct {
+		enum guard_place	 place;
+		const char		*key;
+		enum guard_key		 is;
+		int			 chat;	/* -1: either route */
+	} keys[] = {
+		{ GP_ROOT, "choices", GK_CHOICES, -1 },
+		{ GP_CHOICE, "message", GK_MESSAGE, 1 },
+		{ GP_CHOICE, "text", GK_TEXT, 0 },
+		{ GP_CHOICE, "finish_reason", GK_REASON, -1 },
+		{ GP_MESSAGE, "content", GK_TEXT, 1 },
+		{ GP_MESSAGE, "tool_calls", GK_TOOL_CALLS, 1 },
+		{ GP_TOOL_CALL, "function", GK_FUNCTION, 1 },
+		{ GP_FUNCTION, "arguments", GK_ARGUMENTS, 1 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].place == place && (keys[i].chat == -1 ||
+		    keys[i].chat == gb->chat) && jscan_string_eq(gb->body,
+		    &t->span, keys[i].key, strlen(keys[i].key)))
+			return keys[i].is;
+	return GK_NONE;
+}
+
+/* The place a container opens at: from its parent, and the key to it. */
+static int
+guard_body_open(struct guard_body *gb, const struct jscan_token *t)
+{
+	enum guard_place	parent, place = GP_OTHER;
+	int			array = t->span.type == JSCAN_ARRAY;
+
+	parent = t->depth == 1 ? GP_OTHER : t->depth - 1 <= GP_DEPTH ?
+	    gb->place[t->depth - 1] : GP_OTHER;
+	if (t->depth == 1)
+		place = GP_ROOT;
+	else if (parent == GP_CHOICES || parent == GP_TOOL_CALLS) {
+		/* An element: a choice or a tool call is an object. */
+		if (array)
+			return -1;
+		place = parent == GP_CHOICES ? GP_CHOICE : GP_TOOL_CALL;
+	} else {
+		switch (gb->key) {
+		case GK_CHOICES:
+			place = GP_CHOICES;
+			gb->saw_choices = 1;
+			break;
+		case GK_MESSAGE:
+			place = GP_MESSAGE;
+			gb->saw_message = 1;
+			break;
+		case GK_TOOL_CALLS:
+			place = GP_TOOL_CALLS;
+			break;
+		case GK_FUNCTION:
+			place = GP_FUNCTION;
+			break;
+		case GK_TEXT:
+		case GK_ARGUMENTS:
+		case GK_REASON:
+			return -1;	/* text that is no string */
+		case GK_NONE:
+			break;
+		}
+		/* The array places are arrays, the others objects. */
+		if (place != GP_OTHER && array != (place == GP_CHOICES ||
+		    place == GP_TOOL_CALLS))
+			return -1;
+	}
+	gb->key = GK_NONE;
+	if (place == GP_CHOICE) {
+		gb->first = gb->ed.n;
+		gb->text.present = gb->reason.present = 0;
+		gb->calls.present = 0;
+		gb->saw_message = gb->blocked = 0;
+	}
+	if (t->depth <= GP_DEPTH)
+		gb->place[t->depth] = place;
+	return 0;
+}
+
+/* A text of the choice through the list: a block marks the choice. */
+static int
+guard_body_check(struct guard_body *gb, const struct jscan_span *text)
+{
+	enum guard_result	 res;
+	char			*r;
+	size_t			 rlen;
+
+	if (gb->blocked)
+		return 0;	/* the whole choice goes */
+	res = guard_out_check(&gb->ed, gb->list, gb->body, text, &r, &rlen,
+	    gb->report);
+	if (res == GUARD_BLOCKED)
+		gb->blocked = 1;
+	else if (res == GUARD_FAILED || (res == GUARD_REDACTED &&
+	    guard_out_edit(&gb->ed, text->start, text->end, NULL, r, rlen) ==
+	    GUARD_FAILED))
+		return -1;
+	else if (res == GUARD_REDACTED && gb->worst == GUARD_PASS)
+		gb->worst = GUARD_REDACTED;
+	return 0;
+}
+
+/* A scalar where a key the guardrails read stood. */
+static int
+guard_body_value(struct guard_body *gb, const struct jscan_token *t)
+{
+	enum guard_key		 key = gb->key;
+	int			 null = t->span.type == JSCAN_NULL;
+
+	gb->key = GK_NONE;
+	switch (key) {
+	case GK_NONE:
+		return 0;
+	case GK_CHOICES:
+	case GK_MESSAGE:
+		return -1;	/* no array, no object */
+	case GK_TOOL_CALLS:
+	case GK_FUNCTION:
+		return null ? 0 : -1;
+	case GK_REASON:
+		gb->reason = t->span;
+		return 0;
+	case GK_TEXT:
+		if (!null && t->span.type != JSCAN_STRING)
+			return -1;
+		gb->text = t->span;
+		gb->text.present = !null;
+		return 0;
+	case GK_ARGUMENTS:
+		break;
+	}
+	/* A tool call's arguments, JSON in a string: checked as text. */
+	if (null)
+		return 0;
+	if (t->span.type != JSCAN_STRING)
+		return -1;
+	return guard_body_check(gb, &t->span);
+}
+
+/*
+ * A choice ends: its text through the list too. A block anywhere in it
+ * (text or a tool call's arguments) empties its text, empties its tool
+ * calls and makes its reason "content_filter", and drops its redactions.
+ */
+static int
+guard_body_choice(struct guard_body *gb, const struct jscan_token *t)
+{
+	static const char	 insert[] =
+	    ",\"finish_reason\":\"content_filter\"";
+	size_t			 i;
+
+	if ((gb->chat && !gb->saw_message) || (gb->text.present &&
+	    guard_body_check(gb, &gb->text) == -1))
+		return -1;
+	if (gb->blocked) {
+		for (i = gb->first; i < gb->ed.n; i++)
+			free(gb->ed.e[i].text);
+		gb->ed.n = gb->first;
+		gb->worst = GUARD_BLOCKED;
+		if ((gb->text.present && guard_out_edit(&gb->ed,
+		    gb->text.start, gb->text.end, "\"\"", NULL, 0) ==
+		    GUARD_FAILED) || (gb->calls.present &&
+		    guard_out_edit(&gb->ed, gb->calls.start, gb->calls.end,
+		    "[]", NULL, 0) == GUARD_FAILED) || (gb->reason.present ?
+		    guard_out_edit(&gb->ed, gb->reason.start, gb->reason.end,
+		    "\"content_filter\"", NULL, 0) : guard_out_edit(&gb->ed,
+		    t->span.end - 1, t->span.end - 1, insert, NULL, 0)) ==
+		    GUARD_FAILED)
+			return -1;
+	}
+	guard_out_sort(&gb->ed, gb->first);
+	return 0;
+}
+
+static int
+guard_body_step(void *arg, const struct jscan_token *t)
+{
+	struct guard_body	*gb = arg;
+	enum guard_place	 place;
+
+	switch (t->step) {
+	case JSCAN_KEY:
+		place = t->depth <= GP_DEPTH ? gb->place[t->depth] : GP_OTHER;
+		gb->key = place == GP_OTHER ? GK_NONE :
+		    guard_body_key(gb, place, t);
+		return 0;
+	case JSCAN_OPEN:
+		return guard_body_open(gb, t);
+	case JSCAN_VALUE:
+		place = t->depth <= GP_DEPTH ? gb->place[t->depth] : GP_OTHER;
+		if (place == GP_CHOICES || place == GP_TOOL_CALLS)
+			return -1;	/* an element that is no object */
+		return guard_body_value(gb, t);
+	case JSCAN_CLOSE:
+		if (t->depth > GP_DEPTH)
+			return 0;
+		if (gb->place[t->depth] == GP_TOOL_CALLS)
+			gb->calls = t->span;
+		else if (gb->place[t->depth] == GP_CHOICE)
+			return guard_body_choice(gb, t);
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * A buffered answer: each choice's text, and each of its tool calls'
+ * arguments, through the list. A redaction rewrites them; a block
+ * empties the choice (text "", tool_calls []) with finish_reason
+ * "content_filter". GUARD_PASS leaves *out NULL: send the answer as it
+ * came. GUARD_FAILED: it cannot be checked, do not send it.
  *
- * One strict pass of jscan (a key twice anywhere fails: a lenient client
- * might show the other one), then the choices' spans, as a stream's
- * events are read: an answer that passes costs the unescaped text's
- * buffer and nothing else; a changed one is the backend's bytes with its
- * texts (and finish_reason) changed (guard_out_text), at most
- * GUARD_EDITS_MAX edits, else it fails closed.
+ * One strict walk of jscan finds the spans and checks them as it goes:
+ * an answer that passes costs the unescaped texts' buffer and nothing
+ * else; a changed one is the backend's bytes with those spans (and
+ * finish_reason) changed, at most GUARD_EDITS_MAX edits, else it fails
+ * closed.
  */
 enum guard_result
 guard_answer_body(const struct guard_list *list, enum route_kind route,
     const char *body, size_t len, char **out, size_t *outlen,
     struct guard_report *report)
 {
-	static const char	 insert[] =
-	    ",\"finish_reason\":\"content_filter\"";
-	struct jscan_span	 choices, c, holder, text, fr;
-	struct jscan_want	 want[] = { { "choices", &choices } };
+	struct guard_body	 gb;
 	struct jscan_keys	 keys;
-	struct guard_edits	 ed;
-	enum guard_result	 res, worst = GUARD_PASS;
-	size_t			 cursor;
-	int			 chat = route == ROUTE_CHAT, ok;
+	int			 rc;
 
 	*out = NULL;
 	*outlen = 0;
 	if (guard_list_empty(list) || route == ROUTE_EMBEDDINGS)
 		return GUARD_PASS;
+	memset(&gb, 0, sizeof(gb));
+	gb.list = list;
+	gb.report = report;
+	gb.body = body;
+	gb.chat = route == ROUTE_CHAT;
 	memset(&keys, 0, sizeof(keys));
-	ok = jscan_object_strict(body, len, GUARD_ANSWER_DEPTH, want,
-	    sizeof(want) / sizeof(want[0]), &keys, NULL, 0) == 0 &&
-	    choices.present && choices.type == JSCAN_ARRAY;
+	rc = jscan_walk(body, len, GUARD_ANSWER_DEPTH, &keys, guard_body_step,
+	    &gb, NULL, 0);
 	jscan_keys_free(&keys);
-	if (!ok)
+	if (rc == -1 || !gb.saw_choices) {
+		guard_out_edits_free(&gb.ed);
 		return GUARD_FAILED;
-	memset(&ed, 0, sizeof(ed));
-	for (cursor = 0; jscan_array_next(body, &choices, &cursor, &c);) {
-		if (c.type != JSCAN_OBJECT)
-			goto fail;
-		if (!chat)
-			holder = c;
-		else if (!jscan_object_get(body, &c, "message", &holder) ||
-		    holder.type != JSCAN_OBJECT)
-			goto fail;
-		if (!jscan_object_get(body, &holder, chat ? "content" : "text",
-		    &text) || text.type == JSCAN_NULL)
-			continue;	/* no text: tool calls, say */
-		if (text.type != JSCAN_STRING)
-			goto fail;
-		res = guard_out_text(&ed, list, body, &text,
-		    jscan_object_get(body, &c, "finish_reason", &fr) ? &fr :
-		    NULL, c.end - 1, insert, report);
-		if (res == GUARD_FAILED)
-			goto fail;
-		if (res != GUARD_PASS && worst != GUARD_BLOCKED)
-			worst = res;
 	}
-	*out = guard_out_apply(&ed, body, len, outlen);
-	guard_out_edits_free(&ed);
-	return worst;
-fail:
-	guard_out_edits_free(&ed);
-	return GUARD_FAILED;
+	*out = guard_out_apply(&gb.ed, body, len, outlen);
+	guard_out_edits_free(&gb.ed);
+	return gb.worst;
 }

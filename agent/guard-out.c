@@ -64,17 +64,16 @@ guard_out_clear(struct guard_out *o)
 }
 
 enum guard_result
-guard_out_text(struct guard_edits *ed, const struct guard_list *list,
-    const char *body, const struct jscan_span *text,
-    const struct jscan_span *reason, size_t insert_at, const char *insert,
+guard_out_check(struct guard_edits *ed, const struct guard_list *list,
+    const char *body, const struct jscan_span *text, char **r, size_t *rlen,
     struct guard_report *report)
 {
-	struct guard_edit	 a, b;
 	enum guard_result	 res;
-	char			*r = NULL;
-	size_t			 rlen = 0, need = text->end - text->start;
+	size_t			 need = text->end - text->start;
 	ssize_t			 tlen;
 
+	*r = NULL;
+	*rlen = 0;
 	if (need > ed->plaincap) {
 		ed->plaincap = need;
 		ed->plain = xreallocarray(ed->plain, 1, ed->plaincap);
@@ -82,28 +81,68 @@ guard_out_text(struct guard_edits *ed, const struct guard_list *list,
 	if ((tlen = jscan_string(body, text, ed->plain, ed->plaincap)) < 0 ||
 	    memchr(ed->plain, '\0', tlen) != NULL)
 		return GUARD_FAILED;
-	res = guard_text(list, ed->plain, tlen, &r, &rlen, report);
+	res = guard_text(list, ed->plain, tlen, r, rlen, report);
 	if (res != GUARD_BLOCKED && guard_length(list,
 	    guard_utf8_chars(ed->plain, tlen), 0, report) == GUARD_BLOCKED)
 		res = GUARD_BLOCKED;
-	if (res != GUARD_PASS && (ed->n + 2 > GUARD_EDITS_MAX ||
-	    ed->ntext == GUARD_EDITS_MAX))
-		res = GUARD_FAILED;
 	if (res != GUARD_REDACTED) {
-		free(r);
-		if (res != GUARD_BLOCKED)
-			return res;
-		a = (struct guard_edit){ text->start, text->end, "\"\"" };
-		b = reason != NULL ? (struct guard_edit){ reason->start,
-		    reason->end, "\"content_filter\"" } :
-		    (struct guard_edit){ insert_at, insert_at, insert };
-		ed->e[ed->n++] = b.start < a.start ? b : a;
-		ed->e[ed->n++] = b.start < a.start ? a : b;
-		return res;
+		free(*r);
+		*r = NULL;
+		*rlen = 0;
 	}
-	ed->e[ed->n++] = (struct guard_edit){ text->start, text->end, NULL };
-	ed->text[ed->ntext] = r;
-	ed->textlen[ed->ntext++] = rlen;
+	return res;
+}
+
+enum guard_result
+guard_out_edit(struct guard_edits *ed, size_t start, size_t end,
+    const char *with, char *text, size_t textlen)
+{
+	if (ed->n == GUARD_EDITS_MAX) {
+		free(text);
+		return GUARD_FAILED;
+	}
+	ed->e[ed->n++] = (struct guard_edit){ start, end, with, text,
+	    textlen };
+	return GUARD_PASS;
+}
+
+void
+guard_out_sort(struct guard_edits *ed, size_t from)
+{
+	struct guard_edit	t;
+	size_t			i, j;
+
+	for (i = from + 1; i < ed->n; i++) {
+		t = ed->e[i];
+		for (j = i; j > from && ed->e[j - 1].start > t.start; j--)
+			ed->e[j] = ed->e[j - 1];
+		ed->e[j] = t;
+	}
+}
+
+enum guard_result
+guard_out_text(struct guard_edits *ed, const struct guard_list *list,
+    const char *body, const struct jscan_span *text,
+    const struct jscan_span *reason, size_t insert_at, const char *insert,
+    struct guard_report *report)
+{
+	enum guard_result	 res;
+	char			*r;
+	size_t			 rlen, from = ed->n;
+
+	res = guard_out_check(ed, list, body, text, &r, &rlen, report);
+	if (res == GUARD_REDACTED)
+		return guard_out_edit(ed, text->start, text->end, NULL, r,
+		    rlen) == GUARD_FAILED ? GUARD_FAILED : res;
+	if (res != GUARD_BLOCKED)
+		return res;
+	if (guard_out_edit(ed, text->start, text->end, "\"\"", NULL, 0) ==
+	    GUARD_FAILED || (reason != NULL ? guard_out_edit(ed,
+	    reason->start, reason->end, "\"content_filter\"", NULL, 0) :
+	    guard_out_edit(ed, insert_at, insert_at, insert, NULL, 0)) ==
+	    GUARD_FAILED)
+		return GUARD_FAILED;
+	guard_out_sort(ed, from);
 	return res;
 }
 
@@ -112,7 +151,7 @@ guard_out_apply(struct guard_edits *ed, const char *body, size_t len,
     size_t *outlen)
 {
 	struct guard_out	o;
-	size_t			i, j = 0, pos = 0;
+	size_t			i, pos = 0;
 
 	*outlen = 0;
 	if (ed->n == 0)
@@ -122,10 +161,8 @@ guard_out_apply(struct guard_edits *ed, const char *body, size_t len,
 		guard_out_put(&o, body + pos, ed->e[i].start - pos);
 		if (ed->e[i].with != NULL)
 			guard_out_puts(&o, ed->e[i].with);
-		else {
-			guard_out_quote(&o, ed->text[j], ed->textlen[j]);
-			j++;
-		}
+		else
+			guard_out_quote(&o, ed->e[i].text, ed->e[i].textlen);
 		pos = ed->e[i].end;
 	}
 	guard_out_put(&o, body + pos, len - pos);
@@ -138,10 +175,10 @@ guard_out_edits_free(struct guard_edits *ed)
 {
 	size_t	i;
 
-	for (i = 0; i < ed->ntext; i++)
-		free(ed->text[i]);
+	for (i = 0; i < ed->n; i++)
+		free(ed->e[i].text);
 	free(ed->plain);
-	ed->ntext = ed->n = 0;
+	ed->n = 0;
 	ed->plain = NULL;
 	ed->plaincap = 0;
 }

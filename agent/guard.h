@@ -180,33 +180,45 @@ void	 guard_out_quote_from(struct guard_out *, size_t mark);
 void	 guard_out_clear(struct guard_out *);	/* frees, and empties */
 /*
  * A buffered answer changed in place: bytes [start, end) of the backend's
- * answer become with, or (with NULL) the next redacted text, quoted; in
- * the order they stand in it. Every other byte goes as it came.
+ * answer become with, or (with NULL) text, quoted; in the order they
+ * stand in it. Every other byte goes as it came.
  */
 struct guard_edit {
 	size_t		 start;
 	size_t		 end;
 	const char	*with;
+	char		*text;		/* a redaction, owned */
+	size_t		 textlen;
 };
 #define GUARD_EDITS_MAX	32
 struct guard_edits {
 	struct guard_edit	 e[GUARD_EDITS_MAX];
 	size_t			 n;
-	char			*text[GUARD_EDITS_MAX];	/* the redactions */
-	size_t			 textlen[GUARD_EDITS_MAX];
-	size_t			 ntext;
 	char			*plain;		/* a text, unescaped */
 	size_t			 plaincap;
 };
 /*
  * One text of an answer jscan validated (text, a string span of body)
- * through the list, whole: a redaction becomes an edit; a block, an edit
- * that empties it and one that makes its reason "content_filter" (the
- * value span reason, or when the answer has none, insert at insert_at).
- * GUARD_FAILED when the text holds \u0000 (a client in C would show less
- * than was checked) or the edits are full: do not send the answer.
+ * through the list, whole. GUARD_REDACTED gives the text to send in *r
+ * (freed by the caller), GUARD_FAILED says the text holds \u0000 (a
+ * client in C would show less than was checked).
  */
 struct jscan_span;
+enum guard_result guard_out_check(struct guard_edits *,
+		    const struct guard_list *, const char *body,
+		    const struct jscan_span *text, char **r, size_t *rlen,
+		    struct guard_report *);
+/* An edit more, GUARD_FAILED when they are full (text is then freed). */
+enum guard_result guard_out_edit(struct guard_edits *, size_t start,
+		    size_t end, const char *with, char *text, size_t textlen);
+/* Edits e[from..n) in the order they stand in the answer. */
+void		 guard_out_sort(struct guard_edits *, size_t from);
+/*
+ * guard_out_check(), and what it says as edits: a redaction replaces the
+ * text; a block empties it and makes its reason "content_filter" (the
+ * value span reason, or when the answer has none, insert at insert_at).
+ * GUARD_FAILED also when the edits are full: do not send the answer.
+ */
 enum guard_result guard_out_text(struct guard_edits *,
 		    const struct guard_list *, const char *body,
 		    const struct jscan_span *text,

@@ -697,6 +697,39 @@ test_body_edits(void **state)
 		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"content\":"
 		  "\"hello\"}},{\"message\":{\"content\":null}}]}",
 		  GUARD_PASS, NULL },
+		/* A tool call's arguments are text too: JSON in a string. */
+		{ ROUTE_CHAT, "{\"choices\":[{\"index\":0,\"message\":{"
+		  "\"content\":null,\"tool_calls\":[{\"id\":\"c1\","
+		  "\"type\":\"function\",\"function\":{\"name\":\"f\","
+		  "\"arguments\":\"{\\\"key\\\":\\\"" SECRET "\\\"}\"}},"
+		  "{\"id\":\"c2\",\"function\":{\"arguments\":\"{}\"}}]},"
+		  "\"finish_reason\":\"tool_calls\"}]}", GUARD_REDACTED,
+		  "{\"choices\":[{\"index\":0,\"message\":{"
+		  "\"content\":null,\"tool_calls\":[{\"id\":\"c1\","
+		  "\"type\":\"function\",\"function\":{\"name\":\"f\","
+		  "\"arguments\":\"{\\\"key\\\":\\\"[REDACTED:SECRET]\\\"}\"}},"
+		  "{\"id\":\"c2\",\"function\":{\"arguments\":\"{}\"}}]},"
+		  "\"finish_reason\":\"tool_calls\"}]}" },
+		/* A block in one empties the choice's tool calls. */
+		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"content\":null,"
+		  "\"tool_calls\":[{\"function\":{\"arguments\":\"" SECRET
+		  "\"}},{\"function\":{\"arguments\":\"{\\\"n\\\":\\\""
+		  CARD "\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}]}",
+		  GUARD_BLOCKED, "{\"choices\":[{\"message\":{\"content\":null,"
+		  "\"tool_calls\":[]},\"finish_reason\":\"content_filter\"}]}" },
+		/* Tool calls before the text: both edits, in their order. */
+		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"tool_calls\":"
+		  "[{\"function\":{\"arguments\":\"" SECRET "\"}}],"
+		  "\"content\":\"k " SECRET "\"}}]}", GUARD_REDACTED,
+		  "{\"choices\":[{\"message\":{\"tool_calls\":"
+		  "[{\"function\":{\"arguments\":\"[REDACTED:SECRET]\"}}],"
+		  "\"content\":\"k [REDACTED:SECRET]\"}}]}" },
+		/* A blocked text takes the redacted tool calls with it. */
+		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"tool_calls\":"
+		  "[{\"function\":{\"arguments\":\"" SECRET "\"}}],"
+		  "\"content\":\"" CARD "\"}}]}", GUARD_BLOCKED,
+		  "{\"choices\":[{\"message\":{\"tool_calls\":[],"
+		  "\"content\":\"\"},\"finish_reason\":\"content_filter\"}]}" },
 	};
 	struct fixture		*f = *state;
 	struct guard_report	 r;
@@ -762,6 +795,17 @@ test_body_unreadable(void **state)
 		"{\"choices\":[{\"message\":\"" SECRET "\"}]}",
 		"{\"answer\":\"" SECRET "\"}",
 		"{\"choices\":{\"message\":{\"content\":\"" SECRET "\"}}}",
+		/* Arguments that are no string, tool calls no objects. */
+		"{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+		"{\"arguments\":{\"k\":\"" SECRET "\"}}}]}}]}",
+		"{\"choices\":[{\"message\":{\"tool_calls\":[\"" SECRET
+		"\"]}}]}",
+		"{\"choices\":[{\"message\":{\"tool_calls\":{\"function\":"
+		"{\"arguments\":\"" SECRET "\"}}}}]}",
+		"{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+		"\"" SECRET "\"}]}}]}",
+		"{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+		"{\"arguments\":\"ok\\u0000 " SECRET "\"}}]}}]}",
 	};
 	struct fixture		*f = *state;
 	struct guard_report	 r;
