@@ -1,24 +1,27 @@
 /*
  * The output hook: a model's answer through its output guardrails, on
  * the worker thread of the request. A buffered answer is rewritten whole;
- * a stream event by event, each choice's text through its own stream
- * filter, so only the little a match may still need is held back. A block
+ * a stream event by event, each choice's text and each of its tool calls'
+ * arguments through its own stream filter, so only the little a match
+ * may still need is held back. A block
  * ends the stream with finish_reason "content_filter" and nothing of the
  * match sent. An answer the guardrails cannot read (not strict JSON, a
  * key twice, no choices, text that is no string) fails closed: a buffered
  * one is not delivered, a stream ends with an error event.
  */
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 #include "agent.h"
 #include "guard.h"
 #include "sse.h"
+#include "textbuf.h"
 #include "xmalloc.h"
 
 #define GUARD_ANSWER_CHOICES	16	/* n beyond this fails closed */
+#define GUARD_ANSWER_CALLS	16	/* tool calls a choice, likewise */
+#define GUARD_ANSWER_PIECES	8	/* texts of a choice in one event */
 #define GUARD_ANSWER_DEPTH	64
 
 struct guard_answer {
@@ -26,6 +29,7 @@ struct guard_answer {
 	struct guard_report	*report;
 	enum route_kind		 route;
 	struct guard_stream	*choice[GUARD_ANSWER_CHOICES];
+	struct guard_stream	**calls[GUARD_ANSWER_CHOICES];	/* [CALLS] */
 	char			*id;		/* raw JSON values of the last */
 	char			*model;		/* event, for the ones we make */
 	char			*created;
@@ -36,6 +40,17 @@ struct guard_answer {
 	size_t			 textcap;
 	struct jscan_keys	 keys;		/* an event's, for duplicates */
 	int			 blocked;
+};
+
+/*
+ * A text of a choice in one event, and its filter: the content (call -1)
+ * or a tool call's arguments (call its index).
+ */
+struct guard_piece {
+	struct jscan_span	 span;
+	int			 call;
+	struct guard_stream	*gs;
+	int			 last;		/* of its filter in the event */
 };
 
 struct guard_answer *
@@ -51,6 +66,22 @@ guard_answer_new(const struct guard_list *list, struct guard_report *report,
 	return ga;
 }
 
+/* Forget choice i's filters: they are spent. */
+static void
+guard_answer_drop(struct guard_answer *ga, size_t i)
+{
+	size_t	k;
+
+	guard_stream_free(ga->choice[i]);
+	ga->choice[i] = NULL;
+	if (ga->calls[i] == NULL)
+		return;
+	for (k = 0; k < GUARD_ANSWER_CALLS; k++)
+		guard_stream_free(ga->calls[i][k]);
+	free(ga->calls[i]);
+	ga->calls[i] = NULL;
+}
+
 void
 guard_answer_free(struct guard_answer *ga)
 {
@@ -59,7 +90,7 @@ guard_answer_free(struct guard_answer *ga)
 	if (ga == NULL)
 		return;
 	for (i = 0; i < GUARD_ANSWER_CHOICES; i++)
-		guard_stream_free(ga->choice[i]);
+		guard_answer_drop(ga, i);
 	free(ga->id);
 	free(ga->model);
 	free(ga->created);
@@ -71,15 +102,17 @@ guard_answer_free(struct guard_answer *ga)
 }
 
 /*
- * An event of our own for choice index: its text, or (text NULL) the end
- * with finish_reason "content_filter".
+ * An event of our own for choice index: text (of its content, or with
+ * call >= 0 of that tool call's arguments), or (text NULL) the end with
+ * finish_reason "content_filter".
  */
 static void
-guard_answer_make(struct guard_answer *ga, size_t index, const char *text,
-    size_t len)
+guard_answer_make(struct guard_answer *ga, size_t index, int call,
+    const char *text, size_t len)
 {
-	int	chat = ga->route == ROUTE_CHAT;
-	char	n[32];
+	int		chat = ga->route == ROUTE_CHAT;
+	char		n[TEXTBUF_U64_MAX + 1];
+	struct textbuf	b;
 
 	guard_out_puts(&ga->out, "data: {\"id\":");
 	guard_out_puts(&ga->out, ga->id != NULL ? ga->id : "\"guardrail\"");
@@ -89,11 +122,23 @@ guard_answer_make(struct guard_answer *ga, size_t index, const char *text,
 	guard_out_puts(&ga->out, ga->created != NULL ? ga->created : "0");
 	guard_out_puts(&ga->out, ",\"model\":");
 	guard_out_puts(&ga->out, ga->model != NULL ? ga->model : "\"\"");
-	snprintf(n, sizeof(n), ",\"choices\":[{\"index\":%zu,", index);
+	guard_out_puts(&ga->out, ",\"choices\":[{\"index\":");
+	textbuf_init(&b, n, sizeof(n));
+	textbuf_u64(&b, index);
 	guard_out_puts(&ga->out, n);
+	guard_out_puts(&ga->out, ",");
 	if (text == NULL)
 		guard_out_puts(&ga->out, chat ? "\"delta\":{}" : "\"text\":\"\"");
-	else {
+	else if (call >= 0) {
+		guard_out_puts(&ga->out, "\"delta\":{\"tool_calls\":[{"
+		    "\"index\":");
+		textbuf_init(&b, n, sizeof(n));
+		textbuf_u64(&b, (uint64_t)call);
+		guard_out_puts(&ga->out, n);
+		guard_out_puts(&ga->out, ",\"function\":{\"arguments\":");
+		guard_out_quote(&ga->out, text, len);
+		guard_out_puts(&ga->out, "}}]}");
+	} else {
 		guard_out_puts(&ga->out, chat ? "\"delta\":{\"content\":" :
 		    "\"text\":");
 		guard_out_quote(&ga->out, text, len);
@@ -109,7 +154,7 @@ guard_answer_make(struct guard_answer *ga, size_t index, const char *text,
 static enum guard_result
 guard_answer_block(struct guard_answer *ga, size_t index)
 {
-	guard_answer_make(ga, index, NULL, 0);
+	guard_answer_make(ga, index, -1, NULL, 0);
 	guard_out_puts(&ga->out, "data: [DONE]\n\n");
 	ga->blocked = 1;
 	return GUARD_BLOCKED;
@@ -130,26 +175,66 @@ guard_answer_fail(struct guard_answer *ga)
 	return GUARD_BLOCKED;
 }
 
+/* A filter's end: what it held, in an event of our own; or the block. */
+static enum guard_result
+guard_answer_release(struct guard_answer *ga, size_t index, int call,
+    struct guard_stream *gs)
+{
+	enum guard_result	 res;
+	const char		*out;
+	size_t			 outlen;
+
+	if (gs == NULL)
+		return GUARD_PASS;
+	res = guard_stream_finish(gs, &out, &outlen);
+	if (outlen > 0)
+		guard_answer_make(ga, index, call, out, outlen);
+	if (res == GUARD_BLOCKED)
+		return guard_answer_block(ga, index);
+	return outlen > 0 ? GUARD_REDACTED : GUARD_PASS;
+}
+
+/*
+ * Release what choice i's filters hold, except those fed in this event
+ * (fed[]: the pieces), and forget them all. GUARD_REDACTED when an event
+ * was made.
+ */
+static enum guard_result
+guard_answer_end_choice(struct guard_answer *ga, size_t i,
+    const struct guard_piece *fed, size_t nfed)
+{
+	enum guard_result	 res, worst = GUARD_PASS;
+	struct guard_stream	*gs;
+	size_t			 p;
+	int			 call;
+
+	for (call = -1; call < GUARD_ANSWER_CALLS; call++) {
+		if (call >= 0 && ga->calls[i] == NULL)
+			break;
+		gs = call < 0 ? ga->choice[i] : ga->calls[i][call];
+		for (p = 0; p < nfed && fed[p].gs != gs; p++)
+			;
+		if (gs == NULL || p < nfed)
+			continue;
+		if ((res = guard_answer_release(ga, i, call, gs)) ==
+		    GUARD_BLOCKED)
+			return res;
+		if (res == GUARD_REDACTED)
+			worst = res;
+	}
+	return worst;
+}
+
 /* Release what every choice still holds, in events of our own. */
 static enum guard_result
 guard_answer_flush(struct guard_answer *ga)
 {
-	const char	*out;
-	size_t		 i, outlen;
+	size_t	i;
 
 	for (i = 0; i < GUARD_ANSWER_CHOICES; i++) {
-		if (ga->choice[i] == NULL)
-			continue;
-		if (guard_stream_finish(ga->choice[i], &out, &outlen) ==
-		    GUARD_BLOCKED) {
-			if (outlen > 0)
-				guard_answer_make(ga, i, out, outlen);
-			return guard_answer_block(ga, i);
-		}
-		if (outlen > 0)
-			guard_answer_make(ga, i, out, outlen);
-		guard_stream_free(ga->choice[i]);
-		ga->choice[i] = NULL;
+		if (guard_answer_end_choice(ga, i, NULL, 0) == GUARD_BLOCKED)
+			return GUARD_BLOCKED;
+		guard_answer_drop(ga, i);
 	}
 	return GUARD_PASS;
 }
@@ -165,57 +250,123 @@ guard_answer_remember(char **field, const char *data,
 	*field = xstrndup(data + v->start, v->end - v->start);
 }
 
-/*
- * The choice's text span: delta.content for chat, text for completions.
- * Returns 1, 0 when it has none (absent or null), or -1 when what stands
- * there cannot be read as text.
- */
+/* An index member in [0, max), or -1; 0 when there is none. */
 static int
-guard_answer_text_span(const struct guard_answer *ga, const char *data,
-    const struct jscan_span *choice, struct jscan_span *text)
-{
-	struct jscan_span	delta;
-
-	if (ga->route != ROUTE_CHAT) {
-		if (!jscan_object_get(data, choice, "text", text))
-			return 0;
-	} else {
-		if (!jscan_object_get(data, choice, "delta", &delta) ||
-		    delta.type == JSCAN_NULL)
-			return 0;
-		if (delta.type != JSCAN_OBJECT)
-			return -1;
-		if (!jscan_object_get(data, &delta, "content", text))
-			return 0;
-	}
-	if (text->type == JSCAN_NULL)
-		return 0;
-	return text->type == JSCAN_STRING ? 1 : -1;
-}
-
-/* A choice's filter, made on first use; NULL past GUARD_ANSWER_CHOICES. */
-static struct guard_stream *
-guard_answer_choice(struct guard_answer *ga, const char *data,
-    const struct jscan_span *c, size_t *index)
+guard_answer_index(const char *data, const struct jscan_span *obj, int max)
 {
 	struct jscan_span	ix;
 	int64_t			i = 0;
 
-	if (jscan_object_get(data, c, "index", &ix) &&
+	if (jscan_object_get(data, obj, "index", &ix) &&
 	    jscan_int64(data, &ix, &i) == -1)
-		return NULL;
-	if (i < 0 || i >= GUARD_ANSWER_CHOICES)
-		return NULL;
-	*index = (size_t)i;
-	if (ga->choice[i] == NULL)
-		ga->choice[i] = guard_stream_new(ga->list, ga->report);
-	return ga->choice[i];
+		return -1;
+	return i >= 0 && i < max ? (int)i : -1;
+}
+
+/* Choice index's filter for call (-1: its content), made on first use. */
+static struct guard_stream *
+guard_answer_filter(struct guard_answer *ga, size_t index, int call)
+{
+	struct guard_stream	**gs;
+
+	if (call < 0)
+		gs = &ga->choice[index];
+	else {
+		if (ga->calls[index] == NULL)
+			ga->calls[index] = xcalloc(GUARD_ANSWER_CALLS,
+			    sizeof(*ga->calls[index]));
+		gs = &ga->calls[index][call];
+	}
+	if (*gs == NULL)
+		*gs = guard_stream_new(ga->list, ga->report);
+	return *gs;
 }
 
 /*
- * The choice's text through its filter (and, when the choice finishes
- * here, what the filter still holds), appended to ga->out. Returns
- * what the filter says; *same when the text goes out as it came.
+ * The texts of a choice in this event, in the order they stand: its
+ * delta.content (text for completions), and each tool call's
+ * function.arguments. Returns how many, -1 when what stands there cannot
+ * be read as text (fail), -2 when there are more texts or tool calls
+ * than filters (block).
+ */
+static int
+guard_answer_pieces(struct guard_answer *ga, const char *data,
+    const struct jscan_span *c, size_t index,
+    struct guard_piece p[GUARD_ANSWER_PIECES])
+{
+	struct jscan_span	 delta, text, calls, tc, fn, args;
+	struct jscan_want	 want[] = {
+		{ "content", &text },
+		{ "tool_calls", &calls },
+	};
+	struct guard_piece	 t;
+	size_t			 cursor, n = 0, i, j;
+	int			 call;
+
+	if (ga->route != ROUTE_CHAT) {
+		if (!jscan_object_get(data, c, "text", &text))
+			return 0;
+		calls.present = 0;
+	} else {
+		if (!jscan_object_get(data, c, "delta", &delta) ||
+		    delta.type == JSCAN_NULL)
+			return 0;
+		if (delta.type != JSCAN_OBJECT)
+			return -1;
+		jscan_object_fields(data, &delta, want, 2);
+	}
+	if (text.present && text.type != JSCAN_NULL) {
+		if (text.type != JSCAN_STRING)
+			return -1;
+		p[n++] = (struct guard_piece){ text, -1,
+		    guard_answer_filter(ga, index, -1), 0 };
+	}
+	if (calls.present && calls.type != JSCAN_NULL) {
+		if (calls.type != JSCAN_ARRAY)
+			return -1;
+		for (cursor = 0; jscan_array_next(data, &calls, &cursor,
+		    &tc);) {
+			if (tc.type != JSCAN_OBJECT)
+				return -1;
+			if ((call = guard_answer_index(data, &tc,
+			    GUARD_ANSWER_CALLS)) < 0)
+				return -2;
+			if (!jscan_object_get(data, &tc, "function", &fn) ||
+			    fn.type == JSCAN_NULL)
+				continue;
+			if (fn.type != JSCAN_OBJECT)
+				return -1;
+			if (!jscan_object_get(data, &fn, "arguments", &args) ||
+			    args.type == JSCAN_NULL)
+				continue;
+			if (args.type != JSCAN_STRING)
+				return -1;
+			if (n == GUARD_ANSWER_PIECES)
+				return -2;
+			p[n++] = (struct guard_piece){ args, call,
+			    guard_answer_filter(ga, index, call), 0 };
+		}
+	}
+	/* In the order they stand; each filter's last piece finishes it. */
+	for (i = 1; i < n; i++) {
+		t = p[i];
+		for (j = i; j > 0 && p[j - 1].span.start > t.span.start; j--)
+			p[j] = p[j - 1];
+		p[j] = t;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = i + 1; j < n && p[j].gs != p[i].gs; j++)
+			;
+		p[i].last = j == n;
+	}
+	return (int)n;
+}
+
+/*
+ * A text through its filter (and, when the choice finishes here and
+ * this is the filter's last text, what the filter still holds),
+ * appended to ga->out. Returns what the filter says; *same when the text
+ * goes out as it came.
  */
 static enum guard_result
 guard_answer_feed(struct guard_answer *ga, struct guard_stream *gs,
@@ -244,20 +395,18 @@ enum guard_result
 guard_answer_event_data(struct guard_answer *ga, const char *ev, size_t len,
     const char *data, ssize_t dlen, const char **out, size_t *outlen)
 {
-	struct jscan_span	 choices, id, model, created, c, text, fr;
+	struct jscan_span	 choices, id, model, created, c, fr;
 	struct jscan_want	 want[] = {
 		{ "choices", &choices },
 		{ "id", &id },
 		{ "model", &model },
 		{ "created", &created },
 	};
-	struct guard_stream	*gs;
-	const char		*rel;
-	size_t			 cursor, pos = 0, rellen, index = 0, event;
-	size_t			 mark;
+	struct guard_piece	 piece[GUARD_ANSWER_PIECES];
+	size_t			 cursor, pos = 0, event, mark, k;
 	ssize_t			 tlen;
 	enum guard_result	 res = GUARD_PASS;
-	int			 changed = 0, finishing, same, pass, has;
+	int			 changed = 0, finishing, same, pass, n, index;
 
 	ga->out.len = 0;
 	*out = ev;
@@ -284,10 +433,10 @@ guard_answer_event_data(struct guard_answer *ga, const char *ev, size_t len,
 	guard_answer_remember(&ga->created, data, &created);
 
 	/*
-	 * Pass 0: a choice that finishes without text releases what it held
-	 * in an event of our own, first. Pass 1: the event, rebuilt as one
-	 * data line with each choice's text replaced by what its filter lets
-	 * out now.
+	 * Pass 0: a choice that finishes releases what its filters without
+	 * a text in this event held, in events of our own, first. Pass 1:
+	 * the event, rebuilt as one data line with each text replaced by
+	 * what its filter lets out now.
 	 */
 	for (pass = 0, event = 0; pass < 2; pass++) {
 		if (pass == 1) {
@@ -296,59 +445,71 @@ guard_answer_event_data(struct guard_answer *ga, const char *ev, size_t len,
 		}
 		for (cursor = 0; jscan_array_next(data, &choices, &cursor,
 		    &c);) {
-			if (c.type != JSCAN_OBJECT ||
-			    (has = guard_answer_text_span(ga, data, &c,
-			    &text)) == -1) {
+			if (c.type != JSCAN_OBJECT) {
 				res = guard_answer_fail(ga);
 				goto done;
 			}
 			finishing = jscan_object_get(data, &c,
 			    "finish_reason", &fr) && fr.type == JSCAN_STRING;
-			if ((!has && !finishing) || (pass == 0) == has)
-				continue;
-			if ((gs = guard_answer_choice(ga, data, &c,
-			    &index)) == NULL) {
+			if ((index = guard_answer_index(data, &c,
+			    GUARD_ANSWER_CHOICES)) < 0) {
 				/* More choices than filters: fail closed. */
 				ga->out.len = event;
 				res = guard_answer_block(ga, 0);
 				goto done;
 			}
-			if (pass == 0) {
-				res = guard_stream_finish(gs, &rel, &rellen);
-				if (rellen > 0)
-					guard_answer_make(ga, index, rel,
-					    rellen);
-				if (res == GUARD_BLOCKED) {
-					res = guard_answer_block(ga, index);
-					goto done;
-				}
-				changed |= rellen > 0;
-				continue;
-			}
-			if (text.end - text.start > ga->textcap) {
-				ga->textcap = text.end - text.start;
-				ga->text = xreallocarray(ga->text, 1,
-				    ga->textcap);
-			}
-			if ((tlen = jscan_string(data, &text, ga->text,
-			    ga->textcap)) < 0) {
-				res = guard_answer_fail(ga);	/* cannot be */
+			n = guard_answer_pieces(ga, data, &c, index, piece);
+			if (n == -1) {
+				res = guard_answer_fail(ga);
 				goto done;
 			}
-			guard_out_put(&ga->out, data + pos, text.start - pos);
-			pos = text.end;
-			/* The released text lands after the event, then moves. */
-			mark = ga->out.len;
-			res = guard_answer_feed(ga, gs, ga->text, tlen,
-			    finishing, &same);
-			if (res == GUARD_BLOCKED) {
-				/* The rest of this event goes with the match. */
+			if (n == -2) {
 				ga->out.len = event;
 				res = guard_answer_block(ga, index);
 				goto done;
 			}
-			changed |= !same;
-			guard_out_quote_from(&ga->out, mark);
+			if (pass == 0) {
+				if (!finishing)
+					continue;
+				res = guard_answer_end_choice(ga, index,
+				    piece, n);
+				if (res == GUARD_BLOCKED)
+					goto done;
+				changed |= res == GUARD_REDACTED;
+				continue;
+			}
+			for (k = 0; k < (size_t)n; k++) {
+				if (piece[k].span.end - piece[k].span.start >
+				    ga->textcap) {
+					ga->textcap = piece[k].span.end -
+					    piece[k].span.start;
+					ga->text = xreallocarray(ga->text, 1,
+					    ga->textcap);
+				}
+				if ((tlen = jscan_string(data, &piece[k].span,
+				    ga->text, ga->textcap)) < 0) {
+					res = guard_answer_fail(ga);
+					goto done;
+				}
+				guard_out_put(&ga->out, data + pos,
+				    piece[k].span.start - pos);
+				pos = piece[k].span.end;
+				/* The released text lands after, then moves. */
+				mark = ga->out.len;
+				res = guard_answer_feed(ga, piece[k].gs,
+				    ga->text, tlen, finishing &&
+				    piece[k].last, &same);
+				if (res == GUARD_BLOCKED) {
+					/* The rest goes with the match. */
+					ga->out.len = event;
+					res = guard_answer_block(ga, index);
+					goto done;
+				}
+				changed |= !same;
+				guard_out_quote_from(&ga->out, mark);
+			}
+			if (finishing)
+				guard_answer_drop(ga, index);
 		}
 	}
 	if (!changed) {

@@ -236,6 +236,55 @@ print(out)')
 done
 check_eq "streams redact a key split at every offset (2..${#text} chunks)" 0 "$fails"
 
+# A tool call's arguments are answer text too, buffered and streamed.
+TOOLS='"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]'
+ctl model deploy -d acme --provider fake --name Tools --key tools \
+    --model-id "fake-chat;tool=lookup;args={\"key\":\"$SECRET\"}" \
+    --guard-out keys-out --guard-out forbid-out >/dev/null 2>&1
+args_of() { python3 -c '
+import json, sys
+out = {}
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("{"):
+        for c in json.loads(line).get("choices", []):
+            for t in (c.get("message") or {}).get("tool_calls") or []:
+                out[t.get("index", 0)] = t["function"]["arguments"]
+    elif line.startswith("data: {"):
+        for c in json.loads(line[6:]).get("choices", []):
+            for t in (c.get("delta") or {}).get("tool_calls") or []:
+                a = (t.get("function") or {}).get("arguments") or ""
+                out[t["index"]] = out.get(t["index"], "") + a
+print(out.get(0, "-"))'; }
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"tools","messages":[{"role":"user","content":"k"}],'"$TOOLS"'}')
+check_eq "a buffered tool call's arguments are redacted" '{"key":"[REDACTED:SECRET]"}' \
+    "$(body_of "$r" | args_of)"
+args="{\"key\":\"$SECRET\"}"
+fails=0
+for n in $(seq 2 ${#args}); do
+	ctl model edit -d acme tools --model-id "fake-chat;tool=lookup;args=$args;chunks=$n" >/dev/null
+	body=$(curl -sS -m 20 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	    --data-binary '{"model":"tools","stream":true,"messages":[{"role":"user","content":"k"}],'"$TOOLS"'}' \
+	    "$AGENT_URL/v1/chat/completions")
+	got=$(printf '%s\n' "$body" | args_of)
+	if [ "$got" != '{"key":"[REDACTED:SECRET]"}' ] || \
+	    ! printf '%s' "$body" | grep -q '"finish_reason":"tool_calls"'; then
+		fails=$((fails + 1))
+		echo "# chunks=$n: $got"
+	fi
+done
+check_eq "streamed arguments are redacted at every split (2..${#args} chunks)" 0 "$fails"
+ctl model edit -d acme tools --model-id 'fake-chat;tool=lookup;args={"n":"FORBIDDEN-7"}' >/dev/null
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"tools","messages":[{"role":"user","content":"k"}],'"$TOOLS"'}')
+check_contains "a blocked tool call: content_filter" '"finish_reason":"content_filter"' "$(body_of "$r")"
+check_contains "with no tool calls" '"tool_calls":[]' "$(body_of "$r")"
+ctl model edit -d acme tools --model-id 'fake-chat;tool=lookup;args={"n":"FORBIDDEN-7"};chunks=5' >/dev/null
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"tools","stream":true,"messages":[{"role":"user","content":"k"}],'"$TOOLS"'}')
+check_contains "a blocked streamed tool call ends with content_filter" \
+    '"finish_reason":"content_filter"' "$(body_of "$r")"
+# (The events' "model" is the fake's model id, which holds the match.)
+check_not_contains "and none of the match went out" 'FORBIDDEN' "$(body_of "$r" | args_of)"
+
 # An answer in disguise, streamed in every number of pieces the fake cuts
 # it into (it cuts between characters).
 ctl guardrail create -d acme pii-out --kind pii --action redact >/dev/null

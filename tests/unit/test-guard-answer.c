@@ -306,9 +306,14 @@ test_guard_token_ids(void **state)
 }
 
 /* Feed events; the concatenated delta contents and whether it ended. */
+/*
+ * The events through a stream's output hook; the content the client
+ * would put together, and (args not NULL) the arguments of tool calls 0
+ * and 1 in args[0] and args[1].
+ */
 static char *
-run_events(struct fixture *f, const char *const *events, size_t n,
-    int *blocked, int *filtered)
+run_events_calls(struct fixture *f, const char *const *events, size_t n,
+    int *blocked, int *filtered, char *args[2])
 {
 	struct guard_report	 r;
 	struct guard_answer	*ga;
@@ -347,13 +352,36 @@ run_events(struct fixture *f, const char *const *events, size_t n,
 			cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(c,
 			    "delta"), "content");
 
+			cJSON *call;
+
 			if (cJSON_IsString(t))
 				strcat(content, t->valuestring);
+			cJSON_ArrayForEach(call, cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(c, "delta"), "tool_calls")) {
+				cJSON *ix = cJSON_GetObjectItem(call, "index");
+				cJSON *a = cJSON_GetObjectItem(
+				    cJSON_GetObjectItem(call, "function"),
+				    "arguments");
+
+				assert_true(cJSON_IsNumber(ix));
+				assert_true(ix->valueint == 0 ||
+				    ix->valueint == 1);
+				if (args != NULL && cJSON_IsString(a))
+					strcat(args[ix->valueint],
+					    a->valuestring);
+			}
 		}
 		cJSON_Delete(j);
 	}
 	free(all);
 	return content;
+}
+
+static char *
+run_events(struct fixture *f, const char *const *events, size_t n,
+    int *blocked, int *filtered)
+{
+	return run_events_calls(f, events, n, blocked, filtered, NULL);
 }
 
 /* An event carrying text s, as a backend sends one. */
@@ -414,6 +442,118 @@ test_stream_block(void **state)
 	free(got);
 	for (i = 0; i < 3; i++)
 		free(ev[i]);
+}
+
+/* An event with a fragment of tool call k's arguments, s escaped. */
+static char *
+call_event(int k, const char *s)
+{
+	char	*e, q[512];
+	size_t	 n = 0;
+
+	for (; *s != '\0' && n + 3 < sizeof(q); s++) {
+		if (*s == '"' || *s == '\\')
+			q[n++] = '\\';
+		q[n++] = *s;
+	}
+	q[n] = '\0';
+	if (asprintf(&e, "data: {\"id\":\"c1\",\"object\":"
+	    "\"chat.completion.chunk\",\"created\":1,\"model\":\"x\","
+	    "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{"
+	    "\"index\":%d,\"function\":{\"arguments\":\"%s\"}}]},"
+	    "\"finish_reason\":null}]}\n\n", k, q) == -1)
+		fail();
+	return e;
+}
+
+/*
+ * A tool call's arguments go through the filter like the content: a key
+ * split anywhere over two fragments is redacted, interleaved with another
+ * call's, and what the filter held comes out when the choice finishes.
+ */
+static void
+test_stream_tool_calls(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*text = "{\"key\":\"" SECRET "\"}";
+	const char	*finish = "data: {\"id\":\"c1\",\"choices\":[{"
+			    "\"index\":0,\"delta\":{},\"finish_reason\":"
+			    "\"tool_calls\"}]}\n\n";
+	char		*ev[6], piece[128], *got, *args[2];
+	size_t		 len = strlen(text), a, i;
+	int		 blocked, filtered;
+
+	args[0] = calloc(1, 4096);
+	args[1] = calloc(1, 4096);
+	for (a = 0; a <= len; a++) {
+		snprintf(piece, sizeof(piece), "%.*s", (int)a, text);
+		ev[0] = call_event(0, piece);
+		ev[1] = call_event(1, "{\"city\":");
+		ev[2] = call_event(0, text + a);
+		ev[3] = call_event(1, "\"Paris\"}");
+		ev[4] = strdup(finish);
+		ev[5] = strdup("data: [DONE]\n\n");
+		args[0][0] = args[1][0] = '\0';
+		got = run_events_calls(f, (const char *const *)ev, 6,
+		    &blocked, &filtered, args);
+		assert_string_equal(args[0],
+		    "{\"key\":\"[REDACTED:SECRET]\"}");
+		assert_string_equal(args[1], "{\"city\":\"Paris\"}");
+		assert_string_equal(got, "");
+		assert_false(blocked);
+		assert_false(filtered);
+		free(got);
+		for (i = 0; i < 6; i++)
+			free(ev[i]);
+	}
+
+	/* A card in one ends the stream, none of it sent. */
+	ev[0] = call_event(0, "{\"n\":\"4111 ");
+	ev[1] = call_event(0, "1111 1111 1111\"}");
+	ev[2] = strdup(finish);
+	args[0][0] = args[1][0] = '\0';
+	got = run_events_calls(f, (const char *const *)ev, 3, &blocked,
+	    &filtered, args);
+	assert_true(blocked);
+	assert_true(filtered);
+	assert_null(strstr(args[0], "1111"));
+	free(got);
+	for (i = 0; i < 3; i++)
+		free(ev[i]);
+
+	/* Text and a call in one delta, the call first: both read. */
+	ev[0] = strdup("data: {\"choices\":[{\"index\":0,\"delta\":{"
+	    "\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":"
+	    "\"" SECRET "\"}}],\"content\":\"k " SECRET "\"},"
+	    "\"finish_reason\":\"stop\"}]}\n\n");
+	args[0][0] = args[1][0] = '\0';
+	got = run_events_calls(f, (const char *const *)ev, 1, &blocked,
+	    &filtered, args);
+	assert_string_equal(got, "k [REDACTED:SECRET]");
+	assert_string_equal(args[1], "[REDACTED:SECRET]");
+	assert_false(blocked);
+	free(got);
+	free(ev[0]);
+
+	/* More tool calls than filters, or arguments no string: closed. */
+	ev[0] = call_event(16, "{}");
+	got = run_events_calls(f, (const char *const *)ev, 1, &blocked,
+	    &filtered, args);
+	assert_true(blocked);
+	assert_true(filtered);
+	free(got);
+	free(ev[0]);
+	ev[0] = strdup("data: {\"choices\":[{\"index\":0,\"delta\":{"
+	    "\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+	    "{\"k\":\"" SECRET "\"}}}]}}]}\n\n");
+	got = run_events_calls(f, (const char *const *)ev, 1, &blocked,
+	    &filtered, args);
+	assert_true(blocked);
+	assert_false(filtered);		/* an error event, not a filter */
+	free(got);
+	free(ev[0]);
+	free(args[0]);
+	free(args[1]);
 }
 
 /* Events that are not text pass through byte for byte. */
@@ -955,6 +1095,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stream_split, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_stream_tool_calls,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_block, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stream_passthrough, setup,
