@@ -947,8 +947,9 @@ void	 deployment_reset(void);
 #define HTTP_MAX_HEADERS	64
 /*
  * Every reply carries x-request-id: the hex of HTTP_REQUEST_ID_BYTES
- * random bytes, the request's own (a client's x-request-id is never
- * echoed), which its trace and receipt use too.
+ * bytes, the time then random ones (http_request_id()), the request's
+ * own (a client's x-request-id is never echoed), which its trace and
+ * receipt use too.
  */
 #define HTTP_REQUEST_ID_BYTES	16
 #define HTTP_REQUEST_ID_HEX	(2 * HTTP_REQUEST_ID_BYTES)
