@@ -2,7 +2,9 @@
  * The output hook for Ollama's wire format: a buffered answer rewritten
  * whole, a stream line by line with its text (message.content for chat,
  * response for generate) through one stream filter, so only what a match
- * may still need is held back. A block ends the stream with a last line
+ * may still need is held back; a chat's tool calls, which Ollama sends
+ * whole in one line, with every string of their arguments read whole.
+ * A block ends the stream with a last line
  * of our own, done_reason "content_filter", nothing of the match sent. A
  * line or an answer the guardrails cannot read fails closed: the stream
  * ends with an error line, a buffered answer is not delivered. Worker
@@ -125,6 +127,133 @@ guard_ollama_remember(struct guard_ollama *go, const char *line, size_t len)
 	go->model = xstrndup(line + model.start, model.end - model.start);
 }
 
+/* Every string in a tool call's arguments: a walk's steps. */
+struct guard_ollama_args {
+	const struct guard_list	*list;
+	struct guard_report	*report;
+	struct guard_edits	*ed;
+	const char		*buf;	/* the answer, or the line */
+	size_t			 base;	/* where the walked arguments start */
+	int			 blocked;
+	int			 redacted;
+};
+
+/* One string of the arguments (base moves span into buf) through the list. */
+static int
+guard_ollama_arg(struct guard_ollama_args *a, const struct jscan_span *span)
+{
+	struct jscan_span	 s = *span;
+	enum guard_result	 res;
+	char			*r;
+	size_t			 rlen;
+
+	if (a->blocked)
+		return 0;
+	s.start += a->base;
+	s.end += a->base;
+	res = guard_out_check(a->ed, a->list, a->buf, &s, &r, &rlen,
+	    a->report);
+	if (res == GUARD_BLOCKED)
+		a->blocked = 1;
+	else if (res == GUARD_FAILED || (res == GUARD_REDACTED &&
+	    guard_out_edit(a->ed, s.start, s.end, NULL, r, rlen) ==
+	    GUARD_FAILED))
+		return -1;
+	else if (res == GUARD_REDACTED)
+		a->redacted = 1;
+	return 0;
+}
+
+static int
+guard_ollama_arg_step(void *arg, const struct jscan_token *t)
+{
+	if (t->step != JSCAN_VALUE || t->span.type != JSCAN_STRING)
+		return 0;
+	return guard_ollama_arg(arg, &t->span);
+}
+
+/*
+ * A chat message's tool calls (calls: its tool_calls span): every string
+ * value in each call's function.arguments (an object, as Ollama writes
+ * them, or a string) through the list, whole: Ollama sends a call whole
+ * in one line. Redactions become edits in a->ed, a block sets
+ * a->blocked. Returns -1 when they cannot be read: fail closed.
+ */
+static int
+guard_ollama_calls(struct guard_ollama_args *a, const struct jscan_span *calls)
+{
+	struct jscan_span	tc, fn, args;
+	size_t			cursor;
+
+	if (!calls->present || calls->type == JSCAN_NULL)
+		return 0;
+	if (calls->type != JSCAN_ARRAY)
+		return -1;
+	for (cursor = 0; jscan_array_next(a->buf, calls, &cursor, &tc);) {
+		if (tc.type != JSCAN_OBJECT)
+			return -1;
+		if (!jscan_object_get(a->buf, &tc, "function", &fn) ||
+		    fn.type == JSCAN_NULL)
+			continue;
+		if (fn.type != JSCAN_OBJECT)
+			return -1;
+		if (!jscan_object_get(a->buf, &fn, "arguments", &args))
+			continue;
+		a->base = 0;
+		switch (args.type) {
+		case JSCAN_OBJECT:
+			a->base = args.start;
+			if (jscan_walk(a->buf + args.start, args.end -
+			    args.start, 64, NULL, guard_ollama_arg_step, a,
+			    NULL, 0) == -1)
+				return -1;
+			break;
+		case JSCAN_STRING:
+			if (guard_ollama_arg(a, &args) == -1)
+				return -1;
+			break;
+		case JSCAN_ARRAY:
+			return -1;	/* text in it, where none belongs */
+		default:
+			break;		/* a number or a null holds no text */
+		}
+	}
+	return 0;
+}
+
+/*
+ * A line's tool calls through the list: NULL when nothing changes, else
+ * the line with their redactions (*fixedlen bytes, freed by the caller).
+ * -1 in *res: fail; GUARD_BLOCKED: a block.
+ */
+static char *
+guard_ollama_line_calls(struct guard_ollama *go, const char *line,
+    size_t len, const struct jscan_span *calls, size_t *fixedlen, int *res)
+{
+	struct guard_edits		 ed;
+	struct guard_ollama_args	 a;
+	char				*fixed = NULL;
+
+	*res = GUARD_PASS;
+	*fixedlen = 0;
+	if (!calls->present || calls->type == JSCAN_NULL)
+		return NULL;
+	memset(&ed, 0, sizeof(ed));
+	memset(&a, 0, sizeof(a));
+	a.list = go->list;
+	a.report = go->report;
+	a.ed = &ed;
+	a.buf = line;
+	if (guard_ollama_calls(&a, calls) == -1)
+		*res = -1;
+	else if (a.blocked)
+		*res = GUARD_BLOCKED;
+	else if (ed.n > 0)
+		fixed = guard_out_apply(&ed, line, len, fixedlen);
+	guard_out_edits_free(&ed);
+	return fixed;
+}
+
 enum guard_result
 guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
     const char **out, size_t *outlen)
@@ -132,9 +261,10 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 	struct ollama_obj	 o;
 	enum guard_result	 res;
 	const char		*rel;
-	size_t			 rellen, mark;
+	char			*fixed = NULL;
+	size_t			 rellen, mark, fixedlen;
 	ssize_t			 tlen;
-	int			 same;
+	int			 same, calls;
 
 	go->out.len = 0;
 	*out = line;
@@ -151,9 +281,28 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 		goto done;
 	}
 	guard_ollama_remember(go, line, len);
+	/* Its tool calls first; the text is then read in what they left. */
+	fixed = guard_ollama_line_calls(go, line, len, &o.calls, &fixedlen,
+	    &calls);
+	if (calls == -1) {
+		res = guard_ollama_fail(go);
+		goto done;
+	}
+	if (calls == GUARD_BLOCKED) {
+		res = guard_ollama_block(go);
+		goto done;
+	}
+	if (fixed != NULL) {
+		line = fixed;
+		len = fixedlen;
+		if (ollama_scan(line, len, go->route, &o, NULL) == -1) {
+			res = guard_ollama_fail(go);	/* cannot be */
+			goto done;
+		}
+	}
 	if (o.text.type == JSCAN_NULL) {
 		if (!o.done)
-			return GUARD_PASS;
+			goto as_it_is;
 		/* The last line has no text: what is held goes before it. */
 		if ((res = guard_ollama_flush(go)) != GUARD_BLOCKED)
 			guard_out_put(&go->out, line, len);
@@ -185,12 +334,20 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 	    memcmp(go->out.buf + mark, go->text, tlen) == 0;
 	if (same) {
 		go->out.len = 0;
-		return GUARD_PASS;
+		goto as_it_is;
 	}
 	guard_out_quote_from(&go->out, mark);
 	guard_out_put(&go->out, line + o.text.end, len - o.text.end);
 	res = GUARD_REDACTED;
+	goto done;
+as_it_is:
+	/* The line as it came, or as its tool calls' redactions left it. */
+	if (fixed == NULL)
+		return GUARD_PASS;
+	guard_out_put(&go->out, line, len);
+	res = GUARD_REDACTED;
 done:
+	free(fixed);
 	*out = go->out.buf != NULL ? go->out.buf : "";
 	*outlen = go->out.len;
 	return res;
@@ -210,59 +367,85 @@ guard_ollama_finish(struct guard_ollama *go, const char **out,
 }
 
 /*
- * A buffered answer: its text through the list. A redaction rewrites
- * it, a block empties it with done_reason "content_filter". GUARD_PASS
- * leaves *out NULL: send the answer as it came. GUARD_FAILED: it cannot
- * be checked, do not send it. Read as guard_answer_body() reads OpenAI's.
+ * A buffered answer: its text, and every string in its tool calls'
+ * arguments, through the list. A redaction rewrites them; a block
+ * empties the text and the tool calls with done_reason
+ * "content_filter". GUARD_PASS leaves *out NULL: send the answer as it
+ * came. GUARD_FAILED: it cannot be checked, do not send it. Read as
+ * guard_answer_body() reads OpenAI's.
  */
 enum guard_result
 guard_ollama_body(const struct guard_list *list, enum route_kind route,
     const char *body, size_t len, char **out, size_t *outlen,
     struct guard_report *report)
 {
-	static const char	 insert[] =
+	static const char		 insert[] =
 	    ",\"done_reason\":\"content_filter\"";
-	struct jscan_span	 message, response, reason, text;
-	struct jscan_want	 want[] = {
-		{ "message", &message },
-		{ "response", &response },
+	struct jscan_span		 reason;
+	struct jscan_want		 want[] = {
 		{ "done_reason", &reason },
 	};
-	struct jscan_keys	 keys;
-	struct guard_edits	 ed;
-	enum guard_result	 res;
-	const char		*end;
-	int			 ok;
+	struct ollama_obj		 o;
+	struct jscan_keys		 keys;
+	struct guard_edits		 ed;
+	struct guard_ollama_args	 a;
+	enum guard_result		 res = GUARD_PASS;
+	const char			*end;
+	char				*r;
+	size_t				 rlen;
+	int				 ok;
 
 	*out = NULL;
 	*outlen = 0;
 	if (guard_list_empty(list) || route == ROUTE_EMBEDDINGS)
 		return GUARD_PASS;
 	memset(&keys, 0, sizeof(keys));
-	ok = jscan_object_strict(body, len, 64, want, sizeof(want) /
-	    sizeof(want[0]), &keys, NULL, 0) == 0;
+	ok = ollama_scan(body, len, route, &o, &keys) == 0 && !o.odd &&
+	    jscan_object(body, len, 64, want, 1, NULL, 0) == 0;
 	jscan_keys_free(&keys);
-	if (!ok)
-		return GUARD_FAILED;
 	/* Ollama always writes message.content, or response. */
-	if (route == ROUTE_CHAT) {
-		if (!message.present || message.type != JSCAN_OBJECT ||
-		    !jscan_object_get(body, &message, "content", &text))
-			return GUARD_FAILED;
-	} else if (!response.present)
-		return GUARD_FAILED;
-	else
-		text = response;
-	if (text.type == JSCAN_NULL)
-		return GUARD_PASS;	/* no text: tool calls, say */
-	if (text.type != JSCAN_STRING ||
+	if (!ok || !o.text.present || (o.text.type != JSCAN_STRING &&
+	    o.text.type != JSCAN_NULL) ||
 	    (end = memrchr(body, '}', len)) == NULL)
 		return GUARD_FAILED;
 	memset(&ed, 0, sizeof(ed));
-	res = guard_out_text(&ed, list, body, &text, reason.present ?
-	    &reason : NULL, (size_t)(end - body), insert, report);
-	if (res != GUARD_FAILED)
-		*out = guard_out_apply(&ed, body, len, outlen);
+	memset(&a, 0, sizeof(a));
+	a.list = list;
+	a.report = report;
+	a.ed = &ed;
+	a.buf = body;
+	if (guard_ollama_calls(&a, &o.calls) == -1)
+		goto fail;
+	if (!a.blocked && o.text.type == JSCAN_STRING) {
+		res = guard_out_check(&ed, list, body, &o.text, &r, &rlen,
+		    report);
+		if (res == GUARD_FAILED || (res == GUARD_REDACTED &&
+		    guard_out_edit(&ed, o.text.start, o.text.end, NULL, r,
+		    rlen) == GUARD_FAILED))
+			goto fail;
+		a.blocked = res == GUARD_BLOCKED;
+	}
+	if (a.blocked) {
+		/* The text and the tool calls go, and the reason says so. */
+		guard_out_edits_free(&ed);
+		if ((o.text.type == JSCAN_STRING && guard_out_edit(&ed,
+		    o.text.start, o.text.end, "\"\"", NULL, 0) ==
+		    GUARD_FAILED) || (o.calls.present && o.calls.type !=
+		    JSCAN_NULL && guard_out_edit(&ed, o.calls.start,
+		    o.calls.end, "[]", NULL, 0) == GUARD_FAILED) ||
+		    (reason.present ? guard_out_edit(&ed, reason.start,
+		    reason.end, "\"content_filter\"", NULL, 0) :
+		    guard_out_edit(&ed, (size_t)(end - body),
+		    (size_t)(end - body), insert, NULL, 0)) == GUARD_FAILED)
+			goto fail;
+		res = GUARD_BLOCKED;
+	} else if (ed.n > 0)
+		res = GUARD_REDACTED;
+	guard_out_sort(&ed, 0);
+	*out = guard_out_apply(&ed, body, len, outlen);
 	guard_out_edits_free(&ed);
 	return res;
+fail:
+	guard_out_edits_free(&ed);
+	return GUARD_FAILED;
 }

@@ -386,7 +386,8 @@ ollama_error_reply(struct http_request *r, enum api_error e,
 
 /*
  * One Ollama object (a whole answer or a stream line): its text span
- * (message.content for chat, response for generate, of any type), whether
+ * (message.content for chat, response for generate, of any type), a chat
+ * message's tool_calls span (of any type), whether
  * a chat's message is no object, whether it is the last ("done": true),
  * and its counts. With dups, a key twice in any object is refused.
  * Returns -1 if it is not such an object.
@@ -404,7 +405,13 @@ ollama_scan(const char *buf, size_t len, enum route_kind route,
 		{ "eval_count", &o->eval_count },
 	};
 
+	struct jscan_want	 in_message[] = {
+		{ "content", &o->text },
+		{ "tool_calls", &o->calls },
+	};
+
 	memset(&o->text, 0, sizeof(o->text));
+	memset(&o->calls, 0, sizeof(o->calls));
 	o->done = o->odd = 0;
 	if (jscan_object_strict(buf, len, OLLAMA_MAX_DEPTH, want,
 	    sizeof(want) / sizeof(want[0]), dups, NULL, 0) == -1)
@@ -415,7 +422,8 @@ ollama_scan(const char *buf, size_t len, enum route_kind route,
 	else if (message.present && message.type != JSCAN_OBJECT)
 		o->odd = 1;
 	else if (message.present)
-		jscan_object_get(buf, &message, "content", &o->text);
+		jscan_object_fields(buf, &message, in_message,
+		    sizeof(in_message) / sizeof(in_message[0]));
 	return 0;
 }
 

@@ -36,7 +36,7 @@ struct evhttp_request;
  */
 struct fake_opts {
 	char	*text;			/* answer, '_' already a space; or NULL */
-	char	*tool;			/* chat: call this function if offered */
+	char	*tool;			/* chat (OpenAI, Ollama): call this if offered */
 	char	*args;			/* its JSON arguments; NULL: the default */
 	char	*ctype;			/* "long" (1.1 KB), or the Content-Type */
 	char	*encoding;		/* gzip, deflate: coded; else a label only */
@@ -130,6 +130,7 @@ struct exchange {
 	int			 sent;		/* content events sent */
 	int			 polls;		/* waiting to flush before reset */
 	int			 events;	/* sequence_number of the next */
+	int			 tool_sent;	/* Ollama's whole call went */
 	struct z_stream_s	*z;		/* a coded stream's deflater */
 	int			 flags;
 #define EXCHANGE_ARMED		0x1

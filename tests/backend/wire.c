@@ -1244,7 +1244,7 @@ wire_ollama_stream_flag(struct exchange *ex)
 static int
 wire_ollama_chat_parse(struct exchange *ex, char *err, size_t errlen)
 {
-	const cJSON	*messages, *m, *role;
+	const cJSON	*messages, *m, *role, *last = NULL;
 	char		*text;
 
 	messages = wire_get(ex->body, "messages");
@@ -1253,6 +1253,7 @@ wire_ollama_chat_parse(struct exchange *ex, char *err, size_t errlen)
 		return -1;
 	}
 	cJSON_ArrayForEach(m, messages) {
+		last = m;
 		if ((text = wire_content_text(wire_get(m, "content"))) == NULL)
 			continue;
 		ex->prompt_tokens += wire_words(text);
@@ -1264,8 +1265,31 @@ wire_ollama_chat_parse(struct exchange *ex, char *err, size_t errlen)
 		} else
 			free(text);
 	}
+	wire_openai_tool(ex, last);	/* Ollama's tools are OpenAI's */
 	wire_ollama_stream_flag(ex);
 	return 0;
+}
+
+/*
+ * The tool call of an Ollama answer, whole: its arguments an object (the
+ * answer parsed), as Ollama writes them.
+ */
+static void
+wire_ollama_tool_calls(const struct exchange *ex, cJSON *m)
+{
+	cJSON	*calls, *c, *fn, *args;
+
+	if ((args = cJSON_Parse(ex->answer)) == NULL ||
+	    !cJSON_IsObject(args)) {
+		cJSON_Delete(args);
+		args = cJSON_CreateObject();
+	}
+	calls = cJSON_AddArrayToObject(m, "tool_calls");
+	c = cJSON_CreateObject();
+	fn = cJSON_AddObjectToObject(c, "function");
+	cJSON_AddStringToObject(fn, "name", ex->tool);
+	cJSON_AddItemToObject(fn, "arguments", args);
+	cJSON_AddItemToArray(calls, c);
 }
 
 static cJSON *
@@ -1277,7 +1301,13 @@ wire_ollama_chat_chunk(struct exchange *ex, enum wire_chunk kind,
 
 	m = cJSON_AddObjectToObject(o, "message");
 	cJSON_AddStringToObject(m, "role", "assistant");
-	cJSON_AddStringToObject(m, "content", last ? "" : piece);
+	cJSON_AddStringToObject(m, "content", last || ex->tool != NULL ? "" :
+	    piece);
+	/* Ollama sends a tool call whole, in one line. */
+	if (ex->tool != NULL && !last && !ex->tool_sent) {
+		wire_ollama_tool_calls(ex, m);
+		ex->tool_sent = 1;
+	}
 	if (last)
 		cJSON_AddStringToObject(o, "done_reason", "stop");
 	cJSON_AddBoolToObject(o, "done", last);
@@ -1293,7 +1323,10 @@ wire_ollama_chat_reply(struct exchange *ex)
 
 	m = cJSON_AddObjectToObject(o, "message");
 	cJSON_AddStringToObject(m, "role", "assistant");
-	cJSON_AddStringToObject(m, "content", ex->answer);
+	cJSON_AddStringToObject(m, "content", ex->tool != NULL ? "" :
+	    ex->answer);
+	if (ex->tool != NULL)
+		wire_ollama_tool_calls(ex, m);
 	cJSON_AddStringToObject(o, "done_reason", "stop");
 	cJSON_AddBoolToObject(o, "done", 1);
 	wire_ollama_done(ex, o);

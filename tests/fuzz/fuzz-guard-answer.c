@@ -4,7 +4,8 @@
  * output guardrail. No crash, no leak, nothing after the end of a
  * blocked stream, and every event it writes ends with a blank line.
  * The whole input as a buffered answer too, OpenAI's and Ollama's: what
- * they rewrite is still one strict JSON object.
+ * they rewrite is still one strict JSON object; and as Ollama's stream
+ * lines, cut at each 0xff too.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -87,6 +88,49 @@ fuzz_body(const struct guard_list *list, const uint8_t *data, size_t size)
 	fuzz_rewrite(res, out, outlen);
 }
 
+/*
+ * The input cut at each 0xff as an Ollama stream's lines: nothing after
+ * a blocked end, and every line it writes ends with a newline.
+ */
+static void
+fuzz_lines(const struct guard_list *list, const uint8_t *data, size_t size)
+{
+	struct guard_report	 r;
+	struct guard_ollama	*go;
+	const uint8_t		*p = data, *end = data + size, *cut;
+	const char		*out;
+	size_t			 outlen, n;
+	char			*line;
+	int			 blocked = 0;
+
+	memset(&r, 0, sizeof(r));
+	go = guard_ollama_new(list, &r, size > 0 && data[0] & 4 ?
+	    ROUTE_COMPLETIONS : ROUTE_CHAT);
+	while (p < end) {
+		if ((cut = memchr(p, 0xff, end - p)) == NULL)
+			cut = end;
+		n = cut - p;
+		if ((line = malloc(n + 1)) == NULL)
+			abort();
+		memcpy(line, p, n);
+		line[n] = '\n';
+		if (guard_ollama_line(go, line, n + 1, &out, &outlen) ==
+		    GUARD_BLOCKED) {
+			if (blocked && outlen != 0)
+				abort();
+			blocked = 1;
+		}
+		if (outlen > 0 && out[outlen - 1] != '\n')
+			abort();
+		free(line);
+		p = cut < end ? cut + 1 : end;
+	}
+	if (guard_ollama_finish(go, &out, &outlen) != GUARD_BLOCKED &&
+	    outlen > 0 && out[outlen - 1] != '\n')
+		abort();
+	guard_ollama_free(go);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -126,6 +170,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (guard_answer_finish(ga, &out, &outlen) != GUARD_BLOCKED)
 		fuzz_check(out, outlen);
 	guard_answer_free(ga);
+	fuzz_lines(&list, data, size);
 	fuzz_body(&list, data, size);
 	return 0;
 }

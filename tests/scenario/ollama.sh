@@ -205,6 +205,41 @@ check "limit: with Retry-After" grep -qi '^retry-after: [0-9]' "$T_DIR/h"
 check "limit: with an x-request-id" grep -Eqi '^x-request-id: [0-9a-f]{32}'$'\r''?$' "$T_DIR/h"
 check "limit: routed, so signed: a Cube-Receipt" grep -qi '^cube-receipt: v1\.' "$T_DIR/h"
 
+# --- tool calls: every string of their arguments through the guardrails ------
+ctl guardrail create -d acme keys --kind pii --action redact --types secret >/dev/null
+SECRET=sk-abc123DEF456ghi789JKL0mno
+ctl model deploy -d acme --provider local --name Tools --key tools --force \
+    --model-id "fake-chat;tool=lookup;args={\"key\":\"$SECRET\",\"n\":1}" \
+    --guard-out keys --guard-out forbid >/dev/null
+TOOLS='"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]'
+args_of() { python3 -c '
+import json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("{"):
+        for t in (json.loads(line).get("message") or {}).get("tool_calls") or []:
+            print(json.dumps(t["function"]["arguments"], sort_keys=True))'; }
+r=$(http POST /proxy/acme/api/chat "$TOKEN" \
+    '{"model":"tools","stream":false,"messages":[{"role":"user","content":"k"}],'"$TOOLS"'}')
+check_eq "a buffered tool call: the strings of its arguments redacted" \
+    '{"key": "[REDACTED:SECRET]", "n": 1}' "$(body_of "$r" | args_of)"
+r=$(http POST /proxy/acme/api/chat "$TOKEN" \
+    '{"model":"tools","messages":[{"role":"user","content":"k"}],'"$TOOLS"'}')
+check_eq "a streamed one too" '{"key": "[REDACTED:SECRET]", "n": 1}' "$(body_of "$r" | args_of)"
+check_contains "and the stream ends as it should" '"done":true' "$(body_of "$r")"
+ctl model edit -d acme tools --force \
+    --model-id 'fake-chat;tool=lookup;args={"n":"FORBIDDEN-7"}' >/dev/null
+r=$(http POST /proxy/acme/api/chat "$TOKEN" \
+    '{"model":"tools","stream":false,"messages":[{"role":"user","content":"k"}],'"$TOOLS"'}')
+check_contains "a blocked tool call: content_filter" '"done_reason":"content_filter"' "$(body_of "$r")"
+check_contains "with no tool calls" '"tool_calls":[]' "$(body_of "$r")"
+r=$(http POST /proxy/acme/api/chat "$TOKEN" \
+    '{"model":"tools","messages":[{"role":"user","content":"k"}],'"$TOOLS"'}')
+check_contains "a blocked streamed tool call ends with content_filter" \
+    '"done_reason":"content_filter"' "$(body_of "$r")"
+# (The lines' "model" is the fake's model id, which holds the match.)
+check_not_contains "none of the match went out" 'FORBIDDEN' "$(body_of "$r" | args_of)"
+
 # --- hang-up cancels upstream -------------------------------------------------
 curl -sS -N -m 1 "$AGENT_URL/proxy/acme/api/chat" -H "Authorization: Bearer $TOKEN" \
     -d '{"model":"long","messages":[]}' >/dev/null 2>&1

@@ -771,6 +771,87 @@ test_ollama_body(void **state)
 	assert_null(out);
 }
 
+/*
+ * Ollama's tool calls: every string in their arguments object is read,
+ * in a buffered answer and in a stream's line (a call comes whole).
+ */
+static void
+test_ollama_tool_calls(void **state)
+{
+	static const char	 calls[] = "{\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+	    "\"arguments\":{\"key\":\"" SECRET "\",\"n\":2,\"deep\":"
+	    "{\"list\":[\"a\",\"k " SECRET "\"]}}}}]},\"done\":%s}";
+	static const char	 want[] = "{\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+	    "\"arguments\":{\"key\":\"[REDACTED:SECRET]\",\"n\":2,\"deep\":"
+	    "{\"list\":[\"a\",\"k [REDACTED:SECRET]\"]}}}}]},\"done\":%s}";
+	static const char	 card[] = "{\"message\":{\"content\":\"ok\","
+	    "\"tool_calls\":[{\"function\":{\"arguments\":{\"n\":\"" CARD
+	    "\"}}}]},\"done\":true,\"done_reason\":\"stop\"}";
+	static const char *const bad[] = {
+		"{\"message\":{\"content\":\"\",\"tool_calls\":{\"x\":1}},"
+		"\"done\":true}",
+		"{\"message\":{\"content\":\"\",\"tool_calls\":[\"" SECRET
+		"\"]},\"done\":true}",
+		"{\"message\":{\"content\":\"\",\"tool_calls\":[{\"function\":"
+		"{\"arguments\":[\"" SECRET "\"]}}]},\"done\":true}",
+	};
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_ollama	*go;
+	char			 in[1024], exp[1024], *out;
+	const char		*o;
+	size_t			 outlen, i;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(in, sizeof(in), calls, "true");
+	snprintf(exp, sizeof(exp), want, "true");
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT, in,
+	    strlen(in), &out, &outlen, &r), GUARD_REDACTED);
+	assert_int_equal(outlen, strlen(exp));
+	assert_memory_equal(out, exp, outlen);
+	free(out);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT, card,
+	    strlen(card), &out, &outlen, &r), GUARD_BLOCKED);
+	assert_non_null(out);
+	snprintf(exp, sizeof(exp), "{\"message\":{\"content\":\"\","
+	    "\"tool_calls\":[]},\"done\":true,\"done_reason\":"
+	    "\"content_filter\"}");
+	if (outlen != strlen(exp) || memcmp(out, exp, outlen) != 0)
+		fail_msg("%.*s", (int)outlen, out);
+	free(out);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
+		    bad[i], strlen(bad[i]), &out, &outlen, &r), GUARD_FAILED);
+
+	/* A stream's line: redacted in place, then the last line as is. */
+	go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_CHAT);
+	snprintf(in, sizeof(in), calls, "false");
+	snprintf(exp, sizeof(exp), want, "false");
+	assert_int_equal(guard_ollama_line(go, in, strlen(in), &o, &outlen),
+	    GUARD_REDACTED);
+	assert_int_equal(outlen, strlen(exp));
+	assert_memory_equal(o, exp, outlen);
+	snprintf(in, sizeof(in), "{\"message\":{\"content\":\"\"},"
+	    "\"done\":true}");
+	assert_int_equal(guard_ollama_line(go, in, strlen(in), &o, &outlen),
+	    GUARD_PASS);
+	guard_ollama_free(go);
+	/* A card in one ends the stream; an unreadable call fails it. */
+	go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_CHAT);
+	assert_int_equal(guard_ollama_line(go, card, strlen(card), &o,
+	    &outlen), GUARD_BLOCKED);
+	assert_non_null(strstr(o, "\"done_reason\":\"content_filter\""));
+	assert_null(memmem(o, outlen, "1111", 4));
+	guard_ollama_free(go);
+	go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_CHAT);
+	assert_int_equal(guard_ollama_line(go, bad[2], strlen(bad[2]), &o,
+	    &outlen), GUARD_BLOCKED);
+	assert_non_null(memmem(o, outlen, "\"error\"", 7));
+	guard_ollama_free(go);
+}
+
 static void
 test_ollama_input(void **state)
 {
@@ -1104,6 +1185,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ollama_stream_redact,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ollama_stream_block,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ollama_tool_calls,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ollama_body, setup,
 		    teardown),
