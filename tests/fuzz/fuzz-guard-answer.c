@@ -88,6 +88,21 @@ fuzz_body(const struct guard_list *list, const uint8_t *data, size_t size)
 	fuzz_rewrite(res, out, outlen);
 }
 
+/* The next piece of the input, up to a 0xff or its end; NULL at the end. */
+static const uint8_t *
+fuzz_piece(const uint8_t **p, const uint8_t *end, size_t *n)
+{
+	const uint8_t	*start = *p, *cut;
+
+	if (start >= end)
+		return NULL;
+	if ((cut = memchr(start, 0xff, end - start)) == NULL)
+		cut = end;
+	*n = cut - start;
+	*p = cut < end ? cut + 1 : end;
+	return start;
+}
+
 /*
  * The input cut at each 0xff as an Ollama stream's lines: nothing after
  * a blocked end, and every line it writes ends with a newline.
@@ -97,7 +112,7 @@ fuzz_lines(const struct guard_list *list, const uint8_t *data, size_t size)
 {
 	struct guard_report	 r;
 	struct guard_ollama	*go;
-	const uint8_t		*p = data, *end = data + size, *cut;
+	const uint8_t		*p = data, *piece;
 	const char		*out;
 	size_t			 outlen, n;
 	char			*line;
@@ -106,13 +121,10 @@ fuzz_lines(const struct guard_list *list, const uint8_t *data, size_t size)
 	memset(&r, 0, sizeof(r));
 	go = guard_ollama_new(list, &r, size > 0 && data[0] & 4 ?
 	    ROUTE_COMPLETIONS : ROUTE_CHAT);
-	while (p < end) {
-		if ((cut = memchr(p, 0xff, end - p)) == NULL)
-			cut = end;
-		n = cut - p;
+	while ((piece = fuzz_piece(&p, data + size, &n)) != NULL) {
 		if ((line = malloc(n + 1)) == NULL)
 			abort();
-		memcpy(line, p, n);
+		memcpy(line, piece, n);
 		line[n] = '\n';
 		if (guard_ollama_line(go, line, n + 1, &out, &outlen) ==
 		    GUARD_BLOCKED) {
@@ -123,7 +135,6 @@ fuzz_lines(const struct guard_list *list, const uint8_t *data, size_t size)
 		if (outlen > 0 && out[outlen - 1] != '\n')
 			abort();
 		free(line);
-		p = cut < end ? cut + 1 : end;
 	}
 	if (guard_ollama_finish(go, &out, &outlen) != GUARD_BLOCKED &&
 	    outlen > 0 && out[outlen - 1] != '\n')
@@ -137,7 +148,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct guard_list	 list = { fuzz_gp, 2 };
 	struct guard_report	 r;
 	struct guard_answer	*ga;
-	const uint8_t		*p = data, *end = data + size, *cut;
+	const uint8_t		*p = data, *piece;
 	const char		*out;
 	size_t			 outlen, n;
 	char			*ev;
@@ -148,14 +159,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&r, 0, sizeof(r));
 	ga = guard_answer_new(&list, &r, size > 0 && data[0] & 1 ?
 	    ROUTE_COMPLETIONS : ROUTE_CHAT);
-	while (p < end) {
-		if ((cut = memchr(p, 0xff, end - p)) == NULL)
-			cut = end;
-		n = cut - p;
+	while ((piece = fuzz_piece(&p, data + size, &n)) != NULL) {
 		if ((ev = malloc(n + 8)) == NULL)
 			abort();
 		memcpy(ev, "data: ", 6);
-		memcpy(ev + 6, p, n);
+		memcpy(ev + 6, piece, n);
 		memcpy(ev + 6 + n, "\n\n", 2);
 		if (guard_answer_event(ga, ev, n + 8, &out, &outlen) ==
 		    GUARD_BLOCKED) {
@@ -165,7 +173,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		fuzz_check(out, outlen);
 		free(ev);
-		p = cut < end ? cut + 1 : end;
 	}
 	if (guard_answer_finish(ga, &out, &outlen) != GUARD_BLOCKED)
 		fuzz_check(out, outlen);
