@@ -106,6 +106,38 @@ test_receipt_round_trip(void **state)
 	assert_int_equal(check(f, f->s, NULL, req_body, resp_body), RECEIPT_OK);
 }
 
+/*
+ * The text of a receipt is libsodium's base64url of its payload and
+ * signature, for any bytes: random ids and signatures put '+' and '/'
+ * of standard base64 at every place of the eight-byte words.
+ */
+static void
+test_receipt_base64url(void **state)
+{
+	struct fixture	*f = *state;
+	unsigned char	 payload[RECEIPT_PAYLOAD_MAX];
+	char		 want[2 * RECEIPT_MAX];
+	size_t		 plen, i, off;
+
+	sign(f, "m");
+	for (i = 0; i < 2000; i++) {
+		randombytes_buf(f->rc.id, sizeof(f->rc.id));
+		randombytes_buf(f->rc.sig, sizeof(f->rc.sig));
+		randombytes_buf(f->rc.response_sha256,
+		    sizeof(f->rc.response_sha256));
+		assert_true(receipt_format(&f->rc, f->s, sizeof(f->s)) > 0);
+		plen = receipt_payload(&f->rc, payload);
+		sodium_bin2base64(want, sizeof(want), payload, plen,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		assert_memory_equal(f->s + 3, want, strlen(want));
+		off = 3 + strlen(want);
+		assert_int_equal(f->s[off], '.');
+		sodium_bin2base64(want, sizeof(want), f->rc.sig,
+		    sizeof(f->rc.sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		assert_string_equal(f->s + off + 1, want);
+	}
+}
+
 /* Each part that does not hold is named, the signature first. */
 static void
 test_receipt_names_failure(void **state)
@@ -467,6 +499,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_receipt_base64url,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt_round_trip,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt_names_failure,
