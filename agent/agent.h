@@ -1730,6 +1730,16 @@ enum guard_result guard_answer_finish(struct guard_answer *,
 enum guard_result guard_answer_body(const struct guard_list *,
 		    enum route_kind, const char *body, size_t len, char **out,
 		    size_t *outlen, struct guard_report *);
+/*
+ * The same, and the span of the answer's top-level usage object in
+ * *usage (its present 0 when none, or when the answer was not walked:
+ * no output guardrails, or it failed), for meter_answer_usage().
+ */
+struct jscan_span;
+enum guard_result guard_answer_body_usage(const struct guard_list *,
+		    enum route_kind, const char *body, size_t len, char **out,
+		    size_t *outlen, struct guard_report *,
+		    struct jscan_span *usage);
 
 /*
  * guard-ollama.c: the output hook for Ollama's answers: a whole one, or
@@ -2354,6 +2364,9 @@ int64_t	 meter_estimate(size_t bytes);
 int	 meter_json(struct meter *, const char *, size_t);
 /* A whole answer, reading only its usage when that is enough. */
 void	 meter_answer(struct meter *, const char *, size_t);
+/* The same, its usage object (a span a strict walk found) given. */
+void	 meter_answer_usage(struct meter *, const char *, size_t,
+	    const struct jscan_span *usage);
 /* One raw SSE event, as sse_feed() passes it: 0 or METER_USAGE_ONLY. */
 int	 meter_event(struct meter *, const char *, size_t);
 /* The same, its data decoded by the caller (sse_event_data's result). */

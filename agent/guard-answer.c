@@ -570,6 +570,7 @@ enum guard_place {
 	GP_TOOL_CALLS,		/* the message's tool_calls array */
 	GP_TOOL_CALL,
 	GP_FUNCTION,		/* a tool call's function */
+	GP_USAGE,		/* the answer's usage, for the meter */
 };
 #define GP_DEPTH	7	/* a function's depth: nothing deeper is read */
 
@@ -583,6 +584,7 @@ enum guard_key {
 	GK_TOOL_CALLS,
 	GK_FUNCTION,
 	GK_ARGUMENTS,
+	GK_USAGE,
 };
 
 struct guard_body {
@@ -595,6 +597,7 @@ struct guard_body {
 	struct guard_edits	 ed;
 	enum guard_result	 worst;
 	int			 saw_choices;
+	struct jscan_span	 usage;		/* its span, once it closed */
 	/* The choice being read. */
 	size_t			 first;		/* its first edit */
 	struct jscan_span	 text, reason, calls;
@@ -614,6 +617,7 @@ guard_body_key(const struct guard_body *gb, enum guard_place place,
 		int			 chat;	/* -1: either route */
 	} keys[] = {
 		{ GP_ROOT, "choices", GK_CHOICES, -1 },
+		{ GP_ROOT, "usage", GK_USAGE, -1 },
 		{ GP_CHOICE, "message", GK_MESSAGE, 1 },
 		{ GP_CHOICE, "text", GK_TEXT, 0 },
 		{ GP_CHOICE, "finish_reason", GK_REASON, -1 },
@@ -663,6 +667,10 @@ guard_body_open(struct guard_body *gb, const struct jscan_token *t)
 			break;
 		case GK_FUNCTION:
 			place = GP_FUNCTION;
+			break;
+		case GK_USAGE:
+			if (!array)
+				place = GP_USAGE;
 			break;
 		case GK_TEXT:
 		case GK_ARGUMENTS:
@@ -721,6 +729,7 @@ guard_body_value(struct guard_body *gb, const struct jscan_token *t)
 	gb->key = GK_NONE;
 	switch (key) {
 	case GK_NONE:
+	case GK_USAGE:
 		return 0;
 	case GK_CHOICES:
 	case GK_MESSAGE:
@@ -807,6 +816,8 @@ guard_body_step(void *arg, const struct jscan_token *t)
 			return 0;
 		if (gb->place[t->depth] == GP_TOOL_CALLS)
 			gb->calls = t->span;
+		else if (gb->place[t->depth] == GP_USAGE)
+			gb->usage = t->span;
 		else if (gb->place[t->depth] == GP_CHOICE)
 			return guard_body_choice(gb, t);
 		return 0;
@@ -832,12 +843,23 @@ guard_answer_body(const struct guard_list *list, enum route_kind route,
     const char *body, size_t len, char **out, size_t *outlen,
     struct guard_report *report)
 {
+	return guard_answer_body_usage(list, route, body, len, out, outlen,
+	    report, NULL);
+}
+
+enum guard_result
+guard_answer_body_usage(const struct guard_list *list, enum route_kind route,
+    const char *body, size_t len, char **out, size_t *outlen,
+    struct guard_report *report, struct jscan_span *usage)
+{
 	struct guard_body	 gb;
 	struct jscan_keys	 keys;
 	int			 rc;
 
 	*out = NULL;
 	*outlen = 0;
+	if (usage != NULL)
+		usage->present = 0;
 	if (guard_list_empty(list) || route == ROUTE_EMBEDDINGS)
 		return GUARD_PASS;
 	memset(&gb, 0, sizeof(gb));
@@ -853,6 +875,8 @@ guard_answer_body(const struct guard_list *list, enum route_kind route,
 		guard_out_edits_free(&gb.ed);
 		return GUARD_FAILED;
 	}
+	if (usage != NULL)
+		*usage = gb.usage;
 	*out = guard_out_apply(&gb.ed, body, len, outlen);
 	guard_out_edits_free(&gb.ed);
 	return gb.worst;

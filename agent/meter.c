@@ -298,6 +298,21 @@ meter_answer(struct meter *m, const char *buf, size_t len)
 	meter_json(m, buf, len);
 }
 
+/*
+ * A whole answer whose usage object the output guardrails' strict walk
+ * already found: read from there, the answer not searched again.
+ */
+void
+meter_answer_usage(struct meter *m, const char *buf, size_t len,
+    const struct jscan_span *usage)
+{
+	if (m->keep_text || !usage->present || usage->type != JSCAN_OBJECT) {
+		meter_answer(m, buf, len);
+		return;
+	}
+	meter_take_usage(m, buf, usage);
+}
+
 /* One SSE event as relayed: its data is a JSON object, or [DONE]. */
 int
 meter_event(struct meter *m, const char *event, size_t len)

@@ -1347,17 +1347,32 @@ proxy_reply_translated(struct proxy_call *call, const char *json, size_t len)
 	free(body);
 }
 
-/* A whole answer, through the output guardrails. */
+/*
+ * A whole answer, through the output guardrails; an OpenAI one (not
+ * native) metered here, from the usage their walk found when they had
+ * one (ollama and native answers are metered before).
+ */
 static void
 proxy_reply_answer(struct proxy_call *call)
 {
-	const char	*body;
-	char		*out;
-	size_t		 outlen, len;
+	struct jscan_span	 usage;
+	enum guard_result	 res;
+	const char		*body;
+	char			*out;
+	size_t			 outlen, len;
 
-	switch ((call->backend_ollama ? guard_ollama_body : guard_answer_body)(
-	    &call->model->guard_out, call->route, call->resp, call->resp_len,
-	    &out, &outlen, &call->guards)) {
+	if (call->backend_ollama)
+		res = guard_ollama_body(&call->model->guard_out, call->route,
+		    call->resp, call->resp_len, &out, &outlen, &call->guards);
+	else {
+		res = guard_answer_body_usage(&call->model->guard_out,
+		    call->route, call->resp, call->resp_len, &out, &outlen,
+		    &call->guards, &usage);
+		if (!call->native)
+			meter_answer_usage(&call->meter, call->resp,
+			    call->resp_len, &usage);
+	}
+	switch (res) {
 	case GUARD_PASS:
 		if (call->dialect != NULL) {
 			proxy_reply_translated(call, call->resp,
@@ -1737,8 +1752,6 @@ proxy_on_done(void *arg, enum upstream_result res, const char *why)
 		else if (call->native)
 			/* Read whole: the client's metadata follows usage. */
 			meter_json(&call->meter, call->resp, call->resp_len);
-		else
-			meter_answer(&call->meter, call->resp, call->resp_len);
 		call->trace->status = 200;
 		proxy_reply_answer(call);
 	} else

@@ -211,6 +211,12 @@ ctl model deploy -d acme --provider fake --name Leak --key leak \
     --model-id "fake-chat;text=the_key_is_${SECRET}_ok" --guard-out keys-out >/dev/null 2>&1
 r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"leak","messages":[{"role":"user","content":"key?"}]}')
 check_contains "a buffered answer is redacted" '"content":"the key is [REDACTED:SECRET] ok"' "$(body_of "$r")"
+# The meter reads the usage the guardrails' walk found: counted, not estimated.
+want_usage=$(body_of "$r" | python3 -c 'import json,sys; u=json.load(sys.stdin)["usage"]; print(u["prompt_tokens"], u["completion_tokens"], "false")')
+leak_traced() { ctl -o json logs -d acme --model leak | grep -q '"completion_tokens"'; }
+t_until 10 leak_traced
+check_eq "its trace has the backend's usage" "$want_usage" \
+    "$(ctl -o json logs -d acme --model leak | python3 -c 'import json,sys; t=json.load(sys.stdin)[-1]; print(t["prompt_tokens"], t["completion_tokens"], str(t["estimated"]).lower())')"
 text="the key is $SECRET ok"
 fails=0
 for n in $(seq 2 ${#text}); do

@@ -18,6 +18,7 @@
 
 #include "agent.h"
 #include "guard.h"
+#include "jscan.h"
 
 #define SECRET	"sk-abc123DEF456ghi789JKL0mno"
 #define CARD	"4111 1111 1111 1111"
@@ -994,6 +995,61 @@ test_body_edits(void **state)
 }
 
 /*
+ * The walk hands the meter the answer's usage object; the meter reads
+ * the same counts from it as it finds by itself, and the whole answer
+ * when it keeps the text.
+ */
+static void
+test_body_usage(void **state)
+{
+	static const char	 a[] = "{\"choices\":[{\"message\":{"
+	    "\"content\":\"say \\\"usage\\\":{}\"}}],\"usage\":{"
+	    "\"prompt_tokens\":40,\"completion_tokens\":12,"
+	    "\"prompt_tokens_details\":{\"cached_tokens\":8}},\"x\":1}";
+	static const char	 none[] = "{\"choices\":[],\"usage\":null}";
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct jscan_span	 usage;
+	struct meter		 m;
+	char			*out;
+	size_t			 outlen;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(guard_answer_body_usage(&f->m.guard_out, ROUTE_CHAT,
+	    a, strlen(a), &out, &outlen, &r, &usage), GUARD_PASS);
+	assert_true(usage.present);
+	assert_int_equal(usage.end - usage.start, strlen("{\"prompt_tokens\":"
+	    "40,\"completion_tokens\":12,\"prompt_tokens_details\":"
+	    "{\"cached_tokens\":8}}"));
+	assert_memory_equal(a + usage.start, "{\"prompt_tokens\":40",
+	    strlen("{\"prompt_tokens\":40"));
+	meter_init(&m, 0);
+	meter_answer_usage(&m, a, strlen(a), &usage);
+	assert_true(m.has_usage);
+	assert_int_equal(m.prompt_tokens, 40);
+	assert_int_equal(m.completion_tokens, 12);
+	assert_int_equal(m.cached_tokens, 8);
+	meter_clear(&m);
+	meter_init(&m, 1);
+	meter_answer_usage(&m, a, strlen(a), &usage);
+	assert_int_equal(m.prompt_tokens, 40);
+	assert_string_equal(m.text, "say \"usage\":{}");
+	meter_clear(&m);
+
+	/* None, or an answer not walked: the meter reads it itself. */
+	assert_int_equal(guard_answer_body_usage(&f->m.guard_out, ROUTE_CHAT,
+	    none, strlen(none), &out, &outlen, &r, &usage), GUARD_PASS);
+	assert_false(usage.present);
+	assert_int_equal(guard_answer_body_usage(&f->m.guard_out, ROUTE_CHAT,
+	    "{\"usage\":{}}", 12, &out, &outlen, &r, &usage), GUARD_FAILED);
+	assert_false(usage.present);
+	meter_init(&m, 0);
+	meter_answer_usage(&m, a, strlen(a), &usage);
+	assert_int_equal(m.prompt_tokens, 40);
+	meter_clear(&m);
+}
+
+/*
  * An answer the output guardrails cannot read is not delivered: a
  * buffered one fails (the proxy answers 502), whatever it holds.
  */
@@ -1185,6 +1241,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ollama_stream_redact,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ollama_stream_block,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_usage,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ollama_tool_calls,
 		    setup, teardown),
