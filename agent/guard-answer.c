@@ -700,20 +700,15 @@ guard_body_open(struct guard_body *gb, const struct jscan_token *t)
 static int
 guard_body_check(struct guard_body *gb, const struct jscan_span *text)
 {
-	enum guard_result	 res;
-	char			*r;
-	size_t			 rlen;
+	enum guard_result	res;
 
 	if (gb->blocked)
 		return 0;	/* the whole choice goes */
-	res = guard_out_check(&gb->ed, gb->list, gb->body, text, &r, &rlen,
-	    gb->report);
+	if (guard_out_check_edit(&gb->ed, gb->list, gb->body, text,
+	    gb->report, &res) == -1)
+		return -1;
 	if (res == GUARD_BLOCKED)
 		gb->blocked = 1;
-	else if (res == GUARD_FAILED || (res == GUARD_REDACTED &&
-	    guard_out_edit(&gb->ed, text->start, text->end, NULL, r, rlen) ==
-	    GUARD_FAILED))
-		return -1;
 	else if (res == GUARD_REDACTED && gb->worst == GUARD_PASS)
 		gb->worst = GUARD_REDACTED;
 	return 0;

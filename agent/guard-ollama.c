@@ -135,32 +135,23 @@ struct guard_ollama_args {
 	const char		*buf;	/* the answer, or the line */
 	size_t			 base;	/* where the walked arguments start */
 	int			 blocked;
-	int			 redacted;
 };
 
 /* One string of the arguments (base moves span into buf) through the list. */
 static int
 guard_ollama_arg(struct guard_ollama_args *a, const struct jscan_span *span)
 {
-	struct jscan_span	 s = *span;
-	enum guard_result	 res;
-	char			*r;
-	size_t			 rlen;
+	struct jscan_span	s = *span;
+	enum guard_result	res;
 
 	if (a->blocked)
 		return 0;
 	s.start += a->base;
 	s.end += a->base;
-	res = guard_out_check(a->ed, a->list, a->buf, &s, &r, &rlen,
-	    a->report);
-	if (res == GUARD_BLOCKED)
-		a->blocked = 1;
-	else if (res == GUARD_FAILED || (res == GUARD_REDACTED &&
-	    guard_out_edit(a->ed, s.start, s.end, NULL, r, rlen) ==
-	    GUARD_FAILED))
+	if (guard_out_check_edit(a->ed, a->list, a->buf, &s, a->report,
+	    &res) == -1)
 		return -1;
-	else if (res == GUARD_REDACTED)
-		a->redacted = 1;
+	a->blocked = res == GUARD_BLOCKED;
 	return 0;
 }
 
@@ -391,8 +382,6 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 	struct guard_ollama_args	 a;
 	enum guard_result		 res = GUARD_PASS;
 	const char			*end;
-	char				*r;
-	size_t				 rlen;
 	int				 ok;
 
 	*out = NULL;
@@ -417,11 +406,8 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 	if (guard_ollama_calls(&a, &o.calls) == -1)
 		goto fail;
 	if (!a.blocked && o.text.type == JSCAN_STRING) {
-		res = guard_out_check(&ed, list, body, &o.text, &r, &rlen,
-		    report);
-		if (res == GUARD_FAILED || (res == GUARD_REDACTED &&
-		    guard_out_edit(&ed, o.text.start, o.text.end, NULL, r,
-		    rlen) == GUARD_FAILED))
+		if (guard_out_check_edit(&ed, list, body, &o.text, report,
+		    &res) == -1)
 			goto fail;
 		a.blocked = res == GUARD_BLOCKED;
 	}

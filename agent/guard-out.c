@@ -120,6 +120,22 @@ guard_out_sort(struct guard_edits *ed, size_t from)
 	}
 }
 
+int
+guard_out_check_edit(struct guard_edits *ed, const struct guard_list *list,
+    const char *body, const struct jscan_span *text,
+    struct guard_report *report, enum guard_result *res)
+{
+	char	*r;
+	size_t	 rlen;
+
+	*res = guard_out_check(ed, list, body, text, &r, &rlen, report);
+	if (*res == GUARD_FAILED || (*res == GUARD_REDACTED &&
+	    guard_out_edit(ed, text->start, text->end, NULL, r, rlen) ==
+	    GUARD_FAILED))
+		return -1;
+	return 0;
+}
+
 enum guard_result
 guard_out_text(struct guard_edits *ed, const struct guard_list *list,
     const char *body, const struct jscan_span *text,
@@ -127,13 +143,10 @@ guard_out_text(struct guard_edits *ed, const struct guard_list *list,
     struct guard_report *report)
 {
 	enum guard_result	 res;
-	char			*r;
-	size_t			 rlen, from = ed->n;
+	size_t			 from = ed->n;
 
-	res = guard_out_check(ed, list, body, text, &r, &rlen, report);
-	if (res == GUARD_REDACTED)
-		return guard_out_edit(ed, text->start, text->end, NULL, r,
-		    rlen) == GUARD_FAILED ? GUARD_FAILED : res;
+	if (guard_out_check_edit(ed, list, body, text, report, &res) == -1)
+		return GUARD_FAILED;
 	if (res != GUARD_BLOCKED)
 		return res;
 	if (guard_out_edit(ed, text->start, text->end, "\"\"", NULL, 0) ==

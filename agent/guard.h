@@ -208,6 +208,14 @@ enum guard_result guard_out_check(struct guard_edits *,
 		    const struct guard_list *, const char *body,
 		    const struct jscan_span *text, char **r, size_t *rlen,
 		    struct guard_report *);
+/*
+ * guard_out_check(), its redaction an edit: -1 when the text cannot be
+ * checked or the edits are full, else 0 and what the list says in *res.
+ */
+int		 guard_out_check_edit(struct guard_edits *,
+		    const struct guard_list *, const char *body,
+		    const struct jscan_span *text, struct guard_report *,
+		    enum guard_result *res);
 /* An edit more, GUARD_FAILED when they are full (text is then freed). */
 enum guard_result guard_out_edit(struct guard_edits *, size_t start,
 		    size_t end, const char *with, char *text, size_t textlen);
