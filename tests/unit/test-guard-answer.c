@@ -536,6 +536,23 @@ test_stream_tool_calls(void **state)
 	free(got);
 	free(ev[0]);
 
+	/*
+	 * Two fragments of one call in the event that finishes the choice:
+	 * the first goes through the filter, only the last finishes it.
+	 */
+	ev[0] = strdup("data: {\"choices\":[{\"index\":0,\"delta\":{"
+	    "\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+	    "\"{\\\"k\\\":\\\"sk-abc123DEF\"}},{\"index\":0,\"function\":"
+	    "{\"arguments\":\"456ghi789JKL0mno\\\"}\"}}]},"
+	    "\"finish_reason\":\"tool_calls\"}]}\n\n");
+	args[0][0] = args[1][0] = '\0';
+	got = run_events_calls(f, (const char *const *)ev, 1, &blocked,
+	    &filtered, args);
+	assert_string_equal(args[0], "{\"k\":\"[REDACTED:SECRET]\"}");
+	assert_false(blocked);
+	free(got);
+	free(ev[0]);
+
 	/* More tool calls than filters, or arguments no string: closed. */
 	ev[0] = call_event(16, "{}");
 	got = run_events_calls(f, (const char *const *)ev, 1, &blocked,
