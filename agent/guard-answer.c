@@ -458,6 +458,9 @@ guard_answer_event_data(struct guard_answer *ga, const char *ev, size_t len,
 				res = guard_answer_block(ga, 0);
 				goto done;
 			}
+			/* Pass 0 reads only the choices that finish here. */
+			if (pass == 0 && !finishing)
+				continue;
 			n = guard_answer_pieces(ga, data, &c, index, piece);
 			if (n == -1) {
 				res = guard_answer_fail(ga);
@@ -469,8 +472,6 @@ guard_answer_event_data(struct guard_answer *ga, const char *ev, size_t len,
 				goto done;
 			}
 			if (pass == 0) {
-				if (!finishing)
-					continue;
 				res = guard_answer_end_choice(ga, index,
 				    piece, n);
 				if (res == GUARD_BLOCKED)
