@@ -533,6 +533,7 @@ main(int argc, char **argv)
 		fatalx("sodium_init failed");
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads failed");
+	store_library_init();
 	/* Shared limits: checked, and the password into sodium memory. */
 	if (limit_redis_configure(&agent.cfg, err, sizeof(err)) == -1)
 		fatalx("%s", err);

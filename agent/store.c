@@ -21,6 +21,15 @@
 
 #define STORE_MAX_STMTS		96
 #define STORE_CACHE_KIB		"1024"	/* PRAGMA cache_size, per connection */
+/*
+ * PRAGMA page_size of a new database. The traces table takes most of the
+ * writes, rows of about 700 bytes appended in batches: with 16 KiB pages
+ * a batch writes a quarter as many WAL frames (each copied again at the
+ * checkpoint) and its B-tree is shallower. 100,000 such rows took about a
+ * third less CPU than with SQLite's default of 4 KiB. A database made
+ * before keeps its page size: WAL mode fixes it.
+ */
+#define STORE_PAGE_BYTES	"16384"
 
 struct store {
 	sqlite3		*db;
@@ -331,6 +340,18 @@ fail:
 	return -1;
 }
 
+/*
+ * Once, before the first connection: no allocation statistics, which
+ * nothing reads and which take a global mutex on every SQLite malloc
+ * (the trace writer's insert makes dozens).
+ */
+void
+store_library_init(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+		log_warnx("sqlite: cannot turn off its memory statistics");
+}
+
 struct store *
 store_open(const char *data_dir, char *err, size_t errlen)
 {
@@ -371,9 +392,12 @@ store_open(const char *data_dir, char *err, size_t errlen)
 	/*
 	 * Each connection's page cache at most STORE_CACHE_KIB (SQLite's
 	 * default is 2000 KiB): it fills as traces are written and stays,
-	 * and the WAL and the kernel's page cache are there behind it.
+	 * and the WAL and the kernel's page cache are there behind it. The
+	 * page size before WAL mode, which fixes it; an existing file
+	 * ignores it.
 	 */
-	if (store_exec(s, "PRAGMA journal_mode = WAL;"
+	if (store_exec(s, "PRAGMA page_size = " STORE_PAGE_BYTES ";"
+	    "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL;"
 	    "PRAGMA cache_size = -" STORE_CACHE_KIB ";"
 	    "PRAGMA foreign_keys = ON;", msg, sizeof(msg)) != 0) {

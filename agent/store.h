@@ -24,6 +24,7 @@
 #define STORE_SCHEMA_VERSION	15
 struct store;
 struct sqlite3;
+void		 store_library_init(void);
 struct store	*store_open(const char *data_dir, char *err, size_t errlen);
 void		 store_close(struct store *);
 int		 store_schema_version(struct store *);

@@ -144,6 +144,55 @@ test_migrations(void **state)
 	f->store = fixture_store_open(f->dir);
 }
 
+static int
+page_size(const char *path)
+{
+	sqlite3_stmt	*stmt;
+	sqlite3		*db;
+	int		 n = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt,
+	    NULL), SQLITE_OK);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A new database has 16 KiB pages (cheaper trace inserts); one made
+ * before, with SQLite's 4 KiB, keeps its pages and still opens.
+ */
+static void
+test_page_size(void **state)
+{
+	struct fixture	*f = *state;
+	char		 path[128], other[128];
+	sqlite3		*db;
+
+	snprintf(path, sizeof(path), "%s/cube.db", f->dir);
+	assert_int_equal(page_size(path), 16384);
+	store_close(f->store);
+	f->store = NULL;
+
+	snprintf(other, sizeof(other), "%s/old", f->dir);
+	assert_int_equal(mkdir(other, 0700), 0);
+	snprintf(path, sizeof(path), "%s/old/cube.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA page_size = 4096;"
+	    " PRAGMA journal_mode = WAL; CREATE TABLE t (x)", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->store = fixture_store_open(other);
+	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
+	store_close(f->store);
+	f->store = NULL;
+	assert_int_equal(page_size(path), 4096);
+	f->store = fixture_store_open(f->dir);
+}
+
 /* A version 1 database (before the audit log) is migrated, data kept. */
 static void
 test_migration_audit(void **state)
@@ -884,6 +933,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrations, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_page_size, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migration_audit, setup,
 		    teardown),
