@@ -51,6 +51,13 @@
 #define HTTP_LOG_EVERY_S	10	/* at most one line per kind */
 #define HTTP_PEER_BUCKETS	1024
 #define HTTP_PEER_KEY		9	/* family, then 4 or 8 address bytes */
+/*
+ * A plain connection's reads (http_conn_readable): bytes a read(2) asks
+ * for, so that libevent's buffer chain stays one 4 KiB allocation, and
+ * reads at most in one pass, so that one client cannot hold the loop.
+ */
+#define HTTP_READ_BYTES		4000
+#define HTTP_READ_PASS		16
 
 enum http_state {
 	HTTP_READ_HEAD,		/* waiting for a request (idle when empty) */
@@ -81,6 +88,13 @@ struct http_conn {
 	struct http_server	*server;
 	struct bufferevent	*bev;
 	SSL			*ssl;		/* TLS: the bev's, else NULL */
+	/*
+	 * Plain TCP: the bufferevent only writes; this event reads into its
+	 * input buffer (http_conn_readable). NULL with TLS.
+	 */
+	struct event		*rev;
+	int			 reading;	/* rev is on */
+	int			 read_timeout;	/* ... with the client timeout */
 	int			 handshaken;	/* TLS: the handshake is done */
 	struct event		*deadline;	/* head, body or closing */
 	struct http_peer	*peer;
@@ -366,6 +380,8 @@ http_conn_free(struct http_conn *c)
 		srv->busy--;
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	event_free(c->deadline);
+	if (c->rev != NULL)
+		event_free(c->rev);
 	/*
 	 * Say close_notify, best effort, so that a reply the close ends
 	 * (HTTP/1.0) cannot be cut short by an attacker unnoticed.
@@ -401,14 +417,54 @@ http_conn_abort(struct http_conn *c)
 }
 
 static void
+http_conn_client_timeout(const struct http_conn *c, struct timeval *tv)
+{
+	int	ms = c->server->cfg->client_timeout_ms;
+
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+/*
+ * Read from the client, or stop (a pipelined request waits its turn).
+ * With TLS the bufferevent reads; on plain TCP our own event does.
+ */
+static void
+http_conn_reading(struct http_conn *c, int on)
+{
+	struct timeval	tv;
+
+	if (c->rev == NULL) {
+		if (on)
+			bufferevent_enable(c->bev, EV_READ);
+		else
+			bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	c->reading = on;
+	if (!on) {
+		event_del(c->rev);
+		return;
+	}
+	http_conn_client_timeout(c, &tv);
+	event_add(c->rev, c->read_timeout ? &tv : NULL);
+}
+
+/* reading: the client owes us bytes, so its silence is timed too. */
+static void
 http_conn_timeouts(struct http_conn *c, int reading)
 {
 	struct timeval	tv;
-	int		ms = c->server->cfg->client_timeout_ms;
 
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, reading ? &tv : NULL, &tv);
+	http_conn_client_timeout(c, &tv);
+	if (c->rev == NULL) {
+		bufferevent_set_timeouts(c->bev, reading ? &tv : NULL, &tv);
+		return;
+	}
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	c->read_timeout = reading;
+	if (c->reading)
+		event_add(c->rev, reading ? &tv : NULL);
 }
 
 /* A total deadline (head, body, closing) that no byte of input moves. */
@@ -471,6 +527,101 @@ http_conn_expire(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * A plain connection is readable: read into the bufferevent's input what
+ * the socket holds, without the FIONREAD ioctl libevent asks first on
+ * every read, then process it as the bufferevent would have. A read that
+ * fills its request is followed by another, up to HTTP_READ_PASS.
+ */
+static void
+http_conn_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 v[2];
+	ssize_t			 n = 0;
+	size_t			 want, left;
+	int			 nv, i, pass, got = 0, e = 0;
+
+	if (what & EV_TIMEOUT) {
+		http_conn_reading(c, 0);
+		http_conn_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
+		    c);
+		return;
+	}
+	/* The bufferevent keeps its input's end frozen but while it reads. */
+	evbuffer_unfreeze(in, 0);
+	for (pass = 0; pass < HTTP_READ_PASS; pass++) {
+		if ((nv = evbuffer_reserve_space(in, HTTP_READ_BYTES, v,
+		    2)) <= 0) {
+			n = -1;
+			e = ENOMEM;
+			break;
+		}
+		for (i = 0, want = 0; i < nv; i++)
+			want += v[i].iov_len;
+		if ((n = readv(fd, v, nv)) <= 0) {
+			e = errno;
+			break;
+		}
+		/* readv fills the first vector before the second. */
+		for (i = 0, left = (size_t)n; i < nv; i++) {
+			if (v[i].iov_len > left)
+				v[i].iov_len = left;
+			left -= v[i].iov_len;
+		}
+		evbuffer_commit_space(in, v, v[nv - 1].iov_len > 0 ? nv : 1);
+		got = 1;
+		if ((size_t)n < want)
+			break;
+	}
+	evbuffer_freeze(in, 0);
+	/* Bytes first: an end that came after them is seen next time. */
+	if (got) {
+		http_conn_read(c->bev, c);
+		return;
+	}
+	if (n == -1 && (e == EAGAIN || e == EWOULDBLOCK || e == EINTR))
+		return;
+	http_conn_reading(c, 0);
+	http_conn_event(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF :
+	    BEV_EVENT_ERROR), c);
+}
+
+/*
+ * A connection half made: free what there is, and close fd, or leave it
+ * to the caller (fd -1).
+ */
+static void
+http_conn_unmade(struct http_conn *c, evutil_socket_t fd)
+{
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->bev != NULL && fd == -1)
+		bufferevent_setfd(c->bev, -1);	/* not closed on free */
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	else if (fd != -1)
+		close(fd);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	free(c);
+}
+
+/* A connection made: a request is due, and reading and writing start. */
+static void
+http_conn_begin(struct http_conn *c)
+{
+	bufferevent_setcb(c->bev, http_conn_read, NULL, http_conn_event, c);
+	http_conn_timeouts(c, 1);
+	/* A connection is opened to make a request: its head is due. */
+	http_conn_deadline(c, c->server->cfg->head_timeout_ms);
+	bufferevent_enable(c->bev, c->rev == NULL ? EV_READ | EV_WRITE :
+	    EV_WRITE);
+	if (c->rev != NULL)
+		http_conn_reading(c, 1);
+}
+
 static void
 http_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -513,29 +664,21 @@ http_accept(struct evconnlistener *l, evutil_socket_t fd,
 			ssl = NULL;
 		}
 		c->ssl = ssl;
-	} else
-		c->bev = bufferevent_socket_new(srv->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
+	} else if ((c->bev = bufferevent_socket_new(srv->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) != NULL)
+		c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST,
+		    http_conn_readable, c);
 	c->deadline = evtimer_new(srv->base, http_conn_expire, c);
-	if (c->bev == NULL || c->deadline == NULL) {
+	if (c->bev == NULL || c->deadline == NULL ||
+	    (c->ssl == NULL && c->rev == NULL)) {
 		log_warnx("%s: out of memory for a connection", __func__);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			close(fd);
-		if (c->deadline != NULL)
-			event_free(c->deadline);
+		http_conn_unmade(c, fd);
 		http_caps_leave(peer);
-		free(c);
 		return;
 	}
 	c->req.conn = c;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	bufferevent_setcb(c->bev, http_conn_read, NULL, http_conn_event, c);
-	http_conn_timeouts(c, 1);
-	/* A connection is opened to make a request: its head is due. */
-	http_conn_deadline(c, srv->cfg->head_timeout_ms);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	http_conn_begin(c);
 }
 
 /*
@@ -554,24 +697,20 @@ http_server_adopt(struct http_server *srv, int fd, const char *domain_id)
 	c = xcalloc(1, sizeof(*c));
 	c->server = srv;
 	memcpy(c->internal, domain_id, sizeof(c->internal));
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if ((c->bev = bufferevent_socket_new(srv->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) != NULL)
+		c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST,
+		    http_conn_readable, c);
 	c->deadline = evtimer_new(srv->base, http_conn_expire, c);
-	if (c->bev == NULL || c->deadline == NULL) {
+	if (c->bev == NULL || c->rev == NULL || c->deadline == NULL) {
 		log_warnx("%s: out of memory for a connection", __func__);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		if (c->deadline != NULL)
-			event_free(c->deadline);
-		free(c);
+		http_conn_unmade(c, -1);	/* the caller closes fd */
 		return -1;
 	}
 	c->req.conn = c;
 	c->req.internal_domain = c->internal;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	bufferevent_setcb(c->bev, http_conn_read, NULL, http_conn_event, c);
-	http_conn_timeouts(c, 1);
-	http_conn_deadline(c, srv->cfg->head_timeout_ms);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	http_conn_begin(c);
 	return 0;
 }
 
@@ -1205,7 +1344,7 @@ http_conn_read(struct bufferevent *bev, void *arg)
 		 */
 		if (evbuffer_get_length(bufferevent_get_input(bev)) >
 		    srv->cfg->max_headers)
-			bufferevent_disable(bev, EV_READ);
+			http_conn_reading(c, 0);
 		break;
 	}
 }
@@ -1267,7 +1406,7 @@ http_conn_close_lingering(struct http_conn *c)
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_setcb(c->bev, http_conn_read, NULL, http_conn_event, c);
-	bufferevent_enable(c->bev, EV_READ);
+	http_conn_reading(c, 1);
 	if (!evtimer_pending(c->deadline, NULL))
 		http_conn_deadline(c, HTTP_CLOSE_MS);
 	http_conn_drop_input(c);
@@ -1302,7 +1441,7 @@ http_conn_write(struct bufferevent *bev, void *arg)
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	http_conn_reset(c);
 	http_conn_timeouts(c, 1);
-	bufferevent_enable(c->bev, EV_READ);
+	http_conn_reading(c, 1);
 	http_conn_process(c);
 }
 
