@@ -81,7 +81,7 @@ AGENT_ADMIN_SRCS := agent/dir.c agent/keyfile.c agent/vault.c agent/token.c agen
 AGENT_ADMIN_SRCS += agent/backup.c agent/admin-backup.c agent/restore.c
 # agent/: the request path (workers, HTTP, routing, upstream, streaming).
 AGENT_PATH_SRCS := agent/config.c agent/period.c agent/scrub.c agent/curl-load.c agent/trace.c agent/otlp.c agent/meter.c agent/limit.c agent/limit-redis.c agent/jwt.c agent/deployment.c agent/cors.c agent/metrics.c agent/stats.c agent/api-error.c agent/http.c agent/tls.c agent/upstream.c agent/upstream-h1.c agent/worker.c agent/route.c agent/rewrite.c agent/proxy.c agent/jscan.c agent/sse.c agent/guard.c agent/guard-fold.c agent/guard-pii.c agent/guard-stream.c agent/guard-input.c agent/guard-answer.c agent/guard-ollama.c agent/guard-out.c agent/ollama.c agent/model-list.c agent/ndjson.c agent/dialect.c agent/dialect-anthropic.c agent/dialect-responses.c agent/dialect-ollama.c agent/response-store.c \
-	agent/request.c agent/sha256.c agent/receipt-batch.c \
+	agent/request.c agent/sha256.c agent/receipt-batch.c agent/wakeup.c \
 	agent/attestation-queue.c agent/attestation-http.c \
 	agent/h1-response.c agent/upstream-header.c agent/backend-error.c agent/traceparent.c \
 	agent/id-random.c

@@ -444,11 +444,12 @@ struct cJSON	*attestation_json(struct agent *, const unsigned char *nonce,
 /*
  * attestation-queue.c: evidence made on a few threads of its own, so a
  * worker loop never blocks on a TEE. A job's done callback runs on the
- * loop of the event_base it was submitted from; a cancelled job's never.
+ * loop it was submitted from (its wakeup); a cancelled job's never.
  */
 #define ATTESTATION_QUEUE_MAX		64	/* jobs waiting or running */
 #define ATTESTATION_QUEUE_THREADS	2
 struct attestation_job;
+struct wakeup;
 /* json is the reply body, or NULL with error; unavailable: no TEE. */
 typedef void (*attestation_done)(void *arg, const char *json, size_t len,
 		    int unavailable, const char *error);
@@ -456,7 +457,7 @@ void	 attestation_queue_start(struct agent *);
 /* After workers_stop(): every job is done or cancelled by then. */
 void	 attestation_queue_stop(void);
 /* NULL when the queue is full. Runs on the caller's (worker's) thread. */
-struct attestation_job *attestation_queue_submit(struct event_base *,
+struct attestation_job *attestation_queue_submit(struct wakeup *,
 	    const unsigned char *nonce, size_t len, attestation_done, void *);
 /* The client went away: done never runs; the job is freed. */
 void	 attestation_queue_cancel(struct attestation_job *);
@@ -1470,6 +1471,27 @@ void		 receipt_batch_flush(struct receipt_batch *);
 void		 receipt_batch_free(struct receipt_batch *);	/* flushes */
 
 /* worker.c: N event loops sharing the inference port with SO_REUSEPORT. */
+/*
+ * wakeup.c: calls other threads post to a worker's loop, whose event base
+ * has no lock. The poster owns the call; one already queued is not
+ * queued twice. Calls run on the loop's thread, oldest first.
+ */
+struct wakeup_call {
+	void			(*fn)(void *);
+	void			*arg;
+	struct wakeup_call	*next;		/* the wakeup's, under its lock */
+	int			 queued;
+};
+struct wakeup;
+void		 wakeup_call_init(struct wakeup_call *, void (*)(void *),
+		    void *);
+struct wakeup	*wakeup_new(struct event_base *, char *err, size_t errlen);
+/* Once no thread posts any more; calls still queued never run. */
+void		 wakeup_free(struct wakeup *);
+void		 wakeup_post(struct wakeup *, struct wakeup_call *);
+/* On the loop's thread: a queued call is taken back; else nothing. */
+void		 wakeup_cancel(struct wakeup *, struct wakeup_call *);
+
 struct worker {
 	int			 id;
 	struct agent		*agent;
@@ -1481,7 +1503,11 @@ struct worker {
 	struct receipt_batch	*receipts;	/* waiting for a signature */
 	unsigned		 calls;		/* proxy calls under way */
 	int			 listen_fd;
-	struct event		*drain_ev;
+	/* What other threads ask of its loop (its base has no lock). */
+	struct wakeup		*wake;
+	struct wakeup_call	 drain_call;	/* workers_stop() */
+	struct wakeup_call	 break_call;	/* ... past the grace period */
+	struct wakeup_call	 settings_call;	/* workers_configure() */
 	struct event		*deadline_ev;
 	int			 draining;
 	uint32_t		 rotation;	/* deployment_select()'s turn */
@@ -1495,7 +1521,6 @@ struct worker {
 	 */
 	struct agent_config	 cfg;
 	struct agent_config	*_Atomic settings; /* next values, or NULL */
-	struct event		*settings_ev;	/* worker_settings() */
 };
 int	 workers_start(struct agent *, char *err, size_t errlen);
 /* Drain every worker (finish in-flight requests up to the grace period), join. */

@@ -78,7 +78,7 @@ attestation_http(struct http_request *r, struct worker *w)
 		api_error_reply(r, API_INVALID_REQUEST, "nonce", "%s", err);
 		return;
 	}
-	if ((job = attestation_queue_submit(w->base, nonce, len,
+	if ((job = attestation_queue_submit(w->wake, nonce, len,
 	    attestation_http_done, r)) == NULL) {
 		api_error_reply(r, API_UNAVAILABLE, NULL, "too many attestation"
 		    " requests at once; try again");

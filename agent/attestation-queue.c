@@ -5,10 +5,10 @@
  * nothing is cached. The queue is bounded; a full one answers 503.
  *
  * A job's life, under the queue's lock: QUEUED, then RUNNING on a thread,
- * then POSTED (its event made active on the worker's loop, where done
- * runs). A client that leaves cancels it: a queued or posted job is freed
- * at once, a running one when its thread is through with it. The job's
- * event is only ever freed on its worker's thread, while the loop exists.
+ * then POSTED (its call posted to the worker's loop, wakeup.c, where done
+ * runs). A client that leaves cancels it, on the worker's thread: a
+ * queued or posted job is freed at once (a posted one taken back from
+ * the loop first), a running one when its thread is through with it.
  */
 #include <sys/queue.h>
 
@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <event2/event.h>
 
 #include "agent.h"
 #include "log.h"
@@ -36,7 +35,8 @@ struct attestation_job {
 	int				 cancelled;	/* RUNNING only */
 	unsigned char			 nonce[ATTEST_NONCE_MAX];
 	size_t				 nonce_len;
-	struct event			*ev;		/* on the worker's loop */
+	struct wakeup			*wake;		/* the worker's loop */
+	struct wakeup_call		 call;		/* its done, posted */
 	attestation_done		 done;
 	void				*arg;
 	char				*json;		/* the answer, or NULL */
@@ -70,13 +70,10 @@ attestation_job_free(struct attestation_job *job)
 
 /* On the worker's loop: the evidence is ready. */
 static void
-attestation_job_posted(evutil_socket_t fd, short what, void *arg)
+attestation_job_posted(void *arg)
 {
 	struct attestation_job	*job = arg;
 
-	(void)fd;
-	(void)what;
-	event_free(job->ev);
 	job->done(job->arg, job->json, job->json_len, job->unavailable,
 	    job->json != NULL ? NULL : job->error);
 	attestation_job_free(job);
@@ -124,7 +121,7 @@ attestation_thread(void *unused)
 			attestation_job_free(job);
 		else {
 			job->state = ATTESTATION_POSTED;
-			event_active(job->ev, EV_TIMEOUT, 1);
+			wakeup_post(job->wake, &job->call);
 		}
 	}
 	pthread_mutex_unlock(&aq.lock);
@@ -169,7 +166,7 @@ attestation_queue_stop(void)
 }
 
 struct attestation_job *
-attestation_queue_submit(struct event_base *base, const unsigned char *nonce,
+attestation_queue_submit(struct wakeup *wake, const unsigned char *nonce,
     size_t len, attestation_done done, void *arg)
 {
 	struct attestation_job	*job;
@@ -181,15 +178,13 @@ attestation_queue_submit(struct event_base *base, const unsigned char *nonce,
 	job->nonce_len = len;
 	job->done = done;
 	job->arg = arg;
-	if ((job->ev = event_new(base, -1, 0, attestation_job_posted,
-	    job)) == NULL)
-		fatalx("%s: event_new", __func__);
+	job->wake = wake;
+	wakeup_call_init(&job->call, attestation_job_posted, job);
 
 	pthread_mutex_lock(&aq.lock);
 	if (aq.stopping || aq.nthreads == 0 ||
 	    aq.njobs >= ATTESTATION_QUEUE_MAX) {
 		pthread_mutex_unlock(&aq.lock);
-		event_free(job->ev);
 		attestation_job_free(job);
 		return NULL;
 	}
@@ -205,9 +200,6 @@ void
 attestation_queue_cancel(struct attestation_job *job)
 {
 	pthread_mutex_lock(&aq.lock);
-	/* On the worker's thread, so the event is ours to free. */
-	event_free(job->ev);
-	job->ev = NULL;
 	switch (job->state) {
 	case ATTESTATION_QUEUED:
 		TAILQ_REMOVE(&aq.queued, job, entry);
@@ -218,6 +210,8 @@ attestation_queue_cancel(struct attestation_job *job)
 		job->cancelled = 1;	/* its thread frees it */
 		break;
 	case ATTESTATION_POSTED:
+		/* On the worker's thread: its call has not run yet. */
+		wakeup_cancel(job->wake, &job->call);
 		attestation_job_free(job);
 		break;
 	}

@@ -31,9 +31,10 @@ static _Atomic unsigned	 worker_next;	/* round robin for adopted fds */
 
 /* An fd on its way to a worker's loop (workers_adopt). */
 struct worker_adoption {
-	struct worker	*worker;
-	int		 fd;
-	char		 domain_id[37];
+	struct worker		*worker;
+	struct wakeup_call	 call;
+	int			 fd;
+	char			 domain_id[37];
 };
 
 /* Split "ADDR:PORT" / "[ADDR]:PORT" and resolve it numerically. */
@@ -154,14 +155,12 @@ worker_drain_check(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-worker_drain(evutil_socket_t fd, short what, void *arg)
+worker_drain(void *arg)
 {
 	struct worker	*w = arg;
 	struct timeval	 tick = { 0, 50 * 1000 };
 	struct event	*check;
 
-	(void)fd;
-	(void)what;
 	if (w->draining)
 		return;
 	w->draining = 1;
@@ -188,18 +187,25 @@ worker_registry_tick(evutil_socket_t fd, short what, void *arg)
 	registry_local_tick(w->regs);
 }
 
+/* On the worker's loop: the grace period is over. */
+static void
+worker_break(void *arg)
+{
+	struct worker	*w = arg;
+
+	event_base_loopbreak(w->base);
+}
+
 /*
  * On the worker's loop: the settings workers_configure() left, applied
  * between two events, so no request sees some keys old and some new.
  */
 static void
-worker_settings(evutil_socket_t fd, short what, void *arg)
+worker_settings(void *arg)
 {
 	struct worker		*w = arg;
 	struct agent_config	*next;
 
-	(void)fd;
-	(void)what;
 	if ((next = atomic_exchange(&w->settings, NULL)) == NULL)
 		return;
 	config_copy_reloadable(&w->cfg, next);
@@ -218,7 +224,7 @@ workers_configure(const struct agent_config *cfg)
 		config_copy_reloadable(next, cfg);
 		/* One not taken yet is replaced: the newest wins. */
 		free(atomic_exchange(&workers[i].settings, next));
-		event_active(workers[i].settings_ev, EV_READ, 0);
+		wakeup_post(workers[i].wake, &workers[i].settings_call);
 	}
 }
 
@@ -240,14 +246,32 @@ worker_main(void *arg)
 	trace_batch_free(w->traces);
 	if (w->deadline_ev != NULL)
 		event_free(w->deadline_ev);
-	event_free(w->drain_ev);
 	/* After the requests: none uses a snapshot any more. */
 	event_free(w->regs_ev);
 	registry_local_free(w->regs);
-	event_free(w->settings_ev);
 	free(atomic_exchange(&w->settings, NULL));
-	event_base_free(w->base);
+	/* The wakeup and the base go in workers_stop(): it may still post. */
 	return NULL;
+}
+
+/*
+ * A worker's loop: three priorities, everything at the default (1) but
+ * the receipt batch's idle event (2, receipt-batch.c). No lock: only its
+ * own thread touches it, and other threads post to its wakeup.
+ */
+static struct event_base *
+worker_base_new(void)
+{
+	struct event_config	*ec;
+	struct event_base	*base;
+
+	if ((ec = event_config_new()) == NULL ||
+	    event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK) != 0 ||
+	    (base = event_base_new_with_config(ec)) == NULL ||
+	    event_base_priority_init(base, 3) != 0)
+		fatalx("%s: event_base_new", __func__);
+	event_config_free(ec);
+	return base;
 }
 
 int
@@ -269,18 +293,13 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 
 		w->id = i;
 		w->agent = agent;
-		/*
-		 * Three priorities: everything at the default (1) but the
-		 * receipt batch's idle event (2, receipt-batch.c).
-		 */
-		if ((w->base = event_base_new()) == NULL ||
-		    event_base_priority_init(w->base, 3) != 0)
-			fatalx("%s: event_base_new", __func__);
+		w->base = worker_base_new();
+		if ((w->wake = wakeup_new(w->base, err, errlen)) == NULL)
+			fatalx("worker %d: %s", i, err);
+		wakeup_call_init(&w->settings_call, worker_settings, w);
+		wakeup_call_init(&w->drain_call, worker_drain, w);
+		wakeup_call_init(&w->break_call, worker_break, w);
 		w->cfg = agent->cfg;
-		w->settings_ev = event_new(w->base, -1, 0, worker_settings,
-		    w);
-		if (w->settings_ev == NULL)
-			fatalx("%s: event_new", __func__);
 		w->http = http_server_new(w->base, &w->cfg, proxy_handle, w);
 		http_server_set_head(w->http, proxy_head);
 		http_server_set_error_body(w->http, api_error_http_body);
@@ -295,9 +314,6 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 		w->traces = trace_batch_new(agent->trace_queue, w->base);
 		w->receipts = receipt_batch_new(w->base, agent->vault,
 		    &w->cfg.receipt_batch, &w->calls);
-		w->drain_ev = event_new(w->base, -1, 0, worker_drain, w);
-		if (w->drain_ev == NULL)
-			fatalx("%s: event_new", __func__);
 		if (http_server_listen(w->http, fds[i], err, errlen) == -1)
 			fatalx("worker %d: %s", i, err);
 		if ((errno = pthread_create(&worker_threads[i], NULL,
@@ -317,12 +333,10 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 
 /* On the worker's loop: serve an adopted fd, or close it. */
 static void
-worker_adopt_run(evutil_socket_t unused, short what, void *arg)
+worker_adopt_run(void *arg)
 {
 	struct worker_adoption	*a = arg;
 
-	(void)unused;
-	(void)what;
 	if (a->worker->draining || http_server_adopt(a->worker->http, a->fd,
 	    a->domain_id) == -1)
 		close(a->fd);
@@ -333,7 +347,6 @@ int
 workers_adopt(int fd, const char *domain_id, char *err, size_t errlen)
 {
 	struct worker_adoption	*a;
-	struct timeval		 now = { 0, 0 };
 
 	if (nworkers == 0) {
 		snprintf(err, errlen, "the agent serves no requests (no"
@@ -349,13 +362,8 @@ workers_adopt(int fd, const char *domain_id, char *err, size_t errlen)
 	    (unsigned)nworkers];
 	a->fd = fd;
 	memcpy(a->domain_id, domain_id, sizeof(a->domain_id));
-	/* Thread-safe: evthread_use_pthreads() wakes the worker's loop. */
-	if (event_base_once(a->worker->base, -1, EV_TIMEOUT, worker_adopt_run,
-	    a, &now) == -1) {
-		free(a);
-		snprintf(err, errlen, "cannot hand the request to a worker");
-		return -1;
-	}
+	wakeup_call_init(&a->call, worker_adopt_run, a);
+	wakeup_post(a->worker->wake, &a->call);
 	return 0;
 }
 
@@ -370,7 +378,7 @@ workers_stop(void)
 		return;
 	ms = workers[0].agent->cfg.drain_timeout_ms;
 	for (i = 0; i < nworkers; i++)
-		event_active(workers[i].drain_ev, EV_READ, 0);
+		wakeup_post(workers[i].wake, &workers[i].drain_call);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += ms / 1000 + 1;
 	for (i = 0; i < nworkers; i++) {
@@ -379,8 +387,13 @@ workers_stop(void)
 			continue;
 		log_warnx("worker %d: requests still in flight after %d ms;"
 		    " cutting them", i, ms);
-		event_base_loopbreak(workers[i].base);
+		wakeup_post(workers[i].wake, &workers[i].break_call);
 		pthread_join(worker_threads[i], NULL);
+	}
+	/* Joined: nothing runs on these loops any more. */
+	for (i = 0; i < nworkers; i++) {
+		wakeup_free(workers[i].wake);
+		event_base_free(workers[i].base);
 	}
 	free(workers);
 	free(worker_threads);
