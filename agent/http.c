@@ -52,12 +52,14 @@
 #define HTTP_PEER_BUCKETS	1024
 #define HTTP_PEER_KEY		9	/* family, then 4 or 8 address bytes */
 /*
- * A plain connection's reads (http_conn_readable): bytes a read(2) asks
- * for, so that libevent's buffer chain stays one 4 KiB allocation, and
- * reads at most in one pass, so that one client cannot hold the loop.
+ * A plain connection's reads (http_conn_readable): at most this much a
+ * read(2), into the stack, so that its input buffer's chain is sized by
+ * what came (libevent's smallest, 1 KiB, for most requests), and at
+ * most so many reads in one pass, so that one client cannot hold the
+ * loop.
  */
-#define HTTP_READ_BYTES		4000
-#define HTTP_READ_PASS		16
+#define HTTP_READ_BYTES		16384
+#define HTTP_READ_PASS		4
 
 enum http_state {
 	HTTP_READ_HEAD,		/* waiting for a request (idle when empty) */
@@ -528,20 +530,22 @@ http_conn_expire(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A plain connection is readable: read into the bufferevent's input what
- * the socket holds, without the FIONREAD ioctl libevent asks first on
- * every read, then process it as the bufferevent would have. A read that
- * fills its request is followed by another, up to HTTP_READ_PASS.
+ * A plain connection is readable: read what the socket holds, without
+ * the FIONREAD ioctl libevent asks first on every read, into the
+ * bufferevent's input, then process it as the bufferevent would have. A
+ * read that fills the buffer is followed by another, up to
+ * HTTP_READ_PASS. The stack copy of the bytes (a token, a prompt) is
+ * wiped.
  */
 static void
 http_conn_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn	*c = arg;
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	struct evbuffer_iovec	 v[2];
+	unsigned char		 buf[HTTP_READ_BYTES];
 	ssize_t			 n = 0;
-	size_t			 want, left;
-	int			 nv, i, pass, got = 0, e = 0;
+	size_t			 most = 0;
+	int			 pass, got = 0, e = 0;
 
 	if (what & EV_TIMEOUT) {
 		http_conn_reading(c, 0);
@@ -552,31 +556,23 @@ http_conn_readable(evutil_socket_t fd, short what, void *arg)
 	/* The bufferevent keeps its input's end frozen but while it reads. */
 	evbuffer_unfreeze(in, 0);
 	for (pass = 0; pass < HTTP_READ_PASS; pass++) {
-		if ((nv = evbuffer_reserve_space(in, HTTP_READ_BYTES, v,
-		    2)) <= 0) {
+		if ((n = read(fd, buf, sizeof(buf))) <= 0) {
+			e = errno;
+			break;
+		}
+		most = (size_t)n > most ? (size_t)n : most;
+		if (evbuffer_add(in, buf, (size_t)n) == -1) {
 			n = -1;
 			e = ENOMEM;
 			break;
 		}
-		for (i = 0, want = 0; i < nv; i++)
-			want += v[i].iov_len;
-		if ((n = readv(fd, v, nv)) <= 0) {
-			e = errno;
-			break;
-		}
-		/* readv fills the first vector before the second. */
-		for (i = 0, left = (size_t)n; i < nv; i++) {
-			if (v[i].iov_len > left)
-				v[i].iov_len = left;
-			left -= v[i].iov_len;
-		}
-		evbuffer_commit_space(in, v, v[nv - 1].iov_len > 0 ? nv : 1);
 		got = 1;
-		if ((size_t)n < want)
+		if ((size_t)n < sizeof(buf))
 			break;
 	}
 	evbuffer_freeze(in, 0);
-	/* Bytes first: an end that came after them is seen next time. */
+	explicit_bzero(buf, most);
+	/* Bytes first: an end or an error after them is met next time. */
 	if (got) {
 		http_conn_read(c->bev, c);
 		return;
