@@ -3,8 +3,8 @@
  * whole, a stream line by line with its text (message.content for chat,
  * response for generate) through one stream filter, so only what a match
  * may still need is held back; a chat's tool calls, which Ollama sends
- * whole in one line, with every string of their arguments read whole.
- * A block ends the stream with a last line
+ * whole in one line, with every string of their arguments (keys too)
+ * read whole. A block ends the stream with a last line
  * of our own, done_reason "content_filter", nothing of the match sent. A
  * line or an answer the guardrails cannot read fails closed: the stream
  * ends with an error line, a buffered answer is not delivered. Worker
@@ -155,17 +155,19 @@ guard_ollama_arg(struct guard_ollama_args *a, const struct jscan_span *span)
 	return 0;
 }
 
+/* Keys too: a model can name a member with the text it should not say. */
 static int
 guard_ollama_arg_step(void *arg, const struct jscan_token *t)
 {
-	if (t->step != JSCAN_VALUE || t->span.type != JSCAN_STRING)
+	if ((t->step != JSCAN_VALUE && t->step != JSCAN_KEY) ||
+	    t->span.type != JSCAN_STRING)
 		return 0;
 	return guard_ollama_arg(arg, &t->span);
 }
 
 /*
- * A chat message's tool calls (calls: its tool_calls span): every string
- * value in each call's function.arguments (an object, as Ollama writes
+ * A chat message's tool calls (calls: its tool_calls span): every string,
+ * key or value, in each call's function.arguments (an object, as Ollama writes
  * them, or a string) through the list, whole: Ollama sends a call whole
  * in one line. Redactions become edits in a->ed, a block sets
  * a->blocked. Returns -1 when they cannot be read: fail closed.

@@ -799,14 +799,20 @@ test_ollama_tool_calls(void **state)
 	static const char	 calls[] = "{\"message\":{\"role\":\"assistant\","
 	    "\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
 	    "\"arguments\":{\"key\":\"" SECRET "\",\"n\":2,\"deep\":"
-	    "{\"list\":[\"a\",\"k " SECRET "\"]}}}}]},\"done\":%s}";
+	    "{\"list\":[\"a\",\"k " SECRET "\"],\"" SECRET "\":1}}}}]},"
+	    "\"done\":%s}";
 	static const char	 want[] = "{\"message\":{\"role\":\"assistant\","
 	    "\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
 	    "\"arguments\":{\"key\":\"[REDACTED:SECRET]\",\"n\":2,\"deep\":"
-	    "{\"list\":[\"a\",\"k [REDACTED:SECRET]\"]}}}}]},\"done\":%s}";
+	    "{\"list\":[\"a\",\"k [REDACTED:SECRET]\"],"
+	    "\"[REDACTED:SECRET]\":1}}}}]},\"done\":%s}";
 	static const char	 card[] = "{\"message\":{\"content\":\"ok\","
 	    "\"tool_calls\":[{\"function\":{\"arguments\":{\"n\":\"" CARD
 	    "\"}}}]},\"done\":true,\"done_reason\":\"stop\"}";
+	/* The same card as a key: blocked too. */
+	static const char	 card_key[] = "{\"message\":{\"content\":"
+	    "\"ok\",\"tool_calls\":[{\"function\":{\"arguments\":{\""
+	    CARD "\":1}}}]},\"done\":true,\"done_reason\":\"stop\"}";
 	static const char *const bad[] = {
 		"{\"message\":{\"content\":\"\",\"tool_calls\":{\"x\":1}},"
 		"\"done\":true}",
@@ -836,6 +842,11 @@ test_ollama_tool_calls(void **state)
 	snprintf(exp, sizeof(exp), "{\"message\":{\"content\":\"\","
 	    "\"tool_calls\":[]},\"done\":true,\"done_reason\":"
 	    "\"content_filter\"}");
+	if (outlen != strlen(exp) || memcmp(out, exp, outlen) != 0)
+		fail_msg("%.*s", (int)outlen, out);
+	free(out);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
+	    card_key, strlen(card_key), &out, &outlen, &r), GUARD_BLOCKED);
 	if (outlen != strlen(exp) || memcmp(out, exp, outlen) != 0)
 		fail_msg("%.*s", (int)outlen, out);
 	free(out);
