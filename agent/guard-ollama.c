@@ -135,6 +135,7 @@ struct guard_ollama_args {
 	const char		*buf;	/* the answer, or the line */
 	size_t			 base;	/* where the walked arguments start */
 	int			 blocked;
+	int			 key_redacted;	/* in the arguments walked */
 };
 
 /* One string of the arguments (base moves span into buf) through the list. */
@@ -159,10 +160,50 @@ guard_ollama_arg(struct guard_ollama_args *a, const struct jscan_span *span)
 static int
 guard_ollama_arg_step(void *arg, const struct jscan_token *t)
 {
+	struct guard_ollama_args	*a = arg;
+	size_t				 n = a->ed->n;
+
 	if ((t->step != JSCAN_VALUE && t->step != JSCAN_KEY) ||
 	    t->span.type != JSCAN_STRING)
 		return 0;
-	return guard_ollama_arg(arg, &t->span);
+	if (guard_ollama_arg(a, &t->span) == -1)
+		return -1;
+	if (t->step == JSCAN_KEY && a->ed->n > n)
+		a->key_redacted = 1;
+	return 0;
+}
+
+/*
+ * Redacted keys may now equal another of their object: then the call is
+ * blocked, as the input side refuses such a request, rather than sent
+ * with a member a client would silently lose. args: the arguments' span
+ * in a->buf, whose edits are a->ed's from first on.
+ */
+static void
+guard_ollama_keys_unique(struct guard_ollama_args *a,
+    const struct jscan_span *args, size_t first)
+{
+	struct guard_edits	 sub;
+	struct jscan_keys	 dups;
+	char			*text;
+	size_t			 i, len;
+
+	/* The arguments alone, as their edits leave them. */
+	memset(&sub, 0, sizeof(sub));
+	for (i = first; i < a->ed->n; i++) {
+		sub.e[sub.n] = a->ed->e[i];
+		sub.e[sub.n].start -= args->start;
+		sub.e[sub.n].end -= args->start;
+		sub.n++;
+	}
+	if ((text = guard_out_apply(&sub, a->buf + args->start, args->end -
+	    args->start, &len)) == NULL)
+		return;
+	memset(&dups, 0, sizeof(dups));
+	if (jscan_walk(text, len, 64, &dups, NULL, NULL, NULL, 0) == -1)
+		a->blocked = 1;
+	jscan_keys_free(&dups);
+	free(text);
 }
 
 /*
@@ -176,7 +217,7 @@ static int
 guard_ollama_calls(struct guard_ollama_args *a, const struct jscan_span *calls)
 {
 	struct jscan_span	tc, fn, args;
-	size_t			cursor;
+	size_t			cursor, first;
 
 	if (!calls->present || calls->type == JSCAN_NULL)
 		return 0;
@@ -193,6 +234,8 @@ guard_ollama_calls(struct guard_ollama_args *a, const struct jscan_span *calls)
 		if (!jscan_object_get(a->buf, &fn, "arguments", &args))
 			continue;
 		a->base = 0;
+		a->key_redacted = 0;
+		first = a->ed->n;
 		switch (args.type) {
 		case JSCAN_OBJECT:
 			a->base = args.start;
@@ -200,6 +243,8 @@ guard_ollama_calls(struct guard_ollama_args *a, const struct jscan_span *calls)
 			    args.start, 64, NULL, guard_ollama_arg_step, a,
 			    NULL, 0) == -1)
 				return -1;
+			if (a->key_redacted && !a->blocked)
+				guard_ollama_keys_unique(a, &args, first);
 			break;
 		case JSCAN_STRING:
 			if (guard_ollama_arg(a, &args) == -1)

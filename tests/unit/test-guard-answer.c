@@ -809,6 +809,14 @@ test_ollama_tool_calls(void **state)
 	static const char	 card[] = "{\"message\":{\"content\":\"ok\","
 	    "\"tool_calls\":[{\"function\":{\"arguments\":{\"n\":\"" CARD
 	    "\"}}}]},\"done\":true,\"done_reason\":\"stop\"}";
+	/*
+	 * Two secrets as keys of one object redact to the same key: the
+	 * call is blocked, not sent with one member lost.
+	 */
+	static const char	 twin_keys[] = "{\"message\":{\"content\":"
+	    "\"ok\",\"tool_calls\":[{\"function\":{\"arguments\":{\""
+	    SECRET "\":1,\"sk-zyx987WVU654tsr321QPO0nml\":2}}}]},"
+	    "\"done\":true,\"done_reason\":\"stop\"}";
 	/* The same card as a key: blocked too. */
 	static const char	 card_key[] = "{\"message\":{\"content\":"
 	    "\"ok\",\"tool_calls\":[{\"function\":{\"arguments\":{\""
@@ -847,6 +855,11 @@ test_ollama_tool_calls(void **state)
 	free(out);
 	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
 	    card_key, strlen(card_key), &out, &outlen, &r), GUARD_BLOCKED);
+	if (outlen != strlen(exp) || memcmp(out, exp, outlen) != 0)
+		fail_msg("%.*s", (int)outlen, out);
+	free(out);
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT,
+	    twin_keys, strlen(twin_keys), &out, &outlen, &r), GUARD_BLOCKED);
 	if (outlen != strlen(exp) || memcmp(out, exp, outlen) != 0)
 		fail_msg("%.*s", (int)outlen, out);
 	free(out);
