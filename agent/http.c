@@ -4,7 +4,8 @@
  * shared by all of them. We do not use evhttp: libevent 2.1 answers its own
  * limits (body, headers) with HTML pages instead of the OpenAI error shape,
  * and only notices that a client hung up at its next write, too late to
- * cancel a waiting upstream.
+ * cancel a waiting upstream. A plain connection's reads are ours, not the
+ * bufferevent's (http_conn_readable): libevent asks FIONREAD before each.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
