@@ -562,9 +562,11 @@ http_conn_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		most = (size_t)n > most ? (size_t)n : most;
+		/* Bytes read and not kept: the stream has a hole, end it. */
 		if (evbuffer_add(in, buf, (size_t)n) == -1) {
 			n = -1;
 			e = ENOMEM;
+			got = 0;
 			break;
 		}
 		got = 1;
