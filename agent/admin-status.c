@@ -72,6 +72,8 @@ admin_status_receipts(const struct agent *agent)
 	admin_json_add(o, "signatures", admin_json_number((double)signatures));
 	admin_json_add(o, "batch_max", admin_json_number(
 	    agent->cfg.receipt_batch));
+	admin_json_add(o, "wait_us", admin_json_number(
+	    agent->cfg.receipt_wait_us));
 	return o;
 }
 

@@ -54,6 +54,7 @@ struct agent_config {
 	int	 drain_timeout_ms;	/* SIGTERM grace for in-flight requests */
 	int	 trace_flush_ms;	/* the trace writer's batch window */
 	int	 receipt_batch;		/* receipts under one signature, max */
+	int	 receipt_wait_us;	/* an idle worker's hold for more */
 	int	 trace_retention_check_s; /* how often retention runs */
 	int	 provider_check_interval; /* seconds between health checks; 0: off */
 	int	 provider_attest_interval; /* seconds between re-attestations */
@@ -1440,8 +1441,9 @@ void	 upstream_head_line(struct upstream_head *, const char *line,
 /*
  * receipt-batch.c: a worker's receipts, signed in batches (receipt.h's
  * v2; a batch of one is signed alone, v1) when its loop has nothing else
- * ready, every call under way waits for one, the batch is full, or 1 ms
- * after its first. The callback gets the receipt string, or NULL when it
+ * ready and no other reply is expected within receipt-wait-us, every
+ * call under way waits for one, the batch is full, or 1 ms after its
+ * first. The callback gets the receipt string, or NULL when it
  * could not be signed.
  */
 struct receipt;
@@ -1449,12 +1451,12 @@ struct receipt_batch;
 typedef void	(*receipt_signed_cb)(void *arg, const char *receipt,
 		    size_t len);
 /*
- * max: the worker's receipt-batch setting; calls: how many calls it has
- * under way, those that wait for a signature included. Both are read at
- * each add.
+ * max and wait_us: the worker's receipt-batch and receipt-wait-us
+ * settings; calls: how many calls it has under way, those that wait for
+ * a signature included. All are read as they are needed.
  */
 struct receipt_batch *receipt_batch_new(struct event_base *,
-		    const struct vault *, const int *max,
+		    const struct vault *, const int *max, const int *wait_us,
 		    const unsigned *calls);
 /*
  * rc's fields (not its version, signature or proof) to sign with the

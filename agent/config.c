@@ -98,6 +98,9 @@ static const struct config_key {
 	{ "receipt-batch", CONFIG_INT,
 	    offsetof(struct agent_config, receipt_batch), 1, RECEIPT_BATCH_MAX,
 	    CONFIG_RELOAD },
+	{ "receipt-wait-us", CONFIG_INT,
+	    offsetof(struct agent_config, receipt_wait_us), 0, 1000,
+	    CONFIG_RELOAD },
 	{ "trace-retention-check-s", CONFIG_INT,
 	    offsetof(struct agent_config, trace_retention_check_s), 1, 86400,
 	    CONFIG_RELOAD },
@@ -200,6 +203,7 @@ config_defaults(struct agent_config *cfg)
 	cfg->drain_timeout_ms = 30000;
 	cfg->trace_flush_ms = 100;
 	cfg->receipt_batch = 64;
+	cfg->receipt_wait_us = 500;
 	cfg->trace_retention_check_s = 3600;
 	cfg->provider_check_interval = 60;
 	cfg->limits_redis_timeout_ms = 2000;

@@ -9,11 +9,18 @@
  * a worker, the more replies share it. Interrupt coalescing, for receipts.
  *
  * A batch is signed as soon as one of these holds:
- * - the loop has nothing else ready. The batch's idle event has the
- *   lowest of the worker's three priorities (worker.c): libevent runs it
- *   only when an epoll_wait returned nothing, or nothing of a higher one,
- *   so a worker that is not saturated signs in the pass that finished the
- *   reply, and a saturated one lets replies gather while it works;
+ * - the loop has nothing else ready, and no other reply is expected
+ *   within receipt-wait-us of the batch's first. The batch's idle event
+ *   has the lowest of the worker's three priorities (worker.c): libevent
+ *   runs it only when an epoll_wait returned nothing, or nothing of a
+ *   higher one, so a worker that is not saturated signs in the pass that
+ *   finished the reply, and a saturated one lets replies gather while it
+ *   works. "Expected": replies have lately been finishing closer together
+ *   than what is left of the wait (an average of the time between them,
+ *   each gap weighing an eighth). Then the batch is held, like an
+ *   adaptive NIC holds its interrupt, until the next reply (and the same
+ *   question) or the wait's end. A worker that finishes a reply now and
+ *   then never holds one: its gaps are long;
  * - every call the worker has under way waits for it: nothing else could
  *   join, so it is signed at the end of this pass without asking the
  *   kernel again (a lone request);
@@ -30,6 +37,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -39,6 +47,8 @@
 #include "xmalloc.h"
 
 #define RECEIPT_BATCH_WAIT_US	1000	/* the longest a busy worker holds one */
+/* A longer gap counts as this: a quiet spell ends holding, and not for long. */
+#define RECEIPT_GAP_MAX_US	10000
 
 struct receipt_slot {
 	struct receipt		 rc;
@@ -49,6 +59,7 @@ struct receipt_slot {
 struct receipt_batch {
 	const struct vault	*vault;
 	const int		*max;		/* the worker's receipt-batch */
+	const int		*wait_us;	/* its receipt-wait-us */
 	const unsigned		*calls;		/* the worker's calls under way */
 	struct event		*idle;		/* the lowest priority */
 	struct event		*due;		/* the wait's end, or now */
@@ -63,7 +74,21 @@ struct receipt_batch {
 	size_t			*path_lens;
 	size_t			 tree_cap;
 	uint64_t		 signatures, receipts;	/* for the log */
+	/* The monotonic clock, in microseconds. */
+	int64_t			 first_us;	/* the batch's first receipt */
+	int64_t			 last_us;	/* the last receipt added */
+	int64_t			 gap_us;	/* the average gap between */
+	int			 held;		/* the idle event declined */
 };
+
+static int64_t
+receipt_batch_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 void
 receipt_sign_one(const struct vault *v, struct receipt *rc,
@@ -163,6 +188,7 @@ receipt_batch_flush(struct receipt_batch *b)
 		n = b->n;
 		b->cur ^= 1;
 		b->n = 0;
+		b->held = 0;
 		receipt_batch_sign(b, s, n);
 	}
 	/* Whichever did not run: the next batch sets them again. */
@@ -178,16 +204,46 @@ receipt_batch_run(evutil_socket_t fd, short what, void *arg)
 	receipt_batch_flush(arg);
 }
 
+/*
+ * The loop is idle: sign, unless another reply is expected before the
+ * wait ends (the head). Then the due timer is moved to the wait's end,
+ * and the next receipt asks again.
+ */
+static void
+receipt_batch_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct receipt_batch	*b = arg;
+	struct timeval		 tv;
+	int64_t			 age, left;
+
+	(void)fd;
+	(void)what;
+	if (*b->wait_us > 0 && b->n < *b->calls) {
+		age = receipt_batch_now_us() - b->first_us;
+		left = *b->wait_us - age;
+		if (b->gap_us < left) {
+			tv.tv_sec = 0;
+			tv.tv_usec = (suseconds_t)left;
+			b->held = 1;
+			event_add(b->due, &tv);
+			return;
+		}
+	}
+	receipt_batch_flush(b);
+}
+
 struct receipt_batch *
 receipt_batch_new(struct event_base *base, const struct vault *v,
-    const int *max, const unsigned *calls)
+    const int *max, const int *wait_us, const unsigned *calls)
 {
 	struct receipt_batch	*b = xcalloc(1, sizeof(*b));
 
 	b->vault = v;
 	b->max = max;
+	b->wait_us = wait_us;
 	b->calls = calls;
-	b->idle = event_new(base, -1, 0, receipt_batch_run, b);
+	b->gap_us = RECEIPT_GAP_MAX_US;
+	b->idle = event_new(base, -1, 0, receipt_batch_idle, b);
 	b->due = event_new(base, -1, 0, receipt_batch_run, b);
 	if (b->idle == NULL || b->due == NULL ||
 	    event_priority_set(b->idle, event_base_get_npriorities(base) - 1)
@@ -204,6 +260,7 @@ receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
 	struct receipt_slot	*s;
 	unsigned char		 payload[RECEIPT_PAYLOAD_MAX];
 	size_t			 max, want;
+	int64_t			 now, gap;
 	int			 c;
 
 	if (b == NULL || *b->max <= 1)
@@ -231,9 +288,20 @@ receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
 		return -1;
 	s->cb = cb;
 	s->arg = arg;
+	now = receipt_batch_now_us();
+	gap = now - b->last_us;
+	if (gap < 0 || gap > RECEIPT_GAP_MAX_US)
+		gap = RECEIPT_GAP_MAX_US;
+	b->gap_us += (gap - b->gap_us) / 8;
+	b->last_us = now;
 	if (b->n++ == 0) {
+		b->first_us = now;
 		event_active(b->idle, EV_TIMEOUT, 0);
 		event_add(b->due, &wait);
+	} else if (b->held) {
+		/* Held for this one: ask again when the loop is idle. */
+		b->held = 0;
+		event_active(b->idle, EV_TIMEOUT, 0);
 	}
 	if (b->n == max || b->n >= *b->calls)
 		event_active(b->due, EV_TIMEOUT, 0);

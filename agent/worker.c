@@ -313,7 +313,8 @@ workers_start(struct agent *agent, char *err, size_t errlen)
 		event_add(w->regs_ev, &tick);
 		w->traces = trace_batch_new(agent->trace_queue, w->base);
 		w->receipts = receipt_batch_new(w->base, agent->vault,
-		    &w->cfg.receipt_batch, &w->calls);
+		    &w->cfg.receipt_batch, &w->cfg.receipt_wait_us,
+		    &w->calls);
 		if (http_server_listen(w->http, fds[i], err, errlen) == -1)
 			fatalx("worker %d: %s", i, err);
 		if ((errno = pthread_create(&worker_threads[i], NULL,

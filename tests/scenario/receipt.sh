@@ -574,7 +574,7 @@ check_eq "  /metrics: 24 more receipts, under 24 more signatures" "24 24" \
     "$(( ${after% *} - ${before% *} )) $(( ${after#* } - ${before#* } ))"
 verify_ok alone-1 "  one of them"
 # SIGHUP applies it: back to batches.
-printf 'receipt-batch = 64\n' >"$T_DIR/alone.conf"
+printf 'receipt-batch = 64\nreceipt-wait-us = 250\n' >"$T_DIR/alone.conf"
 kill -HUP "$AGENT_PID"
 check "SIGHUP with receipt-batch = 64: reloaded" \
     t_until 10 grep -q 'SIGHUP: configuration reloaded' "$AGENT_LOG"
@@ -585,10 +585,10 @@ after=$(signed)
 r=$(( ${after% *} - ${before% *} )) s=$(( ${after#* } - ${before#* } ))
 check "  /metrics: $r more receipts under $s signatures, fewer" \
     test "$r" -eq $((24 * (round + 1))) -a "$s" -lt "$r"
-check_eq "  status: the same counts, and receipt-batch as reloaded" \
-    "$(signed) 64" "$(ctl -o json status | python3 -c 'import json,sys
+check_eq "  status: the same counts, receipt-batch and -wait-us as reloaded" \
+    "$(signed) 64 250" "$(ctl -o json status | python3 -c 'import json,sys
 r = json.load(sys.stdin)["receipts"]
-print(r["signed"], r["signatures"], r["batch_max"])')"
+print(r["signed"], r["signatures"], r["batch_max"], r["wait_us"])')"
 check_contains "  cubectl status shows them" "receipts signed" "$(ctl status)"
 
 stop_agent

@@ -1,7 +1,8 @@
 /*
  * receipt-batch.c: when a worker's batch of receipts is signed (the loop
  * idle, every call waiting, full, or the wait's bound on a loop that is
- * never idle) and that what it signs verifies with the vault's key.
+ * never idle), when an idle loop holds it for replies that come close
+ * together, and that what it signs verifies with the vault's key.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,7 +33,9 @@ struct fixture {
 	struct event_base	*base;
 	struct receipt_batch	*batch;
 	int			 max;
+	int			 wait_us;
 	unsigned		 calls;
+	size_t			 primed;	/* receipts prime() got back */
 	/* What the callbacks got, in their order. */
 	char			 got[SIGNED_MAX][RECEIPT_MAX + 1];
 	size_t			 n;
@@ -58,8 +61,10 @@ setup(void **state)
 	assert_non_null(f->base);
 	assert_int_equal(event_base_priority_init(f->base, 3), 0);
 	f->max = 64;
+	f->wait_us = 1000;
 	f->calls = 10;
-	f->batch = receipt_batch_new(f->base, f->vault, &f->max, &f->calls);
+	f->batch = receipt_batch_new(f->base, f->vault, &f->max, &f->wait_us,
+	    &f->calls);
 	*state = f;
 	return 0;
 }
@@ -97,17 +102,8 @@ signed_cb(void *arg, const char *s, size_t len)
 }
 
 /* A receipt for req_body and resp_body, into the batch: its answer. */
-static double
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int
-add(struct fixture *f)
+add_cb(struct fixture *f, receipt_signed_cb cb)
 {
 	struct receipt	rc;
 
@@ -121,7 +117,51 @@ add(struct fixture *f)
 	snprintf(rc.domain, sizeof(rc.domain), "d");
 	snprintf(rc.model, sizeof(rc.model), "chat");
 	snprintf(rc.route, sizeof(rc.route), "chat");
-	return receipt_batch_add(f->batch, &rc, signed_cb, f);
+	return receipt_batch_add(f->batch, &rc, cb, f);
+}
+
+static double
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+add(struct fixture *f)
+{
+	return add_cb(f, signed_cb);
+}
+
+static void
+primed_cb(void *arg, const char *s, size_t len)
+{
+	struct fixture	*f = arg;
+
+	(void)len;
+	assert_non_null(s);
+	f->primed++;
+}
+
+/*
+ * Replies finishing back to back, as on a busy worker: the batch learns
+ * that they come close together. Signed at once (every call waits).
+ */
+static void
+prime(struct fixture *f)
+{
+	unsigned	calls = f->calls;
+	size_t		i;
+
+	f->calls = 1;
+	f->primed = 0;
+	for (i = 0; i < 48; i++)
+		assert_int_equal(add_cb(f, primed_cb), 1);
+	assert_int_not_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), -1);
+	assert_int_equal(f->primed, 48);
+	f->calls = calls;
 }
 
 /* Every receipt got verifies, in one tree of n (v1 when n is 1). */
@@ -311,6 +351,81 @@ test_receipt_batch_busy_bound(void **state)
 	assert_true(took < 1000.0);
 }
 
+/*
+ * Replies coming close together, other calls under way: the idle loop
+ * holds the batch for the next, which asks again; when every call waits,
+ * it is signed, all of it. A pass of the loop takes far less than
+ * receipt-wait-us here, but a stalled test could see its gap average
+ * grow past it, so it may prime again, a few times.
+ */
+static void
+test_receipt_batch_hold(void **state)
+{
+	struct fixture	*f = *state;
+	int		 tries;
+
+	for (tries = 0; tries < 5; tries++) {
+		prime(f);
+		f->n = 0;
+		f->calls = 3;
+		assert_int_equal(add(f), 1);
+		assert_int_not_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), -1);
+		if (f->n > 0)
+			continue;	/* stalled: signed at idle */
+		assert_int_equal(add(f), 1);
+		assert_int_not_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), -1);
+		if (f->n > 0)
+			continue;
+		/* The third call comes: all of them wait. */
+		assert_int_equal(add(f), 1);
+		assert_int_not_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), -1);
+		check_batch(f, 3);
+		return;
+	}
+	fail_msg("an idle loop never held a batch in %d tries", tries);
+}
+
+/* A held batch is signed at receipt-wait-us, nothing else coming. */
+static void
+test_receipt_batch_hold_bound(void **state)
+{
+	struct fixture	*f = *state;
+	struct timeval	 give_up = { 10, 0 };
+	struct event	*timeout;
+	int		 tries;
+
+	timeout = evtimer_new(f->base, give_up_cb, f->base);
+	assert_non_null(timeout);
+	for (tries = 0; tries < 5; tries++) {
+		prime(f);
+		f->n = 0;
+		assert_int_equal(add(f), 1);
+		assert_int_not_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), -1);
+		if (f->n == 0)
+			break;
+	}
+	assert_true(tries < 5);
+	f->stop_loop = 1;
+	evtimer_add(timeout, &give_up);
+	assert_int_not_equal(event_base_loop(f->base, 0), -1);
+	event_free(timeout);
+	check_batch(f, 1);
+}
+
+/* receipt-wait-us = 0: an idle loop signs, however close replies come. */
+static void
+test_receipt_batch_no_hold(void **state)
+{
+	struct fixture	*f = *state;
+
+	f->wait_us = 0;
+	prime(f);
+	f->n = 0;
+	assert_int_equal(add(f), 1);
+	assert_int_not_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), -1);
+	check_batch(f, 1);
+}
+
 int
 main(void)
 {
@@ -324,6 +439,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_receipt_batch_full,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt_batch_busy_bound,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipt_batch_hold,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipt_batch_hold_bound,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipt_batch_no_hold,
 		    setup, teardown),
 	};
 
