@@ -337,6 +337,8 @@ guard_scan_clear(struct guard_scan *sc)
 	sc->m = NULL;
 	sc->starts = NULL;
 	sc->nm = sc->cap = sc->nstarts = sc->capstarts = 0;
+	pcre2_match_data_free(sc->regex_md);
+	sc->regex_md = NULL;
 	guard_fold_clear(&sc->fold);
 }
 
@@ -378,7 +380,14 @@ guard_scan_pii(const struct guard *g, struct guard_scan *sc)
 	guard_pii_scan(sc, g->types);
 }
 
-/* Patterns: every match, and on a stream where a partial one starts. */
+/*
+ * Patterns: every match, and on a stream where a partial one starts.
+ * Only the whole match's offsets are read, so one pair of them serves
+ * every pattern (pcre2_match() returns 0 when a match has groups that
+ * did not fit: still a match, its offsets set), made once a scan: once
+ * a stream, not once an event and pattern. Without memory for it the
+ * text counts as matched from where the scan starts: fail closed.
+ */
 static void
 guard_scan_regex(const struct guard *g, struct guard_scan *sc)
 {
@@ -388,11 +397,15 @@ guard_scan_regex(const struct guard *g, struct guard_scan *sc)
 	uint32_t		 opts = sc->final ? 0 : PCRE2_PARTIAL_HARD;
 	int			 rc;
 
+	if (sc->regex_md == NULL &&
+	    (sc->regex_md = pcre2_match_data_create(1, NULL)) == NULL) {
+		guard_scan_hit(sc, sc->from, sc->len, g->kind == GUARD_REGEX ?
+		    GUARD_PATTERN : GUARD_KEYWORD);
+		return;
+	}
+	md = sc->regex_md;
+	ov = pcre2_get_ovector_pointer(md);
 	for (i = 0; i < g->ncodes; i++) {
-		if ((md = pcre2_match_data_create_from_pattern(g->codes[i],
-		    NULL)) == NULL)
-			fatalx("%s: out of memory", __func__);
-		ov = pcre2_get_ovector_pointer(md);
 		for (off = sc->from; off <= sc->len;) {
 			rc = pcre2_match(g->codes[i], (PCRE2_SPTR)sc->s,
 			    sc->len, off, opts, md, NULL);
@@ -416,7 +429,6 @@ guard_scan_regex(const struct guard *g, struct guard_scan *sc)
 			    ((unsigned char)sc->s[off] & 0xc0) == 0x80)
 				off++;
 		}
-		pcre2_match_data_free(md);
 	}
 }
 
