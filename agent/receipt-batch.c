@@ -14,8 +14,8 @@
  *   has the lowest of the worker's three priorities (worker.c): libevent
  *   runs it only when an epoll_wait returned nothing, or nothing of a
  *   higher one, so a worker that is not saturated signs in the pass that
- *   finished the reply, and a saturated one lets replies gather while it
- *   works. "Expected": replies have lately been finishing closer together
+ *   finished the reply (unless it holds it, below), and a saturated one
+ *   lets replies gather while it works. "Expected": replies have lately been finishing closer together
  *   than what is left of the wait (an average of the time between them,
  *   each gap weighing an eighth). Then the batch is held, like an
  *   adaptive NIC holds its interrupt, until the next reply (and the same
