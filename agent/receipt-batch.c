@@ -15,12 +15,13 @@
  *   runs it only when an epoll_wait returned nothing, or nothing of a
  *   higher one, so a worker that is not saturated signs in the pass that
  *   finished the reply (unless it holds it, below), and a saturated one
- *   lets replies gather while it works. "Expected": replies have lately been finishing closer together
- *   than what is left of the wait (an average of the time between them,
- *   each gap weighing an eighth). Then the batch is held, like an
- *   adaptive NIC holds its interrupt, until the next reply (and the same
- *   question) or the wait's end. A worker that finishes a reply now and
- *   then never holds one: its gaps are long;
+ *   lets replies gather while it works. "Expected": replies have lately
+ *   been finishing closer together than what is left of the wait (an
+ *   average of the time between them, each gap weighing an eighth). Then
+ *   the batch is held, like an adaptive NIC holds its interrupt, until
+ *   the next reply (and the same question) or the wait's end. A worker
+ *   that finishes a reply now and then never holds one: its gaps are
+ *   long;
  * - every call the worker has under way waits for it: nothing else could
  *   join, so it is signed at the end of this pass without asking the
  *   kernel again (a lone request);
