@@ -1468,6 +1468,11 @@ int		 receipt_batch_add(struct receipt_batch *,
 /* Sign rc alone (v1) and call cb at once. */
 void		 receipt_sign_one(const struct vault *, struct receipt *rc,
 		    receipt_signed_cb cb, void *arg);
+/*
+ * A call of the worker ended without a receipt (calls is one less): a
+ * held batch that every call now waits for is signed in this pass.
+ */
+void		 receipt_batch_call_ended(struct receipt_batch *);
 /* Sign what waits, now (a stopping worker, before its connections go). */
 void		 receipt_batch_flush(struct receipt_batch *);
 void		 receipt_batch_free(struct receipt_batch *);	/* flushes */

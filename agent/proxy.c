@@ -550,6 +550,7 @@ proxy_call_free(struct proxy_call *call)
 	free(call->body);
 	free(call->relay);
 	call->worker->calls--;
+	receipt_batch_call_ended(call->worker->receipts);
 	proxy_call_put(call);
 }
 

@@ -310,6 +310,14 @@ receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
 }
 
 void
+receipt_batch_call_ended(struct receipt_batch *b)
+{
+	/* Only a held batch waits on calls; the others sign on their own. */
+	if (b != NULL && b->held && b->n >= *b->calls)
+		event_active(b->due, EV_TIMEOUT, 0);
+}
+
+void
 receipt_batch_free(struct receipt_batch *b)
 {
 	if (b == NULL)

@@ -364,6 +364,8 @@ test_receipt_batch_hold(void **state)
 	struct fixture	*f = *state;
 	int		 tries;
 
+	/* Half a second: no stall of the test reaches the wait's end. */
+	f->wait_us = 500000;
 	for (tries = 0; tries < 5; tries++) {
 		prime(f);
 		f->n = 0;
@@ -412,6 +414,41 @@ test_receipt_batch_hold_bound(void **state)
 	check_batch(f, 1);
 }
 
+/*
+ * A held batch's other calls end without a receipt (a client gone, a
+ * refusal): once every call left waits for it, it is signed in this pass.
+ */
+static void
+test_receipt_batch_hold_calls_end(void **state)
+{
+	struct fixture	*f = *state;
+	int		 tries;
+
+	/* Half a second: no stall of the test reaches the wait's end. */
+	f->wait_us = 500000;
+	for (tries = 0; tries < 5; tries++) {
+		prime(f);
+		f->n = 0;
+		f->calls = 3;
+		assert_int_equal(add(f), 1);
+		assert_int_not_equal(event_base_loop(f->base, EVLOOP_NONBLOCK),
+		    -1);
+		if (f->n == 0)
+			break;
+	}
+	assert_true(tries < 5);
+	/* One call ends: one still under way, nothing yet. */
+	f->calls = 2;
+	receipt_batch_call_ended(f->batch);
+	assert_int_not_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), -1);
+	assert_int_equal(f->n, 0);
+	/* The other ends: only the batch's own call is left. */
+	f->calls = 1;
+	receipt_batch_call_ended(f->batch);
+	assert_int_not_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), -1);
+	check_batch(f, 1);
+}
+
 /* receipt-wait-us = 0: an idle loop signs, however close replies come. */
 static void
 test_receipt_batch_no_hold(void **state)
@@ -443,6 +480,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_receipt_batch_hold,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt_batch_hold_bound,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipt_batch_hold_calls_end,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt_batch_no_hold,
 		    setup, teardown),
