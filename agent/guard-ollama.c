@@ -197,8 +197,10 @@ guard_ollama_keys_unique(struct guard_ollama_args *a,
 		sub.n++;
 	}
 	if ((text = guard_out_apply(&sub, a->buf + args->start, args->end -
-	    args->start, &len)) == NULL)
+	    args->start, &len)) == NULL) {
+		a->blocked = 1;		/* not checked: fail closed */
 		return;
+	}
 	memset(&dups, 0, sizeof(dups));
 	if (jscan_walk(text, len, 64, &dups, NULL, NULL, NULL, 0) == -1)
 		a->blocked = 1;
