@@ -132,7 +132,13 @@ struct http_server {
 	void				*arg;
 	struct evconnlistener		*listener;
 	struct event			*resume_ev;	/* re-enable accept after EMFILE */
-	struct evbuffer			*send;		/* a reply being composed */
+	/*
+	 * A reply's head being composed: its own fields, the request's
+	 * sticky ones, the handler's, the blank line. Each part is bounded,
+	 * so the whole always fits; it goes out with the body in one writev.
+	 */
+	char				 reply_head[HTTP_HEAD_OWN +
+					    2 * HTTP_FIELDS_MAX + 3];
 	struct http_conns		 conns;
 	size_t				 busy;
 	int				 draining;
@@ -1472,17 +1478,6 @@ http_conn_sent(struct http_conn *c, int last)
 		    BEV_TRIG_DEFER_CALLBACKS);
 }
 
-/* Send what buf holds, and leave it empty. */
-static void
-http_conn_send(struct http_conn *c, struct evbuffer *buf, int last)
-{
-	if (evbuffer_get_length(buf) > 0 && http_conn_direct(c))
-		(void)evbuffer_write(buf, bufferevent_getfd(c->bev));
-	if (evbuffer_get_length(buf) > 0)
-		evbuffer_add_buffer(bufferevent_get_output(c->bev), buf);
-	http_conn_sent(c, last);
-}
-
 /* Send n pieces: no copy, no allocation when the socket takes them all. */
 static void
 http_conn_sendv(struct http_conn *c, const struct iovec *iov, int n,
@@ -1799,13 +1794,13 @@ http_fields_has(const struct http_fields *f, const char *name, size_t len)
 
 /* f's lines into out, but those the request's own (sticky) fields name. */
 static void
-http_fields_write(struct evbuffer *out, const struct http_fields *f,
+http_fields_write(struct textbuf *out, const struct http_fields *f,
     const struct http_fields *sticky)
 {
 	const char	*p = f->buf, *end = f->buf + f->len, *eol, *colon;
 
 	if (sticky == NULL || sticky->len == 0) {
-		evbuffer_add(out, f->buf, f->len);
+		textbuf_put(out, f->buf, f->len);
 		return;
 	}
 	for (; p < end; p = eol + 2) {
@@ -1813,7 +1808,7 @@ http_fields_write(struct evbuffer *out, const struct http_fields *f,
 			break;
 		colon = memchr(p, ':', eol - p);
 		if (colon == NULL || !http_fields_has(sticky, p, colon - p))
-			evbuffer_add(out, p, eol + 2 - p);
+			textbuf_put(out, p, eol + 2 - p);
 	}
 }
 
@@ -1870,15 +1865,19 @@ _Static_assert(HTTP_HEAD_OWN >= HTTP_HEAD_FIXED + HTTP_CTYPE_MAX +
     CORS_ORIGIN_MAX + sizeof(CORS_EXPOSE_HEADERS) + 96,
     "HTTP_HEAD_OWN holds every piece of an own head");
 
-/* Status line and fields into out, which grows as it must. */
-static void
-http_write_head(struct http_request *r, struct evbuffer *out, int status,
-    const char *ctype, const char *framing, const struct http_fields *fields)
+/*
+ * Status line, fields and the blank line into the server's head buffer;
+ * returns it as one piece to send. Only the own part could ever be cut
+ * (by a bug: every piece of it is bounded, HTTP_HEAD_OWN).
+ */
+static struct iovec
+http_write_head(struct http_request *r, int status, const char *ctype,
+    const char *framing, const struct http_fields *fields)
 {
 	struct http_conn	*c = r->conn;
 	char			 id[HTTP_REQUEST_ID_HEX + 1];
-	char			 head[HTTP_HEAD_OWN];
 	struct textbuf		 h;
+	struct iovec		 v;
 
 	if (status < 100 || status > 599) {
 		log_warnx("%s: status %d replaced by 500", __func__, status);
@@ -1893,7 +1892,7 @@ http_write_head(struct http_request *r, struct evbuffer *out, int status,
 	}
 	if (!r->keep_alive || c->server->draining || c->discard)
 		c->close_after = 1;
-	textbuf_init(&h, head, sizeof(head));
+	textbuf_init(&h, c->server->reply_head, HTTP_HEAD_OWN + 1);
 	textbuf_lit(&h, "HTTP/1.1 ");
 	textbuf_u64(&h, (uint64_t)status);
 	textbuf_lit(&h, " ");
@@ -1922,15 +1921,19 @@ http_write_head(struct http_request *r, struct evbuffer *out, int status,
 	}
 	if (h.over)	/* cannot be: every piece is bounded (HTTP_HEAD_OWN) */
 		log_warnx("%s: the head was cut", __func__);
-	evbuffer_add(out, h.s, h.len);
+	h.cap = sizeof(c->server->reply_head);	/* the rest: fields */
+	h.over = 0;
 	if (c->sticky != NULL)
-		evbuffer_add(out, c->sticky->buf, c->sticky->len);
+		textbuf_put(&h, c->sticky->buf, c->sticky->len);
 	if (fields != NULL)
-		http_fields_write(out, fields, c->sticky);
-	evbuffer_add(out, "\r\n", 2);
+		http_fields_write(&h, fields, c->sticky);
+	textbuf_lit(&h, "\r\n");
 	/* Closing on a client that sends what it should not: not for long. */
 	if (c->discard)
 		http_conn_deadline(c, HTTP_CLOSE_MS);
+	v.iov_base = h.s;
+	v.iov_len = h.len;
+	return v;
 }
 
 void
@@ -1940,6 +1943,7 @@ http_reply_fields(struct http_request *r, int status, const char *ctype,
 	struct http_conn	*c = r->conn;
 	char			 framing[64];
 	struct textbuf		 f;
+	struct iovec		 iov[2];
 
 	/* RFC 9110 8.6: no Content-Length in a 204. */
 	textbuf_init(&f, framing, sizeof(framing));
@@ -1948,16 +1952,17 @@ http_reply_fields(struct http_request *r, int status, const char *ctype,
 		textbuf_u64(&f, len);
 		textbuf_lit(&f, "\r\n");
 	}
-	http_write_head(r, c->server->send, status, ctype, framing, fields);
-	if (len > 0 && !c->head_only)
-		evbuffer_add(c->server->send, body, len);
+	iov[0] = http_write_head(r, status, ctype, framing, fields);
+	iov[1].iov_base = (void *)(uintptr_t)body;
+	iov[1].iov_len = len;
 	r->on_abort = NULL;
 	r->on_drain = NULL;
 	c->state = HTTP_FLUSHING;
 	bufferevent_setcb(c->bev, http_conn_read, http_conn_write,
 	    http_conn_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	http_conn_send(c, c->server->send, 1);
+	http_conn_sendv(c, iov, len > 0 && !c->head_only ? 2 : 1, 1);
+	explicit_bzero(iov[0].iov_base, iov[0].iov_len);
 }
 
 void
@@ -1977,11 +1982,12 @@ http_stream_start_fields(struct http_request *r, int status,
     const char *ctype, const struct http_fields *fields)
 {
 	struct http_conn	*c = r->conn;
+	struct iovec		 head;
 
 	/* HTTP/1.0 knows no chunks: the close ends the body (RFC 9112 6.1). */
 	if (c->http10)
 		c->close_after = 1;
-	http_write_head(r, c->server->send, status, ctype, c->http10 ?
+	head = http_write_head(r, status, ctype, c->http10 ?
 	    "Cache-Control: no-cache\r\n" :
 	    "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n",
 	    fields);
@@ -1989,7 +1995,8 @@ http_stream_start_fields(struct http_request *r, int status,
 	bufferevent_setwatermark(c->bev, EV_WRITE, HTTP_STREAM_LOW_WATER, 0);
 	bufferevent_setcb(c->bev, http_conn_read, http_conn_write,
 	    http_conn_event, c);
-	http_conn_send(c, c->server->send, 0);
+	http_conn_sendv(c, &head, 1, 0);
+	explicit_bzero(head.iov_base, head.iov_len);
 }
 
 void
@@ -2075,7 +2082,7 @@ http_server_new(struct event_base *base, const struct agent_config *cfg,
 	srv->arg = arg;
 	TAILQ_INIT(&srv->conns);
 	srv->resume_ev = evtimer_new(base, http_accept_resume, srv);
-	if (srv->resume_ev == NULL || (srv->send = evbuffer_new()) == NULL)
+	if (srv->resume_ev == NULL)
 		fatalx("%s: evtimer_new", __func__);
 	return srv;
 }
@@ -2143,6 +2150,5 @@ http_server_free(struct http_server *srv)
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		http_conn_abort(c);
 	event_free(srv->resume_ev);
-	evbuffer_free(srv->send);
 	free(srv);
 }
