@@ -5,6 +5,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,8 +338,6 @@ guard_scan_clear(struct guard_scan *sc)
 	sc->m = NULL;
 	sc->starts = NULL;
 	sc->nm = sc->cap = sc->nstarts = sc->capstarts = 0;
-	pcre2_match_data_free(sc->regex_md);
-	sc->regex_md = NULL;
 	guard_fold_clear(&sc->fold);
 }
 
@@ -384,10 +383,47 @@ guard_scan_pii(const struct guard *g, struct guard_scan *sc)
  * Patterns: every match, and on a stream where a partial one starts.
  * Only the whole match's offsets are read, so one pair of them serves
  * every pattern (pcre2_match() returns 0 when a match has groups that
- * did not fit: still a match, its offsets set), made once a scan: once
- * a stream, not once an event and pattern. Without memory for it the
- * text counts as matched from where the scan starts: fail closed.
+ * did not fit: still a match, its offsets set), and one pair a thread
+ * serves every scan: they are read right after each match and kept by
+ * nothing. Without memory for it the text counts as matched from where
+ * the scan starts: fail closed.
  */
+static pthread_once_t	 guard_md_once = PTHREAD_ONCE_INIT;
+static pthread_key_t	 guard_md_key;
+static int		 guard_md_keyed;
+
+static void
+guard_md_free(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+static void
+guard_md_init(void)
+{
+	guard_md_keyed = pthread_key_create(&guard_md_key, guard_md_free) == 0;
+}
+
+/* This thread's match data (freed when it ends), or NULL. */
+static pcre2_match_data *
+guard_md(void)
+{
+	pcre2_match_data	*md;
+
+	pthread_once(&guard_md_once, guard_md_init);
+	if (!guard_md_keyed)
+		return NULL;
+	if ((md = pthread_getspecific(guard_md_key)) != NULL)
+		return md;
+	if ((md = pcre2_match_data_create(1, NULL)) == NULL)
+		return NULL;
+	if (pthread_setspecific(guard_md_key, md) != 0) {
+		pcre2_match_data_free(md);
+		return NULL;
+	}
+	return md;
+}
+
 static void
 guard_scan_regex(const struct guard *g, struct guard_scan *sc)
 {
@@ -397,13 +433,11 @@ guard_scan_regex(const struct guard *g, struct guard_scan *sc)
 	uint32_t		 opts = sc->final ? 0 : PCRE2_PARTIAL_HARD;
 	int			 rc;
 
-	if (sc->regex_md == NULL &&
-	    (sc->regex_md = pcre2_match_data_create(1, NULL)) == NULL) {
+	if ((md = guard_md()) == NULL) {
 		guard_scan_hit(sc, sc->from, sc->len, g->kind == GUARD_REGEX ?
 		    GUARD_PATTERN : GUARD_KEYWORD);
 		return;
 	}
-	md = sc->regex_md;
 	ov = pcre2_get_ovector_pointer(md);
 	for (i = 0; i < g->ncodes; i++) {
 		for (off = sc->from; off <= sc->len;) {
@@ -617,6 +651,10 @@ guard_text(const struct guard_list *l, const char *text, size_t len,
 			guard_scan_clear(&sc);
 			free(prev);
 			return GUARD_BLOCKED;
+		}
+		if (sc.nm == 0) {	/* nothing to count or redact: no copy */
+			guard_scan_clear(&sc);
+			break;
 		}
 		red = NULL;
 		redlen = cap = 0;

@@ -308,7 +308,6 @@ struct guard_scan {
 	size_t			 nstarts;
 	size_t			 capstarts;
 	struct guard_fold	 fold;	/* the view the guardrails saw */
-	void			*regex_md; /* pcre2 match data, one a scan */
 };
 /* Free what a scan allocated (its matches); the struct stays. */
 void	 guard_scan_clear(struct guard_scan *);
