@@ -2411,6 +2411,57 @@ test_bare_lf_at_once(void **state)
 	}
 }
 
+/*
+ * Head lines and field values are checked eight bytes at a time where
+ * they are plain: a control byte, a bare CR or LF at any place in a long
+ * line is still refused, and a long value of tabs, spaces and obs-text
+ * still passes.
+ */
+static void
+test_long_lines_every_place(void **state)
+{
+	struct fixture		*f = *state;
+	static const unsigned char bad[] = { 0x01, 0x08, 0x0b, 0x1f, 0x7f };
+	struct client		*cl;
+	struct response		*r;
+	char			 value[40], raw[160];
+	size_t			 i, k, len = 24;
+	int			 n;
+
+	for (k = 0; k < len; k++) {
+		for (i = 0; i < sizeof(bad); i++) {
+			memset(value, 'v', len);
+			value[k] = (char)bad[i];
+			n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\n"
+			    "Host: x\r\nX-Long: a%.*sz\r\n\r\n", (int)len,
+			    value);
+			expect_error(f, raw, (size_t)n, 400, "invalid_request");
+		}
+		memset(value, 'v', len);
+		value[k] = '\n';
+		n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\n"
+		    "X-Long: a%.*sz\r\n\r\n", (int)len, value);
+		expect_error(f, raw, (size_t)n, 400, "invalid_request");
+		value[k] = '\r';
+		n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\n"
+		    "X-Long: a%.*sz\r\n\r\n", (int)len, value);
+		expect_error(f, raw, (size_t)n, 400, "invalid_request");
+	}
+	/* Tab, space, obs-text (0x80-0xff) anywhere: a plain value. */
+	for (k = 0; k < len; k++) {
+		memset(value, 'v', len);
+		value[k] = k % 3 == 0 ? '\t' : k % 3 == 1 ? ' ' :
+		    (char)(0x80 + k);
+		n = snprintf(raw, sizeof(raw), "GET /ok HTTP/1.1\r\nHost: x\r\n"
+		    "X-Long: a%.*sz\r\n\r\n", (int)len, value);
+		cl = client_new(f);
+		client_send(f, cl, raw, (size_t)n);
+		r = get_responses(f, cl, 1);
+		assert_echo(&r[0], "GET", "/ok", "", 0);
+		client_drop(f, cl);
+	}
+}
+
 /* RFC 9112 6.1: Transfer-Encoding from HTTP/1.0 is faulty framing. */
 static void
 test_http10_transfer_encoding(void **state)
@@ -2699,6 +2750,7 @@ main(int argc, char **argv)
 		T(test_host_required),
 		T(test_two_authorization),
 		T(test_bare_lf_at_once),
+		T(test_long_lines_every_place),
 		T(test_http10_transfer_encoding),
 		T(test_head_method_no_body),
 		T(test_reply_hostile_fields),
