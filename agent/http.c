@@ -38,8 +38,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <sodium.h>
-
 #include "agent.h"
 #include "log.h"
 #include "swar.h"
@@ -1732,8 +1730,8 @@ http_request_id(struct http_request *r)
 void
 http_request_id_hex(struct http_request *r, char hex[HTTP_REQUEST_ID_HEX + 1])
 {
-	sodium_bin2hex(hex, HTTP_REQUEST_ID_HEX + 1, http_request_id(r),
-	    HTTP_REQUEST_ID_BYTES);
+	/* No secret (it is sent and logged): a plain table, not sodium's. */
+	traceparent_hex(hex, http_request_id(r), HTTP_REQUEST_ID_BYTES);
 }
 
 /* A peer's bytes fit for a log line: printable ASCII, at most 64 bytes. */
