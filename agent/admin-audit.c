@@ -257,6 +257,43 @@ admin_peer_init(struct admin_peer *peer, unsigned int uid)
 		snprintf(peer->user, sizeof(peer->user), "%u", uid);
 }
 
+/* No peer: a call from inside the agent (tests), its own user. */
+static const struct admin_peer *
+admin_audit_peer(const struct admin_peer *peer, struct admin_peer *self)
+{
+	if (peer != NULL)
+		return peer;
+	admin_peer_init(self, (unsigned int)geteuid());
+	return self;
+}
+
+/*
+ * Record an event that changes no object (model.chat, backup.begin): who,
+ * which method, on what (domain_id and domain NULL: the agent's own);
+ * changes is a JSON array of {field, old, new}, NULL for none. 0 or
+ * STORE_* with err.
+ */
+int
+admin_audit_event(struct agent *agent, const struct admin_peer *peer,
+    const char *method, const char *domain_id, const char *domain,
+    const char *target, const char *changes, char *err, size_t errlen)
+{
+	struct store_audit	 row;
+	struct admin_peer	 self;
+
+	peer = admin_audit_peer(peer, &self);
+	memset(&row, 0, sizeof(row));
+	row.at = time(NULL);
+	row.uid = peer->uid;
+	row.user = (char *)peer->user;
+	row.method = (char *)method;
+	row.domain_id = (char *)domain_id;
+	row.domain = (char *)domain;
+	row.target = (char *)target;
+	row.changes = (char *)(changes != NULL ? changes : "[]");
+	return store_audit_insert(agent->store, &row, err, errlen);
+}
+
 /* Record a write that succeeded with result; 0 or STORE_* with err. */
 int
 admin_audit_record(struct agent *agent, const struct admin_audit *au,
@@ -278,11 +315,7 @@ admin_audit_record(struct agent *agent, const struct admin_audit *au,
 	changes = admin_audit_diff(au->before, after);
 	memset(&row, 0, sizeof(row));
 	row.at = time(NULL);
-	/* No peer: a call from inside the agent (tests), its own user. */
-	if (peer == NULL) {
-		admin_peer_init(&self, (unsigned int)geteuid());
-		peer = &self;
-	}
+	peer = admin_audit_peer(peer, &self);
 	row.uid = peer->uid;
 	row.user = (char *)peer->user;
 	row.method = (char *)au->method;

@@ -101,6 +101,7 @@ admin_backup_begin(struct agent *agent, const cJSON *params,
 	const struct admin_probe	*probe;
 	struct admin_backup		*ab;
 	unsigned char			 raw[ADMIN_BACKUP_ID_BYTES];
+	char				 changes[256], err[256];
 
 	if (admin_param_check(params, allowed, reply) != 0)
 		return -1;
@@ -131,6 +132,20 @@ admin_backup_begin(struct agent *agent, const cJSON *params,
 		admin_backup_drop(ab, "no memory for its idle timer");
 		return admin_reply_error(reply, RPC_FAILED, "backup: out of"
 		    " memory");
+	}
+	/*
+	 * Who took the agent's data out, and which copy (its sha256 names
+	 * the file cubectl writes): in the audit log as an operator's change
+	 * is. A copy whose entry cannot be written is not handed out.
+	 */
+	snprintf(changes, sizeof(changes), "[{\"field\":\"sha256\",\"old\":null,"
+	    "\"new\":\"%s\"},{\"field\":\"size\",\"old\":null,\"new\":%lld}]",
+	    ab->b->sha256, (long long)ab->b->size);
+	if (admin_audit_event(agent, reply->peer, "backup.begin", NULL, NULL,
+	    "database", changes, err, sizeof(err)) != 0) {
+		admin_backup_drop(ab, "its audit entry was not written");
+		return admin_reply_error(reply, RPC_FAILED, "backup: refused,"
+		    " the audit log could not record it: %s", err);
 	}
 	admin_backup_touch(ab);
 	log_info("backup %.8s: %lld bytes, schema version %d, sha256 %s",

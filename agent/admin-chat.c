@@ -493,26 +493,12 @@ static int
 admin_chat_audit(struct agent *agent, const struct admin_peer *peer,
     const struct store_domain *d, const char *key, char *err, size_t errlen)
 {
-	struct store_audit	 row;
-	struct admin_peer	 self;
-	char			*target;
-	int			 rc;
+	char	*target;
+	int	 rc;
 
-	if (peer == NULL) {
-		admin_peer_init(&self, (unsigned int)geteuid());
-		peer = &self;
-	}
 	xasprintf(&target, "model/%s", key);
-	memset(&row, 0, sizeof(row));
-	row.at = time(NULL);
-	row.uid = peer->uid;
-	row.user = (char *)peer->user;
-	row.method = (char *)"model.chat";
-	row.domain_id = (char *)d->id;
-	row.domain = d->name;
-	row.target = target;
-	row.changes = (char *)"[]";
-	rc = store_audit_insert(agent->store, &row, err, errlen);
+	rc = admin_audit_event(agent, peer, "model.chat", d->id, d->name,
+	    target, NULL, err, errlen);
 	free(target);
 	return rc;
 }

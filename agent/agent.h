@@ -2913,6 +2913,11 @@ void		 admin_audit_free(struct admin_audit *);
 int		 admin_audit_record(struct agent *, const struct admin_audit *,
 		    const struct admin_peer *, const struct cJSON *result,
 		    char *err, size_t errlen);
+/* An event that changes no object; changes a JSON array or NULL. */
+int		 admin_audit_event(struct agent *, const struct admin_peer *,
+		    const char *method, const char *domain_id,
+		    const char *domain, const char *target,
+		    const char *changes, char *err, size_t errlen);
 /* What changed between two result objects (NULL: none), never secrets. */
 struct cJSON	*admin_audit_diff(const struct cJSON *before,
 		    const struct cJSON *after);

@@ -71,6 +71,24 @@ check_eq "cubectl prints size, schema version and the file's sha256" \
 size            $size bytes
 schema version  $SCHEMA
 sha256          $sha" "$out"
+audit_entry() {	# the newest backup.begin entry: method target user, changes
+	"$CUBE_BIN/cubectl" -s "$AGENT_SOCK" -o json audit -n 20 | python3 -c '
+import json, sys
+e = [a for a in json.load(sys.stdin) if a.get("method") == "backup.begin"][-1]
+c = {x["field"]: x["new"] for x in e["changes"]}
+print(e["method"], e["target"], e["user"], e.get("domain"), c.get("sha256"), c.get("size"))'
+}
+check_eq "the audit log names the copy: who took it, its sha256 and size" \
+    "backup.begin database $(id -un) None $sha $size" "$(audit_entry)"
+# A copy the audit log cannot record is not handed out.
+sqlite3 "$AGENT_DATA/cube.db" "CREATE TRIGGER t_no_audit BEFORE INSERT ON audit
+    BEGIN SELECT RAISE(FAIL, 'audit refused by the test'); END;"
+out=$("$CUBE_BIN/cubectl" -s "$AGENT_SOCK" backup --to "$T_DIR/unaudited.db" 2>&1)
+rc=$?
+sqlite3 "$AGENT_DATA/cube.db" "DROP TRIGGER t_no_audit"
+check_eq "a backup the audit log cannot record fails" 1 "$rc"
+check_contains "and says why" "the audit log could not record it" "$out"
+check "and leaves no file" [ ! -e "$T_DIR/unaudited.db" ]
 check "the copy holds the traces of before the backup" \
     [ "$(sqlite3 "$T_DIR/load.db" 'SELECT count(*) FROM traces')" -ge "$before" ]
 check_eq "the agent keeps no copy in its data directory" "" \
