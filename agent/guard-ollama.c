@@ -18,6 +18,8 @@
 #include "jscan.h"
 #include "xmalloc.h"
 
+#define GUARD_OLLAMA_DEPTH	64	/* nesting read in a line or a body */
+
 struct guard_ollama {
 	const struct guard_list	*list;
 	struct guard_report	*report;
@@ -120,8 +122,8 @@ guard_ollama_remember(struct guard_ollama *go, const char *line, size_t len)
 	struct jscan_span	model;
 	struct jscan_want	want[] = { { "model", &model } };
 
-	if (jscan_object(line, len, 64, want, 1, NULL, 0) == -1 ||
-	    !model.present || model.type != JSCAN_STRING)
+	if (jscan_object(line, len, GUARD_OLLAMA_DEPTH, want, 1, NULL,
+	    0) == -1 || !model.present || model.type != JSCAN_STRING)
 		return;
 	free(go->model);
 	go->model = xstrndup(line + model.start, model.end - model.start);
@@ -202,7 +204,8 @@ guard_ollama_keys_unique(struct guard_ollama_args *a,
 		return;
 	}
 	memset(&dups, 0, sizeof(dups));
-	if (jscan_walk(text, len, 64, &dups, NULL, NULL, NULL, 0) == -1)
+	if (jscan_walk(text, len, GUARD_OLLAMA_DEPTH, &dups, NULL, NULL, NULL,
+	    0) == -1)
 		a->blocked = 1;
 	jscan_keys_free(&dups);
 	free(text);
@@ -439,7 +442,7 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 		return GUARD_PASS;
 	memset(&keys, 0, sizeof(keys));
 	ok = ollama_scan(body, len, route, &o, &keys) == 0 && !o.odd &&
-	    jscan_object(body, len, 64, want, 1, NULL, 0) == 0;
+	    jscan_object(body, len, GUARD_OLLAMA_DEPTH, want, 1, NULL, 0) == 0;
 	jscan_keys_free(&keys);
 	/* Ollama always writes message.content, or response. */
 	if (!ok || !o.text.present || (o.text.type != JSCAN_STRING &&
