@@ -369,8 +369,8 @@ build/fuzz/fuzz-dialect-anthropic: tests/fuzz/fuzz-dialect-anthropic.c \
 	$(Q)$(FUZZ_AGENT) -lcjson
 # The HTTP server needs libevent, so it has its own link line.
 build/fuzz/fuzz-http: tests/fuzz/fuzz-http.c agent/http.c agent/api-error.c \
-	agent/jscan.c agent/id-random.c agent/trace.c shared/xmalloc.c \
-	shared/log.c
+	agent/jscan.c agent/id-random.c agent/trace.c agent/traceparent.c \
+	shared/xmalloc.c shared/log.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) -D_GNU_SOURCE $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) \
