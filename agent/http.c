@@ -1078,8 +1078,8 @@ http_head_end(struct http_conn *c, struct evbuffer *in, int *refused)
 	p = evbuffer_pullup(in, n);
 	for (i = c->head_scanned; i < n; i++) {
 		/* Eight at a time past bytes that are neither CR nor LF. */
-		while (n - i >= 8 && !swar_has_byte(w = swar_load(p + i), '\r') &&
-		    !swar_has_byte(w, '\n'))
+		while (n - i >= 8 && !swar_has_byte(w = swar_load(p + i),
+		    '\r') && !swar_has_byte(w, '\n'))
 			i += 8;
 		if (i == n)
 			break;
