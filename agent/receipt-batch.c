@@ -205,6 +205,13 @@ receipt_batch_run(evutil_socket_t fd, short what, void *arg)
 	receipt_batch_flush(arg);
 }
 
+/* Every call the worker has under way waits for this batch. */
+static int
+receipt_batch_all_wait(const struct receipt_batch *b)
+{
+	return b->n >= *b->calls;
+}
+
 /*
  * The loop is idle: sign, unless another reply is expected before the
  * wait ends (the head). Then the due timer is moved to the wait's end,
@@ -219,7 +226,7 @@ receipt_batch_idle(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (*b->wait_us > 0 && b->n < *b->calls) {
+	if (*b->wait_us > 0 && !receipt_batch_all_wait(b)) {
 		age = receipt_batch_now_us() - b->first_us;
 		left = *b->wait_us - age;
 		if (b->gap_us < left) {
@@ -304,7 +311,7 @@ receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
 		b->held = 0;
 		event_active(b->idle, EV_TIMEOUT, 0);
 	}
-	if (b->n == max || b->n >= *b->calls)
+	if (b->n == max || receipt_batch_all_wait(b))
 		event_active(b->due, EV_TIMEOUT, 0);
 	return 1;
 }
@@ -313,7 +320,7 @@ void
 receipt_batch_call_ended(struct receipt_batch *b)
 {
 	/* Only a held batch waits on calls; the others sign on their own. */
-	if (b != NULL && b->held && b->n >= *b->calls)
+	if (b != NULL && b->held && receipt_batch_all_wait(b))
 		event_active(b->due, EV_TIMEOUT, 0);
 }
 

@@ -374,6 +374,18 @@ add_held(struct fixture *f)
 }
 
 /*
+ * Three calls under way and half a second's wait (no stall of the test
+ * reaches its end): one reply, held.
+ */
+static void
+hold_first_of_three(struct fixture *f)
+{
+	f->wait_us = 500000;
+	f->calls = 3;
+	add_held(f);
+}
+
+/*
  * Replies coming close together, other calls under way: the idle loop
  * holds the batch for the next, which asks again; when every call waits,
  * it is signed, all of it.
@@ -383,10 +395,7 @@ test_receipt_batch_hold(void **state)
 {
 	struct fixture	*f = *state;
 
-	/* Half a second: no stall of the test reaches the wait's end. */
-	f->wait_us = 500000;
-	f->calls = 3;
-	add_held(f);
+	hold_first_of_three(f);
 	assert_int_equal(add(f), 1);
 	one_pass(f);
 	assert_int_equal(f->n, 0);
@@ -423,10 +432,7 @@ test_receipt_batch_hold_calls_end(void **state)
 {
 	struct fixture	*f = *state;
 
-	/* Half a second: no stall of the test reaches the wait's end. */
-	f->wait_us = 500000;
-	f->calls = 3;
-	add_held(f);
+	hold_first_of_three(f);
 	/* One call ends: one still under way, nothing yet. */
 	f->calls = 2;
 	receipt_batch_call_ended(f->batch);
