@@ -1539,8 +1539,6 @@ static const struct {
 static int
 http_value_printable(const char *v, size_t len)
 {
-	const uint64_t	ones = 0x0101010101010101ULL;
-	const uint64_t	highs = 0x8080808080808080ULL;
 	uint64_t	w;
 	size_t		i, end;
 	unsigned char	c;
@@ -1548,9 +1546,10 @@ http_value_printable(const char *v, size_t len)
 	for (i = 0; i < len; i = end) {
 		end = i + 8 <= len ? i + 8 : len;
 		if (end - i == 8) {
-			memcpy(&w, v + i, 8);
+			w = swar_load(v + i);
 			/* No byte < 0x20 and none > 0x7e: all eight pass. */
-			if ((((w - ones * 0x20) | (w + ones)) & highs) == 0)
+			if ((((w - SWAR_ONES * 0x20) | (w + SWAR_ONES)) &
+			    SWAR_HIGHS) == 0)
 				continue;
 		}
 		for (; i < end; i++) {
