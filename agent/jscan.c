@@ -367,6 +367,22 @@ jscan_key_cmp(const struct jscan_key *a, const struct jscan_key *b,
 	return ca - cb;
 }
 
+/*
+ * Are two keys the same once unescaped? Without escapes, keys of unequal
+ * length never are: most pairs of an object's keys differ there, and so
+ * take no compare of their bytes.
+ */
+static inline int
+jscan_key_same(const struct jscan_key *a, const struct jscan_key *b,
+    const char *buf)
+{
+	if (((a->depth | b->depth) & JSCAN_KEY_ESCAPED) == 0)
+		return a->end - a->start == b->end - b->start &&
+		    memcmp(buf + a->start + 1, buf + b->start + 1,
+		    a->end - a->start - 2) == 0;
+	return jscan_key_cmp(a, b, buf) == 0;
+}
+
 static int
 jscan_key_sort(const void *a, const void *b, void *buf)
 {
@@ -462,14 +478,14 @@ jscan_keys_close(struct jscan_keys *k, const char *buf, int depth,
 	if (cnt <= JSCAN_PAIRWISE_MAX) {
 		for (i = 1; i < cnt; i++)
 			for (j = 0; j < i; j++)
-				if (jscan_key_cmp(&a[i], &a[j], buf) == 0)
+				if (jscan_key_same(&a[i], &a[j], buf))
 					return jscan_dup_fail(buf, &a[i], err,
 					    errlen);
 		return 0;
 	}
 	qsort_r(a, cnt, sizeof(*a), jscan_key_sort, (void *)buf);
 	for (i = 1; i < cnt; i++)
-		if (jscan_key_cmp(&a[i], &a[i - 1], buf) == 0)
+		if (jscan_key_same(&a[i], &a[i - 1], buf))
 			return jscan_dup_fail(buf, &a[i], err, errlen);
 	return 0;
 }
