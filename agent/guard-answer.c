@@ -614,25 +614,29 @@ guard_body_key(const struct guard_body *gb, enum guard_place place,
 	static const struct {
 		enum guard_place	 place;
 		const char		*key;
+		size_t			 len;
 		enum guard_key		 is;
 		int			 chat;	/* -1: either route */
 	} keys[] = {
-		{ GP_ROOT, "choices", GK_CHOICES, -1 },
-		{ GP_ROOT, "usage", GK_USAGE, -1 },
-		{ GP_CHOICE, "message", GK_MESSAGE, 1 },
-		{ GP_CHOICE, "text", GK_TEXT, 0 },
-		{ GP_CHOICE, "finish_reason", GK_REASON, -1 },
-		{ GP_MESSAGE, "content", GK_TEXT, 1 },
-		{ GP_MESSAGE, "tool_calls", GK_TOOL_CALLS, 1 },
-		{ GP_TOOL_CALL, "function", GK_FUNCTION, 1 },
-		{ GP_FUNCTION, "arguments", GK_ARGUMENTS, 1 },
+#define GUARD_KEY(place, key, is, chat)	\
+		{ place, key, sizeof(key) - 1, is, chat }
+		GUARD_KEY(GP_ROOT, "choices", GK_CHOICES, -1),
+		GUARD_KEY(GP_ROOT, "usage", GK_USAGE, -1),
+		GUARD_KEY(GP_CHOICE, "message", GK_MESSAGE, 1),
+		GUARD_KEY(GP_CHOICE, "text", GK_TEXT, 0),
+		GUARD_KEY(GP_CHOICE, "finish_reason", GK_REASON, -1),
+		GUARD_KEY(GP_MESSAGE, "content", GK_TEXT, 1),
+		GUARD_KEY(GP_MESSAGE, "tool_calls", GK_TOOL_CALLS, 1),
+		GUARD_KEY(GP_TOOL_CALL, "function", GK_FUNCTION, 1),
+		GUARD_KEY(GP_FUNCTION, "arguments", GK_ARGUMENTS, 1),
+#undef GUARD_KEY
 	};
 	size_t	i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].place == place && (keys[i].chat == -1 ||
 		    keys[i].chat == gb->chat) && jscan_string_eq(gb->body,
-		    &t->span, keys[i].key, strlen(keys[i].key)))
+		    &t->span, keys[i].key, keys[i].len))
 			return keys[i].is;
 	return GK_NONE;
 }

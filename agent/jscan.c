@@ -1036,10 +1036,21 @@ jscan_string_eq(const char *buf, const struct jscan_span *str,
 {
 	const unsigned char	*s = (const unsigned char *)buf;
 	unsigned char		 u[4];
-	size_t			 i, end, n = 0, k;
+	size_t			 i, end, n = 0, k, raw;
 
 	if (str->type != JSCAN_STRING || str->end < str->start + 2)
 		return 0;
+	/*
+	 * Unescaping only shortens: a span shorter than lit never equals
+	 * it, and one as long does only with no escape in it, so byte for
+	 * byte (a backslash in lit would read as one in the span).
+	 */
+	raw = str->end - str->start - 2;
+	if (raw < litlen)
+		return 0;
+	if (raw == litlen)
+		return memcmp(s + str->start + 1, lit, litlen) == 0 &&
+		    memchr(lit, '\\', litlen) == NULL;
 	end = str->end - 1;
 	for (i = str->start + 1; i < end;) {
 		if (s[i] != '\\') {

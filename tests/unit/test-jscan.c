@@ -956,6 +956,56 @@ test_integer(void **state)
 }
 
 /* Cutting text between characters, never inside one. */
+/*
+ * jscan_string_eq against a literal: equal, shorter, longer, the same
+ * spelt with escapes (longer spans), and spans as long as the literal
+ * that hold an escape (never equal: unescaped they are shorter).
+ */
+static void
+test_string_eq(void **state)
+{
+	static const struct {
+		const char	*json;
+		const char	*lit;
+		int		 eq;
+	} cases[] = {
+		{ "\"model\"", "model", 1 },
+		{ "\"mode\"", "model", 0 },
+		{ "\"models\"", "model", 0 },
+		{ "\"Model\"", "model", 0 },
+		{ "\"mod\\u0065l\"", "model", 1 },
+		{ "\"\\u006dodel\"", "model", 1 },
+		{ "\"mod\\u0065\"", "model", 0 },
+		{ "\"a\\nb\"", "a\nb", 1 },
+		{ "\"a\\nb\"", "a\\nb", 0 },
+		{ "\"a\\b\"", "a\\b", 0 },
+		{ "\"\\/\"", "/", 1 },
+		{ "\"\\/\"", "\\/", 0 },
+		{ "\"\"", "", 1 },
+		{ "\"\"", "a", 0 },
+		{ "\"k\xc3\xa9\"", "k\xc3\xa9", 1 },
+		{ "\"k\\u00e9\"", "k\xc3\xa9", 1 },
+	};
+	struct jscan_span	 s;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s.type = JSCAN_STRING;
+		s.start = 0;
+		s.end = strlen(cases[i].json);
+		s.present = 1;
+		print_message("# %s against %s\n", cases[i].json,
+		    cases[i].lit);
+		assert_int_equal(jscan_string_eq(cases[i].json, &s,
+		    cases[i].lit, strlen(cases[i].lit)), cases[i].eq);
+	}
+	/* Not a string: never equal. */
+	s.type = JSCAN_NUMBER;
+	s.end = 3;
+	assert_int_equal(jscan_string_eq("123", &s, "123", 3), 0);
+}
+
 static void
 test_utf8_cut(void **state)
 {
@@ -1147,6 +1197,7 @@ main(void)
 		cmocka_unit_test(test_walk_many_keys),
 		cmocka_unit_test(test_walk_steps),
 		cmocka_unit_test(test_integer),
+		cmocka_unit_test(test_string_eq),
 		cmocka_unit_test(test_utf8_cut),
 	};
 
