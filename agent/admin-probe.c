@@ -51,6 +51,9 @@ admin_probe_new(enum admin_probe_kind kind, const struct store_provider *p,
 		    p->credential_len);
 		probe->provider->credential_len = p->credential_len;
 	}
+	/* An attested provider is probed at the key its verdict pinned. */
+	if (p->attest_policy != NULL)
+		probe->provider->attest_policy = xstrdup(p->attest_policy);
 	if (model_id != NULL)
 		probe->model_id = xstrdup(model_id);
 	return probe;
@@ -66,6 +69,10 @@ admin_probe_same(const struct admin_probe *probe, enum admin_probe_kind kind,
 	if (probe->kind != kind || strcmp(q->domain_id, p->domain_id) != 0 ||
 	    strcmp(q->name, p->name) != 0 ||
 	    strcmp(q->driver, p->driver) != 0 || strcmp(q->url, p->url) != 0)
+		return 0;
+	if ((q->attest_policy == NULL) != (p->attest_policy == NULL) ||
+	    (q->attest_policy != NULL && strcmp(q->attest_policy,
+	    p->attest_policy) != 0))
 		return 0;
 	if ((probe->model_id == NULL) != (model_id == NULL) ||
 	    (model_id != NULL && strcmp(probe->model_id, model_id) != 0))

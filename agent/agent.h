@@ -1297,7 +1297,10 @@ int		 upstream_own_client_takes(const char *url);
  * node, may be NULL) as the last headers. Never fails: a transfer that
  * cannot start ends in on_done (UPSTREAM_LOCAL) on a later loop pass.
  * pin, when not NULL, is the only TLS key the backend may show
- * ("sha256//BASE64", CURLOPT_PINNEDPUBLICKEY): the attested one.
+ * ("sha256//BASE64", CURLOPT_PINNEDPUBLICKEY): the attested one, trusted
+ * in place of a CA. A backend that shows another calls the function
+ * upstream_on_pin_refused() set (from any worker thread), so that the
+ * provider is attested anew rather than at its next interval.
  * stream: the answer is a stream of small events, read with a receive
  * buffer of UPSTREAM_STREAM_BUFFER bytes instead of UPSTREAM_BUFFER (it
  * lives as long as the stream, and every byte of it is wiped when freed).
@@ -1308,6 +1311,7 @@ struct upstream	*upstream_start(struct upstream_pool *, const char *url,
 		    struct curl_slist *auth, const char *pin, const char *body,
 		    size_t len, int stream, const struct upstream_cb *,
 		    void *arg, const struct upstream_trace *);
+void		 upstream_on_pin_refused(void (*)(void));
 void		 upstream_pause(struct upstream *);
 void		 upstream_resume(struct upstream *);
 void		 upstream_cancel(struct upstream *);

@@ -751,8 +751,15 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	}
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
-	/* Pooled handles keep options: set or clear the pin every time. */
+	/*
+	 * Pooled handles keep options: set or clear the pin every time. A
+	 * pinned key is one an attestation verdict bound (provider-attest.c):
+	 * it is the trust, in place of a CA, so a key no CA signed serves;
+	 * without a pin, the system's CAs and the host name, as ever.
+	 */
 	curl_easy_setopt(easy, CURLOPT_PINNEDPUBLICKEY, pin);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, pin != NULL ? 0L : 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, pin != NULL ? 0L : 2L);
 	/*
 	 * libcurl allocates the receive buffer when a transfer starts and
 	 * frees it (wiped, scrub.c) when it ends: so a stream holds it, and
@@ -818,6 +825,15 @@ upstream_release(struct upstream *u)
 	upstream_put(pool, u);
 }
 
+/* Told when a pinned backend showed another key: set once, read atomically. */
+static void	(*upstream_pin_refused)(void);
+
+void
+upstream_on_pin_refused(void (*fn)(void))
+{
+	__atomic_store_n(&upstream_pin_refused, fn, __ATOMIC_RELEASE);
+}
+
 static void
 upstream_finish(struct upstream *u, CURLcode rc)
 {
@@ -849,9 +865,23 @@ upstream_finish(struct upstream *u, CURLcode rc)
 		    " cannot be decoded", u->head.coding[0] != '\0' ?
 		    u->head.coding : "unknown");
 	} else {
+		void	(*refused)(void);
+
 		res = UPSTREAM_ERROR;
 		snprintf(why, sizeof(why), "%s", u->errbuf[0] != '\0' ?
 		    u->errbuf : curl_easy_strerror(rc));
+		/*
+		 * Said plainly: the error buffer keeps a transfer's first
+		 * error, which may be the reused connection that had closed.
+		 */
+		if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+			snprintf(why, sizeof(why), "its TLS key is not the one"
+			    " its attestation bound: refused at the handshake,"
+			    " attesting it anew");
+			if ((refused = __atomic_load_n(&upstream_pin_refused,
+			    __ATOMIC_ACQUIRE)) != NULL)
+				refused();
+		}
 	}
 	upstream_release(u);
 	cb->on_done(arg, res, why);
