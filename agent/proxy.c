@@ -1610,11 +1610,14 @@ proxy_attempt_start(struct proxy_call *call)
 		    call->route == ROUTE_COMPLETIONS ? d->url_completions :
 		    d->url_embeddings;
 	call->attempt_ms = deployment_now_ms();
-	/* A domain that requires attestation talks to the attested key only. */
+	/*
+	 * An attested provider is reached at the key its evidence bound and
+	 * no other, whether or not the domain requires it (one that does
+	 * never gets here without a verdict); before one, the CAs decide.
+	 */
 	call->up = upstream_start(call->worker->upstream, url,
-	    d->provider->auth, call->domain->require_attested ?
-	    d->provider->attest_pin : NULL, call->body, call->body_len,
-	    call->stream, &proxy_upstream_cb, call,
+	    d->provider->auth, d->provider->attest_pin, call->body,
+	    call->body_len, call->stream, &proxy_upstream_cb, call,
 	    proxy_trace_upstream(call, &ut));
 }
 

@@ -2,8 +2,9 @@
 # An attested provider over https whose key no CA signed: agent B serves
 # TLS with a key it generated (--tls generate) on a simulated TEE, and its
 # evidence binds that key. Agent A verifies the evidence over that very
-# connection (no CA to ask) and then sends the requiring domain's requests
-# only to that key, pinned. A domain without a policy on the same URL
+# connection (no CA to ask) and then sends the provider's requests only
+# to that key, pinned, whether its domain requires attestation or not
+# (secret, loose). A domain whose provider has no policy, on the same URL
 # still asks the system's CAs, which do not know B's key: refused. When B
 # comes back with another key, the pinned requests are refused at the
 # handshake, B gets nothing, until a new check binds the new key.
@@ -35,14 +36,16 @@ A_LOG=$AGENT_LOG
 echo '{"version": 1, "allow_simulated": true}' >"$T_DIR/sim.json"
 
 ctl domain create secret --require-attested >/dev/null
+ctl domain create loose >/dev/null
 ctl domain create open >/dev/null
-for d in secret open; do
+for d in secret loose open; do
 	policy=()
-	[ "$d" = secret ] && policy=(--attest-policy "$T_DIR/sim.json")
+	[ "$d" != open ] && policy=(--attest-policy "$T_DIR/sim.json")
 	ctl provider add -d "$d" b --driver openai --url "$B_URL/proxy/tee/v1" \
 	    --api-key-file "$T_DIR/b-token" "${policy[@]}" >/dev/null
 done
 SECRET_TOKEN=$(ctl -o json token create -d secret --name t | json token)
+LOOSE_TOKEN=$(ctl -o json token create -d loose --name t | json token)
 OPEN_TOKEN=$(ctl -o json token create -d open --name t | json token)
 attested() { [ "$(ctl -o json provider list -d secret | json 0.attested)" = "$1" ]; }
 chat() {	# TOKEN: status and body of one chat completion through A
@@ -51,6 +54,8 @@ chat() {	# TOKEN: status and body of one chat completion through A
 }
 
 check "attested over https, B's key signed by no CA" t_until 20 attested true
+loose_attested() { [ "$(ctl -o json provider list -d loose | json 0.attested)" = true ]; }
+check "... in the domain that does not require it too" t_until 20 loose_attested
 check_eq "... no attest_error" "" \
     "$(ctl -o json provider list -d secret | json 0.attest_error)"
 
@@ -68,6 +73,13 @@ ctl model deploy -d open --provider b --name Chat --key chat \
 r=$(chat "$SECRET_TOKEN")
 check_eq "the requiring domain is served over the pinned key" 200 "$(status_of "$r")"
 check_contains "... by agent B's backend" "fake-llm" "$(body_of "$r")"
+ctl model deploy -d loose --provider b --name Chat --key chat \
+    --model-id chat >/dev/null
+r=$(chat "$LOOSE_TOKEN")
+check_eq "a domain that does not require it reaches its attested provider" \
+    200 "$(status_of "$r")"
+check_contains "... at the attested key too (no CA signed it)" "fake-llm" \
+    "$(body_of "$r")"
 # Right after a pinned request to the same host: the CA check still holds
 # for a provider without a pin (no reused connection, no option left set).
 r=$(chat "$OPEN_TOKEN")
