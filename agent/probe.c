@@ -157,7 +157,7 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 
 	/*
 	 * An attested provider's checks go to the key its evidence bound, as
-	 * its requiring domains' requests do: a key no CA signed passes them.
+	 * its requests do (upstream.c): a key no CA signed passes them.
 	 * Before a verdict, the system's CAs decide, as for any provider.
 	 */
 	if (p->attest_policy != NULL) {

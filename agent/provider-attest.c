@@ -695,11 +695,11 @@ provider_attest_stop(struct provider_attest *pa)
 	if (pa->running)
 		pthread_join(pa->thread, NULL);
 	pa_round_free(pa);
+	upstream_on_pin_refused(NULL);
+	__atomic_store_n(&pa_current, NULL, __ATOMIC_RELEASE);
 	event_free(pa->timer);
 	event_free(pa->kick);
 	event_free(pa->done);
-	upstream_on_pin_refused(NULL);
-	__atomic_store_n(&pa_current, NULL, __ATOMIC_RELEASE);
 	free(pa);
 	pthread_mutex_lock(&pa_lock);
 	for (i = 0; i < pa_n; i++)
