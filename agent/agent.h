@@ -576,10 +576,12 @@ struct reg_provider {
 	char			*attest_error;	/* why not, in short, or NULL */
 	/*
 	 * "sha256//BASE64" of the TLS key the evidence was bound to (https
-	 * providers, attested), or NULL: requests of domains that require
-	 * attestation go only to that key.
+	 * providers, attested), or NULL: requests go only to that key, and
+	 * with attest_pin_ca (the policy's tls_ca) only when a CA the system
+	 * trusts also vouches for it and the host name.
 	 */
 	char			*attest_pin;
+	int			 attest_pin_ca;
 };
 
 /*
@@ -1298,7 +1300,7 @@ int		 upstream_own_client_takes(const char *url);
  * cannot start ends in on_done (UPSTREAM_LOCAL) on a later loop pass.
  * pin, when not NULL, is the only TLS key the backend may show
  * ("sha256//BASE64", CURLOPT_PINNEDPUBLICKEY): the attested one, trusted
- * in place of a CA. A backend that shows another calls the function
+ * in place of a CA unless pin_ca asks for a CA's word too. A backend that shows another calls the function
  * upstream_on_pin_refused() set (from any worker thread), so that the
  * provider is attested anew rather than at its next interval.
  * stream: the answer is a stream of small events, read with a receive
@@ -1308,8 +1310,9 @@ int		 upstream_own_client_takes(const char *url);
 #define UPSTREAM_BUFFER		(16 * 1024)
 #define UPSTREAM_STREAM_BUFFER	(2 * 1024)
 struct upstream	*upstream_start(struct upstream_pool *, const char *url,
-		    struct curl_slist *auth, const char *pin, const char *body,
-		    size_t len, int stream, const struct upstream_cb *,
+		    struct curl_slist *auth, const char *pin, int pin_ca,
+		    const char *body, size_t len, int stream,
+		    const struct upstream_cb *,
 		    void *arg, const struct upstream_trace *);
 void		 upstream_on_pin_refused(void (*)(void));
 void		 upstream_pause(struct upstream *);
@@ -2992,6 +2995,7 @@ struct provider_verdict {
 	int		 attested;
 	char		 error[512];	/* why not; "" when attested */
 	char		 pin[64];	/* "sha256//BASE64" over https, or "" */
+	int		 pin_ca;	/* and a CA must vouch too (tls_ca) */
 	int64_t		 at;		/* unix seconds of the check; 0: none */
 };
 /*

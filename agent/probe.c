@@ -57,13 +57,13 @@ probe_parse(const struct fetch_body *b, int ollama, char ***names,
 /*
  * The GET through libcurl, for a url the own client does not take (a
  * host name, https, upstream-client = libcurl). As probe_get. pin: the
- * key an attestation bound, trusted in place of a CA (as requests are,
- * upstream.c), or NULL.
+ * key an attestation bound, trusted in place of a CA unless pin_ca (as
+ * requests are, upstream.c), or NULL.
  */
 static int
 probe_curl_get(const char *url, struct curl_slist *head, const char *pin,
-    const int *cancel, struct fetch_body *body, long *status, char *err,
-    size_t errlen)
+    int pin_ca, const int *cancel, struct fetch_body *body, long *status,
+    char *err, size_t errlen)
 {
 	char		 cerr[CURL_ERROR_SIZE];
 	CURL		*h;
@@ -79,8 +79,10 @@ probe_curl_get(const char *url, struct curl_slist *head, const char *pin,
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	if (pin != NULL) {
 		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, pin);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		if (!pin_ca) {
+			curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
 	}
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -172,8 +174,8 @@ probe_get(const struct store_provider *p, const struct vault *vault,
 		ret = probe_h1_get(url, &head, PROBE_CONNECT_MS,
 		    PROBE_TOTAL_MS, cancel, body, status, err, errlen);
 	if (ret == PROBE_H1_NOT_MINE)
-		ret = probe_curl_get(url, &head, pin, cancel, body, status,
-		    err, errlen);
+		ret = probe_curl_get(url, &head, pin, pin != NULL && v.pin_ca,
+		    cancel, body, status, err, errlen);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*latency_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;

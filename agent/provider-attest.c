@@ -47,6 +47,7 @@ struct pa_verdict {
 	char		*error;		/* why not; NULL when attested */
 	int64_t		 at;		/* unix seconds of the check */
 	char		 pin[64];	/* the key bound, https; or "" */
+	int		 pin_ca;	/* tls_ca: a CA vouches for it too */
 };
 
 /* The verdicts: written by the main loop, read by registry builds. */
@@ -113,6 +114,7 @@ provider_attest_verdict(const char *domain_id, const char *name,
 		out->attested = v->attested;
 		out->at = v->at;
 		memcpy(out->pin, v->pin, sizeof(out->pin));
+		out->pin_ca = v->pin_ca;
 		snprintf(out->error, sizeof(out->error), "%s",
 		    v->error != NULL ? v->error : "");
 		break;
@@ -211,8 +213,8 @@ pa_root(const char *url)
 
 /* GET root/attestation?nonce=HEX into f; -1 with err. */
 static int
-pa_fetch(const char *url, const unsigned char *nonce, const int *cancel,
-    struct pa_fetch *f, char *err, size_t errlen)
+pa_fetch(const char *url, const unsigned char *nonce, int ca,
+    const int *cancel, struct pa_fetch *f, char *err, size_t errlen)
 {
 	char		 hex[2 * PA_NONCE_LEN + 1], cerr[CURL_ERROR_SIZE];
 	char		*root, *get;
@@ -236,10 +238,10 @@ pa_fetch(const char *url, const unsigned char *nonce, const int *cancel,
 	 * What makes the verdict is the evidence, bound to the key of this
 	 * very connection (report_data is recomputed with its SPKI), as
 	 * cubectl attest and connect trust it; not a CA. So a provider whose
-	 * key no CA signed (a cube-agent's --tls generate) can be attested,
-	 * and one that a CA signed gains nothing from the CA here.
+	 * key no CA signed (a cube-agent's --tls generate) can be attested.
+	 * A policy may ask for a CA's word as well (tls_ca): both, then.
 	 */
-	if (f->https) {
+	if (f->https && !ca) {
 		curl_easy_setopt(f->h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(f->h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
@@ -356,7 +358,7 @@ pa_failed(const struct attest_result *res, const struct attest_check *bad,
  */
 static int
 pa_check(const struct store_provider *p, const int *cancel, char *pin,
-    size_t pinlen, char *err, size_t errlen)
+    size_t pinlen, int *pin_ca, char *err, size_t errlen)
 {
 	struct attest_policy		 policy;
 	struct attest_policy_file	 file;
@@ -372,6 +374,7 @@ pa_check(const struct store_provider *p, const int *cancel, char *pin,
 	cJSON				*doc = NULL;
 	int				 ok = 0;
 
+	*pin_ca = 0;
 	memset(files, 0, sizeof(files));
 	memset(&file, 0, sizeof(file));
 	memset(&f, 0, sizeof(f));
@@ -405,7 +408,8 @@ pa_check(const struct store_provider *p, const int *cancel, char *pin,
 	coll.crls_len = crls_len;
 
 	randombytes_buf(nonce, sizeof(nonce));
-	if (pa_fetch(p->url, nonce, cancel, &f, err, errlen) == -1) {
+	if (pa_fetch(p->url, nonce, file.tls_ca, cancel, &f, err,
+	    errlen) == -1) {
 		if (__atomic_load_n(cancel, __ATOMIC_RELAXED))
 			ok = -1;
 		goto out;
@@ -447,6 +451,7 @@ pa_check(const struct store_provider *p, const int *cancel, char *pin,
 		char	b64[sodium_base64_ENCODED_LEN(32,
 			    sodium_base64_VARIANT_ORIGINAL)];
 
+		*pin_ca = file.tls_ca;
 		snprintf(pin, pinlen, "sha256//%s", sodium_bin2base64(b64,
 		    sizeof(b64), f.spki, sizeof(f.spki),
 		    sodium_base64_VARIANT_ORIGINAL));
@@ -477,7 +482,7 @@ pa_run(void *arg)
 			break;
 		why[0] = '\0';
 		rc = pa_check(&pa->list[i], &pa->cancel, v->pin,
-		    sizeof(v->pin), why, sizeof(why));
+		    sizeof(v->pin), &v->pin_ca, why, sizeof(why));
 		if (rc == -1)
 			continue;
 		memcpy(v->domain_id, pa->list[i].domain_id,

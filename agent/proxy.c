@@ -1616,8 +1616,9 @@ proxy_attempt_start(struct proxy_call *call)
 	 * never gets here without a verdict); before one, the CAs decide.
 	 */
 	call->up = upstream_start(call->worker->upstream, url,
-	    d->provider->auth, d->provider->attest_pin, call->body,
-	    call->body_len, call->stream, &proxy_upstream_cb, call,
+	    d->provider->auth, d->provider->attest_pin,
+	    d->provider->attest_pin_ca, call->body, call->body_len,
+	    call->stream, &proxy_upstream_cb, call,
 	    proxy_trace_upstream(call, &ut));
 }
 

@@ -213,8 +213,10 @@ registry_provider_init(struct reg_provider *p, const struct store_provider *sp,
 		if (!v.attested)
 			p->attest_error = xstrndup(v.error, strcspn(v.error,
 			    "("));
-		else if (v.pin[0] != '\0')
+		else if (v.pin[0] != '\0') {
 			p->attest_pin = xstrdup(v.pin);
+			p->attest_pin_ca = v.pin_ca;
+		}
 		if (p->attest_error != NULL && (len = strlen(p->attest_error))
 		    > 0 && p->attest_error[len - 1] == ' ')
 			p->attest_error[len - 1] = '\0';

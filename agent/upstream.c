@@ -708,7 +708,8 @@ upstream_put(struct upstream_pool *pool, struct upstream *u)
 
 struct upstream *
 upstream_start(struct upstream_pool *pool, const char *url,
-    struct curl_slist *auth, const char *pin, const char *body, size_t len,
+    struct curl_slist *auth, const char *pin, int pin_ca, const char *body,
+    size_t len,
     int stream, const struct upstream_cb *cb, void *arg,
     const struct upstream_trace *tc)
 {
@@ -754,12 +755,15 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	/*
 	 * Pooled handles keep options: set or clear the pin every time. A
 	 * pinned key is one an attestation verdict bound (provider-attest.c):
-	 * it is the trust, in place of a CA, so a key no CA signed serves;
-	 * without a pin, the system's CAs and the host name, as ever.
+	 * it is the trust, in place of a CA, so a key no CA signed serves,
+	 * unless the policy asked for a CA too (pin_ca); without a pin, the
+	 * system's CAs and the host name, as ever.
 	 */
 	curl_easy_setopt(easy, CURLOPT_PINNEDPUBLICKEY, pin);
-	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, pin != NULL ? 0L : 1L);
-	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, pin != NULL ? 0L : 2L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER,
+	    pin != NULL && !pin_ca ? 0L : 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST,
+	    pin != NULL && !pin_ca ? 0L : 2L);
 	/*
 	 * libcurl allocates the receive buffer when a transfer starts and
 	 * frees it (wiped, scrub.c) when it ends: so a stream holds it, and

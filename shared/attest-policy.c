@@ -182,6 +182,7 @@ static const struct policy_key policy_keys[] = {
 	    NULL },
 	{ "allow_simulated",	POLICY_BOOL,	F(allow_simulated), 0, 0, NULL,
 	    NULL },
+	{ "tls_ca",		POLICY_BOOL,	F(tls_ca), 0, 0, NULL, NULL },
 	{ "measurement",	POLICY_VALUES,	P(measurement), 48, 48, NULL,
 	    NULL },
 	{ "report_data",	POLICY_VALUES,	P(report_data), 1, 64, NULL,

@@ -356,6 +356,8 @@ struct attest_policy_file {
 	int			 tee_given;	/* 0: evidence of any TEE */
 	enum attest_tee		 tee;
 	int			 allow_simulated;	/* live evidence only */
+	/* The agent's https providers: a CA must also vouch for the key. */
+	int			 tls_ca;
 	unsigned char		 min_tcb[ATTEST_TCB_MAX];	/* policy's */
 	/* Collateral files, relative ones resolved against the policy
 	 * file's directory; NULL when not named. Owned. */

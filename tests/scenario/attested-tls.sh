@@ -7,7 +7,8 @@
 # (secret, loose). A domain whose provider has no policy, on the same URL
 # still asks the system's CAs, which do not know B's key: refused. When B
 # comes back with another key, the pinned requests are refused at the
-# handshake, B gets nothing, until a new check binds the new key.
+# handshake, B gets nothing, until a new check binds the new key. A
+# policy with tls_ca asks a CA's word as well, which B's key lacks.
 . "$(dirname "$0")/../lib.sh"
 
 start_backend
@@ -127,6 +128,17 @@ check "... which binds the new key" t_until 20 attested true
 check_eq "... served again" 200 "$(status_of "$(chat "$SECRET_TOKEN")")"
 check_contains "... by B's backend" '"path":"/v1/chat/completions"' \
     "$(curl -sS -m 5 "$BACKEND_URL/_requests")"
+
+# --- a policy that wants a CA's word as well (tls_ca): B's key has none -----
+echo '{"version": 1, "allow_simulated": true, "tls_ca": true}' >"$T_DIR/tls-ca.json"
+ctl provider edit -d secret b --attest-policy "$T_DIR/tls-ca.json" >/dev/null
+why() { ctl -o json provider list -d secret | json 0.attest_error; }
+ca_refused() { why | grep -q "certificate"; }
+check "tls_ca: no CA signed B's key, so it is not attested" t_until 20 ca_refused
+check_contains "... the reason is the fetch's" "/attestation: SSL certificate problem" "$(why)"
+check_eq "... the requiring domain is refused" 503 "$(status_of "$(chat "$SECRET_TOKEN")")"
+check_eq "the domain whose policy has no tls_ca is still served" 200 \
+    "$(status_of "$(chat "$LOOSE_TOKEN")")"
 
 stop_agent
 check_eq "agent A exits cleanly" 0 "$?"

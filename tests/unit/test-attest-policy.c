@@ -49,7 +49,7 @@ test_snp_every_key(void **state)
 {
 	const char *text = "{\n"
 	    "\"version\": 1, \"tee\": \"sev-snp\", \"allow_debug\": true,\n"
-	    "\"allow_simulated\": true,\n"
+	    "\"allow_simulated\": true, \"tls_ca\": true,\n"
 	    "\"measurement\": [" Q(X48("aa")) ", " Q(X48("BB")) "],\n"
 	    "\"report_data\": [\"0102\", \"0304\"],\n"
 	    "\"min_tcb\": \"0300000000000873\",\n"
@@ -81,6 +81,7 @@ test_snp_every_key(void **state)
 	assert_true(f.tee_given);
 	assert_int_equal(f.tee, ATTEST_TEE_SEV_SNP);
 	assert_true(f.allow_simulated);
+	assert_true(f.tls_ca);
 	assert_true(p.allow_debug);
 	assert_int_equal(p.measurement.n, 2);
 	assert_values(&p.measurement, 0, 48, 0xaa);
@@ -161,6 +162,7 @@ test_tdx_every_key(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(f.tee, ATTEST_TEE_TDX);
 	assert_false(f.allow_simulated);
+	assert_false(f.tls_ca);
 	assert_false(p.allow_debug);
 	assert_int_equal(p.min_tcb_len, 16);
 	assert_int_equal(p.min_tcb[2], 4);
