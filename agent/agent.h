@@ -1300,9 +1300,10 @@ int		 upstream_own_client_takes(const char *url);
  * cannot start ends in on_done (UPSTREAM_LOCAL) on a later loop pass.
  * pin, when not NULL, is the only TLS key the backend may show
  * ("sha256//BASE64", CURLOPT_PINNEDPUBLICKEY): the attested one, trusted
- * in place of a CA unless pin_ca asks for a CA's word too. A backend that shows another calls the function
- * upstream_on_pin_refused() set (from any worker thread), so that the
- * provider is attested anew rather than at its next interval.
+ * in place of a CA unless pin_ca asks for a CA's word too. A backend
+ * that shows another calls the function upstream_on_pin_refused() set
+ * (from any worker thread), so that the provider is attested anew rather
+ * than at its next interval.
  * stream: the answer is a stream of small events, read with a receive
  * buffer of UPSTREAM_STREAM_BUFFER bytes instead of UPSTREAM_BUFFER (it
  * lives as long as the stream, and every byte of it is wiped when freed).
