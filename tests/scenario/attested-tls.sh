@@ -27,7 +27,7 @@ b_spki() { "$CUBE_BIN/cubectl" -s "$B_SOCK" -o json attest | json tls_pubkey_sha
 B_SPKI=$(b_spki)
 check "B's evidence binds a TLS key" [ -n "$B_SPKI" ]
 check_fails "curl does not trust B's key (no CA signed it)" \
-    curl -sS -m 5 -o /dev/null "$B_URL/attestation"
+    curl -s -m 5 -o /dev/null "$B_URL/attestation"
 
 # --- agent A: the gateway ----------------------------------------------------
 T_DIR_A="$T_DIR/a"
