@@ -80,6 +80,11 @@ check_eq "...nor in its usage" 2 "$u"
 check_eq "...but the metrics count them" 300 "$(($(metric 'cube_http_rejected_total{reason="auth"}') - before))"
 
 # --- RFC 9112 / 9110 ---------------------------------------------------------
+# The flood spent its seconds' budget of refusals logged one by one (50 a
+# second, the rest counted): the refusals below whose log lines are
+# checked start in a second of their own.
+flood_second=$(date +%s)
+check "a new second after the flood" t_until 3 eval '[ "$(date +%s)" != "$flood_second" ]'
 raw_check() {	# description, request, expected "status closed"
 	local out
 	out=$(hc raw "$HOST" "$PORT" "$2")
