@@ -1638,6 +1638,7 @@ struct request {
 	struct jscan_span	 system;	/* Ollama's generate */
 	struct jscan_span	 max_output_tokens; /* the Responses API's */
 	struct jscan_span	 instructions;
+	struct jscan_span	 n;		/* choices asked for */
 	/* Members of those. */
 	struct jscan_span	 include_usage;	/* stream_options' */
 	struct jscan_span	 options_temperature;
@@ -1747,6 +1748,8 @@ enum guard_result guard_input(const struct reg_model *, struct request *rq,
 
 /* guard-answer.c: the output hook, for buffered answers and streams. */
 #define GUARD_UNCHECKED	"the backend's answer could not be checked"
+/* A stream's choices it follows; one with a higher index fails closed. */
+#define GUARD_ANSWER_CHOICES	16
 struct guard_answer;
 struct guard_answer *guard_answer_new(const struct guard_list *,
 		    struct guard_report *, enum route_kind);

@@ -19,7 +19,6 @@
 #include "textbuf.h"
 #include "xmalloc.h"
 
-#define GUARD_ANSWER_CHOICES	16	/* n beyond this fails closed */
 #define GUARD_ANSWER_CALLS	16	/* tool calls a choice, likewise */
 #define GUARD_ANSWER_PIECES	8	/* texts of a choice in one event */
 #define GUARD_ANSWER_DEPTH	64

@@ -2111,6 +2111,7 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	char			 key[256], *guarded = NULL;
 	size_t			 len;
 	ssize_t			 klen;
+	int64_t			 n;
 	int			 client_usage, add_store = 0;
 
 	memset(&rq, 0, sizeof(rq));
@@ -2243,6 +2244,19 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 	tr->stream = call->stream;
 	tr->max_tokens = rq.max_output;
 	tr->temperature = proxy_trace_temperature(&rq);
+	/*
+	 * A stream's output guardrails follow GUARD_ANSWER_CHOICES choices
+	 * and end it at a choice past them (fail closed): say so before the
+	 * backend is asked, not as a block after its first words.
+	 */
+	if (call->stream && rq.n.present && !guard_list_empty(&m->guard_out) &&
+	    jscan_int64(rq.body, &rq.n, &n) == 0 && n > GUARD_ANSWER_CHOICES) {
+		proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST, "n",
+		    "The model '%s' has output guardrails, which check at most"
+		    " %d choices of a stream; ask for fewer, or without"
+		    " streaming.", key, GUARD_ANSWER_CHOICES);
+		goto done;
+	}
 
 	/* 5. input guardrails: nothing blocked reaches the backend. */
 	switch (guard_input(m, &rq, &guarded, &len, &call->guards)) {

@@ -55,6 +55,7 @@ enum request_field {
 	FIELD_SYSTEM,
 	FIELD_MAX_OUTPUT_TOKENS,	/* the Responses API's */
 	FIELD_INSTRUCTIONS,
+	FIELD_N,		/* choices */
 	FIELD_CONTEXT,		/* Ollama's token ids */
 	FIELD_OTHER,
 };
@@ -74,6 +75,7 @@ static const size_t request_field_span[] = {
 	[FIELD_SYSTEM] = offsetof(struct request, system),
 	[FIELD_MAX_OUTPUT_TOKENS] = offsetof(struct request, max_output_tokens),
 	[FIELD_INSTRUCTIONS] = offsetof(struct request, instructions),
+	[FIELD_N] = offsetof(struct request, n),
 };
 
 /* Word lists, sorted (strcmp order) for bsearch. */
@@ -210,7 +212,7 @@ static const struct request_key {
 	{ "modalities", REQUEST_WORDS, &request_modalities, 0 },
 	{ "model", REQUEST_PLAIN, NULL, FIELD_MODEL },
 	{ "multipleOf", REQUEST_NUMBER, NULL, 0 },
-	{ "n", REQUEST_NUMBER, NULL, 0 },
+	{ "n", REQUEST_NUMBER, NULL, FIELD_N },
 	{ "name", REQUEST_PLAIN, NULL, 0 },
 	{ "not", REQUEST_PLAIN, NULL, 0 },
 	{ "nullable", REQUEST_PLAIN, NULL, 0 },

@@ -242,6 +242,36 @@ print(out)')
 done
 check_eq "streams redact a key split at every offset (2..${#text} chunks)" 0 "$fails"
 
+# A stream's output guardrails follow 16 choices: more are refused before
+# the backend is asked, not cut after its first words; 16 are all checked.
+n_stream() {	# N: one stream of the leak model with n choices
+	http POST /v1/chat/completions "$TOKEN" \
+	    '{"model":"leak","stream":true,"n":'"$1"',"messages":[{"role":"user","content":"k"}]}'
+}
+ctl model edit -d acme leak --model-id "fake-chat;text=the_key_is_${SECRET}_ok;chunks=4" >/dev/null
+curl -sS -m 5 -X POST "$BACKEND_URL/_reset" >/dev/null
+r=$(n_stream 17)
+check_eq "n 17 streamed through output guardrails: 400" 400 "$(status_of "$r")"
+check_eq "... invalid_request on param n" "invalid_request n" \
+    "$(body_of "$r" | python3 -c 'import json,sys; e=json.load(sys.stdin)["error"]; print(e["code"], e["param"])')"
+check_contains "... saying why" "output guardrails, which check at most 16 choices of a stream" "$(body_of "$r")"
+check_eq "... the backend was not asked" "[]" \
+    "$(curl -sS -m 5 "$BACKEND_URL/_requests" | tr -d ' \n')"
+r=$(n_stream 16)
+check_eq "n 16 streamed: 200" 200 "$(status_of "$r")"
+check_eq "... every choice redacted, none leaked" "16 0" \
+    "$(body_of "$r" | python3 -c '
+import json, sys
+texts = {}
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("data: ") and line != "data: [DONE]":
+        for c in json.loads(line[6:]).get("choices", []):
+            texts[c["index"]] = texts.get(c["index"], "") + ((c.get("delta") or {}).get("content") or "")
+print(sum(t == "the key is [REDACTED:SECRET] ok" for t in texts.values()), sum("sk-" in t for t in texts.values()))')"
+check_eq "n 17 not streamed: 200, the whole answer is checked" 200 \
+    "$(status_of "$(http POST /v1/chat/completions "$TOKEN" '{"model":"leak","n":17,"messages":[{"role":"user","content":"k"}]}')")"
+
 # A tool call's arguments are answer text too, buffered and streamed.
 TOOLS='"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]'
 ctl model deploy -d acme --provider fake --name Tools --key tools \
