@@ -383,6 +383,7 @@ main(int argc, char **argv)
 	const char			*listen = "127.0.0.1:0";
 	const char			*port_file = NULL;
 	struct evhttp			*http;
+	struct event_config		*cfg;
 	struct evhttp_bound_socket	*bound;
 	struct event			*sigterm, *sigint;
 	char				*host;
@@ -411,8 +412,17 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	fake_parse_listen(listen, &host, &port);
 
-	if ((fake_base = event_base_new()) == NULL)
+	/*
+	 * Precise timers: libevent's default clock is CLOCK_MONOTONIC_COARSE,
+	 * a tick (4 ms) behind, and a chunk_delay_ms measured on it could
+	 * fire before the promised delay was up (stream-load.sh checks that
+	 * no first token comes sooner).
+	 */
+	if ((cfg = event_config_new()) == NULL ||
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) != 0 ||
+	    (fake_base = event_base_new_with_config(cfg)) == NULL)
 		fatalx("event_base_new failed");
+	event_config_free(cfg);
 	if ((http = evhttp_new(fake_base)) == NULL)
 		fatalx("evhttp_new failed");
 	evhttp_set_max_body_size(http, FAKE_MAX_BODY);
