@@ -163,6 +163,7 @@ out=$(ctl -o json model chat -d acme chat "the secret plan" 2>/dev/null)
 check_eq "-o json: the same error a client gets" "400 guardrail_violation" \
     "$(printf '%s' "$out" | py '"%s %s" % (v["status"], v["error"]["code"])')"
 BID=$(printf '%s' "$out" | py 'v["request_id"]')
+check "its trace is written" t_until 5 traced "$BID"
 check_eq "the block is traced at the input guardrail step" "input_guardrail 400" \
     "$(ctl -o json logs -d acme --request-id "$BID" | py '"%s %s" % (v[0]["rejected_step"], v[0]["status"])')"
 ctl model edit -d acme chat --no-guard-in >/dev/null 2>&1
