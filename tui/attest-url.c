@@ -4,7 +4,8 @@
  * SHA-256 of the SubjectPublicKeyInfo of the certificate that connection
  * actually used. The certificate is not checked against any CA: it is
  * usually self-signed inside the TEE, and trust comes from the evidence
- * binding that key (attest-live.c's tls-key and report-data checks).
+ * binding that key (attest-live.c's tls-key and report-data checks);
+ * unless the policy's tls_ca asks a CA's word as well.
  * OpenSSL does the TLS; the HTTP here is one request and one bounded
  * answer, which libcurl could do but without handing us the peer
  * certificate of the very connection it used (CURLINFO_CERTINFO gives
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -267,11 +269,39 @@ url_body(char *buf, size_t len, char **body, size_t *bodylen, char *err,
 	return 0;
 }
 
+/*
+ * The policy's tls_ca on ssl, whose context loaded the system's CAs: a CA
+ * must vouch for the certificate and for host, a name or an IP address.
+ * 0, or -1.
+ */
+int
+attest_url_require_ca(SSL *ssl, const char *host)
+{
+	unsigned char	addr[16];
+	int		ip;
+
+	ip = inet_pton(AF_INET, host, addr) == 1 ||
+	    inet_pton(AF_INET6, host, addr) == 1;
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	return (ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+	    host) : SSL_set1_host(ssl, host)) == 1 ? 0 : -1;
+}
+
+/* Why a handshake under tls_ca failed, when the certificate is why. */
+const char *
+attest_url_ca_failure(SSL *ssl)
+{
+	long	res = SSL_get_verify_result(ssl);
+
+	return res == X509_V_OK ? NULL : X509_verify_cert_error_string(res);
+}
+
 int
 attest_url_fetch(const char *url, const unsigned char *nonce,
-    size_t nonce_len, struct cJSON **doc, unsigned char spki_sha256[32],
-    char *err, size_t errlen)
+    size_t nonce_len, int ca, struct cJSON **doc,
+    unsigned char spki_sha256[32], char *err, size_t errlen)
 {
+	const char			*why;
 	static const unsigned char	 alpn[] = "\x08http/1.1";
 	char				 host[ATTEST_URL_HOST_MAX + 1], port[8];
 	char				 hex[2 * ATTEST_NONCE_MAX + 1], req[768];
@@ -298,12 +328,24 @@ attest_url_fetch(const char *url, const unsigned char *nonce,
 		goto out;
 	}
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	if (ca && (SSL_CTX_set_default_verify_paths(ctx) != 1 ||
+	    attest_url_require_ca(ssl, host) == -1)) {
+		snprintf(err, errlen, "cannot set up TLS with the system's CAs");
+		goto out;
+	}
 	/* A close without close_notify ends the answer; its length says
 	 * whether it was cut short. */
 	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (SSL_connect(ssl) != 1) {
-		snprintf(err, errlen, "%s port %s: no TLS handshake (is it"
-		    " the agent's TLS port?)", host, port);
+		if (ca && (why = attest_url_ca_failure(ssl)) != NULL) {
+			/* Reached, and refused as the policy asks. */
+			rc = EXIT_FAILED;
+			snprintf(err, errlen, "%s port %s: the policy's tls_ca:"
+			    " no CA the system trusts vouches for its"
+			    " certificate (%s)", host, port, why);
+		} else
+			snprintf(err, errlen, "%s port %s: no TLS handshake (is"
+			    " it the agent's TLS port?)", host, port);
 		goto out;
 	}
 	if (attest_url_peer_spki(ssl, spki_sha256, err, errlen) == -1)

@@ -209,8 +209,9 @@ cmd_attest(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 		randombytes_buf(nonce, len);
 	}
 	if (url != NULL) {
-		if ((rc = attest_url_fetch(url->string, nonce, len, &ev, spki,
-		    err, sizeof(err))) != EXIT_OK) {
+		if ((rc = attest_url_fetch(url->string, nonce, len,
+		    verify && vp.file.tls_ca, &ev, spki, err,
+		    sizeof(err))) != EXIT_OK) {
 			verify_policy_free(&vp);
 			if (rc == EXIT_USAGE)
 				return cmd_usage_error(ce, err);

@@ -121,8 +121,8 @@ connect_verify(struct connect *cn, unsigned char spki[32], char *desc,
 	int				 rc;
 
 	randombytes_buf(nonce, sizeof(nonce));
-	if ((rc = attest_url_fetch(cn->url, nonce, sizeof(nonce), &ev, spki,
-	    why, whylen)) != EXIT_OK)
+	if ((rc = attest_url_fetch(cn->url, nonce, sizeof(nonce),
+	    cn->file->tls_ca, &ev, spki, why, whylen)) != EXIT_OK)
 		return rc;
 	lp.nonce = nonce;
 	lp.nonce_len = sizeof(nonce);
@@ -236,6 +236,7 @@ connect_upstream(struct connect *cn, int *fdp, int *attested, char *why,
 {
 	unsigned char	 spki[32];
 	SSL		*ssl = NULL;
+	const char	*ca;
 	int		 fd;
 
 	*attested = 0;
@@ -243,7 +244,8 @@ connect_upstream(struct connect *cn, int *fdp, int *attested, char *why,
 		return NULL;
 	if ((ssl = SSL_new(cn->ctx)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
 	    (cn->host[strspn(cn->host, "0123456789.:")] != '\0' &&
-	    SSL_set_tlsext_host_name(ssl, cn->host) != 1)) {
+	    SSL_set_tlsext_host_name(ssl, cn->host) != 1) ||
+	    (cn->file->tls_ca && attest_url_require_ca(ssl, cn->host) == -1)) {
 		snprintf(why, whylen, "cannot set up TLS");
 		goto fail;
 	}
@@ -252,8 +254,14 @@ connect_upstream(struct connect *cn, int *fdp, int *attested, char *why,
 		SSL_set_session(ssl, cn->session);
 	pthread_mutex_unlock(&cn->lock);
 	if (SSL_connect(ssl) != 1) {
-		snprintf(why, whylen, "%s port %s: no TLS handshake", cn->host,
-		    cn->port);
+		if (cn->file->tls_ca && (ca = attest_url_ca_failure(ssl)) !=
+		    NULL)
+			snprintf(why, whylen, "%s port %s: the policy's tls_ca:"
+			    " no CA the system trusts vouches for its"
+			    " certificate (%s)", cn->host, cn->port, ca);
+		else
+			snprintf(why, whylen, "%s port %s: no TLS handshake",
+			    cn->host, cn->port);
 		goto fail;
 	}
 	*attested = 1;
@@ -703,8 +711,13 @@ cmd_connect(struct cubectl *c, const struct cmd_entry *ce, const struct args *a)
 	    SSL_CTX_set_min_proto_version(cn.ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_alpn_protos(cn.ctx, alpn, sizeof(alpn) - 1) != 0)
 		fatalx("%s: cannot set up TLS", __func__);
-	/* No CA: the key is the attested one, or nothing is sent. */
+	/*
+	 * No CA: the key is the attested one, or nothing is sent; unless the
+	 * policy's tls_ca asks a CA's word as well (connect_upstream).
+	 */
 	SSL_CTX_set_verify(cn.ctx, SSL_VERIFY_NONE, NULL);
+	if (cn.file->tls_ca && SSL_CTX_set_default_verify_paths(cn.ctx) != 1)
+		fatalx("%s: cannot load the system's CAs", __func__);
 	SSL_CTX_set_app_data(cn.ctx, &cn);
 	SSL_CTX_set_session_cache_mode(cn.ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);

@@ -397,10 +397,11 @@ void	 verify_policy_input(const struct verify_policy *,
 /*
  * attest-url.c: the evidence for nonce from GET /attestation over one TLS
  * connection to url (https://HOST:PORT), and the SHA-256 of the SPKI of
- * the certificate that connection used. An exit status; *doc (caller
- * deletes) on EXIT_OK, else err.
+ * the certificate that connection used; with ca (a policy's tls_ca), a CA
+ * the system trusts must vouch for that certificate and the host too. An
+ * exit status; *doc (caller deletes) on EXIT_OK, else err.
  */
-int	 attest_url_fetch(const char *, const unsigned char *, size_t,
+int	 attest_url_fetch(const char *, const unsigned char *, size_t, int,
 	    struct cJSON **, unsigned char[32], char *, size_t);
 /* Its parts, for cubectl connect: -1 with err. */
 #define ATTEST_URL_HOST_MAX	255
@@ -410,6 +411,10 @@ int	 attest_url_connect(const char *, const char *, char *, size_t);
 struct ssl_st;
 int	 attest_url_peer_spki(struct ssl_st *, unsigned char[32], char *,
 	    size_t);
+/* tls_ca on a connection whose context has the system's CAs: 0, or -1. */
+int	 attest_url_require_ca(struct ssl_st *, const char *);
+/* Why a handshake under tls_ca failed on the certificate, or NULL. */
+const char *attest_url_ca_failure(struct ssl_st *);
 
 /* cmd-verify.c */
 extern const struct output_field	 cmd_verify_fields[];

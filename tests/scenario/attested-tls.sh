@@ -8,7 +8,8 @@
 # still asks the system's CAs, which do not know B's key: refused. When B
 # comes back with another key, the pinned requests are refused at the
 # handshake, B gets nothing, until a new check binds the new key. A
-# policy with tls_ca asks a CA's word as well, which B's key lacks.
+# policy with tls_ca asks a CA's word as well, which B's key lacks, of
+# the agent and of cubectl attest and connect alike.
 . "$(dirname "$0")/../lib.sh"
 
 start_backend
@@ -139,6 +140,20 @@ check_contains "... the reason is the fetch's" "/attestation: SSL certificate pr
 check_eq "... the requiring domain is refused" 503 "$(status_of "$(chat "$SECRET_TOKEN")")"
 check_eq "the domain whose policy has no tls_ca is still served" 200 \
     "$(status_of "$(chat "$LOOSE_TOKEN")")"
+
+# --- cubectl reads tls_ca the same way ----------------------------------------
+check "cubectl attest --url, the policy without tls_ca: verified" \
+    "$CUBE_BIN/cubectl" attest --url "$B_URL" --policy "$T_DIR/sim.json"
+out=$("$CUBE_BIN/cubectl" attest --url "$B_URL" --policy "$T_DIR/tls-ca.json" 2>&1)
+check_eq "... with tls_ca: failed (exit 1)" 1 "$?"
+check_contains "... saying no CA vouches for B's certificate" \
+    "the policy's tls_ca: no CA the system trusts vouches for its certificate" "$out"
+# Bounded: a connect that wrongly listened would serve until stopped.
+out=$(timeout 20 "$CUBE_BIN/cubectl" connect --url "$B_URL" \
+    --policy "$T_DIR/tls-ca.json" --listen 127.0.0.1:0 2>&1 </dev/null)
+check_eq "cubectl connect with tls_ca: exit 1, not listening" "1 1" \
+    "$? $(printf '%s' "$out" | grep -c 'not listening')"
+check_contains "... saying why" "the policy's tls_ca" "$out"
 
 stop_agent
 check_eq "agent A exits cleanly" 0 "$?"
