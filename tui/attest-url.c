@@ -301,8 +301,8 @@ attest_url_fetch(const char *url, const unsigned char *nonce,
     size_t nonce_len, int ca, struct cJSON **doc,
     unsigned char spki_sha256[32], char *err, size_t errlen)
 {
-	const char			*why;
 	static const unsigned char	 alpn[] = "\x08http/1.1";
+	const char			*why;
 	char				 host[ATTEST_URL_HOST_MAX + 1], port[8];
 	char				 hex[2 * ATTEST_NONCE_MAX + 1], req[768];
 	char				*buf = NULL, *body;
@@ -330,7 +330,8 @@ attest_url_fetch(const char *url, const unsigned char *nonce,
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
 	if (ca && (SSL_CTX_set_default_verify_paths(ctx) != 1 ||
 	    attest_url_require_ca(ssl, host) == -1)) {
-		snprintf(err, errlen, "cannot set up TLS with the system's CAs");
+		snprintf(err, errlen, "cannot set up TLS with the system's"
+		    " CAs");
 		goto out;
 	}
 	/* A close without close_notify ends the answer; its length says
