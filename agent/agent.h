@@ -1346,6 +1346,15 @@ int		 upstream_failed_locally(CURL *easy, CURLcode rc,
 /* CURLOPT_OPENSOCKETFUNCTION: socket(), keeping its errno in *(int *)arg. */
 curl_socket_t	 upstream_open_socket(void *arg, curlsocktype,
 		    struct curl_sockaddr *);
+/*
+ * Whom TLS on easy trusts, every option set (pooled handles keep them):
+ * by_evidence, a key an attestation binds (pin, the verdict's; or the
+ * fetch of the evidence itself), in place of a CA, unless ca (a policy's
+ * tls_ca) asks a CA's word as well; else the system's CAs and the host.
+ * pin: the only key easy may meet, or NULL.
+ */
+void		 upstream_tls_trust(CURL *easy, const char *pin,
+		    int by_evidence, int ca);
 
 /*
  * h1-response.c: reading a backend's HTTP/1.1 response, no I/O and no

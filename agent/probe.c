@@ -77,13 +77,7 @@ probe_curl_get(const char *url, struct curl_slist *head, const char *pin,
 	}
 	cerr[0] = '\0';
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	if (pin != NULL) {
-		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, pin);
-		if (!pin_ca) {
-			curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-			curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-		}
-	}
+	upstream_tls_trust(h, pin, pin != NULL, pin_ca);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)PROBE_CONNECT_MS);

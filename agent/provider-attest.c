@@ -241,10 +241,7 @@ pa_fetch(const char *url, const unsigned char *nonce, int ca,
 	 * key no CA signed (a cube-agent's --tls generate) can be attested.
 	 * A policy may ask for a CA's word as well (tls_ca): both, then.
 	 */
-	if (f->https && !ca) {
-		curl_easy_setopt(f->h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(f->h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	upstream_tls_trust(f->h, NULL, f->https, ca);
 	curl_easy_setopt(f->h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(f->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(f->h, CURLOPT_FORBID_REUSE, 1L);

@@ -709,8 +709,7 @@ upstream_put(struct upstream_pool *pool, struct upstream *u)
 struct upstream *
 upstream_start(struct upstream_pool *pool, const char *url,
     struct curl_slist *auth, const char *pin, int pin_ca, const char *body,
-    size_t len,
-    int stream, const struct upstream_cb *cb, void *arg,
+    size_t len, int stream, const struct upstream_cb *cb, void *arg,
     const struct upstream_trace *tc)
 {
 	struct upstream		*u;
@@ -752,18 +751,7 @@ upstream_start(struct upstream_pool *pool, const char *url,
 	}
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
-	/*
-	 * Pooled handles keep options: set or clear the pin every time. A
-	 * pinned key is one an attestation verdict bound (provider-attest.c):
-	 * it is the trust, in place of a CA, so a key no CA signed serves,
-	 * unless the policy asked for a CA too (pin_ca); without a pin, the
-	 * system's CAs and the host name, as ever.
-	 */
-	curl_easy_setopt(easy, CURLOPT_PINNEDPUBLICKEY, pin);
-	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER,
-	    pin != NULL && !pin_ca ? 0L : 1L);
-	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST,
-	    pin != NULL && !pin_ca ? 0L : 2L);
+	upstream_tls_trust(easy, pin, pin != NULL, pin_ca);
 	/*
 	 * libcurl allocates the receive buffer when a transfer starts and
 	 * frees it (wiped, scrub.c) when it ends: so a stream holds it, and
@@ -827,6 +815,16 @@ upstream_release(struct upstream *u)
 		curl_easy_setopt(u->easy, CURLOPT_PRIVATE, NULL);
 	}
 	upstream_put(pool, u);
+}
+
+void
+upstream_tls_trust(CURL *easy, const char *pin, int by_evidence, int ca)
+{
+	long	verify = !by_evidence || ca;
+
+	curl_easy_setopt(easy, CURLOPT_PINNEDPUBLICKEY, pin);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, verify);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
 }
 
 /* Told when a pinned backend showed another key: set once, read atomically. */
