@@ -4,10 +4,10 @@
  * output; every input is someone else's.
  *
  * The agent makes a receipt string and a tree's hashes for every reply,
- * so those use OpenSSL: its SHA-256 has the CPU's SHA extensions, and its
- * base64 a table, where libsodium's are portable C and constant-time
- * (nothing here is secret: the receipt goes to the client). Reading one
- * keeps libsodium's strict base64url decoder.
+ * so its SHA-256 is OpenSSL's, with the CPU's SHA extensions, and its
+ * base64url a table of our own (receipt_b64()), where libsodium's are
+ * portable C and constant-time (nothing here is secret: the receipt goes
+ * to the client). Reading one keeps libsodium's strict base64url decoder.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -263,46 +263,33 @@ receipt_proof(const struct receipt *r, unsigned char out[RECEIPT_PROOF_MAX])
 
 /*
  * in as base64url without padding into out: RECEIPT_B64_LEN(len)
- * characters, no NUL. OpenSSL's table encoder writes standard base64 with
- * padding; its two letters are swapped, the padding left behind.
+ * characters, no NUL. By hand: neither library writes this alphabet fast.
+ * OpenSSL's encoder writes standard base64 (letters to swap, padding to
+ * drop) a byte at a time, libsodium's is constant-time; with each reply
+ * carrying about 540 characters of receipt, this table lookup a sextet
+ * costs a third of what OpenSSL's encoder and the swap did.
  */
-/*
- * Eight characters of base64 into base64url, a word at a time: '+'
- * (0x2b) becomes '-' (0x2d), '/' (0x2f) becomes '_' (0x5f). A byte's
- * mask is exact (no borrow crosses bytes), and the sums stay below 0x80,
- * so no carry does either.
- */
-static inline void
-receipt_b64url8(char *out, const unsigned char *in)
-{
-	const uint64_t	low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
-	const uint64_t	ones = UINT64_C(0x0101010101010101);
-	uint64_t	v, plus, slash;
-
-	memcpy(&v, in, sizeof(v));
-	plus = v ^ (ones * '+');
-	slash = v ^ (ones * '/');
-	/* 0x80 in each byte that was zero, exactly. */
-	plus = ~(((plus & low7) + low7) | plus | low7);
-	slash = ~(((slash & low7) + low7) | slash | low7);
-	v += (plus >> 7) * ('-' - '+') + (slash >> 7) * ('_' - '/');
-	memcpy(out, &v, sizeof(v));
-}
-
 static void
 receipt_b64(char *out, const unsigned char *in, size_t len)
 {
-	unsigned char	tmp[4 * ((RECEIPT_PAYLOAD_MAX + 2) / 3) + 1];
-	size_t		i, n = RECEIPT_B64_LEN(len);
+	static const char	 abc[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32_t		 v;
 
-	_Static_assert(RECEIPT_PAYLOAD_MAX >= RECEIPT_PROOF_MAX &&
-	    RECEIPT_PAYLOAD_MAX >= RECEIPT_SIG_BYTES, "b64 room");
-	(void)EVP_EncodeBlock(tmp, in, (int)len);
-	for (i = 0; i + 8 <= n; i += 8)
-		receipt_b64url8(out + i, tmp + i);
-	for (; i < n; i++)
-		out[i] = tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' :
-		    (char)tmp[i];
+	for (; len >= 3; len -= 3, in += 3, out += 4) {
+		v = (uint32_t)in[0] << 16 | (uint32_t)in[1] << 8 | in[2];
+		out[0] = abc[v >> 18];
+		out[1] = abc[v >> 12 & 0x3f];
+		out[2] = abc[v >> 6 & 0x3f];
+		out[3] = abc[v & 0x3f];
+	}
+	if (len == 0)
+		return;
+	v = (uint32_t)in[0] << 16 | (len == 2 ? (uint32_t)in[1] << 8 : 0);
+	out[0] = abc[v >> 18];
+	out[1] = abc[v >> 12 & 0x3f];
+	if (len == 2)
+		out[2] = abc[v >> 6 & 0x3f];
 }
 
 size_t
