@@ -53,6 +53,8 @@
 
 struct receipt_slot {
 	struct receipt		 rc;
+	/* Its tree's leaf, hashed as it came: the payload is made once. */
+	unsigned char		 leaf[RECEIPT_HASH_BYTES];
 	receipt_signed_cb	 cb;
 	void			*arg;
 };
@@ -135,7 +137,6 @@ receipt_batch_room(struct receipt_batch *b, size_t n)
 static void
 receipt_batch_sign(struct receipt_batch *b, struct receipt_slot *s, size_t n)
 {
-	unsigned char	payload[RECEIPT_PAYLOAD_MAX];
 	unsigned char	root[RECEIPT_HASH_BYTES];
 	unsigned char	signed_bytes[RECEIPT_BATCH_SIGNED_BYTES];
 	unsigned char	sig[RECEIPT_SIG_BYTES];
@@ -152,12 +153,8 @@ receipt_batch_sign(struct receipt_batch *b, struct receipt_slot *s, size_t n)
 		b->signatures += n - 1;
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		s[i].rc.version = 2;
-		/* receipt_batch_add() took only payloads that fit. */
-		len = receipt_payload(&s[i].rc, payload);
-		receipt_leaf_hash(payload, len, b->leaves[i]);
-	}
+	for (i = 0; i < n; i++)
+		memcpy(b->leaves[i], s[i].leaf, RECEIPT_HASH_BYTES);
 	(void)receipt_batch_tree((const void *)b->leaves, n, root, b->paths,
 	    b->path_lens);
 	receipt_batch_signed((unsigned)n, root, signed_bytes);
@@ -267,7 +264,7 @@ receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
 	static const struct timeval wait = { 0, RECEIPT_BATCH_WAIT_US };
 	struct receipt_slot	*s;
 	unsigned char		 payload[RECEIPT_PAYLOAD_MAX];
-	size_t			 max, want;
+	size_t			 plen, max, want;
 	int64_t			 now, gap;
 	int			 c;
 
@@ -292,8 +289,9 @@ receipt_batch_add(struct receipt_batch *b, const struct receipt *rc,
 	s = &b->slots[c][b->n];
 	s->rc = *rc;
 	s->rc.version = 2;
-	if (receipt_payload(&s->rc, payload) == 0)
+	if ((plen = receipt_payload(&s->rc, payload)) == 0)
 		return -1;
+	receipt_leaf_hash(payload, plen, s->leaf);
 	s->cb = cb;
 	s->arg = arg;
 	now = receipt_batch_now_us();
