@@ -1136,8 +1136,17 @@ int		 http_fields_add(struct http_fields *, const char *name,
 int		 http_fields_addf(struct http_fields *, const char *name,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*
+ * A field the agent spells itself: a literal name none of the agent's
+ * own (http.c's list), a value it made of visible ASCII (digits, a
+ * receipt's base64url). Nothing is checked but the room: each reply adds
+ * seven, and a receipt's 900 bytes would be read again for nothing.
+ */
+int		 http_fields_add_own(struct http_fields *, const char *name,
+		    const char *value, size_t value_len);
+/*
  * A field every reply to r carries from now on, errors and streams
- * included (rate-limit state, say), checked as http_fields_add() does.
+ * included (rate-limit state, say), the agent's own as
+ * http_fields_add_own() takes them.
  */
 int		 http_request_field(struct http_request *, const char *name,
 		    const char *value, size_t value_len);

@@ -1534,7 +1534,7 @@ static const struct {
 /*
  * A field value's bytes are all visible ASCII, space or tab. Eight at a
  * time where they are plain (no byte below 0x20 or above 0x7e): a
- * receipt's value is 900 bytes.
+ * backend's relayed values may be long.
  */
 static int
 http_value_printable(const char *v, size_t len)
@@ -1567,6 +1567,24 @@ http_fields_init(struct http_fields *f)
 	f->len = 0;
 }
 
+/* "name: value" CR LF at the end of f, when it has room. */
+static int
+http_fields_put(struct http_fields *f, const char *name, size_t name_len,
+    const char *value, size_t value_len)
+{
+	if (f->len + name_len + value_len + 4 > sizeof(f->buf))
+		return -1;
+	memcpy(f->buf + f->len, name, name_len);
+	f->len += name_len;
+	memcpy(f->buf + f->len, ": ", 2);
+	f->len += 2;
+	memcpy(f->buf + f->len, value, value_len);
+	f->len += value_len;
+	memcpy(f->buf + f->len, "\r\n", 2);
+	f->len += 2;
+	return 0;
+}
+
 int
 http_fields_add(struct http_fields *f, const char *name, size_t name_len,
     const char *value, size_t value_len)
@@ -1593,17 +1611,14 @@ http_fields_add(struct http_fields *f, const char *name, size_t name_len,
 	if (value_len > HTTP_FIELD_VALUE_MAX ||
 	    !http_value_printable(value, value_len))
 		return -1;
-	if (f->len + name_len + value_len + 4 > sizeof(f->buf))
-		return -1;
-	memcpy(f->buf + f->len, name, name_len);
-	f->len += name_len;
-	memcpy(f->buf + f->len, ": ", 2);
-	f->len += 2;
-	memcpy(f->buf + f->len, value, value_len);
-	f->len += value_len;
-	memcpy(f->buf + f->len, "\r\n", 2);
-	f->len += 2;
-	return 0;
+	return http_fields_put(f, name, name_len, value, value_len);
+}
+
+int
+http_fields_add_own(struct http_fields *f, const char *name,
+    const char *value, size_t value_len)
+{
+	return http_fields_put(f, name, strlen(name), value, value_len);
 }
 
 int
@@ -1630,7 +1645,7 @@ http_request_field(struct http_request *r, const char *name,
 		r->conn->sticky = xmalloc(sizeof(*r->conn->sticky));
 		http_fields_init(r->conn->sticky);
 	}
-	return http_fields_add(r->conn->sticky, name, strlen(name), value, n);
+	return http_fields_add_own(r->conn->sticky, name, value, n);
 }
 
 /* "Name: value\r\n" lines (the last CR LF may be missing) into f. */

@@ -997,8 +997,7 @@ proxy_reply_out(struct proxy_call *call, const char *receipt, size_t n)
 	/* The receipt first: a backend's relayed fields cannot crowd it out. */
 	http_fields_init(&f);
 	if (receipt != NULL)
-		http_fields_add(&f, RECEIPT_HEADER, strlen(RECEIPT_HEADER),
-		    receipt, n);
+		http_fields_add_own(&f, RECEIPT_HEADER, receipt, n);
 	if (f.len + flen <= sizeof(f.buf)) {
 		/* In held, after the body when it was copied there. */
 		at = call->reply_body == call->held ? call->reply_body_len : 0;
