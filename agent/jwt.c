@@ -6,7 +6,6 @@
  * reads the registry snapshot only; the rest runs on the admin loop when the
  * snapshot is built or a domain is edited.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -599,18 +598,22 @@ jwt_keys_parse(const char *json, size_t len, char *err, size_t errlen)
 static int
 jwt_b64url_char(char c)
 {
-	return isalnum((unsigned char)c) || c == '-' || c == '_';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 /*
  * Does a bearer token look like a JWS compact serialization: three
- * base64url parts, the first two non-empty? Cube's own tokens never do.
+ * base64url parts, the first two non-empty? Cube's own tokens never do:
+ * they have no dot, which memchr() finds out fastest, every request.
  */
 int
 jwt_looks_like(const char *tok, size_t len)
 {
 	size_t	i, dots = 0, part = 0;
 
+	if (memchr(tok, '.', len) == NULL)
+		return 0;
 	for (i = 0; i < len; i++) {
 		if (tok[i] == '.') {
 			if (part == 0 && dots < 2)
