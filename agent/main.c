@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -476,6 +478,38 @@ agent_check_nofile(const struct agent_config *cfg)
 	    cfg->max_connections, need, (unsigned long long)rl.rlim_cur);
 }
 
+/*
+ * Grow the descriptor table now, while the agent is one thread, to what
+ * max-connections needs. Grown later in a process of several threads,
+ * each doubling of it waits out an RCU grace period in the kernel
+ * (expand_files() calls synchronize_rcu() when the table is shared):
+ * the worker stood still 15 to 30 ms at 256, 512, 1,024 and 2,048
+ * descriptors while 1,000 streams opened, and their first tokens' p99
+ * rose by as much. The table never shrinks; it is kernel memory, about
+ * 8 bytes a descriptor, not the agent's heap.
+ */
+static void
+agent_reserve_fds(const struct agent_config *cfg)
+{
+	struct rlimit		rl;
+	unsigned long long	n = config_nofile_for(cfg->max_connections);
+	int			base, fd;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur !=
+	    RLIM_INFINITY && rl.rlim_cur < n)
+		n = rl.rlim_cur;
+	if (n > INT_MAX)
+		n = INT_MAX;
+	if (n < 2 || (base = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	/* The lowest free descriptor from n - 1 up: the table covers n. */
+	if ((fd = fcntl(base, F_DUPFD_CLOEXEC, (int)n - 1)) == -1)
+		log_warn("reserving %llu descriptors", n);
+	else
+		close(fd);
+	close(base);
+}
+
 static void
 agent_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -522,6 +556,7 @@ main(int argc, char **argv)
 	config_copy(&run.given, &agent.cfg);
 	config_unset(&run.given, "limits-redis-password");
 	agent_check_nofile(&agent.cfg);
+	agent_reserve_fds(&agent.cfg);
 	deployment_configure(agent.cfg.breaker_failures,
 	    agent.cfg.breaker_cooldown_ms);
 

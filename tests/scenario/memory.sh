@@ -42,6 +42,16 @@ url="$AGENT_URL/proxy/acme/v1/chat/completions"
 ctl model deploy -d acme --provider fake --name short --key short \
     --model-id fake-chat >/dev/null 2>&1
 
+# The descriptor table is grown before the threads start, to what
+# max-connections needs: grown as streams open, each doubling of it
+# stopped every thread for an RCU grace period (15-30 ms here, the first
+# tokens of 1,000 streams opening at once waited that long). FDSize is
+# the table's size, a power of two.
+fds=$(awk '/^FDSize:/ { print $2 }' "/proc/$AGENT_PID/status")
+want=$((2 * (N + 100) + 64))
+check "the descriptor table holds max-connections' $want before any stream ($fds)" \
+    test "$fds" -ge "$want"
+
 metric() { curl -sS -m 10 "http://127.0.0.1:$METRICS_PORT/metrics" |
     awk -v m="$1" '$1 == m { print $2 }'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$AGENT_PID/status"; }
