@@ -223,8 +223,9 @@ config_defaults(struct agent_config *cfg)
  * Inbound connections that fit nofile descriptors: each may hold one
  * upstream too, and the agent keeps some for itself (database, sockets,
  * pipes); at most CONFIG_CONNECTIONS_MAX, at least CONFIG_CONNECTIONS_MIN.
- * An open stream costs about 26 KiB of heap (cube_heap_bytes), so the
- * most the default admits is about 420 MiB of streams.
+ * An open stream costs about 11 KiB of heap (cube_heap_bytes, measured
+ * by tests/scenario/memory.sh), so the most the default admits is about
+ * 180 MiB of streams.
  */
 #define CONFIG_CONNECTIONS_MAX		16384
 #define CONFIG_CONNECTIONS_MIN		16
