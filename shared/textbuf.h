@@ -54,19 +54,33 @@ textbuf_str(struct textbuf *b, const char *s)
 /* A string literal, its length known when compiled. */
 #define textbuf_lit(b, lit)	textbuf_put((b), "" lit, sizeof(lit) - 1)
 
-/* v in decimal into out (no NUL); its length. */
+/*
+ * v in decimal into out (no NUL); its length. Two digits a division, from
+ * a table: a reply's rate-limit fields are four numbers of ten digits.
+ */
 static inline size_t
 textbuf_u64_text(char out[TEXTBUF_U64_MAX], uint64_t v)
 {
-	char	tmp[TEXTBUF_U64_MAX];
-	size_t	n = 0, i;
+	static const char	pairs[] =
+	    "00010203040506070809101112131415161718192021222324252627282930"
+	    "31323334353637383940414243444546474849505152535455565758596061"
+	    "62636465666768697071727374757677787980818283848586878889909192"
+	    "93949596979899";
+	char			tmp[TEXTBUF_U64_MAX];
+	char			*p = tmp + sizeof(tmp);
+	size_t			n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	for (; v >= 100; v /= 100) {
+		p -= 2;
+		memcpy(p, pairs + 2 * (v % 100), 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
+	} else
+		*--p = (char)('0' + v);
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
 	return n;
 }
 
