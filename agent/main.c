@@ -75,6 +75,7 @@ agent_usage(int status)
 }
 
 static void	agent_check_nofile(const struct agent_config *);
+static void	agent_reserve_fds(const struct agent_config *);
 
 /*
  * What SIGHUP needs to read the configuration again as at start: the
@@ -280,6 +281,8 @@ agent_sighup(evutil_socket_t sig, short what, void *arg)
 		if (attest != cur->provider_attest_interval)
 			provider_attest_configure(run->pattest);
 		agent_check_nofile(cur);
+		/* Here, not on a worker's next accept, if it grew. */
+		agent_reserve_fds(cur);
 	}
 	log_info("SIGHUP: configuration reloaded (%d key%s changed)", applied,
 	    applied == 1 ? "" : "s");
@@ -480,7 +483,7 @@ agent_check_nofile(const struct agent_config *cfg)
 
 /*
  * Grow the descriptor table now, while the agent is one thread, to what
- * max-connections needs. Grown later in a process of several threads,
+ * max-connections needs (on SIGHUP too, on the main thread). Grown later in a process of several threads,
  * each doubling of it waits out an RCU grace period in the kernel
  * (expand_files() calls synchronize_rcu() when the table is shared):
  * the worker stood still 15 to 30 ms at 256, 512, 1,024 and 2,048

@@ -191,4 +191,28 @@ check "the next request is served" all_status 200 30000
 stop_agent
 check_eq "the agent stops cleanly" 0 $?
 check_fails "no sanitizer report" grep -q 'Sanitizer' "$AGENT_LOG"
+
+# --- max-connections raised: the descriptor table grows with the reload ------
+# The table is grown at start to what max-connections needs (grown on a
+# worker's accept, each doubling stops it for an RCU grace period); a
+# reload that raises it grows it then, on the main thread. FDSize is the
+# table's size.
+fdsize() { awk '/^FDSize:/ { print $2 }' "/proc/$AGENT_PID/status"; }
+write_conf 'max-connections = 40'
+start_agent_in "$T_DIR/fds-data" -c "$CONF"
+check "max-connections 40: a small table at start ($(fdsize))" \
+    test "$(fdsize)" -lt 4096
+write_conf 'max-connections = 3000'
+check "max-connections raised to 3000 by a reload" hup_and_wait
+check "... logged" log_has 'SIGHUP: max-connections 40 -> 3000'
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 6064 ]; then
+	check "... the table holds its 6064 descriptors at once ($(fdsize))" \
+	    test "$(fdsize)" -ge 6064
+else
+	echo "# SKIP the table's growth: the hard open-file limit" \
+	    "$(ulimit -Hn) is below the 6064 that 3000 connections need"
+fi
+stop_agent
+check_eq "that agent stops cleanly too" 0 $?
+check_fails "... no sanitizer report" grep -q 'Sanitizer' "$AGENT_LOG"
 t_done
