@@ -483,13 +483,13 @@ agent_check_nofile(const struct agent_config *cfg)
 
 /*
  * Grow the descriptor table now, while the agent is one thread, to what
- * max-connections needs (on SIGHUP too, on the main thread). Grown later in a process of several threads,
- * each doubling of it waits out an RCU grace period in the kernel
- * (expand_files() calls synchronize_rcu() when the table is shared):
- * the worker stood still 15 to 30 ms at 256, 512, 1,024 and 2,048
- * descriptors while 1,000 streams opened, and their first tokens' p99
- * rose by as much. The table never shrinks; it is kernel memory, about
- * 8 bytes a descriptor, not the agent's heap.
+ * max-connections needs (on SIGHUP too, on the main thread). Grown later
+ * in a process of several threads, each doubling of it waits out an RCU
+ * grace period in the kernel (expand_files() calls synchronize_rcu()
+ * when the table is shared): the worker stood still 15 to 30 ms at 256,
+ * 512, 1,024 and 2,048 descriptors while 1,000 streams opened, and their
+ * first tokens' p99 rose by as much. The table never shrinks; it is
+ * kernel memory, about 8 bytes a descriptor, not the agent's heap.
  */
 static void
 agent_reserve_fds(const struct agent_config *cfg)

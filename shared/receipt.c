@@ -265,14 +265,14 @@ receipt_proof(const struct receipt *r, unsigned char out[RECEIPT_PROOF_MAX])
  * in as base64url without padding into out: RECEIPT_B64_LEN(len)
  * characters, no NUL. By hand: neither library writes this alphabet fast.
  * OpenSSL's encoder writes standard base64 (letters to swap, padding to
- * drop) a byte at a time, libsodium's is constant-time; with each reply
- * carrying about 540 characters of receipt, this table lookup a sextet
- * costs a third of what OpenSSL's encoder and the swap did.
+ * drop) a byte at a time, libsodium's is constant-time. Each reply
+ * carries about 540 characters of receipt: a table lookup a sextet takes
+ * 3.7k instructions for them, the encoder and the swap took 5.4k.
  */
 static void
 receipt_b64(char *out, const unsigned char *in, size_t len)
 {
-	static const char	 abc[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	static const char	 abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
 	uint32_t		 v;
 

@@ -49,7 +49,7 @@ ctl model deploy -d acme --provider fake --name short --key short \
 # the table's size, a power of two.
 fds=$(awk '/^FDSize:/ { print $2 }' "/proc/$AGENT_PID/status")
 want=$((2 * (N + 100) + 64))
-check "the descriptor table holds max-connections' $want before any stream ($fds)" \
+check "the descriptor table holds max-connections' $want at start ($fds)" \
     test "$fds" -ge "$want"
 
 metric() { curl -sS -m 10 "http://127.0.0.1:$METRICS_PORT/metrics" |
