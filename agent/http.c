@@ -1492,6 +1492,38 @@ http_conn_sent(struct http_conn *c, int last)
 		    BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/*
+ * Over TLS, n pieces as one: the bufferevent writes at each evbuffer_add()
+ * (a TLS record and a write(2) for each), so a reply's head and body went
+ * as two of each, and a stream event's pieces as up to three.
+ */
+static void
+http_conn_add_tls(struct evbuffer *out, const struct iovec *iov, int n)
+{
+	struct evbuffer_iovec	 v;
+	size_t			 total = 0, at = 0;
+	int			 i;
+
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (total == 0)
+		return;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) != 1 ||
+	    v.iov_len < total) {
+		/* No block that large: piece by piece, as they are. */
+		for (i = 0; i < n; i++)
+			evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy((char *)v.iov_base + at, iov[i].iov_base,
+		    iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	v.iov_len = total;
+	evbuffer_commit_space(out, &v, 1);
+}
+
 /* Send n pieces: no copy, no allocation when the socket takes them all. */
 static void
 http_conn_sendv(struct http_conn *c, const struct iovec *iov, int n,
@@ -1502,6 +1534,11 @@ http_conn_sendv(struct http_conn *c, const struct iovec *iov, int n,
 	size_t		 skip;
 	int		 i;
 
+	if (c->ssl != NULL) {
+		http_conn_add_tls(out, iov, n);
+		http_conn_sent(c, last);
+		return;
+	}
 	if (n > 0 && http_conn_direct(c) &&
 	    (w = writev(bufferevent_getfd(c->bev), iov, n)) == -1)
 		w = 0;
