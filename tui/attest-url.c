@@ -287,13 +287,22 @@ attest_url_require_ca(SSL *ssl, const char *host)
 	    host) : SSL_set1_host(ssl, host)) == 1 ? 0 : -1;
 }
 
-/* Why a handshake under tls_ca failed, when the certificate is why. */
-const char *
-attest_url_ca_failure(SSL *ssl)
+/*
+ * A handshake under tls_ca that failed on the certificate: 1 with why in
+ * err; 0 when the certificate was not why.
+ */
+int
+attest_url_ca_refused(SSL *ssl, const char *host, const char *port,
+    char *err, size_t errlen)
 {
 	long	res = SSL_get_verify_result(ssl);
 
-	return res == X509_V_OK ? NULL : X509_verify_cert_error_string(res);
+	if (res == X509_V_OK)
+		return 0;
+	snprintf(err, errlen, "%s port %s: the policy's tls_ca: no CA the"
+	    " system trusts vouches for its certificate (%s)", host, port,
+	    X509_verify_cert_error_string(res));
+	return 1;
 }
 
 int
@@ -302,7 +311,6 @@ attest_url_fetch(const char *url, const unsigned char *nonce,
     unsigned char spki_sha256[32], char *err, size_t errlen)
 {
 	static const unsigned char	 alpn[] = "\x08http/1.1";
-	const char			*why;
 	char				 host[ATTEST_URL_HOST_MAX + 1], port[8];
 	char				 hex[2 * ATTEST_NONCE_MAX + 1], req[768];
 	char				*buf = NULL, *body;
@@ -338,13 +346,9 @@ attest_url_fetch(const char *url, const unsigned char *nonce,
 	 * whether it was cut short. */
 	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (SSL_connect(ssl) != 1) {
-		if (ca && (why = attest_url_ca_failure(ssl)) != NULL) {
-			/* Reached, and refused as the policy asks. */
-			rc = EXIT_FAILED;
-			snprintf(err, errlen, "%s port %s: the policy's tls_ca:"
-			    " no CA the system trusts vouches for its"
-			    " certificate (%s)", host, port, why);
-		} else
+		if (ca && attest_url_ca_refused(ssl, host, port, err, errlen))
+			rc = EXIT_FAILED;	/* reached, refused as asked */
+		else
 			snprintf(err, errlen, "%s port %s: no TLS handshake (is"
 			    " it the agent's TLS port?)", host, port);
 		goto out;

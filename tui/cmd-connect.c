@@ -236,7 +236,6 @@ connect_upstream(struct connect *cn, int *fdp, int *attested, char *why,
 {
 	unsigned char	 spki[32];
 	SSL		*ssl = NULL;
-	const char	*ca;
 	int		 fd;
 
 	*attested = 0;
@@ -254,12 +253,8 @@ connect_upstream(struct connect *cn, int *fdp, int *attested, char *why,
 		SSL_set_session(ssl, cn->session);
 	pthread_mutex_unlock(&cn->lock);
 	if (SSL_connect(ssl) != 1) {
-		if (cn->file->tls_ca && (ca = attest_url_ca_failure(ssl)) !=
-		    NULL)
-			snprintf(why, whylen, "%s port %s: the policy's tls_ca:"
-			    " no CA the system trusts vouches for its"
-			    " certificate (%s)", cn->host, cn->port, ca);
-		else
+		if (!cn->file->tls_ca || !attest_url_ca_refused(ssl, cn->host,
+		    cn->port, why, whylen))
 			snprintf(why, whylen, "%s port %s: no TLS handshake",
 			    cn->host, cn->port);
 		goto fail;

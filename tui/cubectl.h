@@ -413,8 +413,9 @@ int	 attest_url_peer_spki(struct ssl_st *, unsigned char[32], char *,
 	    size_t);
 /* tls_ca on a connection whose context has the system's CAs: 0, or -1. */
 int	 attest_url_require_ca(struct ssl_st *, const char *);
-/* Why a handshake under tls_ca failed on the certificate, or NULL. */
-const char *attest_url_ca_failure(struct ssl_st *);
+/* A tls_ca handshake refused for the certificate: 1 with why in err. */
+int	 attest_url_ca_refused(struct ssl_st *, const char *, const char *,
+	    char *, size_t);
 
 /* cmd-verify.c */
 extern const struct output_field	 cmd_verify_fields[];
