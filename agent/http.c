@@ -1465,18 +1465,17 @@ http_conn_write(struct bufferevent *bev, void *arg)
 }
 
 /*
- * Whether a reply may go straight to the socket: plain TCP, writing on,
- * nothing queued before it. A reply or a stream event that fits the
- * socket's buffer then costs one writev, where the bufferevent alone
- * costs two epoll_ctl (watch for writable, stop) and a loop pass. A
- * failed write leaves the bytes to the bufferevent, which meets the same
- * error and reports it.
+ * Whether a plain TCP reply (TLS is http_conn_add_tls()'s) may go
+ * straight to the socket: writing on, nothing queued before it. A reply
+ * or a stream event that fits the socket's buffer then costs one writev,
+ * where the bufferevent alone costs two epoll_ctl (watch for writable,
+ * stop) and a loop pass. A failed write leaves the bytes to the
+ * bufferevent, which meets the same error and reports it.
  */
 static int
 http_conn_direct(struct http_conn *c)
 {
-	return c->ssl == NULL &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
 	    (bufferevent_get_enabled(c->bev) & EV_WRITE) != 0;
 }
 
