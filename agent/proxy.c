@@ -520,8 +520,15 @@ proxy_call_free(struct proxy_call *call)
 {
 	if (call == NULL)
 		return;
-	/* Its reply waits for the batch's signature: freed once it is out. */
+	/*
+	 * Its reply waits for the batch's signature: freed once it is out.
+	 * The backend is done with now: a client that hung up mid-stream has
+	 * its connection freed next, and more of the stream must not reach
+	 * it (nor be read for nothing) while the signature waits.
+	 */
 	if (call->signing != PROXY_SIGN_NONE) {
+		upstream_cancel(call->up);
+		call->up = NULL;
 		call->free_when_signed = 1;
 		return;
 	}

@@ -37,6 +37,8 @@ ctl model deploy -d acme --provider fake --name Broken --key broken \
     --model-id 'fake-chat;status=500' >/dev/null
 ctl model deploy -d acme --provider fake --name Reset --key reset \
     --model-id 'fake-chat;chunks=6;reset_after=2' >/dev/null
+ctl model deploy -d acme --provider fake --name Fast --key fast \
+    --model-id 'fake-chat;chunks=100000;chunk_delay_ms=1' >/dev/null
 ctl model deploy -d acme --provider dead --name Dead --key dead --force \
     --model-id fake-chat >/dev/null
 ctl model deploy -d acme --provider fake --name Embed --key embed \
@@ -195,6 +197,17 @@ curl -sS -N -m 1 "$AGENT_URL/proxy/acme/v1/chat/completions" -H "Authorization: 
     -d '{"model":"long","stream":true,"messages":[]}' >/dev/null 2>&1
 t_until 5 backend_saw_hangup
 check_eq "hang-up mid-stream cancels upstream" True "$(hung)"
+# Gone mid-stream while the stream's receipt waits for the batch's
+# signature: the backend's next events must not reach the freed
+# connection (a use after free every few hang-ups before 2026-12-07).
+for i in $(seq 20); do
+	curl -sS -N -m 0.3 "$AGENT_URL/proxy/acme/v1/chat/completions" \
+	    -H "Authorization: Bearer $A_TOKEN" \
+	    -d '{"model":"fast","stream":true,"messages":[]}' >/dev/null 2>&1
+done
+check "20 hang-ups from a stream of an event a ms: the agent is up" \
+    kill -0 "$AGENT_PID"
+check_not_contains "... no sanitizer report" "Sanitizer" "$(cat "$AGENT_LOG")"
 
 # --- the credential never comes back out ----------------------------------
 all="$(ctl provider list -d acme) $(ctl -o json provider list -d acme) $(ctl -o json status)"
