@@ -30,12 +30,14 @@ OPT	:= -O2 -g
 endif
 
 CC	?= cc
+# Generated at build time, the same for every BUILD (and for fuzz).
+GEN	:= build/gen
 # Reference data the tests read in place (attestation evidence); tests
 # that need it say "# SKIP" when it is absent.
 CUBE_TESTDATA ?= $(abspath ../shared/data)
 WARN	:= -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wshadow -Wpointer-arith -Wwrite-strings -Wundef -Werror
-CPPFLAGS += -D_GNU_SOURCE -Ishared -Iagent -Itui \
+CPPFLAGS += -D_GNU_SOURCE -Ishared -Iagent -Itui -I$(GEN) \
 	   $(shell pkg-config --cflags libcurl libcjson cjose 2>/dev/null)
 CFLAGS	+= -std=gnu11 $(OPT) $(WARN) -MMD -MP -pthread
 LDFLAGS	+= $(filter -fsanitize%,$(OPT)) -pthread
@@ -145,6 +147,19 @@ $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	@[ "$(Q)" = "" ] || echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The guardrails' look-alike table, from Unicode's data in ICU: only this
+# generator links ICU (scripts/lookalike-table.c).
+$(GEN)/lookalike-table: scripts/lookalike-table.c
+	@mkdir -p $(@D)
+	@[ "$(Q)" = "" ] || echo "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< \
+	    $(shell pkg-config --cflags --libs icu-i18n icu-uc 2>/dev/null || \
+	    echo -licui18n -licuuc -licudata)
+$(GEN)/lookalike.h: $(GEN)/lookalike-table
+	@[ "$(Q)" = "" ] || echo "  GEN     $@"
+	$(Q)$< >$@.tmp && mv $@.tmp $@
+$(O)/agent/guard-fold.o: $(GEN)/lookalike.h
 
 $(LIBSHARED): $(call obj,$(SHARED_SRCS) $(SHARED_CLIENT_SRCS))
 $(LIBAGENT): $(call obj,$(AGENT_ADMIN_SRCS) $(AGENT_PATH_SRCS))
@@ -276,7 +291,7 @@ clean:
 FUZZ_CC    := clang
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	      -Ishared -Iagent $(WARN) -Wno-format-nonliteral
+	      -Ishared -Iagent -I$(GEN) $(WARN) -Wno-format-nonliteral
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,\
 	      $(wildcard tests/fuzz/fuzz-*.c))
 
@@ -284,7 +299,8 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,\
 fuzz: $(FUZZ_BINS)
 
 # The rules below list their .c files; any header change rebuilds them all.
-$(FUZZ_BINS): $(wildcard agent/*.h shared/*.h tests/backend/*.h)
+$(FUZZ_BINS): $(wildcard agent/*.h shared/*.h tests/backend/*.h) \
+	$(GEN)/lookalike.h
 
 build/fuzz/fuzz-jscan: tests/fuzz/fuzz-jscan.c agent/jscan.c
 # cube-tui's text field: keys and pastes, with curses for its key codes.

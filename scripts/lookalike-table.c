@@ -1,0 +1,192 @@
+/*
+ * Build-time generator of the guardrails' look-alike table (guard-fold.c):
+ * every code point, its own NFKC form, that a reader takes for one ASCII
+ * letter or digit. Writes a C header to standard output; the build runs it
+ * into build/gen/lookalike.h, so the agent carries the table and never
+ * links ICU.
+ *
+ * The data is Unicode's, through ICU (Debian libicu-dev): the confusable
+ * skeletons of UTS #39 (uspoof_getSkeleton) and the normalisers. No table
+ * is written by hand. A code point is mapped to letter c when:
+ * - its compatibility decomposition, nonspacing and enclosing marks left
+ *   out, is c: accented letters (é, ı̇), letters with hooks and strokes
+ *   that decompose to their base;
+ * - or that decomposition is one other code point whose skeleton is the
+ *   skeleton of c: a Cyrillic 'о', a Greek 'ν', a Cherokee 'Ꭺ'. Where
+ *   several ASCII characters share the skeleton ('l', 'I' and '1'), the
+ *   one of the code point's case is taken, a lowercase letter for a
+ *   caseless one, then an uppercase letter, then a digit.
+ * Skeletons that are not one ASCII letter or digit (such as "rn") are
+ * left out: the view keeps one character for one.
+ *
+ * Each entry is (code point << 8 | ASCII byte), in code point order;
+ * lookalike_blocks has a bit for each block of 256 code points that holds
+ * one, so that most text (CJK, say) needs no search.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/uspoof.h>
+#include <unicode/ustring.h>
+#include <unicode/utf16.h>
+
+#define SKEL_MAX	64
+#define BLOCKS		(0x110000 / 256)
+
+static USpoofChecker	*sc;
+static const UNormalizer2 *nfkc, *nfkd;
+
+static void
+check(UErrorCode st, const char *what)
+{
+	if (U_FAILURE(st)) {
+		fprintf(stderr, "lookalike-table: %s: %s\n", what,
+		    u_errorName(st));
+		exit(1);
+	}
+}
+
+/* The skeleton of one code point into out; its length (UTF-16 units). */
+static int32_t
+skeleton(UChar32 cp, UChar *out)
+{
+	UChar		in[2];
+	int32_t		n = 0;
+	UErrorCode	st = U_ZERO_ERROR;
+	UBool		err = 0;
+
+	U16_APPEND(in, n, 2, cp, err);
+	n = uspoof_getSkeleton(sc, 0, in, n, out, SKEL_MAX, &st);
+	return U_FAILURE(st) || err ? -1 : n;
+}
+
+static int
+is_mark(UChar32 cp)
+{
+	int8_t	t = u_charType(cp);
+
+	return t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK;
+}
+
+/*
+ * cp's compatibility decomposition with its marks left out, when that is
+ * one code point; else -1.
+ */
+static UChar32
+bare(UChar32 cp)
+{
+	UChar		in[2], d[SKEL_MAX];
+	UChar32		c, one = -1;
+	int32_t		n = 0, len, i = 0;
+	UErrorCode	st = U_ZERO_ERROR;
+	UBool		err = 0;
+
+	U16_APPEND(in, n, 2, cp, err);
+	len = unorm2_normalize(nfkd, in, n, d, SKEL_MAX, &st);
+	if (U_FAILURE(st) || err)
+		return -1;
+	while (i < len) {
+		U16_NEXT(d, i, len, c);
+		if (is_mark(c))
+			continue;
+		if (one != -1)
+			return -1;
+		one = c;
+	}
+	return one;
+}
+
+/* Is cp its own NFKC form? Only those reach the table's lookups. */
+static int
+nfkc_stable(UChar32 cp)
+{
+	UChar		in[2], out[SKEL_MAX];
+	int32_t		n = 0, len;
+	UErrorCode	st = U_ZERO_ERROR;
+	UBool		err = 0;
+
+	U16_APPEND(in, n, 2, cp, err);
+	len = unorm2_normalize(nfkc, in, n, out, SKEL_MAX, &st);
+	return !U_FAILURE(st) && !err && len == n && u_strncmp(in, out, n) == 0;
+}
+
+int
+main(void)
+{
+	static const char	 ascii[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	UChar			 askel[sizeof(ascii)][SKEL_MAX], s[SKEL_MAX];
+	int32_t			 alen[sizeof(ascii)], len;
+	UChar32			 cp, b;
+	UErrorCode		 st = U_ZERO_ERROR;
+	static uint32_t		 entry[0x110000];
+	uint64_t		 blocks[BLOCKS / 64] = { 0 };
+	size_t			 i, n = 0;
+	int			 pick, rank, best;
+
+	sc = uspoof_open(&st);
+	check(st, "uspoof_open");
+	nfkc = unorm2_getNFKCInstance(&st);
+	check(st, "NFKC");
+	nfkd = unorm2_getNFKDInstance(&st);
+	check(st, "NFKD");
+	for (i = 0; ascii[i] != '\0'; i++)
+		if ((alen[i] = skeleton(ascii[i], askel[i])) < 0)
+			check(U_INTERNAL_PROGRAM_ERROR, "ASCII skeleton");
+
+	for (cp = 0x80; cp <= 0x10ffff; cp++) {
+		if (U_IS_SURROGATE(cp) || !u_isdefined(cp) || is_mark(cp) ||
+		    !nfkc_stable(cp) || (b = bare(cp)) < 0)
+			continue;
+		pick = -1;
+		if (b < 0x80) {
+			for (i = 0; ascii[i] != '\0'; i++)
+				if (ascii[i] == b)
+					pick = (int)i;
+		} else if ((len = skeleton(b, s)) > 0) {
+			best = 99;
+			for (i = 0; ascii[i] != '\0'; i++) {
+				if (alen[i] != len ||
+				    u_strncmp(askel[i], s, len) != 0)
+					continue;
+				/* Its own case first; lowercase, upper, digit. */
+				rank = i < 26 ? 1 : i < 52 ? 2 : 3;
+				if ((u_islower(cp) && i < 26) ||
+				    (u_isupper(cp) && i >= 26 && i < 52))
+					rank = 0;
+				if (rank < best) {
+					best = rank;
+					pick = (int)i;
+				}
+			}
+		}
+		if (pick < 0)
+			continue;
+		entry[n++] = (uint32_t)cp << 8 | (unsigned char)ascii[pick];
+		blocks[cp >> 14] |= 1ull << (cp >> 8 & 63);
+	}
+	uspoof_close(sc);
+
+	printf("/* Generated by scripts/lookalike-table.c from ICU %s "
+	    "(Unicode %s): do not edit. */\n", U_ICU_VERSION,
+	    U_UNICODE_VERSION);
+	printf("static const uint32_t lookalike_table[%zu] = {\n", n);
+	for (i = 0; i < n; i++)
+		printf("%s0x%08xu,%s", i % 6 == 0 ? "\t" : " ",
+		    (unsigned)entry[i], i % 6 == 5 || i + 1 == n ? "\n" : "");
+	printf("};\nstatic const uint64_t lookalike_blocks[%d] = {\n",
+	    BLOCKS / 64);
+	for (i = 0; i < BLOCKS / 64; i++)
+		printf("%s0x%016llxull,%s", i % 3 == 0 ? "\t" : " ",
+		    (unsigned long long)blocks[i], i % 3 == 2 ||
+		    i + 1 == BLOCKS / 64 ? "\n" : "");
+	printf("};\n");
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "lookalike-table: write failed\n");
+		return 1;
+	}
+	return 0;
+}
