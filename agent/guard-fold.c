@@ -30,9 +30,17 @@
  * longer than that (U+FDFA, 3 bytes, is 33; squared katakana words such
  * as U+3316) stay as they are, words of other scripts that hide no ASCII.
  * The map holds a run per changed unit at most, and the work on a run
- * of combining marks is n log n. Not done: confusables beyond NFKC (a
- * Cyrillic 'е' in an address, Greek 'ο' for 'o'), which UTS #39's
- * skeletons would need.
+ * of combining marks is n log n.
+ *
+ * The look-alike view (f->looks) goes one step further, for text
+ * written to slip past a guardrail: after NFKC, each code point that a
+ * reader takes for an ASCII letter or digit becomes that letter (a
+ * Cyrillic 'е', a Greek 'ο', an accented 'é'; lookalike.h, generated at
+ * build time from Unicode's confusables, UTS #39, in ICU), and the marks
+ * on such a letter or on ASCII are dropped ("i̷g̶n̴o̸r̵e"). guard.c
+ * scans it besides the NFKC view, whose text keeps its own script for
+ * patterns written in it. One walk makes both: the look-alike view is
+ * the same unit's normal form, mapped once more.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +49,7 @@
 #include <utf8proc.h>
 
 #include "guard.h"
+#include "lookalike.h"	/* build/gen: lookalike_table, lookalike_blocks */
 #include "xmalloc.h"
 
 #define FOLD_OPTS	(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | \
@@ -83,6 +92,60 @@ fold_reserve(char **p, size_t *cap, size_t need)
 		return;
 	*cap = need < 256 ? 256 : need * 2;
 	*p = xreallocarray(*p, 1, *cap);
+}
+
+/* The ASCII letter or digit cp is taken for (lookalike.h), or 0. */
+static int
+fold_lookalike(int32_t cp)
+{
+	size_t		lo = 0, hi, mid;
+	uint32_t	key;
+
+	if (cp < 0x80 || cp > 0x10ffff ||
+	    !(lookalike_blocks[cp >> 14] >> (cp >> 8 & 63) & 1))
+		return 0;
+	hi = sizeof(lookalike_table) / sizeof(lookalike_table[0]);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		key = lookalike_table[mid] >> 8;
+		if (key == (uint32_t)cp)
+			return lookalike_table[mid] & 0xff;
+		if (key < (uint32_t)cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int
+fold_is_mark(int32_t cp)
+{
+	utf8proc_category_t	c = utf8proc_category(cp);
+
+	return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_ME;
+}
+
+/*
+ * The look-alike form of a unit's n code points, in place: letters and
+ * digits as the ASCII they look like, marks on them (or on ASCII) left
+ * out. Returns the new length.
+ */
+static size_t
+fold_lookalikes(int32_t *u, size_t n)
+{
+	size_t	i, k = 0;
+	int	a, latin;
+
+	if (n == 0)
+		return 0;
+	latin = u[0] < 0x80 || fold_lookalike(u[0]) != 0;
+	for (i = 0; i < n; i++) {
+		if (latin && i > 0 && fold_is_mark(u[i]))
+			continue;
+		u[k++] = (a = fold_lookalike(u[i])) != 0 ? a : u[i];
+	}
+	return k;
 }
 
 /* Does a code point whose decomposition starts with cp join the unit? */
@@ -225,18 +288,61 @@ fold_record(struct guard_fold *f, size_t o, size_t ou, size_t v, size_t vu)
 	f->runs[f->nruns++] = (struct guard_fold_run){ o, v, ou, vu, 1 };
 }
 
-/* Normalise the gathered unit into the view. */
+/* The unit's form w[0..wlen) into view v, when it differs from the text. */
+static void
+fold_put(struct guard_fold *v, const char *s, const struct fold_unit *u,
+    const char *w, size_t wlen)
+{
+	size_t	olen = u->end - u->o, at;
+
+	if ((wlen == olen && memcmp(w, s + u->o, wlen) == 0) ||
+	    wlen > FOLD_GROW_MAX * olen)
+		return;
+	fold_catch_up(v, s, u->o);
+	at = v->len;
+	fold_reserve(&v->s, &v->cap, v->len + wlen + 1);
+	memcpy(v->s + v->len, w, wlen);
+	v->len += wlen;
+	v->done = u->end;
+	fold_record(v, u->o, olen, at, wlen);
+}
+
+/* Code points u[0..n) as UTF-8 into the scratch; the length. */
+static size_t
+fold_encode(struct guard_fold *f, const int32_t *u, size_t n)
+{
+	size_t		i, w = 0;
+	uint8_t		b[4];
+
+	fold_reserve(&f->w, &f->wcap, 4 * n + 1);
+	for (i = 0; i < n; i++) {
+		utf8proc_ssize_t k = utf8proc_encode_char(u[i], b);
+
+		memcpy(f->w + w, b, k);
+		w += k;
+	}
+	return w;
+}
+
+/*
+ * Normalise the gathered unit into the view, and into the look-alike view
+ * when it is wanted (f->looks): the same walk makes both.
+ */
 static void
 fold_flush(struct guard_fold *f, const char *s, struct fold_unit *u)
 {
-	utf8proc_ssize_t	 n, i;
-	size_t			 olen = u->end - u->o, v, w = 0;
-	uint8_t			 b[4];
+	utf8proc_ssize_t	 n;
+	size_t			 w;
+	char			 a;
 
 	if (!u->open)
 		return;
-	if (u->plain)
+	if (u->plain) {
+		/* Its own normal form: only the look-alike view may differ. */
+		if (f->looks && (a = fold_lookalike(f->u[0])) != 0)
+			fold_put(f->look, s, u, &a, 1);
 		goto done;
+	}
 	n = f->nu;
 	if (n > 1) {
 		fold_order(f, f->u, f->nu);
@@ -245,24 +351,14 @@ fold_flush(struct guard_fold *f, const char *s, struct fold_unit *u)
 		if (n < 0)
 			n = 0;
 	}
-	/* Encode into the scratch, then see whether anything changed. */
-	fold_reserve(&f->w, &f->wcap, 4 * (size_t)n + 1);
-	for (i = 0; i < n; i++) {
-		utf8proc_ssize_t k = utf8proc_encode_char(f->u[i], b);
-
-		memcpy(f->w + w, b, k);
-		w += k;
+	/* Encoded first: the scratch (f->w) may move. */
+	w = fold_encode(f, f->u, (size_t)n);
+	fold_put(f, s, u, f->w, w);
+	if (f->looks) {
+		n = (utf8proc_ssize_t)fold_lookalikes(f->u, (size_t)n);
+		w = fold_encode(f, f->u, (size_t)n);
+		fold_put(f->look, s, u, f->w, w);
 	}
-	if ((w == olen && memcmp(f->w, s + u->o, w) == 0) ||
-	    w > FOLD_GROW_MAX * olen)
-		goto done;
-	fold_catch_up(f, s, u->o);
-	v = f->len;
-	fold_reserve(&f->s, &f->cap, f->len + w + 1);
-	memcpy(f->s + f->len, f->w, w);
-	f->len += w;
-	f->done = u->end;
-	fold_record(f, u->o, olen, v, w);
 done:
 	f->nu = 0;
 	u->open = 0;
@@ -476,24 +572,34 @@ int
 guard_fold_build(struct guard_fold *f, const char *s, size_t len,
     size_t from, int final)
 {
-	size_t	i;
+	struct guard_fold	*v[2] = { f, f->look };
+	size_t			 i;
 
-	f->active = 0;
-	f->len = 0;
-	f->nruns = 0;
+	for (i = 0; i < 2 && v[i] != NULL; i++) {
+		v[i]->active = 0;
+		v[i]->len = 0;
+		v[i]->nruns = 0;
+	}
 	i = fold_ascii(s, len);
 	if (i == len) {
 		f->olen = final || len == from ? len : len - 1;
 		return 0;
 	}
+	if (f->looks && f->look == NULL)
+		v[1] = f->look = xcalloc(1, sizeof(*f->look));
+	if (!f->looks)
+		v[1] = NULL;
 	/* The ASCII before the first other byte is its own view. */
 	f->olen = fold_walk(f, s, len, i > 0 ? i - 1 : 0, from, final);
-	if (!f->active)
-		return 0;
-	fold_catch_up(f, s, f->olen);
-	f->from = guard_fold_view_at(f, from);
-	f->s[f->len] = '\0';
-	return 1;
+	for (i = 0; i < 2 && v[i] != NULL; i++) {
+		v[i]->olen = f->olen;
+		if (!v[i]->active)
+			continue;
+		fold_catch_up(v[i], s, f->olen);
+		v[i]->from = guard_fold_view_at(v[i], from);
+		v[i]->s[v[i]->len] = '\0';
+	}
+	return f->active;
 }
 
 /*
@@ -592,6 +698,10 @@ guard_fold_floor(const struct guard_fold *f, const char *s, size_t o)
 void
 guard_fold_clear(struct guard_fold *f)
 {
+	if (f->look != NULL) {
+		guard_fold_clear(f->look);
+		free(f->look);
+	}
 	free(f->s);
 	free(f->runs);
 	free(f->u);
@@ -600,17 +710,24 @@ guard_fold_clear(struct guard_fold *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* The view of a whole string (a keyword), NUL-terminated; caller frees. */
+/*
+ * The view of a whole string (a keyword), NUL-terminated, or with look its
+ * look-alike view; caller frees.
+ */
 char *
-guard_fold_string(const char *s)
+guard_fold_string(const char *s, int look)
 {
 	struct guard_fold	 f;
+	struct guard_fold	*v;
 	char			*out;
 
 	memset(&f, 0, sizeof(f));
-	if (guard_fold_build(&f, s, strlen(s), 0, 1)) {
-		out = f.s;
-		f.s = NULL;
+	f.looks = look;
+	guard_fold_build(&f, s, strlen(s), 0, 1);
+	v = look ? f.look : &f;
+	if (v != NULL && v->active) {
+		out = v->s;
+		v->s = NULL;
 	} else
 		out = xstrdup(s);
 	guard_fold_clear(&f);

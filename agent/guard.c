@@ -6,6 +6,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ struct guard {
 	unsigned		 types;
 	pcre2_code		**codes;	/* regex: one per pattern */
 	size_t			 ncodes;	/* keywords: one for all */
+	/* Keywords: the words' look-alike form, when it differs. */
+	pcre2_code		*look;
 	int64_t			 max_chars;
 	int64_t			 max_messages;
 };
@@ -168,13 +171,13 @@ guard_compile(const char *pattern, uint32_t options, const char *what,
 
 /*
  * The keywords as one caseless pattern: each word in its normalised form,
- * as the text is matched on, and literal (punctuation escaped), any run
- * of white space inside a phrase as \s+, and the whole alternation
- * between word boundaries.
+ * as the text is matched on (with look, in its look-alike form, for that
+ * view), and literal (punctuation escaped), any run of white space inside
+ * a phrase as \s+, and the whole alternation between word boundaries.
  */
 static char *
-guard_keywords_pattern(const char *const *words, size_t n, char *err,
-    size_t errlen)
+guard_keywords_pattern(const char *const *words, size_t n, int look,
+    char *err, size_t errlen)
 {
 	char		*p, *out, **folded;
 	const char	*w, *end;
@@ -182,7 +185,7 @@ guard_keywords_pattern(const char *const *words, size_t n, char *err,
 
 	folded = xcalloc(n, sizeof(*folded));
 	for (i = 0; i < n; i++) {
-		folded[i] = guard_fold_string(words[i]);
+		folded[i] = guard_fold_string(words[i], look);
 		cap += 4 * strlen(folded[i]) + 8;
 	}
 	p = out = xmalloc(cap);
@@ -229,7 +232,7 @@ struct guard *
 guard_new(const struct guard_spec *spec, char *err, size_t errlen)
 {
 	struct guard	*g;
-	char		 what[64], *pattern;
+	char		 what[64], *pattern, *look;
 	size_t		 i;
 
 	g = xcalloc(1, sizeof(*g));
@@ -262,15 +265,28 @@ guard_new(const struct guard_spec *spec, char *err, size_t errlen)
 			goto fail;
 		}
 		if ((pattern = guard_keywords_pattern(spec->words,
-		    spec->nwords, err, errlen)) == NULL)
+		    spec->nwords, 0, err, errlen)) == NULL)
 			goto fail;
 		g->codes = xcalloc(1, sizeof(*g->codes));
 		g->codes[0] = guard_compile(pattern, PCRE2_CASELESS |
 		    PCRE2_UCP, "words", err, errlen);
-		free(pattern);
-		if (g->codes[0] == NULL)
+		if (g->codes[0] == NULL) {
+			free(pattern);
 			goto fail;
+		}
 		g->ncodes = 1;
+		/* "café" is "cafe" in the look-alike view: so is the word. */
+		look = guard_keywords_pattern(spec->words, spec->nwords, 1,
+		    err, errlen);
+		if (look != NULL && strcmp(look, pattern) != 0 &&
+		    (g->look = guard_compile(look, PCRE2_CASELESS | PCRE2_UCP,
+		    "words", err, errlen)) == NULL) {
+			free(look);
+			free(pattern);
+			goto fail;
+		}
+		free(look);
+		free(pattern);
 		break;
 	case GUARD_LENGTH:
 		if (spec->max_chars <= 0 && spec->max_messages <= 0) {
@@ -305,6 +321,7 @@ guard_free(struct guard *g)
 		return;
 	for (i = 0; i < g->ncodes; i++)
 		pcre2_code_free(g->codes[i]);
+	pcre2_code_free(g->look);
 	free(g->codes);
 	free(g->key);
 	free(g);
@@ -338,7 +355,8 @@ guard_scan_clear(struct guard_scan *sc)
 	sc->m = NULL;
 	sc->starts = NULL;
 	sc->nm = sc->cap = sc->nstarts = sc->capstarts = 0;
-	guard_fold_clear(&sc->fold);
+	guard_fold_clear(&sc->fold);	/* and its look-alike view */
+	sc->looked = 0;
 }
 
 void
@@ -428,6 +446,7 @@ static void
 guard_scan_regex(const struct guard *g, struct guard_scan *sc)
 {
 	pcre2_match_data	*md;
+	const pcre2_code	*code;
 	PCRE2_SIZE		*ov;
 	size_t			 i, off;
 	uint32_t		 opts = sc->final ? 0 : PCRE2_PARTIAL_HARD;
@@ -440,8 +459,9 @@ guard_scan_regex(const struct guard *g, struct guard_scan *sc)
 	}
 	ov = pcre2_get_ovector_pointer(md);
 	for (i = 0; i < g->ncodes; i++) {
+		code = sc->looking && g->look != NULL ? g->look : g->codes[i];
 		for (off = sc->from; off <= sc->len;) {
-			rc = pcre2_match(g->codes[i], (PCRE2_SPTR)sc->s,
+			rc = pcre2_match(code, (PCRE2_SPTR)sc->s,
 			    sc->len, off, opts, md, NULL);
 			if (rc == PCRE2_ERROR_PARTIAL) {
 				guard_scan_hold(sc, ov[0]);
@@ -475,6 +495,7 @@ static void (*const guard_scanners[])(const struct guard *,
 	[GUARD_LENGTH] = NULL,
 };
 
+/* By start, the longest first; then by guardrail and type, so alike meet. */
 static int
 guard_match_cmp(const void *a, const void *b)
 {
@@ -484,24 +505,32 @@ guard_match_cmp(const void *a, const void *b)
 		return ma->start < mb->start ? -1 : 1;
 	if (ma->end != mb->end)
 		return ma->end > mb->end ? -1 : 1;
-	return 0;
+	if (ma->guard != mb->guard)
+		return (uintptr_t)ma->guard < (uintptr_t)mb->guard ? -1 : 1;
+	return ma->type < mb->type ? -1 : ma->type > mb->type;
 }
 
-/*
- * Every text guardrail of the list over sc, matched on the normalised
- * view of the text (guard-fold.c); matches and the hold are then mapped
- * back to the text, sorted by start. ASCII text is its own view.
- */
-void
-guard_list_scan(const struct guard_list *l, struct guard_scan *sc)
-{
-	struct guard_fold	*f = &sc->fold;
-	const char		*text = sc->s;
-	size_t			 len = sc->len, from = sc->from, i;
-	int			 view;
+/* How a pass over one view scans. */
+enum guard_pass {
+	GUARD_PASS_NFKC,	/* every guardrail */
+	GUARD_PASS_LOOK,	/* every guardrail, keywords in look-alike form */
+	GUARD_PASS_WORDS,	/* only keywords whose look-alike form differs */
+};
 
-	sc->nm = 0;
-	view = guard_fold_build(f, text, len, from, sc->final);
+/*
+ * The guardrails over one view of the text (view: f->s, else the text
+ * itself up to f->olen); the matches from sc->m[first] on and the hold
+ * are mapped back to the text. Returns the hold.
+ */
+static size_t
+guard_scan_view(const struct guard_list *l, struct guard_scan *sc,
+    const struct guard_fold *f, int view, enum guard_pass pass)
+{
+	const struct guard	*g;
+	const char		*text = sc->s;
+	size_t			 len = sc->len, from = sc->from, hold, i;
+	size_t			 first = sc->nm;
+
 	if (view) {
 		sc->s = f->s;
 		sc->len = f->len;
@@ -509,30 +538,123 @@ guard_list_scan(const struct guard_list *l, struct guard_scan *sc)
 	} else
 		sc->len = f->olen;	/* a stream's last unit is held */
 	sc->hold = sc->len;
+	sc->looking = pass != GUARD_PASS_NFKC;
 	for (i = 0; l != NULL && i < l->n; i++) {
-		sc->guard = l->guards[i];
-		if (guard_scanners[l->guards[i]->kind] != NULL)
-			guard_scanners[l->guards[i]->kind](l->guards[i], sc);
+		sc->guard = g = l->guards[i];
+		if (guard_scanners[g->kind] != NULL &&
+		    (pass != GUARD_PASS_WORDS || g->look != NULL))
+			guard_scanners[g->kind](g, sc);
 	}
 	sc->guard = NULL;
+	sc->looking = 0;
+	hold = sc->hold;
 	if (view) {
-		for (i = 0; i < sc->nm; i++) {
+		for (i = first; i < sc->nm; i++) {
 			sc->m[i].start = guard_fold_start(f, sc->m[i].start);
 			sc->m[i].end = guard_fold_end(f, sc->m[i].end);
 		}
-		sc->hold = guard_fold_start(f, sc->hold);
+		hold = guard_fold_start(f, hold);
 	}
 	sc->s = text;
 	sc->len = len;
 	sc->from = from;
-	if (sc->nm > 1)
-		qsort(sc->m, sc->nm, sizeof(*sc->m), guard_match_cmp);
+	return hold;
 }
 
+/* Has a keyword guardrail of the list a look-alike form of its own? */
+static int
+guard_list_looks(const struct guard_list *l)
+{
+	size_t	i;
+
+	for (i = 0; l != NULL && i < l->n; i++)
+		if (l->guards[i]->look != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * What two passes found of one thing is one match: a guardrail's match
+ * of a type that lies inside another of its own (the same, or one the
+ * other view saw wider: "xy" in "x\u0301xy" against "x+y", "xxy" in the
+ * look-alike view) goes. One pass finds no two such: a pattern's next
+ * match starts where its last ended. sc->m is sorted by start.
+ */
+static void
+guard_scan_dedup(const struct guard_list *l, struct guard_scan *sc)
+{
+	size_t			 end[GUARD_TOO_LONG + 1];
+	const struct guard	*g;
+	size_t			 i, k, n;
+	int			 t;
+
+	for (k = 0; k < l->n; k++) {
+		g = l->guards[k];
+		for (t = 0; t <= GUARD_TOO_LONG; t++)
+			end[t] = 0;
+		for (i = n = 0; i < sc->nm; i++) {
+			t = sc->m[i].type;
+			if (sc->m[i].guard == g && t >= 0 &&
+			    t <= GUARD_TOO_LONG) {
+				if (sc->m[i].end <= end[t])
+					continue;
+				end[t] = sc->m[i].end;
+			}
+			sc->m[n++] = sc->m[i];
+		}
+		sc->nm = n;
+	}
+}
+
+/*
+ * Every text guardrail of the list over sc, matched on the normalised
+ * view of the text (guard-fold.c), and on its look-alike view: a match in
+ * either counts. Where the look-alike view is the same, only keywords
+ * whose look-alike form differs ("café", matched as "cafe") scan again.
+ * Matches and the hold are mapped back to the text, sorted by start, one
+ * of each. ASCII text is its own view.
+ */
+void
+guard_list_scan(const struct guard_list *l, struct guard_scan *sc)
+{
+	size_t	hold, look = SIZE_MAX;
+	int	view, again;
+
+	sc->nm = 0;
+	sc->fold.looks = 1;
+	view = guard_fold_build(&sc->fold, sc->s, sc->len, sc->from,
+	    sc->final);
+	hold = guard_scan_view(l, sc, &sc->fold, view, GUARD_PASS_NFKC);
+	sc->looked = sc->fold.look != NULL && sc->fold.look->active;
+	again = sc->looked || guard_list_looks(l);
+	if (sc->looked)
+		look = guard_scan_view(l, sc, sc->fold.look, 1,
+		    GUARD_PASS_LOOK);
+	else if (again)
+		look = guard_scan_view(l, sc, &sc->fold, view,
+		    GUARD_PASS_WORDS);
+	if (look < hold)
+		hold = look;
+	sc->hold = hold;
+	if (sc->nm > 1)
+		qsort(sc->m, sc->nm, sizeof(*sc->m), guard_match_cmp);
+	if (again && l != NULL)
+		guard_scan_dedup(l, sc);
+}
+
+/*
+ * Both views cut the text into the same units; the look-alike one records
+ * more of them.
+ */
 size_t
 guard_scan_floor(const struct guard_scan *sc, size_t pos)
 {
-	return guard_fold_floor(&sc->fold, sc->s, pos);
+	size_t	a = guard_fold_floor(&sc->fold, sc->s, pos), b;
+
+	if (!sc->looked)
+		return a;
+	b = guard_fold_floor(sc->fold.look, sc->s, pos);
+	return a < b ? a : b;
 }
 
 /* The first blocking match that starts before limit, or NULL. */

@@ -239,7 +239,9 @@ void		 guard_out_edits_free(struct guard_edits *);
 
 /*
  * guard-fold.c: the normalised view a scan matches on (NFKC, ignorable
- * and format characters dropped) and the map back to the original text.
+ * and format characters dropped), the look-alike view (letters and digits
+ * of other scripts as the ASCII they look like, marks on them dropped),
+ * and the map back to the original text.
  */
 struct guard_fold_run {		/* n alike units that changed */
 	size_t			 o;	/* original offset of the first */
@@ -257,6 +259,12 @@ struct guard_fold {
 	size_t			 done;	/* original bytes s stands for */
 	size_t			 olen;	/* original bytes the view covers */
 	size_t			 from;	/* the scan's from, in the view */
+	/*
+	 * With looks set, the look-alike view is built alongside (its own s
+	 * and runs), in look, allocated the first time text is not ASCII.
+	 */
+	int			 looks;
+	struct guard_fold	*look;
 	struct guard_fold_run	*runs;	/* sorted, by o and by v alike */
 	size_t			 nruns;
 	size_t			 capruns;
@@ -274,6 +282,8 @@ struct guard_fold {
  * The view of s[0..len) for a scan from from: 1 when it differs (f->s,
  * f->len), 0 when s[0..f->olen) is its own view. Not final: the view
  * stops before the last unit, which more text may change (f->olen).
+ * With f->looks, the look-alike view too: f->look->active when it
+ * differs (f->look may be NULL for ASCII text).
  */
 int	 guard_fold_build(struct guard_fold *, const char *, size_t len,
 	    size_t from, int final);
@@ -284,7 +294,8 @@ size_t	 guard_fold_view_at(const struct guard_fold *, size_t orig);
 size_t	 guard_fold_floor(const struct guard_fold *, const char *,
 	    size_t orig);
 void	 guard_fold_clear(struct guard_fold *);	/* frees; stays usable */
-char	*guard_fold_string(const char *);	/* caller frees */
+/* The view of a whole string (with look, the look-alike one). */
+char	*guard_fold_string(const char *, int look);	/* caller frees */
 
 /* guard-scan: matches found in a buffer (guard.c, guard-pii.c). */
 struct guard_match {
@@ -307,7 +318,9 @@ struct guard_scan {
 	size_t			*starts;	/* guard-pii.c's run starts */
 	size_t			 nstarts;
 	size_t			 capstarts;
-	struct guard_fold	 fold;	/* the view the guardrails saw */
+	struct guard_fold	 fold;	/* the views the guardrails saw */
+	int			 looked;	/* fold.look is this scan's */
+	int			 looking;	/* keywords in look-alike form */
 };
 /* Free what a scan allocated (its matches); the struct stays. */
 void	 guard_scan_clear(struct guard_scan *);

@@ -151,9 +151,17 @@ check_eq "folded prompt: 200" 200 "$(status_of "$r")"
 check_eq "the backend got zero-width and fullwidth text redacted" \
     'I am [REDACTED:EMAIL] or [REDACTED:EMAIL], call [REDACTED:PHONE]' \
     "$(last_content)"
+# Look-alikes: Cyrillic and Greek letters, accents, marks piled on.
+r=$(http POST /proxy/acme/v1/chat/completions "$TOKEN" \
+    '{"model":"echo","messages":[{"role":"user","content":"I am bоb@ехаmplе.com or ΑLΙCΕ@EXAMPLE.ORG or cárol@éxample.org"}]}')
+check_eq "look-alike prompt: 200" 200 "$(status_of "$r")"
+check_eq "the backend got look-alike addresses redacted" \
+    'I am [REDACTED:EMAIL] or [REDACTED:EMAIL] or [REDACTED:EMAIL]' \
+    "$(last_content)"
 before=$(nreq)
 for text in 'the se\u00adcret plan' 'the ｓｅｃｒｅｔ ｐｌａｎ' 'SECRET\u2060 PLAN' \
-    'card ４１１１ １１１１ １１１１ １１１１'; do
+    'card ４１１１ １１１１ １１１１ １１１１' 'the ѕесrеt рlаn' 'ΡRΟJΕCΤ Χ' \
+    'the s\u0337e\u0337c\u0337r\u0337e\u0337t\u0337 plan' 'the sécrèt plân'; do
 	r=$(http POST /v1/chat/completions "$TOKEN" \
 	    "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"$text\"}]}")
 	check_eq "blocked in disguise: $text" 400 "$(status_of "$r")"
@@ -161,6 +169,14 @@ done
 check_eq "none of them reached the backend" "$before" "$(nreq)"
 out=$(ctl -o json guardrail test -d acme pii --text 'mail ｂｏｂ＠ｅｘａｍｐｌｅ．ｃｏｍ now')
 check_eq "guardrail test folds too" "mail [REDACTED:EMAIL] now" "$(echo "$out" | json text)"
+out=$(ctl -o json guardrail test -d acme pii --text 'mail bоb@ехаmplе.com now')
+check_eq "and sees look-alikes" "mail [REDACTED:EMAIL] now" "$(echo "$out" | json text)"
+# A text of another script keeps it, for words written in it.
+ctl guardrail create -d acme ru --kind keywords --action redact \
+    --words 'пароль' >/dev/null
+out=$(ctl -o json guardrail test -d acme ru --text 'мой пароль: zebra')
+check_eq "a Cyrillic word still matches Cyrillic text" "мой [REDACTED:KEYWORD]: zebra" \
+    "$(echo "$out" | json text)"
 
 # --- input: blocks never reach the backend, on every route alias -----------
 card='4111 1111 1111 1111'
@@ -324,13 +340,14 @@ check_not_contains "and none of the match went out" 'FORBIDDEN' "$(body_of "$r" 
 # An answer in disguise, streamed in every number of pieces the fake cuts
 # it into (it cuts between characters).
 ctl guardrail create -d acme pii-out --kind pii --action redact >/dev/null
-FOLDED='mail_bob​@example.com_or_ｃａｒｏｌ＠ｅｘａｍｐｌｅ．ｏｒｇ_ok'
+FOLDED='mail_bob​@example.com_or_ｃａｒｏｌ＠ｅｘａｍｐｌｅ．ｏｒｇ_or_dаvе@ехаmplе.соm_ok'
 FOLDED=$(printf "$FOLDED")	# (printf turns \u200b into the character)
 ctl model deploy -d acme --provider fake --name Folded --key folded \
     --model-id "fake-chat;text=$FOLDED" --guard-out pii-out >/dev/null 2>&1
 r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"folded","messages":[{"role":"user","content":"x"}]}')
 check_contains "a buffered answer in disguise is redacted" \
-    '"content":"mail [REDACTED:EMAIL] or [REDACTED:EMAIL] ok"' "$(body_of "$r")"
+    '"content":"mail [REDACTED:EMAIL] or [REDACTED:EMAIL] or [REDACTED:EMAIL] ok"' \
+    "$(body_of "$r")"
 nchars=$(printf '%s' "$FOLDED" | python3 -c 'import sys; print(len(sys.stdin.read()))')
 fails=0
 for n in $(seq 2 "$nchars"); do
@@ -339,7 +356,7 @@ for n in $(seq 2 "$nchars"); do
 	    --data-binary '{"model":"folded","stream":true,"messages":[{"role":"user","content":"k"}]}' \
 	    "$AGENT_URL/v1/chat/completions")
 	got=$(printf '%s\n' "$body" | content_of)
-	if [ "$got" != "mail [REDACTED:EMAIL] or [REDACTED:EMAIL] ok" ]; then
+	if [ "$got" != "mail [REDACTED:EMAIL] or [REDACTED:EMAIL] or [REDACTED:EMAIL] ok" ]; then
 		fails=$((fails + 1))
 		echo "# chunks=$n: $got"
 	fi

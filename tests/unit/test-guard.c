@@ -697,11 +697,11 @@ static void
 fold_list_init(struct fold_list *fl, enum guard_action action)
 {
 	static const char *const words[] = { "zebra", "café", "Zürich",
-	    "ｓｅｃｒｅｔ plan" };
+	    "ｓｅｃｒｅｔ plan", "\u0437\u0435\u0431\u0440\u0430" };
 	static const char *const patterns[] = { "ACME-[0-9]{4}" };
 	struct guard_spec	 kw = { .key = "kw", .kind = GUARD_KEYWORDS,
 				    .action = action, .words = words,
-				    .nwords = 4 };
+				    .nwords = 5 };
 	struct guard_spec	 re = { .key = "re", .kind = GUARD_REGEX,
 				    .action = action, .patterns = patterns,
 				    .npatterns = 1 };
@@ -756,8 +756,31 @@ static const struct {
 	{ "caf\u00e9 and cafe\u0301 and CAFE\u0301!",
 	  "[REDACTED:KEYWORD] and [REDACTED:KEYWORD] and [REDACTED:KEYWORD]!" },
 	{ "in Zu\u0308rich.", "in [REDACTED:KEYWORD]." },
-	{ "zebra\u0301 is not a zebra",
-	  "zebra\u0301 is not a [REDACTED:KEYWORD]" },
+	/* An accent does not hide a word either (the look-alike view). */
+	{ "zebra\u0301 is a zebra",
+	  "[REDACTED:KEYWORD] is a [REDACTED:KEYWORD]" },
+	/*
+	 * Letters of other scripts that look like ASCII ones, and marks
+	 * piled on letters: matched as they look, the original redacted.
+	 */
+	{ "a z\u0435br\u0430 b", "a [REDACTED:KEYWORD] b" },
+	{ "\u0396\u0395\u0392RA!", "[REDACTED:KEYWORD]!" },
+	{ "z\u0337e\u0336b\u0334r\u0338a\u0335 z\u0303\u0303\u0303ebra",
+	  "[REDACTED:KEYWORD] [REDACTED:KEYWORD]" },
+	{ "\u017eebr\u00e4 and \u1e95\u0113\u1e03\u0155\u0101",
+	  "[REDACTED:KEYWORD] and [REDACTED:KEYWORD]" },
+	{ "mail b\u043eb@ex\u0430mple.com now", "mail [REDACTED:EMAIL] now" },
+	{ "ticket \u0410\u0421\u041c\u0415-1234 ok",
+	  "ticket [REDACTED:REGEX] ok" },
+	{ "ticket \u13aa\u13df\u13b7\u13ac-1234 ok",
+	  "ticket [REDACTED:REGEX] ok" },
+	{ "s\u0435cr\u0435t \u0440l\u0430n here", "[REDACTED:KEYWORD] here" },
+	/* A word's accents are kept or left out alike. */
+	{ "\u0441\u0430f\u0435\u0301 or cafe", "[REDACTED:KEYWORD] or "
+	  "[REDACTED:KEYWORD]" },
+	/* Its own script stays for a word written in it. */
+	{ "\u0437\u0435\u0431\u0440\u0430 \u0438 zebra",
+	  "[REDACTED:KEYWORD] \u0438 [REDACTED:KEYWORD]" },
 	/* What is not matched stays byte for byte, ligatures and all. */
 	{ "Gr\u00fc\u00dfe, \ufb01ne \uff42\uff4f\uff42\uff20\uff45\uff58"
 	  "\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d \u2014 "
@@ -792,6 +815,11 @@ test_fold_redact(void **state)
 	got = filtered(&fl.list, "Gr\u00fc\u00dfe \ufb01 \uff21 e\u0301 \xff");
 	assert_string_equal(got, "Gr\u00fc\u00dfe \ufb01 \uff21 e\u0301 \xff");
 	free(got);
+	got = filtered(&fl.list, "\u041f\u0440\u0438\u0432\u0435\u0442, "
+	    "\u0437\u0435\u0431\u0440\u044b \u0432 \u0441\u0430\u0434\u0443");
+	assert_string_equal(got, "\u041f\u0440\u0438\u0432\u0435\u0442, "
+	    "\u0437\u0435\u0431\u0440\u044b \u0432 \u0441\u0430\u0434\u0443");
+	free(got);
 	fold_list_free(&fl);
 }
 
@@ -825,18 +853,19 @@ test_fold_view(void **state)
 	char			*v;
 
 	(void)state;
-	v = guard_fold_string("\uff5a\uff45\u00ad\uff42\u200b\uff52\uff41");
+	v = guard_fold_string("\uff5a\uff45\u00ad\uff42\u200b\uff52\uff41", 0);
 	assert_string_equal(v, "zebra");
 	free(v);
-	v = guard_fold_string("\ufb01 x\u00b2 \u2460 cafe\u0301 \u1100\u1161");
+	v = guard_fold_string("\ufb01 x\u00b2 \u2460 cafe\u0301 \u1100\u1161",
+	    0);
 	assert_string_equal(v, "fi x2 1 caf\u00e9 \uac00");
 	free(v);
 	/* What would grow past four times its size stays (33 bytes, 15). */
-	v = guard_fold_string("\ufdfa \u3316 \u3300");
+	v = guard_fold_string("\ufdfa \u3316 \u3300", 0);
 	assert_string_equal(v, "\ufdfa \u3316 \u30a2\u30d1\u30fc\u30c8");
 	free(v);
 	/* Canonical order: the marks of a unit sorted by class. */
-	v = guard_fold_string("a\u0301\u0323");
+	v = guard_fold_string("a\u0301\u0323", 0);
 	assert_string_equal(v, "\u1ea1\u0301");
 	free(v);
 
@@ -865,6 +894,67 @@ test_fold_view(void **state)
 	guard_fold_clear(&f);
 }
 
+/* The look-alike view: other scripts' look-alikes, marks, the map back. */
+static void
+test_fold_lookalike(void **state)
+{
+	static const struct {
+		const char	*text;
+		const char	*want;
+	} cases[] = {
+		/* Cyrillic, Greek, Cherokee, Armenian letters; a digit. */
+		{ "\u0456gn\u043er\u0435", "ignore" },
+		{ "\u0391\u0392\u0395 \u03bf\u03bd", "ABE ov" },
+		{ "\u13aa\u13df\u13b7\u13ac", "ACME" },
+		{ "\u0585 \u0417", "o 3" },
+		/* Accents composed or not, marks piled on ASCII or look-alikes. */
+		{ "caf\u00e9 cafe\u0301 \u0131", "cafe cafe i" },
+		{ "z\u0337e\u0336\u0336b \u0430\u0301\u0302", "zeb a" },
+		/* After NFKC: fullwidth, with a mark. */
+		{ "\uff41\u0301", "a" },
+		/* What looks like no ASCII letter stays, marks and all. */
+		{ "\u0436\u043b\u0439 \u65e5 \u0915\u093f",
+		  "\u0436\u043b\u0439 \u65e5 \u0915\u093f" },
+	};
+	struct guard_fold	 f, *l;
+	const char		*s;
+	char			*v;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = guard_fold_string(cases[i].text, 1);
+		if (strcmp(v, cases[i].want) != 0)
+			fail_msg("look-alike view of \"%s\": \"%s\", want "
+			    "\"%s\"", cases[i].text, v, cases[i].want);
+		free(v);
+	}
+	/* Only the look-alike view changes; its map leads back. */
+	memset(&f, 0, sizeof(f));
+	f.looks = 1;
+	/* ASCII: no look-alike view, not even its memory. */
+	assert_int_equal(guard_fold_build(&f, "plain", 5, 0, 1), 0);
+	assert_null(f.look);
+	s = "b\u043eb x\u0301";		/* b Cyrillic-o b x combining-acute */
+	assert_int_equal(guard_fold_build(&f, s, strlen(s), 0, 1), 0);
+	assert_non_null(l = f.look);
+	assert_int_equal(l->active, 1);
+	assert_int_equal(l->len, 5);
+	assert_memory_equal(l->s, "bob x", 5);
+	assert_int_equal(guard_fold_start(l, 1), 1);	/* o */
+	assert_int_equal(guard_fold_end(l, 2), 3);
+	assert_int_equal(guard_fold_start(l, 4), 5);	/* x and its mark */
+	assert_int_equal(guard_fold_end(l, 5), 8);
+	/* Plain ASCII and text that looks like none: neither view. */
+	assert_int_equal(guard_fold_build(&f, "plain", 5, 0, 1), 0);
+	assert_int_equal(l->active, 0);
+	s = "\u65e5\u672c";
+	assert_int_equal(guard_fold_build(&f, s, strlen(s), 0, 1), 0);
+	assert_int_equal(l->active, 0);
+	guard_fold_clear(&f);
+	assert_null(f.look);
+}
+
 /* utf8proc's own NFKC of s, with every format character dropped too. */
 static utf8proc_int32_t
 nfkc_drop_cf(utf8proc_int32_t cp, void *data)
@@ -884,7 +974,7 @@ expect_nfkc(const char *s, size_t len)
 	    UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
 	    UTF8PROC_IGNORE, nfkc_drop_cf, NULL);
 	assert_true(n >= 0);
-	got = guard_fold_string(s);
+	got = guard_fold_string(s, 0);
 	if (strcmp(got, (const char *)want) != 0)
 		fail_msg("view of \"%s\": \"%s\", NFKC \"%s\"", s, got,
 		    (const char *)want);
@@ -1125,6 +1215,7 @@ main(void)
 		cmocka_unit_test(test_fold_redact),
 		cmocka_unit_test(test_fold_block),
 		cmocka_unit_test(test_fold_view),
+		cmocka_unit_test(test_fold_lookalike),
 		cmocka_unit_test(test_fold_nfkc),
 		cmocka_unit_test(test_fold_stream),
 		cmocka_unit_test(test_fold_stream_mark),
