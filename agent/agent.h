@@ -2055,6 +2055,7 @@ void	 api_error_reply(struct http_request *, enum api_error,
  */
 struct ollama_obj {
 	struct jscan_span	 text;	/* message.content, or response: any type */
+	struct jscan_span	 thinking; /* message.thinking, or thinking */
 	struct jscan_span	 calls;	/* message.tool_calls, any type */
 	int			 odd;	/* a message that is no object */
 	int			 done;

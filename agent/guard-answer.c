@@ -1,9 +1,11 @@
 /*
  * The output hook: a model's answer through its output guardrails, on
  * the worker thread of the request. A buffered answer is rewritten whole;
- * a stream event by event, each choice's text and each of its tool calls'
- * arguments through its own stream filter, so only the little a match
- * may still need is held back. A block
+ * a stream event by event, each choice's text, its reasoning and refusal
+ * (reasoning_content as vLLM and DeepSeek send it, reasoning as Ollama
+ * and OpenRouter do: the model wrote them too) and each of its tool
+ * calls' arguments through its own stream filter, so only the little a
+ * match may still need is held back. A block
  * ends the stream with finish_reason "content_filter" and nothing of the
  * match sent. An answer the guardrails cannot read (not strict JSON, a
  * key twice, no choices, text that is no string) fails closed: a buffered
@@ -20,6 +22,15 @@
 #include "xmalloc.h"
 
 #define GUARD_ANSWER_CALLS	16	/* tool calls a choice, likewise */
+
+/* A chat choice's other texts besides content, each its own filter. */
+static const char *const guard_answer_sides[] = {
+	"reasoning_content", "reasoning", "refusal",
+};
+#define GUARD_ANSWER_SIDES	3
+/* Side k's filter is "call" GUARD_SIDE_CALL(k): -2, -3, -4. */
+#define GUARD_SIDE_CALL(k)	(-2 - (int)(k))
+#define GUARD_SIDE_OF(call)	((size_t)(-2 - (call)))
 #define GUARD_ANSWER_PIECES	8	/* texts of a choice in one event */
 #define GUARD_ANSWER_DEPTH	64
 
@@ -29,6 +40,7 @@ struct guard_answer {
 	enum route_kind		 route;
 	struct guard_stream	*choice[GUARD_ANSWER_CHOICES];
 	struct guard_stream	**calls[GUARD_ANSWER_CHOICES];	/* [CALLS] */
+	struct guard_stream	**sides[GUARD_ANSWER_CHOICES];	/* [SIDES] */
 	char			*id;		/* raw JSON values of the last */
 	char			*model;		/* event, for the ones we make */
 	char			*created;
@@ -42,8 +54,9 @@ struct guard_answer {
 };
 
 /*
- * A text of a choice in one event, and its filter: the content (call -1)
- * or a tool call's arguments (call its index).
+ * A text of a choice in one event, and its filter: the content (call -1),
+ * a side text (GUARD_SIDE_CALL) or a tool call's arguments (call its
+ * index).
  */
 struct guard_piece {
 	struct jscan_span	 span;
@@ -73,6 +86,12 @@ guard_answer_drop(struct guard_answer *ga, size_t i)
 
 	guard_stream_free(ga->choice[i]);
 	ga->choice[i] = NULL;
+	if (ga->sides[i] != NULL) {
+		for (k = 0; k < GUARD_ANSWER_SIDES; k++)
+			guard_stream_free(ga->sides[i][k]);
+		free(ga->sides[i]);
+		ga->sides[i] = NULL;
+	}
 	if (ga->calls[i] == NULL)
 		return;
 	for (k = 0; k < GUARD_ANSWER_CALLS; k++)
@@ -101,9 +120,9 @@ guard_answer_free(struct guard_answer *ga)
 }
 
 /*
- * An event of our own for choice index: text (of its content, or with
- * call >= 0 of that tool call's arguments), or (text NULL) the end with
- * finish_reason "content_filter".
+ * An event of our own for choice index: text (of its content, of a side
+ * text, or with call >= 0 of that tool call's arguments), or (text NULL)
+ * the end with finish_reason "content_filter".
  */
 static void
 guard_answer_make(struct guard_answer *ga, size_t index, int call,
@@ -137,6 +156,13 @@ guard_answer_make(struct guard_answer *ga, size_t index, int call,
 		guard_out_puts(&ga->out, ",\"function\":{\"arguments\":");
 		guard_out_quote(&ga->out, text, len);
 		guard_out_puts(&ga->out, "}}]}");
+	} else if (call < -1) {
+		guard_out_puts(&ga->out, "\"delta\":{\"");
+		guard_out_puts(&ga->out,
+		    guard_answer_sides[GUARD_SIDE_OF(call)]);
+		guard_out_puts(&ga->out, "\":");
+		guard_out_quote(&ga->out, text, len);
+		guard_out_puts(&ga->out, "}");
 	} else {
 		guard_out_puts(&ga->out, chat ? "\"delta\":{\"content\":" :
 		    "\"text\":");
@@ -207,10 +233,14 @@ guard_answer_end_choice(struct guard_answer *ga, size_t i,
 	size_t			 p;
 	int			 call;
 
-	for (call = -1; call < GUARD_ANSWER_CALLS; call++) {
+	for (call = GUARD_SIDE_CALL(GUARD_ANSWER_SIDES - 1);
+	    call < GUARD_ANSWER_CALLS; call++) {
 		if (call >= 0 && ga->calls[i] == NULL)
 			break;
-		gs = call < 0 ? ga->choice[i] : ga->calls[i][call];
+		if (call < -1 && ga->sides[i] == NULL)
+			continue;
+		gs = call >= 0 ? ga->calls[i][call] : call == -1 ?
+		    ga->choice[i] : ga->sides[i][GUARD_SIDE_OF(call)];
 		for (p = 0; p < nfed && fed[p].gs != gs; p++)
 			;
 		if (gs == NULL || p < nfed)
@@ -268,9 +298,14 @@ guard_answer_filter(struct guard_answer *ga, size_t index, int call)
 {
 	struct guard_stream	**gs;
 
-	if (call < 0)
+	if (call == -1)
 		gs = &ga->choice[index];
-	else {
+	else if (call < -1) {
+		if (ga->sides[index] == NULL)
+			ga->sides[index] = xcalloc(GUARD_ANSWER_SIDES,
+			    sizeof(*ga->sides[index]));
+		gs = &ga->sides[index][GUARD_SIDE_OF(call)];
+	} else {
 		if (ga->calls[index] == NULL)
 			ga->calls[index] = xcalloc(GUARD_ANSWER_CALLS,
 			    sizeof(*ga->calls[index]));
@@ -283,10 +318,10 @@ guard_answer_filter(struct guard_answer *ga, size_t index, int call)
 
 /*
  * The texts of a choice in this event, in the order they stand: its
- * delta.content (text for completions), and each tool call's
- * function.arguments. Returns how many, -1 when what stands there cannot
- * be read as text (fail), -2 when there are more texts or tool calls
- * than filters (block).
+ * delta.content (text for completions), its side texts, and each tool
+ * call's function.arguments. Returns how many, -1 when what stands there
+ * cannot be read as text (fail), -2 when there are more texts or tool
+ * calls than filters (block).
  */
 static int
 guard_answer_pieces(struct guard_answer *ga, const char *data,
@@ -294,14 +329,20 @@ guard_answer_pieces(struct guard_answer *ga, const char *data,
     struct guard_piece p[GUARD_ANSWER_PIECES])
 {
 	struct jscan_span	 delta, text, calls, tc, fn, args;
+	struct jscan_span	 side[GUARD_ANSWER_SIDES];
 	struct jscan_want	 want[] = {
 		{ "content", &text },
 		{ "tool_calls", &calls },
+		{ "reasoning_content", &side[0] },
+		{ "reasoning", &side[1] },
+		{ "refusal", &side[2] },
 	};
 	struct guard_piece	 t;
-	size_t			 cursor, n = 0, i, j;
+	size_t			 cursor, n = 0, i, j, k;
 	int			 call;
 
+	for (k = 0; k < GUARD_ANSWER_SIDES; k++)
+		side[k].present = 0;
 	if (ga->route != ROUTE_CHAT) {
 		if (!jscan_object_get(data, c, "text", &text))
 			return 0;
@@ -312,13 +353,22 @@ guard_answer_pieces(struct guard_answer *ga, const char *data,
 			return 0;
 		if (delta.type != JSCAN_OBJECT)
 			return -1;
-		jscan_object_fields(data, &delta, want, 2);
+		jscan_object_fields(data, &delta, want,
+		    sizeof(want) / sizeof(want[0]));
 	}
 	if (text.present && text.type != JSCAN_NULL) {
 		if (text.type != JSCAN_STRING)
 			return -1;
 		p[n++] = (struct guard_piece){ text, -1,
 		    guard_answer_filter(ga, index, -1), 0 };
+	}
+	for (k = 0; k < GUARD_ANSWER_SIDES; k++) {
+		if (!side[k].present || side[k].type == JSCAN_NULL)
+			continue;
+		if (side[k].type != JSCAN_STRING)
+			return -1;
+		p[n++] = (struct guard_piece){ side[k], GUARD_SIDE_CALL(k),
+		    guard_answer_filter(ga, index, GUARD_SIDE_CALL(k)), 0 };
 	}
 	if (calls.present && calls.type != JSCAN_NULL) {
 		if (calls.type != JSCAN_ARRAY)
@@ -580,6 +630,7 @@ enum guard_key {
 	GK_CHOICES,
 	GK_MESSAGE,
 	GK_TEXT,		/* content (chat), text (completions) */
+	GK_SIDE,		/* reasoning_content, reasoning, refusal */
 	GK_REASON,		/* finish_reason */
 	GK_TOOL_CALLS,
 	GK_FUNCTION,
@@ -601,6 +652,8 @@ struct guard_body {
 	/* The choice being read. */
 	size_t			 first;		/* its first edit */
 	struct jscan_span	 text, reason, calls;
+	struct jscan_span	 side[GUARD_ANSWER_SIDES];
+	size_t			 nside;
 	int			 saw_message;
 	int			 blocked;
 };
@@ -625,6 +678,9 @@ guard_body_key(const struct guard_body *gb, enum guard_place place,
 		GUARD_KEY(GP_CHOICE, "text", GK_TEXT, 0),
 		GUARD_KEY(GP_CHOICE, "finish_reason", GK_REASON, -1),
 		GUARD_KEY(GP_MESSAGE, "content", GK_TEXT, 1),
+		GUARD_KEY(GP_MESSAGE, "reasoning_content", GK_SIDE, 1),
+		GUARD_KEY(GP_MESSAGE, "reasoning", GK_SIDE, 1),
+		GUARD_KEY(GP_MESSAGE, "refusal", GK_SIDE, 1),
 		GUARD_KEY(GP_MESSAGE, "tool_calls", GK_TOOL_CALLS, 1),
 		GUARD_KEY(GP_TOOL_CALL, "function", GK_FUNCTION, 1),
 		GUARD_KEY(GP_FUNCTION, "arguments", GK_ARGUMENTS, 1),
@@ -677,6 +733,7 @@ guard_body_open(struct guard_body *gb, const struct jscan_token *t)
 				place = GP_USAGE;
 			break;
 		case GK_TEXT:
+		case GK_SIDE:
 		case GK_ARGUMENTS:
 		case GK_REASON:
 			return -1;	/* text that is no string */
@@ -693,6 +750,7 @@ guard_body_open(struct guard_body *gb, const struct jscan_token *t)
 		gb->first = gb->ed.n;
 		gb->text.present = gb->reason.present = 0;
 		gb->calls.present = 0;
+		gb->nside = 0;
 		gb->saw_message = gb->blocked = 0;
 	}
 	if (t->depth <= GP_DEPTH)
@@ -745,6 +803,15 @@ guard_body_value(struct guard_body *gb, const struct jscan_token *t)
 		gb->text = t->span;
 		gb->text.present = !null;
 		return 0;
+	case GK_SIDE:
+		if (null)
+			return 0;
+		/* Kept to be emptied on a block; a key twice fails anyway. */
+		if (t->span.type != JSCAN_STRING ||
+		    gb->nside == GUARD_ANSWER_SIDES)
+			return -1;
+		gb->side[gb->nside++] = t->span;
+		return guard_body_check(gb, &t->span);
 	case GK_ARGUMENTS:
 		break;
 	}
@@ -758,8 +825,9 @@ guard_body_value(struct guard_body *gb, const struct jscan_token *t)
 
 /*
  * A choice ends: its text through the list too. A block anywhere in it
- * (text or a tool call's arguments) empties its text, empties its tool
- * calls and makes its reason "content_filter", and drops its redactions.
+ * (text, reasoning, refusal or a tool call's arguments) empties its
+ * texts, empties its tool calls and makes its reason "content_filter",
+ * and drops its redactions.
  */
 static int
 guard_body_choice(struct guard_body *gb, const struct jscan_token *t)
@@ -786,6 +854,10 @@ guard_body_choice(struct guard_body *gb, const struct jscan_token *t)
 		    t->span.end - 1, t->span.end - 1, insert, NULL, 0)) ==
 		    GUARD_FAILED)
 			return -1;
+		for (i = 0; i < gb->nside; i++)
+			if (guard_out_edit(&gb->ed, gb->side[i].start,
+			    gb->side[i].end, "\"\"", NULL, 0) == GUARD_FAILED)
+				return -1;
 	}
 	guard_out_sort(&gb->ed, gb->first);
 	return 0;

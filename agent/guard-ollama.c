@@ -1,14 +1,15 @@
 /*
  * The output hook for Ollama's wire format: a buffered answer rewritten
  * whole, a stream line by line with its text (message.content for chat,
- * response for generate) through one stream filter, so only what a match
- * may still need is held back; a chat's tool calls, which Ollama sends
- * whole in one line, with every string of their arguments (keys too)
- * read whole. A block ends the stream with a last line
- * of our own, done_reason "content_filter", nothing of the match sent. A
- * line or an answer the guardrails cannot read fails closed: the stream
- * ends with an error line, a buffered answer is not delivered. Worker
- * threads.
+ * response for generate) through one stream filter and its thinking
+ * (message.thinking, thinking: the model wrote it too) through another,
+ * so only what a match may still need is held back; a chat's tool calls,
+ * which Ollama sends whole in one line, with every string of their
+ * arguments (keys too) read whole. A block ends the stream with a last
+ * line of our own, done_reason "content_filter", nothing of the match
+ * sent. A line or an answer the guardrails cannot read fails closed: the
+ * stream ends with an error line, a buffered answer is not delivered.
+ * Worker threads.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct guard_ollama {
 	struct guard_report	*report;
 	enum route_kind		 route;
 	struct guard_stream	*gs;
+	struct guard_stream	*think;		/* the thinking's filter */
 	char			*model;		/* raw JSON, for lines we make */
 	struct guard_out	 out;
 	char			*text;		/* a line's text, unescaped */
@@ -44,6 +46,7 @@ guard_ollama_new(const struct guard_list *list, struct guard_report *report,
 	go->report = report;
 	go->route = route;
 	go->gs = guard_stream_new(list, report);
+	go->think = guard_stream_new(list, report);
 	return go;
 }
 
@@ -53,6 +56,7 @@ guard_ollama_free(struct guard_ollama *go)
 	if (go == NULL)
 		return;
 	guard_stream_free(go->gs);
+	guard_stream_free(go->think);
 	free(go->model);
 	guard_out_clear(&go->out);
 	free(go->text);
@@ -60,9 +64,13 @@ guard_ollama_free(struct guard_ollama *go)
 	free(go);
 }
 
-/* A line of our own: text not yet done, or (text NULL) the blocked end. */
+/*
+ * A line of our own: text (or with thinking, thinking) not yet done, or
+ * (text NULL) the blocked end.
+ */
 static void
-guard_ollama_make(struct guard_ollama *go, const char *text, size_t len)
+guard_ollama_make(struct guard_ollama *go, const char *text, size_t len,
+    int thinking)
 {
 	guard_out_puts(&go->out, "{\"model\":");
 	guard_out_puts(&go->out, go->model != NULL ? go->model : "\"\"");
@@ -70,6 +78,8 @@ guard_ollama_make(struct guard_ollama *go, const char *text, size_t len)
 	guard_out_puts(&go->out, go->route == ROUTE_COMPLETIONS ?
 	    "\"response\":" : "\"message\":{\"role\":\"assistant\","
 	    "\"content\":");
+	if (thinking && text != NULL)
+		guard_out_puts(&go->out, "\"\",\"thinking\":");
 	guard_out_quote(&go->out, text != NULL ? text : "", len);
 	if (go->route != ROUTE_COMPLETIONS)
 		guard_out_puts(&go->out, "}");
@@ -80,7 +90,7 @@ guard_ollama_make(struct guard_ollama *go, const char *text, size_t len)
 static enum guard_result
 guard_ollama_block(struct guard_ollama *go)
 {
-	guard_ollama_make(go, NULL, 0);
+	guard_ollama_make(go, NULL, 0, 0);
 	go->blocked = 1;
 	return GUARD_BLOCKED;
 }
@@ -100,20 +110,30 @@ guard_ollama_fail(struct guard_ollama *go)
 	return GUARD_BLOCKED;
 }
 
-/* Release what the filter holds, in a line of our own. */
+/* Release what a filter holds, in a line of our own. */
 static enum guard_result
-guard_ollama_flush(struct guard_ollama *go)
+guard_ollama_release(struct guard_ollama *go, struct guard_stream *gs,
+    int thinking)
 {
 	enum guard_result	 res;
 	const char		*rel;
 	size_t			 rellen;
 
-	res = guard_stream_finish(go->gs, &rel, &rellen);
+	res = guard_stream_finish(gs, &rel, &rellen);
 	if (rellen > 0)
-		guard_ollama_make(go, rel, rellen);
+		guard_ollama_make(go, rel, rellen, thinking);
 	if (res == GUARD_BLOCKED)
 		return guard_ollama_block(go);
 	return GUARD_PASS;
+}
+
+/* Both filters' held text: the thinking came first. */
+static enum guard_result
+guard_ollama_flush(struct guard_ollama *go)
+{
+	if (guard_ollama_release(go, go->think, 1) == GUARD_BLOCKED)
+		return GUARD_BLOCKED;
+	return guard_ollama_release(go, go->gs, 0);
 }
 
 static void
@@ -297,17 +317,24 @@ guard_ollama_line_calls(struct guard_ollama *go, const char *line,
 	return fixed;
 }
 
+/* A text of a line and its filter. */
+struct guard_ollama_piece {
+	const struct jscan_span	*span;
+	struct guard_stream	*gs;
+};
+
 enum guard_result
 guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
     const char **out, size_t *outlen)
 {
+	struct guard_ollama_piece p[2], tmp;
 	struct ollama_obj	 o;
 	enum guard_result	 res;
 	const char		*rel;
 	char			*fixed = NULL;
-	size_t			 rellen, mark, fixedlen;
+	size_t			 rellen, mark, fixedlen, linestart, pos, k, n;
 	ssize_t			 tlen;
-	int			 same, calls;
+	int			 same, calls, changed;
 
 	go->out.len = 0;
 	*out = line;
@@ -319,7 +346,9 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 	/* Ollama always writes message.content, or response. */
 	if (ollama_scan(line, len, go->route, &o, &go->keys) == -1 || o.odd ||
 	    !o.text.present || (o.text.type != JSCAN_STRING &&
-	    o.text.type != JSCAN_NULL)) {
+	    o.text.type != JSCAN_NULL) || (o.thinking.present &&
+	    o.thinking.type != JSCAN_STRING &&
+	    o.thinking.type != JSCAN_NULL)) {
 		res = guard_ollama_fail(go);
 		goto done;
 	}
@@ -343,44 +372,71 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 			goto done;
 		}
 	}
-	if (o.text.type == JSCAN_NULL) {
-		if (!o.done)
+	/* The texts, in the order they stand, each through its filter. */
+	n = 0;
+	if (o.text.type == JSCAN_STRING)
+		p[n++] = (struct guard_ollama_piece){ &o.text, go->gs };
+	if (o.thinking.type == JSCAN_STRING)
+		p[n++] = (struct guard_ollama_piece){ &o.thinking, go->think };
+	if (n == 2 && p[1].span->start < p[0].span->start) {
+		tmp = p[0];
+		p[0] = p[1];
+		p[1] = tmp;
+	}
+	/* The last line: a filter it has no text for releases first. */
+	if (o.done && ((o.thinking.type != JSCAN_STRING &&
+	    guard_ollama_release(go, go->think, 1) == GUARD_BLOCKED) ||
+	    (o.text.type != JSCAN_STRING &&
+	    guard_ollama_release(go, go->gs, 0) == GUARD_BLOCKED))) {
+		res = GUARD_BLOCKED;
+		goto done;
+	}
+	if (n == 0) {
+		if (go->out.len == 0)
 			goto as_it_is;
-		/* The last line has no text: what is held goes before it. */
-		if ((res = guard_ollama_flush(go)) != GUARD_BLOCKED)
-			guard_out_put(&go->out, line, len);
+		guard_out_put(&go->out, line, len);
+		res = GUARD_REDACTED;
 		goto done;
 	}
-	if (o.text.end - o.text.start > go->textcap) {
-		go->textcap = o.text.end - o.text.start;
-		go->text = xreallocarray(go->text, 1, go->textcap);
-	}
-	if ((tlen = jscan_string(line, &o.text, go->text, go->textcap)) < 0) {
-		res = guard_ollama_fail(go);	/* cannot happen: it never grows */
-		goto done;
-	}
-	/* The released text lands past the line, then is quoted into it. */
-	guard_out_put(&go->out, line, o.text.start);
-	mark = go->out.len;
-	res = guard_stream_feed(go->gs, go->text, tlen, &rel, &rellen);
-	guard_out_put(&go->out, rel, rellen);
-	if (res != GUARD_BLOCKED && o.done) {
-		res = guard_stream_finish(go->gs, &rel, &rellen);
+	linestart = go->out.len;
+	changed = linestart > 0;
+	for (k = 0, pos = 0; k < n; k++) {
+		if (p[k].span->end - p[k].span->start > go->textcap) {
+			go->textcap = p[k].span->end - p[k].span->start;
+			go->text = xreallocarray(go->text, 1, go->textcap);
+		}
+		if ((tlen = jscan_string(line, p[k].span, go->text,
+		    go->textcap)) < 0) {
+			res = guard_ollama_fail(go);	/* it never grows */
+			goto done;
+		}
+		/* The released text lands past the line, then is quoted. */
+		guard_out_put(&go->out, line + pos, p[k].span->start - pos);
+		mark = go->out.len;
+		res = guard_stream_feed(p[k].gs, go->text, tlen, &rel,
+		    &rellen);
 		guard_out_put(&go->out, rel, rellen);
+		if (res != GUARD_BLOCKED && o.done) {
+			res = guard_stream_finish(p[k].gs, &rel, &rellen);
+			guard_out_put(&go->out, rel, rellen);
+		}
+		if (res == GUARD_BLOCKED) {
+			/* What was released before the line still goes. */
+			go->out.len = linestart;
+			res = guard_ollama_block(go);
+			goto done;
+		}
+		same = go->out.len - mark == (size_t)tlen &&
+		    memcmp(go->out.buf + mark, go->text, tlen) == 0;
+		changed |= !same;
+		guard_out_quote_from(&go->out, mark);
+		pos = p[k].span->end;
 	}
-	if (res == GUARD_BLOCKED) {
-		go->out.len = 0;
-		res = guard_ollama_block(go);
-		goto done;
-	}
-	same = go->out.len - mark == (size_t)tlen &&
-	    memcmp(go->out.buf + mark, go->text, tlen) == 0;
-	if (same) {
+	if (!changed) {
 		go->out.len = 0;
 		goto as_it_is;
 	}
-	guard_out_quote_from(&go->out, mark);
-	guard_out_put(&go->out, line + o.text.end, len - o.text.end);
+	guard_out_put(&go->out, line + pos, len - pos);
 	res = GUARD_REDACTED;
 	goto done;
 as_it_is:
@@ -446,7 +502,9 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 	jscan_keys_free(&keys);
 	/* Ollama always writes message.content, or response. */
 	if (!ok || !o.text.present || (o.text.type != JSCAN_STRING &&
-	    o.text.type != JSCAN_NULL) ||
+	    o.text.type != JSCAN_NULL) || (o.thinking.present &&
+	    o.thinking.type != JSCAN_STRING &&
+	    o.thinking.type != JSCAN_NULL) ||
 	    (end = memrchr(body, '}', len)) == NULL)
 		return GUARD_FAILED;
 	memset(&ed, 0, sizeof(ed));
@@ -463,12 +521,21 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 			goto fail;
 		a.blocked = res == GUARD_BLOCKED;
 	}
+	if (!a.blocked && o.thinking.type == JSCAN_STRING) {
+		if (guard_out_check_edit(&ed, list, body, &o.thinking, report,
+		    &res) == -1)
+			goto fail;
+		a.blocked = res == GUARD_BLOCKED;
+	}
 	if (a.blocked) {
-		/* The text and the tool calls go, and the reason says so. */
+		/* The texts and the tool calls go, and the reason says so. */
 		guard_out_edits_free(&ed);
 		if ((o.text.type == JSCAN_STRING && guard_out_edit(&ed,
 		    o.text.start, o.text.end, "\"\"", NULL, 0) ==
-		    GUARD_FAILED) || (o.calls.present && o.calls.type !=
+		    GUARD_FAILED) || (o.thinking.type == JSCAN_STRING &&
+		    guard_out_edit(&ed, o.thinking.start, o.thinking.end,
+		    "\"\"", NULL, 0) == GUARD_FAILED) ||
+		    (o.calls.present && o.calls.type !=
 		    JSCAN_NULL && guard_out_edit(&ed, o.calls.start,
 		    o.calls.end, "[]", NULL, 0) == GUARD_FAILED) ||
 		    (reason.present ? guard_out_edit(&ed, reason.start,

@@ -396,10 +396,11 @@ int
 ollama_scan(const char *buf, size_t len, enum route_kind route,
     struct ollama_obj *o, struct jscan_keys *dups)
 {
-	struct jscan_span	 message, response, done;
+	struct jscan_span	 message, response, thinking, done;
 	struct jscan_want	 want[] = {
 		{ "message", &message },
 		{ "response", &response },
+		{ "thinking", &thinking },
 		{ "done", &done },
 		{ "prompt_eval_count", &o->prompt_eval_count },
 		{ "eval_count", &o->eval_count },
@@ -407,19 +408,22 @@ ollama_scan(const char *buf, size_t len, enum route_kind route,
 
 	struct jscan_want	 in_message[] = {
 		{ "content", &o->text },
+		{ "thinking", &o->thinking },
 		{ "tool_calls", &o->calls },
 	};
 
 	memset(&o->text, 0, sizeof(o->text));
+	memset(&o->thinking, 0, sizeof(o->thinking));
 	memset(&o->calls, 0, sizeof(o->calls));
 	o->done = o->odd = 0;
 	if (jscan_object_strict(buf, len, OLLAMA_MAX_DEPTH, want,
 	    sizeof(want) / sizeof(want[0]), dups, NULL, 0) == -1)
 		return -1;
 	o->done = done.present && done.type == JSCAN_TRUE;
-	if (route == ROUTE_COMPLETIONS)
+	if (route == ROUTE_COMPLETIONS) {
 		o->text = response;
-	else if (message.present && message.type != JSCAN_OBJECT)
+		o->thinking = thinking;
+	} else if (message.present && message.type != JSCAN_OBJECT)
 		o->odd = 1;
 	else if (message.present)
 		jscan_object_fields(buf, &message, in_message,

@@ -74,6 +74,8 @@ static const struct exchange_str {
 	{ "raw", offsetof(struct fake_opts, raw), 0 },
 	{ "tool", offsetof(struct fake_opts, tool), 0 },
 	{ "args", offsetof(struct fake_opts, args), 0 },
+	{ "think", offsetof(struct fake_opts, think), 1 },
+	{ "think_key", offsetof(struct fake_opts, think_key), 0 },
 };
 
 /*

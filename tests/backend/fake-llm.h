@@ -29,7 +29,8 @@ struct evhttp_request;
 /*
  * Behaviour chosen by the request's model string, "name;key=value;...":
  * text, echo, chunks, first_byte_delay_ms, chunk_delay_ms, status,
- * reset_after, usage, cached, close, drop_reused, tool, args, and a
+ * reset_after, usage, cached, close, drop_reused, tool, args, think,
+ * think_key, and a
  * hostile backend's
  * ways: ctype, encoding, error_body, raw, ratelimit, flood. Unknown keys
  * are ignored.
@@ -38,6 +39,15 @@ struct fake_opts {
 	char	*text;			/* answer, '_' already a space; or NULL */
 	char	*tool;			/* chat (OpenAI, Ollama): call this if offered */
 	char	*args;			/* its JSON arguments; NULL: the default */
+	/*
+	 * Reasoning the model shows ('_' a space). OpenAI chat: under
+	 * think_key (reasoning_content as vLLM sends it, reasoning as
+	 * Ollama does, or refusal), in the message or streamed in the role
+	 * event. Ollama's chat: message.thinking, streamed in the first
+	 * content line.
+	 */
+	char	*think;
+	char	*think_key;
 	char	*ctype;			/* "long" (1.1 KB), or the Content-Type */
 	char	*encoding;		/* gzip, deflate: coded; else a label only */
 	char	*error_body;		/* html, text, vllm, ollama, bad, evil */
@@ -131,6 +141,7 @@ struct exchange {
 	int			 polls;		/* waiting to flush before reset */
 	int			 events;	/* sequence_number of the next */
 	int			 tool_sent;	/* Ollama's whole call went */
+	int			 think_sent;	/* Ollama: the thinking went */
 	struct z_stream_s	*z;		/* a coded stream's deflater */
 	int			 flags;
 #define EXCHANGE_ARMED		0x1

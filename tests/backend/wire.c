@@ -516,6 +516,22 @@ wire_finish_reason(const struct exchange *ex)
 }
 
 /* Choice i of a whole answer: every choice says the same. */
+/*
+ * The message's (or a delta's) refusal, null, and the reasoning think=
+ * asks for under its key: refusal itself, or one more.
+ */
+static void
+wire_openai_think(const struct exchange *ex, cJSON *m)
+{
+	const char	*key = ex->opts.think_key != NULL ?
+			    ex->opts.think_key : "reasoning_content";
+
+	if (ex->opts.think == NULL || strcmp(key, "refusal") != 0)
+		cJSON_AddNullToObject(m, "refusal");
+	if (ex->opts.think != NULL)
+		cJSON_AddStringToObject(m, key, ex->opts.think);
+}
+
 static cJSON *
 wire_openai_chat_choice(struct exchange *ex, int i)
 {
@@ -526,12 +542,12 @@ wire_openai_chat_choice(struct exchange *ex, int i)
 	cJSON_AddStringToObject(m, "role", "assistant");
 	if (ex->tool != NULL) {
 		cJSON_AddNullToObject(m, "content");
-		cJSON_AddNullToObject(m, "refusal");
+		wire_openai_think(ex, m);
 		cJSON_AddItemToObject(m, "tool_calls",
 		    wire_tool_calls(ex, 0, ex->answer));
 	} else {
 		cJSON_AddStringToObject(m, "content", ex->answer);
-		cJSON_AddNullToObject(m, "refusal");
+		wire_openai_think(ex, m);
 	}
 	if (ex->logprobs && ex->tool == NULL)
 		cJSON_AddItemToObject(c, "logprobs", wire_logprobs(ex,
@@ -580,7 +596,7 @@ wire_openai_chat_delta(struct exchange *ex, int i, enum wire_chunk kind,
 			    wire_tool_calls(ex, 1, NULL));
 		} else
 			cJSON_AddStringToObject(d, "content", "");
-		cJSON_AddNullToObject(d, "refusal");
+		wire_openai_think(ex, d);
 		break;
 	case WIRE_CHUNK_CONTENT:
 		if (ex->tool != NULL)
@@ -1303,6 +1319,10 @@ wire_ollama_chat_chunk(struct exchange *ex, enum wire_chunk kind,
 	cJSON_AddStringToObject(m, "role", "assistant");
 	cJSON_AddStringToObject(m, "content", last || ex->tool != NULL ? "" :
 	    piece);
+	if (ex->opts.think != NULL && !last && !ex->think_sent) {
+		cJSON_AddStringToObject(m, "thinking", ex->opts.think);
+		ex->think_sent = 1;
+	}
 	/* Ollama sends a tool call whole, in one line. */
 	if (ex->tool != NULL && !last && !ex->tool_sent) {
 		wire_ollama_tool_calls(ex, m);
@@ -1325,6 +1345,8 @@ wire_ollama_chat_reply(struct exchange *ex)
 	cJSON_AddStringToObject(m, "role", "assistant");
 	cJSON_AddStringToObject(m, "content", ex->tool != NULL ? "" :
 	    ex->answer);
+	if (ex->opts.think != NULL)
+		cJSON_AddStringToObject(m, "thinking", ex->opts.think);
 	if (ex->tool != NULL)
 		wire_ollama_tool_calls(ex, m);
 	cJSON_AddStringToObject(o, "done_reason", "stop");

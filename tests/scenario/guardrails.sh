@@ -115,9 +115,10 @@ TOKEN=$(ctl -o json token create -d acme --name t | json token)
 
 nreq() { backend_requests | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 last_body() { backend_requests | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["body"])'; }
-content_of() {	# the streamed or buffered answer's text
+content_of() {	# the streamed or buffered answer's text (or field $1)
 	python3 -c '
 import json, sys
+key = sys.argv[1]
 out = ""
 for line in sys.stdin:
     line = line.strip()
@@ -126,8 +127,8 @@ for line in sys.stdin:
     elif not line.startswith("{"):
         continue
     for c in json.loads(line).get("choices", []):
-        out += ((c.get("delta") or c.get("message") or {}).get("content") or "")
-print(out)'
+        out += ((c.get("delta") or c.get("message") or {}).get(key) or "")
+print(out)' "${1:-content}"
 }
 
 # --- input: redaction is what the backend sees -----------------------------
@@ -362,6 +363,47 @@ for n in $(seq 2 "$nchars"); do
 	fi
 done
 check_eq "streams redact answers in disguise at every split (2..$nchars chunks)" 0 "$fails"
+
+# The model wrote its reasoning (vLLM's reasoning_content, Ollama's and
+# OpenRouter's reasoning) and its refusal too: the output guardrails read
+# them, buffered and streamed.
+i=0
+for key in reasoning_content reasoning refusal; do
+	i=$((i + 1))
+	ctl model deploy -d acme --provider fake --name "Think $i" --key "think$i" \
+	    --model-id "fake-chat;think=so_bob@example.com_it_is;think_key=$key" \
+	    --guard-out pii-out >/dev/null 2>&1
+	r=$(http POST /v1/chat/completions "$TOKEN" "{\"model\":\"think$i\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")
+	check_eq "$key: redacted in a buffered answer" \
+	    "so [REDACTED:EMAIL] it is" "$(body_of "$r" | content_of "$key")"
+	body=$(curl -sS -m 20 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	    --data-binary "{\"model\":\"think$i\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"k\"}]}" \
+	    "$AGENT_URL/v1/chat/completions")
+	check_eq "$key: redacted in a stream" "so [REDACTED:EMAIL] it is" \
+	    "$(printf '%s\n' "$body" | content_of "$key")"
+	# (The events' "model" is the fake's model id, which holds it.)
+	check_not_contains "$key: none of the address went out" 'bob@' \
+	    "$(printf '%s\n' "$body" | grep '^data: {' | sed 's/"model":"[^"]*"//')"
+done
+# Ollama's own message.thinking, from an Ollama backend to an Ollama client.
+ctl provider add -d acme local --driver ollama --url "$BACKEND_URL" >/dev/null
+ctl model deploy -d acme --provider local --name "Think O" --key thinko \
+    --model-id "fake-chat;think=so_bob@example.com_it_is" --guard-out pii-out \
+    --force >/dev/null 2>&1
+thinking_of() {	# all of an Ollama answer's message.thinking
+	python3 -c '
+import json, sys
+print("".join((json.loads(l).get("message") or {}).get("thinking") or ""
+    for l in sys.stdin if l.strip()))'
+}
+for stream in false true; do
+	r=$(http POST /proxy/acme/api/chat "$TOKEN" "{\"model\":\"thinko\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")
+	check_eq "ollama thinking (stream $stream): 200" 200 "$(status_of "$r")"
+	check_eq "ollama thinking (stream $stream): redacted" \
+	    "so [REDACTED:EMAIL] it is" "$(body_of "$r" | thinking_of)"
+	check_not_contains "ollama thinking (stream $stream): none of it out" \
+	    'bob@' "$(body_of "$r" | sed 's/"model":"[^"]*"//')"
+done
 
 r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"done","stream":true,"messages":[{"role":"user","content":"x"}]}')
 check_eq "a blocked stream is still a 200 stream" 200 "$(status_of "$r")"

@@ -426,6 +426,118 @@ test_stream_split(void **state)
 	}
 }
 
+/* An event carrying reasoning text s under key, as vLLM or Ollama send. */
+static char *
+side_event(const char *key, const char *s, int last)
+{
+	char	*e;
+
+	if (asprintf(&e, "data: {\"id\":\"c1\",\"object\":"
+	    "\"chat.completion.chunk\",\"created\":1,\"model\":\"x\","
+	    "\"choices\":[{\"index\":0,\"delta\":{\"%s\":\"%s\"},"
+	    "\"finish_reason\":%s}]}\n\n", key, s, last ? "\"stop\"" :
+	    "null") == -1)
+		fail();
+	return e;
+}
+
+/* What a stream's events say under delta.key, all of it, in order. */
+static char *
+delta_text(const char *all, const char *key)
+{
+	char	*copy = strdup(all), *line, *save = NULL, *text;
+	cJSON	*j, *c, *t;
+
+	text = calloc(1, 65536);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "data: {", 7) != 0)
+			continue;
+		assert_non_null(j = cJSON_Parse(line + 6));
+		cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "choices")) {
+			t = cJSON_GetObjectItem(cJSON_GetObjectItem(c,
+			    "delta"), key);
+			if (cJSON_IsString(t))
+				strcat(text, t->valuestring);
+		}
+		cJSON_Delete(j);
+	}
+	free(copy);
+	return text;
+}
+
+/*
+ * Reasoning goes through a filter of its own, whatever its key: a secret
+ * split over two events is redacted, what the filter held comes out in
+ * an event of its own when the choice finishes, and a card in it blocks
+ * the stream before any of it is sent.
+ */
+static void
+test_stream_reasoning(void **state)
+{
+	static const char *const keys[] = { "reasoning_content", "reasoning",
+	    "refusal" };
+	struct fixture		*f = *state;
+	const char		*text = "think " SECRET " then";
+	struct guard_report	 r;
+	struct guard_answer	*ga;
+	char			*ev[4], piece[128], all[8192], *got;
+	const char		*out;
+	size_t			 k, a, i, outlen, total, len = strlen(text);
+	enum guard_result	 res;
+
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (a = 0; a <= len; a += 3) {
+			snprintf(piece, sizeof(piece), "%.*s", (int)a, text);
+			ev[0] = side_event(keys[k], piece, 0);
+			ev[1] = side_event(keys[k], text + a, 0);
+			ev[2] = event("answer", 1);
+			ev[3] = strdup("data: [DONE]\n\n");
+			memset(&r, 0, sizeof(r));
+			ga = guard_answer_new(&f->m.guard_out, &r, ROUTE_CHAT);
+			for (i = total = 0; i < 4; i++) {
+				res = guard_answer_event(ga, ev[i],
+				    strlen(ev[i]), &out, &outlen);
+				assert_int_not_equal(res, GUARD_BLOCKED);
+				assert_true(total + outlen < sizeof(all));
+				memcpy(all + total, out, outlen);
+				total += outlen;
+			}
+			all[total] = '\0';
+			guard_answer_free(ga);
+			got = delta_text(all, keys[k]);
+			if (strcmp(got, "think [REDACTED:SECRET] then") != 0)
+				fail_msg("%s split at %zu: \"%s\"", keys[k],
+				    a, got);
+			free(got);
+			got = delta_text(all, "content");
+			assert_string_equal(got, "answer");
+			free(got);
+			for (i = 0; i < 4; i++)
+				free(ev[i]);
+		}
+	}
+	/* A card in the reasoning: blocked, none of it out. */
+	ev[0] = side_event("reasoning", "pay with 4111 ", 0);
+	ev[1] = side_event("reasoning", "1111 1111 1111 now", 0);
+	memset(&r, 0, sizeof(r));
+	ga = guard_answer_new(&f->m.guard_out, &r, ROUTE_CHAT);
+	for (i = total = res = 0; i < 2 && res != GUARD_BLOCKED; i++) {
+		res = guard_answer_event(ga, ev[i], strlen(ev[i]), &out,
+		    &outlen);
+		memcpy(all + total, out, outlen);
+		total += outlen;
+	}
+	all[total] = '\0';
+	guard_answer_free(ga);
+	assert_int_equal(res, GUARD_BLOCKED);
+	assert_non_null(strstr(all, "\"content_filter\""));
+	assert_null(strstr(all, "1111"));
+	assert_string_equal(r.blocked_by, "cards");
+	for (i = 0; i < 2; i++)
+		free(ev[i]);
+}
+
 static void
 test_stream_block(void **state)
 {
@@ -753,7 +865,7 @@ test_ollama_body(void **state)
 	const char		*chat = "{\"message\":{\"content\":\"k " SECRET
 				    "\"},\"done\":true,\"done_reason\":\"stop\"}";
 	const char		*gen = "{\"response\":\"" CARD "\",\"done\":true,"
-				    "\"done_reason\":\"stop\"}";
+				    "\"done_reason\":\"stop\"}", *want;
 	char			*out;
 	size_t			 outlen;
 
@@ -787,6 +899,104 @@ test_ollama_body(void **state)
 	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
 	    "{\"done\":true}", 13, &out, &outlen, &r), GUARD_FAILED);
 	assert_null(out);
+	/* The thinking is the model's too: redacted, emptied on a block. */
+	chat = "{\"message\":{\"content\":\"ok\",\"thinking\":\"k " SECRET
+	    "\"},\"done\":true}";
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT, chat,
+	    strlen(chat), &out, &outlen, &r), GUARD_REDACTED);
+	assert_non_null(strstr(out, "\"thinking\":\"k [REDACTED:SECRET]\""));
+	free(out);
+	gen = "{\"thinking\":\"pay " CARD "\",\"response\":\"k " SECRET
+	    "\",\"done\":true,\"done_reason\":\"stop\"}";
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    gen, strlen(gen), &out, &outlen, &r), GUARD_BLOCKED);
+	want = "{\"thinking\":\"\",\"response\":\"\",\"done\":true,"
+	    "\"done_reason\":\"content_filter\"}";
+	assert_int_equal(outlen, strlen(want));
+	assert_memory_equal(out, want, outlen);
+	free(out);
+	chat = "{\"message\":{\"content\":\"\",\"thinking\":[]}}";
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT, chat,
+	    strlen(chat), &out, &outlen, &r), GUARD_FAILED);
+}
+
+/*
+ * An Ollama chat stream that thinks, then answers: the thinking split at
+ * every offset over two lines, then the answer, then the last line. What
+ * all the lines' thinking says, and their content.
+ */
+static void
+ollama_think_stream(struct fixture *f, const char *think, size_t cut,
+    char *thought, char *said, size_t len, enum guard_result *last)
+{
+	struct guard_report	 r;
+	struct guard_ollama	*go;
+	const char		*out;
+	char			 in[4][512], all[8192], *p, *nl;
+	size_t			 i, outlen, alllen = 0;
+	enum guard_result	 res = GUARD_PASS;
+
+	snprintf(in[0], sizeof(in[0]), "{\"model\":\"m\",\"message\":{"
+	    "\"role\":\"assistant\",\"content\":\"\",\"thinking\":"
+	    "\"%.*s\"},\"done\":false}\n", (int)cut, think);
+	snprintf(in[1], sizeof(in[1]), "{\"model\":\"m\",\"message\":{"
+	    "\"role\":\"assistant\",\"content\":\"\",\"thinking\":"
+	    "\"%s\"},\"done\":false}\n", think + cut);
+	snprintf(in[2], sizeof(in[2]), "{\"model\":\"m\",\"message\":{"
+	    "\"role\":\"assistant\",\"content\":\"fine\"},"
+	    "\"done\":false}\n");
+	snprintf(in[3], sizeof(in[3]), "{\"model\":\"m\",\"message\":{"
+	    "\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
+	    "\"done_reason\":\"stop\"}\n");
+	memset(&r, 0, sizeof(r));
+	go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_CHAT);
+	for (i = 0; i < 4 && res != GUARD_BLOCKED; i++) {
+		res = guard_ollama_line(go, in[i], strlen(in[i]), &out,
+		    &outlen);
+		assert_true(alllen + outlen < sizeof(all));
+		memcpy(all + alllen, out, outlen);
+		alllen += outlen;
+	}
+	guard_ollama_free(go);
+	all[alllen] = '\0';
+	*last = res;
+	*thought = *said = '\0';
+	for (p = all; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		cJSON	*o = cJSON_ParseWithLength(p, nl - p), *m, *t;
+
+		assert_non_null(o);
+		m = cJSON_GetObjectItem(o, "message");
+		if (cJSON_IsString(t = cJSON_GetObjectItem(m, "thinking")))
+			strncat(thought, t->valuestring, len - strlen(thought)
+			    - 1);
+		if (cJSON_IsString(t = cJSON_GetObjectItem(m, "content")))
+			strncat(said, t->valuestring, len - strlen(said) - 1);
+		cJSON_Delete(o);
+	}
+}
+
+static void
+test_ollama_stream_thinking(void **state)
+{
+	struct fixture		*f = *state;
+	const char		*think = "use " SECRET " here";
+	char			 thought[1024], said[1024];
+	size_t			 cut;
+	enum guard_result	 last;
+
+	for (cut = 0; cut <= strlen(think); cut++) {
+		ollama_think_stream(f, think, cut, thought, said,
+		    sizeof(thought), &last);
+		if (strcmp(thought, "use [REDACTED:SECRET] here") != 0)
+			fail_msg("cut at %zu: \"%s\"", cut, thought);
+		assert_string_equal(said, "fine");
+		assert_int_not_equal(last, GUARD_BLOCKED);
+	}
+	ollama_think_stream(f, "pay with " CARD " now", 12, thought, said,
+	    sizeof(thought), &last);
+	assert_int_equal(last, GUARD_BLOCKED);
+	assert_null(strstr(thought, "1111"));
+	assert_string_equal(said, "");
 }
 
 /*
@@ -987,6 +1197,24 @@ test_body_edits(void **state)
 		  "{\"choices\":[{\"message\":{\"tool_calls\":"
 		  "[{\"function\":{\"arguments\":\"[REDACTED:SECRET]\"}}],"
 		  "\"content\":\"k [REDACTED:SECRET]\"}}]}" },
+		/* The model wrote its reasoning and refusal too. */
+		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"content\":\"ok\","
+		  "\"reasoning_content\":\"k " SECRET "\",\"refusal\":null,"
+		  "\"reasoning\":\"mail a@b.io\"}}]}", GUARD_REDACTED,
+		  "{\"choices\":[{\"message\":{\"content\":\"ok\","
+		  "\"reasoning_content\":\"k [REDACTED:SECRET]\",\"refusal\":"
+		  "null,\"reasoning\":\"mail [REDACTED:EMAIL]\"}}]}" },
+		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"reasoning\":"
+		  "\"use " CARD "\",\"content\":\"k " SECRET "\",\"refusal\":"
+		  "\"no " SECRET "\"},\"finish_reason\":\"stop\"}]}",
+		  GUARD_BLOCKED, "{\"choices\":[{\"message\":{\"reasoning\":"
+		  "\"\",\"content\":\"\",\"refusal\":\"\"},"
+		  "\"finish_reason\":\"content_filter\"}]}" },
+		/* A block in the text empties the reasoning too. */
+		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"reasoning\":"
+		  "\"fine\",\"content\":\"" CARD "\"}}]}", GUARD_BLOCKED,
+		  "{\"choices\":[{\"message\":{\"reasoning\":\"\","
+		  "\"content\":\"\"},\"finish_reason\":\"content_filter\"}]}" },
 		/* A blocked text takes the redacted tool calls with it. */
 		{ ROUTE_CHAT, "{\"choices\":[{\"message\":{\"tool_calls\":"
 		  "[{\"function\":{\"arguments\":\"" SECRET "\"}}],"
@@ -1273,6 +1501,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stream_split, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_stream_reasoning, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ollama_stream_thinking,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_tool_calls,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_block, setup,
