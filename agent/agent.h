@@ -1657,6 +1657,11 @@ struct request {
 	struct jscan_span	 max_output_tokens; /* the Responses API's */
 	struct jscan_span	 instructions;
 	struct jscan_span	 n;		/* choices asked for */
+	struct jscan_span	 logprobs;	/* true, or (completions) a count */
+	struct jscan_span	 top_logprobs;
+	struct jscan_span	 functions;	/* the deprecated tools */
+	struct jscan_span	 audio;		/* audio out, and its format */
+	struct jscan_span	 modalities;
 	/* Members of those. */
 	struct jscan_span	 include_usage;	/* stream_options' */
 	struct jscan_span	 options_temperature;

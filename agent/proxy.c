@@ -298,6 +298,26 @@ proxy_trace_upstream(struct proxy_call *call, struct upstream_trace *ut)
 	return ut;
 }
 
+/*
+ * Does a member ask for something: anything but absent, false, null or a
+ * number that is 0? A backend may take "true" or "1" for true (pydantic
+ * does): fail closed.
+ */
+static int
+proxy_asks(const struct request *rq, const struct jscan_span *v)
+{
+	char	num[64];
+	size_t	len = v->end - v->start;
+
+	if (!v->present || v->type == JSCAN_FALSE || v->type == JSCAN_NULL)
+		return 0;
+	if (v->type != JSCAN_NUMBER || len >= sizeof(num))
+		return 1;
+	memcpy(num, rq->body + v->start, len);
+	num[len] = '\0';
+	return strtod(num, NULL) != 0;
+}
+
 /* The client's temperature, if it sent a number; NaN otherwise. */
 static double
 proxy_trace_temperature(const struct request *rq)
@@ -598,6 +618,61 @@ proxy_reject(struct proxy_call *call, enum trace_step step, enum api_error e,
 	else
 		http_reply(call->req, api_error_status(e), "application/json",
 		    body, n, e == API_INVALID_API_KEY ? PROXY_CHALLENGE : NULL);
+}
+
+/* Does modalities ask for anything but text ("\u0061udio" is audio)? */
+static int
+proxy_modalities_not_text(const struct request *rq)
+{
+	const struct jscan_span	*v = &rq->modalities;
+	struct jscan_span	 e;
+	size_t			 cursor = 0;
+	char			 word[8];
+
+	if (!v->present || v->type == JSCAN_NULL)
+		return 0;
+	if (v->type != JSCAN_ARRAY)
+		return 1;
+	while (jscan_array_next(rq->body, v, &cursor, &e))
+		if (e.type != JSCAN_STRING || jscan_string(rq->body, &e, word,
+		    sizeof(word)) != 4 || memcmp(word, "text", 4) != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * What a model's output guardrails cannot read, refused before the
+ * backend is asked (400, naming the parameter): log probabilities spell
+ * out the answer token by token and the likely tokens besides; the
+ * deprecated functions answer in message.function_call, which they do
+ * not read (tools do); audio is no text. -1 when refused.
+ */
+static int
+proxy_unguardable(struct proxy_call *call, const struct request *rq,
+    const char *key)
+{
+	const char	*param = NULL, *why = NULL;
+
+	if (proxy_asks(rq, &rq->logprobs) || proxy_asks(rq,
+	    &rq->top_logprobs)) {
+		param = proxy_asks(rq, &rq->logprobs) ? "logprobs" :
+		    "top_logprobs";
+		why = "log probabilities would show the text they hold back";
+	} else if (rq->functions.present &&
+	    rq->functions.type != JSCAN_NULL) {
+		param = "functions";
+		why = "they read tool calls: send tools instead of the"
+		    " deprecated functions";
+	} else if ((rq->audio.present && rq->audio.type != JSCAN_NULL) ||
+	    proxy_modalities_not_text(rq)) {
+		param = rq->audio.present ? "audio" : "modalities";
+		why = "they read text, not audio";
+	}
+	if (param == NULL)
+		return 0;
+	proxy_reject(call, TRACE_STEP_REQUEST, API_INVALID_REQUEST, param,
+	    "The model '%s' has output guardrails: %s.", key, why);
+	return -1;
 }
 
 /*
@@ -2263,6 +2338,9 @@ proxy_inference(struct proxy_call *call, const struct reg_domain *d,
 		    " streaming.", key, GUARD_ANSWER_CHOICES);
 		goto done;
 	}
+	if (!guard_list_empty(&m->guard_out) && proxy_unguardable(call, &rq,
+	    key) == -1)
+		goto done;
 
 	/* 5. input guardrails: nothing blocked reaches the backend. */
 	switch (guard_input(m, &rq, &guarded, &len, &call->guards)) {

@@ -56,6 +56,11 @@ enum request_field {
 	FIELD_MAX_OUTPUT_TOKENS,	/* the Responses API's */
 	FIELD_INSTRUCTIONS,
 	FIELD_N,		/* choices */
+	FIELD_LOGPROBS,
+	FIELD_TOP_LOGPROBS,
+	FIELD_FUNCTIONS,	/* the deprecated function calling */
+	FIELD_AUDIO,
+	FIELD_MODALITIES,
 	FIELD_CONTEXT,		/* Ollama's token ids */
 	FIELD_OTHER,
 };
@@ -76,6 +81,11 @@ static const size_t request_field_span[] = {
 	[FIELD_MAX_OUTPUT_TOKENS] = offsetof(struct request, max_output_tokens),
 	[FIELD_INSTRUCTIONS] = offsetof(struct request, instructions),
 	[FIELD_N] = offsetof(struct request, n),
+	[FIELD_LOGPROBS] = offsetof(struct request, logprobs),
+	[FIELD_TOP_LOGPROBS] = offsetof(struct request, top_logprobs),
+	[FIELD_FUNCTIONS] = offsetof(struct request, functions),
+	[FIELD_AUDIO] = offsetof(struct request, audio),
+	[FIELD_MODALITIES] = offsetof(struct request, modalities),
 };
 
 /* Word lists, sorted (strcmp order) for bsearch. */
@@ -156,7 +166,7 @@ static const struct request_key {
 	{ "allOf", REQUEST_PLAIN, NULL, 0 },
 	{ "anyOf", REQUEST_PLAIN, NULL, 0 },
 	{ "arguments", REQUEST_PLAIN, NULL, 0 },
-	{ "audio", REQUEST_PLAIN, NULL, 0 },
+	{ "audio", REQUEST_PLAIN, NULL, FIELD_AUDIO },
 	{ "best_of", REQUEST_NUMBER, NULL, 0 },
 	{ "const", REQUEST_PLAIN, NULL, 0 },
 	{ "content", REQUEST_PLAIN, NULL, 0 },
@@ -181,7 +191,7 @@ static const struct request_key {
 	{ "frequency_penalty", REQUEST_NUMBER, NULL, 0 },
 	{ "function", REQUEST_PLAIN, NULL, 0 },
 	{ "function_call", REQUEST_WORDS, &request_auto_none, 0 },
-	{ "functions", REQUEST_PLAIN, NULL, 0 },
+	{ "functions", REQUEST_PLAIN, NULL, FIELD_FUNCTIONS },
 	{ "id", REQUEST_PLAIN, NULL, 0 },
 	{ "image_url", REQUEST_MEDIA, NULL, 0 },
 	{ "images", REQUEST_MEDIA, NULL, 0 },
@@ -193,7 +203,7 @@ static const struct request_key {
 	{ "json_schema", REQUEST_PLAIN, NULL, 0 },
 	{ "keep_alive", REQUEST_NUMBER, NULL, 0 },
 	{ "logit_bias", REQUEST_PARAMS, NULL, 0 },
-	{ "logprobs", REQUEST_NUMBER, NULL, 0 },
+	{ "logprobs", REQUEST_NUMBER, NULL, FIELD_LOGPROBS },
 	{ "maxItems", REQUEST_NUMBER, NULL, 0 },
 	{ "maxLength", REQUEST_NUMBER, NULL, 0 },
 	{ "maxProperties", REQUEST_NUMBER, NULL, 0 },
@@ -209,7 +219,8 @@ static const struct request_key {
 	{ "minProperties", REQUEST_NUMBER, NULL, 0 },
 	{ "min_p", REQUEST_NUMBER, NULL, 0 },
 	{ "minimum", REQUEST_NUMBER, NULL, 0 },
-	{ "modalities", REQUEST_WORDS, &request_modalities, 0 },
+	{ "modalities", REQUEST_WORDS, &request_modalities,
+	    FIELD_MODALITIES },
 	{ "model", REQUEST_PLAIN, NULL, FIELD_MODEL },
 	{ "multipleOf", REQUEST_NUMBER, NULL, 0 },
 	{ "n", REQUEST_NUMBER, NULL, FIELD_N },
@@ -259,7 +270,7 @@ static const struct request_key {
 	{ "tool_name", REQUEST_PLAIN, NULL, 0 },
 	{ "tools", REQUEST_PLAIN, NULL, 0 },
 	{ "top_k", REQUEST_NUMBER, NULL, 0 },
-	{ "top_logprobs", REQUEST_NUMBER, NULL, 0 },
+	{ "top_logprobs", REQUEST_NUMBER, NULL, FIELD_TOP_LOGPROBS },
 	{ "top_p", REQUEST_NUMBER, NULL, 0 },
 	{ "truncate", REQUEST_PLAIN, NULL, 0 },
 	{ "type", REQUEST_WORDS, &request_types, 0 },

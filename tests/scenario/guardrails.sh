@@ -385,6 +385,30 @@ for key in reasoning_content reasoning refusal; do
 	check_not_contains "$key: none of the address went out" 'bob@' \
 	    "$(printf '%s\n' "$body" | grep '^data: {' | sed 's/"model":"[^"]*"//')"
 done
+# What output guardrails cannot read is refused: log probabilities spell
+# the answer out token by token, the deprecated functions answer in
+# function_call, audio is no text.
+before=$(nreq)
+for ask in '"logprobs":true' '"logprobs":true,"top_logprobs":5' \
+    '"top_logprobs":3' '"logprobs":"true"' \
+    '"functions":[{"name":"f","parameters":{"type":"object"}}]' \
+    '"audio":{"voice":"alloy","format":"wav"}' \
+    '"modalities":["text","audio"]' '"modalities":["\u0061udio"]'; do
+	r=$(http POST /v1/chat/completions "$TOKEN" "{\"model\":\"think1\",$ask,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")
+	check_eq "output guardrails refuse $ask: 400" 400 "$(status_of "$r")"
+	check_contains "and say why" 'has output guardrails' "$(body_of "$r")"
+done
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"think1","modalities":["text"],"messages":[{"role":"user","content":"x"}]}')
+check_eq "modalities text: 200" 200 "$(status_of "$r")"
+r=$(http POST /v1/completions "$TOKEN" '{"model":"think1","prompt":"x","logprobs":2}')
+check_eq "completions' logprobs count: 400" 400 "$(status_of "$r")"
+check_contains "and say why" 'log probabilities' "$(body_of "$r")"
+check_eq "none reached the backend" "$before" "$(nreq)"
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"think1","logprobs":false,"messages":[{"role":"user","content":"x"}]}')
+check_eq "logprobs false: 200" 200 "$(status_of "$r")"
+r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"plain","logprobs":true,"messages":[{"role":"user","content":"x"}]}')
+check_eq "a model without output guardrails: 200" 200 "$(status_of "$r")"
+check_contains "with its log probabilities" '"logprobs":{"content":[' "$(body_of "$r")"
 # Ollama's own message.thinking, from an Ollama backend to an Ollama client.
 ctl provider add -d acme local --driver ollama --url "$BACKEND_URL" >/dev/null
 ctl model deploy -d acme --provider local --name "Think O" --key thinko \
