@@ -2062,6 +2062,7 @@ struct ollama_obj {
 	struct jscan_span	 text;	/* message.content, or response: any type */
 	struct jscan_span	 thinking; /* message.thinking, or thinking */
 	struct jscan_span	 calls;	/* message.tool_calls, any type */
+	struct jscan_span	 context; /* generate's token ids, any type */
 	int			 odd;	/* a message that is no object */
 	int			 done;
 	struct jscan_span	 prompt_eval_count;

@@ -5,9 +5,10 @@
  * (message.thinking, thinking: the model wrote it too) through another,
  * so only what a match may still need is held back; a chat's tool calls,
  * which Ollama sends whole in one line, with every string of their
- * arguments (keys too) read whole. A block ends the stream with a last
- * line of our own, done_reason "content_filter", nothing of the match
- * sent. A line or an answer the guardrails cannot read fails closed: the
+ * arguments (keys too) read whole; generate's context, the answer as
+ * token ids no guardrail reads, emptied. A block ends the stream with a
+ * last line of our own, done_reason "content_filter", nothing of the
+ * match sent. A line or an answer the guardrails cannot read fails closed: the
  * stream ends with an error line, a buffered answer is not delivered.
  * Worker threads.
  */
@@ -317,6 +318,32 @@ guard_ollama_line_calls(struct guard_ollama *go, const char *line,
 	return fixed;
 }
 
+/*
+ * Generate's context: the conversation as token ids, the answer's among
+ * them, which no guardrail can read. A line (or answer) that holds any
+ * is the same with none: NULL when there is nothing to take out, else
+ * the new text (*fixedlen bytes, freed by the caller).
+ */
+static char *
+guard_ollama_no_context(const char *buf, size_t len,
+    const struct jscan_span *context, size_t *fixedlen)
+{
+	struct guard_edits	 ed;
+	char			*fixed;
+
+	*fixedlen = 0;
+	if (!context->present || context->type != JSCAN_ARRAY ||
+	    context->end - context->start <= 2)
+		return NULL;
+	memset(&ed, 0, sizeof(ed));
+	if (guard_out_edit(&ed, context->start, context->end, "[]", NULL,
+	    0) == GUARD_FAILED)
+		return NULL;
+	fixed = guard_out_apply(&ed, buf, len, fixedlen);
+	guard_out_edits_free(&ed);
+	return fixed;
+}
+
 /* A text of a line and its filter. */
 struct guard_ollama_piece {
 	const struct jscan_span	*span;
@@ -364,6 +391,10 @@ guard_ollama_line(struct guard_ollama *go, const char *line, size_t len,
 		res = guard_ollama_block(go);
 		goto done;
 	}
+	/* Generate has no tool calls; its last line may have a context. */
+	if (fixed == NULL)
+		fixed = guard_ollama_no_context(line, len, &o.context,
+		    &fixedlen);
 	if (fixed != NULL) {
 		line = fixed;
 		len = fixedlen;
@@ -466,10 +497,10 @@ guard_ollama_finish(struct guard_ollama *go, const char **out,
 }
 
 /*
- * A buffered answer: its text, and every string in its tool calls'
- * arguments, through the list. A redaction rewrites them; a block
- * empties the text and the tool calls with done_reason
- * "content_filter". GUARD_PASS leaves *out NULL: send the answer as it
+ * A buffered answer: its text, its thinking, and every string in its tool
+ * calls' arguments, through the list; generate's context (token ids)
+ * emptied. A redaction rewrites them; a block empties the texts and the
+ * tool calls with done_reason "content_filter". GUARD_PASS leaves *out NULL: send the answer as it
  * came. GUARD_FAILED: it cannot be checked, do not send it. Read as
  * guard_answer_body() reads OpenAI's.
  */
@@ -546,6 +577,15 @@ guard_ollama_body(const struct guard_list *list, enum route_kind route,
 		res = GUARD_BLOCKED;
 	} else if (ed.n > 0)
 		res = GUARD_REDACTED;
+	/* Generate's token ids hold the answer too: none go out. */
+	if (o.context.present && o.context.type == JSCAN_ARRAY &&
+	    o.context.end - o.context.start > 2) {
+		if (guard_out_edit(&ed, o.context.start, o.context.end, "[]",
+		    NULL, 0) == GUARD_FAILED)
+			goto fail;
+		if (res == GUARD_PASS)
+			res = GUARD_REDACTED;
+	}
 	guard_out_sort(&ed, 0);
 	*out = guard_out_apply(&ed, body, len, outlen);
 	guard_out_edits_free(&ed);

@@ -428,6 +428,22 @@ for stream in false true; do
 	check_not_contains "ollama thinking (stream $stream): none of it out" \
 	    'bob@' "$(body_of "$r" | sed 's/"model":"[^"]*"//')"
 done
+# Generate's context is the conversation in token ids, the answer's too.
+ctl model deploy -d acme --provider local --name "Plain O" --key plaino \
+    --model-id fake-chat --force >/dev/null 2>&1
+context_of() {	# the last line's context
+	python3 -c '
+import json, sys
+print([json.loads(l) for l in sys.stdin if l.strip()][-1].get("context"))'
+}
+for stream in false true; do
+	r=$(http POST /proxy/acme/api/generate "$TOKEN" "{\"model\":\"thinko\",\"stream\":$stream,\"prompt\":\"x\"}")
+	check_eq "generate (stream $stream): no context past output guardrails" \
+	    "[]" "$(body_of "$r" | context_of)"
+	r=$(http POST /proxy/acme/api/generate "$TOKEN" "{\"model\":\"plaino\",\"stream\":$stream,\"prompt\":\"x\"}")
+	check_eq "generate (stream $stream): a model without them keeps it" \
+	    "[1, 2, 3]" "$(body_of "$r" | context_of)"
+done
 
 r=$(http POST /v1/chat/completions "$TOKEN" '{"model":"done","stream":true,"messages":[{"role":"user","content":"x"}]}')
 check_eq "a blocked stream is still a 200 stream" 200 "$(status_of "$r")"

@@ -918,6 +918,53 @@ test_ollama_body(void **state)
 	chat = "{\"message\":{\"content\":\"\",\"thinking\":[]}}";
 	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_CHAT, chat,
 	    strlen(chat), &out, &outlen, &r), GUARD_FAILED);
+	/* Generate's context spells the answer in token ids: emptied. */
+	gen = "{\"response\":\"hi\",\"done\":true,\"context\":[1,2,3]}";
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    gen, strlen(gen), &out, &outlen, &r), GUARD_REDACTED);
+	want = "{\"response\":\"hi\",\"done\":true,\"context\":[]}";
+	assert_int_equal(outlen, strlen(want));
+	assert_memory_equal(out, want, outlen);
+	free(out);
+	gen = "{\"response\":\"hi\",\"done\":true,\"context\":[]}";
+	assert_int_equal(guard_ollama_body(&f->m.guard_out, ROUTE_COMPLETIONS,
+	    gen, strlen(gen), &out, &outlen, &r), GUARD_PASS);
+	assert_null(out);
+}
+
+/* A generate stream's last line: its context goes, its text is read. */
+static void
+test_ollama_stream_context(void **state)
+{
+	struct fixture		*f = *state;
+	struct guard_report	 r;
+	struct guard_ollama	*go;
+	const char		*line = "{\"model\":\"m\",\"response\":\"k "
+				    SECRET "\",\"done\":true,\"context\":"
+				    "[7, 8,9]}\n";
+	const char		*out;
+	char			 got[512];
+	size_t			 outlen;
+
+	memset(&r, 0, sizeof(r));
+	go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_COMPLETIONS);
+	assert_int_equal(guard_ollama_line(go, line, strlen(line), &out,
+	    &outlen), GUARD_REDACTED);
+	assert_true(outlen < sizeof(got));
+	memcpy(got, out, outlen);
+	got[outlen] = '\0';
+	assert_string_equal(got, "{\"model\":\"m\",\"response\":\"k "
+	    "[REDACTED:SECRET]\",\"done\":true,\"context\":[]}\n");
+	guard_ollama_free(go);
+	line = "{\"model\":\"m\",\"response\":\"\",\"done\":true,"
+	    "\"context\":[1]}\n";
+	go = guard_ollama_new(&f->m.guard_out, &r, ROUTE_COMPLETIONS);
+	assert_int_equal(guard_ollama_line(go, line, strlen(line), &out,
+	    &outlen), GUARD_REDACTED);
+	assert_int_equal(outlen, strlen(line) - 1);
+	assert_memory_equal(out, "{\"model\":\"m\",\"response\":\"\","
+	    "\"done\":true,\"context\":[]}\n", outlen);
+	guard_ollama_free(go);
 }
 
 /*
@@ -1504,6 +1551,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stream_reasoning, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ollama_stream_thinking,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ollama_stream_context,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_tool_calls,
 		    setup, teardown),
