@@ -50,6 +50,7 @@ struct dialect_call {
 	size_t			 ntools;
 	size_t			 tool_bytes;
 	int			 tools_sent;
+	int			 no_thinking;	/* the client said "think": false */
 };
 
 /* Where open() puts its refusal. */
@@ -770,6 +771,7 @@ dialect_ollama_open(enum route_kind route, const char *body, size_t len,
 	c = xcalloc(1, sizeof(*c));
 	c->route = route;
 	c->model = xstrdup(model->valuestring);
+	c->no_thinking = cJSON_IsFalse(od_get(in, "think"));
 	c->start_ns = od_mono_ns();
 	c->done_reason = "stop";
 	cJSON_Delete(in);
@@ -911,12 +913,30 @@ od_print(cJSON *o, size_t *outlen)
 	return body;
 }
 
+/*
+ * The reasoning a backend gave with o (a message or a delta), as vLLM and
+ * DeepSeek name it or as Ollama's OpenAI API and OpenRouter do: Ollama's
+ * thinking, unless the client asked for none. NULL: none.
+ */
+static const char *
+od_thinking(const struct dialect_call *c, const cJSON *o)
+{
+	const cJSON	*r = od_get(o, "reasoning_content");
+
+	if (!cJSON_IsString(r) || *r->valuestring == '\0')
+		r = od_get(o, "reasoning");
+	if (c->no_thinking || !cJSON_IsString(r) || *r->valuestring == '\0')
+		return NULL;
+	return r->valuestring;
+}
+
 /* A chat completion as Ollama's chat or generate answer. */
 static char *
 od_answer_chat(struct dialect_call *c, const char *json, size_t len,
     size_t *outlen)
 {
 	const cJSON	*ch, *msg, *content, *calls, *call, *fn, *args, *name;
+	const char	*thinking;
 	cJSON		*in, *o, *m, *tc = NULL;
 	int64_t		 total = od_mono_ns() - c->start_ns;
 	size_t		 i = 0;
@@ -955,14 +975,19 @@ od_answer_chat(struct dialect_call *c, const char *json, size_t len,
 	c->done_reason = od_done_reason(od_get(ch, "finish_reason"));
 	od_usage(c, od_get(in, "usage"));
 	o = od_head(c);
-	if (c->route == ROUTE_COMPLETIONS)
+	thinking = od_thinking(c, msg);
+	if (c->route == ROUTE_COMPLETIONS) {
 		od_add(o, "response", cJSON_CreateString(
 		    cJSON_IsString(content) ? content->valuestring : ""));
-	else {
+		if (thinking != NULL)
+			od_add(o, "thinking", cJSON_CreateString(thinking));
+	} else {
 		m = od_check(cJSON_CreateObject());
 		od_add(m, "role", cJSON_CreateString("assistant"));
 		od_add(m, "content", cJSON_CreateString(
 		    cJSON_IsString(content) ? content->valuestring : ""));
+		if (thinking != NULL)
+			od_add(m, "thinking", cJSON_CreateString(thinking));
 		if (tc != NULL)
 			cJSON_AddItemToObject(m, "tool_calls", tc);
 		od_add(o, "message", m);
@@ -1060,19 +1085,26 @@ dialect_ollama_answer(struct dialect_call *c, const char *json, size_t len,
 	return od_answer_embed(c, json, len, outlen);
 }
 
-/* One line of a stream: the head, the piece, done false. */
+/*
+ * One line of a stream: the head, the piece (with thinking, a piece of
+ * thinking and no text), done false.
+ */
 static void
-od_line(struct dialect_call *c, const char *piece, cJSON *calls,
-    struct dialect_buf *out)
+od_line(struct dialect_call *c, const char *piece, const char *thinking,
+    cJSON *calls, struct dialect_buf *out)
 {
 	cJSON	*o = od_head(c), *m;
 
-	if (c->route == ROUTE_COMPLETIONS)
+	if (c->route == ROUTE_COMPLETIONS) {
 		od_add(o, "response", cJSON_CreateString(piece));
-	else {
+		if (thinking != NULL)
+			od_add(o, "thinking", cJSON_CreateString(thinking));
+	} else {
 		m = od_check(cJSON_CreateObject());
 		od_add(m, "role", cJSON_CreateString("assistant"));
 		od_add(m, "content", cJSON_CreateString(piece));
+		if (thinking != NULL)
+			od_add(m, "thinking", cJSON_CreateString(thinking));
 		if (calls != NULL)
 			cJSON_AddItemToObject(m, "tool_calls", calls);
 		od_add(o, "message", m);
@@ -1097,7 +1129,7 @@ od_tools_flush(struct dialect_call *c, struct dialect_buf *out)
 		    c->tools[i].name, i, c->tools[i].args.p != NULL ?
 		    c->tools[i].args.p : ""));
 	c->tools_sent = 1;
-	od_line(c, "", calls, out);
+	od_line(c, "", NULL, calls, out);
 }
 
 /* Add a chunk's tool call deltas to what is gathered; -1 past the bounds. */
@@ -1147,6 +1179,7 @@ dialect_ollama_event(struct dialect_call *c, const char *data, size_t len,
     struct dialect_buf *out)
 {
 	const cJSON	*ch, *delta, *content, *calls, *finish;
+	const char	*thinking;
 	cJSON		*in;
 
 	if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
@@ -1168,10 +1201,16 @@ dialect_ollama_event(struct dialect_call *c, const char *data, size_t len,
 	content = od_get(delta, "content");
 	calls = od_get(delta, "tool_calls");
 	finish = od_get(ch, "finish_reason");
+	/* Ollama thinks first: its thinking before the text of the event. */
+	if ((thinking = od_thinking(c, delta)) != NULL) {
+		if (c->first_ns == 0)
+			c->first_ns = od_mono_ns();
+		od_line(c, "", thinking, NULL, out);
+	}
 	if (cJSON_IsString(content) && *content->valuestring != '\0') {
 		if (c->first_ns == 0)
 			c->first_ns = od_mono_ns();
-		od_line(c, content->valuestring, NULL, out);
+		od_line(c, content->valuestring, NULL, NULL, out);
 	}
 	if (c->route == ROUTE_CHAT && cJSON_IsArray(calls)) {
 		if (c->first_ns == 0)

@@ -428,6 +428,13 @@ for stream in false true; do
 	check_not_contains "ollama thinking (stream $stream): none of it out" \
 	    'bob@' "$(body_of "$r" | sed 's/"model":"[^"]*"//')"
 done
+# An Ollama client of an OpenAI-compatible backend: the reasoning, read by
+# the guardrails, is its thinking.
+for stream in false true; do
+	r=$(http POST /proxy/acme/api/chat "$TOKEN" "{\"model\":\"think2\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")
+	check_eq "ollama client, openai backend (stream $stream): thinking, redacted" \
+	    "so [REDACTED:EMAIL] it is" "$(body_of "$r" | thinking_of)"
+done
 # Generate's context is the conversation in token ids, the answer's too.
 ctl model deploy -d acme --provider local --name "Plain O" --key plaino \
     --model-id fake-chat --force >/dev/null 2>&1

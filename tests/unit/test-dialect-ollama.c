@@ -215,9 +215,9 @@ test_bad_requests(void **state)
 	size_t	 i, n;
 
 	(void)state;
-	refuses(ROUTE_CHAT, R("{\"messages\":[]}"), "model is required",
+	refuses(ROUTE_CHAT, R("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}"), "model is required",
 	    "model");
-	refuses(ROUTE_CHAT, R("{\"model\":[\"m\"],\"messages\":[]}"),
+	refuses(ROUTE_CHAT, R("{\"model\":[\"m\"],\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}"),
 	    "model must be a non-empty string", "model");
 	refuses(ROUTE_CHAT, R("{\"model\":\"m\"}"),
 	    "messages must be a non-empty array", "messages");
@@ -477,6 +477,27 @@ test_chat_answer(void **state)
 	    "\"arguments\":{}}},"
 	    "{\"function\":{\"index\":2,\"name\":\"bad\","
 	    "\"arguments\":\"{oops\"}}]}," TAIL("stop", 20, 11) "}");
+	/* The backend's reasoning is Ollama's thinking, unless refused. */
+	answers(ROUTE_CHAT, "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"4\","
+	    "\"reasoning_content\":\"2+2\"},\"finish_reason\":\"stop\"}]}",
+	    "{\"model\":\"chat\",\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"4\",\"thinking\":\"2+2\"}," TAIL("stop", 0, 0)
+	    "}");
+	answers(ROUTE_COMPLETIONS, "{\"model\":\"gen\",\"prompt\":\"hi\"}",
+	    "{\"choices\":[{\"message\":{\"content\":\"4\",\"reasoning\":"
+	    "\"2+2\"},\"finish_reason\":\"stop\"}]}",
+	    "{\"model\":\"gen\",\"response\":\"4\",\"thinking\":\"2+2\","
+	    "\"done\":true,\"done_reason\":\"stop\",\"total_duration\":"
+	    "\"ns\",\"load_duration\":\"ns\",\"prompt_eval_count\":0,"
+	    "\"prompt_eval_duration\":\"ns\",\"eval_count\":0,"
+	    "\"eval_duration\":\"ns\"}");
+	answers(ROUTE_CHAT, "{\"model\":\"chat\",\"think\":false,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"4\","
+	    "\"reasoning_content\":\"2+2\"},\"finish_reason\":\"stop\"}]}",
+	    "{\"model\":\"chat\",\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"4\"}," TAIL("stop", 0, 0) "}");
 	/* Cut at the limit; no usage: zero counts. */
 	answers(ROUTE_COMPLETIONS, "{\"model\":\"gen\",\"prompt\":\"hi\"}",
 	    "{\"choices\":[{\"message\":{\"content\":\"Once upon\"},"
@@ -658,6 +679,42 @@ test_stream(void **state)
 	free(s);
 }
 
+/* A stream's reasoning comes as lines of thinking, before its text. */
+static void
+test_stream_thinking(void **state)
+{
+	const char *const chunks[] = {
+		"{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+		    "\"content\":\"\",\"reasoning_content\":\"hm\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"m\","
+		    "\"content\":\"4\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":"
+		    "\"stop\"}]}",
+		"[DONE]",
+		NULL,
+	};
+	char	*s;
+	int	 bad = -1;
+
+	(void)state;
+	s = stream(ROUTE_CHAT, "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}",
+	    chunks, &bad);
+	assert_string_equal(s,
+	    "{\"model\":\"chat\",\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"\",\"thinking\":\"hm\"},\"done\":false}\n"
+	    "{\"model\":\"chat\",\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"\",\"thinking\":\"m\"},\"done\":false}\n"
+	    "{\"model\":\"chat\",\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"4\"},\"done\":false}\n"
+	    "{\"model\":\"chat\",\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"\"}," TAIL("stop", 0, 0) "}\n");
+	free(s);
+	s = stream(ROUTE_CHAT, "{\"model\":\"chat\",\"think\":false,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}", chunks, &bad);
+	assert_null(strstr(s, "thinking"));
+	free(s);
+}
+
 static void
 test_stream_tools(void **state)
 {
@@ -757,6 +814,7 @@ main(void)
 		cmocka_unit_test(test_bad_answers),
 		cmocka_unit_test(test_embed_answer),
 		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_stream_thinking),
 		cmocka_unit_test(test_stream_tools),
 		cmocka_unit_test(test_errors),
 	};
