@@ -30,6 +30,7 @@
 
 enum anth_block {
 	ANTH_BLOCK_NONE,
+	ANTH_BLOCK_THINKING,
 	ANTH_BLOCK_TEXT,
 	ANTH_BLOCK_TOOL,
 };
@@ -46,6 +47,7 @@ struct dialect_call {
 	char		 msg_id[48];		/* "msg_" and the request id */
 	char		*stops[ANTH_MAX_STOPS];	/* stop_sequences */
 	size_t		 nstops;
+	int		 thinking;		/* thinking blocks asked for */
 
 	/* The stream. */
 	int		 started;		/* message_start sent */
@@ -868,6 +870,32 @@ anth_number(struct anth_req *rq, const cJSON *root, const char *key,
 }
 
 /* The whole request as OpenAI's chat body into body; *stream. */
+/*
+ * thinking: enabled (or adaptive) asks for the backend's reasoning as
+ * thinking blocks. The backend is not told: OpenAI-compatible servers
+ * switch reasoning in ways of their own, and a reasoning model reasons
+ * anyway. Its budget_tokens is the client's business.
+ */
+static int
+anth_thinking(struct anth_req *rq, const cJSON *v)
+{
+	const char	*type;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsObject(v))
+		return anth_fail(rq, "thinking", "thinking: Input should be a "
+		    "valid dictionary");
+	type = anth_string(anth_get(v, "type"));
+	if (type != NULL && (strcmp(type, "enabled") == 0 ||
+	    strcmp(type, "adaptive") == 0))
+		rq->c->thinking = 1;
+	else if (type == NULL || strcmp(type, "disabled") != 0)
+		return anth_fail(rq, "thinking", "thinking.type: Input should "
+		    "be 'enabled', 'adaptive' or 'disabled'");
+	return 0;
+}
+
 static int
 anth_request(struct anth_req *rq, const cJSON *root, cJSON *body,
     int *stream)
@@ -908,6 +936,8 @@ anth_request(struct anth_req *rq, const cJSON *root, cJSON *body,
 	    body) == -1 ||
 	    anth_tools(rq, anth_get(root, "tools"), body) == -1 ||
 	    anth_tool_choice(rq, anth_get(root, "tool_choice"), body) == -1)
+		return -1;
+	if (anth_thinking(rq, anth_get(root, "thinking")) == -1)
 		return -1;
 	v = anth_get(root, "stream");
 	if (v != NULL && !cJSON_IsBool(v))
@@ -1125,6 +1155,37 @@ anth_input(const char *args)
 	return o;
 }
 
+/*
+ * The reasoning a backend gave with o (a message or a delta), as vLLM and
+ * DeepSeek name it or as Ollama's OpenAI API and OpenRouter do, when the
+ * client asked for thinking; else NULL.
+ */
+static const char *
+anth_reasoning(const struct dialect_call *c, const cJSON *o)
+{
+	const char	*s = anth_string(anth_get(o, "reasoning_content"));
+
+	if (s == NULL || s[0] == '\0')
+		s = anth_string(anth_get(o, "reasoning"));
+	return c->thinking && s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/*
+ * A thinking block of the answer: the reasoning, and an empty signature
+ * (Anthropic's signs its own; a client sends it back, and the request's
+ * thinking blocks are dropped here).
+ */
+static cJSON *
+anth_thinking_block(const char *s)
+{
+	cJSON	*b = anth_new(cJSON_CreateObject());
+
+	anth_add(b, "type", cJSON_CreateString("thinking"));
+	anth_add(b, "thinking", cJSON_CreateString(s));
+	anth_add(b, "signature", cJSON_CreateString(""));
+	return b;
+}
+
 /* The answer's text: content, or the refusal that stands for it. */
 static void
 anth_answer_text(const cJSON *msg, cJSON *content)
@@ -1204,7 +1265,7 @@ dialect_anthropic_answer(struct dialect_call *c, const char *json, size_t len,
 {
 	const cJSON	*choice, *msg;
 	cJSON		*o, *a, *content;
-	const char	*reason;
+	const char	*reason, *thinking;
 	char		*s = NULL;
 	int		 bad, ntools = 0;
 
@@ -1218,6 +1279,8 @@ dialect_anthropic_answer(struct dialect_call *c, const char *json, size_t len,
 		goto done;
 	anth_finish_read(c, choice);
 	content = anth_new(cJSON_CreateArray());
+	if ((thinking = anth_reasoning(c, msg)) != NULL)
+		anth_push(content, anth_thinking_block(thinking));
 	anth_answer_text(msg, content);
 	if (anth_answer_tools(c, msg, strcmp(c->finish, "length") == 0,
 	    content, &ntools) == -1) {
@@ -1325,6 +1388,22 @@ anth_delta(struct dialect_buf *out, size_t block, const char *type,
 	anth_add(d, key, cJSON_CreateString(s));
 	anth_add(o, "delta", d);
 	anth_emit(out, o);
+}
+
+/* A piece of reasoning: a thinking block's thinking_delta. */
+static void
+anth_stream_thinking(struct dialect_call *c, const char *s,
+    struct dialect_buf *out)
+{
+	cJSON	*cb;
+
+	if (s == NULL)
+		return;
+	if (c->open != ANTH_BLOCK_THINKING) {
+		cb = anth_thinking_block("");
+		anth_block_start(c, ANTH_BLOCK_THINKING, cb, out);
+	}
+	anth_delta(out, c->block, "thinking_delta", "thinking", s);
 }
 
 static void
@@ -1457,6 +1536,7 @@ dialect_anthropic_event(struct dialect_call *c, const char *data, size_t len,
 	if (delta != NULL && !cJSON_IsObject(delta))
 		rc = -1;
 	else if (delta != NULL) {
+		anth_stream_thinking(c, anth_reasoning(c, delta), out);
 		anth_stream_text(c, anth_string(anth_get(delta, "content")),
 		    out);
 		anth_stream_text(c, anth_string(anth_get(delta, "refusal")),

@@ -435,6 +435,14 @@ for stream in false true; do
 	check_eq "ollama client, openai backend (stream $stream): thinking, redacted" \
 	    "so [REDACTED:EMAIL] it is" "$(body_of "$r" | thinking_of)"
 done
+# An Anthropic client that asks for thinking gets it, read by the
+# guardrails first; one that does not, only the text.
+r=$(http POST /proxy/acme/v1/messages "$TOKEN" '{"model":"think1","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"x"}]}')
+check_eq "anthropic thinking: redacted" "thinking:so [REDACTED:EMAIL] it is" \
+    "$(body_of "$r" | python3 -c 'import json,sys; b=json.load(sys.stdin)["content"][0]; print(b["type"] + ":" + b.get("thinking", ""))')"
+r=$(http POST /proxy/acme/v1/messages "$TOKEN" '{"model":"think1","max_tokens":20,"messages":[{"role":"user","content":"x"}]}')
+check_eq "anthropic without thinking: text only" "text" \
+    "$(body_of "$r" | python3 -c 'import json,sys; print(",".join(b["type"] for b in json.load(sys.stdin)["content"]))')"
 # Generate's context is the conversation in token ids, the answer's too.
 ctl model deploy -d acme --provider local --name "Plain O" --key plaino \
     --model-id fake-chat --force >/dev/null 2>&1

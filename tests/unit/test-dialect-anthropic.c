@@ -349,6 +349,13 @@ test_request_refused(void **state)
 	} t[] = {
 		{ "{\"model\":\"m\",\"messages\":[]}",
 		    "max_tokens: Field required", "max_tokens" },
+		{ "{\"model\":\"m\",\"max_tokens\":9,\"thinking\":true,"
+		    "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+		    "thinking: Input should be a valid dictionary", "thinking" },
+		{ "{\"model\":\"m\",\"max_tokens\":9,\"thinking\":{\"type\":"
+		    "\"maybe\"},\"messages\":[{\"role\":\"user\",\"content\":"
+		    "\"x\"}]}", "thinking.type: Input should be 'enabled', "
+		    "'adaptive' or 'disabled'", "thinking" },
 		{ "{\"model\":\"m\",\"max_tokens\":0,\"messages\":[]}",
 		    "max_tokens: Input should be an integer from 1 to "
 		    "2147483647", "max_tokens" },
@@ -656,6 +663,39 @@ test_answer_text(void **state)
 	ops->close(c);
 }
 
+/* With thinking asked for, the backend's reasoning comes first. */
+static void
+test_answer_thinking(void **state)
+{
+	static const char *const ans = "{\"choices\":[{\"index\":0,"
+	    "\"message\":{\"role\":\"assistant\",\"content\":\"4\","
+	    "\"reasoning_content\":\"2+2\"},\"finish_reason\":\"stop\"}]}";
+	struct dialect_call	*c;
+	cJSON			*a;
+
+	(void)state;
+	a = answer("{\"model\":\"m\",\"max_tokens\":2000,\"thinking\":{"
+	    "\"type\":\"enabled\",\"budget_tokens\":1024},\"messages\":[{"
+	    "\"role\":\"user\",\"content\":\"Hi\"}]}", ans, &c);
+	assert_non_null(a);
+	assert_json(a, "content", "[{\"type\":\"thinking\",\"thinking\":"
+	    "\"2+2\",\"signature\":\"\"},{\"type\":\"text\",\"text\":"
+	    "\"4\"}]");
+	cJSON_Delete(a);
+	ops->close(c);
+	/* Not asked for (or disabled): text only, as clients expect. */
+	a = answer(REQ, ans, &c);
+	assert_json(a, "content", "[{\"type\":\"text\",\"text\":\"4\"}]");
+	cJSON_Delete(a);
+	ops->close(c);
+	a = answer("{\"model\":\"m\",\"max_tokens\":20,\"thinking\":{"
+	    "\"type\":\"disabled\"},\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"Hi\"}]}", ans, &c);
+	assert_json(a, "content", "[{\"type\":\"text\",\"text\":\"4\"}]");
+	cJSON_Delete(a);
+	ops->close(c);
+}
+
 static void
 test_answer_tools(void **state)
 {
@@ -922,6 +962,51 @@ test_stream_text(void **state)
 	    "\"input_tokens\":8,\"cache_creation_input_tokens\":0,"
 	    "\"cache_read_input_tokens\":4,\"output_tokens\":2}}");
 	assert_json(ev.data[6], "", "{\"type\":\"message_stop\"}");
+	events_free(&ev);
+}
+
+/* Reasoning, then text: a thinking block, then a text block. */
+static void
+test_stream_thinking(void **state)
+{
+	static const char *const chunks[] = {
+		CHUNK("\"delta\":{\"role\":\"assistant\",\"content\":\"\","
+		    "\"reasoning_content\":\"2+\"},\"finish_reason\":null"),
+		CHUNK("\"delta\":{\"reasoning\":\"2\"},\"finish_reason\":null"),
+		CHUNK("\"delta\":{\"content\":\"4\"},\"finish_reason\":null"),
+		CHUNK("\"delta\":{},\"finish_reason\":\"stop\""),
+		"[DONE]",
+		NULL
+	};
+	static const char *const names[] = { "message_start",
+	    "content_block_start", "content_block_delta",
+	    "content_block_delta", "content_block_stop",
+	    "content_block_start", "content_block_delta",
+	    "content_block_stop", "message_delta", "message_stop", NULL };
+	struct events	ev;
+
+	(void)state;
+	stream("{\"model\":\"m\",\"max_tokens\":2000,\"stream\":true,"
+	    "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":1024},"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+	    chunks, &ev);
+	assert_names(&ev, names);
+	assert_json(ev.data[1], "", "{\"type\":\"content_block_start\","
+	    "\"index\":0,\"content_block\":{\"type\":\"thinking\","
+	    "\"thinking\":\"\",\"signature\":\"\"}}");
+	assert_json(ev.data[2], "", "{\"type\":\"content_block_delta\","
+	    "\"index\":0,\"delta\":{\"type\":\"thinking_delta\","
+	    "\"thinking\":\"2+\"}}");
+	assert_json(ev.data[3], "delta.thinking", "\"2\"");
+	assert_json(ev.data[5], "content_block", "{\"type\":\"text\","
+	    "\"text\":\"\"}");
+	assert_json(ev.data[5], "index", "1");
+	assert_json(ev.data[6], "delta.text", "\"4\"");
+	events_free(&ev);
+	/* Not asked for: the reasoning stays out. */
+	stream(SREQ, chunks, &ev);
+	assert_json(ev.data[1], "content_block", "{\"type\":\"text\","
+	    "\"text\":\"\"}");
 	events_free(&ev);
 }
 
@@ -1262,10 +1347,12 @@ main(void)
 		cmocka_unit_test(test_request_refused),
 		cmocka_unit_test(test_request_hostile),
 		cmocka_unit_test(test_answer_text),
+		cmocka_unit_test(test_answer_thinking),
 		cmocka_unit_test(test_answer_tools),
 		cmocka_unit_test(test_answer_stops),
 		cmocka_unit_test(test_answer_refused),
 		cmocka_unit_test(test_stream_text),
+		cmocka_unit_test(test_stream_thinking),
 		cmocka_unit_test(test_stream_tools),
 		cmocka_unit_test(test_stream_blocked),
 		cmocka_unit_test(test_stream_empty),
