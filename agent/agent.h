@@ -2142,6 +2142,12 @@ void	 dialect_buf_free(struct dialect_buf *);
  */
 int	 dialect_events(const char *buf, size_t len,
 	    int (*cb)(void *arg, const char *data, size_t len), void *arg);
+/*
+ * The reasoning a chat completion's message or delta carries, as vLLM and
+ * DeepSeek name it (reasoning_content) or as Ollama's OpenAI API and
+ * OpenRouter do (reasoning); NULL when there is none or it is empty.
+ */
+const char *dialect_reasoning(const struct cJSON *);
 
 /*
  * response-store.c: the conversations previous_response_id continues,

@@ -1155,19 +1155,11 @@ anth_input(const char *args)
 	return o;
 }
 
-/*
- * The reasoning a backend gave with o (a message or a delta), as vLLM and
- * DeepSeek name it or as Ollama's OpenAI API and OpenRouter do, when the
- * client asked for thinking; else NULL.
- */
+/* The backend's reasoning, when the client asked for thinking. */
 static const char *
 anth_reasoning(const struct dialect_call *c, const cJSON *o)
 {
-	const char	*s = anth_string(anth_get(o, "reasoning_content"));
-
-	if (s == NULL || s[0] == '\0')
-		s = anth_string(anth_get(o, "reasoning"));
-	return c->thinking && s != NULL && s[0] != '\0' ? s : NULL;
+	return c->thinking ? dialect_reasoning(o) : NULL;
 }
 
 /*

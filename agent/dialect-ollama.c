@@ -913,21 +913,11 @@ od_print(cJSON *o, size_t *outlen)
 	return body;
 }
 
-/*
- * The reasoning a backend gave with o (a message or a delta), as vLLM and
- * DeepSeek name it or as Ollama's OpenAI API and OpenRouter do: Ollama's
- * thinking, unless the client asked for none. NULL: none.
- */
+/* The backend's reasoning as Ollama's thinking, unless the client said no. */
 static const char *
 od_thinking(const struct dialect_call *c, const cJSON *o)
 {
-	const cJSON	*r = od_get(o, "reasoning_content");
-
-	if (!cJSON_IsString(r) || *r->valuestring == '\0')
-		r = od_get(o, "reasoning");
-	if (c->no_thinking || !cJSON_IsString(r) || *r->valuestring == '\0')
-		return NULL;
-	return r->valuestring;
+	return c->no_thinking ? NULL : dialect_reasoning(o);
 }
 
 /* A chat completion as Ollama's chat or generate answer. */

@@ -41,6 +41,21 @@ dialect_print(const struct cJSON *o)
 	return s;
 }
 
+const char *
+dialect_reasoning(const cJSON *o)
+{
+	static const char *const keys[] = { "reasoning_content", "reasoning" };
+	const cJSON	*r;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		r = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
+		if (cJSON_IsString(r) && r->valuestring[0] != '\0')
+			return r->valuestring;
+	}
+	return NULL;
+}
+
 void
 dialect_buf_sse(struct dialect_buf *b, const char *name, const struct cJSON *o)
 {

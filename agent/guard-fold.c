@@ -586,9 +586,8 @@ guard_fold_build(struct guard_fold *f, const char *s, size_t len,
 		return 0;
 	}
 	if (f->looks && f->look == NULL)
-		v[1] = f->look = xcalloc(1, sizeof(*f->look));
-	if (!f->looks)
-		v[1] = NULL;
+		f->look = xcalloc(1, sizeof(*f->look));
+	v[1] = f->looks ? f->look : NULL;
 	/* The ASCII before the first other byte is its own view. */
 	f->olen = fold_walk(f, s, len, i > 0 ? i - 1 : 0, from, final);
 	for (i = 0; i < 2 && v[i] != NULL; i++) {

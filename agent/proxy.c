@@ -653,12 +653,13 @@ proxy_unguardable(struct proxy_call *call, const struct request *rq,
 {
 	const char	*param = NULL, *why = NULL;
 
-	if (proxy_asks(rq, &rq->logprobs) || proxy_asks(rq,
-	    &rq->top_logprobs)) {
-		param = proxy_asks(rq, &rq->logprobs) ? "logprobs" :
-		    "top_logprobs";
+	if (proxy_asks(rq, &rq->logprobs))
+		param = "logprobs";
+	else if (proxy_asks(rq, &rq->top_logprobs))
+		param = "top_logprobs";
+	if (param != NULL)
 		why = "log probabilities would show the text they hold back";
-	} else if (rq->functions.present &&
+	else if (rq->functions.present &&
 	    rq->functions.type != JSCAN_NULL) {
 		param = "functions";
 		why = "they read tool calls: send tools instead of the"
